@@ -1,0 +1,25 @@
+"""Default floating dtype and the dtype checks shared by constructors and ops."""
+import numpy as np
+
+_default = np.dtype(np.float64)
+
+
+def set_default_dtype(dtype):
+    """Set the floating dtype that constructors make (float64 unless changed, as in NumPy)."""
+    global _default
+    d = np.dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {d}")
+    _default = d
+
+
+def get_default_dtype():
+    """The floating dtype that constructors make."""
+    return _default
+
+
+def check_numeric(arr, where):
+    """Refuse object, string and other non-numeric arrays with a message naming ``where``."""
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: unsupported dtype {arr.dtype} (npgrad works on bool, integer and float data)")
+    return arr

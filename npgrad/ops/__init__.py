@@ -1,0 +1,142 @@
+"""npgrad's operations, by family. Importing this module also gives ``Tensor`` its operators
+and methods (each one only delegates to a function here) and its NumPy protocols."""
+import numpy as np
+
+from ..tensor import Tensor
+from . import elementwise, index, linalg, reduce, shape
+from .elementwise import *  # noqa: F401,F403
+from .elementwise import (abs, add, bitwise_and, bitwise_or, bitwise_xor, clip, div, equal, exp,
+                          floor_divide, greater, greater_equal, invert, less, less_equal, log, maximum,
+                          minimum, mul, neg, not_equal, power, relu, remainder, sigmoid, sqrt, sub, tanh, where)
+from .index import getitem, put_along_axis, scatter_add, setitem, take, take_along_axis, gather  # noqa: F401
+from .linalg import dot, einsum, inner, matmul, outer, tensordot  # noqa: F401
+from .reduce import (all, any, argmax, argmin, cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum,  # noqa
+                     var, amax, amin)
+from .shape import (astype, broadcast_to, concat, concatenate, expand_dims, flatten, flip, masked_fill,  # noqa
+                    moveaxis, pad, permute, ravel, repeat, reshape, split, squeeze, stack, swapaxes, tile,
+                    transpose, unsqueeze)
+
+
+def _reflected(op):
+    return lambda self, other: op(other, self)
+
+
+def _inplace(op, name):
+    def iop(self, other):
+        from ..autograd.grad_mode import _state
+        recording = _state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        if not recording:
+            od = other.data if isinstance(other, Tensor) else other
+            getattr(self.data, name)(od)  # NumPy's in-place op (same_kind casting)
+            return self
+        index._check_inplace_leaf(self, name)
+        return index.rebase_inplace(self, lambda old: op(old, other))
+    return iop
+
+
+T = Tensor
+T.__add__, T.__radd__, T.__iadd__ = add, _reflected(add), _inplace(add, "__iadd__")
+T.__sub__, T.__rsub__, T.__isub__ = sub, _reflected(sub), _inplace(sub, "__isub__")
+T.__mul__, T.__rmul__, T.__imul__ = mul, _reflected(mul), _inplace(mul, "__imul__")
+T.__truediv__, T.__rtruediv__, T.__itruediv__ = div, _reflected(div), _inplace(div, "__itruediv__")
+T.__pow__, T.__rpow__ = power, _reflected(power)
+T.__matmul__, T.__rmatmul__ = matmul, _reflected(matmul)
+T.__floordiv__, T.__rfloordiv__ = floor_divide, _reflected(floor_divide)
+T.__mod__, T.__rmod__ = remainder, _reflected(remainder)
+T.__neg__ = neg
+T.__pos__ = lambda self: self
+T.__abs__ = abs
+T.__eq__, T.__ne__ = equal, not_equal
+T.__lt__, T.__le__, T.__gt__, T.__ge__ = less, less_equal, greater, greater_equal
+T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
+T.__rand__, T.__ror__, T.__rxor__ = _reflected(bitwise_and), _reflected(bitwise_or), _reflected(bitwise_xor)
+T.__invert__ = invert
+T.__getitem__ = getitem
+T.__setitem__ = setitem
+
+# Methods, as NumPy names them (and a few PyTorch spellings).
+for _name, _fn in dict(
+        sum=sum, mean=mean, max=max, min=min, prod=prod, var=var, std=std, argmax=argmax, argmin=argmin,
+        cumsum=cumsum, cumprod=cumprod, any=any, all=all, logsumexp=logsumexp,
+        swapaxes=swapaxes, ravel=ravel, flatten=flatten, squeeze=squeeze, expand_dims=expand_dims,
+        unsqueeze=unsqueeze, repeat=repeat, masked_fill=masked_fill, astype=astype, flip=flip,
+        take=take, dot=dot, clip=clip, exp=exp, log=log, sqrt=sqrt, tanh=tanh, sigmoid=sigmoid, relu=relu,
+        abs=abs, permute=permute, broadcast_to=broadcast_to, moveaxis=moveaxis, tile=tile,
+        matmul=matmul, maximum=maximum, minimum=minimum, pow=power).items():
+    setattr(T, _name, _fn)
+
+
+def _reshape_method(self, *shape):
+    return reshape(self, *shape)
+
+
+def _transpose_method(self, *axes):
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        axes = axes[0]
+    return transpose(self, axes or None)
+
+
+T.reshape = _reshape_method
+T.view = _reshape_method
+T.transpose = _transpose_method
+T.T = property(lambda self: transpose(self), doc="The tensor with its axes reversed.")
+T.mT = property(lambda self: swapaxes(self, -1, -2), doc="Transpose of the last two axes.")
+T.float = lambda self: astype(self, np.float32)
+T.double = lambda self: astype(self, np.float64)
+
+
+# ------------------------------------------------------------------- NumPy protocols
+UFUNCS = {
+    np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.divide: div,
+    np.power: power, np.float_power: power, np.negative: neg, np.positive: lambda x: x, np.matmul: matmul,
+    np.floor_divide: floor_divide, np.remainder: remainder, np.maximum: maximum, np.minimum: minimum,
+    np.equal: equal, np.not_equal: not_equal, np.less: less, np.less_equal: less_equal,
+    np.greater: greater, np.greater_equal: greater_equal,
+    np.logical_and: elementwise.logical_and, np.logical_or: elementwise.logical_or,
+    np.logical_xor: elementwise.logical_xor, np.logical_not: elementwise.logical_not,
+    np.bitwise_and: bitwise_and, np.bitwise_or: bitwise_or, np.bitwise_xor: bitwise_xor, np.invert: invert,
+    np.isnan: elementwise.isnan, np.isinf: elementwise.isinf, np.isfinite: elementwise.isfinite,
+    np.exp: exp, np.expm1: elementwise.expm1, np.log: log, np.log1p: elementwise.log1p,
+    np.log2: elementwise.log2, np.log10: elementwise.log10, np.sqrt: sqrt, np.square: elementwise.square,
+    np.reciprocal: elementwise.reciprocal, np.sin: elementwise.sin, np.cos: elementwise.cos,
+    np.tan: elementwise.tan, np.tanh: tanh, np.absolute: abs, np.fabs: abs, np.sign: elementwise.sign,
+    np.floor: elementwise.floor, np.ceil: elementwise.ceil, np.rint: elementwise.round,
+}
+
+FUNCTIONS = {
+    np.sum: sum, np.mean: mean, np.max: max, np.amax: max, np.min: min, np.amin: min, np.prod: prod,
+    np.var: var, np.std: std, np.argmax: argmax, np.argmin: argmin, np.cumsum: cumsum, np.cumprod: cumprod,
+    np.any: any, np.all: all,
+    np.reshape: reshape, np.ravel: ravel, np.transpose: transpose, np.swapaxes: swapaxes,
+    np.moveaxis: moveaxis, np.squeeze: squeeze, np.expand_dims: expand_dims, np.broadcast_to: broadcast_to,
+    np.concatenate: concatenate, np.stack: stack, np.split: split, np.flip: flip, np.pad: pad,
+    np.repeat: repeat, np.tile: tile, np.where: where, np.clip: clip,
+    np.matmul: matmul, np.dot: dot, np.inner: inner, np.outer: outer, np.tensordot: tensordot,
+    np.einsum: einsum, np.take: take, np.take_along_axis: take_along_axis,
+    np.shape: lambda x: x.shape, np.ndim: lambda x: x.ndim, np.size: lambda x: x.size,
+    np.zeros_like: lambda x, dtype=None: np.zeros_like(x.data, dtype=dtype),
+    np.ones_like: lambda x, dtype=None: np.ones_like(x.data, dtype=dtype),
+    np.round: elementwise.round, np.around: elementwise.round,
+}
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    fn = UFUNCS.get(ufunc)
+    if method != "__call__" or fn is None or kwargs:
+        what = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        why = f" with {sorted(kwargs)}" if kwargs and fn is not None else ""
+        raise TypeError(f"npgrad does not implement {what}{why} for Tensors; use np.asarray(t) (or t.data) "
+                        f"for a result without gradient")
+    return fn(*inputs)
+
+
+def _array_function(self, func, types, args, kwargs):
+    fn = FUNCTIONS.get(func)
+    if fn is None:
+        raise TypeError(f"npgrad does not implement numpy.{func.__name__} for Tensors; use np.asarray(t) "
+                        f"(or t.data) for a result without gradient")
+    return fn(*args, **kwargs)
+
+
+T.__array_ufunc__ = _array_ufunc
+T.__array_function__ = _array_function

@@ -1,0 +1,59 @@
+"""Small helpers shared by the op families."""
+import operator
+
+import numpy as np
+
+from ..tensor import Tensor, _wrap, const
+
+
+def data_of(x, where):
+    """The NumPy value of an op argument (a Tensor's data, or a checked constant)."""
+    return x.data if isinstance(x, Tensor) else const(x, where)
+
+
+def as_input(x, where):
+    """A Tensor for a unary op's argument: Tensors pass through, anything else becomes a constant."""
+    if isinstance(x, Tensor):
+        return x
+    return _wrap(np.asarray(const(x, where)))
+
+
+def normalize_axis(axis, ndim, where):
+    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
+    out = []
+    for a in axes:
+        try:
+            a = operator.index(a)
+        except TypeError:
+            raise TypeError(f"{where}: axis must be an int or a tuple of ints, got {axis!r}") from None
+        if not -ndim <= a < ndim and not (ndim == 0 and a in (0, -1) and False):
+            raise np.exceptions.AxisError(f"{where}: axis {a} is out of bounds for a tensor of dimension {ndim}")
+        out.append(a % ndim if ndim else a)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{where}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def normalize_one_axis(axis, ndim, where):
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{where}: axis must be an int, got {axis!r}") from None
+    if not -ndim <= a < ndim:
+        raise np.exceptions.AxisError(f"{where}: axis {a} is out of bounds for a tensor of dimension {ndim}")
+    return a % ndim
+
+
+def zeros_grad(g):
+    """A zero gradient shaped like ``g`` (a constant in either backward mode)."""
+    return np.zeros(g.shape, dtype=g.dtype)
+
+
+def unreduce(g, shape, axes, keepdims):
+    """Broadcast a reduction's gradient ``g`` back to the input ``shape`` (arrays or Tensors)."""
+    if not keepdims:
+        g = g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return np.broadcast_to(g, shape)

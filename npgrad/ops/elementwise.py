@@ -1,0 +1,210 @@
+"""Elementwise ops, declared in one table each: forward, then one VJP per input.
+
+A VJP has the signature ``vjp(g, y, *inputs)``: the gradient of the output, the output, and
+the op's inputs. On the plain backward path these are NumPy arrays (or the Python numbers the
+op was called with); with ``create_graph=True`` they are Tensors, and the same NumPy calls
+dispatch to npgrad ops, so every formula below is also differentiable.
+"""
+import numpy as np
+
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor, _make, _record, _wrap, const
+from ._util import zeros_grad
+
+
+def unary(name, forward, vjp, doc=None):
+    """Make a differentiable one-argument op from a NumPy ``forward`` and its VJP."""
+    vjps = (vjp,)
+
+    def op(x):
+        if isinstance(x, Tensor):
+            xd = x.data
+            out = forward(xd)
+            if x.requires_grad and _state.enabled:
+                return _record(out, name, (x,), (xd,), vjps)
+            return _wrap(out)
+        return _wrap(forward(np.asarray(const(x, name))))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc or f"Elementwise ``{name}``, differentiable (see the VJP table in npgrad/ops/elementwise.py)."
+    return op
+
+
+def binary(name, forward, vjp_a, vjp_b, doc=None):
+    """Make a differentiable broadcasting two-argument op from a NumPy ``forward`` and two VJPs."""
+    vjps = (vjp_a, vjp_b)
+
+    def op(a, b):
+        if isinstance(a, Tensor):
+            ad = a.data
+            rg = a.requires_grad
+        else:
+            ad = const(a, name)
+            rg = False
+        if isinstance(b, Tensor):
+            bd = b.data
+            rg = rg or b.requires_grad
+        else:
+            bd = const(b, name)
+        try:
+            out = forward(ad, bd)
+        except ValueError as e:
+            raise ValueError(f"{name}: operands could not be broadcast together with shapes "
+                             f"{np.shape(ad)} and {np.shape(bd)} ({e})") from None
+        if rg and _state.enabled:
+            return _record(out, name, (a, b), (ad, bd), vjps)
+        return _wrap(out)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc or f"Elementwise ``{name}`` with NumPy broadcasting, differentiable in both arguments."
+    return op
+
+
+def _sigmoid(x):
+    return np.exp(-np.logaddexp(0, -x))  # finite for any x; never exp(+large)
+
+
+def _pow_base(g, y, a, b):       # d(a**b)/da = b * a**(b-1), and 0 where b == 0 (as PyTorch)
+    return np.where(b == 0, 0, g * b * a ** (b - 1))
+
+
+def _pow_exponent(g, y, a, b):   # d(a**b)/db = a**b * log(a), and 0 where a == 0 and b >= 0
+    return g * np.where((a == 0) & (b >= 0), 0, y * np.log(np.where(a == 0, 1, a)))
+
+
+# ------------------------------------------------------------------------- unary ops
+#            name        forward          d/dx (g: output grad, y: output, x: input)
+neg        = unary("neg",        np.negative,    lambda g, y, x: -g)
+exp        = unary("exp",        np.exp,         lambda g, y, x: g * y)
+expm1      = unary("expm1",      np.expm1,       lambda g, y, x: g * (y + 1))
+log        = unary("log",        np.log,         lambda g, y, x: g / x)
+log1p      = unary("log1p",      np.log1p,       lambda g, y, x: g / (x + 1))
+log2       = unary("log2",       np.log2,        lambda g, y, x: g / (x * np.log(2.0)))
+log10      = unary("log10",      np.log10,       lambda g, y, x: g / (x * np.log(10.0)))
+sqrt       = unary("sqrt",       np.sqrt,        lambda g, y, x: g / (2 * y))
+square     = unary("square",     np.square,      lambda g, y, x: g * 2 * x)
+reciprocal = unary("reciprocal", np.reciprocal,  lambda g, y, x: -g * y * y)
+sin        = unary("sin",        np.sin,         lambda g, y, x: g * np.cos(x))
+cos        = unary("cos",        np.cos,         lambda g, y, x: -g * np.sin(x))
+tan        = unary("tan",        np.tan,         lambda g, y, x: g * (1 + y * y))
+tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g * (1 - y * y))
+sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y))
+relu       = unary("relu",       lambda x: np.maximum(x, 0), lambda g, y, x: g * (x > 0))
+abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x))
+sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g))
+floor      = unary("floor",      np.floor,       lambda g, y, x: zeros_grad(g))
+ceil       = unary("ceil",       np.ceil,        lambda g, y, x: zeros_grad(g))
+round      = unary("round",      np.round,       lambda g, y, x: zeros_grad(g))
+absolute = abs
+negative = neg
+
+# ------------------------------------------------------------------------ binary ops
+#            name            forward          d/da                           d/db
+add        = binary("add",        np.add,          lambda g, y, a, b: g,          lambda g, y, a, b: g)
+sub        = binary("sub",        np.subtract,     lambda g, y, a, b: g,          lambda g, y, a, b: -g)
+mul        = binary("mul",        np.multiply,     lambda g, y, a, b: g * b,      lambda g, y, a, b: g * a)
+div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,      lambda g, y, a, b: -g * a / (b * b))
+power      = binary("pow",        np.power,        _pow_base,                     _pow_exponent)
+maximum    = binary("maximum",    np.maximum,      # ties split the gradient evenly, as in PyTorch
+                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(a > b, g, 0)),
+                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b > a, g, 0)))
+minimum    = binary("minimum",    np.minimum,
+                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(a < b, g, 0)),
+                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b < a, g, 0)))
+floor_divide = binary("floor_divide", np.floor_divide, lambda g, y, a, b: zeros_grad(g),
+                      lambda g, y, a, b: zeros_grad(g))
+remainder  = binary("remainder",  np.remainder,    lambda g, y, a, b: g,
+                    lambda g, y, a, b: -g * np.floor_divide(a, b))
+subtract, multiply, divide, true_divide, pow, mod = sub, mul, div, div, power, remainder
+
+
+def _no_grad_binary(name, forward):
+    def op(a, b):
+        ad = a.data if isinstance(a, Tensor) else const(a, name)
+        bd = b.data if isinstance(b, Tensor) else const(b, name)
+        try:
+            return _wrap(forward(ad, bd))
+        except ValueError as e:
+            raise ValueError(f"{name}: operands could not be broadcast together with shapes "
+                             f"{np.shape(ad)} and {np.shape(bd)} ({e})") from None
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise ``{name}``; the result is a bool/integer tensor with no gradient."
+    return op
+
+
+# Comparisons and logical ops: boolean results, never part of a graph.
+equal = _no_grad_binary("equal", np.equal)
+not_equal = _no_grad_binary("not_equal", np.not_equal)
+less = _no_grad_binary("less", np.less)
+less_equal = _no_grad_binary("less_equal", np.less_equal)
+greater = _no_grad_binary("greater", np.greater)
+greater_equal = _no_grad_binary("greater_equal", np.greater_equal)
+logical_and = _no_grad_binary("logical_and", np.logical_and)
+logical_or = _no_grad_binary("logical_or", np.logical_or)
+logical_xor = _no_grad_binary("logical_xor", np.logical_xor)
+bitwise_and = _no_grad_binary("bitwise_and", np.bitwise_and)
+bitwise_or = _no_grad_binary("bitwise_or", np.bitwise_or)
+bitwise_xor = _no_grad_binary("bitwise_xor", np.bitwise_xor)
+
+
+def logical_not(x):
+    """Elementwise logical not (no gradient)."""
+    return _wrap(np.logical_not(x.data if isinstance(x, Tensor) else const(x, "logical_not")))
+
+
+def invert(x):
+    """Elementwise bitwise / logical inversion, ``~x`` (no gradient)."""
+    return _wrap(np.invert(x.data if isinstance(x, Tensor) else const(x, "invert")))
+
+
+def isnan(x):
+    return _wrap(np.isnan(x.data if isinstance(x, Tensor) else const(x, "isnan")))
+
+
+def isinf(x):
+    return _wrap(np.isinf(x.data if isinstance(x, Tensor) else const(x, "isinf")))
+
+
+def isfinite(x):
+    return _wrap(np.isfinite(x.data if isinstance(x, Tensor) else const(x, "isfinite")))
+
+
+# ------------------------------------------------------------------ ops with 3 inputs
+def where(condition, x, y):
+    """``x`` where ``condition`` holds, else ``y`` (broadcasting); the gradient goes to the chosen one."""
+    cd = condition.data if isinstance(condition, Tensor) else np.asarray(const(condition, "where"))
+    if cd.dtype != bool:
+        cd = cd.astype(bool)
+    xd = x.data if isinstance(x, Tensor) else const(x, "where")
+    yd = y.data if isinstance(y, Tensor) else const(y, "where")
+    try:
+        out = np.where(cd, xd, yd)
+    except ValueError:
+        raise ValueError(f"where: condition, x and y could not be broadcast together with shapes "
+                         f"{cd.shape}, {np.shape(xd)} and {np.shape(yd)}") from None
+    return _make(out, "where", (cd, x, y), (cd, xd, yd), _WHERE_VJPS)
+
+
+_WHERE_VJPS = (None,
+               lambda g, out, c, x, y: np.where(c, g, 0),
+               lambda g, out, c, x, y: np.where(c, 0, g))
+
+
+def clip(x, a_min=None, a_max=None):
+    """Limit ``x`` to ``[a_min, a_max]`` (either may be None). As torch.clamp, the gradient
+    passes to ``x`` where ``a_min <= x <= a_max`` and to a bound where it is the one chosen."""
+    if a_min is None and a_max is None:
+        raise ValueError("clip: at least one of a_min and a_max must be given")
+    xd = x.data if isinstance(x, Tensor) else np.asarray(const(x, "clip"))
+    lo = -np.inf if a_min is None else a_min
+    hi = np.inf if a_max is None else a_max
+    lod = lo.data if isinstance(lo, Tensor) else const(lo, "clip")
+    hid = hi.data if isinstance(hi, Tensor) else const(hi, "clip")
+    out = np.minimum(np.maximum(xd, lod), hid)
+    return _make(out, "clip", (x, lo, hi), (xd, lod, hid), _CLIP_VJPS)
+
+
+_CLIP_VJPS = (lambda g, y, x, lo, hi: np.where((x >= lo) & (x <= hi), g, 0),
+              lambda g, y, x, lo, hi: np.where((x < lo) & (lo <= hi), g, 0),
+              lambda g, y, x, lo, hi: np.where((x > hi) | (lo > hi), g, 0))
+

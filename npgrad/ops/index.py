@@ -1,0 +1,216 @@
+"""Indexing, gathering and scattering. ``x[key]`` accepts every key NumPy accepts.
+
+The gradient of a read ``x[key]`` is a scatter-add of ``g`` into zeros of ``x``'s shape:
+a plain assignment when no position can repeat (basic keys, boolean masks), and a
+``bincount`` over flat positions when integer arrays may repeat an index (so repeated
+indices accumulate; ``np.add.at`` is avoided as it is slow).
+"""
+import numpy as np
+
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor, _make, _record, _wrap
+from ._util import as_input, normalize_one_axis
+
+
+def normalize_key(key):
+    """A key NumPy understands: Tensors become arrays, lists become arrays (NumPy's rule)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    for k in key:
+        if isinstance(k, Tensor):
+            k = k.data
+        elif isinstance(k, list):
+            k = np.asarray(k)
+            if k.dtype.kind not in "biu" and k.size:
+                raise IndexError("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
+                                 "integer or boolean arrays are valid indices")
+            if k.size == 0:
+                k = k.astype(np.intp)
+        out.append(k)
+    return tuple(out)
+
+
+def _has_int_array(key):
+    return any(isinstance(k, np.ndarray) and k.dtype.kind in "iu" and k.ndim > 0 for k in key)
+
+
+def scatter_add(shape, key, g):
+    """Zeros of ``shape`` with ``g`` added at ``key`` (repeated positions accumulate).
+
+    Works on arrays and on Tensors (then it is itself differentiable: its VJP is ``gg[key]``).
+    """
+    if isinstance(g, Tensor):
+        return _make(_scatter_add_raw(shape, key, g.data), "scatter_add", (g,), (g.data,),
+                     (lambda gg, y, g: gg[key],))
+    return _scatter_add_raw(shape, key, g)
+
+
+def _scatter_add_raw(shape, key, g):
+    g = np.asarray(g)
+    if not _has_int_array(key):
+        out = np.zeros(shape, dtype=g.dtype)
+        out[key] = g
+        return out
+    size = int(np.prod(shape, dtype=np.int64))
+    if len(key) == 1 and key[0].dtype.kind in "iu":  # x[idx] on the first axis (embeddings)
+        row = size // shape[0] if shape[0] else 0
+        rows = key[0].ravel() % shape[0] if shape[0] else key[0].ravel()
+        flat = (rows[:, None] * row + np.arange(row)).ravel()
+    else:
+        flat = np.arange(size).reshape(shape)[key].ravel()
+    out = np.bincount(flat, weights=g.ravel(), minlength=size)
+    return out.astype(g.dtype, copy=False).reshape(shape)
+
+
+def getitem(x, key):
+    """``x[key]`` for any NumPy key; the result is a view for basic keys, as in NumPy."""
+    x = as_input(x, "getitem")
+    key = normalize_key(key)
+    try:
+        out = x.data[key]
+    except IndexError as e:
+        raise IndexError(f"index {key if len(key) > 1 else key[0]!r} is invalid for a tensor of shape "
+                         f"{x.shape}: {e}") from None
+    if not (x.requires_grad and _state.enabled):
+        return _wrap(out)
+    return _record(out, "getitem", (x,), (x.data,), (lambda g, y, x: scatter_add(x.shape, key, g),))
+
+
+def setitem(x, key, value):
+    """``x[key] = value``: in place on data that is not part of a graph; on a tensor in a graph,
+    the tensor is rebased on a copy so the gradient flows to the old contents (outside ``key``)
+    and to ``value``. A leaf that requires grad refuses, as in PyTorch."""
+    key = normalize_key(key)
+    recording = _state.enabled and (x.requires_grad or (isinstance(value, Tensor) and value.requires_grad))
+    if not recording:
+        vd = value.data if isinstance(value, Tensor) else value
+        try:
+            x.data[key] = vd
+        except (IndexError, ValueError) as e:
+            raise type(e)(f"setitem: cannot assign a value of shape {np.shape(vd)} to index {key!r} of a tensor "
+                          f"of shape {x.shape}: {e}") from None
+        return
+    _check_inplace_leaf(x, "setitem")
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"setitem: cannot assign a tensor that requires grad into a {x.dtype} tensor")
+    rebase_inplace(x, lambda old: _assign(old, key, value))
+
+
+def _assign(old, key, value):
+    vd = value.data if isinstance(value, Tensor) else np.asarray(value)
+    out = old.data.copy()
+    try:
+        out[key] = vd
+    except (IndexError, ValueError) as e:
+        raise type(e)(f"setitem: cannot assign a value of shape {np.shape(vd)} to index {key!r} of a tensor of "
+                      f"shape {old.shape}: {e}") from None
+
+    def vjp_old(g, y, old, value):
+        return _zero_at(g, key)
+
+    def vjp_value(g, y, old, value):
+        return _last_write(g, key, old.shape)
+    return _make(out, "setitem", (old, value), (old.data, vd), (vjp_old, vjp_value))
+
+
+def _zero_at(g, key):
+    """``g`` with the positions in ``key`` zeroed (as a fresh value)."""
+    mask = np.ones(g.shape, dtype=bool)
+    mask[key] = False
+    return np.where(mask, g, 0)
+
+
+def _last_write(g, key, shape):
+    """The gradient of the value written by ``out[key] = v``: ``g[key]``, except that a position
+    written several times (repeated indices) passes its gradient only to the last write, as NumPy
+    keeps only the last one."""
+    if not _has_int_array(key):
+        return g[key]
+    ids = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)[key]
+    flat = ids.ravel()
+    last = np.zeros(flat.shape, dtype=bool)
+    _, first_in_reversed = np.unique(flat[::-1], return_index=True)
+    last[flat.size - 1 - first_in_reversed] = True
+    return np.where(last.reshape(ids.shape), g[key], 0)
+
+
+def _check_inplace_leaf(x, op):
+    if x.requires_grad and x._vjps is None:
+        raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
+                           f"do it under npg.no_grad(), or on a copy / non-leaf tensor")
+
+
+def rebase_inplace(x, compute):
+    """Make ``x`` the result of ``compute(old)``, where ``old`` takes over ``x``'s current node.
+
+    This is how in-place ops stay differentiable without a version counter: ``x`` gets fresh
+    data, so no value an op saved for backward is ever overwritten.
+    """
+    old = object.__new__(Tensor)
+    old.data = x.data
+    old.grad = None
+    old.requires_grad = x.requires_grad
+    old._parents = x._parents
+    old._vjps = x._vjps
+    old._extra = None
+    if x._vjps is not None:
+        old._saved = x._saved
+        old._op = x._op
+    new = compute(old)
+    x.data = new.data
+    x.requires_grad = new.requires_grad
+    x._parents = new._parents
+    x._vjps = new._vjps
+    if new._vjps is not None:
+        x._saved = new._saved
+        x._op = new._op
+    return x
+
+
+def take(x, indices, axis=None):
+    """Elements at ``indices`` along ``axis`` (of the flattened tensor when None), as ``np.take``."""
+    x = as_input(x, "take")
+    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if axis is None:
+        return getitem(x.reshape(-1), (idx,))
+    ax = normalize_one_axis(axis, x.ndim, "take")
+    return getitem(x, (slice(None),) * ax + (idx,))
+
+
+def take_along_axis(x, indices, axis):
+    """Gather values along ``axis`` with an index array of the same rank, as ``np.take_along_axis``."""
+    x = as_input(x, "take_along_axis")
+    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise IndexError(f"take_along_axis: indices must be integers, not {idx.dtype}")
+    if axis is None:
+        return take_along_axis(x.reshape(-1), idx.reshape(-1), 0)
+    ax = normalize_one_axis(axis, x.ndim, "take_along_axis")
+    if idx.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: indices of rank {idx.ndim} for a tensor of rank {x.ndim}")
+    return getitem(x, _along_axis_key(x.shape, idx, ax))
+
+
+def _along_axis_key(shape, idx, ax):
+    key = []
+    for i in range(len(shape)):
+        if i == ax:
+            key.append(idx)
+        else:
+            s = [1] * len(shape)
+            s[i] = shape[i]
+            key.append(np.arange(shape[i]).reshape(s))
+    return tuple(key)
+
+
+gather = take_along_axis
+
+
+def put_along_axis(x, indices, values, axis):
+    """A copy of ``x`` with ``values`` written at ``indices`` along ``axis`` (functional
+    ``np.put_along_axis``); differentiable in ``x`` and ``values``."""
+    x = as_input(x, "put_along_axis")
+    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    ax = normalize_one_axis(axis, x.ndim, "put_along_axis")
+    return _assign(x, _along_axis_key(x.shape, idx, ax), values)

@@ -1,0 +1,182 @@
+"""Reductions: each forward beside its VJP. ``axis`` is None, an int (negative allowed) or a tuple."""
+import numpy as np
+
+from ..tensor import _make, _wrap
+from ._util import as_input, normalize_axis, normalize_one_axis, unreduce
+
+
+def sum(x, axis=None, keepdims=False, dtype=None):
+    """Sum over ``axis`` (all axes by default), as ``np.sum``."""
+    x = as_input(x, "sum")
+    axes = normalize_axis(axis, x.ndim, "sum")
+    out = np.sum(x.data, axis=axes, keepdims=keepdims, dtype=dtype)
+    return _make(out, "sum", (x,), (x.data,),
+                 (lambda g, y, x: unreduce(g, x.shape, axes, keepdims),))
+
+
+def mean(x, axis=None, keepdims=False):
+    """Arithmetic mean over ``axis``, as ``np.mean``."""
+    x = as_input(x, "mean")
+    axes = normalize_axis(axis, x.ndim, "mean")
+    out = np.mean(x.data, axis=axes, keepdims=keepdims)
+    n = _count(x.shape, axes)
+    return _make(out, "mean", (x,), (x.data,),
+                 (lambda g, y, x: unreduce(g / n if n else g, x.shape, axes, keepdims),))
+
+
+def _count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def _extreme(name, npfn):
+    def op(x, axis=None, keepdims=False):
+        x = as_input(x, name)
+        axes = normalize_axis(axis, x.ndim, name)
+        if x.size == 0 and any(x.shape[a] == 0 for a in axes):
+            raise ValueError(f"{name}: zero-size reduction over axis {axis} of a tensor of shape {x.shape} "
+                             f"(the operation has no identity)")
+        out = npfn(x.data, axis=axes, keepdims=keepdims)
+
+        def vjp(g, y, x):  # ties share the gradient evenly, as torch.amax / torch.amin
+            yk = unreduce(y, x.shape, axes, keepdims)
+            mask = x == yk
+            count = mask.sum(axis=axes, keepdims=True)
+            return unreduce(g, x.shape, axes, keepdims) * mask / count
+        return _make(out, name, (x,), (x.data,), (vjp,))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = (f"{name} over ``axis`` as ``np.{npfn.__name__}``; tied extremes share the gradient evenly "
+                  f"(as ``torch.a{name}``).")
+    return op
+
+
+max = amax = _extreme("max", np.max)
+min = amin = _extreme("min", np.min)
+
+
+def prod(x, axis=None, keepdims=False):
+    """Product over ``axis``; its gradient is exact when the input holds zeros."""
+    x = as_input(x, "prod")
+    axes = normalize_axis(axis, x.ndim, "prod")
+    out = np.prod(x.data, axis=axes, keepdims=keepdims)
+
+    def vjp(g, y, x):
+        # d prod / d x_i = product of all the other elements: an exclusive cumulative product
+        # from each side, so zeros need no division.
+        moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0))) if axes else x
+        lead = moved.shape[:moved.ndim - len(axes)]
+        flat = moved.reshape(lead + (-1,))
+        ones = np.ones(lead + (1,), dtype=flat.dtype)
+        left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        right = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, axis=-1)[..., :-1]], axis=-1), axis=-1),
+                        axis=-1)
+        others = (left * right).reshape(moved.shape)
+        if axes:
+            others = np.moveaxis(others, tuple(range(-len(axes), 0)), axes)
+        return unreduce(g, x.shape, axes, keepdims) * others
+    return _make(out, "prod", (x,), (x.data,), (vjp,))
+
+
+def var(x, axis=None, ddof=0, keepdims=False):
+    """Variance over ``axis`` with ``ddof`` (0 by default, as NumPy; PyTorch's default is 1)."""
+    x = as_input(x, "var")
+    axes = normalize_axis(axis, x.ndim, "var")
+    out = np.var(x.data, axis=axes, ddof=ddof, keepdims=keepdims)
+    n = _count(x.shape, axes)
+
+    def vjp(g, y, x):
+        centered = x - x.mean(axis=axes, keepdims=True)
+        return unreduce(g, x.shape, axes, keepdims) * centered * (2.0 / (n - ddof))
+    return _make(out, "var", (x,), (x.data,), (vjp,))
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    """Standard deviation over ``axis`` with ``ddof`` (0 by default, as NumPy)."""
+    x = as_input(x, "std")
+    axes = normalize_axis(axis, x.ndim, "std")
+    out = np.std(x.data, axis=axes, ddof=ddof, keepdims=keepdims)
+    n = _count(x.shape, axes)
+
+    def vjp(g, y, x):
+        centered = x - x.mean(axis=axes, keepdims=True)
+        return unreduce(g / y, x.shape, axes, keepdims) * centered * (1.0 / (n - ddof))
+    return _make(out, "std", (x,), (x.data,), (vjp,))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x)))`` over ``axis``, computed stably (finite for large inputs)."""
+    x = as_input(x, "logsumexp")
+    axes = normalize_axis(axis, x.ndim, "logsumexp")
+    xd = x.data
+    m = np.max(xd, axis=axes, keepdims=True) if xd.size else np.zeros((1,) * xd.ndim, xd.dtype)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(xd - m), axis=axes, keepdims=True)) + m
+    if not keepdims:
+        out = out.reshape(tuple(n for i, n in enumerate(xd.shape) if i not in axes))
+    return _make(out, "logsumexp", (x,), (xd,),
+                 (lambda g, y, x: unreduce(g, x.shape, axes, keepdims)
+                  * np.exp(x - unreduce(y, x.shape, axes, keepdims)),))
+
+
+def cumsum(x, axis=None):
+    """Cumulative sum along ``axis`` (the flattened tensor when None), as ``np.cumsum``."""
+    x = as_input(x, "cumsum")
+    if axis is None:
+        x = x.reshape(-1)
+        axis = 0
+    ax = normalize_one_axis(axis, x.ndim, "cumsum")
+    out = np.cumsum(x.data, axis=ax)
+    return _make(out, "cumsum", (x,), (x.data,),
+                 (lambda g, y, x: np.flip(np.cumsum(np.flip(g, axis=ax), axis=ax), axis=ax),))
+
+
+def cumprod(x, axis=None):
+    """Cumulative product along ``axis`` (the flattened tensor when None), as ``np.cumprod``."""
+    x = as_input(x, "cumprod")
+    if axis is None:
+        x = x.reshape(-1)
+        axis = 0
+    ax = normalize_one_axis(axis, x.ndim, "cumprod")
+    out = np.cumprod(x.data, axis=ax)
+
+    def vjp(g, y, x):
+        # sum_{j >= i} g_j * prod_{k <= j, k != i} x_k, built without dividing by x (zeros allowed):
+        # move the axis last, form the (n, n) matrix of partial products with x_i replaced by 1.
+        xm = np.moveaxis(x, ax, -1)
+        gm = np.moveaxis(g, ax, -1)
+        n = xm.shape[-1]
+        eye = np.eye(n, dtype=bool)
+        xe = np.where(eye, 1, np.expand_dims(xm, -2))              # [..., i, k]
+        partial = np.cumprod(xe, axis=-1)                           # prod_{k<=j} with x_i -> 1
+        upper = np.triu(np.ones((n, n), dtype=xm.dtype))            # j >= i
+        out = (partial * upper * np.expand_dims(gm, -2)).sum(axis=-1)
+        return np.moveaxis(out, -1, ax)
+    return _make(out, "cumprod", (x,), (x.data,), (vjp,))
+
+
+def _arg(name, npfn):
+    def op(x, axis=None, keepdims=False):
+        xd = x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else np.asarray(x)
+        if axis is not None:
+            axis = normalize_one_axis(axis, xd.ndim, name)
+        return _wrap(npfn(xd, axis=axis, keepdims=keepdims))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Indices of the {name[3:]}imum along ``axis`` (flattened when None); no gradient."
+    return op
+
+
+argmax = _arg("argmax", np.argmax)
+argmin = _arg("argmin", np.argmin)
+
+
+def any(x, axis=None, keepdims=False):
+    xd = x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else np.asarray(x)
+    return _wrap(np.any(xd, axis=axis, keepdims=keepdims))
+
+
+def all(x, axis=None, keepdims=False):
+    xd = x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else np.asarray(x)
+    return _wrap(np.all(xd, axis=axis, keepdims=keepdims))

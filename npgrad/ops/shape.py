@@ -1,0 +1,276 @@
+"""Shape ops: forward beside VJP. Most forwards return NumPy views; no data is copied."""
+import builtins
+
+import numpy as np
+
+from ..tensor import Tensor, _make, _wrap
+from ._util import as_input, normalize_axis, normalize_one_axis
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def reshape(x, *shape):
+    """Give ``x`` a new shape (one entry may be -1), as ``np.reshape``; a view when possible."""
+    x = as_input(x, "reshape")
+    shape = _shape_arg(shape)
+    try:
+        out = x.data.reshape(shape)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} into shape {shape} ({e})") from None
+    return _make(out, "reshape", (x,), (x.data,), (lambda g, y, x: g.reshape(x.shape),))
+
+
+def ravel(x):
+    """The flattened tensor (a view when possible), as ``np.ravel``."""
+    return reshape(x, -1)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim..end_dim`` into one (all of them by default, as ``torch.flatten``)."""
+    x = as_input(x, "flatten")
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s = normalize_one_axis(start_dim, x.ndim, "flatten")
+    e = normalize_one_axis(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1:])
+
+
+def transpose(x, axes=None):
+    """Permute the axes (reverse them by default), as ``np.transpose``; a view."""
+    x = as_input(x, "transpose")
+    if axes is None:
+        axes = tuple(range(x.ndim))[::-1]
+    else:
+        axes = tuple(normalize_one_axis(a, x.ndim, "transpose") for a in axes)
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+    inverse = tuple(np.argsort(axes))
+    return _make(x.data.transpose(axes), "transpose", (x,), (x.data,),
+                 (lambda g, y, x: g.transpose(inverse),))
+
+
+def permute(x, *dims):
+    """PyTorch's name for ``transpose(x, dims)``."""
+    return transpose(x, _shape_arg(dims))
+
+
+def swapaxes(x, axis1, axis2):
+    """Interchange two axes, as ``np.swapaxes``; a view."""
+    x = as_input(x, "swapaxes")
+    a = normalize_one_axis(axis1, x.ndim, "swapaxes")
+    b = normalize_one_axis(axis2, x.ndim, "swapaxes")
+    return _make(x.data.swapaxes(a, b), "swapaxes", (x,), (x.data,),
+                 (lambda g, y, x: g.swapaxes(a, b),))
+
+
+def moveaxis(x, source, destination):
+    """Move axes to new positions, as ``np.moveaxis``; a view."""
+    x = as_input(x, "moveaxis")
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: source and destination must have the same number of elements")
+    src = [normalize_one_axis(a, x.ndim, "moveaxis") for a in src]
+    dst = [normalize_one_axis(a, x.ndim, "moveaxis") for a in dst]
+    order = [n for n in range(x.ndim) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(x, order)
+
+
+def squeeze(x, axis=None):
+    """Remove size-1 axes (all of them, or those in ``axis``), as ``np.squeeze``."""
+    x = as_input(x, "squeeze")
+    if axis is None:
+        axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    else:
+        axes = normalize_axis(axis, x.ndim, "squeeze")
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ValueError(f"squeeze: cannot select axis {a} of size {x.shape[a]} (shape {x.shape}); "
+                                 f"only size-1 axes can be squeezed")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def expand_dims(x, axis):
+    """Insert size-1 axes at ``axis`` (int or tuple), as ``np.expand_dims``."""
+    x = as_input(x, "expand_dims")
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    nd = x.ndim + len(axes)
+    axes = normalize_axis(axes, nd, "expand_dims")
+    it = iter(x.shape)
+    return reshape(x, tuple(1 if i in axes else next(it) for i in range(nd)))
+
+
+unsqueeze = expand_dims
+
+
+def broadcast_to(x, shape):
+    """Broadcast to ``shape`` (a read-only view), as ``np.broadcast_to``; the gradient is summed back."""
+    x = as_input(x, "broadcast_to")
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    try:
+        out = np.broadcast_to(x.data, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast a tensor of shape {x.shape} to shape {shape}") from None
+    return _make(out, "broadcast_to", (x,), (x.data,), (lambda g, y, x: g,))  # the engine sums g back
+
+
+def astype(x, dtype):
+    """``x`` converted to ``dtype``; the gradient is converted back (none for non-float results)."""
+    x = as_input(x, "astype")
+    dtype = np.dtype(dtype)
+    out = x.data.astype(dtype)
+    if dtype.kind != "f":
+        return _wrap(out)
+    return _make(out, "astype", (x,), (x.data,), (lambda g, y, x: g.astype(x.dtype),))
+
+
+# ------------------------------------------------------------------ joining, splitting
+def _slicer(axis, start, stop):
+    return (slice(None),) * axis + (slice(start, stop),)
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis, as ``np.concatenate`` (``axis=None`` flattens first)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("concatenate: need at least one tensor")
+    if axis is None:
+        tensors = [ravel(t) for t in tensors]
+        axis = 0
+    datas = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors]
+    try:
+        out = np.concatenate(datas, axis=axis)
+    except (ValueError, np.exceptions.AxisError) as e:
+        raise ValueError(f"concatenate: shapes {[d.shape for d in datas]} cannot be joined along axis {axis} "
+                         f"({e})") from None
+    ax = normalize_one_axis(axis, out.ndim, "concatenate")
+    bounds = np.cumsum([0] + [d.shape[ax] for d in datas])
+    vjps = tuple(_concat_vjp(i, ax, int(bounds[i]), int(bounds[i + 1])) for i in range(len(datas)))
+    return _make(out, "concatenate", tuple(tensors), tuple(datas), vjps)
+
+
+def _concat_vjp(i, axis, start, stop):
+    key = _slicer(axis, start, stop)
+    return lambda g, y, *inputs: g[key]
+
+
+concat = concatenate
+
+
+def stack(tensors, axis=0):
+    """Join tensors along a new axis, as ``np.stack``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: need at least one tensor")
+    shapes = {np.shape(t.data if isinstance(t, Tensor) else t) for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    nd = len(next(iter(shapes))) + 1
+    ax = normalize_one_axis(axis, nd, "stack")
+    return concatenate([expand_dims(t, ax) if isinstance(t, Tensor) else np.expand_dims(t, ax) for t in tensors],
+                       axis=ax)
+
+
+def split(x, indices_or_sections, axis=0):
+    """Split into a list of tensors, as ``np.split`` (sections must divide evenly) or at indices."""
+    x = as_input(x, "split")
+    ax = normalize_one_axis(axis, x.ndim, "split")
+    n = x.shape[ax]
+    if isinstance(indices_or_sections, int):
+        if indices_or_sections <= 0 or n % indices_or_sections:
+            raise ValueError(f"split: axis {ax} of size {n} does not divide into {indices_or_sections} equal parts")
+        step = n // indices_or_sections
+        cuts = list(range(0, n + 1, step)) if step else [0] * (indices_or_sections + 1)
+    else:
+        cuts = [0] + [builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections] + [n]
+    return [x[_slicer(ax, a, builtins.max(a, b))] for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+def flip(x, axis=None):
+    """Reverse the order of elements along ``axis`` (all axes when None), as ``np.flip``; a view."""
+    x = as_input(x, "flip")
+    axes = normalize_axis(axis, x.ndim, "flip")
+    return _make(np.flip(x.data, axes), "flip", (x,), (x.data,), (lambda g, y, x: np.flip(g, axes),))
+
+
+def pad(x, pad_width, mode="constant", constant_values=0):
+    """Pad with a constant, as ``np.pad(x, pad_width, constant_values=...)`` (only ``mode='constant'``)."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is supported, not {mode!r}")
+    x = as_input(x, "pad")
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2)) if x.ndim else np.zeros((0, 2), int)
+    if (widths < 0).any():
+        raise ValueError(f"pad: negative pad widths {pad_width!r}")
+    out = np.pad(x.data, widths, mode="constant", constant_values=constant_values)
+    key = tuple(slice(int(a), int(a) + n) for (a, _), n in zip(widths, x.shape))
+    return _make(out, "pad", (x,), (x.data,), (lambda g, y, x: g[key],))
+
+
+def repeat(x, repeats, axis=None):
+    """Repeat each element ``repeats`` times along ``axis`` (flattened when None), as ``np.repeat``."""
+    x = as_input(x, "repeat")
+    if axis is None:
+        x = ravel(x)
+        axis = 0
+    ax = normalize_one_axis(axis, x.ndim, "repeat")
+    reps = np.asarray(repeats)
+    if (reps < 0).any():
+        raise ValueError(f"repeat: negative repeats {repeats!r}")
+    out = np.repeat(x.data, repeats, axis=ax)
+    if reps.ndim == 0 or reps.size == 1:
+        r = int(reps.reshape(-1)[0]) if reps.size else 0
+
+        def vjp(g, y, x):  # sum each run of r copies
+            shape = x.shape[:ax] + (x.shape[ax], r) + x.shape[ax + 1:]
+            return g.reshape(shape).sum(axis=ax + 1)
+    else:
+        if reps.shape != (x.shape[ax],):
+            raise ValueError(f"repeat: {reps.size} repeat counts for an axis of size {x.shape[ax]}")
+        total = int(reps.sum())
+        starts = np.minimum(np.concatenate([[0], np.cumsum(reps)[:-1]]), builtins.max(total - 1, 0)).astype(np.intp)
+
+        def vjp(g, y, x):  # sum each variable-length run; empty runs give 0
+            sums = np.add.reduceat(g, starts, axis=ax) if g.shape[ax] else np.zeros(x.shape, g.dtype)
+            return np.where(np.expand_dims(reps, tuple(i for i in range(x.ndim) if i != ax)) > 0, sums, 0)
+    return _make(out, "repeat", (x,), (x.data,), (vjp,))
+
+
+def tile(x, reps):
+    """Tile ``x`` ``reps`` times per axis, as ``np.tile``."""
+    x = as_input(x, "tile")
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    nd = builtins.max(x.ndim, len(reps))
+    reps = (1,) * (nd - len(reps)) + reps
+    shape = (1,) * (nd - x.ndim) + x.shape
+    out = np.tile(x.data, reps)
+
+    def vjp(g, y, x):  # view the output as (r0, n0, r1, n1, ...) and sum the r axes
+        split_shape = tuple(v for pair in zip(reps, shape) for v in pair)
+        return g.reshape(split_shape).sum(axis=tuple(range(0, 2 * nd, 2))).reshape(x.shape)
+    return _make(out, "tile", (x,), (x.data,), (vjp,))
+
+
+def masked_fill(x, mask, value):
+    """A copy of ``x`` with ``value`` where ``mask`` (broadcast to ``x``) is True; the input is untouched.
+    The gradient flows to ``x`` where the mask is False (and to ``value`` where True, if it is a Tensor)."""
+    from .elementwise import where
+    x = as_input(x, "masked_fill")
+    md = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if md.dtype != bool:
+        raise TypeError(f"masked_fill: the mask must be boolean, not {md.dtype}")
+    try:
+        np.broadcast_shapes(md.shape, x.shape)
+    except ValueError:
+        raise ValueError(f"masked_fill: mask of shape {md.shape} does not broadcast to the tensor's shape "
+                         f"{x.shape}") from None
+    if np.broadcast_shapes(md.shape, x.shape) != x.shape:
+        raise ValueError(f"masked_fill: mask of shape {md.shape} does not broadcast to the tensor's shape {x.shape}")
+    return where(md, value, x)

@@ -1,0 +1,259 @@
+"""The Tensor: a NumPy array that remembers how it was computed.
+
+A Tensor is also its own graph node (as in micrograd): a result of an op keeps the op's
+inputs (``_parents``), the NumPy values the op read (``_saved``) and one vector-Jacobian
+product per input (``_vjps``). A tensor points only at its inputs, never at its results,
+so a graph holds no reference cycles and is freed by reference counting alone.
+
+Every arithmetic dunder only delegates to a function in ``npgrad.ops``; they are attached
+at the bottom of ``npgrad/ops/__init__.py``.
+"""
+import numpy as np
+
+from .autograd.grad_mode import _state
+from .dtypes import check_numeric, get_default_dtype
+
+_new = object.__new__
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    Build one with :func:`npgrad.tensor` or a constructor (``npg.randn(3, 4)``). Floating
+    tensors track gradients unless made with ``requires_grad=False``; integer and bool
+    tensors never do.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_saved", "_vjps", "_op",
+                 "_extra", "__weakref__")
+    __array_priority__ = 1000.0
+
+    def __init__(self, data, dtype=None, requires_grad=None):
+        arr = _to_array(data, dtype, "Tensor")
+        self.data = arr
+        self.grad = None
+        self.requires_grad = _default_requires_grad(arr, requires_grad, "Tensor")
+        self._parents = None
+        self._vjps = None
+        self._extra = None
+
+    # ---------------------------------------------------------------- attributes
+    shape = property(lambda self: self.data.shape, doc="Tuple of array dimensions.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: self.data.size, doc="Number of elements.")
+    dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
+
+    @property
+    def is_leaf(self):
+        """True for tensors made by the user rather than by an op that records a graph."""
+        return self._vjps is None
+
+    @property
+    def grad_fn(self):
+        """Name of the op that made this tensor, or None for a leaf."""
+        return None if self._vjps is None else self._op
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __hash__(self):  # identity, so tensors can sit in sets and dicts despite __eq__
+        return id(self)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = []
+        if self.data.dtype != get_default_dtype() and self.data.dtype.kind == "f":
+            extra.append(f"dtype={self.data.dtype}")
+        if self._vjps is not None and self._op is not None:
+            extra.append(f"grad_fn=<{self._op}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors can be converted, got shape {self.data.shape}")
+        return self.data.item()
+
+    def numpy(self):
+        """The underlying NumPy array (shares memory; no gradient)."""
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self):
+        """A tensor sharing this one's data, cut from the graph (``requires_grad=False``)."""
+        return _wrap(self.data)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on a leaf in place and return it."""
+        if self._vjps is not None and not requires_grad:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(f"only floating tensors can require gradients, not {self.data.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"only integer tensors can be used as an index, not {self.data.dtype}")
+        return self.data.__index__()
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        if copy:
+            return self.data.copy()
+        return self.data
+
+    def backward(self, grad=None, retain_graph=False, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``.
+
+        ``grad`` may be omitted only for a one-element tensor; otherwise it is the gradient
+        of some scalar with respect to ``self`` and must have ``self``'s shape. The graph is
+        released afterwards unless ``retain_graph=True``; ``create_graph=True`` records the
+        backward pass itself so it can be differentiated again (``.grad`` then holds a Tensor).
+        """
+        from .autograd.engine import backward
+        backward((self,), None if grad is None else (grad,), retain_graph=retain_graph,
+                 create_graph=create_graph, inputs=inputs)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor during backward."""
+        if self._vjps is None:
+            return
+        extra = self._extra or {}
+        extra["retain"] = True
+        self._extra = extra
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        extra = self._extra or {}
+        extra.setdefault("hooks", []).append(hook)
+        self._extra = extra
+        return hook
+
+
+ndarray = Tensor  # the original npgrad's name for the class
+
+
+# -------------------------------------------------------------------- creating tensors
+def _wrap(data):
+    """A tensor that records nothing (a constant, or an op result under no_grad)."""
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = False
+    t._parents = None
+    t._vjps = None
+    t._extra = None
+    return t
+
+
+def _record(data, op, parents, saved, vjps):
+    """A tensor that remembers it was made by ``op`` from ``parents``.
+
+    ``saved`` are the NumPy values the op was computed from (passed to the VJPs on the plain
+    backward path); ``vjps[i](g, out, *inputs)`` gives the gradient for ``parents[i]``.
+    """
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = True
+    t._parents = parents
+    t._saved = saved
+    t._vjps = vjps
+    t._op = op
+    t._extra = None
+    return t
+
+
+def _make(data, op, parents, saved, vjps):
+    """Record ``op`` if grad mode is on and any Tensor parent requires grad; else a constant."""
+    if _state.enabled:
+        for p in parents:
+            if isinstance(p, Tensor) and p.requires_grad:
+                return _record(data, op, parents, saved, vjps)
+    return _wrap(data)
+
+
+def _to_array(data, dtype, where):
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, np.ndarray):
+        arr = data
+    else:
+        arr = np.asarray(data)
+        if dtype is None and arr.dtype.kind == "f" and not isinstance(data, np.generic):
+            arr = arr.astype(get_default_dtype(), copy=False)  # Python floats take the default dtype
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    return check_numeric(arr, where)
+
+
+def _default_requires_grad(arr, requires_grad, where):
+    if requires_grad is None:
+        return arr.dtype.kind == "f"
+    if requires_grad and arr.dtype.kind != "f":
+        raise TypeError(f"{where}: only floating tensors can require gradients, not {arr.dtype}")
+    return bool(requires_grad)
+
+
+def tensor(data, dtype=None, requires_grad=None):
+    """Build a tensor from a list, scalar, NumPy array or tensor (the data is copied).
+
+    Floating tensors require grad unless ``requires_grad=False``; integer and bool never do.
+    """
+    arr = _to_array(data, dtype, "tensor")
+    if arr is data or (isinstance(data, Tensor) and arr is data.data):
+        arr = arr.copy()  # never share memory with the caller's array
+    t = Tensor.__new__(Tensor)
+    t.data = arr
+    t.grad = None
+    t.requires_grad = _default_requires_grad(arr, requires_grad, "tensor")
+    t._parents = None
+    t._vjps = None
+    t._extra = None
+    return t
+
+
+def as_tensor(data, dtype=None):
+    """Return ``data`` if it is already a Tensor (of ``dtype``), else a constant Tensor of it."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
+        return data
+    return _wrap(_to_array(data, dtype, "as_tensor"))
+
+
+def const(value, where):
+    """The NumPy value of an op's non-Tensor operand: Python numbers stay weak (NEP 50)."""
+    if isinstance(value, (float, int, np.ndarray, np.generic)):
+        if isinstance(value, (np.ndarray, np.generic)):
+            check_numeric(np.asarray(value), where)
+        return value
+    if isinstance(value, (list, tuple)):
+        return check_numeric(np.asarray(value), where)
+    raise TypeError(f"{where}: unsupported operand of type {type(value).__name__}")
