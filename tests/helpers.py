@@ -1,0 +1,66 @@
+"""Oracles shared by the test suites: PyTorch and central finite differences."""
+import numpy as np
+
+import npgrad as npg
+
+TOL = {np.dtype(np.float32): dict(rtol=2e-4, atol=2e-5), np.dtype(np.float64): dict(rtol=1e-7, atol=1e-9)}
+
+
+def to_torch(arrays, requires_grad=True):
+    import torch
+    return [torch.tensor(a, requires_grad=requires_grad and a.dtype.kind == "f") for a in arrays]
+
+
+def assert_close(actual, expected, dtype=None, what="", **kw):
+    actual = np.asarray(getattr(actual, "data", actual))
+    expected = np.asarray(expected)
+    tol = dict(TOL[np.dtype(dtype or actual.dtype)] if np.dtype(dtype or actual.dtype) in TOL else {})
+    tol.update(kw)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    np.testing.assert_allclose(actual, expected, err_msg=what, equal_nan=True, **tol)
+
+
+def compare_with_torch(npg_fn, torch_fn, arrays, seed=0, what=""):
+    """Run ``npg_fn`` on npgrad tensors and ``torch_fn`` on torch tensors made from the same
+    ``arrays``; compare values, then gradients of ``sum(out * w)`` for a random weight ``w``."""
+    import torch
+    xs = [npg.tensor(a) for a in arrays]
+    ts = to_torch(arrays)
+    out = npg_fn(*xs)
+    tout = torch_fn(*ts)
+    assert_close(out, tout.detach().numpy(), what=f"{what} value")
+    assert out.dtype == np.dtype(str(tout.dtype).replace("torch.", "")), f"{what}: dtype {out.dtype} vs {tout.dtype}"
+    if not out.requires_grad:
+        return
+    w = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    npg.sum(out * w).backward()
+    (tout * torch.tensor(w)).sum().backward()
+    for i, (x, t) in enumerate(zip(xs, ts)):
+        if t.requires_grad:
+            expected = t.grad.numpy() if t.grad is not None else np.zeros(t.shape, arrays[i].dtype)
+            assert x.grad is not None, f"{what}: input {i} got no gradient"
+            assert x.grad.dtype == x.dtype, f"{what}: grad dtype {x.grad.dtype} != {x.dtype}"
+            assert_close(x.grad, expected, what=f"{what} grad of input {i}")
+
+
+def numerical_vjp(f, arrays, v, eps=1e-6):
+    """<v, d f(arrays) / d arrays[i] . u_i> along random directions, by central differences (float64)."""
+    rng = np.random.default_rng(1)
+    dirs = [rng.standard_normal(a.shape) for a in arrays]
+
+    def fval(t):
+        xs = [npg.tensor(a + t * d, requires_grad=False) for a, d in zip(arrays, dirs)]
+        return float(np.sum(np.asarray(f(*xs).data) * v))
+    return (fval(eps) - fval(-eps)) / (2 * eps), dirs
+
+
+def check_finite_difference(f, arrays, eps=1e-6, rtol=1e-5, atol=1e-7, what=""):
+    """Check npgrad's gradient of ``f`` against central differences along a random direction."""
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    xs = [npg.tensor(a) for a in arrays]
+    out = f(*xs)
+    v = np.random.default_rng(2).standard_normal(out.shape)
+    npg.sum(out * v).backward()
+    numeric, dirs = numerical_vjp(f, arrays, v, eps)
+    analytic = sum(float(np.sum(x.grad * d)) for x, d in zip(xs, dirs) if x.grad is not None)
+    assert np.isclose(analytic, numeric, rtol=rtol, atol=atol), f"{what}: analytic {analytic} vs numeric {numeric}"
