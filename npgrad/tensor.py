@@ -8,12 +8,15 @@ so a graph holds no reference cycles and is freed by reference counting alone.
 Every arithmetic dunder only delegates to a function in ``npgrad.ops``; they are attached
 at the bottom of ``npgrad/ops/__init__.py``.
 """
+import itertools
+
 import numpy as np
 
 from .autograd.grad_mode import _state
 from .dtypes import check_numeric, get_default_dtype
 
 _new = object.__new__
+_next_seq = itertools.count().__next__  # creation order of recorded tensors = a topological order
 
 
 class Tensor:
@@ -24,7 +27,7 @@ class Tensor:
     tensors never do.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_saved", "_vjps", "_op",
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_saved", "_vjps", "_op", "_seq",
                  "_extra", "__weakref__")
     __array_priority__ = 1000.0
 
@@ -58,8 +61,7 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
-    def __hash__(self):  # identity, so tensors can sit in sets and dicts despite __eq__
-        return id(self)
+    __hash__ = object.__hash__  # identity, so tensors can sit in sets and dicts despite __eq__
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
@@ -188,6 +190,7 @@ def _record(data, op, parents, saved, vjps):
     t._saved = saved
     t._vjps = vjps
     t._op = op
+    t._seq = _next_seq()
     t._extra = None
     return t
 

@@ -8,6 +8,8 @@ Two paths share one set of VJP formulas (the ``_vjps`` stored on each tensor):
   so the NumPy calls inside them dispatch to npgrad ops through ``__array_ufunc__`` /
   ``__array_function__`` and the backward pass records a graph of its own.
 """
+import heapq
+
 import numpy as np
 
 from ..tensor import Tensor, _wrap
@@ -37,25 +39,19 @@ def sum_to(g, shape):
 
 
 def toposort(roots):
-    """Tensors reachable from ``roots`` that need a gradient, inputs before their results."""
-    order = []
+    """Recorded tensors reachable from ``roots`` that need a gradient, inputs before results
+    (by creation order, which is a topological order). Used by tools, not by backward."""
     seen = set()
-    stack = [(r, False) for r in roots if r.requires_grad]
+    stack = [r for r in roots if r.requires_grad]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
+        t = stack.pop()
         if t in seen:
             continue
         seen.add(t)
-        stack.append((t, True))
-        parents = t._parents
-        if parents:
-            for p in parents:
-                if isinstance(p, Tensor) and p.requires_grad and p not in seen:
-                    stack.append((p, False))
-    return order
+        for p in t._parents or ():
+            if isinstance(p, Tensor) and p.requires_grad and p not in seen:
+                stack.append(p)
+    return sorted(seen, key=lambda t: -1 if t._vjps is None else t._seq)
 
 
 def _seed(root, grad, create_graph):
@@ -79,7 +75,7 @@ def _seed(root, grad, create_graph):
     return _wrap(g) if create_graph else g
 
 
-def _accumulate_leaf(t, g, owned, create_graph):
+def _accumulate(t, g, owned, create_graph):
     """Add ``g`` into ``t.grad`` without ever aliasing an array held elsewhere."""
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
@@ -97,45 +93,47 @@ def _accumulate_leaf(t, g, owned, create_graph):
 
 
 def run_backward(roots, grads, retain_graph, create_graph, capture=None):
-    """Propagate ``grads`` from ``roots``. Leaves accumulate into ``.grad`` unless ``capture``
-    (a dict tensor -> None) is given, in which case their gradients are returned in it."""
-    pending = {}
+    """Propagate ``grads`` from ``roots`` to the leaves.
+
+    Recorded tensors are visited newest first (a heap on their creation number), so a tensor's
+    gradient is complete when it is visited; it is then popped, handed to the op's VJPs and
+    dropped. Leaves accumulate into ``.grad`` at the end, unless ``capture`` (a dict
+    tensor -> None) asks for the gradients of some tensors to be returned in it instead.
+    """
+    pending = {}   # recorded tensor -> gradient so far
+    leaves = {}    # leaf -> gradient so far
+    heap = []
     for r, g in zip(roots, grads):
-        if r.requires_grad:
-            pending[r] = pending[r] + g if r in pending else g
-    order = toposort(roots)
-    owned = set()
+        if not r.requires_grad:
+            continue
+        if r._vjps is None:
+            leaves[r] = leaves[r] + g if r in leaves else g
+        elif r in pending:
+            pending[r] = pending[r] + g
+        else:
+            pending[r] = g
+            heapq.heappush(heap, (-r._seq, r))
+    pop, get = pending.pop, pending.get
+    push, heappop = heapq.heappush, heapq.heappop
     prev_mode = _state.enabled
     _state.enabled = bool(create_graph)
     try:
-        for t in reversed(order):
-            g = pending.pop(t, None)
+        while heap:
+            t = heappop(heap)[1]
+            g = pop(t)
             vjps = t._vjps
-            if g is None:
-                if not retain_graph and vjps is not None:
-                    _release(t)
-                continue
-            extra = t._extra
-            if extra is not None:
-                for hook in extra.get("hooks", ()):
-                    out = hook(g)
-                    if out is not None:
-                        g = out
-            if capture is not None and t in capture:
-                capture[t] = g if capture[t] is None else capture[t] + g
-                if vjps is None:
-                    continue
-            if vjps is None:  # a leaf
-                if capture is None:
-                    _accumulate_leaf(t, g, owned, create_graph)
-                continue
             if vjps is RELEASED:
                 raise RuntimeError(
                     f"Trying to backward through the graph a second time (through '{t._op}'): its saved values "
                     f"were freed by the first backward. Pass retain_graph=True to the first backward() if you "
                     f"need to call it twice.")
-            if extra is not None and extra.get("retain") and capture is None:
-                _accumulate_leaf(t, g, owned, create_graph)
+            extra = t._extra
+            if extra is not None:
+                g = _apply_hooks(extra, g)
+                if capture is not None and t in capture:
+                    capture[t] = g if capture[t] is None else capture[t] + g
+                elif extra.get("retain"):
+                    _accumulate(t, g, set(), create_graph)
             parents = t._parents
             if create_graph:
                 args, out = parents, t
@@ -144,16 +142,43 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             for p, vjp in zip(parents, vjps):
                 if isinstance(p, Tensor) and p.requires_grad:
                     gp = vjp(g, out, *args)
-                    if gp.shape != p.data.shape:
-                        gp = sum_to(gp, p.data.shape)
-                    if gp.dtype != p.data.dtype:
-                        gp = gp.astype(p.data.dtype)
-                    prev = pending.get(p)
-                    pending[p] = gp if prev is None else prev + gp
+                    pd = p.data
+                    if gp.shape != pd.shape:
+                        gp = sum_to(gp, pd.shape)
+                    if gp.dtype is not pd.dtype and gp.dtype != pd.dtype:
+                        gp = gp.astype(pd.dtype)
+                    if p._vjps is None:
+                        prev = leaves.get(p)
+                        leaves[p] = gp if prev is None else prev + gp
+                    else:
+                        prev = get(p)
+                        if prev is None:
+                            pending[p] = gp
+                            push(heap, (-p._seq, p))
+                        else:
+                            pending[p] = prev + gp
             if not retain_graph:
-                _release(t)
+                t._parents = t._saved = None
+                t._vjps = RELEASED
     finally:
         _state.enabled = prev_mode
+    owned = set()
+    for leaf, g in leaves.items():
+        if leaf._extra is not None:
+            g = _apply_hooks(leaf._extra, g)
+        if capture is not None:
+            if leaf in capture:
+                capture[leaf] = g if capture[leaf] is None else capture[leaf] + g
+        else:
+            _accumulate(leaf, g, owned, create_graph)
+
+
+def _apply_hooks(extra, g):
+    for hook in extra.get("hooks", ()):
+        out = hook(g)
+        if out is not None:
+            g = out
+    return g
 
 
 def _release(t):
@@ -184,7 +209,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         run_backward(tensors, seeds, retain_graph, create_graph, capture)
         for t in inputs:
             if capture[t] is not None:
-                _accumulate_leaf(t, capture[t], set(), create_graph)
+                _accumulate(t, capture[t], set(), create_graph)
         return
     run_backward(tensors, seeds, retain_graph, create_graph)
 

@@ -157,6 +157,7 @@ def rebase_inplace(x, compute):
     if x._vjps is not None:
         old._saved = x._saved
         old._op = x._op
+        old._seq = x._seq
     new = compute(old)
     x.data = new.data
     x.requires_grad = new.requires_grad
@@ -165,6 +166,7 @@ def rebase_inplace(x, compute):
     if new._vjps is not None:
         x._saved = new._saved
         x._op = new._op
+        x._seq = new._seq
     return x
 
 
