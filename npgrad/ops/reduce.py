@@ -1,4 +1,6 @@
 """Reductions: each forward beside its VJP. ``axis`` is None, an int (negative allowed) or a tuple."""
+import builtins
+
 import numpy as np
 
 from ..tensor import _make, _wrap
@@ -35,7 +37,7 @@ def _extreme(name, npfn):
     def op(x, axis=None, keepdims=False):
         x = as_input(x, name)
         axes = normalize_axis(axis, x.ndim, name)
-        if x.size == 0 and any(x.shape[a] == 0 for a in axes):
+        if x.size == 0 and builtins.any(x.shape[a] == 0 for a in axes):  # (any is shadowed here)
             raise ValueError(f"{name}: zero-size reduction over axis {axis} of a tensor of shape {x.shape} "
                              f"(the operation has no identity)")
         out = npfn(x.data, axis=axes, keepdims=keepdims)
@@ -63,12 +65,16 @@ def prod(x, axis=None, keepdims=False):
     axes = normalize_axis(axis, x.ndim, "prod")
     out = np.prod(x.data, axis=axes, keepdims=keepdims)
 
+    n = _count(x.shape, axes)
+
     def vjp(g, y, x):
         # d prod / d x_i = product of all the other elements: an exclusive cumulative product
         # from each side, so zeros need no division.
+        if n == 0:  # an empty product: nothing to differentiate
+            return np.zeros(x.shape, dtype=g.dtype)
         moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0))) if axes else x
         lead = moved.shape[:moved.ndim - len(axes)]
-        flat = moved.reshape(lead + (-1,))
+        flat = moved.reshape(lead + (n,))  # n, not -1: lead may hold a 0
         ones = np.ones(lead + (1,), dtype=flat.dtype)
         left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         right = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, axis=-1)[..., :-1]], axis=-1), axis=-1),

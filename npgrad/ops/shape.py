@@ -209,7 +209,10 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2)) if x.ndim else np.zeros((0, 2), int)
     if (widths < 0).any():
         raise ValueError(f"pad: negative pad widths {pad_width!r}")
-    out = np.pad(x.data, widths, mode="constant", constant_values=constant_values)
+    if x.ndim:
+        out = np.pad(x.data, widths, mode="constant", constant_values=constant_values)
+    else:  # np.pad fails on a 0-d array with the (0, 2) widths; there is nothing to pad
+        out = x.data.copy()
     key = tuple(slice(int(a), int(a) + n) for (a, _), n in zip(widths, x.shape))
     return _make(out, "pad", (x,), (x.data,), (lambda g, y, x: g[key],))
 
