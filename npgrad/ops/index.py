@@ -13,22 +13,32 @@ from ._util import as_input, normalize_one_axis
 
 
 def normalize_key(key):
-    """A key NumPy understands: Tensors become arrays, lists become arrays (NumPy's rule)."""
+    """A key NumPy understands: Tensors become arrays, lists and tuples inside a key become arrays
+    (NumPy's rule), so that every integer array in the key is visible to the backward pass."""
     if not isinstance(key, tuple):
         key = (key,)
     out = []
     for k in key:
         if isinstance(k, Tensor):
             k = k.data
-        elif isinstance(k, list):
-            k = np.asarray(k)
-            if k.dtype.kind not in "biu" and k.size:
-                raise IndexError("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
-                                 "integer or boolean arrays are valid indices")
-            if k.size == 0:
-                k = k.astype(np.intp)
+        elif isinstance(k, (list, tuple)):
+            k = _sequence_index(k)
         out.append(k)
     return tuple(out)
+
+
+def _sequence_index(k):
+    try:
+        arr = np.asarray([a.data if isinstance(a, Tensor) else a for a in k])
+    except (ValueError, TypeError):
+        raise IndexError(f"index {k!r}: a list used as an index must be rectangular (all rows the same "
+                         f"length) and hold only integers or booleans") from None
+    if arr.size == 0 and arr.dtype.kind not in "biu":
+        return arr.astype(np.intp)
+    if arr.dtype.kind not in "biu":
+        raise IndexError(f"index {k!r}: only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) "
+                         f"and integer or boolean arrays are valid indices, not a list of {arr.dtype}")
+    return arr
 
 
 def _has_int_array(key):
@@ -48,19 +58,50 @@ def scatter_add(shape, key, g):
 
 def _scatter_add_raw(shape, key, g):
     g = np.asarray(g)
-    if not _has_int_array(key):
+    if not _has_int_array(key):          # basic keys and boolean masks: no position repeats
         out = np.zeros(shape, dtype=g.dtype)
         out[key] = g
         return out
+    if _is_row_lookup(key, len(shape)):  # x[idx] / x[idx, :] / x[idx, ...]: embedding lookups
+        return _scatter_rows(shape, key[0], g)
     size = int(np.prod(shape, dtype=np.int64))
-    if len(key) == 1 and key[0].dtype.kind in "iu":  # x[idx] on the first axis (embeddings)
-        row = size // shape[0] if shape[0] else 0
-        rows = key[0].ravel() % shape[0] if shape[0] else key[0].ravel()
-        flat = (rows[:, None] * row + np.arange(row)).ravel()
-    else:
-        flat = np.arange(size).reshape(shape)[key].ravel()
+    flat = np.arange(size).reshape(shape)[key].ravel()
     out = np.bincount(flat, weights=g.ravel(), minlength=size)
     return out.astype(g.dtype, copy=False).reshape(shape)
+
+
+def _is_row_lookup(key, ndim):
+    k0 = key[0]
+    if not (isinstance(k0, np.ndarray) and k0.dtype.kind in "iu" and ndim >= 1):
+        return False
+    return all(k is Ellipsis or (isinstance(k, slice) and k == slice(None)) for k in key[1:])
+
+
+def _scatter_rows(shape, idx, g):
+    """Zeros of ``shape`` with the rows of ``g`` added at rows ``idx`` of the first axis.
+
+    Measured on W (V, D), idx (B, T) (bincount over flat positions vs ``np.add.at`` vs sort +
+    ``np.add.reduceat``; e.g. V=50000, D=128, B=32, T=128: float64 6.3 / 10.3 / 10.5 ms, float32
+    10.3 / 6.4 / 4.8 ms; V=65, D=384, B=64, T=256: float64 18.7 / 54 / 33 ms, float32 26 / 54 / 18 ms):
+    bincount wins in float64 (its native accumulator), sort + reduceat in float32, where bincount
+    pays for a float64 copy of the whole (V, D) result.
+    """
+    n_rows = shape[0]
+    row = int(np.prod(shape[1:], dtype=np.int64))
+    rows = idx.ravel().astype(np.intp, copy=False)
+    if rows.size == 0 or row == 0:
+        return np.zeros(shape, dtype=g.dtype)
+    rows = np.where(rows < 0, rows + n_rows, rows)
+    g2 = g.reshape(rows.size, row)
+    if g.dtype == np.float64:
+        flat = (rows[:, None] * row + np.arange(row)).ravel()
+        return np.bincount(flat, weights=g2.ravel(), minlength=n_rows * row).reshape(shape)
+    order = np.argsort(rows, kind="stable")
+    srt = rows[order]
+    starts = np.flatnonzero(np.concatenate(([True], srt[1:] != srt[:-1])))
+    out = np.zeros((n_rows, row), dtype=g.dtype)
+    out[srt[starts]] = np.add.reduceat(g2[order], starts, axis=0)
+    return out.reshape(shape)
 
 
 def getitem(x, key):
@@ -110,7 +151,10 @@ def _assign(old, key, value):
         return _zero_at(g, key)
 
     def vjp_value(g, y, old, value):
-        return _last_write(g, key, old.shape)
+        gv = _last_write(g, key, old.shape)
+        if gv.ndim < value.ndim:           # NumPy drops leading size-1 dims of the value
+            gv = gv.reshape((1,) * (value.ndim - gv.ndim) + gv.shape)
+        return gv
     return _make(out, "setitem", (old, value), (old.data, vd), (vjp_old, vjp_value))
 
 
@@ -187,7 +231,9 @@ def take_along_axis(x, indices, axis):
     if idx.dtype.kind not in "iu":
         raise IndexError(f"take_along_axis: indices must be integers, not {idx.dtype}")
     if axis is None:
-        return take_along_axis(x.reshape(-1), idx.reshape(-1), 0)
+        if idx.ndim != 1:
+            raise ValueError(f"take_along_axis: with axis=None the indices must be 1-D, got shape {idx.shape}")
+        return take_along_axis(x.reshape(-1), idx, 0)
     ax = normalize_one_axis(axis, x.ndim, "take_along_axis")
     if idx.ndim != x.ndim:
         raise ValueError(f"take_along_axis: indices of rank {idx.ndim} for a tensor of rank {x.ndim}")
@@ -210,9 +256,19 @@ gather = take_along_axis
 
 
 def put_along_axis(x, indices, values, axis):
-    """A copy of ``x`` with ``values`` written at ``indices`` along ``axis`` (functional
-    ``np.put_along_axis``); differentiable in ``x`` and ``values``."""
+    """A copy of ``x`` with ``values`` (broadcast to ``indices``) written at ``indices`` along
+    ``axis``, or into the flattened tensor when ``axis`` is None: a functional
+    ``np.put_along_axis``, differentiable in ``x`` and ``values``. Where an index repeats, the
+    last write wins (as in NumPy) and only it gets the gradient."""
     x = as_input(x, "put_along_axis")
     idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise IndexError(f"put_along_axis: indices must be integers, not {idx.dtype}")
+    if axis is None:
+        if idx.ndim != 1:
+            raise ValueError(f"put_along_axis: with axis=None the indices must be 1-D, got shape {idx.shape}")
+        return _assign(x.reshape(-1), (idx,), values).reshape(x.shape)
     ax = normalize_one_axis(axis, x.ndim, "put_along_axis")
+    if idx.ndim != x.ndim:
+        raise ValueError(f"put_along_axis: indices of rank {idx.ndim} for a tensor of rank {x.ndim}")
     return _assign(x, _along_axis_key(x.shape, idx, ax), values)
