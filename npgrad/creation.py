@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import random as _random
-from .dtypes import get_default_dtype
+from .dtypes import check_numeric, get_default_dtype
 from .tensor import Tensor, _default_requires_grad
 
 
@@ -20,7 +20,7 @@ def _shape(shape):
 
 def _leaf(arr, requires_grad, where):
     t = Tensor.__new__(Tensor)
-    t.data = arr
+    t.data = check_numeric(arr, where)  # dtype="U3" or object: refused here as by npg.tensor
     t.grad = None
     t.requires_grad = _default_requires_grad(arr, requires_grad, where)
     t._parents = None
