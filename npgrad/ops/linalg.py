@@ -113,59 +113,91 @@ _LETTERS = string.ascii_letters
 
 
 def _parse(subscripts, shapes):
-    """Explicit per-operand letter lists and the output letters, with '...' expanded.
+    """Explicit per-operand letter lists, the output letters and each letter's size.
 
-    An ellipsis dimension of size 1 that broadcasts against a larger one gets a letter of its
-    own in that operand, so the gradient of the size-1 operand sums over the broadcast.
+    '...' is expanded into letters (right-aligned across operands, as NumPy broadcasts them).
+    A dimension of size 1 that broadcasts against a larger one with the same letter (or the same
+    '...' position) gets a letter of its own in that operand, so it is summed over in forward
+    and the gradient of that operand sums over the broadcast.
     """
+    where = f"einsum: {subscripts!r}"
     subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
-        lhs, rhs = subscripts.split("->")
+        lhs, rhs = subscripts.split("->", 1)
         if "->" in rhs:
-            raise ValueError(f"einsum: more than one '->' in {subscripts!r}")
+            raise ValueError(f"{where}: more than one '->'")
     else:
         lhs, rhs = subscripts, None
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum: {len(terms)} operand subscripts in {subscripts!r} for {len(shapes)} operands")
+        raise ValueError(f"{where}: {len(terms)} operand subscript(s) for {len(shapes)} operand(s)")
     for t in terms + ([rhs] if rhs is not None else []):
+        if t.count("...") > 1:
+            raise ValueError(f"{where}: more than one '...' in the subscript {t!r}")
         body = t.replace("...", "")
-        if "." in body or any(c not in _LETTERS for c in body):
-            raise ValueError(f"einsum: invalid subscript {t!r} in {subscripts!r} (letters and '...' only)")
-    used = set(lhs.replace("...", "").replace(",", ""))
+        bad = [c for c in body if c not in _LETTERS]
+        if bad:
+            raise ValueError(f"{where}: invalid character {bad[0]!r} in the subscript {t!r} "
+                             f"(only letters a-z, A-Z, ',', '->' and '...' are allowed)")
+    used = set(lhs.replace("...", "").replace(",", "")) | set((rhs or "").replace("...", ""))
     free = iter(c for c in _LETTERS if c not in used)
 
-    # ellipsis dims: broadcast shape, right-aligned
+    def fresh():
+        c = next(free, None)
+        if c is None:
+            raise ValueError(f"{where}: too many distinct dimensions (einsum has 52 letters)")
+        return c
+
+    # how many dims each '...' stands for (right-aligned across operands)
     ell_ndim = 0
-    ell_shapes = []
+    n_ell = []
     for t, shape in zip(terms, shapes):
         n_explicit = len(t.replace("...", ""))
         if "..." in t:
             k = len(shape) - n_explicit
             if k < 0:
-                raise ValueError(f"einsum: operand of shape {shape} has fewer dims than subscript {t!r}")
-            ell_shapes.append(shape[t.index("..."):t.index("...") + k])
+                raise ValueError(f"{where}: the subscript {t!r} has {n_explicit} letters for an operand of "
+                                 f"shape {shape}")
+            n_ell.append(k)
             ell_ndim = max(ell_ndim, k)
         else:
             if n_explicit != len(shape):
-                raise ValueError(f"einsum: subscript {t!r} has {n_explicit} letters for an operand of shape {shape}")
-            ell_shapes.append(None)
-    try:
-        ell_shape = np.broadcast_shapes(*[s for s in ell_shapes if s is not None]) if ell_ndim else ()
-    except ValueError:
-        raise ValueError(f"einsum: the '...' dims {[s for s in ell_shapes if s is not None]} do not broadcast") from None
-    ell_letters = [next(free) for _ in range(ell_ndim)]
+                raise ValueError(f"{where}: the subscript {t!r} has {n_explicit} letters for an operand of "
+                                 f"shape {shape}")
+            n_ell.append(None)
+    ell_letters = [fresh() for _ in range(ell_ndim)]
 
     inputs = []
-    for t, es in zip(terms, ell_shapes):
-        if es is None:
+    for t, k in zip(terms, n_ell):
+        if k is None:
             inputs.append(list(t))
-            continue
-        pre, post = t.split("...")
-        letters = ell_letters[ell_ndim - len(es):]
-        letters = [next(free) if n == 1 and ell_shape[ell_ndim - len(es) + i] != 1 else c
-                   for i, (c, n) in enumerate(zip(letters, es))]
-        inputs.append(list(pre) + letters + list(post))
+        else:
+            pre, post = t.split("...")
+            inputs.append(list(pre) + ell_letters[ell_ndim - k:] + list(post))
+
+    # sizes: equal within one operand; across operands a size 1 broadcasts
+    sizes = {}
+    for t, shape, term in zip(inputs, shapes, terms):
+        mine = {}
+        for c, n in zip(t, shape):
+            if mine.setdefault(c, n) != n:
+                raise ValueError(f"{where}: the letter {c!r} is repeated in {term!r} with different sizes "
+                                 f"{mine[c]} and {n} (operand of shape {shape})")
+        for c, n in mine.items():
+            m = sizes.get(c, 1)
+            if n != 1 and m != 1 and n != m:
+                what = "a '...' dimension" if c in ell_letters else f"the letter {c!r}"
+                raise ValueError(f"{where}: {what} has sizes {m} and {n} for operands of shapes "
+                                 f"{[tuple(s) for s in shapes]}")
+            sizes[c] = n if c not in sizes or m == 1 else m
+    for i, (t, shape) in enumerate(zip(inputs, shapes)):
+        renamed = {}
+        for c, n in zip(t, shape):
+            if n == 1 and sizes[c] != 1 and c not in renamed:
+                renamed[c] = fresh()
+                sizes[renamed[c]] = 1
+        if renamed:
+            inputs[i] = [renamed.get(c, c) for c in t]
 
     if rhs is None:  # implicit output: '...' then the letters seen once, in alphabetical order
         counts = {}
@@ -173,40 +205,35 @@ def _parse(subscripts, shapes):
             counts[c] = counts.get(c, 0) + 1
         output = ell_letters + sorted(c for c, n in counts.items() if n == 1)
     else:
+        letters = rhs.replace("...", "")
+        if len(set(letters)) != len(letters):
+            raise ValueError(f"{where}: the output subscript {rhs!r} repeats a letter")
+        given = set(lhs.replace("...", ""))
+        for c in letters:
+            if c not in given:
+                raise ValueError(f"{where}: the output letter {c!r} appears in no operand")
         if "..." in rhs:
             pre, post = rhs.split("...")
             output = list(pre) + ell_letters + list(post)
         else:
-            if ell_ndim and any(n != 1 for n in ell_shape):
-                raise ValueError(f"einsum: output subscript {rhs!r} has no '...' for broadcast dims {ell_shape}")
+            if ell_ndim:
+                raise ValueError(f"{where}: the operands have '...' dimensions but the output has no '...' "
+                                 f"(as in NumPy, write '...' in the output)")
             output = list(rhs)
-        seen = set(c for t in inputs for c in t)
-        for c in rhs.replace("...", ""):
-            if c not in seen:
-                raise ValueError(f"einsum: output letter {c!r} in {subscripts!r} appears in no operand")
-        if len(set(rhs.replace("...", ""))) != len(rhs.replace("...", "")):
-            raise ValueError(f"einsum: output subscript {rhs!r} repeats a letter")
-
-    sizes = {}
-    for t, shape in zip(inputs, shapes):
-        for c, n in zip(t, shape):
-            if sizes.setdefault(c, n) != n:
-                raise ValueError(f"einsum: letter {c!r} has sizes {sizes[c]} and {n} in {subscripts!r} "
-                                 f"for operands of shapes {list(shapes)}")
     return inputs, output, sizes
 
 
 _path_cache = {}
 
 
-def _contract(spec, *operands):
+def _contract(spec, *operands, optimize="greedy"):
     """``np.einsum`` with a contraction order found once per (subscripts, shapes) and reused."""
-    key = (spec,) + tuple(np.shape(o) for o in operands)
+    key = (spec, optimize) + tuple(np.shape(o) for o in operands)
     path = _path_cache.get(key)
     if path is None:
         if len(operands) >= 2:
             path = np.einsum_path(spec, *[o.data if isinstance(o, Tensor) else o for o in operands],
-                                  optimize="greedy")[0]
+                                  optimize=optimize)[0]
         else:
             path = False
         if len(_path_cache) > 512:
@@ -252,17 +279,26 @@ def _einsum_vjp(k, inputs, output, sizes):
     return vjp
 
 
-def einsum(subscripts, *operands, optimize=True):
+def einsum(subscripts, *operands, optimize="greedy"):
     """``np.einsum`` for every form NumPy accepts (explicit or implicit output, '...', repeated
-    letters, one or many operands), differentiable in each operand."""
+    letters, size-1 dims that broadcast, one or many operands), differentiable in each operand.
+
+    ``optimize`` is NumPy's: ``"greedy"`` (or True, the default here), ``"optimal"`` or False;
+    the contraction order is found once per subscripts and shapes and reused. The gradient of
+    each operand is itself one einsum (of the output gradient with the other operands).
+    """
     if not isinstance(subscripts, str):
         raise TypeError("einsum: only the subscripts-string form is supported, e.g. einsum('ij,jk->ik', a, b)")
+    if optimize is True:
+        optimize = "greedy"
+    elif optimize not in (False, "greedy", "optimal"):
+        raise ValueError(f"einsum: optimize must be True, False, 'greedy' or 'optimal', not {optimize!r}")
     datas = [data_of(o, "einsum") for o in operands]
     shapes = [np.shape(d) for d in datas]
     inputs, output, sizes = _parse(subscripts, shapes)
     spec = ",".join("".join(t) for t in inputs) + "->" + "".join(output)
     try:
-        out = _contract(spec, *datas) if optimize else np.einsum(spec, *datas)
+        out = _contract(spec, *datas, optimize=optimize) if optimize else np.einsum(spec, *datas)
     except ValueError as e:
         raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {shapes}: {e}") from None
     vjps = tuple(_einsum_vjp(k, inputs, output, sizes) for k in range(len(operands)))
