@@ -1,0 +1,348 @@
+"""The autograd engine: accumulation, deep graphs, grad mode, graph release, errors."""
+import gc
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import npgrad as npg
+from tests.helpers import assert_close
+
+torch = pytest.importorskip("torch")
+
+
+def test_diamond_accumulates():
+    a = np.array([0.3, -1.2, 2.0])
+    x = npg.tensor(a)
+    y = npg.exp(x)
+    z = y * y + npg.sin(y) * 3 - y   # y is used three times
+    npg.sum(z).backward()
+    t = torch.tensor(a, requires_grad=True)
+    ty = torch.exp(t)
+    (ty * ty + torch.sin(ty) * 3 - ty).sum().backward()
+    assert_close(x.grad, t.grad.numpy())
+
+
+def test_same_tensor_both_operands():
+    x = npg.tensor([1.0, 2.0, -3.0])
+    npg.sum(x * x + x / x).backward()
+    assert_close(x.grad, 2 * x.data)
+    x.grad = None
+    npg.sum(x + x + x).backward()
+    assert_close(x.grad, np.full(3, 3.0))
+
+
+def test_long_chain_backpropagates():
+    x = npg.tensor([0.5])
+    y = x
+    for _ in range(100_000):
+        y = y + 1.0
+    y.backward()
+    assert y.item() == pytest.approx(100_000.5)
+    assert x.grad.tolist() == [1.0]
+
+
+def test_long_chain_alternating_ops():
+    x = npg.tensor([2.0])
+    y = x
+    for _ in range(20_000):
+        y = y * 1.0001 - 0.0001
+    y.backward()
+    assert_close(x.grad, [1.0001 ** 20_000], rtol=1e-9)
+
+
+# ----------------------------------------------------------------------- grad mode
+def test_no_grad_context_records_nothing():
+    x = npg.randn(3)
+    with npg.no_grad():
+        y = x * 2 + 1
+        z = npg.sum(npg.exp(y))
+        assert not npg.is_grad_enabled()
+    assert npg.is_grad_enabled()
+    for t in (y, z):
+        assert not t.requires_grad and t.is_leaf and t.grad_fn is None
+    with pytest.raises(RuntimeError):
+        z.backward()
+    assert x.grad is None
+
+
+def test_no_grad_decorator():
+    x = npg.randn(3)
+
+    @npg.no_grad()
+    def f(t):
+        assert not npg.is_grad_enabled()
+        return t * 3
+
+    y = f(x)
+    assert not y.requires_grad and npg.is_grad_enabled()
+    assert f.__name__ == "f"
+
+
+def test_no_grad_restores_on_exception():
+    with pytest.raises(ZeroDivisionError):
+        with npg.no_grad():
+            1 / 0
+    assert npg.is_grad_enabled()
+
+
+def test_enable_grad_inside_no_grad():
+    x = npg.randn(3)
+    with npg.no_grad():
+        with npg.enable_grad():
+            y = x * 2
+        z = x * 2
+    assert y.requires_grad and not z.requires_grad
+
+
+def test_set_grad_enabled():
+    x = npg.randn(3)
+    with npg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+        with npg.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+    assert npg.is_grad_enabled()
+    npg.set_grad_enabled(False)
+    try:
+        assert not npg.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        npg.set_grad_enabled(True)
+    assert (x * 2).requires_grad
+
+    @npg.set_grad_enabled(False)
+    def f(t):
+        return t + 1
+    assert npg.is_grad_enabled()  # decorating does not switch the mode
+    assert not f(x).requires_grad and npg.is_grad_enabled()
+
+
+def test_grad_mode_is_thread_local():
+    x = npg.randn(3)
+    ready, done = threading.Event(), threading.Event()
+    seen = {}
+
+    def other():
+        ready.wait(5)  # the main thread is inside no_grad now
+        seen["enabled"] = npg.is_grad_enabled()
+        seen["records"] = (x * 2).requires_grad
+        done.set()
+
+    th = threading.Thread(target=other)
+    th.start()
+    with npg.no_grad():
+        ready.set()
+        done.wait(5)
+        assert not (x * 2).requires_grad
+    th.join(5)
+    assert seen == {"enabled": True, "records": True}
+
+    def off():
+        with npg.no_grad():
+            seen["inner"] = npg.is_grad_enabled()
+    th = threading.Thread(target=off)
+    th.start()
+    th.join(5)
+    assert seen["inner"] is False and npg.is_grad_enabled()
+
+
+def test_requires_grad_false_inputs_record_nothing():
+    x = npg.randn(3, requires_grad=False)
+    y = npg.exp(x) * np.ones(3)
+    assert not y.requires_grad and y.is_leaf
+    w = npg.randn(3)
+    z = npg.sum(x * w)
+    z.backward()
+    assert x.grad is None
+    assert_close(w.grad, x.data)
+
+
+# ------------------------------------------------------------------ memory and release
+def test_intermediates_freed_after_backward():
+    x = npg.randn(100)
+    y = npg.exp(x)
+    z = npg.tanh(y) * 2
+    refs = [weakref.ref(y), weakref.ref(y.data), weakref.ref(z)]
+    out = npg.sum(z)
+    del y, z
+    gc.disable()  # freed by reference counting alone, no cycle collector needed
+    try:
+        assert all(r() is not None for r in refs)  # the graph holds them until backward
+        out.backward()
+        assert all(r() is None for r in refs), [r() is None for r in refs]
+    finally:
+        gc.enable()
+    assert x.grad is not None
+
+
+def test_graph_freed_without_backward():
+    x = npg.randn(50)
+    gc.disable()
+    try:
+        y = npg.sin(x) * x
+        r = weakref.ref(y)
+        out = npg.sum(y)
+        del y, out
+        assert r() is None  # no reference cycle keeps a dropped graph alive
+    finally:
+        gc.enable()
+
+
+def test_intermediate_has_no_grad():
+    x = npg.randn(3)
+    y = x * 2
+    npg.sum(y * y).backward()
+    assert y.grad is None and x.grad is not None
+
+
+def test_second_backward_raises():
+    x = npg.randn(3)
+    y = npg.sum(npg.exp(x) * 2)
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.backward()
+
+
+def test_second_backward_through_shared_part_raises():
+    x = npg.randn(3)
+    h = npg.exp(x)
+    npg.sum(h).backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        npg.sum(h * 2).backward()  # h's graph was released by the first backward
+
+
+def test_retain_graph_accumulates():
+    a = np.array([0.1, 0.7, -0.4])
+    x = npg.tensor(a)
+    y = npg.sum(npg.exp(x) * x)
+    y.backward(retain_graph=True)
+    first = x.grad.copy()
+    y.backward(retain_graph=True)
+    assert_close(x.grad, 2 * first)
+    y.backward()
+    assert_close(x.grad, 3 * first)
+    t = torch.tensor(a, requires_grad=True)
+    (torch.exp(t) * t).sum().backward()
+    assert_close(first, t.grad.numpy())
+    with pytest.raises(RuntimeError):
+        y.backward()
+
+
+# ------------------------------------------------------------------------ backward args
+def test_non_scalar_backward_without_grad_raises():
+    x = npg.randn(3)
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"\(3,\)"):
+        y.backward()
+    assert x.grad is None
+
+
+def test_one_element_backward_any_shape():
+    x = npg.randn(1, 1)
+    (x * 3).backward()
+    assert_close(x.grad, [[3.0]])
+
+
+def test_backward_with_grad():
+    x = npg.randn(2, 3)
+    y = x * 2
+    g = np.arange(6.0).reshape(2, 3)
+    y.backward(g)
+    assert_close(x.grad, 2 * g)
+    x2 = npg.randn(2, 3)
+    (x2 * 2).backward(npg.tensor(g))
+    assert_close(x2.grad, 2 * g)
+
+
+def test_backward_with_wrong_shape_grad_raises():
+    x = npg.randn(2, 3)
+    y = x * 2
+    for g in (np.ones(3), np.ones((3, 2)), np.ones((1, 2, 3))):
+        with pytest.raises((ValueError, RuntimeError), match=r"\(2, 3\)"):
+            y.backward(g)
+    with pytest.raises((ValueError, RuntimeError)):
+        npg.sum(x).backward(np.ones(2))
+
+
+def test_backward_grad_dtype_follows_tensor():
+    x = npg.randn(3, dtype="float32")
+    (x * 2).backward(np.ones(3))  # a float64 seed
+    assert x.grad.dtype == np.float32
+
+
+def test_backward_on_tensor_without_graph_raises():
+    x = npg.randn(3, requires_grad=False)
+    with pytest.raises(RuntimeError):
+        npg.sum(x).backward()
+
+
+def test_backward_on_leaf():
+    x = npg.tensor(2.0)
+    x.backward()
+    assert x.grad == 1.0
+
+
+def test_grads_accumulate_across_calls_and_clear():
+    x = npg.tensor([1.0, 2.0])
+    npg.sum(x * 3).backward()
+    npg.sum(x * x).backward()
+    assert_close(x.grad, 3 + 2 * x.data)
+    x.grad = None
+    npg.sum(x * 5).backward()
+    assert_close(x.grad, [5.0, 5.0])
+
+
+def test_leaf_grads_never_alias():
+    x = npg.tensor([1.0, 2.0])
+    y = npg.tensor([3.0, 4.0])
+    npg.sum(x + y).backward()
+    assert not np.shares_memory(x.grad, y.grad)
+    x.grad += 10
+    assert_close(y.grad, [1.0, 1.0])
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug (reported): the seed passed to backward() becomes a leaf's .grad "
+                                       "itself; remove this marker once fixed")
+def test_leaf_grad_never_aliases_the_seed():
+    a = npg.tensor([1.0, 2.0])
+    b = npg.tensor([3.0, 4.0])
+    g = np.ones(2)
+    (a + b).backward(g)
+    assert not np.shares_memory(a.grad, g) and not np.shares_memory(b.grad, g)
+    a.grad *= 7
+    assert_close(b.grad, [1.0, 1.0])
+    assert_close(g, [1.0, 1.0])
+    x = npg.tensor([1.0, 2.0])
+    x.backward(g)  # backward on a leaf
+    assert not np.shares_memory(x.grad, g)
+
+
+def test_leaf_grad_not_a_view_of_another_array():
+    x = npg.randn(4)
+    y = npg.randn(2, 4)
+    z = npg.broadcast_to(x, (2, 4)) + y  # x's grad is a sum; y's is g itself
+    z.backward(np.ones((2, 4)))
+    y.grad[0, 0] = 100.0
+    assert_close(x.grad, np.full(4, 2.0))
+    r = npg.randn(2, 3)
+    r.reshape(-1).backward(np.arange(6.0))  # reshape's VJP gives a view of the seed
+    assert r.grad.flags.writeable
+    r.grad[0, 0] = 5.0
+    assert_close(r.grad.reshape(-1)[1:], np.arange(1.0, 6.0))
+
+
+def test_constants_get_no_grad():
+    x = npg.randn(3)
+    c = np.ones(3)
+    npg.sum(x * c).backward()
+    assert isinstance(x.grad, np.ndarray)
+
+
+def test_backward_mixed_branches_only_needed():
+    """A branch that does not require grad is never differentiated."""
+    x = npg.randn(3)
+    k = npg.randn(3, requires_grad=False)
+    y = npg.sum(x * npg.exp(k))
+    y.backward()
+    assert k.grad is None
+    assert_close(x.grad, np.exp(k.data))
