@@ -37,20 +37,23 @@ def _mm_grad_b(g, y, a, b):
 _MM_VJPS = (_mm_grad_a, _mm_grad_b)
 
 
-def matmul(a, b):
+def matmul(a, b, _op="matmul"):
     """Matrix product with NumPy's rules: 1-D operands get a dimension inserted then removed,
     batch dimensions broadcast. ``a @ b``."""
-    ad = data_of(a, "matmul")
-    bd = data_of(b, "matmul")
-    if np.ndim(ad) == 0 or np.ndim(bd) == 0:
-        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {np.shape(ad)} and {np.shape(bd)} "
-                         f"(use * for scalars)")
+    ad = data_of(a, _op)
+    bd = data_of(b, _op)
+    sa, sb = np.shape(ad), np.shape(bd)
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError(f"{_op}: operands must be at least 1-D, got shapes {sa} and {sb} (use * for scalars)")
     try:
         out = np.matmul(ad, bd)
     except ValueError:
-        raise ValueError(f"matmul: shapes {np.shape(ad)} and {np.shape(bd)} are not aligned "
-                         f"(contracted dims {np.shape(ad)[-1]} and {np.shape(bd)[-2 if np.ndim(bd) > 1 else 0]}, "
-                         f"or batch dims do not broadcast)") from None
+        k_a, k_b = sa[-1], sb[-2 if len(sb) > 1 else 0]
+        if k_a != k_b:
+            why = f"the contracted dims differ ({k_a} vs {k_b})"
+        else:
+            why = f"the batch dims {sa[:-2]} and {sb[:-2]} do not broadcast"
+        raise ValueError(f"{_op}: shapes {sa} and {sb} are not aligned: {why}") from None
     return _make(out, "matmul", (a, b), (ad, bd), _MM_VJPS)
 
 
@@ -63,8 +66,8 @@ def dot(a, b):
         from .elementwise import mul
         return mul(a, b)
     if na <= 2 and nb <= 2:
-        return matmul(a, b)
-    return tensordot(a, b, axes=([na - 1], [nb - 2 if nb > 1 else 0]))
+        return matmul(a, b, _op="dot")
+    return _tensordot(a, b, ([na - 1], [nb - 2 if nb > 1 else 0]), "dot")
 
 
 def inner(a, b):
@@ -73,7 +76,7 @@ def inner(a, b):
     if na == 0 or nb == 0:
         from .elementwise import mul
         return mul(a, b)
-    return tensordot(a, b, axes=([na - 1], [nb - 1]))
+    return _tensordot(a, b, ([na - 1], [nb - 1]), "inner")
 
 
 def outer(a, b):
@@ -86,18 +89,36 @@ def outer(a, b):
 
 def tensordot(a, b, axes=2):
     """``np.tensordot``: sum products over the given axes (an int ``n`` means the last ``n`` of
-    ``a`` with the first ``n`` of ``b``)."""
-    na, nb = np.ndim(data_of(a, "tensordot")), np.ndim(data_of(b, "tensordot"))
-    if isinstance(axes, int):
+    ``a`` with the first ``n`` of ``b``; or a pair of axis lists)."""
+    return _tensordot(a, b, axes, "tensordot")
+
+
+def _tensordot(a, b, axes, op):
+    sa_, sb_ = np.shape(data_of(a, op)), np.shape(data_of(b, op))
+    na, nb = len(sa_), len(sb_)
+    if isinstance(axes, (int, np.integer)):
         if axes < 0 or axes > min(na, nb):
-            raise ValueError(f"tensordot: axes={axes} is invalid for operands of rank {na} and {nb}")
+            raise ValueError(f"{op}: axes={axes} is invalid for operands of shapes {sa_} and {sb_}")
         ax_a, ax_b = list(range(na - axes, na)), list(range(axes))
     else:
-        ax_a, ax_b = axes
-        ax_a = [ax_a] if isinstance(ax_a, int) else list(ax_a)
-        ax_b = [ax_b] if isinstance(ax_b, int) else list(ax_b)
+        try:
+            ax_a, ax_b = axes
+        except (TypeError, ValueError):
+            raise ValueError(f"{op}: axes must be an int or a pair of axis lists, not {axes!r}") from None
+        ax_a = [ax_a] if isinstance(ax_a, (int, np.integer)) else list(ax_a)
+        ax_b = [ax_b] if isinstance(ax_b, (int, np.integer)) else list(ax_b)
         if len(ax_a) != len(ax_b):
-            raise ValueError("tensordot: axes lists must have the same length")
+            raise ValueError(f"{op}: the axes lists {ax_a} and {ax_b} must have the same length")
+        for ax, n, shp in ((ax_a, na, sa_), (ax_b, nb, sb_)):
+            for i in ax:
+                if not -n <= i < n:
+                    raise np.exceptions.AxisError(f"{op}: axis {i} is out of bounds for an operand of shape {shp}")
+            if len({i % n for i in ax}) != len(ax):
+                raise ValueError(f"{op}: repeated axis in {ax} (operand of shape {shp})")
+    for i, j in zip(ax_a, ax_b):
+        if sa_[i] != sb_[j]:
+            raise ValueError(f"{op}: shapes {sa_} and {sb_} are not aligned: axis {i % na} of the first has size "
+                             f"{sa_[i]} but axis {j % nb} of the second has size {sb_[j]}")
     letters = iter(string.ascii_letters)
     sa = [next(letters) for _ in range(na)]
     sb = [next(letters) for _ in range(nb)]
