@@ -1,0 +1,261 @@
+"""Custom differentiable operations, as ``torch.autograd.Function``.
+
+>>> class Cube(npg.autograd.Function):
+...     @staticmethod
+...     def forward(ctx, x):
+...         ctx.save_for_backward(x)
+...         return x ** 3
+...     @staticmethod
+...     def backward(ctx, grad):
+...         x, = ctx.saved_tensors
+...         return 3 * x ** 2 * grad
+>>> y = Cube.apply(x)
+
+``forward`` runs under ``no_grad`` on the Tensors it is given and returns a Tensor (or a tuple of
+them); ``backward`` gets one gradient per output (Tensors) and returns one gradient per input of
+``forward`` (None for inputs that are not Tensors or need none). The op is recorded with the same
+``_make`` as npgrad's own ops. With ``create_graph=True``, ``backward`` runs on Tensors that carry
+a graph, so a ``backward`` written with npgrad / NumPy calls is itself differentiable.
+"""
+import numpy as np
+
+from ..tensor import Tensor, _make, _wrap
+from .grad_mode import _state, no_grad
+
+__all__ = ["Function", "FunctionCtx", "once_differentiable"]
+
+
+class _Saved:
+    """A saved tensor that is an input (``kind='in'``) or an output (``'out'``) of the op, resolved to
+    the values the engine hands the VJP (arrays on the plain path, graph Tensors with create_graph)."""
+
+    __slots__ = ("kind", "index")
+
+    def __init__(self, kind, index):
+        self.kind = kind
+        self.index = index
+
+
+class FunctionCtx:
+    """The ``ctx`` passed to ``forward`` and ``backward``: save tensors and flags on it."""
+
+    def __init__(self, needs_input_grad):
+        self.needs_input_grad = needs_input_grad
+        self.to_save = ()
+        self._resolved = None
+        self._non_differentiable = ()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors):
+        """Keep ``tensors`` (inputs, outputs or intermediates of forward, or None) for ``backward``."""
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward: only Tensors (or None) can be saved, got {type(t).__name__}; "
+                                f"store other values as attributes of ctx")
+        self.to_save = tensors
+
+    @property
+    def saved_tensors(self):
+        """The tensors given to ``save_for_backward``, as Tensors (with a graph under ``create_graph``)."""
+        if self._resolved is None:
+            raise RuntimeError("saved_tensors is only available inside backward")
+        return self._resolved
+
+    def mark_non_differentiable(self, *outputs):
+        """Declare outputs (e.g. indices) that get no gradient."""
+        self._non_differentiable = outputs
+
+    def set_materialize_grads(self, value):
+        """With False, ``backward`` gets None (instead of zeros) for outputs that received no gradient."""
+        self.materialize_grads = bool(value)
+
+
+class _FunctionMeta(type):
+    def __call__(cls, *args, **kwargs):
+        if cls.__dict__.get("__init__") is None and args:
+            raise RuntimeError(f"{cls.__name__}: call {cls.__name__}.apply(...) to run a Function, "
+                               f"not {cls.__name__}(...)")
+        return super().__call__(*args, **kwargs)
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class for custom ops: subclass it with static ``forward(ctx, *args)`` and
+    ``backward(ctx, *grads)``, then call ``MyOp.apply(*args)``."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("Function subclasses must implement a static forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("Function subclasses must implement a static backward(ctx, *grads) to be "
+                                  "differentiated")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        name = cls.__name__
+        recording = _state.enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        needs = tuple(bool(recording and isinstance(a, Tensor) and a.requires_grad) for a in args)
+        ctx = FunctionCtx(needs)
+        with no_grad():
+            result = cls.forward(ctx, *args, **kwargs)
+        single = not isinstance(result, tuple)
+        outs = (result,) if single else result
+        outs = tuple(o if isinstance(o, Tensor) else _wrap(np.asarray(o)) for o in outs)
+        if not outs:
+            raise RuntimeError(f"{name}.forward returned no outputs")
+        if not recording:
+            return outs[0] if single else outs
+        non_diff = {id(t) for t in ctx._non_differentiable}
+        diff = [i for i, o in enumerate(outs) if o.data.dtype.kind == "f" and id(o) not in non_diff]
+        if not diff:
+            return outs[0] if single else outs
+        saved_spec = _saved_spec(ctx.to_save, args, outs, diff)
+        ctx.to_save = ()
+        arg_data = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+        if len(diff) == 1 and single:
+            packed = outs[0].data
+            layout = None
+        else:
+            packed, layout = _pack([outs[i].data for i in diff])
+        vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs)
+        node = _make(packed, name, tuple(args), arg_data, vjps)
+        if layout is None:
+            return node
+        results = list(outs)
+        for k, i in enumerate(diff):
+            results[i] = _unpack(node, layout, k)
+        for i, o in enumerate(outs):
+            if i not in diff:
+                results[i] = _wrap(o.data)
+        return results[0] if single else tuple(results)
+
+
+def once_differentiable(backward):
+    """Decorator for a ``backward`` that cannot itself be differentiated: under ``create_graph`` it runs
+    on plain values and its result carries no graph (a second derivative through it is then zero)."""
+    def wrapper(ctx, *grads):
+        with no_grad():
+            return backward(ctx, *grads)
+    wrapper.__name__ = getattr(backward, "__name__", "backward")
+    wrapper.__doc__ = backward.__doc__
+    return wrapper
+
+
+# ------------------------------------------------------------------------- internals
+def _saved_spec(to_save, args, outs, diff):
+    spec = []
+    for t in to_save:
+        if t is None:
+            spec.append(None)
+            continue
+        for i, a in enumerate(args):
+            if a is t:
+                spec.append(_Saved("in", i))
+                break
+        else:
+            for k, i in enumerate(diff):
+                if outs[i] is t:
+                    spec.append(_Saved("out", k))
+                    break
+            else:  # an intermediate (or a non-differentiable output): a constant for backward
+                spec.append(_wrap(t.data))
+    return tuple(spec)
+
+
+def _pack(arrays):
+    """Several outputs in one flat array (so that one graph node carries them all)."""
+    dtype = np.result_type(*arrays)
+    layout = []
+    start = 0
+    for a in arrays:
+        layout.append((start, start + a.size, a.shape, a.dtype))
+        start += a.size
+    flat = np.concatenate([a.astype(dtype, copy=False).reshape(-1) for a in arrays]) if arrays else np.zeros(0)
+    return flat, layout
+
+
+def _unpack(packed, layout, k):
+    start, stop, shape, dtype = layout[k]
+    part = packed[start:stop].reshape(shape)
+    if part.dtype != dtype:
+        part = part.astype(dtype)
+    return part
+
+
+def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
+    """One VJP per input of ``forward``; the first one called for a given output gradient runs the
+    user's ``backward`` (once) and the others pick their entry from that result."""
+    cache = [None, None]   # [gradient object the backward ran for, its results]
+    name = cls.__name__
+    n_in = len(args)
+    last_needed = max((i for i, n in enumerate(needs) if n), default=-1)
+
+    def run(g, y, inputs):
+        graph = isinstance(g, Tensor)
+        wrap = (lambda v: v) if graph else _wrap
+        if layout is None:
+            grads = (wrap(g),)
+            out_vals = (wrap(y),)
+        else:
+            grads = tuple(wrap(_unpack_grad(g, layout, k)) for k in range(len(layout)))
+            out_vals = tuple(wrap(_unpack_grad(y, layout, k)) for k in range(len(layout)))
+        resolved = []
+        for s in saved_spec:
+            if isinstance(s, _Saved):
+                if s.kind == "in":
+                    v = inputs[s.index]
+                    resolved.append(v if isinstance(v, Tensor) else _wrap(np.asarray(v)))
+                else:
+                    resolved.append(out_vals[s.index])
+            else:
+                resolved.append(s)
+        ctx._resolved = tuple(resolved)
+        try:
+            res = cls.backward(ctx, *grads)
+        finally:
+            ctx._resolved = None
+        if not isinstance(res, tuple):
+            res = (res,)
+        if len(res) != n_in:
+            raise RuntimeError(f"{name}.backward returned {len(res)} gradient(s) but forward took {n_in} "
+                               f"input(s): return one per input (None for those without gradient)")
+        return res
+
+    def make(i):
+        def vjp(g, y, *inputs):
+            if cache[0] is not g:
+                cache[0] = g
+                cache[1] = run(g, y, inputs)
+            r = cache[1][i]
+            if i == last_needed:
+                cache[0] = cache[1] = None
+            if r is None:
+                return np.zeros(np.shape(args[i].data), dtype=args[i].data.dtype)
+            if isinstance(g, Tensor):
+                if not isinstance(r, Tensor):
+                    r = _wrap(np.asarray(r))
+            elif isinstance(r, Tensor):
+                r = r.data
+            else:
+                r = np.asarray(r)
+            shape = np.shape(args[i].data)
+            if r.shape != shape:
+                try:
+                    if np.broadcast_shapes(r.shape, shape) != r.shape:
+                        raise ValueError
+                except ValueError:
+                    raise RuntimeError(f"{name}.backward returned a gradient of shape {r.shape} for input {i} of "
+                                       f"shape {shape}") from None
+            return r
+        return vjp
+
+    return tuple(make(i) if needs[i] else None for i in range(n_in))
+
+
+def _unpack_grad(g, layout, k):
+    start, stop, shape, dtype = layout[k]
+    part = g[start:stop].reshape(shape)
+    if part.dtype != dtype:
+        part = part.astype(dtype)
+    return part

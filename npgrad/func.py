@@ -1,0 +1,550 @@
+"""Functional transforms, named as in ``torch.func``: ``grad``, ``grad_and_value``, ``value_and_grad``,
+``vjp``, ``jvp``, ``jacrev`` / ``jacfwd`` / ``jacobian`` and ``hessian``.
+
+Each transform takes a function of tensors (or NumPy arrays, or Python floats) and returns a function.
+Arguments may also be lists, tuples or dicts of tensors (e.g. a dict of parameters). The transforms
+compose: ``grad(grad(f))`` is the second derivative of a scalar function.
+
+How they compose (there are no "levels" as in functorch): each transform runs ``f`` on fresh tensors
+that stand for its inputs. When one of them stands for a tensor that an enclosing computation is
+differentiating (it requires grad while grad mode is on), or ``f`` reads such a tensor from a closure,
+the transform's own backward pass is recorded (``create_graph=True``), so the enclosing computation can
+differentiate through it; otherwise the backward pass is plain NumPy and its results carry no graph.
+A gradient is a NumPy array for an input given as a NumPy array or number, and a Tensor for a Tensor
+input (or whenever it carries a graph for an enclosing transform).
+
+``jvp`` is computed exactly by the double-vjp trick: ``u -> J^T u`` is linear, so differentiating
+``<J^T u, t>`` with respect to ``u`` gives ``J t``.
+"""
+import operator
+
+import numpy as np
+
+from .autograd import engine
+from .autograd.grad_mode import _state, enable_grad
+from .tensor import Tensor, _new, _record, _wrap
+
+__all__ = ["grad", "grad_and_value", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian",
+           "hessian"]
+
+
+# ----------------------------------------------------------------------------- pytrees
+def _flatten(x):
+    """Leaves of nested lists / tuples / dicts, and a spec to rebuild the structure."""
+    if isinstance(x, (list, tuple)):
+        leaves, specs = [], []
+        for v in x:
+            lv, s = _flatten(v)
+            leaves += lv
+            specs.append(s)
+        return leaves, (type(x), None, specs)
+    if isinstance(x, dict):
+        leaves, specs = [], []
+        keys = list(x)
+        for k in keys:
+            lv, s = _flatten(x[k])
+            leaves += lv
+            specs.append(s)
+        return leaves, (dict, keys, specs)
+    return [x], None
+
+
+def _unflatten(leaves, spec):
+    it = iter(leaves)
+    out = _build(it, spec)
+    return out
+
+
+def _build(it, spec):
+    if spec is None:
+        return next(it)
+    kind, keys, specs = spec
+    items = [_build(it, s) for s in specs]
+    if kind is dict:
+        return dict(zip(keys, items))
+    if kind is list:
+        return items
+    if kind is tuple:
+        return tuple(items)
+    if hasattr(kind, "_fields"):  # namedtuple
+        return kind(*items)
+    return kind(items)
+
+
+def _tree_map(fn, x):
+    leaves, spec = _flatten(x)
+    return _unflatten([fn(v) for v in leaves], spec)
+
+
+# ---------------------------------------------------------------------- one transform level
+def _identity_vjp(g, y, x):
+    return g
+
+
+def _normalize_argnums(argnums, nargs, where):
+    single = not isinstance(argnums, (tuple, list))
+    nums = (argnums,) if single else tuple(argnums)
+    if not nums:
+        raise ValueError(f"{where}: argnums must not be empty")
+    out = []
+    for a in nums:
+        try:
+            a = operator.index(a)
+        except TypeError:
+            raise TypeError(f"{where}: argnums must be an int or a tuple of ints, got {argnums!r}") from None
+        if not -nargs <= a < nargs:
+            raise ValueError(f"{where}: argnums {a} is out of range for a function called with {nargs} "
+                             f"positional argument(s)")
+        out.append(a % nargs)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{where}: repeated argnums {argnums!r}")
+    return single, tuple(out)
+
+
+class _Level:
+    """One application of a transform: fresh tensors for the differentiated inputs, ``f`` run on
+    them, and the decision whether the backward passes must be recorded for an enclosing level."""
+
+    def __init__(self, where, args, argnums):
+        self.where = where
+        self.outer = _state.enabled
+        self.args = list(args)
+        self.argnums = argnums
+        self.specs = []
+        self.user = []      # the caller's leaves (for types, shapes, dtypes)
+        self.inner = []     # the fresh tensors standing for them
+        self.aliased = False
+        for a in argnums:
+            leaves, spec = _flatten(self.args[a])
+            entered = [self._enter(v, a) for v in leaves]
+            self.specs.append(spec)
+            self.user += leaves
+            self.inner += entered
+            self.args[a] = _unflatten(entered, spec)
+        self.numpy_mode = not any(isinstance(v, Tensor) for v in self.user)
+        self._need = None
+
+    def _enter(self, x, argnum):
+        if isinstance(x, Tensor):
+            if x.data.dtype.kind != "f":
+                raise TypeError(f"{self.where}: argument {argnum} has dtype {x.dtype}; only floating inputs can be "
+                                f"differentiated")
+            if self.outer and x.requires_grad:
+                # An identity node: the gradient of this level stops here, an enclosing level's goes on.
+                t = _record(x.data, "input", (x,), (x.data,), (_identity_vjp,))
+                t._extra = {}
+                self.aliased = True
+                return t
+            data = x.data
+        else:
+            data = np.asarray(x)
+            if data.dtype.kind != "f":
+                raise TypeError(f"{self.where}: argument {argnum} has dtype {data.dtype}; only floating inputs "
+                                f"can be differentiated (pass e.g. 2.0 instead of 2)")
+            if isinstance(x, float):
+                from .dtypes import get_default_dtype
+                data = data.astype(get_default_dtype())
+            else:
+                data = data.copy()
+        t = _new(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = True
+        t._parents = None
+        t._vjps = None
+        t._extra = None
+        return t
+
+    def call(self, f, has_aux):
+        with enable_grad():
+            res = f(*self.args)
+        if has_aux:
+            if not (isinstance(res, tuple) and len(res) == 2):
+                raise TypeError(f"{self.where}(has_aux=True): f must return a pair (output, aux), got "
+                                f"{type(res).__name__}")
+            return res
+        return res, None
+
+    def need_graph(self, outputs, extra=()):
+        """Whether this level's backward must be recorded: an enclosing level differentiates
+        through one of the inputs, through a tensor ``f`` closed over, or through a cotangent."""
+        if not self.outer:
+            return False
+        if self.aliased or any(isinstance(e, Tensor) and e.requires_grad for e in extra):
+            return True
+        if self._need is None:
+            self._need = _reaches_outside(outputs, self.inner)
+        return self._need
+
+    def gradients(self, outputs, cotangents, create_graph):
+        """Flat gradients of ``sum(<outputs, cotangents>)`` for ``self.inner`` (None where unused)."""
+        pairs = [(o, c) for o, c in zip(outputs, cotangents) if isinstance(o, Tensor) and o.requires_grad]
+        if not pairs:
+            return [None] * len(self.inner)
+        outs = [o for o, _ in pairs]
+        cts = [c for _, c in pairs]
+        with enable_grad():
+            return list(engine.grad(outs, self.inner, grad_outputs=cts, retain_graph=True,
+                                    create_graph=create_graph, allow_unused=True))
+
+    def export(self, g, i, graph):
+        """Gradient ``g`` (or None) for flat input ``i`` in the caller's type."""
+        user = self.user[i]
+        inner = self.inner[i]
+        if g is None:
+            z = np.zeros(inner.data.shape, dtype=inner.data.dtype)
+            return _wrap(z) if (graph or isinstance(user, Tensor)) else z
+        if graph:
+            return g if isinstance(g, Tensor) else _wrap(np.asarray(g))
+        d = np.array(g.data if isinstance(g, Tensor) else g)  # a copy: never alias a cotangent or another result
+        return _wrap(d) if isinstance(user, Tensor) else d
+
+    def unflatten_per_argnum(self, flat, single):
+        out = []
+        pos = 0
+        for spec in self.specs:
+            count = _count_leaves(spec)
+            out.append(_unflatten(flat[pos:pos + count], spec))
+            pos += count
+        return out[0] if single else tuple(out)
+
+    def value(self, v, graph):
+        """A forward result handed back to the caller: detached unless it carries a graph outward."""
+        def conv(x):
+            if not isinstance(x, Tensor):
+                return x
+            if graph:
+                return x
+            return x.data if self.numpy_mode else _wrap(x.data)
+        return _tree_map(conv, v)
+
+
+def _count_leaves(spec):
+    if spec is None:
+        return 1
+    return sum(_count_leaves(s) for s in spec[2])
+
+
+def _reaches_outside(outputs, inner):
+    """True if the graph behind ``outputs`` reaches a tensor requiring grad other than ``inner``."""
+    stop = {id(t) for t in inner}
+    stack = [o for o in outputs if isinstance(o, Tensor) and o.requires_grad]
+    seen = set()
+    while stack:
+        t = stack.pop()
+        i = id(t)
+        if i in seen:
+            continue
+        seen.add(i)
+        if i in stop:
+            continue
+        parents = t._parents
+        if t._vjps is None or parents is None:
+            return True  # a leaf (or a released node) from outside this level
+        for p in parents:
+            if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
+                stack.append(p)
+    return False
+
+
+def _as_output(x, where):
+    """A function's result as a Tensor (constants allowed), checked to be floating."""
+    if isinstance(x, Tensor):
+        t = x
+    else:
+        try:
+            t = _wrap(np.asarray(x))
+        except Exception:
+            raise TypeError(f"{where}: f must return tensors or arrays, got {type(x).__name__}") from None
+    if t.data.dtype.kind != "f":
+        raise TypeError(f"{where}: f returned a {t.data.dtype} result; only floating outputs can be differentiated")
+    return t
+
+
+def _cotangent(c, out, where):
+    """A cotangent as an array (plain) or Tensor (kept as given when it is one), shaped like ``out``."""
+    if isinstance(c, Tensor):
+        cd = c.data
+    else:
+        cd = np.asarray(c)
+    if cd.shape != out.data.shape:
+        raise ValueError(f"{where}: cotangent of shape {cd.shape} for an output of shape {out.data.shape}")
+    if isinstance(c, Tensor):
+        return c if c.dtype == out.dtype else c.astype(out.dtype)
+    return cd.astype(out.data.dtype, copy=False)
+
+
+# ----------------------------------------------------------------------------- transforms
+def grad_and_value(f, argnums=0, has_aux=False):
+    """``torch.func.grad_and_value``: a function returning ``(gradient, value)`` (``(gradient, (value, aux))``
+    with ``has_aux``). ``f`` must return a one-element tensor."""
+    def wrapper(*args, **kwargs):
+        single, nums = _normalize_argnums(argnums, len(args), "grad")
+        g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
+        level = _Level("grad", args, nums)
+        out, aux = level.call(g_f, has_aux)
+        out_t = _as_output(out, "grad")
+        if out_t.data.size != 1:
+            raise RuntimeError(f"grad: f must return a one-element tensor (a scalar loss), got shape "
+                               f"{out_t.data.shape}; use vjp or jacrev for other outputs")
+        graph = level.need_graph([out_t])
+        seed = np.ones_like(out_t.data)
+        flat = level.gradients([out_t], [_wrap(seed) if graph else seed], graph)
+        flat = [level.export(g, i, graph) for i, g in enumerate(flat)]
+        grads = level.unflatten_per_argnum(flat, single)
+        value = level.value(out, graph)
+        if has_aux:
+            return grads, (value, level.value(aux, graph))
+        return grads, value
+    wrapper.__name__ = f"grad_and_value({getattr(f, '__name__', 'f')})"
+    return wrapper
+
+
+def value_and_grad(f, argnums=0, has_aux=False):
+    """JAX's ordering of :func:`grad_and_value`: ``(value, gradient)``, or ``((value, aux), gradient)``."""
+    gv = grad_and_value(f, argnums, has_aux)
+
+    def wrapper(*args, **kwargs):
+        g, v = gv(*args, **kwargs)
+        return v, g
+    wrapper.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
+    return wrapper
+
+
+def grad(f, argnums=0, has_aux=False):
+    """``torch.func.grad``: a function computing the gradient of the scalar ``f`` with respect to the
+    argument(s) ``argnums`` (an int, or a tuple giving a tuple of gradients). With ``has_aux=True``,
+    ``f`` returns ``(loss, aux)`` and the result is ``(gradient, aux)``.
+
+    >>> d2 = npg.func.grad(npg.func.grad(lambda x: npg.sin(x)))   # -sin(x)
+    """
+    gv = grad_and_value(f, argnums, has_aux)
+
+    def wrapper(*args, **kwargs):
+        g, v = gv(*args, **kwargs)
+        if has_aux:
+            return g, v[1]
+        return g
+    wrapper.__name__ = f"grad({getattr(f, '__name__', 'f')})"
+    return wrapper
+
+
+def vjp(f, *primals, has_aux=False):
+    """``torch.func.vjp``: returns ``(output, vjp_fn)`` (and ``aux``), where ``vjp_fn(cotangents)``
+    gives a tuple with the gradient of ``<output, cotangents>`` for each primal. ``vjp_fn`` may be
+    called many times."""
+    level = _Level("vjp", primals, tuple(range(len(primals))))
+    out, aux = level.call(f, has_aux)
+    out_leaves, out_spec = _flatten(out)
+    outs = [_as_output(o, "vjp") for o in out_leaves]
+    graph_fwd = level.need_graph(outs)
+
+    def vjp_fn(cotangents):
+        ct_leaves, ct_spec = _flatten(cotangents)
+        if len(ct_leaves) != len(outs):
+            raise ValueError(f"vjp: got {len(ct_leaves)} cotangent(s) for {len(outs)} output(s)")
+        cts = [_cotangent(c, o, "vjp") for c, o in zip(ct_leaves, outs)]
+        graph = graph_fwd or level.need_graph(outs, cts)
+        if graph:
+            cts = [c if isinstance(c, Tensor) else _wrap(c) for c in cts]
+        else:
+            cts = [c.data if isinstance(c, Tensor) else c for c in cts]
+        flat = level.gradients(outs, cts, graph)
+        flat = [level.export(g, i, graph) for i, g in enumerate(flat)]
+        return level.unflatten_per_argnum(flat, False)
+
+    value = level.value(out, graph_fwd)
+    if has_aux:
+        return value, vjp_fn, level.value(aux, graph_fwd)
+    return value, vjp_fn
+
+
+def _linearization(level, outs):
+    """For outputs ``outs`` of ``level``: dummy cotangents ``u`` and the recorded ``J^T u`` (flat)."""
+    us = []
+    for o in outs:
+        u = _new(Tensor)
+        u.data = np.zeros(o.data.shape, dtype=o.data.dtype)
+        u.grad = None
+        u.requires_grad = True
+        u._parents = None
+        u._vjps = None
+        u._extra = None
+        us.append(u)
+    gs = level.gradients(outs, us, True)
+    return us, gs
+
+
+def _jvp_from(us, gs, tangents, outs, graph):
+    """``J t`` for each output from the linearization ``gs = J^T u``."""
+    with enable_grad():
+        terms = [(g * t).sum() for g, t in zip(gs, tangents)
+                 if g is not None and isinstance(g, Tensor) and g.requires_grad]
+        if not terms:
+            s = None
+        else:
+            s = terms[0]
+            for t in terms[1:]:
+                s = s + t
+        if s is None or not s.requires_grad:
+            res = [None] * len(us)
+        else:
+            res = list(engine.grad(s, us, retain_graph=True, create_graph=graph, allow_unused=True))
+    out = []
+    for r, o in zip(res, outs):
+        if r is None:
+            z = np.zeros(o.data.shape, dtype=o.data.dtype)
+            out.append(_wrap(z))
+        else:
+            out.append(r)
+    return out
+
+
+def jvp(f, primals, tangents, has_aux=False):
+    """``torch.func.jvp``: ``(f(*primals), J(primals) @ tangents)`` (plus ``aux``). Exact (double vjp)."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples (one entry per argument of f)")
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    level = _Level("jvp", primals, tuple(range(len(primals))))
+    t_leaves = []
+    for p, t in zip(primals, tangents):
+        pl, _ = _flatten(p)
+        tl, _ = _flatten(t)
+        if len(pl) != len(tl):
+            raise ValueError("jvp: tangents must have the same structure as primals")
+        t_leaves += tl
+    tans = []
+    for inner, t in zip(level.inner, t_leaves):
+        td = t.data if isinstance(t, Tensor) else np.asarray(t)
+        if td.shape != inner.data.shape:
+            raise ValueError(f"jvp: tangent of shape {td.shape} for a primal of shape {inner.data.shape}")
+        tans.append(t if isinstance(t, Tensor) else td.astype(inner.data.dtype, copy=False))
+    out, aux = level.call(f, has_aux)
+    out_leaves, out_spec = _flatten(out)
+    outs = [_as_output(o, "jvp") for o in out_leaves]
+    graph = level.need_graph(outs, tans)
+    us, gs = _linearization(level, outs)
+    jv = _jvp_from(us, gs, tans, outs, graph)
+    conv = (lambda r: r) if graph else (lambda r: r.data if level.numpy_mode else _wrap(r.data))
+    jv = _unflatten([conv(r) for r in jv], out_spec)
+    value = level.value(out, graph)
+    if has_aux:
+        return value, jv, level.value(aux, graph)
+    return value, jv
+
+
+def _stack(parts, graph, shape):
+    """Stack per-element results (Tensors or arrays) into an array of ``shape``."""
+    if graph:
+        from .ops.shape import reshape, stack
+        if not parts:
+            return _wrap(np.zeros(shape))
+        return reshape(stack(parts, axis=0), shape)
+    arrs = [p.data if isinstance(p, Tensor) else np.asarray(p) for p in parts]
+    if not arrs:
+        return np.zeros(shape)
+    return np.stack(arrs, axis=0).reshape(shape)
+
+
+def _jacobian_result(level, blocks, graph, single, out_spec):
+    """``blocks[k][i]``: the Jacobian of flat output k w.r.t. flat input i. Rebuild the structure:
+    per output (as f returned them), per argnum (tuple unless ``single``)."""
+    def conv(j, i):
+        if graph:
+            return j if isinstance(j, Tensor) else _wrap(np.asarray(j))
+        d = j.data if isinstance(j, Tensor) else np.asarray(j)
+        return _wrap(d) if isinstance(level.user[i], Tensor) else d
+    per_out = []
+    for row in blocks:
+        flat = [conv(j, i) for i, j in enumerate(row)]
+        per_out.append(level.unflatten_per_argnum(flat, single))
+    return _unflatten(per_out, out_spec)
+
+
+def jacrev(f, argnums=0, has_aux=False):
+    """``torch.func.jacrev``: the Jacobian of ``f`` by reverse mode, one backward pass per output
+    element; its shape is ``output.shape + input.shape``."""
+    def wrapper(*args, **kwargs):
+        single, nums = _normalize_argnums(argnums, len(args), "jacrev")
+        g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
+        level = _Level("jacrev", args, nums)
+        out, aux = level.call(g_f, has_aux)
+        out_leaves, out_spec = _flatten(out)
+        outs = [_as_output(o, "jacrev") for o in out_leaves]
+        graph = level.need_graph(outs)
+        blocks = []
+        for k, o in enumerate(outs):
+            rows = [[] for _ in level.inner]
+            n = o.data.size
+            for e in range(n):
+                cts = []
+                for kk, oo in enumerate(outs):
+                    c = np.zeros(oo.data.shape, dtype=oo.data.dtype)
+                    if kk == k:
+                        c.reshape(-1)[e] = 1
+                    cts.append(_wrap(c) if graph else c)
+                grads = level.gradients(outs, cts, graph)
+                for i, g in enumerate(grads):
+                    rows[i].append(level.export(g, i, graph) if g is None else g)
+            blocks.append([_stack(rows[i], graph, o.data.shape + level.inner[i].data.shape)
+                           for i in range(len(level.inner))])
+        jac = _jacobian_result(level, blocks, graph, single, out_spec)
+        if has_aux:
+            return jac, level.value(aux, graph)
+        return jac
+    wrapper.__name__ = f"jacrev({getattr(f, '__name__', 'f')})"
+    return wrapper
+
+
+def jacfwd(f, argnums=0, has_aux=False):
+    """``torch.func.jacfwd``: the Jacobian of ``f`` column by column, one exact JVP per input element
+    (the linearization ``u -> J^T u`` is recorded once and reused)."""
+    def wrapper(*args, **kwargs):
+        single, nums = _normalize_argnums(argnums, len(args), "jacfwd")
+        g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
+        level = _Level("jacfwd", args, nums)
+        out, aux = level.call(g_f, has_aux)
+        out_leaves, out_spec = _flatten(out)
+        outs = [_as_output(o, "jacfwd") for o in out_leaves]
+        graph = level.need_graph(outs)
+        us, gs = _linearization(level, outs)
+        cols = [[[] for _ in level.inner] for _ in outs]   # [output][input] -> list of columns
+        for i, inner in enumerate(level.inner):
+            for e in range(inner.data.size):
+                tans = []
+                for ii, x in enumerate(level.inner):
+                    t = np.zeros(x.data.shape, dtype=x.data.dtype)
+                    if ii == i:
+                        t.reshape(-1)[e] = 1
+                    tans.append(t)
+                jv = _jvp_from(us, gs, tans, outs, graph)
+                for k, r in enumerate(jv):
+                    cols[k][i].append(r)
+        blocks = []
+        for k, o in enumerate(outs):
+            row = []
+            for i, inner in enumerate(level.inner):
+                # columns are stacked first: shape input.shape + output.shape, then moved
+                stacked = _stack(cols[k][i], graph, inner.data.shape + o.data.shape)
+                ni, no = inner.data.ndim, o.data.ndim
+                perm = tuple(range(ni, ni + no)) + tuple(range(ni))
+                row.append(stacked.transpose(perm))
+            blocks.append(row)
+        jac = _jacobian_result(level, blocks, graph, single, out_spec)
+        if has_aux:
+            return jac, level.value(aux, graph)
+        return jac
+    wrapper.__name__ = f"jacfwd({getattr(f, '__name__', 'f')})"
+    return wrapper
+
+
+jacobian = jacrev
+
+
+def hessian(f, argnums=0):
+    """``torch.func.hessian``: the matrix of second derivatives of a scalar ``f``, shape
+    ``input.shape + input.shape`` (reverse over reverse; exact)."""
+    h = jacrev(jacrev(f, argnums), argnums)
+    h.__name__ = f"hessian({getattr(f, '__name__', 'f')})"
+    return h
