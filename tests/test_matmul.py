@@ -1,0 +1,217 @@
+"""matmul / @ in every NumPy rank case, dot, inner, outer, tensordot: values against NumPy,
+gradients against PyTorch (float32 and float64) and finite differences (float64)."""
+import itertools
+
+import numpy as np
+import pytest
+
+import npgrad as npg
+from tests.helpers import assert_close, check_finite_difference, compare_with_torch
+
+torch = pytest.importorskip("torch")
+
+DTYPES = [np.float32, np.float64]
+
+
+def _arrays(shapes, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def _check(npg_fn, torch_fn, np_fn, shapes, dtype, what):
+    arrays = _arrays(shapes, dtype)
+    assert_close(npg_fn(*[npg.tensor(a) for a in arrays]), np_fn(*arrays), what=f"{what} vs NumPy")
+    compare_with_torch(npg_fn, torch_fn, arrays, what=what)
+
+
+# ------------------------------------------------------------------ every rank pairing
+def _rank_shapes(ra, rb, broadcast):
+    """Shapes of a (rank ra) and b (rank rb) for matmul, n=2 rows, k=3 contracted, m=4 columns.
+    With ``broadcast`` the batch dims are 1 in one operand where the other has a larger size."""
+    full = (5, 2)
+    ba = full[len(full) - max(ra - 2, 0):]
+    bb = full[len(full) - max(rb - 2, 0):]
+    if broadcast:
+        ba = tuple(1 if i % 2 == 0 else n for i, n in enumerate(ba))
+        bb = tuple(1 if i % 2 == 1 else n for i, n in enumerate(bb))
+    a = (3,) if ra == 1 else ba + (2, 3)
+    b = (3,) if rb == 1 else bb + (3, 4)
+    return a, b
+
+
+RANK_CASES = sorted({_rank_shapes(ra, rb, bc) for ra, rb in itertools.product(range(1, 5), repeat=2)
+                     for bc in (False, True)})
+EXTRA_CASES = [
+    ((7, 3, 4), (1, 4, 5)),        # the seed example
+    ((1, 4), (6, 4, 2)),           # 2-D @ 3-D
+    ((6, 1, 2, 4), (3, 4, 2)),     # batch dims (6,1) against (3,)
+    ((4,), (2, 3, 4, 5)),          # 1-D @ 4-D
+    ((2, 3, 4, 5), (5,)),          # 4-D @ 1-D
+    ((1, 1, 3, 4), (4, 1)),
+]
+SIZE0_CASES = [((0, 3), (3, 4)), ((2, 0), (0, 3)), ((0, 2, 3), (3, 4)), ((3,), (3, 0)), ((0,), (0,)),
+               ((2, 0, 3), (1, 3, 5)), ((4, 0), (0,)), ((0,), (0, 2))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sa,sb", RANK_CASES + EXTRA_CASES + SIZE0_CASES)
+def test_matmul_vs_numpy_and_torch(sa, sb, dtype):
+    _check(lambda a, b: a @ b, lambda a, b: a @ b, np.matmul, [sa, sb], dtype, f"matmul {sa} @ {sb}")
+
+
+def test_every_rank_pairing_is_covered():
+    ranks = {(len(a), len(b)) for a, b in RANK_CASES}
+    assert ranks == set(itertools.product(range(1, 5), repeat=2))
+    # and some pair really broadcasts batch dims
+    assert any(len(a) > 2 and len(b) > 2 and a[:-2] != b[:-2] for a, b in RANK_CASES)
+
+
+@pytest.mark.parametrize("sa,sb", [((3,), (3,)), ((2, 3), (3,)), ((3,), (2, 3, 4)), ((5, 1, 2, 3), (2, 3, 4)),
+                                   ((7, 3, 4), (1, 4, 5))])
+def test_matmul_finite_differences(sa, sb):
+    check_finite_difference(lambda a, b: npg.matmul(a, b), _arrays([sa, sb], np.float64), what=f"{sa}@{sb}")
+
+
+def test_matmul_function_forms_and_constants():
+    a, b = _arrays([(2, 3), (3, 4)], np.float64)
+    x = npg.tensor(a)
+    for out in (np.matmul(x, b), x.matmul(b), npg.matmul(x, b), x @ b):
+        assert_close(out, a @ b)
+    y = b.T @ npg.tensor(a).T            # NumPy array on the left
+    assert isinstance(y, npg.Tensor)
+    assert_close(y, b.T @ a.T)
+    npg.sum(x @ b).backward()
+    assert_close(x.grad, np.ones((2, 4)) @ b.T)
+
+
+def test_seed_matmul_example():
+    """The seed README's Matmul example, verbatim."""
+    x = npg.randn(7, 3, 4)
+    y = npg.randn(1, 4, 5)
+    z = x @ y
+    print(z)
+
+    # Compute gradients with torch
+    torch_x = torch.tensor(x.data, requires_grad=True)
+    torch_y = torch.tensor(y.data, requires_grad=True)
+    torch_z = torch_x @ torch_y
+
+    # Compare gradients
+    assert np.allclose(z.data, torch_z.detach().numpy())
+    npg.sum(z).backward()
+    torch_z.sum().backward()
+    assert np.allclose(x.grad, torch_x.grad.numpy()) and np.allclose(y.grad, torch_y.grad.numpy())
+    assert y.grad.shape == (1, 4, 5)
+
+
+@pytest.mark.parametrize("sa,sb", [((2, 3), (4, 2)), ((3,), (4,)), ((2, 2, 3), (3, 3, 2)), ((5, 3), (2,)),
+                                   ((4,), (3, 2)), ((2, 3, 4), (2, 5, 6))])
+def test_matmul_mismatch_names_both_shapes(sa, sb):
+    with pytest.raises(ValueError) as e:
+        npg.ones(sa) @ npg.ones(sb)
+    assert str(sa) in str(e.value) and str(sb) in str(e.value) and "matmul" in str(e.value)
+
+
+def test_matmul_scalar_operand_is_an_error():
+    with pytest.raises(ValueError, match="at least 1-D"):
+        npg.matmul(npg.tensor(2.0), npg.ones(3))
+
+
+def test_matmul_second_order_vs_torch():
+    a, b = _arrays([(2, 3, 4), (4, 5)], np.float64)
+    x, y = npg.tensor(a), npg.tensor(b)
+    gx, = npg.autograd.grad(npg.sum(npg.tanh(x @ y)), [x], create_graph=True)
+    npg.sum(gx * gx).backward()
+    tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    tgx, = torch.autograd.grad(torch.tanh(tx @ ty).sum(), [tx], create_graph=True)
+    (tgx * tgx).sum().backward()
+    assert_close(x.grad, tx.grad.numpy())
+    assert_close(y.grad, ty.grad.numpy())
+
+
+# ------------------------------------------------------------------ dot, inner, outer, tensordot
+def _torch_dot(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.ndim <= 2 and b.ndim <= 2:
+        return a @ b
+    return torch.tensordot(a, b, dims=([a.ndim - 1], [b.ndim - 2]))
+
+
+DOT_CASES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((2, 4, 3), (5, 3, 2)),
+             ((2, 3), (4, 3, 5)), ((2, 2, 3), (3,)), ((), (2, 3)), ((2, 3), ()), ((0, 3), (3, 2))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sa,sb", DOT_CASES)
+def test_dot(sa, sb, dtype):
+    _check(npg.dot, _torch_dot, np.dot, [sa, sb], dtype, f"dot {sa} {sb}")
+
+
+def _torch_inner(a, b):
+    return a * b if a.ndim == 0 or b.ndim == 0 else torch.inner(a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sa,sb", [((3,), (3,)), ((2, 3), (3,)), ((2, 3), (4, 3)), ((2, 4, 3), (5, 3)),
+                                   ((), (2, 3)), ((0, 3), (2, 3))])
+def test_inner(sa, sb, dtype):
+    _check(npg.inner, _torch_inner, np.inner, [sa, sb], dtype, f"inner {sa} {sb}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sa,sb", [((3,), (4,)), ((2, 3), (4,)), ((2, 2), (3, 1)), ((0,), (3,)), ((), (3,))])
+def test_outer(sa, sb, dtype):
+    _check(npg.outer, lambda a, b: torch.outer(a.reshape(-1), b.reshape(-1)), np.outer, [sa, sb], dtype,
+           f"outer {sa} {sb}")
+
+
+TENSORDOT_CASES = [
+    ((2, 3, 4), (3, 4, 5), 2), ((2, 3), (3, 4), 1), ((2, 3), (4, 5), 0), ((3, 4), (3, 4), 2),
+    ((2, 3, 4), (4, 3, 5), ([1, 2], [1, 0])), ((2, 3, 4), (5, 2), ([0], [1])), ((2, 3), (3, 2), (1, 0)),
+    ((2, 3, 4), (4, 2), ([-1, 0], [0, -1])), ((2, 0, 3), (0, 3, 4), 2), ((4, 3, 2), (2, 3, 4), ([0, 1, 2], [2, 1, 0])),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sa,sb,axes", TENSORDOT_CASES)
+def test_tensordot(sa, sb, axes, dtype):
+    taxes = axes if isinstance(axes, int) else ([axes[0]] if isinstance(axes[0], int) else axes[0],
+                                                [axes[1]] if isinstance(axes[1], int) else axes[1])
+    _check(lambda a, b: npg.tensordot(a, b, axes=axes), lambda a, b: torch.tensordot(a, b, dims=taxes),
+           lambda a, b: np.tensordot(a, b, axes=axes), [sa, sb], dtype, f"tensordot {sa} {sb} {axes}")
+
+
+@pytest.mark.parametrize("fn", [npg.dot, npg.inner, lambda a, b: npg.tensordot(a, b, axes=([1], [0])),
+                                npg.outer, np.dot, np.tensordot])
+def test_contractions_finite_differences(fn):
+    check_finite_difference(fn, _arrays([(2, 3, 3), (3, 3)], np.float64), what=str(fn))
+
+
+@pytest.mark.parametrize("fn,np_fn,sa,sb", [
+    (npg.dot, np.dot, (2, 3), (4, 2)), (npg.dot, np.dot, (2, 2, 3), (4, 2, 2)), (npg.dot, np.dot, (3,), (4,)),
+    (npg.inner, np.inner, (2, 3), (4, 2)), (npg.inner, np.inner, (3,), (2,)),
+    (lambda a, b: npg.tensordot(a, b, axes=1), lambda a, b: np.tensordot(a, b, axes=1), (2, 3), (4, 2)),
+    # contracted dims never broadcast
+    (lambda a, b: npg.tensordot(a, b, axes=1), lambda a, b: np.tensordot(a, b, axes=1), (2, 1), (3, 2)),
+    (lambda a, b: npg.tensordot(a, b, axes=([0], [1])), lambda a, b: np.tensordot(a, b, axes=([0], [1])),
+     (2, 3), (2, 3)),
+])
+def test_contraction_mismatch_names_both_shapes(fn, np_fn, sa, sb):
+    with pytest.raises(ValueError):          # NumPy refuses these shapes too
+        np_fn(np.ones(sa), np.ones(sb))
+    with pytest.raises(ValueError) as e:
+        fn(npg.ones(sa), npg.ones(sb))
+    assert str(sa) in str(e.value) and str(sb) in str(e.value)
+
+
+def test_tensordot_bad_axes():
+    a, b = npg.ones((2, 3)), npg.ones((3, 2))
+    with pytest.raises(ValueError, match="repeated axis"):
+        npg.tensordot(a, b, axes=([1, 1], [0, 0]))
+    with pytest.raises(ValueError, match="same length"):
+        npg.tensordot(a, b, axes=([1], [0, 1]))
+    with pytest.raises(ValueError):
+        npg.tensordot(a, b, axes=3)
+    with pytest.raises(np.exceptions.AxisError):
+        npg.tensordot(a, b, axes=([2], [0]))
