@@ -1,0 +1,832 @@
+"""Convolution and pooling (N-d, channels first: NCL / NCHW / NCDHW), exact against torch.nn.functional.
+
+Names, argument order and defaults are PyTorch's (``conv2d(input, weight, bias=None, stride=1, padding=0,
+dilation=1, groups=1)``, pool stride defaulting to the kernel size, ...). Every function takes a batched
+input or an unbatched one (no leading batch axis), as PyTorch does.
+
+How it is computed
+------------------
+* convolution: the (zero-padded) input is viewed as its windows with ``as_strided`` (no copy), the view
+  is reshaped into one matrix of columns (the only copy, freed when the op returns) and multiplied by the
+  weight in ONE ``matmul`` (batched over groups).
+* three ops close the family under differentiation: ``conv`` y = B(x, w), its input gradient
+  ``conv_transpose`` B_x^T(g, w) and its weight gradient B_w^T(x, g). Each is bilinear and each one's VJPs
+  are the other two, so a VJP calls these functions again: on the plain backward path with NumPy arrays
+  (raw NumPy), with ``create_graph=True`` with Tensors (recorded ops), so conv has derivatives of any order.
+* the transposed product (input gradient) is one ``matmul`` followed by a col2im that loops over the
+  kernel offsets adding strided slices (no ``np.add.at``).
+* only the op's inputs are kept for backward (no column matrix); backward recomputes the window view.
+* max pooling scans the kernel offsets keeping the running max and the offset it came from (PyTorch's rule:
+  the first max in the window's row-major order; a NaN wins, the last one). Its gradient is scattered by
+  the same offset loop; scatter and gather are each other's VJP. Average pooling is a window sum and its
+  transpose, likewise.
+"""
+import itertools
+import math
+import operator
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..tensor import Tensor, _make
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+           "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d"]
+
+
+# ============================================================================ argument checking
+def _ints(value, nd, name, where):
+    """``value`` (an int, or a sequence of ``nd`` ints) as a tuple of ``nd`` ints."""
+    if isinstance(value, (tuple, list)):
+        if len(value) == 1 and nd != 1:
+            value = tuple(value) * nd
+        if len(value) != nd:
+            raise ValueError(f"{where}: {name} must be an int or a sequence of {nd} ints, got {value!r}")
+        try:
+            return tuple(operator.index(v) for v in value)
+        except TypeError:
+            raise TypeError(f"{where}: {name} must be an int or a sequence of {nd} ints, got {value!r}") from None
+    if isinstance(value, bool):
+        raise TypeError(f"{where}: {name} must be an int or a sequence of {nd} ints, got {value!r}")
+    try:
+        return (operator.index(value),) * nd
+    except TypeError:
+        raise TypeError(f"{where}: {name} must be an int or a sequence of {nd} ints, got {value!r}") from None
+
+
+def _positive(values, name, where, minimum=1):
+    if any(v < minimum for v in values):
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{where}: {name} must be {what}, got {values}")
+    return values
+
+
+def _array(x, where):
+    """The NumPy value of an argument (Tensor data or a constant)."""
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (np.ndarray, np.generic, list, tuple, float, int)):
+        return np.asarray(x)
+    raise TypeError(f"{where}: expected a Tensor or an array, got {type(x).__name__}")
+
+
+def _float_dtype(where, *arrays):
+    dt = np.result_type(*arrays)
+    if dt.kind != "f":
+        raise TypeError(f"{where}: expected floating inputs, got dtypes {[str(a.dtype) for a in arrays]}")
+    return dt
+
+
+def _batched(x, xd, nd, where, what="input"):
+    """``(x, xd, unbatched)`` with a batch axis added when the input has none (as PyTorch accepts)."""
+    if xd.ndim == nd + 2:
+        return x, xd, False
+    if xd.ndim == nd + 1:
+        from .shape import expand_dims
+        return (expand_dims(x, 0) if isinstance(x, Tensor) else xd[None]), xd[None], True
+    axes = ("L", "H, W", "D, H, W")[nd - 1]
+    raise ValueError(f"{where}: expected a {nd + 2}-D (N, C, {axes}) or {nd + 1}-D (C, {axes}) {what}, "
+                     f"got shape {xd.shape}")
+
+
+def _unbatch(out, unbatched):
+    if not unbatched:
+        return out
+    from .shape import reshape
+    return reshape(out, out.shape[1:])
+
+
+def _is_tensor(*xs):
+    return any(isinstance(x, Tensor) for x in xs)
+
+
+# ============================================================================ window geometry
+def _span(out, K, s, d):
+    """Extent of the input that ``out`` windows of size ``K`` (stride ``s``, dilation ``d``) cover."""
+    return tuple((o - 1) * si + di * (k - 1) + 1 for o, k, si, di in zip(out, K, s, d))
+
+
+def _padded(xd, lo, span, fill=0.0):
+    """``xd`` (N, C, *L) placed at offset ``lo`` in a ``fill`` buffer of spatial size ``span`` (cropped
+    where it reaches past it). Returns ``xd`` itself when no padding is needed."""
+    L = xd.shape[2:]
+    if not any(lo) and all(sp <= n for sp, n in zip(span, L)):
+        return xd
+    if fill == 0:
+        buf = np.zeros(xd.shape[:2] + tuple(span), dtype=xd.dtype)
+    else:
+        buf = np.full(xd.shape[:2] + tuple(span), fill, dtype=xd.dtype)
+    dst = tuple(slice(a, max(a, min(a + n, sp))) for a, n, sp in zip(lo, L, span))
+    src = tuple(slice(0, max(0, min(n, sp - a))) for a, n, sp in zip(lo, L, span))
+    buf[(Ellipsis,) + dst] = xd[(Ellipsis,) + src]
+    return buf
+
+
+def _gather_slices(K, out, s, d):
+    """For each kernel offset (row-major), the slices of the padded input it reads for every window."""
+    return [tuple(slice(k * di, k * di + (o - 1) * si + 1, si) for k, o, si, di in zip(kk, out, s, d))
+            for kk in itertools.product(*map(range, K))]
+
+
+def _scatter_slices(K, L, out, s, d, lo):
+    """For each kernel offset (row-major): (slices into the unpadded input of size L, slices into the
+    output grid) of the windows whose element at that offset falls inside the input; None if none do."""
+    result = []
+    for kk in itertools.product(*map(range, K)):
+        dst, src = [], []
+        for k, n, o, si, di, a in zip(kk, L, out, s, d, lo):
+            off = k * di - a                       # input position of window 0's element at this offset
+            first = max(0, -(off // si) if off < 0 else 0)
+            last = min(o - 1, (n - 1 - off) // si)
+            if first > last:
+                break
+            dst.append(slice(first * si + off, last * si + off + 1, si))
+            src.append(slice(first, last + 1))
+        else:
+            result.append((tuple(dst), tuple(src)))
+            continue
+        result.append(None)
+    return result
+
+
+def _conv_out(L, K, s, d, lo, hi):
+    return tuple((n + a + b - di * (k - 1) - 1) // si + 1 for n, k, si, di, a, b in zip(L, K, s, d, lo, hi))
+
+
+# ============================================================================ raw convolution kernels
+# geom = (stride, dilation, pad_lo, pad_hi, groups); pad_hi may be negative (input cropped on the right).
+
+def _conv_raw(xd, wd, bd, geom):
+    """y = B(x, w) (+ b): x (N, C, *L), w (O, C/G, *K) -> (N, O, *out)."""
+    s, d, lo, hi, G = geom
+    N, C = xd.shape[:2]
+    O, Cg = wd.shape[:2]
+    K = wd.shape[2:]
+    out = _conv_out(xd.shape[2:], K, s, d, lo, hi)
+    xp = _padded(xd, lo, _span(out, K, s, d))
+    sN, sC = xp.strides[:2]
+    sS = xp.strides[2:]
+    win = as_strided(xp, (N, G, Cg) + K + out,
+                     (sN, Cg * sC, sC) + tuple(a * di for a, di in zip(sS, d))
+                     + tuple(a * si for a, si in zip(sS, s)), writeable=False)
+    P = math.prod(out)
+    cols = win.reshape(N, G, Cg * math.prod(K), P)       # the one copy (a view for 1x1 unpadded kernels)
+    y = np.matmul(wd.reshape(G, O // G, -1), cols)       # (N, G, O/G, P), one BLAS call per image and group
+    y = y.reshape((N, O) + out)
+    if bd is not None:
+        y += bd.reshape((O,) + (1,) * len(K))
+    return y
+
+
+def _grad_rows(gd, G):
+    """g (N, O, *out) as (G, O/G, N*P): output channels as rows, every image and position as columns."""
+    N, O = gd.shape[:2]
+    if N == 1:
+        return gd.reshape(G, O // G, -1)
+    return gd.reshape(N, G, O // G, -1).transpose(1, 2, 0, 3).reshape(G, O // G, -1)
+
+
+def _conv_transpose_raw(gd, wd, bd, geom, L):
+    """B_x^T(g, w) (+ b): the adjoint of conv in x. g (N, O, *out), w (O, C/G, *K) -> (N, C, *L)."""
+    s, d, lo, hi, G = geom
+    N, O = gd.shape[:2]
+    out = gd.shape[2:]
+    Cg = wd.shape[1]
+    K = wd.shape[2:]
+    C = Cg * G
+    wT = wd.reshape(G, O // G, -1).transpose(0, 2, 1)    # (G, Cg*K, O/G)
+    dcols = np.matmul(wT, _grad_rows(gd, G))             # (G, Cg*K, N*P): one BLAS call per group
+    dcols = dcols.reshape((C,) + K + (N,) + out)
+    buf = np.zeros((N, C) + tuple(L), dtype=dcols.dtype)
+    bt = buf.swapaxes(0, 1)                              # (C, N, *L) view: adds run over contiguous rows
+    sel = (slice(None), slice(None))
+    for kk, sl in zip(itertools.product(*map(range, K)), _scatter_slices(K, L, out, s, d, lo)):
+        if sl is not None:
+            dst, src = sl
+            bt[sel + dst] += dcols[(slice(None),) + kk + (slice(None),) + src]
+    if bd is not None:
+        buf += bd.reshape((C,) + (1,) * len(K))
+    return buf
+
+
+def _conv_weight_raw(xd, gd, geom, K):
+    """B_w^T(x, g): the adjoint of conv in w. x (N, C, *L), g (N, O, *out) -> (O, C/G, *K)."""
+    s, d, lo, hi, G = geom
+    N, C = xd.shape[:2]
+    O = gd.shape[1]
+    out = gd.shape[2:]
+    Cg = C // G
+    xp = _padded(xd, lo, _span(out, K, s, d))
+    sN, sC = xp.strides[:2]
+    sS = xp.strides[2:]
+    win = as_strided(xp, (G, Cg) + tuple(K) + (N,) + out,
+                     (Cg * sC, sC) + tuple(a * di for a, di in zip(sS, d)) + (sN,)
+                     + tuple(a * si for a, si in zip(sS, s)), writeable=False)
+    cols = win.reshape(G, Cg * math.prod(K), -1)         # (G, Cg*K, N*P) copy, freed on return
+    dw = np.matmul(_grad_rows(gd, G), cols.transpose(0, 2, 1))   # (G, O/G, Cg*K): one BLAS call per group
+    return dw.reshape((O, Cg) + tuple(K))
+
+
+# ============================================================================ the three conv ops
+def _name(base, nd):
+    return f"{base}{nd}d"
+
+
+def _conv_any(x, w, b, geom):
+    if _is_tensor(x, w, b):
+        return _conv_op(x, w, b, geom)
+    return _conv_raw(x, w, b, geom)
+
+
+def _conv_transpose_any(g, w, b, geom, L):
+    if _is_tensor(g, w, b):
+        return _conv_transpose_op(g, w, b, geom, L)
+    return _conv_transpose_raw(g, w, b, geom, L)
+
+
+def _conv_weight_any(x, g, geom, K):
+    if _is_tensor(x, g):
+        return _conv_weight_op(x, g, geom, K)
+    return _conv_weight_raw(x, g, geom, K)
+
+
+def _bias_vjp(nd):
+    axes = (0,) + tuple(range(2, nd + 2))
+    return lambda g, y, x, w, b: g.sum(axis=axes)
+
+
+def _cast(dt, *arrays):
+    return tuple(None if a is None else (a if a.dtype == dt else a.astype(dt)) for a in arrays)
+
+
+def _conv_op(x, w, b, geom):
+    xd, wd = _array(x, "conv"), _array(w, "conv")
+    bd = None if b is None else _array(b, "conv")
+    dt = _float_dtype("conv", *(a for a in (xd, wd, bd) if a is not None))
+    xd, wd, bd = _cast(dt, xd, wd, bd)
+    out = _conv_raw(xd, wd, bd, geom)
+    L, K = xd.shape[2:], wd.shape[2:]
+    vjps = (lambda g, y, x, w, *b: _conv_transpose_any(g, w, None, geom, L),
+            lambda g, y, x, w, *b: _conv_weight_any(x, g, geom, K))
+    if b is None:
+        return _make(out, _name("conv", len(K)), (x, w), (xd, wd), vjps)
+    return _make(out, _name("conv", len(K)), (x, w, b), (xd, wd, bd), vjps + (_bias_vjp(len(K)),))
+
+
+def _conv_transpose_op(g, w, b, geom, L):
+    gd, wd = _array(g, "conv_transpose"), _array(w, "conv_transpose")
+    bd = None if b is None else _array(b, "conv_transpose")
+    dt = _float_dtype("conv_transpose", *(a for a in (gd, wd, bd) if a is not None))
+    gd, wd, bd = _cast(dt, gd, wd, bd)
+    out = _conv_transpose_raw(gd, wd, bd, geom, L)
+    K = wd.shape[2:]
+    vjps = (lambda h, y, g, w, *b: _conv_any(h, w, None, geom),
+            lambda h, y, g, w, *b: _conv_weight_any(h, g, geom, K))
+    if b is None:
+        return _make(out, _name("conv_transpose", len(K)), (g, w), (gd, wd), vjps)
+    return _make(out, _name("conv_transpose", len(K)), (g, w, b), (gd, wd, bd), vjps + (_bias_vjp(len(K)),))
+
+
+def _conv_weight_op(x, g, geom, K):
+    xd, gd = _array(x, "conv_weight"), _array(g, "conv_weight")
+    dt = _float_dtype("conv_weight", xd, gd)
+    xd, gd = _cast(dt, xd, gd)
+    out = _conv_weight_raw(xd, gd, geom, K)
+    L = xd.shape[2:]
+    vjps = (lambda h, y, x, g: _conv_transpose_any(g, h, None, geom, L),
+            lambda h, y, x, g: _conv_any(x, h, None, geom))
+    return _make(out, _name("conv_weight_grad", len(K)), (x, g), (xd, gd), vjps)
+
+
+# ============================================================================ public convolutions
+def _check_weight(where, nd, xd, wd, bd, groups):
+    if wd.ndim != nd + 2:
+        raise ValueError(f"{where}: weight must be {nd + 2}-D (out_channels, in_channels/groups, *kernel), "
+                         f"got shape {wd.shape}")
+    try:
+        groups = operator.index(groups)
+    except TypeError:
+        raise TypeError(f"{where}: groups must be an int, got {groups!r}") from None
+    if groups < 1:
+        raise ValueError(f"{where}: groups must be positive, got {groups}")
+    if bd is not None and bd.shape != (wd.shape[0],):
+        raise ValueError(f"{where}: bias must have shape ({wd.shape[0]},) for weight of shape {wd.shape}, "
+                         f"got {bd.shape}")
+    return groups
+
+
+def _conv_nd(nd, input, weight, bias, stride, padding, dilation, groups):
+    where = _name("conv", nd)
+    xd = _array(input, where)
+    wd = _array(weight, where)
+    bd = None if bias is None else _array(bias, where)
+    x, xd, unbatched = _batched(input, xd, nd, where)
+    groups = _check_weight(where, nd, xd, wd, bd, groups)
+    C, O, Cg = xd.shape[1], wd.shape[0], wd.shape[1]
+    if C != Cg * groups:
+        raise ValueError(f"{where}: input of shape {xd.shape} has {C} channels but weight of shape {wd.shape} "
+                         f"with groups={groups} expects {Cg * groups} (= weight.shape[1] * groups)")
+    if O % groups:
+        raise ValueError(f"{where}: out_channels {O} (weight shape {wd.shape}) is not divisible by groups={groups}")
+    K = wd.shape[2:]
+    s = _positive(_ints(stride, nd, "stride", where), "stride", where)
+    d = _positive(_ints(dilation, nd, "dilation", where), "dilation", where)
+    if isinstance(padding, str):
+        if padding == "valid":
+            lo = hi = (0,) * nd
+        elif padding == "same":
+            if any(si != 1 for si in s):
+                raise ValueError(f"{where}: padding='same' is not supported for strided convolutions "
+                                 f"(stride={s}), as in PyTorch")
+            total = tuple(di * (k - 1) for di, k in zip(d, K))
+            lo = tuple(t // 2 for t in total)
+            hi = tuple(t - a for t, a in zip(total, lo))   # the odd one goes right / bottom, as PyTorch
+        else:
+            raise ValueError(f"{where}: padding must be 'valid', 'same', an int or a tuple, got {padding!r}")
+    else:
+        lo = hi = _positive(_ints(padding, nd, "padding", where), "padding", where, minimum=0)
+    L = xd.shape[2:]
+    if any(n + a + b < di * (k - 1) + 1 for n, a, b, di, k in zip(L, lo, hi, d, K)):
+        raise ValueError(f"{where}: kernel of size {K} (dilation {d}) is larger than the padded input: input "
+                         f"shape {xd.shape}, padding {lo}/{hi}, weight shape {wd.shape}")
+    out = _conv_op(x, weight, bias, (s, d, lo, hi, groups))
+    return _unbatch(out, unbatched)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation) over (N, C, L) or (C, L), as ``torch.nn.functional.conv1d``.
+
+    ``weight`` is (out_channels, in_channels/groups, k); ``padding`` an int, a 1-tuple, 'valid' or 'same'."""
+    return _conv_nd(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) over (N, C, H, W) or (C, H, W), as ``torch.nn.functional.conv2d``.
+
+    ``weight`` is (out_channels, in_channels/groups, kH, kW), ``bias`` (out_channels,) or None. ``stride``,
+    ``padding``, ``dilation`` are ints or pairs; ``padding`` may also be 'valid' or 'same' (stride 1; an odd
+    total padding puts the extra row/column at the bottom/right, as PyTorch). ``groups`` splits the
+    channels (``groups == in_channels`` is a depthwise convolution)."""
+    return _conv_nd(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution over (N, C, D, H, W) or (C, D, H, W), as ``torch.nn.functional.conv3d``."""
+    return _conv_nd(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose_nd(nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    where = _name("conv_transpose", nd)
+    xd = _array(input, where)
+    wd = _array(weight, where)
+    bd = None if bias is None else _array(bias, where)
+    x, xd, unbatched = _batched(input, xd, nd, where)
+    if wd.ndim != nd + 2:
+        raise ValueError(f"{where}: weight must be {nd + 2}-D (in_channels, out_channels/groups, *kernel), "
+                         f"got shape {wd.shape}")
+    try:
+        groups = operator.index(groups)
+    except TypeError:
+        raise TypeError(f"{where}: groups must be an int, got {groups!r}") from None
+    if groups < 1:
+        raise ValueError(f"{where}: groups must be positive, got {groups}")
+    Cin, Cout = wd.shape[0], wd.shape[1] * groups
+    if xd.shape[1] != Cin:
+        raise ValueError(f"{where}: input of shape {xd.shape} has {xd.shape[1]} channels but weight of shape "
+                         f"{wd.shape} expects {Cin} (= weight.shape[0])")
+    if Cin % groups:
+        raise ValueError(f"{where}: in_channels {Cin} (weight shape {wd.shape}) is not divisible by "
+                         f"groups={groups}")
+    if bd is not None and bd.shape != (Cout,):
+        raise ValueError(f"{where}: bias must have shape ({Cout},) for weight of shape {wd.shape} and "
+                         f"groups={groups}, got {bd.shape}")
+    K = wd.shape[2:]
+    s = _positive(_ints(stride, nd, "stride", where), "stride", where)
+    d = _positive(_ints(dilation, nd, "dilation", where), "dilation", where)
+    if isinstance(padding, str):
+        raise ValueError(f"{where}: padding must be an int or a tuple (PyTorch has no string padding for "
+                         f"transposed convolutions), got {padding!r}")
+    p = _positive(_ints(padding, nd, "padding", where), "padding", where, minimum=0)
+    op = _positive(_ints(output_padding, nd, "output_padding", where), "output_padding", where, minimum=0)
+    if any(o >= max(si, di) for o, si, di in zip(op, s, d)):
+        raise ValueError(f"{where}: output_padding {op} must be smaller than either stride {s} or dilation {d}")
+    L = tuple((n - 1) * si - 2 * a + di * (k - 1) + o + 1
+              for n, si, a, di, k, o in zip(xd.shape[2:], s, p, d, K, op))
+    if any(n < 1 for n in L):
+        raise ValueError(f"{where}: the output would have size {L} (input shape {xd.shape}, weight shape "
+                         f"{wd.shape}, stride {s}, padding {p}, dilation {d}): padding is too large")
+    hi = tuple(a - o for a, o in zip(p, op))
+    out = _conv_transpose_op(x, weight, bias, (s, d, p, hi, groups), L)
+    return _unbatch(out, unbatched)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-D transposed convolution, as ``torch.nn.functional.conv_transpose1d``; ``weight`` is
+    (in_channels, out_channels/groups, k)."""
+    return _conv_transpose_nd(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-D transposed convolution (the gradient of conv2d with respect to its input), as
+    ``torch.nn.functional.conv_transpose2d``; ``weight`` is (in_channels, out_channels/groups, kH, kW).
+    The output size is ``(in - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1``."""
+    return _conv_transpose_nd(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """3-D transposed convolution, as ``torch.nn.functional.conv_transpose3d``."""
+    return _conv_transpose_nd(3, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+# ============================================================================ pooling geometry
+def _pool_geom(where, nd, xd, kernel_size, stride, padding, dilation, ceil_mode):
+    """(K, s, d, lo, out, L) for a pooling window, with PyTorch's checks and output size rule."""
+    K = _positive(_ints(kernel_size, nd, "kernel_size", where), "kernel_size", where)
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        s = K
+    else:
+        s = _positive(_ints(stride, nd, "stride", where), "stride", where)
+    p = _positive(_ints(padding, nd, "padding", where), "padding", where, minimum=0)
+    d = _positive(_ints(dilation, nd, "dilation", where), "dilation", where)
+    if any(a > k // 2 for a, k in zip(p, K)):
+        raise ValueError(f"{where}: padding {p} must be at most half of kernel_size {K}, as in PyTorch")
+    L = xd.shape[2:]
+    out = []
+    for n, k, si, a, di in zip(L, K, s, p, d):
+        num = n + 2 * a - di * (k - 1) - 1
+        o = (num + (si - 1 if ceil_mode else 0)) // si + 1
+        if ceil_mode and (o - 1) * si >= n + a:      # the last window must start inside the input or left pad
+            o -= 1
+        out.append(o)
+    out = tuple(out)
+    if any(o < 1 for o in out):
+        raise ValueError(f"{where}: input of shape {xd.shape} is too small for kernel_size {K} "
+                         f"(stride {s}, padding {p}, dilation {d}): the output size would be {out}")
+    return K, s, d, p, out, L
+
+
+# ============================================================================ max pooling
+def _max_scan(candidates, has_nan):
+    """Running max over ``candidates`` (equal-shape arrays) with PyTorch's rule: a later value replaces the
+    max only if it is strictly greater, or NaN. Returns (max, index of the chosen candidate)."""
+    it = iter(candidates)
+    m = np.array(next(it), copy=True)
+    n = len(candidates)
+    idx = np.zeros(m.shape, dtype=np.uint8 if n < 256 else np.int32)
+    upd = np.empty(m.shape, dtype=bool)
+    for i, v in enumerate(it, 1):
+        np.greater(v, m, out=upd)
+        if has_nan:
+            upd |= np.isnan(v)
+        np.copyto(m, v, where=upd)
+        np.copyto(idx, i, where=upd, casting="unsafe")
+    return m, idx
+
+
+def _max_pool_raw(xd, geom):
+    K, s, d, lo, out, L = geom
+    xmin = xd.min() if xd.size else 0.0
+    xp = _padded(xd, lo, _span(out, K, s, d), -np.inf)
+    m, idx = _max_scan([xp[(Ellipsis,) + sl] for sl in _gather_slices(K, out, s, d)], np.isnan(xmin))
+    if np.isneginf(xmin) or any(lo) or any(sp > a + n for sp, a, n in zip(_span(out, K, s, d), lo, L)):
+        neg = np.isneginf(m)                # a window of -inf: PyTorch keeps its first element in the input
+        if neg.any():
+            np.copyto(idx, np.broadcast_to(_first_valid(geom), idx.shape), where=neg, casting="unsafe")
+    return m, idx
+
+
+def _first_valid(geom):
+    """Per window, the flat kernel offset of its first element inside the input."""
+    K, s, d, lo, out, L = geom
+    flat = 0
+    for i, (k, o, si, di, a) in enumerate(zip(K, out, s, d, lo)):
+        start = np.arange(o) * si - a
+        first = np.clip(np.where(start < 0, -(start // di), 0), 0, k - 1)
+        shape = [1] * len(K)
+        shape[i] = o
+        flat = flat * k + first.reshape(shape)
+    return flat
+
+
+def _indices(idx, geom):
+    """Flat indices into each channel of the input (PyTorch's return_indices) from kernel offsets."""
+    K, s, d, lo, out, L = geom
+    nd = len(K)
+    flat = np.zeros(idx.shape, dtype=np.int64)
+    rem = idx.astype(np.int64)
+    strides_k = [math.prod(K[i + 1:]) for i in range(nd)]
+    for i in range(nd):
+        k_i = rem // strides_k[i]
+        rem = rem - k_i * strides_k[i]
+        shape = [1] * nd
+        shape[i] = out[i]
+        pos = (np.arange(out[i]) * s[i] - lo[i]).reshape(shape) + k_i * d[i]
+        flat = flat * L[i] + pos
+    return flat
+
+
+def _max_scatter_raw(gd, idx, geom):
+    """The max pool's input gradient: each window's gradient added at its chosen element."""
+    K, s, d, lo, out, L = geom
+    buf = np.zeros(gd.shape[:2] + tuple(L), dtype=gd.dtype)
+    for i, sl in enumerate(_scatter_slices(K, L, out, s, d, lo)):
+        if sl is not None:
+            dst, src = sl
+            src = (Ellipsis,) + src
+            buf[(Ellipsis,) + dst] += np.where(idx[src] == i, gd[src], 0)
+    return buf
+
+
+def _max_gather_raw(hd, idx, geom):
+    """The transpose of the scatter: each window reads ``h`` at its chosen element."""
+    K, s, d, lo, out, L = geom
+    hp = _padded(hd, lo, _span(out, K, s, d))
+    res = np.zeros(hd.shape[:2] + tuple(out), dtype=hd.dtype)
+    for i, sl in enumerate(_gather_slices(K, out, s, d)):
+        np.copyto(res, hp[(Ellipsis,) + sl], where=(idx == i))
+    return res
+
+
+def _max_scatter_any(g, idx, geom):
+    if isinstance(g, Tensor):
+        gd = g.data
+        return _make(_max_scatter_raw(gd, idx, geom), "max_pool_backward", (g,), (gd,),
+                     (lambda h, y, g: _max_gather_any(h, idx, geom),))
+    return _max_scatter_raw(g, idx, geom)
+
+
+def _max_gather_any(h, idx, geom):
+    if isinstance(h, Tensor):
+        hd = h.data
+        return _make(_max_gather_raw(hd, idx, geom), "max_pool_gather", (h,), (hd,),
+                     (lambda k, y, h: _max_scatter_any(k, idx, geom),))
+    return _max_gather_raw(h, idx, geom)
+
+
+def _max_pool_nd(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    where = _name("max_pool", nd)
+    xd = _array(input, where)
+    x, xd, unbatched = _batched(input, xd, nd, where)
+    if xd.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating input, got dtype {xd.dtype}")
+    geom = _pool_geom(where, nd, xd, kernel_size, stride, padding, dilation, ceil_mode)
+    m, idx = _max_pool_raw(xd, geom)
+    out = _make(m, where, (x,), (xd,), (lambda g, y, x: _max_scatter_any(g, idx, geom),))
+    out = _unbatch(out, unbatched)
+    if return_indices:
+        from ..tensor import _wrap
+        ind = _indices(idx, geom)
+        return out, _wrap(ind[0] if unbatched else ind)
+    return out
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """1-D max pooling over (N, C, L) or (C, L), as ``torch.nn.functional.max_pool1d``."""
+    return _max_pool_nd(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """2-D max pooling over (N, C, H, W) or (C, H, W), as ``torch.nn.functional.max_pool2d``.
+
+    ``stride`` defaults to ``kernel_size``; the input is padded with -inf (``padding`` at most half the
+    kernel); ``ceil_mode`` rounds the output size up (the last window must start inside the input or the
+    left padding). Each window's gradient goes to one element: the first maximum in row-major order (or
+    the last NaN), as PyTorch. ``return_indices=True`` also returns those elements' flat indices (int64)."""
+    return _max_pool_nd(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """3-D max pooling over (N, C, D, H, W) or (C, D, H, W), as ``torch.nn.functional.max_pool3d``."""
+    return _max_pool_nd(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+# ============================================================================ average pooling
+def _window_sum_raw(xd, geom, div):
+    K, s, d, lo, out, L = geom
+    xp = _padded(xd, lo, _span(out, K, s, d))
+    slices = _gather_slices(K, out, s, d)
+    acc = np.array(xp[(Ellipsis,) + slices[0]], copy=True)
+    for sl in slices[1:]:
+        acc += xp[(Ellipsis,) + sl]
+    acc /= div if np.ndim(div) == 0 else div.astype(acc.dtype)
+    return acc
+
+
+def _window_sum_t_raw(gd, geom, div):
+    K, s, d, lo, out, L = geom
+    gd = gd / (div if np.ndim(div) == 0 else div.astype(gd.dtype))
+    buf = np.zeros(gd.shape[:2] + tuple(L), dtype=gd.dtype)
+    for sl in _scatter_slices(K, L, out, s, d, lo):
+        if sl is not None:
+            dst, src = sl
+            buf[(Ellipsis,) + dst] += gd[(Ellipsis,) + src]
+    return buf
+
+
+def _window_sum_any(x, geom, div):
+    if isinstance(x, Tensor):
+        xd = x.data
+        return _make(_window_sum_raw(xd, geom, div), "avg_pool", (x,), (xd,),
+                     (lambda g, y, x: _window_sum_t_any(g, geom, div),))
+    return _window_sum_raw(x, geom, div)
+
+
+def _window_sum_t_any(g, geom, div):
+    if isinstance(g, Tensor):
+        gd = g.data
+        return _make(_window_sum_t_raw(gd, geom, div), "avg_pool_backward", (g,), (gd,),
+                     (lambda h, y, g: _window_sum_any(h, geom, div),))
+    return _window_sum_t_raw(g, geom, div)
+
+
+def _avg_divisor(geom, count_include_pad, divisor_override):
+    """PyTorch's divisor per window: the window clipped to the padded input (count_include_pad) or to the
+    input; a scalar when it is the same for every window."""
+    if divisor_override is not None:
+        div = operator.index(divisor_override)
+        if div == 0:
+            raise ValueError("avg_pool: divisor_override must not be zero")
+        return div
+    K, s, d, lo, out, L = geom
+    div = 1
+    for i, (k, o, si, a, n) in enumerate(zip(K, out, s, lo, L)):
+        start = np.arange(o) * si - a
+        end = np.minimum(start + k, n + a)
+        size = (end - start) if count_include_pad else (np.minimum(end, n) - np.maximum(start, 0))
+        shape = [1] * len(K)
+        shape[i] = o
+        div = div * size.reshape(shape)
+    if np.all(div == div.flat[0]):
+        return int(div.flat[0])
+    return div
+
+
+def _avg_pool_nd(nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    where = _name("avg_pool", nd)
+    xd = _array(input, where)
+    x, xd, unbatched = _batched(input, xd, nd, where)
+    if xd.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating input, got dtype {xd.dtype}")
+    geom = _pool_geom(where, nd, xd, kernel_size, stride, padding, 1, ceil_mode)
+    div = _avg_divisor(geom, count_include_pad, divisor_override)
+    if isinstance(x, Tensor):
+        out = _make(_window_sum_raw(xd, geom, div), where, (x,), (xd,),
+                    (lambda g, y, x: _window_sum_t_any(g, geom, div),))
+    else:
+        from ..tensor import _wrap
+        out = _wrap(_window_sum_raw(xd, geom, div))
+    return _unbatch(out, unbatched)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-D average pooling over (N, C, L) or (C, L), as ``torch.nn.functional.avg_pool1d``."""
+    return _avg_pool_nd(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """2-D average pooling over (N, C, H, W) or (C, H, W), as ``torch.nn.functional.avg_pool2d``.
+
+    ``stride`` defaults to ``kernel_size``; zero padding is counted in the divisor unless
+    ``count_include_pad=False``; with ``ceil_mode`` the windows past the padded input are clipped;
+    ``divisor_override`` replaces the divisor."""
+    return _avg_pool_nd(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """3-D average pooling over (N, C, D, H, W) or (C, D, H, W), as ``torch.nn.functional.avg_pool3d``."""
+    return _avg_pool_nd(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+# ============================================================================ adaptive pooling
+def _adaptive_sizes(where, nd, xd, output_size):
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != nd:
+            raise ValueError(f"{where}: output_size must be an int or a sequence of {nd}, got {output_size!r}")
+        sizes = tuple(n if o is None else operator.index(o) for o, n in zip(output_size, xd.shape[2:]))
+    else:
+        sizes = _ints(output_size, nd, "output_size", where)
+    if any(o < 1 for o in sizes):
+        raise ValueError(f"{where}: output_size must be positive, got {sizes}")
+    if any(n < 1 for n in xd.shape[2:]):
+        raise ValueError(f"{where}: input of shape {xd.shape} has an empty spatial dimension")
+    return sizes
+
+
+def _adaptive_bounds(n, o):
+    """PyTorch's adaptive windows: [floor(i*n/o), ceil((i+1)*n/o)) for output i."""
+    i = np.arange(o)
+    return (i * n) // o, -((-(i + 1) * n) // o)
+
+
+def _adaptive_avg_nd(nd, input, output_size):
+    where = _name("adaptive_avg_pool", nd)
+    xd = _array(input, where)
+    x, xd, unbatched = _batched(input, xd, nd, where)
+    if xd.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating input, got dtype {xd.dtype}")
+    sizes = _adaptive_sizes(where, nd, xd, output_size)
+    L = xd.shape[2:]
+    if all(n % o == 0 for n, o in zip(L, sizes)):          # equal windows: a plain average pool
+        K = tuple(n // o for n, o in zip(L, sizes))
+        geom = (K, K, (1,) * nd, (0,) * nd, tuple(sizes), L)
+        div = math.prod(K)
+        out = _window_sum_any(x if isinstance(x, Tensor) else xd, geom, div)
+        if not isinstance(out, Tensor):
+            from ..tensor import _wrap
+            out = _wrap(out)
+        return _unbatch(out, unbatched)
+    # unequal windows: average along each axis with an (out, in) averaging matrix, one contraction
+    from .linalg import einsum
+    letters = "dhw"[3 - nd:]
+    mats, specs = [], []
+    for i, (n, o) in enumerate(zip(L, sizes)):
+        start, end = _adaptive_bounds(n, o)
+        pos = np.arange(n)
+        inside = (pos >= start[:, None]) & (pos < end[:, None])
+        mats.append((inside / (end - start)[:, None]).astype(xd.dtype))
+        specs.append(letters[i].upper() + letters[i])
+    spec = "nc" + letters + "," + ",".join(specs) + "->nc" + letters.upper()
+    out = einsum(spec, x if isinstance(x, Tensor) else xd, *mats)
+    return _unbatch(out, unbatched)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """1-D adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool1d``."""
+    return _adaptive_avg_nd(1, input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """2-D adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool2d``: output cell ``i`` averages
+    input rows ``floor(i*H/oh)`` to ``ceil((i+1)*H/oh)``. ``output_size`` is an int or a pair (None keeps
+    that input size)."""
+    return _adaptive_avg_nd(2, input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """3-D adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool3d``."""
+    return _adaptive_avg_nd(3, input, output_size)
+
+
+def _adaptive_max_nd(nd, input, output_size, return_indices):
+    where = _name("adaptive_max_pool", nd)
+    xd = _array(input, where)
+    x, xd, unbatched = _batched(input, xd, nd, where)
+    if xd.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating input, got dtype {xd.dtype}")
+    sizes = _adaptive_sizes(where, nd, xd, output_size)
+    L = xd.shape[2:]
+    # per axis an (out, kmax) table of input positions; short windows repeat their last position
+    tables = []
+    for n, o in zip(L, sizes):
+        start, end = _adaptive_bounds(n, o)
+        kmax = int((end - start).max())
+        tables.append(np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1))
+    key = []
+    for i, t in enumerate(tables):
+        shape = [1] * (2 * nd)
+        shape[2 * i], shape[2 * i + 1] = t.shape
+        key.append(t.reshape(shape))
+    vals = xd[(slice(None), slice(None)) + tuple(key)]       # (N, C, o1, k1, o2, k2, ...)
+    perm = (0, 1) + tuple(range(2, 2 + 2 * nd, 2)) + tuple(range(3, 3 + 2 * nd, 2))
+    vals = vals.transpose(perm).reshape(xd.shape[:2] + tuple(sizes) + (-1,))
+    xmin = xd.min()
+    m, idx = _max_scan([vals[..., j] for j in range(vals.shape[-1])], np.isnan(xmin))
+    # flat input index of the chosen element
+    kshape = tuple(t.shape[1] for t in tables)
+    sub = np.unravel_index(idx.astype(np.int64), kshape)
+    flat = np.zeros(idx.shape, dtype=np.int64)
+    for i, (t, k_i) in enumerate(zip(tables, sub)):
+        shape = [1] * nd
+        shape[i] = sizes[i]
+        rows = np.arange(sizes[i]).reshape(shape)
+        flat = flat * L[i] + t[rows, k_i]
+    N, C = xd.shape[:2]
+    from .index import take_along_axis
+    from .shape import reshape
+    xin = x if isinstance(x, Tensor) else xd
+    out = reshape(take_along_axis(reshape(xin, (N, C, -1)), flat.reshape(N, C, -1), 2), (N, C) + tuple(sizes))
+    out = _unbatch(out, unbatched)
+    if return_indices:
+        from ..tensor import _wrap
+        return out, _wrap(flat[0] if unbatched else flat)
+    return out
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """1-D adaptive max pooling, as ``torch.nn.functional.adaptive_max_pool1d``."""
+    return _adaptive_max_nd(1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """2-D adaptive max pooling, as ``torch.nn.functional.adaptive_max_pool2d`` (windows as in
+    ``adaptive_avg_pool2d``; the gradient goes to the first maximum of each window)."""
+    return _adaptive_max_nd(2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """3-D adaptive max pooling, as ``torch.nn.functional.adaptive_max_pool3d``."""
+    return _adaptive_max_nd(3, input, output_size, return_indices)
