@@ -19,6 +19,7 @@ from .ops import shape as _shape
 from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (the seed calls npg.conv2d)
 from .tensor import Tensor, as_tensor, ndarray, tensor
 from . import autograd  # noqa: E402
+from . import func, viz  # noqa: E402
 
 float32 = "float32"
 float64 = "float64"
@@ -35,4 +36,4 @@ __all__ = sorted(set(
      "set_default_dtype", "get_default_dtype", "random", "autograd", "zeros", "ones", "empty", "full", "zeros_like",
      "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "randn", "rand", "randint"]
     + _public(_elementwise) + _public(_reduce) + _public(_shape) + _public(_linalg)
-    + ["getitem", "setitem", "take", "take_along_axis", "put_along_axis", "gather", "scatter_add"]))
+    + ["getitem", "setitem", "take", "take_along_axis", "put_along_axis", "gather", "scatter_add", "func", "viz"]))

@@ -1,0 +1,273 @@
+"""Anomaly detection: find the op that produced a NaN or an infinity.
+
+>>> with npg.autograd.detect_anomaly():
+...     loss = model(x)            # an op whose result is NaN/inf from finite inputs raises here
+...     loss.backward()            # a VJP returning NaN/inf raises here, naming the op and where it was created
+
+How it costs nothing when off: entering the mode swaps the function that records graph nodes
+(``_record``, in every loaded npgrad module) and the engine's ``run_backward`` for checking versions,
+and leaving it swaps them back. While on, each recorded op keeps the user's stack (frames outside the
+npgrad package) and its VJPs are wrapped to check their results; ops recorded before the mode was
+entered are checked too when backward runs in the mode, but without a creation stack. The mode is
+process-wide (as in PyTorch) and can be nested. Only ops that record a graph are checked in forward
+(ops on tensors that require grad).
+"""
+import functools
+import math
+import os
+import sys
+import threading
+import traceback
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_lock = threading.RLock()
+_depth = 0
+_options = {"check_forward": True}
+_patched = []          # (module, name, original)
+_in_backward = threading.local()
+
+
+class AnomalyError(RuntimeError):
+    """A NaN or infinity appeared in forward or backward while anomaly detection was on."""
+
+
+def is_anomaly_enabled():
+    """True inside :func:`detect_anomaly` / after ``set_detect_anomaly(True)``."""
+    return _depth > 0
+
+
+# ------------------------------------------------------------------------------ stacks
+def _user_stack(limit=8):
+    """The caller's frames outside the npgrad package, outermost first (lines read lazily)."""
+    frames = []
+    f = sys._getframe(2)
+    while f is not None and len(frames) < 64:
+        fn = os.path.abspath(f.f_code.co_filename)
+        if not fn.startswith(_PKG_DIR) and "importlib._bootstrap" not in fn:
+            frames.append((fn, f.f_lineno, f.f_code.co_name))
+        f = f.f_back
+    frames = frames[:limit]
+    frames.reverse()
+    return frames
+
+
+def format_stack(frames):
+    """The creation stack kept for an op, formatted like a traceback."""
+    if not frames:
+        return "  (no creation stack: the op was recorded outside detect_anomaly)"
+    summary = traceback.StackSummary.from_list(
+        [traceback.FrameSummary(fn, line, name) for fn, line, name in frames])
+    return "".join(summary.format()).rstrip("\n")
+
+
+def _nonfinite(x):
+    """Number of non-finite elements of a floating value (0 for anything else)."""
+    d = x.data if isinstance(x, Tensor) else x
+    if isinstance(d, float):
+        return 0 if math.isfinite(d) else 1
+    if isinstance(d, (np.ndarray, np.generic)) and d.dtype.kind in "fc":
+        if d.size == 0:
+            return 0
+        fin = np.isfinite(d)
+        return 0 if fin.all() else int(d.size - np.count_nonzero(fin))
+    return 0
+
+
+def _what(x):
+    d = x.data if isinstance(x, Tensor) else np.asarray(x)
+    kinds = []
+    if np.isnan(d).any():
+        kinds.append("nan")
+    if np.isinf(d).any():
+        kinds.append("inf")
+    return "/".join(kinds) or "non-finite"
+
+
+# ------------------------------------------------------------------------ checking VJPs
+def _checked_vjp(vjp, op, index, frames):
+    def checked(g, y, *inputs):
+        try:
+            r = vjp(g, y, *inputs)
+        except Exception as e:
+            if hasattr(e, "add_note") and not getattr(e, "_npgrad_noted", False):
+                e.add_note(f"(raised by the backward of op '{op}' for its input {index}; the op was created at:\n"
+                           f"{format_stack(frames)})")
+                e._npgrad_noted = True
+            raise
+        bad = _nonfinite(r)
+        if bad:
+            size = np.size(r.data if isinstance(r, Tensor) else r)
+            incoming = ("its incoming gradient was finite, so this op's backward produced them"
+                        if not _nonfinite(g) else
+                        "its incoming gradient already held non-finite values (from the seed or a hook)")
+            raise AnomalyError(
+                f"detect_anomaly: the backward of op '{op}' returned {_what(r)} values in its gradient for input "
+                f"{index} ({bad} of {size} elements); {incoming}.\n"
+                f"The op was created at (most recent call last):\n{format_stack(frames)}")
+        return r
+    checked._anomaly = True
+    return checked
+
+
+def _wrap_vjps(vjps, op, frames):
+    return tuple(v if v is None or getattr(v, "_anomaly", False) else _checked_vjp(v, op, i, frames)
+                 for i, v in enumerate(vjps))
+
+
+# ------------------------------------------------------------------ checking versions
+def _make_checking_record(orig):
+    def _record(data, op, parents, saved, vjps):
+        t = orig(data, op, parents, saved, vjps)
+        frames = _user_stack()
+        t._vjps = _wrap_vjps(vjps, op, frames)
+        if _options["check_forward"] and not getattr(_in_backward, "on", False):
+            bad = _nonfinite(t.data)
+            if bad and not any(_nonfinite(s) for s in saved):
+                raise AnomalyError(
+                    f"detect_anomaly: op '{op}' produced {_what(t)} values ({bad} of {t.data.size} elements, output "
+                    f"shape {t.data.shape}) from finite inputs, in forward.\n"
+                    f"The op was created at (most recent call last):\n{format_stack(frames)}")
+        return t
+    _record._anomaly_original = orig
+    return _record
+
+
+def _make_checking_run_backward(orig):
+    def run_backward(roots, grads, retain_graph, create_graph, *args, **kwargs):
+        # Nodes recorded outside the mode: wrap their VJPs for this pass (no creation stack), restore after.
+        swapped = []
+        stack = [r for r in roots if isinstance(r, Tensor) and r.requires_grad]
+        seen = set()
+        while stack:
+            t = stack.pop()
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            vjps = t._vjps
+            if vjps is None or t._parents is None:
+                continue
+            if type(vjps) is tuple and any(
+                    v is not None and not getattr(v, "_anomaly", False) for v in vjps):
+                t._vjps = _wrap_vjps(vjps, t._op, None)
+                swapped.append((t, vjps, t._vjps))
+            for p in t._parents:
+                if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
+                    stack.append(p)
+        prev = getattr(_in_backward, "on", False)
+        _in_backward.on = True
+        try:
+            return orig(roots, grads, retain_graph, create_graph, *args, **kwargs)
+        finally:
+            _in_backward.on = prev
+            for t, original, wrapped in swapped:
+                if t._vjps is wrapped:  # still retained: give the node its own VJPs back
+                    t._vjps = original
+    run_backward._anomaly_original = orig
+    return run_backward
+
+
+def _enable():
+    from . import engine
+    orig_record = sys.modules["npgrad.tensor"]._record  # (npgrad.tensor the attribute is the function)
+    checking = _make_checking_record(orig_record)
+    for name, mod in list(sys.modules.items()):
+        if mod is None or not (name == "npgrad" or name.startswith("npgrad.")):
+            continue
+        if getattr(mod, "_record", None) is orig_record:
+            _patched.append((mod, "_record", orig_record))
+            mod._record = checking
+    orig_rb = engine.run_backward
+    _patched.append((engine, "run_backward", orig_rb))
+    engine.run_backward = _make_checking_run_backward(orig_rb)
+
+
+def _disable():
+    while _patched:
+        mod, name, orig = _patched.pop()
+        setattr(mod, name, orig)
+
+
+def _enter(check_forward):
+    global _depth
+    with _lock:
+        prev = _options["check_forward"]
+        _options["check_forward"] = check_forward
+        if _depth == 0:
+            _enable()
+        _depth += 1
+        return prev
+
+
+def _exit(prev):
+    global _depth
+    with _lock:
+        _depth -= 1
+        _options["check_forward"] = prev
+        if _depth == 0:
+            _disable()
+
+
+class detect_anomaly:
+    """Context manager (or decorator) turning anomaly detection on.
+
+    In forward, an op whose result holds NaN or inf although its inputs were finite raises
+    :class:`AnomalyError` naming the op and the line of user code that called it
+    (``check_forward=False`` turns this off, e.g. for code that uses ``-inf`` on purpose). In
+    backward, a VJP returning NaN or inf raises, naming the op and where it was created. Slow:
+    every recorded op keeps a stack; use it to debug, not to train.
+    """
+
+    def __init__(self, check_forward=True):
+        self.check_forward = bool(check_forward)
+        self._prev = None
+
+    def __enter__(self):
+        self._prev = _enter(self.check_forward)
+        return self
+
+    def __exit__(self, *exc):
+        _exit(self._prev)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_forward):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class set_detect_anomaly:
+    """``set_detect_anomaly(True)`` turns anomaly detection on until ``set_detect_anomaly(False)``;
+    also usable as a context manager (``with set_detect_anomaly(True): ...``)."""
+
+    def __init__(self, mode, check_forward=True):
+        global _depth
+        self._was = is_anomaly_enabled()
+        self._mode = bool(mode)
+        with _lock:
+            if self._mode and not self._was:
+                self._prev = _enter(bool(check_forward))
+            elif not self._mode and self._was:
+                self._saved_depth = _depth
+                _depth = 0
+                _disable()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        global _depth
+        with _lock:
+            if self._mode and not self._was:
+                _exit(self._prev)
+            elif not self._mode and self._was:
+                _depth = self._saved_depth
+                _enable()
+        return False
