@@ -1,0 +1,72 @@
+"""Smoke test of the benchmark suite (bench/): every workload at tiny sizes, one repeat.
+
+Checks that each backend that is installed (and can express the workload) computes the same loss
+and gradients as the hand-written NumPy reference; the timings are not looked at.
+"""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from bench._harness import BACKENDS, Disagree, compare, run_workload, table  # noqa: E402
+from bench.workloads import WORKLOADS  # noqa: E402
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_workload_backends_agree(name):
+    wl = WORKLOADS[name]
+    messages = []
+    rows = run_workload(wl, "tiny", list(BACKENDS), repeats=1, warmup=0, log=messages.append)
+    failed = [f"{r.backend}: {r.note}" for r in rows if r.status == "FAIL"]
+    assert not failed, failed
+    ran = [r.backend for r in rows if r.status == "ok"]
+    if wl.kind == "step":
+        assert "numpy" in ran  # the reference always runs
+        for r in rows:
+            if r.status == "ok":
+                assert len(r.times) == 1 and r.times[0] > 0
+    text = table({name: rows}, {name: wl.unit})
+    assert name in text
+
+
+def test_reference_matches_finite_differences():
+    """The hand-written NumPy mlp64 gradient against a central difference (the reference itself is checked)."""
+    wl = WORKLOADS["mlp64"]
+    inp = wl.make("tiny", np.random.default_rng(1))
+    step = wl.backends["numpy"](inp).step
+    _, grads = step()
+    rng = np.random.default_rng(2)
+    for i, p in enumerate(inp["params"]):
+        u = rng.standard_normal(p.shape)
+        eps = 1e-6
+        orig = p.copy()
+        p[...] = orig + eps * u
+        lp = step()[0]
+        p[...] = orig - eps * u
+        lm = step()[0]
+        p[...] = orig
+        np.testing.assert_allclose((lp - lm) / (2 * eps), np.sum(grads[i] * u), rtol=1e-6, atol=1e-9)
+
+
+def test_compare_flags_a_wrong_gradient():
+    ref = (1.0, [np.ones(3, np.float32)])
+    compare((1.0, [np.ones(3, np.float32)]), ref, np.float32, "same")
+    with pytest.raises(Disagree):
+        compare((1.0, [np.array([1, 1, 1.01], np.float32)]), ref, np.float32, "off")
+    with pytest.raises(Disagree):
+        compare((1.0, [np.ones(3, np.float64)]), ref, np.float32, "dtype")
+    with pytest.raises(Disagree):
+        compare((1.1, [np.ones(3, np.float32)]), ref, np.float32, "loss")
+
+
+def test_run_cli_quick_subset(capsys):
+    from bench import run
+    assert run.main(["--only", "overhead", "--repeats", "1", "--warmup", "0", "--no-memory",
+                     "--backends", "numpy,npgrad"]) == 0
+    out = capsys.readouterr().out
+    assert "machine" in out and "| overhead | numpy |" in out
