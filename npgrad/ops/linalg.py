@@ -304,22 +304,27 @@ def einsum(subscripts, *operands, optimize="greedy"):
     """``np.einsum`` for every form NumPy accepts (explicit or implicit output, '...', repeated
     letters, size-1 dims that broadcast, one or many operands), differentiable in each operand.
 
-    ``optimize`` is NumPy's: ``"greedy"`` (or True, the default here), ``"optimal"`` or False;
-    the contraction order is found once per subscripts and shapes and reused. The gradient of
+    ``optimize`` is NumPy's: ``"greedy"`` (or True, the default here), ``"optimal"``, False or a
+    path from ``np.einsum_path``; the contraction order is found once per subscripts and shapes and reused. The gradient of
     each operand is itself one einsum (of the output gradient with the other operands).
     """
     if not isinstance(subscripts, str):
         raise TypeError("einsum: only the subscripts-string form is supported, e.g. einsum('ij,jk->ik', a, b)")
+    explicit_path = isinstance(optimize, (list, tuple)) and optimize[:1] in (["einsum_path"], ("einsum_path",))
     if optimize is True:
         optimize = "greedy"
-    elif optimize not in (False, "greedy", "optimal"):
-        raise ValueError(f"einsum: optimize must be True, False, 'greedy' or 'optimal', not {optimize!r}")
+    elif not explicit_path and optimize not in (False, "greedy", "optimal"):
+        raise ValueError(f"einsum: optimize must be True, False, 'greedy', 'optimal' or an einsum_path list, "
+                         f"not {optimize!r}")
     datas = [data_of(o, "einsum") for o in operands]
     shapes = [np.shape(d) for d in datas]
     inputs, output, sizes = _parse(subscripts, shapes)
     spec = ",".join("".join(t) for t in inputs) + "->" + "".join(output)
     try:
-        out = _contract(spec, *datas, optimize=optimize) if optimize else np.einsum(spec, *datas)
+        if explicit_path or not optimize:
+            out = np.einsum(spec, *datas, optimize=optimize)
+        else:
+            out = _contract(spec, *datas, optimize=optimize)
     except ValueError as e:
         raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {shapes}: {e}") from None
     vjps = tuple(_einsum_vjp(k, inputs, output, sizes) for k in range(len(operands)))
