@@ -354,6 +354,32 @@ def test_finite_difference(case):
     check_finite_difference(_call(case.fn, case), arrays, what=case.id)
 
 
+@pytest.mark.parametrize("case", PARAMS)
+def test_second_order_against_torch(case):
+    """Every VJP is itself differentiable (create_graph=True): Hessian-vector products match torch."""
+    arrays = make_inputs(case, np.float64)
+    xs = [npg.tensor(a) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, tout = case.fn(*xs, **case.kwargs), case.tfn(*ts, **case.kwargs)
+    if not out.requires_grad:
+        return
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal(out.shape)
+    vs = [rng.standard_normal(a.shape) for a in arrays]
+    gs = npg.autograd.grad(npg.sum(out * w), xs, create_graph=True, allow_unused=True)
+    tgs = torch.autograd.grad((tout * torch.tensor(w)).sum(), ts, create_graph=True, allow_unused=True)
+    for g, tg in zip(gs, tgs):
+        if tg is not None:
+            assert_close(g, tg.detach().numpy(force=True), what=f"{case.id} first-order")
+    s = [npg.sum(g * v) for g, v in zip(gs, vs) if g is not None and g.requires_grad]
+    ts2 = [(tg * torch.tensor(v)).sum() for tg, v in zip(tgs, vs) if tg is not None and tg.requires_grad]
+    hs = npg.autograd.grad(sum(s[1:], s[0]), xs, allow_unused=True) if s else [None] * len(xs)
+    ths = torch.autograd.grad(sum(ts2[1:], ts2[0]), ts, allow_unused=True) if ts2 else [None] * len(ts)
+    for h, th, a in zip(hs, ths, arrays):
+        expected = np.zeros(a.shape) if th is None else th.numpy(force=True)
+        assert_close(np.zeros(a.shape) if h is None else h, expected, what=f"{case.id} second-order")
+
+
 def test_table_covers_every_op():
     names = {c.name.split("_")[0].split("(")[0] for c in CASES}
     required = {"add", "sub", "mul", "div", "pow", "power", "neg", "abs", "exp", "log", "log1p", "expm1", "sqrt",

@@ -238,11 +238,17 @@ def repeat(x, repeats, axis=None):
         if reps.shape != (x.shape[ax],):
             raise ValueError(f"repeat: {reps.size} repeat counts for an axis of size {x.shape[ax]}")
         total = int(reps.sum())
-        starts = np.minimum(np.concatenate([[0], np.cumsum(reps)[:-1]]), builtins.max(total - 1, 0)).astype(np.intp)
+        rmax = int(reps.max()) if reps.size else 0
+        starts = np.cumsum(reps) - reps                                 # where each run begins in the output
+        valid = np.arange(rmax) < reps[:, None]                         # (n, rmax): j-th copy of element i exists
+        idx = np.where(valid, starts[:, None] + np.arange(rmax), 0)     # its position (0 where it does not)
+        valid = valid.reshape(valid.shape + (1,) * (x.ndim - ax - 1))
+        key = (slice(None),) * ax + (idx,)
 
-        def vjp(g, y, x):  # sum each variable-length run; empty runs give 0
-            sums = np.add.reduceat(g, starts, axis=ax) if g.shape[ax] else np.zeros(x.shape, g.dtype)
-            return np.where(np.expand_dims(reps, tuple(i for i in range(x.ndim) if i != ax)) > 0, sums, 0)
+        def vjp(g, y, x):  # gather each run into a padded (n, rmax) block, mask, sum: exact, and differentiable
+            if total == 0:
+                return np.zeros(x.shape, dtype=g.dtype)
+            return np.where(valid, g[key], 0).sum(axis=ax + 1)
     return _make(out, "repeat", (x,), (x.data,), (vjp,))
 
 
