@@ -141,8 +141,12 @@ def profile_npgrad(wl, size, steps, top):
         entries.append((tt, ct, nc, _short(file, line, func)))
     entries.sort(reverse=True)
     n = 1 if wl.kind == "e2e" else steps
+    # the backward pass: Tensor.backward's cumulative time (its callees: the engine and the VJPs)
+    bwd = sum(ct for (file, _, func), (_, _, _, ct, _) in st.stats.items()
+              if func == "backward" and file.replace("\\", "/").endswith("npgrad/tensor.py"))
     out = [f"--- {wl.name}: npgrad, {n} step(s) profiled, {total / n * 1e3:.2f} ms/step under cProfile "
-           f"(profiling inflates Python-level costs)",
+           f"(profiling inflates Python-level costs); backward() {100 * bwd / total:.0f}% of it, "
+           f"forward + the rest {100 - 100 * bwd / total:.0f}%",
            f"{'own %':>6} {'own ms/step':>11} {'cum ms/step':>11} {'calls/step':>10}  function"]
     for tt, ct, nc, name in entries[:top]:
         out.append(f"{100 * tt / total:6.1f} {tt / n * 1e3:11.3f} {ct / n * 1e3:11.3f} {nc / n:10.0f}  {name}")
@@ -206,9 +210,11 @@ def main(argv=None):
     print()
     print(table(results, units))
     print()
-    print("median/min: per step (overhead: per op = step / 1,000 ops; train: one 200-step run, data loading "
-          "included, median of 3 runs); / numpy, / torch: ratio of medians; peak mem/step: tracemalloc peak "
-          "above the memory live before the step (PyTorch allocates outside tracemalloc's view: n/a).")
+    print("median/min: per step (overhead: per op = step / 1,000 ops; train: one whole run, data loading "
+          "included, median of up to 3 runs); / numpy, / torch: ratio of medians; peak mem/step: tracemalloc peak "
+          "above the memory live before the step (PyTorch allocates outside tracemalloc's view: n/a). "
+          "The garbage collector stays on: MyGrad's and HIPS autograd's graphs hold reference cycles, so part "
+          "of their time is the cyclic collector.")
     failed = [(n, r.backend, r.note) for n, rows in results.items() for r in rows if r.status == "FAIL"]
     if failed:
         print()
