@@ -119,6 +119,9 @@ add("clip", npg.clip, lambda x, a_min, a_max: torch.clamp(x, a_min, a_max), UNAR
 add("clip", npg.clip, lambda x, a_min, a_max: torch.clamp(x, a_min, a_max), UNARY, a_min=-0.3, a_max=None)
 add("clip_tensor_bounds", npg.clip, lambda x, lo, hi: torch.clamp(x, lo, hi),
     [[(2, 3), (3,), ()], [(4,), (4,), (1,)], [(0, 2), (2,), (2,)]], domain=("real", "neg", "pos"))
+add("clip_crossed_bounds", npg.clip, lambda x, lo, hi: torch.clamp(x, lo, hi),  # lo > hi in places
+    [[(3, 4), (4,), (3, 1)]], domain=("real", "real", "real"))
+add("clip_crossed", npg.clip, lambda x, a_min, a_max: torch.clamp(x, a_min, a_max), [[(5,)]], a_min=0.5, a_max=-0.5)
 
 _R = np.random.default_rng(123)
 for cshape, shapes in [((2, 3), [(2, 3), (2, 3)]), ((3,), [(2, 1), ()]), ((2, 1), [(3,), (2, 3)]),
@@ -257,7 +260,9 @@ add("moveaxis", npg.moveaxis, torch.movedim, [[(2, 3, 4)], [(0, 3, 1)]], source=
 add("moveaxis", npg.moveaxis, torch.movedim, [[(2, 3, 4, 5)]], source=(0, -1), destination=(2, 0))
 add("ravel", npg.ravel, torch.ravel, UNARY)
 add("flatten", npg.flatten, torch.flatten, UNARY + [[(2, 3, 4)]])
-add("flatten_dims", npg.flatten, torch.flatten, [[(2, 3, 4, 5)]], start_dim=1, end_dim=-2)
+add("flatten_dims", npg.flatten, torch.flatten, [[(2, 3, 4, 5)], [(2, 0, 4, 5)], [(2, 3, 0, 5)]],
+    start_dim=1, end_dim=-2)
+add("flatten_dims", npg.flatten, torch.flatten, [[(0, 3, 4)]], start_dim=1)
 add("squeeze", npg.squeeze, torch.squeeze, [[(1, 3, 1)], [()], [(1,)], [(0, 1)]])
 add("squeeze_int", npg.squeeze, lambda x, axis: torch.squeeze(x, axis), [[(1, 1, 3)], [(2, 1, 0)]], axis=-2)
 add("squeeze_tuple", npg.squeeze, lambda x, axis: torch.squeeze(x, axis), [[(1, 3, 1)]], axis=(0, 2))
@@ -290,7 +295,7 @@ def _split_join(pieces, cat):
 
 
 for sec, axis, shape in [(3, 1, (2, 6)), (2, -1, (2, 3, 4)), ([1, 3], 0, (5, 2)), ([0, 0, 4], 0, (5,)),
-                         ([2, 1], 1, (2, 4)), (1, 0, (0, 3))]:
+                         ([2, 1], 1, (2, 4)), (1, 0, (0, 3)), ([-1], 0, (4, 2)), ([1, -2, 9], -1, (3, 5))]:
     add("split", lambda x, sec=sec, axis=axis: _split_join(npg.split(x, sec, axis=axis),
                                                            lambda ps: npg.concatenate(ps, axis=axis)),
         lambda x, sec=sec, axis=axis: _split_join(torch.tensor_split(x, sec, dim=axis),

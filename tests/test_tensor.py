@@ -429,3 +429,11 @@ def test_reshape_and_transpose_errors_name_shapes():
         npg.split(x, 2, axis=1)
     with pytest.raises(ValueError, match="squeeze"):
         npg.squeeze(x, 0)
+    with pytest.raises(ValueError, match=r"repeat.*\(2, 3\)"):
+        npg.repeat(x, [1, 2], axis=1)
+    with pytest.raises(ValueError, match="tile"):
+        npg.tile(x, (2, -1))
+    with pytest.raises(ValueError, match="moveaxis"):
+        npg.moveaxis(x, (0, 0), (1, 0))
+    with pytest.raises(ValueError, match="flatten"):
+        npg.flatten(x, 1, 0)

@@ -38,7 +38,10 @@ def flatten(x, start_dim=0, end_dim=-1):
     e = normalize_one_axis(end_dim, x.ndim, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1:])
+    merged = 1
+    for n in x.shape[s:e + 1]:
+        merged *= n
+    return reshape(x, x.shape[:s] + (merged,) + x.shape[e + 1:])  # not -1: ambiguous when a dim is 0
 
 
 def transpose(x, axes=None):
@@ -78,6 +81,8 @@ def moveaxis(x, source, destination):
         raise ValueError("moveaxis: source and destination must have the same number of elements")
     src = [normalize_one_axis(a, x.ndim, "moveaxis") for a in src]
     dst = [normalize_one_axis(a, x.ndim, "moveaxis") for a in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"moveaxis: repeated axis in source {source!r} or destination {destination!r}")
     order = [n for n in range(x.ndim) if n not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -189,9 +194,9 @@ def split(x, indices_or_sections, axis=0):
             raise ValueError(f"split: axis {ax} of size {n} does not divide into {indices_or_sections} equal parts")
         step = n // indices_or_sections
         cuts = list(range(0, n + 1, step)) if step else [0] * (indices_or_sections + 1)
-    else:
-        cuts = [0] + [builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections] + [n]
-    return [x[_slicer(ax, a, builtins.max(a, b))] for a, b in zip(cuts[:-1], cuts[1:])]
+    else:  # as np.split: consecutive slices x[a:b], with Python's rules for negative / out-of-range cuts
+        cuts = [0] + [int(i) for i in indices_or_sections] + [None]
+    return [x[_slicer(ax, a, b)] for a, b in zip(cuts[:-1], cuts[1:])]
 
 
 def flip(x, axis=None):
@@ -227,6 +232,9 @@ def repeat(x, repeats, axis=None):
     reps = np.asarray(repeats)
     if (reps < 0).any():
         raise ValueError(f"repeat: negative repeats {repeats!r}")
+    if reps.size != 1 and reps.shape != (x.shape[ax],):
+        raise ValueError(f"repeat: {reps.size} repeat counts for axis {ax} of size {x.shape[ax]} "
+                         f"(shape {x.shape})")
     out = np.repeat(x.data, repeats, axis=ax)
     if reps.ndim == 0 or reps.size == 1:
         r = int(reps.reshape(-1)[0]) if reps.size else 0
@@ -235,8 +243,6 @@ def repeat(x, repeats, axis=None):
             shape = x.shape[:ax] + (x.shape[ax], r) + x.shape[ax + 1:]
             return g.reshape(shape).sum(axis=ax + 1)
     else:
-        if reps.shape != (x.shape[ax],):
-            raise ValueError(f"repeat: {reps.size} repeat counts for an axis of size {x.shape[ax]}")
         total = int(reps.sum())
         rmax = int(reps.max()) if reps.size else 0
         starts = np.cumsum(reps) - reps                                 # where each run begins in the output
@@ -256,6 +262,8 @@ def tile(x, reps):
     """Tile ``x`` ``reps`` times per axis, as ``np.tile``."""
     x = as_input(x, "tile")
     reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    if builtins.any(r < 0 for r in reps):
+        raise ValueError(f"tile: negative repetitions {reps}")
     nd = builtins.max(x.ndim, len(reps))
     reps = (1,) * (nd - len(reps)) + reps
     shape = (1,) * (nd - x.ndim) + x.shape
