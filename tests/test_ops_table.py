@@ -90,7 +90,7 @@ add("minimum_ties", npg.minimum, torch.minimum, BINARY[:6], domain="ties", fd=Fa
 add("floor_divide", lambda a, b: a // b, lambda a, b: torch.div(a, b, rounding_mode="floor"),
     BINARY, domain=("real", "away"))
 add("remainder", lambda a, b: a % b, torch.remainder, BINARY, domain=("real", "away"))
-add("npg.remainder", npg.remainder, torch.remainder, BINARY[:3], domain=("big", "away"))
+add("remainder_fn", npg.remainder, torch.remainder, BINARY[:3], domain=("big", "away"))
 
 # ---- tensor with a scalar (either side)
 for label, f in [("x+2", lambda x: x + 2), ("2+x", lambda x: 2 + x), ("x-1.5", lambda x: x - 1.5),
