@@ -301,8 +301,6 @@ def test_leaf_grads_never_alias():
     assert_close(y.grad, [1.0, 1.0])
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (reported): the seed passed to backward() becomes a leaf's .grad "
-                                       "itself; remove this marker once fixed")
 def test_leaf_grad_never_aliases_the_seed():
     a = npg.tensor([1.0, 2.0])
     b = npg.tensor([3.0, 4.0])

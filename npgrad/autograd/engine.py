@@ -25,16 +25,12 @@ RELEASED = _Released()
 
 def sum_to(g, shape):
     """Sum ``g`` down to ``shape``, undoing NumPy broadcasting. Works on arrays and Tensors."""
-    gshape = g.shape
-    if gshape == shape:
-        return g
-    lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
-    if lead:
-        g = g.reshape(shape)
     return g
 
 
@@ -67,11 +63,9 @@ def _seed(root, grad, create_graph):
             if g.shape != root.shape:
                 raise ValueError(f"backward: gradient has shape {g.shape} but the tensor has shape {root.shape}")
             return g if g.dtype == root.dtype else g.astype(root.dtype)
-        g = np.asarray(g)
+        g = np.array(g, dtype=root.dtype)  # a copy: the caller's array must never become a .grad
         if g.shape != root.shape:
             raise ValueError(f"backward: gradient has shape {g.shape} but the tensor has shape {root.shape}")
-        if g.dtype != root.dtype:
-            g = g.astype(root.dtype)
     return _wrap(g) if create_graph else g
 
 
@@ -103,6 +97,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     pending = {}   # recorded tensor -> gradient so far
     leaves = {}    # leaf -> gradient so far
     heap = []
+    owned = set()  # ids of arrays already stored in some .grad during this pass
     for r, g in zip(roots, grads):
         if not r.requires_grad:
             continue
@@ -133,7 +128,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                 if capture is not None and t in capture:
                     capture[t] = g if capture[t] is None else capture[t] + g
                 elif extra.get("retain"):
-                    _accumulate(t, g, set(), create_graph)
+                    _accumulate(t, g, owned, create_graph)
             parents = t._parents
             if create_graph:
                 args, out = parents, t
@@ -162,7 +157,6 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                 t._vjps = RELEASED
     finally:
         _state.enabled = prev_mode
-    owned = set()
     for leaf, g in leaves.items():
         if leaf._extra is not None:
             g = _apply_hooks(leaf._extra, g)

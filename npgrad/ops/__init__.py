@@ -46,7 +46,18 @@ T.__mod__, T.__rmod__ = remainder, _reflected(remainder)
 T.__neg__ = neg
 T.__pos__ = lambda self: self
 T.__abs__ = abs
-T.__eq__, T.__ne__ = equal, not_equal
+
+
+def _comparison(op):
+    def compare(self, other):  # a non-numeric operand (None, a string) is not equal, as in PyTorch
+        if other is None or isinstance(other, (str, bytes, dict, set)):
+            return NotImplemented
+        return op(self, other)
+    compare.__name__ = op.__name__
+    return compare
+
+
+T.__eq__, T.__ne__ = _comparison(equal), _comparison(not_equal)
 T.__lt__, T.__le__, T.__gt__, T.__ge__ = less, less_equal, greater, greater_equal
 T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
 T.__rand__, T.__ror__, T.__rxor__ = _reflected(bitwise_and), _reflected(bitwise_or), _reflected(bitwise_xor)
