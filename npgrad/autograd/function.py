@@ -66,7 +66,7 @@ class FunctionCtx:
         self._non_differentiable = outputs
 
     def set_materialize_grads(self, value):
-        """With False, ``backward`` gets None (instead of zeros) for outputs that received no gradient."""
+        """With False, ``backward`` gets None (instead of zeros) for non-differentiable outputs."""
         self.materialize_grads = bool(value)
 
 
@@ -190,16 +190,24 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
     name = cls.__name__
     n_in = len(args)
     last_needed = max((i for i, n in enumerate(needs) if n), default=-1)
+    out_meta = [(o.data.shape, o.data.dtype) for o in outs]
+    position = {i: k for k, i in enumerate(diff)}
 
     def run(g, y, inputs):
         graph = isinstance(g, Tensor)
         wrap = (lambda v: v) if graph else _wrap
-        if layout is None:
-            grads = (wrap(g),)
-            out_vals = (wrap(y),)
-        else:
-            grads = tuple(wrap(_unpack_grad(g, layout, k)) for k in range(len(layout)))
-            out_vals = tuple(wrap(_unpack_grad(y, layout, k)) for k in range(len(layout)))
+        grads = []
+        out_vals = []
+        for i, (shape, dtype) in enumerate(out_meta):
+            k = position.get(i)
+            if k is None:  # a non-differentiable output: zeros (or None without materialize_grads)
+                grads.append(_wrap(np.zeros(shape, dtype)) if ctx.materialize_grads else None)
+            elif layout is None:
+                grads.append(wrap(g))
+                out_vals.append(wrap(y))
+            else:
+                grads.append(wrap(_unpack_grad(g, layout, k)))
+                out_vals.append(wrap(_unpack_grad(y, layout, k)))
         resolved = []
         for s in saved_spec:
             if isinstance(s, _Saved):
