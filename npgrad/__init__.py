@@ -20,6 +20,8 @@ from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (the seed ca
 from .tensor import Tensor, as_tensor, ndarray, tensor
 from . import autograd  # noqa: E402
 from . import func, viz  # noqa: E402
+from . import data, nn, optim  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 float32 = "float32"
 float64 = "float64"
@@ -37,3 +39,4 @@ __all__ = sorted(set(
      "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "randn", "rand", "randint"]
     + _public(_elementwise) + _public(_reduce) + _public(_shape) + _public(_linalg)
     + ["getitem", "setitem", "take", "take_along_axis", "put_along_axis", "gather", "scatter_add", "func", "viz"]))
+__all__ += ["nn", "optim", "data", "save", "load"]

@@ -1,0 +1,10 @@
+"""``npgrad.optim``: optimizers and learning-rate schedules, with PyTorch's update rules.
+
+>>> opt = npg.optim.AdamW(model.parameters(), lr=1e-3)
+>>> loss.backward(); opt.step(); opt.zero_grad()
+"""
+from . import lr_scheduler  # noqa: F401
+from .adam import Adam, AdamW  # noqa: F401
+from .optimizer import Optimizer  # noqa: F401
+from .rmsprop import Adagrad, RMSprop  # noqa: F401
+from .sgd import SGD  # noqa: F401

@@ -1,0 +1,74 @@
+"""RMSprop and Adagrad, PyTorch's single-tensor updates."""
+import numpy as np
+
+from .optimizer import Optimizer
+
+
+class RMSprop(Optimizer):
+    """``v = alpha v + (1 - alpha) g**2``; ``p -= lr * g / (sqrt(v) + eps)`` (centered: ``v - mean(g)**2``),
+    with optional momentum and weight decay."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
+                 maximize=False):
+        if lr < 0.0 or eps < 0.0 or momentum < 0.0 or weight_decay < 0.0 or alpha < 0.0:
+            raise ValueError("RMSprop: lr, alpha, eps, momentum and weight_decay must be non-negative")
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                                      centered=centered, maximize=maximize))
+
+    def _update(self, p, grad, group, state):
+        alpha, lr, eps, momentum = group["alpha"], group["lr"], group["eps"], group["momentum"]
+        if not state:
+            state["step"] = 0.0
+            state["square_avg"] = np.zeros_like(p.data)
+            if momentum > 0:
+                state["momentum_buffer"] = np.zeros_like(p.data)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(p.data)
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p.data
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        square_avg += (1 - alpha) * grad * grad
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            grad_avg += (1 - alpha) * (grad - grad_avg)
+            avg = np.sqrt(square_avg + (-1) * grad_avg * grad_avg)
+        else:
+            avg = np.sqrt(square_avg)
+        avg += eps
+        if momentum > 0:
+            buf = state["momentum_buffer"]
+            buf *= momentum
+            buf += grad / avg
+            p.data += (-lr) * buf
+        else:
+            p.data += (-lr) * grad / avg
+
+
+class Adagrad(Optimizer):
+    """``s += g**2``; ``p -= clr * g / (sqrt(s) + eps)`` with ``clr = lr / (1 + (step - 1) * lr_decay)``."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *,
+                 maximize=False):
+        if lr < 0.0 or lr_decay < 0.0 or weight_decay < 0.0 or initial_accumulator_value < 0.0 or eps < 0.0:
+            raise ValueError("Adagrad: lr, lr_decay, weight_decay, initial_accumulator_value and eps must be "
+                             "non-negative")
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
+                                      initial_accumulator_value=initial_accumulator_value, maximize=maximize))
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p] = {"step": 0.0,
+                                 "sum": np.full_like(p.data, group["initial_accumulator_value"])}
+
+    def _update(self, p, grad, group, state):
+        state["step"] += 1
+        step = state["step"]
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p.data
+        clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+        s = state["sum"]
+        s += grad * grad
+        std = np.sqrt(s)
+        std += group["eps"]
+        p.data += (-clr) * grad / std
