@@ -155,7 +155,9 @@ def _assign(old, key, value):
         if gv.ndim < value.ndim:           # NumPy drops leading size-1 dims of the value
             gv = gv.reshape((1,) * (value.ndim - gv.ndim) + gv.shape)
         return gv
-    return _make(out, "setitem", (old, value), (old.data, vd), (vjp_old, vjp_value))
+    # the VJPs read only the old contents' shape: save a one-element stand-in, not a full copy
+    stand_in = np.broadcast_to(np.zeros((), old.dtype), old.shape)
+    return _make(out, "setitem", (old, value), (stand_in, vd), (vjp_old, vjp_value))
 
 
 def _zero_at(g, key):
@@ -189,7 +191,10 @@ def rebase_inplace(x, compute):
     """Make ``x`` the result of ``compute(old)``, where ``old`` takes over ``x``'s current node.
 
     This is how in-place ops stay differentiable without a version counter: ``x`` gets fresh
-    data, so no value an op saved for backward is ever overwritten.
+    data, so no value an op saved for backward is ever overwritten. Ops that used ``x`` before
+    still hold ``x`` itself as their input, so ``x`` keeps its previous node in
+    ``x._extra["prev"]``: backward resolves an input whose creation number is newer than the op
+    using it to the version it had when that op ran (see ``_as_of`` in the engine).
     """
     old = object.__new__(Tensor)
     old.data = x.data
@@ -197,7 +202,8 @@ def rebase_inplace(x, compute):
     old.requires_grad = x.requires_grad
     old._parents = x._parents
     old._vjps = x._vjps
-    old._extra = None
+    prev = x._extra.get("prev") if x._extra else None
+    old._extra = None if prev is None else {"prev": prev}
     if x._vjps is not None:
         old._saved = x._saved
         old._op = x._op
@@ -211,6 +217,9 @@ def rebase_inplace(x, compute):
         x._saved = new._saved
         x._op = new._op
         x._seq = new._seq
+    extra = dict(x._extra) if x._extra else {}
+    extra["prev"] = old
+    x._extra = extra
     return x
 
 
