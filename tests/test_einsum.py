@@ -156,6 +156,13 @@ def test_np_einsum_dispatches_and_constants():
     assert not npg.einsum("ij,jk->ik", a, b).requires_grad
 
 
+def test_same_tensor_as_several_operands():
+    a = np.random.default_rng(0).standard_normal((3, 3))
+    x = npg.tensor(a)
+    npg.einsum("ij,jk,ki->", x, x, x).backward()      # trace(x^3): gradient 3 (x^2)^T
+    assert_close(x.grad, 3 * (a @ a).T)
+
+
 @pytest.mark.parametrize("optimize", [True, False, "greedy", "optimal"])
 def test_optimize_options_agree(optimize):
     arrays = _arrays([(2, 3), (3, 4), (4, 5)], np.float64)

@@ -542,6 +542,22 @@ def test_setitem_repeated_indices(shape, key, vshape, dtype):
     check_finite_difference(f, [a.astype(np.float64), v.astype(np.float64)])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_setitem_with_a_mask_computed_from_the_tensor(dtype):
+    """The ReLU idiom y[y < 0] = 0 (the mask is an npgrad bool tensor)."""
+    a = _data((4, 5), dtype)
+    x = npg.tensor(a)
+    y = x * 2
+    y[y < 0] = 0.0
+    npg.sum(y * y).backward()
+    tx = torch.tensor(a, requires_grad=True)
+    ty = tx * 2
+    ty[ty < 0] = 0.0
+    (ty * ty).sum().backward()
+    assert_close(y, ty.detach().numpy())
+    assert_close(x.grad, tx.grad.numpy())
+
+
 def test_setitem_on_a_leaf_that_requires_grad_refuses():
     x = npg.randn(3)
     with pytest.raises(RuntimeError, match="leaf"):

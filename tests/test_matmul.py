@@ -117,8 +117,10 @@ def test_matmul_scalar_operand_is_an_error():
         npg.matmul(npg.tensor(2.0), npg.ones(3))
 
 
-def test_matmul_second_order_vs_torch():
-    a, b = _arrays([(2, 3, 4), (4, 5)], np.float64)
+@pytest.mark.parametrize("sa,sb", [((2, 3, 4), (4, 5)), ((4,), (4,)), ((4,), (2, 4, 5)), ((2, 3, 4), (4,)),
+                                   ((1, 3, 4), (2, 4, 2))])
+def test_matmul_second_order_vs_torch(sa, sb):
+    a, b = _arrays([sa, sb], np.float64)
     x, y = npg.tensor(a), npg.tensor(b)
     gx, = npg.autograd.grad(npg.sum(npg.tanh(x @ y)), [x], create_graph=True)
     npg.sum(gx * gx).backward()
