@@ -99,7 +99,8 @@ T.double = lambda self: astype(self, np.float64)
 # ------------------------------------------------------------------- NumPy protocols
 UFUNCS = {
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.divide: div,
-    np.power: power, np.float_power: power, np.negative: neg, np.positive: lambda x: x, np.matmul: matmul,
+    np.power: power, np.negative: neg, np.positive: lambda x: x, np.matmul: matmul,
+    np.float_power: lambda a, b: power(_as_f64(a), _as_f64(b)),
     np.floor_divide: floor_divide, np.remainder: remainder, np.maximum: maximum, np.minimum: minimum,
     np.equal: equal, np.not_equal: not_equal, np.less: less, np.less_equal: less_equal,
     np.greater: greater, np.greater_equal: greater_equal,
@@ -141,10 +142,19 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     return fn(*inputs)
 
 
+def _as_f64(x):  # np.float_power computes in float64
+    return astype(x, np.float64) if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+
+
+def _qualified(func):
+    module = getattr(func, "__module__", None) or "numpy"
+    return f"{module}.{func.__name__}" if module.startswith("numpy") else f"numpy.{func.__name__}"
+
+
 def _array_function(self, func, types, args, kwargs):
     fn = FUNCTIONS.get(func)
     if fn is None:
-        raise TypeError(f"npgrad does not implement numpy.{func.__name__} for Tensors; use np.asarray(t) "
+        raise TypeError(f"npgrad does not implement {_qualified(func)} for Tensors; use np.asarray(t) "
                         f"(or t.data) for a result without gradient")
     return fn(*args, **kwargs)
 
