@@ -6,7 +6,8 @@ import string
 
 import numpy as np
 
-from ..tensor import Tensor, _make
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor, _make, _record, _wrap
 from ._util import data_of
 from .shape import reshape
 
@@ -283,19 +284,19 @@ def _einsum_vjp(k, inputs, output, sizes):
             d = next(fresh)
             target.append(d)
             extra_terms.append(c + d)
-            extra_ops.append(np.eye(sizes[c]))
+            extra_ops.append(("eye", sizes[c]))
         else:
             seen[c] = True
             target.append(c)
             if c not in elsewhere:          # summed only within operand k
                 extra_terms.append(c)
-                extra_ops.append(np.ones(sizes[c]))
+                extra_ops.append(("ones", sizes[c]))
     terms = ["".join(output)] + ["".join(t) for i, t in enumerate(inputs) if i != k] + extra_terms
     spec = ",".join(terms) + "->" + "".join(target)
 
     def vjp(g, y, *operands):
         others = [o for i, o in enumerate(operands) if i != k]
-        ops = [np.asarray(e, dtype=g.dtype) for e in extra_ops]
+        ops = [np.eye(n, dtype=g.dtype) if kind == "eye" else np.ones(n, dtype=g.dtype) for kind, n in extra_ops]
         return _contract(spec, g, *others, *ops)
     return vjp
 
@@ -327,5 +328,7 @@ def einsum(subscripts, *operands, optimize="greedy"):
             out = _contract(spec, *datas, optimize=optimize)
     except ValueError as e:
         raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {shapes}: {e}") from None
+    if not (_state.enabled and any(isinstance(o, Tensor) and o.requires_grad for o in operands)):
+        return _wrap(out)
     vjps = tuple(_einsum_vjp(k, inputs, output, sizes) for k in range(len(operands)))
-    return _make(out, "einsum", tuple(operands), tuple(datas), vjps)
+    return _record(out, "einsum", tuple(operands), tuple(datas), vjps)
