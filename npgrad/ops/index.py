@@ -1,9 +1,10 @@
 """Indexing, gathering and scattering. ``x[key]`` accepts every key NumPy accepts.
 
 The gradient of a read ``x[key]`` is a scatter-add of ``g`` into zeros of ``x``'s shape:
-a plain assignment when no position can repeat (basic keys, boolean masks), and a
-``bincount`` over flat positions when integer arrays may repeat an index (so repeated
-indices accumulate; ``np.add.at`` is avoided as it is slow).
+a plain assignment when no position can repeat (basic keys, boolean masks); when integer
+arrays may repeat an index, repeated positions accumulate: row lookups ``x[idx]`` (embeddings)
+use ``bincount`` (float64) or sort + ``np.add.reduceat`` (float32), whichever measured faster,
+and other keys a ``bincount`` over flat positions (``np.add.at`` measured slower).
 """
 import numpy as np
 
@@ -193,8 +194,8 @@ def rebase_inplace(x, compute):
     This is how in-place ops stay differentiable without a version counter: ``x`` gets fresh
     data, so no value an op saved for backward is ever overwritten. Ops that used ``x`` before
     still hold ``x`` itself as their input, so ``x`` keeps its previous node in
-    ``x._extra["prev"]``: backward resolves an input whose creation number is newer than the op
-    using it to the version it had when that op ran (see ``_as_of`` in the engine).
+    ``x._extra["prev"]`` (a chain, one link per in-place op): backward can then resolve an input
+    whose creation number is newer than the op using it to the version it had when that op ran.
     """
     old = object.__new__(Tensor)
     old.data = x.data
