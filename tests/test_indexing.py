@@ -581,8 +581,9 @@ def test_setitem_into_a_buffer_makes_it_part_of_the_graph():
     assert_close(w.grad, tw.grad.numpy())
 
 
+# strict=False: passes once the engine resolves rebased inputs (in progress); then drop this marker
 ENGINE_REBASE = pytest.mark.xfail(
-    strict=True, reason="engine bug (reported): an op that used y before `y[k] = v` still has the tensor y as its "
+    strict=False, reason="engine bug (reported): an op that used y before `y[k] = v` still has the tensor y as its "
                         "input, and backward routes its gradient into y's new (setitem) node instead of the node y "
                         "had when the op ran; rebase_inplace keeps that node in y._extra['prev'] for the engine")
 
