@@ -138,3 +138,31 @@ class DataLoader:
                 yield batch[0] if self._single else batch
             else:
                 yield self.collate_fn([self.dataset[int(i)] for i in idx])
+
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path):
+    """Read an IDX file (the format of MNIST's ``train-images-idx3-ubyte`` etc.), optionally gzipped, into a
+    NumPy array: a magic number ``0x0000TTNN`` (TT the element type, NN the number of dimensions), NN
+    big-endian uint32 sizes, then the data."""
+    import gzip
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"read_idx: {path} is not an IDX file (bad magic number)")
+    code, ndim = raw[2], raw[3]
+    if code not in _IDX_TYPES:
+        raise ValueError(f"read_idx: {path} has unknown element type 0x{code:02x}")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"read_idx: {path} is truncated (header)")
+    shape = tuple(int(n) for n in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_TYPES[code])
+    count = int(np.prod(shape, dtype=np.int64))
+    if len(raw) - header != count * dtype.itemsize:
+        raise ValueError(f"read_idx: {path} holds {len(raw) - header} data bytes, expected {count * dtype.itemsize} "
+                         f"for shape {shape}")
+    return np.frombuffer(raw, dtype=dtype, count=count, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
