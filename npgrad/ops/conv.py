@@ -170,7 +170,7 @@ def _conv_raw(xd, wd, bd, geom):
     sS = xp.strides[2:]
     win = as_strided(xp, (N, G, Cg) + K + out,
                      (sN, Cg * sC, sC) + tuple(a * di for a, di in zip(sS, d))
-                     + tuple(a * si for a, si in zip(sS, s)), writeable=False)
+                     + tuple(a * si for a, si in zip(sS, s)))
     P = math.prod(out)
     cols = win.reshape(N, G, Cg * math.prod(K), P)       # the one copy (a view for 1x1 unpadded kernels)
     y = np.matmul(wd.reshape(G, O // G, -1), cols)       # (N, G, O/G, P), one BLAS call per image and group
@@ -189,26 +189,33 @@ def _grad_rows(gd, G):
 
 
 def _conv_transpose_raw(gd, wd, bd, geom, L):
-    """B_x^T(g, w) (+ b): the adjoint of conv in x. g (N, O, *out), w (O, C/G, *K) -> (N, C, *L)."""
+    """B_x^T(g, w) (+ b): the adjoint of conv in x. g (N, O, *out), w (O, C/G, *K) -> (N, C, *L).
+
+    One matmul gives every window's contribution, then a col2im adds them into the input by looping
+    over the kernel offsets. Both are laid out with the batch axis innermost, so that each strided add
+    runs over long contiguous rows (out_w * N elements) rather than rows of out_w."""
     s, d, lo, hi, G = geom
     N, O = gd.shape[:2]
     out = gd.shape[2:]
     Cg = wd.shape[1]
     K = wd.shape[2:]
     C = Cg * G
-    wT = wd.reshape(G, O // G, -1).transpose(0, 2, 1)    # (G, Cg*K, O/G)
-    dcols = np.matmul(wT, _grad_rows(gd, G))             # (G, Cg*K, N*P): one BLAS call per group
-    dcols = dcols.reshape((C,) + K + (N,) + out)
-    buf = np.zeros((N, C) + tuple(L), dtype=dcols.dtype)
-    bt = buf.swapaxes(0, 1)                              # (C, N, *L) view: adds run over contiguous rows
-    sel = (slice(None), slice(None))
+    Og = O // G
+    gT = gd.reshape(N, G, Og, -1).transpose(1, 2, 3, 0).reshape(G, Og, -1)    # (G, O/G, P*N)
+    wT = wd.reshape(G, Og, -1).transpose(0, 2, 1)                             # (G, Cg*K, O/G)
+    # (G, Cg*K, P*N): one BLAS call per group (a broadcast product when each group has one output channel)
+    dcols = wT * gT if Og == 1 else np.matmul(wT, gT)
+    dcols = dcols.reshape((C,) + K + out + (N,))
+    buf = np.zeros((C,) + tuple(L) + (N,), dtype=dcols.dtype)
+    c, n = (slice(None),), (slice(None),)
     for kk, sl in zip(itertools.product(*map(range, K)), _scatter_slices(K, L, out, s, d, lo)):
         if sl is not None:
             dst, src = sl
-            bt[sel + dst] += dcols[(slice(None),) + kk + (slice(None),) + src]
+            buf[c + dst + n] += dcols[c + kk + src + n]
+    res = np.ascontiguousarray(np.moveaxis(buf, -1, 0))                      # (N, C, *L)
     if bd is not None:
-        buf += bd.reshape((C,) + (1,) * len(K))
-    return buf
+        res += bd.reshape((C,) + (1,) * len(K))
+    return res
 
 
 def _conv_weight_raw(xd, gd, geom, K):
@@ -223,7 +230,7 @@ def _conv_weight_raw(xd, gd, geom, K):
     sS = xp.strides[2:]
     win = as_strided(xp, (G, Cg) + tuple(K) + (N,) + out,
                      (Cg * sC, sC) + tuple(a * di for a, di in zip(sS, d)) + (sN,)
-                     + tuple(a * si for a, si in zip(sS, s)), writeable=False)
+                     + tuple(a * si for a, si in zip(sS, s)))
     cols = win.reshape(G, Cg * math.prod(K), -1)         # (G, Cg*K, N*P) copy, freed on return
     dw = np.matmul(_grad_rows(gd, G), cols.transpose(0, 2, 1))   # (G, O/G, Cg*K): one BLAS call per group
     return dw.reshape((O, Cg) + tuple(K))
@@ -480,8 +487,8 @@ def _max_scan(candidates, has_nan):
         np.greater(v, m, out=upd)
         if has_nan:
             upd |= np.isnan(v)
-        np.copyto(m, v, where=upd)
-        np.copyto(idx, i, where=upd, casting="unsafe")
+        np.maximum(m, v, out=m)               # the value: NaN wins, as in PyTorch (masked copies are slow)
+        idx += upd * (i - idx)                # idx = where(upd, i, idx), in modular integer arithmetic
     return m, idx
 
 
@@ -530,12 +537,24 @@ def _indices(idx, geom):
 def _max_scatter_raw(gd, idx, geom):
     """The max pool's input gradient: each window's gradient added at its chosen element."""
     K, s, d, lo, out, L = geom
+    if np.isfinite(gd.sum()):                 # g * mask is exact (and fast) unless g holds inf or NaN
+        def pick(g, hit):
+            return g * hit
+    else:
+        def pick(g, hit):
+            return np.where(hit, g, 0)
+    if all(si == k and di == 1 and a == 0 and o * k == n for si, k, di, a, o, n in zip(s, K, d, lo, out, L)):
+        # the windows tile the input exactly (e.g. 2x2, stride 2, even sizes): each element is written once
+        buf = np.empty(gd.shape[:2] + tuple(L), dtype=gd.dtype)
+        for i, sl in enumerate(_gather_slices(K, out, s, d)):
+            buf[(Ellipsis,) + sl] = pick(gd, idx == i)
+        return buf
     buf = np.zeros(gd.shape[:2] + tuple(L), dtype=gd.dtype)
     for i, sl in enumerate(_scatter_slices(K, L, out, s, d, lo)):
         if sl is not None:
             dst, src = sl
             src = (Ellipsis,) + src
-            buf[(Ellipsis,) + dst] += np.where(idx[src] == i, gd[src], 0)
+            buf[(Ellipsis,) + dst] += pick(gd[src], idx[src] == i)
     return buf
 
 

@@ -1,0 +1,270 @@
+"""Benchmark: conv2d and max_pool2d forward + backward on a LeNet-sized layer, float32.
+
+    python bench/bench_conv.py [--repeats 30] [--batch 64]
+
+Three implementations of the same step, run interleaved in one process:
+  * npgrad            npg.conv2d(x, w, b, padding=1) -> npg.max_pool2d(., 2) -> backward
+  * hand-written NumPy the fastest plain NumPy found for this layer: strided im2col + one BLAS matmul,
+                       the column matrix kept for the weight gradient, offset-loop col2im (batch axis innermost); 2x2 max pool by a
+                       running max over the 4 window offsets, its gradient written through the same offsets
+                       (argmax over a reshaped copy + put_along_axis was 5x slower)
+  * PyTorch CPU       torch.set_num_threads = NumPy's BLAS threads
+All three are checked to agree on values and gradients before timing. Prints the median of the repeats
+(after warm-up) and the ratios, and the peak extra memory of one npgrad step (tracemalloc).
+"""
+import argparse
+import math
+import time
+import tracemalloc
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+import npgrad as npg
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:   # the benchmark still compares npgrad with NumPy
+    torch = None
+
+
+def blas_threads():
+    """The number of threads NumPy's BLAS uses (torch is given the same)."""
+    try:
+        from threadpoolctl import threadpool_info
+        for info in threadpool_info():
+            if info.get("user_api") == "blas":
+                return info["num_threads"]
+    except ImportError:
+        pass
+    return 1
+
+
+# ------------------------------------------------------------------------ hand-written NumPy
+class NumpyConvPool:
+    """conv2d (3x3, stride 1, padding p) + 2x2 max pool, forward and backward, in plain NumPy."""
+
+    def __init__(self, pad):
+        self.p = pad
+
+    def conv_forward(self, x, w, b):
+        N, C, H, W = x.shape
+        O, _, kh, kw = w.shape
+        p = self.p
+        OH, OW = H + 2 * p - kh + 1, W + 2 * p - kw + 1
+        xp = np.zeros((N, C, H + 2 * p, W + 2 * p), x.dtype)
+        xp[:, :, p:p + H, p:p + W] = x
+        sN, sC, sH, sW = xp.strides
+        # columns as (C*kh*kw, N*OH*OW): one GEMM forward, one for each gradient, no extra transposes
+        cols = as_strided(xp, (C, kh, kw, N, OH, OW), (sC, sH, sW, sN, sH, sW)).reshape(C * kh * kw, -1)
+        y = (w.reshape(O, -1) @ cols).reshape(O, N, OH, OW)
+        y += b[:, None, None, None]
+        self.cache = (x.shape, w, cols, OH, OW)
+        return y.transpose(1, 0, 2, 3)
+
+    def conv_backward(self, g):
+        (N, C, H, W), w, cols, OH, OW = self.cache
+        O, _, kh, kw = w.shape
+        p = self.p
+        gT = g.transpose(1, 0, 2, 3).reshape(O, -1)
+        dw = (gT @ cols.T).reshape(w.shape)
+        db = gT.sum(axis=1)
+        # input gradient: columns with the batch axis innermost, so the col2im adds run over long rows
+        gTn = g.transpose(1, 2, 3, 0).reshape(O, -1)
+        dcols = (w.reshape(O, -1).T @ gTn).reshape(C, kh, kw, OH, OW, N)
+        dxp = np.zeros((C, H + 2 * p, W + 2 * p, N), g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                dxp[:, i:i + OH, j:j + OW] += dcols[:, i, j]
+        self.cache = None
+        return np.ascontiguousarray(dxp[:, p:p + H, p:p + W].transpose(3, 0, 1, 2)), dw, db
+
+    def pool_forward(self, y):
+        # running max over the 4 offsets of each 2x2 window, remembering the first maximum (PyTorch's choice)
+        views = [y[:, :, i::2, j::2] for i in range(2) for j in range(2)]
+        m = views[0].copy()
+        idx = np.zeros(m.shape, np.uint8)
+        for o in range(1, 4):
+            upd = views[o] > m
+            np.maximum(m, views[o], out=m)
+            idx += upd * (o - idx)
+        self.pool_cache = (y.shape, idx)
+        return m
+
+    def pool_backward(self, g):
+        shape, idx = self.pool_cache
+        dy = np.empty(shape, g.dtype)
+        for o in range(4):
+            dy[:, :, o // 2::2, o % 2::2] = g * (idx == o)
+        return dy
+
+
+# ----------------------------------------------------------------------------------- the steps
+def make_steps(x, w, b, gz, gy, pad):
+    hand = NumpyConvPool(pad)
+
+    def numpy_conv():
+        y = hand.conv_forward(x, w, b)
+        return (y,) + hand.conv_backward(gy)
+
+    def numpy_pool():
+        y = x_pool
+        z = hand.pool_forward(y)
+        return z, hand.pool_backward(gz)
+
+    def numpy_step():
+        y = hand.conv_forward(x, w, b)
+        z = hand.pool_forward(y)
+        gyy = hand.pool_backward(gz)
+        return (z,) + hand.conv_backward(gyy)
+
+    xt, wt, bt = npg.tensor(x), npg.tensor(w), npg.tensor(b)
+    pt = npg.tensor(x_pool)
+
+    def npgrad_conv():
+        xt.grad = wt.grad = bt.grad = None
+        y = npg.conv2d(xt, wt, bt, padding=pad)
+        y.backward(gy)
+        return y.data, xt.grad, wt.grad, bt.grad
+
+    def npgrad_pool():
+        pt.grad = None
+        z = npg.max_pool2d(pt, 2)
+        z.backward(gz)
+        return z.data, pt.grad
+
+    def npgrad_step():
+        xt.grad = wt.grad = bt.grad = None
+        z = npg.max_pool2d(npg.conv2d(xt, wt, bt, padding=pad), 2)
+        z.backward(gz)
+        return z.data, xt.grad, wt.grad, bt.grad
+
+    steps = {"npgrad": (npgrad_conv, npgrad_pool, npgrad_step), "numpy": (numpy_conv, numpy_pool, numpy_step)}
+    if torch is not None:
+        tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+        tp = torch.tensor(x_pool, requires_grad=True)
+        tgy, tgz = torch.tensor(gy), torch.tensor(gz)
+
+        def torch_conv():
+            tx.grad = tw.grad = tb.grad = None
+            y = F.conv2d(tx, tw, tb, padding=pad)
+            y.backward(tgy)
+            return y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+
+        def torch_pool():
+            tp.grad = None
+            z = F.max_pool2d(tp, 2)
+            z.backward(tgz)
+            return z.detach().numpy(), tp.grad.numpy()
+
+        def torch_step():
+            tx.grad = tw.grad = tb.grad = None
+            z = F.max_pool2d(F.conv2d(tx, tw, tb, padding=pad), 2)
+            z.backward(tgz)
+            return z.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+
+        steps["torch"] = (torch_conv, torch_pool, torch_step)
+    return steps
+
+
+def check_agree(steps):
+    names = ["conv", "pool", "conv+pool"]
+    for k in range(3):
+        ref = [np.asarray(a) for a in steps["numpy"][k]()]
+        for impl, fns in steps.items():
+            got = [np.asarray(a) for a in fns[k]()]
+            for i, (a, r) in enumerate(zip(got, ref)):
+                assert a.shape == r.shape and a.dtype == r.dtype, (impl, names[k], i, a.shape, r.shape, a.dtype)
+                scale = max(1.0, float(np.abs(r).max()))
+                err = float(np.abs(a - r).max()) / scale
+                assert err < 1e-4, f"{impl} {names[k]} output {i} differs from the hand-written NumPy: {err:.2e}"
+    print("values and gradients agree (npgrad, hand-written NumPy" + (", PyTorch)" if torch is not None else ")"))
+
+
+def peak_memory(fn):
+    fn()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
+def main():
+    global x_pool
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="BLAS and torch threads (default: NumPy's BLAS threads as found)")
+    args = ap.parse_args()
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads)
+
+    N, Cin, Cout, H, W, k, pad = args.batch, 16, 32, 14, 14, 3, 1
+    threads = blas_threads()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    dt = np.float32
+    x = rng.standard_normal((N, Cin, H, W)).astype(dt)
+    w = (rng.standard_normal((Cout, Cin, k, k)) / math.sqrt(Cin * k * k)).astype(dt)
+    b = rng.standard_normal(Cout).astype(dt)
+    gy = rng.standard_normal((N, Cout, H, W)).astype(dt)
+    gz = rng.standard_normal((N, Cout, H // 2, W // 2)).astype(dt)
+    x_pool = rng.standard_normal((N, Cout, H, W)).astype(dt)
+
+    print(f"conv2d {N}x{Cin}x{H}x{W} -> {Cout} channels, {k}x{k}, padding {pad}; max_pool2d(2); float32; "
+          f"BLAS threads {threads}" + (f", torch threads {torch.get_num_threads()}" if torch is not None else ""))
+    steps = make_steps(x, w, b, gz, gy, pad)
+    check_agree(steps)
+
+    impls = list(steps)
+    times = {(i, k): [] for i in impls for k in range(3)}
+    for r in range(args.warmup + args.repeats):
+        for k in range(3):
+            for impl in impls[r % len(impls):] + impls[:r % len(impls)]:   # rotate: no one always goes first
+                fn = steps[impl][k]
+                t0 = time.perf_counter()
+                fn()
+                t = time.perf_counter() - t0
+                if r >= args.warmup:
+                    times[impl, k].append(t)
+
+    med = {key: 1e3 * float(np.median(v)) for key, v in times.items()}
+    print(f"\nmedian of {args.repeats} repeats (ms), forward + backward")
+    header = f"{'':22s}" + "".join(f"{i:>12s}" for i in impls) + f"{'npgrad/numpy':>14s}"
+    if torch is not None:
+        header += f"{'npgrad/torch':>14s}"
+    print(header)
+    for j, name in enumerate(["conv2d", "max_pool2d(2)", "conv2d + max_pool2d"]):
+        row = f"{name:22s}" + "".join(f"{med[i, j]:12.3f}" for i in impls)
+        row += f"{med['npgrad', j] / med['numpy', j]:14.2f}"
+        if torch is not None:
+            row += f"{med['npgrad', j] / med['torch', j]:14.2f}"
+        print(row)
+    # the machine may be shared: the minimum is the least disturbed run
+    best = {key: 1e3 * float(np.min(v)) for key, v in times.items()}
+    print(f"minimum of {args.repeats} repeats (ms)")
+    for j, name in enumerate(["conv2d", "max_pool2d(2)", "conv2d + max_pool2d"]):
+        row = f"{name:22s}" + "".join(f"{best[i, j]:12.3f}" for i in impls)
+        row += f"{best['npgrad', j] / best['numpy', j]:14.2f}"
+        if torch is not None:
+            row += f"{best['npgrad', j] / best['torch', j]:14.2f}"
+        print(row)
+
+    cols_bytes = N * H * W * Cin * 3 * 3 * 4
+    print(f"\npeak extra memory of one step (tracemalloc), im2col matrix = {cols_bytes / 2**20:.1f} MiB:")
+    for impl in ("npgrad", "numpy"):
+        print(f"  {impl:8s} {peak_memory(steps[impl][2]) / 2**20:6.1f} MiB")
+
+
+x_pool = None
+
+if __name__ == "__main__":
+    main()
