@@ -13,6 +13,7 @@ import heapq
 import numpy as np
 
 from ..tensor import Tensor, _wrap
+from . import versions as _versions
 from .grad_mode import _state
 
 
@@ -110,6 +111,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             heapq.heappush(heap, (-r._seq, r))
     pop, get = pending.pop, pending.get
     push, heappop = heapq.heappush, heapq.heappop
+    horizon = _versions.horizon  # nodes older than the latest in-place op are checked (one test per node)
     prev_mode = _state.enabled
     _state.enabled = bool(create_graph)
     try:
@@ -130,6 +132,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                 elif extra.get("retain"):
                     _accumulate(t, g, owned, create_graph)
             parents = t._parents
+            if t._seq < horizon:  # inputs modified in place since: their versions as of t (or an error)
+                parents = _versions.as_of(t)
             if create_graph:
                 args, out = parents, t
             else:
@@ -168,11 +172,29 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
 
 
 def _apply_hooks(extra, g):
-    for hook in extra.get("hooks", ()):
-        out = hook(g)
+    hooks = extra.get("hooks")
+    if not hooks:
+        return g
+    plain = not isinstance(g, Tensor)  # hooks get a Tensor on either path, as in PyTorch
+    for hook in hooks:
+        out = hook(_wrap(g) if plain else g)
         if out is not None:
+            if plain:
+                out = out.data if isinstance(out, Tensor) else np.asarray(out)
+            if out.shape != g.shape:
+                raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
+                                   f"{out.shape} for a tensor of shape {g.shape}")
             g = out
     return g
+
+
+def _capturing(inputs):
+    """The capture dict for ``inputs``; a non-leaf input gets an ``_extra`` dict, as run_backward
+    looks for captured tensors only there (so the loop needs no test for them)."""
+    for t in inputs:
+        if isinstance(t, Tensor) and t._vjps is not None and t._extra is None:
+            t._extra = {}
+    return dict.fromkeys(inputs)
 
 
 def _release(t):
@@ -199,7 +221,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     seeds = [_seed(t, g, create_graph) for t, g in zip(tensors, grad_tensors)]
     if inputs is not None:
         inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-        capture = dict.fromkeys(inputs)
+        capture = _capturing(inputs)
         run_backward(tensors, seeds, retain_graph, create_graph, capture)
         for t in inputs:
             if capture[t] is not None:
@@ -230,7 +252,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not t.requires_grad:
             raise RuntimeError("grad: an output does not require grad (no input it depends on requires grad)")
     seeds = [_seed(t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
-    capture = dict.fromkeys(inputs)
+    capture = _capturing(inputs)
     run_backward(outputs, seeds, retain_graph, create_graph, capture)
     result = []
     for t in inputs:
