@@ -2,6 +2,7 @@
 and methods (each one only delegates to a function here) and its NumPy protocols."""
 import numpy as np
 
+from ..autograd import versions as _versions
 from ..tensor import Tensor
 from . import elementwise, index, linalg, reduce, shape
 from .elementwise import *  # noqa: F401,F403
@@ -28,6 +29,7 @@ def _inplace(op, name):
         if not recording:
             od = other.data if isinstance(other, Tensor) else other
             getattr(self.data, name)(od)  # NumPy's in-place op (same_kind casting)
+            _versions.note_write(self.data, name)  # ops that saved this memory must not use it in backward
             return self
         index._check_inplace_leaf(self, name)
         return index.rebase_inplace(self, lambda old: op(old, other))

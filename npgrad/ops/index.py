@@ -8,6 +8,7 @@ and other keys a ``bincount`` over flat positions (``np.add.at`` measured slower
 """
 import numpy as np
 
+from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make, _record, _wrap
 from ._util import as_input, normalize_one_axis
@@ -132,6 +133,7 @@ def setitem(x, key, value):
         except (IndexError, ValueError) as e:
             raise type(e)(f"setitem: cannot assign a value of shape {np.shape(vd)} to index {key!r} of a tensor "
                           f"of shape {x.shape}: {e}") from None
+        _versions.note_write(x.data, "setitem")  # ops that saved this memory must not use it in backward
         return
     _check_inplace_leaf(x, "setitem")
     if x.dtype.kind != "f":
@@ -221,6 +223,7 @@ def rebase_inplace(x, compute):
     extra = dict(x._extra) if x._extra else {}
     extra["prev"] = old
     x._extra = extra
+    _versions.note_rebase()  # backward resolves older users of x to `old` (autograd/versions.py)
     return x
 
 
