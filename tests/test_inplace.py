@@ -11,14 +11,15 @@ torch = pytest.importorskip("torch")
 R = np.random.default_rng(0)
 
 
-def run_both(body, shapes, seed=0):
-    """``body(lib, *inputs)`` with npgrad and torch; compare value and gradients of sum(out * w)."""
+def run_both(body, shapes, seed=0, torch_body=None):
+    """``body(lib, *inputs)`` with npgrad and torch (or ``torch_body``); compare value and gradients of
+    sum(out * w)."""
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal(s) for s in shapes]
     xs = [npg.tensor(a) for a in arrays]
     ts = [torch.tensor(a, requires_grad=True) for a in arrays]
     out = body(npg, *xs)
-    tout = body(torch, *ts)
+    tout = (torch_body or body)(torch, *ts)
     assert_close(out, tout.detach().numpy(), what="value")
     w = rng.standard_normal(out.shape)
     npg.sum(out * w).backward()
@@ -74,13 +75,46 @@ def test_augmented_assignment_chain_vs_torch():
     run_both(_chain, [(2, 3), (3,), (2, 3)])
 
 
-def test_iadd_with_broadcast_and_reused_tensor():
+def test_iadd_after_use_routes_gradients_to_the_old_version():
+    # torch refuses this one (exp saved its output, then modified); npgrad rebases y, so z's input
+    # stays exp(x): compare with torch on the same function written without in-place ops
     def body(lib, x, a):
         y = lib.exp(x)
-        z = y * 2          # z saved y's old value; y's in-place update must not change z's gradient
+        z = y * 2
         y += a
         return y * z
-    run_both(body, [(2, 3), (3,)])
+
+    def torch_body(lib, x, a):
+        y = torch.exp(x)
+        z = y * 2
+        return (y + a) * z
+    run_both(body, [(2, 3), (3,)], torch_body=torch_body)
+
+
+def test_setitem_after_use_and_second_order():
+    def body(lib, x, v):
+        y = lib.sin(x)
+        z = y * y          # uses y before the assignment
+        y[0] = v * 3
+        y *= z
+        return y
+
+    def torch_body(lib, x, v):
+        y = torch.sin(x)
+        z = y * y
+        y2 = torch.cat([(v * 3)[None], y[1:]])
+        return y2 * z
+    run_both(body, [(4,), ()], torch_body=torch_body)
+    # second order: the create_graph path must also see the values of the old version
+    a = np.random.default_rng(1).standard_normal(4)
+    x, tx = npg.tensor(a), torch.tensor(a, requires_grad=True)
+    g, = npg.autograd.grad(npg.sum(body(npg, x, npg.tensor(0.3))), x, create_graph=True)
+    tg, = torch.autograd.grad(torch_body(torch, tx, torch.tensor(0.3, dtype=torch.float64)).sum(), tx,
+                              create_graph=True)
+    assert_close(g, tg.detach().numpy())
+    h, = npg.autograd.grad(npg.sum(g * g), x)
+    th, = torch.autograd.grad((tg * tg).sum(), tx)
+    assert_close(h, th.numpy())
 
 
 def test_inplace_gradient_to_old_contents_and_value_float32():
@@ -149,3 +183,60 @@ def test_grad_of_a_tensor_saved_before_the_in_place_op():
     y += 100.0         # rebases y: z still sees 2x
     npg.sum(z).backward()
     assert_close(x.grad, 8 * x.data)
+
+
+def test_constant_used_then_assigned_a_tensor():
+    # c was a constant when z used it: z's gradient must not reach v
+    c = npg.tensor(np.ones(3), requires_grad=False)
+    w = npg.tensor([1.0, 2.0, 3.0])
+    v = npg.tensor([5.0])
+    z = c * w
+    c[0:1] = v
+    npg.sum(z + c).backward()
+    assert_close(w.grad, np.ones(3))
+    assert_close(v.grad, [1.0])
+
+
+# ---------------------------------------------------------------- the version check
+def test_value_saved_then_modified_under_no_grad_raises():
+    w = npg.tensor([1.0, 2.0])
+    x = npg.tensor([3.0, 4.0])
+    y = npg.sum(w * x)            # mul saved w and x
+    with npg.no_grad():
+        w -= 1.0                  # in place on a saved value
+    with pytest.raises(RuntimeError, match=r"saved by op 'mul'.*in-place '__isub__'"):
+        y.backward()
+
+
+def test_output_modified_in_place_raises():
+    x = npg.tensor([0.1, 0.2])
+    y = npg.exp(x)                # exp's backward reads its output
+    out = npg.sum(y * 1.0)
+    with npg.no_grad():
+        y[0] = 100.0
+    with pytest.raises(RuntimeError, match="in-place 'setitem'"):
+        out.backward()
+
+
+def test_constant_modified_through_a_view_raises():
+    c = npg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=False)
+    x = npg.tensor(np.ones((2, 3)))
+    y = npg.sum(x * c)
+    row = c[0]                    # a view of c's memory
+    row *= 2                      # outside any graph: in place
+    with pytest.raises(RuntimeError, match="in-place '__imul__'"):
+        y.backward()
+
+
+def test_in_place_before_use_or_after_backward_is_fine():
+    w = npg.tensor([1.0, 2.0])
+    with npg.no_grad():
+        w += 1.0                  # before the forward pass: fine
+    y = npg.sum(w * w)
+    y.backward()
+    assert_close(w.grad, 2 * w.data)
+    with npg.no_grad():
+        w -= 0.1 * w.grad         # an optimizer step after backward
+    w.grad = None
+    npg.sum(w * w).backward()
+    assert_close(w.grad, 2 * w.data)
