@@ -245,6 +245,8 @@ def test_conv_second_order(fn, tfn, shapes):
     (lambda x: npg.avg_pool2d(x * x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
      lambda x: F.avg_pool2d(x * x, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
     (lambda x: C.adaptive_avg_pool2d(x * x, (3, 4)), lambda x: F.adaptive_avg_pool2d(x * x, (3, 4))),
+    (lambda x: C.adaptive_max_pool2d(x * x, (3, 4)), lambda x: F.adaptive_max_pool2d(x * x, (3, 4))),
+    (lambda x: npg.max_pool2d(x * x, 2), lambda x: F.max_pool2d(x * x, 2)),
 ])
 def test_pool_second_order(fn, tfn):
     _double_backward(fn, tfn, [_rand((2, 3, 7, 9), np.float64, 0)])
@@ -488,3 +490,20 @@ def test_no_graph_keeps_no_columns():
     y = npg.conv2d(x, w, padding=1)
     saved = [a for a in y._saved if isinstance(a, np.ndarray)]
     assert all(a is x.data or a is w.data for a in saved)
+
+
+@pytest.mark.parametrize("fn, tfn", [
+    (lambda x: npg.conv2d(x, np.ones((4, 3, 3, 3)), padding=1), lambda x: F.conv2d(x, torch.ones(4, 3, 3, 3), padding=1)),
+    (lambda x: C.conv_transpose2d(x, np.ones((3, 2, 3, 3)), stride=2),
+     lambda x: F.conv_transpose2d(x, torch.ones(3, 2, 3, 3), stride=2)),
+    (lambda x: npg.max_pool2d(x, 2), lambda x: F.max_pool2d(x, 2)),
+    (lambda x: npg.avg_pool2d(x, 3, 2, 1), lambda x: F.avg_pool2d(x, 3, 2, 1)),
+    (lambda x: C.adaptive_avg_pool2d(x, 3), lambda x: F.adaptive_avg_pool2d(x, 3)),
+    (lambda x: C.adaptive_max_pool2d(x, 3), lambda x: F.adaptive_max_pool2d(x, 3)),
+])
+def test_empty_batch(fn, tfn):
+    xt = npg.tensor(np.zeros((0, 3, 8, 8)))
+    y = fn(xt)
+    assert y.shape == tuple(tfn(torch.zeros(0, 3, 8, 8, dtype=torch.float64)).shape)
+    npg.sum(y).backward()
+    assert xt.grad.shape == (0, 3, 8, 8)

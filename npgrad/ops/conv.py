@@ -173,7 +173,7 @@ def _conv_raw(xd, wd, bd, geom):
                      + tuple(a * si for a, si in zip(sS, s)))
     P = math.prod(out)
     cols = win.reshape(N, G, Cg * math.prod(K), P)       # the one copy (a view for 1x1 unpadded kernels)
-    y = np.matmul(wd.reshape(G, O // G, -1), cols)       # (N, G, O/G, P), one BLAS call per image and group
+    y = np.matmul(wd.reshape(G, O // G, Cg * math.prod(K)), cols)   # (N, G, O/G, P): one BLAS call per image, group
     y = y.reshape((N, O) + out)
     if bd is not None:
         y += bd.reshape((O,) + (1,) * len(K))
@@ -183,9 +183,10 @@ def _conv_raw(xd, wd, bd, geom):
 def _grad_rows(gd, G):
     """g (N, O, *out) as (G, O/G, N*P): output channels as rows, every image and position as columns."""
     N, O = gd.shape[:2]
+    P = math.prod(gd.shape[2:])
     if N == 1:
-        return gd.reshape(G, O // G, -1)
-    return gd.reshape(N, G, O // G, -1).transpose(1, 2, 0, 3).reshape(G, O // G, -1)
+        return gd.reshape(G, O // G, P)
+    return gd.reshape(N, G, O // G, P).transpose(1, 2, 0, 3).reshape(G, O // G, N * P)
 
 
 def _conv_transpose_raw(gd, wd, bd, geom, L):
@@ -201,8 +202,9 @@ def _conv_transpose_raw(gd, wd, bd, geom, L):
     K = wd.shape[2:]
     C = Cg * G
     Og = O // G
-    gT = gd.reshape(N, G, Og, -1).transpose(1, 2, 3, 0).reshape(G, Og, -1)    # (G, O/G, P*N)
-    wT = wd.reshape(G, Og, -1).transpose(0, 2, 1)                             # (G, Cg*K, O/G)
+    P = math.prod(out)
+    gT = gd.reshape(N, G, Og, P).transpose(1, 2, 3, 0).reshape(G, Og, P * N)  # (G, O/G, P*N)
+    wT = wd.reshape(G, Og, Cg * math.prod(K)).transpose(0, 2, 1)              # (G, Cg*K, O/G)
     # (G, Cg*K, P*N): one BLAS call per group (a broadcast product when each group has one output channel)
     dcols = wT * gT if Og == 1 else np.matmul(wT, gT)
     dcols = dcols.reshape((C,) + K + out + (N,))
@@ -231,7 +233,7 @@ def _conv_weight_raw(xd, gd, geom, K):
     win = as_strided(xp, (G, Cg) + tuple(K) + (N,) + out,
                      (Cg * sC, sC) + tuple(a * di for a, di in zip(sS, d)) + (sN,)
                      + tuple(a * si for a, si in zip(sS, s)))
-    cols = win.reshape(G, Cg * math.prod(K), -1)         # (G, Cg*K, N*P) copy, freed on return
+    cols = win.reshape(G, Cg * math.prod(K), N * math.prod(out))   # (G, Cg*K, N*P) copy, freed on return
     dw = np.matmul(_grad_rows(gd, G), cols.transpose(0, 2, 1))   # (G, O/G, Cg*K): one BLAS call per group
     return dw.reshape((O, Cg) + tuple(K))
 
@@ -811,8 +813,8 @@ def _adaptive_max_nd(nd, input, output_size, return_indices):
         key.append(t.reshape(shape))
     vals = xd[(slice(None), slice(None)) + tuple(key)]       # (N, C, o1, k1, o2, k2, ...)
     perm = (0, 1) + tuple(range(2, 2 + 2 * nd, 2)) + tuple(range(3, 3 + 2 * nd, 2))
-    vals = vals.transpose(perm).reshape(xd.shape[:2] + tuple(sizes) + (-1,))
-    xmin = xd.min()
+    vals = vals.transpose(perm).reshape(xd.shape[:2] + tuple(sizes) + (math.prod(t.shape[1] for t in tables),))
+    xmin = xd.min() if xd.size else 0.0
     m, idx = _max_scan([vals[..., j] for j in range(vals.shape[-1])], np.isnan(xmin))
     # flat input index of the chosen element
     kshape = tuple(t.shape[1] for t in tables)
@@ -827,7 +829,8 @@ def _adaptive_max_nd(nd, input, output_size, return_indices):
     from .index import take_along_axis
     from .shape import reshape
     xin = x if isinstance(x, Tensor) else xd
-    out = reshape(take_along_axis(reshape(xin, (N, C, -1)), flat.reshape(N, C, -1), 2), (N, C) + tuple(sizes))
+    out = reshape(take_along_axis(reshape(xin, (N, C, math.prod(L))), flat.reshape(N, C, math.prod(sizes)), 2),
+                  (N, C) + tuple(sizes))
     out = _unbatch(out, unbatched)
     if return_indices:
         from ..tensor import _wrap
