@@ -21,6 +21,7 @@ import operator
 import numpy as np
 
 from .autograd import engine
+from .autograd.versions import inputs_as_of
 from .autograd.grad_mode import _state, enable_grad
 from .tensor import Tensor, _new, _record, _wrap
 
@@ -132,7 +133,6 @@ class _Level:
             if self.outer and x.requires_grad:
                 # An identity node: the gradient of this level stops here, an enclosing level's goes on.
                 t = _record(x.data, "input", (x,), (x.data,), (_identity_vjp,))
-                t._extra = {}
                 self.aliased = True
                 return t
             data = x.data
@@ -238,9 +238,9 @@ def _reaches_outside(outputs, inner):
         seen.add(i)
         if i in stop:
             continue
-        parents = t._parents
-        if t._vjps is None or parents is None:
+        if t._vjps is None or t._parents is None:
             return True  # a leaf (or a released node) from outside this level
+        parents = inputs_as_of(t)
         for p in parents:
             if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
                 stack.append(p)

@@ -11,6 +11,7 @@ import subprocess
 
 import numpy as np
 
+from .autograd.versions import inputs_as_of
 from .tensor import Tensor
 
 __all__ = ["to_dot", "render"]
@@ -57,7 +58,7 @@ def to_dot(t, names=None, show_constants=True, rankdir="BT"):
         nid = node_id(x)
         meta = f"{_shape(x.data.shape)} {x.data.dtype}"
         name = label_of.get(id(x))
-        parents = x._parents
+        parents = inputs_as_of(x)  # (an input modified in place later: the version this op used)
         if x._vjps is None:
             kind = "leaf" if x.requires_grad else "constant"
             title = f"{name}: {kind}" if name else kind

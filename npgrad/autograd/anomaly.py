@@ -22,6 +22,7 @@ import traceback
 import numpy as np
 
 from ..tensor import Tensor
+from .versions import inputs_as_of
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
 
@@ -156,7 +157,7 @@ def _make_checking_run_backward(orig):
                     v is not None and not getattr(v, "_anomaly", False) for v in vjps):
                 t._vjps = _wrap_vjps(vjps, t._op, None)
                 swapped.append((t, vjps, t._vjps))
-            for p in t._parents:
+            for p in inputs_as_of(t):
                 if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
                     stack.append(p)
         prev = getattr(_in_backward, "on", False)

@@ -75,7 +75,16 @@ def as_of(t):
                 f"backward: a value saved by op '{t._op}' (an input or its output) was modified by an in-place "
                 f"'{op}' after the op was recorded, so its gradient would be wrong. Modify a copy, do the in-place "
                 f"op before using the tensor, or recompute the forward pass.")
+    return inputs_as_of(t)
+
+
+def inputs_as_of(t):
+    """``t._parents`` with each tensor modified in place after ``t`` was recorded replaced by the
+    version it had then (for tools walking a graph: viz, func)."""
     parents = t._parents
+    if parents is None or t._vjps is None:
+        return parents
+    seq = t._seq
     out = None
     for i, p in enumerate(parents):
         if isinstance(p, Tensor) and p._vjps is not None and p._seq > seq:
