@@ -86,7 +86,6 @@ def test_clean_computation_unaffected_and_create_graph_works():
 
 
 def test_mode_is_undone_on_exit_and_nests():
-    from npgrad import tensor as _  # noqa: F401
     import sys
     original = sys.modules["npgrad.tensor"]._record
     assert not is_anomaly_enabled()
