@@ -245,3 +245,20 @@ def test_once_differentiable_and_mark_non_differentiable():
     assert not i.requires_grad and i.item() == 1
     m.backward()
     assert_close(x.grad, [0.0, 1.0, 0.0])
+
+
+def test_function_backward_written_with_numpy_calls_is_differentiable():
+    class Sin(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return np.sin(x)           # dispatches to npgrad (forward runs under no_grad)
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, = ctx.saved_tensors
+            return np.cos(x) * grad    # a Tensor under create_graph: differentiable
+    x = _x((2, 2), 9)
+    assert gradcheck(Sin.apply, (x,)) and gradgradcheck(Sin.apply, (x,))
+    h = npg.func.hessian(lambda x: npg.sum(Sin.apply(x)))(x.data)
+    assert_close(h.reshape(4, 4), np.diag(-np.sin(x.data).reshape(-1)))
