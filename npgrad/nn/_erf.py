@@ -56,24 +56,43 @@ def _horner(coefs, u):
 
 
 def erfc_nonneg(z, single=False):
-    """``erfc(z)`` for a float64 array ``z >= 0`` (relative error ~1e-15; ~2e-9 with ``single=True``)."""
+    """``erfc(z)`` for an array ``z >= 0``: float64 (relative error ~1e-15), or with ``single=True`` in
+    float32 arithmetic on a float32 ``z`` (relative error ~1e-6 or better where ``erfc(z) > 1e-30``: enough
+    for float32 results, and about 3x faster)."""
+    if single:
+        return _erfc_single(z)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         t = 2.0 / (2.0 + z)
         u = t * _U_SCALE
         u -= _U_SHIFT
-        p = _horner(_P32 if single else _P64, u)
+        p = _horner(_P64, u)
         hi = z.astype(np.float32).astype(np.float64)
         p += (hi - z) * (hi + z)
-        if single:
-            p -= hi * hi
-            out = np.exp(p, out=p)
-        else:  # keep -hi**2 (exact, large) out of the rounded sum
-            out = np.exp(p, out=p)
-            out *= np.exp(-(hi * hi))
+        out = np.exp(p, out=p)  # -hi**2 (exact, large) is kept out of the rounded sum
+        out *= np.exp(-(hi * hi))
         out *= t
     if not np.isfinite(z).all():
         out = np.where(z == np.inf, 0.0, out)
     return out
+
+
+_P32_F = tuple(np.float32(c) for c in _P32)
+
+
+def _erfc_single(z):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        t = z + np.float32(2.0)
+        np.divide(np.float32(2.0), t, out=t)
+        u = t * np.float32(_U_SCALE)
+        u -= np.float32(_U_SHIFT)
+        p = _horner(_P32_F, u)
+        np.multiply(z, z, out=u)
+        p -= u
+        np.exp(p, out=p)
+        p *= t
+    if not np.isfinite(z).all():
+        p = np.where(z == np.inf, np.float32(0.0), p)
+    return p
 
 
 def erf(x):
@@ -94,10 +113,19 @@ def erfc(x):
 
 
 def normal_cdf(x, single=False):
-    """``Phi(x) = (1 + erf(x / sqrt(2))) / 2`` for a float64 array, accurate in both tails."""
-    c = erfc_nonneg(np.abs(x) * 0.7071067811865476, single)
+    """``Phi(x) = (1 + erf(x / sqrt(2))) / 2``, accurate in both tails: float64 for a float64 ``x``, or
+    float32 arithmetic (``single=True``, ``x`` float32)."""
+    if single:
+        z = np.abs(x)
+        z *= np.float32(0.7071067811865476)
+        c = _erfc_single(z)
+        c *= np.float32(0.5)
+        np.subtract(np.float32(1.0), c, out=c, where=x >= 0)
+        return c
+    c = erfc_nonneg(np.abs(x) * 0.7071067811865476)
     c *= 0.5
-    return np.where(x < 0, c, 1.0 - c)
+    np.subtract(1.0, c, out=c, where=x >= 0)
+    return c
 
 
 def _fit_coefficients():  # pragma: no cover - how the tables above were made (needs mpmath)

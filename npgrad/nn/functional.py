@@ -99,8 +99,9 @@ def _normal_cdf(x):
     """Phi(x) of a Tensor (differentiably, through ``erf``) or of an array (fast path)."""
     if _is_graph(x):
         return 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
-    return _erf.normal_cdf(x.astype(np.float64, copy=False), single=x.dtype.itemsize <= 4).astype(x.dtype,
-                                                                                                copy=False)
+    if x.dtype == np.float32:
+        return _erf.normal_cdf(x, single=True)
+    return _erf.normal_cdf(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
 
 
 def gelu(input, approximate="none"):
