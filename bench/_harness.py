@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
+
 BACKENDS = ("npgrad", "numpy", "torch", "mygrad", "autograd")
 NUMPY_BASED = ("npgrad", "numpy", "mygrad", "autograd")   # their arrays are visible to tracemalloc
 REFERENCE = "numpy"
@@ -136,6 +141,7 @@ class Row:
     note: str = ""
     status: str = "ok"           # ok, skip, FAIL
     extra: str = ""              # e2e: final loss
+    faults: object = None        # median minor page faults per step (fresh memory the kernel had to map)
 
 
 def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True, log=print):
@@ -184,18 +190,22 @@ def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True,
             runners[b].step()
     per = inputs.get("n_ops", 1) if wl.unit == "us/op" else 1
     times = {b: [] for b in names}
+    faults = {b: [] for b in names}
     clock = time.perf_counter
     for r in range(repeats):
         k = r % len(names) if names else 0
         for b in names[k:] + names[:k]:  # rotating order: no backend always runs first
             step = runners[b].step
+            f0 = _minor_faults()
             t0 = clock()
             out = step()
             t1 = clock()
             del out
+            faults[b].append(None if f0 is None else _minor_faults() - f0)
             times[b].append((t1 - t0) / per)
     for b in names:
         rows[b].times = times[b]
+        rows[b].faults = statistics.median(faults[b]) if faults[b] and faults[b][0] is not None else None
         if memory and b in NUMPY_BASED:
             rows[b].mem = peak_memory(runners[b])
     return [rows[b] for b in backends]
@@ -247,6 +257,13 @@ def _run_e2e(wl, inputs, backends, repeats, log):
     return [rows[b] for b in backends]
 
 
+def _minor_faults():
+    """Minor page faults of this process so far (None where getrusage is unavailable)."""
+    if resource is None:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def _copy(res):
     loss, grads = res
     return float(loss), [np.array(g, copy=True) for g in grads]
@@ -269,14 +286,14 @@ def _fmt_mem(b):
 
 def table(rows_by_workload, units):
     """Markdown table: median, min, ratios to NumPy and PyTorch, peak extra memory, notes."""
-    head = ["workload", "backend", "median", "min", "/ numpy", "/ torch", "peak mem/step", "note"]
+    head = ["workload", "backend", "median", "min", "/ numpy", "/ torch", "peak mem/step", "faults/step", "note"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for wname, rows in rows_by_workload.items():
         unit = units[wname]
         med = {r.backend: statistics.median(r.times) for r in rows if r.times}
         for r in rows:
             if not r.times:
-                lines.append(f"| {wname} | {r.backend} | - | - | - | - | - | {r.status}: {r.note} |")
+                lines.append(f"| {wname} | {r.backend} | - | - | - | - | - | - | {r.status}: {r.note} |")
                 continue
             m = med[r.backend]
             vs_np = f"{m / med['numpy']:.2f}x" if "numpy" in med else "-"
@@ -289,5 +306,5 @@ def table(rows_by_workload, units):
                 mem = "-"
             note = "; ".join(x for x in (r.extra, r.note) if x)
             lines.append(f"| {wname} | {r.backend} | {_fmt_time(m, unit)} | {_fmt_time(min(r.times), unit)} | "
-                         f"{vs_np} | {vs_t} | {mem} | {note} |")
+                         f"{vs_np} | {vs_t} | {mem} | {'-' if r.faults is None else f'{r.faults:.0f}'} | {note} |")
     return "\n".join(lines)

@@ -28,6 +28,12 @@ from bench._harness import BACKENDS, run_workload, table  # noqa: E402
 from bench.workloads import WORKLOADS  # noqa: E402
 
 
+# glibc: serve every allocation from the heap and never give freed memory back, so that a step reuses
+# pages the previous step already faulted in (the default returns large blocks to the kernel on free)
+MALLOC_TUNED = {"MALLOC_MMAP_THRESHOLD_": str(2**30), "MALLOC_TRIM_THRESHOLD_": str(2**31),
+                "MALLOC_TOP_PAD_": str(2**26)}
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -175,9 +181,16 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None,
                     help="threads for NumPy's BLAS and PyTorch (default: PyTorch gets NumPy's BLAS thread count)")
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    ap.add_argument("--malloc-tuned", action="store_true",
+                    help="re-run under glibc malloc settings that keep freed memory mapped (MALLOC_MMAP_THRESHOLD_, "
+                         "MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_): shows the time the page faults of fresh "
+                         "allocations cost (the faults/step column)")
     ap.add_argument("--profile", action="store_true", help="also cProfile npgrad on each workload")
     ap.add_argument("--profile-top", type=int, default=20, help="functions shown per profile")
     args = ap.parse_args(argv)
+    if args.malloc_tuned and os.environ.get("MALLOC_TRIM_THRESHOLD_") is None:
+        env = dict(os.environ, **MALLOC_TUNED)
+        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + list(argv or sys.argv[1:]), env)
 
     names = list(WORKLOADS) if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
     for n in names:
@@ -196,8 +209,9 @@ def main(argv=None):
         if nthreads:
             set_threads_torch_only(nthreads)
     print(machine_report())
+    tuned = " ".join(f"{k}={os.environ[k]}" for k in MALLOC_TUNED if k in os.environ)
     print(f"run     : size={size}, repeats={repeats} (interleaved, rotating order), warm-up={args.warmup}, "
-          f"gc enabled, time.perf_counter")
+          f"gc enabled, time.perf_counter; malloc: {tuned or 'glibc defaults'}")
     print()
 
     results, units = {}, {}
@@ -212,7 +226,8 @@ def main(argv=None):
     print()
     print("median/min: per step (overhead: per op = step / 1,000 ops; train: one whole run, data loading "
           "included, median of up to 3 runs); / numpy, / torch: ratio of medians; peak mem/step: tracemalloc peak "
-          "above the memory live before the step (PyTorch allocates outside tracemalloc's view: n/a). "
+          "above the memory live before the step (PyTorch allocates outside tracemalloc's view: n/a); faults/step: "
+          "median minor page faults per step (memory freshly mapped by the kernel, costly in a VM). "
           "The garbage collector stays on: MyGrad's and HIPS autograd's graphs hold reference cycles, so part "
           "of their time is the cyclic collector.")
     failed = [(n, r.backend, r.note) for n, rows in results.items() for r in rows if r.status == "FAIL"]

@@ -39,69 +39,65 @@ def torch_grads(params, transpose_weights=True):
     return [p.grad.numpy().T if transpose_weights and p.ndim == 2 else p.grad.numpy() for p in params]
 
 
-# ------------------------------------------------------------------ hand-written conv / pool (NHWC)
+# ------------------------------------------------------------------ hand-written conv / pool (CHWN)
+# The floor keeps activations as (C, H, W, N), batch innermost: im2col is one strided copy whose rows
+# are W*N contiguous elements, each conv is one GEMM over the whole batch, col2im adds long rows,
+# pooling reshapes without copying, and flattening (C, H, W) per image needs no transpose.
 def conv_params(rng, c_out, c_in, k, dtype):
     bound = 1 / np.sqrt(c_in * k * k)
     return (rng.uniform(-bound, bound, (c_out, c_in, k, k)).astype(dtype),
             rng.uniform(-bound, bound, c_out).astype(dtype))
 
 
-def conv_weight_matrix(w):
-    """(F, C, kh, kw) -> (F, kh*kw*C), matching the column order of :func:`conv2d_nhwc`'s im2col."""
-    f = w.shape[0]
-    return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(f, -1)
+def conv2d_chwn(x, w, b, pad):
+    """Stride-1 conv of ``x`` (C, H, W, N) by ``w`` (F, C, kh, kw): strided im2col + one GEMM.
 
-
-def conv2d_nhwc(x, wm, b, k, pad):
-    """Stride-1 conv of NHWC ``x`` by the weight matrix ``wm`` (F, kh*kw*C): strided im2col + one GEMM.
-
-    Returns (y (N, Ho, Wo, F), cols) - the im2col matrix is kept for the weight gradient.
+    Returns (y (F, Ho, Wo, N), cols (C*kh*kw, Ho*Wo*N)); cols is kept for the weight gradient.
     """
-    n, h, w, c = x.shape
+    f, c, kh, kw = w.shape
+    n = x.shape[3]
     xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0))) if pad else x
-    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))  # (N, Ho, Wo, C, kh, kw), a view
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))  # (C, Ho, Wo, N, kh, kw) view
     ho, wo = win.shape[1:3]
-    cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, k * k * c)  # the one im2col copy
-    y = cols @ wm.T
-    y += b
-    return y.reshape(n, ho, wo, -1), cols
+    cols = win.transpose(0, 4, 5, 1, 2, 3).reshape(c * kh * kw, ho * wo * n)   # the one im2col copy
+    y = w.reshape(f, -1) @ cols
+    y += b[:, None]
+    return y.reshape(f, ho, wo, n), cols
 
 
-def conv2d_nhwc_backward(dy, cols, wm, x_shape, k, pad, need_dx=True):
-    """Gradients of :func:`conv2d_nhwc`: (d weight matrix, d bias, d x or None). col2im loops over the
-    kh*kw offsets (one strided add each, no np.add.at)."""
-    f = wm.shape[0]
-    d2 = dy.reshape(-1, f)
-    gwm = d2.T @ cols
-    gb = d2.sum(axis=0)
+def conv2d_chwn_backward(dy, cols, w, x_shape, pad, need_dx=True):
+    """Gradients of :func:`conv2d_chwn`: (d w, d b, d x or None). col2im loops over the kh*kw offsets
+    (one strided add of whole (C, Ho, Wo*N) blocks each, no np.add.at)."""
+    f, c, kh, kw = w.shape
+    d2 = dy.reshape(f, -1)
+    gw = (d2 @ cols.T).reshape(w.shape)
+    gb = d2.sum(axis=1)
     if not need_dx:
-        return gwm, gb, None
-    n, h, w, c = x_shape
+        return gw, gb, None
+    _, h, wd, n = x_shape
     ho, wo = dy.shape[1:3]
-    dcols = (d2 @ wm).reshape(n, ho, wo, k, k, c)
-    dxp = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dy.dtype)
-    for i in range(k):
-        for j in range(k):
-            dxp[:, i:i + ho, j:j + wo, :] += dcols[:, :, :, i, j, :]
-    return gwm, gb, dxp[:, pad:pad + h, pad:pad + w, :]
+    dcols = (w.reshape(f, -1).T @ d2).reshape(c, kh, kw, ho, wo, n)
+    dxp = np.zeros((c, h + 2 * pad, wd + 2 * pad, n), dy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, i:i + ho, j:j + wo] += dcols[:, i, j]
+    return gw, gb, dxp[:, pad:pad + h, pad:pad + wd]
 
 
-def conv_weight_grad(gwm, w_shape):
-    """(F, kh*kw*C) -> (F, C, kh, kw)."""
-    f, c, kh, kw = w_shape
-    return gwm.reshape(f, kh, kw, c).transpose(0, 3, 1, 2)
+def maxpool2_chwn(a):
+    """2x2 stride-2 max pool of ``a`` (C, H, W, N) via reshape: the max of the four strided quarters."""
+    c, h, w, n = a.shape
+    r = a.reshape(c, h // 2, 2, w // 2, 2, n)
+    return np.maximum(np.maximum(r[:, :, 0, :, 0], r[:, :, 0, :, 1]),
+                      np.maximum(r[:, :, 1, :, 0], r[:, :, 1, :, 1])), r
 
 
-def maxpool2_nhwc(a):
-    """2x2 stride-2 max pool of NHWC ``a`` via reshape; returns (y, the 6-d view of a)."""
-    n, h, w, c = a.shape
-    r = a.reshape(n, h // 2, 2, w // 2, 2, c)
-    return r.max(axis=(2, 4)), r
-
-
-def maxpool2_nhwc_backward(dy, y, r):
-    """Route ``dy`` to the max of each window (a tie sends it to every tied element; after a ReLU the
-    only likely ties are zeros, whose gradient the ReLU mask removes)."""
-    n, ho, _, wo, _, c = r.shape
-    mask = r == y[:, :, None, :, None, :]
-    return (mask * dy[:, :, None, :, None, :]).reshape(n, 2 * ho, 2 * wo, c)
+def maxpool2_chwn_backward(dy, y, r):
+    """Route ``dy`` to the max of each window. A tie sends it to every tied element; after a ReLU the
+    only likely ties are zeros, whose gradient the ReLU mask then removes."""
+    c, ho, _, wo, _, n = r.shape
+    dr = np.empty(r.shape, dy.dtype)
+    for i in range(2):
+        for j in range(2):
+            np.multiply(r[:, :, i, :, j] == y, dy, out=dr[:, :, i, :, j])
+    return dr.reshape(c, 2 * ho, 2 * wo, n)

@@ -1,15 +1,13 @@
 """cnn: conv(1->16, 3x3, pad 1) ReLU maxpool2 -> conv(16->32, 3x3, pad 1) ReLU maxpool2 -> flatten ->
 linear(1568->10), mean cross-entropy; batch 64 of 1x28x28, float32.
 
-The hand-written NumPy floor works in NHWC internally (im2col is then one strided copy, pooling a
-reshape, and the flatten needs no transpose: the linear weight's rows are permuted instead).
+The hand-written NumPy floor keeps activations as (C, H, W, N), batch innermost (see _common.py).
 """
 import numpy as np
 
 from .._harness import Runner, Workload, require, require_npgrad
-from ._common import (conv2d_nhwc, conv2d_nhwc_backward, conv_params, conv_weight_grad, conv_weight_matrix,
-                      linear_params, maxpool2_nhwc, maxpool2_nhwc_backward, softmax_xent, torch_grads,
-                      torch_params)
+from ._common import (conv2d_chwn, conv2d_chwn_backward, conv_params, linear_params, maxpool2_chwn,
+                      maxpool2_chwn_backward, softmax_xent, torch_grads, torch_params)
 
 SIZES = {"full": dict(batch=64, hw=28, c1=16, c2=32), "quick": dict(batch=32, hw=28, c1=16, c2=32),
          "tiny": dict(batch=4, hw=8, c1=4, c2=6)}
@@ -29,37 +27,31 @@ def make(size, rng, dtype=np.float32):
 # ------------------------------------------------------------------ hand-written NumPy
 def setup_numpy(inp):
     w1, b1, w2, b2, W, b = inp["params"]
-    x = np.ascontiguousarray(inp["x"].transpose(0, 2, 3, 1))   # the data, once, in NHWC
+    x = np.ascontiguousarray(inp["x"].transpose(1, 2, 3, 0))   # the data, once, as (C, H, W, N)
     y = inp["y"]
-    n, hw = x.shape[0], x.shape[1]
-    c2 = w2.shape[0]
-    q = hw // 4
+    n = x.shape[3]
 
     def step():
-        wm1, wm2 = conv_weight_matrix(w1), conv_weight_matrix(w2)
-        # the linear layer's rows in NHWC-flatten order (h, w, c) instead of NCHW (c, h, w)
-        Wp = W.reshape(c2, q, q, -1).transpose(1, 2, 0, 3).reshape(c2 * q * q, -1)
-        z1, cols1 = conv2d_nhwc(x, wm1, b1, 3, 1)
+        z1, cols1 = conv2d_chwn(x, w1, b1, 1)
         np.maximum(z1, 0, out=z1)
-        p1, r1 = maxpool2_nhwc(z1)
-        z2, cols2 = conv2d_nhwc(p1, wm2, b2, 3, 1)
+        p1, r1 = maxpool2_chwn(z1)
+        z2, cols2 = conv2d_chwn(p1, w2, b2, 1)
         np.maximum(z2, 0, out=z2)
-        p2, r2 = maxpool2_nhwc(z2)
-        f = p2.reshape(n, -1)
-        logits = f @ Wp
+        p2, r2 = maxpool2_chwn(z2)
+        f = p2.reshape(-1, n)                     # (C*H*W, N): PyTorch's flatten order, transposed
+        logits = f.T @ W
         logits += b
         loss, dz = softmax_xent(logits, y)
-        gWp = f.T @ dz
+        gW = f @ dz
         gb = dz.sum(axis=0)
-        dp2 = (dz @ Wp.T).reshape(p2.shape)
-        da2 = maxpool2_nhwc_backward(dp2, p2, r2)
-        da2 *= z2 > 0
-        gwm2, gb2, dp1 = conv2d_nhwc_backward(da2, cols2, wm2, p1.shape, 3, 1)
-        da1 = maxpool2_nhwc_backward(dp1, p1, r1)
+        dp2 = (W @ dz.T).reshape(p2.shape)
+        da2 = maxpool2_chwn_backward(dp2, p2, r2)
+        da2 *= z2 > 0                             # relu backward via the mask
+        gw2, gb2, dp1 = conv2d_chwn_backward(da2, cols2, w2, p1.shape, 1)
+        da1 = maxpool2_chwn_backward(dp1, p1, r1)
         da1 *= z1 > 0
-        gwm1, gb1, _ = conv2d_nhwc_backward(da1, cols1, wm1, x.shape, 3, 1, need_dx=False)
-        gW = gWp.reshape(q, q, c2, -1).transpose(2, 0, 1, 3).reshape(W.shape)
-        return float(loss), [conv_weight_grad(gwm1, w1.shape), gb1, conv_weight_grad(gwm2, w2.shape), gb2, gW, gb]
+        gw1, gb1, _ = conv2d_chwn_backward(da1, cols1, w1, x.shape, 1, need_dx=False)
+        return float(loss), [gw1, gb1, gw2, gb2, gW, gb]
 
     return Runner(step)
 
