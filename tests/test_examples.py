@@ -1,0 +1,98 @@
+"""Smoke runs of the training examples (a few steps each); the full digits run is marked slow."""
+import importlib.util
+import os
+import struct
+
+import numpy as np
+import pytest
+
+import npgrad as npg
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+
+
+def load_example(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(EXAMPLES, name + ".py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(autouse=True)
+def restore_dtype():
+    yield
+    npg.set_default_dtype("float64")
+
+
+def test_train_digits_smoke(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("tqdm")
+    digits = load_example("train_digits")
+    res = digits.main(["--epochs", "1", "--max-steps", "4", "--no-progress", "--out-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and res["steps"] == 4 and 0 <= res["accuracy"] <= 1
+    weights, plot = tmp_path / "digits_cnn.npz", tmp_path / "digits_training.png"
+    assert weights.exists() and plot.exists() and plot.read_bytes()[:4] == b"\x89PNG"
+    model = digits.DigitsCNN(8)
+    model.load_state_dict(npg.load(weights))
+    model.eval()
+    x = np.zeros((2, 1, 8, 8), dtype=np.float32)
+    np.testing.assert_allclose(model(npg.tensor(x)).data, res["model"].eval()(npg.tensor(x)).data, rtol=1e-5,
+                               atol=1e-7)
+
+
+def _write_idx(path, arr):
+    code = {np.dtype(np.uint8): 0x08}[arr.dtype]
+    with open(path, "wb") as f:
+        f.write(struct.pack(">BBBB", 0, 0, code, arr.ndim) + struct.pack(">" + "I" * arr.ndim, *arr.shape))
+        f.write(arr.tobytes())
+
+
+def test_train_digits_reads_mnist_idx_files(tmp_path, capsys):
+    pytest.importorskip("tqdm")
+    rng = np.random.default_rng(0)
+    # a tiny fake MNIST: class k is a bright bar in row 2k + 4 of a 28x28 image
+    def make(n):
+        y = rng.integers(0, 10, n).astype(np.uint8)
+        X = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+        X[np.arange(n), 2 * y + 4, :] = 255
+        return X, y
+    Xtr, ytr = make(96)
+    Xte, yte = make(40)
+    _write_idx(tmp_path / "train-images-idx3-ubyte", Xtr)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", ytr)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte", Xte)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", yte)
+    digits = load_example("train_digits")
+    res = digits.main(["--data", str(tmp_path), "--epochs", "2", "--batch-size", "32", "--no-progress",
+                       "--no-save"])
+    out = capsys.readouterr().out
+    assert "MNIST: 96 training and 40 test images of 28x28" in out
+    assert res["steps"] == 6 and 0 <= res["accuracy"] <= 1
+
+
+def test_train_charlm_smoke(tmp_path, capsys):
+    pytest.importorskip("tqdm")
+    text = tmp_path / "tiny.txt"
+    text.write_text("In the beginning was the word, and the word was with the text.\n" * 40, encoding="utf-8")
+    charlm = load_example("train_charlm")
+    res = charlm.main(["--text", str(text), "--steps", "6", "--eval-every", "3", "--context", "16", "--d-model",
+                       "16", "--heads", "2", "--layers", "1", "--batch-size", "4", "--sample-chars", "20",
+                       "--no-progress"])
+    out = capsys.readouterr().out
+    assert "unigram baseline" in out and out.count("--- sample ---") == 2
+    assert np.isfinite(res["val_loss"]) and res["baseline"] > 0
+
+
+def test_shipped_text_is_small_and_documented():
+    path = os.path.join(EXAMPLES, "data", "kjv.txt")
+    assert os.path.getsize(path) < 1_000_000
+    assert "public domain" in open(os.path.join(EXAMPLES, "data", "README.md"), encoding="utf-8").read()
+
+
+@pytest.mark.slow
+def test_train_digits_full_run_reaches_97_percent_in_a_minute():
+    digits = load_example("train_digits")
+    res = digits.main(["--no-progress", "--no-save"])
+    assert res["accuracy"] >= 0.97
+    assert res["seconds"] < 60
