@@ -480,26 +480,38 @@ def _pool_geom(where, nd, xd, kernel_size, stride, padding, dilation, ceil_mode)
 def _max_scan(candidates, has_nan):
     """Running max over ``candidates`` (equal-shape arrays) with PyTorch's rule: a later value replaces the
     max only if it is strictly greater, or NaN. Returns (max, index of the chosen candidate)."""
-    it = iter(candidates)
-    m = np.array(next(it), copy=True)
     n = len(candidates)
-    idx = np.zeros(m.shape, dtype=np.uint8 if n < 256 else np.int32)
-    upd = np.empty(m.shape, dtype=bool)
-    for i, v in enumerate(it, 1):
+    itype = np.uint8 if n < 256 else np.int32
+    if n == 1:
+        m = np.array(candidates[0], copy=True)
+        return m, np.zeros(m.shape, dtype=itype)
+    v0, v1 = candidates[0], candidates[1]
+    upd = np.greater(v1, v0)
+    if has_nan:
+        upd |= np.isnan(v1)
+    m = np.maximum(v0, v1)                    # the value: NaN wins, as in PyTorch (masked copies are slow)
+    idx = upd.astype(itype)
+    for i in range(2, n):
+        v = candidates[i]
         np.greater(v, m, out=upd)
         if has_nan:
             upd |= np.isnan(v)
-        np.maximum(m, v, out=m)               # the value: NaN wins, as in PyTorch (masked copies are slow)
+        np.maximum(m, v, out=m)
         idx += upd * (i - idx)                # idx = where(upd, i, idx), in modular integer arithmetic
     return m, idx
 
 
 def _max_pool_raw(xd, geom):
     K, s, d, lo, out, L = geom
-    xmin = xd.min() if xd.size else 0.0
     xp = _padded(xd, lo, _span(out, K, s, d), -np.inf)
-    m, idx = _max_scan([xp[(Ellipsis,) + sl] for sl in _gather_slices(K, out, s, d)], np.isnan(xmin))
-    if np.isneginf(xmin) or any(lo) or any(sp > a + n for sp, a, n in zip(_span(out, K, s, d), lo, L)):
+    views = [xp[(Ellipsis,) + sl] for sl in _gather_slices(K, out, s, d)]
+    m, idx = _max_scan(views, False)
+    if not m.size:
+        return m, idx
+    mmin = m.min()                          # NaN if a window holds a NaN, -inf if a window is all -inf
+    if np.isnan(mmin):                      # rare: scan again with PyTorch's NaN rule (the last NaN wins)
+        m, idx = _max_scan(views, True)
+    if np.isnan(mmin) or np.isneginf(mmin):
         neg = np.isneginf(m)                # a window of -inf: PyTorch keeps its first element in the input
         if neg.any():
             np.copyto(idx, np.broadcast_to(_first_valid(geom), idx.shape), where=neg, casting="unsafe")
@@ -539,17 +551,19 @@ def _indices(idx, geom):
 def _max_scatter_raw(gd, idx, geom):
     """The max pool's input gradient: each window's gradient added at its chosen element."""
     K, s, d, lo, out, L = geom
-    if np.isfinite(gd.sum()):                 # g * mask is exact (and fast) unless g holds inf or NaN
-        def pick(g, hit):
-            return g * hit
-    else:
-        def pick(g, hit):
+    finite = np.isfinite(gd.sum())           # g * mask is exact (and fast) unless g holds inf or NaN
+
+    def pick(g, hit, out=None):
+        if finite:
+            return np.multiply(g, hit, out=out)
+        if out is None:
             return np.where(hit, g, 0)
+        np.copyto(out, np.where(hit, g, 0))
     if all(si == k and di == 1 and a == 0 and o * k == n for si, k, di, a, o, n in zip(s, K, d, lo, out, L)):
         # the windows tile the input exactly (e.g. 2x2, stride 2, even sizes): each element is written once
         buf = np.empty(gd.shape[:2] + tuple(L), dtype=gd.dtype)
         for i, sl in enumerate(_gather_slices(K, out, s, d)):
-            buf[(Ellipsis,) + sl] = pick(gd, idx == i)
+            pick(gd, idx == i, out=buf[(Ellipsis,) + sl])
         return buf
     buf = np.zeros(gd.shape[:2] + tuple(L), dtype=gd.dtype)
     for i, sl in enumerate(_scatter_slices(K, L, out, s, d, lo)):
