@@ -118,12 +118,33 @@ def gelu(input, approximate="none"):
             return g * (c + x * np.exp(-0.5 * (x * x)) * _INV_SQRT_2PI)
         return _make(out, "gelu", (x,), (xd,), (vjp,))
     if approximate == "tanh":
-        th = np.tanh(_SQRT_2_OVER_PI * (xd + 0.044715 * xd * xd * xd))
-        out = 0.5 * xd * (1.0 + th)
+        th = xd * xd                      # tanh(sqrt(2/pi) * (x + 0.044715 x**3)), with one temporary
+        th *= 0.044715
+        th += 1.0
+        th *= xd
+        th *= _SQRT_2_OVER_PI
+        np.tanh(th, out=th)
+        out = th + 1.0
+        out *= xd
+        out *= 0.5
 
         def vjp_tanh(g, y, x):
-            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)) if _is_graph(x) else th
-            return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 0.134145 * x * x))
+            if _is_graph(x):
+                t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+                return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 0.134145 * x * x))
+            d = th * th                   # 0.5 (1 + t) + 0.5 sqrt(2/pi) x (1 - t**2) (1 + 3 * 0.044715 x**2)
+            np.subtract(1.0, d, out=d)
+            d *= x
+            d *= 0.5 * _SQRT_2_OVER_PI
+            q = x * x
+            q *= 0.134145
+            q += 1.0
+            d *= q
+            np.multiply(th, 0.5, out=q)
+            d += q
+            d += 0.5
+            d *= g
+            return d
         return _make(out, "gelu", (x,), (xd,), (vjp_tanh,))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
@@ -387,10 +408,34 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean squared error ``(input - target) ** 2``, reduced; differentiable in both arguments."""
+    """Mean squared error ``(input - target) ** 2``, reduced; differentiable in both arguments (one op)."""
     _check_reduction(reduction, "mse_loss")
-    d = as_input(input, "mse_loss") - target
-    return _reduce(d * d, reduction)
+    x = as_input(input, "mse_loss")
+    xd, td = x.data, _data(target)
+    try:
+        diff = xd - td
+    except ValueError:
+        raise ValueError(f"mse_loss: input of shape {xd.shape} and target of shape {td.shape} do not broadcast") \
+            from None
+    sq = diff * diff
+    n = sq.size
+    if reduction == "none":
+        out = sq
+    else:
+        out = np.asarray(sq.sum() / n if reduction == "mean" else sq.sum(), dtype=sq.dtype)
+    del sq
+
+    def scale(g):
+        return g * (2.0 / n) if reduction == "mean" else g * 2.0
+
+    def vjp_x(g, y, x, t):
+        d = x - t if _is_graph(x) or _is_graph(t) else diff
+        return scale(g) * d
+
+    def vjp_t(g, y, x, t):
+        d = x - t if _is_graph(x) or _is_graph(t) else diff
+        return -(scale(g) * d)
+    return _make(out, "mse_loss", (x, target), (xd, td), (vjp_x, vjp_t))
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
