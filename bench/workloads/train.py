@@ -1,43 +1,59 @@
-"""train: 200 steps of a small CNN on scikit-learn's 8x8 digits with AdamW (lr 1e-2), end to end.
+"""train: 200 steps of the digits CNN of examples/train_digits.py, end to end, npgrad vs PyTorch.
 
-Timed from loading the data to the last step: load_digits, scaling to [0, 1], an 80/20 split,
-a shuffle per epoch, batches of 64, model construction, 200 optimizer steps. npgrad (npgrad.nn,
-npgrad.optim) against PyTorch (torch.nn, torch.optim), float32, starting from the same weights
-and seeing the same batches; reports wall time and final loss. The model (as examples/train_digits.py):
+The model is the example's ``DigitsCNN`` (conv32-BN-ReLU, conv32-BN-ReLU-pool, conv64-BN-ReLU-pool,
+flatten, dropout 0.25, linear; float32) and its data preparation (``load_digits``: scikit-learn's
+8x8 digits, stratified 80/20 split; standardised), trained with the example's optimiser (AdamW,
+lr 3e-3, weight decay 1e-4, OneCycleLR) for 200 steps of batch 64. PyTorch runs a layer-for-layer
+twin that starts from npgrad's initial weights (loaded through ``state_dict``, whose keys match).
+Both see the same batches (one seeded NumPy shuffle per epoch, slicing the arrays), so the time
+is the library's: data loading, model construction, 200 x (forward, backward, AdamW, scheduler).
 
-    conv(1->16, 3x3, pad 1) ReLU maxpool2 -> conv(16->32, 3x3, pad 1) ReLU -> flatten -> linear(512 -> 10)
+Before timing, a 3-step run of each with dropout off must give the same losses (a check that the
+two trainings are the same computation); the timed runs use the example's dropout, so their final
+losses differ a little (different dropout masks). Reported: wall time and the mean loss of the
+last 10 steps.
 """
+import importlib.util
+import os
 import time
 
 import numpy as np
 
 from .._harness import Skip, Workload, require, require_npgrad
-from ._common import conv_params, linear_params
 
 SIZES = {"full": dict(n_steps=200), "quick": dict(n_steps=50), "tiny": dict(n_steps=3)}
-BATCH, LR = 64, 1e-2
+BATCH, LR, WEIGHT_DECAY, SEED = 64, 3e-3, 1e-4, 0
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       "examples", "train_digits.py")
 
 
 def make(size, rng):
     require("sklearn.datasets")   # imported here, outside the timed runs
-    w1, b1 = conv_params(rng, 16, 1, 3, np.float32)
-    w2, b2 = conv_params(rng, 32, 16, 3, np.float32)
-    W, b = linear_params(rng, (512, 10), np.float32)
-    return dict(n_steps=SIZES[size]["n_steps"], weights=[w1, b1, w2, b2, np.ascontiguousarray(W.T), b], seed=0)
+    require("sklearn.model_selection")
+    return dict(n_steps=SIZES[size]["n_steps"], dropout=True)
 
 
-def _data(seed):
-    """Load, scale, split; the per-epoch batch order comes from the same seeded rng for every backend."""
-    from sklearn.datasets import load_digits
-    X, y = load_digits(return_X_y=True)
-    X = (X / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(X))
-    n_train = int(0.8 * len(X))
-    return X[perm[:n_train]], y[perm[:n_train]], rng
+def _example():
+    """The example module (its model class and data loader), imported from its file."""
+    if not os.path.exists(EXAMPLE):
+        raise Skip("examples/train_digits.py not found")
+    spec = importlib.util.spec_from_file_location("_bench_train_digits", EXAMPLE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for name in ("DigitsCNN", "load_digits"):
+        if not hasattr(mod, name):
+            raise Skip(f"examples/train_digits.py has no {name}")
+    return mod
 
 
-def _batches(X, y, rng, n_steps):
+def _data(example):
+    X_train, _, y_train, _ = example.load_digits(SEED)
+    mean, std = X_train.mean(), X_train.std()
+    return ((X_train - mean) / std).astype(np.float32), y_train.astype(np.int64)
+
+
+def _batches(X, y, n_steps):
+    rng = np.random.default_rng(SEED)
     step = 0
     while True:
         order = rng.permutation(len(X))
@@ -49,32 +65,37 @@ def _batches(X, y, rng, n_steps):
             step += 1
 
 
+_initial = {}   # the npgrad model's initial state_dict (NumPy arrays), for the PyTorch twin
+
+
 def run_npgrad(inp):
     npg = require("npgrad")
-    nn, optim, F = require_npgrad("npgrad.nn:", "npgrad.optim:", "npgrad.nn.functional:")
-    require_npgrad("npgrad.nn:Conv2d", "npgrad.nn:MaxPool2d", "npgrad.nn:Sequential", "npgrad.nn:Flatten",
-                   "npgrad.optim:AdamW", "cross_entropy")
+    _, optim, F = require_npgrad("npgrad.nn:", "npgrad.optim:", "npgrad.nn.functional:")
+    require_npgrad("npgrad.optim:AdamW", "npgrad.optim.lr_scheduler:OneCycleLR", "cross_entropy")
+    example = _example()
     t0 = time.perf_counter()
-    X, y, rng = _data(inp["seed"])
+    X, y = _data(example)
     prev = npg.get_default_dtype()
     npg.set_default_dtype("float32")
     try:
-        model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(512, 10))
+        npg.random.seed(SEED)
+        model = example.DigitsCNN(X.shape[-1])
     finally:
         npg.set_default_dtype(prev)
-    params = list(model.parameters())
-    if [tuple(p.shape) for p in params] != [w.shape for w in inp["weights"]]:
-        raise Skip(f"npgrad model parameter shapes {[tuple(p.shape) for p in params]} differ")
-    for p, w in zip(params, inp["weights"]):
-        p.data[...] = w
-    opt = optim.AdamW(params, lr=LR)
+    if not _initial:
+        _initial.update({k: np.array(getattr(v, "data", v)) for k, v in model.state_dict().items()})
+    if not inp["dropout"]:
+        model.classifier[1].p = 0.0
+    opt = optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=inp["n_steps"], pct_start=0.2)
+    model.train()
     losses = []
-    for xb, yb in _batches(X, y, rng, inp["n_steps"]):
+    for xb, yb in _batches(X, y, inp["n_steps"]):
         loss = F.cross_entropy(model(npg.tensor(xb, requires_grad=False)), yb)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sched.step()
         losses.append(loss.item())
     return time.perf_counter() - t0, losses
 
@@ -82,27 +103,37 @@ def run_npgrad(inp):
 def run_torch(inp):
     torch = require("torch")
     nn, F = torch.nn, torch.nn.functional
+    if not _initial:
+        raise Skip("needs npgrad's initial weights (run with the npgrad backend)")
+    example = _example()
     t0 = time.perf_counter()
-    X, y, rng = _data(inp["seed"])
-    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(512, 10))
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), inp["weights"]):
-            p.copy_(torch.from_numpy(w))
-    opt = torch.optim.AdamW(model.parameters(), lr=LR)
+    X, y = _data(example)
+    size = X.shape[-1]
+    model = nn.Module()
+    model.features = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2))
+    model.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(0.25 if inp["dropout"] else 0.0),
+                                     nn.Linear(64 * (size // 4) ** 2, 10))
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in _initial.items()})
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=inp["n_steps"], pct_start=0.2)
+    model.train()
     losses = []
-    for xb, yb in _batches(X, y, rng, inp["n_steps"]):
-        loss = F.cross_entropy(model(torch.from_numpy(xb)), torch.from_numpy(yb))
+    for xb, yb in _batches(X, y, inp["n_steps"]):
+        loss = F.cross_entropy(model.classifier(model.features(torch.from_numpy(xb))), torch.from_numpy(yb))
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sched.step()
         losses.append(loss.item())
     return time.perf_counter() - t0, losses
 
 
 WORKLOAD = Workload(
     name="train", kind="e2e", unit="s", dtype=np.float32, make=make,
-    description="200 AdamW steps of a small CNN on sklearn digits, end to end (data loading included)",
+    description="200 steps of examples/train_digits.py's CNN (BatchNorm, AdamW, OneCycleLR), end to end",
     backends=dict(npgrad=run_npgrad, torch=run_torch),
     notes=dict(numpy="not required (end-to-end training)", mygrad="not run (npgrad vs PyTorch only)",
                autograd="not run (npgrad vs PyTorch only)"))
