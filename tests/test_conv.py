@@ -209,13 +209,14 @@ def test_conv_transpose_is_conv_input_gradient():
 
 # -------------------------------------------------------------------------------- second derivatives
 def _double_backward(npg_fn, torch_fn, arrays):
-    """d/d(args) of sum(grad_x(sum(f * v)) ** 2): exercises the VJPs' own VJPs."""
+    """d/d(args) of sum(grad_x(sum(f * f * v)) ** 2): exercises the VJPs' own VJPs (in every argument,
+    as the incoming gradient 2 f v depends on the inputs too)."""
     xs = [npg.tensor(a) for a in arrays]
     ts = [torch.tensor(a, requires_grad=True) for a in arrays]
     out, tout = npg_fn(*xs), torch_fn(*ts)
     v = _rand(out.shape, np.float64, 7)
-    gs = npg.autograd.grad(npg.sum(out * v), xs, create_graph=True)
-    tgs = torch.autograd.grad((tout * torch.tensor(v)).sum(), ts, create_graph=True)
+    gs = npg.autograd.grad(npg.sum(out * out * v), xs, create_graph=True)
+    tgs = torch.autograd.grad((tout * tout * torch.tensor(v)).sum(), ts, create_graph=True)
     for g, tg in zip(gs, tgs):
         _close(g, tg.detach().numpy(), np.float64, "first derivative")
     npg.sum(sum(npg.sum(g * g * (i + 1)) for i, g in enumerate(gs))).backward()
@@ -507,3 +508,22 @@ def test_empty_batch(fn, tfn):
     assert y.shape == tuple(tfn(torch.zeros(0, 3, 8, 8, dtype=torch.float64)).shape)
     npg.sum(y).backward()
     assert xt.grad.shape == (0, 3, 8, 8)
+
+
+def test_conv_third_order():
+    """The conv family is closed under differentiation: a third derivative matches torch."""
+    x, w = _rand((2, 2, 5, 6), np.float64, 0), _rand((3, 2, 3, 2), np.float64, 1)
+    kw = dict(stride=(2, 1), padding=1)
+
+    def run(lib, grad, conv, xs):
+        a, b = xs
+        y = conv(a, b, **kw)
+        (gx,) = grad((y * y * y).sum(), [a], create_graph=True)
+        (gw,) = grad((gx * gx).sum(), [b], create_graph=True)
+        (gx2,) = grad((gw * gw).sum(), [a])
+        return gx2
+
+    ours = run(npg, npg.autograd.grad, npg.conv2d, [npg.tensor(x), npg.tensor(w)])
+    theirs = run(torch, torch.autograd.grad, F.conv2d, [torch.tensor(x, requires_grad=True),
+                                                       torch.tensor(w, requires_grad=True)])
+    _close(ours, theirs.numpy(), np.float64, "third derivative")
