@@ -480,23 +480,15 @@ def _pool_geom(where, nd, xd, kernel_size, stride, padding, dilation, ceil_mode)
 def _max_scan(candidates, has_nan):
     """Running max over ``candidates`` (equal-shape arrays) with PyTorch's rule: a later value replaces the
     max only if it is strictly greater, or NaN. Returns (max, index of the chosen candidate)."""
-    n = len(candidates)
-    itype = np.uint8 if n < 256 else np.int32
-    if n == 1:
-        m = np.array(candidates[0], copy=True)
-        return m, np.zeros(m.shape, dtype=itype)
-    v0, v1 = candidates[0], candidates[1]
-    upd = np.greater(v1, v0)
-    if has_nan:
-        upd |= np.isnan(v1)
-    m = np.maximum(v0, v1)                    # the value: NaN wins, as in PyTorch (masked copies are slow)
-    idx = upd.astype(itype)
-    for i in range(2, n):
+    m = np.array(candidates[0], copy=True)
+    idx = np.zeros(m.shape, dtype=np.uint8 if len(candidates) < 256 else np.int32)
+    upd = np.empty(m.shape, dtype=bool)
+    for i in range(1, len(candidates)):
         v = candidates[i]
         np.greater(v, m, out=upd)
         if has_nan:
             upd |= np.isnan(v)
-        np.maximum(m, v, out=m)
+        np.maximum(m, v, out=m)               # the value: NaN wins, as in PyTorch (masked copies are slow)
         idx += upd * (i - idx)                # idx = where(upd, i, idx), in modular integer arithmetic
     return m, idx
 
