@@ -106,7 +106,7 @@ def generate(model, prompt_ids, n, rng, temperature=0.8):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--text", default=DEFAULT_TEXT, help="a UTF-8 text file (default: examples/data/kjv.txt)")
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--context", type=int, default=64)
     parser.add_argument("--d-model", type=int, default=96)

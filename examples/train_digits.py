@@ -89,6 +89,7 @@ def save_plot(history, path):
     ax1.grid(alpha=0.3)
     ax2.plot(np.arange(1, len(history["acc"]) + 1), [100 * a for a in history["acc"]], "o-", color="tab:green")
     ax2.set_xlabel("epoch")
+    ax2.xaxis.get_major_locator().set_params(integer=True)
     ax2.set_ylabel("test accuracy (%)")
     ax2.grid(alpha=0.3)
     fig.suptitle("npgrad: small CNN on handwritten digits")
@@ -100,7 +101,7 @@ def save_plot(history, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", metavar="PATH", help="folder with MNIST's IDX files (default: sklearn digits)")
-    parser.add_argument("--epochs", type=int, default=None, help="epochs (default 20 for digits, 2 for MNIST)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs (default 15 for digits, 2 for MNIST)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
@@ -120,7 +121,7 @@ def main(argv=None):
         name = "MNIST"
     else:
         X_train, X_test, y_train, y_test = load_digits(args.seed)
-        epochs = args.epochs or 20
+        epochs = args.epochs or 15
         name = "digits"
     mean, std = X_train.mean(), X_train.std()
     X_train = ((X_train - mean) / std).astype(np.float32)
