@@ -64,7 +64,7 @@ def _seed(root, grad, create_graph):
             if g.shape != root.shape:
                 raise ValueError(f"backward: gradient has shape {g.shape} but the tensor has shape {root.shape}")
             return g if g.dtype == root.dtype else g.astype(root.dtype)
-        g = np.array(g, dtype=root.dtype)  # a copy: the caller's array must never become a .grad
+        g = np.asarray(g, dtype=root.dtype)  # run_backward copies it if it would become a .grad
         if g.shape != root.shape:
             raise ValueError(f"backward: gradient has shape {g.shape} but the tensor has shape {root.shape}")
     return _wrap(g) if create_graph else g
@@ -98,7 +98,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     pending = {}   # recorded tensor -> gradient so far
     leaves = {}    # leaf -> gradient so far
     heap = []
-    owned = set()  # ids of arrays already stored in some .grad during this pass
+    # ids of arrays a .grad must not alias: the caller's seeds, and arrays already stored in a .grad
+    owned = {id(g) for g in grads}
     for r, g in zip(roots, grads):
         if not r.requires_grad:
             continue
