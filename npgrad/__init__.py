@@ -11,11 +11,7 @@ from .creation import (arange, empty, empty_like, eye, full, full_like, linspace
                        randn, zeros, zeros_like)
 from .dtypes import get_default_dtype, set_default_dtype
 from .ops import *  # noqa: F401,F403
-from .ops import elementwise as _elementwise
-from .ops import index as _index
-from .ops import linalg as _linalg
-from .ops import reduce as _reduce
-from .ops import shape as _shape
+from . import ops as _ops
 from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (the seed calls npg.conv2d)
 from .tensor import Tensor, as_tensor, ndarray, tensor
 from . import autograd  # noqa: E402
@@ -29,14 +25,8 @@ float64 = "float64"
 __version__ = "0.2.0"
 
 
-def _public(module):
-    return [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
-
-
-__all__ = sorted(set(
-    ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-     "set_default_dtype", "get_default_dtype", "random", "autograd", "zeros", "ones", "empty", "full", "zeros_like",
-     "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "randn", "rand", "randint"]
-    + _public(_elementwise) + _public(_reduce) + _public(_shape) + _public(_linalg)
-    + ["getitem", "setitem", "take", "take_along_axis", "put_along_axis", "gather", "scatter_add", "func", "viz"]))
-__all__ += ["nn", "optim", "data", "save", "load"]
+__all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled", "set_default_dtype", "get_default_dtype", "zeros", "ones", "empty", "full",
+           "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "randn", "rand",
+           "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
+           "random", "autograd", "func", "viz", "nn", "optim", "data"] + _ops.__all__

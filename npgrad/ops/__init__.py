@@ -18,6 +18,22 @@ from .shape import (astype, broadcast_to, concat, concatenate, expand_dims, flat
                     transpose, unsqueeze)
 
 
+# The op functions npgrad exports (``from npgrad.ops import *`` and the top-level namespace).
+__all__ = [
+    'abs', 'absolute', 'add', 'all', 'amax', 'amin', 'any', 'argmax', 'argmin', 'astype', 'bitwise_and',
+    'bitwise_or', 'bitwise_xor', 'broadcast_to', 'ceil', 'clip', 'concat', 'concatenate', 'cos', 'cumprod',
+    'cumsum', 'div', 'divide', 'dot', 'einsum', 'equal', 'exp', 'expand_dims', 'expm1', 'flatten', 'flip',
+    'floor', 'floor_divide', 'gather', 'getitem', 'greater', 'greater_equal', 'inner', 'invert', 'isfinite',
+    'isinf', 'isnan', 'less', 'less_equal', 'log', 'log10', 'log1p', 'log2', 'logical_and', 'logical_not',
+    'logical_or', 'logical_xor', 'logsumexp', 'masked_fill', 'matmul', 'max', 'maximum', 'mean', 'min',
+    'minimum', 'mod', 'moveaxis', 'mul', 'multiply', 'neg', 'negative', 'not_equal', 'outer', 'pad',
+    'permute', 'pow', 'power', 'prod', 'put_along_axis', 'ravel', 'reciprocal', 'relu', 'remainder', 'repeat',
+    'reshape', 'round', 'scatter_add', 'setitem', 'sigmoid', 'sign', 'sin', 'split', 'sqrt', 'square',
+    'squeeze', 'stack', 'std', 'sub', 'subtract', 'sum', 'swapaxes', 'take', 'take_along_axis', 'tan', 'tanh',
+    'tensordot', 'tile', 'transpose', 'true_divide', 'unsqueeze', 'var', 'where',
+]
+
+
 def _reflected(op):
     return lambda self, other: op(other, self)
 
