@@ -273,12 +273,22 @@ class Module:
                     b.data = fn(b.data)
         return self
 
-    def to(self, dtype):
-        """Convert floating parameters and buffers to ``dtype`` (in place; the Parameter objects stay)."""
+    def to(self, dtype=None, device=None):
+        """Convert floating parameters and buffers to ``dtype`` (in place; the Parameter objects stay).
+        ``"cpu"`` (as a device) is accepted and does nothing: npgrad runs on the CPU."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            dtype, device = None, dtype
+        if device not in (None, "cpu"):
+            raise ValueError(f"Module.to: npgrad runs on the CPU only, not on {device!r}")
+        if dtype is None:
+            return self
         dt = np.dtype(dtype)
         if dt.kind != "f":
             raise TypeError(f"Module.to: only floating dtypes are supported, got {dt}")
         return self._apply_data(lambda a: a.astype(dt) if a.dtype.kind == "f" else a)
+
+    def cpu(self):
+        return self
 
     def float(self):
         return self.to(np.float32)
