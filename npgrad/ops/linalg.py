@@ -21,6 +21,8 @@ def _mm_grad_a(g, y, a, b):
     if a.ndim == 1:                          # (k,) @ (..., k, m) -> (..., m)
         ga = np.matmul(b, np.expand_dims(g, -1))[..., 0]      # (..., k)
         return ga.reshape((-1, a.shape[0])).sum(axis=0) if ga.ndim > 1 else ga
+    if b.ndim == 2 and a.ndim > 2:           # (..., n, k) @ (k, m): one GEMM over all rows
+        return np.matmul(g.reshape((-1, g.shape[-1])), b.swapaxes(-1, -2)).reshape(a.shape)
     return np.matmul(g, b.swapaxes(-1, -2))  # batch dims are summed back by the engine
 
 
@@ -32,6 +34,8 @@ def _mm_grad_b(g, y, a, b):
     if b.ndim == 1:                          # (..., n, k) @ (k,)
         gb = np.matmul(np.expand_dims(g, -2), a)[..., 0, :]   # (..., k)
         return gb.reshape((-1, b.shape[0])).sum(axis=0) if gb.ndim > 1 else gb
+    if b.ndim == 2 and a.ndim > 2:           # sum over all rows in one GEMM, not a (..., k, m) stack
+        return np.matmul(a.reshape((-1, a.shape[-1])).swapaxes(-1, -2), g.reshape((-1, g.shape[-1])))
     return np.matmul(a.swapaxes(-1, -2), g)
 
 
@@ -47,7 +51,10 @@ def matmul(a, b, _op="matmul"):
     if len(sa) == 0 or len(sb) == 0:
         raise ValueError(f"{_op}: operands must be at least 1-D, got shapes {sa} and {sb} (use * for scalars)")
     try:
-        out = np.matmul(ad, bd)
+        if len(sb) == 2 and len(sa) > 2 and sa[-1] == sb[0]:  # (..., n, k) @ (k, m): one GEMM
+            out = np.matmul(ad.reshape((-1, sa[-1])), bd).reshape(sa[:-1] + sb[1:])
+        else:
+            out = np.matmul(ad, bd)
     except ValueError:
         k_a, k_b = sa[-1], sb[-2 if len(sb) > 1 else 0]
         if k_a != k_b:
