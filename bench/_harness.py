@@ -144,7 +144,7 @@ class Row:
     faults: object = None        # median minor page faults per step (fresh memory the kernel had to map)
 
 
-def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True, log=print):
+def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True, log=print, settle=1):
     """Set up every backend, check it against the reference, then time interleaved. Returns rows."""
     rng = np.random.default_rng(0)
     inputs = wl.make(size, rng)
@@ -196,6 +196,9 @@ def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True,
         k = r % len(names) if names else 0
         for b in names[k:] + names[:k]:  # rotating order: no backend always runs first
             step = runners[b].step
+            for _ in range(settle):  # untimed: the previous backend's worker threads go idle meanwhile
+                out = step()
+                del out
             f0 = _minor_faults()
             t0 = clock()
             out = step()

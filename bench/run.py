@@ -34,6 +34,27 @@ MALLOC_TUNED = {"MALLOC_MMAP_THRESHOLD_": str(2**30), "MALLOC_TRIM_THRESHOLD_": 
                 "MALLOC_TOP_PAD_": str(2**26)}
 
 
+def bench_env(args):
+    """The environment this run needs, or None if the current one will do (or we are not __main__).
+
+    OpenBLAS's idle worker threads busy-wait for about 2**28 cycles (~0.1 s) after each call before
+    sleeping; in one process that interleaves NumPy and PyTorch, they then hold a core while PyTorch's
+    OpenMP threads need both (measured here: PyTorch's mlp step 2.3 ms alone, 6.5 ms interleaved with
+    NumPy). OPENBLAS_THREAD_TIMEOUT=4 (2**4 cycles) lets them sleep at once; it does not slow NumPy.
+    (libgomp's workers spin for a few ms, within the untimed --settle step.)
+    """
+    if __name__ != "__main__" or os.environ.get("_NPGRAD_BENCH_CHILD"):
+        return None
+    extra = {}
+    if not args.keep_env and "OPENBLAS_THREAD_TIMEOUT" not in os.environ:
+        extra["OPENBLAS_THREAD_TIMEOUT"] = "4"
+    if args.malloc_tuned:
+        extra.update({k: v for k, v in MALLOC_TUNED.items() if k not in os.environ})
+    if not extra:
+        return None
+    return dict(os.environ, _NPGRAD_BENCH_CHILD="1", **extra)
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -180,7 +201,14 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps per backend before timing")
     ap.add_argument("--threads", type=int, default=None,
                     help="threads for NumPy's BLAS and PyTorch (default: PyTorch gets NumPy's BLAS thread count)")
+    ap.add_argument("--settle", type=int, default=1,
+                    help="untimed steps of a backend right before each of its timed steps (default 1), so that "
+                         "the thread pool of the backend run before has gone idle (libgomp and OpenBLAS workers "
+                         "busy-wait after a parallel region and would hold one of the cores)")
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    ap.add_argument("--keep-env", action="store_true",
+                    help="do not set OPENBLAS_THREAD_TIMEOUT (see bench_env); idle BLAS threads then spin and slow "
+                         "down the backend timed after NumPy when BLAS and PyTorch both use several threads")
     ap.add_argument("--malloc-tuned", action="store_true",
                     help="re-run under glibc malloc settings that keep freed memory mapped (MALLOC_MMAP_THRESHOLD_, "
                          "MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_): shows the time the page faults of fresh "
@@ -188,9 +216,9 @@ def main(argv=None):
     ap.add_argument("--profile", action="store_true", help="also cProfile npgrad on each workload")
     ap.add_argument("--profile-top", type=int, default=20, help="functions shown per profile")
     args = ap.parse_args(argv)
-    if args.malloc_tuned and os.environ.get("MALLOC_TRIM_THRESHOLD_") is None:
-        env = dict(os.environ, **MALLOC_TUNED)
-        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + list(argv or sys.argv[1:]), env)
+    env = bench_env(args)
+    if env is not None:  # settings read once, when the libraries load: start afresh with them
+        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + list(sys.argv[1:]), env)
 
     names = list(WORKLOADS) if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
     for n in names:
@@ -211,7 +239,8 @@ def main(argv=None):
     print(machine_report())
     tuned = " ".join(f"{k}={os.environ[k]}" for k in MALLOC_TUNED if k in os.environ)
     print(f"run     : size={size}, repeats={repeats} (interleaved, rotating order), warm-up={args.warmup}, "
-          f"gc enabled, time.perf_counter; malloc: {tuned or 'glibc defaults'}")
+          f"{args.settle} untimed settle step(s) before each timed one, gc enabled, time.perf_counter; malloc: {tuned or 'glibc defaults'}; "
+          f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset')}")
     print()
 
     results, units = {}, {}
@@ -219,7 +248,8 @@ def main(argv=None):
         wl = WORKLOADS[n]
         print(f"{n}: {wl.description} ...", flush=True)
         reps = repeats if wl.kind == "step" else max(1, min(repeats, 3))
-        results[n] = run_workload(wl, size, backends, reps, warmup=args.warmup, memory=not args.no_memory)
+        results[n] = run_workload(wl, size, backends, reps, warmup=args.warmup, memory=not args.no_memory,
+                                  settle=args.settle)
         units[n] = wl.unit
     print()
     print(table(results, units))
