@@ -34,6 +34,9 @@ MALLOC_TUNED = {"MALLOC_MMAP_THRESHOLD_": str(2**30), "MALLOC_TRIM_THRESHOLD_": 
                 "MALLOC_TOP_PAD_": str(2**26)}
 
 
+_KEEP = []
+
+
 def bench_env(args):
     """The environment this run needs, or None if the current one will do (or we are not __main__).
 
@@ -231,7 +234,7 @@ def main(argv=None):
     size = "quick" if args.quick else "full"
     repeats = args.repeats or (5 if args.quick else 20)
 
-    limiter = set_threads(args.threads)  # noqa: F841  (keeps the BLAS limit alive)
+    _KEEP.append(set_threads(args.threads))  # the threadpoolctl limit lasts while its object lives
     if args.threads is None:
         _, nthreads = blas_info()
         if nthreads:
