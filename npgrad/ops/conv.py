@@ -103,6 +103,21 @@ def _is_tensor(*xs):
 
 
 # ============================================================================ window geometry
+def _linear_pair(name, raw, name_t, raw_t):
+    """A linear map and its transpose, each the other's VJP: raw NumPy on arrays, a recorded op on
+    Tensors (the create_graph path), so the pair is closed under differentiation to any order."""
+    def apply(x, *args):
+        if isinstance(x, Tensor):
+            return _make(raw(x.data, *args), name, (x,), (x.data,), (lambda g, y, x: transpose(g, *args),))
+        return raw(x, *args)
+
+    def transpose(g, *args):
+        if isinstance(g, Tensor):
+            return _make(raw_t(g.data, *args), name_t, (g,), (g.data,), (lambda h, y, g: apply(h, *args),))
+        return raw_t(g, *args)
+    return apply, transpose
+
+
 def _span(out, K, s, d):
     """Extent of the input that ``out`` windows of size ``K`` (stride ``s``, dilation ``d``) cover."""
     return tuple((o - 1) * si + di * (k - 1) + 1 for o, k, si, di in zip(out, K, s, d))
@@ -576,20 +591,8 @@ def _max_gather_raw(hd, idx, geom):
     return res
 
 
-def _max_scatter_any(g, idx, geom):
-    if isinstance(g, Tensor):
-        gd = g.data
-        return _make(_max_scatter_raw(gd, idx, geom), "max_pool_backward", (g,), (gd,),
-                     (lambda h, y, g: _max_gather_any(h, idx, geom),))
-    return _max_scatter_raw(g, idx, geom)
-
-
-def _max_gather_any(h, idx, geom):
-    if isinstance(h, Tensor):
-        hd = h.data
-        return _make(_max_gather_raw(hd, idx, geom), "max_pool_gather", (h,), (hd,),
-                     (lambda k, y, h: _max_scatter_any(k, idx, geom),))
-    return _max_gather_raw(h, idx, geom)
+_max_scatter_any, _max_gather_any = _linear_pair("max_pool_backward", _max_scatter_raw,
+                                                "max_pool_gather", _max_gather_raw)
 
 
 def _max_pool_nd(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -652,20 +655,8 @@ def _window_sum_t_raw(gd, geom, div):
     return buf
 
 
-def _window_sum_any(x, geom, div):
-    if isinstance(x, Tensor):
-        xd = x.data
-        return _make(_window_sum_raw(xd, geom, div), "avg_pool", (x,), (xd,),
-                     (lambda g, y, x: _window_sum_t_any(g, geom, div),))
-    return _window_sum_raw(x, geom, div)
-
-
-def _window_sum_t_any(g, geom, div):
-    if isinstance(g, Tensor):
-        gd = g.data
-        return _make(_window_sum_t_raw(gd, geom, div), "avg_pool_backward", (g,), (gd,),
-                     (lambda h, y, g: _window_sum_any(h, geom, div),))
-    return _window_sum_t_raw(g, geom, div)
+_window_sum_any, _window_sum_t_any = _linear_pair("avg_pool", _window_sum_raw,
+                                                  "avg_pool_backward", _window_sum_t_raw)
 
 
 def _avg_divisor(geom, count_include_pad, divisor_override):
