@@ -28,7 +28,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_saved", "_vjps", "_op", "_seq",
-                 "_extra", "__weakref__")
+                 "_pending", "_extra", "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data, dtype=None, requires_grad=None):
@@ -191,6 +191,7 @@ def _record(data, op, parents, saved, vjps):
     t._vjps = vjps
     t._op = op
     t._seq = _next_seq()
+    t._pending = None
     t._extra = None
     return t
 

@@ -91,11 +91,10 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     """Propagate ``grads`` from ``roots`` to the leaves.
 
     Recorded tensors are visited newest first (a heap on their creation number), so a tensor's
-    gradient is complete when it is visited; it is then popped, handed to the op's VJPs and
-    dropped. Leaves accumulate into ``.grad`` at the end, unless ``capture`` (a dict
+    gradient is complete when it is visited; it is then taken from the tensor's ``_pending``
+    slot (a slot is cheaper than a dict keyed by tensor), handed to the op's VJPs and dropped. Leaves accumulate into ``.grad`` at the end, unless ``capture`` (a dict
     tensor -> None) asks for the gradients of some tensors to be returned in it instead.
     """
-    pending = {}   # recorded tensor -> gradient so far
     leaves = {}    # leaf -> gradient so far
     heap = []
     # ids of arrays a .grad must not alias: the caller's seeds, and arrays already stored in a .grad
@@ -105,22 +104,24 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             continue
         if r._vjps is None:
             leaves[r] = leaves[r] + g if r in leaves else g
-        elif r in pending:
-            pending[r] = pending[r] + g
+        elif r._pending is not None:
+            r._pending = r._pending + g
         else:
-            pending[r] = g
+            r._pending = g
             heapq.heappush(heap, (-r._seq, r))
-    pop, get = pending.pop, pending.get
+    leaf_get = leaves.get
     push, heappop = heapq.heappush, heapq.heappop
+    is_tensor, tensor_type, released, unbroadcast = isinstance, Tensor, RELEASED, sum_to  # locals: faster
     horizon = _versions.horizon  # nodes older than the latest in-place op are checked (one test per node)
     prev_mode = _state.enabled
     _state.enabled = bool(create_graph)
     try:
         while heap:
             t = heappop(heap)[1]
-            g = pop(t)
+            g = t._pending
+            t._pending = None
             vjps = t._vjps
-            if vjps is RELEASED:
+            if vjps is released:
                 raise RuntimeError(
                     f"Trying to backward through the graph a second time (through '{t._op}'): its saved values "
                     f"were freed by the first backward. Pass retain_graph=True to the first backward() if you "
@@ -132,36 +133,44 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                     capture[t] = g if capture[t] is None else capture[t] + g
                 elif extra.get("retain"):
                     _accumulate(t, g, owned, create_graph)
-            parents = t._parents
-            if t._seq < horizon:  # inputs modified in place since: their versions as of t (or an error)
-                parents = _versions.as_of(t)
+            # inputs modified in place since t was recorded: their versions as of t (or an error)
+            parents = t._parents if t._seq > horizon else _versions.as_of(t)
             if create_graph:
                 args, out = parents, t
             else:
                 args, out = t._saved, t.data
+            nargs = len(args)
             for p, vjp in zip(parents, vjps):
-                if isinstance(p, Tensor) and p.requires_grad:
-                    gp = vjp(g, out, *args)
+                if is_tensor(p, tensor_type) and p.requires_grad:
+                    if nargs == 2:  # most ops: calling without *args unpacking saves ~0.1 us per VJP
+                        gp = vjp(g, out, args[0], args[1])
+                    elif nargs == 1:
+                        gp = vjp(g, out, args[0])
+                    else:
+                        gp = vjp(g, out, *args)
                     pd = p.data
                     if gp.shape != pd.shape:
-                        gp = sum_to(gp, pd.shape)
-                    if gp.dtype is not pd.dtype and gp.dtype != pd.dtype:
-                        gp = gp.astype(pd.dtype)
+                        gp = unbroadcast(gp, pd.shape)
+                    dt = pd.dtype
+                    if gp.dtype is not dt and gp.dtype != dt:
+                        gp = gp.astype(dt)
                     if p._vjps is None:
-                        prev = leaves.get(p)
+                        prev = leaf_get(p)
                         leaves[p] = gp if prev is None else prev + gp
                     else:
-                        prev = get(p)
+                        prev = p._pending
                         if prev is None:
-                            pending[p] = gp
+                            p._pending = gp
                             push(heap, (-p._seq, p))
                         else:
-                            pending[p] = prev + gp
+                            p._pending = prev + gp
             if not retain_graph:
                 t._parents = t._saved = None
-                t._vjps = RELEASED
+                t._vjps = released
     finally:
         _state.enabled = prev_mode
+        for _, t in heap:  # left over only if a VJP or hook raised
+            t._pending = None
     for leaf, g in leaves.items():
         if leaf._extra is not None:
             g = _apply_hooks(leaf._extra, g)

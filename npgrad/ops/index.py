@@ -211,6 +211,7 @@ def rebase_inplace(x, compute):
         old._saved = x._saved
         old._op = x._op
         old._seq = x._seq
+        old._pending = None
     new = compute(old)
     x.data = new.data
     x.requires_grad = new.requires_grad
@@ -220,6 +221,7 @@ def rebase_inplace(x, compute):
         x._saved = new._saved
         x._op = new._op
         x._seq = new._seq
+        x._pending = None
     extra = dict(x._extra) if x._extra else {}
     extra["prev"] = old
     x._extra = extra
