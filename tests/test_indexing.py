@@ -581,14 +581,6 @@ def test_setitem_into_a_buffer_makes_it_part_of_the_graph():
     assert_close(w.grad, tw.grad.numpy())
 
 
-# strict=False: passes once the engine resolves rebased inputs (in progress); then drop this marker
-ENGINE_REBASE = pytest.mark.xfail(
-    strict=False, reason="engine bug (reported): an op that used y before `y[k] = v` still has the tensor y as its "
-                        "input, and backward routes its gradient into y's new (setitem) node instead of the node y "
-                        "had when the op ran; rebase_inplace keeps that node in y._extra['prev'] for the engine")
-
-
-@ENGINE_REBASE
 def test_setitem_keeps_values_saved_before_the_assignment():
     """z = y * y saved y; overwriting y afterwards must not change z's gradient (no version
     counter needed: setitem gives y fresh data)."""
@@ -604,7 +596,6 @@ def test_setitem_keeps_values_saved_before_the_assignment():
     check_finite_difference(f, [a])
 
 
-@ENGINE_REBASE
 def test_buffer_used_before_an_assignment_passes_no_gradient_to_the_value():
     def f(w, v):
         buf = npg.zeros(3, requires_grad=False)
@@ -615,7 +606,6 @@ def test_buffer_used_before_an_assignment_passes_no_gradient_to_the_value():
     check_finite_difference(f, [w, v])
 
 
-@ENGINE_REBASE
 def test_setitem_twice_then_second_order():
     a = _data((3,), np.float64)
     x = npg.tensor(a)
