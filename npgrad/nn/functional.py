@@ -20,11 +20,10 @@ from ..ops._util import as_input, normalize_axis
 from ..tensor import Tensor, _make, _wrap
 from . import _erf
 
-try:  # convolution and pooling live in npgrad/ops/conv.py
-    from ..ops.conv import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d,  # noqa: F401
-                            conv_transpose2d, max_pool1d, max_pool2d)
-except ImportError:  # pragma: no cover - only while that module is being written
-    pass
+from ..ops.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,  # noqa: F401 (re-exported)
+                        adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool2d,
+                        avg_pool3d, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+                        max_pool1d, max_pool2d, max_pool3d)
 
 relu = _ew.relu
 tanh = _ew.tanh
