@@ -69,6 +69,12 @@ CONV2D = [
     ((2, 3, 8, 8), (3, 3, 3, 3), True, dict(stride=2, padding=2, dilation=2)),
     ((2, 4, 9, 9), (2, 2, 3, 3), True, dict(groups=2, stride=3, dilation=2, padding=3)),
     ((2, 3, 5, 5), (4, 3, 3, 3), True, dict(padding=[1, 2], stride=[2, 1])),  # lists
+    # stride 1 with out channels <= in channels: the input gradient runs as a convolution
+    ((2, 4, 7, 7), (3, 4, 3, 3), True, dict(padding=1)),
+    ((2, 4, 7, 6), (2, 4, 3, 3), False, dict(padding=3)),                      # padding > k - 1: col2im
+    ((2, 6, 7, 7), (4, 3, 3, 3), True, dict(groups=2, padding=1)),
+    ((2, 4, 9, 8), (4, 4, 3, 2), True, dict(dilation=2, padding=(1, 2))),
+    ((2, 4, 7, 8), (3, 4, 4, 4), True, dict(padding="same")),                  # asymmetric
 ]
 
 
@@ -207,6 +213,17 @@ def test_conv_transpose_is_conv_input_gradient():
     np.testing.assert_allclose(ct.data, xt.grad, rtol=1e-12, atol=1e-12)
 
 
+def test_conv_backward_twice_with_retain_graph():
+    """The kept column matrix serves a second backward unchanged."""
+    x, w = npg.tensor(_rand((3, 4, 6, 6), np.float64, 0)), npg.tensor(_rand((5, 4, 3, 3), np.float64, 1))
+    loss = npg.sum(npg.conv2d(x, w, padding=1) * _rand((3, 5, 6, 6), np.float64, 2))
+    loss.backward(retain_graph=True)
+    gx, gw = x.grad.copy(), w.grad.copy()
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 2 * gx, rtol=1e-12)
+    np.testing.assert_allclose(w.grad, 2 * gw, rtol=1e-12)
+
+
 # -------------------------------------------------------------------------------- second derivatives
 def _double_backward(npg_fn, torch_fn, arrays):
     """d/d(args) of sum(grad_x(sum(f * f * v)) ** 2): exercises the VJPs' own VJPs (in every argument,
@@ -319,6 +336,41 @@ def test_max_pool_nan_and_neg_inf_as_torch(x):
         np.testing.assert_array_equal(xt.grad, tx.grad.numpy())
 
 
+@pytest.mark.parametrize("layout", ["nchw", "batch_last"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kw, shape", [(dict(kernel_size=2), (9, 3, 8, 6)), (dict(kernel_size=(2, 3)), (9, 2, 6, 9)),
+                                       (dict(kernel_size=1), (9, 2, 3, 4)), (dict(kernel_size=(1, 2)), (3, 2, 3, 4))])
+def test_max_pool_tiling_windows_with_ties(kw, shape, dtype, layout):
+    """Windows that tile the input (the common 2x2 pool) take a fast path: the gradient goes to the first
+    maximum of each window in row-major order, as in PyTorch (ties are everywhere in these inputs)."""
+    x = np.random.default_rng(0).integers(-1, 2, shape).astype(dtype)
+    fn, tfn = (lambda a: npg.max_pool2d(a, **kw)), (lambda a: F.max_pool2d(a, **kw))
+    if layout == "nchw":
+        check(fn, tfn, [x], dtype, f"max_pool2d {kw}")
+    else:
+        _check_batch_last(fn, tfn, x, dtype, f"max_pool2d {kw}, batch-last input")
+
+
+@pytest.mark.parametrize("layout", ["nchw", "batch_last"])
+def test_max_pool_tiling_nan_inf_and_infinite_gradient(layout):
+    x = np.random.default_rng(1).integers(-1, 2, (3, 2, 4, 6)).astype(np.float64)
+    x[0, 0, :2, :2] = [[1, np.nan], [np.nan, 2]]
+    x[1, 1, 2:, 2:4] = -np.inf
+    x[2, 0, 0, :2] = np.inf
+    g = np.ones((3, 2, 2, 3))
+    g[0, 1, 1, 1], g[2, 1, 0, 0] = np.inf, np.nan
+    leaf, xin = (npg.tensor(x), None) if layout == "nchw" else _batch_last_input(x)
+    out, ind = npg.max_pool2d(leaf if xin is None else xin, 2, return_indices=True)
+    out.backward(g)
+    tx = torch.tensor(x, requires_grad=True)
+    tout, tind = F.max_pool2d(tx, 2, return_indices=True)
+    tout.backward(torch.tensor(g))
+    grad = leaf.grad if xin is None else np.moveaxis(leaf.grad, -1, 0)
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())
+    np.testing.assert_array_equal(ind.data, tind.numpy())
+    np.testing.assert_array_equal(grad, tx.grad.numpy())
+
+
 AVGPOOL2D = [
     dict(kernel_size=2),
     dict(kernel_size=3),
@@ -416,6 +468,79 @@ def test_pool_dtypes_follow_input():
             x.grad = None
 
 
+# ----------------------------------------------------------------------------------- memory layouts
+def _batch_last_input(x):
+    """A leaf holding ``x`` as a (C, *L, N) array, and the (N, C, *L) view of it an op sees: an input laid
+    out as a convolution's output is (batch axis innermost)."""
+    leaf = npg.tensor(np.ascontiguousarray(np.moveaxis(x, 0, -1)))
+    view = npg.moveaxis(leaf, -1, 0)
+    assert C._is_batch_last(view.data)
+    return leaf, view
+
+
+def _check_batch_last(npg_fn, torch_fn, x, dtype, what, seed=0):
+    """As :func:`check` for one argument given to npgrad batch-last."""
+    x = x.astype(dtype)
+    leaf, view = _batch_last_input(x)
+    tx = torch.tensor(x, requires_grad=True)
+    out, tout = npg_fn(view), torch_fn(tx)
+    _close(out, tout.detach().numpy(), dtype, f"{what} value")
+    v = _rand(out.shape, dtype, seed + 100)
+    npg.sum(out * v).backward()
+    (tout * torch.tensor(v)).sum().backward()
+    _close(np.moveaxis(leaf.grad, -1, 0), tx.grad.numpy(), dtype, f"{what} grad")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cnn_chain_as_torch(dtype):
+    """conv-relu-pool x2, conv, linear on a batch of 16: the convolutions hand batch-last arrays to the
+    ops that follow (and get batch-last gradients back); values and every gradient match torch. The input
+    (16 images of 4x8x8) has the power-of-two image stride that the batch-last copy stages."""
+    rng = np.random.default_rng(0)
+    shapes = [(16, 4, 8, 8), (8, 4, 3, 3), (8,), (8, 8, 3, 3), (8,), (16, 8, 3, 3), (16,), (64, 10)]
+    arrays = [rng.standard_normal(s) / np.sqrt(np.prod(s[1:]) if len(s) > 1 else 1) for s in shapes]
+
+    def net(lib, conv, pool, relu, x, w1, b1, w2, b2, w3, b3, W):
+        h = pool(relu(conv(x, w1, b1, padding=1)), 2)
+        h = pool(relu(conv(h, w2, b2, padding=1)), 2)      # 8 -> 8 channels: input gradient as a conv
+        h = conv(h, w3, b3, padding=1)                      # 8 -> 16: input gradient by col2im
+        return h.reshape(16, -1) @ W
+
+    check(lambda *a: net(npg, npg.conv2d, npg.max_pool2d, npg.relu, *a),
+          lambda *a: net(torch, F.conv2d, F.max_pool2d, F.relu, *a), arrays, dtype, "cnn chain")
+
+
+def test_conv_output_is_batch_last_and_the_next_ops_keep_it():
+    x = npg.tensor(_rand((16, 4, 8, 8), np.float32, 0))
+    y = npg.conv2d(x, _rand((8, 4, 3, 3), np.float32, 1), padding=1)
+    for t in (y, npg.relu(y), npg.max_pool2d(npg.relu(y), 2), npg.avg_pool2d(y, 3, 2, 1)):
+        assert C._is_batch_last(t.data), t.data.strides
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kw", MAXPOOL2D)
+def test_max_pool2d_batch_last(kw, dtype):
+    x = np.random.default_rng(0).integers(-2, 3, (5, 3, 7, 9))
+    _check_batch_last(lambda a: npg.max_pool2d(a, **kw), lambda a: F.max_pool2d(a, **kw), x, dtype,
+                      f"max_pool2d {kw}")
+
+
+@pytest.mark.parametrize("kw", AVGPOOL2D)
+def test_avg_pool2d_batch_last(kw):
+    _check_batch_last(lambda a: npg.avg_pool2d(a, **kw), lambda a: F.avg_pool2d(a, **kw),
+                      _rand((5, 3, 7, 9), np.float64, 0), np.float64, f"avg_pool2d {kw}")
+
+
+@pytest.mark.parametrize("xs, ws, bias, kw", CONV2D[::3])
+def test_conv2d_batch_last(xs, ws, bias, kw):
+    xs = (5,) + xs[1:]
+    w = _rand(ws, np.float64, 1)
+    b = _rand((ws[0],), np.float64, 2) if bias else None
+    _check_batch_last(lambda a: npg.conv2d(a, w, b, **kw),
+                      lambda a: F.conv2d(a, torch.tensor(w), None if b is None else torch.tensor(b), **kw),
+                      _rand(xs, np.float64, 0), np.float64, f"conv2d {xs} {ws} {kw}")
+
+
 # ------------------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("call, match", [
     (lambda: npg.conv2d(np.ones((3, 5, 5)), np.ones((4, 3, 3, 3))), None),                  # unbatched ok
@@ -484,13 +609,35 @@ def test_type_errors():
         npg.max_pool2d(np.ones((2, 3, 5, 5), dtype=np.int64), 2)
 
 
-def test_no_graph_keeps_no_columns():
-    """The op saves only its inputs: nothing the size of the column matrix stays alive."""
+def test_column_matrix_kept_only_for_the_weight_gradient():
+    """conv keeps x's column matrix (9x the input here) for the weight gradient only when the weight needs
+    one, and only until backward frees the graph; without a graph nothing beyond the output stays alive."""
+    import tracemalloc
     x = npg.tensor(_rand((4, 8, 16, 16), np.float32, 0))
     w = npg.tensor(_rand((8, 8, 3, 3), np.float32, 1))
-    y = npg.conv2d(x, w, padding=1)
-    saved = [a for a in y._saved if isinstance(a, np.ndarray)]
-    assert all(a is x.data or a is w.data for a in saved)
+    g = np.ones((4, 8, 16, 16), np.float32)
+    out_bytes, cols_bytes = g.nbytes, 9 * g.nbytes
+    tracemalloc.start()
+    try:
+        now = lambda: tracemalloc.get_traced_memory()[0]     # noqa: E731
+        base = now()
+        y = npg.conv2d(x, w, padding=1)
+        assert cols_bytes <= now() - base < cols_bytes + 2 * out_bytes
+        y.backward(g)                                         # x.grad, w.grad stay; the columns go
+        assert now() - base < 3 * out_bytes
+        del y
+        x.grad = w.grad = None
+        base = now()
+        with npg.no_grad():
+            y = npg.conv2d(x, w, padding=1)
+        assert now() - base < 2 * out_bytes
+        del y
+        w.requires_grad = False
+        base = now()
+        y = npg.conv2d(x, w, padding=1)
+        assert now() - base < 2 * out_bytes
+    finally:
+        tracemalloc.stop()
 
 
 @pytest.mark.parametrize("fn, tfn", [

@@ -125,18 +125,98 @@ def _span(out, K, s, d):
 
 def _padded(xd, lo, span, fill=0.0):
     """``xd`` (N, C, *L) placed at offset ``lo`` in a ``fill`` buffer of spatial size ``span`` (cropped
-    where it reaches past it). Returns ``xd`` itself when no padding is needed."""
+    where it reaches past it), in ``xd``'s memory order (batch-last or C order). Returns ``xd`` itself
+    when no padding is needed."""
     L = xd.shape[2:]
     if not any(lo) and all(sp <= n for sp, n in zip(span, L)):
         return xd
-    if fill == 0:
-        buf = np.zeros(xd.shape[:2] + tuple(span), dtype=xd.dtype)
-    else:
-        buf = np.full(xd.shape[:2] + tuple(span), fill, dtype=xd.dtype)
-    dst = tuple(slice(a, max(a, min(a + n, sp))) for a, n, sp in zip(lo, L, span))
-    src = tuple(slice(0, max(0, min(n, sp - a))) for a, n, sp in zip(lo, L, span))
+    if _is_batch_last(xd):
+        return _from_batch_last(_batch_last(xd, lo, span, fill))
+    buf = np.full(xd.shape[:2] + tuple(span), fill, dtype=xd.dtype)
+    dst, src = _placement(lo, L, span)
     buf[(Ellipsis,) + dst] = xd[(Ellipsis,) + src]
     return buf
+
+
+def _placement(lo, L, span):
+    """(destination slices in the buffer, source slices in the input) of an input of size ``L`` put at
+    offset ``lo`` in a buffer of size ``span``."""
+    dst = tuple(slice(a, max(a, min(a + n, sp))) for a, n, sp in zip(lo, L, span))
+    src = tuple(slice(0, max(0, min(n, sp - a))) for a, n, sp in zip(lo, L, span))
+    return dst, src
+
+
+# ============================================================================ memory layout
+# The convolution kernels work in the batch-last layout (C, *L, N), as the hand-written NumPy floor of
+# the benchmark does (bench/workloads/_common.py): im2col is then one strided copy whose rows are
+# out_w * N contiguous elements, the whole batch is ONE GEMM per group, and col2im adds long rows.
+# A convolution returns its (N, C, *L) result as a transposed view of that batch-last array (the same
+# values and shape, another memory order, as PyTorch's channels_last). NumPy's ufuncs keep the memory
+# order of their inputs, so the ReLU, batch norm, pooling and the gradients that follow stay batch-last
+# and the next convolution (or this one's backward) finds its operand already in place: no transposes
+# between layers, only where an NCHW array comes in (the network's input, a reshape).
+
+def _is_batch_last(a):
+    """Whether ``a`` (N, C, *L) is laid out as a C-contiguous (C, *L, N) array (and N > 1)."""
+    return a.shape[0] > 1 and a.strides[0] == a.itemsize and a.transpose(_to_last(a.ndim)).flags.c_contiguous
+
+
+def _to_last(ndim):
+    return tuple(range(1, ndim)) + (0,)
+
+
+def _from_batch_last(t):
+    """The (N, C, *L) view of a batch-last array (C, *L, N)."""
+    return t.transpose((t.ndim - 1,) + tuple(range(t.ndim - 1)))
+
+
+def _batch_last(a, lo=None, span=None, fill=0.0):
+    """``a`` (N, C, *L) as a C-contiguous batch-last array (C, *L, N): a view if ``a`` is laid out so,
+    else one copy. With ``lo``/``span``: placed at offset ``lo`` in a ``fill`` buffer (C, *span, N),
+    cropped where it reaches past it (without padding, the spatial size may exceed ``span``)."""
+    t = a.transpose(_to_last(a.ndim))
+    L = a.shape[2:]
+    if lo is not None and (any(lo) or any(sp > n for sp, n in zip(span, L))):
+        buf = np.full(t.shape[:1] + tuple(span) + t.shape[-1:], fill, dtype=a.dtype)
+        dst, src = _placement(lo, L, span)
+        c = (slice(None),)
+        buf[c + dst] = _gentle(a, t)[c + src]
+        return buf
+    if t.flags.c_contiguous:
+        return t
+    return np.ascontiguousarray(_gentle(a, t))
+
+
+def _gentle(a, t):
+    """``t``, the batch-last view of ``a``, or of a copy of ``a`` whose images are 16 elements apart: a copy
+    to batch-last order reads one element per image in its inner loop, and when images are a multiple of
+    1 KiB apart (8x8 maps of 32 float32 channels, say) those reads fall into a few cache sets and the
+    copy runs about 6 times slower than through the extra contiguous copy."""
+    n = a.shape[0]
+    if n < 8 or not a.flags.c_contiguous or a.strides[0] % 1024:
+        return t
+    m = a.size // n
+    tmp = np.empty((n, m + 16), dtype=a.dtype)
+    tmp[:, :m] = a.reshape(n, m)
+    return tmp[:, :m].reshape(a.shape).transpose(_to_last(a.ndim))
+
+
+def _same_layout(a, like):
+    """``a`` in ``like``'s memory order (batch-last or C order), copied if needed: elementwise ops between
+    arrays of different memory orders run several times slower than between arrays of one."""
+    if _is_batch_last(like):
+        return a if _is_batch_last(a) else _from_batch_last(_batch_last(a))
+    return np.ascontiguousarray(a)
+
+
+def _alloc(like, shape, dtype, fill=None):
+    """A new (N, C, *L) array of ``shape`` in ``like``'s memory order (batch-last or C order), filled with
+    ``fill`` (uninitialised if None)."""
+    if _is_batch_last(like):
+        bl = shape[1:] + shape[:1]
+        buf = np.empty(bl, dtype) if fill is None else np.full(bl, fill, dtype)
+        return _from_batch_last(buf)
+    return np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
 
 
 def _gather_slices(K, out, s, d):
@@ -172,85 +252,102 @@ def _conv_out(L, K, s, d, lo, hi):
 
 # ============================================================================ raw convolution kernels
 # geom = (stride, dilation, pad_lo, pad_hi, groups); pad_hi may be negative (input cropped on the right).
+# All three work in the batch-last layout (see "memory layout"): columns are indexed (*out, n), so one
+# GEMM per group covers the whole batch.
 
-def _conv_raw(xd, wd, bd, geom):
-    """y = B(x, w) (+ b): x (N, C, *L), w (O, C/G, *K) -> (N, O, *out)."""
+def _im2col(xd, K, out, geom):
+    """The column matrix of x (N, C, *L): (G, C/G * prod(K), prod(out) * N), rows (c, *k), columns
+    (*out, n). One strided copy of the zero-padded batch-last input (a view for unpadded 1x1 kernels)."""
     s, d, lo, hi, G = geom
-    N, C = xd.shape[:2]
+    xp = _batch_last(xd, lo, _span(out, K, s, d))          # (C, *span, N)
+    C, N = xp.shape[0], xp.shape[-1]
+    sC, sS, sN = xp.strides[0], xp.strides[1:-1], xp.strides[-1]
+    win = as_strided(xp, (G, C // G) + tuple(K) + tuple(out) + (N,),
+                     (C // G * sC, sC) + tuple(a * di for a, di in zip(sS, d))
+                     + tuple(a * si for a, si in zip(sS, s)) + (sN,), writeable=False)
+    return win.reshape(G, C // G * math.prod(K), math.prod(out) * N)
+
+
+def _conv_raw(xd, wd, bd, geom, cols=None):
+    """y = B(x, w) (+ b): x (N, C, *L), w (O, C/G, *K) -> (N, O, *out), a view of an (O, *out, N) array.
+    ``cols``: x's column matrix if the caller has it (:func:`_im2col`)."""
+    s, d, lo, hi, G = geom
+    N = xd.shape[0]
     O, Cg = wd.shape[:2]
     K = wd.shape[2:]
     out = _conv_out(xd.shape[2:], K, s, d, lo, hi)
-    xp = _padded(xd, lo, _span(out, K, s, d))
-    sN, sC = xp.strides[:2]
-    sS = xp.strides[2:]
-    win = as_strided(xp, (N, G, Cg) + K + out,
-                     (sN, Cg * sC, sC) + tuple(a * di for a, di in zip(sS, d))
-                     + tuple(a * si for a, si in zip(sS, s)))
-    P = math.prod(out)
-    cols = win.reshape(N, G, Cg * math.prod(K), P)       # the one copy (a view for 1x1 unpadded kernels)
-    y = np.matmul(wd.reshape(G, O // G, Cg * math.prod(K)), cols)   # (N, G, O/G, P): one BLAS call per image, group
-    y = y.reshape((N, O) + out)
+    if cols is None:
+        cols = _im2col(xd, K, out, geom)
+    y = np.matmul(wd.reshape(G, O // G, Cg * math.prod(K)), cols)   # (G, O/G, P*N): one GEMM per group
+    y = y.reshape((O,) + out + (N,))
     if bd is not None:
-        y += bd.reshape((O,) + (1,) * len(K))
-    return y
-
-
-def _grad_rows(gd, G):
-    """g (N, O, *out) as (G, O/G, N*P): output channels as rows, every image and position as columns."""
-    N, O = gd.shape[:2]
-    P = math.prod(gd.shape[2:])
-    if N == 1:
-        return gd.reshape(G, O // G, P)
-    return gd.reshape(N, G, O // G, P).transpose(1, 2, 0, 3).reshape(G, O // G, N * P)
+        y += bd.reshape((O,) + (1,) * (len(K) + 1))
+    return _from_batch_last(y)
 
 
 def _conv_transpose_raw(gd, wd, bd, geom, L):
-    """B_x^T(g, w) (+ b): the adjoint of conv in x. g (N, O, *out), w (O, C/G, *K) -> (N, C, *L).
+    """B_x^T(g, w) (+ b): the adjoint of conv in x. g (N, O, *out), w (O, C/G, *K) -> (N, C, *L), a view
+    of a (C, *L, N) array.
 
-    One matmul gives every window's contribution, then a col2im adds them into the input by looping
-    over the kernel offsets. Both are laid out with the batch axis innermost, so that each strided add
-    runs over long contiguous rows (out_w * N elements) rather than rows of out_w."""
+    One GEMM per group gives every window's contribution (the column matrix's gradient), then col2im adds
+    them into the input by looping over the kernel offsets: strided adds of whole (C, *out, N) blocks,
+    whose rows are out_w * N contiguous elements."""
     s, d, lo, hi, G = geom
     N, O = gd.shape[:2]
     out = gd.shape[2:]
     Cg = wd.shape[1]
     K = wd.shape[2:]
-    C = Cg * G
-    Og = O // G
-    P = math.prod(out)
-    gT = gd.reshape(N, G, Og, P).transpose(1, 2, 3, 0).reshape(G, Og, P * N)  # (G, O/G, P*N)
-    wT = wd.reshape(G, Og, Cg * math.prod(K)).transpose(0, 2, 1)              # (G, Cg*K, O/G)
-    # (G, Cg*K, P*N): one BLAS call per group (a broadcast product when each group has one output channel)
+    C, Og = Cg * G, O // G
+    full = tuple(di * (k - 1) for di, k in zip(d, K))
+    if _transpose_by_conv(s, lo, full, Cg, Og):
+        # stride 1: the adjoint is itself a convolution, of g zero-padded by dilation * (k - 1) - padding
+        # with the kernel flipped and its in/out channels swapped (per group): one im2col copy of long
+        # rows and one GEMM whose result is already dx, where col2im would add up nine GEMM outputs
+        wf = wd.reshape((G, Og, Cg) + tuple(K)).swapaxes(1, 2)[(Ellipsis,) + (slice(None, None, -1),) * len(K)]
+        gf = ((1,) * len(K), d, tuple(f - a for f, a in zip(full, lo)), tuple(f - b for f, b in zip(full, hi)), G)
+        return _conv_raw(gd, wf.reshape((C, Og) + tuple(K)), bd, gf)
+    gT = _batch_last(gd).reshape(G, Og, math.prod(out) * N)
+    wT = wd.reshape(G, Og, Cg * math.prod(K)).transpose(0, 2, 1)             # (G, Cg*K, O/G)
+    # (G, Cg*K, P*N): one GEMM per group (a broadcast product when each group has one output channel)
     dcols = wT * gT if Og == 1 else np.matmul(wT, gT)
-    dcols = dcols.reshape((C,) + K + out + (N,))
-    buf = np.zeros((C,) + tuple(L) + (N,), dtype=dcols.dtype)
+    dcols = dcols.reshape((C,) + tuple(K) + tuple(out) + (N,))
     c, n = (slice(None),), (slice(None),)
-    for kk, sl in zip(itertools.product(*map(range, K)), _scatter_slices(K, L, out, s, d, lo)):
-        if sl is not None:
-            dst, src = sl
-            buf[c + dst + n] += dcols[c + kk + src + n]
-    res = np.ascontiguousarray(np.moveaxis(buf, -1, 0))                      # (N, C, *L)
+    pieces = [(kk, sl) for kk, sl in zip(itertools.product(*map(range, K)), _scatter_slices(K, L, out, s, d, lo))
+              if sl is not None]
+    # an offset whose windows cover the whole input (the centre of a 'same' kernel) starts the sum as a copy
+    whole = [i for i, (kk, (dst, src)) in enumerate(pieces)
+             if all(sl.start == 0 and sl.stop == n_ and sl.step == 1 for sl, n_ in zip(dst, L))]
+    if whole:
+        kk, (dst, src) = pieces.pop(whole[0])
+        buf = np.array(dcols[c + kk + src + n], order="C")
+    else:
+        buf = np.zeros((C,) + tuple(L) + (N,), dtype=dcols.dtype)
+    for kk, (dst, src) in pieces:
+        buf[c + dst + n] += dcols[c + kk + src + n]
     if bd is not None:
-        res += bd.reshape((C,) + (1,) * len(K))
-    return res
+        buf += bd.reshape((C,) + (1,) * (len(K) + 1))
+    return _from_batch_last(buf)
 
 
-def _conv_weight_raw(xd, gd, geom, K):
-    """B_w^T(x, g): the adjoint of conv in w. x (N, C, *L), g (N, O, *out) -> (O, C/G, *K)."""
+def _transpose_by_conv(s, lo, full, Cg, Og):
+    """Whether conv_transpose runs as a convolution (stride 1, padding at most dilation * (k - 1)):
+    measured faster when the column matrix it copies (out channels * kernel rows) is no larger than the
+    one col2im would add up (in channels * kernel rows)."""
+    return all(si == 1 for si in s) and all(f >= a for f, a in zip(full, lo)) and Og <= Cg
+
+
+def _conv_weight_raw(xd, gd, geom, K, cols=None):
+    """B_w^T(x, g): the adjoint of conv in w. x (N, C, *L), g (N, O, *out) -> (O, C/G, *K): one GEMM per
+    group of g's rows with x's column matrix (``cols`` if the forward kept it, else rebuilt)."""
     s, d, lo, hi, G = geom
     N, C = xd.shape[:2]
     O = gd.shape[1]
     out = gd.shape[2:]
-    Cg = C // G
-    xp = _padded(xd, lo, _span(out, K, s, d))
-    sN, sC = xp.strides[:2]
-    sS = xp.strides[2:]
-    win = as_strided(xp, (G, Cg) + tuple(K) + (N,) + out,
-                     (Cg * sC, sC) + tuple(a * di for a, di in zip(sS, d)) + (sN,)
-                     + tuple(a * si for a, si in zip(sS, s)))
-    cols = win.reshape(G, Cg * math.prod(K), N * math.prod(out))   # (G, Cg*K, N*P) copy, freed on return
-    dw = np.matmul(_grad_rows(gd, G), cols.transpose(0, 2, 1))   # (G, O/G, Cg*K): one BLAS call per group
-    return dw.reshape((O, Cg) + tuple(K))
+    gT = _batch_last(gd).reshape(G, O // G, math.prod(out) * N)
+    if cols is None:
+        cols = _im2col(xd, K, out, geom)
+    dw = np.matmul(gT, cols.transpose(0, 2, 1))                 # (G, O/G, Cg*K)
+    return dw.reshape((O, C // G) + tuple(K))
 
 
 # ============================================================================ the three conv ops
@@ -270,10 +367,10 @@ def _conv_transpose_any(g, w, b, geom, L):
     return _conv_transpose_raw(g, w, b, geom, L)
 
 
-def _conv_weight_any(x, g, geom, K):
+def _conv_weight_any(x, g, geom, K, cols=None):
     if _is_tensor(x, g):
         return _conv_weight_op(x, g, geom, K)
-    return _conv_weight_raw(x, g, geom, K)
+    return _conv_weight_raw(x, g, geom, K, cols)
 
 
 def _bias_vjp(nd):
@@ -290,10 +387,14 @@ def _conv_op(x, w, b, geom):
     bd = None if b is None else _array(b, "conv")
     dt = _float_dtype("conv", *(a for a in (xd, wd, bd) if a is not None))
     xd, wd, bd = _cast(dt, xd, wd, bd)
-    out = _conv_raw(xd, wd, bd, geom)
     L, K = xd.shape[2:], wd.shape[2:]
+    cols = _im2col(xd, K, _conv_out(L, K, *geom[:4]), geom)
+    out = _conv_raw(xd, wd, bd, geom, cols)
+    # the weight gradient needs x's column matrix again: keep it (as the floor and PyTorch's im2col do)
+    # rather than rebuild it, when w will get a gradient; it goes with the graph after backward
+    kept = cols if isinstance(w, Tensor) and w.requires_grad else None
     vjps = (lambda g, y, x, w, *b: _conv_transpose_any(g, w, None, geom, L),
-            lambda g, y, x, w, *b: _conv_weight_any(x, g, geom, K))
+            lambda g, y, x, w, *b: _conv_weight_any(x, g, geom, K, kept))
     if b is None:
         return _make(out, _name("conv", len(K)), (x, w), (xd, wd), vjps)
     return _make(out, _name("conv", len(K)), (x, w, b), (xd, wd, bd), vjps + (_bias_vjp(len(K)),))
@@ -495,9 +596,9 @@ def _pool_geom(where, nd, xd, kernel_size, stride, padding, dilation, ceil_mode)
 def _max_scan(candidates, has_nan):
     """Running max over ``candidates`` (equal-shape arrays) with PyTorch's rule: a later value replaces the
     max only if it is strictly greater, or NaN. Returns (max, index of the chosen candidate)."""
-    m = np.array(candidates[0], copy=True)
-    idx = np.zeros(m.shape, dtype=np.uint8 if len(candidates) < 256 else np.int32)
-    upd = np.empty(m.shape, dtype=bool)
+    m = np.array(candidates[0], copy=True)                      # (these keep the candidates' memory order)
+    idx = np.zeros_like(m, dtype=np.uint8 if len(candidates) < 256 else np.int32)
+    upd = np.empty_like(m, dtype=bool)
     for i in range(1, len(candidates)):
         v = candidates[i]
         np.greater(v, m, out=upd)
@@ -508,21 +609,48 @@ def _max_scan(candidates, has_nan):
     return m, idx
 
 
+class _Argmax:
+    """Which element of each max-pool window is its max, as PyTorch chooses it (the first maximum in the
+    window's row-major order, or the last NaN): the window's kernel offset, an integer array like the
+    output. Found when first asked for, from the (padded) input ``xp`` and the max ``m``: the backward of a
+    pool whose windows tile the input (2x2, stride 2) never asks (see :func:`_max_scatter_raw`)."""
+    __slots__ = ("xp", "m", "idx")
+
+    def __init__(self, xp, m, idx=None):
+        self.xp, self.m, self.idx = xp, m, idx
+
+    def views(self, geom):
+        K, s, d, lo, out, L = geom
+        return [self.xp[(Ellipsis,) + sl] for sl in _gather_slices(K, out, s, d)]
+
+    def index(self, geom):
+        if self.idx is None:
+            views = self.views(geom)
+            idx = np.zeros_like(self.m, dtype=np.uint8 if len(views) < 256 else np.int32)
+            eq = np.empty_like(self.m, dtype=bool)
+            for i in range(len(views) - 1, -1, -1):    # the last write wins: the first offset holding the max
+                np.equal(views[i], self.m, out=eq)
+                np.copyto(idx, idx.dtype.type(i), where=eq)
+            self.idx = idx
+        return self.idx
+
+
 def _max_pool_raw(xd, geom):
+    """(the max of each window, its :class:`_Argmax`)."""
     K, s, d, lo, out, L = geom
     xp = _padded(xd, lo, _span(out, K, s, d), -np.inf)
     views = [xp[(Ellipsis,) + sl] for sl in _gather_slices(K, out, s, d)]
-    m, idx = _max_scan(views, False)
-    if not m.size:
-        return m, idx
-    mmin = m.min()                          # NaN if a window holds a NaN, -inf if a window is all -inf
-    if np.isnan(mmin):                      # rare: scan again with PyTorch's NaN rule (the last NaN wins)
-        m, idx = _max_scan(views, True)
-    if np.isnan(mmin) or np.isneginf(mmin):
-        neg = np.isneginf(m)                # a window of -inf: PyTorch keeps its first element in the input
+    m = np.maximum(views[0], views[1]) if len(views) > 1 else np.array(views[0], copy=True)
+    for v in views[2:]:
+        np.maximum(m, v, out=m)               # NaN wins, as in PyTorch
+    idx = None
+    mmin = m.min() if m.size else 0.0         # NaN if a window holds a NaN, -inf if a window is all -inf
+    if np.isnan(mmin) or np.isneginf(mmin):   # rare: the offsets by a scan with PyTorch's rules
+        _, idx = _max_scan(views, np.isnan(mmin))
+        neg = np.isneginf(m)                  # a window of -inf: PyTorch keeps its first element in the input
         if neg.any():
             np.copyto(idx, np.broadcast_to(_first_valid(geom), idx.shape), where=neg, casting="unsafe")
-    return m, idx
+    return m, _Argmax(xp, m, idx)
 
 
 def _first_valid(geom):
@@ -555,9 +683,11 @@ def _indices(idx, geom):
     return flat
 
 
-def _max_scatter_raw(gd, idx, geom):
-    """The max pool's input gradient: each window's gradient added at its chosen element."""
+def _max_scatter_raw(gd, am, geom):
+    """The max pool's input gradient: each window's gradient added at its chosen element (``am``, an
+    :class:`_Argmax`). Laid out as the pool's input."""
     K, s, d, lo, out, L = geom
+    gd = _same_layout(gd, am.m)
     finite = np.isfinite(gd.sum())           # g * mask is exact (and fast) unless g holds inf or NaN
 
     def pick(g, hit, out=None):
@@ -566,13 +696,33 @@ def _max_scatter_raw(gd, idx, geom):
         if out is None:
             return np.where(hit, g, 0)
         np.copyto(out, np.where(hit, g, 0))
+    shape = gd.shape[:2] + tuple(L)
     if all(si == k and di == 1 and a == 0 and o * k == n for si, k, di, a, o, n in zip(s, K, d, lo, out, L)):
         # the windows tile the input exactly (e.g. 2x2, stride 2, even sizes): each element is written once
-        buf = np.empty(gd.shape[:2] + tuple(L), dtype=gd.dtype)
-        for i, sl in enumerate(_gather_slices(K, out, s, d)):
-            pick(gd, idx == i, out=buf[(Ellipsis,) + sl])
+        buf = _alloc(am.m, shape, gd.dtype)
+        slices = [(Ellipsis,) + sl for sl in _gather_slices(K, out, s, d)]
+        if am.idx is not None or len(slices) == 1:
+            idx = am.index(geom)
+            for i, sl in enumerate(slices):
+                pick(gd, idx == i, out=buf[sl])
+            return buf
+        # no NaN and no all -inf window (else the forward found idx): an element gets its window's
+        # gradient if it equals the max and no earlier one in the window did; the last one if none did
+        taken = None
+        for i, (v, sl) in enumerate(zip(am.views(geom), slices)):
+            if i == len(slices) - 1:
+                hit = np.logical_not(taken, out=taken)
+            else:
+                hit = np.equal(v, am.m)
+                if taken is None:
+                    taken = hit
+                else:
+                    np.greater(hit, taken, out=hit)          # hit and not taken
+                    np.logical_or(taken, hit, out=taken)
+            pick(gd, hit, out=buf[sl])
         return buf
-    buf = np.zeros(gd.shape[:2] + tuple(L), dtype=gd.dtype)
+    idx = am.index(geom)
+    buf = _alloc(am.m, shape, gd.dtype, 0)
     for i, sl in enumerate(_scatter_slices(K, L, out, s, d, lo)):
         if sl is not None:
             dst, src = sl
@@ -581,11 +731,12 @@ def _max_scatter_raw(gd, idx, geom):
     return buf
 
 
-def _max_gather_raw(hd, idx, geom):
+def _max_gather_raw(hd, am, geom):
     """The transpose of the scatter: each window reads ``h`` at its chosen element."""
     K, s, d, lo, out, L = geom
+    idx = am.index(geom)
     hp = _padded(hd, lo, _span(out, K, s, d))
-    res = np.zeros(hd.shape[:2] + tuple(out), dtype=hd.dtype)
+    res = _alloc(am.m, hd.shape[:2] + tuple(out), hd.dtype, 0)
     for i, sl in enumerate(_gather_slices(K, out, s, d)):
         np.copyto(res, hp[(Ellipsis,) + sl], where=(idx == i))
     return res
@@ -602,12 +753,12 @@ def _max_pool_nd(nd, input, kernel_size, stride, padding, dilation, ceil_mode, r
     if xd.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating input, got dtype {xd.dtype}")
     geom = _pool_geom(where, nd, xd, kernel_size, stride, padding, dilation, ceil_mode)
-    m, idx = _max_pool_raw(xd, geom)
-    out = _make(m, where, (x,), (xd,), (lambda g, y, x: _max_scatter_any(g, idx, geom),))
+    m, am = _max_pool_raw(xd, geom)
+    out = _make(m, where, (x,), (xd,), (lambda g, y, x: _max_scatter_any(g, am, geom),))
     out = _unbatch(out, unbatched)
     if return_indices:
         from ..tensor import _wrap
-        ind = _indices(idx, geom)
+        ind = _indices(am.index(geom), geom)
         return out, _wrap(ind[0] if unbatched else ind)
     return out
 
