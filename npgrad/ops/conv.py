@@ -346,7 +346,12 @@ def _conv_weight_raw(xd, gd, geom, K, cols=None):
     gT = _batch_last(gd).reshape(G, O // G, math.prod(out) * N)
     if cols is None:
         cols = _im2col(xd, K, out, geom)
-    dw = np.matmul(gT, cols.transpose(0, 2, 1))                 # (G, O/G, Cg*K)
+    if cols.shape[1] >= gT.shape[1]:
+        # the same product as (dw^T = cols @ g^T): OpenBLAS runs it faster when Cg*K >= O/G (64x32x8x8,
+        # 3x3 -> 32 channels: 0.58 vs 0.92 ms) and slower otherwise (a first layer's 9 rows)
+        dw = np.matmul(cols, gT.transpose(0, 2, 1)).transpose(0, 2, 1)
+    else:
+        dw = np.matmul(gT, cols.transpose(0, 2, 1))             # (G, O/G, Cg*K)
     return dw.reshape((O, C // G) + tuple(K))
 
 
