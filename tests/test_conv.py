@@ -636,8 +636,23 @@ def test_column_matrix_kept_only_for_the_weight_gradient():
         base = now()
         y = npg.conv2d(x, w, padding=1)
         assert now() - base < 2 * out_bytes
+        del y
+        w.requires_grad = True
+        base = now()
+        with pytest.MonkeyPatch.context() as mp:            # a column matrix too large to keep
+            mp.setattr(C, "_KEEP_COLUMNS_BYTES", cols_bytes - 1)
+            y = npg.conv2d(x, w, padding=1)
+        assert now() - base < 2 * out_bytes
+        y.backward(g)                                        # rebuilt for the weight gradient
+        np.testing.assert_allclose(w.grad, _conv_weight_grad(x.data, w.data, g), rtol=1e-4, atol=1e-4)
     finally:
         tracemalloc.stop()
+
+
+def _conv_weight_grad(x, w, g):
+    tw = torch.tensor(w, requires_grad=True)
+    F.conv2d(torch.tensor(x), tw, padding=1).backward(torch.tensor(g))
+    return tw.grad.numpy()
 
 
 @pytest.mark.parametrize("fn, tfn", [
