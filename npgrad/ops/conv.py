@@ -6,20 +6,27 @@ input or an unbatched one (no leading batch axis), as PyTorch does.
 
 How it is computed
 ------------------
-* convolution: the (zero-padded) input is viewed as its windows with ``as_strided`` (no copy), the view
-  is reshaped into one matrix of columns (the only copy, freed when the op returns) and multiplied by the
-  weight in ONE ``matmul`` (batched over groups).
+* layout: the kernels work on batch-last arrays (C, *L, N), as the benchmark's hand-written NumPy floor
+  does, and a convolution returns its (N, C, *L) result as a transposed view of one (the memory order
+  differs from C order, the values and shape do not; see "memory layout" below). The ops that follow
+  keep that order, so consecutive layers pass arrays without transposing them.
+* convolution: the zero-padded batch-last input is viewed as its windows with ``as_strided`` (no copy),
+  the view is reshaped into one column matrix (C/G * prod(K), prod(out) * N) (the one copy, of long
+  rows) and multiplied by the weight in ONE ``matmul`` per group for the whole batch. The column matrix
+  is kept for the weight gradient when the weight needs one (up to 32 MiB; rebuilt beyond).
 * three ops close the family under differentiation: ``conv`` y = B(x, w), its input gradient
   ``conv_transpose`` B_x^T(g, w) and its weight gradient B_w^T(x, g). Each is bilinear and each one's VJPs
   are the other two, so a VJP calls these functions again: on the plain backward path with NumPy arrays
   (raw NumPy), with ``create_graph=True`` with Tensors (recorded ops), so conv has derivatives of any order.
-* the transposed product (input gradient) is one ``matmul`` followed by a col2im that loops over the
-  kernel offsets adding strided slices (no ``np.add.at``).
-* only the op's inputs are kept for backward (no column matrix); backward recomputes the window view.
-* max pooling scans the kernel offsets keeping the running max and the offset it came from (PyTorch's rule:
-  the first max in the window's row-major order; a NaN wins, the last one). Its gradient is scattered by
-  the same offset loop; scatter and gather are each other's VJP. Average pooling is a window sum and its
-  transpose, likewise.
+* the transposed product (input gradient) is, for stride 1 and out channels <= in channels, itself a
+  convolution (of g with the flipped kernel); otherwise one ``matmul`` followed by a col2im that loops
+  over the kernel offsets adding strided slices (no ``np.add.at``). The weight gradient is one ``matmul``
+  of g's rows with the column matrix.
+* max pooling takes the max over the kernel offsets with ``np.maximum``; which element of a window is its
+  max (PyTorch's rule: the first max in row-major order; a NaN wins, the last one) is found only when
+  needed. Windows that tile the input (2x2, stride 2) scatter the gradient with masks and never build that
+  index; scatter and gather are each other's VJP. Average pooling is a window sum and its transpose,
+  likewise.
 """
 import itertools
 import math
