@@ -12,8 +12,8 @@ How it is computed
   keep that order, so consecutive layers pass arrays without transposing them.
 * convolution: the zero-padded batch-last input is viewed as its windows with ``as_strided`` (no copy),
   the view is reshaped into one column matrix (C/G * prod(K), prod(out) * N) (the one copy, of long
-  rows) and multiplied by the weight in ONE ``matmul`` per group for the whole batch. The column matrix
-  is kept for the weight gradient when the weight needs one (up to 32 MiB; rebuilt beyond).
+  rows, freed when the op returns) and multiplied by the weight in ONE ``matmul`` per group for the
+  whole batch. Only the op's inputs are kept for backward; the weight gradient rebuilds the columns.
 * three ops close the family under differentiation: ``conv`` y = B(x, w), its input gradient
   ``conv_transpose`` B_x^T(g, w) and its weight gradient B_w^T(x, g). Each is bilinear and each one's VJPs
   are the other two, so a VJP calls these functions again: on the plain backward path with NumPy arrays
@@ -275,16 +275,14 @@ def _im2col(xd, K, out, geom):
     return win.reshape(G, C // G * math.prod(K), math.prod(out) * N)
 
 
-def _conv_raw(xd, wd, bd, geom, cols=None):
-    """y = B(x, w) (+ b): x (N, C, *L), w (O, C/G, *K) -> (N, O, *out), a view of an (O, *out, N) array.
-    ``cols``: x's column matrix if the caller has it (:func:`_im2col`)."""
+def _conv_raw(xd, wd, bd, geom):
+    """y = B(x, w) (+ b): x (N, C, *L), w (O, C/G, *K) -> (N, O, *out), a view of an (O, *out, N) array."""
     s, d, lo, hi, G = geom
     N = xd.shape[0]
     O, Cg = wd.shape[:2]
     K = wd.shape[2:]
     out = _conv_out(xd.shape[2:], K, s, d, lo, hi)
-    if cols is None:
-        cols = _im2col(xd, K, out, geom)
+    cols = _im2col(xd, K, out, geom)
     y = np.matmul(wd.reshape(G, O // G, Cg * math.prod(K)), cols)   # (G, O/G, P*N): one GEMM per group
     y = y.reshape((O,) + out + (N,))
     if bd is not None:
@@ -343,16 +341,19 @@ def _transpose_by_conv(s, lo, full, Cg, Og):
     return all(si == 1 for si in s) and all(f >= a for f, a in zip(full, lo)) and Og <= Cg
 
 
-def _conv_weight_raw(xd, gd, geom, K, cols=None):
+def _conv_weight_raw(xd, gd, geom, K):
     """B_w^T(x, g): the adjoint of conv in w. x (N, C, *L), g (N, O, *out) -> (O, C/G, *K): one GEMM per
-    group of g's rows with x's column matrix (``cols`` if the forward kept it, else rebuilt)."""
+    group of g's rows with x's column matrix, rebuilt here. Keeping the forward's instead was slower in
+    whole runs (train benchmark, 3 runs each: 1.74-2.17 s kept vs 1.57-2.10 s rebuilt with bench/run.py
+    --malloc-tuned, 2.90-3.23 vs 2.46-2.65 s with glibc's defaults, where the late frees of kept
+    matrices made each step fault in ~11 MB of fresh pages; cnn: 9.6-10.2 vs 9.3-9.8 ms); a rebuilt
+    matrix is in cache for the GEMM, and a kept one holds k*k times the input per layer until backward."""
     s, d, lo, hi, G = geom
     N, C = xd.shape[:2]
     O = gd.shape[1]
     out = gd.shape[2:]
     gT = _batch_last(gd).reshape(G, O // G, math.prod(out) * N)
-    if cols is None:
-        cols = _im2col(xd, K, out, geom)
+    cols = _im2col(xd, K, out, geom)
     if cols.shape[1] >= gT.shape[1]:
         # the same product as (dw^T = cols @ g^T): OpenBLAS runs it faster when Cg*K >= O/G (64x32x8x8,
         # 3x3 -> 32 channels: 0.58 vs 0.92 ms) and slower otherwise (a first layer's 9 rows)
@@ -379,10 +380,10 @@ def _conv_transpose_any(g, w, b, geom, L):
     return _conv_transpose_raw(g, w, b, geom, L)
 
 
-def _conv_weight_any(x, g, geom, K, cols=None):
+def _conv_weight_any(x, g, geom, K):
     if _is_tensor(x, g):
         return _conv_weight_op(x, g, geom, K)
-    return _conv_weight_raw(x, g, geom, K, cols)
+    return _conv_weight_raw(x, g, geom, K)
 
 
 def _bias_vjp(nd):
@@ -394,24 +395,15 @@ def _cast(dt, *arrays):
     return tuple(None if a is None else (a if a.dtype == dt else a.astype(dt)) for a in arrays)
 
 
-_KEEP_COLUMNS_BYTES = 32 * 2**20    # largest column matrix a conv keeps for its weight gradient
-
-
 def _conv_op(x, w, b, geom):
     xd, wd = _array(x, "conv"), _array(w, "conv")
     bd = None if b is None else _array(b, "conv")
     dt = _float_dtype("conv", *(a for a in (xd, wd, bd) if a is not None))
     xd, wd, bd = _cast(dt, xd, wd, bd)
+    out = _conv_raw(xd, wd, bd, geom)
     L, K = xd.shape[2:], wd.shape[2:]
-    cols = _im2col(xd, K, _conv_out(L, K, *geom[:4]), geom)
-    out = _conv_raw(xd, wd, bd, geom, cols)
-    # the weight gradient needs x's column matrix again: keep it rather than rebuild it (6% of the cnn
-    # benchmark's step, 3% of the digits CNN's), when w will get a gradient and the matrix is not large
-    # (k*k times the input: rebuilt for big images, where keeping one per layer would multiply the
-    # memory a forward pass holds); it goes with the graph after backward
-    kept = cols if isinstance(w, Tensor) and w.requires_grad and cols.nbytes <= _KEEP_COLUMNS_BYTES else None
     vjps = (lambda g, y, x, w, *b: _conv_transpose_any(g, w, None, geom, L),
-            lambda g, y, x, w, *b: _conv_weight_any(x, g, geom, K, kept))
+            lambda g, y, x, w, *b: _conv_weight_any(x, g, geom, K))
     if b is None:
         return _make(out, _name("conv", len(K)), (x, w), (xd, wd), vjps)
     return _make(out, _name("conv", len(K)), (x, w, b), (xd, wd, bd), vjps + (_bias_vjp(len(K)),))
