@@ -118,35 +118,6 @@ def test_conv2d_non_contiguous_input():
     np.testing.assert_allclose(out.data, F.conv2d(torch.tensor(np.ascontiguousarray(x)), torch.tensor(w)).numpy())
 
 
-def test_seed_readme_conv2d_example():
-    # the seed README's Conv2D example, verbatim
-    import torch
-    import torch.nn.functional as F
-
-    x = npg.randn(2, 5, 28, 28)  # (batch_size, in_channels, height, width)
-    weight = npg.randn(3, 5, 3, 3)  # ( out_channels, in_channels, kernel_height, kernel_width)
-    bias = npg.randn(3)  # (out_channels,)
-
-    # Forward pass with npg.conv2d
-    y = npg.conv2d(x, weight, bias, stride=1, padding=1)
-    z = npg.sum(y)
-    z.backward()
-
-    # Compute gradients with PyTorch
-    torch_x = torch.tensor(x.data, requires_grad=True)
-    torch_weight = torch.tensor(weight.data, requires_grad=True)
-    torch_bias = torch.tensor(bias.data, requires_grad=True)
-
-    torch_y = F.conv2d(torch_x, torch_weight, torch_bias, stride=1, padding=1)
-    torch_z = torch.sum(torch_y)
-    torch_z.backward()
-
-    # Compare gradients
-    assert np.allclose(x.grad, torch_x.grad.numpy())
-    assert np.allclose(weight.grad, torch_weight.grad.numpy())
-    assert np.allclose(bias.grad, torch_bias.grad.numpy())
-
-
 # ------------------------------------------------------------------------------------ conv1d, conv3d
 CONV1D = [
     ((2, 3, 10), (4, 3, 3), True, dict()),

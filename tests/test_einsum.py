@@ -115,29 +115,6 @@ def test_einsum_finite_differences(spec, shapes):
     check_finite_difference(lambda *xs: npg.einsum(spec, *xs), _arrays(shapes, np.float64, seed=3), what=spec)
 
 
-def test_seed_einsum_example():
-    """The seed README's Einsum example, verbatim."""
-    x = npg.randn(3, 4, 7, 8, 3)
-    y = npg.randn(3, 4, 5, 6)
-
-    z = npg.sum(
-        npg.einsum('ijkli,ijmn->klmn', x, y)
-    )
-    z.backward()
-
-    # Compute gradients with torch
-    torch_x = torch.tensor(x.data, requires_grad=True)
-    torch_y = torch.tensor(y.data, requires_grad=True)
-    torch_z = torch.sum(
-        torch.einsum('ijkli,ijmn->klmn', torch_x, torch_y)
-    )
-    torch_z.backward()
-
-    # Compare gradients
-    assert np.allclose(x.grad, torch_x.grad.numpy())
-    assert np.allclose(y.grad, torch_y.grad.numpy())
-
-
 def test_repeated_letter_gradient_lands_on_the_diagonal():
     a = np.random.default_rng(0).standard_normal((4, 4))
     x = npg.tensor(a)

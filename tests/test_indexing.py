@@ -221,26 +221,6 @@ def test_fd_cases_really_differ_from_torch_or_use_negative_steps():
         assert got.shape != a[np_key(key)].shape or not np.array_equal(got, a[np_key(key)])
 
 
-def test_seed_advanced_indexing_example():
-    """The seed README's Advanced Indexing example, verbatim."""
-    x = npg.randn(10, 8, 12)
-    indices1 = np.random.randint(0, 10, (3, 2))
-    indices2 = np.random.randint(0, 8, (3, 2))
-
-    y = x[indices1, indices2, 2:8:2]
-    y = npg.sum(y)
-    y.backward()
-
-    # Compute gradients with torch
-    torch_x = torch.tensor(x.data, requires_grad=True)
-    torch_y = torch_x[indices1, indices2, 2:8:2]
-    torch_y = torch.sum(torch_y)
-    torch_y.backward()
-
-    # Compare gradients
-    assert np.allclose(x.grad, torch_x.grad.numpy())
-
-
 def test_advanced_indices_split_by_a_slice_move_to_the_front():
     x = npg.randn(4, 5, 6)
     i, j = np.array([[0, 1, 3]]), np.array([[2], [5]])
