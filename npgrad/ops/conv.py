@@ -435,16 +435,21 @@ def _conv_weight_op(x, g, geom, K):
 
 
 # ============================================================================ public convolutions
-def _check_weight(where, nd, xd, wd, bd, groups):
-    if wd.ndim != nd + 2:
-        raise ValueError(f"{where}: weight must be {nd + 2}-D (out_channels, in_channels/groups, *kernel), "
-                         f"got shape {wd.shape}")
+def _groups(groups, where):
     try:
         groups = operator.index(groups)
     except TypeError:
         raise TypeError(f"{where}: groups must be an int, got {groups!r}") from None
     if groups < 1:
         raise ValueError(f"{where}: groups must be positive, got {groups}")
+    return groups
+
+
+def _check_weight(where, nd, xd, wd, bd, groups):
+    if wd.ndim != nd + 2:
+        raise ValueError(f"{where}: weight must be {nd + 2}-D (out_channels, in_channels/groups, *kernel), "
+                         f"got shape {wd.shape}")
+    groups = _groups(groups, where)
     if bd is not None and bd.shape != (wd.shape[0],):
         raise ValueError(f"{where}: bias must have shape ({wd.shape[0]},) for weight of shape {wd.shape}, "
                          f"got {bd.shape}")
@@ -520,12 +525,7 @@ def _conv_transpose_nd(nd, input, weight, bias, stride, padding, output_padding,
     if wd.ndim != nd + 2:
         raise ValueError(f"{where}: weight must be {nd + 2}-D (in_channels, out_channels/groups, *kernel), "
                          f"got shape {wd.shape}")
-    try:
-        groups = operator.index(groups)
-    except TypeError:
-        raise TypeError(f"{where}: groups must be an int, got {groups!r}") from None
-    if groups < 1:
-        raise ValueError(f"{where}: groups must be positive, got {groups}")
+    groups = _groups(groups, where)
     Cin, Cout = wd.shape[0], wd.shape[1] * groups
     if xd.shape[1] != Cin:
         raise ValueError(f"{where}: input of shape {xd.shape} has {xd.shape[1]} channels but weight of shape "
