@@ -35,22 +35,6 @@ def sum_to(g, shape):
     return g
 
 
-def toposort(roots):
-    """Recorded tensors reachable from ``roots`` that need a gradient, inputs before results
-    (by creation order, which is a topological order). Used by tools, not by backward."""
-    seen = set()
-    stack = [r for r in roots if r.requires_grad]
-    while stack:
-        t = stack.pop()
-        if t in seen:
-            continue
-        seen.add(t)
-        for p in t._parents or ():
-            if isinstance(p, Tensor) and p.requires_grad and p not in seen:
-                stack.append(p)
-    return sorted(seen, key=lambda t: -1 if t._vjps is None else t._seq)
-
-
 def _seed(root, grad, create_graph):
     if grad is None:
         if root.data.size != 1:
@@ -205,12 +189,6 @@ def _capturing(inputs):
         if isinstance(t, Tensor) and t._vjps is not None and t._extra is None:
             t._extra = {}
     return dict.fromkeys(inputs)
-
-
-def _release(t):
-    t._parents = None
-    t._saved = None
-    t._vjps = RELEASED
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
