@@ -5,7 +5,44 @@ from collections import OrderedDict
 from ..module import Module
 
 
-class Sequential(Module):
+def _index(idx, n):
+    idx = operator.index(idx)
+    if not -n <= idx < n:
+        raise IndexError(f"index {idx} is out of range for a container of {n} modules")
+    return idx % n
+
+
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children numbered "0", "1", ... in order."""
+
+    def _renumber(self, modules):
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._renumber(items)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Modules called one after the other: ``Sequential(Linear(4, 8), ReLU(), Linear(8, 1))`` or
     ``Sequential(OrderedDict(name=module, ...))``; children are named "0", "1", ... (as PyTorch)."""
 
@@ -36,43 +73,10 @@ class Sequential(Module):
         keys = list(self._modules.keys())
         for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]):
             del self._modules[key]
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
-        return self
+        self._renumber(list(self._modules.values()))
 
 
-def _index(idx, n):
-    idx = operator.index(idx)
-    if not -n <= idx < n:
-        raise IndexError(f"index {idx} is out of range for a container of {n} modules")
-    return idx % n
-
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (children named "0", "1", ...)."""
 
     def __init__(self, modules=None):
@@ -91,34 +95,13 @@ class ModuleList(Module):
     def __delitem__(self, idx):
         items = list(self._modules.values())
         del items[idx if isinstance(idx, slice) else _index(idx, len(self))]
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        self._renumber(items)
 
     def __iadd__(self, modules):
         return self.extend(modules)
 
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+    def insert(self, index, module):  # returns None, as torch.nn.ModuleList.insert
+        super().insert(index, module)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is a container: call its modules, not the list")
