@@ -4,6 +4,7 @@ import numpy as np
 from . import random as _random
 from .dtypes import check_numeric, get_default_dtype
 from .tensor import Tensor, _default_requires_grad
+from .tensor import _leaf as _new_leaf
 
 
 def _shape(shape):
@@ -19,14 +20,8 @@ def _shape(shape):
 
 
 def _leaf(arr, requires_grad, where):
-    t = Tensor.__new__(Tensor)
-    t.data = check_numeric(arr, where)  # dtype="U3" or object: refused here as by npg.tensor
-    t.grad = None
-    t.requires_grad = _default_requires_grad(arr, requires_grad, where)
-    t._parents = None
-    t._vjps = None
-    t._extra = None
-    return t
+    check_numeric(arr, where)  # dtype="U3" or object: refused here as by npg.tensor
+    return _new_leaf(arr, _default_requires_grad(arr, requires_grad, where))
 
 
 def _dtype(dtype):

@@ -23,7 +23,7 @@ import numpy as np
 from .autograd import engine
 from .autograd.versions import inputs_as_of
 from .autograd.grad_mode import _state, enable_grad
-from .tensor import Tensor, _new, _record, _wrap
+from .tensor import Tensor, _leaf, _record, _wrap
 
 __all__ = ["grad", "grad_and_value", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian",
            "hessian"]
@@ -146,14 +146,7 @@ class _Level:
                 data = data.astype(get_default_dtype())
             else:
                 data = data.copy()
-        t = _new(Tensor)
-        t.data = data
-        t.grad = None
-        t.requires_grad = True
-        t._parents = None
-        t._vjps = None
-        t._extra = None
-        return t
+        return _leaf(data, True)
 
     def call(self, f, has_aux):
         with enable_grad():
@@ -363,14 +356,7 @@ def _linearization(level, outs):
     """For outputs ``outs`` of ``level``: dummy cotangents ``u`` and the recorded ``J^T u`` (flat)."""
     us = []
     for o in outs:
-        u = _new(Tensor)
-        u.data = np.zeros(o.data.shape, dtype=o.data.dtype)
-        u.grad = None
-        u.requires_grad = True
-        u._parents = None
-        u._vjps = None
-        u._extra = None
-        us.append(u)
+        us.append(_leaf(np.zeros(o.data.shape, dtype=o.data.dtype), True))
     gs = level.gradients(outs, us, True)
     return us, gs
 

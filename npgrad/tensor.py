@@ -160,18 +160,21 @@ ndarray = Tensor  # the original npgrad's name for the class
 
 
 # -------------------------------------------------------------------- creating tensors
-def _wrap(data):
-    """A tensor that records nothing (a constant, or an op result under no_grad)."""
+def _leaf(data, requires_grad=False):
+    """A tensor with no graph behind it: a user's leaf, a constant, or an op result under no_grad."""
     if type(data) is not np.ndarray:
         data = np.asarray(data)
     t = _new(Tensor)
     t.data = data
     t.grad = None
-    t.requires_grad = False
+    t.requires_grad = requires_grad
     t._parents = None
     t._vjps = None
     t._extra = None
     return t
+
+
+_wrap = _leaf  # a constant: _wrap(data) records nothing and requires no grad
 
 
 def _record(data, op, parents, saved, vjps):
@@ -235,14 +238,7 @@ def tensor(data, dtype=None, requires_grad=None):
     arr = _to_array(data, dtype, "tensor")
     if arr is data or (isinstance(data, Tensor) and arr is data.data):
         arr = arr.copy()  # never share memory with the caller's array
-    t = Tensor.__new__(Tensor)
-    t.data = arr
-    t.grad = None
-    t.requires_grad = _default_requires_grad(arr, requires_grad, "tensor")
-    t._parents = None
-    t._vjps = None
-    t._extra = None
-    return t
+    return _leaf(arr, _default_requires_grad(arr, requires_grad, "tensor"))
 
 
 def as_tensor(data, dtype=None):

@@ -199,34 +199,30 @@ def rebase_inplace(x, compute):
     ``x._extra["prev"]`` (a chain, one link per in-place op): backward can then resolve an input
     whose creation number is newer than the op using it to the version it had when that op ran.
     """
-    old = object.__new__(Tensor)
-    old.data = x.data
-    old.grad = None
-    old.requires_grad = x.requires_grad
-    old._parents = x._parents
-    old._vjps = x._vjps
+    old = _wrap(x.data)
+    _take_node(old, x)
     prev = x._extra.get("prev") if x._extra else None
     old._extra = None if prev is None else {"prev": prev}
-    if x._vjps is not None:
-        old._saved = x._saved
-        old._op = x._op
-        old._seq = x._seq
-        old._pending = None
     new = compute(old)
     x.data = new.data
-    x.requires_grad = new.requires_grad
-    x._parents = new._parents
-    x._vjps = new._vjps
-    if new._vjps is not None:
-        x._saved = new._saved
-        x._op = new._op
-        x._seq = new._seq
-        x._pending = None
+    _take_node(x, new)
     extra = dict(x._extra) if x._extra else {}
     extra["prev"] = old
     x._extra = extra
     _versions.note_rebase()  # backward resolves older users of x to `old` (autograd/versions.py)
     return x
+
+
+def _take_node(dst, src):
+    """Give ``dst`` the graph node of ``src``: its inputs, saved values and VJPs."""
+    dst.requires_grad = src.requires_grad
+    dst._parents = src._parents
+    dst._vjps = src._vjps
+    if src._vjps is not None:
+        dst._saved = src._saved
+        dst._op = src._op
+        dst._seq = src._seq
+        dst._pending = None
 
 
 def take(x, indices, axis=None):
