@@ -13,7 +13,6 @@ import warnings
 import numpy as np
 
 from .. import random as _random
-from ..autograd.grad_mode import _state
 from ..ops import elementwise as _ew
 from ..ops.index import scatter_add as _scatter_add
 from ..ops._util import as_input, normalize_axis
@@ -572,9 +571,7 @@ def _normalize(name, x, axes, eps, weight, bias):
     out = xhat if wd is None else xhat * wd
     if bd is not None:
         out = out + bd
-    n = 1
-    for a in axes:
-        n *= xd.shape[a]
+    n = math.prod(xd.shape[a] for a in axes)
 
     def stats(x):
         if _is_graph(x):

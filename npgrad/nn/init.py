@@ -43,9 +43,7 @@ def _calculate_fan_in_and_fan_out(tensor):
     shape = tensor.shape
     if len(shape) < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
-    receptive = 1
-    for n in shape[2:]:
-        receptive *= n
+    receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
 

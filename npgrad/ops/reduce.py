@@ -1,5 +1,6 @@
 """Reductions: each forward beside its VJP. ``axis`` is None, an int (negative allowed) or a tuple."""
 import builtins
+import math
 
 import numpy as np
 
@@ -27,10 +28,7 @@ def mean(x, axis=None, keepdims=False):
 
 
 def _count(shape, axes):
-    n = 1
-    for a in axes:
-        n *= shape[a]
-    return n
+    return math.prod(shape[a] for a in axes)
 
 
 def _extreme(name, npfn):

@@ -1,5 +1,6 @@
 """Shape ops: forward beside VJP. Most forwards return NumPy views; no data is copied."""
 import builtins
+import math
 
 import numpy as np
 
@@ -38,9 +39,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     e = normalize_one_axis(end_dim, x.ndim, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    merged = 1
-    for n in x.shape[s:e + 1]:
-        merged *= n
+    merged = math.prod(x.shape[s:e + 1])
     return reshape(x, x.shape[:s] + (merged,) + x.shape[e + 1:])  # not -1: ambiguous when a dim is 0
 
 
