@@ -1,5 +1,6 @@
 """Shape ops: forward beside VJP. Most forwards return NumPy views; no data is copied."""
 import builtins
+import functools
 import math
 
 import numpy as np
@@ -52,9 +53,8 @@ def transpose(x, axes=None):
         axes = tuple(normalize_one_axis(a, x.ndim, "transpose") for a in axes)
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
-    inverse = tuple(np.argsort(axes))
     return _make(x.data.transpose(axes), "transpose", (x,), (x.data,),
-                 (lambda g, y, x: g.transpose(inverse),))
+                 (lambda g, y, x: g.transpose(tuple(np.argsort(axes))),))
 
 
 def permute(x, *dims):
@@ -156,14 +156,19 @@ def concatenate(tensors, axis=0):
         raise ValueError(f"concatenate: shapes {[d.shape for d in datas]} cannot be joined along axis {axis} "
                          f"({e})") from None
     ax = normalize_one_axis(axis, out.ndim, "concatenate")
-    bounds = np.cumsum([0] + [d.shape[ax] for d in datas])
-    vjps = tuple(_concat_vjp(i, ax, int(bounds[i]), int(bounds[i + 1])) for i in range(len(datas)))
-    return _make(out, "concatenate", tuple(tensors), tuple(datas), vjps)
+    return _make(out, "concatenate", tuple(tensors), tuple(datas), _concat_vjps(len(datas), ax))
 
 
-def _concat_vjp(i, axis, start, stop):
-    key = _slicer(axis, start, stop)
-    return lambda g, y, *inputs: g[key]
+@functools.lru_cache(maxsize=256)
+def _concat_vjps(n, axis):
+    """The VJPs of joining ``n`` inputs along ``axis``: input ``i`` gets its slice of ``g`` (the
+    offsets come from the inputs' shapes, so nothing is computed for a call that records nothing)."""
+    def vjp_of(i):
+        def vjp(g, y, *inputs):
+            start = sum(np.shape(t)[axis] for t in inputs[:i])
+            return g[_slicer(axis, start, start + np.shape(inputs[i])[axis])]
+        return vjp
+    return tuple(vjp_of(i) for i in range(n))
 
 
 concat = concatenate
