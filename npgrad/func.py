@@ -448,28 +448,35 @@ def _jacobian_result(level, blocks, graph, single, out_spec):
     return _unflatten(per_out, out_spec)
 
 
+def _jacobian_setup(where, f, args, kwargs, argnums, has_aux):
+    """Run ``f`` at a new level: (single, level, flat outputs, output spec, aux, whether to record)."""
+    single, nums = _normalize_argnums(argnums, len(args), where)
+    g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
+    level = _Level(where, args, nums)
+    out, aux = level.call(g_f, has_aux)
+    out_leaves, out_spec = _flatten(out)
+    outs = [_as_output(o, where) for o in out_leaves]
+    return single, level, outs, out_spec, aux, level.need_graph(outs)
+
+
+def _basis(tensors, k, e):
+    """Zero arrays shaped like ``tensors``, with a 1 at flat element ``e`` of the ``k``-th."""
+    arrays = [np.zeros(t.data.shape, dtype=t.data.dtype) for t in tensors]
+    arrays[k].reshape(-1)[e] = 1
+    return arrays
+
+
 def jacrev(f, argnums=0, has_aux=False):
     """``torch.func.jacrev``: the Jacobian of ``f`` by reverse mode, one backward pass per output
     element; its shape is ``output.shape + input.shape``."""
     def wrapper(*args, **kwargs):
-        single, nums = _normalize_argnums(argnums, len(args), "jacrev")
-        g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
-        level = _Level("jacrev", args, nums)
-        out, aux = level.call(g_f, has_aux)
-        out_leaves, out_spec = _flatten(out)
-        outs = [_as_output(o, "jacrev") for o in out_leaves]
-        graph = level.need_graph(outs)
+        single, level, outs, out_spec, aux, graph = _jacobian_setup("jacrev", f, args, kwargs, argnums, has_aux)
         blocks = []
         for k, o in enumerate(outs):
             rows = [[] for _ in level.inner]
             n = o.data.size
             for e in range(n):
-                cts = []
-                for kk, oo in enumerate(outs):
-                    c = np.zeros(oo.data.shape, dtype=oo.data.dtype)
-                    if kk == k:
-                        c.reshape(-1)[e] = 1
-                    cts.append(_wrap(c) if graph else c)
+                cts = [_wrap(c) if graph else c for c in _basis(outs, k, e)]
                 grads = level.gradients(outs, cts, graph)
                 for i, g in enumerate(grads):
                     rows[i].append(level.export(g, i, graph) if g is None else g)
@@ -487,24 +494,12 @@ def jacfwd(f, argnums=0, has_aux=False):
     """``torch.func.jacfwd``: the Jacobian of ``f`` column by column, one exact JVP per input element
     (the linearization ``u -> J^T u`` is recorded once and reused)."""
     def wrapper(*args, **kwargs):
-        single, nums = _normalize_argnums(argnums, len(args), "jacfwd")
-        g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
-        level = _Level("jacfwd", args, nums)
-        out, aux = level.call(g_f, has_aux)
-        out_leaves, out_spec = _flatten(out)
-        outs = [_as_output(o, "jacfwd") for o in out_leaves]
-        graph = level.need_graph(outs)
+        single, level, outs, out_spec, aux, graph = _jacobian_setup("jacfwd", f, args, kwargs, argnums, has_aux)
         us, gs = _linearization(level, outs)
         cols = [[[] for _ in level.inner] for _ in outs]   # [output][input] -> list of columns
         for i, inner in enumerate(level.inner):
             for e in range(inner.data.size):
-                tans = []
-                for ii, x in enumerate(level.inner):
-                    t = np.zeros(x.data.shape, dtype=x.data.dtype)
-                    if ii == i:
-                        t.reshape(-1)[e] = 1
-                    tans.append(t)
-                jv = _jvp_from(us, gs, tans, outs, graph)
+                jv = _jvp_from(us, gs, _basis(level.inner, i, e), outs, graph)
                 for k, r in enumerate(jv):
                     cols[k][i].append(r)
         blocks = []
