@@ -191,31 +191,36 @@ def _capturing(inputs):
     return dict.fromkeys(inputs)
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
-    """Compute gradients of ``tensors`` and accumulate them into the leaves' ``.grad``."""
-    if isinstance(tensors, Tensor):
-        tensors = (tensors,)
-    if grad_tensors is None:
-        grad_tensors = (None,) * len(tensors)
-    elif isinstance(grad_tensors, (Tensor, np.ndarray)):
-        grad_tensors = (grad_tensors,)
-    if retain_graph is None:
-        retain_graph = create_graph
-    for t in tensors:
+def _roots_and_seeds(outputs, grad_outputs, retain_graph, create_graph, where):
+    """``outputs`` as a tuple, their seed gradients, and retain_graph's default (create_graph)."""
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = (grad_outputs,)
+    for t in outputs:
         if not t.requires_grad:
             raise RuntimeError(
-                "backward: the tensor does not require grad and has no graph (was it computed under no_grad, "
-                "or only from constants / requires_grad=False tensors?)")
-    seeds = [_seed(t, g, create_graph) for t, g in zip(tensors, grad_tensors)]
-    if inputs is not None:
-        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-        capture = _capturing(inputs)
-        run_backward(tensors, seeds, retain_graph, create_graph, capture)
-        for t in inputs:
-            if capture[t] is not None:
-                _accumulate(t, capture[t], set(), create_graph)
+                f"{where}: the tensor does not require grad and has no graph (was it computed under no_grad, "
+                f"or only from constants / requires_grad=False tensors?)")
+    seeds = [_seed(t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
+    return outputs, seeds, create_graph if retain_graph is None else retain_graph
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Compute gradients of ``tensors`` and accumulate them into the leaves' ``.grad``
+    (only into ``inputs``, leaves or not, when given)."""
+    tensors, seeds, retain_graph = _roots_and_seeds(tensors, grad_tensors, retain_graph, create_graph, "backward")
+    if inputs is None:
+        run_backward(tensors, seeds, retain_graph, create_graph)
         return
-    run_backward(tensors, seeds, retain_graph, create_graph)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    capture = _capturing(inputs)
+    run_backward(tensors, seeds, retain_graph, create_graph, capture)
+    owned = {id(g) for g in seeds}
+    for t in inputs:
+        if capture[t] is not None:
+            _accumulate(t, capture[t], owned, create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -225,21 +230,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     so they can be differentiated again.
     """
     single = isinstance(inputs, Tensor)
-    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if single else tuple(inputs)
-    if grad_outputs is None:
-        grad_outputs = (None,) * len(outputs)
-    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outputs = (grad_outputs,)
-    if retain_graph is None:
-        retain_graph = create_graph
     for t in inputs:
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError("grad: every input must be a Tensor that requires grad")
-    for t in outputs:
-        if not t.requires_grad:
-            raise RuntimeError("grad: an output does not require grad (no input it depends on requires grad)")
-    seeds = [_seed(t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
+    outputs, seeds, retain_graph = _roots_and_seeds(outputs, grad_outputs, retain_graph, create_graph, "grad")
     capture = _capturing(inputs)
     run_backward(outputs, seeds, retain_graph, create_graph, capture)
     result = []
