@@ -23,6 +23,8 @@ import numpy as np
 from .autograd import engine
 from .autograd.versions import inputs_as_of
 from .autograd.grad_mode import _state, enable_grad
+from .dtypes import get_default_dtype
+from .ops.shape import reshape, stack
 from .tensor import Tensor, _leaf, _record, _wrap
 
 __all__ = ["grad", "grad_and_value", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian",
@@ -142,7 +144,6 @@ class _Level:
                 raise TypeError(f"{self.where}: argument {argnum} has dtype {data.dtype}; only floating inputs "
                                 f"can be differentiated (pass e.g. 2.0 instead of 2)")
             if isinstance(x, float):
-                from .dtypes import get_default_dtype
                 data = data.astype(get_default_dtype())
             else:
                 data = data.copy()
@@ -423,7 +424,6 @@ def jvp(f, primals, tangents, has_aux=False):
 def _stack(parts, graph, shape):
     """Stack per-element results (Tensors or arrays) into an array of ``shape``."""
     if graph:
-        from .ops.shape import reshape, stack
         if not parts:
             return _wrap(np.zeros(shape))
         return reshape(stack(parts, axis=0), shape)

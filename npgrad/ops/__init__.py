@@ -3,6 +3,7 @@ and methods (each one only delegates to a function here) and its NumPy protocols
 import numpy as np
 
 from ..autograd import versions as _versions
+from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from . import elementwise, index, linalg, reduce, shape
 from .elementwise import *  # noqa: F401,F403
@@ -40,7 +41,6 @@ def _reflected(op):
 
 def _inplace(op, name):
     def iop(self, other):
-        from ..autograd.grad_mode import _state
         recording = _state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
         if not recording:
             od = other.data if isinstance(other, Tensor) else other

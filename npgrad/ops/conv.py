@@ -35,7 +35,10 @@ import operator
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..tensor import Tensor, _make
+from ..tensor import Tensor, _make, _wrap
+from .index import take_along_axis
+from .linalg import einsum
+from .shape import expand_dims, reshape
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
@@ -91,7 +94,6 @@ def _batched(x, xd, nd, where, what="input"):
     if xd.ndim == nd + 2:
         return x, xd, False
     if xd.ndim == nd + 1:
-        from .shape import expand_dims
         return (expand_dims(x, 0) if isinstance(x, Tensor) else xd[None]), xd[None], True
     axes = ("L", "H, W", "D, H, W")[nd - 1]
     raise ValueError(f"{where}: expected a {nd + 2}-D (N, C, {axes}) or {nd + 1}-D (C, {axes}) {what}, "
@@ -101,7 +103,6 @@ def _batched(x, xd, nd, where, what="input"):
 def _unbatch(out, unbatched):
     if not unbatched:
         return out
-    from .shape import reshape
     return reshape(out, out.shape[1:])
 
 
@@ -766,7 +767,6 @@ def _max_pool_nd(nd, input, kernel_size, stride, padding, dilation, ceil_mode, r
     out = _make(m, where, (x,), (xd,), (lambda g, y, x: _max_scatter_any(g, am, geom),))
     out = _unbatch(out, unbatched)
     if return_indices:
-        from ..tensor import _wrap
         ind = _indices(am.index(geom), geom)
         return out, _wrap(ind[0] if unbatched else ind)
     return out
@@ -853,7 +853,6 @@ def _avg_pool_nd(nd, input, kernel_size, stride, padding, ceil_mode, count_inclu
         out = _make(_window_sum_raw(xd, geom, div), where, (x,), (xd,),
                     (lambda g, y, x: _window_sum_t_any(g, geom, div),))
     else:
-        from ..tensor import _wrap
         out = _wrap(_window_sum_raw(xd, geom, div))
     return _unbatch(out, unbatched)
 
@@ -914,11 +913,9 @@ def _adaptive_avg_nd(nd, input, output_size):
         div = math.prod(K)
         out = _window_sum_any(x if isinstance(x, Tensor) else xd, geom, div)
         if not isinstance(out, Tensor):
-            from ..tensor import _wrap
-            out = _wrap(out)
+                out = _wrap(out)
         return _unbatch(out, unbatched)
     # unequal windows: average along each axis with an (out, in) averaging matrix, one contraction
-    from .linalg import einsum
     letters = "dhw"[3 - nd:]
     mats, specs = [], []
     for i, (n, o) in enumerate(zip(L, sizes)):
@@ -983,14 +980,11 @@ def _adaptive_max_nd(nd, input, output_size, return_indices):
         rows = np.arange(sizes[i]).reshape(shape)
         flat = flat * L[i] + t[rows, k_i]
     N, C = xd.shape[:2]
-    from .index import take_along_axis
-    from .shape import reshape
     xin = x if isinstance(x, Tensor) else xd
     out = reshape(take_along_axis(reshape(xin, (N, C, math.prod(L))), flat.reshape(N, C, math.prod(sizes)), 2),
                   (N, C) + tuple(sizes))
     out = _unbatch(out, unbatched)
     if return_indices:
-        from ..tensor import _wrap
         return out, _wrap(flat[0] if unbatched else flat)
     return out
 

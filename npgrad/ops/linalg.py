@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make, _record, _wrap
 from ._util import data_of
+from .elementwise import mul
 from .shape import reshape
 
 
@@ -71,7 +72,6 @@ def dot(a, b):
     ad, bd = data_of(a, "dot"), data_of(b, "dot")
     na, nb = np.ndim(ad), np.ndim(bd)
     if na == 0 or nb == 0:
-        from .elementwise import mul
         return mul(a, b)
     if na <= 2 and nb <= 2:
         return matmul(a, b, _op="dot")
@@ -82,14 +82,12 @@ def inner(a, b):
     """``np.inner``: sum over the last axes of ``a`` and ``b``."""
     na, nb = np.ndim(data_of(a, "inner")), np.ndim(data_of(b, "inner"))
     if na == 0 or nb == 0:
-        from .elementwise import mul
         return mul(a, b)
     return _tensordot(a, b, ([na - 1], [nb - 1]), "inner")
 
 
 def outer(a, b):
     """``np.outer``: the outer product of the flattened inputs."""
-    from .elementwise import mul
     a = reshape(a, -1, 1) if isinstance(a, Tensor) else np.reshape(a, (-1, 1))
     b = reshape(b, 1, -1) if isinstance(b, Tensor) else np.reshape(b, (1, -1))
     return mul(a, b)

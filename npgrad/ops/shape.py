@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor, _make, _wrap
+from .elementwise import where
 from ._util import as_input, normalize_axis, normalize_one_axis
 
 
@@ -282,7 +283,6 @@ def tile(x, reps):
 def masked_fill(x, mask, value):
     """A copy of ``x`` with ``value`` where ``mask`` (broadcast to ``x``) is True; the input is untouched.
     The gradient flows to ``x`` where the mask is False (and to ``value`` where True, if it is a Tensor)."""
-    from .elementwise import where
     x = as_input(x, "masked_fill")
     md = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if md.dtype != bool:
