@@ -5,6 +5,8 @@ the op's inputs. On the plain backward path these are NumPy arrays (or the Pytho
 op was called with); with ``create_graph=True`` they are Tensors, and the same NumPy calls
 dispatch to npgrad ops, so every formula below is also differentiable.
 """
+import math
+
 import numpy as np
 
 from ..autograd.grad_mode import _state
@@ -60,6 +62,9 @@ def binary(name, forward, vjp_a, vjp_b, doc=None):
     return op
 
 
+_LN2, _LN10 = math.log(2.0), math.log(10.0)  # Python floats: a float32 gradient stays float32 (NEP 50)
+
+
 def _sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))  # finite for any x; never exp(+large)
 
@@ -79,8 +84,8 @@ exp        = unary("exp",        np.exp,         lambda g, y, x: g * y)
 expm1      = unary("expm1",      np.expm1,       lambda g, y, x: g * (y + 1))
 log        = unary("log",        np.log,         lambda g, y, x: g / x)
 log1p      = unary("log1p",      np.log1p,       lambda g, y, x: g / (x + 1))
-log2       = unary("log2",       np.log2,        lambda g, y, x: g / (x * np.log(2.0)))
-log10      = unary("log10",      np.log10,       lambda g, y, x: g / (x * np.log(10.0)))
+log2       = unary("log2",       np.log2,        lambda g, y, x: g / (x * _LN2))
+log10      = unary("log10",      np.log10,       lambda g, y, x: g / (x * _LN10))
 sqrt       = unary("sqrt",       np.sqrt,        lambda g, y, x: g / (2 * y))
 square     = unary("square",     np.square,      lambda g, y, x: g * 2 * x)
 reciprocal = unary("reciprocal", np.reciprocal,  lambda g, y, x: -g * y * y)
