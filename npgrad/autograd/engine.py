@@ -94,22 +94,26 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             r._pending = g
             heapq.heappush(heap, (-r._seq, r))
     leaf_get = leaves.get
-    push, heappop = heapq.heappush, heapq.heappop
-    is_tensor, tensor_type, released, unbroadcast = isinstance, Tensor, RELEASED, sum_to  # locals: faster
+    push, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
+    is_tensor, tensor_type, unbroadcast = isinstance, Tensor, sum_to  # locals: faster
     horizon = _versions.horizon  # nodes older than the latest in-place op are checked (one test per node)
     prev_mode = _state.enabled
     _state.enabled = bool(create_graph)
+    # ``nxt``: a node that became pending while visiting the previous one, kept off the heap. In a
+    # chain (the common case) every node has one such input, so the heap is never touched.
+    nxt = heappop(heap)[1] if heap else None
+    t = None
     try:
-        while heap:
-            t = heappop(heap)[1]
+        while nxt is not None or heap:
+            if nxt is None:
+                t = heappop(heap)[1]
+            elif heap and heap[0][0] < -nxt._seq:   # a newer node waits on the heap: visit it first
+                t = heapreplace(heap, (-nxt._seq, nxt))[1]
+                nxt = None
+            else:
+                t, nxt = nxt, None
             g = t._pending
             t._pending = None
-            vjps = t._vjps
-            if vjps is released:
-                raise RuntimeError(
-                    f"Trying to backward through the graph a second time (through '{t._op}'): its saved values "
-                    f"were freed by the first backward. Pass retain_graph=True to the first backward() if you "
-                    f"need to call it twice.")
             extra = t._extra
             if extra is not None:
                 g = _apply_hooks(extra, g)
@@ -123,8 +127,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                 args, out = parents, t
             else:
                 args, out = t._saved, t.data
-            nargs = len(args)
-            for p, vjp in zip(parents, vjps):
+            nargs = len(args)  # (a TypeError on a released node: see below)
+            for p, vjp in zip(parents, t._vjps):
                 if is_tensor(p, tensor_type) and p.requires_grad:
                     if nargs == 2:  # most ops: calling without *args unpacking saves ~0.1 us per VJP
                         gp = vjp(g, out, args[0], args[1])
@@ -143,18 +147,30 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                         leaves[p] = gp if prev is None else prev + gp
                     else:
                         prev = p._pending
-                        if prev is None:
-                            p._pending = gp
-                            push(heap, (-p._seq, p))
-                        else:
+                        if prev is not None:
                             p._pending = prev + gp
+                        else:
+                            p._pending = gp
+                            if nxt is None:
+                                nxt = p
+                            else:
+                                push(heap, (-p._seq, p))
             if not retain_graph:
                 t._parents = t._saved = None
-                t._vjps = released
+                t._vjps = RELEASED
+    except TypeError:
+        if t is not None and t._vjps is RELEASED:  # its saved values are gone (_saved is None)
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time (through '{t._op}'): its saved values "
+                f"were freed by the first backward. Pass retain_graph=True to the first backward() if you "
+                f"need to call it twice.") from None
+        raise
     finally:
         _state.enabled = prev_mode
-        for _, t in heap:  # left over only if a VJP or hook raised
-            t._pending = None
+        for _, p in heap:  # left over only if a VJP or hook raised
+            p._pending = None
+        if nxt is not None:
+            nxt._pending = None
     for leaf, g in leaves.items():
         if leaf._extra is not None:
             g = _apply_hooks(leaf._extra, g)
