@@ -199,6 +199,13 @@ def _record(data, op, parents, saved, vjps):
     return t
 
 
+class Exact(tuple):
+    """VJPs declared to return gradients of exactly their input's shape and dtype (elementwise ops on
+    same-shape, same-dtype inputs): backward then skips its per-input un-broadcasting and dtype checks."""
+
+    __slots__ = ()
+
+
 def _make(data, op, parents, saved, vjps):
     """Record ``op`` if grad mode is on and any Tensor parent requires grad; else a constant."""
     if _state.enabled:

@@ -102,6 +102,13 @@ for label, f in [("x+2", lambda x: x + 2), ("2+x", lambda x: 2 + x), ("x-1.5", l
 for label, f in [("1/x", lambda x: 1 / x), ("x**-1", lambda x: x ** -1), ("2//x", lambda x: 2 // x)]:
     add(label, f, f if label != "2//x" else (lambda x: torch.div(2, x, rounding_mode="floor")),
         UNARY, domain="away")
+for label, f, tf in [  # a Python number is weak (NEP 50): the gradient keeps the tensor's dtype
+        ("maximum(x,0.3)", lambda x: npg.maximum(x, 0.3), lambda x: torch.clamp_min(x, 0.3)),
+        ("minimum(0.2,x)", lambda x: npg.minimum(0.2, x), lambda x: torch.clamp_max(x, 0.2)),
+        ("x%1.5", lambda x: x % 1.5, lambda x: x % 1.5)]:
+    add(label, f, tf, UNARY)
+add("2.5%x", lambda x: 2.5 % x,  # torch has no derivative for scalar % tensor: the same formula, spelled out
+    lambda x: 2.5 - torch.div(torch.full_like(x, 2.5), x, rounding_mode="floor") * x, UNARY, domain="away")
 add("x**0.5", lambda x: x ** 0.5, lambda x: x ** 0.5, UNARY, domain="pos")
 add("x**2.5", lambda x: x ** 2.5, lambda x: x ** 2.5, UNARY, domain="pos")
 

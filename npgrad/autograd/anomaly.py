@@ -153,7 +153,7 @@ def _make_checking_run_backward(orig):
             vjps = t._vjps
             if vjps is None or t._parents is None:
                 continue
-            if type(vjps) is tuple and any(
+            if isinstance(vjps, tuple) and any(
                     v is not None and not getattr(v, "_anomaly", False) for v in vjps):
                 t._vjps = _wrap_vjps(vjps, t._op, None)
                 swapped.append((t, vjps, t._vjps))

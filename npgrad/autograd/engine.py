@@ -12,7 +12,7 @@ import heapq
 
 import numpy as np
 
-from ..tensor import Tensor, _wrap
+from ..tensor import Exact, Tensor, _wrap
 from . import versions as _versions
 from .grad_mode import _state
 
@@ -95,7 +95,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             heapq.heappush(heap, (-r._seq, r))
     leaf_get = leaves.get
     push, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
-    is_tensor, tensor_type, unbroadcast = isinstance, Tensor, sum_to  # locals: faster
+    is_tensor, tensor_type, unbroadcast, exact = isinstance, Tensor, sum_to, Exact  # locals: faster
     horizon = _versions.horizon  # nodes older than the latest in-place op are checked (one test per node)
     prev_mode = _state.enabled
     _state.enabled = bool(create_graph)
@@ -128,7 +128,9 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             else:
                 args, out = t._saved, t.data
             nargs = len(args)  # (a TypeError on a released node: see below)
-            for p, vjp in zip(parents, t._vjps):
+            vjps = t._vjps
+            checked = vjps.__class__ is not exact
+            for p, vjp in zip(parents, vjps):
                 if is_tensor(p, tensor_type) and p.requires_grad:
                     if nargs == 2:  # most ops: calling without *args unpacking saves ~0.1 us per VJP
                         gp = vjp(g, out, args[0], args[1])
@@ -136,12 +138,13 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                         gp = vjp(g, out, args[0])
                     else:
                         gp = vjp(g, out, *args)
-                    pd = p.data
-                    if gp.shape != pd.shape:
-                        gp = unbroadcast(gp, pd.shape)
-                    dt = pd.dtype
-                    if gp.dtype is not dt and gp.dtype != dt:
-                        gp = gp.astype(dt)
+                    if checked:  # undo broadcasting and type promotion
+                        pd = p.data
+                        if gp.shape != pd.shape:
+                            gp = unbroadcast(gp, pd.shape)
+                        dt = pd.dtype
+                        if gp.dtype is not dt and gp.dtype != dt:
+                            gp = gp.astype(dt)
                     if p._vjps is None:
                         prev = leaf_get(p)
                         leaves[p] = gp if prev is None else prev + gp
@@ -194,7 +197,7 @@ def _apply_hooks(extra, g):
             if out.shape != g.shape:
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
                                    f"{out.shape} for a tensor of shape {g.shape}")
-            g = out
+            g = out if out.dtype == g.dtype else out.astype(g.dtype)
     return g
 
 

@@ -10,13 +10,16 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import _state
-from ..tensor import Tensor, _make, _record, _wrap, const
+from ..tensor import Exact, Tensor, _make, _record, _wrap, const
 from ._util import zeros_grad
+
+
+_WEAK = (float, int, bool)  # Python numbers: weak under NEP 50, they change neither shape nor dtype
 
 
 def unary(name, forward, vjp, doc=None):
     """Make a differentiable one-argument op from a NumPy ``forward`` and its VJP."""
-    vjps = (vjp,)
+    vjps = Exact((vjp,))  # the gradient has the input's shape and dtype
 
     def op(x):
         if isinstance(x, Tensor):
@@ -35,26 +38,35 @@ def unary(name, forward, vjp, doc=None):
 def binary(name, forward, vjp_a, vjp_b, doc=None):
     """Make a differentiable broadcasting two-argument op from a NumPy ``forward`` and two VJPs."""
     vjps = (vjp_a, vjp_b)
+    exact = Exact(vjps)  # for inputs of one shape and dtype, or a tensor and a Python number
 
     def op(a, b):
         if isinstance(a, Tensor):
             ad = a.data
             rg = a.requires_grad
+            if isinstance(b, Tensor):
+                bd = b.data
+                rg = rg or b.requires_grad
+                same = ad.shape == bd.shape and ad.dtype is bd.dtype
+            else:
+                bd = const(b, name)
+                same = type(b) in _WEAK
         else:
             ad = const(a, name)
-            rg = False
-        if isinstance(b, Tensor):
-            bd = b.data
-            rg = rg or b.requires_grad
-        else:
-            bd = const(b, name)
+            if isinstance(b, Tensor):
+                bd = b.data
+                rg = b.requires_grad
+                same = type(a) in _WEAK
+            else:
+                bd = const(b, name)
+                rg = False
         try:
             out = forward(ad, bd)
         except ValueError as e:
             raise ValueError(f"{name}: operands could not be broadcast together with shapes "
                              f"{np.shape(ad)} and {np.shape(bd)} ({e})") from None
         if rg and _state.enabled:
-            return _record(out, name, (a, b), (ad, bd), vjps)
+            return _record(out, name, (a, b), (ad, bd), exact if same else vjps)
         return _wrap(out)
 
     op.__name__ = op.__qualname__ = name
@@ -74,7 +86,10 @@ def _pow_base(g, y, a, b):       # d(a**b)/da = b * a**(b-1), and 0 where b == 0
 
 
 def _pow_exponent(g, y, a, b):   # d(a**b)/db = a**b * log(a), and 0 where a == 0 and b >= 0
-    return g * np.where((a == 0) & (b >= 0), 0, y * np.log(np.where(a == 0, 1, a)))
+    log_a = np.log(np.where(a == 0, 1, a))
+    if not hasattr(a, "dtype"):      # a Python number: keep its log a Python float (weak, NEP 50)
+        log_a = log_a.item()
+    return g * np.where((a == 0) & (b >= 0), 0, y * log_a)
 
 
 # ------------------------------------------------------------------------- unary ops
