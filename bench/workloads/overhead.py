@@ -62,7 +62,7 @@ def setup_numpy(inp):
             g = g * a
         for i in range(cycles - 1, -1, -1):
             y = ys[i]
-            g = g * (1 - y * y)
+            g = g - g * y * y        # g * (1 - y*y) without a Python scalar (NumPy converts one per call)
             gb = gb + g
             ga = ga + mul(g, hs[i])
             g = g * a
