@@ -52,6 +52,24 @@ def test_long_chain_alternating_ops():
     assert_close(x.grad, [1.0001 ** 20_000], rtol=1e-9)
 
 
+@pytest.mark.parametrize("shape", [(), (1,), (2,), (16,), (4, 3), (5, 1), (40, 40)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaf_used_many_times_sums_in_order(shape, dtype):
+    """A leaf used n times gets n gradients; the engine may sum small ones in batches, but the result
+    must round exactly as adding them one by one in the order backward visits the uses (newest first)."""
+    rng = np.random.default_rng(0)
+    n = 150
+    cs = [(rng.standard_normal(shape) * 10.0 ** rng.integers(-3, 3)).astype(dtype) for _ in range(n)]
+    w = rng.standard_normal((n,) + shape).astype(dtype)
+    x = npg.tensor(rng.standard_normal(shape).astype(dtype))
+    npg.sum(npg.stack([x * c for c in cs]) * w).backward()
+    expected = w[n - 1] * cs[n - 1]
+    for i in range(n - 2, -1, -1):
+        expected = expected + w[i] * cs[i]
+    assert x.grad.dtype == dtype and x.grad.shape == shape
+    np.testing.assert_array_equal(x.grad, expected)
+
+
 # ----------------------------------------------------------------------- grad mode
 def test_no_grad_context_records_nothing():
     x = npg.randn(3)
