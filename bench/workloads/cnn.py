@@ -7,7 +7,7 @@ import numpy as np
 
 from .._harness import Runner, Workload, require, require_npgrad
 from ._common import (conv2d_chwn, conv2d_chwn_backward, conv_params, linear_params, maxpool2_chwn,
-                      maxpool2_chwn_backward, softmax_xent, torch_grads, torch_params)
+                      maxpool2_chwn_backward, relu_, softmax_xent, torch_grads, torch_params)
 
 SIZES = {"full": dict(batch=64, hw=28, c1=16, c2=32), "quick": dict(batch=32, hw=28, c1=16, c2=32),
          "tiny": dict(batch=4, hw=8, c1=4, c2=6)}
@@ -33,10 +33,10 @@ def setup_numpy(inp):
 
     def step():
         z1, cols1 = conv2d_chwn(x, w1, b1, 1)
-        np.maximum(z1, 0, out=z1)
+        relu_(z1)
         p1, r1 = maxpool2_chwn(z1)
         z2, cols2 = conv2d_chwn(p1, w2, b2, 1)
-        np.maximum(z2, 0, out=z2)
+        relu_(z2)
         p2, r2 = maxpool2_chwn(z2)
         f = p2.reshape(-1, n)                     # (C*H*W, N): PyTorch's flatten order, transposed
         logits = f.T @ W

@@ -7,7 +7,7 @@ transposed back for the check.
 import numpy as np
 
 from .._harness import Runner, Workload, require, require_npgrad
-from ._common import linear_params, softmax_xent, torch_grads, torch_params
+from ._common import linear_params, relu_, softmax_xent, torch_grads, torch_params
 
 SIZES = {"full": dict(batch=128, sizes=(784, 512, 256, 10)),
          "quick": dict(batch=64, sizes=(784, 512, 256, 10)),
@@ -32,10 +32,10 @@ def setup_numpy(inp):
     def step():
         h1 = x @ W1
         h1 += b1
-        np.maximum(h1, 0, out=h1)
+        relu_(h1)
         h2 = h1 @ W2
         h2 += b2
-        np.maximum(h2, 0, out=h2)
+        relu_(h2)
         z = h2 @ W3
         z += b3
         loss, dz = softmax_xent(z, y)

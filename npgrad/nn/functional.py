@@ -241,6 +241,21 @@ def _class_targets(td, n_classes, ignore_index, name):
     return valid, tc
 
 
+def _at_targets(a, tc):
+    """The entries of classes-last ``a`` (N, ..., C) at the target classes ``tc`` (N, ...)."""
+    if a.ndim == 2:  # plain fancy indexing: several times faster than take_along_axis for small batches
+        return a[np.arange(a.shape[0]), tc]
+    return np.take_along_axis(a, tc[..., None], axis=-1)[..., 0]
+
+
+def _set_at_targets(a, tc, v):
+    """Write ``v`` (shaped like ``tc``) into classes-last ``a`` at the target classes."""
+    if a.ndim == 2:
+        a[np.arange(a.shape[0]), tc] = v
+    else:
+        np.put_along_axis(a, tc[..., None], np.asarray(v)[..., None], axis=-1)
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy between logits ``input`` (N, C) / (N, C, d1, ...) / (C,) and ``target``:
@@ -301,7 +316,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     else:
         valid, tc = _class_targets(td, C, ignore_index, "cross_entropy")
         w_t = valid.astype(dt) if wd is None else np.where(valid, wd[tc], 0).astype(dt)
-        z_t = np.take_along_axis(z, tc[..., None], axis=-1)[..., 0]
+        z_t = _at_targets(z, tc)
         loss = (1 - eps) * w_t * (log_s[..., 0] - z_t)
         if eps:
             sum_w = C if wd is None else wd.sum()
@@ -328,7 +343,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
     def dense_a():  # a_ic for index targets, classes last
         a = np.zeros(z.shape, dtype=dt)
-        np.put_along_axis(a, tc[..., None], ((1 - eps) * w_t)[..., None], axis=-1)
+        _set_at_targets(a, tc, (1 - eps) * w_t)
         if eps:
             a += np.where(valid[..., None], (eps / C) * (1 if wd is None else wd), 0).astype(dt)
         return a
@@ -352,8 +367,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if prob or eps:
             gm -= a if prob else dense_a()
         else:
-            rows = np.take_along_axis(gm, tc[..., None], axis=-1) - w_t[..., None]
-            np.put_along_axis(gm, tc[..., None], rows, axis=-1)
+            _set_at_targets(gm, tc, _at_targets(gm, tc) - w_t)
         gm *= coef(g, -1)
         return first(gm)
 
@@ -387,14 +401,17 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     valid, tc = _class_targets(td, C, ignore_index, "nll_loss")
     wd = None if weight is None else _data(weight).astype(dt, copy=False)
     w_t = valid.astype(dt) if wd is None else np.where(valid, wd[tc], 0).astype(dt)
-    picked = np.take_along_axis(xd, np.expand_dims(tc, 1), axis=1)[:, 0]
+    xm = xd if xd.ndim == 2 else np.moveaxis(xd, 1, -1)  # classes last, as a view
+    picked = _at_targets(xm, tc)
     loss = -w_t * picked
     denom = w_t.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
         out = (np.asarray(loss.sum() / denom, dtype=dt) if reduction == "mean" else
                np.asarray(loss.sum(), dtype=dt) if reduction == "sum" else loss.astype(dt, copy=False))
-    a = np.zeros(xd.shape, dtype=dt)
-    np.put_along_axis(a, np.expand_dims(tc, 1), np.expand_dims(w_t, 1), axis=1)
+    a = np.zeros(xm.shape, dtype=dt)
+    _set_at_targets(a, tc, w_t)
+    if xd.ndim > 2:
+        a = np.moveaxis(a, -1, 1)
 
     def vjp(g, y, x, t):
         if reduction == "none":

@@ -81,6 +81,13 @@ def _sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))  # finite for any x; never exp(+large)
 
 
+def _relu(x):
+    # Against an array of zeros, not the scalar 0: NumPy 2.4 has no SIMD loop for np.maximum with a
+    # broadcast scalar, and this is 2-3x faster. The zeros share x's memory order, and so does the result.
+    zeros = np.zeros(x.shape, x.dtype) if x.flags.c_contiguous else np.zeros_like(x)
+    return np.maximum(x, zeros)
+
+
 def _pow_base(g, y, a, b):       # d(a**b)/da = b * a**(b-1), and 0 where b == 0 (as PyTorch)
     return np.where(b == 0, 0, g * b * a ** (b - 1))
 
@@ -110,7 +117,7 @@ tan        = unary("tan",        np.tan,         lambda g, y, x: g * (1 + y * y)
 tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y)  # = g(1-y^2); no Python
 #                                                  scalar: NumPy converts one on every call (~0.3 us)
 sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y))
-relu       = unary("relu",       lambda x: np.maximum(x, 0), lambda g, y, x: g * (x > 0))
+relu       = unary("relu",       _relu,          lambda g, y, x: g * (x > 0))
 abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x))
 sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g))
 floor      = unary("floor",      np.floor,       lambda g, y, x: zeros_grad(g))
