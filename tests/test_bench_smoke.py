@@ -70,3 +70,15 @@ def test_run_cli_quick_subset(capsys):
                      "--backends", "numpy,npgrad"]) == 0
     out = capsys.readouterr().out
     assert "machine" in out and "| overhead | numpy |" in out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bench/graph_memory.py reads glibc's mallinfo2")
+def test_graph_memory_script_runs():
+    """bench/graph_memory.py at a tiny size: every installed backend reports a positive size per op."""
+    import subprocess
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "graph_memory.py"), "--ops", "3000"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = {line.split("|")[1].strip(): float(line.split("|")[2]) for line in out.splitlines()
+            if line.startswith("| ") and not line.startswith("| backend")}
+    assert {"npgrad", "numpy"} <= set(rows), out
+    assert all(v > 0 for v in rows.values()), out

@@ -1,0 +1,112 @@
+"""Benchmark: bytes held per recorded op while a graph is alive, for every backend, measured one way.
+
+    python bench/graph_memory.py [--ops 30000]
+
+bench/run.py measures peak memory with tracemalloc, which cannot see PyTorch's allocations. This
+script measures what all backends hold the same way: each backend runs in a fresh process with
+``PYTHONMALLOC=malloc`` (so Python objects, NumPy arrays and PyTorch's C++ graph all go through glibc
+malloc) and reports the growth of malloc's bytes in use (``mallinfo2``: ``uordblks + hblkhd``, malloc's
+own chunk headers included) between before the forward pass and after it, with the graph still alive.
+The workload is the ``overhead`` chain (``h = h * a + b``, ``h = tanh(h)`` on a (16,) float32 tensor,
+bench/workloads/overhead.py). ``numpy`` is the hand-written forward keeping only the arrays its
+backward reads (one per 3 ops). HIPS autograd builds its graph inside ``grad`` and cannot be held open
+after a forward pass: not measured. Needs glibc (Linux).
+"""
+import argparse
+import ctypes
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BACKENDS = ("npgrad", "numpy", "torch", "mygrad")
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                               "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def _malloc_in_use():
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = _MallInfo2
+    info = libc.mallinfo2()
+    return info.uordblks + info.hblkhd
+
+
+def _inputs():
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal(16).astype(np.float32), rng.uniform(0.5, 1.5, 16).astype(np.float32),
+            (0.1 * rng.standard_normal(16)).astype(np.float32))
+
+
+def _forward(backend, n_ops):
+    """Run the chain's forward pass; return what must stay alive for its backward."""
+    x, a, b = _inputs()
+    cycles = n_ops // 3
+    if backend == "numpy":
+        kept, h = [], x                  # the hand-written backward reads each cycle's tanh output
+        for _ in range(cycles):
+            h = np.tanh(h * a + b)
+            kept.append(h)
+        return kept
+    if backend == "npgrad":
+        sys.path.insert(0, ROOT)
+        import npgrad as lib
+        x, a, b = (lib.tensor(v) for v in (x, a, b))
+    elif backend == "torch":
+        import torch as lib
+        x, a, b = (lib.tensor(v, requires_grad=True) for v in (x, a, b))
+    else:
+        import mygrad as lib
+        x, a, b = (lib.tensor(v) for v in (x, a, b))
+    h = x
+    for _ in range(cycles):
+        h = lib.tanh(h * a + b)
+    return h, (x, a, b)
+
+
+def _measure(backend, n_ops):
+    _forward(backend, 300)               # imports and first-call caches, outside the measurement
+    before = _malloc_in_use()
+    graph = _forward(backend, n_ops)
+    after = _malloc_in_use()
+    del graph
+    return (after - before) / (n_ops // 3 * 3)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--ops", type=int, default=30000, help="ops in the chain (a multiple of 3 is used)")
+    ap.add_argument("--backend", help=argparse.SUPPRESS)  # internal: measure one backend in this process
+    args = ap.parse_args()
+    if args.backend:
+        print(_measure(args.backend, args.ops))
+        return
+    if not sys.platform.startswith("linux"):
+        sys.exit("graph_memory.py needs glibc's mallinfo2 (Linux)")
+    env = dict(os.environ, PYTHONMALLOC="malloc")
+    results = {}
+    for backend in BACKENDS:
+        proc = subprocess.run([sys.executable, __file__, "--backend", backend, "--ops", str(args.ops)],
+                              env=env, capture_output=True, text=True)
+        if proc.returncode:
+            last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+            print(f"{backend:8s} skipped: {last}")
+            continue
+        results[backend] = float(proc.stdout.split()[-1])
+    ref = results.get("numpy")
+    print(f"\nmemory held per op while the graph of a {args.ops // 3 * 3:,}-op overhead chain is alive "
+          f"(malloc bytes in use, PYTHONMALLOC=malloc)\n")
+    print("| backend | bytes/op | / numpy | / torch |")
+    print("|---|---|---|---|")
+    for backend, v in results.items():
+        r_np = f"{v / ref:.1f}x" if ref else "n/a"
+        r_t = f"{v / results['torch']:.2f}x" if "torch" in results else "n/a"
+        print(f"| {backend} | {v:.0f} | {r_np} | {r_t} |")
+
+
+if __name__ == "__main__":
+    main()
