@@ -144,8 +144,13 @@ class Row:
     faults: object = None        # median minor page faults per step (fresh memory the kernel had to map)
 
 
-def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True, log=print, settle=1):
-    """Set up every backend, check it against the reference, then time interleaved. Returns rows."""
+def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True, log=print, settle=1,
+                 budget=None, max_repeats=200):
+    """Set up every backend, check it against the reference, then time interleaved. Returns rows.
+
+    With ``budget`` (seconds), fast workloads get more than ``repeats`` rounds: as many as the warm-up
+    rounds say fit in the budget (settle steps included), at most ``max_repeats``.
+    """
     rng = np.random.default_rng(0)
     inputs = wl.make(size, rng)
     if wl.kind == "e2e":
@@ -185,9 +190,13 @@ def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True,
             log(f"!! {wl.name}/{b}: {rows[b].note}")
             del runners[b]
     names = list(runners)
+    t_warm = time.perf_counter()
     for _ in range(warmup):
         for b in names:
             runners[b].step()
+    if budget and warmup and names:
+        per_round = (time.perf_counter() - t_warm) / warmup * (1 + settle)
+        repeats = max(repeats, min(max_repeats, int(budget / per_round)))
     per = inputs.get("n_ops", 1) if wl.unit == "us/op" else 1
     times = {b: [] for b in names}
     faults = {b: [] for b in names}

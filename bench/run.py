@@ -200,7 +200,11 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="smaller sizes and 5 repeats")
     ap.add_argument("--only", default=None, help="comma-separated workloads: " + ",".join(WORKLOADS))
     ap.add_argument("--backends", default=None, help="comma-separated backends: " + ",".join(BACKENDS))
-    ap.add_argument("--repeats", type=int, default=None, help="timed repeats per backend (default 20, quick 5)")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="timed repeats per backend (default: 20, or more for fast workloads, as many as fit in "
+                         "--budget seconds, at most 200; quick: 5)")
+    ap.add_argument("--budget", type=float, default=4.0,
+                    help="seconds of timing per workload that decide the default number of repeats (default 4)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps per backend before timing")
     ap.add_argument("--threads", type=int, default=None,
                     help="threads for NumPy's BLAS and PyTorch (default: PyTorch gets NumPy's BLAS thread count)")
@@ -241,7 +245,8 @@ def main(argv=None):
             set_threads_torch_only(nthreads)
     print(machine_report())
     tuned = " ".join(f"{k}={os.environ[k]}" for k in MALLOC_TUNED if k in os.environ)
-    print(f"run     : size={size}, repeats={repeats} (interleaved, rotating order), warm-up={args.warmup}, "
+    reps_note = f"{repeats}" if args.repeats or args.quick else f"{repeats}-200 (as fit in {args.budget:g} s)"
+    print(f"run     : size={size}, repeats={reps_note} (interleaved, rotating order), warm-up={args.warmup}, "
           f"{args.settle} untimed settle step(s) before each timed one, gc enabled, time.perf_counter; malloc: {tuned or 'glibc defaults'}; "
           f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset')}")
     print()
@@ -251,8 +256,12 @@ def main(argv=None):
         wl = WORKLOADS[n]
         print(f"{n}: {wl.description} ...", flush=True)
         reps = repeats if wl.kind == "step" else max(1, min(repeats, 3))
+        budget = args.budget if wl.kind == "step" and not args.repeats and not args.quick else None
         results[n] = run_workload(wl, size, backends, reps, warmup=args.warmup, memory=not args.no_memory,
-                                  settle=args.settle)
+                                  settle=args.settle, budget=budget)
+        timed = [len(r.times) for r in results[n] if r.times]
+        if timed and wl.kind == "step":
+            print(f"  {max(timed)} timed repeats per backend", flush=True)
         units[n] = wl.unit
     print()
     print(table(results, units))
