@@ -176,6 +176,7 @@ def _pack(arrays):
 
 
 def _unpack(packed, layout, k):
+    """Part ``k`` of a packed flat array (values or their gradients), back in its shape and dtype."""
     start, stop, shape, dtype = layout[k]
     part = packed[start:stop].reshape(shape)
     if part.dtype != dtype:
@@ -206,8 +207,8 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
                 grads.append(wrap(g))
                 out_vals.append(wrap(y))
             else:
-                grads.append(wrap(_unpack_grad(g, layout, k)))
-                out_vals.append(wrap(_unpack_grad(y, layout, k)))
+                grads.append(wrap(_unpack(g, layout, k)))
+                out_vals.append(wrap(_unpack(y, layout, k)))
         resolved = []
         for s in saved_spec:
             if isinstance(s, _Saved):
@@ -260,10 +261,3 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
 
     return tuple(make(i) if needs[i] else None for i in range(n_in))
 
-
-def _unpack_grad(g, layout, k):
-    start, stop, shape, dtype = layout[k]
-    part = g[start:stop].reshape(shape)
-    if part.dtype != dtype:
-        part = part.astype(dtype)
-    return part

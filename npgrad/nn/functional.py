@@ -182,13 +182,17 @@ def _softmax_dim(ndim, dim, name):
     return normalize_axis(dim, max(ndim, 1), name)[0]
 
 
-def softmax(input, dim=None, dtype=None):
-    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably."""
-    x = as_input(input, "softmax")
+def _softmax_input(input, dim, dtype, name):
+    """The input tensor (cast to ``dtype`` if given, as a differentiable op), its data and the axis."""
+    x = as_input(input, name)
     if dtype is not None:
         x = x.astype(dtype)
-    xd = x.data
-    ax = _softmax_dim(xd.ndim, dim, "softmax")
+    return x, x.data, _softmax_dim(x.ndim, dim, name)
+
+
+def softmax(input, dim=None, dtype=None):
+    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably."""
+    x, xd, ax = _softmax_input(input, dim, dtype, "softmax")
     if xd.ndim == 0:
         return _make(np.ones_like(xd), "softmax", (x,), (xd,), (lambda g, y, x: g * 0,))
     e = xd - xd.max(axis=ax, keepdims=True)
@@ -203,11 +207,7 @@ def softmax(input, dim=None, dtype=None):
 
 def log_softmax(input, dim=None, dtype=None):
     """``x - logsumexp(x)`` along ``dim``: finite for logits of any magnitude."""
-    x = as_input(input, "log_softmax")
-    if dtype is not None:
-        x = x.astype(dtype)
-    xd = x.data
-    ax = _softmax_dim(xd.ndim, dim, "log_softmax")
+    x, xd, ax = _softmax_input(input, dim, dtype, "log_softmax")
     if xd.ndim == 0:
         return _make(np.zeros_like(xd), "log_softmax", (x,), (xd,), (lambda g, y, x: g * 0,))
     z = xd - xd.max(axis=ax, keepdims=True)

@@ -58,32 +58,21 @@ class Module:
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name, value):
         d = self.__dict__
-        params = d.get("_parameters")
-        if isinstance(value, Parameter):
-            if params is None:
-                raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._forget(name)
-            params[name] = value
-            return
-        if params is not None and name in params:
-            if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
-                                f"(npgrad.nn.Parameter or None expected)")
-            params[name] = None
-            return
-        modules = d.get("_modules")
-        if isinstance(value, Module):
-            if modules is None:
-                raise AttributeError("cannot assign module before Module.__init__() call")
-            self._forget(name)
-            modules[name] = value
-            return
-        if modules is not None and name in modules:
-            if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
-                                f"(npgrad.nn.Module or None expected)")
-            modules[name] = None
-            return
+        for key, cls, what, plural in (("_parameters", Parameter, "parameter", "parameters"),
+                                       ("_modules", Module, "child module", "module")):
+            store = d.get(key)
+            if isinstance(value, cls):
+                if store is None:
+                    raise AttributeError(f"cannot assign {plural} before Module.__init__() call")
+                self._forget(name)
+                store[name] = value
+                return
+            if store is not None and name in store:
+                if value is not None:
+                    raise TypeError(f"cannot assign '{type(value).__name__}' as {what} '{name}' "
+                                    f"(npgrad.nn.{cls.__name__} or None expected)")
+                store[name] = None
+                return
         buffers = d.get("_buffers")
         if buffers is not None and name in buffers:
             if value is not None and not isinstance(value, Tensor):

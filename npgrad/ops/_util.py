@@ -29,7 +29,7 @@ def normalize_axis(axis, ndim, where):
             a = operator.index(a)
         except TypeError:
             raise TypeError(f"{where}: axis must be an int or a tuple of ints, got {axis!r}") from None
-        if not -ndim <= a < ndim and not (ndim == 0 and a in (0, -1) and False):
+        if not -ndim <= a < ndim:
             raise np.exceptions.AxisError(f"{where}: axis {a} is out of bounds for a tensor of dimension {ndim}")
         out.append(a % ndim if ndim else a)
     if len(set(out)) != len(out):

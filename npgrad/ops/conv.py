@@ -899,21 +899,25 @@ def _adaptive_bounds(n, o):
     return (i * n) // o, -((-(i + 1) * n) // o)
 
 
-def _adaptive_avg_nd(nd, input, output_size):
-    where = _name("adaptive_avg_pool", nd)
+def _adaptive_input(kind, nd, input, output_size):
+    """Checked input of an adaptive pool: (x, its batched data, unbatched?, output sizes, input sizes)."""
+    where = _name(kind, nd)
     xd = _array(input, where)
     x, xd, unbatched = _batched(input, xd, nd, where)
     if xd.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating input, got dtype {xd.dtype}")
-    sizes = _adaptive_sizes(where, nd, xd, output_size)
-    L = xd.shape[2:]
+    return x, xd, unbatched, _adaptive_sizes(where, nd, xd, output_size), xd.shape[2:]
+
+
+def _adaptive_avg_nd(nd, input, output_size):
+    x, xd, unbatched, sizes, L = _adaptive_input("adaptive_avg_pool", nd, input, output_size)
     if all(n % o == 0 for n, o in zip(L, sizes)):          # equal windows: a plain average pool
         K = tuple(n // o for n, o in zip(L, sizes))
         geom = (K, K, (1,) * nd, (0,) * nd, tuple(sizes), L)
         div = math.prod(K)
         out = _window_sum_any(x if isinstance(x, Tensor) else xd, geom, div)
         if not isinstance(out, Tensor):
-                out = _wrap(out)
+            out = _wrap(out)
         return _unbatch(out, unbatched)
     # unequal windows: average along each axis with an (out, in) averaging matrix, one contraction
     letters = "dhw"[3 - nd:]
@@ -947,13 +951,7 @@ def adaptive_avg_pool3d(input, output_size):
 
 
 def _adaptive_max_nd(nd, input, output_size, return_indices):
-    where = _name("adaptive_max_pool", nd)
-    xd = _array(input, where)
-    x, xd, unbatched = _batched(input, xd, nd, where)
-    if xd.dtype.kind != "f":
-        raise TypeError(f"{where}: expected a floating input, got dtype {xd.dtype}")
-    sizes = _adaptive_sizes(where, nd, xd, output_size)
-    L = xd.shape[2:]
+    x, xd, unbatched, sizes, L = _adaptive_input("adaptive_max_pool", nd, input, output_size)
     # per axis an (out, kmax) table of input positions; short windows repeat their last position
     tables = []
     for n, o in zip(L, sizes):

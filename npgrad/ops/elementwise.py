@@ -41,22 +41,20 @@ def binary(name, forward, vjp_a, vjp_b, doc=None):
     exact = Exact(vjps)  # for inputs of one shape and dtype, or a tensor and a Python number
 
     def op(a, b):
+        number = None  # the operand that is not a Tensor, if one is not
         if isinstance(a, Tensor):
             ad = a.data
             rg = a.requires_grad
             if isinstance(b, Tensor):
                 bd = b.data
                 rg = rg or b.requires_grad
-                same = ad.shape == bd.shape and ad.dtype is bd.dtype
             else:
-                bd = const(b, name)
-                same = type(b) in _WEAK
+                bd = number = const(b, name)
         else:
-            ad = const(a, name)
+            ad = number = const(a, name)
             if isinstance(b, Tensor):
                 bd = b.data
                 rg = b.requires_grad
-                same = type(a) in _WEAK
             else:
                 bd = const(b, name)
                 rg = False
@@ -66,6 +64,7 @@ def binary(name, forward, vjp_a, vjp_b, doc=None):
             raise ValueError(f"{name}: operands could not be broadcast together with shapes "
                              f"{np.shape(ad)} and {np.shape(bd)} ({e})") from None
         if rg and _state.enabled:
+            same = (ad.shape == bd.shape and ad.dtype is bd.dtype) if number is None else type(number) in _WEAK
             return _record(out, name, (a, b), (ad, bd), exact if same else vjps)
         return _wrap(out)
 
