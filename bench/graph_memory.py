@@ -21,6 +21,11 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from bench.workloads import overhead  # noqa: E402
+
 BACKENDS = ("npgrad", "numpy", "torch", "mygrad")
 
 
@@ -36,24 +41,17 @@ def _malloc_in_use():
     return info.uordblks + info.hblkhd
 
 
-def _inputs():
-    rng = np.random.default_rng(0)
-    return (rng.standard_normal(16).astype(np.float32), rng.uniform(0.5, 1.5, 16).astype(np.float32),
-            (0.1 * rng.standard_normal(16)).astype(np.float32))
-
-
 def _forward(backend, n_ops):
     """Run the chain's forward pass; return what must stay alive for its backward."""
-    x, a, b = _inputs()
-    cycles = n_ops // 3
+    inp = overhead.make("full", np.random.default_rng(0))
+    x, a, b = inp["x"], inp["a"], inp["b"]
     if backend == "numpy":
         kept, h = [], x                  # the hand-written backward reads each cycle's tanh output
-        for _ in range(cycles):
+        for _ in range(n_ops // 3):
             h = np.tanh(h * a + b)
             kept.append(h)
         return kept
     if backend == "npgrad":
-        sys.path.insert(0, ROOT)
         import npgrad as lib
         x, a, b = (lib.tensor(v) for v in (x, a, b))
     elif backend == "torch":
@@ -62,10 +60,7 @@ def _forward(backend, n_ops):
     else:
         import mygrad as lib
         x, a, b = (lib.tensor(v) for v in (x, a, b))
-    h = x
-    for _ in range(cycles):
-        h = lib.tanh(h * a + b)
-    return h, (x, a, b)
+    return overhead._chain(x, a, b, n_ops, lib.tanh), (x, a, b)
 
 
 def _measure(backend, n_ops):
@@ -74,12 +69,12 @@ def _measure(backend, n_ops):
     graph = _forward(backend, n_ops)
     after = _malloc_in_use()
     del graph
-    return (after - before) / (n_ops // 3 * 3)
+    return (after - before) / n_ops
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--ops", type=int, default=30000, help="ops in the chain (a multiple of 3 is used)")
+    ap.add_argument("--ops", type=int, default=30000, help="ops in the chain")
     ap.add_argument("--backend", help=argparse.SUPPRESS)  # internal: measure one backend in this process
     args = ap.parse_args()
     if args.backend:
@@ -98,7 +93,7 @@ def main():
             continue
         results[backend] = float(proc.stdout.split()[-1])
     ref = results.get("numpy")
-    print(f"\nmemory held per op while the graph of a {args.ops // 3 * 3:,}-op overhead chain is alive "
+    print(f"\nmemory held per op while the graph of a {args.ops:,}-op overhead chain is alive "
           f"(malloc bytes in use, PYTHONMALLOC=malloc)\n")
     print("| backend | bytes/op | / numpy | / torch |")
     print("|---|---|---|---|")

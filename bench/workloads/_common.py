@@ -1,6 +1,8 @@
 """Pieces shared by the workloads: parameter init, hand-written NumPy kernels."""
 import numpy as np
 
+from .._harness import Runner, require
+
 
 def linear_params(rng, sizes, dtype):
     """[W1, b1, W2, b2, ...] with W of shape (in, out), uniform(+-1/sqrt(in)) as PyTorch's Linear."""
@@ -107,3 +109,15 @@ def maxpool2_chwn_backward(dy, y, r):
         for j in range(2):
             np.multiply(r[:, :, i, :, j] == y, dy, out=dr[:, :, i, :, j])
     return dr.reshape(c, 2 * ho, 2 * wo, n)
+
+
+def autograd_runner(f, params):
+    """The HIPS autograd backend of a workload: ``f(params) -> loss``, differentiated by value_and_grad."""
+    vg = require("autograd").value_and_grad(f)
+    params = list(params)
+
+    def step():
+        loss, grads = vg(params)
+        return float(loss), list(grads)
+
+    return Runner(step)

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .._harness import Runner, Workload, require, require_npgrad
-from ._common import linear_params, torch_grads, torch_params
+from ._common import autograd_runner, linear_params, torch_grads, torch_params
 
 SIZES = {"full": dict(B=16, T=64, d=128), "quick": dict(B=8, T=64, d=128), "tiny": dict(B=2, T=5, d=8)}
 EPS = 1e-5
@@ -45,6 +45,19 @@ def _block(x, p, mask, scale, layer_norm, softmax, gelu, swap):
     x1 = x + (att @ v) @ Wo + bo
     out = x1 + gelu(layer_norm(x1, ln2_w, ln2_b) @ W1 + b1) @ W2 + b2
     return out
+
+
+def _layer_norm_and_gelu(lib):
+    """LayerNorm and tanh-GELU written op by op with a NumPy-like module (MyGrad, autograd.numpy)."""
+    def layer_norm(h, w, b):
+        hc = h - lib.mean(h, axis=-1, keepdims=True)
+        var = lib.mean(hc * hc, axis=-1, keepdims=True)
+        return hc / lib.sqrt(var + EPS) * w + b
+
+    def gelu(u):
+        return 0.5 * u * (1 + lib.tanh(GELU_C * (u + 0.044715 * u ** 3)))
+
+    return layer_norm, gelu
 
 
 # ------------------------------------------------------------------ hand-written NumPy
@@ -197,13 +210,7 @@ def setup_mygrad(inp):
     params = [mg.tensor(p) for p in inp["params"]]
     x, tgt, mask, scale = inp["x"], inp["target"], inp["mask"], inp["scale"]
 
-    def layer_norm(h, w, b):
-        hc = h - mg.mean(h, axis=-1, keepdims=True)
-        var = mg.mean(hc * hc, axis=-1, keepdims=True)
-        return hc / mg.sqrt(var + EPS) * w + b
-
-    def gelu(u):
-        return 0.5 * u * (1 + mg.tanh(GELU_C * (u + 0.044715 * u ** 3)))
+    layer_norm, gelu = _layer_norm_and_gelu(mg)
 
     def reset():
         for p in params:
@@ -222,35 +229,21 @@ def setup_mygrad(inp):
 
 # ------------------------------------------------------------------ HIPS autograd
 def setup_autograd(inp):
-    autograd = require("autograd")
     anp = require("autograd.numpy")
     x, tgt, mask, scale = inp["x"], inp["target"], inp["mask"], inp["scale"]
 
-    def layer_norm(h, w, b):
-        hc = h - anp.mean(h, axis=-1, keepdims=True)
-        var = anp.mean(hc * hc, axis=-1, keepdims=True)
-        return hc / anp.sqrt(var + EPS) * w + b
+    layer_norm, gelu = _layer_norm_and_gelu(anp)
 
     def softmax(s):
         e = anp.exp(s - anp.max(s, axis=-1, keepdims=True))
         return e / anp.sum(e, axis=-1, keepdims=True)
-
-    def gelu(u):
-        return 0.5 * u * (1 + anp.tanh(GELU_C * (u + 0.044715 * u ** 3)))
 
     def f(params):
         out = _block(x, params, mask, scale, layer_norm, softmax, gelu, lambda k: anp.swapaxes(k, -1, -2))
         diff = out - tgt
         return anp.mean(diff * diff)
 
-    vg = autograd.value_and_grad(f)
-    params = list(inp["params"])
-
-    def step():
-        loss, grads = vg(params)
-        return float(loss), list(grads)
-
-    return Runner(step)
+    return autograd_runner(f, inp["params"])
 
 
 WORKLOAD = Workload(

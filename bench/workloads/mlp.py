@@ -7,7 +7,7 @@ transposed back for the check.
 import numpy as np
 
 from .._harness import Runner, Workload, require, require_npgrad
-from ._common import linear_params, relu_, softmax_xent, torch_grads, torch_params
+from ._common import autograd_runner, linear_params, relu_, softmax_xent, torch_grads, torch_params
 
 SIZES = {"full": dict(batch=128, sizes=(784, 512, 256, 10)),
          "quick": dict(batch=64, sizes=(784, 512, 256, 10)),
@@ -123,7 +123,6 @@ def setup_mygrad(inp):
 
 # ------------------------------------------------------------------ HIPS autograd
 def setup_autograd(inp):
-    autograd = require("autograd")
     anp = require("autograd.numpy")
     x, y = inp["x"], inp["y"]
     rows = np.arange(len(y))
@@ -137,14 +136,7 @@ def setup_autograd(inp):
         logp = z - anp.log(anp.sum(anp.exp(z), axis=1, keepdims=True))
         return -anp.mean(logp[rows, y])
 
-    vg = autograd.value_and_grad(f)
-    params = list(inp["params"])
-
-    def step():
-        loss, grads = vg(params)
-        return float(loss), list(grads)
-
-    return Runner(step)
+    return autograd_runner(f, inp["params"])
 
 
 BACKENDS = dict(npgrad=setup_npgrad, numpy=setup_numpy, torch=setup_torch, mygrad=setup_mygrad,

@@ -6,6 +6,7 @@ done (1,000: 333 full cycles then one ``h * a``). Reported per op: time / n_ops.
 import numpy as np
 
 from .._harness import Runner, Workload, require
+from ._common import autograd_runner
 
 SIZES = {"full": dict(n_ops=1000, n=16), "quick": dict(n_ops=1000, n=16), "tiny": dict(n_ops=31, n=16)}
 
@@ -129,7 +130,6 @@ def setup_mygrad(inp):
 
 # ------------------------------------------------------------------ HIPS autograd
 def setup_autograd(inp):
-    autograd = require("autograd")
     anp = require("autograd.numpy")
     n_ops = inp["n_ops"]
 
@@ -137,14 +137,7 @@ def setup_autograd(inp):
         x, a, b = params
         return anp.sum(_chain(x, a, b, n_ops, anp.tanh))
 
-    vg = autograd.value_and_grad(f)
-    params = [inp[k] for k in "xab"]
-
-    def step():
-        loss, grads = vg(params)
-        return float(loss), list(grads)
-
-    return Runner(step)
+    return autograd_runner(f, [inp[k] for k in "xab"])
 
 
 WORKLOAD = Workload(
