@@ -293,28 +293,19 @@ def main():
                 if r >= args.warmup:
                     times[impl, k].append(t)
 
-    med = {key: 1e3 * float(np.median(v)) for key, v in times.items()}
-    print(f"\nmedian of {args.repeats} repeats (ms), forward + backward")
     header = (f"{'':22s}" + "".join(f"{i:>12s}" for i in impls) + f"{'npgrad/numpy':>14s}"
-              + f"{'npgrad/floor':>14s}")
-    if torch is not None:
-        header += f"{'npgrad/torch':>14s}"
-    print(header)
-    for j, name in enumerate(["conv2d", "max_pool2d(2)", "conv2d + max_pool2d"]):
-        row = f"{name:22s}" + "".join(f"{med[i, j]:12.3f}" for i in impls)
-        row += f"{med['npgrad', j] / med['numpy', j]:14.2f}{med['npgrad', j] / med['floor', j]:14.2f}"
-        if torch is not None:
-            row += f"{med['npgrad', j] / med['torch', j]:14.2f}"
-        print(row)
-    # the machine may be shared: the minimum is the least disturbed run
-    best = {key: 1e3 * float(np.min(v)) for key, v in times.items()}
-    print(f"minimum of {args.repeats} repeats (ms)")
-    for j, name in enumerate(["conv2d", "max_pool2d(2)", "conv2d + max_pool2d"]):
-        row = f"{name:22s}" + "".join(f"{best[i, j]:12.3f}" for i in impls)
-        row += f"{best['npgrad', j] / best['numpy', j]:14.2f}{best['npgrad', j] / best['floor', j]:14.2f}"
-        if torch is not None:
-            row += f"{best['npgrad', j] / best['torch', j]:14.2f}"
-        print(row)
+              + f"{'npgrad/floor':>14s}" + (f"{'npgrad/torch':>14s}" if torch is not None else ""))
+    # the median, and the minimum: the machine may be shared, the minimum is the least disturbed run
+    for label, stat in (("median", np.median), ("minimum", np.min)):
+        ms = {key: 1e3 * float(stat(v)) for key, v in times.items()}
+        print(f"\n{label} of {args.repeats} repeats (ms), forward + backward")
+        print(header)
+        for j, name in enumerate(["conv2d", "max_pool2d(2)", "conv2d + max_pool2d"]):
+            row = f"{name:22s}" + "".join(f"{ms[i, j]:12.3f}" for i in impls)
+            row += f"{ms['npgrad', j] / ms['numpy', j]:14.2f}{ms['npgrad', j] / ms['floor', j]:14.2f}"
+            if torch is not None:
+                row += f"{ms['npgrad', j] / ms['torch', j]:14.2f}"
+            print(row)
 
     cols_bytes = N * H * W * Cin * 3 * 3 * 4
     print(f"\npeak extra memory of one step (tracemalloc), im2col matrix = {cols_bytes / 2**20:.1f} MiB:")

@@ -65,6 +65,19 @@ def _batches(X, y, n_steps):
             step += 1
 
 
+def _train(loss_of, opt, sched, batches):
+    """The training loop both backends run: one optimizer and scheduler step per batch; the losses."""
+    losses = []
+    for xb, yb in batches:
+        loss = loss_of(xb, yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    return losses
+
+
 _initial = {}   # the npgrad model's initial state_dict (NumPy arrays), for the PyTorch twin
 
 
@@ -89,14 +102,8 @@ def run_npgrad(inp):
     opt = optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
     sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=inp["n_steps"], pct_start=0.2)
     model.train()
-    losses = []
-    for xb, yb in _batches(X, y, inp["n_steps"]):
-        loss = F.cross_entropy(model(npg.tensor(xb, requires_grad=False)), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
+    losses = _train(lambda xb, yb: F.cross_entropy(model(npg.tensor(xb, requires_grad=False)), yb),
+                    opt, sched, _batches(X, y, inp["n_steps"]))
     return time.perf_counter() - t0, losses
 
 
@@ -120,14 +127,9 @@ def run_torch(inp):
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=inp["n_steps"], pct_start=0.2)
     model.train()
-    losses = []
-    for xb, yb in _batches(X, y, inp["n_steps"]):
-        loss = F.cross_entropy(model.classifier(model.features(torch.from_numpy(xb))), torch.from_numpy(yb))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
+    losses = _train(lambda xb, yb: F.cross_entropy(model.classifier(model.features(torch.from_numpy(xb))),
+                                                   torch.from_numpy(yb)),
+                    opt, sched, _batches(X, y, inp["n_steps"]))
     return time.perf_counter() - t0, losses
 
 
