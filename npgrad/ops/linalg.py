@@ -20,8 +20,7 @@ def _mm_grad_a(g, y, a, b):
     if b.ndim == 1:                          # (..., n, k) @ (k,) -> (..., n)
         return np.expand_dims(g, -1) * b
     if a.ndim == 1:                          # (k,) @ (..., k, m) -> (..., m)
-        ga = np.matmul(b, np.expand_dims(g, -1))[..., 0]      # (..., k)
-        return ga.reshape((-1, a.shape[0])).sum(axis=0) if ga.ndim > 1 else ga
+        return np.matmul(b, np.expand_dims(g, -1))[..., 0]   # (..., k): the engine sums the batch dims
     if b.ndim == 2 and a.ndim > 2:           # (..., n, k) @ (k, m): one GEMM over all rows
         return np.matmul(g.reshape((-1, g.shape[-1])), b.swapaxes(-1, -2)).reshape(a.shape)
     return np.matmul(g, b.swapaxes(-1, -2))  # batch dims are summed back by the engine
@@ -33,8 +32,7 @@ def _mm_grad_b(g, y, a, b):
     if a.ndim == 1:                          # (k,) @ (..., k, m): outer product per batch
         return np.expand_dims(a, -1) * np.expand_dims(g, -2)
     if b.ndim == 1:                          # (..., n, k) @ (k,)
-        gb = np.matmul(np.expand_dims(g, -2), a)[..., 0, :]   # (..., k)
-        return gb.reshape((-1, b.shape[0])).sum(axis=0) if gb.ndim > 1 else gb
+        return np.matmul(np.expand_dims(g, -2), a)[..., 0, :]  # (..., k): the engine sums the batch dims
     if b.ndim == 2 and a.ndim > 2:           # sum over all rows in one GEMM, not a (..., k, m) stack
         return np.matmul(a.reshape((-1, a.shape[-1])).swapaxes(-1, -2), g.reshape((-1, g.shape[-1])))
     return np.matmul(a.swapaxes(-1, -2), g)
