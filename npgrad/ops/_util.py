@@ -22,22 +22,18 @@ def normalize_axis(axis, ndim, where):
     """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
-    out = []
-    for a in axes:
-        try:
-            a = operator.index(a)
-        except TypeError:
-            raise TypeError(f"{where}: axis must be an int or a tuple of ints, got {axis!r}") from None
-        if not -ndim <= a < ndim:
-            raise np.exceptions.AxisError(f"{where}: axis {a} is out of bounds for a tensor of dimension {ndim}")
-        out.append(a % ndim if ndim else a)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    try:
+        out = [normalize_one_axis(a, ndim, where) for a in axes]
+    except TypeError:
+        raise TypeError(f"{where}: axis must be an int or a tuple of ints, got {axis!r}") from None
     if len(set(out)) != len(out):
         raise ValueError(f"{where}: repeated axis in {axis!r}")
     return tuple(sorted(out))
 
 
 def normalize_one_axis(axis, ndim, where):
+    """One ``axis`` (negatives allowed) as a non-negative int, checked against ``ndim``."""
     try:
         a = operator.index(axis)
     except TypeError:
