@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ..tensor import _make, _wrap
+from ..tensor import Tensor, _make, _wrap
 from ._util import as_input, normalize_axis, normalize_one_axis, unreduce
 
 
@@ -161,9 +161,14 @@ def cumprod(x, axis=None):
     return _make(out, "cumprod", (x,), (x.data,), (vjp,))
 
 
+def _value(x):
+    """The NumPy value of an argument of an op without gradient (argmax, any, ...)."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
 def _arg(name, npfn):
     def op(x, axis=None, keepdims=False):
-        xd = x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else np.asarray(x)
+        xd = _value(x)
         if axis is not None:
             axis = normalize_one_axis(axis, xd.ndim, name)
         return _wrap(npfn(xd, axis=axis, keepdims=keepdims))
@@ -177,10 +182,10 @@ argmin = _arg("argmin", np.argmin)
 
 
 def any(x, axis=None, keepdims=False):
-    xd = x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else np.asarray(x)
+    xd = _value(x)
     return _wrap(np.any(xd, axis=axis, keepdims=keepdims))
 
 
 def all(x, axis=None, keepdims=False):
-    xd = x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else np.asarray(x)
+    xd = _value(x)
     return _wrap(np.all(xd, axis=axis, keepdims=keepdims))
