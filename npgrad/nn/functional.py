@@ -469,6 +469,21 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(_ew.where(ad.data < beta, 0.5 * d * d / beta, ad - 0.5 * beta), reduction)
 
 
+def _weighted_loss(loss, wd, dtype, reduction):
+    """The binary cross-entropies' output from their elementwise ``loss``: weighted by ``wd`` (or not), in
+    ``dtype``, reduced; also the output-gradient scale and the weight their VJPs use."""
+    if wd is not None:
+        loss = loss * wd
+    loss = loss.astype(dtype, copy=False)
+    out = np.asarray(loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss,
+                     dtype=dtype)
+    n = loss.size
+
+    def scale(g):
+        return g / n if reduction == "mean" else g
+    return out, scale, (1.0 if wd is None else wd)
+
+
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """``-(t log p + (1 - t) log(1 - p))`` for probabilities ``p`` in [0, 1], logs clamped at -100 as PyTorch."""
     _check_reduction(reduction, "binary_cross_entropy")
@@ -481,16 +496,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     wd = None if weight is None else _data(weight)
     with np.errstate(divide="ignore"):
         loss = -(td * np.maximum(np.log(xd), -100) + (1 - td) * np.maximum(np.log1p(-xd), -100))
-    if wd is not None:
-        loss = loss * wd
-    loss = loss.astype(xd.dtype, copy=False)
-    out = np.asarray(loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss,
-                     dtype=xd.dtype)
-    n = loss.size
-    w = 1.0 if wd is None else wd
-
-    def scale(g):
-        return g / n if reduction == "mean" else g
+    out, scale, w = _weighted_loss(loss, wd, xd.dtype, reduction)
 
     def vjp_x(g, y, x, t):
         return scale(g) * w * (x - t) / np.maximum((1 - x) * x, 1e-12)
@@ -532,16 +538,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     ls = _log_sigmoid(xd)
     lw = 1.0 if pw is None else (pw - 1) * td + 1
     loss = (1 - td) * xd - lw * ls
-    if wd is not None:
-        loss = loss * wd
-    loss = loss.astype(xd.dtype, copy=False)
-    out = np.asarray(loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss,
-                     dtype=xd.dtype)
-    n = loss.size
-    w = 1.0 if wd is None else wd
-
-    def scale(g):
-        return g / n if reduction == "mean" else g
+    out, scale, w = _weighted_loss(loss, wd, xd.dtype, reduction)
 
     def vjp_x(g, y, x, t):  # d/dx: (1 - t) - lw * (1 - sigmoid(x))
         lwx = 1.0 if pw is None else (pw - 1) * t + 1

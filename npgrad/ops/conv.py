@@ -756,12 +756,18 @@ _max_scatter_any, _max_gather_any = _linear_pair("max_pool_backward", _max_scatt
                                                 "max_pool_gather", _max_gather_raw)
 
 
-def _max_pool_nd(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    where = _name("max_pool", nd)
+def _pool_input(kind, nd, input):
+    """A pool's name for messages, its input, the input's batched data, and whether it came unbatched."""
+    where = _name(kind, nd)
     xd = _array(input, where)
     x, xd, unbatched = _batched(input, xd, nd, where)
     if xd.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating input, got dtype {xd.dtype}")
+    return where, x, xd, unbatched
+
+
+def _max_pool_nd(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    where, x, xd, unbatched = _pool_input("max_pool", nd, input)
     geom = _pool_geom(where, nd, xd, kernel_size, stride, padding, dilation, ceil_mode)
     m, am = _max_pool_raw(xd, geom)
     out = _make(m, where, (x,), (xd,), (lambda g, y, x: _max_scatter_any(g, am, geom),))
@@ -842,11 +848,7 @@ def _avg_divisor(geom, count_include_pad, divisor_override):
 
 
 def _avg_pool_nd(nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
-    where = _name("avg_pool", nd)
-    xd = _array(input, where)
-    x, xd, unbatched = _batched(input, xd, nd, where)
-    if xd.dtype.kind != "f":
-        raise TypeError(f"{where}: expected a floating input, got dtype {xd.dtype}")
+    where, x, xd, unbatched = _pool_input("avg_pool", nd, input)
     geom = _pool_geom(where, nd, xd, kernel_size, stride, padding, 1, ceil_mode)
     div = _avg_divisor(geom, count_include_pad, divisor_override)
     if isinstance(x, Tensor):
@@ -899,18 +901,9 @@ def _adaptive_bounds(n, o):
     return (i * n) // o, -((-(i + 1) * n) // o)
 
 
-def _adaptive_input(kind, nd, input, output_size):
-    """Checked input of an adaptive pool: (x, its batched data, unbatched?, output sizes, input sizes)."""
-    where = _name(kind, nd)
-    xd = _array(input, where)
-    x, xd, unbatched = _batched(input, xd, nd, where)
-    if xd.dtype.kind != "f":
-        raise TypeError(f"{where}: expected a floating input, got dtype {xd.dtype}")
-    return x, xd, unbatched, _adaptive_sizes(where, nd, xd, output_size), xd.shape[2:]
-
-
 def _adaptive_avg_nd(nd, input, output_size):
-    x, xd, unbatched, sizes, L = _adaptive_input("adaptive_avg_pool", nd, input, output_size)
+    where, x, xd, unbatched = _pool_input("adaptive_avg_pool", nd, input)
+    sizes, L = _adaptive_sizes(where, nd, xd, output_size), xd.shape[2:]
     if all(n % o == 0 for n, o in zip(L, sizes)):          # equal windows: a plain average pool
         K = tuple(n // o for n, o in zip(L, sizes))
         geom = (K, K, (1,) * nd, (0,) * nd, tuple(sizes), L)
@@ -951,7 +944,8 @@ def adaptive_avg_pool3d(input, output_size):
 
 
 def _adaptive_max_nd(nd, input, output_size, return_indices):
-    x, xd, unbatched, sizes, L = _adaptive_input("adaptive_max_pool", nd, input, output_size)
+    where, x, xd, unbatched = _pool_input("adaptive_max_pool", nd, input)
+    sizes, L = _adaptive_sizes(where, nd, xd, output_size), xd.shape[2:]
     # per axis an (out, kmax) table of input positions; short windows repeat their last position
     tables = []
     for n, o in zip(L, sizes):
