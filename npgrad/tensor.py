@@ -28,7 +28,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_saved", "_vjps", "_op", "_seq",
-                 "_pending", "_extra", "__weakref__")
+                 "_pending", "_extra", "_view", "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data, dtype=None, requires_grad=None):
@@ -126,13 +126,21 @@ class Tensor:
             return self.data.copy()
         return self.data
 
-    def backward(self, grad=None, retain_graph=False, create_graph=False, inputs=None):
+    @property
+    def _version(self):
+        """How many in-place writes were counted into this tensor's memory (shared with its views), as
+        PyTorch's ``Tensor._version``."""
+        from .autograd.versions import version
+        return version(self.data)
+
+    def backward(self, grad=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad``.
 
         ``grad`` may be omitted only for a one-element tensor; otherwise it is the gradient
         of some scalar with respect to ``self`` and must have ``self``'s shape. The graph is
-        released afterwards unless ``retain_graph=True``; ``create_graph=True`` records the
-        backward pass itself so it can be differentiated again (``.grad`` then holds a Tensor).
+        released afterwards unless ``retain_graph=True`` (which defaults to ``create_graph``, as in
+        PyTorch); ``create_graph=True`` records the backward pass itself so it can be differentiated
+        again (``.grad`` then holds a Tensor).
         """
         from .autograd.engine import backward
         backward((self,), None if grad is None else (grad,), retain_graph=retain_graph,

@@ -1,16 +1,156 @@
-"""In-place ops (``x[key] = v``, ``+= -= *= /=``): gradients vs PyTorch, the leaf error, and
-the error when a value saved for backward was modified in place."""
+"""In-place ops and views: values against NumPy, gradients against PyTorch.
+
+Views share memory with their base; ``x op= v`` and ``x[key] = v`` write into that memory (so a write
+through a view reaches its base, and the other way round) and, in a graph, rewrite the history of the
+base as PyTorch does. Every write bumps the memory's version counter; backward refuses a value an op
+saved and that was overwritten since, naming the op (PyTorch's error).
+"""
+import threading
+import tracemalloc
+
 import numpy as np
 import pytest
+import torch
 
 import npgrad as npg
 from tests.helpers import assert_close
 
-torch = pytest.importorskip("torch")
-
-R = np.random.default_rng(0)
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
 
 
+# ------------------------------------------------------------- the view x in-place op table
+# Each view kind: how to make it in NumPy (also used for npgrad), and in PyTorch. (NumPy gives a scalar,
+# not a view, for a full integer index: ``y[1, 2, ...]`` is its 0-d view.)
+VIEWS = {
+    "slice": (lambda y: y[1:3], lambda y: y[1:3]),
+    "step_slice": (lambda y: y[::2, 1::2], lambda y: y[::2, 1::2]),
+    "int_index": (lambda y: y[1], lambda y: y[1]),
+    "element": (lambda y: y[1, 2, ...] if isinstance(y, np.ndarray) else y[1, 2], lambda y: y[1, 2]),
+    "reshape": (lambda y: y.reshape(3, 8), lambda y: y.reshape(3, 8)),
+    "transpose": (lambda y: y.T, lambda y: y.T),
+    "swapaxes": (lambda y: np.swapaxes(y, 0, 1), lambda y: torch.swapaxes(y, 0, 1)),
+    "expand_dims": (lambda y: np.expand_dims(y, 0), lambda y: y.unsqueeze(0)),
+    "squeeze": (lambda y: np.squeeze(y[:1], 0), lambda y: y[:1].squeeze(0)),
+    "view_of_view": (lambda y: y[1:][:, ::2].T, lambda y: y[1:][:, ::2].T),
+}
+OPS = ["+=", "-=", "*=", "/=", "setitem"]
+
+
+def _apply(target, op, operand):
+    if op == "setitem":
+        target[...] = operand
+    elif op == "+=":
+        target += operand
+    elif op == "-=":
+        target -= operand
+    elif op == "*=":
+        target *= operand
+    else:
+        target /= operand
+
+
+def _script(lib, view, op, x, w, direction, cy, cv):
+    """y = 1.5 x; v = view(y); write into v (or into y); return y, v and the loss sum(y cy) + sum(v cv)."""
+    y = x * 1.5
+    v = view(y)
+    if direction == "through_view":
+        _apply(v, op, w)
+    else:
+        _apply(y, op, w)
+    if lib is np:
+        return y, v, None
+    mul = (lambda a, c: a * torch.tensor(c)) if lib is torch else (lambda a, c: a * c)
+    loss = (mul(y, cy)).sum() + (mul(v, cv)).sum()
+    return y, v, loss
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("direction", ["through_view", "through_base"])
+@pytest.mark.parametrize("operand", ["tensor", "number"])
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("kind", list(VIEWS))
+def test_view_inplace_table(kind, op, operand, direction, dtype):
+    np_view, t_view = VIEWS[kind]
+    rng = np.random.default_rng(0)
+    xa = rng.uniform(0.5, 2.0, (4, 6)).astype(dtype)
+    vshape = np_view(xa).shape
+    wshape = vshape if direction == "through_view" else xa.shape
+    wa = rng.uniform(0.5, 2.0, wshape).astype(dtype)
+    cy = rng.standard_normal(xa.shape).astype(dtype)
+    cv = rng.standard_normal(vshape).astype(dtype)
+    number = 1.75
+
+    # values: NumPy
+    ny, nv, _ = _script(np, np_view, op, xa.copy(), wa if operand == "tensor" else number, direction, cy, cv)
+    # npgrad
+    x = npg.tensor(xa)
+    w = npg.tensor(wa) if operand == "tensor" else number
+    y, v, loss = _script(npg, np_view, op, x, w, direction, cy, cv)
+    assert y.dtype == dtype and v.dtype == dtype
+    assert_close(y, ny, **TOL[dtype], what="base value")
+    assert_close(v, nv, **TOL[dtype], what="view value")
+    # gradients: PyTorch
+    tx = torch.tensor(xa, requires_grad=True)
+    tw = torch.tensor(wa, requires_grad=True) if operand == "tensor" else number
+    _, _, tloss = _script(torch, t_view, op, tx, tw, direction, cy, cv)
+    loss.backward()
+    tloss.backward()
+    assert_close(loss, tloss.detach().numpy(), **TOL[dtype], what="loss")
+    assert_close(x.grad, tx.grad.numpy(), **TOL[dtype], what="grad x")
+    assert x.grad.dtype == dtype
+    if operand == "tensor":
+        assert_close(w.grad, tw.grad.numpy(), **TOL[dtype], what="grad w")
+
+
+@pytest.mark.parametrize("kind", ["slice", "step_slice", "transpose", "view_of_view"])
+def test_view_write_second_order_vs_torch(kind):
+    np_view, t_view = VIEWS[kind]
+    rng = np.random.default_rng(1)
+    xa = rng.uniform(0.5, 2.0, (4, 6))
+    cv = rng.standard_normal(np_view(xa).shape)
+
+    def body(lib, view, x):
+        y = x * x
+        v = view(y)
+        v *= view(x)          # a write into y's memory through v: y's history is rewritten
+        y += 1.0
+        c = torch.tensor(cv) if lib is torch else cv
+        return (y * y).sum() + (view(y) * c).sum()
+    x = npg.tensor(xa)
+    g, = npg.autograd.grad(body(npg, np_view, x), x, create_graph=True)
+    tx = torch.tensor(xa, requires_grad=True)
+    tg, = torch.autograd.grad(body(torch, t_view, tx), tx, create_graph=True)
+    assert_close(g, tg.detach().numpy(), what="first order")
+    npg.sum(g * g).backward()
+    (tg * tg).sum().backward()
+    assert_close(x.grad, tx.grad.numpy(), what="second order")
+
+
+def test_issue_examples():
+    x = npg.tensor([1., 2, 3, 4])
+    y = x * 1
+    v = y[0:2]
+    v += 10
+    assert_close(y, [11., 12, 3, 4])
+    npg.sum(y * y).backward()
+    assert_close(x.grad, [22., 24, 6, 8])
+    x = npg.tensor([1., 2, 3, 4])
+    y = x * 1
+    v = y[0:2]
+    y += 10
+    assert_close(v, [11., 12])
+
+
+def test_views_share_memory_with_and_without_graph():
+    for grad in (True, False):
+        x = npg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=grad)
+        y = x * 1
+        for v in (y[0], y.T, y.reshape(6), npg.swapaxes(y, 0, 1), npg.expand_dims(y, 1), y[:, ::2]):
+            assert np.shares_memory(v.data, y.data)
+        assert not np.shares_memory((y + 0).data, y.data)
+
+
+# ------------------------------------------------------------------ in-place writes in a graph
 def run_both(body, shapes, seed=0, torch_body=None):
     """``body(lib, *inputs)`` with npgrad and torch (or ``torch_body``); compare value and gradients of
     sum(out * w)."""
@@ -25,12 +165,18 @@ def run_both(body, shapes, seed=0, torch_body=None):
     npg.sum(out * w).backward()
     (tout * torch.tensor(w)).sum().backward()
     for i, (x, t) in enumerate(zip(xs, ts)):
-        expected = t.grad.numpy() if t.grad is not None else np.zeros(x.shape)
-        assert_close(x.grad if x.grad is not None else np.zeros(x.shape), expected, what=f"grad {i}")
+        assert (x.grad is None) == (t.grad is None), f"input {i}: gradient presence differs from torch"
+        if t.grad is not None:
+            assert_close(x.grad, t.grad.numpy(), what=f"grad {i}")
 
 
 def _idx(lib, a):
     return torch.tensor(a) if lib is torch else a
+
+
+def _set(y, key, v):
+    y[key] = v
+    return y
 
 
 SETITEM_CASES = {
@@ -49,11 +195,6 @@ SETITEM_CASES = {
 }
 
 
-def _set(y, key, v):
-    y[key] = v
-    return y
-
-
 @pytest.mark.parametrize("name", list(SETITEM_CASES))
 def test_setitem_gradients_vs_torch(name):
     body, shapes = SETITEM_CASES[name]
@@ -66,7 +207,7 @@ def _chain(lib, x, a, b):
     y *= b
     y -= 0.5
     y /= (b * b + 1)
-    y[0] *= 3.0        # getitem, in-place multiply on the row, setitem back
+    y[0] *= 3.0        # getitem (a view), in-place multiply on it, setitem back
     y[:, 1] += a[1]
     return y
 
@@ -75,46 +216,32 @@ def test_augmented_assignment_chain_vs_torch():
     run_both(_chain, [(2, 3), (3,), (2, 3)])
 
 
-def test_iadd_after_use_routes_gradients_to_the_old_version():
-    # torch refuses this one (exp saved its output, then modified); npgrad rebases y, so z's input
-    # stays exp(x): compare with torch on the same function written without in-place ops
-    def body(lib, x, a):
-        y = lib.exp(x)
-        z = y * 2
-        y += a
-        return y * z
-
-    def torch_body(lib, x, a):
-        y = torch.exp(x)
-        z = y * 2
-        return (y + a) * z
-    run_both(body, [(2, 3), (3,)], torch_body=torch_body)
-
-
-def test_setitem_after_use_and_second_order():
-    def body(lib, x, v):
-        y = lib.sin(x)
-        z = y * y          # uses y before the assignment
-        y[0] = v * 3
-        y *= z
+def test_fill_loop_vs_torch():
+    def body(lib, x):
+        y = x * 0
+        for i in range(x.shape[0]):
+            y[i] = lib.tanh(x[i]) * 2
         return y
+    run_both(body, [(6, 3)])
 
-    def torch_body(lib, x, v):
-        y = torch.sin(x)
-        z = y * y
-        y2 = torch.cat([(v * 3)[None], y[1:]])
-        return y2 * z
-    run_both(body, [(4,), ()], torch_body=torch_body)
-    # second order: the create_graph path must also see the values of the old version
-    a = np.random.default_rng(1).standard_normal(4)
-    x, tx = npg.tensor(a), torch.tensor(a, requires_grad=True)
-    g, = npg.autograd.grad(npg.sum(body(npg, x, npg.tensor(0.3))), x, create_graph=True)
-    tg, = torch.autograd.grad(torch_body(torch, tx, torch.tensor(0.3, dtype=torch.float64)).sum(), tx,
-                              create_graph=True)
-    assert_close(g, tg.detach().numpy())
-    h, = npg.autograd.grad(npg.sum(g * g), x)
-    th, = torch.autograd.grad((tg * tg).sum(), tx)
-    assert_close(h, th.numpy())
+
+def test_write_into_a_constant_joins_the_graph():
+    c = npg.tensor(np.zeros(3), requires_grad=False)
+    v = npg.tensor([2.0])
+    c[1:2] = v
+    assert c.requires_grad and c.grad_fn == "setitem"
+    npg.sum(c * 5).backward()
+    assert_close(v.grad, [5.0])
+
+
+def test_write_into_a_view_of_a_constant_reaches_the_base():
+    c = npg.tensor(np.zeros((2, 3)), requires_grad=False)
+    row = c[1]
+    v = npg.tensor([1.0, 2.0, 3.0])
+    row += v
+    assert c.requires_grad and row.requires_grad
+    npg.sum(c * c).backward()
+    assert_close(v.grad, 2 * v.data)
 
 
 def test_inplace_gradient_to_old_contents_and_value_float32():
@@ -125,8 +252,8 @@ def test_inplace_gradient_to_old_contents_and_value_float32():
     assert y.dtype == np.float32 and y.grad_fn == "setitem"
     npg.sum(y * y).backward()
     assert x.grad.dtype == np.float32 and v.grad.dtype == np.float32
-    assert_close(x.grad, [[8.0] * 3, [0.0] * 3])   # d sum(y^2)/dx = 2 y * 2 where y = 2x kept
-    assert_close(v.grad, [4.0] * 3)                 # 2 v
+    assert_close(x.grad, [[8.0] * 3, [0.0] * 3])
+    assert_close(v.grad, [4.0] * 3)
 
 
 def test_repeated_indices_last_write_wins():
@@ -139,6 +266,28 @@ def test_repeated_indices_last_write_wins():
     npg.sum(y * np.array([1.0, 10.0, 100.0, 1000.0])).backward()
     assert_close(v.grad, [0.0, 10.0, 100.0])
     assert_close(x.grad, [1.0, 0.0, 0.0, 1000.0])
+
+
+def test_ops_that_read_no_value_survive_a_later_write():
+    # add, reshape, getitem and setitem read no saved value: writing afterwards is fine (as in PyTorch)
+    def body(lib, x, r):
+        h = x * 2
+        out = h + r            # reads nothing
+        flat = h.reshape(-1)   # a view
+        out += r * 3           # a residual added in place
+        h[0] = 0.0
+        return out.sum() * flat
+    run_both(body, [(2, 3), (2, 3)])
+
+
+def test_write_via_a_multiplying_op_keeps_the_old_value_it_needs():
+    # y *= w needs the old y for w's gradient: it keeps a copy of what it overwrites
+    def body(lib, x, w):
+        y = x * 1
+        y *= w
+        y *= w
+        return y
+    run_both(body, [(3,), (3,)])
 
 
 @pytest.mark.parametrize("op", ["setitem", "+=", "-=", "*=", "/="])
@@ -158,6 +307,26 @@ def test_leaf_requiring_grad_refuses_in_place(op):
     assert_close(x, [2.0, 7.0])
 
 
+def test_view_of_a_leaf_requiring_grad_refuses_in_place():
+    x = npg.tensor([1.0, 2.0, 3.0])
+    v = x[:2]
+    with pytest.raises(RuntimeError, match="view of a leaf"):
+        v += 1
+    tx = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf"):
+        tv = tx[:2]
+        tv += 1
+
+
+def test_view_made_under_no_grad_refuses_in_place_in_graph():
+    x = npg.tensor([1.0, 2.0, 3.0])
+    y = x * 2
+    with npg.no_grad():
+        v = y[:2]
+    with pytest.raises(RuntimeError, match="no_grad"):
+        v += npg.tensor([1.0, 1.0])
+
+
 def test_in_place_outside_graph_writes_in_place():
     c = npg.tensor([1.0, 2.0, 3.0], requires_grad=False)
     data = c.data
@@ -167,55 +336,118 @@ def test_in_place_outside_graph_writes_in_place():
     assert_close(data, [-1.0, 4.0, 6.0])
 
 
-def test_tensor_assigned_into_constant_joins_graph():
-    c = npg.tensor(np.zeros(3), requires_grad=False)
-    v = npg.tensor([2.0])
-    c[1:2] = v
-    assert c.requires_grad
-    npg.sum(c * 5).backward()
-    assert_close(v.grad, [5.0])
+# ------------------------------------------------------------------ shape and dtype are kept
+@pytest.mark.parametrize("graph", [True, False])
+def test_in_place_never_changes_shape(graph):
+    y = npg.randn(1, 4) * 1 if graph else npg.randn(1, 4, requires_grad=False)
+    with pytest.raises(ValueError, match=r"\(1, 4\)"):
+        y += npg.randn(3, 4)
+    assert y.shape == (1, 4)
 
 
-def test_grad_of_a_tensor_saved_before_the_in_place_op():
-    x = npg.tensor([1.0, 2.0, 3.0])
-    y = x * 2
-    z = y * y          # saves y = 2x
-    y += 100.0         # rebases y: z still sees 2x
-    npg.sum(z).backward()
-    assert_close(x.grad, 8 * x.data)
+@pytest.mark.parametrize("graph", [True, False])
+def test_in_place_keeps_dtype(graph):
+    y = npg.randn(3, dtype=np.float32, requires_grad=graph) * 1
+    y += np.ones(3)             # a float64 operand: cast back, as NumPy (same_kind) and PyTorch
+    y *= npg.tensor(np.full(3, 2.0))
+    assert y.dtype == np.float32
+    i = npg.tensor([1, 2, 3])
+    with pytest.raises(TypeError, match="int64"):
+        i += 0.5                # NumPy and PyTorch refuse float into int
+    a = np.array([1, 2, 3])
+    with pytest.raises(TypeError):
+        a += 0.5
 
 
-def test_constant_used_then_assigned_a_tensor():
-    # c was a constant when z used it: z's gradient must not reach v
-    c = npg.tensor(np.ones(3), requires_grad=False)
-    w = npg.tensor([1.0, 2.0, 3.0])
-    v = npg.tensor([5.0])
-    z = c * w
-    c[0:1] = v
-    npg.sum(z + c).backward()
-    assert_close(w.grad, np.ones(3))
-    assert_close(v.grad, [1.0])
+def test_write_into_broadcast_view_refuses():
+    y = npg.randn(3) * 1
+    b = npg.broadcast_to(y, (2, 3))
+    with pytest.raises(ValueError, match="read-only"):
+        b += 1
 
 
-# ---------------------------------------------------------------- the version check
-def test_value_saved_then_modified_under_no_grad_raises():
-    w = npg.tensor([1.0, 2.0])
-    x = npg.tensor([3.0, 4.0])
-    y = npg.sum(w * x)            # mul saved w and x
-    with npg.no_grad():
-        w -= 1.0                  # in place on a saved value
-    with pytest.raises(RuntimeError, match=r"saved by op 'mul'.*in-place '__isub__'"):
+# ------------------------------------------------------------------ the version counter
+def _mul_graph(w):
+    return npg.sum(w * np.array([3.0, 4.0]) * w)
+
+
+def _assert_both_raise(npg_backward, torch_backward, match):
+    with pytest.raises(RuntimeError, match=match):
+        npg_backward()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        torch_backward()
+
+
+def test_issue_optimizer_example_raises_like_torch():
+    w = npg.tensor([1., 2])
+    y = _mul_graph(w)
+    y.backward(retain_graph=True)
+    npg.optim.SGD([w], lr=.1).step()
+    w.grad = None
+    tw = torch.tensor([1., 2], dtype=torch.float64, requires_grad=True)
+    ty = (tw * torch.tensor([3., 4], dtype=torch.float64) * tw).sum()
+    ty.backward(retain_graph=True)
+    torch.optim.SGD([tw], lr=.1).step()
+    _assert_both_raise(y.backward, ty.backward, r"'mul'.*'SGD.step'.*version 1.*version 0")
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_every_optimizer_bumps_the_version(name):
+    w = npg.tensor([1., 2])
+    y = _mul_graph(w)
+    y.backward(retain_graph=True)
+    getattr(npg.optim, name)([w], lr=.1).step()
+    with pytest.raises(RuntimeError, match=f"{name}.step"):
         y.backward()
 
 
-def test_output_modified_in_place_raises():
+WRITERS = {
+    "nn.init.uniform_": lambda p: npg.nn.init.uniform_(p),
+    "nn.init.normal_": lambda p: npg.nn.init.normal_(p),
+    "nn.init.constant_": lambda p: npg.nn.init.constant_(p, 0.3),
+    "nn.init.zeros_": lambda p: npg.nn.init.zeros_(p),
+    "nn.init.ones_": lambda p: npg.nn.init.ones_(p),
+    "vector_to_parameters": lambda p: npg.nn.utils.vector_to_parameters(npg.tensor([5.0, 6.0]), [p]),
+    "no_grad +=": lambda p: _no_grad(lambda: p.__iadd__(1.0)),
+    "no_grad setitem": lambda p: _no_grad(lambda: p.__setitem__(0, 1.0)),
+    "no_grad view *=": lambda p: _no_grad(lambda: p[1:].__imul__(2.0)),
+}
+
+
+def _no_grad(f):
+    with npg.no_grad():
+        f()
+
+
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_every_write_path_bumps_the_version(name):
+    w = npg.tensor([1., 2])
+    y = _mul_graph(w)
+    before = w._version
+    WRITERS[name](w)
+    assert w._version > before
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+def test_load_state_dict_bumps_the_version():
+    lin = npg.nn.Linear(2, 2)
+    y = npg.sum(lin(npg.ones((1, 2))) ** 2)   # linear's backward reads the weight
+    lin.load_state_dict({k: v.data * 2 for k, v in lin.state_dict().items()})
+    with pytest.raises(RuntimeError, match="load_state_dict"):
+        y.backward()
+
+
+def test_output_modified_in_place_in_graph_raises_like_torch():
     x = npg.tensor([0.1, 0.2])
     y = npg.exp(x)                # exp's backward reads its output
     out = npg.sum(y * 1.0)
-    with npg.no_grad():
-        y[0] = 100.0
-    with pytest.raises(RuntimeError, match="in-place 'setitem'"):
-        out.backward()
+    y += 1.0
+    tx = torch.tensor([0.1, 0.2], requires_grad=True)
+    ty = torch.exp(tx)
+    tout = (ty * 1.0).sum()
+    ty += 1.0
+    _assert_both_raise(out.backward, tout.backward, r"'exp' \(its output.*'add_'")
 
 
 def test_constant_modified_through_a_view_raises():
@@ -224,8 +456,20 @@ def test_constant_modified_through_a_view_raises():
     y = npg.sum(x * c)
     row = c[0]                    # a view of c's memory
     row *= 2                      # outside any graph: in place
-    with pytest.raises(RuntimeError, match="in-place '__imul__'"):
+    with pytest.raises(RuntimeError, match="'mul' .*'mul_'"):
         y.backward()
+
+
+def test_saved_value_modified_in_graph_raises_like_torch():
+    def body(lib, x):
+        y = x * 1
+        z = y * y                 # saves y
+        y[0] = 5.0
+        return z, y
+    x, tx = npg.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0], requires_grad=True)
+    z, _ = body(npg, x)
+    tz, _ = body(torch, tx)
+    _assert_both_raise(lambda: npg.sum(z).backward(), lambda: tz.sum().backward(), "'mul'.*'setitem'")
 
 
 def test_in_place_before_use_or_after_backward_is_fine():
@@ -240,3 +484,59 @@ def test_in_place_before_use_or_after_backward_is_fine():
     w.grad = None
     npg.sum(w * w).backward()
     assert_close(w.grad, 2 * w.data)
+
+
+# ------------------------------------------------------------------ backward details
+def test_create_graph_retains_the_graph_by_default():
+    # the gradient-penalty idiom: backward(create_graph=True), then backward through x.grad
+    a = np.array([0.5, -1.0, 2.0])
+    x = npg.tensor(a)
+    npg.sum(x ** 3).backward(create_graph=True)
+    g = x.grad
+    x.grad = None
+    npg.sum(g * g).backward()
+    tx = torch.tensor(a, requires_grad=True)
+    (tx ** 3).sum().backward(create_graph=True)
+    tg = tx.grad
+    tx.grad = None
+    (tg * tg).sum().backward()
+    assert_close(x.grad, tx.grad.numpy())
+
+
+def test_threads_sharing_a_leaf_lose_no_update():
+    n, rounds = 200_000, 20
+    w = npg.tensor(np.ones(n))
+    coeffs = [np.full(n, 1.0), np.full(n, 2.0)]
+
+    def work(c):
+        for _ in range(rounds):
+            npg.sum(w * c).backward()
+    threads = [threading.Thread(target=work, args=(c,)) for c in coeffs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert_close(w.grad, np.full(n, rounds * 3.0))
+
+
+def test_fill_loop_graph_keeps_no_copy_per_write():
+    n, d = 1000, 64
+    x = npg.tensor(np.random.default_rng(0).standard_normal((n, d)).astype(np.float32))
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        y = x * 0
+        for i in range(n):
+            y[i] = x[i] * 2
+        held = tracemalloc.get_traced_memory()[0] - base
+        npg.sum(y).backward()
+        del y
+        after = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    data = n * d * 4
+    # copy-on-write would hold n copies of y (n * data = 256 MB here); what is needed is y, the values
+    # written (x[i] * 2, one row each) and a small node per op
+    assert held < 2 * data + n * 3000, held
+    assert after < data + n * 1000, after          # x.grad, and the graph gone
+    assert_close(x.grad, np.full((n, d), 2.0, np.float32))

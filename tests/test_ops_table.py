@@ -254,6 +254,8 @@ def t_reshape_like(np_fn):
     return lambda x, **kw: x.reshape(np_fn(np.empty(tuple(x.shape)), **kw).shape)
 
 
+add("copy", npg.copy, lambda x: x.clone(), UNARY)
+add("clone", lambda x: x.clone(), lambda x: x.clone(), UNARY)
 add("reshape(-1)", lambda x: x.reshape(-1), lambda x: x.reshape(-1), UNARY)
 add("reshape(2,-1)", lambda x: npg.reshape(x, (2, -1)), lambda x: x.reshape(2, -1), [[(2, 3)], [(4, 2, 1)]])
 add("reshape(-1,1,3)", lambda x: x.reshape(-1, 1, 3), lambda x: x.reshape(-1, 1, 3), [[(2, 3)], [(0, 3)]])

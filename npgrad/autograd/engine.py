@@ -9,6 +9,7 @@ Two paths share one set of VJP formulas (the ``_vjps`` stored on each tensor):
   ``__array_function__`` and the backward pass records a graph of its own.
 """
 import heapq
+import threading
 
 import numpy as np
 
@@ -193,7 +194,11 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             if leaf in capture:
                 capture[leaf] = g if capture[leaf] is None else capture[leaf] + g
         else:
-            _accumulate(leaf, g, owned, create_graph)
+            with _leaf_lock:  # two threads' backward passes may share a leaf: no lost update
+                _accumulate(leaf, g, owned, create_graph)
+
+
+_leaf_lock = threading.Lock()
 
 
 # A leaf used many times (a weight shared along a chain) gets many small gradients: adding each one

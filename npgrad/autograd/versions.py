@@ -1,29 +1,44 @@
-"""In-place operations and backward: routing through earlier versions, and a check that no value an
-op saved was overwritten.
+"""Version counters: every write into a tensor's memory is counted, and backward refuses to use a value
+that was overwritten after an op saved it (PyTorch's "modified by an inplace operation" error).
 
-Two kinds of in-place op exist (npgrad/ops/__init__.py ``_inplace``, npgrad/ops/index.py ``setitem``):
+A counter belongs to a block of memory, not to a Tensor: views share their base's memory, so a write
+through any of them counts for all of them, and so does a write from outside the graph (an optimizer
+step, ``nn.init``, ``load_state_dict``, an in-place op under ``no_grad``). Every npgrad code path that
+writes into an existing array calls :func:`bump`; a write through ``t.data`` made by the user is not
+seen (as writes through ``.data`` are not seen by PyTorch's counter).
 
-* on a tensor in a graph, ``x += v`` / ``x[k] = v`` *rebase* ``x`` on a copy: ``x`` becomes a new node
-  and its previous node moves to a new object kept in ``x._extra["prev"]``. Ops that used ``x`` before
-  still hold ``x`` as their input, so backward routes their gradient to the version ``x`` had when
-  they ran (:func:`as_of`): the one whose creation number is older than theirs.
-* outside a graph (under ``no_grad``, or on tensors that do not require grad) they write into the
-  array itself, as NumPy and PyTorch do. If an op recorded earlier saved that array (or a view of the
-  same memory), its backward would read the new values: backward raises instead, naming the op and
-  the in-place write (PyTorch's version-counter error).
+Backward checks only what it must, in one comparison per node: each write takes a creation number, and
+``horizon`` is the newest one. A node older than the horizon may have lost a saved value; for it,
+:func:`as_of` compares the creation number of the last write into each value the op's VJPs *read*
+(declared with :func:`reads`, beside the op) with the node's own. A node newer than every write is
+never checked.
 
-Both are found with one comparison per node in backward: every in-place op takes a creation number
-(``horizon``); only nodes older than the latest in-place op are checked. Writes through ``t.data``
-are invisible to npgrad (as writes through ``.data`` are to PyTorch's version counter).
+The same creation numbers resolve a tensor that was modified in place after an op used it: the op holds
+the tensor, whose node is now the in-place op's; ``_extra["prev"]`` chains back through the earlier
+versions (see npgrad/ops/inplace.py), and :func:`inputs_as_of` picks the one the op used.
 """
+import bisect
 import weakref
 
 import numpy as np
 
 from ..tensor import Tensor, _next_seq
 
-horizon = -1   # creation number of the latest in-place op (nodes older than it are checked)
-_writes = {}   # id(memory owner) -> (weakref to it, creation number of the write, op name)
+horizon = -1   # creation number of the latest write (nodes older than it are checked)
+_writes = {}   # id(memory owner) -> _Writes
+_HISTORY = 256  # creation numbers of the last writes kept per block (older ones are only counted)
+
+
+class _Writes:
+    __slots__ = ("ref", "seqs", "dropped", "op")
+
+    def __init__(self, ref):
+        self.ref, self.seqs, self.dropped, self.op = ref, [], 0, None
+
+    def version_at(self, seq):
+        """How many writes happened before creation number ``seq`` (a lower bound if they are no longer
+        all remembered)."""
+        return self.dropped + bisect.bisect_left(self.seqs, seq)
 
 
 def _owner(a):
@@ -33,48 +48,105 @@ def _owner(a):
     return a
 
 
-def note_rebase():
-    """Called by ``rebase_inplace``: a tensor in a graph now has a new node."""
+def bump(array, op):
+    """Count a write into ``array``'s memory by ``op`` (a name for error messages)."""
+    global horizon
+    if isinstance(array, Tensor):
+        array = array.data
+    seq = _next_seq()
+    horizon = seq
+    owner = _owner(array)
+    entry = _writes.get(id(owner))
+    if entry is None or entry.ref() is not owner:
+        if len(_writes) > 1024:
+            for k in [k for k, e in _writes.items() if e.ref() is None]:
+                del _writes[k]
+        try:
+            entry = _Writes(weakref.ref(owner))
+        except TypeError:  # not weak-referenceable: nothing to check later
+            return
+        _writes[id(owner)] = entry
+    entry.seqs.append(seq)
+    entry.op = op
+    if len(entry.seqs) > 2 * _HISTORY:
+        entry.dropped += len(entry.seqs) - _HISTORY
+        del entry.seqs[:-_HISTORY]
+
+
+def moved():
+    """A tensor took a new node (an in-place write, or a view following its base): nodes recorded before
+    now may hold it as an input, and backward resolves their inputs (:func:`inputs_as_of`)."""
     global horizon
     horizon = _next_seq()
 
 
-def note_write(array, op):
-    """Called by an in-place op that writes into ``array`` itself (outside a graph)."""
-    global horizon
-    seq = _next_seq()
-    horizon = seq
-    owner = _owner(array)
-    if len(_writes) > 1024:
-        for k in [k for k, (ref, _, _) in _writes.items() if ref() is None]:
-            del _writes[k]
-    try:
-        _writes[id(owner)] = (weakref.ref(owner), seq, op)
-    except TypeError:  # not weak-referenceable: nothing to check later
-        pass
+def version(array):
+    """The number of writes counted into ``array``'s memory (``Tensor._version``)."""
+    entry = _entry(array)
+    return 0 if entry is None else entry.dropped + len(entry.seqs)
 
 
-def _written_after(a, seq):
+def _entry(a):
     if not isinstance(a, np.ndarray) or not _writes:
         return None
     owner = _owner(a)
     entry = _writes.get(id(owner))
-    if entry is None or entry[0]() is not owner or entry[1] < seq:
+    if entry is None or entry.ref() is not owner:
         return None
-    return entry[2]
+    return entry
+
+
+# ------------------------------------------------------------------ what each op's VJPs read
+_READS_BY = {}  # op name -> per VJP, the positions whose values it reads: 0 the output, i + 1 input i
+_LETTERS = "abcdefghijklmnopqrstuvw"
+
+
+def reads(op, *grads):
+    """Declare what the VJPs of ``op`` read: ``grads[i]`` names the values the VJP of input ``i`` reads, as
+    letters: ``y`` the output, ``a``, ``b``, ``c``... the inputs in order (``x`` is ``a``); one string
+    stands for every VJP. Only values count, not shapes or dtypes. Backward then refuses only a node whose
+    read values were overwritten in place, as PyTorch does; an op that declares nothing is checked on its
+    output and everything it saved (at worst an error PyTorch would not give, never a wrong gradient)."""
+    if not grads:
+        raise ValueError(f"reads({op!r}): name what the VJPs read ('' for nothing)")
+    by = tuple(tuple(sorted({0 if c == "y" else _LETTERS.index(c) + 1 for c in names.replace("x", "a")}))
+               for names in grads)
+    _READS_BY[op] = by
+
+
+def reads_input(op, i, grads):
+    """Whether one of the VJPs ``grads`` (input positions) of ``op`` reads the value of input ``i``: an
+    in-place op then saves a copy of the value it overwrites."""
+    by = _READS_BY.get(op)
+    if by is None:
+        return True
+    return any(i + 1 in by[j if len(by) > 1 else 0] for j in grads)
 
 
 def as_of(t):
     """``t``'s inputs as they were when ``t`` was recorded (earlier versions of tensors modified in
-    place since). Raises if a value ``t`` saved for backward was overwritten in place since."""
+    place since). Raises if a value ``t``'s VJPs read was overwritten since ``t`` was recorded."""
     seq = t._seq
-    for a in (t.data,) + tuple(t._saved or ()):
-        op = _written_after(a, seq)
-        if op is not None:
+    values = (t.data,) + tuple(t._saved or ())
+    by = _READS_BY.get(t._op)
+    if by is None:
+        positions = range(len(values))
+    else:  # what the VJPs of the inputs that need a gradient read
+        positions = set()
+        for j, p in enumerate(t._parents):
+            if isinstance(p, Tensor) and p.requires_grad:
+                positions.update(by[j if len(by) > 1 else 0])
+    for i in positions:
+        entry = _entry(values[i]) if i < len(values) else None
+        if entry is not None and entry.seqs and entry.seqs[-1] > seq:
+            a = values[i]
+            what = "its output" if i == 0 else f"its input {i - 1}"
             raise RuntimeError(
-                f"backward: a value saved by op '{t._op}' (an input or its output) was modified by an in-place "
-                f"'{op}' after the op was recorded, so its gradient would be wrong. Modify a copy, do the in-place "
-                f"op before using the tensor, or recompute the forward pass.")
+                f"backward: one of the values needed for the gradient of '{t._op}' ({what}, {a.dtype} of shape "
+                f"{a.shape}) was modified by an in-place operation ('{entry.op}') after the op saved it: its "
+                f"memory is at version {entry.dropped + len(entry.seqs)}; the op saved it at version "
+                f"{entry.version_at(seq)}. Do the in-place operation on a copy (x = x.clone() or x = x * 1), "
+                f"do it before the value is used, or recompute the forward pass.")
     return inputs_as_of(t)
 
 

@@ -16,6 +16,7 @@ from .. import random as _random
 from ..ops import elementwise as _ew
 from ..ops.index import scatter_add as _scatter_add
 from ..ops._util import as_input, normalize_axis
+from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap
 from . import _erf
 
@@ -587,13 +588,17 @@ def _normalize(name, x, axes, eps, weight, bias):
         out = out + bd
     n = math.prod(xd.shape[a] for a in axes)
 
+    # Without weight and bias the output is xhat itself, which the caller may overwrite in place
+    # (``out += identity``): the VJPs then recompute it from the saved input.
+    kept = None if out is xhat else xhat
+
     def stats(x):
         if _is_graph(x):
             m = x.mean(axis=axes, keepdims=True)
             c = x - m
             r = 1.0 / np.sqrt((c * c).mean(axis=axes, keepdims=True) + eps)
             return c * r, r
-        return xhat, rstd
+        return ((x - mu) * rstd if kept is None else kept), rstd
 
     def vjp_x(g, y, x, *wb):
         xh, r = stats(x)
@@ -667,10 +672,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             rm = _data(running_mean)
             rm *= 1 - momentum
             rm += momentum * mu.reshape(-1).astype(rm.dtype)
+            _versions.bump(rm, "batch_norm")
         if running_var is not None:
             rv = _data(running_var)
             rv *= 1 - momentum
             rv += momentum * (var.reshape(-1) * (n / (n - 1))).astype(rv.dtype)
+            _versions.bump(rv, "batch_norm")
         return out
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
@@ -839,3 +846,12 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
 def flatten(input, start_dim=0, end_dim=-1):
     from ..ops.shape import flatten as _flatten
     return _flatten(input, start_dim, end_dim)
+
+
+# What the VJPs above read (npgrad/autograd/versions.py): undeclared ops are checked on their output
+# and every saved value. These never read their output, so ``h = F.linear(x, W, b); h += r`` is fine.
+_versions.reads("linear", "b", "a", "")
+for _name in ("layer_norm", "batch_norm", "group_norm"):
+    _versions.reads(_name, "ab", "a", "")
+_versions.reads("dropout", "")
+_versions.reads("embedding", "", "a")

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ..autograd import versions as _versions
 from .. import random as _random
 
 
@@ -13,6 +14,7 @@ def _gen(generator):
 
 def _fill(tensor, values):
     tensor.data[...] = values
+    _versions.bump(tensor.data, "nn.init")  # a graph that saved the tensor must not use it
     return tensor
 
 

@@ -9,6 +9,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..autograd import versions as _versions
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor, _wrap
 from .parameter import Parameter
@@ -354,6 +355,7 @@ class Module:
                     target.data = np.array(arr, dtype=target.data.dtype, copy=True)
                 else:
                     target.data[...] = arr
+                    _versions.bump(target.data, "load_state_dict")
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from ..autograd import versions as _versions
 from ..tensor import Tensor, _wrap
 
 
@@ -61,4 +62,5 @@ def vector_to_parameters(vec, parameters):
     for p in _params(parameters):
         n = p.data.size
         p.data[...] = v[i:i + n].reshape(p.data.shape)
+        _versions.bump(p.data, "vector_to_parameters")
         i += n

@@ -3,9 +3,8 @@ and methods (each one only delegates to a function here) and its NumPy protocols
 import numpy as np
 
 from ..autograd import versions as _versions
-from ..autograd.grad_mode import _state
 from ..tensor import Tensor
-from . import elementwise, index, linalg, reduce, shape
+from . import elementwise, index, inplace, linalg, reduce, shape
 from .elementwise import *  # noqa: F401,F403
 from .elementwise import (abs, add, bitwise_and, bitwise_or, bitwise_xor, clip, div, equal, exp,
                           floor_divide, greater, greater_equal, invert, less, less_equal, log, maximum,
@@ -14,15 +13,16 @@ from .index import getitem, put_along_axis, scatter_add, setitem, take, take_alo
 from .linalg import dot, einsum, inner, matmul, outer, tensordot  # noqa: F401
 from .reduce import (all, any, argmax, argmin, cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum,  # noqa
                      var, amax, amin)
-from .shape import (astype, broadcast_to, concat, concatenate, expand_dims, flatten, flip, masked_fill,  # noqa
-                    moveaxis, pad, permute, ravel, repeat, reshape, split, squeeze, stack, swapaxes, tile,
+from .shape import (astype, broadcast_to, clone, concat, concatenate, copy, expand_dims, flatten, flip,  # noqa
+                    masked_fill, moveaxis, pad, permute, ravel, repeat, reshape, split, squeeze, stack, swapaxes, tile,
                     transpose, unsqueeze)
 
 
 # The op functions npgrad exports (``from npgrad.ops import *`` and the top-level namespace).
 __all__ = [
     'abs', 'absolute', 'add', 'all', 'amax', 'amin', 'any', 'argmax', 'argmin', 'astype', 'bitwise_and',
-    'bitwise_or', 'bitwise_xor', 'broadcast_to', 'ceil', 'clip', 'concat', 'concatenate', 'cos', 'cumprod',
+    'bitwise_or', 'bitwise_xor', 'broadcast_to', 'ceil', 'clip', 'clone', 'concat', 'concatenate', 'copy', 'cos',
+    'cumprod',
     'cumsum', 'div', 'divide', 'dot', 'einsum', 'equal', 'exp', 'expand_dims', 'expm1', 'flatten', 'flip',
     'floor', 'floor_divide', 'gather', 'getitem', 'greater', 'greater_equal', 'inner', 'invert', 'isfinite',
     'isinf', 'isnan', 'less', 'less_equal', 'log', 'log10', 'log1p', 'log2', 'logical_and', 'logical_not',
@@ -40,15 +40,27 @@ def _reflected(op):
 
 
 def _inplace(op, name):
+    """``x op= other``: NumPy's in-place op on ``x``'s memory (shape and dtype kept); in a graph, ``x``
+    gets the op's node and views of the same memory follow (npgrad/ops/inplace.py)."""
+    where = op.__name__ + "_"  # PyTorch's name for the in-place op: add_, mul_...
+
     def iop(self, other):
-        recording = _state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
-        if not recording:
+        if not inplace.is_recording(self, other):
             od = other.data if isinstance(other, Tensor) else other
-            getattr(self.data, name)(od)  # NumPy's in-place op (same_kind casting)
-            _versions.note_write(self.data, name)  # ops that saved this memory must not use it in backward
+            try:
+                getattr(self.data, name)(od)  # NumPy's in-place op (same_kind casting)
+            except ValueError as e:
+                raise ValueError(f"{where}: in-place operation on a tensor of shape {self.shape} with an operand "
+                                 f"of shape {np.shape(od)}: {e}") from None
+            except TypeError as e:
+                raise TypeError(f"{where}: in-place operation on a {self.dtype} tensor with an operand of dtype "
+                                f"{np.result_type(od)}: {e}") from None
+            _versions.bump(self.data, where)  # ops that saved this memory must not use it in backward
             return self
-        index._check_inplace_leaf(self, name)
-        return index.rebase_inplace(self, lambda old: op(old, other))
+        grads = [i for i, t in enumerate((self, other)) if isinstance(t, Tensor) and t.requires_grad]
+        copy_old = _versions.reads_input(op.__name__, 0, grads)
+        return inplace.write(self, where, lambda old: op(old, other), copy_old=copy_old)
+    iop.__name__ = name
     return iop
 
 
@@ -88,7 +100,7 @@ for _name, _fn in dict(
         sum=sum, mean=mean, max=max, min=min, prod=prod, var=var, std=std, argmax=argmax, argmin=argmin,
         cumsum=cumsum, cumprod=cumprod, any=any, all=all, logsumexp=logsumexp,
         swapaxes=swapaxes, ravel=ravel, flatten=flatten, squeeze=squeeze, expand_dims=expand_dims,
-        unsqueeze=unsqueeze, repeat=repeat, masked_fill=masked_fill, astype=astype, flip=flip,
+        unsqueeze=unsqueeze, repeat=repeat, masked_fill=masked_fill, astype=astype, flip=flip, copy=copy, clone=clone,
         take=take, dot=dot, clip=clip, exp=exp, log=log, sqrt=sqrt, tanh=tanh, sigmoid=sigmoid, relu=relu,
         abs=abs, permute=permute, broadcast_to=broadcast_to, moveaxis=moveaxis, tile=tile,
         matmul=matmul, maximum=maximum, minimum=minimum, pow=power).items():
@@ -139,7 +151,7 @@ FUNCTIONS = {
     np.any: any, np.all: all,
     np.reshape: reshape, np.ravel: ravel, np.transpose: transpose, np.swapaxes: swapaxes,
     np.moveaxis: moveaxis, np.squeeze: squeeze, np.expand_dims: expand_dims, np.broadcast_to: broadcast_to,
-    np.concatenate: concatenate, np.stack: stack, np.split: split, np.flip: flip, np.pad: pad,
+    np.concatenate: concatenate, np.stack: stack, np.copy: copy, np.split: split, np.flip: flip, np.pad: pad,
     np.repeat: repeat, np.tile: tile, np.where: where, np.clip: clip,
     np.matmul: matmul, np.dot: dot, np.inner: inner, np.outer: outer, np.tensordot: tensordot,
     np.einsum: einsum, np.take: take, np.take_along_axis: take_along_axis,

@@ -35,6 +35,7 @@ import operator
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap
 from .index import take_along_axis
 from .linalg import einsum
@@ -995,3 +996,9 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 def adaptive_max_pool3d(input, output_size, return_indices=False):
     """3-D adaptive max pooling, as ``torch.nn.functional.adaptive_max_pool3d``."""
     return _adaptive_max_nd(3, input, output_size, return_indices)
+
+
+# What the conv VJPs read (npgrad/autograd/versions.py): the other operand, never the output.
+for _k in (1, 2, 3):
+    _versions.reads(_name("conv", _k), "b", "a", "")
+    _versions.reads(_name("conv_transpose", _k), "b", "a", "")

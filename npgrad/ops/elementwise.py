@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state
 from ..tensor import Exact, Tensor, _make, _record, _wrap, const
 from ._util import zeros_grad
@@ -17,9 +18,11 @@ from ._util import zeros_grad
 _WEAK = (float, int, bool)  # Python numbers: weak under NEP 50, they change neither shape nor dtype
 
 
-def unary(name, forward, vjp, doc=None):
-    """Make a differentiable one-argument op from a NumPy ``forward`` and its VJP."""
+def unary(name, forward, vjp, reads, doc=None):
+    """Make a differentiable one-argument op from a NumPy ``forward`` and its VJP, which reads the values
+    named in ``reads`` (``y`` the output, ``x`` the input; see npgrad/autograd/versions.py)."""
     vjps = Exact((vjp,))  # the gradient has the input's shape and dtype
+    _versions.reads(name, reads)
 
     def op(x):
         if isinstance(x, Tensor):
@@ -35,9 +38,11 @@ def unary(name, forward, vjp, doc=None):
     return op
 
 
-def binary(name, forward, vjp_a, vjp_b, doc=None):
-    """Make a differentiable broadcasting two-argument op from a NumPy ``forward`` and two VJPs."""
+def binary(name, forward, vjp_a, vjp_b, reads, doc=None):
+    """Make a differentiable broadcasting two-argument op from a NumPy ``forward`` and two VJPs, which
+    read the values named in ``reads`` (one string for both, or one each; ``y`` the output, ``a``, ``b``)."""
     vjps = (vjp_a, vjp_b)
+    _versions.reads(name, *((reads,) if isinstance(reads, str) else reads))
     exact = Exact(vjps)  # for inputs of one shape and dtype, or a tensor and a Python number
 
     def op(a, b):
@@ -99,49 +104,50 @@ def _pow_exponent(g, y, a, b):   # d(a**b)/db = a**b * log(a), and 0 where a == 
 
 
 # ------------------------------------------------------------------------- unary ops
-#            name        forward          d/dx (g: output grad, y: output, x: input)
-neg        = unary("neg",        np.negative,    lambda g, y, x: -g)
-exp        = unary("exp",        np.exp,         lambda g, y, x: g * y)
-expm1      = unary("expm1",      np.expm1,       lambda g, y, x: g * (y + 1))
-log        = unary("log",        np.log,         lambda g, y, x: g / x)
-log1p      = unary("log1p",      np.log1p,       lambda g, y, x: g / (x + 1))
-log2       = unary("log2",       np.log2,        lambda g, y, x: g / (x * _LN2))
-log10      = unary("log10",      np.log10,       lambda g, y, x: g / (x * _LN10))
-sqrt       = unary("sqrt",       np.sqrt,        lambda g, y, x: g / (2 * y))
-square     = unary("square",     np.square,      lambda g, y, x: g * 2 * x)
-reciprocal = unary("reciprocal", np.reciprocal,  lambda g, y, x: -g * y * y)
-sin        = unary("sin",        np.sin,         lambda g, y, x: g * np.cos(x))
-cos        = unary("cos",        np.cos,         lambda g, y, x: -g * np.sin(x))
-tan        = unary("tan",        np.tan,         lambda g, y, x: g * (1 + y * y))
-tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y)  # = g(1-y^2); no Python
+#            name        forward          d/dx (g: output grad, y: output, x: input)     values read
+neg        = unary("neg",        np.negative,    lambda g, y, x: -g, "")
+exp        = unary("exp",        np.exp,         lambda g, y, x: g * y, "y")
+expm1      = unary("expm1",      np.expm1,       lambda g, y, x: g * (y + 1), "y")
+log        = unary("log",        np.log,         lambda g, y, x: g / x, "x")
+log1p      = unary("log1p",      np.log1p,       lambda g, y, x: g / (x + 1), "x")
+log2       = unary("log2",       np.log2,        lambda g, y, x: g / (x * _LN2), "x")
+log10      = unary("log10",      np.log10,       lambda g, y, x: g / (x * _LN10), "x")
+sqrt       = unary("sqrt",       np.sqrt,        lambda g, y, x: g / (2 * y), "y")
+square     = unary("square",     np.square,      lambda g, y, x: g * 2 * x, "x")
+reciprocal = unary("reciprocal", np.reciprocal,  lambda g, y, x: -g * y * y, "y")
+sin        = unary("sin",        np.sin,         lambda g, y, x: g * np.cos(x), "x")
+cos        = unary("cos",        np.cos,         lambda g, y, x: -g * np.sin(x), "x")
+tan        = unary("tan",        np.tan,         lambda g, y, x: g * (1 + y * y), "y")
+tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y, "y")  # = g(1-y^2); no Python
 #                                                  scalar: NumPy converts one on every call (~0.3 us)
-sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y))
-relu       = unary("relu",       _relu,          lambda g, y, x: g * (x > 0))
-abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x))
-sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g))
-floor      = unary("floor",      np.floor,       lambda g, y, x: zeros_grad(g))
-ceil       = unary("ceil",       np.ceil,        lambda g, y, x: zeros_grad(g))
-round      = unary("round",      np.round,       lambda g, y, x: zeros_grad(g))
+sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), "y")
+relu       = unary("relu",       _relu,          lambda g, y, x: g * (x > 0), "x")
+abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x), "x")
+sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g), "")
+floor      = unary("floor",      np.floor,       lambda g, y, x: zeros_grad(g), "")
+ceil       = unary("ceil",       np.ceil,        lambda g, y, x: zeros_grad(g), "")
+round      = unary("round",      np.round,       lambda g, y, x: zeros_grad(g), "")
 absolute = abs
 negative = neg
 
 # ------------------------------------------------------------------------ binary ops
 #            name            forward          d/da                           d/db
-add        = binary("add",        np.add,          lambda g, y, a, b: g,          lambda g, y, a, b: g)
-sub        = binary("sub",        np.subtract,     lambda g, y, a, b: g,          lambda g, y, a, b: -g)
-mul        = binary("mul",        np.multiply,     lambda g, y, a, b: g * b,      lambda g, y, a, b: g * a)
-div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,      lambda g, y, a, b: -g * a / (b * b))
-power      = binary("pow",        np.power,        _pow_base,                     _pow_exponent)
+add        = binary("add",        np.add,          lambda g, y, a, b: g,          lambda g, y, a, b: g, "")
+sub        = binary("sub",        np.subtract,     lambda g, y, a, b: g,          lambda g, y, a, b: -g, "")
+mul        = binary("mul",        np.multiply,     lambda g, y, a, b: g * b,      lambda g, y, a, b: g * a, ("b", "a"))
+div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,      lambda g, y, a, b: -g * a / (b * b),
+                    ("b", "ab"))
+power      = binary("pow",        np.power,        _pow_base,                     _pow_exponent, ("ab", "aby"))
 maximum    = binary("maximum",    np.maximum,      # ties split the gradient evenly, as in PyTorch
                     lambda g, y, a, b: np.where(a == b, g / 2, np.where(a > b, g, 0)),
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b > a, g, 0)))
+                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b > a, g, 0)), "ab")
 minimum    = binary("minimum",    np.minimum,
                     lambda g, y, a, b: np.where(a == b, g / 2, np.where(a < b, g, 0)),
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b < a, g, 0)))
+                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b < a, g, 0)), "ab")
 floor_divide = binary("floor_divide", np.floor_divide, lambda g, y, a, b: zeros_grad(g),
-                      lambda g, y, a, b: zeros_grad(g))
+                      lambda g, y, a, b: zeros_grad(g), "")
 remainder  = binary("remainder",  np.remainder,    lambda g, y, a, b: g,
-                    lambda g, y, a, b: -g * np.floor_divide(a, b))
+                    lambda g, y, a, b: -g * np.floor_divide(a, b), ("", "ab"))
 subtract, multiply, divide, true_divide, pow, mod = sub, mul, div, div, power, remainder
 
 
@@ -212,6 +218,7 @@ def where(condition, x, y):
     return _make(out, "where", (cd, x, y), (cd, xd, yd), _WHERE_VJPS)
 
 
+_versions.reads("where", "", "a", "a")  # the condition (a) picks where the gradient goes
 _WHERE_VJPS = (None,
                lambda g, out, c, x, y: np.where(c, g, 0),
                lambda g, out, c, x, y: np.where(c, 0, g))
@@ -231,6 +238,7 @@ def clip(x, a_min=None, a_max=None):
     return _make(out, "clip", (x, lo, hi), (xd, lod, hid), _CLIP_VJPS)
 
 
+_versions.reads("clip", "abc")
 _CLIP_VJPS = (lambda g, y, x, lo, hi: np.where((x >= lo) & (x <= hi), g, 0),
               lambda g, y, x, lo, hi: np.where((x < lo) & (lo <= hi), g, 0),
               lambda g, y, x, lo, hi: np.where((x > hi) | (lo > hi), g, 0))

@@ -11,6 +11,7 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make, _record, _wrap
+from . import inplace
 from ._util import as_input, normalize_one_axis
 
 
@@ -107,75 +108,93 @@ def _scatter_rows(shape, idx, g):
 
 
 def getitem(x, key):
-    """``x[key]`` for any NumPy key; the result is a view for basic keys, as in NumPy."""
+    """``x[key]`` for any NumPy key; the result is a view for basic keys, as in NumPy (and a 0-d view, as
+    in PyTorch, where NumPy would give a scalar)."""
     x = as_input(x, "getitem")
     key = normalize_key(key)
+    basic = not _has_advanced(key)
+    if basic and Ellipsis not in key and sum(k is not None for k in key) >= x.ndim:
+        key = key + (Ellipsis,)  # every axis indexed by an int: x.data[key] would be a copied NumPy scalar
     try:
         out = x.data[key]
     except IndexError as e:
         raise IndexError(f"index {key if len(key) > 1 else key[0]!r} is invalid for a tensor of shape "
                          f"{x.shape}: {e}") from None
-    if not (x.requires_grad and _state.enabled):
-        return _wrap(out)
-    return _record(out, "getitem", (x,), (x.data,), (lambda g, y, x: scatter_add(x.shape, key, g),))
+    if x.requires_grad and _state.enabled:
+        t = _record(out, "getitem", (x,), (x.data,), (lambda g, y, x: scatter_add(x.shape, key, g),))
+    else:
+        t = _wrap(out)
+    return inplace.view_of(t, x, lambda a: a[key]) if basic else t
+
+
+_versions.reads("getitem", "")
+
+
+def _has_advanced(key):
+    return any(isinstance(k, np.ndarray) or isinstance(k, (bool, np.bool_)) for k in key)
 
 
 def setitem(x, key, value):
-    """``x[key] = value``: in place on data that is not part of a graph; on a tensor in a graph,
-    the tensor is rebased on a copy so the gradient flows to the old contents (outside ``key``)
-    and to ``value``. A leaf that requires grad refuses, as in PyTorch."""
+    """``x[key] = value``, written into ``x``'s memory (and so into its base's and views', as in NumPy).
+    In a graph the gradient flows to the old contents outside ``key`` and to ``value`` inside it (where
+    an index repeats, to the last write, which NumPy keeps). A leaf that requires grad refuses, as in
+    PyTorch."""
     key = normalize_key(key)
-    recording = _state.enabled and (x.requires_grad or (isinstance(value, Tensor) and value.requires_grad))
-    if not recording:
-        vd = value.data if isinstance(value, Tensor) else value
-        try:
-            x.data[key] = vd
-        except (IndexError, ValueError) as e:
-            raise type(e)(f"setitem: cannot assign a value of shape {np.shape(vd)} to index {key!r} of a tensor "
-                          f"of shape {x.shape}: {e}") from None
-        _versions.note_write(x.data, "setitem")  # ops that saved this memory must not use it in backward
+    vd = value.data if isinstance(value, Tensor) else value
+    if not inplace.is_recording(x, value):
+        _write(x.data, key, vd)
+        _versions.bump(x.data, "setitem")  # ops that saved this memory must not use it in backward
         return
-    _check_inplace_leaf(x, "setitem")
     if x.dtype.kind != "f":
         raise RuntimeError(f"setitem: cannot assign a tensor that requires grad into a {x.dtype} tensor")
-    rebase_inplace(x, lambda old: _assign(old, key, value))
+
+    def apply(old):
+        _write(x.data, key, vd)
+        return _record(x.data, "setitem", (old, value), (x.data, vd), _SETITEM_VJPS[_has_int_array(key)](key))
+    inplace.write(x, "setitem", apply)
 
 
-def _assign(old, key, value):
-    vd = value.data if isinstance(value, Tensor) else np.asarray(value)
-    out = old.data.copy()
+def _write(a, key, vd):
     try:
-        out[key] = vd
-    except (IndexError, ValueError) as e:
+        a[key] = vd
+    except (IndexError, ValueError, TypeError) as e:
         raise type(e)(f"setitem: cannot assign a value of shape {np.shape(vd)} to index {key!r} of a tensor of "
-                      f"shape {old.shape}: {e}") from None
+                      f"shape {a.shape}: {e}") from None
 
-    def vjp_old(g, y, old, value):
-        return _zero_at(g, key)
 
-    def vjp_value(g, y, old, value):
-        gv = _last_write(g, key, old.shape)
-        if gv.ndim < value.ndim:           # NumPy drops leading size-1 dims of the value
-            gv = gv.reshape((1,) * (value.ndim - gv.ndim) + gv.shape)
-        return gv
-    # the VJPs read only the old contents' shape: save a one-element stand-in, not a full copy
-    stand_in = np.broadcast_to(np.zeros((), old.dtype), old.shape)
-    return _make(out, "setitem", (old, value), (stand_in, vd), (vjp_old, vjp_value))
+def _setitem_vjps(last_write):
+    def make(key):
+        def vjp_old(g, y, old, value):
+            return _zero_at(g, key)
+
+        def vjp_value(g, y, old, value):
+            gv = _last_write(g, key, old.shape) if last_write else g[key]
+            if gv.ndim < np.ndim(value):           # NumPy drops leading size-1 dims of the value
+                gv = gv.reshape((1,) * (np.ndim(value) - gv.ndim) + gv.shape)
+            return gv
+        return (vjp_old, vjp_value)
+    return make
+
+
+_SETITEM_VJPS = (_setitem_vjps(False), _setitem_vjps(True))
+_versions.reads("setitem", "")  # shapes only: the old contents and the value are not read
 
 
 def _zero_at(g, key):
     """``g`` with the positions in ``key`` zeroed (as a fresh value)."""
-    mask = np.ones(g.shape, dtype=bool)
-    mask[key] = False
-    return np.where(mask, g, 0)
+    if isinstance(g, Tensor):  # create_graph: a constant mask keeps the result differentiable in g
+        mask = np.ones(g.shape, dtype=bool)
+        mask[key] = False
+        return np.where(mask, g, 0)
+    out = g.copy()
+    out[key] = 0
+    return out
 
 
 def _last_write(g, key, shape):
     """The gradient of the value written by ``out[key] = v``: ``g[key]``, except that a position
     written several times (repeated indices) passes its gradient only to the last write, as NumPy
     keeps only the last one."""
-    if not _has_int_array(key):
-        return g[key]
     ids = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)[key]
     flat = ids.ravel()
     last = np.zeros(flat.shape, dtype=bool)
@@ -184,45 +203,12 @@ def _last_write(g, key, shape):
     return np.where(last.reshape(ids.shape), g[key], 0)
 
 
-def _check_inplace_leaf(x, op):
-    if x.requires_grad and x._vjps is None:
-        raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
-                           f"do it under npg.no_grad(), or on a copy / non-leaf tensor")
-
-
-def rebase_inplace(x, compute):
-    """Make ``x`` the result of ``compute(old)``, where ``old`` takes over ``x``'s current node.
-
-    This is how in-place ops stay differentiable without a version counter: ``x`` gets fresh
-    data, so no value an op saved for backward is ever overwritten. Ops that used ``x`` before
-    still hold ``x`` itself as their input, so ``x`` keeps its previous node in
-    ``x._extra["prev"]`` (a chain, one link per in-place op): backward can then resolve an input
-    whose creation number is newer than the op using it to the version it had when that op ran.
-    """
-    old = _wrap(x.data)
-    _take_node(old, x)
-    prev = x._extra.get("prev") if x._extra else None
-    old._extra = None if prev is None else {"prev": prev}
-    new = compute(old)
-    x.data = new.data
-    _take_node(x, new)
-    extra = dict(x._extra) if x._extra else {}
-    extra["prev"] = old
-    x._extra = extra
-    _versions.note_rebase()  # backward resolves older users of x to `old` (autograd/versions.py)
-    return x
-
-
-def _take_node(dst, src):
-    """Give ``dst`` the graph node of ``src``: its inputs, saved values and VJPs."""
-    dst.requires_grad = src.requires_grad
-    dst._parents = src._parents
-    dst._vjps = src._vjps
-    if src._vjps is not None:
-        dst._saved = src._saved
-        dst._op = src._op
-        dst._seq = src._seq
-        dst._pending = None
+def _assign(x, key, value):
+    """A copy of ``x`` with ``value`` written at ``key`` (functional; for put_along_axis)."""
+    vd = value.data if isinstance(value, Tensor) else np.asarray(value)
+    out = x.data.copy()
+    _write(out, key, vd)
+    return _make(out, "setitem", (x, value), (x.data, vd), _SETITEM_VJPS[_has_int_array(key)](key))
 
 
 def take(x, indices, axis=None):

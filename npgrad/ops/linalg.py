@@ -7,6 +7,7 @@ import string
 import numpy as np
 
 from ..autograd.grad_mode import _state
+from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _record, _wrap
 from ._util import data_of
 from .elementwise import mul
@@ -62,6 +63,9 @@ def matmul(a, b, _op="matmul"):
             why = f"the batch dims {sa[:-2]} and {sb[:-2]} do not broadcast"
         raise ValueError(f"{_op}: shapes {sa} and {sb} are not aligned: {why}") from None
     return _make(out, "matmul", (a, b), (ad, bd), _MM_VJPS)
+
+
+_versions.reads("matmul", "b", "a")
 
 
 def dot(a, b):

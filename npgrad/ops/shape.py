@@ -5,7 +5,9 @@ import math
 
 import numpy as np
 
+from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap
+from . import inplace
 from .elementwise import where
 from ._util import as_input, normalize_axis, normalize_one_axis
 
@@ -24,7 +26,10 @@ def reshape(x, *shape):
         out = x.data.reshape(shape)
     except (ValueError, TypeError) as e:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} into shape {shape} ({e})") from None
-    return _make(out, "reshape", (x,), (x.data,), (lambda g, y, x: g.reshape(x.shape),))
+    return inplace.view_of(_make(out, "reshape", (x,), (x.data,), _RESHAPE_VJPS), x, lambda a: a.reshape(shape))
+
+
+_RESHAPE_VJPS = (lambda g, y, x: g.reshape(x.shape),)
 
 
 def ravel(x):
@@ -54,8 +59,9 @@ def transpose(x, axes=None):
         axes = tuple(normalize_one_axis(a, x.ndim, "transpose") for a in axes)
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
-    return _make(x.data.transpose(axes), "transpose", (x,), (x.data,),
-                 (lambda g, y, x: g.transpose(tuple(np.argsort(axes))),))
+    out = _make(x.data.transpose(axes), "transpose", (x,), (x.data,),
+                (lambda g, y, x: g.transpose(tuple(np.argsort(axes))),))
+    return inplace.view_of(out, x, lambda a: a.transpose(axes))
 
 
 def permute(x, *dims):
@@ -68,8 +74,8 @@ def swapaxes(x, axis1, axis2):
     x = as_input(x, "swapaxes")
     a = normalize_one_axis(axis1, x.ndim, "swapaxes")
     b = normalize_one_axis(axis2, x.ndim, "swapaxes")
-    return _make(x.data.swapaxes(a, b), "swapaxes", (x,), (x.data,),
-                 (lambda g, y, x: g.swapaxes(a, b),))
+    out = _make(x.data.swapaxes(a, b), "swapaxes", (x,), (x.data,), (lambda g, y, x: g.swapaxes(a, b),))
+    return inplace.view_of(out, x, lambda t: t.swapaxes(a, b))
 
 
 def moveaxis(x, source, destination):
@@ -124,7 +130,19 @@ def broadcast_to(x, shape):
         out = np.broadcast_to(x.data, shape)
     except ValueError:
         raise ValueError(f"broadcast_to: cannot broadcast a tensor of shape {x.shape} to shape {shape}") from None
-    return _make(out, "broadcast_to", (x,), (x.data,), (lambda g, y, x: g,))  # the engine sums g back
+    out = _make(out, "broadcast_to", (x,), (x.data,), (lambda g, y, x: g,))  # the engine sums g back
+    return inplace.view_of(out, x, lambda a: np.broadcast_to(a, shape))
+
+
+def copy(x):
+    """A copy of ``x`` with its own memory (``np.copy``; PyTorch's ``clone``), differentiable: write into the
+    copy to leave a value an op saved intact."""
+    x = as_input(x, "copy")
+    return _make(x.data.copy(), "copy", (x,), (x.data,), _COPY_VJPS)
+
+
+_COPY_VJPS = (lambda g, y, x: g,)
+clone = copy
 
 
 def astype(x, dtype):
@@ -208,7 +226,8 @@ def flip(x, axis=None):
     """Reverse the order of elements along ``axis`` (all axes when None), as ``np.flip``; a view."""
     x = as_input(x, "flip")
     axes = normalize_axis(axis, x.ndim, "flip")
-    return _make(np.flip(x.data, axes), "flip", (x,), (x.data,), (lambda g, y, x: np.flip(g, axes),))
+    out = _make(np.flip(x.data, axes), "flip", (x,), (x.data,), (lambda g, y, x: np.flip(g, axes),))
+    return inplace.view_of(out, x, lambda a: np.flip(a, axes))
 
 
 def pad(x, pad_width, mode="constant", constant_values=0):
@@ -295,3 +314,10 @@ def masked_fill(x, mask, value):
     if np.broadcast_shapes(md.shape, x.shape) != x.shape:
         raise ValueError(f"masked_fill: mask of shape {md.shape} does not broadcast to the tensor's shape {x.shape}")
     return where(md, value, x)
+
+
+# What the VJPs above read (npgrad/autograd/versions.py): only shapes, so an in-place write into an input
+# of one of these ops never invalidates its gradient.
+for _op in ("reshape", "transpose", "swapaxes", "broadcast_to", "flip", "astype", "concatenate", "pad",
+            "repeat", "tile", "copy"):
+    _versions.reads(_op, "")

@@ -6,6 +6,7 @@ import copy
 
 import numpy as np
 
+from ..autograd import versions as _versions
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 
@@ -85,6 +86,7 @@ class Optimizer:
                 if group.get("maximize", False):
                     g = -g
                 self._update(p, g, group, self.state.setdefault(p, {}))
+                _versions.bump(p.data, f"{type(self).__name__}.step")  # a graph that saved p must not use it
         return loss
 
     def _update(self, p, grad, group, state):

@@ -1,4 +1,5 @@
 """``Embedding``."""
+from ...autograd import versions as _versions
 from .. import functional as F
 from .. import init
 from ..module import Module
@@ -24,6 +25,7 @@ class Embedding(Module):
         self.weight = new_param(num_embeddings, embedding_dim, dtype=dtype)
         if _weight is not None:
             self.weight.data[...] = getattr(_weight, "data", _weight)
+            _versions.bump(self.weight.data, "Embedding")
         else:
             self.reset_parameters()
         if _freeze:
@@ -33,6 +35,7 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
+            _versions.bump(self.weight.data, "Embedding.reset_parameters")
 
     def forward(self, input):
         return F.embedding(input, self.weight, self.padding_idx)

@@ -1,6 +1,7 @@
 """Normalization layers: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``, ``GroupNorm``."""
 import numpy as np
 
+from ...autograd import versions as _versions
 from ...dtypes import get_default_dtype
 from ...tensor import Tensor
 from .. import functional as F
@@ -54,6 +55,8 @@ class _BatchNorm(Module):
             self.running_mean.data[...] = 0
             self.running_var.data[...] = 1
             self.num_batches_tracked.data[...] = 0
+            for b in (self.running_mean, self.running_var, self.num_batches_tracked):
+                _versions.bump(b.data, "reset_running_stats")
 
     def reset_parameters(self):
         self.reset_running_stats()
@@ -72,6 +75,7 @@ class _BatchNorm(Module):
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.data += 1
+            _versions.bump(self.num_batches_tracked.data, type(self).__name__)
             factor = 1.0 / float(self.num_batches_tracked.data) if self.momentum is None else self.momentum
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_running = not self.training or self.track_running_stats

@@ -1,0 +1,213 @@
+"""Views and in-place writes, with NumPy's values and PyTorch's gradients.
+
+Views. A view op (basic indexing, ``reshape`` where NumPy gives a view, ``transpose``, ``swapaxes``,
+``squeeze``/``expand_dims``, ``flip``...) returns a tensor whose data is a NumPy view of its input's:
+they share memory, so a write through either is seen through the other, with or without a graph. The
+view remembers its root base and how to reach itself from it (``_view = (base, fn)``, where ``fn``
+applies the view ops to an array or a Tensor), and the base keeps weak references to its live views.
+
+Writes. ``x += v``, ``x[key] = v`` and the other in-place ops write into ``x``'s memory: the cost is what
+is written. Every write counts in the memory's version counter (npgrad/autograd/versions.py), so backward
+refuses to use a value an op saved and that was overwritten since. In a graph, the written tensor gets a
+new node, the in-place op's, whose first input is a snapshot of the tensor's previous node (data shared,
+or copied when the op's own gradient reads the overwritten value, as ``x *= w`` does for ``w``). Ops that
+used the tensor before the write keep reaching its previous node through ``_extra["prev"]``.
+
+A write through a view of a tensor in a graph rewrites the base's history, as PyTorch's CopySlices does:
+the base's new node (``copy_slices``) passes the gradient outside the view to the base's previous node
+and the gradient inside it to the in-place op's node. Every live view of the base is then made a view of
+the new node, so a view read after a write (through the base or another view) differentiates the value
+it reads. Writing into a leaf that requires grad, or into a view of one, raises, as in PyTorch.
+"""
+import weakref
+
+import numpy as np
+
+from ..autograd import versions as _versions
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor, _new, _next_seq, _record
+
+
+# ------------------------------------------------------------------------ views
+def mark_view(out, x, step):
+    """Record that ``out`` is a view of ``x``'s memory, reached from ``x`` by ``step`` (a function of one
+    array or Tensor that applies the view op). Called by the view ops when NumPy returned a view."""
+    info = getattr(x, "_view", None)
+    if info is None:
+        base, fn = x, step
+    else:
+        base, first = info
+        fn = _compose(first, step)
+    out._view = (base, fn)
+    extra = base._extra
+    if extra is None:
+        base._extra = extra = {}
+    views = extra.get("views")
+    if views is None:
+        extra["views"] = views = []
+    elif len(views) >= extra.get("views_limit", 16):  # drop the dead ones now and then
+        views[:] = [r for r in views if r() is not None]
+        extra["views_limit"] = max(16, 2 * len(views))
+    views.append(weakref.ref(out))
+    return out
+
+
+def _compose(first, step):
+    return lambda a: step(first(a))
+
+
+def view_of(out, x, step):
+    """``out``, marked as a view of ``x`` if NumPy gave a view (shared memory) rather than a copy."""
+    if out.data.base is not None and np.may_share_memory(out.data, x.data):
+        mark_view(out, x, step)
+    return out
+
+
+# ------------------------------------------------------------------------ writes
+def check_leaf(x, op):
+    """An in-place op on a leaf that requires grad (or a view of one) is an error while recording."""
+    if x.requires_grad and x._vjps is None:
+        raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
+                           f"do it under npg.no_grad(), or on a copy (x.clone()) / a non-leaf tensor")
+    info = getattr(x, "_view", None)
+    if info is not None:
+        base = info[0]
+        if base.requires_grad and base._vjps is None:
+            raise RuntimeError(f"{op}: a view of a leaf tensor that requires grad is being used in an in-place "
+                               f"operation; do it under npg.no_grad(), or on a copy (x.clone())")
+        if base.requires_grad and not x.requires_grad:
+            raise RuntimeError(f"{op}: this view was created under no_grad and is being modified in place with "
+                               f"grad mode on: the gradient could not reach its base. Create the view with grad "
+                               f"mode on, or do the in-place operation under npg.no_grad()")
+    if not x.data.flags.writeable:
+        raise ValueError(f"{op}: the tensor is a read-only view (e.g. made by broadcast_to); copy it first")
+
+
+def is_recording(x, other):
+    """Whether an in-place write into ``x`` with operand ``other`` must be recorded in the graph."""
+    if not _state.enabled:
+        return False
+    if x.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
+        return True
+    info = getattr(x, "_view", None)
+    return info is not None and info[0].requires_grad
+
+
+def snapshot(x, copy=False):
+    """A new tensor object holding ``x``'s current node (and data: a copy if ``copy``)."""
+    old = _new(Tensor)
+    old.data = x.data.copy() if copy else x.data
+    old.grad = None
+    old.requires_grad = x.requires_grad
+    old._parents = x._parents
+    old._vjps = x._vjps
+    if x._vjps is not None:
+        old._saved, old._op, old._seq, old._pending = x._saved, x._op, x._seq, None
+    prev = x._extra.get("prev") if x._extra else None
+    old._extra = None if prev is None else {"prev": prev}
+    return old
+
+
+def _become(x, node, prev):
+    """Give ``x`` the graph node of tensor ``node`` (its data stays ``x``'s memory) and ``prev`` as its
+    previous version."""
+    x.requires_grad = node.requires_grad
+    x._parents = node._parents
+    x._vjps = node._vjps
+    if node._vjps is not None:
+        x._saved, x._op, x._seq, x._pending = node._saved, node._op, node._seq, None
+    extra = x._extra
+    if extra is None:
+        x._extra = {"prev": prev}
+    else:
+        extra["prev"] = prev
+
+
+def write(x, op, apply, copy_old=False):
+    """Write into ``x`` in graph mode. ``apply(old)`` gets a snapshot of ``x``'s current version and returns
+    a Tensor node for the new values: either computed out of place (they are then copied into ``x``'s
+    memory, cast to its dtype) or already written into ``x.data`` (its data is then ``x.data``).
+    ``copy_old``: the node's gradient reads the overwritten value, so the snapshot keeps a copy of it."""
+    check_leaf(x, op)
+    old = snapshot(x, copy=copy_old)
+    node = apply(old)
+    if node.data is not x.data:
+        if node.data.shape != x.data.shape:
+            raise ValueError(f"{op}: in-place operation would change the tensor's shape from {x.data.shape} to "
+                             f"{node.data.shape} (the other operand must broadcast to the tensor's shape)")
+        if not np.can_cast(node.data.dtype, x.data.dtype, "same_kind"):
+            raise TypeError(f"{op}: in-place result of dtype {node.data.dtype} cannot be stored in a tensor of "
+                            f"dtype {x.data.dtype}")
+        np.copyto(x.data, node.data, casting="same_kind")
+        node.data = x.data  # the graph keeps no second copy of the values
+    _versions.bump(x.data, op)
+    if node._vjps is not None:
+        node._seq = _next_seq()  # newer than the write: its VJPs may read the value just written
+    info = getattr(x, "_view", None)
+    if info is None:
+        _become(x, node, old)
+        _refresh_views(x)
+    else:
+        base, fn = info
+        base_old = snapshot(base)
+        cs = _record(base.data, "copy_slices", (base_old, node), (base.data, node.data), _copy_slices_vjps(fn))
+        _become(base, cs, base_old)
+        _refresh_views(base, {id(x): old})
+    _versions.moved()  # nodes recorded before hold x (and the views) and must reach their earlier versions
+    return x
+
+
+def _refresh_views(base, prevs=None):
+    """Make every live view of ``base`` a view of its current node (after a write into the base's memory)."""
+    views = base._extra.get("views") if base._extra else None
+    if not views:
+        return
+    for ref in list(views):
+        w = ref()
+        if w is None or w._view[0] is not base:
+            continue
+        prev = prevs.get(id(w)) if prevs else None
+        fresh = w._view[1](base)  # the view ops again, on the base's new node
+        _become(w, fresh, prev if prev is not None else snapshot(w))
+    views[:] = [r for r in views if r() is not None]
+
+
+_versions.reads("copy_slices", "")  # its VJPs read no values (only the shape and layout of the base)
+
+
+def _copy_slices_vjps(fn):
+    """The VJPs of a base rewritten through the view ``fn(base)``: outside the view the gradient goes to the
+    base's previous contents, inside it to the value written."""
+    def vjp_base(g, y, base, view):
+        if isinstance(g, Tensor):  # create_graph: a mask, so the result is differentiable in g
+            mask = np.ones(base.shape, dtype=bool)
+            _region(mask, fn)[...] = False
+            return np.where(mask, g, 0)
+        out = np.empty_like(base)  # base's memory layout, so fn(out) is a view as fn(base) was
+        out[...] = g
+        _region(out, fn)[...] = 0
+        return out
+
+    def vjp_view(g, y, base, view):
+        return fn(g)
+    return (vjp_base, vjp_view)
+
+
+def _region(a, fn):
+    """``fn(a)`` as a view of ``a`` (so writing into it writes into ``a``)."""
+    r = fn(a)
+    if np.may_share_memory(r, a):
+        return r
+    # a layout where fn copies (a reshape of another stride order): go through flat positions instead
+    return _FlatRegion(a, fn(np.arange(a.size).reshape(a.shape)))
+
+
+class _FlatRegion:
+    """``region[...] = value`` writes ``value`` at the flat (C-order) positions ``pos`` of ``a``."""
+    __slots__ = ("a", "pos")
+
+    def __init__(self, a, pos):
+        self.a, self.pos = a, pos
+
+    def __setitem__(self, key, value):
+        self.a.flat[self.pos.reshape(-1)] = value
