@@ -540,3 +540,34 @@ def test_fill_loop_graph_keeps_no_copy_per_write():
     assert held < 2 * data + n * 3000, held
     assert after < data + n * 1000, after          # x.grad, and the graph gone
     assert_close(x.grad, np.full((n, d), 2.0, np.float32))
+
+
+def test_backward_reuses_a_gradient_only_when_nothing_else_holds_it():
+    # setitem / copy_slices zero the written region of the incoming gradient in place when they alone hold
+    # it; a retained .grad, a hook's copy or a gradient shared by add's two inputs must stay intact
+    c = np.arange(1.0, 7.0)
+
+    def body(lib, x, v, kept):
+        y = x * 1
+        y2 = x * 2
+        if lib is npg:
+            y.register_hook(lambda g: kept.append(g))
+        else:
+            y.register_hook(lambda g: kept.append(g.clone()))
+        y.retain_grad()
+        y[1:3] = v
+        z = y + y2                    # add hands the same gradient to y and y2
+        row = z[0:2]
+        row *= 3                      # a view write: copy_slices on z
+        return z, y
+    kx, tk = [], []
+    x, v = npg.tensor(np.ones(6)), npg.tensor([5.0, 6.0])
+    tx, tv = torch.ones(6, dtype=torch.float64, requires_grad=True), torch.tensor([5.0, 6.0], requires_grad=True)
+    z, y = body(npg, x, v, kx)
+    tz, ty = body(torch, tx, tv, tk)
+    npg.sum(z * c).backward()
+    (tz * torch.tensor(c)).sum().backward()
+    assert_close(y.grad, ty.grad.numpy(), what="retained grad")
+    assert_close(kx[0], tk[0].numpy(), what="hook's gradient")
+    assert_close(x.grad, tx.grad.numpy(), what="x")
+    assert_close(v.grad, tv.grad.numpy(), what="v")

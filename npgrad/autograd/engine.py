@@ -9,6 +9,7 @@ Two paths share one set of VJP formulas (the ``_vjps`` stored on each tensor):
   ``__array_function__`` and the backward pass records a graph of its own.
 """
 import heapq
+import math
 import threading
 
 import numpy as np
@@ -116,6 +117,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                 t, nxt = nxt, None
             g = t._pending
             t._pending = None
+            if g.__class__ in _LAZY:
+                g = g.dense()
             extra = t._extra
             if extra is not None:
                 g = _apply_hooks(extra, g)
@@ -169,6 +172,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                                 nxt = p
                             else:
                                 push(heap, (-p._seq, p))
+            gp = None  # no stale reference: a VJP may reuse a gradient nothing else holds (see inplace.alone)
             if not retain_graph:
                 t._parents = t._saved = None
                 t._vjps = RELEASED
@@ -188,6 +192,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     for leaf, g in leaves.items():
         if g.__class__ is list:
             g = _batched_sum(g)
+        elif g.__class__ in _LAZY:
+            g = g.dense()
         if leaf._extra is not None:
             g = _apply_hooks(leaf._extra, g)
         if capture is not None:
@@ -211,6 +217,62 @@ _BATCH, _BATCH_MAX_SIZE = 64, 1024
 
 def _batched_sum(grads):
     return grads[0] if len(grads) == 1 else np.add.reduce(np.array(grads), axis=0)
+
+
+class Scatter:
+    """A gradient that is zero except ``values`` at ``key`` (a basic index): what the VJP of ``x[key]``
+    returns on the plain path when ``x`` is large. Added into a buffer that backward owns, it costs the
+    size of ``values``: a loop reading ``x[i]`` row by row then costs O(rows) in backward, not
+    O(rows * x.size). Backward turns it into an array before any VJP, hook or ``.grad`` sees it."""
+
+    __slots__ = ("shape", "dtype", "size", "key", "values")
+    __array_ufunc__ = None  # ndarray + Scatter -> Scatter.__radd__
+
+    def __init__(self, shape, key, values):
+        self.shape, self.dtype, self.size, self.key, self.values = shape, values.dtype, math.prod(shape), key, values
+
+    def dense(self):
+        out = np.zeros(self.shape, self.dtype)
+        out[self.key] = self.values
+        return out
+
+    def astype(self, dtype):
+        return Scatter(self.shape, self.key, self.values.astype(dtype))
+
+    def __add__(self, other):
+        return _Owned(self.dense()) + other
+
+    __radd__ = __add__
+
+
+class _Owned:
+    """A gradient buffer that backward allocated itself and nothing else holds: adding into it in place
+    is safe."""
+
+    __slots__ = ("array",)
+    __array_ufunc__ = None
+
+    def __init__(self, array):
+        self.array = array
+
+    shape = property(lambda self: self.array.shape)
+    dtype = property(lambda self: self.array.dtype)
+    size = property(lambda self: self.array.size)
+
+    def dense(self):
+        return self.array
+
+    def __add__(self, other):
+        if other.__class__ is Scatter:
+            self.array[other.key] += other.values
+        else:
+            self.array += other.array if other.__class__ is _Owned else other
+        return self
+
+    __radd__ = __add__
+
+
+_LAZY = frozenset((Scatter, _Owned))
 
 
 def _apply_hooks(extra, g):

@@ -127,26 +127,29 @@ def as_of(t):
     """``t``'s inputs as they were when ``t`` was recorded (earlier versions of tensors modified in
     place since). Raises if a value ``t``'s VJPs read was overwritten since ``t`` was recorded."""
     seq = t._seq
-    values = (t.data,) + tuple(t._saved or ())
     by = _READS_BY.get(t._op)
     if by is None:
-        positions = range(len(values))
+        positions = range(1 + len(t._saved or ()))
+    elif len(by) == 1:
+        positions = by[0]
     else:  # what the VJPs of the inputs that need a gradient read
-        positions = set()
+        positions = ()
         for j, p in enumerate(t._parents):
             if isinstance(p, Tensor) and p.requires_grad:
-                positions.update(by[j if len(by) > 1 else 0])
-    for i in positions:
-        entry = _entry(values[i]) if i < len(values) else None
-        if entry is not None and entry.seqs and entry.seqs[-1] > seq:
-            a = values[i]
-            what = "its output" if i == 0 else f"its input {i - 1}"
-            raise RuntimeError(
-                f"backward: one of the values needed for the gradient of '{t._op}' ({what}, {a.dtype} of shape "
-                f"{a.shape}) was modified by an in-place operation ('{entry.op}') after the op saved it: its "
-                f"memory is at version {entry.dropped + len(entry.seqs)}; the op saved it at version "
-                f"{entry.version_at(seq)}. Do the in-place operation on a copy (x = x.clone() or x = x * 1), "
-                f"do it before the value is used, or recompute the forward pass.")
+                positions += by[j]
+    if positions:
+        values = (t.data,) + tuple(t._saved or ())
+        for i in positions:
+            entry = _entry(values[i]) if i < len(values) else None
+            if entry is not None and entry.seqs and entry.seqs[-1] > seq:
+                a = values[i]
+                what = "its output" if i == 0 else f"its input {i - 1}"
+                raise RuntimeError(
+                    f"backward: one of the values needed for the gradient of '{t._op}' ({what}, {a.dtype} of "
+                    f"shape {a.shape}) was modified by an in-place operation ('{entry.op}') after the op saved it: "
+                    f"its memory is at version {entry.dropped + len(entry.seqs)}; the op saved it at version "
+                    f"{entry.version_at(seq)}. Do the in-place operation on a copy (x = x.clone() or x = x * 1), "
+                    f"do it before the value is used, or recompute the forward pass.")
     return inputs_as_of(t)
 
 

@@ -6,9 +6,12 @@ arrays may repeat an index, repeated positions accumulate: row lookups ``x[idx]`
 use ``bincount`` (float64) or sort + ``np.add.reduceat`` (float32), whichever measured faster,
 and other keys a ``bincount`` over flat positions (``np.add.at`` measured slower).
 """
+import sys
+
 import numpy as np
 
 from ..autograd import versions as _versions
+from ..autograd.engine import Scatter
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make, _record, _wrap
 from . import inplace
@@ -121,13 +124,18 @@ def getitem(x, key):
         raise IndexError(f"index {key if len(key) > 1 else key[0]!r} is invalid for a tensor of shape "
                          f"{x.shape}: {e}") from None
     if x.requires_grad and _state.enabled:
-        t = _record(out, "getitem", (x,), (x.data,), (lambda g, y, x: scatter_add(x.shape, key, g),))
+        if basic and x.data.size > _SCATTER_MIN and not any(isinstance(k, np.ndarray) for k in key):
+            vjp = (lambda g, y, x: scatter_add(x.shape, key, g) if isinstance(g, Tensor) else Scatter(x.shape, key, g))
+        else:
+            vjp = (lambda g, y, x: scatter_add(x.shape, key, g))
+        t = _record(out, "getitem", (x,), (x.data,), (vjp,))
     else:
         t = _wrap(out)
     return inplace.view_of(t, x, lambda a: a[key]) if basic else t
 
 
 _versions.reads("getitem", "")
+_SCATTER_MIN = 1024  # a basic read of a larger tensor passes its gradient on as a Scatter (autograd/engine.py)
 
 
 def _has_advanced(key):
@@ -150,7 +158,7 @@ def setitem(x, key, value):
 
     def apply(old):
         _write(x.data, key, vd)
-        return _record(x.data, "setitem", (old, value), (x.data, vd), _SETITEM_VJPS[_has_int_array(key)](key))
+        return _record(x.data, "setitem", (value, old), (vd, x.data), _SETITEM_VJPS[_has_int_array(key)](key))
     inplace.write(x, "setitem", apply)
 
 
@@ -163,32 +171,30 @@ def _write(a, key, vd):
 
 
 def _setitem_vjps(last_write):
+    """The VJPs of ``x[key] = value``, for the parents ``(value, old contents)`` in that order: the value's
+    gradient is copied out of ``g`` first, so that the old contents' VJP may then zero ``key`` in ``g``
+    itself when nothing else holds ``g`` (a fill loop then costs what it writes in backward too)."""
     def make(key):
-        def vjp_old(g, y, old, value):
-            return _zero_at(g, key)
-
-        def vjp_value(g, y, old, value):
+        def vjp_value(g, y, value, old):
             gv = _last_write(g, key, old.shape) if last_write else g[key]
             if gv.ndim < np.ndim(value):           # NumPy drops leading size-1 dims of the value
                 gv = gv.reshape((1,) * (np.ndim(value) - gv.ndim) + gv.shape)
-            return gv
-        return (vjp_old, vjp_value)
+            return gv if isinstance(gv, Tensor) else np.array(gv)  # a copy: g may be zeroed next
+
+        def vjp_old(g, y, value, old):
+            if isinstance(g, Tensor):  # create_graph: a constant mask keeps the result differentiable in g
+                mask = np.ones(g.shape, dtype=bool)
+                mask[key] = False
+                return np.where(mask, g, 0)
+            out = g if inplace.alone(g, sys.getrefcount(g)) else g.copy()
+            out[key] = 0
+            return out
+        return (vjp_value, vjp_old)
     return make
 
 
 _SETITEM_VJPS = (_setitem_vjps(False), _setitem_vjps(True))
 _versions.reads("setitem", "")  # shapes only: the old contents and the value are not read
-
-
-def _zero_at(g, key):
-    """``g`` with the positions in ``key`` zeroed (as a fresh value)."""
-    if isinstance(g, Tensor):  # create_graph: a constant mask keeps the result differentiable in g
-        mask = np.ones(g.shape, dtype=bool)
-        mask[key] = False
-        return np.where(mask, g, 0)
-    out = g.copy()
-    out[key] = 0
-    return out
 
 
 def _last_write(g, key, shape):
@@ -208,7 +214,7 @@ def _assign(x, key, value):
     vd = value.data if isinstance(value, Tensor) else np.asarray(value)
     out = x.data.copy()
     _write(out, key, vd)
-    return _make(out, "setitem", (x, value), (x.data, vd), _SETITEM_VJPS[_has_int_array(key)](key))
+    return _make(out, "setitem", (value, x), (vd, x.data), _SETITEM_VJPS[_has_int_array(key)](key))
 
 
 def take(x, indices, axis=None):

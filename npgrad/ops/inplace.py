@@ -19,6 +19,7 @@ and the gradient inside it to the in-place op's node. Every live view of the bas
 the new node, so a view read after a write (through the base or another view) differentiates the value
 it reads. Writing into a leaf that requires grad, or into a view of one, raises, as in PyTorch.
 """
+import sys
 import weakref
 
 import numpy as np
@@ -64,6 +65,24 @@ def view_of(out, x, step):
 
 
 # ------------------------------------------------------------------------ writes
+def _refcount_when_alone():
+    """``sys.getrefcount`` of an array held only by the engine's local variable, as a VJP sees it when it
+    calls ``alone(g, sys.getrefcount(g))`` (the same expression: ``g`` is then also on the VJP's stack)."""
+    def vjp(g):
+        return (lambda g, refs: refs)(g, sys.getrefcount(g))
+    return (lambda g: vjp(g))(np.empty(1))
+
+
+_ALONE_REFS = _refcount_when_alone()
+
+
+def alone(g, refs):
+    """Whether backward may write into the gradient ``g`` it handed a VJP: an array that owns its memory
+    and that nothing else refers to (no retained .grad, hook, capture or view of it). PyTorch steals a
+    gradient under the same condition (use count 1)."""
+    return refs <= _ALONE_REFS and g.base is None and g.flags.writeable
+
+
 def check_leaf(x, op):
     """An in-place op on a leaf that requires grad (or a view of one) is an error while recording."""
     if x.requires_grad and x._vjps is None:
@@ -130,6 +149,9 @@ def write(x, op, apply, copy_old=False):
     ``copy_old``: the node's gradient reads the overwritten value, so the snapshot keeps a copy of it."""
     check_leaf(x, op)
     old = snapshot(x, copy=copy_old)
+    hooks = x._extra.pop("hooks", None) if x._extra else None
+    if hooks:  # hooks registered before the write see the gradient of the value they were registered on
+        old._extra = dict(old._extra or {}, hooks=hooks)
     node = apply(old)
     if node.data is not x.data:
         if node.data.shape != x.data.shape:
@@ -150,7 +172,7 @@ def write(x, op, apply, copy_old=False):
     else:
         base, fn = info
         base_old = snapshot(base)
-        cs = _record(base.data, "copy_slices", (base_old, node), (base.data, node.data), _copy_slices_vjps(fn))
+        cs = _record(base.data, "copy_slices", (node, base_old), (node.data, base.data), _copy_slices_vjps(fn))
         _become(base, cs, base_old)
         _refresh_views(base, {id(x): old})
     _versions.moved()  # nodes recorded before hold x (and the views) and must reach their earlier versions
@@ -176,21 +198,27 @@ _versions.reads("copy_slices", "")  # its VJPs read no values (only the shape an
 
 
 def _copy_slices_vjps(fn):
-    """The VJPs of a base rewritten through the view ``fn(base)``: outside the view the gradient goes to the
-    base's previous contents, inside it to the value written."""
-    def vjp_base(g, y, base, view):
+    """The VJPs of a base rewritten through the view ``fn(base)``, for the parents ``(value written, base's
+    previous contents)``: inside the view the gradient goes to the value written (copied out of ``g``
+    first), outside it to the base's previous contents (``g`` zeroed inside the view: in place when
+    nothing else holds ``g``, as setitem does)."""
+    def vjp_view(g, y, view, base):
+        r = fn(g)
+        return r if isinstance(r, Tensor) else np.array(r)
+
+    def vjp_base(g, y, view, base):
         if isinstance(g, Tensor):  # create_graph: a mask, so the result is differentiable in g
             mask = np.ones(base.shape, dtype=bool)
             _region(mask, fn)[...] = False
             return np.where(mask, g, 0)
-        out = np.empty_like(base)  # base's memory layout, so fn(out) is a view as fn(base) was
-        out[...] = g
+        if alone(g, sys.getrefcount(g)) and g.strides == base.strides:
+            out = g
+        else:
+            out = np.empty_like(base)  # base's memory layout, so fn(out) is a view as fn(base) was
+            out[...] = g
         _region(out, fn)[...] = 0
         return out
-
-    def vjp_view(g, y, base, view):
-        return fn(g)
-    return (vjp_base, vjp_view)
+    return (vjp_view, vjp_base)
 
 
 def _region(a, fn):

@@ -1,0 +1,76 @@
+"""inplace: a fill loop of in-place row writes into a graph tensor, then backward.
+
+``y = x * 0`` (a (4000, 64) float32 tensor in the graph), then ``y[i] = tanh(x[i])`` for every row, then
+``loss = sum(y * y)``; gradient w.r.t. x. The cost of a write should be the row it writes: a design that
+copies ``y`` on every write is quadratic in time and memory here. The hand-written NumPy runs the same
+loop forward and a vectorized backward (the floor).
+"""
+import numpy as np
+
+from .._harness import Runner, Workload, require
+
+SIZES = {"full": dict(n=4000, d=64), "quick": dict(n=1000, d=64), "tiny": dict(n=20, d=8)}
+
+
+def make(size, rng):
+    s = SIZES[size]
+    return dict(x=rng.standard_normal((s["n"], s["d"])).astype(np.float32))
+
+
+def fill(y, x, tanh):
+    """The loop, written once for every backend."""
+    for i in range(x.shape[0]):
+        y[i] = tanh(x[i])
+    return y
+
+
+# ------------------------------------------------------------------ hand-written NumPy
+def setup_numpy(inp):
+    x = inp["x"]
+
+    def step():
+        y = fill(np.empty_like(x), x, np.tanh)
+        loss = float((y * y).sum())
+        gx = 2 * y * (1 - y * y)
+        return loss, [gx]
+
+    return Runner(step)
+
+
+# ------------------------------------------------------------------ npgrad
+def setup_npgrad(inp):
+    npg = require("npgrad")
+    x = npg.tensor(inp["x"])
+
+    def reset():
+        x.grad = None
+
+    def step():
+        reset()
+        y = fill(x * 0, x, npg.tanh)
+        loss = npg.sum(y * y)
+        loss.backward()
+        return loss.item(), [x.grad]
+
+    return Runner(step, reset)
+
+
+# ------------------------------------------------------------------ PyTorch
+def setup_torch(inp):
+    torch = require("torch")
+    x = torch.tensor(inp["x"], requires_grad=True)
+
+    def step():
+        x.grad = None
+        y = fill(x * 0, x, torch.tanh)
+        loss = (y * y).sum()
+        loss.backward()
+        return loss.item(), [x.grad.numpy()]
+
+    return Runner(step)
+
+
+WORKLOAD = Workload(
+    name="inplace", unit="ms", dtype=np.float32, make=make,
+    description="fill loop y[i] = tanh(x[i]) into a (4000, 64) float32 graph tensor, then sum(y*y) backward",
+    backends=dict(npgrad=setup_npgrad, numpy=setup_numpy, torch=setup_torch))
