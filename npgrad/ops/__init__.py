@@ -5,13 +5,13 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
-from . import elementwise, index, linalg, reduce, shape
+from . import contract, elementwise, index, reduce, shape
 from .elementwise import *  # noqa: F401,F403
 from .elementwise import (abs, add, bitwise_and, bitwise_or, bitwise_xor, clip, div, equal, exp,
                           floor_divide, greater, greater_equal, invert, less, less_equal, log, maximum,
                           minimum, mul, neg, not_equal, power, relu, remainder, sigmoid, sqrt, sub, tanh, where)
 from .index import getitem, put_along_axis, scatter_add, setitem, take, take_along_axis, gather  # noqa: F401
-from .linalg import dot, einsum, inner, matmul, outer, tensordot  # noqa: F401
+from .contract import dot, einsum, inner, matmul, outer, tensordot  # noqa: F401
 from .reduce import (all, any, argmax, argmin, cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum,  # noqa
                      var, amax, amin)
 from .shape import (astype, broadcast_to, concat, concatenate, expand_dims, flatten, flip, masked_fill,  # noqa
