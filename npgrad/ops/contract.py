@@ -2,6 +2,7 @@
 
 Every forward is one BLAS-backed NumPy call; every VJP is another contraction.
 """
+import math
 import string
 
 import numpy as np
@@ -14,6 +15,12 @@ from .shape import reshape
 
 
 # ----------------------------------------------------------------------------- matmul
+def _rows(x):
+    """``x`` (..., k) as one (rows, k) matrix. The row count is spelled out: ``reshape(-1, k)``
+    is ambiguous, and raises, when ``x`` is empty."""
+    return x.reshape((math.prod(x.shape[:-1]), x.shape[-1]))
+
+
 def _mm_grad_a(g, y, a, b):
     if a.ndim == 1 and b.ndim == 1:          # a . b is a scalar
         return g * b
@@ -22,7 +29,7 @@ def _mm_grad_a(g, y, a, b):
     if a.ndim == 1:                          # (k,) @ (..., k, m) -> (..., m)
         return np.matmul(b, np.expand_dims(g, -1))[..., 0]   # (..., k): the engine sums the batch dims
     if b.ndim == 2 and a.ndim > 2:           # (..., n, k) @ (k, m): one GEMM over all rows
-        return np.matmul(g.reshape((-1, g.shape[-1])), b.swapaxes(-1, -2)).reshape(a.shape)
+        return np.matmul(_rows(g), b.swapaxes(-1, -2)).reshape(a.shape)
     return np.matmul(g, b.swapaxes(-1, -2))  # batch dims are summed back by the engine
 
 
@@ -34,7 +41,7 @@ def _mm_grad_b(g, y, a, b):
     if b.ndim == 1:                          # (..., n, k) @ (k,)
         return np.matmul(np.expand_dims(g, -2), a)[..., 0, :]  # (..., k): the engine sums the batch dims
     if b.ndim == 2 and a.ndim > 2:           # sum over all rows in one GEMM, not a (..., k, m) stack
-        return np.matmul(a.reshape((-1, a.shape[-1])).swapaxes(-1, -2), g.reshape((-1, g.shape[-1])))
+        return np.matmul(_rows(a).swapaxes(-1, -2), _rows(g))
     return np.matmul(a.swapaxes(-1, -2), g)
 
 
@@ -51,7 +58,7 @@ def matmul(a, b, _op="matmul"):
         raise ValueError(f"{_op}: operands must be at least 1-D, got shapes {sa} and {sb} (use * for scalars)")
     try:
         if len(sb) == 2 and len(sa) > 2 and sa[-1] == sb[0]:  # (..., n, k) @ (k, m): one GEMM
-            out = np.matmul(ad.reshape((-1, sa[-1])), bd).reshape(sa[:-1] + sb[1:])
+            out = np.matmul(_rows(ad), bd).reshape(sa[:-1] + sb[1:])
         else:
             out = np.matmul(ad, bd)
     except ValueError:
