@@ -274,3 +274,180 @@ def test_second_order_against_torch(case):
     for h, th, a in zip(hs, ths, arrays):
         expected = np.zeros(a.shape) if th is None else th.numpy()
         _close(np.zeros(a.shape) if h is None else h, expected, np.float64, f"{case.name} second order")
+
+
+# ---------------------------------------------------------------------- degenerate points
+def _grads_both(fn, tfn, a, create_graph=False):
+    x, t = npg.tensor(a), torch.tensor(a, requires_grad=True)
+    w = np.random.default_rng(7).standard_normal(np.shape(fn(npg.tensor(a)).data))
+    g, = npg.autograd.grad(npg.sum(fn(x) * w), [x])
+    tout = (tfn(t) * torch.tensor(w)).sum()
+    tg, = torch.autograd.grad(tout, [t], create_graph=create_graph, allow_unused=True) if tout.requires_grad else [None]
+    return g.data, np.zeros_like(a) if tg is None else tg.detach().numpy()
+
+
+@pytest.mark.parametrize("ord", [2, 1, np.inf, -np.inf, 3, 1.5, 0.5, 0])
+def test_vector_norm_of_zero_vector_has_pytorch_subgradient(ord):
+    for a in (np.zeros(4), np.zeros((2, 3))):
+        g, tg = _grads_both(lambda x: LA.vector_norm(x, ord=ord), lambda t: TLA.vector_norm(t, ord=ord), a)
+        np.testing.assert_array_equal(g, tg)
+        assert np.all(np.isfinite(g))
+
+
+@pytest.mark.parametrize("ord", [np.inf, -np.inf])
+def test_max_norm_ties_split_the_gradient_evenly(ord):
+    a = np.array([[1.0, -3.0, 3.0, 2.0], [-1.0, 1.0, 0.5, -0.5]])
+    g, tg = _grads_both(lambda x: LA.norm(x, ord, axis=1), lambda t: TLA.vector_norm(t, ord, dim=1), a)
+    np.testing.assert_allclose(g, tg)
+    g, tg = _grads_both(lambda x: LA.matrix_norm(x, ord=ord), lambda t: TLA.matrix_norm(t, ord=ord),
+                        np.array([[1.0, -2.0], [2.0, 1.0]]))
+    np.testing.assert_allclose(g, tg)
+
+
+@pytest.mark.parametrize("a", [np.eye(3), np.diag([2.0, 2.0, 5.0]), np.diag([1.0, 3.0, 3.0, 3.0])])
+def test_repeated_eigenvalues_and_singular_values_values_only_is_finite(a):
+    """PyTorch: the gradient of eigenvalues / singular values alone is finite at repeated values."""
+    for fn, tfn in [(LA.eigvalsh, TLA.eigvalsh), (lambda x: LA.eigh(x).eigenvalues, lambda t: TLA.eigh(t)[0]),
+                    (LA.svdvals, TLA.svdvals), (lambda x: LA.svd(x).S, lambda t: TLA.svd(t)[1]),
+                    (lambda x: LA.norm(x, "nuc"), lambda t: TLA.matrix_norm(t, "nuc")),
+                    (lambda x: LA.norm(x, 2), lambda t: TLA.matrix_norm(t, 2))]:
+        g, tg = _grads_both(fn, tfn, a)
+        assert np.all(np.isfinite(g))
+        np.testing.assert_allclose(g, tg, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning", "ignore:divide by zero:RuntimeWarning")
+def test_repeated_eigenvalues_eigenvector_loss_is_not_finite_as_in_pytorch():
+    a = np.diag([1.0, 2.0, 2.0])
+    g, tg = _grads_both(lambda x: _sq(LA.eigh(x).eigenvectors), lambda t: _sq(TLA.eigh(t)[1]), a)
+    assert not np.all(np.isfinite(tg)) and not np.all(np.isfinite(g))
+    g, tg = _grads_both(lambda x: _sq(LA.svd(x).U), lambda t: _sq(TLA.svd(t)[0]), np.eye(3))
+    assert not np.all(np.isfinite(tg)) and not np.all(np.isfinite(g))
+
+
+@pytest.mark.parametrize("a", [np.array([[1.0, 2.0], [2.0, 4.0]]), np.array([[1.0, 2, 3], [4, 5, 6], [7, 8, 9]]),
+                               np.array([[1.0, 0, 0], [0, 0, 0], [0, 0, 0]]), np.zeros((2, 2))])
+def test_det_gradient_at_singular_matrices_is_the_adjugate(a):
+    """d det / dA = adj(A)^T, also where A is singular (PyTorch's create_graph path computes it from the SVD;
+    its plain path gives 0 when an LU pivot is exactly 0)."""
+    g, tg = _grads_both(LA.det, TLA.det, a, create_graph=True)
+    n = a.shape[0]
+    cof = np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(a, i, 0), j, 1)) for j in range(n)]
+                    for i in range(n)])
+    w = np.random.default_rng(7).standard_normal(())
+    np.testing.assert_allclose(g, w * cof, atol=1e-12)
+    np.testing.assert_allclose(g, tg, atol=1e-12)
+    if np.linalg.matrix_rank(a) < n - 1:
+        return  # the second derivative goes through the SVD's vectors at a repeated 0: not finite in torch
+    # differentiable again there (second order against torch)
+    x, t = npg.tensor(a), torch.tensor(a, requires_grad=True)
+    gx, = npg.autograd.grad(LA.det(x), [x], create_graph=True)
+    tgx, = torch.autograd.grad(TLA.det(t), [t], create_graph=True)
+    h, = npg.autograd.grad(npg.sum(gx * a[::-1]), [x])
+    th, = torch.autograd.grad((tgx * torch.tensor(a[::-1].copy())).sum(), [t])
+    np.testing.assert_allclose(h.data, th.numpy(), atol=1e-10)
+
+
+def test_batch_with_one_singular_matrix():
+    a = np.stack([np.array([[1.0, 2.0], [2.0, 4.0]]), np.array([[2.0, 1.0], [0.0, 3.0]])])
+    g, tg = _grads_both(LA.det, TLA.det, a, create_graph=True)
+    np.testing.assert_allclose(g, tg, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("name,call", [
+    ("inv", lambda a: LA.inv(a)), ("solve", lambda a: LA.solve(a, np.ones(2))),
+    ("cholesky", lambda a: LA.cholesky(a)), ("inv", lambda a: np.linalg.inv(a)),
+    ("tensorinv", lambda a: LA.tensorinv(a, ind=1))])
+def test_singular_or_indefinite_matrix_raises_naming_the_op(name, call):
+    a = npg.tensor([[1.0, 2.0], [2.0, 4.0]])
+    with pytest.raises(np.linalg.LinAlgError, match=rf"{name}: .*\(2, 2\)"):
+        call(a)
+
+
+@pytest.mark.parametrize("fn", [LA.det, LA.inv, LA.cholesky, LA.eigh, LA.eigvalsh, lambda a: LA.slogdet(a),
+                                lambda a: LA.solve(a, np.ones(2)), lambda a: LA.matrix_power(a, 2)])
+def test_non_square_raises_naming_the_op_and_shape(fn):
+    with pytest.raises(np.linalg.LinAlgError, match=r"square.*\(2, 3\)"):
+        fn(npg.ones((2, 3)))
+
+
+def test_other_errors():
+    with pytest.raises(np.linalg.LinAlgError, match="at least two-dimensional"):
+        LA.det(npg.ones(3))
+    with pytest.raises(np.linalg.LinAlgError, match="lstsq: a must be 2-D"):
+        LA.lstsq(npg.ones((2, 3, 3)), npg.ones((2, 3)))
+    with pytest.raises(ValueError, match="solve: a of shape"):
+        LA.solve(npg.ones((2, 3, 3)), npg.ones((2, 3)))   # NumPy 2: a 2-D b is a matrix
+    with pytest.raises(ValueError, match="'raw'"):
+        LA.qr(npg.ones((3, 2)), mode="raw")
+    with pytest.raises(ValueError, match="invalid norm order 'fro' for vectors"):
+        LA.norm(npg.ones(3), "fro", axis=0)
+    with pytest.raises(ValueError, match="invalid norm order 3 for matrices"):
+        LA.norm(npg.ones((3, 3)), 3)
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        LA.norm(npg.ones((2, 2, 2)), 1)
+    with pytest.raises(TypeError, match="integer"):
+        LA.matrix_power(npg.eye(2), 1.5)
+    q, r = LA.qr(npg.randn(4, 2), mode="complete")
+    with pytest.raises(RuntimeError, match="mode='complete'.*not differentiable"):
+        npg.sum(r).backward()
+
+
+# ----------------------------------------------------------------- the NumPy call path, results
+def test_numpy_linalg_functions_dispatch_to_npgrad():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    s = a @ a.T
+    calls = {
+        "det": (a,), "slogdet": (a,), "inv": (a,), "solve": (a, np.ones(3)), "cholesky": (s,), "pinv": (a,),
+        "lstsq": (a, np.ones(3)), "eigh": (s,), "eigvalsh": (s,), "svd": (a,), "svdvals": (a,), "qr": (a,),
+        "norm": (a,), "vector_norm": (a,), "matrix_norm": (a,), "matrix_power": (a, 3), "multi_dot": ([a, a, a],),
+        "tensorinv": (a, 1), "tensorsolve": (a, np.ones(3)), "matrix_transpose": (a,), "diagonal": (a,),
+        "trace": (a,), "outer": (a[0], a[1]), "vecdot": (a, a), "cross": (a, a), "matmul": (a, a),
+        "tensordot": (a, a), "cond": (a,), "matrix_rank": (a,),
+    }
+    assert set(calls) | {"LinAlgError"} >= {n for n in npg.linalg.__all__ if not n.endswith("Result")}
+    for name, args in calls.items():
+        if not hasattr(np.linalg, name):
+            continue
+        targs = [[npg.tensor(x) for x in args[0]]] if name == "multi_dot" else \
+            [npg.tensor(x) if isinstance(x, np.ndarray) else x for x in args]
+        out = getattr(np.linalg, name)(*targs)
+        expected = getattr(np.linalg, name)(*args)
+        outs = out if isinstance(out, tuple) else (out,)
+        exps = expected if isinstance(expected, tuple) else (expected,)
+        for o, e in zip(outs, exps):
+            if name in ("eigh", "svd", "qr"):  # signs may differ in principle: same LAPACK here
+                e = np.abs(e)
+                o = npg.abs(o)
+            assert isinstance(o, (npg.Tensor, int)), name
+            np.testing.assert_allclose(getattr(o, "data", o), e, rtol=1e-12, atol=1e-12, err_msg=name)
+        if name not in ("cond", "matrix_rank"):
+            assert outs[0].requires_grad or outs[-1].requires_grad, name
+
+
+def test_result_types_are_named_like_numpy():
+    a = npg.tensor(np.diag([3.0, 1.0, 2.0]))
+    assert LA.slogdet(a).logabsdet.item() == pytest.approx(np.log(6.0)) and LA.slogdet(a).sign.item() == 1
+    assert not LA.slogdet(a).sign.requires_grad
+    w, V = LA.eigh(a)
+    assert LA.eigh(a).eigenvalues.shape == (3,) and V.shape == (3, 3)
+    assert LA.svd(a).Vh.shape == (3, 3) and LA.qr(a).R.shape == (3, 3)
+    x, res, rank, sv = LA.lstsq(a, npg.ones(3))
+    assert rank == 3 and res.shape == (0,) and not sv.requires_grad
+    assert LA.matrix_rank(a).item() == 3 and not LA.cond(a).requires_grad
+    assert npg.linalg.LinAlgError is np.linalg.LinAlgError
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float32_stays_float32_through_every_output(dtype):
+    a = npg.tensor(np.diag([3.0, 1.0, 2.0]).astype(dtype) + 0.1)
+    outs = [LA.det(a), LA.inv(a), *LA.slogdet(a), *LA.eigh(a + a.T), *LA.svd(a), *LA.qr(a), LA.pinv(a),
+            LA.norm(a), LA.norm(a, "nuc"), LA.cholesky(a @ a.T), LA.lstsq(a, npg.ones(3, dtype=dtype))[0],
+            LA.matrix_power(a, -2), LA.cond(a)]
+    for o in outs:
+        assert o.dtype == dtype
+    loss = sum(npg.sum(o) for o in outs if o.requires_grad)
+    loss.backward()
+    assert a.grad.dtype == dtype and np.all(np.isfinite(a.grad))
