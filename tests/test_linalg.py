@@ -14,6 +14,7 @@ import torch
 
 import npgrad as npg
 from tests.helpers import check_finite_difference
+from tests.test_higher_order import higher_order
 
 LA, TLA = npg.linalg, torch.linalg
 TOL = {np.float32: dict(rtol=2e-3, atol=2e-4), np.float64: dict(rtol=1e-7, atol=1e-9)}
@@ -451,3 +452,23 @@ def test_float32_stays_float32_through_every_output(dtype):
     loss = sum(npg.sum(o) for o in outs if o.requires_grad)
     loss.backward()
     assert a.grad.dtype == dtype and np.all(np.isfinite(a.grad))
+
+
+# ------------------------------------------------------------------ third derivatives (sample)
+_R = np.random.default_rng(12)
+_A = _R.standard_normal((3, 3))
+THIRD = [
+    ("cholesky", lambda a: LA.cholesky(a @ a.T + 3 * npg.eye(3)),
+     lambda a: TLA.cholesky(a @ a.T + 3 * torch.eye(3, dtype=a.dtype)), _A),
+    ("svd_U", lambda a: LA.svd(a)[0] ** 2, lambda a: TLA.svd(a)[0] ** 2, _A + np.diag([3.0, 0.0, -2.0])),
+    ("eigh_V", lambda a: LA.eigh(a + a.T)[1] ** 2, lambda a: TLA.eigh(a + a.T)[1] ** 2, _A),
+    ("det", LA.det, TLA.det, _A), ("qr_R", lambda a: LA.qr(a)[1], lambda a: TLA.qr(a)[1], _A),
+    ("pinv", LA.pinv, TLA.pinv, _R.standard_normal((2, 3))),
+    ("solve", lambda a: LA.solve(a, np.arange(3.0)), lambda a: TLA.solve(a, torch.arange(3.0, dtype=a.dtype)),
+     _A + 3 * np.eye(3)),
+]
+
+
+@pytest.mark.parametrize("name,fn,tfn,a", THIRD, ids=[c[0] for c in THIRD])
+def test_third_derivative(name, fn, tfn, a):
+    higher_order(fn, tfn, [a], order=3, what=name)
