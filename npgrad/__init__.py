@@ -15,7 +15,7 @@ from . import ops as _ops
 from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (the seed calls npg.conv2d)
 from .tensor import Tensor, as_tensor, ndarray, tensor
 from . import autograd  # noqa: E402
-from . import func, viz  # noqa: E402
+from . import func, linalg, viz  # noqa: E402
 from . import data, nn, optim  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
@@ -29,4 +29,4 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad",
            "is_grad_enabled", "set_default_dtype", "get_default_dtype", "zeros", "ones", "empty", "full",
            "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "randn", "rand",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
-           "random", "autograd", "func", "viz", "nn", "optim", "data"] + _ops.__all__
+           "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data"] + _ops.__all__

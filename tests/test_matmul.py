@@ -111,6 +111,72 @@ def test_matmul_second_order_vs_torch(sa, sb):
     assert_close(y.grad, ty.grad.numpy())
 
 
+# ------------------------------------------------------------------ size 0 and mixed precision (issue 12)
+def _size0_shapes():
+    """Every rank pairing with, in turn, n, k, m or a batch dim of size 0 (batch dims broadcast
+    as 1 against 2, or are absent in one operand)."""
+    cases = set()
+    for ra, rb in itertools.product(range(1, 4), repeat=2):
+        for zero in ("n", "k", "m", "batch"):
+            n, k, m, batch = (0 if zero == d else v for d, v in (("n", 2), ("k", 3), ("m", 4), ("batch", 2)))
+            a = (k,) if ra == 1 else (batch,) * (ra - 2) + (n, k)
+            b = (k,) if rb == 1 else (1,) * (rb - 2) + (k, m)
+            cases.add((a, b))
+            if rb > 2:  # batch dims on the right operand, the left one without (or with 1)
+                cases.add(((k,) if ra == 1 else (1,) * (ra - 2) + (n, k), (batch,) * (rb - 2) + (k, m)))
+    return sorted(cases)
+
+
+SIZE0_ALL = _size0_shapes() + [((2, 3, 0), (0, 4)), ((2, 3, 0), (1, 0, 4)), ((0,), (2, 0, 4)),
+                               ((2, 3, 0), (0,)), ((3, 0), (2, 0, 4)), ((2, 1, 3, 0), (5, 0, 4))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sa,sb", SIZE0_ALL)
+def test_matmul_size0_as_numpy(sa, sb, dtype):
+    """(2, 3, 0) @ (0, 4) is a (2, 3, 4) array of zeros in NumPy; every size-0 case gives NumPy's
+    value and zero gradients of the inputs' shapes, also on the create_graph path."""
+    a, b = _arrays([sa, sb], dtype)
+    expected = np.matmul(a, b)
+    for create_graph in (False, True):
+        x, y = npg.tensor(a), npg.tensor(b)
+        z = x @ y
+        assert z.dtype == expected.dtype
+        assert_close(z, expected, what=f"{sa} @ {sb}")
+        grads = npg.autograd.grad(npg.sum(z * 2.0), [x, y], create_graph=create_graph)
+        ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+        (torch.matmul(ta, tb) * 2.0).sum().backward()
+        for g, arr, tg in zip(grads, (a, b), (ta.grad, tb.grad)):
+            assert g.shape == arr.shape and g.dtype == arr.dtype
+            assert_close(g, tg.numpy(), what=f"grad of {sa} @ {sb}")
+
+
+@pytest.mark.parametrize("sa,sb", [((50, 300), (300, 20)), ((300,), (300, 20)), ((20, 300), (300,)),
+                                   ((300,), (300,)), ((4, 50, 300), (300, 20)), ((300,), (4, 300, 20)),
+                                   ((1, 20, 300), (6, 300, 20)), ((6, 20, 300), (1, 300, 20))])
+@pytest.mark.parametrize("which", [0, 1])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_matmul_mixed_precision_gradient_in_result_dtype(sa, sb, which, create_graph):
+    """float32 @ float64: the float32 operand's gradient is computed in float64 (the result's dtype)
+    and then rounded once to float32, so it is the float64 gradient rounded (within one float32 ulp)."""
+    a, b = _arrays([sa, sb], np.float64, seed=4)
+    if which == 0:
+        a = a.astype(np.float32)
+    else:
+        b = b.astype(np.float32)
+    x, y = npg.tensor(a), npg.tensor(b)
+    z = x @ y
+    assert z.dtype == np.float64
+    w = np.random.default_rng(5).standard_normal(z.shape)
+    grads = npg.autograd.grad(npg.sum(z * w), [x, y], create_graph=create_graph)
+    ta, tb = (torch.tensor(v.astype(np.float64), requires_grad=True) for v in (a, b))
+    (torch.matmul(ta, tb) * torch.tensor(w)).sum().backward()
+    exact = (ta.grad.numpy(), tb.grad.numpy())[which]
+    got = grads[which]
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.data, exact.astype(np.float32), rtol=2 ** -23, atol=1e-30)
+
+
 # ------------------------------------------------------------------ dot, inner, outer, tensordot
 def _torch_dot(a, b):
     if a.ndim == 0 or b.ndim == 0:

@@ -346,6 +346,31 @@ for reps in [2, (2, 1), (1, 2, 3), (3,), (0, 2)]:
         [[()], [(3,)], [(2, 3)], [(0, 2)]], reps=reps)
 
 
+# ---- np.linalg (npg.linalg; full coverage, degenerate points and errors: tests/test_linalg.py)
+LA, TLA = npg.linalg, torch.linalg
+DOMAINS["wellcond"] = lambda rng, s: rng.standard_normal(s) + 3 * np.eye(*s[-2:])  # far from singular
+SQUARE = [[(3, 3)], [(2, 3, 3)], [(0, 2, 2)]]
+add("det", LA.det, TLA.det, SQUARE, domain="wellcond")
+add("slogdet", lambda a: LA.slogdet(a)[1], lambda a: TLA.slogdet(a)[1], SQUARE, domain="wellcond")
+add("inv", LA.inv, TLA.inv, SQUARE, domain="wellcond")
+add("solve", LA.solve, TLA.solve, [[(3, 3), (3, 2)], [(2, 3, 3), (1, 3, 4)]], domain=("wellcond", "real"))
+add("cholesky", lambda a: LA.cholesky(a @ a.swapaxes(-1, -2)), lambda a: TLA.cholesky(a @ a.mT), SQUARE,
+    domain="wellcond")
+add("eigvalsh", lambda a: LA.eigvalsh(a + a.swapaxes(-1, -2)), lambda a: TLA.eigvalsh(a + a.mT), SQUARE)
+add("svdvals", LA.svdvals, TLA.svdvals, [[(3, 3)], [(2, 4, 3)], [(2, 5)]], domain="wellcond")
+add("pinv", LA.pinv, TLA.pinv, [[(3, 3)], [(2, 3, 3)]], domain="wellcond")
+add("matrix_power", lambda a: LA.matrix_power(a, 3), lambda a: TLA.matrix_power(a, 3), SQUARE)
+add("matrix_power_neg", lambda a: LA.matrix_power(a, -2), lambda a: TLA.matrix_power(a, -2), SQUARE,
+    domain="wellcond")
+for ord in [2, 1, np.inf, 3]:
+    add("vector_norm", lambda x, o=ord: LA.vector_norm(x, ord=o, axis=-1),
+        lambda x, o=ord: TLA.vector_norm(x, o, dim=-1), [[(5,)], [(2, 3)], [(0, 3)]], domain="away")
+for ord in ["fro", "nuc", 2, 1]:
+    add("matrix_norm", lambda x, o=ord: LA.matrix_norm(x, ord=o), lambda x, o=ord: TLA.matrix_norm(x, o),
+        [[(3, 3)], [(2, 3, 4)]], domain="wellcond")
+add("norm", LA.norm, lambda x: TLA.vector_norm(x), [[(5,)], [(2, 3, 4)], [()]], domain="away")
+
+
 # ------------------------------------------------------------------------ the tests
 _QUIET = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore:.*degrees of freedom:UserWarning")
 PARAMS = [pytest.param(c, id=c.id, marks=[_QUIET] if c.warns else []) for c in CASES]

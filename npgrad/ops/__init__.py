@@ -4,13 +4,13 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor
-from . import elementwise, index, inplace, linalg, reduce, shape
+from . import contract, elementwise, index, inplace, reduce, shape
 from .elementwise import *  # noqa: F401,F403
 from .elementwise import (abs, add, bitwise_and, bitwise_or, bitwise_xor, clip, div, equal, exp,
                           floor_divide, greater, greater_equal, invert, less, less_equal, log, maximum,
                           minimum, mul, neg, not_equal, power, relu, remainder, sigmoid, sqrt, sub, tanh, where)
 from .index import getitem, put_along_axis, scatter_add, setitem, take, take_along_axis, gather  # noqa: F401
-from .linalg import dot, einsum, inner, matmul, outer, tensordot  # noqa: F401
+from .contract import dot, einsum, inner, matmul, outer, tensordot  # noqa: F401
 from .reduce import (all, any, argmax, argmin, cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum,  # noqa
                      var, amax, amin)
 from .shape import (astype, broadcast_to, clone, concat, concatenate, copy, expand_dims, flatten, flip,  # noqa
@@ -191,3 +191,16 @@ def _array_function(self, func, types, args, kwargs):
 
 T.__array_ufunc__ = _array_ufunc
 T.__array_function__ = _array_function
+
+
+# ------------------------------------------------------------------- np.linalg (npg.linalg)
+# np.linalg.X(tensor) dispatches to the npgrad op of the same name (ops/linalg.py, decomp.py, norms.py).
+from . import decomp as _decomp, linalg as _linalg, norms as _norms  # noqa: E402
+
+FUNCTIONS.update({getattr(np.linalg, name): getattr(module, name) for module, names in (
+    (_linalg, ("det", "slogdet", "inv", "solve", "cholesky", "pinv", "lstsq", "matrix_power", "multi_dot",
+               "tensorinv", "tensorsolve", "matrix_transpose", "diagonal", "trace", "outer", "vecdot", "cross")),
+    (_decomp, ("eigh", "eigvalsh", "svd", "svdvals", "qr")),
+    (_norms, ("norm", "vector_norm", "matrix_norm", "cond", "matrix_rank")),
+) for name in names if hasattr(np.linalg, name)})
+FUNCTIONS.update({np.linalg.matmul: matmul, np.linalg.tensordot: tensordot})

@@ -38,7 +38,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap
 from .index import take_along_axis
-from .linalg import einsum
+from .contract import einsum
 from .shape import expand_dims, reshape
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",

@@ -1,0 +1,23 @@
+"""``npg.linalg``: differentiable ``np.linalg``, batched over leading dimensions as in NumPy.
+
+>>> import npgrad as npg
+>>> a = npg.randn(3, 3)
+>>> npg.linalg.slogdet(a @ a.T + npg.eye(3)).logabsdet.backward()
+
+Every function here also runs through NumPy on tensors: ``np.linalg.det(t)`` calls ``det`` below.
+Where to find them: ``ops/linalg.py`` (det, slogdet, inv, solve, cholesky, pinv, lstsq and the
+functions built from other ops), ``ops/decomp.py`` (eigh, eigvalsh, svd, svdvals, qr: several
+outputs), ``ops/norms.py`` (norm, vector_norm, matrix_norm, cond, matrix_rank).
+"""
+from .ops._matrix import LinAlgError
+from .ops.contract import matmul, tensordot
+from .ops.decomp import EighResult, QRResult, SVDResult, eigh, eigvalsh, qr, svd, svdvals
+from .ops.linalg import (LstsqResult, SlogdetResult, cholesky, cross, det, diagonal, inv, lstsq, matrix_power,
+                         matrix_transpose, multi_dot, outer, pinv, slogdet, solve, tensorinv, tensorsolve, trace,
+                         vecdot)
+from .ops.norms import cond, matrix_norm, matrix_rank, norm, vector_norm
+
+__all__ = ["LinAlgError", "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq",
+           "matmul", "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer",
+           "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "tensorinv", "tensorsolve", "trace",
+           "vecdot", "vector_norm", "EighResult", "QRResult", "SVDResult", "SlogdetResult", "LstsqResult"]

@@ -1,0 +1,82 @@
+"""Helpers shared by the ``np.linalg`` ops (``ops/linalg.py``, ``ops/decomp.py``).
+
+Each helper works on NumPy arrays (the plain backward path) and on Tensors (the create_graph path,
+where the NumPy calls dispatch to npgrad ops), so a VJP written with them is itself differentiable.
+"""
+import contextlib
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._util import data_of
+
+LinAlgError = np.linalg.LinAlgError
+
+
+def mT(x):
+    """Transpose of the last two axes."""
+    return np.swapaxes(x, -1, -2)
+
+
+def eye_like(x, n=None):
+    """The identity of the last axis' size (or ``n``), in ``x``'s dtype (a constant)."""
+    n = x.shape[-1] if n is None else n
+    return np.eye(n, dtype=x.dtype)
+
+
+def diag_embed(v):
+    """(..., n) -> (..., n, n) with ``v`` on the diagonal."""
+    return v[..., None] * np.eye(v.shape[-1], dtype=v.dtype)
+
+
+def diagonal(x):
+    """(..., n, n) -> (..., n): the main diagonal."""
+    return np.einsum("...ii->...i", x)
+
+
+def tril(x, k=0):
+    """The lower triangle (``k=-1``: strictly lower), as a product with a constant mask."""
+    m, n = x.shape[-2:]
+    return x * np.tri(m, n, k, dtype=x.dtype)
+
+
+def triu(x, k=0):
+    """The upper triangle (``k=1``: strictly upper), as a product with a constant mask."""
+    m, n = x.shape[-2:]
+    return x * (1 - np.tri(m, n, k - 1, dtype=x.dtype))
+
+
+def is_zero(g):
+    """True if the gradient block ``g`` is all zeros: the output it belongs to was not used
+    (PyTorch's undefined gradient), so terms linear in it can be skipped."""
+    d = g.data if isinstance(g, Tensor) else g
+    return not d.any()
+
+
+def matrix_arg(a, op, square=False, min_ndim=2):
+    """The NumPy value of a matrix argument of ``op``, checked: at least 2-D, square if asked."""
+    d = np.asarray(data_of(a, op))
+    if d.ndim < min_ndim:
+        raise LinAlgError(f"{op}: {d.ndim}-dimensional array given; it must be at least two-dimensional "
+                          f"(got shape {d.shape})")
+    if square and d.shape[-1] != d.shape[-2]:
+        raise LinAlgError(f"{op}: the last two dimensions must be square, got shape {d.shape}")
+    if d.dtype.kind == "c":
+        raise TypeError(f"{op}: complex matrices are not supported")
+    return d
+
+
+@contextlib.contextmanager
+def lapack(op, *shapes):
+    """Re-raise NumPy's LinAlgError (``Singular matrix``...) naming ``op`` and the shapes."""
+    try:
+        yield
+    except LinAlgError as e:
+        raise LinAlgError(f"{op}: {e} (input shape{'s' if len(shapes) > 1 else ''} "
+                          f"{', '.join(str(s) for s in shapes)})") from None
+
+
+def float_dtype(*arrays):
+    """The floating dtype NumPy's linalg computes in for these inputs (ints become float64)."""
+    dt = np.result_type(*arrays)
+    return dt if dt.kind == "f" else np.dtype(np.float64)

@@ -1,0 +1,204 @@
+"""Decompositions with several outputs: ``eigh``, ``svd``, ``qr`` (and the values-only ``eigvalsh``,
+``svdvals``), batched over leading dimensions as in NumPy.
+
+How several outputs are recorded: one graph node per call. The outputs' values are packed into one
+array (each raveled over its trailing matrix dimensions and concatenated along a last axis), and
+that packed tensor is recorded with a single VJP; the outputs the user sees are slices of it
+(``getitem`` + ``reshape``, themselves recorded ops). The gradient reaching the packed node is the
+packed gradients of all outputs (zeros for an output that was not used), so the VJP sees them all at
+once, as PyTorch's ``svd_backward(gU, gS, gVh, ...)`` does. On the create_graph path the VJP gets
+the packed output as a Tensor and reads ``U, S, Vh`` (or ``w, V``, ``Q, R``) from it by the same
+slices, so the VJP is differentiable again without recomputing the decomposition.
+
+The formulas are the standard ones PyTorch uses (FunctionsManual.cpp: ``linalg_eig_backward``,
+``svd_backward``, ``linalg_qr_backward``), written with NumPy calls. Degenerate spectra behave as in
+PyTorch: a loss of the eigen/singular values alone has a finite gradient (the terms in the unused
+vectors' gradient are skipped, as PyTorch skips undefined gradients); a loss of the vectors has
+``1 / (lambda_j - lambda_i)`` factors and is not finite where values repeat.
+"""
+import collections
+import math
+
+import numpy as np
+
+from ..tensor import Tensor, _make, _wrap
+from ._matrix import diag_embed, eye_like, is_zero, lapack, mT, matrix_arg, tril, triu
+
+EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
+QRResult = collections.namedtuple("QRResult", ["Q", "R"])
+
+
+# ------------------------------------------------------------------------------------ packing
+def _pack(parts, batch):
+    """Concatenate ``parts`` (each of shape ``batch + trailing``) along one last axis."""
+    flat = [p.reshape(batch + (math.prod(p.shape[len(batch):]),)) for p in parts]
+    return np.concatenate(flat, axis=-1)
+
+
+def _unpack(x, batch, shapes):
+    """The parts of a packed array or Tensor ``x`` (inverse of ``_pack``)."""
+    out, start = [], 0
+    for s in shapes:
+        size = math.prod(s)
+        out.append(x[..., start:start + size].reshape(batch + s))
+        start += size
+    return out
+
+
+def _record_packed(op, a, ad, parts, vjp_parts):
+    """Record one node for the outputs ``parts`` of ``op(a)``; return them as tensors.
+
+    ``vjp_parts(gs, ys, a)`` gets the gradients and the values of the parts (arrays, or Tensors
+    under create_graph) and returns the gradient of ``a``.
+    """
+    batch = ad.shape[:-2]
+    shapes = [p.shape[len(batch):] for p in parts]
+
+    def vjp(g, y, a):
+        return vjp_parts(_unpack(g, batch, shapes), _unpack(y, batch, shapes), a)
+
+    packed = _make(_pack(parts, batch), op, (a,), (ad,), (vjp,))
+    if not packed.requires_grad:  # nothing recorded: hand out the parts themselves
+        return [_wrap(p) for p in parts]
+    return _unpack(packed, batch, shapes)
+
+
+# --------------------------------------------------------------------------------------- eigh
+def _eigh_vjp(gs, ys, a):
+    gw, gV = gs
+    w, V = ys
+    if is_zero(gV):  # eigenvalues only: V diag(gw) V^T (finite for repeated eigenvalues too)
+        return np.matmul(V * gw[..., None, :], mT(V))
+    VtgV = np.matmul(mT(V), gV)
+    skew = 0.5 * (VtgV - mT(VtgV))
+    E = w[..., None, :] - w[..., :, None] + eye_like(w)  # E_ij = w_j - w_i, 1 on the diagonal
+    inner = skew / E + diag_embed(gw)
+    return np.matmul(V, np.matmul(inner, mT(V)))
+
+
+def eigh(a, UPLO="L"):
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices, as ``np.linalg.eigh``; reads
+    the ``UPLO`` triangle. Both outputs are differentiable; the gradient is symmetric (PyTorch's)."""
+    ad = matrix_arg(a, "eigh", square=True)
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"eigh: UPLO must be 'L' or 'U', not {UPLO!r}")
+    with lapack("eigh", ad.shape):
+        w, V = np.linalg.eigh(ad, UPLO=UPLO)
+    return EighResult(*_record_packed("eigh", a, ad, [w, V], _eigh_vjp))
+
+
+def eigvalsh(a, UPLO="L"):
+    """Eigenvalues (ascending) of symmetric matrices, as ``np.linalg.eigvalsh``; differentiable
+    (computes the eigenvectors too when a graph is recorded)."""
+    if isinstance(a, Tensor) and a.requires_grad:
+        return eigh(a, UPLO).eigenvalues
+    ad = matrix_arg(a, "eigvalsh", square=True)
+    with lapack("eigvalsh", ad.shape):
+        return _wrap(np.linalg.eigvalsh(ad, UPLO=UPLO))
+
+
+# ---------------------------------------------------------------------------------------- svd
+def _svd_vjp(full_matrices):
+    def vjp(gs, ys, a):
+        gU, gS, gVh = gs
+        U, S, Vh = ys
+        m, n = a.shape[-2:]
+        k = S.shape[-1]
+        if full_matrices:  # the extra columns of U / rows of Vh are arbitrary: their gradients are ignored
+            gU, U, gVh, Vh = gU[..., :, :k], U[..., :, :k], gVh[..., :k, :], Vh[..., :k, :]
+        use_u, use_v = not is_zero(gU), not is_zero(gVh)
+        if not (use_u or use_v):  # singular values only: U diag(gS) Vh
+            return np.matmul(U * gS[..., None, :], Vh)
+        S2 = S * S
+        E = S2[..., None, :] - S2[..., :, None] + eye_like(S)  # E_jk = S_k^2 - S_j^2, 1 on the diagonal
+        inner = diag_embed(gS)
+        if use_u:
+            UtgU = np.matmul(mT(U), gU)
+            inner = inner + (UtgU - mT(UtgU)) / E * S[..., None, :]
+        if use_v:
+            VtgV = np.matmul(Vh, mT(gVh))
+            inner = inner + S[..., :, None] * ((VtgV - mT(VtgV)) / E)
+        if m > n and use_u:    # + (I - U U^T) gU S^-1 V^T
+            gUS = gU / S[..., None, :]
+            left = np.matmul(U, inner) + gUS - np.matmul(U, np.matmul(mT(U), gUS))
+            return np.matmul(left, Vh)
+        if m < n and use_v:    # + U S^-1 gVh (I - V V^T)
+            SgVh = gVh / S[..., :, None]
+            right = np.matmul(inner, Vh) + SgVh - np.matmul(np.matmul(SgVh, mT(Vh)), Vh)
+            return np.matmul(U, right)
+        return np.matmul(U, np.matmul(inner, Vh))
+    return vjp
+
+
+_SVD_VJPS = {True: _svd_vjp(True), False: _svd_vjp(False)}
+
+
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """Singular value decomposition ``a = U @ (S[..., None] * Vh)``, as ``np.linalg.svd``.
+
+    U, S and Vh are all differentiable (PyTorch's formulas). With ``full_matrices=True`` the columns
+    of U / rows of Vh beyond ``min(m, n)`` are an arbitrary basis: gradients reaching them are
+    ignored, as in PyTorch. ``compute_uv=False`` returns S alone (see :func:`svdvals`).
+    ``hermitian=True`` is accepted and computed by the general algorithm (same values).
+    """
+    if not compute_uv:
+        return svdvals(a, _op="svd")
+    ad = matrix_arg(a, "svd")
+    with lapack("svd", ad.shape):
+        U, S, Vh = np.linalg.svd(ad, full_matrices=bool(full_matrices))
+    return SVDResult(*_record_packed("svd", a, ad, [U, S, Vh], _SVD_VJPS[bool(full_matrices)]))
+
+
+def svdvals(x, _op="svdvals"):
+    """Singular values (descending), as ``np.linalg.svdvals``; differentiable (the gradient is
+    ``U diag(gS) Vh``, finite for repeated singular values)."""
+    if isinstance(x, Tensor) and x.requires_grad:
+        return svd(x, full_matrices=False).S
+    ad = matrix_arg(x, _op)
+    with lapack(_op, ad.shape):
+        return _wrap(np.linalg.svd(ad, compute_uv=False))
+
+
+# ----------------------------------------------------------------------------------------- qr
+def _solve_right_rt(X, R):
+    """X @ inv(R)^T for square upper-triangular R, by a solve: (R^-1 X^T)^T."""
+    return mT(np.linalg.solve(R, mT(X)))
+
+
+def _qr_vjp(complete):
+    def vjp(gs, ys, a):
+        gQ, gR = gs
+        Q, R = ys
+        m, n = a.shape[-2:]
+        if complete and m > n:
+            raise RuntimeError(f"qr: mode='complete' with more rows than columns (shape {tuple(a.shape)}) is not "
+                               f"differentiable (Q's last {m - n} columns are arbitrary); use mode='reduced'")
+        M = np.matmul(gR, mT(R)) - np.matmul(mT(Q), gQ)
+        if m >= n:  # gA = (gQ + Q copyltu(M)) R^-T, copyltu(M) = triu(M) + triu(M, 1)^T
+            sym = triu(M) + mT(triu(M, 1))
+            return _solve_right_rt(gQ + np.matmul(Q, sym), R)
+        # m < n: A = Q [R1 | R2]; gradient for the first m columns, then Q gR for all
+        skew = tril(mT(M) - M)            # tril of the skew part (real case)
+        R1 = R[..., :, :m]
+        g1 = _solve_right_rt(np.matmul(Q, skew), R1)
+        pad = np.zeros(g1.shape[:-1] + (n - m,), dtype=g1.dtype)
+        return np.concatenate([g1, pad], axis=-1) + np.matmul(Q, gR)
+    return vjp
+
+
+_QR_VJPS = {True: _qr_vjp(True), False: _qr_vjp(False)}
+
+
+def qr(a, mode="reduced"):
+    """QR decomposition, as ``np.linalg.qr``: ``mode`` 'reduced' (Q (m, k), R (k, n)), 'complete'
+    (Q (m, m), R (m, n)) or 'r' (R only, the reduced one). Q and R are differentiable (PyTorch's
+    formula; as in PyTorch, not for 'complete' with m > n). 'raw' is not supported."""
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"qr: mode must be 'reduced', 'complete' or 'r', not {mode!r}"
+                         + (" ('raw' gives Householder reflectors, not supported)" if mode == "raw" else ""))
+    ad = matrix_arg(a, "qr")
+    with lapack("qr", ad.shape):
+        Q, R = np.linalg.qr(ad, mode="complete" if mode == "complete" else "reduced")
+    Qt, Rt = _record_packed("qr", a, ad, [Q, R], _QR_VJPS[mode == "complete"])
+    return Rt if mode == "r" else QRResult(Qt, Rt)

@@ -1,0 +1,126 @@
+"""Norms: ``vector_norm`` (one op, with PyTorch's gradient for every ``ord``), ``matrix_norm`` and
+``norm`` (every ``ord`` / ``axis`` form of ``np.linalg.norm``), built on it and on ``svdvals``; and
+the values-only ``cond`` and ``matrix_rank``.
+
+Gradients at the non-smooth points are PyTorch's (``norm_backward`` in FunctionsManual.cpp): the
+2-norm of a zero vector has gradient 0 (a subgradient), ``ord=1`` uses ``sign(x)`` (0 at 0), the
+max/min norms split the gradient evenly between tied entries, ``ord=0`` has gradient 0.
+"""
+import math
+
+import numpy as np
+
+from ..tensor import Tensor, _make, _wrap
+from ._matrix import LinAlgError, matrix_arg
+from ._util import data_of, normalize_axis, normalize_one_axis, unreduce
+from .decomp import svdvals
+from .elementwise import abs as _abs
+from .reduce import max as _max, min as _min, sum as _sum
+from .shape import expand_dims, moveaxis
+
+
+def _vector_norm_vjp(ord, axes, keepdims):
+    def vjp(g, y, x):
+        g = unreduce(g, x.shape, axes, keepdims)
+        n = unreduce(y, x.shape, axes, keepdims)
+        if ord == 0:
+            return np.zeros(x.shape, dtype=g.dtype)
+        if ord == 1:
+            return np.sign(x) * g
+        if ord == 2:   # x / n, and 0 for a zero vector (where x is 0 too)
+            return x * (g / np.where(n == 0, 1, n))
+        if math.isinf(ord):  # the entries that attain the max (min) share the gradient
+            mask = np.abs(x) == n
+            count = np.sum(mask, axis=axes, keepdims=True)
+            return np.sign(x) * g * mask / count
+        if ord < 1:    # sign(x) |x|^(p-1) n^(1-p), 0 where x == 0
+            safe = np.where(x == 0, 1, np.abs(x))
+            return np.sign(x) * safe ** (ord - 1) * g * n ** (1 - ord)
+        return np.sign(x) * np.abs(x) ** (ord - 1) * (g / np.where(n == 0, 1, n) ** (ord - 1))
+    return vjp
+
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    """Vector ``ord``-norm over ``axis`` (all axes when None, any tuple of axes), as
+    ``np.linalg.vector_norm``: ``ord`` is any number, ``inf`` or ``-inf`` (0 counts non-zeros)."""
+    xd = np.asarray(data_of(x, "vector_norm"))
+    if isinstance(ord, str) or ord is None:
+        raise ValueError(f"vector_norm: ord must be a number, inf or -inf, not {ord!r}")
+    ord = float(ord)
+    axes = normalize_axis(axis, xd.ndim, "vector_norm")
+    out = np.linalg.vector_norm(xd, axis=axes if axis is not None else None, keepdims=keepdims, ord=ord)
+    return _make(np.asarray(out), "vector_norm", (x,), (xd,), (_vector_norm_vjp(ord, axes, keepdims),))
+
+
+_MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
+
+
+def _matrix_norm(x, ord, row, col, keepdims, op):
+    if ord not in _MATRIX_ORDS:
+        raise ValueError(f"{op}: invalid norm order {ord!r} for matrices (use one of 'fro', 'nuc', 1, -1, 2, -2, "
+                         f"inf, -inf)")
+    x = x if isinstance(x, Tensor) else _wrap(np.asarray(x))
+    if ord == "fro":
+        out = vector_norm(x, axis=(row, col), ord=2)
+    else:
+        m = moveaxis(x, (row, col), (-2, -1))
+        if ord == "nuc":
+            out = _sum(svdvals(m), axis=-1)
+        elif ord in (2, -2):
+            out = (_max if ord == 2 else _min)(svdvals(m), axis=-1)
+        elif ord in (1, -1):    # max / min column sum
+            out = (_max if ord == 1 else _min)(_sum(_abs(m), axis=-2), axis=-1)
+        else:                   # max / min row sum
+            out = (_max if ord > 0 else _min)(_sum(_abs(m), axis=-1), axis=-1)
+    return expand_dims(out, (row, col)) if keepdims else out
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    """Matrix norm of the last two axes, as ``np.linalg.matrix_norm``: ``ord`` 'fro', 'nuc',
+    1, -1, 2, -2, inf, -inf (2 / -2 / 'nuc' through the singular values)."""
+    nd = matrix_arg(x, "matrix_norm").ndim
+    return _matrix_norm(x, ord, nd - 2, nd - 1, keepdims, "matrix_norm")
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """Matrix or vector norm, as ``np.linalg.norm``: ``axis`` None (the whole array: the 2-norm of
+    its elements when ``ord`` is None, else a vector norm of a 1-D or a matrix norm of a 2-D
+    input), an int (vector norms) or a pair of axes (matrix norms)."""
+    xd = np.asarray(data_of(x, "norm"))
+    nd = xd.ndim
+    if axis is None:
+        if ord is None:
+            return vector_norm(x, axis=None, keepdims=keepdims, ord=2)
+        if nd not in (1, 2):
+            raise ValueError(f"norm: ord={ord!r} with axis=None needs a 1-D or 2-D input, got shape {xd.shape}")
+        axis = tuple(range(nd))
+    elif not isinstance(axis, tuple):
+        try:
+            axis = (int(axis),)
+        except TypeError:
+            raise TypeError(f"norm: axis must be an int or a tuple of ints, got {axis!r}") from None
+    axes = tuple(normalize_one_axis(a, nd, "norm") for a in axis)
+    if len(axes) == 1:
+        if isinstance(ord, str):
+            raise ValueError(f"norm: invalid norm order {ord!r} for vectors")
+        return vector_norm(x, axis=axes, keepdims=keepdims, ord=2 if ord is None else ord)
+    if len(axes) == 2:
+        if axes[0] == axes[1]:
+            raise ValueError(f"norm: duplicate axes {axis}")
+        return _matrix_norm(x, "fro" if ord is None else ord, axes[0], axes[1], keepdims, "norm")
+    raise ValueError(f"norm: axis must name one or two axes, got {axis!r}")
+
+
+def cond(x, p=None):
+    """Condition number, as ``np.linalg.cond``: a value only (a constant tensor, no gradient)."""
+    xd = matrix_arg(x, "cond")
+    return _wrap(np.asarray(np.linalg.cond(xd, p)))
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
+    """Rank by the SVD, as ``np.linalg.matrix_rank``: an integer tensor (no gradient)."""
+    Ad = np.asarray(data_of(A, "matrix_rank"))
+    try:
+        return _wrap(np.asarray(np.linalg.matrix_rank(Ad, tol, hermitian, rtol=rtol)))
+    except LinAlgError as e:
+        raise LinAlgError(f"matrix_rank: {e} (input shape {Ad.shape})") from None
