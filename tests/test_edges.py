@@ -32,9 +32,10 @@ def _hvp(npg_fn, torch_fn, a, seed=0):
     v = rng.standard_normal(np.shape(a))
     (g,) = npg.autograd.grad(npg.sum(out * w), x, create_graph=True)
     (tg,) = torch.autograd.grad((tout * torch.tensor(w)).sum(), t, create_graph=True)
-    (h,) = npg.autograd.grad(npg.sum(g * v), x)
-    (th,) = torch.autograd.grad((tg * torch.tensor(v)).sum(), t)
-    return g, h, tg.detach().numpy(), th.numpy()
+    # a gradient with no graph of its own (a constant) has a zero derivative
+    h = npg.autograd.grad(npg.sum(g * v), x)[0] if g.requires_grad else np.zeros(np.shape(a))
+    th = torch.autograd.grad((tg * torch.tensor(v)).sum(), t)[0].numpy() if tg.requires_grad else np.zeros(np.shape(a))
+    return g, h, tg.detach().numpy(), th
 
 
 # ------------------------------------------------------------------ std / var at zero degrees of freedom
@@ -92,3 +93,48 @@ def test_std_second_derivative_at_zero_std_against_torch(name, a, axis, ddof):
                         lambda t: torch.std(t, correction=ddof, **_tdim(axis)), a)
     assert_close(g, tg)
     assert_close(h, th)
+
+
+# ------------------------------------------------------------------ pow at a zero base or exponent
+def _torch_second_derivative(f, x0):
+    return torch.func.grad(torch.func.grad(f))(torch.tensor(x0, dtype=torch.float64)).item()
+
+
+@QUIET
+@pytest.mark.parametrize("exponent", [0.0, 0, np.array(0.0), np.float64(0.0), 1.0, 2.0, 3])
+@pytest.mark.parametrize("x0", [0.0, 1.5, -2.0])
+def test_pow_second_derivative_at_zero_against_torch(exponent, x0):
+    """d²/dx² x**0 is 0 everywhere, at x = 0 too (was nan: 0 * inf on the way). The exponent given as
+    an array is the same function as torch's Python-number exponent."""
+    expected = _torch_second_derivative(lambda x: x ** float(exponent), x0)
+    actual = func.grad(func.grad(lambda x: x ** exponent))(x0)
+    assert_close(np.float64(actual), np.float64(expected))
+
+
+@QUIET
+@pytest.mark.parametrize("exponent", [0.0, 1.0, 2.0, 2.5])
+def test_pow_python_exponent_hvp_against_torch(exponent):
+    a = np.array([0.0, 1.5, 3.0, 0.0])
+    g, h, tg, th = _hvp(lambda x: x ** exponent, lambda t: t ** exponent, a)
+    assert_close(g, tg)
+    assert_close(h, th)
+
+
+@QUIET
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pow_zero_base_negative_exponent_gradient_against_torch(dtype):
+    """d(0**b)/db is -inf for b < 0 (inf * log 0), as PyTorch (was nan); 0 for b >= 0."""
+    b = np.array([-1.0, -0.5, 0.0, 2.0, -3.0], dtype=dtype)
+    for base in (0.0, 0, np.zeros(5, dtype), np.array([0.0, 0.0, 0.0, 0.0, 2.0], dtype)):
+        tbase = torch.tensor(base) if isinstance(base, np.ndarray) else base
+        out, grad, tout, tgrad = _value_and_grad(lambda x: base ** x, lambda t: tbase ** t, b)
+        assert_close(out, tout)
+        assert grad.dtype == dtype
+        assert_close(grad, tgrad)
+    # both operands tensors: the base's gradient too
+    a = np.zeros(5, dtype)
+    xs, ts = [npg.tensor(a), npg.tensor(b)], [torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)]
+    npg.sum(xs[0] ** xs[1]).backward()
+    (ts[0] ** ts[1]).sum().backward()
+    assert_close(xs[0].grad, ts[0].grad.numpy())
+    assert_close(xs[1].grad, ts[1].grad.numpy())
