@@ -138,3 +138,75 @@ def test_pow_zero_base_negative_exponent_gradient_against_torch(dtype):
     (ts[0] ** ts[1]).sum().backward()
     assert_close(xs[0].grad, ts[0].grad.numpy())
     assert_close(xs[1].grad, ts[1].grad.numpy())
+
+
+# ------------------------------------------------------------------ F.normalize, attention: no nan at the edges
+NF = npg.nn.functional
+TF = torch.nn.functional
+
+
+def _compare_grads(npg_fn, torch_fn, arrays, seed=0, second=False):
+    """Values and gradients of ``sum(f(*xs) * w)`` for every input, and with ``second`` a Hessian-vector
+    product, against PyTorch."""
+    rng = np.random.default_rng(seed)
+    xs = [npg.tensor(a) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, tout = npg_fn(*xs), torch_fn(*ts)
+    assert_close(out, tout.detach().numpy(), what="value")
+    w = rng.uniform(0.5, 1.5, out.shape).astype(out.dtype)
+    gs = npg.autograd.grad(npg.sum(out * w), xs, create_graph=second)
+    tgs = torch.autograd.grad((tout * torch.tensor(w)).sum(), ts, create_graph=second)
+    for i, (g, tg) in enumerate(zip(gs, tgs)):
+        assert np.isfinite(np.asarray(g.data)).all(), f"input {i}: non-finite gradient"
+        assert_close(g, tg.detach().numpy(), what=f"grad {i}")
+    if second:
+        vs = [rng.standard_normal(a.shape) for a in arrays]
+        hs = npg.autograd.grad(sum(npg.sum(g * v) for g, v in zip(gs, vs)), xs, allow_unused=True)
+        ths = torch.autograd.grad(sum((tg * torch.tensor(v)).sum() for tg, v in zip(tgs, vs)), ts, allow_unused=True)
+        for i, (h, th, a) in enumerate(zip(hs, ths, arrays)):
+            assert_close(np.zeros(a.shape) if h is None else h,
+                         np.zeros(a.shape) if th is None else th.numpy(), what=f"second derivative {i}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0])
+def test_normalize_zero_vector_gradient_against_torch(p, dtype):
+    """A zero vector normalizes to 0 with the gradient 1 / eps of x / eps (was nan)."""
+    a = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 0.5], [0.0, 0.0, 0.0]], dtype=dtype)
+    for dim, eps in ((1, 1e-12), (0, 1e-12), (1, 0.5)):
+        _compare_grads(lambda x: NF.normalize(x, p=p, dim=dim, eps=eps),
+                       lambda t: TF.normalize(t, p=p, dim=dim, eps=eps), [a])
+
+
+def _attention_inputs(dtype, S=5):
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal(s).astype(dtype) for s in ((2, 3, 4), (2, S, 4), (2, S, 6))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["bool", "float"])
+def test_attention_fully_masked_row_against_torch(kind, dtype):
+    """A query row that may attend to no key gives 0 and zero gradients, as PyTorch (was nan)."""
+    allowed = np.ones((3, 5), dtype=bool)
+    allowed[1] = False
+    allowed[2, :3] = False
+    mask = allowed if kind == "bool" else np.where(allowed, 0.0, -np.inf).astype(dtype)
+    _compare_grads(lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, attn_mask=mask),
+                   lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, attn_mask=torch.tensor(mask)),
+                   _attention_inputs(dtype))
+
+
+def test_attention_fully_masked_row_second_derivative_against_torch():
+    mask = np.ones((2, 3, 5), dtype=bool)
+    mask[0, 1] = False
+    _compare_grads(lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, attn_mask=mask),
+                   lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, attn_mask=torch.tensor(mask)),
+                   _attention_inputs(np.float64), second=True)
+
+
+def test_attention_without_keys_against_torch():
+    """No keys at all (S = 0): zeros, as PyTorch (was a NumPy error about a zero-size reduction)."""
+    q, k, v = _attention_inputs(np.float64, S=0)
+    out = NF.scaled_dot_product_attention(npg.tensor(q), npg.tensor(k), npg.tensor(v))
+    tout = TF.scaled_dot_product_attention(torch.tensor(q), torch.tensor(k), torch.tensor(v))
+    assert_close(out, tout.numpy())

@@ -769,10 +769,19 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     s *= sc
     if bias is not None:
         s = s + bias
+    # A row whose every score is masked (-inf), or a query with no keys (S = 0), attends to nothing: its
+    # weights, output and gradients are 0, as PyTorch's (a plain softmax would give 0 / 0 = nan).
+    m = s.max(axis=-1, keepdims=True) if S else np.zeros(s.shape[:-1] + (1,), s.dtype)
+    dead = m == -np.inf
+    if dead.any():
+        m[dead] = 0
+    else:
+        dead = None
     with np.errstate(invalid="ignore"):
-        s -= s.max(axis=-1, keepdims=True)
+        s -= m
         p = np.exp(s, out=s)
-        p /= p.sum(axis=-1, keepdims=True)
+        total = p.sum(axis=-1, keepdims=True)
+        p /= total if dead is None else np.where(dead, 1, total)
     if dropout_p > 0.0:
         keep = (_random.get_generator().random(p.shape) >= dropout_p).astype(p.dtype) / (1.0 - dropout_p)
         pd = p * keep
@@ -787,7 +796,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             sg = np.matmul(q, np.swapaxes(k, -1, -2)) * sc
             if bias is not None:
                 sg = sg + bias
-            return softmax(sg, dim=-1)
+            if dead is None:
+                return softmax(sg, dim=-1)
+            return np.where(dead, 0, softmax(np.where(dead, 0, sg), dim=-1))  # no nan in the unused branch
         return p
 
     def dscores(g, q, k, v):
@@ -832,7 +843,11 @@ def pad(input, pad, mode="constant", value=0.0):
 def normalize(input, p=2.0, dim=1, eps=1e-12):
     """``x / max(||x||_p, eps)`` along ``dim``."""
     x = as_input(input, "normalize")
-    norm = (_ew.abs(x) ** p).sum(axis=dim, keepdims=True) ** (1.0 / p)
+    total = (_ew.abs(x) ** p).sum(axis=dim, keepdims=True)
+    # A zero vector's norm is 0 with a zero gradient, as PyTorch's norm (the root's derivative there is inf,
+    # and inf * 0 would be nan): take the root of 1 instead and keep 0.
+    zero = total.data == 0
+    norm = _ew.where(zero, 0, _ew.where(zero, 1, total) ** (1.0 / p))
     return x / _ew.maximum(norm, eps)
 
 
