@@ -210,3 +210,28 @@ def test_attention_without_keys_against_torch():
     out = NF.scaled_dot_product_attention(npg.tensor(q), npg.tensor(k), npg.tensor(v))
     tout = TF.scaled_dot_product_attention(torch.tensor(q), torch.tensor(k), torch.tensor(v))
     assert_close(out, tout.numpy())
+
+
+# ------------------------------------------------------------------ one_hot: indices out of range are errors
+@pytest.mark.parametrize("indices,num_classes", [([1, 5], 3), ([1, -1], 3), ([1, -1], -1), ([[0, 3], [2, 1]], 3),
+                                                 ([], -1)])
+def test_one_hot_out_of_range_raises_as_torch(indices, num_classes):
+    with pytest.raises(RuntimeError):
+        TF.one_hot(torch.tensor(indices, dtype=torch.int64), num_classes)
+    with pytest.raises((IndexError, ValueError), match="one_hot"):
+        NF.one_hot(np.array(indices, dtype=np.int64), num_classes)
+
+
+@pytest.mark.parametrize("indices,num_classes", [([1, 2], 3), ([0, 2, 2], -1), ([[0, 3], [2, 1]], 4), ([], 3)])
+def test_one_hot_against_torch(indices, num_classes):
+    out = NF.one_hot(npg.tensor(np.array(indices, dtype=np.int64)), num_classes)
+    tout = TF.one_hot(torch.tensor(indices, dtype=torch.int64), num_classes)
+    assert out.dtype == np.int64
+    np.testing.assert_array_equal(out.data, tout.numpy())
+
+
+def test_one_hot_refuses_float_indices():
+    with pytest.raises(RuntimeError):
+        TF.one_hot(torch.tensor([1.0]), 3)
+    with pytest.raises(TypeError, match="one_hot.*integers"):
+        NF.one_hot(np.array([1.0]), 3)

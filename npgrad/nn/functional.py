@@ -728,10 +728,19 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 
 
 def one_hot(tensor, num_classes=-1):
-    """Integer indices to a one-hot int64 tensor with a trailing axis of ``num_classes``."""
+    """Integer indices to a one-hot int64 tensor with a trailing axis of ``num_classes`` (by default one
+    more than the largest index). Indices outside ``[0, num_classes)`` are an error, as in PyTorch."""
     idx = _data(tensor)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers, not {idx.dtype}")
     if num_classes < 0:
-        num_classes = int(idx.max()) + 1 if idx.size else 0
+        if not idx.size:
+            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; pass num_classes")
+        num_classes = int(idx.max()) + 1
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        bad = idx[(idx < 0) | (idx >= num_classes)].flat[0]
+        raise IndexError(f"one_hot: index {bad} is out of bounds for {num_classes} classes (indices must be in "
+                         f"[0, {num_classes}))")
     return _wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
