@@ -235,3 +235,50 @@ def test_one_hot_refuses_float_indices():
         TF.one_hot(torch.tensor([1.0]), 3)
     with pytest.raises(TypeError, match="one_hot.*integers"):
         NF.one_hot(np.array([1.0]), 3)
+
+
+# ------------------------------------------------------------------ losses: a target that broadcasts
+REGRESSION_LOSSES = [("mse_loss", "MSELoss"), ("l1_loss", "L1Loss"), ("smooth_l1_loss", "SmoothL1Loss")]
+
+
+def _warnings_of(fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn()
+    return out, [w for w in caught if issubclass(w.category, UserWarning)]
+
+
+@pytest.mark.parametrize("name,module", REGRESSION_LOSSES)
+@pytest.mark.parametrize("shapes", [((4, 1), (4,)), ((4,), (1,)), ((3, 4), (4,))])
+def test_regression_loss_warns_on_broadcast_target_as_torch(name, module, shapes):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
+    tout, twarn = _warnings_of(lambda: getattr(TF, name)(torch.tensor(a), torch.tensor(b)))
+    assert len(twarn) == 1 and "target size" in str(twarn[0].message)
+    out, warned = _warnings_of(lambda: getattr(NF, name)(npg.tensor(a), npg.tensor(b)))
+    assert len(warned) == 1, [str(w.message) for w in warned]
+    message = str(warned[0].message)
+    assert name in message and "target size" in message and "broadcasting" in message
+    assert str(shapes[0]) in message and str(shapes[1]) in message
+    assert warned[0].filename == __file__  # it points at the caller's line
+    assert_close(out, tout.numpy())  # (the loss is still computed, broadcast, as PyTorch)
+    _, warned = _warnings_of(lambda: getattr(npg.nn, module)()(npg.tensor(a), b))
+    assert len(warned) == 1
+
+
+@pytest.mark.parametrize("name,module", REGRESSION_LOSSES)
+def test_regression_loss_same_shape_does_not_warn(name, module):
+    a = np.ones((4, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(NF, name)(npg.tensor(a), a * 2)
+        getattr(npg.nn, module)()(npg.tensor(a), npg.tensor(a * 2))
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+def test_binary_cross_entropy_refuses_broadcast_target_as_torch(name):
+    a, b = np.full((4, 1), 0.5), np.full((4,), 0.5)
+    with pytest.raises(ValueError):
+        getattr(TF, name)(torch.tensor(a), torch.tensor(b))
+    with pytest.raises(ValueError, match=name):
+        getattr(NF, name)(npg.tensor(a), b)

@@ -422,11 +422,20 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return _make(out, "nll_loss", (x, td), (xd, td), (vjp, None))
 
 
+def _warn_target_size(xd, td, name):
+    """PyTorch's warning for a regression loss whose target would broadcast against its input."""
+    if np.shape(td) != xd.shape:
+        warnings.warn(f"{name}: using a target size {np.shape(td)} that is different to the input size {xd.shape}. "
+                      f"This will likely lead to incorrect results due to broadcasting. Please ensure they have "
+                      f"the same size.", UserWarning, stacklevel=3)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean squared error ``(input - target) ** 2``, reduced; differentiable in both arguments (one op)."""
     _check_reduction(reduction, "mse_loss")
     x = as_input(input, "mse_loss")
     xd, td = x.data, _data(target)
+    _warn_target_size(xd, td, "mse_loss")
     try:
         diff = xd - td
     except ValueError:
@@ -456,13 +465,17 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean absolute error ``|input - target|``, reduced."""
     _check_reduction(reduction, "l1_loss")
-    return _reduce(_ew.abs(as_input(input, "l1_loss") - target), reduction)
+    x = as_input(input, "l1_loss")
+    _warn_target_size(x.data, _data(target), "l1_loss")
+    return _reduce(_ew.abs(x - target), reduction)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Huber-like loss: ``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
     _check_reduction(reduction, "smooth_l1_loss")
-    d = as_input(input, "smooth_l1_loss") - target
+    x = as_input(input, "smooth_l1_loss")
+    _warn_target_size(x.data, _data(target), "smooth_l1_loss")
+    d = x - target
     ad = _ew.abs(d)
     if beta == 0:
         return _reduce(ad, reduction)
