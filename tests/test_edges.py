@@ -282,3 +282,24 @@ def test_binary_cross_entropy_refuses_broadcast_target_as_torch(name):
         getattr(TF, name)(torch.tensor(a), torch.tensor(b))
     with pytest.raises(ValueError, match=name):
         getattr(NF, name)(npg.tensor(a), b)
+
+
+# ------------------------------------------------------------------ binary cross-entropy: nan and range checks
+@pytest.mark.parametrize("input,target", [([0.5, np.nan], [1.0, 0.0]), ([0.5, 1.5], [1.0, 0.0]),
+                                          ([-0.1, 0.5], [1.0, 0.0]), ([0.5, 0.5], [np.nan, 0.0]),
+                                          ([0.5, 0.5], [2.0, 0.0]), ([0.5, 0.5], [1.0, -1.0])])
+def test_binary_cross_entropy_refuses_nan_and_out_of_range_as_torch(input, target):
+    x, t = np.array(input), np.array(target)
+    with pytest.raises(RuntimeError, match="should be between 0 and 1"):
+        TF.binary_cross_entropy(torch.tensor(x), torch.tensor(t))
+    with pytest.raises(ValueError, match="binary_cross_entropy.*should be between 0 and 1"):
+        NF.binary_cross_entropy(npg.tensor(x), t)
+    with pytest.raises(ValueError, match="should be between 0 and 1"):
+        npg.nn.BCELoss()(npg.tensor(x), npg.tensor(t))
+
+
+def test_binary_cross_entropy_with_logits_passes_nan_as_torch():
+    """The logits variant has no range to check: a nan input gives a nan loss, in PyTorch too."""
+    x, t = np.array([0.5, np.nan]), np.array([1.0, 0.0])
+    out = NF.binary_cross_entropy_with_logits(npg.tensor(x), t)
+    assert_close(out, TF.binary_cross_entropy_with_logits(torch.tensor(x), torch.tensor(t)).numpy())

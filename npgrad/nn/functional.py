@@ -504,8 +504,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     xd, td = x.data, _data(target)
     if td.shape != xd.shape:
         raise ValueError(f"binary_cross_entropy: target of shape {td.shape} must match input of shape {xd.shape}")
-    if xd.size and (np.nanmin(xd) < 0 or np.nanmax(xd) > 1):
-        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    # as PyTorch: a nan fails the check too (min and max propagate it, and nan >= 0 is False)
+    if xd.size and not (xd.min() >= 0 and xd.max() <= 1):
+        raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 and 1, got values "
+                         f"in [{xd.min()}, {xd.max()}]")
+    if td.size and not (td.min() >= 0 and td.max() <= 1):
+        raise ValueError(f"binary_cross_entropy: all elements of target should be between 0 and 1, got values "
+                         f"in [{td.min()}, {td.max()}]")
     wd = None if weight is None else _data(weight)
     with np.errstate(divide="ignore"):
         loss = -(td * np.maximum(np.log(xd), -100) + (1 - td) * np.maximum(np.log1p(-xd), -100))
