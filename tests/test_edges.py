@@ -303,3 +303,25 @@ def test_binary_cross_entropy_with_logits_passes_nan_as_torch():
     x, t = np.array([0.5, np.nan]), np.array([1.0, 0.0])
     out = NF.binary_cross_entropy_with_logits(npg.tensor(x), t)
     assert_close(out, TF.binary_cross_entropy_with_logits(torch.tensor(x), torch.tensor(t)).numpy())
+
+
+# ------------------------------------------------------------------ convolutions: a size-0 kernel is an error
+@pytest.mark.parametrize("name,x_shape,w_shape", [
+    ("conv1d", (1, 2, 5), (3, 2, 0)),
+    ("conv2d", (1, 2, 5, 5), (3, 2, 0, 3)),
+    ("conv2d", (1, 2, 5, 5), (3, 2, 1, 0)),
+    ("conv2d", (2, 5, 5), (3, 2, 0, 0)),            # unbatched
+    ("conv3d", (1, 2, 4, 4, 4), (3, 2, 1, 0, 1)),
+    ("conv_transpose1d", (1, 2, 5), (2, 3, 0)),
+    ("conv_transpose2d", (1, 2, 5, 5), (2, 3, 0, 3)),
+    ("conv_transpose3d", (1, 2, 4, 4, 4), (2, 3, 2, 2, 0)),
+])
+def test_conv_size_zero_kernel_raises_as_torch(name, x_shape, w_shape):
+    x, w = np.ones(x_shape), np.ones(w_shape)
+    with pytest.raises(RuntimeError, match="kernel size should be greater than zero|non-empty"):
+        getattr(TF, name)(torch.tensor(x), torch.tensor(w))
+    with pytest.raises(ValueError, match=f"{name}: kernel size must be greater than zero"):
+        getattr(NF, name)(npg.tensor(x), npg.tensor(w))
+    for padding in (1, "same") if not name.startswith("conv_transpose") else (1,):
+        with pytest.raises(ValueError, match="kernel size"):
+            getattr(NF, name)(npg.tensor(x), w, padding=padding)
