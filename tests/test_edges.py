@@ -325,3 +325,22 @@ def test_conv_size_zero_kernel_raises_as_torch(name, x_shape, w_shape):
     for padding in (1, "same") if not name.startswith("conv_transpose") else (1,):
         with pytest.raises(ValueError, match="kernel size"):
             getattr(NF, name)(npg.tensor(x), w, padding=padding)
+
+
+# ------------------------------------------------------------------ astype: only numeric and bool dtypes
+@pytest.mark.parametrize("dtype", [str, "U3", bytes, object, complex, np.complex64, "datetime64[s]"])
+def test_astype_refuses_non_numeric_dtypes(dtype):
+    assert np.ones(3).astype(dtype).dtype.kind not in "biuf"  # NumPy converts; a Tensor cannot hold the result
+    x = npg.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="astype: unsupported dtype"):
+        x.astype(dtype)
+    with pytest.raises(TypeError, match="astype: unsupported dtype"):
+        npg.astype(x, dtype)
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int8, np.int32, np.uint16, np.float16, np.float32, "float64"])
+def test_astype_numeric_dtypes_as_numpy(dtype):
+    a = np.array([0.0, 1.5, -2.0, 3.0])
+    out = npg.tensor(a).astype(dtype)
+    assert out.dtype == a.astype(dtype).dtype
+    np.testing.assert_array_equal(out.data, a.astype(dtype))

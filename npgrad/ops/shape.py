@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..dtypes import numeric_dtype
 from ..tensor import Tensor, _make, _wrap
 from .elementwise import where
 from ._util import as_input, normalize_axis, normalize_one_axis
@@ -130,7 +131,7 @@ def broadcast_to(x, shape):
 def astype(x, dtype):
     """``x`` converted to ``dtype``; the gradient is converted back (none for non-float results)."""
     x = as_input(x, "astype")
-    dtype = np.dtype(dtype)
+    dtype = numeric_dtype(dtype, "astype")  # not str, object or complex: no Tensor holds those
     out = x.data.astype(dtype)
     if dtype.kind != "f":
         return _wrap(out)
