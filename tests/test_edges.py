@@ -344,3 +344,16 @@ def test_astype_numeric_dtypes_as_numpy(dtype):
     out = npg.tensor(a).astype(dtype)
     assert out.dtype == a.astype(dtype).dtype
     np.testing.assert_array_equal(out.data, a.astype(dtype))
+
+
+# ------------------------------------------------------------------ clear errors: arange
+@pytest.mark.parametrize("args", [(0, 10, 0), (0.0, 1.0, 0.0), (5, 1, 0)])
+def test_arange_zero_step_is_a_clear_error(args):
+    with pytest.raises(ValueError, match="must not be zero"):
+        range(*(int(a) for a in args))  # Python's own range: a ValueError
+    with pytest.raises(ZeroDivisionError):
+        np.arange(*args)  # NumPy: a bare "division by zero"
+    with pytest.raises(ValueError, match=r"arange: step must not be zero"):
+        npg.arange(*args)
+    np.testing.assert_array_equal(npg.arange(0, 10, 3).data, np.arange(0, 10, 3))  # other steps as NumPy
+    np.testing.assert_array_equal(npg.arange(5, 1, -1).data, np.arange(5, 1, -1))
