@@ -1,5 +1,7 @@
 """Edge cases users meet first (issue 12): exact NaN/inf behaviour at the edges of an op's domain,
 clear errors, and the original npgrad's API. Every expected value comes from PyTorch or NumPy."""
+import re
+import sys
 import warnings
 
 import numpy as np
@@ -346,7 +348,7 @@ def test_astype_numeric_dtypes_as_numpy(dtype):
     np.testing.assert_array_equal(out.data, a.astype(dtype))
 
 
-# ------------------------------------------------------------------ clear errors: arange
+# ------------------------------------------------------------------ clear errors: arange, foreign ufuncs
 @pytest.mark.parametrize("args", [(0, 10, 0), (0.0, 1.0, 0.0), (5, 1, 0)])
 def test_arange_zero_step_is_a_clear_error(args):
     with pytest.raises(ValueError, match="must not be zero"):
@@ -357,3 +359,27 @@ def test_arange_zero_step_is_a_clear_error(args):
         npg.arange(*args)
     np.testing.assert_array_equal(npg.arange(0, 10, 3).data, np.arange(0, 10, 3))  # other steps as NumPy
     np.testing.assert_array_equal(npg.arange(5, 1, -1).data, np.arange(5, 1, -1))
+
+
+def test_foreign_ufunc_error_names_its_module(monkeypatch):
+    """A ufunc that is not NumPy's (SciPy's have no ``__module__``) is named by the module exporting it."""
+    import types
+    ufunc = np.frompyfunc(lambda x: x, 1, 1)
+    assert getattr(ufunc, "__module__", None) is None
+    module = types.ModuleType("fakescipy.special")
+    setattr(module, ufunc.__name__, ufunc)
+    monkeypatch.setitem(sys.modules, "fakescipy.special", module)
+    monkeypatch.setitem(sys.modules, "fakescipy.special._ufuncs", module)  # the shortest name is chosen
+    with pytest.raises(TypeError, match=re.escape(f"npgrad does not implement fakescipy.special.{ufunc.__name__} ")):
+        ufunc(npg.tensor([1.0]))
+    with pytest.raises(TypeError, match="npgrad does not implement numpy.arctan2 for Tensors"):
+        np.arctan2(npg.tensor([1.0]), 1.0)
+    with pytest.raises(TypeError, match=r"npgrad does not implement numpy.add.reduce for Tensors"):
+        np.add.reduce(npg.tensor([1.0]))
+
+
+def test_scipy_special_ufunc_error_names_scipy():
+    special = pytest.importorskip("scipy.special")  # (SciPy comes with scikit-learn, in the test extra)
+    for name in ("erf", "gammaln", "expit"):
+        with pytest.raises(TypeError, match=f"npgrad does not implement scipy.special.{name} for Tensors"):
+            getattr(special, name)(npg.tensor([0.5]))
