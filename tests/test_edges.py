@@ -383,3 +383,39 @@ def test_scipy_special_ufunc_error_names_scipy():
     for name in ("erf", "gammaln", "expit"):
         with pytest.raises(TypeError, match=f"npgrad does not implement scipy.special.{name} for Tensors"):
             getattr(special, name)(npg.tensor([0.5]))
+
+
+# ------------------------------------------------------------------ func.vjp: NumPy in, NumPy out
+def _t(a):
+    return torch.tensor(np.asarray(a, dtype=np.float64))
+
+
+def test_vjp_of_a_function_calling_an_earlier_vjp_fn_returns_numpy():
+    _, f = func.vjp(np.tanh, np.ones(3))
+    _, tf = torch.func.vjp(torch.tanh, _t(np.ones(3)))
+    value, g = func.vjp(lambda u: f(u)[0], np.zeros(3))
+    tvalue, tg = torch.func.vjp(lambda u: tf(u)[0], _t(np.zeros(3)))
+    (grad,) = g(np.ones(3))
+    (tgrad,) = tg(_t(np.ones(3)))
+    assert type(value) is np.ndarray and type(grad) is np.ndarray  # were Tensors
+    assert_close(value, tvalue.numpy())
+    assert_close(grad, tgrad.numpy())
+    # the same inside grad: a NumPy gradient, torch's value
+    d = func.grad(lambda u: np.sum(f(u)[0] ** 2))(np.full(3, 0.5))
+    assert type(d) is np.ndarray
+    assert_close(d, torch.func.grad(lambda u: (tf(u)[0] ** 2).sum())(_t(np.full(3, 0.5))).numpy())
+
+
+def test_vjp_fn_inside_grad_still_records_what_an_enclosing_grad_needs():
+    """The closure case: the inner vjp reads the outer input x, so its result must carry x's graph."""
+    def inner(x):
+        return func.vjp(lambda y: np.sin(x * y), 1.0)[1](1.0)[0]   # d/dy sin(xy) at y = 1: x cos x
+
+    def tinner(x):
+        return torch.func.vjp(lambda y: torch.sin(x * y), _t(1.0))[1](_t(1.0))[0]
+    d = func.grad(inner)(2.0)
+    assert_close(np.float64(d), torch.func.grad(tinner)(_t(2.0)).numpy())
+    # Tensor inputs keep giving Tensors
+    _, f = func.vjp(np.tanh, npg.tensor(np.ones(3)))
+    value, g = func.vjp(lambda u: f(u)[0], npg.tensor(np.zeros(3)))
+    assert isinstance(value, npg.Tensor) and isinstance(g(np.ones(3))[0], npg.Tensor)
