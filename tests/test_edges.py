@@ -419,3 +419,25 @@ def test_vjp_fn_inside_grad_still_records_what_an_enclosing_grad_needs():
     _, f = func.vjp(np.tanh, npg.tensor(np.ones(3)))
     value, g = func.vjp(lambda u: f(u)[0], npg.tensor(np.zeros(3)))
     assert isinstance(value, npg.Tensor) and isinstance(g(np.ones(3))[0], npg.Tensor)
+
+
+# ------------------------------------------------------------------ npg.float32 / npg.float64 are NumPy's
+@pytest.mark.parametrize("name", ["float32", "float64"])
+def test_float_dtypes_are_numpy_dtype_classes(name):
+    ours, theirs = getattr(npg, name), getattr(np, name)
+    assert ours is theirs
+    assert ours(1.5) == theirs(1.5) and type(ours(1.5)) is theirs       # callable as a scalar type
+    assert isinstance(theirs(2.0), ours)
+    x = npg.tensor([1.0, 2.0], dtype=ours)
+    assert x.dtype == np.dtype(theirs) and x.dtype.type is ours
+    assert npg.zeros(2, dtype=ours).dtype.type is theirs and npg.ones((2,), dtype=ours).dtype.type is theirs
+    assert npg.arange(3, dtype=ours).dtype.type is theirs and npg.eye(2, dtype=ours).dtype.type is theirs
+    assert x.astype(ours).dtype.type is theirs and npg.astype(x, ours).dtype.type is theirs
+    assert np.zeros(2, dtype=ours).dtype.type is theirs                # NumPy takes it too
+    before = npg.get_default_dtype()
+    try:
+        npg.set_default_dtype(ours)
+        assert npg.get_default_dtype() == np.dtype(theirs) and npg.randn(2).dtype.type is theirs
+        assert npg.tensor([1.0]).dtype.type is theirs
+    finally:
+        npg.set_default_dtype(before)
