@@ -441,3 +441,31 @@ def test_float_dtypes_are_numpy_dtype_classes(name):
         assert npg.tensor([1.0]).dtype.type is theirs
     finally:
         npg.set_default_dtype(before)
+
+
+# ------------------------------------------------------------------ the original npgrad's API
+def test_reshape_accepts_shape_and_newshape_keywords():
+    a = np.arange(12.0)
+    expected = np.reshape(a, shape=(3, 4))           # NumPy 2.1+'s keyword; newshape= is its older name
+    for call in (lambda x: npg.reshape(x, newshape=(3, 4)), lambda x: npg.reshape(x, shape=(3, 4)),
+                 lambda x: np.reshape(x, shape=(3, 4)), lambda x: np.reshape(x, (3, 4), order="C"),
+                 lambda x: npg.reshape(x, newshape=[3, -1])):
+        x = npg.tensor(a)
+        out = call(x)
+        np.testing.assert_array_equal(out.data, expected)
+        t = torch.tensor(a, requires_grad=True)
+        w = np.random.default_rng(0).standard_normal((3, 4))
+        npg.sum(out * w).backward()
+        (t.reshape(3, 4) * torch.tensor(w)).sum().backward()
+        assert_close(x.grad, t.grad.numpy())
+    np.testing.assert_array_equal(npg.reshape(npg.tensor(a), newshape=12).data, np.reshape(a, shape=12))
+
+
+def test_reshape_shape_given_twice_or_not_at_all_is_an_error():
+    x = npg.tensor(np.arange(6.0))
+    with pytest.raises(TypeError):
+        np.reshape(np.arange(6.0), (2, 3), shape=(3, 2))   # NumPy refuses it too
+    for call in (lambda: npg.reshape(x, (2, 3), shape=(3, 2)), lambda: npg.reshape(x, shape=(2, 3), newshape=(2, 3)),
+                 lambda: npg.reshape(x)):
+        with pytest.raises(TypeError, match="reshape: give the new shape exactly once"):
+            call()

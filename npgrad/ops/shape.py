@@ -17,10 +17,18 @@ def _shape_arg(shape):
     return tuple(shape)
 
 
-def reshape(x, *shape):
-    """Give ``x`` a new shape (one entry may be -1), as ``np.reshape``; a view when possible."""
+def reshape(x, *dims, shape=None, newshape=None, order="C"):
+    """Give ``x`` a new shape (one entry may be -1), as ``np.reshape``; a view when possible. The shape is
+    given as ints or a tuple, or as ``shape=`` (NumPy 2.1+) or ``newshape=`` (the original npgrad's and
+    older NumPy's name)."""
     x = as_input(x, "reshape")
-    shape = _shape_arg(shape)
+    given = (len(dims) > 0) + (shape is not None) + (newshape is not None)
+    if given != 1:
+        raise TypeError(f"reshape: give the new shape exactly once (positionally, as shape= or as newshape=), got "
+                        f"{given or 'none'} of them")
+    if order != "C":
+        raise NotImplementedError(f"reshape: only order='C' is supported, not {order!r}")
+    shape = _shape_arg(dims if dims else (newshape if shape is None else shape,))
     try:
         out = x.data.reshape(shape)
     except (ValueError, TypeError) as e:
