@@ -10,7 +10,7 @@ import torch
 
 import npgrad as npg
 from npgrad import func
-from tests.helpers import assert_close
+from tests.helpers import assert_close, check_finite_difference
 
 QUIET = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore:.*degrees of freedom:UserWarning")
 
@@ -469,3 +469,18 @@ def test_reshape_shape_given_twice_or_not_at_all_is_an_error():
                  lambda: npg.reshape(x)):
         with pytest.raises(TypeError, match="reshape: give the new shape exactly once"):
             call()
+
+
+@pytest.mark.parametrize("axis", [0, -1, None])
+@pytest.mark.parametrize("repeats", [3, [2], 0])
+def test_repeat_of_0d_tensor_as_numpy(repeats, axis):
+    a = np.array(2.5)
+    expected = np.repeat(a, repeats, axis=axis)
+    out = npg.repeat(npg.tensor(a), repeats, axis=axis)
+    assert out.shape == expected.shape
+    np.testing.assert_array_equal(out.data, expected)
+    check_finite_difference(lambda x: npg.repeat(x, repeats, axis=axis) * 1.5, [a], what="repeat 0-d")
+    with pytest.raises(np.exceptions.AxisError):
+        np.repeat(a, 3, axis=1)
+    with pytest.raises(np.exceptions.AxisError):
+        npg.repeat(npg.tensor(a), 3, axis=1)

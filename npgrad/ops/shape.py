@@ -239,9 +239,9 @@ def pad(x, pad_width, mode="constant", constant_values=0):
 def repeat(x, repeats, axis=None):
     """Repeat each element ``repeats`` times along ``axis`` (flattened when None), as ``np.repeat``."""
     x = as_input(x, "repeat")
-    if axis is None:
+    if axis is None or x.ndim == 0:  # a 0-d tensor repeats as a 1-D one along axis 0 (or -1), as in NumPy
         x = ravel(x)
-        axis = 0
+        axis = 0 if axis is None else axis
     ax = normalize_one_axis(axis, x.ndim, "repeat")
     reps = np.asarray(repeats)
     if (reps < 0).any():
