@@ -131,7 +131,7 @@ def _origin(t, index):
     return "their origin is further back than this check looks", ""
 
 
-def _checked_vjp(vjp, op, index, node, label):
+def _checked_vjp(vjp, index, node, label):
     desc, frames, root, heading = label
 
     def checked(g, y, *inputs):
@@ -196,7 +196,7 @@ def _label(op, frames):
 def _wrap_vjps(vjps, op, frames, t):
     label = _label(op, frames)
     node = weakref.ref(t)
-    return tuple(v if v is None or getattr(v, "_anomaly", False) else _checked_vjp(v, op, i, node, label)
+    return tuple(v if v is None or getattr(v, "_anomaly", False) else _checked_vjp(v, i, node, label)
                  for i, v in enumerate(vjps))
 
 
