@@ -5,6 +5,8 @@
 >>> npg.sum(x * x).backward()
 >>> x.grad   # 2 * x
 """
+import numpy as _np
+
 from . import random
 from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like, rand, randint,
@@ -19,8 +21,8 @@ from . import func, linalg, viz  # noqa: E402
 from . import data, nn, optim  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
-float32 = "float32"
-float64 = "float64"
+float32 = _np.float32  # NumPy's dtype classes, so npg.float32 works wherever np.float32 does
+float64 = _np.float64
 
 __version__ = "0.2.0"
 

@@ -80,6 +80,8 @@ def eye(N, M=None, k=0, dtype=None, requires_grad=None):
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad=None):
     """Evenly spaced values in ``[start, stop)``, as ``np.arange`` (integers stay integers)."""
+    if step == 0:  # NumPy raises a bare ZeroDivisionError ("division by zero"); Python's range a ValueError
+        raise ValueError(f"arange: step must not be zero (start={start!r}, stop={stop!r}, step={step!r})")
     arr = np.arange(start, stop, step) if stop is not None else np.arange(start, step=step)
     if dtype is not None:
         arr = arr.astype(dtype)

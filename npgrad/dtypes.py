@@ -21,5 +21,13 @@ def get_default_dtype():
 def check_numeric(arr, where):
     """Refuse object, string and other non-numeric arrays with a message naming ``where``."""
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: unsupported dtype {arr.dtype} (npgrad works on bool, integer and float data)")
+        numeric_dtype(arr.dtype, where)
     return arr
+
+
+def numeric_dtype(dtype, where):
+    """``np.dtype(dtype)``, refused with a message naming ``where`` unless it is bool, integer or float."""
+    d = np.dtype(dtype)
+    if d.kind not in "biuf":
+        raise TypeError(f"{where}: unsupported dtype {d} (npgrad works on bool, integer and float data)")
+    return d

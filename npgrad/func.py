@@ -17,6 +17,7 @@ input (or whenever it carries a graph for an enclosing transform).
 ``<J^T u, t>`` with respect to ``u`` gives ``J t``.
 """
 import operator
+import weakref
 
 import numpy as np
 
@@ -152,6 +153,9 @@ class _Level:
     def call(self, f, has_aux):
         with enable_grad():
             res = f(*self.args)
+        for t in self.inner:  # f has run: no enclosing level can differentiate through these any more
+            if t._vjps is None:
+                _FINISHED[id(t)] = t
         if has_aux:
             if not (isinstance(res, tuple) and len(res) == 2):
                 raise TypeError(f"{self.where}(has_aux=True): f must return a pair (output, aux), got "
@@ -219,8 +223,15 @@ def _count_leaves(spec):
     return sum(_count_leaves(s) for s in spec[2])
 
 
+# The fresh leaves of levels whose ``f`` has returned. A vjp_fn called later (inside another transform)
+# records its backward pass down to them, but only their own level differentiates with respect to them:
+# reaching one says nothing about an enclosing computation, so NumPy inputs still give NumPy results.
+_FINISHED = weakref.WeakValueDictionary()  # id -> tensor (a WeakSet would compare tensors with __eq__)
+
+
 def _reaches_outside(outputs, inner):
-    """True if the graph behind ``outputs`` reaches a tensor requiring grad other than ``inner``."""
+    """True if the graph behind ``outputs`` reaches a tensor requiring grad other than ``inner`` (and
+    other than the leaves of finished levels)."""
     stop = {id(t) for t in inner}
     stack = [o for o in outputs if isinstance(o, Tensor) and o.requires_grad]
     seen = set()
@@ -233,6 +244,8 @@ def _reaches_outside(outputs, inner):
         if i in stop:
             continue
         if t._vjps is None or t._parents is None:
+            if _FINISHED.get(i) is t:
+                continue
             return True  # a leaf (or a released node) from outside this level
         parents = inputs_as_of(t)
         for p in parents:

@@ -118,3 +118,72 @@ def test_set_detect_anomaly_and_decorator():
     with pytest.raises(AnomalyError):
         f(npg.tensor([-1.0]))
     assert not is_anomaly_enabled()
+
+
+# ---------------------------------------------------------------- where a non-finite gradient came from
+def _backward_error(loss, *inputs):
+    with pytest.raises(AnomalyError) as e:
+        if inputs:
+            npg.autograd.grad(loss, inputs)
+        else:
+            loss.backward()
+    return str(e.value)
+
+
+def test_inf_weight_is_blamed_not_the_backward_of_the_op_using_it():
+    w = npg.tensor([np.inf, 1.0])                      # a parameter that already holds inf
+    x = npg.tensor([1.0, 2.0])
+    assert np.isinf(w.data).any() and np.isfinite(x.data).all()
+    with detect_anomaly():
+        msg = _backward_error(npg.sum(w * x))
+    assert "backward of op 'mul' returned inf" in msg and "input 1" in msg
+    assert "input 0 already held inf values in forward" in msg
+    assert "leaf tensor of shape (2,) (float64)" in msg
+    assert "this op's backward produced them" not in msg   # (it said so before)
+
+
+def test_origin_is_traced_back_through_intermediates():
+    w = npg.tensor([[1.0, -np.inf], [2.0, 3.0]])
+    x = npg.tensor([0.5, 1.5])
+    with detect_anomaly():
+        h = npg.tanh(w * 2.0) + w                       # inf passes through two ops
+        msg = _backward_error(npg.sum(h @ x))
+    assert "already held inf values in forward" in msg
+    assert "leaf tensor of shape (2, 2) (float64)" in msg
+
+
+def test_origin_is_the_op_that_made_them_when_forward_was_not_checked():
+    x = npg.tensor([-1.0, 1.0])
+    z = npg.tensor([2.0, 3.0])
+    with detect_anomaly(check_forward=False):
+        bad = npg.log(x)  # MARK-origin-log
+        msg = _backward_error(npg.sum(bad * z))
+    assert "backward of op 'mul' returned nan" in msg and "input 0 already held nan" in msg
+    assert "op 'log' produced them from finite inputs" in msg and "MARK-origin-log" in msg
+
+
+def test_origin_is_a_constant_argument():
+    x = npg.tensor([1.0, 2.0])
+    with detect_anomaly():
+        msg = _backward_error(npg.sum(x * np.array([np.inf, 1.0])))
+    assert "input 1 already held inf" in msg and "a constant (an argument that is not a Tensor)" in msg
+
+
+def test_backward_produced_values_are_still_blamed_on_the_backward():
+    x = npg.tensor([0.0, 4.0])
+    with detect_anomaly():
+        msg = _backward_error(npg.sum(npg.sqrt(x)))
+    assert "its incoming gradient and its inputs were finite, so this op's backward produced them" in msg
+
+
+def test_create_graph_names_the_user_line_that_created_the_op():
+    """An op recorded by a create_graph backward pass is described by the op it differentiates, and the
+    message shows where the user created that op, not the line calling grad()."""
+    x = npg.tensor([0.0, 4.0])
+    with detect_anomaly():
+        y = npg.sum(x ** 1.5)  # MARK-user-pow
+        g, = npg.autograd.grad(y, x, create_graph=True)  # MARK-grad-call
+        assert np.isfinite(g.data).all()                 # d/dx x^1.5 = 1.5 sqrt(x): finite at 0
+        msg = _backward_error(npg.sum(g), x)             # d2/dx2 = 0.75 / sqrt(x): inf at 0
+    assert "recorded by the backward of op 'pow'" in msg
+    assert "MARK-user-pow" in msg and "MARK-grad-call" not in msg

@@ -11,6 +11,12 @@ npgrad package) and its VJPs are wrapped to check their results; ops recorded be
 entered are checked too when backward runs in the mode, but without a creation stack. The mode is
 process-wide (as in PyTorch) and can be nested. Only ops that record a graph are checked in forward
 (ops on tensors that require grad).
+
+A backward error says where the non-finite values came from: the VJP itself, its incoming gradient, or
+an input that already held them in forward (traced back to the leaf, constant or op that made them: an
+inf weight is blamed, not the op using it). An op recorded by a backward pass with ``create_graph=True``
+is described by the op it differentiates, with that op's creation stack (the user's line, not the line
+calling ``grad()``).
 """
 import functools
 import math
@@ -18,6 +24,7 @@ import os
 import sys
 import threading
 import traceback
+import weakref
 
 import numpy as np
 
@@ -91,33 +98,105 @@ def _what(x):
 
 
 # ------------------------------------------------------------------------ checking VJPs
-def _checked_vjp(vjp, op, index, frames):
+def _op_of(t):
+    """The checked VJP of a recorded tensor (it carries the op's description and creation stack), or None."""
+    vjps = t._vjps
+    return next((v for v in vjps if getattr(v, "_anomaly", False)), None) if isinstance(vjps, tuple) else None
+
+
+def _origin(t, index):
+    """Where the non-finite values of input ``index`` of the recorded tensor ``t`` came from: walk back
+    through inputs that held non-finite values (as each op saw them) to a leaf, a constant, or the op that
+    produced them from finite inputs."""
+    p = inputs_as_of(t)[index]
+    for _ in range(100_000):
+        if not isinstance(p, Tensor):
+            return "they came from a constant (an argument that is not a Tensor)", ""
+        if p._vjps is None:
+            kind = "a leaf tensor" if p.requires_grad else "a tensor that requires no grad"
+            return (f"they came from {kind} of shape {p.shape} ({p.dtype}) that held them before the forward pass "
+                    f"(a parameter or input set to a non-finite value?)"), ""
+        if p._parents is None:
+            return f"they came from the output of op '{p._op}', whose graph was already freed", ""
+        parents = inputs_as_of(p)
+        seen = p._saved if p._saved is not None else parents   # the values the op read
+        nxt = next((q for q, v in zip(parents, seen) if _nonfinite(v)), None)
+        if nxt is None:
+            checked = _op_of(p)
+            desc = checked._desc if checked is not None else f"'{p._op}'"
+            return (f"op {desc} produced them from finite inputs, in forward",
+                    f"\nOp {desc}, which produced them, was created at (most recent call last):\n"
+                    f"{format_stack(checked._frames if checked is not None else None)}")
+        p = nxt
+    return "their origin is further back than this check looks", ""
+
+
+def _checked_vjp(vjp, index, node, label):
+    desc, frames, root, heading = label
+
     def checked(g, y, *inputs):
+        prev = getattr(_in_backward, "source", None)
+        _in_backward.source = checked  # ops this VJP records (create_graph) are attributed to this op
         try:
             r = vjp(g, y, *inputs)
         except Exception as e:
             if hasattr(e, "add_note") and not getattr(e, "_npgrad_noted", False):
-                e.add_note(f"(raised by the backward of op '{op}' for its input {index}; the op was created at:\n"
+                e.add_note(f"(raised by the backward of op {desc} for its input {index}; {heading}:\n"
                            f"{format_stack(frames)})")
                 e._npgrad_noted = True
             raise
+        finally:
+            _in_backward.source = prev
         bad = _nonfinite(r)
         if bad:
             size = np.size(r.data if isinstance(r, Tensor) else r)
-            incoming = ("its incoming gradient was finite, so this op's backward produced them"
-                        if not _nonfinite(g) else
-                        "its incoming gradient already held non-finite values (from the seed or a hook)")
+            why, origin_stack = _why(g, inputs, node)
             raise AnomalyError(
-                f"detect_anomaly: the backward of op '{op}' returned {_what(r)} values in its gradient for input "
-                f"{index} ({bad} of {size} elements); {incoming}.\n"
-                f"The op was created at (most recent call last):\n{format_stack(frames)}")
+                f"detect_anomaly: the backward of op {desc} returned {_what(r)} values in its gradient for input "
+                f"{index} ({bad} of {size} elements); {why}.\n"
+                f"{heading} (most recent call last):\n{format_stack(frames)}{origin_stack}")
         return r
     checked._anomaly = True
+    checked._desc, checked._frames, checked._root = desc, frames, root
     return checked
 
 
-def _wrap_vjps(vjps, op, frames):
-    return tuple(v if v is None or getattr(v, "_anomaly", False) else _checked_vjp(v, op, i, frames)
+def _why(g, inputs, node):
+    """Why a VJP's result holds non-finite values (its incoming gradient, an input, or the VJP itself),
+    and the creation stack of the op that made them if it is another one."""
+    if _nonfinite(g):
+        return "its incoming gradient already held non-finite values (from the seed or a hook)", ""
+    bad = next((i for i, x in enumerate(inputs) if _nonfinite(x)), None)
+    if bad is None:
+        return "its incoming gradient and its inputs were finite, so this op's backward produced them", ""
+    t = node()
+    where, stack = "their origin is unknown", ""
+    try:
+        if t is not None and t._parents is not None:
+            where, stack = _origin(t, bad)
+    except RuntimeError:  # a graph rewritten in place beyond recovery (versions.inputs_as_of)
+        pass
+    return (f"its input {bad} already held {_what(inputs[bad])} values in forward, so they were not produced by "
+            f"this op's backward: {where}"), stack
+
+
+def _label(op, frames):
+    """(description, creation stack, root op, heading) for an op recorded now. An op recorded by a backward
+    pass with create_graph (while the checked VJP ``source`` runs) is described by the op it differentiates,
+    and shows that op's creation stack (the user's line) rather than the line calling backward() / grad()."""
+    src = getattr(_in_backward, "source", None)
+    if src is None:
+        return f"'{op}'", frames, f"'{op}'", "The op was created at"
+    desc = f"'{op}' (recorded by the backward of op {src._desc})"
+    if src._frames is None:  # that op was recorded outside the mode: the backward call is all we know
+        return desc, frames, src._root, "The op was recorded by a backward pass with create_graph at"
+    return desc, src._frames, src._root, f"Op {src._root}, whose backward recorded it, was created at"
+
+
+def _wrap_vjps(vjps, op, frames, t):
+    label = _label(op, frames)
+    node = weakref.ref(t)
+    return tuple(v if v is None or getattr(v, "_anomaly", False) else _checked_vjp(v, i, node, label)
                  for i, v in enumerate(vjps))
 
 
@@ -126,7 +205,7 @@ def _make_checking_record(orig):
     def _record(data, op, parents, saved, vjps):
         t = orig(data, op, parents, saved, vjps)
         frames = _user_stack()
-        t._vjps = _wrap_vjps(vjps, op, frames)
+        t._vjps = _wrap_vjps(vjps, op, frames, t)
         if _options["check_forward"] and not getattr(_in_backward, "on", False):
             bad = _nonfinite(t.data)
             if bad and not any(_nonfinite(s) for s in saved):
@@ -155,7 +234,7 @@ def _make_checking_run_backward(orig):
                 continue
             if isinstance(vjps, tuple) and any(
                     v is not None and not getattr(v, "_anomaly", False) for v in vjps):
-                t._vjps = _wrap_vjps(vjps, t._op, None)
+                t._vjps = _wrap_vjps(vjps, t._op, None, t)
                 swapped.append((t, vjps, t._vjps))
             for p in inputs_as_of(t):
                 if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:

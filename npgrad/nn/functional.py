@@ -423,11 +423,20 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return _make(out, "nll_loss", (x, td), (xd, td), (vjp, None))
 
 
+def _warn_target_size(xd, td, name):
+    """PyTorch's warning for a regression loss whose target would broadcast against its input."""
+    if np.shape(td) != xd.shape:
+        warnings.warn(f"{name}: using a target size {np.shape(td)} that is different to the input size {xd.shape}. "
+                      f"This will likely lead to incorrect results due to broadcasting. Please ensure they have "
+                      f"the same size.", UserWarning, stacklevel=3)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean squared error ``(input - target) ** 2``, reduced; differentiable in both arguments (one op)."""
     _check_reduction(reduction, "mse_loss")
     x = as_input(input, "mse_loss")
     xd, td = x.data, _data(target)
+    _warn_target_size(xd, td, "mse_loss")
     try:
         diff = xd - td
     except ValueError:
@@ -457,13 +466,17 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean absolute error ``|input - target|``, reduced."""
     _check_reduction(reduction, "l1_loss")
-    return _reduce(_ew.abs(as_input(input, "l1_loss") - target), reduction)
+    x = as_input(input, "l1_loss")
+    _warn_target_size(x.data, _data(target), "l1_loss")
+    return _reduce(_ew.abs(x - target), reduction)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Huber-like loss: ``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
     _check_reduction(reduction, "smooth_l1_loss")
-    d = as_input(input, "smooth_l1_loss") - target
+    x = as_input(input, "smooth_l1_loss")
+    _warn_target_size(x.data, _data(target), "smooth_l1_loss")
+    d = x - target
     ad = _ew.abs(d)
     if beta == 0:
         return _reduce(ad, reduction)
@@ -492,8 +505,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     xd, td = x.data, _data(target)
     if td.shape != xd.shape:
         raise ValueError(f"binary_cross_entropy: target of shape {td.shape} must match input of shape {xd.shape}")
-    if xd.size and (np.nanmin(xd) < 0 or np.nanmax(xd) > 1):
-        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    # as PyTorch: a nan fails the check too (min and max propagate it, and nan >= 0 is False)
+    if xd.size and not (xd.min() >= 0 and xd.max() <= 1):
+        raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 and 1, got values "
+                         f"in [{xd.min()}, {xd.max()}]")
+    if td.size and not (td.min() >= 0 and td.max() <= 1):
+        raise ValueError(f"binary_cross_entropy: all elements of target should be between 0 and 1, got values "
+                         f"in [{td.min()}, {td.max()}]")
     wd = None if weight is None else _data(weight)
     with np.errstate(divide="ignore"):
         loss = -(td * np.maximum(np.log(xd), -100) + (1 - td) * np.maximum(np.log1p(-xd), -100))
@@ -735,10 +753,19 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 
 
 def one_hot(tensor, num_classes=-1):
-    """Integer indices to a one-hot int64 tensor with a trailing axis of ``num_classes``."""
+    """Integer indices to a one-hot int64 tensor with a trailing axis of ``num_classes`` (by default one
+    more than the largest index). Indices outside ``[0, num_classes)`` are an error, as in PyTorch."""
     idx = _data(tensor)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers, not {idx.dtype}")
     if num_classes < 0:
-        num_classes = int(idx.max()) + 1 if idx.size else 0
+        if not idx.size:
+            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; pass num_classes")
+        num_classes = int(idx.max()) + 1
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        bad = idx[(idx < 0) | (idx >= num_classes)].flat[0]
+        raise IndexError(f"one_hot: index {bad} is out of bounds for {num_classes} classes (indices must be in "
+                         f"[0, {num_classes}))")
     return _wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
@@ -776,10 +803,19 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     s *= sc
     if bias is not None:
         s = s + bias
+    # A row whose every score is masked (-inf), or a query with no keys (S = 0), attends to nothing: its
+    # weights, output and gradients are 0, as PyTorch's (a plain softmax would give 0 / 0 = nan).
+    m = s.max(axis=-1, keepdims=True) if S else np.zeros(s.shape[:-1] + (1,), s.dtype)
+    dead = m == -np.inf
+    if dead.any():
+        m[dead] = 0
+    else:
+        dead = None
     with np.errstate(invalid="ignore"):
-        s -= s.max(axis=-1, keepdims=True)
+        s -= m
         p = np.exp(s, out=s)
-        p /= p.sum(axis=-1, keepdims=True)
+        total = p.sum(axis=-1, keepdims=True)
+        p /= total if dead is None else np.where(dead, 1, total)
     if dropout_p > 0.0:
         keep = (_random.get_generator().random(p.shape) >= dropout_p).astype(p.dtype) / (1.0 - dropout_p)
         pd = p * keep
@@ -794,7 +830,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             sg = np.matmul(q, np.swapaxes(k, -1, -2)) * sc
             if bias is not None:
                 sg = sg + bias
-            return softmax(sg, dim=-1)
+            if dead is None:
+                return softmax(sg, dim=-1)
+            return np.where(dead, 0, softmax(np.where(dead, 0, sg), dim=-1))  # no nan in the unused branch
         return p
 
     def dscores(g, q, k, v):
@@ -839,7 +877,11 @@ def pad(input, pad, mode="constant", value=0.0):
 def normalize(input, p=2.0, dim=1, eps=1e-12):
     """``x / max(||x||_p, eps)`` along ``dim``."""
     x = as_input(input, "normalize")
-    norm = (_ew.abs(x) ** p).sum(axis=dim, keepdims=True) ** (1.0 / p)
+    total = (_ew.abs(x) ** p).sum(axis=dim, keepdims=True)
+    # A zero vector's norm is 0 with a zero gradient, as PyTorch's norm (the root's derivative there is inf,
+    # and inf * 0 would be nan): take the root of 1 instead and keep 0.
+    zero = total.data == 0
+    norm = _ew.where(zero, 0, _ew.where(zero, 1, total) ** (1.0 / p))
     return x / _ew.maximum(norm, eps)
 
 

@@ -1,5 +1,7 @@
 """npgrad's operations, by family. Importing this module also gives ``Tensor`` its operators
 and methods (each one only delegates to a function here) and its NumPy protocols."""
+import sys
+
 import numpy as np
 
 from ..autograd import versions as _versions
@@ -162,10 +164,18 @@ FUNCTIONS = {
 }
 
 
+def _ufunc_module(ufunc):
+    """The module that exports ``ufunc`` (SciPy's ufuncs have no ``__module__``): the shortest such name."""
+    if getattr(ufunc, "__module__", None):
+        return ufunc.__module__
+    found = [m for m, mod in list(sys.modules.items()) if getattr(mod, "__dict__", {}).get(ufunc.__name__) is ufunc]
+    return (sorted(found, key=len) or ["numpy"])[0]  # (min is npgrad's here)
+
+
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     fn = UFUNCS.get(ufunc)
     if method != "__call__" or fn is None or kwargs:
-        what = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        what = f"{_ufunc_module(ufunc)}.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
         why = f" with {sorted(kwargs)}" if kwargs and fn is not None else ""
         raise TypeError(f"npgrad does not implement {what}{why} for Tensors; use np.asarray(t) (or t.data) "
                         f"for a result without gradient")

@@ -447,10 +447,18 @@ def _groups(groups, where):
     return groups
 
 
+def _check_kernel(where, wd):
+    """A kernel with a size-0 axis would give an output of zeros; PyTorch refuses it."""
+    if 0 in wd.shape[2:]:
+        raise ValueError(f"{where}: kernel size must be greater than zero, got {wd.shape[2:]} (weight shape "
+                         f"{wd.shape})")
+
+
 def _check_weight(where, nd, xd, wd, bd, groups):
     if wd.ndim != nd + 2:
         raise ValueError(f"{where}: weight must be {nd + 2}-D (out_channels, in_channels/groups, *kernel), "
                          f"got shape {wd.shape}")
+    _check_kernel(where, wd)
     groups = _groups(groups, where)
     if bd is not None and bd.shape != (wd.shape[0],):
         raise ValueError(f"{where}: bias must have shape ({wd.shape[0]},) for weight of shape {wd.shape}, "
@@ -527,6 +535,7 @@ def _conv_transpose_nd(nd, input, weight, bias, stride, padding, output_padding,
     if wd.ndim != nd + 2:
         raise ValueError(f"{where}: weight must be {nd + 2}-D (in_channels, out_channels/groups, *kernel), "
                          f"got shape {wd.shape}")
+    _check_kernel(where, wd)
     groups = _groups(groups, where)
     Cin, Cout = wd.shape[0], wd.shape[1] * groups
     if xd.shape[1] != Cin:

@@ -93,14 +93,20 @@ def _relu(x):
 
 
 def _pow_base(g, y, a, b):       # d(a**b)/da = b * a**(b-1), and 0 where b == 0 (as PyTorch)
-    return np.where(b == 0, 0, g * b * a ** (b - 1))
+    if b.__class__ in _WEAK:     # a Python number: a constant zero for b == 0 (stays 0 when differentiated)
+        return zeros_grad(g) if b == 0 else g * b * a ** (b - 1)
+    # a**(b-1) with the exponent 0 where b == 0: finite there, so a second derivative gets 0, not 0 * inf
+    return np.where(b == 0, 0, g * b * a ** (np.where(b == 0, 1, b) - 1))
 
 
-def _pow_exponent(g, y, a, b):   # d(a**b)/db = a**b * log(a), and 0 where a == 0 and b >= 0
-    log_a = np.log(np.where(a == 0, 1, a))
-    if not hasattr(a, "dtype"):      # a Python number: keep its log a Python float (weak, NEP 50)
-        log_a = log_a.item()
-    return g * np.where((a == 0) & (b >= 0), 0, y * log_a)
+def _pow_exponent(g, y, a, b):
+    # d(a**b)/db = a**b * log(a); at a == 0 as PyTorch: 0 where b >= 0, inf * log(0) = -inf where b < 0
+    if not hasattr(a, "dtype"):  # a Python number: its log stays a Python float (weak, NEP 50)
+        if a == 0:
+            return np.where(b >= 0, g * 0, g * -math.inf)  # (g's dtype: no float64 constant)
+        return g * (y * np.log(a).item())
+    zero = (a == 0) & (b >= 0)
+    return g * np.where(zero, 0, y * np.log(np.where(zero, 1, a)))
 
 
 # ------------------------------------------------------------------------- unary ops

@@ -88,26 +88,42 @@ def prod(x, axis=None, keepdims=False):
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance over ``axis`` with ``ddof`` (0 by default, as NumPy; PyTorch's default is 1)."""
     x = as_input(x, "var")
+    full = axis is None or x.ndim == 0  # PyTorch's two backward formulas differ once ddof >= n (below)
     axes = normalize_axis(axis, x.ndim, "var")
     out = np.var(x.data, axis=axes, ddof=ddof, keepdims=keepdims)
     n = _count(x.shape, axes)
+    vjp = _var_vjp(n, ddof, axes, keepdims, full)
+    return _make(out, "var", (x,), (x.data,), (lambda g, y, x: vjp(g, x),))
 
-    def vjp(g, y, x):
+
+def _var_vjp(n, ddof, axes, keepdims, full):
+    """The VJP of var as PyTorch's ``var_backward``: ``2 / (n - ddof) * g * (x - mean)``. With no fewer
+    degrees of freedom than ``ddof`` (n - ddof <= 0, where the variance is inf or nan) a full reduction
+    gives nan where x equals its mean and inf elsewhere; a reduction over given axes keeps the formula
+    (inf times the centred value when n == ddof, a finite value when n < ddof), as PyTorch does."""
+    dof = n - ddof
+    if full and dof <= 0:
+        return lambda g, x: unreduce(g, x.shape, axes, keepdims) * np.where(x == x.mean(), np.nan, np.inf)
+    scale = 2.0 / dof if dof else math.inf
+
+    def vjp(g, x):
         centered = x - x.mean(axis=axes, keepdims=True)
-        return unreduce(g, x.shape, axes, keepdims) * centered * (2.0 / (n - ddof))
-    return _make(out, "var", (x,), (x.data,), (vjp,))
+        return unreduce(g, x.shape, axes, keepdims) * centered * scale
+    return vjp
 
 
 def std(x, axis=None, ddof=0, keepdims=False):
-    """Standard deviation over ``axis`` with ``ddof`` (0 by default, as NumPy)."""
+    """Standard deviation over ``axis`` with ``ddof`` (0 by default, as NumPy). Where the std is 0 (a
+    constant slice) its gradient is 0, as in PyTorch and HIPS autograd (sqrt's derivative there is inf)."""
     x = as_input(x, "std")
+    full = axis is None or x.ndim == 0
     axes = normalize_axis(axis, x.ndim, "std")
     out = np.std(x.data, axis=axes, ddof=ddof, keepdims=keepdims)
-    n = _count(x.shape, axes)
+    var_vjp = _var_vjp(_count(x.shape, axes), ddof, axes, keepdims, full)
 
-    def vjp(g, y, x):
-        centered = x - x.mean(axis=axes, keepdims=True)
-        return unreduce(g / y, x.shape, axes, keepdims) * centered * (1.0 / (n - ddof))
+    def vjp(g, y, x):  # d std = d var / (2 std), and 0 where std == 0 (y is 1 there: no 0/0 to differentiate)
+        zero = y == 0
+        return var_vjp(np.where(zero, 0, g / (2 * np.where(zero, 1, y))), x)
     return _make(out, "std", (x,), (x.data,), (vjp,))
 
 

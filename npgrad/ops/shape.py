@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..autograd import versions as _versions
+from ..dtypes import numeric_dtype
 from ..tensor import Tensor, _make, _wrap
 from . import inplace
 from .elementwise import where
@@ -18,10 +19,18 @@ def _shape_arg(shape):
     return tuple(shape)
 
 
-def reshape(x, *shape):
-    """Give ``x`` a new shape (one entry may be -1), as ``np.reshape``; a view when possible."""
+def reshape(x, *dims, shape=None, newshape=None, order="C"):
+    """Give ``x`` a new shape (one entry may be -1), as ``np.reshape``; a view when possible. The shape is
+    given as ints or a tuple, or as ``shape=`` (NumPy 2.1+) or ``newshape=`` (the original npgrad's and
+    older NumPy's name)."""
     x = as_input(x, "reshape")
-    shape = _shape_arg(shape)
+    given = (len(dims) > 0) + (shape is not None) + (newshape is not None)
+    if given != 1:
+        raise TypeError(f"reshape: give the new shape exactly once (positionally, as shape= or as newshape=), got "
+                        f"{given or 'none'} of them")
+    if order != "C":
+        raise NotImplementedError(f"reshape: only order='C' is supported, not {order!r}")
+    shape = _shape_arg(dims if dims else (newshape if shape is None else shape,))
     try:
         out = x.data.reshape(shape)
     except (ValueError, TypeError) as e:
@@ -148,7 +157,7 @@ clone = copy
 def astype(x, dtype):
     """``x`` converted to ``dtype``; the gradient is converted back (none for non-float results)."""
     x = as_input(x, "astype")
-    dtype = np.dtype(dtype)
+    dtype = numeric_dtype(dtype, "astype")  # not str, object or complex: no Tensor holds those
     out = x.data.astype(dtype)
     if dtype.kind != "f":
         return _wrap(out)
@@ -249,9 +258,9 @@ def pad(x, pad_width, mode="constant", constant_values=0):
 def repeat(x, repeats, axis=None):
     """Repeat each element ``repeats`` times along ``axis`` (flattened when None), as ``np.repeat``."""
     x = as_input(x, "repeat")
-    if axis is None:
+    if axis is None or x.ndim == 0:  # a 0-d tensor repeats as a 1-D one along axis 0 (or -1), as in NumPy
         x = ravel(x)
-        axis = 0
+        axis = 0 if axis is None else axis
     ax = normalize_one_axis(axis, x.ndim, "repeat")
     reps = np.asarray(repeats)
     if (reps < 0).any():
