@@ -52,6 +52,7 @@ DOMAINS = {
     "away": lambda rng, s: rng.choice([-1.0, 1.0], s) * rng.uniform(0.3, 1.5, s),  # away from 0
     "big": lambda rng, s: rng.choice([-1.0, 1.0], s) * rng.uniform(1.5, 3.0, s),
     "ties": _ties,
+    "gt1": lambda rng, s: rng.uniform(1.2, 3.0, s),
 }
 
 
@@ -119,6 +120,40 @@ for name, dom in [("neg", "real"), ("abs", "away"), ("exp", "real"), ("log", "po
     add(name, getattr(npg, name), getattr(torch, name), UNARY, domain=dom)
 add("abs_method", lambda x: abs(x), lambda x: abs(x), UNARY, domain="away")
 add("exp_method", lambda x: x.exp(), lambda x: x.exp(), UNARY)
+
+# ---- more ufuncs (issue 13): hyperbolic, inverse trig, exp2/cbrt/sinc, angles, rounding, nan_to_num
+for name, tname, dom in [("sinh", "sinh", "real"), ("cosh", "cosh", "real"), ("arcsin", "asin", "unit"),
+                         ("arccos", "acos", "unit"), ("arctan", "atan", "real"), ("arcsinh", "asinh", "real"),
+                         ("arccosh", "acosh", "gt1"), ("arctanh", "atanh", "unit"), ("exp2", "exp2", "real"),
+                         ("sinc", "sinc", "away"), ("deg2rad", "deg2rad", "real"), ("rad2deg", "rad2deg", "real"),
+                         ("radians", "deg2rad", "real"), ("degrees", "rad2deg", "real"), ("trunc", "trunc", "big"),
+                         ("fix", "fix", "big"), ("rint", "round", "big"), ("floor", "floor", "big"),
+                         ("ceil", "ceil", "big"), ("round", "round", "big")]:
+    add(name, getattr(npg, name), getattr(torch, tname), UNARY, domain=dom)
+add("cbrt", npg.cbrt, lambda x: torch.sign(x) * x.abs() ** (1 / 3), UNARY, domain="away")
+add("round_decimals", npg.round, lambda x, decimals: torch.round(x, decimals=decimals), UNARY, domain="big",
+    decimals=1)
+add("round_np", lambda x: np.round(x, 2), lambda x: torch.round(x, decimals=2), UNARY[:3], domain="big")
+add("round_method", lambda x: x.round(1), lambda x: torch.round(x, decimals=1), UNARY[:3], domain="big")
+add("nan_to_num", npg.nan_to_num, torch.nan_to_num, UNARY)
+add("sinh_method", lambda x: x.sinh(), lambda x: x.sinh(), UNARY[:3])
+add("np.arcsinh", np.arcsinh, torch.asinh, UNARY[:3])
+for name, tname, dom in [("arctan2", "atan2", ("real", "away")), ("hypot", "hypot", "away"),
+                         ("logaddexp", "logaddexp", "real"), ("logaddexp2", "logaddexp2", "real"),
+                         ("fmax", "fmax", "real"), ("fmin", "fmin", "real"), ("fmod", "fmod", ("big", "away")),
+                         ("copysign", "copysign", ("away", "away"))]:
+    add(name, getattr(npg, name), getattr(torch, tname), BINARY, domain=dom)
+add("fmax_ties", npg.fmax, torch.fmax, BINARY[:6], domain="ties", fd=False)
+add("fmin_ties", npg.fmin, torch.fmin, BINARY[:6], domain="ties", fd=False)
+add("np.logaddexp", np.logaddexp, torch.logaddexp, BINARY[:3])
+
+
+def t_heaviside(x, v):  # torch.heaviside has no derivative: the same function from torch.where
+    return torch.where(x == 0, v, (x > 0).to(x.dtype))
+
+
+add("heaviside", npg.heaviside, t_heaviside, BINARY, domain=("away", "real"))
+add("heaviside_ties", npg.heaviside, t_heaviside, BINARY[:6], domain=("ties", "real"), fd=False)
 
 # ---- clip (torch.clamp), where, masked_fill
 add("clip", npg.clip, lambda x, a_min, a_max: torch.clamp(x, a_min, a_max), UNARY, a_min=-0.5, a_max=0.7)
@@ -398,7 +433,11 @@ def test_table_covers_every_op():
                 "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sign", "maximum", "minimum", "clip", "where",
                 "floor", "remainder", "sum", "mean", "max", "min", "prod", "var", "std", "logsumexp", "cumsum",
                 "cumprod", "reshape", "transpose", "swapaxes", "moveaxis", "ravel", "flatten", "squeeze",
-                "expand", "broadcast", "concatenate", "stack", "split", "flip", "pad", "repeat", "tile", "masked"}
+                "expand", "broadcast", "concatenate", "stack", "split", "flip", "pad", "repeat", "tile", "masked",
+                # issue 13
+                "sinh", "cosh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "arctan2", "hypot",
+                "logaddexp", "logaddexp2", "exp2", "cbrt", "sinc", "deg2rad", "rad2deg", "degrees", "radians",
+                "fmax", "fmin", "fmod", "trunc", "fix", "rint", "nan", "copysign", "heaviside", "round", "ceil"}
     assert required <= names, required - names
     shapes = {s for c in CASES for s in c.shapes}
     assert () in shapes and any(0 in s for s in shapes) and any(1 in s for s in shapes)

@@ -179,3 +179,35 @@ def _array_function(self, func, types, args, kwargs):
 
 T.__array_ufunc__ = _array_ufunc
 T.__array_function__ = _array_function
+
+
+# ============================================================ issue 13: the wider NumPy surface
+# (numpy-surface branch: each family's names, its NumPy dispatch entries and Tensor methods, kept in
+# one block per family so concurrent edits above merge cleanly)
+
+# ---- elementwise: more ufuncs, rounding, nan_to_num
+from .elementwise import (arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, around, cbrt,  # noqa: E402
+                          copysign,
+                          cosh, deg2rad, degrees, exp2, fix, fmax, fmin, fmod, heaviside, hypot, logaddexp,
+                          logaddexp2, nan_to_num, rad2deg, radians, rint, round, sinc, sinh, trunc)
+
+__all__ += [
+    'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'around', 'cbrt', 'copysign',
+    'cosh', 'deg2rad', 'degrees', 'exp2', 'fix', 'fmax', 'fmin', 'fmod', 'heaviside', 'hypot', 'logaddexp',
+    'logaddexp2', 'nan_to_num', 'rad2deg', 'radians', 'rint', 'sinc', 'sinh', 'trunc',
+]
+UFUNCS.update({
+    np.sinh: sinh, np.cosh: cosh, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan,
+    np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.arctan2: arctan2, np.hypot: hypot,
+    np.logaddexp: logaddexp, np.logaddexp2: logaddexp2, np.exp2: exp2, np.cbrt: cbrt,
+    np.deg2rad: deg2rad, np.rad2deg: rad2deg, np.radians: radians, np.degrees: degrees,
+    np.fmax: fmax, np.fmin: fmin, np.fmod: fmod, np.trunc: trunc, np.rint: rint, np.copysign: copysign,
+    np.heaviside: heaviside,
+})
+FUNCTIONS.update({
+    np.sinc: sinc, np.fix: fix, np.nan_to_num: nan_to_num,
+    np.round: round, np.around: round,
+})
+for _name, _fn in dict(round=round, sinh=sinh, cosh=cosh, arcsin=arcsin, arccos=arccos, arctan=arctan,
+                       trunc=trunc, nan_to_num=nan_to_num).items():
+    setattr(T, _name, _fn)
