@@ -379,6 +379,167 @@ for reps in [2, (2, 1), (1, 2, 3), (3,), (0, 2)]:
         [[()], [(3,)], [(2, 3)], [(0, 2)]], reps=reps)
 
 
+# ---- array helpers (issue 13): stacking, splitting, rolling, triangles/diagonals, differences, pad modes
+def _seq(fn):
+    return lambda *xs, **kw: fn(list(xs), **kw)
+
+
+def _joined(pieces, cat):  # split results: weight each piece differently, join them again
+    return cat([p * (i + 1) for i, p in enumerate(pieces)])
+
+
+for name, tname, shapes in [("vstack", "vstack", [[(3,), (3,)], [(2, 3), (1, 3)], [(), ()], [(0, 2), (2,)]]),
+                            ("hstack", "hstack", [[(3,), (2,)], [(2, 3), (2, 1)], [(), ()], [(0,), (2,)]]),
+                            ("dstack", "dstack", [[(3,), (3,)], [(2, 3), (2, 3)], [(2, 3, 1), (2, 3, 2)]]),
+                            ("column_stack", "column_stack", [[(3,), (3,)], [(3, 2), (3,)], [(0,), (0, 2)]]),
+                            ("row_stack", "vstack", [[(3,), (3,)]])]:
+    add(name, _seq(getattr(npg, name)), _seq(getattr(torch, tname)), shapes)
+add("append", npg.append, lambda a, b: torch.cat([a.reshape(-1), b.reshape(-1)]), [[(2, 3), (4,)], [(), (0,)]])
+add("append_axis", npg.append, lambda a, b, axis: torch.cat([a, b], axis), [[(2, 3), (2, 1)]], axis=1)
+for fn, tfn, arg, shape, axis in [(npg.array_split, torch.tensor_split, 3, (7, 2), 0),
+                                  (npg.array_split, torch.tensor_split, 4, (2, 3), 1),
+                                  (npg.array_split, torch.tensor_split, [1, 5], (6,), 0),
+                                  (npg.array_split, torch.tensor_split, 2, (0, 3), 0)]:
+    add("array_split", lambda x, fn=fn, arg=arg, axis=axis: _joined(fn(x, arg, axis=axis),
+                                                                    lambda ps: npg.concatenate(ps, axis)),
+        lambda x, tfn=tfn, arg=arg, axis=axis: _joined(tfn(x, arg, axis), lambda ps: torch.cat(ps, axis)), [[shape]])
+for name, shape, axis in [("hsplit", (2, 4), 1), ("hsplit", (4,), 0), ("vsplit", (4, 3), 0), ("dsplit", (1, 2, 4), 2)]:
+    add(name, lambda x, name=name, axis=axis: _joined(getattr(npg, name)(x, 2), lambda ps: npg.concatenate(ps, axis)),
+        lambda x, name=name, axis=axis: _joined(getattr(torch, name)(x, 2), lambda ps: torch.cat(ps, axis)), [[shape]])
+for name in ("atleast_1d", "atleast_2d", "atleast_3d"):
+    add(name, getattr(npg, name), getattr(torch, name), [[()], [(3,)], [(2, 3)], [(2, 3, 4)], [(0, 2)]])
+add("atleast_2d_many", lambda a, b: (lambda r: r[0] + r[1] * 2.0)(npg.atleast_2d(a, b)),
+    lambda a, b: (lambda r: r[0] + r[1] * 2.0)(torch.atleast_2d(a, b)),
+    [[(), (3,)]])
+for shift, axis, shapes in [(2, None, [[(5,)], [(2, 3)], [()], [(0, 2)]]), (-1, 1, [[(2, 3)], [(2, 0)]]),
+                            ((1, 2), (0, 1), [[(3, 4)]]), (7, -1, [[(2, 3)]]), ((1, 1), (0, 0), [[(4, 2)]])]:
+    add("roll", npg.roll, lambda x, shift, axis: torch.roll(x, shift, axis), shapes, shift=shift, axis=axis)
+
+
+def t_rollaxis(x, axis, start=0):  # the permutation np.rollaxis makes, read off distinct axis sizes
+    probe = np.rollaxis(np.empty(tuple(range(2, x.ndim + 2))), axis, start).shape
+    return x.permute([n - 2 for n in probe])
+
+
+for axis, start in [(2, 0), (0, 3), (-1, 1), (1, 1)]:
+    add("rollaxis", npg.rollaxis, t_rollaxis, [[(2, 3, 4)]], axis=axis, start=start)
+for k, axes in [(1, (0, 1)), (2, (0, 1)), (3, (1, 0)), (-1, (0, 2)), (4, (0, 1))]:
+    add("rot90", npg.rot90, lambda x, k, axes: torch.rot90(x, k, axes),
+        [[(2, 3)], [(2, 3, 4)]] if max(axes) < 2 else [[(2, 3, 4)]], k=k, axes=axes)
+add("fliplr", npg.fliplr, torch.fliplr, [[(2, 3)], [(2, 3, 4)], [(0, 2)]])
+add("flipud", npg.flipud, torch.flipud, [[(3,)], [(2, 3)], [(0,)]])
+for k in (0, 1, -2):
+    add("tril", npg.tril, lambda x, k: torch.tril(x, k), [[(3, 3)], [(2, 4)], [(2, 3, 4)], [(0, 2)]], k=k)
+    add("triu", npg.triu, lambda x, k: torch.triu(x, k), [[(3, 3)], [(4, 2)], [(2, 3, 4)], [(2, 0)]], k=k)
+for offset, a1, a2, shapes in [(0, 0, 1, [[(3, 3)], [(2, 4)], [(0, 3)]]), (1, 0, 1, [[(3, 4)], [(2, 1)]]),
+                               (-1, 0, 1, [[(3, 4)]]), (0, -1, 0, [[(2, 3, 4)]]), (1, 2, 1, [[(2, 3, 4)]])]:
+    add("diagonal", npg.diagonal, lambda x, offset, axis1, axis2: torch.diagonal(x, offset, axis1, axis2), shapes,
+        offset=offset, axis1=a1, axis2=a2)
+    add("trace", npg.trace, lambda x, offset, axis1, axis2: torch.diagonal(x, offset, axis1, axis2).sum(-1), shapes,
+        offset=offset, axis1=a1, axis2=a2)
+add("diagonal_method", lambda x: x.diagonal(1), lambda x: x.diagonal(1), [[(3, 4)]])
+for k in (0, 2, -1):
+    add("diag", npg.diag, lambda x, k: torch.diag(x, k), [[(3,)], [(3, 4)], [(0,)], [(1,)]], k=k)
+    add("diagflat", npg.diagflat, lambda x, k: torch.diagflat(x, k), [[(2, 2)], [()], [(3,)]], k=k)
+for n, axis in [(1, -1), (2, 0), (3, 1), (0, 0)]:
+    add("diff", npg.diff, lambda x, n, axis: torch.diff(x, n, axis), [[(5, 4)], [(4, 6)], [(4, 0)]], n=n, axis=axis)
+add("diff_prepend", lambda x, p, a: npg.diff(x, axis=0, prepend=p, append=a),
+    lambda x, p, a: torch.diff(x, dim=0, prepend=p, append=a), [[(3, 2), (1, 2), (2, 2)]])
+add("diff_scalar_prepend", lambda x: npg.diff(x, prepend=0.5), lambda x: torch.diff(x, prepend=x.new_full((1,), 0.5)),
+    [[(4,)]])
+add("ediff1d", npg.ediff1d, lambda x: torch.diff(x.reshape(-1)), [[(2, 3)], [(1,)], [()]])
+add("ediff1d_ends", lambda x, b, e: npg.ediff1d(x, to_end=e, to_begin=b),
+    lambda x, b, e: torch.cat([b.reshape(-1), torch.diff(x.reshape(-1)), e.reshape(-1)]), [[(4,), (2,), ()]])
+
+
+def _stacked(res):
+    return npg.stack(res) if isinstance(res, tuple) else res
+
+
+def _tstacked(res):
+    return torch.stack(res) if len(res) > 1 else res[0]
+
+
+for kw, tkw, shapes in [({}, {}, [[(5,)], [(3, 4)]]), ({"edge_order": 2}, {"edge_order": 2}, [[(5,)], [(3, 4)]]),
+                        ({"axis": 1}, {"dim": 1}, [[(3, 4)]]), ({"axis": -1, "edge_order": 2}, {"dim": -1, "edge_order": 2},
+                                                                 [[(2, 3, 4)]])]:
+    add("gradient", lambda x, kw=kw: _stacked(npg.gradient(x, **kw)),
+        lambda x, tkw=tkw: _tstacked(torch.gradient(x, **tkw)), shapes)
+    add("gradient_spacing", lambda x, kw=kw: _stacked(npg.gradient(x, 0.5, **kw)),
+        lambda x, tkw=tkw: _tstacked(torch.gradient(x, spacing=0.5, **tkw)), shapes)
+_COORDS = np.array([0.0, 0.3, 1.0, 1.2, 2.0])
+for eo in (1, 2):
+    add("gradient_coords", lambda x, eo=eo: npg.gradient(x, _COORDS.astype(x.dtype), edge_order=eo),
+        lambda x, eo=eo: torch.gradient(x, spacing=(torch.tensor(_COORDS, dtype=x.dtype),), edge_order=eo)[0],
+        [[(5,)]])
+    add("gradient_tensor_coords", lambda x, c, eo=eo: npg.gradient(x, npg.cumsum(c), edge_order=eo),
+        lambda x, c, eo=eo: torch.gradient(x, spacing=(torch.cumsum(c, 0),), edge_order=eo)[0],
+        [[(5,), (5,)]], domain=("real", "pos"))
+add("kron", npg.kron, torch.kron, [[(2, 3), (3, 2)], [(3,), (2,)], [(), (2,)], [(2, 2), (3,)], [(2, 1, 2), (3, 2)],
+                                  [(0, 2), (2, 2)]])
+add("cross", npg.cross, lambda a, b: torch.linalg.cross(*torch.broadcast_tensors(a, b)), [[(3,), (3,)], [(4, 3), (3,)], [(2, 1, 3), (4, 3)], [(0, 3), (3,)]])
+add("cross_axis", npg.cross, lambda a, b, axis: torch.linalg.cross(a, b, dim=axis), [[(3, 4), (3, 4)]], axis=0)
+add("cross_2d", npg.cross, lambda a, b: a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0], [[(4, 2), (2,)]])
+_C1, _C2 = _R.random((2, 3)) > 0.5, _R.random((3,)) > 0.3
+add("select", lambda a, b: npg.select([_C1, _C2], [a, b], default=-1.0),
+    lambda a, b: torch.where(torch.tensor(_C1), a, torch.where(torch.tensor(_C2), b, -1.0)), [[(2, 3), ()],
+                                                                                               [(3,), (2, 3)]])
+add("copy", npg.copy, torch.clone, UNARY)
+add("copy_method", lambda x: x.copy(), torch.clone, [[(2, 3)]])
+add("einsum_sublist", lambda a, b: npg.einsum(a, [0, 1], b, [1, 2], [0, 2]),
+    lambda a, b: torch.einsum(a, [0, 1], b, [1, 2], [0, 2]), [[(2, 3), (3, 4)]])
+add("einsum_sublist", lambda a, b: npg.einsum(a, [Ellipsis, 0], b, [0]),
+    lambda a, b: torch.einsum(a, [Ellipsis, 0], b, [0]), [[(2, 3), (3,)]])
+add("np.einsum_sublist", lambda a: np.einsum(a, [0, 0]), lambda a: torch.einsum(a, [0, 0]), [[(3, 3)]])
+
+
+def t_linear(np_fn):
+    """A torch oracle for an affine NumPy function of one array: its Jacobian, read off basis vectors."""
+    def f(x, **kw):
+        shape = tuple(x.shape)
+        zero = np.asarray(np_fn(np.zeros(shape), **kw), dtype=np.float64)
+        cols = [np.asarray(np_fn(e.reshape(shape), **kw), dtype=np.float64).ravel() - zero.ravel()
+                for e in np.eye(int(np.prod(shape)))]
+        jac = torch.tensor(np.stack(cols, axis=1) if cols else np.zeros((zero.size, 0)), dtype=x.dtype)
+        return (jac @ x.reshape(-1) + torch.tensor(zero.ravel(), dtype=x.dtype)).reshape(zero.shape)
+    return f
+
+
+_T_PAD = t_linear(np.pad)
+for mode, kw, widths in [("edge", {}, [1, ((2, 0), (1, 3))]), ("wrap", {}, [2, ((5, 1), (0, 4))]),
+                         ("reflect", {}, [1, ((2, 5), (3, 0))]), ("symmetric", {}, [2, ((4, 1), (0, 7))]),
+                         ("reflect", {"reflect_type": "odd"}, [((3, 5), (1, 2))]),
+                         ("symmetric", {"reflect_type": "odd"}, [((7, 2), (2, 1))]),
+                         ("linear_ramp", {}, [2, ((3, 1), (0, 2))]),
+                         ("linear_ramp", {"end_values": ((1.5, -1.0), (0.5, 2.0))}, [((2, 1), (1, 3))]),
+                         ("mean", {}, [2]), ("mean", {"stat_length": ((1, 2), (3, 2))}, [((2, 1), (1, 3))])]:
+    for pw in widths:
+        add("pad_" + mode, npg.pad, _T_PAD, [[(2, 3)], [(3, 4)]], pad_width=pw, mode=mode, **kw)
+add("pad_reflect", npg.pad, _T_PAD, [[(3,)], [(1, 2)], [()]], pad_width=1, mode="reflect")
+add("pad_edge", npg.pad, _T_PAD, [[(0, 2)]], pad_width=((0, 0), (1, 1)), mode="edge")
+add("pad_np", lambda x: np.pad(x, 2, mode="wrap"), lambda x: _T_PAD(x, pad_width=2, mode="wrap"), [[(3, 2)]])
+
+
+def t_pad_stat(x, pad_width, mode, stat_length=None):
+    widths = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2))
+    lengths = np.broadcast_to(np.asarray(stat_length if stat_length is not None else max(x.shape)), (x.ndim, 2))
+    fn = {"maximum": torch.amax, "minimum": torch.amin,
+          "median": lambda v, dim, keepdim: torch.quantile(v, 0.5, dim, keepdim=keepdim)}[mode]
+    for ax, ((b, a), (lb, la)) in enumerate(zip(widths, lengths)):
+        n = x.shape[ax]
+        left = fn(x.narrow(ax, 0, min(lb, n)), dim=ax, keepdim=True)
+        right = fn(x.narrow(ax, n - min(la, n), min(la, n)), dim=ax, keepdim=True)
+        shape = list(x.shape)
+        x = torch.cat([left.expand(*shape[:ax], int(b), *shape[ax + 1:]), x,
+                       right.expand(*shape[:ax], int(a), *shape[ax + 1:])], ax)
+    return x
+
+
+for mode in ("maximum", "minimum"):
+    add("pad_" + mode, npg.pad, t_pad_stat, [[(2, 3)], [(4, 3)], [(5,)]], pad_width=2, mode=mode)
+    add("pad_" + mode, npg.pad, t_pad_stat, [[(4, 5)]], pad_width=((1, 2), (3, 1)), mode=mode, stat_length=2)
+
+
 # ------------------------------------------------------------------------ the tests
 _QUIET = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore:.*degrees of freedom:UserWarning")
 PARAMS = [pytest.param(c, id=c.id, marks=[_QUIET] if c.warns else []) for c in CASES]
@@ -437,7 +598,10 @@ def test_table_covers_every_op():
                 # issue 13
                 "sinh", "cosh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "arctan2", "hypot",
                 "logaddexp", "logaddexp2", "exp2", "cbrt", "sinc", "deg2rad", "rad2deg", "degrees", "radians",
-                "fmax", "fmin", "fmod", "trunc", "fix", "rint", "nan", "copysign", "heaviside", "round", "ceil"}
+                "fmax", "fmin", "fmod", "trunc", "fix", "rint", "nan", "copysign", "heaviside", "round", "ceil",
+                "vstack", "hstack", "dstack", "column", "row", "append", "array", "hsplit", "vsplit", "dsplit",
+                "atleast", "roll", "rollaxis", "rot90", "fliplr", "flipud", "tril", "triu", "trace", "diag",
+                "diagonal", "diagflat", "diff", "ediff1d", "gradient", "kron", "cross", "select", "copy", "einsum"}
     assert required <= names, required - names
     shapes = {s for c in CASES for s in c.shapes}
     assert () in shapes and any(0 in s for s in shapes) and any(1 in s for s in shapes)

@@ -211,3 +211,31 @@ FUNCTIONS.update({
 for _name, _fn in dict(round=round, sinh=sinh, cosh=cosh, arcsin=arcsin, arccos=arccos, arctan=arctan,
                        trunc=trunc, nan_to_num=nan_to_num).items():
     setattr(T, _name, _fn)
+
+# ---- array helpers: stacking, splitting, rolling, triangles/diagonals, differences, pad modes, einsum sublists
+from . import arrays, padding as _padding  # noqa: E402
+from .arrays import (append, array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, copy, cross,  # noqa
+                     dsplit, dstack, diag, diagflat, diagonal, diff, ediff1d, fliplr, flipud, gradient, hsplit,
+                     hstack, kron, roll, rollaxis, rot90, row_stack, select, trace, tril, triu, vsplit, vstack)
+pad = _padding.pad
+einsum = _padding.einsum_any
+
+__all__ += [
+    'append', 'array_split', 'atleast_1d', 'atleast_2d', 'atleast_3d', 'column_stack', 'copy', 'cross',
+    'dsplit', 'dstack', 'diag', 'diagflat', 'diagonal', 'diff', 'ediff1d', 'fliplr', 'flipud', 'gradient',
+    'hsplit', 'hstack', 'kron', 'roll', 'rollaxis', 'rot90', 'row_stack', 'select', 'trace', 'tril', 'triu',
+    'vsplit', 'vstack',
+]
+FUNCTIONS.update({
+    np.append: append, np.array_split: array_split, np.atleast_1d: atleast_1d, np.atleast_2d: atleast_2d,
+    np.atleast_3d: atleast_3d, np.column_stack: column_stack, np.copy: copy, np.cross: cross, np.dsplit: dsplit,
+    np.dstack: dstack, np.diag: diag, np.diagflat: diagflat, np.diagonal: diagonal, np.diff: diff,
+    np.ediff1d: ediff1d, np.fliplr: fliplr, np.flipud: flipud, np.gradient: gradient, np.hsplit: hsplit,
+    np.hstack: hstack, np.kron: kron, np.roll: roll, np.rollaxis: rollaxis, np.rot90: rot90, np.select: select,
+    np.trace: trace, np.tril: tril, np.triu: triu, np.vsplit: vsplit, np.vstack: vstack,
+    np.pad: pad, np.einsum: einsum,
+})
+if hasattr(np, "row_stack"):  # deprecated in NumPy 2.0
+    FUNCTIONS[np.row_stack] = row_stack
+for _name, _fn in dict(copy=copy, diagonal=diagonal, trace=trace).items():
+    setattr(T, _name, _fn)
