@@ -53,6 +53,7 @@ DOMAINS = {
     "big": lambda rng, s: rng.choice([-1.0, 1.0], s) * rng.uniform(1.5, 3.0, s),
     "ties": _ties,
     "gt1": lambda rng, s: rng.uniform(1.2, 3.0, s),
+    "nans": lambda rng, s: np.where(np.arange(int(np.prod(s))).reshape(s) % 4 == 1, np.nan, rng.standard_normal(s)),
 }
 
 
@@ -535,9 +536,78 @@ def t_pad_stat(x, pad_width, mode, stat_length=None):
     return x
 
 
-for mode in ("maximum", "minimum"):
+for mode in ("maximum", "minimum", "median"):
     add("pad_" + mode, npg.pad, t_pad_stat, [[(2, 3)], [(4, 3)], [(5,)]], pad_width=2, mode=mode)
     add("pad_" + mode, npg.pad, t_pad_stat, [[(4, 5)]], pad_width=((1, 2), (3, 1)), mode=mode, stat_length=2)
+
+
+# ---- sorting and selection (issue 13)
+def t_sort(x, axis=-1, descending=False):
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    return torch.sort(x, dim=axis, descending=descending, stable=True).values
+
+
+for axis in (-1, 0, None, 1):
+    shapes = [[s] for s in [(5,), (3, 4), (2, 3, 4), (0, 3), (3, 0)] if axis is None or _valid_axis(axis, s)]
+    add("sort", npg.sort, t_sort, shapes, axis=axis)
+    add("sort_ties", npg.sort, t_sort, shapes, domain="ties", fd=False, axis=axis)
+add("sort_descending", npg.sort, t_sort, [[(6,)], [(3, 5)]], domain="ties", fd=False, descending=True)
+add("sort_np", lambda x: np.sort(x, axis=0), lambda x: t_sort(x, 0), [[(4, 3)]])
+add("sort_method", lambda x: x.sort(), t_sort, [[(2, 5)]])
+
+
+def t_partition(x, kth, axis=-1):  # the permutation np.argpartition picks, applied in torch
+    idx = np.argpartition(x.detach().numpy(), kth, axis=axis)
+    return torch.take_along_dim(x, torch.tensor(idx), axis)
+
+
+add("partition", npg.partition, t_partition, [[(7,)], [(3, 6)]], kth=2)
+add("partition", npg.partition, t_partition, [[(5, 4)]], kth=(0, 3), axis=0)
+for k, dim, largest, shapes in [(2, -1, True, [[(5,)], [(3, 4)], [(2, 3, 4)]]), (1, 0, False, [[(3, 4)], [(3,)]]),
+                                (3, 1, True, [[(2, 3, 4)]]), (0, -1, True, [[(3, 2)]]), (2, -1, True, [[(0, 3)]]),
+                                (1, -1, True, [[()]])]:
+    add("topk", lambda x, **kw: npg.topk(x, **kw)[0], lambda x, k, dim, largest: torch.topk(x, k, dim, largest)[0],
+        shapes, k=k, dim=dim, largest=largest)
+add("topk_method", lambda x: x.topk(2)[0], lambda x: x.topk(2)[0], [[(4,)]])
+for k, dim, keepdim, shapes in [(1, -1, False, [[(5,)], [(3, 4)]]), (3, 0, True, [[(4, 2)], [(3,)]]),
+                                (2, 1, False, [[(2, 3, 4)]]), (1, 0, False, [[()]])]:
+    add("kthvalue", lambda x, **kw: npg.kthvalue(x, **kw)[0],
+        lambda x, k, dim, keepdim: torch.kthvalue(x, k, dim, keepdim)[0], shapes, k=k, dim=dim, keepdim=keepdim)
+
+
+def t_quantile(x, q, axis=None, keepdims=False, method="linear", fn=torch.quantile):
+    if axis is not None and x.ndim == 0:
+        axis = None
+    qs = np.asarray(q)  # torch takes q 0-d or 1-D: flatten it, then give the result q's dims
+    out = fn(x, torch.tensor(qs.reshape(-1) if qs.ndim > 1 else qs, dtype=x.dtype), dim=axis, keepdim=keepdims,
+             interpolation=method)
+    return out.reshape(qs.shape + tuple(out.shape[1:])) if qs.ndim > 1 else out
+
+
+def t_nanquantile(x, q, axis=None, keepdims=False):
+    return t_quantile(x, q, axis, keepdims, fn=torch.nanquantile)
+
+
+for q in (0.5, 0.3, [0.0, 0.25, 1.0], [[0.1, 0.9]]):
+    for axis, keepdims, shapes in [(None, False, [[(7,)], [(3, 4)], [()]]), (0, False, [[(4, 3)], [(5,)]]),
+                                   (-1, True, [[(2, 3, 4)]]), (1, False, [[(3, 2)]])]:
+        add("quantile", npg.quantile, t_quantile, shapes, q=q, axis=axis, keepdims=keepdims)
+        add("nanquantile", npg.nanquantile, t_nanquantile, shapes[:2], domain="nans", q=q, axis=axis, keepdims=keepdims)
+for method in ("lower", "higher", "nearest", "midpoint"):
+    add("quantile_" + method, npg.quantile, t_quantile, [[(7,)], [(3, 4)]], q=[0.2, 0.5, 0.75], axis=-1, method=method)
+add("quantile_ties", npg.quantile, t_quantile, [[(8,)]], domain="ties", fd=False, q=[0.3, 0.5])
+add("percentile", lambda x: npg.percentile(x, [30, 50], axis=0), lambda x: t_quantile(x, [0.3, 0.5], axis=0),
+    [[(5, 3)]])
+add("percentile_np", lambda x: np.percentile(x, 90), lambda x: t_quantile(x, 0.9), [[(5, 3)]])
+for axis, keepdims, shapes in [(None, False, [[(7,)], [(4, 3)], [()]]), (0, False, [[(6, 3)], [(5,)]]),
+                               (-1, True, [[(2, 3, 4)]])]:
+    add("median", npg.median, lambda x, **kw: t_quantile(x, 0.5, **kw), shapes, axis=axis, keepdims=keepdims)
+    add("nanmedian", npg.nanmedian, lambda x, **kw: t_nanquantile(x, 0.5, **kw), shapes[:2], domain="nans",
+        axis=axis, keepdims=keepdims)
+add("median_odd", lambda x: np.median(x, axis=1), lambda x: torch.median(x, 1).values, [[(3, 5)]])
+add("median_tuple_axis", lambda x: npg.median(x, axis=(0, 2)),
+    lambda x: t_quantile(x.permute(1, 0, 2).reshape(3, -1), 0.5, axis=1), [[(2, 3, 4)]])
 
 
 # ------------------------------------------------------------------------ the tests
@@ -601,7 +671,9 @@ def test_table_covers_every_op():
                 "fmax", "fmin", "fmod", "trunc", "fix", "rint", "nan", "copysign", "heaviside", "round", "ceil",
                 "vstack", "hstack", "dstack", "column", "row", "append", "array", "hsplit", "vsplit", "dsplit",
                 "atleast", "roll", "rollaxis", "rot90", "fliplr", "flipud", "tril", "triu", "trace", "diag",
-                "diagonal", "diagflat", "diff", "ediff1d", "gradient", "kron", "cross", "select", "copy", "einsum"}
+                "diagonal", "diagflat", "diff", "ediff1d", "gradient", "kron", "cross", "select", "copy", "einsum",
+                "sort", "partition", "topk", "kthvalue", "median", "nanmedian", "quantile", "nanquantile",
+                "percentile"}
     assert required <= names, required - names
     shapes = {s for c in CASES for s in c.shapes}
     assert () in shapes and any(0 in s for s in shapes) and any(1 in s for s in shapes)

@@ -239,3 +239,26 @@ if hasattr(np, "row_stack"):  # deprecated in NumPy 2.0
     FUNCTIONS[np.row_stack] = row_stack
 for _name, _fn in dict(copy=copy, diagonal=diagonal, trace=trace).items():
     setattr(T, _name, _fn)
+
+# ---- sorting and selection: sort, partition, topk, kthvalue, median / quantile / percentile (+ nan forms)
+from . import sort as _sort  # noqa: E402
+from .sort import (kthvalue, median, nanmedian, nanpercentile, nanquantile, partition, percentile,  # noqa: E402
+                   quantile, topk)
+sort = _sort.sort
+
+__all__ += ['kthvalue', 'median', 'nanmedian', 'nanpercentile', 'nanquantile', 'partition', 'percentile',
+            'quantile', 'sort', 'topk']
+FUNCTIONS.update({
+    np.sort: sort, np.partition: partition, np.median: median, np.nanmedian: nanmedian,
+    np.quantile: quantile, np.percentile: percentile, np.nanquantile: nanquantile,
+    np.nanpercentile: nanpercentile,
+})
+
+
+def _sort_method(self, axis=-1, kind=None, order=None):
+    """Sorted copy (npgrad tensors are not sorted in place: a tensor in a graph keeps its values)."""
+    return sort(self, axis=axis, kind=kind, order=order)
+
+
+T.sort = _sort_method
+T.topk, T.kthvalue, T.partition = topk, kthvalue, partition
