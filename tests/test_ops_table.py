@@ -53,7 +53,7 @@ DOMAINS = {
     "big": lambda rng, s: rng.choice([-1.0, 1.0], s) * rng.uniform(1.5, 3.0, s),
     "ties": _ties,
     "gt1": lambda rng, s: rng.uniform(1.2, 3.0, s),
-    "nans": lambda rng, s: np.where(np.arange(int(np.prod(s))).reshape(s) % 4 == 1, np.nan, rng.standard_normal(s)),
+    "nans": lambda rng, s: np.where(np.arange(int(np.prod(s))).reshape(s) % 5 == 1, np.nan, rng.standard_normal(s)),
 }
 
 
@@ -610,6 +610,152 @@ add("median_tuple_axis", lambda x: npg.median(x, axis=(0, 2)),
     lambda x: t_quantile(x.permute(1, 0, 2).reshape(3, -1), 0.5, axis=1), [[(2, 3, 4)]])
 
 
+# ---- statistics (issue 13)
+def t_average(x, w=None, axis=None):
+    if w is None:
+        return x.mean() if axis is None else x.mean(axis)
+    if w.shape != x.shape:
+        w = w.reshape((-1,) + (1,) * (x.ndim - axis % x.ndim - 1))
+    dims = tdims(axis, x.ndim)
+    return (x * w).sum(dims) / (w * torch.ones_like(x)).sum(dims)
+
+
+add("average", lambda x, w, **kw: npg.average(x, weights=w, **kw), t_average, [[(3, 4), (3, 4)], [(5,), (5,)], [(), ()]], domain=("real", "pos"))
+add("average_axis", lambda x, w, **kw: npg.average(x, weights=w, **kw), t_average, [[(3, 4), (4,)], [(3, 4), (3, 4)]], domain=("real", "pos"), axis=-1)
+add("average_axis", lambda x, w, **kw: npg.average(x, weights=w, **kw), t_average, [[(3, 4), (3,)]], domain=("real", "pos"), axis=0)
+add("average_np", lambda x: np.average(x, axis=0), lambda x: x.mean(0), [[(3, 4)]])
+
+
+def t_cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None):
+    m = m if rowvar or m.ndim < 2 else m.T
+    if y is not None:
+        m = torch.cat([torch.atleast_2d(m), torch.atleast_2d(y if rowvar or y.ndim < 2 else y.T)])
+    fw = None if fweights is None else torch.tensor(fweights)
+    return torch.cov(m, correction=(0 if bias else 1) if ddof is None else ddof, fweights=fw, aweights=aweights)
+
+
+add("cov", npg.cov, t_cov, [[(3, 5)], [(5,)], [(1, 4)]])
+add("cov", npg.cov, t_cov, [[(5, 3)]], rowvar=False)
+add("cov", npg.cov, t_cov, [[(3, 5)]], bias=True)
+add("cov", npg.cov, t_cov, [[(3, 5)]], ddof=2)
+add("cov_fweights", npg.cov, t_cov, [[(3, 5)]], fweights=[1, 2, 0, 3, 1])
+add("cov_y", npg.cov, t_cov, [[(2, 5), (5,)], [(3, 5), (2, 5)]])
+add("cov_y", npg.cov, t_cov, [[(5, 2), (5,)], [(5, 2), (5, 1)]], rowvar=False)
+add("cov_aweights", lambda m, w, **kw: npg.cov(m, aweights=w, **kw), lambda m, w, **kw: t_cov(m, aweights=w, **kw),
+    [[(3, 5), (5,)]], domain=("real", "pos"))
+add("cov_aweights", lambda m, w, **kw: npg.cov(m, aweights=w, **kw), lambda m, w, **kw: t_cov(m, aweights=w, **kw),
+    [[(3, 5), (5,)]], domain=("real", "pos"), fweights=[2, 1, 1, 3, 1], ddof=1)
+add("corrcoef", npg.corrcoef, torch.corrcoef, [[(3, 5)], [(2, 4)], [(6,)]])
+add("corrcoef_y", lambda x, y: npg.corrcoef(x, y), lambda x, y: torch.corrcoef(torch.stack([x, y])), [[(5,), (5,)]])
+add("np.corrcoef", np.corrcoef, torch.corrcoef, [[(4, 6)]])
+for axis in (None, 0, -1):
+    add("ptp", npg.ptp, lambda x, axis: torch.amax(x, tdims(axis, x.ndim)) - torch.amin(x, tdims(axis, x.ndim)),
+        [[(5,)], [(3, 4)]], axis=axis)
+add("ptp_ties", npg.ptp, lambda x: torch.amax(x) - torch.amin(x), [[(3, 4)]], domain="ties", fd=False)
+
+
+def _tfill(x, value):
+    return torch.where(torch.isnan(x), torch.full_like(x, value), x)
+
+
+def t_nanvar(x, axis=None, ddof=0, keepdims=False):
+    dims = tdims(axis, x.ndim)
+    ok = ~torch.isnan(x)
+    cnt = ok.sum(dims, keepdim=True)
+    mean = _tfill(x, 0.0).sum(dims, keepdim=True) / cnt
+    dev = torch.where(ok, x - mean, torch.zeros_like(x))
+    out = (dev * dev).sum(dims, keepdim=True) / (cnt - ddof)
+    return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in [d % x.ndim for d in dims]])
+
+
+def t_nan_extreme(f, fill):
+    return lambda x, axis=None, keepdims=False: f(_tfill(x, fill), tdims(axis, x.ndim), keepdim=keepdims)
+
+
+NAN_TORCH = {
+    "nansum": lambda x, axis=None, keepdims=False: torch.nansum(x, tdims(axis, x.ndim), keepdim=keepdims),
+    "nanmean": lambda x, axis=None, keepdims=False: torch.nanmean(x, tdims(axis, x.ndim), keepdim=keepdims),
+    "nanvar": t_nanvar,
+    "nanstd": lambda x, **kw: t_nanvar(x, **kw).sqrt(),
+    "nanmax": t_nan_extreme(torch.amax, -np.inf),
+    "nanmin": t_nan_extreme(torch.amin, np.inf),
+    "nanprod": lambda x, axis=None, keepdims=False: t_prod(_tfill(x, 1.0), axis, keepdims),
+}
+for name, tfn in NAN_TORCH.items():
+    for axis, keepdims in [(None, False), (0, False), (-1, True), ((0, 2), False)]:
+        shapes = [[s] for s in [(8,), (4, 3), (2, 3, 4)] if _valid_axis(axis, s)]
+        # (nanstd: a slice left with one value has std 0, where sqrt has no derivative: no finite differences)
+        add(name, getattr(npg, name), tfn, shapes, domain="nans", fd=name != "nanstd", axis=axis, keepdims=keepdims)
+    add(name + "_nonan", getattr(npg, name), tfn, [[(3, 4)], [()]], domain="pos", fd=name != "nanstd")
+add("nanvar_ddof", npg.nanvar, t_nanvar, [[(4, 3)]], domain="nans", axis=0, ddof=1)
+add("nanstd_ddof", npg.nanstd, lambda x, **kw: t_nanvar(x, **kw).sqrt(), [[(8,)]], domain="nans", ddof=1)
+add("np.nanmean", lambda x: np.nanmean(x, axis=1), lambda x: torch.nanmean(x, 1), [[(3, 4)]], domain="nans")
+add("nancumsum", npg.nancumsum, lambda x, axis: torch.cumsum(_tfill(x, 0.0), axis), [[(8,)], [(4, 3)]],
+    domain="nans", axis=0)
+add("nancumprod", npg.nancumprod, lambda x, axis: torch.cumprod(_tfill(x, 1.0), axis), [[(8,)], [(4, 3)]],
+    domain="nans", axis=-1)
+
+
+def t_cumulative(f, identity):
+    def fn(x, axis=None, include_initial=False):
+        axis = 0 if axis is None else axis
+        out = f(x, axis)
+        if include_initial:
+            shape = list(x.shape)
+            shape[axis] = 1
+            out = torch.cat([torch.full(shape, identity, dtype=x.dtype), out], axis)
+        return out
+    return fn
+
+
+for name, f, identity in [("cumulative_sum", torch.cumsum, 0.0), ("cumulative_prod", torch.cumprod, 1.0)]:
+    add(name, getattr(npg, name), t_cumulative(f, identity), [[(5,)], [(0,)]])
+    add(name, getattr(npg, name), t_cumulative(f, identity), [[(3, 4)], [(2, 0)]], axis=1, include_initial=True)
+    add(name, getattr(npg, name), t_cumulative(f, identity), [[(3, 4)]], axis=0)
+
+
+def t_correlate(a, v, mode="valid"):
+    n, m = a.shape[0], v.shape[0]
+    full = F.conv1d(F.pad(a, (m - 1, m - 1)).reshape(1, 1, -1), v.reshape(1, 1, -1)).reshape(-1)
+    if mode == "full":
+        return full
+    if mode == "valid":
+        lo, length = (m - 1, n - m + 1) if n >= m else (n - 1, m - n + 1)
+    else:
+        lo, length = ((m - 1) // 2 if n >= m else n // 2), max(n, m)
+    return full[lo:lo + length]
+
+
+def t_convolve(a, v, mode="full"):
+    if v.shape[0] > a.shape[0]:
+        a, v = v, a
+    return t_correlate(a, v.flip(0), mode)
+
+
+for mode in ("valid", "same", "full"):
+    for name, tfn in [("correlate", t_correlate), ("convolve", t_convolve)]:
+        add(name, getattr(npg, name), tfn, [[(6,), (3,)], [(3,), (5,)], [(4,), (4,)], [(1,), (3,)], [(5,), (1,)]],
+            mode=mode)
+add("np.convolve", np.convolve, t_convolve, [[(5,), (2,)]])
+
+
+def t_interp(x, xp, fp, left=None, right=None):
+    j = torch.clamp(torch.searchsorted(xp.detach(), x.detach(), right=True) - 1, 0, xp.shape[0] - 2)
+    x0, x1, f0, f1 = xp[j], xp[j + 1], fp[j], fp[j + 1]
+    res = (f1 - f0) / (x1 - x0) * (x - x0) + f0
+    res = torch.where(x < xp[0], fp[0] if left is None else torch.tensor(left, dtype=x.dtype), res)
+    return torch.where(x > xp[-1], fp[-1] if right is None else torch.tensor(right, dtype=x.dtype), res)
+
+
+_XP = np.array([-1.0, -0.3, 0.2, 0.9, 1.6])
+add("interp", lambda x, fp: npg.interp(x, _XP.astype(x.dtype), fp),
+    lambda x, fp: t_interp(x, torch.tensor(_XP, dtype=x.dtype), fp), [[(12,), (5,)], [(3, 4), (5,)], [(), (5,)]])
+add("interp_lr", lambda x, fp: npg.interp(x * 2.0, _XP.astype(x.dtype), fp, left=-3.0, right=2.5),
+    lambda x, fp: t_interp(x * 2.0, torch.tensor(_XP, dtype=x.dtype), fp, left=-3.0, right=2.5), [[(12,), (5,)]])
+add("interp_xp", lambda x, xp, fp: npg.interp(x, npg.cumsum(xp) - 2.0, fp),
+    lambda x, xp, fp: t_interp(x, torch.cumsum(xp, 0) - 2.0, fp), [[(10,), (5,), (5,)]], domain=("unit", "pos", "real"))
+
+
 # ------------------------------------------------------------------------ the tests
 _QUIET = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore:.*degrees of freedom:UserWarning")
 PARAMS = [pytest.param(c, id=c.id, marks=[_QUIET] if c.warns else []) for c in CASES]
@@ -673,7 +819,9 @@ def test_table_covers_every_op():
                 "atleast", "roll", "rollaxis", "rot90", "fliplr", "flipud", "tril", "triu", "trace", "diag",
                 "diagonal", "diagflat", "diff", "ediff1d", "gradient", "kron", "cross", "select", "copy", "einsum",
                 "sort", "partition", "topk", "kthvalue", "median", "nanmedian", "quantile", "nanquantile",
-                "percentile"}
+                "percentile", "average", "cov", "corrcoef", "ptp", "nansum", "nanmean", "nanvar", "nanstd",
+                "nanmax", "nanmin", "nanprod", "nancumsum", "nancumprod", "convolve", "correlate", "interp",
+                "cumulative"}
     assert required <= names, required - names
     shapes = {s for c in CASES for s in c.shapes}
     assert () in shapes and any(0 in s for s in shapes) and any(1 in s for s in shapes)

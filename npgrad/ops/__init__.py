@@ -262,3 +262,20 @@ def _sort_method(self, axis=-1, kind=None, order=None):
 
 T.sort = _sort_method
 T.topk, T.kthvalue, T.partition = topk, kthvalue, partition
+
+# ---- statistics: average, cov, corrcoef, ptp, nan-reductions, convolve/correlate, interp, cumulative_sum
+from .stats import (average, convolve, corrcoef, correlate, cov, cumulative_prod, cumulative_sum, interp,  # noqa
+                    nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod, nanstd, nansum, nanvar, ptp)
+
+__all__ += ['average', 'convolve', 'corrcoef', 'correlate', 'cov', 'cumulative_prod', 'cumulative_sum', 'interp',
+            'nancumprod', 'nancumsum', 'nanmax', 'nanmean', 'nanmin', 'nanprod', 'nanstd', 'nansum', 'nanvar',
+            'ptp']
+FUNCTIONS.update({
+    np.average: average, np.convolve: convolve, np.corrcoef: corrcoef, np.correlate: correlate, np.cov: cov,
+    np.interp: interp, np.nancumprod: nancumprod, np.nancumsum: nancumsum, np.nanmax: nanmax,
+    np.nanmean: nanmean, np.nanmin: nanmin, np.nanprod: nanprod, np.nanstd: nanstd, np.nansum: nansum,
+    np.nanvar: nanvar, np.ptp: ptp,
+})
+if hasattr(np, "cumulative_sum"):  # NumPy >= 2.1
+    FUNCTIONS.update({np.cumulative_sum: cumulative_sum, np.cumulative_prod: cumulative_prod})
+T.ptp = ptp
