@@ -756,6 +756,29 @@ add("interp_xp", lambda x, xp, fp: npg.interp(x, npg.cumsum(xp) - 2.0, fp),
     lambda x, xp, fp: t_interp(x, torch.cumsum(xp, 0) - 2.0, fp), [[(10,), (5,), (5,)]], domain=("unit", "pos", "real"))
 
 
+# ---- linspace / logspace / geomspace with tensor endpoints (issue 13)
+def t_linspace(s, e, num=50, endpoint=True, axis=0):
+    div = num - 1 if endpoint else num
+    shape = torch.broadcast_shapes(s.shape, e.shape)
+    i = torch.arange(num, dtype=s.dtype).reshape((-1,) + (1,) * len(shape))
+    y = i * ((e - s) / div if div else e - s) + s  # (num=1: just start, as NumPy)
+    if endpoint and num > 1:
+        y = torch.cat([y[:-1], e.expand(shape).unsqueeze(0)])
+    return y.movedim(0, axis)
+
+
+for kw in [dict(num=5), dict(num=4, endpoint=False), dict(num=1), dict(num=3, axis=-1), dict(num=0)]:
+    add("linspace", npg.linspace, t_linspace, [[(), ()], [(3,), ()], [(2, 1), (3,)]], **kw)
+add("linspace_const", lambda s: npg.linspace(s, 2.0, 4), lambda s: t_linspace(s, torch.tensor(2.0, dtype=s.dtype), 4),
+    [[()], [(2,)]])
+add("np.linspace", lambda s, e: np.linspace(s, e, 6), lambda s, e: t_linspace(s, e, 6), [[(), ()]])
+add("logspace", lambda s, e: npg.logspace(s, e, 5, base=2.0), lambda s, e: 2.0 ** t_linspace(s, e, 5), [[(), (2,)]])
+add("geomspace", lambda s, e: npg.geomspace(s, e, 5), lambda s, e: torch.cat(
+    [s.expand(torch.broadcast_shapes(s.shape, e.shape))[None],
+     (10.0 ** t_linspace(torch.log10(s), torch.log10(e), 5))[1:-1],
+     e.expand(torch.broadcast_shapes(s.shape, e.shape))[None]]), [[(), ()], [(3,), ()]], domain="pos")
+
+
 # ------------------------------------------------------------------------ the tests
 _QUIET = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore:.*degrees of freedom:UserWarning")
 PARAMS = [pytest.param(c, id=c.id, marks=[_QUIET] if c.warns else []) for c in CASES]
@@ -821,7 +844,7 @@ def test_table_covers_every_op():
                 "sort", "partition", "topk", "kthvalue", "median", "nanmedian", "quantile", "nanquantile",
                 "percentile", "average", "cov", "corrcoef", "ptp", "nansum", "nanmean", "nanvar", "nanstd",
                 "nanmax", "nanmin", "nanprod", "nancumsum", "nancumprod", "convolve", "correlate", "interp",
-                "cumulative"}
+                "cumulative", "linspace", "logspace", "geomspace"}
     assert required <= names, required - names
     shapes = {s for c in CASES for s in c.shapes}
     assert () in shapes and any(0 in s for s in shapes) and any(1 in s for s in shapes)

@@ -279,3 +279,32 @@ FUNCTIONS.update({
 if hasattr(np, "cumulative_sum"):  # NumPy >= 2.1
     FUNCTIONS.update({np.cumulative_sum: cumulative_sum, np.cumulative_prod: cumulative_prod})
 T.ptp = ptp
+
+# ---- NumPy functions without a gradient: NumPy's result, arrays as constant (int / bool) tensors
+from . import nondiff as _nondiff  # noqa: E402
+from .nondiff import (allclose, argpartition, argsort, argwhere, array_equal, array_equiv, bincount,  # noqa: E402
+                      count_nonzero, digitize, flatnonzero, histogram, isclose, isin, lexsort, nanargmax, nanargmin,
+                      ndim, nonzero, searchsorted, shape, size, unique)
+where = _nondiff.where
+
+__all__ += ['allclose', 'argpartition', 'argsort', 'argwhere', 'array_equal', 'array_equiv', 'bincount',
+            'count_nonzero', 'digitize', 'flatnonzero', 'histogram', 'isclose', 'isin', 'lexsort', 'nanargmax',
+            'nanargmin', 'ndim', 'nonzero', 'searchsorted', 'shape', 'size', 'unique']
+FUNCTIONS.update({
+    np.allclose: allclose, np.argpartition: argpartition, np.argsort: argsort, np.argwhere: argwhere,
+    np.array_equal: array_equal, np.array_equiv: array_equiv, np.bincount: bincount,
+    np.count_nonzero: count_nonzero, np.digitize: digitize, np.flatnonzero: flatnonzero,
+    np.histogram: histogram, np.isclose: isclose, np.isin: isin, np.lexsort: lexsort, np.nanargmax: nanargmax,
+    np.nanargmin: nanargmin, np.ndim: ndim, np.nonzero: nonzero, np.searchsorted: searchsorted,
+    np.shape: shape, np.size: size, np.unique: unique, np.where: where,
+    np.full_like: _nondiff.full_like, np.empty_like: _nondiff.empty_like,
+})
+for _name, _fn in dict(argsort=argsort, argpartition=argpartition, nonzero=nonzero,
+                       searchsorted=searchsorted).items():
+    setattr(T, _name, _fn)
+
+# ---- linspace / logspace / geomspace with tensor endpoints (differentiable in them)
+from .. import creation as _creation  # noqa: E402
+
+FUNCTIONS.update({np.linspace: _creation.linspace, np.logspace: _creation.logspace,
+                  np.geomspace: _creation.geomspace})
