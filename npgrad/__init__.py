@@ -12,6 +12,7 @@ from .creation import (arange, empty, empty_like, eye, full, full_like, geomspac
 from .dtypes import get_default_dtype, set_default_dtype
 from .ops import *  # noqa: F401,F403
 from . import ops as _ops
+from .ops.nondiff import shape  # noqa: F401  (np.shape; not in ops' namespace, where `shape` is a module)
 from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (the seed calls npg.conv2d)
 from .tensor import Tensor, as_tensor, ndarray, tensor
 from . import autograd  # noqa: E402
@@ -30,4 +31,4 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad",
            "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "logspace",
            "geomspace", "randn", "rand",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
-           "random", "autograd", "func", "viz", "nn", "optim", "data"] + _ops.__all__
+           "random", "autograd", "func", "viz", "nn", "optim", "data", "shape"] + _ops.__all__

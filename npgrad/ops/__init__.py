@@ -241,10 +241,10 @@ for _name, _fn in dict(copy=copy, diagonal=diagonal, trace=trace).items():
     setattr(T, _name, _fn)
 
 # ---- sorting and selection: sort, partition, topk, kthvalue, median / quantile / percentile (+ nan forms)
-from . import sort as _sort  # noqa: E402
-from .sort import (kthvalue, median, nanmedian, nanpercentile, nanquantile, partition, percentile,  # noqa: E402
+from . import sorting as _sorting  # noqa: E402
+from .sorting import (kthvalue, median, nanmedian, nanpercentile, nanquantile, partition, percentile,  # noqa: E402
                    quantile, topk)
-sort = _sort.sort
+sort = _sorting.sort
 
 __all__ += ['kthvalue', 'median', 'nanmedian', 'nanpercentile', 'nanquantile', 'partition', 'percentile',
             'quantile', 'sort', 'topk']
@@ -284,19 +284,20 @@ T.ptp = ptp
 from . import nondiff as _nondiff  # noqa: E402
 from .nondiff import (allclose, argpartition, argsort, argwhere, array_equal, array_equiv, bincount,  # noqa: E402
                       count_nonzero, digitize, flatnonzero, histogram, isclose, isin, lexsort, nanargmax, nanargmin,
-                      ndim, nonzero, searchsorted, shape, size, unique)
+                      ndim, nonzero, searchsorted, size, unique)
 where = _nondiff.where
 
 __all__ += ['allclose', 'argpartition', 'argsort', 'argwhere', 'array_equal', 'array_equiv', 'bincount',
             'count_nonzero', 'digitize', 'flatnonzero', 'histogram', 'isclose', 'isin', 'lexsort', 'nanargmax',
-            'nanargmin', 'ndim', 'nonzero', 'searchsorted', 'shape', 'size', 'unique']
+            'nanargmin', 'ndim', 'nonzero', 'searchsorted', 'size', 'unique']  # (npg.shape: npgrad/__init__.py;
+#                                     here ``shape`` stays the ops.shape module)
 FUNCTIONS.update({
     np.allclose: allclose, np.argpartition: argpartition, np.argsort: argsort, np.argwhere: argwhere,
     np.array_equal: array_equal, np.array_equiv: array_equiv, np.bincount: bincount,
     np.count_nonzero: count_nonzero, np.digitize: digitize, np.flatnonzero: flatnonzero,
     np.histogram: histogram, np.isclose: isclose, np.isin: isin, np.lexsort: lexsort, np.nanargmax: nanargmax,
     np.nanargmin: nanargmin, np.ndim: ndim, np.nonzero: nonzero, np.searchsorted: searchsorted,
-    np.shape: shape, np.size: size, np.unique: unique, np.where: where,
+    np.shape: _nondiff.shape, np.size: size, np.unique: unique, np.where: where,
     np.full_like: _nondiff.full_like, np.empty_like: _nondiff.empty_like,
 })
 for _name, _fn in dict(argsort=argsort, argpartition=argpartition, nonzero=nonzero,

@@ -149,7 +149,7 @@ def _stat(x, ax, before, after, lengths, mode):
     if mode in ("maximum", "minimum") and (left_len == 0 or right_len == 0):
         raise ValueError("pad: stat_length of 0 yields no value for padding")
     if mode == "median":
-        from .sort import median as fn
+        from .sorting import median as fn
     else:
         fn = {"maximum": _max, "minimum": _min, "mean": _mean}[mode]
     left = fn(x[_sl(ax, 0, left_len)], axis=ax, keepdims=True)
