@@ -165,7 +165,8 @@ DIFF = {
     "degrees": (np.degrees, [A]), "radians": (np.radians, [A]), "fmax": (np.fmax, [A, U]),
     "fmin": (np.fmin, [A, U]), "fmod": (np.fmod, [A * 3, P]), "trunc": (np.trunc, [A * 3]),
     "fix": (np.fix, [A * 3]), "rint": (np.rint, [A * 3]), "copysign": (np.copysign, [P, A]),
-    "heaviside": (np.heaviside, [np.round(A), P]), "nan_to_num": (np.nan_to_num, [np.array([np.nan, np.inf, -np.inf, 1.5])]),
+    "heaviside": (np.heaviside, [np.round(A), P]),
+    "nan_to_num": (np.nan_to_num, [np.array([np.nan, np.inf, -np.inf, 1.5])]),
     "round_decimals": (lambda a: np.round(a, 2), [A]), "around": (lambda a: np.around(a, 1), [A]),
     "round_negative": (lambda a: np.round(a * 100, -1), [A]),
     # array helpers

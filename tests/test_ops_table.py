@@ -462,8 +462,8 @@ def _tstacked(res):
 
 
 for kw, tkw, shapes in [({}, {}, [[(5,)], [(3, 4)]]), ({"edge_order": 2}, {"edge_order": 2}, [[(5,)], [(3, 4)]]),
-                        ({"axis": 1}, {"dim": 1}, [[(3, 4)]]), ({"axis": -1, "edge_order": 2}, {"dim": -1, "edge_order": 2},
-                                                                 [[(2, 3, 4)]])]:
+                        ({"axis": 1}, {"dim": 1}, [[(3, 4)]]),
+                        ({"axis": -1, "edge_order": 2}, {"dim": -1, "edge_order": 2}, [[(2, 3, 4)]])]:
     add("gradient", lambda x, kw=kw: _stacked(npg.gradient(x, **kw)),
         lambda x, tkw=tkw: _tstacked(torch.gradient(x, **tkw)), shapes)
     add("gradient_spacing", lambda x, kw=kw: _stacked(npg.gradient(x, 0.5, **kw)),
@@ -478,7 +478,8 @@ for eo in (1, 2):
         [[(5,), (5,)]], domain=("real", "pos"))
 add("kron", npg.kron, torch.kron, [[(2, 3), (3, 2)], [(3,), (2,)], [(), (2,)], [(2, 2), (3,)], [(2, 1, 2), (3, 2)],
                                   [(0, 2), (2, 2)]])
-add("cross", npg.cross, lambda a, b: torch.linalg.cross(*torch.broadcast_tensors(a, b)), [[(3,), (3,)], [(4, 3), (3,)], [(2, 1, 3), (4, 3)], [(0, 3), (3,)]])
+add("cross", npg.cross, lambda a, b: torch.linalg.cross(*torch.broadcast_tensors(a, b)),
+    [[(3,), (3,)], [(4, 3), (3,)], [(2, 1, 3), (4, 3)], [(0, 3), (3,)]])
 add("cross_axis", npg.cross, lambda a, b, axis: torch.linalg.cross(a, b, dim=axis), [[(3, 4), (3, 4)]], axis=0)
 add("cross_2d", npg.cross, lambda a, b: a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0], [[(4, 2), (2,)]])
 _C1, _C2 = _R.random((2, 3)) > 0.5, _R.random((3,)) > 0.3
@@ -620,9 +621,13 @@ def t_average(x, w=None, axis=None):
     return (x * w).sum(dims) / (w * torch.ones_like(x)).sum(dims)
 
 
-add("average", lambda x, w, **kw: npg.average(x, weights=w, **kw), t_average, [[(3, 4), (3, 4)], [(5,), (5,)], [(), ()]], domain=("real", "pos"))
-add("average_axis", lambda x, w, **kw: npg.average(x, weights=w, **kw), t_average, [[(3, 4), (4,)], [(3, 4), (3, 4)]], domain=("real", "pos"), axis=-1)
-add("average_axis", lambda x, w, **kw: npg.average(x, weights=w, **kw), t_average, [[(3, 4), (3,)]], domain=("real", "pos"), axis=0)
+def _average(x, w, **kw):
+    return npg.average(x, weights=w, **kw)
+
+
+add("average", _average, t_average, [[(3, 4), (3, 4)], [(5,), (5,)], [(), ()]], domain=("real", "pos"))
+add("average_axis", _average, t_average, [[(3, 4), (4,)], [(3, 4), (3, 4)]], domain=("real", "pos"), axis=-1)
+add("average_axis", _average, t_average, [[(3, 4), (3,)]], domain=("real", "pos"), axis=0)
 add("average_np", lambda x: np.average(x, axis=0), lambda x: x.mean(0), [[(3, 4)]])
 
 

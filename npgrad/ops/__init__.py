@@ -218,7 +218,7 @@ from .arrays import (append, array_split, atleast_1d, atleast_2d, atleast_3d, co
                      dsplit, dstack, diag, diagflat, diagonal, diff, ediff1d, fliplr, flipud, gradient, hsplit,
                      hstack, kron, roll, rollaxis, rot90, row_stack, select, trace, tril, triu, vsplit, vstack)
 pad = _padding.pad
-einsum = _padding.einsum_any
+einsum = _padding.with_sublists(einsum)  # the string form, wherever it is defined
 
 __all__ += [
     'append', 'array_split', 'atleast_1d', 'atleast_2d', 'atleast_3d', 'column_stack', 'copy', 'cross',
@@ -243,7 +243,7 @@ for _name, _fn in dict(copy=copy, diagonal=diagonal, trace=trace).items():
 # ---- sorting and selection: sort, partition, topk, kthvalue, median / quantile / percentile (+ nan forms)
 from . import sorting as _sorting  # noqa: E402
 from .sorting import (kthvalue, median, nanmedian, nanpercentile, nanquantile, partition, percentile,  # noqa: E402
-                   quantile, topk)
+                      quantile, topk)
 sort = _sorting.sort
 
 __all__ += ['kthvalue', 'median', 'nanmedian', 'nanpercentile', 'nanquantile', 'partition', 'percentile',

@@ -51,7 +51,8 @@ nonzero = _passthrough(np.nonzero, "Indices of the non-zero elements, one int te
 argwhere = _passthrough(np.argwhere, "Indices of the non-zero elements, one row each, as ``np.argwhere``.")
 flatnonzero = _passthrough(np.flatnonzero, "Indices of the non-zero elements of the flattened input.")
 count_nonzero = _passthrough(np.count_nonzero, "Number of non-zero elements (along ``axis``), as ``np.count_nonzero``.")
-searchsorted = _passthrough(np.searchsorted, "Insertion indices of ``v`` into the sorted ``a``, as ``np.searchsorted``.")
+searchsorted = _passthrough(np.searchsorted, "Insertion indices of ``v`` into the sorted ``a``, as "
+                                             "``np.searchsorted``.")
 digitize = _passthrough(np.digitize, "Bin indices of ``x`` for ``bins``, as ``np.digitize``.")
 unique = _passthrough(np.unique, "Sorted unique elements (and ``return_index`` / ``return_inverse`` / "
                                  "``return_counts``), as ``np.unique``; no gradient.")

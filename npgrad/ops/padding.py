@@ -8,6 +8,8 @@ import operator
 
 import numpy as np
 
+from ..autograd.grad_mode import _state
+from ..tensor import _wrap
 from ._util import as_input
 from .index import getitem
 from .reduce import max as _max, mean as _mean, min as _min
@@ -53,6 +55,8 @@ def pad(array, pad_width, mode="constant", **kwargs):
         raise ValueError(f"pad: unsupported keyword arguments for mode {mode!r}: {sorted(unsupported)}")
     if mode == "constant":
         return _pad_constant(x, pad_width, constant_values=kwargs.get("constant_values", 0))
+    if not (x.requires_grad and _state.enabled):  # nothing to record: NumPy's own result (ints rounded...)
+        return _wrap(np.pad(x.data, pad_width, mode=mode, **kwargs))
     if mode == "empty":
         return _pad_constant(x, pad_width)
     widths = _pairs(pad_width, x.ndim, "pad", as_index=True)
@@ -186,14 +190,19 @@ def sublist_to_subscripts(args):
     return spec, operands
 
 
-def einsum_any(*args, **kwargs):
-    """``np.einsum`` in either form: ``einsum('ij,jk->ik', a, b)`` or the operand-list form
-    ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (ints 0-51 name the axes, ``...`` allowed)."""
-    from .linalg import einsum
-    if args and isinstance(args[0], str):
-        return einsum(*args, **kwargs)
-    if not args:
-        raise TypeError("einsum: no operands given")
-    spec, operands = sublist_to_subscripts(args)
-    return einsum(spec, *operands, **kwargs)
-
+def with_sublists(einsum):
+    """``einsum`` (the subscripts-string form) extended to NumPy's operand-list form as well:
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` means ``einsum('ab,bc->ac', a, b)`` (ints 0-51 name the
+    axes, ``...`` allowed)."""
+    def einsum_any(*args, **kwargs):
+        if args and isinstance(args[0], str):
+            return einsum(*args, **kwargs)
+        if not args:
+            raise TypeError("einsum: no operands given")
+        spec, operands = sublist_to_subscripts(args)
+        return einsum(spec, *operands, **kwargs)
+    einsum_any.__name__ = einsum_any.__qualname__ = "einsum"
+    einsum_any.__doc__ = (einsum.__doc__ or "") + (
+        "\n\n    Also NumPy's operand-list form: ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (ints 0-51 name the axes, "
+        "``...`` allowed).\n")
+    return einsum_any

@@ -11,9 +11,8 @@ import numpy as np
 
 from ..tensor import Tensor, _wrap
 from ._util import as_input, normalize_axis, normalize_one_axis
-from .elementwise import clip, isnan, sqrt, where
+from .elementwise import clip, sqrt, where
 from .index import getitem
-from .linalg import matmul
 from .reduce import cumprod, cumsum, max as _max, min as _min, prod, sum as _sum
 from .shape import concatenate, pad as _pad, reshape, squeeze, transpose
 
@@ -107,7 +106,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         fact = np.float64(0.0)  # as NumPy: the result is inf / nan
     Xc = X - reshape(avg, (-1, 1))
     Xw = Xc * w if w is not None else Xc
-    c = matmul(Xc, transpose(Xw))
+    c = Xc @ transpose(Xw)   # (the operator: no import of the contraction module, which may move)
     with np.errstate(divide="ignore", invalid="ignore"):
         c = c * (1.0 / fact) if not isinstance(fact, Tensor) else c / fact
     return squeeze(c)
@@ -265,7 +264,7 @@ def _correlate(a, v, mode, name):
         raise ValueError(f"{name}: mode must be one of 'valid', 'same', 'full', not {mode!r}")
     padded = _pad(a, ((m - 1, m - 1),))
     windows = getitem(padded, (np.arange(n + m - 1)[:, None] + np.arange(m),))   # (n + m - 1, m)
-    full = matmul(windows, v)
+    full = windows @ v
     if mode == "full":
         return full
     if mode == "valid":
