@@ -67,7 +67,8 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
 def topk(x, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices, as ``torch.topk``:
     ``(values, indices)``, values differentiable, indices an int64 tensor. Tied elements are taken
-    in order of position (PyTorch leaves their order unspecified)."""
+    in order of position (PyTorch leaves their order unspecified); the result is always in sorted
+    order (``sorted=False`` allows any order, so it gives the same)."""
     x = as_input(x, "topk")
     if x.ndim == 0:  # as torch: a 0-d tensor is its own top-1
         if k != 1:
