@@ -9,11 +9,12 @@ import numpy as _np
 
 from . import random
 from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like, rand, randint,
-                       randn, zeros, zeros_like)
+from .creation import (arange, empty, empty_like, eye, full, full_like, geomspace, linspace, logspace, ones,
+                       ones_like, rand, randint, randn, zeros, zeros_like)
 from .dtypes import get_default_dtype, set_default_dtype
 from .ops import *  # noqa: F401,F403
 from . import ops as _ops
+from .ops.nondiff import shape  # noqa: F401  (np.shape; not in ops' namespace, where `shape` is a module)
 from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (the seed calls npg.conv2d)
 from .tensor import Tensor, as_tensor, ndarray, tensor
 from . import autograd  # noqa: E402
@@ -29,6 +30,7 @@ __version__ = "0.2.0"
 
 __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "set_default_dtype", "get_default_dtype", "zeros", "ones", "empty", "full",
-           "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "randn", "rand",
+           "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "logspace",
+           "geomspace", "randn", "rand",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
-           "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data"] + _ops.__all__
+           "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "shape"] + _ops.__all__

@@ -90,9 +90,84 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=None):
     return _leaf(arr, requires_grad, "arange")
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None, requires_grad=None):
-    """``num`` evenly spaced values from ``start`` to ``stop``, as ``np.linspace``."""
-    return _leaf(np.linspace(start, stop, num, endpoint=endpoint, dtype=_dtype(dtype)), requires_grad, "linspace")
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, requires_grad=None):
+    """``num`` evenly spaced values from ``start`` to ``stop``, as ``np.linspace`` (array endpoints
+    give one sequence per element, along ``axis``). With tensor endpoints the result is
+    differentiable in them: ``start + i * (stop - start) / div``, ending exactly at ``stop``."""
+    if isinstance(start, Tensor) or isinstance(stop, Tensor):
+        return _linspace_tensor(start, stop, num, endpoint, retstep, dtype, axis)
+    out = np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=_dtype(dtype), axis=axis)
+    if retstep:
+        return _leaf(out[0], requires_grad, "linspace"), out[1]
+    return _leaf(out, requires_grad, "linspace")
+
+
+def _linspace_tensor(start, stop, num, endpoint, retstep, dtype, axis):
+    from .ops import moveaxis, where  # (the ops package imports this module's siblings)
+    num = int(num)
+    if num < 0:
+        raise ValueError(f"linspace: number of samples, {num}, must be non-negative")
+    s, e = _endpoints(start, stop)
+    div = num - 1 if endpoint else num
+    shape = np.broadcast_shapes(s.shape, e.shape)
+    i = np.arange(num, dtype=s.dtype).reshape((-1,) + (1,) * len(shape))
+    delta = e - s
+    step = delta / float(div) if div > 0 else delta * np.nan
+    y = i * (step if div > 0 else delta) + s
+    if endpoint and num > 1:
+        y = where(np.arange(num).reshape(i.shape) == num - 1, e, y)
+    if axis != 0:
+        y = moveaxis(y, 0, axis)
+    if dtype is not None:
+        y = y.astype(dtype)
+    return (y, step) if retstep else y
+
+
+def _endpoints(*values):
+    """Endpoints as tensors of one float dtype: the tensors' (the default one for integer tensors);
+    numbers and arrays take it too (weak, as Python numbers under NEP 50)."""
+    dt = np.result_type(*[v.dtype for v in values if isinstance(v, Tensor)])
+    dt = dt if dt.kind == "f" else get_default_dtype()
+    return tuple((v if v.dtype == dt else v.astype(dt)) if isinstance(v, Tensor) else _new_leaf(np.asarray(v, dt))
+                 for v in values)
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0, requires_grad=None):
+    """``base ** linspace(start, stop)``, as ``np.logspace``; differentiable in tensor endpoints."""
+    if isinstance(start, Tensor) or isinstance(stop, Tensor) or isinstance(base, Tensor):
+        from .ops import power
+        y = linspace(start, stop, num, endpoint=endpoint, axis=axis)
+        if isinstance(base, Tensor) or np.ndim(base):
+            base = np.expand_dims(base, axis) if not isinstance(base, Tensor) else base
+        out = power(base, y)
+        return out if dtype is None else out.astype(dtype)
+    out = np.logspace(start, stop, num, endpoint=endpoint, base=base, axis=axis, dtype=_dtype(dtype))
+    return _leaf(out, requires_grad, "logspace")
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_grad=None):
+    """A geometric sequence from ``start`` to ``stop``, as ``np.geomspace`` (the ends exact, the sign
+    of ``start`` kept); differentiable in tensor endpoints."""
+    if not (isinstance(start, Tensor) or isinstance(stop, Tensor)):
+        out = np.geomspace(start, stop, num, endpoint=endpoint, axis=axis, dtype=_dtype(dtype))
+        return _leaf(out, requires_grad, "geomspace")
+    from .ops import log10, moveaxis, where
+    s, e = _endpoints(start, stop)
+    if np.any(s.data == 0) or np.any(e.data == 0):
+        raise ValueError("geomspace: geometric sequence cannot include zero")
+    sign = np.sign(s.data)
+    y = linspace(log10(s * sign), log10(e * sign), num, endpoint=endpoint)
+    y = 10.0 ** y
+    shape = y.shape
+    first = np.arange(num).reshape((-1,) + (1,) * (len(shape) - 1))
+    if num > 0:
+        y = where(first == 0, s * sign, y)
+    if num > 1 and endpoint:
+        y = where(first == num - 1, e * sign, y)
+    y = y * sign
+    if axis != 0:
+        y = moveaxis(y, 0, axis)
+    return y if dtype is None else y.astype(dtype)
 
 
 def randn(*shape, dtype=None, requires_grad=None, generator=None):

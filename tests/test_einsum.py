@@ -205,9 +205,13 @@ def test_bad_subscripts_raise_value_error(spec, shapes, msg):
     assert text.startswith("einsum:") and msg in text, text
 
 
-def test_non_string_subscripts_is_a_type_error():
-    with pytest.raises(TypeError, match="subscripts"):
-        npg.einsum(npg.ones((2, 2)), [0, 1])
+def test_sublist_form_and_bad_subscripts():
+    a = npg.ones((2, 3))
+    assert npg.einsum(a, [0, 1], [1]).data.tolist() == [2.0, 2.0, 2.0]  # the operand-list form (issue 13)
+    with pytest.raises(TypeError, match="subscript"):
+        npg.einsum(a, "ij")       # operands first: a string there is not a subscript list
+    with pytest.raises(TypeError, match="subscript"):
+        npg.einsum(a, [0, 1.5])
 
 
 # ------------------------------------------------------------------ hypothesis

@@ -571,3 +571,24 @@ def test_backward_reuses_a_gradient_only_when_nothing_else_holds_it():
     assert_close(kx[0], tk[0].numpy(), what="hook's gradient")
     assert_close(x.grad, tx.grad.numpy(), what="x")
     assert_close(v.grad, tv.grad.numpy(), what="v")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_every_op_whose_output_shares_memory_tracks_it_as_a_view():
+    # an output sharing its input's memory must be a tracked view (so a later write into the input is
+    # followed by its gradient); anything else would silently differentiate a stale version
+    from tests.test_ops_table import CASES, make_inputs
+    untracked = set()
+    for case in CASES:
+        arrays = make_inputs(case, np.float64)
+        xs = [npg.tensor(a) for a in arrays]
+        try:
+            out = case.fn(*xs, **case.kwargs)
+        except Exception:
+            continue
+        outs = out if isinstance(out, (tuple, list)) else [out]
+        for o in outs:
+            if isinstance(o, npg.Tensor) and o.size and getattr(o, "_view", None) is None \
+                    and any(o is not x and np.shares_memory(o.data, x.data) for x in xs):
+                untracked.add(case.name)
+    assert not untracked, sorted(untracked)

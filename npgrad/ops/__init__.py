@@ -15,7 +15,8 @@ from .index import getitem, put_along_axis, scatter_add, setitem, take, take_alo
 from .contract import dot, einsum, inner, matmul, outer, tensordot  # noqa: F401
 from .reduce import (all, any, argmax, argmin, cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum,  # noqa
                      var, amax, amin)
-from .shape import (astype, broadcast_to, clone, concat, concatenate, copy, expand_dims, flatten, flip,  # noqa
+from .arrays import clone, copy  # noqa: F401
+from .shape import (astype, broadcast_to, concat, concatenate, expand_dims, flatten, flip,  # noqa
                     masked_fill, moveaxis, pad, permute, ravel, repeat, reshape, split, squeeze, stack, swapaxes, tile,
                     transpose, unsqueeze)
 
@@ -214,3 +215,132 @@ FUNCTIONS.update({getattr(np.linalg, name): getattr(module, name) for module, na
     (_norms, ("norm", "vector_norm", "matrix_norm", "cond", "matrix_rank")),
 ) for name in names if hasattr(np.linalg, name)})
 FUNCTIONS.update({np.linalg.matmul: matmul, np.linalg.tensordot: tensordot})
+
+# ============================================================ issue 13: the wider NumPy surface
+# (numpy-surface branch: each family's names, its NumPy dispatch entries and Tensor methods, kept in
+# one block per family so concurrent edits above merge cleanly)
+
+# ---- elementwise: more ufuncs, rounding, nan_to_num
+from .elementwise import (arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, around, cbrt,  # noqa: E402
+                          copysign,
+                          cosh, deg2rad, degrees, exp2, fix, fmax, fmin, fmod, heaviside, hypot, logaddexp,
+                          logaddexp2, nan_to_num, rad2deg, radians, rint, round, sinc, sinh, trunc)
+
+__all__ += [
+    'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'around', 'cbrt', 'copysign',
+    'cosh', 'deg2rad', 'degrees', 'exp2', 'fix', 'fmax', 'fmin', 'fmod', 'heaviside', 'hypot', 'logaddexp',
+    'logaddexp2', 'nan_to_num', 'rad2deg', 'radians', 'rint', 'sinc', 'sinh', 'trunc',
+]
+UFUNCS.update({
+    np.sinh: sinh, np.cosh: cosh, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan,
+    np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.arctan2: arctan2, np.hypot: hypot,
+    np.logaddexp: logaddexp, np.logaddexp2: logaddexp2, np.exp2: exp2, np.cbrt: cbrt,
+    np.deg2rad: deg2rad, np.rad2deg: rad2deg, np.radians: radians, np.degrees: degrees,
+    np.fmax: fmax, np.fmin: fmin, np.fmod: fmod, np.trunc: trunc, np.rint: rint, np.copysign: copysign,
+    np.heaviside: heaviside,
+})
+FUNCTIONS.update({
+    np.sinc: sinc, np.fix: fix, np.nan_to_num: nan_to_num,
+    np.round: round, np.around: round,
+})
+for _name, _fn in dict(round=round, sinh=sinh, cosh=cosh, arcsin=arcsin, arccos=arccos, arctan=arctan,
+                       trunc=trunc, nan_to_num=nan_to_num).items():
+    setattr(T, _name, _fn)
+
+# ---- array helpers: stacking, splitting, rolling, triangles/diagonals, differences, pad modes, einsum sublists
+from . import arrays, padding as _padding  # noqa: E402
+from .arrays import (append, array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, copy, cross,  # noqa
+                     dsplit, dstack, diag, diagflat, diagonal, diff, ediff1d, fliplr, flipud, gradient, hsplit,
+                     hstack, kron, roll, rollaxis, rot90, row_stack, select, trace, tril, triu, vsplit, vstack)
+pad = _padding.pad
+einsum = _padding.with_sublists(einsum)  # the string form, wherever it is defined
+
+__all__ += [
+    'append', 'array_split', 'atleast_1d', 'atleast_2d', 'atleast_3d', 'column_stack', 'copy', 'cross',
+    'dsplit', 'dstack', 'diag', 'diagflat', 'diagonal', 'diff', 'ediff1d', 'fliplr', 'flipud', 'gradient',
+    'hsplit', 'hstack', 'kron', 'roll', 'rollaxis', 'rot90', 'row_stack', 'select', 'trace', 'tril', 'triu',
+    'vsplit', 'vstack',
+]
+FUNCTIONS.update({
+    np.append: append, np.array_split: array_split, np.atleast_1d: atleast_1d, np.atleast_2d: atleast_2d,
+    np.atleast_3d: atleast_3d, np.column_stack: column_stack, np.copy: copy, np.cross: cross, np.dsplit: dsplit,
+    np.dstack: dstack, np.diag: diag, np.diagflat: diagflat, np.diagonal: diagonal, np.diff: diff,
+    np.ediff1d: ediff1d, np.fliplr: fliplr, np.flipud: flipud, np.gradient: gradient, np.hsplit: hsplit,
+    np.hstack: hstack, np.kron: kron, np.roll: roll, np.rollaxis: rollaxis, np.rot90: rot90, np.select: select,
+    np.trace: trace, np.tril: tril, np.triu: triu, np.vsplit: vsplit, np.vstack: vstack,
+    np.pad: pad, np.einsum: einsum,
+})
+if hasattr(np, "row_stack"):  # deprecated in NumPy 2.0
+    FUNCTIONS[np.row_stack] = row_stack
+for _name, _fn in dict(copy=copy, diagonal=diagonal, trace=trace).items():
+    setattr(T, _name, _fn)
+
+# ---- sorting and selection: sort, partition, topk, kthvalue, median / quantile / percentile (+ nan forms)
+from . import sorting as _sorting  # noqa: E402
+from .sorting import (kthvalue, median, nanmedian, nanpercentile, nanquantile, partition, percentile,  # noqa: E402
+                      quantile, topk)
+sort = _sorting.sort
+
+__all__ += ['kthvalue', 'median', 'nanmedian', 'nanpercentile', 'nanquantile', 'partition', 'percentile',
+            'quantile', 'sort', 'topk']
+FUNCTIONS.update({
+    np.sort: sort, np.partition: partition, np.median: median, np.nanmedian: nanmedian,
+    np.quantile: quantile, np.percentile: percentile, np.nanquantile: nanquantile,
+    np.nanpercentile: nanpercentile,
+})
+
+
+def _sort_method(self, axis=-1, kind=None, order=None):
+    """Sorted copy (npgrad tensors are not sorted in place: a tensor in a graph keeps its values)."""
+    return sort(self, axis=axis, kind=kind, order=order)
+
+
+T.sort = _sort_method
+T.topk, T.kthvalue, T.partition = topk, kthvalue, partition
+
+# ---- statistics: average, cov, corrcoef, ptp, nan-reductions, convolve/correlate, interp, cumulative_sum
+from .stats import (average, convolve, corrcoef, correlate, cov, cumulative_prod, cumulative_sum, interp,  # noqa
+                    nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod, nanstd, nansum, nanvar, ptp)
+
+__all__ += ['average', 'convolve', 'corrcoef', 'correlate', 'cov', 'cumulative_prod', 'cumulative_sum', 'interp',
+            'nancumprod', 'nancumsum', 'nanmax', 'nanmean', 'nanmin', 'nanprod', 'nanstd', 'nansum', 'nanvar',
+            'ptp']
+FUNCTIONS.update({
+    np.average: average, np.convolve: convolve, np.corrcoef: corrcoef, np.correlate: correlate, np.cov: cov,
+    np.interp: interp, np.nancumprod: nancumprod, np.nancumsum: nancumsum, np.nanmax: nanmax,
+    np.nanmean: nanmean, np.nanmin: nanmin, np.nanprod: nanprod, np.nanstd: nanstd, np.nansum: nansum,
+    np.nanvar: nanvar, np.ptp: ptp,
+})
+if hasattr(np, "cumulative_sum"):  # NumPy >= 2.1
+    FUNCTIONS.update({np.cumulative_sum: cumulative_sum, np.cumulative_prod: cumulative_prod})
+T.ptp = ptp
+
+# ---- NumPy functions without a gradient: NumPy's result, arrays as constant (int / bool) tensors
+from . import nondiff as _nondiff  # noqa: E402
+from .nondiff import (allclose, argpartition, argsort, argwhere, array_equal, array_equiv, bincount,  # noqa: E402
+                      count_nonzero, digitize, flatnonzero, histogram, isclose, isin, lexsort, nanargmax, nanargmin,
+                      ndim, nonzero, searchsorted, size, unique)
+where = _nondiff.where
+
+__all__ += ['allclose', 'argpartition', 'argsort', 'argwhere', 'array_equal', 'array_equiv', 'bincount',
+            'count_nonzero', 'digitize', 'flatnonzero', 'histogram', 'isclose', 'isin', 'lexsort', 'nanargmax',
+            'nanargmin', 'ndim', 'nonzero', 'searchsorted', 'size', 'unique']  # (npg.shape: npgrad/__init__.py;
+#                                     here ``shape`` stays the ops.shape module)
+FUNCTIONS.update({
+    np.allclose: allclose, np.argpartition: argpartition, np.argsort: argsort, np.argwhere: argwhere,
+    np.array_equal: array_equal, np.array_equiv: array_equiv, np.bincount: bincount,
+    np.count_nonzero: count_nonzero, np.digitize: digitize, np.flatnonzero: flatnonzero,
+    np.histogram: histogram, np.isclose: isclose, np.isin: isin, np.lexsort: lexsort, np.nanargmax: nanargmax,
+    np.nanargmin: nanargmin, np.ndim: ndim, np.nonzero: nonzero, np.searchsorted: searchsorted,
+    np.shape: _nondiff.shape, np.size: size, np.unique: unique, np.where: where,
+    np.full_like: _nondiff.full_like, np.empty_like: _nondiff.empty_like,
+})
+for _name, _fn in dict(argsort=argsort, argpartition=argpartition, nonzero=nonzero,
+                       searchsorted=searchsorted).items():
+    setattr(T, _name, _fn)
+
+# ---- linspace / logspace / geomspace with tensor endpoints (differentiable in them)
+from .. import creation as _creation  # noqa: E402
+
+FUNCTIONS.update({np.linspace: _creation.linspace, np.logspace: _creation.logspace,
+                  np.geomspace: _creation.geomspace})

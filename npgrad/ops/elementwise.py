@@ -5,6 +5,7 @@ the op's inputs. On the plain backward path these are NumPy arrays (or the Pytho
 op was called with); with ``create_graph=True`` they are Tensors, and the same NumPy calls
 dispatch to npgrad ops, so every formula below is also differentiable.
 """
+import functools
 import math
 
 import numpy as np
@@ -12,7 +13,7 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state
 from ..tensor import Exact, Tensor, _make, _record, _wrap, const
-from ._util import zeros_grad
+from ._util import as_input, zeros_grad
 
 
 _WEAK = (float, int, bool)  # Python numbers: weak under NEP 50, they change neither shape nor dtype
@@ -155,6 +156,112 @@ floor_divide = binary("floor_divide", np.floor_divide, lambda g, y, a, b: zeros_
 remainder  = binary("remainder",  np.remainder,    lambda g, y, a, b: g,
                     lambda g, y, a, b: -g * np.floor_divide(a, b), ("", "ab"))
 subtract, multiply, divide, true_divide, pow, mod = sub, mul, div, div, power, remainder
+
+
+# --------------------------------------------------- more NumPy ufuncs (issue 13), same two tables
+_PI = math.pi
+_D2R, _R2D = math.pi / 180.0, 180.0 / math.pi
+
+
+def _zero(g, y, *inputs):  # piecewise-constant ops: a zero gradient, as PyTorch
+    return zeros_grad(g)
+
+
+def _sinc_vjp(g, y, x):   # d sinc(x)/dx = (cos(pi x) - sinc(x)) / x, and 0 at x = 0 (as torch.sinc)
+    zero = x == 0
+    return g * np.where(zero, 0.0, (np.cos(x * _PI) - y) / np.where(zero, 1.0, x))
+
+
+def _cbrt_vjp(g, y, x):   # 1 / (3 cbrt(x)^2): inf at 0, as x ** (1/3) in PyTorch
+    return g / (3.0 * y * y)
+
+
+#            name        forward          d/dx (g: output grad, y: output, x: input)     values read
+sinh       = unary("sinh",       np.sinh,        lambda g, y, x: g * np.cosh(x), "x")
+cosh       = unary("cosh",       np.cosh,        lambda g, y, x: g * np.sinh(x), "x")
+arcsin     = unary("arcsin",     np.arcsin,      lambda g, y, x: g / np.sqrt(1.0 - x * x), "x")
+arccos     = unary("arccos",     np.arccos,      lambda g, y, x: -g / np.sqrt(1.0 - x * x), "x")
+arctan     = unary("arctan",     np.arctan,      lambda g, y, x: g / (1.0 + x * x), "x")
+arcsinh    = unary("arcsinh",    np.arcsinh,     lambda g, y, x: g / np.sqrt(x * x + 1.0), "x")
+arccosh    = unary("arccosh",    np.arccosh,     lambda g, y, x: g / np.sqrt((x - 1.0) * (x + 1.0)), "x")
+arctanh    = unary("arctanh",    np.arctanh,     lambda g, y, x: g / (1.0 - x * x), "x")
+exp2       = unary("exp2",       np.exp2,        lambda g, y, x: g * y * _LN2, "y")
+cbrt       = unary("cbrt",       np.cbrt,        _cbrt_vjp, "y")
+sinc       = unary("sinc",       np.sinc,        _sinc_vjp, "xy")
+deg2rad    = unary("deg2rad",    np.deg2rad,     lambda g, y, x: g * _D2R, "")
+rad2deg    = unary("rad2deg",    np.rad2deg,     lambda g, y, x: g * _R2D, "")
+trunc      = unary("trunc",      np.trunc,       _zero, "")
+fix        = unary("fix",        np.fix,         _zero, "")
+rint       = unary("rint",       np.rint,        _zero, "")
+radians, degrees = deg2rad, rad2deg
+asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh
+
+
+def _fmax_a(g, y, a, b):  # torch.fmax: ties (and a NaN b) send the gradient to a
+    return np.where((a >= b) | np.isnan(b), g, 0.0)
+
+
+def _fmax_b(g, y, a, b):
+    return np.where((a >= b) | np.isnan(b), 0.0, g)
+
+
+def _fmin_a(g, y, a, b):
+    return np.where((a <= b) | np.isnan(b), g, 0.0)
+
+
+def _fmin_b(g, y, a, b):
+    return np.where((a <= b) | np.isnan(b), 0.0, g)
+
+
+def _copysign_a(g, y, a, b):  # d/da = sign(a) sign(y) (= y / a), 0 at a = 0, as torch.copysign
+    return g * np.sign(a) * np.sign(y)
+
+
+#            name            forward          d/da                           d/db
+arctan2    = binary("arctan2",    np.arctan2,
+                    lambda g, y, a, b: g * b / (a * a + b * b),
+                    lambda g, y, a, b: -g * a / (a * a + b * b), "ab")
+hypot      = binary("hypot",      np.hypot,        lambda g, y, a, b: g * a / y,  lambda g, y, a, b: g * b / y,
+                    ("ay", "by"))
+logaddexp  = binary("logaddexp",  np.logaddexp,    lambda g, y, a, b: g * np.exp(a - y),
+                    lambda g, y, a, b: g * np.exp(b - y), ("ay", "by"))
+logaddexp2 = binary("logaddexp2", np.logaddexp2,   lambda g, y, a, b: g * np.exp2(a - y),
+                    lambda g, y, a, b: g * np.exp2(b - y), ("ay", "by"))
+fmax       = binary("fmax",       np.fmax,         _fmax_a,                       _fmax_b, "ab")
+fmin       = binary("fmin",       np.fmin,         _fmin_a,                       _fmin_b, "ab")
+fmod       = binary("fmod",       np.fmod,         lambda g, y, a, b: g,
+                    lambda g, y, a, b: -g * np.trunc(a / b), ("", "ab"))
+copysign   = binary("copysign",   np.copysign,     _copysign_a,                   _zero, ("ay", ""))
+heaviside  = binary("heaviside",  np.heaviside,    _zero,  # d/d(values) = 1 where x == 0
+                    lambda g, y, a, b: np.where(a == 0, g, 0.0), ("", "a"))
+atan2 = arctan2
+heaviside.__doc__ = ("``np.heaviside(x, values)``: 0 for x < 0, ``values`` at x == 0, 1 for x > 0. The gradient "
+                     "is zero in ``x`` and passes to ``values`` where x == 0 (PyTorch has no derivative here).")
+
+
+def round(x, decimals=0):
+    """Round to ``decimals`` decimal places (half to even), as ``np.round``; the gradient is zero
+    almost everywhere, as in PyTorch."""
+    return _rounder(int(decimals))(x)
+
+
+def _round_decimals(decimals):
+    return unary("round", lambda d: np.round(d, decimals), _zero, "")
+
+
+_rounder = functools.lru_cache(maxsize=32)(_round_decimals)
+around = round
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """Replace NaN by ``nan`` and infinities by ``posinf`` / ``neginf`` (the dtype's largest finite
+    values by default), as ``np.nan_to_num``; the gradient passes where ``x`` is finite (as PyTorch)."""
+    x = as_input(x, "nan_to_num")
+    out = np.nan_to_num(x.data, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+    return _make(out, "nan_to_num", (x,), (x.data,), _NAN_TO_NUM_VJPS)
+
+
+_NAN_TO_NUM_VJPS = Exact((lambda g, y, x: np.where(np.isfinite(x), g, 0.0),))
 
 
 def _no_grad_binary(name, forward):

@@ -143,17 +143,6 @@ def broadcast_to(x, shape):
     return inplace.view_of(out, x, lambda a: np.broadcast_to(a, shape))
 
 
-def copy(x):
-    """A copy of ``x`` with its own memory (``np.copy``; PyTorch's ``clone``), differentiable: write into the
-    copy to leave a value an op saved intact."""
-    x = as_input(x, "copy")
-    return _make(x.data.copy(), "copy", (x,), (x.data,), _COPY_VJPS)
-
-
-_COPY_VJPS = (lambda g, y, x: g,)
-clone = copy
-
-
 def astype(x, dtype):
     """``x`` converted to ``dtype``; the gradient is converted back (none for non-float results)."""
     x = as_input(x, "astype")
@@ -328,5 +317,5 @@ def masked_fill(x, mask, value):
 # What the VJPs above read (npgrad/autograd/versions.py): only shapes, so an in-place write into an input
 # of one of these ops never invalidates its gradient.
 for _op in ("reshape", "transpose", "swapaxes", "broadcast_to", "flip", "astype", "concatenate", "pad",
-            "repeat", "tile", "copy"):
+            "repeat", "tile"):
     _versions.reads(_op, "")

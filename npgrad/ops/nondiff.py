@@ -1,0 +1,125 @@
+"""NumPy functions without a gradient (indices, counts, tests, set operations), on tensors.
+
+Each runs NumPy on the tensors' data and returns NumPy's result with every array wrapped as a
+constant tensor (integer indices as int64/intp tensors, masks as bool tensors, which index tensors
+and arrays alike); Python scalars (``allclose``, ``count_nonzero()``, ``ndim``) stay Python scalars.
+Only ``bincount``'s ``weights`` carry a gradient: the counts are a sum of the weights.
+"""
+import numpy as np
+
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor, _wrap
+from . import elementwise as _elementwise
+from .index import scatter_add
+from .shape import broadcast_to
+
+_NO = object()
+
+
+def _raw(x):
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)) and any(isinstance(v, Tensor) for v in x):
+        return type(x)(_raw(v) for v in x)
+    return x
+
+
+def _wrapped(result):
+    if isinstance(result, (np.ndarray, np.generic)):
+        return _wrap(np.asarray(result))
+    if isinstance(result, tuple):
+        return type(result)(*(_wrapped(r) for r in result)) if hasattr(result, "_fields") else \
+            tuple(_wrapped(r) for r in result)
+    if isinstance(result, list):
+        return [_wrapped(r) for r in result]
+    return result
+
+
+def _passthrough(npfn, doc=None):
+    """``npfn`` applied to the tensors' data, its arrays returned as constant tensors."""
+    def fn(*args, **kwargs):
+        return _wrapped(npfn(*(_raw(a) for a in args), **{k: _raw(v) for k, v in kwargs.items()}))
+    fn.__name__ = fn.__qualname__ = npfn.__name__
+    fn.__doc__ = doc
+    return fn
+
+
+argsort = _passthrough(np.argsort, "Indices that sort ``a`` along ``axis``, as ``np.argsort`` (an int tensor).")
+argpartition = _passthrough(np.argpartition, "Indices that partition ``a`` around ``kth``, as ``np.argpartition``.")
+lexsort = _passthrough(np.lexsort, "Indirect stable sort on several keys (the last is primary), as ``np.lexsort``.")
+nonzero = _passthrough(np.nonzero, "Indices of the non-zero elements, one int tensor per axis, as ``np.nonzero``.")
+argwhere = _passthrough(np.argwhere, "Indices of the non-zero elements, one row each, as ``np.argwhere``.")
+flatnonzero = _passthrough(np.flatnonzero, "Indices of the non-zero elements of the flattened input.")
+count_nonzero = _passthrough(np.count_nonzero, "Number of non-zero elements (along ``axis``), as ``np.count_nonzero``.")
+searchsorted = _passthrough(np.searchsorted, "Insertion indices of ``v`` into the sorted ``a``, as "
+                                             "``np.searchsorted``.")
+digitize = _passthrough(np.digitize, "Bin indices of ``x`` for ``bins``, as ``np.digitize``.")
+unique = _passthrough(np.unique, "Sorted unique elements (and ``return_index`` / ``return_inverse`` / "
+                                 "``return_counts``), as ``np.unique``; no gradient.")
+isin = _passthrough(np.isin, "Whether each element is in ``test_elements``, as ``np.isin`` (a bool tensor).")
+isclose = _passthrough(np.isclose, "Elementwise closeness within tolerances, as ``np.isclose`` (a bool tensor).")
+allclose = _passthrough(np.allclose, "Whether all elements are close within tolerances, as ``np.allclose``.")
+array_equal = _passthrough(np.array_equal, "Whether two arrays have the same shape and elements (a Python bool).")
+array_equiv = _passthrough(np.array_equiv, "Whether two arrays are broadcast-equal (a Python bool).")
+nanargmax = _passthrough(np.nanargmax, "Indices of the maximum ignoring NaNs, as ``np.nanargmax``.")
+nanargmin = _passthrough(np.nanargmin, "Indices of the minimum ignoring NaNs, as ``np.nanargmin``.")
+
+
+def histogram(a, bins=10, range=None, density=None, weights=None):
+    """Histogram counts and bin edges, as ``np.histogram`` (constant tensors; no gradient)."""
+    if isinstance(weights, Tensor) and weights.requires_grad and _state.enabled:
+        raise TypeError("histogram: not differentiable in weights; pass weights.detach(), or use npg.bincount "
+                        "with npg.digitize for a histogram differentiable in its weights")
+    return _wrapped(np.histogram(_raw(a), bins=_raw(bins), range=range, density=density, weights=_raw(weights)))
+
+
+def bincount(x, weights=None, minlength=0):
+    """Occurrences of each non-negative integer in ``x`` (summed ``weights`` if given), as
+    ``np.bincount``; differentiable in tensor ``weights`` (each count's gradient goes to its weights)."""
+    xd = np.asarray(_raw(x))
+    out = np.bincount(xd, weights=_raw(weights), minlength=minlength)
+    if isinstance(weights, Tensor) and weights.requires_grad and _state.enabled:
+        w = weights if weights.dtype.kind == "f" else weights.astype(np.float64)
+        return scatter_add(out.shape, (xd,), w.astype(out.dtype) if w.dtype != out.dtype else w)
+    return _wrap(out)
+
+
+def where(condition, x=_NO, y=_NO):
+    """``np.where``: with ``x`` and ``y``, elements of ``x`` where ``condition`` holds, else of ``y``
+    (differentiable in both); with the condition alone, ``nonzero(condition)``."""
+    if x is _NO and y is _NO:
+        return nonzero(condition)
+    if x is _NO or y is _NO:
+        raise ValueError("where: either both or neither of x and y should be given")
+    return _elementwise.where(condition, x, y)
+
+
+def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    """``np.full_like`` on a tensor: a constant tensor; a tensor ``fill_value`` that requires grad is
+    broadcast differentiably."""
+    ad = _raw(a)
+    if isinstance(fill_value, Tensor) and fill_value.requires_grad and _state.enabled:
+        target = np.shape(ad) if shape is None else ((shape,) if isinstance(shape, int) else tuple(shape))
+        dt = np.dtype(dtype) if dtype is not None else np.asarray(ad).dtype
+        return broadcast_to(fill_value.astype(dt) if fill_value.dtype != dt else fill_value, target)
+    return _wrap(np.full_like(ad, _raw(fill_value), dtype=dtype, order=order, shape=shape))
+
+
+def empty_like(prototype, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    """``np.empty_like`` on a tensor: an uninitialised constant tensor."""
+    return _wrap(np.empty_like(_raw(prototype), dtype=dtype, order=order, shape=shape))
+
+
+def shape(a):
+    """The shape of ``a``, as ``np.shape``."""
+    return np.shape(_raw(a))
+
+
+def ndim(a):
+    """The number of dimensions of ``a``, as ``np.ndim``."""
+    return np.ndim(_raw(a))
+
+
+def size(a, axis=None):
+    """The number of elements of ``a`` (along ``axis``), as ``np.size``."""
+    return np.size(_raw(a), axis)

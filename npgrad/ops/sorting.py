@@ -1,0 +1,223 @@
+"""Sorting and selection: sort, partition, topk, kthvalue, and the order statistics median,
+quantile and percentile (with their NaN-ignoring forms).
+
+Each is a permutation or selection of the input, so each is written as a NumPy ``argsort`` /
+``argpartition`` (no gradient) followed by a differentiable gather (``take_along_axis``): the
+gradient goes to the elements chosen, exactly as in PyTorch, and is itself differentiable. Ties
+are ordered stably (by position), as ``torch.sort(stable=True)``; NaN sorts last, as the largest
+value (PyTorch's convention too).
+"""
+import math
+
+import numpy as np
+
+from ..tensor import Tensor, _wrap
+from ._util import as_input, normalize_axis, normalize_one_axis
+from .elementwise import where
+from .index import take_along_axis
+from .shape import moveaxis, reshape
+
+
+def _argsort(xd, axis, descending=False):
+    """Stable ascending order along ``axis``; descending keeps tied elements in their original
+    order too (and puts NaN first), as ``torch.sort(descending=True, stable=True)``."""
+    if not descending:
+        return np.argsort(xd, axis=axis, kind="stable")
+    n = xd.shape[axis]
+    rev = np.argsort(np.flip(xd, axis), axis=axis, kind="stable")
+    return np.flip(n - 1 - rev, axis)
+
+
+def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
+    """Sorted copy of ``a`` along ``axis`` (the flattened tensor when None), as ``np.sort``; the
+    gradient goes back to each value's original position. ``descending=True`` as ``torch.sort``."""
+    if order is not None:
+        raise ValueError("sort: order= (structured arrays) is not supported for Tensors")
+    a = as_input(a, "sort")
+    if axis is None:
+        a, axis = reshape(a, -1), 0
+    if a.ndim == 0:
+        raise np.exceptions.AxisError(f"sort: axis {axis} is out of bounds for a 0-d tensor")
+    ax = normalize_one_axis(axis, a.ndim, "sort")
+    return take_along_axis(a, _argsort(a.data, ax, descending), ax)
+
+
+def argsort_stable(a, axis=-1, descending=False):
+    """The (stable) sorting permutation of ``a`` along ``axis``, as an int64 tensor."""
+    a = as_input(a, "argsort")
+    if axis is None:
+        return _wrap(_argsort(a.data.reshape(-1), 0, descending))
+    ax = normalize_one_axis(axis, a.ndim, "argsort")
+    return _wrap(_argsort(a.data, ax, descending))
+
+
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    """``a`` rearranged so the element at each ``kth`` position is the one a sort would put there,
+    smaller ones before it and larger ones after, as ``np.partition``; differentiable."""
+    if order is not None:
+        raise ValueError("partition: order= (structured arrays) is not supported for Tensors")
+    a = as_input(a, "partition")
+    if axis is None:
+        a, axis = reshape(a, -1), 0
+    ax = normalize_one_axis(axis, a.ndim, "partition")
+    idx = np.argpartition(a.data, kth, axis=ax, kind=kind)
+    return take_along_axis(a, idx, ax)
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices, as ``torch.topk``:
+    ``(values, indices)``, values differentiable, indices an int64 tensor. Tied elements are taken
+    in order of position (PyTorch leaves their order unspecified); the result is always in sorted
+    order (``sorted=False`` allows any order, so it gives the same)."""
+    x = as_input(x, "topk")
+    if x.ndim == 0:  # as torch: a 0-d tensor is its own top-1
+        if k != 1:
+            raise ValueError(f"topk: k ({k}) is out of range for a 0-d tensor")
+        return x[()], _wrap(np.zeros((), np.int64))
+    ax = normalize_one_axis(dim, x.ndim, "topk")
+    n = x.shape[ax]
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k ({k}) is out of range for dimension {dim} of size {n} (shape {x.shape})")
+    order = _argsort(x.data, ax, descending=largest)
+    idx = np.take(order, np.arange(k), axis=ax).astype(np.int64)
+    return take_along_axis(x, idx, ax), _wrap(idx)
+
+
+def kthvalue(x, k, dim=-1, keepdim=False):
+    """The ``k``-th smallest element (1-based) along ``dim`` and its index, as ``torch.kthvalue``:
+    ``(values, indices)``; the gradient goes to that element. Among ties, the first by position."""
+    x = as_input(x, "kthvalue")
+    if x.ndim == 0:
+        x1 = reshape(x, (1,))
+        v, i = kthvalue(x1, k, 0, keepdim=True)
+        return reshape(v, ()), _wrap(i.data.reshape(()))
+    ax = normalize_one_axis(dim, x.ndim, "kthvalue")
+    n = x.shape[ax]
+    if not 1 <= k <= n:
+        raise ValueError(f"kthvalue: k ({k}) is out of range for dimension {dim} of size {n} (shape {x.shape})")
+    idx = np.take(_argsort(x.data, ax), [k - 1], axis=ax).astype(np.int64)
+    values = take_along_axis(x, idx, ax)
+    if not keepdim:
+        values, idx = reshape(values, values.shape[:ax] + values.shape[ax + 1:]), np.squeeze(idx, ax)
+    return values, _wrap(idx)
+
+
+# ----------------------------------------------------------------------- order statistics
+_METHODS = ("linear", "lower", "higher", "nearest", "midpoint")
+
+
+def _q_array(q, name, scale=1.0):
+    if isinstance(q, Tensor):
+        if q.requires_grad:
+            raise TypeError(f"{name}: not differentiable in q (PyTorch's quantile is not either); pass "
+                            f"q.detach() or plain numbers")
+        q = q.data
+    qd = np.asarray(q, dtype=np.float64) / scale
+    if not np.all((qd >= 0) & (qd <= 1)):
+        raise ValueError(f"{name}: {'percentiles' if scale != 1.0 else 'quantiles'} must be in the range "
+                         f"[0, {'100' if scale != 1.0 else '1'}], got {np.asarray(q).tolist()}")
+    return qd
+
+
+def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
+    """Quantiles ``qd`` of ``a`` over ``axis`` by NumPy's rules, as a gather from the sorted values
+    plus a linear interpolation: the result has shape ``qd.shape + reduced shape``."""
+    if method not in _METHODS:
+        raise ValueError(f"{name}: method {method!r} is not supported (one of {_METHODS})")
+    a = as_input(a, name)
+    axes = normalize_axis(axis, a.ndim, name)
+    kept = tuple(i for i in range(a.ndim) if i not in axes)
+    n = math.prod(a.shape[i] for i in axes)
+    lead = tuple(a.shape[i] for i in kept)
+    flat = reshape(moveaxis(a, axes, tuple(range(a.ndim - len(axes), a.ndim))) if axes else a, lead + (n,))
+    srt = sort(flat, axis=-1) if n else flat
+    nq = qd.size
+    qf = qd.reshape(-1)
+    if ignore_nan:
+        count = (~np.isnan(flat.data)).sum(axis=-1, keepdims=True)      # lead + (1,)
+    else:
+        count = np.full(lead + (1,), n)
+    last = np.maximum(count - 1, 0)
+    virtual = qf * last                                                 # lead + (nq,)
+    if method == "lower":
+        lo = hi = np.floor(virtual)
+    elif method == "higher":
+        lo = hi = np.ceil(virtual)
+    elif method == "nearest":
+        lo = hi = np.around(virtual)
+    else:
+        lo, hi = np.floor(virtual), np.minimum(np.floor(virtual) + 1, last)
+    t = virtual - lo
+    if method == "midpoint":
+        t = np.where(t > 0, 0.5, 0.0)
+    lo, hi = lo.astype(np.intp), hi.astype(np.intp)
+    if n == 0:
+        out = _wrap(np.full(lead + (nq,), np.nan, dtype=a.dtype if a.dtype.kind == "f" else np.float64))
+    else:
+        below = take_along_axis(srt, lo, -1)
+        if method in ("lower", "higher", "nearest"):
+            out = below
+        else:
+            above = take_along_axis(srt, hi, -1)
+            t = t.astype(srt.dtype) if srt.dtype.kind == "f" else t
+            d = above - below
+            out = where(t >= 0.5, above - d * (1.0 - t), below + d * t)   # NumPy's _lerp, exactly
+        empty = count == 0 if ignore_nan else np.isnan(srt.data[..., -1:])  # an all-NaN / any-NaN slice
+        if empty.any():
+            out = where(empty, np.nan, out)
+    if keepdims:
+        lead = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
+    out = reshape(moveaxis(out, -1, 0), qd.shape + lead)
+    return out
+
+
+def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+             interpolation=None):
+    """The ``q``-th quantiles of ``a`` over ``axis``, as ``np.quantile`` (methods 'linear' (the
+    default), 'lower', 'higher', 'nearest', 'midpoint'); differentiable in ``a``, as
+    ``torch.quantile``: the gradient goes to the one or two order statistics each quantile reads."""
+    if out is not None:
+        raise TypeError("quantile: out= is not supported for Tensors")
+    return _order_stat(a, _q_array(q, "quantile"), axis, interpolation or method, keepdims, False, "quantile")
+
+
+def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+               interpolation=None):
+    """The ``q``-th percentiles (0-100) of ``a`` over ``axis``, as ``np.percentile``; differentiable."""
+    if out is not None:
+        raise TypeError("percentile: out= is not supported for Tensors")
+    return _order_stat(a, _q_array(q, "percentile", 100.0), axis, interpolation or method, keepdims, False,
+                       "percentile")
+
+
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """Median over ``axis``, as ``np.median`` (the mean of the two middle values for an even count;
+    NaN if the slice holds a NaN); differentiable."""
+    if out is not None:
+        raise TypeError("median: out= is not supported for Tensors")
+    return _order_stat(a, np.asarray(0.5), axis, "linear", keepdims, False, "median")
+
+
+def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                interpolation=None):
+    """``quantile`` ignoring NaNs (NaN for an all-NaN slice), as ``np.nanquantile``; differentiable."""
+    if out is not None:
+        raise TypeError("nanquantile: out= is not supported for Tensors")
+    return _order_stat(a, _q_array(q, "nanquantile"), axis, interpolation or method, keepdims, True, "nanquantile")
+
+
+def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                  interpolation=None):
+    """``percentile`` ignoring NaNs, as ``np.nanpercentile``; differentiable."""
+    if out is not None:
+        raise TypeError("nanpercentile: out= is not supported for Tensors")
+    return _order_stat(a, _q_array(q, "nanpercentile", 100.0), axis, interpolation or method, keepdims, True,
+                       "nanpercentile")
+
+
+def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """``median`` ignoring NaNs (NaN for an all-NaN slice), as ``np.nanmedian``; differentiable."""
+    if out is not None:
+        raise TypeError("nanmedian: out= is not supported for Tensors")
+    return _order_stat(a, np.asarray(0.5), axis, "linear", keepdims, True, "nanmedian")
+

@@ -1,0 +1,314 @@
+"""Statistics: weighted averages, covariance and correlation, peak-to-peak, the NaN-ignoring
+reductions, 1-D convolution/correlation, linear interpolation and ``cumulative_sum``.
+
+All are compositions of differentiable ops (arithmetic, ``where``, reductions, gathers), following
+NumPy's own formulas step by step, so values match NumPy and gradients (of any order) come from
+the VJPs of those ops. A NaN the ``nan*`` functions ignore gets a zero gradient.
+"""
+import warnings
+
+import numpy as np
+
+from ..tensor import Tensor, _wrap
+from ._util import as_input, normalize_axis, normalize_one_axis
+from .elementwise import clip, sqrt, where
+from .index import getitem
+from .reduce import cumprod, cumsum, max as _max, min as _min, prod, sum as _sum
+from .shape import concatenate, pad as _pad, reshape, squeeze, transpose
+
+
+def _float(x):
+    """Integer and bool inputs compute in float64, as NumPy's statistics do."""
+    return x.astype(np.float64) if x.dtype.kind in "biu" else x
+
+
+# ------------------------------------------------------------------------------ averages
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """Weighted average over ``axis``, as ``np.average``; ``weights`` have ``a``'s shape, or are 1-D
+    along an int ``axis``. With ``returned=True``, also the sum of the weights. Differentiable in
+    ``a`` and in tensor weights."""
+    a = _float(as_input(a, "average"))
+    axes = normalize_axis(axis, a.ndim, "average")
+    if weights is None:
+        avg = a.mean(axis=axes, keepdims=keepdims)
+        scl = np.full(avg.shape, float(np.prod([a.shape[i] for i in axes])), dtype=avg.dtype)
+        return (avg, _wrap(scl)) if returned else avg
+    w = as_input(weights, "average")
+    if w.shape != a.shape:
+        if axis is None:
+            raise TypeError("average: axis must be specified when shapes of a and weights differ")
+        if w.ndim != 1 or len(axes) != 1 or w.shape[0] != a.shape[axes[0]]:
+            raise ValueError(f"average: weights of shape {w.shape} differ from a's shape {a.shape} and are not "
+                             f"1-D along axis {axis}")
+        w = reshape(w, (-1,) + (1,) * (a.ndim - axes[0] - 1))
+    scl = _sum(w * np.ones(a.shape, dtype=np.result_type(a.dtype, w.dtype)), axis=axes, keepdims=keepdims)
+    if np.any(scl.data == 0.0):
+        raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
+    avg = _sum(a * w, axis=axes, keepdims=keepdims) / scl
+    return (avg, scl) if returned else avg
+
+
+def ptp(a, axis=None, out=None, keepdims=False):
+    """Range (maximum minus minimum) over ``axis``, as ``np.ptp``; tied extremes share the gradient."""
+    if out is not None:
+        raise TypeError("ptp: out= is not supported for Tensors")
+    a = as_input(a, "ptp")
+    return _max(a, axis=axis, keepdims=keepdims) - _min(a, axis=axis, keepdims=keepdims)
+
+
+# ------------------------------------------------------------------- covariance, correlation
+def _rows(x, rowvar, dtype, name):
+    x = as_input(x, name)
+    if x.ndim > 2:
+        raise ValueError(f"{name}: m has more than 2 dimensions (shape {x.shape})")
+    x = reshape(x, (1,) * (2 - x.ndim) + x.shape) if x.ndim < 2 else x
+    x = x.astype(dtype) if dtype is not None else _float(x)
+    return transpose(x) if not rowvar and x.shape[0] != 1 else x
+
+
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
+    """Covariance matrix of the variables in the rows (columns if ``rowvar=False``) of ``m`` (and
+    ``y``), with optional frequency and analytic weights, as ``np.cov``; differentiable."""
+    if ddof is not None and ddof != int(ddof):
+        raise ValueError("cov: ddof must be integer")
+    X = _rows(m, rowvar, dtype, "cov")
+    if X.shape[0] == 0:
+        return _wrap(np.zeros((0, 0), dtype=X.dtype))
+    if y is not None:
+        X = concatenate([X, _rows(y, rowvar, dtype, "cov")], axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    w = None
+    if fweights is not None:
+        fw = np.asarray(fweights.data if isinstance(fweights, Tensor) else fweights)
+        if fw.ndim > 1 or fw.shape[0] != X.shape[1] or not np.all(fw == np.around(fw)) or np.any(fw < 0):
+            raise ValueError("cov: fweights must be a 1-D array of non-negative integers, one per observation")
+        w = fw.astype(X.dtype)  # (NumPy computes in float64 here; a float32 tensor stays float32)
+    if aweights is not None:
+        aw = as_input(aweights, "cov")
+        if aw.ndim > 1 or aw.shape[0] != X.shape[1] or np.any(aw.data < 0):
+            raise ValueError("cov: aweights must be a 1-D array of non-negative values, one per observation")
+        w = aw if w is None else aw * w
+    if w is None:
+        avg = X.mean(axis=1)
+        fact = X.shape[1] - ddof
+    else:
+        avg, w_sum = average(X, axis=1, weights=w, returned=True)
+        w_sum = w_sum[0]
+        if ddof == 0:
+            fact = w_sum
+        elif aweights is None:
+            fact = w_sum - ddof
+        else:
+            fact = w_sum - ddof * _sum(w * aweights) / w_sum
+    if np.any(np.asarray(getattr(fact, "data", fact)) <= 0):
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
+        fact = np.float64(0.0)  # as NumPy: the result is inf / nan
+    Xc = X - reshape(avg, (-1, 1))
+    Xw = Xc * w if w is not None else Xc
+    c = Xc @ transpose(Xw)   # (the operator: no import of the contraction module, which may move)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = c * (1.0 / fact) if not isinstance(fact, Tensor) else c / fact
+    return squeeze(c)
+
+
+def corrcoef(x, y=None, rowvar=True, *, dtype=None):
+    """Pearson correlation coefficients, as ``np.corrcoef`` (and ``torch.corrcoef``: the covariance
+    scaled by the standard deviations, clipped to [-1, 1]); differentiable."""
+    c = cov(x, y, rowvar, dtype=dtype)
+    if c.ndim == 0:
+        return c / c
+    d = sqrt(getitem(c, (np.arange(c.shape[0]), np.arange(c.shape[0]))))
+    c = c / reshape(d, (-1, 1))
+    c = c / reshape(d, (1, -1))
+    return clip(c, -1.0, 1.0)
+
+
+# -------------------------------------------------------------------- NaN-ignoring reductions
+def _nan_mask(a):
+    return np.isnan(a.data) if a.dtype.kind in "fc" else np.zeros(a.shape, bool)
+
+
+def _filled(a, value, name):
+    a = as_input(a, name)
+    mask = _nan_mask(a)
+    return (where(mask, value, a) if mask.any() else a), mask
+
+
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
+    """Sum treating NaN as zero, as ``np.nansum``; NaNs get a zero gradient."""
+    filled, _ = _filled(a, 0.0, "nansum")
+    return _sum(filled, axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+def _count(mask, axis, keepdims, dtype):
+    return (~mask).sum(axis=axis, keepdims=keepdims).astype(dtype)
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
+    """Mean ignoring NaNs (NaN for an all-NaN slice), as ``np.nanmean``; differentiable."""
+    filled, mask = _filled(_float(as_input(a, "nanmean")), 0.0, "nanmean")
+    axes = normalize_axis(axis, filled.ndim, "nanmean")
+    cnt = _count(mask, axes, keepdims, filled.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _sum(filled, axis=axes, keepdims=keepdims) / cnt
+
+
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """Variance ignoring NaNs, with ``ddof``, as ``np.nanvar``; differentiable."""
+    a = _float(as_input(a, "nanvar"))
+    axes = normalize_axis(axis, a.ndim, "nanvar")
+    filled, mask = _filled(a, 0.0, "nanvar")
+    cnt = _count(mask, axes, True, a.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = _sum(filled, axis=axes, keepdims=True) / cnt
+        dev = where(mask, 0.0, a - mean) if mask.any() else a - mean
+        var = _sum(dev * dev, axis=axes, keepdims=True) / np.maximum(cnt - ddof, 0)
+    return var if keepdims else squeeze(var, axis=axes) if axes else var
+
+
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """Standard deviation ignoring NaNs, as ``np.nanstd``; differentiable."""
+    return sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def _nan_extreme(name, reduce, fill):
+    def fn(a, axis=None, out=None, keepdims=False):
+        filled, mask = _filled(a, fill, name)
+        result = reduce(filled, axis=axis, keepdims=keepdims)
+        all_nan = np.all(mask, axis=axis, keepdims=keepdims) if mask.size else np.zeros(result.shape, bool)
+        if np.any(all_nan):
+            warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=2)
+            result = where(all_nan, np.nan, result)
+        return result
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"``np.{name}``: the {name[3:]}imum ignoring NaNs (NaN for an all-NaN slice); tied extremes share "
+                  f"the gradient evenly, NaNs get none.")
+    return fn
+
+
+nanmax = _nan_extreme("nanmax", _max, -np.inf)
+nanmin = _nan_extreme("nanmin", _min, np.inf)
+
+
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
+    """Product treating NaN as one, as ``np.nanprod``; differentiable."""
+    filled, _ = _filled(a, 1.0, "nanprod")
+    return prod(filled, axis=axis, keepdims=keepdims)
+
+
+def nancumsum(a, axis=None, dtype=None, out=None):
+    """Cumulative sum treating NaN as zero, as ``np.nancumsum``; differentiable."""
+    filled, _ = _filled(a, 0.0, "nancumsum")
+    return cumsum(filled, axis=axis)
+
+
+def nancumprod(a, axis=None, dtype=None, out=None):
+    """Cumulative product treating NaN as one, as ``np.nancumprod``; differentiable."""
+    filled, _ = _filled(a, 1.0, "nancumprod")
+    return cumprod(filled, axis=axis)
+
+
+def _cumulative(name, op, identity):
+    def fn(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        x = as_input(x, name)
+        if axis is None:
+            if x.ndim > 1:
+                raise ValueError(f"{name}: axis must be given for a tensor of more than one dimension "
+                                 f"(shape {x.shape})")
+            axis = 0
+        if x.ndim == 0:
+            raise ValueError(f"{name}: the input must be at least 1-D")
+        ax = normalize_one_axis(axis, x.ndim, name)
+        res = op(x if dtype is None else x.astype(dtype), axis=ax)
+        if include_initial:
+            first = np.full(x.shape[:ax] + (1,) + x.shape[ax + 1:], identity, dtype=res.dtype)
+            res = concatenate([first, res], axis=ax)
+        return res
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``np.{name}`` (NumPy 2.1's array-API name): ``include_initial`` prepends the identity."
+    return fn
+
+
+cumulative_sum = _cumulative("cumulative_sum", cumsum, 0)
+cumulative_prod = _cumulative("cumulative_prod", cumprod, 1)
+
+
+# ----------------------------------------------------------- 1-D convolution, interpolation
+def correlate(a, v, mode="valid"):
+    """Cross-correlation of two 1-D sequences, ``c[k] = sum_n a[n + k] * v[n]``, as
+    ``np.correlate`` (modes 'valid', 'same', 'full'); differentiable in both."""
+    return _correlate(as_input(a, "correlate"), as_input(v, "correlate"), mode, "correlate")
+
+
+def convolve(a, v, mode="full"):
+    """Discrete linear convolution of two 1-D sequences, as ``np.convolve`` (modes 'full', 'same',
+    'valid'); differentiable in both."""
+    a, v = as_input(a, "convolve"), as_input(v, "convolve")
+    if a.ndim > 1 or v.ndim > 1:
+        raise ValueError(f"convolve: inputs must be 1-D, got shapes {a.shape} and {v.shape}")
+    a, v = reshape(a, (-1,)), reshape(v, (-1,))
+    if v.shape[0] > a.shape[0]:
+        a, v = v, a
+    return _correlate(a, v[::-1], mode, "convolve")
+
+
+def _correlate(a, v, mode, name):
+    if a.ndim > 1 or v.ndim > 1:
+        raise ValueError(f"{name}: inputs must be 1-D, got shapes {a.shape} and {v.shape}")
+    a, v = reshape(a, (-1,)), reshape(v, (-1,))
+    n, m = a.shape[0], v.shape[0]
+    if n == 0 or m == 0:
+        raise ValueError(f"{name}: inputs cannot be empty (shapes {a.shape} and {v.shape})")
+    if mode not in ("valid", "same", "full"):
+        raise ValueError(f"{name}: mode must be one of 'valid', 'same', 'full', not {mode!r}")
+    padded = _pad(a, ((m - 1, m - 1),))
+    windows = getitem(padded, (np.arange(n + m - 1)[:, None] + np.arange(m),))   # (n + m - 1, m)
+    full = windows @ v
+    if mode == "full":
+        return full
+    if mode == "valid":
+        lo, length = (m - 1, n - m + 1) if n >= m else (n - 1, m - n + 1)
+    else:  # 'same': NumPy centres the max(n, m) values in the full output this way
+        lo, length = ((m - 1) // 2 if n >= m else n // 2), max(n, m)
+    return full[lo:lo + length]
+
+
+def interp(x, xp, fp, left=None, right=None, period=None):
+    """Piecewise-linear interpolation of the points (``xp``, ``fp``) at ``x``, as ``np.interp``
+    (``left``/``right`` beyond the ends, ``period`` for periodic ``xp``); differentiable in ``x``,
+    ``xp`` and ``fp`` (and in tensor ``left``/``right``)."""
+    x, xp, fp = as_input(x, "interp"), as_input(xp, "interp"), as_input(fp, "interp")
+    if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape:
+        raise ValueError(f"interp: xp and fp must be 1-D sequences of the same length, got shapes {xp.shape} "
+                         f"and {fp.shape}")
+    if xp.shape[0] == 0:
+        raise ValueError("interp: array of sample points is empty")
+    x, xp, fp = _float(x), _float(xp), _float(fp)
+    if period is not None:
+        if period == 0:
+            raise ValueError("interp: period must be a non-zero value")
+        period = abs(period)
+        x = x % period
+        xp = xp % period
+        order = np.argsort(xp.data, kind="stable")
+        xp, fp = xp[order], fp[order]
+        xp = concatenate([xp[-1:] - period, xp, xp[0:1] + period])
+        fp = concatenate([fp[-1:], fp, fp[0:1]])
+        left = right = None
+    k = xp.shape[0]
+    if k == 1:
+        res = fp[0] + x * 0.0
+    else:
+        j = np.clip(np.searchsorted(xp.data, x.data, side="right") - 1, 0, k - 2)
+        x0, x1, f0, f1 = xp[j], xp[j + 1], fp[j], fp[j + 1]
+        slope = (f1 - f0) / (x1 - x0)
+        res = slope * (x - x0) + f0
+        res = where(x.data == x1.data, f1, res)   # NumPy returns fp[i] exactly at xp[i]
+    below = x.data < xp.data[0]
+    above = x.data > xp.data[-1]
+    if below.any():
+        res = where(below, fp[0] if left is None else left, res)
+    if above.any():
+        res = where(above, fp[-1] if right is None else right, res)
+    return res
