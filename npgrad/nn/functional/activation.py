@@ -1,0 +1,173 @@
+"""Activations: GELU, SiLU, leaky ReLU, softmax / log_softmax, softplus (relu, tanh and sigmoid are
+npgrad.ops's)."""
+import math
+import warnings
+
+import numpy as np
+
+from ...ops import elementwise as _ew
+from ...ops._util import as_input, normalize_axis
+from ...tensor import _make
+from .. import _erf
+from ._common import _is_graph
+
+
+# ------------------------------------------------------------------------- activations
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def erf(input):
+    """The error function, differentiable (``d erf / dx = 2 / sqrt(pi) * exp(-x**2)``)."""
+    x = as_input(input, "erf")
+    xd = x.data
+    out = _erf.erf(xd)
+    if xd.dtype.kind == "f":
+        out = out.astype(xd.dtype, copy=False)
+
+    def vjp(g, y, x):
+        return g * (2.0 / math.sqrt(math.pi)) * np.exp(-(x * x))
+    return _make(out, "erf", (x,), (xd,), (vjp,))
+
+
+def _normal_cdf(x):
+    """Phi(x) of a Tensor (differentiably, through ``erf``) or of an array (fast path)."""
+    if _is_graph(x):
+        return 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+    if x.dtype == np.float32:
+        return _erf.normal_cdf(x, single=True)
+    return _erf.normal_cdf(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
+
+
+def gelu(input, approximate="none"):
+    """GELU: ``x * Phi(x)`` (``approximate='none'``, with an erf accurate to float64) or the tanh
+    approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))`` (``approximate='tanh'``)."""
+    x = as_input(input, "gelu")
+    xd = x.data
+    if approximate == "none":
+        cdf = _normal_cdf(xd)
+        out = xd * cdf
+
+        def vjp(g, y, x):
+            c = _normal_cdf(x) if _is_graph(x) else cdf
+            return g * (c + x * np.exp(-0.5 * (x * x)) * _INV_SQRT_2PI)
+        return _make(out, "gelu", (x,), (xd,), (vjp,))
+    if approximate == "tanh":
+        th = xd * xd                      # tanh(sqrt(2/pi) * (x + 0.044715 x**3)), with one temporary
+        th *= 0.044715
+        th += 1.0
+        th *= xd
+        th *= _SQRT_2_OVER_PI
+        np.tanh(th, out=th)
+        out = th + 1.0
+        out *= xd
+        out *= 0.5
+
+        def vjp_tanh(g, y, x):
+            if _is_graph(x):
+                t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+                return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 0.134145 * x * x))
+            d = th * th                   # 0.5 (1 + t) + 0.5 sqrt(2/pi) x (1 - t**2) (1 + 3 * 0.044715 x**2)
+            np.subtract(1.0, d, out=d)
+            d *= x
+            d *= 0.5 * _SQRT_2_OVER_PI
+            q = x * x
+            q *= 0.134145
+            q += 1.0
+            d *= q
+            np.multiply(th, 0.5, out=q)
+            d += q
+            d += 0.5
+            d *= g
+            return d
+        return _make(out, "gelu", (x,), (xd,), (vjp_tanh,))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def _sigmoid_of(x):
+    if _is_graph(x):
+        return _ew.sigmoid(x)
+    return np.exp(-np.logaddexp(0, -x))
+
+
+def silu(input):
+    """SiLU / swish: ``x * sigmoid(x)``."""
+    x = as_input(input, "silu")
+    xd = x.data
+    s = _sigmoid_of(xd)
+    out = xd * s
+
+    def vjp(g, y, x):
+        sg = _sigmoid_of(x) if _is_graph(x) else s
+        return g * (sg * (1.0 + x * (1.0 - sg)))
+    return _make(out, "silu", (x,), (xd,), (vjp,))
+
+
+def leaky_relu(input, negative_slope=0.01):
+    """``max(0, x) + negative_slope * min(0, x)``."""
+    x = as_input(input, "leaky_relu")
+    xd = x.data
+    out = np.where(xd > 0, xd, xd * negative_slope)
+    return _make(out, "leaky_relu", (x,), (xd,), (lambda g, y, x: np.where(x > 0, g, g * negative_slope),))
+
+
+def _softmax_dim(ndim, dim, name):
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+                      f"dim=X as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if ndim in (0, 1, 3) else 1
+    return normalize_axis(dim, max(ndim, 1), name)[0]
+
+
+def _softmax_input(input, dim, dtype, name):
+    """The input tensor (cast to ``dtype`` if given, as a differentiable op), its data and the axis."""
+    x = as_input(input, name)
+    if dtype is not None:
+        x = x.astype(dtype)
+    return x, x.data, _softmax_dim(x.ndim, dim, name)
+
+
+def softmax(input, dim=None, dtype=None):
+    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably."""
+    x, xd, ax = _softmax_input(input, dim, dtype, "softmax")
+    if xd.ndim == 0:
+        return _make(np.ones_like(xd), "softmax", (x,), (xd,), (lambda g, y, x: g * 0,))
+    e = xd - xd.max(axis=ax, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=ax, keepdims=True)
+
+    def vjp(g, y, x):
+        gy = g * y
+        return gy - y * gy.sum(axis=ax, keepdims=True)
+    return _make(e, "softmax", (x,), (xd,), (vjp,))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """``x - logsumexp(x)`` along ``dim``: finite for logits of any magnitude."""
+    x, xd, ax = _softmax_input(input, dim, dtype, "log_softmax")
+    if xd.ndim == 0:
+        return _make(np.zeros_like(xd), "log_softmax", (x,), (xd,), (lambda g, y, x: g * 0,))
+    z = xd - xd.max(axis=ax, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=ax, keepdims=True))
+
+    def vjp(g, y, x):
+        return g - np.exp(y) * g.sum(axis=ax, keepdims=True)
+    return _make(z, "log_softmax", (x,), (xd,), (vjp,))
+
+
+def _log_sigmoid(x):
+    if _is_graph(x):
+        return -softplus(-x)
+    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta x)) / beta``, linear above ``threshold`` as PyTorch."""
+    x = as_input(input, "softplus")
+    xd = x.data
+    bx = xd * beta
+    out = np.where(bx > threshold, xd, (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta)
+
+    def vjp(g, y, x):
+        return np.where(x * beta > threshold, g, g * _sigmoid_of(x * beta))
+    return _make(out.astype(xd.dtype, copy=False), "softplus", (x,), (xd,), (vjp,))

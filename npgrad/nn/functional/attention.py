@@ -1,0 +1,102 @@
+"""Scaled dot-product attention as one fused op."""
+import math
+
+import numpy as np
+
+from ... import random as _random
+from ...ops._util import as_input
+from ...tensor import _make
+from .activation import softmax
+from ._common import _data, _is_graph
+
+
+# --------------------------------------------------------------------------- attention
+def _attn_bias(attn_mask, is_causal, L, S, dtype):
+    """The additive mask (or None): bool masks mark positions that take part (True), as in PyTorch SDPA."""
+    bias = None
+    if is_causal:
+        bias = np.where(np.tril(np.ones((L, S), dtype=bool)), 0, -np.inf).astype(dtype)
+    if attn_mask is not None:
+        md = _data(attn_mask)
+        m = np.where(md, 0, -np.inf).astype(dtype) if md.dtype == bool else md.astype(dtype, copy=False)
+        bias = m if bias is None else bias + m
+    return bias
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """``softmax(q k^T * scale + mask) v`` over the last two dims, as ``F.scaled_dot_product_attention``:
+    ``attn_mask`` is boolean (True = may attend) or additive float, broadcast to (..., L, S);
+    ``is_causal`` masks the upper triangle; ``scale`` defaults to ``1 / sqrt(E)``. One fused op."""
+    if enable_gqa:
+        raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
+    q, k, v = (as_input(t, "scaled_dot_product_attention") for t in (query, key, value))
+    qd, kd, vd = q.data, k.data, v.data
+    if qd.ndim < 2 or kd.ndim < 2 or vd.ndim < 2 or qd.shape[-1] != kd.shape[-1] or kd.shape[-2] != vd.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: query {qd.shape}, key {kd.shape} and value {vd.shape} "
+                         f"do not fit (need (..., L, E), (..., S, E), (..., S, Ev))")
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal, not both")
+    L, S = qd.shape[-2], kd.shape[-2]
+    sc = 1.0 / math.sqrt(qd.shape[-1]) if scale is None else float(scale)
+    bias = _attn_bias(attn_mask, is_causal, L, S, qd.dtype)
+    s = np.matmul(qd, np.swapaxes(kd, -1, -2))
+    s *= sc
+    if bias is not None:
+        s = s + bias
+    # A row whose every score is masked (-inf), or a query with no keys (S = 0), attends to nothing: its
+    # weights, output and gradients are 0, as PyTorch's (a plain softmax would give 0 / 0 = nan).
+    m = s.max(axis=-1, keepdims=True) if S else np.zeros(s.shape[:-1] + (1,), s.dtype)
+    dead = m == -np.inf
+    if dead.any():
+        m[dead] = 0
+    else:
+        dead = None
+    with np.errstate(invalid="ignore"):
+        s -= m
+        p = np.exp(s, out=s)
+        total = p.sum(axis=-1, keepdims=True)
+        p /= total if dead is None else np.where(dead, 1, total)
+    if dropout_p > 0.0:
+        keep = (_random.get_generator().random(p.shape) >= dropout_p).astype(p.dtype) / (1.0 - dropout_p)
+        pd = p * keep
+    else:
+        keep = None
+        pd = p
+    out = np.matmul(pd, vd)
+    cache = {}
+
+    def probs(q, k):
+        if _is_graph(q) or _is_graph(k):
+            sg = np.matmul(q, np.swapaxes(k, -1, -2)) * sc
+            if bias is not None:
+                sg = sg + bias
+            if dead is None:
+                return softmax(sg, dim=-1)
+            return np.where(dead, 0, softmax(np.where(dead, 0, sg), dim=-1))  # no nan in the unused branch
+        return p
+
+    def dscores(g, q, k, v):
+        if not _is_graph(g) and cache.get("g") is g:
+            return cache["ds"]
+        pp = probs(q, k)
+        dp = np.matmul(g, np.swapaxes(v, -1, -2))
+        if keep is not None:
+            dp = dp * keep
+        ds = pp * (dp - (dp * pp).sum(axis=-1, keepdims=True))
+        if not _is_graph(g):
+            cache["g"], cache["ds"] = g, ds
+        return ds
+
+    def vjp_q(g, y, q, k, v):
+        return np.matmul(dscores(g, q, k, v), k) * sc
+
+    def vjp_k(g, y, q, k, v):
+        return np.matmul(np.swapaxes(dscores(g, q, k, v), -1, -2), q) * sc
+
+    def vjp_v(g, y, q, k, v):
+        pp = probs(q, k)
+        if keep is not None:
+            pp = pp * keep
+        return np.matmul(np.swapaxes(pp, -1, -2), g)
+    return _make(out, "scaled_dot_product_attention", (q, k, v), (qd, kd, vd), (vjp_q, vjp_k, vjp_v))

@@ -1,0 +1,117 @@
+"""``linear``, ``dropout``, ``embedding`` and ``one_hot``."""
+
+import numpy as np
+
+from ... import random as _random
+from ...autograd import versions as _versions
+from ...ops._util import as_input
+from ...ops.index import scatter_add as _scatter_add
+from ...tensor import _make, _wrap
+from ._common import _data
+
+
+# ------------------------------------------------------------------------------ linear
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features), as ``F.linear``."""
+    x = as_input(input, "linear")
+    xd, wd = x.data, _data(weight)
+    if wd.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {wd.shape}")
+    if xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
+        raise ValueError(f"linear: input of shape {xd.shape} does not match weight of shape {wd.shape} "
+                         f"(expected input.shape[-1] == {wd.shape[1]})")
+    n_out, n_in = wd.shape
+    lead = xd.shape[:-1]
+    out = np.matmul(xd.reshape(-1, n_in), wd.T)
+    if bias is not None:
+        bd = _data(bias)
+        if bd.shape != (n_out,):
+            raise ValueError(f"linear: bias of shape {bd.shape} does not match {n_out} output features")
+        if out.dtype == np.result_type(out, bd):
+            out += bd
+        else:
+            out = out + bd
+    out = out.reshape(lead + (n_out,))
+
+    def vjp_x(g, y, x, w, b=None):
+        return np.matmul(g.reshape(-1, n_out), w).reshape(x.shape)
+
+    def vjp_w(g, y, x, w, b=None):
+        return np.matmul(g.reshape(-1, n_out).T, x.reshape(-1, n_in))
+
+    def vjp_b(g, y, x, w, b):
+        return g.reshape(-1, n_out).sum(axis=0)
+
+    if bias is None:
+        return _make(out, "linear", (x, weight), (xd, wd), (vjp_x, vjp_w))
+    return _make(out, "linear", (x, weight, bias), (xd, wd, bd), (vjp_x, vjp_w, vjp_b))
+
+
+# --------------------------------------------------------------------------- dropout
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` (when training)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    x = as_input(input, "dropout")
+    if not training or p == 0.0:
+        return x
+    xd = x.data
+    rng = generator or _random.get_generator()
+    if p == 1.0:
+        mask = np.zeros(xd.shape, dtype=xd.dtype)
+    else:
+        r = rng.random(xd.shape, dtype=np.float32 if xd.dtype == np.float32 else np.float64)
+        mask = (r >= p).astype(xd.dtype)
+        mask *= 1.0 / (1.0 - p)
+    return _make(xd * mask, "dropout", (x,), (xd,), (lambda g, y, x: g * mask,))
+
+
+# --------------------------------------------------------------------------- embedding
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """Rows of ``weight`` at the integer indices ``input``; the ``padding_idx`` row gets no gradient."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+    idx = _data(input)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, not {idx.dtype}")
+    wd = _data(weight)
+    V = wd.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= V):
+        raise IndexError(f"embedding: index out of range for a table of {V} rows")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += V
+    out = wd[idx]
+
+    def vjp(g, y, i, w):
+        gw = _scatter_add(w.shape, (idx,), g)
+        if padding_idx is not None:
+            keep = np.ones((V,) + (1,) * (len(w.shape) - 1), dtype=bool)
+            keep[padding_idx] = False
+            gw = np.where(keep, gw, 0)
+        return gw
+    return _make(out, "embedding", (idx, weight), (idx, wd), (None, vjp))
+
+
+def one_hot(tensor, num_classes=-1):
+    """Integer indices to a one-hot int64 tensor with a trailing axis of ``num_classes`` (by default one
+    more than the largest index). Indices outside ``[0, num_classes)`` are an error, as in PyTorch."""
+    idx = _data(tensor)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers, not {idx.dtype}")
+    if num_classes < 0:
+        if not idx.size:
+            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; pass num_classes")
+        num_classes = int(idx.max()) + 1
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        bad = idx[(idx < 0) | (idx >= num_classes)].flat[0]
+        raise IndexError(f"one_hot: index {bad} is out of bounds for {num_classes} classes (indices must be in "
+                         f"[0, {num_classes}))")
+    return _wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+# What the VJPs above read (npgrad/autograd/versions.py): undeclared ops are checked on their output
+# and every saved value. These never read their output, so ``h = F.linear(x, W, b); h += r`` is fine.
+_versions.reads("linear", "b", "a", "")
+_versions.reads("dropout", "")
+_versions.reads("embedding", "", "a")

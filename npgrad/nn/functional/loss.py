@@ -1,0 +1,343 @@
+"""Losses: cross-entropy, NLL, MSE, L1, smooth L1, binary cross-entropy (with logits), with PyTorch's
+reductions and warnings."""
+import warnings
+
+import numpy as np
+
+from ...ops import elementwise as _ew
+from ...ops._util import as_input
+from ...tensor import Tensor, _make
+from .activation import _log_sigmoid, _sigmoid_of, log_softmax, softmax
+from ._common import _data, _is_graph
+
+
+# -------------------------------------------------------------------------------- losses
+def _check_reduction(reduction, name):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _class_targets(td, n_classes, ignore_index, name):
+    valid = td != ignore_index
+    tc = np.where(valid, td, 0)
+    if tc.size and (tc.min() < 0 or tc.max() >= n_classes):
+        bad = tc[(tc < 0) | (tc >= n_classes)].flat[0]
+        raise IndexError(f"{name}: target {bad} is out of bounds for {n_classes} classes")
+    return valid, tc
+
+
+def _at_targets(a, tc):
+    """The entries of classes-last ``a`` (N, ..., C) at the target classes ``tc`` (N, ...)."""
+    if a.ndim == 2:  # plain fancy indexing: several times faster than take_along_axis for small batches
+        return a[np.arange(a.shape[0]), tc]
+    return np.take_along_axis(a, tc[..., None], axis=-1)[..., 0]
+
+
+def _set_at_targets(a, tc, v):
+    """Write ``v`` (shaped like ``tc``) into classes-last ``a`` at the target classes."""
+    if a.ndim == 2:
+        a[np.arange(a.shape[0]), tc] = v
+    else:
+        np.put_along_axis(a, tc[..., None], np.asarray(v)[..., None], axis=-1)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy between logits ``input`` (N, C) / (N, C, d1, ...) / (C,) and ``target``:
+    class indices (N, d1, ...) or class probabilities (same shape as ``input``), as ``F.cross_entropy``
+    (``weight``, ``ignore_index``, ``label_smoothing``, ``reduction``). Finite for logits of any size."""
+    if size_average is not None or reduce is not None:
+        raise TypeError("cross_entropy: size_average and reduce are deprecated; use reduction=")
+    _check_reduction(reduction, "cross_entropy")
+    x = as_input(input, "cross_entropy")
+    xd = x.data
+    if xd.dtype.kind != "f":
+        raise TypeError(f"cross_entropy: input must be floating point, not {xd.dtype}")
+    td = _data(target)
+    prob = td.dtype.kind == "f"
+    if xd.ndim == 0:
+        raise ValueError("cross_entropy: input must have at least 1 dimension (the classes)")
+    if xd.ndim == 1:  # unbatched
+        if (prob and td.shape != xd.shape) or (not prob and td.ndim != 0):
+            raise ValueError(f"cross_entropy: unbatched input of shape {xd.shape} needs a target of shape "
+                             f"{'(C,)' if prob else '()'}, got {td.shape}")
+        out = cross_entropy(x.reshape(1, -1), target.reshape(1, -1) if isinstance(target, Tensor) and prob
+                            else td.reshape(1, -1) if prob else td.reshape(1), weight, None, ignore_index, None,
+                            reduction, label_smoothing)
+        return out.reshape(()) if reduction == "none" else out
+    C = xd.shape[1]
+    if prob:
+        if td.shape != xd.shape:
+            raise ValueError(f"cross_entropy: probability target of shape {td.shape} must match input {xd.shape}")
+    elif td.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: class-index targets must be integers, not {td.dtype}")
+    elif td.shape != (xd.shape[0],) + xd.shape[2:]:
+        raise ValueError(f"cross_entropy: target of shape {td.shape} does not match input of shape {xd.shape} "
+                         f"(expected {(xd.shape[0],) + xd.shape[2:]})")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    eps = float(label_smoothing)
+    dt = xd.dtype
+    wd = None if weight is None else _data(weight).astype(dt, copy=False)
+    if wd is not None and wd.shape != (C,):
+        raise ValueError(f"cross_entropy: weight of shape {wd.shape} for {C} classes")
+
+    # classes last, as a view
+    xm = xd if xd.ndim == 2 else np.moveaxis(xd, 1, -1)
+    z = xm - xm.max(axis=-1, keepdims=True)
+    p = np.exp(z)
+    s = p.sum(axis=-1, keepdims=True)
+    log_s = np.log(s)
+    p /= s                                      # softmax, kept for the backward pass
+    if prob:
+        tm = td if td.ndim == 2 else np.moveaxis(td, 1, -1)
+        q = tm.astype(dt, copy=False)
+        if eps:
+            q = q * (1 - eps) + eps / C
+        a = q if wd is None else q * wd          # per-class coefficients a_ic, loss_i = -sum_c a_ic logp_ic
+        loss = -((z - log_s) * a).sum(axis=-1)
+        A = a.sum(axis=-1, keepdims=True)
+        denom = loss.size
+    else:
+        valid, tc = _class_targets(td, C, ignore_index, "cross_entropy")
+        w_t = valid.astype(dt) if wd is None else np.where(valid, wd[tc], 0).astype(dt)
+        z_t = _at_targets(z, tc)
+        loss = (1 - eps) * w_t * (log_s[..., 0] - z_t)
+        if eps:
+            sum_w = C if wd is None else wd.sum()
+            zw = z.sum(axis=-1) if wd is None else z @ wd
+            smooth = np.where(valid, sum_w * log_s[..., 0] - zw, 0)
+            loss = loss + (eps / C) * smooth
+            A = ((1 - eps) * w_t + np.where(valid, eps / C * sum_w, 0))[..., None]
+        else:
+            A = w_t[..., None]
+        denom = w_t.sum()
+    loss = loss.astype(dt, copy=False)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if reduction == "mean":
+            out = np.asarray(loss.sum() / denom, dtype=dt)
+        elif reduction == "sum":
+            out = np.asarray(loss.sum(), dtype=dt)
+        else:
+            out = loss
+
+    def coef(g, axis):  # the output gradient per sample, broadcast over the class axis
+        if reduction == "none":
+            return np.expand_dims(g, axis)
+        return g / denom if reduction == "mean" else g
+
+    def dense_a():  # a_ic for index targets, classes last
+        a = np.zeros(z.shape, dtype=dt)
+        _set_at_targets(a, tc, (1 - eps) * w_t)
+        if eps:
+            a += np.where(valid[..., None], (eps / C) * (1 if wd is None else wd), 0).astype(dt)
+        return a
+
+    def last(v):  # input layout -> classes last
+        return v if xd.ndim == 2 else np.moveaxis(v, 1, -1)
+
+    def first(v):  # classes last -> input layout
+        return v if xd.ndim == 2 else np.moveaxis(v, -1, 1)
+
+    def vjp_x(g, y, x, t):
+        if _is_graph(x):  # create_graph: everything recomputed with differentiable ops
+            pm = last(softmax(x, dim=1))
+            if not prob:
+                am = dense_a()
+            else:
+                am = last(t) * (1 - eps) + eps / C if eps else last(t)
+                am = am if wd is None else am * wd
+            return first((pm * am.sum(axis=-1, keepdims=True) - am) * coef(g, -1))
+        gm = p * A
+        if prob or eps:
+            gm -= a if prob else dense_a()
+        else:
+            _set_at_targets(gm, tc, _at_targets(gm, tc) - w_t)
+        gm *= coef(g, -1)
+        return first(gm)
+
+    def vjp_t(g, y, x, t):  # probability targets: d loss / d t_ic = -(1 - eps) w_c logp_ic
+        logp = log_softmax(x, dim=1) if _is_graph(x) else first(z - log_s)
+        w = 1.0 if wd is None else wd.reshape((C,) + (1,) * (xd.ndim - 2))
+        return (-(1 - eps) * w) * logp * coef(g, 1)
+
+    if prob:
+        return _make(out, "cross_entropy", (x, target), (xd, td), (vjp_x, vjp_t))
+    return _make(out, "cross_entropy", (x, td), (xd, td), (vjp_x, None))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target``."""
+    if size_average is not None or reduce is not None:
+        raise TypeError("nll_loss: size_average and reduce are deprecated; use reduction=")
+    _check_reduction(reduction, "nll_loss")
+    x = as_input(input, "nll_loss")
+    xd = x.data
+    td = _data(target)
+    if xd.ndim == 1:
+        out = nll_loss(x.reshape(1, -1), td.reshape(1), weight, None, ignore_index, None, reduction)
+        return out.reshape(()) if reduction == "none" else out
+    if td.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: targets must be integers, not {td.dtype}")
+    if xd.ndim < 2 or td.shape != (xd.shape[0],) + xd.shape[2:]:
+        raise ValueError(f"nll_loss: target of shape {td.shape} does not match input of shape {xd.shape}")
+    C = xd.shape[1]
+    dt = xd.dtype
+    valid, tc = _class_targets(td, C, ignore_index, "nll_loss")
+    wd = None if weight is None else _data(weight).astype(dt, copy=False)
+    w_t = valid.astype(dt) if wd is None else np.where(valid, wd[tc], 0).astype(dt)
+    xm = xd if xd.ndim == 2 else np.moveaxis(xd, 1, -1)  # classes last, as a view
+    picked = _at_targets(xm, tc)
+    loss = -w_t * picked
+    denom = w_t.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (np.asarray(loss.sum() / denom, dtype=dt) if reduction == "mean" else
+               np.asarray(loss.sum(), dtype=dt) if reduction == "sum" else loss.astype(dt, copy=False))
+    a = np.zeros(xm.shape, dtype=dt)
+    _set_at_targets(a, tc, w_t)
+    if xd.ndim > 2:
+        a = np.moveaxis(a, -1, 1)
+
+    def vjp(g, y, x, t):
+        if reduction == "none":
+            g = np.expand_dims(g, 1)
+        elif reduction == "mean":
+            g = g / denom
+        return -a * g
+    return _make(out, "nll_loss", (x, td), (xd, td), (vjp, None))
+
+
+def _warn_target_size(xd, td, name):
+    """PyTorch's warning for a regression loss whose target would broadcast against its input."""
+    if np.shape(td) != xd.shape:
+        warnings.warn(f"{name}: using a target size {np.shape(td)} that is different to the input size {xd.shape}. "
+                      f"This will likely lead to incorrect results due to broadcasting. Please ensure they have "
+                      f"the same size.", UserWarning, stacklevel=3)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Mean squared error ``(input - target) ** 2``, reduced; differentiable in both arguments (one op)."""
+    _check_reduction(reduction, "mse_loss")
+    x = as_input(input, "mse_loss")
+    xd, td = x.data, _data(target)
+    _warn_target_size(xd, td, "mse_loss")
+    try:
+        diff = xd - td
+    except ValueError:
+        raise ValueError(f"mse_loss: input of shape {xd.shape} and target of shape {td.shape} do not broadcast") \
+            from None
+    sq = diff * diff
+    n = sq.size
+    if reduction == "none":
+        out = sq
+    else:
+        out = np.asarray(sq.sum() / n if reduction == "mean" else sq.sum(), dtype=sq.dtype)
+    del sq
+
+    def scale(g):
+        return g * (2.0 / n) if reduction == "mean" else g * 2.0
+
+    def vjp_x(g, y, x, t):
+        d = x - t if _is_graph(x) or _is_graph(t) else diff
+        return scale(g) * d
+
+    def vjp_t(g, y, x, t):
+        d = x - t if _is_graph(x) or _is_graph(t) else diff
+        return -(scale(g) * d)
+    return _make(out, "mse_loss", (x, target), (xd, td), (vjp_x, vjp_t))
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Mean absolute error ``|input - target|``, reduced."""
+    _check_reduction(reduction, "l1_loss")
+    x = as_input(input, "l1_loss")
+    _warn_target_size(x.data, _data(target), "l1_loss")
+    return _reduce(_ew.abs(x - target), reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Huber-like loss: ``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
+    _check_reduction(reduction, "smooth_l1_loss")
+    x = as_input(input, "smooth_l1_loss")
+    _warn_target_size(x.data, _data(target), "smooth_l1_loss")
+    d = x - target
+    ad = _ew.abs(d)
+    if beta == 0:
+        return _reduce(ad, reduction)
+    return _reduce(_ew.where(ad.data < beta, 0.5 * d * d / beta, ad - 0.5 * beta), reduction)
+
+
+def _weighted_loss(loss, wd, dtype, reduction):
+    """The binary cross-entropies' output from their elementwise ``loss``: weighted by ``wd`` (or not), in
+    ``dtype``, reduced; also the output-gradient scale and the weight their VJPs use."""
+    if wd is not None:
+        loss = loss * wd
+    loss = loss.astype(dtype, copy=False)
+    out = np.asarray(loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss,
+                     dtype=dtype)
+    n = loss.size
+
+    def scale(g):
+        return g / n if reduction == "mean" else g
+    return out, scale, (1.0 if wd is None else wd)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """``-(t log p + (1 - t) log(1 - p))`` for probabilities ``p`` in [0, 1], logs clamped at -100 as PyTorch."""
+    _check_reduction(reduction, "binary_cross_entropy")
+    x = as_input(input, "binary_cross_entropy")
+    xd, td = x.data, _data(target)
+    if td.shape != xd.shape:
+        raise ValueError(f"binary_cross_entropy: target of shape {td.shape} must match input of shape {xd.shape}")
+    # as PyTorch: a nan fails the check too (min and max propagate it, and nan >= 0 is False)
+    if xd.size and not (xd.min() >= 0 and xd.max() <= 1):
+        raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 and 1, got values "
+                         f"in [{xd.min()}, {xd.max()}]")
+    if td.size and not (td.min() >= 0 and td.max() <= 1):
+        raise ValueError(f"binary_cross_entropy: all elements of target should be between 0 and 1, got values "
+                         f"in [{td.min()}, {td.max()}]")
+    wd = None if weight is None else _data(weight)
+    with np.errstate(divide="ignore"):
+        loss = -(td * np.maximum(np.log(xd), -100) + (1 - td) * np.maximum(np.log1p(-xd), -100))
+    out, scale, w = _weighted_loss(loss, wd, xd.dtype, reduction)
+
+    def vjp_x(g, y, x, t):
+        return scale(g) * w * (x - t) / np.maximum((1 - x) * x, 1e-12)
+
+    def vjp_t(g, y, x, t):
+        return scale(g) * w * (np.maximum(np.log(1 - x), -100) - np.maximum(np.log(x), -100))
+    return _make(out, "binary_cross_entropy", (x, target), (xd, td), (vjp_x, vjp_t))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross-entropy in one stable formula (PyTorch's, with ``pos_weight``)."""
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    x = as_input(input, "binary_cross_entropy_with_logits")
+    xd, td = x.data, _data(target)
+    if td.shape != xd.shape:
+        raise ValueError(f"binary_cross_entropy_with_logits: target of shape {td.shape} must match input of "
+                         f"shape {xd.shape}")
+    wd = None if weight is None else _data(weight)
+    pw = None if pos_weight is None else _data(pos_weight)
+    ls = _log_sigmoid(xd)
+    lw = 1.0 if pw is None else (pw - 1) * td + 1
+    loss = (1 - td) * xd - lw * ls
+    out, scale, w = _weighted_loss(loss, wd, xd.dtype, reduction)
+
+    def vjp_x(g, y, x, t):  # d/dx: (1 - t) - lw * (1 - sigmoid(x))
+        lwx = 1.0 if pw is None else (pw - 1) * t + 1
+        return scale(g) * w * ((1 - t) - lwx * _sigmoid_of(-x))
+
+    def vjp_t(g, y, x, t):  # d/dt: -x - (pw - 1) * log_sigmoid(x)
+        d = -x if pw is None else -x - (pw - 1) * _log_sigmoid(x)
+        return scale(g) * w * d
+    return _make(out, "binary_cross_entropy_with_logits", (x, target), (xd, td), (vjp_x, vjp_t))

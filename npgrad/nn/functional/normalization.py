@@ -1,0 +1,151 @@
+"""Normalization: layer_norm, batch_norm, group_norm, as one fused op each (``_normalize``)."""
+import math
+
+import numpy as np
+
+from ...autograd import versions as _versions
+from ...ops._util import as_input
+from ...tensor import Tensor, _make
+from ._common import _data, _is_graph
+
+
+# ----------------------------------------------------------------------- normalization
+def _normalize(name, x, axes, eps, weight, bias):
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` over ``axes`` (weight/bias broadcast to x),
+    as one op. Returns (output tensor, mean, biased var) — the statistics as NumPy arrays."""
+    xd = x.data
+    wd = None if weight is None else _data(weight)
+    bd = None if bias is None else _data(bias)
+    mu = xd.mean(axis=axes, keepdims=True)
+    xc = xd - mu
+    var = np.mean(xc * xc, axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + eps)
+    xhat = xc
+    xhat *= rstd
+    out = xhat if wd is None else xhat * wd
+    if bd is not None:
+        out = out + bd
+    n = math.prod(xd.shape[a] for a in axes)
+
+    # Without weight and bias the output is xhat itself, which the caller may overwrite in place
+    # (``out += identity``): the VJPs then recompute it from the saved input.
+    kept = None if out is xhat else xhat
+
+    def stats(x):
+        if _is_graph(x):
+            m = x.mean(axis=axes, keepdims=True)
+            c = x - m
+            r = 1.0 / np.sqrt((c * c).mean(axis=axes, keepdims=True) + eps)
+            return c * r, r
+        return ((x - mu) * rstd if kept is None else kept), rstd
+
+    def vjp_x(g, y, x, *wb):
+        xh, r = stats(x)
+        dxh = g if wd is None else g * wb[0]
+        return r * (dxh - dxh.mean(axis=axes, keepdims=True) - xh * (dxh * xh).mean(axis=axes, keepdims=True))
+
+    def vjp_w(g, y, x, w, *b):
+        return g * stats(x)[0]
+
+    def vjp_b(g, y, x, *wb):
+        return g
+
+    parents, saved, vjps = [x], [xd], [vjp_x]
+    if weight is not None:
+        parents.append(weight)
+        saved.append(wd)
+        vjps.append(vjp_w)
+    if bias is not None:
+        parents.append(bias)
+        saved.append(bd)
+        vjps.append(vjp_b)
+    return _make(out, name, tuple(parents), tuple(saved), tuple(vjps)), mu, var, n
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalize over the last ``len(normalized_shape)`` dims, then scale by ``weight`` and shift by ``bias``."""
+    x = as_input(input, "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if x.ndim < k or x.shape[x.ndim - k:] != shape:
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with normalized_shape {shape}")
+    for name, v in (("weight", weight), ("bias", bias)):
+        if v is not None and _data(v).shape != shape:
+            raise ValueError(f"layer_norm: {name} of shape {_data(v).shape} must have normalized_shape {shape}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    return _normalize("layer_norm", x, axes, eps, weight, bias)[0]
+
+
+def _channel_view(v, ndim):
+    """A (C,) parameter reshaped to broadcast along axis 1 of an ``ndim``-d input."""
+    if v is None:
+        return None
+    shape = (-1,) + (1,) * (ndim - 2)
+    return v.reshape(shape) if isinstance(v, Tensor) else np.asarray(v).reshape(shape)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5):
+    """Batch normalization over all axes but 1 (the channels), as ``F.batch_norm``.
+
+    In training mode the batch statistics are used and the running statistics (if given) are updated in
+    place: ``running = (1 - momentum) * running + momentum * batch`` (the unbiased variance)."""
+    x = as_input(input, "batch_norm")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: input must be at least 2-D (N, C, ...), got shape {x.shape}")
+    C = x.shape[1]
+    for name, v in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if v is not None and _data(v).shape != (C,):
+            raise ValueError(f"batch_norm: {name} of shape {_data(v).shape} for an input with {C} channels")
+    axes = (0,) + tuple(range(2, x.ndim))
+    w = _channel_view(weight, x.ndim)
+    b = _channel_view(bias, x.ndim)
+    if training:
+        n = x.size // max(C, 1)
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
+                             f"of shape {x.shape}")
+        out, mu, var, n = _normalize("batch_norm", x, axes, eps, w, b)
+        if running_mean is not None:
+            rm = _data(running_mean)
+            rm *= 1 - momentum
+            rm += momentum * mu.reshape(-1).astype(rm.dtype)
+            _versions.bump(rm, "batch_norm")
+        if running_var is not None:
+            rv = _data(running_var)
+            rv *= 1 - momentum
+            rv += momentum * (var.reshape(-1) * (n / (n - 1))).astype(rv.dtype)
+            _versions.bump(rv, "batch_norm")
+        return out
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+    shape = (-1,) + (1,) * (x.ndim - 2)
+    rstd = (1.0 / np.sqrt(_data(running_var) + eps)).astype(x.dtype).reshape(shape)
+    mean = _data(running_mean).astype(x.dtype).reshape(shape)
+    y = (x - mean) * rstd
+    if w is not None:
+        y = y * w
+    if b is not None:
+        y = y + b
+    return y
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalize each of ``num_groups`` channel groups per sample, then a per-channel affine."""
+    x = as_input(input, "group_norm")
+    if x.ndim < 2 or x.shape[1] % num_groups:
+        raise ValueError(f"group_norm: {x.shape[1] if x.ndim > 1 else '?'} channels (input {x.shape}) do not "
+                         f"divide into {num_groups} groups")
+    N, C = x.shape[:2]
+    y = _normalize("group_norm", x.reshape(N, num_groups, -1), (2,), eps, None, None)[0].reshape(x.shape)
+    if weight is not None:
+        y = y * _channel_view(weight, x.ndim)
+    if bias is not None:
+        y = y + _channel_view(bias, x.ndim)
+    return y
+
+
+# What the VJPs above read (npgrad/autograd/versions.py): never the output, so ``out = bn(x); out += r`` is fine.
+for _name in ("layer_norm", "batch_norm", "group_norm"):
+    _versions.reads(_name, "ab", "a", "")
