@@ -592,3 +592,76 @@ def test_every_op_whose_output_shares_memory_tracks_it_as_a_view():
                     and any(o is not x and np.shares_memory(o.data, x.data) for x in xs):
                 untracked.add(case.name)
     assert not untracked, sorted(untracked)
+
+
+# ------------------------------------------------------------------ PyTorch's in-place methods
+INPLACE_METHODS = {
+    "add_": lambda y, w: y.add_(w, alpha=2.0),
+    "sub_": lambda y, w: y.sub_(w),
+    "mul_": lambda y, w: y.mul_(w),
+    "div_": lambda y, w: y.div_(w),
+    "clamp_": lambda y, w: y.clamp_(-0.5, 0.5),
+    "clip_": lambda y, w: y.clip_(-0.5, 0.5),
+    "relu_": lambda y, w: y.relu_(),
+    "sigmoid_": lambda y, w: y.sigmoid_(),
+    "tanh_": lambda y, w: y.tanh_(),
+    "exp_": lambda y, w: y.exp_(),
+    "neg_": lambda y, w: y.neg_(),
+    "abs_": lambda y, w: y.abs_(),
+    "masked_fill_": lambda y, w: y.masked_fill_(_idx_like(y, np.array([[True, False, True], [False, False, True]])),
+                                               0.25),
+    "copy_": lambda y, w: y.copy_(w * 3),
+    "fill_": lambda y, w: y.fill_(0.75),
+    "zero_": lambda y, w: y.zero_(),
+}
+
+
+def _idx_like(y, a):
+    return torch.tensor(a) if isinstance(y, torch.Tensor) else a
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(INPLACE_METHODS))
+def test_inplace_methods_vs_torch(name, dtype):
+    rng = np.random.default_rng(3)
+    xa, wa = rng.uniform(-1, 1, (2, 3)).astype(dtype), rng.uniform(0.5, 1.5, (2, 3)).astype(dtype)
+    c = rng.standard_normal((2, 3)).astype(dtype)
+    x, w = npg.tensor(xa), npg.tensor(wa)
+    tx, tw = torch.tensor(xa, requires_grad=True), torch.tensor(wa, requires_grad=True)
+    y, ty = x * 1.5, tx * 1.5
+    out, tout = INPLACE_METHODS[name](y, w), INPLACE_METHODS[name](ty, tw)
+    assert out is y and y.dtype == dtype
+    assert_close(y, ty.detach().numpy(), **TOL[dtype])
+    v = y[0] * 2           # reads the written values through a view
+    tv = ty[0] * 2
+    npg.sum(y * c + npg.sum(v)).backward()
+    try:
+        (ty * torch.tensor(c) + tv.sum()).sum().backward()
+    except RuntimeError as e:    # torch refuses where its op saved its own output (relu_, sigmoid_...):
+        assert "inplace" in str(e)   # npgrad keeps what it needs and must still match the math
+        tx2 = torch.tensor(xa, requires_grad=True)
+        tw2 = torch.tensor(wa, requires_grad=True)
+        ty2 = INPLACE_METHODS[name](tx2 * 1.5 + 0, tw2).clone()
+        (ty2 * torch.tensor(c) + (ty2[0] * 2).sum()).sum().backward()
+        tx, tw = tx2, tw2
+    # (an overwrite such as copy_ or fill_ leaves no path to x: npgrad gives None where torch gives zeros)
+    zeros = np.zeros((2, 3), dtype)
+    assert_close(zeros if x.grad is None else x.grad, zeros if tx.grad is None else tx.grad.numpy(), **TOL[dtype])
+    assert_close(zeros if w.grad is None else w.grad, zeros if tw.grad is None else tw.grad.numpy(), **TOL[dtype])
+
+
+def test_inplace_methods_without_graph_and_on_leaves():
+    w = npg.zeros(3)
+    with pytest.raises(RuntimeError, match="leaf"):
+        w.normal_()
+    with npg.no_grad():
+        data = w.data
+        w.normal_(generator=np.random.default_rng(0))
+        assert w.data is data and np.all(w.data != 0)
+        w.uniform_(2.0, 3.0)
+        assert np.all((w.data >= 2) & (w.data < 3))
+        w.fill_(1.5)
+        assert_close(w, [1.5] * 3)
+        w.zero_()
+        assert_close(w, [0.0] * 3)
+    assert w._version >= 4

@@ -120,6 +120,42 @@ def _transpose_method(self, *axes):
     return transpose(self, axes or None)
 
 
+# PyTorch's in-place methods: each writes the out-of-place op's result into the tensor (ops/inplace.py).
+for _name, _fn, _op in (
+        ("add_", lambda x, o, alpha=1: add(x, o if alpha == 1 else mul(o, alpha)), "add"),
+        ("sub_", lambda x, o, alpha=1: sub(x, o if alpha == 1 else mul(o, alpha)), "sub"),
+        ("mul_", mul, "mul"), ("div_", div, "div"), ("pow_", power, "pow"),
+        ("clamp_", lambda x, min=None, max=None: clip(x, min, max), "clip"),
+        ("clip_", lambda x, min=None, max=None: clip(x, min, max), "clip"),
+        ("relu_", relu, "relu"), ("sigmoid_", sigmoid, "sigmoid"), ("tanh_", tanh, "tanh"),
+        ("exp_", exp, "exp"), ("log_", log, "log"), ("sqrt_", sqrt, "sqrt"), ("neg_", neg, "neg"),
+        ("abs_", abs, "abs"),
+        ("masked_fill_", masked_fill, "where"),
+        ("copy_", lambda x, src: _as_values(src, x), "copy"),
+        ("fill_", lambda x, value: _as_values(value, x), "copy"),
+        ("zero_", lambda x: _as_values(0, x), "copy"),
+        ("normal_", lambda x, mean=0.0, std=1.0, generator=None:
+            _random_values(x, generator, lambda g: g.normal(mean, std, x.shape)), "copy"),
+        ("uniform_", lambda x, a=0.0, b=1.0, generator=None:
+            _random_values(x, generator, lambda g: g.uniform(a, b, x.shape)), "copy")):
+    setattr(T, _name, inplace.method(_name, _fn, _op))
+
+
+def _as_values(src, like):
+    """``src`` (a tensor or a value) broadcast to ``like``'s shape, cast to its dtype: what copy_/fill_ write
+    (differentiable in a tensor ``src``)."""
+    if isinstance(src, Tensor):
+        out = src if src.dtype == like.dtype else astype(src, like.dtype)
+        return broadcast_to(out, like.shape) if out.shape != like.shape else copy(out)
+    # a constant: the tensor keeps requiring grad (a zero gradient reaches its old value), as in PyTorch
+    return where(True, np.asarray(src, dtype=like.dtype), like)
+
+
+def _random_values(like, generator, draw):
+    from .. import random as _random
+    return draw(generator or _random.get_generator()).astype(like.dtype, copy=False)
+
+
 T.reshape = _reshape_method
 T.view = _reshape_method
 T.transpose = _transpose_method

@@ -239,3 +239,46 @@ class _FlatRegion:
 
     def __setitem__(self, key, value):
         self.a.flat[self.pos.reshape(-1)] = value
+
+
+# ------------------------------------------------------------------------ PyTorch's ``x.op_(...)`` methods
+def method(name, fn, op=None):
+    """A Tensor method ``x.name(*args)`` that writes ``fn(x, *args)`` into ``x`` and returns ``x``, as
+    PyTorch's in-place methods do. ``fn`` computes out of place (any npgrad op or composition); ``op``
+    names the npgrad op it records, whose declared reads say whether the overwritten value must be kept
+    (unknown: kept, which costs a copy of what is written, never a wrong gradient)."""
+    def m(self, *args, **kwargs):
+        tensors = [a for a in args if isinstance(a, Tensor)] + [a for a in kwargs.values() if isinstance(a, Tensor)]
+        if not (_state.enabled and (self.requires_grad or any(t.requires_grad for t in tensors)
+                                    or (getattr(self, "_view", None) is not None and self._view[0].requires_grad))):
+            from ..autograd.grad_mode import no_grad
+            with no_grad():
+                out = fn(self, *args, **kwargs)
+            od = out.data if isinstance(out, Tensor) else np.asarray(out)
+            if np.broadcast_shapes(od.shape, self.shape) != self.shape:
+                raise ValueError(f"{name}: in-place operation would change the tensor's shape from {self.shape} "
+                                 f"to {od.shape}")
+            if not np.can_cast(od.dtype, self.dtype, "same_kind"):
+                raise TypeError(f"{name}: in-place result of dtype {od.dtype} cannot be stored in a tensor of dtype "
+                                f"{self.dtype}")
+            if not self.data.flags.writeable:
+                raise ValueError(f"{name}: the tensor is a read-only view (e.g. made by broadcast_to); copy it first")
+            np.copyto(self.data, od, casting="same_kind")
+            _versions.bump(self.data, name)
+            return self
+        grads = [0] if self.requires_grad else []
+        copy_old = True if op is None else _versions.reads_input(op, 0, grads + [1])
+        return write(self, name, lambda old: _full(fn(old, *args, **kwargs), self), copy_old=copy_old)
+    m.__name__ = name
+    m.__doc__ = f"In place: ``x.{name}(...)`` writes the result into ``x`` and returns it (PyTorch's ``{name}``)."
+    return m
+
+
+def _full(out, like):
+    """``out`` as a Tensor of ``like``'s shape (a constant or a smaller result broadcast to it)."""
+    if not isinstance(out, Tensor):
+        from ..tensor import _wrap
+        out = _wrap(np.asarray(out, dtype=like.dtype))
+    if out.shape != like.shape:
+        out = out * np.ones(like.shape, like.dtype) if out.size else out
+    return out
