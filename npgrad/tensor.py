@@ -27,14 +27,14 @@ class Tensor:
     tensors never do.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_saved", "_vjps", "_op", "_seq",
+    __slots__ = ("data", "_grad", "requires_grad", "_parents", "_saved", "_vjps", "_op", "_seq",
                  "_pending", "_extra", "_view", "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data, dtype=None, requires_grad=None):
         arr = _to_array(data, dtype, "Tensor")
         self.data = arr
-        self.grad = None
+        self._grad = None
         self.requires_grad = _default_requires_grad(arr, requires_grad, "Tensor")
         self._parents = None
         self._vjps = None
@@ -45,6 +45,24 @@ class Tensor:
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
     size = property(lambda self: self.data.size, doc="Number of elements.")
     dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward (an ndarray of this tensor's shape and dtype; a Tensor after
+        ``backward(create_graph=True)``), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            g = value.data if isinstance(value, Tensor) else value
+            if not isinstance(g, np.ndarray):
+                raise TypeError(f"assigned grad must be a NumPy array, a Tensor or None, not {type(value).__name__}")
+            if g.shape != self.data.shape:
+                raise RuntimeError(f"assigned grad has shape {g.shape}, but the tensor has shape {self.data.shape}")
+            if g.dtype != self.data.dtype:
+                raise RuntimeError(f"assigned grad has dtype {g.dtype}, but the tensor has dtype {self.data.dtype}")
+        self._grad = value
 
     @property
     def is_leaf(self):
@@ -120,11 +138,26 @@ class Tensor:
         return (self[i] for i in range(len(self.data)))
 
     def __array__(self, dtype=None, copy=None):
+        if self.requires_grad and _state.enabled:
+            raise _graph_cut_error(self)
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         if copy:
             return self.data.copy()
         return self.data
+
+    def __dlpack__(self, *args, **kwargs):  # the array-exchange protocol torch.tensor / torch.as_tensor use
+        if self.requires_grad and _state.enabled:
+            raise _graph_cut_error(self)
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
+
+    def __format__(self, spec):
+        if self.data.ndim == 0:
+            return format(self.data.item(), spec)  # f"{loss:.4f}", as NumPy scalars and PyTorch
+        return object.__format__(self, spec)
 
     @property
     def _version(self):
@@ -167,6 +200,17 @@ class Tensor:
 ndarray = Tensor  # the original npgrad's name for the class
 
 
+def _graph_cut_error(t):
+    """NumPy (or another library) asked for a plain array of a tensor in a graph being recorded: the
+    result would carry no gradient, so the conversion refuses instead of cutting the graph silently."""
+    return RuntimeError(
+        f"a tensor that requires grad (shape {t.shape}, {t.dtype}) is being converted to a NumPy array while "
+        f"gradients are recorded: the result would carry no gradient. This happens with NumPy calls that cannot "
+        f"dispatch to npgrad (np.array([a, b]), np.mean([a, b]), np.r_, SciPy functions...). Use an npgrad "
+        f"function instead (npg.stack([a, b]), npg.concatenate, npg.mean(npg.stack(...))), or take the values "
+        f"explicitly without gradient: t.detach(), t.numpy(), t.data, or run under npg.no_grad().")
+
+
 # -------------------------------------------------------------------- creating tensors
 def _leaf(data, requires_grad=False):
     """A tensor with no graph behind it: a user's leaf, a constant, or an op result under no_grad."""
@@ -174,7 +218,7 @@ def _leaf(data, requires_grad=False):
         data = np.asarray(data)
     t = _new(Tensor)
     t.data = data
-    t.grad = None
+    t._grad = None
     t.requires_grad = requires_grad
     t._parents = None
     t._vjps = None
@@ -195,7 +239,7 @@ def _record(data, op, parents, saved, vjps):
         data = np.asarray(data)
     t = _new(Tensor)
     t.data = data
-    t.grad = None
+    t._grad = None
     t.requires_grad = True
     t._parents = parents
     t._saved = saved

@@ -1,6 +1,7 @@
 """The autograd engine: accumulation, deep graphs, grad mode, graph release, errors."""
 import gc
 import threading
+import warnings
 import weakref
 
 import numpy as np
@@ -362,3 +363,63 @@ def test_backward_mixed_branches_only_needed():
     y.backward()
     assert k.grad is None
     assert_close(x.grad, np.exp(k.data))
+
+
+# ------------------------------------------------------------------ .grad is always a well-formed array
+ZERO_D = {
+    "mul": lambda x: x * x,
+    "unary": lambda x: npg.exp(npg.sin(x)),
+    "with_0d_constant": lambda x: x * np.float64(3.0) + np.array(2.0),
+    "max": lambda x: npg.max(x),
+    "prod": lambda x: npg.prod(x),
+    "broadcast_to": lambda x: npg.sum(npg.broadcast_to(x, (2, 3))),
+    "binary_0d_pair": lambda x: npg.maximum(x, x * 0.5) / x,
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(ZERO_D))
+def test_zero_d_grad_is_an_ndarray(name, dtype):
+    x = npg.tensor(np.array(2.0, dtype=dtype))
+    ZERO_D[name](x).backward()
+    assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad.dtype == dtype
+    npg.sum(ZERO_D[name](x)).backward()            # accumulating keeps it an array too
+    assert type(x.grad) is np.ndarray and x.grad.shape == ()
+
+
+def test_hook_changing_the_dtype_raises_like_torch():
+    x = npg.tensor([1.0, 2.0])
+    y = x * 2
+    y.register_hook(lambda g: g.astype(np.float32))
+    with pytest.raises(RuntimeError, match="dtype"):
+        npg.sum(y).backward()
+    tx = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    ty = tx * 2
+    ty.register_hook(lambda g: g.float())
+    with pytest.raises(RuntimeError):
+        ty.sum().backward()
+
+
+def test_assigning_grad_checks_shape_and_dtype_like_torch():
+    x = npg.tensor([1.0, 2.0])
+    tx = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    for bad, tbad in ((np.zeros(3), torch.zeros(3, dtype=torch.float64)),
+                      (np.zeros(2, np.float32), torch.zeros(2, dtype=torch.float32))):
+        with pytest.raises(RuntimeError, match="assigned grad"):
+            x.grad = bad
+        with pytest.raises(RuntimeError):
+            tx.grad = tbad
+    with pytest.raises(TypeError):
+        x.grad = [0.0, 0.0]
+    x.grad = np.ones(2)
+    x.grad = None
+    assert x.grad is None
+
+
+def test_backward_with_create_graph_warns_about_the_cycle():
+    x = npg.tensor([1.0, 2.0])
+    with pytest.warns(UserWarning, match="reference cycle"):
+        npg.sum(x ** 3).backward(create_graph=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        npg.autograd.grad(npg.sum(x ** 3), x, create_graph=True)   # the recommended way: no warning

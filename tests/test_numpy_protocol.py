@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import npgrad as npg
+import torch
 from tests.helpers import assert_close, check_finite_difference
 
 R = np.random.default_rng(0)
@@ -141,12 +142,61 @@ def test_float32_stays_float32_through_numpy_calls():
     assert np.float_power(x, 2).dtype == np.float_power(x.data, 2).dtype == np.float64  # as NumPy
 
 
-def test_asarray_gives_the_data():
+def test_asarray_gives_the_data_when_no_graph_is_cut():
+    c = npg.tensor([1.0, 2.0], requires_grad=False)
+    assert np.asarray(c) is c.data
+    assert np.asarray(c, dtype=np.float32).dtype == np.float32
+    assert np.array(c).tolist() == [1.0, 2.0]
     x = npg.tensor([1.0, 2.0])
-    assert np.asarray(x) is x.data
-    assert np.asarray(x, dtype=np.float32).dtype == np.float32
-    assert np.array(x).tolist() == [1.0, 2.0]
-    assert isinstance(np.asarray(x), np.ndarray)
+    with npg.no_grad():
+        assert np.asarray(x) is x.data          # free under no_grad
+    assert np.asarray(x.detach()).tolist() == [1.0, 2.0] and x.numpy() is x.data
+
+
+# NumPy entry points that cannot dispatch to npgrad: each would compute on plain arrays and lose the
+# gradient (PyTorch raises "Can't call numpy() on Tensor that requires grad" in the same places)
+GRAPH_CUTS = {
+    "np.mean(list)": lambda a, b: np.mean([a, b + 2]),
+    "np.array(list)": lambda a, b: np.array([a, b]),
+    "np.sum(list)": lambda a, b: np.sum([a, b]),
+    "np.max(list)": lambda a, b: np.max([a, b]),
+    "np.full": lambda a, b: np.full((2,), a),
+    "np.r_": lambda a, b: np.r_[a, b],
+    "np.c_": lambda a, b: np.c_[a, b],
+    "np.asarray": lambda a, b: np.asarray(a),
+}
+
+
+@pytest.mark.parametrize("name", list(GRAPH_CUTS))
+def test_numpy_calls_that_would_cut_the_graph_raise(name):
+    a, b = npg.tensor(0.5), npg.tensor(1.5)
+    with pytest.raises(RuntimeError, match=r"requires grad.*\.detach\(\)"):
+        GRAPH_CUTS[name](a, b)
+    with npg.no_grad():
+        GRAPH_CUTS[name](a, b)                  # under no_grad: plain values, no error
+
+
+def test_func_grad_of_a_list_mean_raises_instead_of_returning_zero():
+    with pytest.raises(RuntimeError, match="npg.stack"):
+        npg.func.grad(lambda x: np.mean([x, x + 2]))(0.0)
+    assert npg.func.grad(lambda x: npg.mean(npg.stack([x, x + 2])))(0.0) == 1.0
+
+
+def test_conversion_to_torch_and_formatting():
+    c = npg.tensor([[1.0, 2.0]], requires_grad=False)
+    t = torch.tensor(c)
+    assert t.dtype == torch.float64 and t.tolist() == [[1.0, 2.0]]
+    assert torch.as_tensor(c).tolist() == [[1.0, 2.0]]
+    assert torch.tensor(npg.tensor(3.5, requires_grad=False)).item() == 3.5   # 0-d
+    x = npg.tensor([1.0])
+    with pytest.raises(RuntimeError, match="detach"):
+        torch.tensor(x)
+    assert torch.tensor(x.detach()).tolist() == [1.0]
+    loss = npg.sum(x * 2.0)
+    assert f"{loss:.4f}" == f"{np.float64(2.0):.4f}" == "2.0000"
+    assert f"{loss}" == f"{torch.tensor(2.0, dtype=torch.float64, requires_grad=True) * 1}" == "2.0"
+    with pytest.raises(TypeError):
+        f"{x:.2f}"                               # as NumPy arrays and PyTorch tensors of more than 0 dims
 
 
 def test_non_differentiable_results():

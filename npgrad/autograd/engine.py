@@ -11,6 +11,7 @@ Two paths share one set of VJP formulas (the ``_vjps`` stored on each tensor):
 import heapq
 import math
 import threading
+import warnings
 
 import numpy as np
 
@@ -57,20 +58,23 @@ def _seed(root, grad, create_graph):
 
 
 def _accumulate(t, g, owned, create_graph):
-    """Add ``g`` into ``t.grad`` without ever aliasing an array held elsewhere."""
+    """Add ``g`` into ``t.grad`` without ever aliasing an array held elsewhere (and always as an ndarray:
+    NumPy returns scalars from ufuncs on 0-d arrays)."""
     if create_graph:
-        t.grad = g if t.grad is None else t.grad + g
+        t._grad = g if t._grad is None else t._grad + g
         return
-    if isinstance(t.grad, Tensor):  # left over from a create_graph pass
-        t.grad = t.grad.data
-    if t.grad is None:
+    prev = t._grad
+    if isinstance(prev, Tensor):  # left over from a create_graph pass
+        prev = prev.data
+    if prev is None:
         # A VJP may hand the same array to several inputs (add), or a view of one: copy then.
-        if g.base is not None or id(g) in owned or not g.flags.writeable:
-            g = g.copy()
+        if g.__class__ is not np.ndarray or g.base is not None or id(g) in owned or not g.flags.writeable:
+            g = np.array(g)
         owned.add(id(g))
-        t.grad = g
+        t._grad = g
     else:
-        t.grad = t.grad + g
+        s = prev + g
+        t._grad = s if s.__class__ is np.ndarray else np.asarray(s)
 
 
 def run_backward(roots, grads, retain_graph, create_graph, capture=None):
@@ -288,7 +292,10 @@ def _apply_hooks(extra, g):
             if out.shape != g.shape:
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
                                    f"{out.shape} for a tensor of shape {g.shape}")
-            g = out if out.dtype == g.dtype else out.astype(g.dtype)
+            if out.dtype != g.dtype:
+                raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} changed the gradient's dtype from "
+                                   f"{g.dtype} to {out.dtype}; return it as {g.dtype}")
+            g = out
     return g
 
 
@@ -321,6 +328,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     """Compute gradients of ``tensors`` and accumulate them into the leaves' ``.grad``
     (only into ``inputs``, leaves or not, when given)."""
     tensors, seeds, retain_graph = _roots_and_seeds(tensors, grad_tensors, retain_graph, create_graph, "backward")
+    if create_graph:
+        warnings.warn(
+            "backward(create_graph=True) stores gradients that are Tensors with a graph in .grad: each leaf then "
+            "refers to its gradient and the gradient's graph back to the leaf (a reference cycle that holds the "
+            "graph's memory until the garbage collector runs). Prefer npg.autograd.grad(..., create_graph=True), "
+            "or set the leaves' .grad to None when done.", UserWarning, stacklevel=3)
     if inputs is None:
         run_backward(tensors, seeds, retain_graph, create_graph)
         return

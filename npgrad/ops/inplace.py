@@ -116,7 +116,7 @@ def snapshot(x, copy=False):
     """A new tensor object holding ``x``'s current node (and data: a copy if ``copy``)."""
     old = _new(Tensor)
     old.data = x.data.copy() if copy else x.data
-    old.grad = None
+    old._grad = None
     old.requires_grad = x.requires_grad
     old._parents = x._parents
     old._vjps = x._vjps
