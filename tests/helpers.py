@@ -31,6 +31,7 @@ def compare_with_torch(npg_fn, torch_fn, arrays, seed=0, what=""):
     assert_close(out, tout.detach().numpy(), what=f"{what} value")
     assert out.dtype == np.dtype(str(tout.dtype).replace("torch.", "")), f"{what}: dtype {out.dtype} vs {tout.dtype}"
     if not out.requires_grad:
+        assert not tout.requires_grad, f"{what}: npgrad's output has no gradient, PyTorch's has"
         return
     w = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
     npg.sum(out * w).backward()
