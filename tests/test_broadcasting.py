@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
+import torch
 
 import npgrad as npg
 from tests.helpers import assert_close, check_finite_difference
 
-torch = pytest.importorskip("torch")
 
 OPS = {
     "add": (lambda a, b: a + b, np.add, torch.add),

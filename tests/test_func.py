@@ -2,12 +2,12 @@
 and finite differences."""
 import numpy as np
 import pytest
+import torch
 
 import npgrad as npg
 from npgrad import func
 from tests.helpers import assert_close
 
-torch = pytest.importorskip("torch")
 tf = torch.func
 TOL = dict(rtol=1e-7, atol=1e-9)
 

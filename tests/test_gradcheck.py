@@ -1,12 +1,11 @@
 """gradcheck / gradgradcheck, and custom ops (npg.autograd.Function) checked with them and PyTorch."""
 import numpy as np
 import pytest
+import torch
 
 import npgrad as npg
 from npgrad.autograd import Function, GradcheckError, gradcheck, gradgradcheck, once_differentiable
 from tests.helpers import assert_close
-
-torch = pytest.importorskip("torch")
 
 
 class Cube(Function):

@@ -8,12 +8,12 @@ contractions and convolutions are added here.
 """
 import numpy as np
 import pytest
+import torch
 
 import npgrad as npg
 from tests.helpers import assert_close
 from tests.test_ops_table import CASES, make_inputs
 
-torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 TOL = dict(rtol=1e-7, atol=1e-9)

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+import torch
 
 import npgrad as npg
 from tests.helpers import assert_close, check_finite_difference, compare_with_torch
 
-torch = pytest.importorskip("torch")
 
 DTYPES = [np.float32, np.float64]
 _rng = np.random.default_rng(123)

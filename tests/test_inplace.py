@@ -2,11 +2,11 @@
 the error when a value saved for backward was modified in place."""
 import numpy as np
 import pytest
+import torch
 
 import npgrad as npg
 from tests.helpers import assert_close
 
-torch = pytest.importorskip("torch")
 
 R = np.random.default_rng(0)
 
