@@ -183,12 +183,12 @@ def test_plain_npz_positional_and_fortran_order(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- memory
-MEMBER_MB = 128
+MEMBER_MB = 64
 
 
 @pytest.fixture(scope="module")
 def big_file(tmp_path_factory):
-    """A ~130 KB file: a small tensor the structure refers to, and 128 MiB of zeros it does not."""
+    """A ~70 KB file: a small tensor the structure refers to, and 64 MiB of zeros it does not."""
     path = tmp_path_factory.mktemp("big") / "big.npz"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(META, structure_bytes({"format": 1, "root": {"dict": [
