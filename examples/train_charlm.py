@@ -5,8 +5,8 @@
 
 Embedding + learned positions, pre-norm blocks of causal multi-head attention and a GELU MLP, a final
 LayerNorm and a linear head; AdamW with a warmup + cosine learning-rate schedule and gradient clipping.
-Prints a progress bar with the running loss, the validation loss next to the unigram baseline (a model
-that knows only the character frequencies), and generated samples.
+Prints a progress bar with the running loss (only when stderr is a terminal), the validation loss next to
+the unigram baseline (a model that knows only the character frequencies), and generated samples.
 """
 import argparse
 import math
@@ -116,7 +116,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--sample-chars", type=int, default=300)
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (there is none anyway when stderr is not a terminal)")
     args = parser.parse_args(argv)
 
     from tqdm import tqdm
@@ -152,7 +153,7 @@ def main(argv=None):
     running = None
     val_loss = None
     start = time.perf_counter()
-    bar = tqdm(range(1, args.steps + 1), disable=args.no_progress, dynamic_ncols=True)
+    bar = tqdm(range(1, args.steps + 1), disable=True if args.no_progress else None, dynamic_ncols=True)
     for step in bar:
         x, y = batch(train, args.batch_size, args.context, rng)
         logits = model(x)

@@ -3,8 +3,9 @@
     python examples/train_digits.py                  # scikit-learn's 8x8 digits, 20% held out
     python examples/train_digits.py --data ~/mnist   # MNIST from its IDX files (train-*/t10k-*, .gz or not)
 
-Prints a progress bar with the running loss, the test accuracy after each epoch, and the final accuracy and
-time; saves the weights (npg.save) and a loss/accuracy plot (PNG) unless --no-save.
+Prints a progress bar with the running loss (only when stderr is a terminal, so logs get no bar), the test
+accuracy after each epoch, and the final accuracy and time; saves the weights (npg.save) and a loss/accuracy
+plot (PNG) unless --no-save.
 """
 import argparse
 import os
@@ -109,7 +110,8 @@ def main(argv=None):
     parser.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "output"),
                         help="where the weights and the plot go (default: examples/output)")
     parser.add_argument("--no-save", action="store_true", help="do not write weights or plot")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (there is none anyway when stderr is not a terminal)")
     args = parser.parse_args(argv)
 
     from tqdm import tqdm
@@ -141,8 +143,8 @@ def main(argv=None):
     step = 0
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=args.no_progress,
-                   dynamic_ncols=True)
+        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False,
+                   disable=True if args.no_progress else None, dynamic_ncols=True)  # None: only on a terminal
         for xb, yb in bar:
             loss = F.cross_entropy(model(xb), yb.data)
             opt.zero_grad()

@@ -105,8 +105,12 @@ class DataLoader:
             self._single = True
         else:
             self._single = False
-        if batch_size is None or int(batch_size) <= 0:
-            raise ValueError(f"batch_size should be a positive integer, got {batch_size}")
+        if (not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, (bool, np.bool_))
+                or batch_size <= 0):  # as PyTorch: 2.5, True, "2" are errors, not 2, 1, 2
+            raise ValueError(f"DataLoader: batch_size should be a positive integer, got {batch_size!r} "
+                             f"({type(batch_size).__name__})")
+        if not isinstance(drop_last, (bool, np.bool_)):
+            raise ValueError(f"DataLoader: drop_last should be True or False, got {drop_last!r}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle

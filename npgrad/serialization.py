@@ -1,11 +1,19 @@
 """``npg.save`` / ``npg.load``: state dicts (and nested dicts, lists, numbers, strings) as ``.npz`` files.
 
-Arrays are stored as ``.npy`` members; the structure around them is JSON in one more member. Loading uses
-``np.load(..., allow_pickle=False)`` and ``json``: it never unpickles, so loading an untrusted file
-cannot run code.
+Arrays are stored as ``.npy`` members; the structure around them is JSON in one more member. ``npg.load``
+reads the zip archive itself: it never unpickles (an untrusted file cannot run code), reads only the members
+the structure refers to, checks every member's declared size against ``max_bytes`` before decompressing
+anything, and turns every defect of a malformed file into one ``ValueError`` naming the file and the problem.
+A plain ``.npz`` of arrays (``np.savez(path, **state_dict)``) loads as a dict of arrays.
+
+Sharing: one Tensor (or array) object saved in several places loads as one object in those places, as with
+``torch.save``. Distinct tensors that share memory (views of one another) load as independent arrays, and a
+dict or list saved in several places loads as several equal copies.
 """
 import json
 import os
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -13,81 +21,353 @@ from .tensor import Tensor
 
 _META = "__npgrad_structure__"
 _FORMAT = 1
+MAX_DEPTH = 100             # nesting of dicts / lists / tuples, for save and load alike
+DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB: the most ``load`` decompresses unless told otherwise
+_JSON_COST = 32             # bytes of Python objects per byte of JSON, at most (``[]`` -> a list and a pointer)
+_MIN_JSON = 1 << 20         # ... but a structure of 1 MiB is always allowed
+_CHUNK = 1 << 24
 
 
-def _encode(obj, arrays):
-    if isinstance(obj, Tensor):
-        name = f"a{len(arrays)}"
-        arrays[name] = np.asarray(obj.data)
-        return {"tensor": name, "requires_grad": bool(obj.requires_grad),
-                "parameter": type(obj).__name__ == "Parameter"}
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in "biufcSU":
-            raise TypeError(f"save: cannot store an array of dtype {obj.dtype} without pickle")
-        name = f"a{len(arrays)}"
-        arrays[name] = obj
-        return {"array": name}
-    if isinstance(obj, np.generic):
-        return _encode(np.asarray(obj), arrays) | {"scalar": True}
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return {"value": obj}
-    if isinstance(obj, dict):
-        items = []
-        for k, v in obj.items():
-            if not isinstance(k, (str, int)) or isinstance(k, bool):
-                raise TypeError(f"save: dict keys must be str or int, got {type(k).__name__}")
-            items.append([k, _encode(v, arrays)])
-        return {"dict": items, "ordered": type(obj).__name__ == "OrderedDict"}
-    if isinstance(obj, (list, tuple)):
-        return {"list" if isinstance(obj, list) else "tuple": [_encode(v, arrays) for v in obj]}
-    raise TypeError(f"save: cannot store an object of type {type(obj).__name__} (use Tensors, NumPy arrays, "
-                    f"numbers, strings, None, and dicts / lists / tuples of them)")
+# ----------------------------------------------------------------------------------------------- save
+class _Encoder:
+    def __init__(self):
+        self.arrays = {}
+        self.seen = {}      # id(Tensor or ndarray) -> member name: the same object saved twice is stored once
+        self.keep = []      # the objects in ``seen``, alive until the end, so no id is reused
+        self.path = set()   # ids of the containers being encoded: one met again is a cycle
 
+    def member(self, obj, arr):
+        name = f"a{len(self.arrays)}"
+        self.arrays[name] = arr
+        self.seen[id(obj)] = name
+        self.keep.append(obj)
+        return name
 
-def _decode(node, arrays):
-    if "tensor" in node:
-        arr = arrays[node["tensor"]]
-        if node.get("parameter"):
-            from .nn.parameter import Parameter
-            return Parameter(arr, requires_grad=node["requires_grad"])
-        return Tensor(arr, requires_grad=node["requires_grad"] and arr.dtype.kind == "f")
-    if "array" in node:
-        arr = arrays[node["array"]]
-        return arr[()] if node.get("scalar") else arr
-    if "value" in node:
-        return node["value"]
-    if "dict" in node:
-        from collections import OrderedDict
-        cls = OrderedDict if node.get("ordered") else dict
-        return cls((k, _decode(v, arrays)) for k, v in node["dict"])
-    if "list" in node:
-        return [_decode(v, arrays) for v in node["list"]]
-    if "tuple" in node:
-        return tuple(_decode(v, arrays) for v in node["tuple"])
-    raise ValueError(f"load: malformed structure entry {node!r}")
+    def encode(self, obj, where, depth):
+        if isinstance(obj, (Tensor, np.ndarray)) and id(obj) in self.seen:
+            return {"same": self.seen[id(obj)]}
+        if isinstance(obj, Tensor):
+            return {"tensor": self.member(obj, np.asarray(obj.data)), "requires_grad": bool(obj.requires_grad),
+                    "parameter": type(obj).__name__ == "Parameter"}
+        if isinstance(obj, np.ndarray):
+            if obj.dtype.kind not in "biufcSU":
+                raise TypeError(f"save: cannot store {where}, an array of dtype {obj.dtype}, without pickle")
+            return {"array": self.member(obj, obj)}
+        if isinstance(obj, np.generic):
+            arr = np.asarray(obj)
+            if arr.dtype.kind not in "biufcSU":
+                raise TypeError(f"save: cannot store {where}, a scalar of dtype {arr.dtype}, without pickle")
+            name = f"a{len(self.arrays)}"
+            self.arrays[name] = arr
+            return {"array": name, "scalar": True}
+        if obj is None or isinstance(obj, (bool, int, float, str)):
+            return {"value": obj}
+        if not isinstance(obj, (dict, list, tuple)):
+            raise TypeError(f"save: cannot store {where}, an object of type {type(obj).__name__} (use Tensors, "
+                            f"NumPy arrays, numbers, strings, None, and dicts / lists / tuples of them)")
+        if id(obj) in self.path:
+            raise ValueError(f"save: {where} contains itself (a recursive {type(obj).__name__}); "
+                             f"only trees of containers can be saved")
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"save: {where} is nested more than {MAX_DEPTH} containers deep")
+        self.path.add(id(obj))
+        try:
+            if isinstance(obj, dict):
+                items = []
+                for k, v in obj.items():
+                    if not isinstance(k, (str, int)) or isinstance(k, bool):
+                        raise TypeError(f"save: dict keys must be str or int, got {type(k).__name__} in {where}")
+                    items.append([k, self.encode(v, f"{where}[{k!r}]", depth + 1)])
+                return {"dict": items, "ordered": type(obj).__name__ == "OrderedDict"}
+            kind = "list" if isinstance(obj, list) else "tuple"
+            return {kind: [self.encode(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(obj)]}
+        finally:
+            self.path.discard(id(obj))
 
 
 def save(obj, f):
     """Save ``obj`` (a state dict, or nested dicts/lists/tuples of Tensors, arrays, numbers, strings, None)
-    to ``f`` (a path, written exactly as given, or a binary file object) in ``.npz`` format."""
-    arrays = {}
-    structure = {"format": _FORMAT, "root": _encode(obj, arrays)}
+    to ``f`` (a path, written exactly as given, or a binary file object) in ``.npz`` format.
+
+    A Tensor or array object that appears several times is stored once and loads as one object (as with
+    ``torch.save``); distinct tensors sharing memory load as independent arrays. A container that contains
+    itself, or nesting deeper than ``MAX_DEPTH`` (100), is a ``ValueError``."""
+    enc = _Encoder()
+    structure = {"format": _FORMAT, "root": enc.encode(obj, "root", 0)}
     meta = np.frombuffer(json.dumps(structure).encode("utf-8"), dtype=np.uint8)
     if isinstance(f, (str, os.PathLike)):
         with open(f, "wb") as fh:
-            np.savez(fh, **arrays, **{_META: meta})
+            np.savez(fh, **enc.arrays, **{_META: meta})
     else:
-        np.savez(f, **arrays, **{_META: meta})
+        np.savez(f, **enc.arrays, **{_META: meta})
 
 
-def load(f):
-    """Load what ``save`` wrote. Tensors come back as Tensors (Parameters as Parameters), arrays as arrays;
-    no pickle is ever read, so an untrusted file cannot execute code."""
-    with np.load(f, allow_pickle=False) as z:
-        if _META not in z.files:
-            raise ValueError("load: not a file written by npgrad.save (no structure member)")
-        structure = json.loads(z[_META].tobytes().decode("utf-8"))
-        arrays = {name: z[name] for name in z.files if name != _META}
-    if structure.get("format") != _FORMAT:
-        raise ValueError(f"load: unsupported format version {structure.get('format')!r}")
-    return _decode(structure["root"], arrays)
+# ----------------------------------------------------------------------------------------------- load
+class _Malformed(Exception):
+    """A defect of the file; ``load`` reports it as one ValueError naming the file."""
+
+
+def _need(cond, problem):
+    if not cond:
+        raise _Malformed(problem)
+
+
+class _Reader:
+    """Members of an open zip archive read as .npy arrays, each one's size checked before decompressing."""
+
+    def __init__(self, zf, budget):
+        self.zf = zf
+        self.budget = budget  # bytes left to decompress, or None for no limit
+        self.infos = {info.filename: info for info in zf.infolist()}
+
+    def info(self, member):
+        info = self.infos.get(member)
+        _need(info is not None, f"the structure refers to member {member!r}, which the file does not have")
+        _need(info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED),
+              f"member {member!r} uses zip compression method {info.compress_type} (only stored and deflated, "
+              f"as np.savez and np.savez_compressed write, are read)")
+        _need(not info.flag_bits & 0x1, f"member {member!r} is encrypted")
+        return info
+
+    def charge(self, member, nbytes):
+        if self.budget is None:
+            return
+        if nbytes > self.budget:
+            raise _Malformed(f"member {member!r} declares {nbytes} bytes, more than the {self.budget} bytes left "
+                             f"of max_bytes; pass npg.load(..., max_bytes=N) with a larger N (or None) if you "
+                             f"trust this file")
+        self.budget -= nbytes
+
+    def check_sizes(self, members):
+        """Charge every member's declared (uncompressed) size to the budget before reading any of them."""
+        for m in members:
+            self.charge(m, self.info(m).file_size)
+
+    def array(self, member):
+        info = self.info(member)
+        try:
+            with self.zf.open(info) as fp:
+                version = np.lib.format.read_magic(fp)
+                _need(version in ((1, 0), (2, 0)), f"member {member!r} is a .npy file of unsupported version "
+                                                   f"{version[0]}.{version[1]}")
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read_header(fp)
+                _need(not dtype.hasobject, f"member {member!r} holds Python objects (dtype {dtype}), which "
+                                           f"would need pickle: refused")
+                count = 1
+                for n in shape:
+                    count *= n
+                nbytes = count * dtype.itemsize
+                header = fp.tell()
+                _need(header + nbytes == info.file_size,
+                      f"member {member!r} declares shape {shape} of {dtype} ({nbytes} bytes) but holds "
+                      f"{info.file_size - header} bytes of data")
+                arr = np.empty(count, dtype=dtype)
+                if nbytes:
+                    buf = arr.view(np.uint8)
+                    pos = 0
+                    while pos < nbytes:
+                        chunk = fp.read(min(_CHUNK, nbytes - pos))
+                        _need(chunk, f"member {member!r} is truncated")
+                        buf[pos:pos + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+                        pos += len(chunk)
+                _need(fp.read(1) == b"", f"member {member!r} has data after its array")  # and checks the CRC
+        except _Malformed:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, TypeError, SyntaxError, KeyError,
+                OverflowError, IndexError) as e:  # the .npy header is untrusted text: any failure is a defect
+            raise _Malformed(f"member {member!r} is not a valid .npy array ({type(e).__name__}: {e})") from e
+        return arr.reshape(shape, order="F" if fortran else "C")
+
+
+class _Decoder:
+    """Build the saved object from the validated structure, reading each member when it is reached."""
+
+    LEAVES = {"tensor": {"tensor", "requires_grad", "parameter"}, "array": {"array", "scalar"},
+              "same": {"same"}, "value": {"value"}, "dict": {"dict", "ordered"}, "list": {"list"},
+              "tuple": {"tuple"}}
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.loaded = {}   # member name -> the Tensor or array made from it
+        self.taken = set()  # every member read so far: each is read once
+
+    def members(self, node, depth=0):
+        """Every member the structure reads, validating its shape on the way (before any data is read)."""
+        kind = self.kind(node, depth)
+        if kind in ("tensor", "array"):
+            name = node[kind]
+            _need(isinstance(name, str), f"the {kind} entry {node!r} names member {name!r}, not a string")
+            yield name
+        elif kind == "dict":
+            pairs = node["dict"]
+            _need(isinstance(pairs, list), f"a dict entry holds {type(pairs).__name__}, not a list of pairs")
+            for pair in pairs:
+                _need(isinstance(pair, list) and len(pair) == 2, f"a dict item is {pair!r:.80}, not [key, value]")
+                yield from self.members(pair[1], depth + 1)
+        elif kind in ("list", "tuple"):
+            _need(isinstance(node[kind], list), f"a {kind} entry holds {type(node[kind]).__name__}, not a list")
+            for v in node[kind]:
+                yield from self.members(v, depth + 1)
+
+    def kind(self, node, depth):
+        _need(depth <= MAX_DEPTH, f"the structure is nested more than {MAX_DEPTH} containers deep")
+        _need(isinstance(node, dict), f"a structure entry is {type(node).__name__}, not an object")
+        kinds = [k for k in self.LEAVES if k in node]
+        _need(len(kinds) == 1, f"a structure entry has keys {sorted(node)!r:.200}, not exactly one of "
+                               f"{sorted(self.LEAVES)}")
+        kind = kinds[0]
+        _need(set(node) <= self.LEAVES[kind], f"a {kind} entry has unknown keys {sorted(set(node) - self.LEAVES[kind])}")
+        return kind
+
+    @staticmethod
+    def flag(node, key, default=None):
+        _need(key in node or default is not None, f"{key!r} is missing in {node!r:.200}")
+        value = node.get(key, default)
+        _need(isinstance(value, bool), f"{key!r} is {value!r:.80} in {node!r:.200}; it must be true or false")
+        return value
+
+    def take(self, name, what):
+        _need(name != _META and f"{name}.npy" in self.reader.infos, f"the structure refers to member {name!r}, "
+                                                                     f"which the file does not have")
+        _need(name not in self.taken, f"member {name!r} is read by two entries, so two objects would share one "
+                                      f"array (an object saved twice is one entry and 'same' entries)")
+        self.taken.add(name)
+        return self.reader.array(f"{name}.npy")
+
+    def decode(self, node):
+        kind = self.kind(node, 0)
+        if kind == "tensor":
+            requires_grad = self.flag(node, "requires_grad")
+            parameter = self.flag(node, "parameter", False)
+            arr = self.take(node["tensor"], "tensor")
+            _need(arr.dtype.kind in "biuf", f"tensor member {node['tensor']!r} has dtype {arr.dtype}; tensors "
+                                            f"are bool, integer or float")
+            _need(arr.dtype.kind == "f" or not requires_grad,
+                  f"tensor member {node['tensor']!r} of dtype {arr.dtype} has requires_grad true; only floating "
+                  f"tensors can require gradients")
+            if not arr.dtype.isnative:
+                arr = arr.astype(arr.dtype.newbyteorder("="))
+            if parameter:
+                from .nn.parameter import Parameter
+                out = Parameter(arr, requires_grad=requires_grad)
+            else:
+                out = Tensor(arr, requires_grad=requires_grad)
+            self.loaded[node["tensor"]] = out
+            return out
+        if kind == "array":
+            scalar = self.flag(node, "scalar", False)
+            arr = self.take(node["array"], "array")
+            if scalar:
+                _need(arr.ndim == 0, f"member {node['array']!r} is marked scalar but has shape {arr.shape}")
+                return arr[()]
+            self.loaded[node["array"]] = arr
+            return arr
+        if kind == "same":
+            name = node["same"]
+            _need(isinstance(name, str) and name in self.loaded,
+                  f"a 'same' entry refers to {name!r:.80}, which is not a tensor or array read before it")
+            return self.loaded[name]
+        if kind == "value":
+            value = node["value"]
+            _need(value is None or isinstance(value, (bool, int, float, str)),
+                  f"a value entry holds {type(value).__name__}, not a number, string, boolean or null")
+            return value
+        if kind == "dict":
+            ordered = self.flag(node, "ordered", False)
+            out = {}
+            for k, v in node["dict"]:
+                _need(isinstance(k, (str, int)) and not isinstance(k, bool),
+                      f"a dict key is {type(k).__name__}, not a string or integer")
+                _need(k not in out, f"dict key {k!r:.80} appears twice")
+                out[k] = self.decode(v)
+            if ordered:
+                from collections import OrderedDict
+                return OrderedDict(out)
+            return out
+        items = [self.decode(v) for v in node[kind]]
+        return items if kind == "list" else tuple(items)
+
+
+def _describe(f):
+    if isinstance(f, (str, os.PathLike)):
+        return os.fspath(f)
+    return getattr(f, "name", None) or f"<{type(f).__name__}>"
+
+
+def _load_zip(zf, max_bytes):
+    reader = _Reader(zf, max_bytes)
+    if _META + ".npy" not in reader.infos:  # a plain .npz of arrays, as np.savez writes
+        names = list(reader.infos)
+        for m in names:
+            _need(m.endswith(".npy"), f"member {m!r} is not a .npy array (not an .npz written by np.savez "
+                                      f"or npg.save)")
+        reader.check_sizes(names)
+        return {m[:-len(".npy")]: reader.array(m) for m in names}
+    size = reader.info(_META + ".npy").file_size
+    limit = None if max_bytes is None else max(max_bytes // _JSON_COST, _MIN_JSON)
+    _need(limit is None or size <= limit,
+          f"the structure member declares {size} bytes, more than {limit} (max_bytes / {_JSON_COST}: the Python "
+          f"objects JSON becomes take up to {_JSON_COST} times its size); pass npg.load(..., max_bytes=N) with "
+          f"a larger N (or None) if you trust this file")
+    raw = reader.array(_META + ".npy")
+    _need(raw.dtype == np.uint8 and raw.ndim == 1, f"the structure member is a {raw.dtype} array of shape "
+                                                   f"{raw.shape}, not bytes")
+    try:
+        structure = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise _Malformed(f"the structure member is not valid JSON ({type(e).__name__}: {str(e)[:200]})") from e
+    _need(isinstance(structure, dict) and set(structure) == {"format", "root"},
+          "the structure is not an object with exactly the keys 'format' and 'root'")
+    version = structure["format"]
+    _need(type(version) is int and version == _FORMAT, f"unsupported format version {version!r:.80} (this "
+                                                       f"npgrad reads version {_FORMAT})")
+    decoder = _Decoder(reader)
+    members = list(decoder.members(structure["root"]))
+    reader.check_sizes(sorted({f"{m}.npy" for m in members if m != _META} & set(reader.infos)))
+    return decoder.decode(structure["root"])
+
+
+def load(f, max_bytes=DEFAULT_MAX_BYTES):
+    """Load what ``save`` wrote, or a plain ``.npz`` of arrays (as a dict of arrays; ``np.savez(path, **sd)``).
+
+    Tensors come back as Tensors (Parameters as Parameters), arrays as arrays; a Tensor or array saved several
+    times comes back as one object. Only the members the structure refers to are read; their declared sizes
+    together may not exceed ``max_bytes`` (default 1 GiB; ``None`` for no limit), and the JSON structure's
+    ``max_bytes / 32`` or 1 MiB, whichever is more (its Python objects take up to 32 times its size). Both are checked
+    before anything is decompressed.
+    No pickle is ever read, so an untrusted file cannot execute code. A malformed file raises one
+    ``ValueError`` naming the file and the problem."""
+    if max_bytes is not None and (not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool)
+                                  or max_bytes < 0):
+        raise ValueError(f"load: max_bytes must be a non-negative integer or None, got {max_bytes!r}")
+    name = _describe(f)
+    fh = open(f, "rb") if isinstance(f, (str, os.PathLike)) else f
+    try:
+        try:
+            zf = zipfile.ZipFile(fh)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+            if _starts_with(fh, np.lib.format.MAGIC_PREFIX):
+                problem = "it is a single .npy array (np.save), not an .npz archive; read it with np.load"
+            else:
+                problem = f"it is not an .npz (zip) archive ({type(e).__name__}: {e})"
+            raise ValueError(f"npg.load: {name}: {problem}") from None
+        with zf:
+            try:
+                return _load_zip(zf, max_bytes)
+            except _Malformed as e:
+                raise ValueError(f"npg.load: {name}: {e}") from e.__cause__
+            except zipfile.BadZipFile as e:
+                raise ValueError(f"npg.load: {name}: damaged zip archive ({e})") from e
+    finally:
+        if fh is not f:
+            fh.close()
+
+
+def _starts_with(fh, prefix):
+    try:
+        fh.seek(0)
+        return fh.read(len(prefix)) == prefix
+    except (OSError, ValueError, AttributeError):
+        return False

@@ -302,8 +302,10 @@ def tensor(data, dtype=None, requires_grad=None):
 
 def as_tensor(data, dtype=None):
     """Return ``data`` if it is already a Tensor (of ``dtype``), else a constant Tensor of it."""
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
-        return data
+    if isinstance(data, Tensor):
+        if dtype is None or data.dtype == dtype:
+            return data
+        return data.astype(dtype)  # differentiable, as torch.as_tensor's copy
     return _wrap(_to_array(data, dtype, "as_tensor"))
 
 

@@ -1,6 +1,6 @@
 """Property tests: binary ops on every kind of broadcast-compatible shape pair.
 
-For random shape pairs (0-d, size-0 and size-1 dims included) the value must equal NumPy's
+For random shape pairs (0-d and size-1 dims; a size-0 dim in about 1 draw in 6) the value must equal NumPy's
 (bit for bit: npgrad runs the same NumPy op), and each input's gradient must have that
 input's shape and dtype and equal PyTorch's (float32 and float64) and a central finite
 difference (float64).
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
+import torch
 
 import npgrad as npg
 from tests.helpers import assert_close, check_finite_difference
 
-torch = pytest.importorskip("torch")
 
 OPS = {
     "add": (lambda a, b: a + b, np.add, torch.add),
@@ -25,7 +25,21 @@ OPS = {
 }
 
 SETTINGS = settings(max_examples=40, deadline=None)
-pairs = mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=0, max_side=3)
+
+
+def broadcast_shapes(num_shapes, max_dims):
+    """Broadcast-compatible shapes (0-d and size-1 dims included). A result with a size-0 dim passes
+    trivially, so only about 1 draw in 6 has one (drawn to have one); the others have none."""
+    def draw(empty):
+        if empty:
+            return mutually_broadcastable_shapes(num_shapes=num_shapes, min_dims=1, max_dims=max_dims, min_side=0,
+                                                 max_side=3).filter(lambda s: 0 in s.result_shape)
+        return mutually_broadcastable_shapes(num_shapes=num_shapes, min_dims=0, max_dims=max_dims, min_side=1,
+                                             max_side=3)
+    return st.sampled_from([False] * 5 + [True]).flatmap(draw)
+
+
+pairs = broadcast_shapes(2, 4)
 
 
 def _inputs(shapes, seed, dtype, name):
@@ -94,8 +108,7 @@ def test_broadcast_with_constant(name, shapes, seed, const_first):
 
 
 @SETTINGS
-@given(shapes=mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, min_side=0, max_side=3),
-       seed=st.integers(0, 2 ** 32 - 1))
+@given(shapes=broadcast_shapes(3, 3), seed=st.integers(0, 2 ** 32 - 1))
 def test_three_way_broadcast_chain(shapes, seed):
     """A chain mixing three broadcast shapes (where, mul, add): each gradient sums back to its input."""
     rng = np.random.default_rng(seed)

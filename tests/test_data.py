@@ -70,6 +70,33 @@ def test_plain_array_and_generic_dataset():
         DataLoader(Squares(), batch_size=0)
 
 
+@pytest.mark.parametrize("batch_size", [2.5, 2.0, True, False, 0, -1, "2", None, np.float64(2.0), np.bool_(True)])
+def test_batch_size_must_be_a_positive_integer_as_torch(batch_size):
+    from torch.utils.data import DataLoader as TorchLoader, TensorDataset as TorchDataset
+    import torch
+    torch_bs = batch_size.item() if isinstance(batch_size, np.generic) else batch_size
+    if batch_size is not None:  # torch's None means "no batching"; npgrad has no such mode
+        with pytest.raises(ValueError):
+            TorchLoader(TorchDataset(torch.arange(10)), batch_size=torch_bs)
+    with pytest.raises(ValueError, match="batch_size should be a positive integer"):
+        DataLoader(TensorDataset(np.arange(10)), batch_size=batch_size)
+
+
+@pytest.mark.parametrize("drop_last", [1, "yes", None])
+def test_drop_last_must_be_a_bool_as_torch(drop_last):
+    from torch.utils.data import DataLoader as TorchLoader, TensorDataset as TorchDataset
+    import torch
+    with pytest.raises(ValueError):
+        TorchLoader(TorchDataset(torch.arange(10)), batch_size=2, drop_last=drop_last)
+    with pytest.raises(ValueError, match="drop_last"):
+        DataLoader(TensorDataset(np.arange(10)), batch_size=2, drop_last=drop_last)
+
+
+def test_numpy_integer_batch_size_is_accepted():
+    loader = DataLoader(TensorDataset(np.arange(10)), batch_size=np.int64(4))
+    assert [len(b[0]) for b in loader] == [4, 4, 2] and type(loader.batch_size) is int
+
+
 def test_random_split():
     ds = TensorDataset(np.arange(10))
     a, b = random_split(ds, [0.8, 0.2], seed=0)
@@ -154,7 +181,6 @@ def test_load_never_unpickles(tmp_path):
              a0=np.array([{"x": 1}], dtype=object))
     with pytest.raises(ValueError, match="pickle"):
         npg.load(evil)
-    plain = tmp_path / "plain.npz"
+    plain = tmp_path / "plain.npz"  # a plain .npz of arrays is a dict of arrays (tests/test_serialization.py)
     np.savez(plain, x=np.ones(2))
-    with pytest.raises(ValueError, match="not a file written by npgrad.save"):
-        npg.load(plain)
+    np.testing.assert_array_equal(npg.load(plain)["x"], np.ones(2))

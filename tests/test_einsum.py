@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+import torch
 
 import npgrad as npg
 from npgrad.ops import contract
 from tests.helpers import assert_close, check_finite_difference, compare_with_torch
 
-torch = pytest.importorskip("torch")
 
 DTYPES = [np.float32, np.float64]
 

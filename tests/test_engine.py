@@ -6,11 +6,10 @@ import weakref
 
 import numpy as np
 import pytest
+import torch
 
 import npgrad as npg
 from tests.helpers import assert_close
-
-torch = pytest.importorskip("torch")
 
 
 def test_diamond_accumulates():

@@ -1,7 +1,11 @@
 """Smoke runs of the training examples (a few steps each); the full digits run is marked slow."""
 import importlib.util
+import io
 import os
+import re
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -25,8 +29,6 @@ def restore_dtype():
 
 
 def test_train_digits_smoke(tmp_path, capsys):
-    pytest.importorskip("sklearn")
-    pytest.importorskip("tqdm")
     digits = load_example("train_digits")
     res = digits.main(["--epochs", "1", "--max-steps", "4", "--no-progress", "--out-dir", str(tmp_path)])
     out = capsys.readouterr().out
@@ -49,7 +51,6 @@ def _write_idx(path, arr):
 
 
 def test_train_digits_reads_mnist_idx_files(tmp_path, capsys):
-    pytest.importorskip("tqdm")
     rng = np.random.default_rng(0)
     # a tiny fake MNIST: class k is a bright bar in row 2k + 4 of a 28x28 image
     def make(n):
@@ -72,7 +73,6 @@ def test_train_digits_reads_mnist_idx_files(tmp_path, capsys):
 
 
 def test_train_charlm_smoke(tmp_path, capsys):
-    pytest.importorskip("tqdm")
     text = tmp_path / "tiny.txt"
     text.write_text("In the beginning was the word, and the word was with the text.\n" * 40, encoding="utf-8")
     charlm = load_example("train_charlm")
@@ -87,7 +87,53 @@ def test_train_charlm_smoke(tmp_path, capsys):
 def test_shipped_text_is_small_and_documented():
     path = os.path.join(EXAMPLES, "data", "kjv.txt")
     assert os.path.getsize(path) < 1_000_000
-    assert "public domain" in open(os.path.join(EXAMPLES, "data", "README.md"), encoding="utf-8").read()
+    doc = open(os.path.join(EXAMPLES, "data", "README.md"), encoding="utf-8").read()
+    assert "public domain" in doc
+    text = open(path, encoding="utf-8").read()
+    documented = re.search(r"(\d+) distinct characters", doc)
+    assert documented and int(documented.group(1)) == len(set(text)), "examples/data/README.md's character count"
+
+
+ALL_EXAMPLES = sorted(f[:-3] for f in os.listdir(EXAMPLES) if f.endswith(".py"))
+
+
+@pytest.mark.parametrize("name", ALL_EXAMPLES)
+def test_every_example_has_help(name):
+    """--help prints the usage and exits at once (fit_regression used to ignore it and train)."""
+    res = subprocess.run([sys.executable, os.path.join(EXAMPLES, name + ".py"), "--help"], capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("usage:") and "options:" in res.stdout and "--seed" in res.stdout
+    assert not re.search(r"^(step|epoch|final|test accuracy)", res.stdout, re.M), res.stdout  # no training
+
+
+def test_fit_regression_learns_sin():
+    res = load_example("fit_regression").main(["--steps", "600", "--print-every", "300"])
+    losses = res["losses"]
+    assert len(losses) == 601 and losses[-1] < 0.1 * losses[0] and losses[-1] < 0.05
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_progress_bar_only_on_a_terminal(monkeypatch, capsys, tmp_path, terminal):
+    """A log file (stderr not a terminal) gets no tqdm bar, a terminal does."""
+    err = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    load_example("train_digits").main(["--epochs", "1", "--max-steps", "3", "--no-save"])
+    assert ("epoch 1/1" in err.getvalue()) == terminal, err.getvalue()
+    err = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    text = tmp_path / "tiny.txt"
+    text.write_text("the word was with the text. " * 40, encoding="utf-8")
+    load_example("train_charlm").main(["--text", str(text), "--steps", "2", "--eval-every", "2", "--context", "8",
+                                       "--d-model", "8", "--heads", "2", "--layers", "1", "--batch-size", "2",
+                                       "--sample-chars", "5"])
+    assert ("it/s" in err.getvalue() or "s/it" in err.getvalue()) == terminal, err.getvalue()
+    assert "val loss" in capsys.readouterr().out
 
 
 @pytest.mark.slow

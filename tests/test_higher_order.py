@@ -8,12 +8,12 @@ contractions and convolutions are added here.
 """
 import numpy as np
 import pytest
+import torch
 
 import npgrad as npg
 from tests.helpers import assert_close
 from tests.test_ops_table import CASES, make_inputs
 
-torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 TOL = dict(rtol=1e-7, atol=1e-9)
@@ -43,6 +43,7 @@ def higher_order(npg_fn, torch_fn, arrays, order=2, seed=0, what=""):
     out, tout = npg_fn(*xs), torch_fn(*ts)
     assert_close(out, tout.detach().numpy(), what=f"{what} value", **TOL)
     if not out.requires_grad:
+        assert not tout.requires_grad, f"{what}: npgrad's output has no gradient, PyTorch's has"
         return
     w = rng.standard_normal(out.shape)
     s, ts_ = npg.sum(out * w), (tout * torch.tensor(w)).sum()

@@ -4,11 +4,10 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 import npgrad as npg
 from tests.helpers import assert_close
-
-torch = pytest.importorskip("torch")
 
 
 def test_hook_gets_a_tensor_and_can_replace_the_gradient_vs_torch():

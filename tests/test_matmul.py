@@ -4,11 +4,11 @@ import itertools
 
 import numpy as np
 import pytest
+import torch
 
 import npgrad as npg
 from tests.helpers import assert_close, check_finite_difference, compare_with_torch
 
-torch = pytest.importorskip("torch")
 
 DTYPES = [np.float32, np.float64]
 

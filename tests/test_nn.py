@@ -11,7 +11,7 @@ import torch.nn as tnn
 
 import npgrad as npg
 import npgrad.nn as nn
-from tests.helpers import TOL, assert_close
+from tests.helpers import assert_close
 
 DTYPES = [np.float32, np.float64]
 TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
@@ -467,12 +467,35 @@ def test_clip_grad_norm_and_value_match_torch():
         assert_close(total, ttotal.numpy())
         for p, tp in zip(ps, tps):
             assert_close(p.grad, tp.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_clip_grad_value_and_vector_conversions_match_torch(dtype):
+    ps = [nn.Parameter(npg.tensor(rnd(*shape, seed=i, dtype=dtype))) for i, shape in enumerate([(3, 4), (5,), (2, 1, 3)])]
+    tps = [torch.tensor(p.data, requires_grad=True) for p in ps]
+    for i, (p, tp) in enumerate(zip(ps, tps)):
+        if i == 1:
+            continue  # a parameter without a gradient is left alone
+        g = rnd(*p.shape, seed=10 + i, scale=0.2, dtype=dtype)  # values on both sides of the clip
+        p.grad = g.copy()
+        tp.grad = torch.tensor(g)
     nn.utils.clip_grad_value_(ps, 0.1)
-    assert np.abs(ps[0].grad).max() <= 0.1
-    vec = nn.utils.parameters_to_vector(ps)
-    assert vec.shape == (17,)
-    nn.utils.vector_to_parameters(vec * 0 + 1, ps)
-    assert (ps[1].data == 1).all()
+    torch.nn.utils.clip_grad_value_(tps, 0.1)
+    for p, tp in zip(ps, tps):
+        assert (p.grad is None) == (tp.grad is None)
+        if p.grad is not None:
+            assert p.grad.dtype == dtype and 0 < np.mean(np.abs(p.grad) == 0.1) < 1  # some clipped, not all
+            assert_close(p.grad, tp.grad.numpy())
+    vec, tvec = nn.utils.parameters_to_vector(ps), torch.nn.utils.parameters_to_vector(tps)
+    assert_close(vec, tvec.detach().numpy())
+    new = rnd(vec.shape[0], seed=20, dtype=dtype)
+    nn.utils.vector_to_parameters(npg.tensor(new), ps)
+    with torch.no_grad():
+        torch.nn.utils.vector_to_parameters(torch.tensor(new), tps)
+    for p, tp in zip(ps, tps):
+        assert p.data.dtype == dtype
+        assert_close(p, tp.detach().numpy())
+    assert_close(nn.utils.parameters_to_vector(ps), new)
 
 
 def test_training_reduces_loss_with_tolerance_helpers():
@@ -488,4 +511,3 @@ def test_training_reduces_loss_with_tolerance_helpers():
         loss.backward()
         opt.step()
     assert loss.item() < 0.05
-    assert TOL  # the shared tolerances exist

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import npgrad as npg
+import torch
 
 R = np.random.default_rng(0)
 X = R.standard_normal((4, 5))
@@ -312,7 +313,6 @@ def test_order_statistics_match_numpy():
 
 
 def test_topk_kthvalue_indices_match_torch():
-    torch = pytest.importorskip("torch")
     x = R.standard_normal((3, 7))
     for k, dim, largest in [(3, -1, True), (2, 0, False), (7, 1, True)]:
         v, i = npg.topk(npg.tensor(x), k, dim=dim, largest=largest)
@@ -341,7 +341,6 @@ def test_ties_are_taken_in_order_of_position():
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the float max times a weight overflows: as torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_nan_to_num_gradient_as_torch(dtype):
-    torch = pytest.importorskip("torch")
     x = np.array([np.nan, np.inf, -np.inf, 1.5, -2.0], dtype=dtype)
     w = np.arange(1.0, 6.0, dtype=dtype)
     for kw in [{}, dict(nan=1.0, posinf=3.0, neginf=-3.0)]:

@@ -1,6 +1,6 @@
 """``pad`` (PyTorch's pad order), ``normalize``, ``flatten``."""
-
 from ...ops import elementwise as _ew
+from ...ops.norms import vector_norm
 from ...ops._util import as_input
 
 
@@ -13,21 +13,18 @@ def pad(input, pad, mode="constant", value=0.0):
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    from ..ops.shape import pad as _pad
+    from ...ops.shape import pad as _pad
     return _pad(x, widths, mode=mode, constant_values=value)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):
-    """``x / max(||x||_p, eps)`` along ``dim``."""
+    """``x / max(||x||_p, eps)`` along ``dim``, as ``F.normalize`` (any ``p``, ``inf`` included; a zero vector
+    has PyTorch's zero subgradient)."""
     x = as_input(input, "normalize")
-    total = (_ew.abs(x) ** p).sum(axis=dim, keepdims=True)
-    # A zero vector's norm is 0 with a zero gradient, as PyTorch's norm (the root's derivative there is inf,
-    # and inf * 0 would be nan): take the root of 1 instead and keep 0.
-    zero = total.data == 0
-    norm = _ew.where(zero, 0, _ew.where(zero, 1, total) ** (1.0 / p))
+    norm = vector_norm(x, ord=p, axis=dim, keepdims=True)
     return x / _ew.maximum(norm, eps)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    from ..ops.shape import flatten as _flatten
+    from ...ops.shape import flatten as _flatten
     return _flatten(input, start_dim, end_dim)

@@ -36,6 +36,9 @@ class _ModuleSequence(Module):
         return self
 
     def insert(self, index, module):
+        n = len(self)
+        if not -n <= operator.index(index) <= n:  # list.insert would clamp it; PyTorch raises
+            raise IndexError(f"insert: index {index} is out of range for a container of {n} modules")
         items = list(self._modules.values())
         items.insert(index, module)
         self._renumber(items)

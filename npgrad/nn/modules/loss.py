@@ -1,4 +1,9 @@
-"""Loss modules, each a thin wrapper over its function in ``npgrad.nn.functional``."""
+"""Loss modules, each a thin wrapper over its function in ``npgrad.nn.functional``.
+
+Class weights (``weight``, ``pos_weight``) are buffers, as in PyTorch: they are in the state_dict."""
+import numpy as np
+
+from ...tensor import Tensor, _wrap
 from .. import functional as F
 from ..module import Module
 
@@ -8,11 +13,14 @@ class _Loss(Module):
         super().__init__()
         self.reduction = reduction
 
+    def _weight_buffer(self, name, value):
+        self.register_buffer(name, value if value is None or isinstance(value, Tensor) else _wrap(np.asarray(value)))
+
 
 class CrossEntropyLoss(_Loss):
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
-        self.weight = weight
+        self._weight_buffer("weight", weight)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
@@ -24,7 +32,7 @@ class CrossEntropyLoss(_Loss):
 class NLLLoss(_Loss):
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
-        self.weight = weight
+        self._weight_buffer("weight", weight)
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
@@ -53,7 +61,7 @@ class SmoothL1Loss(_Loss):
 class BCELoss(_Loss):
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
-        self.weight = weight
+        self._weight_buffer("weight", weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
@@ -62,8 +70,8 @@ class BCELoss(_Loss):
 class BCEWithLogitsLoss(_Loss):
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)
-        self.weight = weight
-        self.pos_weight = pos_weight
+        self._weight_buffer("weight", weight)
+        self._weight_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
