@@ -54,8 +54,8 @@ def _evaluate(x, nu, scaled):
             v = _asym_scaled(np.where(a == np.inf, 1.0, a), nu)
             if scaled:
                 v = np.where(a == np.inf, 0.0, v)
-            else:
-                v = np.where(a == np.inf, np.inf, v * np.exp(a * 0.5) * np.exp(a * 0.5))  # (no early overflow)
+            else:  # (NaN at +-inf, as SciPy and PyTorch)
+                v = np.where(a == np.inf, np.nan, v * np.exp(a * 0.5) * np.exp(a * 0.5))  # (no early overflow)
             out[big] = v
         out[np.isnan(ax)] = np.nan
     if nu == 1:
