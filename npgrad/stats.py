@@ -43,6 +43,15 @@ def _arg(v, where):
     return _wrap(arr)
 
 
+def _fn(op, *args):
+    """``op(*args)``, a Python float when every argument is a Python number (so it stays weak, as the number
+    was: a float32 value with ``scale=1.0`` gives a float32 result)."""
+    out = op(*args)
+    if all(isinstance(a, (int, float)) for a in args):
+        return float(out.data)
+    return out
+
+
 def _data(v):
     return v.data if isinstance(v, Tensor) else np.asarray(v)
 
@@ -92,7 +101,7 @@ class _Norm(_Distribution):
 
     def logpdf(self, x, loc=0.0, scale=1.0):
         z = self._z(x, loc, scale)
-        return -0.5 * (z * z) - _ew.log(_arg(scale, "norm")) - _LOG_SQRT_2PI
+        return -0.5 * (z * z) - _fn(_ew.log, _arg(scale, "norm")) - _LOG_SQRT_2PI
 
     def pdf(self, x, loc=0.0, scale=1.0):
         return _ew.exp(self.logpdf(x, loc, scale))
@@ -171,7 +180,7 @@ class _T(_Distribution):
         df, scale = _arg(df, "t"), _arg(scale, "t")
         z = (_arg(x, "t") - _arg(loc, "t")) / scale
         half = (df + 1.0) * 0.5
-        return (gammaln(half) - gammaln(df * 0.5) - 0.5 * (_ew.log(df) + _LOG_PI) - _ew.log(scale)
+        return (_fn(gammaln, half) - _fn(gammaln, df * 0.5) - 0.5 * (_fn(_ew.log, df) + _LOG_PI) - _fn(_ew.log, scale)
                 - half * _ew.log1p(z * z / df))
 
     def pdf(self, x, df, loc=0.0, scale=1.0):
@@ -188,7 +197,7 @@ class _Gamma(_Distribution):
         z = (_arg(x, "gamma") - _arg(loc, "gamma")) / scale
         out = _data(z) < 0
         z = _safe(z, out, 1.0)
-        logp = xlogy(a - 1.0, z) - z - gammaln(a) - _ew.log(scale)
+        logp = xlogy(a - 1.0, z) - z - _fn(gammaln, a) - _fn(_ew.log, scale)
         return _outside(out, -np.inf, logp)
 
     def pdf(self, x, a, loc=0.0, scale=1.0):
@@ -206,7 +215,7 @@ class _Beta(_Distribution):
         zd = _data(z)
         out = (zd < 0) | (zd > 1)
         z = _safe(z, out, 0.5)
-        logp = xlogy(a - 1.0, z) + xlog1py(b - 1.0, -z) - betaln(a, b) - _ew.log(scale)
+        logp = xlogy(a - 1.0, z) + xlog1py(b - 1.0, -z) - _fn(betaln, a, b) - _fn(_ew.log, scale)
         return _outside(out, -np.inf, logp)
 
     def pdf(self, x, a, b, loc=0.0, scale=1.0):
