@@ -21,11 +21,10 @@ import numpy as _np
 
 from .ops import reduce as _reduce
 from .ops._util import as_input as _as_input, normalize_axis as _normalize_axis
-from .ops.elementwise import abs as _abs, exp as _exp, log as _log, sign as _sign, where as _where
+from .ops.elementwise import abs as _abs, exp as _exp, log as _log, where as _where
 from .ops.special import (beta, betaln, digamma, entr, erf, erfc, erfcinv, erfcx, erfinv, expit, gamma,  # noqa
                           gammaln, i0, i0e, i1, i1e, log_ndtr, logit, multigammaln, ndtr, ndtri, polygamma, psi,
                           rgamma, sinc, xlog1py, xlogy, zeta)
-from .tensor import Tensor as _Tensor
 
 __all__ = ["beta", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv", "expit", "gamma",
            "gammaln", "i0", "i0e", "i1", "i1e", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln",
@@ -100,5 +99,3 @@ def softmax(x, axis=None):
         return _exp(x - _reduce.logsumexp(x, axis=tuple(axis), keepdims=True))
     return _softmax(x, dim=axis)
 
-
-del _Tensor, _sign
