@@ -16,8 +16,12 @@ from ...ops.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_
 from .activation import *  # noqa: F401,F403
 from .activation_more import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .ctc import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .loss_margin import *  # noqa: F401,F403
+from .loss_more import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 
