@@ -431,3 +431,21 @@ def test_new_modules_exported():
         for n in ["dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "embedding_bag",
                   "rms_norm", "instance_norm", "local_response_norm", "lp_pool1d", "lp_pool2d", "lp_pool3d", "bilinear"]:
             assert callable(getattr(F, n))
+
+
+@pytest.mark.parametrize("name,args,shape", [
+    ("Conv3d", (2, 3, 2), (0, 2, 4, 4, 4)), ("ConvTranspose1d", (2, 3, 2), (0, 2, 5)),
+    ("ConvTranspose3d", (2, 3, 2), (0, 2, 3, 3, 3)), ("MaxPool3d", (2,), (0, 2, 4, 4, 4)),
+    ("AvgPool3d", (2,), (0, 2, 4, 4, 4)), ("AdaptiveAvgPool1d", (3,), (0, 2, 7)), ("AdaptiveMaxPool2d", (3,), (0, 2, 7, 7)),
+    ("LPPool2d", (2, 2), (0, 2, 4, 4)), ("InstanceNorm1d", (2,), (0, 2, 5)), ("LocalResponseNorm", (2,), (0, 3, 4)),
+    ("RMSNorm", (4,), (0, 4)), ("Bilinear", (3, 3, 2), (0, 3)), ("EmbeddingBag", (5, 3), None)])
+def test_size_zero_batches(name, args, shape, dtype):
+    if name == "EmbeddingBag":
+        check_module(nn.EmbeddingBag(*args, mode="sum"), tnn.EmbeddingBag(*args, mode="sum"), [], dtype,
+                     call=lambda m: m(np.zeros((0, 4), np.int64)), tcall=lambda m: m(torch.zeros((0, 4), dtype=torch.long)))
+        return
+    x = rnd(*shape, dtype=dtype)
+    if name == "Bilinear":
+        check_module(nn.Bilinear(*args), tnn.Bilinear(*args), [x, x], dtype)
+        return
+    check_module(getattr(nn, name)(*args), getattr(tnn, name)(*args), [x], dtype)
