@@ -333,6 +333,7 @@ def _train(make_opt, tmake_opt, dtype, steps=5, **opt_kw):
     ("Adam", dict(lr=0.05)), ("AdamW", dict(lr=0.05, weight_decay=0.1)), ("RMSprop", dict(lr=0.01, momentum=0.5)),
     ("SGD", dict(lr=0.1, weight_decay=0.01)), ("Adagrad", dict(lr=0.3, weight_decay=0.1)),
 ])
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks")
 def test_sparse_grads_in_optimizers(opt, kw, dtype):
     """SGD and Adagrad against torch's own sparse updates; where torch refuses sparse gradients (Adam, AdamW,
     RMSprop; weight decay in SGD and Adagrad) npgrad densifies: checked against torch's dense model."""
