@@ -154,3 +154,218 @@ def test_padding_layers(name, padding, n):
     x = rnd(*(2, 3, 4, 5, 3)[:n + 2])
     check_fn(m, tm, [x], what=name)
     check_fn(m, tm, [x[0]], what=f"{name} unbatched")
+
+
+# ------------------------------------------------------------------------------------ interpolate
+INTERP = [  # (mode, spatial dims, extra kwargs)
+    ("nearest", 1, {}), ("nearest", 2, {}), ("nearest", 3, {}),
+    ("nearest-exact", 1, {}), ("nearest-exact", 2, {}), ("nearest-exact", 3, {}),
+    ("linear", 1, dict(align_corners=False)), ("linear", 1, dict(align_corners=True)),
+    ("bilinear", 2, dict(align_corners=False)), ("bilinear", 2, dict(align_corners=True)),
+    ("bicubic", 2, dict(align_corners=False)), ("bicubic", 2, dict(align_corners=True)),
+    ("trilinear", 3, dict(align_corners=False)), ("trilinear", 3, dict(align_corners=True)),
+    ("area", 1, {}), ("area", 2, {}), ("area", 3, {}),
+    ("bilinear", 2, dict(antialias=True)), ("bicubic", 2, dict(antialias=True, align_corners=True)),
+]
+SIZES = {1: [dict(size=11), dict(size=3), dict(scale_factor=2), dict(scale_factor=0.6),
+             dict(scale_factor=1.7, recompute_scale_factor=True)],
+         2: [dict(size=(9, 4)), dict(size=(3, 12)), dict(scale_factor=(2, 0.5)), dict(scale_factor=1.3),
+             dict(scale_factor=(0.7, 2.2), recompute_scale_factor=True)],
+         3: [dict(size=(5, 2, 7)), dict(scale_factor=(2, 0.5, 1.5)), dict(scale_factor=0.8, recompute_scale_factor=True)]}
+
+
+@pytest.mark.parametrize("mode,nd,kw", INTERP, ids=[f"{m}{n}d-{'-'.join(f'{k}={v}' for k, v in kw.items())}"
+                                                     for m, n, kw in INTERP])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_interpolate(mode, nd, kw, dtype):
+    x = rnd(*((2, 3) + (6, 5, 4)[:nd]), dtype=dtype)
+    for sz in SIZES[nd]:
+        if kw.get("antialias") and sz.get("size") in ((9, 4),):
+            continue
+        check_fn(lambda t: F.interpolate(t, mode=mode, **sz, **kw), lambda t: TF.interpolate(t, mode=mode, **sz, **kw),
+                 [x], what=f"interpolate {mode} {sz} {kw}")
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "linear", "bicubic", "bilinear-aa"])
+def test_interpolate_indices_and_weights_exact_over_many_sizes(mode):
+    """Every output size 1..24 from every input size 1..9, by size and by scale factor: the nearest
+    neighbours and the weights are PyTorch's (computed in the input's precision, its 2-D nearest kernel's
+    shortcuts included)."""
+    aa = mode.endswith("-aa")
+    mode = mode.replace("-aa", "")
+    nd = 2 if mode.startswith("bi") or mode == "nearest" else 1
+    for dtype in DTYPES:
+        for n_in in range(1, 10):
+            x = rnd(*((1, 2) + (n_in,) * nd), dtype=dtype, seed=n_in)
+            opts = [dict(size=(s,) * nd) for s in range(2 if aa else 1, 25)]
+            opts += [dict(scale_factor=s) for s in (0.3, 0.5, 0.99, 1.01, 1.3, 2.0, 2.2, 1 / 3)]
+            for o in opts:
+                for ac in ([None] if "nearest" in mode else [False, True]):
+                    try:
+                        expected = TF.interpolate(torch.tensor(x), mode=mode, align_corners=ac, antialias=aa, **o)
+                    except RuntimeError:       # sizes PyTorch rejects (an empty output)
+                        continue
+                    if aa and expected.shape[-1] == 1:
+                        continue               # PyTorch's antialiased kernel mishandles width-1 outputs
+                    out = F.interpolate(npg.tensor(x, requires_grad=False), mode=mode, align_corners=ac,
+                                        antialias=aa, **o)
+                    assert_close(out, expected.numpy(), what=f"{mode} {n_in} {o} {ac} {dtype}")
+
+
+@pytest.mark.parametrize("mode,kw", [("nearest", {}), ("bilinear", dict(align_corners=False)),
+                                     ("bicubic", dict(align_corners=True)), ("area", {})])
+def test_interpolate_second_derivative(mode, kw):
+    x = rnd(2, 2, 5, 4)
+    check_second(lambda t: F.interpolate(t, size=(7, 3), mode=mode, **kw) ** 2,
+                 lambda t: TF.interpolate(t, size=(7, 3), mode=mode, **kw) ** 2, [x], what=mode)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_upsample_modules(dtype):
+    x = rnd(2, 3, 5, 4, dtype=dtype)
+    for m, tm in [(nn.Upsample(scale_factor=2, mode="bilinear"), tnn.Upsample(scale_factor=2, mode="bilinear")),
+                  (nn.Upsample(size=(3, 7)), tnn.Upsample(size=(3, 7))),
+                  (nn.Upsample(scale_factor=(1.5, 2.5), mode="bicubic", align_corners=True),
+                   tnn.Upsample(scale_factor=(1.5, 2.5), mode="bicubic", align_corners=True)),
+                  (nn.UpsamplingNearest2d(scale_factor=3), tnn.UpsamplingNearest2d(scale_factor=3)),
+                  (nn.UpsamplingBilinear2d(size=(8, 9)), tnn.UpsamplingBilinear2d(size=(8, 9)))]:
+        assert repr(m) == repr(tm)
+        check_fn(m, tm, [x], what=repr(m))
+    check_fn(lambda t: F.upsample_bilinear(t, scale_factor=2), lambda t: TF.interpolate(
+        t, scale_factor=2, mode="bilinear", align_corners=True), [x])
+
+
+def test_interpolate_errors():
+    x = npg.randn(1, 2, 4, 4)
+    with pytest.raises(NotImplementedError, match="bilinear mode needs 4D"):
+        F.interpolate(npg.randn(1, 2, 4), size=5, mode="bilinear")
+    with pytest.raises(ValueError, match="align_corners option"):
+        F.interpolate(x, size=5, align_corners=True)
+    with pytest.raises(ValueError, match="only one of size or scale_factor"):
+        F.interpolate(x, size=5, scale_factor=2)
+    with pytest.raises(ValueError, match="either size or scale_factor"):
+        F.interpolate(x)
+    with pytest.raises(ValueError, match=r"spatial dimensions of \[4, 4\]"):
+        F.interpolate(x, size=(1, 2, 3))
+    with pytest.raises(ValueError, match="greater than 0"):
+        F.interpolate(x, scale_factor=0.1)
+    with pytest.raises(ValueError, match="anti-alias"):
+        F.interpolate(x, size=2, mode="nearest", antialias=True)
+    with pytest.raises(NotImplementedError, match="mode must be one of"):
+        F.interpolate(x, size=2, mode="lanczos")
+
+
+# ------------------------------------------------------------------------------ unfold, fold, shuffles
+UNFOLD = [dict(kernel_size=2), dict(kernel_size=(2, 3), stride=2), dict(kernel_size=3, padding=1),
+          dict(kernel_size=(3, 2), dilation=(2, 1), padding=(2, 1), stride=(1, 2))]
+
+
+@pytest.mark.parametrize("kw", UNFOLD)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unfold_fold(kw, dtype):
+    x = rnd(2, 3, 7, 8, dtype=dtype)
+    cols = check_fn(lambda t: F.unfold(t, **kw), lambda t: TF.unfold(t, **kw), [x], what=f"unfold {kw}")
+    check_fn(lambda t: F.unfold(t, **kw), lambda t: TF.unfold(t, **kw), [x[0]], what=f"unfold unbatched {kw}")
+    c = rnd(*cols.shape, dtype=dtype, seed=3)
+    check_fn(lambda t: F.fold(t, (7, 8), **kw), lambda t: TF.fold(t, (7, 8), **kw), [c], what=f"fold {kw}")
+    check_fn(lambda t: F.fold(t, (7, 8), **kw), lambda t: TF.fold(t, (7, 8), **kw), [c[0]], what=f"fold unbatched")
+    m, tm = nn.Unfold(**kw), tnn.Unfold(**kw)
+    assert repr(m) == repr(tm)
+    check_fn(m, tm, [x])
+    m, tm = nn.Fold((7, 8), **kw), tnn.Fold((7, 8), **kw)
+    assert repr(m) == repr(tm)
+    check_fn(m, tm, [c])
+
+
+def test_unfold_fold_second_derivative_and_errors():
+    x = rnd(2, 2, 5, 6)
+    check_second(lambda t: F.unfold(t, 3, padding=1, stride=2) ** 2,
+                 lambda t: TF.unfold(t, 3, padding=1, stride=2) ** 2, [x])
+    c = rnd(2, 8, 12)
+    check_second(lambda t: F.fold(t, (4, 5), 2) ** 2, lambda t: TF.fold(t, (4, 5), 2) ** 2, [c])
+    with pytest.raises(ValueError, match=r"sliding blocks is \(-1, 5\)"):
+        F.unfold(npg.randn(1, 1, 2, 8), 4)
+    with pytest.raises(ValueError, match="divisible by the product of kernel_size"):
+        F.fold(npg.randn(1, 7, 12), (4, 5), 2)
+    with pytest.raises(ValueError, match="number of sliding blocks 3 \\* 4 = 12"):
+        F.fold(npg.randn(1, 8, 11), (4, 5), 2)
+    with pytest.raises(ValueError, match="3-D"):
+        F.unfold(npg.randn(2, 2), 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pixel_shuffle_unshuffle(dtype):
+    for shape, r in (((2, 12, 3, 4), 2), ((18, 2, 3), 3), ((2, 3, 8, 2, 5), 2)):
+        x = rnd(*shape, dtype=dtype)
+        check_fn(lambda t: F.pixel_shuffle(t, r), lambda t: TF.pixel_shuffle(t, r), [x], what=f"shuffle {shape}")
+        y = rnd(*(shape[:-3] + (shape[-3] // (r * r), shape[-2] * r, shape[-1] * r)), dtype=dtype)
+        check_fn(lambda t: F.pixel_unshuffle(t, r), lambda t: TF.pixel_unshuffle(t, r), [y], what="unshuffle")
+        for m, tm, a in ((nn.PixelShuffle(r), tnn.PixelShuffle(r), x), (nn.PixelUnshuffle(r), tnn.PixelUnshuffle(r), y)):
+            assert repr(m) == repr(tm)
+            check_fn(m, tm, [a])
+    with pytest.raises(ValueError, match=r"\(\*, C \* r\^2, H, W\).*\(2, 5, 3, 4\)"):
+        F.pixel_shuffle(npg.randn(2, 5, 3, 4), 2)
+    with pytest.raises(ValueError, match=r"downscale_factor = 2.*\(2, 5, 3, 4\)"):
+        F.pixel_unshuffle(npg.randn(2, 5, 3, 4), 2)
+
+
+# ------------------------------------------------------------------------------ grid_sample, affine_grid
+def sample_grid(shape, dtype, seed=0):
+    """Random locations in [-1.4, 1.4] (inside, outside, across edges), some exactly on -1, 0, 1."""
+    g = np.random.default_rng(seed).uniform(-1.4, 1.4, shape)
+    g.reshape(-1)[::7] = np.resize([-1.0, 1.0, 0.0], g.reshape(-1)[::7].shape)
+    return g.astype(dtype)
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_grid_sample(nd, mode, padding_mode, align_corners, dtype):
+    x = rnd(*((2, 3) + (4, 5, 6)[3 - nd:]), dtype=dtype)
+    g = sample_grid((2,) + (3, 4, 5)[3 - nd:] + (nd,), dtype)
+    kw = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    check_fn(lambda a, b: F.grid_sample(a, b, **kw), lambda a, b: TF.grid_sample(a, b, **kw), [x, g],
+             what=f"grid_sample {kw}")
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("nd", [2, 3])
+def test_grid_sample_second_derivative(padding_mode, nd):
+    x = rnd(*((1, 2) + (3, 4, 5)[3 - nd:]))
+    g = np.random.default_rng(1).uniform(-1.3, 1.3, (1,) + (2, 3, 3)[3 - nd:] + (nd,))
+    kw = dict(padding_mode=padding_mode, align_corners=False)
+    check_second(lambda a, b: F.grid_sample(a, b, **kw) ** 2, lambda a, b: TF.grid_sample(a, b, **kw) ** 2, [x, g],
+                 what=f"grid_sample {padding_mode} {nd}d")
+
+
+@pytest.mark.filterwarnings("ignore:Since version 1.3.0:UserWarning")
+@pytest.mark.parametrize("size", [(2, 3, 4, 5), (2, 1, 1, 6), (2, 3, 3, 4, 5)])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_affine_grid(size, align_corners, dtype):
+    nd = len(size) - 2
+    theta = rnd(size[0], nd, nd + 1, dtype=dtype)
+    if align_corners and min(size[2:]) == 1:
+        with pytest.warns(UserWarning, match="unit-size grids"):
+            F.affine_grid(npg.tensor(theta), size, align_corners=True)
+    check_fn(lambda t: F.affine_grid(t, size, align_corners=align_corners),
+             lambda t: TF.affine_grid(t, size, align_corners=align_corners), [theta], what=f"affine_grid {size}")
+
+
+def test_spatial_transformer_second_derivative_and_errors():
+    """affine_grid then grid_sample (a spatial transformer): d2 against torch through both."""
+    x, theta = rnd(2, 2, 5, 6), rnd(2, 2, 3) * 0.5
+    check_second(lambda a, t: F.grid_sample(a, F.affine_grid(t, (2, 2, 4, 3), align_corners=False),
+                                            align_corners=False, padding_mode="border"),
+                 lambda a, t: TF.grid_sample(a, TF.affine_grid(t, (2, 2, 4, 3), align_corners=False),
+                                             align_corners=False, padding_mode="border"), [x, theta])
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        F.affine_grid(npg.randn(1, 2, 3), (1, 1, 2, 2))
+    with pytest.raises(ValueError, match=r"Nx2x3 for size \(2, 1, 2, 2\)"):
+        F.affine_grid(npg.randn(1, 2, 3), (2, 1, 2, 2), align_corners=False)
+    with pytest.raises(ValueError, match=r"grid of shape \(1, 2, 2, 3\)"):
+        F.grid_sample(npg.randn(1, 1, 3, 3), npg.randn(1, 2, 2, 3), align_corners=False)
+    with pytest.raises(ValueError, match="padding_mode"):
+        F.grid_sample(npg.randn(1, 1, 3, 3), npg.randn(1, 2, 2, 2), padding_mode="wrap", align_corners=False)

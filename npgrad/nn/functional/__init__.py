@@ -15,9 +15,12 @@ from ...ops.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_
                          max_pool1d, max_pool2d, max_pool3d)
 from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .resampling import *  # noqa: F401,F403
+from .grid import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .patches import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 
 relu = _ew.relu
