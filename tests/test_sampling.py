@@ -318,11 +318,15 @@ def sample_grid(shape, dtype, seed=0):
 
 
 @pytest.mark.parametrize("nd", [2, 3])
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_grid_sample(nd, mode, padding_mode, align_corners, dtype):
+    if mode == "bicubic" and nd == 3:
+        with pytest.raises(ValueError, match="only supports 4-D"):
+            F.grid_sample(npg.randn(1, 1, 2, 2, 2), npg.randn(1, 1, 1, 1, 3), mode="bicubic", align_corners=False)
+        return
     x = rnd(*((2, 3) + (4, 5, 6)[3 - nd:]), dtype=dtype)
     g = sample_grid((2,) + (3, 4, 5)[3 - nd:] + (nd,), dtype)
     kw = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
@@ -331,11 +335,11 @@ def test_grid_sample(nd, mode, padding_mode, align_corners, dtype):
 
 
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
-@pytest.mark.parametrize("nd", [2, 3])
-def test_grid_sample_second_derivative(padding_mode, nd):
+@pytest.mark.parametrize("nd,mode", [(2, "bilinear"), (3, "bilinear"), (2, "bicubic")])
+def test_grid_sample_second_derivative(padding_mode, nd, mode):
     x = rnd(*((1, 2) + (3, 4, 5)[3 - nd:]))
     g = np.random.default_rng(1).uniform(-1.3, 1.3, (1,) + (2, 3, 3)[3 - nd:] + (nd,))
-    kw = dict(padding_mode=padding_mode, align_corners=False)
+    kw = dict(mode=mode, padding_mode=padding_mode, align_corners=False)
     check_second(lambda a, b: F.grid_sample(a, b, **kw) ** 2, lambda a, b: TF.grid_sample(a, b, **kw) ** 2, [x, g],
                  what=f"grid_sample {padding_mode} {nd}d")
 
@@ -367,5 +371,7 @@ def test_spatial_transformer_second_derivative_and_errors():
         F.affine_grid(npg.randn(1, 2, 3), (2, 1, 2, 2), align_corners=False)
     with pytest.raises(ValueError, match=r"grid of shape \(1, 2, 2, 3\)"):
         F.grid_sample(npg.randn(1, 1, 3, 3), npg.randn(1, 2, 2, 3), align_corners=False)
+    with pytest.raises(ValueError, match="expected mode"):
+        F.grid_sample(npg.randn(1, 1, 3, 3), npg.randn(1, 2, 2, 2), mode="linear", align_corners=False)
     with pytest.raises(ValueError, match="padding_mode"):
         F.grid_sample(npg.randn(1, 1, 3, 3), npg.randn(1, 2, 2, 2), padding_mode="wrap", align_corners=False)

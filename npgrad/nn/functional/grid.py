@@ -86,13 +86,13 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     """Sample ``input`` (N, C, H, W) at ``grid`` (N, Ho, Wo, 2) locations, or (N, C, D, H, W) at
     (N, Do, Ho, Wo, 3), as ``torch.nn.functional.grid_sample``: ``grid[..., 0]`` is x (width), ``[..., 1]``
     y, ``[..., 2]`` z, in [-1, 1] (the corner pixels' centers with ``align_corners=True``, their outer edges
-    otherwise). ``mode``: ``bilinear`` (trilinear for 5-D) or ``nearest`` (round half to even);
+    otherwise). ``mode``: ``bilinear`` (trilinear for 5-D), ``nearest`` (round half to even) or ``bicubic``
+    (4-D, PyTorch's cubic convolution with A = -0.75);
     ``padding_mode``: ``zeros``, ``border`` or ``reflection``. Gradients reach both ``input`` and ``grid``
     (zero for the grid in ``nearest`` mode, as PyTorch), and are differentiable again."""
     where = "grid_sample"
-    if mode not in ("bilinear", "nearest"):
-        raise NotImplementedError(f"{where}: expected mode to be 'bilinear' or 'nearest', got {mode!r} "
-                                  f"(bicubic is not supported)")
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"{where}: expected mode to be 'bilinear', 'nearest' or 'bicubic', but got: {mode!r}")
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ValueError(f"{where}: expected padding_mode to be 'zeros', 'border', or 'reflection', "
                          f"but got: {padding_mode!r}")
@@ -102,6 +102,8 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if x.ndim not in (4, 5) or g.ndim != x.ndim or g.shape[0] != x.shape[0] or g.shape[-1] != nd:
         raise ValueError(f"{where}: expected input (N, C, H, W) with grid (N, Ho, Wo, 2), or input (N, C, D, H, W) "
                          f"with grid (N, Do, Ho, Wo, 3), got input of shape {x.shape} and grid of shape {g.shape}")
+    if mode == "bicubic" and nd != 2:
+        raise ValueError(f"{where}: bicubic interpolation only supports 4-D input, got shape {x.shape}")
     if x.dtype != g.dtype or x.dtype.kind != "f":
         raise TypeError(f"{where}: expected input and grid of the same floating dtype, got {x.dtype} and {g.dtype}")
     N, C = x.shape[:2]
@@ -109,10 +111,12 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if min(sizes) <= 0:
         raise ValueError(f"{where}: expected an input with non-empty spatial dimensions, got shape {x.shape}")
     out_sp = g.shape[1:-1]
-    # source coordinates per input axis (D, H, W order): grid's last component is x, i.e. the last axis
-    coords = [_source(g[..., nd - 1 - a], sizes[a], padding_mode, align_corners) for a in range(nd)]
     xr = moveaxis(x, 1, -1).reshape(N * int(np.prod(sizes)), C)
     n_idx = np.arange(N).reshape((N,) + (1,) * len(out_sp))
+    if mode == "bicubic":
+        return moveaxis(_bicubic(xr, g, sizes, n_idx, padding_mode, align_corners), -1, 1)
+    # source coordinates per input axis (D, H, W order): grid's last component is x, i.e. the last axis
+    coords = [_source(g[..., nd - 1 - a], sizes[a], padding_mode, align_corners) for a in range(nd)]
     if mode == "nearest":
         idx = [np.rint(c.data).astype(np.intp) for c in coords]
         vals, valid = _gather(xr, sizes, n_idx, idx)
@@ -138,6 +142,53 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         out = (vals * w[..., None]).sum(axis=-2)
     out = moveaxis(out, -1, 1)
     return out
+
+
+def _tap_index(i, size, padding_mode, align_corners):
+    """Where the integer tap ``i`` (a float array) reads, after the padding mode (PyTorch's
+    ``compute_coordinates`` on a tap of the bicubic kernel); out-of-range positions are masked later."""
+    if padding_mode == "reflection":
+        lo2, hi2 = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
+        if lo2 == hi2:
+            i = np.zeros_like(i)
+        else:
+            lo, span = lo2 / 2, (hi2 - lo2) / 2
+            a = np.abs(i - lo)
+            extra, flips = np.fmod(a, span), np.floor(a / span)
+            i = np.where(flips % 2 == 0, extra + lo, span - extra + lo)
+    if padding_mode in ("border", "reflection"):
+        i = np.clip(i, 0, size - 1)
+    return np.trunc(i).astype(np.intp)
+
+
+def _cubic_weights(t):
+    """PyTorch's cubic convolution coefficients (A = -0.75) for the taps at -1, 0, 1, 2 of offset ``t``."""
+    A = -0.75
+
+    def near(u):
+        return ((A + 2) * u - (A + 3)) * u * u + 1
+
+    def far(u):
+        return ((A * u - 5 * A) * u + 8 * A) * u - 4 * A
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _bicubic(xr, g, sizes, n_idx, padding_mode, align_corners):
+    """Bicubic sampling over the 4 x 4 taps around each location (4-D input), as PyTorch: the taps, not the
+    location, go through the padding mode; the weights carry the grid's gradient."""
+    H, W = sizes
+    ix = _unnormalize(g[..., 0], W, align_corners)
+    iy = _unnormalize(g[..., 1], H, align_corners)
+    fx, fy = np.floor(ix.data), np.floor(iy.data)
+    wx, wy = _cubic_weights(ix - fx), _cubic_weights(iy - fy)
+    taps = np.arange(-1, 3)
+    rows = _tap_index(fy[..., None] + taps, H, padding_mode, align_corners)
+    cols = _tap_index(fx[..., None] + taps, W, padding_mode, align_corners)
+    yy = np.repeat(rows, 4, axis=-1)               # tap (j, i) at j * 4 + i: row j, column i
+    xx = np.tile(cols, 4)
+    vals, valid = _gather(xr, sizes, n_idx[..., None], [yy, xx])
+    w = stack([wy[j] * wx[i] for j in range(4) for i in range(4)], axis=-1) * valid.astype(xr.dtype)
+    return (vals * w[..., None]).sum(axis=-2)
 
 
 # ----------------------------------------------------------------------------- affine_grid
