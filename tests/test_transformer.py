@@ -141,8 +141,8 @@ def test_mha_parameters_state_dict_and_init():
         w = getattr(m, name).data
         assert np.abs(w).max() <= np.sqrt(6 / sum(w.shape))
     # bias_k / bias_v: xavier_normal_ on a (1, 1, E) tensor (fan_in = fan_out = E), as PyTorch
-    big = nn.MultiheadAttention(4000, 1, add_bias_kv=True)
-    assert abs(big.bias_k.data.std() - np.sqrt(1 / 4000)) < 0.05 * np.sqrt(1 / 4000)
+    big = nn.MultiheadAttention(600, 1, add_bias_kv=True)
+    assert abs(big.bias_k.data.std() - np.sqrt(1 / 600)) < 0.12 * np.sqrt(1 / 600)
     # npgrad's weights load into torch and give torch's output
     tm.load_state_dict({k: torch.tensor(v.data) for k, v in m.state_dict().items()})
     q, k, v = rnd(3, 2, 8, seed=1), rnd(4, 2, 5, seed=2), rnd(4, 2, 3, seed=3)
@@ -384,3 +384,13 @@ def test_second_derivatives_match_torch():
         if h is not None:
             assert_close(h, th.numpy(), what=f"second derivative for {name}", rtol=1e-6, atol=1e-8)
     assert sum(h is not None for h in hs) >= len(params) - 2
+
+
+def test_is_causal_without_mask_applies_the_causal_mask():
+    """PyTorch needs the mask with the hint; here the hint alone builds it (documented), same result."""
+    m = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+    x = npg.tensor(rnd(5, 2, 8))
+    mask = nn.Transformer.generate_square_subsequent_mask(5)
+    assert_close(m(x, is_causal=True), m(x, src_mask=mask).data)
+    enc = nn.TransformerEncoder(m, 2)
+    assert_close(enc(x, is_causal=True), enc(x, mask=mask).data)
