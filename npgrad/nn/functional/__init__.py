@@ -20,11 +20,14 @@ from .ctc import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
+from .grid import *  # noqa: F401,F403
+from .resampling import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .loss_margin import *  # noqa: F401,F403
 from .loss_more import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .patches import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 

@@ -1,20 +1,72 @@
-"""``pad`` (PyTorch's pad order), ``normalize``, ``flatten``."""
+"""``pad`` (PyTorch's pad order and modes), ``normalize``, ``flatten``."""
+import operator
+
 from ...ops import elementwise as _ew
 from ...ops.norms import vector_norm
 from ...ops._util import as_input
 
 
-# ------------------------------------------------------------------------------ misc
-def pad(input, pad, mode="constant", value=0.0):
-    """PyTorch's ``F.pad``: ``pad`` lists (left, right) widths starting from the last dim."""
+# ------------------------------------------------------------------------------ pad
+_NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(input, pad, mode="constant", value=None):
+    """PyTorch's ``F.pad``: ``pad`` lists (left, right) widths starting from the last dim.
+
+    ``mode='constant'`` pads any number of trailing dims with ``value`` (default 0); ``'reflect'`` (mirror
+    without repeating the edge), ``'replicate'`` (repeat the edge) and ``'circular'`` (wrap around) pad the
+    last 1, 2 or 3 dims of a (C, *) or (N, C, *) input, as PyTorch. A negative width crops, as in PyTorch.
+    Differentiable (it reuses ``npgrad.pad``'s NumPy modes ``reflect``, ``edge``, ``wrap``)."""
+    from ...ops.padding import pad as _np_pad
     x = as_input(input, "pad")
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: padding {pad} must have an even length of at most 2 * {x.ndim}")
-    widths = [(0, 0)] * x.ndim
-    for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    from ...ops.shape import pad as _pad
-    return _pad(x, widths, mode=mode, constant_values=value)
+    try:
+        pad = [operator.index(p) for p in pad]
+    except TypeError:
+        raise TypeError(f"pad: padding must be a sequence of ints, got {pad!r}") from None
+    n = len(pad) // 2
+    if len(pad) % 2 or n > x.ndim:
+        raise ValueError(f"pad: padding {tuple(pad)} must have an even length of at most 2 * {x.ndim} for an input "
+                         f"of shape {x.shape}")
+    axes = [x.ndim - 1 - i for i in range(n)]
+    before = {ax: pad[2 * i] for i, ax in enumerate(axes)}
+    after = {ax: pad[2 * i + 1] for i, ax in enumerate(axes)}
+    if mode == "constant":
+        x = _crop(x, before, after)
+        widths = [(max(before.get(a, 0), 0), max(after.get(a, 0), 0)) for a in range(x.ndim)]
+        return _np_pad(x, widths, mode="constant", constant_values=0.0 if value is None else value)
+    if mode not in _NUMPY_MODE:
+        raise NotImplementedError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    if value is not None and value != 0:
+        raise ValueError(f'pad: padding mode "{mode}" doesn\'t take in value argument')
+    if not 1 <= n <= 3 or x.ndim not in (n + 1, n + 2):
+        raise NotImplementedError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of a (C, *) or (N, C, *) input "
+                                  f"(2 * dims values): got padding {tuple(pad)} for an input of shape {x.shape}")
+    for ax in axes:
+        size, lo, hi = x.shape[ax], before[ax], after[ax]
+        if mode == "reflect" and (lo >= size or hi >= size):
+            raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be less than the size {size} of dim {ax} of "
+                             f"the input of shape {x.shape}")
+        if mode == "circular" and (lo > size or hi > size):
+            raise ValueError(f"pad: circular padding ({lo}, {hi}) of dim {ax} (size {size}) of the input of shape "
+                             f"{x.shape} would wrap around more than once")
+        if mode == "replicate" and size == 0 and (lo > 0 or hi > 0):
+            raise ValueError(f"pad: cannot replicate-pad the empty dim {ax} of the input of shape {x.shape}")
+    if mode == "circular":   # PyTorch crops first, then wraps what is left
+        x = _crop(x, before, after)
+    widths = [(max(before.get(a, 0), 0), max(after.get(a, 0), 0)) for a in range(x.ndim)]
+    if any(lo or hi for lo, hi in widths):
+        x = _np_pad(x, widths, mode=_NUMPY_MODE[mode])
+    if mode != "circular":   # reflect / replicate about the original edges, then crop
+        x = _crop(x, before, after)
+    return x
+
+
+def _crop(x, before, after):
+    """``x`` without the negative widths of ``before`` / ``after`` (dicts axis -> width)."""
+    if all(v >= 0 for v in before.values()) and all(v >= 0 for v in after.values()):
+        return x
+    key = tuple(slice(-min(before.get(a, 0), 0), x.shape[a] + min(after.get(a, 0), 0)) for a in range(x.ndim))
+    return x[key]
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):

@@ -7,6 +7,9 @@ from ..module import Module
 from ._util import new_param, ntuple
 
 
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
 class _ConvNd(Module):
     _n = 2
 
@@ -17,8 +20,11 @@ class _ConvNd(Module):
         if groups <= 0 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{type(self).__name__}: in_channels ({in_channels}) and out_channels ({out_channels}) "
                              f"must be divisible by groups ({groups})")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{type(self).__name__}: only padding_mode='zeros' is supported")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{type(self).__name__}: padding_mode must be one of {_PADDING_MODES}, but got "
+                             f"padding_mode={padding_mode!r}")
+        if transposed and padding_mode != "zeros":
+            raise ValueError(f'{type(self).__name__}: only "zeros" padding mode is supported')
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = ntuple(kernel_size, n, "kernel_size")
@@ -29,6 +35,7 @@ class _ConvNd(Module):
         self.groups = groups
         self.transposed = transposed
         self.padding_mode = padding_mode
+        self._reversed_padding_repeated_twice = self._pad_widths()
         if transposed:
             self.weight = new_param(in_channels, out_channels // groups, *self.kernel_size, dtype=dtype)
         else:
@@ -38,6 +45,29 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def _pad_widths(self):
+        """F.pad's widths (last dim first) for a non-zero ``padding_mode``, as PyTorch's
+        ``_reversed_padding_repeated_twice`` ('same' puts the odd extra at the end)."""
+        out = []
+        for i in reversed(range(self._n)):
+            if self.padding == "valid":
+                lo = hi = 0
+            elif self.padding == "same":
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                lo, hi = total // 2, total - total // 2
+            else:
+                lo = hi = self.padding[i]
+            out += [lo, hi]
+        return tuple(out)
+
+    def _conv_forward(self, input, conv):
+        """``conv(input, ...)`` with this layer's settings; a non-zero ``padding_mode`` pads with ``F.pad``
+        first (reflect / replicate / circular) and convolves without padding, as PyTorch."""
+        if self.padding_mode != "zeros":
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -50,7 +80,7 @@ class _ConvNd(Module):
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * self._n:
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+            s += f", padding={self.padding}"
         if self.dilation != (1,) * self._n:
             s += f", dilation={self.dilation}"
         if self.output_padding != (0,) * self._n:
@@ -59,6 +89,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -72,7 +104,7 @@ class Conv1d(_ConvNd):
                          padding_mode, False, dtype=dtype)
 
     def forward(self, input):
-        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self._conv_forward(input, F.conv1d)
 
 
 class Conv2d(_ConvNd):
@@ -85,7 +117,7 @@ class Conv2d(_ConvNd):
                          padding_mode, False, dtype=dtype)
 
     def forward(self, input):
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self._conv_forward(input, F.conv2d)
 
 
 class Conv3d(_ConvNd):
@@ -98,7 +130,7 @@ class Conv3d(_ConvNd):
                          padding_mode, False, dtype=dtype)
 
     def forward(self, input):
-        return F.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self._conv_forward(input, F.conv3d)
 
 
 class _ConvTransposeNd(_ConvNd):
