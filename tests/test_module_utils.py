@@ -255,3 +255,258 @@ def test_requires_grad_zero_grad_and_load_state_dict_non_strict():
     assert missing == ["2.1.bias"] and unexpected == ["extra.weight"]
     with pytest.raises(RuntimeError, match="Missing key"):
         m.load_state_dict(sd)
+
+
+# --------------------------------------------------------------------------------------------- functional_call
+class Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(3, 3), nn.Linear(3, 3)
+        self.b.weight = self.a.weight
+
+    def forward(self, x, scale=1.0):
+        return self.b(self.a(x).tanh()) * scale
+
+
+class TTied(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = tnn.Linear(3, 3), tnn.Linear(3, 3)
+        self.b.weight = self.a.weight
+
+    def forward(self, x, scale=1.0):
+        return self.b(self.a(x).tanh()) * scale
+
+
+@pytest.mark.parametrize("tie_weights", [True, False])
+def test_functional_call_matches_torch(tie_weights):
+    m, t = pair(Tied, TTied)
+    given = {"a.weight": rnd(3, 3, seed=1), "b.bias": rnd(3, seed=2)}
+    p = {k: npg.tensor(v) for k, v in given.items()}
+    tp = {k: torch.tensor(v, requires_grad=True) for k, v in given.items()}
+    x = rnd(4, 3, seed=3)
+    out = npg.func.functional_call(m, p, (npg.tensor(x),), {"scale": 2.0}, tie_weights=tie_weights)
+    tout = torch.func.functional_call(t, tp, (torch.tensor(x),), {"scale": 2.0}, tie_weights=tie_weights)
+    assert_close(out, tout.detach().numpy())
+    w = rnd(4, 3, seed=4)
+    (out * w).sum().backward()
+    (tout * torch.tensor(w)).sum().backward()
+    for k in given:
+        assert_close(p[k].grad, tp[k].grad.numpy())
+    assert (m.a.weight.grad is None) == tie_weights  # untied: b still uses the module's own weight
+    assert m.b.weight is m.a.weight  # the module's own tensors are back
+    assert_close(m(npg.tensor(x)), t(torch.tensor(x)).detach().numpy())
+
+
+def test_functional_call_options_and_errors():
+    m, t = pair(Tied, TTied)
+    x = npg.tensor(rnd(2, 3))
+    full = {k: npg.tensor(v.data) for k, v in m.state_dict().items()}
+    with pytest.raises(ValueError, match="tied"):  # two tensors for one tied weight
+        npg.func.functional_call(m, full, (x,))
+    del full["b.weight"]  # tie_weights fills it in, so strict finds nothing missing
+    assert_close(npg.func.functional_call(m, full, x, strict=True), m(x).data)  # a single tensor as args
+    with pytest.raises(RuntimeError, match="Missing key"):
+        npg.func.functional_call(m, full, x, strict=True, tie_weights=False)
+    with pytest.raises(RuntimeError, match="Missing key"):
+        npg.func.functional_call(m, {"a.bias": npg.zeros(3)}, (x,), strict=True)
+    with pytest.raises(RuntimeError, match="Unexpected key"):
+        npg.func.functional_call(m, {**full, "c": npg.zeros(1)}, (x,), strict=True)
+    with pytest.raises(ValueError, match="tied"):
+        npg.func.functional_call(m, {"a.weight": npg.eye(3), "b.weight": 2 * npg.eye(3)}, (x,))
+    with pytest.raises(ValueError, match="multiple dictionaries"):
+        npg.func.functional_call(m, ({"a.bias": npg.zeros(3)}, {"a.bias": npg.ones(3)}), (x,))
+    with pytest.raises(AttributeError):
+        npg.func.functional_call(m, {"z.weight": npg.zeros(1)}, (x,))
+    out = npg.func.functional_call(m, ({"a.bias": npg.zeros(3)}, {"b.bias": npg.ones(3)}), (x,))
+    tout = torch.func.functional_call(t, ({"a.bias": torch.zeros(3, dtype=torch.float64)},
+                                          {"b.bias": torch.ones(3, dtype=torch.float64)}), (torch.tensor(x.data),))
+    assert_close(out, tout.detach().numpy())
+
+
+def test_functional_call_composes_with_grad():
+    """Per-example gradients of a loss w.r.t. a dict of parameters, as with torch.func."""
+    m, t = pair(lambda: nn.Linear(3, 2), lambda: tnn.Linear(3, 2))
+    params = {k: v.detach() for k, v in m.named_parameters()}
+    tparams = {k: v.detach() for k, v in t.named_parameters()}
+    x, y = rnd(3, seed=5), rnd(2, seed=6)
+
+    def loss(p, xx):
+        return ((npg.func.functional_call(m, p, (xx,)) - y) ** 2).sum()
+
+    def tloss(p, xx):
+        return ((torch.func.functional_call(t, p, (xx,)) - torch.tensor(y)) ** 2).sum()
+    g = npg.func.grad(loss)(params, npg.tensor(x))
+    tg = torch.func.grad(tloss)(tparams, torch.tensor(x))
+    for k in tg:
+        assert_close(g[k], tg[k].numpy())
+
+
+# -------------------------------------------------------------------------------------------------- nn.utils
+def test_parameters_vector_and_clip_value_match_torch():
+    m, t = pair(lambda: nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)),
+                lambda: tnn.Sequential(tnn.Linear(3, 4), tnn.Linear(4, 2)))
+    v, tv = nn.utils.parameters_to_vector(m.parameters()), tnn.utils.parameters_to_vector(t.parameters())
+    assert_close(v, tv.detach().numpy())
+    w = rnd(v.shape[0], seed=7)
+    (v * w).sum().backward()  # differentiable, as PyTorch's
+    (tv * torch.tensor(w)).sum().backward()
+    for p, tp in zip(m.parameters(), t.parameters()):
+        assert_close(p.grad, tp.grad.numpy())
+    for p, tp in zip(m.parameters(), t.parameters()):
+        g = rnd(*p.shape, seed=8) * 2
+        p.grad, tp.grad = g.copy(), torch.tensor(g)
+    nn.utils.clip_grad_value_(m.parameters(), 0.5)
+    tnn.utils.clip_grad_value_(t.parameters(), 0.5)
+    for p, tp in zip(m.parameters(), t.parameters()):
+        assert_close(p.grad, tp.grad.numpy())
+    new = rnd(v.shape[0], seed=9)
+    nn.utils.vector_to_parameters(npg.tensor(new), m.parameters())
+    tnn.utils.vector_to_parameters(torch.tensor(new), t.parameters())
+    for p, tp in zip(m.parameters(), t.parameters()):
+        assert_close(p, tp.detach().numpy())
+    with pytest.raises(TypeError, match="Tensor"):
+        nn.utils.vector_to_parameters(new, m.parameters())
+    with pytest.raises(ValueError, match="elements"):
+        nn.utils.vector_to_parameters(npg.tensor(new[:-1]), m.parameters())
+
+
+class Symmetric(nn.Module):
+    def forward(self, X):
+        return npg.triu(X) + npg.triu(X, 1).mT
+
+    def right_inverse(self, A):
+        return npg.triu(A)
+
+
+class TSymmetric(tnn.Module):
+    def forward(self, X):
+        return X.triu() + X.triu(1).mT
+
+    def right_inverse(self, A):
+        return A.triu()
+
+
+class Scale(nn.Module):
+    def forward(self, X):
+        return X * 2.0
+
+
+class TScale(tnn.Module):
+    def forward(self, X):
+        return X * 2.0
+
+
+def test_parametrize_matches_torch():
+    m, t = pair(lambda: nn.Linear(3, 3), lambda: tnn.Linear(3, 3))
+    parametrize.register_parametrization(m, "weight", Symmetric())
+    tnn.utils.parametrize.register_parametrization(t, "weight", TSymmetric())
+    parametrize.register_parametrization(m, "weight", Scale())  # a chain
+    tnn.utils.parametrize.register_parametrization(t, "weight", TScale())
+    assert type(m).__name__ == "ParametrizedLinear" and parametrize.type_before_parametrizations(m) is nn.Linear
+    assert parametrize.is_parametrized(m) and parametrize.is_parametrized(m, "weight")
+    assert not parametrize.is_parametrized(m, "bias")
+    assert list(m.state_dict()) == list(t.state_dict())
+    assert [n for n, _ in m.named_parameters()] == [n for n, _ in t.named_parameters()]
+    for k, v in t.state_dict().items():
+        assert_close(m.state_dict()[k], v.numpy())
+    assert_close(m.weight, t.weight.detach().numpy())
+    x = rnd(4, 3, seed=1)
+    out, tout = m(npg.tensor(x)), t(torch.tensor(x))
+    assert_close(out, tout.detach().numpy())
+    out.sum().backward()
+    tout.sum().backward()
+    for p, (n, tp) in zip(m.parameters(), t.named_parameters()):
+        assert_close(p.grad, tp.grad.numpy(), what=n)
+    with parametrize.cached():
+        assert m.weight is m.weight
+    assert m.weight is not m.weight
+    A = rnd(3, 3, seed=2)
+    with pytest.raises(RuntimeError, match="right_inverse"):  # Scale has no right_inverse
+        m.weight = npg.tensor(A)
+    parametrize.remove_parametrizations(m, "weight")
+    tnn.utils.parametrize.remove_parametrizations(t, "weight")
+    assert type(m) is nn.Linear and list(m.state_dict()) == list(t.state_dict())
+    assert_close(m.weight, t.weight.detach().numpy())
+    with pytest.raises(ValueError, match="does not have a parametrization"):
+        parametrize.remove_parametrizations(m, "weight")
+    with pytest.raises(ValueError, match="does not have a parameter"):
+        parametrize.register_parametrization(m, "nope", Scale())
+
+
+def test_parametrize_assignment_and_shape_checks():
+    m = nn.Linear(3, 3)
+    p_before = m.weight
+    parametrize.register_parametrization(m, "weight", Symmetric())
+    assert m.parametrizations.weight.original is p_before  # the same Parameter object (optimizers keep it)
+    A = rnd(3, 3, seed=3)
+    m.weight = npg.tensor(A)  # right_inverse sets the original
+    assert_close(m.weight, np.triu(A) + np.triu(A, 1).T)
+
+    class Bad(nn.Module):
+        def forward(self, X):
+            return X[:2]
+    with pytest.raises(ValueError, match="shape"):
+        parametrize.register_parametrization(nn.Linear(3, 3), "weight", Bad())
+    parametrize.register_parametrization(nn.Linear(3, 3), "weight", Bad(), unsafe=True)
+
+
+@pytest.mark.parametrize("make,tmake,dim", [
+    (lambda: nn.Linear(4, 3), lambda: tnn.Linear(4, 3), 0),
+    (lambda: nn.Linear(4, 3), lambda: tnn.Linear(4, 3), 1),
+    (lambda: nn.Linear(4, 3), lambda: tnn.Linear(4, 3), None),
+    (lambda: nn.Conv2d(2, 3, 3), lambda: tnn.Conv2d(2, 3, 3), 0)], ids=["linear", "dim1", "dimNone", "conv"])
+def test_weight_norm_matches_torch(make, tmake, dim):
+    torch.manual_seed(0)
+    t = tnn.utils.parametrizations.weight_norm(tmake().double(), dim=dim)
+    m = nn.utils.parametrizations.weight_norm(make(), dim=dim)
+    assert list(m.state_dict()) == list(t.state_dict())
+    for k, v in m.state_dict().items():
+        assert v.shape == tuple(t.state_dict()[k].shape), k
+    m.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
+    assert_close(m.weight, t.weight.detach().numpy())
+    x = rnd(2, 4, seed=1) if isinstance(m, nn.Linear) else rnd(2, 2, 5, 5, seed=1)
+    out, tout = m(npg.tensor(x)), t(torch.tensor(x))
+    assert_close(out, tout.detach().numpy())
+    w = rnd(*out.shape, seed=2)
+    (out * w).sum().backward()
+    (tout * torch.tensor(w)).sum().backward()
+    for (n, p), (tn, tp) in zip(m.named_parameters(), t.named_parameters()):
+        assert n == tn
+        assert_close(p.grad, tp.grad.numpy(), what=n)
+    # the norm g of a fresh weight_norm is the weight's, so the weight is unchanged
+    fresh, tfresh = pair(make, tmake, seed=3)
+    before = fresh.weight.data.copy()
+    nn.utils.parametrizations.weight_norm(fresh, dim=dim)
+    assert_close(fresh.weight, before)
+
+
+def test_spectral_norm_matches_torch_after_loading_its_vectors():
+    torch.manual_seed(0)
+    t = tnn.utils.parametrizations.spectral_norm(tnn.Linear(5, 4).double(), n_power_iterations=2)
+    npg.random.seed(0)
+    m = nn.utils.parametrizations.spectral_norm(nn.Linear(5, 4), n_power_iterations=2)
+    assert list(m.state_dict()) == list(t.state_dict())
+    s = np.linalg.svd(m.parametrizations.weight.original.data, compute_uv=False)[0]
+    assert_close(m.weight, m.parametrizations.weight.original.data / s, rtol=1e-4)  # 15 warm-up iterations
+    m.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
+    for step in range(4):  # training mode: each forward runs power iterations on the buffers
+        x = rnd(3, 5, seed=step)
+        out, tout = m(npg.tensor(x)), t(torch.tensor(x))
+        assert_close(out, tout.detach().numpy())
+        w = rnd(3, 4, seed=10 + step)
+        (out * w).sum().backward()
+        (tout * torch.tensor(w)).sum().backward()
+        for (n, p), tp in zip(m.named_parameters(), t.parameters()):
+            assert_close(p.grad, tp.grad.numpy(), what=n)
+    for k, v in t.state_dict().items():
+        assert_close(m.state_dict()[k], v.numpy(), what=k)
+    m.eval()
+    t.eval()
+    u = m.parametrizations.weight[0]._u.data.copy()
+    assert_close(m(npg.tensor(x)), t(torch.tensor(x)).detach().numpy())
+    assert np.array_equal(u, m.parametrizations.weight[0]._u.data)  # eval: no power iteration
+    conv = nn.utils.parametrizations.spectral_norm(nn.ConvTranspose2d(2, 3, 3))
+    assert conv.parametrizations.weight[0].dim == 1
+    with pytest.raises(ValueError, match="no parameter or buffer"):
+        nn.utils.parametrizations.spectral_norm(nn.ReLU())

@@ -63,11 +63,12 @@ def vector_to_parameters(vec, parameters):
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected npgrad.Tensor, but got: {type(vec).__name__}")
     v = vec.data
-    n_total = sum(p.data.size for p in _params(parameters))
+    parameters = _params(parameters)  # (once: it may be a generator)
+    n_total = sum(p.data.size for p in parameters)
     if v.ndim != 1 or v.size != n_total:
         raise ValueError(f"vector_to_parameters: a vector of {n_total} elements is needed, got shape {v.shape}")
     i = 0
-    for p in _params(parameters):
+    for p in parameters:
         n = p.data.size
         p.data[...] = v[i:i + n].reshape(p.data.shape)
         _versions.bump(p.data, "vector_to_parameters")
