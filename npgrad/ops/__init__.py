@@ -383,31 +383,13 @@ FUNCTIONS.update({np.linspace: _creation.linspace, np.logspace: _creation.logspa
 
 # ============================================================ issue 14: PyTorch names (optimx branch)
 # Tensor methods under PyTorch names NumPy does not use for something else, the dim-indexed gathers and
-# scatters with PyTorch's signatures (ops/scatter.py), and PyTorch's ``dim=`` / ``keepdim=`` keywords accepted
+# scatters with PyTorch's signatures (ops/dim_index.py), and PyTorch's ``dim=`` / ``keepdim=`` keywords accepted
 # as aliases of ``axis=`` / ``keepdims=`` in reductions. Where a name means different things in NumPy and
 # PyTorch (transpose, repeat, std, max(axis), size, split...), NumPy's meaning stays (README "Coming from PyTorch").
-import builtins as _b  # noqa: E402  (sum, min, max, any, all are npgrad's in this module)
-import collections as _collections  # noqa: E402
-import functools as _functools  # noqa: E402
-
-from . import scatter as _scatter  # noqa: E402
-from .scatter import index_add, index_fill, index_select, scatter  # noqa: E402
-
-
-def _torch_keywords(fn, name=None):
-    """``fn`` also accepting ``dim=`` for ``axis=`` and ``keepdim=`` for ``keepdims=`` (PyTorch's spellings)."""
-    where = name or fn.__name__
-
-    @_functools.wraps(fn)
-    def f(*args, **kwargs):
-        if kwargs and ("dim" in kwargs or "keepdim" in kwargs):
-            for torch_kw, np_kw in (("dim", "axis"), ("keepdim", "keepdims")):
-                if torch_kw in kwargs:
-                    if np_kw in kwargs:
-                        raise TypeError(f"{where}(): got both {np_kw}= and its PyTorch spelling {torch_kw}=")
-                    kwargs[np_kw] = kwargs.pop(torch_kw)
-        return fn(*args, **kwargs)
-    return f
+from . import dim_index as _scatter  # noqa: E402
+from .dim_index import index_add, index_fill, index_select, scatter  # noqa: E402
+from .torch_methods import (_chunk, _clamp, _expand, _named_result, _norm_method, _softmax_method,  # noqa: E402
+                            _torch_keywords, gather, scatter_add)
 
 
 (sum, mean, max, min, prod, var, std, argmax, argmin, any, all, logsumexp, cumsum, cumprod, amax, amin, squeeze,
@@ -431,96 +413,8 @@ def flip(x, axis=None, *, dims=None):
 T.flip = lambda self, *dims, axis=None: flip(self, axis if axis is not None else (
     dims[0] if len(dims) == 1 else (dims or None)))
 
-_ValuesIndices = _collections.namedtuple("values_indices", ["values", "indices"])
-
-
-def _named_result(fn):
-    """``fn`` returning PyTorch's ``(values, indices)`` named tuple (``out.values``, ``out.indices``)."""
-    @_functools.wraps(fn)
-    def f(*args, **kwargs):
-        return _ValuesIndices(*fn(*args, **kwargs))
-    return f
-
-
 topk, kthvalue = _named_result(topk), _named_result(kthvalue)
 T.topk, T.kthvalue = topk, kthvalue
-
-
-def gather(x, *args, **kwargs):
-    """``gather(input, dim, index)`` as ``torch.gather``; ``gather(x, indices, axis)`` (an index array second)
-    is ``take_along_axis``, npgrad's older spelling."""
-    if args and not isinstance(args[0], (int, np.integer)):
-        return take_along_axis(x, *args, **kwargs)
-    return _scatter.gather(x, *args, **kwargs)
-
-
-def scatter_add(x, *args, **kwargs):
-    """``scatter_add(input, dim, index, src)`` as ``torch.scatter_add``; ``scatter_add(shape, key, g)`` (a shape
-    first) is npgrad's internal helper (zeros of ``shape`` with ``g`` added at ``key``)."""
-    if isinstance(x, tuple):
-        return index.scatter_add(x, *args, **kwargs)
-    return _scatter.scatter_add(x, *args, **kwargs)
-
-
-def _chunk(self, chunks, dim=0):
-    """``chunks`` pieces of (nearly) equal size along ``dim``, as ``torch.chunk``: each ``ceil(n / chunks)``
-    long but the last (so there may be fewer than ``chunks``)."""
-    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
-        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    ax = _util_axis(dim, self.ndim, "chunk")
-    n = self.shape[ax]
-    size = -(-n // chunks)
-    if size == 0:  # an empty dimension: ``chunks`` empty pieces, as PyTorch
-        return tuple(self[(slice(None),) * ax + (slice(0, 0),)] for _ in range(chunks))
-    lead = (slice(None),) * ax
-    return tuple(self[lead + (slice(i, _b.min(i + size, n)),)] for i in range(0, n, size))
-
-
-def _util_axis(dim, ndim, where):
-    from ._util import normalize_one_axis
-    return normalize_one_axis(dim, ndim, where)
-
-
-def _expand(self, *sizes):
-    """Broadcast to ``sizes`` (``-1`` keeps a dimension; new dimensions go in front), as ``torch.expand``: a
-    read-only view, no copy."""
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-        sizes = tuple(sizes[0])
-    lead = len(sizes) - self.ndim
-    if lead < 0:
-        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
-                           f"number of dimensions in the tensor ({self.ndim})")
-    target = tuple(s if s != -1 or i < lead else self.shape[i - lead] for i, s in enumerate(sizes))
-    if _b.any(s == -1 for s in target):
-        raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing dimension ({sizes})")
-    return broadcast_to(self, target)
-
-
-def _norm_method(self, p="fro", dim=None, keepdim=False, dtype=None):
-    """PyTorch's ``Tensor.norm``: the ``p``-norm of all elements, or over ``dim`` (``'fro'`` is the 2-norm of
-    the elements, ``'nuc'`` the nuclear norm of the matrices in the last two dims or ``dim``)."""
-    x = astype(self, dtype) if dtype is not None else self
-    if p == "nuc":
-        return _norms.norm(x, "nuc", axis=tuple(dim) if dim is not None else (-2, -1), keepdims=keepdim)
-    if isinstance(p, str) and p != "fro":
-        raise RuntimeError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
-    return _norms.vector_norm(x, axis=dim, keepdims=keepdim, ord=2 if p == "fro" else p)
-
-
-def _softmax_method(name):
-    def m(self, dim=None, dtype=None):
-        from ..nn import functional as F
-        return getattr(F, name)(self, dim, dtype=dtype)
-    m.__name__ = name
-    m.__doc__ = f"``nn.functional.{name}(self, dim)`` (PyTorch's Tensor method)."
-    return m
-
-
-def _clamp(self, min=None, max=None):
-    """``clip(self, min, max)`` with PyTorch's keywords; either bound may be None."""
-    if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    return clip(self, min, max)
 
 
 for _name, _fn in dict(

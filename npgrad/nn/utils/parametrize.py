@@ -18,7 +18,6 @@ import numpy as np
 from ...autograd import versions as _versions
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
-from ..module import Module
 from ..modules.container import ModuleDict, ModuleList
 from ..parameter import Parameter
 
