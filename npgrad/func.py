@@ -29,7 +29,7 @@ from .ops.shape import reshape, stack
 from .tensor import Tensor, _leaf, _record, _wrap
 
 __all__ = ["grad", "grad_and_value", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian",
-           "hessian"]
+           "hessian", "functional_call"]
 
 
 # ----------------------------------------------------------------------------- pytrees
@@ -542,3 +542,10 @@ def hessian(f, argnums=0):
     h = jacrev(jacrev(f, argnums), argnums)
     h.__name__ = f"hessian({getattr(f, '__name__', 'f')})"
     return h
+
+
+def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights=True, strict=False):
+    """``module(*args, **kwargs)`` with the named parameters and buffers replaced, as ``torch.func.functional_call``
+    (see npgrad/nn/utils/stateless.py); composes with the transforms above."""
+    from .nn.utils.stateless import functional_call as call
+    return call(module, parameter_and_buffer_dicts, args, kwargs, tie_weights=tie_weights, strict=strict)

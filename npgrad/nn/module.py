@@ -12,6 +12,7 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor, _wrap
+from . import hooks as _hooks
 from .parameter import Parameter
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -36,25 +37,16 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_forward_hooks", OrderedDict())
-        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        _hooks.hook_tables(self)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks:
-            for hook in list(self._forward_pre_hooks.values()):
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        out = self.forward(*args, **kwargs)
-        if self._forward_hooks:
-            for hook in list(self._forward_hooks.values()):
-                res = hook(self, args, out)
-                if res is not None:
-                    out = res
-        return out
+        d = self.__dict__
+        if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]:
+            return _hooks.call_with_hooks(self, args, kwargs)  # npgrad/nn/hooks.py
+        return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name, value):
@@ -147,7 +139,7 @@ class Module:
     register_module = add_module
 
     def get_submodule(self, target):
-        """The submodule at a dotted path such as ``"encoder.layers.0"``."""
+        """The submodule at a dotted path such as ``"encoder.layers.0"`` (``""``: this module)."""
         mod = self
         if target == "":
             return mod
@@ -158,11 +150,20 @@ class Module:
         return mod
 
     def get_parameter(self, target):
+        """The parameter at a dotted path such as ``"encoder.layers.0.weight"``."""
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
         if name not in mod._parameters:
             raise AttributeError(f"{type(mod).__name__} has no parameter `{name}`")
         return mod._parameters[name]
+
+    def get_buffer(self, target):
+        """The buffer at a dotted path such as ``"bn.running_mean"``."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{type(mod).__name__} has no buffer `{name}`")
+        return mod._buffers[name]
 
     # ------------------------------------------------------------------- iteration
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
@@ -289,14 +290,31 @@ class Module:
     def double(self):
         return self.to(np.float64)
 
-    # ------------------------------------------------------------------- hooks
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output)`` after each forward; a non-None return replaces the output."""
-        return _HookHandle(self._forward_hooks, hook)
+    # ------------------------------------------------------------------- hooks (npgrad/nn/hooks.py)
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with ``with_kwargs``) after each
+        forward; a non-None return replaces the output. ``prepend`` runs it before the hooks already registered;
+        ``always_call`` runs it even when forward raises. Returns a handle: ``handle.remove()``."""
+        flags = ([self._forward_hooks_with_kwargs] if with_kwargs else []) + (
+            [self._forward_hooks_always_called] if always_call else [])
+        return _hooks.register(self._forward_hooks, hook, prepend, flags)
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, args)`` before each forward; a non-None return replaces the arguments."""
-        return _HookHandle(self._forward_pre_hooks, hook)
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` before each forward; a non-None return replaces the arguments (a non-tuple is
+        wrapped in one). With ``with_kwargs``: ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``."""
+        flags = [self._forward_pre_hooks_with_kwargs] if with_kwargs else []
+        return _hooks.register(self._forward_pre_hooks, hook, prepend, flags)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` once the gradients with respect to the module's positional
+        inputs are computed (tuples, None for non-tensors and tensors without gradient); a non-None return (a
+        tuple of the same length) replaces ``grad_input``."""
+        return _hooks.register(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` when the gradients with respect to the module's outputs are computed; a
+        non-None return replaces ``grad_output``."""
+        return _hooks.register(self._backward_pre_hooks, hook, prepend)
 
     # ---------------------------------------------------------------- state dict
     def state_dict(self, destination=None, prefix="", keep_vars=False):
@@ -388,16 +406,3 @@ def _check_name(module, name, what):
         raise KeyError(f"{what} name can't contain \".\" and can't be empty, got {name!r}")
     if hasattr(type(module), name):
         raise KeyError(f"attribute '{name}' already exists")
-
-
-class _HookHandle:
-    _next_id = 0
-
-    def __init__(self, table, hook):
-        self.table = table
-        self.id = _HookHandle._next_id
-        _HookHandle._next_id += 1
-        table[self.id] = hook
-
-    def remove(self):
-        self.table.pop(self.id, None)

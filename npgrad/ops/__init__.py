@@ -400,3 +400,74 @@ def _array_ufunc_with_scipy(self, ufunc, method, *inputs, **kwargs):
 
 
 T.__array_ufunc__ = _array_ufunc_with_scipy
+
+
+# ============================================================ issue 14: PyTorch names (optimx branch)
+# Tensor methods under PyTorch names NumPy does not use for something else, the dim-indexed gathers and
+# scatters with PyTorch's signatures (ops/dim_index.py), and PyTorch's ``dim=`` / ``keepdim=`` keywords accepted
+# as aliases of ``axis=`` / ``keepdims=`` in reductions. Where a name means different things in NumPy and
+# PyTorch (transpose, repeat, std, max(axis), size, split...), NumPy's meaning stays (README "Coming from PyTorch").
+from . import dim_index as _scatter  # noqa: E402
+from .dim_index import index_add, index_fill, index_select, scatter  # noqa: E402
+from .torch_methods import (_chunk, _clamp, _expand, _named_result, _norm_method, _softmax_method,  # noqa: E402
+                            _torch_extreme, _torch_keywords, gather, scatter_add)
+
+
+(sum, mean, max, min, prod, var, std, argmax, argmin, any, all, logsumexp, cumsum, cumprod, amax, amin, squeeze,
+ median, quantile, nansum, nanmean, nanmax, nanmin) = (
+    _torch_keywords(f) for f in (sum, mean, max, min, prod, var, std, argmax, argmin, any, all, logsumexp, cumsum,
+                                 cumprod, amax, amin, squeeze, median, quantile, nansum, nanmean, nanmax, nanmin))
+for _name, _fn in dict(sum=sum, mean=mean, max=max, min=min, prod=prod, var=var, std=std, argmax=argmax,
+                       argmin=argmin, any=any, all=all, logsumexp=logsumexp, cumsum=cumsum, cumprod=cumprod,
+                       squeeze=squeeze, amax=amax, amin=amin).items():
+    setattr(T, _name, _fn)
+_np_flip = flip
+
+
+def flip(x, axis=None, *, dims=None):
+    """``np.flip`` (``axis``), also accepting PyTorch's ``dims=``."""
+    if dims is not None and axis is not None:
+        raise TypeError("flip(): got both axis= and its PyTorch spelling dims=")
+    return _np_flip(x, axis if dims is None else dims)
+
+
+T.flip = lambda self, *dims, axis=None: flip(self, axis if axis is not None else (
+    dims[0] if len(dims) == 1 else (dims or None)))
+
+max, min = (_torch_extreme(max, argmax, take_along_axis, squeeze), _torch_extreme(min, argmin, take_along_axis,
+                                                                                squeeze))
+T.max, T.min = max, min
+topk, kthvalue = _named_result(topk), _named_result(kthvalue)
+T.topk, T.kthvalue = topk, kthvalue
+
+
+for _name, _fn in dict(
+        dim=lambda self: self.ndim, numel=lambda self: self.size, nelement=lambda self: self.size,
+        gather=lambda self, dim, index: _scatter.gather(self, dim, index),
+        scatter=lambda self, dim, index, src=None, value=None, *, reduce=None:
+            scatter(self, dim, index, src, value, reduce=reduce),
+        scatter_add=lambda self, dim, index, src: _scatter.scatter_add(self, dim, index, src),
+        index_select=index_select, index_add=index_add, index_fill=index_fill,
+        chunk=_chunk, expand=_expand, expand_as=lambda self, other: broadcast_to(self, other.shape),
+        view_as=lambda self, other: reshape(self, other.shape), type_as=lambda self, other: astype(self, other.dtype),
+        norm=_norm_method, softmax=_softmax_method("softmax"), log_softmax=_softmax_method("log_softmax"),
+        clamp=_clamp, clamp_min=lambda self, min: clip(self, min, None),
+        clamp_max=lambda self, max: clip(self, None, max),
+        contiguous=lambda self: self, long=lambda self: astype(self, np.int64), int=lambda self: astype(self, np.int32),
+        bool=lambda self: astype(self, np.bool_), half=lambda self: astype(self, np.float16)).items():
+    setattr(T, _name, _fn)
+T.dim.__doc__ = "The number of dimensions (PyTorch's ``dim()``; NumPy's ``ndim``)."
+T.numel.__doc__ = "The number of elements (PyTorch's ``numel()``; NumPy's ``size``)."
+
+for _name, _fn, _op in (
+        ("scatter_", lambda x, dim, index, src=None, value=None, *, reduce=None:
+            scatter(x, dim, index, src, value, reduce=reduce), "setitem"),
+        ("scatter_add_", lambda x, dim, index, src: _scatter.scatter_add(x, dim, index, src), "add"),
+        ("index_add_", lambda x, dim, index, source, *, alpha=1: index_add(x, dim, index, source, alpha=alpha),
+         "add"),
+        ("index_fill_", index_fill, "setitem"),
+        ("clamp_min_", lambda x, min: clip(x, min, None), "clip"),
+        ("clamp_max_", lambda x, max: clip(x, None, max), "clip")):
+    setattr(T, _name, inplace.method(_name, _fn, _op))
+
+__all__ += ['index_add', 'index_fill', 'index_select', 'scatter']

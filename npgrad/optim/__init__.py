@@ -5,6 +5,9 @@
 """
 from . import lr_scheduler  # noqa: F401
 from .adam import Adam, AdamW  # noqa: F401
+from .adam_variants import Adamax, NAdam, RAdam  # noqa: F401
+from .classic import ASGD, Adadelta, Rprop  # noqa: F401
+from .lbfgs import LBFGS  # noqa: F401
 from .optimizer import Optimizer  # noqa: F401
 from .rmsprop import Adagrad, RMSprop  # noqa: F401
 from .sgd import SGD  # noqa: F401

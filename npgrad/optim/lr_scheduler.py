@@ -3,8 +3,17 @@
 Call ``scheduler.step()`` after ``optimizer.step()``, once per epoch or per batch as the schedule means.
 """
 import math
+import types
+import warnings
+from bisect import bisect_right
+from collections import Counter
 
 from .optimizer import Optimizer
+
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. Please "
+    "use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the "
+    "closed form is used instead of the new chainable form, where available.")
 
 
 class LRScheduler:
@@ -24,10 +33,16 @@ class LRScheduler:
                                    f"optimizer")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
+        """The step made at construction (``get_lr`` sees ``_is_initial``)."""
         self._step_count = 0
         self._is_initial = True
-        self.step()
-        self._is_initial = False
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self):
         raise NotImplementedError
@@ -36,19 +51,32 @@ class LRScheduler:
         """The learning rates set by the last ``step()``."""
         return self._last_lr
 
-    def step(self):
+    def step(self, epoch=None):
+        """Advance one epoch and write the new learning rates into the optimizer's groups. ``epoch`` (deprecated
+        in PyTorch, warned about as there) jumps to that epoch with the closed form where there is one."""
         self._step_count += 1
-        self.last_epoch += 1
-        values = self.get_lr()
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed = getattr(self, "_get_closed_form_lr", None)
+            values = closed() if closed is not None else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self):
+        """Everything but the optimizer, as PyTorch's (functions given by the user are not saved)."""
         return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
 
     def load_state_dict(self, state_dict):
-        self.__dict__.update(state_dict)
+        self.__dict__.update({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
 
 
 def _group_lrs(scheduler):
@@ -71,6 +99,29 @@ class LambdaLR(LRScheduler):
     def get_lr(self):
         return [base * lmbda(self.last_epoch) for lmbda, base in zip(self.lr_lambdas, self.base_lrs)]
 
+    def state_dict(self):
+        """As PyTorch's: ``lr_lambdas`` holds None for plain functions and the ``__dict__`` of callable objects."""
+        sd = super().state_dict()
+        sd["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+                            for fn in self.lr_lambdas]
+        return sd
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        for fn, saved in zip(self.lr_lambdas, state_dict.get("lr_lambdas") or ()):
+            if saved is not None:
+                fn.__dict__.update(saved)
+
+
+class MultiplicativeLR(LambdaLR):
+    """Multiply the learning rate by ``lr_lambda(epoch)`` every epoch after the first."""
+
+    def get_lr(self):
+        if self.last_epoch > 0:
+            return [group["lr"] * lmbda(self.last_epoch)
+                    for lmbda, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+        return _group_lrs(self)
+
 
 class StepLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
@@ -85,20 +136,26 @@ class StepLR(LRScheduler):
             return _group_lrs(self)
         return [lr * self.gamma for lr in _group_lrs(self)]
 
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` at each epoch in ``milestones``."""
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
-        self.milestones = sorted(milestones)
+        self.milestones = Counter(milestones)  # as PyTorch's (a repeated milestone multiplies again)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         if self._is_initial or self.last_epoch not in self.milestones:
             return _group_lrs(self)
-        k = self.milestones.count(self.last_epoch)
-        return [lr * self.gamma ** k for lr in _group_lrs(self)]
+        return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in _group_lrs(self)]
+
+    def _get_closed_form_lr(self):
+        milestones = sorted(self.milestones.elements())
+        return [base * self.gamma ** bisect_right(milestones, self.last_epoch) for base in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
@@ -112,6 +169,51 @@ class ExponentialLR(LRScheduler):
         if self._is_initial:
             return _group_lrs(self)
         return [lr * self.gamma for lr in _group_lrs(self)]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """Multiply the learning rate by ``factor`` for the first ``total_iters`` epochs, then restore it."""
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in _group_lrs(self)]
+        if self.last_epoch != self.total_iters:
+            return _group_lrs(self)
+        return [lr * (1.0 / self.factor) for lr in _group_lrs(self)]
+
+    def _get_closed_form_lr(self):
+        return [base * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+                for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the learning rate to 0 over ``total_iters`` epochs: ``base_lr (1 - t / total_iters) ** power``."""
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _group_lrs(self)
+        decay_factor = ((1.0 - self.last_epoch / self.total_iters)
+                        / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [lr * decay_factor for lr in _group_lrs(self)]
+
+    def _get_closed_form_lr(self):
+        return [base * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+                for base in self.base_lrs]
 
 
 class LinearLR(LRScheduler):
@@ -133,6 +235,10 @@ class LinearLR(LRScheduler):
         ratio = 1.0 + (self.end_factor - self.start_factor) / (
             self.total_iters * self.start_factor + (self.last_epoch - 1) * (self.end_factor - self.start_factor))
         return [lr * ratio for lr in _group_lrs(self)]
+
+    def _get_closed_form_lr(self):
+        return [base * (self.start_factor + (self.end_factor - self.start_factor)
+                        * min(self.total_iters, self.last_epoch) / self.total_iters) for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -157,6 +263,10 @@ class CosineAnnealingLR(LRScheduler):
                 * (group["lr"] - self.eta_min) + self.eta_min
                 for group in self.optimizer.param_groups]
 
+    def _get_closed_form_lr(self):
+        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base in self.base_lrs]
+
 
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: warm up from ``max_lr / div_factor`` to ``max_lr`` over ``pct_start`` of the steps,
@@ -178,17 +288,19 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
-        self.anneal_strategy = anneal_strategy
+        self._anneal_func_type = anneal_strategy  # PyTorch's state-dict names: _anneal_func_type, _schedule_phases
+        keys = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
         if three_phase:
-            self._phases = [
+            phases = [
                 (float(pct_start * self.total_steps) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                 (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr", "base_momentum",
                  "max_momentum"),
                 (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
         else:
-            self._phases = [
+            phases = [
                 (float(pct_start * self.total_steps) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                 (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        self._schedule_phases = [dict(zip(keys, phase)) for phase in phases]
         n = len(optimizer.param_groups)
         max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * n
         if last_epoch == -1:
@@ -214,7 +326,7 @@ class OneCycleLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start, end, pct):
-        if self.anneal_strategy == "cos":
+        if self._anneal_func_type == "cos":
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
@@ -226,8 +338,10 @@ class OneCycleLR(LRScheduler):
         lrs = []
         for group in self.optimizer.param_groups:
             start_step = 0.0
-            for i, (end_step, lr_a, lr_b, m_a, m_b) in enumerate(self._phases):
-                if step <= end_step or i == len(self._phases) - 1:
+            for i, phase in enumerate(self._schedule_phases):
+                end_step, lr_a, lr_b, m_a, m_b = (phase[k] for k in ("end_step", "start_lr", "end_lr",
+                                                                      "start_momentum", "end_momentum"))
+                if step <= end_step or i == len(self._schedule_phases) - 1:
                     pct = (step - start_step) / (end_step - start_step)
                     lr = self._anneal(group[lr_a], group[lr_b], pct)
                     if self.cycle_momentum:
@@ -243,3 +357,6 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
+# the schedulers built from others, driven by a metric, or cyclic (npgrad/optim/_schedules.py)
+from ._schedules import (ChainedScheduler, CosineAnnealingWarmRestarts, CyclicLR, ReduceLROnPlateau,  # noqa: E402,F401
+                         SequentialLR)

@@ -1,10 +1,12 @@
-"""``clip_grad_norm_``, ``clip_grad_value_`` and parameter/vector conversion, as ``torch.nn.utils``."""
+"""``clip_grad_norm_``, ``clip_grad_value_`` and parameter/vector conversion, as ``torch.nn.utils``; the
+submodules ``parametrize``, ``parametrizations`` (``weight_norm``, ``spectral_norm``) and ``stateless``
+(``functional_call``)."""
 import math
 
 import numpy as np
 
-from ..autograd import versions as _versions
-from ..tensor import Tensor, _wrap
+from ...autograd import versions as _versions
+from ...tensor import Tensor, _wrap
 
 
 def _params(parameters):
@@ -51,16 +53,26 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
 
 
 def parameters_to_vector(parameters):
-    """All parameters flattened and concatenated (a constant Tensor)."""
-    return _wrap(np.concatenate([p.data.reshape(-1) for p in _params(parameters)]))
+    """All parameters flattened and concatenated into one vector, differentiable in them (as PyTorch's)."""
+    from ...ops.shape import concatenate, reshape
+    return concatenate([reshape(p, (-1,)) for p in _params(parameters)])
 
 
 def vector_to_parameters(vec, parameters):
-    """Copy consecutive slices of ``vec`` into the parameters (in place)."""
-    v = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    """Copy consecutive slices of ``vec`` into the parameters (in place, outside the graph)."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected npgrad.Tensor, but got: {type(vec).__name__}")
+    v = vec.data
+    parameters = _params(parameters)  # (once: it may be a generator)
+    n_total = sum(p.data.size for p in parameters)
+    if v.ndim != 1 or v.size != n_total:
+        raise ValueError(f"vector_to_parameters: a vector of {n_total} elements is needed, got shape {v.shape}")
     i = 0
-    for p in _params(parameters):
+    for p in parameters:
         n = p.data.size
         p.data[...] = v[i:i + n].reshape(p.data.shape)
         _versions.bump(p.data, "vector_to_parameters")
         i += n
+
+
+from . import parametrizations, parametrize, stateless  # noqa: E402,F401

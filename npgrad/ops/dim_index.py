@@ -1,0 +1,161 @@
+"""PyTorch's dim-indexed gathers and scatters: ``gather``, ``scatter``, ``scatter_add``, ``index_select``,
+``index_add``, ``index_fill``, with PyTorch's signatures (``x.gather(dim, index)``).
+
+Each is a composition of npgrad's differentiable indexing ops (npgrad/ops/index.py: ``getitem``, the functional
+``setitem`` and the bincount-based ``scatter_add``), so gradients, second derivatives and the version checks come
+with them. Gradients follow PyTorch's formulas: ``gather`` scatter-adds back; ``scatter_add`` / ``index_add``
+pass ``g`` to the input and gather it for the source. Where ``scatter`` writes one position twice, NumPy's last
+write wins and gets the gradient (PyTorch leaves the winner unspecified).
+"""
+import numpy as np
+
+from ..tensor import Tensor, _wrap
+from . import index as _index
+from ._util import as_input, normalize_one_axis
+from .shape import moveaxis
+
+__all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_fill"]
+
+
+def _int_index(index, where):
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{where}(): Expected dtype int64 for index, got {idx.dtype}")
+    return idx
+
+
+def _check_bounds(idx, size, where, dim):
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise IndexError(f"{where}(): index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _dim_key(x, dim, index, where, src=None):
+    """The NumPy key selecting ``x[..., index[i, j, k], ...]`` at every position of ``index`` (along ``dim``),
+    after PyTorch's checks: same rank, ``index.size(d) <= x.size(d)`` for ``d != dim`` (and ``<= src.size(d)``)."""
+    idx = _int_index(index, where)
+    if x.ndim == 0 and idx.ndim <= 1:  # 0-d tensors: dim 0 / -1, one element
+        x_shape, idx = (1,), idx.reshape(-1)
+    else:
+        x_shape = x.shape
+    ax = normalize_one_axis(dim, max(len(x_shape), 1), where)
+    if idx.ndim != len(x_shape):
+        raise RuntimeError(f"{where}(): Index tensor must have the same number of dimensions as input tensor "
+                           f"(index {idx.ndim}-d, input {x.ndim}-d)")
+    for d in range(idx.ndim):
+        if d != ax and idx.shape[d] > x_shape[d]:
+            raise RuntimeError(f"{where}(): Size does not match at dimension {d} expected index {idx.shape} to be "
+                               f"no larger than self {tuple(x.shape)} apart from dimension {ax}")
+        if src is not None and idx.shape[d] > src.shape[d]:
+            raise RuntimeError(f"{where}(): Expected index {idx.shape} to be no larger than src {src.shape} in "
+                               f"dimension {d}")
+    _check_bounds(idx, x_shape[ax], where, dim)
+    return _index._along_axis_key(idx.shape, idx, ax), idx
+
+
+def gather(input, dim, index):
+    """``out[i][j][k] = input[i][index[i][j][k]][k]`` for ``dim=1`` (and so on), as ``torch.gather``. The result
+    has ``index``'s shape; the gradient scatter-adds back into ``input``'s shape."""
+    x = as_input(input, "gather")
+    key, idx = _dim_key(x, dim, index, "gather")
+    if x.ndim == 0:
+        return _index.getitem(x.reshape(1), key).reshape(idx.shape) if idx.ndim else x
+    return _index.getitem(x, key)
+
+
+def _src_part(src, idx, like, where):
+    """The first ``index.shape`` entries of ``src`` (PyTorch reads only those), or a scalar ``value``."""
+    if isinstance(src, Tensor) or (isinstance(src, np.ndarray) and src.ndim):
+        s = src if isinstance(src, Tensor) else _wrap(src)
+        if s.ndim != idx.ndim:
+            raise RuntimeError(f"{where}(): Index tensor must have the same number of dimensions as src tensor")
+        part = tuple(slice(0, n) for n in idx.shape)
+        return s if s.shape == idx.shape else s[part]
+    return np.broadcast_to(np.asarray(src, dtype=like.dtype), idx.shape)
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """A copy of ``input`` with ``src[i][j][k]`` (or the scalar ``value``) written at
+    ``[i][index[i][j][k]][k]`` for ``dim=1``, as ``torch.scatter``; ``reduce="add"`` adds instead."""
+    if (src is None) == (value is None):
+        raise TypeError("scatter(): give src (a tensor) or value (a number): one of them, not "
+                        + ("neither" if src is None else "both"))
+    x = as_input(input, "scatter")
+    s = src if src is not None else value
+    key, idx = _dim_key(x, dim, index, "scatter", s if isinstance(s, (Tensor, np.ndarray)) and np.ndim(s) else None)
+    part = _src_part(s, idx, x, "scatter")
+    if reduce == "add":
+        return x + _index.scatter_add(x.shape, key, part if isinstance(part, Tensor) else np.asarray(part))
+    if reduce is not None:
+        raise NotImplementedError(f"scatter(): reduce={reduce!r} is not supported (None or 'add'; for the others "
+                                  f"use npgrad's functional ops)")
+    if x.ndim == 0:
+        return _index._assign(x.reshape(1), key, part).reshape(())
+    return _index._assign(x, key, part)
+
+
+def scatter_add(input, dim, index, src):
+    """A copy of ``input`` with ``src[i][j][k]`` added at ``[i][index[i][j][k]][k]`` for ``dim=1`` (repeated
+    positions accumulate), as ``torch.scatter_add``."""
+    x = as_input(input, "scatter_add")
+    s = src if isinstance(src, Tensor) else _wrap(np.asarray(src))
+    key, idx = _dim_key(x, dim, index, "scatter_add", s)
+    part = _src_part(s, idx, x, "scatter_add")
+    if x.ndim == 0:
+        return x + _index.scatter_add((1,), key, part).reshape(())
+    return x + _index.scatter_add(x.shape, key, part)
+
+
+def _index_1d(index, x, dim, where):
+    idx = _int_index(index, where)
+    if idx.ndim > 1:
+        raise IndexError(f"{where}(): Index is supposed to be a vector, got shape {idx.shape}")
+    idx = idx.reshape(-1)
+    ax = normalize_one_axis(dim, max(x.ndim, 1), where)
+    size = x.shape[ax] if x.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        raise IndexError(f"{where}(): index out of range in self (indices in [{idx.min()}, {idx.max()}], "
+                         f"dimension {dim} of size {size})")
+    return idx, ax
+
+
+def index_select(input, dim, index):
+    """The slices ``index`` (a vector) of ``input`` along ``dim``, as ``torch.index_select``."""
+    x = as_input(input, "index_select")
+    idx, ax = _index_1d(index, x, dim, "index_select")
+    if x.ndim == 0:
+        return _index.getitem(x.reshape(1), (idx,)).reshape(idx.shape if np.ndim(index) else ())
+    return _index.getitem(x, (slice(None),) * ax + (idx,))
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """A copy of ``input`` with ``alpha * source`` added at the slices ``index`` along ``dim`` (repeated indices
+    accumulate), as ``torch.index_add``."""
+    x = as_input(input, "index_add")
+    idx, ax = _index_1d(index, x, dim, "index_add")
+    s = source if isinstance(source, Tensor) else _wrap(np.asarray(source, dtype=x.dtype))
+    expected = x.shape[:ax] + (idx.size,) + x.shape[ax + 1:] if x.ndim else idx.shape
+    if s.shape != expected:
+        raise RuntimeError(f"index_add(): source of shape {s.shape} does not fit: expected {expected} (input "
+                           f"{x.shape} with dimension {dim} of the index's length {idx.size})")
+    if alpha != 1:
+        s = s * alpha
+    if x.ndim == 0:
+        return x + _index.scatter_add((1,), (idx,), s).reshape(())
+    moved_shape = (x.shape[ax],) + x.shape[:ax] + x.shape[ax + 1:]
+    rows = _index.scatter_add(moved_shape, (idx,), moveaxis(s, ax, 0) if ax else s)  # bincount / reduceat rows
+    return x + (moveaxis(rows, 0, ax) if ax else rows)
+
+
+def index_fill(input, dim, index, value):
+    """A copy of ``input`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor),
+    as ``torch.index_fill``."""
+    x = as_input(input, "index_fill")
+    idx, ax = _index_1d(index, x, dim, "index_fill")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(f"index_fill(): only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value.ndim} dimension(s).")
+    v = value if isinstance(value, Tensor) else np.asarray(value, dtype=x.dtype)
+    if x.ndim == 0:
+        return _index._assign(x.reshape(1), (idx,), v).reshape(())
+    return _index._assign(x, (slice(None),) * ax + (idx,), v)

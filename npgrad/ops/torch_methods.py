@@ -1,0 +1,141 @@
+"""Tensor methods under PyTorch's names and PyTorch's keyword spellings (attached in npgrad/ops/__init__.py, in
+its issue-14 block): ``dim=`` / ``keepdim=`` aliases, named ``(values, indices)`` results, ``chunk``, ``expand``,
+``norm``, softmax methods, ``clamp``, and ``gather`` / ``scatter_add`` accepting both their NumPy-era and their
+PyTorch signatures."""
+import builtins as _b
+import collections as _collections
+import functools as _functools
+
+import numpy as np
+
+from ._util import normalize_one_axis
+from .elementwise import clip
+from .index import scatter_add as _index_scatter_add, take_along_axis
+from .norms import norm as _np_norm, vector_norm as _vector_norm
+from .dim_index import gather as _gather_dim, scatter_add as _scatter_add_dim
+from .shape import astype, broadcast_to
+
+
+def _torch_keywords(fn, name=None):
+    """``fn`` also accepting ``dim=`` for ``axis=`` and ``keepdim=`` for ``keepdims=`` (PyTorch's spellings)."""
+    where = name or fn.__name__
+
+    @_functools.wraps(fn)
+    def f(*args, **kwargs):
+        if kwargs and ("dim" in kwargs or "keepdim" in kwargs):
+            for torch_kw, np_kw in (("dim", "axis"), ("keepdim", "keepdims")):
+                if torch_kw in kwargs:
+                    if np_kw in kwargs:
+                        raise TypeError(f"{where}(): got both {np_kw}= and its PyTorch spelling {torch_kw}=")
+                    kwargs[np_kw] = kwargs.pop(torch_kw)
+        return fn(*args, **kwargs)
+    return f
+
+
+_ValuesIndices = _collections.namedtuple("values_indices", ["values", "indices"])
+
+
+def _named_result(fn):
+    """``fn`` returning PyTorch's ``(values, indices)`` named tuple (``out.values``, ``out.indices``)."""
+    @_functools.wraps(fn)
+    def f(*args, **kwargs):
+        return _ValuesIndices(*fn(*args, **kwargs))
+    return f
+
+
+def _torch_extreme(fn, arg_fn, take_along_axis, squeeze):
+    """``max``/``min`` with NumPy's meaning, except that PyTorch's keyword ``dim=`` gives PyTorch's result: the
+    ``(values, indices)`` named tuple, the gradient going to the selected element (``amax`` splits ties).
+    So ported code ``v, i = x.max(dim=1)`` is right, never a silent unpacking of the values."""
+    @_functools.wraps(fn)
+    def f(*args, **kwargs):
+        if "dim" not in kwargs:
+            return fn(*args, **kwargs)
+        if "axis" in kwargs:
+            raise TypeError(f"{fn.__name__}(): got both axis= and its PyTorch spelling dim=")
+        dim, keepdim = kwargs.pop("dim"), kwargs.pop("keepdim", False)
+        if kwargs or len(args) != 1:
+            raise TypeError(f"{fn.__name__}(dim=...): PyTorch's form takes the tensor, dim and keepdim only "
+                            f"(NumPy's form: axis=, keepdims=)")
+        if not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{fn.__name__}(dim={dim!r}): PyTorch's form reduces one dim; for several, use "
+                            f"npg.amax / npg.amin (or axis=)")
+        x = args[0]
+        idx = arg_fn(x, axis=dim, keepdims=True)
+        values = take_along_axis(x, idx, dim)
+        if not keepdim:
+            values, idx = squeeze(values, dim), squeeze(idx, dim)
+        return _ValuesIndices(values, idx)
+    return f
+
+
+def gather(x, *args, **kwargs):
+    """``gather(input, dim, index)`` as ``torch.gather``; ``gather(x, indices, axis)`` (an index array second)
+    is ``take_along_axis``, npgrad's older spelling."""
+    if args and not isinstance(args[0], (int, np.integer)):
+        return take_along_axis(x, *args, **kwargs)
+    return _gather_dim(x, *args, **kwargs)
+
+
+def scatter_add(x, *args, **kwargs):
+    """``scatter_add(input, dim, index, src)`` as ``torch.scatter_add``; ``scatter_add(shape, key, g)`` (a shape
+    first) is npgrad's internal helper (zeros of ``shape`` with ``g`` added at ``key``)."""
+    if isinstance(x, tuple):
+        return _index_scatter_add(x, *args, **kwargs)
+    return _scatter_add_dim(x, *args, **kwargs)
+
+
+def _chunk(self, chunks, dim=0):
+    """``chunks`` pieces of (nearly) equal size along ``dim``, as ``torch.chunk``: each ``ceil(n / chunks)``
+    long but the last (so there may be fewer than ``chunks``)."""
+    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    ax = normalize_one_axis(dim, self.ndim, "chunk")
+    n = self.shape[ax]
+    size = -(-n // chunks)
+    if size == 0:  # an empty dimension: ``chunks`` empty pieces, as PyTorch
+        return tuple(self[(slice(None),) * ax + (slice(0, 0),)] for _ in range(chunks))
+    lead = (slice(None),) * ax
+    return tuple(self[lead + (slice(i, _b.min(i + size, n)),)] for i in range(0, n, size))
+
+
+def _expand(self, *sizes):
+    """Broadcast to ``sizes`` (``-1`` keeps a dimension; new dimensions go in front), as ``torch.expand``: a
+    read-only view, no copy."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    lead = len(sizes) - self.ndim
+    if lead < 0:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+                           f"number of dimensions in the tensor ({self.ndim})")
+    target = tuple(s if s != -1 or i < lead else self.shape[i - lead] for i, s in enumerate(sizes))
+    if _b.any(s == -1 for s in target):
+        raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing dimension ({sizes})")
+    return broadcast_to(self, target)
+
+
+def _norm_method(self, p="fro", dim=None, keepdim=False, dtype=None):
+    """PyTorch's ``Tensor.norm``: the ``p``-norm of all elements, or over ``dim`` (``'fro'`` is the 2-norm of
+    the elements, ``'nuc'`` the nuclear norm of the matrices in the last two dims or ``dim``)."""
+    x = astype(self, dtype) if dtype is not None else self
+    if p == "nuc":
+        return _np_norm(x, "nuc", axis=tuple(dim) if dim is not None else (-2, -1), keepdims=keepdim)
+    if isinstance(p, str) and p != "fro":
+        raise RuntimeError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
+    return _vector_norm(x, axis=dim, keepdims=keepdim, ord=2 if p == "fro" else p)
+
+
+def _softmax_method(name):
+    def m(self, dim=None, dtype=None):
+        from ..nn import functional as F
+        return getattr(F, name)(self, dim, dtype=dtype)
+    m.__name__ = name
+    m.__doc__ = f"``nn.functional.{name}(self, dim)`` (PyTorch's Tensor method)."
+    return m
+
+
+def _clamp(self, min=None, max=None):
+    """``clip(self, min, max)`` with PyTorch's keywords; either bound may be None."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return clip(self, min, max)
