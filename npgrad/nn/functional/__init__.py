@@ -18,6 +18,7 @@ from .attention import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 
 relu = _ew.relu

@@ -1,10 +1,12 @@
-"""``clip_grad_norm_``, ``clip_grad_value_`` and parameter/vector conversion, as ``torch.nn.utils``."""
+"""``clip_grad_norm_``, ``clip_grad_value_`` and parameter/vector conversion, as ``torch.nn.utils``; packing of
+variable-length sequences in ``npgrad.nn.utils.rnn``."""
 import math
 
 import numpy as np
 
-from ..autograd import versions as _versions
-from ..tensor import Tensor, _wrap
+from ...autograd import versions as _versions
+from ...tensor import Tensor, _wrap
+from . import rnn  # noqa: F401
 
 
 def _params(parameters):
