@@ -4,6 +4,9 @@
     python examples/train_charlm.py --steps 300  # shorter
     python examples/train_charlm.py --model lstm # a 2-layer LSTM language model instead
 
+(On a machine whose cores other processes keep busy, OPENBLAS_NUM_THREADS=1 can be several times faster: the
+LSTM's many small GEMMs each wait for every BLAS thread.)
+
 Embedding + learned positions, pre-norm blocks of causal multi-head attention and a GELU MLP, a final
 LayerNorm and a linear head; AdamW with a warmup + cosine learning-rate schedule and gradient clipping.
 With ``--model lstm``: embedding, a 2-layer ``nn.LSTM`` (hidden 256) and a linear head; it samples by carrying

@@ -55,9 +55,10 @@ def _layer_forward(xin, w_ih, w_hh, b, T, B):
         a = acts[t]
         np.matmul(hs[t], w_hh.T, out=a)
         a += gx[t]
-        g = np.tanh(a[:, 2 * H:3 * H])
-        _sigmoid_(a)
-        a[:, 2 * H:3 * H] = g
+        g = a[:, 2 * H:3 * H]
+        np.tanh(g, out=g)
+        _sigmoid_(a[:, :2 * H])
+        _sigmoid_(a[:, 3 * H:])
         c = cs[t + 1]
         np.multiply(a[:, H:2 * H], cs[t], out=c)
         c += a[:, :H] * g

@@ -59,6 +59,12 @@ def _part_grad(shape, key, values):
     return out
 
 
+def _summed(values):
+    """A weight's gradient from one step. Returned as a ``Scatter`` over the whole weight when it is large:
+    backward then adds the steps' gradients into one buffer in place instead of allocating a sum per step."""
+    return Scatter(values.shape, (Ellipsis,), values) if values.size > _SCATTER_MIN else values
+
+
 def _memo():
     """A one-entry cache of what a step's VJPs share, keyed by the incoming gradient (the engine hands the
     same ``g`` to every VJP of a node)."""
@@ -113,9 +119,9 @@ def lstm_step(gx, key, state, w_hh, w_hr=None):
     h0, c0 = s0[:, :P], s0[:, P:]
     act = np.matmul(h0, wd.T)
     act += pre
-    gg = np.tanh(act[:, 2 * H:3 * H])
-    _sigmoid_(act)
-    act[:, 2 * H:3 * H] = gg
+    np.tanh(act[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])
+    _sigmoid_(act[:, :2 * H])
+    _sigmoid_(act[:, 3 * H:])
     i, f, g_, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
     out = np.empty((bs, P + H), act.dtype)
     c = out[:, P:]
@@ -170,12 +176,12 @@ def lstm_step(gx, key, state, w_hh, w_hr=None):
 
     def vjp_whh(g, y, gx, state, w_hh, w_hr=None):
         r = memo(g, core)
-        return r[2] if _is_graph(g) else r[0].T @ state[:bs, :P]
+        return r[2] if _is_graph(g) else _summed(r[0].T @ state[:bs, :P])
 
     def vjp_whr(g, y, gx, state, w_hh, w_hr):
         if _is_graph(g):
             return memo(g, core)[3]
-        return g[:, :P].T @ hh
+        return _summed(g[:, :P].T @ hh)
 
     if w_hr is None:
         return _make(out, "lstm_step", (gx, state, w_hh), (gxd, sd, wd), (vjp_gx, vjp_state, vjp_whh))
@@ -266,7 +272,7 @@ def gru_step(gx, key, state, w_hh, b_hh=None):
 
     def vjp_whh(g, y, gx, state, w_hh, b_hh=None):
         r_ = memo(g, core)
-        return r_[2] if _is_graph(g) else r_[1].T @ state[:bs]
+        return r_[2] if _is_graph(g) else _summed(r_[1].T @ state[:bs])
 
     def vjp_bhh(g, y, gx, state, w_hh, b_hh):
         r_ = memo(g, core)
@@ -340,7 +346,7 @@ def rnn_step(gx, key, state, w_hh, nonlinearity="tanh"):
 
     def vjp_whh(g, y, gx, state, w_hh):
         d = memo(g, core)
-        return d[2] if _is_graph(g) else d.T @ state[:bs]
+        return d[2] if _is_graph(g) else _summed(d.T @ state[:bs])
     return _make(out, "rnn_step", (gx, state, w_hh), (gxd, sd, wd), (vjp_gx, vjp_state, vjp_whh))
 
 
