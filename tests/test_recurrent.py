@@ -305,18 +305,20 @@ def test_cell_second_derivatives_match_torch(fn):
         assert_close(a, b.numpy(), what=f"second derivative {k}")
 
 
-@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
 def test_layer_second_derivatives_match_torch(mode):
     tm, nm = pair(mode, np.float64, 3, 4, num_layers=2, bidirectional=True)
     x = np.random.default_rng(9).standard_normal((4, 2, 3))
     nx, tx = npg.tensor(x), torch.tensor(x, requires_grad=True)
-    nw, tw = nm.weight_hh_l0, tm.weight_hh_l0
-    ng = npg.autograd.grad((nm(nx)[0] ** 2).sum(), [nx, nw], create_graph=True)
-    tg = torch.autograd.grad((tm(tx)[0] ** 2).sum(), [tx, tw], create_graph=True)
-    n2 = npg.autograd.grad((ng[0] ** 2).sum() + (ng[1] ** 2).sum(), [nx, nw])
-    t2 = torch.autograd.grad((tg[0] ** 2).sum() + (tg[1] ** 2).sum(), [tx, tw])
-    for a, b in zip(n2, t2):
-        assert_close(a, b.numpy())
+    names = ["weight_ih_l0", "weight_hh_l0", "bias_hh_l1", "weight_hh_l1_reverse"]
+    nw = [nx] + [getattr(nm, n) for n in names]
+    tw = [tx] + [getattr(tm, n) for n in names]
+    ng = npg.autograd.grad((nm(nx)[0] ** 2).sum(), nw, create_graph=True)
+    tg = torch.autograd.grad((tm(tx)[0] ** 2).sum(), tw, create_graph=True)
+    n2 = npg.autograd.grad(sum((g ** 2).sum() for g in ng), nw)
+    t2 = torch.autograd.grad(sum((g ** 2).sum() for g in tg), tw)
+    for name, a, b in zip(["x"] + names, n2, t2):
+        assert_close(a, b.numpy(), what=f"second derivative {name}")
 
 
 # ------------------------------------------------------------------------------ dropout between layers

@@ -79,9 +79,17 @@ def _memo():
 
 
 # ------------------------------------------------------------------------- input projection
-def rnn_input(x, weight, bias=None, bias2=None):
+def rnn_input(x, weight, bias=None, bias2=None, w_hh=None, hprev=None):
     """``x @ weight.T + bias + bias2`` for a 2-D ``x`` (rows = time steps x batch), one GEMM; an LSTM or a
-    plain RNN folds both of its biases in here."""
+    plain RNN folds both of its biases in here.
+
+    A layer also passes its recurrent weight ``w_hh`` with ``hprev(graph)``, which gives the state each row's
+    step started from, ``(rows, P)`` (an array, or a Tensor on the create_graph path). Its steps then leave
+    ``w_hh`` out of their parents (``hoisted=True``), and its gradient ``sum_t d gates_t^T h_{t-1}`` is taken
+    here from this op's incoming gradient, which is exactly every step's d gates: one GEMM instead of one per
+    step. That holds because only the steps' own VJPs send gradient to this output: on the create_graph path
+    a step recomputes its pre-activations from ``x`` and the weights (``projection``), not from this output.
+    (Not for a GRU: its recurrent pre-activations get a gradient different from the input's.)"""
     xd, wd = x.data, weight.data
     out = np.matmul(xd, wd.T)
     parents, saved = [x, weight], [xd, wd]
@@ -99,12 +107,66 @@ def rnn_input(x, weight, bias=None, bias2=None):
 
     def vjp_b(g, y, *args):
         return g.sum(axis=0)
+
+    def vjp_whh(g, y, *args):
+        return g.T @ hprev(_is_graph(g))
     vjps = (vjp_x, vjp_w) + (vjp_b,) * (len(parents) - 2)
+    if w_hh is not None:
+        parents.append(w_hh)
+        saved.append(w_hh.data)
+        vjps += (vjp_whh,)
     return _make(out, "rnn_input", tuple(parents), tuple(saved), vjps)
 
 
+def projection(x, weight, bias=None, bias2=None):
+    """``key -> x[key] @ weight.T + bias + bias2`` with npgrad ops (a hoisted step's create_graph path)."""
+    def pre_of(key):
+        out = x[key] @ weight.T
+        for b in (bias, bias2):
+            if b is not None:
+                out = out + b
+        return out
+    return pre_of
+
+
+def step_inputs(entries, rows, width, dtype):
+    """``hprev`` for :func:`rnn_input`: ``entries`` lists ``(state, row key, n)`` per step (the state a step
+    started from, the rows of the projection it read, its batch size)."""
+    def hprev(graph):
+        if graph:
+            return rnn_gather([s for s, _, _ in entries],
+                              [(i, (r,), (slice(0, n), slice(0, width))) for i, (_, r, n) in enumerate(entries)],
+                              (rows, width), full=True)
+        out = np.empty((rows, width), dtype)
+        for s, r, n in entries:
+            out[r] = s.data[:n, :width]
+        return out
+    return hprev
+
+
+def _record_step(op, out, gx, state, w_hh, extra, vjps, hoisted):
+    """Record a step with parents ``(gx, state, w_hh[, extra])`` (op ``<op>_cell``), VJPs ``(g, y, gx, state,
+    w_hh[, extra])``. ``hoisted`` (op ``<op>_step``): ``w_hh`` is not a parent, its gradient is
+    :func:`rnn_input`'s; its value is still saved (last), so backward refuses to run if it was modified in
+    place since."""
+    ex = () if extra is None else (extra,)
+    if not hoisted:
+        parents = (gx, state, w_hh) + ex
+        return _make(out, op + "_cell", parents, tuple(p.data for p in parents), vjps[:3] + vjps[3:3 + len(ex)])
+    parents = (gx, state) + ex
+
+    def adapt(v):
+        def vjp(g, y, *args):
+            if _is_graph(g):
+                return v(g, y, args[0], args[1], w_hh, *args[2:])
+            return v(g, y, args[0], args[1], args[-1], *args[2:-1])
+        return vjp
+    return _make(out, op + "_step", parents, tuple(p.data for p in parents) + (w_hh.data,),
+                 tuple(adapt(v) for v in vjps[:2] + vjps[3:3 + len(ex)]))
+
+
 # ------------------------------------------------------------------------- LSTM step
-def lstm_step(gx, key, state, w_hh, w_hr=None):
+def lstm_step(gx, key, state, w_hh, w_hr=None, hoisted=False, pre_of=None):
     """One LSTM step: ``gates = gx[key] + h @ w_hh.T`` (gate order i, f, g, o as PyTorch), ``c' = f c + i g``,
     ``h' = o tanh(c')`` (then ``@ w_hr.T`` with a projection). ``state`` holds ``[h, c]`` side by side;
     returns the new ``[h', c']`` of shape (rows of ``gx[key]``, P + H)."""
@@ -139,7 +201,7 @@ def lstm_step(gx, key, state, w_hh, w_hr=None):
     def core(g):
         """(d gates, d c) for the plain path, or every gradient for the graph path."""
         if _is_graph(g):
-            return _lstm_graph(g, gx, key, state, w_hh, w_hr, H, P)
+            return _lstm_graph(g, gx, key, state, w_hh, w_hr, H, P, pre_of)
         dh, dc = g[:, :P], g[:, P:]
         dhh = dh if rd is None else dh @ rd
         dct = tc * tc                           # dc + dh' o (1 - tanh(c')^2)
@@ -183,16 +245,13 @@ def lstm_step(gx, key, state, w_hh, w_hr=None):
             return memo(g, core)[3]
         return _summed(g[:, :P].T @ hh)
 
-    if w_hr is None:
-        return _make(out, "lstm_step", (gx, state, w_hh), (gxd, sd, wd), (vjp_gx, vjp_state, vjp_whh))
-    return _make(out, "lstm_step", (gx, state, w_hh, w_hr), (gxd, sd, wd, rd),
-                 (vjp_gx, vjp_state, vjp_whh, vjp_whr))
+    return _record_step("lstm", out, gx, state, w_hh, w_hr, (vjp_gx, vjp_state, vjp_whh, vjp_whr), hoisted)
 
 
-def _lstm_graph(g, gx, key, state, w_hh, w_hr, H, P):
+def _lstm_graph(g, gx, key, state, w_hh, w_hr, H, P, pre_of=None):
     """Every gradient of an LSTM step as differentiable npgrad ops of Tensors (the create_graph path)."""
     sig, tanh = _ew.sigmoid, _ew.tanh
-    pre = gx[key]
+    pre = gx[key] if pre_of is None else pre_of(key)
     bs = pre.shape[0]
     h0, c0 = state[:bs, :P], state[:bs, P:]
     gates = pre + h0 @ w_hh.T
@@ -307,7 +366,7 @@ def _gru_graph(g, gx, key, state, w_hh, b_hh, H):
 
 
 # ------------------------------------------------------------------------- Elman RNN step
-def rnn_step(gx, key, state, w_hh, nonlinearity="tanh"):
+def rnn_step(gx, key, state, w_hh, nonlinearity="tanh", hoisted=False, pre_of=None):
     """One Elman RNN step: ``h' = act(gx[key] + h @ w_hh.T)`` with ``act`` tanh or relu."""
     key = key if isinstance(key, tuple) else (key,)
     gxd, sd, wd = gx.data, state.data, w_hh.data
@@ -324,7 +383,7 @@ def rnn_step(gx, key, state, w_hh, nonlinearity="tanh"):
 
     def core(g):
         if _is_graph(g):
-            return _rnn_graph(g, gx, key, state, w_hh, relu)
+            return _rnn_graph(g, gx, key, state, w_hh, relu, pre_of)
         if relu:
             return g * (out > 0)
         d = np.multiply(out, out)
@@ -347,11 +406,11 @@ def rnn_step(gx, key, state, w_hh, nonlinearity="tanh"):
     def vjp_whh(g, y, gx, state, w_hh):
         d = memo(g, core)
         return d[2] if _is_graph(g) else _summed(d.T @ state[:bs])
-    return _make(out, "rnn_step", (gx, state, w_hh), (gxd, sd, wd), (vjp_gx, vjp_state, vjp_whh))
+    return _record_step("rnn", out, gx, state, w_hh, None, (vjp_gx, vjp_state, vjp_whh), hoisted)
 
 
-def _rnn_graph(g, gx, key, state, w_hh, relu):
-    pre = gx[key]
+def _rnn_graph(g, gx, key, state, w_hh, relu, pre_of=None):
+    pre = gx[key] if pre_of is None else pre_of(key)
     bs = pre.shape[0]
     h0 = state[:bs]
     z = pre + h0 @ w_hh.T
@@ -398,8 +457,11 @@ def rnn_gather(parents, placements, shape, full=False):
                  tuple(make_vjp(k) for k in range(len(parents))))
 
 
-for _name, _reads in (("rnn_input", ("b", "a", "", "")), ("lstm_step", ("bd", "bcd", "bd", "")),
-                      ("gru_step", ("b", "bc", "b", "b")), ("rnn_step", ("y", "yc", "yb")), ("rnn_gather", ("",))):
+# What the VJPs read (npgrad/autograd/versions.py). Cells: values (gx, state, w_hh, extra); hoisted layer steps:
+# (gx, state, extra, w_hh), w_hh saved last though not a parent. Only the Elman step reads its own output.
+for _name, _reads in (("rnn_input", ("b", "a", "", "", "")), ("lstm_cell", ("bd", "bcd", "bd", "")),
+                      ("gru_step", ("b", "bc", "b", "b")), ("rnn_cell", ("y", "yc", "yb")),
+                      ("lstm_step", ("bcd",)), ("rnn_step", ("ybc",)), ("rnn_gather", ("",))):
     _versions.reads(_name, *_reads)
 
 

@@ -231,10 +231,12 @@ class RNNBase(Module):
             for d in range(D):
                 k = layer * D + d
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(k)
-                if mode == "GRU":
+                started, pre_of = [], None  # (state, rows, n) per step: rnn_input takes w_hh's gradient in one GEMM
+                if mode == "GRU":  # (not a GRU's: its recurrent pre-activations' gradient differs from the input's)
                     gx = R.rnn_input(layer_in, w_ih, b_ih)
                 else:
-                    gx = R.rnn_input(layer_in, w_ih, b_ih, b_hh)
+                    gx = R.rnn_input(layer_in, w_ih, b_ih, b_hh, w_hh, R.step_inputs(started, x2d.shape[0], P, dtype))
+                    pre_of = R.projection(layer_in, w_ih, b_ih, b_hh)
                 init_state = self._init_state(k, h0, c0, B, P, H, dtype)
                 prev = init_state
                 for t in (range(T) if d == 0 else range(T - 1, -1, -1)):
@@ -244,12 +246,14 @@ class RNNBase(Module):
                                                                 (1, (slice(n_prev, n),), (slice(n_prev, n),))],
                                             (n, S), full=True)
                     key = (rows(t),)
+                    started.append((prev, key[0], n))
                     if lstm:
-                        prev = R.lstm_step(gx, key, prev, w_hh, w_hr)
+                        prev = R.lstm_step(gx, key, prev, w_hh, w_hr, hoisted=True, pre_of=pre_of)
                     elif mode == "GRU":
                         prev = R.gru_step(gx, key, prev, w_hh, b_hh)
                     else:
-                        prev = R.rnn_step(gx, key, prev, w_hh, "relu" if mode == "RNN_RELU" else "tanh")
+                        prev = R.rnn_step(gx, key, prev, w_hh, "relu" if mode == "RNN_RELU" else "tanh", hoisted=True,
+                                          pre_of=pre_of)
                     places.append((len(states), (rows(t), slice(d * P, (d + 1) * P)),
                                    (slice(None), slice(0, P)) if lstm else None))
                     states.append(prev)
