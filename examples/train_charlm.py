@@ -1,10 +1,16 @@
-"""Train a small decoder-only transformer on characters of a public-domain text, and sample from it.
+"""Train a small decoder-only transformer (or a 2-layer LSTM) on characters of a public-domain text, and sample.
 
     python examples/train_charlm.py              # examples/data/kjv.txt, a few minutes on 2 cores
     python examples/train_charlm.py --steps 300  # shorter
+    python examples/train_charlm.py --model lstm # a 2-layer LSTM language model instead
+
+(On a machine whose cores other processes keep busy, OPENBLAS_NUM_THREADS=1 can be several times faster: the
+LSTM's many small GEMMs each wait for every BLAS thread.)
 
 Embedding + learned positions, pre-norm blocks of causal multi-head attention and a GELU MLP, a final
 LayerNorm and a linear head; AdamW with a warmup + cosine learning-rate schedule and gradient clipping.
+With ``--model lstm``: embedding, a 2-layer ``nn.LSTM`` (hidden 256) and a linear head; it samples by carrying
+the LSTM state from character to character.
 Prints a progress bar with the running loss (only when stderr is a terminal), the validation loss next to
 the unigram baseline (a model that knows only the character frequencies), and generated samples.
 """
@@ -63,6 +69,22 @@ class CharTransformer(nn.Module):
         return self.head(self.ln(x))
 
 
+class CharLSTM(nn.Module):
+    """Embedding -> multi-layer LSTM (batch first) -> linear head over the vocabulary."""
+
+    def __init__(self, vocab, context, d=96, hidden=256, layers=2, dropout=0.0):
+        super().__init__()
+        self.context = context
+        self.tok = nn.Embedding(vocab, d)
+        self.lstm = nn.LSTM(d, hidden, num_layers=layers, batch_first=True, dropout=dropout)
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(self, idx, state=None, return_state=False):
+        out, state = self.lstm(self.tok(idx), state)
+        logits = self.head(out)
+        return (logits, state) if return_state else logits
+
+
 def batch(data, batch_size, context, rng):
     starts = rng.integers(0, len(data) - context - 1, batch_size)
     idx = starts[:, None] + np.arange(context + 1)
@@ -90,9 +112,23 @@ def unigram_loss(train, val, vocab):
     return float(-logp[val].mean())
 
 
+def _pick(logits, rng, temperature):
+    logits = logits.astype(np.float64) / temperature
+    p = np.exp(logits - logits.max())
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
 def generate(model, prompt_ids, n, rng, temperature=0.8):
     model.eval()
     ids = list(prompt_ids)
+    if isinstance(model, CharLSTM):  # carry the recurrent state: one step per new character
+        with npg.no_grad():
+            logits, state = model(np.array(ids)[None], return_state=True)
+            for _ in range(n):
+                ids.append(_pick(logits.data[0, -1], rng, temperature))
+                logits, state = model(np.array(ids[-1:])[None], state, return_state=True)
+        model.train()
+        return ids
     with npg.no_grad():
         for _ in range(n):
             x = np.array(ids[-model.context:])[None]
@@ -111,7 +147,9 @@ def main(argv=None):
     parser.add_argument("--context", type=int, default=64)
     parser.add_argument("--d-model", type=int, default=96)
     parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--model", choices=("transformer", "lstm"), default="transformer")
+    parser.add_argument("--layers", type=int, default=None, help="default: 3 transformer blocks, 2 LSTM layers")
+    parser.add_argument("--hidden", type=int, default=256, help="LSTM hidden size (--model lstm)")
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-every", type=int, default=250)
@@ -134,9 +172,16 @@ def main(argv=None):
     baseline = unigram_loss(train, val, V)
     print(f"{len(text):,} characters, {V} distinct; unigram baseline {baseline:.3f} nats/char")
 
-    model = CharTransformer(V, args.context, args.d_model, args.heads, args.layers)
-    n_params = sum(p.size for p in model.parameters())
-    print(f"model: {args.layers} layers, d_model {args.d_model}, {args.heads} heads, {n_params:,} parameters")
+    if args.model == "lstm":
+        layers = args.layers or 2
+        model = CharLSTM(V, args.context, args.d_model, args.hidden, layers)
+        n_params = sum(p.size for p in model.parameters())
+        print(f"model: {layers}-layer LSTM, embedding {args.d_model}, hidden {args.hidden}, {n_params:,} parameters")
+    else:
+        layers = args.layers or 3
+        model = CharTransformer(V, args.context, args.d_model, args.heads, layers)
+        n_params = sum(p.size for p in model.parameters())
+        print(f"model: {layers} layers, d_model {args.d_model}, {args.heads} heads, {n_params:,} parameters")
     decay = [p for n, p in model.named_parameters() if p.ndim == 2 and not n.startswith(("tok", "pos"))]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim == 2 and not n.startswith(("tok", "pos")))]
     opt = npg.optim.AdamW([dict(params=decay, weight_decay=0.1), dict(params=no_decay, weight_decay=0.0)],

@@ -84,6 +84,18 @@ def test_train_charlm_smoke(tmp_path, capsys):
     assert np.isfinite(res["val_loss"]) and res["baseline"] > 0
 
 
+def test_train_charlm_lstm_smoke(tmp_path, capsys):
+    text = tmp_path / "tiny.txt"
+    text.write_text("In the beginning was the word, and the word was with the text.\n" * 40, encoding="utf-8")
+    charlm = load_example("train_charlm")
+    res = charlm.main(["--model", "lstm", "--text", str(text), "--steps", "4", "--eval-every", "2", "--context", "12",
+                       "--d-model", "8", "--hidden", "16", "--batch-size", "4", "--sample-chars", "15",
+                       "--no-progress"])
+    out = capsys.readouterr().out
+    assert "2-layer LSTM" in out and out.count("--- sample ---") == 2
+    assert np.isfinite(res["val_loss"]) and res["baseline"] > 0
+
+
 def test_shipped_text_is_small_and_documented():
     path = os.path.join(EXAMPLES, "data", "kjv.txt")
     assert os.path.getsize(path) < 1_000_000

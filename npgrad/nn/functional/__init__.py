@@ -29,6 +29,7 @@ from .loss_more import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .patches import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 
 relu = _ew.relu

@@ -25,3 +25,4 @@ from .sampling import (Fold, PixelShuffle, PixelUnshuffle, Unfold, Upsample, Ups
                        UpsamplingNearest2d)
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,  # noqa: F401
                           TransformerEncoderLayer)
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401

@@ -1,12 +1,13 @@
 """``clip_grad_norm_``, ``clip_grad_value_`` and parameter/vector conversion, as ``torch.nn.utils``; the
-submodules ``parametrize``, ``parametrizations`` (``weight_norm``, ``spectral_norm``) and ``stateless``
-(``functional_call``)."""
+submodules ``parametrize``, ``parametrizations`` (``weight_norm``, ``spectral_norm``), ``stateless``
+(``functional_call``) and ``rnn`` (packing of variable-length sequences)."""
 import math
 
 import numpy as np
 
 from ...autograd import versions as _versions
 from ...tensor import Tensor, _wrap
+from . import rnn  # noqa: F401
 
 
 def _params(parameters):
