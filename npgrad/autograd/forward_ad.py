@@ -271,6 +271,31 @@ def _apply_rule(op, vjps, jvps, tans, out, parents):
     return total
 
 
+class below:
+    """Context manager: only levels below ``level`` are visible (while computing ``level``'s tangents)."""
+
+    def __init__(self, level):
+        self.level = level
+
+    def __enter__(self):
+        self.prev = _tls.top
+        _tls.top = self.level - 1
+
+    def __exit__(self, *exc):
+        _tls.top = self.prev
+        return False
+
+
+def transposed(op, vjps, tans, out, parents):
+    """``J t`` for ``op`` from its VJPs alone (the fallback, with its one-time warning)."""
+    return _fallback(op, vjps, tans, out, parents, range(len(parents)))
+
+
+def fit(t, out):
+    """A tangent as a Tensor of ``out``'s shape and dtype."""
+    return _fit(t, out)
+
+
 def _fit(t, out):
     """A rule's result as a Tensor of ``out``'s shape and dtype."""
     if not isinstance(t, Tensor):
