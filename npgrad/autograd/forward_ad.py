@@ -192,7 +192,9 @@ def make_dual(tensor, tangent, *, level=None):
 def unpack_dual(tensor, *, level=None):
     """``(primal, tangent)`` of ``tensor`` at ``level`` (the innermost active level by default): the primal
     shares memory and reverse-mode graph with ``tensor`` but has no tangent at that level; the tangent is
-    None if ``tensor`` has none (or no level is active)."""
+    None if ``tensor`` has none (or the level is not active)."""
+    if level is not None and level not in _tls.active:  # an exited level: its tangents are gone
+        return UnpackedDualTensor(tensor, None)
     lvl = _current(level, "unpack_dual")
     if lvl is None or not isinstance(tensor, Tensor):
         return UnpackedDualTensor(tensor, None)
