@@ -268,7 +268,8 @@ class Exact(tuple):
 
 def _make(data, op, parents, saved, vjps, jvps=None):
     """Record ``op`` if grad mode is on and any Tensor parent requires grad; else a constant. ``jvps``: the
-    op's forward-mode rule, declared beside ``vjps`` (npgrad/autograd/forward_ad.py)."""
+    op's forward-mode rule, declared beside ``vjps`` (npgrad/autograd/forward_ad.py). The per-op table has
+    room for a third column the same way (a batching rule for vmap, passed and dispatched like ``jvps``)."""
     if _state.enabled:
         for p in parents:
             if isinstance(p, Tensor) and p.requires_grad:
