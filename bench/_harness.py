@@ -155,6 +155,9 @@ def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True,
     inputs = wl.make(size, rng)
     if wl.kind == "e2e":
         return _run_e2e(wl, inputs, backends, repeats, log)
+    # variants: a workload may add backends named "<backend>:<variant>" (another algorithm of that library),
+    # run whenever <backend> is
+    backends = list(backends) + [k for k in wl.backends if ":" in k and k.split(":")[0] in backends]
     rows = {b: Row(wl.name, b) for b in backends}
     runners = {}
     for b in backends:
@@ -218,7 +221,7 @@ def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True,
     for b in names:
         rows[b].times = times[b]
         rows[b].faults = statistics.median(faults[b]) if faults[b] and faults[b][0] is not None else None
-        if memory and b in NUMPY_BASED:
+        if memory and b.split(":")[0] in NUMPY_BASED:
             rows[b].mem = peak_memory(runners[b])
     return [rows[b] for b in backends]
 

@@ -13,20 +13,25 @@ differentiate through it; otherwise the backward pass is plain NumPy and its res
 A gradient is a NumPy array for an input given as a NumPy array or number, and a Tensor for a Tensor
 input (or whenever it carries a graph for an enclosing transform).
 
-``jvp`` is computed exactly by the double-vjp trick: ``u -> J^T u`` is linear, so differentiating
-``<J^T u, t>`` with respect to ``u`` gives ``J t``.
+``jvp``, ``jacfwd`` and ``hessian`` (= ``jacfwd(jacrev(f))``) use forward-mode AD; they live in
+npgrad/func_forward.py. A reverse-mode level whose inputs (or outputs) carry tangents of an active dual level
+records its backward pass, so that the tangents flow through it (forward over reverse).
 """
+import importlib
 import operator
 import weakref
 
 import numpy as np
 
 from .autograd import engine
+from .autograd import forward_ad as _fwd
 from .autograd.versions import inputs_as_of
 from .autograd.grad_mode import _state, enable_grad
 from .dtypes import get_default_dtype
 from .ops.shape import reshape, stack
 from .tensor import Tensor, _leaf, _record, _wrap
+
+_tensor_mod = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 __all__ = ["grad", "grad_and_value", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian",
            "hessian", "functional_call"]
@@ -118,6 +123,7 @@ class _Level:
         self.user = []      # the caller's leaves (for types, shapes, dtypes)
         self.inner = []     # the fresh tensors standing for them
         self.aliased = False
+        self.dual = False   # an input carries a tangent of an active dual level
         for a in argnums:
             leaves, spec = _flatten(self.args[a])
             entered = [self._enter(v, a) for v in leaves]
@@ -133,10 +139,16 @@ class _Level:
             if x.data.dtype.kind != "f":
                 raise TypeError(f"{self.where}: argument {argnum} has dtype {x.dtype}; only floating inputs can be "
                                 f"differentiated")
+            dual = _tensor_mod._FW and _fwd.is_dual(x)
+            self.dual = self.dual or dual
             if self.outer and x.requires_grad:
                 # An identity node: the gradient of this level stops here, an enclosing level's goes on.
-                t = _record(x.data, "input", (x,), (x.data,), (_identity_vjp,))
+                t = _record(x.data, "input", (x,), (x.data,), (_identity_vjp,), (_identity_vjp,))
                 self.aliased = True
+                return t
+            if dual:  # a fresh leaf that keeps the tangents (forward over reverse)
+                t = _leaf(x.data, True)
+                _fwd.copy_tangents(t, x)
                 return t
             data = x.data
         else:
@@ -165,7 +177,11 @@ class _Level:
 
     def need_graph(self, outputs, extra=()):
         """Whether this level's backward must be recorded: an enclosing level differentiates
-        through one of the inputs, through a tensor ``f`` closed over, or through a cotangent."""
+        through one of the inputs, through a tensor ``f`` closed over, or through a cotangent; or tangents of
+        an active dual level must flow through the backward pass."""
+        if self.dual or (_tensor_mod._FW and any(_fwd.is_dual(t) for t in (*outputs, *extra)
+                                                  if isinstance(t, Tensor))):
+            return True
         if not self.outer:
             return False
         if self.aliased or any(isinstance(e, Tensor) and e.requires_grad for e in extra):
@@ -366,74 +382,6 @@ def vjp(f, *primals, has_aux=False):
     return value, vjp_fn
 
 
-def _linearization(level, outs):
-    """For outputs ``outs`` of ``level``: dummy cotangents ``u`` and the recorded ``J^T u`` (flat)."""
-    us = []
-    for o in outs:
-        us.append(_leaf(np.zeros(o.data.shape, dtype=o.data.dtype), True))
-    gs = level.gradients(outs, us, True)
-    return us, gs
-
-
-def _jvp_from(us, gs, tangents, outs, graph):
-    """``J t`` for each output from the linearization ``gs = J^T u``."""
-    with enable_grad():
-        terms = [(g * t).sum() for g, t in zip(gs, tangents)
-                 if g is not None and isinstance(g, Tensor) and g.requires_grad]
-        if not terms:
-            s = None
-        else:
-            s = terms[0]
-            for t in terms[1:]:
-                s = s + t
-        if s is None or not s.requires_grad:
-            res = [None] * len(us)
-        else:
-            res = list(engine.grad(s, us, retain_graph=True, create_graph=graph, allow_unused=True))
-    out = []
-    for r, o in zip(res, outs):
-        if r is None:
-            z = np.zeros(o.data.shape, dtype=o.data.dtype)
-            out.append(_wrap(z))
-        else:
-            out.append(r)
-    return out
-
-
-def jvp(f, primals, tangents, has_aux=False):
-    """``torch.func.jvp``: ``(f(*primals), J(primals) @ tangents)`` (plus ``aux``). Exact (double vjp)."""
-    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("jvp: primals and tangents must be tuples (one entry per argument of f)")
-    if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    level = _Level("jvp", primals, tuple(range(len(primals))))
-    t_leaves = []
-    for p, t in zip(primals, tangents):
-        pl, _ = _flatten(p)
-        tl, _ = _flatten(t)
-        if len(pl) != len(tl):
-            raise ValueError("jvp: tangents must have the same structure as primals")
-        t_leaves += tl
-    tans = []
-    for inner, t in zip(level.inner, t_leaves):
-        td = t.data if isinstance(t, Tensor) else np.asarray(t)
-        if td.shape != inner.data.shape:
-            raise ValueError(f"jvp: tangent of shape {td.shape} for a primal of shape {inner.data.shape}")
-        tans.append(t if isinstance(t, Tensor) else td.astype(inner.data.dtype, copy=False))
-    out, aux = level.call(f, has_aux)
-    out_leaves, out_spec = _flatten(out)
-    outs = [_as_output(o, "jvp") for o in out_leaves]
-    graph = level.need_graph(outs, tans)
-    us, gs = _linearization(level, outs)
-    jv = _jvp_from(us, gs, tans, outs, graph)
-    conv = (lambda r: r) if graph else (lambda r: r.data if level.numpy_mode else _wrap(r.data))
-    jv = _unflatten([conv(r) for r in jv], out_spec)
-    value = level.value(out, graph)
-    if has_aux:
-        return value, jv, level.value(aux, graph)
-    return value, jv
-
-
 def _stack(parts, graph, shape):
     """Stack per-element results (Tensors or arrays) into an array of ``shape``."""
     if graph:
@@ -503,45 +451,10 @@ def jacrev(f, argnums=0, has_aux=False):
     return wrapper
 
 
-def jacfwd(f, argnums=0, has_aux=False):
-    """``torch.func.jacfwd``: the Jacobian of ``f`` column by column, one exact JVP per input element
-    (the linearization ``u -> J^T u`` is recorded once and reused)."""
-    def wrapper(*args, **kwargs):
-        single, level, outs, out_spec, aux, graph = _jacobian_setup("jacfwd", f, args, kwargs, argnums, has_aux)
-        us, gs = _linearization(level, outs)
-        cols = [[[] for _ in level.inner] for _ in outs]   # [output][input] -> list of columns
-        for i, inner in enumerate(level.inner):
-            for e in range(inner.data.size):
-                jv = _jvp_from(us, gs, _basis(level.inner, i, e), outs, graph)
-                for k, r in enumerate(jv):
-                    cols[k][i].append(r)
-        blocks = []
-        for k, o in enumerate(outs):
-            row = []
-            for i, inner in enumerate(level.inner):
-                # columns are stacked first: shape input.shape + output.shape, then moved
-                stacked = _stack(cols[k][i], graph, inner.data.shape + o.data.shape)
-                ni, no = inner.data.ndim, o.data.ndim
-                perm = tuple(range(ni, ni + no)) + tuple(range(ni))
-                row.append(stacked.transpose(perm))
-            blocks.append(row)
-        jac = _jacobian_result(level, blocks, graph, single, out_spec)
-        if has_aux:
-            return jac, level.value(aux, graph)
-        return jac
-    wrapper.__name__ = f"jacfwd({getattr(f, '__name__', 'f')})"
-    return wrapper
-
-
 jacobian = jacrev
 
 
-def hessian(f, argnums=0):
-    """``torch.func.hessian``: the matrix of second derivatives of a scalar ``f``, shape
-    ``input.shape + input.shape`` (reverse over reverse; exact)."""
-    h = jacrev(jacrev(f, argnums), argnums)
-    h.__name__ = f"hessian({getattr(f, '__name__', 'f')})"
-    return h
+from .func_forward import hessian, jacfwd, jvp  # noqa: E402  (forward mode: npgrad/func_forward.py)
 
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights=True, strict=False):

@@ -18,6 +18,11 @@ from .dtypes import check_numeric, get_default_dtype
 _new = object.__new__
 _next_seq = itertools.count().__next__  # creation order of recorded tensors = a topological order
 
+# Forward-mode AD (npgrad/autograd/forward_ad.py): the number of active dual levels (in any thread), and the
+# function that gives an op's output its tangents. ``_make`` / ``_record`` check ``_FW`` and nothing else.
+_FW = 0
+_propagate = None  # set by npgrad.autograd.forward_ad
+
 
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
@@ -229,11 +234,12 @@ def _leaf(data, requires_grad=False):
 _wrap = _leaf  # a constant: _wrap(data) records nothing and requires no grad
 
 
-def _record(data, op, parents, saved, vjps):
+def _record(data, op, parents, saved, vjps, jvps=None):
     """A tensor that remembers it was made by ``op`` from ``parents``.
 
     ``saved`` are the NumPy values the op was computed from (passed to the VJPs on the plain
-    backward path); ``vjps[i](g, out, *inputs)`` gives the gradient for ``parents[i]``.
+    backward path); ``vjps[i](g, out, *inputs)`` gives the gradient for ``parents[i]``. ``jvps`` is the
+    op's forward-mode rule (see npgrad/autograd/forward_ad.py), used only while a dual level is active.
     """
     if type(data) is not np.ndarray:
         data = np.asarray(data)
@@ -248,6 +254,8 @@ def _record(data, op, parents, saved, vjps):
     t._seq = _next_seq()
     t._pending = None
     t._extra = None
+    if _FW:
+        return _propagate(t, op, parents, vjps, jvps)
     return t
 
 
@@ -258,12 +266,16 @@ class Exact(tuple):
     __slots__ = ()
 
 
-def _make(data, op, parents, saved, vjps):
-    """Record ``op`` if grad mode is on and any Tensor parent requires grad; else a constant."""
+def _make(data, op, parents, saved, vjps, jvps=None):
+    """Record ``op`` if grad mode is on and any Tensor parent requires grad; else a constant. ``jvps``: the
+    op's forward-mode rule, declared beside ``vjps`` (npgrad/autograd/forward_ad.py). The per-op table has
+    room for a third column the same way (a batching rule for vmap, passed and dispatched like ``jvps``)."""
     if _state.enabled:
         for p in parents:
             if isinstance(p, Tensor) and p.requires_grad:
-                return _record(data, op, parents, saved, vjps)
+                return _record(data, op, parents, saved, vjps, jvps)
+    if _FW:
+        return _propagate(_wrap(data), op, parents, vjps, jvps)
     return _wrap(data)
 
 

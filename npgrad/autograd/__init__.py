@@ -4,7 +4,8 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from . import forward_ad
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "Function", "FunctionCtx", "once_differentiable", "gradcheck", "gradgradcheck", "GradcheckError",
-           "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
+           "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError", "forward_ad"]

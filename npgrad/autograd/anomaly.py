@@ -202,8 +202,8 @@ def _wrap_vjps(vjps, op, frames, t):
 
 # ------------------------------------------------------------------ checking versions
 def _make_checking_record(orig):
-    def _record(data, op, parents, saved, vjps):
-        t = orig(data, op, parents, saved, vjps)
+    def _record(data, op, parents, saved, vjps, jvps=None):
+        t = orig(data, op, parents, saved, vjps, jvps)
         frames = _user_stack()
         t._vjps = _wrap_vjps(vjps, op, frames, t)
         if _options["check_forward"] and not getattr(_in_backward, "on", False):

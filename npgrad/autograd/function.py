@@ -16,11 +16,21 @@ them); ``backward`` gets one gradient per output (Tensors) and returns one gradi
 ``forward`` (None for inputs that are not Tensors or need none). The op is recorded with the same
 ``_make`` as npgrad's own ops. With ``create_graph=True``, ``backward`` runs on Tensors that carry
 a graph, so a ``backward`` written with npgrad / NumPy calls is itself differentiable.
+
+Forward AD (npgrad/autograd/forward_ad.py): a Function may define ``jvp(ctx, *tangents)`` returning one
+tangent per output, with the values it needs saved by ``ctx.save_for_forward(...)`` in ``forward`` (read
+back as ``ctx.saved_tensors``), as in PyTorch; inputs without a tangent get zeros (None for non-Tensors).
+Without ``jvp``, the tangents come from the transpose of ``backward`` (a one-time warning names the Function).
 """
 import numpy as np
 
+import importlib
+
+from . import forward_ad as _fwd
 from ..tensor import Tensor, _make, _wrap
 from .grad_mode import _state, no_grad
+
+_tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -53,6 +63,13 @@ class FunctionCtx:
                 raise TypeError(f"save_for_backward: only Tensors (or None) can be saved, got {type(t).__name__}; "
                                 f"store other values as attributes of ctx")
         self.to_save = tensors
+
+    def save_for_forward(self, *tensors):
+        """Keep ``tensors`` for ``jvp`` (forward AD), where they are read back as ``ctx.saved_tensors``."""
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_forward: only Tensors (or None) can be saved, got {type(t).__name__}")
+        self._saved_forward = tensors
 
     @property
     def saved_tensors(self):
@@ -91,9 +108,12 @@ class Function(metaclass=_FunctionMeta):
         raise NotImplementedError("Function subclasses must implement a static backward(ctx, *grads) to be "
                                   "differentiated")
 
+    @staticmethod
+    def jvp(ctx, *tangents):
+        raise NotImplementedError("Function subclasses may implement a static jvp(ctx, *tangents) for forward AD")
+
     @classmethod
     def apply(cls, *args, **kwargs):
-        name = cls.__name__
         recording = _state.enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args)
         needs = tuple(bool(recording and isinstance(a, Tensor) and a.requires_grad) for a in args)
         ctx = FunctionCtx(needs)
@@ -103,32 +123,104 @@ class Function(metaclass=_FunctionMeta):
         outs = (result,) if single else result
         outs = tuple(o if isinstance(o, Tensor) else _wrap(np.asarray(o)) for o in outs)
         if not outs:
-            raise RuntimeError(f"{name}.forward returned no outputs")
-        if not recording:
-            return outs[0] if single else outs
-        non_diff = {id(t) for t in ctx._non_differentiable}
-        diff = [i for i, o in enumerate(outs) if o.data.dtype.kind == "f" and id(o) not in non_diff]
-        if not diff:
-            return outs[0] if single else outs
-        saved_spec = _saved_spec(ctx.to_save, args, outs, diff)
-        ctx.to_save = ()
-        arg_data = tuple(a.data if isinstance(a, Tensor) else a for a in args)
-        if len(diff) == 1 and single:
-            packed = outs[0].data
-            layout = None
-        else:
-            packed, layout = _pack([outs[i].data for i in diff])
-        vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs)
-        node = _make(packed, name, tuple(args), arg_data, vjps)
-        if layout is None:
-            return node
-        results = list(outs)
-        for k, i in enumerate(diff):
-            results[i] = _unpack(node, layout, k)
-        for i, o in enumerate(outs):
-            if i not in diff:
-                results[i] = _wrap(o.data)
+            raise RuntimeError(f"{cls.__name__}.forward returned no outputs")
+        levels = _dual_levels(args) if _tensor_mod._FW else ()
+        to_save = ctx.to_save
+        results = _record_node(cls, ctx, args, outs, needs) if recording else list(outs)
+        if levels:
+            results = _with_tangents(cls, ctx, args, outs, results, recording, to_save, levels)
         return results[0] if single else tuple(results)
+
+
+def _record_node(cls, ctx, args, outs, needs):
+    """The outputs of a recorded call: one graph node for the differentiable outputs (packed when several)."""
+    non_diff = {id(t) for t in ctx._non_differentiable}
+    diff = [i for i, o in enumerate(outs) if o.data.dtype.kind == "f" and id(o) not in non_diff]
+    if not diff:
+        return list(outs)
+    saved_spec = _saved_spec(ctx.to_save, args, outs, diff)
+    ctx.to_save = ()
+    arg_data = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+    if len(diff) == 1 and len(outs) == 1:
+        packed = outs[0].data
+        layout = None
+    else:
+        packed, layout = _pack([outs[i].data for i in diff])
+    vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs)
+    node = _make(packed, cls.__name__, tuple(args), arg_data, vjps, _NO_TANGENT)
+    if layout is None:
+        return [node]
+    results = list(outs)
+    for k, i in enumerate(diff):
+        results[i] = _unpack(node, layout, k)
+    for i, o in enumerate(outs):
+        if i not in diff:
+            results[i] = _wrap(o.data)
+    return results
+
+
+def _NO_TANGENT(tans, y, *inputs):  # a Function's node: its outputs get their tangents in _with_tangents
+    return None
+
+
+def _dual_levels(args):
+    levels = set()
+    for a in args:
+        levels.update(_fwd.visible_levels(a))
+    return sorted(levels)
+
+
+def _with_tangents(cls, ctx, args, outs, results, recording, to_save, levels):
+    """The outputs (fresh tensors) with their tangents at ``levels``, from ``cls.jvp`` or from the transpose
+    of ``cls.backward``."""
+    if not recording:
+        results = [_wrap(o.data) for o in outs]
+    non_diff = {id(t) for t in ctx._non_differentiable}
+    diff = [i for i, o in enumerate(outs) if o.data.dtype.kind == "f" and id(o) not in non_diff]
+    for L in levels:
+        tans = [None if not isinstance(a, Tensor) else
+                (_fwd.tangent_at(a, L) if _fwd.tangent_at(a, L) is not None else _wrap(np.zeros_like(a.data)))
+                for a in args]
+        with _fwd.below(L):
+            out_t = _function_jvp(cls, ctx, args, outs, diff, tans, to_save)
+        for i in diff:
+            if out_t[i] is not None:
+                _fwd.set_tangent(results[i], L, _fwd.fit(out_t[i], results[i]))
+    return results
+
+
+def _function_jvp(cls, ctx, args, outs, diff, tans, to_save):
+    """One tangent per output of ``cls`` (None for none) for the input tangents ``tans``."""
+    name = cls.__name__
+    if "jvp" in _own_attrs(cls):
+        ctx._resolved = tuple(getattr(ctx, "_saved_forward", ()))
+        try:
+            res = cls.jvp(ctx, *tans)
+        finally:
+            ctx._resolved = None
+        res = res if isinstance(res, tuple) else (res,)
+        if len(res) != len(outs):
+            raise RuntimeError(f"{name}.jvp returned {len(res)} tangent(s) for {len(outs)} output(s)")
+        return [r if r is None or isinstance(r, Tensor) else _wrap(np.asarray(r)) for r in res]
+    if not diff:
+        return [None] * len(outs)
+    # no jvp: the transpose of backward (forward_ad's fallback, which warns once naming the Function)
+    fw_needs = tuple(t is not None for t in tans)
+    saved_spec = _saved_spec(to_save, args, outs, diff)
+    if len(diff) == 1 and len(outs) == 1:
+        packed, layout = outs[0].data, None
+    else:
+        packed, layout = _pack([outs[i].data for i in diff])
+    vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, fw_needs)
+    t = _fwd.transposed(name, vjps, tans, _wrap(packed), tuple(args))
+    res = [None] * len(outs)
+    for k, i in enumerate(diff):
+        res[i] = None if t is None else (t if layout is None else _unpack(t, layout, k))
+    return res
+
+
+def _own_attrs(cls):
+    return {k for b in cls.__mro__ if b not in (Function, object) for k in b.__dict__}
 
 
 def once_differentiable(backward):

@@ -453,9 +453,10 @@ def select(condlist, choicelist, default=0):
 def copy(a, order="K", subok=False):
     """A copy of ``a`` with its own memory, as ``np.copy``; the gradient passes through."""
     a = as_input(a, "copy")
-    return _make(a.data.copy(order=order), "copy", (a,), (a.data,), _COPY_VJPS)
+    return _make(a.data.copy(order=order), "copy", (a,), (a.data,), _COPY_VJPS, _COPY_JVPS)
 
 
 _COPY_VJPS = (lambda g, y, x: g,)
+_COPY_JVPS = (lambda t, y, x: copy(t),)  # the copy's tangent has its own memory too
 _versions.reads("copy", "")  # write into the copy to leave a value an op saved intact
 clone = copy  # PyTorch's name

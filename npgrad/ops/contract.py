@@ -2,6 +2,8 @@
 
 Every forward is one BLAS-backed NumPy call; every VJP is another contraction.
 """
+import functools
+import importlib
 import math
 import string
 
@@ -13,6 +15,8 @@ from ..tensor import Tensor, _make, _record, _wrap
 from ._util import data_of
 from .elementwise import mul
 from .shape import reshape
+
+_tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 
 # ----------------------------------------------------------------------------- matmul
@@ -47,6 +51,7 @@ def _mm_grad_b(g, y, a, b):
 
 
 _MM_VJPS = (_mm_grad_a, _mm_grad_b)
+_MM_JVPS = (lambda t, y, a, b: matmul(t, b), lambda t, y, a, b: matmul(a, t))  # bilinear
 
 
 def matmul(a, b, _op="matmul"):
@@ -69,7 +74,7 @@ def matmul(a, b, _op="matmul"):
         else:
             why = f"the batch dims {sa[:-2]} and {sb[:-2]} do not broadcast"
         raise ValueError(f"{_op}: shapes {sa} and {sb} are not aligned: {why}") from None
-    return _make(out, "matmul", (a, b), (ad, bd), _MM_VJPS)
+    return _make(out, "matmul", (a, b), (ad, bd), _MM_VJPS, _MM_JVPS)
 
 
 _versions.reads("matmul", "b", "a")
@@ -343,6 +348,16 @@ def einsum(subscripts, *operands, optimize="greedy"):
     except ValueError as e:
         raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {shapes}: {e}") from None
     if not (_state.enabled and any(isinstance(o, Tensor) and o.requires_grad for o in operands)):
+        if _tensor_mod._FW:  # forward AD: tangents, no graph
+            return _make(out, "einsum", tuple(operands), tuple(datas), None, _einsum_jvps(spec, len(operands)))
         return _wrap(out)
     vjps = tuple(_einsum_vjp(k, inputs, output, sizes) for k in range(len(operands)))
-    return _record(out, "einsum", tuple(operands), tuple(datas), vjps)
+    return _record(out, "einsum", tuple(operands), tuple(datas), vjps, _einsum_jvps(spec, len(operands)))
+
+
+@functools.lru_cache(maxsize=256)
+def _einsum_jvps(spec, n):
+    """einsum is linear in each operand: the JVP for operand ``k`` is the same einsum with its tangent there."""
+    def make(k):
+        return lambda t, y, *ops: _contract(spec, *(t if i == k else o for i, o in enumerate(ops)))
+    return tuple(make(k) for k in range(n))

@@ -117,12 +117,14 @@ def _linear_pair(name, raw, name_t, raw_t):
     Tensors (the create_graph path), so the pair is closed under differentiation to any order."""
     def apply(x, *args):
         if isinstance(x, Tensor):
-            return _make(raw(x.data, *args), name, (x,), (x.data,), (lambda g, y, x: transpose(g, *args),))
+            return _make(raw(x.data, *args), name, (x,), (x.data,), (lambda g, y, x: transpose(g, *args),),
+                         (lambda t, y, x: apply(t, *args),))  # linear: the JVP is the map itself
         return raw(x, *args)
 
     def transpose(g, *args):
         if isinstance(g, Tensor):
-            return _make(raw_t(g.data, *args), name_t, (g,), (g.data,), (lambda h, y, g: apply(h, *args),))
+            return _make(raw_t(g.data, *args), name_t, (g,), (g.data,), (lambda h, y, g: apply(h, *args),),
+                         (lambda t, y, g: transpose(t, *args),))
         return raw_t(g, *args)
     return apply, transpose
 
@@ -393,6 +395,10 @@ def _bias_vjp(nd):
     return lambda g, y, x, w, b: g.sum(axis=axes)
 
 
+def _bias_jvp(nd):  # the bias's tangent per channel, broadcast over the batch and the spatial dims
+    return lambda t, y, x, w, b: t.reshape((1, -1) + (1,) * nd)
+
+
 def _cast(dt, *arrays):
     return tuple(None if a is None else (a if a.dtype == dt else a.astype(dt)) for a in arrays)
 
@@ -406,9 +412,12 @@ def _conv_op(x, w, b, geom):
     L, K = xd.shape[2:], wd.shape[2:]
     vjps = (lambda g, y, x, w, *b: _conv_transpose_any(g, w, None, geom, L),
             lambda g, y, x, w, *b: _conv_weight_any(x, g, geom, K))
+    jvps = (lambda t, y, x, w, *b: _conv_any(t, w, None, geom),  # bilinear in (x, w)
+            lambda t, y, x, w, *b: _conv_any(x, t, None, geom))
     if b is None:
-        return _make(out, _name("conv", len(K)), (x, w), (xd, wd), vjps)
-    return _make(out, _name("conv", len(K)), (x, w, b), (xd, wd, bd), vjps + (_bias_vjp(len(K)),))
+        return _make(out, _name("conv", len(K)), (x, w), (xd, wd), vjps, jvps)
+    return _make(out, _name("conv", len(K)), (x, w, b), (xd, wd, bd), vjps + (_bias_vjp(len(K)),),
+                 jvps + (_bias_jvp(len(K)),))
 
 
 def _conv_transpose_op(g, w, b, geom, L):
@@ -420,9 +429,12 @@ def _conv_transpose_op(g, w, b, geom, L):
     K = wd.shape[2:]
     vjps = (lambda h, y, g, w, *b: _conv_any(h, w, None, geom),
             lambda h, y, g, w, *b: _conv_weight_any(h, g, geom, K))
+    jvps = (lambda t, y, g, w, *b: _conv_transpose_any(t, w, None, geom, L),  # bilinear in (g, w)
+            lambda t, y, g, w, *b: _conv_transpose_any(g, t, None, geom, L))
     if b is None:
-        return _make(out, _name("conv_transpose", len(K)), (g, w), (gd, wd), vjps)
-    return _make(out, _name("conv_transpose", len(K)), (g, w, b), (gd, wd, bd), vjps + (_bias_vjp(len(K)),))
+        return _make(out, _name("conv_transpose", len(K)), (g, w), (gd, wd), vjps, jvps)
+    return _make(out, _name("conv_transpose", len(K)), (g, w, b), (gd, wd, bd), vjps + (_bias_vjp(len(K)),),
+                 jvps + (_bias_jvp(len(K)),))
 
 
 def _conv_weight_op(x, g, geom, K):
@@ -433,7 +445,9 @@ def _conv_weight_op(x, g, geom, K):
     L = xd.shape[2:]
     vjps = (lambda h, y, x, g: _conv_transpose_any(g, h, None, geom, L),
             lambda h, y, x, g: _conv_any(x, h, None, geom))
-    return _make(out, _name("conv_weight_grad", len(K)), (x, g), (xd, gd), vjps)
+    jvps = (lambda t, y, x, g: _conv_weight_any(t, g, geom, K),  # bilinear in (x, g)
+            lambda t, y, x, g: _conv_weight_any(x, t, geom, K))
+    return _make(out, _name("conv_weight_grad", len(K)), (x, g), (xd, gd), vjps, jvps)
 
 
 # ============================================================================ public convolutions
@@ -780,7 +794,8 @@ def _max_pool_nd(nd, input, kernel_size, stride, padding, dilation, ceil_mode, r
     where, x, xd, unbatched = _pool_input("max_pool", nd, input)
     geom = _pool_geom(where, nd, xd, kernel_size, stride, padding, dilation, ceil_mode)
     m, am = _max_pool_raw(xd, geom)
-    out = _make(m, where, (x,), (xd,), (lambda g, y, x: _max_scatter_any(g, am, geom),))
+    out = _make(m, where, (x,), (xd,), (lambda g, y, x: _max_scatter_any(g, am, geom),),
+                (lambda t, y, x: _max_gather_any(t, am, geom),))  # the tangent at each window's maximum
     out = _unbatch(out, unbatched)
     if return_indices:
         ind = _indices(am.index(geom), geom)
@@ -863,7 +878,8 @@ def _avg_pool_nd(nd, input, kernel_size, stride, padding, ceil_mode, count_inclu
     div = _avg_divisor(geom, count_include_pad, divisor_override)
     if isinstance(x, Tensor):
         out = _make(_window_sum_raw(xd, geom, div), where, (x,), (xd,),
-                    (lambda g, y, x: _window_sum_t_any(g, geom, div),))
+                    (lambda g, y, x: _window_sum_t_any(g, geom, div),),
+                    (lambda t, y, x: _window_sum_any(t, geom, div),))  # linear
     else:
         out = _wrap(_window_sum_raw(xd, geom, div))
     return _unbatch(out, unbatched)

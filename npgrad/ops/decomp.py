@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from ..autograd import forward_ad as _fwd
 from ..tensor import Tensor, _make, _wrap
 from ._matrix import diag_embed, eye_like, is_zero, lapack, mT, matrix_arg, tril, triu
 
@@ -46,11 +47,12 @@ def _unpack(x, batch, shapes):
     return out
 
 
-def _record_packed(op, a, ad, parts, vjp_parts):
+def _record_packed(op, a, ad, parts, vjp_parts, jvp_parts):
     """Record one node for the outputs ``parts`` of ``op(a)``; return them as tensors.
 
     ``vjp_parts(gs, ys, a)`` gets the gradients and the values of the parts (arrays, or Tensors
-    under create_graph) and returns the gradient of ``a``.
+    under create_graph) and returns the gradient of ``a``; ``jvp_parts(t, ys, a)`` gets the tangent of
+    ``a`` and the values of the parts (Tensors) and returns the tangents of the parts (forward AD).
     """
     batch = ad.shape[:-2]
     shapes = [p.shape[len(batch):] for p in parts]
@@ -58,8 +60,11 @@ def _record_packed(op, a, ad, parts, vjp_parts):
     def vjp(g, y, a):
         return vjp_parts(_unpack(g, batch, shapes), _unpack(y, batch, shapes), a)
 
-    packed = _make(_pack(parts, batch), op, (a,), (ad,), (vjp,))
-    if not packed.requires_grad:  # nothing recorded: hand out the parts themselves
+    def jvp(t, y, a):
+        return _pack(jvp_parts(t, _unpack(y, batch, shapes), a), batch)
+
+    packed = _make(_pack(parts, batch), op, (a,), (ad,), (vjp,), (jvp,))
+    if not packed.requires_grad and not _fwd.is_dual(packed):  # nothing recorded: hand out the parts themselves
         return [_wrap(p) for p in parts]
     return _unpack(packed, batch, shapes)
 
@@ -77,6 +82,15 @@ def _eigh_vjp(gs, ys, a):
     return np.matmul(V, np.matmul(inner, mT(V)))
 
 
+def _eigh_jvp(dA, ys, a):
+    # dw = diag(V^T dA V); dV = V (V^T dA V / E) with E_ij = w_j - w_i and a zero diagonal (PyTorch's)
+    w, V = ys
+    dP = np.matmul(mT(V), np.matmul(dA, V))
+    eye = eye_like(w)
+    E = w[..., None, :] - w[..., :, None] + eye
+    return [np.sum(dP * eye, axis=-1), np.matmul(V, dP / E * (1 - eye))]
+
+
 def eigh(a, UPLO="L"):
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices, as ``np.linalg.eigh``; reads
     the ``UPLO`` triangle. Both outputs are differentiable; the gradient is symmetric (PyTorch's)."""
@@ -85,13 +99,13 @@ def eigh(a, UPLO="L"):
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', not {UPLO!r}")
     with lapack("eigh", ad.shape):
         w, V = np.linalg.eigh(ad, UPLO=UPLO)
-    return EighResult(*_record_packed("eigh", a, ad, [w, V], _eigh_vjp))
+    return EighResult(*_record_packed("eigh", a, ad, [w, V], _eigh_vjp, _eigh_jvp))
 
 
 def eigvalsh(a, UPLO="L"):
     """Eigenvalues (ascending) of symmetric matrices, as ``np.linalg.eigvalsh``; differentiable
     (computes the eigenvectors too when a graph is recorded)."""
-    if isinstance(a, Tensor) and a.requires_grad:
+    if isinstance(a, Tensor) and (a.requires_grad or _fwd.is_dual(a)):
         return eigh(a, UPLO).eigenvalues
     ad = matrix_arg(a, "eigvalsh", square=True)
     with lapack("eigvalsh", ad.shape):
@@ -134,6 +148,39 @@ def _svd_vjp(full_matrices):
 _SVD_VJPS = {True: _svd_vjp(True), False: _svd_vjp(False)}
 
 
+def _svd_jvp(full_matrices):
+    def jvp(dA, ys, a):
+        # dP = U^T dA V, dS = diag(dP); dU = U (dP S + S dP^T) / E (+ (I - UU^T) dA V / S when m > k),
+        # dV = V (S dP + dP^T S) / E (+ (I - VV^T) dA^T U / S when n > k); E_jk = S_k^2 - S_j^2, zero diagonal
+        U, S, Vh = ys
+        m, n = a.shape[-2:]
+        k = S.shape[-1]
+        if full_matrices and m != n:
+            raise NotImplementedError("svd: forward-mode AD of full_matrices=True with a non-square matrix is not "
+                                      "supported (the extra columns of U / rows of Vh are an arbitrary basis); "
+                                      "use full_matrices=False")
+        V = mT(Vh)
+        dP = np.matmul(mT(U), np.matmul(dA, V))
+        eye = eye_like(S)
+        dS = np.sum(dP * eye, axis=-1)
+        S2 = S * S
+        E = S2[..., None, :] - S2[..., :, None] + eye
+        off = 1 - eye
+        dU = np.matmul(U, (dP * S[..., None, :] + S[..., :, None] * mT(dP)) / E * off)
+        dV = np.matmul(V, (S[..., :, None] * dP + mT(dP) * S[..., None, :]) / E * off)
+        if m > k:
+            dU = dU + np.matmul(dA, V) / S[..., None, :] - np.matmul(U, np.matmul(mT(U), np.matmul(dA, V))) \
+                / S[..., None, :]
+        if n > k:
+            dAtU = np.matmul(mT(dA), U)
+            dV = dV + (dAtU - np.matmul(V, np.matmul(Vh, dAtU))) / S[..., None, :]
+        return [dU, dS, mT(dV)]
+    return jvp
+
+
+_SVD_JVPS = {True: _svd_jvp(True), False: _svd_jvp(False)}
+
+
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """Singular value decomposition ``a = U @ (S[..., None] * Vh)``, as ``np.linalg.svd``.
 
@@ -147,13 +194,14 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     ad = matrix_arg(a, "svd")
     with lapack("svd", ad.shape):
         U, S, Vh = np.linalg.svd(ad, full_matrices=bool(full_matrices))
-    return SVDResult(*_record_packed("svd", a, ad, [U, S, Vh], _SVD_VJPS[bool(full_matrices)]))
+    return SVDResult(*_record_packed("svd", a, ad, [U, S, Vh], _SVD_VJPS[bool(full_matrices)],
+                                     _SVD_JVPS[bool(full_matrices)]))
 
 
 def svdvals(x, _op="svdvals"):
     """Singular values (descending), as ``np.linalg.svdvals``; differentiable (the gradient is
     ``U diag(gS) Vh``, finite for repeated singular values)."""
-    if isinstance(x, Tensor) and x.requires_grad:
+    if isinstance(x, Tensor) and (x.requires_grad or _fwd.is_dual(x)):
         return svd(x, full_matrices=False).S
     ad = matrix_arg(x, _op)
     with lapack(_op, ad.shape):
@@ -190,6 +238,39 @@ def _qr_vjp(complete):
 _QR_VJPS = {True: _qr_vjp(True), False: _qr_vjp(False)}
 
 
+def _qr_square_jvp(dA, Q, R):
+    # A = QR, C = Q^T dA R^-1: Q^T dQ = tril(C, -1) - tril(C, -1)^T, dR = (C - Q^T dQ) R, dQ = dA R^-1 - Q dR R^-1
+    dAR = _solve_right(dA, R)
+    C = np.matmul(mT(Q), dAR)
+    low = tril(C, -1)
+    omega = low - mT(low)
+    dR_Rinv = C - omega
+    return dAR - np.matmul(Q, dR_Rinv), np.matmul(dR_Rinv, R)
+
+
+def _solve_right(X, R):
+    """X @ inv(R) for square R, by a solve: (R^-T X^T)^T."""
+    return mT(np.linalg.solve(mT(R), mT(X)))
+
+
+def _qr_jvp(complete):
+    def jvp(dA, ys, a):
+        Q, R = ys
+        m, n = a.shape[-2:]
+        if complete and m > n:
+            raise RuntimeError(f"qr: mode='complete' with more rows than columns (shape {tuple(a.shape)}) is not "
+                               f"differentiable (Q's last {m - n} columns are arbitrary); use mode='reduced'")
+        if m >= n:
+            return list(_qr_square_jvp(dA, Q, R))
+        dQ, dR1 = _qr_square_jvp(dA[..., :, :m], Q, R[..., :, :m])   # m < n: A = Q [R1 | R2]
+        dR2 = np.matmul(mT(Q), dA[..., :, m:] - np.matmul(dQ, R[..., :, m:]))
+        return [dQ, np.concatenate([dR1, dR2], axis=-1)]
+    return jvp
+
+
+_QR_JVPS = {True: _qr_jvp(True), False: _qr_jvp(False)}
+
+
 def qr(a, mode="reduced"):
     """QR decomposition, as ``np.linalg.qr``: ``mode`` 'reduced' (Q (m, k), R (k, n)), 'complete'
     (Q (m, m), R (m, n)) or 'r' (R only, the reduced one). Q and R are differentiable (PyTorch's
@@ -200,5 +281,5 @@ def qr(a, mode="reduced"):
     ad = matrix_arg(a, "qr")
     with lapack("qr", ad.shape):
         Q, R = np.linalg.qr(ad, mode="complete" if mode == "complete" else "reduced")
-    Qt, Rt = _record_packed("qr", a, ad, [Q, R], _QR_VJPS[mode == "complete"])
+    Qt, Rt = _record_packed("qr", a, ad, [Q, R], _QR_VJPS[mode == "complete"], _QR_JVPS[mode == "complete"])
     return Rt if mode == "r" else QRResult(Qt, Rt)

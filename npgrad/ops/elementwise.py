@@ -1,11 +1,17 @@
-"""Elementwise ops, declared in one table each: forward, then one VJP per input.
+"""Elementwise ops, declared in one table each: forward, one VJP per input, then the JVP.
 
 A VJP has the signature ``vjp(g, y, *inputs)``: the gradient of the output, the output, and
 the op's inputs. On the plain backward path these are NumPy arrays (or the Python numbers the
 op was called with); with ``create_graph=True`` they are Tensors, and the same NumPy calls
 dispatch to npgrad ops, so every formula below is also differentiable.
+
+The ``jvp`` column is the forward-mode rule (npgrad/autograd/forward_ad.py): ``jvp(t, y, *inputs)`` maps
+an input's tangent to its part of the output's tangent. ``DIAG`` says that it is the VJP's own formula
+applied to the tangent: an elementwise op's Jacobian is diagonal, so it is its own transpose (for a
+broadcast input, forward AD broadcasts the result to the output's shape centrally).
 """
 import functools
+import importlib
 import math
 
 import numpy as np
@@ -15,14 +21,19 @@ from ..autograd.grad_mode import _state
 from ..tensor import Exact, Tensor, _make, _record, _wrap, const
 from ._util import as_input, zeros_grad
 
+_tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
+
 
 _WEAK = (float, int, bool)  # Python numbers: weak under NEP 50, they change neither shape nor dtype
+DIAG = "diag"  # the jvp column: the VJP's formula (an elementwise op's Jacobian is its own transpose)
 
 
-def unary(name, forward, vjp, reads, doc=None):
-    """Make a differentiable one-argument op from a NumPy ``forward`` and its VJP, which reads the values
-    named in ``reads`` (``y`` the output, ``x`` the input; see npgrad/autograd/versions.py)."""
+def unary(name, forward, vjp, jvp, reads, doc=None):
+    """Make a differentiable one-argument op from a NumPy ``forward``, its VJP and its JVP (``DIAG``: the
+    VJP's formula); the VJP reads the values named in ``reads`` (``y`` the output, ``x`` the input; see
+    npgrad/autograd/versions.py)."""
     vjps = Exact((vjp,))  # the gradient has the input's shape and dtype
+    jvps = (vjp if jvp is DIAG else jvp,)
     _versions.reads(name, reads)
 
     def op(x):
@@ -30,7 +41,9 @@ def unary(name, forward, vjp, reads, doc=None):
             xd = x.data
             out = forward(xd)
             if x.requires_grad and _state.enabled:
-                return _record(out, name, (x,), (xd,), vjps)
+                return _record(out, name, (x,), (xd,), vjps, jvps)
+            if _tensor_mod._FW:
+                return _tensor_mod._propagate(_wrap(out), name, (x,), vjps, jvps)
             return _wrap(out)
         return _wrap(forward(np.asarray(const(x, name))))
 
@@ -39,10 +52,12 @@ def unary(name, forward, vjp, reads, doc=None):
     return op
 
 
-def binary(name, forward, vjp_a, vjp_b, reads, doc=None):
-    """Make a differentiable broadcasting two-argument op from a NumPy ``forward`` and two VJPs, which
-    read the values named in ``reads`` (one string for both, or one each; ``y`` the output, ``a``, ``b``)."""
+def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
+    """Make a differentiable broadcasting two-argument op from a NumPy ``forward``, two VJPs and the JVPs
+    (``DIAG``: the VJPs' formulas; or a pair ``(jvp_a, jvp_b)``); the VJPs read the values named in ``reads``
+    (one string for both, or one each; ``y`` the output, ``a``, ``b``)."""
     vjps = (vjp_a, vjp_b)
+    jvps = vjps if jvp is DIAG else tuple(jvp)
     _versions.reads(name, *((reads,) if isinstance(reads, str) else reads))
     exact = Exact(vjps)  # for inputs of one shape and dtype, or a tensor and a Python number
 
@@ -71,7 +86,9 @@ def binary(name, forward, vjp_a, vjp_b, reads, doc=None):
                              f"{np.shape(ad)} and {np.shape(bd)} ({e})") from None
         if rg and _state.enabled:
             same = (ad.shape == bd.shape and ad.dtype is bd.dtype) if number is None else type(number) in _WEAK
-            return _record(out, name, (a, b), (ad, bd), exact if same else vjps)
+            return _record(out, name, (a, b), (ad, bd), exact if same else vjps, jvps)
+        if _tensor_mod._FW:
+            return _tensor_mod._propagate(_wrap(out), name, (a, b), vjps, jvps)
         return _wrap(out)
 
     op.__name__ = op.__qualname__ = name
@@ -111,50 +128,52 @@ def _pow_exponent(g, y, a, b):
 
 
 # ------------------------------------------------------------------------- unary ops
-#            name        forward          d/dx (g: output grad, y: output, x: input)     values read
-neg        = unary("neg",        np.negative,    lambda g, y, x: -g, "")
-exp        = unary("exp",        np.exp,         lambda g, y, x: g * y, "y")
-expm1      = unary("expm1",      np.expm1,       lambda g, y, x: g * (y + 1), "y")
-log        = unary("log",        np.log,         lambda g, y, x: g / x, "x")
-log1p      = unary("log1p",      np.log1p,       lambda g, y, x: g / (x + 1), "x")
-log2       = unary("log2",       np.log2,        lambda g, y, x: g / (x * _LN2), "x")
-log10      = unary("log10",      np.log10,       lambda g, y, x: g / (x * _LN10), "x")
-sqrt       = unary("sqrt",       np.sqrt,        lambda g, y, x: g / (2 * y), "y")
-square     = unary("square",     np.square,      lambda g, y, x: g * 2 * x, "x")
-reciprocal = unary("reciprocal", np.reciprocal,  lambda g, y, x: -g * y * y, "y")
-sin        = unary("sin",        np.sin,         lambda g, y, x: g * np.cos(x), "x")
-cos        = unary("cos",        np.cos,         lambda g, y, x: -g * np.sin(x), "x")
-tan        = unary("tan",        np.tan,         lambda g, y, x: g * (1 + y * y), "y")
-tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y, "y")  # = g(1-y^2); no Python
+#            name        forward          VJP: d/dx (g: output grad, y: output, x: input)  JVP  values read
+neg        = unary("neg",        np.negative,    lambda g, y, x: -g, DIAG, "")
+exp        = unary("exp",        np.exp,         lambda g, y, x: g * y, DIAG, "y")
+expm1      = unary("expm1",      np.expm1,       lambda g, y, x: g * (y + 1), DIAG, "y")
+log        = unary("log",        np.log,         lambda g, y, x: g / x, DIAG, "x")
+log1p      = unary("log1p",      np.log1p,       lambda g, y, x: g / (x + 1), DIAG, "x")
+log2       = unary("log2",       np.log2,        lambda g, y, x: g / (x * _LN2), DIAG, "x")
+log10      = unary("log10",      np.log10,       lambda g, y, x: g / (x * _LN10), DIAG, "x")
+sqrt       = unary("sqrt",       np.sqrt,        lambda g, y, x: g / (2 * y), DIAG, "y")
+square     = unary("square",     np.square,      lambda g, y, x: g * 2 * x, DIAG, "x")
+reciprocal = unary("reciprocal", np.reciprocal,  lambda g, y, x: -g * y * y, DIAG, "y")
+sin        = unary("sin",        np.sin,         lambda g, y, x: g * np.cos(x), DIAG, "x")
+cos        = unary("cos",        np.cos,         lambda g, y, x: -g * np.sin(x), DIAG, "x")
+tan        = unary("tan",        np.tan,         lambda g, y, x: g * (1 + y * y), DIAG, "y")
+tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y, DIAG, "y")  # = g(1-y^2); no Python
 #                                                  scalar: NumPy converts one on every call (~0.3 us)
-sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), "y")
-relu       = unary("relu",       _relu,          lambda g, y, x: g * (x > 0), "x")
-abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x), "x")
-sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g), "")
-floor      = unary("floor",      np.floor,       lambda g, y, x: zeros_grad(g), "")
-ceil       = unary("ceil",       np.ceil,        lambda g, y, x: zeros_grad(g), "")
-round      = unary("round",      np.round,       lambda g, y, x: zeros_grad(g), "")
+sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), DIAG, "y")
+relu       = unary("relu",       _relu,          lambda g, y, x: g * (x > 0), DIAG, "x")
+abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x), DIAG, "x")
+sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g), DIAG, "")
+floor      = unary("floor",      np.floor,       lambda g, y, x: zeros_grad(g), DIAG, "")
+ceil       = unary("ceil",       np.ceil,        lambda g, y, x: zeros_grad(g), DIAG, "")
+round      = unary("round",      np.round,       lambda g, y, x: zeros_grad(g), DIAG, "")
 absolute = abs
 negative = neg
 
 # ------------------------------------------------------------------------ binary ops
-#            name            forward          d/da                           d/db
-add        = binary("add",        np.add,          lambda g, y, a, b: g,          lambda g, y, a, b: g, "")
-sub        = binary("sub",        np.subtract,     lambda g, y, a, b: g,          lambda g, y, a, b: -g, "")
-mul        = binary("mul",        np.multiply,     lambda g, y, a, b: g * b,      lambda g, y, a, b: g * a, ("b", "a"))
+#            name            forward          VJP d/da                       VJP d/db      JVP  values read
+add        = binary("add",        np.add,          lambda g, y, a, b: g,          lambda g, y, a, b: g, DIAG, "")
+sub        = binary("sub",        np.subtract,     lambda g, y, a, b: g,          lambda g, y, a, b: -g, DIAG, "")
+mul        = binary("mul",        np.multiply,     lambda g, y, a, b: g * b,      lambda g, y, a, b: g * a,
+                    DIAG, ("b", "a"))
 div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,      lambda g, y, a, b: -g * a / (b * b),
+                    DIAG,
                     ("b", "ab"))
-power      = binary("pow",        np.power,        _pow_base,                     _pow_exponent, ("ab", "aby"))
+power      = binary("pow",        np.power,        _pow_base,                     _pow_exponent, DIAG, ("ab", "aby"))
 maximum    = binary("maximum",    np.maximum,      # ties split the gradient evenly, as in PyTorch
                     lambda g, y, a, b: np.where(a == b, g / 2, np.where(a > b, g, 0)),
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b > a, g, 0)), "ab")
+                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b > a, g, 0)), DIAG, "ab")
 minimum    = binary("minimum",    np.minimum,
                     lambda g, y, a, b: np.where(a == b, g / 2, np.where(a < b, g, 0)),
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b < a, g, 0)), "ab")
+                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b < a, g, 0)), DIAG, "ab")
 floor_divide = binary("floor_divide", np.floor_divide, lambda g, y, a, b: zeros_grad(g),
-                      lambda g, y, a, b: zeros_grad(g), "")
+                      lambda g, y, a, b: zeros_grad(g), DIAG, "")
 remainder  = binary("remainder",  np.remainder,    lambda g, y, a, b: g,
-                    lambda g, y, a, b: -g * np.floor_divide(a, b), ("", "ab"))
+                    lambda g, y, a, b: -g * np.floor_divide(a, b), DIAG, ("", "ab"))
 subtract, multiply, divide, true_divide, pow, mod = sub, mul, div, div, power, remainder
 
 
@@ -186,23 +205,23 @@ def _cbrt_vjp(g, y, x):   # 1 / (3 cbrt(x)^2): inf at 0, as x ** (1/3) in PyTorc
     return g / (3.0 * y * y)
 
 
-#            name        forward          d/dx (g: output grad, y: output, x: input)     values read
-sinh       = unary("sinh",       np.sinh,        lambda g, y, x: g * np.cosh(x), "x")
-cosh       = unary("cosh",       np.cosh,        lambda g, y, x: g * np.sinh(x), "x")
-arcsin     = unary("arcsin",     np.arcsin,      lambda g, y, x: g / np.sqrt(1.0 - x * x), "x")
-arccos     = unary("arccos",     np.arccos,      lambda g, y, x: -g / np.sqrt(1.0 - x * x), "x")
-arctan     = unary("arctan",     np.arctan,      lambda g, y, x: g / (1.0 + x * x), "x")
-arcsinh    = unary("arcsinh",    np.arcsinh,     lambda g, y, x: g / np.sqrt(x * x + 1.0), "x")
-arccosh    = unary("arccosh",    np.arccosh,     lambda g, y, x: g / np.sqrt((x - 1.0) * (x + 1.0)), "x")
-arctanh    = unary("arctanh",    np.arctanh,     lambda g, y, x: g / (1.0 - x * x), "x")
-exp2       = unary("exp2",       np.exp2,        lambda g, y, x: g * y * _LN2, "y")
-cbrt       = unary("cbrt",       np.cbrt,        _cbrt_vjp, "y")
-sinc       = unary("sinc",       np.sinc,        _sinc_vjp, "xy")
-deg2rad    = unary("deg2rad",    np.deg2rad,     lambda g, y, x: g * _D2R, "")
-rad2deg    = unary("rad2deg",    np.rad2deg,     lambda g, y, x: g * _R2D, "")
-trunc      = unary("trunc",      np.trunc,       _zero, "")
-fix        = unary("fix",        np.fix,         _zero, "")
-rint       = unary("rint",       np.rint,        _zero, "")
+#            name        forward          VJP: d/dx (g: output grad, y: output, x: input)  JVP  values read
+sinh       = unary("sinh",       np.sinh,        lambda g, y, x: g * np.cosh(x), DIAG, "x")
+cosh       = unary("cosh",       np.cosh,        lambda g, y, x: g * np.sinh(x), DIAG, "x")
+arcsin     = unary("arcsin",     np.arcsin,      lambda g, y, x: g / np.sqrt(1.0 - x * x), DIAG, "x")
+arccos     = unary("arccos",     np.arccos,      lambda g, y, x: -g / np.sqrt(1.0 - x * x), DIAG, "x")
+arctan     = unary("arctan",     np.arctan,      lambda g, y, x: g / (1.0 + x * x), DIAG, "x")
+arcsinh    = unary("arcsinh",    np.arcsinh,     lambda g, y, x: g / np.sqrt(x * x + 1.0), DIAG, "x")
+arccosh    = unary("arccosh",    np.arccosh,     lambda g, y, x: g / np.sqrt((x - 1.0) * (x + 1.0)), DIAG, "x")
+arctanh    = unary("arctanh",    np.arctanh,     lambda g, y, x: g / (1.0 - x * x), DIAG, "x")
+exp2       = unary("exp2",       np.exp2,        lambda g, y, x: g * y * _LN2, DIAG, "y")
+cbrt       = unary("cbrt",       np.cbrt,        _cbrt_vjp, DIAG, "y")
+sinc       = unary("sinc",       np.sinc,        _sinc_vjp, DIAG, "xy")
+deg2rad    = unary("deg2rad",    np.deg2rad,     lambda g, y, x: g * _D2R, DIAG, "")
+rad2deg    = unary("rad2deg",    np.rad2deg,     lambda g, y, x: g * _R2D, DIAG, "")
+trunc      = unary("trunc",      np.trunc,       _zero, DIAG, "")
+fix        = unary("fix",        np.fix,         _zero, DIAG, "")
+rint       = unary("rint",       np.rint,        _zero, DIAG, "")
 radians, degrees = deg2rad, rad2deg
 asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh
 
@@ -227,23 +246,23 @@ def _copysign_a(g, y, a, b):  # d/da = sign(a) sign(y) (= y / a), 0 at a = 0, as
     return g * np.sign(a) * np.sign(y)
 
 
-#            name            forward          d/da                           d/db
+#            name            forward          VJP d/da                       VJP d/db      JVP  values read
 arctan2    = binary("arctan2",    np.arctan2,
                     lambda g, y, a, b: g * b / (a * a + b * b),
-                    lambda g, y, a, b: -g * a / (a * a + b * b), "ab")
-hypot      = binary("hypot",      np.hypot,        lambda g, y, a, b: g * a / y,  lambda g, y, a, b: g * b / y,
+                    lambda g, y, a, b: -g * a / (a * a + b * b), DIAG, "ab")
+hypot      = binary("hypot",      np.hypot,        lambda g, y, a, b: g * a / y,  lambda g, y, a, b: g * b / y, DIAG,
                     ("ay", "by"))
 logaddexp  = binary("logaddexp",  np.logaddexp,    lambda g, y, a, b: g * np.exp(a - y),
-                    lambda g, y, a, b: g * np.exp(b - y), ("ay", "by"))
+                    lambda g, y, a, b: g * np.exp(b - y), DIAG, ("ay", "by"))
 logaddexp2 = binary("logaddexp2", np.logaddexp2,   lambda g, y, a, b: g * np.exp2(a - y),
-                    lambda g, y, a, b: g * np.exp2(b - y), ("ay", "by"))
-fmax       = binary("fmax",       np.fmax,         _fmax_a,                       _fmax_b, "ab")
-fmin       = binary("fmin",       np.fmin,         _fmin_a,                       _fmin_b, "ab")
+                    lambda g, y, a, b: g * np.exp2(b - y), DIAG, ("ay", "by"))
+fmax       = binary("fmax",       np.fmax,         _fmax_a,                       _fmax_b, DIAG, "ab")
+fmin       = binary("fmin",       np.fmin,         _fmin_a,                       _fmin_b, DIAG, "ab")
 fmod       = binary("fmod",       np.fmod,         lambda g, y, a, b: g,
-                    lambda g, y, a, b: -g * np.trunc(a / b), ("", "ab"))
-copysign   = binary("copysign",   np.copysign,     _copysign_a,                   _zero, ("ay", ""))
+                    lambda g, y, a, b: -g * np.trunc(a / b), DIAG, ("", "ab"))
+copysign   = binary("copysign",   np.copysign,     _copysign_a,                   _zero, DIAG, ("ay", ""))
 heaviside  = binary("heaviside",  np.heaviside,    _zero,  # d/d(values) = 1 where x == 0
-                    lambda g, y, a, b: np.where(a == 0, g, 0.0), ("", "a"))
+                    lambda g, y, a, b: np.where(a == 0, g, 0.0), DIAG, ("", "a"))
 atan2 = arctan2
 heaviside.__doc__ = ("``np.heaviside(x, values)``: 0 for x < 0, ``values`` at x == 0, 1 for x > 0. The gradient "
                      "is zero in ``x`` and passes to ``values`` where x == 0 (PyTorch has no derivative here).")
@@ -256,7 +275,7 @@ def round(x, decimals=0):
 
 
 def _round_decimals(decimals):
-    return unary("round", lambda d: np.round(d, decimals), _zero, "")
+    return unary("round", lambda d: np.round(d, decimals), _zero, DIAG, "")
 
 
 _rounder = functools.lru_cache(maxsize=32)(_round_decimals)
@@ -268,7 +287,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     values by default), as ``np.nan_to_num``; the gradient passes where ``x`` is finite (as PyTorch)."""
     x = as_input(x, "nan_to_num")
     out = np.nan_to_num(x.data, copy=True, nan=nan, posinf=posinf, neginf=neginf)
-    return _make(out, "nan_to_num", (x,), (x.data,), _NAN_TO_NUM_VJPS)
+    return _make(out, "nan_to_num", (x,), (x.data,), _NAN_TO_NUM_VJPS, _NAN_TO_NUM_VJPS)  # JVP: DIAG
 
 
 _NAN_TO_NUM_VJPS = Exact((lambda g, y, x: np.where(np.isfinite(x), g, 0.0),))
@@ -338,7 +357,7 @@ def where(condition, x, y):
     except ValueError:
         raise ValueError(f"where: condition, x and y could not be broadcast together with shapes "
                          f"{cd.shape}, {np.shape(xd)} and {np.shape(yd)}") from None
-    return _make(out, "where", (cd, x, y), (cd, xd, yd), _WHERE_VJPS)
+    return _make(out, "where", (cd, x, y), (cd, xd, yd), _WHERE_VJPS, _WHERE_VJPS)  # JVP: DIAG
 
 
 _versions.reads("where", "", "a", "a")  # the condition (a) picks where the gradient goes
@@ -358,7 +377,7 @@ def clip(x, a_min=None, a_max=None):
     lod = lo.data if isinstance(lo, Tensor) else const(lo, "clip")
     hid = hi.data if isinstance(hi, Tensor) else const(hi, "clip")
     out = np.minimum(np.maximum(xd, lod), hid)
-    return _make(out, "clip", (x, lo, hi), (xd, lod, hid), _CLIP_VJPS)
+    return _make(out, "clip", (x, lo, hi), (xd, lod, hid), _CLIP_VJPS, _CLIP_VJPS)  # JVP: DIAG
 
 
 _versions.reads("clip", "abc")

@@ -6,6 +6,7 @@ arrays may repeat an index, repeated positions accumulate: row lookups ``x[idx]`
 use ``bincount`` (float64) or sort + ``np.add.reduceat`` (float32), whichever measured faster,
 and other keys a ``bincount`` over flat positions (``np.add.at`` measured slower).
 """
+import importlib
 import sys
 
 import numpy as np
@@ -16,6 +17,8 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make, _record, _wrap
 from . import inplace
 from ._util import as_input, normalize_one_axis
+
+_tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 
 def normalize_key(key):
@@ -58,7 +61,7 @@ def scatter_add(shape, key, g):
     """
     if isinstance(g, Tensor):
         return _make(_scatter_add_raw(shape, key, g.data), "scatter_add", (g,), (g.data,),
-                     (lambda gg, y, g: gg[key],))
+                     (lambda gg, y, g: gg[key],), (lambda t, y, g: scatter_add(shape, key, t),))
     return _scatter_add_raw(shape, key, g)
 
 
@@ -128,10 +131,16 @@ def getitem(x, key):
             vjp = (lambda g, y, x: scatter_add(x.shape, key, g) if isinstance(g, Tensor) else Scatter(x.shape, key, g))
         else:
             vjp = (lambda g, y, x: scatter_add(x.shape, key, g))
-        t = _record(out, "getitem", (x,), (x.data,), (vjp,))
+        t = _record(out, "getitem", (x,), (x.data,), (vjp,), _getitem_jvps(key))
+    elif _tensor_mod._FW:  # forward AD: the tangent of x[key] is (a view of) the tangent's [key]
+        t = _tensor_mod._propagate(_wrap(out), "getitem", (x,), None, _getitem_jvps(key))
     else:
         t = _wrap(out)
     return inplace.view_of(t, x, lambda a: a[key]) if basic else t
+
+
+def _getitem_jvps(key):
+    return (lambda t, y, x: getitem(t, key),)
 
 
 _versions.reads("getitem", "")
@@ -158,7 +167,8 @@ def setitem(x, key, value):
 
     def apply(old):
         _write(x.data, key, vd)
-        return _record(x.data, "setitem", (value, old), (vd, x.data), _SETITEM_VJPS[_has_int_array(key)](key))
+        return _make(x.data, "setitem", (value, old), (vd, x.data), _SETITEM_VJPS[_has_int_array(key)](key),
+                     _setitem_jvps(key))
     inplace.write(x, "setitem", apply)
 
 
@@ -194,6 +204,14 @@ def _setitem_vjps(last_write):
 
 
 _SETITEM_VJPS = (_setitem_vjps(False), _setitem_vjps(True))
+
+
+def _setitem_jvps(key):
+    """The JVP of ``x[key] = value`` (parents ``(value, old contents)``): the same write, on the tangents."""
+    def jvp(tans, y, value, old):
+        tv, to = tans
+        return _assign(_wrap(np.zeros(y.shape, y.dtype)) if to is None else to, key, 0.0 if tv is None else tv)
+    return jvp
 _versions.reads("setitem", "")  # shapes only: the old contents and the value are not read
 
 
@@ -214,7 +232,8 @@ def _assign(x, key, value):
     vd = value.data if isinstance(value, Tensor) else np.asarray(value)
     out = x.data.copy()
     _write(out, key, vd)
-    return _make(out, "setitem", (value, x), (vd, x.data), _SETITEM_VJPS[_has_int_array(key)](key))
+    return _make(out, "setitem", (value, x), (vd, x.data), _SETITEM_VJPS[_has_int_array(key)](key),
+                 _setitem_jvps(key))
 
 
 def take(x, indices, axis=None):

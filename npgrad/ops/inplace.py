@@ -18,15 +18,25 @@ the base's new node (``copy_slices``) passes the gradient outside the view to th
 and the gradient inside it to the in-place op's node. Every live view of the base is then made a view of
 the new node, so a view read after a write (through the base or another view) differentiates the value
 it reads. Writing into a leaf that requires grad, or into a view of one, raises, as in PyTorch.
+
+Forward AD. A write also replaces the written tensor's tangent by the in-place op's JVP (a new tangent
+tensor: the old one, which the caller may hold, is never modified), and a write through a view gives the base
+the ``copy_slices`` JVP (the view's new tangent inside the view, its old tangent outside). Every live view of
+the written memory then gets the view of the new tangent, as in PyTorch, where a view's tangent is a view of
+its base's. Without a graph (grad mode off, or nothing requiring grad) only the tangents are rewritten.
 """
+import importlib
 import sys
 import weakref
 
 import numpy as np
 
+from ..autograd import forward_ad as _fwd
 from ..autograd import versions as _versions
-from ..autograd.grad_mode import _state
-from ..tensor import Tensor, _new, _next_seq, _record
+from ..autograd.grad_mode import _state, no_grad
+from ..tensor import Tensor, _leaf, _make, _new, _next_seq, _wrap
+
+_tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 
 # ------------------------------------------------------------------------ views
@@ -110,13 +120,23 @@ def check_leaf(x, op):
 
 
 def is_recording(x, other):
-    """Whether an in-place write into ``x`` with operand ``other`` must be recorded in the graph."""
+    """Whether an in-place write into ``x`` with operand ``other`` must be recorded in the graph (or, with
+    forward AD, must update tangents)."""
+    if _tensor_mod._FW and carries_tangent(x, other):
+        return True
     if not _state.enabled:
         return False
     if x.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
         return True
     info = getattr(x, "_view", None)
     return info is not None and info[0].requires_grad
+
+
+def carries_tangent(x, *others):
+    """Whether a write into ``x`` involves tangents of an active dual level (of ``x``, its base or an operand)."""
+    info = getattr(x, "_view", None)
+    return (_fwd.is_dual(x) or (info is not None and _fwd.is_dual(info[0]))
+            or any(isinstance(o, Tensor) and _fwd.is_dual(o) for o in others))
 
 
 def snapshot(x, copy=False):
@@ -131,6 +151,9 @@ def snapshot(x, copy=False):
         old._saved, old._op, old._seq, old._pending = x._saved, x._op, x._seq, None
     prev = x._extra.get("prev") if x._extra else None
     old._extra = None if prev is None else {"prev": prev}
+    fw = x._extra.get("fw") if x._extra else None
+    if fw:  # the old version keeps the old tangents
+        old._extra = dict(old._extra or {}, fw=fw)
     return old
 
 
@@ -144,9 +167,14 @@ def _become(x, node, prev):
         x._saved, x._op, x._seq, x._pending = node._saved, node._op, node._seq, None
     extra = x._extra
     if extra is None:
-        x._extra = {"prev": prev}
+        x._extra = extra = {"prev": prev}
     else:
         extra["prev"] = prev
+    fw = node._extra.get("fw") if node._extra else None
+    if fw:
+        extra["fw"] = fw
+    else:
+        extra.pop("fw", None)
 
 
 def write(x, op, apply, copy_old=False):
@@ -154,7 +182,10 @@ def write(x, op, apply, copy_old=False):
     a Tensor node for the new values: either computed out of place (they are then copied into ``x``'s
     memory, cast to its dtype) or already written into ``x.data`` (its data is then ``x.data``).
     ``copy_old``: the node's gradient reads the overwritten value, so the snapshot keeps a copy of it."""
-    check_leaf(x, op)
+    if _state.enabled:
+        check_leaf(x, op)
+    elif not x.data.flags.writeable:
+        raise ValueError(f"{op}: the tensor is a read-only view (e.g. made by broadcast_to); copy it first")
     old = snapshot(x, copy=copy_old)
     hooks = x._extra.pop("hooks", None) if x._extra else None
     if hooks:  # hooks registered before the write see the gradient of the value they were registered on
@@ -170,6 +201,9 @@ def write(x, op, apply, copy_old=False):
         np.copyto(x.data, node.data, casting="same_kind")
         node.data = x.data  # the graph keeps no second copy of the values
     _versions.bump(x.data, op)
+    if not node.requires_grad:  # forward AD without a graph: only the tangents change
+        _write_tangents(x, node)
+        return x
     if node._vjps is not None:
         node._seq = _next_seq()  # newer than the write: its VJPs may read the value just written
     info = getattr(x, "_view", None)
@@ -179,11 +213,53 @@ def write(x, op, apply, copy_old=False):
     else:
         base, fn = info
         base_old = snapshot(base)
-        cs = _record(base.data, "copy_slices", (node, base_old), (node.data, base.data), _copy_slices_vjps(fn))
+        cs = _make(base.data, "copy_slices", (node, base_old), (node.data, base.data), _copy_slices_vjps(fn),
+                   _copy_slices_jvp(fn))
         _become(base, cs, base_old)
         _refresh_views(base, {id(x): old})
     _versions.moved()  # nodes recorded before hold x (and the views) and must reach their earlier versions
     return x
+
+
+def _write_tangents(x, node):
+    """After a write without a graph: ``x`` gets ``node``'s tangents (through ``copy_slices`` for its base when
+    ``x`` is a view), and every live view of the memory the view of the new tangent."""
+    info = getattr(x, "_view", None)
+    if info is None:
+        _fwd.copy_tangents(x, node)
+        base = x
+    else:
+        base, fn = info
+        base_old = _leaf(base.data)
+        _fwd.copy_tangents(base_old, base)
+        with no_grad():
+            cs = _make(base.data, "copy_slices", (node, base_old), (node.data, base.data), _copy_slices_vjps(fn),
+                       _copy_slices_jvp(fn))
+        _fwd.copy_tangents(base, cs)
+    views = base._extra.get("views") if base._extra else None
+    for ref in list((views or {}).values()):
+        w = ref()
+        if w is not None and w._view[0] is base:
+            with no_grad():
+                _fwd.copy_tangents(w, w._view[1](base))
+
+
+def _copy_slices_jvp(fn):
+    """The JVP of a base rewritten through the view ``fn(base)`` (parents ``(value written, base's previous
+    contents)``): the written value's tangent inside the view, the previous tangent outside it."""
+    def jvp(tans, y, view, base):
+        from .index import _assign
+        tv, tb = tans
+        pos = fn(np.arange(y.size).reshape(y.shape)).reshape(-1)  # the base's flat positions the view covers
+        inside = np.zeros(y.size, dtype=bool)
+        inside[pos] = True
+        inside = inside.reshape(y.shape)
+        out = _wrap(np.zeros(y.shape, y.dtype)) if tb is None else np.where(inside, 0, tb)
+        if tv is not None:
+            placed = _assign(_wrap(np.zeros(y.size, y.dtype)), (pos,), np.reshape(tv, (-1,)))
+            out = out + np.reshape(placed, y.shape)
+        return out
+    return jvp
 
 
 def _refresh_views(base, prevs=None):
@@ -256,7 +332,8 @@ def method(name, fn, op=None):
     def m(self, *args, **kwargs):
         tensors = [a for a in args if isinstance(a, Tensor)] + [a for a in kwargs.values() if isinstance(a, Tensor)]
         if not (_state.enabled and (self.requires_grad or any(t.requires_grad for t in tensors)
-                                    or (getattr(self, "_view", None) is not None and self._view[0].requires_grad))):
+                                    or (getattr(self, "_view", None) is not None and self._view[0].requires_grad))) \
+                and not (_tensor_mod._FW and carries_tangent(self, *tensors)):
             from ..autograd.grad_mode import no_grad
             with no_grad():
                 out = fn(self, *args, **kwargs)

@@ -59,6 +59,11 @@ def _det_vjp(g, y, a):
     return np.matmul(U * (alpha[..., None] * _prod_others(S))[..., None, :], Vh)
 
 
+def _matrix_scalar_jvps(vjp):
+    """The JVP of a scalar function of (stacks of) matrices from its VJP: ``<dF/dA, dA>`` per matrix."""
+    return (lambda t, y, a: _sum(vjp(np.ones(np.shape(y), y.dtype), y, a) * t, axis=(-2, -1)),)
+
+
 def det(a):
     """Determinant of (stacks of) square matrices, as ``np.linalg.det``. Its gradient is
     ``det * inv(a).T`` (by a solve), and the adjugate (from the SVD) where ``|det|`` is below
@@ -66,7 +71,7 @@ def det(a):
     ad = matrix_arg(a, "det", square=True)
     with lapack("det", ad.shape):
         out = np.linalg.det(ad)
-    return _make(np.asarray(out), "det", (a,), (ad,), (_det_vjp,))
+    return _make(np.asarray(out), "det", (a,), (ad,), (_det_vjp,), _matrix_scalar_jvps(_det_vjp))
 
 
 def _logabsdet_vjp(g, y, a):
@@ -81,7 +86,8 @@ def slogdet(a):
     with lapack("slogdet", ad.shape):
         sign, logabs = np.linalg.slogdet(ad)
     return SlogdetResult(_wrap(np.asarray(sign)),
-                         _make(np.asarray(logabs), "slogdet", (a,), (ad,), (_logabsdet_vjp,)))
+                         _make(np.asarray(logabs), "slogdet", (a,), (ad,), (_logabsdet_vjp,),
+                               _matrix_scalar_jvps(_logabsdet_vjp)))
 
 
 # ---------------------------------------------------------------------------------- inv / solve
@@ -96,7 +102,7 @@ def inv(a):
     ad = matrix_arg(a, "inv", square=True)
     with lapack("inv", ad.shape):
         out = np.linalg.inv(ad)
-    return _make(out, "inv", (a,), (ad,), (_inv_vjp,))
+    return _make(out, "inv", (a,), (ad,), (_inv_vjp,), (lambda t, y, a: -np.matmul(y, np.matmul(t, y)),))
 
 
 def _solve_vjp_b(g, y, a, b):  # gb = a^-T g
@@ -126,7 +132,16 @@ def solve(a, b):
                 raise
             raise ValueError(f"solve: a of shape {ad.shape} and b of shape {bd.shape} do not fit (b is a vector "
                              f"only when 1-D, else a stack of (M, K) matrices): {e}") from None
-    return _make(out, "solve", (a, b), (ad, bd), (_solve_vjp_a, _solve_vjp_b))
+    return _make(out, "solve", (a, b), (ad, bd), (_solve_vjp_a, _solve_vjp_b), _SOLVE_JVPS)
+
+
+def _solve_jvp_a(t, y, a, b):  # dx = -a^-1 (da x)
+    if np.ndim(b) == 1:
+        return -solve(a, np.matmul(t, y[..., None]))[..., 0] if np.ndim(y) > 1 else -solve(a, np.matmul(t, y))
+    return -solve(a, np.matmul(t, y))
+
+
+_SOLVE_JVPS = (_solve_jvp_a, lambda t, y, a, b: solve(a, t))
 
 
 # -------------------------------------------------------------------------------------- cholesky
@@ -138,6 +153,12 @@ def _cholesky_vjp(g, L, a):
     return mT(np.linalg.solve(mT(L), mT(left)))         # (L^-T Phi) L^-1
 
 
+def _cholesky_jvp(t, L, a):
+    # PyTorch's cholesky_jvp: dL = L (tril(X) - diag(X) / 2), X = L^-1 dA L^-T
+    X = mT(np.linalg.solve(L, mT(np.linalg.solve(L, t))))
+    return np.matmul(L, tril(X) - 0.5 * X * eye_like(X))
+
+
 def cholesky(a, /, *, upper=False):
     """Cholesky factor of (stacks of) symmetric positive-definite matrices, as
     ``np.linalg.cholesky``: lower ``L`` with ``a = L @ L.T``, or upper ``L.T`` with ``upper=True``.
@@ -145,7 +166,7 @@ def cholesky(a, /, *, upper=False):
     ad = matrix_arg(a, "cholesky", square=True)
     with lapack("cholesky", ad.shape):
         L = np.linalg.cholesky(ad)
-    out = _make(L, "cholesky", (a,), (ad,), (_cholesky_vjp,))
+    out = _make(L, "cholesky", (a,), (ad,), (_cholesky_vjp,), (_cholesky_jvp,))
     return swapaxes(out, -1, -2) if upper else out
 
 
@@ -175,7 +196,20 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=_NO_VALUE):
     kw = {} if rtol is _NO_VALUE else {"rtol": rtol}
     with lapack("pinv", ad.shape):
         out = np.linalg.pinv(ad, rcond, hermitian, **kw)
-    return _make(out, "pinv", (a,), (ad,), (_pinv_vjp,))
+    return _make(out, "pinv", (a,), (ad,), (_pinv_vjp,), (lambda t, y, a: _pinv_jvp(t, y, a),))
+
+
+def _pinv_jvp(dA, y, a):
+    # PyTorch's pinv_jvp (y = pinv(a)), ordered to keep matrices small
+    m, n = a.shape[-2:]
+    dAT, yT = mT(dA), mT(y)
+    if m <= n:
+        K = np.matmul(yT, dAT)
+        return (np.matmul(y, K - mT(K) - np.matmul(K, np.matmul(a, y)))
+                + np.matmul(dAT - np.matmul(y, np.matmul(a, dAT)), np.matmul(yT, y)))
+    K = np.matmul(y, dA)
+    return (np.matmul(mT(K) - K - np.matmul(np.matmul(y, a), mT(K)), y)
+            + np.matmul(np.matmul(y, yT), dAT - np.matmul(np.matmul(dAT, a), y)))
 
 
 # --------------------------------------------------------------------------------------- lstsq
@@ -191,6 +225,15 @@ def _lstsq_vjps(rcond):
     def vjp_b(g, y, a, b):
         return np.matmul(mT(pinv_of(a)), g)
     return vjp_a, vjp_b
+
+
+def _lstsq_jvps(rcond):
+    def jvp_a(t, y, a, b):  # d(pinv(a) @ b)
+        return np.matmul(_pinv_jvp(t, np.linalg.pinv(a, rcond=rcond), a), b)
+
+    def jvp_b(t, y, a, b):
+        return np.matmul(np.linalg.pinv(a, rcond=rcond), t)
+    return jvp_a, jvp_b
 
 
 def _residual_vjps():
@@ -211,6 +254,9 @@ def _residual_vjps():
 
 
 _RESIDUAL_VJPS = _residual_vjps()
+_RESIDUAL_JVPS = (lambda t, y, a, b, x: 2 * _sum((np.matmul(a, x) - b) * np.matmul(t, x), axis=0),
+                  lambda t, y, a, b, x: -2 * _sum((np.matmul(a, x) - b) * t, axis=0),
+                  lambda t, y, a, b, x: 2 * _sum((np.matmul(a, x) - b) * np.matmul(a, t), axis=0))
 
 
 def lstsq(a, b, rcond=None):
@@ -227,9 +273,9 @@ def lstsq(a, b, rcond=None):
     with lapack("lstsq", ad.shape, bd.shape):
         x, res, rank, s = np.linalg.lstsq(ad, bd, rcond=rcond)
     cut = np.finfo(x.dtype).eps * max(ad.shape) if rcond is None else rcond
-    xt = _make(x, "lstsq", (a, b), (ad, bd), _lstsq_vjps(cut))
+    xt = _make(x, "lstsq", (a, b), (ad, bd), _lstsq_vjps(cut), _lstsq_jvps(cut))
     if res.size:
-        res = _make(res, "lstsq_residuals", (a, b, xt), (ad, bd, x), _RESIDUAL_VJPS)
+        res = _make(res, "lstsq_residuals", (a, b, xt), (ad, bd, x), _RESIDUAL_VJPS, _RESIDUAL_JVPS)
     else:
         res = _wrap(res)
     return LstsqResult(xt, res, int(rank), _wrap(s))
@@ -247,7 +293,8 @@ def matrix_power(a, n):
     a = a if isinstance(a, Tensor) else _wrap(ad)
     if n == 0:  # identities, with a zero gradient (as PyTorch)
         eye = np.broadcast_to(np.eye(ad.shape[-1], dtype=ad.dtype), ad.shape).copy()
-        return _make(eye, "matrix_power", (a,), (ad,), (lambda g, y, a: zeros_grad(g),))
+        return _make(eye, "matrix_power", (a,), (ad,), (lambda g, y, a: zeros_grad(g),),
+                     (lambda t, y, a: zeros_grad(y),))
     if n < 0:
         a, n = inv(a), -n
     if n == 1:

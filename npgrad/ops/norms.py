@@ -15,7 +15,7 @@ from ._matrix import LinAlgError, matrix_arg
 from ._util import data_of, normalize_axis, normalize_one_axis, unreduce
 from .decomp import svdvals
 from .elementwise import abs as _abs
-from .reduce import max as _max, min as _min, sum as _sum
+from .reduce import _weighted_sum_jvp, max as _max, min as _min, sum as _sum
 from .shape import expand_dims, moveaxis
 
 
@@ -49,7 +49,8 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     ord = float(ord)
     axes = normalize_axis(axis, xd.ndim, "vector_norm")
     out = np.linalg.vector_norm(xd, axis=axes if axis is not None else None, keepdims=keepdims, ord=ord)
-    return _make(np.asarray(out), "vector_norm", (x,), (xd,), (_vector_norm_vjp(ord, axes, keepdims),))
+    vjp = _vector_norm_vjp(ord, axes, keepdims)
+    return _make(np.asarray(out), "vector_norm", (x,), (xd,), (vjp,), _weighted_sum_jvp(vjp, axes, keepdims))
 
 
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)

@@ -8,6 +8,7 @@ import operator
 
 import numpy as np
 
+from ..autograd import forward_ad as _fwd
 from ..autograd.grad_mode import _state
 from ..tensor import _wrap
 from ._util import as_input
@@ -55,7 +56,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
         raise ValueError(f"pad: unsupported keyword arguments for mode {mode!r}: {sorted(unsupported)}")
     if mode == "constant":
         return _pad_constant(x, pad_width, constant_values=kwargs.get("constant_values", 0))
-    if not (x.requires_grad and _state.enabled):  # nothing to record: NumPy's own result (ints rounded...)
+    if not (x.requires_grad and _state.enabled) and not _fwd.is_dual(x):  # nothing to record: NumPy's own result
         return _wrap(np.pad(x.data, pad_width, mode=mode, **kwargs))
     if mode == "empty":
         return _pad_constant(x, pad_width)

@@ -15,7 +15,8 @@ def sum(x, axis=None, keepdims=False, dtype=None):
     axes = normalize_axis(axis, x.ndim, "sum")
     out = np.sum(x.data, axis=axes, keepdims=keepdims, dtype=dtype)
     return _make(out, "sum", (x,), (x.data,),
-                 (lambda g, y, x: unreduce(g, x.shape, axes, keepdims),))
+                 (lambda g, y, x: unreduce(g, x.shape, axes, keepdims),),
+                 (lambda t, y, x: sum(t, axes, keepdims),))  # linear
 
 
 def mean(x, axis=None, keepdims=False):
@@ -25,7 +26,17 @@ def mean(x, axis=None, keepdims=False):
     out = np.mean(x.data, axis=axes, keepdims=keepdims)
     n = _count(x.shape, axes)
     return _make(out, "mean", (x,), (x.data,),
-                 (lambda g, y, x: unreduce(g / n if n else g, x.shape, axes, keepdims),))
+                 (lambda g, y, x: unreduce(g / n if n else g, x.shape, axes, keepdims),),
+                 (lambda t, y, x: mean(t, axes, keepdims),))  # linear
+
+
+def _weighted_sum_jvp(vjp, axes, keepdims):
+    """The JVP of a reduction whose VJP is ``unreduce(g) * w(x)`` (an elementwise weight per input element):
+    ``sum(w(x) * t)`` over the reduced axes, with ``w`` read off the VJP at ``g = 1``."""
+    def jvp(t, y, x):
+        w = vjp(np.ones(y.shape, y.dtype), y, x)
+        return sum(w * t, axes, keepdims)
+    return (jvp,)
 
 
 def _count(shape, axes):
@@ -46,7 +57,7 @@ def _extreme(name, npfn):
             mask = x == yk
             count = mask.sum(axis=axes, keepdims=True)
             return unreduce(g, x.shape, axes, keepdims) * mask / count
-        return _make(out, name, (x,), (x.data,), (vjp,))
+        return _make(out, name, (x,), (x.data,), (vjp,), _weighted_sum_jvp(vjp, axes, keepdims))
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = (f"{name} over ``axis`` as ``np.{npfn.__name__}``; tied extremes share the gradient evenly "
@@ -82,7 +93,7 @@ def prod(x, axis=None, keepdims=False):
         if axes:
             others = np.moveaxis(others, tuple(range(-len(axes), 0)), axes)
         return unreduce(g, x.shape, axes, keepdims) * others
-    return _make(out, "prod", (x,), (x.data,), (vjp,))
+    return _make(out, "prod", (x,), (x.data,), (vjp,), _weighted_sum_jvp(vjp, axes, keepdims))
 
 
 def var(x, axis=None, ddof=0, keepdims=False):
@@ -93,7 +104,8 @@ def var(x, axis=None, ddof=0, keepdims=False):
     out = np.var(x.data, axis=axes, ddof=ddof, keepdims=keepdims)
     n = _count(x.shape, axes)
     vjp = _var_vjp(n, ddof, axes, keepdims, full)
-    return _make(out, "var", (x,), (x.data,), (lambda g, y, x: vjp(g, x),))
+    vjps = (lambda g, y, x: vjp(g, x),)
+    return _make(out, "var", (x,), (x.data,), vjps, _weighted_sum_jvp(vjps[0], axes, keepdims))
 
 
 def _var_vjp(n, ddof, axes, keepdims, full):
@@ -124,7 +136,7 @@ def std(x, axis=None, ddof=0, keepdims=False):
     def vjp(g, y, x):  # d std = d var / (2 std), and 0 where std == 0 (y is 1 there: no 0/0 to differentiate)
         zero = y == 0
         return var_vjp(np.where(zero, 0, g / (2 * np.where(zero, 1, y))), x)
-    return _make(out, "std", (x,), (x.data,), (vjp,))
+    return _make(out, "std", (x,), (x.data,), (vjp,), _weighted_sum_jvp(vjp, axes, keepdims))
 
 
 def logsumexp(x, axis=None, keepdims=False):
@@ -137,9 +149,13 @@ def logsumexp(x, axis=None, keepdims=False):
     out = np.log(np.sum(np.exp(xd - m), axis=axes, keepdims=True)) + m
     if not keepdims:
         out = out.reshape(tuple(n for i, n in enumerate(xd.shape) if i not in axes))
-    return _make(out, "logsumexp", (x,), (xd,),
-                 (lambda g, y, x: unreduce(g, x.shape, axes, keepdims)
-                  * np.exp(x - unreduce(y, x.shape, axes, keepdims)),))
+    vjps = (lambda g, y, x: unreduce(g, x.shape, axes, keepdims) * np.exp(x - unreduce(y, x.shape, axes, keepdims)),)
+
+    def jvp(t, y, x):  # sum(e t) / sum(e), e = exp(x - y): sum(e) is 1, and 0 / 0 = nan for an empty slice (torch)
+        e = np.exp(x - unreduce(y, x.shape, axes, keepdims))
+        with np.errstate(invalid="ignore"):
+            return sum(e * t, axes, keepdims) / sum(e, axes, keepdims)
+    return _make(out, "logsumexp", (x,), (xd,), vjps, (jvp,))
 
 
 def cumsum(x, axis=None):
@@ -151,7 +167,8 @@ def cumsum(x, axis=None):
     ax = normalize_one_axis(axis, x.ndim, "cumsum")
     out = np.cumsum(x.data, axis=ax)
     return _make(out, "cumsum", (x,), (x.data,),
-                 (lambda g, y, x: np.flip(np.cumsum(np.flip(g, axis=ax), axis=ax), axis=ax),))
+                 (lambda g, y, x: np.flip(np.cumsum(np.flip(g, axis=ax), axis=ax), axis=ax),),
+                 (lambda t, y, x: cumsum(t, ax),))  # linear
 
 
 def cumprod(x, axis=None):
@@ -175,7 +192,16 @@ def cumprod(x, axis=None):
         upper = np.triu(np.ones((n, n), dtype=xm.dtype))            # j >= i
         out = (partial * upper * np.expand_dims(gm, -2)).sum(axis=-1)
         return np.moveaxis(out, -1, ax)
-    return _make(out, "cumprod", (x,), (x.data,), (vjp,))
+
+    def jvp(t, y, x):  # dy_j = sum_{i <= j} t_i prod_{k <= j, k != i} x_k (the same partial products)
+        xm = np.moveaxis(x, ax, -1)
+        tm = np.moveaxis(t, ax, -1)
+        n = xm.shape[-1]
+        eye = np.eye(n, dtype=bool)
+        partial = np.cumprod(np.where(eye, 1, np.expand_dims(xm, -2)), axis=-1)  # [..., i, j]
+        upper = np.triu(np.ones((n, n), dtype=xm.dtype))
+        return np.moveaxis((partial * upper * np.expand_dims(tm, -1)).sum(axis=-2), -1, ax)
+    return _make(out, "cumprod", (x,), (x.data,), (vjp,), (jvp,))
 
 
 def _value(x):

@@ -35,10 +35,12 @@ def reshape(x, *dims, shape=None, newshape=None, order="C"):
         out = x.data.reshape(shape)
     except (ValueError, TypeError) as e:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} into shape {shape} ({e})") from None
-    return inplace.view_of(_make(out, "reshape", (x,), (x.data,), _RESHAPE_VJPS), x, lambda a: a.reshape(shape))
+    return inplace.view_of(_make(out, "reshape", (x,), (x.data,), _RESHAPE_VJPS, _RESHAPE_JVPS), x,
+                           lambda a: a.reshape(shape))
 
 
 _RESHAPE_VJPS = (lambda g, y, x: g.reshape(x.shape),)
+_RESHAPE_JVPS = (lambda t, y, x: reshape(t, y.shape),)  # linear ops: the JVP is the op on the tangent
 
 
 def ravel(x):
@@ -69,7 +71,7 @@ def transpose(x, axes=None):
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
     out = _make(x.data.transpose(axes), "transpose", (x,), (x.data,),
-                (lambda g, y, x: g.transpose(tuple(np.argsort(axes))),))
+                (lambda g, y, x: g.transpose(tuple(np.argsort(axes))),), (lambda t, y, x: transpose(t, axes),))
     return inplace.view_of(out, x, lambda a: a.transpose(axes))
 
 
@@ -83,7 +85,8 @@ def swapaxes(x, axis1, axis2):
     x = as_input(x, "swapaxes")
     a = normalize_one_axis(axis1, x.ndim, "swapaxes")
     b = normalize_one_axis(axis2, x.ndim, "swapaxes")
-    out = _make(x.data.swapaxes(a, b), "swapaxes", (x,), (x.data,), (lambda g, y, x: g.swapaxes(a, b),))
+    out = _make(x.data.swapaxes(a, b), "swapaxes", (x,), (x.data,), (lambda g, y, x: g.swapaxes(a, b),),
+                (lambda t, y, x: swapaxes(t, a, b),))
     return inplace.view_of(out, x, lambda t: t.swapaxes(a, b))
 
 
@@ -139,7 +142,8 @@ def broadcast_to(x, shape):
         out = np.broadcast_to(x.data, shape)
     except ValueError:
         raise ValueError(f"broadcast_to: cannot broadcast a tensor of shape {x.shape} to shape {shape}") from None
-    out = _make(out, "broadcast_to", (x,), (x.data,), (lambda g, y, x: g,))  # the engine sums g back
+    out = _make(out, "broadcast_to", (x,), (x.data,), (lambda g, y, x: g,),  # the engine sums g back
+                (lambda t, y, x: broadcast_to(t, shape),))
     return inplace.view_of(out, x, lambda a: np.broadcast_to(a, shape))
 
 
@@ -150,7 +154,8 @@ def astype(x, dtype):
     out = x.data.astype(dtype)
     if dtype.kind != "f":
         return _wrap(out)
-    return _make(out, "astype", (x,), (x.data,), (lambda g, y, x: g.astype(x.dtype),))
+    return _make(out, "astype", (x,), (x.data,), (lambda g, y, x: g.astype(x.dtype),),
+                 (lambda t, y, x: astype(t, dtype),))
 
 
 # ------------------------------------------------------------------ joining, splitting
@@ -173,7 +178,9 @@ def concatenate(tensors, axis=0):
         raise ValueError(f"concatenate: shapes {[d.shape for d in datas]} cannot be joined along axis {axis} "
                          f"({e})") from None
     ax = normalize_one_axis(axis, out.ndim, "concatenate")
-    return _make(out, "concatenate", tuple(tensors), tuple(datas), _concat_vjps(len(datas), ax))
+    return _make(out, "concatenate", tuple(tensors), tuple(datas), _concat_vjps(len(datas), ax),
+                 lambda ts, y, *inputs: concatenate(
+                     [np.zeros(np.shape(x), y.dtype) if t is None else t for t, x in zip(ts, inputs)], ax))
 
 
 @functools.lru_cache(maxsize=256)
@@ -224,7 +231,8 @@ def flip(x, axis=None):
     """Reverse the order of elements along ``axis`` (all axes when None), as ``np.flip``; a view."""
     x = as_input(x, "flip")
     axes = normalize_axis(axis, x.ndim, "flip")
-    out = _make(np.flip(x.data, axes), "flip", (x,), (x.data,), (lambda g, y, x: np.flip(g, axes),))
+    out = _make(np.flip(x.data, axes), "flip", (x,), (x.data,), (lambda g, y, x: np.flip(g, axes),),
+                (lambda t, y, x: flip(t, axes),))
     return inplace.view_of(out, x, lambda a: np.flip(a, axes))
 
 
@@ -241,7 +249,7 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     else:  # np.pad fails on a 0-d array with the (0, 2) widths; there is nothing to pad
         out = x.data.copy()
     key = tuple(slice(int(a), int(a) + n) for (a, _), n in zip(widths, x.shape))
-    return _make(out, "pad", (x,), (x.data,), (lambda g, y, x: g[key],))
+    return _make(out, "pad", (x,), (x.data,), (lambda g, y, x: g[key],), (lambda t, y, x: pad(t, widths),))
 
 
 def repeat(x, repeats, axis=None):
@@ -277,7 +285,7 @@ def repeat(x, repeats, axis=None):
             if total == 0:
                 return np.zeros(x.shape, dtype=g.dtype)
             return np.where(valid, g[key], 0).sum(axis=ax + 1)
-    return _make(out, "repeat", (x,), (x.data,), (vjp,))
+    return _make(out, "repeat", (x,), (x.data,), (vjp,), (lambda t, y, x: repeat(t, repeats, ax),))
 
 
 def tile(x, reps):
@@ -294,7 +302,7 @@ def tile(x, reps):
     def vjp(g, y, x):  # view the output as (r0, n0, r1, n1, ...) and sum the r axes
         split_shape = tuple(v for pair in zip(reps, shape) for v in pair)
         return g.reshape(split_shape).sum(axis=tuple(range(0, 2 * nd, 2))).reshape(x.shape)
-    return _make(out, "tile", (x,), (x.data,), (vjp,))
+    return _make(out, "tile", (x,), (x.data,), (vjp,), (lambda t, y, x: tile(t, reps),))
 
 
 def masked_fill(x, mask, value):

@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap, const
 from . import _bessel, _erf, _gamma
-from .elementwise import binary, sinc, unary  # noqa: F401
+from .elementwise import DIAG, binary, sinc, unary  # noqa: F401
 
 _SQRT_PI = math.sqrt(math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -154,43 +154,43 @@ def _log_ndtr_vjp(g, y, x):
 
 
 #            name                   forward          d/dx (g: output grad, y: output, x: input)        reads
-erf      = unary("erf",      _RAW["erf"],      lambda g, y, x: g * _TWO_OVER_SQRT_PI * np.exp(-(x * x)), "x",
+erf      = unary("erf",      _RAW["erf"],      lambda g, y, x: g * _TWO_OVER_SQRT_PI * np.exp(-(x * x)), DIAG, "x",
                  _doc("The error function ``2/sqrt(pi) int_0^x exp(-t^2) dt``."))
-erfc     = unary("erfc",     _RAW["erfc"],     lambda g, y, x: -g * _TWO_OVER_SQRT_PI * np.exp(-(x * x)), "x",
+erfc     = unary("erfc",     _RAW["erfc"],     lambda g, y, x: -g * _TWO_OVER_SQRT_PI * np.exp(-(x * x)), DIAG, "x",
                  _doc("The complementary error function ``1 - erf(x)``, accurate where it is tiny."))
-erfcx    = unary("erfcx",    _RAW["erfcx"],    lambda g, y, x: g * (2.0 * x * y - _TWO_OVER_SQRT_PI), "xy",
+erfcx    = unary("erfcx",    _RAW["erfcx"],    lambda g, y, x: g * (2.0 * x * y - _TWO_OVER_SQRT_PI), DIAG, "xy",
                  _doc("The scaled complementary error function ``exp(x^2) erfc(x)``."))
-erfinv   = unary("erfinv",   _RAW["erfinv"],   lambda g, y, x: g * (0.5 * _SQRT_PI) * np.exp(y * y), "y",
+erfinv   = unary("erfinv",   _RAW["erfinv"],   lambda g, y, x: g * (0.5 * _SQRT_PI) * np.exp(y * y), DIAG, "y",
                  _doc("The inverse of ``erf`` on [-1, 1]."))
-erfcinv  = unary("erfcinv",  _RAW["erfcinv"],  lambda g, y, x: -g * (0.5 * _SQRT_PI) * np.exp(y * y), "y",
+erfcinv  = unary("erfcinv",  _RAW["erfcinv"],  lambda g, y, x: -g * (0.5 * _SQRT_PI) * np.exp(y * y), DIAG, "y",
                  _doc("The inverse of ``erfc`` on [0, 2]."))
-ndtr     = unary("ndtr",     _RAW["ndtr"],     lambda g, y, x: g * _INV_SQRT_2PI * np.exp(-0.5 * (x * x)), "x",
+ndtr     = unary("ndtr",     _RAW["ndtr"],     lambda g, y, x: g * _INV_SQRT_2PI * np.exp(-0.5 * (x * x)), DIAG, "x",
                  _doc("The standard normal CDF ``Phi(x)``."))
-log_ndtr = unary("log_ndtr", _RAW["log_ndtr"], _log_ndtr_vjp, "xy",
+log_ndtr = unary("log_ndtr", _RAW["log_ndtr"], _log_ndtr_vjp, DIAG, "xy",
                  _doc("``log(Phi(x))``, finite far into the lower tail."))
-ndtri    = unary("ndtri",    _RAW["ndtri"],    lambda g, y, x: g * _SQRT_2PI * np.exp(0.5 * (y * y)), "y",
+ndtri    = unary("ndtri",    _RAW["ndtri"],    lambda g, y, x: g * _SQRT_2PI * np.exp(0.5 * (y * y)), DIAG, "y",
                  _doc("The inverse of the standard normal CDF (the normal quantile)."))
-gammaln  = unary("gammaln",  _RAW["gammaln"],  lambda g, y, x: g * _digamma(x), "x",
+gammaln  = unary("gammaln",  _RAW["gammaln"],  lambda g, y, x: g * _digamma(x), DIAG, "x",
                  _doc("``log|Gamma(x)|``."))
-gamma    = unary("gamma",    _RAW["gamma"],    lambda g, y, x: g * y * _digamma(x), "xy",
+gamma    = unary("gamma",    _RAW["gamma"],    lambda g, y, x: g * y * _digamma(x), DIAG, "xy",
                  _doc("The gamma function."))
-rgamma   = unary("rgamma",   _RAW["rgamma"],   lambda g, y, x: -g * y * _digamma(x), "xy",
+rgamma   = unary("rgamma",   _RAW["rgamma"],   lambda g, y, x: -g * y * _digamma(x), DIAG, "xy",
                  _doc("``1 / Gamma(x)`` (0 at the poles of Gamma; its gradient there is NaN)."))
-digamma  = unary("digamma",  _RAW["digamma"],  lambda g, y, x: g * _polygamma(1, x), "x",
+digamma  = unary("digamma",  _RAW["digamma"],  lambda g, y, x: g * _polygamma(1, x), DIAG, "x",
                  _doc("The digamma function ``psi(x) = d log Gamma(x) / dx``."))
-i0       = unary("i0",       _RAW["i0"],       lambda g, y, x: g * _i1(x), "x",
+i0       = unary("i0",       _RAW["i0"],       lambda g, y, x: g * _i1(x), DIAG, "x",
                  _doc("The modified Bessel function of the first kind of order 0."))
-i0e      = unary("i0e",      _RAW["i0e"],      lambda g, y, x: g * (_i1e(x) - np.sign(x) * y), "xy",
+i0e      = unary("i0e",      _RAW["i0e"],      lambda g, y, x: g * (_i1e(x) - np.sign(x) * y), DIAG, "xy",
                  _doc("The exponentially scaled ``exp(-|x|) i0(x)``."))
-i1       = unary("i1",       _RAW["i1"],       _i1_vjp, "xy",
+i1       = unary("i1",       _RAW["i1"],       _i1_vjp, DIAG, "xy",
                  _doc("The modified Bessel function of the first kind of order 1."))
-i1e      = unary("i1e",      _RAW["i1e"],      _i1e_vjp, "xy",
+i1e      = unary("i1e",      _RAW["i1e"],      _i1e_vjp, DIAG, "xy",
                  _doc("The exponentially scaled ``exp(-|x|) i1(x)``."))
-logit    = unary("logit",    _RAW["logit"],    _logit_vjp, "x",
+logit    = unary("logit",    _RAW["logit"],    _logit_vjp, DIAG, "x",
                  _doc("``log(p / (1 - p))``, the inverse of ``expit``."))
-entr     = unary("entr",     _RAW["entr"],     lambda g, y, x: -g * (1.0 + np.log(x)), "x",
+entr     = unary("entr",     _RAW["entr"],     lambda g, y, x: -g * (1.0 + np.log(x)), DIAG, "x",
                  _doc("``-x log x`` for x > 0, 0 at 0, -inf below (the gradient is torch.special.entr's)."))
-expit    = unary("expit",    _RAW["expit"],    lambda g, y, x: g * y * (1.0 - y), "y",
+expit    = unary("expit",    _RAW["expit"],    lambda g, y, x: g * y * (1.0 - y), DIAG, "y",
                  _doc("The logistic sigmoid ``1 / (1 + exp(-x))``."))
 psi = digamma
 
@@ -205,18 +205,18 @@ def _xlog1py_vjp_x(g, y, a, b):  # as PyTorch: xlog1py(g, y), and 0 where x == 0
 
 #            name                   forward            d/da                                     d/db   reads
 xlogy    = binary("xlogy",   _RAW["xlogy"],
-                  _xlogy_vjp_x, lambda g, y, a, b: g * a / b, ("ab", "ab"),
+                  _xlogy_vjp_x, lambda g, y, a, b: g * a / b, DIAG, ("ab", "ab"),
                   _doc("``x * log(y)``, 0 where x == 0 (unless y is NaN)."))
 xlog1py  = binary("xlog1py", _RAW["xlog1py"],
-                  _xlog1py_vjp_x, lambda g, y, a, b: g * a / (b + 1.0), ("ab", "ab"),
+                  _xlog1py_vjp_x, lambda g, y, a, b: g * a / (b + 1.0), DIAG, ("ab", "ab"),
                   _doc("``x * log1p(y)``, 0 where x == 0 (unless y is NaN)."))
 betaln   = binary("betaln",  _RAW["betaln"],
                   lambda g, y, a, b: g * (_digamma(a) - _digamma(a + b)),
-                  lambda g, y, a, b: g * (_digamma(b) - _digamma(a + b)), "ab",
+                  lambda g, y, a, b: g * (_digamma(b) - _digamma(a + b)), DIAG, "ab",
                   _doc("``log|B(a, b)|``, accurate when a or b is large (no cancellation of gammaln's)."))
 beta     = binary("beta",    _RAW["beta"],
                   lambda g, y, a, b: g * y * (_digamma(a) - _digamma(a + b)),
-                  lambda g, y, a, b: g * y * (_digamma(b) - _digamma(a + b)), "aby",
+                  lambda g, y, a, b: g * y * (_digamma(b) - _digamma(a + b)), DIAG, "aby",
                   _doc("The beta function ``Gamma(a) Gamma(b) / Gamma(a + b)``."))
 
 

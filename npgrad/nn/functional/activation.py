@@ -27,7 +27,7 @@ def erf(input):
 
     def vjp(g, y, x):
         return g * (2.0 / math.sqrt(math.pi)) * np.exp(-(x * x))
-    return _make(out, "erf", (x,), (xd,), (vjp,))
+    return _make(out, "erf", (x,), (xd,), (vjp,), (vjp,))  # elementwise: the JVP is the VJP's formula
 
 
 def _normal_cdf(x):
@@ -51,7 +51,7 @@ def gelu(input, approximate="none"):
         def vjp(g, y, x):
             c = _normal_cdf(x) if _is_graph(x) else cdf
             return g * (c + x * np.exp(-0.5 * (x * x)) * _INV_SQRT_2PI)
-        return _make(out, "gelu", (x,), (xd,), (vjp,))
+        return _make(out, "gelu", (x,), (xd,), (vjp,), (vjp,))  # elementwise: JVP = VJP formula
     if approximate == "tanh":
         th = xd * xd                      # tanh(sqrt(2/pi) * (x + 0.044715 x**3)), with one temporary
         th *= 0.044715
@@ -80,7 +80,7 @@ def gelu(input, approximate="none"):
             d += 0.5
             d *= g
             return d
-        return _make(out, "gelu", (x,), (xd,), (vjp_tanh,))
+        return _make(out, "gelu", (x,), (xd,), (vjp_tanh,), (vjp_tanh,))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
@@ -100,7 +100,7 @@ def silu(input):
     def vjp(g, y, x):
         sg = _sigmoid_of(x) if _is_graph(x) else s
         return g * (sg * (1.0 + x * (1.0 - sg)))
-    return _make(out, "silu", (x,), (xd,), (vjp,))
+    return _make(out, "silu", (x,), (xd,), (vjp,), (vjp,))  # elementwise: JVP = VJP formula
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -111,7 +111,8 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     x = as_input(input, "leaky_relu")
     xd = x.data
     out = np.where(xd > 0, xd, xd * negative_slope)
-    return _make(out, "leaky_relu", (x,), (xd,), (lambda g, y, x: np.where(x > 0, g, g * negative_slope),))
+    vjps = (lambda g, y, x: np.where(x > 0, g, g * negative_slope),)
+    return _make(out, "leaky_relu", (x,), (xd,), vjps, vjps)  # elementwise: JVP = VJP formula
 
 
 def _softmax_dim(ndim, dim, name):
@@ -134,7 +135,7 @@ def softmax(input, dim=None, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``, computed stably."""
     x, xd, ax = _softmax_input(input, dim, dtype, "softmax")
     if xd.ndim == 0:
-        return _make(np.ones_like(xd), "softmax", (x,), (xd,), (lambda g, y, x: g * 0,))
+        return _make(np.ones_like(xd), "softmax", (x,), (xd,), (lambda g, y, x: g * 0,), (lambda t, y, x: t * 0,))
     e = xd - xd.max(axis=ax, keepdims=True)
     np.exp(e, out=e)
     e /= e.sum(axis=ax, keepdims=True)
@@ -142,20 +143,24 @@ def softmax(input, dim=None, dtype=None):
     def vjp(g, y, x):
         gy = g * y
         return gy - y * gy.sum(axis=ax, keepdims=True)
-    return _make(e, "softmax", (x,), (xd,), (vjp,))
+    return _make(e, "softmax", (x,), (xd,), (vjp,), (vjp,))  # its Jacobian diag(y) - y y^T is symmetric
 
 
 def log_softmax(input, dim=None, dtype=None):
     """``x - logsumexp(x)`` along ``dim``: finite for logits of any magnitude."""
     x, xd, ax = _softmax_input(input, dim, dtype, "log_softmax")
     if xd.ndim == 0:
-        return _make(np.zeros_like(xd), "log_softmax", (x,), (xd,), (lambda g, y, x: g * 0,))
+        return _make(np.zeros_like(xd), "log_softmax", (x,), (xd,), (lambda g, y, x: g * 0,),
+                     (lambda t, y, x: t * 0,))
     z = xd - xd.max(axis=ax, keepdims=True)
     z -= np.log(np.exp(z).sum(axis=ax, keepdims=True))
 
     def vjp(g, y, x):
         return g - np.exp(y) * g.sum(axis=ax, keepdims=True)
-    return _make(z, "log_softmax", (x,), (xd,), (vjp,))
+
+    def jvp(t, y, x):
+        return t - (np.exp(y) * t).sum(axis=ax, keepdims=True)
+    return _make(z, "log_softmax", (x,), (xd,), (vjp,), (jvp,))
 
 
 def _log_sigmoid(x):
@@ -173,4 +178,4 @@ def softplus(input, beta=1.0, threshold=20.0):
 
     def vjp(g, y, x):
         return np.where(x * beta > threshold, g, g * _sigmoid_of(x * beta))
-    return _make(out.astype(xd.dtype, copy=False), "softplus", (x,), (xd,), (vjp,))
+    return _make(out.astype(xd.dtype, copy=False), "softplus", (x,), (xd,), (vjp,), (vjp,))  # elementwise

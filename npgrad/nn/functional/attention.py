@@ -99,4 +99,21 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if keep is not None:
             pp = pp * keep
         return np.matmul(np.swapaxes(pp, -1, -2), g)
-    return _make(out, "scaled_dot_product_attention", (q, k, v), (qd, kd, vd), (vjp_q, vjp_k, vjp_v))
+    def jvp(tans, y, q, k, v):  # d out = dP v + P dv, dP = P (ds - sum(P ds)), ds = (dq k^T + q dk^T) * scale
+        tq, tk, tv = tans
+        pp = probs(q, k)
+        res = None
+        if tq is not None or tk is not None:
+            ds = 0
+            if tq is not None:
+                ds = np.matmul(tq, np.swapaxes(k, -1, -2))
+            if tk is not None:
+                ds = ds + np.matmul(q, np.swapaxes(tk, -1, -2))
+            ds = ds * sc
+            dp = pp * (ds - (ds * pp).sum(axis=-1, keepdims=True))
+            res = np.matmul(dp if keep is None else dp * keep, v)
+        if tv is not None:
+            r = np.matmul(pp if keep is None else pp * keep, tv)
+            res = r if res is None else res + r
+        return res
+    return _make(out, "scaled_dot_product_attention", (q, k, v), (qd, kd, vd), (vjp_q, vjp_k, vjp_v), jvp)

@@ -91,7 +91,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         if padding_idx is not None:
             gr = np.where(keep[:, None], gr, 0)
         return _scatter_add((V, D), (flat,), gr)
-    return _make(out, "embedding", (idx, weight), (idx, wd), (None, vjp))
+    return _make(out, "embedding", (idx, weight), (idx, wd), (None, vjp), (None, lambda t, y, i, w: t[idx]))
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",

@@ -5,6 +5,7 @@ import numpy as np
 from ... import random as _random
 from ...autograd import versions as _versions
 from ...ops._util import as_input
+from ...ops.contract import matmul as _matmul
 from ...tensor import Tensor, _make, _wrap
 from ._common import _data
 
@@ -41,9 +42,12 @@ def linear(input, weight, bias=None):
     def vjp_b(g, y, x, w, b):
         return g.reshape(-1, n_out).sum(axis=0)
 
+    jvps = (lambda t, y, x, w, b=None: _matmul(t, np.swapaxes(w, 0, 1)),   # bilinear in (x, w), plus b
+            lambda t, y, x, w, b=None: _matmul(x, np.swapaxes(t, 0, 1)),
+            lambda t, y, x, w, b: t)
     if bias is None:
-        return _make(out, "linear", (x, weight), (xd, wd), (vjp_x, vjp_w))
-    return _make(out, "linear", (x, weight, bias), (xd, wd, bd), (vjp_x, vjp_w, vjp_b))
+        return _make(out, "linear", (x, weight), (xd, wd), (vjp_x, vjp_w), jvps[:2])
+    return _make(out, "linear", (x, weight, bias), (xd, wd, bd), (vjp_x, vjp_w, vjp_b), jvps)
 
 
 def bilinear(input1, input2, weight, bias=None):
@@ -89,7 +93,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         r = rng.random(xd.shape, dtype=np.float32 if xd.dtype == np.float32 else np.float64)
         mask = (r >= p).astype(xd.dtype)
         mask *= 1.0 / (1.0 - p)
-    return _make(xd * mask, "dropout", (x,), (xd,), (lambda g, y, x: g * mask,))
+    return _make(xd * mask, "dropout", (x,), (xd,), (lambda g, y, x: g * mask,), (lambda t, y, x: t * mask,))
 
 
 def one_hot(tensor, num_classes=-1):

@@ -170,8 +170,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return (-(1 - eps) * w) * logp * coef(g, 1)
 
     if prob:
-        return _make(out, "cross_entropy", (x, target), (xd, td), (vjp_x, vjp_t))
-    return _make(out, "cross_entropy", (x, td), (xd, td), (vjp_x, None))
+        return _make(out, "cross_entropy", (x, target), (xd, td), (vjp_x, vjp_t),
+                     _loss_jvps((vjp_x, vjp_t), reduction, 1))
+    return _make(out, "cross_entropy", (x, td), (xd, td), (vjp_x, None), _loss_jvps((vjp_x, None), reduction, 1))
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
@@ -212,7 +213,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         elif reduction == "mean":
             g = g / denom
         return -a * g
-    return _make(out, "nll_loss", (x, td), (xd, td), (vjp, None))
+    return _make(out, "nll_loss", (x, td), (xd, td), (vjp, None), _loss_jvps((vjp, None), reduction, 1))
 
 
 def _warn_target_size(xd, td, name):
@@ -252,7 +253,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     def vjp_t(g, y, x, t):
         d = x - t if _is_graph(x) or _is_graph(t) else diff
         return -(scale(g) * d)
-    return _make(out, "mse_loss", (x, target), (xd, td), (vjp_x, vjp_t))
+    return _make(out, "mse_loss", (x, target), (xd, td), (vjp_x, vjp_t), _loss_jvps((vjp_x, vjp_t), reduction))
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -314,7 +315,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
     def vjp_t(g, y, x, t):
         return scale(g) * w * (np.maximum(np.log(1 - x), -100) - np.maximum(np.log(x), -100))
-    return _make(out, "binary_cross_entropy", (x, target), (xd, td), (vjp_x, vjp_t))
+    return _make(out, "binary_cross_entropy", (x, target), (xd, td), (vjp_x, vjp_t),
+                 _loss_jvps((vjp_x, vjp_t), reduction))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
@@ -340,4 +342,19 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     def vjp_t(g, y, x, t):  # d/dt: -x - (pw - 1) * log_sigmoid(x)
         d = -x if pw is None else -x - (pw - 1) * _log_sigmoid(x)
         return scale(g) * w * d
-    return _make(out, "binary_cross_entropy_with_logits", (x, target), (xd, td), (vjp_x, vjp_t))
+    return _make(out, "binary_cross_entropy_with_logits", (x, target), (xd, td), (vjp_x, vjp_t),
+                 _loss_jvps((vjp_x, vjp_t), reduction))
+
+
+def _loss_jvps(vjps, reduction, class_axis=None):
+    """The JVPs of a loss from its VJPs: a loss's VJP is ``g`` (per output element, spread over the input
+    elements it reads: the class axis) times a weight ``w(x, target)``, so the JVP is ``sum(w * t)`` over the
+    class axis (``reduction='none'``) or over everything (``'mean'`` / ``'sum'``), ``w`` read off at ``g = 1``."""
+    def make(vjp):
+        def jvp(t, y, *inputs):
+            p = vjp(np.ones(y.shape, y.dtype), y, *inputs) * t
+            if reduction != "none":
+                return p.sum()
+            return p if class_axis is None else p.sum(axis=class_axis)
+        return jvp
+    return tuple(None if v is None else make(v) for v in vjps)

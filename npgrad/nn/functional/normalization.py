@@ -50,16 +50,27 @@ def _normalize(name, x, axes, eps, weight, bias):
     def vjp_b(g, y, x, *wb):
         return g
 
-    parents, saved, vjps = [x], [xd], [vjp_x]
+    def jvp_x(t, y, x, *wb):  # d xhat = r (dc - xhat mean(xhat dc)), dc = t - mean(t)
+        xh, r = stats(x)
+        dc = t - t.mean(axis=axes, keepdims=True)
+        d = r * (dc - xh * (xh * dc).mean(axis=axes, keepdims=True))
+        return d if wd is None else d * wb[0]
+
+    def jvp_w(t, y, x, w, *b):
+        return t * stats(x)[0]
+
+    parents, saved, vjps, jvps = [x], [xd], [vjp_x], [jvp_x]
     if weight is not None:
         parents.append(weight)
         saved.append(wd)
         vjps.append(vjp_w)
+        jvps.append(jvp_w)
     if bias is not None:
         parents.append(bias)
         saved.append(bd)
         vjps.append(vjp_b)
-    return _make(out, name, tuple(parents), tuple(saved), tuple(vjps)), mu, var, n
+        jvps.append(vjp_b)  # the identity
+    return _make(out, name, tuple(parents), tuple(saved), tuple(vjps), tuple(jvps)), mu, var, n
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

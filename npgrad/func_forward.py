@@ -1,0 +1,222 @@
+"""The forward-mode transforms of :mod:`npgrad.func`: ``jvp``, ``jacfwd`` and ``hessian``.
+
+Each call runs ``f`` at a new dual level (npgrad/autograd/forward_ad.py): its inputs are made dual with the
+tangents, every op computes its output's tangent with its JVP rule as it goes, and the outputs are unpacked
+at the end. A JVP costs one forward pass (about two when counting the tangent's own arithmetic), not a
+forward and two backward passes. ``jacfwd`` runs one such pass per input element, through
+:func:`_basis_jvps` -- the one loop a batching transform (vmap) will replace by a single batched pass.
+
+Composition: the tangents are Tensors recorded in the reverse-mode graph when grad mode is on, so ``grad`` of
+a ``jvp`` works (reverse over forward); ``grad``/``jacrev`` record their backward pass when their inputs
+carry tangents, so ``jacfwd(jacrev(f))`` works (forward over reverse: :func:`hessian`); nested ``jvp`` /
+``jacfwd`` use nested levels, which never mix their tangents.
+
+Types follow the reverse-mode transforms: NumPy arrays or numbers in, NumPy arrays out; Tensors in, Tensors
+out; a result that an enclosing transform differentiates (through the reverse graph or an outer dual level)
+is returned as the Tensor that carries that dependence.
+"""
+import numpy as np
+
+from .autograd.forward_ad import enter_dual_level, exit_dual_level, is_dual, make_dual, unpack_dual
+from .autograd.grad_mode import _state
+from .dtypes import get_default_dtype
+from .ops.shape import reshape, stack
+from .tensor import Tensor, _leaf, _wrap
+
+__all__ = ["jvp", "jacfwd", "hessian"]
+
+
+def _func():
+    from . import func  # the pytree helpers and output checks shared with the reverse-mode transforms
+    return func
+
+
+class _Inputs:
+    """The differentiated arguments of one transform call, flattened: the caller's leaves (for result types)
+    and Tensors standing for them (the primals that each forward pass makes dual)."""
+
+    def __init__(self, where, args, argnums):
+        fn = _func()
+        self.where, self.args, self.argnums = where, list(args), argnums
+        self.specs, self.user, self.primals = [], [], []
+        for a in argnums:
+            leaves, spec = fn._flatten(self.args[a])
+            self.specs.append(spec)
+            self.user += leaves
+            self.primals += [self._primal(v, a) for v in leaves]
+        self.numpy_mode = not any(isinstance(v, Tensor) for v in self.user)
+
+    def _primal(self, x, argnum):
+        if isinstance(x, Tensor):
+            if x.data.dtype.kind != "f":
+                raise TypeError(f"{self.where}: argument {argnum} has dtype {x.dtype}; only floating inputs can be "
+                                f"differentiated")
+            return x
+        data = np.asarray(x)
+        if data.dtype.kind != "f":
+            raise TypeError(f"{self.where}: argument {argnum} has dtype {data.dtype}; only floating inputs can be "
+                            f"differentiated (pass e.g. 2.0 instead of 2)")
+        data = data.astype(get_default_dtype()) if isinstance(x, float) else data.copy()
+        return _leaf(data, False)
+
+    def tangent(self, i, t):
+        """The caller's tangent ``t`` for flat input ``i``, checked and cast to a Tensor of its dtype."""
+        p = self.primals[i]
+        td = t.data if isinstance(t, Tensor) else np.asarray(t)
+        if td.shape != p.data.shape:
+            raise ValueError(f"{self.where}: tangent of shape {td.shape} for a primal of shape {p.data.shape}")
+        if isinstance(t, Tensor):
+            return t if t.dtype == p.dtype else t.astype(p.dtype)
+        return _wrap(td.astype(p.data.dtype, copy=False))
+
+    def run(self, f, tangents, has_aux):
+        """One forward pass: ``f`` at a new dual level with flat primal ``i`` made dual with ``tangents[i]``
+        (not at all where it is None). Returns (output primals, output tangents, output spec, aux)."""
+        fn = _func()
+        level = enter_dual_level()
+        try:
+            duals = [p if t is None else make_dual(p, t) for p, t in zip(self.primals, tangents)]
+            args = list(self.args)
+            pos = 0
+            for a, spec in zip(self.argnums, self.specs):
+                n = fn._count_leaves(spec)
+                args[a] = fn._unflatten(duals[pos:pos + n], spec)
+                pos += n
+            res = f(*args)
+            aux = None
+            if has_aux:
+                if not (isinstance(res, tuple) and len(res) == 2):
+                    raise TypeError(f"{self.where}(has_aux=True): f must return a pair (output, aux), got "
+                                    f"{type(res).__name__}")
+                res, aux = res
+                aux = fn._tree_map(lambda v: unpack_dual(v, level=level).primal if isinstance(v, Tensor) else v, aux)
+            leaves, spec = fn._flatten(res)
+            prims, tans = [], []
+            for o in leaves:
+                p, t = unpack_dual(fn._as_output(o, self.where), level=level)
+                prims.append(p)
+                tans.append(_wrap(np.zeros(p.data.shape, p.data.dtype)) if t is None else t)
+        finally:
+            exit_dual_level(level=level)
+        return prims, tans, spec, aux
+
+    def export(self, r):
+        """A result for the caller: the Tensor itself when an enclosing transform differentiates it, else its
+        values (a NumPy array if every differentiated input was one, else a Tensor without graph)."""
+        if not isinstance(r, Tensor):
+            return r
+        if carries(r):
+            return r
+        return r.data if self.numpy_mode else _wrap(r.data)
+
+
+def carries(r):
+    """Whether ``r`` depends on something an enclosing computation differentiates: a tangent of an outer dual
+    level, or a reverse-mode graph reaching a tensor outside the finished transform levels."""
+    if is_dual(r):
+        return True
+    return r.requires_grad and _state.enabled and _func()._reaches_outside([r], [])
+
+
+def jvp(f, primals, tangents, has_aux=False):
+    """``torch.func.jvp``: ``(f(*primals), J(primals) @ tangents)`` (plus ``aux``), by forward-mode AD: one
+    forward pass that carries the tangents along (npgrad/autograd/forward_ad.py)."""
+    fn = _func()
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples (one entry per argument of f)")
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    inputs = _Inputs("jvp", primals, tuple(range(len(primals))))
+    t_leaves = []
+    for p, t in zip(primals, tangents):
+        pl, _ = fn._flatten(p)
+        tl, _ = fn._flatten(t)
+        if len(pl) != len(tl):
+            raise ValueError("jvp: tangents must have the same structure as primals")
+        t_leaves += tl
+    tans = [inputs.tangent(i, t) for i, t in enumerate(t_leaves)]
+    prims, jv, spec, aux = inputs.run(f, tans, has_aux)
+    value = fn._unflatten([inputs.export(p) for p in prims], spec)
+    jv = fn._unflatten([inputs.export(t) for t in jv], spec)
+    if has_aux:
+        return value, jv, fn._tree_map(inputs.export, aux)
+    return value, jv
+
+
+def _basis_jvps(run, primals):
+    """``run(tangents)`` for every basis tangent: one forward pass per element of each flat input, with only
+    that input dual. Returns ``(columns, first)``: ``columns[i]`` the list of output-tangent lists for input
+    ``i``'s elements (in C order), ``first`` one run's result (for the outputs and aux). This is the loop that
+    vmap replaces by one batched pass."""
+    columns = [[] for _ in primals]
+    first = None
+    for i, p in enumerate(primals):
+        for e in range(p.data.size):
+            basis = np.zeros(p.data.size, dtype=p.data.dtype)
+            basis[e] = 1
+            tangents = [None] * len(primals)
+            tangents[i] = _wrap(basis.reshape(p.data.shape))
+            res = run(tangents)
+            if first is None:
+                first = res
+            columns[i].append(res[1])
+    if first is None:  # no input element at all: run once for the outputs
+        first = run([None] * len(primals))
+    return columns, first
+
+
+def _block(cols, k, out, primal):
+    """The Jacobian of flat output ``k`` (primal ``out``) with respect to an input from its columns, shape
+    ``out.shape + primal.shape``; as a Tensor (npgrad ops) if a column carries a dependence outward."""
+    shape = out.data.shape + primal.data.shape
+    parts = [c[k] for c in cols]
+    if any(carries(p) for p in parts):
+        return reshape(stack(parts, axis=-1), shape)
+    if not parts:
+        return np.zeros(shape, dtype=out.data.dtype)
+    return np.stack([p.data for p in parts], axis=-1).reshape(shape)
+
+
+def jacfwd(f, argnums=0, has_aux=False):
+    """``torch.func.jacfwd``: the Jacobian of ``f`` by forward mode, one forward pass per input element; its
+    shape is ``output.shape + input.shape`` (per output and per argnum, as ``f`` returns and takes them)."""
+    def wrapper(*args, **kwargs):
+        fn = _func()
+        single, nums = fn._normalize_argnums(argnums, len(args), "jacfwd")
+        g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
+        inputs = _Inputs("jacfwd", args, nums)
+        columns, (prims, _, out_spec, aux) = _basis_jvps(lambda tans: inputs.run(g_f, tans, has_aux),
+                                                         inputs.primals)
+        per_out = []
+        for k, out in enumerate(prims):
+            flat = []
+            for i, primal in enumerate(inputs.primals):
+                j = _block(columns[i], k, out, primal)
+                if isinstance(j, Tensor):
+                    flat.append(j)
+                else:
+                    flat.append(_wrap(j) if isinstance(inputs.user[i], Tensor) else j)
+            per_out.append(_unflatten_per_argnum(fn, inputs, flat, single))
+        jac = fn._unflatten(per_out, out_spec)
+        if has_aux:
+            return jac, fn._tree_map(inputs.export, aux)
+        return jac
+    wrapper.__name__ = f"jacfwd({getattr(f, '__name__', 'f')})"
+    return wrapper
+
+
+def _unflatten_per_argnum(fn, inputs, flat, single):
+    out, pos = [], 0
+    for spec in inputs.specs:
+        n = fn._count_leaves(spec)
+        out.append(fn._unflatten(flat[pos:pos + n], spec))
+        pos += n
+    return out[0] if single else tuple(out)
+
+
+def hessian(f, argnums=0):
+    """``torch.func.hessian``: the matrix of second derivatives of a scalar ``f``, shape
+    ``input.shape + input.shape``, as ``jacfwd(jacrev(f))`` (forward over reverse, as JAX and torch.func)."""
+    h = jacfwd(_func().jacrev(f, argnums), argnums)
+    h.__name__ = f"hessian({getattr(f, '__name__', 'f')})"
+    return h
