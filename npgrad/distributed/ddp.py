@@ -208,6 +208,8 @@ class DistributedDataParallel(Module):
             self._unused = ()
         self._hooked.add(id(p))
         self._mark_ready(p)
+        if self._next:  # MPI progresses a non-blocking collective only inside MPI calls: poke the started ones
+            _comm._group["MPI"].Request.Testall([b.request for b in self._buckets[:self._next]])
 
     def _mark_ready(self, p):
         if id(p) in self._ready:
