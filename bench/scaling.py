@@ -16,7 +16,9 @@ CNN's BatchNorms become SyncBatchNorm). Workloads:
 Reported per step: the time, the seconds spent at the end of backward waiting for the gradient all-reduce (the
 part communication did not overlap), the same all-reduce done blocking outside backward (what it would cost
 without overlap), and the bytes each process all-reduces against the gradient's size (the lower bound: every
-gradient element must be reduced once); SyncBatchNorm's statistics are counted apart.
+gradient element must be reduced once); SyncBatchNorm's statistics are counted apart. To tell the cost of
+communication from the machine's own limits (memory bandwidth, other load on a shared machine), N processes
+that train alone, without DDP or any communication, are timed too: the speed-up DDP could reach at best.
 """
 import argparse
 import importlib.util
@@ -31,14 +33,14 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 
 
 # ----------------------------------------------------------------------------- inside each MPI process
-def _model(name, npg, world):
+def _model(name, npg, world, independent=False):
     nn = npg.nn
     if name == "cnn":
         spec = importlib.util.spec_from_file_location("train_digits", os.path.join(ROOT, "examples", "train_digits.py"))
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         model = mod.DigitsCNN(8)
-        if world > 1:
+        if world > 1 and not independent:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         make_opt = lambda p: npg.optim.AdamW(p, lr=3e-3, weight_decay=1e-4)  # noqa: E731
         shape, batch = (1, 8, 8), 64
@@ -56,7 +58,7 @@ def _syncbn_bytes(model, npg, world):
                for m in model.modules() if isinstance(m, npg.nn.SyncBatchNorm))
 
 
-def worker(name, steps, warmup):
+def worker(name, steps, warmup, independent=False):
     import numpy as np
     import npgrad as npg
     import npgrad.distributed as dist
@@ -65,15 +67,16 @@ def worker(name, steps, warmup):
     rank, world = dist.get_rank(), dist.get_world_size()
     npg.set_default_dtype("float32")
     npg.random.seed(0)
-    model, make_opt, shape, batch = _model(name, npg, world)
-    net = dist.DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
+    model, make_opt, shape, batch = _model(name, npg, world, independent)
+    ddp = world > 1 and not independent   # independent: N processes training alone, the machine's own ceiling
+    net = dist.DistributedDataParallel(model, broadcast_buffers=False) if ddp else model
     opt = make_opt(model.parameters())
     rng = np.random.default_rng(rank)
     data = [(npg.tensor(rng.standard_normal((batch,) + shape).astype(np.float32), requires_grad=False),
              rng.integers(0, 10, batch)) for _ in range(8)]
     times = []
     for i in range(warmup + steps):
-        if i == warmup and world > 1:
+        if i == warmup and ddp:
             net.comm_stats.update(steps=0, bytes=0, wait_seconds=0.0, buckets_overlapped=0, buckets_at_end=0)
             dist.barrier()
         xb, yb = data[i % len(data)]
@@ -89,7 +92,7 @@ def worker(name, steps, warmup):
                   step_ms_median=1e3 * float(np.median(times)), step_ms_mean=1e3 * float(times.mean()),
                   gradient_bytes=grad_bytes, allreduce_bytes_per_step=0, syncbn_bytes_per_step=0,
                   exposed_wait_ms=0.0, blocking_allreduce_ms=0.0, buckets=0, overlapped_fraction=None)
-    if world > 1:
+    if ddp:
         st = net.comm_stats
         flat = np.zeros(grad_bytes // 4, np.float32)
         reps = []
@@ -119,11 +122,11 @@ def _mpiexec():
     return here if os.path.exists(here) else "mpiexec"
 
 
-def run(name, procs, steps, warmup):
+def run(name, procs, steps, warmup, independent=False):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), **ONE_THREAD)
     cmd = [_mpiexec(), "-n", str(procs), sys.executable, os.path.abspath(__file__), "--worker", name,
-           "--steps", str(steps), "--warmup", str(warmup)]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+           "--steps", str(steps), "--warmup", str(warmup)] + (["--independent"] if independent else [])
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
     if out.returncode or not lines:
         raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
@@ -142,31 +145,41 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3, help="runs per configuration, interleaved; the best is kept")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--independent", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        return worker(args.worker, args.steps, args.warmup)
+        return worker(args.worker, args.steps, args.warmup, args.independent)
     names, procs = args.only.split(","), [int(p) for p in args.procs.split(",")]
     best = {}
     for _ in range(args.rounds):   # interleaved rounds: a noisy moment hurts every configuration alike
         for name in names:
             for n in procs:
-                r = run(name, n, args.steps, args.warmup)
-                if (name, n) not in best or r["samples_per_s"] > best[(name, n)]["samples_per_s"]:
-                    best[(name, n)] = r
+                for independent in ((False, True) if n > 1 else (False,)):
+                    r = run(name, n, args.steps, args.warmup, independent)
+                    key = (name, n, independent)
+                    if key not in best or r["samples_per_s"] > best[key]["samples_per_s"]:
+                        best[key] = r
     try:
         load = os.getloadavg()[0]
     except OSError:
         load = float("nan")
     print(f"{os.cpu_count()} cores, load average {load:.1f} at the end; 1 BLAS thread per process; best of "
           f"{args.rounds} runs of {args.steps} steps\n")
-    print("| workload | processes | step | samples/s | speed-up | exposed all-reduce wait / step | blocking "
-          "all-reduce | all-reduced / step (gradient) | SyncBN stats / step | buckets (overlapped) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| workload | processes | step | samples/s | speed-up | N processes without communication | exposed "
+          "all-reduce wait / step | blocking all-reduce | all-reduced / step (gradient) | SyncBN stats / step | "
+          "buckets (overlapped) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
-        base = best[(name, procs[0])]["samples_per_s"] / procs[0] if procs[0] == 1 else None
+        base = best[(name, 1, False)]["samples_per_s"] if 1 in procs else None
         for n in procs:
-            r = best[(name, n)]
+            r = best[(name, n, False)]
             speed = f"{r['samples_per_s'] / base:.2f}x" if base else "-"
+            if n > 1:
+                ind = best[(name, n, True)]
+                speed += (f" | {ind['samples_per_s']:.0f}/s ({ind['samples_per_s'] / base:.2f}x; DDP reaches "
+                          f"{100 * r['samples_per_s'] / ind['samples_per_s']:.0f}%)" if base else " | -")
+            else:
+                speed += " | -"
             comm = "-" if n == 1 else (f"{r['exposed_wait_ms']:.2f} ms | {r['blocking_allreduce_ms']:.2f} ms | "
                                        f"{_kib(r['allreduce_bytes_per_step'])} ({_kib(r['gradient_bytes'])}) | "
                                        f"{_kib(r['syncbn_bytes_per_step']) if r['syncbn_bytes_per_step'] else '-'} | "

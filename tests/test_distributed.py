@@ -3,6 +3,7 @@ no MPI: DistributedSampler's partition, the import staying free of mpi4py, error
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -38,8 +39,17 @@ def run_mpi(args, n=2, timeout=240):
     """``mpiexec -n n python args...`` from the repository root, one BLAS thread per process."""
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1",
                OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.run([_mpiexec(), "-n", str(n), sys.executable, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    # a session of its own, so that on a timeout the whole tree (mpiexec, its proxy, the ranks) is killed
+    proc = subprocess.Popen([_mpiexec(), "-n", str(n), sys.executable, *args], cwd=ROOT, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"mpiexec timed out after {timeout} s (a hang?):\n{out}\n{err}") from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.fixture(scope="module")

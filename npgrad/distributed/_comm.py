@@ -110,6 +110,19 @@ def _written(x, arr, buf, where):
     return x
 
 
+def wait_all(requests):
+    """Complete MPI ``requests``, polling with ``Testall`` and giving the core away between polls
+    (``sched_yield``) rather than spinning inside ``Waitall``: where the processes share cores with other work,
+    a spinning process would take CPU time from the one it waits for."""
+    MPI = _group["MPI"]
+    test = MPI.Request.Testall
+    while not test(requests):
+        _yield()
+
+
+_yield = getattr(__import__("os"), "sched_yield", lambda: None)
+
+
 class Work:
     """A collective started with ``async_op=True``: ``wait()`` completes it (as torch.distributed's Work)."""
 

@@ -253,7 +253,7 @@ class DistributedDataParallel(Module):
                           f"find_unused_parameters=True to keep the .grad of parameters no process uses",
                           RuntimeWarning, stacklevel=2)
         MPI = _comm._group["MPI"]
-        MPI.Request.Waitall([b.request for b in self._buckets])
+        _comm.wait_all([b.request for b in self._buckets])
         used = None
         if self.find_unused_parameters:
             # used here: got a gradient in this pass, or holds one accumulated under no_sync

@@ -31,7 +31,7 @@ def _group_comm(process_group):
 def sync_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, comm):
     """Training-mode batch normalization of ``x`` (N, C, ...) with the statistics of the whole batch held
     by the processes of ``comm``; updates the running statistics in place as ``F.batch_norm`` does."""
-    from ...distributed._comm import _group
+    from ...distributed._comm import _group, wait_all
     MPI = _group["MPI"]
     xd = x.data
     C = xd.shape[1]
@@ -46,7 +46,7 @@ def sync_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, c
         dev = xd - mean_l
         stats[1 + C:] = (dev * dev).sum(axis=axes).reshape(-1)
     gathered = np.empty((comm.Get_size(), 1 + 2 * C), np.float64)
-    comm.Allgather(stats, gathered)
+    wait_all([comm.Iallgather(stats, gathered)])
     counts, means, m2s = gathered[:, :1], gathered[:, 1:1 + C], gathered[:, 1 + C:]
     n = counts.sum()
     if n <= 1:
@@ -75,7 +75,7 @@ def sync_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, c
         dxh = g if wd is None else g * wd
         sums = np.concatenate([dxh.sum(axis=axes).reshape(-1), (dxh * xhat).sum(axis=axes).reshape(-1)])
         sums = sums.astype(np.float64)
-        comm.Allreduce(MPI.IN_PLACE, sums, op=MPI.SUM)
+        wait_all([comm.Iallreduce(MPI.IN_PLACE, sums, op=MPI.SUM)])
         mean_dxh = (sums[:C] / n).astype(xd.dtype).reshape(shape)
         mean_dxh_xh = (sums[C:] / n).astype(xd.dtype).reshape(shape)
         return rstd * (dxh - mean_dxh - xhat * mean_dxh_xh)
