@@ -158,3 +158,15 @@ def test_distributed_sampler_in_a_dataloader():
     assert sorted(rows[:, 0].tolist()) == X[:, 0].tolist()
     with pytest.raises(ValueError, match="invalid rank"):
         DistributedSampler(range(4), num_replicas=2, rank=2)
+
+
+@needs_mpi
+def test_scaling_benchmark_runs_and_counts_the_gradient_bytes(capsys):
+    sys.path.insert(0, ROOT)
+    from bench import scaling
+    best = scaling.main(["--only", "mlp", "--procs", "1,2", "--steps", "2", "--warmup", "1", "--rounds", "1"])
+    ddp = best[("mlp", 2, False)]
+    assert ddp["gradient_bytes"] == 4 * (784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10)
+    assert ddp["allreduce_bytes_per_step"] == ddp["gradient_bytes"]   # the lower bound, reached
+    assert ddp["buckets"] == 2 and best[("mlp", 1, False)]["samples_per_s"] > 0
+    assert "| mlp (batch 128/process) | 2 |" in capsys.readouterr().out
