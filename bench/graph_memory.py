@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from bench.workloads import overhead  # noqa: E402
+from bench.workloads import inplace, overhead  # noqa: E402
 
 BACKENDS = ("npgrad", "numpy", "torch", "mygrad")
 
@@ -63,6 +63,37 @@ def _forward(backend, n_ops):
     return overhead._chain(x, a, b, n_ops, lib.tanh), (x, a, b)
 
 
+def _fill_loop(backend, n):
+    """The ``inplace`` workload's forward (bench/workloads/inplace.py): y[i] = tanh(x[i]) into a graph
+    tensor, then y * y; returns (loss, backward function, x) with the graph alive."""
+    x = inplace.make("full", np.random.default_rng(0))["x"][:n]
+    if backend == "numpy":
+        y = inplace.fill(np.empty_like(x), x, np.tanh)
+        return y, lambda: [2 * y * (1 - y * y)], x
+    if backend == "npgrad":
+        import npgrad as lib
+        x = lib.tensor(x)
+        loss = lib.sum(inplace.fill(x * 0, x, lib.tanh) ** 2)
+    else:
+        import torch as lib
+        x = lib.tensor(x, requires_grad=True)
+        loss = (inplace.fill(x * 0, x, lib.tanh) ** 2).sum()
+    return loss, loss.backward, x
+
+
+def _measure_inplace(backend, n):
+    """Malloc bytes in use with the fill loop's graph alive, and after backward (x and its gradient)."""
+    _fill_loop(backend, 50)[1]()                      # imports and first-call caches
+    before = _malloc_in_use()
+    loss, backward, x = _fill_loop(backend, n)
+    alive = _malloc_in_use() - before
+    grads = backward()
+    del loss, backward
+    after = _malloc_in_use() - before
+    del grads, x
+    return alive, after
+
+
 def _measure(backend, n_ops):
     _forward(backend, 300)               # imports and first-call caches, outside the measurement
     before = _malloc_in_use()
@@ -75,11 +106,15 @@ def _measure(backend, n_ops):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ops", type=int, default=30000, help="ops in the chain")
+    ap.add_argument("--inplace", type=int, metavar="ROWS", help="instead: the inplace workload's fill loop of "
+                    "ROWS rows of 64 (bytes held with its graph alive, and after backward)")
     ap.add_argument("--backend", help=argparse.SUPPRESS)  # internal: measure one backend in this process
     args = ap.parse_args()
     if args.backend:
-        print(_measure(args.backend, args.ops))
+        print(*(_measure_inplace(args.backend, args.inplace) if args.inplace else (_measure(args.backend, args.ops),)))
         return
+    if args.inplace:
+        return main_inplace(args.inplace)
     if not sys.platform.startswith("linux"):
         sys.exit("graph_memory.py needs glibc's mallinfo2 (Linux)")
     env = dict(os.environ, PYTHONMALLOC="malloc")
@@ -101,6 +136,25 @@ def main():
         r_np = f"{v / ref:.1f}x" if ref else "n/a"
         r_t = f"{v / results['torch']:.2f}x" if "torch" in results else "n/a"
         print(f"| {backend} | {v:.0f} | {r_np} | {r_t} |")
+
+
+def main_inplace(rows):
+    env = dict(os.environ, PYTHONMALLOC="malloc")
+    print(f"\nmemory held by the inplace workload's fill loop ({rows:,} rows of 64 float32: the data x is "
+          f"{rows * 256 / 2**20:.2f} MiB), malloc bytes in use (PYTHONMALLOC=malloc)\n")
+    print("| backend | graph alive (MiB) | after backward (MiB) | graph / torch |")
+    print("|---|---|---|---|")
+    results = {}
+    for backend in ("npgrad", "numpy", "torch"):
+        proc = subprocess.run([sys.executable, __file__, "--backend", backend, "--inplace", str(rows)],
+                              env=env, capture_output=True, text=True)
+        if proc.returncode:
+            print(f"| {backend} | skipped: {(proc.stderr.strip().splitlines() or ['failed'])[-1]} | | |")
+            continue
+        results[backend] = [int(v) for v in proc.stdout.split()[-2:]]
+    for backend, (alive, after) in results.items():
+        ratio = f"{alive / results['torch'][0]:.2f}x" if "torch" in results else "n/a"
+        print(f"| {backend} | {alive / 2**20:.2f} | {after / 2**20:.2f} | {ratio} |")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ class Tensor:
     def grad(self, value):
         if value is not None:
             g = value.data if isinstance(value, Tensor) else value
-            if not isinstance(g, np.ndarray):
+            if not isinstance(g, np.ndarray) and not getattr(g, "is_sparse", False):
                 raise TypeError(f"assigned grad must be a NumPy array, a Tensor or None, not {type(value).__name__}")
             if g.shape != self.data.shape:
                 raise RuntimeError(f"assigned grad has shape {g.shape}, but the tensor has shape {self.data.shape}")

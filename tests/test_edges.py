@@ -380,7 +380,7 @@ def test_foreign_ufunc_error_names_its_module(monkeypatch):
 
 def test_scipy_special_ufunc_error_names_scipy():
     from scipy import special  # (the test extra installs SciPy)
-    for name in ("erf", "gammaln", "expit"):
+    for name in ("ellipk", "spence", "dawsn"):  # (erf, gammaln, expit... are npg.special's: tests/test_special.py)
         with pytest.raises(TypeError, match=f"npgrad does not implement scipy.special.{name} for Tensors"):
             getattr(special, name)(npg.tensor([0.5]))
 

@@ -69,13 +69,15 @@ def _accumulate(t, g, owned, create_graph):
         prev = prev.data
     if prev is None:
         # A VJP may hand the same array to several inputs (add), or a view of one: copy then.
-        if g.__class__ is not np.ndarray or g.base is not None or id(g) in owned or not g.flags.writeable:
+        if isinstance(g, np.generic):
             g = np.array(g)
+        elif g.base is not None or id(g) in owned or not g.flags.writeable:
+            g = g.copy()
         owned.add(id(g))
         t._grad = g
     else:
         s = prev + g
-        t._grad = s if s.__class__ is np.ndarray else np.asarray(s)
+        t._grad = np.array(s) if isinstance(s, np.generic) else s
 
 
 def run_backward(roots, grads, retain_graph, create_graph, capture=None):

@@ -41,6 +41,9 @@ class _Writes:
         return self.dropped + bisect.bisect_left(self.seqs, seq)
 
 
+_NONE = _Writes(None)
+
+
 def _owner(a):
     """The array that owns ``a``'s memory (views share their base's)."""
     while isinstance(a.base, np.ndarray):
@@ -58,14 +61,13 @@ def bump(array, op):
     owner = _owner(array)
     entry = _writes.get(id(owner))
     if entry is None or entry.ref() is not owner:
-        if len(_writes) > 1024:
-            for k in [k for k, e in _writes.items() if e.ref() is None]:
-                del _writes[k]
-        try:
-            entry = _Writes(weakref.ref(owner))
+        key = id(owner)
+        try:  # the entry goes with the memory
+            entry = _Writes(weakref.ref(owner, lambda ref, key=key: _writes.get(key, _NONE).ref is ref
+                                        and _writes.pop(key)))
         except TypeError:  # not weak-referenceable: nothing to check later
             return
-        _writes[id(owner)] = entry
+        _writes[key] = entry
     entry.seqs.append(seq)
     entry.op = op
     if len(entry.seqs) > 2 * _HISTORY:

@@ -222,8 +222,8 @@ class DistributedDataParallel(Module):
         g = p.grad
         if g is None:
             bucket.buffer[start:stop] = 0
-        else:
-            bucket.buffer[start:stop] = (g.data if isinstance(g, Tensor) else g).reshape(-1)
+        else:  # (np.asarray: a RowSparseGrad, e.g. from Embedding(sparse=True), is averaged dense)
+            bucket.buffer[start:stop] = np.asarray(g.data if isinstance(g, Tensor) else g).reshape(-1)
         bucket.pending -= 1
         MPI = _comm._group["MPI"]
         while self._next < len(self._buckets) and self._buckets[self._next].pending == 0:

@@ -380,3 +380,23 @@ from .. import creation as _creation  # noqa: E402
 
 FUNCTIONS.update({np.linspace: _creation.linspace, np.logspace: _creation.logspace,
                   np.geomspace: _creation.geomspace})
+
+# ============================================================ issue 16: special functions (special branch)
+# npg.special's elementwise ops (npgrad/ops/special.py); scipy.special's ufuncs on tensors dispatch to them,
+# or to SciPy-valued ops with known derivatives (npgrad/ops/scipy_special.py), looked up on first use and
+# then kept in UFUNCS. npgrad never imports SciPy: a ufunc is recognized in an already imported scipy.special.
+from . import scipy_special as _scipy_special, special as _special  # noqa: E402,F401
+
+_array_ufunc_numpy = _array_ufunc
+
+
+def _array_ufunc_with_scipy(self, ufunc, method, *inputs, **kwargs):
+    if method == "__call__" and not kwargs and ufunc not in UFUNCS:
+        fn = _scipy_special.lookup(ufunc)
+        if fn is not None:
+            UFUNCS[ufunc] = fn
+            return fn(*inputs)
+    return _array_ufunc_numpy(self, ufunc, method, *inputs, **kwargs)
+
+
+T.__array_ufunc__ = _array_ufunc_with_scipy

@@ -168,8 +168,18 @@ def _zero(g, y, *inputs):  # piecewise-constant ops: a zero gradient, as PyTorch
 
 
 def _sinc_vjp(g, y, x):   # d sinc(x)/dx = (cos(pi x) - sinc(x)) / x, and 0 at x = 0 (as torch.sinc)
-    zero = x == 0
-    return g * np.where(zero, 0.0, (np.cos(x * _PI) - y) / np.where(zero, 1.0, x))
+    # Below |x| = 0.1 its Taylor series pi^2 x sum_k c_k (pi x)^(2k-2): the quotient cancels there (its
+    # derivative at x = 1e-9 came out -pi^2, not -pi^2/3)
+    small = np.abs(x) < 0.1
+    xs = np.where(small, 1.0, x)
+    u = x * x * (_PI * _PI)
+    series = _SINC_SERIES[-1]
+    for c in _SINC_SERIES[-2::-1]:
+        series = series * u + c
+    return g * np.where(small, series * (_PI * _PI) * x, (np.cos(xs * _PI) - y) / xs)
+
+
+_SINC_SERIES = tuple((-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 7))
 
 
 def _cbrt_vjp(g, y, x):   # 1 / (3 cbrt(x)^2): inf at 0, as x ** (1/3) in PyTorch

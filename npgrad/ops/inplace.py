@@ -45,12 +45,19 @@ def mark_view(out, x, step):
         base._extra = extra = {}
     views = extra.get("views")
     if views is None:
-        extra["views"] = views = []
-    elif len(views) >= extra.get("views_limit", 16):  # drop the dead ones now and then
-        views[:] = [r for r in views if r() is not None]
-        extra["views_limit"] = max(16, 2 * len(views))
-    views.append(weakref.ref(out))
+        extra["views"] = views = {}
+    key = id(out)
+    views[key] = weakref.ref(out, lambda _, extra=extra, key=key: _forget(extra, key))
     return out
+
+
+def _forget(extra, key):
+    """A view died: drop its entry, and the whole table once empty (a dict never shrinks)."""
+    views = extra.get("views")
+    if views is not None:
+        views.pop(key, None)
+        if not views:
+            del extra["views"]
 
 
 def _compose(first, step):
@@ -184,14 +191,13 @@ def _refresh_views(base, prevs=None):
     views = base._extra.get("views") if base._extra else None
     if not views:
         return
-    for ref in list(views):
+    for ref in list(views.values()):
         w = ref()
         if w is None or w._view[0] is not base:
             continue
         prev = prevs.get(id(w)) if prevs else None
         fresh = w._view[1](base)  # the view ops again, on the base's new node
         _become(w, fresh, prev if prev is not None else snapshot(w))
-    views[:] = [r for r in views if r() is not None]
 
 
 _versions.reads("copy_slices", "")  # its VJPs read no values (only the shape and layout of the base)

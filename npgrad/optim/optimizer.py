@@ -1,6 +1,13 @@
 """``Optimizer``: parameter groups, per-parameter state, ``zero_grad``, ``state_dict``, as PyTorch.
 
 Updates run on the NumPy arrays directly (``p.data``, ``p.grad``), in place, with no graph recorded.
+
+Sparse gradients (:class:`npgrad.sparse.RowSparseGrad`, from ``Embedding(sparse=True)``): an optimizer
+whose ``_sparse_rows(group)`` says so gets the sparse gradient and updates only its rows (SGD without
+momentum or weight decay, Adagrad without weight decay: exact, since the dense update leaves the other
+rows unchanged). Every other optimizer or setting gets the gradient densified and does the dense math:
+where PyTorch refuses sparse gradients (Adam, AdamW, RMSprop; its SparseAdam is a different, lazy
+algorithm) npgrad gives the result of the same model with ``sparse=False``.
 """
 import copy
 
@@ -8,6 +15,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import enable_grad
+from ..sparse import RowSparseGrad
 from ..tensor import Tensor
 
 
@@ -83,6 +91,8 @@ class Optimizer:
                 if p.grad is None:
                     continue
                 g = p.grad.data if isinstance(p.grad, Tensor) else p.grad
+                if g.__class__ is RowSparseGrad and not self._sparse_rows(group):
+                    g = g.to_dense()
                 if group.get("maximize", False):
                     g = -g
                 self._update(p, g, group, self.state.setdefault(p, {}))
@@ -91,6 +101,10 @@ class Optimizer:
 
     def _update(self, p, grad, group, state):
         raise NotImplementedError
+
+    def _sparse_rows(self, group):
+        """Whether ``_update`` takes a RowSparseGrad as it is (else it gets the dense gradient)."""
+        return False
 
     # ------------------------------------------------------------------- state dicts
     def state_dict(self):

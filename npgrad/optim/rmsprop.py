@@ -1,6 +1,7 @@
 """RMSprop and Adagrad, PyTorch's single-tensor updates."""
 import numpy as np
 
+from ..sparse import RowSparseGrad
 from .optimizer import Optimizer
 
 
@@ -61,9 +62,21 @@ class Adagrad(Optimizer):
                 self.state[p] = {"step": 0.0,
                                  "sum": np.full_like(p.data, group["initial_accumulator_value"])}
 
+    def _sparse_rows(self, group):
+        return group["weight_decay"] == 0
+
     def _update(self, p, grad, group, state):
         state["step"] += 1
         step = state["step"]
+        if isinstance(grad, RowSparseGrad):  # PyTorch's sparse Adagrad: the accumulator and rows present only
+            clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+            c = grad.coalesce()
+            s = state["sum"]
+            s[c.indices] += c.values * c.values
+            std = np.sqrt(s[c.indices])
+            std += group["eps"]
+            p.data[c.indices] += (-clr) * c.values / std
+            return
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * p.data
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])

@@ -1,6 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (PyTorch's update)."""
 import numpy as np
 
+from ..sparse import RowSparseGrad
 from .optimizer import Optimizer
 
 
@@ -21,8 +22,15 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
+    def _sparse_rows(self, group):
+        return group["momentum"] == 0 and group["weight_decay"] == 0
+
     def _update(self, p, grad, group, state):
         wd, momentum, lr = group["weight_decay"], group["momentum"], group["lr"]
+        if isinstance(grad, RowSparseGrad):  # only the rows present move (lr * 0 leaves the others as they are)
+            c = grad.coalesce()
+            p.data[c.indices] += (-lr) * c.values
+            return
         if wd != 0:
             grad = grad + wd * p.data
         if momentum != 0:

@@ -14,10 +14,18 @@ from ...ops.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_
                          avg_pool3d, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
                          max_pool1d, max_pool2d, max_pool3d)
 from .activation import *  # noqa: F401,F403
+from .activation_more import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .ctc import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .loss_margin import *  # noqa: F401,F403
+from .loss_more import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 
 relu = _ew.relu

@@ -103,8 +103,11 @@ def silu(input):
     return _make(out, "silu", (x,), (xd,), (vjp,))
 
 
-def leaky_relu(input, negative_slope=0.01):
+def leaky_relu(input, negative_slope=0.01, inplace=False):
     """``max(0, x) + negative_slope * min(0, x)``."""
+    if inplace:
+        from .activation_more import leaky_relu_
+        return leaky_relu_(input, negative_slope)
     x = as_input(input, "leaky_relu")
     xd = x.data
     out = np.where(xd > 0, xd, xd * negative_slope)

@@ -1,12 +1,11 @@
-"""``linear``, ``dropout``, ``embedding`` and ``one_hot``."""
+"""``linear``, ``bilinear``, ``dropout`` and ``one_hot`` (``embedding`` is in embedding.py)."""
 
 import numpy as np
 
 from ... import random as _random
 from ...autograd import versions as _versions
 from ...ops._util import as_input
-from ...ops.index import scatter_add as _scatter_add
-from ...tensor import _make, _wrap
+from ...tensor import Tensor, _make, _wrap
 from ._common import _data
 
 
@@ -47,6 +46,33 @@ def linear(input, weight, bias=None):
     return _make(out, "linear", (x, weight, bias), (xd, wd, bd), (vjp_x, vjp_w, vjp_b))
 
 
+def bilinear(input1, input2, weight, bias=None):
+    """``y[..., o] = sum_ij x1[..., i] weight[o, i, j] x2[..., j] + bias[o]``, as ``F.bilinear``."""
+    x1, x2 = as_input(input1, "bilinear"), as_input(input2, "bilinear")
+    wd = _data(weight)
+    if wd.ndim != 3:
+        raise ValueError(f"bilinear: weight must be 3-D (out_features, in1_features, in2_features), got shape "
+                         f"{wd.shape}")
+    O, I, J = wd.shape
+    if x1.ndim == 0 or x2.ndim == 0 or x1.shape[:-1] != x2.shape[:-1]:
+        raise ValueError(f"bilinear: input batch dimensions do not match: input1 of shape {x1.shape}, input2 of "
+                         f"shape {x2.shape}")
+    if x1.shape[-1] != I or x2.shape[-1] != J:
+        raise ValueError(f"bilinear: input1 of shape {x1.shape} and input2 of shape {x2.shape} do not match weight "
+                         f"of shape {wd.shape} (expected last dims {I} and {J})")
+    if bias is not None and _data(bias).shape != (O,):
+        raise ValueError(f"bilinear: bias of shape {_data(bias).shape} for {O} output features")
+    lead = x1.shape[:-1]
+    a = x1.reshape(-1, I)
+    b = x2.reshape(-1, J)
+    w = weight if isinstance(weight, Tensor) else wd
+    t = (a @ w.transpose(1, 0, 2).reshape(I, O * J)).reshape(-1, O, J)   # (B, O, J)
+    out = (t * b.reshape(-1, 1, J)).sum(axis=-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(lead + (O,))
+
+
 # --------------------------------------------------------------------------- dropout
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` (when training)."""
@@ -64,33 +90,6 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         mask = (r >= p).astype(xd.dtype)
         mask *= 1.0 / (1.0 - p)
     return _make(xd * mask, "dropout", (x,), (xd,), (lambda g, y, x: g * mask,))
-
-
-# --------------------------------------------------------------------------- embedding
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
-              sparse=False):
-    """Rows of ``weight`` at the integer indices ``input``; the ``padding_idx`` row gets no gradient."""
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
-    idx = _data(input)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, not {idx.dtype}")
-    wd = _data(weight)
-    V = wd.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= V):
-        raise IndexError(f"embedding: index out of range for a table of {V} rows")
-    if padding_idx is not None and padding_idx < 0:
-        padding_idx += V
-    out = wd[idx]
-
-    def vjp(g, y, i, w):
-        gw = _scatter_add(w.shape, (idx,), g)
-        if padding_idx is not None:
-            keep = np.ones((V,) + (1,) * (len(w.shape) - 1), dtype=bool)
-            keep[padding_idx] = False
-            gw = np.where(keep, gw, 0)
-        return gw
-    return _make(out, "embedding", (idx, weight), (idx, wd), (None, vjp))
 
 
 def one_hot(tensor, num_classes=-1):
@@ -114,4 +113,3 @@ def one_hot(tensor, num_classes=-1):
 # and every saved value. These never read their output, so ``h = F.linear(x, W, b); h += r`` is fine.
 _versions.reads("linear", "b", "a", "")
 _versions.reads("dropout", "")
-_versions.reads("embedding", "", "a")

@@ -146,6 +146,106 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return y
 
 
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalize each channel of each sample over its spatial dims (N, C, ...), then a per-channel affine.
+
+    With ``use_input_stats`` the statistics are the instance's own, and running statistics (if given) are
+    updated in place with their batch average (the unbiased variance), as PyTorch; otherwise the running
+    statistics normalize."""
+    x = as_input(input, "instance_norm")
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected an input of at least 3 dims (N, C, ...), got shape {x.shape}")
+    C = x.shape[1]
+    for name, v in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if v is not None and _data(v).shape != (C,):
+            raise ValueError(f"instance_norm: {name} of shape {_data(v).shape} for an input with {C} channels")
+    w = _channel_view(weight, x.ndim)
+    b = _channel_view(bias, x.ndim)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: expected running_mean and running_var when use_input_stats=False")
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    axes = tuple(range(2, x.ndim))
+    n = math.prod(x.shape[2:])
+    if n <= 1:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input of shape "
+                         f"{x.shape}")
+    out, mu, var, n = _normalize("instance_norm", x, axes, eps, w, b)
+    if running_mean is not None:
+        rm = _data(running_mean)
+        rm *= 1 - momentum
+        rm += momentum * mu.reshape(x.shape[:2]).mean(axis=0).astype(rm.dtype)
+        _versions.bump(rm, "instance_norm")
+    if running_var is not None:
+        rv = _data(running_var)
+        rv *= 1 - momentum
+        rv += momentum * (var.reshape(x.shape[:2]) * (n / (n - 1))).mean(axis=0).astype(rv.dtype)
+        _versions.bump(rv, "instance_norm")
+    return out
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the last ``len(normalized_shape)`` dims; ``eps`` defaults
+    to the machine epsilon of the input's dtype, as PyTorch. One op with a hand-written VJP."""
+    x = as_input(input, "rms_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if x.ndim < k or x.shape[x.ndim - k:] != shape:
+        raise ValueError(f"rms_norm: input of shape {x.shape} does not end with normalized_shape {shape}")
+    if weight is not None and _data(weight).shape != shape:
+        raise ValueError(f"rms_norm: weight of shape {_data(weight).shape} must have normalized_shape {shape}")
+    xd = x.data
+    if eps is None:
+        eps = float(np.finfo(xd.dtype).eps) if xd.dtype.kind == "f" else float(np.finfo(np.float32).eps)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    rstd = 1.0 / np.sqrt(np.mean(xd * xd, axis=axes, keepdims=True) + eps)
+    xhat = xd * rstd
+    wd = None if weight is None else _data(weight)
+    out = xhat if wd is None else xhat * wd
+
+    def stats(x):
+        if _is_graph(x):
+            r = 1.0 / np.sqrt((x * x).mean(axis=axes, keepdims=True) + eps)
+            return x * r, r
+        return xhat, rstd
+
+    def vjp_x(g, y, x, *w):
+        xh, r = stats(x)
+        gw = g if wd is None else g * w[0]
+        return r * (gw - xh * (gw * xh).mean(axis=axes, keepdims=True))
+
+    def vjp_w(g, y, x, w):
+        return g * stats(x)[0]
+    if weight is None:
+        return _make(out, "rms_norm", (x,), (xd,), (vjp_x,))
+    return _make(out, "rms_norm", (x, weight), (xd, wd), (vjp_x, vjp_w))
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """``x / (k + alpha * mean of x**2 over a window of size channels) ** beta``: the window is centred on
+    each channel (``size // 2`` before, ``(size - 1) // 2`` after, zero-padded), as ``F.local_response_norm``."""
+    x = as_input(input, "local_response_norm")
+    if x.ndim < 3:
+        raise ValueError(f"local_response_norm: Expected 3D or higher dimensionality input (got {x.ndim} "
+                         f"dimensions, shape {x.shape})")
+    if x.size == 0:
+        return x
+    from ...ops.shape import pad as _pad
+    C = x.shape[1]
+    sq = x * x
+    widths = [(0, 0)] * x.ndim
+    widths[1] = (size // 2, (size - 1) // 2)
+    padded = _pad(sq, widths)
+    total = padded[:, 0:C]
+    for j in range(1, size):
+        total = total + padded[:, j:j + C]
+    div = (total * (alpha / size) + k) ** beta
+    return x / div
+
+
 # What the VJPs above read (npgrad/autograd/versions.py): never the output, so ``out = bn(x); out += r`` is fine.
-for _name in ("layer_norm", "batch_norm", "group_norm"):
+for _name in ("layer_norm", "batch_norm", "group_norm", "instance_norm"):
     _versions.reads(_name, "ab", "a", "")
+_versions.reads("rms_norm", "ab", "a")

@@ -1,4 +1,4 @@
-"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``."""
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict``."""
 import operator
 from collections import OrderedDict
 
@@ -160,3 +160,150 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict is a container: call its modules, not the dict")
+
+
+def _as_parameter(value):
+    """A Parameter for ``value``: Parameters as they are, other tensors / arrays wrapped (as PyTorch's
+    ParameterList and ParameterDict do)."""
+    from ...tensor import Tensor
+    from ..parameter import Parameter
+    if value is None or isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value.data, requires_grad=value.requires_grad)
+    return Parameter(value)
+
+
+class ParameterList(Module):
+    """A list of parameters, registered under "0", "1", ... (so they appear in ``parameters()`` and the
+    ``state_dict`` with PyTorch's keys). Tensors and arrays put in it become Parameters."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList(list(self._parameters.values())[idx])
+        return self._parameters[str(_index(idx, len(self)))]
+
+    def __setitem__(self, idx, param):
+        self.register_parameter(str(_index(idx, len(self))), _as_parameter(param))
+
+    def __iadd__(self, parameters):
+        return self.extend(parameters)
+
+    def __dir__(self):
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def append(self, value):
+        """Append a parameter (returns the list, as PyTorch)."""
+        self.register_parameter(str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self):
+        lines = []
+        for k, p in self._parameters.items():
+            size = "x".join(str(n) for n in p.shape)
+            lines.append(f"({k}): Parameter containing: [{p.dtype} of size {size}]")
+        return "\n".join(lines)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterList is a container: use its parameters, do not call it")
+
+
+class ParameterDict(Module):
+    """A dict of parameters, registered under their keys. Tensors and arrays put in it become Parameters."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        self.register_parameter(key, _as_parameter(value))
+
+    def __delitem__(self, key):
+        del self._parameters[key]
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def __reversed__(self):
+        return reversed(list(self._parameters))
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def items(self):
+        return self._parameters.items()
+
+    def values(self):
+        return self._parameters.values()
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key):
+        v = self._parameters[key]
+        del self._parameters[key]
+        return v
+
+    def popitem(self):
+        key = next(reversed(self._parameters))
+        return key, self.pop(key)
+
+    def setdefault(self, key, default=None):
+        if key not in self._parameters:
+            self[key] = default
+        return self._parameters[key]
+
+    def clear(self):
+        self._parameters.clear()
+
+    def copy(self):
+        return ParameterDict(OrderedDict(self._parameters.items()))
+
+    def fromkeys(self, keys, default=None):
+        return ParameterDict({k: default for k in keys})
+
+    def update(self, parameters):
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for key, value in items:
+            self[key] = value
+
+    def __or__(self, other):
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def extra_repr(self):
+        lines = []
+        for k, p in self._parameters.items():
+            size = "x".join(str(n) for n in p.shape)
+            lines.append(f"({k}): Parameter containing: [{p.dtype} of size {size}]")
+        return "\n".join(lines)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterDict is a container: use its parameters, do not call it")

@@ -1,4 +1,4 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose2d`` (on ``npgrad.ops.conv``)."""
+"""Convolution layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d`` (on ``npgrad.ops.conv``)."""
 import math
 
 from .. import functional as F
@@ -88,9 +88,21 @@ class Conv2d(_ConvNd):
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
-    """2-D transposed convolution, as ``torch.nn.ConvTranspose2d`` (weight (in, out/groups, kh, kw))."""
-    _n = 2
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C, D, H, W) inputs, as ``torch.nn.Conv3d``."""
+    _n = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, False, dtype=dtype)
+
+    def forward(self, input):
+        return F.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    _fn = None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, padding_mode="zeros", dtype=None):
@@ -101,18 +113,40 @@ class ConvTranspose2d(_ConvNd):
         output_padding = self.output_padding
         if output_size is not None:
             output_padding = self._output_padding(input, output_size)
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                  self.groups, self.dilation)
+        return type(self)._fn(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                              self.groups, self.dilation)
 
     def _output_padding(self, input, output_size):
-        size = tuple(output_size)[-2:]
+        n = self._n
+        size = tuple(output_size)[-n:]
+        if len(size) != n:
+            raise ValueError(f"{type(self).__name__}: output_size {tuple(output_size)} must have at least {n} "
+                             f"entries")
         out = []
-        for d in range(2):
-            base = ((input.shape[d + 2] - 1) * self.stride[d] - 2 * self.padding[d]
+        for d in range(n):
+            base = ((input.shape[input.ndim - n + d] - 1) * self.stride[d] - 2 * self.padding[d]
                     + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
             extra = size[d] - base
             if not 0 <= extra < max(self.stride[d], self.dilation[d]):
-                raise ValueError(f"ConvTranspose2d: requested output size {tuple(output_size)} is not reachable "
-                                 f"from input of shape {input.shape}")
+                raise ValueError(f"{type(self).__name__}: requested output size {tuple(output_size)} is not "
+                                 f"reachable from input of shape {input.shape}")
             out.append(extra)
         return tuple(out)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution, as ``torch.nn.ConvTranspose1d`` (weight (in, out/groups, k))."""
+    _n = 1
+    _fn = staticmethod(F.conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution, as ``torch.nn.ConvTranspose2d`` (weight (in, out/groups, kh, kw))."""
+    _n = 2
+    _fn = staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution, as ``torch.nn.ConvTranspose3d`` (weight (in, out/groups, kd, kh, kw))."""
+    _n = 3
+    _fn = staticmethod(F.conv_transpose3d)

@@ -1,4 +1,4 @@
-"""``Linear``, ``Identity``, ``Flatten``, ``Unflatten``."""
+"""``Linear``, ``Bilinear``, ``Identity``, ``Flatten``, ``Unflatten``."""
 import math
 
 from ...ops.shape import flatten, reshape
@@ -73,3 +73,30 @@ class Unflatten(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Bilinear(Module):
+    """``y = x1^T A x2 + b`` with weight (out_features, in1_features, in2_features), initialized
+    U(-1/sqrt(in1), 1/sqrt(in1)) as PyTorch (weight and bias)."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=None):
+        super().__init__()
+        self.in1_features = in1_features
+        self.in2_features = in2_features
+        self.out_features = out_features
+        self.weight = new_param(out_features, in1_features, in2_features, dtype=dtype)
+        self.register_parameter("bias", new_param(out_features, dtype=dtype) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.weight.shape[1]) if self.weight.shape[1] else 0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

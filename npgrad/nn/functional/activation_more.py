@@ -1,0 +1,325 @@
+"""More activations, as ``torch.nn.functional``: the ELU family (elu, selu, celu), hardtanh / relu6,
+hardswish / hardsigmoid, the shrinks, threshold, softsign, tanhshrink, mish, logsigmoid, prelu, rrelu,
+softmin, glu, gumbel_softmax.
+
+Each elementwise activation is one op with a hand-written VJP (``_pointwise``). The VJPs are written
+with NumPy calls on their arguments, so with ``create_graph=True`` (when they receive Tensors) they run
+as npgrad ops and can be differentiated again. Gradients at the kinks follow PyTorch's kernels (e.g.
+``hardtanh`` passes no gradient at its bounds, ``softshrink`` none at ``±lambd``).
+"""
+import numpy as np
+
+from ... import random as _random
+from ...autograd import versions as _versions
+from ...ops import elementwise as _ew
+from ...ops._util import as_input, normalize_one_axis
+from ...tensor import Tensor, _make
+from .activation import _log_sigmoid, _sigmoid_of, softmax
+from ._common import _data, _is_graph
+
+__all__ = ["elu", "selu", "celu", "hardtanh", "relu6", "hardswish", "hardsigmoid", "softshrink", "hardshrink",
+           "tanhshrink", "threshold", "softsign", "mish", "logsigmoid", "prelu", "rrelu", "softmin", "glu",
+           "gumbel_softmax", "elu_", "selu_", "celu_", "hardtanh_", "relu6_", "threshold_", "leaky_relu_",
+           "rrelu_", "relu_"]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _float_input(input, name):
+    x = as_input(input, name)
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating point input, got {x.data.dtype}")
+    return x
+
+
+def _pointwise(name, x, out, vjp):
+    """Record an elementwise op ``name`` of ``x`` whose VJP reads only ``x``."""
+    xd = x.data
+    return _make(np.asarray(out, dtype=xd.dtype), name, (x,), (xd,), (vjp,))
+
+
+def _elu_family(input, alpha, scale, input_scale, name):
+    """PyTorch's ELU kernel: ``x * scale`` for ``x > 0``, else ``alpha * scale * (exp(x * input_scale) - 1)``;
+    the gradient for ``x <= 0`` is ``alpha * scale * input_scale * exp(x * input_scale)``."""
+    x = _float_input(input, name)
+    xd = x.data
+    neg_coef = alpha * scale
+    out = np.where(xd > 0, xd * scale, np.expm1(np.minimum(xd, 0) * input_scale) * neg_coef)
+
+    def vjp(g, y, x):
+        pos = x > 0
+        e = np.exp(np.where(pos, 0, x) * input_scale)  # no overflow in the branch not taken
+        return np.where(pos, g * scale, g * e * (neg_coef * input_scale))
+    return _pointwise(name, x, out, vjp)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    if inplace:
+        return elu_(input, alpha)
+    return _elu_family(input, float(alpha), 1.0, 1.0, "elu")
+
+
+def selu(input, inplace=False):
+    """``scale * elu(x, alpha)`` with the self-normalizing constants (alpha ~ 1.6733, scale ~ 1.0507)."""
+    if inplace:
+        return selu_(input)
+    return _elu_family(input, _SELU_ALPHA, _SELU_SCALE, 1.0, "selu")
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    if alpha == 0:
+        raise ValueError("celu: ZeroDivisionError, alpha must not be 0")
+    if inplace:
+        return celu_(input, alpha)
+    return _elu_family(input, float(alpha), 1.0, 1.0 / float(alpha), "celu")
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """``x`` clamped to ``[min_val, max_val]``; no gradient at or beyond the bounds (as PyTorch)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    if inplace:
+        return hardtanh_(input, min_val, max_val)
+    x = _float_input(input, "hardtanh")
+    out = np.clip(x.data, min_val, max_val)
+
+    def vjp(g, y, x):
+        return np.where((x > min_val) & (x < max_val), g, 0)
+    return _pointwise("hardtanh", x, out, vjp)
+
+
+def relu6(input, inplace=False):
+    """``min(max(0, x), 6)`` (``hardtanh(x, 0, 6)``)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardswish(input, inplace=False):
+    """``x * relu6(x + 3) / 6``."""
+    if inplace:
+        return _hardswish_(input)
+    x = _float_input(input, "hardswish")
+    xd = x.data
+    out = xd * np.clip(xd + 3, 0, 6) / 6
+
+    def vjp(g, y, x):
+        return np.where(x <= -3, 0, np.where(x < 3, g * (x / 3 + 0.5), g))
+    return _pointwise("hardswish", x, out, vjp)
+
+
+def hardsigmoid(input, inplace=False):
+    """``relu6(x + 3) / 6``; gradient ``1/6`` strictly inside (-3, 3)."""
+    if inplace:
+        return _hardsigmoid_(input)
+    x = _float_input(input, "hardsigmoid")
+    out = np.clip(x.data + 3, 0, 6) / 6
+
+    def vjp(g, y, x):
+        return np.where((x > -3) & (x < 3), g / 6, 0)
+    return _pointwise("hardsigmoid", x, out, vjp)
+
+
+def softshrink(input, lambd=0.5):
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambda must be greater or equal to 0, but found to be {lambd}")
+    x = _float_input(input, "softshrink")
+    xd = x.data
+    out = np.where(xd > lambd, xd - lambd, np.where(xd < -lambd, xd + lambd, 0))
+
+    def vjp(g, y, x):
+        return np.where((x >= -lambd) & (x <= lambd), 0, g)
+    return _pointwise("softshrink", x, out, vjp)
+
+
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, else 0."""
+    x = _float_input(input, "hardshrink")
+    xd = x.data
+    out = np.where((xd >= -lambd) & (xd <= lambd), 0, xd)
+
+    def vjp(g, y, x):
+        return np.where((x >= -lambd) & (x <= lambd), 0, g)
+    return _pointwise("hardshrink", x, out, vjp)
+
+
+def tanhshrink(input):
+    """``x - tanh(x)``."""
+    x = _float_input(input, "tanhshrink")
+    xd = x.data
+    out = xd - np.tanh(xd)
+
+    def vjp(g, y, x):
+        t = np.tanh(x)
+        return g * (t * t)
+    return _pointwise("tanhshrink", x, out, vjp)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """``x`` where ``x > threshold``, else ``value``."""
+    if inplace:
+        return threshold_(input, threshold, value)
+    x = _float_input(input, "threshold")
+    xd = x.data
+    out = np.where(xd > threshold, xd, value)
+
+    def vjp(g, y, x):
+        return np.where(x > threshold, g, 0)
+    return _pointwise("threshold", x, out, vjp)
+
+
+def softsign(input):
+    """``x / (1 + |x|)``."""
+    x = _float_input(input, "softsign")
+    xd = x.data
+    out = xd / (1 + np.abs(xd))
+
+    def vjp(g, y, x):
+        d = 1 + np.abs(x)
+        return g / (d * d)
+    return _pointwise("softsign", x, out, vjp)
+
+
+def _softplus_raw(x):
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def mish(input, inplace=False):
+    """``x * tanh(softplus(x))``."""
+    if inplace:
+        return _mish_(input)
+    x = _float_input(input, "mish")
+    xd = x.data
+    out = xd * np.tanh(_softplus_raw(xd))
+
+    def vjp(g, y, x):
+        if _is_graph(x):
+            t = np.tanh(-_log_sigmoid(-x))
+        else:
+            t = np.tanh(_softplus_raw(x))
+        return g * (t + x * _sigmoid_of(x) * (1 - t * t))
+    return _pointwise("mish", x, out, vjp)
+
+
+def logsigmoid(input):
+    """``log(sigmoid(x))``, computed stably: ``min(x, 0) - log1p(exp(-|x|))``."""
+    x = _float_input(input, "logsigmoid")
+    out = _log_sigmoid(x.data)
+
+    def vjp(g, y, x):
+        return g * _sigmoid_of(-x)
+    return _pointwise("logsigmoid", x, out, vjp)
+
+
+def prelu(input, weight):
+    """``max(0, x) + weight * min(0, x)`` with one learned slope, or one per channel (dim 1; dim 0 for a
+    1-D input), as ``F.prelu``."""
+    x = _float_input(input, "prelu")
+    wd = _data(weight)
+    n = wd.size
+    if n != 1:
+        channels = x.shape[1] if x.ndim >= 2 else 1
+        if wd.ndim != 1 or channels != n:
+            raise ValueError(f"prelu: mismatch of parameter numbers and input channel size: weight of shape "
+                             f"{wd.shape} for input of shape {x.shape} with {channels} channel(s) (dim 1)")
+        w = weight.reshape((n,) + (1,) * (x.ndim - 2))
+    else:
+        w = weight.reshape(()) if isinstance(weight, Tensor) else wd.reshape(())
+    return _ew.where(x.data > 0, x, w * x)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU: in training, each negative element gets a slope drawn from U(lower, upper);
+    in eval, the slope is ``(lower + upper) / 2``."""
+    if inplace:
+        return rrelu_(input, lower, upper, training)
+    x = _float_input(input, "rrelu")
+    xd = x.data
+    if not training:
+        slope = (lower + upper) / 2
+        out = np.where(xd > 0, xd, xd * slope)
+        return _pointwise("rrelu", x, out, lambda g, y, x: np.where(x > 0, g, g * slope))
+    noise = _random.get_generator().uniform(lower, upper, xd.shape).astype(xd.dtype)
+    noise = np.where(xd > 0, 1, noise).astype(xd.dtype)
+    return _pointwise("rrelu", x, xd * noise, lambda g, y, x: g * noise)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """``softmax(-x)`` along ``dim``."""
+    x = as_input(input, "softmin")
+    if dtype is not None:
+        x = x.astype(dtype)
+    if dim is None:
+        from .activation import _softmax_dim
+        dim = _softmax_dim(x.ndim, None, "softmin")
+    return softmax(-x, dim=dim)
+
+
+def glu(input, dim=-1):
+    """Gated linear unit: ``a * sigmoid(b)`` where ``a, b`` are the two halves of ``input`` along ``dim``."""
+    x = _float_input(input, "glu")
+    if x.ndim == 0:
+        raise ValueError("glu: does not support scalars because halving size must be even")
+    d = normalize_one_axis(dim, x.ndim, "glu")
+    n = x.shape[d]
+    if n % 2:
+        raise ValueError(f"glu: Halving dimension must be even, but dimension {d} is size {n} (input of shape "
+                         f"{x.shape})")
+    h = n // 2
+    lo = (slice(None),) * d + (slice(0, h),)
+    hi = (slice(None),) * d + (slice(h, n),)
+    return x[lo] * _ew.sigmoid(x[hi])
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """Samples from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with Gumbel(0, 1)
+    noise ``g``; with ``hard=True`` a one-hot of its argmax whose gradient is the soft sample's
+    (straight-through), as ``F.gumbel_softmax``."""
+    x = as_input(logits, "gumbel_softmax")
+    xd = x.data
+    gumbels = -np.log(_random.get_generator().exponential(1.0, xd.shape)).astype(xd.dtype)
+    y_soft = softmax((x + gumbels) / tau, dim=dim)
+    if not hard:
+        return y_soft
+    ax = normalize_one_axis(dim, max(x.ndim, 1), "gumbel_softmax")
+    idx = np.expand_dims(np.argmax(y_soft.data, axis=ax), ax)
+    y_hard = np.zeros_like(y_soft.data)
+    np.put_along_axis(y_hard, idx, 1.0, axis=ax)
+    return (y_soft - y_soft.detach()) + y_hard
+
+
+# In-place variants (``F.elu_(x)``, ``F.elu(x, inplace=True)``): the out-of-place result is written into
+# ``x`` through npgrad's in-place machinery (version counter, graph rewrite), which returns ``x``.
+def _inplace(name, fn, op):
+    from ...ops import inplace as _inplace_ops
+    return _inplace_ops.method(name, fn, op)
+
+
+def _leaky(input, negative_slope=0.01):
+    from .activation import leaky_relu
+    return leaky_relu(input, negative_slope)
+
+
+elu_ = _inplace("elu_", elu, "elu")
+selu_ = _inplace("selu_", selu, "selu")
+celu_ = _inplace("celu_", celu, "celu")
+hardtanh_ = _inplace("hardtanh_", hardtanh, "hardtanh")
+relu6_ = _inplace("relu6_", relu6, "hardtanh")
+threshold_ = _inplace("threshold_", threshold, "threshold")
+leaky_relu_ = _inplace("leaky_relu_", _leaky, "leaky_relu")
+rrelu_ = _inplace("rrelu_", rrelu, "rrelu")
+relu_ = _inplace("relu_", _ew.relu, "relu")
+_hardswish_ = _inplace("hardswish_", hardswish, "hardswish")
+_hardsigmoid_ = _inplace("hardsigmoid_", hardsigmoid, "hardsigmoid")
+_mish_ = _inplace("mish_", mish, "mish")
+_INPLACE = {"elu": elu_, "selu": selu_, "celu": celu_, "hardtanh": hardtanh_, "relu6": relu6_,
+            "threshold": threshold_, "rrelu": rrelu_, "hardswish": _hardswish_, "hardsigmoid": _hardsigmoid_,
+            "mish": _mish_}
+
+
+# What the VJPs above read (npgrad/autograd/versions.py): only their input (rrelu's noise is its own).
+for _name in ("elu", "selu", "celu", "hardtanh", "hardswish", "hardsigmoid", "softshrink", "hardshrink",
+              "tanhshrink", "threshold", "softsign", "mish", "logsigmoid", "rrelu"):
+    _versions.reads(_name, "x")

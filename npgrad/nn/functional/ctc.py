@@ -1,0 +1,227 @@
+"""``ctc_loss``: Connectionist Temporal Classification, a hand-written forward-backward in log space,
+vectorized over the batch (one NumPy step per time step for the alphas, one for the betas).
+
+For a target ``l`` of length ``S`` the extended label sequence ``l'`` (length ``2S + 1``) puts a blank
+before, between and after the labels. ``alpha[t, s]`` is the log-probability of all alignment prefixes
+ending in ``l'[s]`` at time ``t``, ``beta[t, s]`` that of the suffixes starting there; the loss is
+``nll = -log sum_s exp(alpha[T-1, s])`` over the last two states, and the gradient with respect to
+``log_probs[t, c]`` comes from ``alpha + beta`` summed over the states labelled ``c``.
+
+As PyTorch's (CPU and CUDA) kernels, the gradient returned for ``log_probs`` is
+``exp(log_probs) - exp(lcab + nll - log_probs)`` (``lcab`` the log of the summed ``alpha * beta`` of class
+``c``): the derivative with respect to the logits whose ``log_softmax`` the input is. Through
+``log_softmax`` (the documented use) the extra ``exp(log_probs)`` term cancels, so the gradient of the
+logits is exact; on a raw ``log_probs`` leaf it is PyTorch's value, not the plain partial derivative.
+With ``create_graph=True`` the VJP recomputes the alphas and betas with npgrad ops, so second
+derivatives are available (PyTorch has none for this loss).
+"""
+import numpy as np
+
+from ...autograd import versions as _versions
+from ...ops import shape as _shape
+from ...ops._util import as_input
+from ...tensor import _make
+from .loss import _check_reduction
+from ._common import _data, _is_graph
+
+__all__ = ["ctc_loss"]
+
+_NEG = -1e30  # "log 0" on the differentiable path, where -inf would turn gradients into nan
+
+
+def _lengths(v, n, name):
+    a = np.asarray(_data(v))
+    if a.dtype.kind not in "iu":
+        a = a.astype(np.int64) if a.size == 0 or np.all(a == np.round(a)) else None
+        if a is None:
+            raise TypeError(f"ctc_loss: {name} must be integers")
+    a = a.reshape(-1).astype(np.int64)
+    if a.shape != (n,):
+        raise ValueError(f"ctc_loss: {name} must have one entry per batch element ({n}), got shape {a.shape}")
+    return a
+
+
+def _lse3(a, b, c, graph):
+    """log(exp(a) + exp(b) + exp(c)), elementwise; -inf stays -inf on the NumPy path."""
+    if graph:
+        m = np.maximum(np.maximum(_data(a), _data(b)), _data(c))
+        return m + np.log(np.exp(a - m) + np.exp(b - m) + np.exp(c - m))
+    m = np.maximum(np.maximum(a, b), c)
+    ms = np.where(m == -np.inf, 0, m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return ms + np.log(np.exp(a - ms) + np.exp(b - ms) + np.exp(c - ms))
+
+
+def _shift(x, k, neg, graph, right=True):
+    """``x`` (N, L) shifted by ``k`` along the states, filled with ``neg``."""
+    N, L = x.shape
+    fill = np.full((N, k), neg, dtype=x.dtype)
+    if graph:
+        return _shape.concatenate([fill, x[:, :L - k]] if right else [x[:, k:], fill], axis=1)
+    return np.concatenate([fill, x[:, :L - k]] if right else [x[:, k:], fill], axis=1)
+
+
+def _alphas_betas(lpe, geo, graph):
+    """Log alphas and betas (T, N, L) and the per-sample nll, from ``lpe`` (T, N, L): the log-probs at
+    the extended labels. Works on arrays (``graph=False``) or Tensors (the create_graph path)."""
+    skip, skip_next, valid, init_a, Tn, Ln = geo
+    T = lpe.shape[0]
+    neg = _NEG if graph else -np.inf
+    dt = lpe.dtype
+    where = np.where
+    alphas = [where(init_a, lpe[0], neg)]
+    for t in range(1, T):
+        a = alphas[-1]
+        s2 = where(skip, _shift(a, 2, neg, graph), neg)
+        alphas.append(where(valid, _lse3(a, _shift(a, 1, neg, graph), s2, graph) + lpe[t], neg))
+    N, L = valid.shape
+    last = np.zeros((N, L), dtype=bool)
+    ar = np.arange(N)
+    last[ar, Ln - 1] = True
+    last[ar[Ln > 1], (Ln - 2)[Ln > 1]] = True
+    betas = [None] * T
+    b = np.full((N, L), neg, dtype=dt)
+    for t in range(T - 1, -1, -1):
+        if t == T - 1:
+            rec = np.full((N, L), neg, dtype=dt)
+        else:
+            s2 = where(skip_next, _shift(b, 2, neg, graph, right=False), neg)
+            rec = _lse3(b, _shift(b, 1, neg, graph, right=False), s2, graph) + lpe[t]
+        start = (Tn - 1 == t)[:, None] & last
+        going = (Tn - 1 > t)[:, None] & valid
+        b = where(start, lpe[t], where(going, rec, neg))
+        betas[t] = b
+    if graph:
+        alpha, beta = _shape.stack(alphas), _shape.stack(betas)
+    else:
+        alpha, beta = np.stack(alphas), np.stack(betas)
+    end = alpha[Tn - 1, ar]                            # (N, L): the alphas at each sample's last step
+    a1 = end[ar, Ln - 1]
+    a2 = where(Ln > 1, end[ar, np.maximum(Ln - 2, 0)], neg)
+    nll = -_lse3(a1, a2, np.full(N, neg, dtype=dt), graph)
+    return alpha, beta, nll
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """CTC loss of ``log_probs`` (T, N, C) (or (T, C) unbatched; log-softmax outputs) against ``targets``:
+    (N, S) padded, or the targets of the batch concatenated (1-D, split by ``target_lengths``), or (S,)
+    unbatched. ``reduction='mean'`` divides each loss by its target length, then averages over the batch;
+    ``zero_infinity`` replaces infinite losses (impossible alignments) and their gradients by zero."""
+    _check_reduction(reduction, "ctc_loss")
+    x = as_input(log_probs, "ctc_loss")
+    xd = x.data
+    if xd.dtype.kind != "f":
+        raise TypeError(f"ctc_loss: log_probs must be floating point, not {xd.dtype}")
+    unbatched = xd.ndim == 2
+    if xd.ndim not in (2, 3):
+        raise ValueError(f"ctc_loss: log_probs must be (T, N, C) or (T, C), got shape {xd.shape}")
+    if unbatched:
+        x = x.reshape(xd.shape[0], 1, xd.shape[1])
+        xd = x.data
+    T, N, C = xd.shape
+    if not 0 <= blank < C:
+        raise ValueError(f"ctc_loss: blank must be in label range [0, {C}), got {blank}")
+    td = np.asarray(_data(targets))
+    if td.dtype.kind not in "iu":
+        raise TypeError(f"ctc_loss: targets must be integers, not {td.dtype}")
+    Tn = _lengths(input_lengths, N, "input_lengths")
+    Sn = _lengths(target_lengths, N, "target_lengths")
+    if N and (Tn.max() > T or Tn.min() < 0):
+        raise ValueError(f"ctc_loss: input_lengths must be in [0, {T}] (log_probs of shape {tuple(xd.shape)}), "
+                         f"got {Tn.tolist()}")
+    if Sn.size and Sn.min() < 0:
+        raise ValueError(f"ctc_loss: target_lengths must be non-negative, got {Sn.tolist()}")
+    S = int(Sn.max()) if N else 0
+    tgt = np.zeros((N, S), dtype=np.int64)
+    if unbatched or td.ndim == 2:
+        tb = td.reshape(1, -1) if unbatched else td
+        if tb.shape[0] != N or tb.shape[1] < S:
+            raise ValueError(f"ctc_loss: targets of shape {td.shape} do not hold target_lengths {Sn.tolist()}")
+        tgt[:] = tb[:, :S]
+    elif td.ndim == 1:
+        if td.size < Sn.sum():
+            raise ValueError(f"ctc_loss: concatenated targets of length {td.size} are shorter than "
+                             f"sum(target_lengths) = {Sn.sum()}")
+        offs = np.concatenate([[0], np.cumsum(Sn)])
+        for n in range(N):
+            tgt[n, :Sn[n]] = td[offs[n]:offs[n + 1]]
+    else:
+        raise ValueError(f"ctc_loss: targets must be (N, S) or 1-D, got shape {td.shape}")
+    used = np.arange(S)[None, :] < Sn[:, None]
+    if used.any() and (tgt[used].min() < 0 or tgt[used].max() >= C or (tgt[used] == blank).any()):
+        raise ValueError(f"ctc_loss: target labels must be in [0, {C}) and differ from the blank ({blank})")
+
+    # extended labels and the state masks, shared by both paths
+    L = 2 * S + 1
+    Ln = 2 * Sn + 1
+    lab = np.full((N, L), blank, dtype=np.int64)
+    lab[:, 1::2] = np.where(used, tgt, blank)
+    s_idx = np.arange(L)[None, :]
+    valid = s_idx < Ln[:, None]
+    prev2 = np.concatenate([np.full((N, 2), -1), lab[:, :-2]], axis=1)
+    skip = valid & (s_idx >= 2) & (lab != blank) & (lab != prev2)
+    skip_next = np.concatenate([skip[:, 2:], np.zeros((N, 2), dtype=bool)], axis=1)
+    init_a = valid & (s_idx < 2)
+    geo = (skip, skip_next, valid, init_a, Tn, Ln)
+    rows = np.arange(N)[:, None]
+    time_ok = (np.arange(T)[:, None] < Tn[None, :])[:, :, None]      # (T, N, 1)
+    dt = xd.dtype
+    if T == 0 or N == 0:
+        nll = np.zeros(N, dtype=dt) if T == 0 and N == 0 else np.full(N, np.inf, dtype=dt)
+        alpha = beta = None
+    else:
+        alpha, beta, nll = _alphas_betas(xd[:, rows, lab], geo, False)
+    nll = nll_raw = np.asarray(nll, dtype=dt)
+    inf = np.isinf(nll)
+    if zero_infinity:
+        nll = np.where(inf, 0, nll).astype(dt)
+    denom = np.maximum(Sn, 1).astype(dt)
+    if reduction == "none":
+        out = nll.reshape(()) if unbatched else nll
+    elif reduction == "sum":
+        out = np.asarray(nll.sum(), dtype=dt)
+    else:
+        with np.errstate(invalid="ignore"):
+            out = np.asarray((nll / denom).mean(), dtype=dt)
+
+    def coef(g):
+        """The gradient of the output for each sample's nll, (N,)."""
+        if reduction == "none":
+            c = g.reshape(N)
+        elif reduction == "sum":
+            c = g * np.ones(N, dtype=dt)
+        else:
+            c = g / (denom * N)
+        if zero_infinity and inf.any():
+            c = np.where(inf, 0, c)
+        return c
+
+    def vjp(g, y, lp):
+        if alpha is None:
+            return np.zeros(lp.shape, dtype=dt) * g
+        if _is_graph(lp):
+            lpe = lp[:, rows, lab]
+            a, b, nl = _alphas_betas(lpe, geo, True)
+        else:
+            lpe, a, b, nl = xd[:, rows, lab], alpha, beta, nll_raw
+        with np.errstate(invalid="ignore", over="ignore"):
+            e = np.exp(a + b + nl.reshape(1, N, 1) - lpe)    # (T, N, L): posterior / prob, per state
+        keep = valid[None] & time_ok
+        if zero_infinity and inf.any():
+            keep = keep & ~inf[None, :, None]
+        e = np.where(keep, e, 0)
+        if _is_graph(lp):
+            onehot = (lab[:, :, None] == np.arange(C)).astype(dt)  # (N, L, C)
+            post = np.matmul(np.swapaxes(e, 0, 1), onehot).swapaxes(0, 1)  # (T, N, C)
+        else:
+            post = np.zeros((T, N, C), dtype=dt)
+            ar = np.arange(N)
+            for s in range(L):
+                post[:, ar, lab[:, s]] += e[:, :, s]
+        grad = np.where(time_ok, np.exp(lp) - post, 0)
+        return grad * coef(g).reshape(1, N, 1)
+
+    return _make(out, "ctc_loss", (x,), (xd,), (vjp,))
+
+
+_versions.reads("ctc_loss", "x")

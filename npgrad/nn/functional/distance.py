@@ -1,0 +1,84 @@
+"""Distances and similarities: ``cosine_similarity``, ``pairwise_distance``, ``pdist``; also the vector
+p-norm they share (gradient 0 at a zero vector, as ``torch.linalg.vector_norm``)."""
+import math
+
+import numpy as np
+
+from ...ops import elementwise as _ew
+from ...ops._util import as_input, normalize_one_axis
+from ...tensor import _wrap
+from ._common import _data, _with_value
+
+__all__ = ["cosine_similarity", "pairwise_distance", "pdist"]
+
+
+def _vector_norm(v, p, axis, keepdims=False):
+    """The ``p``-norm of ``v`` along ``axis``: differentiable, with a zero gradient at a zero vector."""
+    if p == 2:
+        s = (v * v).sum(axis=axis, keepdims=keepdims)
+        zero = _data(s) == 0
+        if not zero.any():
+            return _ew.sqrt(s)
+        return _ew.where(zero, 0, _ew.sqrt(_ew.where(zero, 1, s)))
+    a = _ew.abs(v)
+    if p == 1:
+        return a.sum(axis=axis, keepdims=keepdims)
+    if p == math.inf:
+        return a.max(axis=axis, keepdims=keepdims)
+    if p == -math.inf:
+        return a.min(axis=axis, keepdims=keepdims)
+    if p == 0:
+        return _wrap((_data(v) != 0).sum(axis=axis, keepdims=keepdims).astype(_data(v).dtype))
+    s = (a ** p).sum(axis=axis, keepdims=keepdims)
+    zero = _data(s) == 0
+    if not zero.any():
+        return s ** (1.0 / p)
+    return _ew.where(zero, 0, _ew.where(zero, 1, s) ** (1.0 / p))
+
+
+def _pair(x1, x2, name):
+    a, b = as_input(x1, name), as_input(x2, name)
+    for t in (a, b):
+        if t.data.dtype.kind != "f":
+            raise TypeError(f"{name}: expected floating point inputs, got {t.data.dtype}")
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{name}: inputs of shapes {a.shape} and {b.shape} do not broadcast") from None
+    return a, b, shape
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """``sum(x1 * x2, dim) / (max(||x1||, eps) * max(||x2||, eps))``, broadcasting ``x1`` and ``x2``. As
+    PyTorch, each input is divided by its norm first, and the norms are clamped at ``eps`` for the value
+    only (the gradient is the unclamped norm's)."""
+    a, b, shape = _pair(x1, x2, "cosine_similarity")
+    ax = normalize_one_axis(dim, max(len(shape), 1), "cosine_similarity")
+    if a.shape != shape:
+        a = a * np.ones(shape, a.dtype)
+    if b.shape != shape:
+        b = b * np.ones(shape, b.dtype)
+    n1 = _vector_norm(a, 2, ax, keepdims=True)
+    n2 = _vector_norm(b, 2, ax, keepdims=True)
+    n1 = _with_value(n1, np.maximum(n1.data, eps))
+    n2 = _with_value(n2, np.maximum(n2.data, eps))
+    return ((a / n1) * (b / n2)).sum(axis=ax)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """``||x1 - x2 + eps||_p`` over the last dim (the inputs broadcast), as ``F.pairwise_distance``."""
+    a, b, shape = _pair(x1, x2, "pairwise_distance")
+    if not shape:
+        raise ValueError("pairwise_distance: inputs must have at least 1 dimension")
+    return _vector_norm(a - b + eps, p, len(shape) - 1, keepdims=keepdim)
+
+
+def pdist(input, p=2):
+    """The ``p``-norm distances between the rows of an (N, M) input: the upper triangle of the distance
+    matrix, row by row (N (N - 1) / 2 values)."""
+    x = as_input(input, "pdist")
+    if x.ndim != 2:
+        raise ValueError(f"pdist: only supports 2D tensors, got {x.ndim}D input of shape {x.shape}")
+    n = x.shape[0]
+    i, j = np.triu_indices(n, 1)
+    return _vector_norm(x[i] - x[j], p, 1)

@@ -1,0 +1,35 @@
+"""Power-average pooling: ``lp_pool1d``, ``lp_pool2d``, ``lp_pool3d`` (on ``npgrad.ops.conv``'s average
+pooling, composed as PyTorch does: ``(sign(s) * relu(|s|) * kernel_numel) ** (1 / p)`` of the windows'
+average ``s`` of ``x ** p``)."""
+import math
+
+from ...ops import conv as _conv
+from ...ops import elementwise as _ew
+from ...ops._util import as_input
+
+__all__ = ["lp_pool1d", "lp_pool2d", "lp_pool3d"]
+
+
+def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode, name):
+    x = as_input(input, name)
+    ks = (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
+    if len(ks) != nd:
+        raise ValueError(f"{name}: kernel_size must be an int or a tuple of {nd} ints, got {kernel_size!r}")
+    pool = (_conv.avg_pool1d, _conv.avg_pool2d, _conv.avg_pool3d)[nd - 1]
+    s = pool(x ** norm_type, kernel_size, stride, 0, ceil_mode)
+    return (_ew.sign(s) * _ew.relu(_ew.abs(s)) * math.prod(ks)) ** (1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """``(sum over each window of x ** p) ** (1 / p)`` over (N, C, L) or (C, L) inputs."""
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode, "lp_pool1d")
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """``(sum over each window of x ** p) ** (1 / p)`` over (N, C, H, W) or (C, H, W) inputs."""
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode, "lp_pool2d")
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """``(sum over each window of x ** p) ** (1 / p)`` over (N, C, D, H, W) or (C, D, H, W) inputs."""
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode, "lp_pool3d")

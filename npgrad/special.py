@@ -1,0 +1,101 @@
+"""``npg.special``: differentiable special functions with ``scipy.special``'s names and signatures, computed
+with NumPy alone (SciPy is not needed; it is the reference the tests compare against).
+
+>>> import npgrad as npg
+>>> a = npg.tensor([0.5, 3.0])
+>>> npg.special.gammaln(a).sum().backward()
+>>> a.grad          # digamma(a)
+
+Gradients are PyTorch's (``torch.special``) where it has the function; everything can be differentiated
+twice or more (``create_graph=True``). float32 stays float32; integer inputs give float64, as in SciPy.
+
+When SciPy is installed, its ufuncs also work on tensors and are differentiable:
+``scipy.special.gammaln(t)`` runs ``npg.special.gammaln``, and the Bessel functions (``j0 j1 jn jv y0 y1 yn
+yv iv ive kv kve k0 k0e k1 k1e``), ``gammainc``/``gammaincc`` (in x), ``betainc`` (in x), ``psi``,
+``rgamma`` and ``zeta`` (in q) take SciPy's values with their known derivatives (npgrad/ops/scipy_special.py).
+
+Where to find them: ``npgrad/ops/special.py`` (the ops, with their VJPs), ``ops/_gamma.py``, ``ops/_erf.py``,
+``ops/_bessel.py`` (the NumPy kernels), and this module (logsumexp, softmax, log_softmax).
+"""
+import numpy as _np
+
+from .ops import reduce as _reduce
+from .ops._util import as_input as _as_input, normalize_axis as _normalize_axis
+from .ops.elementwise import abs as _abs, exp as _exp, log as _log, where as _where
+from .ops.special import (beta, betaln, digamma, entr, erf, erfc, erfcinv, erfcx, erfinv, expit, gamma,  # noqa
+                          gammaln, i0, i0e, i1, i1e, log_ndtr, logit, multigammaln, ndtr, ndtri, polygamma, psi,
+                          rgamma, sinc, xlog1py, xlogy, zeta)
+
+__all__ = ["beta", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv", "expit", "gamma",
+           "gammaln", "i0", "i0e", "i1", "i1e", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln",
+           "ndtr", "ndtri", "polygamma", "psi", "rgamma", "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
+
+
+def _float_input(x, where):
+    x = _as_input(x, where)
+    if x.dtype.kind != "f":
+        if x.dtype.kind == "c":
+            raise TypeError(f"npgrad.special.{where}: complex arguments are not supported yet")
+        x = x.astype(_np.float64)
+    return x
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    """``log(sum(b * exp(a)))`` over ``axis`` (all axes by default), computed stably, as
+    ``scipy.special.logsumexp``. With ``return_sign=True`` returns ``(log|sum|, sign(sum))``; without it a
+    negative sum gives NaN. Differentiable in ``a`` and ``b``."""
+    a = _float_input(a, "logsumexp")
+    if b is None:
+        out = _reduce.logsumexp(a, axis=axis, keepdims=keepdims)
+        if return_sign:
+            return out, _np.ones(out.shape, out.dtype)
+        return out
+    axes = _normalize_axis(axis, a.ndim, "logsumexp")
+    ad = a.data
+    if ad.size:
+        m = _np.max(_np.broadcast_to(ad, _np.broadcast_shapes(ad.shape, _np.shape(getattr(b, "data", b)))),
+                    axis=axes, keepdims=True)
+    else:
+        m = _np.zeros((1,) * ad.ndim, ad.dtype)
+    m = _np.where(_np.isfinite(m), m, 0).astype(ad.dtype)
+    s = _reduce.sum(b * _exp(a - m), axis=axes, keepdims=True)
+    with _np.errstate(divide="ignore"):
+        out = _log(_abs(s)) + m
+    sgn = _np.sign(s.data)
+    if not keepdims:
+        out = out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
+        sgn = sgn.reshape(out.shape)
+    if return_sign:
+        return out, sgn
+    if (sgn < 0).any():
+        out = _where(sgn < 0, _np.nan, out)
+    return out
+
+
+def log_softmax(x, axis=None):
+    """``x - logsumexp(x, axis, keepdims=True)`` (all axes by default), as ``scipy.special.log_softmax``;
+    finite for logits of any size. Differentiable."""
+    from .nn.functional import log_softmax as _log_softmax
+    x = _float_input(x, "log_softmax")
+    if x.ndim == 0:
+        return x - x
+    if axis is None:
+        return _log_softmax(x.reshape(-1), dim=0).reshape(x.shape)
+    if isinstance(axis, (tuple, list)):
+        return x - _reduce.logsumexp(x, axis=tuple(axis), keepdims=True)
+    return _log_softmax(x, dim=axis)
+
+
+def softmax(x, axis=None):
+    """``exp(x) / sum(exp(x))`` over ``axis`` (all axes by default), as ``scipy.special.softmax``.
+    Differentiable."""
+    from .nn.functional import softmax as _softmax
+    x = _float_input(x, "softmax")
+    if x.ndim == 0:
+        return x - x + 1.0
+    if axis is None:
+        return _softmax(x.reshape(-1), dim=0).reshape(x.shape)
+    if isinstance(axis, (tuple, list)):
+        return _exp(x - _reduce.logsumexp(x, axis=tuple(axis), keepdims=True))
+    return _softmax(x, dim=axis)
+

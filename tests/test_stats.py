@@ -1,0 +1,224 @@
+"""npg.stats: values against scipy.stats, gradients (value and parameters) and second derivatives against
+torch.distributions' log_prob / cdf in float32 and float64, finite differences where torch has no
+counterpart (loc/scale of gamma and beta, logcdf, sf, ppf), supports, dtypes and errors."""
+import numpy as np
+import pytest
+import torch
+import torch.distributions as D
+
+import npgrad as npg
+from npgrad import stats
+from tests.helpers import assert_close, check_finite_difference
+
+import scipy.stats as st  # noqa: E402 (the test extra installs SciPy)
+
+RNG = np.random.default_rng(99)
+
+
+def _u(lo, hi, shape):
+    return RNG.uniform(lo, hi, shape)
+
+
+SPD = np.array([[2.0, 0.3, -0.4], [0.3, 1.5, 0.2], [-0.4, 0.2, 1.0]])
+SIMPLEX = RNG.dirichlet([2.0, 1.0, 3.0], size=5).T          # (K, N): SciPy's layout
+PROBS = RNG.dirichlet([1.0] * 4, size=3)                      # (3, 4)
+
+# name, npgrad function, torch function, arrays (all float: the ones that take a gradient), which take one
+TORCH_CASES = [
+    ("norm.logpdf", lambda x, m, s: stats.norm.logpdf(x, m, s),
+     lambda x, m, s: D.Normal(m, s).log_prob(x), [_u(-3, 3, 6), _u(-1, 1, 6), _u(0.5, 2, 6)]),
+    ("norm.cdf", lambda x, m, s: stats.norm.cdf(x, m, s),
+     lambda x, m, s: D.Normal(m, s).cdf(x), [_u(-3, 3, 6), _u(-1, 1, 6), _u(0.5, 2, 6)]),
+    ("norm.pdf_bcast", lambda x, m, s: stats.norm.pdf(x, m, s),
+     lambda x, m, s: D.Normal(m, s).log_prob(x).exp(), [_u(-3, 3, (4, 1)), _u(-1, 1, 3), _u(0.5, 2, 1)]),
+    ("norm.ppf", lambda q, m, s: stats.norm.ppf(q, m, s),
+     lambda q, m, s: D.Normal(m, s).icdf(q), [_u(0.05, 0.95, 6), _u(-1, 1, 6), _u(0.5, 2, 6)]),
+    ("multivariate_normal", lambda x, m, c: stats.multivariate_normal.logpdf(x, m, c @ c.T),
+     lambda x, m, c: D.MultivariateNormal(m, covariance_matrix=c @ c.T).log_prob(x),
+     [_u(-2, 2, (5, 3)), _u(-1, 1, 3), np.linalg.cholesky(SPD)]),
+    ("t", lambda x, df, m, s: stats.t.logpdf(x, df, m, s),
+     lambda x, df, m, s: D.StudentT(df, m, s).log_prob(x), [_u(-4, 4, 6), _u(1, 8, 6), _u(-1, 1, 6), _u(0.5, 2, 6)]),
+    ("gamma", lambda x, a, s: stats.gamma.logpdf(x, a, scale=s),
+     lambda x, a, s: D.Gamma(a, 1 / s).log_prob(x), [_u(0.1, 5, 6), _u(0.5, 4, 6), _u(0.5, 2, 6)]),
+    ("beta", lambda x, a, b: stats.beta.logpdf(x, a, b),
+     lambda x, a, b: D.Beta(a, b).log_prob(x), [_u(0.05, 0.95, 6), _u(0.5, 4, 6), _u(0.5, 4, 6)]),
+    ("dirichlet", lambda x, a: stats.dirichlet.logpdf(x, a),
+     lambda x, a: D.Dirichlet(a).log_prob(x.T), [SIMPLEX, _u(0.5, 4, 3)]),
+    ("poisson", lambda mu: stats.poisson.logpmf(np.array([0, 1, 3, 7, 2, 0]), mu),
+     lambda mu: D.Poisson(mu).log_prob(torch.tensor([0, 1, 3, 7, 2, 0], dtype=mu.dtype)), [_u(0.2, 6, 6)]),
+    ("binom", lambda p: stats.binom.logpmf(np.array([0, 2, 5, 10, 3, 7]), 10, p),
+     lambda p: D.Binomial(10, probs=p).log_prob(torch.tensor([0, 2, 5, 10, 3, 7], dtype=p.dtype)), [_u(0.1, 0.9, 6)]),
+    ("bernoulli", lambda p: stats.bernoulli.logpmf(np.array([0, 1, 1, 0]), p),
+     lambda p: D.Bernoulli(probs=p).log_prob(torch.tensor([0, 1, 1, 0], dtype=p.dtype)), [_u(0.1, 0.9, 4)]),
+    ("categorical.probs", lambda p: stats.categorical.logpmf(np.array([0, 3, 2]), probs=p),
+     lambda p: D.Categorical(probs=p).log_prob(torch.tensor([0, 3, 2])), [PROBS * 2.0]),
+    ("categorical.logits", lambda lg: stats.categorical.logpmf(np.array([[1, 0, 3], [2, 2, 0]]), logits=lg),
+     lambda lg: D.Categorical(logits=lg).log_prob(torch.tensor([[1, 0, 3], [2, 2, 0]])), [_u(-2, 2, (3, 4))]),
+]
+
+
+def _first_and_second(fn, xs, lib):
+    out = fn(*xs)
+    w = np.random.default_rng(3).standard_normal(tuple(out.shape)).astype(str(out.dtype).replace("torch.", ""))
+    if lib == "torch":
+        gs = torch.autograd.grad((out * torch.tensor(w)).sum(), xs, create_graph=True)
+        hs = torch.autograd.grad(sum((g * g).sum() for g in gs), xs, allow_unused=True)
+        return out.detach().numpy(), [g.detach().numpy() for g in gs], [0 if h is None else h.numpy() for h in hs]
+    gs = npg.autograd.grad((out * w).sum(), xs, create_graph=True)
+    hs = npg.autograd.grad(sum((g * g).sum() for g in gs), xs, allow_unused=True)
+    return out.data, [g.data for g in gs], [0 if h is None else h.data for h in hs]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,fn,tfn,args", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
+def test_log_densities_and_gradients_match_torch_distributions(name, fn, tfn, args, dtype):
+    arrays = [np.asarray(a, dtype=dtype) for a in args]
+    value, grads, second = _first_and_second(fn, [npg.tensor(a) for a in arrays], "npg")
+    tvalue, tgrads, tsecond = _first_and_second(tfn, [torch.tensor(a, requires_grad=True) for a in arrays], "torch")
+    tol = dict(rtol=5e-4, atol=5e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
+    assert value.dtype == dtype, f"{name}: {value.dtype}"
+    np.testing.assert_allclose(value, tvalue, err_msg=f"{name} value", **tol)
+    for i, (g, tg) in enumerate(zip(grads, tgrads)):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, tg, err_msg=f"{name} gradient {i}", **tol)
+    for i, (h, th) in enumerate(zip(second, tsecond)):
+        np.testing.assert_allclose(h, th, err_msg=f"{name} second derivative {i}", **tol)
+
+
+# ------------------------------------------------------------------------------- values vs SciPy
+X = _u(-3, 3, 20)
+VALUE_CASES = [
+    ("norm.logpdf", lambda: stats.norm.logpdf(X, 0.3, 1.7), lambda: st.norm.logpdf(X, 0.3, 1.7)),
+    ("norm.pdf", lambda: stats.norm.pdf(X, 0.3, 1.7), lambda: st.norm.pdf(X, 0.3, 1.7)),
+    ("norm.cdf", lambda: stats.norm.cdf(X * 10, 0.3, 1.7), lambda: st.norm.cdf(X * 10, 0.3, 1.7)),
+    ("norm.logcdf", lambda: stats.norm.logcdf(X * 30, 0.3, 1.7), lambda: st.norm.logcdf(X * 30, 0.3, 1.7)),
+    ("norm.sf", lambda: stats.norm.sf(X * 10, 0.3, 1.7), lambda: st.norm.sf(X * 10, 0.3, 1.7)),
+    ("norm.logsf", lambda: stats.norm.logsf(X * 30, 0.3, 1.7), lambda: st.norm.logsf(X * 30, 0.3, 1.7)),
+    ("norm.ppf", lambda: stats.norm.ppf(np.abs(X) / 3, 0.3, 1.7), lambda: st.norm.ppf(np.abs(X) / 3, 0.3, 1.7)),
+    ("norm.isf", lambda: stats.norm.isf(np.abs(X) / 3, 0.3, 1.7), lambda: st.norm.isf(np.abs(X) / 3, 0.3, 1.7)),
+    ("mvn", lambda: stats.multivariate_normal.logpdf(X[:18].reshape(6, 3), [0.1, 0.2, -0.3], SPD),
+     lambda: st.multivariate_normal.logpdf(X[:18].reshape(6, 3), [0.1, 0.2, -0.3], SPD)),
+    ("mvn.pdf_one_point", lambda: stats.multivariate_normal.pdf(X[:3], None, SPD),
+     lambda: st.multivariate_normal.pdf(X[:3], None, SPD)),
+    ("mvn.diag", lambda: stats.multivariate_normal.logpdf(X[:18].reshape(6, 3), [0.1, 0.2, -0.3], [1.0, 2.0, 0.5]),
+     lambda: st.multivariate_normal.logpdf(X[:18].reshape(6, 3), [0.1, 0.2, -0.3], [1.0, 2.0, 0.5])),
+    ("mvn.1d", lambda: stats.multivariate_normal.logpdf(X, 0.5, 2.0),
+     lambda: st.multivariate_normal.logpdf(X, 0.5, 2.0)),
+    ("t", lambda: stats.t.logpdf(X, 2.5, 0.2, 1.3), lambda: st.t.logpdf(X, 2.5, 0.2, 1.3)),
+    ("t.pdf", lambda: stats.t.pdf(X, 30.0), lambda: st.t.pdf(X, 30.0)),
+    ("gamma", lambda: stats.gamma.logpdf(X, 2.5, -1.0, 0.7), lambda: st.gamma.logpdf(X, 2.5, -1.0, 0.7)),
+    ("gamma.pdf", lambda: stats.gamma.pdf(X, 0.5), lambda: st.gamma.pdf(X, 0.5)),
+    ("beta", lambda: stats.beta.logpdf(X, 2.5, 0.7, -1.0, 2.5), lambda: st.beta.logpdf(X, 2.5, 0.7, -1.0, 2.5)),
+    ("beta.pdf_edges", lambda: stats.beta.pdf([0.0, 1.0, 0.5], 1.0, 2.0),
+     lambda: st.beta.pdf([0.0, 1.0, 0.5], 1.0, 2.0)),
+    ("dirichlet", lambda: stats.dirichlet.logpdf(SIMPLEX, [0.5, 2.0, 3.0]),
+     lambda: st.dirichlet.logpdf(SIMPLEX, [0.5, 2.0, 3.0])),
+    ("dirichlet.one_point", lambda: stats.dirichlet.pdf(SIMPLEX[:, 0], [0.5, 2.0, 3.0]),
+     lambda: st.dirichlet.pdf(SIMPLEX[:, 0], [0.5, 2.0, 3.0])),
+    ("dirichlet.k_minus_1", lambda: stats.dirichlet.logpdf(SIMPLEX[:2], [0.5, 2.0, 3.0]),
+     lambda: st.dirichlet.logpdf(SIMPLEX[:2], [0.5, 2.0, 3.0])),
+    ("poisson", lambda: stats.poisson.logpmf([-1, 0, 1, 2.5, 7, 40], 3.5),
+     lambda: st.poisson.logpmf([-1, 0, 1, 2.5, 7, 40], 3.5)),
+    ("poisson.loc", lambda: stats.poisson.pmf([0, 1, 2, 5], 1.5, loc=1),
+     lambda: st.poisson.pmf([0, 1, 2, 5], 1.5, loc=1)),
+    ("binom", lambda: stats.binom.logpmf([-1, 0, 3, 20, 21], 20, 0.3),
+     lambda: st.binom.logpmf([-1, 0, 3, 20, 21], 20, 0.3)),
+    ("binom.pmf", lambda: stats.binom.pmf([0, 3, 5], [5, 10, 5], [0.2, 0.5, 1.0]),
+     lambda: st.binom.pmf([0, 3, 5], [5, 10, 5], [0.2, 0.5, 1.0])),
+    ("bernoulli", lambda: stats.bernoulli.logpmf([0, 1, 2, -1], 0.3), lambda: st.bernoulli.logpmf([0, 1, 2, -1], 0.3)),
+    ("bernoulli.pmf", lambda: stats.bernoulli.pmf([0, 1], [0.0, 1.0]), lambda: st.bernoulli.pmf([0, 1], [0.0, 1.0])),
+]
+
+
+@pytest.mark.parametrize("name,fn,ref", VALUE_CASES, ids=[c[0] for c in VALUE_CASES])
+def test_values_match_scipy_stats(name, fn, ref):
+    with np.errstate(divide="ignore"):
+        expected = ref()
+    out = fn()
+    assert isinstance(out, npg.Tensor)
+    assert out.dtype == np.float64
+    assert_close(out, np.asarray(expected, dtype=np.float64), rtol=1e-12, atol=1e-300, what=name)
+
+
+def test_categorical_values():
+    k = np.array([0, 3, 1])
+    expected = np.log(PROBS[np.arange(3), k])
+    assert_close(stats.categorical.logpmf(k, probs=PROBS), expected, rtol=1e-14)
+    assert_close(stats.categorical.pmf(k, logits=np.log(PROBS) + 5.0), PROBS[np.arange(3), k], rtol=1e-13)
+    # a single distribution, several draws
+    assert_close(stats.categorical.logpmf([0, 1, 1], probs=[0.2, 0.8]), np.log([0.2, 0.8, 0.8]), rtol=1e-14)
+
+
+# ------------------------------------------------------------- finite differences (no torch form)
+FD_CASES = [
+    ("norm.logcdf", lambda x, m, s: stats.norm.logcdf(x, m, s), [_u(-30, 5, 5), _u(-1, 1, 5), _u(0.5, 2, 5)]),
+    ("norm.sf", lambda x, m, s: stats.norm.sf(x, m, s), [_u(-3, 3, 5), _u(-1, 1, 5), _u(0.5, 2, 5)]),
+    ("norm.logsf", lambda x, m, s: stats.norm.logsf(x, m, s), [_u(-5, 30, 5), _u(-1, 1, 5), _u(0.5, 2, 5)]),
+    ("norm.isf", lambda q, m, s: stats.norm.isf(q, m, s), [_u(0.05, 0.95, 5), _u(-1, 1, 5), _u(0.5, 2, 5)]),
+    ("gamma.loc_scale", lambda x, a, loc, s: stats.gamma.logpdf(x, a, loc, s),
+     [_u(1, 5, 5), _u(0.5, 4, 5), _u(-1, 0.5, 5), _u(0.5, 2, 5)]),
+    ("beta.loc_scale", lambda x, a, b, loc, s: stats.beta.logpdf(x, a, b, loc, s),
+     [_u(0.2, 1.2, 5), _u(0.5, 4, 5), _u(0.5, 4, 5), _u(-0.2, 0.1, 5), _u(1.5, 2, 5)]),
+    ("t.pdf", lambda x, df, m, s: stats.t.pdf(x, df, m, s), [_u(-4, 4, 5), _u(1, 8, 5), _u(-1, 1, 5), _u(0.5, 2, 5)]),
+    ("mvn.diag_cov", lambda x, m, v: stats.multivariate_normal.logpdf(x, m, v),
+     [_u(-2, 2, (4, 3)), _u(-1, 1, 3), _u(0.5, 2, 3)]),
+    ("mvn.scalar_cov", lambda x, v: stats.multivariate_normal.logpdf(x, None, v), [_u(-2, 2, (4, 3)), _u(0.5, 2, ())]),
+    ("binom.n", lambda n: stats.binom.logpmf(np.array([0.0, 2.0, 5.0]), n, 0.3), [_u(5.5, 9, 3)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,args", FD_CASES, ids=[c[0] for c in FD_CASES])
+def test_gradients_match_finite_differences(name, fn, args):
+    check_finite_difference(fn, args, eps=1e-6, rtol=1e-6, atol=1e-9, what=name)
+
+
+# ----------------------------------------------------------------------------- supports, dtypes, errors
+def test_outside_the_support_is_minus_inf_with_zero_gradients():
+    x = npg.tensor([-1.0, 0.5, 2.0])
+    a, b = npg.tensor(2.0), npg.tensor(3.0)
+    out = stats.beta.logpdf(x, a, b)
+    assert np.isneginf(out.data[[0, 2]]).all() and np.isfinite(out.data[1])
+    out[np.isfinite(out.data)].sum().backward()
+    assert np.isfinite(a.grad).all() and np.isfinite(b.grad).all() and x.grad[0] == 0 and x.grad[2] == 0
+    x = npg.tensor([-1.0, 1.0])
+    a = npg.tensor(2.5)
+    stats.gamma.logpdf(x, a).sum().backward()   # (-inf + finite: the gradient stays finite, 0 outside)
+    assert x.grad[0] == 0 and np.isfinite(x.grad).all() and np.isfinite(a.grad)
+    mu = npg.tensor(2.0)
+    out = stats.poisson.logpmf([-1, 0.5, 2], mu)
+    assert np.isneginf(out.data[:2]).all()
+    out[2].backward()
+    assert_close(mu.grad, 2 / 2.0 - 1)
+
+
+def test_float32_parameters_give_float32_results():
+    f32 = np.float32
+    x = npg.tensor(np.array([0.3, 0.7], f32))
+    for out in (stats.norm.logpdf(x, 0.0, 1.0), stats.norm.cdf(x), stats.t.logpdf(x, 3.0),
+                stats.gamma.logpdf(x, 2.0), stats.beta.logpdf(x, 2.0, 3.0),
+                stats.poisson.logpmf([1, 2], npg.tensor(np.array([1.5, 2.0], f32))),
+                stats.binom.logpmf([1, 2], 5, npg.tensor(np.array([0.5, 0.2], f32))),
+                stats.bernoulli.logpmf([1, 0], npg.tensor(np.array([0.5, 0.2], f32))),
+                stats.categorical.logpmf([1], probs=npg.tensor(np.array([0.5, 0.5], f32))),
+                stats.dirichlet.logpdf(npg.tensor(np.array([0.3, 0.7], f32)), npg.tensor(np.array([1.0, 2.0], f32))),
+                stats.multivariate_normal.logpdf(x, np.zeros(2, f32), npg.tensor(np.eye(2, dtype=f32)))):
+        assert out.dtype == np.float32, out
+
+
+def test_errors_are_clear():
+    with pytest.raises(ValueError, match="simplex"):
+        stats.dirichlet.logpdf([0.2, 0.3], [1.0, 1.0])
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        stats.dirichlet.logpdf([0.2, 0.8], [1.0, -1.0])
+    with pytest.raises(ValueError, match="exactly one of probs and logits"):
+        stats.categorical.logpmf([0], probs=[0.5, 0.5], logits=[0.0, 0.0])
+    with pytest.raises(ValueError, match=r"categories k must lie in \[0, 2\)"):
+        stats.categorical.logpmf([2], probs=[0.5, 0.5])
+    with pytest.raises(TypeError, match="count k takes no gradient"):
+        stats.poisson.logpmf(npg.tensor([1.0]), 2.0)
+    with pytest.raises(TypeError, match="no frozen form"):
+        stats.norm(0.0, 1.0)
+    with pytest.raises(ValueError, match="3 components along its last axis, the distribution 2"):
+        stats.multivariate_normal.logpdf(np.zeros(3), np.zeros(2), np.eye(2))
+    with pytest.raises(npg.linalg.LinAlgError):
+        stats.multivariate_normal.logpdf(np.zeros(2), np.zeros(2), -np.eye(2))
