@@ -263,6 +263,46 @@ def case_distributed_sampler_defaults():
     assert sorted(set(every.ravel().tolist())) == list(range(11)), every
 
 
+def case_syncbn_1d_buffers_and_a_given_communicator():
+    """SyncBatchNorm on (N, C) inputs (forward, input/weight/bias gradients, running statistics) against
+    BatchNorm1d on the whole batch; DDP broadcasts rank 0's buffers at construction; init(comm) takes a
+    communicator."""
+    from mpi4py import MPI
+    rank, size = dist.get_rank(), dist.get_world_size()
+    x_all = np.concatenate([_data_of(r, (5, 3), seed=9) * (r + 1) for r in range(size)])
+    g_all = np.concatenate([_data_of(r, (5, 3), seed=10) for r in range(size)])
+    ref = nn.BatchNorm1d(3)
+    ref.weight.data[:] = [1.5, -0.5, 2.0]
+    xr = npg.tensor(x_all)
+    (ref(xr) * npg.tensor(g_all, requires_grad=False)).sum().backward()
+    bn = nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm1d(3))
+    bn.weight.data[:] = [1.5, -0.5, 2.0]
+    part = slice(5 * rank, 5 * (rank + 1))
+    xs = npg.tensor(x_all[part])
+    y = bn(xs)
+    (y * npg.tensor(g_all[part], requires_grad=False)).sum().backward()
+    w_grad = dist.all_reduce(bn.weight.grad.copy())      # the weight's gradient is a sum over the processes
+    model = nn.BatchNorm1d(3)
+    model.running_mean.data[:] = rank                    # differs between processes until DDP broadcasts
+    dist.DistributedDataParallel(model)
+    world = dist.get_comm()
+    sub = dist.init(MPI.COMM_WORLD.Split(0, size - 1 - rank))   # a communicator of our own, ranks reversed
+    sub_rank = dist.get_rank()
+    dist.init(world)
+    _close(y.data, _bn_ref_out(x_all, part), "SyncBN output")
+    _close(xs.grad, xr.grad[part], "SyncBN input gradient")
+    _close(w_grad, ref.weight.grad, "SyncBN weight gradient (summed)")
+    _close(bn.running_mean.data, ref.running_mean.data, "SyncBN running mean")
+    _close(bn.running_var.data, ref.running_var.data, "SyncBN running var")
+    _close(model.running_mean.data, np.zeros(3), "buffers broadcast from rank 0")
+    assert sub_rank == size - 1 - rank and sub.Get_size() == size, (sub_rank, rank)
+
+
+def _bn_ref_out(x_all, part):
+    mu, var = x_all.mean(0), x_all.var(0)
+    return ((x_all - mu) / np.sqrt(var + 1e-5) * np.array([1.5, -0.5, 2.0]))[part]
+
+
 CASES = {name[5:]: fn for name, fn in list(globals().items()) if name.startswith("case_")}
 
 
