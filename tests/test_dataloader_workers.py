@@ -145,16 +145,17 @@ def _bad_init(worker_id):
     raise KeyError("no config")
 
 
+class Dies(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        os._exit(3)
+
+
 def test_worker_init_fn_errors_and_a_dying_worker_are_reported():
     with pytest.raises(RuntimeError, match="in worker_init_fn"):
         list(DataLoader(np.ones((4, 2)), batch_size=2, num_workers=1, worker_init_fn=_bad_init))
-
-    class Dies(Dataset):
-        def __len__(self):
-            return 4
-
-        def __getitem__(self, i):
-            os._exit(3)
 
     with pytest.raises(RuntimeError, match="exited unexpectedly with exit code 3"):
         list(DataLoader(Dies(), batch_size=2, num_workers=1))
