@@ -171,3 +171,11 @@ def test_worker_init_fn_errors_and_a_dying_worker_are_reported():
 def test_argument_errors_as_torch(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DataLoader(np.ones((4, 2)), **kwargs)
+
+
+def test_spawned_workers_give_the_same_batches():
+    """With the "spawn" start method everything a worker needs is pickled (the default on macOS and Windows)."""
+    ds = TensorDataset(np.arange(40.0).reshape(20, 2), np.arange(20))
+    ref = list(DataLoader(ds, batch_size=6, shuffle=True, seed=2))
+    par = list(DataLoader(ds, batch_size=6, shuffle=True, seed=2, num_workers=1, multiprocessing_context="spawn"))
+    _assert_same(ref, par)
