@@ -104,7 +104,7 @@ def _batches(steps, batch, seed=3):
     return [(rng.standard_normal((batch, 1, 8, 8)), rng.integers(0, 10, batch)) for _ in range(steps)]
 
 
-def _train_pair(batchnorm, make_opt, steps=4, batch=16):
+def _train_pair(batchnorm, make_opt, steps=4, batch=16, **ddp_kwargs):
     """Train the reference (this process, whole batches) and the DDP model (this process's half of each
     batch) side by side; return, for every step, both models' parameters and buffers."""
     rank, size = dist.get_rank(), dist.get_world_size()
@@ -114,7 +114,7 @@ def _train_pair(batchnorm, make_opt, steps=4, batch=16):
         model.load_state_dict(ref.state_dict())      # ...which are the reference's
     if batchnorm:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    ddp = dist.DistributedDataParallel(model, bucket_mb=0.05)   # small buckets: several in flight
+    ddp = dist.DistributedDataParallel(model, bucket_mb=0.05, **ddp_kwargs)   # small buckets: several in flight
     opt_ref, opt = make_opt(ref.parameters()), make_opt(ddp.parameters())
     per = batch // size
     history = []
@@ -152,8 +152,10 @@ def case_ddp_sgd_plain():
 
 
 def case_ddp_adamw_plain():
-    _check_history(_train_pair(False, lambda p: npg.optim.AdamW(p, lr=3e-3, weight_decay=1e-2))[0],
-                   "AdamW, no BatchNorm")
+    history, ddp = _train_pair(False, lambda p: npg.optim.AdamW(p, lr=3e-3, weight_decay=1e-2),
+                               gradient_as_bucket_view=True)
+    _check_history(history, "AdamW, no BatchNorm, gradient_as_bucket_view")
+    assert all(any(np.shares_memory(p.grad, b.buffer) for b in ddp._buckets) for p in ddp.parameters())
 
 
 def case_ddp_sgd_syncbn():

@@ -84,14 +84,16 @@ class DistributedDataParallel(Module):
     backward pass is averaged as zero on that process, never waited for; with ``find_unused_parameters=True``
     the graph is searched in forward for parameters it does not reach (their buckets then start without waiting
     for the end of backward), and a parameter no process used keeps its ``.grad`` untouched, as in PyTorch.
-    ``comm_stats`` counts the bytes all-reduced, the buckets started while backward was running (overlapped)
+    With ``gradient_as_bucket_view=True`` each ``.grad`` is a view of its bucket (a copy less per step; the next
+    synchronized backward overwrites it, so copy a gradient you want to keep). ``comm_stats`` counts the bytes
+    all-reduced, the buckets started while backward was running (overlapped)
     or at its end, and the seconds spent at the end of backward waiting for them.
     The wrapped module is ``.module``; ``state_dict()`` keys start with ``"module."`` as in PyTorch (save
     ``ddp.module.state_dict()`` for keys that load into the bare model).
     """
 
     def __init__(self, module, bucket_mb=25, find_unused_parameters=False, broadcast_buffers=True, *,
-                 process_group=None, bucket_cap_mb=None):
+                 process_group=None, bucket_cap_mb=None, gradient_as_bucket_view=False):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel wraps an npgrad.nn.Module, not {type(module).__name__}")
@@ -105,6 +107,7 @@ class DistributedDataParallel(Module):
         self.rank = group.Get_rank()
         self.find_unused_parameters = bool(find_unused_parameters)
         self.broadcast_buffers = bool(broadcast_buffers)
+        self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
         self.require_backward_grad_sync = True
         # bytes all-reduced, buckets started during backward (overlapping it) and at its end, seconds waited
         self.comm_stats = {"steps": 0, "bytes": 0, "buckets_overlapped": 0, "buckets_at_end": 0, "wait_seconds": 0.0}
@@ -260,15 +263,17 @@ class DistributedDataParallel(Module):
             used = np.array([id(p) in self._hooked or p.grad is not None for p in self._params], np.int32)
             self._comm.Allreduce(MPI.IN_PLACE, used, op=MPI.SUM)
             self.comm_stats["bytes"] += used.nbytes
-        for b in self._buckets:
-            b.buffer /= self.world_size
+        if self.gradient_as_bucket_view:
+            for b in self._buckets:
+                b.buffer /= self.world_size
         for i, p in enumerate(self._params):
             if used is not None and used[i] == 0:
                 continue  # no process used it: .grad stays as it was
             b, k = self._where[id(p)]
             bucket = self._buckets[b]
-            avg = bucket.buffer[bucket.offsets[k]:bucket.offsets[k + 1]].reshape(p.data.shape)
-            p.grad = avg.copy()
+            total = bucket.buffer[bucket.offsets[k]:bucket.offsets[k + 1]].reshape(p.data.shape)
+            # an array of its own (one pass: the division writes it), or a view of the averaged bucket
+            p.grad = total if self.gradient_as_bucket_view else total / self.world_size
         self.comm_stats["steps"] += 1
         self.comm_stats["wait_seconds"] += time.perf_counter() - t0
 
