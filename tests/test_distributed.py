@@ -170,3 +170,15 @@ def test_scaling_benchmark_runs_and_counts_the_gradient_bytes(capsys):
     assert ddp["allreduce_bytes_per_step"] == ddp["gradient_bytes"]   # the lower bound, reached
     assert ddp["buckets"] == 2 and best[("mlp", 1, False)]["samples_per_s"] > 0
     assert "| mlp (batch 128/process) | 2 |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arr", [np.zeros(3, np.float16), np.zeros(3, ">f8"), np.zeros(3, np.complex128),
+                                 np.array(["a"])])
+def test_collectives_refuse_dtypes_mpi_cannot_reduce(arr):
+    from npgrad.distributed._comm import _buffer
+    with pytest.raises(TypeError, match="MPI cannot reduce arrays of dtype"):
+        _buffer(arr, "all_reduce")
+    ro = np.zeros(3)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        _buffer(ro, "all_reduce")

@@ -92,8 +92,9 @@ def _buffer(x, where, write=True):
     arr = x.data if isinstance(x, Tensor) else x
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{where}: expected an npgrad Tensor or a NumPy array, got {type(x).__name__}")
-    if arr.dtype.kind not in _MPI_KINDS or arr.dtype.itemsize > 8 or arr.dtype.byteorder == (">" if np.little_endian
-                                                                                              else "<"):
+    dt = arr.dtype
+    if (dt.kind not in _MPI_KINDS or dt.itemsize > 8 or (dt.kind == "f" and dt.itemsize < 4)
+            or not dt.isnative):
         raise TypeError(f"{where}: MPI cannot reduce arrays of dtype {arr.dtype}; use a native bool, integer "
                         f"or float32/float64 array")
     if write and not arr.flags.writeable:
