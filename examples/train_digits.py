@@ -152,7 +152,7 @@ def main(argv=None):
     X_test = ((X_test - mean) / std).astype(np.float32)
     size = X_train.shape[-1]
     log(f"{name}: {len(X_train)} training and {len(X_test)} test images of {size}x{size}, {epochs} epochs"
-        + (f", {world} processes" if args.distributed else ""))
+        + (f", {world} process{'es' if world > 1 else ''}" if args.distributed else ""))
 
     model = DigitsCNN(size)
     train_set = npg.data.TensorDataset(X_train, y_train)
