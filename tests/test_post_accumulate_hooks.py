@@ -71,6 +71,23 @@ def test_post_accumulate_hooks_match_torch_in_order_timing_and_values():
     np.testing.assert_allclose(params[0].grad, tgrads[0] / 2, rtol=1e-12, atol=1e-14)
 
 
+def test_a_hooked_leaf_is_accumulated_before_backward_reaches_the_first_layer():
+    """The output layer's weight is finished (and its hook called) while backward still has the earlier layers
+    to go: a tensor hook on the first layer's output runs after it, as in PyTorch."""
+    for lib in (npg, torch):
+        events = []
+        if lib is npg:
+            x, W1, W2 = npg.tensor(np.ones((2, 3)), requires_grad=False), npg.randn(3, 4), npg.randn(4, 2)
+        else:
+            x, W1, W2 = torch.ones(2, 3), torch.randn(3, 4, requires_grad=True), torch.randn(4, 2, requires_grad=True)
+        W2.register_post_accumulate_grad_hook(lambda t: events.append("W2 accumulated"))
+        W1.register_post_accumulate_grad_hook(lambda t: events.append("W1 accumulated"))
+        h = lib.tanh(x @ W1)
+        h.register_hook(lambda g: events.append("first layer's output"))
+        (h @ W2).sum().backward()
+        assert events == ["W2 accumulated", "first layer's output", "W1 accumulated"], (lib.__name__, events)
+
+
 def test_hooked_leaf_gets_the_same_gradient_as_without_hooks_when_used_many_times():
     rng = np.random.default_rng(1)
     a0 = rng.standard_normal(16)

@@ -94,7 +94,9 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     owned = {id(g) for g in grads}
     leaves = {}    # leaf -> gradient so far
     if _post_hooked and capture is None:  # a leaf of some graph has a post-accumulate hook: see _EarlyLeaves
-        leaves = _EarlyLeaves.for_graph(roots, owned, create_graph) or leaves
+        early = _EarlyLeaves.for_graph(roots, owned, create_graph)
+        if early is not None:  # (not ``or``: an empty _EarlyLeaves is falsy)
+            leaves = early
     heap = []
     outer_callbacks = getattr(_tls, "callbacks", None)   # those of a backward pass this one runs inside
     _tls.callbacks = callbacks = []   # queue_callback appends here
