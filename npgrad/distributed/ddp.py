@@ -6,7 +6,8 @@ would have after a step on the whole batch.
 
 How the averaging overlaps backward: the parameters are grouped into buckets (flat arrays of at most
 ``bucket_mb`` MiB; the first one at most 1 MiB, so that communication starts early) in reverse registration
-order, roughly the order backward produces their gradients. A post-accumulate-grad hook on each parameter
+order, roughly the order backward produces their gradients, and after the first backward in the order it did
+produce them (rank 0's, as PyTorch's reducer). A post-accumulate-grad hook on each parameter
 copies its gradient into its bucket as soon as backward has accumulated it; when every gradient of a bucket
 is in, the bucket's non-blocking ``Iallreduce`` starts while backward goes on with the earlier layers.
 Buckets start strictly in order (as PyTorch's reducer does), so every process issues the same sequence of
@@ -116,7 +117,10 @@ class DistributedDataParallel(Module):
         self._names = {id(p): n for n, p in module.named_parameters()}
         self._check_same_model()
         self._broadcast_state(list(module.parameters()) + list(module.buffers()))
-        self._buckets, self._where = self._make_buckets(int(cap * (1 << 20)))
+        self._cap = int(cap * (1 << 20))
+        self._buckets, self._where = self._make_buckets(list(reversed(self._params)))
+        self._order = []   # the order gradients become ready in the first synchronized backward
+        self._rebuilt = False
         self._active = False
         self._unused = ()
         self._warned = False
@@ -155,10 +159,12 @@ class DistributedDataParallel(Module):
                     t.data[...] = flat[start:start + n].reshape(t.data.shape)
                     start += n
 
-    def _make_buckets(self, cap):
+    def _make_buckets(self, params):
+        """Buckets of consecutive ``params`` (of one dtype, the first of at most 1 MiB, the others ``bucket_mb``)."""
+        cap = self._cap
         buckets, where, current, size = [], {}, [], 0
         limit = min(_FIRST_BUCKET_BYTES, cap)
-        for p in reversed(self._params):
+        for p in params:
             nbytes = p.data.nbytes
             if current and (size + nbytes > limit or p.data.dtype != current[0].data.dtype):
                 buckets.append(_Bucket(current, current[0].data.dtype))
@@ -210,6 +216,8 @@ class DistributedDataParallel(Module):
                 self._mark_ready(q)
             self._unused = ()
         self._hooked.add(id(p))
+        if not self._rebuilt:
+            self._order.append(p)
         self._mark_ready(p)
         if self._next:  # MPI progresses a non-blocking collective only inside MPI calls: poke the started ones
             _comm._group["MPI"].Request.Testall([b.request for b in self._buckets[:self._next]])
@@ -276,6 +284,22 @@ class DistributedDataParallel(Module):
             p.grad = total if self.gradient_as_bucket_view else total / self.world_size
         self.comm_stats["steps"] += 1
         self.comm_stats["wait_seconds"] += time.perf_counter() - t0
+        if not self._rebuilt:
+            self._rebuild_buckets()
+
+    def _rebuild_buckets(self):
+        """Regroup the parameters into buckets in the order backward made their gradients ready (rank 0's
+        order, broadcast so that every process has the same buckets), as PyTorch's reducer does after its
+        first iteration: registration order can put a parameter whose gradient comes last (a first layer's
+        bias) in the first bucket, which then waits for the end of backward."""
+        self._rebuilt = True
+        index = {id(p): i for i, p in enumerate(self._params)}
+        seen = [index[id(p)] for p in self._order]
+        rest = set(seen)
+        order = np.array(seen + [i for i in reversed(range(len(self._params))) if i not in rest], np.int64)
+        self._order = []
+        self._comm.Bcast(order, root=0)
+        self._buckets, self._where = self._make_buckets([self._params[i] for i in order])
 
     def remove_hooks(self):
         """Unregister the gradient hooks from the parameters (the model can then be wrapped again)."""
