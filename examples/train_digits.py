@@ -2,15 +2,27 @@
 
     python examples/train_digits.py                  # scikit-learn's 8x8 digits, 20% held out
     python examples/train_digits.py --data ~/mnist   # MNIST from its IDX files (train-*/t10k-*, .gz or not)
+    mpiexec -n 2 python examples/train_digits.py --distributed   # data-parallel over 2 processes (MPI)
 
 Prints a progress bar with the running loss (only when stderr is a terminal, so logs get no bar), the test
 accuracy after each epoch, and the final accuracy and time; saves the weights (npg.save) and a loss/accuracy
 plot (PNG) unless --no-save.
+
+With --distributed (under mpiexec) every process trains on its part of each batch (DistributedSampler), the
+model's BatchNorms become SyncBatchNorm and DistributedDataParallel averages the gradients, so the run is the
+one-process run with the same global --batch-size; only rank 0 prints and saves.
 """
 import argparse
 import os
 import sys
 import time
+
+if "--distributed" in sys.argv:
+    # one process per core: share the cores between the local processes' BLAS threads (unless told otherwise);
+    # this must happen before NumPy is imported. (MPI_LOCALNRANKS: MPICH's count of processes on this node.)
+    _threads = str(max(1, (os.cpu_count() or 1) // int(os.environ.get("MPI_LOCALNRANKS", "1"))))
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, _threads)
 
 import numpy as np
 
@@ -112,11 +124,21 @@ def main(argv=None):
     parser.add_argument("--no-save", action="store_true", help="do not write weights or plot")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (there is none anyway when stderr is not a terminal)")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel training over MPI: run as mpiexec -n N python examples/train_digits.py "
+                             "--distributed (needs mpi4py: pip install -e \".[mpi]\")")
     args = parser.parse_args(argv)
 
     from tqdm import tqdm
     npg.set_default_dtype("float32")
     npg.random.seed(args.seed)
+    rank, world = 0, 1
+    if args.distributed:
+        import npgrad.distributed as dist
+        dist.init()
+        rank, world = dist.get_rank(), dist.get_world_size()
+    main_process = rank == 0
+    log = print if main_process else (lambda *a, **k: None)   # rank 0 alone prints and saves
     if args.data:
         X_train, X_test, y_train, y_test = load_mnist(os.path.expanduser(args.data))
         epochs = args.epochs or 2
@@ -129,11 +151,20 @@ def main(argv=None):
     X_train = ((X_train - mean) / std).astype(np.float32)
     X_test = ((X_test - mean) / std).astype(np.float32)
     size = X_train.shape[-1]
-    print(f"{name}: {len(X_train)} training and {len(X_test)} test images of {size}x{size}, {epochs} epochs")
+    log(f"{name}: {len(X_train)} training and {len(X_test)} test images of {size}x{size}, {epochs} epochs"
+        + (f", {world} process{'es' if world > 1 else ''}" if args.distributed else ""))
 
     model = DigitsCNN(size)
-    loader = npg.data.DataLoader(npg.data.TensorDataset(X_train, y_train), batch_size=args.batch_size,
-                                 shuffle=True, seed=args.seed)
+    train_set = npg.data.TensorDataset(X_train, y_train)
+    if args.distributed:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # batch statistics over the whole batch
+        net = dist.DistributedDataParallel(model)                # rank 0's weights; gradients averaged
+        npg.random.seed(args.seed + 1 + rank)                    # each process its own dropout masks
+        sampler = npg.data.DistributedSampler(train_set, seed=args.seed)
+        loader = npg.data.DataLoader(train_set, batch_size=max(1, args.batch_size // world), sampler=sampler)
+    else:
+        net, sampler = model, None
+        loader = npg.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed)
     total = epochs * len(loader) if args.max_steps is None else min(args.max_steps, epochs * len(loader))
     opt = npg.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = npg.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.2)
@@ -143,10 +174,12 @@ def main(argv=None):
     step = 0
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False,
-                   disable=True if args.no_progress else None, dynamic_ncols=True)  # None: only on a terminal
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, dynamic_ncols=True,
+                   disable=True if args.no_progress or not main_process else None)  # None: only on a terminal
         for xb, yb in bar:
-            loss = F.cross_entropy(model(xb), yb.data)
+            loss = F.cross_entropy(net(xb), yb.data)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -157,16 +190,18 @@ def main(argv=None):
             step += 1
             if step >= total:
                 break
+        if args.distributed:  # the mean of the processes' running losses, for the log
+            running = float(dist.all_reduce(np.array([running]), op="mean")[0])
         acc = evaluate(model, X_test, y_test)
         history["acc"].append(acc)
-        print(f"epoch {epoch:2d}  loss {running:.4f}  test accuracy {100 * acc:.2f}%")
+        log(f"epoch {epoch:2d}  loss {running:.4f}  test accuracy {100 * acc:.2f}%")
         if step >= total:
             break
     elapsed = time.perf_counter() - start
     acc = history["acc"][-1]
-    print(f"test accuracy: {100 * acc:.2f}% ({round(acc * len(X_test))}/{len(X_test)}) "
-          f"after {step} steps in {elapsed:.1f} s")
-    if not args.no_save:
+    log(f"test accuracy: {100 * acc:.2f}% ({round(acc * len(X_test))}/{len(X_test)}) "
+        f"after {step} steps in {elapsed:.1f} s")
+    if not args.no_save and main_process:  # the bare model's state_dict: it loads without DDP
         os.makedirs(args.out_dir, exist_ok=True)
         weights = os.path.join(args.out_dir, f"{name.lower()}_cnn.npz")
         plot = os.path.join(args.out_dir, f"{name.lower()}_training.png")

@@ -19,7 +19,7 @@ from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (the seed ca
 from .tensor import Tensor, as_tensor, ndarray, tensor
 from . import autograd  # noqa: E402
 from . import func, linalg, viz  # noqa: E402
-from . import data, nn, optim  # noqa: E402
+from . import data, distributed, nn, optim  # noqa: E402  (distributed imports mpi4py only in init())
 from . import special, stats  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
@@ -34,4 +34,4 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad",
            "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "logspace",
            "geomspace", "randn", "rand",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
-           "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "shape", "special", "stats"] + _ops.__all__
+           "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "special", "stats"] + _ops.__all__

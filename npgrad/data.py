@@ -7,6 +7,7 @@
 import numpy as np
 
 from . import random as _random
+from ._data_workers import get_worker_info  # noqa: F401
 from .tensor import Tensor, _wrap
 
 
@@ -90,16 +91,129 @@ def default_collate(items):
     return _wrap(np.stack([_array(it) for it in items]))
 
 
+class Sampler:
+    """An iterable of dataset indices with a length, as ``torch.utils.data.Sampler``."""
+
+    def __iter__(self):
+        raise NotImplementedError
+
+    def __len__(self):
+        raise NotImplementedError
+
+
+class SequentialSampler(Sampler):
+    """0, 1, ..., len(data_source) - 1."""
+
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """A new permutation of the indices each pass, from ``generator`` (or ``npg.random``'s generator)."""
+
+    def __init__(self, data_source, generator=None):
+        self.data_source = data_source
+        self.generator = generator
+
+    def __iter__(self):
+        rng = self.generator if self.generator is not None else _random.get_generator()
+        return iter(rng.permutation(len(self.data_source)).tolist())
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+class DistributedSampler(Sampler):
+    """The part of ``dataset`` that process ``rank`` of ``num_replicas`` reads, as PyTorch's.
+
+    Every epoch the indices are shuffled (``shuffle=True``) with a generator seeded with ``seed + epoch``, the
+    same in every process (call ``set_epoch(epoch)`` before each epoch for a new order); then padded by
+    repeating the first indices up to a multiple of ``num_replicas`` (or, with ``drop_last=True``, cut down to
+    one), and process ``rank`` takes every ``num_replicas``-th index from position ``rank``. The parts are
+    disjoint and cover the dataset (up to the padding). ``num_replicas`` and ``rank`` default to
+    ``npgrad.distributed``'s world size and rank."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        if num_replicas is None or rank is None:
+            from . import distributed
+            if not distributed.is_initialized():
+                raise RuntimeError("DistributedSampler: pass num_replicas and rank, or call "
+                                   "npgrad.distributed.init() first")
+            num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
+            rank = distributed.get_rank() if rank is None else rank
+        if num_replicas < 1 or not 0 <= rank < num_replicas:
+            raise ValueError(f"DistributedSampler: invalid rank {rank}, rank should be in the interval "
+                             f"[0, {num_replicas - 1}]")
+        self.dataset, self.num_replicas, self.rank = dataset, int(num_replicas), int(rank)
+        self.shuffle, self.seed, self.drop_last, self.epoch = shuffle, int(seed), bool(drop_last), 0
+        n = len(dataset)
+        if self.drop_last and n % self.num_replicas:
+            self.num_samples = -(-(n - self.num_replicas) // self.num_replicas)
+        else:
+            self.num_samples = -(-n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = np.random.default_rng(self.seed + self.epoch).permutation(n)
+        else:
+            indices = np.arange(n)
+        if not self.drop_last:
+            pad = self.total_size - n
+            if pad > 0:
+                indices = np.concatenate([indices, np.tile(indices, -(-pad // max(n, 1)))[:pad]])
+        else:
+            indices = indices[:self.total_size]
+        return iter(indices[self.rank:self.total_size:self.num_replicas].tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch):
+        """Use ``seed + epoch`` for the next pass's shuffle: call it at the start of every epoch."""
+        self.epoch = int(epoch)
+
+
+class _Fetch:
+    """Load one batch from the indices (a picklable object, so that spawned workers can run it)."""
+
+    def __init__(self, dataset, collate_fn, single):
+        self.dataset, self.collate_fn, self.single = dataset, collate_fn, single
+        self.fast = isinstance(dataset, TensorDataset) and collate_fn is default_collate
+
+    def __call__(self, idx):
+        if self.fast:  # a TensorDataset: index its arrays at once
+            batch = tuple(_wrap(t[idx]) for t in self.dataset.tensors)
+            return batch[0] if self.single else batch
+        return self.collate_fn([self.dataset[int(i)] for i in idx])
+
+
 class DataLoader:
-    """Iterate over ``dataset`` in batches.
+    """Iterate over ``dataset`` in batches, as ``torch.utils.data.DataLoader``.
 
     ``shuffle=True`` draws a new permutation each epoch from ``generator`` (a ``numpy.random.Generator``),
-    else from a generator seeded with ``seed``, else from ``npg.random``'s. The last, smaller batch is
-    dropped with ``drop_last=True``. Batches are npgrad Tensors (no gradient); a ``TensorDataset`` is
-    batched by indexing its arrays at once (fast), any other dataset item by item with ``collate_fn``."""
+    else from a generator seeded with ``seed``, else from ``npg.random``'s; or ``sampler`` (e.g. a
+    :class:`DistributedSampler`) gives the indices. The last, smaller batch is dropped with ``drop_last=True``.
+    Batches are npgrad Tensors (no gradient); a ``TensorDataset`` is batched by indexing its arrays at once
+    (fast), any other dataset item by item with ``collate_fn``.
+
+    ``num_workers=K`` loads and collates batches in K worker processes (see ``npgrad/_data_workers.py``), in
+    the same order and with the same contents as ``num_workers=0``; ``prefetch_factor`` batches per worker are
+    in flight (default 2); ``persistent_workers=True`` keeps the workers across epochs; ``worker_init_fn(id)``
+    runs in each worker after it is seeded; ``get_worker_info()`` tells a worker who it is; ``timeout`` (s)
+    bounds the wait for a batch; ``multiprocessing_context`` chooses the start method ("fork", "spawn",
+    "forkserver"); ``pin_memory`` is accepted and does nothing (there is no GPU)."""
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, generator=None,
-                 collate_fn=None):
+                 collate_fn=None, sampler=None, num_workers=0, worker_init_fn=None, prefetch_factor=None,
+                 persistent_workers=False, pin_memory=False, timeout=0, multiprocessing_context=None):
         if isinstance(dataset, (np.ndarray, Tensor)):
             dataset = TensorDataset(dataset)
             self._single = True
@@ -111,37 +225,77 @@ class DataLoader:
                              f"({type(batch_size).__name__})")
         if not isinstance(drop_last, (bool, np.bool_)):
             raise ValueError(f"DataLoader: drop_last should be True or False, got {drop_last!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers option should be a non-negative integer, got {num_workers!r}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("DataLoader: prefetch_factor option could only be specified in multiprocessing; "
+                             "let num_workers > 0 to enable multiprocessing")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+        if prefetch_factor is not None and (not isinstance(prefetch_factor, int) or prefetch_factor < 1):
+            raise ValueError(f"DataLoader: prefetch_factor should be a positive integer, got {prefetch_factor!r}")
+        if timeout < 0:
+            raise ValueError("DataLoader: timeout option should be non-negative")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.sampler = sampler
         self.collate_fn = collate_fn or default_collate
         self.generator = generator if generator is not None else (
             np.random.default_rng(seed) if seed is not None else None)
+        self.num_workers = int(num_workers)
+        self.worker_init_fn = worker_init_fn
+        self.prefetch_factor = (2 if num_workers else None) if prefetch_factor is None else prefetch_factor
+        self.persistent_workers = bool(persistent_workers)
+        self.pin_memory = bool(pin_memory)
+        self.timeout = timeout
+        self.multiprocessing_context = multiprocessing_context
+        self._pool = None
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self):
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
         rng = self.generator if self.generator is not None else _random.get_generator()
         return rng.permutation(n)
 
+    def _base_seed(self):
+        """The workers' base seed: from the loader's generator without disturbing the order it draws (a
+        spawned child generator), else from npg.random's."""
+        rng = self.generator if self.generator is not None else _random.get_generator()
+        try:
+            rng = rng.spawn(1)[0]
+        except (AttributeError, TypeError, ValueError):   # a generator built without a SeedSequence
+            pass
+        return int(rng.integers(0, 2**63))
+
     def __iter__(self):
         order = self._order()
+        fetch = _Fetch(self.dataset, self.collate_fn, self._single)
+        if self.num_workers:
+            from ._data_workers import MultiWorkerIterator
+            return MultiWorkerIterator(self, order, fetch)
+        return self._single_process(order, fetch)
+
+    def _single_process(self, order, fetch):
         n = len(order)
         stop = n - n % self.batch_size if self.drop_last else n
-        fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
         for start in range(0, stop, self.batch_size):
-            idx = order[start:start + self.batch_size]
-            if fast:
-                batch = tuple(_wrap(t[idx]) for t in self.dataset.tensors)
-                yield batch[0] if self._single else batch
-            else:
-                yield self.collate_fn([self.dataset[int(i)] for i in idx])
+            yield fetch(order[start:start + self.batch_size])
+
+    def __del__(self):
+        pool = self.__dict__.get("_pool")
+        if pool is not None:
+            pool.shutdown()
 
 
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

@@ -201,6 +201,42 @@ class Tensor:
         self._extra = extra
         return hook
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` on this leaf right after backward has accumulated its gradient into ``.grad``
+        (PyTorch's hook of that name; its return value is ignored). The leaf's gradient is then accumulated as
+        soon as it is complete, before the rest of backward runs (see ``autograd/engine.py``: _EarlyLeaves).
+        Returns a handle whose ``remove()`` unregisters the hook."""
+        if self._vjps is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        from .autograd.engine import _post_hooked
+        extra = self._extra or {}
+        hooks = extra.setdefault("post_hooks", [])
+        hooks.append(hook)
+        self._extra = extra
+        _post_hooked[id(self)] = self
+        return _PostHookHandle(self, hook)
+
+
+class _PostHookHandle:
+    """What ``register_post_accumulate_grad_hook`` returns: ``remove()`` unregisters the hook."""
+
+    __slots__ = ("tensor", "hook")
+
+    def __init__(self, tensor, hook):
+        self.tensor, self.hook = tensor, hook
+
+    def remove(self):
+        t, extra = self.tensor, self.tensor._extra
+        hooks = extra.get("post_hooks") if extra else None
+        if hooks and self.hook in hooks:
+            hooks.remove(self.hook)
+            if not hooks:
+                del extra["post_hooks"]
+                from .autograd.engine import _post_hooked
+                _post_hooked.pop(id(t), None)
+
 
 ndarray = Tensor  # the original npgrad's name for the class
 

@@ -12,6 +12,7 @@ import heapq
 import math
 import threading
 import warnings
+import weakref
 
 import numpy as np
 
@@ -84,13 +85,21 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
 
     Recorded tensors are visited newest first (a heap on their creation number), so a tensor's
     gradient is complete when it is visited; it is then taken from the tensor's ``_pending``
-    slot (a slot is cheaper than a dict keyed by tensor), handed to the op's VJPs and dropped. Leaves accumulate into ``.grad`` at the end, unless ``capture`` (a dict
-    tensor -> None) asks for the gradients of some tensors to be returned in it instead.
+    slot (a slot is cheaper than a dict keyed by tensor), handed to the op's VJPs and dropped. Leaves
+    accumulate into ``.grad`` at the end (a leaf with a post-accumulate hook as soon as its gradient is
+    complete: see _EarlyLeaves), unless ``capture`` (a dict tensor -> None) asks for the gradients of some
+    tensors to be returned in it instead. Callbacks queued during the pass (queue_callback) run last.
     """
-    leaves = {}    # leaf -> gradient so far
-    heap = []
     # ids of arrays a .grad must not alias: the caller's seeds, and arrays already stored in a .grad
     owned = {id(g) for g in grads}
+    leaves = {}    # leaf -> gradient so far
+    if _post_hooked and capture is None:  # a leaf of some graph has a post-accumulate hook: see _EarlyLeaves
+        early = _EarlyLeaves.for_graph(roots, owned, create_graph)
+        if early is not None:  # (not ``or``: an empty _EarlyLeaves is falsy)
+            leaves = early
+    heap = []
+    outer_callbacks = getattr(_tls, "callbacks", None)   # those of a backward pass this one runs inside
+    _tls.callbacks = callbacks = []   # queue_callback appends here
     for r, g in zip(roots, grads):
         if not r.requires_grad:
             continue
@@ -102,7 +111,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             r._pending = g
             heapq.heappush(heap, (-r._seq, r))
     leaf_get = leaves.get
-    batch_small = not create_graph
+    # (with _EarlyLeaves every leaf gradient must go through leaves[p] = ..., never through a list)
+    batch_small = not create_graph and leaves.__class__ is dict
     push, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
     is_tensor, tensor_type, unbroadcast, exact = isinstance, Tensor, sum_to, Exact  # locals: faster
     horizon = _versions.horizon  # nodes older than the latest in-place op are checked (one test per node)
@@ -182,6 +192,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             if not retain_graph:
                 t._parents = t._saved = None
                 t._vjps = RELEASED
+        t = None  # done (t is not None in ``finally``: a VJP or hook raised)
     except TypeError:
         if t is not None and t._vjps is RELEASED:  # its saved values are gone (_saved is None)
             raise RuntimeError(
@@ -191,26 +202,117 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
         raise
     finally:
         _state.enabled = prev_mode
+        if t is not None:  # a VJP or hook raised: forget what this pass queued
+            _tls.callbacks = outer_callbacks
         for _, p in heap:  # left over only if a VJP or hook raised
             p._pending = None
         if nxt is not None:
             nxt._pending = None
-    for leaf, g in leaves.items():
-        if g.__class__ is list:
-            g = _batched_sum(g)
-        elif g.__class__ in _LAZY:
-            g = g.dense()
-        if leaf._extra is not None:
-            g = _apply_hooks(leaf._extra, g)
-        if capture is not None:
-            if leaf in capture:
-                capture[leaf] = g if capture[leaf] is None else capture[leaf] + g
-        else:
-            with _leaf_lock:  # two threads' backward passes may share a leaf: no lost update
-                _accumulate(leaf, g, owned, create_graph)
+    try:
+        for leaf, g in leaves.items():
+            if g.__class__ is list:
+                g = _batched_sum(g)
+            elif g.__class__ in _LAZY:
+                g = g.dense()
+            extra = leaf._extra
+            if extra is not None:
+                g = _apply_hooks(extra, g)
+            if capture is not None:
+                if leaf in capture:
+                    capture[leaf] = g if capture[leaf] is None else capture[leaf] + g
+            else:
+                with _leaf_lock:  # two threads' backward passes may share a leaf: no lost update
+                    _accumulate(leaf, g, owned, create_graph)
+                if extra is not None and "post_hooks" in extra:
+                    _post_accumulate(leaf)
+        while callbacks:  # queued by hooks during this pass (queue_callback), in order
+            callbacks.pop(0)()
+    finally:
+        _tls.callbacks = outer_callbacks
 
 
 _leaf_lock = threading.Lock()
+_tls = threading.local()   # .callbacks: the queue_callback list of the backward pass running in this thread
+
+# Leaves with a post-accumulate hook (Tensor.register_post_accumulate_grad_hook). While none is alive,
+# run_backward takes its default path, untouched: leaf gradients are summed in ``leaves`` and stored in
+# ``.grad`` after the whole graph has been visited.
+_post_hooked = weakref.WeakValueDictionary()   # id(leaf) -> leaf (a WeakSet would compare tensors with ==)
+
+
+def queue_callback(callback):
+    """Run ``callback()`` (no arguments) once the current backward pass has finished: every leaf's ``.grad``
+    accumulated and every hook called (PyTorch's ``Variable._execution_engine.queue_callback``). Only callable
+    from inside a backward pass (a hook); ``DistributedDataParallel`` waits for its last all-reduce there."""
+    stack = getattr(_tls, "callbacks", None)
+    if stack is None:
+        raise RuntimeError("queue_callback: there is no backward pass running in this thread; call it from a "
+                           "hook during backward")
+    stack.append(callback)
+
+
+def _post_accumulate(leaf):
+    for hook in list(leaf._extra["post_hooks"]):
+        hook(leaf)
+
+
+class _EarlyLeaves(dict):
+    """The ``leaves`` dict of a backward pass through a graph in which some leaf has a post-accumulate hook.
+
+    Such a leaf's gradient is stored into ``.grad`` (and its hooks called) as soon as it is complete, not at
+    the end of the pass, so that ``DistributedDataParallel`` can start communicating it while backward goes on.
+    A pre-pass over the graph counts the edges through which each hooked leaf gets a gradient (the same edges
+    run_backward follows: parents that are Tensors requiring grad); every ``leaves[p] = g`` counts one down,
+    and at zero the leaf is finished here instead of being stored. run_backward then adds every leaf gradient
+    with ``leaves[p] = ...`` (never through a list), so each edge is counted exactly once."""
+
+    __slots__ = ("remaining", "owned", "create_graph")
+
+    @classmethod
+    def for_graph(cls, roots, owned, create_graph):
+        """An _EarlyLeaves for the graph behind ``roots``, or None if none of its leaves has a post hook."""
+        remaining = {}
+        seen = set()
+        stack = []
+        for r in roots:
+            if r.requires_grad:
+                stack.append(r)
+        while stack:
+            t = stack.pop()
+            if t._vjps is None:  # a leaf: one edge (or a root)
+                extra = t._extra
+                if extra is not None and "post_hooks" in extra:
+                    remaining[t] = remaining.get(t, 0) + 1
+                continue
+            if id(t) in seen or t._parents is None:
+                continue
+            seen.add(id(t))
+            # the inputs backward will follow (as_of(t) in run_backward) when t's inputs changed in place since
+            for p in (t._parents if t._seq > _versions.horizon else _versions.inputs_as_of(t)):
+                if isinstance(p, Tensor) and p.requires_grad:
+                    stack.append(p)
+        if not remaining:
+            return None
+        self = cls()
+        self.remaining, self.owned, self.create_graph = remaining, owned, create_graph
+        return self
+
+    def __setitem__(self, leaf, g):
+        left = self.remaining.get(leaf)
+        if left is None:
+            dict.__setitem__(self, leaf, g)
+        elif left > 1:
+            self.remaining[leaf] = left - 1
+            dict.__setitem__(self, leaf, g)
+        else:  # the last edge: finish the leaf now, as the end of run_backward would
+            del self.remaining[leaf]
+            self.pop(leaf, None)
+            if g.__class__ in _LAZY:
+                g = g.dense()
+            g = _apply_hooks(leaf._extra, g)
+            with _leaf_lock:
+                _accumulate(leaf, g, self.owned, self.create_graph)
+            _post_accumulate(leaf)
 
 
 # A leaf used many times (a weight shared along a chain) gets many small gradients: adding each one
@@ -346,6 +448,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     for t in inputs:
         if capture[t] is not None:
             _accumulate(t, capture[t], owned, create_graph)
+            if t._vjps is None and t._extra is not None and "post_hooks" in t._extra:
+                _post_accumulate(t)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):

@@ -1,0 +1,344 @@
+"""``DataLoader(num_workers=K)``: K worker processes load and collate batches in parallel, as PyTorch's.
+
+The main process draws the order (sampler or shuffle) exactly as with ``num_workers=0`` and sends batch
+``i``'s indices to worker ``i % K``, keeping ``prefetch_factor * K`` batches in flight; batches come back in
+order. A worker seeds ``npg.random`` and Python's ``random`` with ``base_seed + worker_id`` (``base_seed``
+is drawn once per set of workers, from the loader's seed or generator when it has one), then runs
+``worker_init_fn(worker_id)``; ``get_worker_info()`` tells it who it is. An exception in a worker is raised
+again in the main process with the worker's traceback in its message.
+
+Arrays of a batch larger than ``SHM_MIN_BYTES`` travel through shared memory
+(``multiprocessing.shared_memory``): the worker writes the array into a new segment and sends its name; the
+main process maps it and uses it in place (no copy, no pickling), and unlinks it at once so nothing is left
+behind (the mapping lives as long as the array). Smaller arrays are pickled through the queue.
+"""
+import itertools
+import os
+import queue
+import random as _pyrandom
+import sys
+import traceback
+import weakref
+from collections import namedtuple
+
+import numpy as np
+
+SHM_MIN_BYTES = 1 << 16
+_POLL_SECONDS = 1.0
+
+WorkerInfo = namedtuple("WorkerInfo", ["id", "num_workers", "seed", "dataset"])
+_worker_info = None
+
+
+def get_worker_info():
+    """In a DataLoader worker process: ``WorkerInfo(id, num_workers, seed, dataset)`` (``dataset`` is that
+    process's copy); in the main process: None. As ``torch.utils.data.get_worker_info``."""
+    return _worker_info
+
+
+# ------------------------------------------------------------------------ moving batches
+class _Shm:
+    __slots__ = ("name", "shape", "dtype")
+
+    def __init__(self, name, shape, dtype):
+        self.name, self.shape, self.dtype = name, shape, dtype
+
+
+class _AsTensor:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _pack(obj, made):
+    """The batch with its large arrays moved into shared memory (names appended to ``made``)."""
+    from .tensor import Tensor
+    if isinstance(obj, Tensor):
+        return _AsTensor(_pack(obj.data, made))
+    if isinstance(obj, np.ndarray):
+        if obj.nbytes < SHM_MIN_BYTES or obj.dtype.hasobject:
+            return obj
+        from multiprocessing import resource_tracker, shared_memory
+        shm = shared_memory.SharedMemory(create=True, size=obj.nbytes)
+        try:
+            np.ndarray(obj.shape, obj.dtype, buffer=shm.buf)[...] = obj
+            made.append(shm.name)
+            # the main process unlinks it: this process's resource tracker must not (nor warn of a leak)
+            resource_tracker.unregister(shm._name, "shared_memory")
+        finally:
+            shm.close()
+        return _Shm(shm.name, obj.shape, obj.dtype.str)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*(_pack(o, made) for o in obj))
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_pack(o, made) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _pack(v, made) for k, v in obj.items()}
+    return obj
+
+
+def _attach(ref):
+    """The array in shared-memory segment ``ref``, mapped in place; the segment's name is removed at once."""
+    from multiprocessing import shared_memory
+    shm = shared_memory.SharedMemory(name=ref.name)
+    try:
+        dtype = np.dtype(ref.dtype)
+        count = int(np.prod(ref.shape, dtype=np.int64))
+        mm = getattr(shm, "_mmap", None)
+        if mm is not None and getattr(shm, "_buf", None) is not None:
+            # the array keeps the mapping alive by itself; the SharedMemory object lets go of it
+            arr = np.frombuffer(mm, dtype, count).reshape(ref.shape)
+            shm._buf.release()
+            shm._buf, shm._mmap = None, None
+        else:  # another implementation of SharedMemory: copy out
+            arr = np.frombuffer(shm.buf, dtype, count).reshape(ref.shape).copy()
+    finally:
+        shm.unlink()
+        shm.close()
+    return arr
+
+
+def _unpack(obj):
+    from .tensor import _wrap
+    if isinstance(obj, _AsTensor):
+        return _wrap(_unpack(obj.value))
+    if isinstance(obj, _Shm):
+        return _attach(obj)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*(_unpack(o) for o in obj))
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_unpack(o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _unpack(v) for k, v in obj.items()}
+    return obj
+
+
+def _discard(obj):
+    """Unlink the shared memory of a batch that will never be used."""
+    if isinstance(obj, _Shm):
+        try:
+            _attach(obj)
+        except OSError:
+            pass
+    elif isinstance(obj, _AsTensor):
+        _discard(obj.value)
+    elif isinstance(obj, (tuple, list)):
+        for o in obj:
+            _discard(o)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            _discard(o)
+
+
+class _Failure:
+    """An exception raised in a worker, carried to the main process with its traceback as text."""
+
+    def __init__(self, worker_id, where):
+        exc_type, exc, _ = sys.exc_info()
+        self.exc_type, self.worker_id = exc_type, worker_id
+        self.text = (f"Caught {exc_type.__name__} in DataLoader worker process {worker_id}{where}.\nOriginal "
+                     + "".join(traceback.format_exception(exc_type, exc, exc.__traceback__)))
+
+    def reraise(self):
+        try:
+            err = self.exc_type(self.text)
+        except Exception:
+            err = RuntimeError(self.text)
+        if isinstance(err, KeyError):   # KeyError's str() is the repr of its argument: keep the text readable
+            err = RuntimeError(self.text)
+        raise err
+
+
+# ------------------------------------------------------------------------ the worker process
+def _worker_loop(fetch, dataset, index_queue, result_queue, worker_id, num_workers, seed, init_fn):
+    global _worker_info
+    from . import random as npg_random
+    _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
+    npg_random.seed(seed)
+    _pyrandom.seed(seed)
+    init_failure = None
+    if init_fn is not None:
+        try:
+            init_fn(worker_id)
+        except Exception:
+            init_failure = _Failure(worker_id, " (in worker_init_fn)")
+    while True:
+        try:
+            task = index_queue.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            if os.getppid() == 1:  # the main process is gone
+                return
+            continue
+        if task is None:
+            return
+        tag, i, indices = task
+        if init_failure is not None:
+            result_queue.put((tag, i, init_failure))
+            continue
+        made = []
+        try:
+            payload = _pack(fetch(indices), made)
+        except Exception:
+            for name in made:
+                _discard(_Shm(name, (0,), "u1"))
+            payload = _Failure(worker_id, "")
+        result_queue.put((tag, i, payload))
+
+
+# ------------------------------------------------------------------------ the main process
+class _WorkerPool:
+    """``num_workers`` processes with their queues; kept across epochs with ``persistent_workers``."""
+
+    _tags = itertools.count()
+
+    def __init__(self, loader, fetch, base_seed):
+        ctx = loader.multiprocessing_context
+        if ctx is None or isinstance(ctx, str):
+            import multiprocessing
+            ctx = multiprocessing.get_context(ctx)
+        self.num_workers = loader.num_workers
+        self.result_queue = ctx.Queue()
+        self.index_queues, self.workers = [], []
+        for w in range(self.num_workers):
+            iq = ctx.Queue()
+            p = ctx.Process(target=_worker_loop, daemon=True,
+                            args=(fetch, loader.dataset, iq, self.result_queue, w, self.num_workers,
+                                  (base_seed + w) % (1 << 64), loader.worker_init_fn))
+            p.start()
+            self.index_queues.append(iq)
+            self.workers.append(p)
+        self.mailbox = {}        # (tag, batch) -> payload received before it was asked for
+        self.forgotten = set()   # tags of passes that ended early: their batches are discarded on arrival
+        self._finalizer = weakref.finalize(self, _shutdown, self.workers, self.index_queues, self.result_queue,
+                                           self.mailbox)
+
+    def send(self, tag, i, indices):
+        self.index_queues[i % self.num_workers].put((tag, i, indices))
+
+    def get(self, tag, i, timeout):
+        """Batch ``i`` of pass ``tag`` (payload as the worker sent it)."""
+        key = (tag, i)
+        while key not in self.mailbox:
+            t, j, payload = self._receive(timeout)
+            if t in self.forgotten:
+                _discard(payload)
+            else:
+                self.mailbox[(t, j)] = payload
+        return self.mailbox.pop(key)
+
+    def forget(self, tag):
+        """Pass ``tag`` ended early: discard its batches, those received and those still to come."""
+        self.forgotten.add(tag)
+        for key in [k for k in self.mailbox if k[0] == tag]:
+            _discard(self.mailbox.pop(key))
+
+    def _receive(self, timeout):
+        """The next (tag, batch, payload) from any worker; a dead worker or ``timeout`` is an error."""
+        step = min(_POLL_SECONDS, timeout) if timeout else _POLL_SECONDS
+        waited = 0.0
+        while True:
+            try:
+                return self.result_queue.get(timeout=step)
+            except queue.Empty:
+                waited += step
+                dead = [p for p in self.workers if not p.is_alive()]
+                if dead:
+                    self.shutdown()
+                    raise RuntimeError(f"DataLoader worker (pid {dead[0].pid}) exited unexpectedly with exit code "
+                                       f"{dead[0].exitcode}") from None
+                if timeout and waited >= timeout:
+                    self.shutdown()
+                    raise RuntimeError(f"DataLoader timed out after {timeout} seconds waiting for a batch") from None
+
+    def shutdown(self):
+        self._finalizer()
+
+
+def _shutdown(workers, index_queues, result_queue, mailbox, grace=5.0):
+    """Stop the workers (each finishes the batches it was sent, whose shared memory is freed here)."""
+    import time
+    for payload in mailbox.values():
+        _discard(payload)
+    mailbox.clear()
+    for iq in index_queues:
+        try:
+            iq.put(None)
+        except (OSError, ValueError):
+            pass
+    deadline = time.monotonic() + grace
+    while any(p.is_alive() for p in workers) and time.monotonic() < deadline:
+        try:  # keep reading, or a worker blocked on a full pipe never exits
+            _discard(result_queue.get(timeout=0.05)[2])
+        except (queue.Empty, OSError, ValueError, EOFError):
+            pass
+    for p in workers:
+        if p.is_alive():
+            p.terminate()
+        p.join(timeout=grace)
+    try:
+        while True:
+            _discard(result_queue.get(timeout=0.01)[2])
+    except (queue.Empty, OSError, ValueError, EOFError):
+        pass
+    for q in index_queues + [result_queue]:
+        q.close()
+        q.cancel_join_thread()
+
+
+class MultiWorkerIterator:
+    """One pass over the loader with worker processes."""
+
+    def __init__(self, loader, order, fetch):
+        self.loader = loader
+        pool = loader._pool if loader.persistent_workers else None
+        if pool is None or not pool._finalizer.alive:   # (a pool that failed was shut down)
+            pool = _WorkerPool(loader, fetch, loader._base_seed())
+            if loader.persistent_workers:
+                loader._pool = pool
+        self.pool = pool
+        self.tag = next(_WorkerPool._tags)
+        n = len(order)
+        stop = n - n % loader.batch_size if loader.drop_last else n
+        self.batches = [order[s:s + loader.batch_size] for s in range(0, stop, loader.batch_size)]
+        self.sent = self.next = 0
+        for _ in range(loader.prefetch_factor * loader.num_workers):
+            self._send_one()
+
+    def _send_one(self):
+        if self.sent < len(self.batches):
+            self.pool.send(self.tag, self.sent, self.batches[self.sent])
+            self.sent += 1
+
+    def __iter__(self):
+        return self
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __next__(self):
+        if self.pool is None or self.next >= len(self.batches):
+            self._close()
+            raise StopIteration
+        payload = self.pool.get(self.tag, self.next, self.loader.timeout)
+        self.next += 1
+        self._send_one()
+        if isinstance(payload, _Failure):
+            self._close()
+            payload.reraise()
+        return _unpack(payload)
+
+    def _close(self):
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        if self.loader.persistent_workers and self.next < len(self.batches):
+            pool.forget(self.tag)
+        elif not self.loader.persistent_workers:
+            pool.shutdown()
+
+    def __del__(self):
+        try:
+            self._close()
+        except Exception:
+            pass

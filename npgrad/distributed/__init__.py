@@ -1,0 +1,29 @@
+"""``npgrad.distributed``: data-parallel training over MPI (``mpi4py``), as ``torch.distributed``.
+
+Optional: ``pip install mpi4py mpich`` (or ``pip install -e ".[mpi]"``). Importing npgrad (or this module)
+never imports mpi4py; :func:`init` does.
+
+>>> import npgrad.distributed as dist
+>>> dist.init()                                   # MPI.COMM_WORLD, or init(comm) for another communicator
+>>> dist.get_rank(), dist.get_world_size()
+>>> dist.all_reduce(t, op="mean")                 # in place, on a Tensor or a NumPy array
+>>> model = dist.DistributedDataParallel(model)   # gradients averaged over the processes in backward
+
+Run with ``mpiexec -n 2 python train.py``. The collectives (``all_reduce`` sum / mean / max / min,
+``broadcast``, ``all_gather``, ``reduce_scatter`` and their ``_tensor`` forms, ``barrier``) wrap mpi4py's
+buffer-based calls on the arrays' memory, without pickling. Every process must call the same collectives
+in the same order.
+"""
+from ._comm import (ReduceOp, Work, all_gather, all_gather_into_tensor, all_reduce, barrier, broadcast,
+                    destroy_process_group, get_comm, get_rank, get_world_size, init, is_initialized,
+                    reduce_scatter, reduce_scatter_tensor)
+from .ddp import DDP, DistributedDataParallel
+
+__all__ = ["init", "is_initialized", "destroy_process_group", "get_comm", "get_rank", "get_world_size", "barrier",
+           "all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter",
+           "reduce_scatter_tensor", "ReduceOp", "Work", "DistributedDataParallel", "DDP", "is_main_process"]
+
+
+def is_main_process():
+    """True on rank 0, or when not running distributed: the process that logs and saves checkpoints."""
+    return not is_initialized() or get_rank() == 0

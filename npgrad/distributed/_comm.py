@@ -1,0 +1,245 @@
+"""The process group and the collectives, on mpi4py's buffer-based (uppercase) calls: NumPy arrays go to MPI
+as memory, never pickled. mpi4py is imported by :func:`init`, not before."""
+import numpy as np
+
+from ..autograd import versions as _versions
+from ..tensor import Tensor
+
+_group = {"comm": None, "MPI": None}
+
+
+class ReduceOp:
+    """Reduction operations, as ``torch.distributed.ReduceOp`` (the strings ``"sum"``, ``"mean"`` / ``"avg"``,
+    ``"max"``, ``"min"`` work as well)."""
+    SUM = "sum"
+    AVG = "mean"
+    MEAN = "mean"
+    MAX = "max"
+    MIN = "min"
+
+
+def _mpi():
+    try:
+        from mpi4py import MPI
+    except ImportError as e:
+        raise ImportError("npgrad.distributed needs mpi4py and an MPI implementation: pip install mpi4py mpich "
+                          "(or the project's extra: pip install -e \".[mpi]\")") from e
+    return MPI
+
+
+def init(comm=None):
+    """Set up the process group: ``MPI.COMM_WORLD``, or the mpi4py communicator ``comm`` (e.g. a
+    ``Split`` of it). Call it once in every process, before anything else in this module. Returns the
+    communicator. Run the script with ``mpiexec -n N python script.py``."""
+    MPI = _mpi()
+    if comm is None:
+        comm = MPI.COMM_WORLD
+    elif not isinstance(comm, MPI.Comm):
+        raise TypeError(f"init: comm must be an mpi4py communicator (MPI.Comm), not {type(comm).__name__}")
+    _group["comm"], _group["MPI"] = comm, MPI
+    return comm
+
+
+def is_initialized():
+    """True once :func:`init` has been called in this process."""
+    return _group["comm"] is not None
+
+
+def destroy_process_group():
+    """Forget the communicator set by :func:`init` (MPI itself is finalized by mpi4py at exit)."""
+    _group["comm"] = None
+
+
+def get_comm():
+    """The mpi4py communicator of the process group (an error before :func:`init`)."""
+    comm = _group["comm"]
+    if comm is None:
+        raise RuntimeError("npgrad.distributed is not initialized: call npgrad.distributed.init() first "
+                           "(and start the processes with mpiexec -n N python ...)")
+    return comm
+
+
+def get_rank():
+    """This process's rank in the group, 0 to world_size - 1."""
+    return get_comm().Get_rank()
+
+
+def get_world_size():
+    """The number of processes in the group."""
+    return get_comm().Get_size()
+
+
+def barrier():
+    """Block until every process of the group has reached this call."""
+    get_comm().Barrier()
+
+
+def _op(op, where):
+    key = str(op).lower()
+    if key == "avg":
+        key = "mean"
+    if key not in ("sum", "mean", "max", "min"):
+        raise ValueError(f"{where}: op must be one of 'sum', 'mean', 'max', 'min' (ReduceOp), got {op!r}")
+    MPI = _group["MPI"]
+    return key, {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[key]
+
+
+_MPI_KINDS = "biuf"
+
+
+def _buffer(x, where, write=True):
+    """``x``'s NumPy array (a Tensor's data) and a C-contiguous array MPI can use in its place."""
+    arr = x.data if isinstance(x, Tensor) else x
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{where}: expected an npgrad Tensor or a NumPy array, got {type(x).__name__}")
+    dt = arr.dtype
+    if (dt.kind not in _MPI_KINDS or dt.itemsize > 8 or (dt.kind == "f" and dt.itemsize < 4)
+            or not dt.isnative):
+        raise TypeError(f"{where}: MPI cannot reduce arrays of dtype {arr.dtype}; use a native bool, integer "
+                        f"or float32/float64 array")
+    if write and not arr.flags.writeable:
+        raise ValueError(f"{where}: the array is read-only, and this collective writes into it")
+    buf = arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+    return arr, buf
+
+
+def _written(x, arr, buf, where):
+    if buf is not arr:
+        arr[...] = buf
+    if isinstance(x, Tensor):
+        _versions.bump(arr, where)
+    return x
+
+
+def wait_all(requests):
+    """Complete MPI ``requests``, polling with ``Testall`` and giving the core away between polls
+    (``sched_yield``) rather than spinning inside ``Waitall``: where the processes share cores with other work,
+    a spinning process would take CPU time from the one it waits for."""
+    MPI = _group["MPI"]
+    test = MPI.Request.Testall
+    while not test(requests):
+        _yield()
+
+
+_yield = getattr(__import__("os"), "sched_yield", lambda: None)
+
+
+class Work:
+    """A collective started with ``async_op=True``: ``wait()`` completes it (as torch.distributed's Work)."""
+
+    def __init__(self, request, finish):
+        self._request, self._finish = request, finish
+
+    def is_completed(self):
+        """True once the collective has completed (``wait()`` is still needed to finish it)."""
+        return self._finish is None or self._request.Test()
+
+    def wait(self):
+        """Block until the collective has completed; the result is then in the tensor or array."""
+        if self._finish is not None:
+            self._request.Wait()
+            finish, self._finish = self._finish, None
+            finish()
+        return True
+
+
+def all_reduce(tensor, op=ReduceOp.SUM, async_op=False):
+    """Reduce ``tensor`` (a Tensor or NumPy array) over all processes, in place: every process gets the
+    elementwise sum / mean / max / min (``op``). Returns the tensor, or a :class:`Work` with ``async_op``."""
+    comm = get_comm()
+    arr, buf = _buffer(tensor, "all_reduce")
+    key, mpi_op = _op(op, "all_reduce")
+    if key == "mean" and arr.dtype.kind != "f":
+        raise TypeError(f"all_reduce: op='mean' needs a floating array, got {arr.dtype}")
+    size = comm.Get_size()
+
+    def finish():
+        if key == "mean":
+            buf[...] /= size
+        _written(tensor, arr, buf, "all_reduce")
+
+    if async_op:
+        return Work(comm.Iallreduce(_group["MPI"].IN_PLACE, buf, op=mpi_op), finish)
+    comm.Allreduce(_group["MPI"].IN_PLACE, buf, op=mpi_op)
+    finish()
+    return tensor
+
+
+def broadcast(tensor, src=0, async_op=False):
+    """Copy ``tensor`` of process ``src`` into ``tensor`` of every process, in place (the shapes and
+    dtypes must agree). Returns the tensor, or a :class:`Work` with ``async_op``."""
+    comm = get_comm()
+    if not 0 <= src < comm.Get_size():
+        raise ValueError(f"broadcast: src={src} is not a rank of a group of {comm.Get_size()} processes")
+    arr, buf = _buffer(tensor, "broadcast")
+
+    def finish():
+        _written(tensor, arr, buf, "broadcast")
+
+    if async_op:
+        return Work(comm.Ibcast(buf, root=src), finish)
+    comm.Bcast(buf, root=src)
+    finish()
+    return tensor
+
+
+def all_gather_into_tensor(output, input):
+    """Concatenate every process's ``input`` along a new first axis into ``output`` (shape
+    ``(world_size, *input.shape)``, or ``(world_size * input.shape[0], ...)``), in rank order."""
+    comm = get_comm()
+    _, src = _buffer(input, "all_gather", write=False)
+    arr, buf = _buffer(output, "all_gather")
+    if buf.size != src.size * comm.Get_size() or buf.dtype != src.dtype:
+        raise ValueError(f"all_gather: output of shape {arr.shape} ({arr.dtype}) cannot hold {comm.Get_size()} "
+                         f"inputs of shape {src.shape} ({src.dtype})")
+    comm.Allgather(src, buf)
+    return _written(output, arr, buf, "all_gather")
+
+
+def all_gather(tensor_list, tensor):
+    """Fill ``tensor_list`` (one Tensor or array per process, each of ``tensor``'s shape) with every
+    process's ``tensor``, in rank order, as ``torch.distributed.all_gather``. With ``tensor_list=None``,
+    return a new array (or Tensor) of shape ``(world_size, *tensor.shape)`` instead."""
+    size = get_world_size()
+    _, src = _buffer(tensor, "all_gather", write=False)
+    out = np.empty((size,) + src.shape, src.dtype)
+    all_gather_into_tensor(out, src)
+    if tensor_list is None:
+        return Tensor(out, requires_grad=False) if isinstance(tensor, Tensor) else out
+    if len(tensor_list) != size:
+        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for {size} processes")
+    for t, part in zip(tensor_list, out):
+        arr = t.data if isinstance(t, Tensor) else t
+        if arr.shape != part.shape:
+            raise ValueError(f"all_gather: an entry of tensor_list has shape {arr.shape}, expected {part.shape}")
+        arr[...] = part
+        if isinstance(t, Tensor):
+            _versions.bump(arr, "all_gather")
+    return tensor_list
+
+
+def reduce_scatter_tensor(output, input, op=ReduceOp.SUM):
+    """Reduce ``input`` (``world_size`` equal blocks along its first axis) over all processes and give
+    process ``r`` block ``r`` of the result, in ``output``, as ``torch.distributed.reduce_scatter_tensor``."""
+    comm = get_comm()
+    size = comm.Get_size()
+    _, src = _buffer(input, "reduce_scatter", write=False)
+    arr, buf = _buffer(output, "reduce_scatter")
+    if src.size != buf.size * size or src.dtype != buf.dtype:
+        raise ValueError(f"reduce_scatter: input of shape {src.shape} ({src.dtype}) is not {size} blocks of "
+                         f"the output's shape {arr.shape} ({arr.dtype})")
+    key, mpi_op = _op(op, "reduce_scatter")
+    comm.Reduce_scatter_block(src, buf, op=mpi_op)
+    if key == "mean":
+        buf[...] /= size
+    return _written(output, arr, buf, "reduce_scatter")
+
+
+def reduce_scatter(output, input_list, op=ReduceOp.SUM):
+    """Reduce ``input_list[r]`` over all processes into ``output`` of process ``r`` (one entry per
+    process, each of ``output``'s shape), as ``torch.distributed.reduce_scatter``."""
+    size = get_world_size()
+    if len(input_list) != size:
+        raise ValueError(f"reduce_scatter: input_list has {len(input_list)} entries for {size} processes")
+    stacked = np.stack([t.data if isinstance(t, Tensor) else np.asarray(t) for t in input_list])
+    return reduce_scatter_tensor(output, stacked, op)
