@@ -282,6 +282,8 @@ def _im2col(xd, K, out, geom):
 def _conv_raw(xd, wd, bd, geom):
     """y = B(x, w) (+ b): x (N, C, *L), w (O, C/G, *K) -> (N, O, *out), a view of an (O, *out, N) array."""
     s, d, lo, hi, G = geom
+    if _depthwise(wd, G):
+        return _dw_conv_raw(xd, wd, bd, geom)
     N = xd.shape[0]
     O, Cg = wd.shape[:2]
     K = wd.shape[2:]
@@ -302,6 +304,8 @@ def _conv_transpose_raw(gd, wd, bd, geom, L):
     them into the input by looping over the kernel offsets: strided adds of whole (C, *out, N) blocks,
     whose rows are out_w * N contiguous elements."""
     s, d, lo, hi, G = geom
+    if _depthwise(wd, G):
+        return _dw_conv_transpose_raw(gd, wd, bd, geom, L)
     N, O = gd.shape[:2]
     out = gd.shape[2:]
     Cg = wd.shape[1]
@@ -353,6 +357,8 @@ def _conv_weight_raw(xd, gd, geom, K):
     matrices made each step fault in ~11 MB of fresh pages; cnn: 9.6-10.2 vs 9.3-9.8 ms); a rebuilt
     matrix is in cache for the GEMM, and a kept one holds k*k times the input per layer until backward."""
     s, d, lo, hi, G = geom
+    if xd.shape[1] == G > 1:   # depthwise (see _depthwise)
+        return _dw_conv_weight_raw(xd, gd, geom, K)
     N, C = xd.shape[:2]
     O = gd.shape[1]
     out = gd.shape[2:]
@@ -365,6 +371,144 @@ def _conv_weight_raw(xd, gd, geom, K):
     else:
         dw = np.matmul(gT, cols.transpose(0, 2, 1))             # (G, O/G, Cg*K)
     return dw.reshape((O, C // G) + tuple(K))
+
+
+# ============================================================================ depthwise kernels
+# groups == in_channels (one input channel per group, channel multiplier M = out_channels / groups): no
+# GEMM, whose per-group matrices would be a single row. Each of the three maps is a multiply-accumulate
+# over the kernel offsets on strided views of batch-last arrays, whose rows are out_w * N contiguous
+# elements: the forward adds w[:, k] * x[window offset k]; the input gradient adds w[:, k] * g into the
+# input positions offset k read (the transposed accumulation); the weight gradient sums g * x[offset k]
+# per channel and offset.
+
+def _depthwise(wd, G):
+    """Whether (O, C/G, *K) ``wd`` with ``G`` groups takes the depthwise kernels: one input channel per
+    group, more than one group (a single channel with many outputs is one GEMM)."""
+    return wd.shape[1] == 1 and G > 1
+
+
+def _dw_grid(K, d, out, span, N):
+    """Stride 1: windows of a C-contiguous (C, *span, N) array, flattened per channel to (C, S). The
+    output is computed on the input's grid (output position (*o, n) at flat index sum(o_j * st_j) + n,
+    st the input's strides): kernel offset k then reads ONE contiguous slice [off_k, off_k + Lg) of each
+    channel's row, so every multiply-add is a 2-D op over long rows, at the cost of the grid positions
+    past the output's extent (cropped afterwards). Returns (offsets, Lg, grid shape (out_0, *span[1:], N))."""
+    st = [math.prod(span[j + 1:]) * N for j in range(len(span))]
+    offs = [sum(k * di * s_ for k, di, s_ in zip(kk, d, st)) for kk in itertools.product(*map(range, K))]
+    Lg = min(span[0] * st[0] - offs[-1], out[0] * st[0])   # the last offset's slice ends at the row's end
+    return offs, Lg, (out[0],) + tuple(span[1:]) + (N,)
+
+
+def _dw_conv_grid(xp, wk, out, K, d, dt):
+    """The stride-1 depthwise forward on the grid (see _dw_grid): (G, M, *grid) with garbage past out."""
+    G, M = wk.shape[:2]
+    N = xp.shape[-1]
+    offs, Lg, grid = _dw_grid(K, d, out, xp.shape[1:-1], N)
+    xf = xp.reshape(G, 1, -1)
+    w2 = wk.reshape(G, M, -1, 1)
+    y = np.empty((G, M, math.prod(grid)), dtype=dt)
+    yv = y[:, :, :Lg]
+    tmp = np.empty_like(yv)
+    for i, off in enumerate(offs):
+        np.multiply(xf[:, :, off:off + Lg], w2[:, :, i], out=yv if i == 0 else tmp)
+        if i:
+            yv += tmp
+    return y.reshape((G, M) + grid)
+
+
+def _dw_conv_raw(xd, wd, bd, geom):
+    s, d, lo, hi, G = geom
+    N, O, K = xd.shape[0], wd.shape[0], wd.shape[2:]
+    M, nd = O // G, len(K)
+    out = _conv_out(xd.shape[2:], K, s, d, lo, hi)
+    xp = _batch_last(xd, lo, _span(out, K, s, d))          # (C, *span, N)
+    wk = wd.reshape((G, M, math.prod(K)) + (1,) * (nd + 1))
+    if all(si == 1 for si in s):
+        ye = _dw_conv_grid(xp, wk, out, K, d, np.result_type(xd, wd))
+        crop = ye[(Ellipsis,) + tuple(slice(0, o) for o in out[1:]) + (slice(None),)]
+        y = np.empty((O,) + tuple(out) + (N,), dtype=ye.dtype)
+        if bd is None:
+            np.copyto(y.reshape(crop.shape), crop)
+        else:
+            np.add(crop, bd.reshape((G, M) + (1,) * (nd + 1)), out=y.reshape(crop.shape))
+        return _from_batch_last(y)
+    y = np.empty((G, M) + tuple(out) + (N,), dtype=np.result_type(xd, wd))
+    tmp = np.empty_like(y)
+    c = (slice(None), None)
+    for i, sl in enumerate(_gather_slices(K, out, s, d)):
+        np.multiply(xp[c + sl], wk[:, :, i], out=y if i == 0 else tmp)
+        if i:
+            y += tmp
+    y = y.reshape((O,) + tuple(out) + (N,))
+    if bd is not None:
+        y += bd.reshape((O,) + (1,) * (nd + 1))
+    return _from_batch_last(y)
+
+
+def _dw_conv_transpose_raw(gd, wd, bd, geom, L):
+    s, d, lo, hi, G = geom
+    N, O, out = gd.shape[0], gd.shape[1], gd.shape[2:]
+    K = wd.shape[2:]
+    M, nd = O // G, len(K)
+    full = tuple(di * (k - 1) for di, k in zip(d, K))
+    if M == 1 and all(si == 1 for si in s) and all(f >= a for f, a in zip(full, lo)):
+        # stride 1: a depthwise convolution of g with the flipped kernel (see _transpose_by_conv)
+        wf = wd[(Ellipsis,) + (slice(None, None, -1),) * nd]
+        gf = ((1,) * nd, d, tuple(f - a for f, a in zip(full, lo)), tuple(f - b for f, b in zip(full, hi)), G)
+        return _dw_conv_raw(gd, wf, bd, gf)
+    gT = _batch_last(gd).reshape((G, M) + tuple(out) + (N,))
+    wk = wd.reshape((G, M, math.prod(K)) + (1,) * (nd + 1))
+    dt = np.result_type(gd, wd)
+    c = (slice(None),)
+    pieces = [(i, sl) for i, sl in enumerate(_scatter_slices(K, L, out, s, d, lo)) if sl is not None]
+    tmp = np.empty((G, M) + tuple(out) + (N,), dtype=dt)
+
+    def term(i):  # (G, *out, N): sum over the multiplier of w[:, :, i] * g
+        np.multiply(gT, wk[:, :, i], out=tmp)
+        return tmp[:, 0] if M == 1 else tmp.sum(axis=1)
+
+    # an offset whose windows cover the whole input (the centre of a 'same' kernel) starts the sum
+    whole = [j for j, (i, (dst, src)) in enumerate(pieces)
+             if all(sl.start == 0 and sl.stop == n_ and sl.step == 1 for sl, n_ in zip(dst, L))]
+    if whole:
+        i, (dst, src) = pieces.pop(whole[0])
+        buf = np.array(term(i)[c + src], order="C")
+    else:
+        buf = np.zeros((G,) + tuple(L) + (N,), dtype=dt)
+    for i, (dst, src) in pieces:
+        buf[c + dst] += term(i)[c + src]
+    if bd is not None:
+        buf += bd.reshape((G,) + (1,) * (nd + 1))
+    return _from_batch_last(buf)
+
+
+def _dw_conv_weight_raw(xd, gd, geom, K):
+    s, d, lo, hi, G = geom
+    N, O, out = gd.shape[0], gd.shape[1], gd.shape[2:]
+    M = O // G
+    xp = _batch_last(xd, lo, _span(out, K, s, d))          # (C, *span, N)
+    gT = _batch_last(gd).reshape((G, M) + tuple(out) + (N,))
+    dt = np.result_type(xd, gd)
+    dw = np.empty((G, M, math.prod(K)), dtype=dt)
+    if all(si == 1 for si in s):
+        # on the grid (see _dw_grid): per offset, one batched dot of g's row with a contiguous slice of x's
+        offs, Lg, grid = _dw_grid(K, d, out, xp.shape[1:-1], N)
+        if grid == tuple(out) + (N,):
+            ge = gT.reshape(G, M, -1)
+        else:
+            ge = np.zeros((G, M) + grid, dtype=dt)
+            ge[(Ellipsis,) + tuple(slice(0, o) for o in out[1:]) + (slice(None),)] = gT
+            ge = ge.reshape(G, M, -1)
+        ge, xf = ge[:, :, :Lg], xp.reshape(G, -1)
+        for i, off in enumerate(offs):
+            dw[:, :, i] = np.matmul(ge, xf[:, off:off + Lg, None].astype(dt, copy=False))[:, :, 0]
+        return dw.reshape((O, 1) + tuple(K))
+    tmp = np.empty_like(gT, dtype=dt)
+    c = (slice(None), None)
+    for i, sl in enumerate(_gather_slices(K, out, s, d)):
+        np.multiply(gT, xp[c + sl], out=tmp)
+        dw[:, :, i] = tmp.reshape(G, M, -1).sum(axis=2)
+    return dw.reshape((O, 1) + tuple(K))
 
 
 # ============================================================================ the three conv ops
