@@ -631,3 +631,108 @@ def test_conv_third_order():
     theirs = run(torch, torch.autograd.grad, F.conv2d, [torch.tensor(x, requires_grad=True),
                                                        torch.tensor(w, requires_grad=True)])
     _close(ours, theirs.numpy(), np.float64, "third derivative")
+
+
+# ------------------------------------------------------------------- depthwise (groups == in_channels)
+# the depthwise kernels (multiply-accumulate over the kernel offsets, no per-group GEMM); stride 1 runs on
+# the input's grid, other strides on strided views, the input gradient by the flipped kernel (multiplier 1,
+# stride 1, padding <= dilation * (k - 1)) or by the transposed accumulation
+DEPTHWISE = [  # (x shape, weight shape, bias, kwargs); groups = x's channels
+    ((2, 4, 7, 7), (4, 1, 3, 3), True, dict(padding=1)),
+    ((3, 5, 8, 6), (5, 1, 3, 3), False, dict()),                                 # valid
+    ((2, 4, 9, 8), (4, 1, 3, 3), True, dict(stride=2, padding=1)),
+    ((2, 4, 9, 8), (4, 1, 3, 2), True, dict(stride=(2, 3), padding=(0, 1))),
+    ((2, 3, 9, 9), (3, 1, 3, 3), True, dict(dilation=2, padding=2)),
+    ((2, 3, 9, 10), (3, 1, 3, 3), True, dict(dilation=(2, 1), stride=(1, 2), padding=(2, 0))),
+    ((2, 4, 7, 8), (4, 1, 3, 3), True, dict(padding="same")),
+    ((2, 4, 7, 8), (4, 1, 4, 4), True, dict(padding="same")),                    # asymmetric 'same'
+    ((2, 4, 7, 8), (4, 1, 2, 3), False, dict(padding="same", dilation=2)),
+    ((2, 4, 6, 7), (4, 1, 3, 3), True, dict(padding=3)),                         # padding > k - 1
+    ((2, 4, 8, 6), (8, 1, 3, 3), True, dict(padding=1)),                         # multiplier 2
+    ((2, 3, 8, 7), (9, 1, 3, 3), False, dict(stride=2, padding=1, dilation=2)),  # multiplier 3
+    ((2, 2, 7, 7), (6, 1, 2, 2), True, dict(padding="same")),
+    ((1, 4, 7, 7), (4, 1, 3, 3), True, dict(padding=1)),                         # batch of one
+    ((4, 6, 6), (4, 1, 3, 3), True, dict(padding=1)),                            # unbatched
+    ((2, 4, 5, 5), (4, 1, 5, 5), True, dict()),                                  # kernel == input
+    ((2, 4, 10, 9), (4, 1, 3, 3), True, dict(stride=3, padding=1)),              # leftover rows
+    ((2, 4, 5, 6), (4, 1, 1, 1), True, dict()),                                  # 1x1
+]
+DEPTHWISE_ND = [
+    ((2, 4, 11), (4, 1, 3), True, dict(padding=1)),
+    ((2, 4, 11), (8, 1, 3), False, dict(stride=2, dilation=2, padding=2)),
+    ((2, 4, 10), (4, 1, 4), True, dict(padding="same")),
+    ((2, 3, 5, 6, 5), (3, 1, 3, 3, 3), True, dict(padding=1)),
+    ((2, 3, 5, 6, 7), (6, 1, 2, 3, 3), True, dict(stride=(1, 2, 2), padding=(0, 1, 1), dilation=(2, 1, 1))),
+    ((2, 3, 5, 6, 5), (3, 1, 3, 2, 3), False, dict(padding="same")),
+]
+
+
+def _conv_fns(nd):
+    return ({1: C.conv1d, 2: C.conv2d, 3: C.conv3d}[nd], {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[nd])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("xs, ws, bias, kw", DEPTHWISE + DEPTHWISE_ND)
+def test_depthwise(xs, ws, bias, kw, dtype):
+    nd = len(ws) - 2
+    f, tf = _conv_fns(nd)
+    kw = dict(kw, groups=xs[-nd - 1])
+    assert C._depthwise(np.empty(ws), kw["groups"])
+    arrays = [_rand(xs, dtype, 0), _rand(ws, dtype, 1)] + ([_rand((ws[0],), dtype, 2)] if bias else [])
+    check(lambda *a: f(*a, **kw), lambda *a: tf(*a, **kw), arrays, dtype, f"depthwise {xs} {ws} {kw}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=1), dict(padding="same", dilation=2)])
+def test_depthwise_batch_last_input(kw, dtype):
+    """After a convolution the input is a batch-last view (the layout the kernels work in)."""
+    arrays = [_rand((4, 3, 8, 7), dtype, 0), _rand((6, 3, 1, 1), dtype, 1), _rand((12, 1, 3, 3), dtype, 2),
+              _rand((12,), dtype, 3)]
+    check(lambda x, w0, w, b: npg.conv2d(npg.conv2d(x, w0), w, b, groups=6, **kw),
+          lambda x, w0, w, b: F.conv2d(F.conv2d(x, w0), w, b, groups=6, **kw), arrays, dtype, f"batch-last {kw}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("xs, ws, kw", [
+    ((2, 4, 5, 6), (4, 1, 3, 3), dict(padding=1)),
+    ((2, 4, 5, 6), (4, 2, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+    ((2, 4, 5, 6), (4, 1, 3, 2), dict(stride=(1, 2), dilation=2)),
+])
+def test_depthwise_conv_transpose(xs, ws, kw, dtype):
+    """conv_transpose with groups == in_channels and one output channel per group: its kernels are the
+    depthwise ones (its weight (in, out/groups, *k) has one column)."""
+    kw = dict(kw, groups=xs[1])
+    arrays = [_rand(xs, dtype, 0), _rand(ws, dtype, 1), _rand((ws[1] * xs[1],), dtype, 2)]
+    check(lambda *a: C.conv_transpose2d(*a, **kw), lambda *a: F.conv_transpose2d(*a, **kw), arrays, dtype,
+          f"depthwise conv_transpose2d {xs} {ws} {kw}")
+
+
+@pytest.mark.parametrize("nd, xs, ws, kw", [
+    (2, (2, 4, 6, 7), (4, 1, 3, 3), dict(padding=1)),
+    (2, (2, 4, 6, 7), (4, 1, 3, 2), dict(padding="same", dilation=2)),
+    (2, (2, 3, 7, 7), (6, 1, 3, 3), dict(stride=2, padding=1)),                # multiplier 2, strided
+    (2, (2, 3, 6, 6), (3, 1, 3, 3), dict(padding=3)),                          # padding > k - 1
+    (2, (2, 2, 7, 6), (6, 1, 2, 3), dict(stride=(1, 2), dilation=(2, 1), padding=1)),
+    (1, (2, 4, 9), (4, 1, 3), dict(stride=2, padding=1)),
+    (3, (2, 2, 4, 5, 4), (4, 1, 3, 3, 2), dict(padding=1)),
+])
+def test_depthwise_second_order(nd, xs, ws, kw):
+    f, tf = _conv_fns(nd)
+    kw = dict(kw, groups=xs[1])
+    _double_backward(lambda x, w, b: f(x, w, b, **kw), lambda x, w, b: tf(x, w, b, **kw),
+                     [_rand(xs, np.float64, 0), _rand(ws, np.float64, 1), _rand((ws[0],), np.float64, 2)])
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=1, output_padding=1)])
+def test_depthwise_conv_transpose_second_order(kw):
+    kw = dict(kw, groups=4)
+    _double_backward(lambda x, w, b: C.conv_transpose2d(x, w, b, **kw),
+                     lambda x, w, b: F.conv_transpose2d(x, w, b, **kw),
+                     [_rand((2, 4, 5, 6), np.float64, 0), _rand((4, 1, 3, 3), np.float64, 1),
+                      _rand((4,), np.float64, 2)])
+
+
+def test_depthwise_finite_differences():
+    x, w, b = _rand((2, 3, 6, 5), np.float64, 0), _rand((6, 1, 3, 2), np.float64, 1), _rand((6,), np.float64, 2)
+    check_finite_difference(lambda x, w, b: npg.conv2d(x, w, b, padding=1, groups=3), [x, w, b])
+    check_finite_difference(lambda x, w, b: npg.conv2d(x, w, b, stride=2, dilation=(1, 2), groups=3), [x, w, b])
