@@ -634,9 +634,9 @@ def test_conv_third_order():
 
 
 # ------------------------------------------------------------------- depthwise (groups == in_channels)
-# the depthwise kernels (multiply-accumulate over the kernel offsets, no per-group GEMM); stride 1 runs on
-# the input's grid, other strides on strided views, the input gradient by the flipped kernel (multiplier 1,
-# stride 1, padding <= dilation * (k - 1)) or by the transposed accumulation
+# stride 1 with one output channel per group takes the depthwise kernels (multiply-accumulate over the
+# kernel offsets on the input's grid, the input gradient by the flipped kernel when padding <= dilation *
+# (k - 1)); strided or channel-multiplied ones, and the larger paddings' input gradient, the per-group GEMMs
 DEPTHWISE = [  # (x shape, weight shape, bias, kwargs); groups = x's channels
     ((2, 4, 7, 7), (4, 1, 3, 3), True, dict(padding=1)),
     ((3, 5, 8, 6), (5, 1, 3, 3), False, dict()),                                 # valid
@@ -677,7 +677,6 @@ def test_depthwise(xs, ws, bias, kw, dtype):
     nd = len(ws) - 2
     f, tf = _conv_fns(nd)
     kw = dict(kw, groups=xs[-nd - 1])
-    assert C._depthwise(np.empty(ws), kw["groups"])
     arrays = [_rand(xs, dtype, 0), _rand(ws, dtype, 1)] + ([_rand((ws[0],), dtype, 2)] if bias else [])
     check(lambda *a: f(*a, **kw), lambda *a: tf(*a, **kw), arrays, dtype, f"depthwise {xs} {ws} {kw}")
 
@@ -730,6 +729,13 @@ def test_depthwise_conv_transpose_second_order(kw):
                      lambda x, w, b: F.conv_transpose2d(x, w, b, **kw),
                      [_rand((2, 4, 5, 6), np.float64, 0), _rand((4, 1, 3, 3), np.float64, 1),
                       _rand((4,), np.float64, 2)])
+
+
+def test_depthwise_dispatch():
+    assert C._depthwise(np.empty((4, 1, 3, 3)), 4, (1, 1))
+    assert not C._depthwise(np.empty((8, 1, 3, 3)), 4, (1, 1))        # multiplier 2
+    assert not C._depthwise(np.empty((4, 1, 3, 3)), 4, (2, 1))        # strided
+    assert not C._depthwise(np.empty((4, 1, 3, 3)), 1, (1, 1))        # one group
 
 
 def test_depthwise_finite_differences():

@@ -22,6 +22,10 @@ How it is computed
   convolution (of g with the flipped kernel); otherwise one ``matmul`` followed by a col2im that loops
   over the kernel offsets adding strided slices (no ``np.add.at``). The weight gradient is one ``matmul``
   of g's rows with the column matrix.
+* depthwise convolutions (groups == in channels == out channels, stride 1) skip the GEMMs, whose per-group
+  matrices would be one row: a multiply-accumulate over the kernel offsets, computed on the padded input's
+  grid so that each offset reads one contiguous slice per channel; the weight gradient is one batched dot
+  per offset, the input gradient the same convolution with the flipped kernel (see "depthwise kernels").
 * max pooling takes the max over the kernel offsets with ``np.maximum``; which element of a window is its
   max (PyTorch's rule: the first max in row-major order; a NaN wins, the last one) is found only when
   needed. Windows that tile the input (2x2, stride 2) scatter the gradient with masks and never build that
@@ -282,7 +286,7 @@ def _im2col(xd, K, out, geom):
 def _conv_raw(xd, wd, bd, geom):
     """y = B(x, w) (+ b): x (N, C, *L), w (O, C/G, *K) -> (N, O, *out), a view of an (O, *out, N) array."""
     s, d, lo, hi, G = geom
-    if _depthwise(wd, G):
+    if _depthwise(wd, G, s):
         return _dw_conv_raw(xd, wd, bd, geom)
     N = xd.shape[0]
     O, Cg = wd.shape[:2]
@@ -304,7 +308,7 @@ def _conv_transpose_raw(gd, wd, bd, geom, L):
     them into the input by looping over the kernel offsets: strided adds of whole (C, *out, N) blocks,
     whose rows are out_w * N contiguous elements."""
     s, d, lo, hi, G = geom
-    if _depthwise(wd, G):
+    if _dw_transposable(wd, geom):
         return _dw_conv_transpose_raw(gd, wd, bd, geom, L)
     N, O = gd.shape[:2]
     out = gd.shape[2:]
@@ -357,7 +361,7 @@ def _conv_weight_raw(xd, gd, geom, K):
     matrices made each step fault in ~11 MB of fresh pages; cnn: 9.6-10.2 vs 9.3-9.8 ms); a rebuilt
     matrix is in cache for the GEMM, and a kept one holds k*k times the input per layer until backward."""
     s, d, lo, hi, G = geom
-    if xd.shape[1] == G > 1:   # depthwise (see _depthwise)
+    if xd.shape[1] == gd.shape[1] == G > 1 and all(si == 1 for si in s):   # depthwise (see _depthwise)
         return _dw_conv_weight_raw(xd, gd, geom, K)
     N, C = xd.shape[:2]
     O = gd.shape[1]
@@ -374,141 +378,102 @@ def _conv_weight_raw(xd, gd, geom, K):
 
 
 # ============================================================================ depthwise kernels
-# groups == in_channels (one input channel per group, channel multiplier M = out_channels / groups): no
-# GEMM, whose per-group matrices would be a single row. Each of the three maps is a multiply-accumulate
-# over the kernel offsets on strided views of batch-last arrays, whose rows are out_w * N contiguous
-# elements: the forward adds w[:, k] * x[window offset k]; the input gradient adds w[:, k] * g into the
-# input positions offset k read (the transposed accumulation); the weight gradient sums g * x[offset k]
-# per channel and offset.
+# groups == in_channels == out_channels, stride 1: no GEMM, whose per-group matrices would be one row by
+# k*k. Each map is a multiply-accumulate over the kernel offsets, computed on the input's grid (see
+# _dw_grid) so that every offset reads ONE contiguous slice of each channel's row of the batch-last array:
+# the forward adds w[:, k] * x[slice k]; the weight gradient is per offset one batched dot product of g
+# with x[slice k]; the input gradient (the transposed accumulation) is the same forward applied to g with
+# the flipped kernel. Measured on 64x32x14x14, 3x3, pad 1 (one thread, medians of 25): forward 1.0-1.3 vs
+# 1.33-1.37 ms through the per-group GEMMs, input gradient 1.04-1.07 vs 2.7-6.4 ms, weight gradient
+# 0.66-0.78 vs 1.6-1.7 ms. Strided or channel-multiplied depthwise convolutions stay on the GEMMs: done
+# this way (strided views whose rows are N elements, a multiplier axis broadcast) they measured 1.5-2.5x
+# slower.
 
-def _depthwise(wd, G):
-    """Whether (O, C/G, *K) ``wd`` with ``G`` groups takes the depthwise kernels: one input channel per
-    group, more than one group (a single channel with many outputs is one GEMM)."""
-    return wd.shape[1] == 1 and G > 1
+def _depthwise(wd, G, s):
+    """Whether (O, C/G, *K) ``wd`` with ``G`` groups and stride ``s`` takes the depthwise kernels."""
+    return wd.shape[1] == 1 and wd.shape[0] == G > 1 and all(si == 1 for si in s)
 
 
 def _dw_grid(K, d, out, span, N):
-    """Stride 1: windows of a C-contiguous (C, *span, N) array, flattened per channel to (C, S). The
-    output is computed on the input's grid (output position (*o, n) at flat index sum(o_j * st_j) + n,
-    st the input's strides): kernel offset k then reads ONE contiguous slice [off_k, off_k + Lg) of each
-    channel's row, so every multiply-add is a 2-D op over long rows, at the cost of the grid positions
-    past the output's extent (cropped afterwards). Returns (offsets, Lg, grid shape (out_0, *span[1:], N))."""
+    """Stride 1: the windows of a C-contiguous (C, *span, N) array flattened per channel to (C, S). The
+    output is computed on the input's grid (output position (*o, n) at flat index sum(o_j * st_j) + n, st
+    the input's strides): kernel offset k then reads the contiguous slice [off_k, off_k + Lg) of each
+    channel's row, at the cost of the grid positions past the output's extent (cropped afterwards).
+    Returns (offsets, Lg, grid shape (out_0, *span[1:], N))."""
     st = [math.prod(span[j + 1:]) * N for j in range(len(span))]
     offs = [sum(k * di * s_ for k, di, s_ in zip(kk, d, st)) for kk in itertools.product(*map(range, K))]
     Lg = min(span[0] * st[0] - offs[-1], out[0] * st[0])   # the last offset's slice ends at the row's end
     return offs, Lg, (out[0],) + tuple(span[1:]) + (N,)
 
 
-def _dw_conv_grid(xp, wk, out, K, d, dt):
-    """The stride-1 depthwise forward on the grid (see _dw_grid): (G, M, *grid) with garbage past out."""
-    G, M = wk.shape[:2]
-    N = xp.shape[-1]
+def _dw_conv_raw(xd, wd, bd, geom):
+    """Depthwise y = B(x, w) (+ b), stride 1: x (N, C, *L), w (C, 1, *K) -> (N, C, *out), a view of a
+    (C, *out, N) array."""
+    s, d, lo, hi, G = geom
+    N, K = xd.shape[0], wd.shape[2:]
+    out = _conv_out(xd.shape[2:], K, s, d, lo, hi)
+    dt = np.result_type(xd, wd)
+    xp = _batch_last(xd, lo, _span(out, K, s, d))          # (C, *span, N), C-contiguous
     offs, Lg, grid = _dw_grid(K, d, out, xp.shape[1:-1], N)
-    xf = xp.reshape(G, 1, -1)
-    w2 = wk.reshape(G, M, -1, 1)
-    y = np.empty((G, M, math.prod(grid)), dtype=dt)
-    yv = y[:, :, :Lg]
+    xf = xp.reshape(G, -1)
+    wk = wd.reshape(G, -1, 1)
+    ye = np.empty((G, math.prod(grid)), dtype=dt)
+    yv = ye[:, :Lg]
     tmp = np.empty_like(yv)
     for i, off in enumerate(offs):
-        np.multiply(xf[:, :, off:off + Lg], w2[:, :, i], out=yv if i == 0 else tmp)
+        np.multiply(xf[:, off:off + Lg], wk[:, i], out=yv if i == 0 else tmp)
         if i:
             yv += tmp
-    return y.reshape((G, M) + grid)
-
-
-def _dw_conv_raw(xd, wd, bd, geom):
-    s, d, lo, hi, G = geom
-    N, O, K = xd.shape[0], wd.shape[0], wd.shape[2:]
-    M, nd = O // G, len(K)
-    out = _conv_out(xd.shape[2:], K, s, d, lo, hi)
-    xp = _batch_last(xd, lo, _span(out, K, s, d))          # (C, *span, N)
-    wk = wd.reshape((G, M, math.prod(K)) + (1,) * (nd + 1))
-    if all(si == 1 for si in s):
-        ye = _dw_conv_grid(xp, wk, out, K, d, np.result_type(xd, wd))
-        crop = ye[(Ellipsis,) + tuple(slice(0, o) for o in out[1:]) + (slice(None),)]
-        y = np.empty((O,) + tuple(out) + (N,), dtype=ye.dtype)
-        if bd is None:
-            np.copyto(y.reshape(crop.shape), crop)
-        else:
-            np.add(crop, bd.reshape((G, M) + (1,) * (nd + 1)), out=y.reshape(crop.shape))
-        return _from_batch_last(y)
-    y = np.empty((G, M) + tuple(out) + (N,), dtype=np.result_type(xd, wd))
-    tmp = np.empty_like(y)
-    c = (slice(None), None)
-    for i, sl in enumerate(_gather_slices(K, out, s, d)):
-        np.multiply(xp[c + sl], wk[:, :, i], out=y if i == 0 else tmp)
-        if i:
-            y += tmp
-    y = y.reshape((O,) + tuple(out) + (N,))
-    if bd is not None:
-        y += bd.reshape((O,) + (1,) * (nd + 1))
+    ye = ye.reshape((G,) + grid)
+    if ye.shape[1:] == tuple(out) + (N,) and bd is None:
+        return _from_batch_last(ye)
+    crop = ye[(Ellipsis,) + tuple(slice(0, o) for o in out[1:]) + (slice(None),)]
+    y = np.empty((G,) + tuple(out) + (N,), dtype=dt)
+    if bd is None:
+        np.copyto(y, crop)
+    else:
+        np.add(crop, bd.reshape((G,) + (1,) * (len(K) + 1)), out=y)
     return _from_batch_last(y)
 
 
-def _dw_conv_transpose_raw(gd, wd, bd, geom, L):
+def _dw_transposable(wd, geom):
+    """Whether conv_transpose takes the depthwise kernels: the input gradient of a depthwise convolution
+    with padding at most dilation * (k - 1) is a depthwise convolution (with the flipped kernel)."""
     s, d, lo, hi, G = geom
-    N, O, out = gd.shape[0], gd.shape[1], gd.shape[2:]
+    return _depthwise(wd, G, s) and all(di * (k - 1) >= a for di, k, a in zip(d, wd.shape[2:], lo))
+
+
+def _dw_conv_transpose_raw(gd, wd, bd, geom, L):
+    """Depthwise B_x^T(g, w) (+ b) (see _dw_transposable): the convolution of g zero-padded by
+    dilation * (k - 1) - padding with the flipped kernel."""
+    s, d, lo, hi, G = geom
     K = wd.shape[2:]
-    M, nd = O // G, len(K)
     full = tuple(di * (k - 1) for di, k in zip(d, K))
-    if M == 1 and all(si == 1 for si in s) and all(f >= a for f, a in zip(full, lo)):
-        # stride 1: a depthwise convolution of g with the flipped kernel (see _transpose_by_conv)
-        wf = wd[(Ellipsis,) + (slice(None, None, -1),) * nd]
-        gf = ((1,) * nd, d, tuple(f - a for f, a in zip(full, lo)), tuple(f - b for f, b in zip(full, hi)), G)
-        return _dw_conv_raw(gd, wf, bd, gf)
-    gT = _batch_last(gd).reshape((G, M) + tuple(out) + (N,))
-    wk = wd.reshape((G, M, math.prod(K)) + (1,) * (nd + 1))
-    dt = np.result_type(gd, wd)
-    c = (slice(None),)
-    pieces = [(i, sl) for i, sl in enumerate(_scatter_slices(K, L, out, s, d, lo)) if sl is not None]
-    tmp = np.empty((G, M) + tuple(out) + (N,), dtype=dt)
-
-    def term(i):  # (G, *out, N): sum over the multiplier of w[:, :, i] * g
-        np.multiply(gT, wk[:, :, i], out=tmp)
-        return tmp[:, 0] if M == 1 else tmp.sum(axis=1)
-
-    # an offset whose windows cover the whole input (the centre of a 'same' kernel) starts the sum
-    whole = [j for j, (i, (dst, src)) in enumerate(pieces)
-             if all(sl.start == 0 and sl.stop == n_ and sl.step == 1 for sl, n_ in zip(dst, L))]
-    if whole:
-        i, (dst, src) = pieces.pop(whole[0])
-        buf = np.array(term(i)[c + src], order="C")
-    else:
-        buf = np.zeros((G,) + tuple(L) + (N,), dtype=dt)
-    for i, (dst, src) in pieces:
-        buf[c + dst] += term(i)[c + src]
-    if bd is not None:
-        buf += bd.reshape((G,) + (1,) * (nd + 1))
-    return _from_batch_last(buf)
+    wf = wd[(Ellipsis,) + (slice(None, None, -1),) * len(K)]
+    gf = (s, d, tuple(f - a for f, a in zip(full, lo)), tuple(f - b for f, b in zip(full, hi)), G)
+    return _dw_conv_raw(gd, wf, bd, gf)
 
 
 def _dw_conv_weight_raw(xd, gd, geom, K):
+    """Depthwise B_w^T(x, g), stride 1: x (N, C, *L), g (N, C, *out) -> (C, 1, *K): per kernel offset one
+    batched dot product of each channel's g (zero on the grid positions past out) with its x slice."""
     s, d, lo, hi, G = geom
-    N, O, out = gd.shape[0], gd.shape[1], gd.shape[2:]
-    M = O // G
-    xp = _batch_last(xd, lo, _span(out, K, s, d))          # (C, *span, N)
-    gT = _batch_last(gd).reshape((G, M) + tuple(out) + (N,))
+    N, out = gd.shape[0], gd.shape[2:]
     dt = np.result_type(xd, gd)
-    dw = np.empty((G, M, math.prod(K)), dtype=dt)
-    if all(si == 1 for si in s):
-        # on the grid (see _dw_grid): per offset, one batched dot of g's row with a contiguous slice of x's
-        offs, Lg, grid = _dw_grid(K, d, out, xp.shape[1:-1], N)
-        if grid == tuple(out) + (N,):
-            ge = gT.reshape(G, M, -1)
-        else:
-            ge = np.zeros((G, M) + grid, dtype=dt)
-            ge[(Ellipsis,) + tuple(slice(0, o) for o in out[1:]) + (slice(None),)] = gT
-            ge = ge.reshape(G, M, -1)
-        ge, xf = ge[:, :, :Lg], xp.reshape(G, -1)
-        for i, off in enumerate(offs):
-            dw[:, :, i] = np.matmul(ge, xf[:, off:off + Lg, None].astype(dt, copy=False))[:, :, 0]
-        return dw.reshape((O, 1) + tuple(K))
-    tmp = np.empty_like(gT, dtype=dt)
-    c = (slice(None), None)
-    for i, sl in enumerate(_gather_slices(K, out, s, d)):
-        np.multiply(gT, xp[c + sl], out=tmp)
-        dw[:, :, i] = tmp.reshape(G, M, -1).sum(axis=2)
-    return dw.reshape((O, 1) + tuple(K))
+    xp = _batch_last(xd, lo, _span(out, K, s, d))          # (C, *span, N)
+    gT = _batch_last(gd)                                    # (C, *out, N)
+    offs, Lg, grid = _dw_grid(K, d, out, xp.shape[1:-1], N)
+    if gT.shape[1:] == grid:
+        ge = gT.reshape(G, 1, -1)
+    else:
+        ge = np.zeros((G,) + grid, dtype=dt)
+        ge[(Ellipsis,) + tuple(slice(0, o) for o in out[1:]) + (slice(None),)] = gT
+        ge = ge.reshape(G, 1, -1)
+    ge, xf = ge[:, :, :Lg], xp.reshape(G, -1)
+    dw = np.empty((G, len(offs)), dtype=dt)
+    for i, off in enumerate(offs):
+        dw[:, i] = np.matmul(ge, xf[:, off:off + Lg, None].astype(dt, copy=False))[:, 0, 0]
+    return dw.reshape((G, 1) + tuple(K))
 
 
 # ============================================================================ the three conv ops
