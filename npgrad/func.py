@@ -34,7 +34,7 @@ from .tensor import Tensor, _leaf, _record, _wrap
 _tensor_mod = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 __all__ = ["grad", "grad_and_value", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian",
-           "hessian", "functional_call"]
+           "hessian", "functional_call", "vmap"]
 
 
 # ----------------------------------------------------------------------------- pytrees
@@ -455,6 +455,7 @@ jacobian = jacrev
 
 
 from .func_forward import hessian, jacfwd, jvp  # noqa: E402  (forward mode: npgrad/func_forward.py)
+from .func_vmap import vmap  # noqa: E402  (npgrad/func_vmap.py)
 
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights=True, strict=False):

@@ -12,6 +12,8 @@ from . import inplace
 from .elementwise import where
 from ._util import as_input, normalize_axis, normalize_one_axis
 
+_tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
+
 
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -23,6 +25,10 @@ def reshape(x, *dims, shape=None, newshape=None, order="C"):
     """Give ``x`` a new shape (one entry may be -1), as ``np.reshape``; a view when possible. The shape is
     given as ints or a tuple, or as ``shape=`` (NumPy 2.1+) or ``newshape=`` (the original npgrad's and
     older NumPy's name)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("reshape", reshape, (x,) + dims, dict(shape=shape, newshape=newshape, order=order))
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "reshape")
     given = (len(dims) > 0) + (shape is not None) + (newshape is not None)
     if given != 1:
@@ -63,6 +69,10 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 def transpose(x, axes=None):
     """Permute the axes (reverse them by default), as ``np.transpose``; a view."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("transpose", transpose, (x, axes), None)
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "transpose")
     if axes is None:
         axes = tuple(range(x.ndim))[::-1]
@@ -82,6 +92,10 @@ def permute(x, *dims):
 
 def swapaxes(x, axis1, axis2):
     """Interchange two axes, as ``np.swapaxes``; a view."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("swapaxes", swapaxes, (x, axis1, axis2), None)
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "swapaxes")
     a = normalize_one_axis(axis1, x.ndim, "swapaxes")
     b = normalize_one_axis(axis2, x.ndim, "swapaxes")
