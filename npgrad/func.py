@@ -302,6 +302,10 @@ def grad_and_value(f, argnums=0, has_aux=False):
     """``torch.func.grad_and_value``: a function returning ``(gradient, value)`` (``(gradient, (value, aux))``
     with ``has_aux``). ``f`` must return a one-element tensor."""
     def wrapper(*args, **kwargs):
+        if _tensor_mod._VMAP:
+            lv = _vm.batched_level(args)
+            if lv:
+                return _vm.lifted("grad", f, argnums, has_aux, args, kwargs, lv)
         single, nums = _normalize_argnums(argnums, len(args), "grad")
         g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
         level = _Level("grad", args, nums)
@@ -431,6 +435,10 @@ def jacrev(f, argnums=0, has_aux=False):
     """``torch.func.jacrev``: the Jacobian of ``f`` by reverse mode, one backward pass per output
     element; its shape is ``output.shape + input.shape``."""
     def wrapper(*args, **kwargs):
+        if _tensor_mod._VMAP:
+            lv = _vm.batched_level(args)
+            if lv:
+                return _vm.lifted("jacrev", f, argnums, has_aux, args, kwargs, lv)
         single, level, outs, out_spec, aux, graph = _jacobian_setup("jacrev", f, args, kwargs, argnums, has_aux)
         blocks = []
         for k, o in enumerate(outs):
@@ -455,6 +463,7 @@ jacobian = jacrev
 
 
 from .func_forward import hessian, jacfwd, jvp  # noqa: E402  (forward mode: npgrad/func_forward.py)
+from . import func_vmap as _vm  # noqa: E402
 from .func_vmap import vmap  # noqa: E402  (npgrad/func_vmap.py)
 
 

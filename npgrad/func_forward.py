@@ -15,6 +15,8 @@ Types follow the reverse-mode transforms: NumPy arrays or numbers in, NumPy arra
 out; a result that an enclosing transform differentiates (through the reverse graph or an outer dual level)
 is returned as the Tensor that carries that dependence.
 """
+import importlib
+
 import numpy as np
 
 from .autograd.forward_ad import enter_dual_level, exit_dual_level, is_dual, make_dual, unpack_dual
@@ -22,6 +24,8 @@ from .autograd.grad_mode import _state
 from .dtypes import get_default_dtype
 from .ops.shape import reshape, stack
 from .tensor import Tensor, _leaf, _wrap
+
+_tm = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 __all__ = ["jvp", "jacfwd", "hessian"]
 
@@ -182,6 +186,10 @@ def jacfwd(f, argnums=0, has_aux=False):
     shape is ``output.shape + input.shape`` (per output and per argnum, as ``f`` returns and takes them)."""
     def wrapper(*args, **kwargs):
         fn = _func()
+        if _tm._VMAP:
+            lv = fn._vm.batched_level(args)
+            if lv:
+                return fn._vm.lifted("jacfwd", f, argnums, has_aux, args, kwargs, lv)
         single, nums = fn._normalize_argnums(argnums, len(args), "jacfwd")
         g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
         inputs = _Inputs("jacfwd", args, nums)
