@@ -639,10 +639,9 @@ def lifted(kind, f, argnums, has_aux, args, kwargs, level):
         return summed, _unwrap_out(aux, level, size)
 
     if kind == "grad":
-        grads, (value, aux) = fn.grad_and_value(g, argnums, has_aux=True)(*inner_args)
+        grads, (_, (value, aux)) = fn.grad_and_value(g, argnums, has_aux=True)(*inner_args)
         grads = _wrap_out(grads, level)
-        value = _batched(value.reshape((size,)) if value.ndim > 1 else value, level) if isinstance(value, Tensor) \
-            else value
+        value = _batched(value, level) if isinstance(value, Tensor) else value
         return grads, ((value, _wrap_out(aux, level)) if has_aux else value)
     transform = fn.jacrev if kind == "jacrev" else fn.jacfwd
     jac, aux = transform(g, argnums, has_aux=True)(*inner_args)
