@@ -467,6 +467,8 @@ def _call(func, kwargs, size, randomness, out_dims, rebuild, flat, dims):
     except _NoRule as e:
         _tm._VMAP = level - 1
         _RANDOM[0] = prev_rand
+        if _STRICT[0]:
+            raise
         if e.op not in _warned:
             _warned.add(e.op)
             warnings.warn(f"vmap: there is no batching rule for {e.op}; vmap falls back to a Python loop over "
@@ -531,6 +533,22 @@ def _loop(func, flat, dims, kwargs, size, out_dims, rebuild):
         parts = [f[j] if isinstance(f[j], Tensor) else _tm._wrap(np.asarray(f[j])) for f in flats]
         res.append(stack(parts, axis=od))
     return _unflatten(res, spec)
+
+
+_STRICT = [False]  # set by jacrev/jacfwd's vectorized attempt: a missing rule raises instead of looping
+
+
+def try_vectorized(run):
+    """``run()`` with missing batching rules raising: its result, or None when some op has no rule (the
+    caller then keeps its loop)."""
+    prev = _STRICT[0]
+    _STRICT[0] = True
+    try:
+        return run()
+    except _NoRule:
+        return None
+    finally:
+        _STRICT[0] = prev
 
 
 # --------------------------------------------------------------------- randomness
