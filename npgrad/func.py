@@ -442,8 +442,8 @@ def jacrev(f, argnums=0, has_aux=False, *, chunk_size=None):
                 return _vm.lifted("jacrev", f, argnums, has_aux, args, kwargs, lv)
         single, level, outs, out_spec, aux, graph = _jacobian_setup("jacrev", f, args, kwargs, argnums, has_aux)
         blocks = None
-        if not graph and all(o.data.size for o in outs):
-            blocks = _vm.try_vectorized(lambda: _jacrev_blocks_vmap(level, outs, chunk_size))
+        if all(o.data.size for o in outs):
+            blocks = _vm.try_vectorized(lambda: _jacrev_blocks_vmap(level, outs, chunk_size, graph))
         if blocks is None:
             blocks = _jacrev_blocks_loop(level, outs, graph)
         jac = _jacobian_result(level, blocks, graph, single, out_spec)
@@ -454,7 +454,7 @@ def jacrev(f, argnums=0, has_aux=False, *, chunk_size=None):
     return wrapper
 
 
-def _jacrev_blocks_vmap(level, outs, chunk_size):
+def _jacrev_blocks_vmap(level, outs, chunk_size, graph):
     """The Jacobian blocks by one batched backward pass per output (vmap over the basis cotangents)."""
     blocks = []
     for k, o in enumerate(outs):
@@ -467,7 +467,8 @@ def _jacrev_blocks_vmap(level, outs, chunk_size):
             return tuple(_wrap(np.zeros(t.data.shape, t.data.dtype)) if g is None else g
                          for g, t in zip(gs, level.inner))
         rows = _vm.vmap(one, chunk_size=chunk_size)(*cts)
-        blocks.append([r.data.reshape(o.data.shape + t.data.shape) for r, t in zip(rows, level.inner)])
+        blocks.append([reshape(r, o.data.shape + t.data.shape) if graph else r.data.reshape(o.data.shape + t.data.shape)
+                       for r, t in zip(rows, level.inner)])
     return blocks
 
 
