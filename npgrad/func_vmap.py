@@ -222,7 +222,7 @@ def _matmul_rule(op, level, args, kwargs):
     if ba and ra == 1:
         ia = _pad(ia, 1)            # (B, 1, n)
         ra = 2
-        squeeze.append(-2)
+        squeeze.append(-1 if (not bb and rb == 1) else -2)  # (.., 1, n) @ (n,) already drops the last axis
     if bb and rb == 1:
         ib = ib.reshape(ib.shape + (1,))  # (B, n, 1)
         rb = 2
@@ -232,8 +232,6 @@ def _matmul_rule(op, level, args, kwargs):
         ia = _pad(ia, r - ra)
     if bb:
         ib = _pad(ib, r - rb)
-    if ba and not bb and rb == 1:   # (B, ..., m, n) @ (n,): fine as is
-        pass
     out = op(ia, ib, *args[2:], **kwargs)
     for ax in squeeze:
         out = out.reshape(out.shape[:ax] + out.shape[ax:][1:]) if ax == -2 else out.reshape(out.shape[:-1])
@@ -539,13 +537,13 @@ _STRICT = [False]  # set by jacrev/jacfwd's vectorized attempt: a missing rule r
 
 
 def try_vectorized(run):
-    """``run()`` with missing batching rules raising: its result, or None when some op has no rule (the
-    caller then keeps its loop)."""
+    """``run()`` with missing batching rules raising: its result, or None when some op has no rule or the
+    batched run failed (the caller then keeps its loop)."""
     prev = _STRICT[0]
     _STRICT[0] = True
     try:
         return run()
-    except _NoRule:
+    except Exception:  # _NoRule, or a rule's shortcoming: the loop computes it (and raises the user's own errors)
         return None
     finally:
         _STRICT[0] = prev

@@ -168,6 +168,19 @@ def test_chunk_size_matches():
     np.testing.assert_allclose(vmap(f, chunk_size=3)(x).data, vmap(f)(x).data)
 
 
+@pytest.mark.parametrize("sa,sb,ba,bb", [((3,), (3,), 1, 1), ((3,), (3,), 1, 0), ((3,), (3,), 0, 1),
+                                         ((3,), (3, 2), 1, 0), ((3,), (4, 3, 2), 1, 0), ((2, 3), (3,), 1, 0),
+                                         ((2, 3), (3,), 0, 1), ((4, 2, 3), (3, 5), 1, 1), ((3,), (4, 3, 2), 1, 1),
+                                         ((2, 3), (4, 3, 5), 0, 1)])
+def test_matmul_rule_shapes(sa, sb, ba, bb):
+    rng = _rng()
+    a = rng.standard_normal(((4,) if ba else ()) + sa)
+    b = rng.standard_normal(((4,) if bb else ()) + sb)
+    out = vmap(lambda x, y: x @ y, in_dims=(0 if ba else None, 0 if bb else None))(npg.tensor(a), npg.tensor(b))
+    ref = np.stack([(a[i] if ba else a) @ (b[i] if bb else b) for i in range(4)])
+    np.testing.assert_allclose(out.data, ref, rtol=1e-12)
+
+
 def test_gradients_flow_through_vmap():
     x = npg.tensor(_rng().standard_normal((5, 3)))
     w = npg.tensor(_rng().standard_normal((3, 2)))
