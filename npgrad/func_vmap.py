@@ -289,7 +289,33 @@ def _getitem_rule(op, level, args, kwargs):
     return _batched(op(inner, (slice(None),) + keys), level)
 
 
-RULES = {"unary": _unary_rule, "elementwise": _elementwise_rule, "reduce": _reduce_rule, "matmul": _matmul_rule,
+def _broadcast_to_rule(op, level, args, kwargs):
+    x, shape = args[:2]
+    inner, _ = _at(x, level)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return _batched(op(_pad(inner, len(shape) - x.ndim), (inner.shape[0],) + shape), level)
+
+
+def _join(op, level, args, kwargs, new_axis):
+    """concatenate / stack: unbatched operands repeated along the batch, the axis shifted past it."""
+    size = next(a._inner.shape[0] for a in args if type(a) is BatchedTensor and a._level == level)
+    axis = kwargs.get("axis", 0)
+    inners = []
+    for a in args:
+        inner, b = _at(a, level)
+        if not b:
+            inner = _expand(inner if isinstance(inner, Tensor) else _tm._wrap(np.asarray(inner)), size)
+        if axis is None:
+            inner = inner.reshape((size, -1))
+        inners.append(inner)
+    nd = args[0].ndim + (1 if new_axis else 0)
+    ax = 1 if axis is None else _shift_one(axis, nd)
+    return _batched(op(inners, axis=ax), level)
+
+
+RULES = {"broadcast_to": _broadcast_to_rule,
+         "concatenate": lambda op, lv, a, k: _join(op, lv, a, k, False),
+         "stack": lambda op, lv, a, k: _join(op, lv, a, k, True),"unary": _unary_rule, "elementwise": _elementwise_rule, "reduce": _reduce_rule, "matmul": _matmul_rule,
          "reshape": _reshape_rule, "transpose": _transpose_rule, "swapaxes": _swapaxes_rule,
          "getitem": _getitem_rule}
 

@@ -196,6 +196,10 @@ def cumsum(x, axis=None):
     if axis is None:
         x = x.reshape(-1)
         axis = 0
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", cumsum, (x, axis), None)
+        if r is not NotImplemented:
+            return r
     ax = normalize_one_axis(axis, x.ndim, "cumsum")
     out = np.cumsum(x.data, axis=ax)
     return _make(out, "cumsum", (x,), (x.data,),
@@ -209,6 +213,10 @@ def cumprod(x, axis=None):
     if axis is None:
         x = x.reshape(-1)
         axis = 0
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", cumprod, (x, axis), None)
+        if r is not NotImplemented:
+            return r
     ax = normalize_one_axis(axis, x.ndim, "cumprod")
     out = np.cumprod(x.data, axis=ax)
 

@@ -150,6 +150,10 @@ unsqueeze = expand_dims
 
 def broadcast_to(x, shape):
     """Broadcast to ``shape`` (a read-only view), as ``np.broadcast_to``; the gradient is summed back."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("broadcast_to", broadcast_to, (x, shape), None)
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "broadcast_to")
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     try:
@@ -179,6 +183,10 @@ def _slicer(axis, start, stop):
 
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis, as ``np.concatenate`` (``axis=None`` flattens first)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("concatenate", concatenate, tuple(tensors), dict(axis=axis))
+        if r is not NotImplemented:
+            return r
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: need at least one tensor")
@@ -214,6 +222,10 @@ concat = concatenate
 
 def stack(tensors, axis=0):
     """Join tensors along a new axis, as ``np.stack``."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("stack", stack, tuple(tensors), dict(axis=axis))
+        if r is not NotImplemented:
+            return r
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: need at least one tensor")
@@ -243,6 +255,10 @@ def split(x, indices_or_sections, axis=0):
 
 def flip(x, axis=None):
     """Reverse the order of elements along ``axis`` (all axes when None), as ``np.flip``; a view."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", flip, (x, axis), None)
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "flip")
     axes = normalize_axis(axis, x.ndim, "flip")
     out = _make(np.flip(x.data, axes), "flip", (x,), (x.data,), (lambda g, y, x: np.flip(g, axes),),
