@@ -315,7 +315,8 @@ def _join(op, level, args, kwargs, new_axis):
 
 RULES = {"broadcast_to": _broadcast_to_rule,
          "concatenate": lambda op, lv, a, k: _join(op, lv, a, k, False),
-         "stack": lambda op, lv, a, k: _join(op, lv, a, k, True),"unary": _unary_rule, "elementwise": _elementwise_rule, "reduce": _reduce_rule, "matmul": _matmul_rule,
+         "stack": lambda op, lv, a, k: _join(op, lv, a, k, True),
+         "unary": _unary_rule, "elementwise": _elementwise_rule, "reduce": _reduce_rule, "matmul": _matmul_rule,
          "reshape": _reshape_rule, "transpose": _transpose_rule, "swapaxes": _swapaxes_rule,
          "getitem": _getitem_rule}
 
