@@ -313,7 +313,12 @@ def _join(op, level, args, kwargs, new_axis):
     return _batched(op(inners, axis=ax), level)
 
 
-RULES = {"broadcast_to": _broadcast_to_rule,
+def _composite_rule(op, level, args, kwargs):
+    """An op spelled with ops that have rules: ``op`` is that spelling, run on the batched arguments."""
+    return op(*args, **kwargs)
+
+
+RULES = {"broadcast_to": _broadcast_to_rule, "composite": _composite_rule,
          "concatenate": lambda op, lv, a, k: _join(op, lv, a, k, False),
          "stack": lambda op, lv, a, k: _join(op, lv, a, k, True),
          "unary": _unary_rule, "elementwise": _elementwise_rule, "reduce": _reduce_rule, "matmul": _matmul_rule,
@@ -583,8 +588,11 @@ _RANDOM = ["error"]
 def check_random(where="a random op"):
     """Called by npgrad's random sources: under ``vmap(randomness='error')`` random calls raise."""
     if _tm._VMAP and _RANDOM[0] == "error":
-        raise RuntimeError(f"vmap: called {where} inside vmap with randomness='error'. Pass randomness='different' "
-                           f"or 'same' to vmap to allow it")
+        raise RuntimeError(f"vmap: called {where} inside vmap with randomness='error'. Pass randomness='same' "
+                           f"to vmap to allow it (one draw shared by every sample)")
+    if _tm._VMAP and _RANDOM[0] == "different":
+        raise NotImplementedError(f"vmap: randomness='different' is not supported yet ({where}); use "
+                                  f"randomness='same' (one draw shared by every sample) or a loop")
 
 
 # ------------------------------------------------------- transforms inside vmap (vmap over grad, jacrev, ...)

@@ -205,6 +205,10 @@ def test_randomness_error():
     x = npg.tensor(np.ones((4, 3)))
     with pytest.raises(RuntimeError, match="randomness"):
         vmap(lambda a: a + npg.randn(3))(x)
+    out = vmap(lambda a: a + npg.randn(3), randomness="same")(x)
+    np.testing.assert_allclose(out.data, np.broadcast_to(out.data[0], out.shape))
+    with pytest.raises(NotImplementedError):
+        vmap(lambda a: a + npg.randn(3), randomness="different")(x)
 
 
 def test_bad_in_dims():
@@ -305,3 +309,29 @@ def test_grad_of_vmap_vs_torch_func():
     tg = torch.func.grad(total(torch, torch.func.vmap))({k: torch.tensor(v) for k, v in params.items()})
     for k in params:
         np.testing.assert_allclose(g[k].data, tg[k].numpy(), rtol=1e-10)
+
+
+def test_per_sample_gradients_nn_linear_functional_call_vs_torch_func():
+    npg.random.seed(0)
+    m = npg.nn.Sequential(npg.nn.Linear(4, 8), npg.nn.Tanh(), npg.nn.Linear(8, 3))
+    params = {k: v.detach() for k, v in m.named_parameters()}
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((16, 4)).astype(np.float32), rng.standard_normal((16, 3)).astype(np.float32)
+
+    def loss(p, xi, yi):
+        out = npg.func.functional_call(m, p, (xi[None],))
+        return ((out - yi[None]) ** 2).mean()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # vectorized: linear has a rule
+        g = vmap(npg.func.grad(loss), in_dims=(None, 0, 0))(params, npg.tensor(x), npg.tensor(y))
+    tm = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+    tparams = {k: torch.tensor(v.data.astype(np.float32)) for k, v in params.items()}
+    params = {k: npg.tensor(v.data.astype(np.float32)) for k, v in params.items()}
+
+    def tloss(p, xi, yi):
+        out = torch.func.functional_call(tm, p, (xi[None],))
+        return ((out - yi[None]) ** 2).mean()
+    tg = torch.func.vmap(torch.func.grad(tloss), in_dims=(None, 0, 0))(tparams, torch.tensor(x), torch.tensor(y))
+    for k in params:
+        assert g[k].shape == (16,) + params[k].shape
+        np.testing.assert_allclose(g[k].data, tg[k].numpy(), rtol=1e-4, atol=1e-6)
