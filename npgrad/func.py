@@ -34,7 +34,7 @@ from .tensor import Tensor, _leaf, _record, _wrap
 _tensor_mod = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 __all__ = ["grad", "grad_and_value", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian",
-           "hessian", "functional_call"]
+           "hessian", "functional_call", "vmap"]
 
 
 # ----------------------------------------------------------------------------- pytrees
@@ -302,6 +302,10 @@ def grad_and_value(f, argnums=0, has_aux=False):
     """``torch.func.grad_and_value``: a function returning ``(gradient, value)`` (``(gradient, (value, aux))``
     with ``has_aux``). ``f`` must return a one-element tensor."""
     def wrapper(*args, **kwargs):
+        if _tensor_mod._VMAP:
+            lv = _vm.batched_level(args)
+            if lv:
+                return _vm.lifted("grad", f, argnums, has_aux, args, kwargs, lv)
         single, nums = _normalize_argnums(argnums, len(args), "grad")
         g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
         level = _Level("grad", args, nums)
@@ -427,12 +431,50 @@ def _basis(tensors, k, e):
     return arrays
 
 
-def jacrev(f, argnums=0, has_aux=False):
-    """``torch.func.jacrev``: the Jacobian of ``f`` by reverse mode, one backward pass per output
-    element; its shape is ``output.shape + input.shape``."""
+def jacrev(f, argnums=0, has_aux=False, *, chunk_size=None):
+    """``torch.func.jacrev``: the Jacobian of ``f`` by reverse mode: one backward pass vectorized by
+    :func:`vmap` over the basis cotangents (``chunk_size`` of them at a time), or one backward pass per output
+    element when an op of ``f`` has no batching rule; its shape is ``output.shape + input.shape``."""
     def wrapper(*args, **kwargs):
+        if _tensor_mod._VMAP:
+            lv = _vm.batched_level(args)
+            if lv:
+                return _vm.lifted("jacrev", f, argnums, has_aux, args, kwargs, lv)
         single, level, outs, out_spec, aux, graph = _jacobian_setup("jacrev", f, args, kwargs, argnums, has_aux)
-        blocks = []
+        blocks = None
+        if all(o.data.size for o in outs):
+            blocks = _vm.try_vectorized(lambda: _jacrev_blocks_vmap(level, outs, chunk_size, graph))
+        if blocks is None:
+            blocks = _jacrev_blocks_loop(level, outs, graph)
+        jac = _jacobian_result(level, blocks, graph, single, out_spec)
+        if has_aux:
+            return jac, level.value(aux, graph)
+        return jac
+    wrapper.__name__ = f"jacrev({getattr(f, '__name__', 'f')})"
+    return wrapper
+
+
+def _jacrev_blocks_vmap(level, outs, chunk_size, graph):
+    """The Jacobian blocks by one batched backward pass per output (vmap over the basis cotangents)."""
+    blocks = []
+    for k, o in enumerate(outs):
+        n = o.data.size
+        cts = [_wrap(np.eye(n, dtype=u.data.dtype).reshape((n,) + u.data.shape)) if j == k
+               else _wrap(np.zeros((n,) + u.data.shape, dtype=u.data.dtype)) for j, u in enumerate(outs)]
+
+        def one(*c):
+            gs = level.gradients(outs, list(c), True)
+            return tuple(_wrap(np.zeros(t.data.shape, t.data.dtype)) if g is None else g
+                         for g, t in zip(gs, level.inner))
+        rows = _vm.vmap(one, chunk_size=chunk_size)(*cts)
+        blocks.append([reshape(r, o.data.shape + t.data.shape) if graph else r.data.reshape(o.data.shape + t.data.shape)
+                       for r, t in zip(rows, level.inner)])
+    return blocks
+
+
+def _jacrev_blocks_loop(level, outs, graph):
+    blocks = []
+    if True:
         for k, o in enumerate(outs):
             rows = [[] for _ in level.inner]
             n = o.data.size
@@ -443,18 +485,15 @@ def jacrev(f, argnums=0, has_aux=False):
                     rows[i].append(level.export(g, i, graph) if g is None else g)
             blocks.append([_stack(rows[i], graph, o.data.shape + level.inner[i].data.shape)
                            for i in range(len(level.inner))])
-        jac = _jacobian_result(level, blocks, graph, single, out_spec)
-        if has_aux:
-            return jac, level.value(aux, graph)
-        return jac
-    wrapper.__name__ = f"jacrev({getattr(f, '__name__', 'f')})"
-    return wrapper
+    return blocks
 
 
 jacobian = jacrev
 
 
 from .func_forward import hessian, jacfwd, jvp  # noqa: E402  (forward mode: npgrad/func_forward.py)
+from . import func_vmap as _vm  # noqa: E402
+from .func_vmap import vmap  # noqa: E402  (npgrad/func_vmap.py)
 
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights=True, strict=False):

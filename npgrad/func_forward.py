@@ -15,6 +15,8 @@ Types follow the reverse-mode transforms: NumPy arrays or numbers in, NumPy arra
 out; a result that an enclosing transform differentiates (through the reverse graph or an outer dual level)
 is returned as the Tensor that carries that dependence.
 """
+import importlib
+
 import numpy as np
 
 from .autograd.forward_ad import enter_dual_level, exit_dual_level, is_dual, make_dual, unpack_dual
@@ -22,6 +24,8 @@ from .autograd.grad_mode import _state
 from .dtypes import get_default_dtype
 from .ops.shape import reshape, stack
 from .tensor import Tensor, _leaf, _wrap
+
+_tm = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 __all__ = ["jvp", "jacfwd", "hessian"]
 
@@ -165,6 +169,38 @@ def _basis_jvps(run, primals):
     return columns, first
 
 
+def _basis_jvps_vmap(run, primals, chunk_size, randomness="error"):
+    """:func:`_basis_jvps` as one forward pass per input, vectorized by vmap over its basis tangents:
+    ``columns[i][k]`` is output ``k``'s tangents for all of input ``i``'s basis vectors, shape
+    ``(n_i,) + out.shape``."""
+    from .func_vmap import vmap
+    first = run([None] * len(primals))
+    columns = []
+    for i, p in enumerate(primals):
+        n = p.data.size
+        if n == 0:
+            columns.append(None)
+            continue
+        basis = _wrap(np.eye(n, dtype=p.data.dtype).reshape((n,) + p.data.shape))
+
+        def one(t, i=i):
+            tans = [None] * len(primals)
+            tans[i] = t
+            return tuple(run(tans)[1])
+        columns.append(vmap(one, randomness=randomness, chunk_size=chunk_size)(basis))
+    return columns, first
+
+
+def _block_vmap(cols, k, out, primal):
+    shape = out.data.shape + primal.data.shape
+    if cols is None:
+        return np.zeros(shape, dtype=out.data.dtype)
+    c = cols[k]
+    if carries(c):
+        return reshape(_func()._vm._moveaxis(c, 0, -1), shape)
+    return np.moveaxis(c.data, 0, -1).reshape(shape)
+
+
 def _block(cols, k, out, primal):
     """The Jacobian of flat output ``k`` (primal ``out``) with respect to an input from its columns, shape
     ``out.shape + primal.shape``; as a Tensor (npgrad ops) if a column carries a dependence outward."""
@@ -177,21 +213,33 @@ def _block(cols, k, out, primal):
     return np.stack([p.data for p in parts], axis=-1).reshape(shape)
 
 
-def jacfwd(f, argnums=0, has_aux=False):
-    """``torch.func.jacfwd``: the Jacobian of ``f`` by forward mode, one forward pass per input element; its
+def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
+    """``torch.func.jacfwd``: the Jacobian of ``f`` by forward mode: one forward pass per input vectorized by
+    :func:`vmap` over the basis tangents (``chunk_size`` at a time), or one forward pass per input element when an
+    op of ``f`` has no batching rule; its
     shape is ``output.shape + input.shape`` (per output and per argnum, as ``f`` returns and takes them)."""
     def wrapper(*args, **kwargs):
         fn = _func()
+        if _tm._VMAP:
+            lv = fn._vm.batched_level(args)
+            if lv:
+                return fn._vm.lifted("jacfwd", f, argnums, has_aux, args, kwargs, lv)
         single, nums = fn._normalize_argnums(argnums, len(args), "jacfwd")
         g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
         inputs = _Inputs("jacfwd", args, nums)
-        columns, (prims, _, out_spec, aux) = _basis_jvps(lambda tans: inputs.run(g_f, tans, has_aux),
-                                                         inputs.primals)
+        run = (lambda tans: inputs.run(g_f, tans, has_aux))
+        vec = fn._vm.try_vectorized(lambda: _basis_jvps_vmap(run, inputs.primals, chunk_size, randomness))
+        if vec is not None:
+            columns, (prims, _, out_spec, aux) = vec
+            block = _block_vmap
+        else:
+            columns, (prims, _, out_spec, aux) = _basis_jvps(run, inputs.primals)
+            block = _block
         per_out = []
         for k, out in enumerate(prims):
             flat = []
             for i, primal in enumerate(inputs.primals):
-                j = _block(columns[i], k, out, primal)
+                j = block(columns[i], k, out, primal)
                 if isinstance(j, Tensor):
                     flat.append(j)
                 else:

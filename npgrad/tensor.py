@@ -22,6 +22,11 @@ _next_seq = itertools.count().__next__  # creation order of recorded tensors = a
 # function that gives an op's output its tangents. ``_make`` / ``_record`` check ``_FW`` and nothing else.
 _FW = 0
 _propagate = None  # set by npgrad.autograd.forward_ad
+# vmap (npgrad/func_vmap.py): the innermost active vmap level (0 outside vmap), and its dispatcher. An op with a
+# batching rule checks ``_VMAP`` at entry and nothing else; ``_vmap_call(kind, op, args, kwargs)`` returns the
+# batched result, or NotImplemented when no argument is batched.
+_VMAP = 0
+_vmap_call = None
 
 
 class Tensor:
@@ -304,8 +309,8 @@ class Exact(tuple):
 
 def _make(data, op, parents, saved, vjps, jvps=None):
     """Record ``op`` if grad mode is on and any Tensor parent requires grad; else a constant. ``jvps``: the
-    op's forward-mode rule, declared beside ``vjps`` (npgrad/autograd/forward_ad.py). The per-op table has
-    room for a third column the same way (a batching rule for vmap, passed and dispatched like ``jvps``)."""
+    op's forward-mode rule, declared beside ``vjps`` (npgrad/autograd/forward_ad.py). Batching rules for vmap
+    are dispatched at an op's entry instead, by family (npgrad/func_vmap.py)."""
     if _state.enabled:
         for p in parents:
             if isinstance(p, Tensor) and p.requires_grad:

@@ -15,6 +15,8 @@ from .index import getitem
 from .shape import broadcast_to, concatenate, flip, moveaxis, pad as _pad_constant, ravel, reshape, split, \
     transpose
 
+_tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
+
 _NO = object()  # "argument not given" (None can be a value)
 
 
@@ -452,6 +454,10 @@ def select(condlist, choicelist, default=0):
 
 def copy(a, order="K", subok=False):
     """A copy of ``a`` with its own memory, as ``np.copy``; the gradient passes through."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("unary", copy, (a,), dict(order=order, subok=subok))
+        if r is not NotImplemented:
+            return r
     a = as_input(a, "copy")
     return _make(a.data.copy(order=order), "copy", (a,), (a.data,), _COPY_VJPS, _COPY_JVPS)
 

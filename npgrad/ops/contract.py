@@ -16,6 +16,8 @@ from ._util import data_of
 from .elementwise import mul
 from .shape import reshape
 
+_tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
+
 _tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 
@@ -57,6 +59,10 @@ _MM_JVPS = (lambda t, y, a, b: matmul(t, b), lambda t, y, a, b: matmul(a, t))  #
 def matmul(a, b, _op="matmul"):
     """Matrix product with NumPy's rules: 1-D operands get a dimension inserted then removed,
     batch dimensions broadcast. ``a @ b``."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("matmul", matmul, (a, b), None)
+        if r is not NotImplemented:
+            return r
     ad = data_of(a, _op)
     bd = data_of(b, _op)
     sa, sb = np.shape(ad), np.shape(bd)

@@ -21,7 +21,7 @@ from ..autograd.grad_mode import _state
 from ..tensor import Exact, Tensor, _make, _record, _wrap, const
 from ._util import as_input, zeros_grad
 
-_tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
+_tensor_mod = _tm = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 
 _WEAK = (float, int, bool)  # Python numbers: weak under NEP 50, they change neither shape nor dtype
@@ -37,6 +37,10 @@ def unary(name, forward, vjp, jvp, reads, doc=None):
     _versions.reads(name, reads)
 
     def op(x):
+        if _tm._VMAP:
+            r = _tm._vmap_call("unary", op, (x,), None)
+            if r is not NotImplemented:
+                return r
         if isinstance(x, Tensor):
             xd = x.data
             out = forward(xd)
@@ -62,6 +66,10 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
     exact = Exact(vjps)  # for inputs of one shape and dtype, or a tensor and a Python number
 
     def op(a, b):
+        if _tm._VMAP:
+            r = _tm._vmap_call("elementwise", op, (a, b), None)
+            if r is not NotImplemented:
+                return r
         number = None  # the operand that is not a Tensor, if one is not
         if isinstance(a, Tensor):
             ad = a.data
@@ -285,6 +293,10 @@ around = round
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """Replace NaN by ``nan`` and infinities by ``posinf`` / ``neginf`` (the dtype's largest finite
     values by default), as ``np.nan_to_num``; the gradient passes where ``x`` is finite (as PyTorch)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("unary", nan_to_num, (x,), dict(copy=copy, nan=nan, posinf=posinf, neginf=neginf))
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "nan_to_num")
     out = np.nan_to_num(x.data, copy=True, nan=nan, posinf=posinf, neginf=neginf)
     return _make(out, "nan_to_num", (x,), (x.data,), _NAN_TO_NUM_VJPS, _NAN_TO_NUM_VJPS)  # JVP: DIAG
@@ -295,6 +307,10 @@ _NAN_TO_NUM_VJPS = Exact((lambda g, y, x: np.where(np.isfinite(x), g, 0.0),))
 
 def _no_grad_binary(name, forward):
     def op(a, b):
+        if _tm._VMAP:
+            r = _tm._vmap_call("elementwise", op, (a, b), None)
+            if r is not NotImplemented:
+                return r
         ad = a.data if isinstance(a, Tensor) else const(a, name)
         bd = b.data if isinstance(b, Tensor) else const(b, name)
         try:
@@ -324,29 +340,53 @@ bitwise_xor = _no_grad_binary("bitwise_xor", np.bitwise_xor)
 
 def logical_not(x):
     """Elementwise logical not (no gradient)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("unary", logical_not, (x,), None)
+        if r is not NotImplemented:
+            return r
     return _wrap(np.logical_not(x.data if isinstance(x, Tensor) else const(x, "logical_not")))
 
 
 def invert(x):
     """Elementwise bitwise / logical inversion, ``~x`` (no gradient)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("unary", invert, (x,), None)
+        if r is not NotImplemented:
+            return r
     return _wrap(np.invert(x.data if isinstance(x, Tensor) else const(x, "invert")))
 
 
 def isnan(x):
+    if _tm._VMAP:
+        r = _tm._vmap_call("unary", isnan, (x,), None)
+        if r is not NotImplemented:
+            return r
     return _wrap(np.isnan(x.data if isinstance(x, Tensor) else const(x, "isnan")))
 
 
 def isinf(x):
+    if _tm._VMAP:
+        r = _tm._vmap_call("unary", isinf, (x,), None)
+        if r is not NotImplemented:
+            return r
     return _wrap(np.isinf(x.data if isinstance(x, Tensor) else const(x, "isinf")))
 
 
 def isfinite(x):
+    if _tm._VMAP:
+        r = _tm._vmap_call("unary", isfinite, (x,), None)
+        if r is not NotImplemented:
+            return r
     return _wrap(np.isfinite(x.data if isinstance(x, Tensor) else const(x, "isfinite")))
 
 
 # ------------------------------------------------------------------ ops with 3 inputs
 def where(condition, x, y):
     """``x`` where ``condition`` holds, else ``y`` (broadcasting); the gradient goes to the chosen one."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("elementwise", where, (condition, x, y), None)
+        if r is not NotImplemented:
+            return r
     cd = condition.data if isinstance(condition, Tensor) else np.asarray(const(condition, "where"))
     if cd.dtype != bool:
         cd = cd.astype(bool)
@@ -371,6 +411,10 @@ def clip(x, a_min=None, a_max=None):
     passes to ``x`` where ``a_min <= x <= a_max`` and to a bound where it is the one chosen."""
     if a_min is None and a_max is None:
         raise ValueError("clip: at least one of a_min and a_max must be given")
+    if _tm._VMAP:
+        r = _tm._vmap_call("elementwise", clip, (x, a_min, a_max), None)
+        if r is not NotImplemented:
+            return r
     xd = x.data if isinstance(x, Tensor) else np.asarray(const(x, "clip"))
     lo = -np.inf if a_min is None else a_min
     hi = np.inf if a_max is None else a_max

@@ -18,6 +18,8 @@ from ..tensor import Tensor, _make, _record, _wrap
 from . import inplace
 from ._util import as_input, normalize_one_axis
 
+_tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
+
 _tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 
@@ -116,6 +118,10 @@ def _scatter_rows(shape, idx, g):
 def getitem(x, key):
     """``x[key]`` for any NumPy key; the result is a view for basic keys, as in NumPy (and a 0-d view, as
     in PyTorch, where NumPy would give a scalar)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("getitem", getitem, (x, key), None)
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "getitem")
     key = normalize_key(key)
     basic = not _has_advanced(key)

@@ -5,12 +5,20 @@ import math
 import numpy as np
 
 from ..autograd import versions as _versions
+import importlib
+
 from ..tensor import Tensor, _make, _wrap
 from ._util import as_input, normalize_axis, normalize_one_axis, unreduce
+
+_tm = importlib.import_module("..tensor", __package__)
 
 
 def sum(x, axis=None, keepdims=False, dtype=None):
     """Sum over ``axis`` (all axes by default), as ``np.sum``."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", sum, (x,), dict(axis=axis, keepdims=keepdims, dtype=dtype))
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "sum")
     axes = normalize_axis(axis, x.ndim, "sum")
     out = np.sum(x.data, axis=axes, keepdims=keepdims, dtype=dtype)
@@ -21,6 +29,10 @@ def sum(x, axis=None, keepdims=False, dtype=None):
 
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``, as ``np.mean``."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", mean, (x,), dict(axis=axis, keepdims=keepdims))
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "mean")
     axes = normalize_axis(axis, x.ndim, "mean")
     out = np.mean(x.data, axis=axes, keepdims=keepdims)
@@ -45,6 +57,10 @@ def _count(shape, axes):
 
 def _extreme(name, npfn):
     def op(x, axis=None, keepdims=False):
+        if _tm._VMAP:
+            r = _tm._vmap_call("reduce", op, (x,), dict(axis=axis, keepdims=keepdims))
+            if r is not NotImplemented:
+                return r
         x = as_input(x, name)
         axes = normalize_axis(axis, x.ndim, name)
         if x.size == 0 and builtins.any(x.shape[a] == 0 for a in axes):  # (any is shadowed here)
@@ -71,6 +87,10 @@ min = amin = _extreme("min", np.min)
 
 def prod(x, axis=None, keepdims=False):
     """Product over ``axis``; its gradient is exact when the input holds zeros."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", prod, (x,), dict(axis=axis, keepdims=keepdims))
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "prod")
     axes = normalize_axis(axis, x.ndim, "prod")
     out = np.prod(x.data, axis=axes, keepdims=keepdims)
@@ -98,6 +118,10 @@ def prod(x, axis=None, keepdims=False):
 
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance over ``axis`` with ``ddof`` (0 by default, as NumPy; PyTorch's default is 1)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", var, (x,), dict(axis=axis, ddof=ddof, keepdims=keepdims))
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "var")
     full = axis is None or x.ndim == 0  # PyTorch's two backward formulas differ once ddof >= n (below)
     axes = normalize_axis(axis, x.ndim, "var")
@@ -127,6 +151,10 @@ def _var_vjp(n, ddof, axes, keepdims, full):
 def std(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation over ``axis`` with ``ddof`` (0 by default, as NumPy). Where the std is 0 (a
     constant slice) its gradient is 0, as in PyTorch and HIPS autograd (sqrt's derivative there is inf)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", std, (x,), dict(axis=axis, ddof=ddof, keepdims=keepdims))
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "std")
     full = axis is None or x.ndim == 0
     axes = normalize_axis(axis, x.ndim, "std")
@@ -141,6 +169,10 @@ def std(x, axis=None, ddof=0, keepdims=False):
 
 def logsumexp(x, axis=None, keepdims=False):
     """``log(sum(exp(x)))`` over ``axis``, computed stably (finite for large inputs)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", logsumexp, (x,), dict(axis=axis, keepdims=keepdims))
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "logsumexp")
     axes = normalize_axis(axis, x.ndim, "logsumexp")
     xd = x.data
@@ -164,6 +196,10 @@ def cumsum(x, axis=None):
     if axis is None:
         x = x.reshape(-1)
         axis = 0
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", cumsum, (x, axis), None)
+        if r is not NotImplemented:
+            return r
     ax = normalize_one_axis(axis, x.ndim, "cumsum")
     out = np.cumsum(x.data, axis=ax)
     return _make(out, "cumsum", (x,), (x.data,),
@@ -177,6 +213,10 @@ def cumprod(x, axis=None):
     if axis is None:
         x = x.reshape(-1)
         axis = 0
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", cumprod, (x, axis), None)
+        if r is not NotImplemented:
+            return r
     ax = normalize_one_axis(axis, x.ndim, "cumprod")
     out = np.cumprod(x.data, axis=ax)
 

@@ -12,6 +12,8 @@ from . import inplace
 from .elementwise import where
 from ._util import as_input, normalize_axis, normalize_one_axis
 
+_tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
+
 
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -23,6 +25,10 @@ def reshape(x, *dims, shape=None, newshape=None, order="C"):
     """Give ``x`` a new shape (one entry may be -1), as ``np.reshape``; a view when possible. The shape is
     given as ints or a tuple, or as ``shape=`` (NumPy 2.1+) or ``newshape=`` (the original npgrad's and
     older NumPy's name)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("reshape", reshape, (x,) + dims, dict(shape=shape, newshape=newshape, order=order))
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "reshape")
     given = (len(dims) > 0) + (shape is not None) + (newshape is not None)
     if given != 1:
@@ -63,6 +69,10 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 def transpose(x, axes=None):
     """Permute the axes (reverse them by default), as ``np.transpose``; a view."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("transpose", transpose, (x, axes), None)
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "transpose")
     if axes is None:
         axes = tuple(range(x.ndim))[::-1]
@@ -82,6 +92,10 @@ def permute(x, *dims):
 
 def swapaxes(x, axis1, axis2):
     """Interchange two axes, as ``np.swapaxes``; a view."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("swapaxes", swapaxes, (x, axis1, axis2), None)
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "swapaxes")
     a = normalize_one_axis(axis1, x.ndim, "swapaxes")
     b = normalize_one_axis(axis2, x.ndim, "swapaxes")
@@ -136,6 +150,10 @@ unsqueeze = expand_dims
 
 def broadcast_to(x, shape):
     """Broadcast to ``shape`` (a read-only view), as ``np.broadcast_to``; the gradient is summed back."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("broadcast_to", broadcast_to, (x, shape), None)
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "broadcast_to")
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     try:
@@ -165,6 +183,10 @@ def _slicer(axis, start, stop):
 
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis, as ``np.concatenate`` (``axis=None`` flattens first)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("concatenate", concatenate, tuple(tensors), dict(axis=axis))
+        if r is not NotImplemented:
+            return r
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: need at least one tensor")
@@ -200,6 +222,10 @@ concat = concatenate
 
 def stack(tensors, axis=0):
     """Join tensors along a new axis, as ``np.stack``."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("stack", stack, tuple(tensors), dict(axis=axis))
+        if r is not NotImplemented:
+            return r
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: need at least one tensor")
@@ -229,6 +255,10 @@ def split(x, indices_or_sections, axis=0):
 
 def flip(x, axis=None):
     """Reverse the order of elements along ``axis`` (all axes when None), as ``np.flip``; a view."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("reduce", flip, (x, axis), None)
+        if r is not NotImplemented:
+            return r
     x = as_input(x, "flip")
     axes = normalize_axis(axis, x.ndim, "flip")
     out = _make(np.flip(x.data, axes), "flip", (x,), (x.data,), (lambda g, y, x: np.flip(g, axes),),

@@ -9,10 +9,22 @@ from ...ops.contract import matmul as _matmul
 from ...tensor import Tensor, _make, _wrap
 from ._common import _data
 
+_tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
+
+
+def _linear_composite(input, weight, bias=None):
+    """``linear`` spelled with ops that have batching rules (used inside vmap)."""
+    out = input @ weight.swapaxes(-1, -2)
+    return out if bias is None else out + bias
+
 
 # ------------------------------------------------------------------------------ linear
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features), as ``F.linear``."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("composite", _linear_composite, (input, weight, bias), None)
+        if r is not NotImplemented:
+            return r
     x = as_input(input, "linear")
     xd, wd = x.data, _data(weight)
     if wd.ndim != 2:
