@@ -253,3 +253,84 @@ def test_random_ops_jvp(name, fn, dtype):
     f1 = fn(npg.tensor(a + t)).data
     assert_close(out.data, f0)
     np.testing.assert_allclose(jv.data, f1 - f0, rtol=1e-4, atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+# ------------------------------------------------------------------------------------------ recurrent
+from npgrad.nn.functional import recurrent as R  # noqa: E402
+
+
+def _cell_arrays(gates, with_c, H=3, I=4, B=2, bias=True):
+    r = np.random.default_rng(31)
+    a = [r.standard_normal((B, I)), r.standard_normal((B, H))] + ([r.standard_normal((B, H))] if with_c else [])
+    a += [r.standard_normal((gates * H, I)) * 0.5, r.standard_normal((gates * H, H)) * 0.5]
+    return a + ([r.standard_normal(gates * H), r.standard_normal(gates * H)] if bias else [])
+
+
+CELLS = {
+    "lstm_cell": (_cell_arrays(4, True), lambda x, h, c, *w: R.lstm_cell(x, (h, c), *w)[0] * 2 + R.lstm_cell(x, (h, c), *w)[1],
+                  lambda x, h, c, *w: torch.lstm_cell(x, (h, c), *w)[0] * 2 + torch.lstm_cell(x, (h, c), *w)[1]),
+    "gru_cell": (_cell_arrays(3, False), R.gru_cell, torch.gru_cell),
+    "gru_cell_nobias": (_cell_arrays(3, False, bias=False), R.gru_cell, torch.gru_cell),
+    "rnn_tanh_cell": (_cell_arrays(1, False), R.rnn_tanh_cell, torch.rnn_tanh_cell),
+    "rnn_relu_cell": (_cell_arrays(1, False), R.rnn_relu_cell, torch.rnn_relu_cell),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_recurrent_cells_jvp(name, dtype):
+    arrays, fn, tfn = CELLS[name]
+    arrays = [np.asarray(a, dtype) for a in arrays]
+    tangents = [np.random.default_rng(8).standard_normal(a.shape).astype(dtype) for a in arrays]
+    out, jv = _npg_jvp(fn, arrays, tangents)
+    assert not fwAD.FALLBACK_OPS, f"{name}: ops without a JVP rule: {fwAD.FALLBACK_OPS}"
+    assert out.dtype == dtype and jv.dtype == dtype
+    if dtype == np.float64:
+        tout, tjv = _torch_jvp_reverse(tfn, arrays, tangents)
+        assert_close(out.data, tout, what=f"{name} primal")
+        assert_close(jv.data, tjv, what=f"{name} tangent")
+
+
+RNNS = {
+    "lstm": dict(mode="LSTM", kw=dict(num_layers=2)),
+    "lstm_bidir_proj": dict(mode="LSTM", kw=dict(num_layers=2, bidirectional=True, proj_size=2)),
+    "gru_bidir": dict(mode="GRU", kw=dict(num_layers=2, bidirectional=True)),
+    "rnn_tanh": dict(mode="RNN", kw=dict(num_layers=2)),
+    "rnn_relu_bidir": dict(mode="RNN", kw=dict(nonlinearity="relu", bidirectional=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RNNS))
+@pytest.mark.parametrize("packed", [False, True])
+def test_rnn_modules_jvp_against_torch(name, packed):
+    """nn.LSTM / GRU / RNN: the tangent along the input and every parameter at once."""
+    mode, kw = RNNS[name]["mode"], RNNS[name]["kw"]
+    ncls, tcls = getattr(npg.nn, mode), getattr(torch.nn, mode)
+    npg.random.seed(0)
+    m = ncls(4, 3, **kw).double() if hasattr(ncls, "double") else ncls(4, 3, **kw)
+    names = [n for n, _ in m.named_parameters()]
+    params = [p.data.astype(np.float64) for _, p in m.named_parameters()]
+    tm = tcls(4, 3, **kw).double()
+    x = np.random.default_rng(4).standard_normal((5, 3, 4))
+    lengths = [5, 3, 2]
+    arrays = [x] + params
+    tangents = [np.random.default_rng(9).standard_normal(a.shape) for a in arrays]
+
+    def f(xx, *ps):
+        inp = npg.nn.utils.rnn.pack_padded_sequence(xx, lengths) if packed else xx
+        out = npg.func.functional_call(m, dict(zip(names, ps)), (inp,))[0]
+        return npg.nn.utils.rnn.pad_packed_sequence(out)[0] if packed else out
+
+    def tfn(xx, *ps):
+        inp = torch.nn.utils.rnn.pack_padded_sequence(xx, lengths) if packed else xx
+        out = torch.func.functional_call(tm, dict(zip(names, ps)), (inp,))[0]
+        return torch.nn.utils.rnn.pad_packed_sequence(out)[0] if packed else out
+
+    out, jv = _npg_jvp(f, arrays, tangents)
+    assert not fwAD.FALLBACK_OPS, f"{name}: ops without a JVP rule: {fwAD.FALLBACK_OPS}"
+    try:
+        tout, tjv = _torch_jvp(tfn, arrays, tangents)
+    except (RuntimeError, NotImplementedError):
+        tout, tjv = _torch_jvp_reverse(tfn, arrays, tangents)
+    assert_close(out.data, tout, what=f"{name} primal")
+    assert_close(jv.data, tjv, what=f"{name} tangent")
