@@ -334,3 +334,61 @@ def test_rnn_modules_jvp_against_torch(name, packed):
         tout, tjv = _torch_jvp_reverse(tfn, arrays, tangents)
     assert_close(out.data, tout, what=f"{name} primal")
     assert_close(jv.data, tjv, what=f"{name} tangent")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_ctc_loss_jvp(reduction, dtype):
+    """CTC (torch has no forward-mode formula for it): J t against torch's reverse-mode Jacobian, through
+    log_softmax as in training, with an impossible alignment zeroed by zero_infinity."""
+    r = np.random.default_rng(12)
+    Tn, N, C = 6, 3, 5
+    logits = r.standard_normal((Tn, N, C)).astype(dtype)
+    targets = np.array([[1, 2, 2], [3, 1, 0], [4, 4, 4]])
+    il, tl = np.array([6, 5, 3]), np.array([3, 2, 3])     # sample 2: 3 repeated labels need 5 steps > 3
+    t = r.standard_normal(logits.shape).astype(dtype)
+
+    def f(x):
+        return Fn.ctc_loss(Fn.log_softmax(x, dim=2), targets, il, tl, reduction=reduction, zero_infinity=True)
+
+    def tfn(x):
+        return Ft.ctc_loss(Ft.log_softmax(x, dim=2), T(targets), T(il), T(tl), reduction=reduction,
+                           zero_infinity=True)
+    out, jv = _npg_jvp(f, [logits], [t])
+    assert not fwAD.FALLBACK_OPS, f"ctc_loss: ops without a JVP rule: {fwAD.FALLBACK_OPS}"
+    assert out.dtype == dtype and jv.dtype == dtype
+    if dtype == np.float64:
+        tout, tjv = _torch_jvp_reverse(tfn, [logits], [t])
+        assert_close(out.data, tout, what="ctc primal")
+        assert_close(jv.data, tjv, what="ctc tangent")
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "rnn", "ctc"])
+def test_rules_differentiable_again(name):
+    """The recurrent and CTC rules are written with npgrad ops: jacfwd(jacfwd) and jacrev(jacfwd) give the
+    Hessian jacrev(jacrev) gives."""
+    r = np.random.default_rng(1)
+    H, I, B = 2, 3, 2
+    gates = {"lstm": 4, "gru": 3, "rnn": 1, "ctc": 1}[name]
+    x, h, c = r.standard_normal((B, I)), r.standard_normal((B, H)), r.standard_normal((B, H))
+    wh, bb = npg.tensor(r.standard_normal((gates * H, H))), npg.tensor(r.standard_normal(gates * H))
+    W = npg.tensor(r.standard_normal((4, 2, 3)) if name == "ctc" else r.standard_normal((gates * H, I)))
+
+    def f(w):
+        if name == "ctc":
+            return Fn.ctc_loss(Fn.log_softmax(w, dim=2), np.array([[1, 2], [2, 2]]), np.array([4, 4]),
+                               np.array([2, 2]))
+        if name == "lstm":
+            o = R.lstm_cell(npg.tensor(x), (npg.tensor(h), npg.tensor(c)), w, wh, bb, bb)
+            return (o[0] * o[1]).sum()
+        cell = R.gru_cell if name == "gru" else R.rnn_tanh_cell
+        return (cell(npg.tensor(x), npg.tensor(h), w, wh, bb, bb) ** 2).sum()
+    fwAD.FALLBACK_OPS.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        ff = npg.func.jacfwd(npg.func.jacfwd(f))(W).data
+        rf = npg.func.jacrev(npg.func.jacfwd(f))(W).data
+    rr = npg.func.jacrev(npg.func.jacrev(f))(W).data
+    assert not fwAD.FALLBACK_OPS
+    assert_close(ff, rr, what=f"{name} jacfwd(jacfwd)")
+    assert_close(rf, rr, what=f"{name} jacrev(jacfwd)")
