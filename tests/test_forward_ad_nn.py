@@ -65,6 +65,11 @@ def _cases():
                      ("logsigmoid", {})]:
         c[f"{name}{kw}"] = ([x2 * 3], lambda a, n=name, k=kw: getattr(Fn, n)(a, **k),
                             lambda a, n=name, k=kw: getattr(Ft, n)(a, **k))
+    for name in ("elu", "selu", "celu", "hardtanh", "relu6", "threshold", "leaky_relu", "rrelu", "relu"):
+        args = (0.1, 2.0) if name == "threshold" else ()
+        c[f"{name}_inplace"] = ([x2], lambda a, n=name, r=args: getattr(Fn, n + "_")(a * 1.0, *r),
+                                lambda a, n=name, r=args: (Ft.hardtanh_(a * 1.0, 0.0, 6.0) if n == "relu6"
+                                                             else getattr(Ft, n + "_")(a * 1.0, *r)))
     c["threshold"] = ([x2], lambda a: Fn.threshold(a, 0.1, 2.0), lambda a: Ft.threshold(a, 0.1, 2.0))
     c["rrelu_eval"] = ([x2], lambda a: Fn.rrelu(a), lambda a: Ft.rrelu(a))
     c["prelu"] = ([x4, rng.random(3)], Fn.prelu, Ft.prelu)
@@ -392,3 +397,30 @@ def test_rules_differentiable_again(name):
     assert not fwAD.FALLBACK_OPS
     assert_close(ff, rr, what=f"{name} jacfwd(jacfwd)")
     assert_close(rf, rr, what=f"{name} jacrev(jacfwd)")
+
+
+@pytest.mark.parametrize("name, args", [
+    ("gamma", [pos]), ("rgamma", [pos]), ("erfcinv", [pos / 2]), ("multigammaln", [pos + 2]),
+    ("beta", [pos, pos[::-1].copy()]), ("betaln", [pos, pos[0]]), ("xlogy", [pos, pos[0]]),
+    ("xlog1py", [pos[0], pos]), ("sinc", [x2]), ("softmax", [x2]), ("logsumexp", [x2])])
+def test_special_jvp_finite_difference(name, args):
+    """npgrad.special functions torch.special lacks (or broadcasting operands): J t against central differences
+    (the DIAG rules of a binary op with broadcast operands included)."""
+    f = getattr(npg.special, name)
+    fn = {"multigammaln": lambda a: f(a, 3), "softmax": lambda a: f(a, 1), "logsumexp": lambda a: f(a, 1)}.get(name, f)
+    ts = [np.random.default_rng(3).standard_normal(a.shape) for a in args]
+    out, jv = _npg_jvp(fn, args, ts)
+    assert not fwAD.FALLBACK_OPS, f"{name}: ops without a JVP rule: {fwAD.FALLBACK_OPS}"
+    h = 1e-6
+    fd = (fn(*[npg.tensor(a + h * t) for a, t in zip(args, ts)]).data
+          - fn(*[npg.tensor(a - h * t) for a, t in zip(args, ts)]).data) / (2 * h)
+    np.testing.assert_allclose(jv.data, fd, rtol=1e-5, atol=1e-7)
+
+
+def test_xlogy_jvp_at_zero_as_torch():
+    """xlogy's x-tangent is 0 where x == 0 and y <= 0, as torch's forward formula."""
+    a, b = np.array([0.0, 0.0, 1.0, 2.0]), np.array([0.0, -1.0, 2.0, 0.5])
+    ts = [np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.5, 0.0, 1.0, -1.0])]
+    out, jv = _npg_jvp(npg.special.xlogy, [a, b], ts)
+    tout, tjv = _torch_jvp(torch.special.xlogy, [a, b], ts)
+    assert_close(jv.data, tjv)
