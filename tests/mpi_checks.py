@@ -304,6 +304,30 @@ def case_syncbn_1d_buffers_and_a_given_communicator():
     assert sub_rank == size - 1 - rank and sub.Get_size() == size, (sub_rank, rank)
 
 
+def case_syncbn_jvp():
+    """SyncBatchNorm's forward-mode rule (tangents of the input, weight and bias; the input's needs the
+    whole batch's sums) against F.batch_norm's JVP on the whole batch, and no fallback to the transposed VJP."""
+    import npgrad.autograd.forward_ad as fwAD
+    from npgrad.nn.modules.sync_batchnorm import _group_comm, sync_batch_norm
+    rank, size = dist.get_rank(), dist.get_world_size()
+    x_all = np.concatenate([_data_of(r, (3, 2, 4), seed=11) * (r + 1) for r in range(size)])
+    t_all = np.concatenate([_data_of(r, (3, 2, 4), seed=12) for r in range(size)])
+    w, b, tw, tb = np.array([1.5, -0.5]), np.array([0.2, 0.1]), np.array([0.3, -1.0]), np.array([2.0, 0.5])
+    part = slice(3 * rank, 3 * (rank + 1))
+    fwAD.FALLBACK_OPS.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        y, jv = npg.func.jvp(lambda x, ww, bb: sync_batch_norm(x, None, None, ww, bb, 0.1, 1e-5, _group_comm(None)),
+                             (npg.tensor(x_all[part]), npg.tensor(w), npg.tensor(b)),
+                             (npg.tensor(t_all[part]), npg.tensor(tw), npg.tensor(tb)))
+    yr, jr = npg.func.jvp(lambda x, ww, bb: F.batch_norm(x, None, None, ww, bb, training=True),
+                          (npg.tensor(x_all), npg.tensor(w), npg.tensor(b)),
+                          (npg.tensor(t_all), npg.tensor(tw), npg.tensor(tb)))
+    assert not fwAD.FALLBACK_OPS, fwAD.FALLBACK_OPS
+    _close(y.data, yr.data[part], "SyncBN jvp primal")
+    _close(jv.data, jr.data[part], "SyncBN jvp tangent")
+
+
 def _bn_ref_out(x_all, part):
     mu, var = x_all.mean(0), x_all.var(0)
     return ((x_all - mu) / np.sqrt(var + 1e-5) * np.array([1.5, -0.5, 2.0]))[part]

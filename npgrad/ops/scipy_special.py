@@ -107,7 +107,8 @@ def _scipy_op(name):
         if not isinstance(x, Tensor):
             return _wrap(_values(name, consts, np.asarray(const(x, name))))
         out = _values(name, consts, x.data)
-        return _make(out, name, (x,), (x.data,), (lambda g, y, x: g * deriv(_call, consts, x, y),))
+        d = (lambda g, y, x: g * deriv(_call, consts, x, y),)
+        return _make(out, name, (x,), (x.data,), d, d)  # elementwise: JVP = the VJP's formula
     op.__name__ = op.__qualname__ = name
     op.__doc__ = (f"``scipy.special.{name}`` on a tensor: SciPy's values, differentiable in the last argument "
                   f"(npgrad/ops/scipy_special.py).")

@@ -242,15 +242,16 @@ def polygamma(n, x):
     nd = _constant(n, "polygamma", "the order n")
     if isinstance(x, Tensor):
         out = _polygamma_forward(nd, x.data)
-        return _make(out, "polygamma", (x,), (x.data,), (lambda g, y, x: g * _polygamma(nd + 1, x),))
+        d = (lambda g, y, x: g * _polygamma(nd + 1, x),)
+        return _make(out, "polygamma", (x,), (x.data,), d, d)  # elementwise: JVP = the VJP's formula
     return _wrap(_polygamma_forward(nd, np.asarray(const(x, "polygamma"))))
 
 
 _versions.reads("polygamma", "x")
 
 
-def _zeta_forward(s, q):
-    dt = _out_dtype(s, q)
+def _zeta_forward(s, q, weak=None):
+    dt = _out_dtype(s if weak is None else weak, q)  # a Python number exponent stays weak (float32 q: float32)
     return np.asarray(_gamma.zeta(s, q)).astype(dt, copy=False)
 
 
@@ -259,10 +260,12 @@ def zeta(x, q=1.0):
     ``scipy.special.zeta(x, q)``. Differentiable in ``q``: d/dq zeta(x, q) = -x zeta(x + 1, q); the exponent
     ``x`` takes no gradient."""
     sd = _constant(x, "zeta", "the exponent x")
+    weak = x if isinstance(x, (int, float)) else None
     if isinstance(q, Tensor):
-        out = _zeta_forward(sd, q.data)
-        return _make(out, "zeta", (q,), (q.data,), (lambda g, y, q: -g * sd * _zeta(sd + 1.0, q),))
-    return _wrap(_zeta_forward(sd, np.asarray(const(q, "zeta"))))
+        out = _zeta_forward(sd, q.data, weak)
+        d = (lambda g, y, q: -g * sd * _zeta(sd + 1.0, q),)
+        return _make(out, "zeta", (q,), (q.data,), d, d)  # elementwise: JVP = the VJP's formula
+    return _wrap(_zeta_forward(sd, np.asarray(const(q, "zeta")), weak))
 
 
 _versions.reads("zeta", "x")

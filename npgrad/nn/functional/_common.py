@@ -20,7 +20,8 @@ def _with_value(x, value):
     """``x`` with its value replaced by ``value`` (same shape) and its gradient passed through unchanged:
     what PyTorch gets by clamping a clone of a tensor in place under ``no_grad`` (``gaussian_nll_loss``'s
     ``var``, ``cosine_similarity``'s norms)."""
-    return _make(np.asarray(value, dtype=_data(x).dtype), "with_value", (x,), (_data(x),), (_pass,))
+    return _make(np.asarray(value, dtype=_data(x).dtype), "with_value", (x,), (_data(x),), (_pass,),
+                 (_pass,))  # the tangent passes through unchanged too
 
 
 def _pass(g, y, *inputs):

@@ -34,9 +34,10 @@ def _float_input(input, name):
 
 
 def _pointwise(name, x, out, vjp):
-    """Record an elementwise op ``name`` of ``x`` whose VJP reads only ``x``."""
+    """Record an elementwise op ``name`` of ``x`` whose VJP reads only ``x``. Its Jacobian is diagonal, so
+    the JVP is the VJP's formula (DIAG)."""
     xd = x.data
-    return _make(np.asarray(out, dtype=xd.dtype), name, (x,), (xd,), (vjp,))
+    return _make(np.asarray(out, dtype=xd.dtype), name, (x,), (xd,), (vjp,), (vjp,))
 
 
 def _elu_family(input, alpha, scale, input_scale, name):

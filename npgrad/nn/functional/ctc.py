@@ -199,6 +199,10 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     def vjp(g, y, lp):
         if alpha is None:
             return np.zeros(lp.shape, dtype=dt) * g
+        return per_sample(lp) * coef(g).reshape(1, N, 1)
+
+    def per_sample(lp):
+        """d nll_n / d lp (PyTorch's gradient), (T, N, C); ``lp`` a Tensor: differentiable again."""
         if _is_graph(lp):
             lpe = lp[:, rows, lab]
             a, b, nl = _alphas_betas(lpe, geo, True)
@@ -218,10 +222,25 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
             ar = np.arange(N)
             for s in range(L):
                 post[:, ar, lab[:, s]] += e[:, :, s]
-        grad = np.where(time_ok, np.exp(lp) - post, 0)
-        return grad * coef(g).reshape(1, N, 1)
+        return np.where(time_ok, np.exp(lp) - post, 0)
 
-    return _make(out, "ctc_loss", (x,), (xd,), (vjp,))
+    def jvp(t, y, lp):
+        """The transpose of the VJP: each sample's <d nll_n / d lp, t>, reduced as the loss is."""
+        if alpha is None:
+            return np.zeros(y.shape, dtype=dt) * t.sum()
+        from ...autograd import forward_ad
+        if not (lp.requires_grad or forward_ad.is_dual(lp)):
+            lp = lp.data                       # a constant here: reuse the forward's alphas and betas
+        s = (per_sample(lp) * t).sum(axis=(0, 2))
+        if zero_infinity and inf.any():
+            s = np.where(inf, 0, s)
+        if reduction == "none":
+            return s.reshape(y.shape)
+        if reduction == "sum":
+            return s.sum()
+        return (s / denom).sum() / N
+
+    return _make(out, "ctc_loss", (x,), (xd,), (vjp,), (jvp,))
 
 
 _versions.reads("ctc_loss", "x")

@@ -31,7 +31,8 @@ def _dropout_impl(x, p, feature, alpha, name):
         raise ValueError(f"{name}: feature dropout requires at least 2 dimensions in the input, got shape {xd.shape}")
     if p == 1.0:
         zero = np.zeros(xd.shape, xd.dtype)
-        return _make(xd * zero, name, (x,), (xd,), (lambda g, y, x: g * zero,))
+        d = (lambda g, y, x: g * zero,)
+        return _make(xd * zero, name, (x,), (xd,), d, d)
     shape = xd.shape[:2] + (1,) * (xd.ndim - 2) if feature else xd.shape
     keep = (_random.get_generator().random(shape) >= p).astype(xd.dtype)
     if alpha:
@@ -42,7 +43,8 @@ def _dropout_impl(x, p, feature, alpha, name):
     else:
         mask = keep * np.asarray(1.0 / (1.0 - p), dtype=xd.dtype)
         out = xd * mask
-    return _make(out.astype(xd.dtype, copy=False), name, (x,), (xd,), (lambda g, y, x: g * mask,))
+    d = (lambda g, y, x: g * mask,)  # diagonal (a per-element or per-channel scale): JVP = VJP's formula
+    return _make(out.astype(xd.dtype, copy=False), name, (x,), (xd,), d, d)
 
 
 def _apply(input, p, training, inplace, feature, alpha, name):

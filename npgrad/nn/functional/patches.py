@@ -68,13 +68,15 @@ def _fold_raw(cols, geom):
 
 def _unfold_op(x, geom):
     if isinstance(x, Tensor):
-        return _make(_unfold_raw(x.data, geom), "unfold", (x,), (x.data,), (lambda g, y, x: _fold_op(g, geom),))
+        return _make(_unfold_raw(x.data, geom), "unfold", (x,), (x.data,), (lambda g, y, x: _fold_op(g, geom),),
+                     (lambda t, y, x: _unfold_op(t, geom),))  # linear: JVP = the unfold of t
     return _unfold_raw(x, geom)
 
 
 def _fold_op(c, geom):
     if isinstance(c, Tensor):
-        return _make(_fold_raw(c.data, geom), "fold", (c,), (c.data,), (lambda g, y, c: _unfold_op(g, geom),))
+        return _make(_fold_raw(c.data, geom), "fold", (c,), (c.data,), (lambda g, y, c: _unfold_op(g, geom),),
+                     (lambda t, y, c: _fold_op(t, geom),))  # linear: JVP = the fold of t
     return _fold_raw(c, geom)
 
 

@@ -111,11 +111,37 @@ def rnn_input(x, weight, bias=None, bias2=None, w_hh=None, hprev=None):
     def vjp_whh(g, y, *args):
         return g.T @ hprev(_is_graph(g))
     vjps = (vjp_x, vjp_w) + (vjp_b,) * (len(parents) - 2)
+    # forward mode: bilinear in (x, weight), linear in the biases. The hoisted w_hh does not enter this output
+    # (its tangent would reach the steps, which then do not have it as a parent: layers do not hoist while a
+    # dual level is active, see nn/modules/rnn.py)
+    jvps = (_jvp_xw_x, _jvp_xw_w) + (_jvp_identity,) * (len(parents) - 2)
     if w_hh is not None:
         parents.append(w_hh)
         saved.append(w_hh.data)
         vjps += (vjp_whh,)
-    return _make(out, "rnn_input", tuple(parents), tuple(saved), vjps)
+        jvps += (_jvp_none,)
+    return _make(out, "rnn_input", tuple(parents), tuple(saved), vjps, jvps)
+
+
+def _jvp_xw_x(t, y, x, w, *rest):
+    return t @ w.T
+
+
+def _jvp_xw_w(t, y, x, w, *rest):
+    return x @ t.T
+
+
+def _jvp_identity(t, y, *args):
+    return t
+
+
+def _jvp_none(t, y, *args):
+    return None
+
+
+def _tangent(t, p):
+    """An input's tangent, zeros where it has none (the step rules below treat every input alike)."""
+    return t if t is not None else _wrap(np.zeros(p.shape, p.dtype))
 
 
 def projection(x, weight, bias=None, bias2=None):
@@ -144,16 +170,28 @@ def step_inputs(entries, rows, width, dtype):
     return hprev
 
 
-def _record_step(op, out, gx, state, w_hh, extra, vjps, hoisted):
+def _record_step(op, out, gx, state, w_hh, extra, vjps, hoisted, jvp=None):
     """Record a step with parents ``(gx, state, w_hh[, extra])`` (op ``<op>_cell``), VJPs ``(g, y, gx, state,
     w_hh[, extra])``. ``hoisted`` (op ``<op>_step``): ``w_hh`` is not a parent, its gradient is
     :func:`rnn_input`'s; its value is still saved (last), so backward refuses to run if it was modified in
     place since."""
     ex = () if extra is None else (extra,)
+    # ``jvp(t_gx, t_state, t_w_hh, t_extra, y)``: the step's forward-mode rule (tangents as Tensors, zeros for
+    # inputs without one); a hoisted step has no w_hh parent, so its tangent is zero (layers do not hoist
+    # while a dual level is active)
     if not hoisted:
         parents = (gx, state, w_hh) + ex
-        return _make(out, op + "_cell", parents, tuple(p.data for p in parents), vjps[:3] + vjps[3:3 + len(ex)])
+
+        def rule(tans, y, *ps):
+            return jvp(_tangent(tans[0], gx), _tangent(tans[1], state), _tangent(tans[2], w_hh),
+                       None if extra is None else _tangent(tans[3], extra), y)
+        return _make(out, op + "_cell", parents, tuple(p.data for p in parents), vjps[:3] + vjps[3:3 + len(ex)],
+                     rule)
     parents = (gx, state) + ex
+
+    def rule(tans, y, *ps):
+        return jvp(_tangent(tans[0], gx), _tangent(tans[1], state), _tangent(None, w_hh),
+                   None if extra is None else _tangent(tans[2], extra), y)
 
     def adapt(v):
         def vjp(g, y, *args):
@@ -162,7 +200,7 @@ def _record_step(op, out, gx, state, w_hh, extra, vjps, hoisted):
             return v(g, y, args[0], args[1], args[-1], *args[2:-1])
         return vjp
     return _make(out, op + "_step", parents, tuple(p.data for p in parents) + (w_hh.data,),
-                 tuple(adapt(v) for v in vjps[:2] + vjps[3:3 + len(ex)]))
+                 tuple(adapt(v) for v in vjps[:2] + vjps[3:3 + len(ex)]), rule)
 
 
 # ------------------------------------------------------------------------- LSTM step
@@ -245,7 +283,28 @@ def lstm_step(gx, key, state, w_hh, w_hr=None, hoisted=False, pre_of=None):
             return memo(g, core)[3]
         return _summed(g[:, :P].T @ hh)
 
-    return _record_step("lstm", out, gx, state, w_hh, w_hr, (vjp_gx, vjp_state, vjp_whh, vjp_whr), hoisted)
+    def jvp(tg, ts, tw, tr, y):
+        return _lstm_jvp(tg, ts, tw, tr, gx, key, state, w_hh, w_hr, H, P, pre_of)
+
+    return _record_step("lstm", out, gx, state, w_hh, w_hr, (vjp_gx, vjp_state, vjp_whh, vjp_whr), hoisted, jvp)
+
+
+def _lstm_jvp(tg, ts, tw, tr, gx, key, state, w_hh, w_hr, H, P, pre_of=None):
+    """An LSTM step's tangent: the step's linearization, written with npgrad ops (differentiable again)."""
+    sig, tanh = _ew.sigmoid, _ew.tanh
+    pre = gx[key] if pre_of is None else pre_of(key)
+    bs = pre.shape[0]
+    h0, c0 = state[:bs, :P], state[:bs, P:]
+    gates = pre + h0 @ w_hh.T
+    i, f = sig(gates[:, :H]), sig(gates[:, H:2 * H])
+    gg, o = tanh(gates[:, 2 * H:3 * H]), sig(gates[:, 3 * H:])
+    tc = tanh(f * c0 + i * gg)
+    da = tg[key] + ts[:bs, :P] @ w_hh.T + h0 @ tw.T
+    dc = (f * (1 - f) * da[:, H:2 * H]) * c0 + f * ts[:bs, P:] + (i * (1 - i) * da[:, :H]) * gg \
+        + i * ((1 - gg * gg) * da[:, 2 * H:3 * H])
+    dhh = (o * (1 - o) * da[:, 3 * H:]) * tc + o * ((1 - tc * tc) * dc)
+    dh = dhh if w_hr is None else dhh @ w_hr.T + (o * tc) @ tr.T
+    return np.concatenate([dh, dc], axis=1)
 
 
 def _lstm_graph(g, gx, key, state, w_hh, w_hr, H, P, pre_of=None):
@@ -337,10 +396,35 @@ def gru_step(gx, key, state, w_hh, b_hh=None):
         r_ = memo(g, core)
         return r_[3] if _is_graph(g) else r_[1].sum(axis=0)
 
+    def jvp(tans, y, *ps):
+        return _gru_jvp([_tangent(t, p) for t, p in zip(tans, ps)], gx, key, state, w_hh, b_hh, H)
+
     if b_hh is None:
-        return _make(out, "gru_step", (gx, state, w_hh), (gxd, sd, wd), (vjp_gx, vjp_state, vjp_whh))
+        return _make(out, "gru_step", (gx, state, w_hh), (gxd, sd, wd), (vjp_gx, vjp_state, vjp_whh), jvp)
     return _make(out, "gru_step", (gx, state, w_hh, b_hh), (gxd, sd, wd, b_hh.data),
-                 (vjp_gx, vjp_state, vjp_whh, vjp_bhh))
+                 (vjp_gx, vjp_state, vjp_whh, vjp_bhh), jvp)
+
+
+def _gru_jvp(tans, gx, key, state, w_hh, b_hh, H):
+    """A GRU step's tangent: its linearization with npgrad ops (``tans``: gx, state, w_hh[, b_hh])."""
+    sig, tanh = _ew.sigmoid, _ew.tanh
+    pre = gx[key]
+    bs = pre.shape[0]
+    h0 = state[:bs]
+    gh = h0 @ w_hh.T
+    if b_hh is not None:
+        gh = gh + b_hh
+    r, z = sig(pre[:, :H] + gh[:, :H]), sig(pre[:, H:2 * H] + gh[:, H:2 * H])
+    ghn = gh[:, 2 * H:]
+    n = tanh(pre[:, 2 * H:] + r * ghn)
+    dpre, dh0 = tans[0][key], tans[1][:bs]
+    dgh = dh0 @ w_hh.T + h0 @ tans[2].T
+    if b_hh is not None:
+        dgh = dgh + tans[3]
+    dr = r * (1 - r) * (dpre[:, :H] + dgh[:, :H])
+    dz = z * (1 - z) * (dpre[:, H:2 * H] + dgh[:, H:2 * H])
+    dn = (1 - n * n) * (dpre[:, 2 * H:] + dr * ghn + r * dgh[:, 2 * H:])
+    return (h0 - n) * dz + (1 - z) * dn + z * dh0
 
 
 def _gru_graph(g, gx, key, state, w_hh, b_hh, H):
@@ -406,7 +490,11 @@ def rnn_step(gx, key, state, w_hh, nonlinearity="tanh", hoisted=False, pre_of=No
     def vjp_whh(g, y, gx, state, w_hh):
         d = memo(g, core)
         return d[2] if _is_graph(g) else _summed(d.T @ state[:bs])
-    return _record_step("rnn", out, gx, state, w_hh, None, (vjp_gx, vjp_state, vjp_whh), hoisted)
+    def jvp(tg, ts, tw, tr, y):   # act'(z) (tg[key] + ts h-part @ w_hh.T + h0 @ tw.T)
+        dz = tg[key] + ts[:bs] @ w_hh.T + state[:bs] @ tw.T
+        return dz * (y.data > 0) if relu else dz * (1 - y * y)
+
+    return _record_step("rnn", out, gx, state, w_hh, None, (vjp_gx, vjp_state, vjp_whh), hoisted, jvp)
 
 
 def _rnn_graph(g, gx, key, state, w_hh, relu, pre_of=None):
@@ -453,8 +541,10 @@ def rnn_gather(parents, placements, shape, full=False):
                 gp[... if ik is None else ik] += g[ok]
             return gp
         return vjp
+    def jvp(tans, y, *ps):   # linear: the same gather of the tangents
+        return rnn_gather([_tangent(t, p) for t, p in zip(tans, ps)], placements, shape, full)
     return _make(out, "rnn_gather", tuple(parents), tuple(p.data for p in parents),
-                 tuple(make_vjp(k) for k in range(len(parents))))
+                 tuple(make_vjp(k) for k in range(len(parents))), jvp)
 
 
 # What the VJPs read (npgrad/autograd/versions.py). Cells: values (gx, state, w_hh, extra); hoisted layer steps:

@@ -59,7 +59,8 @@ def _resample(x, axis, idx, w, n_in):
     """The gather along ``axis``: raw NumPy on arrays, a recorded op on Tensors."""
     if isinstance(x, Tensor):
         return _make(_gather_raw(x.data, axis, idx, w), "interpolate", (x,), (x.data,),
-                     (lambda g, y, x: _resample_t(g, axis, idx, w, n_in),))
+                     (lambda g, y, x: _resample_t(g, axis, idx, w, n_in),),
+                     (lambda t, y, x: _resample(t, axis, idx, w, n_in),))  # linear: JVP = the gather of t
     return _gather_raw(x, axis, idx, w)
 
 
@@ -67,7 +68,8 @@ def _resample_t(g, axis, idx, w, n_in):
     """The scatter along ``axis`` (the gather's VJP; its own VJP is the gather)."""
     if isinstance(g, Tensor):
         return _make(_scatter_raw(g.data, axis, idx, w, n_in), "interpolate_backward", (g,), (g.data,),
-                     (lambda h, y, g: _resample(h, axis, idx, w, n_in),))
+                     (lambda h, y, g: _resample(h, axis, idx, w, n_in),),
+                     (lambda t, y, g: _resample_t(t, axis, idx, w, n_in),))  # linear: the scatter of t
     return _scatter_raw(g, axis, idx, w, n_in)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ...ops._util import as_input
 from ...tensor import Tensor, _wrap
+from ...autograd.forward_ad import _tensor_mod  # the npgrad.tensor module (its _FW: a dual level is active)
 from .. import functional as F
 from .. import init
 from ..functional import recurrent as R
@@ -232,8 +233,13 @@ class RNNBase(Module):
                 k = layer * D + d
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(k)
                 started, pre_of = [], None  # (state, rows, n) per step: rnn_input takes w_hh's gradient in one GEMM
-                if mode == "GRU":  # (not a GRU's: its recurrent pre-activations' gradient differs from the input's)
+                # (not a GRU's: its recurrent pre-activations' gradient differs from the input's; nor while a
+                # dual level is active: the steps need w_hh as a parent to see its tangent)
+                hoist = mode != "GRU" and not _tensor_mod._FW
+                if mode == "GRU":
                     gx = R.rnn_input(layer_in, w_ih, b_ih)
+                elif not hoist:
+                    gx = R.rnn_input(layer_in, w_ih, b_ih, b_hh)
                 else:
                     gx = R.rnn_input(layer_in, w_ih, b_ih, b_hh, w_hh, R.step_inputs(started, x2d.shape[0], P, dtype))
                     pre_of = R.projection(layer_in, w_ih, b_ih, b_hh)
@@ -248,11 +254,11 @@ class RNNBase(Module):
                     key = (rows(t),)
                     started.append((prev, key[0], n))
                     if lstm:
-                        prev = R.lstm_step(gx, key, prev, w_hh, w_hr, hoisted=True, pre_of=pre_of)
+                        prev = R.lstm_step(gx, key, prev, w_hh, w_hr, hoisted=hoist, pre_of=pre_of)
                     elif mode == "GRU":
                         prev = R.gru_step(gx, key, prev, w_hh, b_hh)
                     else:
-                        prev = R.rnn_step(gx, key, prev, w_hh, "relu" if mode == "RNN_RELU" else "tanh", hoisted=True,
+                        prev = R.rnn_step(gx, key, prev, w_hh, "relu" if mode == "RNN_RELU" else "tanh", hoisted=hoist,
                                           pre_of=pre_of)
                     places.append((len(states), (rows(t), slice(d * P, (d + 1) * P)),
                                    (slice(None), slice(0, P)) if lstm else None))

@@ -92,7 +92,36 @@ def sync_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, c
             parents.append(t)
             saved.append(_data(t))
             vjps.append(vjp)
-    return _make(out, "sync_batch_norm", tuple(parents), tuple(saved), tuple(vjps))
+
+    def jvp(tans, y, *inputs):
+        """Forward mode: ``d xhat = rstd (tx - mean(tx) - xhat mean(xhat tx))`` with the means over the whole
+        batch (one all-reduce of the two per-channel sums, as backward's), then ``d xhat w + xhat tw + tb``.
+        Like the VJP, a constant: not differentiable again (no nested levels, no reverse mode through it)."""
+        from ...autograd import forward_ad
+        if any(forward_ad.is_dual(v) for v in (*inputs, *tans) if v is not None):
+            raise NotImplementedError("SyncBatchNorm: nested forward-mode AD (jacfwd of jacfwd, jvp of jvp) is "
+                                      "not supported")
+        it = iter(tans)
+        tx = next(it)
+        tw = next(it) if weight is not None else None
+        tb = next(it) if bias is not None else None
+        res = np.zeros(xd.shape, xd.dtype)
+        if tx is not None:
+            txd = tx.data
+            sums = np.concatenate([txd.sum(axis=axes).reshape(-1), (txd * xhat).sum(axis=axes).reshape(-1)])
+            sums = sums.astype(np.float64)
+            wait_all([comm.Iallreduce(MPI.IN_PLACE, sums, op=MPI.SUM)])
+            mean_t = (sums[:C] / n).astype(xd.dtype).reshape(shape)
+            mean_t_xh = (sums[C:] / n).astype(xd.dtype).reshape(shape)
+            dxh = rstd * (txd - mean_t - xhat * mean_t_xh)
+            res += dxh if wd is None else dxh * wd
+        if tw is not None:
+            res += xhat * tw.data.reshape(shape)
+        if tb is not None:
+            res += tb.data.reshape(shape)
+        return res
+
+    return _make(out, "sync_batch_norm", tuple(parents), tuple(saved), tuple(vjps), jvp)
 
 
 # What the VJPs read later (autograd/versions.py): the input's VJP the weight (xhat is its own array); the
