@@ -326,6 +326,17 @@ def case_syncbn_jvp():
     assert not fwAD.FALLBACK_OPS, fwAD.FALLBACK_OPS
     _close(y.data, yr.data[part], "SyncBN jvp primal")
     _close(jv.data, jr.data[part], "SyncBN jvp tangent")
+    # reverse mode through the tangent is not supported: a clear error, never a zero gradient
+    xt, tt = npg.tensor(x_all[part]), npg.tensor(t_all[part])
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(xt * 1, tt)
+        tangent = fwAD.unpack_dual(sync_batch_norm(dual, None, None, None, None, 0.1, 1e-5, _group_comm(None))).tangent
+    try:
+        npg.autograd.grad(npg.sum(tangent * tangent), tt)
+    except NotImplementedError as e:
+        assert "not differentiable" in str(e)
+    else:
+        raise AssertionError("reverse mode through SyncBatchNorm's tangent did not raise")
 
 
 def _bn_ref_out(x_all, part):

@@ -119,9 +119,18 @@ def sync_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, c
             res += xhat * tw.data.reshape(shape)
         if tb is not None:
             res += tb.data.reshape(shape)
-        return res
+        # The tangent is computed in NumPy: reverse mode through it (grad of a jvp, jacrev of jacfwd) must
+        # raise rather than see a constant and give a zero gradient.
+        given = tuple(t for t in tans if t is not None)
+        return _make(res, "sync_batch_norm_jvp", given, tuple(t.data for t in given),
+                     (_no_reverse_through_tangent,) * len(given))
 
     return _make(out, "sync_batch_norm", tuple(parents), tuple(saved), tuple(vjps), jvp)
+
+
+def _no_reverse_through_tangent(g, y, *tangents):
+    raise NotImplementedError("SyncBatchNorm: its forward-mode tangent is not differentiable (reverse mode over "
+                              "forward mode, e.g. grad of a jvp or jacrev of jacfwd); use BatchNorm for that")
 
 
 # What the VJPs read later (autograd/versions.py): the input's VJP the weight (xhat is its own array); the
