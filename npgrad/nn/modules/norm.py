@@ -28,27 +28,28 @@ def _reset_affine(module):
         init.zeros_(module.bias)
 
 
+def _running_stats_state(module, num_features, eps, momentum, affine, track_running_stats, dtype, bias):
+    """The attributes, affine parameters and running-statistics buffers shared by BatchNorm and InstanceNorm
+    (buffers registered as None when not tracked, as PyTorch)."""
+    module.num_features = num_features
+    module.eps = eps
+    module.momentum = momentum
+    module.affine = affine
+    module.track_running_stats = track_running_stats
+    dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+    _affine_params(module, (num_features,), affine, bias, dt)
+    stats = (np.zeros(num_features, dt), np.ones(num_features, dt), np.array(0, dtype=np.int64))
+    for name, value in zip(("running_mean", "running_var", "num_batches_tracked"), stats):
+        module.register_buffer(name, _buffer(value) if track_running_stats else None)
+
+
 class _BatchNorm(Module):
     _expected_dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None, *,
                  bias=True):
         super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        _affine_params(self, (num_features,), affine, bias, dt)
-        if track_running_stats:
-            self.register_buffer("running_mean", _buffer(np.zeros(num_features, dt)))
-            self.register_buffer("running_var", _buffer(np.ones(num_features, dt)))
-            self.register_buffer("num_batches_tracked", _buffer(np.array(0, dtype=np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        _running_stats_state(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias)
         self.reset_parameters()
 
     def reset_running_stats(self):
@@ -157,21 +158,7 @@ class _InstanceNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, dtype=None, *,
                  bias=True):
         super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        _affine_params(self, (num_features,), affine, bias, dt)
-        if track_running_stats:
-            self.register_buffer("running_mean", _buffer(np.zeros(num_features, dt)))
-            self.register_buffer("running_var", _buffer(np.ones(num_features, dt)))
-            self.register_buffer("num_batches_tracked", _buffer(np.array(0, dtype=np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        _running_stats_state(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias)
         _reset_affine(self)
 
     def forward(self, input):
