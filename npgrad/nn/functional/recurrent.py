@@ -405,18 +405,26 @@ def gru_step(gx, key, state, w_hh, b_hh=None):
                  (vjp_gx, vjp_state, vjp_whh, vjp_bhh), jvp)
 
 
-def _gru_jvp(tans, gx, key, state, w_hh, b_hh, H):
-    """A GRU step's tangent: its linearization with npgrad ops (``tans``: gx, state, w_hh[, b_hh])."""
-    sig, tanh = _ew.sigmoid, _ew.tanh
+def _gru_gates(gx, key, state, w_hh, b_hh, H):
+    """A GRU step recomputed with npgrad ops (for its JVP and its differentiable VJP): the input gates ``pre``,
+    the batch size, the previous state, ``gh = h0 @ w_hh.T (+ b_hh)``, the gates r and z, ``gh``'s n part and
+    the candidate n."""
     pre = gx[key]
     bs = pre.shape[0]
     h0 = state[:bs]
     gh = h0 @ w_hh.T
     if b_hh is not None:
         gh = gh + b_hh
-    r, z = sig(pre[:, :H] + gh[:, :H]), sig(pre[:, H:2 * H] + gh[:, H:2 * H])
+    r = _ew.sigmoid(pre[:, :H] + gh[:, :H])
+    z = _ew.sigmoid(pre[:, H:2 * H] + gh[:, H:2 * H])
     ghn = gh[:, 2 * H:]
-    n = tanh(pre[:, 2 * H:] + r * ghn)
+    n = _ew.tanh(pre[:, 2 * H:] + r * ghn)
+    return pre, bs, h0, gh, r, z, ghn, n
+
+
+def _gru_jvp(tans, gx, key, state, w_hh, b_hh, H):
+    """A GRU step's tangent: its linearization with npgrad ops (``tans``: gx, state, w_hh[, b_hh])."""
+    pre, bs, h0, gh, r, z, ghn, n = _gru_gates(gx, key, state, w_hh, b_hh, H)
     dpre, dh0 = tans[0][key], tans[1][:bs]
     dgh = dh0 @ w_hh.T + h0 @ tans[2].T
     if b_hh is not None:
@@ -428,16 +436,7 @@ def _gru_jvp(tans, gx, key, state, w_hh, b_hh, H):
 
 
 def _gru_graph(g, gx, key, state, w_hh, b_hh, H):
-    sig, tanh = _ew.sigmoid, _ew.tanh
-    pre = gx[key]
-    bs = pre.shape[0]
-    h0 = state[:bs]
-    gh = h0 @ w_hh.T
-    if b_hh is not None:
-        gh = gh + b_hh
-    r, z = sig(pre[:, :H] + gh[:, :H]), sig(pre[:, H:2 * H] + gh[:, H:2 * H])
-    ghn = gh[:, 2 * H:]
-    n = tanh(pre[:, 2 * H:] + r * ghn)
+    pre, bs, h0, gh, r, z, ghn, n = _gru_gates(gx, key, state, w_hh, b_hh, H)
     dn = g * (1 - z) * (1 - n * n)
     dr = dn * ghn * r * (1 - r)
     dz = g * (h0 - n) * z * (1 - z)
