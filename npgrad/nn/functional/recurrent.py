@@ -289,16 +289,21 @@ def lstm_step(gx, key, state, w_hh, w_hr=None, hoisted=False, pre_of=None):
     return _record_step("lstm", out, gx, state, w_hh, w_hr, (vjp_gx, vjp_state, vjp_whh, vjp_whr), hoisted, jvp)
 
 
-def _lstm_jvp(tg, ts, tw, tr, gx, key, state, w_hh, w_hr, H, P, pre_of=None):
-    """An LSTM step's tangent: the step's linearization, written with npgrad ops (differentiable again)."""
-    sig, tanh = _ew.sigmoid, _ew.tanh
+def _lstm_gates(gx, key, state, w_hh, H, P, pre_of=None):
+    """An LSTM step recomputed with npgrad ops (for its JVP and its differentiable VJP): the batch size, the
+    previous h and c, the gates i, f, g, o and ``tanh(c)``."""
     pre = gx[key] if pre_of is None else pre_of(key)
     bs = pre.shape[0]
     h0, c0 = state[:bs, :P], state[:bs, P:]
     gates = pre + h0 @ w_hh.T
-    i, f = sig(gates[:, :H]), sig(gates[:, H:2 * H])
-    gg, o = tanh(gates[:, 2 * H:3 * H]), sig(gates[:, 3 * H:])
-    tc = tanh(f * c0 + i * gg)
+    i, f = _ew.sigmoid(gates[:, :H]), _ew.sigmoid(gates[:, H:2 * H])
+    gg, o = _ew.tanh(gates[:, 2 * H:3 * H]), _ew.sigmoid(gates[:, 3 * H:])
+    return bs, h0, c0, i, f, gg, o, _ew.tanh(f * c0 + i * gg)
+
+
+def _lstm_jvp(tg, ts, tw, tr, gx, key, state, w_hh, w_hr, H, P, pre_of=None):
+    """An LSTM step's tangent: the step's linearization, written with npgrad ops (differentiable again)."""
+    bs, h0, c0, i, f, gg, o, tc = _lstm_gates(gx, key, state, w_hh, H, P, pre_of)
     da = tg[key] + ts[:bs, :P] @ w_hh.T + h0 @ tw.T
     dc = (f * (1 - f) * da[:, H:2 * H]) * c0 + f * ts[:bs, P:] + (i * (1 - i) * da[:, :H]) * gg \
         + i * ((1 - gg * gg) * da[:, 2 * H:3 * H])
@@ -309,14 +314,7 @@ def _lstm_jvp(tg, ts, tw, tr, gx, key, state, w_hh, w_hr, H, P, pre_of=None):
 
 def _lstm_graph(g, gx, key, state, w_hh, w_hr, H, P, pre_of=None):
     """Every gradient of an LSTM step as differentiable npgrad ops of Tensors (the create_graph path)."""
-    sig, tanh = _ew.sigmoid, _ew.tanh
-    pre = gx[key] if pre_of is None else pre_of(key)
-    bs = pre.shape[0]
-    h0, c0 = state[:bs, :P], state[:bs, P:]
-    gates = pre + h0 @ w_hh.T
-    i, f = sig(gates[:, :H]), sig(gates[:, H:2 * H])
-    gg, o = tanh(gates[:, 2 * H:3 * H]), sig(gates[:, 3 * H:])
-    tc = tanh(f * c0 + i * gg)
+    bs, h0, c0, i, f, gg, o, tc = _lstm_gates(gx, key, state, w_hh, H, P, pre_of)
     dh, dc = g[:, :P], g[:, P:]
     dhh = dh if w_hr is None else dh @ w_hr
     dct = dc + dhh * o * (1 - tc * tc)
