@@ -471,3 +471,10 @@ for _name, _fn, _op in (
     setattr(T, _name, inplace.method(_name, _fn, _op))
 
 __all__ += ['index_add', 'index_fill', 'index_select', 'scatter']
+
+# ============================================================ issue 16: np.fft (fft branch)
+# np.fft.X(tensor) dispatches to npg.fft.X (npgrad/ops/fft.py).
+from . import fft as _fft  # noqa: E402
+
+FUNCTIONS.update({getattr(np.fft, _name): getattr(_fft, _name) for _name in _fft.__all__
+                  if _name not in ("fftfreq", "rfftfreq")})
