@@ -343,7 +343,7 @@ def _shift(where, np_fn, x, axes):
         for a in ([axes] if isinstance(axes, (int, np.integer)) else axes):
             normalize_one_axis(a, xd.ndim, where)
     again = _SHIFTS[where]
-    back = _SHIFTS["ifftshift" if where == "fftshift" else "fftshift"]
+    back = np.fft.ifftshift if where == "fftshift" else np.fft.fftshift  # a permutation: its inverse
     return _make(np_fn(xd, axes), where, (x,), (_stand_in(xd),), (lambda g, y, x: back(g, axes),),
                  (lambda t, y, x: again(t, axes),))
 
