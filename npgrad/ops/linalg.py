@@ -53,9 +53,12 @@ def _det_vjp(g, y, a):
     if np.all(np.abs(_data(y)) >= tiny):  # d det / dA = det * A^-T: a solve, not an inverse
         return np.linalg.solve(mT(a), (g * y)[..., None, None] * eye_like(a))
     # (nearly) singular somewhere: the adjugate from the SVD A = U S Vh,
-    # adj(A)^T = det(U) det(Vh) U diag(prod_{j != i} s_j) Vh
+    # adj(A)^T = det(U) det(Vh) conj(U) diag(prod_{j != i} s_j) conj(Vh) (conj: complex A; this formula is
+    # d det / dA unconjugated, as every VJP formula: autograd/complex_rules.py conjugates it for complex A)
     U, S, Vh = np.linalg.svd(a)
     alpha = np.linalg.det(U) * np.linalg.det(Vh) * g
+    if a.dtype.kind == "c":
+        U, Vh = np.conj(U), np.conj(Vh)
     return np.matmul(U * (alpha[..., None] * _prod_others(S))[..., None, :], Vh)
 
 
@@ -68,7 +71,7 @@ def det(a):
     """Determinant of (stacks of) square matrices, as ``np.linalg.det``. Its gradient is
     ``det * inv(a).T`` (by a solve), and the adjugate (from the SVD) where ``|det|`` is below
     ``100 * eps``, so singular matrices get PyTorch's exact gradient."""
-    ad = matrix_arg(a, "det", square=True)
+    ad = matrix_arg(a, "det", square=True, complex_ok=True)
     with lapack("det", ad.shape):
         out = np.linalg.det(ad)
     return _make(np.asarray(out), "det", (a,), (ad,), (_det_vjp,), _matrix_scalar_jvps(_det_vjp))
@@ -99,7 +102,7 @@ def _inv_vjp(g, y, a):
 def inv(a):
     """Inverse of (stacks of) square matrices, as ``np.linalg.inv``; a singular matrix raises
     ``LinAlgError`` naming ``inv``. Gradient: ``-inv(a).T @ g @ inv(a).T``."""
-    ad = matrix_arg(a, "inv", square=True)
+    ad = matrix_arg(a, "inv", square=True, complex_ok=True)
     with lapack("inv", ad.shape):
         out = np.linalg.inv(ad)
     return _make(out, "inv", (a,), (ad,), (_inv_vjp,), (lambda t, y, a: -np.matmul(y, np.matmul(t, y)),))
@@ -122,7 +125,7 @@ def solve(a, b):
     """Solve ``a @ x = b`` for ``x``, as ``np.linalg.solve`` (NumPy 2 rules: ``b`` is a vector
     only when it is 1-D, else a stack of (M, K) matrices; batch dims broadcast). Gradients:
     ``gb = solve(a.T, g)``, ``ga = -gb @ x.T``."""
-    ad = matrix_arg(a, "solve", square=True)
+    ad = matrix_arg(a, "solve", square=True, complex_ok=True)
     bd = np.asarray(data_of(b, "solve"))
     with lapack("solve", ad.shape, bd.shape):
         try:
@@ -285,7 +288,7 @@ def lstsq(a, b, rcond=None):
 def matrix_power(a, n):
     """``a`` raised to the integer power ``n`` by repeated squaring, as ``np.linalg.matrix_power``
     (the same products in the same order); ``n < 0`` inverts first, ``n == 0`` gives identities."""
-    ad = matrix_arg(a, "matrix_power", square=True)
+    ad = matrix_arg(a, "matrix_power", square=True, complex_ok=True)
     try:
         n = operator.index(n)
     except TypeError:
