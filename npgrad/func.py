@@ -270,8 +270,9 @@ def _reaches_outside(outputs, inner):
     return False
 
 
-def _as_output(x, where):
-    """A function's result as a Tensor (constants allowed), checked to be floating."""
+def _as_output(x, where, complex_ok=False):
+    """A function's result as a Tensor (constants allowed), checked to be floating (or complex, with
+    ``complex_ok``: forward mode carries complex tangents, as torch.func.jvp)."""
     if isinstance(x, Tensor):
         t = x
     else:
@@ -279,7 +280,7 @@ def _as_output(x, where):
             t = _wrap(np.asarray(x))
         except Exception:
             raise TypeError(f"{where}: f must return tensors or arrays, got {type(x).__name__}") from None
-    if t.data.dtype.kind != "f":
+    if t.data.dtype.kind != "f" and not (complex_ok and t.data.dtype.kind == "c"):
         raise TypeError(f"{where}: f returned a {t.data.dtype} result; only floating outputs can be differentiated")
     return t
 

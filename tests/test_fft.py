@@ -251,3 +251,149 @@ def test_vmap_gradient_matches_a_loop():
 def test_errors_name_the_op(call, exc, match):
     with pytest.raises(exc, match=match):
         call(npg.randn(3, 4))
+
+
+# ------------------------------------------------------------------------------ complex inputs, real losses
+def _loss(y, w):
+    """A real loss of npgrad's or torch's ``y`` (complex: through real, imag and abs)."""
+    if y.dtype in (np.complex64, np.complex128, torch.complex64, torch.complex128):
+        return (w * y.real ** 2 + 3 * y.imag).sum() + (abs(y) ** 2).sum()
+    return (w * y ** 2).sum() + (3 * y).sum()
+
+
+def _loss_grads(fn, tfn, x, seed=2):
+    """(npgrad's x.grad, torch's x.grad) for the real loss above of fn(x)."""
+    xt = torch.tensor(x, requires_grad=True)
+    yt = tfn(xt)
+    xn = npg.tensor(x)
+    y = fn(xn)
+    _close(y, _np(yt), "value vs torch")
+    w = np.random.default_rng(seed).standard_normal(y.shape).astype(np.zeros(1, y.dtype).real.dtype)
+    loss = _loss(y, w)
+    tloss = _loss(yt, torch.tensor(w))
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-4 if w.dtype == np.float32 else 1e-10)
+    loss.backward()
+    tloss.backward()
+    assert xn.grad.dtype == x.dtype
+    return xn.grad, _np(xt.grad)
+
+
+def _fns(name, kwargs, tkwargs):
+    return (lambda x: getattr(npg.fft, name)(x, **kwargs)), (lambda x: getattr(torch.fft, name)(x, **tkwargs))
+
+
+@pytest.mark.parametrize("name", ONE_D)
+@pytest.mark.parametrize("cplx", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("norm,n", [(None, None), ("ortho", 5), ("forward", 12), ("backward", 7)])
+def test_1d_real_losses_match_torch(name, cplx, dtype, norm, n):
+    if cplx and name in REAL_ONLY:
+        with pytest.raises(TypeError, match=f"{name}: the input must be real"):
+            getattr(npg.fft, name)(npg.tensor(np.ones(4, complex)))
+        return
+    x = _data(np.random.default_rng(10), (3, 8), dtype, cplx)
+    g, gt = _loss_grads(*_fns(name, dict(n=n, axis=0, norm=norm), dict(n=n, dim=0, norm=norm)), x)
+    _close(g, gt, f"{name} grad")
+
+
+@pytest.mark.parametrize("name", ["fft", "ifft", "irfft", "hfft"])
+@pytest.mark.parametrize("norm,n", [(None, None), ("ortho", 5), ("forward", 12)])
+def test_1d_complex_input_seeded_gradients(name, norm, n):
+    x = _data(np.random.default_rng(11), (2, 7), np.float64, True)
+    g, gt = _seeded_grads(name, x, dict(n=n, norm=norm), dict(n=n, norm=norm))
+    _close(g, gt, f"{name} complex grad")
+
+
+@pytest.mark.parametrize("name,kwargs,tkwargs", [c for c in ND_CASES if c[0] not in REAL_ONLY])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nd_complex_input_real_losses(name, kwargs, tkwargs, dtype):
+    x = _data(np.random.default_rng(12), (4, 5, 6), dtype, True)
+    g, gt = _loss_grads(*_fns(name, dict(kwargs, norm="ortho"), dict(tkwargs, norm="ortho")), x)
+    _close(g, gt, f"{name} complex grad")
+
+
+@pytest.mark.parametrize("name", ["fftshift", "ifftshift"])
+def test_shifts_of_complex_tensors(name):
+    x = _data(np.random.default_rng(13), (5, 3), np.float32, True)
+    g, gt = _loss_grads(*_fns(name, dict(axes=0), dict(dim=0)), x)
+    _close(g, gt, f"{name} complex grad")
+
+
+def test_single_precision_stays_single():
+    for x in (npg.tensor(np.ones((4, 6), np.float32)), npg.tensor(np.ones((4, 6), np.complex64))):
+        for name in ("fft", "ifft", "irfft", "hfft", "fftn", "ifft2", "irfftn", "fftshift") + (
+                ("rfft", "ihfft", "rfftn", "rfft2") if x.dtype == np.float32 else ()):
+            y = getattr(npg.fft, name)(x)
+            assert y.dtype in (np.float32, np.complex64), (name, y.dtype)
+            x.grad = None
+            (abs(y) ** 2).sum().backward()
+            assert x.grad.dtype == x.dtype, (name, x.grad.dtype)
+            _, tangent = npg.func.jvp(lambda v: getattr(npg.fft, name)(v), (x.detach(),), (npg.ones_like(x),))
+            assert tangent.dtype == y.dtype, (name, tangent.dtype)
+
+
+# ------------------------------------------------------------------------------ second order
+@pytest.mark.parametrize("name,cplx", [("fft", False), ("fft", True), ("rfft", False), ("irfft", True),
+                                       ("irfft", False), ("ifft", True), ("hfft", True), ("ihfft", False)])
+@pytest.mark.parametrize("norm,n", [("backward", None), ("ortho", 6), ("forward", 11)])
+def test_second_order_matches_torch(name, cplx, norm, n):
+    """d/dx <grad_x L(x), v> for the real loss L above (which is not quadratic in x: abs, real and imag)."""
+    rng = np.random.default_rng(14)
+    x = _data(rng, (9,), np.float64, cplx)
+    v = _data(rng, (9,), np.float64, cplx)
+
+    def run(lib, fn, xx, vv):
+        y = fn(xx)
+        w = np.linspace(0.5, 1.5, y.shape[0])
+        w = w if lib is npg else torch.tensor(w)
+        loss = _loss(y * y * y, w)  # cubed, so that the second derivative depends on x
+        g, = (npg.autograd.grad if lib is npg else torch.autograd.grad)(loss, [xx], create_graph=True)
+        second = ((g.real * vv.real + g.imag * vv.imag) if cplx else g * vv).sum()
+        second.backward()
+        return g, xx.grad
+
+    xn = npg.tensor(x)
+    g, gg = run(npg, lambda z: getattr(npg.fft, name)(z, n=n, norm=norm), xn, npg.tensor(v, requires_grad=False))
+    xt = torch.tensor(x, requires_grad=True)
+    gt, ggt = run(torch, lambda z: getattr(torch.fft, name)(z, n=n, norm=norm), xt, torch.tensor(v))
+    _close(g.data, _np(gt), f"{name} grad")
+    _close(gg, _np(ggt), f"{name} second derivative")
+
+
+# ------------------------------------------------------------------------------ finite differences
+@pytest.mark.parametrize("name,kwargs", [(name, dict(n=n, norm=norm)) for name in ONE_D
+                                         for n, norm in ((None, None), (5, "ortho"), (11, "forward"))]
+                         + [("fftn", dict(s=(3, 5), axes=(0, 1))), ("rfft2", dict(s=(4, 3))),
+                            ("irfftn", dict(s=(3, 7))), ("ifft2", dict(norm="ortho")),
+                            ("fftshift", dict(axes=1)), ("ifftshift", {})])
+@pytest.mark.parametrize("cplx", [False, True])
+def test_gradcheck_float64(name, kwargs, cplx):
+    if cplx and name in REAL_ONLY:
+        return
+    rng = np.random.default_rng(15)
+    re, im = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+
+    def f(re, im):
+        z = re + 1j * im if cplx else re
+        y = getattr(npg.fft, name)(z, **kwargs)
+        return (y.real, y.imag) if y.dtype.kind == "c" else y
+
+    assert gradcheck(f, (npg.tensor(re), npg.tensor(im, requires_grad=cplx)))
+
+
+# ------------------------------------------------------------------------------ forward mode
+@pytest.mark.parametrize("name,kwargs,tkwargs", [(name, dict(n=n, norm=norm), dict(n=n, norm=norm))
+                                                 for name in ONE_D for n, norm in ((None, None), (6, "ortho"),
+                                                                                   (11, "forward"))] + ND_CASES
+                         + [("fftshift", dict(axes=(0,)), dict(dim=(0,)))])
+@pytest.mark.parametrize("cplx", [False, True])
+def test_jvp_matches_torch_func(name, kwargs, tkwargs, cplx):
+    if cplx and name in REAL_ONLY:
+        return
+    rng = np.random.default_rng(16)
+    x, t = _data(rng, (4, 5, 6), np.float64, cplx), _data(rng, (4, 5, 6), np.float64, cplx)
+    value, tangent = npg.func.jvp(lambda v: getattr(npg.fft, name)(v, **kwargs), (npg.tensor(x),), (npg.tensor(t),))
+    tvalue, ttangent = torch.func.jvp(lambda v: getattr(torch.fft, name)(v, **tkwargs), (torch.tensor(x),),
+                                      (torch.tensor(t),))
+    _close(value, _np(tvalue), f"{name} value")
+    _close(tangent, _np(ttangent), f"{name} tangent")

@@ -27,6 +27,7 @@ import operator
 import numpy as np
 
 from ..autograd import versions as _versions
+from ..autograd.complex_rules import OWN, declare
 from ..tensor import Tensor, _make, _wrap
 from ._util import normalize_one_axis
 
@@ -385,9 +386,11 @@ def rfftfreq(n, d=1.0, device=None):
     return _freq("rfftfreq", np.fft.rfftfreq, n, d, device)
 
 
-# The VJPs read only shapes and dtypes (npgrad/autograd/versions.py).
+# The VJPs read only shapes and dtypes (npgrad/autograd/versions.py), and give PyTorch's complex gradients
+# themselves (npgrad/autograd/complex_rules.py).
 for _op in ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fftshift", "ifftshift"):
     _versions.reads(_op, "")
+declare(OWN, "fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fftshift", "ifftshift")
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn",
            "rfftn", "irfftn", "fftshift", "ifftshift", "fftfreq", "rfftfreq"]
