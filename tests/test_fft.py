@@ -5,7 +5,6 @@ Gradients of a complex output are checked two ways: seeded with a random complex
 loss ``sum(Re(conj(G) * y))``, PyTorch's ``y.backward(G)``), and through real losses written with ``real``,
 ``imag`` and ``abs``, as a user writes them.
 """
-import itertools
 import warnings
 
 import numpy as np
