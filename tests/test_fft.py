@@ -79,6 +79,7 @@ def test_1d_values_match_numpy(name, dtype, norm):
     ("fftn", {}), ("fftn", dict(s=(3, 9))), ("fftn", dict(axes=(0, 2))), ("fftn", dict(s=(4, 2), axes=(-1, 0))),
     ("ifftn", dict(s=(5, 5, 5))), ("rfftn", {}), ("rfftn", dict(s=(3, 7), axes=(2, 1))), ("irfftn", {}),
     ("irfftn", dict(s=(4, 9), axes=(0, 2))), ("irfftn", dict(s=(-1, 5), axes=(1, 2))),
+    ("irfftn", dict(s=(4, -1), axes=(0, 1))), ("irfftn", dict(s=(None, None), axes=(0, 2))),
     ("fft2", {}), ("ifft2", dict(s=(2, 3))), ("rfft2", dict(axes=(0, 1))), ("irfft2", dict(s=(6, 5))),
     ("fftn", dict(axes=(1, 1))), ("ifftn", dict(axes=[2])),
 ])
@@ -396,3 +397,27 @@ def test_jvp_matches_torch_func(name, kwargs, tkwargs, cplx):
                                       (torch.tensor(t),))
     _close(value, _np(tvalue), f"{name} value")
     _close(tangent, _np(ttangent), f"{name} tangent")
+
+
+# ------------------------------------------------------------------------------ composed transforms
+def test_per_sample_gradients_and_hessian_match_torch_func():
+    X = np.random.default_rng(17).standard_normal((4, 10))
+    g = npg.func.vmap(npg.func.grad(lambda x: (abs(npg.fft.rfft(x, n=12)) ** 3).sum()))(npg.tensor(X))
+    tg = torch.func.vmap(torch.func.grad(lambda x: (torch.fft.rfft(x, n=12).abs() ** 3).sum()))(torch.tensor(X))
+    _close(g, _np(tg), "vmap(grad)")
+    for fn, tfn in ((lambda x: (abs(npg.fft.fft(x, norm="ortho")) ** 4).sum(),
+                     lambda x: (torch.fft.fft(x, norm="ortho").abs() ** 4).sum()),
+                    (lambda x: (npg.fft.irfft(x, n=9) ** 4).sum(), lambda x: (torch.fft.irfft(x, n=9) ** 4).sum())):
+        h = npg.func.hessian(fn)(npg.tensor(X[0]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch's own jit warning on first forward-mode use
+            th = torch.func.hessian(tfn)(torch.tensor(X[0]))
+        _close(h, _np(th), "hessian")
+
+
+def test_numpy_dispatch_of_complex_tensors():
+    z = npg.tensor(_data(np.random.default_rng(18), (3, 4), np.float64, True))
+    for name in ("fft", "ifft", "irfft", "hfft", "fft2", "ifftn", "irfft2", "fftshift"):
+        out = getattr(np.fft, name)(z)
+        assert isinstance(out, npg.Tensor) and out.requires_grad, name
+        np.testing.assert_array_equal(out.data, getattr(np.fft, name)(z.data))

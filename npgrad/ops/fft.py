@@ -243,7 +243,8 @@ def ihfft(a, n=None, axis=-1, norm=None, out=None):
 # ------------------------------------------------------------------------------ n-D transforms
 def _cook(where, x, s, axes, hermitian_last=False):
     """NumPy's ``(s, axes)`` defaults: every axis (or the last ``len(s)``), sizes from the input (for the
-    inverse real transforms, ``2 * (m - 1)`` on the last axis); -1 or None in ``s`` keeps the default size."""
+    inverse real transforms, ``2 * (m - 1)`` on the last axis); -1 in ``s`` is the input's size along that axis,
+    None the 1-D transform's default."""
     shape = np.shape(x) if not isinstance(x, Tensor) else x.shape
     nd = len(shape)
     if axes is None:
@@ -259,7 +260,9 @@ def _cook(where, x, s, axes, hermitian_last=False):
             raise ValueError(f"{where}: s={tuple(s)} and axes={tuple(axes)} have different lengths")
     sizes = []
     for i, (n, a) in enumerate(zip(s, axes)):
-        if n is None or (isinstance(n, (int, np.integer)) and n == -1):
+        if isinstance(n, (int, np.integer)) and n == -1:  # the whole input axis (NumPy 2), even for irfftn
+            n = shape[a]
+        elif n is None:  # the 1-D transform's default (deprecated in NumPy 2)
             n = 2 * (shape[a] - 1) if hermitian_last and i == len(axes) - 1 else shape[a]
         sizes.append(n)  # (checked by the 1-D transform)
     return sizes, axes
