@@ -222,3 +222,47 @@ def test_default_float32_makes_complex64():
         assert npg.tensor(np.array([1 + 2j])).dtype == np.complex128  # an array keeps its own dtype
     finally:
         npg.set_default_dtype(prev)
+
+
+def test_inplace_ops_on_complex_tensors_match_torch():
+    rng = np.random.default_rng(8)
+    a, b = crandn(rng, (3,), np.complex128), crandn(rng, (3,), np.complex128)
+
+    def f(x, y, lib):
+        z = x * 1
+        z += y
+        z *= y
+        z.mul_(2 - 1j)
+        z[1] = y[0] * 3
+        return z.exp() if lib is torch else npg.exp(z)
+    compare(lambda x, y: f(x, y, npg), lambda x, y: f(x, y, torch), [a, b], "in-place")
+
+
+def test_optimizers_refuse_complex_parameters():
+    with pytest.raises(TypeError, match="SGD: complex parameters"):
+        npg.optim.SGD([npg.tensor([1j])], lr=0.1)
+    p = npg.tensor(np.array([[0.5, -1.0]]))     # the real way: pairs, viewed as complex in the model
+    opt = npg.optim.Adam([p], lr=0.1)
+    (npg.abs(npg.view_as_complex(p) - 1j) ** 2).sum().backward()
+    opt.step()
+    assert p.dtype == np.float64
+
+
+def test_serialization_round_trip_of_complex_tensors(tmp_path):
+    z = npg.tensor(np.array([1 + 2j, 3 - 4j], np.complex64))
+    npg.save({"z": z}, tmp_path / "z.npg")
+    back = npg.load(tmp_path / "z.npg")["z"]
+    assert back.dtype == np.complex64 and back.requires_grad
+    np.testing.assert_array_equal(back.data, z.data)
+
+
+def test_vmap_and_func_grad_on_complex_inputs_match_torch():
+    z = crandn(np.random.default_rng(9), (4, 3), np.complex128)
+
+    def loss(lib):
+        return lambda v: (lib.abs(lib.sin(v)) ** 2).sum()
+    g = npg.func.vmap(npg.func.grad(loss(npg)))(npg.tensor(z, requires_grad=False))
+    gt = torch.func.vmap(torch.func.grad(loss(torch)))(torch.tensor(z))
+    close(g, gt, "vmap(grad)")
+    with pytest.raises(RuntimeError, match="grad: f must return a real scalar"):
+        npg.func.grad(lambda v: v.sum())(npg.tensor(z[0]))
