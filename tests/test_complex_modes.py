@@ -114,3 +114,25 @@ def test_gradcheck_catches_a_wrong_complex_gradient():
     assert gradcheck(lambda z: z * z, (z,))
     with pytest.raises(GradcheckError, match=r"input 0 element \(\d,\) \(\w+ part\), output 0 element"):
         gradcheck(BadSquare.apply, (z,))
+
+
+def test_complex_power_with_tensor_exponent_matches_torch_to_second_order():
+    rng = np.random.default_rng(26)
+    a, b = crandn(rng, (4,), np.complex128), crandn(rng, (4,), np.complex128) * 0.5
+    x, y = npg.tensor(a), npg.tensor(b)
+    t, u = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    gx = npg.autograd.grad(_real_loss(x ** y, False), [x, y], create_graph=True)
+    gt = torch.autograd.grad(_real_loss(t ** u, True), [t, u], create_graph=True)
+    for g1, g2 in zip(gx, gt):
+        close(g1, g2, "pow first derivative")
+    sum((npg.abs(g) ** 2).sum() for g in gx).backward()
+    sum((g.abs() ** 2).sum() for g in gt).backward()
+    close(x.grad, t.grad, "pow second derivative (base)")
+    close(y.grad, u.grad, "pow second derivative (exponent)")
+    assert gradgradcheck(lambda p, q: p ** q, (npg.tensor(a), npg.tensor(b)))
+
+
+def test_forward_mode_refuses_ops_without_a_complex_rule():
+    z = npg.tensor(np.array([1 + 2j, 3 - 1j]), requires_grad=False)
+    with pytest.raises(TypeError, match="max: not supported for complex tensors"):
+        npg.func.jvp(lambda v: npg.max(v), (z,), (z,))
