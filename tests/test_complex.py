@@ -266,3 +266,24 @@ def test_vmap_and_func_grad_on_complex_inputs_match_torch():
     close(g, gt, "vmap(grad)")
     with pytest.raises(RuntimeError, match="grad: f must return a real scalar"):
         npg.func.grad(lambda v: v.sum())(npg.tensor(z[0]))
+
+
+def test_creation_functions_with_complex_values_follow_numpy_and_torch():
+    for f, args in ((npg.linspace, (0, 1 + 2j, 5)), (npg.logspace, (0, 1j, 4)), (npg.geomspace, (1, 1j, 3)),
+                    (npg.linspace, (np.array([0, 1j]), 2.0, 3))):
+        out = f(*args)
+        expected = getattr(np, f.__name__)(*args)
+        assert out.dtype == expected.dtype, f.__name__
+        close(out, expected, f.__name__)
+    s = npg.tensor(0.5)
+    y = npg.linspace(s, 2j, 3)      # a real tensor endpoint and a complex one: complex, differentiable in s
+    close(y, np.linspace(0.5, 2j, 3), "linspace tensor")
+    npg.real(y).sum().backward()
+    assert s.grad.dtype == np.float64 and np.isclose(s.grad, 1.5)
+    g = np.random.default_rng(0)
+    z = npg.randn(40000, dtype=np.complex64, generator=g)   # torch.randn's complex normal: E|z|^2 = 1
+    assert z.dtype == np.complex64 and abs(np.mean(np.abs(z.data) ** 2) - 1) < 0.03
+    assert abs(np.var(z.data.real) - 0.5) < 0.02 and abs(np.var(z.data.imag) - 0.5) < 0.02
+    u = npg.rand(40000, dtype=np.complex128, generator=g)
+    assert u.dtype == np.complex128 and 0 <= u.data.real.min() and u.data.imag.max() < 1
+    assert abs(u.data.imag.mean() - 0.5) < 0.01
