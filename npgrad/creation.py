@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import random as _random
-from .dtypes import check_numeric, get_default_dtype
+from .dtypes import check_numeric, default_complex_dtype, get_default_dtype
 from .tensor import Tensor, _default_requires_grad
 from .tensor import _leaf as _new_leaf
 
@@ -26,6 +26,14 @@ def _leaf(arr, requires_grad, where):
 
 def _dtype(dtype):
     return get_default_dtype() if dtype is None else np.dtype(dtype)
+
+
+def _space_dtype(dtype, *values):
+    """linspace / logspace / geomspace: ``dtype``, else the default float dtype, or its complex counterpart
+    for complex endpoints (NumPy infers complex from them)."""
+    if dtype is None and any(np.iscomplexobj(v) for v in values):
+        return default_complex_dtype()
+    return _dtype(dtype)
 
 
 def zeros(*shape, dtype=None, requires_grad=None):
@@ -96,7 +104,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     differentiable in them: ``start + i * (stop - start) / div``, ending exactly at ``stop``."""
     if isinstance(start, Tensor) or isinstance(stop, Tensor):
         return _linspace_tensor(start, stop, num, endpoint, retstep, dtype, axis)
-    out = np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=_dtype(dtype), axis=axis)
+    out = np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=_space_dtype(dtype, start, stop),
+                      axis=axis)
     if retstep:
         return _leaf(out[0], requires_grad, "linspace"), out[1]
     return _leaf(out, requires_grad, "linspace")
@@ -127,7 +136,9 @@ def _endpoints(*values):
     """Endpoints as tensors of one float dtype: the tensors' (the default one for integer tensors);
     numbers and arrays take it too (weak, as Python numbers under NEP 50)."""
     dt = np.result_type(*[v.dtype for v in values if isinstance(v, Tensor)])
-    dt = dt if dt.kind == "f" else get_default_dtype()
+    dt = dt if dt.kind in "fc" else get_default_dtype()
+    if dt.kind == "f" and any(np.iscomplexobj(v) for v in values if not isinstance(v, Tensor)):
+        dt = np.result_type(dt, np.complex64)  # a complex number or array endpoint: the complex counterpart
     return tuple((v if v.dtype == dt else v.astype(dt)) if isinstance(v, Tensor) else _new_leaf(np.asarray(v, dt))
                  for v in values)
 
@@ -141,7 +152,8 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0, 
             base = np.expand_dims(base, axis) if not isinstance(base, Tensor) else base
         out = power(base, y)
         return out if dtype is None else out.astype(dtype)
-    out = np.logspace(start, stop, num, endpoint=endpoint, base=base, axis=axis, dtype=_dtype(dtype))
+    out = np.logspace(start, stop, num, endpoint=endpoint, base=base, axis=axis,
+                      dtype=_space_dtype(dtype, start, stop, base))
     return _leaf(out, requires_grad, "logspace")
 
 
@@ -149,10 +161,12 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_g
     """A geometric sequence from ``start`` to ``stop``, as ``np.geomspace`` (the ends exact, the sign
     of ``start`` kept); differentiable in tensor endpoints."""
     if not (isinstance(start, Tensor) or isinstance(stop, Tensor)):
-        out = np.geomspace(start, stop, num, endpoint=endpoint, axis=axis, dtype=_dtype(dtype))
+        out = np.geomspace(start, stop, num, endpoint=endpoint, axis=axis, dtype=_space_dtype(dtype, start, stop))
         return _leaf(out, requires_grad, "geomspace")
     from .ops import log10, moveaxis, where
     s, e = _endpoints(start, stop)
+    if s.dtype.kind == "c":
+        raise TypeError("geomspace: complex tensor endpoints are not supported (complex numbers or arrays are)")
     if np.any(s.data == 0) or np.any(e.data == 0):
         raise ValueError("geomspace: geometric sequence cannot include zero")
     sign = np.sign(s.data)
@@ -171,15 +185,23 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_g
 
 
 def randn(*shape, dtype=None, requires_grad=None, generator=None):
-    """Standard normal samples from ``npg.random`` (or an explicit ``numpy.random.Generator``)."""
+    """Standard normal samples from ``npg.random`` (or an explicit ``numpy.random.Generator``); complex
+    ones for a complex ``dtype``, as ``torch.randn`` (``E|z|^2 = 1``)."""
     rng = generator or _random.get_generator()
-    return _leaf(rng.standard_normal(_shape(shape)).astype(_dtype(dtype), copy=False), requires_grad, "randn")
+    dt, shape = _dtype(dtype), _shape(shape)
+    if dt.kind == "c":  # as torch.randn: real and imaginary parts independent, each of variance 1/2
+        out = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) * np.sqrt(0.5)
+        return _leaf(out.astype(dt, copy=False), requires_grad, "randn")
+    return _leaf(rng.standard_normal(shape).astype(dt, copy=False), requires_grad, "randn")
 
 
 def rand(*shape, dtype=None, requires_grad=None, generator=None):
-    """Uniform samples in ``[0, 1)``."""
+    """Uniform samples in ``[0, 1)`` (real and imaginary parts each, for a complex ``dtype``)."""
     rng = generator or _random.get_generator()
-    return _leaf(rng.random(_shape(shape)).astype(_dtype(dtype), copy=False), requires_grad, "rand")
+    dt, shape = _dtype(dtype), _shape(shape)
+    if dt.kind == "c":  # as torch.rand: real and imaginary parts each uniform in [0, 1)
+        return _leaf((rng.random(shape) + 1j * rng.random(shape)).astype(dt, copy=False), requires_grad, "rand")
+    return _leaf(rng.random(shape).astype(dt, copy=False), requires_grad, "rand")
 
 
 def randint(low, high=None, size=(), dtype=np.int64, generator=None):

@@ -51,16 +51,15 @@ class _Inputs:
         self.numpy_mode = not any(isinstance(v, Tensor) for v in self.user)
 
     def _primal(self, x, argnum):
-        kinds = "fc" if self.where == "jvp" else "f"  # jvp carries complex tangents, as torch.func.jvp
         if isinstance(x, Tensor):
-            if x.data.dtype.kind not in kinds:
-                raise TypeError(f"{self.where}: argument {argnum} has dtype {x.dtype}; only floating inputs can be "
-                                f"differentiated")
+            if x.data.dtype.kind not in "fc":
+                raise TypeError(f"{self.where}: argument {argnum} has dtype {x.dtype}; only floating and complex "
+                                f"inputs can be differentiated")
             return x
         data = np.asarray(x)
-        if data.dtype.kind not in kinds:
-            raise TypeError(f"{self.where}: argument {argnum} has dtype {data.dtype}; only floating inputs can be "
-                            f"differentiated (pass e.g. 2.0 instead of 2)")
+        if data.dtype.kind not in "fc":
+            raise TypeError(f"{self.where}: argument {argnum} has dtype {data.dtype}; only floating and complex "
+                            f"inputs can be differentiated (pass e.g. 2.0 instead of 2)")
         data = data.astype(get_default_dtype()) if isinstance(x, float) else data.copy()
         return _leaf(data, False)
 
@@ -98,7 +97,7 @@ class _Inputs:
             leaves, spec = fn._flatten(res)
             prims, tans = [], []
             for o in leaves:
-                p, t = unpack_dual(fn._as_output(o, self.where, complex_ok=self.where == "jvp"), level=level)
+                p, t = unpack_dual(fn._as_output(o, self.where), level=level)
                 prims.append(p)
                 tans.append(_wrap(np.zeros(p.data.shape, p.data.dtype)) if t is None else t)
         finally:

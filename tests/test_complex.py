@@ -8,66 +8,7 @@ import torch
 
 import npgrad as npg
 
-CDTYPES = [np.complex64, np.complex128]
-FOR = {np.dtype(np.complex64): np.dtype(np.float32), np.dtype(np.complex128): np.dtype(np.float64)}
-TOL = {np.dtype(np.float32): dict(rtol=2e-4, atol=2e-5), np.dtype(np.float64): dict(rtol=1e-9, atol=1e-11)}
-
-
-def crandn(rng, shape, dtype):
-    """Complex normal values of ``dtype`` (or real ones for a real dtype)."""
-    dt = np.dtype(dtype)
-    if dt.kind == "f":
-        return rng.standard_normal(shape).astype(dt)
-    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dt)
-
-
-def tol_of(dtype):
-    dt = np.dtype(dtype)
-    return TOL[FOR.get(dt, dt)]
-
-
-def close(actual, expected, what="", dtype=None):
-    a = np.asarray(actual.data if isinstance(actual, npg.Tensor) else actual)
-    e = np.asarray(expected.detach().resolve_conj().numpy() if isinstance(expected, torch.Tensor) else expected)
-    assert a.shape == e.shape, f"{what}: shape {a.shape} vs {e.shape}"
-    np.testing.assert_allclose(a, e, err_msg=what, **tol_of(dtype or a.dtype))
-
-
-def _weights(out, seed):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal(out.shape), rng.standard_normal(out.shape)
-
-
-def npg_loss(out, w):
-    """A real loss of an npgrad output, nonlinear in the imaginary part (so every gradient component matters)."""
-    wr, wi = (npg.tensor(v.astype(FOR.get(out.dtype, out.dtype)), requires_grad=False) for v in w)
-    if out.dtype.kind != "c":
-        return (out * wr).sum() + (out ** 2 * wi).sum()
-    return (npg.real(out) * wr).sum() + (npg.imag(out) ** 2 * wi).sum()
-
-
-def torch_loss(out, w):
-    wr, wi = (torch.tensor(v).to(out.real.dtype) for v in w)
-    if not out.is_complex():
-        return (out * wr).sum() + (out ** 2 * wi).sum()
-    return (out.real * wr).sum() + (out.imag ** 2 * wi).sum()
-
-
-def compare(f, tf, arrays, what, seed=0):
-    """``f`` on npgrad leaves and ``tf`` on torch leaves made from ``arrays``: the values (and dtype), then
-    the gradients of a real loss with respect to every floating or complex leaf."""
-    xs = [npg.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays]
-    ts = [torch.tensor(a, requires_grad=a.dtype.kind in "fc") if isinstance(a, np.ndarray) else a for a in arrays]
-    out, tout = f(*xs), tf(*ts)
-    close(out, tout, f"{what}: value")
-    assert str(out.dtype) == str(tout.dtype).replace("torch.", ""), f"{what}: dtype {out.dtype} vs {tout.dtype}"
-    w = _weights(out, seed)
-    npg_loss(out, w).backward()
-    torch_loss(tout, w).backward()
-    for i, (x, t) in enumerate(zip(xs, ts)):
-        if isinstance(x, npg.Tensor) and x.requires_grad:
-            assert x.grad is not None and x.grad.dtype == x.dtype, f"{what}: grad {i} dtype"
-            close(x.grad, t.grad, f"{what}: gradient of input {i}", dtype=x.dtype)
+from tests.complex_helpers import CDTYPES, FOR, close, compare, crandn
 
 
 # --------------------------------------------------------------------------- elementwise
@@ -281,3 +222,68 @@ def test_default_float32_makes_complex64():
         assert npg.tensor(np.array([1 + 2j])).dtype == np.complex128  # an array keeps its own dtype
     finally:
         npg.set_default_dtype(prev)
+
+
+def test_inplace_ops_on_complex_tensors_match_torch():
+    rng = np.random.default_rng(8)
+    a, b = crandn(rng, (3,), np.complex128), crandn(rng, (3,), np.complex128)
+
+    def f(x, y, lib):
+        z = x * 1
+        z += y
+        z *= y
+        z.mul_(2 - 1j)
+        z[1] = y[0] * 3
+        return z.exp() if lib is torch else npg.exp(z)
+    compare(lambda x, y: f(x, y, npg), lambda x, y: f(x, y, torch), [a, b], "in-place")
+
+
+def test_optimizers_refuse_complex_parameters():
+    with pytest.raises(TypeError, match="SGD: complex parameters"):
+        npg.optim.SGD([npg.tensor([1j])], lr=0.1)
+    p = npg.tensor(np.array([[0.5, -1.0]]))     # the real way: pairs, viewed as complex in the model
+    opt = npg.optim.Adam([p], lr=0.1)
+    (npg.abs(npg.view_as_complex(p) - 1j) ** 2).sum().backward()
+    opt.step()
+    assert p.dtype == np.float64
+
+
+def test_serialization_round_trip_of_complex_tensors(tmp_path):
+    z = npg.tensor(np.array([1 + 2j, 3 - 4j], np.complex64))
+    npg.save({"z": z}, tmp_path / "z.npg")
+    back = npg.load(tmp_path / "z.npg")["z"]
+    assert back.dtype == np.complex64 and back.requires_grad
+    np.testing.assert_array_equal(back.data, z.data)
+
+
+def test_vmap_and_func_grad_on_complex_inputs_match_torch():
+    z = crandn(np.random.default_rng(9), (4, 3), np.complex128)
+
+    def loss(lib):
+        return lambda v: (lib.abs(lib.sin(v)) ** 2).sum()
+    g = npg.func.vmap(npg.func.grad(loss(npg)))(npg.tensor(z, requires_grad=False))
+    gt = torch.func.vmap(torch.func.grad(loss(torch)))(torch.tensor(z))
+    close(g, gt, "vmap(grad)")
+    with pytest.raises(RuntimeError, match="grad: f must return a real scalar"):
+        npg.func.grad(lambda v: v.sum())(npg.tensor(z[0]))
+
+
+def test_creation_functions_with_complex_values_follow_numpy_and_torch():
+    for f, args in ((npg.linspace, (0, 1 + 2j, 5)), (npg.logspace, (0, 1j, 4)), (npg.geomspace, (1, 1j, 3)),
+                    (npg.linspace, (np.array([0, 1j]), 2.0, 3))):
+        out = f(*args)
+        expected = getattr(np, f.__name__)(*args)
+        assert out.dtype == expected.dtype, f.__name__
+        close(out, expected, f.__name__)
+    s = npg.tensor(0.5)
+    y = npg.linspace(s, 2j, 3)      # a real tensor endpoint and a complex one: complex, differentiable in s
+    close(y, np.linspace(0.5, 2j, 3), "linspace tensor")
+    npg.real(y).sum().backward()
+    assert s.grad.dtype == np.float64 and np.isclose(s.grad, 1.5)
+    g = np.random.default_rng(0)
+    z = npg.randn(40000, dtype=np.complex64, generator=g)   # torch.randn's complex normal: E|z|^2 = 1
+    assert z.dtype == np.complex64 and abs(np.mean(np.abs(z.data) ** 2) - 1) < 0.03
+    assert abs(np.var(z.data.real) - 0.5) < 0.02 and abs(np.var(z.data.imag) - 0.5) < 0.02
+    u = npg.rand(40000, dtype=np.complex128, generator=g)
+    assert u.dtype == np.complex128 and 0 <= u.data.real.min() and u.data.imag.max() < 1
+    assert abs(u.data.imag.mean() - 0.5) < 0.01

@@ -42,7 +42,7 @@ declare(HOLO, "add", "sub", "mul", "div", "pow", "neg", "exp", "expm1", "log", "
         "prod", "cumprod", "matmul", "einsum", "inv", "solve", "det")
 declare(LINEAR, "sum", "mean", "cumsum", "reshape", "transpose", "swapaxes", "broadcast_to", "concatenate",
         "flip", "pad", "repeat", "tile", "getitem", "setitem", "copy", "copy_slices", "where", "nan_to_num",
-        "scatter_add", "make_dual", "unpack_dual", "jvp_fallback_input")
+        "scatter_add", "make_dual", "unpack_dual", "jvp_fallback_input", "input")
 declare(OWN, "astype")
 
 
@@ -56,8 +56,16 @@ def _conjugated(vjp):
     return complex_vjp
 
 
+class OwnComplex(tuple):
+    """VJPs that follow the convention themselves whatever the op's name (a custom ``autograd.Function``)."""
+
+    __slots__ = ()
+
+
 def complex_vjps(op, vjps):
     """The VJPs of ``op`` for a complex output: ``vjps`` themselves or their conjugated form (see above)."""
+    if vjps.__class__ is OwnComplex:
+        return vjps
     kind = RULES.get(op)
     if kind is HOLO:
         return vjps.__class__(_conjugated(v) for v in vjps)  # (keeps the class: an Exact tuple stays Exact)

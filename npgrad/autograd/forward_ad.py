@@ -41,6 +41,7 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor, _leaf, _make, _wrap
+from .complex_rules import complex_vjps
 from .engine import cast_grad
 from .grad_mode import enable_grad
 
@@ -224,6 +225,8 @@ def propagate(out, op, parents, vjps, jvps):
     top = _tls.top
     if not top or out.data.dtype.kind not in "fc":
         return out
+    if out.data.dtype.kind == "c" and vjps is not None:
+        complex_vjps(op, vjps)  # (raises for an op with no rule for complex values)
     active = _tls.active
     levels = None
     for p in parents:

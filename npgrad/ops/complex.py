@@ -132,6 +132,9 @@ def _dangle(z):
 def view_as_real(x):
     """A complex tensor as real pairs: a trailing axis of 2 (real, imaginary), as ``torch.view_as_real``
     (here a copy, not a view). Gradient: ``g[..., 0] + i g[..., 1]``."""
+    r = _vmapped(view_as_real, x)  # (trailing axes only: the batch axis, in front, is untouched)
+    if r is not NotImplemented:
+        return r
     x = as_input(x, "view_as_real")
     xd = x.data
     if not _is_complex(xd):
@@ -155,6 +158,9 @@ def view_as_complex(x):
     """Real pairs as complex numbers: the last axis (of size 2) holds real and imaginary parts, as
     ``torch.view_as_complex`` (here a copy, not a view); float32 gives complex64, float64 complex128.
     Gradient: ``view_as_real(g)``."""
+    r = _vmapped(view_as_complex, x)
+    if r is not NotImplemented:
+        return r
     x = as_input(x, "view_as_complex")
     xd = x.data
     if xd.dtype not in (np.float32, np.float64):

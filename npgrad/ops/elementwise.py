@@ -158,6 +158,8 @@ def _pow_base(g, y, a, b):       # d(a**b)/da = b * a**(b-1), and 0 where b == 0
 
 def _pow_exponent(g, y, a, b):
     # d(a**b)/db = a**b * log(a); at a == 0 as PyTorch: 0 where b >= 0, inf * log(0) = -inf where b < 0
+    if getattr(b, "dtype", None) is not None and b.dtype.kind == "c":
+        b = np.real(b)  # (a complex exponent: the condition at a == 0 is on its real part, as PyTorch)
     if not hasattr(a, "dtype"):  # a Python number: its log stays a Python float (weak, NEP 50)
         if a == 0:
             return np.where(b >= 0, g * 0, g * -math.inf)  # (g's dtype: no float64 constant)

@@ -22,6 +22,7 @@ import numpy as np
 from ..tensor import Tensor, _make, _wrap
 from ._matrix import LinAlgError, eye_like, lapack, mT, matrix_arg, tril
 from ._util import data_of, zeros_grad
+from .complex import conj
 from .contract import dot, einsum, outer as _outer
 from .elementwise import mul
 from .reduce import sum as _sum
@@ -429,7 +430,8 @@ def outer(x1, x2, /):
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    """Dot products of vectors along ``axis`` (inputs broadcast), as ``np.linalg.vecdot``."""
+    """Dot products of vectors along ``axis`` (inputs broadcast), as ``np.linalg.vecdot`` (which conjugates
+    ``x1`` when complex)."""
     s1, s2 = np.shape(data_of(x1, "vecdot")), np.shape(data_of(x2, "vecdot"))
     try:
         n1, n2 = s1[axis], s2[axis]
@@ -437,7 +439,7 @@ def vecdot(x1, x2, /, *, axis=-1):
         raise ValueError(f"vecdot: axis {axis} is out of range for shapes {s1} and {s2}") from None
     if n1 != n2:
         raise ValueError(f"vecdot: shapes {s1} and {s2} differ along axis {axis} ({n1} vs {n2})")
-    return _sum(mul(x1, x2), axis=axis)
+    return _sum(mul(conj(x1), x2), axis=axis)
 
 
 def cross(x1, x2, /, *, axis=-1):
