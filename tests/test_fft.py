@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import npgrad as npg
-from npgrad.autograd.gradcheck import gradcheck
+from npgrad.autograd.gradcheck import gradcheck, gradgradcheck
 
 TOL = {np.dtype(np.float32): dict(rtol=2e-4, atol=2e-4), np.dtype(np.float64): dict(rtol=1e-9, atol=1e-10),
        np.dtype(np.complex64): dict(rtol=2e-4, atol=2e-4), np.dtype(np.complex128): dict(rtol=1e-9, atol=1e-10)}
@@ -379,6 +379,16 @@ def test_gradcheck_float64(name, kwargs, cplx):
         return (y.real, y.imag) if y.dtype.kind == "c" else y
 
     assert gradcheck(f, (npg.tensor(re), npg.tensor(im, requires_grad=cplx)))
+
+
+@pytest.mark.parametrize("name,kwargs", [("fft", dict(n=7, norm="ortho")), ("ifft", dict(n=3)), ("irfft", {}),
+                                         ("hfft", dict(n=6, norm="forward")), ("ifftn", dict(s=(2, 6))),
+                                         ("irfft2", dict(norm="ortho")), ("fftshift", {})])
+def test_gradcheck_and_gradgradcheck_on_complex_inputs(name, kwargs):
+    """npgrad's gradcheck on complex inputs and outputs directly (real and imaginary parts apart, as PyTorch's)."""
+    z = npg.tensor(_data(np.random.default_rng(19), (3, 5), np.float64, True))
+    assert gradcheck(lambda v: getattr(npg.fft, name)(v, **kwargs), (z,))
+    assert gradgradcheck(lambda v: getattr(npg.fft, name)(v, **kwargs), (z,))
 
 
 # ------------------------------------------------------------------------------ forward mode
