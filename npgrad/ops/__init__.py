@@ -489,3 +489,10 @@ T.imag = property(imag, doc="The imaginary part (``np.imag``): zeros for a real 
 T.conj = T.conjugate = conj
 T.angle = angle
 T.is_complex = lambda self: self.data.dtype.kind == "c"
+
+# ============================================================ issue 16: np.fft (fft branch)
+# np.fft.X(tensor) dispatches to npg.fft.X (npgrad/ops/fft.py).
+from . import fft as _fft  # noqa: E402
+
+FUNCTIONS.update({getattr(np.fft, _name): getattr(_fft, _name) for _name in _fft.__all__
+                  if _name not in ("fftfreq", "rfftfreq")})
