@@ -36,13 +36,13 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 def max_terms(big):
     """The bound on the number of terms for parameters up to ``big``."""
-    return int(200 + 12.0 * math.sqrt(max(float(big), 1.0)))
+    return int(min(200 + 12.0 * math.sqrt(max(float(big), 1.0)), 40000.0))   # (a, b up to ~1e7)
 
 
 def not_converged(name, where, a, x):
     """The error for elements whose series or continued fraction did not converge."""
     i = np.flatnonzero(where)[0]
-    return ArithmeticError(f"npgrad.special.{name}: no convergence at a={float(a[i])!r}, x={float(x[i])!r} "
+    return ArithmeticError(f"npgrad.special.{name}: no convergence at a={float(a[i]):g}, x={float(x[i]):g} "
                            f"(the parameters are too large for npgrad's incomplete gamma/beta)")
 
 
@@ -80,8 +80,10 @@ def log_prefactor(a, x):
 
 
 def _lgamma1p(a):
-    """``lgamma(1 + a)`` for 0 <= a < 1, without rounding 1 + a (lgamma(2 + e) - log(1 + e), e = a)."""
-    return _gamma._l2(a) - np.log1p(a)
+    """``lgamma(1 + a)`` for 0 <= a < 1, without rounding 1 + a: ``lgamma(2 + a) - log(1 + a)`` below 1/2,
+    ``lgamma(2 + (a - 1))`` above (the series of lgamma about 2 holds for |e| <= 1/2)."""
+    low = a < 0.5
+    return np.where(low, _gamma._l2(np.where(low, a, 0.0)) - np.log1p(a), _gamma._l2(np.where(low, 0.0, a - 1.0)))
 
 
 def retire(ok, idx, results, finals, state):
@@ -200,17 +202,18 @@ def _legendre_cf(a, x, deriv):
 
 def gammainc_pq(a, x, deriv=False, name="gammainc"):
     """``(P, Q, dP/da)`` for float64 arrays ``a``, ``x`` (broadcast); ``dP/da`` is None unless ``deriv``
-    (and ``dQ/da = -dP/da``). NaN for a < 0, x < 0 or NaN arguments; P(0, x > 0) = 1, as SciPy."""
+    (and ``dQ/da = -dP/da``). As SciPy: NaN for a < 0, x < 0, NaN arguments, a = x = 0 and a = x = inf;
+    P(0, x > 0) = 1, P(inf, x < inf) = 0."""
     a, x = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(x, dtype=np.float64))
     shape = a.shape
     a, x = a.ravel(), x.ravel()
     p = np.full(a.shape, np.nan)
     q = np.full(a.shape, np.nan)
     dp = np.full(a.shape, np.nan) if deriv else None
-    valid = (a >= 0) & (x >= 0)
-    zero_x = valid & (x == 0)
+    valid = (a >= 0) & (x >= 0) & ~((a == 0) & (x == 0)) & ~((a == np.inf) & (x == np.inf))
+    zero_x = valid & ((x == 0) | (a == np.inf))
     p[zero_x], q[zero_x] = 0.0, 1.0
-    inf_x = valid & (x == np.inf) & (a < np.inf)
+    inf_x = valid & (x == np.inf)
     p[inf_x], q[inf_x] = 1.0, 0.0
     if deriv:
         dp[zero_x | inf_x] = 0.0
