@@ -1,93 +1,17 @@
-"""``npg.stats``: log-densities, densities and CDFs of the distributions a Bayesian model starts with, with
-``scipy.stats``' names and parameters, differentiable in the value and in every parameter.
-
->>> import npgrad as npg
->>> mu, sigma = npg.tensor(0.3), npg.tensor(1.2)
->>> npg.stats.norm.logpdf(npg.tensor([0.1, 2.0]), loc=mu, scale=sigma).sum().backward()
-
-``norm`` (logpdf, pdf, cdf, logcdf, sf, logsf, ppf, isf), ``multivariate_normal`` (logpdf, pdf: through a
-Cholesky factor of ``cov``), ``t``, ``gamma``, ``beta`` (logpdf, pdf), ``dirichlet`` (logpdf, pdf; as in
-SciPy the components lie along the *first* axis of x), ``poisson``, ``binom``, ``bernoulli`` (logpmf, pmf)
-and ``categorical`` (PyTorch's name; logpmf/pmf from ``probs`` or ``logits`` along the last axis).
-
-Outside a distribution's support the log-density is ``-inf`` (and its gradient 0), as in SciPy; a
-parameter outside its domain gives NaN. The objects are not callable (no frozen distributions): pass the
-parameters to each method. Everything is built from npgrad ops (npg.special's among them), so a
-gradient or a second derivative needs nothing more.
-"""
+"""npg.stats' continuous distributions: norm, multivariate_normal, t, gamma, beta, dirichlet."""
 import math
 
 import numpy as np
 
-from . import linalg as _linalg
-from .ops import elementwise as _ew, reduce as _reduce
-from .ops.index import take_along_axis as _take_along_axis
-from .ops.shape import broadcast_to as _broadcast_to, concatenate as _concatenate, moveaxis as _moveaxis
-from .special import betaln, gammaln, log_ndtr, log_softmax, ndtr, ndtri, xlog1py, xlogy
-from .tensor import Tensor, _wrap
-
-__all__ = ["bernoulli", "beta", "binom", "categorical", "dirichlet", "gamma", "multivariate_normal", "norm",
-           "poisson", "t"]
+from .. import linalg as _linalg
+from ..ops import elementwise as _ew, reduce as _reduce
+from ..ops.shape import concatenate as _concatenate, moveaxis as _moveaxis
+from ..special import betaln, gammaln, log_ndtr, ndtr, ndtri, xlog1py, xlogy
+from ..tensor import Tensor, _wrap
+from ._base import _Distribution, _arg, _data, _float_dtype, _fn, _outside, _safe
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_PI = math.log(math.pi)
-
-
-def _arg(v, where):
-    """A method argument: Tensors and Python numbers as they are, anything else as a constant tensor."""
-    if isinstance(v, (Tensor, int, float)) and not isinstance(v, bool):
-        return v
-    arr = np.asarray(v)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"npgrad.stats.{where}: unsupported argument of dtype {arr.dtype}")
-    return _wrap(arr)
-
-
-def _fn(op, *args):
-    """``op(*args)``, a Python float when every argument is a Python number (so it stays weak, as the number
-    was: a float32 value with ``scale=1.0`` gives a float32 result)."""
-    out = op(*args)
-    if all(isinstance(a, (int, float)) for a in args):
-        return float(out.data)
-    return out
-
-
-def _data(v):
-    return v.data if isinstance(v, Tensor) else np.asarray(v)
-
-
-def _float_dtype(*vals):
-    """The floating dtype of a result from these arguments (weak Python numbers; integers give float64)."""
-    dt = np.result_type(*(v.data if isinstance(v, Tensor) else v for v in vals))
-    return dt if dt.kind == "f" else np.dtype(np.float64)
-
-
-def _outside(mask, value, logp):
-    """``logp`` with ``value`` where ``mask`` holds (no gradient flows there, and none from there)."""
-    mask = np.asarray(mask)
-    if not mask.any():
-        return logp
-    return _ew.where(mask, value, logp)
-
-
-def _safe(v, mask, fill):
-    """``v`` with ``fill`` where ``mask``: the second where of the double-where idiom (a branch that is
-    thrown away must not produce NaN gradients)."""
-    mask = np.asarray(mask)
-    if not mask.any():
-        return v
-    return _ew.where(mask, fill, v)
-
-
-class _Distribution:
-    name = ""
-
-    def __call__(self, *args, **kwargs):
-        raise TypeError(f"npgrad.stats.{self.name} has no frozen form: pass the parameters to each method, "
-                        f"e.g. npg.stats.{self.name}.logpdf(x, ...)")
-
-    def __repr__(self):
-        return f"<npgrad.stats.{self.name}>"
 
 
 # ----------------------------------------------------------------------------------- norm
@@ -260,110 +184,9 @@ class _Dirichlet(_Distribution):
         return _ew.exp(self.logpdf(x, alpha))
 
 
-# ----------------------------------------------------------------------- discrete distributions
-def _count(k, loc, where, *params):
-    """The count ``k - loc`` as a constant tensor of the parameters' float dtype (so float32 parameters give
-    a float32 result), and the mask where it is not a non-negative integer (outside the support)."""
-    if isinstance(k, Tensor) and k.requires_grad:
-        raise TypeError(f"npgrad.stats.{where}: the count k takes no gradient; pass it as a constant")
-    kd = np.asarray(_data(k), dtype=np.float64) - np.asarray(_data(loc), dtype=np.float64)
-    bad = ~((kd >= 0) & (kd == np.floor(kd)))
-    return _wrap(kd.astype(_float_dtype(*params))), bad
-
-
-class _Poisson(_Distribution):
-    """The Poisson distribution with mean ``mu`` (``scipy.stats.poisson``): ``k log(mu) - mu - log(k!)``."""
-    name = "poisson"
-
-    def logpmf(self, k, mu, loc=0):
-        mu = _arg(mu, "poisson")
-        k, bad = _count(k, loc, "poisson", mu)
-        k = _safe(k, bad, 0.0)
-        return _outside(bad, -np.inf, xlogy(k, mu) - mu - gammaln(k + 1.0))
-
-    def pmf(self, k, mu, loc=0):
-        return _ew.exp(self.logpmf(k, mu, loc))
-
-
-class _Binom(_Distribution):
-    """The binomial distribution of ``n`` trials with success probability ``p`` (``scipy.stats.binom``)."""
-    name = "binom"
-
-    def logpmf(self, k, n, p, loc=0):
-        p = _arg(p, "binom")
-        n = _arg(n, "binom")
-        k, bad = _count(k, loc, "binom", p)
-        nd = _data(n)
-        bad = bad | (np.asarray(_data(k)) > nd)
-        k = _safe(k, bad, 0.0)
-        if not (isinstance(n, Tensor) and n.dtype.kind == "f"):
-            n = _wrap(np.asarray(nd, dtype=_float_dtype(p)))
-        logc = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
-        return _outside(bad, -np.inf, logc + xlogy(k, p) + xlog1py(n - k, -p))
-
-    def pmf(self, k, n, p, loc=0):
-        return _ew.exp(self.logpmf(k, n, p, loc))
-
-
-class _Bernoulli(_Distribution):
-    """The Bernoulli distribution with success probability ``p`` (``scipy.stats.bernoulli``)."""
-    name = "bernoulli"
-
-    def logpmf(self, k, p, loc=0):
-        p = _arg(p, "bernoulli")
-        k, bad = _count(k, loc, "bernoulli", p)
-        bad = bad | (np.asarray(_data(k)) > 1)
-        k = _safe(k, bad, 0.0)
-        return _outside(bad, -np.inf, xlogy(k, p) + xlog1py(1.0 - k, -p))
-
-    def pmf(self, k, p, loc=0):
-        return _ew.exp(self.logpmf(k, p, loc))
-
-
-class _Categorical(_Distribution):
-    """The categorical distribution over the last axis of ``probs`` (normalized to sum to 1, as PyTorch) or
-    of ``logits`` (``torch.distributions.Categorical``; SciPy has none): ``logpmf(k)`` is the log-probability
-    of category ``k`` (integers, broadcasting against the other axes)."""
-    name = "categorical"
-
-    def logpmf(self, k, probs=None, logits=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("categorical: pass exactly one of probs and logits")
-        if probs is not None:
-            probs = _arg(probs, self.name)
-            if not isinstance(probs, Tensor):
-                probs = _wrap(np.asarray(probs, dtype=np.float64))
-            logp = _ew.log(probs / _reduce.sum(probs, axis=-1, keepdims=True))
-        else:
-            logits = _arg(logits, self.name)
-            if not isinstance(logits, Tensor):
-                logits = _wrap(np.asarray(logits, dtype=np.float64))
-            logp = log_softmax(logits, axis=-1)
-        kd = np.asarray(_data(k))
-        if kd.dtype.kind not in "biu":
-            if np.any(kd != np.floor(kd)):
-                raise ValueError("categorical: the categories k must be integers")
-            kd = kd.astype(np.int64)
-        ncat = logp.shape[-1]
-        if np.any((kd < 0) | (kd >= ncat)):
-            raise ValueError(f"categorical: the categories k must lie in [0, {ncat})")
-        shape = np.broadcast_shapes(kd.shape, logp.shape[:-1])
-        if logp.shape != shape + (ncat,):
-            logp = _broadcast_to(logp, shape + (ncat,))
-        idx = np.broadcast_to(kd, shape)[..., None]
-        return _take_along_axis(logp, idx, axis=-1).reshape(shape)
-
-    def pmf(self, k, probs=None, logits=None):
-        return _ew.exp(self.logpmf(k, probs, logits))
-
-
 norm = _Norm()
 multivariate_normal = _MultivariateNormal()
 t = _T()
 gamma = _Gamma()
 beta = _Beta()
 dirichlet = _Dirichlet()
-poisson = _Poisson()
-binom = _Binom()
-bernoulli = _Bernoulli()
-categorical = _Categorical()
