@@ -175,75 +175,96 @@ def _ternary(name, forward, vjps, reads, doc):
     return op
 
 
-def _dual3(name, fwd):
-    def call(a, b, x):
-        return _OPS3[name](a, b, x) if _is_tensor(a, b, x) else fwd(a, b, x)
-    return call
+class _BetaForm:
+    """The ops of ``I_x(a, b)`` as a function of ``(a, b, v)``: ``v = x`` (``betainc``), or ``v = 1 - x``
+    (``betainc_complement``: ``I_{1-v}(a, b)``, for a caller that knows 1 - x more precisely than x).
+    ``s`` is dx/dv (+1 or -1); ``lx(v)``, ``ly(v)`` are log x and log(1 - x)."""
+
+    def __init__(self, suffix, s):
+        self.s = s
+        self.ops = {}
+        self.lx = (lambda v: _log_of(v)) if s > 0 else (lambda v: _log1p_of(-v))
+        self.ly = (lambda v: _log1p_of(-v)) if s > 0 else (lambda v: _log_of(v))
+        self.xy = (lambda v: (v, 1.0 - v)) if s > 0 else (lambda v: (1.0 - v, v))
+        self.suffix = suffix
+        self._build()
+
+    def kernel(self, a, b, v, deriv=False):
+        x, y = self.xy(v)
+        return _incbeta.betainc(a, b, x, deriv=deriv, y=y)
+
+    def dual(self, name, fwd):
+        def call(a, b, v):
+            return self.ops[name](a, b, v) if _is_tensor(a, b, v) else fwd(a, b, v)
+        return call
+
+    def _build(self):
+        s, sfx = self.s, self.suffix
+
+        def density_fwd(a, b, v):
+            x, y = self.xy(_f64(v))
+            return _cast(np.exp(_incbeta.log_density(_f64(a), _f64(b), x, y)), a, b, v)
+
+        def density_dp(which):   # d/da (which 0) or d/db (1) of the density, times g
+            def vjp(g, y, a, b, v):
+                lx = self.lx(v) if which == 0 else self.ly(v)
+                return g * y * (lx - _digamma(a if which == 0 else b) + _digamma(a + b))
+            return vjp
+
+        def density_dv(g, y, a, b, v):
+            x, one_minus_x = self.xy(v)
+            return g * y * (s * ((a - 1.0) / x - (b - 1.0) / one_minus_x))
+
+        def d_kernel(which):
+            def kernel(a, b, v):
+                return self.kernel(a, b, v, deriv=True)[1 + which]
+            return kernel
+
+        def d_fwd(which):
+            kernel = d_kernel(which)
+
+            def fwd(a, b, v):
+                return _cast(kernel(_f64(a), _f64(b), _f64(v)), a, b, v)
+            return fwd
+
+        density = self.dual("density", density_fwd)
+
+        def d_vjps(which):
+            """The VJPs of ``d I / d(a or b)``: central differences in a and b (of this accurate first
+            derivative), closed form in v (d/dv of it is s times d/d(a or b) of the density)."""
+            da2 = _fd_op("betainc", d_kernel(which), 0, 3)
+            db2 = _fd_op("betainc", d_kernel(which), 1, 3)
+            dv = density_dp(which)
+            return (lambda g, y, a, b, v: g * da2(a, b, v), lambda g, y, a, b, v: g * db2(a, b, v),
+                    lambda g, y, a, b, v: dv(s * g, density(a, b, v), a, b, v))
+
+        self.ops["density"] = _ternary(f"_beta_density{sfx}", density_fwd,
+                                       (density_dp(0), density_dp(1), density_dv), ("abcy",),
+                                       "The beta density ``x^(a-1) (1-x)^(b-1) / B(a, b)``.")
+        self.ops["da"] = _ternary(f"_betainc_da{sfx}", d_fwd(0), d_vjps(0), ("abc",),
+                                  "``d betainc / da`` (npgrad/ops/_incbeta.py).")
+        self.ops["db"] = _ternary(f"_betainc_db{sfx}", d_fwd(1), d_vjps(1), ("abc",),
+                                  "``d betainc / db`` (npgrad/ops/_incbeta.py).")
+        da, db = self.dual("da", d_fwd(0)), self.dual("db", d_fwd(1))
+
+        def fwd(a, b, v):
+            return _cast(self.kernel(_f64(a), _f64(b), _f64(v))[0], a, b, v)
+        self.vjps = (lambda g, y, a, b, v: g * da(a, b, v), lambda g, y, a, b, v: g * db(a, b, v),
+                     lambda g, y, a, b, v: (s * g) * density(a, b, v))
+        self.forward = fwd
 
 
-def _beta_density_fwd(a, b, x):
-    return _cast(np.exp(_incbeta.log_density(_f64(a), _f64(b), _f64(x))), a, b, x)
-
-
-def _betainc_d_kernel(which):
-    def kernel(a, b, x):
-        return _incbeta.betainc(a, b, x, deriv=True)[1 + which]
-    return kernel
-
-
-def _betainc_d_fwd(which):
-    kernel = _betainc_d_kernel(which)
-
-    def fwd(a, b, x):
-        return _cast(kernel(_f64(a), _f64(b), _f64(x)), a, b, x)
-    return fwd
-
-
-def _beta_density_dp(which):
-    """d/da (which 0) or d/db (1) of the beta density, times g."""
-    def vjp(g, y, a, b, x):
-        lx = _log_of(x) if which == 0 else _log1p_of(-x)
-        return g * y * (lx - _digamma(a if which == 0 else b) + _digamma(a + b))
-    return vjp
-
-
-_beta_density_vjps = (_beta_density_dp(0), _beta_density_dp(1),
-                      lambda g, y, a, b, x: g * y * ((a - 1.0) / x - (b - 1.0) / (1.0 - x)))
-_beta_density_d = _dual3("_beta_density", _beta_density_fwd)
-
-
-def _betainc_d_vjps(which):
-    """The VJPs of ``d betainc / d(a or b)``: central differences in a and b (of this accurate first
-    derivative; the mixed one differentiates it in the other parameter), closed form in x."""
-    da2 = _fd_op("betainc", _betainc_d_kernel(which), 0, 3)
-    db2 = _fd_op("betainc", _betainc_d_kernel(which), 1, 3)
-    dx = _beta_density_dp(which)
-    return (lambda g, y, a, b, x: g * da2(a, b, x), lambda g, y, a, b, x: g * db2(a, b, x),
-            lambda g, y, a, b, x: dx(g, _beta_density_d(a, b, x), a, b, x))
-
-
-_OPS3 = {
-    "_beta_density": _ternary("_beta_density", _beta_density_fwd, _beta_density_vjps, ("abcy",),
-                              "``x^(a-1) (1-x)^(b-1) / B(a, b)``: the derivative of ``betainc`` in x."),
-    "_betainc_da": _ternary("_betainc_da", _betainc_d_fwd(0), _betainc_d_vjps(0), ("abc",),
-                            "``d betainc(a, b, x) / da`` (npgrad/ops/_incbeta.py)."),
-    "_betainc_db": _ternary("_betainc_db", _betainc_d_fwd(1), _betainc_d_vjps(1), ("abc",),
-                            "``d betainc(a, b, x) / db`` (npgrad/ops/_incbeta.py)."),
-}
-_betainc_da_d = _dual3("_betainc_da", _betainc_d_fwd(0))
-_betainc_db_d = _dual3("_betainc_db", _betainc_d_fwd(1))
-
-
-def _betainc_fwd(a, b, x):
-    return _cast(_incbeta.betainc(_f64(a), _f64(b), _f64(x))[0], a, b, x)
-
+_X_FORM, _Y_FORM = _BetaForm("", 1.0), _BetaForm("_complement", -1.0)
 
 betainc = _ternary(
-    "betainc", _betainc_fwd,
-    (lambda g, y, a, b, x: g * _betainc_da_d(a, b, x), lambda g, y, a, b, x: g * _betainc_db_d(a, b, x),
-     lambda g, y, a, b, x: g * _beta_density_d(a, b, x)), ("abc",),
+    "betainc", _X_FORM.forward, _X_FORM.vjps, ("abc",),
     "The regularized incomplete beta function ``I_x(a, b) = int_0^x t^(a-1) (1-t)^(b-1) dt / B(a, b)``, as "
     "``scipy.special.betainc(a, b, x)`` (a, b >= 0, 0 <= x <= 1; NaN outside). Differentiable in a, b and x; "
     "NumPy-only (npgrad/ops/_incbeta.py).")
+betainc_complement = _ternary(
+    "betainc_complement", _Y_FORM.forward, _Y_FORM.vjps, ("abc",),
+    "``I_{1-y}(a, b)``, that is ``betainc(a, b, 1 - y)`` for a ``y`` known more precisely than ``1 - x`` (the "
+    "t distribution's ``z^2 / (df + z^2)``): where x is next to 1, ``betainc(a, b, x)`` for a large ``a`` "
+    "amplifies the rounding of x by a. Differentiable in a, b and y.")
 
-__all__ = ["betainc", "gammainc", "gammaincc"]
+__all__ = ["betainc", "betainc_complement", "gammainc", "gammaincc"]

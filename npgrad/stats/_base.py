@@ -61,3 +61,11 @@ class _Distribution:
     def __repr__(self):
         return f"<npgrad.stats.{self.name}>"
 
+
+
+def _log_prob(p, q):
+    """``log(p)`` for a probability ``p = 1 - q`` given both (each computed on its own): ``log(p)`` where
+    p <= 1/2, ``log1p(-q)`` above (where p is rounded next to 1). Each branch at a safe value where it is
+    not taken."""
+    low = np.asarray(_data(p) <= 0.5)
+    return _ew.where(low, _ew.log(_safe(p, ~low, 0.5)), _ew.log1p(-_safe(q, low, 0.5)))

@@ -6,9 +6,10 @@ import numpy as np
 from .. import linalg as _linalg
 from ..ops import elementwise as _ew, reduce as _reduce
 from ..ops.shape import concatenate as _concatenate, moveaxis as _moveaxis
-from ..special import betaln, gammaln, log_ndtr, ndtr, ndtri, xlog1py, xlogy
+from ..ops.incomplete import betainc_complement
+from ..special import betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, ndtri, xlog1py, xlogy
 from ..tensor import Tensor, _wrap
-from ._base import _Distribution, _arg, _data, _float_dtype, _fn, _outside, _safe
+from ._base import _Distribution, _arg, _data, _float_dtype, _fn, _log_prob, _outside, _safe
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_PI = math.log(math.pi)
@@ -110,6 +111,52 @@ class _T(_Distribution):
     def pdf(self, x, df, loc=0.0, scale=1.0):
         return _ew.exp(self.logpdf(x, df, loc, scale))
 
+    @staticmethod
+    def _cdf(z, df):
+        """``P(T <= z)`` for the standard t: ``1/2 + sign(z)/2 I_{z^2/(df+z^2)}(1/2, df/2)`` where
+        ``z^2 < 3 df / (df + 2)`` (< 3: the tails are 0.04 at least there), ``I_{df/(df+z^2)}(df/2, 1/2) / 2``
+        (or 1 minus it) beyond: on both sides of that boundary betainc takes its continued fraction at
+        the argument given, never at a complement rounded next to 1; the tail form is given
+        ``x = df/(df+z^2)`` or, where that is above 1/2, ``1 - x = z^2/(df+z^2)`` (``betainc_complement``):
+        for a large df the rounding of x next to 1 would be amplified df/2 times. ``1/2 + z pdf(0)`` where
+        z^2 <= 1e-30 df (there the first form's derivative would be inf * 0). Every branch is evaluated at
+        safe values where it is not taken."""
+        zd = np.asarray(_data(z), dtype=np.float64)
+        dfd = np.asarray(_data(df), dtype=np.float64)
+        dt = _float_dtype(z, df)
+        z2 = zd * zd
+        tiny = z2 <= dfd * 1e-30
+        central = z2 * (dfd + 2.0) < 3.0 * dfd
+        zc = _safe(z, tiny | ~central, np.minimum(0.5 * np.sqrt(dfd), 0.5).astype(dt))
+        zc2 = zc * zc
+        cen = 0.5 + (0.5 * np.sign(_data(zc))).astype(dt) * betainc(0.5, df * 0.5, zc2 / (df + zc2))
+        zt = _safe(z, central, np.full(dfd.shape, 2.0, dt))
+        zt2 = zt * zt
+        big = np.asarray(_data(zt2) > dfd)      # x = df / (df + z^2) below 1/2: given as x, else as 1 - x
+        zx2, zy2 = _safe(zt2, ~big, _data(df) + 1.0), _safe(zt2, big, _data(df) * 0.5)
+        tail = 0.5 * _ew.where(big, betainc(df * 0.5, 0.5, df / (df + zx2)),
+                               betainc_complement(df * 0.5, 0.5, zy2 / (df + zy2)))
+        far = _ew.where(zd < 0, tail, 1.0 - tail)
+        pdf0 = _ew.exp(_fn(gammaln, (df + 1.0) * 0.5) - _fn(gammaln, df * 0.5)
+                       - 0.5 * (_fn(_ew.log, df) + _LOG_PI))
+        return _outside(tiny, 0.5 + z * pdf0, _ew.where(central, cen, far))
+
+    def cdf(self, x, df, loc=0.0, scale=1.0):
+        """``P(X <= x)`` through the incomplete beta function (differentiable in x, df, loc, scale)."""
+        df, scale = _arg(df, "t"), _arg(scale, "t")
+        return self._cdf((_arg(x, "t") - _arg(loc, "t")) / scale, df)
+
+    def sf(self, x, df, loc=0.0, scale=1.0):
+        """``P(X > x)``, computed as the lower tail at -x (so it keeps its precision where it is tiny)."""
+        df, scale = _arg(df, "t"), _arg(scale, "t")
+        return self._cdf((_arg(loc, "t") - _arg(x, "t")) / scale, df)
+
+    def logcdf(self, x, df, loc=0.0, scale=1.0):
+        return _log_prob(self.cdf(x, df, loc, scale), self.sf(x, df, loc, scale))
+
+    def logsf(self, x, df, loc=0.0, scale=1.0):
+        return _log_prob(self.sf(x, df, loc, scale), self.cdf(x, df, loc, scale))
+
 
 # -------------------------------------------------------------------------------------- gamma
 class _Gamma(_Distribution):
@@ -126,6 +173,29 @@ class _Gamma(_Distribution):
 
     def pdf(self, x, a, loc=0.0, scale=1.0):
         return _ew.exp(self.logpdf(x, a, loc, scale))
+
+    @staticmethod
+    def _z(x, a, loc, scale):
+        a, scale = _arg(a, "gamma"), _arg(scale, "gamma")
+        z = (_arg(x, "gamma") - _arg(loc, "gamma")) / scale
+        below = _data(z) < 0
+        return a, _safe(z, below, 1.0), below
+
+    def cdf(self, x, a, loc=0.0, scale=1.0):
+        """``P(X <= x) = gammainc(a, (x - loc) / scale)`` (0 below loc)."""
+        a, z, below = self._z(x, a, loc, scale)
+        return _outside(below, 0.0, gammainc(a, z))
+
+    def sf(self, x, a, loc=0.0, scale=1.0):
+        """``P(X > x) = gammaincc(a, (x - loc) / scale)``, accurate where it is tiny."""
+        a, z, below = self._z(x, a, loc, scale)
+        return _outside(below, 1.0, gammaincc(a, z))
+
+    def logcdf(self, x, a, loc=0.0, scale=1.0):
+        return _log_prob(self.cdf(x, a, loc, scale), self.sf(x, a, loc, scale))
+
+    def logsf(self, x, a, loc=0.0, scale=1.0):
+        return _log_prob(self.sf(x, a, loc, scale), self.cdf(x, a, loc, scale))
 
 
 # --------------------------------------------------------------------------------------- beta
@@ -144,6 +214,30 @@ class _Beta(_Distribution):
 
     def pdf(self, x, a, b, loc=0.0, scale=1.0):
         return _ew.exp(self.logpdf(x, a, b, loc, scale))
+
+    @staticmethod
+    def _z(x, a, b, loc, scale):
+        a, b, scale = _arg(a, "beta"), _arg(b, "beta"), _arg(scale, "beta")
+        z = (_arg(x, "beta") - _arg(loc, "beta")) / scale
+        zd = _data(z)
+        below, above = zd < 0, zd > 1
+        return a, b, _safe(z, below | above, 0.5), below, above
+
+    def cdf(self, x, a, b, loc=0.0, scale=1.0):
+        """``P(X <= x) = betainc(a, b, (x - loc) / scale)`` (0 below the support, 1 above)."""
+        a, b, z, below, above = self._z(x, a, b, loc, scale)
+        return _outside(below, 0.0, _outside(above, 1.0, betainc(a, b, z)))
+
+    def sf(self, x, a, b, loc=0.0, scale=1.0):
+        """``P(X > x) = betainc(b, a, 1 - z)``, computed on its own."""
+        a, b, z, below, above = self._z(x, a, b, loc, scale)
+        return _outside(below, 1.0, _outside(above, 0.0, betainc(b, a, 1.0 - z)))
+
+    def logcdf(self, x, a, b, loc=0.0, scale=1.0):
+        return _log_prob(self.cdf(x, a, b, loc, scale), self.sf(x, a, b, loc, scale))
+
+    def logsf(self, x, a, b, loc=0.0, scale=1.0):
+        return _log_prob(self.sf(x, a, b, loc, scale), self.cdf(x, a, b, loc, scale))
 
 
 # ---------------------------------------------------------------------------------- dirichlet

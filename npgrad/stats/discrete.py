@@ -4,9 +4,9 @@ import numpy as np
 from ..ops import elementwise as _ew, reduce as _reduce
 from ..ops.index import take_along_axis as _take_along_axis
 from ..ops.shape import broadcast_to as _broadcast_to
-from ..special import gammaln, log_softmax, xlog1py, xlogy
+from ..special import betainc, gammainc, gammaincc, gammaln, log_softmax, xlog1py, xlogy
 from ..tensor import Tensor, _wrap
-from ._base import _Distribution, _arg, _data, _float_dtype, _outside, _safe
+from ._base import _Distribution, _arg, _data, _float_dtype, _log_prob, _outside, _safe
 
 
 def _count(k, loc, where, *params):
@@ -17,6 +17,13 @@ def _count(k, loc, where, *params):
     kd = np.asarray(_data(k), dtype=np.float64) - np.asarray(_data(loc), dtype=np.float64)
     bad = ~((kd >= 0) & (kd == np.floor(kd)))
     return _wrap(kd.astype(_float_dtype(*params))), bad
+
+
+def _floor_count(k, loc, where):
+    """``floor(k - loc)`` (float64), for a CDF: the count takes no gradient."""
+    if isinstance(k, Tensor) and k.requires_grad:
+        raise TypeError(f"npgrad.stats.{where}: the count k takes no gradient; pass it as a constant")
+    return np.floor(np.asarray(_data(k), dtype=np.float64) - np.asarray(_data(loc), dtype=np.float64))
 
 
 class _Poisson(_Distribution):
@@ -31,6 +38,29 @@ class _Poisson(_Distribution):
 
     def pmf(self, k, mu, loc=0):
         return _ew.exp(self.logpmf(k, mu, loc))
+
+    @staticmethod
+    def _k1(k, mu, loc):
+        mu = _arg(mu, "poisson")
+        kd = _floor_count(k, loc, "poisson")
+        neg = kd < 0
+        return mu, _wrap((np.where(neg, 0.0, kd) + 1.0).astype(_float_dtype(mu))), neg
+
+    def cdf(self, k, mu, loc=0):
+        """``P(K <= k) = gammaincc(floor(k) + 1, mu)``; differentiable in mu."""
+        mu, k1, neg = self._k1(k, mu, loc)
+        return _outside(neg, 0.0, gammaincc(k1, mu))
+
+    def sf(self, k, mu, loc=0):
+        """``P(K > k) = gammainc(floor(k) + 1, mu)``, accurate where it is tiny."""
+        mu, k1, neg = self._k1(k, mu, loc)
+        return _outside(neg, 1.0, gammainc(k1, mu))
+
+    def logcdf(self, k, mu, loc=0):
+        return _log_prob(self.cdf(k, mu, loc), self.sf(k, mu, loc))
+
+    def logsf(self, k, mu, loc=0):
+        return _log_prob(self.sf(k, mu, loc), self.cdf(k, mu, loc))
 
 
 class _Binom(_Distribution):
@@ -51,6 +81,33 @@ class _Binom(_Distribution):
 
     def pmf(self, k, n, p, loc=0):
         return _ew.exp(self.logpmf(k, n, p, loc))
+
+    @staticmethod
+    def _parts(k, n, p, loc):
+        p, n = _arg(p, "binom"), _arg(n, "binom")
+        kd = _floor_count(k, loc, "binom")
+        neg, full = kd < 0, kd >= _data(n)
+        dt = _float_dtype(p)
+        if not (isinstance(n, Tensor) and n.dtype.kind == "f"):
+            n = _wrap(np.asarray(_data(n), dtype=dt))
+        return n, p, _wrap(np.where(neg | full, 0.0, kd).astype(dt)), neg, full
+
+    def cdf(self, k, n, p, loc=0):
+        """``P(K <= k) = betainc(n - k, k + 1, 1 - p)`` (k = floor(k)); differentiable in p (and in a float
+        n)."""
+        n, p, k, neg, full = self._parts(k, n, p, loc)
+        return _outside(neg, 0.0, _outside(full, 1.0, betainc(n - k, k + 1.0, 1.0 - p)))
+
+    def sf(self, k, n, p, loc=0):
+        """``P(K > k) = betainc(k + 1, n - k, p)``, computed on its own."""
+        n, p, k, neg, full = self._parts(k, n, p, loc)
+        return _outside(neg, 1.0, _outside(full, 0.0, betainc(k + 1.0, n - k, p)))
+
+    def logcdf(self, k, n, p, loc=0):
+        return _log_prob(self.cdf(k, n, p, loc), self.sf(k, n, p, loc))
+
+    def logsf(self, k, n, p, loc=0):
+        return _log_prob(self.sf(k, n, p, loc), self.cdf(k, n, p, loc))
 
 
 class _Bernoulli(_Distribution):
