@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .func_vmap import RULES, BatchedTensor, _at, _batched, _expand
+from .func_vmap import RULES, BatchedTensor, _at, _batched, _expand, _pad
 from .tensor import Tensor, _make
 
 __all__ = ["shared", "shared_matmul"]
@@ -335,3 +335,60 @@ def _layer_norm_rule(op, level, args, kwargs):
 
 RULES.update({"conv": _conv_rule, "fold": _fold_rule, "cross_entropy": _cross_entropy_rule,
               "batch_norm": _batch_norm_rule, "group_norm": _group_norm_rule, "layer_norm": _layer_norm_rule})
+
+
+# ------------------------------------------------------------------- softmax, attention, embedding
+def _softmax_rule(op, level, args, kwargs):
+    """softmax / log_softmax: the per-sample ``dim`` shifted past the batch axis."""
+    from .nn.functional.activation import _softmax_dim
+    x = args[0]
+    if not _batched_at(x, level) or x.ndim == 0:
+        return NotImplemented
+    ax = _softmax_dim(x.ndim, kwargs.get("dim"), op.__name__)
+    return _batched(op(x._inner, dim=ax + 1, dtype=kwargs.get("dtype")), level)
+
+
+def _sdpa_rule(op, level, args, kwargs):
+    """scaled_dot_product_attention over (..., L, E) samples: the batch is one more leading dim; unbatched
+    operands are broadcast, a batched mask gets singleton axes after the batch axis."""
+    q, k, v, mask = args
+    B = _size(args, level)
+    nd = max(t.ndim for t in (q, k, v))
+    inner = []
+    for t in (q, k, v):
+        it, bt = _at(t, level)
+        inner.append(_pad(it, nd - t.ndim) if bt else _expand(it, B))
+    im, bm = _at(mask, level)
+    if bm:
+        im = _pad(im, nd - mask.ndim)
+    return _batched(op(*inner, attn_mask=im, **kwargs), level)
+
+
+def _embedding_rule(op, level, args, kwargs):
+    idx, weight = args
+    if kwargs.get("max_norm") is not None or kwargs.get("scale_grad_by_freq") or kwargs.get("sparse"):
+        return NotImplemented
+    ii, bi = _at(idx, level)
+    iw, bw = _at(weight, level)
+    if not bw:
+        return _batched(op(ii, iw, padding_idx=kwargs.get("padding_idx")), level)
+    from .ops import where
+    B = iw.shape[0]
+    V = iw.shape[1]
+    idd = np.asarray(ii.data if isinstance(ii, Tensor) else ii)
+    if type(ii) is BatchedTensor or idd.dtype.kind not in "iu":
+        return NotImplemented
+    if not bi:
+        idd = np.broadcast_to(idd, (B,) + idd.shape)
+    if idd.size and (idd.min() < -V or idd.max() >= V):
+        return NotImplemented   # the op reports the index out of range
+    rows = np.arange(B).reshape((B,) + (1,) * (idd.ndim - 1))
+    out = iw[rows, idd]                        # (B, ..., D): each sample reads its own table
+    pad = kwargs.get("padding_idx")
+    if pad is not None:                        # the padding row gets no gradient
+        keep = np.expand_dims(idd != (pad % V), -1)
+        out = where(keep, out, out.detach())
+    return _batched(out, level)
+
+
+RULES.update({"softmax": _softmax_rule, "sdpa": _sdpa_rule, "embedding": _embedding_rule})

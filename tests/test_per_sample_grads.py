@@ -40,7 +40,9 @@ def _twin(build, dtype, seed=0):
     return model, tmodel
 
 
-def _per_sample(model, tmodel, x, y, unsqueeze=True, x_grad=False):
+def _per_sample(model, tmodel, x, y, unsqueeze=True, x_grad=False, torch_loop=False):
+    """npgrad's vmap(grad) per-sample gradients against torch.func.vmap(grad) (or, where torch.func cannot
+    vmap the model, a loop of torch.func.grad over the samples)."""
     params = {k: v.detach() for k, v in model.named_parameters()}
     tparams = {k: v.detach() for k, v in tmodel.named_parameters()}
 
@@ -55,11 +57,18 @@ def _per_sample(model, tmodel, x, y, unsqueeze=True, x_grad=False):
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # no op may fall back to the loop
         g = vmap(grad(loss), in_dims=(None, 0, 0))(params, npg.tensor(x, requires_grad=x_grad), npg.tensor(y))
-    tg = torch.func.vmap(torch.func.grad(tloss), in_dims=(None, 0, 0))(tparams, torch.tensor(x), torch.tensor(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # torch's notices about its own slow paths
+        if torch_loop:
+            per = [torch.func.grad(tloss)(tparams, torch.tensor(a), torch.tensor(b)) for a, b in zip(x, y)]
+            tg = {k: torch.stack([p[k] for p in per]) for k in per[0]}
+        else:
+            tg = torch.func.vmap(torch.func.grad(tloss), in_dims=(None, 0, 0))(tparams, torch.tensor(x),
+                                                                                 torch.tensor(y))
     assert set(g) == set(tg)
     for k in tg:
         assert_close(g[k], tg[k].numpy(), what=k)
-        assert g[k].dtype == x.dtype
+        assert g[k].dtype == params[k].dtype
     return g
 
 
@@ -247,3 +256,55 @@ def test_conv_and_pool_with_unbatched_weights_fold_the_batch():
     assert_close(out, tout.detach().numpy())
     assert_close(W.grad, tw.grad.numpy())
     assert_close(Bt.grad, tb.grad.numpy())
+
+
+def _seq_model(m, kind):
+    """A small sequence classifier of library ``m`` (torch.nn or npgrad.nn) around a ``kind`` layer."""
+    class Model(m.Module):
+        def __init__(self):
+            super().__init__()
+            if kind == "embedding":
+                self.emb = m.Embedding(10, 6, padding_idx=0)
+                self.head = m.Linear(6, 5)
+            elif kind == "mha":
+                self.att = m.MultiheadAttention(6, 2, batch_first=True)
+                self.norm = m.LayerNorm(6)
+                self.head = m.Linear(6, 5)
+            elif kind.endswith("Cell"):
+                self.cell = getattr(m, kind)(6, 4)
+                self.head = m.Linear(4, 5)
+            else:
+                kw = dict(num_layers=2, bidirectional=True) if kind != "LSTMproj" else dict(proj_size=3)
+                self.rnn = getattr(m, kind.replace("proj", ""))(6, 4, batch_first=True, **kw)
+                self.head = m.Linear(3 if kind == "LSTMproj" else 8, 5)
+
+        def forward(self, x):
+            if kind == "embedding":
+                return self.head(self.emb(x)).mean(1)
+            if kind == "mha":
+                a, _ = self.att(x, x, x, need_weights=False)
+                b, _ = self.att(x, x[:, :3], x[:, :3])          # cross-attention, the weights path
+                return self.head(self.norm(a + b)).mean(1)
+            if kind.endswith("Cell"):
+                state = None
+                for t in range(x.shape[1]):
+                    state = self.cell(x[:, t], state)
+                return self.head(state[0] if isinstance(state, tuple) else state)
+            out, _ = self.rnn(x)
+            return self.head(out[:, -1])
+    return Model()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["embedding", "mha", "RNN", "LSTM", "GRU", "LSTMproj", "RNNCell", "LSTMCell",
+                                  "GRUCell"])
+def test_per_sample_grads_of_sequence_models_vs_torch_func(kind, dtype):
+    model, tmodel = _twin(lambda m: _seq_model(m, kind), dtype, seed=4)
+    rng = np.random.default_rng(12)
+    if kind == "embedding":
+        x = rng.integers(0, 10, (5, 4))
+    else:
+        x = rng.standard_normal((5, 4, 6)).astype(dtype)
+    y = rng.integers(0, 5, 5)
+    # torch.func cannot vmap its recurrent layers over per-sample weights (in-place steps): a loop is the oracle
+    _per_sample(model, tmodel, x, y, torch_loop=kind not in ("embedding", "mha"))
