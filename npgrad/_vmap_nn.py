@@ -126,21 +126,30 @@ def _shared_conv(x, w, B, geom):
 
 
 def _per_sample_conv_weight(xd, gd, geom, K, B):
-    """The weight gradient of each sample: x (B*n, C, *L), g (B*n, O, *out) -> (B, O, C/G, *K), one batched
-    GEMM of each sample's unfolded input with its output gradient."""
+    """The weight gradient of each sample: x (B*n, C, *L), g (B*n, O, *out) -> (B, O, C/G, *K): each sample's
+    unfolded input (one strided copy, sample-major) times its output gradient, one batched GEMM."""
+    from numpy.lib.stride_tricks import as_strided
     from .ops import conv as cv
-    G = geom[4]
+    s, d, lo, hi, G = geom
     N, C = xd.shape[:2]
-    n = N // B
+    n, Cg = N // B, C // G
     O = gd.shape[1]
-    out = gd.shape[2:]
-    P = math.prod(out)
-    cols = cv._im2col(xd, K, out, geom)                          # (G, Cg*K, P*N), columns (p, b, j)
-    CK = cols.shape[1]
-    cols = cols.reshape(G, CK, P, B, n).transpose(3, 0, 2, 4, 1).reshape(B, G, P * n, CK)
-    gT = cv._batch_last(gd).reshape(G, O // G, P, B, n).transpose(3, 0, 1, 2, 4).reshape(B, G, O // G, P * n)
-    dw = np.matmul(gT, cols)                                     # (B, G, O/G, Cg*K)
-    return dw.reshape((B, O, C // G) + tuple(K))
+    out = tuple(gd.shape[2:])
+    P, CK = math.prod(out), Cg * math.prod(K)
+    xp = cv._padded(xd, lo, cv._span(out, K, s, d))
+    st = xp.strides
+    win = as_strided(xp, (N, G, Cg) + tuple(K) + out,
+                     (st[0], Cg * st[1], st[1]) + tuple(a * di for a, di in zip(st[2:], d))
+                     + tuple(a * si for a, si in zip(st[2:], s)), writeable=False)
+    cols = win.reshape(B, n, G, CK, P)
+    gg = gd.reshape(B, n, G, O // G, P)
+    if n > 1:   # a sample's own rows side by side with its positions
+        cols = cols.transpose(0, 2, 3, 1, 4).reshape(B, G, CK, n * P)
+        gg = gg.transpose(0, 2, 3, 1, 4).reshape(B, G, O // G, n * P)
+    else:
+        cols, gg = cols.reshape(B, G, CK, P), gg.reshape(B, G, O // G, P)
+    dw = np.matmul(gg, cols.swapaxes(-1, -2))                # (B, G, O/G, Cg*K)
+    return dw.reshape((B, O, Cg) + tuple(K))
 
 
 def _fold(ix, per_ndim, nd, B):
