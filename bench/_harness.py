@@ -53,6 +53,8 @@ class Workload:
     unit: str = "ms"             # "ms" per step, or "us/op" (time divided by inputs["n_ops"])
     kind: str = "step"           # "step", or "e2e": backends[name](inputs) -> (seconds, losses); not a Runner
     notes: dict = field(default_factory=dict)
+    reference: str = REFERENCE   # the backend every other one is checked against
+    targets: list = None         # [(backend, versus, max ratio of medians, text)], reported after the table
 
 
 def require(module):
@@ -171,18 +173,20 @@ def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True,
         except Exception as e:  # a crash in setup is a failure of that backend, loudly
             rows[b].status, rows[b].note = "FAIL", f"setup raised {type(e).__name__}: {e}"
             log(f"!! {wl.name}/{b}: {rows[b].note}")
-    # correctness against the hand-written NumPy reference, before any timing
+    # correctness against the reference (the hand-written NumPy version unless the workload names another),
+    # before any timing
+    ref_name = wl.reference
     reference = None
-    if REFERENCE in runners:
-        reference = _copy(runners[REFERENCE].step())
-    elif REFERENCE in wl.backends and REFERENCE in rows:
-        raise RuntimeError(f"{wl.name}: the NumPy reference did not run: {rows[REFERENCE].note}")
-    elif REFERENCE in wl.backends:  # not timed, but still the oracle
-        reference = _copy(wl.backends[REFERENCE](inputs).step())
+    if ref_name in runners:
+        reference = _copy(runners[ref_name].step())
+    elif ref_name in wl.backends and ref_name in rows:
+        raise RuntimeError(f"{wl.name}: the reference ({ref_name}) did not run: {rows[ref_name].note}")
+    elif ref_name in wl.backends:  # not timed, but still the oracle
+        reference = _copy(wl.backends[ref_name](inputs).step())
     for b in list(runners):
         try:
             res = runners[b].step()
-            if check and reference is not None and b != REFERENCE:
+            if check and reference is not None and b != ref_name:
                 compare(res, reference, wl.dtype, f"{wl.name}/{b}")
         except Disagree as e:
             rows[b].status, rows[b].note = "FAIL", str(e)
@@ -325,3 +329,19 @@ def table(rows_by_workload, units):
             lines.append(f"| {wname} | {r.backend} | {_fmt_time(m, unit)} | {_fmt_time(min(r.times), unit)} | "
                          f"{vs_np} | {vs_t} | {mem} | {'-' if r.faults is None else f'{r.faults:.0f}'} | {note} |")
     return "\n".join(lines)
+
+
+def target_lines(rows_by_workload, workloads):
+    """One line per target of each workload: the ratio of medians beside its target, met or missed."""
+    lines = []
+    for wname, rows in rows_by_workload.items():
+        med = {r.backend: statistics.median(r.times) for r in rows if r.times}
+        for backend, versus, limit, text in workloads[wname].targets or ():
+            if backend not in med or versus not in med:
+                lines.append(f"{wname}: {text}: not measured ({backend} or {versus} did not run)")
+                continue
+            ratio = med[backend] / med[versus]
+            shown = f"{backend} / {versus} = {ratio:.2f}x" if limit >= 1 else \
+                f"{versus} / {backend} = {1 / ratio:.1f}x"
+            lines.append(f"{wname}: {shown}  (target: {text}) {'met' if ratio <= limit else 'MISSED'}")
+    return lines

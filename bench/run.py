@@ -24,8 +24,8 @@ if ROOT not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from bench._harness import BACKENDS, run_workload, table  # noqa: E402
-from bench.workloads import WORKLOADS  # noqa: E402
+from bench._harness import BACKENDS, run_workload, table, target_lines  # noqa: E402
+from bench.workloads import GROUPS, WORKLOADS  # noqa: E402
 
 
 # glibc: serve every allocation from the heap and never give freed memory back, so that a step reuses
@@ -198,7 +198,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller sizes and 5 repeats")
-    ap.add_argument("--only", default=None, help="comma-separated workloads: " + ",".join(WORKLOADS))
+    ap.add_argument("--only", default=None, help="comma-separated workloads: " + ",".join(WORKLOADS)
+                    + " (or groups: " + ",".join(GROUPS) + ")")
     ap.add_argument("--backends", default=None, help="comma-separated backends: " + ",".join(BACKENDS))
     ap.add_argument("--repeats", type=int, default=None,
                     help="timed repeats per backend (default: 20, or more for fast workloads, as many as fit in "
@@ -227,7 +228,8 @@ def main(argv=None):
     if env is not None:  # settings read once, when the libraries load: start afresh with them
         os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + list(sys.argv[1:]), env)
 
-    names = list(WORKLOADS) if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
+    names = list(WORKLOADS) if not args.only else [m for n in args.only.split(",") if n.strip()
+                                                   for m in GROUPS.get(n.strip(), [n.strip()])]
     for n in names:
         if n not in WORKLOADS:
             ap.error(f"unknown workload {n!r}; choose from {', '.join(WORKLOADS)}")
@@ -265,6 +267,12 @@ def main(argv=None):
         units[n] = wl.unit
     print()
     print(table(results, units))
+    targets = target_lines(results, WORKLOADS)
+    if targets:
+        print()
+        print("targets:")
+        for line in targets:
+            print(f"  {line}")
     print()
     print("median/min: per step (overhead: per op = step / 1,000 ops; train: one whole run, data loading "
           "included, median of up to 3 runs); / numpy, / torch: ratio of medians; peak mem/step: tracemalloc peak "

@@ -36,15 +36,18 @@ import npgrad.nn.functional as F
 
 
 class DigitsCNN(nn.Module):
-    """conv 32 -> conv 32 -> pool -> conv 64 -> pool -> dropout -> linear, with batch norm."""
+    """conv 32 -> conv 32 -> pool -> conv 64 -> pool -> dropout -> linear, with batch norm.
 
-    def __init__(self, size=8, classes=10):
+    ``norm(channels)`` makes the normalization layers (default BatchNorm2d; train_digits_dp.py uses GroupNorm,
+    which normalizes each sample on its own); ``dropout`` is the classifier's dropout probability."""
+
+    def __init__(self, size=8, classes=10, norm=nn.BatchNorm2d, dropout=0.25):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-            nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2))
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(0.25), nn.Linear(64 * (size // 4) ** 2, classes))
+            nn.Conv2d(1, 32, 3, padding=1), norm(32), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1), norm(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), norm(64), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(64 * (size // 4) ** 2, classes))
 
     def forward(self, x):
         return self.classifier(self.features(x))

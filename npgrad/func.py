@@ -271,7 +271,7 @@ def _reaches_outside(outputs, inner):
 
 
 def _as_output(x, where):
-    """A function's result as a Tensor (constants allowed), checked to be floating."""
+    """A function's result as a Tensor (constants allowed), checked to be floating or complex."""
     if isinstance(x, Tensor):
         t = x
     else:

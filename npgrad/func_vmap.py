@@ -232,7 +232,11 @@ def _matmul_rule(op, level, args, kwargs):
         ia = _pad(ia, r - ra)
     if bb:
         ib = _pad(ib, r - rb)
-    out = op(ia, ib, *args[2:], **kwargs)
+    out = None
+    if ba and bb and not args[2:] and not kwargs:  # a weight shared by every sample: one GEMM (see _vmap_nn)
+        out = _vmap_nn.try_shared_matmul(ia, ib)
+    if out is None:
+        out = op(ia, ib, *args[2:], **kwargs)
     for ax in squeeze:
         out = out.reshape(out.shape[:ax] + out.shape[ax:][1:]) if ax == -2 else out.reshape(out.shape[:-1])
     return _batched(out, level)
@@ -637,8 +641,11 @@ def _lift_args(args, nums, level, size):
 
 
 def _copy_expand(x, size):
+    """``x`` as every sample's own copy: a stride-0 broadcast along a new front axis (no memory). Each sample
+    still gets its own gradient (the differentiated leaf is this (size, ...) tensor); the layers' batching
+    rules recognise the broadcast as a weight shared by the batch and run one big op (npgrad/_vmap_nn.py)."""
     from .ops import broadcast_to, expand_dims
-    return broadcast_to(expand_dims(x, 0), (size,) + x.shape) * 1  # a real copy: each sample its own values
+    return broadcast_to(expand_dims(x, 0), (size,) + x.shape)
 
 
 def _rewrap(inner_args, flags, level):
@@ -708,3 +715,6 @@ def lifted(kind, f, argnums, has_aux, args, kwargs, level):
         fixed.append(_batched(x if d == 0 else _moveaxis(x, d, 0), level))
     jac = _unflatten(fixed, spec)
     return (jac, _wrap_out(aux, level)) if has_aux else jac
+
+
+from . import _vmap_nn  # noqa: E402  (the nn layers' rules; it imports this module)

@@ -45,6 +45,8 @@ from .index import take_along_axis
 from .contract import einsum
 from .shape import expand_dims, reshape
 
+_tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
+
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
@@ -590,11 +592,24 @@ def _check_weight(where, nd, xd, wd, bd, groups):
 
 
 def _conv_nd(nd, input, weight, bias, stride, padding, dilation, groups):
+    if _tm._VMAP:
+        r = _tm._vmap_call("conv", _conv_nd, (input, weight, bias),
+                           dict(nd=nd, stride=stride, padding=padding, dilation=dilation, groups=groups))
+        if r is not NotImplemented:
+            return r
     where = _name("conv", nd)
     xd = _array(input, where)
     wd = _array(weight, where)
     bd = None if bias is None else _array(bias, where)
     x, xd, unbatched = _batched(input, xd, nd, where)
+    geom = _conv_geom(where, nd, xd, wd, bd, stride, padding, dilation, groups)
+    out = _conv_op(x, weight, bias, geom)
+    return _unbatch(out, unbatched)
+
+
+def _conv_geom(where, nd, xd, wd, bd, stride, padding, dilation, groups):
+    """The checked geometry ``(stride, dilation, pad_lo, pad_hi, groups)`` of a convolution of the batched
+    input ``xd`` (N, C, *L) with ``wd``; raises naming the shapes at fault."""
     groups = _check_weight(where, nd, xd, wd, bd, groups)
     C, O, Cg = xd.shape[1], wd.shape[0], wd.shape[1]
     if C != Cg * groups:
@@ -623,8 +638,7 @@ def _conv_nd(nd, input, weight, bias, stride, padding, dilation, groups):
     if any(n + a + b < di * (k - 1) + 1 for n, a, b, di, k in zip(L, lo, hi, d, K)):
         raise ValueError(f"{where}: kernel of size {K} (dilation {d}) is larger than the padded input: input "
                          f"shape {xd.shape}, padding {lo}/{hi}, weight shape {wd.shape}")
-    out = _conv_op(x, weight, bias, (s, d, lo, hi, groups))
-    return _unbatch(out, unbatched)
+    return s, d, lo, hi, groups
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -900,6 +914,11 @@ def _pool_input(kind, nd, input):
 
 
 def _max_pool_nd(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    if _tm._VMAP:
+        r = _tm._vmap_call("fold", lambda t: _max_pool_nd(nd, t, kernel_size, stride, padding, dilation,
+                                                          ceil_mode, return_indices), (input,), dict(nd=nd))
+        if r is not NotImplemented:
+            return r
     where, x, xd, unbatched = _pool_input("max_pool", nd, input)
     geom = _pool_geom(where, nd, xd, kernel_size, stride, padding, dilation, ceil_mode)
     m, am = _max_pool_raw(xd, geom)
@@ -982,6 +1001,11 @@ def _avg_divisor(geom, count_include_pad, divisor_override):
 
 
 def _avg_pool_nd(nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    if _tm._VMAP:
+        r = _tm._vmap_call("fold", lambda t: _avg_pool_nd(nd, t, kernel_size, stride, padding, ceil_mode,
+                                                          count_include_pad, divisor_override), (input,), dict(nd=nd))
+        if r is not NotImplemented:
+            return r
     where, x, xd, unbatched = _pool_input("avg_pool", nd, input)
     geom = _pool_geom(where, nd, xd, kernel_size, stride, padding, 1, ceil_mode)
     div = _avg_divisor(geom, count_include_pad, divisor_override)
@@ -1037,6 +1061,10 @@ def _adaptive_bounds(n, o):
 
 
 def _adaptive_avg_nd(nd, input, output_size):
+    if _tm._VMAP:
+        r = _tm._vmap_call("fold", lambda t: _adaptive_avg_nd(nd, t, output_size), (input,), dict(nd=nd))
+        if r is not NotImplemented:
+            return r
     where, x, xd, unbatched = _pool_input("adaptive_avg_pool", nd, input)
     sizes, L = _adaptive_sizes(where, nd, xd, output_size), xd.shape[2:]
     if all(n % o == 0 for n, o in zip(L, sizes)):          # equal windows: a plain average pool
@@ -1079,6 +1107,10 @@ def adaptive_avg_pool3d(input, output_size):
 
 
 def _adaptive_max_nd(nd, input, output_size, return_indices):
+    if _tm._VMAP:
+        r = _tm._vmap_call("fold", lambda t: _adaptive_max_nd(nd, t, output_size, return_indices), (input,), dict(nd=nd))
+        if r is not NotImplemented:
+            return r
     where, x, xd, unbatched = _pool_input("adaptive_max_pool", nd, input)
     sizes, L = _adaptive_sizes(where, nd, xd, output_size), xd.shape[2:]
     # per axis an (out, kmax) table of input positions; short windows repeat their last position

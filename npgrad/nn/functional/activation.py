@@ -11,6 +11,8 @@ from ...tensor import _make
 from .. import _erf
 from ._common import _is_graph
 
+_tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
+
 
 # ------------------------------------------------------------------------- activations
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -133,6 +135,10 @@ def _softmax_input(input, dim, dtype, name):
 
 def softmax(input, dim=None, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``, computed stably."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("softmax", softmax, (input,), dict(dim=dim, dtype=dtype))
+        if r is not NotImplemented:
+            return r
     x, xd, ax = _softmax_input(input, dim, dtype, "softmax")
     if xd.ndim == 0:
         return _make(np.ones_like(xd), "softmax", (x,), (xd,), (lambda g, y, x: g * 0,), (lambda t, y, x: t * 0,))
@@ -148,6 +154,10 @@ def softmax(input, dim=None, dtype=None):
 
 def log_softmax(input, dim=None, dtype=None):
     """``x - logsumexp(x)`` along ``dim``: finite for logits of any magnitude."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("softmax", log_softmax, (input,), dict(dim=dim, dtype=dtype))
+        if r is not NotImplemented:
+            return r
     x, xd, ax = _softmax_input(input, dim, dtype, "log_softmax")
     if xd.ndim == 0:
         return _make(np.zeros_like(xd), "log_softmax", (x,), (xd,), (lambda g, y, x: g * 0,),

@@ -9,6 +9,8 @@ from ...tensor import _make
 from .activation import softmax
 from ._common import _data, _is_graph
 
+_tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
+
 
 # --------------------------------------------------------------------------- attention
 def _attn_bias(attn_mask, is_causal, L, S, dtype):
@@ -28,6 +30,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """``softmax(q k^T * scale + mask) v`` over the last two dims, as ``F.scaled_dot_product_attention``:
     ``attn_mask`` is boolean (True = may attend) or additive float, broadcast to (..., L, S);
     ``is_causal`` masks the upper triangle; ``scale`` defaults to ``1 / sqrt(E)``. One fused op."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("sdpa", scaled_dot_product_attention, (query, key, value, attn_mask),
+                           dict(dropout_p=dropout_p, is_causal=is_causal, scale=scale, enable_gqa=enable_gqa))
+        if r is not NotImplemented:
+            return r
     if enable_gqa:
         raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
     q, k, v = (as_input(t, "scaled_dot_product_attention") for t in (query, key, value))

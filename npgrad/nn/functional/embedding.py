@@ -16,6 +16,8 @@ from ...sparse import RowSparseGrad
 from ...tensor import Tensor, _make, _wrap
 from ._common import _data, _is_graph
 
+_tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
+
 __all__ = ["embedding", "embedding_bag"]
 
 
@@ -63,6 +65,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     gets no gradient; ``max_norm`` renormalizes the rows looked up first (in place, no gradient);
     ``scale_grad_by_freq`` divides each row's gradient by how often it occurs in ``input``; ``sparse``
     makes the weight's gradient a :class:`npgrad.sparse.RowSparseGrad`."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("embedding", embedding, (input, weight),
+                           dict(padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                                scale_grad_by_freq=scale_grad_by_freq, sparse=sparse))
+        if r is not NotImplemented:
+            return r
     wd = _data(weight)
     if wd.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {wd.shape}")

@@ -10,6 +10,8 @@ from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, log_softmax, softmax
 from ._common import _data, _is_graph
 
+_tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
+
 
 # -------------------------------------------------------------------------------- losses
 def _check_reduction(reduction, name):
@@ -54,6 +56,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """Softmax cross-entropy between logits ``input`` (N, C) / (N, C, d1, ...) / (C,) and ``target``:
     class indices (N, d1, ...) or class probabilities (same shape as ``input``), as ``F.cross_entropy``
     (``weight``, ``ignore_index``, ``label_smoothing``, ``reduction``). Finite for logits of any size."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("cross_entropy", cross_entropy, (input, target),
+                           dict(weight=weight, ignore_index=ignore_index, reduction=reduction,
+                                label_smoothing=label_smoothing))
+        if r is not NotImplemented:
+            return r
     if size_average is not None or reduce is not None:
         raise TypeError("cross_entropy: size_average and reduce are deprecated; use reduction=")
     _check_reduction(reduction, "cross_entropy")

@@ -8,6 +8,8 @@ from ...ops._util import as_input
 from ...tensor import Tensor, _make
 from ._common import _data, _is_graph
 
+_tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
+
 
 # ----------------------------------------------------------------------- normalization
 def _normalize(name, x, axes, eps, weight, bias):
@@ -75,6 +77,11 @@ def _normalize(name, x, axes, eps, weight, bias):
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the last ``len(normalized_shape)`` dims, then scale by ``weight`` and shift by ``bias``."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("layer_norm", layer_norm, (input, weight, bias),
+                           dict(normalized_shape=normalized_shape, eps=eps))
+        if r is not NotImplemented:
+            return r
     x = as_input(input, "layer_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
@@ -101,6 +108,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
     In training mode the batch statistics are used and the running statistics (if given) are updated in
     place: ``running = (1 - momentum) * running + momentum * batch`` (the unbiased variance)."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("batch_norm", batch_norm, (input, running_mean, running_var, weight, bias),
+                           dict(training=training, momentum=momentum, eps=eps))
+        if r is not NotImplemented:
+            return r
     x = as_input(input, "batch_norm")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must be at least 2-D (N, C, ...), got shape {x.shape}")
@@ -144,6 +156,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize each of ``num_groups`` channel groups per sample, then a per-channel affine."""
+    if _tm._VMAP:
+        r = _tm._vmap_call("group_norm", group_norm, (input, weight, bias), dict(num_groups=num_groups, eps=eps))
+        if r is not NotImplemented:
+            return r
     x = as_input(input, "group_norm")
     if x.ndim < 2 or x.shape[1] % num_groups:
         raise ValueError(f"group_norm: {x.shape[1] if x.ndim > 1 else '?'} channels (input {x.shape}) do not "

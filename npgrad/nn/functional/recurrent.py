@@ -29,6 +29,8 @@ from ...ops.index import scatter_add
 from ...tensor import _make, _wrap
 from ._common import _is_graph
 
+_tensor_mod = __import__("importlib").import_module("npgrad.tensor")  # the module (its _VMAP flag)
+
 __all__ = ["lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell"]
 
 _SCATTER_MIN = 1024  # as getitem: a gradient of a larger array read in part is passed on as a Scatter
@@ -585,6 +587,11 @@ def _bias(b, name):
 
 def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """One LSTM step as ``torch.lstm_cell``: ``hx`` is ``(h, c)``; returns ``(h', c')``."""
+    if _tensor_mod._VMAP:  # under vmap: the step equations with batched ops
+        from ..._vmap_rnn import cell_forward
+        r = cell_forward("LSTM", input, hx, w_ih, w_hh, b_ih, b_hh)
+        if r is not None:
+            return r
     x, H, B, unb = _cell_args("lstm_cell", input, None, w_ih, w_hh, 4)
     h0, c0 = (None, None) if hx is None else hx
     h0 = _state_of("lstm_cell", h0, B, H, unb, x.dtype, "h")
@@ -599,6 +606,11 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 
 def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """One GRU step as ``torch.gru_cell``; returns ``h'``."""
+    if _tensor_mod._VMAP:  # under vmap: the step equations with batched ops
+        from ..._vmap_rnn import cell_forward
+        r = cell_forward("GRU", input, hx, w_ih, w_hh, b_ih, b_hh)
+        if r is not None:
+            return r
     x, H, B, unb = _cell_args("gru_cell", input, hx, w_ih, w_hh, 3)
     h0 = _state_of("gru_cell", hx, B, H, unb, x.dtype)
     gx = rnn_input(x.reshape(B, x.shape[-1]), as_input(w_ih, "gru_cell"), _bias(b_ih, "gru_cell"))
@@ -607,6 +619,11 @@ def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 
 
 def _rnn_cell(name, nonlinearity, input, hx, w_ih, w_hh, b_ih, b_hh):
+    if _tensor_mod._VMAP:  # under vmap: the step equations with batched ops
+        from ..._vmap_rnn import cell_forward
+        r = cell_forward("RNN_" + nonlinearity.upper(), input, hx, w_ih, w_hh, b_ih, b_hh)
+        if r is not None:
+            return r
     x, H, B, unb = _cell_args(name, input, hx, w_ih, w_hh, 1)
     h0 = _state_of(name, hx, B, H, unb, x.dtype)
     gx = rnn_input(x.reshape(B, x.shape[-1]), as_input(w_ih, name), _bias(b_ih, name), _bias(b_hh, name))

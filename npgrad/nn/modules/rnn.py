@@ -114,6 +114,11 @@ class RNNBase(Module):
         ``output`` holds the last layer's ``h`` at every step (both directions side by side), in the input's
         layout (a PackedSequence for a packed input); ``h_n`` (and ``c_n``) the final state of every layer
         and direction, ``(num_layers * num_directions, B, ·)``."""
+        if _tensor_mod._VMAP and not isinstance(input, PackedSequence):  # the step equations, batched
+            from ..._vmap_rnn import rnn_forward
+            r = rnn_forward(self, input, hx)
+            if r is not None:
+                return r
         name = self._name
         H = self.hidden_size
         P = self.proj_size or H
