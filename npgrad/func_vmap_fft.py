@@ -1,6 +1,8 @@
 """vmap batching rule of the ``npg.fft`` ops (registered in ``func_vmap.RULES`` as ``"fft"``): the transform runs
 on the inner tensor, whose batch axis is in front, with its ``axis``/``axes`` arguments shifted by one (``axes=None``
 of ``fftshift`` becomes every per-sample axis). The n-D transforms are sequences of 1-D ones and need no rule."""
+import numpy as np
+
 from .func_vmap import _at, _batched, _shift_axes
 
 
@@ -10,5 +12,9 @@ def fft_rule(op, level, args, kwargs):
     inner, _ = _at(x, level)
     kwargs = dict(kwargs)
     key = "axis" if "axis" in kwargs else "axes"
-    kwargs[key] = _shift_axes(kwargs[key], x.ndim)
+    try:
+        kwargs[key] = _shift_axes(kwargs[key], x.ndim)
+    except np.exceptions.AxisError:
+        raise np.exceptions.AxisError(f"{op.__name__}: {key}={kwargs[key]!r} is out of bounds for a tensor of "
+                                      f"dimension {x.ndim} (per sample, under vmap)") from None
     return _batched(op(inner, **kwargs), level)

@@ -247,6 +247,8 @@ def test_vmap_gradient_matches_a_loop():
     (lambda x: npg.fft.fftfreq(4.0), ValueError, "fftfreq: n should be an integer"),
     (lambda x: npg.fft.rfftfreq(0), ValueError, "rfftfreq: n must be positive"),
     (lambda x: npg.fft.rfftn(x, axes=()), ValueError, "rfftn: at least one axis"),
+    (lambda x: npg.func.vmap(lambda r: npg.fft.fft(r, axis=1))(x), np.exceptions.AxisError,
+     r"fft: axis=1 is out of bounds for a tensor of dimension 1 \(per sample, under vmap\)"),
 ])
 def test_errors_name_the_op(call, exc, match):
     with pytest.raises(exc, match=match):

@@ -38,7 +38,7 @@ _DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
 # ------------------------------------------------------------------------------ arguments
 def _input(x, where):
-    """(x as passed, its NumPy value): bool, integer, float and complex data are accepted, as by numpy.fft."""
+    """The NumPy value of ``x``: bool, integer, float and complex data are accepted, as by numpy.fft."""
     xd = x.data if isinstance(x, Tensor) else np.asarray(x)
     if xd.dtype.kind not in "biufc":
         raise TypeError(f"{where}: unsupported dtype {xd.dtype} (the FFT takes numeric data)")
