@@ -151,11 +151,12 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_g
     if not (isinstance(start, Tensor) or isinstance(stop, Tensor)):
         out = np.geomspace(start, stop, num, endpoint=endpoint, axis=axis, dtype=_dtype(dtype))
         return _leaf(out, requires_grad, "geomspace")
-    from .ops import log10, moveaxis, where
+    from .ops import log10, moveaxis, sign as _sign, where
+    from .ops._util import all_values
     s, e = _endpoints(start, stop)
-    if np.any(s.data == 0) or np.any(e.data == 0):
+    if np.any(all_values(s) == 0) or np.any(all_values(e) == 0):
         raise ValueError("geomspace: geometric sequence cannot include zero")
-    sign = np.sign(s.data)
+    sign = _sign(s).detach()  # (a tensor: under vmap each sample its own sign)
     y = linspace(log10(s * sign), log10(e * sign), num, endpoint=endpoint)
     y = 10.0 ** y
     shape = y.shape

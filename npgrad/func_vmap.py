@@ -306,7 +306,7 @@ def _join(op, level, args, kwargs, new_axis):
         if not b:
             inner = _expand(inner if isinstance(inner, Tensor) else _tm._wrap(np.asarray(inner)), size)
         if axis is None:
-            inner = inner.reshape((size, -1))
+            inner = inner.reshape((size, math.prod(inner.shape[1:])))
         inners.append(inner)
     nd = args[0].ndim + (1 if new_axis else 0)
     ax = 1 if axis is None else _shift_one(axis, nd)
@@ -326,13 +326,24 @@ RULES = {"broadcast_to": _broadcast_to_rule, "composite": _composite_rule,
          "getitem": _getitem_rule}
 
 
+def _deep_level(args, kwargs):
+    """The innermost level batched anywhere in ``args``/``kwargs`` (index tuples, lists of tensors...)."""
+    return _level_of(_flatten((list(args), kwargs or {}))[0])
+
+
 def _dispatch(kind, op, args, kwargs):
     """Run ``op(*args, **kwargs)`` by its family's batching rule if an argument is batched; else
-    ``NotImplemented`` (the op runs as usual)."""
-    level = _level_of(args)
+    ``NotImplemented`` (the op runs as usual). A kind without a rule, or a rule that cannot batch this call
+    (it returns ``NotImplemented``), runs the op per sample (``_vmap_rules.loop_rule``, with a warning)."""
+    level = _level_of(args) or _deep_level(args, kwargs)
     if not level:
         return NotImplemented
-    return RULES[kind](op, level, args, kwargs or {})
+    kwargs = kwargs or {}
+    rule = RULES.get(kind)
+    out = NotImplemented if rule is None else rule(op, level, args, kwargs)
+    if out is NotImplemented:
+        return _vmap_rules.loop_rule(op, level, args, kwargs)
+    return out
 
 
 _tm._vmap_call = _dispatch
@@ -501,8 +512,10 @@ def _call(func, kwargs, size, randomness, out_dims, rebuild, flat, dims):
             raise
         if e.op not in _warned:
             _warned.add(e.op)
-            warnings.warn(f"vmap: there is no batching rule for {e.op}; vmap falls back to a Python loop over "
-                          f"the batch for this function (correct, slow)", RuntimeWarning, stacklevel=3)
+            warnings.warn(f"vmap: {e.op} read the values of a batched tensor directly (it has no batching rule, "
+                          f"not even a per-op loop); vmap falls back to running the WHOLE function as a Python "
+                          f"loop over the batch (correct, slow; side effects run once per sample)",
+                          _vmap_rules.VmapFallbackWarning, stacklevel=3)
         return _loop(func, flat, dims, kwargs, size, out_dims, rebuild)
     finally:
         _tm._VMAP = level - 1
@@ -707,3 +720,8 @@ def lifted(kind, f, argnums, has_aux, args, kwargs, level):
         fixed.append(_batched(x if d == 0 else _moveaxis(x, d, 0), level))
     jac = _unflatten(fixed, spec)
     return (jac, _wrap_out(aux, level)) if has_aux else jac
+
+
+from . import _vmap_rules  # noqa: E402  (the rules of the other op families; they import this module)
+
+RULES.update(_vmap_rules.RULES)

@@ -1,9 +1,13 @@
 """Small helpers shared by the op families."""
+import functools
+import importlib
 import operator
 
 import numpy as np
 
 from ..tensor import Tensor, _wrap, const
+
+_tm = importlib.import_module("..tensor", __package__)  # the module (the vmap flag)
 
 
 def data_of(x, where):
@@ -53,3 +57,32 @@ def unreduce(g, shape, axes, keepdims):
     if not keepdims:
         g = g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
     return np.broadcast_to(g, shape)
+
+
+def batching_rule(kind):
+    """Declare an op's batching rule: under ``npg.func.vmap`` a call with a batched argument runs by the rule
+    named ``kind`` (``npgrad/_vmap_rules.py``, one vectorized call over the batch), and an op declared with
+    ``"loop"`` runs per sample (with a warning). Outside vmap the op runs as written."""
+    def declare(fn):
+        @functools.wraps(fn)
+        def op(*args, **kwargs):
+            if _tm._VMAP:
+                r = _tm._vmap_call(kind, op, args, kwargs)
+                if r is not NotImplemented:
+                    return r
+            return fn(*args, **kwargs)
+        return op
+    return declare
+
+
+def is_batched(x):
+    """True for a batched tensor inside ``vmap`` (its values differ per sample)."""
+    return hasattr(x, "_inner")
+
+
+def all_values(x):
+    """The values of ``x`` for every sample at once (a batched tensor's inner values inside vmap): for checks
+    that raise on a bad value anywhere, never for the result itself."""
+    while hasattr(x, "_inner"):
+        x = x._inner
+    return x.data if isinstance(x, Tensor) else np.asarray(x)

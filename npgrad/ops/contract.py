@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd.grad_mode import _state
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _record, _wrap
-from ._util import data_of
+from ._util import batching_rule, data_of
 from .elementwise import mul
 from .shape import reshape
 
@@ -326,6 +326,7 @@ def _einsum_vjp(k, inputs, output, sizes):
     return vjp
 
 
+@batching_rule("einsum")
 def einsum(subscripts, *operands, optimize="greedy"):
     """``np.einsum`` for every form NumPy accepts (explicit or implicit output, '...', repeated
     letters, size-1 dims that broadcast, one or many operands), differentiable in each operand.

@@ -10,7 +10,7 @@ from ..dtypes import numeric_dtype
 from ..tensor import Tensor, _make, _wrap
 from . import inplace
 from .elementwise import where
-from ._util import as_input, normalize_axis, normalize_one_axis
+from ._util import as_input, batching_rule, normalize_axis, normalize_one_axis
 
 _tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
 
@@ -266,6 +266,7 @@ def flip(x, axis=None):
     return inplace.view_of(out, x, lambda a: np.flip(a, axes))
 
 
+@batching_rule("pad")
 def pad(x, pad_width, mode="constant", constant_values=0):
     """Pad with a constant, as ``np.pad(x, pad_width, constant_values=...)`` (only ``mode='constant'``)."""
     if mode != "constant":
@@ -282,6 +283,7 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     return _make(out, "pad", (x,), (x.data,), (lambda g, y, x: g[key],), (lambda t, y, x: pad(t, widths),))
 
 
+@batching_rule("repeat")
 def repeat(x, repeats, axis=None):
     """Repeat each element ``repeats`` times along ``axis`` (flattened when None), as ``np.repeat``."""
     x = as_input(x, "repeat")
@@ -318,6 +320,7 @@ def repeat(x, repeats, axis=None):
     return _make(out, "repeat", (x,), (x.data,), (vjp,), (lambda t, y, x: repeat(t, repeats, ax),))
 
 
+@batching_rule("tile")
 def tile(x, reps):
     """Tile ``x`` ``reps`` times per axis, as ``np.tile``."""
     x = as_input(x, "tile")

@@ -1,0 +1,517 @@
+"""Batching rules for the op families beyond elementwise / reduce / shape ops (``func_vmap.py``), and the per-op
+loop for an op without a rule.
+
+An op declares its rule beside itself with ``@batching_rule(kind)`` (``ops/_util.py``); the rules here run the
+op ONCE on the inner values (batch axis in front), so autograd records ordinary ops and nested vmap levels
+dispatch again:
+
+* ``axis_flatten`` / ``axis_all``: ops along ``axis`` (sort, partition, nan-reductions...): the axis shifted past
+  the batch axis; ``axis=None`` flattens each sample (sort-like) or names every per-sample axis (reductions);
+* ``topk``, ``quantile``: the same for ``dim`` (and 0-d samples) / with ``q``'s axes in front of the result;
+* ``leading``: ops that already broadcast over leading axes (``np.linalg``): the op on the inner values;
+* ``getitem`` (advanced keys, batched index arrays), ``take``, ``take_along_axis``, ``put_along_axis``,
+  ``pad``, ``tile``, ``repeat``, ``einsum``, ``solve``, ``norm``, ``average``, ``interp``: their own rules.
+
+An op declared with ``loop`` (or a rule that cannot batch a call) runs per sample: each sample selected, the op
+called, the results stacked, with a one-time :class:`VmapFallbackWarning` naming the op. The rest of the
+function stays vectorized.
+"""
+import functools
+import inspect
+import math
+import string
+import warnings
+
+import numpy as np
+
+from . import func_vmap as fv
+from .func_vmap import BatchedTensor, _at, _batched, _expand, _pad, _shift_axes, _shift_one
+from .tensor import Tensor, _wrap
+
+
+class VmapFallbackWarning(RuntimeWarning):
+    """An op without a batching rule ran as a per-sample loop inside ``vmap`` (correct, slow)."""
+
+
+def _ops():
+    from . import ops
+    return ops
+
+
+@functools.lru_cache(maxsize=None)
+def _signature(op):
+    return inspect.signature(inspect.unwrap(op))
+
+
+def _bind(op, args, kwargs):
+    ba = _signature(op).bind(*args, **kwargs)
+    ba.apply_defaults()
+    return ba
+
+
+def _name(op):
+    return getattr(op, "__name__", repr(op))
+
+
+def _leaves(args, kwargs):
+    return fv._flatten((list(args), dict(kwargs)))
+
+
+def _size(leaves, level):
+    return next(x._inner.shape[0] for x in leaves if type(x) is BatchedTensor and x._level == level)
+
+
+def _batched_at(x, level):
+    return type(x) is BatchedTensor and x._level == level
+
+
+def _wrap_tree(out, level):
+    leaves, spec = fv._flatten(out)
+    return fv._unflatten([_batched(x, level) if isinstance(x, Tensor) else x for x in leaves], spec)
+
+
+def _lifted(x, level, size):
+    """``x`` at ``level`` with the batch in front: a batched value's inner, else ``x`` repeated (a view)."""
+    inner, b = _at(x, level)
+    if b:
+        return inner
+    x = x if isinstance(x, Tensor) else _wrap(np.asarray(x))
+    return _expand(x, size)
+
+
+def _flat(inner):
+    """Each sample flattened: (B, n) (explicit sizes: a batch of size 0 has no -1 to infer)."""
+    return _ops().reshape(inner, (inner.shape[0], math.prod(inner.shape[1:])))
+
+
+# ------------------------------------------------------------------------ the per-op loop
+_warned = fv._warned  # one set with the whole-function fallback: each op warns once
+
+
+def warn_fallback(name):
+    if fv._STRICT[0]:
+        raise fv._NoRule(name)
+    if name not in _warned:
+        _warned.add(name)
+        warnings.warn(f"vmap: there is no batching rule for {name}; vmap runs this op as a Python loop over the "
+                      f"batch (correct, slow); the rest of the function stays vectorized", VmapFallbackWarning,
+                      stacklevel=4)
+
+
+def loop_rule(op, level, args, kwargs, warn=True):
+    """``op`` per sample: each batched argument's sample selected, ``op`` called, the results stacked."""
+    if warn:
+        warn_fallback(_name(op))
+    leaves, spec = _leaves(args, kwargs)
+    size = _size(leaves, level)
+    if size == 0:
+        return _empty_loop(op, level, leaves, spec)
+    outs = []
+    for i in range(size):
+        a, k = fv._unflatten([x._inner[i] if _batched_at(x, level) else x for x in leaves], spec)
+        outs.append(op(*a, **k))
+    first, ospec = fv._flatten(outs[0])
+    flats = [fv._flatten(o)[0] for o in outs]
+    res = []
+    for j, v in enumerate(first):
+        if isinstance(v, (Tensor, np.ndarray, np.generic)):
+            parts = [f[j] if isinstance(f[j], Tensor) else _wrap(np.asarray(f[j])) for f in flats]
+            res.append(_batched(_ops().stack(parts, axis=0), level))
+        elif all(f[j] == v for f in flats):
+            res.append(v)
+        else:
+            raise RuntimeError(f"vmap: {_name(op)} returns a Python value that differs across the batch")
+    return fv._unflatten(res, ospec)
+
+
+def _empty_loop(op, level, leaves, spec):
+    """A batch of size 0: the op run once on a zero sample gives the result's per-sample shapes."""
+    samples = [_wrap(np.zeros(x.shape, x.dtype)) if _batched_at(x, level) else x for x in leaves]
+    a, k = fv._unflatten(samples, spec)
+    try:
+        out = op(*a, **k)
+    except Exception as e:
+        raise RuntimeError(f"vmap: {_name(op)} has no batching rule and its per-sample loop cannot find its "
+                           f"result's shape on a batch of size 0 ({type(e).__name__}: {e})") from None
+    leaves_o, ospec = fv._flatten(out)
+    return fv._unflatten([_batched(_wrap(np.zeros((0,) + np.shape(v), np.asarray(v.data if isinstance(
+        v, Tensor) else v).dtype)), level) if isinstance(v, (Tensor, np.ndarray)) else v for v in leaves_o], ospec)
+
+
+def _sample_error(op, level, args, kwargs):
+    """Raise the error the op raises on one sample (a call the rule refuses: bad shapes); if that sample goes
+    through, the per-sample loop computes the call."""
+    leaves, spec = _leaves(args, kwargs)
+    size = _size(leaves, level)
+    samples = [(x._inner[0] if size else _wrap(np.zeros(x.shape, x.dtype))) if _batched_at(x, level) else x
+               for x in leaves]
+    a, k = fv._unflatten(samples, spec)
+    op(*a, **k)
+    return loop_rule(op, level, args, kwargs)
+
+
+def _only_batched(level, ba, names):
+    """True when no argument outside ``names`` is batched at ``level``."""
+    leaves, _ = fv._flatten([v for k, v in ba.arguments.items() if k not in names])
+    return not any(_batched_at(x, level) for x in leaves)
+
+
+# ------------------------------------------------------------------------ ops along an axis
+def _axis_rule(none_mode, param="axis", lead=None):
+    def rule(op, level, args, kwargs):
+        ba = _bind(op, args, kwargs)
+        first = next(iter(ba.arguments))
+        x = ba.arguments[first]
+        if not _batched_at(x, level) or not _only_batched(level, ba, (first,)):
+            return loop_rule(op, level, args, kwargs)
+        inner, nd, axis = x._inner, x.ndim, ba.arguments[param]
+        if axis is None:
+            if none_mode == "flatten":
+                inner, axis = _flat(inner), 1
+            else:
+                axis = tuple(range(1, nd + 1))
+        else:
+            axis = _shift_axes(axis, nd)
+        ba.arguments[first], ba.arguments[param] = inner, axis
+        out = op(*ba.args, **ba.kwargs)
+        if lead is not None:
+            n = np.ndim(ba.arguments[lead])
+            out = _ops().moveaxis(out, n, 0) if n else out
+        return _wrap_tree(out, level)
+    return rule
+
+
+def _topk_rule(op, level, args, kwargs):
+    """topk / kthvalue: ``dim`` shifted; a 0-d sample (its own top element) runs as a 1-element axis."""
+    ba = _bind(op, args, kwargs)
+    x = ba.arguments["x"]
+    if not _batched_at(x, level) or not _only_batched(level, ba, ("x",)):
+        return loop_rule(op, level, args, kwargs)
+    inner = x._inner
+    if x.ndim == 0:
+        ba.arguments["x"], ba.arguments["dim"] = _ops().reshape(inner, (inner.shape[0], 1)), 1
+        if "keepdim" in ba.arguments:
+            ba.arguments["keepdim"] = True
+        out = op(*ba.args, **ba.kwargs)
+        return _wrap_tree(tuple(_ops().reshape(o, (inner.shape[0],)) for o in out), level)
+    ba.arguments["x"], ba.arguments["dim"] = inner, _shift_one(ba.arguments["dim"], x.ndim)
+    return _wrap_tree(op(*ba.args, **ba.kwargs), level)
+
+
+def _leading_rule(op, level, args, kwargs):
+    """Ops that treat leading axes as a batch already (``np.linalg``): the op on the inner values."""
+    x = args[0]
+    if not _batched_at(x, level) or any(_batched_at(v, level) for v in fv._flatten((list(args[1:]), kwargs))[0]):
+        return loop_rule(op, level, args, kwargs)
+    if x.ndim < 2:  # the op's own error, for the per-sample shape
+        return _sample_error(op, level, args, kwargs)
+    return _wrap_tree(op(x._inner, *args[1:], **kwargs), level)
+
+
+# ------------------------------------------------------------------------ indexing
+def _index_item(k, level):
+    """One key item as (value, batched): a batched index's inner values, a Tensor's data, lists as arrays."""
+    if _batched_at(k, level):
+        d = k._inner.data
+        if d.dtype == bool:
+            raise RuntimeError("vmap: indexing with a batched boolean mask gives a result whose shape depends on "
+                               "the data of each sample; this is not supported inside vmap (as in torch.func). "
+                               "Use npg.where(mask, x, 0) instead")
+        return d, True
+    if isinstance(k, Tensor) or isinstance(k, (list, tuple)):
+        from .ops.index import normalize_key
+        return normalize_key((k,))[0], False
+    return k, False
+
+
+def getitem_rule(op, level, args, kwargs):
+    """``x[key]`` with any NumPy key: basic keys shift past the batch axis; advanced keys (integer arrays,
+    boolean masks, batched index tensors) get the batch as one more advanced index in front."""
+    basic = fv._getitem_rule(op, level, args, kwargs)
+    if basic is not NotImplemented:
+        return basic
+    x, key = args[:2]
+    keys = key if isinstance(key, tuple) else (key,)
+    bx = _batched_at(x, level)
+    items = []
+    for k in keys:
+        if k is None or k is Ellipsis or isinstance(k, slice):
+            items.append((k, False))
+            continue
+        if isinstance(k, (bool, np.bool_)):
+            return loop_rule(op, level, args, kwargs)
+        v, b = _index_item(k, level)
+        if isinstance(v, np.ndarray) and v.dtype == bool:
+            if v.ndim == 0:
+                return loop_rule(op, level, args, kwargs)
+            items += [(a, False) for a in np.nonzero(v)]
+        else:
+            items.append((v, b))
+    if not any(isinstance(v, np.ndarray) for v, _ in items):
+        return loop_rule(op, level, args, kwargs)
+    used = sum(1 for v, _ in items if v is not None and v is not Ellipsis)
+    nd = x.ndim
+    if used > nd:
+        raise IndexError(f"too many indices for a tensor of shape {x.shape}: {key!r}")
+    if any(v is Ellipsis for v, _ in items):
+        e = next(i for i, (v, _) in enumerate(items) if v is Ellipsis)
+        items = items[:e] + [(slice(None), False)] * (nd - used) + items[e + 1:]
+    else:
+        items = items + [(slice(None), False)] * (nd - used)
+    items = [(np.asarray(v, dtype=np.intp), False) if isinstance(v, (int, np.integer)) else (v, b) for v, b in items]
+    pos = [i for i, (v, _) in enumerate(items) if isinstance(v, np.ndarray)]
+    shapes = [v.shape[1:] if b else v.shape for v, b in (items[i] for i in pos)]
+    try:
+        adv = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError(f"shape mismatch: indexing arrays could not be broadcast together with shapes "
+                         f"{shapes}") from None
+    size = _size(fv._flatten([x, list(keys)])[0], level)
+    key_b = []
+    for v, b in items:
+        if b:
+            v = v.reshape((size,) + (1,) * (len(adv) - (v.ndim - 1)) + v.shape[1:])
+        key_b.append(v)
+    adjacent = pos == list(range(pos[0], pos[-1] + 1))
+    pre = sum(1 for v, _ in items[:pos[0]] if not isinstance(v, np.ndarray)) if adjacent else 0
+    if bx:
+        out = op(x._inner, (np.arange(size).reshape((size,) + (1,) * len(adv)),) + tuple(key_b))
+        if adjacent and pos[0] > 0 and pre:  # the batched key's arrays are apart: NumPy put them first
+            n = len(adv)
+            perm = (0,) + tuple(range(1 + n, 1 + n + pre)) + tuple(range(1, 1 + n)) + tuple(range(1 + n + pre,
+                                                                                                 out.ndim))
+            out = _ops().transpose(out, perm)
+    else:
+        out = op(x, tuple(key_b))
+        if pre:
+            out = _ops().moveaxis(out, pre, 0)
+    return _batched(out, level)
+
+
+def take_rule(op, level, args, kwargs):
+    """``take``: an index into each sample's (flattened) axis, as a getitem (batched indices allowed)."""
+    ba = _bind(op, args, kwargs)
+    x, idx, axis = ba.arguments["x"], ba.arguments["indices"], ba.arguments["axis"]
+    ops = _ops()
+    if axis is None:
+        return ops.reshape(x, (-1,))[(idx,)]
+    from .ops._util import normalize_one_axis
+    ax = normalize_one_axis(axis, x.ndim, "take")
+    return ops.getitem(x, (slice(None),) * ax + (idx,))
+
+
+def _along_axis(op, level, x, idx, axis, name):
+    """The batched ``x`` and ``indices`` of take/put_along_axis, and the shifted axis."""
+    size = _size([x, idx], level)
+    idx_d, bi = (idx._inner.data, True) if _batched_at(idx, level) else (
+        idx.data if isinstance(idx, Tensor) else np.asarray(idx), False)
+    xi = _lifted(x, level, size)
+    if axis is None:
+        xi = _flat(xi)
+        axis, nd = 0, 1
+    else:
+        nd = x.ndim
+    if not bi:
+        idx_d = np.broadcast_to(idx_d, (size,) + idx_d.shape)
+    if idx_d.ndim - 1 != nd:
+        raise ValueError(f"{name}: indices of rank {idx_d.ndim - 1} for a tensor of rank {nd}")
+    from .ops._util import normalize_one_axis
+    return xi, idx_d, normalize_one_axis(axis, nd, name) + 1, size
+
+
+def take_along_axis_rule(op, level, args, kwargs):
+    ba = _bind(op, args, kwargs)
+    xi, idx, ax, _ = _along_axis(op, level, ba.arguments["x"], ba.arguments["indices"], ba.arguments["axis"],
+                                 "take_along_axis")
+    return _batched(op(xi, idx, ax), level)
+
+
+def put_along_axis_rule(op, level, args, kwargs):
+    ba = _bind(op, args, kwargs)
+    x, values, axis = ba.arguments["x"], ba.arguments["values"], ba.arguments["axis"]
+    xi, idx, ax, size = _along_axis(op, level, x, ba.arguments["indices"], axis, "put_along_axis")
+    vi, bv = _at(values, level)
+    if bv:
+        vi = _pad(vi, idx.ndim - 1 - values.ndim)
+    out = op(xi, idx, vi, ax)
+    if axis is None:
+        out = _ops().reshape(out, (size,) + tuple(x.shape))
+    return _batched(out, level)
+
+
+# ------------------------------------------------------------------------ shape-building ops
+def pad_rule(op, level, args, kwargs):
+    """``pad``: no padding on the batch axis; per-axis widths / values / lengths get an entry for it."""
+    from .ops.padding import _pairs
+    ba = _bind(op, args, kwargs)
+    first = next(iter(ba.arguments))
+    x = ba.arguments[first]
+    if not _batched_at(x, level) or not _only_batched(level, ba, (first,)):
+        return loop_rule(op, level, args, kwargs)
+    nd = x.ndim
+    ba.arguments[first] = x._inner
+    ba.arguments["pad_width"] = [(0, 0)] + _pairs(ba.arguments["pad_width"], nd, "pad", as_index=True)
+    extra = ba.arguments.get("kwargs", ba.arguments)
+    for key, fill in (("constant_values", (0, 0)), ("end_values", (0, 0)), ("stat_length", (1, 1))):
+        v = extra.get(key)
+        if v is not None and np.ndim(v) > 0:
+            extra[key] = [fill] + _pairs(v, nd, "pad", as_index=key == "stat_length")
+    return _batched(op(*ba.args, **ba.kwargs), level)
+
+
+def tile_rule(op, level, args, kwargs):
+    ba = _bind(op, args, kwargs)
+    x, reps = ba.arguments["x"], ba.arguments["reps"]
+    if not _batched_at(x, level) or _batched_at(reps, level):
+        return loop_rule(op, level, args, kwargs)
+    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
+    n = max(x.ndim, len(reps))
+    inner = x._inner
+    inner = _ops().reshape(inner, (inner.shape[0],) + (1,) * (n - x.ndim) + tuple(x.shape))
+    return _batched(op(inner, (1,) + (1,) * (n - len(reps)) + reps), level)
+
+
+def repeat_rule(op, level, args, kwargs):
+    ba = _bind(op, args, kwargs)
+    x, axis = ba.arguments["x"], ba.arguments["axis"]
+    if not _batched_at(x, level) or not _only_batched(level, ba, ("x",)):
+        return loop_rule(op, level, args, kwargs)
+    inner = x._inner
+    if axis is None or x.ndim == 0:
+        if axis is not None and axis not in (0, -1):
+            return _sample_error(op, level, args, kwargs)
+        inner, axis = _flat(inner), 1
+    else:
+        axis = _shift_one(axis, x.ndim)
+    return _batched(op(inner, ba.arguments["repeats"], axis), level)
+
+
+# ------------------------------------------------------------------------ contractions, linalg
+def einsum_rule(op, level, args, kwargs):
+    """einsum: one fresh subscript letter for the batch, in front of each batched operand and of the output."""
+    spec, operands = args[0], args[1:]
+    if not isinstance(spec, str):
+        return loop_rule(op, level, args, kwargs)
+    spec = spec.replace(" ", "")
+    lhs, arrow, out = spec.partition("->")
+    terms = lhs.split(",")
+    if not arrow:
+        letters = lhs.replace(".", "").replace(",", "")
+        out = ("..." if "..." in lhs else "") + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    free = next(c for c in string.ascii_letters if c not in spec)
+    new_ops, new_terms = [], []
+    for t, o in zip(terms, operands):
+        inner, b = _at(o, level)
+        new_ops.append(inner)
+        new_terms.append(free + t if b else t)
+    if len(terms) != len(operands):
+        return loop_rule(op, level, args, kwargs)
+    return _batched(op(",".join(new_terms) + "->" + free + out, *new_ops, **kwargs), level)
+
+
+def solve_rule(op, level, args, kwargs):
+    """solve(a, b): ``b`` a vector per sample (1-D) becomes a column; batched operands get singleton axes so
+    the per-sample stack dimensions of ``a`` and ``b`` broadcast."""
+    ba = _bind(op, args, kwargs)
+    a, b = ba.arguments["a"], ba.arguments["b"]
+    if a.ndim < 2 or b.ndim < 1:
+        return _sample_error(op, level, args, kwargs)
+    ia, bat_a = _at(a, level)
+    ib, bat_b = _at(b, level)
+    ops = _ops()
+    vec = b.ndim == 1
+    if vec:
+        ib = ops.expand_dims(ib if isinstance(ib, Tensor) else _wrap(np.asarray(ib)), -1)
+    ka, kb = a.ndim - 2, (2 if vec else b.ndim) - 2
+    k = max(ka, kb)
+    ia = _pad(ia, k - ka) if bat_a else ia
+    ib = _pad(ib, k - kb) if bat_b else ib
+    out = op(ia, ib)
+    return _batched(ops.reshape(out, out.shape[:-1]) if vec else out, level)
+
+
+def norm_rule(op, level, args, kwargs):
+    """np.linalg.norm: ``axis=None`` means every per-sample axis (flattened for the default 2-norm)."""
+    ba = _bind(op, args, kwargs)
+    x, ord, axis, keepdims = (ba.arguments[k] for k in ("x", "ord", "axis", "keepdims"))
+    if not _batched_at(x, level) or not _only_batched(level, ba, ("x",)):
+        return loop_rule(op, level, args, kwargs)
+    inner, nd = x._inner, x.ndim
+    if axis is None:
+        if ord is None:
+            out = op(_flat(inner), None, 1, False)
+            return _batched(_ops().reshape(out, (inner.shape[0],) + (1,) * nd) if keepdims else out, level)
+        if nd not in (1, 2):
+            return _sample_error(op, level, args, kwargs)
+        axis = tuple(range(nd))
+    axis = _shift_axes(axis if isinstance(axis, (tuple, list)) else (axis,), nd)
+    return _batched(op(inner, ord, axis, keepdims), level)
+
+
+# ------------------------------------------------------------------------ statistics
+def average_rule(op, level, args, kwargs):
+    """average: ``a`` and ``weights`` lifted to the batch (1-D weights along ``axis`` broadcast to ``a``'s
+    per-sample shape), the axis shifted."""
+    ba = _bind(op, args, kwargs)
+    a, axis, w = ba.arguments["a"], ba.arguments["axis"], ba.arguments["weights"]
+    size = _size(fv._flatten([a, w])[0], level)
+    ops = _ops()
+    ai = _lifted(a, level, size)
+    if w is not None:
+        ws = tuple(np.shape(w)) if not isinstance(w, Tensor) else tuple(w.shape)
+        if ws != tuple(a.shape):
+            if axis is None or isinstance(axis, (tuple, list)) or len(ws) != 1 or not (
+                    -a.ndim <= axis < a.ndim) or ws[0] != a.shape[axis]:
+                return _sample_error(op, level, args, kwargs)
+            wi = _lifted(w, level, size)
+            ax = axis % a.ndim
+            wi = ops.reshape(wi, (size,) + (1,) * ax + (ws[0],) + (1,) * (a.ndim - ax - 1))
+            w = ops.broadcast_to(wi, (size,) + tuple(a.shape))
+        else:
+            w = _lifted(w, level, size)
+    ba.arguments["a"], ba.arguments["weights"] = ai, w
+    ba.arguments["axis"] = _shift_axes(axis, a.ndim) if axis is not None else tuple(range(1, a.ndim + 1))
+    return _wrap_tree(op(*ba.args, **ba.kwargs), level)
+
+
+def _nd(v):
+    return v.ndim if isinstance(v, Tensor) else np.ndim(v)
+
+
+def interp_rule(op, level, args, kwargs):
+    """interp: elementwise in ``x``; with batched sample points, one search of every sample's ``x`` in its own
+    ``xp`` (a comparison against all points), then the same gathers and formula as ``interp``."""
+    ba = _bind(op, args, kwargs)
+    x, xp, fp, left, right = (ba.arguments[k] for k in ("x", "xp", "fp", "left", "right"))
+    if not (_batched_at(xp, level) or _batched_at(fp, level)):
+        if _batched_at(left, level) or _batched_at(right, level):
+            return loop_rule(op, level, args, kwargs)
+        ba.arguments["x"] = _lifted(x, level, _size([x], level))
+        return _batched(op(*ba.args, **ba.kwargs), level)
+    if ba.arguments["period"] is not None or _nd(left) or _nd(right) or xp.ndim != 1 or fp.ndim != 1 \
+            or xp.shape != fp.shape or xp.shape[0] < 2:
+        if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape or xp.shape[0] == 0:
+            return _sample_error(op, level, args, kwargs)
+        return loop_rule(op, level, args, kwargs)
+    ops = _ops()
+    size = _size([x, xp, fp], level)
+    X, XP, FP = (_lifted(v, level, size) for v in (x, xp, fp))
+    X, XP, FP = (v.astype(np.float64) if v.dtype.kind in "biu" else v for v in (X, XP, FP))
+    k = XP.shape[1]
+    Xf = _flat(X)
+    j = np.clip((XP.data[:, None, :] <= Xf.data[:, :, None]).sum(-1) - 1, 0, k - 2)
+    x0, x1 = ops.take_along_axis(XP, j, 1), ops.take_along_axis(XP, j + 1, 1)
+    f0, f1 = ops.take_along_axis(FP, j, 1), ops.take_along_axis(FP, j + 1, 1)
+    res = (f1 - f0) / (x1 - x0) * (Xf - x0) + f0
+    res = ops.where(Xf.data == x1.data, f1, res)
+    res = ops.where(Xf.data < XP.data[:, :1], FP[:, :1] if left is None else left, res)
+    res = ops.where(Xf.data > XP.data[:, -1:], FP[:, -1:] if right is None else right, res)
+    return _batched(ops.reshape(res, X.shape), level)
+
+
+RULES = {"axis_flatten": _axis_rule("flatten"), "axis_all": _axis_rule("all"),
+         "quantile": _axis_rule("all", lead="q"), "topk": _topk_rule, "leading": _leading_rule,
+         "getitem": getitem_rule, "take": take_rule, "take_along_axis": take_along_axis_rule,
+         "put_along_axis": put_along_axis_rule, "pad": pad_rule, "tile": tile_rule, "repeat": repeat_rule,
+         "einsum": einsum_rule, "solve": solve_rule, "norm": norm_rule, "average": average_rule,
+         "interp": interp_rule, "loop": loop_rule}
