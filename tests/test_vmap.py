@@ -65,6 +65,36 @@ def _run_case(case, batched, dim=0, size=B):
                 np.testing.assert_allclose(t.grad, r.grad, rtol=1e-10, atol=1e-12, err_msg=case.id)
 
 
+def _run_nested(case):
+    """vmap(vmap(case.fn)) over inputs with two batch axes (2, 3): values and gradients against a double loop."""
+    xs = make_inputs(case, np.float64)
+    arrays = [np.stack([np.stack([x * (1 + 0.01 * (3 * i + j)) for j in range(3)]) for i in range(2)]) for x in xs]
+    fn = (lambda *a: case.fn(*a, **case.kwargs))
+    fv._warned.clear()
+    ts = [npg.tensor(a, requires_grad=True) for a in arrays]
+    ref_ts = [npg.tensor(a, requires_grad=True) for a in arrays]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", fv._vmap_rules.VmapFallbackWarning)
+        out = vmap(vmap(fn))(*ts)
+        ref = [[fn(*[t[i, j] for t in ref_ts]) for j in range(3)] for i in range(2)]
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    loss, ref_loss = 0, 0
+    for k, o in enumerate(outs):
+        parts = [[(r if isinstance(r, (tuple, list)) else (r,))[k] for r in row] for row in ref]
+        expect = np.array([[p.data for p in row] for row in parts])
+        np.testing.assert_allclose(o.data, expect, rtol=1e-12, atol=1e-12, err_msg=case.id)
+        if o.requires_grad:
+            wgt = np.random.default_rng(k).standard_normal(expect.shape)
+            loss = loss + (o * wgt).sum()
+            ref_loss = ref_loss + (npg.stack([npg.stack(row) for row in parts]) * wgt).sum()
+    if isinstance(loss, npg.Tensor):
+        loss.backward()
+        ref_loss.backward()
+        for t, r in zip(ts, ref_ts):
+            np.testing.assert_allclose(t.grad, r.grad, rtol=1e-10, atol=1e-12, err_msg=case.id)
+
+
 def _select(t, dim, i):
     return t[(slice(None),) * (dim % t.ndim) + (i,)]
 
@@ -76,7 +106,7 @@ PARAMS = [pytest.param(c, id=c.id) for c in CASES if c.shapes]
 @pytest.mark.parametrize("case", PARAMS)
 def test_vmap_op_table(case):
     """Every op of the op table under vmap: all inputs batched, each one alone (the others in_dims None), at
-    dims 0 and -1; batches of size 1 and 0. None falls back to a loop."""
+    dims 0 and -1; batches of size 1 and 0; nested vmap. None falls back to a loop."""
     n = len(case.shapes)
     patterns = [(True,) * n] + ([tuple(i == j for j in range(n)) for i in range(n)] if n > 1 else [])
     for batched in patterns:
@@ -84,6 +114,7 @@ def test_vmap_op_table(case):
         _run_case(case, batched, dim=-1)
     _run_case(case, (True,) * n, size=1)
     _run_case(case, (True,) * n, size=0)
+    _run_nested(case)
 
 
 # ------------------------------------------------------------------------ in_dims, out_dims, pytrees
