@@ -11,7 +11,9 @@ dispatch again:
 * ``leading``: ops that already broadcast over leading axes (``np.linalg``): the op on the inner values;
 * ``pad``, ``tile``, ``repeat``, ``einsum``, ``solve``, ``norm``, ``average``: their own rules;
 * gathers (``getitem`` with advanced keys or batched index arrays, ``take``, ``take_along_axis``,
-  ``put_along_axis``, ``interp``): ``_vmap_gather.py``.
+  ``put_along_axis``, ``interp``): ``_vmap_gather.py``;
+* ``*_like``, ``searchsorted``, ``digitize`` / ``isin``, ``masked_fill``, ``dot`` / ``inner`` / ``tensordot``:
+  ``_vmap_small.py``.
 
 An op declared with ``loop`` (or a rule that cannot batch a call) runs per sample: each sample selected, the op
 called, the results stacked, with a one-time :class:`VmapFallbackWarning` naming the op. The rest of the
@@ -117,6 +119,11 @@ def loop_rule(op, level, args, kwargs, warn=True):
     for j, v in enumerate(first):
         if isinstance(v, (Tensor, np.ndarray, np.generic)):
             parts = [f[j] if isinstance(f[j], Tensor) else _wrap(np.asarray(f[j])) for f in flats]
+            shapes = {tuple(p.shape) for p in parts}
+            if len(shapes) > 1:
+                raise RuntimeError(f"vmap: {_name(op)} gives results of different shapes across the batch "
+                                   f"({sorted(shapes)}): its output shape depends on each sample's values, which "
+                                   f"cannot be batched (torch.func.vmap refuses such ops too)")
             res.append(_batched(_ops().stack(parts, axis=0), level))
         elif all(f[j] == v for f in flats):
             res.append(v)
@@ -166,7 +173,8 @@ def _axis_rule(none_mode, param="axis", lead=None):
         if not _batched_at(x, level) or not _only_batched(level, ba, (first,)):
             return loop_rule(op, level, args, kwargs)
         inner, nd, axis = x._inner, x.ndim, ba.arguments[param]
-        if axis is None:
+        none = axis is None
+        if none:
             if none_mode == "flatten":
                 inner, axis = _flat(inner), 1
             else:
@@ -175,6 +183,9 @@ def _axis_rule(none_mode, param="axis", lead=None):
             axis = _shift_axes(axis, nd)
         ba.arguments[first], ba.arguments[param] = inner, axis
         out = op(*ba.args, **ba.kwargs)
+        keepdims = ba.arguments.get("keepdims", False)
+        if none and none_mode == "flatten" and keepdims is not np._NoValue and keepdims and nd != 1:
+            out = _ops().reshape(out, (inner.shape[0],) + (1,) * nd)   # argmax(axis=None, keepdims=True)
         if lead is not None:
             n = np.ndim(ba.arguments[lead])
             out = _ops().moveaxis(out, n, 0) if n else out
@@ -349,6 +360,8 @@ RULES = {"axis_flatten": _axis_rule("flatten"), "axis_all": _axis_rule("all"),
          "pad": pad_rule, "tile": tile_rule, "repeat": repeat_rule, "einsum": einsum_rule, "solve": solve_rule,
          "norm": norm_rule, "average": average_rule, "loop": loop_rule}
 
-from ._vmap_gather import RULES as _GATHER  # noqa: E402  (it uses the helpers above)
+from ._vmap_gather import RULES as _GATHER  # noqa: E402  (they use the helpers above)
+from ._vmap_small import RULES as _SMALL  # noqa: E402
 
 RULES.update(_GATHER)
+RULES.update(_SMALL)

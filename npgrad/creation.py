@@ -5,6 +5,7 @@ from . import random as _random
 from .dtypes import check_numeric, get_default_dtype
 from .tensor import Tensor, _default_requires_grad
 from .tensor import _leaf as _new_leaf
+from ._batching import batching_rule as _batching_rule
 
 
 def _shape(shape):
@@ -55,20 +56,24 @@ def _like(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
+@_batching_rule("like")
 def zeros_like(x, dtype=None, requires_grad=None):
     """Zeros with the shape (and dtype) of ``x``."""
     return _leaf(np.zeros_like(_like(x), dtype=dtype), requires_grad, "zeros_like")
 
 
+@_batching_rule("like")
 def ones_like(x, dtype=None, requires_grad=None):
     """Ones with the shape (and dtype) of ``x``."""
     return _leaf(np.ones_like(_like(x), dtype=dtype), requires_grad, "ones_like")
 
 
+@_batching_rule("like")
 def full_like(x, fill_value, dtype=None, requires_grad=None):
     return _leaf(np.full_like(_like(x), fill_value, dtype=dtype), requires_grad, "full_like")
 
 
+@_batching_rule("like")
 def empty_like(x, dtype=None, requires_grad=None):
     return _leaf(np.empty_like(_like(x), dtype=dtype), requires_grad, "empty_like")
 

@@ -1,13 +1,12 @@
 """Small helpers shared by the op families."""
-import functools
-import importlib
 import operator
 
 import numpy as np
 
+from .. import _batching
 from ..tensor import Tensor, _wrap, const
 
-_tm = importlib.import_module("..tensor", __package__)  # the module (the vmap flag)
+batching_rule = _batching.batching_rule  # (the ops import it from here)
 
 
 def data_of(x, where):
@@ -57,22 +56,6 @@ def unreduce(g, shape, axes, keepdims):
     if not keepdims:
         g = g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
     return np.broadcast_to(g, shape)
-
-
-def batching_rule(kind):
-    """Declare an op's batching rule: under ``npg.func.vmap`` a call with a batched argument runs by the rule
-    named ``kind`` (``npgrad/_vmap_rules.py``, one vectorized call over the batch), and an op declared with
-    ``"loop"`` runs per sample (with a warning). Outside vmap the op runs as written."""
-    def declare(fn):
-        @functools.wraps(fn)
-        def op(*args, **kwargs):
-            if _tm._VMAP:
-                r = _tm._vmap_call(kind, op, args, kwargs)
-                if r is not NotImplemented:
-                    return r
-            return fn(*args, **kwargs)
-        return op
-    return declare
 
 
 def is_batched(x):

@@ -165,6 +165,7 @@ def broadcast_to(x, shape):
     return inplace.view_of(out, x, lambda a: np.broadcast_to(a, shape))
 
 
+@batching_rule("unary")
 def astype(x, dtype):
     """``x`` converted to ``dtype``; the gradient is converted back (none for non-float results)."""
     x = as_input(x, "astype")
@@ -338,6 +339,7 @@ def tile(x, reps):
     return _make(out, "tile", (x,), (x.data,), (vjp,), (lambda t, y, x: tile(t, reps),))
 
 
+@batching_rule("masked_fill")
 def masked_fill(x, mask, value):
     """A copy of ``x`` with ``value`` where ``mask`` (broadcast to ``x``) is True; the input is untouched.
     The gradient flows to ``x`` where the mask is False (and to ``value`` where True, if it is a Tensor)."""
