@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from . import _vmap_state
 from . import func_vmap as fv
 from .func_vmap import BatchedTensor, _at, _batched, _expand, _pad, _shift_axes, _shift_one
 from .tensor import Tensor, _wrap
@@ -110,9 +111,11 @@ def loop_rule(op, level, args, kwargs, warn=True):
     if size == 0:
         return _empty_loop(op, level, leaves, spec)
     outs = []
-    for i in range(size):
-        a, k = fv._unflatten([x._inner[i] if _batched_at(x, level) else x for x in leaves], spec)
-        outs.append(op(*a, **k))
+    with _vmap_state.per_sample(level) as replay:   # randomness='same': every sample the same draws
+        for i in range(size):
+            replay()
+            a, k = fv._unflatten([x._inner[i] if _batched_at(x, level) else x for x in leaves], spec)
+            outs.append(op(*a, **k))
     first, ospec = fv._flatten(outs[0])
     flats = [fv._flatten(o)[0] for o in outs]
     res = []

@@ -177,18 +177,24 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_g
 
 
 def randn(*shape, dtype=None, requires_grad=None, generator=None):
-    """Standard normal samples from ``npg.random`` (or an explicit ``numpy.random.Generator``)."""
+    """Standard normal samples from ``npg.random`` (or an explicit ``numpy.random.Generator``); under ``vmap``
+    as its ``randomness`` says."""
     rng = generator or _random.get_generator()
-    return _leaf(rng.standard_normal(_shape(shape)).astype(_dtype(dtype), copy=False), requires_grad, "randn")
+    return _random.vmap_draw(lambda s: _leaf(rng.standard_normal(s).astype(_dtype(dtype), copy=False),
+                                             requires_grad, "randn"), _shape(shape), "randn")
 
 
 def rand(*shape, dtype=None, requires_grad=None, generator=None):
-    """Uniform samples in ``[0, 1)``."""
+    """Uniform samples in ``[0, 1)``; under ``vmap`` as its ``randomness`` says."""
     rng = generator or _random.get_generator()
-    return _leaf(rng.random(_shape(shape)).astype(_dtype(dtype), copy=False), requires_grad, "rand")
+    return _random.vmap_draw(lambda s: _leaf(rng.random(s).astype(_dtype(dtype), copy=False), requires_grad,
+                                             "rand"), _shape(shape), "rand")
 
 
 def randint(low, high=None, size=(), dtype=np.int64, generator=None):
-    """Random integers in ``[low, high)``, as ``Generator.integers``."""
+    """Random integers in ``[low, high)``, as ``Generator.integers``; under ``vmap`` as its ``randomness``
+    says."""
     rng = generator or _random.get_generator()
-    return _leaf(rng.integers(low, high, size=size, dtype=dtype), False, "randint")
+    size = () if size is None else (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    return _random.vmap_draw(lambda s: _leaf(rng.integers(low, high, size=s, dtype=dtype), False, "randint"),
+                             size, "randint")

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 _tm = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
+from . import _vmap_state
 from .tensor import Tensor, _new
 
 __all__ = ["vmap"]
@@ -395,6 +396,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     None for an unbatched argument, or a pytree matching the argument). ``out_dims`` likewise for the outputs.
     ``chunk_size`` bounds how many samples run at once. Data-dependent Python control flow on batched values
     raises; an op without a batching rule falls back (with a one-time warning) to a Python loop.
+    ``randomness``: a random op inside raises with 'error'; 'different' gives every sample its own draw,
+    'same' one draw shared by all samples (``npgrad/_vmap_state.py``).
 
     >>> npg.func.vmap(npg.dot)(x, y)                 # row-wise dot products of (B, n) x and y
     >>> npg.func.vmap(npg.func.grad(loss), in_dims=(None, 0, 0))(params, xb, yb)   # per-sample gradients
@@ -448,7 +451,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         if chunk_size is not None and size > chunk_size:
             from .ops import concatenate
             parts = []
+            replay = _vmap_state.replayer(randomness)  # 'same': every chunk draws what the first one drew
             for s in range(0, size, chunk_size):
+                replay()
                 leaves = [x if d is None else _slice(x, d, s, min(s + chunk_size, size)) for x, d in zip(flat, dims)]
                 parts.append(_call(func, kwargs, min(chunk_size, size - s), randomness, out_dims, rebuild, leaves,
                                    dims))
@@ -496,18 +501,16 @@ def _call(func, kwargs, size, randomness, out_dims, rebuild, flat, dims):
             inner = x if d == 0 else _moveaxis(x, d, 0)
             wrapped.append(_batched(inner, level))
     args = rebuild(wrapped)
-    prev_rand = _RANDOM[0]
     _tm._VMAP = level
-    _RANDOM[0] = randomness
     try:
-        out = func(*args, **kwargs)
-        leaves, spec = _flatten(out)
-        ods = _out_dims(out_dims, out)
+        with _vmap_state.level(level, size, randomness):
+            out = func(*args, **kwargs)
+            leaves, spec = _flatten(out)
+            ods = _out_dims(out_dims, out)
         if len(ods) != len(leaves):
             raise ValueError(f"vmap: out_dims {out_dims!r} does not match the {len(leaves)} outputs")
     except _NoRule as e:
         _tm._VMAP = level - 1
-        _RANDOM[0] = prev_rand
         if _STRICT[0]:
             raise
         if e.op not in _warned:
@@ -516,10 +519,9 @@ def _call(func, kwargs, size, randomness, out_dims, rebuild, flat, dims):
                           f"not even a per-op loop); vmap falls back to running the WHOLE function as a Python "
                           f"loop over the batch (correct, slow; side effects run once per sample)",
                           _vmap_rules.VmapFallbackWarning, stacklevel=3)
-        return _loop(func, flat, dims, kwargs, size, out_dims, rebuild)
+        return _loop(func, flat, dims, kwargs, size, out_dims, rebuild, randomness)
     finally:
         _tm._VMAP = level - 1
-        _RANDOM[0] = prev_rand
     res = []
     for x, od in zip(leaves, ods):
         if od is None:
@@ -556,15 +558,19 @@ def _expand(x, size):
     return broadcast_to(expand_dims(x, 0), (size,) + x.shape)
 
 
-def _loop(func, flat, dims, kwargs, size, out_dims, rebuild):
-    """The fallback: ``func`` per sample, outputs stacked."""
+def _loop(func, flat, dims, kwargs, size, out_dims, rebuild, randomness="error"):
+    """The fallback: ``func`` per sample, outputs stacked (under ``randomness='same'`` every sample replays the
+    generator's state: the same draws)."""
     from .ops import stack
     if size == 0:
         raise RuntimeError("vmap: an op without a batching rule cannot run on a batch of size 0")
     outs = []
-    for i in range(size):
-        leaves = [x if d is None else _select(x, d, i) for x, d in zip(flat, dims)]
-        outs.append(func(*rebuild(leaves), **kwargs))
+    replay = _vmap_state.replayer(randomness)
+    with _vmap_state.level(_tm._VMAP + 1, size, randomness, looping=True):  # 'error' still raises
+        for i in range(size):
+            replay()
+            leaves = [x if d is None else _select(x, d, i) for x, d in zip(flat, dims)]
+            outs.append(func(*rebuild(leaves), **kwargs))
     leaves0, spec = _flatten(outs[0])
     ods = _out_dims(out_dims, outs[0])
     flats = [_flatten(o)[0] for o in outs]
@@ -595,17 +601,10 @@ def try_vectorized(run):
 
 
 # --------------------------------------------------------------------- randomness
-_RANDOM = ["error"]
-
-
 def check_random(where="a random op"):
-    """Called by npgrad's random sources: under ``vmap(randomness='error')`` random calls raise."""
-    if _tm._VMAP and _RANDOM[0] == "error":
-        raise RuntimeError(f"vmap: called {where} inside vmap with randomness='error'. Pass randomness='same' "
-                           f"to vmap to allow it (one draw shared by every sample)")
-    if _tm._VMAP and _RANDOM[0] == "different":
-        raise NotImplementedError(f"vmap: randomness='different' is not supported yet ({where}); use "
-                                  f"randomness='same' (one draw shared by every sample) or a loop")
+    """Called by npgrad's random sources: under ``vmap(randomness='error')`` random calls raise (see
+    ``_vmap_state.py`` for 'same' and 'different')."""
+    _vmap_state.check(where)
 
 
 # ------------------------------------------------------- transforms inside vmap (vmap over grad, jacrev, ...)
