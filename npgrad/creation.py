@@ -5,6 +5,7 @@ from . import random as _random
 from .dtypes import check_numeric, get_default_dtype
 from .tensor import Tensor, _default_requires_grad
 from .tensor import _leaf as _new_leaf
+from ._batching import batching_rule as _batching_rule
 
 
 def _shape(shape):
@@ -55,20 +56,24 @@ def _like(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
+@_batching_rule("like")
 def zeros_like(x, dtype=None, requires_grad=None):
     """Zeros with the shape (and dtype) of ``x``."""
     return _leaf(np.zeros_like(_like(x), dtype=dtype), requires_grad, "zeros_like")
 
 
+@_batching_rule("like")
 def ones_like(x, dtype=None, requires_grad=None):
     """Ones with the shape (and dtype) of ``x``."""
     return _leaf(np.ones_like(_like(x), dtype=dtype), requires_grad, "ones_like")
 
 
+@_batching_rule("like")
 def full_like(x, fill_value, dtype=None, requires_grad=None):
     return _leaf(np.full_like(_like(x), fill_value, dtype=dtype), requires_grad, "full_like")
 
 
+@_batching_rule("like")
 def empty_like(x, dtype=None, requires_grad=None):
     return _leaf(np.empty_like(_like(x), dtype=dtype), requires_grad, "empty_like")
 
@@ -151,11 +156,12 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_g
     if not (isinstance(start, Tensor) or isinstance(stop, Tensor)):
         out = np.geomspace(start, stop, num, endpoint=endpoint, axis=axis, dtype=_dtype(dtype))
         return _leaf(out, requires_grad, "geomspace")
-    from .ops import log10, moveaxis, where
+    from .ops import log10, moveaxis, sign as _sign, where
+    from .ops._util import all_values
     s, e = _endpoints(start, stop)
-    if np.any(s.data == 0) or np.any(e.data == 0):
+    if np.any(all_values(s) == 0) or np.any(all_values(e) == 0):
         raise ValueError("geomspace: geometric sequence cannot include zero")
-    sign = np.sign(s.data)
+    sign = _sign(s).detach()  # (a tensor: under vmap each sample its own sign)
     y = linspace(log10(s * sign), log10(e * sign), num, endpoint=endpoint)
     y = 10.0 ** y
     shape = y.shape
@@ -171,18 +177,24 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_g
 
 
 def randn(*shape, dtype=None, requires_grad=None, generator=None):
-    """Standard normal samples from ``npg.random`` (or an explicit ``numpy.random.Generator``)."""
+    """Standard normal samples from ``npg.random`` (or an explicit ``numpy.random.Generator``); under ``vmap``
+    as its ``randomness`` says."""
     rng = generator or _random.get_generator()
-    return _leaf(rng.standard_normal(_shape(shape)).astype(_dtype(dtype), copy=False), requires_grad, "randn")
+    return _random.vmap_draw(lambda s: _leaf(rng.standard_normal(s).astype(_dtype(dtype), copy=False),
+                                             requires_grad, "randn"), _shape(shape), "randn")
 
 
 def rand(*shape, dtype=None, requires_grad=None, generator=None):
-    """Uniform samples in ``[0, 1)``."""
+    """Uniform samples in ``[0, 1)``; under ``vmap`` as its ``randomness`` says."""
     rng = generator or _random.get_generator()
-    return _leaf(rng.random(_shape(shape)).astype(_dtype(dtype), copy=False), requires_grad, "rand")
+    return _random.vmap_draw(lambda s: _leaf(rng.random(s).astype(_dtype(dtype), copy=False), requires_grad,
+                                             "rand"), _shape(shape), "rand")
 
 
 def randint(low, high=None, size=(), dtype=np.int64, generator=None):
-    """Random integers in ``[low, high)``, as ``Generator.integers``."""
+    """Random integers in ``[low, high)``, as ``Generator.integers``; under ``vmap`` as its ``randomness``
+    says."""
     rng = generator or _random.get_generator()
-    return _leaf(rng.integers(low, high, size=size, dtype=dtype), False, "randint")
+    size = () if size is None else (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    return _random.vmap_draw(lambda s: _leaf(rng.integers(low, high, size=s, dtype=dtype), False, "randint"),
+                             size, "randint")
