@@ -5,6 +5,7 @@ from . import random as _random
 from .dtypes import check_numeric, default_complex_dtype, get_default_dtype
 from .tensor import Tensor, _default_requires_grad
 from .tensor import _leaf as _new_leaf
+from ._batching import batching_rule as _batching_rule
 
 
 def _shape(shape):
@@ -63,20 +64,24 @@ def _like(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
+@_batching_rule("like")
 def zeros_like(x, dtype=None, requires_grad=None):
     """Zeros with the shape (and dtype) of ``x``."""
     return _leaf(np.zeros_like(_like(x), dtype=dtype), requires_grad, "zeros_like")
 
 
+@_batching_rule("like")
 def ones_like(x, dtype=None, requires_grad=None):
     """Ones with the shape (and dtype) of ``x``."""
     return _leaf(np.ones_like(_like(x), dtype=dtype), requires_grad, "ones_like")
 
 
+@_batching_rule("like")
 def full_like(x, fill_value, dtype=None, requires_grad=None):
     return _leaf(np.full_like(_like(x), fill_value, dtype=dtype), requires_grad, "full_like")
 
 
+@_batching_rule("like")
 def empty_like(x, dtype=None, requires_grad=None):
     return _leaf(np.empty_like(_like(x), dtype=dtype), requires_grad, "empty_like")
 
@@ -163,13 +168,14 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_g
     if not (isinstance(start, Tensor) or isinstance(stop, Tensor)):
         out = np.geomspace(start, stop, num, endpoint=endpoint, axis=axis, dtype=_space_dtype(dtype, start, stop))
         return _leaf(out, requires_grad, "geomspace")
-    from .ops import log10, moveaxis, where
+    from .ops import log10, moveaxis, sign as _sign, where
+    from .ops._util import all_values
     s, e = _endpoints(start, stop)
     if s.dtype.kind == "c":
         raise TypeError("geomspace: complex tensor endpoints are not supported (complex numbers or arrays are)")
-    if np.any(s.data == 0) or np.any(e.data == 0):
+    if np.any(all_values(s) == 0) or np.any(all_values(e) == 0):
         raise ValueError("geomspace: geometric sequence cannot include zero")
-    sign = np.sign(s.data)
+    sign = _sign(s).detach()  # (a tensor: under vmap each sample its own sign)
     y = linspace(log10(s * sign), log10(e * sign), num, endpoint=endpoint)
     y = 10.0 ** y
     shape = y.shape
@@ -186,25 +192,35 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_g
 
 def randn(*shape, dtype=None, requires_grad=None, generator=None):
     """Standard normal samples from ``npg.random`` (or an explicit ``numpy.random.Generator``); complex
-    ones for a complex ``dtype``, as ``torch.randn`` (``E|z|^2 = 1``)."""
+    ones for a complex ``dtype``, as ``torch.randn`` (``E|z|^2 = 1``); under ``vmap`` as its ``randomness`` says."""
     rng = generator or _random.get_generator()
-    dt, shape = _dtype(dtype), _shape(shape)
-    if dt.kind == "c":  # as torch.randn: real and imaginary parts independent, each of variance 1/2
-        out = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) * np.sqrt(0.5)
+    dt = _dtype(dtype)
+
+    def draw(shape):
+        if dt.kind == "c":  # as torch.randn: real and imaginary parts independent, each of variance 1/2
+            out = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) * np.sqrt(0.5)
+        else:
+            out = rng.standard_normal(shape)
         return _leaf(out.astype(dt, copy=False), requires_grad, "randn")
-    return _leaf(rng.standard_normal(shape).astype(dt, copy=False), requires_grad, "randn")
+    return _random.vmap_draw(draw, _shape(shape), "randn")
 
 
 def rand(*shape, dtype=None, requires_grad=None, generator=None):
-    """Uniform samples in ``[0, 1)`` (real and imaginary parts each, for a complex ``dtype``)."""
+    """Uniform samples in ``[0, 1)`` (real and imaginary parts each, for a complex ``dtype``, as ``torch.rand``);
+    under ``vmap`` as its ``randomness`` says."""
     rng = generator or _random.get_generator()
-    dt, shape = _dtype(dtype), _shape(shape)
-    if dt.kind == "c":  # as torch.rand: real and imaginary parts each uniform in [0, 1)
-        return _leaf((rng.random(shape) + 1j * rng.random(shape)).astype(dt, copy=False), requires_grad, "rand")
-    return _leaf(rng.random(shape).astype(dt, copy=False), requires_grad, "rand")
+    dt = _dtype(dtype)
+
+    def draw(shape):
+        out = rng.random(shape) + 1j * rng.random(shape) if dt.kind == "c" else rng.random(shape)
+        return _leaf(out.astype(dt, copy=False), requires_grad, "rand")
+    return _random.vmap_draw(draw, _shape(shape), "rand")
 
 
 def randint(low, high=None, size=(), dtype=np.int64, generator=None):
-    """Random integers in ``[low, high)``, as ``Generator.integers``."""
+    """Random integers in ``[low, high)``, as ``Generator.integers``; under ``vmap`` as its ``randomness``
+    says."""
     rng = generator or _random.get_generator()
-    return _leaf(rng.integers(low, high, size=size, dtype=dtype), False, "randint")
+    size = () if size is None else (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    return _random.vmap_draw(lambda s: _leaf(rng.integers(low, high, size=s, dtype=dtype), False, "randint"),
+                             size, "randint")

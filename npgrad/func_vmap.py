@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 _tm = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
+from . import _vmap_state
 from .tensor import Tensor, _new
 
 __all__ = ["vmap"]
@@ -310,7 +311,7 @@ def _join(op, level, args, kwargs, new_axis):
         if not b:
             inner = _expand(inner if isinstance(inner, Tensor) else _tm._wrap(np.asarray(inner)), size)
         if axis is None:
-            inner = inner.reshape((size, -1))
+            inner = inner.reshape((size, math.prod(inner.shape[1:])))
         inners.append(inner)
     nd = args[0].ndim + (1 if new_axis else 0)
     ax = 1 if axis is None else _shift_one(axis, nd)
@@ -330,13 +331,24 @@ RULES = {"broadcast_to": _broadcast_to_rule, "composite": _composite_rule,
          "getitem": _getitem_rule}
 
 
+def _deep_level(args, kwargs):
+    """The innermost level batched anywhere in ``args``/``kwargs`` (index tuples, lists of tensors...)."""
+    return _level_of(_flatten((list(args), kwargs or {}))[0])
+
+
 def _dispatch(kind, op, args, kwargs):
     """Run ``op(*args, **kwargs)`` by its family's batching rule if an argument is batched; else
-    ``NotImplemented`` (the op runs as usual)."""
-    level = _level_of(args)
+    ``NotImplemented`` (the op runs as usual). A kind without a rule, or a rule that cannot batch this call
+    (it returns ``NotImplemented``), runs the op per sample (``_vmap_rules.loop_rule``, with a warning)."""
+    level = _level_of(args) or _deep_level(args, kwargs)
     if not level:
         return NotImplemented
-    return RULES[kind](op, level, args, kwargs or {})
+    kwargs = kwargs or {}
+    rule = RULES.get(kind)
+    out = NotImplemented if rule is None else rule(op, level, args, kwargs)
+    if out is NotImplemented:
+        return _vmap_rules.loop_rule(op, level, args, kwargs)
+    return out
 
 
 _tm._vmap_call = _dispatch
@@ -389,6 +401,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     None for an unbatched argument, or a pytree matching the argument). ``out_dims`` likewise for the outputs.
     ``chunk_size`` bounds how many samples run at once. Data-dependent Python control flow on batched values
     raises; an op without a batching rule falls back (with a one-time warning) to a Python loop.
+    ``randomness``: a random op inside raises with 'error'; 'different' gives every sample its own draw,
+    'same' one draw shared by all samples (``npgrad/_vmap_state.py``).
 
     >>> npg.func.vmap(npg.dot)(x, y)                 # row-wise dot products of (B, n) x and y
     >>> npg.func.vmap(npg.func.grad(loss), in_dims=(None, 0, 0))(params, xb, yb)   # per-sample gradients
@@ -442,7 +456,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         if chunk_size is not None and size > chunk_size:
             from .ops import concatenate
             parts = []
+            replay = _vmap_state.replayer(randomness)  # 'same': every chunk draws what the first one drew
             for s in range(0, size, chunk_size):
+                replay()
                 leaves = [x if d is None else _slice(x, d, s, min(s + chunk_size, size)) for x, d in zip(flat, dims)]
                 parts.append(_call(func, kwargs, min(chunk_size, size - s), randomness, out_dims, rebuild, leaves,
                                    dims))
@@ -490,28 +506,27 @@ def _call(func, kwargs, size, randomness, out_dims, rebuild, flat, dims):
             inner = x if d == 0 else _moveaxis(x, d, 0)
             wrapped.append(_batched(inner, level))
     args = rebuild(wrapped)
-    prev_rand = _RANDOM[0]
     _tm._VMAP = level
-    _RANDOM[0] = randomness
     try:
-        out = func(*args, **kwargs)
-        leaves, spec = _flatten(out)
-        ods = _out_dims(out_dims, out)
+        with _vmap_state.level(level, size, randomness):
+            out = func(*args, **kwargs)
+            leaves, spec = _flatten(out)
+            ods = _out_dims(out_dims, out)
         if len(ods) != len(leaves):
             raise ValueError(f"vmap: out_dims {out_dims!r} does not match the {len(leaves)} outputs")
     except _NoRule as e:
         _tm._VMAP = level - 1
-        _RANDOM[0] = prev_rand
         if _STRICT[0]:
             raise
         if e.op not in _warned:
             _warned.add(e.op)
-            warnings.warn(f"vmap: there is no batching rule for {e.op}; vmap falls back to a Python loop over "
-                          f"the batch for this function (correct, slow)", RuntimeWarning, stacklevel=3)
-        return _loop(func, flat, dims, kwargs, size, out_dims, rebuild)
+            warnings.warn(f"vmap: {e.op} read the values of a batched tensor directly (it has no batching rule, "
+                          f"not even a per-op loop); vmap falls back to running the WHOLE function as a Python "
+                          f"loop over the batch (correct, slow; side effects run once per sample)",
+                          _vmap_rules.VmapFallbackWarning, stacklevel=3)
+        return _loop(func, flat, dims, kwargs, size, out_dims, rebuild, randomness)
     finally:
         _tm._VMAP = level - 1
-        _RANDOM[0] = prev_rand
     res = []
     for x, od in zip(leaves, ods):
         if od is None:
@@ -548,15 +563,19 @@ def _expand(x, size):
     return broadcast_to(expand_dims(x, 0), (size,) + x.shape)
 
 
-def _loop(func, flat, dims, kwargs, size, out_dims, rebuild):
-    """The fallback: ``func`` per sample, outputs stacked."""
+def _loop(func, flat, dims, kwargs, size, out_dims, rebuild, randomness="error"):
+    """The fallback: ``func`` per sample, outputs stacked (under ``randomness='same'`` every sample replays the
+    generator's state: the same draws)."""
     from .ops import stack
     if size == 0:
         raise RuntimeError("vmap: an op without a batching rule cannot run on a batch of size 0")
     outs = []
-    for i in range(size):
-        leaves = [x if d is None else _select(x, d, i) for x, d in zip(flat, dims)]
-        outs.append(func(*rebuild(leaves), **kwargs))
+    replay = _vmap_state.replayer(randomness)
+    with _vmap_state.level(_tm._VMAP + 1, size, randomness, looping=True):  # 'error' still raises
+        for i in range(size):
+            replay()
+            leaves = [x if d is None else _select(x, d, i) for x, d in zip(flat, dims)]
+            outs.append(func(*rebuild(leaves), **kwargs))
     leaves0, spec = _flatten(outs[0])
     ods = _out_dims(out_dims, outs[0])
     flats = [_flatten(o)[0] for o in outs]
@@ -587,17 +606,10 @@ def try_vectorized(run):
 
 
 # --------------------------------------------------------------------- randomness
-_RANDOM = ["error"]
-
-
 def check_random(where="a random op"):
-    """Called by npgrad's random sources: under ``vmap(randomness='error')`` random calls raise."""
-    if _tm._VMAP and _RANDOM[0] == "error":
-        raise RuntimeError(f"vmap: called {where} inside vmap with randomness='error'. Pass randomness='same' "
-                           f"to vmap to allow it (one draw shared by every sample)")
-    if _tm._VMAP and _RANDOM[0] == "different":
-        raise NotImplementedError(f"vmap: randomness='different' is not supported yet ({where}); use "
-                                  f"randomness='same' (one draw shared by every sample) or a loop")
+    """Called by npgrad's random sources: under ``vmap(randomness='error')`` random calls raise (see
+    ``_vmap_state.py`` for 'same' and 'different')."""
+    _vmap_state.check(where)
 
 
 # ------------------------------------------------------- transforms inside vmap (vmap over grad, jacrev, ...)
@@ -718,3 +730,6 @@ def lifted(kind, f, argnums, has_aux, args, kwargs, level):
 
 
 from . import _vmap_nn  # noqa: E402  (the nn layers' rules; it imports this module)
+from . import _vmap_rules  # noqa: E402  (the rules of the other op families; they import this module)
+
+RULES.update(_vmap_rules.RULES)

@@ -1,7 +1,7 @@
 """npgrad's random source: one seedable ``numpy.random.Generator`` (``npg.random.seed(n)``)."""
-import sys
-
 import numpy as np
+
+from . import _vmap_state
 
 _generator = np.random.default_rng()
 
@@ -17,7 +17,17 @@ manual_seed = seed
 
 def get_generator():
     """The current ``numpy.random.Generator``."""
-    if sys.modules["npgrad.tensor"]._VMAP:
-        from .func_vmap import check_random
-        check_random("a random op (npgrad.random.get_generator)")
+    if _vmap_state._LEVELS:
+        _vmap_state.check("a random op (npgrad.random.get_generator)")
     return _generator
+
+
+def vmap_draw(draw, shape, where):
+    """``draw(shape)`` for a random constructor, under ``vmap``'s ``randomness``: with 'different' the draw has
+    one more leading axis per such vmap level (every sample its own values) and comes back batched; with 'same'
+    it is one draw of ``shape``; with 'error' it raises. Outside vmap: ``draw(shape)``. ``draw`` returns a
+    Tensor."""
+    if not _vmap_state._LEVELS:
+        return draw(tuple(shape))
+    _vmap_state.check(where)
+    return _vmap_state.wrap(draw(_vmap_state.batch_shape() + tuple(shape)))

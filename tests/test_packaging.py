@@ -11,7 +11,7 @@ except ModuleNotFoundError:  # Python 3.10: the test extra installs tomli
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DISTRIBUTION = {"sklearn": "scikit-learn"}  # import name -> distribution name, where they differ
-# this repository's modules; an example may import another (train_digits_dp imports train_digits)
+# the project's own packages, and the examples' modules (one example imports another's model and data code)
 LOCAL = {"npgrad", "tests", "bench", "examples"} | {p.stem for p in (ROOT / "examples").glob("*.py")}
 
 

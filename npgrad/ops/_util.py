@@ -3,7 +3,10 @@ import operator
 
 import numpy as np
 
+from .. import _batching
 from ..tensor import Tensor, _wrap, const
+
+batching_rule = _batching.batching_rule  # (the ops import it from here)
 
 
 def data_of(x, where):
@@ -53,3 +56,16 @@ def unreduce(g, shape, axes, keepdims):
     if not keepdims:
         g = g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
     return np.broadcast_to(g, shape)
+
+
+def is_batched(x):
+    """True for a batched tensor inside ``vmap`` (its values differ per sample)."""
+    return hasattr(x, "_inner")
+
+
+def all_values(x):
+    """The values of ``x`` for every sample at once (a batched tensor's inner values inside vmap): for checks
+    that raise on a bad value anywhere, never for the result itself."""
+    while hasattr(x, "_inner"):
+        x = x._inner
+    return x.data if isinstance(x, Tensor) else np.asarray(x)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make
-from ._util import as_input, normalize_axis, normalize_one_axis
+from ._util import as_input, is_batched, normalize_axis, normalize_one_axis
 from .elementwise import where
 from .index import getitem
 from .shape import broadcast_to, concatenate, flip, moveaxis, pad as _pad_constant, ravel, reshape, split, \
@@ -314,7 +314,7 @@ def ediff1d(ary, to_end=None, to_begin=None):
 def _spacing(d, n, where):
     """One axis's spacing for ``gradient``: a scalar, or the differences of 1-D coordinates (a scalar
     again when uniform, as NumPy)."""
-    if np.ndim(d.data if isinstance(d, Tensor) else d) == 0:
+    if (d.ndim if isinstance(d, Tensor) else np.ndim(d)) == 0:
         return d, True
     d = as_input(d, where)
     if d.ndim != 1:
@@ -325,7 +325,7 @@ def _spacing(d, n, where):
     if d.dtype.kind in "iu":
         d = d.astype(np.float64)
     dx = d[1:] - d[:-1]
-    if not d.requires_grad and dx.size and (dx.data == dx.data[0]).all():
+    if not d.requires_grad and not is_batched(d) and dx.size and (dx.data == dx.data[0]).all():
         return dx.data[0], True
     return dx, False
 
@@ -346,7 +346,7 @@ def gradient(f, *varargs, axis=None, edge_order=1):
         raise ValueError("gradient: 'edge_order' greater than 2 not supported")
     if not varargs:
         spacings = [1.0] * len(axes)
-    elif len(varargs) == 1 and np.ndim(varargs[0].data if isinstance(varargs[0], Tensor) else varargs[0]) == 0:
+    elif len(varargs) == 1 and (varargs[0].ndim if isinstance(varargs[0], Tensor) else np.ndim(varargs[0])) == 0:
         spacings = list(varargs) * len(axes)
     elif len(varargs) == len(axes):
         spacings = list(varargs)

@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd.grad_mode import _state
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _record, _wrap
-from ._util import data_of
+from ._util import batching_rule, data_of
 from .elementwise import mul
 from .shape import reshape
 
@@ -86,6 +86,7 @@ def matmul(a, b, _op="matmul"):
 _versions.reads("matmul", "b", "a")
 
 
+@batching_rule("contraction")
 def dot(a, b):
     """``np.dot``: matmul for 1-D/2-D operands; for N-D, a sum over the last axis of ``a`` and
     the second-to-last of ``b``; multiplication when either is a scalar."""
@@ -98,6 +99,7 @@ def dot(a, b):
     return _tensordot(a, b, ([na - 1], [nb - 2 if nb > 1 else 0]), "dot")
 
 
+@batching_rule("contraction")
 def inner(a, b):
     """``np.inner``: sum over the last axes of ``a`` and ``b``."""
     na, nb = np.ndim(data_of(a, "inner")), np.ndim(data_of(b, "inner"))
@@ -113,6 +115,7 @@ def outer(a, b):
     return mul(a, b)
 
 
+@batching_rule("contraction")
 def tensordot(a, b, axes=2):
     """``np.tensordot``: sum products over the given axes (an int ``n`` means the last ``n`` of
     ``a`` with the first ``n`` of ``b``; or a pair of axis lists)."""
@@ -326,6 +329,7 @@ def _einsum_vjp(k, inputs, output, sizes):
     return vjp
 
 
+@batching_rule("einsum")
 def einsum(subscripts, *operands, optimize="greedy"):
     """``np.einsum`` for every form NumPy accepts (explicit or implicit output, '...', repeated
     letters, size-1 dims that broadcast, one or many operands), differentiable in each operand.

@@ -24,6 +24,7 @@ import numpy as np
 from ..autograd import forward_ad as _fwd
 from ..tensor import Tensor, _make, _wrap
 from ._matrix import diag_embed, eye_like, is_zero, lapack, mT, matrix_arg, tril, triu
+from ._util import batching_rule
 
 EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
@@ -91,6 +92,7 @@ def _eigh_jvp(dA, ys, a):
     return [np.sum(dP * eye, axis=-1), np.matmul(V, dP / E * (1 - eye))]
 
 
+@batching_rule("leading")
 def eigh(a, UPLO="L"):
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices, as ``np.linalg.eigh``; reads
     the ``UPLO`` triangle. Both outputs are differentiable; the gradient is symmetric (PyTorch's)."""
@@ -102,6 +104,7 @@ def eigh(a, UPLO="L"):
     return EighResult(*_record_packed("eigh", a, ad, [w, V], _eigh_vjp, _eigh_jvp))
 
 
+@batching_rule("leading")
 def eigvalsh(a, UPLO="L"):
     """Eigenvalues (ascending) of symmetric matrices, as ``np.linalg.eigvalsh``; differentiable
     (computes the eigenvectors too when a graph is recorded)."""
@@ -181,6 +184,7 @@ def _svd_jvp(full_matrices):
 _SVD_JVPS = {True: _svd_jvp(True), False: _svd_jvp(False)}
 
 
+@batching_rule("leading")
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """Singular value decomposition ``a = U @ (S[..., None] * Vh)``, as ``np.linalg.svd``.
 
@@ -198,6 +202,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
                                      _SVD_JVPS[bool(full_matrices)]))
 
 
+@batching_rule("leading")
 def svdvals(x, _op="svdvals"):
     """Singular values (descending), as ``np.linalg.svdvals``; differentiable (the gradient is
     ``U diag(gS) Vh``, finite for repeated singular values)."""
@@ -271,6 +276,7 @@ def _qr_jvp(complete):
 _QR_JVPS = {True: _qr_jvp(True), False: _qr_jvp(False)}
 
 
+@batching_rule("leading")
 def qr(a, mode="reduced"):
     """QR decomposition, as ``np.linalg.qr``: ``mode`` 'reduced' (Q (m, k), R (k, n)), 'complete'
     (Q (m, m), R (m, n)) or 'r' (R only, the reduced one). Q and R are differentiable (PyTorch's

@@ -16,7 +16,7 @@ from ..autograd.engine import Scatter
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make, _record, _wrap
 from . import inplace
-from ._util import as_input, normalize_one_axis
+from ._util import as_input, batching_rule, normalize_one_axis
 
 _tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
 
@@ -246,6 +246,7 @@ def _assign(x, key, value):
                  _setitem_jvps(key))
 
 
+@batching_rule("take")
 def take(x, indices, axis=None):
     """Elements at ``indices`` along ``axis`` (of the flattened tensor when None), as ``np.take``."""
     x = as_input(x, "take")
@@ -256,6 +257,7 @@ def take(x, indices, axis=None):
     return getitem(x, (slice(None),) * ax + (idx,))
 
 
+@batching_rule("take_along_axis")
 def take_along_axis(x, indices, axis):
     """Gather values along ``axis`` with an index array of the same rank, as ``np.take_along_axis``."""
     x = as_input(x, "take_along_axis")
@@ -287,6 +289,7 @@ def _along_axis_key(shape, idx, ax):
 gather = take_along_axis
 
 
+@batching_rule("put_along_axis")
 def put_along_axis(x, indices, values, axis):
     """A copy of ``x`` with ``values`` (broadcast to ``indices``) written at ``indices`` along
     ``axis``, or into the flattened tensor when ``axis`` is None: a functional

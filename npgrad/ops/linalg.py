@@ -21,7 +21,7 @@ import numpy as np
 
 from ..tensor import Tensor, _make, _wrap
 from ._matrix import LinAlgError, eye_like, lapack, mT, matrix_arg, tril
-from ._util import data_of, zeros_grad
+from ._util import batching_rule, data_of, zeros_grad
 from .complex import conj
 from .contract import dot, einsum, outer as _outer
 from .elementwise import mul
@@ -68,6 +68,7 @@ def _matrix_scalar_jvps(vjp):
     return (lambda t, y, a: _sum(vjp(np.ones(np.shape(y), y.dtype), y, a) * t, axis=(-2, -1)),)
 
 
+@batching_rule("leading")
 def det(a):
     """Determinant of (stacks of) square matrices, as ``np.linalg.det``. Its gradient is
     ``det * inv(a).T`` (by a solve), and the adjugate (from the SVD) where ``|det|`` is below
@@ -82,6 +83,7 @@ def _logabsdet_vjp(g, y, a):
     return np.linalg.solve(mT(a), g[..., None, None] * eye_like(a))
 
 
+@batching_rule("leading")
 def slogdet(a):
     """Sign and natural log of the absolute determinant, as ``np.linalg.slogdet`` (a named pair
     ``(sign, logabsdet)``). ``logabsdet`` is differentiable (gradient ``inv(a).T``, by a solve);
@@ -100,6 +102,7 @@ def _inv_vjp(g, y, a):
     return -np.matmul(yT, np.matmul(g, yT))
 
 
+@batching_rule("leading")
 def inv(a):
     """Inverse of (stacks of) square matrices, as ``np.linalg.inv``; a singular matrix raises
     ``LinAlgError`` naming ``inv``. Gradient: ``-inv(a).T @ g @ inv(a).T``."""
@@ -122,6 +125,7 @@ def _solve_vjp_a(g, y, a, b):  # ga = -gb x^T
     return -np.matmul(gb, mT(y))
 
 
+@batching_rule("solve")
 def solve(a, b):
     """Solve ``a @ x = b`` for ``x``, as ``np.linalg.solve`` (NumPy 2 rules: ``b`` is a vector
     only when it is 1-D, else a stack of (M, K) matrices; batch dims broadcast). Gradients:
@@ -163,6 +167,7 @@ def _cholesky_jvp(t, L, a):
     return np.matmul(L, tril(X) - 0.5 * X * eye_like(X))
 
 
+@batching_rule("leading")
 def cholesky(a, /, *, upper=False):
     """Cholesky factor of (stacks of) symmetric positive-definite matrices, as
     ``np.linalg.cholesky``: lower ``L`` with ``a = L @ L.T``, or upper ``L.T`` with ``upper=True``.
@@ -193,6 +198,7 @@ def _pinv_vjp(g, y, a):
 _NO_VALUE = object()
 
 
+@batching_rule("leading")
 def pinv(a, rcond=None, hermitian=False, *, rtol=_NO_VALUE):
     """Moore-Penrose pseudo-inverse, as ``np.linalg.pinv`` (same ``rcond`` / ``rtol`` cut-off).
     Differentiable where the rank is locally constant (PyTorch's formula)."""
@@ -263,6 +269,7 @@ _RESIDUAL_JVPS = (lambda t, y, a, b, x: 2 * _sum((np.matmul(a, x) - b) * np.matm
                   lambda t, y, a, b, x: 2 * _sum((np.matmul(a, x) - b) * np.matmul(a, t), axis=0))
 
 
+@batching_rule("loop")
 def lstsq(a, b, rcond=None):
     """Least-squares solution of ``a @ x = b``, as ``np.linalg.lstsq`` (``a`` 2-D, ``b`` 1-D or 2-D):
     returns ``(x, residuals, rank, s)``. ``x`` (the minimum-norm solution) and ``residuals``
@@ -286,6 +293,7 @@ def lstsq(a, b, rcond=None):
 
 
 # ------------------------------------------------------------------ built from other ops
+@batching_rule("leading")
 def matrix_power(a, n):
     """``a`` raised to the integer power ``n`` by repeated squaring, as ``np.linalg.matrix_power``
     (the same products in the same order); ``n < 0`` inverts first, ``n == 0`` gives identities."""

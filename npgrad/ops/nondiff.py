@@ -11,6 +11,7 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap
 from . import elementwise as _elementwise
 from .index import scatter_add
+from ._util import batching_rule
 from .shape import broadcast_to
 
 _NO = object()
@@ -35,36 +36,46 @@ def _wrapped(result):
     return result
 
 
-def _passthrough(npfn, doc=None):
-    """``npfn`` applied to the tensors' data, its arrays returned as constant tensors."""
+def _passthrough(npfn, doc=None, vmap="loop"):
+    """``npfn`` applied to the tensors' data, its arrays returned as constant tensors; ``vmap`` names its
+    batching rule (``npgrad/_vmap_rules.py``; "loop": per sample, e.g. results whose shape depends on the data)."""
     def fn(*args, **kwargs):
         return _wrapped(npfn(*(_raw(a) for a in args), **{k: _raw(v) for k, v in kwargs.items()}))
     fn.__name__ = fn.__qualname__ = npfn.__name__
     fn.__doc__ = doc
-    return fn
+    fn.__wrapped__ = npfn  # (its signature, for the batching rules)
+    return batching_rule(vmap)(fn)
 
 
-argsort = _passthrough(np.argsort, "Indices that sort ``a`` along ``axis``, as ``np.argsort`` (an int tensor).")
-argpartition = _passthrough(np.argpartition, "Indices that partition ``a`` around ``kth``, as ``np.argpartition``.")
+argsort = _passthrough(np.argsort, "Indices that sort ``a`` along ``axis``, as ``np.argsort`` (an int tensor).",
+                       vmap="axis_flatten")
+argpartition = _passthrough(np.argpartition, "Indices that partition ``a`` around ``kth``, as ``np.argpartition``.",
+                            vmap="axis_flatten")
 lexsort = _passthrough(np.lexsort, "Indirect stable sort on several keys (the last is primary), as ``np.lexsort``.")
 nonzero = _passthrough(np.nonzero, "Indices of the non-zero elements, one int tensor per axis, as ``np.nonzero``.")
 argwhere = _passthrough(np.argwhere, "Indices of the non-zero elements, one row each, as ``np.argwhere``.")
 flatnonzero = _passthrough(np.flatnonzero, "Indices of the non-zero elements of the flattened input.")
-count_nonzero = _passthrough(np.count_nonzero, "Number of non-zero elements (along ``axis``), as ``np.count_nonzero``.")
+count_nonzero = _passthrough(np.count_nonzero, "Number of non-zero elements (along ``axis``), as ``np.count_nonzero``.",
+                             vmap="axis_all")
 searchsorted = _passthrough(np.searchsorted, "Insertion indices of ``v`` into the sorted ``a``, as "
-                                             "``np.searchsorted``.")
-digitize = _passthrough(np.digitize, "Bin indices of ``x`` for ``bins``, as ``np.digitize``.")
+                                             "``np.searchsorted``.", vmap="searchsorted")
+digitize = _passthrough(np.digitize, "Bin indices of ``x`` for ``bins``, as ``np.digitize``.", vmap="first_only")
 unique = _passthrough(np.unique, "Sorted unique elements (and ``return_index`` / ``return_inverse`` / "
                                  "``return_counts``), as ``np.unique``; no gradient.")
-isin = _passthrough(np.isin, "Whether each element is in ``test_elements``, as ``np.isin`` (a bool tensor).")
-isclose = _passthrough(np.isclose, "Elementwise closeness within tolerances, as ``np.isclose`` (a bool tensor).")
+isin = _passthrough(np.isin, "Whether each element is in ``test_elements``, as ``np.isin`` (a bool tensor).",
+                    vmap="first_only")
+isclose = _passthrough(np.isclose, "Elementwise closeness within tolerances, as ``np.isclose`` (a bool tensor).",
+                       vmap="elementwise")
 allclose = _passthrough(np.allclose, "Whether all elements are close within tolerances, as ``np.allclose``.")
 array_equal = _passthrough(np.array_equal, "Whether two arrays have the same shape and elements (a Python bool).")
 array_equiv = _passthrough(np.array_equiv, "Whether two arrays are broadcast-equal (a Python bool).")
-nanargmax = _passthrough(np.nanargmax, "Indices of the maximum ignoring NaNs, as ``np.nanargmax``.")
-nanargmin = _passthrough(np.nanargmin, "Indices of the minimum ignoring NaNs, as ``np.nanargmin``.")
+nanargmax = _passthrough(np.nanargmax, "Indices of the maximum ignoring NaNs, as ``np.nanargmax``.",
+                         vmap="axis_flatten")
+nanargmin = _passthrough(np.nanargmin, "Indices of the minimum ignoring NaNs, as ``np.nanargmin``.",
+                         vmap="axis_flatten")
 
 
+@batching_rule("loop")
 def histogram(a, bins=10, range=None, density=None, weights=None):
     """Histogram counts and bin edges, as ``np.histogram`` (constant tensors; no gradient)."""
     if isinstance(weights, Tensor) and weights.requires_grad and _state.enabled:
@@ -73,6 +84,7 @@ def histogram(a, bins=10, range=None, density=None, weights=None):
     return _wrapped(np.histogram(_raw(a), bins=_raw(bins), range=range, density=density, weights=_raw(weights)))
 
 
+@batching_rule("loop")
 def bincount(x, weights=None, minlength=0):
     """Occurrences of each non-negative integer in ``x`` (summed ``weights`` if given), as
     ``np.bincount``; differentiable in tensor ``weights`` (each count's gradient goes to its weights)."""
@@ -94,6 +106,7 @@ def where(condition, x=_NO, y=_NO):
     return _elementwise.where(condition, x, y)
 
 
+@batching_rule("like")
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kwargs):
     """``np.full_like`` on a tensor: a constant tensor; a tensor ``fill_value`` that requires grad is
     broadcast differentiably."""
@@ -105,6 +118,7 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw
     return _wrap(np.full_like(ad, _raw(fill_value), dtype=dtype, order=order, shape=shape))
 
 
+@batching_rule("like")
 def empty_like(prototype, dtype=None, order="K", subok=True, shape=None, **kwargs):
     """``np.empty_like`` on a tensor: an uninitialised constant tensor."""
     return _wrap(np.empty_like(_raw(prototype), dtype=dtype, order=order, shape=shape))

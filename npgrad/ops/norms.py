@@ -12,7 +12,7 @@ import numpy as np
 
 from ..tensor import Tensor, _make, _wrap
 from ._matrix import LinAlgError, matrix_arg
-from ._util import data_of, normalize_axis, normalize_one_axis, unreduce
+from ._util import batching_rule, data_of, normalize_axis, normalize_one_axis, unreduce
 from .decomp import svdvals
 from .elementwise import abs as _abs
 from .reduce import _weighted_sum_jvp, max as _max, min as _min, sum as _sum
@@ -40,6 +40,7 @@ def _vector_norm_vjp(ord, axes, keepdims):
     return vjp
 
 
+@batching_rule("axis_all")
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """Vector ``ord``-norm over ``axis`` (all axes when None, any tuple of axes), as
     ``np.linalg.vector_norm``: ``ord`` is any number, ``inf`` or ``-inf`` (0 counts non-zeros)."""
@@ -76,6 +77,7 @@ def _matrix_norm(x, ord, row, col, keepdims, op):
     return expand_dims(out, (row, col)) if keepdims else out
 
 
+@batching_rule("leading")
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """Matrix norm of the last two axes, as ``np.linalg.matrix_norm``: ``ord`` 'fro', 'nuc',
     1, -1, 2, -2, inf, -inf (2 / -2 / 'nuc' through the singular values)."""
@@ -83,6 +85,7 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     return _matrix_norm(x, ord, nd - 2, nd - 1, keepdims, "matrix_norm")
 
 
+@batching_rule("norm")
 def norm(x, ord=None, axis=None, keepdims=False):
     """Matrix or vector norm, as ``np.linalg.norm``: ``axis`` None (the whole array: the 2-norm of
     its elements when ``ord`` is None, else a vector norm of a 1-D or a matrix norm of a 2-D
@@ -112,12 +115,14 @@ def norm(x, ord=None, axis=None, keepdims=False):
     raise ValueError(f"norm: axis must name one or two axes, got {axis!r}")
 
 
+@batching_rule("leading")
 def cond(x, p=None):
     """Condition number, as ``np.linalg.cond``: a value only (a constant tensor, no gradient)."""
     xd = matrix_arg(x, "cond")
     return _wrap(np.asarray(np.linalg.cond(xd, p)))
 
 
+@batching_rule("leading")
 def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
     """Rank by the SVD, as ``np.linalg.matrix_rank``: an integer tensor (no gradient)."""
     Ad = np.asarray(data_of(A, "matrix_rank"))

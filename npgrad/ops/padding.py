@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd import forward_ad as _fwd
 from ..autograd.grad_mode import _state
 from ..tensor import _wrap
-from ._util import as_input
+from ._util import as_input, batching_rule
 from .index import getitem
 from .reduce import max as _max, mean as _mean, min as _min
 from .shape import broadcast_to, concatenate, pad as _pad_constant
@@ -41,6 +41,7 @@ def _pairs(value, ndim, where, as_index=False):
                          f"({ndim} axes)") from None
 
 
+@batching_rule("pad")
 def pad(array, pad_width, mode="constant", **kwargs):
     """Pad a tensor as ``np.pad``, differentiably, in every mode NumPy has: ``constant``
     (``constant_values``), ``edge``, ``wrap``, ``reflect`` and ``symmetric`` (``reflect_type`` 'even'

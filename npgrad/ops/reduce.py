@@ -8,7 +8,7 @@ from ..autograd import versions as _versions
 import importlib
 
 from ..tensor import Tensor, _make, _wrap
-from ._util import as_input, normalize_axis, normalize_one_axis, unreduce
+from ._util import as_input, batching_rule, normalize_axis, normalize_one_axis, unreduce
 
 _tm = importlib.import_module("..tensor", __package__)
 
@@ -252,6 +252,7 @@ def _value(x):
 
 
 def _arg(name, npfn):
+    @batching_rule("axis_flatten")
     def op(x, axis=None, keepdims=False):
         xd = _value(x)
         if axis is not None:
@@ -266,11 +267,13 @@ argmax = _arg("argmax", np.argmax)
 argmin = _arg("argmin", np.argmin)
 
 
+@batching_rule("axis_all")
 def any(x, axis=None, keepdims=False):
     xd = _value(x)
     return _wrap(np.any(xd, axis=axis, keepdims=keepdims))
 
 
+@batching_rule("axis_all")
 def all(x, axis=None, keepdims=False):
     xd = _value(x)
     return _wrap(np.all(xd, axis=axis, keepdims=keepdims))

@@ -11,7 +11,7 @@ from ..autograd.engine import cast_grad
 from ..tensor import Tensor, _make, _wrap
 from . import inplace
 from .elementwise import where
-from ._util import as_input, normalize_axis, normalize_one_axis
+from ._util import as_input, batching_rule, normalize_axis, normalize_one_axis
 
 _tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
 
@@ -166,6 +166,7 @@ def broadcast_to(x, shape):
     return inplace.view_of(out, x, lambda a: np.broadcast_to(a, shape))
 
 
+@batching_rule("unary")
 def astype(x, dtype):
     """``x`` converted to ``dtype``; the gradient is converted back (none for integer and bool results). As
     in NumPy (and PyTorch), complex to real keeps the real part, with a ComplexWarning."""
@@ -268,6 +269,7 @@ def flip(x, axis=None):
     return inplace.view_of(out, x, lambda a: np.flip(a, axes))
 
 
+@batching_rule("pad")
 def pad(x, pad_width, mode="constant", constant_values=0):
     """Pad with a constant, as ``np.pad(x, pad_width, constant_values=...)`` (only ``mode='constant'``)."""
     if mode != "constant":
@@ -284,6 +286,7 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     return _make(out, "pad", (x,), (x.data,), (lambda g, y, x: g[key],), (lambda t, y, x: pad(t, widths),))
 
 
+@batching_rule("repeat")
 def repeat(x, repeats, axis=None):
     """Repeat each element ``repeats`` times along ``axis`` (flattened when None), as ``np.repeat``."""
     x = as_input(x, "repeat")
@@ -320,6 +323,7 @@ def repeat(x, repeats, axis=None):
     return _make(out, "repeat", (x,), (x.data,), (vjp,), (lambda t, y, x: repeat(t, repeats, ax),))
 
 
+@batching_rule("tile")
 def tile(x, reps):
     """Tile ``x`` ``reps`` times per axis, as ``np.tile``."""
     x = as_input(x, "tile")
@@ -337,6 +341,7 @@ def tile(x, reps):
     return _make(out, "tile", (x,), (x.data,), (vjp,), (lambda t, y, x: tile(t, reps),))
 
 
+@batching_rule("masked_fill")
 def masked_fill(x, mask, value):
     """A copy of ``x`` with ``value`` where ``mask`` (broadcast to ``x``) is True; the input is untouched.
     The gradient flows to ``x`` where the mask is False (and to ``value`` where True, if it is a Tensor)."""

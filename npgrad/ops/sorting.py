@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor, _wrap
-from ._util import as_input, normalize_axis, normalize_one_axis
+from ._util import as_input, batching_rule, normalize_axis, normalize_one_axis
 from .elementwise import where
 from .index import take_along_axis
 from .shape import moveaxis, reshape
@@ -28,6 +28,7 @@ def _argsort(xd, axis, descending=False):
     return np.flip(n - 1 - rev, axis)
 
 
+@batching_rule("axis_flatten")
 def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
     """Sorted copy of ``a`` along ``axis`` (the flattened tensor when None), as ``np.sort``; the
     gradient goes back to each value's original position. ``descending=True`` as ``torch.sort``."""
@@ -42,6 +43,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
     return take_along_axis(a, _argsort(a.data, ax, descending), ax)
 
 
+@batching_rule("axis_flatten")
 def argsort_stable(a, axis=-1, descending=False):
     """The (stable) sorting permutation of ``a`` along ``axis``, as an int64 tensor."""
     a = as_input(a, "argsort")
@@ -51,6 +53,7 @@ def argsort_stable(a, axis=-1, descending=False):
     return _wrap(_argsort(a.data, ax, descending))
 
 
+@batching_rule("axis_flatten")
 def partition(a, kth, axis=-1, kind="introselect", order=None):
     """``a`` rearranged so the element at each ``kth`` position is the one a sort would put there,
     smaller ones before it and larger ones after, as ``np.partition``; differentiable."""
@@ -64,6 +67,7 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     return take_along_axis(a, idx, ax)
 
 
+@batching_rule("topk")
 def topk(x, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices, as ``torch.topk``:
     ``(values, indices)``, values differentiable, indices an int64 tensor. Tied elements are taken
@@ -83,6 +87,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     return take_along_axis(x, idx, ax), _wrap(idx)
 
 
+@batching_rule("topk")
 def kthvalue(x, k, dim=-1, keepdim=False):
     """The ``k``-th smallest element (1-based) along ``dim`` and its index, as ``torch.kthvalue``:
     ``(values, indices)``; the gradient goes to that element. Among ties, the first by position."""
@@ -171,6 +176,7 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
     return out
 
 
+@batching_rule("quantile")
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
              interpolation=None):
     """The ``q``-th quantiles of ``a`` over ``axis``, as ``np.quantile`` (methods 'linear' (the
@@ -181,6 +187,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     return _order_stat(a, _q_array(q, "quantile"), axis, interpolation or method, keepdims, False, "quantile")
 
 
+@batching_rule("quantile")
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
                interpolation=None):
     """The ``q``-th percentiles (0-100) of ``a`` over ``axis``, as ``np.percentile``; differentiable."""
@@ -190,6 +197,7 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
                        "percentile")
 
 
+@batching_rule("axis_all")
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """Median over ``axis``, as ``np.median`` (the mean of the two middle values for an even count;
     NaN if the slice holds a NaN); differentiable."""
@@ -198,6 +206,7 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return _order_stat(a, np.asarray(0.5), axis, "linear", keepdims, False, "median")
 
 
+@batching_rule("quantile")
 def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
                 interpolation=None):
     """``quantile`` ignoring NaNs (NaN for an all-NaN slice), as ``np.nanquantile``; differentiable."""
@@ -206,6 +215,7 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
     return _order_stat(a, _q_array(q, "nanquantile"), axis, interpolation or method, keepdims, True, "nanquantile")
 
 
+@batching_rule("quantile")
 def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
                   interpolation=None):
     """``percentile`` ignoring NaNs, as ``np.nanpercentile``; differentiable."""
@@ -215,6 +225,7 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
                        "nanpercentile")
 
 
+@batching_rule("axis_all")
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """``median`` ignoring NaNs (NaN for an all-NaN slice), as ``np.nanmedian``; differentiable."""
     if out is not None:

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor, _wrap
-from ._util import as_input, normalize_axis, normalize_one_axis
+from ._util import all_values, as_input, batching_rule, normalize_axis, normalize_one_axis
 from .complex import conj, imag, real
 from .elementwise import clip, sqrt, where
 from .index import getitem
@@ -24,6 +24,7 @@ def _float(x):
 
 
 # ------------------------------------------------------------------------------ averages
+@batching_rule("average")
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """Weighted average over ``axis``, as ``np.average``; ``weights`` have ``a``'s shape, or are 1-D
     along an int ``axis``. With ``returned=True``, also the sum of the weights. Differentiable in
@@ -43,7 +44,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
                              f"1-D along axis {axis}")
         w = reshape(w, (-1,) + (1,) * (a.ndim - axes[0] - 1))
     scl = _sum(w * np.ones(a.shape, dtype=np.result_type(a.dtype, w.dtype)), axis=axes, keepdims=keepdims)
-    if np.any(scl.data == 0.0):
+    if np.any(all_values(scl) == 0.0):
         raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
     avg = _sum(a * w, axis=axes, keepdims=keepdims) / scl
     return (avg, scl) if returned else avg
@@ -81,13 +82,13 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         ddof = 0 if bias else 1
     w = None
     if fweights is not None:
-        fw = np.asarray(fweights.data if isinstance(fweights, Tensor) else fweights)
+        fw = np.asarray(fweights.data if isinstance(fweights, Tensor) else fweights)  # (a batched one: the loop)
         if fw.ndim > 1 or fw.shape[0] != X.shape[1] or not np.all(fw == np.around(fw)) or np.any(fw < 0):
             raise ValueError("cov: fweights must be a 1-D array of non-negative integers, one per observation")
         w = fw.astype(X.dtype)  # (NumPy computes in float64 here; a float32 tensor stays float32)
     if aweights is not None:
         aw = as_input(aweights, "cov")
-        if aw.ndim > 1 or aw.shape[0] != X.shape[1] or np.any(aw.data < 0):
+        if aw.ndim > 1 or aw.shape[0] != X.shape[1] or np.any(all_values(aw) < 0):
             raise ValueError("cov: aweights must be a 1-D array of non-negative values, one per observation")
         w = aw if w is None else aw * w
     if w is None:
@@ -102,7 +103,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
             fact = w_sum - ddof
         else:
             fact = w_sum - ddof * _sum(w * aweights) / w_sum
-    if np.any(np.asarray(getattr(fact, "data", fact)) <= 0):
+    if np.any(all_values(fact) <= 0):
         warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
         fact = np.float64(0.0)  # as NumPy: the result is inf / nan
     Xc = X - reshape(avg, (-1, 1))
@@ -138,6 +139,7 @@ def _filled(a, value, name):
     return (where(mask, value, a) if mask.any() else a), mask
 
 
+@batching_rule("axis_all")
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
     """Sum treating NaN as zero, as ``np.nansum``; NaNs get a zero gradient."""
     filled, _ = _filled(a, 0.0, "nansum")
@@ -148,6 +150,7 @@ def _count(mask, axis, keepdims, dtype):
     return (~mask).sum(axis=axis, keepdims=keepdims).astype(dtype)
 
 
+@batching_rule("axis_all")
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
     """Mean ignoring NaNs (NaN for an all-NaN slice), as ``np.nanmean``; differentiable."""
     filled, mask = _filled(_float(as_input(a, "nanmean")), 0.0, "nanmean")
@@ -157,6 +160,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
         return _sum(filled, axis=axes, keepdims=keepdims) / cnt
 
 
+@batching_rule("axis_all")
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Variance ignoring NaNs, with ``ddof``, as ``np.nanvar``; differentiable."""
     a = _float(as_input(a, "nanvar"))
@@ -171,12 +175,14 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return var if keepdims else squeeze(var, axis=axes) if axes else var
 
 
+@batching_rule("axis_all")
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Standard deviation ignoring NaNs, as ``np.nanstd``; differentiable."""
     return sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
 def _nan_extreme(name, reduce, fill):
+    @batching_rule("axis_all")
     def fn(a, axis=None, out=None, keepdims=False):
         filled, mask = _filled(a, fill, name)
         result = reduce(filled, axis=axis, keepdims=keepdims)
@@ -195,18 +201,21 @@ nanmax = _nan_extreme("nanmax", _max, -np.inf)
 nanmin = _nan_extreme("nanmin", _min, np.inf)
 
 
+@batching_rule("axis_all")
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
     """Product treating NaN as one, as ``np.nanprod``; differentiable."""
     filled, _ = _filled(a, 1.0, "nanprod")
     return prod(filled, axis=axis, keepdims=keepdims)
 
 
+@batching_rule("axis_flatten")
 def nancumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sum treating NaN as zero, as ``np.nancumsum``; differentiable."""
     filled, _ = _filled(a, 0.0, "nancumsum")
     return cumsum(filled, axis=axis)
 
 
+@batching_rule("axis_flatten")
 def nancumprod(a, axis=None, dtype=None, out=None):
     """Cumulative product treating NaN as one, as ``np.nancumprod``; differentiable."""
     filled, _ = _filled(a, 1.0, "nancumprod")
@@ -278,6 +287,7 @@ def _correlate(a, v, mode, name):
     return full[lo:lo + length]
 
 
+@batching_rule("interp")
 def interp(x, xp, fp, left=None, right=None, period=None):
     """Piecewise-linear interpolation of the points (``xp``, ``fp``) at ``x``, as ``np.interp``
     (``left``/``right`` beyond the ends, ``period`` for periodic ``xp``); differentiable in ``x``,

@@ -1,0 +1,179 @@
+"""Batching rules that gather: ``x[key]`` with advanced keys (integer arrays, boolean masks, batched index
+tensors), ``take``, ``take_along_axis`` / ``put_along_axis``, and ``interp`` (a search, then gathers). Registered
+by ``_vmap_rules.py``."""
+import numpy as np
+
+from . import func_vmap as fv
+from ._vmap_rules import _batched_at, _bind, _flat, _lifted, _ops, _sample_error, _size, loop_rule
+from .func_vmap import _at, _batched, _pad
+from .tensor import Tensor
+
+
+def _index_item(k, level):
+    """One key item as (value, batched): a batched index's inner values, a Tensor's data, lists as arrays."""
+    if _batched_at(k, level):
+        d = k._inner.data
+        if d.dtype == bool:
+            raise RuntimeError("vmap: indexing with a batched boolean mask gives a result whose shape depends on "
+                               "the data of each sample; this is not supported inside vmap (as in torch.func). "
+                               "Use npg.where(mask, x, 0) instead")
+        return d, True
+    if isinstance(k, Tensor) or isinstance(k, (list, tuple)):
+        from .ops.index import normalize_key
+        return normalize_key((k,))[0], False
+    return k, False
+
+
+def getitem_rule(op, level, args, kwargs):
+    """``x[key]`` with any NumPy key: basic keys shift past the batch axis; advanced keys (integer arrays,
+    boolean masks, batched index tensors) get the batch as one more advanced index in front."""
+    basic = fv._getitem_rule(op, level, args, kwargs)
+    if basic is not NotImplemented:
+        return basic
+    x, key = args[:2]
+    keys = key if isinstance(key, tuple) else (key,)
+    bx = _batched_at(x, level)
+    items = []
+    for k in keys:
+        if k is None or k is Ellipsis or isinstance(k, slice):
+            items.append((k, False))
+            continue
+        if isinstance(k, (bool, np.bool_)):
+            return loop_rule(op, level, args, kwargs)
+        v, b = _index_item(k, level)
+        if isinstance(v, np.ndarray) and v.dtype == bool:
+            if v.ndim == 0:
+                return loop_rule(op, level, args, kwargs)
+            items += [(a, False) for a in np.nonzero(v)]
+        else:
+            items.append((v, b))
+    if not any(isinstance(v, np.ndarray) for v, _ in items):
+        return loop_rule(op, level, args, kwargs)
+    used = sum(1 for v, _ in items if v is not None and v is not Ellipsis)
+    nd = x.ndim
+    if used > nd:
+        raise IndexError(f"too many indices for a tensor of shape {x.shape}: {key!r}")
+    if any(v is Ellipsis for v, _ in items):
+        e = next(i for i, (v, _) in enumerate(items) if v is Ellipsis)
+        items = items[:e] + [(slice(None), False)] * (nd - used) + items[e + 1:]
+    else:
+        items = items + [(slice(None), False)] * (nd - used)
+    items = [(np.asarray(v, dtype=np.intp), False) if isinstance(v, (int, np.integer)) else (v, b) for v, b in items]
+    pos = [i for i, (v, _) in enumerate(items) if isinstance(v, np.ndarray)]
+    shapes = [v.shape[1:] if b else v.shape for v, b in (items[i] for i in pos)]
+    try:
+        adv = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError(f"shape mismatch: indexing arrays could not be broadcast together with shapes "
+                         f"{shapes}") from None
+    size = _size(fv._flatten([x, list(keys)])[0], level)
+    key_b = []
+    for v, b in items:
+        if b:
+            v = v.reshape((size,) + (1,) * (len(adv) - (v.ndim - 1)) + v.shape[1:])
+        key_b.append(v)
+    adjacent = pos == list(range(pos[0], pos[-1] + 1))
+    pre = sum(1 for v, _ in items[:pos[0]] if not isinstance(v, np.ndarray)) if adjacent else 0
+    if bx:
+        out = op(x._inner, (np.arange(size).reshape((size,) + (1,) * len(adv)),) + tuple(key_b))
+        if adjacent and pos[0] > 0 and pre:  # the batched key's arrays are apart: NumPy put them first
+            n = len(adv)
+            perm = (0,) + tuple(range(1 + n, 1 + n + pre)) + tuple(range(1, 1 + n)) + tuple(range(1 + n + pre,
+                                                                                                 out.ndim))
+            out = _ops().transpose(out, perm)
+    else:
+        out = op(x, tuple(key_b))
+        if pre:
+            out = _ops().moveaxis(out, pre, 0)
+    return _batched(out, level)
+
+
+def take_rule(op, level, args, kwargs):
+    """``take``: an index into each sample's (flattened) axis, as a getitem (batched indices allowed)."""
+    ba = _bind(op, args, kwargs)
+    x, idx, axis = ba.arguments["x"], ba.arguments["indices"], ba.arguments["axis"]
+    ops = _ops()
+    if axis is None:
+        return ops.reshape(x, (-1,))[(idx,)]
+    from .ops._util import normalize_one_axis
+    ax = normalize_one_axis(axis, x.ndim, "take")
+    return ops.getitem(x, (slice(None),) * ax + (idx,))
+
+
+def _along_axis(op, level, x, idx, axis, name):
+    """The batched ``x`` and ``indices`` of take/put_along_axis, and the shifted axis."""
+    size = _size([x, idx], level)
+    idx_d, bi = (idx._inner.data, True) if _batched_at(idx, level) else (
+        idx.data if isinstance(idx, Tensor) else np.asarray(idx), False)
+    xi = _lifted(x, level, size)
+    if axis is None:
+        xi = _flat(xi)
+        axis, nd = 0, 1
+    else:
+        nd = x.ndim
+    if not bi:
+        idx_d = np.broadcast_to(idx_d, (size,) + idx_d.shape)
+    if idx_d.ndim - 1 != nd:
+        raise ValueError(f"{name}: indices of rank {idx_d.ndim - 1} for a tensor of rank {nd}")
+    from .ops._util import normalize_one_axis
+    return xi, idx_d, normalize_one_axis(axis, nd, name) + 1, size
+
+
+def take_along_axis_rule(op, level, args, kwargs):
+    ba = _bind(op, args, kwargs)
+    xi, idx, ax, _ = _along_axis(op, level, ba.arguments["x"], ba.arguments["indices"], ba.arguments["axis"],
+                                 "take_along_axis")
+    return _batched(op(xi, idx, ax), level)
+
+
+def put_along_axis_rule(op, level, args, kwargs):
+    ba = _bind(op, args, kwargs)
+    x, values, axis = ba.arguments["x"], ba.arguments["values"], ba.arguments["axis"]
+    xi, idx, ax, size = _along_axis(op, level, x, ba.arguments["indices"], axis, "put_along_axis")
+    vi, bv = _at(values, level)
+    if bv:
+        vi = _pad(vi, idx.ndim - 1 - values.ndim)
+    out = op(xi, idx, vi, ax)
+    if axis is None:
+        out = _ops().reshape(out, (size,) + tuple(x.shape))
+    return _batched(out, level)
+
+
+def _nd(v):
+    return v.ndim if isinstance(v, Tensor) else np.ndim(v)
+
+
+def interp_rule(op, level, args, kwargs):
+    """interp: elementwise in ``x``; with batched sample points, one search of every sample's ``x`` in its own
+    ``xp`` (a comparison against all points), then the same gathers and formula as ``interp``."""
+    ba = _bind(op, args, kwargs)
+    x, xp, fp, left, right = (ba.arguments[k] for k in ("x", "xp", "fp", "left", "right"))
+    if not (_batched_at(xp, level) or _batched_at(fp, level)):
+        if _batched_at(left, level) or _batched_at(right, level):
+            return loop_rule(op, level, args, kwargs)
+        ba.arguments["x"] = _lifted(x, level, _size([x], level))
+        return _batched(op(*ba.args, **ba.kwargs), level)
+    if ba.arguments["period"] is not None or _nd(left) or _nd(right) or xp.ndim != 1 or fp.ndim != 1 \
+            or xp.shape != fp.shape or xp.shape[0] < 2:
+        if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape or xp.shape[0] == 0:
+            return _sample_error(op, level, args, kwargs)
+        return loop_rule(op, level, args, kwargs)
+    ops = _ops()
+    size = _size([x, xp, fp], level)
+    X, XP, FP = (_lifted(v, level, size) for v in (x, xp, fp))
+    X, XP, FP = (v.astype(np.float64) if v.dtype.kind in "biu" else v for v in (X, XP, FP))
+    k = XP.shape[1]
+    Xf = _flat(X)
+    XPs, Xs = ops.expand_dims(XP, 1), ops.expand_dims(Xf, 2)      # (B, 1, k) and (B, m, 1)
+    j = ops.clip(ops.sum(XPs <= Xs, axis=-1) - 1, 0, k - 2)           # searchsorted(side='right') - 1
+    x0, x1 = ops.take_along_axis(XP, j, 1), ops.take_along_axis(XP, j + 1, 1)
+    f0, f1 = ops.take_along_axis(FP, j, 1), ops.take_along_axis(FP, j + 1, 1)
+    res = (f1 - f0) / (x1 - x0) * (Xf - x0) + f0
+    res = ops.where(Xf == x1, f1, res)   # comparisons of tensors: no values read, so nested levels batch too
+    res = ops.where(Xf < XP[:, :1], FP[:, :1] if left is None else left, res)
+    res = ops.where(Xf > XP[:, -1:], FP[:, -1:] if right is None else right, res)
+    return _batched(ops.reshape(res, X.shape), level)
+
+
+RULES = {"getitem": getitem_rule, "take": take_rule, "take_along_axis": take_along_axis_rule,
+         "put_along_axis": put_along_axis_rule, "interp": interp_rule}

@@ -1,0 +1,104 @@
+"""Batching rules of small op families: ``*_like`` constructors, ops elementwise in their first argument
+(``digitize``, ``isin``), ``searchsorted``, ``masked_fill``, and the contractions ``dot`` / ``inner`` /
+``tensordot`` (spelled as einsum). Registered by ``_vmap_rules.py``."""
+import string
+
+import numpy as np
+
+from ._vmap_rules import _batched_at, _bind, _flat, _lifted, _name, _only_batched, _ops, _sample_error, _size, loop_rule
+from .func_vmap import _batched
+from .tensor import Tensor, _wrap
+
+
+def like_rule(op, level, args, kwargs):
+    """zeros_like / full_like...: a constant of the per-sample shape (unbatched), as torch.func."""
+    ba = _bind(op, args, kwargs)
+    first = next(iter(ba.arguments))
+    x = ba.arguments[first]
+    if not _batched_at(x, level) or not _only_batched(level, ba, (first,)):
+        return loop_rule(op, level, args, kwargs)
+    ba.arguments[first] = np.zeros(x.shape, x.dtype)
+    return op(*ba.args, **ba.kwargs)
+
+
+def first_only_rule(op, level, args, kwargs):
+    """Ops elementwise in their first argument (digitize, isin, searchsorted's ``v``): the op on its inner
+    values; a batched other argument runs per sample."""
+    ba = _bind(op, args, kwargs)
+    first = next(iter(ba.arguments))
+    if not _batched_at(ba.arguments[first], level) or not _only_batched(level, ba, (first,)):
+        return loop_rule(op, level, args, kwargs)
+    ba.arguments[first] = ba.arguments[first]._inner
+    return _batched(op(*ba.args, **ba.kwargs), level)
+
+
+def searchsorted_rule(op, level, args, kwargs):
+    """searchsorted(a, v): elementwise in ``v``; a batched ``a`` (sorted per sample) is searched by counting
+    its values below each ``v`` (a comparison against all of them, vectorized)."""
+    ba = _bind(op, args, kwargs)
+    a, v, side = ba.arguments["a"], ba.arguments["v"], ba.arguments["side"]
+    if not _batched_at(a, level):
+        if not _only_batched(level, ba, ("v",)):
+            return loop_rule(op, level, args, kwargs)
+        ba.arguments["v"] = v._inner
+        return _batched(op(*ba.args, **ba.kwargs), level)
+    if ba.arguments["sorter"] is not None or a.ndim != 1 or side not in ("left", "right"):
+        return loop_rule(op, level, args, kwargs)
+    ops = _ops()
+    size = _size([a, v], level)
+    vi = _lifted(v if isinstance(v, Tensor) else _wrap(np.asarray(v)), level, size)
+    vf = ops.expand_dims(_flat(vi), 2)                        # (B, m, 1)
+    af = ops.expand_dims(a._inner, 1)                          # (B, 1, n)
+    below = (af < vf) if side == "left" else (af <= vf)
+    return _batched(ops.reshape(ops.sum(below, axis=-1), vi.shape), level)
+
+
+def masked_fill_rule(op, level, args, kwargs):
+    """masked_fill(x, mask, value): a ``where`` with the per-sample shapes checked first."""
+    ba = _bind(op, args, kwargs)
+    x, mask, value = ba.arguments["x"], ba.arguments["mask"], ba.arguments["value"]
+    mask = mask if isinstance(mask, Tensor) else np.asarray(mask)
+    if mask.dtype != bool:
+        raise TypeError(f"masked_fill: the mask must be boolean, not {mask.dtype}")
+    xs = tuple(x.shape) if isinstance(x, Tensor) else np.shape(x)
+    try:
+        fits = np.broadcast_shapes(tuple(mask.shape), xs) == xs
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the tensor's shape "
+                         f"{x.shape}")
+    return _ops().where(mask, value, x)
+
+
+def contraction_rule(op, level, args, kwargs):
+    """dot / inner / tensordot: spelled as einsum (or matmul, mul), which batch."""
+    ops = _ops()
+    name = _name(op)
+    a, b = args[:2]
+    na, nb = a.ndim, b.ndim
+    if na == 0 or nb == 0:
+        return ops.multiply(a, b)
+    if name == "dot":
+        if na <= 2 and nb <= 2:
+            return ops.matmul(a, b)
+        axes = ([na - 1], [nb - 2 if nb > 1 else 0])
+    elif name == "inner":
+        axes = ([na - 1], [nb - 1])
+    else:
+        axes = args[2] if len(args) > 2 else kwargs.get("axes", 2)
+    if isinstance(axes, (int, np.integer)):
+        axes = (list(range(na - axes, na)), list(range(axes)))
+    ax_a, ax_b = ([axes_i] if isinstance(axes_i, (int, np.integer)) else list(axes_i) for axes_i in axes)
+    if len(ax_a) != len(ax_b):
+        return _sample_error(op, level, args, kwargs)
+    ax_a, ax_b = [x % na for x in ax_a], [x % nb for x in ax_b]
+    letters = iter(string.ascii_letters)
+    la = [next(letters) for _ in range(na)]
+    lb = [la[ax_a[ax_b.index(i)]] if i in ax_b else next(letters) for i in range(nb)]
+    out = [c for i, c in enumerate(la) if i not in ax_a] + [c for i, c in enumerate(lb) if i not in ax_b]
+    return ops.einsum("".join(la) + "," + "".join(lb) + "->" + "".join(out), a, b)
+
+
+RULES = {"like": like_rule, "first_only": first_only_rule, "searchsorted": searchsorted_rule,
+         "masked_fill": masked_fill_rule, "contraction": contraction_rule}
