@@ -9,7 +9,7 @@ with NumPy masks built once per call.
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import as_input
+from ...ops._util import as_input, batching_rule
 from ...tensor import Tensor
 from .distance import pairwise_distance
 from .loss import _check_reduction, _reduce
@@ -74,6 +74,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     return _reduce(_clamp_min0(-target * (a - b) + margin), reduction)
 
 
+@batching_rule("pointwise_loss")
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """``x`` where ``target == 1`` and ``max(0, margin - x)`` where ``target == -1``."""
     reduction = _reduction(size_average, reduce, reduction, "hinge_embedding_loss")

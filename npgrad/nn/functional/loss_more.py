@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import as_input
+from ...ops._util import as_input, batching_rule
 from ...tensor import Tensor
 from .activation_more import logsigmoid
 from .loss import _check_reduction, _reduce, _warn_target_size
@@ -37,6 +37,7 @@ def _xlogx(t):
     return _ew.where(zero, 0, t * _ew.log(_ew.where(zero, 1, t)))
 
 
+@batching_rule("pointwise_loss")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """Pointwise KL divergence ``target * (log(target) - input)`` for log-probabilities ``input``
     (``exp(target) * (target - input)`` with ``log_target=True``). ``reduction='batchmean'`` divides the
@@ -68,6 +69,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _reduce(loss, reduction)
 
 
+@batching_rule("pointwise_loss")
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """``0.5 d**2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 delta)``, for ``d = input - target``;
     an optional elementwise ``weight`` (of the input's shape) scales each term."""
@@ -87,6 +89,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return _reduce(loss, reduction)
 
 
+@batching_rule("pointwise_loss")
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
                      reduction="mean"):
     """Negative log-likelihood of ``target ~ Poisson(rate)``: ``exp(input) - target * input`` for a log rate
@@ -138,6 +141,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _reduce(loss, reduction)
 
 
+@batching_rule("pointwise_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Two-class logistic loss ``log(1 + exp(-target * input))`` for targets in {1, -1}."""
     reduction = _legacy_reduction(size_average, reduce, reduction, "soft_margin_loss")

@@ -1,0 +1,116 @@
+"""nn.functional's pointwise activations and elementwise losses under vmap, against a Python loop of the
+unbatched op (values and gradients; any fallback to a per-sample loop is an error), and against torch.func.vmap
+for the random ones' semantics."""
+import warnings
+
+import numpy as np
+import pytest
+
+import npgrad as npg
+from tests.test_vmap_small_rules import Fallback, _check
+
+F = npg.nn.functional
+vmap = npg.func.vmap
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((4, 3, 5)) * 2
+
+ACTIVATIONS = [
+    (F.erf, {}), (F.gelu, {}), (F.gelu, {"approximate": "tanh"}), (F.silu, {}), (F.leaky_relu, {"negative_slope": 0.2}),
+    (F.softplus, {"beta": 2.0, "threshold": 1.5}), (F.elu, {"alpha": 0.7}), (F.selu, {}), (F.celu, {"alpha": 1.3}),
+    (F.hardtanh, {"min_val": -0.5, "max_val": 1.5}), (F.relu6, {}), (F.hardswish, {}), (F.hardsigmoid, {}),
+    (F.softshrink, {"lambd": 0.3}), (F.hardshrink, {}), (F.tanhshrink, {}), (F.threshold, {"threshold": 0.1,
+                                                                                            "value": -2.0}),
+    (F.softsign, {}), (F.mish, {}), (F.logsigmoid, {}), (F.rrelu, {}), (F.glu, {}), (F.glu, {"dim": 0}),
+]
+
+
+@pytest.mark.parametrize("fn,kw", ACTIVATIONS, ids=[f"{f.__name__}{kw}" for f, kw in ACTIVATIONS])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_activation(fn, kw, dim):
+    x = X[:, :2, :4] if fn is F.glu else X
+    _check(lambda a: fn(a, **kw), [np.moveaxis(x, 0, dim)], (dim,), grad=True)
+
+
+def test_activation_on_scalar_samples_and_kwarg_input():
+    _check(lambda a: F.elu(input=a, alpha=0.5), [X[:, 0, 0]], (0,), grad=True)
+    with pytest.raises(Exception, match="glu"):
+        vmap(F.glu)(npg.tensor(X[:, 0, 0]))
+
+
+@pytest.mark.parametrize("randomness", ["same", "different"])
+def test_rrelu_and_gumbel_softmax_randomness(randomness):
+    """Training-mode rrelu / gumbel_softmax draw noise: 'same' one noise for every sample, 'different' each
+    its own (same inputs per sample make it visible)."""
+    x = npg.tensor(np.broadcast_to(-np.abs(X[0, 0]), (4, 5)).copy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Fallback)
+        r = vmap(lambda a: F.rrelu(a, training=True), randomness=randomness)(x)
+        g = vmap(lambda a: F.gumbel_softmax(a, tau=0.5), randomness=randomness)(x)
+    for out in (r, g):
+        rows = {row.tobytes() for row in out.data}
+        assert len(rows) == (1 if randomness == "same" else 4)
+    slopes = r.data / x.data
+    assert ((slopes >= 1 / 8) & (slopes <= 1 / 3)).all()
+    np.testing.assert_allclose(g.data.sum(axis=-1), 1.0)
+    with pytest.raises(RuntimeError, match="randomness"):
+        vmap(lambda a: F.rrelu(a, training=True))(x)
+
+
+LOSSES = [
+    (F.mse_loss, {}), (F.l1_loss, {}), (F.smooth_l1_loss, {"beta": 0.5}), (F.huber_loss, {"delta": 0.7}),
+    (F.soft_margin_loss, {}), (F.hinge_embedding_loss, {"margin": 0.5}),
+    (F.poisson_nll_loss, {}), (F.poisson_nll_loss, {"log_input": False, "full": True}),
+    (F.binary_cross_entropy_with_logits, {}), (F.binary_cross_entropy, {}), (F.kl_div, {}),
+    (F.kl_div, {"log_target": True}),
+]
+
+
+def _loss_inputs(fn, kw, dims):
+    x, t = RNG.standard_normal((4, 3, 5)), RNG.standard_normal((4, 3, 5))
+    if fn is F.binary_cross_entropy:
+        x = 1 / (1 + np.exp(-x))
+    if fn in (F.binary_cross_entropy, F.binary_cross_entropy_with_logits, F.poisson_nll_loss) or (
+            fn is F.kl_div and not kw.get("log_target")):
+        t = RNG.uniform(0.1, 1.0, t.shape)
+    if fn in (F.soft_margin_loss, F.hinge_embedding_loss):
+        t = np.sign(t)
+    if fn is F.poisson_nll_loss and not kw.get("log_input", True):
+        x = np.abs(x) + 0.1
+    return [a[0] if d is None else np.moveaxis(a, 0, d) for a, d in zip((x, t), dims)]
+
+
+@pytest.mark.parametrize("fn,kw", LOSSES, ids=[f"{f.__name__}{kw}" for f, kw in LOSSES])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dims", [(0, 0), (0, None), (None, 0), (-1, 1)])
+def test_elementwise_loss(fn, kw, reduction, dims):
+    arrays = _loss_inputs(fn, kw, dims)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # kl_div's 'mean' warning
+        _check(lambda a, b: fn(a, b, reduction=reduction, **kw), arrays, dims, grad=True)
+
+
+def test_kl_div_batchmean_divides_by_each_samples_first_axis():
+    arrays = _loss_inputs(F.kl_div, {}, (0, 0))
+    _check(lambda a, b: F.kl_div(a, b, reduction="batchmean"), arrays, (0, 0), grad=True)
+
+
+@pytest.mark.parametrize("wdim", [None, 0])
+def test_weighted_losses(wdim):
+    x, t = _loss_inputs(F.binary_cross_entropy_with_logits, {}, (0, 0))
+    w = RNG.uniform(0.5, 2.0, (4, 5))  # broadcast against each (3, 5) sample
+    w = w[0] if wdim is None else w
+    _check(lambda a, b, c: F.binary_cross_entropy_with_logits(a, b, weight=c), [x, t, w], (0, 0, wdim), grad=True)
+    _check(lambda a, b, c: F.binary_cross_entropy_with_logits(a, b, pos_weight=c), [x, t, w], (0, 0, wdim),
+           grad=True)
+    _check(lambda a, b, c: F.binary_cross_entropy(npg.sigmoid(a), b, weight=c, reduction="sum"), [x, t, w],
+           (0, 0, wdim), grad=True)
+    full_w = RNG.uniform(0.5, 2.0, (4, 3, 5))
+    _check(lambda a, b, c: F.huber_loss(a, b, weight=c), [x, t, full_w[0] if wdim is None else full_w],
+           (0, 0, wdim), grad=True)
+
+
+def test_mismatched_loss_shapes_behave_as_per_sample():
+    """Different per-sample shapes of input and target: the per-sample op decides (here: broadcasts, warning)."""
+    x, t = RNG.standard_normal((4, 3, 5)), RNG.standard_normal((4, 1, 5))
+    with pytest.warns(Fallback, match="mse_loss"):
+        _check(lambda a, b: F.mse_loss(a, b), [x, t], (0, 0), grad=True, fallback_ok=True)
