@@ -7,7 +7,8 @@
 * ``dim_pointwise`` (glu, gumbel_softmax): the op on the inner values with ``dim`` shifted past the batch axis
   (gumbel_softmax draws noise: as ``random_pointwise`` under 'same');
 * ``pointwise_loss`` (mse, l1, smooth-l1, huber, BCE, BCE-with-logits, KL, Poisson NLL, soft-margin,
-  hinge-embedding): the op with ``reduction='none'`` on the lifted operands, then each sample's own reduction.
+  hinge-embedding, multilabel soft-margin): the op with ``reduction='none'`` on the lifted operands, then each
+  sample's own reduction (the mean / sum of its unreduced terms).
 """
 import numpy as np
 
@@ -72,6 +73,8 @@ def pointwise_loss_rule(op, level, args, kwargs):
     shapes = {tuple(np.shape(ba.arguments[k])) if not isinstance(ba.arguments[k], Tensor)
               else tuple(ba.arguments[k].shape) for k in _OPERANDS if k in tensors}
     x = ba.arguments["input"]
+    if x.ndim == 0 and op.__name__ == "multilabel_soft_margin_loss":  # (it wants a class axis)
+        return _sample_error(op, level, args, kwargs)
     if len(shapes) != 1 or (red == "batchmean" and x.ndim == 0):
         return loop_rule(op, level, args, kwargs)  # the op's own warning / error, per sample
     size = _size([ba.arguments[k] for k in tensors], level)

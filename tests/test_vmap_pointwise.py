@@ -109,8 +109,47 @@ def test_weighted_losses(wdim):
            (0, 0, wdim), grad=True)
 
 
+@pytest.mark.filterwarnings("ignore:mse_loss. using a target size")
 def test_mismatched_loss_shapes_behave_as_per_sample():
     """Different per-sample shapes of input and target: the per-sample op decides (here: broadcasts, warning)."""
     x, t = RNG.standard_normal((4, 3, 5)), RNG.standard_normal((4, 1, 5))
     with pytest.warns(Fallback, match="mse_loss"):
         _check(lambda a, b: F.mse_loss(a, b), [x, t], (0, 0), grad=True, fallback_ok=True)
+
+
+DIST = [
+    (lambda a, b: F.cosine_similarity(a, b), (3, 5), (3, 5)), (lambda a, b: F.cosine_similarity(a, b, dim=0), (3, 5),
+                                                               (1, 5)),
+    (lambda a, b: F.cosine_similarity(a, b, dim=-1, eps=0.5), (3, 5), (5,)),
+    (lambda a, b: F.pairwise_distance(a, b), (3, 5), (3, 5)), (lambda a, b: F.pairwise_distance(a, b, p=1.0), (3, 5),
+                                                               (5,)),
+    (lambda a, b: F.pairwise_distance(a, b, p=3.0, keepdim=True), (3, 5), (3, 5)),
+    (lambda a, b: F.pairwise_distance(a, b, p=float("inf")), (4,), (4,)),
+    (lambda a, b: F.pairwise_distance(a, b, p=0.0), (3, 5), (3, 5)),
+    (lambda a, b: F.pdist(a) + b.sum(), (4, 3), ()), (lambda a, b: F.pdist(a, p=1.5) * b, (4, 3), ()),
+]
+
+
+@pytest.mark.parametrize("k", range(len(DIST)))
+@pytest.mark.parametrize("dims", [(0, 0), (0, None), (None, 0), (-1, 0)])
+def test_distances(k, dims):
+    """Similarity / distance functions; one sample has a zero row (the clamped / masked norms)."""
+    fn, sa, sb = DIST[k]
+    a, b = RNG.standard_normal((3,) + sa), RNG.standard_normal((3,) + sb)
+    if len(sa) == 2 and k < 3:
+        a[1, 0] = 0.0
+    arrays = [x[0] if d is None else np.moveaxis(x, 0, d) if x.ndim > 1 or d in (0, -1) else x
+              for x, d in zip((a, b), dims)]
+    dims = tuple(d if d is None or arrays[i].ndim > 1 else 0 for i, d in enumerate(dims))
+    _check(fn, arrays, dims, grad=True)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_multilabel_soft_margin_loss(reduction):
+    x, t = RNG.standard_normal((4, 3, 5)), (RNG.random((4, 3, 5)) > 0.5).astype(np.float64)
+    w = RNG.uniform(0.5, 2, (4, 5))
+    _check(lambda a, b: F.multilabel_soft_margin_loss(a, b, reduction=reduction), [x, t], (0, 0), grad=True)
+    _check(lambda a, b, c: F.multilabel_soft_margin_loss(a, b, weight=c, reduction=reduction),
+           [np.moveaxis(x, 0, 1), t[0], w], (1, None, 0), grad=True)
+    with pytest.raises(ValueError, match="at least 1 dimension"):
+        vmap(F.multilabel_soft_margin_loss)(npg.tensor(x[:, 0, 0]), npg.tensor(t[:, 0, 0]))

@@ -33,11 +33,12 @@ def _check(fn, arrays, in_dims, grad=False, fallback_ok=False):
         expect = np.stack([p[k].data for p in pers])
         assert o.shape == expect.shape and o.dtype == expect.dtype, (o.shape, expect.shape, o.dtype, expect.dtype)
         np.testing.assert_allclose(o.data, expect, rtol=1e-12, atol=1e-12)
+        assert o.requires_grad == pers[0][k].requires_grad
         if grad and o.requires_grad:
             w = np.random.default_rng(k).standard_normal(expect.shape)
             loss = loss + (o * w).sum()
             ref_loss = ref_loss + (npg.stack([p[k] for p in pers]) * w).sum()
-    if grad:
+    if isinstance(loss, npg.Tensor):
         loss.backward()
         ref_loss.backward()
         for t, r in zip(ts, refs_t):
@@ -176,3 +177,30 @@ def test_data_dependent_output_shapes_raise():
             vmap(npg.unique)(x)
         out = vmap(npg.unique)(npg.tensor(np.array([[1.0, 2.0, 2.0], [3.0, 4.0, 3.0]])))  # equal shapes: fine
     np.testing.assert_allclose(out.data, [[1.0, 2.0], [3.0, 4.0]])
+
+
+LINALG = [
+    (lambda a: npg.linalg.diagonal(a), (3, 4)), (lambda a: npg.linalg.diagonal(a, offset=-1), (2, 4, 3)),
+    (lambda a: npg.linalg.trace(a, offset=1), (4, 4)), (lambda a: npg.linalg.matrix_transpose(a), (2, 3, 4)),
+    (lambda a: npg.linalg.vecdot(a, a[::-1]), (3, 4)), (lambda a: npg.linalg.vecdot(a, a, axis=0), (3, 4)),
+    (lambda a: npg.linalg.outer(a[0], a[1]), (2, 4)), (lambda a: npg.linalg.multi_dot([a, a.T, a]), (3, 4)),
+    (lambda a: npg.linalg.multi_dot(a[:, :, :3]), (3, 3, 4)), (lambda a: npg.stack(list(a)) * 2, (3, 4)),
+    (lambda a: npg.concatenate(a), (3, 4)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(LINALG)))
+@pytest.mark.parametrize("dim", [0, -1])
+def test_linalg_composites_and_iteration(k, dim):
+    """np.linalg's composites (their checks read shapes only) and iterating a batched tensor (its rows)."""
+    fn, shape = LINALG[k]
+    x = np.moveaxis(np.random.default_rng(k).standard_normal((3,) + shape), 0, dim)
+    _check(fn, [x], (dim,), grad=True)
+
+
+def test_linalg_composite_errors_name_the_shapes():
+    x = npg.tensor(np.ones((3, 4)))
+    with pytest.raises(npg.linalg.LinAlgError, match="at least two-dimensional"):
+        vmap(npg.linalg.diagonal)(x)
+    with pytest.raises(ValueError, match="1-D vectors"):
+        vmap(lambda a: npg.linalg.outer(a, np.ones((2, 2))))(x)

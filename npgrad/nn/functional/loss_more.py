@@ -155,6 +155,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     return _reduce(-logsigmoid(x * target), reduction)
 
 
+@batching_rule("pointwise_loss")
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """One-vs-all logistic loss for multi-label targets in {0, 1}: the per-class binary cross-entropies of
     ``sigmoid(input)``, (optionally weighted,) averaged over the classes (the last dim)."""
