@@ -8,7 +8,8 @@
   (gumbel_softmax draws noise: as ``random_pointwise`` under 'same');
 * ``pointwise_loss`` (mse, l1, smooth-l1, huber, BCE, BCE-with-logits, KL, Poisson NLL, soft-margin,
   hinge-embedding, multilabel soft-margin): the op with ``reduction='none'`` on the lifted operands, then each
-  sample's own reduction (the mean / sum of its unreduced terms).
+  sample's own reduction (the mean / sum of its unreduced terms);
+* ``one_hot``: elementwise when ``num_classes`` is given.
 """
 import numpy as np
 
@@ -98,5 +99,14 @@ def pointwise_loss_rule(op, level, args, kwargs):
     return _batched(out, level)
 
 
-RULES = {"pointwise": pointwise_rule, "random_pointwise": random_pointwise_rule,
+def one_hot_rule(op, level, args, kwargs):
+    """one_hot with a given ``num_classes``: elementwise; with -1 the class count comes from each sample's
+    values, so it runs per sample (an error if the samples disagree, as torch's vmap refuses it)."""
+    ba = _bind(op, args, kwargs)
+    if ba.arguments["num_classes"] < 0:
+        return loop_rule(op, level, args, kwargs)
+    return pointwise_rule(op, level, args, kwargs)
+
+
+RULES = {"one_hot": one_hot_rule, "pointwise": pointwise_rule, "random_pointwise": random_pointwise_rule,
          "dim_pointwise": dim_pointwise_rule, "pointwise_loss": pointwise_loss_rule}

@@ -153,3 +153,43 @@ def test_multilabel_soft_margin_loss(reduction):
            [np.moveaxis(x, 0, 1), t[0], w], (1, None, 0), grad=True)
     with pytest.raises(ValueError, match="at least 1 dimension"):
         vmap(F.multilabel_soft_margin_loss)(npg.tensor(x[:, 0, 0]), npg.tensor(t[:, 0, 0]))
+
+
+@pytest.mark.parametrize("wshape,wdim", [((4,), None), ((4,), 0), ((1,), None), ((1,), 0)])
+@pytest.mark.parametrize("xshape", [(2, 4, 5), (2, 4)])
+def test_prelu(wshape, wdim, xshape):
+    x = RNG.standard_normal((3,) + xshape)
+    w = RNG.uniform(0.1, 0.4, (3,) + wshape)
+    _check(F.prelu, [x, w[0] if wdim is None else w], (0, wdim), grad=True)
+
+
+def test_one_hot():
+    idx = RNG.integers(0, 4, (3, 2, 5))
+    _check(lambda i: F.one_hot(i, 6), [idx], (0,))
+    _check(lambda i: F.one_hot(i, num_classes=4), [idx], (-1,))
+    same_max = np.array([[0, 3, 1], [3, 3, 3], [2, 0, 3]])
+    with pytest.warns(Fallback, match="one_hot"):
+        _check(F.one_hot, [same_max], (0,), fallback_ok=True)   # -1: per sample (the samples agree)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Fallback)
+        with pytest.raises(RuntimeError, match="one_hot gives results of different shapes"):
+            vmap(F.one_hot)(npg.tensor(np.array([[0, 1], [0, 3]])))
+
+
+MARGIN = [
+    (lambda a, b, t: F.margin_ranking_loss(a, b, t, margin=0.3), (5,), (5,)),
+    (lambda a, b, t: F.margin_ranking_loss(a, b, t, reduction="none"), (5,), (5,)),
+    (lambda a, b, t: F.cosine_embedding_loss(a, b, t, margin=0.1), (2, 5), (2,)),
+    (lambda a, b, t: F.cosine_embedding_loss(a, b, t, reduction="sum"), (5,), ()),
+    (lambda a, b, t: F.triplet_margin_loss(a, b, b * t[..., None] * 0.5 + a), (2, 5), (2,)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(MARGIN)))
+@pytest.mark.parametrize("dims", [(0, 0, 0), (0, None, 0), (None, 0, None), (0, 0, None)])
+def test_margin_losses(k, dims):
+    fn, s, st = MARGIN[k]
+    a, b = RNG.standard_normal((3,) + s), RNG.standard_normal((3,) + s)
+    t = np.where(RNG.random((3,) + st) > 0.5, 1.0, -1.0)
+    arrays = [x if d is not None else x[0] for x, d in zip((a, b, t), dims)]
+    _check(fn, arrays, dims, grad=True)

@@ -12,10 +12,10 @@ import numpy as np
 from ... import random as _random
 from ...autograd import versions as _versions
 from ...ops import elementwise as _ew
-from ...ops._util import as_input, batching_rule, normalize_one_axis
+from ...ops._util import as_input, batching_rule, is_batched, normalize_one_axis
 from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, softmax
-from ._common import _data, _is_graph
+from ._common import _is_graph
 
 __all__ = ["elu", "selu", "celu", "hardtanh", "relu6", "hardswish", "hardsigmoid", "softshrink", "hardshrink",
            "tanhshrink", "threshold", "softsign", "mish", "logsigmoid", "prelu", "rrelu", "softmin", "glu",
@@ -28,8 +28,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def _float_input(input, name):
     x = as_input(input, name)
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating point input, got {x.data.dtype}")
+    if np.dtype(x.dtype).kind != "f":  # (the dtype, not the values: a batched tensor inside vmap passes)
+        raise TypeError(f"{name}: expected a floating point input, got {x.dtype}")
     return x
 
 
@@ -232,17 +232,19 @@ def prelu(input, weight):
     """``max(0, x) + weight * min(0, x)`` with one learned slope, or one per channel (dim 1; dim 0 for a
     1-D input), as ``F.prelu``."""
     x = _float_input(input, "prelu")
-    wd = _data(weight)
-    n = wd.size
+    if not isinstance(weight, Tensor):
+        weight = np.asarray(weight)
+    wshape = tuple(weight.shape)  # (shapes and comparisons as ops: inside vmap x and weight may be batched)
+    n = int(np.prod(wshape))
     if n != 1:
         channels = x.shape[1] if x.ndim >= 2 else 1
-        if wd.ndim != 1 or channels != n:
+        if len(wshape) != 1 or channels != n:
             raise ValueError(f"prelu: mismatch of parameter numbers and input channel size: weight of shape "
-                             f"{wd.shape} for input of shape {x.shape} with {channels} channel(s) (dim 1)")
+                             f"{wshape} for input of shape {x.shape} with {channels} channel(s) (dim 1)")
         w = weight.reshape((n,) + (1,) * (x.ndim - 2))
     else:
-        w = weight.reshape(()) if isinstance(weight, Tensor) else wd.reshape(())
-    return _ew.where(x.data > 0, x, w * x)
+        w = weight.reshape(())
+    return _ew.where((x > 0) if is_batched(x) else x.data > 0, x, w * x)
 
 
 @batching_rule("random_pointwise")
