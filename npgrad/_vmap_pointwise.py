@@ -9,7 +9,8 @@
 * ``pointwise_loss`` (mse, l1, smooth-l1, huber, BCE, BCE-with-logits, KL, Poisson NLL, soft-margin,
   hinge-embedding, multilabel soft-margin): the op with ``reduction='none'`` on the lifted operands, then each
   sample's own reduction (the mean / sum of its unreduced terms);
-* ``one_hot``: elementwise when ``num_classes`` is given.
+* ``one_hot``: elementwise when ``num_classes`` is given;
+* ``interpolate``, ``unfold``, ``fold``: the vmap batch merged into the op's own batch dim N.
 """
 import numpy as np
 
@@ -108,5 +109,28 @@ def one_hot_rule(op, level, args, kwargs):
     return pointwise_rule(op, level, args, kwargs)
 
 
-RULES = {"one_hot": one_hot_rule, "pointwise": pointwise_rule, "random_pointwise": random_pointwise_rule,
+def _merge_n_rule(with_n, without_n):
+    """Ops on an (N, ...) batch (interpolate, unfold, fold): a per-sample input with its own N has the vmap
+    batch merged into N (one call on B * N items, split back); one in the op's unbatched form (``without_n``
+    dims) takes the vmap batch as its N."""
+    def rule(op, level, args, kwargs):
+        ba, first = _first(op, level, args, kwargs)
+        if ba is None:
+            return loop_rule(op, level, args, kwargs)
+        x = ba.arguments[first]
+        inner, ops = x._inner, _ops()
+        if x.ndim in without_n:
+            ba.arguments[first] = inner
+            return _batched(op(*ba.args, **ba.kwargs), level)
+        if x.ndim not in with_n:
+            return _sample_error(op, level, args, kwargs)
+        b, n = inner.shape[:2]
+        ba.arguments[first] = ops.reshape(inner, (b * n,) + tuple(inner.shape[2:]))
+        out = op(*ba.args, **ba.kwargs)
+        return _batched(ops.reshape(out, (b, n) + tuple(out.shape[1:])), level)
+    return rule
+
+
+RULES = {"interpolate": _merge_n_rule((3, 4, 5), ()), "unfold": _merge_n_rule((4,), (3,)),
+         "fold": _merge_n_rule((3,), (2,)), "one_hot": one_hot_rule, "pointwise": pointwise_rule, "random_pointwise": random_pointwise_rule,
          "dim_pointwise": dim_pointwise_rule, "pointwise_loss": pointwise_loss_rule}

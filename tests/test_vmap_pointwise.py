@@ -193,3 +193,50 @@ def test_margin_losses(k, dims):
     t = np.where(RNG.random((3,) + st) > 0.5, 1.0, -1.0)
     arrays = [x if d is not None else x[0] for x, d in zip((a, b, t), dims)]
     _check(fn, arrays, dims, grad=True)
+
+
+@pytest.mark.parametrize("vshape", [(2, 3), (2,), (2, 1)])
+@pytest.mark.parametrize("dims", [(0, 0, 0), (0, None, None), (None, None, 0)])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_gaussian_nll_loss(vshape, dims, reduction):
+    x, t = RNG.standard_normal((3, 2, 3)), RNG.standard_normal((3, 2, 3))
+    v = RNG.uniform(1e-8, 2.0, (3,) + vshape)
+    v[0].flat[0] = 1e-9  # below eps: clamped for the value, not for the gradient
+    arrays = [a if d is not None else a[0] for a, d in zip((x, t, v), dims)]
+    _check(lambda a, b, c: F.gaussian_nll_loss(a, b, c, full=True, reduction=reduction), arrays, dims, grad=True)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_gaussian_nll_loss_float_var(reduction):
+    x, t = RNG.standard_normal((3, 2, 3)), RNG.standard_normal((3, 2, 3))
+    _check(lambda a, b: F.gaussian_nll_loss(a, b, 0.7, reduction=reduction), [x, t[0]], (0, None), grad=True)
+
+
+def test_gaussian_nll_loss_negative_var_raises_under_vmap():
+    v = np.ones((3, 2))
+    v[2, 1] = -1
+    with pytest.raises(ValueError, match="negative"):
+        vmap(F.gaussian_nll_loss)(npg.tensor(np.ones((3, 2))), npg.tensor(np.ones((3, 2))), npg.tensor(v))
+
+
+NCHW = [
+    (lambda a: F.interpolate(a, scale_factor=2), (2, 3, 4)),
+    (lambda a: F.interpolate(a, size=(5, 3), mode="bilinear", align_corners=False), (2, 3, 4, 4)),
+    (lambda a: F.interpolate(a, scale_factor=1.5, mode="bicubic", align_corners=True), (1, 2, 4, 5)),
+    (lambda a: F.interpolate(a, size=3, mode="trilinear"), (1, 2, 2, 4, 4)),
+    (lambda a: F.unfold(a, 2, stride=(1, 2), padding=1), (2, 3, 4, 5)), (lambda a: F.unfold(a, (2, 3)), (3, 4, 5)),
+    (lambda a: F.fold(a, (4, 5), 2), (2, 12, 12)), (lambda a: F.fold(a, (3, 3), (2, 2)), (8, 4)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(NCHW)))
+@pytest.mark.parametrize("dim", [0, -1])
+def test_batch_n_ops(k, dim):
+    """interpolate / unfold / fold with per-sample inputs with and without their own N."""
+    fn, shape = NCHW[k]
+    _check(fn, [np.moveaxis(RNG.standard_normal((3,) + shape), 0, dim)], (dim,), grad=True)
+
+
+def test_batch_n_ops_errors_name_the_per_sample_shape():
+    with pytest.raises(Exception, match=r"\(4, 4\)"):
+        vmap(lambda a: F.interpolate(a, scale_factor=2))(npg.tensor(np.ones((3, 4, 4))))

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import as_input, batching_rule
+from ...ops._util import all_values, as_input, batching_rule, is_batched
 from ...tensor import Tensor
 from .activation_more import logsigmoid
 from .loss import _check_reduction, _reduce, _warn_target_size
@@ -23,8 +23,8 @@ __all__ = ["kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss", "sof
 
 def _float_input(input, name):
     x = as_input(input, name)
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating point input, got {x.data.dtype}")
+    if np.dtype(x.dtype).kind != "f":  # (the dtype, not the values: a batched tensor inside vmap passes)
+        raise TypeError(f"{name}: expected a floating point input, got {x.dtype}")
     return x
 
 
@@ -120,20 +120,25 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         if var < 0:
             raise ValueError("gaussian_nll_loss: var has negative entry/entries")
         var = np.full(x.shape, float(var), dtype=x.dtype)
-    vd = _data(var)
-    if vd.size and np.any(vd < 0):
+    if not isinstance(var, Tensor):
+        var = np.asarray(var)
+    vals = all_values(var)  # (every sample's values inside vmap: the check is on values, the rest on shapes)
+    if vals.size and np.any(vals < 0):
         raise ValueError("gaussian_nll_loss: var has negative entry/entries")
-    if vd.shape != x.shape:
-        if x.shape[:-1] == vd.shape:
-            var = var.reshape(vd.shape + (1,))
-        elif not (x.ndim == vd.ndim and sum(b for a, b in zip(x.shape, vd.shape) if a != b) == 1):
-            raise ValueError(f"gaussian_nll_loss: var is of incorrect size: {vd.shape} for input of shape {x.shape} "
+    vshape = tuple(var.shape)
+    if vshape != x.shape:
+        if x.shape[:-1] == vshape:
+            var = var.reshape(vshape + (1,))
+        elif not (x.ndim == len(vshape) and sum(b for a, b in zip(x.shape, vshape) if a != b) == 1):
+            raise ValueError(f"gaussian_nll_loss: var is of incorrect size: {vshape} for input of shape {x.shape} "
                              f"(expected the input's shape, the input's shape without its last dim, or one dim "
                              f"of size 1)")
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"gaussian_nll_loss: {reduction} is not valid")
-    vd = _data(var)
-    v = _with_value(var, np.maximum(vd, eps)) if isinstance(var, Tensor) else np.maximum(vd, eps)
+    if is_batched(var):  # the value clamped at eps, the gradient var's own (as _with_value)
+        v = var + (_ew.maximum(var, eps) - var).detach()
+    else:
+        v = _with_value(var, np.maximum(_data(var), eps)) if isinstance(var, Tensor) else np.maximum(var, eps)
     d = x - target
     loss = 0.5 * (_ew.log(v) + d * d / v)
     if full:
