@@ -202,5 +202,5 @@ def scatter_add_rule(op, level, args, kwargs):
     return _batched(op((g._inner.shape[0],) + tuple(shape), (slice(None),) + tuple(items), inner), level)
 
 
-RULES = {"getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule, "take_along_axis": take_along_axis_rule,
-         "put_along_axis": put_along_axis_rule, "interp": interp_rule}
+RULES = {"getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule,
+         "take_along_axis": take_along_axis_rule, "put_along_axis": put_along_axis_rule, "interp": interp_rule}

@@ -131,6 +131,7 @@ def _merge_n_rule(with_n, without_n):
     return rule
 
 
-RULES = {"interpolate": _merge_n_rule((3, 4, 5), ()), "unfold": _merge_n_rule((4,), (3,)),
-         "fold": _merge_n_rule((3,), (2,)), "one_hot": one_hot_rule, "pointwise": pointwise_rule, "random_pointwise": random_pointwise_rule,
-         "dim_pointwise": dim_pointwise_rule, "pointwise_loss": pointwise_loss_rule}
+RULES = {"merge_n_interpolate": _merge_n_rule((3, 4, 5), ()), "merge_n_unfold": _merge_n_rule((4,), (3,)),
+         "merge_n_fold": _merge_n_rule((3,), (2,)), "one_hot": one_hot_rule, "pointwise": pointwise_rule,
+         "random_pointwise": random_pointwise_rule, "dim_pointwise": dim_pointwise_rule,
+         "pointwise_loss": pointwise_loss_rule}

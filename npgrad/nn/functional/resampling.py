@@ -197,7 +197,7 @@ def _output_size(where, spatial, size, scale_factor, dim):
     return [int(math.floor(n * s)) for n, s in zip(spatial, scales)], scales
 
 
-@_batching_rule("interpolate")
+@_batching_rule("merge_n_interpolate")
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize the spatial dims of an (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, as
