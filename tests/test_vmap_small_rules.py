@@ -204,3 +204,36 @@ def test_linalg_composite_errors_name_the_shapes():
         vmap(npg.linalg.diagonal)(x)
     with pytest.raises(ValueError, match="1-D vectors"):
         vmap(lambda a: npg.linalg.outer(a, np.ones((2, 2))))(x)
+
+
+F = npg.nn.functional
+SIZES = [
+    (lambda a: npg.argsort(a, axis=None), (3, 4)), (lambda a: npg.count_nonzero(a > 0, axis=0), (3, 4)),
+    (lambda a: npg.searchsorted(np.array([-1.0, 0.0, 1.0]), a), (3, 4)), (lambda a: npg.dot(a, a.T), (3, 4)),
+    (lambda a: npg.tensordot(a, a, 2), (3, 4)), (lambda a: npg.zeros_like(a) + a, (3, 4)),
+    (lambda a: npg.masked_fill(a, np.array([True, False, True, False]), 1.0), (3, 4)),
+    (lambda a: npg.linalg.diagonal(a), (3, 4)), (lambda a: F.gelu(a), (3, 4)), (lambda a: F.glu(a), (3, 4)),
+    (lambda a: F.mse_loss(a, a * 2), (3, 4)), (lambda a: F.kl_div(a, a.exp(), reduction="batchmean"), (3, 4)),
+    (lambda a: F.cosine_similarity(a, a + 1), (3, 4)), (lambda a: F.interpolate(a[None], scale_factor=2), (3, 4)),
+    (lambda a: F.one_hot((a > 0).astype(np.int64), 2), (3, 4)),
+    (lambda a: npg.func.vjp(lambda t: npg.sin(t)[[0, 2]], a)[1](a[:2])[0], (3, 4)),
+    (lambda a: npg.func.jvp(lambda t: npg.sin(t).sum(0), (a,), (a,))[1], (3, 4)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(SIZES)))
+@pytest.mark.parametrize("size", [0, 1])
+def test_batches_of_size_0_and_1(k, size):
+    """A batch of one sample gives that sample's result (values and gradients); a batch of none gives the
+    per-sample result's shape with 0 in front, without falling back to a loop."""
+    fn, shape = SIZES[k]
+    x = np.random.default_rng(k).standard_normal((size,) + shape)
+    if size:
+        _check(fn, [x], (0,), grad=True)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # kl_div / mean of nothing
+        warnings.simplefilter("error", Fallback)
+        out = vmap(fn)(npg.tensor(x))
+    ref = fn(npg.tensor(np.ones(shape)))
+    assert out.shape == (0,) + ref.shape and out.dtype == ref.dtype
