@@ -237,3 +237,25 @@ def test_batches_of_size_0_and_1(k, size):
         out = vmap(fn)(npg.tensor(x))
     ref = fn(npg.tensor(np.ones(shape)))
     assert out.shape == (0,) + ref.shape and out.dtype == ref.dtype
+
+
+@pytest.mark.parametrize("invert", [False, True])
+@pytest.mark.parametrize("dims", [(0, 0), (None, 0), (-1, 1)])
+def test_isin_with_batched_test_elements(invert, dims):
+    e = TIES[:, :2]                                   # (4, 2, 5) values in {0, 1, 2}
+    t = np.array([[0.0, 7.0], [2.0, 1.0], [5.0, 5.0], [1.0, 1.0]])
+    arrays = [e[0] if dims[0] is None else np.moveaxis(e, 0, dims[0]),
+              np.moveaxis(t, 0, dims[1]) if dims[1] is not None else t[0]]
+    _check(lambda a, b: npg.isin(a, b, invert=invert), arrays, dims)
+
+
+@pytest.mark.parametrize("form", ["tensor", "tuple", "tuple_half"])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_lexsort(form, axis):
+    keys = TIES[:, :2]                                # (4, 2, 5): 2 keys with ties per sample
+    if form == "tensor":
+        _check(lambda k: npg.lexsort(k, axis=axis), [keys], (0,))
+    elif form == "tuple":
+        _check(lambda a, b: npg.lexsort((a, b), axis=axis), [keys[:, 0], keys[:, 1]], (0, 0))
+    else:
+        _check(lambda a, b: npg.lexsort((a, b), axis=axis), [keys[0, 0], keys[:, 1]], (None, 0))
