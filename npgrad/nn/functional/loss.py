@@ -222,7 +222,7 @@ def _warn_target_size(xd, td, name):
     if np.shape(td) != xd.shape:
         warnings.warn(f"{name}: using a target size {np.shape(td)} that is different to the input size {xd.shape}. "
                       f"This will likely lead to incorrect results due to broadcasting. Please ensure they have "
-                      f"the same size.", UserWarning, stacklevel=3)
+                      f"the same size.", UserWarning, stacklevel=4)  # (caller > loss > its vmap dispatch)
 
 
 @_batching_rule("pointwise_loss")
