@@ -30,6 +30,7 @@ from . import _gamma
 from ._incgamma import _CF_EPS, _TINY, log1pmx, max_terms, not_converged, retire, stirling_tail
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+_MARGIN = (0.2, 0.5)   # (min(20%, half a standard deviation): see betainc)
 
 
 def _lr(u, ratio):
@@ -248,8 +249,8 @@ def betainc(a, b, x, deriv=False, name="betainc", y=None):
         s = a + b
         sd = np.sqrt(a * b / (s * s * (s + 1.0)))
         thr_a, thr_b = (a + 1.0) / (s + 2.0), (b + 1.0) / (s + 2.0)
-        swap = rest & np.where(x <= 0.5, x > thr_a + np.minimum(0.2 * thr_a, 0.5 * sd),
-                               y <= thr_b + np.minimum(0.2 * thr_b, 0.5 * sd))
+        swap = rest & np.where(x <= 0.5, x > thr_a + np.minimum(_MARGIN[0] * thr_a, _MARGIN[1] * sd),
+                               y <= thr_b + np.minimum(_MARGIN[0] * thr_b, _MARGIN[1] * sd))
     for mask, flip in ((rest & ~swap, False), (swap, True)):
         if not mask.any():
             continue
