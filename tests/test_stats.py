@@ -152,7 +152,8 @@ def _scipy_log(dist, f):
 
 for _f in ("cdf", "sf", "logcdf", "logsf"):
     VALUE_CASES += [
-        (f"t.{_f}", lambda f=_f: getattr(stats.t, f)(T_X, 2.5, 0.2, 1.3), lambda f=_f: _scipy_log(st.t, f)(T_X, 2.5, 0.2, 1.3)),
+        (f"t.{_f}", lambda f=_f: getattr(stats.t, f)(T_X, 2.5, 0.2, 1.3),
+         lambda f=_f: _scipy_log(st.t, f)(T_X, 2.5, 0.2, 1.3)),
         (f"t.{_f}.df", lambda f=_f: getattr(stats.t, f)(T_X[:, None], [0.3, 1.0, 30.0, 1e3, 1e4]),
          lambda f=_f: _scipy_log(st.t, f)(T_X[:, None], [0.3, 1.0, 30.0, 1e3, 1e4])),
         (f"gamma.{_f}", lambda f=_f: getattr(stats.gamma, f)(G_X[:, None], [0.3, 2.5, 40.0], -0.5, 0.7),
@@ -207,7 +208,8 @@ FD_CASES = [
     ("mvn.scalar_cov", lambda x, v: stats.multivariate_normal.logpdf(x, None, v), [_u(-2, 2, (4, 3)), _u(0.5, 2, ())]),
     ("binom.n", lambda n: stats.binom.logpmf(np.array([0.0, 2.0, 5.0]), n, 0.3), [_u(5.5, 9, 3)]),
     # the CDFs, in the value and every parameter (torch.distributions has no cdf for these)
-    ("t.cdf", lambda x, df, m, s: stats.t.cdf(x, df, m, s), [_u(-6, 6, 6), _u(0.5, 40, 6), _u(-1, 1, 6), _u(0.5, 2, 6)]),
+    ("t.cdf", lambda x, df, m, s: stats.t.cdf(x, df, m, s),
+     [_u(-6, 6, 6), _u(0.5, 40, 6), _u(-1, 1, 6), _u(0.5, 2, 6)]),
     ("t.sf", lambda x, df, m, s: stats.t.sf(x, df, m, s), [_u(-6, 6, 6), _u(0.5, 40, 6), _u(-1, 1, 6), _u(0.5, 2, 6)]),
     ("t.logcdf", lambda x, df: stats.t.logcdf(x, df), [np.array([-30.0, -3.0, -0.5, 0.1, 2.0, 40.0]), _u(0.5, 9, 6)]),
     ("t.logsf.large_df", lambda x, df: stats.t.logsf(x, df), [np.array([-3.0, -1.5, 0.3, 1.8, 2.5, 9.0]),
