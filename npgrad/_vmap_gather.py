@@ -1,10 +1,11 @@
 """Batching rules that gather: ``x[key]`` with advanced keys (integer arrays, boolean masks, batched index
-tensors), ``take``, ``take_along_axis`` / ``put_along_axis``, and ``interp`` (a search, then gathers). Registered
-by ``_vmap_rules.py``."""
+tensors), ``take``, ``take_along_axis`` / ``put_along_axis``, ``interp`` (a search, then gathers), and
+``scatter_add`` (getitem's VJP). Registered by ``_vmap_rules.py``."""
 import numpy as np
 
 from . import func_vmap as fv
-from ._vmap_rules import _batched_at, _bind, _flat, _lifted, _ops, _sample_error, _size, loop_rule
+from ._vmap_rules import (_batched_at, _bind, _flat, _lifted, _only_batched, _ops, _sample_error, _size,
+                          loop_rule)
 from .func_vmap import _at, _batched, _pad
 from .tensor import Tensor
 
@@ -175,5 +176,31 @@ def interp_rule(op, level, args, kwargs):
     return _batched(ops.reshape(res, X.shape), level)
 
 
-RULES = {"getitem": getitem_rule, "take": take_rule, "take_along_axis": take_along_axis_rule,
-         "put_along_axis": put_along_axis_rule, "interp": interp_rule}
+def scatter_add_rule(op, level, args, kwargs):
+    """``scatter_add(shape, key, g)`` (the VJP of ``x[key]``) with a batched ``g``: zeros of the batched shape
+    with ``g`` added at ``(:,) + key``. NumPy keeps adjacent advanced indices in place (after the batch axis);
+    apart, their axes go first, so the batch axis of ``g`` moves behind them."""
+    ba = _bind(op, args, kwargs)
+    shape, key, g = ba.arguments["shape"], ba.arguments["key"], ba.arguments["g"]
+    if not _batched_at(g, level) or not _only_batched(level, ba, ("g",)):
+        return loop_rule(op, level, args, kwargs)
+    from .ops.index import normalize_key
+    items = []
+    for k in normalize_key(key):
+        if isinstance(k, np.ndarray) and k.dtype == bool and k.ndim > 0:
+            items += list(np.nonzero(k))
+        elif isinstance(k, (bool, np.bool_)) or (isinstance(k, np.ndarray) and k.ndim == 0):
+            return loop_rule(op, level, args, kwargs)
+        else:
+            items.append(k)
+    if any(isinstance(k, np.ndarray) for k in items):  # integers among index arrays are index arrays too
+        items = [np.asarray(k, np.intp) if isinstance(k, (int, np.integer)) else k for k in items]
+    pos = [i for i, k in enumerate(items) if isinstance(k, np.ndarray)]
+    inner = g._inner
+    if pos and pos != list(range(pos[0], pos[-1] + 1)):
+        inner = _ops().moveaxis(inner, 0, len(np.broadcast_shapes(*(items[i].shape for i in pos))))
+    return _batched(op((g._inner.shape[0],) + tuple(shape), (slice(None),) + tuple(items), inner), level)
+
+
+RULES = {"getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule,
+         "take_along_axis": take_along_axis_rule, "put_along_axis": put_along_axis_rule, "interp": interp_rule}

@@ -13,7 +13,8 @@ dispatch again:
 * gathers (``getitem`` with advanced keys or batched index arrays, ``take``, ``take_along_axis``,
   ``put_along_axis``, ``interp``): ``_vmap_gather.py``;
 * ``*_like``, ``searchsorted``, ``digitize`` / ``isin``, ``masked_fill``, ``dot`` / ``inner`` / ``tensordot``:
-  ``_vmap_small.py``.
+  ``_vmap_small.py``;
+* ``nn.functional``'s pointwise activations and elementwise losses: ``_vmap_pointwise.py``.
 
 An op declared with ``loop`` (or a rule that cannot batch a call) runs per sample: each sample selected, the op
 called, the results stacked, with a one-time :class:`VmapFallbackWarning` naming the op. The rest of the
@@ -364,7 +365,9 @@ RULES = {"axis_flatten": _axis_rule("flatten"), "axis_all": _axis_rule("all"),
          "norm": norm_rule, "average": average_rule, "loop": loop_rule}
 
 from ._vmap_gather import RULES as _GATHER  # noqa: E402  (they use the helpers above)
+from ._vmap_pointwise import RULES as _POINTWISE  # noqa: E402
 from ._vmap_small import RULES as _SMALL  # noqa: E402
 
 RULES.update(_GATHER)
 RULES.update(_SMALL)
+RULES.update(_POINTWISE)

@@ -1,12 +1,12 @@
 """Batching rules of small op families: ``*_like`` constructors, ops elementwise in their first argument
-(``digitize``, ``isin``), ``searchsorted``, ``masked_fill``, and the contractions ``dot`` / ``inner`` /
+(``digitize``, ``isin``), ``lexsort``, ``searchsorted``, ``masked_fill``, and the contractions ``dot`` / ``inner`` /
 ``tensordot`` (spelled as einsum). Registered by ``_vmap_rules.py``."""
 import string
 
 import numpy as np
 
 from ._vmap_rules import _batched_at, _bind, _flat, _lifted, _name, _only_batched, _ops, _sample_error, _size, loop_rule
-from .func_vmap import _batched
+from .func_vmap import _batched, _shift_one
 from .tensor import Tensor, _wrap
 
 
@@ -23,13 +23,43 @@ def like_rule(op, level, args, kwargs):
 
 def first_only_rule(op, level, args, kwargs):
     """Ops elementwise in their first argument (digitize, isin, searchsorted's ``v``): the op on its inner
-    values; a batched other argument runs per sample."""
+    values; isin with batched test elements compares every element with every test element of its sample;
+    another batched argument runs per sample."""
     ba = _bind(op, args, kwargs)
     first = next(iter(ba.arguments))
+    if _name(op) == "isin" and _batched_at(ba.arguments["test_elements"], level) and _only_batched(
+            level, ba, ("element", "test_elements")):
+        return _isin_batched(ba, level)
     if not _batched_at(ba.arguments[first], level) or not _only_batched(level, ba, (first,)):
         return loop_rule(op, level, args, kwargs)
     ba.arguments[first] = ba.arguments[first]._inner
     return _batched(op(*ba.args, **ba.kwargs), level)
+
+
+def _isin_batched(ba, level):
+    ops = _ops()
+    e, t = ba.arguments["element"], ba.arguments["test_elements"]
+    size = _size([e, t], level)
+    ei = _lifted(e if isinstance(e, Tensor) else _wrap(np.asarray(e)), level, size)
+    hit = ops.any(ops.expand_dims(_flat(ei), 2) == ops.expand_dims(_flat(t._inner), 1), axis=-1)
+    hit = ops.reshape(hit, ei.shape)
+    return _batched(ops.logical_not(hit) if ba.arguments["invert"] else hit, level)
+
+
+def lexsort_rule(op, level, args, kwargs):
+    """lexsort(keys): the keys (a batched (k, ...) tensor, or a sequence of tensors, stacked) with the batch
+    axis moved behind the key axis; NumPy then sorts every sample along the shifted axis at once."""
+    keys = args[0] if args else kwargs["keys"]        # (np.lexsort has no Python signature to bind)
+    axis = args[1] if len(args) > 1 else kwargs.get("axis", -1)
+    if not isinstance(axis, (int, np.integer)):
+        return loop_rule(op, level, args, kwargs)
+    ops = _ops()
+    if isinstance(keys, (list, tuple)):
+        keys = ops.stack([k if isinstance(k, Tensor) else _wrap(np.asarray(k)) for k in keys])
+    if not _batched_at(keys, level) or keys.ndim < 2:
+        return _sample_error(op, level, args, kwargs)
+    inner = ops.moveaxis(keys._inner, 0, 1)                    # (k, B, ...)
+    return _batched(op(inner, axis=_shift_one(axis, keys.ndim - 1)), level)
 
 
 def searchsorted_rule(op, level, args, kwargs):
@@ -100,5 +130,5 @@ def contraction_rule(op, level, args, kwargs):
     return ops.einsum("".join(la) + "," + "".join(lb) + "->" + "".join(out), a, b)
 
 
-RULES = {"like": like_rule, "first_only": first_only_rule, "searchsorted": searchsorted_rule,
+RULES = {"lexsort": lexsort_rule, "like": like_rule, "first_only": first_only_rule, "searchsorted": searchsorted_rule,
          "masked_fill": masked_fill_rule, "contraction": contraction_rule}

@@ -287,13 +287,11 @@ def _as_output(x, where):
 
 def _cotangent(c, out, where):
     """A cotangent as an array (plain) or Tensor (kept as given when it is one), shaped like ``out``."""
-    if isinstance(c, Tensor):
-        cd = c.data
-    else:
-        cd = np.asarray(c)
-    if cd.shape != out.data.shape:
-        raise ValueError(f"{where}: cotangent of shape {cd.shape} for an output of shape {out.data.shape}")
-    if isinstance(c, Tensor):
+    cd = None if isinstance(c, Tensor) else np.asarray(c)
+    shape = tuple(c.shape) if cd is None else cd.shape  # (a Tensor's own shape: per sample inside vmap)
+    if shape != out.data.shape:
+        raise ValueError(f"{where}: cotangent of shape {shape} for an output of shape {out.data.shape}")
+    if cd is None:
         return c if c.dtype == out.dtype else c.astype(out.dtype)
     return cd.astype(out.data.dtype, copy=False)
 
@@ -363,7 +361,12 @@ def grad(f, argnums=0, has_aux=False):
 def vjp(f, *primals, has_aux=False):
     """``torch.func.vjp``: returns ``(output, vjp_fn)`` (and ``aux``), where ``vjp_fn(cotangents)``
     gives a tuple with the gradient of ``<output, cotangents>`` for each primal. ``vjp_fn`` may be
-    called many times."""
+    called many times. Inside ``vmap`` it runs as one batched VJP (npgrad/_vmap_transforms.py)."""
+    if _tensor_mod._VMAP:
+        from . import _vmap_transforms
+        r = _vmap_transforms.vjp(f, primals, has_aux)
+        if r is not None:
+            return r
     level = _Level("vjp", primals, tuple(range(len(primals))))
     out, aux = level.call(f, has_aux)
     out_leaves, out_spec = _flatten(out)
@@ -375,7 +378,8 @@ def vjp(f, *primals, has_aux=False):
         if len(ct_leaves) != len(outs):
             raise ValueError(f"vjp: got {len(ct_leaves)} cotangent(s) for {len(outs)} output(s)")
         cts = [_cotangent(c, o, "vjp") for c, o in zip(ct_leaves, outs)]
-        graph = graph_fwd or level.need_graph(outs, cts)
+        # batched cotangents inside vmap (vmap(vjp_fn)): a recorded backward pass, whose ops batch
+        graph = graph_fwd or level.need_graph(outs, cts) or any(type(c) is _vm.BatchedTensor for c in cts)
         if graph:
             cts = [c if isinstance(c, Tensor) else _wrap(c) for c in cts]
         else:

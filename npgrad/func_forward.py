@@ -130,6 +130,11 @@ def jvp(f, primals, tangents, has_aux=False):
         raise TypeError("jvp: primals and tangents must be tuples (one entry per argument of f)")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    if fn._tensor_mod._VMAP:  # one batched JVP (npgrad/_vmap_transforms.py)
+        from . import _vmap_transforms
+        r = _vmap_transforms.jvp(f, primals, tangents, has_aux)
+        if r is not None:
+            return r
     inputs = _Inputs("jvp", primals, tuple(range(len(primals))))
     t_leaves = []
     for p, t in zip(primals, tangents):

@@ -80,6 +80,11 @@ class BatchedTensor(Tensor):
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __iter__(self):  # the per-sample rows (list(t), stack(t), multi_dot(t)...), each still batched
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
     def __repr__(self):
         return f"BatchedTensor(level={self._level}, bdim=0, value={self._inner!r})"
 
@@ -157,6 +162,10 @@ def _pad(inner, k):
 
 
 def _unary_rule(op, level, args, kwargs):
+    """The op on the inner values of its (batched) first argument; a batched other argument (``nan=`` of
+    nan_to_num, a tensor dtype...) runs per sample."""
+    if not args or any(type(a) is BatchedTensor and a._level == level for a in (*args[1:], *kwargs.values())):
+        return _vmap_rules.loop_rule(op, level, args, kwargs)
     inner, _ = _at(args[0], level)
     return _batched(op(inner, *args[1:], **kwargs), level)
 

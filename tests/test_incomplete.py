@@ -260,3 +260,14 @@ def test_scipy_special_ufuncs_on_tensors_run_npgrad_and_differentiate_in_every_a
     (ga,) = npg.autograd.grad(sp.gammaincc(a, x).sum(), [a])
     h = 1e-4 * np.minimum(a.data, np.sqrt(a.data))
     assert_close(ga, _d(lambda p: sp.gammaincc(p, x.data), a.data, h), rtol=1e-8, atol=0)
+
+
+def test_vmap_of_values_and_gradients():
+    x = RNG.uniform(0.1, 0.9, (3, 4))
+    a = np.array([0.5, 2.0, 3.0, 7.0])
+    out = func.vmap(lambda v: S.betainc(a, 2.5, v))(npg.tensor(x))
+    assert_close(out, sp.betainc(a, 2.5, x), rtol=1e-13, atol=0)
+    g = func.vmap(func.grad(lambda v: S.gammaincc(v, 1.5)))(npg.tensor(a))
+    at = npg.tensor(a)
+    S.gammaincc(at, 1.5).sum().backward()
+    assert_close(g, at.grad, rtol=1e-14, atol=0)

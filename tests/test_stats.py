@@ -1,6 +1,7 @@
 """npg.stats: values against scipy.stats, gradients (value and parameters) and second derivatives against
 torch.distributions' log_prob / cdf in float32 and float64, finite differences where torch has no
-counterpart (loc/scale of gamma and beta, logcdf, sf, ppf), supports, dtypes and errors."""
+counterpart (loc/scale of gamma and beta, logcdf, sf, ppf, the CDFs of t, gamma, beta, poisson, binom),
+supports, dtypes and errors."""
 import numpy as np
 import pytest
 import torch
@@ -128,6 +129,48 @@ VALUE_CASES = [
     ("bernoulli", lambda: stats.bernoulli.logpmf([0, 1, 2, -1], 0.3), lambda: st.bernoulli.logpmf([0, 1, 2, -1], 0.3)),
     ("bernoulli.pmf", lambda: stats.bernoulli.pmf([0, 1], [0.0, 1.0]), lambda: st.bernoulli.pmf([0, 1], [0.0, 1.0])),
 ]
+# the CDFs (cdf, sf, logcdf, logsf): both tails, the centre, outside the support
+T_X = np.concatenate([X * 3, [0.2, 0.2 + 1e-20, 0.2 - 1e-9, -40.0, 300.0, 1e6, -1e6, 2.4, -2.1]])
+G_X = np.concatenate([np.abs(X) * 4, [-2.0, -1.0, 1e-8, 40.0, 120.0]])
+B_X = np.concatenate([np.abs(X) / 3, [-0.5, 0.0, 1e-9, 0.999999, 1.0, 2.0]])
+K = np.array([-3, -1, 0, 1, 2, 2.5, 3, 7, 12, 19, 20, 25, 60])
+
+
+def _scipy_log(dist, f):
+    """scipy.stats' logcdf / logsf from its own cdf and sf: log(p) for p <= 1/2, log1p(-q) above (SciPy's
+    logcdf takes the log of a cdf rounded to 1 in the upper tail: 0 where it is -1e-23)."""
+    if not f.startswith("log"):
+        return getattr(dist, f)
+
+    def fn(*args, **kw):
+        p = getattr(dist, f[3:])(*args, **kw)
+        q = getattr(dist, "sf" if f == "logcdf" else "cdf")(*args, **kw)
+        with np.errstate(divide="ignore"):
+            return np.where(p <= 0.5, np.log(p), np.log1p(-q))
+    return fn
+
+
+for _f in ("cdf", "sf", "logcdf", "logsf"):
+    VALUE_CASES += [
+        (f"t.{_f}", lambda f=_f: getattr(stats.t, f)(T_X, 2.5, 0.2, 1.3),
+         lambda f=_f: _scipy_log(st.t, f)(T_X, 2.5, 0.2, 1.3)),
+        (f"t.{_f}.df", lambda f=_f: getattr(stats.t, f)(T_X[:, None], [0.3, 1.0, 30.0, 1e3, 1e4]),
+         lambda f=_f: _scipy_log(st.t, f)(T_X[:, None], [0.3, 1.0, 30.0, 1e3, 1e4])),
+        (f"gamma.{_f}", lambda f=_f: getattr(stats.gamma, f)(G_X[:, None], [0.3, 2.5, 40.0], -0.5, 0.7),
+         lambda f=_f: _scipy_log(st.gamma, f)(G_X[:, None], [0.3, 2.5, 40.0], -0.5, 0.7)),
+        (f"beta.{_f}", lambda f=_f: getattr(stats.beta, f)(B_X[:, None], [0.5, 2.5, 300.0], [0.7, 3.0, 40.0]),
+         lambda f=_f: _scipy_log(st.beta, f)(B_X[:, None], [0.5, 2.5, 300.0], [0.7, 3.0, 40.0])),
+        (f"beta.{_f}.loc", lambda f=_f: getattr(stats.beta, f)(X, 2.5, 0.7, -1.0, 2.5),
+         lambda f=_f: _scipy_log(st.beta, f)(X, 2.5, 0.7, -1.0, 2.5)),
+        (f"poisson.{_f}", lambda f=_f: getattr(stats.poisson, f)(K[:, None], [0.1, 3.5, 40.0]),
+         lambda f=_f: _scipy_log(st.poisson, f)(K[:, None], [0.1, 3.5, 40.0])),
+        (f"poisson.{_f}.loc", lambda f=_f: getattr(stats.poisson, f)(K, 3.5, loc=2),
+         lambda f=_f: _scipy_log(st.poisson, f)(K, 3.5, loc=2)),
+        (f"binom.{_f}", lambda f=_f: getattr(stats.binom, f)(K[:, None], 20, [0.01, 0.3, 0.97]),
+         lambda f=_f: _scipy_log(st.binom, f)(K[:, None], 20, [0.01, 0.3, 0.97])),
+        (f"binom.{_f}.n", lambda f=_f: getattr(stats.binom, f)(K, [5, 20, 80, 3, 9, 30, 4, 8, 12, 50, 20, 25, 61], 0.4),
+         lambda f=_f: _scipy_log(st.binom, f)(K, [5, 20, 80, 3, 9, 30, 4, 8, 12, 50, 20, 25, 61], 0.4)),
+    ]
 
 
 @pytest.mark.parametrize("name,fn,ref", VALUE_CASES, ids=[c[0] for c in VALUE_CASES])
@@ -137,7 +180,7 @@ def test_values_match_scipy_stats(name, fn, ref):
     out = fn()
     assert isinstance(out, npg.Tensor)
     assert out.dtype == np.float64
-    assert_close(out, np.asarray(expected, dtype=np.float64), rtol=1e-12, atol=1e-300, what=name)
+    assert_close(out, np.asarray(expected, dtype=np.float64), rtol=2e-12, atol=1e-300, what=name)
 
 
 def test_categorical_values():
@@ -164,12 +207,89 @@ FD_CASES = [
      [_u(-2, 2, (4, 3)), _u(-1, 1, 3), _u(0.5, 2, 3)]),
     ("mvn.scalar_cov", lambda x, v: stats.multivariate_normal.logpdf(x, None, v), [_u(-2, 2, (4, 3)), _u(0.5, 2, ())]),
     ("binom.n", lambda n: stats.binom.logpmf(np.array([0.0, 2.0, 5.0]), n, 0.3), [_u(5.5, 9, 3)]),
+    # the CDFs, in the value and every parameter (torch.distributions has no cdf for these)
+    ("t.cdf", lambda x, df, m, s: stats.t.cdf(x, df, m, s),
+     [_u(-6, 6, 6), _u(0.5, 40, 6), _u(-1, 1, 6), _u(0.5, 2, 6)]),
+    ("t.sf", lambda x, df, m, s: stats.t.sf(x, df, m, s), [_u(-6, 6, 6), _u(0.5, 40, 6), _u(-1, 1, 6), _u(0.5, 2, 6)]),
+    ("t.logcdf", lambda x, df: stats.t.logcdf(x, df), [np.array([-30.0, -3.0, -0.5, 0.1, 2.0, 40.0]), _u(0.5, 9, 6)]),
+    ("t.logsf.large_df", lambda x, df: stats.t.logsf(x, df), [np.array([-3.0, -1.5, 0.3, 1.8, 2.5, 9.0]),
+                                                               _u(1e3, 1e5, 6)]),
+    ("gamma.cdf", lambda x, a, loc, s: stats.gamma.cdf(x, a, loc, s),
+     [_u(0.5, 9, 6), _u(0.3, 8, 6), _u(-0.5, 0.3, 6), _u(0.5, 2, 6)]),
+    ("gamma.sf", lambda x, a, s: stats.gamma.sf(x, a, scale=s), [_u(0.5, 30, 6), _u(0.3, 8, 6), _u(0.5, 2, 6)]),
+    ("gamma.logcdf", lambda x, a: stats.gamma.logcdf(x, a), [_u(0.01, 30, 6), _u(0.3, 8, 6)]),
+    ("gamma.logsf", lambda x, a: stats.gamma.logsf(x, a), [_u(0.01, 60, 6), _u(0.3, 8, 6)]),
+    ("beta.cdf", lambda x, a, b, loc, s: stats.beta.cdf(x, a, b, loc, s),
+     [_u(0.2, 1.2, 6), _u(0.5, 6, 6), _u(0.5, 6, 6), _u(-0.2, 0.1, 6), _u(1.5, 2, 6)]),
+    ("beta.sf", lambda x, a, b: stats.beta.sf(x, a, b), [_u(0.02, 0.98, 6), _u(0.3, 60, 6), _u(0.3, 60, 6)]),
+    ("beta.logcdf", lambda x, a, b: stats.beta.logcdf(x, a, b), [_u(0.02, 0.98, 6), _u(0.3, 9, 6), _u(0.3, 9, 6)]),
+    ("poisson.cdf", lambda mu: stats.poisson.cdf(np.array([0, 1, 3, 7, 2.5, 30]), mu), [_u(0.2, 12, 6)]),
+    ("poisson.logsf", lambda mu: stats.poisson.logsf(np.array([0, 1, 3, 7, 2.5, 30]), mu), [_u(0.2, 12, 6)]),
+    ("binom.cdf", lambda p: stats.binom.cdf(np.array([0, 2, 5, 9, 3, 7]), 10, p), [_u(0.05, 0.95, 6)]),
+    ("binom.sf.n", lambda n, p: stats.binom.sf(np.array([0.0, 2.0, 5.0]), n, p), [_u(5.5, 9, 3), _u(0.1, 0.9, 3)]),
 ]
 
 
 @pytest.mark.parametrize("name,fn,args", FD_CASES, ids=[c[0] for c in FD_CASES])
 def test_gradients_match_finite_differences(name, fn, args):
     check_finite_difference(fn, args, eps=1e-6, rtol=1e-6, atol=1e-9, what=name)
+
+
+def test_gamma_cdf_matches_torch_in_the_value_and_the_rate():
+    """torch.distributions.Gamma.cdf differentiates in the value and the rate (not in the concentration)."""
+    for dtype in (np.float64, np.float32):
+        x, s = _u(0.1, 8, 6).astype(dtype), _u(0.5, 2, 6).astype(dtype)
+        a = np.array([0.3, 0.9, 2.5, 4.0, 7.0, 1.0], dtype)
+        xt, st_ = npg.tensor(x), npg.tensor(s)
+        out = stats.gamma.cdf(xt, a, scale=st_)
+        tx, ts = torch.tensor(x, requires_grad=True), torch.tensor(s, requires_grad=True)
+        tout = D.Gamma(torch.tensor(a), 1 / ts).cdf(tx)
+        assert out.dtype == dtype
+        assert_close(out, tout.detach().numpy())
+        out.sum().backward()
+        tout.sum().backward()
+        assert_close(xt.grad, tx.grad.numpy())
+        assert_close(st_.grad, ts.grad.numpy())
+
+
+def test_t_cdf_at_and_near_zero_has_the_density_as_gradient():
+    """At z = 0 (and tiny z) the CDF is 1/2 + z pdf(0): its gradient is the density, not inf * 0."""
+    x = npg.tensor([0.0, 1e-200, -1e-30, 1e-12])
+    df = npg.tensor([3.0, 0.5, 30.0, 2.0])
+    out = stats.t.cdf(x, df)
+    assert_close(out, st.t.cdf(x.data, df.data), rtol=1e-15, atol=0)
+    out.sum().backward()
+    assert_close(x.grad, st.t.pdf(x.data, df.data), rtol=1e-13, atol=0)
+    assert np.all(np.abs(df.grad) < 1e-11)     # (the CDF is 1/2 at 0 whatever df)
+
+
+def test_t_cdf_is_smooth_across_its_branch_point():
+    """The two forms meet at z^2 = 3 df / (df + 2): values and gradients agree on both sides."""
+    df = np.array([0.7, 4.0, 50.0])
+    zb = np.sqrt(3 * df / (df + 2))
+    for side in (1 - 1e-9, 1 + 1e-9):
+        x = npg.tensor(-zb * side)
+        d = npg.tensor(df)
+        out = stats.t.cdf(x, d)
+        assert_close(out, st.t.cdf(-zb * side, df), rtol=1e-13, atol=0)
+        out.sum().backward()
+        assert_close(x.grad, st.t.pdf(-zb * side, df), rtol=1e-12, atol=0)
+    check_finite_difference(lambda x, d: stats.t.cdf(x, d), [np.concatenate([zb, -zb]), np.concatenate([df, df])],
+                            eps=1e-6, rtol=1e-6, atol=1e-9, what="t.cdf at the branch point")
+
+
+def test_second_derivatives_of_the_cdfs_match_finite_differences():
+    for name, fn, args in [("gamma.cdf", lambda x, a: stats.gamma.cdf(x, a), [_u(0.5, 5, 4), _u(0.5, 5, 4)]),
+                           ("beta.sf", lambda x, a, b: stats.beta.sf(x, a, b), [_u(0.1, 0.9, 4), _u(0.5, 5, 4),
+                                                                                 _u(0.5, 5, 4)]),
+                           ("t.cdf", lambda x, df: stats.t.cdf(x, df), [_u(-3, 3, 4), _u(1, 9, 4)])]:
+        xs = [npg.tensor(a) for a in args]
+        gs = npg.autograd.grad(fn(*xs).sum(), xs, create_graph=True)
+        for i, g in enumerate(gs):
+            def first(*ts, i=i):   # (the finite differences call it on constants)
+                ts = [v if v.requires_grad else npg.tensor(v.data) for v in ts]
+                return npg.autograd.grad(fn(*ts).sum(), [ts[i]], create_graph=True)[0]
+            check_finite_difference(first, args, eps=1e-5, rtol=1e-5, atol=1e-8, what=f"{name} d/d{i}")
 
 
 # ----------------------------------------------------------------------------- supports, dtypes, errors
@@ -201,7 +321,11 @@ def test_float32_parameters_give_float32_results():
                 stats.bernoulli.logpmf([1, 0], npg.tensor(np.array([0.5, 0.2], f32))),
                 stats.categorical.logpmf([1], probs=npg.tensor(np.array([0.5, 0.5], f32))),
                 stats.dirichlet.logpdf(npg.tensor(np.array([0.3, 0.7], f32)), npg.tensor(np.array([1.0, 2.0], f32))),
-                stats.multivariate_normal.logpdf(x, np.zeros(2, f32), npg.tensor(np.eye(2, dtype=f32)))):
+                stats.multivariate_normal.logpdf(x, np.zeros(2, f32), npg.tensor(np.eye(2, dtype=f32))),
+                stats.t.cdf(x, 3.0), stats.t.logsf(x, npg.tensor(np.float32(5.0))), stats.gamma.sf(x, 2.0),
+                stats.beta.cdf(x, 2.0, npg.tensor(np.float32(3.0))), stats.beta.logsf(x, 2.0, 3.0),
+                stats.poisson.cdf([1, 2], npg.tensor(np.array([1.5, 2.0], f32))),
+                stats.binom.sf([1, 2], 5, npg.tensor(np.array([0.5, 0.2], f32)))):
         assert out.dtype == np.float32, out
 
 
@@ -216,6 +340,8 @@ def test_errors_are_clear():
         stats.categorical.logpmf([2], probs=[0.5, 0.5])
     with pytest.raises(TypeError, match="count k takes no gradient"):
         stats.poisson.logpmf(npg.tensor([1.0]), 2.0)
+    with pytest.raises(TypeError, match="binom: the count k takes no gradient"):
+        stats.binom.cdf(npg.tensor([1.0]), 5, 0.5)
     with pytest.raises(TypeError, match="no frozen form"):
         stats.norm(0.0, 1.0)
     with pytest.raises(ValueError, match="3 components along its last axis, the distribution 2"):

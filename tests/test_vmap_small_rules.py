@@ -33,11 +33,12 @@ def _check(fn, arrays, in_dims, grad=False, fallback_ok=False):
         expect = np.stack([p[k].data for p in pers])
         assert o.shape == expect.shape and o.dtype == expect.dtype, (o.shape, expect.shape, o.dtype, expect.dtype)
         np.testing.assert_allclose(o.data, expect, rtol=1e-12, atol=1e-12)
+        assert o.requires_grad == pers[0][k].requires_grad
         if grad and o.requires_grad:
             w = np.random.default_rng(k).standard_normal(expect.shape)
             loss = loss + (o * w).sum()
             ref_loss = ref_loss + (npg.stack([p[k] for p in pers]) * w).sum()
-    if grad:
+    if isinstance(loss, npg.Tensor):
         loss.backward()
         ref_loss.backward()
         for t, r in zip(ts, refs_t):
@@ -176,3 +177,85 @@ def test_data_dependent_output_shapes_raise():
             vmap(npg.unique)(x)
         out = vmap(npg.unique)(npg.tensor(np.array([[1.0, 2.0, 2.0], [3.0, 4.0, 3.0]])))  # equal shapes: fine
     np.testing.assert_allclose(out.data, [[1.0, 2.0], [3.0, 4.0]])
+
+
+LINALG = [
+    (lambda a: npg.linalg.diagonal(a), (3, 4)), (lambda a: npg.linalg.diagonal(a, offset=-1), (2, 4, 3)),
+    (lambda a: npg.linalg.trace(a, offset=1), (4, 4)), (lambda a: npg.linalg.matrix_transpose(a), (2, 3, 4)),
+    (lambda a: npg.linalg.vecdot(a, a[::-1]), (3, 4)), (lambda a: npg.linalg.vecdot(a, a, axis=0), (3, 4)),
+    (lambda a: npg.linalg.outer(a[0], a[1]), (2, 4)), (lambda a: npg.linalg.multi_dot([a, a.T, a]), (3, 4)),
+    (lambda a: npg.linalg.multi_dot(a[:, :, :3]), (3, 3, 4)), (lambda a: npg.stack(list(a)) * 2, (3, 4)),
+    (lambda a: npg.concatenate(a), (3, 4)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(LINALG)))
+@pytest.mark.parametrize("dim", [0, -1])
+def test_linalg_composites_and_iteration(k, dim):
+    """np.linalg's composites (their checks read shapes only) and iterating a batched tensor (its rows)."""
+    fn, shape = LINALG[k]
+    x = np.moveaxis(np.random.default_rng(k).standard_normal((3,) + shape), 0, dim)
+    _check(fn, [x], (dim,), grad=True)
+
+
+def test_linalg_composite_errors_name_the_shapes():
+    x = npg.tensor(np.ones((3, 4)))
+    with pytest.raises(npg.linalg.LinAlgError, match="at least two-dimensional"):
+        vmap(npg.linalg.diagonal)(x)
+    with pytest.raises(ValueError, match="1-D vectors"):
+        vmap(lambda a: npg.linalg.outer(a, np.ones((2, 2))))(x)
+
+
+F = npg.nn.functional
+SIZES = [
+    (lambda a: npg.argsort(a, axis=None), (3, 4)), (lambda a: npg.count_nonzero(a > 0, axis=0), (3, 4)),
+    (lambda a: npg.searchsorted(np.array([-1.0, 0.0, 1.0]), a), (3, 4)), (lambda a: npg.dot(a, a.T), (3, 4)),
+    (lambda a: npg.tensordot(a, a, 2), (3, 4)), (lambda a: npg.zeros_like(a) + a, (3, 4)),
+    (lambda a: npg.masked_fill(a, np.array([True, False, True, False]), 1.0), (3, 4)),
+    (lambda a: npg.linalg.diagonal(a), (3, 4)), (lambda a: F.gelu(a), (3, 4)), (lambda a: F.glu(a), (3, 4)),
+    (lambda a: F.mse_loss(a, a * 2), (3, 4)), (lambda a: F.kl_div(a, a.exp(), reduction="batchmean"), (3, 4)),
+    (lambda a: F.cosine_similarity(a, a + 1), (3, 4)), (lambda a: F.interpolate(a[None], scale_factor=2), (3, 4)),
+    (lambda a: F.one_hot((a > 0).astype(np.int64), 2), (3, 4)),
+    (lambda a: npg.func.vjp(lambda t: npg.sin(t)[[0, 2]], a)[1](a[:2])[0], (3, 4)),
+    (lambda a: npg.func.jvp(lambda t: npg.sin(t).sum(0), (a,), (a,))[1], (3, 4)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(SIZES)))
+@pytest.mark.parametrize("size", [0, 1])
+def test_batches_of_size_0_and_1(k, size):
+    """A batch of one sample gives that sample's result (values and gradients); a batch of none gives the
+    per-sample result's shape with 0 in front, without falling back to a loop."""
+    fn, shape = SIZES[k]
+    x = np.random.default_rng(k).standard_normal((size,) + shape)
+    if size:
+        _check(fn, [x], (0,), grad=True)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # kl_div / mean of nothing
+        warnings.simplefilter("error", Fallback)
+        out = vmap(fn)(npg.tensor(x))
+    ref = fn(npg.tensor(np.ones(shape)))
+    assert out.shape == (0,) + ref.shape and out.dtype == ref.dtype
+
+
+@pytest.mark.parametrize("invert", [False, True])
+@pytest.mark.parametrize("dims", [(0, 0), (None, 0), (-1, 1)])
+def test_isin_with_batched_test_elements(invert, dims):
+    e = TIES[:, :2]                                   # (4, 2, 5) values in {0, 1, 2}
+    t = np.array([[0.0, 7.0], [2.0, 1.0], [5.0, 5.0], [1.0, 1.0]])
+    arrays = [e[0] if dims[0] is None else np.moveaxis(e, 0, dims[0]),
+              np.moveaxis(t, 0, dims[1]) if dims[1] is not None else t[0]]
+    _check(lambda a, b: npg.isin(a, b, invert=invert), arrays, dims)
+
+
+@pytest.mark.parametrize("form", ["tensor", "tuple", "tuple_half"])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_lexsort(form, axis):
+    keys = TIES[:, :2]                                # (4, 2, 5): 2 keys with ties per sample
+    if form == "tensor":
+        _check(lambda k: npg.lexsort(k, axis=axis), [keys], (0,))
+    elif form == "tuple":
+        _check(lambda a, b: npg.lexsort((a, b), axis=axis), [keys[:, 0], keys[:, 1]], (0, 0))
+    else:
+        _check(lambda a, b: npg.lexsort((a, b), axis=axis), [keys[0, 0], keys[:, 1]], (None, 0))

@@ -20,7 +20,12 @@ The prefactor ``x^a e^-x / Gamma(a + 1)`` is written, for a >= 13, as
 ``exp(a log1pmx((x - a) / a) - log(2 pi a) / 2 - stirling_tail(a))`` (``log1pmx(u) = log(1 + u) - u``):
 no cancellation between ``a log x``, ``x`` and ``lgamma(a + 1)``, so it keeps its relative precision for
 large a. The number of terms grows like ``sqrt(a)`` where x is near a (about ``9 sqrt(a)``): the
-loops stop when every element has converged, and an element that has not after the bound raises.
+loops stop when every element has converged, and an element that has not after the bound (a up to about
+1e7) raises.
+
+Accuracy (against mpmath, a in [1e-3, 1e6], x from 1e-10 to the far tails): P and Q within 1e-13
+relative (5e-14 typically), dP/da within 2e-13. (SciPy's own values are off by up to 4e-12 in the far
+tails for a in the thousands, and by 1e-5 near x = a - 4.5 sqrt(a) for a = 1e6.)
 """
 import math
 

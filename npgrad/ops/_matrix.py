@@ -57,15 +57,23 @@ def matrix_arg(a, op, square=False, min_ndim=2, complex_ok=False):
     """The NumPy value of a matrix argument of ``op``, checked: at least 2-D, square if asked, and real
     unless ``complex_ok`` (the ops whose gradients are complex-correct: inv, solve, det)."""
     d = np.asarray(data_of(a, op))
-    if d.ndim < min_ndim:
-        raise LinAlgError(f"{op}: {d.ndim}-dimensional array given; it must be at least two-dimensional "
-                          f"(got shape {d.shape})")
-    if square and d.shape[-1] != d.shape[-2]:
-        raise LinAlgError(f"{op}: the last two dimensions must be square, got shape {d.shape}")
-    if d.dtype.kind == "c" and not complex_ok:
+    check_matrix(d, op, square, min_ndim, complex_ok)
+    return d
+
+
+def check_matrix(a, op, square=False, min_ndim=2, complex_ok=False):
+    """:func:`matrix_arg`'s checks on the shape and dtype of ``a`` only (its values are not read: a batched
+    tensor inside vmap passes with its per-sample shape)."""
+    shape = tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
+    if len(shape) < min_ndim:
+        raise LinAlgError(f"{op}: {len(shape)}-dimensional array given; it must be at least two-dimensional "
+                          f"(got shape {shape})")
+    if square and shape[-1] != shape[-2]:
+        raise LinAlgError(f"{op}: the last two dimensions must be square, got shape {shape}")
+    dtype = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
+    if np.dtype(dtype).kind == "c" and not complex_ok:
         raise TypeError(f"{op}: complex matrices are not supported (complex linear algebra: inv, solve, det, "
                         f"matrix_power)")
-    return d
 
 
 @contextlib.contextmanager

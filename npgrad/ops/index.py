@@ -56,6 +56,7 @@ def _has_int_array(key):
     return any(isinstance(k, np.ndarray) and k.dtype.kind in "iu" and k.ndim > 0 for k in key)
 
 
+@batching_rule("scatter_add")
 def scatter_add(shape, key, g):
     """Zeros of ``shape`` with ``g`` added at ``key`` (repeated positions accumulate).
 

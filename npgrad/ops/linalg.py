@@ -20,7 +20,7 @@ import operator
 import numpy as np
 
 from ..tensor import Tensor, _make, _wrap
-from ._matrix import LinAlgError, eye_like, lapack, mT, matrix_arg, tril
+from ._matrix import LinAlgError, check_matrix, eye_like, lapack, mT, matrix_arg, tril
 from ._util import batching_rule, data_of, zeros_grad
 from .complex import conj
 from .contract import dot, einsum, outer as _outer
@@ -408,19 +408,26 @@ def tensorsolve(a, b, axes=None):
 
 
 # ------------------------------------------------------- NumPy 2's np.linalg aliases of array functions
+def _shape(x, where):
+    """The shape of an op argument, its values unread (a batched tensor's per-sample shape inside vmap)."""
+    return tuple(x.shape) if isinstance(x, Tensor) else np.shape(data_of(x, where))
+
+
 def matrix_transpose(x, /):
     """Transpose of the last two axes, as ``np.linalg.matrix_transpose``."""
-    matrix_arg(x, "matrix_transpose")
+    if not isinstance(x, Tensor):
+        x = _wrap(matrix_arg(x, "matrix_transpose"))
+    check_matrix(x, "matrix_transpose", complex_ok=True)
     return swapaxes(x, -1, -2)
 
 
 def diagonal(x, /, *, offset=0):
     """The ``offset`` diagonal of the last two axes, as ``np.linalg.diagonal``."""
-    d = matrix_arg(x, "diagonal")
-    n, m = d.shape[-2:]
+    x = x if isinstance(x, Tensor) else _wrap(matrix_arg(x, "diagonal"))
+    check_matrix(x, "diagonal", complex_ok=True)
+    n, m = x.shape[-2:]
     size = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
     r, c = max(0, -offset), max(0, offset)
-    x = x if isinstance(x, Tensor) else _wrap(d)
     return einsum("...ii->...i", x[..., r:r + size, c:c + size])
 
 
@@ -431,7 +438,7 @@ def trace(x, /, *, offset=0, dtype=None):
 
 def outer(x1, x2, /):
     """Outer product of two 1-D arrays, as ``np.linalg.outer``."""
-    s1, s2 = np.shape(data_of(x1, "outer")), np.shape(data_of(x2, "outer"))
+    s1, s2 = _shape(x1, "outer"), _shape(x2, "outer")
     if len(s1) != 1 or len(s2) != 1:
         raise ValueError(f"outer: np.linalg.outer takes 1-D vectors, got shapes {s1} and {s2} (np.outer flattens)")
     return _outer(x1, x2)
@@ -440,7 +447,7 @@ def outer(x1, x2, /):
 def vecdot(x1, x2, /, *, axis=-1):
     """Dot products of vectors along ``axis`` (inputs broadcast), as ``np.linalg.vecdot`` (which conjugates
     ``x1`` when complex)."""
-    s1, s2 = np.shape(data_of(x1, "vecdot")), np.shape(data_of(x2, "vecdot"))
+    s1, s2 = _shape(x1, "vecdot"), _shape(x2, "vecdot")
     try:
         n1, n2 = s1[axis], s2[axis]
     except IndexError:

@@ -68,4 +68,5 @@ def _log_prob(p, q):
     p <= 1/2, ``log1p(-q)`` above (where p is rounded next to 1). Each branch at a safe value where it is
     not taken."""
     low = np.asarray(_data(p) <= 0.5)
-    return _ew.where(low, _ew.log(_safe(p, ~low, 0.5)), _ew.log1p(-_safe(q, low, 0.5)))
+    with np.errstate(divide="ignore"):    # (log 0 = -inf outside the support, as SciPy, without a warning)
+        return _ew.where(low, _ew.log(_safe(p, ~low, 0.5)), _ew.log1p(-_safe(q, low, 0.5)))

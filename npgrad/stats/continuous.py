@@ -133,12 +133,12 @@ class _T(_Distribution):
         zt = _safe(z, central, np.full(dfd.shape, 2.0, dt))
         zt2 = zt * zt
         big = np.asarray(_data(zt2) > dfd)      # x = df / (df + z^2) below 1/2: given as x, else as 1 - x
-        zx2, zy2 = _safe(zt2, ~big, _data(df) + 1.0), _safe(zt2, big, _data(df) * 0.5)
+        zx2, zy2 = _safe(zt2, ~big, (dfd + 1.0).astype(dt)), _safe(zt2, big, (dfd * 0.5).astype(dt))
         tail = 0.5 * _ew.where(big, betainc(df * 0.5, 0.5, df / (df + zx2)),
                                betainc_complement(df * 0.5, 0.5, zy2 / (df + zy2)))
         far = _ew.where(zd < 0, tail, 1.0 - tail)
-        pdf0 = _ew.exp(_fn(gammaln, (df + 1.0) * 0.5) - _fn(gammaln, df * 0.5)
-                       - 0.5 * (_fn(_ew.log, df) + _LOG_PI))
+        pdf0 = _fn(_ew.exp, _fn(gammaln, (df + 1.0) * 0.5) - _fn(gammaln, df * 0.5)
+                   - 0.5 * (_fn(_ew.log, df) + _LOG_PI))
         return _outside(tiny, 0.5 + z * pdf0, _ew.where(central, cen, far))
 
     def cdf(self, x, df, loc=0.0, scale=1.0):

@@ -7,6 +7,7 @@ import numpy as np
 
 from ...ops import elementwise as _ew
 from ...ops._util import as_input, normalize_axis
+from ...ops._util import batching_rule as _batching_rule
 from ...tensor import _make
 from .. import _erf
 from ._common import _is_graph
@@ -19,6 +20,7 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
+@_batching_rule("pointwise")
 def erf(input):
     """The error function, differentiable (``d erf / dx = 2 / sqrt(pi) * exp(-x**2)``)."""
     x = as_input(input, "erf")
@@ -41,6 +43,7 @@ def _normal_cdf(x):
     return _erf.normal_cdf(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
 
 
+@_batching_rule("pointwise")
 def gelu(input, approximate="none"):
     """GELU: ``x * Phi(x)`` (``approximate='none'``, with an erf accurate to float64) or the tanh
     approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))`` (``approximate='tanh'``)."""
@@ -92,6 +95,7 @@ def _sigmoid_of(x):
     return np.exp(-np.logaddexp(0, -x))
 
 
+@_batching_rule("pointwise")
 def silu(input):
     """SiLU / swish: ``x * sigmoid(x)``."""
     x = as_input(input, "silu")
@@ -105,6 +109,7 @@ def silu(input):
     return _make(out, "silu", (x,), (xd,), (vjp,), (vjp,))  # elementwise: JVP = VJP formula
 
 
+@_batching_rule("pointwise")
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """``max(0, x) + negative_slope * min(0, x)``."""
     if inplace:
@@ -179,6 +184,7 @@ def _log_sigmoid(x):
     return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
 
 
+@_batching_rule("pointwise")
 def softplus(input, beta=1.0, threshold=20.0):
     """``log(1 + exp(beta x)) / beta``, linear above ``threshold`` as PyTorch."""
     x = as_input(input, "softplus")

@@ -12,10 +12,10 @@ import numpy as np
 from ... import random as _random
 from ...autograd import versions as _versions
 from ...ops import elementwise as _ew
-from ...ops._util import as_input, normalize_one_axis
+from ...ops._util import as_input, batching_rule, is_batched, normalize_one_axis
 from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, softmax
-from ._common import _data, _is_graph
+from ._common import _is_graph
 
 __all__ = ["elu", "selu", "celu", "hardtanh", "relu6", "hardswish", "hardsigmoid", "softshrink", "hardshrink",
            "tanhshrink", "threshold", "softsign", "mish", "logsigmoid", "prelu", "rrelu", "softmin", "glu",
@@ -28,8 +28,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def _float_input(input, name):
     x = as_input(input, name)
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating point input, got {x.data.dtype}")
+    if np.dtype(x.dtype).kind != "f":  # (the dtype, not the values: a batched tensor inside vmap passes)
+        raise TypeError(f"{name}: expected a floating point input, got {x.dtype}")
     return x
 
 
@@ -55,6 +55,7 @@ def _elu_family(input, alpha, scale, input_scale, name):
     return _pointwise(name, x, out, vjp)
 
 
+@batching_rule("pointwise")
 def elu(input, alpha=1.0, inplace=False):
     """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
     if inplace:
@@ -62,6 +63,7 @@ def elu(input, alpha=1.0, inplace=False):
     return _elu_family(input, float(alpha), 1.0, 1.0, "elu")
 
 
+@batching_rule("pointwise")
 def selu(input, inplace=False):
     """``scale * elu(x, alpha)`` with the self-normalizing constants (alpha ~ 1.6733, scale ~ 1.0507)."""
     if inplace:
@@ -69,6 +71,7 @@ def selu(input, inplace=False):
     return _elu_family(input, _SELU_ALPHA, _SELU_SCALE, 1.0, "selu")
 
 
+@batching_rule("pointwise")
 def celu(input, alpha=1.0, inplace=False):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
     if alpha == 0:
@@ -78,6 +81,7 @@ def celu(input, alpha=1.0, inplace=False):
     return _elu_family(input, float(alpha), 1.0, 1.0 / float(alpha), "celu")
 
 
+@batching_rule("pointwise")
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """``x`` clamped to ``[min_val, max_val]``; no gradient at or beyond the bounds (as PyTorch)."""
     if min_val > max_val:
@@ -92,11 +96,13 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     return _pointwise("hardtanh", x, out, vjp)
 
 
+@batching_rule("pointwise")
 def relu6(input, inplace=False):
     """``min(max(0, x), 6)`` (``hardtanh(x, 0, 6)``)."""
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
+@batching_rule("pointwise")
 def hardswish(input, inplace=False):
     """``x * relu6(x + 3) / 6``."""
     if inplace:
@@ -110,6 +116,7 @@ def hardswish(input, inplace=False):
     return _pointwise("hardswish", x, out, vjp)
 
 
+@batching_rule("pointwise")
 def hardsigmoid(input, inplace=False):
     """``relu6(x + 3) / 6``; gradient ``1/6`` strictly inside (-3, 3)."""
     if inplace:
@@ -122,6 +129,7 @@ def hardsigmoid(input, inplace=False):
     return _pointwise("hardsigmoid", x, out, vjp)
 
 
+@batching_rule("pointwise")
 def softshrink(input, lambd=0.5):
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
     if lambd < 0:
@@ -135,6 +143,7 @@ def softshrink(input, lambd=0.5):
     return _pointwise("softshrink", x, out, vjp)
 
 
+@batching_rule("pointwise")
 def hardshrink(input, lambd=0.5):
     """``x`` where ``|x| > lambd``, else 0."""
     x = _float_input(input, "hardshrink")
@@ -146,6 +155,7 @@ def hardshrink(input, lambd=0.5):
     return _pointwise("hardshrink", x, out, vjp)
 
 
+@batching_rule("pointwise")
 def tanhshrink(input):
     """``x - tanh(x)``."""
     x = _float_input(input, "tanhshrink")
@@ -158,6 +168,7 @@ def tanhshrink(input):
     return _pointwise("tanhshrink", x, out, vjp)
 
 
+@batching_rule("pointwise")
 def threshold(input, threshold, value, inplace=False):
     """``x`` where ``x > threshold``, else ``value``."""
     if inplace:
@@ -171,6 +182,7 @@ def threshold(input, threshold, value, inplace=False):
     return _pointwise("threshold", x, out, vjp)
 
 
+@batching_rule("pointwise")
 def softsign(input):
     """``x / (1 + |x|)``."""
     x = _float_input(input, "softsign")
@@ -187,6 +199,7 @@ def _softplus_raw(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
+@batching_rule("pointwise")
 def mish(input, inplace=False):
     """``x * tanh(softplus(x))``."""
     if inplace:
@@ -204,6 +217,7 @@ def mish(input, inplace=False):
     return _pointwise("mish", x, out, vjp)
 
 
+@batching_rule("pointwise")
 def logsigmoid(input):
     """``log(sigmoid(x))``, computed stably: ``min(x, 0) - log1p(exp(-|x|))``."""
     x = _float_input(input, "logsigmoid")
@@ -218,19 +232,22 @@ def prelu(input, weight):
     """``max(0, x) + weight * min(0, x)`` with one learned slope, or one per channel (dim 1; dim 0 for a
     1-D input), as ``F.prelu``."""
     x = _float_input(input, "prelu")
-    wd = _data(weight)
-    n = wd.size
+    if not isinstance(weight, Tensor):
+        weight = np.asarray(weight)
+    wshape = tuple(weight.shape)  # (shapes and comparisons as ops: inside vmap x and weight may be batched)
+    n = int(np.prod(wshape))
     if n != 1:
         channels = x.shape[1] if x.ndim >= 2 else 1
-        if wd.ndim != 1 or channels != n:
+        if len(wshape) != 1 or channels != n:
             raise ValueError(f"prelu: mismatch of parameter numbers and input channel size: weight of shape "
-                             f"{wd.shape} for input of shape {x.shape} with {channels} channel(s) (dim 1)")
+                             f"{wshape} for input of shape {x.shape} with {channels} channel(s) (dim 1)")
         w = weight.reshape((n,) + (1,) * (x.ndim - 2))
     else:
-        w = weight.reshape(()) if isinstance(weight, Tensor) else wd.reshape(())
-    return _ew.where(x.data > 0, x, w * x)
+        w = weight.reshape(())
+    return _ew.where((x > 0) if is_batched(x) else x.data > 0, x, w * x)
 
 
+@batching_rule("random_pointwise")
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Randomized leaky ReLU: in training, each negative element gets a slope drawn from U(lower, upper);
     in eval, the slope is ``(lower + upper) / 2``."""
@@ -258,6 +275,7 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return softmax(-x, dim=dim)
 
 
+@batching_rule("dim_pointwise")
 def glu(input, dim=-1):
     """Gated linear unit: ``a * sigmoid(b)`` where ``a, b`` are the two halves of ``input`` along ``dim``."""
     x = _float_input(input, "glu")
@@ -274,6 +292,7 @@ def glu(input, dim=-1):
     return x[lo] * _ew.sigmoid(x[hi])
 
 
+@batching_rule("dim_pointwise")
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     """Samples from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with Gumbel(0, 1)
     noise ``g``; with ``hard=True`` a one-hot of its argmax whose gradient is the soft sample's

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import as_input, normalize_one_axis
+from ...ops._util import as_input, is_batched, normalize_one_axis
 from ...tensor import _wrap
 from ._common import _data, _with_value
 
@@ -16,6 +16,9 @@ def _vector_norm(v, p, axis, keepdims=False):
     """The ``p``-norm of ``v`` along ``axis``: differentiable, with a zero gradient at a zero vector."""
     if p == 2:
         s = (v * v).sum(axis=axis, keepdims=keepdims)
+        if is_batched(s):  # inside vmap: the masked form, for every sample at once
+            zero = s == 0
+            return _ew.where(zero, 0, _ew.sqrt(_ew.where(zero, 1, s)))
         zero = _data(s) == 0
         if not zero.any():
             return _ew.sqrt(s)
@@ -28,8 +31,13 @@ def _vector_norm(v, p, axis, keepdims=False):
     if p == -math.inf:
         return a.min(axis=axis, keepdims=keepdims)
     if p == 0:
+        if is_batched(v):
+            return (v != 0).sum(axis=axis, keepdims=keepdims).astype(v.dtype).detach()
         return _wrap((_data(v) != 0).sum(axis=axis, keepdims=keepdims).astype(_data(v).dtype))
     s = (a ** p).sum(axis=axis, keepdims=keepdims)
+    if is_batched(s):
+        zero = s == 0
+        return _ew.where(zero, 0, _ew.where(zero, 1, s) ** (1.0 / p))
     zero = _data(s) == 0
     if not zero.any():
         return s ** (1.0 / p)
@@ -39,13 +47,21 @@ def _vector_norm(v, p, axis, keepdims=False):
 def _pair(x1, x2, name):
     a, b = as_input(x1, name), as_input(x2, name)
     for t in (a, b):
-        if t.data.dtype.kind != "f":
-            raise TypeError(f"{name}: expected floating point inputs, got {t.data.dtype}")
+        if np.dtype(t.dtype).kind != "f":
+            raise TypeError(f"{name}: expected floating point inputs, got {t.dtype}")
     try:
         shape = np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ValueError(f"{name}: inputs of shapes {a.shape} and {b.shape} do not broadcast") from None
     return a, b, shape
+
+
+def _clamped(n, eps):
+    """``n`` with its value clamped below at ``eps``, its gradient unchanged (inside vmap: ``n`` plus a
+    detached correction, for every sample at once)."""
+    if is_batched(n):
+        return n + (_ew.maximum(n, eps) - n).detach()
+    return _with_value(n, np.maximum(n.data, eps))
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
@@ -60,8 +76,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         b = b * np.ones(shape, b.dtype)
     n1 = _vector_norm(a, 2, ax, keepdims=True)
     n2 = _vector_norm(b, 2, ax, keepdims=True)
-    n1 = _with_value(n1, np.maximum(n1.data, eps))
-    n2 = _with_value(n2, np.maximum(n2.data, eps))
+    n1, n2 = _clamped(n1, eps), _clamped(n2, eps)
     return ((a / n1) * (b / n2)).sum(axis=ax)
 
 

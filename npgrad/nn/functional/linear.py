@@ -5,6 +5,7 @@ import numpy as np
 from ... import random as _random
 from ...autograd import versions as _versions
 from ...ops._util import as_input
+from ...ops._util import batching_rule as _batching_rule
 from ...ops.contract import matmul as _matmul
 from ...tensor import Tensor, _make, _wrap
 from ._common import _data
@@ -108,6 +109,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     return _make(xd * mask, "dropout", (x,), (xd,), (lambda g, y, x: g * mask,), (lambda t, y, x: t * mask,))
 
 
+@_batching_rule("one_hot")
 def one_hot(tensor, num_classes=-1):
     """Integer indices to a one-hot int64 tensor with a trailing axis of ``num_classes`` (by default one
     more than the largest index). Indices outside ``[0, num_classes)`` are an error, as in PyTorch."""

@@ -6,6 +6,7 @@ import numpy as np
 
 from ...ops import elementwise as _ew
 from ...ops._util import as_input
+from ...ops._util import batching_rule as _batching_rule
 from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, log_softmax, softmax
 from ._common import _data, _is_graph
@@ -229,9 +230,10 @@ def _warn_target_size(xd, td, name):
     if np.shape(td) != xd.shape:
         warnings.warn(f"{name}: using a target size {np.shape(td)} that is different to the input size {xd.shape}. "
                       f"This will likely lead to incorrect results due to broadcasting. Please ensure they have "
-                      f"the same size.", UserWarning, stacklevel=3)
+                      f"the same size.", UserWarning, stacklevel=4)  # (caller > loss > its vmap dispatch)
 
 
+@_batching_rule("pointwise_loss")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean squared error ``(input - target) ** 2``, reduced; differentiable in both arguments (one op)."""
     _check_reduction(reduction, "mse_loss")
@@ -264,6 +266,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     return _make(out, "mse_loss", (x, target), (xd, td), (vjp_x, vjp_t), _loss_jvps((vjp_x, vjp_t), reduction))
 
 
+@_batching_rule("pointwise_loss")
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean absolute error ``|input - target|``, reduced."""
     _check_reduction(reduction, "l1_loss")
@@ -272,6 +275,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     return _reduce(_ew.abs(x - target), reduction)
 
 
+@_batching_rule("pointwise_loss")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Huber-like loss: ``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
     _check_reduction(reduction, "smooth_l1_loss")
@@ -299,6 +303,7 @@ def _weighted_loss(loss, wd, dtype, reduction):
     return out, scale, (1.0 if wd is None else wd)
 
 
+@_batching_rule("pointwise_loss")
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """``-(t log p + (1 - t) log(1 - p))`` for probabilities ``p`` in [0, 1], logs clamped at -100 as PyTorch."""
     _check_reduction(reduction, "binary_cross_entropy")
@@ -327,6 +332,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                  _loss_jvps((vjp_x, vjp_t), reduction))
 
 
+@_batching_rule("pointwise_loss")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """Sigmoid + binary cross-entropy in one stable formula (PyTorch's, with ``pos_weight``)."""

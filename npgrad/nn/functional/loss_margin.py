@@ -9,7 +9,7 @@ with NumPy masks built once per call.
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import as_input
+from ...ops._util import as_input, batching_rule
 from ...tensor import Tensor
 from .distance import pairwise_distance
 from .loss import _check_reduction, _reduce
@@ -29,9 +29,15 @@ def _reduction(size_average, reduce, reduction, name):
 
 def _float(x, name):
     t = as_input(x, name)
-    if t.data.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating point input, got {t.data.dtype}")
+    if np.dtype(t.dtype).kind != "f":  # (the dtype, not the values: a batched tensor inside vmap passes)
+        raise TypeError(f"{name}: expected a floating point input, got {t.dtype}")
     return t
+
+
+def _target(t):
+    """A target for shape checks and comparisons: a Tensor as it is (inside vmap it may be batched; its
+    comparisons are then ops), anything else as an array."""
+    return t if isinstance(t, Tensor) else _data(t)
 
 
 def _clamp_min0(z):
@@ -43,7 +49,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     inputs (N, D) with target (N,), or (D,) with a 0-d target."""
     reduction = _reduction(size_average, reduce, reduction, "cosine_embedding_loss")
     a, b = _float(input1, "cosine_embedding_loss"), _float(input2, "cosine_embedding_loss")
-    td = _data(target)
+    td = _target(target)
     if td.ndim not in (0, 1):
         raise ValueError(f"cosine_embedding_loss: 0D or 1D target tensor expected, multi-target not supported "
                          f"(target of shape {td.shape})")
@@ -67,13 +73,14 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     """``max(0, -target * (x1 - x2) + margin)`` for targets in {1, -1}."""
     reduction = _reduction(size_average, reduce, reduction, "margin_ranking_loss")
     a, b = _float(input1, "margin_ranking_loss"), _float(input2, "margin_ranking_loss")
-    td = _data(target)
+    td = _target(target)
     if not a.ndim == b.ndim == td.ndim:
         raise ValueError(f"margin_ranking_loss: All input tensors should have same dimension but got sizes: "
                          f"input1: {a.shape}, input2: {b.shape}, target: {td.shape}")
     return _reduce(_clamp_min0(-target * (a - b) + margin), reduction)
 
 
+@batching_rule("pointwise_loss")
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """``x`` where ``target == 1`` and ``max(0, margin - x)`` where ``target == -1``."""
     reduction = _reduction(size_average, reduce, reduction, "hinge_embedding_loss")

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import as_input
+from ...ops._util import all_values, as_input, batching_rule, is_batched
 from ...tensor import Tensor
 from .activation_more import logsigmoid
 from .loss import _check_reduction, _reduce, _warn_target_size
@@ -23,8 +23,8 @@ __all__ = ["kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss", "sof
 
 def _float_input(input, name):
     x = as_input(input, name)
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating point input, got {x.data.dtype}")
+    if np.dtype(x.dtype).kind != "f":  # (the dtype, not the values: a batched tensor inside vmap passes)
+        raise TypeError(f"{name}: expected a floating point input, got {x.dtype}")
     return x
 
 
@@ -37,6 +37,7 @@ def _xlogx(t):
     return _ew.where(zero, 0, t * _ew.log(_ew.where(zero, 1, t)))
 
 
+@batching_rule("pointwise_loss")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """Pointwise KL divergence ``target * (log(target) - input)`` for log-probabilities ``input``
     (``exp(target) * (target - input)`` with ``log_target=True``). ``reduction='batchmean'`` divides the
@@ -48,7 +49,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                      UserWarning, stacklevel=2)
+                      UserWarning, stacklevel=3)  # (the caller's line: past the vmap dispatch wrapper)
     if reduction not in ("mean", "batchmean", "sum", "none"):
         raise ValueError(f"kl_div: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
     x = _float_input(input, "kl_div")
@@ -68,6 +69,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _reduce(loss, reduction)
 
 
+@batching_rule("pointwise_loss")
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """``0.5 d**2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 delta)``, for ``d = input - target``;
     an optional elementwise ``weight`` (of the input's shape) scales each term."""
@@ -87,6 +89,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return _reduce(loss, reduction)
 
 
+@batching_rule("pointwise_loss")
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
                      reduction="mean"):
     """Negative log-likelihood of ``target ~ Poisson(rate)``: ``exp(input) - target * input`` for a log rate
@@ -117,20 +120,25 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         if var < 0:
             raise ValueError("gaussian_nll_loss: var has negative entry/entries")
         var = np.full(x.shape, float(var), dtype=x.dtype)
-    vd = _data(var)
-    if vd.size and np.any(vd < 0):
+    if not isinstance(var, Tensor):
+        var = np.asarray(var)
+    vals = all_values(var)  # (every sample's values inside vmap: the check is on values, the rest on shapes)
+    if vals.size and np.any(vals < 0):
         raise ValueError("gaussian_nll_loss: var has negative entry/entries")
-    if vd.shape != x.shape:
-        if x.shape[:-1] == vd.shape:
-            var = var.reshape(vd.shape + (1,))
-        elif not (x.ndim == vd.ndim and sum(b for a, b in zip(x.shape, vd.shape) if a != b) == 1):
-            raise ValueError(f"gaussian_nll_loss: var is of incorrect size: {vd.shape} for input of shape {x.shape} "
+    vshape = tuple(var.shape)
+    if vshape != x.shape:
+        if x.shape[:-1] == vshape:
+            var = var.reshape(vshape + (1,))
+        elif not (x.ndim == len(vshape) and sum(b for a, b in zip(x.shape, vshape) if a != b) == 1):
+            raise ValueError(f"gaussian_nll_loss: var is of incorrect size: {vshape} for input of shape {x.shape} "
                              f"(expected the input's shape, the input's shape without its last dim, or one dim "
                              f"of size 1)")
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"gaussian_nll_loss: {reduction} is not valid")
-    vd = _data(var)
-    v = _with_value(var, np.maximum(vd, eps)) if isinstance(var, Tensor) else np.maximum(vd, eps)
+    if is_batched(var):  # the value clamped at eps, the gradient var's own (as _with_value)
+        v = var + (_ew.maximum(var, eps) - var).detach()
+    else:
+        v = _with_value(var, np.maximum(_data(var), eps)) if isinstance(var, Tensor) else np.maximum(var, eps)
     d = x - target
     loss = 0.5 * (_ew.log(v) + d * d / v)
     if full:
@@ -138,6 +146,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _reduce(loss, reduction)
 
 
+@batching_rule("pointwise_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Two-class logistic loss ``log(1 + exp(-target * input))`` for targets in {1, -1}."""
     reduction = _legacy_reduction(size_average, reduce, reduction, "soft_margin_loss")
@@ -151,6 +160,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     return _reduce(-logsigmoid(x * target), reduction)
 
 
+@batching_rule("pointwise_loss")
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """One-vs-all logistic loss for multi-label targets in {0, 1}: the per-class binary cross-entropies of
     ``sigmoid(input)``, (optionally weighted,) averaged over the classes (the last dim)."""

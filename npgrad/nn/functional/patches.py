@@ -11,6 +11,7 @@ import numpy as np
 
 from ...autograd import versions as _versions
 from ...ops._util import as_input
+from ...ops._util import batching_rule as _batching_rule
 from ...tensor import Tensor, _make
 
 
@@ -84,6 +85,7 @@ _versions.reads("unfold", "")   # linear: the VJPs read nothing but the geometry
 _versions.reads("fold", "")
 
 
+@_batching_rule("merge_n_unfold")
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Extract sliding blocks (im2col), as ``torch.nn.functional.unfold``: (N, C, H, W) -> (N, C * kh * kw, L)
     (or unbatched (C, H, W) -> (C * kh * kw, L)), column ``l`` holding block ``l`` in row-major order, rows
@@ -100,6 +102,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
+@_batching_rule("merge_n_fold")
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sum sliding blocks back into an image (col2im), as ``torch.nn.functional.fold``: (N, C * kh * kw, L)
     -> (N, C, H, W) with ``(H, W) = output_size`` (or unbatched); overlapping blocks add up. The

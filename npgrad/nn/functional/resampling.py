@@ -15,6 +15,7 @@ import numpy as np
 
 from ...autograd import versions as _versions
 from ...ops._util import as_input
+from ...ops._util import batching_rule as _batching_rule
 from ...ops.conv import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 from ...tensor import Tensor, _make
 
@@ -196,6 +197,7 @@ def _output_size(where, spatial, size, scale_factor, dim):
     return [int(math.floor(n * s)) for n, s in zip(spatial, scales)], scales
 
 
+@_batching_rule("merge_n_interpolate")
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize the spatial dims of an (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, as
