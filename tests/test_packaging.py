@@ -11,7 +11,8 @@ except ModuleNotFoundError:  # Python 3.10: the test extra installs tomli
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DISTRIBUTION = {"sklearn": "scikit-learn"}  # import name -> distribution name, where they differ
-LOCAL = {"npgrad", "tests", "bench", "examples"}
+# the project's own packages, and the examples, which import each other (train_digits_dp uses train_digits)
+LOCAL = {"npgrad", "tests", "bench", "examples"} | {p.stem for p in (ROOT / "examples").glob("*.py")}
 
 
 def _pyproject():
