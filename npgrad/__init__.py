@@ -21,6 +21,7 @@ from . import autograd  # noqa: E402
 from . import func, linalg, viz  # noqa: E402
 from . import data, distributed, nn, optim  # noqa: E402  (distributed imports mpi4py only in init())
 from . import special, stats  # noqa: E402
+from . import fft  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 float32 = _np.float32  # NumPy's dtype classes, so npg.float32 works wherever np.float32 does
@@ -34,4 +35,5 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad",
            "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "logspace",
            "geomspace", "randn", "rand",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
-           "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "special", "stats"] + _ops.__all__
+           "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "special", "stats",
+           "fft"] + _ops.__all__

@@ -18,6 +18,11 @@ def get_default_dtype():
     return _default
 
 
+def default_complex_dtype():
+    """The complex dtype matching the default floating dtype (complex128 for float64, complex64 for float32)."""
+    return np.dtype(np.complex64) if _default == np.float32 else np.dtype(np.complex128)
+
+
 def check_numeric(arr, where):
     """Refuse object, string and other non-numeric arrays with a message naming ``where``."""
     if arr.dtype.kind not in "biuf":
@@ -26,8 +31,8 @@ def check_numeric(arr, where):
 
 
 def numeric_dtype(dtype, where):
-    """``np.dtype(dtype)``, refused with a message naming ``where`` unless it is bool, integer or float."""
+    """``np.dtype(dtype)``, refused with a message naming ``where`` unless it is bool, integer, float or complex."""
     d = np.dtype(dtype)
-    if d.kind not in "biuf":
-        raise TypeError(f"{where}: unsupported dtype {d} (npgrad works on bool, integer and float data)")
+    if d.kind not in "biufc" or (d.kind == "c" and d.itemsize > 16):  # complex64 and complex128 only
+        raise TypeError(f"{where}: unsupported dtype {d} (npgrad works on bool, integer, float and complex data)")
     return d

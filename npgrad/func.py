@@ -136,9 +136,9 @@ class _Level:
 
     def _enter(self, x, argnum):
         if isinstance(x, Tensor):
-            if x.data.dtype.kind != "f":
-                raise TypeError(f"{self.where}: argument {argnum} has dtype {x.dtype}; only floating inputs can be "
-                                f"differentiated")
+            if x.data.dtype.kind not in "fc":
+                raise TypeError(f"{self.where}: argument {argnum} has dtype {x.dtype}; only floating and complex "
+                                f"inputs can be differentiated")
             dual = _tensor_mod._FW and _fwd.is_dual(x)
             self.dual = self.dual or dual
             if self.outer and x.requires_grad:
@@ -153,9 +153,9 @@ class _Level:
             data = x.data
         else:
             data = np.asarray(x)
-            if data.dtype.kind != "f":
-                raise TypeError(f"{self.where}: argument {argnum} has dtype {data.dtype}; only floating inputs "
-                                f"can be differentiated (pass e.g. 2.0 instead of 2)")
+            if data.dtype.kind not in "fc":
+                raise TypeError(f"{self.where}: argument {argnum} has dtype {data.dtype}; only floating and complex "
+                                f"inputs can be differentiated (pass e.g. 2.0 instead of 2)")
             if isinstance(x, float):
                 data = data.astype(get_default_dtype())
             else:
@@ -271,7 +271,7 @@ def _reaches_outside(outputs, inner):
 
 
 def _as_output(x, where):
-    """A function's result as a Tensor (constants allowed), checked to be floating."""
+    """A function's result as a Tensor (constants allowed), checked to be floating or complex."""
     if isinstance(x, Tensor):
         t = x
     else:
@@ -279,8 +279,9 @@ def _as_output(x, where):
             t = _wrap(np.asarray(x))
         except Exception:
             raise TypeError(f"{where}: f must return tensors or arrays, got {type(x).__name__}") from None
-    if t.data.dtype.kind != "f":
-        raise TypeError(f"{where}: f returned a {t.data.dtype} result; only floating outputs can be differentiated")
+    if t.data.dtype.kind not in "fc":
+        raise TypeError(f"{where}: f returned a {t.data.dtype} result; only floating and complex outputs can be "
+                        f"differentiated")
     return t
 
 
@@ -311,6 +312,9 @@ def grad_and_value(f, argnums=0, has_aux=False):
         level = _Level("grad", args, nums)
         out, aux = level.call(g_f, has_aux)
         out_t = _as_output(out, "grad")
+        if out_t.data.dtype.kind == "c":
+            raise RuntimeError(f"grad: f must return a real scalar (a loss), got a {out_t.dtype} one; take e.g. "
+                               f"abs(z) ** 2 or z.real")
         if out_t.data.size != 1:
             raise RuntimeError(f"grad: f must return a one-element tensor (a scalar loss), got shape "
                                f"{out_t.data.shape}; use vjp or jacrev for other outputs")

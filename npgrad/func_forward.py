@@ -52,14 +52,14 @@ class _Inputs:
 
     def _primal(self, x, argnum):
         if isinstance(x, Tensor):
-            if x.data.dtype.kind != "f":
-                raise TypeError(f"{self.where}: argument {argnum} has dtype {x.dtype}; only floating inputs can be "
-                                f"differentiated")
+            if x.data.dtype.kind not in "fc":
+                raise TypeError(f"{self.where}: argument {argnum} has dtype {x.dtype}; only floating and complex "
+                                f"inputs can be differentiated")
             return x
         data = np.asarray(x)
-        if data.dtype.kind != "f":
-            raise TypeError(f"{self.where}: argument {argnum} has dtype {data.dtype}; only floating inputs can be "
-                            f"differentiated (pass e.g. 2.0 instead of 2)")
+        if data.dtype.kind not in "fc":
+            raise TypeError(f"{self.where}: argument {argnum} has dtype {data.dtype}; only floating and complex "
+                            f"inputs can be differentiated (pass e.g. 2.0 instead of 2)")
         data = data.astype(get_default_dtype()) if isinstance(x, float) else data.copy()
         return _leaf(data, False)
 

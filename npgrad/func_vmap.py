@@ -340,6 +340,7 @@ def _dispatch(kind, op, args, kwargs):
 
 
 _tm._vmap_call = _dispatch
+RULES["fft"] = importlib.import_module(".func_vmap_fft", __package__).fft_rule  # npg.fft (own file)
 
 
 # ------------------------------------------------------------------------ vmap

@@ -242,9 +242,9 @@ class _Decoder:
             requires_grad = self.flag(node, "requires_grad")
             parameter = self.flag(node, "parameter", False)
             arr = self.take(node["tensor"], "tensor")
-            _need(arr.dtype.kind in "biuf", f"tensor member {node['tensor']!r} has dtype {arr.dtype}; tensors "
-                                            f"are bool, integer or float")
-            _need(arr.dtype.kind == "f" or not requires_grad,
+            _need(arr.dtype.kind in "biufc", f"tensor member {node['tensor']!r} has dtype {arr.dtype}; tensors "
+                                             f"are bool, integer, float or complex")
+            _need(arr.dtype.kind in "fc" or not requires_grad,
                   f"tensor member {node['tensor']!r} of dtype {arr.dtype} has requires_grad true; only floating "
                   f"tensors can require gradients")
             if not arr.dtype.isnative:

@@ -10,25 +10,33 @@ Gradients are PyTorch's (``torch.special``) where it has the function; everythin
 twice or more (``create_graph=True``). float32 stays float32; integer inputs give float64, as in SciPy.
 
 When SciPy is installed, its ufuncs also work on tensors and are differentiable:
-``scipy.special.gammaln(t)`` runs ``npg.special.gammaln``, and the Bessel functions (``j0 j1 jn jv y0 y1 yn
-yv iv ive kv kve k0 k0e k1 k1e``), ``gammainc``/``gammaincc`` (in x), ``betainc`` (in x), ``psi``,
-``rgamma`` and ``zeta`` (in q) take SciPy's values with their known derivatives (npgrad/ops/scipy_special.py).
+``scipy.special.gammaln(t)`` runs ``npg.special.gammaln`` (and ``scipy.special.gammainc/gammaincc/betainc``
+run npgrad's, differentiable in every argument), and the Bessel functions (``j0 j1 jn jv y0 y1 yn
+yv iv ive kv kve k0 k0e k1 k1e``) take SciPy's values with their known derivatives
+(npgrad/ops/scipy_special.py).
 
-Where to find them: ``npgrad/ops/special.py`` (the ops, with their VJPs), ``ops/_gamma.py``, ``ops/_erf.py``,
-``ops/_bessel.py`` (the NumPy kernels), and this module (logsumexp, softmax, log_softmax).
+``gammainc(a, x)``, ``gammaincc(a, x)`` and ``betainc(a, b, x)`` (the regularized incomplete gamma and beta
+functions) are differentiable in x (their integrands) and in a and b (derivatives of their series and
+continued fractions, as accurate as the values: see npgrad/ops/incomplete.py).
+
+Where to find them: ``npgrad/ops/special.py`` and ``ops/incomplete.py`` (the ops, with their VJPs),
+``ops/_gamma.py``, ``ops/_erf.py``, ``ops/_bessel.py``, ``ops/_incgamma.py``, ``ops/_incbeta.py`` (the NumPy
+kernels), and this module (logsumexp, softmax, log_softmax).
 """
 import numpy as _np
 
 from .ops import reduce as _reduce
 from .ops._util import as_input as _as_input, normalize_axis as _normalize_axis
 from .ops.elementwise import abs as _abs, exp as _exp, log as _log, where as _where
+from .ops.incomplete import betainc, gammainc, gammaincc  # noqa
 from .ops.special import (beta, betaln, digamma, entr, erf, erfc, erfcinv, erfcx, erfinv, expit, gamma,  # noqa
                           gammaln, i0, i0e, i1, i1e, log_ndtr, logit, multigammaln, ndtr, ndtri, polygamma, psi,
                           rgamma, sinc, xlog1py, xlogy, zeta)
 
-__all__ = ["beta", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv", "expit", "gamma",
-           "gammaln", "i0", "i0e", "i1", "i1e", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln",
-           "ndtr", "ndtri", "polygamma", "psi", "rgamma", "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
+__all__ = ["beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv", "expit",
+           "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log_ndtr", "log_softmax", "logit",
+           "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "rgamma", "sinc", "softmax", "xlog1py",
+           "xlogy", "zeta"]
 
 
 def _float_input(x, where):

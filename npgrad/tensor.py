@@ -13,7 +13,8 @@ import itertools
 import numpy as np
 
 from .autograd.grad_mode import _state
-from .dtypes import check_numeric, get_default_dtype
+from .autograd.complex_rules import complex_vjps
+from .dtypes import check_numeric, default_complex_dtype, get_default_dtype
 
 _new = object.__new__
 _next_seq = itertools.count().__next__  # creation order of recorded tensors = a topological order
@@ -94,7 +95,8 @@ class Tensor:
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extra = []
-        if self.data.dtype != get_default_dtype() and self.data.dtype.kind == "f":
+        if self.data.dtype != get_default_dtype() and self.data.dtype.kind == "f" or (
+                self.data.dtype.kind == "c" and self.data.dtype != default_complex_dtype()):
             extra.append(f"dtype={self.data.dtype}")
         if self._vjps is not None and self._op is not None:
             extra.append(f"grad_fn=<{self._op}>")
@@ -123,8 +125,8 @@ class Tensor:
         """Set ``requires_grad`` on a leaf in place and return it."""
         if self._vjps is not None and not requires_grad:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
-        if requires_grad and self.data.dtype.kind != "f":
-            raise RuntimeError(f"only floating tensors can require gradients, not {self.data.dtype}")
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise RuntimeError(f"only floating and complex tensors can require gradients, not {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -292,6 +294,8 @@ def _record(data, op, parents, saved, vjps, jvps=None):
     t._saved = saved
     t._vjps = vjps
     t._op = op
+    if data.dtype.kind == "c":  # complex values: the op's rule for PyTorch's convention (autograd/complex_rules.py)
+        t._vjps = complex_vjps(op, vjps)
     t._seq = _next_seq()
     t._pending = None
     t._extra = None
@@ -329,6 +333,8 @@ def _to_array(data, dtype, where):
         arr = np.asarray(data)
         if dtype is None and arr.dtype.kind == "f" and not isinstance(data, np.generic):
             arr = arr.astype(get_default_dtype(), copy=False)  # Python floats take the default dtype
+        elif dtype is None and arr.dtype.kind == "c" and not isinstance(data, np.generic):
+            arr = arr.astype(default_complex_dtype(), copy=False)  # Python complex numbers: its complex dtype
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
     return check_numeric(arr, where)
@@ -336,9 +342,9 @@ def _to_array(data, dtype, where):
 
 def _default_requires_grad(arr, requires_grad, where):
     if requires_grad is None:
-        return arr.dtype.kind == "f"
-    if requires_grad and arr.dtype.kind != "f":
-        raise TypeError(f"{where}: only floating tensors can require gradients, not {arr.dtype}")
+        return arr.dtype.kind in "fc"
+    if requires_grad and arr.dtype.kind not in "fc":
+        raise TypeError(f"{where}: only floating and complex tensors can require gradients, not {arr.dtype}")
     return bool(requires_grad)
 
 
@@ -364,7 +370,7 @@ def as_tensor(data, dtype=None):
 
 def const(value, where):
     """The NumPy value of an op's non-Tensor operand: Python numbers stay weak (NEP 50)."""
-    if isinstance(value, (float, int, np.ndarray, np.generic)):
+    if isinstance(value, (float, int, complex, np.ndarray, np.generic)):
         if isinstance(value, (np.ndarray, np.generic)):
             check_numeric(np.asarray(value), where)
         return value

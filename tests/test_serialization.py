@@ -312,7 +312,6 @@ CRAFTED = {
     "parameter string": (T | {"parameter": "yes"}, F64, "parameter"),
     "requires_grad on ints": (T, {"a0": np.arange(3)}, "only floating"),
     "string tensor": (T | {"requires_grad": False}, {"a0": np.array(["a"])}, "dtype"),
-    "complex tensor": (T | {"requires_grad": False}, {"a0": np.ones(2, complex)}, "dtype"),
     "member name not a string": (T | {"tensor": 0}, F64, "not a string"),
     "member name a list": ({"array": ["a0"]}, F64, "not a string"),
     "missing member": (T | {"tensor": "zz"}, F64, "'zz'"),

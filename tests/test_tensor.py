@@ -129,7 +129,7 @@ def test_random_explicit_generator():
 def test_constructor_bad_arguments():
     with pytest.raises(ValueError, match="negative"):
         npg.zeros(-1, 2)
-    for bad in ("U3", object, "complex128"):
+    for bad in ("U3", object, "datetime64[s]", "clongdouble"):
         with pytest.raises(TypeError, match="dtype"):
             npg.zeros(2, dtype=bad)
         with pytest.raises(TypeError, match="dtype"):
@@ -393,7 +393,7 @@ def test_axis_must_be_int():
 
 
 @pytest.mark.parametrize("bad", [np.array(["a", "b"]), np.array([object(), 1], dtype=object), ["a"],
-                                 np.array([1 + 2j])])
+                                 np.array([1 + 2j], dtype=np.clongdouble)])
 def test_non_numeric_data_refused(bad):
     with pytest.raises(TypeError, match="dtype"):
         npg.tensor(bad)
@@ -402,7 +402,7 @@ def test_non_numeric_data_refused(bad):
         x + bad
 
 
-@pytest.mark.parametrize("bad", ["a", None, object(), {"a": 1}, 1j])
+@pytest.mark.parametrize("bad", ["a", None, object(), {"a": 1}, b"1"])
 def test_non_numeric_operand_refused(bad):
     x = npg.randn(3)
     for op, name in [(lambda a, b: a + b, "add"), (lambda a, b: b * a, "mul"), (lambda a, b: a ** b, "pow")]:

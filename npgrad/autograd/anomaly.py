@@ -205,7 +205,7 @@ def _make_checking_record(orig):
     def _record(data, op, parents, saved, vjps, jvps=None):
         t = orig(data, op, parents, saved, vjps, jvps)
         frames = _user_stack()
-        t._vjps = _wrap_vjps(vjps, op, frames, t)
+        t._vjps = _wrap_vjps(t._vjps, op, frames, t)  # (the complex rule's VJPs if _record chose them)
         if _options["check_forward"] and not getattr(_in_backward, "on", False):
             bad = _nonfinite(t.data)
             if bad and not any(_nonfinite(s) for s in saved):

@@ -39,8 +39,23 @@ def sum_to(g, shape):
     return g
 
 
+def cast_grad(g, dtype):
+    """The gradient ``g`` (an array or a Tensor) as one for an input of ``dtype``. The one place where a
+    complex gradient reaching a real input becomes real: its real part (PyTorch's convention, see
+    autograd/complex_rules.py)."""
+    if g.dtype.kind == "c" and dtype.kind != "c":
+        g = g.real
+        if g.dtype == dtype:
+            return g
+    return g.astype(dtype)
+
+
 def _seed(root, grad, create_graph):
     if grad is None:
+        if root.data.dtype.kind == "c":
+            raise RuntimeError(f"grad can be implicitly created only for real scalar outputs; backward() was "
+                               f"called on a {root.dtype} tensor: take a real loss (e.g. abs(z) ** 2 or z.real) "
+                               f"or pass a gradient")
         if root.data.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for one-element outputs; backward() was called on "
@@ -165,7 +180,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                             gp = unbroadcast(gp, pd.shape)
                         dt = pd.dtype
                         if gp.dtype is not dt and gp.dtype != dt:
-                            gp = gp.astype(dt)
+                            gp = cast_grad(gp, dt)
                     if p._vjps is None:
                         prev = leaf_get(p)
                         if prev is None:

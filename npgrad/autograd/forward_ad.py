@@ -41,6 +41,7 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor, _leaf, _make, _wrap
+from .engine import cast_grad
 from .grad_mode import enable_grad
 
 _tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
@@ -174,15 +175,17 @@ def make_dual(tensor, tangent, *, level=None):
                            "enter one first: `with npg.autograd.forward_ad.dual_level():`")
     if not isinstance(tensor, Tensor):
         raise TypeError(f"make_dual: expected a Tensor as the primal, got {type(tensor).__name__}")
-    if tensor.data.dtype.kind != "f":
-        raise ValueError(f"make_dual: expected the primal to be floating point, but got {tensor.dtype}")
+    if tensor.data.dtype.kind not in "fc":
+        raise ValueError(f"make_dual: expected the primal to be floating point or complex, but got {tensor.dtype}")
     tan = tangent if isinstance(tangent, Tensor) else _wrap(np.asarray(tangent))
     if tan.shape != tensor.shape:
         raise ValueError(f"make_dual: the tangent has shape {tan.shape} but the primal has shape {tensor.shape}; "
                          f"they must be the same")
     if tan.dtype != tensor.dtype:
-        if tan.dtype.kind not in "fiub":
+        if tan.dtype.kind not in "fiubc":
             raise TypeError(f"make_dual: the tangent must be numeric, not {tan.dtype}")
+        if tan.dtype.kind == "c" and tensor.dtype.kind != "c":
+            raise TypeError(f"make_dual: a complex tangent ({tan.dtype}) for a real primal ({tensor.dtype})")
         tan = tan.astype(tensor.dtype)
     out = _make(tensor.data, "make_dual", (tensor,), (tensor.data,), _IDENTITY, _IDENTITY)
     set_tangent(out, lvl, tan)
@@ -219,7 +222,7 @@ def propagate(out, op, parents, vjps, jvps):
     """Give ``out`` (just made by ``op`` from ``parents``) its tangent at every level some parent has one.
     Called by ``_make`` / ``_record`` while a dual level is active."""
     top = _tls.top
-    if not top or out.data.dtype.kind != "f":
+    if not top or out.data.dtype.kind not in "fc":
         return out
     active = _tls.active
     levels = None
@@ -303,7 +306,7 @@ def _fit(t, out):
     if not isinstance(t, Tensor):
         t = _wrap(np.asarray(t))
     if t.dtype != out.dtype:
-        t = t.astype(out.dtype)
+        t = cast_grad(t, out.dtype)
     if t.shape != out.shape:
         try:
             t = np.broadcast_to(t, out.shape)
@@ -327,6 +330,8 @@ def _fallback(op, vjps, tans, out, parents, which):
                       f"VJP (a small backward pass per call). Declare a JVP beside its VJP to make it fast.",
                       UserWarning, stacklevel=4)
     from .engine import grad, sum_to
+    if out.dtype.kind == "c" or any(isinstance(p, Tensor) and p.dtype.kind == "c" for p in parents):
+        raise NotImplementedError(f"forward AD: op '{op}' has no JVP rule for complex values")
     need = any(isinstance(v, Tensor) and (v.requires_grad or visible_levels(v)) for v in (*tans, out, *parents))
     linked = []
 

@@ -26,6 +26,7 @@ import numpy as np
 
 import importlib
 
+from .complex_rules import OwnComplex
 from . import forward_ad as _fwd
 from ..tensor import Tensor, _make, _wrap
 from .grad_mode import _state, no_grad
@@ -135,9 +136,12 @@ class Function(metaclass=_FunctionMeta):
 def _record_node(cls, ctx, args, outs, needs):
     """The outputs of a recorded call: one graph node for the differentiable outputs (packed when several)."""
     non_diff = {id(t) for t in ctx._non_differentiable}
-    diff = [i for i, o in enumerate(outs) if o.data.dtype.kind == "f" and id(o) not in non_diff]
+    diff = [i for i, o in enumerate(outs) if o.data.dtype.kind in "fc" and id(o) not in non_diff]
     if not diff:
         return list(outs)
+    if len(outs) > 1 and any(outs[i].data.dtype.kind == "c" for i in diff):
+        raise NotImplementedError(f"{cls.__name__}: a Function with several outputs, some complex, is not supported; "
+                                  f"return one complex output (or view_as_real pairs)")
     saved_spec = _saved_spec(ctx.to_save, args, outs, diff)
     ctx.to_save = ()
     arg_data = tuple(a.data if isinstance(a, Tensor) else a for a in args)
@@ -147,6 +151,8 @@ def _record_node(cls, ctx, args, outs, needs):
     else:
         packed, layout = _pack([outs[i].data for i in diff])
     vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs)
+    if packed.dtype.kind == "c":  # its backward follows PyTorch's convention itself
+        vjps = OwnComplex(vjps)
     node = _make(packed, cls.__name__, tuple(args), arg_data, vjps, _NO_TANGENT)
     if layout is None:
         return [node]
@@ -176,7 +182,7 @@ def _with_tangents(cls, ctx, args, outs, results, recording, to_save, levels):
     if not recording:
         results = [_wrap(o.data) for o in outs]
     non_diff = {id(t) for t in ctx._non_differentiable}
-    diff = [i for i, o in enumerate(outs) if o.data.dtype.kind == "f" and id(o) not in non_diff]
+    diff = [i for i, o in enumerate(outs) if o.data.dtype.kind in "fc" and id(o) not in non_diff]
     for L in levels:
         tans = [None if not isinstance(a, Tensor) else
                 (_fwd.tangent_at(a, L) if _fwd.tangent_at(a, L) is not None else _wrap(np.zeros_like(a.data)))

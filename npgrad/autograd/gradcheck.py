@@ -3,6 +3,11 @@
 ``gradcheck(f, inputs)`` compares the full Jacobian of ``f`` computed by npgrad's backward with a
 central-difference Jacobian, element by element, and reports the worst element when they differ.
 ``gradgradcheck`` does the same for the gradient of ``f`` (its second derivatives).
+
+Complex inputs and outputs are checked as PyTorch's gradcheck does: a complex number is two real ones.
+The real and the imaginary part of each input element are perturbed apart (numeric columns), and the
+real and the imaginary part of each output element are differentiated apart (analytic rows: backward
+seeded with 1 and with 1j, which under PyTorch's convention differentiate ``Re(y)`` and ``Im(y)``).
 """
 import warnings
 
@@ -27,8 +32,8 @@ def _checked(x):
     """Whether an input of ``f`` is differentiated: a floating Tensor that requires grad, or a
     floating NumPy array."""
     if isinstance(x, Tensor):
-        return x.requires_grad and x.data.dtype.kind == "f"
-    return isinstance(x, np.ndarray) and x.dtype.kind == "f"
+        return x.requires_grad and x.data.dtype.kind in "fc"
+    return isinstance(x, np.ndarray) and x.dtype.kind in "fc"
 
 
 def _outputs(res, where):
@@ -39,10 +44,30 @@ def _outputs(res, where):
     return outs
 
 
-def _fmt_index(idx, shape):
+def _fmt_index(idx, shape, complex_=False):
+    """The element of a (real view of a) tensor: complex tensors have their real parts first, then their
+    imaginary parts."""
+    size = int(np.prod(shape, dtype=np.int64))
+    part = ""
+    if complex_:
+        part = " (imaginary part)" if idx >= size else " (real part)"
+        idx = idx % size if size else idx
     if not shape:
-        return "()"
-    return str(tuple(int(i) for i in np.unravel_index(int(idx), shape)))
+        return "()" + part
+    return str(tuple(int(i) for i in np.unravel_index(int(idx), shape))) + part
+
+
+def _parts(dtype):
+    return 2 if dtype.kind == "c" else 1
+
+
+def _real_view(a):
+    """A result as a float64 vector: the real parts, then (complex) the imaginary parts."""
+    a = np.asarray(a)
+    if a.dtype.kind == "c":
+        a = a.astype(np.complex128).reshape(-1)
+        return np.concatenate([a.real, a.imag])
+    return a.astype(np.float64).reshape(-1)
 
 
 def _jacobians(f, inputs, which, eps):
@@ -60,38 +85,41 @@ def _jacobians(f, inputs, which, eps):
         xs = leaves([b.copy() for b in base])
         outs = _outputs(f(*xs), "gradcheck")
     out_arrays = [np.asarray(o.data if isinstance(o, Tensor) else o) for o in outs]
-    checked_outs = [k for k, o in enumerate(out_arrays) if o.dtype.kind == "f"]
+    checked_outs = [k for k, o in enumerate(out_arrays) if o.dtype.kind in "fc"]
     targets = [xs[i] for i in which]
     result = {}
     for k in checked_outs:
         o = outs[k]
         size = out_arrays[k].size
-        analytic = {i: np.zeros((size, base[i].size), dtype=base[i].dtype) for i in which}
+        analytic = {i: np.zeros((size * _parts(out_arrays[k].dtype), base[i].size * _parts(base[i].dtype)))
+                    for i in which}
         if isinstance(o, Tensor) and o.requires_grad:
-            for e in range(size):
-                seed = np.zeros(o.data.shape, dtype=o.data.dtype)
-                seed.reshape(-1)[e] = 1
-                grads = engine.grad([o], targets, grad_outputs=[seed], retain_graph=True, allow_unused=True)
-                for i, g in zip(which, grads):
-                    if g is not None:
-                        analytic[i][e] = np.asarray(g.data).reshape(-1)
+            for p in range(_parts(o.data.dtype)):   # the real part, then the imaginary part of the output
+                for e in range(size):
+                    seed = np.zeros(o.data.shape, dtype=o.data.dtype)
+                    seed.reshape(-1)[e] = 1j if p else 1
+                    grads = engine.grad([o], targets, grad_outputs=[seed], retain_graph=True, allow_unused=True)
+                    for i, g in zip(which, grads):
+                        if g is not None:
+                            analytic[i][p * size + e] = _real_view(g.data)
         for i in which:
             result[(k, i)] = [analytic[i], np.zeros_like(analytic[i])]
 
-    # numeric: central differences, one input element at a time
+    # numeric: central differences, one input element (and part) at a time
     for i in which:
-        for j in range(base[i].size):
+        n = base[i].size
+        for j in range(n * _parts(base[i].dtype)):
             vals = []
             for sign in (1, -1):
                 datas = [b.copy() for b in base]
-                datas[i].reshape(-1)[j] += sign * eps
+                datas[i].reshape(-1)[j % n] += sign * eps * (1j if j >= n else 1)
                 with no_grad():
                     res = _outputs(f(*[(Tensor(d, requires_grad=False) if n in which and isinstance(inputs[n], Tensor)
                                         else (d if n in which else inputs[n])) for n, d in enumerate(datas)]),
                                    "gradcheck")
-                vals.append([np.asarray(r.data if isinstance(r, Tensor) else r, dtype=np.float64) for r in res])
+                vals.append([_real_view(r.data if isinstance(r, Tensor) else r) for r in res])
             for k in checked_outs:
-                col = (vals[0][k] - vals[1][k]).reshape(-1) / (2 * eps)
+                col = (vals[0][k] - vals[1][k]) / (2 * eps)
                 result[(k, i)][1][:, j] = col
     return result, out_arrays, base
 
@@ -113,7 +141,7 @@ def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                          "NumPy arrays)")
     for i in which:
         dt = (inputs[i].data if isinstance(inputs[i], Tensor) else inputs[i]).dtype
-        if dt != np.float64:
+        if dt not in (np.float64, np.complex128):
             warnings.warn(f"gradcheck: input {i} is {dt}, not float64; finite differences with eps={eps} are "
                           f"unreliable in low precision", UserWarning, stacklevel=2)
     result, out_arrays, base = _jacobians(f, inputs, which, eps)
@@ -133,8 +161,8 @@ def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     a, n = float(a), float(n)
     n_bad = sum(int((np.abs(an - nu) > atol + rtol * np.abs(nu)).sum()) for an, nu in result.values())
     msg = (f"gradcheck failed: Jacobian mismatch for output {k} with respect to input {i}.\n"
-           f"  worst element: input {i} element {_fmt_index(ie, base[i].shape)}, output {k} element "
-           f"{_fmt_index(oe, out_arrays[k].shape)}\n"
+           f"  worst element: input {i} element {_fmt_index(ie, base[i].shape, base[i].dtype.kind == 'c')}, "
+           f"output {k} element {_fmt_index(oe, out_arrays[k].shape, out_arrays[k].dtype.kind == 'c')}\n"
            f"  analytic {a!r} vs numeric {n!r} (|diff| {abs(a - n):.3g} > atol + rtol * |numeric| = "
            f"{atol + rtol * abs(n):.3g})\n"
            f"  {n_bad} mismatching element(s) in all")
@@ -154,13 +182,16 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, 
     n = len(inputs)
     with no_grad():
         outs = _outputs(f(*inputs), "gradgradcheck")
-    fouts = [k for k, o in enumerate(outs) if np.asarray(getattr(o, "data", o)).dtype.kind == "f"]
+    fouts = [k for k, o in enumerate(outs) if np.asarray(getattr(o, "data", o)).dtype.kind in "fc"]
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
         grad_outputs = []
         for k in fouts:
             d = np.asarray(getattr(outs[k], "data", outs[k]))
-            grad_outputs.append(Tensor(rng.standard_normal(d.shape).astype(d.dtype), requires_grad=True))
+            v = rng.standard_normal(d.shape)
+            if d.dtype.kind == "c":
+                v = v + 1j * rng.standard_normal(d.shape)
+            grad_outputs.append(Tensor(v.astype(d.dtype), requires_grad=True))
     else:
         grad_outputs = [v if isinstance(v, Tensor) else Tensor(np.asarray(v), requires_grad=True)
                         for v in _as_tuple(grad_outputs)]

@@ -471,3 +471,28 @@ for _name, _fn, _op in (
     setattr(T, _name, inplace.method(_name, _fn, _op))
 
 __all__ += ['index_add', 'index_fill', 'index_select', 'scatter']
+
+# ============================================================ issue 16: complex numbers (complex branch)
+# real / imag / conj / angle / view_as_real / view_as_complex / polar (ops/complex.py); the rules for complex
+# values in the other ops: autograd/complex_rules.py.
+from . import complex as _complex  # noqa: E402
+from .complex import (angle, conj, conjugate, imag, iscomplex, iscomplexobj, isreal, isrealobj, polar,  # noqa
+                      real, real_if_close, view_as_complex, view_as_real)
+
+__all__ += ['angle', 'conj', 'conjugate', 'imag', 'iscomplex', 'iscomplexobj', 'isreal', 'isrealobj', 'polar',
+            'real', 'real_if_close', 'view_as_complex', 'view_as_real']
+UFUNCS[np.conjugate] = conj
+FUNCTIONS.update({np.real: real, np.imag: imag, np.angle: angle, np.iscomplex: iscomplex, np.isreal: isreal,
+                  np.iscomplexobj: iscomplexobj, np.isrealobj: isrealobj, np.real_if_close: real_if_close})
+T.real = property(real, doc="The real part (``np.real``): a real tensor is its own real part.")
+T.imag = property(imag, doc="The imaginary part (``np.imag``): zeros for a real tensor.")
+T.conj = T.conjugate = conj
+T.angle = angle
+T.is_complex = lambda self: self.data.dtype.kind == "c"
+
+# ============================================================ issue 16: np.fft (fft branch)
+# np.fft.X(tensor) dispatches to npg.fft.X (npgrad/ops/fft.py).
+from . import fft as _fft  # noqa: E402
+
+FUNCTIONS.update({getattr(np.fft, _name): getattr(_fft, _name) for _name in _fft.__all__
+                  if _name not in ("fftfreq", "rfftfreq")})

@@ -53,16 +53,18 @@ def is_zero(g):
     return not d.any()
 
 
-def matrix_arg(a, op, square=False, min_ndim=2):
-    """The NumPy value of a matrix argument of ``op``, checked: at least 2-D, square if asked."""
+def matrix_arg(a, op, square=False, min_ndim=2, complex_ok=False):
+    """The NumPy value of a matrix argument of ``op``, checked: at least 2-D, square if asked, and real
+    unless ``complex_ok`` (the ops whose gradients are complex-correct: inv, solve, det)."""
     d = np.asarray(data_of(a, op))
     if d.ndim < min_ndim:
         raise LinAlgError(f"{op}: {d.ndim}-dimensional array given; it must be at least two-dimensional "
                           f"(got shape {d.shape})")
     if square and d.shape[-1] != d.shape[-2]:
         raise LinAlgError(f"{op}: the last two dimensions must be square, got shape {d.shape}")
-    if d.dtype.kind == "c":
-        raise TypeError(f"{op}: complex matrices are not supported")
+    if d.dtype.kind == "c" and not complex_ok:
+        raise TypeError(f"{op}: complex matrices are not supported (complex linear algebra: inv, solve, det, "
+                        f"matrix_power)")
     return d
 
 

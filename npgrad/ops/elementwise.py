@@ -28,13 +28,36 @@ _WEAK = (float, int, bool)  # Python numbers: weak under NEP 50, they change nei
 DIAG = "diag"  # the jvp column: the VJP's formula (an elementwise op's Jacobian is its own transpose)
 
 
-def unary(name, forward, vjp, jvp, reads, doc=None):
+# Ops defined for real numbers only (PyTorch raises for complex input): a complex argument raises a TypeError
+# naming the op, even without gradients. The holomorphic ops' complex rule: npgrad/autograd/complex_rules.py.
+REAL_ONLY = frozenset((
+    "relu", "sign", "floor", "ceil", "round", "trunc", "fix", "rint", "sigmoid", "cbrt", "sinc",
+    "maximum", "minimum", "floor_divide", "remainder", "arctan2", "hypot", "logaddexp", "logaddexp2", "fmax",
+    "fmin", "fmod", "copysign", "heaviside", "less", "less_equal", "greater", "greater_equal", "clip"))
+
+
+def real_only_error(name, *values):
+    """The TypeError of an op defined for real numbers only, given a complex argument."""
+    dts = ", ".join(str(np.result_type(v)) for v in values)
+    return TypeError(f"{name}: not defined for complex tensors (got {dts}); apply it to z.real, z.imag or "
+                     f"npg.abs(z)")
+
+
+def _refuse_complex(name):
+    def check(x):
+        raise real_only_error(name, x.data if isinstance(x, Tensor) else x)
+    return check
+
+
+def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None):
     """Make a differentiable one-argument op from a NumPy ``forward``, its VJP and its JVP (``DIAG``: the
     VJP's formula); the VJP reads the values named in ``reads`` (``y`` the output, ``x`` the input; see
-    npgrad/autograd/versions.py)."""
+    npgrad/autograd/versions.py). ``complex_op(x)`` computes the op on complex tensors when it is not
+    holomorphic (abs); ops in ``REAL_ONLY`` refuse complex ones."""
     vjps = Exact((vjp,))  # the gradient has the input's shape and dtype
     jvps = (vjp if jvp is DIAG else jvp,)
     _versions.reads(name, reads)
+    special = _refuse_complex(name) if name in REAL_ONLY else complex_op  # called for complex input only
 
     def op(x):
         if _tm._VMAP:
@@ -43,13 +66,18 @@ def unary(name, forward, vjp, jvp, reads, doc=None):
                 return r
         if isinstance(x, Tensor):
             xd = x.data
+            if special is not None and xd.dtype.kind == "c":
+                return special(x)
             out = forward(xd)
             if x.requires_grad and _state.enabled:
                 return _record(out, name, (x,), (xd,), vjps, jvps)
             if _tensor_mod._FW:
                 return _tensor_mod._propagate(_wrap(out), name, (x,), vjps, jvps)
             return _wrap(out)
-        return _wrap(forward(np.asarray(const(x, name))))
+        xd = np.asarray(const(x, name))
+        if special is not None and xd.dtype.kind == "c":
+            return special(_wrap(xd))
+        return _wrap(forward(xd))
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc or f"Elementwise ``{name}``, differentiable (see the VJP table in npgrad/ops/elementwise.py)."
@@ -64,6 +92,7 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
     jvps = vjps if jvp is DIAG else tuple(jvp)
     _versions.reads(name, *((reads,) if isinstance(reads, str) else reads))
     exact = Exact(vjps)  # for inputs of one shape and dtype, or a tensor and a Python number
+    real_only = name in REAL_ONLY
 
     def op(a, b):
         if _tm._VMAP:
@@ -87,6 +116,8 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
             else:
                 bd = const(b, name)
                 rg = False
+        if real_only and (np.iscomplexobj(ad) or np.iscomplexobj(bd)):
+            raise real_only_error(name, ad, bd)
         try:
             out = forward(ad, bd)
         except ValueError as e:
@@ -154,13 +185,30 @@ tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y, 
 #                                                  scalar: NumPy converts one on every call (~0.3 us)
 sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), DIAG, "y")
 relu       = unary("relu",       _relu,          lambda g, y, x: g * (x > 0), DIAG, "x")
-abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x), DIAG, "x")
+abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x), DIAG, "x",
+                   complex_op=lambda z: _abs_complex(z))
 sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g), DIAG, "")
 floor      = unary("floor",      np.floor,       lambda g, y, x: zeros_grad(g), DIAG, "")
 ceil       = unary("ceil",       np.ceil,        lambda g, y, x: zeros_grad(g), DIAG, "")
 round      = unary("round",      np.round,       lambda g, y, x: zeros_grad(g), DIAG, "")
 absolute = abs
 negative = neg
+
+
+def _sgn(z):
+    """``z / |z|``, and 0 at 0 (torch.sgn): the gradient of ``|z|`` for complex ``z``. Arrays or Tensors."""
+    a = np.abs(z)
+    return np.where(a == 0, 0, z / np.where(a == 0, 1, a))
+
+
+def _abs_complex(z):
+    # |z| of complex z: VJP g * z/|z| (g is real), JVP Re(conj(z) dz) / |z| (0 at z = 0, as PyTorch)
+    zd = z.data
+    return _make(np.abs(zd), "abs", (z,), (zd,), _ABS_COMPLEX_VJPS, _ABS_COMPLEX_JVPS)
+
+
+_ABS_COMPLEX_VJPS = (lambda g, y, z: g * _sgn(z),)
+_ABS_COMPLEX_JVPS = (lambda t, y, z: np.real(np.conj(_sgn(z)) * t),)
 
 # ------------------------------------------------------------------------ binary ops
 #            name            forward          VJP d/da                       VJP d/db      JVP  values read
@@ -306,6 +354,8 @@ _NAN_TO_NUM_VJPS = Exact((lambda g, y, x: np.where(np.isfinite(x), g, 0.0),))
 
 
 def _no_grad_binary(name, forward):
+    real_only = name in REAL_ONLY  # <, <=, >, >=: PyTorch does not order complex numbers
+
     def op(a, b):
         if _tm._VMAP:
             r = _tm._vmap_call("elementwise", op, (a, b), None)
@@ -313,6 +363,8 @@ def _no_grad_binary(name, forward):
                 return r
         ad = a.data if isinstance(a, Tensor) else const(a, name)
         bd = b.data if isinstance(b, Tensor) else const(b, name)
+        if real_only and (np.iscomplexobj(ad) or np.iscomplexobj(bd)):
+            raise real_only_error(name, ad, bd)
         try:
             return _wrap(forward(ad, bd))
         except ValueError as e:
@@ -416,6 +468,8 @@ def clip(x, a_min=None, a_max=None):
         if r is not NotImplemented:
             return r
     xd = x.data if isinstance(x, Tensor) else np.asarray(const(x, "clip"))
+    if xd.dtype.kind == "c":
+        raise real_only_error("clip", xd)
     lo = -np.inf if a_min is None else a_min
     hi = np.inf if a_max is None else a_max
     lod = lo.data if isinstance(lo, Tensor) else const(lo, "clip")

@@ -77,7 +77,11 @@ def _scatter_add_raw(shape, key, g):
         return _scatter_rows(shape, key[0], g)
     size = int(np.prod(shape, dtype=np.int64))
     flat = np.arange(size).reshape(shape)[key].ravel()
-    out = np.bincount(flat, weights=g.ravel(), minlength=size)
+    if g.dtype.kind == "c":  # bincount weights are real: the real and imaginary parts apart
+        out = np.bincount(flat, weights=g.real.ravel(), minlength=size) + 1j * np.bincount(
+            flat, weights=g.imag.ravel(), minlength=size)
+    else:
+        out = np.bincount(flat, weights=g.ravel(), minlength=size)
     return out.astype(g.dtype, copy=False).reshape(shape)
 
 
@@ -168,7 +172,7 @@ def setitem(x, key, value):
         _write(x.data, key, vd)
         _versions.bump(x.data, "setitem")  # ops that saved this memory must not use it in backward
         return
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fc":
         raise RuntimeError(f"setitem: cannot assign a tensor that requires grad into a {x.dtype} tensor")
 
     def apply(old):

@@ -22,6 +22,7 @@ import numpy as np
 from ..tensor import Tensor, _make, _wrap
 from ._matrix import LinAlgError, eye_like, lapack, mT, matrix_arg, tril
 from ._util import data_of, zeros_grad
+from .complex import conj
 from .contract import dot, einsum, outer as _outer
 from .elementwise import mul
 from .reduce import sum as _sum
@@ -53,9 +54,12 @@ def _det_vjp(g, y, a):
     if np.all(np.abs(_data(y)) >= tiny):  # d det / dA = det * A^-T: a solve, not an inverse
         return np.linalg.solve(mT(a), (g * y)[..., None, None] * eye_like(a))
     # (nearly) singular somewhere: the adjugate from the SVD A = U S Vh,
-    # adj(A)^T = det(U) det(Vh) U diag(prod_{j != i} s_j) Vh
+    # adj(A)^T = det(U) det(Vh) conj(U) diag(prod_{j != i} s_j) conj(Vh) (conj: complex A; this formula is
+    # d det / dA unconjugated, as every VJP formula: autograd/complex_rules.py conjugates it for complex A)
     U, S, Vh = np.linalg.svd(a)
     alpha = np.linalg.det(U) * np.linalg.det(Vh) * g
+    if a.dtype.kind == "c":
+        U, Vh = np.conj(U), np.conj(Vh)
     return np.matmul(U * (alpha[..., None] * _prod_others(S))[..., None, :], Vh)
 
 
@@ -68,7 +72,7 @@ def det(a):
     """Determinant of (stacks of) square matrices, as ``np.linalg.det``. Its gradient is
     ``det * inv(a).T`` (by a solve), and the adjugate (from the SVD) where ``|det|`` is below
     ``100 * eps``, so singular matrices get PyTorch's exact gradient."""
-    ad = matrix_arg(a, "det", square=True)
+    ad = matrix_arg(a, "det", square=True, complex_ok=True)
     with lapack("det", ad.shape):
         out = np.linalg.det(ad)
     return _make(np.asarray(out), "det", (a,), (ad,), (_det_vjp,), _matrix_scalar_jvps(_det_vjp))
@@ -99,7 +103,7 @@ def _inv_vjp(g, y, a):
 def inv(a):
     """Inverse of (stacks of) square matrices, as ``np.linalg.inv``; a singular matrix raises
     ``LinAlgError`` naming ``inv``. Gradient: ``-inv(a).T @ g @ inv(a).T``."""
-    ad = matrix_arg(a, "inv", square=True)
+    ad = matrix_arg(a, "inv", square=True, complex_ok=True)
     with lapack("inv", ad.shape):
         out = np.linalg.inv(ad)
     return _make(out, "inv", (a,), (ad,), (_inv_vjp,), (lambda t, y, a: -np.matmul(y, np.matmul(t, y)),))
@@ -122,7 +126,7 @@ def solve(a, b):
     """Solve ``a @ x = b`` for ``x``, as ``np.linalg.solve`` (NumPy 2 rules: ``b`` is a vector
     only when it is 1-D, else a stack of (M, K) matrices; batch dims broadcast). Gradients:
     ``gb = solve(a.T, g)``, ``ga = -gb @ x.T``."""
-    ad = matrix_arg(a, "solve", square=True)
+    ad = matrix_arg(a, "solve", square=True, complex_ok=True)
     bd = np.asarray(data_of(b, "solve"))
     with lapack("solve", ad.shape, bd.shape):
         try:
@@ -285,7 +289,7 @@ def lstsq(a, b, rcond=None):
 def matrix_power(a, n):
     """``a`` raised to the integer power ``n`` by repeated squaring, as ``np.linalg.matrix_power``
     (the same products in the same order); ``n < 0`` inverts first, ``n == 0`` gives identities."""
-    ad = matrix_arg(a, "matrix_power", square=True)
+    ad = matrix_arg(a, "matrix_power", square=True, complex_ok=True)
     try:
         n = operator.index(n)
     except TypeError:
@@ -426,7 +430,8 @@ def outer(x1, x2, /):
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    """Dot products of vectors along ``axis`` (inputs broadcast), as ``np.linalg.vecdot``."""
+    """Dot products of vectors along ``axis`` (inputs broadcast), as ``np.linalg.vecdot`` (which conjugates
+    ``x1`` when complex)."""
     s1, s2 = np.shape(data_of(x1, "vecdot")), np.shape(data_of(x2, "vecdot"))
     try:
         n1, n2 = s1[axis], s2[axis]
@@ -434,7 +439,7 @@ def vecdot(x1, x2, /, *, axis=-1):
         raise ValueError(f"vecdot: axis {axis} is out of range for shapes {s1} and {s2}") from None
     if n1 != n2:
         raise ValueError(f"vecdot: shapes {s1} and {s2} differ along axis {axis} ({n1} vs {n2})")
-    return _sum(mul(x1, x2), axis=axis)
+    return _sum(mul(conj(x1), x2), axis=axis)
 
 
 def cross(x1, x2, /, *, axis=-1):

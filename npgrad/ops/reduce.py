@@ -47,6 +47,8 @@ def _weighted_sum_jvp(vjp, axes, keepdims):
     ``sum(w(x) * t)`` over the reduced axes, with ``w`` read off the VJP at ``g = 1``."""
     def jvp(t, y, x):
         w = vjp(np.ones(y.shape, y.dtype), y, x)
+        if x.dtype.kind == "c" and y.dtype.kind != "c":  # a real function of complex x (var): Re(conj(w) t)
+            return sum(np.real(np.conj(w) * t), axes, keepdims)
         return sum(w * t, axes, keepdims)
     return (jvp,)
 

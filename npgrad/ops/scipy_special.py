@@ -3,13 +3,13 @@
 npgrad never imports SciPy: :func:`lookup` recognizes a ufunc as SciPy's by finding it in the already
 imported ``scipy.special`` module, under its own name (or an alias: ``jn`` is the ufunc named ``jv``).
 
-* The functions npgrad implements itself (npgrad/ops/special.py) run npgrad's NumPy kernels: ``erf``,
-  ``gammaln``, ``psi``, ``ndtri``, ``i0``, ``xlogy``...
+* The functions npgrad implements itself (npgrad/ops/special.py, incomplete.py) run npgrad's NumPy kernels:
+  ``erf``, ``gammaln``, ``psi``, ``ndtri``, ``i0``, ``xlogy``..., and ``gammainc``/``gammaincc``/``betainc``
+  (differentiable in every argument, the parameters a and b included).
 * The others listed in ``_DERIVATIVES`` take their values from SciPy (it is there: the user called it)
   and their derivatives from the known formulas, written with these same functions, so they are
   differentiable again: the Bessel functions by their recurrences (``j0' = -j1``,
-  ``iv' = (iv(v-1) + iv(v+1)) / 2``...), ``gammainc``/``gammaincc`` and ``betainc`` in x by their
-  integrands. Orders (v, n) and the parameters a, b take no gradient: a tensor that requires one there
+  ``iv' = (iv(v-1) + iv(v+1)) / 2``...). Orders (v, n) take no gradient: a tensor that requires one there
   is an error naming the function.
 * Any other SciPy ufunc is refused by ``__array_ufunc__`` with an error naming ``scipy.special.X``.
 """
@@ -19,7 +19,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap, const
-from . import _gamma, elementwise as _ew, special as _sp
+from . import elementwise as _ew, incomplete as _inc, special as _sp
 
 # SciPy ufunc name -> npgrad's own op
 NATIVE = {
@@ -32,6 +32,7 @@ NATIVE = {
     "entr": _sp.entr, "xlogy": _sp.xlogy, "xlog1py": _sp.xlog1py,
     "expm1": _ew.expm1, "log1p": _ew.log1p, "cbrt": _ew.cbrt, "exp2": _ew.exp2,
     "exp10": lambda x: _ew.power(10.0, x),
+    "gammainc": _inc.gammainc, "gammaincc": _inc.gammaincc, "betainc": _inc.betainc,
 }
 
 
@@ -62,13 +63,9 @@ _DERIVATIVES = {
     "kv": (("v",), lambda f, c, x, y: -_half(f("kv", c[0] - 1, x), f("kv", c[0] + 1, x))),
     "kn": (("n",), lambda f, c, x, y: -_half(f("kn", c[0] - 1, x), f("kn", c[0] + 1, x))),
     "kve": (("v",), lambda f, c, x, y: y - _half(f("kve", c[0] - 1, x), f("kve", c[0] + 1, x))),
-    # regularized incomplete gamma: d/dx P(a, x) = x^(a-1) e^-x / Gamma(a)
-    "gammainc": (("a",), lambda f, c, x, y: np.exp(_sp._xlogy(c[0] - 1.0, x) - x - _gamma.gammaln(c[0]))),
-    "gammaincc": (("a",), lambda f, c, x, y: -np.exp(_sp._xlogy(c[0] - 1.0, x) - x - _gamma.gammaln(c[0]))),
-    # regularized incomplete beta: d/dx I_x(a, b) = x^(a-1) (1-x)^(b-1) / B(a, b)
-    "betainc": (("a", "b"), lambda f, c, x, y: np.exp(_sp._xlogy(c[0] - 1.0, x) + _sp._xlog1py(c[1] - 1.0, -x)
-                                                      - _gamma.betaln(c[0], c[1]))),
 }
+
+
 def _ufunc(name):
     return getattr(sys.modules["scipy.special"], name)
 

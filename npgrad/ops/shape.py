@@ -7,6 +7,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..dtypes import numeric_dtype
+from ..autograd.engine import cast_grad
 from ..tensor import Tensor, _make, _wrap
 from . import inplace
 from .elementwise import where
@@ -166,14 +167,15 @@ def broadcast_to(x, shape):
 
 
 def astype(x, dtype):
-    """``x`` converted to ``dtype``; the gradient is converted back (none for non-float results)."""
+    """``x`` converted to ``dtype``; the gradient is converted back (none for integer and bool results). As
+    in NumPy (and PyTorch), complex to real keeps the real part, with a ComplexWarning."""
     x = as_input(x, "astype")
-    dtype = numeric_dtype(dtype, "astype")  # not str, object or complex: no Tensor holds those
+    dtype = numeric_dtype(dtype, "astype")  # not str or object: no Tensor holds those
     out = x.data.astype(dtype)
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         return _wrap(out)
-    return _make(out, "astype", (x,), (x.data,), (lambda g, y, x: g.astype(x.dtype),),
-                 (lambda t, y, x: astype(t, dtype),))
+    return _make(out, "astype", (x,), (x.data,), (lambda g, y, x: cast_grad(g, x.dtype),),
+                 (lambda t, y, x: cast_grad(t, dtype),))
 
 
 # ------------------------------------------------------------------ joining, splitting

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..tensor import Tensor, _wrap
 from ._util import as_input, normalize_axis, normalize_one_axis
+from .complex import conj, imag, real
 from .elementwise import clip, sqrt, where
 from .index import getitem
 from .reduce import cumprod, cumsum, max as _max, min as _min, prod, sum as _sum
@@ -106,7 +107,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         fact = np.float64(0.0)  # as NumPy: the result is inf / nan
     Xc = X - reshape(avg, (-1, 1))
     Xw = Xc * w if w is not None else Xc
-    c = Xc @ transpose(Xw)   # (the operator: no import of the contraction module, which may move)
+    c = Xc @ transpose(conj(Xw))   # (conj: complex data, as NumPy; the operator: no import of the contraction module, which may move)
     with np.errstate(divide="ignore", invalid="ignore"):
         c = c * (1.0 / fact) if not isinstance(fact, Tensor) else c / fact
     return squeeze(c)
@@ -118,9 +119,11 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     c = cov(x, y, rowvar, dtype=dtype)
     if c.ndim == 0:
         return c / c
-    d = sqrt(getitem(c, (np.arange(c.shape[0]), np.arange(c.shape[0]))))
+    d = sqrt(real(getitem(c, (np.arange(c.shape[0]), np.arange(c.shape[0])))))
     c = c / reshape(d, (-1, 1))
     c = c / reshape(d, (1, -1))
+    if c.dtype.kind == "c":  # NumPy clips the real and imaginary parts apart
+        return clip(real(c), -1.0, 1.0) + clip(imag(c), -1.0, 1.0) * 1j
     return clip(c, -1.0, 1.0)
 
 
@@ -163,7 +166,8 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = _sum(filled, axis=axes, keepdims=True) / cnt
         dev = where(mask, 0.0, a - mean) if mask.any() else a - mean
-        var = _sum(dev * dev, axis=axes, keepdims=True) / np.maximum(cnt - ddof, 0)
+        sq = dev * dev if dev.dtype.kind != "c" else real(dev * conj(dev))   # |dev|^2, real (as NumPy)
+        var = _sum(sq, axis=axes, keepdims=True) / np.maximum(cnt.real - ddof, 0)
     return var if keepdims else squeeze(var, axis=axes) if axes else var
 
 
@@ -237,8 +241,8 @@ cumulative_prod = _cumulative("cumulative_prod", cumprod, 1)
 # ----------------------------------------------------------- 1-D convolution, interpolation
 def correlate(a, v, mode="valid"):
     """Cross-correlation of two 1-D sequences, ``c[k] = sum_n a[n + k] * v[n]``, as
-    ``np.correlate`` (modes 'valid', 'same', 'full'); differentiable in both."""
-    return _correlate(as_input(a, "correlate"), as_input(v, "correlate"), mode, "correlate")
+    ``np.correlate`` (modes 'valid', 'same', 'full'; ``v`` conjugated when complex); differentiable in both."""
+    return _correlate(as_input(a, "correlate"), conj(as_input(v, "correlate")), mode, "correlate")
 
 
 def convolve(a, v, mode="full"):

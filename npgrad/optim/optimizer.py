@@ -58,6 +58,10 @@ class Optimizer:
                                 f"{type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
+            if p.data.dtype.kind == "c":  # (the updates' squares and norms are written for real numbers)
+                raise TypeError(f"{type(self).__name__}: complex parameters ({p.dtype}, shape {p.shape}) are not "
+                                f"supported; optimize their real and imaginary parts as real tensors (e.g. a real "
+                                f"parameter of shape (..., 2) and npg.view_as_complex(p))")
         group = dict(param_group, params=params)
         for name, default in self.defaults.items():
             if default is required and name not in group:

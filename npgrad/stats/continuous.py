@@ -1,93 +1,18 @@
-"""``npg.stats``: log-densities, densities and CDFs of the distributions a Bayesian model starts with, with
-``scipy.stats``' names and parameters, differentiable in the value and in every parameter.
-
->>> import npgrad as npg
->>> mu, sigma = npg.tensor(0.3), npg.tensor(1.2)
->>> npg.stats.norm.logpdf(npg.tensor([0.1, 2.0]), loc=mu, scale=sigma).sum().backward()
-
-``norm`` (logpdf, pdf, cdf, logcdf, sf, logsf, ppf, isf), ``multivariate_normal`` (logpdf, pdf: through a
-Cholesky factor of ``cov``), ``t``, ``gamma``, ``beta`` (logpdf, pdf), ``dirichlet`` (logpdf, pdf; as in
-SciPy the components lie along the *first* axis of x), ``poisson``, ``binom``, ``bernoulli`` (logpmf, pmf)
-and ``categorical`` (PyTorch's name; logpmf/pmf from ``probs`` or ``logits`` along the last axis).
-
-Outside a distribution's support the log-density is ``-inf`` (and its gradient 0), as in SciPy; a
-parameter outside its domain gives NaN. The objects are not callable (no frozen distributions): pass the
-parameters to each method. Everything is built from npgrad ops (npg.special's among them), so a
-gradient or a second derivative needs nothing more.
-"""
+"""npg.stats' continuous distributions: norm, multivariate_normal, t, gamma, beta, dirichlet."""
 import math
 
 import numpy as np
 
-from . import linalg as _linalg
-from .ops import elementwise as _ew, reduce as _reduce
-from .ops.index import take_along_axis as _take_along_axis
-from .ops.shape import broadcast_to as _broadcast_to, concatenate as _concatenate, moveaxis as _moveaxis
-from .special import betaln, gammaln, log_ndtr, log_softmax, ndtr, ndtri, xlog1py, xlogy
-from .tensor import Tensor, _wrap
-
-__all__ = ["bernoulli", "beta", "binom", "categorical", "dirichlet", "gamma", "multivariate_normal", "norm",
-           "poisson", "t"]
+from .. import linalg as _linalg
+from ..ops import elementwise as _ew, reduce as _reduce
+from ..ops.shape import concatenate as _concatenate, moveaxis as _moveaxis
+from ..ops.incomplete import betainc_complement
+from ..special import betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, ndtri, xlog1py, xlogy
+from ..tensor import Tensor, _wrap
+from ._base import _Distribution, _arg, _data, _float_dtype, _fn, _log_prob, _outside, _safe
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_PI = math.log(math.pi)
-
-
-def _arg(v, where):
-    """A method argument: Tensors and Python numbers as they are, anything else as a constant tensor."""
-    if isinstance(v, (Tensor, int, float)) and not isinstance(v, bool):
-        return v
-    arr = np.asarray(v)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"npgrad.stats.{where}: unsupported argument of dtype {arr.dtype}")
-    return _wrap(arr)
-
-
-def _fn(op, *args):
-    """``op(*args)``, a Python float when every argument is a Python number (so it stays weak, as the number
-    was: a float32 value with ``scale=1.0`` gives a float32 result)."""
-    out = op(*args)
-    if all(isinstance(a, (int, float)) for a in args):
-        return float(out.data)
-    return out
-
-
-def _data(v):
-    return v.data if isinstance(v, Tensor) else np.asarray(v)
-
-
-def _float_dtype(*vals):
-    """The floating dtype of a result from these arguments (weak Python numbers; integers give float64)."""
-    dt = np.result_type(*(v.data if isinstance(v, Tensor) else v for v in vals))
-    return dt if dt.kind == "f" else np.dtype(np.float64)
-
-
-def _outside(mask, value, logp):
-    """``logp`` with ``value`` where ``mask`` holds (no gradient flows there, and none from there)."""
-    mask = np.asarray(mask)
-    if not mask.any():
-        return logp
-    return _ew.where(mask, value, logp)
-
-
-def _safe(v, mask, fill):
-    """``v`` with ``fill`` where ``mask``: the second where of the double-where idiom (a branch that is
-    thrown away must not produce NaN gradients)."""
-    mask = np.asarray(mask)
-    if not mask.any():
-        return v
-    return _ew.where(mask, fill, v)
-
-
-class _Distribution:
-    name = ""
-
-    def __call__(self, *args, **kwargs):
-        raise TypeError(f"npgrad.stats.{self.name} has no frozen form: pass the parameters to each method, "
-                        f"e.g. npg.stats.{self.name}.logpdf(x, ...)")
-
-    def __repr__(self):
-        return f"<npgrad.stats.{self.name}>"
 
 
 # ----------------------------------------------------------------------------------- norm
@@ -186,6 +111,52 @@ class _T(_Distribution):
     def pdf(self, x, df, loc=0.0, scale=1.0):
         return _ew.exp(self.logpdf(x, df, loc, scale))
 
+    @staticmethod
+    def _cdf(z, df):
+        """``P(T <= z)`` for the standard t: ``1/2 + sign(z)/2 I_{z^2/(df+z^2)}(1/2, df/2)`` where
+        ``z^2 < 3 df / (df + 2)`` (< 3: the tails are 0.04 at least there), ``I_{df/(df+z^2)}(df/2, 1/2) / 2``
+        (or 1 minus it) beyond: on both sides of that boundary betainc takes its continued fraction at
+        the argument given, never at a complement rounded next to 1; the tail form is given
+        ``x = df/(df+z^2)`` or, where that is above 1/2, ``1 - x = z^2/(df+z^2)`` (``betainc_complement``):
+        for a large df the rounding of x next to 1 would be amplified df/2 times. ``1/2 + z pdf(0)`` where
+        z^2 <= 1e-30 df (there the first form's derivative would be inf * 0). Every branch is evaluated at
+        safe values where it is not taken."""
+        zd = np.asarray(_data(z), dtype=np.float64)
+        dfd = np.asarray(_data(df), dtype=np.float64)
+        dt = _float_dtype(z, df)
+        z2 = zd * zd
+        tiny = z2 <= dfd * 1e-30
+        central = z2 * (dfd + 2.0) < 3.0 * dfd
+        zc = _safe(z, tiny | ~central, np.minimum(0.5 * np.sqrt(dfd), 0.5).astype(dt))
+        zc2 = zc * zc
+        cen = 0.5 + (0.5 * np.sign(_data(zc))).astype(dt) * betainc(0.5, df * 0.5, zc2 / (df + zc2))
+        zt = _safe(z, central, np.full(dfd.shape, 2.0, dt))
+        zt2 = zt * zt
+        big = np.asarray(_data(zt2) > dfd)      # x = df / (df + z^2) below 1/2: given as x, else as 1 - x
+        zx2, zy2 = _safe(zt2, ~big, _data(df) + 1.0), _safe(zt2, big, _data(df) * 0.5)
+        tail = 0.5 * _ew.where(big, betainc(df * 0.5, 0.5, df / (df + zx2)),
+                               betainc_complement(df * 0.5, 0.5, zy2 / (df + zy2)))
+        far = _ew.where(zd < 0, tail, 1.0 - tail)
+        pdf0 = _ew.exp(_fn(gammaln, (df + 1.0) * 0.5) - _fn(gammaln, df * 0.5)
+                       - 0.5 * (_fn(_ew.log, df) + _LOG_PI))
+        return _outside(tiny, 0.5 + z * pdf0, _ew.where(central, cen, far))
+
+    def cdf(self, x, df, loc=0.0, scale=1.0):
+        """``P(X <= x)`` through the incomplete beta function (differentiable in x, df, loc, scale)."""
+        df, scale = _arg(df, "t"), _arg(scale, "t")
+        return self._cdf((_arg(x, "t") - _arg(loc, "t")) / scale, df)
+
+    def sf(self, x, df, loc=0.0, scale=1.0):
+        """``P(X > x)``, computed as the lower tail at -x (so it keeps its precision where it is tiny)."""
+        df, scale = _arg(df, "t"), _arg(scale, "t")
+        return self._cdf((_arg(loc, "t") - _arg(x, "t")) / scale, df)
+
+    def logcdf(self, x, df, loc=0.0, scale=1.0):
+        return _log_prob(self.cdf(x, df, loc, scale), self.sf(x, df, loc, scale))
+
+    def logsf(self, x, df, loc=0.0, scale=1.0):
+        return _log_prob(self.sf(x, df, loc, scale), self.cdf(x, df, loc, scale))
+
 
 # -------------------------------------------------------------------------------------- gamma
 class _Gamma(_Distribution):
@@ -202,6 +173,29 @@ class _Gamma(_Distribution):
 
     def pdf(self, x, a, loc=0.0, scale=1.0):
         return _ew.exp(self.logpdf(x, a, loc, scale))
+
+    @staticmethod
+    def _z(x, a, loc, scale):
+        a, scale = _arg(a, "gamma"), _arg(scale, "gamma")
+        z = (_arg(x, "gamma") - _arg(loc, "gamma")) / scale
+        below = _data(z) < 0
+        return a, _safe(z, below, 1.0), below
+
+    def cdf(self, x, a, loc=0.0, scale=1.0):
+        """``P(X <= x) = gammainc(a, (x - loc) / scale)`` (0 below loc)."""
+        a, z, below = self._z(x, a, loc, scale)
+        return _outside(below, 0.0, gammainc(a, z))
+
+    def sf(self, x, a, loc=0.0, scale=1.0):
+        """``P(X > x) = gammaincc(a, (x - loc) / scale)``, accurate where it is tiny."""
+        a, z, below = self._z(x, a, loc, scale)
+        return _outside(below, 1.0, gammaincc(a, z))
+
+    def logcdf(self, x, a, loc=0.0, scale=1.0):
+        return _log_prob(self.cdf(x, a, loc, scale), self.sf(x, a, loc, scale))
+
+    def logsf(self, x, a, loc=0.0, scale=1.0):
+        return _log_prob(self.sf(x, a, loc, scale), self.cdf(x, a, loc, scale))
 
 
 # --------------------------------------------------------------------------------------- beta
@@ -220,6 +214,30 @@ class _Beta(_Distribution):
 
     def pdf(self, x, a, b, loc=0.0, scale=1.0):
         return _ew.exp(self.logpdf(x, a, b, loc, scale))
+
+    @staticmethod
+    def _z(x, a, b, loc, scale):
+        a, b, scale = _arg(a, "beta"), _arg(b, "beta"), _arg(scale, "beta")
+        z = (_arg(x, "beta") - _arg(loc, "beta")) / scale
+        zd = _data(z)
+        below, above = zd < 0, zd > 1
+        return a, b, _safe(z, below | above, 0.5), below, above
+
+    def cdf(self, x, a, b, loc=0.0, scale=1.0):
+        """``P(X <= x) = betainc(a, b, (x - loc) / scale)`` (0 below the support, 1 above)."""
+        a, b, z, below, above = self._z(x, a, b, loc, scale)
+        return _outside(below, 0.0, _outside(above, 1.0, betainc(a, b, z)))
+
+    def sf(self, x, a, b, loc=0.0, scale=1.0):
+        """``P(X > x) = betainc(b, a, 1 - z)``, computed on its own."""
+        a, b, z, below, above = self._z(x, a, b, loc, scale)
+        return _outside(below, 1.0, _outside(above, 0.0, betainc(b, a, 1.0 - z)))
+
+    def logcdf(self, x, a, b, loc=0.0, scale=1.0):
+        return _log_prob(self.cdf(x, a, b, loc, scale), self.sf(x, a, b, loc, scale))
+
+    def logsf(self, x, a, b, loc=0.0, scale=1.0):
+        return _log_prob(self.sf(x, a, b, loc, scale), self.cdf(x, a, b, loc, scale))
 
 
 # ---------------------------------------------------------------------------------- dirichlet
@@ -260,110 +278,9 @@ class _Dirichlet(_Distribution):
         return _ew.exp(self.logpdf(x, alpha))
 
 
-# ----------------------------------------------------------------------- discrete distributions
-def _count(k, loc, where, *params):
-    """The count ``k - loc`` as a constant tensor of the parameters' float dtype (so float32 parameters give
-    a float32 result), and the mask where it is not a non-negative integer (outside the support)."""
-    if isinstance(k, Tensor) and k.requires_grad:
-        raise TypeError(f"npgrad.stats.{where}: the count k takes no gradient; pass it as a constant")
-    kd = np.asarray(_data(k), dtype=np.float64) - np.asarray(_data(loc), dtype=np.float64)
-    bad = ~((kd >= 0) & (kd == np.floor(kd)))
-    return _wrap(kd.astype(_float_dtype(*params))), bad
-
-
-class _Poisson(_Distribution):
-    """The Poisson distribution with mean ``mu`` (``scipy.stats.poisson``): ``k log(mu) - mu - log(k!)``."""
-    name = "poisson"
-
-    def logpmf(self, k, mu, loc=0):
-        mu = _arg(mu, "poisson")
-        k, bad = _count(k, loc, "poisson", mu)
-        k = _safe(k, bad, 0.0)
-        return _outside(bad, -np.inf, xlogy(k, mu) - mu - gammaln(k + 1.0))
-
-    def pmf(self, k, mu, loc=0):
-        return _ew.exp(self.logpmf(k, mu, loc))
-
-
-class _Binom(_Distribution):
-    """The binomial distribution of ``n`` trials with success probability ``p`` (``scipy.stats.binom``)."""
-    name = "binom"
-
-    def logpmf(self, k, n, p, loc=0):
-        p = _arg(p, "binom")
-        n = _arg(n, "binom")
-        k, bad = _count(k, loc, "binom", p)
-        nd = _data(n)
-        bad = bad | (np.asarray(_data(k)) > nd)
-        k = _safe(k, bad, 0.0)
-        if not (isinstance(n, Tensor) and n.dtype.kind == "f"):
-            n = _wrap(np.asarray(nd, dtype=_float_dtype(p)))
-        logc = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
-        return _outside(bad, -np.inf, logc + xlogy(k, p) + xlog1py(n - k, -p))
-
-    def pmf(self, k, n, p, loc=0):
-        return _ew.exp(self.logpmf(k, n, p, loc))
-
-
-class _Bernoulli(_Distribution):
-    """The Bernoulli distribution with success probability ``p`` (``scipy.stats.bernoulli``)."""
-    name = "bernoulli"
-
-    def logpmf(self, k, p, loc=0):
-        p = _arg(p, "bernoulli")
-        k, bad = _count(k, loc, "bernoulli", p)
-        bad = bad | (np.asarray(_data(k)) > 1)
-        k = _safe(k, bad, 0.0)
-        return _outside(bad, -np.inf, xlogy(k, p) + xlog1py(1.0 - k, -p))
-
-    def pmf(self, k, p, loc=0):
-        return _ew.exp(self.logpmf(k, p, loc))
-
-
-class _Categorical(_Distribution):
-    """The categorical distribution over the last axis of ``probs`` (normalized to sum to 1, as PyTorch) or
-    of ``logits`` (``torch.distributions.Categorical``; SciPy has none): ``logpmf(k)`` is the log-probability
-    of category ``k`` (integers, broadcasting against the other axes)."""
-    name = "categorical"
-
-    def logpmf(self, k, probs=None, logits=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("categorical: pass exactly one of probs and logits")
-        if probs is not None:
-            probs = _arg(probs, self.name)
-            if not isinstance(probs, Tensor):
-                probs = _wrap(np.asarray(probs, dtype=np.float64))
-            logp = _ew.log(probs / _reduce.sum(probs, axis=-1, keepdims=True))
-        else:
-            logits = _arg(logits, self.name)
-            if not isinstance(logits, Tensor):
-                logits = _wrap(np.asarray(logits, dtype=np.float64))
-            logp = log_softmax(logits, axis=-1)
-        kd = np.asarray(_data(k))
-        if kd.dtype.kind not in "biu":
-            if np.any(kd != np.floor(kd)):
-                raise ValueError("categorical: the categories k must be integers")
-            kd = kd.astype(np.int64)
-        ncat = logp.shape[-1]
-        if np.any((kd < 0) | (kd >= ncat)):
-            raise ValueError(f"categorical: the categories k must lie in [0, {ncat})")
-        shape = np.broadcast_shapes(kd.shape, logp.shape[:-1])
-        if logp.shape != shape + (ncat,):
-            logp = _broadcast_to(logp, shape + (ncat,))
-        idx = np.broadcast_to(kd, shape)[..., None]
-        return _take_along_axis(logp, idx, axis=-1).reshape(shape)
-
-    def pmf(self, k, probs=None, logits=None):
-        return _ew.exp(self.logpmf(k, probs, logits))
-
-
 norm = _Norm()
 multivariate_normal = _MultivariateNormal()
 t = _T()
 gamma = _Gamma()
 beta = _Beta()
 dirichlet = _Dirichlet()
-poisson = _Poisson()
-binom = _Binom()
-bernoulli = _Bernoulli()
-categorical = _Categorical()
