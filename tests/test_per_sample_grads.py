@@ -356,3 +356,18 @@ def test_shared_weight_on_the_left_of_a_matmul():
     assert calls == [((6, 1, 4), (6, 4, 3))]          # W @ x_b for every b as one GEMM: (x W^T)^T
     ref = torch.func.vmap(torch.func.grad(f(torch)), in_dims=(None, 0))(torch.tensor(W), torch.tensor(x))
     assert_close(g, ref.numpy())
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_per_sample_grads_of_complex_weights_through_the_shared_matmul(requires_grad):
+    """The shared matmul records as 'matmul', so complex gradients follow PyTorch's convention."""
+    rng = np.random.default_rng(15)
+    W = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    x = rng.standard_normal((5, 3)) + 1j * rng.standard_normal((5, 3))
+
+    def f(lib):
+        return lambda W, xi: (lib.abs(xi @ W) ** 2).sum()
+    g = vmap(grad(f(npg)), in_dims=(None, 0))(npg.tensor(W, requires_grad=requires_grad),
+                                              npg.tensor(x, requires_grad=requires_grad))
+    ref = torch.func.vmap(torch.func.grad(f(torch)), in_dims=(None, 0))(torch.tensor(W), torch.tensor(x))
+    assert_close(g, ref.numpy())
