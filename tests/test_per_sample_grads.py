@@ -371,3 +371,21 @@ def test_per_sample_grads_of_complex_weights_through_the_shared_matmul(requires_
                                               npg.tensor(x, requires_grad=requires_grad))
     ref = torch.func.vmap(torch.func.grad(f(torch)), in_dims=(None, 0))(torch.tensor(W), torch.tensor(x))
     assert_close(g, ref.numpy())
+
+
+def test_attention_with_unbatched_operands_and_a_batched_mask_vs_loop():
+    rng = np.random.default_rng(16)
+    q = rng.standard_normal((3, 2, 4, 5))          # batched: (heads, L, E) per sample
+    k, v = rng.standard_normal((6, 5)), rng.standard_normal((6, 5))   # unbatched (S, E)
+    mask = rng.standard_normal((3, 4, 6))          # batched additive mask (L, S) per sample
+    out = vmap(lambda qi, mi: F.scaled_dot_product_attention(qi, npg.tensor(k), npg.tensor(v), attn_mask=mi))(
+        npg.tensor(q), npg.tensor(mask))
+    ref = torch.stack([torch.nn.functional.scaled_dot_product_attention(
+        torch.tensor(q[i]), torch.tensor(k), torch.tensor(v), attn_mask=torch.tensor(mask[i])) for i in range(3)])
+    assert_close(out, ref.numpy())
+
+
+def test_embedding_with_a_per_sample_table_rejects_negative_indices():
+    table = npg.tensor(np.random.default_rng(17).standard_normal((2, 5, 3)))
+    with pytest.raises(IndexError):
+        vmap(lambda t, i: F.embedding(i, t))(table, npg.tensor(np.array([[0, -1], [1, 2]])))
