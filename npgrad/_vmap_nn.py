@@ -366,7 +366,7 @@ def _sdpa_rule(op, level, args, kwargs):
     inner = []
     for t in (q, k, v):
         it, bt = _at(t, level)
-        inner.append(_pad(it, nd - t.ndim) if bt else _expand(it, B))
+        inner.append(_pad(it if bt else _expand(it, B), nd - t.ndim))
     im, bm = _at(mask, level)
     if bm:
         im = _pad(im, nd - mask.ndim)
@@ -389,7 +389,7 @@ def _embedding_rule(op, level, args, kwargs):
         return NotImplemented
     if not bi:
         idd = np.broadcast_to(idd, (B,) + idd.shape)
-    if idd.size and (idd.min() < -V or idd.max() >= V):
+    if idd.size and (idd.min() < 0 or idd.max() >= V):
         return NotImplemented   # the op reports the index out of range
     rows = np.arange(B).reshape((B,) + (1,) * (idd.ndim - 1))
     out = iw[rows, idd]                        # (B, ..., D): each sample reads its own table

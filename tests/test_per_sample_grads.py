@@ -308,3 +308,84 @@ def test_per_sample_grads_of_sequence_models_vs_torch_func(kind, dtype):
     y = rng.integers(0, 5, 5)
     # torch.func cannot vmap its recurrent layers over per-sample weights (in-place steps): a loop is the oracle
     _per_sample(model, tmodel, x, y, torch_loop=kind not in ("embedding", "mha"))
+
+
+def test_lifted_parameters_are_stride_0_broadcasts_and_conv_takes_the_shared_path():
+    """No per-sample copies of the parameters: the differentiated leaves are stride-0 views, and the
+    convolution runs once with the shared weight (npgrad/_vmap_nn.py's _shared_conv)."""
+    from npgrad import _vmap_nn, func_vmap
+    w = npg.tensor(np.ones((2, 3)))
+    e = func_vmap._copy_expand(w, 5)
+    assert e.shape == (5, 2, 3) and e.data.strides[0] == 0 and _vmap_nn.shared(e)
+    calls = []
+    orig = _vmap_nn._shared_conv
+
+    def spy(x, w, B, geom):
+        calls.append(x.shape)
+        return orig(x, w, B, geom)
+    build, shape = MODELS["cnn_groupnorm"]
+    model, tmodel = _twin(build, np.float64)
+    rng = np.random.default_rng(13)
+    _vmap_nn._shared_conv = spy
+    try:
+        _per_sample(model, tmodel, rng.standard_normal((4,) + shape), rng.integers(0, 5, 4))
+    finally:
+        _vmap_nn._shared_conv = orig
+    assert calls == [(4, 2, 8, 8), (4, 6, 4, 4)]     # each conv once, over the whole batch
+
+
+def test_shared_weight_on_the_left_of_a_matmul():
+    rng = np.random.default_rng(14)
+    W, x = rng.standard_normal((3, 4)), rng.standard_normal((6, 4))
+
+    def f(lib):
+        return lambda W, xi: (lib.tanh(W @ xi) ** 2).sum()
+    from npgrad import _vmap_nn
+    calls = []
+    orig = _vmap_nn.shared_matmul
+
+    def spy(a, b):
+        calls.append((a.shape, b.shape))
+        return orig(a, b)
+    _vmap_nn.shared_matmul = spy
+    try:
+        g = vmap(grad(f(npg)), in_dims=(None, 0))(npg.tensor(W, requires_grad=False),
+                                                  npg.tensor(x, requires_grad=False))
+    finally:
+        _vmap_nn.shared_matmul = orig
+    assert calls == [((6, 1, 4), (6, 4, 3))]          # W @ x_b for every b as one GEMM: (x W^T)^T
+    ref = torch.func.vmap(torch.func.grad(f(torch)), in_dims=(None, 0))(torch.tensor(W), torch.tensor(x))
+    assert_close(g, ref.numpy())
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_per_sample_grads_of_complex_weights_through_the_shared_matmul(requires_grad):
+    """The shared matmul records as 'matmul', so complex gradients follow PyTorch's convention."""
+    rng = np.random.default_rng(15)
+    W = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    x = rng.standard_normal((5, 3)) + 1j * rng.standard_normal((5, 3))
+
+    def f(lib):
+        return lambda W, xi: (lib.abs(xi @ W) ** 2).sum()
+    g = vmap(grad(f(npg)), in_dims=(None, 0))(npg.tensor(W, requires_grad=requires_grad),
+                                              npg.tensor(x, requires_grad=requires_grad))
+    ref = torch.func.vmap(torch.func.grad(f(torch)), in_dims=(None, 0))(torch.tensor(W), torch.tensor(x))
+    assert_close(g, ref.numpy())
+
+
+def test_attention_with_unbatched_operands_and_a_batched_mask_vs_loop():
+    rng = np.random.default_rng(16)
+    q = rng.standard_normal((3, 2, 4, 5))          # batched: (heads, L, E) per sample
+    k, v = rng.standard_normal((6, 5)), rng.standard_normal((6, 5))   # unbatched (S, E)
+    mask = rng.standard_normal((3, 4, 6))          # batched additive mask (L, S) per sample
+    out = vmap(lambda qi, mi: F.scaled_dot_product_attention(qi, npg.tensor(k), npg.tensor(v), attn_mask=mi))(
+        npg.tensor(q), npg.tensor(mask))
+    ref = torch.stack([torch.nn.functional.scaled_dot_product_attention(
+        torch.tensor(q[i]), torch.tensor(k), torch.tensor(v), attn_mask=torch.tensor(mask[i])) for i in range(3)])
+    assert_close(out, ref.numpy())
+
+
+def test_embedding_with_a_per_sample_table_rejects_negative_indices():
+    table = npg.tensor(np.random.default_rng(17).standard_normal((2, 5, 3)))
+    with pytest.raises(IndexError):
+        vmap(lambda t, i: F.embedding(i, t))(table, npg.tensor(np.array([[0, -1], [1, 2]])))
