@@ -3,7 +3,7 @@ tensors), ``take``, ``take_along_axis`` / ``put_along_axis``, ``interp`` (a sear
 ``scatter_add`` (getitem's VJP). Registered by ``_vmap_rules.py``."""
 import numpy as np
 
-from . import func_vmap as fv
+from . import _vmap_basic, func_vmap as fv
 from ._vmap_rules import (_batched_at, _bind, _flat, _lifted, _only_batched, _ops, _sample_error, _size,
                           loop_rule)
 from .func_vmap import _at, _batched, _pad
@@ -28,7 +28,7 @@ def _index_item(k, level):
 def getitem_rule(op, level, args, kwargs):
     """``x[key]`` with any NumPy key: basic keys shift past the batch axis; advanced keys (integer arrays,
     boolean masks, batched index tensors) get the batch as one more advanced index in front."""
-    basic = fv._getitem_rule(op, level, args, kwargs)
+    basic = _vmap_basic._getitem_rule(op, level, args, kwargs)
     if basic is not NotImplemented:
         return basic
     x, key = args[:2]

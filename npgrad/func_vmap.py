@@ -12,9 +12,13 @@ innermost active level, hands the call to :func:`_dispatch`, which applies the r
 * shape ops (reshape, transpose, swapaxes, basic indexing) and matmul: axes shifted / shapes prefixed.
 
 The rule calls the same public op on the inner values, so gradients record on the inner tensors and nested
-levels dispatch again. An op with no rule reads ``BatchedTensor.data``, which raises :class:`_NoRule`: vmap then
-warns once, naming the op, and runs ``func`` as a Python loop over the batch (correct, slow). Data-dependent
-Python control flow (``bool``, ``float``, ``item``) on a batched value raises, as in torch.
+levels dispatch again. The other families' rules are in ``_vmap_rules.py`` (and the modules it lists), the nn
+layers' in ``_vmap_nn.py`` / ``_vmap_rnn.py``, transforms inside vmap in ``_vmap_lift.py`` /
+``_vmap_transforms.py``, the randomness modes in ``_vmap_state.py``. An op declared without a rule runs per
+sample, that op only, with a one-time warning naming it (``_vmap_rules.loop_rule``). Code that reads
+``BatchedTensor.data`` directly raises :class:`_NoRule`: vmap then warns once, naming the op, and runs the whole
+``func`` as a Python loop over the batch (correct, slow; the last resort). Data-dependent Python control flow
+(``bool``, ``float``, ``item``) on a batched value raises, as in torch.
 """
 import importlib
 import math
@@ -161,28 +165,8 @@ def _pad(inner, k):
     return inner.reshape(s[:1] + (1,) * k + s[1:])
 
 
-def _unary_rule(op, level, args, kwargs):
-    """The op on the inner values of its (batched) first argument; a batched other argument (``nan=`` of
-    nan_to_num, a tensor dtype...) runs per sample."""
-    if not args or any(type(a) is BatchedTensor and a._level == level for a in (*args[1:], *kwargs.values())):
-        return _vmap_rules.loop_rule(op, level, args, kwargs)
-    inner, _ = _at(args[0], level)
-    return _batched(op(inner, *args[1:], **kwargs), level)
-
-
 def _ndim(x):
     return x.ndim if isinstance(x, Tensor) else np.ndim(x)
-
-
-def _elementwise_rule(op, level, args, kwargs):
-    """Broadcasting elementwise ops: batched operands get singleton axes after the batch axis so that every
-    operand right-aligns with the others' per-sample shapes."""
-    nd = max(_ndim(a) for a in args if a is not None)
-    new = []
-    for a in args:
-        inner, b = _at(a, level)
-        new.append(_pad(inner, nd - a.ndim) if b else inner)
-    return _batched(op(*new, **kwargs), level)
 
 
 def _shift_axes(axis, nd):
@@ -202,142 +186,11 @@ def _shift_one(a, nd):
     return a % nd + 1
 
 
-def _reduce_rule(op, level, args, kwargs):
-    x = args[0]
-    inner, _ = _at(x, level)
-    nd = x.ndim
-    kwargs = dict(kwargs)
-    if len(args) > 1:
-        rest = list(args[1:])
-        rest[0] = _shift_axes(rest[0], nd)
-        return _batched(op(inner, *rest, **kwargs), level)
-    for key in ("axis", "dim"):
-        if key in kwargs:
-            kwargs[key] = _shift_axes(kwargs[key], nd)
-            break
-    else:
-        kwargs["axis"] = _shift_axes(None, nd)
-    out = op(inner, **kwargs)
-    return _batched(out, level)
-
-
-def _matmul_rule(op, level, args, kwargs):
-    a, b = args[:2]
-    ia, ba = _at(a, level)
-    ib, bb = _at(b, level)
-    ra, rb = a.ndim, b.ndim
-    if ra == 0 or rb == 0:
-        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
-    squeeze = []
-    if ba and ra == 1:
-        ia = _pad(ia, 1)            # (B, 1, n)
-        ra = 2
-        squeeze.append(-1 if (not bb and rb == 1) else -2)  # (.., 1, n) @ (n,) already drops the last axis
-    if bb and rb == 1:
-        ib = ib.reshape(ib.shape + (1,))  # (B, n, 1)
-        rb = 2
-        squeeze.append(-1)
-    r = max(ra, rb)
-    if ba:
-        ia = _pad(ia, r - ra)
-    if bb:
-        ib = _pad(ib, r - rb)
-    out = None
-    if ba and bb and not args[2:] and not kwargs:  # a weight shared by every sample: one GEMM (see _vmap_nn)
-        out = _vmap_nn.try_shared_matmul(ia, ib)
-    if out is None:
-        out = op(ia, ib, *args[2:], **kwargs)
-    for ax in squeeze:
-        out = out.reshape(out.shape[:ax] + out.shape[ax:][1:]) if ax == -2 else out.reshape(out.shape[:-1])
-    return _batched(out, level)
-
-
-def _reshape_rule(op, level, args, kwargs):
-    x = args[0]
-    inner, _ = _at(x, level)
-    dims = args[1:]
-    kwargs = dict(kwargs)
-    shape = kwargs.pop("shape", None)
-    newshape = kwargs.pop("newshape", None)
-    if shape is None:
-        shape = newshape
-    if shape is None:
-        shape = dims[0] if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)) else dims
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-    if shape.count(-1) == 1:
-        known = math.prod(s for s in shape if s != -1)
-        size = x.size
-        if known == 0 or size % known:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} into {shape}")
-        shape = tuple(size // known if s == -1 else s for s in shape)
-    return _batched(op(inner, (inner.shape[0],) + shape, **kwargs), level)
-
-
-def _transpose_rule(op, level, args, kwargs):
-    x = args[0]
-    inner, _ = _at(x, level)
-    nd = x.ndim
-    axes = args[1] if len(args) > 1 else kwargs.get("axes")
-    if axes is None:
-        axes = tuple(range(nd))[::-1]
-    return _batched(op(inner, (0,) + tuple(_shift_one(a, nd) for a in axes)), level)
-
-
-def _swapaxes_rule(op, level, args, kwargs):
-    x = args[0]
-    inner, _ = _at(x, level)
-    nd = x.ndim
-    return _batched(op(inner, _shift_one(args[1], nd), _shift_one(args[2], nd)), level)
-
-
 def _basic(k):
     return k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))
 
 
-def _getitem_rule(op, level, args, kwargs):
-    x, key = args[:2]
-    inner, bx = _at(x, level)
-    keys = key if isinstance(key, tuple) else (key,)
-    if not bx or not all(_basic(k) and type(k) is not bool for k in keys):
-        return NotImplemented  # advanced indexing: the loop fallback
-    return _batched(op(inner, (slice(None),) + keys), level)
-
-
-def _broadcast_to_rule(op, level, args, kwargs):
-    x, shape = args[:2]
-    inner, _ = _at(x, level)
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return _batched(op(_pad(inner, len(shape) - x.ndim), (inner.shape[0],) + shape), level)
-
-
-def _join(op, level, args, kwargs, new_axis):
-    """concatenate / stack: unbatched operands repeated along the batch, the axis shifted past it."""
-    size = next(a._inner.shape[0] for a in args if type(a) is BatchedTensor and a._level == level)
-    axis = kwargs.get("axis", 0)
-    inners = []
-    for a in args:
-        inner, b = _at(a, level)
-        if not b:
-            inner = _expand(inner if isinstance(inner, Tensor) else _tm._wrap(np.asarray(inner)), size)
-        if axis is None:
-            inner = inner.reshape((size, math.prod(inner.shape[1:])))
-        inners.append(inner)
-    nd = args[0].ndim + (1 if new_axis else 0)
-    ax = 1 if axis is None else _shift_one(axis, nd)
-    return _batched(op(inners, axis=ax), level)
-
-
-def _composite_rule(op, level, args, kwargs):
-    """An op spelled with ops that have rules: ``op`` is that spelling, run on the batched arguments."""
-    return op(*args, **kwargs)
-
-
-RULES = {"broadcast_to": _broadcast_to_rule, "composite": _composite_rule,
-         "concatenate": lambda op, lv, a, k: _join(op, lv, a, k, False),
-         "stack": lambda op, lv, a, k: _join(op, lv, a, k, True),
-         "unary": _unary_rule, "elementwise": _elementwise_rule, "reduce": _reduce_rule, "matmul": _matmul_rule,
-         "reshape": _reshape_rule, "transpose": _transpose_rule, "swapaxes": _swapaxes_rule,
-         "getitem": _getitem_rule}
+from ._vmap_basic import RULES  # noqa: E402  (the core families' rules; they use the helpers above)
 
 
 def _deep_level(args, kwargs):
@@ -622,121 +475,8 @@ def check_random(where="a random op"):
 
 
 # ------------------------------------------------------- transforms inside vmap (vmap over grad, jacrev, ...)
-def batched_level(args):
-    """The innermost vmap level at which a leaf of ``args`` is batched (0 if none)."""
-    lv = 0
-    for x in _flatten(list(args))[0]:
-        if type(x) is BatchedTensor and x._level > lv:
-            lv = x._level
-    return lv
-
-
-def _size_at(args, level):
-    for x in _flatten(list(args))[0]:
-        if type(x) is BatchedTensor and x._level == level:
-            return x._inner.shape[0]
-
-
-def _lift_args(args, nums, level, size):
-    """The inner arguments of a transform run under vmap: batched leaves unwrapped (batch in front),
-    differentiated unbatched tensors repeated along the batch (so each sample gets its own gradient)."""
-    inner_args, flags = [], []
-    for i, a in enumerate(args):
-        leaves, spec = _flatten(a)
-        il, fl = [], []
-        for x in leaves:
-            if type(x) is BatchedTensor and x._level == level:
-                il.append(x._inner)
-                fl.append(True)
-            elif i in nums and (isinstance(x, (Tensor, np.ndarray)) or isinstance(x, float)):
-                x = x if isinstance(x, Tensor) else _tm._wrap(np.asarray(x, dtype=np.result_type(x, np.float32)
-                                                                         if isinstance(x, float) else None))
-                il.append(_expand(x, size) + 0 if type(x) is BatchedTensor else _copy_expand(x, size))
-                fl.append(True)
-            else:
-                il.append(x)
-                fl.append(False)
-        inner_args.append(_unflatten(il, spec))
-        flags.append(fl)
-    return inner_args, flags
-
-
-def _copy_expand(x, size):
-    """``x`` as every sample's own copy: a stride-0 broadcast along a new front axis (no memory). Each sample
-    still gets its own gradient (the differentiated leaf is this (size, ...) tensor); the layers' batching
-    rules recognise the broadcast as a weight shared by the batch and run one big op (npgrad/_vmap_nn.py)."""
-    from .ops import broadcast_to, expand_dims
-    return broadcast_to(expand_dims(x, 0), (size,) + x.shape)
-
-
-def _rewrap(inner_args, flags, level):
-    out = []
-    for a, fl in zip(inner_args, flags):
-        leaves, spec = _flatten(a)
-        out.append(_unflatten([_batched(x, level) if f else x for x, f in zip(leaves, fl)], spec))
-    return out
-
-
-def _unwrap_out(out, level, size):
-    def conv(x):
-        if type(x) is BatchedTensor and x._level == level:
-            return x._inner
-        if isinstance(x, Tensor):
-            return _expand(x, size)
-        return x
-    leaves, spec = _flatten(out)
-    return _unflatten([conv(x) for x in leaves], spec)
-
-
-def _wrap_out(out, level):
-    leaves, spec = _flatten(out)
-    return _unflatten([_batched(x, level) if isinstance(x, Tensor) else x for x in leaves], spec)
-
-
-def lifted(kind, f, argnums, has_aux, args, kwargs, level):
-    """``grad_and_value`` / ``jacrev`` / ``jacfwd`` of ``f`` at ``args`` batched at vmap ``level``, as one
-    batched transform: samples are independent inside vmap, so the gradient of the sum of the per-sample
-    outputs with respect to the batched inputs is every sample's own gradient."""
-    from . import func as fn
-    from .ops import sum as npsum
-    size = _size_at(args, level)
-    single, nums = fn._normalize_argnums(argnums, len(args), kind)
-    inner_args, flags = _lift_args(args, nums, level, size)
-    out_ndims = []
-
-    def g(*ia):
-        res = f(*_rewrap(ia, flags, level), **kwargs)
-        out, aux = (res if has_aux else (res, None))
-        if kind == "grad":
-            if not isinstance(out, Tensor) or out.size != 1:
-                raise RuntimeError(f"grad: f must return a one-element tensor (a scalar loss), got shape "
-                                   f"{getattr(out, 'shape', None)}; use vjp or jacrev for other outputs")
-            o = _unwrap_out(out, level, size)
-            return npsum(o), (o, _unwrap_out(aux, level, size))
-        o = _unwrap_out(out, level, size)
-        out_ndims.append([t.ndim - 1 if isinstance(t, Tensor) else 0 for t in _flatten(o)[0]])
-        summed = fn._tree_map(lambda t: npsum(t, axis=0) if isinstance(t, Tensor) else t, o)
-        return summed, _unwrap_out(aux, level, size)
-
-    if kind == "grad":
-        grads, (_, (value, aux)) = fn.grad_and_value(g, argnums, has_aux=True)(*inner_args)
-        grads = _wrap_out(grads, level)
-        value = _batched(value, level) if isinstance(value, Tensor) else value
-        return grads, ((value, _wrap_out(aux, level)) if has_aux else value)
-    transform = fn.jacrev if kind == "jacrev" else fn.jacfwd
-    jac, aux = transform(g, argnums, has_aux=True)(*inner_args)
-    # each Jacobian leaf has shape out.shape + (B,) + in.shape (per-sample shapes): the batch axis goes in front
-    ond = out_ndims[-1]
-    n_in = sum(len(_flatten(args[i])[0]) for i in nums)
-    leaves, spec = _flatten(jac)
-    fixed = []
-    for j, x in enumerate(leaves):
-        x = x if isinstance(x, Tensor) else _tm._wrap(np.asarray(x))
-        d = ond[j // n_in] if n_in else 0
-        fixed.append(_batched(x if d == 0 else _moveaxis(x, d, 0), level))
-    jac = _unflatten(fixed, spec)
-    return (jac, _wrap_out(aux, level)) if has_aux else jac
-
+from ._vmap_lift import (_copy_expand, _lift_args, _rewrap, _size_at, _unwrap_out, _wrap_out,  # noqa: E402,F401
+                         batched_level, lifted)
 
 from . import _vmap_nn  # noqa: E402  (the nn layers' rules; it imports this module)
 from . import _vmap_rules  # noqa: E402  (the rules of the other op families; they import this module)
