@@ -140,6 +140,9 @@ class Tensor:
     def __int__(self):
         return int(self.item())
 
+    def __complex__(self):
+        return complex(self.item())
+
     def __index__(self):
         if self.data.dtype.kind not in "biu":
             raise TypeError(f"only integer tensors can be used as an index, not {self.data.dtype}")
