@@ -17,6 +17,7 @@ from .autograd.complex_rules import complex_vjps
 from .dtypes import check_numeric, default_complex_dtype, get_default_dtype
 
 _new = object.__new__
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)  # (NumPy's dtypes of native arrays are these objects)
 _next_seq = itertools.count().__next__  # creation order of recorded tensors = a topological order
 
 # Forward-mode AD (npgrad/autograd/forward_ad.py): the number of active dual levels (in any thread), and the
@@ -138,6 +139,9 @@ class Tensor:
 
     def __int__(self):
         return int(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
 
     def __index__(self):
         if self.data.dtype.kind not in "biu":
@@ -294,7 +298,8 @@ def _record(data, op, parents, saved, vjps, jvps=None):
     t._saved = saved
     t._vjps = vjps
     t._op = op
-    if data.dtype.kind == "c":  # complex values: the op's rule for PyTorch's convention (autograd/complex_rules.py)
+    dt = data.dtype  # complex values: the op's rule for PyTorch's convention (autograd/complex_rules.py); the
+    if dt is not _F64 and dt is not _F32 and dt.kind == "c":  # identity tests first: cheaper than dt.kind
         t._vjps = complex_vjps(op, vjps)
     t._seq = _next_seq()
     t._pending = None
@@ -338,6 +343,14 @@ def _to_array(data, dtype, where):
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
     return check_numeric(arr, where)
+
+
+def is_complex_value(v):
+    """Whether ``v`` (an array, a NumPy or Python number) is complex; cheap for float64 and float32 arrays."""
+    dt = getattr(v, "dtype", None)
+    if dt is None:
+        return v.__class__ is complex
+    return dt is not _F64 and dt is not _F32 and dt.kind == "c"
 
 
 def _default_requires_grad(arr, requires_grad, where):

@@ -287,3 +287,10 @@ def test_creation_functions_with_complex_values_follow_numpy_and_torch():
     u = npg.rand(40000, dtype=np.complex128, generator=g)
     assert u.dtype == np.complex128 and 0 <= u.data.real.min() and u.data.imag.max() < 1
     assert abs(u.data.imag.mean() - 0.5) < 0.01
+
+
+def test_python_conversions_of_complex_tensors():
+    z = npg.tensor(np.array([1.5 - 2j]))
+    assert complex(z) == 1.5 - 2j and z.item() == 1.5 - 2j and complex(npg.tensor(2.0)) == 2 + 0j
+    with pytest.raises(TypeError):
+        float(z)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state
-from ..tensor import Exact, Tensor, _make, _record, _wrap, const
+from ..tensor import _F32, _F64, Exact, Tensor, _make, _record, _wrap, const, is_complex_value
 from ._util import as_input, zeros_grad
 
 _tensor_mod = _tm = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
@@ -66,8 +66,10 @@ def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None):
                 return r
         if isinstance(x, Tensor):
             xd = x.data
-            if special is not None and xd.dtype.kind == "c":
-                return special(x)
+            if special is not None:  # (is_complex_value, inlined: relu is hot)
+                dt = xd.dtype
+                if dt is not _F64 and dt is not _F32 and dt.kind == "c":
+                    return special(x)
             out = forward(xd)
             if x.requires_grad and _state.enabled:
                 return _record(out, name, (x,), (xd,), vjps, jvps)
@@ -116,7 +118,7 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
             else:
                 bd = const(b, name)
                 rg = False
-        if real_only and (np.iscomplexobj(ad) or np.iscomplexobj(bd)):
+        if real_only and (is_complex_value(ad) or is_complex_value(bd)):
             raise real_only_error(name, ad, bd)
         try:
             out = forward(ad, bd)
@@ -365,7 +367,7 @@ def _no_grad_binary(name, forward):
                 return r
         ad = a.data if isinstance(a, Tensor) else const(a, name)
         bd = b.data if isinstance(b, Tensor) else const(b, name)
-        if real_only and (np.iscomplexobj(ad) or np.iscomplexobj(bd)):
+        if real_only and (is_complex_value(ad) or is_complex_value(bd)):
             raise real_only_error(name, ad, bd)
         try:
             return _wrap(forward(ad, bd))
