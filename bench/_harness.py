@@ -53,6 +53,8 @@ class Workload:
     unit: str = "ms"             # "ms" per step, or "us/op" (time divided by inputs["n_ops"])
     kind: str = "step"           # "step", or "e2e": backends[name](inputs) -> (seconds, losses); not a Runner
     notes: dict = field(default_factory=dict)
+    reference: str = REFERENCE   # the backend whose loss and gradients the others are checked against
+    targets: dict = field(default_factory=dict)  # "torch" / "numpy" -> the ratio of medians to stay at or under
 
 
 def require(module):
@@ -171,18 +173,19 @@ def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True,
         except Exception as e:  # a crash in setup is a failure of that backend, loudly
             rows[b].status, rows[b].note = "FAIL", f"setup raised {type(e).__name__}: {e}"
             log(f"!! {wl.name}/{b}: {rows[b].note}")
-    # correctness against the hand-written NumPy reference, before any timing
+    # correctness against the hand-written NumPy reference (or the workload's own oracle), before any timing
+    ref_name = wl.reference
     reference = None
-    if REFERENCE in runners:
-        reference = _copy(runners[REFERENCE].step())
-    elif REFERENCE in wl.backends and REFERENCE in rows:
-        raise RuntimeError(f"{wl.name}: the NumPy reference did not run: {rows[REFERENCE].note}")
-    elif REFERENCE in wl.backends:  # not timed, but still the oracle
-        reference = _copy(wl.backends[REFERENCE](inputs).step())
+    if ref_name in runners:
+        reference = _copy(runners[ref_name].step())
+    elif ref_name in wl.backends and ref_name in rows:
+        raise RuntimeError(f"{wl.name}: the reference ({ref_name}) did not run: {rows[ref_name].note}")
+    elif ref_name in wl.backends:  # not timed, but still the oracle
+        reference = _copy(wl.backends[ref_name](inputs).step())
     for b in list(runners):
         try:
             res = runners[b].step()
-            if check and reference is not None and b != REFERENCE:
+            if check and reference is not None and b != ref_name:
                 compare(res, reference, wl.dtype, f"{wl.name}/{b}")
         except Disagree as e:
             rows[b].status, rows[b].note = "FAIL", str(e)
@@ -301,8 +304,17 @@ def _fmt_mem(b):
     return f"{b / 2**20:.2f} MiB" if b >= 2**20 else f"{b / 1024:.1f} KiB"
 
 
-def table(rows_by_workload, units):
-    """Markdown table: median, min, ratios to NumPy and PyTorch, peak extra memory, notes."""
+def _target(ratio, target):
+    """" (target <= 1.05x: PASS)" beside a ratio, or "" where the workload sets no target for it."""
+    if target is None or ratio is None:
+        return ""
+    return f" (target <= {target:.2f}x: {'PASS' if ratio <= target else 'MISS'})"
+
+
+def table(rows_by_workload, units, targets=None):
+    """Markdown table: median, min, ratios to NumPy and PyTorch (with npgrad's targets and a PASS/MISS
+    mark where ``targets[workload]`` sets one), peak extra memory, notes."""
+    targets = targets or {}
     head = ["workload", "backend", "median", "min", "/ numpy", "/ torch", "peak mem/step", "faults/step", "note"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for wname, rows in rows_by_workload.items():
@@ -315,6 +327,10 @@ def table(rows_by_workload, units):
             m = med[r.backend]
             vs_np = f"{m / med['numpy']:.2f}x" if "numpy" in med else "-"
             vs_t = f"{m / med['torch']:.2f}x" if "torch" in med else "-"
+            if r.backend == "npgrad":
+                tg = targets.get(wname, {})
+                vs_np += _target(m / med["numpy"] if "numpy" in med else None, tg.get("numpy"))
+                vs_t += _target(m / med["torch"] if "torch" in med else None, tg.get("torch"))
             if r.mem is not None:
                 mem = _fmt_mem(r.mem)
             elif r.backend == "torch" and unit != "s":

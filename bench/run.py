@@ -264,7 +264,7 @@ def main(argv=None):
             print(f"  {max(timed)} timed repeats per backend", flush=True)
         units[n] = wl.unit
     print()
-    print(table(results, units))
+    print(table(results, units, {n: WORKLOADS[n].targets for n in names}))
     print()
     print("median/min: per step (overhead: per op = step / 1,000 ops; train: one whole run, data loading "
           "included, median of up to 3 runs); / numpy, / torch: ratio of medians; peak mem/step: tracemalloc peak "

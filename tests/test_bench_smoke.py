@@ -26,12 +26,22 @@ def test_workload_backends_agree(name):
     assert not failed, failed
     ran = [r.backend for r in rows if r.status == "ok"]
     if wl.kind == "step":
-        assert "numpy" in ran  # the reference always runs
+        assert wl.reference in ran  # the reference always runs (the hand-written NumPy, or PyTorch for resnet)
+        assert "npgrad" in ran
         for r in rows:
             if r.status == "ok":
                 assert len(r.times) == 1 and r.times[0] > 0
     text = table({name: rows}, {name: wl.unit})
     assert name in text
+
+
+def test_table_marks_targets():
+    """The table prints npgrad's target beside its ratio, with PASS or MISS."""
+    from bench._harness import Row
+    rows = [Row("w", "npgrad", times=[2.0]), Row("w", "numpy", times=[2.0]), Row("w", "torch", times=[1.0])]
+    text = table({"w": rows}, {"w": "ms"}, {"w": dict(torch=1.0, numpy=1.05)})
+    line = next(x for x in text.splitlines() if "| npgrad |" in x)
+    assert "1.00x (target <= 1.05x: PASS)" in line and "2.00x (target <= 1.00x: MISS)" in line
 
 
 def test_reference_matches_finite_differences():
