@@ -41,6 +41,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap
+from . import conv_blocked as _blocked
 from .index import take_along_axis
 from .contract import einsum
 from .shape import expand_dims, reshape
@@ -270,17 +271,35 @@ def _conv_out(L, K, s, d, lo, hi):
 # All three work in the batch-last layout (see "memory layout"): columns are indexed (*out, n), so one
 # GEMM per group covers the whole batch.
 
-def _im2col(xd, K, out, geom):
-    """The column matrix of x (N, C, *L): (G, C/G * prod(K), prod(out) * N), rows (c, *k), columns
-    (*out, n). One strided copy of the zero-padded batch-last input (a view for unpadded 1x1 kernels)."""
+def _windows(xd, K, out, geom):
+    """The windows of x (N, C, *L) as a strided view (G, C/G, *K, *out, N) of its zero-padded batch-last
+    copy (no copy at all for unpadded inputs already batch-last)."""
     s, d, lo, hi, G = geom
     xp = _batch_last(xd, lo, _span(out, K, s, d))          # (C, *span, N)
     C, N = xp.shape[0], xp.shape[-1]
     sC, sS, sN = xp.strides[0], xp.strides[1:-1], xp.strides[-1]
-    win = as_strided(xp, (G, C // G) + tuple(K) + tuple(out) + (N,),
-                     (C // G * sC, sC) + tuple(a * di for a, di in zip(sS, d))
-                     + tuple(a * si for a, si in zip(sS, s)) + (sN,), writeable=False)
-    return win.reshape(G, C // G * math.prod(K), math.prod(out) * N)
+    return as_strided(xp, (G, C // G) + tuple(K) + tuple(out) + (N,),
+                      (C // G * sC, sC) + tuple(a * di for a, di in zip(sS, d))
+                      + tuple(a * si for a, si in zip(sS, s)) + (sN,), writeable=False)
+
+
+def _im2col(xd, K, out, geom, win=None):
+    """The column matrix of x (N, C, *L): (G, C/G * prod(K), prod(out) * N), rows (c, *k), columns
+    (*out, n). One strided copy of the zero-padded batch-last input (a view for unpadded 1x1 kernels)."""
+    if win is None:
+        win = _windows(xd, K, out, geom)
+    G = win.shape[0]
+    return win.reshape(G, math.prod(win.shape[1:2 + len(K)]), -1)
+
+
+def _cols_copied(win):
+    """Whether the column matrix of the window view ``win`` needs a copy (it is no view of the input):
+    only then does the cache-blocked path (conv_blocked) pay off."""
+    try:
+        _blocked._view(win, (win.shape[0], -1))
+    except AttributeError:
+        return True
+    return False
 
 
 def _conv_raw(xd, wd, bd, geom):
@@ -292,8 +311,11 @@ def _conv_raw(xd, wd, bd, geom):
     O, Cg = wd.shape[:2]
     K = wd.shape[2:]
     out = _conv_out(xd.shape[2:], K, s, d, lo, hi)
-    cols = _im2col(xd, K, out, geom)
-    y = np.matmul(wd.reshape(G, O // G, Cg * math.prod(K)), cols)   # (G, O/G, P*N): one GEMM per group
+    win = _windows(xd, K, out, geom)
+    w3 = wd.reshape(G, O // G, Cg * math.prod(K))
+    y = _blocked.conv_gemm(win, w3, np.result_type(xd, wd)) if _cols_copied(win) else None
+    if y is None:
+        y = np.matmul(w3, _im2col(xd, K, out, geom, win))     # (G, O/G, P*N): one GEMM per group
     y = y.reshape((O,) + out + (N,))
     if bd is not None:
         y += bd.reshape((O,) + (1,) * (len(K) + 1))
@@ -367,7 +389,11 @@ def _conv_weight_raw(xd, gd, geom, K):
     O = gd.shape[1]
     out = gd.shape[2:]
     gT = _batch_last(gd).reshape(G, O // G, math.prod(out) * N)
-    cols = _im2col(xd, K, out, geom)
+    win = _windows(xd, K, out, geom)
+    dw = _blocked.weight_gemm(win, gT.reshape(G, O // G, out[0], -1)) if _cols_copied(win) else None
+    if dw is not None:
+        return dw.reshape((O, C // G) + tuple(K))
+    cols = _im2col(xd, K, out, geom, win)
     if cols.shape[1] >= gT.shape[1]:
         # the same product as (dw^T = cols @ g^T): OpenBLAS runs it faster when Cg*K >= O/G (64x32x8x8,
         # 3x3 -> 32 channels: 0.58 vs 0.92 ms) and slower otherwise (a first layer's 9 rows)
