@@ -92,3 +92,12 @@ def test_graph_memory_script_runs():
             if line.startswith("| ") and not line.startswith("| backend")}
     assert {"npgrad", "numpy"} <= set(rows), out
     assert all(v > 0 for v in rows.values()), out
+
+
+def test_gemm_bound_script_runs(capsys):
+    """bench/gemm_bound.py: one repeat of the mlp GEMMs, a row with both libraries' times."""
+    from bench import gemm_bound
+    assert gemm_bound.main(["--only", "mlp", "--repeats", "1"]) == 0
+    row = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| mlp |"))
+    assert row.count("ms") == 2 and row.endswith("x |")
+    assert len(gemm_bound.shapes("resnet")) == 3 * 15 - 1 + 3   # 15 convs (the stem has no dx) and a linear
