@@ -9,9 +9,12 @@ cache (``BLOCK_BYTES``), and each block is multiplied straight into its slice of
 the weight gradient adds up one product per block. The products are the same, only summed per block (the
 weight gradient's float rounding differs from the one-GEMM sum as much as any two GEMM blockings do).
 
-Measured at one thread (CPU time, min of 30; forward conv, 3x3, pad 1; one-GEMM path -> blocked):
-32x16x32x32 -> 16: 6.9 -> 3.2 ms; 32x32x16x16 -> 32: 2.8 -> 2.2 ms; 32x64x8x8 -> 64: 2.0 -> 1.8 ms;
-64x16x28x28 -> 32: 10.7 -> 7.4 ms; 64x1x28x28 -> 16: 0.59 -> 0.29 ms.
+Measured on the 2-core EPYC VM (forward conv, 3x3, pad 1, float32; min of 60, in one process, one-GEMM path
+-> blocked, two alternations each): 32x16x32x32 -> 16 (the resnet workload's first stage, a 19 MB column
+matrix): 7.3 / 9.0 -> 6.1 / 6.5 ms at one thread, 8.5 / 8.2 -> 5.0 / 4.6 ms at two; 32x32x16x16 -> 32:
+3.5 / 4.6 -> 3.2 / 4.0 (one thread), 3.2 / 2.9 -> 2.9 / 3.1 (two); 32x64x8x8 -> 64 and 64x16x14x14 -> 32
+within +-5% either way. The weight gradient blocked lost 5-30% except for few rows (a first layer's 9:
+0.70 -> 0.33 ms), hence WEIGHT_MAX_ROWS.
 """
 import math
 
