@@ -65,7 +65,7 @@ def shapes(name):
     raise KeyError(name)
 
 
-def measure(name, repeats, dtype):
+def measure(name, repeats, dtype, clock=time.perf_counter):
     import torch
     rng = np.random.default_rng(0)
     pairs = [(rng.standard_normal(a).astype(dtype), rng.standard_normal(b).astype(dtype)) for a, b in shapes(name)]
@@ -86,9 +86,9 @@ def measure(name, repeats, dtype):
         for label, f in ((("numpy", np_step), ("torch", torch_step)) if r % 2 else
                          (("torch", torch_step), ("numpy", np_step))):
             f()                          # settle: the other library's threads go idle
-            t0 = time.perf_counter()
+            t0 = clock()
             f()
-            times[label].append(time.perf_counter() - t0)
+            times[label].append(clock() - t0)
     flops = sum(2 * np.prod(a.shape) * b.shape[-1] for a, b in pairs)
     return len(pairs), flops, {k: (statistics.median(v), min(v)) for k, v in times.items()}
 
@@ -98,6 +98,9 @@ def main(argv=None):
     ap.add_argument("--only", default="mlp,mlp64,attention,cnn,resnet")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--cpu", action="store_true",
+                    help="time with the process's CPU time instead of the wall clock: with --threads 1, robust to "
+                         "other jobs sharing the machine (with more threads it sums them)")
     args = ap.parse_args(argv)
     if __name__ == "__main__" and "OPENBLAS_THREAD_TIMEOUT" not in os.environ:
         # as bench/run.py: idle OpenBLAS threads must sleep at once, not spin while PyTorch's threads run
@@ -111,12 +114,13 @@ def main(argv=None):
         if n:
             set_threads_torch_only(n)
     print(machine_report())
+    print(f"clock   : {'CPU time (all threads summed)' if args.cpu else 'wall clock'}")
     print()
     print("| workload | GEMMs/step | GFLOP/step | numpy mm median (min) | torch mm median (min) | torch / numpy |")
     print("|---|---|---|---|---|---|")
     for name in args.only.split(","):
         dtype = np.float64 if name == "mlp64" else np.float32
-        n, flops, t = measure(name, args.repeats, dtype)
+        n, flops, t = measure(name, args.repeats, dtype, time.process_time if args.cpu else time.perf_counter)
         (nm, nmin), (tm, tmin) = t["numpy"], t["torch"]
         print(f"| {name} | {n} | {flops / 1e9:.3f} | {nm * 1e3:.3f} ms ({nmin * 1e3:.3f}) | "
               f"{tm * 1e3:.3f} ms ({tmin * 1e3:.3f}) | {tm / nm:.2f}x |", flush=True)
