@@ -147,11 +147,12 @@ class Row:
 
 
 def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True, log=print, settle=1,
-                 budget=None, max_repeats=200):
+                 budget=None, max_repeats=200, clock=time.perf_counter):
     """Set up every backend, check it against the reference, then time interleaved. Returns rows.
 
     With ``budget`` (seconds), fast workloads get more than ``repeats`` rounds: as many as the warm-up
-    rounds say fit in the budget (settle steps included), at most ``max_repeats``.
+    rounds say fit in the budget (settle steps included), at most ``max_repeats``. ``clock`` times each step
+    (``time.process_time`` for CPU time; end-to-end workloads time themselves with the wall clock).
     """
     rng = np.random.default_rng(0)
     inputs = wl.make(size, rng)
@@ -206,7 +207,6 @@ def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True,
     per = inputs.get("n_ops", 1) if wl.unit == "us/op" else 1
     times = {b: [] for b in names}
     faults = {b: [] for b in names}
-    clock = time.perf_counter
     for r in range(repeats):
         k = r % len(names) if names else 0
         for b in names[k:] + names[:k]:  # rotating order: no backend always runs first
