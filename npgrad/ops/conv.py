@@ -13,7 +13,9 @@ How it is computed
 * convolution: the zero-padded batch-last input is viewed as its windows with ``as_strided`` (no copy),
   the view is reshaped into one column matrix (C/G * prod(K), prod(out) * N) (the one copy, of long
   rows, freed when the op returns) and multiplied by the weight in ONE ``matmul`` per group for the
-  whole batch. Only the op's inputs are kept for backward; the weight gradient rebuilds the columns.
+  whole batch; when that matrix is larger than a cache-sized block, it is built and multiplied a few
+  output rows at a time instead (ops/conv_blocked.py). Only the op's inputs are kept for backward; the
+  weight gradient rebuilds the columns.
 * three ops close the family under differentiation: ``conv`` y = B(x, w), its input gradient
   ``conv_transpose`` B_x^T(g, w) and its weight gradient B_w^T(x, g). Each is bilinear and each one's VJPs
   are the other two, so a VJP calls these functions again: on the plain backward path with NumPy arrays
