@@ -147,11 +147,12 @@ class Row:
 
 
 def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True, log=print, settle=1,
-                 budget=None, max_repeats=200):
+                 budget=None, max_repeats=200, clock=time.perf_counter):
     """Set up every backend, check it against the reference, then time interleaved. Returns rows.
 
     With ``budget`` (seconds), fast workloads get more than ``repeats`` rounds: as many as the warm-up
-    rounds say fit in the budget (settle steps included), at most ``max_repeats``.
+    rounds say fit in the budget (settle steps included), at most ``max_repeats``. ``clock`` times each step
+    (``time.process_time`` for CPU time; end-to-end workloads time themselves with the wall clock).
     """
     rng = np.random.default_rng(0)
     inputs = wl.make(size, rng)
@@ -207,7 +208,6 @@ def run_workload(wl, size, backends, repeats, warmup=3, check=True, memory=True,
     per = inputs.get("n_ops", 1) if wl.unit == "us/op" else 1
     times = {b: [] for b in names}
     faults = {b: [] for b in names}
-    clock = time.perf_counter
     for r in range(repeats):
         k = r % len(names) if names else 0
         for b in names[k:] + names[:k]:  # rotating order: no backend always runs first
@@ -305,8 +305,18 @@ def _fmt_mem(b):
     return f"{b / 2**20:.2f} MiB" if b >= 2**20 else f"{b / 1024:.1f} KiB"
 
 
-def table(rows_by_workload, units):
-    """Markdown table: median, min, ratios to NumPy and PyTorch, peak extra memory, notes."""
+def _target(ratio, target):
+    """" (target <= 1.05x: PASS)" beside a ratio, or "" where the workload sets no target for it."""
+    if target is None or ratio is None:
+        return ""
+    return f" (target <= {target:.2f}x: {'PASS' if ratio <= target else 'MISS'})"
+
+
+def table(rows_by_workload, units, targets=None):
+    """Markdown table: median, min, ratios to NumPy and PyTorch (with npgrad's targets and a PASS/MISS
+    mark where ``targets[workload]``, a workload's list of ``(backend, versus, limit, text)``, sets one for
+    npgrad against numpy or torch), peak extra memory, notes."""
+    targets = targets or {}
     head = ["workload", "backend", "median", "min", "/ numpy", "/ torch", "peak mem/step", "faults/step", "note"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for wname, rows in rows_by_workload.items():
@@ -319,6 +329,10 @@ def table(rows_by_workload, units):
             m = med[r.backend]
             vs_np = f"{m / med['numpy']:.2f}x" if "numpy" in med else "-"
             vs_t = f"{m / med['torch']:.2f}x" if "torch" in med else "-"
+            if r.backend == "npgrad":  # the workload's targets for npgrad against numpy / torch, inline
+                tg = {versus: limit for backend, versus, limit, _ in targets.get(wname) or () if backend == "npgrad"}
+                vs_np += _target(m / med["numpy"] if "numpy" in med else None, tg.get("numpy"))
+                vs_t += _target(m / med["torch"] if "torch" in med else None, tg.get("torch"))
             if r.mem is not None:
                 mem = _fmt_mem(r.mem)
             elif r.backend == "torch" and unit != "s":
@@ -341,7 +355,8 @@ def target_lines(rows_by_workload, workloads):
                 lines.append(f"{wname}: {text}: not measured ({backend} or {versus} did not run)")
                 continue
             ratio = med[backend] / med[versus]
-            shown = f"{backend} / {versus} = {ratio:.2f}x" if limit >= 1 else \
-                f"{versus} / {backend} = {1 / ratio:.1f}x"
+            shown = f"{backend} / {versus} = {ratio:.2f}x"
+            if limit < 0.25:  # a "k times faster" target: the inverse reads better
+                shown += f" ({versus} takes {1 / ratio:.1f}x {backend}'s time)"
             lines.append(f"{wname}: {shown}  (target: {text}) {'met' if ratio <= limit else 'MISSED'}")
     return lines

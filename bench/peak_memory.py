@@ -66,11 +66,15 @@ def main():
         return
     if not sys.platform.startswith("linux"):
         sys.exit("peak_memory.py needs Linux (/proc/self/status, clear_refs)")
+    from bench.workloads import WORKLOADS
     print("| workload | backend | peak MiB | held after step MiB | peak / torch |")
     print("|---|---|---|---|---|")
     for workload in args.only.split(","):
         results = {}
         for backend in BACKENDS:
+            if backend not in WORKLOADS[workload].backends:
+                print(f"| {workload} | {backend} | not applicable | | |")
+                continue
             proc = subprocess.run([sys.executable, __file__, "--child", workload, backend, "--size", args.size],
                                   capture_output=True, text=True)
             if proc.returncode:

@@ -17,6 +17,7 @@ import argparse
 import os
 import platform
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -214,6 +215,9 @@ def main(argv=None):
                          "the thread pool of the backend run before has gone idle (libgomp and OpenBLAS workers "
                          "busy-wait after a parallel region and would hold one of the cores)")
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    ap.add_argument("--cpu", action="store_true",
+                    help="time steps with the process's CPU time instead of the wall clock: with --threads 1 it is "
+                         "robust to other jobs sharing the machine (with more threads it sums them; train keeps the wall clock)")
     ap.add_argument("--keep-env", action="store_true",
                     help="do not set OPENBLAS_THREAD_TIMEOUT (see bench_env); idle BLAS threads then spin and slow "
                          "down the backend timed after NumPy when BLAS and PyTorch both use several threads")
@@ -249,7 +253,7 @@ def main(argv=None):
     tuned = " ".join(f"{k}={os.environ[k]}" for k in MALLOC_TUNED if k in os.environ)
     reps_note = f"{repeats}" if args.repeats or args.quick else f"{repeats}-200 (as fit in {args.budget:g} s)"
     print(f"run     : size={size}, repeats={reps_note} (interleaved, rotating order), warm-up={args.warmup}, "
-          f"{args.settle} untimed settle step(s) before each timed one, gc enabled, time.perf_counter; malloc: {tuned or 'glibc defaults'}; "
+          f"{args.settle} untimed settle step(s) before each timed one, gc enabled, {'time.process_time (CPU)' if args.cpu else 'time.perf_counter'}; malloc: {tuned or 'glibc defaults'}; "
           f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset')}")
     print()
 
@@ -260,13 +264,14 @@ def main(argv=None):
         reps = repeats if wl.kind == "step" else max(1, min(repeats, 3))
         budget = args.budget if wl.kind == "step" and not args.repeats and not args.quick else None
         results[n] = run_workload(wl, size, backends, reps, warmup=args.warmup, memory=not args.no_memory,
-                                  settle=args.settle, budget=budget)
+                                  settle=args.settle, budget=budget,
+                                  clock=time.process_time if args.cpu else time.perf_counter)
         timed = [len(r.times) for r in results[n] if r.times]
         if timed and wl.kind == "step":
             print(f"  {max(timed)} timed repeats per backend", flush=True)
         units[n] = wl.unit
     print()
-    print(table(results, units))
+    print(table(results, units, {n: WORKLOADS[n].targets for n in names}))
     targets = target_lines(results, WORKLOADS)
     if targets:
         print()

@@ -26,12 +26,23 @@ def test_workload_backends_agree(name):
     assert not failed, failed
     ran = [r.backend for r in rows if r.status == "ok"]
     if wl.kind == "step":
-        assert wl.reference in ran  # the reference always runs
+        assert wl.reference in ran  # the reference always runs (the hand-written NumPy unless the workload names another)
+        assert "npgrad" in ran
         for r in rows:
             if r.status == "ok":
                 assert len(r.times) == 1 and r.times[0] > 0
     text = table({name: rows}, {name: wl.unit})
     assert name in text
+
+
+def test_table_marks_targets():
+    """The table prints npgrad's target beside its ratio, with PASS or MISS."""
+    from bench._harness import Row
+    rows = [Row("w", "npgrad", times=[2.0]), Row("w", "numpy", times=[2.0]), Row("w", "torch", times=[1.0])]
+    targets = [("npgrad", "torch", 1.0, "npgrad <= 1x torch"), ("npgrad", "numpy", 1.05, "npgrad <= 1.05x numpy")]
+    text = table({"w": rows}, {"w": "ms"}, {"w": targets})
+    line = next(x for x in text.splitlines() if "| npgrad |" in x)
+    assert "1.00x (target <= 1.05x: PASS)" in line and "2.00x (target <= 1.00x: MISS)" in line
 
 
 def test_reference_matches_finite_differences():
@@ -82,3 +93,12 @@ def test_graph_memory_script_runs():
             if line.startswith("| ") and not line.startswith("| backend")}
     assert {"npgrad", "numpy"} <= set(rows), out
     assert all(v > 0 for v in rows.values()), out
+
+
+def test_gemm_bound_script_runs(capsys):
+    """bench/gemm_bound.py: one repeat of the mlp GEMMs, a row with both libraries' times."""
+    from bench import gemm_bound
+    assert gemm_bound.main(["--only", "mlp", "--repeats", "1"]) == 0
+    row = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| mlp |"))
+    assert row.count("ms") == 2 and row.endswith("x |")
+    assert len(gemm_bound.shapes("resnet")) == 3 * 15 - 1 + 3   # 15 convs (the stem has no dx) and a linear

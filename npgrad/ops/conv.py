@@ -13,7 +13,9 @@ How it is computed
 * convolution: the zero-padded batch-last input is viewed as its windows with ``as_strided`` (no copy),
   the view is reshaped into one column matrix (C/G * prod(K), prod(out) * N) (the one copy, of long
   rows, freed when the op returns) and multiplied by the weight in ONE ``matmul`` per group for the
-  whole batch. Only the op's inputs are kept for backward; the weight gradient rebuilds the columns.
+  whole batch; when that matrix is larger than a cache-sized block, it is built and multiplied a few
+  output rows at a time instead (ops/conv_blocked.py). Only the op's inputs are kept for backward; the
+  weight gradient rebuilds the columns.
 * three ops close the family under differentiation: ``conv`` y = B(x, w), its input gradient
   ``conv_transpose`` B_x^T(g, w) and its weight gradient B_w^T(x, g). Each is bilinear and each one's VJPs
   are the other two, so a VJP calls these functions again: on the plain backward path with NumPy arrays
@@ -23,8 +25,9 @@ How it is computed
   over the kernel offsets adding strided slices (no ``np.add.at``). The weight gradient is one ``matmul``
   of g's rows with the column matrix.
 * depthwise convolutions (groups == in channels == out channels, stride 1) skip the GEMMs, whose per-group
-  matrices would be one row: a multiply-accumulate over the kernel offsets, computed on the padded input's
-  grid so that each offset reads one contiguous slice per channel; the weight gradient is one batched dot
+  matrices would be one row: a sum over the kernel offsets (one einsum over a strided view of every offset's
+  slice), computed on the padded input's grid so that each offset reads one contiguous slice per channel;
+  the weight gradient is one batched dot
   per offset, the input gradient the same convolution with the flipped kernel (see "depthwise kernels").
 * max pooling takes the max over the kernel offsets with ``np.maximum``; which element of a window is its
   max (PyTorch's rule: the first max in row-major order; a NaN wins, the last one) is found only when
@@ -41,6 +44,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap
+from . import conv_blocked as _blocked
 from .index import take_along_axis
 from .contract import einsum
 from .shape import expand_dims, reshape
@@ -272,17 +276,35 @@ def _conv_out(L, K, s, d, lo, hi):
 # All three work in the batch-last layout (see "memory layout"): columns are indexed (*out, n), so one
 # GEMM per group covers the whole batch.
 
-def _im2col(xd, K, out, geom):
-    """The column matrix of x (N, C, *L): (G, C/G * prod(K), prod(out) * N), rows (c, *k), columns
-    (*out, n). One strided copy of the zero-padded batch-last input (a view for unpadded 1x1 kernels)."""
+def _windows(xd, K, out, geom):
+    """The windows of x (N, C, *L) as a strided view (G, C/G, *K, *out, N) of its zero-padded batch-last
+    copy (no copy at all for unpadded inputs already batch-last)."""
     s, d, lo, hi, G = geom
     xp = _batch_last(xd, lo, _span(out, K, s, d))          # (C, *span, N)
     C, N = xp.shape[0], xp.shape[-1]
     sC, sS, sN = xp.strides[0], xp.strides[1:-1], xp.strides[-1]
-    win = as_strided(xp, (G, C // G) + tuple(K) + tuple(out) + (N,),
-                     (C // G * sC, sC) + tuple(a * di for a, di in zip(sS, d))
-                     + tuple(a * si for a, si in zip(sS, s)) + (sN,), writeable=False)
-    return win.reshape(G, C // G * math.prod(K), math.prod(out) * N)
+    return as_strided(xp, (G, C // G) + tuple(K) + tuple(out) + (N,),
+                      (C // G * sC, sC) + tuple(a * di for a, di in zip(sS, d))
+                      + tuple(a * si for a, si in zip(sS, s)) + (sN,), writeable=False)
+
+
+def _im2col(xd, K, out, geom, win=None):
+    """The column matrix of x (N, C, *L): (G, C/G * prod(K), prod(out) * N), rows (c, *k), columns
+    (*out, n). One strided copy of the zero-padded batch-last input (a view for unpadded 1x1 kernels)."""
+    if win is None:
+        win = _windows(xd, K, out, geom)
+    G = win.shape[0]
+    return win.reshape(G, math.prod(win.shape[1:2 + len(K)]), -1)
+
+
+def _cols_copied(win):
+    """Whether the column matrix of the window view ``win`` needs a copy (it is no view of the input):
+    only then does the cache-blocked path (conv_blocked) pay off."""
+    try:
+        _blocked._view(win, (win.shape[0], -1))
+    except AttributeError:
+        return True
+    return False
 
 
 def _conv_raw(xd, wd, bd, geom):
@@ -294,8 +316,11 @@ def _conv_raw(xd, wd, bd, geom):
     O, Cg = wd.shape[:2]
     K = wd.shape[2:]
     out = _conv_out(xd.shape[2:], K, s, d, lo, hi)
-    cols = _im2col(xd, K, out, geom)
-    y = np.matmul(wd.reshape(G, O // G, Cg * math.prod(K)), cols)   # (G, O/G, P*N): one GEMM per group
+    win = _windows(xd, K, out, geom)
+    w3 = wd.reshape(G, O // G, Cg * math.prod(K))
+    y = _blocked.conv_gemm(win, w3, np.result_type(xd, wd)) if _cols_copied(win) else None
+    if y is None:
+        y = np.matmul(w3, _im2col(xd, K, out, geom, win))     # (G, O/G, P*N): one GEMM per group
     y = y.reshape((O,) + out + (N,))
     if bd is not None:
         y += bd.reshape((O,) + (1,) * (len(K) + 1))
@@ -369,7 +394,11 @@ def _conv_weight_raw(xd, gd, geom, K):
     O = gd.shape[1]
     out = gd.shape[2:]
     gT = _batch_last(gd).reshape(G, O // G, math.prod(out) * N)
-    cols = _im2col(xd, K, out, geom)
+    win = _windows(xd, K, out, geom)
+    dw = _blocked.weight_gemm(win, gT.reshape(G, O // G, out[0], -1)) if _cols_copied(win) else None
+    if dw is not None:
+        return dw.reshape((O, C // G) + tuple(K))
+    cols = _im2col(xd, K, out, geom, win)
     if cols.shape[1] >= gT.shape[1]:
         # the same product as (dw^T = cols @ g^T): OpenBLAS runs it faster when Cg*K >= O/G (64x32x8x8,
         # 3x3 -> 32 channels: 0.58 vs 0.92 ms) and slower otherwise (a first layer's 9 rows)
@@ -386,7 +415,9 @@ def _conv_weight_raw(xd, gd, geom, K):
 # the forward adds w[:, k] * x[slice k]; the weight gradient is per offset one batched dot product of g
 # with x[slice k]; the input gradient (the transposed accumulation) is the same forward applied to g with
 # the flipped kernel. Measured on 64x32x14x14, 3x3, pad 1 (one thread, medians of 25): forward 1.0-1.3 vs
-# 1.33-1.37 ms through the per-group GEMMs, input gradient 1.04-1.07 vs 2.7-6.4 ms, weight gradient
+# 1.33-1.37 ms through the per-group GEMMs (0.57 ms since the forward's per-offset multiply and add became one
+# einsum over the view of all offsets' slices, _dw_slices), input gradient 1.04-1.07 vs 2.7-6.4 ms (0.59 ms
+# with the einsum), weight gradient
 # 0.66-0.78 vs 1.6-1.7 ms. Strided or channel-multiplied depthwise convolutions stay on the GEMMs: done
 # this way (strided views whose rows are N elements, a multiplier axis broadcast) they measured 1.5-2.5x
 # slower.
@@ -408,6 +439,17 @@ def _dw_grid(K, d, out, span, N):
     return offs, Lg, (out[0],) + tuple(span[1:]) + (N,)
 
 
+def _dw_slices(xf, K, d, span, N, Lg):
+    """The (G, *K, Lg) view of the rows ``xf`` (G, S) of a C-contiguous (C, *span, N) array whose
+    [:, *k] is kernel offset k's slice [off_k, off_k + Lg) (see _dw_grid), without copying; and the
+    einsum subscripts of its kernel axes."""
+    st = [math.prod(span[j + 1:]) * N for j in range(len(span))]
+    it = xf.itemsize
+    view = as_strided(xf, (xf.shape[0],) + tuple(K) + (Lg,),
+                      (xf.strides[0],) + tuple(di * s_ * it for di, s_ in zip(d, st)) + (it,), writeable=False)
+    return view, "ijkmnopqrstuvw"[:len(K)]
+
+
 def _dw_conv_raw(xd, wd, bd, geom):
     """Depthwise y = B(x, w) (+ b), stride 1: x (N, C, *L), w (C, 1, *K) -> (N, C, *out), a view of a
     (C, *out, N) array."""
@@ -418,14 +460,11 @@ def _dw_conv_raw(xd, wd, bd, geom):
     xp = _batch_last(xd, lo, _span(out, K, s, d))          # (C, *span, N), C-contiguous
     offs, Lg, grid = _dw_grid(K, d, out, xp.shape[1:-1], N)
     xf = xp.reshape(G, -1)
-    wk = wd.reshape(G, -1, 1)
     ye = np.empty((G, math.prod(grid)), dtype=dt)
-    yv = ye[:, :Lg]
-    tmp = np.empty_like(yv)
-    for i, off in enumerate(offs):
-        np.multiply(xf[:, off:off + Lg], wk[:, i], out=yv if i == 0 else tmp)
-        if i:
-            yv += tmp
+    # one einsum over the view of every offset's slice: each output element is read and written once
+    # (64x32x14x14, 3x3, one thread: 0.41 ms, against 0.75 ms for a multiply and an add per offset)
+    view, k = _dw_slices(xf, K, d, xp.shape[1:-1], N, Lg)
+    np.einsum(f"g{k},g{k}l->gl", wd.reshape((G,) + tuple(K)), view, out=ye[:, :Lg], dtype=dt, casting="same_kind")
     ye = ye.reshape((G,) + grid)
     if ye.shape[1:] == tuple(out) + (N,) and bd is None:
         return _from_batch_last(ye)

@@ -1,0 +1,113 @@
+"""The cache-blocked im2col + GEMM path of the convolution (npgrad/ops/conv_blocked.py) against PyTorch.
+
+The blocks are forced down to one output row (BLOCK_BYTES = 1) and the weight gradient is blocked for
+any column matrix (WEIGHT_MAX_ROWS), so that every case of test_conv's tables runs blocked: values and
+gradients of input, weight and bias in float32 and float64, second derivatives, conv1d/conv3d and the
+transposed convolution (whose stride-1 input gradient is itself a convolution). A spy checks that the
+blocked kernels really ran.
+"""
+import numpy as np
+import pytest
+import torch.nn.functional as F
+
+import npgrad as npg
+from npgrad.ops import conv as C
+from npgrad.ops import conv_blocked as B
+from tests.test_conv import CONV1D, CONV2D, CONVT2D, DTYPES, _double_backward, _rand, check
+
+
+@pytest.fixture
+def blocked(monkeypatch):
+    """Blocks of one output row, the weight gradient blocked too; yields the calls that took the blocks."""
+    monkeypatch.setattr(B, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(B, "WEIGHT_MAX_ROWS", 10 ** 9)
+    ran = []
+    for name in ("conv_gemm", "weight_gemm"):
+        real = getattr(B, name)
+
+        def spy(*a, _real=real, _name=name):
+            out = _real(*a)
+            if out is not None:
+                ran.append(_name)
+            return out
+        monkeypatch.setattr(B, name, spy)
+    return ran
+
+
+def _arrays(xs, ws, bias, dtype):
+    return [_rand(xs, dtype, 0), _rand(ws, dtype, 1)] + ([_rand((ws[0],), dtype, 2)] if bias else [])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("xs, ws, bias, kw", CONV2D)
+def test_conv2d_blocked(blocked, xs, ws, bias, kw, dtype):
+    check(lambda *a: C.conv2d(*a, **kw), lambda *a: F.conv2d(*a, **kw), _arrays(xs, ws, bias, dtype), dtype,
+          f"blocked conv2d {xs} {ws} {kw}")
+
+
+def test_blocked_path_runs(blocked):
+    """A 3x3 padded convolution over several output rows takes both blocked kernels."""
+    check(lambda *a: C.conv2d(*a, padding=1), lambda *a: F.conv2d(*a, padding=1),
+          _arrays((3, 5, 7, 6), (4, 5, 3, 3), True, np.float32), np.float32, "blocked")
+    assert "conv_gemm" in blocked and "weight_gemm" in blocked
+
+
+def test_unblocked_when_columns_are_a_view(blocked):
+    """An unpadded 1x1 stride-1 convolution of a batch-last input multiplies a view: no blocks, no copy."""
+    x = npg.tensor(_rand((4, 3, 5, 5), np.float64, 0))
+    y = C.conv2d(x, npg.tensor(_rand((6, 3, 3, 3), np.float64, 1)), padding=1)   # batch-last output
+    blocked.clear()
+    assert C._is_batch_last(y.data)
+    check(lambda h, w: C.conv2d(h, w), lambda h, w: F.conv2d(h, w),
+          [np.asarray(y.data), _rand((2, 6, 1, 1), np.float64, 2)], np.float64, "1x1")
+    assert "conv_gemm" not in blocked
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("xs, ws, bias, kw", CONV1D)
+def test_conv1d_blocked(blocked, xs, ws, bias, kw, dtype):
+    check(lambda *a: C.conv1d(*a, **kw), lambda *a: F.conv1d(*a, **kw), _arrays(xs, ws, bias, dtype), dtype,
+          f"blocked conv1d {xs} {ws} {kw}")
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(stride=(1, 2, 2), padding=1, dilation=(2, 1, 1)),
+                                dict(groups=2, padding="same")])
+def test_conv3d_blocked(blocked, kw):
+    arrays = [_rand((2, 4, 5, 6, 5), np.float64, 0), _rand((2, 2 if kw.get("groups") else 4, 2, 3, 2),
+                                                            np.float64, 1), _rand((2,), np.float64, 2)]
+    check(lambda *a: C.conv3d(*a, **kw), lambda *a: F.conv3d(*a, **kw), arrays, np.float64, f"blocked conv3d {kw}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("xs, ws, bias, kw", CONVT2D)
+def test_conv_transpose2d_blocked(blocked, xs, ws, bias, kw, dtype):
+    arrays = [_rand(xs, dtype, 0), _rand(ws, dtype, 1)] + ([_rand((ws[1] * kw.get("groups", 1),), dtype, 2)]
+                                                            if bias else [])
+    check(lambda *a: C.conv_transpose2d(*a, **kw), lambda *a: F.conv_transpose2d(*a, **kw), arrays, dtype,
+          f"blocked conv_transpose2d {xs} {ws} {kw}")
+
+
+def test_conv_second_order_blocked(blocked):
+    _double_backward(lambda x, w, b: npg.conv2d(x, w, b, stride=2, padding=1, dilation=(1, 2)),
+                     lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, dilation=(1, 2)),
+                     [_rand(s, np.float64, i) for i, s in enumerate([(2, 4, 7, 8), (6, 4, 3, 2), (6,)])])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_blocked_equals_one_gemm_at_a_workload_size(monkeypatch, dtype):
+    """At the resnet workload's first-stage shape (the default blocks), the same values and gradients as
+    the one-GEMM path, within the dtype's rounding."""
+    x = npg.tensor(_rand((8, 16, 32, 32), dtype, 0))
+    w = npg.tensor(_rand((16, 16, 3, 3), dtype, 1))
+    v = _rand((8, 16, 32, 32), dtype, 2)
+    results = []
+    for block in (B.BLOCK_BYTES, 1 << 60):
+        monkeypatch.setattr(B, "BLOCK_BYTES", block)
+        monkeypatch.setattr(B, "WEIGHT_MAX_ROWS", 10 ** 9)
+        x.grad = w.grad = None
+        y = C.conv2d(x, w, padding=1)
+        npg.sum(y * v).backward()
+        results.append([np.array(y.data), np.array(x.grad), np.array(w.grad)])
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-11)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, **tol)
