@@ -184,6 +184,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     return _make(out, "cross_entropy", (x, td), (xd, td), (vjp_x, None), _loss_jvps((vjp_x, None), reduction, 1))
 
 
+@_batching_rule("nll_loss")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target``."""
     if size_average is not None or reduce is not None:
