@@ -1,0 +1,192 @@
+"""vmap of in-place methods, zeta / polygamma, rms_norm, instance_norm, grid_sample, conv_transpose, embedding_bag
+and the shape queries, against a Python loop of the unbatched op (values and gradients, no fallback); and a sweep
+of the public npgrad, npgrad.linalg, npgrad.nn.functional, npgrad.special and npgrad.fft functions on small
+float inputs, listing the ones that still run per sample (each for a stated reason)."""
+import itertools
+import types
+import warnings
+
+import numpy as np
+import pytest
+
+import npgrad as npg
+from npgrad import func_vmap as fv
+from tests.test_vmap_small_rules import Fallback, _check
+
+F = npg.nn.functional
+vmap = npg.func.vmap
+RNG = np.random.default_rng(9)
+
+
+# ------------------------------------------------------------------------ in-place methods
+@pytest.mark.parametrize("fn", [lambda a: F.relu_(a * 1), lambda a: F.elu_(a * 1, 0.5), lambda a: F.leaky_relu_(a * 1),
+                                lambda a: F.hardtanh_(a * 1, -0.3, 0.3), lambda a: (a * 1).clamp_(-0.5, 0.5) * a,
+                                lambda a: F.threshold_(a * 1, 0.1, -1.0)])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_inplace_unary(fn, dim):
+    _check(fn, [np.moveaxis(RNG.standard_normal((3, 4, 2)), 0, dim)], (dim,), grad=True)
+
+
+@pytest.mark.parametrize("dims", [(0, 0), (0, None), (1, 0)])
+def test_inplace_binary_and_axis_methods(dims):
+    x, y = RNG.standard_normal((3, 4, 2)), RNG.standard_normal((3, 4, 2))
+    arrays = [x if dims[0] is not None else x[0], y if dims[1] is not None else y[0]]
+    arrays = [a if d in (None, 0) else np.moveaxis(a, 0, d) for a, d in zip(arrays, dims)]
+    _check(lambda a, b: (a * 1).add_(b, alpha=2).mul_(a), arrays, dims, grad=True)
+    idx = np.array([0, 2])
+    _check(lambda a, b: (a * 1).index_add_(0, idx, b[:2]), arrays, dims, grad=True)
+
+
+def test_inplace_nested_sizes_and_unbatched_self():
+    x = RNG.standard_normal((2, 3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Fallback)
+        out = vmap(vmap(lambda a: F.elu_(a * 1).add_(a)))(npg.tensor(x))
+        empty = vmap(lambda a: F.relu_(a * 1))(npg.tensor(np.zeros((0, 4))))
+    np.testing.assert_allclose(out.data, np.where(x > 0, x, np.expm1(x)) + x, rtol=1e-12)
+    assert empty.shape == (0, 4)
+    _check(lambda a: F.relu_(a * 1), [x[:1, 0]], (0,), grad=True)
+    z = npg.tensor(np.zeros(4))
+    with pytest.raises(RuntimeError, match="self is not"):
+        vmap(lambda b: (z * 1).add_(b))(npg.tensor(x[0]))
+
+
+# ------------------------------------------------------------------------ elementwise specials
+def test_zeta_and_polygamma():
+    x = RNG.uniform(1.5, 3.0, (3, 4))
+    q = RNG.uniform(0.5, 2.0, (3, 4))
+    with npg.no_grad():
+        _check(lambda a, b: npg.special.zeta(a, q=b), [x, q], (0, 0))
+    _check(lambda a, b: npg.special.zeta(a.detach(), b), [x, q[0]], (0, None))
+    _check(lambda b: npg.special.zeta(2.5, b), [q], (0,), grad=True)
+    _check(lambda b: npg.special.polygamma(2, b), [q], (0,), grad=True)
+    _check(lambda n, b: npg.special.polygamma(n, b), [np.array([[0, 1, 2, 3]] * 3), q.T], (0, -1), grad=True)
+    _check(lambda b: npg.special.multigammaln(b + 2, 3), [q], (0,), grad=True)
+
+
+# ------------------------------------------------------------------------ layers on an (N, ...) batch
+def test_rms_norm():
+    x = RNG.standard_normal((3, 2, 4, 5))
+    w = RNG.standard_normal((4, 5))
+    _check(lambda a, b: F.rms_norm(a, (4, 5), b), [x, w], (0, None), grad=True)
+    _check(lambda a: F.rms_norm(a, 5, eps=1e-3), [np.moveaxis(x, 0, 2)], (2,), grad=True)
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+def test_instance_norm(dim):
+    x = RNG.standard_normal((3, 2, 4, 5))
+    w, b = RNG.standard_normal(4), RNG.standard_normal(4)
+    _check(lambda a, c, d: F.instance_norm(a, weight=c, bias=d), [np.moveaxis(x, 0, dim), w, b], (dim, None, None),
+           grad=True)
+
+
+def test_grid_sample():
+    x = RNG.standard_normal((3, 2, 2, 4, 5))
+    g = RNG.uniform(-1.1, 1.1, (3, 2, 3, 3, 2))
+    for mode in ("bilinear", "nearest"):
+        _check(lambda a, b: F.grid_sample(a, b, mode=mode, align_corners=False), [x, g], (0, 0), grad=True)
+    _check(lambda a, b: F.grid_sample(a, b, align_corners=True), [x, g[0]], (0, None), grad=True)
+    _check(lambda a, b: F.grid_sample(a, b, align_corners=True), [x[0], g], (None, 0), grad=True)
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_conv_transpose(nd):
+    f = F.conv_transpose1d if nd == 1 else F.conv_transpose2d
+    x = RNG.standard_normal((3, 2, 4) + (5,) * nd)
+    w = RNG.standard_normal((4, 3) + (2,) * nd)
+    b = RNG.standard_normal(3)
+    _check(lambda a, c, d: f(a, c, d, stride=2), [x, w, b], (0, None, None), grad=True)
+    _check(lambda a, c: f(a, c, padding=1), [x[:, 0], w], (0, None), grad=True)     # unbatched samples (C, *L)
+    _check(lambda a, c: f(a, c), [np.moveaxis(x, 0, -1), w], (-1, None), grad=True)
+
+
+def test_embedding_bag():
+    idx = RNG.integers(0, 6, (3, 2, 4))
+    w = RNG.standard_normal((6, 3))
+    psw = RNG.standard_normal((3, 2, 4))
+    for mode in ("mean", "sum", "max"):
+        _check(lambda i, c: F.embedding_bag(i, c, mode=mode), [idx, w], (0, None), grad=True)
+    _check(lambda i, c, p: F.embedding_bag(i, c, mode="sum", per_sample_weights=p), [idx, w, psw], (0, None, 0),
+           grad=True)
+
+
+def test_shape_queries_on_batched_values():
+    x = RNG.standard_normal((3, 4, 5))
+    _check(lambda a: a * npg.size(a) + npg.ndim(a) + npg.size(a, 1) + npg.zeros(npg.shape(a)), [x], (0,), grad=True)
+    _check(lambda a: npg.iscomplex(a) | npg.isreal(a) | npg.iscomplexobj(a), [x], (0,))
+    _check(lambda a: npg.iscomplex(a * 1j + 1) & ~npg.isreal(a * 1j), [x], (0,))
+
+
+# ------------------------------------------------------------------------ the public-function sweep
+# functions that run per sample under vmap on these inputs, and why (none runs the whole function as a loop
+# unless marked "whole"): data-dependent output shapes or Python values (torch.func.vmap refuses these), or a
+# structural argument (an order, a pad width, a quantile) that is batched.
+EXPECTED_LOOPS = {
+    ("npg", "argwhere"), ("npg", "nonzero"), ("npg", "flatnonzero"), ("npg", "where"), ("npg", "unique"),
+    ("npg", "bincount"), ("npg", "histogram"),                        # output shape from the values
+    ("npg", "allclose"), ("npg", "array_equal"), ("npg", "array_equiv"),   # a Python bool per sample
+    ("npg", "real_if_close"),            # real or complex result by each sample's values
+    ("linalg", "lstsq"),                 # rank / residual shapes from the values
+    ("npg", "pad"), ("npg", "repeat"),   # batched pad widths / repeat counts: shapes from the values
+    ("npg", "quantile"), ("npg", "nanquantile"), ("npg", "percentile"), ("npg", "nanpercentile"),  # batched q
+    ("npg", "digitize"),                 # batched bins
+    ("npg", "astype"),                   # a batched tensor as the dtype argument
+    ("F", "threshold"), ("F", "threshold_"),   # batched threshold / value
+    ("F", "batch_norm"),                 # batched running statistics
+    ("F", "conv_transpose1d"), ("F", "embedding_bag"),   # a batched weight (one per sample)
+    ("npg", "arange"), ("npg", "randint"),   # "whole": sizes / bounds from a batched value (torch raises)
+}
+_POOL = {"m": RNG.uniform(0.2, 0.8, (3, 4, 4)) + np.eye(4), "v": RNG.uniform(0.2, 0.8, (3, 4)),
+         "s": RNG.uniform(0.2, 0.8, (3,)), "i": RNG.integers(0, 4, (4,)), "i0": np.int64(2),
+         "c": RNG.uniform(0.2, 0.8, (3, 4, 3, 5))}
+_PATTERNS = [p for n in (1, 2, 3) for p in itertools.product(list(_POOL), repeat=n) if any(k[0] != "i" for k in p)]
+_SKIP = {"seed", "manual_seed", "set_printoptions", "load", "save", "vmap", "set_default_dtype",
+         "use_deterministic_algorithms"}
+
+
+def _first_call(f):
+    """The first argument pattern (batched floats, unbatched ints) the unbatched function accepts."""
+    for pat in _PATTERNS:
+        args = [npg.tensor(_POOL[k][0] if k[0] != "i" else _POOL[k], requires_grad=False) for k in pat]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                npg.random.seed(0)
+                out = f(*args)
+        except Exception:
+            continue
+        if isinstance(out, (npg.Tensor, tuple, list, bool, int, float)):
+            return pat
+    return None
+
+
+def test_public_functions_under_vmap():
+    modules = {"npg": npg, "linalg": npg.linalg, "F": F, "special": npg.special, "fft": npg.fft}
+    loops, errors, count = set(), {}, 0
+    for mname, mod in modules.items():
+        names = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
+        for name in sorted(set(names)):
+            f = getattr(mod, name, None)
+            if not callable(f) or isinstance(f, (type, types.ModuleType)) or name in _SKIP:
+                continue
+            pat = _first_call(f)
+            if pat is None:
+                continue
+            count += 1
+            fv._warned.clear()
+            dims = tuple(None if k[0] == "i" else 0 for k in pat)
+            args = [npg.tensor(_POOL[k], requires_grad=False) for k in pat]
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    warnings.simplefilter("error", Fallback)
+                    vmap(lambda *a: f(*a), in_dims=dims, randomness="different")(*args)
+            except Fallback:
+                loops.add((mname, name))
+            except RuntimeError as e:       # data-dependent control flow (a size from a batched value): torch too
+                if "control flow" not in str(e):
+                    errors[(mname, name)] = str(e)
+    fv._warned.clear()
+    assert count > 350
+    assert not errors, errors
+    assert loops <= EXPECTED_LOOPS, sorted(loops - EXPECTED_LOOPS)
