@@ -264,8 +264,9 @@ def tensor_rule(op, level, args, kwargs):
 
 
 # ------------------------------------------------------------------------ dropout masks under vmap
-def _mask(shape, p, dtype, generator, where):
-    """``keep / (1 - p)`` of ``shape`` drawn under vmap's randomness (batched at the 'different' levels)."""
+def _mask(shape, p, dtype, generator, where, scaled=True):
+    """``keep / (1 - p)`` (``scaled``; else ``keep``, 0 / 1) of ``shape`` drawn under vmap's randomness (batched
+    at the 'different' levels)."""
     from . import random as _random
     fdt = np.float32 if dtype == np.float32 else np.float64
 
@@ -273,7 +274,8 @@ def _mask(shape, p, dtype, generator, where):
         rng = generator or _random._generator
         if p == 1.0:
             return _wrap(np.zeros(s, dtype))
-        return _wrap(((rng.random(s, dtype=fdt) >= p).astype(dtype)) * np.asarray(1.0 / (1.0 - p), dtype))
+        keep = (rng.random(s, dtype=fdt) >= p).astype(dtype)
+        return _wrap(keep * np.asarray(1.0 / (1.0 - p), dtype) if scaled else keep)
     return _random.vmap_draw(draw, shape, where)
 
 
@@ -295,7 +297,7 @@ def feature_dropout(x, p, feature, alpha, name):
         return x * _mask(mshape, p, dt, None, name)
     if p == 1.0:
         return x * _wrap(np.zeros((), dt))
-    keep = _mask(mshape, p, dt, None, name) * np.asarray(1.0 - p, dt)   # 0 / 1
+    keep = _mask(mshape, p, dt, None, name, scaled=False)
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
     shift = ops_astype((keep - 1) * (_ALPHA * a) + _ALPHA * a * p, dt)
     return x * ops_astype(keep * a, dt) + shift
@@ -423,6 +425,7 @@ RULES = {"bound_elementwise": bound_elementwise_rule, "rms_norm": rms_norm_rule,
              "use_input_stats"] and (ba.arguments["running_mean"] is not None or ba.arguments["running_var"]
                                      is not None)),   # (the running statistics are updated once per sample)
          "merge_embedding_bag": _merge_rule(("input", "per_sample_weights"), lambda d: d == 2, loop_if=lambda ba: (
-             ba.arguments["offsets"] is not None or ba.arguments["max_norm"] is not None)),
+             ba.arguments["offsets"] is not None or ba.arguments["max_norm"] is not None
+             or ba.arguments["scale_grad_by_freq"])),   # (index frequencies are counted per sample)
          "inplace": inplace_rule, "nll_loss": nll_rule, "margin_loss": margin_rule, "ctc_loss": ctc_rule, "tensorinv": tensorinv_rule,
          "tensorsolve": tensorsolve_rule, "tensor": tensor_rule}

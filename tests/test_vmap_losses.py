@@ -281,3 +281,33 @@ def test_sdpa_dropout_masks(randomness):
     rows = {r.tobytes() for r in out.data}
     assert len(rows) == (1 if randomness == "same" else 5)
     fv._warned.clear()
+
+
+@pytest.mark.parametrize("kw,mask,mdim", [({}, None, None), ({"is_causal": True}, None, None), ({}, "bool", None),
+                                          ({}, "float", 0), ({"scale": 0.3}, "float", None)])
+def test_sdpa_with_dropout_matches_the_fused_op_when_nothing_drops(kw, mask, mdim):
+    """The vmap spelling of attention with dropout (p so small nothing drops) against a loop of the fused op:
+    values and gradients, masks (a fully masked row included), causal, scale."""
+    q, k, v = RNG.standard_normal((3, 2, 5, 4)), RNG.standard_normal((3, 2, 6, 4)), RNG.standard_normal((3, 2, 6, 3))
+    m = None
+    if mask == "bool":
+        m = RNG.random((5, 6)) > 0.4
+        m[1] = False
+    elif mask == "float":
+        m = RNG.standard_normal((3, 5, 6)) if mdim == 0 else RNG.standard_normal((5, 6))
+    arrays, dims = [q, k, v] + ([m] if m is not None else []), (0, 0, 0) + ((mdim,) if m is not None else ())
+    ts = [npg.tensor(a, requires_grad=a.dtype.kind == "f" and i < 3) for i, a in enumerate(arrays)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Fallback)
+        out = vmap(lambda a, b, c, mm=None: F.scaled_dot_product_attention(a, b, c, attn_mask=mm, dropout_p=1e-300,
+                                                                           **kw), in_dims=dims, randomness="same")(*ts)
+    refs = [npg.tensor(a, requires_grad=True) for a in (q, k, v)]
+    ref = npg.stack([F.scaled_dot_product_attention(refs[0][i], refs[1][i], refs[2][i], attn_mask=None if m is None
+                                                    else npg.tensor(m[i] if mdim == 0 else m), **kw)
+                     for i in range(3)])
+    np.testing.assert_allclose(out.data, ref.data, rtol=1e-12, atol=1e-14)
+    w = RNG.standard_normal(out.shape)
+    (out * w).sum().backward()
+    (ref * w).sum().backward()
+    for t, r in zip(ts, refs):
+        np.testing.assert_allclose(t.grad, r.grad, rtol=1e-10, atol=1e-13)

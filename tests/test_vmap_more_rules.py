@@ -190,3 +190,12 @@ def test_public_functions_under_vmap():
     assert count > 350
     assert not errors, errors
     assert loops <= EXPECTED_LOOPS, sorted(loops - EXPECTED_LOOPS)
+
+
+def test_embedding_bag_scale_grad_by_freq_counts_per_sample():
+    """Index frequencies are counted per sample, so merging the batch into the bags would change the gradient:
+    the per-op loop computes it (with its warning)."""
+    idx = np.array([[[0, 0, 1]], [[0, 2, 2]]])
+    with pytest.warns(Fallback, match="embedding_bag"):
+        _check(lambda i, c: F.embedding_bag(i, c, mode="sum", scale_grad_by_freq=True),
+               [idx, RNG.standard_normal((3, 2))], (0, None), grad=True, fallback_ok=True)
