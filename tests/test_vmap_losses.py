@@ -311,3 +311,36 @@ def test_sdpa_with_dropout_matches_the_fused_op_when_nothing_drops(kw, mask, mdi
     (ref * w).sum().backward()
     for t, r in zip(ts, refs):
         np.testing.assert_allclose(t.grad, r.grad, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
+@pytest.mark.parametrize("case", ["all_ignored", "zero_weights"])
+def test_zero_denominator_gradients_match_torch(name, case):
+    """reduction='mean' with no weight left (every target ignored, or zero class weights at the targets): the
+    loss is nan and torch's gradient is 0 off the non-ignored targets (nan only there); unbatched and under
+    vmap."""
+    import torch
+    x = RNG.standard_normal((2, 3, 5))
+    t = np.array([[4, 4, 4], [0, 0, 4]]) if case == "zero_weights" else np.full((2, 3), 4)
+    w = np.array([0.0, 1, 1, 1, 1]) if case == "zero_weights" else None
+    f = getattr(F, name)
+    ref = []
+    for i in range(2):
+        xt = torch.tensor(x[i], requires_grad=True)
+        getattr(torch.nn.functional, name)(xt, torch.tensor(t[i]), weight=None if w is None else torch.tensor(w),
+                                           ignore_index=4).backward()
+        ref.append(xt.grad.numpy())
+        a = npg.tensor(x[i], requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            f(a, t[i], weight=w, ignore_index=4).backward()
+        np.testing.assert_array_equal(a.grad, ref[-1])
+    xb = npg.tensor(x, requires_grad=True)
+    if name == "nll_loss":
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Fallback)
+            out = vmap(lambda a, b: f(a, b, weight=w, ignore_index=4))(xb, npg.tensor(t))
+        assert np.isnan(out.data).all()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.sum().backward()
+        np.testing.assert_array_equal(xb.grad, np.stack(ref))
