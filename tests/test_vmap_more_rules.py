@@ -199,3 +199,47 @@ def test_embedding_bag_scale_grad_by_freq_counts_per_sample():
     with pytest.warns(Fallback, match="embedding_bag"):
         _check(lambda i, c: F.embedding_bag(i, c, mode="sum", scale_grad_by_freq=True),
                [idx, RNG.standard_normal((3, 2))], (0, None), grad=True, fallback_ok=True)
+
+
+def _nested(fn, arrays):
+    """vmap(vmap(fn)) over the two leading axes against a double loop of ``fn``: values and gradients."""
+    ts = [npg.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Fallback)
+        out = vmap(vmap(fn))(*ts)
+    refs = [npg.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    ref = npg.stack([npg.stack([fn(*[t[i, j] for t in refs]) for j in range(arrays[0].shape[1])])
+                     for i in range(arrays[0].shape[0])])
+    np.testing.assert_allclose(out.data, ref.data, rtol=1e-12, atol=1e-12)
+    w = RNG.standard_normal(out.shape)
+    (out * w).sum().backward()
+    (ref * w).sum().backward()
+    for t, r in zip(ts, refs):
+        if r.grad is not None:
+            np.testing.assert_allclose(t.grad, r.grad, rtol=1e-10, atol=1e-12)
+
+
+_X = RNG.standard_normal((2, 3, 4, 5))
+_LP = np.log(RNG.dirichlet(np.ones(4), size=(2, 3, 6, 2)))
+NESTED = {
+    "ctc_loss": (lambda a, b, c, d: F.ctc_loss(a, b, c, d),
+                 [_LP, RNG.integers(1, 4, (2, 3, 2, 3)), np.full((2, 3, 2), 6), RNG.integers(1, 4, (2, 3, 2))]),
+    "multilabel_margin_loss": (F.multilabel_margin_loss, [_X, RNG.integers(-1, 5, (2, 3, 4, 5))]),
+    "multi_margin_loss": (lambda a, b, c: F.multi_margin_loss(a, b, weight=c),
+                          [_X, RNG.integers(0, 5, (2, 3, 4)), RNG.uniform(1, 2, (2, 3, 5))]),
+    "nll_loss": (lambda a, b, c: F.nll_loss(a, b, weight=c, ignore_index=1),
+                 [_X, RNG.integers(0, 5, (2, 3, 4)), RNG.uniform(1, 2, (2, 3, 5))]),
+    "tensorsolve": (npg.linalg.tensorsolve, [RNG.standard_normal((2, 3, 2, 3, 2, 3)) + 3 * np.eye(6).reshape(
+        2, 3, 2, 3), RNG.standard_normal((2, 3, 2, 3))]),
+    "tensor": (lambda a: npg.tensor([a[0].detach(), a[1].detach() * 2], requires_grad=False) * a[:2], [_X]),
+    "grid_sample": (lambda a, g: F.grid_sample(a, g, align_corners=False),
+                    [RNG.standard_normal((2, 3, 1, 2, 4, 4)), RNG.uniform(-1, 1, (2, 3, 1, 3, 3, 2))]),
+    "instance_norm": (F.instance_norm, [RNG.standard_normal((2, 3, 2, 3, 4))]),
+    "inplace": (lambda a, b: (a * 1).add_(b).mul_(a), [_X, RNG.standard_normal((2, 3, 4, 5))]),
+    "rms_norm": (lambda a: F.rms_norm(a, (5,)), [_X]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NESTED))
+def test_nested_vmap(name):
+    _nested(*NESTED[name])
