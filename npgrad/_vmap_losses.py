@@ -1,5 +1,5 @@
-"""Batching rules of the class-index losses, ``tensorinv`` / ``tensorsolve``, the tensor constructors and the
-random masks of dropout. Registered by ``_vmap_rules.py``.
+"""Batching rules of the class-index losses, ``tensorinv`` / ``tensorsolve``, the tensor constructors, the
+random masks of dropout, in-place methods and a few (N, ...)-batch layers. Registered by ``_vmap_rules.py``.
 
 * ``nll_loss``, ``margin_loss`` (multi_margin_loss, multilabel_margin_loss), ``ctc_loss``: the vmap batch merged
   into the loss's own batch N (one call with ``reduction='none'`` on B * N items), then each sample's own
@@ -11,7 +11,11 @@ random masks of dropout. Registered by ``_vmap_rules.py``.
 * dropout (``dropout``, the feature / alpha dropouts, the attention dropout of
   ``scaled_dot_product_attention``): the mask drawn by ``npgrad.random.vmap_draw``, so one mask serves every
   sample under ``randomness='same'`` and each sample gets its own under 'different' (also for an unbatched
-  input, as torch.func), then applied with ops that have batching rules.
+  input, as torch.func), then applied with ops that have batching rules;
+* ``inplace``: ``x.add_(y)``, ``F.relu_(x)``... on a batched ``x``: the out-of-place value (computed by the ops'
+  own rules) written into ``x``'s inner tensor by the in-place machinery;
+* ``merge_*`` (conv_transpose, grid_sample, instance_norm, 2-D embedding_bag): the vmap batch merged into N;
+  ``rms_norm``: the op on the inner value; ``bound_elementwise`` (zeta, polygamma): the elementwise rule.
 """
 import math
 
