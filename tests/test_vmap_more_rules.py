@@ -243,3 +243,10 @@ NESTED = {
 @pytest.mark.parametrize("name", sorted(NESTED))
 def test_nested_vmap(name):
     _nested(*NESTED[name])
+
+
+@pytest.mark.parametrize("fn", [lambda a: a.dot(2.0), lambda a: npg.dot(a, [1.0, 2, 3, 4]),
+                                lambda a: npg.inner([1.0, 2, 3, 4], a), lambda a: npg.tensordot(np.ones((4, 4)), a),
+                                lambda a: npg.dot(3, a)])
+def test_contractions_with_python_operands(fn):
+    _check(fn, [RNG.standard_normal((3, 4, 4))], (0,), grad=True)
