@@ -1,5 +1,5 @@
 """Batching rules of the class-index losses, ``tensorinv`` / ``tensorsolve``, the tensor constructors, the
-random masks of dropout, in-place methods and a few (N, ...)-batch layers. Registered by ``_vmap_rules.py``.
+random masks of dropout. Registered by ``_vmap_rules.py``.
 
 * ``nll_loss``, ``margin_loss`` (multi_margin_loss, multilabel_margin_loss), ``ctc_loss``: the vmap batch merged
   into the loss's own batch N (one call with ``reduction='none'`` on B * N items), then each sample's own
@@ -12,17 +12,13 @@ random masks of dropout, in-place methods and a few (N, ...)-batch layers. Regis
   ``scaled_dot_product_attention``): the mask drawn by ``npgrad.random.vmap_draw``, so one mask serves every
   sample under ``randomness='same'`` and each sample gets its own under 'different' (also for an unbatched
   input, as torch.func), then applied with ops that have batching rules;
-* ``inplace``: ``x.add_(y)``, ``F.relu_(x)``... on a batched ``x``: the out-of-place value (computed by the ops'
-  own rules) written into ``x``'s inner tensor by the in-place machinery;
-* ``merge_*`` (conv_transpose, grid_sample, instance_norm, 2-D embedding_bag): the vmap batch merged into N;
-  ``rms_norm``: the op on the inner value; ``bound_elementwise`` (zeta, polygamma): the elementwise rule.
+(in-place methods and the (N, ...)-batch layers: ``_vmap_layers.py``)
 """
 import math
 
 import numpy as np
 
 from ._vmap_rules import _batched_at, _bind, _leaves, _lifted, _ops, _sample_error, _size, loop_rule
-from . import func_vmap as fv
 from .func_vmap import BatchedTensor, _batched
 from .tensor import Tensor, _wrap
 
@@ -341,95 +337,5 @@ def ops_astype(v, dt):
     return v if v.dtype == dt else _ops().astype(v, dt)
 
 
-# ------------------------------------------------------------------------ in-place methods
-def inplace_rule(op, level, args, kwargs):
-    """``x.name_(...)`` (and ``F.relu_``...) on a batched ``x``: the in-place machinery writes into ``x``'s inner
-    tensor the out-of-place result computed on the batched value (every op's own rule); an unbatched ``x``
-    with a batched argument cannot hold the batched result, which raises, as in torch.func.vmap."""
-    from .ops.inplace import method
-    self = args[0]
-    if not _batched_at(self, level):
-        raise RuntimeError(f"vmap: {op.__name__}(self, ...) is not possible here: an argument is batched but self "
-                           f"is not, so the result would need a batch dimension self does not have (torch.func.vmap "
-                           f"refuses this too); use the out-of-place op instead")
-    fn, opname = op._inplace
-    leaves, spec = _leaves(args[1:], kwargs)
-    marks = [_batched_at(x, level) for x in leaves]
-    size = self._inner.shape[0]
-
-    def fn_b(old, *a, **k):   # the other arguments batched at this level come in as their inner tensors
-        got, sp = _leaves(a, k)
-        a, k = fv._unflatten([_batched(x, level) if m else x for x, m in zip(got, marks)], sp)
-        out = fn(_batched(old, level), *a, **k)
-        return out._inner if _batched_at(out, level) else _lifted(out, level, size)
-    a, k = fv._unflatten([x._inner if m else x for x, m in zip(leaves, marks)], spec)
-    method(op.__name__, fn_b, opname)(self._inner, *a, **k)   # (their requires_grad seen by the write)
-    return self
-
-
-# ------------------------------------------------------------------------ layers on an (N, ...) batch
-def _merge_rule(carry, with_n, without_n=None, loop_if=None):
-    """Ops whose arguments ``carry`` hold the op's own batch N in front (conv_transpose, grid_sample,
-    instance_norm, embedding_bag): the vmap batch merged into N (one call on B * N items, split back); a
-    per-sample input in the op's unbatched form (``without_n(per-sample ndim)``) takes the vmap batch as N.
-    Other arguments batched (a per-sample weight), or ``loop_if(bound arguments)``: the per-op loop."""
-    def rule(op, level, args, kwargs):
-        ba = _bind(op, args, kwargs)
-        names = [c for c in carry if ba.arguments.get(c) is not None]
-        others = _leaves([v for k, v in ba.arguments.items() if k not in names], {})[0]
-        if any(_batched_at(x, level) for x in others) or (loop_if is not None and loop_if(ba)):
-            return loop_rule(op, level, args, kwargs)
-        size = _size(_leaves([ba.arguments[c] for c in names], {})[0], level)
-        ops = _ops()
-        first = _shape(ba.arguments[names[0]])
-        if without_n is not None and without_n(len(first)):
-            for c in names:
-                ba.arguments[c] = _lifted(ba.arguments[c], level, size)
-            return _batched(op(*ba.args, **ba.kwargs), level)
-        if not with_n(len(first)):
-            return _sample_error(op, level, args, kwargs)
-        n = first[0]
-        for c in names:
-            sh = _shape(ba.arguments[c])
-            if not sh or sh[0] != n:
-                return _sample_error(op, level, args, kwargs)
-            ba.arguments[c] = ops.reshape(_lifted(ba.arguments[c], level, size), (size * n,) + sh[1:])
-        out = op(*ba.args, **ba.kwargs)
-        return _batched(ops.reshape(out, (size, n) + tuple(out.shape[1:])), level)
-    return rule
-
-
-def rms_norm_rule(op, level, args, kwargs):
-    """rms_norm normalizes trailing dims: the op on the inner value (the batch one more leading dim)."""
-    ba = _bind(op, args, kwargs)
-    x = ba.arguments["input"]
-    if not _batched_at(x, level) or _batched_at(ba.arguments["weight"], level) or ba.arguments["eps"] is not None \
-            and _batched_at(ba.arguments["eps"], level):
-        return loop_rule(op, level, args, kwargs)
-    shape = ba.arguments["normalized_shape"]
-    k = 1 if isinstance(shape, (int, np.integer)) else len(tuple(shape))
-    if x.ndim < k:
-        return _sample_error(op, level, args, kwargs)
-    ba.arguments["input"] = x._inner
-    return _batched(op(*ba.args, **ba.kwargs), level)
-
-
-def bound_elementwise_rule(op, level, args, kwargs):
-    """Broadcasting elementwise ops with keyword operands (zeta's ``q``, polygamma's ``n``): bound to
-    positions, then the elementwise rule."""
-    return fv._elementwise_rule(op, level, tuple(_bind(op, args, kwargs).arguments.values()), {})
-
-
-RULES = {"bound_elementwise": bound_elementwise_rule, "rms_norm": rms_norm_rule,
-         "merge_conv_transpose1d": _merge_rule(("input",), lambda d: d == 3, lambda d: d == 2),
-         "merge_conv_transpose2d": _merge_rule(("input",), lambda d: d == 4, lambda d: d == 3),
-         "merge_conv_transpose3d": _merge_rule(("input",), lambda d: d == 5, lambda d: d == 4),
-         "merge_grid_sample": _merge_rule(("input", "grid"), lambda d: d in (4, 5)),
-         "merge_instance_norm": _merge_rule(("input",), lambda d: d >= 3, loop_if=lambda ba: ba.arguments[
-             "use_input_stats"] and (ba.arguments["running_mean"] is not None or ba.arguments["running_var"]
-                                     is not None)),   # (the running statistics are updated once per sample)
-         "merge_embedding_bag": _merge_rule(("input", "per_sample_weights"), lambda d: d == 2, loop_if=lambda ba: (
-             ba.arguments["offsets"] is not None or ba.arguments["max_norm"] is not None
-             or ba.arguments["scale_grad_by_freq"])),   # (index frequencies are counted per sample)
-         "inplace": inplace_rule, "nll_loss": nll_rule, "margin_loss": margin_rule, "ctc_loss": ctc_rule, "tensorinv": tensorinv_rule,
+RULES = {"nll_loss": nll_rule, "margin_loss": margin_rule, "ctc_loss": ctc_rule, "tensorinv": tensorinv_rule,
          "tensorsolve": tensorsolve_rule, "tensor": tensor_rule}

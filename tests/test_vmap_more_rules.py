@@ -133,7 +133,7 @@ EXPECTED_LOOPS = {
     ("npg", "astype"),                   # a batched tensor as the dtype argument
     ("F", "threshold"), ("F", "threshold_"),   # batched threshold / value
     ("F", "batch_norm"),                 # batched running statistics
-    ("F", "conv_transpose1d"), ("F", "embedding_bag"),   # a batched weight (one per sample)
+    ("F", "embedding_bag"),              # 1-D bags with batched offsets
     ("npg", "arange"), ("npg", "randint"),   # "whole": sizes / bounds from a batched value (torch raises)
 }
 _POOL = {"m": RNG.uniform(0.2, 0.8, (3, 4, 4)) + np.eye(4), "v": RNG.uniform(0.2, 0.8, (3, 4)),
@@ -250,3 +250,49 @@ def test_nested_vmap(name):
                                 lambda a: npg.dot(3, a)])
 def test_contractions_with_python_operands(fn):
     _check(fn, [RNG.standard_normal((3, 4, 4))], (0,), grad=True)
+
+
+# ------------------------------------------------------------------------ per-sample weights (vmap(grad) hands
+# every sample its own parameters)
+def test_per_sample_weights_of_layers():
+    x = RNG.standard_normal((3, 2, 4, 5))
+    _check(lambda a, c, d: F.instance_norm(a, weight=c, bias=d), [x, RNG.standard_normal((3, 4)),
+                                                                  RNG.standard_normal(4)], (0, 0, None), grad=True)
+    _check(lambda a, c: F.rms_norm(a, (4, 5), c), [x, RNG.standard_normal((3, 4, 5))], (0, 0), grad=True)
+    _check(lambda a, c: F.rms_norm(a, 5, c), [x[0], RNG.standard_normal((3, 5))], (None, 0), grad=True)
+    idx = RNG.integers(0, 6, (3, 2, 4))
+    _check(lambda i, c, p: F.embedding_bag(i, c, mode="sum", per_sample_weights=p),
+           [idx, RNG.standard_normal((3, 6, 2)), RNG.standard_normal((3, 2, 4))], (0, 0, 0), grad=True)
+    for mode in ("mean", "max"):
+        _check(lambda i, c: F.embedding_bag(i, c, mode=mode), [idx[0], RNG.standard_normal((3, 6, 2))], (None, 0),
+               grad=True)
+
+
+@pytest.mark.parametrize("nd,groups,unbatched", [(1, 1, False), (1, 2, False), (2, 1, True), (1, 1, True)])
+def test_conv_transpose_per_sample_weight(nd, groups, unbatched):
+    f = F.conv_transpose1d if nd == 1 else F.conv_transpose2d
+    x = RNG.standard_normal((3, 2, 4) + (5,) * nd)
+    x = x[:, 0] if unbatched else x
+    w = RNG.standard_normal((3, 4, 3) + (2,) * nd)
+    b = RNG.standard_normal((3, 3 * groups))
+    _check(lambda a, c, d: f(a, c, d, stride=2, groups=groups), [x, w, b], (0, 0, 0), grad=True)
+    _check(lambda a, c: f(a, c, padding=1, groups=groups), [x[0], w], (None, 0), grad=True)
+    _check(lambda a, d: f(a, w[0], d, groups=groups), [x, b], (0, 0), grad=True)
+
+
+def test_per_sample_gradients_of_conv_transpose_and_norms():
+    """vmap(grad) over a small model of these layers against per-sample backward passes."""
+    params = {"w": npg.tensor(RNG.standard_normal((4, 3, 2))), "g": npg.tensor(RNG.standard_normal(3)),
+              "r": npg.tensor(RNG.standard_normal(6))}
+    xs = npg.tensor(RNG.standard_normal((5, 2, 4, 5)))
+
+    def loss(p, x):
+        h = F.instance_norm(F.conv_transpose1d(x, p["w"]), weight=p["g"])
+        return (F.rms_norm(h, 6, p["r"]) ** 2).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Fallback)
+        grads = vmap(npg.func.grad(loss), in_dims=(None, 0))(params, xs)
+    for i in range(5):
+        ref = npg.func.grad(loss)(params, xs[i])
+        for k in params:
+            np.testing.assert_allclose(grads[k].data[i], ref[k].data, rtol=1e-10, atol=1e-12)
