@@ -106,7 +106,8 @@ def contraction_rule(op, level, args, kwargs):
     ops = _ops()
     name = _name(op)
     a, b = args[:2]
-    na, nb = a.ndim, b.ndim
+    a, b = (x if isinstance(x, Tensor) or np.ndim(x) == 0 else _wrap(np.asarray(x)) for x in (a, b))  # (lists)
+    na, nb = np.ndim(a) if not isinstance(a, Tensor) else a.ndim, np.ndim(b) if not isinstance(b, Tensor) else b.ndim
     if na == 0 or nb == 0:
         return ops.multiply(a, b)
     if name == "dot":

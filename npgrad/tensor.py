@@ -366,6 +366,10 @@ def tensor(data, dtype=None, requires_grad=None):
 
     Floating tensors require grad unless ``requires_grad=False``; integer and bool never do.
     """
+    if _VMAP:  # of a batched tensor (or lists holding one): the batched copy (npgrad/_vmap_losses.py)
+        r = _vmap_call("tensor", tensor, (data,), dict(dtype=dtype, requires_grad=requires_grad))
+        if r is not NotImplemented:
+            return r
     arr = _to_array(data, dtype, "tensor")
     if arr is data or (isinstance(data, Tensor) and arr is data.data):
         arr = arr.copy()  # never share memory with the caller's array
@@ -374,6 +378,10 @@ def tensor(data, dtype=None, requires_grad=None):
 
 def as_tensor(data, dtype=None):
     """Return ``data`` if it is already a Tensor (of ``dtype``), else a constant Tensor of it."""
+    if _VMAP and not isinstance(data, Tensor):  # lists holding batched tensors: their stack
+        r = _vmap_call("tensor", as_tensor, (data,), dict(dtype=dtype))
+        if r is not NotImplemented:
+            return r
     if isinstance(data, Tensor):
         if dtype is None or data.dtype == dtype:
             return data

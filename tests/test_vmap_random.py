@@ -89,7 +89,7 @@ def _dropout_masks(out):
 
 @pytest.mark.parametrize("chunk_size", [None, 4])
 def test_dropout_same_and_different(chunk_size):
-    """dropout runs per sample (no rule of its own here): 'same' gives every sample one mask, 'different' its
+    """dropout under vmap (its mask drawn under the randomness): 'same' gives every sample one mask, 'different' its
     own; the kept values are scaled by 1 / (1 - p) and the gradient is the mask."""
     x = npg.tensor(np.ones((6, 40)), requires_grad=True)
     with warnings.catch_warnings():

@@ -21,7 +21,7 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..autograd.complex_rules import OWN, declare
 from ..tensor import Tensor, _make, _wrap
-from ._util import as_input
+from ._util import as_input, batching_rule
 
 _tm = importlib.import_module("..tensor", __package__)
 
@@ -184,11 +184,13 @@ def polar(abs, angle):
     return mul(a, add(cos(t), mul(sin(t), 1j)))
 
 
+@batching_rule("unary")
 def iscomplex(x):
     """Elementwise: whether the imaginary part is nonzero, as ``np.iscomplex`` (a bool tensor)."""
     return _wrap(np.iscomplex(as_input(x, "iscomplex").data))
 
 
+@batching_rule("unary")
 def isreal(x):
     """Elementwise: whether the imaginary part is zero, as ``np.isreal`` (a bool tensor)."""
     return _wrap(np.isreal(as_input(x, "isreal").data))
@@ -196,7 +198,7 @@ def isreal(x):
 
 def iscomplexobj(x):
     """Whether ``x`` has a complex dtype, as ``np.iscomplexobj``."""
-    return as_input(x, "iscomplexobj").data.dtype.kind == "c"
+    return np.dtype((x if isinstance(x, Tensor) else as_input(x, "iscomplexobj")).dtype).kind == "c"
 
 
 def isrealobj(x):
@@ -204,6 +206,7 @@ def isrealobj(x):
     return not iscomplexobj(x)
 
 
+@batching_rule("loop")  # whether to drop the imaginary part depends on each sample's values
 def real_if_close(x, tol=100):
     """The real part if every imaginary part is below ``tol`` machine epsilons (``tol`` itself when below 1),
     else ``x`` unchanged, as ``np.real_if_close``; differentiable either way."""

@@ -46,6 +46,7 @@ from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap
 from . import conv_blocked as _blocked
 from .index import take_along_axis
+from ._util import batching_rule
 from .contract import einsum
 from .shape import expand_dims, reshape
 
@@ -743,12 +744,14 @@ def _conv_transpose_nd(nd, input, weight, bias, stride, padding, output_padding,
     return _unbatch(out, unbatched)
 
 
+@batching_rule("merge_conv_transpose1d")
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """1-D transposed convolution, as ``torch.nn.functional.conv_transpose1d``; ``weight`` is
     (in_channels, out_channels/groups, k)."""
     return _conv_transpose_nd(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
+@batching_rule("merge_conv_transpose2d")
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """2-D transposed convolution (the gradient of conv2d with respect to its input), as
     ``torch.nn.functional.conv_transpose2d``; ``weight`` is (in_channels, out_channels/groups, kH, kW).
@@ -756,6 +759,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return _conv_transpose_nd(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
+@batching_rule("merge_conv_transpose3d")
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """3-D transposed convolution, as ``torch.nn.functional.conv_transpose3d``."""
     return _conv_transpose_nd(3, input, weight, bias, stride, padding, output_padding, groups, dilation)

@@ -330,6 +330,10 @@ def method(name, fn, op=None):
     names the npgrad op it records, whose declared reads say whether the overwritten value must be kept
     (unknown: kept, which costs a copy of what is written, never a wrong gradient)."""
     def m(self, *args, **kwargs):
+        if _tensor_mod._VMAP:  # a batched tensor written in place: npgrad/_vmap_losses.py's inplace rule
+            r = _tensor_mod._vmap_call("inplace", m, (self,) + args, kwargs)
+            if r is not NotImplemented:
+                return r
         tensors = [a for a in args if isinstance(a, Tensor)] + [a for a in kwargs.values() if isinstance(a, Tensor)]
         if not (_state.enabled and (self.requires_grad or any(t.requires_grad for t in tensors)
                                     or (getattr(self, "_view", None) is not None and self._view[0].requires_grad))) \
@@ -353,6 +357,7 @@ def method(name, fn, op=None):
         copy_old = True if op is None else _versions.reads_input(op, 0, grads + [1])
         return write(self, name, lambda old: _full(fn(old, *args, **kwargs), self), copy_old=copy_old)
     m.__name__ = name
+    m._inplace = (fn, op)
     m.__doc__ = f"In place: ``x.{name}(...)`` writes the result into ``x`` and returns it (PyTorch's ``{name}``)."
     return m
 

@@ -374,6 +374,7 @@ def multi_dot(arrays, *, out=None):
     return result
 
 
+@batching_rule("tensorinv")
 def tensorinv(a, ind=2):
     """The 'inverse' of an N-d array for ``tensordot(ainv, a, ind)``, as ``np.linalg.tensorinv``."""
     ad = np.asarray(data_of(a, "tensorinv"))
@@ -388,6 +389,7 @@ def tensorinv(a, ind=2):
         return inv(a.reshape(rows, rows)).reshape(out_shape)
 
 
+@batching_rule("tensorsolve")
 def tensorsolve(a, b, axes=None):
     """Solve ``tensordot(a, x, axes=x.ndim) = b`` for ``x``, as ``np.linalg.tensorsolve``."""
     ad = np.asarray(data_of(a, "tensorsolve"))

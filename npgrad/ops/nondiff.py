@@ -127,14 +127,16 @@ def empty_like(prototype, dtype=None, order="K", subok=True, shape=None, **kwarg
 
 def shape(a):
     """The shape of ``a``, as ``np.shape``."""
-    return np.shape(_raw(a))
+    return tuple(a.shape) if isinstance(a, Tensor) else np.shape(_raw(a))  # (a batched tensor: per sample)
 
 
 def ndim(a):
     """The number of dimensions of ``a``, as ``np.ndim``."""
-    return np.ndim(_raw(a))
+    return a.ndim if isinstance(a, Tensor) else np.ndim(_raw(a))
 
 
 def size(a, axis=None):
     """The number of elements of ``a`` (along ``axis``), as ``np.size``."""
+    if isinstance(a, Tensor):  # its shape only (a batched tensor: the per-sample one)
+        return a.size if axis is None else np.size(np.broadcast_to(np.empty((), bool), a.shape), axis)
     return np.size(_raw(a), axis)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap, const
+from ._util import batching_rule
 from . import _bessel, _erf, _gamma
 from .elementwise import DIAG, binary, sinc, unary  # noqa: F401
 
@@ -235,6 +236,7 @@ def _polygamma_forward(n, x):
     return np.asarray(_gamma.polygamma(n, np.asarray(x, dtype=np.float64))).astype(dt, copy=False)
 
 
+@batching_rule("bound_elementwise")
 def polygamma(n, x):
     """The n-th derivative of the digamma function (``polygamma(0, x)`` is ``digamma(x)``), for an integer
     order ``n >= 0`` (array or number, broadcasting with ``x``). Differentiable in ``x``:
@@ -255,6 +257,7 @@ def _zeta_forward(s, q, weak=None):
     return np.asarray(_gamma.zeta(s, q)).astype(dt, copy=False)
 
 
+@batching_rule("bound_elementwise")
 def zeta(x, q=1.0):
     """The Hurwitz zeta function ``sum_k (q + k)^-x`` for x > 1 (the Riemann zeta function for q = 1), as
     ``scipy.special.zeta(x, q)``. Differentiable in ``q``: d/dq zeta(x, q) = -x zeta(x + 1, q); the exponent
@@ -271,6 +274,7 @@ def zeta(x, q=1.0):
 _versions.reads("zeta", "x")
 
 
+@batching_rule("unary")
 def multigammaln(a, d):
     """The log of the multivariate gamma function of dimension ``d``:
     ``d (d - 1) / 4 log(pi) + sum_{j<d} gammaln(a - j / 2)`` (``scipy.special.multigammaln``; every

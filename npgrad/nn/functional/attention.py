@@ -30,6 +30,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """``softmax(q k^T * scale + mask) v`` over the last two dims, as ``F.scaled_dot_product_attention``:
     ``attn_mask`` is boolean (True = may attend) or additive float, broadcast to (..., L, S);
     ``is_causal`` masks the upper triangle; ``scale`` defaults to ``1 / sqrt(E)``. One fused op."""
+    if dropout_p > 0.0 and _random._vmap_state._LEVELS:  # inside vmap: the dropout mask under its randomness
+        from ..._vmap_losses import sdpa_dropout
+        return sdpa_dropout(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     if _tm._VMAP:
         r = _tm._vmap_call("sdpa", scaled_dot_product_attention, (query, key, value, attn_mask),
                            dict(dropout_p=dropout_p, is_causal=is_causal, scale=scale, enable_gqa=enable_gqa))

@@ -19,7 +19,7 @@ import numpy as np
 
 from ...autograd import versions as _versions
 from ...ops import shape as _shape
-from ...ops._util import as_input
+from ...ops._util import as_input, batching_rule
 from ...tensor import _make
 from .loss import _check_reduction
 from ._common import _data, _is_graph
@@ -102,6 +102,7 @@ def _alphas_betas(lpe, geo, graph):
     return alpha, beta, nll
 
 
+@batching_rule("ctc_loss")
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
     """CTC loss of ``log_probs`` (T, N, C) (or (T, C) unbatched; log-softmax outputs) against ``targets``:
     (N, S) padded, or the targets of the batch concatenated (1-D, split by ``target_lengths``), or (S,)

@@ -26,6 +26,9 @@ def _check_p(p, name):
 
 def _dropout_impl(x, p, feature, alpha, name):
     """``x`` with PyTorch's dropout noise (per element, or per channel of (N, C, ...) when ``feature``)."""
+    if _random._vmap_state._LEVELS:  # inside vmap: the mask drawn under its randomness (npgrad/_vmap_losses.py)
+        from ..._vmap_losses import feature_dropout
+        return feature_dropout(x, p, feature, alpha, name)
     xd = x.data
     if feature and xd.ndim < 2:
         raise ValueError(f"{name}: feature dropout requires at least 2 dimensions in the input, got shape {xd.shape}")

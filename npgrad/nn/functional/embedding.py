@@ -11,6 +11,7 @@ the plain backward path; with ``create_graph=True`` it is dense (differentiable)
 import numpy as np
 
 from ...autograd import versions as _versions
+from ...ops._util import batching_rule
 from ...ops.index import scatter_add as _scatter_add
 from ...sparse import RowSparseGrad
 from ...tensor import Tensor, _make, _wrap
@@ -102,6 +103,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     return _make(out, "embedding", (idx, weight), (idx, wd), (None, vjp), (None, lambda t, y, i, w: t[idx]))
 
 
+@batching_rule("merge_embedding_bag")
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
                   sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     """Sums, means or maxima of bags of embeddings, without building the (indices, dim) intermediate's

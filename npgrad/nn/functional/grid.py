@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import as_input
+from ...ops._util import as_input, batching_rule
 from ...ops.contract import matmul
 from ...ops.shape import moveaxis, stack
 
@@ -82,6 +82,7 @@ def _gather(xr, sizes, n_idx, idx):
     return xr[flat], valid
 
 
+@batching_rule("merge_grid_sample")
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Sample ``input`` (N, C, H, W) at ``grid`` (N, Ho, Wo, 2) locations, or (N, C, D, H, W) at
     (N, Do, Ho, Wo, 3), as ``torch.nn.functional.grid_sample``: ``grid[..., 0]`` is x (width), ``[..., 1]``

@@ -170,7 +170,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             gm -= a if prob else dense_a()
         else:
             _set_at_targets(gm, tc, _at_targets(gm, tc) - w_t)
-        gm *= coef(g, -1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = coef(g, -1)
+            gm *= c
+        if not prob and not np.isfinite(c).all():  # (a 0 denominator, an infinite g): ignored rows get 0, as torch
+            gm = np.where(valid[..., None], gm, 0)
         return first(gm)
 
     def vjp_t(g, y, x, t):  # probability targets: d loss / d t_ic = -(1 - eps) w_c logp_ic
@@ -184,6 +188,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     return _make(out, "cross_entropy", (x, td), (xd, td), (vjp_x, None), _loss_jvps((vjp_x, None), reduction, 1))
 
 
+@_batching_rule("nll_loss")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target``."""
     if size_average is not None or reduce is not None:
@@ -219,9 +224,17 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     def vjp(g, y, x, t):
         if reduction == "none":
             g = np.expand_dims(g, 1)
-        elif reduction == "mean":
-            g = g / denom
-        return -a * g
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if reduction == "mean":
+                g = g / denom
+            out = -a * g
+        if not isinstance(g, Tensor) and not np.isfinite(g).all():
+            # torch writes the gradient only at each non-ignored target (a 0 denominator, an infinite g: no nan
+            # spreads to the other entries)
+            sel = np.zeros(xm.shape, dtype=bool)
+            _set_at_targets(sel, tc, valid)
+            out = np.where(np.moveaxis(sel, -1, 1) if xd.ndim > 2 else sel, out, 0).astype(dt, copy=False)
+        return out
     return _make(out, "nll_loss", (x, td), (xd, td), (vjp, None), _loss_jvps((vjp, None), reduction, 1))
 
 

@@ -129,6 +129,7 @@ def _batched_classes(x, td, name, target_like_input):
     return xb, td.reshape(N, -1), unbatched
 
 
+@batching_rule("margin_loss")
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Multi-label hinge loss: for each sample, ``sum over target classes j and non-target classes i of
     max(0, 1 - (x[j] - x[i])) / C``. ``target`` (same shape as the input) lists class indices, ended by the
@@ -155,6 +156,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     return _reduce(loss, reduction)
 
 
+@batching_rule("margin_loss")
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
                       reduction="mean"):
     """Multi-class hinge loss: for each sample with class ``y``, ``sum over i != y of

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from ...autograd import versions as _versions
-from ...ops._util import as_input
+from ...ops._util import as_input, batching_rule
 from ...tensor import Tensor, _make
 from ._common import _data, _is_graph
 
@@ -173,6 +173,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return y
 
 
+@batching_rule("merge_instance_norm")
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
                   momentum=0.1, eps=1e-5):
     """Normalize each channel of each sample over its spatial dims (N, C, ...), then a per-channel affine.
@@ -213,6 +214,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     return out
 
 
+@batching_rule("rms_norm")
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """``x / sqrt(mean(x**2) + eps) * weight`` over the last ``len(normalized_shape)`` dims; ``eps`` defaults
     to the machine epsilon of the input's dtype, as PyTorch. One op with a hand-written VJP."""
