@@ -10,7 +10,7 @@
 """
 import numpy as np
 
-from . import func_vmap as fv
+from . import _vmap_basic, func_vmap as fv
 from ._vmap_losses import _shape
 from ._vmap_rules import _batched_at, _bind, _leaves, _lifted, _ops, _sample_error, _size, loop_rule
 from .func_vmap import BatchedTensor, _batched
@@ -178,7 +178,7 @@ def embedding_bag_rule(op, level, args, kwargs):
 def bound_elementwise_rule(op, level, args, kwargs):
     """Broadcasting elementwise ops with keyword operands (zeta's ``q``, polygamma's ``n``): bound to
     positions, then the elementwise rule."""
-    return fv._elementwise_rule(op, level, tuple(_bind(op, args, kwargs).arguments.values()), {})
+    return _vmap_basic._elementwise_rule(op, level, tuple(_bind(op, args, kwargs).arguments.values()), {})
 
 
 _INSTANCE = _merge_rule(("input",), lambda d: d >= 3, loop_if=lambda ba: ba.arguments["use_input_stats"] and (
