@@ -15,7 +15,8 @@ from .dtypes import get_default_dtype, set_default_dtype
 from .ops import *  # noqa: F401,F403
 from . import ops as _ops
 from .ops.nondiff import shape  # noqa: F401  (np.shape; not in ops' namespace, where `shape` is a module)
-from .ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (the seed calls npg.conv2d)
+from .ops.conv import conv2d  # noqa: F401  (the seed calls npg.conv2d)
+from .ops.pooling import avg_pool2d, max_pool2d  # noqa: F401
 from .tensor import Tensor, as_tensor, ndarray, tensor
 from . import autograd  # noqa: E402
 from . import func, linalg, viz  # noqa: E402

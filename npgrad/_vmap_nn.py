@@ -129,14 +129,14 @@ def _per_sample_conv_weight(xd, gd, geom, K, B):
     """The weight gradient of each sample: x (B*n, C, *L), g (B*n, O, *out) -> (B, O, C/G, *K): each sample's
     unfolded input (one strided copy, sample-major) times its output gradient, one batched GEMM."""
     from numpy.lib.stride_tricks import as_strided
-    from .ops import conv as cv
+    from .ops import _conv_geometry as cg
     s, d, lo, hi, G = geom
     N, C = xd.shape[:2]
     n, Cg = N // B, C // G
     O = gd.shape[1]
     out = tuple(gd.shape[2:])
     P, CK = math.prod(out), Cg * math.prod(K)
-    xp = cv._padded(xd, lo, cv._span(out, K, s, d))
+    xp = cg._padded(xd, lo, cg._span(out, K, s, d))
     st = xp.strides
     win = as_strided(xp, (N, G, Cg) + tuple(K) + out,
                      (st[0], Cg * st[1], st[1]) + tuple(a * di for a, di in zip(st[2:], d))

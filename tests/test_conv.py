@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import npgrad as npg
-from npgrad.ops import conv as C
+from npgrad.ops import _conv_geometry as CG, _conv_kernels as CK, conv as C
 from tests.helpers import check_finite_difference
 
 DTYPES = [np.float32, np.float64]
@@ -444,7 +444,7 @@ def _batch_last_input(x):
     out as a convolution's output is (batch axis innermost)."""
     leaf = npg.tensor(np.ascontiguousarray(np.moveaxis(x, 0, -1)))
     view = npg.moveaxis(leaf, -1, 0)
-    assert C._is_batch_last(view.data)
+    assert CG._is_batch_last(view.data)
     return leaf, view
 
 
@@ -484,7 +484,7 @@ def test_conv_output_is_batch_last_and_the_next_ops_keep_it():
     x = npg.tensor(_rand((16, 4, 8, 8), np.float32, 0))
     y = npg.conv2d(x, _rand((8, 4, 3, 3), np.float32, 1), padding=1)
     for t in (y, npg.relu(y), npg.max_pool2d(npg.relu(y), 2), npg.avg_pool2d(y, 3, 2, 1)):
-        assert C._is_batch_last(t.data), t.data.strides
+        assert CG._is_batch_last(t.data), t.data.strides
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -732,10 +732,10 @@ def test_depthwise_conv_transpose_second_order(kw):
 
 
 def test_depthwise_dispatch():
-    assert C._depthwise(np.empty((4, 1, 3, 3)), 4, (1, 1))
-    assert not C._depthwise(np.empty((8, 1, 3, 3)), 4, (1, 1))        # multiplier 2
-    assert not C._depthwise(np.empty((4, 1, 3, 3)), 4, (2, 1))        # strided
-    assert not C._depthwise(np.empty((4, 1, 3, 3)), 1, (1, 1))        # one group
+    assert CK._depthwise(np.empty((4, 1, 3, 3)), 4, (1, 1))
+    assert not CK._depthwise(np.empty((8, 1, 3, 3)), 4, (1, 1))        # multiplier 2
+    assert not CK._depthwise(np.empty((4, 1, 3, 3)), 4, (2, 1))        # strided
+    assert not CK._depthwise(np.empty((4, 1, 3, 3)), 1, (1, 1))        # one group
 
 
 def test_depthwise_finite_differences():

@@ -9,10 +9,11 @@ differentiable npgrad ops, so second derivatives work too.
 """
 # One module per family (kept under ~500 lines each); this namespace re-exports them all, as torch.nn.functional.
 from ...ops import elementwise as _ew
-from ...ops.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,  # noqa: F401
-                         adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool2d,
-                         avg_pool3d, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
-                         max_pool1d, max_pool2d, max_pool3d)
+from ...ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
+                         conv_transpose3d)
+from ...ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,  # noqa: F401
+                            adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool2d,
+                            avg_pool3d, max_pool1d, max_pool2d, max_pool3d)
 from .activation import *  # noqa: F401,F403
 from .activation_more import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403

@@ -1,9 +1,9 @@
-"""Power-average pooling: ``lp_pool1d``, ``lp_pool2d``, ``lp_pool3d`` (on ``npgrad.ops.conv``'s average
+"""Power-average pooling: ``lp_pool1d``, ``lp_pool2d``, ``lp_pool3d`` (on ``npgrad.ops.pooling``'s average
 pooling, composed as PyTorch does: ``(sign(s) * relu(|s|) * kernel_numel) ** (1 / p)`` of the windows'
 average ``s`` of ``x ** p``)."""
 import math
 
-from ...ops import conv as _conv
+from ...ops import pooling as _pool
 from ...ops import elementwise as _ew
 from ...ops._util import as_input
 
@@ -15,7 +15,7 @@ def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode, name):
     ks = (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
     if len(ks) != nd:
         raise ValueError(f"{name}: kernel_size must be an int or a tuple of {nd} ints, got {kernel_size!r}")
-    pool = (_conv.avg_pool1d, _conv.avg_pool2d, _conv.avg_pool3d)[nd - 1]
+    pool = (_pool.avg_pool1d, _pool.avg_pool2d, _pool.avg_pool3d)[nd - 1]
     s = pool(x ** norm_type, kernel_size, stride, 0, ceil_mode)
     return (_ew.sign(s) * _ew.relu(_ew.abs(s)) * math.prod(ks)) ** (1.0 / norm_type)
 

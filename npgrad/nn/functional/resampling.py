@@ -16,7 +16,7 @@ import numpy as np
 from ...autograd import versions as _versions
 from ...ops._util import as_input
 from ...ops._util import batching_rule as _batching_rule
-from ...ops.conv import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
+from ...ops.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 from ...tensor import Tensor, _make
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")

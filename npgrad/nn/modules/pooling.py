@@ -1,4 +1,4 @@
-"""Pooling layers, on ``npgrad.ops.conv``: max, average, adaptive (average and max) and power-average
+"""Pooling layers, on ``npgrad.ops.pooling``: max, average, adaptive (average and max) and power-average
 (``LPPool``) pooling in 1, 2 and 3 dimensions."""
 from .. import functional as F
 from ..module import Module
