@@ -40,7 +40,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "_grad", "requires_grad", "_parents", "_saved", "_vjps", "_op", "_seq",
-                 "_pending", "_extra", "_view", "__weakref__")
+                 "_pending", "_extra", "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data, dtype=None, requires_grad=None):

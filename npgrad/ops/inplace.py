@@ -3,7 +3,7 @@
 Views. A view op (basic indexing, ``reshape`` where NumPy gives a view, ``transpose``, ``swapaxes``,
 ``squeeze``/``expand_dims``, ``flip``...) returns a tensor whose data is a NumPy view of its input's:
 they share memory, so a write through either is seen through the other, with or without a graph. The
-view remembers its root base and how to reach itself from it (``_view = (base, fn)``, where ``fn``
+view remembers its root base and how to reach itself from it (``_extra["view"] = (base, fn)``, where ``fn``
 applies the view ops to an array or a Tensor), and the base keeps weak references to its live views.
 
 Writes. ``x += v``, ``x[key] = v`` and the other in-place ops write into ``x``'s memory: the cost is what
@@ -40,16 +40,26 @@ _tensor_mod = importlib.import_module("..tensor", __package__)  # the module (np
 
 
 # ------------------------------------------------------------------------ views
+def _view_of(x):
+    """``(base, fn)`` if ``x`` is a view marked by mark_view (kept in ``_extra["view"]``: no slot per tensor),
+    else None."""
+    extra = x._extra
+    return None if extra is None else extra.get("view")
+
+
 def mark_view(out, x, step):
     """Record that ``out`` is a view of ``x``'s memory, reached from ``x`` by ``step`` (a function of one
     array or Tensor that applies the view op). Called by the view ops when NumPy returned a view."""
-    info = getattr(x, "_view", None)
+    info = _view_of(x)
     if info is None:
         base, fn = x, step
     else:
         base, first = info
         fn = _compose(first, step)
-    out._view = (base, fn)
+    if out._extra is None:
+        out._extra = {"view": (base, fn)}
+    else:
+        out._extra["view"] = (base, fn)
     extra = base._extra
     if extra is None:
         base._extra = extra = {}
@@ -105,7 +115,7 @@ def check_leaf(x, op):
     if x.requires_grad and x._vjps is None:
         raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
                            f"do it under npg.no_grad(), or on a copy (x.clone()) / a non-leaf tensor")
-    info = getattr(x, "_view", None)
+    info = _view_of(x)
     if info is not None:
         base = info[0]
         if base.requires_grad and base._vjps is None:
@@ -128,13 +138,13 @@ def is_recording(x, other):
         return False
     if x.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
         return True
-    info = getattr(x, "_view", None)
+    info = _view_of(x)
     return info is not None and info[0].requires_grad
 
 
 def carries_tangent(x, *others):
     """Whether a write into ``x`` involves tangents of an active dual level (of ``x``, its base or an operand)."""
-    info = getattr(x, "_view", None)
+    info = _view_of(x)
     return (_fwd.is_dual(x) or (info is not None and _fwd.is_dual(info[0]))
             or any(isinstance(o, Tensor) and _fwd.is_dual(o) for o in others))
 
@@ -206,7 +216,7 @@ def write(x, op, apply, copy_old=False):
         return x
     if node._vjps is not None:
         node._seq = _next_seq()  # newer than the write: its VJPs may read the value just written
-    info = getattr(x, "_view", None)
+    info = _view_of(x)
     if info is None:
         _become(x, node, old)
         _refresh_views(x)
@@ -224,7 +234,7 @@ def write(x, op, apply, copy_old=False):
 def _write_tangents(x, node):
     """After a write without a graph: ``x`` gets ``node``'s tangents (through ``copy_slices`` for its base when
     ``x`` is a view), and every live view of the memory the view of the new tangent."""
-    info = getattr(x, "_view", None)
+    info = _view_of(x)
     if info is None:
         _fwd.copy_tangents(x, node)
         base = x
@@ -239,9 +249,9 @@ def _write_tangents(x, node):
     views = base._extra.get("views") if base._extra else None
     for ref in list((views or {}).values()):
         w = ref()
-        if w is not None and w._view[0] is base:
+        if w is not None and w._extra["view"][0] is base:
             with no_grad():
-                _fwd.copy_tangents(w, w._view[1](base))
+                _fwd.copy_tangents(w, w._extra["view"][1](base))
 
 
 def _copy_slices_jvp(fn):
@@ -269,10 +279,10 @@ def _refresh_views(base, prevs=None):
         return
     for ref in list(views.values()):
         w = ref()
-        if w is None or w._view[0] is not base:
+        if w is None or w._extra["view"][0] is not base:
             continue
         prev = prevs.get(id(w)) if prevs else None
-        fresh = w._view[1](base)  # the view ops again, on the base's new node
+        fresh = w._extra["view"][1](base)  # the view ops again, on the base's new node
         _become(w, fresh, prev if prev is not None else snapshot(w))
 
 
@@ -336,7 +346,7 @@ def method(name, fn, op=None):
                 return r
         tensors = [a for a in args if isinstance(a, Tensor)] + [a for a in kwargs.values() if isinstance(a, Tensor)]
         if not (_state.enabled and (self.requires_grad or any(t.requires_grad for t in tensors)
-                                    or (getattr(self, "_view", None) is not None and self._view[0].requires_grad))) \
+                                    or (_view_of(self) is not None and _view_of(self)[0].requires_grad))) \
                 and not (_tensor_mod._FW and carries_tangent(self, *tensors)):
             from ..autograd.grad_mode import no_grad
             with no_grad():
