@@ -18,6 +18,16 @@ def mT(x):
     return np.swapaxes(x, -1, -2)
 
 
+def mH(x):
+    """Conjugate transpose of the last two axes (the transpose for real ``x``)."""
+    x = np.swapaxes(x, -1, -2)
+    return np.conj(x) if x.dtype.kind == "c" else x
+
+
+def is_complex(x):
+    return np.dtype(x.dtype).kind == "c"
+
+
 def eye_like(x, n=None):
     """The identity of the last axis' size (or ``n``), in ``x``'s dtype (a constant)."""
     n = x.shape[-1] if n is None else n

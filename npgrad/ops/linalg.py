@@ -20,7 +20,7 @@ import operator
 import numpy as np
 
 from ..tensor import Tensor, _make, _wrap
-from ._matrix import LinAlgError, check_matrix, eye_like, lapack, mT, matrix_arg, tril
+from ._matrix import LinAlgError, check_matrix, eye_like, is_complex, lapack, mH, mT, matrix_arg, tril
 from ._util import batching_rule, data_of, zeros_grad
 from .complex import conj
 from .contract import dot, einsum, outer as _outer
@@ -79,8 +79,27 @@ def det(a):
     return _make(np.asarray(out), "det", (a,), (ad,), (_det_vjp,), _matrix_scalar_jvps(_det_vjp))
 
 
-def _logabsdet_vjp(g, y, a):
-    return np.linalg.solve(mT(a), g[..., None, None] * eye_like(a))
+def _logabsdet_vjp(g, y, a):  # g A^-H (a complex gradient for complex A: logabsdet = Re log det)
+    return np.linalg.solve(mH(a), g[..., None, None] * eye_like(a))
+
+
+def _logabsdet_jvp(t, y, a):  # Re tr(A^-1 dA)
+    d = _trace_inv_prod(a, t)
+    return np.real(d) if is_complex(d) else d
+
+
+def _trace_inv_prod(a, t):
+    return np.einsum("...ii->...", np.linalg.solve(a, t))
+
+
+def _sign_vjp(g, sign, a):  # sign = exp(i theta), theta = Im log det: g_theta = Im(g conj(sign)), gA = i g_theta A^-H
+    gt = np.imag(g * np.conj(sign))
+    gt = gt if isinstance(gt, Tensor) else np.asarray(gt)
+    return np.linalg.solve(mH(a), (1j * gt)[..., None, None] * eye_like(a))
+
+
+def _sign_jvp(t, sign, a):  # d sign = i sign Im tr(A^-1 dA)
+    return 1j * sign * np.imag(_trace_inv_prod(a, t))
 
 
 @batching_rule("leading")
@@ -88,12 +107,13 @@ def slogdet(a):
     """Sign and natural log of the absolute determinant, as ``np.linalg.slogdet`` (a named pair
     ``(sign, logabsdet)``). ``logabsdet`` is differentiable (gradient ``inv(a).T``, by a solve);
     ``sign`` is piecewise constant and has none."""
-    ad = matrix_arg(a, "slogdet", square=True)
+    ad = matrix_arg(a, "slogdet", square=True, complex_ok=True)
     with lapack("slogdet", ad.shape):
         sign, logabs = np.linalg.slogdet(ad)
-    return SlogdetResult(_wrap(np.asarray(sign)),
-                         _make(np.asarray(logabs), "slogdet", (a,), (ad,), (_logabsdet_vjp,),
-                               _matrix_scalar_jvps(_logabsdet_vjp)))
+    logabs = _make(np.asarray(logabs), "slogdet", (a,), (ad,), (_logabsdet_vjp,), (_logabsdet_jvp,))
+    if not is_complex(ad):
+        return SlogdetResult(_wrap(np.asarray(sign)), logabs)
+    return SlogdetResult(_make(np.asarray(sign), "slogdet_sign", (a,), (ad,), (_sign_vjp,), (_sign_jvp,)), logabs)
 
 
 # ---------------------------------------------------------------------------------- inv / solve
@@ -154,29 +174,33 @@ _SOLVE_JVPS = (_solve_jvp_a, lambda t, y, a, b: solve(a, t))
 
 # -------------------------------------------------------------------------------------- cholesky
 def _cholesky_vjp(g, L, a):
-    # PyTorch's cholesky_backward: gA = L^-T Phi L^-1, Phi = sym-halved tril(L^T gL)
-    phi = tril(np.matmul(mT(L), g))
-    phi = 0.5 * (phi + mT(tril(phi, -1)))
-    left = np.linalg.solve(mT(L), phi)                  # L^-T Phi
-    return mT(np.linalg.solve(mT(L), mT(left)))         # (L^-T Phi) L^-1
+    # PyTorch's cholesky_backward: gA = L^-H Phi L^-1, Phi = tril(L^H gL) with the strict lower part's conjugate
+    # transpose added and halved (the transposes are conjugate ones for complex Hermitian A)
+    phi = tril(np.matmul(mH(L), g))
+    phi = 0.5 * (phi + mH(tril(phi, -1)))
+    left = np.linalg.solve(mH(L), phi)                  # L^-H Phi
+    return mT(np.linalg.solve(mT(L), mT(left)))         # (L^-H Phi) L^-1
 
 
 def _cholesky_jvp(t, L, a):
-    # PyTorch's cholesky_jvp: dL = L (tril(X) - diag(X) / 2), X = L^-1 dA L^-T
-    X = mT(np.linalg.solve(L, mT(np.linalg.solve(L, t))))
+    # PyTorch's cholesky_jvp: dL = L (tril(X) - diag(X) / 2), X = L^-1 dA L^-H
+    X = mH(np.linalg.solve(L, mH(np.linalg.solve(L, t))))
     return np.matmul(L, tril(X) - 0.5 * X * eye_like(X))
 
 
 @batching_rule("leading")
 def cholesky(a, /, *, upper=False):
-    """Cholesky factor of (stacks of) symmetric positive-definite matrices, as
-    ``np.linalg.cholesky``: lower ``L`` with ``a = L @ L.T``, or upper ``L.T`` with ``upper=True``.
-    Reads the lower triangle; the gradient is symmetric (PyTorch's)."""
-    ad = matrix_arg(a, "cholesky", square=True)
+    """Cholesky factor of (stacks of) symmetric (Hermitian) positive-definite matrices, as
+    ``np.linalg.cholesky``: lower ``L`` with ``a = L @ L.conj().T``, or upper ``L.conj().T`` with
+    ``upper=True``. Reads the lower triangle; the gradient is PyTorch's."""
+    ad = matrix_arg(a, "cholesky", square=True, complex_ok=True)
     with lapack("cholesky", ad.shape):
         L = np.linalg.cholesky(ad)
     out = _make(L, "cholesky", (a,), (ad,), (_cholesky_vjp,), (_cholesky_jvp,))
-    return swapaxes(out, -1, -2) if upper else out
+    if not upper:
+        return out
+    out = swapaxes(out, -1, -2)
+    return conj(out) if is_complex(ad) else out
 
 
 # ---------------------------------------------------------------------------------------- pinv
