@@ -42,6 +42,10 @@ CASES = [
     ("cholesky", lambda x: _lib(x).cholesky(_hpd(x)), (2, 3, 3)),
     ("cholesky_upper", lambda x: _lib(x).cholesky(_hpd(x), upper=True), (3, 3)),
 ]
+for _shape in ((4, 3), (3, 3), (2, 3, 5)):
+    for _out in (0, 1):
+        CASES.append((f"qr_{'QR'[_out]}_{'x'.join(map(str, _shape))}", lambda x, o=_out: _lib(x).qr(x)[o], _shape))
+CASES.append(("qr_both", lambda x: _lib(x).qr(x)[0] @ _lib(x).qr(x)[1] * 2 + _lib(x).qr(x)[0][..., :1], (4, 3)))
 IDS = [c[0] for c in CASES]
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..autograd import forward_ad as _fwd
 from ..tensor import Tensor, _make, _wrap
-from ._matrix import diag_embed, eye_like, is_zero, lapack, mT, matrix_arg, tril, triu
+from ._matrix import diag_embed, eye_like, is_complex, is_zero, lapack, mH, mT, matrix_arg, tril, triu
 from ._util import batching_rule
 
 EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
@@ -215,8 +215,13 @@ def svdvals(x, _op="svdvals"):
 
 # ----------------------------------------------------------------------------------------- qr
 def _solve_right_rt(X, R):
-    """X @ inv(R)^T for square upper-triangular R, by a solve: (R^-1 X^T)^T."""
-    return mT(np.linalg.solve(R, mT(X)))
+    """X @ inv(R)^H for square upper-triangular R, by a solve: (R^-1 X^H)^H."""
+    return mH(np.linalg.solve(R, mH(X)))
+
+
+def _im_diag(M):
+    """i Im(diag(M)) as a diagonal matrix (zero for real M)."""
+    return 0.5 * (M - np.conj(M)) * eye_like(M)
 
 
 def _qr_vjp(complete):
@@ -227,12 +232,17 @@ def _qr_vjp(complete):
         if complete and m > n:
             raise RuntimeError(f"qr: mode='complete' with more rows than columns (shape {tuple(a.shape)}) is not "
                                f"differentiable (Q's last {m - n} columns are arbitrary); use mode='reduced'")
-        M = np.matmul(gR, mT(R)) - np.matmul(mT(Q), gQ)
-        if m >= n:  # gA = (gQ + Q copyltu(M)) R^-T, copyltu(M) = triu(M) + triu(M, 1)^T
-            sym = triu(M) + mT(triu(M, 1))
+        M = np.matmul(gR, mH(R)) - np.matmul(mH(Q), gQ)
+        cplx = is_complex(M)
+        if m >= n:  # gA = (gQ + Q copyltu(M)) R^-H, copyltu(M) = triu(M) + triu(M, 1)^H - i Im diag(M)
+            sym = triu(M) + mH(triu(M, 1))
+            if cplx:
+                sym = sym - _im_diag(M)
             return _solve_right_rt(gQ + np.matmul(Q, sym), R)
         # m < n: A = Q [R1 | R2]; gradient for the first m columns, then Q gR for all
-        skew = tril(mT(M) - M)            # tril of the skew part (real case)
+        skew = tril(mH(M) - M)            # tril of the skew-Hermitian part, its diagonal halved
+        if cplx:
+            skew = skew - 0.5 * skew * eye_like(skew)
         R1 = R[..., :, :m]
         g1 = _solve_right_rt(np.matmul(Q, skew), R1)
         pad = np.zeros(g1.shape[:-1] + (n - m,), dtype=g1.dtype)
@@ -244,11 +254,14 @@ _QR_VJPS = {True: _qr_vjp(True), False: _qr_vjp(False)}
 
 
 def _qr_square_jvp(dA, Q, R):
-    # A = QR, C = Q^T dA R^-1: Q^T dQ = tril(C, -1) - tril(C, -1)^T, dR = (C - Q^T dQ) R, dQ = dA R^-1 - Q dR R^-1
+    # A = QR, C = Q^H dA R^-1: Q^H dQ = tril(C, -1) - tril(C, -1)^H + i Im diag(C) (skew-Hermitian; R's diagonal
+    # stays real), dR = (C - Q^H dQ) R, dQ = dA R^-1 - Q dR R^-1
     dAR = _solve_right(dA, R)
-    C = np.matmul(mT(Q), dAR)
+    C = np.matmul(mH(Q), dAR)
     low = tril(C, -1)
-    omega = low - mT(low)
+    omega = low - mH(low)
+    if is_complex(C):
+        omega = omega + _im_diag(C)
     dR_Rinv = C - omega
     return dAR - np.matmul(Q, dR_Rinv), np.matmul(dR_Rinv, R)
 
@@ -268,7 +281,7 @@ def _qr_jvp(complete):
         if m >= n:
             return list(_qr_square_jvp(dA, Q, R))
         dQ, dR1 = _qr_square_jvp(dA[..., :, :m], Q, R[..., :, :m])   # m < n: A = Q [R1 | R2]
-        dR2 = np.matmul(mT(Q), dA[..., :, m:] - np.matmul(dQ, R[..., :, m:]))
+        dR2 = np.matmul(mH(Q), dA[..., :, m:] - np.matmul(dQ, R[..., :, m:]))
         return [dQ, np.concatenate([dR1, dR2], axis=-1)]
     return jvp
 
@@ -284,7 +297,7 @@ def qr(a, mode="reduced"):
     if mode not in ("reduced", "complete", "r"):
         raise ValueError(f"qr: mode must be 'reduced', 'complete' or 'r', not {mode!r}"
                          + (" ('raw' gives Householder reflectors, not supported)" if mode == "raw" else ""))
-    ad = matrix_arg(a, "qr")
+    ad = matrix_arg(a, "qr", complex_ok=True)
     with lapack("qr", ad.shape):
         Q, R = np.linalg.qr(ad, mode="complete" if mode == "complete" else "reduced")
     Qt, Rt = _record_packed("qr", a, ad, [Q, R], _QR_VJPS[mode == "complete"], _QR_JVPS[mode == "complete"])
