@@ -46,6 +46,13 @@ for _shape in ((4, 3), (3, 3), (2, 3, 5)):
     for _out in (0, 1):
         CASES.append((f"qr_{'QR'[_out]}_{'x'.join(map(str, _shape))}", lambda x, o=_out: _lib(x).qr(x)[o], _shape))
 CASES.append(("qr_both", lambda x: _lib(x).qr(x)[0] @ _lib(x).qr(x)[1] * 2 + _lib(x).qr(x)[0][..., :1], (4, 3)))
+CASES += [
+    ("eigh_values", lambda x: _lib(x).eigh(_herm(x))[0], (2, 3, 3)),
+    ("eigvalsh", lambda x: _lib(x).eigvalsh(_herm(x)), (3, 3)),
+    # phase-invariant losses of the eigenvectors: |V|^2 and V diag(w) V^H
+    ("eigh_vectors_abs", lambda x: abs(_lib(x).eigh(_herm(x))[1]) ** 2, (2, 3, 3)),
+    ("eigh_projector", lambda x: (lambda w, V: (V * w[..., None, :]) @ _mh(V))(*_lib(x).eigh(_herm(x))), (3, 3)),
+]
 IDS = [c[0] for c in CASES]
 
 
@@ -71,3 +78,17 @@ def test_jvp_matches_torch_func_jvp(name, f, shape):
 def test_gradcheck_complex128(name, f, shape):
     x = npg.tensor(crandn(np.random.default_rng(2), shape, np.complex128))
     assert gradcheck(f, (x,))
+
+
+@pytest.mark.parametrize("op", ["eigh"])
+def test_a_loss_of_the_vectors_phases_raises_as_in_torch(op):
+    x = crandn(np.random.default_rng(3), (3, 3), np.complex128)
+    a = npg.tensor(x + x.conj().T)
+    out = npg.linalg.eigh(a)[1]
+    loss = npg.real(out).sum()
+    with pytest.raises(RuntimeError, match=f"{op}: The .*vectors in the complex case are specified up to "
+                                           f"multiplication by e\\^\\{{i phi\\}}"):
+        loss.backward()
+    t = torch.tensor(x + x.conj().T, requires_grad=True)
+    with pytest.raises(RuntimeError, match="e\\^\\{i phi\\}"):
+        torch.linalg.eigh(t)[1].real.sum().backward()

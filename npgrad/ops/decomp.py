@@ -25,6 +25,7 @@ from ..autograd import forward_ad as _fwd
 from ..tensor import Tensor, _make, _wrap
 from ._matrix import diag_embed, eye_like, is_complex, is_zero, lapack, mH, mT, matrix_arg, tril, triu
 from ._util import batching_rule
+from .complex import real as _real
 
 EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
@@ -71,37 +72,57 @@ def _record_packed(op, a, ad, parts, vjp_parts, jvp_parts):
 
 
 # --------------------------------------------------------------------------------------- eigh
+def _check_phase(imdiag, op):
+    """PyTorch's check that a loss of complex singular/eigen-vectors does not depend on their phases (each vector
+    is defined up to a factor e^{i phi}): the imaginary part of diag(V^H gV) must vanish."""
+    d = imdiag.data if isinstance(imdiag, Tensor) else imdiag
+    if not np.all(np.abs(d) <= 1e-2):
+        raise RuntimeError(f"{op}: The {'eigen' if op == 'eigh' else 'singular '}vectors in the complex case are "
+                           f"specified up to multiplication by e^{{i phi}}. The specified loss function depends on "
+                           f"this phase term, making it ill-defined (as in PyTorch)")
+
+
 def _eigh_vjp(gs, ys, a):
     gw, gV = gs
     w, V = ys
-    if is_zero(gV):  # eigenvalues only: V diag(gw) V^T (finite for repeated eigenvalues too)
-        return np.matmul(V * gw[..., None, :], mT(V))
-    VtgV = np.matmul(mT(V), gV)
-    skew = 0.5 * (VtgV - mT(VtgV))
-    E = w[..., None, :] - w[..., :, None] + eye_like(w)  # E_ij = w_j - w_i, 1 on the diagonal
-    inner = skew / E + diag_embed(gw)
-    return np.matmul(V, np.matmul(inner, mT(V)))
+    if is_complex(w):  # (complex A: the eigenvalues are real, packed beside the complex eigenvectors)
+        w, gw = np.real(w), np.real(gw)
+    if is_zero(gV):  # eigenvalues only: V diag(gw) V^H (finite for repeated eigenvalues too)
+        return np.matmul(V * gw[..., None, :], mH(V))
+    VtgV = np.matmul(mH(V), gV)
+    eye = eye_like(w)
+    if is_complex(VtgV):
+        _check_phase(np.imag(np.sum(VtgV * eye, axis=-1)), "eigh")
+    skew = 0.5 * (VtgV - mH(VtgV))
+    E = w[..., None, :] - w[..., :, None] + eye  # E_ij = w_j - w_i, 1 on the diagonal
+    inner = skew / E * (1 - eye) + diag_embed(gw)
+    return np.matmul(V, np.matmul(inner, mH(V)))
 
 
 def _eigh_jvp(dA, ys, a):
-    # dw = diag(V^T dA V); dV = V (V^T dA V / E) with E_ij = w_j - w_i and a zero diagonal (PyTorch's)
+    # dw = diag(V^H dA V) (real); dV = V (V^H dA V / E) with E_ij = w_j - w_i and a zero diagonal (PyTorch's)
     w, V = ys
-    dP = np.matmul(mT(V), np.matmul(dA, V))
+    if is_complex(w):
+        w = np.real(w)
+    dP = np.matmul(mH(V), np.matmul(dA, V))
     eye = eye_like(w)
     E = w[..., None, :] - w[..., :, None] + eye
-    return [np.sum(dP * eye, axis=-1), np.matmul(V, dP / E * (1 - eye))]
+    dw = np.sum(dP * eye, axis=-1)
+    return [np.real(dw) if is_complex(dw) else dw, np.matmul(V, dP / E * (1 - eye))]
 
 
 @batching_rule("leading")
 def eigh(a, UPLO="L"):
-    """Eigenvalues (ascending) and eigenvectors of symmetric matrices, as ``np.linalg.eigh``; reads
-    the ``UPLO`` triangle. Both outputs are differentiable; the gradient is symmetric (PyTorch's)."""
-    ad = matrix_arg(a, "eigh", square=True)
+    """Eigenvalues (ascending) and eigenvectors of symmetric (Hermitian) matrices, as ``np.linalg.eigh``; reads
+    the ``UPLO`` triangle. Both outputs are differentiable; the gradient is Hermitian (PyTorch's). A loss of
+    complex eigenvectors that depends on their phases raises, as in PyTorch."""
+    ad = matrix_arg(a, "eigh", square=True, complex_ok=True)
     if UPLO not in ("L", "U"):
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', not {UPLO!r}")
     with lapack("eigh", ad.shape):
         w, V = np.linalg.eigh(ad, UPLO=UPLO)
-    return EighResult(*_record_packed("eigh", a, ad, [w, V], _eigh_vjp, _eigh_jvp))
+    wt, Vt = _record_packed("eigh", a, ad, [w, V], _eigh_vjp, _eigh_jvp)
+    return EighResult(_real(wt) if is_complex(wt) else wt, Vt)
 
 
 @batching_rule("leading")
@@ -110,7 +131,7 @@ def eigvalsh(a, UPLO="L"):
     (computes the eigenvectors too when a graph is recorded)."""
     if isinstance(a, Tensor) and (a.requires_grad or _fwd.is_dual(a)):
         return eigh(a, UPLO).eigenvalues
-    ad = matrix_arg(a, "eigvalsh", square=True)
+    ad = matrix_arg(a, "eigvalsh", square=True, complex_ok=True)
     with lapack("eigvalsh", ad.shape):
         return _wrap(np.linalg.eigvalsh(ad, UPLO=UPLO))
 
