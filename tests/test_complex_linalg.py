@@ -53,6 +53,18 @@ CASES += [
     ("eigh_vectors_abs", lambda x: abs(_lib(x).eigh(_herm(x))[1]) ** 2, (2, 3, 3)),
     ("eigh_projector", lambda x: (lambda w, V: (V * w[..., None, :]) @ _mh(V))(*_lib(x).eigh(_herm(x))), (3, 3)),
 ]
+for _shape in ((4, 3), (3, 3), (2, 3, 5)):
+    _sh = "x".join(map(str, _shape))
+    CASES += [
+        (f"svdvals_{_sh}", lambda x: _lib(x).svdvals(x), _shape),
+        # phase-invariant losses of the singular vectors: |U|^2, |Vh|^2, U diag(S) Vh, U Vh
+        (f"svd_U_abs_{_sh}", lambda x: abs(_lib(x).svd(x, full_matrices=False)[0]) ** 2, _shape),
+        (f"svd_Vh_abs_{_sh}", lambda x: abs(_lib(x).svd(x, full_matrices=False)[2]) ** 2, _shape),
+        (f"svd_USVh_{_sh}", lambda x: (lambda U, S, Vh: (U * S[..., None, :]) @ Vh)(
+            *_lib(x).svd(x, full_matrices=False)), _shape),
+        (f"svd_UVh_{_sh}", lambda x: (lambda U, S, Vh: U @ Vh * S.sum())(*_lib(x).svd(x, full_matrices=False)),
+         _shape),
+    ]
 IDS = [c[0] for c in CASES]
 
 
@@ -80,15 +92,15 @@ def test_gradcheck_complex128(name, f, shape):
     assert gradcheck(f, (x,))
 
 
-@pytest.mark.parametrize("op", ["eigh"])
+@pytest.mark.parametrize("op", ["eigh", "svd"])
 def test_a_loss_of_the_vectors_phases_raises_as_in_torch(op):
     x = crandn(np.random.default_rng(3), (3, 3), np.complex128)
     a = npg.tensor(x + x.conj().T)
-    out = npg.linalg.eigh(a)[1]
+    out = npg.linalg.eigh(a)[1] if op == "eigh" else npg.linalg.svd(a)[0]
     loss = npg.real(out).sum()
     with pytest.raises(RuntimeError, match=f"{op}: The .*vectors in the complex case are specified up to "
                                            f"multiplication by e\\^\\{{i phi\\}}"):
         loss.backward()
     t = torch.tensor(x + x.conj().T, requires_grad=True)
     with pytest.raises(RuntimeError, match="e\\^\\{i phi\\}"):
-        torch.linalg.eigh(t)[1].real.sum().backward()
+        (torch.linalg.eigh(t)[1] if op == "eigh" else torch.linalg.svd(t)[0]).real.sum().backward()

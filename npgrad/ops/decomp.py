@@ -141,6 +141,8 @@ def _svd_vjp(full_matrices):
     def vjp(gs, ys, a):
         gU, gS, gVh = gs
         U, S, Vh = ys
+        if is_complex(S):  # (complex A: the singular values are real, packed beside the complex vectors)
+            S, gS = np.real(S), np.real(gS)
         m, n = a.shape[-2:]
         k = S.shape[-1]
         if full_matrices:  # the extra columns of U / rows of Vh are arbitrary: their gradients are ignored
@@ -148,25 +150,39 @@ def _svd_vjp(full_matrices):
         use_u, use_v = not is_zero(gU), not is_zero(gVh)
         if not (use_u or use_v):  # singular values only: U diag(gS) Vh
             return np.matmul(U * gS[..., None, :], Vh)
+        cplx = is_complex(U)
+        eye = eye_like(S)
         S2 = S * S
-        E = S2[..., None, :] - S2[..., :, None] + eye_like(S)  # E_jk = S_k^2 - S_j^2, 1 on the diagonal
+        E = S2[..., None, :] - S2[..., :, None] + eye  # E_jk = S_k^2 - S_j^2, 1 on the diagonal
         inner = diag_embed(gS)
         if use_u:
-            UtgU = np.matmul(mT(U), gU)
-            inner = inner + (UtgU - mT(UtgU)) / E * S[..., None, :]
+            UtgU = np.matmul(mH(U), gU)
+            inner = inner + (UtgU - mH(UtgU)) / E * S[..., None, :] * (1 - eye)
         if use_v:
-            VtgV = np.matmul(Vh, mT(gVh))
-            inner = inner + S[..., :, None] * ((VtgV - mT(VtgV)) / E)
-        if m > n and use_u:    # + (I - U U^T) gU S^-1 V^T
+            VtgV = np.matmul(Vh, mH(gVh))
+            inner = inner + S[..., :, None] * ((VtgV - mH(VtgV)) / E) * (1 - eye)
+        if cplx:  # the phases: Im diag(U^H gU) + Im diag(V^H gV) must vanish (PyTorch's check)
+            im_u = np.imag(np.sum(UtgU * eye, axis=-1)) if use_u else 0.0
+            im_v = np.imag(np.sum(VtgV * eye, axis=-1)) if use_v else 0.0
+            _check_svd_phase(im_u, im_v)
+            if use_u:  # + i Im diag(U^H gU) / S
+                inner = inner + diag_embed(1j * im_u / S)
+        if m > n and use_u:    # + (I - U U^H) gU S^-1 V^H
             gUS = gU / S[..., None, :]
-            left = np.matmul(U, inner) + gUS - np.matmul(U, np.matmul(mT(U), gUS))
+            left = np.matmul(U, inner) + gUS - np.matmul(U, np.matmul(mH(U), gUS))
             return np.matmul(left, Vh)
-        if m < n and use_v:    # + U S^-1 gVh (I - V V^T)
+        if m < n and use_v:    # + U S^-1 gVh (I - V V^H)
             SgVh = gVh / S[..., :, None]
-            right = np.matmul(inner, Vh) + SgVh - np.matmul(np.matmul(SgVh, mT(Vh)), Vh)
+            right = np.matmul(inner, Vh) + SgVh - np.matmul(np.matmul(SgVh, mH(Vh)), Vh)
             return np.matmul(U, right)
         return np.matmul(U, np.matmul(inner, Vh))
     return vjp
+
+
+def _check_svd_phase(im_u, im_v):
+    du, dv = (d.data if isinstance(d, Tensor) else np.asarray(d) for d in (im_u, im_v))
+    if not np.all(np.abs(du + dv) <= 1e-2 + 1e-2 * np.abs(dv)):
+        _check_phase(np.asarray(1.0), "svd")
 
 
 _SVD_VJPS = {True: _svd_vjp(True), False: _svd_vjp(False)}
@@ -174,31 +190,41 @@ _SVD_VJPS = {True: _svd_vjp(True), False: _svd_vjp(False)}
 
 def _svd_jvp(full_matrices):
     def jvp(dA, ys, a):
-        # dP = U^T dA V, dS = diag(dP); dU = U (dP S + S dP^T) / E (+ (I - UU^T) dA V / S when m > k),
-        # dV = V (S dP + dP^T S) / E (+ (I - VV^T) dA^T U / S when n > k); E_jk = S_k^2 - S_j^2, zero diagonal
+        # dP = U^H dA V, dS = Re diag(dP); dU = U ((dP S + S dP^H) / E + i Im diag(dP) / 2S)
+        # (+ (I - UU^H) dA V / S when m > k), dV = V ((S dP + dP^H S) / E - i Im diag(dP) / 2S)
+        # (+ (I - VV^H) dA^H U / S when n > k); E_jk = S_k^2 - S_j^2, zero diagonal (PyTorch's svd_jvp)
         U, S, Vh = ys
+        if is_complex(S):
+            S = np.real(S)
         m, n = a.shape[-2:]
         k = S.shape[-1]
         if full_matrices and m != n:
             raise NotImplementedError("svd: forward-mode AD of full_matrices=True with a non-square matrix is not "
                                       "supported (the extra columns of U / rows of Vh are an arbitrary basis); "
                                       "use full_matrices=False")
-        V = mT(Vh)
-        dP = np.matmul(mT(U), np.matmul(dA, V))
+        V = mH(Vh)
+        dP = np.matmul(mH(U), np.matmul(dA, V))
         eye = eye_like(S)
-        dS = np.sum(dP * eye, axis=-1)
+        dPd = np.sum(dP * eye, axis=-1)
+        cplx = is_complex(dPd)
+        dS = np.real(dPd) if cplx else dPd
         S2 = S * S
         E = S2[..., None, :] - S2[..., :, None] + eye
         off = 1 - eye
-        dU = np.matmul(U, (dP * S[..., None, :] + S[..., :, None] * mT(dP)) / E * off)
-        dV = np.matmul(V, (S[..., :, None] * dP + mT(dP) * S[..., None, :]) / E * off)
+        inU = (dP * S[..., None, :] + S[..., :, None] * mH(dP)) / E * off
+        inV = (S[..., :, None] * dP + mH(dP) * S[..., None, :]) / E * off
+        if cplx:
+            ph = diag_embed(0.5j * np.imag(dPd) / S)
+            inU, inV = inU + ph, inV - ph
+        dU = np.matmul(U, inU)
+        dV = np.matmul(V, inV)
         if m > k:
-            dU = dU + np.matmul(dA, V) / S[..., None, :] - np.matmul(U, np.matmul(mT(U), np.matmul(dA, V))) \
+            dU = dU + np.matmul(dA, V) / S[..., None, :] - np.matmul(U, np.matmul(mH(U), np.matmul(dA, V))) \
                 / S[..., None, :]
         if n > k:
-            dAtU = np.matmul(mT(dA), U)
+            dAtU = np.matmul(mH(dA), U)
             dV = dV + (dAtU - np.matmul(V, np.matmul(Vh, dAtU))) / S[..., None, :]
-        return [dU, dS, mT(dV)]
+        return [dU, dS, mH(dV)]
     return jvp
 
 
@@ -216,11 +242,12 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """
     if not compute_uv:
         return svdvals(a, _op="svd")
-    ad = matrix_arg(a, "svd")
+    ad = matrix_arg(a, "svd", complex_ok=True)
     with lapack("svd", ad.shape):
         U, S, Vh = np.linalg.svd(ad, full_matrices=bool(full_matrices))
-    return SVDResult(*_record_packed("svd", a, ad, [U, S, Vh], _SVD_VJPS[bool(full_matrices)],
-                                     _SVD_JVPS[bool(full_matrices)]))
+    Ut, St, Vht = _record_packed("svd", a, ad, [U, S, Vh], _SVD_VJPS[bool(full_matrices)],
+                                 _SVD_JVPS[bool(full_matrices)])
+    return SVDResult(Ut, _real(St) if is_complex(St) else St, Vht)
 
 
 @batching_rule("leading")
@@ -229,7 +256,7 @@ def svdvals(x, _op="svdvals"):
     ``U diag(gS) Vh``, finite for repeated singular values)."""
     if isinstance(x, Tensor) and (x.requires_grad or _fwd.is_dual(x)):
         return svd(x, full_matrices=False).S
-    ad = matrix_arg(x, _op)
+    ad = matrix_arg(x, _op, complex_ok=True)
     with lapack(_op, ad.shape):
         return _wrap(np.linalg.svd(ad, compute_uv=False))
 
