@@ -65,6 +65,8 @@ for _shape in ((4, 3), (3, 3), (2, 3, 5)):
         (f"svd_UVh_{_sh}", lambda x: (lambda U, S, Vh: U @ Vh * S.sum())(*_lib(x).svd(x, full_matrices=False)),
          _shape),
     ]
+for _shape in ((4, 3), (3, 3), (3, 5)):
+    CASES.append((f"pinv_{'x'.join(map(str, _shape))}", lambda x: _lib(x).pinv(x), _shape))
 IDS = [c[0] for c in CASES]
 
 
@@ -104,3 +106,23 @@ def test_a_loss_of_the_vectors_phases_raises_as_in_torch(op):
     t = torch.tensor(x + x.conj().T, requires_grad=True)
     with pytest.raises(RuntimeError, match="e\\^\\{i phi\\}"):
         (torch.linalg.eigh(t)[1] if op == "eigh" else torch.linalg.svd(t)[0]).real.sum().backward()
+
+
+@pytest.mark.parametrize("dtype", CDTYPES)
+@pytest.mark.parametrize("bshape", [(5,), (5, 2)])
+def test_lstsq_matches_torch(dtype, bshape):
+    rng = np.random.default_rng(4)
+    a, b = crandn(rng, (5, 3), dtype), crandn(rng, bshape, dtype)
+    compare(lambda a, b: npg.linalg.lstsq(a, b)[0], lambda a, b: torch.linalg.lstsq(a, b, driver="gelsd")[0],
+            [a, b], "lstsq x")
+    # residuals sum |a x - b|^2 (real), against the same expression in torch
+    compare(lambda a, b: npg.linalg.lstsq(a, b)[1],
+            lambda a, b: (abs(a @ torch.linalg.lstsq(a, b, driver="gelsd")[0] - b) ** 2).sum(0).reshape(-1), [a, b],
+            "lstsq residuals")
+    ta, tb = npg.tensor(a.astype(np.complex128)), npg.tensor(b.astype(np.complex128))
+    assert gradcheck(lambda a, b: npg.linalg.lstsq(a, b)[0], (ta, tb))
+    assert gradcheck(lambda a, b: npg.linalg.lstsq(a, b)[1], (ta, tb))
+    out, tan = npg.func.jvp(lambda a, b: npg.linalg.lstsq(a, b)[1], (ta.detach(), tb.detach()),
+                            (npg.tensor(crandn(rng, a.shape, np.complex128)), npg.tensor(crandn(rng, bshape,
+                                                                                                np.complex128))))
+    assert tan.dtype == np.float64

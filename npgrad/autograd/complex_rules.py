@@ -43,7 +43,7 @@ declare(HOLO, "add", "sub", "mul", "div", "pow", "neg", "exp", "expm1", "log", "
 declare(LINEAR, "sum", "mean", "cumsum", "reshape", "transpose", "swapaxes", "broadcast_to", "concatenate",
         "flip", "pad", "repeat", "tile", "getitem", "setitem", "copy", "copy_slices", "where", "nan_to_num",
         "scatter_add", "make_dual", "unpack_dual", "jvp_fallback_input", "input")
-declare(OWN, "astype", "slogdet_sign", "cholesky", "eigh", "qr", "svd")
+declare(OWN, "astype", "slogdet_sign", "cholesky", "eigh", "qr", "svd", "pinv", "lstsq")
 
 
 def _conjugated(vjp):
