@@ -9,7 +9,7 @@ import torch
 import npgrad as npg
 from npgrad.autograd import gradcheck
 
-from tests.complex_helpers import CDTYPES, close, compare, crandn
+from tests.complex_helpers import CDTYPES, FOR, close, compare, crandn
 
 
 def _mh(x):
@@ -67,6 +67,34 @@ for _shape in ((4, 3), (3, 3), (2, 3, 5)):
     ]
 for _shape in ((4, 3), (3, 3), (3, 5)):
     CASES.append((f"pinv_{'x'.join(map(str, _shape))}", lambda x: _lib(x).pinv(x), _shape))
+for _ord in (2, 1, 3, 0.5, np.inf, -np.inf):
+    CASES.append((f"vector_norm_{_ord}", lambda x, o=_ord: _lib(x).vector_norm(x, ord=o, axis=-1), (2, 4)))
+for _ord in ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf):
+    CASES.append((f"matrix_norm_{_ord}", lambda x, o=_ord: _lib(x).matrix_norm(x, ord=o), (2, 3, 4)))
+CASES += [
+    ("norm_all", lambda x: _lib(x).norm(x), (3, 4)),
+    ("norm_axis", lambda x: _lib(x).norm(x, axis=0) if isinstance(x, npg.Tensor) else _lib(x).norm(x, dim=0),
+     (3, 4)),
+    ("norm_nuc", lambda x: _lib(x).norm(x, "nuc"), (3, 4)),
+]
+
+
+def _either(nf, tf):
+    return lambda x: nf(x) if isinstance(x, npg.Tensor) else tf(x)
+
+
+CASES += [
+    ("vecdot", lambda x: _lib(x).vecdot(x[0], x[1]), (2, 2, 4)),
+    ("cross", lambda x: _lib(x).cross(x[0], x[1]), (2, 2, 3)),
+    ("outer", _either(lambda x: npg.linalg.outer(x[0], x[1]), lambda x: torch.outer(x[0], x[1])), (2, 4)),
+    ("trace", _either(lambda x: npg.linalg.trace(x), lambda x: torch.diagonal(x, 0, -2, -1).sum(-1)), (2, 3, 3)),
+    ("diagonal", lambda x: _lib(x).diagonal(x, offset=1), (2, 3, 4)),
+    ("matrix_transpose", _either(npg.linalg.matrix_transpose, lambda x: x.mT), (2, 3, 4)),
+    ("multi_dot", lambda x: _lib(x).multi_dot([x[0], x[1], x[2]]), (3, 3, 3)),
+    ("multi_dot_vectors", lambda x: _lib(x).multi_dot([x[0, 0], x[1], x[2], x[0, :, 1]]), (3, 3, 3)),
+    ("matrix_power", lambda x: _lib(x).matrix_power(x, 3), (2, 3, 3)),
+    ("matrix_power_neg", lambda x: _lib(x).matrix_power(x + 3 * _eye(x), -2), (3, 3)),
+]
 IDS = [c[0] for c in CASES]
 
 
@@ -126,3 +154,14 @@ def test_lstsq_matches_torch(dtype, bshape):
                             (npg.tensor(crandn(rng, a.shape, np.complex128)), npg.tensor(crandn(rng, bshape,
                                                                                                 np.complex128))))
     assert tan.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", CDTYPES)
+def test_cond_and_matrix_rank_of_complex_matrices(dtype):
+    x = crandn(np.random.default_rng(5), (2, 3, 3), dtype)
+    for p in (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf):
+        c = npg.linalg.cond(npg.tensor(x), p)
+        close(c, np.linalg.cond(x, p), f"cond {p}")
+        assert c.dtype == FOR[np.dtype(dtype)]
+    low = x[0] @ np.diag(np.array([1, 1, 0], dtype)) @ x[1]
+    assert int(npg.linalg.matrix_rank(npg.tensor(low))) == 2 == int(torch.linalg.matrix_rank(torch.tensor(low)))
