@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import npgrad as npg
-from npgrad.autograd import gradcheck
+from npgrad.autograd import gradcheck, gradgradcheck
 
 from tests.complex_helpers import CDTYPES, FOR, close, compare, crandn
 
@@ -92,6 +92,8 @@ CASES += [
     ("matrix_transpose", _either(npg.linalg.matrix_transpose, lambda x: x.mT), (2, 3, 4)),
     ("multi_dot", lambda x: _lib(x).multi_dot([x[0], x[1], x[2]]), (3, 3, 3)),
     ("multi_dot_vectors", lambda x: _lib(x).multi_dot([x[0, 0], x[1], x[2], x[0, :, 1]]), (3, 3, 3)),
+    ("tensorinv", lambda x: _lib(x).tensorinv(x + 3 * _eye(x, 6).reshape(6, 2, 3), ind=1), (6, 2, 3)),
+    ("tensorsolve", lambda x: _lib(x).tensorsolve((x + 3 * _eye(x, 6)).reshape(6, 2, 3), x[0]), (6, 6)),
     ("matrix_power", lambda x: _lib(x).matrix_power(x, 3), (2, 3, 3)),
     ("matrix_power_neg", lambda x: _lib(x).matrix_power(x + 3 * _eye(x), -2), (3, 3)),
 ]
@@ -165,3 +167,14 @@ def test_cond_and_matrix_rank_of_complex_matrices(dtype):
         assert c.dtype == FOR[np.dtype(dtype)]
     low = x[0] @ np.diag(np.array([1, 1, 0], dtype)) @ x[1]
     assert int(npg.linalg.matrix_rank(npg.tensor(low))) == 2 == int(torch.linalg.matrix_rank(torch.tensor(low)))
+
+
+_SECOND = ["slogdet_logabsdet", "slogdet_sign", "cholesky", "qr_Q_4x3", "qr_R_2x3x5", "eigh_values",
+           "eigh_vectors_abs", "svdvals_4x3", "svd_U_abs_3x3", "pinv_4x3", "vector_norm_2", "matrix_norm_nuc"]
+
+
+@pytest.mark.parametrize("name, f, shape", [c for c in CASES if c[0] in _SECOND], ids=_SECOND)
+def test_gradgradcheck_complex128(name, f, shape):
+    """Second derivatives: every VJP above is written with differentiable ops (create_graph)."""
+    x = npg.tensor(crandn(np.random.default_rng(2), shape, np.complex128))
+    assert gradgradcheck(f, (x,))

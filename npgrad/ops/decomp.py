@@ -15,6 +15,11 @@ The formulas are the standard ones PyTorch uses (FunctionsManual.cpp: ``linalg_e
 PyTorch: a loss of the eigen/singular values alone has a finite gradient (the terms in the unused
 vectors' gradient are skipped, as PyTorch skips undefined gradients); a loss of the vectors has
 ``1 / (lambda_j - lambda_i)`` factors and is not finite where values repeat.
+
+Complex matrices (Hermitian for eigh): the transposes are conjugate transposes, the eigen/singular values
+are real (packed beside the complex vectors, then taken as the real part), and, as in PyTorch, a loss that
+depends on the phases of the vectors (each is defined up to a factor e^{i phi}) raises: the imaginary part
+of diag(V^H gV) (for svd: of diag(U^H gU) + diag(V^H gV)) must vanish.
 """
 import collections
 import math

@@ -329,14 +329,14 @@ def _shape(x, where):
 def matrix_transpose(x, /):
     """Transpose of the last two axes, as ``np.linalg.matrix_transpose``."""
     if not isinstance(x, Tensor):
-        x = _wrap(matrix_arg(x, "matrix_transpose"))
+        x = _wrap(matrix_arg(x, "matrix_transpose", complex_ok=True))
     check_matrix(x, "matrix_transpose", complex_ok=True)
     return swapaxes(x, -1, -2)
 
 
 def diagonal(x, /, *, offset=0):
     """The ``offset`` diagonal of the last two axes, as ``np.linalg.diagonal``."""
-    x = x if isinstance(x, Tensor) else _wrap(matrix_arg(x, "diagonal"))
+    x = x if isinstance(x, Tensor) else _wrap(matrix_arg(x, "diagonal", complex_ok=True))
     check_matrix(x, "diagonal", complex_ok=True)
     n, m = x.shape[-2:]
     size = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
