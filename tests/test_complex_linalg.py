@@ -178,3 +178,35 @@ def test_gradgradcheck_complex128(name, f, shape):
     """Second derivatives: every VJP above is written with differentiable ops (create_graph)."""
     x = npg.tensor(crandn(np.random.default_rng(2), shape, np.complex128))
     assert gradgradcheck(f, (x,))
+
+
+@pytest.mark.parametrize("dtype", CDTYPES)
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (3, 3)])
+def test_svd_and_qr_modes(shape, dtype):
+    """svd with full_matrices=True (the extra columns' gradients ignored) and compute_uv=False; qr's 'complete'
+    (m <= n) and 'r' modes."""
+    x, k = crandn(np.random.default_rng(9), shape, dtype), min(shape)
+    compare(lambda a: abs(npg.linalg.svd(a)[0][..., :k]) ** 2, lambda a: abs(torch.linalg.svd(a)[0][..., :k]) ** 2,
+            [x], "svd full_matrices")
+    compare(lambda a: npg.linalg.svd(a, compute_uv=False), torch.linalg.svdvals, [x], "svd compute_uv=False")
+    if shape[0] <= shape[1]:
+        compare(lambda a: npg.linalg.qr(a, mode="complete")[1], lambda a: torch.linalg.qr(a, mode="complete")[1],
+                [x], "qr complete")
+    compare(lambda a: npg.linalg.qr(a, mode="r"), lambda a: torch.linalg.qr(a)[1], [x], "qr r")
+
+
+@pytest.mark.parametrize("dtype", CDTYPES)
+def test_eigh_reads_one_triangle_of_a_non_hermitian_leaf_as_torch(dtype):
+    h = crandn(np.random.default_rng(10), (3, 3), dtype)
+    compare(lambda a: npg.linalg.eigh(a, UPLO="U")[0], lambda a: torch.linalg.eigh(a, UPLO="U")[0], [h], "eigh U")
+    compare(npg.linalg.eigvalsh, torch.linalg.eigvalsh, [h], "eigvalsh")
+    compare(lambda a: abs(npg.linalg.eigh(a)[1]) ** 2, lambda a: abs(torch.linalg.eigh(a)[1]) ** 2, [h], "eigh V")
+
+
+@pytest.mark.parametrize("dtype", CDTYPES)
+def test_results_without_gradients_keep_numpys_dtypes(dtype):
+    a = npg.tensor(crandn(np.random.default_rng(11), (3, 3), dtype), requires_grad=False)
+    real = FOR[np.dtype(dtype)]
+    assert npg.linalg.eigh(a)[0].dtype == real and npg.linalg.svd(a)[1].dtype == real
+    assert npg.linalg.slogdet(a)[1].dtype == real and npg.linalg.slogdet(a)[0].dtype == dtype
+    assert npg.linalg.norm(a).dtype == real and npg.linalg.cholesky(a @ a.conj().T + 3 * np.eye(3, dtype=real)).dtype == dtype
