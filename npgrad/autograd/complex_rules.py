@@ -17,7 +17,7 @@ This module declares, by op name, what each op does when its output is complex (
 * ``OWN``: the op computes its complex VJPs itself (conj, real, view_as_complex...).
 
 An op not declared here raises a TypeError naming it when it would record a complex result (max, sort,
-relu, cholesky...): no silent wrong gradient. Ops that map complex inputs to real outputs (abs, angle, var,
+relu...): no silent wrong gradient. Ops that map complex inputs to real outputs (abs, angle, var,
 norms, slogdet) never reach ``_record``'s check and handle complex inputs themselves.
 
 For an input that is real while the output is complex (mixed real and complex operands), the VJP gives a
@@ -43,7 +43,7 @@ declare(HOLO, "add", "sub", "mul", "div", "pow", "neg", "exp", "expm1", "log", "
 declare(LINEAR, "sum", "mean", "cumsum", "reshape", "transpose", "swapaxes", "broadcast_to", "concatenate",
         "flip", "pad", "repeat", "tile", "getitem", "setitem", "copy", "copy_slices", "where", "nan_to_num",
         "scatter_add", "make_dual", "unpack_dual", "jvp_fallback_input", "input")
-declare(OWN, "astype")
+declare(OWN, "astype", "slogdet_sign", "cholesky", "eigh", "qr", "svd", "pinv", "lstsq")
 
 
 def _conjugated(vjp):

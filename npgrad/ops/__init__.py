@@ -241,12 +241,13 @@ T.__array_function__ = _array_function
 
 
 # ------------------------------------------------------------------- np.linalg (npg.linalg)
-# np.linalg.X(tensor) dispatches to the npgrad op of the same name (ops/linalg.py, decomp.py, norms.py).
-from . import decomp as _decomp, linalg as _linalg, norms as _norms  # noqa: E402
+# np.linalg.X(tensor) dispatches to the npgrad op of the same name (ops/linalg.py, lstsq.py, decomp.py, norms.py).
+from . import decomp as _decomp, linalg as _linalg, lstsq as _lstsq, norms as _norms  # noqa: E402
 
 FUNCTIONS.update({getattr(np.linalg, name): getattr(module, name) for module, names in (
-    (_linalg, ("det", "slogdet", "inv", "solve", "cholesky", "pinv", "lstsq", "matrix_power", "multi_dot",
+    (_linalg, ("det", "slogdet", "inv", "solve", "cholesky", "matrix_power", "multi_dot",
                "tensorinv", "tensorsolve", "matrix_transpose", "diagonal", "trace", "outer", "vecdot", "cross")),
+    (_lstsq, ("pinv", "lstsq")),
     (_decomp, ("eigh", "eigvalsh", "svd", "svdvals", "qr")),
     (_norms, ("norm", "vector_norm", "matrix_norm", "cond", "matrix_rank")),
 ) for name in names if hasattr(np.linalg, name)})

@@ -18,6 +18,16 @@ def mT(x):
     return np.swapaxes(x, -1, -2)
 
 
+def mH(x):
+    """Conjugate transpose of the last two axes (the transpose for real ``x``)."""
+    x = np.swapaxes(x, -1, -2)
+    return np.conj(x) if x.dtype.kind == "c" else x
+
+
+def is_complex(x):
+    return np.dtype(x.dtype).kind == "c"
+
+
 def eye_like(x, n=None):
     """The identity of the last axis' size (or ``n``), in ``x``'s dtype (a constant)."""
     n = x.shape[-1] if n is None else n
@@ -55,7 +65,7 @@ def is_zero(g):
 
 def matrix_arg(a, op, square=False, min_ndim=2, complex_ok=False):
     """The NumPy value of a matrix argument of ``op``, checked: at least 2-D, square if asked, and real
-    unless ``complex_ok`` (the ops whose gradients are complex-correct: inv, solve, det)."""
+    unless ``complex_ok`` (every ``npg.linalg`` op passes it now: their gradients are complex-correct)."""
     d = np.asarray(data_of(a, op))
     check_matrix(d, op, square, min_ndim, complex_ok)
     return d
@@ -72,8 +82,10 @@ def check_matrix(a, op, square=False, min_ndim=2, complex_ok=False):
         raise LinAlgError(f"{op}: the last two dimensions must be square, got shape {shape}")
     dtype = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
     if np.dtype(dtype).kind == "c" and not complex_ok:
-        raise TypeError(f"{op}: complex matrices are not supported (complex linear algebra: inv, solve, det, "
-                        f"matrix_power)")
+        raise TypeError(f"{op}: complex matrices are not supported (complex linear algebra: det, slogdet, inv, "
+                        f"solve, matrix_power, cholesky, qr, eigh, eigvalsh, svd, svdvals, pinv, lstsq, norm, "
+                        f"vector_norm, matrix_norm, cond, matrix_rank, tensorinv, tensorsolve, multi_dot, trace, "
+                        f"outer, vecdot, cross, diagonal, matrix_transpose)")
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """``np.linalg`` ops with one differentiable output: inverses and solves, determinants, Cholesky,
 pseudo-inverse and least squares, batched over leading dimensions as NumPy does. The
-decompositions with several outputs (eigh, svd, qr) are in ``ops/decomp.py``, the norms (and
+decompositions with several outputs (eigh, svd, qr) are in ``ops/decomp.py``, ``pinv`` and ``lstsq`` in
+``ops/lstsq.py``, the norms (and
 ``cond``, ``matrix_rank``) in ``ops/norms.py``. At the end: the functions built from other ops
 (``matrix_power``, ``multi_dot``, ``tensorsolve``, ``tensorinv``) and NumPy 2's ``np.linalg``
 aliases of array functions (``matmul``, ``outer``, ``vecdot``, ``trace``, ``diagonal``...).
@@ -20,7 +21,7 @@ import operator
 import numpy as np
 
 from ..tensor import Tensor, _make, _wrap
-from ._matrix import LinAlgError, check_matrix, eye_like, lapack, mT, matrix_arg, tril
+from ._matrix import LinAlgError, check_matrix, eye_like, is_complex, lapack, mH, mT, matrix_arg, tril
 from ._util import batching_rule, data_of, zeros_grad
 from .complex import conj
 from .contract import dot, einsum, outer as _outer
@@ -29,7 +30,6 @@ from .reduce import sum as _sum
 from .shape import moveaxis, stack, swapaxes
 
 SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
-LstsqResult = collections.namedtuple("LstsqResult", ["x", "residuals", "rank", "s"])
 
 
 def _data(x):
@@ -79,8 +79,27 @@ def det(a):
     return _make(np.asarray(out), "det", (a,), (ad,), (_det_vjp,), _matrix_scalar_jvps(_det_vjp))
 
 
-def _logabsdet_vjp(g, y, a):
-    return np.linalg.solve(mT(a), g[..., None, None] * eye_like(a))
+def _logabsdet_vjp(g, y, a):  # g A^-H (a complex gradient for complex A: logabsdet = Re log det)
+    return np.linalg.solve(mH(a), g[..., None, None] * eye_like(a))
+
+
+def _logabsdet_jvp(t, y, a):  # Re tr(A^-1 dA)
+    d = _trace_inv_prod(a, t)
+    return np.real(d) if is_complex(d) else d
+
+
+def _trace_inv_prod(a, t):
+    return np.einsum("...ii->...", np.linalg.solve(a, t))
+
+
+def _sign_vjp(g, sign, a):  # sign = exp(i theta), theta = Im log det: g_theta = Im(g conj(sign)), gA = i g_theta A^-H
+    gt = np.imag(g * np.conj(sign))
+    gt = gt if isinstance(gt, Tensor) else np.asarray(gt)
+    return np.linalg.solve(mH(a), (1j * gt)[..., None, None] * eye_like(a))
+
+
+def _sign_jvp(t, sign, a):  # d sign = i sign Im tr(A^-1 dA)
+    return 1j * sign * np.imag(_trace_inv_prod(a, t))
 
 
 @batching_rule("leading")
@@ -88,12 +107,13 @@ def slogdet(a):
     """Sign and natural log of the absolute determinant, as ``np.linalg.slogdet`` (a named pair
     ``(sign, logabsdet)``). ``logabsdet`` is differentiable (gradient ``inv(a).T``, by a solve);
     ``sign`` is piecewise constant and has none."""
-    ad = matrix_arg(a, "slogdet", square=True)
+    ad = matrix_arg(a, "slogdet", square=True, complex_ok=True)
     with lapack("slogdet", ad.shape):
         sign, logabs = np.linalg.slogdet(ad)
-    return SlogdetResult(_wrap(np.asarray(sign)),
-                         _make(np.asarray(logabs), "slogdet", (a,), (ad,), (_logabsdet_vjp,),
-                               _matrix_scalar_jvps(_logabsdet_vjp)))
+    logabs = _make(np.asarray(logabs), "slogdet", (a,), (ad,), (_logabsdet_vjp,), (_logabsdet_jvp,))
+    if not is_complex(ad):
+        return SlogdetResult(_wrap(np.asarray(sign)), logabs)
+    return SlogdetResult(_make(np.asarray(sign), "slogdet_sign", (a,), (ad,), (_sign_vjp,), (_sign_jvp,)), logabs)
 
 
 # ---------------------------------------------------------------------------------- inv / solve
@@ -154,142 +174,33 @@ _SOLVE_JVPS = (_solve_jvp_a, lambda t, y, a, b: solve(a, t))
 
 # -------------------------------------------------------------------------------------- cholesky
 def _cholesky_vjp(g, L, a):
-    # PyTorch's cholesky_backward: gA = L^-T Phi L^-1, Phi = sym-halved tril(L^T gL)
-    phi = tril(np.matmul(mT(L), g))
-    phi = 0.5 * (phi + mT(tril(phi, -1)))
-    left = np.linalg.solve(mT(L), phi)                  # L^-T Phi
-    return mT(np.linalg.solve(mT(L), mT(left)))         # (L^-T Phi) L^-1
+    # PyTorch's cholesky_backward: gA = L^-H Phi L^-1, Phi = tril(L^H gL) with the strict lower part's conjugate
+    # transpose added and halved (the transposes are conjugate ones for complex Hermitian A)
+    phi = tril(np.matmul(mH(L), g))
+    phi = 0.5 * (phi + mH(tril(phi, -1)))
+    left = np.linalg.solve(mH(L), phi)                  # L^-H Phi
+    return mT(np.linalg.solve(mT(L), mT(left)))         # (L^-H Phi) L^-1
 
 
 def _cholesky_jvp(t, L, a):
-    # PyTorch's cholesky_jvp: dL = L (tril(X) - diag(X) / 2), X = L^-1 dA L^-T
-    X = mT(np.linalg.solve(L, mT(np.linalg.solve(L, t))))
+    # PyTorch's cholesky_jvp: dL = L (tril(X) - diag(X) / 2), X = L^-1 dA L^-H
+    X = mH(np.linalg.solve(L, mH(np.linalg.solve(L, t))))
     return np.matmul(L, tril(X) - 0.5 * X * eye_like(X))
 
 
 @batching_rule("leading")
 def cholesky(a, /, *, upper=False):
-    """Cholesky factor of (stacks of) symmetric positive-definite matrices, as
-    ``np.linalg.cholesky``: lower ``L`` with ``a = L @ L.T``, or upper ``L.T`` with ``upper=True``.
-    Reads the lower triangle; the gradient is symmetric (PyTorch's)."""
-    ad = matrix_arg(a, "cholesky", square=True)
+    """Cholesky factor of (stacks of) symmetric (Hermitian) positive-definite matrices, as
+    ``np.linalg.cholesky``: lower ``L`` with ``a = L @ L.conj().T``, or upper ``L.conj().T`` with
+    ``upper=True``. Reads the lower triangle; the gradient is PyTorch's."""
+    ad = matrix_arg(a, "cholesky", square=True, complex_ok=True)
     with lapack("cholesky", ad.shape):
         L = np.linalg.cholesky(ad)
     out = _make(L, "cholesky", (a,), (ad,), (_cholesky_vjp,), (_cholesky_jvp,))
-    return swapaxes(out, -1, -2) if upper else out
-
-
-# ---------------------------------------------------------------------------------------- pinv
-def _pinv_vjp(g, y, a):
-    # PyTorch's pinv_backward (y = pinv(a)); the products are ordered to keep matrices small.
-    m, n = a.shape[-2:]
-    gT, yT = mT(g), mT(y)
-    if m <= n:
-        K = np.matmul(gT, y)
-        KyT = np.matmul(K, yT)
-        return (-mT(np.matmul(y, K)) + KyT - np.matmul(np.matmul(a, y), KyT)
-                + np.matmul(np.matmul(yT, y), gT - np.matmul(K, a)))
-    K = np.matmul(y, gT)
-    yTK = np.matmul(yT, K)
-    return (-mT(np.matmul(K, y)) + np.matmul(np.matmul(gT - np.matmul(a, K), y), yT)
-            + yTK - np.matmul(np.matmul(yTK, y), a))
-
-
-_NO_VALUE = object()
-
-
-@batching_rule("leading")
-def pinv(a, rcond=None, hermitian=False, *, rtol=_NO_VALUE):
-    """Moore-Penrose pseudo-inverse, as ``np.linalg.pinv`` (same ``rcond`` / ``rtol`` cut-off).
-    Differentiable where the rank is locally constant (PyTorch's formula)."""
-    ad = matrix_arg(a, "pinv")
-    kw = {} if rtol is _NO_VALUE else {"rtol": rtol}
-    with lapack("pinv", ad.shape):
-        out = np.linalg.pinv(ad, rcond, hermitian, **kw)
-    return _make(out, "pinv", (a,), (ad,), (_pinv_vjp,), (lambda t, y, a: _pinv_jvp(t, y, a),))
-
-
-def _pinv_jvp(dA, y, a):
-    # PyTorch's pinv_jvp (y = pinv(a)), ordered to keep matrices small
-    m, n = a.shape[-2:]
-    dAT, yT = mT(dA), mT(y)
-    if m <= n:
-        K = np.matmul(yT, dAT)
-        return (np.matmul(y, K - mT(K) - np.matmul(K, np.matmul(a, y)))
-                + np.matmul(dAT - np.matmul(y, np.matmul(a, dAT)), np.matmul(yT, y)))
-    K = np.matmul(y, dA)
-    return (np.matmul(mT(K) - K - np.matmul(np.matmul(y, a), mT(K)), y)
-            + np.matmul(np.matmul(y, yT), dAT - np.matmul(np.matmul(dAT, a), y)))
-
-
-# --------------------------------------------------------------------------------------- lstsq
-def _lstsq_vjps(rcond):
-    def pinv_of(a):
-        return np.linalg.pinv(a, rcond=rcond)
-
-    def vjp_a(g, y, a, b):  # x = pinv(a) @ b
-        g2 = g[:, None] if np.ndim(b) == 1 else g
-        b2 = b[:, None] if np.ndim(b) == 1 else b
-        return _pinv_vjp(np.matmul(g2, mT(b2)), pinv_of(a), a)
-
-    def vjp_b(g, y, a, b):
-        return np.matmul(mT(pinv_of(a)), g)
-    return vjp_a, vjp_b
-
-
-def _lstsq_jvps(rcond):
-    def jvp_a(t, y, a, b):  # d(pinv(a) @ b)
-        return np.matmul(_pinv_jvp(t, np.linalg.pinv(a, rcond=rcond), a), b)
-
-    def jvp_b(t, y, a, b):
-        return np.matmul(np.linalg.pinv(a, rcond=rcond), t)
-    return jvp_a, jvp_b
-
-
-def _residual_vjps():
-    # residuals = sum((a @ x - b)**2, axis=0), with x a parent: the exact partials
-    def r_of(a, b, x):
-        return np.matmul(a, x) - b
-
-    def vjp_a(g, y, a, b, x):
-        gr = g * r_of(a, b, x)
-        return 2 * (gr[:, None] * x[None, :] if np.ndim(x) == 1 else np.matmul(gr, mT(x)))
-
-    def vjp_b(g, y, a, b, x):
-        return -2 * (g * r_of(a, b, x))
-
-    def vjp_x(g, y, a, b, x):
-        return 2 * np.matmul(mT(a), g * r_of(a, b, x))
-    return vjp_a, vjp_b, vjp_x
-
-
-_RESIDUAL_VJPS = _residual_vjps()
-_RESIDUAL_JVPS = (lambda t, y, a, b, x: 2 * _sum((np.matmul(a, x) - b) * np.matmul(t, x), axis=0),
-                  lambda t, y, a, b, x: -2 * _sum((np.matmul(a, x) - b) * t, axis=0),
-                  lambda t, y, a, b, x: 2 * _sum((np.matmul(a, x) - b) * np.matmul(a, t), axis=0))
-
-
-@batching_rule("loop")
-def lstsq(a, b, rcond=None):
-    """Least-squares solution of ``a @ x = b``, as ``np.linalg.lstsq`` (``a`` 2-D, ``b`` 1-D or 2-D):
-    returns ``(x, residuals, rank, s)``. ``x`` (the minimum-norm solution) and ``residuals``
-    (squared 2-norms of ``b - a @ x`` per column; empty when ``rank < N`` or ``M <= N``) are
-    differentiable, as in PyTorch; ``rank`` is an int and ``s`` (singular values of ``a``) a constant."""
-    ad = matrix_arg(a, "lstsq")
-    bd = np.asarray(data_of(b, "lstsq"))
-    if ad.ndim != 2 or bd.ndim not in (1, 2):
-        raise LinAlgError(f"lstsq: a must be 2-D and b 1-D or 2-D, got shapes {ad.shape} and {bd.shape}")
-    if bd.shape[0] != ad.shape[0]:
-        raise LinAlgError(f"lstsq: a of shape {ad.shape} and b of shape {bd.shape} have different numbers of rows")
-    with lapack("lstsq", ad.shape, bd.shape):
-        x, res, rank, s = np.linalg.lstsq(ad, bd, rcond=rcond)
-    cut = np.finfo(x.dtype).eps * max(ad.shape) if rcond is None else rcond
-    xt = _make(x, "lstsq", (a, b), (ad, bd), _lstsq_vjps(cut), _lstsq_jvps(cut))
-    if res.size:
-        res = _make(res, "lstsq_residuals", (a, b, xt), (ad, bd, x), _RESIDUAL_VJPS, _RESIDUAL_JVPS)
-    else:
-        res = _wrap(res)
-    return LstsqResult(xt, res, int(rank), _wrap(s))
+    if not upper:
+        return out
+    out = swapaxes(out, -1, -2)
+    return conj(out) if is_complex(ad) else out
 
 
 # ------------------------------------------------------------------ built from other ops
@@ -418,14 +329,14 @@ def _shape(x, where):
 def matrix_transpose(x, /):
     """Transpose of the last two axes, as ``np.linalg.matrix_transpose``."""
     if not isinstance(x, Tensor):
-        x = _wrap(matrix_arg(x, "matrix_transpose"))
+        x = _wrap(matrix_arg(x, "matrix_transpose", complex_ok=True))
     check_matrix(x, "matrix_transpose", complex_ok=True)
     return swapaxes(x, -1, -2)
 
 
 def diagonal(x, /, *, offset=0):
     """The ``offset`` diagonal of the last two axes, as ``np.linalg.diagonal``."""
-    x = x if isinstance(x, Tensor) else _wrap(matrix_arg(x, "diagonal"))
+    x = x if isinstance(x, Tensor) else _wrap(matrix_arg(x, "diagonal", complex_ok=True))
     check_matrix(x, "diagonal", complex_ok=True)
     n, m = x.shape[-2:]
     size = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))

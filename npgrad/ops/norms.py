@@ -19,6 +19,14 @@ from .reduce import _weighted_sum_jvp, max as _max, min as _min, sum as _sum
 from .shape import expand_dims, moveaxis
 
 
+def _sgn(x):
+    """sign(x), and x / |x| (0 at 0) for complex x (PyTorch's sgn; npgrad's sign is real-only)."""
+    if np.dtype(x.dtype).kind != "c":
+        return np.sign(x)
+    a = np.abs(x)
+    return x / np.where(a == 0, 1, a)
+
+
 def _vector_norm_vjp(ord, axes, keepdims):
     def vjp(g, y, x):
         g = unreduce(g, x.shape, axes, keepdims)
@@ -26,17 +34,17 @@ def _vector_norm_vjp(ord, axes, keepdims):
         if ord == 0:
             return np.zeros(x.shape, dtype=g.dtype)
         if ord == 1:
-            return np.sign(x) * g
+            return _sgn(x) * g
         if ord == 2:   # x / n, and 0 for a zero vector (where x is 0 too)
             return x * (g / np.where(n == 0, 1, n))
         if math.isinf(ord):  # the entries that attain the max (min) share the gradient
             mask = np.abs(x) == n
             count = np.sum(mask, axis=axes, keepdims=True)
-            return np.sign(x) * g * mask / count
+            return _sgn(x) * g * mask / count
         if ord < 1:    # sign(x) |x|^(p-1) n^(1-p), 0 where x == 0
             safe = np.where(x == 0, 1, np.abs(x))
-            return np.sign(x) * safe ** (ord - 1) * g * n ** (1 - ord)
-        return np.sign(x) * np.abs(x) ** (ord - 1) * (g / np.where(n == 0, 1, n) ** (ord - 1))
+            return _sgn(x) * safe ** (ord - 1) * g * n ** (1 - ord)
+        return _sgn(x) * np.abs(x) ** (ord - 1) * (g / np.where(n == 0, 1, n) ** (ord - 1))
     return vjp
 
 
@@ -81,7 +89,7 @@ def _matrix_norm(x, ord, row, col, keepdims, op):
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """Matrix norm of the last two axes, as ``np.linalg.matrix_norm``: ``ord`` 'fro', 'nuc',
     1, -1, 2, -2, inf, -inf (2 / -2 / 'nuc' through the singular values)."""
-    nd = matrix_arg(x, "matrix_norm").ndim
+    nd = matrix_arg(x, "matrix_norm", complex_ok=True).ndim
     return _matrix_norm(x, ord, nd - 2, nd - 1, keepdims, "matrix_norm")
 
 
@@ -118,7 +126,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
 @batching_rule("leading")
 def cond(x, p=None):
     """Condition number, as ``np.linalg.cond``: a value only (a constant tensor, no gradient)."""
-    xd = matrix_arg(x, "cond")
+    xd = matrix_arg(x, "cond", complex_ok=True)
     return _wrap(np.asarray(np.linalg.cond(xd, p)))
 
 
