@@ -20,13 +20,24 @@ def _normalize(name, x, axes, eps, weight, bias):
     bd = None if bias is None else _data(bias)
     mu = xd.mean(axis=axes, keepdims=True)
     xc = xd - mu
-    var = np.mean(xc * xc, axis=axes, keepdims=True)
+    sq = np.multiply(xc, xc)
+    var = np.mean(sq, axis=axes, keepdims=True)
     rstd = 1.0 / np.sqrt(var + eps)
     xhat = xc
     xhat *= rstd
-    out = xhat if wd is None else xhat * wd
+    if wd is None:
+        out = xhat
+    elif np.result_type(xhat, wd) == sq.dtype and np.broadcast_shapes(xhat.shape, wd.shape) == sq.shape:
+        out = np.multiply(xhat, wd, out=sq)   # the squares' buffer, done with, holds the output
+    else:
+        out = xhat * wd
     if bd is not None:
-        out = out + bd
+        if out is not xhat and np.result_type(out, bd) == out.dtype and \
+                np.broadcast_shapes(out.shape, bd.shape) == out.shape:
+            out += bd
+        else:
+            out = out + bd
+    sq = None
     n = math.prod(xd.shape[a] for a in axes)
 
     # Without weight and bias the output is xhat itself, which the caller may overwrite in place
@@ -43,8 +54,26 @@ def _normalize(name, x, axes, eps, weight, bias):
 
     def vjp_x(g, y, x, *wb):
         xh, r = stats(x)
+        if _is_graph(g) or _is_graph(xh) or (wb and _is_graph(wb[0])):
+            dxh = g if wd is None else g * wb[0]
+            return r * (dxh - dxh.mean(axis=axes, keepdims=True) - xh * (dxh * xh).mean(axis=axes, keepdims=True))
+        # r (dxh - mean(dxh) - xh mean(dxh xh)) in two buffers of x's size, written in place: g itself is
+        # not written (the weight's and bias's VJPs read it after this one)
         dxh = g if wd is None else g * wb[0]
-        return r * (dxh - dxh.mean(axis=axes, keepdims=True) - xh * (dxh * xh).mean(axis=axes, keepdims=True))
+        tmp = np.multiply(dxh, xh)
+        if tmp.shape != xh.shape or tmp.dtype != np.result_type(dxh, xh, r):
+            return r * (dxh - dxh.mean(axis=axes, keepdims=True) - xh * (dxh * xh).mean(axis=axes, keepdims=True))
+        m2 = tmp.mean(axis=axes, keepdims=True)
+        m1 = dxh.mean(axis=axes, keepdims=True)
+        np.multiply(xh, m2, out=tmp)
+        tmp += m1
+        if dxh is g or dxh.dtype != tmp.dtype or dxh.shape != tmp.shape:
+            np.subtract(dxh, tmp, out=tmp)
+            tmp *= r
+            return tmp
+        dxh -= tmp
+        dxh *= r
+        return dxh
 
     def vjp_w(g, y, x, w, *b):
         return g * stats(x)[0]
