@@ -137,3 +137,28 @@ def test_gelu_tanh_backward_from_the_saved_half_one_plus_tanh(dtype):
     assert_close(gx, tgx.detach().numpy())
     assert_close(npg.autograd.grad(gx.sum(), [x])[0], torch.autograd.grad(tgx.sum(), [tx])[0].numpy())
 
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_norm_weight_gradients_by_einsum_and_by_product(dtype):
+    # layer_norm's weight gradient as one einsum over the leading axes; batch_norm's (C, 1, 1) weight view
+    # (not a trailing shape of the input) through the product and the engine's sum
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((4, 3, 5, 5)).astype(dtype)
+    c = rng.standard_normal((4, 3, 5, 5)).astype(dtype)
+    w0, b0 = (1 + 0.1 * rng.standard_normal((5, 5))).astype(dtype), rng.standard_normal((5, 5)).astype(dtype)
+    x, tx = _pair(a)
+    w, tw = _pair(w0)
+    b, tb = _pair(b0)
+    (F.layer_norm(x, (5, 5), w, b) * npg.tensor(c)).sum().backward()
+    (TF.layer_norm(tx, (5, 5), tw, tb) * torch.tensor(c)).sum().backward()
+    assert_close(w.grad, tw.grad.numpy(), what="layer_norm weight")
+    assert_close(x.grad, tx.grad.numpy(), what="layer_norm x")
+    x, tx = _pair(a)
+    w, tw = _pair(w0[0, :3].copy())
+    b, tb = _pair(b0[0, :3].copy())
+    (F.batch_norm(x, None, None, w, b, training=True) * npg.tensor(c)).sum().backward()
+    (TF.batch_norm(tx, None, None, tw, tb, training=True) * torch.tensor(c)).sum().backward()
+    assert_close(w.grad, tw.grad.numpy(), what="batch_norm weight")
+    assert_close(b.grad, tb.grad.numpy(), what="batch_norm bias")
+    assert_close(x.grad, tx.grad.numpy(), what="batch_norm x")

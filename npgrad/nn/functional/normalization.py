@@ -76,7 +76,14 @@ def _normalize(name, x, axes, eps, weight, bias):
         return dxh
 
     def vjp_w(g, y, x, w, *b):
-        return g * stats(x)[0]
+        xh = stats(x)[0]
+        k = np.ndim(w)
+        if (k and not _is_graph(g) and not _is_graph(xh) and g.shape == xh.shape
+                and np.shape(w) == xh.shape[xh.ndim - k:]):
+            # the sum over the leading axes of g * xhat, without the product's x-sized temporary
+            m = math.prod(np.shape(w))
+            return np.einsum("ij,ij->j", g.reshape(-1, m), xh.reshape(-1, m)).reshape(np.shape(w))
+        return g * xh
 
     def vjp_b(g, y, x, *wb):
         return g
