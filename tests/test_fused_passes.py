@@ -162,3 +162,13 @@ def test_norm_weight_gradients_by_einsum_and_by_product(dtype):
     assert_close(w.grad, tw.grad.numpy(), what="batch_norm weight")
     assert_close(b.grad, tb.grad.numpy(), what="batch_norm bias")
     assert_close(x.grad, tx.grad.numpy(), what="batch_norm x")
+
+
+def test_layer_norm_float32_stays_float32_with_a_numpy_float64_eps():
+    rng = np.random.default_rng(8)
+    x = npg.tensor(rng.standard_normal((3, 8)).astype(np.float32), requires_grad=True)
+    w = npg.tensor(np.ones(8, np.float32), requires_grad=True)
+    y = F.layer_norm(x, (8,), w, None, eps=np.float64(1e-5))
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
