@@ -13,6 +13,7 @@ broadcast input, forward AD broadcasts the result to the output's shape centrall
 import functools
 import importlib
 import math
+import sys
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state
 from ..tensor import _F32, _F64, Exact, Tensor, _make, _record, _wrap, const, is_complex_value
 from ._util import as_input, zeros_grad
+from .inplace import alone as _alone
 
 _tensor_mod = _tm = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
@@ -151,6 +153,13 @@ def _relu(x):
     return np.maximum(x, zeros)
 
 
+def _relu_vjp(g, y, x):
+    """``g * (x > 0)``, written into ``g`` when backward handed it over and nothing else holds it."""
+    if g.__class__ is np.ndarray and _alone(g, sys.getrefcount(g)) and g.shape == x.shape:
+        return np.multiply(g, x > 0, out=g)
+    return g * (x > 0)
+
+
 def _pow_base(g, y, a, b):       # d(a**b)/da = b * a**(b-1), and 0 where b == 0 (as PyTorch)
     if b.__class__ in _WEAK:     # a Python number: a constant zero for b == 0 (stays 0 when differentiated)
         return zeros_grad(g) if b == 0 else g * b * a ** (b - 1)
@@ -188,7 +197,7 @@ tan        = unary("tan",        np.tan,         lambda g, y, x: g * (1 + y * y)
 tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y, DIAG, "y")  # = g(1-y^2); no Python
 #                                                  scalar: NumPy converts one on every call (~0.3 us)
 sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), DIAG, "y")
-relu       = unary("relu",       _relu,          lambda g, y, x: g * (x > 0), DIAG, "x")
+relu       = unary("relu",       _relu,          _relu_vjp, lambda g, y, x: g * (x > 0), "x")
 abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x), DIAG, "x",
                    complex_op=lambda z: _abs_complex(z))
 sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g), DIAG, "")

@@ -64,27 +64,27 @@ def gelu(input, approximate="none"):
         th *= xd
         th *= _SQRT_2_OVER_PI
         np.tanh(th, out=th)
-        out = th + 1.0
-        out *= xd
-        out *= 0.5
+        th += 1.0
+        th *= 0.5                         # a = (1 + t) / 2, kept for the backward pass
+        out = th * xd
 
         def vjp_tanh(g, y, x):
-            if _is_graph(x):
+            if _is_graph(x) or _is_graph(g):
                 t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
                 return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 0.134145 * x * x))
-            d = th * th                   # 0.5 (1 + t) + 0.5 sqrt(2/pi) x (1 - t**2) (1 + 3 * 0.044715 x**2)
-            np.subtract(1.0, d, out=d)
+            # a + 0.5 sqrt(2/pi) x (1 - t**2) (1 + 3 * 0.044715 x**2), with 1 - t**2 = 4 a (1 - a)
+            d = x * x
+            d *= 2.0 * _SQRT_2_OVER_PI * 0.134145
+            d += 2.0 * _SQRT_2_OVER_PI
             d *= x
-            d *= 0.5 * _SQRT_2_OVER_PI
-            q = x * x
-            q *= 0.134145
-            q += 1.0
+            d *= th
+            q = np.subtract(1.0, th)
             d *= q
-            np.multiply(th, 0.5, out=q)
-            d += q
-            d += 0.5
-            d *= g
-            return d
+            d += th
+            if d.dtype == np.result_type(d, g) and d.shape == np.broadcast_shapes(d.shape, np.shape(g)):
+                d *= g
+                return d
+            return d * g
         return _make(out, "gelu", (x,), (xd,), (vjp_tanh,), (vjp_tanh,))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
@@ -151,9 +151,17 @@ def softmax(input, dim=None, dtype=None):
     np.exp(e, out=e)
     e /= e.sum(axis=ax, keepdims=True)
 
-    def vjp(g, y, x):
-        gy = g * y
-        return gy - y * gy.sum(axis=ax, keepdims=True)
+    def vjp(g, y, x):  # y (g - sum(g y)): three passes into one buffer, no other temporary
+        if isinstance(g, _tm.Tensor) or isinstance(y, _tm.Tensor):
+            gy = g * y
+            return gy - y * gy.sum(axis=ax, keepdims=True)
+        out = np.multiply(g, y)
+        s = out.sum(axis=ax, keepdims=True)
+        if out.dtype != g.dtype or out.shape != g.shape:
+            return y * (g - s)
+        np.subtract(g, s, out=out)
+        out *= y
+        return out
     return _make(e, "softmax", (x,), (xd,), (vjp,), (vjp,))  # its Jacobian diag(y) - y y^T is symmetric
 
 
@@ -170,8 +178,12 @@ def log_softmax(input, dim=None, dtype=None):
     z = xd - xd.max(axis=ax, keepdims=True)
     z -= np.log(np.exp(z).sum(axis=ax, keepdims=True))
 
-    def vjp(g, y, x):
-        return g - np.exp(y) * g.sum(axis=ax, keepdims=True)
+    def vjp(g, y, x):  # g - softmax * sum(g), into the one buffer exp(y) allocates
+        if isinstance(g, _tm.Tensor) or isinstance(y, _tm.Tensor) or g.dtype != y.dtype:
+            return g - np.exp(y) * g.sum(axis=ax, keepdims=True)
+        out = np.exp(y)
+        out *= g.sum(axis=ax, keepdims=True)
+        return np.subtract(g, out, out=out) if out.shape == g.shape else g - out
 
     def jvp(t, y, x):
         return t - (np.exp(y) * t).sum(axis=ax, keepdims=True)

@@ -16,17 +16,29 @@ def _normalize(name, x, axes, eps, weight, bias):
     """``(x - mean) / sqrt(var + eps) * weight + bias`` over ``axes`` (weight/bias broadcast to x),
     as one op. Returns (output tensor, mean, biased var) — the statistics as NumPy arrays."""
     xd = x.data
+    eps = float(eps)  # a Python float: an np.float64 eps would upcast a float32 input's statistics (NEP 50)
     wd = None if weight is None else _data(weight)
     bd = None if bias is None else _data(bias)
     mu = xd.mean(axis=axes, keepdims=True)
     xc = xd - mu
-    var = np.mean(xc * xc, axis=axes, keepdims=True)
+    sq = np.multiply(xc, xc)
+    var = np.mean(sq, axis=axes, keepdims=True)
     rstd = 1.0 / np.sqrt(var + eps)
     xhat = xc
     xhat *= rstd
-    out = xhat if wd is None else xhat * wd
+    if wd is None:
+        out = xhat
+    elif np.result_type(xhat, wd) == sq.dtype and np.broadcast_shapes(xhat.shape, wd.shape) == sq.shape:
+        out = np.multiply(xhat, wd, out=sq)   # the squares' buffer, done with, holds the output
+    else:
+        out = xhat * wd
     if bd is not None:
-        out = out + bd
+        if out is not xhat and np.result_type(out, bd) == out.dtype and \
+                np.broadcast_shapes(out.shape, bd.shape) == out.shape:
+            out += bd
+        else:
+            out = out + bd
+    sq = None
     n = math.prod(xd.shape[a] for a in axes)
 
     # Without weight and bias the output is xhat itself, which the caller may overwrite in place
@@ -43,11 +55,36 @@ def _normalize(name, x, axes, eps, weight, bias):
 
     def vjp_x(g, y, x, *wb):
         xh, r = stats(x)
+        if _is_graph(g) or _is_graph(xh) or (wb and _is_graph(wb[0])):
+            dxh = g if wd is None else g * wb[0]
+            return r * (dxh - dxh.mean(axis=axes, keepdims=True) - xh * (dxh * xh).mean(axis=axes, keepdims=True))
+        # r (dxh - mean(dxh) - xh mean(dxh xh)) in two buffers of x's size, written in place: g itself is
+        # not written (the weight's and bias's VJPs read it after this one)
         dxh = g if wd is None else g * wb[0]
-        return r * (dxh - dxh.mean(axis=axes, keepdims=True) - xh * (dxh * xh).mean(axis=axes, keepdims=True))
+        tmp = np.multiply(dxh, xh)
+        if tmp.shape != xh.shape or tmp.dtype != np.result_type(dxh, xh, r):
+            return r * (dxh - dxh.mean(axis=axes, keepdims=True) - xh * (dxh * xh).mean(axis=axes, keepdims=True))
+        m2 = tmp.mean(axis=axes, keepdims=True)
+        m1 = dxh.mean(axis=axes, keepdims=True)
+        np.multiply(xh, m2, out=tmp)
+        tmp += m1
+        if dxh is g or dxh.dtype != tmp.dtype or dxh.shape != tmp.shape:
+            np.subtract(dxh, tmp, out=tmp)
+            tmp *= r
+            return tmp
+        dxh -= tmp
+        dxh *= r
+        return dxh
 
     def vjp_w(g, y, x, w, *b):
-        return g * stats(x)[0]
+        xh = stats(x)[0]
+        k = np.ndim(w)
+        if (k and not _is_graph(g) and not _is_graph(xh) and g.shape == xh.shape
+                and np.shape(w) == xh.shape[xh.ndim - k:]):
+            # the sum over the leading axes of g * xhat, without the product's x-sized temporary
+            m = math.prod(np.shape(w))
+            return np.einsum("ij,ij->j", g.reshape(-1, m), xh.reshape(-1, m)).reshape(np.shape(w))
+        return g * xh
 
     def vjp_b(g, y, x, *wb):
         return g
