@@ -233,9 +233,12 @@ def test_inplace_ops_on_complex_tensors_match_torch():
     compare(lambda x, y: f(x, y, npg), lambda x, y: f(x, y, torch), [a, b], "in-place")
 
 
-def test_optimizers_refuse_complex_parameters():
-    with pytest.raises(TypeError, match="SGD: complex parameters"):
-        npg.optim.SGD([npg.tensor([1j])], lr=0.1)
+def test_optimizers_take_complex_parameters_or_their_real_pairs():
+    z = npg.tensor(np.array([0.5 - 1.0j]), requires_grad=True)   # the real and imaginary parts move apart
+    opt = npg.optim.SGD([z], lr=0.1)
+    (npg.abs(z - 1j) ** 2).sum().backward()
+    opt.step()
+    np.testing.assert_allclose(z.data, [0.4 - 0.6j])
     p = npg.tensor(np.array([[0.5, -1.0]]))     # the real way: pairs, viewed as complex in the model
     opt = npg.optim.Adam([p], lr=0.1)
     (npg.abs(npg.view_as_complex(p) - 1j) ** 2).sum().backward()

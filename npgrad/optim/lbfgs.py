@@ -16,6 +16,7 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
+from .optimizer import as_real as _as_real
 from .optimizer import Optimizer
 
 
@@ -111,6 +112,11 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
 
 
+def _real(arr):
+    """A complex array's real view (..., 2); a real array as it is."""
+    return _as_real(arr) if arr.dtype.kind == "c" else arr
+
+
 class LBFGS(Optimizer):
     """L-BFGS (one parameter group). ``step(closure)`` runs up to ``max_iter`` iterations, each a quasi-Newton
     direction from the last ``history_size`` curvature pairs, with a fixed step ``lr`` or a strong-Wolfe line
@@ -141,19 +147,21 @@ class LBFGS(Optimizer):
     # ----------------------------------------------------------------- flat vectors
     def _gather_flat_grad(self):
         views = []
-        for p in self._params:
+        for p in self._params:  # a complex parameter counts as its real view (PyTorch's view_as_real)
             g = p.grad
             if g is None:
-                views.append(np.zeros(p.data.size, dtype=p.data.dtype))
+                views.append(np.zeros(_real(p.data).size, dtype=_real(p.data).dtype))
             else:
-                views.append(np.asarray(g.data if isinstance(g, Tensor) else g).reshape(-1))
+                g = np.asarray(g.data if isinstance(g, Tensor) else g)
+                views.append((_real(g) if p.data.dtype.kind == "c" else g).reshape(-1))
         return np.concatenate(views)
 
     def _add_grad(self, step_size, update):
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += step_size * update[offset:offset + n].reshape(p.data.shape)
+            data = _real(p.data)  # shares p's memory
+            n = data.size
+            data += step_size * update[offset:offset + n].reshape(data.shape)
             _versions.bump(p.data, "LBFGS.step")
             offset += n
 
@@ -306,4 +314,4 @@ class LBFGS(Optimizer):
         arr = np.asarray(value.data if isinstance(value, Tensor) else value).copy()
         if arr.ndim == 0:
             return arr.item() if key in ("func_evals", "n_iter") else arr[()]
-        return arr.astype(p.data.dtype) if arr.dtype.kind == "f" else arr
+        return arr.astype(_real(p.data).dtype) if arr.dtype.kind == "f" else arr

@@ -8,6 +8,12 @@ momentum or weight decay, Adagrad without weight decay: exact, since the dense u
 rows unchanged). Every other optimizer or setting gets the gradient densified and does the dense math:
 where PyTorch refuses sparse gradients (Adam, AdamW, RMSprop; its SparseAdam is a different, lazy
 algorithm) npgrad gives the result of the same model with ``sparse=False``.
+
+Complex parameters: as PyTorch, a complex parameter is its real view (``torch.view_as_real``), the real and
+imaginary parts being independent real parameters. ``_update_complex`` hands ``_update`` float views of shape
+``(..., 2)`` of the parameter, its gradient and its (complex) state, sharing their memory, so each optimizer's
+real-valued update math applies unchanged and writes into the parameter's own array (LBFGS, which keeps flat
+vectors, flattens the real views).
 """
 import copy
 
@@ -25,6 +31,26 @@ class _Required:
 
 
 required = _Required()
+
+
+class _RealParam:
+    """What ``_update`` sees of a complex parameter: ``data``, its real view."""
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+
+def as_real(arr):
+    """The float view of shape ``(..., 2)`` of a complex array, sharing its memory (``torch.view_as_real``)."""
+    return arr[..., None].view(arr.real.dtype)
+
+
+def _complex_of(arr):
+    """The complex array whose real view is ``arr`` (shape ``(..., 2)``), sharing its memory when it can."""
+    if arr.strides[-1] != arr.itemsize:
+        arr = np.ascontiguousarray(arr)
+    return arr.view(np.result_type(arr.dtype, np.complex64))[..., 0]
 
 
 class Optimizer:
@@ -58,10 +84,6 @@ class Optimizer:
                                 f"{type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
-            if p.data.dtype.kind == "c":  # (the updates' squares and norms are written for real numbers)
-                raise TypeError(f"{type(self).__name__}: complex parameters ({p.dtype}, shape {p.shape}) are not "
-                                f"supported; optimize their real and imaginary parts as real tensors (e.g. a real "
-                                f"parameter of shape (..., 2) and npg.view_as_complex(p))")
         group = dict(param_group, params=params)
         for name, default in self.defaults.items():
             if default is required and name not in group:
@@ -95,16 +117,50 @@ class Optimizer:
                 if p.grad is None:
                     continue
                 g = p.grad.data if isinstance(p.grad, Tensor) else p.grad
-                if g.__class__ is RowSparseGrad and not self._sparse_rows(group):
+                complex_p = p.data.dtype.kind == "c"
+                if g.__class__ is RowSparseGrad and (complex_p or not self._sparse_rows(group)):
                     g = g.to_dense()
                 if group.get("maximize", False):
                     g = -g
-                self._update(p, g, group, self.state.setdefault(p, {}))
+                state = self.state.setdefault(p, {})
+                if complex_p:
+                    self._update_complex(p, g, group, state)
+                else:
+                    self._update(p, g, group, state)
                 _versions.bump(p.data, f"{type(self).__name__}.step")  # a graph that saved p must not use it
         return loss
 
     def _update(self, p, grad, group, state):
         raise NotImplementedError
+
+    def _update_complex(self, p, grad, group, state):
+        """``_update`` on the real view of a complex parameter (PyTorch's ``view_as_real``): the real and
+        imaginary parts are independent real parameters. The parameter, gradient and array state are seen as
+        float arrays of shape ``(..., 2)`` sharing their memory, so every write lands in the parameter's own
+        array; the state is kept complex (as PyTorch keeps it)."""
+        data = as_real(p.data)
+        grad = np.asarray(grad)
+        if grad.dtype.kind != "c":
+            grad = grad.astype(p.data.dtype)
+        handed = {}
+        real_state = {}
+        for key, value in state.items():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "c":
+                real_state[key] = as_real(value)
+                handed[key] = (value, real_state[key])
+            else:
+                real_state[key] = value
+        view = _RealParam(data)
+        self._update(view, as_real(grad), group, real_state)
+        if view.data is not data:  # an update that rebinds p.data: its result goes into the parameter's memory
+            data[...] = view.data
+        state.clear()
+        for key, value in real_state.items():
+            if key in handed and value is handed[key][1]:
+                value = handed[key][0]          # updated in place through its view
+            elif isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.shape == data.shape:
+                value = _complex_of(value)
+            state[key] = value
 
     def _sparse_rows(self, group):
         """Whether ``_update`` takes a RowSparseGrad as it is (else it gets the dense gradient)."""
@@ -156,9 +212,18 @@ class Optimizer:
         if isinstance(value, Tensor):
             value = value.data
         if hasattr(value, "__array__") and not isinstance(value, (int, float)):
-            arr = np.array(value, copy=True)
+            arr = np.array(np.asarray(value), copy=True)  # (asarray: no copy= for torch's __array__)
             if key == "step" or arr.ndim == 0:
                 return arr.item()
+            if p.data.dtype.kind == "c":  # complex state, as PyTorch keeps it (or its real view)
+                if arr.dtype.kind == "c":
+                    return arr.astype(p.data.dtype)
+                if arr.dtype.kind == "f":
+                    if arr.shape != tuple(p.data.shape) + (2,):
+                        raise ValueError(f"loaded state {key!r} is real with shape {arr.shape} for a complex "
+                                         f"parameter of shape {tuple(p.data.shape)}")
+                    return _complex_of(arr.astype(as_real(p.data).dtype))
+                return arr
             return arr.astype(p.data.dtype) if arr.dtype.kind == "f" else arr
         return value
 

@@ -59,8 +59,10 @@ class Adagrad(Optimizer):
                                       initial_accumulator_value=initial_accumulator_value, maximize=maximize))
         for group in self.param_groups:
             for p in group["params"]:
+                init = group["initial_accumulator_value"]  # for a complex p, both parts (PyTorch's complex(v, v))
                 self.state[p] = {"step": 0.0,
-                                 "sum": np.full_like(p.data, group["initial_accumulator_value"])}
+                                 "sum": np.full_like(p.data, complex(init, init) if p.data.dtype.kind == "c"
+                                                     else init)}
 
     def _sparse_rows(self, group):
         return group["weight_decay"] == 0
