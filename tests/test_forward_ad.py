@@ -44,7 +44,8 @@ def npg_jvp(fn, arrays, tangents):
 # torch's forward-mode formula for fmax / fmin picks the other operand's tangent at ties, while its backward
 # sends the gradient to the first operand; npgrad's JVP is the transpose of its VJP (torch's backward), so
 # these are checked against ``J t`` from torch's reverse mode.
-REVERSE_ORACLE = {"fmax_ties", "fmin_ties"}
+# torch has no forward-mode formula for igamma / igammac: J t from its reverse mode there too.
+REVERSE_ORACLE = {"fmax_ties", "fmin_ties", "special_gammainc", "special_gammaincc"}
 
 
 def torch_jvp(tfn, arrays, tangents, name=""):

@@ -809,6 +809,47 @@ add("geomspace", lambda s, e: npg.geomspace(s, e, 5), lambda s, e: torch.cat(
      e.expand(torch.broadcast_shapes(s.shape, e.shape))[None]]), [[(), ()], [(3,), ()]], domain="pos")
 
 
+# ---- npg.fft (issue 16): complex results compared through their real view, as (..., 2) real arrays
+def _vr(z):
+    return npg.view_as_real(z) if z.dtype.kind == "c" else z
+
+
+def _tvr(z):
+    return torch.view_as_real(z.resolve_conj()) if z.is_complex() else z
+
+
+def _fft_row(name, shapes, **kw):
+    add(f"fft_{name}", lambda x, **k: _vr(getattr(npg.fft, name)(x, **k)),
+        lambda x, **k: _tvr(getattr(torch.fft, name)(x, **_torch_fft_kw(k))), shapes, **kw)
+
+
+def _torch_fft_kw(k):  # NumPy's axis/axes are torch's dim
+    k = dict(k)
+    if "axis" in k:
+        k["dim"] = k.pop("axis")
+    if "axes" in k:
+        k["dim"] = k.pop("axes")
+    return k
+
+
+for _name in ("fft", "ifft", "rfft", "ihfft", "hfft", "irfft"):
+    _fft_row(_name, [[(6,)], [(2, 5)]])
+    _fft_row(_name, [[(3, 4)]], n=6, axis=0, norm="ortho")
+    _fft_row(_name, [[(4, 5)]], n=3, norm="forward")
+for _name in ("fft2", "ifft2", "rfft2", "irfft2", "fftn", "rfftn", "irfftn"):
+    _fft_row(_name, [[(3, 4)], [(2, 3, 4)]])
+    _fft_row(_name, [[(3, 4)]], s=(4, 6), norm="ortho")
+add("fft_fftshift", npg.fft.fftshift, torch.fft.fftshift, [[(5,)], [(2, 4)]])
+add("fft_ifftshift", npg.fft.ifftshift, torch.fft.ifftshift, [[(5,)], [(2, 4)]])
+
+# ---- the regularized incomplete gamma functions in x (torch has no gradient in the shape a)
+_A = np.array([0.5, 1.0, 2.5, 7.0])
+for _name in ("gammainc", "gammaincc"):
+    add(f"special_{_name}", lambda x, _f=getattr(npg.special, _name): _f(_A.astype(x.dtype), x),
+        lambda x, _f=getattr(torch.special, _name): _f(torch.tensor(_A, dtype=x.dtype), x), [[(4,)], [(3, 4)]],
+        domain="pos")
+
+
 # ------------------------------------------------------------------------ the tests
 _QUIET = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore:.*degrees of freedom:UserWarning")
 PARAMS = [pytest.param(c, id=c.id, marks=[_QUIET] if c.warns else []) for c in CASES]
@@ -875,7 +916,9 @@ def test_table_covers_every_op():
                 "sort", "partition", "topk", "kthvalue", "median", "nanmedian", "quantile", "nanquantile",
                 "percentile", "average", "cov", "corrcoef", "ptp", "nansum", "nanmean", "nanvar", "nanstd",
                 "nanmax", "nanmin", "nanprod", "nancumsum", "nancumprod", "convolve", "correlate", "interp",
-                "cumulative", "linspace", "logspace", "geomspace"}
+                "cumulative", "linspace", "logspace", "geomspace",
+                # issue 16
+                "fft", "special"}
     assert required <= names, required - names
     shapes = {s for c in CASES for s in c.shapes}
     assert () in shapes and any(0 in s for s in shapes) and any(1 in s for s in shapes)
