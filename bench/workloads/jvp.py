@@ -55,15 +55,11 @@ def setup_numpy(inp):
 
 
 # ------------------------------------------------------------------ npgrad
-def _npgrad_loss():
+def _npgrad_problem(inp):
+    """npgrad, the mlp loss as a function of its parameters, the parameters and the tangents."""
     npg = require("npgrad")
     F, = require_npgrad("npgrad.nn.functional:")
     require_npgrad("cross_entropy", "relu")
-    return npg, F
-
-
-def setup_npgrad(inp):
-    npg, F = _npgrad_loss()
     params = tuple(npg.tensor(p, requires_grad=False) for p in inp["params"])
     tangents = tuple(npg.tensor(t, requires_grad=False) for t in inp["tangents"])
     x, y = npg.tensor(inp["x"], requires_grad=False), inp["y"]
@@ -72,6 +68,12 @@ def setup_npgrad(inp):
         h = F.relu(x @ W1 + b1)
         h = F.relu(h @ W2 + b2)
         return F.cross_entropy(h @ W3 + b3, y)
+
+    return npg, loss, params, tangents
+
+
+def setup_npgrad(inp):
+    npg, loss, params, tangents = _npgrad_problem(inp)
 
     def step():
         value, jv = npg.func.jvp(loss, params, tangents)
@@ -81,15 +83,7 @@ def setup_npgrad(inp):
 
 
 def setup_npgrad_double_vjp(inp):
-    npg, F = _npgrad_loss()
-    params = tuple(npg.tensor(p, requires_grad=False) for p in inp["params"])
-    tangents = tuple(npg.tensor(t, requires_grad=False) for t in inp["tangents"])
-    x, y = npg.tensor(inp["x"], requires_grad=False), inp["y"]
-
-    def loss(W1, b1, W2, b2, W3, b3):
-        h = F.relu(x @ W1 + b1)
-        h = F.relu(h @ W2 + b2)
-        return F.cross_entropy(h @ W3 + b3, y)
+    _, loss, params, tangents = _npgrad_problem(inp)
 
     def step():
         value, jv = double_vjp_jvp(loss, params, tangents)

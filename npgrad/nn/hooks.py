@@ -96,12 +96,7 @@ def call_with_hooks(module, args, kwargs):
         for hook_id, hook in list(module._forward_hooks.items()):
             if hook_id in module._forward_hooks_always_called:
                 called_always.add(hook_id)
-            if hook_id in module._forward_hooks_with_kwargs:
-                res = hook(module, args, kwargs, result)
-            else:
-                res = hook(module, args, result)
-            if res is not None:
-                result = res
+            result = _forward_hook(module, hook_id, hook, args, kwargs, result)
         if bw_hook is not None:
             if not isinstance(result, (Tensor, tuple)):
                 warnings.warn(f"For backward hooks to be called, module output should be a Tensor or a tuple of "
@@ -112,16 +107,21 @@ def call_with_hooks(module, args, kwargs):
         for hook_id, hook in list(module._forward_hooks.items()):
             if hook_id in module._forward_hooks_always_called and hook_id not in called_always:
                 try:
-                    if hook_id in module._forward_hooks_with_kwargs:
-                        res = hook(module, args, kwargs, result)
-                    else:
-                        res = hook(module, args, result)
-                    if res is not None:
-                        result = res
+                    result = _forward_hook(module, hook_id, hook, args, kwargs, result)
                 except Exception as e:
                     warnings.warn(f"module forward hook with ``always_call=True`` raised an exception that was "
                                   f"silenced as another error was raised in forward: {e}", stacklevel=3)
         raise
+
+
+def _forward_hook(module, hook_id, hook, args, kwargs, result):
+    """Call one forward hook (with the keyword arguments if it was registered with_kwargs); its non-None return
+    replaces the module's output."""
+    if hook_id in module._forward_hooks_with_kwargs:
+        res = hook(module, args, kwargs, result)
+    else:
+        res = hook(module, args, result)
+    return result if res is None else res
 
 
 class _Identity(Function):

@@ -268,6 +268,24 @@ class CosineAnnealingLR(LRScheduler):
                 for base in self.base_lrs]
 
 
+def _cycle_momentum_start(optimizer, max_momentums, base_momentums, first):
+    """``cycle_momentum`` of OneCycleLR and CyclicLR: the optimizer must have a momentum (or Adam's beta1, which
+    it then cycles); on the first epoch each group starts at its max momentum and keeps both bounds. Returns
+    whether beta1 is the momentum."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+    use_beta1 = "betas" in optimizer.defaults
+    if first:
+        for m_max, m_base, group in zip(max_momentums, base_momentums, optimizer.param_groups):
+            if use_beta1:
+                group["betas"] = (m_max, *group["betas"][1:])
+            else:
+                group["momentum"] = m_max
+            group["max_momentum"] = m_max
+            group["base_momentum"] = m_base
+    return use_beta1
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: warm up from ``max_lr / div_factor`` to ``max_lr`` over ``pct_start`` of the steps,
     then anneal to ``initial_lr / final_div_factor``; momentum (or Adam's beta1) cycles the other way.
@@ -310,19 +328,9 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
             maxm = list(max_momentum) if isinstance(max_momentum, (list, tuple)) else [max_momentum] * n
             basem = list(base_momentum) if isinstance(base_momentum, (list, tuple)) else [base_momentum] * n
-            if last_epoch == -1:
-                for m_max, m_base, group in zip(maxm, basem, optimizer.param_groups):
-                    if self.use_beta1:
-                        group["betas"] = (m_max, *group["betas"][1:])
-                    else:
-                        group["momentum"] = m_max
-                    group["max_momentum"] = m_max
-                    group["base_momentum"] = m_base
+            self.use_beta1 = _cycle_momentum_start(optimizer, maxm, basem, last_epoch == -1)
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start, end, pct):
