@@ -149,6 +149,21 @@ def carries_tangent(x, *others):
             or any(isinstance(o, Tensor) and _fwd.is_dual(o) for o in others))
 
 
+def unaliased(x, other):
+    """``other`` as the operand of a write into ``x``: itself, or a copy when it may share ``x``'s memory
+    (``z *= z``, ``z *= z.T``, ``z[1:] += z[:-1]``). The op saves its operands for backward, and the write
+    would change an aliasing one under it: its gradient would read the new values. The copy is recorded
+    (npgrad's ``copy``), so the gradient still reaches ``other``'s current version; PyTorch raises here
+    ("modified by an inplace operation") where npgrad differentiates the values NumPy computed."""
+    od = other.data if isinstance(other, Tensor) else other
+    if isinstance(od, np.ndarray) and od.size and np.may_share_memory(od, x.data):
+        if isinstance(other, Tensor):
+            from .arrays import copy
+            return copy(other)
+        return od.copy()
+    return other
+
+
 def snapshot(x, copy=False):
     """A new tensor object holding ``x``'s current node (and data: a copy if ``copy``)."""
     old = _new(Tensor)
@@ -365,6 +380,8 @@ def method(name, fn, op=None):
             return self
         grads = [0] if self.requires_grad else []
         copy_old = True if op is None else _versions.reads_input(op, 0, grads + [1])
+        args = tuple(unaliased(self, a) for a in args)
+        kwargs = {k: unaliased(self, v) for k, v in kwargs.items()}
         return write(self, name, lambda old: _full(fn(old, *args, **kwargs), self), copy_old=copy_old)
     m.__name__ = name
     m._inplace = (fn, op)
