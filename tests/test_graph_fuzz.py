@@ -1,0 +1,192 @@
+"""Random computation graphs, run by npgrad and by PyTorch: values, gradients, second derivatives and
+forward-mode derivatives must all agree.
+
+The op table (tests/test_ops_table.py) checks every op on its own. Here hypothesis draws whole graphs
+(up to ten ops over a pool of tensors: shared subexpressions, broadcasting between shapes, reductions
+with keepdims, views, branches that never reach the loss) to check what the table cannot: how the engine
+orders, accumulates and frees gradients in a graph, and the same graphs under ``create_graph=True``
+and forward mode.
+"""
+import numpy as np
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import npgrad as npg
+from npgrad.autograd import forward_ad as fwad
+
+SHAPES = [(3, 4), (4,), (1, 4), (3, 1), ()]
+
+
+def _lib_fn(lib, name):
+    return {
+        "tanh": lib.tanh, "sin": lib.sin, "exp_small": lambda t: lib.exp(t * 0.3),
+        "sigmoid": (lambda t: 1 / (1 + lib.exp(-t))),
+        "log1p_sq": lambda t: lib.log(t * t + 1),
+        "square": lambda t: t * t,
+    }[name]
+
+
+UNARY = ["tanh", "sin", "exp_small", "sigmoid", "log1p_sq", "square"]
+BINARY = ["add", "sub", "mul", "div", "maximum", "where"]
+REDUCE = ["sum", "mean", "amax"]
+VIEW = ["T", "flat", "tail", "step"]
+
+
+def _binary(lib, name, a, b):
+    if name == "add":
+        return a + b
+    if name == "sub":
+        return a - b
+    if name == "mul":
+        return a * b
+    if name == "div":
+        return a / (b * b + 1)
+    if name == "maximum":
+        return lib.maximum(a, b)
+    return lib.where(a > 0, a, b * 2)
+
+
+def _reduce(lib, name, t, axis, keepdims):
+    if lib is torch:
+        dim = tuple(range(t.ndim)) if axis is None else axis
+        if name == "amax":
+            return t.amax(dim=dim, keepdim=keepdims) if t.ndim else t
+        if name == "mean":
+            return t.mean(dim=dim, keepdim=keepdims) if t.ndim else t
+        return t.sum(dim=dim, keepdim=keepdims) if t.ndim else t
+    if not t.ndim:
+        return t
+    return {"sum": npg.sum, "mean": npg.mean, "amax": npg.amax}[name](t, axis=axis, keepdims=keepdims)
+
+
+def _view(name, t):
+    if t.ndim == 0:
+        return t
+    if name == "T":
+        return t.T if t.ndim == 2 else t
+    if name == "flat":
+        return t.reshape(-1)
+    if name == "tail":
+        return t[1:] if t.shape[0] > 1 else t
+    return t[..., ::2]
+
+
+def run(lib, program, leaves):
+    pool = list(leaves)
+    for kind, i, j, arg in program:
+        a, b = pool[i % len(pool)], pool[j % len(pool)]
+        if kind == "unary":
+            pool.append(_lib_fn(lib, arg)(a))
+        elif kind == "binary":
+            try:
+                np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+            except ValueError:
+                b = b.sum() if b.ndim else b
+            pool.append(_binary(lib, arg, a, b))
+        elif kind == "reduce":
+            name, axis, keepdims = arg
+            axis = None if axis is None or a.ndim == 0 else axis % a.ndim
+            pool.append(_reduce(lib, name, a, axis, keepdims))
+        elif kind == "matmul":
+            if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[1]:
+                pool.append(a @ b.T)
+            elif a.ndim == 2 and b.ndim >= 1 and a.shape[1] == b.shape[-1]:
+                pool.append(a @ (b if b.ndim == 1 else b[0]))
+        else:
+            pool.append(_view(arg, a))
+    # a loss over some of the pool (the rest is computed and never reaches it)
+    loss = 0.0
+    for k, t in enumerate(pool[len(leaves):]):
+        if k % 3 != 2:
+            loss = loss + (t * t).sum() * (0.1 + 0.05 * k) + t.sum() * 0.2
+    if not isinstance(loss, (npg.Tensor, torch.Tensor)):
+        loss = sum(((t * t).sum() for t in leaves), 0.0) + loss
+    return pool, loss
+
+
+steps = st.one_of(
+    st.tuples(st.just("unary"), st.integers(0, 9), st.integers(0, 9), st.sampled_from(UNARY)),
+    st.tuples(st.just("binary"), st.integers(0, 9), st.integers(0, 9), st.sampled_from(BINARY)),
+    st.tuples(st.just("reduce"), st.integers(0, 9), st.integers(0, 9),
+              st.tuples(st.sampled_from(REDUCE), st.sampled_from([None, 0, -1]), st.booleans())),
+    st.tuples(st.just("matmul"), st.integers(0, 9), st.integers(0, 9), st.none()),
+    st.tuples(st.just("view"), st.integers(0, 9), st.integers(0, 9), st.sampled_from(VIEW)),
+)
+graphs = dict(program=st.lists(steps, min_size=1, max_size=10),
+              shapes=st.lists(st.sampled_from(SHAPES), min_size=1, max_size=3), seed=st.integers(0, 2**16))
+SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+TOL = dict(rtol=1e-9, atol=1e-10)
+
+
+def _inputs(shapes, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-1.5, 1.5, s) for s in shapes]
+
+
+@settings(max_examples=500, **SETTINGS)
+@given(**graphs)
+def test_random_graphs_values_and_gradients(program, shapes, seed):
+    x0 = _inputs(shapes, seed)
+    xs = [npg.tensor(v) for v in x0]
+    txs = [torch.tensor(v, requires_grad=True) for v in x0]
+    pool, loss = run(npg, program, xs)
+    t_pool, t_loss = run(torch, program, txs)
+    for k, (p, tp) in enumerate(zip(pool, t_pool)):
+        np.testing.assert_allclose(np.asarray(p.data), tp.detach().numpy(), **TOL, err_msg=f"pool[{k}]: {program}")
+    loss.backward()
+    t_loss.backward()
+    for x, tx in zip(xs, txs):
+        if tx.grad is None:          # a leaf the loss does not reach keeps .grad None, as in PyTorch
+            assert x.grad is None, program
+        else:
+            np.testing.assert_allclose(x.grad, tx.grad.numpy(), **TOL, err_msg=str(program))
+
+
+@settings(max_examples=250, **SETTINGS)
+@given(**graphs)
+def test_random_graphs_second_order(program, shapes, seed):
+    """grad(create_graph=True), then the gradient of a weighted sum of the gradients (a Hessian-vector
+    product) against PyTorch's double backward."""
+    x0 = _inputs(shapes, seed)
+    rng = np.random.default_rng(seed + 1)
+    w = [rng.uniform(-1, 1, np.shape(v)) for v in x0]
+    xs = [npg.tensor(v) for v in x0]
+    txs = [torch.tensor(v, requires_grad=True) for v in x0]
+    _, loss = run(npg, program, xs)
+    _, t_loss = run(torch, program, txs)
+    gs = npg.autograd.grad(loss, xs, create_graph=True, allow_unused=True)
+    t_gs = torch.autograd.grad(t_loss, txs, create_graph=True, allow_unused=True)
+    assert [g is None for g in gs] == [tg is None for tg in t_gs], program
+    keep = [i for i, tg in enumerate(t_gs) if tg is not None]
+    gs, t_gs, w = [gs[i] for i in keep], [t_gs[i] for i in keep], [w[i] for i in keep]
+    for g, tg in zip(gs, t_gs):
+        np.testing.assert_allclose(np.asarray(g.data), tg.detach().numpy(), **TOL, err_msg=str(program))
+    hv = sum(((g * wi).sum() for g, wi in zip(gs, w)), 0.0)
+    t_hv = sum(((tg * torch.tensor(wi)).sum() for tg, wi in zip(t_gs, w)), 0.0)
+    if not t_hv.requires_grad:      # a graph linear in its inputs: the Hessian is zero
+        return
+    h = npg.autograd.grad(hv, xs, allow_unused=True)
+    t_h = torch.autograd.grad(t_hv, txs, allow_unused=True)
+    for hi, thi, x in zip(h, t_h, x0):
+        expected = np.zeros_like(x) if thi is None else thi.numpy()
+        got = np.zeros_like(x) if hi is None else np.asarray(hi.data if isinstance(hi, npg.Tensor) else hi)
+        np.testing.assert_allclose(got, expected, **TOL, err_msg=str(program))
+
+
+@settings(max_examples=250, **SETTINGS)
+@given(**graphs)
+def test_random_graphs_forward_mode(program, shapes, seed):
+    """Forward mode (dual numbers) against torch.func.jvp with the same tangents."""
+    x0 = _inputs(shapes, seed)
+    rng = np.random.default_rng(seed + 2)
+    t0 = [rng.uniform(-1, 1, np.shape(v)) for v in x0]
+    with fwad.dual_level():
+        duals = [fwad.make_dual(npg.tensor(v, requires_grad=False), npg.tensor(t)) for v, t in zip(x0, t0)]
+        _, loss = run(npg, program, duals)
+        value, tangent = fwad.unpack_dual(loss)
+        tangent = 0.0 if tangent is None else np.asarray(tangent.data)
+    t_value, t_tangent = torch.func.jvp(lambda *a: run(torch, program, a)[1],
+                                        tuple(torch.tensor(v) for v in x0), tuple(torch.tensor(t) for t in t0))
+    np.testing.assert_allclose(np.asarray(value.data), t_value.numpy(), **TOL, err_msg=str(program))
+    np.testing.assert_allclose(tangent, t_tangent.numpy(), **TOL, err_msg=str(program))
