@@ -190,3 +190,37 @@ def test_random_graphs_forward_mode(program, shapes, seed):
                                         tuple(torch.tensor(v) for v in x0), tuple(torch.tensor(t) for t in t0))
     np.testing.assert_allclose(np.asarray(value.data), t_value.numpy(), **TOL, err_msg=str(program))
     np.testing.assert_allclose(tangent, t_tangent.numpy(), **TOL, err_msg=str(program))
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(**graphs, batched=st.lists(st.booleans(), min_size=3, max_size=3), dim=st.sampled_from([0, -1]))
+def test_random_graphs_under_vmap(program, shapes, seed, batched, dim):
+    """vmap(f) and vmap(grad(f)) of the graph's loss, some inputs batched (along the first or the last
+    axis) and the others shared, against a Python loop over the samples."""
+    x0 = _inputs(shapes, seed)
+    batched = [b for b, _ in zip(batched, x0)]
+    if not any(batched):
+        batched[0] = True
+    B = 3
+    rng = np.random.default_rng(seed + 3)
+    xb = [np.stack([v + 0.1 * rng.standard_normal(np.shape(v)) for _ in range(B)], axis=dim if np.ndim(v) else 0)
+          if b else v for v, b in zip(x0, batched)]
+    in_dims = tuple((dim if np.ndim(v) else 0) if b else None for v, b in zip(x0, batched))
+
+    def f(*xs):
+        return run(npg, program, xs)[1]
+
+    def sample(i):
+        return [np.take(v, i, axis=d) if d is not None else v for v, d in zip(xb, in_dims)]
+
+    values = npg.func.vmap(f, in_dims=in_dims)(*[npg.tensor(v) for v in xb])
+    grads = npg.func.vmap(npg.func.grad(f, argnums=tuple(range(len(xb)))), in_dims=in_dims)(
+        *[npg.tensor(v) for v in xb])
+    for i in range(B):
+        xs = [npg.tensor(v) for v in sample(i)]
+        loss = f(*xs)
+        np.testing.assert_allclose(np.asarray(values.data)[i], np.asarray(loss.data), **TOL, err_msg=str(program))
+        expect = npg.autograd.grad(loss, xs, allow_unused=True)
+        for k, (g, e) in enumerate(zip(grads, expect)):
+            e = np.zeros(np.shape(xs[k].data)) if e is None else np.asarray(e.data if isinstance(e, npg.Tensor) else e)
+            np.testing.assert_allclose(np.asarray(g.data)[i], e, **TOL, err_msg=f"grad {k}: {program}")
