@@ -1,13 +1,18 @@
 """The seven loss modules of npgrad.nn against torch.nn's: values, dtypes and gradients (input, and target
 where it is differentiable) for every reduction, with class weights, ignore_index, label smoothing,
-probability targets, extra dims, beta and pos_weight; and their state_dict keys (weights are buffers)."""
+probability targets, extra dims, beta and pos_weight; and their state_dict keys (weights are buffers).
+Also the functional losses' deprecated size_average/reduce arguments, and weighted l1_loss/mse_loss."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as TF
 
 import npgrad as npg
 import npgrad.nn as nn
-from tests.helpers import compare_with_torch
+import npgrad.nn.functional as F
+from tests.helpers import assert_close, compare_with_torch
 
 DTYPES = [np.float32, np.float64]
 REDUCTIONS = ["mean", "sum", "none"]
@@ -192,3 +197,102 @@ def test_weights_given_as_arrays_or_lists_work_as_tensors():
         module = nn.CrossEntropyLoss(weight=weight)
         assert isinstance(module.weight, npg.Tensor)
         np.testing.assert_allclose(module(npg.tensor(x), t).item(), expected, rtol=1e-12)
+
+
+# --------------------------------------------------------------- the deprecated size_average / reduce
+# mse_loss, l1_loss, smooth_l1_loss and the binary cross-entropies took these arguments and ignored them
+# (reduce=False gave the mean, not the per-element losses: a silent wrong answer); cross_entropy and
+# nll_loss refused them. All follow PyTorch's mapping now, with its deprecation warning.
+def _legacy_cases():
+    r = np.random.default_rng(0)
+    x, t = r.standard_normal((3, 4)), r.standard_normal((3, 4))
+    tb, tc = (r.random((3, 4)) > 0.5) * 1.0, np.array([0, 2, 1])
+    return {
+        "mse_loss": (x, t), "l1_loss": (x, t), "smooth_l1_loss": (x, t),
+        "binary_cross_entropy": (1 / (1 + np.exp(-x)), tb), "binary_cross_entropy_with_logits": (x, tb),
+        "cross_entropy": (x, tc), "nll_loss": (x, tc), "kl_div": (x, np.abs(t)), "soft_margin_loss": (x, np.sign(t)),
+        "hinge_embedding_loss": (x, np.sign(t)), "multilabel_soft_margin_loss": (x, tb),
+        "multi_margin_loss": (x, tc), "poisson_nll_loss": (x, np.abs(t)),
+        "multilabel_margin_loss": (x, np.array([[0, 1, -1, 0]] * 3)), "margin_ranking_loss": (x, t, np.sign(t)),
+        "cosine_embedding_loss": (x, t, np.array([1.0, -1.0, 1.0])), "triplet_margin_loss": (x, t, t[::-1].copy()),
+    }
+
+
+@pytest.mark.parametrize("legacy", [(None, False), (False, None), (False, True), (True, False), (True, None),
+                                    (None, True)], ids=str)
+@pytest.mark.parametrize("name", sorted(_legacy_cases()))
+def test_deprecated_size_average_and_reduce_vs_torch(name, legacy):
+    sa, red = legacy
+    args = _legacy_cases()[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_args = [torch.tensor(a, requires_grad=a.dtype.kind == "f" and i == 0) for i, a in enumerate(args)]
+        expected = getattr(TF, name)(*t_args, size_average=sa, reduce=red)
+        x = npg.tensor(args[0])
+        got = getattr(F, name)(x, *args[1:], size_average=sa, reduce=red)
+    assert got.shape == tuple(expected.shape)
+    assert_close(got.data, expected.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = np.random.default_rng(1).standard_normal(got.shape)
+    (got * g).sum().backward()
+    (expected * torch.tensor(g)).sum().backward()
+    assert_close(x.grad, t_args[0].grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_deprecated_reduce_warns_like_torch():
+    with pytest.warns(UserWarning, match="reduction='none'"):
+        F.mse_loss(np.ones(3), np.zeros(3), reduce=False)
+
+
+# --------------------------------------------------------------- weighted l1_loss / mse_loss (PyTorch 2.13)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weighted_l1_and_mse_vs_torch(name, reduction, dtype):
+    r = np.random.default_rng(2)
+    x, t, w = (r.standard_normal((4, 5)).astype(dtype), r.standard_normal((4, 5)).astype(dtype),
+               r.random((4, 5)).astype(dtype))
+    arrays = [x, t, w]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ns = [npg.tensor(a) for a in arrays]
+    expected = getattr(TF, name)(ts[0], ts[1], reduction=reduction, weight=ts[2])
+    got = getattr(F, name)(ns[0], ns[1], reduction=reduction, weight=ns[2])
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    assert got.dtype == dtype
+    assert_close(got.data, expected.detach().numpy(), **tol)
+    g = r.standard_normal(got.shape).astype(dtype)
+    (got * g).sum().backward()
+    (expected * torch.tensor(g)).sum().backward()
+    for n, t_ in zip(ns, ts):
+        assert_close(n.grad, t_.grad.numpy(), **tol)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+def test_weighted_l1_and_mse_shape_error_like_torch(name):
+    with pytest.raises(ValueError, match=f"{name}: Weights and input must have the same size"):
+        getattr(F, name)(np.ones((3, 4)), np.zeros((3, 4)), weight=np.ones(4))
+    with pytest.raises(ValueError, match="Weights and input must have the same size"):
+        getattr(TF, name)(torch.ones(3, 4), torch.zeros(3, 4), weight=torch.ones(4))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+@pytest.mark.parametrize("weight_batched", [True, False])
+def test_weighted_l1_and_mse_under_vmap_vs_torch_func(name, reduction, weight_batched):
+    r = np.random.default_rng(3)
+    x, t, w = r.standard_normal((5, 3, 4)), r.standard_normal((5, 3, 4)), r.random((5, 3, 4))
+    w = w if weight_batched else w[0]
+    dims = (0, 0, 0 if weight_batched else None)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    expected = torch.func.vmap(lambda a, b, c: getattr(TF, name)(a, b, reduction=reduction, weight=c),
+                               in_dims=dims)(tx, torch.tensor(t), tw)
+    nx, nw = npg.tensor(x), npg.tensor(w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", npg.func_vmap._vmap_rules.VmapFallbackWarning)   # one batched call
+        got = npg.func.vmap(lambda a, b, c: getattr(F, name)(a, b, reduction=reduction, weight=c), in_dims=dims)(
+            nx, t, nw)
+    assert_close(got.data, expected.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = r.standard_normal(got.shape)
+    (got * g).sum().backward()
+    (expected * torch.tensor(g)).sum().backward()
+    assert_close(nx.grad, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    assert_close(nw.grad, tw.grad.numpy(), rtol=1e-12, atol=1e-12)

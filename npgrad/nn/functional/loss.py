@@ -9,7 +9,7 @@ from ...ops._util import as_input
 from ...ops._util import batching_rule as _batching_rule
 from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, log_softmax, softmax
-from ._common import _data, _is_graph
+from ._common import _data, _is_graph, _legacy_reduction
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
 
@@ -57,14 +57,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """Softmax cross-entropy between logits ``input`` (N, C) / (N, C, d1, ...) / (C,) and ``target``:
     class indices (N, d1, ...) or class probabilities (same shape as ``input``), as ``F.cross_entropy``
     (``weight``, ``ignore_index``, ``label_smoothing``, ``reduction``). Finite for logits of any size."""
+    reduction = _legacy_reduction(size_average, reduce, reduction, "cross_entropy")
     if _tm._VMAP:
         r = _tm._vmap_call("cross_entropy", cross_entropy, (input, target),
                            dict(weight=weight, ignore_index=ignore_index, reduction=reduction,
                                 label_smoothing=label_smoothing))
         if r is not NotImplemented:
             return r
-    if size_average is not None or reduce is not None:
-        raise TypeError("cross_entropy: size_average and reduce are deprecated; use reduction=")
     _check_reduction(reduction, "cross_entropy")
     x = as_input(input, "cross_entropy")
     xd = x.data
@@ -191,8 +190,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 @_batching_rule("nll_loss")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target``."""
-    if size_average is not None or reduce is not None:
-        raise TypeError("nll_loss: size_average and reduce are deprecated; use reduction=")
+    reduction = _legacy_reduction(size_average, reduce, reduction, "nll_loss")
     _check_reduction(reduction, "nll_loss")
     x = as_input(input, "nll_loss")
     xd = x.data
@@ -247,9 +245,14 @@ def _warn_target_size(xd, td, name):
 
 
 @_batching_rule("pointwise_loss")
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean squared error ``(input - target) ** 2``, reduced; differentiable in both arguments (one op)."""
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error ``(input - target) ** 2``, reduced; differentiable in both arguments (one op).
+    ``weight`` (of the input's shape, as PyTorch's) scales each term, and "mean" is then the weighted mean
+    ``sum(w (input - target)**2) / sum(w)``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction, "mse_loss")
     _check_reduction(reduction, "mse_loss")
+    if weight is not None:
+        return _weighted_pointwise(input, target, weight, reduction, "mse_loss", lambda d: d * d)
     x = as_input(input, "mse_loss")
     xd, td = x.data, _data(target)
     _warn_target_size(xd, td, "mse_loss")
@@ -280,17 +283,37 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 
 
 @_batching_rule("pointwise_loss")
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean absolute error ``|input - target|``, reduced."""
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean absolute error ``|input - target|``, reduced; with ``weight`` (of the input's shape) each term is
+    scaled and "mean" is ``sum(w |input - target|) / sum(w)``, as PyTorch's."""
+    reduction = _legacy_reduction(size_average, reduce, reduction, "l1_loss")
     _check_reduction(reduction, "l1_loss")
+    if weight is not None:
+        return _weighted_pointwise(input, target, weight, reduction, "l1_loss", _ew.abs)
     x = as_input(input, "l1_loss")
     _warn_target_size(x.data, _data(target), "l1_loss")
     return _reduce(_ew.abs(x - target), reduction)
 
 
+def _weighted_pointwise(input, target, weight, reduction, name, f):
+    """PyTorch's weighted l1_loss / mse_loss: ``f(input - target) * weight``; "mean" divides the sum by the
+    weights' sum (not by the element count, as huber_loss's weighted mean does). Differentiable in all three."""
+    x = as_input(input, name)
+    _warn_target_size(x.data, _data(target), name)
+    if np.shape(_data(weight)) != x.shape:
+        raise ValueError(f"{name}: Weights and input must have the same size: weight of shape "
+                         f"{np.shape(_data(weight))}, input of shape {x.shape}")
+    loss = f(x - target) * weight
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    return total if reduction == "sum" else total / (weight.sum() if isinstance(weight, Tensor) else np.sum(weight))
+
+
 @_batching_rule("pointwise_loss")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Huber-like loss: ``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction, "smooth_l1_loss")
     _check_reduction(reduction, "smooth_l1_loss")
     x = as_input(input, "smooth_l1_loss")
     _warn_target_size(x.data, _data(target), "smooth_l1_loss")
@@ -319,6 +342,7 @@ def _weighted_loss(loss, wd, dtype, reduction):
 @_batching_rule("pointwise_loss")
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """``-(t log p + (1 - t) log(1 - p))`` for probabilities ``p`` in [0, 1], logs clamped at -100 as PyTorch."""
+    reduction = _legacy_reduction(size_average, reduce, reduction, "binary_cross_entropy")
     _check_reduction(reduction, "binary_cross_entropy")
     x = as_input(input, "binary_cross_entropy")
     xd, td = x.data, _data(target)
@@ -349,6 +373,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """Sigmoid + binary cross-entropy in one stable formula (PyTorch's, with ``pos_weight``)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     x = as_input(input, "binary_cross_entropy_with_logits")
     xd, td = x.data, _data(target)
