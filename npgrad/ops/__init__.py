@@ -50,6 +50,8 @@ def _inplace(op, name):
     def iop(self, other):
         if not inplace.is_recording(self, other):
             od = other.data if isinstance(other, Tensor) else other
+            if not self.data.flags.writeable:
+                raise inplace.read_only(self, where)
             try:
                 getattr(self.data, name)(od)  # NumPy's in-place op (same_kind casting)
             except ValueError as e:

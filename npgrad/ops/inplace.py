@@ -110,6 +110,13 @@ def alone(g, refs):
     return refs <= _ALONE_REFS and g.base is None and g.flags.writeable
 
 
+def read_only(x, op):
+    """The error for a write into a read-only tensor (NumPy's read-only views: broadcast_to, diagonal, the
+    imaginary part of a real tensor): NumPy refuses these writes too, which could not reach the base."""
+    return ValueError(f"{op}: the tensor (shape {x.shape}, {x.dtype}) is read-only: a read-only view, as made "
+                      f"by broadcast_to, diagonal or the imag of a real tensor (as in NumPy); copy it first (x.copy())")
+
+
 def check_leaf(x, op):
     """An in-place op on a leaf that requires grad (or a view of one) is an error while recording."""
     if x.requires_grad and x._vjps is None:
@@ -126,7 +133,7 @@ def check_leaf(x, op):
                                f"grad mode on: the gradient could not reach its base. Create the view with grad "
                                f"mode on, or do the in-place operation under npg.no_grad()")
     if not x.data.flags.writeable:
-        raise ValueError(f"{op}: the tensor is a read-only view (e.g. made by broadcast_to); copy it first")
+        raise read_only(x, op)
 
 
 def is_recording(x, other):
@@ -195,7 +202,7 @@ def write(x, op, apply, copy_old=False):
     if _state.enabled:
         check_leaf(x, op)
     elif not x.data.flags.writeable:
-        raise ValueError(f"{op}: the tensor is a read-only view (e.g. made by broadcast_to); copy it first")
+        raise read_only(x, op)
     old = snapshot(x, copy=copy_old)
     hooks = x._extra.pop("hooks", None) if x._extra else None
     if hooks:  # hooks registered before the write see the gradient of the value they were registered on
@@ -391,7 +398,7 @@ def method(name, fn, op=None):
                 raise TypeError(f"{name}: in-place result of dtype {od.dtype} cannot be stored in a tensor of dtype "
                                 f"{self.dtype}")
             if not self.data.flags.writeable:
-                raise ValueError(f"{name}: the tensor is a read-only view (e.g. made by broadcast_to); copy it first")
+                raise read_only(self, name)
             np.copyto(self.data, od, casting="same_kind")
             _versions.bump(self.data, name)
             return self
