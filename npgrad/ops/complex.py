@@ -190,9 +190,10 @@ def _from_pairs(x):
     return out
 
 
-def _layout_error(x):
+def _layout_error(x, origin=None):
     """Why the pairs ``x`` have no complex view (PyTorch's rules, in elements: last stride 1, the others and
-    the offset in memory even; axes of size 1 have no stride to speak of), or None."""
+    the offset from ``origin``, the memory of the tensor ``x`` is a view of, even; axes of size 1 have no
+    stride to speak of), or None."""
     item = x.itemsize
     if x.size == 0:
         return None
@@ -201,10 +202,9 @@ def _layout_error(x):
     if any(n > 1 and s % (2 * item) for n, s in zip(x.shape[:-1], x.strides[:-1])):
         return (f"every stride but the last must be divisible by 2, got strides "
                 f"{tuple(s // item for s in x.strides)}")
-    owner = x
-    while isinstance(owner.base, np.ndarray):
-        owner = owner.base
-    offset = x.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    if origin is None:
+        return None
+    offset = x.__array_interface__["data"][0] - origin.__array_interface__["data"][0]
     if offset % (2 * item):
         return f"the storage offset must be divisible by 2, got {offset // item}"
     return None
@@ -229,10 +229,11 @@ def _view_as_complex(x, strict):
     if xd.ndim == 0 or xd.shape[-1] != 2:
         raise ValueError(f"view_as_complex: the last dimension must have size 2 (real, imaginary), got shape "
                          f"{xd.shape}")
-    why = _layout_error(xd) if strict else None
+    info = inplace._view_of(x)  # PyTorch's storage offset: from the memory of the tensor x is a view of
+    why = _layout_error(xd, xd if info is None else info[0].data) if strict else None
     if why is not None:
         raise ValueError(f"view_as_complex: a tensor of shape {xd.shape} ({xd.dtype}) has no complex view: {why} "
-                         f"(as in PyTorch; take x.contiguous() first)")
+                         f"(as in PyTorch; x.contiguous() gives a layout that has one, x.clone() a fresh offset)")
     out = _make(_from_pairs(xd), "view_as_complex", (x,), (xd,), (lambda g, y, x: _real_pairs_of(g),),
                 (lambda t, y, x: _complex_of(t),))
     return inplace.view_of(out, x, _complex_of)
