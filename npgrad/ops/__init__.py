@@ -456,7 +456,8 @@ for _name, _fn in dict(
         norm=_norm_method, softmax=_softmax_method("softmax"), log_softmax=_softmax_method("log_softmax"),
         clamp=_clamp, clamp_min=lambda self, min: clip(self, min, None),
         clamp_max=lambda self, max: clip(self, None, max),
-        contiguous=lambda self: self if self.data.flags.c_contiguous else copy(self, order="C"), long=lambda self: astype(self, np.int64), int=lambda self: astype(self, np.int32),
+        contiguous=lambda self: self if self.data.flags.c_contiguous else copy(self, order="C"),  # as PyTorch's
+        long=lambda self: astype(self, np.int64), int=lambda self: astype(self, np.int32),
         bool=lambda self: astype(self, np.bool_), half=lambda self: astype(self, np.float16)).items():
     setattr(T, _name, _fn)
 T.dim.__doc__ = "The number of dimensions (PyTorch's ``dim()``; NumPy's ``ndim``)."
