@@ -314,6 +314,16 @@ if hasattr(np, "row_stack"):  # deprecated in NumPy 2.0
 for _name, _fn in dict(copy=copy, diagonal=diagonal, trace=trace).items():
     setattr(T, _name, _fn)
 
+# ---- views NumPy 2 added: np.unstack (PyTorch's unbind) and np.matrix_transpose
+from .shape import unstack  # noqa: E402
+
+__all__ += ['unstack']
+FUNCTIONS.update({getattr(np, _name): _fn for _name, _fn in (("unstack", unstack),
+                                                             ("matrix_transpose", _linalg.matrix_transpose))
+                  if hasattr(np, _name)})
+T.unbind = lambda self, dim=0: unstack(self, axis=dim)
+T.unbind.__doc__ = "The slices along ``dim``, as PyTorch's ``unbind`` (``np.unstack``): views."
+
 # ---- sorting and selection: sort, partition, topk, kthvalue, median / quantile / percentile (+ nan forms)
 from . import sorting as _sorting  # noqa: E402
 from .sorting import (kthvalue, median, nanmedian, nanpercentile, nanquantile, partition, percentile,  # noqa: E402
