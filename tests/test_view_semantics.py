@@ -432,3 +432,18 @@ def test_view_read_after_a_write_into_the_base_vs_torch():
     close(r, tr, "real view after the write")
     close(z, tz, "z")
     close(z0.grad, tz0.grad, "gradient")
+
+
+def test_complex_views_under_jacrev_jacfwd_hessian_and_vmap_vs_torch():
+    a = np.random.default_rng(9).standard_normal((4, 3, 2))
+
+    def f(lib):
+        if lib is npg:
+            return lambda x: npg.view_as_real(npg.view_as_complex(x) * (1 + 2j)).T ** 2
+        return lambda x: torch.view_as_real(torch.view_as_complex(x) * (1 + 2j)).T ** 2
+    for name in ("jacrev", "jacfwd", "hessian"):
+        def make(lib, name=name):
+            fl = f(lib) if name != "hessian" else (lambda x, g=f(lib): (g(x) ** 2).sum())
+            return getattr(lib.func, name)(fl)
+        got = npg.func.vmap(make(npg))(npg.tensor(a, requires_grad=False))
+        close(got, torch.vmap(make(torch))(torch.tensor(a)), name)

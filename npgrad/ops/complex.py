@@ -183,9 +183,10 @@ def _complex_of(a):
 
 
 def _from_pairs(x):
-    if _layout_error(x) is None:
-        return x.view(np.complex64 if x.dtype == np.float32 else np.complex128)[..., 0]
-    out = np.empty(x.shape[:-1], np.complex64 if x.dtype == np.float32 else np.complex128)
+    cdt = np.complex64 if x.dtype == np.float32 else np.complex128
+    if x.size and _layout_error(x) is None:
+        return x.view(cdt)[..., 0]
+    out = np.empty(x.shape[:-1], cdt)
     out.real, out.imag = x[..., 0], x[..., 1]
     return out
 
@@ -219,7 +220,7 @@ def view_as_complex(x):
 
 
 def _view_as_complex(x, strict):
-    r = _vmapped(view_as_complex, x) if strict else NotImplemented
+    r = _vmapped(view_as_complex if strict else _complex_of, x)
     if r is not NotImplemented:
         return r
     x = as_input(x, "view_as_complex")
