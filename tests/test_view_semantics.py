@@ -21,12 +21,14 @@ TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-10, atol
 
 
 class Row:
-    """``fn`` makes the view (one function for NumPy arrays and npgrad tensors, through NumPy's dispatch);
-    ``tview`` is PyTorch's equivalent view op, None where PyTorch copies (the oracle then writes at the
-    view's flat positions in the base); ``read_only``: NumPy refuses writes into the result."""
+    """``fn`` makes the view (one function for NumPy arrays and npgrad tensors, through NumPy's dispatch, unless
+    ``np_fn`` gives NumPy's spelling of a PyTorch-named method); ``tview`` is PyTorch's equivalent view op, None
+    where PyTorch copies (the oracle then writes at the view's flat positions in the base); ``read_only``:
+    NumPy refuses writes into the result."""
 
-    def __init__(self, shape, fn, tview=None, read_only=False):
+    def __init__(self, shape, fn, tview=None, read_only=False, np_fn=None):
         self.shape, self.fn, self.tview, self.read_only = shape, fn, tview, read_only
+        self.np_fn = np_fn or fn
 
 
 ROWS = {
@@ -74,6 +76,16 @@ ROWS = {
     "real (of a real tensor)": Row((3, 4), np.real, torch.real),
     ".real (of a real tensor)": Row((3, 4), lambda y: y.real, lambda y: y.real),
     "imag (of a real tensor)": Row((3, 4), np.imag, read_only=True),
+    "rollaxis": Row((2, 3, 4), lambda y: np.rollaxis(y, 2), lambda y: torch.moveaxis(y, 2, 0)),
+    # PyTorch-named methods (NumPy's spelling of the same view beside them)
+    ".view": Row((2, 3, 4), lambda y: y.view(6, 4), lambda y: y.view(6, 4), np_fn=lambda y: y.reshape(6, 4)),
+    ".permute": Row((2, 3, 4), lambda y: y.permute(1, 0, 2), lambda y: y.permute(1, 0, 2),
+                    np_fn=lambda y: y.transpose(1, 0, 2)),
+    ".unsqueeze": Row((2, 3), lambda y: y.unsqueeze(0), lambda y: y.unsqueeze(0), np_fn=lambda y: y[None]),
+    ".chunk": Row((4, 3), lambda y: y.chunk(2)[1], lambda y: y[2:], np_fn=lambda y: np.split(y, 2)[1]),
+    ".unbind": Row((3, 4), lambda y: y.unbind(1)[0], lambda y: y[:, 0], np_fn=lambda y: np.unstack(y, axis=1)[0]),
+    ".expand": Row((3, 4), lambda y: y.expand(2, 3, 4), read_only=True,
+                   np_fn=lambda y: np.broadcast_to(y, (2, 3, 4))),
 }
 
 
@@ -110,7 +122,7 @@ def test_write_through_view_without_graph_as_numpy(name, op):
     row = ROWS[name]
     a = _values(row.shape, np.float64)
     na, x = a.copy(), npg.tensor(a.copy(), requires_grad=False)
-    nv, v = row.fn(na), row.fn(x)
+    nv, v = row.np_fn(na), row.fn(x)
     assert isinstance(v, npg.Tensor) and v.shape == nv.shape
     w = _values(nv.shape, np.float64, seed=1)
     if row.read_only:
@@ -148,7 +160,7 @@ def test_write_through_view_in_graph_vs_torch(name, op, dtype):
 
     tx, tw = torch.tensor(a, requires_grad=True), torch.tensor(wa, requires_grad=True)
     ty = tx * 1.5
-    positions = row.fn(np.arange(a.size).reshape(a.shape))
+    positions = row.np_fn(np.arange(a.size).reshape(a.shape))
     tv, reread = _torch_write(row, ty, tw, op, positions)
     tloss = (ty * torch.tensor(cy)).sum() + (reread(ty) * torch.tensor(cv)).sum() + (tv * tv).sum()
     tloss.backward()
