@@ -50,6 +50,8 @@ def _inplace(op, name):
     def iop(self, other):
         if not inplace.is_recording(self, other):
             od = other.data if isinstance(other, Tensor) else other
+            if not self.data.flags.writeable:
+                raise inplace.read_only(self, where)
             try:
                 getattr(self.data, name)(od)  # NumPy's in-place op (same_kind casting)
             except ValueError as e:
@@ -313,6 +315,16 @@ if hasattr(np, "row_stack"):  # deprecated in NumPy 2.0
 for _name, _fn in dict(copy=copy, diagonal=diagonal, trace=trace).items():
     setattr(T, _name, _fn)
 
+# ---- views NumPy 2 added: np.unstack (PyTorch's unbind) and np.matrix_transpose
+from .shape import unstack  # noqa: E402
+
+__all__ += ['unstack']
+FUNCTIONS.update({getattr(np, _name): _fn for _name, _fn in (("unstack", unstack),
+                                                             ("matrix_transpose", _linalg.matrix_transpose))
+                  if hasattr(np, _name)})
+T.unbind = lambda self, dim=0: unstack(self, axis=dim)
+T.unbind.__doc__ = "The slices along ``dim``, as PyTorch's ``unbind`` (``np.unstack``): views."
+
 # ---- sorting and selection: sort, partition, topk, kthvalue, median / quantile / percentile (+ nan forms)
 from . import sorting as _sorting  # noqa: E402
 from .sorting import (kthvalue, median, nanmedian, nanpercentile, nanquantile, partition, percentile,  # noqa: E402
@@ -455,7 +467,8 @@ for _name, _fn in dict(
         norm=_norm_method, softmax=_softmax_method("softmax"), log_softmax=_softmax_method("log_softmax"),
         clamp=_clamp, clamp_min=lambda self, min: clip(self, min, None),
         clamp_max=lambda self, max: clip(self, None, max),
-        contiguous=lambda self: self, long=lambda self: astype(self, np.int64), int=lambda self: astype(self, np.int32),
+        contiguous=lambda self: self if self.data.flags.c_contiguous else copy(self, order="C"),  # as PyTorch's
+        long=lambda self: astype(self, np.int64), int=lambda self: astype(self, np.int32),
         bool=lambda self: astype(self, np.bool_), half=lambda self: astype(self, np.float16)).items():
     setattr(T, _name, _fn)
 T.dim.__doc__ = "The number of dimensions (PyTorch's ``dim()``; NumPy's ``ndim``)."
@@ -486,8 +499,23 @@ __all__ += ['angle', 'conj', 'conjugate', 'imag', 'iscomplex', 'iscomplexobj', '
 UFUNCS[np.conjugate] = conj
 FUNCTIONS.update({np.real: real, np.imag: imag, np.angle: angle, np.iscomplex: iscomplex, np.isreal: isreal,
                   np.iscomplexobj: iscomplexobj, np.isrealobj: isrealobj, np.real_if_close: real_if_close})
-T.real = property(real, doc="The real part (``np.real``): a real tensor is its own real part.")
-T.imag = property(imag, doc="The imaginary part (``np.imag``): zeros for a real tensor.")
+
+
+def _set_real(self, value):
+    """``z.real = v`` writes ``v`` into the real parts of ``z``, as in NumPy and PyTorch."""
+    real(self)[...] = value
+
+
+def _set_imag(self, value):
+    if self.dtype.kind != "c":
+        raise TypeError(f"imag: a tensor of dtype {self.dtype} has no imaginary part to set (as in NumPy and "
+                        f"PyTorch)")
+    imag(self)[...] = value
+
+
+T.real = property(real, _set_real, doc="The real part (``np.real``), a view: a real tensor is its own real part.")
+T.imag = property(imag, _set_imag, doc="The imaginary part (``np.imag``), a view: read-only zeros for a real "
+                                       "tensor.")
 T.conj = T.conjugate = conj
 T.angle = angle
 T.is_complex = lambda self: self.data.dtype.kind == "c"

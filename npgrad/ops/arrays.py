@@ -224,7 +224,7 @@ def triu(m, k=0):
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """The ``offset`` diagonal of the ``(axis1, axis2)`` planes, appended as the last axis, as
-    ``np.diagonal`` (a copy here, not a read-only view)."""
+    ``np.diagonal``: read-only, as NumPy's (a copy here, which a write could not reach ``a`` through)."""
     a = as_input(a, "diagonal")
     if a.ndim < 2:
         raise ValueError(f"diagonal: the tensor must be at least 2-D, got shape {a.shape}")
@@ -236,7 +236,10 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     n, m = moved.shape[-2:]
     length = builtins.max(0, builtins.min(n, m - offset) if offset >= 0 else builtins.min(n + offset, m))
     rows = np.arange(length) + builtins.max(0, -offset)
-    return getitem(moved, (Ellipsis, rows, rows + offset))
+    out = getitem(moved, (Ellipsis, rows, rows + offset))
+    if type(out) is Tensor:  # (not a batched tensor under vmap)
+        out.data.flags.writeable = False
+    return out
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None):

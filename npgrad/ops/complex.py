@@ -13,6 +13,16 @@ op                 VJP (``g``: the output's gradient)        JVP (``t``: the inp
 ``angle(z)``       ``g i z / |z|^2`` (0 at 0)                ``Im(conj(z) t) / |z|^2``
 ``view_as_real``   ``g[..., 0] + i g[..., 1]``               ``view_as_real(t)``
 =================  =======================================  ===============================
+
+Views. As in PyTorch (and NumPy, for ``real``/``imag``), ``real``, ``imag``, ``view_as_real`` and
+``view_as_complex`` return views of their input's memory, not copies: a write through them (``z.real[0] = 1``,
+``npg.view_as_real(z)[..., 1] *= 2``, ``z.imag = v``) reaches ``z``, and in a graph it rewrites ``z``'s
+history as any write through a view does (npgrad/ops/inplace.py). Such a view changes the dtype, so the
+function that reaches it from its base, applied to the base's gradient, is the same view of the gradient
+(``g.real``: PyTorch's convention ``z.grad = dL/dx + i dL/dy`` makes the real view's gradient the real part
+of the complex gradient). ``view_as_complex`` needs PyTorch's layout (last axis of size 2 and stride 1,
+other strides and the offset even, in elements) and raises otherwise, as PyTorch. ``imag`` of a real tensor
+is a read-only array of zeros, as NumPy's.
 """
 import importlib
 
@@ -21,6 +31,7 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..autograd.complex_rules import OWN, declare
 from ..tensor import Tensor, _make, _wrap
+from . import inplace
 from ._util import as_input, batching_rule
 
 _tm = importlib.import_module("..tensor", __package__)
@@ -46,8 +57,8 @@ def _vmapped(op, x, kwargs=None):
 
 
 def real(x):
-    """The real part, as ``np.real`` (a real tensor is returned as it is). Gradient: ``g`` as a complex
-    number with zero imaginary part."""
+    """The real part, as ``np.real`` (a real tensor is returned as it is): a view, as ``z.real`` in NumPy
+    and PyTorch. Gradient: ``g`` as a complex number with zero imaginary part."""
     r = _vmapped(real, x)
     if r is not NotImplemented:
         return r
@@ -55,7 +66,16 @@ def real(x):
     xd = x.data
     if not _is_complex(xd):
         return x
-    return _make(xd.real.copy(), "real", (x,), (xd,), _REAL_VJPS, _REAL_JVPS)
+    return inplace.view_of(_make(xd.real, "real", (x,), (xd,), _REAL_VJPS, _REAL_JVPS), x, _real_of)
+
+
+def _real_of(a):
+    """The real view of an array or a Tensor (how a view made by ``real`` is reached from its base)."""
+    return real(a) if isinstance(a, Tensor) else a.real
+
+
+def _imag_of(a):
+    return imag(a) if isinstance(a, Tensor) else a.imag
 
 
 def _to_complex(g, like):
@@ -67,16 +87,18 @@ _REAL_JVPS = (lambda t, y, x: real(t),)
 
 
 def imag(x):
-    """The imaginary part, as ``np.imag`` (zeros for a real tensor, with a zero gradient). Gradient:
-    ``i g``."""
+    """The imaginary part, as ``np.imag``: a view (for a real tensor, read-only zeros with a zero gradient,
+    as NumPy's). Gradient: ``i g``."""
     r = _vmapped(imag, x)
     if r is not NotImplemented:
         return r
     x = as_input(x, "imag")
     xd = x.data
     if not _is_complex(xd):
-        return _make(np.zeros_like(xd), "imag", (x,), (xd,), _ZERO, _ZERO)
-    return _make(xd.imag.copy(), "imag", (x,), (xd,), _IMAG_VJPS, _IMAG_JVPS)
+        zeros = np.zeros_like(xd)
+        zeros.flags.writeable = False  # as NumPy's: writing into it could not reach x
+        return _make(zeros, "imag", (x,), (xd,), _ZERO, _ZERO)
+    return inplace.view_of(_make(xd.imag, "imag", (x,), (xd,), _IMAG_VJPS, _IMAG_JVPS), x, _imag_of)
 
 
 def _zero(g, y, x):
@@ -130,35 +152,75 @@ def _dangle(z):
 
 
 def view_as_real(x):
-    """A complex tensor as real pairs: a trailing axis of 2 (real, imaginary), as ``torch.view_as_real``
-    (here a copy, not a view). Gradient: ``g[..., 0] + i g[..., 1]``."""
+    """A complex tensor as real pairs: a trailing axis of 2 (real, imaginary), as ``torch.view_as_real``; a
+    view of ``x``'s memory. Gradient: ``g[..., 0] + i g[..., 1]``."""
     r = _vmapped(view_as_real, x)  # (trailing axes only: the batch axis, in front, is untouched)
     if r is not NotImplemented:
         return r
     x = as_input(x, "view_as_real")
     xd = x.data
     if not _is_complex(xd):
-        raise TypeError(f"view_as_real: expected a complex tensor, got {xd.dtype}")
-    return _make(_pairs(xd), "view_as_real", (x,), (xd,),
-                 (lambda g, y, x: view_as_complex(g) if isinstance(g, Tensor) else _from_pairs(g),),
-                 (lambda t, y, x: view_as_real(t),))
+        raise TypeError(f"view_as_real: expected a complex tensor, got {xd.dtype} (PyTorch: view_as_real is only "
+                        f"supported for complex tensors)")
+    out = _make(_pairs(xd), "view_as_real", (x,), (xd,), (lambda g, y, x: _complex_of(g),),
+                (lambda t, y, x: view_as_real(t),))
+    return inplace.view_of(out, x, _real_pairs_of)
 
 
 def _pairs(z):
-    return np.stack([z.real, z.imag], axis=-1)
+    """The real view of a complex array (any layout): a trailing axis of 2, real then imaginary part."""
+    return z[..., None].view(z.real.dtype)
+
+
+def _real_pairs_of(a):
+    return view_as_real(a) if isinstance(a, Tensor) else _pairs(a)
+
+
+def _complex_of(a):
+    """Pairs as complex numbers (an array or a Tensor): a view when the layout allows it, else a copy (for
+    gradients and tangents, whose layout is not the user's)."""
+    return _view_as_complex(a, strict=False) if isinstance(a, Tensor) else _from_pairs(a)
 
 
 def _from_pairs(x):
-    out = np.empty(x.shape[:-1], np.complex64 if x.dtype == np.float32 else np.complex128)
+    cdt = np.complex64 if x.dtype == np.float32 else np.complex128
+    if x.size and _layout_error(x) is None:
+        return x.view(cdt)[..., 0]
+    out = np.empty(x.shape[:-1], cdt)
     out.real, out.imag = x[..., 0], x[..., 1]
     return out
 
 
+def _layout_error(x, origin=None):
+    """Why the pairs ``x`` have no complex view (PyTorch's rules, in elements: last stride 1, the others and
+    the offset from ``origin``, the memory of the tensor ``x`` is a view of, even; axes of size 1 have no
+    stride to speak of), or None."""
+    item = x.itemsize
+    if x.size == 0:
+        return None
+    if x.strides[-1] != item:
+        return f"the last dimension must have stride 1, got strides {tuple(s // item for s in x.strides)}"
+    if any(n > 1 and s % (2 * item) for n, s in zip(x.shape[:-1], x.strides[:-1])):
+        return (f"every stride but the last must be divisible by 2, got strides "
+                f"{tuple(s // item for s in x.strides)}")
+    if origin is None:
+        return None
+    offset = x.__array_interface__["data"][0] - origin.__array_interface__["data"][0]
+    if offset % (2 * item):
+        return f"the storage offset must be divisible by 2, got {offset // item}"
+    return None
+
+
 def view_as_complex(x):
     """Real pairs as complex numbers: the last axis (of size 2) holds real and imaginary parts, as
-    ``torch.view_as_complex`` (here a copy, not a view); float32 gives complex64, float64 complex128.
-    Gradient: ``view_as_real(g)``."""
-    r = _vmapped(view_as_complex, x)
+    ``torch.view_as_complex``; a view of ``x``'s memory, so it needs PyTorch's layout (last axis of stride 1,
+    the other strides even: take ``x.contiguous()`` first otherwise). float32 gives complex64,
+    float64 complex128. Gradient: ``view_as_real(g)``."""
+    return _view_as_complex(x, strict=True)
+
+
+def _view_as_complex(x, strict):
+    r = _vmapped(view_as_complex if strict else _complex_of, x)
     if r is not NotImplemented:
         return r
     x = as_input(x, "view_as_complex")
@@ -168,9 +230,14 @@ def view_as_complex(x):
     if xd.ndim == 0 or xd.shape[-1] != 2:
         raise ValueError(f"view_as_complex: the last dimension must have size 2 (real, imaginary), got shape "
                          f"{xd.shape}")
-    return _make(_from_pairs(xd), "view_as_complex", (x,), (xd,),
-                 (lambda g, y, x: view_as_real(g) if isinstance(g, Tensor) else _pairs(g),),
-                 (lambda t, y, x: view_as_complex(t),))
+    info = inplace._view_of(x)  # PyTorch's storage offset: from the memory of the tensor x is a view of
+    why = _layout_error(xd, xd if info is None else info[0].data) if strict else None
+    if why is not None:
+        raise ValueError(f"view_as_complex: a tensor of shape {xd.shape} ({xd.dtype}) has no complex view: {why} "
+                         f"(as in PyTorch; x.contiguous() gives a layout that has one, x.clone() a fresh offset)")
+    out = _make(_from_pairs(xd), "view_as_complex", (x,), (xd,), (lambda g, y, x: _real_pairs_of(g),),
+                (lambda t, y, x: _complex_of(t),))
+    return inplace.view_of(out, x, _complex_of)
 
 
 def polar(abs, angle):

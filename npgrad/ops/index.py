@@ -170,6 +170,8 @@ def setitem(x, key, value):
     key = normalize_key(key)
     vd = value.data if isinstance(value, Tensor) else value
     if not inplace.is_recording(x, value):
+        if not x.data.flags.writeable:
+            raise inplace.read_only(x, "setitem")
         _write(x.data, key, vd)
         _versions.bump(x.data, "setitem")  # ops that saved this memory must not use it in backward
         return

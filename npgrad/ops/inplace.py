@@ -110,6 +110,13 @@ def alone(g, refs):
     return refs <= _ALONE_REFS and g.base is None and g.flags.writeable
 
 
+def read_only(x, op):
+    """The error for a write into a read-only tensor (NumPy's read-only views: broadcast_to, diagonal, the
+    imaginary part of a real tensor): NumPy refuses these writes too, which could not reach the base."""
+    return ValueError(f"{op}: the tensor (shape {x.shape}, {x.dtype}) is read-only: a read-only view, as made "
+                      f"by broadcast_to, diagonal or the imag of a real tensor (as in NumPy); copy it first (x.copy())")
+
+
 def check_leaf(x, op):
     """An in-place op on a leaf that requires grad (or a view of one) is an error while recording."""
     if x.requires_grad and x._vjps is None:
@@ -126,7 +133,7 @@ def check_leaf(x, op):
                                f"grad mode on: the gradient could not reach its base. Create the view with grad "
                                f"mode on, or do the in-place operation under npg.no_grad()")
     if not x.data.flags.writeable:
-        raise ValueError(f"{op}: the tensor is a read-only view (e.g. made by broadcast_to); copy it first")
+        raise read_only(x, op)
 
 
 def is_recording(x, other):
@@ -210,7 +217,7 @@ def write(x, op, apply, copy_old=False):
     if _state.enabled:
         check_leaf(x, op)
     elif not x.data.flags.writeable:
-        raise ValueError(f"{op}: the tensor is a read-only view (e.g. made by broadcast_to); copy it first")
+        raise read_only(x, op)
     old = snapshot(x, copy=copy_old)
     hooks = x._extra.pop("hooks", None) if x._extra else None
     if hooks:  # hooks registered before the write see the gradient of the value they were registered on
@@ -271,19 +278,26 @@ def _write_tangents(x, node):
 
 def _copy_slices_jvp(fn):
     """The JVP of a base rewritten through the view ``fn(base)`` (parents ``(value written, base's previous
-    contents)``): the written value's tangent inside the view, the previous tangent outside it."""
+    contents)``): the written value's tangent inside the view, the previous tangent outside it (in the base's
+    real components: a view may change the dtype, as ``real`` or ``view_as_real`` do)."""
     def jvp(tans, y, view, base):
+        from .complex import _complex_of, _real_pairs_of
         from .index import _assign
         tv, tb = tans
-        pos = fn(np.arange(y.size).reshape(y.shape)).reshape(-1)  # the base's flat positions the view covers
-        inside = np.zeros(y.size, dtype=bool)
+        cplx = y.dtype.kind == "c"
+        cshape = y.shape + (2,) if cplx else y.shape
+        pos = _covered(fn, y)  # the base's real components the view covers
+        n = int(np.prod(cshape))
+        inside = np.zeros(n, dtype=bool)
         inside[pos] = True
-        inside = inside.reshape(y.shape)
-        out = _wrap(np.zeros(y.shape, y.dtype)) if tb is None else np.where(inside, 0, tb)
+        inside = inside.reshape(cshape)
+        rdt = y.real.dtype
+        out = _wrap(np.zeros(cshape, rdt)) if tb is None else np.where(inside, 0, _real_pairs_of(tb) if cplx else tb)
         if tv is not None:
-            placed = _assign(_wrap(np.zeros(y.size, y.dtype)), (pos,), np.reshape(tv, (-1,)))
-            out = out + np.reshape(placed, y.shape)
-        return out
+            tvc = _real_pairs_of(tv) if np.dtype(tv.dtype).kind == "c" else tv
+            placed = _assign(_wrap(np.zeros(n, rdt)), (pos,), np.reshape(tvc, (-1,)))
+            out = out + np.reshape(placed, cshape)
+        return _complex_of(out) if cplx else out
     return jvp
 
 
@@ -315,9 +329,13 @@ def _copy_slices_vjps(fn):
 
     def vjp_base(g, y, view, base):
         if isinstance(g, Tensor):  # create_graph: a mask, so the result is differentiable in g
-            mask = np.ones(base.shape, dtype=bool)
-            _region(mask, fn)[...] = False
-            return np.where(mask, g, 0)
+            cplx = base.dtype.kind == "c"
+            mask = np.ones(base.size * (2 if cplx else 1), dtype=bool)
+            mask[_covered(fn, base)] = False
+            if not cplx:
+                return np.where(mask.reshape(base.shape), g, 0)
+            from .complex import _complex_of, _real_pairs_of
+            return _complex_of(np.where(mask.reshape(base.shape + (2,)), _real_pairs_of(g), 0))
         if alone(g, sys.getrefcount(g)) and g.strides == base.strides:
             out = g
         else:
@@ -334,18 +352,39 @@ def _region(a, fn):
     if np.may_share_memory(r, a):
         return r
     # a layout where fn copies (a reshape of another stride order): go through flat positions instead
-    return _FlatRegion(a, fn(np.arange(a.size).reshape(a.shape)))
+    return _FlatRegion(a, _covered(fn, a))
+
+
+def _covered(fn, base):
+    """The real components of ``base`` that the view ``fn(base)`` covers, in the view's order (flattened):
+    component ``k`` is element ``k`` of a real base, the real (``k`` even) or imaginary (``k`` odd) part of
+    element ``k // 2`` of a complex one, counted in C order. A view may change the dtype (``real``,
+    ``view_as_real``, ``view_as_complex``), so positions are counted in components, not elements."""
+    cplx = base.dtype.kind == "c"
+    ids = np.empty_like(base, dtype=np.complex128 if cplx else np.float64)  # base's layout: fn views it as base
+    k = np.arange(base.size * (2 if cplx else 1), dtype=np.float64)
+    ids[...] = (k[0::2] + 1j * k[1::2] if cplx else k).reshape(base.shape)
+    v = fn(ids)
+    v = np.asarray(v.data if isinstance(v, Tensor) else v)
+    if v.dtype.kind == "c":
+        v = np.stack([v.real, v.imag], axis=-1)
+    return v.reshape(-1).astype(np.intp)
 
 
 class _FlatRegion:
-    """``region[...] = value`` writes ``value`` at the flat (C-order) positions ``pos`` of ``a``."""
+    """``region[...] = value`` writes ``value`` at the real components ``pos`` (see _covered) of ``a``."""
     __slots__ = ("a", "pos")
 
     def __init__(self, a, pos):
         self.a, self.pos = a, pos
 
     def __setitem__(self, key, value):
-        self.a.flat[self.pos.reshape(-1)] = value
+        if self.a.dtype.kind != "c":
+            self.a.flat[self.pos] = value
+            return
+        re, im = self.pos[self.pos % 2 == 0] // 2, self.pos[self.pos % 2 == 1] // 2
+        self.a.real.flat[re] = value
+        self.a.imag.flat[im] = value
 
 
 # ------------------------------------------------------------------------ PyTorch's ``x.op_(...)`` methods
@@ -374,7 +413,7 @@ def method(name, fn, op=None):
                 raise TypeError(f"{name}: in-place result of dtype {od.dtype} cannot be stored in a tensor of dtype "
                                 f"{self.dtype}")
             if not self.data.flags.writeable:
-                raise ValueError(f"{name}: the tensor is a read-only view (e.g. made by broadcast_to); copy it first")
+                raise read_only(self, name)
             np.copyto(self.data, od, casting="same_kind")
             _versions.bump(self.data, name)
             return self

@@ -335,13 +335,16 @@ def matrix_transpose(x, /):
 
 
 def diagonal(x, /, *, offset=0):
-    """The ``offset`` diagonal of the last two axes, as ``np.linalg.diagonal``."""
+    """The ``offset`` diagonal of the last two axes, as ``np.linalg.diagonal``: read-only, as NumPy's."""
     x = x if isinstance(x, Tensor) else _wrap(matrix_arg(x, "diagonal", complex_ok=True))
     check_matrix(x, "diagonal", complex_ok=True)
     n, m = x.shape[-2:]
     size = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
     r, c = max(0, -offset), max(0, offset)
-    return einsum("...ii->...i", x[..., r:r + size, c:c + size])
+    out = einsum("...ii->...i", x[..., r:r + size, c:c + size])
+    if type(out) is Tensor:  # (not a batched tensor under vmap) a write could not reach x: refuse it, as NumPy
+        out.data.flags.writeable = False
+    return out
 
 
 def trace(x, /, *, offset=0, dtype=None):

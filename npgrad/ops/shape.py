@@ -256,6 +256,15 @@ def split(x, indices_or_sections, axis=0):
     return [x[_slicer(ax, a, b)] for a, b in zip(cuts[:-1], cuts[1:])]
 
 
+def unstack(x, /, *, axis=0):
+    """The slices of ``x`` along ``axis``, as ``np.unstack`` (PyTorch's ``unbind``): a tuple of views."""
+    x = as_input(x, "unstack")
+    if x.ndim == 0:
+        raise ValueError("unstack: the tensor must be at least 1-D, got a 0-d tensor")
+    ax = normalize_one_axis(axis, x.ndim, "unstack")
+    return tuple(x[(slice(None),) * ax + (i,)] for i in range(x.shape[ax]))
+
+
 def flip(x, axis=None):
     """Reverse the order of elements along ``axis`` (all axes when None), as ``np.flip``; a view."""
     if _tm._VMAP:
