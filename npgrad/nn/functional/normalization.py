@@ -202,6 +202,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"group_norm: {x.shape[1] if x.ndim > 1 else '?'} channels (input {x.shape}) do not "
                          f"divide into {num_groups} groups")
     N, C = x.shape[:2]
+    if N * C // num_groups * math.prod(x.shape[2:]) == 1:   # PyTorch's check (_verify_batch_size)
+        raise ValueError(f"group_norm: expected more than 1 value per channel when training, got input of shape "
+                         f"{x.shape} with {num_groups} groups (each group normalizes a single value to 0)")
     y = _normalize("group_norm", x.reshape(N, num_groups, -1), (2,), eps, None, None)[0].reshape(x.shape)
     if weight is not None:
         y = y * _channel_view(weight, x.ndim)
