@@ -145,7 +145,10 @@ class MultiheadAttention(Module):
             k = concatenate([k, zeros], axis=2)
             v = concatenate([v, zeros], axis=2)
             extra += 1
-        mask = self._mask(attn_mask, key_padding_mask, is_causal, N, L, S, q.dtype)
+        # PyTorch: without key_padding_mask and weights, is_causal is a hint passed on to the fused attention
+        # in place of attn_mask, and the causal mask then spans the added bias_k / zero keys too
+        causal_hint = is_causal and key_padding_mask is None and not need_weights
+        mask = None if causal_hint else self._mask(attn_mask, key_padding_mask, is_causal, N, L, S, q.dtype)
         if mask is not None and extra:
             mask = np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, extra)])
         p = self.dropout if self.training else 0.0
@@ -160,7 +163,7 @@ class MultiheadAttention(Module):
             out = attn @ v
             weights = attn.mean(axis=1) if average_attn_weights else attn
         else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal_hint)
         out = out.transpose(0, 2, 1, 3).reshape(N, L, E)
         out = self.out_proj(out)
         if unbatched:
