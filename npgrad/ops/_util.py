@@ -69,3 +69,53 @@ def all_values(x):
     while hasattr(x, "_inner"):
         x = x._inner
     return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def refuse_out(name, out):
+    """NumPy's ``out=``, which a Tensor result cannot honour (it is a new tensor, in the graph): an error,
+    never silently ignored."""
+    if out is not None:
+        raise TypeError(f"{name}: out= is not supported for Tensors (the result is a new tensor); assign the "
+                        f"result instead")
+
+
+def cast_for(name, x, dtype):
+    """``x`` (a Tensor or array) as ``dtype`` for NumPy's ``dtype=`` of a reduction (the accumulation type:
+    ``np.mean(x, dtype=np.float64)`` on float32 works in float64); differentiable."""
+    if dtype is None:
+        return x
+    from .shape import astype
+    return astype(x if isinstance(x, Tensor) else as_input(x, name), dtype)
+
+
+def numpy_dtype_out(fn):
+    """A reduction or scan ``fn(x, axis, ...)`` written without NumPy's ``dtype=``/``out=`` given them as
+    keyword arguments: ``dtype`` casts the input first and the result to it, as NumPy; ``out`` raises
+    (refuse_out). The third positional argument must not be a type: NumPy's is ``dtype``
+    (``np.mean(x, 0, np.float64)``), npgrad's ``keepdims`` (or ``ddof``), and a dtype there would silently keep
+    dims."""
+    import functools
+    import inspect
+    name = fn.__name__
+    sig = inspect.signature(fn)
+    names = list(sig.parameters)
+    third = names[2] if len(names) > 2 else None    # keepdims or ddof here; dtype in NumPy
+    extra = [inspect.Parameter(p, inspect.Parameter.KEYWORD_ONLY, default=None) for p in ("dtype", "out")]
+
+    @functools.wraps(fn)
+    def f(x, *args, dtype=None, out=None, **kwargs):
+        if out is not None:
+            refuse_out(name, out)
+        if len(args) >= 2 and isinstance(args[1], (type, np.dtype, str)):
+            raise TypeError(f"{name}: {third} must be a {'bool' if third == 'keepdims' else 'number'}, got "
+                            f"{args[1]!r} (NumPy's third positional argument is dtype, npgrad's is {third}: pass "
+                            f"dtype= by keyword)")
+        if dtype is None:
+            return fn(x, *args, **kwargs)
+        r = fn(cast_for(name, x, dtype), *args, **kwargs)
+        if r.dtype != np.dtype(dtype):
+            from .shape import astype
+            r = astype(r, dtype)
+        return r
+    f.__signature__ = sig.replace(parameters=list(sig.parameters.values()) + extra)
+    return f

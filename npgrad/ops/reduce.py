@@ -8,13 +8,16 @@ from ..autograd import versions as _versions
 import importlib
 
 from ..tensor import Tensor, _make, _wrap
-from ._util import as_input, batching_rule, normalize_axis, normalize_one_axis, unreduce
+from ._util import as_input, batching_rule, normalize_axis, normalize_one_axis, numpy_dtype_out, unreduce
 
 _tm = importlib.import_module("..tensor", __package__)
 
 
 def sum(x, axis=None, keepdims=False, dtype=None):
     """Sum over ``axis`` (all axes by default), as ``np.sum``."""
+    if isinstance(keepdims, (type, np.dtype, str)):
+        raise TypeError(f"sum: keepdims must be a bool, got {keepdims!r} (NumPy's third positional argument is "
+                        f"dtype, npgrad's is keepdims: pass dtype= by keyword)")
     if _tm._VMAP:
         r = _tm._vmap_call("reduce", sum, (x,), dict(axis=axis, keepdims=keepdims, dtype=dtype))
         if r is not NotImplemented:
@@ -27,6 +30,7 @@ def sum(x, axis=None, keepdims=False, dtype=None):
                  (lambda t, y, x: sum(t, axes, keepdims),))  # linear
 
 
+@numpy_dtype_out
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``, as ``np.mean``."""
     if _tm._VMAP:
@@ -87,6 +91,7 @@ max = amax = _extreme("max", np.max)
 min = amin = _extreme("min", np.min)
 
 
+@numpy_dtype_out
 def prod(x, axis=None, keepdims=False):
     """Product over ``axis``; its gradient is exact when the input holds zeros."""
     if _tm._VMAP:
@@ -118,6 +123,7 @@ def prod(x, axis=None, keepdims=False):
     return _make(out, "prod", (x,), (x.data,), (vjp,), _weighted_sum_jvp(vjp, axes, keepdims))
 
 
+@numpy_dtype_out
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance over ``axis`` with ``ddof`` (0 by default, as NumPy; PyTorch's default is 1)."""
     if _tm._VMAP:
@@ -150,6 +156,7 @@ def _var_vjp(n, ddof, axes, keepdims, full):
     return vjp
 
 
+@numpy_dtype_out
 def std(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation over ``axis`` with ``ddof`` (0 by default, as NumPy). Where the std is 0 (a
     constant slice) its gradient is 0, as in PyTorch and HIPS autograd (sqrt's derivative there is inf)."""
@@ -192,6 +199,7 @@ def logsumexp(x, axis=None, keepdims=False):
     return _make(out, "logsumexp", (x,), (xd,), vjps, (jvp,))
 
 
+@numpy_dtype_out
 def cumsum(x, axis=None):
     """Cumulative sum along ``axis`` (the flattened tensor when None), as ``np.cumsum``."""
     x = as_input(x, "cumsum")
@@ -209,6 +217,7 @@ def cumsum(x, axis=None):
                  (lambda t, y, x: cumsum(t, ax),))  # linear
 
 
+@numpy_dtype_out
 def cumprod(x, axis=None):
     """Cumulative product along ``axis`` (the flattened tensor when None), as ``np.cumprod``."""
     x = as_input(x, "cumprod")

@@ -130,6 +130,12 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
     if method not in _METHODS:
         raise ValueError(f"{name}: method {method!r} is not supported (one of {_METHODS})")
     a = as_input(a, name)
+    if a.dtype.kind == "c" and "median" not in name:    # NumPy sorts complex values for a median only
+        raise TypeError(f"{name}: a must be an array of real numbers, got {a.dtype}")
+    if a.dtype == bool:
+        if "median" not in name:    # (NumPy's own interpolation fails on bools, or not, depending on q)
+            raise TypeError(f"{name}: boolean input is not supported; convert it to a number type first")
+        a = a.astype(np.float64)     # np.median of booleans: the float64 mean of the middle values
     axes = normalize_axis(axis, a.ndim, name)
     kept = tuple(i for i in range(a.ndim) if i not in axes)
     n = math.prod(a.shape[i] for i in axes)
@@ -157,14 +163,15 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
         t = np.where(t > 0, 0.5, 0.0)
     lo, hi = lo.astype(np.intp), hi.astype(np.intp)
     if n == 0:
-        out = _wrap(np.full(lead + (nq,), np.nan, dtype=a.dtype if a.dtype.kind == "f" else np.float64))
+        out = _wrap(np.full(lead + (nq,), np.nan, dtype=a.dtype if a.dtype.kind in "fc" else np.float64))
     else:
         below = take_along_axis(srt, lo, -1)
         if method in ("lower", "higher", "nearest"):
             out = below
         else:
             above = take_along_axis(srt, hi, -1)
-            t = t.astype(srt.dtype) if srt.dtype.kind == "f" else t
+            if srt.dtype.kind in "fc":   # (complex64 interpolates in float32, as NumPy: the result stays complex64)
+                t = t.astype(np.finfo(srt.dtype).dtype)
             d = above - below
             out = where(t >= 0.5, above - d * (1.0 - t), below + d * t)   # NumPy's _lerp, exactly
         empty = count == 0 if ignore_nan else np.isnan(srt.data[..., -1:])  # an all-NaN / any-NaN slice

@@ -10,7 +10,8 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor, _wrap
-from ._util import all_values, as_input, batching_rule, normalize_axis, normalize_one_axis
+from ._util import (all_values, as_input, batching_rule, cast_for, normalize_axis, normalize_one_axis,
+                    refuse_out)
 from .complex import conj, imag, real
 from .elementwise import clip, sqrt, where
 from .index import getitem
@@ -142,6 +143,8 @@ def _filled(a, value, name):
 @batching_rule("axis_all")
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
     """Sum treating NaN as zero, as ``np.nansum``; NaNs get a zero gradient."""
+    refuse_out("nansum", out)
+    a = cast_for("nansum", a, dtype)
     filled, _ = _filled(a, 0.0, "nansum")
     return _sum(filled, axis=axis, keepdims=keepdims, dtype=dtype)
 
@@ -153,6 +156,8 @@ def _count(mask, axis, keepdims, dtype):
 @batching_rule("axis_all")
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
     """Mean ignoring NaNs (NaN for an all-NaN slice), as ``np.nanmean``; differentiable."""
+    refuse_out("nanmean", out)
+    a = cast_for("nanmean", a, dtype)
     filled, mask = _filled(_float(as_input(a, "nanmean")), 0.0, "nanmean")
     axes = normalize_axis(axis, filled.ndim, "nanmean")
     cnt = _count(mask, axes, keepdims, filled.dtype)
@@ -163,6 +168,9 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
 @batching_rule("axis_all")
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Variance ignoring NaNs, with ``ddof``, as ``np.nanvar``; differentiable."""
+    refuse_out("nanvar", out)
+    a = cast_for("nanvar", a, dtype)
+    inexact = np.asarray(getattr(a, "data", a)).dtype.kind in "fc"
     a = _float(as_input(a, "nanvar"))
     axes = normalize_axis(axis, a.ndim, "nanvar")
     filled, mask = _filled(a, 0.0, "nanvar")
@@ -171,19 +179,25 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
         mean = _sum(filled, axis=axes, keepdims=True) / cnt
         dev = where(mask, 0.0, a - mean) if mask.any() else a - mean
         sq = dev * dev if dev.dtype.kind != "c" else real(dev * conj(dev))   # |dev|^2, real (as NumPy)
-        var = _sum(sq, axis=axes, keepdims=True) / np.maximum(cnt.real - ddof, 0)
+        dof = cnt.real - ddof
+        var = _sum(sq, axis=axes, keepdims=True) / np.maximum(dof, 0)
+        if np.any(dof <= 0) and inexact:  # NumPy: NaN where the degrees of freedom are <= 0 (ints: np.var's inf)
+            warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=2)
+            var = where(dof <= 0, np.nan, var)
     return var if keepdims else squeeze(var, axis=axes) if axes else var
 
 
 @batching_rule("axis_all")
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Standard deviation ignoring NaNs, as ``np.nanstd``; differentiable."""
-    return sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    refuse_out("nanstd", out)
+    return sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
 
 def _nan_extreme(name, reduce, fill):
     @batching_rule("axis_all")
     def fn(a, axis=None, out=None, keepdims=False):
+        refuse_out(name, out)
         filled, mask = _filled(a, fill, name)
         result = reduce(filled, axis=axis, keepdims=keepdims)
         all_nan = np.all(mask, axis=axis, keepdims=keepdims) if mask.size else np.zeros(result.shape, bool)
@@ -204,6 +218,8 @@ nanmin = _nan_extreme("nanmin", _min, np.inf)
 @batching_rule("axis_all")
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
     """Product treating NaN as one, as ``np.nanprod``; differentiable."""
+    refuse_out("nanprod", out)
+    a = cast_for("nanprod", a, dtype)
     filled, _ = _filled(a, 1.0, "nanprod")
     return prod(filled, axis=axis, keepdims=keepdims)
 
@@ -211,6 +227,8 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
 @batching_rule("axis_flatten")
 def nancumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sum treating NaN as zero, as ``np.nancumsum``; differentiable."""
+    refuse_out("nancumsum", out)
+    a = cast_for("nancumsum", a, dtype)
     filled, _ = _filled(a, 0.0, "nancumsum")
     return cumsum(filled, axis=axis)
 
@@ -218,12 +236,15 @@ def nancumsum(a, axis=None, dtype=None, out=None):
 @batching_rule("axis_flatten")
 def nancumprod(a, axis=None, dtype=None, out=None):
     """Cumulative product treating NaN as one, as ``np.nancumprod``; differentiable."""
+    refuse_out("nancumprod", out)
+    a = cast_for("nancumprod", a, dtype)
     filled, _ = _filled(a, 1.0, "nancumprod")
     return cumprod(filled, axis=axis)
 
 
 def _cumulative(name, op, identity):
     def fn(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        refuse_out(name, out)
         x = as_input(x, name)
         if axis is None:
             if x.ndim > 1:
