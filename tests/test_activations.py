@@ -201,3 +201,44 @@ def test_gumbel_softmax():
     npg.random.seed(2)
     npg.sum(F.gumbel_softmax(x, tau=0.7) * w).backward()
     assert_close(g_hard, x.grad)
+
+
+# ------------------------------------------------ inplace=True was accepted and ignored by F.silu/nn.SiLU and
+# F.dropout/nn.Dropout (the input kept its values: code that relies on PyTorch's in-place write got none)
+@pytest.mark.parametrize("make", ["functional", "module"])
+def test_silu_inplace_writes_into_the_input_like_torch(make):
+    a0 = np.random.default_rng(0).standard_normal((4, 5))
+    fn = (lambda lib, x: (F if lib is npg else TF).silu(x, inplace=True)) if make == "functional" else \
+        (lambda lib, x: (nn if lib is npg else tnn).SiLU(inplace=True)(x))
+    a, ta = npg.tensor(a0), torch.tensor(a0, requires_grad=True)
+    x, tx = a * 1.0, ta * 1.0
+    y, ty = fn(npg, x), fn(torch, tx)
+    assert (y is x) and (ty is tx)
+    assert_close(x.data, tx.detach().numpy())
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    assert_close(a.grad, ta.grad.numpy())
+    assert repr(nn.SiLU(inplace=True)) == repr(tnn.SiLU(inplace=True))
+
+
+def test_silu_inplace_on_a_leaf_requiring_grad_raises_like_torch():
+    with pytest.raises(RuntimeError, match="leaf"):
+        TF.silu(torch.ones(3, requires_grad=True), inplace=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        F.silu(npg.ones(3, requires_grad=True), inplace=True)
+
+
+@pytest.mark.parametrize("make", ["functional", "module"])
+def test_dropout_inplace_writes_into_the_input(make):
+    a0 = np.random.default_rng(1).uniform(1, 2, (50, 40))
+    a = npg.tensor(a0)
+    x = a * 1.0
+    y = F.dropout(x, 0.3, True, inplace=True) if make == "functional" else nn.Dropout(0.3, inplace=True)(x)
+    assert y is x                                   # torch: the same tensor, its memory written
+    kept = x.data != 0
+    assert 0.6 < kept.mean() < 0.8
+    assert_close(x.data[kept], a0[kept] / 0.7)
+    (y * 2).sum().backward()
+    assert_close(a.grad, 2 * kept / 0.7)
+    t = torch.ones(50, 40) * 1.0
+    assert TF.dropout(t, 0.3, True, inplace=True) is t      # (the PyTorch behaviour matched above)

@@ -411,3 +411,31 @@ def test_float32_stays_float32():
                 npg.interp(x, S[:4].astype(np.float32), x[0]),
                 npg.linspace(x[0, 0], 2.0, 3), npg.diff(x, prepend=0.5), npg.tril(x), npg.average(x, axis=0)):
         assert out.dtype == np.float32, out
+
+
+# --------------------------------------------------------------- dtype= and casting= of the joining functions
+# hstack/vstack took casting= and ignored it (a float stacked as int was truncated where NumPy refuses);
+# concatenate/stack had no dtype= at all.
+@pytest.mark.parametrize("name", ["hstack", "vstack", "concatenate", "stack"])
+@pytest.mark.parametrize("kw", [dict(dtype=np.int64), dict(dtype=np.int64, casting="safe"),
+                                dict(dtype=np.int64, casting="unsafe"), dict(dtype=np.float32),
+                                dict(dtype=np.float32, casting="no"), dict(dtype=np.complex128, casting="safe")],
+                         ids=str)
+def test_joining_with_dtype_and_casting_like_numpy(name, kw):
+    a, b = np.array([1.5, 2.5]), np.array([1.0, 2.0])
+    try:
+        expected = getattr(np, name)([a, b], **kw)
+    except TypeError:
+        with pytest.raises(TypeError, match=f"{name}: Cannot cast"):
+            getattr(npg, name)([npg.tensor(a), npg.tensor(b)], **kw)
+        return
+    got = getattr(npg, name)([npg.tensor(a), npg.tensor(b)], **kw)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got.data, expected)
+
+
+def test_joining_with_dtype_is_differentiable():
+    x = npg.tensor(np.ones(3))
+    npg.stack([x, x * 2], dtype=np.float32).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad, np.full(3, 3.0))

@@ -119,3 +119,16 @@ def numpy_dtype_out(fn):
         return r
     f.__signature__ = sig.replace(parameters=list(sig.parameters.values()) + extra)
     return f
+
+
+def cast_all(arrs, dtype, casting, name):
+    """The inputs cast to ``dtype`` where NumPy's ``casting`` rule allows it, else NumPy's TypeError (a float
+    stacked as int under the default 'same_kind' is refused, not truncated)."""
+    if dtype is None:
+        return arrs
+    dtype = np.dtype(dtype)
+    for a in arrs:
+        if not np.can_cast(a.dtype, dtype, casting):
+            raise TypeError(f"{name}: Cannot cast array data from {a.dtype!r} to {dtype!r} according to the rule "
+                            f"{casting!r}")
+    return [a if a.dtype == dtype else as_input(a, name).astype(dtype) for a in arrs]

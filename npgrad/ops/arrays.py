@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make
-from ._util import as_input, is_batched, normalize_axis, normalize_one_axis
+from ._util import as_input, cast_all, is_batched, normalize_axis, normalize_one_axis
 from .elementwise import where
 from .index import getitem
 from .shape import broadcast_to, concatenate, flip, moveaxis, pad as _pad_constant, ravel, reshape, split, \
@@ -62,19 +62,20 @@ def atleast_3d(*arys):
 
 # -------------------------------------------------------------------------------- stacking
 def vstack(tup, dtype=None, casting="same_kind"):
-    """Stack row-wise (1-D inputs become rows), as ``np.vstack``."""
-    out = concatenate([atleast_2d(a) for a in _inputs(tup, "vstack")], axis=0)
-    return out if dtype is None else out.astype(dtype)
+    """Stack row-wise (1-D inputs become rows), as ``np.vstack`` (``dtype`` under NumPy's ``casting`` rule)."""
+    arrs = cast_all([atleast_2d(a) for a in _inputs(tup, "vstack")], dtype, casting, "vstack")
+    return concatenate(arrs, axis=0)
 
 
 row_stack = vstack
 
 
 def hstack(tup, dtype=None, casting="same_kind"):
-    """Stack column-wise (along axis 1; axis 0 for 1-D inputs), as ``np.hstack``."""
-    arrs = [atleast_1d(a) for a in _inputs(tup, "hstack")]
-    out = concatenate(arrs, axis=0 if arrs[0].ndim == 1 else 1)
-    return out if dtype is None else out.astype(dtype)
+    """Stack column-wise (along axis 1; axis 0 for 1-D inputs), as ``np.hstack`` (``dtype`` under NumPy's
+    ``casting`` rule)."""
+    arrs = cast_all([atleast_1d(a) for a in _inputs(tup, "hstack")], dtype, casting, "hstack")
+    return concatenate(arrs, axis=0 if arrs[0].ndim == 1 else 1)
+
 
 
 def dstack(tup):

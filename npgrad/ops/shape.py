@@ -11,7 +11,7 @@ from ..autograd.engine import cast_grad
 from ..tensor import Tensor, _make, _wrap
 from . import inplace
 from .elementwise import where
-from ._util import as_input, batching_rule, normalize_axis, normalize_one_axis
+from ._util import as_input, batching_rule, cast_all, normalize_axis, normalize_one_axis, refuse_out
 
 _tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
 
@@ -184,8 +184,12 @@ def _slicer(axis, start, stop):
     return (slice(None),) * axis + (slice(start, stop),)
 
 
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis, as ``np.concatenate`` (``axis=None`` flattens first)."""
+def concatenate(tensors, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """Join tensors along an existing axis, as ``np.concatenate`` (``axis=None`` flattens first; ``dtype``
+    under NumPy's ``casting`` rule)."""
+    refuse_out("concatenate", out)
+    if dtype is not None:
+        tensors = cast_all(list(tensors), dtype, casting, "concatenate")
     if _tm._VMAP:
         r = _tm._vmap_call("concatenate", concatenate, tuple(tensors), dict(axis=axis))
         if r is not NotImplemented:
@@ -223,8 +227,11 @@ def _concat_vjps(n, axis):
 concat = concatenate
 
 
-def stack(tensors, axis=0):
-    """Join tensors along a new axis, as ``np.stack``."""
+def stack(tensors, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """Join tensors along a new axis, as ``np.stack`` (``dtype`` under NumPy's ``casting`` rule)."""
+    refuse_out("stack", out)
+    if dtype is not None:
+        tensors = cast_all(list(tensors), dtype, casting, "stack")
     if _tm._VMAP:
         r = _tm._vmap_call("stack", stack, tuple(tensors), dict(axis=axis))
         if r is not NotImplemented:

@@ -96,9 +96,12 @@ def _sigmoid_of(x):
 
 
 @_batching_rule("pointwise")
-def silu(input):
-    """SiLU / swish: ``x * sigmoid(x)``."""
+def silu(input, inplace=False):
+    """SiLU / swish: ``x * sigmoid(x)`` (``inplace``: written into the input, as PyTorch's ``silu_``)."""
     x = as_input(input, "silu")
+    if inplace:
+        from ...ops import inplace as _inplace
+        return _inplace.method("silu_", silu, "silu")(x)
     xd = x.data
     s = _sigmoid_of(xd)
     out = xd * s

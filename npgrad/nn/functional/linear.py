@@ -98,6 +98,9 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     x = as_input(input, "dropout")
     if not training or p == 0.0:
         return x
+    if inplace:    # PyTorch's dropout_: the input's memory gets the result (a recorded in-place write)
+        from ...ops import inplace as _inplace
+        return _inplace.method("dropout_", lambda t: dropout(t, p, True, False, generator), "dropout")(x)
     if _random._vmap_state._LEVELS:  # inside vmap: the mask drawn under its randomness (one op, no loop)
         from ..._vmap_losses import dropout as _vmap_dropout
         return _vmap_dropout(x, p, generator)

@@ -20,7 +20,7 @@ class Dropout(_DropoutNd):
     """Zero elements with probability ``p`` in training mode (scaling the rest by ``1/(1-p)``); identity in eval."""
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
 
 class Dropout1d(_DropoutNd):
