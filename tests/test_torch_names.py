@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import npgrad as npg
+import npgrad.nn as nn
 from tests.helpers import assert_close, compare_with_torch
 
 DTYPES = [np.float32, np.float64]
@@ -310,3 +311,24 @@ def test_max_min_with_dim_give_torch_values_and_indices(name, keepdim):
     np.testing.assert_allclose(x.grad, t.grad.numpy())
     assert getattr(npg, name)(x, dim=0).indices.shape == (4,)
     assert getattr(x, name)(axis=1).shape == (3,)   # NumPy's spelling: the values
+
+
+def test_every_layer_takes_pytorchs_device_argument():
+    """Every nn layer whose PyTorch constructor takes ``device=`` takes it (ported code passes
+    device="cpu"), accepts the CPU and refuses anything else instead of ignoring it."""
+    import inspect
+    import torch.nn as tnn
+    missing = []
+    for name in sorted(dir(nn)):
+        cls, tcls = getattr(nn, name), getattr(tnn, name, None)
+        if isinstance(cls, type) and tcls is not None and "device" in inspect.signature(tcls.__init__).parameters:
+            if "device" not in inspect.signature(cls.__init__).parameters:
+                missing.append(name)
+    assert not missing
+    for make in (lambda d: nn.Linear(3, 4, device=d), lambda d: nn.Conv2d(1, 2, 3, device=d),
+                 lambda d: nn.BatchNorm2d(3, device=d), lambda d: nn.MultiheadAttention(4, 2, device=d),
+                 lambda d: nn.GRUCell(3, 4, device=d), lambda d: nn.Embedding(3, 2, device=d)):
+        make("cpu")
+        make(None)
+        with pytest.raises(ValueError, match="CPU only"):
+            make("cuda")

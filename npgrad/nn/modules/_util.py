@@ -16,3 +16,11 @@ def ntuple(v, n, name="argument"):
             raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {v!r}")
         return tuple(v)
     return (v,) * n
+
+
+def check_device(device, where):
+    """PyTorch's ``device=`` factory argument: the CPU (None, "cpu", "cpu:0") is accepted, anything else is an
+    error (npgrad runs on the CPU only), never silently ignored."""
+    if device is None or str(device) in ("cpu", "cpu:0"):
+        return
+    raise ValueError(f"{where}: npgrad runs on the CPU only, got device={device!r}")

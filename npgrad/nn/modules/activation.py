@@ -2,6 +2,7 @@
 from ...ops import elementwise as _ew
 from .. import functional as F
 from ..module import Module
+from ._util import check_device
 
 
 class ReLU(Module):
@@ -296,7 +297,8 @@ class PReLU(Module):
     """``max(0, x) + a * min(0, x)`` with a learned slope ``a`` (one, or one per channel), initialized to
     ``init``; the parameter is ``weight`` as in PyTorch."""
 
-    def __init__(self, num_parameters=1, init=0.25, dtype=None):
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__()
         from ._util import new_param
         self.num_parameters = num_parameters

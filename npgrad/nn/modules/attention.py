@@ -8,7 +8,7 @@ from ...ops.shape import broadcast_to, concatenate, swapaxes
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ._util import new_param
+from ._util import check_device, new_param
 from .linear import Linear
 
 
@@ -40,6 +40,7 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
                  kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible by num_heads {num_heads}")

@@ -4,7 +4,7 @@ import math
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ._util import new_param, ntuple
+from ._util import check_device, new_param, ntuple
 
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -14,7 +14,8 @@ class _ConvNd(Module):
     _n = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                 padding_mode, transposed, output_padding=0, dtype=None):
+                 padding_mode, transposed, output_padding=0, device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__()
         n = self._n
         if groups <= 0 or in_channels % groups or out_channels % groups:
@@ -99,7 +100,8 @@ class Conv1d(_ConvNd):
     _n = 1
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=None):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, False, dtype=dtype)
 
@@ -112,7 +114,8 @@ class Conv2d(_ConvNd):
     _n = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=None):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, False, dtype=dtype)
 
@@ -125,7 +128,8 @@ class Conv3d(_ConvNd):
     _n = 3
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=None):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, False, dtype=dtype)
 
@@ -137,7 +141,8 @@ class _ConvTransposeNd(_ConvNd):
     _fn = None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", dtype=None):
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, True, output_padding, dtype=dtype)
 

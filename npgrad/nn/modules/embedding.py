@@ -3,7 +3,7 @@ from ...autograd import versions as _versions
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ._util import new_param
+from ._util import check_device, new_param
 
 
 class Embedding(Module):
@@ -16,7 +16,8 @@ class Embedding(Module):
     accept (see npgrad/optim/optimizer.py)."""
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
-                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, dtype=None):
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
@@ -82,7 +83,9 @@ class EmbeddingBag(Module):
     per_sample_weights=None)`` with a 2-D input (one bag per row) or a 1-D input and bag ``offsets``."""
 
     def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
-                 mode="mean", sparse=False, _weight=None, include_last_offset=False, padding_idx=None, dtype=None):
+                 mode="mean", sparse=False, _weight=None, include_last_offset=False, padding_idx=None, device=None,
+                 dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim

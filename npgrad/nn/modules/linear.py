@@ -5,7 +5,7 @@ from ...ops.shape import flatten, reshape
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ._util import new_param
+from ._util import check_device, new_param
 
 
 class Identity(Module):
@@ -20,7 +20,8 @@ class Linear(Module):
     """``y = x @ weight.T + bias``; weight (out_features, in_features). Initialized as PyTorch:
     ``kaiming_uniform_(a=sqrt(5))`` for the weight, U(-1/sqrt(in), 1/sqrt(in)) for the bias."""
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -79,7 +80,8 @@ class Bilinear(Module):
     """``y = x1^T A x2 + b`` with weight (out_features, in1_features, in2_features), initialized
     U(-1/sqrt(in1), 1/sqrt(in1)) as PyTorch (weight and bias)."""
 
-    def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=None):
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__()
         self.in1_features = in1_features
         self.in2_features = in2_features

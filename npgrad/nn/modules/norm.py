@@ -8,7 +8,7 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ._util import new_param
+from ._util import check_device, new_param
 
 
 def _buffer(values):
@@ -46,8 +46,9 @@ def _running_stats_state(module, num_features, eps, momentum, affine, track_runn
 class _BatchNorm(Module):
     _expected_dims = ()
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None, *,
-                 bias=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None, *, bias=True):
+        check_device(device, type(self).__name__)
         super().__init__()
         _running_stats_state(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias)
         self.reset_parameters()
@@ -103,7 +104,8 @@ class BatchNorm2d(_BatchNorm):
 class LayerNorm(Module):
     """Normalize over the trailing ``normalized_shape`` dims, with a learned elementwise affine."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.eps = eps
@@ -125,7 +127,8 @@ class LayerNorm(Module):
 class GroupNorm(Module):
     """Normalize each group of ``num_channels // num_groups`` channels per sample, then a per-channel affine."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None, *, bias=True):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
+        check_device(device, type(self).__name__)
         super().__init__()
         if num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
@@ -155,8 +158,9 @@ class BatchNorm3d(_BatchNorm):
 class _InstanceNorm(Module):
     _no_batch_dim = 2
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, dtype=None, *,
-                 bias=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None,
+                 dtype=None, *, bias=True):
+        check_device(device, type(self).__name__)
         super().__init__()
         _running_stats_state(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias)
         _reset_affine(self)
@@ -208,7 +212,8 @@ class RMSNorm(Module):
     """Root-mean-square normalization over the trailing ``normalized_shape`` dims, with a learned
     elementwise scale (``weight``, ones); ``eps=None`` uses the input dtype's machine epsilon."""
 
-    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=None):
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+        check_device(device, type(self).__name__)
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.eps = eps

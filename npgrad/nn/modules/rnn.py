@@ -19,7 +19,7 @@ from .. import init
 from ..functional import recurrent as R
 from ..module import Module
 from ..utils.rnn import PackedSequence
-from ._util import new_param
+from ._util import check_device, new_param
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
@@ -52,8 +52,7 @@ class RNNBase(Module):
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if proj_size >= hidden_size:
             raise ValueError(f"{name}: proj_size has to be smaller than hidden_size ({proj_size} >= {hidden_size})")
-        if device not in (None, "cpu"):
-            raise ValueError(f"{name}: npgrad runs on the CPU only, got device={device!r}")
+        check_device(device, name)
         self.mode, self._name = mode, name
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
@@ -349,6 +348,7 @@ class RNNCellBase(Module):
 
     def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         name = type(self).__name__
         for what, v in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:

@@ -12,6 +12,7 @@ import numpy as np
 from ...autograd import versions as _versions
 from ...tensor import Tensor, _make
 from ..functional._common import _data, _is_graph
+from ._util import check_device
 from .norm import _BatchNorm
 
 _aux = {}
@@ -147,8 +148,9 @@ class SyncBatchNorm(_BatchNorm):
     _expected_dims = (2, 3, 4, 5)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 process_group=None, dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+                 process_group=None, device=None, dtype=None):
+        check_device(device, type(self).__name__)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype)
         self.process_group = process_group
 
     def forward(self, input):

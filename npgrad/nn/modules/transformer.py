@@ -15,6 +15,7 @@ from ...tensor import tensor
 from .. import functional as F
 from .. import init
 from ..module import Module
+from ._util import check_device
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
@@ -33,11 +34,6 @@ def _activation(activation, where):
     if not callable(activation):
         raise TypeError(f"{where}: activation must be 'relu', 'gelu' or a callable, got {type(activation).__name__}")
     return activation
-
-
-def _check_device(device, where):
-    if device not in (None, "cpu"):
-        raise ValueError(f"{where}: npgrad runs on the CPU only, got device={device!r}")
 
 
 def _seq_len(x, batch_first):
@@ -62,7 +58,7 @@ def _detect_is_causal_mask(mask, is_causal, size):
 def generate_square_subsequent_mask(sz, device=None, dtype=None):
     """The (sz, sz) causal mask: ``-inf`` above the diagonal (may not attend), 0 elsewhere, as a constant
     Tensor of ``dtype`` (the default dtype unless given)."""
-    _check_device(device, "generate_square_subsequent_mask")
+    check_device(device, "generate_square_subsequent_mask")
     dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
     return tensor(np.triu(np.full((sz, sz), -np.inf, dtype=dt), 1), requires_grad=False)
 
@@ -79,7 +75,7 @@ class TransformerEncoderLayer(Module):
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
         super().__init__()
-        _check_device(device, type(self).__name__)
+        check_device(device, type(self).__name__)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
                                             dtype=dtype)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
@@ -123,7 +119,7 @@ class TransformerDecoderLayer(Module):
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
         super().__init__()
-        _check_device(device, type(self).__name__)
+        check_device(device, type(self).__name__)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias,
                                             dtype=dtype)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=batch_first,
@@ -240,7 +236,7 @@ class Transformer(Module):
                  dropout=0.1, activation="relu", custom_encoder=None, custom_decoder=None, layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
         super().__init__()
-        _check_device(device, "Transformer")
+        check_device(device, "Transformer")
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
