@@ -33,6 +33,18 @@ from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 
-relu = _ew.relu
-tanh = _ew.tanh
-sigmoid = _ew.sigmoid
+
+
+def relu(input, inplace=False):
+    """``max(x, 0)``, as ``torch.nn.functional.relu`` (``inplace``: written into the input, as ``relu_``)."""
+    return relu_(input) if inplace else _ew.relu(input)
+
+
+def tanh(input):
+    """``tanh(x)``, as ``torch.nn.functional.tanh``."""
+    return _ew.tanh(input)
+
+
+def sigmoid(input):
+    """``1 / (1 + exp(-x))``, as ``torch.nn.functional.sigmoid``."""
+    return _ew.sigmoid(input)

@@ -69,9 +69,11 @@ def _crop(x, before, after):
     return x[key]
 
 
-def normalize(input, p=2.0, dim=1, eps=1e-12):
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """``x / max(||x||_p, eps)`` along ``dim``, as ``F.normalize`` (any ``p``, ``inf`` included; a zero vector
-    has PyTorch's zero subgradient)."""
+    has PyTorch's zero subgradient). ``out=`` is refused (the result is a new tensor)."""
+    if out is not None:
+        raise TypeError("normalize: out= is not supported (the result is a new tensor); assign the result instead")
     x = as_input(input, "normalize")
     norm = vector_norm(x, ord=p, axis=dim, keepdims=True)
     return x / _ew.maximum(norm, eps)
