@@ -210,3 +210,15 @@ def test_results_without_gradients_keep_numpys_dtypes(dtype):
     assert npg.linalg.eigh(a)[0].dtype == real and npg.linalg.svd(a)[1].dtype == real
     assert npg.linalg.slogdet(a)[1].dtype == real and npg.linalg.slogdet(a)[0].dtype == dtype
     assert npg.linalg.norm(a).dtype == real and npg.linalg.cholesky(a @ a.conj().T + 3 * np.eye(3, dtype=real)).dtype == dtype
+
+
+def test_matrix_power_zero_of_a_complex_matrix_requiring_grad():
+    """a^0 refused complex matrices that require grad (its op had no complex rule); PyTorch gives identities
+    and a zero gradient."""
+    a0 = np.random.default_rng(0).standard_normal((2, 3, 3)) + 1j * np.random.default_rng(1).standard_normal((2, 3, 3))
+    a, ta = npg.tensor(a0), torch.tensor(a0, requires_grad=True)
+    y, ty = npg.linalg.matrix_power(a, 0), torch.linalg.matrix_power(ta, 0)
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    (npg.abs(y + a) ** 2).sum().backward()
+    (torch.abs(ty + ta) ** 2).sum().backward()
+    np.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=1e-12)

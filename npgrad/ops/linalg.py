@@ -216,7 +216,7 @@ def matrix_power(a, n):
     a = a if isinstance(a, Tensor) else _wrap(ad)
     if n == 0:  # identities, with a zero gradient (as PyTorch)
         eye = np.broadcast_to(np.eye(ad.shape[-1], dtype=ad.dtype), ad.shape).copy()
-        return _make(eye, "matrix_power", (a,), (ad,), (lambda g, y, a: zeros_grad(g),),
+        return _make(eye, "matrix_power_0", (a,), (ad,), (lambda g, y, a: zeros_grad(g),),
                      (lambda t, y, a: zeros_grad(y),))
     if n < 0:
         a, n = inv(a), -n
