@@ -224,3 +224,39 @@ def test_random_graphs_under_vmap(program, shapes, seed, batched, dim):
         for k, (g, e) in enumerate(zip(grads, expect)):
             e = np.zeros(np.shape(xs[k].data)) if e is None else np.asarray(e.data if isinstance(e, npg.Tensor) else e)
             np.testing.assert_allclose(np.asarray(g.data)[i], e, **TOL, err_msg=f"grad {k}: {program}")
+
+
+@settings(max_examples=120, **SETTINGS)
+@given(**graphs, mode=st.sampled_from(["jacrev", "jacfwd", "hessian", "vjp", "jvp"]))
+def test_random_graphs_under_the_func_transforms(program, shapes, seed, mode):
+    """jacrev / jacfwd / hessian / vjp / jvp of the graph's loss (and of its last pool value, a tensor
+    output) in every input at once, against torch.func."""
+    x0 = _inputs(shapes, seed)
+    argnums = tuple(range(len(x0)))
+    rng = np.random.default_rng(seed + 4)
+
+    def f(lib):
+        def g(*xs):
+            pool, loss = run(lib, program, xs)
+            return pool[-1] * 1.0 + loss if mode in ("jacrev", "jacfwd", "vjp", "jvp") else loss
+        return g
+
+    xs, txs = [npg.tensor(v) for v in x0], [torch.tensor(v) for v in x0]
+    if mode in ("jacrev", "jacfwd", "hessian"):
+        got = getattr(npg.func, mode)(f(npg), argnums=argnums)(*xs)
+        expected = getattr(torch.func, mode)(f(torch), argnums=argnums)(*txs)
+        flat_got = [g for row in got for g in (row if mode == "hessian" else [row])]
+        flat_exp = [e for row in expected for e in (row if mode == "hessian" else [row])]
+    elif mode == "vjp":
+        out, fn = npg.func.vjp(f(npg), *xs)
+        t_out, t_fn = torch.func.vjp(f(torch), *txs)
+        ct = rng.standard_normal(tuple(t_out.shape))
+        flat_got, flat_exp = [out] + list(fn(npg.tensor(ct))), [t_out] + list(t_fn(torch.tensor(ct)))
+    else:
+        tangents = [rng.standard_normal(np.shape(v)) for v in x0]
+        flat_got = list(npg.func.jvp(f(npg), tuple(xs), tuple(npg.tensor(t) for t in tangents)))
+        flat_exp = list(torch.func.jvp(f(torch), tuple(txs), tuple(torch.tensor(t) for t in tangents)))
+    assert len(flat_got) == len(flat_exp)
+    for k, (g, e) in enumerate(zip(flat_got, flat_exp)):
+        g = np.asarray(g.data if isinstance(g, npg.Tensor) else g)
+        np.testing.assert_allclose(g, e.detach().numpy(), **TOL, err_msg=f"{mode} result {k}: {program}")
