@@ -82,13 +82,25 @@ def random_split(dataset, lengths, seed=None, generator=None):
 
 
 def default_collate(items):
-    """Stack a list of samples: tuples field by field, arrays/Tensors/numbers into one array."""
+    """Stack a list of samples into a batch, as ``torch.utils.data.default_collate``: arrays, Tensors and
+    numbers into one Tensor (Python floats float64, ints int64), dicts key by key, named tuples field by
+    field (same type), other tuples and lists into a list of batched fields, strings left as a list."""
     first = items[0]
-    if isinstance(first, (tuple, list)):
-        return type(first)(default_collate([it[i] for it in items]) for i in range(len(first)))
+    if isinstance(first, (str, bytes)):
+        return list(items)
     if isinstance(first, dict):
         return {k: default_collate([it[k] for it in items]) for k in first}
-    return _wrap(np.stack([_array(it) for it in items]))
+    if isinstance(first, tuple) and hasattr(first, "_fields"):     # a namedtuple keeps its type
+        return type(first)(*(default_collate(list(field)) for field in zip(*items)))
+    if isinstance(first, (tuple, list)):
+        if any(len(it) != len(first) for it in items):
+            raise RuntimeError("default_collate: each element in list of batch should be of equal size")
+        return [default_collate(list(field)) for field in zip(*items)]     # (PyTorch: a list, also for tuples)
+    arrays = [_array(it) for it in items]
+    if arrays[0].dtype.kind in "USO":
+        raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
+                        f"found {arrays[0].dtype}")
+    return _wrap(np.stack(arrays))
 
 
 class Sampler:

@@ -184,3 +184,46 @@ def test_load_never_unpickles(tmp_path):
     plain = tmp_path / "plain.npz"  # a plain .npz of arrays is a dict of arrays (tests/test_serialization.py)
     np.savez(plain, x=np.ones(2))
     np.testing.assert_array_equal(npg.load(plain)["x"], np.ones(2))
+
+
+# --------------------------------------------------------------- default_collate against PyTorch's
+# (found by comparing the two on these batches: strings became a Tensor of strings, a namedtuple batch
+# raised TypeError, tuples came back as tuples where PyTorch gives lists)
+def _collate_cases():
+    import collections
+    P = collections.namedtuple("P", "a b")
+    return {
+        "floats": [1.5, 2.5], "ints": [1, 2], "bools": [True, False], "np_scalars": [np.float32(1), np.float32(2)],
+        "arrays": [np.ones(2, np.float32), np.zeros(2, np.float32)], "tuples": [(1, 2.0), (3, 4.0)],
+        "dicts": [{"x": np.ones(2), "y": 1}, {"x": np.zeros(2), "y": 2}], "strings": ["a", "b"],
+        "namedtuples": [P(1, 2.0), P(3, 4.0)], "nested": [{"a": (np.ones(1), [1, 2])}, {"a": (np.zeros(1), [3, 4])}],
+        "lists": [[1, 2], [3, 4]], "0d_arrays": [np.array(1.0), np.array(2.0)], "uint8": [np.ones(2, np.uint8)] * 2,
+    }
+
+
+def _canonical(x):
+    import torch
+    if isinstance(x, (torch.Tensor, npg.Tensor)):
+        arr = x.numpy() if isinstance(x, torch.Tensor) else np.asarray(x.data)
+        return ("tensor", str(arr.dtype), arr.tolist())
+    if isinstance(x, dict):
+        return ("dict", {k: _canonical(v) for k, v in x.items()})
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return (type(x).__name__, [_canonical(v) for v in x])
+    if isinstance(x, (list, tuple)):
+        return (type(x).__name__, [_canonical(v) for v in x])
+    return ("value", type(x).__name__, x)
+
+
+@pytest.mark.parametrize("name", sorted(_collate_cases()))
+def test_default_collate_matches_torch(name):
+    from torch.utils.data import default_collate as torch_collate
+    batch = _collate_cases()[name]
+    assert _canonical(npg.data.default_collate(batch)) == _canonical(torch_collate(batch))
+
+
+def test_default_collate_errors_like_torch():
+    with pytest.raises(RuntimeError, match="equal size"):
+        npg.data.default_collate([[1, 2], [3]])
+    with pytest.raises(TypeError, match="default_collate"):
+        npg.data.default_collate([np.array(["a"]), np.array(["b"])])
