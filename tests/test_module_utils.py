@@ -510,3 +510,71 @@ def test_spectral_norm_matches_torch_after_loading_its_vectors():
     assert conv.parametrizations.weight[0].dim == 1
     with pytest.raises(ValueError, match="no parameter or buffer"):
         nn.utils.parametrizations.spectral_norm(nn.ReLU())
+
+
+# ------------------------------------------------ clip_grad_norm_ in place; get_total_norm, clip_grads_with_norm_
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, np.inf, -np.inf, 0.0, 3.0])
+@pytest.mark.parametrize("max_norm", [0.5, 100.0])
+def test_clip_grad_norm_vs_torch(dtype, norm_type, max_norm):
+    r = np.random.default_rng(0)
+    grads = [r.standard_normal(s).astype(dtype) for s in [(3, 4), (5,), ()]]
+    ps = [npg.tensor(np.zeros_like(g)) for g in grads]
+    tps = [torch.zeros(g.shape, dtype=torch.float32 if dtype == np.float32 else torch.float64) for g in grads]
+    for p, tp, g in zip(ps, tps, grads):
+        p.grad, tp.grad = g.copy(), torch.tensor(g)
+    held = ps[0].grad
+    total = nn.utils.clip_grad_norm_(ps, max_norm, norm_type)
+    t_total = tnn.utils.clip_grad_norm_(tps, max_norm, norm_type)
+    tol = dict(rtol=1e-6, atol=0) if dtype == np.float32 else dict(rtol=1e-14, atol=0)
+    assert_close(total.data, t_total.numpy(), **tol)
+    for p, tp in zip(ps, tps):
+        assert_close(p.grad, tp.grad.numpy(), **tol)
+    assert ps[0].grad is held          # scaled in place, as PyTorch's grad.mul_ (a bucket view stays a view)
+
+
+def test_get_total_norm_and_clip_grads_with_norm_vs_torch():
+    r = np.random.default_rng(1)
+    grads = [r.standard_normal(s) for s in [(4, 2), (3,)]]
+    total = nn.utils.get_total_norm(grads, 3.0)
+    t_total = tnn.utils.get_total_norm([torch.tensor(g) for g in grads], 3.0)
+    assert_close(total.data, t_total.numpy(), rtol=1e-14)
+    ps = [npg.tensor(np.zeros_like(g)) for g in grads]
+    tps = [torch.zeros(g.shape, dtype=torch.float64) for g in grads]
+    for p, tp, g in zip(ps, tps, grads):
+        p.grad, tp.grad = g.copy(), torch.tensor(g)
+    nn.utils.clip_grads_with_norm_(ps, 1.0, total)
+    tnn.utils.clip_grads_with_norm_(tps, 1.0, t_total)
+    for p, tp in zip(ps, tps):
+        assert_close(p.grad, tp.grad.numpy(), rtol=1e-14)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        nn.utils.get_total_norm([np.array([np.inf])], error_if_nonfinite=True)
+
+
+@pytest.mark.parametrize("shape,groups", [((6, 3, 3, 3), 1), ((6, 3, 3, 3), 2), ((6, 2, 5), 3), ((4, 4, 3, 3, 3), 2),
+                                          ((2, 5, 3, 3), 1)])
+def test_dirac_vs_torch(shape, groups):
+    w, tw = npg.tensor(np.ones(shape)), torch.ones(shape, dtype=torch.float64)
+    nn.init.dirac_(w, groups)
+    torch.nn.init.dirac_(tw, groups)
+    np.testing.assert_array_equal(w.data, tw.numpy())
+
+
+def test_dirac_and_sparse_errors_like_torch():
+    for fn, tfn, args in [(nn.init.dirac_, torch.nn.init.dirac_, ((2, 3),)), (nn.init.sparse_, torch.nn.init.sparse_,
+                                                                            ((2, 3, 4), 0.5))]:
+        with pytest.raises(ValueError, match="dimensions are supported"):
+            tfn(torch.ones(args[0]), *args[1:])
+        with pytest.raises(ValueError, match="dimensions are supported"):
+            fn(npg.tensor(np.ones(args[0])), *args[1:])
+    with pytest.raises(ValueError, match="divisible by groups"):
+        nn.init.dirac_(npg.tensor(np.ones((5, 2, 3))), 2)
+
+
+def test_sparse_zeros_per_column_like_torch():
+    w, tw = npg.tensor(np.empty((10, 40))), torch.empty(10, 40)
+    nn.init.sparse_(w, 0.3, std=0.5)
+    torch.nn.init.sparse_(tw, 0.3, std=0.5)
+    np.testing.assert_array_equal((w.data == 0).sum(axis=0), (tw == 0).sum(dim=0).numpy())   # ceil(0.3 * 10)
+    nonzero = w.data[w.data != 0]
+    assert 0.35 < nonzero.std() < 0.65    # N(0, 0.5^2) on the kept entries

@@ -140,3 +140,35 @@ def orthogonal_(tensor, gain=1, generator=None):
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def dirac_(tensor, groups=1):
+    """The Dirac delta as a convolution kernel (3-, 4- or 5-D weight): each output channel copies one input
+    channel at the kernel's centre, per group (PyTorch's ``dirac_``), so a convolution starts as the identity
+    on as many channels as it keeps."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    out_ch = tensor.shape[0]
+    if groups <= 0 or out_ch % groups:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = out_ch // groups
+    values = np.zeros(tensor.shape, dtype=tensor.dtype)
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(per_group, tensor.shape[1])):
+            values[(g * per_group + d, d) + centre] = 1
+    return _fill(tensor, values)
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """A 2-D tensor drawn from N(0, std^2) with ``ceil(sparsity * rows)`` entries of every column set to zero
+    (rows chosen at random per column), as PyTorch's ``sparse_`` (Martens 2010)."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = int(math.ceil(sparsity * rows))
+    gen = _gen(generator)
+    values = gen.normal(0.0, std, (rows, cols))
+    for c in range(cols):
+        values[gen.permutation(rows)[:num_zeros], c] = 0
+    return _fill(tensor, values)

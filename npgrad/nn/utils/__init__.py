@@ -16,34 +16,57 @@ def _params(parameters):
     return list(parameters)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
-    """Scale the gradients in place so that their combined ``norm_type``-norm is at most ``max_norm``.
-
-    As PyTorch: ``coef = min(max_norm / (total_norm + 1e-6), 1)`` multiplies every gradient. Returns the
-    total norm (before clipping) as a 0-d Tensor."""
-    grads = [p.grad for p in _params(parameters) if p.grad is not None]
-    max_norm = float(max_norm)
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The ``norm_type``-norm of the norms of ``tensors`` (gradients: arrays or Tensors), as a 0-d Tensor, as
+    PyTorch's ``get_total_norm``: ``inf`` is the largest absolute value, ``0`` the count of non-zeros."""
+    arrays = [np.asarray(t.data if isinstance(t, Tensor) else t) for t in _params(tensors) if t is not None]
     norm_type = float(norm_type)
-    if not grads:
+    if not arrays:
         return _wrap(np.array(0.0))
-    dtype = np.result_type(*grads)
-    if norm_type == math.inf:
-        norms = [np.max(np.abs(g)) if g.size else np.zeros((), g.dtype) for g in grads]
-        total = np.max(np.stack([np.asarray(n, dtype) for n in norms]))
-    else:
-        norms = [np.sum(np.abs(g) ** norm_type) ** (1.0 / norm_type) if norm_type != 2.0
-                 else np.sqrt(np.sum(g * g)) for g in grads]
-        total = np.sum(np.stack([np.asarray(n, dtype) for n in norms]) ** norm_type) ** (1.0 / norm_type)
-    total = np.asarray(total, dtype=dtype)
+    dtype = np.result_type(*arrays)
+    norms = np.stack([np.asarray(_vector_norm(a.ravel(), norm_type), dtype) for a in arrays])
+    total = np.asarray(_vector_norm(norms, norm_type), dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
                            f"so it cannot be clipped. To disable this error and scale the gradients by the "
                            f"non-finite norm anyway, set `error_if_nonfinite=False`")
-    coef = min(max_norm / (float(total) + 1e-6), 1.0)
-    for p in _params(parameters):
-        if p.grad is not None:
-            p.grad = p.grad * np.asarray(coef, dtype=p.grad.dtype)
     return _wrap(total)
+
+
+def _vector_norm(v, p):
+    if v.size == 0:
+        return 0.0
+    if p == 2.0:
+        return np.sqrt(np.sum(v * v))
+    return np.linalg.norm(v, p)
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale every gradient in place by ``min(max_norm / (total_norm + 1e-6), 1)`` (computed in the norm's
+    dtype, as PyTorch's ``clip_grads_with_norm_``)."""
+    total = np.asarray(total_norm.data if isinstance(total_norm, Tensor) else total_norm)
+    dt = total.dtype if total.dtype.kind == "f" else np.dtype(np.float64)
+    coef = np.minimum(dt.type(float(max_norm)) / (total.astype(dt) + dt.type(1e-6)), dt.type(1.0))
+    for p in _params(parameters):
+        g = p.grad
+        if g is None:
+            continue
+        if isinstance(g, np.ndarray) and g.flags.writeable:
+            np.multiply(g, coef.astype(g.dtype), out=g)    # in place, as PyTorch's grad.mul_: a view stays one
+        else:
+            p.grad = g * np.asarray(coef, dtype=g.dtype)
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Scale the gradients in place so that their combined ``norm_type``-norm is at most ``max_norm``.
+
+    As PyTorch: ``coef = min(max_norm / (total_norm + 1e-6), 1)`` multiplies every gradient (in place: an
+    array held elsewhere, e.g. a DistributedDataParallel bucket view, is scaled too). Returns the total norm
+    (before clipping) as a 0-d Tensor: ``get_total_norm`` then ``clip_grads_with_norm_``."""
+    parameters = _params(parameters)
+    total = get_total_norm([p.grad for p in parameters if p.grad is not None], norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(parameters, max_norm, total)
+    return total
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
