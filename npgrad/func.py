@@ -34,7 +34,8 @@ from .tensor import Tensor, _leaf, _record, _wrap
 _tensor_mod = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 __all__ = ["grad", "grad_and_value", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian",
-           "hessian", "functional_call", "vmap"]
+           "hessian", "functional_call", "vmap", "linearize", "stack_module_state", "replace_all_batch_norm_modules_",
+           "functionalize"]
 
 
 # ----------------------------------------------------------------------------- pytrees
@@ -509,3 +510,7 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     (see npgrad/nn/utils/stateless.py); composes with the transforms above."""
     from .nn.utils.stateless import functional_call as call
     return call(module, parameter_and_buffer_dicts, args, kwargs, tie_weights=tie_weights, strict=strict)
+
+
+from .func_extra import (functionalize, linearize, replace_all_batch_norm_modules_,  # noqa: E402,F401
+                         stack_module_state)
