@@ -8,7 +8,8 @@
 import numpy as _np
 
 from . import random
-from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                                 set_grad_enabled)
 from .creation import (arange, empty, empty_like, eye, full, full_like, geomspace, linspace, logspace, ones,
                        ones_like, rand, randint, randn, zeros, zeros_like)
 from .dtypes import get_default_dtype, set_default_dtype

@@ -81,3 +81,46 @@ class set_grad_enabled(_GradModeContext):
             with set_grad_enabled(mode):
                 return fn(*args, **kwargs)
         return wrapper
+
+
+class _InferenceState(threading.local):
+    enabled = False
+
+
+_inference = _InferenceState()
+
+
+def is_inference_mode_enabled():
+    """True inside ``inference_mode()`` (PyTorch's ``torch.is_inference_mode_enabled``)."""
+    return _inference.enabled
+
+
+class inference_mode:
+    """``inference_mode(mode=True)``: PyTorch's context manager / decorator for code that never needs
+    gradients. Here it is ``no_grad`` (with ``mode=False``, nothing changes); PyTorch additionally marks the
+    tensors made inside as inference tensors that a later graph may not save, which npgrad does not track
+    (they behave as tensors made under no_grad)."""
+
+    __slots__ = ("_mode", "_prev", "_prev_inference")
+
+    def __init__(self, mode=True):
+        self._mode = bool(mode)
+
+    def __enter__(self):
+        self._prev, self._prev_inference = _state.enabled, _inference.enabled
+        if self._mode:
+            _state.enabled = False
+        _inference.enabled = self._mode
+
+    def __exit__(self, *exc):
+        _state.enabled, _inference.enabled = self._prev, self._prev_inference
+        return False
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+        return wrapper

@@ -1,0 +1,220 @@
+"""``torch.autograd.functional``: ``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``hvp`` and ``vhp`` of a
+function of tensors, with PyTorch's arguments and result structure (a tensor per input when ``inputs`` is
+one tensor, tuples otherwise; ``jacobian``'s blocks ``output.shape + input.shape``).
+
+Everything is the engine's reverse mode, as in PyTorch: ``jvp`` is the double-backward trick (a VJP with a
+dummy cotangent, differentiated in that cotangent), ``hvp``/``vhp`` differentiate a gradient. With
+``create_graph=True`` the results stay in the graph (differentiable in the inputs, and in the inputs'
+own graph when they require grad); otherwise they are detached. ``strict=True`` raises where an output does
+not depend on an input (PyTorch's check), instead of returning zeros. ``vectorize`` (PyTorch's switch to
+batched rows) changes nothing here: the rows are one VJP each either way, the same values; for vectorized
+Jacobians use ``npg.func.jacrev`` / ``jacfwd`` / ``hessian``, which batch them with ``vmap``.
+"""
+import numpy as np
+
+from ..tensor import Tensor, tensor
+from .engine import grad
+from .grad_mode import enable_grad
+
+__all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
+
+
+def _as_tuple(x, what, where):
+    if isinstance(x, Tensor):
+        return (x,), False
+    if isinstance(x, tuple) and all(isinstance(t, Tensor) for t in x):
+        return x, True
+    raise TypeError(f"{where}: the {what} must be a Tensor or a tuple of Tensors, got {type(x).__name__}")
+
+
+def _prepare(inputs, create_graph):
+    """Fresh inputs that require grad: connected to the caller's graph (a view) when create_graph and the
+    input requires grad, else detached leaves (PyTorch's _grad_preprocess)."""
+    out = []
+    for x in inputs:
+        if create_graph and x.requires_grad:
+            out.append(x.reshape(x.shape))
+        else:
+            out.append(tensor(x.data, requires_grad=x.dtype.kind in "fc"))
+    return tuple(out)
+
+
+def _finish(values, create_graph):
+    if create_graph:
+        return values
+    return tuple(None if v is None else tensor(v.data, requires_grad=False) for v in values)
+
+
+def _fill_zeros(grads, refs, strict, where, what):
+    out = []
+    for i, (g, r) in enumerate(zip(grads, refs)):
+        if g is None:
+            if strict:
+                raise RuntimeError(f"{where}: the {what} of the user-provided function is independent of input {i}. "
+                                   f"This is not allowed in strict mode.")
+            g = tensor(np.zeros(r.shape, dtype=r.dtype), requires_grad=False)
+        out.append(g)
+    return tuple(out)
+
+
+def _check_v(v, refs, where, what):
+    v, _ = _as_tuple(v, "v", where)
+    if len(v) != len(refs):
+        raise RuntimeError(f"{where}: v has {len(v)} tensors but the {what} {len(refs)}")
+    for i, (a, b) in enumerate(zip(v, refs)):
+        if a.shape != b.shape:
+            raise RuntimeError(f"{where}: entry {i} of v has shape {a.shape}, the {what}' has shape {b.shape}")
+    return v
+
+
+def _call(func, inputs, where):
+    with enable_grad():
+        out = func(*inputs)
+    return _as_tuple(out, "function's output", where)
+
+
+def vjp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), v^T J)``, as ``torch.autograd.functional.vjp`` (``v`` may be omitted for a
+    one-element output)."""
+    inputs, in_tuple = _as_tuple(inputs, "inputs", "vjp")
+    xs = _prepare(inputs, create_graph)
+    outs, out_tuple = _call(func, xs, "vjp")
+    if v is None:
+        if len(outs) != 1 or outs[0].size != 1:
+            raise RuntimeError("vjp: the vector v can only be None if the user-provided function returns a single "
+                               "Tensor with a single element.")
+        v = (tensor(np.ones(outs[0].shape, dtype=outs[0].dtype), requires_grad=False),)
+    v = _check_v(v, outs, "vjp", "outputs")
+    with enable_grad():
+        gs = grad(outs, xs, grad_outputs=v, create_graph=create_graph, allow_unused=True, retain_graph=True)
+    gs = _fill_zeros(gs, xs, strict, "vjp", "output")
+    outs, gs = _finish(outs, create_graph), _finish(gs, create_graph)
+    return (outs if out_tuple else outs[0]), (gs if in_tuple else gs[0])
+
+
+def jvp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), J v)``, as ``torch.autograd.functional.jvp`` (the double-backward trick; ``v`` may be
+    omitted for a one-element input)."""
+    inputs, in_tuple = _as_tuple(inputs, "inputs", "jvp")
+    xs = _prepare(inputs, create_graph)
+    if v is None:
+        if len(xs) != 1 or xs[0].size != 1:
+            raise RuntimeError("jvp: the vector v can only be None if the input to the user-provided function is a "
+                               "single Tensor with a single element.")
+        v = (tensor(np.ones(xs[0].shape, dtype=xs[0].dtype), requires_grad=False),)
+    v = _check_v(v, xs, "jvp", "inputs")
+    outs, out_tuple = _call(func, xs, "jvp")
+    dummies = tuple(tensor(np.zeros(o.shape, dtype=o.dtype)) for o in outs)   # cotangents to differentiate in
+    with enable_grad():
+        gs = grad(outs, xs, grad_outputs=dummies, create_graph=True, allow_unused=True, retain_graph=True)
+        used = [(g, vi) for g, vi in zip(gs, v) if g is not None]
+        if used:
+            jv = grad([g for g, _ in used], dummies, grad_outputs=[vi for _, vi in used], create_graph=create_graph,
+                      allow_unused=True, retain_graph=True)
+        else:
+            jv = (None,) * len(outs)
+    jv = _fill_zeros(jv, outs, strict, "jvp", "output")
+    outs, jv = _finish(outs, create_graph), _finish(jv, create_graph)
+    return (outs if out_tuple else outs[0]), (jv if out_tuple else jv[0])
+
+
+def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
+    """The Jacobian of ``func`` at ``inputs``, as ``torch.autograd.functional.jacobian``: for one input and
+    one output a tensor of shape ``output.shape + input.shape``; a tuple over inputs, over outputs, or a
+    tuple (outputs) of tuples (inputs). Rows by reverse mode ("forward-mode" gives the same values)."""
+    if strategy not in ("reverse-mode", "forward-mode"):
+        raise ValueError('jacobian: expected strategy to be either "forward-mode" or "reverse-mode"')
+    if strategy == "forward-mode" and not vectorize:
+        raise NotImplementedError("jacobian: computing Jacobian in forward-mode is only supported with "
+                                  "vectorize=True (as in PyTorch)")
+    inputs, in_tuple = _as_tuple(inputs, "inputs", "jacobian")
+    xs = _prepare(inputs, create_graph)
+    outs, out_tuple = _call(func, xs, "jacobian")
+    blocks = []
+    for i, out in enumerate(outs):
+        rows = [[] for _ in xs]
+        for k in range(out.size):
+            e = np.zeros(out.size, dtype=out.dtype)
+            e[k] = 1
+            with enable_grad():
+                gs = grad((out,), xs, grad_outputs=(tensor(e.reshape(out.shape), requires_grad=False),),
+                          create_graph=create_graph, allow_unused=True, retain_graph=True)
+            if strict and any(g is None for g in gs):
+                j = next(j for j, g in enumerate(gs) if g is None)
+                raise RuntimeError(f"jacobian: output {i} of the user-provided function is independent of input "
+                                   f"{j}. This is not allowed in strict mode.")
+            for j, g in enumerate(gs):
+                rows[j].append(g)
+        row_blocks = []
+        for j, x in enumerate(xs):
+            if out.size == 0 or all(g is None for g in rows[j]):
+                block = tensor(np.zeros(out.shape + x.shape, dtype=np.result_type(out.dtype, x.dtype)),
+                               requires_grad=False)
+            else:
+                from ..ops.shape import reshape, stack
+                filled = [g if g is not None else tensor(np.zeros(x.shape, x.dtype), requires_grad=False)
+                          for g in rows[j]]
+                block = reshape(stack(filled), out.shape + x.shape)
+            row_blocks.append(block if create_graph else tensor(block.data, requires_grad=False))
+        blocks.append(tuple(row_blocks))
+    if out_tuple:
+        return tuple(b if in_tuple else b[0] for b in blocks)
+    return blocks[0] if in_tuple else blocks[0][0]
+
+
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, outer_jacobian_strategy="reverse-mode"):
+    """The Hessian of a scalar ``func`` at ``inputs``, as ``torch.autograd.functional.hessian``: one input
+    gives a tensor ``input.shape + input.shape``, a tuple of inputs a tuple of tuples."""
+    inputs, in_tuple = _as_tuple(inputs, "inputs", "hessian")
+
+    def first(*xs):
+        outs, _ = _call(func, xs, "hessian")
+        if len(outs) != 1 or outs[0].size != 1:
+            raise RuntimeError("hessian: the function given to hessian should return a single Tensor with a single "
+                               "element")
+        with enable_grad():
+            gs = grad(outs[0].reshape(()), xs, create_graph=True, allow_unused=True)
+        return _fill_zeros(gs, xs, strict, "hessian", "output")
+    res = jacobian(first, inputs if in_tuple else inputs[0], create_graph=create_graph, strict=strict,
+                   vectorize=vectorize, strategy=outer_jacobian_strategy)
+    return res if in_tuple else res[0]
+
+
+def _second(func, inputs, v, create_graph, strict, where, transposed):
+    inputs, in_tuple = _as_tuple(inputs, "inputs", where)
+    xs = _prepare(inputs, create_graph)
+    outs, out_tuple = _call(func, xs, where)
+    if out_tuple or outs[0].size != 1:
+        raise RuntimeError(f"{where}: the function given to {where} should return a single Tensor with a single "
+                           f"element")
+    if v is None:
+        if len(xs) != 1 or xs[0].size != 1:
+            raise RuntimeError(f"{where}: the vector v can only be None if the input to the user-provided function "
+                               f"is a single Tensor with a single element.")
+        v = (tensor(np.ones(xs[0].shape, dtype=xs[0].dtype), requires_grad=False),)
+    v = _check_v(v, xs, where, "inputs")
+    with enable_grad():
+        gs = _fill_zeros(grad(outs[0].reshape(()), xs, create_graph=True, allow_unused=True, retain_graph=True),
+                         xs, strict, where, "output")
+        live = [(g, vi) for g, vi in zip(gs, v) if g.requires_grad]
+        if not live:
+            res = (None,) * len(xs)
+        elif transposed:    # vhp: v^T H, the gradient of g in the direction v
+            res = grad([g for g, _ in live], xs, grad_outputs=[vi for _, vi in live], create_graph=create_graph,
+                       allow_unused=True, retain_graph=True)
+        else:               # hvp: H v, the gradient of g . v
+            dot = sum(((g * vi).sum() for g, vi in live), 0.0)
+            res = grad(dot, xs, create_graph=create_graph, allow_unused=True, retain_graph=True)
+    res = _fill_zeros(res, xs, strict, where, "output")
+    out, res = _finish(outs, create_graph), _finish(res, create_graph)
+    return out[0], (res if in_tuple else res[0])
+
+
+def vhp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), v^T H)``, as ``torch.autograd.functional.vhp``."""
+    return _second(func, inputs, v, create_graph, strict, "vhp", True)
+
+
+def hvp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), H v)``, as ``torch.autograd.functional.hvp``."""
+    return _second(func, inputs, v, create_graph, strict, "hvp", False)
