@@ -29,6 +29,17 @@ VIEWS = {
     "flat": lambda t: t.reshape(-1),      # a view or a copy: both libraries decide by the strides
     "head": lambda t: t[:-1] if t.ndim and t.shape[0] > 1 else t,
     "tail": lambda t: t[1:] if t.ndim and t.shape[0] > 1 else t,
+    # PyTorch's view methods (npgrad/ops/torch_views.py)
+    "narrow": lambda t: t.narrow(-1, 1, 2) if t.ndim and t.shape[-1] >= 3 else t,
+    "select": lambda t: t.select(-1, 0) if t.ndim and t.shape[-1] else t,
+    "movedim": lambda t: t.movedim(0, -1) if t.ndim >= 2 else t,
+    "t": lambda t: t.t() if t.ndim <= 2 else t,
+    "mH": lambda t: t.mH if t.ndim >= 2 else t,
+    "swapdims": lambda t: t.swapdims(0, -1) if t.ndim else t,
+    "unflatten": lambda t: t.unflatten(0, (1, -1)) if t.ndim else t,
+    "unfold": lambda t: t.unfold(0, 2, 2) if t.ndim and t.shape[0] >= 2 else t,   # windows apart: writable
+    "unfold_gap": lambda t: t.unfold(-1, 1, 2) if t.ndim and t.shape[-1] else t,
+    "split": lambda t: t.split(3)[0] if t.ndim and t.shape[0] else t,   # PyTorch refuses writes into these
 }
 UNARY = ["tanh", "exp", "sin", "square", "scale"]
 INPLACE = ["+=", "*=", "-=", "setitem_const", "setitem_tensor", "fill_slice", "shift_add", "shift_set", "mul_",

@@ -180,8 +180,17 @@ def _windows(a, ax, size, step):
     count = (a.shape[ax] - size) // step + 1
     shape = a.shape[:ax] + (count,) + a.shape[ax + 1:] + (size,)
     strides = a.strides[:ax] + (a.strides[ax] * step,) + a.strides[ax + 1:] + (a.strides[ax],)
-    overlap = step < size and count > 1
-    return as_strided(a, shape, strides, writeable=a.flags.writeable and not overlap)
+    owner = a
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    try:  # on the owner's buffer, so the view's ``base`` chain reaches it (version counters, npgrad/autograd)
+        offset = a.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+        out = np.ndarray(shape, a.dtype, buffer=owner, offset=offset, strides=strides)
+    except (TypeError, ValueError, BufferError):  # an owner without a buffer (non-contiguous, foreign memory)
+        out = as_strided(a, shape, strides)
+    if out.flags.writeable and (not a.flags.writeable or (step < size and count > 1)):
+        out.flags.writeable = False
+    return out
 
 
 def _fold_raw(g, shape, ax, size, step):
