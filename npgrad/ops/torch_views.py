@@ -180,17 +180,28 @@ def _windows(a, ax, size, step):
     count = (a.shape[ax] - size) // step + 1
     shape = a.shape[:ax] + (count,) + a.shape[ax + 1:] + (size,)
     strides = a.strides[:ax] + (a.strides[ax] * step,) + a.strides[ax + 1:] + (a.strides[ax],)
-    owner = a
-    while isinstance(owner.base, np.ndarray):
-        owner = owner.base
-    try:  # on the owner's buffer, so the view's ``base`` chain reaches it (version counters, npgrad/autograd)
-        offset = a.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
-        out = np.ndarray(shape, a.dtype, buffer=owner, offset=offset, strides=strides)
-    except (TypeError, ValueError, BufferError):  # an owner without a buffer (non-contiguous, foreign memory)
-        out = as_strided(a, shape, strides)
+    buffer = _dense(a)
+    if buffer is None:  # memory NumPy cannot address as one buffer (foreign, with gaps): a read-only view
+        return as_strided(a, shape, strides, writeable=False)
+    offset = a.__array_interface__["data"][0] - buffer.__array_interface__["data"][0]
+    out = np.ndarray(shape, a.dtype, buffer=buffer, offset=offset, strides=strides)
     if out.flags.writeable and (not a.flags.writeable or (step < size and count > 1)):
         out.flags.writeable = False
     return out
+
+
+def _dense(a):
+    """A C-contiguous array over the memory of ``a``'s owner whose ``base`` chain reaches that owner (so a view
+    made on it shares the owner's version counter, npgrad/autograd/versions.py: ``as_strided`` would hide the
+    owner behind a DummyArray), or None. NumPy's own allocations are dense in some axis order."""
+    owner = a
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if not owner.flags.c_contiguous:
+        owner = owner.transpose(np.argsort([-_b.abs(s) for s in owner.strides], kind="stable"))
+        flips = tuple(i for i, s in enumerate(owner.strides) if s < 0)
+        owner = np.flip(owner, flips) if flips else owner
+    return owner if owner.flags.c_contiguous else None
 
 
 def _fold_raw(g, shape, ax, size, step):
