@@ -97,6 +97,7 @@ def test_copy_methods_copy_as_in_torch():
 EDGES = {  # both libraries: the same value
     "narrow start=len": lambda x: x.narrow(1, 4, 0),
     "narrow start=-len": lambda x: x.narrow(1, -4, 4),
+    "narrow tensor start": lambda x: x.narrow(1, (npg.tensor if isinstance(x, npg.Tensor) else torch.tensor)(1), 2),
     "select -len": lambda x: x.select(1, -4),
     "unfold whole dim": lambda x: x.unfold(1, 4, 1),
     "unfold step past the end": lambda x: x.unfold(0, 1, 7),

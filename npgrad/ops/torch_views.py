@@ -130,6 +130,7 @@ def adjoint(x):
 
 
 def _H(x):
+    """PyTorch's ``x.H``: the conjugate transpose of a matrix (of a 0-d tensor, its conjugate)."""
     x = as_input(x, "H")
     if x.ndim == 0:  # (PyTorch: the conjugate, with a deprecation warning)
         return x[...] if x.dtype.kind != "c" else _conj_transpose(x[None, None])[0, 0]
@@ -140,6 +141,7 @@ def _H(x):
 
 
 def _mH(x):
+    """PyTorch's ``x.mH``: the conjugate transpose of the last two dimensions."""
     x = as_input(x, "mH")
     if x.ndim < 2:
         raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got {x.ndim}-D "
