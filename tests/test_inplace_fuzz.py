@@ -20,9 +20,9 @@ SHAPE = (4, 6)
 
 # views that both libraries make as views (shared memory) whatever the strides
 VIEWS = {
-    "rows": lambda t: t[1:3],
+    "rows": lambda t: t[1:3] if t.ndim else t,   # (a 0-d tensor has no slices, in either library)
     "cols": lambda t: t[..., 1:4] if t.ndim else t,
-    "step": lambda t: t[::2],
+    "step": lambda t: t[::2] if t.ndim else t,
     "T": lambda t: t.T,
     "row": lambda t: t[1] if t.ndim and t.shape[0] > 1 else t,
     "flip_axes": lambda t: t.swapaxes(0, 1) if t.ndim == 2 else t,
@@ -77,6 +77,11 @@ def run(lib, program, a):
             pool.append(t * u if u is not None else t + 1.0)
         else:                            # in place, into t (a tensor of the pool, maybe a view)
             u = _same_shape_operand(pool, t)
+            if lib is torch and u is not None and u.untyped_storage().data_ptr() == t.untyped_storage().data_ptr():
+                # an operand that is another view of the written memory (t[1:] += t[:-1], x.unfold(...) +=
+                # its swapdims): NumPy (and npgrad) read it whole before writing; PyTorch's result depends on
+                # its loop order, so it gets NumPy's semantics by a clone (as in shift_add below)
+                u = u.clone()
             if arg == "+=":
                 t += u if u is not None else 0.5
             elif arg == "-=":
