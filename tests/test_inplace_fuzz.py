@@ -20,15 +20,26 @@ SHAPE = (4, 6)
 
 # views that both libraries make as views (shared memory) whatever the strides
 VIEWS = {
-    "rows": lambda t: t[1:3],
+    "rows": lambda t: t[1:3] if t.ndim else t,   # (a 0-d tensor has no slices, in either library)
     "cols": lambda t: t[..., 1:4] if t.ndim else t,
-    "step": lambda t: t[::2],
+    "step": lambda t: t[::2] if t.ndim else t,
     "T": lambda t: t.T,
     "row": lambda t: t[1] if t.ndim and t.shape[0] > 1 else t,
     "flip_axes": lambda t: t.swapaxes(0, 1) if t.ndim == 2 else t,
     "flat": lambda t: t.reshape(-1),      # a view or a copy: both libraries decide by the strides
     "head": lambda t: t[:-1] if t.ndim and t.shape[0] > 1 else t,
     "tail": lambda t: t[1:] if t.ndim and t.shape[0] > 1 else t,
+    # PyTorch's view methods (npgrad/ops/torch_views.py)
+    "narrow": lambda t: t.narrow(-1, 1, 2) if t.ndim and t.shape[-1] >= 3 else t,
+    "select": lambda t: t.select(-1, 0) if t.ndim and t.shape[-1] else t,
+    "movedim": lambda t: t.movedim(0, -1) if t.ndim >= 2 else t,
+    "t": lambda t: t.t() if t.ndim <= 2 else t,
+    "mH": lambda t: t.mH if t.ndim >= 2 else t,
+    "swapdims": lambda t: t.swapdims(0, -1) if t.ndim else t,
+    "unflatten": lambda t: t.unflatten(0, (1, -1)) if t.ndim else t,
+    "unfold": lambda t: t.unfold(0, 2, 2) if t.ndim and t.shape[0] >= 2 else t,   # windows apart: writable
+    "unfold_gap": lambda t: t.unfold(-1, 1, 2) if t.ndim and t.shape[-1] else t,
+    "split": lambda t: t.split(3)[0] if t.ndim and t.shape[0] else t,   # PyTorch refuses writes into these
 }
 UNARY = ["tanh", "exp", "sin", "square", "scale"]
 INPLACE = ["+=", "*=", "-=", "setitem_const", "setitem_tensor", "fill_slice", "shift_add", "shift_set", "mul_",
@@ -66,6 +77,11 @@ def run(lib, program, a):
             pool.append(t * u if u is not None else t + 1.0)
         else:                            # in place, into t (a tensor of the pool, maybe a view)
             u = _same_shape_operand(pool, t)
+            if lib is torch and u is not None and u.untyped_storage().data_ptr() == t.untyped_storage().data_ptr():
+                # an operand that is another view of the written memory (t[1:] += t[:-1], x.unfold(...) +=
+                # its swapdims): NumPy (and npgrad) read it whole before writing; PyTorch's result depends on
+                # its loop order, so it gets NumPy's semantics by a clone (as in shift_add below)
+                u = u.clone()
             if arg == "+=":
                 t += u if u is not None else 0.5
             elif arg == "-=":

@@ -850,6 +850,71 @@ for _name in ("gammainc", "gammaincc"):
         domain="pos")
 
 
+# ---- PyTorch's view and copy methods (tviews; writes through the views: tests/test_view_semantics.py,
+# errors and edge cases: tests/test_torch_views.py)
+def _mcase(name, fn, shapes, tfn=None):  # the same method call on npgrad and torch tensors
+    add(name, fn, tfn or fn, shapes)
+
+
+_M = np.array([True, False, True])
+for name, fn, shapes in [
+        ("narrow", lambda x: x.narrow(1, -3, 2), [[(2, 5)], [(2, 3, 4)], [(0, 4)]]),
+        ("select", lambda x: x.select(-1, 1), [[(2, 3)], [(3,)], [(0, 3)]]),
+        ("movedim", lambda x: x.movedim((0, 1), (2, 0)), [[(2, 3, 4)], [(2, 0, 3)]]),
+        ("t", lambda x: x.t(), [[(2, 3)], [(3,)], [()]]),
+        ("H", lambda x: x.H, [[(2, 3)]]),
+        ("mH", lambda x: x.mH, [[(2, 3)], [(2, 3, 4)]]),
+        ("adjoint", lambda x: x.adjoint(), [[(2, 3, 4)], [(0, 2, 3)]]),
+        ("swapdims", lambda x: x.swapdims(0, -1), [[(2, 3, 4)], [(3,)]]),
+        ("unflatten", lambda x: x.unflatten(-1, (2, -1)), [[(3, 4)], [(0, 6)]]),
+        ("unfold", lambda x: x.unfold(1, 2, 1), [[(3, 5)], [(2, 2, 3)], [(0, 4)]]),
+        ("unfold", lambda x: x.unfold(0, 3, 2), [[(7, 2)], [(3,)]]),
+        ("unfold", lambda x: x.unfold(-1, 0, 2), [[(2, 3)]]),
+        ("unfold", lambda x: x.unfold(0, 1, 1), [[()]]),
+        ("unfold", lambda x: x.unfold(-1, 2, 5), [[(2, 9)]]),
+        ("narrow_copy", lambda x: x.narrow_copy(0, 1, 2), [[(3, 4)]]),
+        ("roll_method", lambda x: x.roll((1, -2), (0, 1)), [[(3, 4)]]),
+        ("roll_method", lambda x: x.roll(3), [[(2, 3)], [()]]),
+        ("repeat_interleave", lambda x: x.repeat_interleave(2, dim=1), [[(2, 3)]]),
+        ("repeat_interleave", lambda x: x.repeat_interleave(3), [[(2, 2)], [()]]),
+        ("tril_method", lambda x: x.tril(-1), [[(3, 4)], [(2, 3, 4)]]),
+        ("triu_method", lambda x: x.triu(diagonal=1), [[(3, 4)], [(2, 0, 4)]]),
+        ("fliplr_method", lambda x: x.fliplr(), [[(2, 3)]]),
+        ("flipud_method", lambda x: x.flipud(), [[(2, 3)], [(4,)]]),
+        ("rot90_method", lambda x: x.rot90(-1, (1, 2)), [[(2, 3, 4)]]),
+        ("diag_embed", lambda x: x.diag_embed(), [[(3,)], [(2, 0)]]),
+        ("diag_embed", lambda x: x.diag_embed(1, 0, 2), [[(2, 3)]]),
+        ("diag_embed", lambda x: x.diag_embed(-2, -1, 0), [[(2, 3)]])]:
+    _mcase(name, fn, shapes)
+_mcase("npg.movedim", lambda x: npg.movedim(x, 0, -1), [[(2, 3, 4)]], lambda x: torch.movedim(x, 0, -1))
+_mcase("reshape_as", lambda x: x.reshape_as(npg.zeros((3, 2))), [[(2, 3)]], lambda x: x.reshape_as(torch.zeros(3, 2)))
+_mcase("repeat_interleave", lambda x: x.repeat_interleave(np.array([1, 0, 2]), dim=0), [[(3, 2)]],
+       lambda x: x.repeat_interleave(torch.tensor([1, 0, 2]), dim=0))
+_mcase("masked_select", lambda x: x.masked_select(_M), [[(2, 3)], [(3,)]],
+       lambda x: x.masked_select(torch.tensor(_M)))
+for name, call, shape, axis in [("split_method", lambda x: x.split(2, 1), (3, 5), 1),
+                                ("split_method", lambda x: x.split([1, 3, 1], -1), (2, 5), 1),
+                                ("split_method", lambda x: x.split(2), (0, 3), 0),
+                                ("tensor_split_method", lambda x: x.tensor_split(3, 1), (2, 5), 1),
+                                ("tensor_split_method", lambda x: x.tensor_split([1, -1], -1), (2, 5), 1),
+                                ("hsplit_method", lambda x: x.hsplit([1]), (2, 3), 1),
+                                ("vsplit_method", lambda x: x.vsplit(2), (4, 3), 0),
+                                ("dsplit_method", lambda x: x.dsplit(2), (1, 2, 4), 2)]:
+    add(name, lambda x, call=call, axis=axis: _joined(call(x), lambda ps: npg.concatenate(ps, axis)),
+        lambda x, call=call, axis=axis: _joined(call(x), lambda ps: torch.cat(ps, axis)), [[shape]])
+for name, fn, shapes in [
+        ("select_scatter", lambda x, s: x.select_scatter(s, 1, -1), [[(2, 3), (2,)], [(0, 3), (0,)]]),
+        ("select_scatter", lambda x, s: x.select_scatter(s, 0, 0), [[(3,), ()]]),
+        ("slice_scatter", lambda x, s: x.slice_scatter(s, 1, 1, None, 2), [[(4, 5), (4, 2)]]),
+        ("slice_scatter", lambda x, s: x.slice_scatter(s, -1, 5), [[(2, 5), (2, 0)]]),
+        ("slice_scatter", lambda x, s: x.slice_scatter(s), [[(2, 3), (2, 3)]]),
+        ("diagonal_scatter", lambda x, s: x.diagonal_scatter(s), [[(3, 4), (3,)], [(2, 2), (2,)]]),
+        ("diagonal_scatter", lambda x, s: x.diagonal_scatter(s, 1, 0, 2), [[(2, 3, 4), (3, 2)]]),
+        ("diagonal_scatter", lambda x, s: x.diagonal_scatter(s, -1, -1, 0), [[(3, 4, 2), (4, 1)]]),
+        ("diagonal_scatter", lambda x, s: x.diagonal_scatter(s, 5), [[(2, 3), (0,)]])]:
+    _mcase(name, fn, shapes)
+
+
 # ------------------------------------------------------------------------ the tests
 _QUIET = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore:.*degrees of freedom:UserWarning")
 PARAMS = [pytest.param(c, id=c.id, marks=[_QUIET] if c.warns else []) for c in CASES]
@@ -918,7 +983,10 @@ def test_table_covers_every_op():
                 "nanmax", "nanmin", "nanprod", "nancumsum", "nancumprod", "convolve", "correlate", "interp",
                 "cumulative", "linspace", "logspace", "geomspace",
                 # issue 16
-                "fft", "special"}
+                "fft", "special",
+                # PyTorch's view and copy methods (tviews)
+                "narrow", "movedim", "t", "H", "mH", "adjoint", "swapdims", "unflatten", "unfold", "reshape",
+                "narrow", "repeat", "masked", "split", "tensor", "diagonal", "slice", "diag"}
     assert required <= names, required - names
     shapes = {s for c in CASES for s in c.shapes}
     assert () in shapes and any(0 in s for s in shapes) and any(1 in s for s in shapes)

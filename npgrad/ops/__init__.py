@@ -526,3 +526,15 @@ from . import fft as _fft  # noqa: E402
 
 FUNCTIONS.update({getattr(np.fft, _name): getattr(_fft, _name) for _name in _fft.__all__
                   if _name not in ("fftfreq", "rfftfreq")})
+
+# ============================================================ PyTorch's view and copy methods (tviews branch)
+# narrow select movedim t H mH adjoint swapdims unflatten reshape_as unfold split tensor_split h/v/dsplit (views,
+# ops/torch_views.py); narrow_copy roll repeat_interleave masked_select tril triu fliplr flipud rot90 and the
+# out-of-place scatters (ops/torch_copies.py). ``npg.split`` stays NumPy's; ``x.split`` is PyTorch's.
+from . import torch_copies as _torch_copies, torch_views as _torch_views  # noqa: E402
+from .torch_copies import (diag_embed, diagonal_scatter, masked_select, narrow_copy, repeat_interleave,  # noqa
+                           select_scatter, slice_scatter)
+from .torch_views import adjoint, movedim, narrow, swapdims, tensor_split, unflatten  # noqa: E402
+
+__all__ += _torch_views.__all__ + _torch_copies.__all__
+_torch_copies.attach(T)
