@@ -25,6 +25,23 @@ from ..sparse import RowSparseGrad
 from ..tensor import Tensor
 
 
+def check_impl_flags(name, foreach=None, fused=None, differentiable=False):
+    """PyTorch's implementation flags. ``foreach``, ``fused`` and ``capturable`` choose among PyTorch's kernels
+    (for-loop, multi-tensor, fused; CUDA-graph capture) and not the update rule, so npgrad records them in the
+    parameter groups as PyTorch does (its state dicts keep them) and runs its one NumPy update. PyTorch's
+    conflicts between them raise its errors. ``differentiable=True`` (the step recorded in the graph, so that
+    one can differentiate through it) is not available: npgrad's steps update the arrays in place."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if differentiable:
+        raise NotImplementedError(f"{name}(differentiable=True) is not supported: npgrad's optimizer steps update "
+                                  f"the parameters in place, outside the autograd graph, so one cannot "
+                                  f"differentiate through {name}.step()")
+
+
 class _Required:
     def __repr__(self):
         return "<required parameter>"
@@ -113,6 +130,11 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            if group.get("fused"):
+                for p in group["params"]:
+                    if p.grad is not None and p.data.dtype.kind != "f":
+                        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of "
+                                           f"supported devices but {p.data.dtype} and cpu")
             for p in group["params"]:
                 if p.grad is None:
                     continue
