@@ -130,11 +130,13 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            if group.get("fused"):
+            if group.get("fused"):  # PyTorch's fused kernels refuse complex parameters and sparse gradients
                 for p in group["params"]:
                     if p.grad is not None and p.data.dtype.kind != "f":
                         raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of "
-                                           f"supported devices but {p.data.dtype} and cpu")
+                                           f"supported devices: ['cpu'] but {p.data.dtype} and cpu")
+                    if p.grad is not None and p.grad.__class__ is RowSparseGrad:
+                        raise RuntimeError(self._fused_sparse_error)
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -151,6 +153,8 @@ class Optimizer:
                     self._update(p, g, group, state)
                 _versions.bump(p.data, f"{type(self).__name__}.step")  # a graph that saved p must not use it
         return loss
+
+    _fused_sparse_error = "`fused` does not support sparse gradients"
 
     def _update(self, p, grad, group, state):
         raise NotImplementedError

@@ -74,6 +74,8 @@ class Adagrad(Optimizer):
                                  "sum": np.full_like(p.data, complex(init, init) if p.data.dtype.kind == "c"
                                                      else init)}
 
+    _fused_sparse_error = "`fused` does not support sparse grad or complex param"
+
     def _sparse_rows(self, group):
         return group["weight_decay"] == 0
 

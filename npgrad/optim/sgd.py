@@ -27,6 +27,8 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
         check_impl_flags("SGD", foreach, fused, differentiable)
 
+    _fused_sparse_error = "`_fused_sgd` does not support sparse gradients"
+
     def _sparse_rows(self, group):
         return group["momentum"] == 0 and group["weight_decay"] == 0
 
