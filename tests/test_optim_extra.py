@@ -515,3 +515,75 @@ def test_adamw_stays_decoupled_when_loading_an_adam_state_dict():
     topt.load_state_dict(torch.optim.Adam(tps, weight_decay=0.1).state_dict())
     assert opt.param_groups[0]["decoupled_weight_decay"] is topt.param_groups[0]["decoupled_weight_decay"] is True
     assert opt.param_groups[0]["weight_decay"] == topt.param_groups[0]["weight_decay"] == 0.1
+
+
+# ------------------------------------------------------------------------------------------ named params, hooks
+def test_named_parameters_as_torch():
+    """``Optimizer(model.named_parameters())``: the names go into the group's ``param_names`` and the state dict,
+    as PyTorch's; torch's state dict with names loads, and mixing named and unnamed groups is refused."""
+    m = nn.Linear(3, 2)
+    tm = torch.nn.Linear(3, 2).double()
+    opt, topt = optim.AdamW(m.named_parameters(), lr=0.1), torch.optim.AdamW(tm.named_parameters(), lr=0.1)
+    assert opt.param_groups[0]["param_names"] == topt.param_groups[0]["param_names"] == ["weight", "bias"]
+    for p, (_, tp) in zip(m.parameters(), tm.named_parameters()):
+        p.grad, tp.grad = np.ones(p.shape), torch.ones(tp.shape, dtype=torch.float64)
+    opt.step()
+    topt.step()
+    sd, tsd = opt.state_dict(), topt.state_dict()
+    assert sd["param_groups"][0]["param_names"] == tsd["param_groups"][0]["param_names"]
+    _assert_state_dicts(sd, tsd, np.float64)
+    opt2 = optim.AdamW(nn.Linear(3, 2).parameters())
+    opt2.load_state_dict(tsd)
+    assert opt2.param_groups[0]["param_names"] == ["weight", "bias"]
+    named = list(nn.Linear(3, 2).named_parameters())
+    tnamed = list(torch.nn.Linear(3, 2).named_parameters())
+    for mod, make, params in ((torch.optim, torch.optim.SGD, tnamed), (optim, optim.SGD, named)):
+        o = make([params[0]], lr=0.1)
+        with pytest.raises(ValueError, match="with/without names") as e1:
+            o.add_param_group(dict(params=[params[1][1]]))
+        with pytest.raises(ValueError, match="Some param names are missing"):
+            make([dict(params=[params[0], params[1][1]])], lr=0.1)
+        with pytest.raises(TypeError, match="ordered collections"):
+            make([dict(params={p for _, p in params})], lr=0.1)
+        assert "cannot add param group without names" in str(e1.value)
+
+
+def test_step_and_state_dict_hooks_as_torch():
+    """Step pre/post hooks (a pre hook may replace args and kwargs), global step hooks, state-dict and
+    load-state-dict hooks (prepend, returned dicts, removal): the same calls in the same order as torch."""
+    from npgrad.optim import optimizer as npg_optimizer
+    from torch.optim import optimizer as torch_optimizer
+
+    def record(mod, make, params):
+        calls = []
+        opt = make(params, lr=0.1)
+        g1 = mod.register_optimizer_step_pre_hook(lambda o, a, k: calls.append(("global-pre", len(a))))
+        g2 = mod.register_optimizer_step_post_hook(lambda o, a, k: calls.append(("global-post", len(a))))
+        h1 = opt.register_step_pre_hook(lambda o, a, k: calls.append(("pre", o is opt, type(a).__name__, k)))
+        opt.register_step_post_hook(lambda o, a, k: calls.append(("post", len(a), sorted(k))))
+        h3 = opt.register_step_pre_hook(lambda o, a, k: ((a[0],), {"closure": lambda: 5.0}))
+        try:
+            loss = opt.step()
+        finally:
+            g1.remove()
+            g2.remove()
+        h1.remove()
+        h3.remove()
+        opt.step()
+        calls.append(("loss", float(loss)))
+        opt.register_state_dict_pre_hook(lambda o: calls.append("sd-pre"))
+        opt.register_state_dict_pre_hook(lambda o: calls.append("sd-pre-first"), prepend=True)
+        opt.register_state_dict_post_hook(lambda o, sd: dict(sd, extra=1))
+        sd = opt.state_dict()
+        calls.append(("extra", sd.get("extra")))
+        opt.register_load_state_dict_pre_hook(lambda o, sd: {k: v for k, v in sd.items() if k != "extra"})
+        opt.register_load_state_dict_post_hook(lambda o: calls.append("load-post"))
+        opt.load_state_dict(sd)
+        return calls
+
+    ps, tps = _params([(3,)], np.float64)
+    ps[0].grad, tps[0].grad = np.ones(3), torch.ones(3, dtype=torch.float64)
+    ours = record(npg_optimizer, optim.SGD, ps)
+    theirs = record(torch_optimizer, torch.optim.SGD, tps)
+    assert ours == theirs
+    np.testing.assert_allclose(ps[0].data, tps[0].detach().numpy(), rtol=1e-15)
