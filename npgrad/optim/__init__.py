@@ -3,7 +3,7 @@
 >>> opt = npg.optim.AdamW(model.parameters(), lr=1e-3)
 >>> loss.backward(); opt.step(); opt.zero_grad()
 """
-from . import lr_scheduler  # noqa: F401
+from . import lr_scheduler, swa_utils  # noqa: F401
 from .adafactor import Adafactor  # noqa: F401
 from .adam import Adam, AdamW  # noqa: F401
 from .adam_variants import Adamax, NAdam, RAdam  # noqa: F401
