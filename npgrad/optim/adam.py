@@ -1,16 +1,23 @@
 """Adam and AdamW (with amsgrad), PyTorch's single-tensor update step by step."""
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_impl_flags
 
 
 class Adam(Optimizer):
-    """Adam. ``weight_decay`` adds ``wd * p`` to the gradient (L2); AdamW decays the weights instead."""
+    """Adam (Kingma & Ba, 2015; torch.optim.Adam): ``m = beta1 m + (1 - beta1) g``,
+    ``v = beta2 v + (1 - beta2) g**2``, ``p -= lr / (1 - beta1**t) * m / (sqrt(v / (1 - beta2**t)) + eps)``
+    (amsgrad: the running maximum of ``v``). ``weight_decay`` adds ``wd * p`` to the gradient (L2);
+    ``decoupled_weight_decay=True`` (PyTorch 2.6+) decays the weights instead, ``p *= 1 - lr * wd``: AdamW
+    (Loshchilov & Hutter, 2019). ``foreach``, ``capturable``, ``fused`` are recorded as PyTorch records them
+    and do not change the update (``optimizer.check_impl_flags``)."""
 
-    _decoupled = False
+    _name = "Adam"
+    _fused_sparse_error = "Adam does not support sparse gradients, please consider SparseAdam instead"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 maximize=False):
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0.0:
@@ -20,7 +27,10 @@ class Adam(Optimizer):
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize))
+                                      amsgrad=amsgrad, maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, fused=fused,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+        check_impl_flags(self._name, foreach, fused, differentiable)
 
     def _update(self, p, grad, group, state):
         beta1, beta2 = group["betas"]
@@ -35,7 +45,7 @@ class Adam(Optimizer):
         state["step"] += 1
         step = state["step"]
         if wd != 0:
-            if self._decoupled:
+            if group["decoupled_weight_decay"]:
                 p.data *= 1 - lr * wd
             else:
                 grad = grad + wd * p.data
@@ -65,8 +75,16 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay: ``p *= 1 - lr * weight_decay`` before the Adam step."""
 
-    _decoupled = True
+    _name = "AdamW"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+    def load_state_dict(self, state_dict):
+        """As Adam's; the groups stay decoupled (PyTorch's AdamW sets ``decoupled_weight_decay=True`` on load)."""
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

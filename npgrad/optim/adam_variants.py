@@ -8,7 +8,7 @@ the default dtype D matches PyTorch with the default dtype D. The scalar state i
 import numpy as np
 
 from ..dtypes import get_default_dtype
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_impl_flags
 
 
 def scalar_dtype():
@@ -29,9 +29,9 @@ def lerp_(a, b, w):
         a[...] = b - (b - a) * (1 - w)
 
 
-def check_common(lr, eps=0.0, betas=(0.0, 0.0), weight_decay=0.0, foreach=None, capturable=False,
+def check_common(lr, eps=0.0, betas=(0.0, 0.0), weight_decay=0.0, name="Optimizer", foreach=None, fused=None,
                  differentiable=False):
-    """PyTorch's argument checks, and the options npgrad ignores (``foreach``) or cannot honour."""
+    """PyTorch's argument checks, then its implementation flags (see ``check_impl_flags``)."""
     if not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")
     if not 0.0 <= eps:
@@ -42,11 +42,7 @@ def check_common(lr, eps=0.0, betas=(0.0, 0.0), weight_decay=0.0, foreach=None, 
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
     if not 0.0 <= weight_decay:
         raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-    if capturable:
-        raise ValueError("capturable=True (CUDA graph capture) does not apply to npgrad, which runs on the CPU")
-    if differentiable:
-        raise NotImplementedError("differentiable=True is not supported: npgrad's optimizer steps update the "
-                                  "arrays in place, outside the graph")
+    check_impl_flags(name, foreach, fused, differentiable)
 
 
 class Adamax(Optimizer):
@@ -54,9 +50,10 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):
-        check_common(lr, eps, betas, weight_decay, foreach, capturable, differentiable)
+        check_common(lr, eps, betas, weight_decay, "Adamax", foreach, None, differentiable)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      foreach=foreach, maximize=maximize, differentiable=differentiable,
+                                      capturable=capturable))
 
     def _update(self, p, grad, group, state):
         beta1, beta2 = group["betas"]
@@ -84,12 +81,13 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
-        check_common(lr, eps, betas, weight_decay, foreach, capturable, differentiable)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        check_common(lr, eps, betas, weight_decay, "NAdam", foreach, None, differentiable)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      momentum_decay=momentum_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+                                      momentum_decay=momentum_decay, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay, foreach=foreach,
+                                      capturable=capturable, differentiable=differentiable))
 
     def _update(self, p, grad, group, state):
         beta1, beta2 = group["betas"]
@@ -132,9 +130,10 @@ class RAdam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
                  *, foreach=None, maximize=False, capturable=False, differentiable=False):
-        check_common(lr, eps, betas, weight_decay, foreach, capturable, differentiable)
+        check_common(lr, eps, betas, weight_decay, "RAdam", foreach, None, differentiable)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, decoupled_weight_decay=decoupled_weight_decay))
 
     def _update(self, p, grad, group, state):
         beta1, beta2 = group["betas"]

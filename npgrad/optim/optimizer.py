@@ -16,6 +16,9 @@ real-valued update math applies unchanged and writes into the parameter's own ar
 vectors, flattens the real views).
 """
 import copy
+import functools
+from collections import OrderedDict
+from itertools import chain
 
 import numpy as np
 
@@ -23,6 +26,69 @@ from ..autograd import versions as _versions
 from ..autograd.grad_mode import enable_grad
 from ..sparse import RowSparseGrad
 from ..tensor import Tensor
+
+
+def check_impl_flags(name, foreach=None, fused=None, differentiable=False):
+    """PyTorch's implementation flags. ``foreach``, ``fused`` and ``capturable`` choose among PyTorch's kernels
+    (for-loop, multi-tensor, fused; CUDA-graph capture) and not the update rule, so npgrad records them in the
+    parameter groups as PyTorch does (its state dicts keep them) and runs its one NumPy update. PyTorch's
+    conflicts between them raise its errors. ``differentiable=True`` (the step recorded in the graph, so that
+    one can differentiate through it) is not available: npgrad's steps update the arrays in place."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if differentiable:
+        raise NotImplementedError(f"{name}(differentiable=True) is not supported: npgrad's optimizer steps update "
+                                  f"the parameters in place, outside the autograd graph, so one cannot "
+                                  f"differentiate through {name}.step()")
+
+
+_global_optimizer_pre_hooks = OrderedDict()
+_global_optimizer_post_hooks = OrderedDict()
+
+
+def _handle(table):
+    from ..nn.hooks import RemovableHandle
+    return RemovableHandle(table)
+
+
+def register_optimizer_step_pre_hook(hook):
+    """A step pre-hook for every optimizer (``torch.optim.optimizer.register_optimizer_step_pre_hook``):
+    ``hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs)``. Returns a removable handle."""
+    handle = _handle(_global_optimizer_pre_hooks)
+    _global_optimizer_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook):
+    """A step post-hook for every optimizer: ``hook(optimizer, args, kwargs) -> None``."""
+    handle = _handle(_global_optimizer_post_hooks)
+    _global_optimizer_post_hooks[handle.id] = hook
+    return handle
+
+
+def _hooked_step(func):
+    """``step`` with the global and the optimizer's step hooks around it (PyTorch's ``profile_hook_step``: the
+    hooks see ``args`` with the optimizer first)."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        self = args[0]
+        for pre_hook in chain(_global_optimizer_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
+            result = pre_hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(f"{func} must return None or a tuple of (new_args, new_kwargs), but got "
+                                       f"{result}.")
+        out = func(*args, **kwargs)
+        for post_hook in chain(self._optimizer_step_post_hooks.values(), _global_optimizer_post_hooks.values()):
+            post_hook(self, args, kwargs)
+        return out
+    wrapper.hooked = True
+    return wrapper
 
 
 class _Required:
@@ -61,6 +127,12 @@ class Optimizer:
         self.defaults = defaults
         self.state = {}
         self.param_groups = []
+        for name in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
+                     "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
+                     "_optimizer_load_state_dict_post_hooks"):
+            setattr(self, name, OrderedDict())
+        if not getattr(type(self).step, "hooked", False):  # as PyTorch's _patch_step_function
+            type(self).step = _hooked_step(type(self).step)
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             "but got a Tensor")
@@ -77,7 +149,14 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         params = param_group["params"]
+        if isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of "
+                            "tensors in sets will change between runs. Please use a list instead.")
         params = [params] if isinstance(params, Tensor) else list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]  # named_parameters(): PyTorch keeps the names
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names and len(names) != len(params):
+            raise ValueError("all optimizer params should be with/without names. Some param names are missing")
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params is "
@@ -85,6 +164,11 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
         group = dict(param_group, params=params)
+        if names:
+            group["param_names"] = names
+        if any(("param_names" in group) != ("param_names" in g) for g in self.param_groups):
+            raise ValueError("all optimizer param groups should be with/without names. cannot add param group "
+                             f"{'with' if 'param_names' in group else 'without'} names to the optimizer")
         for name, default in self.defaults.items():
             if default is required and name not in group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
@@ -113,6 +197,13 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            if group.get("fused"):  # PyTorch's fused kernels refuse complex parameters and sparse gradients
+                for p in group["params"]:
+                    if p.grad is not None and p.data.dtype.kind != "f":
+                        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of "
+                                           f"supported devices: ['cpu'] but {p.data.dtype} and cpu")
+                    if p.grad is not None and p.grad.__class__ is RowSparseGrad:
+                        raise RuntimeError(self._fused_sparse_error)
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -129,6 +220,8 @@ class Optimizer:
                     self._update(p, g, group, state)
                 _versions.bump(p.data, f"{type(self).__name__}.step")  # a graph that saved p must not use it
         return loss
+
+    _fused_sparse_error = "`fused` does not support sparse gradients"
 
     def _update(self, p, grad, group, state):
         raise NotImplementedError
@@ -167,9 +260,52 @@ class Optimizer:
         return False
 
     # ------------------------------------------------------------------- state dicts
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs)``, called before each ``step``."""
+        return self._register(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs) -> None``, called after each ``step``."""
+        return self._register(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer) -> None``, called before ``state_dict`` builds the dict."""
+        return self._register(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict) -> state_dict or None`` (a returned dict replaces it)."""
+        return self._register(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict) -> state_dict or None``, before loading (a returned dict is loaded)."""
+        return self._register(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer) -> None``, after loading."""
+        return self._register(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
+    @staticmethod
+    def _register(table, hook, prepend=False):
+        handle = _handle(table)
+        table[handle.id] = hook
+        if prepend:
+            table.move_to_end(handle.id, last=False)
+        return handle
+
     def state_dict(self):
-        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}`` as PyTorch; arrays
-        are copies, so the dict is a snapshot."""
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}`` as PyTorch (with the
+        ``param_names`` of groups built from named parameters); arrays are copies, so the dict is a snapshot.
+        The state-dict hooks run as PyTorch's."""
+        for pre_hook in self._optimizer_state_dict_pre_hooks.values():
+            pre_hook(self)
+        state_dict = self._state_dict()
+        for post_hook in self._optimizer_state_dict_post_hooks.values():
+            result = post_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
+
+    def _state_dict(self):
         index = {}
         groups = []
         for group in self.param_groups:
@@ -189,7 +325,18 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Restore hyper-parameters and per-parameter state saved by ``state_dict`` (matched by position)."""
+        """Restore hyper-parameters and per-parameter state saved by ``state_dict`` (matched by position),
+        between the load-state-dict hooks as PyTorch."""
+        state_dict = dict(state_dict)
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        self._load_state_dict(state_dict)
+        for post_hook in self._optimizer_load_state_dict_post_hooks.values():
+            post_hook(self)
+
+    def _load_state_dict(self, state_dict):
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")

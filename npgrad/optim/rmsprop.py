@@ -2,19 +2,24 @@
 import numpy as np
 
 from ..sparse import RowSparseGrad
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_impl_flags
 
 
 class RMSprop(Optimizer):
     """``v = alpha v + (1 - alpha) g**2``; ``p -= lr * g / (sqrt(v) + eps)`` (centered: ``v - mean(g)**2``),
-    with optional momentum and weight decay."""
+    with optional momentum and weight decay (Hinton's lecture 6e; torch.optim.RMSprop). ``capturable`` and
+    ``foreach`` are recorded as PyTorch records them and do not change the update."""
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
-                 maximize=False):
-        if lr < 0.0 or eps < 0.0 or momentum < 0.0 or weight_decay < 0.0 or alpha < 0.0:
-            raise ValueError("RMSprop: lr, alpha, eps, momentum and weight_decay must be non-negative")
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                                      centered=centered, maximize=maximize))
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        for name, value in (("learning rate", lr), ("epsilon value", eps), ("momentum value", momentum),
+                            ("weight_decay value", weight_decay), ("alpha value", alpha)):
+            if not 0.0 <= value:
+                raise ValueError(f"Invalid {name}: {value}")
+        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                                      weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable))
+        check_impl_flags("RMSprop", foreach, None, differentiable)
 
     def _update(self, p, grad, group, state):
         alpha, lr, eps, momentum = group["alpha"], group["lr"], group["eps"], group["momentum"]
@@ -48,21 +53,28 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """``s += g**2``; ``p -= clr * g / (sqrt(s) + eps)`` with ``clr = lr / (1 + (step - 1) * lr_decay)``."""
+    """``s += g**2``; ``p -= clr * g / (sqrt(s) + eps)`` with ``clr = lr / (1 + (step - 1) * lr_decay)``
+    (Duchi et al., 2011; torch.optim.Adagrad). ``foreach`` and ``fused`` are recorded as PyTorch records them
+    and do not change the update."""
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *,
-                 maximize=False):
-        if lr < 0.0 or lr_decay < 0.0 or weight_decay < 0.0 or initial_accumulator_value < 0.0 or eps < 0.0:
-            raise ValueError("Adagrad: lr, lr_decay, weight_decay, initial_accumulator_value and eps must be "
-                             "non-negative")
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
-                                      initial_accumulator_value=initial_accumulator_value, maximize=maximize))
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        for name, value in (("learning rate", lr), ("lr_decay value", lr_decay), ("weight_decay value", weight_decay),
+                            ("initial_accumulator_value value", initial_accumulator_value), ("epsilon value", eps)):
+            if not 0.0 <= value:
+                raise ValueError(f"Invalid {name}: {value}")
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable, fused=fused))
+        check_impl_flags("Adagrad", foreach, fused, differentiable)
         for group in self.param_groups:
             for p in group["params"]:
                 init = group["initial_accumulator_value"]  # for a complex p, both parts (PyTorch's complex(v, v))
                 self.state[p] = {"step": 0.0,
                                  "sum": np.full_like(p.data, complex(init, init) if p.data.dtype.kind == "c"
                                                      else init)}
+
+    _fused_sparse_error = "`fused` does not support sparse grad or complex param"
 
     def _sparse_rows(self, group):
         return group["weight_decay"] == 0
