@@ -51,6 +51,8 @@ def hook_tables(module):
     """Create the hook tables on a module (from ``Module.__init__``)."""
     for name, cls in (("_forward_hooks", OrderedDict), ("_forward_pre_hooks", OrderedDict),
                       ("_backward_hooks", OrderedDict), ("_backward_pre_hooks", OrderedDict),
+                      ("_state_dict_hooks", OrderedDict), ("_state_dict_pre_hooks", OrderedDict),
+                      ("_load_state_dict_pre_hooks", OrderedDict), ("_load_state_dict_post_hooks", OrderedDict),
                       ("_forward_hooks_with_kwargs", _Flags), ("_forward_hooks_always_called", _Flags),
                       ("_forward_pre_hooks_with_kwargs", _Flags)):
         object.__setattr__(module, name, cls())
