@@ -41,6 +41,7 @@ class Module(StateDictMixin):
         _hooks.hook_tables(self)
 
     def forward(self, *args, **kwargs):
+        """The computation of the module: define it in every subclass (call the module, not ``forward``)."""
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
@@ -203,6 +204,7 @@ class Module(StateDictMixin):
             yield m
 
     def named_children(self):
+        """``(name, module)`` for each direct child, each module once."""
         seen = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
@@ -210,6 +212,7 @@ class Module(StateDictMixin):
                 yield name, module
 
     def children(self):
+        """The direct child modules, each once."""
         for _, m in self.named_children():
             yield m
 
@@ -229,13 +232,17 @@ class Module(StateDictMixin):
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
+        """The parameters of this module (and its descendants with ``recurse``), each once."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """``(dotted name, buffer)`` pairs; a buffer shared by two modules appears once unless
+        ``remove_duplicate=False``."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
+        """The buffers of this module (and its descendants with ``recurse``), each once."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -253,6 +260,7 @@ class Module(StateDictMixin):
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter; returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -421,6 +429,7 @@ class Module(StateDictMixin):
 
     # ------------------------------------------------------------------ printing
     def extra_repr(self):
+        """The module's own settings for its repr (one line or several): override it in a subclass."""
         return ""
 
     def __repr__(self):
