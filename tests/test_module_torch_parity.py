@@ -105,6 +105,15 @@ def test_extra_state_round_trips_through_npgrad_save_and_load(tmp_path):
             np.testing.assert_array_equal(fresh.state_dict()[k].numpy(), v.numpy())
 
 
+def test_loading_torch_tensors_that_require_grad():
+    """``state_dict(keep_vars=True)`` of a torch model holds Parameters: they load as torch loads them."""
+    t, m = torch_pair()
+    m.load_state_dict(t.state_dict(keep_vars=True))
+    for k, v in t.state_dict().items():
+        if k != "1._extra_state":
+            np.testing.assert_array_equal(m.state_dict()[k].numpy(), v.numpy())
+
+
 def test_incompatible_keys_repr_and_non_mapping_error_match_torch():
     assert repr(nn.Linear(2, 2).load_state_dict(nn.Linear(2, 2).state_dict())) == \
         repr(tnn.Linear(2, 2).load_state_dict(tnn.Linear(2, 2).state_dict()))
@@ -266,7 +275,10 @@ def test_set_submodule_matches_torch():
     for call in (lambda lib, mod: mod.set_submodule("", lib.ReLU()),
                  lambda lib, mod: mod.set_submodule("0.0", 3),
                  lambda lib, mod: mod.set_submodule("0.new", lib.ReLU(), strict=True),
-                 lambda lib, mod: mod.set_submodule("1.weight", lib.ReLU())):
+                 lambda lib, mod: mod.set_submodule("1.weight", lib.ReLU()),
+                 lambda lib, mod: mod.set_submodule("9.x", lib.ReLU()),
+                 lambda lib, mod: mod.get_submodule("0.nothing"),
+                 lambda lib, mod: mod.get_submodule("1.weight.x")):
         (name, text), (tname, ttext) = message(lambda: call(nn, m)), message(lambda: call(tnn, t))
         assert name == tname
         assert text.replace("npgrad.nn", "torch.nn").replace("npgrad", "torch") == ttext
@@ -280,6 +292,8 @@ def test_modules_remove_duplicate_matches_torch():
     for flag in (True, False):
         assert [type(x).__name__ for x in shared(nn).modules(remove_duplicate=flag)] == \
             [type(x).__name__ for x in shared(tnn).modules(remove_duplicate=flag)]
+        assert [(k, type(v).__name__) for k, v in shared(nn).named_modules(prefix="net", remove_duplicate=flag)] == \
+            [(k, type(v).__name__) for k, v in shared(tnn).named_modules(prefix="net", remove_duplicate=flag)]
     assert nn.Module.dump_patches == tnn.Module.dump_patches
     assert nn.Module.call_super_init == tnn.Module.call_super_init
 
@@ -311,6 +325,8 @@ TO_ERRORS = [
     ((), {"foo": 1}, (), {"foo": 1}),
     ((npg.ones(1), np.float64), {}, (torch.ones(1), torch.float64), {}),
     (("cpu", np.float32, True, True), {}, ("cpu", torch.float32, True, True), {}),
+    ((), {"memory_format": "sideways"}, (), {"memory_format": "sideways"}),
+    ((np.float32, "yes"), {}, (torch.float32, "yes"), {}),
 ]
 
 

@@ -7,6 +7,9 @@ _TO_FORMS = ("(device=None, dtype=None, non_blocking=False, copy=False, *, memor
              "(dtype, non_blocking=False, copy=False, *, memory_format=None)",
              "(Tensor tensor, non_blocking=False, copy=False, *, memory_format=None)")
 
+# PyTorch's memory formats, as ``torch.channels_last`` or by name (accepted and ignored: NumPy keeps the values)
+_MEMORY_FORMATS = ("contiguous_format", "channels_last", "channels_last_3d", "preserve_format")
+
 # PyTorch's legacy tensor type names, as ``Module.type`` takes them
 _TENSOR_TYPES = {"torch.FloatTensor": np.float32, "torch.DoubleTensor": np.float64, "torch.HalfTensor": np.float16,
                  "torch.ByteTensor": np.uint8, "torch.CharTensor": np.int8, "torch.ShortTensor": np.int16,
@@ -66,6 +69,8 @@ def parse_to(args, kwargs):
     kw = dict(kwargs)
     memory_format = kw.pop("memory_format", None)
     if set(kw) - {"device", "dtype", "non_blocking", "copy"}:
+        raise _invalid(args, kwargs)
+    if memory_format is not None and str(memory_format).replace("torch.", "") not in _MEMORY_FORMATS:
         raise _invalid(args, kwargs)
     if args and (isinstance(args[0], (Tensor, np.ndarray)) or _is_dtype(args[0])):
         names = ("first", "non_blocking", "copy")

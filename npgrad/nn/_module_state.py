@@ -47,6 +47,8 @@ def _as_array(value):
     tensor), or None if it is not numeric data."""
     if isinstance(value, Tensor):
         return value.data
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a PyTorch tensor, maybe requiring grad
+        value = value.detach().cpu().numpy()
     try:
         arr = np.asarray(value)
     except Exception:  # e.g. a PyTorch tensor that requires grad

@@ -146,9 +146,11 @@ class Module(StateDictMixin):
         if target == "":
             return mod
         for item in target.split("."):
-            if item not in mod._modules:
-                raise AttributeError(f"{type(mod).__name__} has no submodule `{item}` (path {target!r})")
-            mod = mod._modules[item]
+            if not hasattr(mod, item):
+                raise AttributeError(type(mod).__name__ + " has no attribute `" + item + "`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError("`" + item + "` is not an nn.Module")
         return mod
 
     def set_submodule(self, target, module, strict=False):
