@@ -315,6 +315,8 @@ TO_FORMS = [  # (npgrad args, kwargs), (torch args, kwargs)
      ((torch.float64,), {"memory_format": torch.contiguous_format})),
     (((), {}), ((), {})),
     (((torch.float64,), {}), ((torch.float64,), {})),  # a torch dtype, by name
+    (((torch.device("cpu"), np.float64), {}), ((torch.device("cpu"), torch.float64), {})),
+    (((), {"device": torch.device("cpu")}), ((), {"device": torch.device("cpu")})),
 ]
 TO_ERRORS = [
     ((np.int64,), {}, (torch.int64,), {}),

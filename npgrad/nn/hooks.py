@@ -6,6 +6,8 @@ Backward hooks work as PyTorch's ``BackwardHook``: the module's tensor inputs an
 identity op (one graph node each side) whose backward sees all their gradients at once. The output side records
 ``grad_output`` (after the backward pre-hooks, which may replace it); the input side then calls the full backward
 hooks with ``(module, grad_input, grad_output)``, and a hook's non-None return replaces ``grad_input``.
+
+The state-dict and load-state-dict hook tables live here too; npgrad/nn/_module_state.py calls them.
 """
 import itertools
 import warnings
