@@ -500,3 +500,15 @@ def test_every_public_torch_module_method_exists():
     assert not missing
     assert not [n for n in dir(tnn.Module) if not n.startswith("_") and callable(getattr(tnn.Module, n))
                 and n != "T_destination" and not (getattr(nn.Module, n).__doc__ or "").strip()]
+
+
+def test_a_failing_load_has_copied_the_entries_before_the_error_as_torch():
+    t, m = tnn.Sequential(tnn.Linear(2, 2), tnn.Linear(2, 2)), nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)).float()
+    tsd = {"0.weight": torch.full((2, 2), 5.0), "0.bias": torch.full((2,), 6.0), "1.weight": torch.zeros(3, 3),
+           "1.bias": torch.zeros(2)}
+    with pytest.raises(RuntimeError, match="size mismatch for 1.weight"):
+        t.load_state_dict(tsd)
+    with pytest.raises(RuntimeError, match="size mismatch for 1.weight"):
+        m.load_state_dict(to_numpy(tsd))
+    for k in ("0.weight", "0.bias", "1.bias"):
+        np.testing.assert_array_equal(m.state_dict()[k].numpy(), t.state_dict()[k].numpy())
