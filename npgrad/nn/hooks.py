@@ -6,6 +6,8 @@ Backward hooks work as PyTorch's ``BackwardHook``: the module's tensor inputs an
 identity op (one graph node each side) whose backward sees all their gradients at once. The output side records
 ``grad_output`` (after the backward pre-hooks, which may replace it); the input side then calls the full backward
 hooks with ``(module, grad_input, grad_output)``, and a hook's non-None return replaces ``grad_input``.
+
+The state-dict and load-state-dict hook tables live here too; npgrad/nn/_module_state.py calls them.
 """
 import itertools
 import warnings
@@ -51,6 +53,8 @@ def hook_tables(module):
     """Create the hook tables on a module (from ``Module.__init__``)."""
     for name, cls in (("_forward_hooks", OrderedDict), ("_forward_pre_hooks", OrderedDict),
                       ("_backward_hooks", OrderedDict), ("_backward_pre_hooks", OrderedDict),
+                      ("_state_dict_hooks", OrderedDict), ("_state_dict_pre_hooks", OrderedDict),
+                      ("_load_state_dict_pre_hooks", OrderedDict), ("_load_state_dict_post_hooks", OrderedDict),
                       ("_forward_hooks_with_kwargs", _Flags), ("_forward_hooks_always_called", _Flags),
                       ("_forward_pre_hooks_with_kwargs", _Flags)):
         object.__setattr__(module, name, cls())

@@ -5,17 +5,16 @@ a non-trainable Tensor (running statistics) that is saved in the ``state_dict``.
 exactly the keys the PyTorch counterpart has, so weights move between the two with ``.numpy()`` /
 ``torch.from_numpy``.
 """
-from collections import OrderedDict, namedtuple
+import warnings
+from collections import OrderedDict
 
 import numpy as np
 
-from ..autograd import versions as _versions
-from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor
+from . import _module_convert as _convert
 from . import hooks as _hooks
+from ._module_state import StateDictMixin, _IncompatibleKeys  # noqa: F401  (re-exported)
 from .parameter import Parameter
-
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 def _addindent(s, n):
@@ -25,11 +24,13 @@ def _addindent(s, n):
     return lines[0] + "\n" + "\n".join(" " * n + line for line in lines[1:])
 
 
-class Module:
+class Module(StateDictMixin):
     """Base class for all layers and models. Subclasses call ``super().__init__()`` first, assign
     parameters and submodules as attributes, and define ``forward``; call the module to run it."""
 
     training: bool
+    dump_patches = False    # PyTorch's class attributes (always False here)
+    call_super_init = False
 
     def __init__(self):
         object.__setattr__(self, "training", True)
@@ -40,6 +41,7 @@ class Module:
         _hooks.hook_tables(self)
 
     def forward(self, *args, **kwargs):
+        """The computation of the module: define it in every subclass (call the module, not ``forward``)."""
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
@@ -144,10 +146,28 @@ class Module:
         if target == "":
             return mod
         for item in target.split("."):
-            if item not in mod._modules:
-                raise AttributeError(f"{type(mod).__name__} has no submodule `{item}` (path {target!r})")
-            mod = mod._modules[item]
+            if not hasattr(mod, item):
+                raise AttributeError(type(mod).__name__ + " has no attribute `" + item + "`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError("`" + item + "` is not an nn.Module")
         return mod
+
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at the dotted path ``target`` (replacing a submodule, or adding one to an existing
+        parent); with ``strict`` only an existing submodule may be replaced. Errors as PyTorch's: ValueError for
+        an empty target or a non-Module, AttributeError for a missing parent or a non-Module attribute."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        atoms = target.split(".")
+        if not isinstance(module, Module):
+            raise ValueError("`module` is not an nn.Module, found " + str(type(module)))
+        parent = self if len(atoms) == 1 else self.get_submodule(".".join(atoms[:-1]))
+        if strict and not hasattr(parent, atoms[-1]):
+            raise AttributeError(type(parent).__name__ + " has no attribute `" + atoms[-1] + "`")
+        if hasattr(parent, atoms[-1]) and not isinstance(getattr(parent, atoms[-1]), Module):
+            raise AttributeError("`" + atoms[-1] + "` is not an nn.Module")
+        setattr(parent, atoms[-1], module)
 
     def get_parameter(self, target):
         """The parameter at a dotted path such as ``"encoder.layers.0.weight"``."""
@@ -180,11 +200,13 @@ class Module:
                 continue
             yield from module.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
-    def modules(self):
-        for _, m in self.named_modules():
+    def modules(self, remove_duplicate=True):
+        """This module and every descendant (depth first), each once unless ``remove_duplicate=False``."""
+        for _, m in self.named_modules(remove_duplicate=remove_duplicate):
             yield m
 
     def named_children(self):
+        """``(name, module)`` for each direct child, each module once."""
         seen = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
@@ -192,6 +214,7 @@ class Module:
                 yield name, module
 
     def children(self):
+        """The direct child modules, each once."""
         for _, m in self.named_children():
             yield m
 
@@ -211,13 +234,17 @@ class Module:
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
+        """The parameters of this module (and its descendants with ``recurse``), each once."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """``(dotted name, buffer)`` pairs; a buffer shared by two modules appears once unless
+        ``remove_duplicate=False``."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
+        """The buffers of this module (and its descendants with ``recurse``), each once."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -235,6 +262,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter; returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -255,8 +283,10 @@ class Module:
         fn(self)
         return self
 
-    def _apply_data(self, fn):
-        for m in self.modules():
+    def _apply_data(self, fn, recurse=True):
+        """Replace the data (and gradient) of every parameter and buffer by ``fn(data)``, in place: the
+        Parameter and buffer objects stay, as with PyTorch's ``Module._apply``."""
+        for m in (self.modules() if recurse else [self]):
             for p in m._parameters.values():
                 if p is not None:
                     p.data = fn(p.data)
@@ -267,28 +297,92 @@ class Module:
                     b.data = fn(b.data)
         return self
 
-    def to(self, dtype=None, device=None):
-        """Convert floating parameters and buffers to ``dtype`` (in place; the Parameter objects stay).
-        ``"cpu"`` (as a device) is accepted and does nothing: npgrad runs on the CPU."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            dtype, device = None, dtype
-        if device not in (None, "cpu"):
-            raise ValueError(f"Module.to: npgrad runs on the CPU only, not on {device!r}")
+    def to(self, *args, **kwargs):
+        """Convert floating (and complex) parameters and buffers to a dtype, in place (the Parameter objects
+        stay), as PyTorch's ``Module.to``: ``to(device)``, ``to(dtype)``, ``to(tensor)`` (its dtype),
+        ``to(device, dtype)``, each with ``non_blocking`` (ignored) and keyword ``memory_format`` (accepted and
+        ignored: NumPy arrays have no memory format). Only floating or complex dtypes are accepted. The CPU
+        (``"cpu"``, ``"cpu:0"``, None) is the only device: another one is a ValueError."""
+        device, dtype, _non_blocking, _memory_format = _convert.parse_to(args, kwargs)
+        _convert.check_device(device, "Module.to")
         if dtype is None:
             return self
-        dt = np.dtype(dtype)
-        if dt.kind != "f":
-            raise TypeError(f"Module.to: only floating dtypes are supported, got {dt}")
-        return self._apply_data(lambda a: a.astype(dt) if a.dtype.kind == "f" else a)
+        if dtype.kind not in "fc":
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                            f"dtype={dtype}")
+        if dtype.kind == "c":
+            warnings.warn("Complex modules are a new feature under active development whose design may change, "
+                          "and some modules might not work as expected when using complex tensors as parameters "
+                          "or buffers.", stacklevel=2)
+        return self._apply_data(lambda a: a.astype(dtype) if a.dtype.kind in "fc" else a)
 
-    def cpu(self):
-        return self
+    def type(self, dst_type):
+        """Cast every parameter and buffer (integer ones too) to ``dst_type``: a NumPy dtype, or PyTorch's
+        tensor type names such as ``"torch.DoubleTensor"``. A parameter that requires grad cannot become
+        non-floating (RuntimeError, as PyTorch; checked before anything is cast)."""
+        dt = _convert.dtype_of(dst_type, "Module.type")
+        if dt.kind not in "fc" and any(p.requires_grad for p in self.parameters()):
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex "
+                               "dtype")
+        return self._apply_data(lambda a: a.astype(dt))
+
+    def _float_cast(self, dtype):
+        return self._apply_data(lambda a: a.astype(dtype) if a.dtype.kind == "f" else a)
 
     def float(self):
-        return self.to(np.float32)
+        """Cast floating parameters and buffers to float32 (in place); returns self."""
+        return self._float_cast(np.float32)
 
     def double(self):
-        return self.to(np.float64)
+        """Cast floating parameters and buffers to float64 (in place); returns self."""
+        return self._float_cast(np.float64)
+
+    def half(self):
+        """Cast floating parameters and buffers to float16 (in place); returns self."""
+        return self._float_cast(np.float16)
+
+    def bfloat16(self):
+        """Not available: NumPy has no bfloat16 dtype (TypeError)."""
+        raise TypeError("Module.bfloat16: NumPy has no bfloat16 dtype, so npgrad cannot hold bfloat16 parameters "
+                        "(use half() for float16, or float())")
+
+    def cpu(self):
+        """Returns self: npgrad's parameters are always in CPU memory."""
+        return self
+
+    def cuda(self, device=None):
+        """Not available: npgrad runs on the CPU only (ValueError)."""
+        _convert.no_accelerator("cuda")
+
+    def xpu(self, device=None):
+        """Not available: npgrad runs on the CPU only (ValueError)."""
+        _convert.no_accelerator("xpu")
+
+    def ipu(self, device=None):
+        """Not available: npgrad runs on the CPU only (ValueError)."""
+        _convert.no_accelerator("ipu")
+
+    def mtia(self, device=None):
+        """Not available: npgrad runs on the CPU only (ValueError)."""
+        _convert.no_accelerator("mtia")
+
+    def to_empty(self, *, device, recurse=True):
+        """Give every parameter and buffer (of this module only unless ``recurse``) new uninitialized memory of
+        the same shape and dtype, as PyTorch's ``to_empty`` on the CPU (the values are not copied); ``device``
+        must be the CPU or None. Returns self."""
+        _convert.check_device(device, "Module.to_empty")
+        return self._apply_data(np.empty_like, recurse=recurse)
+
+    def share_memory(self):
+        """Returns self. PyTorch moves the tensors to shared memory for ``torch.multiprocessing``; npgrad's
+        parameters are plain NumPy arrays in process memory, which forked DataLoader workers share copy-on-write
+        but which are not shared for writing between processes."""
+        return self
+
+    def compile(self, *args, **kwargs):
+        """A no-op returning None: PyTorch compiles the module's forward in place with ``torch.compile``;
+        npgrad has no compiler, so the module runs as before (the arguments are ignored)."""
+        return None
 
     # ------------------------------------------------------------------- hooks (npgrad/nn/hooks.py)
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
@@ -309,78 +403,35 @@ class Module:
         """``hook(module, grad_input, grad_output)`` once the gradients with respect to the module's positional
         inputs are computed (tuples, None for non-tensors and tensors without gradient); a non-None return (a
         tuple of the same length) replaces ``grad_input``."""
+        if self.__dict__.get("_is_full_backward_hook") is False:
+            raise RuntimeError(_MIXED_BACKWARD_HOOKS)
+        object.__setattr__(self, "_is_full_backward_hook", True)
         return _hooks.register(self._backward_hooks, hook, prepend)
+
+    def register_backward_hook(self, hook):
+        """PyTorch's deprecated backward hook, ``hook(module, grad_input, grad_output)``, run here as a full
+        backward hook (:meth:`register_full_backward_hook`) with a FutureWarning at registration. PyTorch hands
+        it the gradients of the last autograd node of the forward instead of the module's inputs; the two agree
+        for a module whose forward is one operation on one input (e.g. activations), and differ otherwise (for
+        Linear PyTorch's grad_input also holds the bias and weight gradients). Mixing it with full backward hooks
+        on one module is a RuntimeError, as in PyTorch."""
+        if self.__dict__.get("_is_full_backward_hook") is True:
+            raise RuntimeError(_MIXED_BACKWARD_HOOKS)
+        warnings.warn("register_backward_hook is deprecated in favour of register_full_backward_hook; npgrad runs "
+                      "the hook as a full backward hook (grad_input: the gradients with respect to the module's "
+                      "inputs), which differs from PyTorch's when the forward is more than one operation on one "
+                      "input.", FutureWarning, stacklevel=2)
+        object.__setattr__(self, "_is_full_backward_hook", False)
+        return _hooks.register(self._backward_hooks, hook)
 
     def register_full_backward_pre_hook(self, hook, prepend=False):
         """``hook(module, grad_output)`` when the gradients with respect to the module's outputs are computed; a
         non-None return replaces ``grad_output``."""
         return _hooks.register(self._backward_pre_hooks, hook, prepend)
 
-    # ---------------------------------------------------------------- state dict
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """An ordered dict from dotted names to parameters and persistent buffers, as PyTorch's.
-
-        Values are Tensors sharing memory with the module (detached unless ``keep_vars``): copy them
-        (``{k: v.numpy().copy() ...}``) to keep a snapshot while training goes on."""
-        if destination is None:
-            destination = OrderedDict()
-        for name, p in self._parameters.items():
-            if p is not None:
-                destination[prefix + name] = p if keep_vars else _wrap(p.data)
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent_buffers:
-                destination[prefix + name] = b if keep_vars else _wrap(b.data)
-        for name, m in self._modules.items():
-            if m is not None:
-                m.state_dict(destination, prefix + name + ".", keep_vars)
-        return destination
-
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        """Copy values from ``state_dict`` (Tensors, NumPy arrays, or anything ``np.asarray`` accepts, e.g.
-        PyTorch tensors) into the parameters and buffers, in place. A shape mismatch is always an error;
-        with ``strict`` missing or unexpected keys are too. Returns ``(missing_keys, unexpected_keys)``."""
-        own = OrderedDict()
-        for mod_name, mod in self.named_modules(remove_duplicate=False):
-            pre = mod_name + "." if mod_name else ""
-            for name, p in mod._parameters.items():
-                if p is not None:
-                    own[pre + name] = p
-            for name, b in mod._buffers.items():
-                if b is not None and name not in mod._non_persistent_buffers:
-                    own[pre + name] = b
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        errors = []
-        if strict:
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
-            if missing:
-                errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
-        values = {}
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            v = state_dict[key]
-            arr = v.data if isinstance(v, Tensor) else np.asarray(v)
-            if arr.shape != target.data.shape:
-                errors.append(f"size mismatch for {key}: copying a param with shape {arr.shape} from checkpoint, "
-                              f"the shape in current model is {target.data.shape}.")
-                continue
-            values[key] = arr
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        with no_grad():
-            for key, arr in values.items():
-                target = own[key]
-                if assign:
-                    target.data = np.array(arr, dtype=target.data.dtype, copy=True)
-                else:
-                    target.data[...] = arr
-                    _versions.bump(target.data, "load_state_dict")
-        return _IncompatibleKeys(missing, unexpected)
-
     # ------------------------------------------------------------------ printing
     def extra_repr(self):
+        """The module's own settings for its repr (one line or several): override it in a subclass."""
         return ""
 
     def __repr__(self):
@@ -397,6 +448,10 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+_MIXED_BACKWARD_HOOKS = ("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                         "Please use only one of them.")
 
 
 def _check_name(module, name, what):
