@@ -18,7 +18,8 @@ from .dtypes import check_numeric, default_complex_dtype, get_default_dtype
 
 _new = object.__new__
 _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)  # (NumPy's dtypes of native arrays are these objects)
-_next_seq = itertools.count().__next__  # creation order of recorded tensors = a topological order
+_next_seq = itertools.count(0.0, 1.0).__next__  # creation order of recorded tensors = a topological order (floats:
+# exact integers up to 2**53, and 32 bytes each where an int above 256 takes 48)
 
 # Forward-mode AD (npgrad/autograd/forward_ad.py): the number of active dual levels (in any thread), and the
 # function that gives an op's output its tangents. ``_make`` / ``_record`` check ``_FW`` and nothing else.

@@ -51,6 +51,13 @@ def _refuse_complex(name):
     return check
 
 
+# The saved values of an op whose VJPs read none of its inputs (add, sub, tanh, exp...): shared tuples, so
+# recording such an op allocates none. A VJP gets None for an input it does not read (declared in its
+# ``reads`` column, which the in-place checks of npgrad/autograd/versions.py already rely on); on the
+# create_graph path VJPs get the op's inputs as Tensors, whatever was saved.
+_UNREAD1, _UNREAD2 = (None,), (None, None)
+
+
 def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None):
     """Make a differentiable one-argument op from a NumPy ``forward``, its VJP and its JVP (``DIAG``: the
     VJP's formula); the VJP reads the values named in ``reads`` (``y`` the output, ``x`` the input; see
@@ -59,6 +66,7 @@ def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None):
     vjps = Exact((vjp,))  # the gradient has the input's shape and dtype
     jvps = (vjp if jvp is DIAG else jvp,)
     _versions.reads(name, reads)
+    keep_x = "x" in reads  # a VJP that does not read the input gets None for it: nothing saved (see _UNREAD)
     special = _refuse_complex(name) if name in REAL_ONLY else complex_op  # called for complex input only
 
     def op(x):
@@ -74,7 +82,7 @@ def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None):
                     return special(x)
             out = forward(xd)
             if x.requires_grad and _state.enabled:
-                return _record(out, name, (x,), (xd,), vjps, jvps)
+                return _record(out, name, (x,), (xd,) if keep_x else _UNREAD1, vjps, jvps)
             if _tensor_mod._FW:
                 return _tensor_mod._propagate(_wrap(out), name, (x,), vjps, jvps)
             return _wrap(out)
@@ -95,6 +103,8 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
     vjps = (vjp_a, vjp_b)
     jvps = vjps if jvp is DIAG else tuple(jvp)
     _versions.reads(name, *((reads,) if isinstance(reads, str) else reads))
+    read = "".join((reads,) if isinstance(reads, str) else reads)
+    keep_a, keep_b = "a" in read or "x" in read, "b" in read  # the inputs a VJP reads (see _UNREAD)
     exact = Exact(vjps)  # for inputs of one shape and dtype, or a tensor and a Python number
     real_only = name in REAL_ONLY
 
@@ -129,7 +139,8 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
                              f"{np.shape(ad)} and {np.shape(bd)} ({e})") from None
         if rg and _state.enabled:
             same = (ad.shape == bd.shape and ad.dtype is bd.dtype) if number is None else type(number) in _WEAK
-            return _record(out, name, (a, b), (ad, bd), exact if same else vjps, jvps)
+            saved = (ad if keep_a else None, bd if keep_b else None) if keep_a or keep_b else _UNREAD2
+            return _record(out, name, (a, b), saved, exact if same else vjps, jvps)
         if _tensor_mod._FW:
             return _tensor_mod._propagate(_wrap(out), name, (a, b), vjps, jvps)
         return _wrap(out)
