@@ -317,6 +317,12 @@ class Exact(tuple):
     __slots__ = ()
 
 
+def passthrough(g, y, *inputs):
+    """The VJP (and JVP) that passes the gradient through unchanged (add, sub's first input...): backward
+    recognises it and skips the call."""
+    return g
+
+
 def _make(data, op, parents, saved, vjps, jvps=None):
     """Record ``op`` if grad mode is on and any Tensor parent requires grad; else a constant. ``jvps``: the
     op's forward-mode rule, declared beside ``vjps`` (npgrad/autograd/forward_ad.py). Batching rules for vmap
