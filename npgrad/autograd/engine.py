@@ -128,6 +128,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     leaf_get = leaves.get
     # (with _EarlyLeaves every leaf gradient must go through leaves[p] = ..., never through a list)
     batch_small = not create_graph and leaves.__class__ is dict
+    batch = _BATCH
     push, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
     is_tensor, tensor_type, unbroadcast, exact, ident, ndarray = isinstance, Tensor, sum_to, Exact, passthrough, \
         np.ndarray  # locals: faster
@@ -175,7 +176,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                 p = parents[i]
                 vjp = vjps[i]
                 i += 1
-                if is_tensor(p, tensor_type) and p.requires_grad:
+                if (p.__class__ is tensor_type or is_tensor(p, tensor_type)) and p.requires_grad:
                     if vjp is ident:  # (add's): no call
                         gp = g
                     elif nargs == 2:  # most ops: calling without *args unpacking saves ~0.1 us per VJP
@@ -197,7 +198,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                             leaves[p] = gp
                         elif prev.__class__ is list:  # a small leaf used many times: see _batched_sum
                             prev.append(gp)
-                            if len(prev) == _BATCH:
+                            if len(prev) == batch:
                                 leaves[p] = [_batched_sum(prev)]
                         elif batch_small and 1 < gp.size <= _BATCH_MAX_SIZE:
                             leaves[p] = [prev, gp]
