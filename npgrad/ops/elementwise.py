@@ -2,7 +2,8 @@
 
 A VJP has the signature ``vjp(g, y, *inputs)``: the gradient of the output, the output, and
 the op's inputs. On the plain backward path these are NumPy arrays (or the Python numbers the
-op was called with); with ``create_graph=True`` they are Tensors, and the same NumPy calls
+op was called with; None for an input that none of the op's VJPs reads, per its ``reads`` column, so
+that recording saves nothing for it); with ``create_graph=True`` they are Tensors, and the same NumPy calls
 dispatch to npgrad ops, so every formula below is also differentiable.
 
 The ``jvp`` column is the forward-mode rule (npgrad/autograd/forward_ad.py): ``jvp(t, y, *inputs)`` maps
