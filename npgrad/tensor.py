@@ -1,8 +1,9 @@
 """The Tensor: a NumPy array that remembers how it was computed.
 
 A Tensor is also its own graph node (as in micrograd): a result of an op keeps the op's
-inputs (``_parents``), the NumPy values the op read (``_saved``) and one vector-Jacobian
-product per input (``_vjps``). A tensor points only at its inputs, never at its results,
+inputs (``_parents``), the NumPy values its VJPs read (``_saved``: None for an input they do not
+read, see npgrad/ops/elementwise.py), one vector-Jacobian product per input (``_vjps``) and its
+creation number (``_seq``, a float: backward's order and the in-place checks of autograd/versions.py). A tensor points only at its inputs, never at its results,
 so a graph holds no reference cycles and is freed by reference counting alone.
 
 Every arithmetic dunder only delegates to a function in ``npgrad.ops``; they are attached
@@ -18,7 +19,8 @@ from .dtypes import check_numeric, default_complex_dtype, get_default_dtype
 
 _new = object.__new__
 _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)  # (NumPy's dtypes of native arrays are these objects)
-_next_seq = itertools.count().__next__  # creation order of recorded tensors = a topological order
+_next_seq = itertools.count(0.0, 1.0).__next__  # creation order of recorded tensors = a topological order (floats:
+# exact integers up to 2**53, and 32 bytes each where an int above 256 takes 48)
 
 # Forward-mode AD (npgrad/autograd/forward_ad.py): the number of active dual levels (in any thread), and the
 # function that gives an op's output its tangents. ``_make`` / ``_record`` check ``_FW`` and nothing else.
@@ -285,7 +287,8 @@ def _record(data, op, parents, saved, vjps, jvps=None):
     """A tensor that remembers it was made by ``op`` from ``parents``.
 
     ``saved`` are the NumPy values the op was computed from (passed to the VJPs on the plain
-    backward path); ``vjps[i](g, out, *inputs)`` gives the gradient for ``parents[i]``. ``jvps`` is the
+    backward path; None in place of an input no VJP reads); ``vjps[i](g, out, *inputs)`` gives the gradient
+    for ``parents[i]``. (npgrad/ops/elementwise.py inlines this body for its real results: keep them alike.) ``jvps`` is the
     op's forward-mode rule (see npgrad/autograd/forward_ad.py), used only while a dual level is active.
     """
     if type(data) is not np.ndarray:
@@ -314,6 +317,12 @@ class Exact(tuple):
     same-shape, same-dtype inputs): backward then skips its per-input un-broadcasting and dtype checks."""
 
     __slots__ = ()
+
+
+def passthrough(g, y, *inputs):
+    """The VJP (and JVP) that passes the gradient through unchanged (add, sub's first input...): backward
+    recognises it and skips the call."""
+    return g
 
 
 def _make(data, op, parents, saved, vjps, jvps=None):

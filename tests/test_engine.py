@@ -422,3 +422,31 @@ def test_backward_with_create_graph_warns_about_the_cycle():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         npg.autograd.grad(npg.sum(x ** 3), x, create_graph=True)   # the recommended way: no warning
+
+
+def test_reassigned_data_after_forward_keeps_the_values_the_ops_read():
+    # add and tanh save none of their inputs (their VJPs do not read them), mul saves both: replacing .data
+    # between forward and backward must not change the gradient (the values read are those of the forward pass)
+    xv, wv, bv = np.array([0.5, -1.0, 2.0]), np.array([1.5, 2.0, -0.5]), np.array([0.1, 0.2, -0.3])
+    x, w, b = npg.tensor(xv), npg.tensor(wv), npg.tensor(bv)
+    h = x
+    for _ in range(3):
+        h = npg.tanh(h * w + b) - x
+    loss = npg.sum(h * h)
+    for t in (x, w, b):
+        t.data = np.full(3, 7.0)
+    loss.backward()
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (xv, wv, bv))
+    th = tx
+    for _ in range(3):
+        th = torch.tanh(th * tw + tb) - tx
+    (th * th).sum().backward()
+    for t, tt in ((x, tx), (w, tw), (b, tb)):
+        assert_close(t.grad, tt.grad.numpy())
+
+
+def test_unread_inputs_are_not_saved():
+    x, w = npg.tensor([0.5, -1.0]), npg.tensor([2.0, 3.0])
+    assert (x + w)._saved == (None, None) and npg.tanh(x)._saved == (None,)   # VJPs read nothing / only y
+    m = x * w
+    assert m._saved[0] is x.data and m._saved[1] is w.data

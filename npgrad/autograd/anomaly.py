@@ -119,8 +119,9 @@ def _origin(t, index):
         if p._parents is None:
             return f"they came from the output of op '{p._op}', whose graph was already freed", ""
         parents = inputs_as_of(p)
-        seen = p._saved if p._saved is not None else parents   # the values the op read
-        nxt = next((q for q, v in zip(parents, seen) if _nonfinite(v)), None)
+        seen = p._saved if p._saved is not None else parents   # the values the op saved (None: an input its
+        # VJPs do not read, not saved: see npgrad/ops/elementwise.py; the input's own values then)
+        nxt = next((q for q, v in zip(parents, seen) if _nonfinite(q if v is None else v)), None)
         if nxt is None:
             checked = _op_of(p)
             desc = checked._desc if checked is not None else f"'{p._op}'"
@@ -166,10 +167,16 @@ def _why(g, inputs, node):
     and the creation stack of the op that made them if it is another one."""
     if _nonfinite(g):
         return "its incoming gradient already held non-finite values (from the seed or a hook)", ""
+    t = node()
+    if t is not None and t._parents is not None and any(x is None for x in inputs):
+        try:  # None: an input the op's VJPs do not read, so not saved (npgrad/ops/elementwise.py): its values
+            parents = inputs_as_of(t)
+            inputs = tuple(parents[i] if x is None and i < len(parents) else x for i, x in enumerate(inputs))
+        except RuntimeError:  # a graph rewritten in place beyond recovery (versions.inputs_as_of)
+            pass
     bad = next((i for i, x in enumerate(inputs) if _nonfinite(x)), None)
     if bad is None:
         return "its incoming gradient and its inputs were finite, so this op's backward produced them", ""
-    t = node()
     where, stack = "their origin is unknown", ""
     try:
         if t is not None and t._parents is not None:
@@ -208,7 +215,7 @@ def _make_checking_record(orig):
         t._vjps = _wrap_vjps(t._vjps, op, frames, t)  # (the complex rule's VJPs if _record chose them)
         if _options["check_forward"] and not getattr(_in_backward, "on", False):
             bad = _nonfinite(t.data)
-            if bad and not any(_nonfinite(s) for s in saved):
+            if bad and not any(_nonfinite(parents[i] if s is None else s) for i, s in enumerate(saved)):
                 raise AnomalyError(
                     f"detect_anomaly: op '{op}' produced {_what(t)} values ({bad} of {t.data.size} elements, output "
                     f"shape {t.data.shape}) from finite inputs, in forward.\n"

@@ -2,7 +2,8 @@
 
 A VJP has the signature ``vjp(g, y, *inputs)``: the gradient of the output, the output, and
 the op's inputs. On the plain backward path these are NumPy arrays (or the Python numbers the
-op was called with); with ``create_graph=True`` they are Tensors, and the same NumPy calls
+op was called with; None for an input that none of the op's VJPs reads, per its ``reads`` column, so
+that recording saves nothing for it); with ``create_graph=True`` they are Tensors, and the same NumPy calls
 dispatch to npgrad ops, so every formula below is also differentiable.
 
 The ``jvp`` column is the forward-mode rule (npgrad/autograd/forward_ad.py): ``jvp(t, y, *inputs)`` maps
@@ -19,7 +20,8 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state
-from ..tensor import _F32, _F64, Exact, Tensor, _make, _record, _wrap, const, is_complex_value
+from ..tensor import (_F32, _F64, Exact, Tensor, _make, _new, _next_seq, _record, _wrap, const, is_complex_value,
+                      passthrough)
 from ._util import as_input, zeros_grad
 from .inplace import alone as _alone
 
@@ -51,6 +53,19 @@ def _refuse_complex(name):
     return check
 
 
+# The saved values of an op whose VJPs read none of its inputs (add, sub, tanh, exp...): shared tuples, so
+# recording such an op allocates none. A VJP gets None for an input it does not read (declared in its
+# ``reads`` column, which the in-place checks of npgrad/autograd/versions.py already rely on); on the
+# create_graph path VJPs get the op's inputs as Tensors, whatever was saved.
+_UNREAD1, _UNREAD2 = (None,), (None, None)
+
+# The unary and binary ops below record a real result on same-shape inputs without calling ``_record``: its
+# body, inlined (a call is ~10% of such an op's Python time). ``_record`` is still called for everything else,
+# and whenever it has been replaced (anomaly mode wraps it in every npgrad module; ``_plain_record`` keeps
+# the original, so an op sees the replacement as ``_record is not _plain_record``).
+_plain_record, _ndarray = _record, np.ndarray
+
+
 def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None):
     """Make a differentiable one-argument op from a NumPy ``forward``, its VJP and its JVP (``DIAG``: the
     VJP's formula); the VJP reads the values named in ``reads`` (``y`` the output, ``x`` the input; see
@@ -59,6 +74,7 @@ def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None):
     vjps = Exact((vjp,))  # the gradient has the input's shape and dtype
     jvps = (vjp if jvp is DIAG else jvp,)
     _versions.reads(name, reads)
+    keep_x = "x" in reads  # a VJP that does not read the input gets None for it: nothing saved (see _UNREAD)
     special = _refuse_complex(name) if name in REAL_ONLY else complex_op  # called for complex input only
 
     def op(x):
@@ -74,7 +90,24 @@ def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None):
                     return special(x)
             out = forward(xd)
             if x.requires_grad and _state.enabled:
-                return _record(out, name, (x,), (xd,), vjps, jvps)
+                if _record is _plain_record and out.__class__ is _ndarray:
+                    dt = out.dtype
+                    if dt is _F32 or dt is _F64:  # _record, inlined for a real result (see _plain_record)
+                        t = _new(Tensor)
+                        t.data = out
+                        t._grad = None
+                        t.requires_grad = True
+                        t._parents = (x,)
+                        t._saved = (xd,) if keep_x else _UNREAD1
+                        t._vjps = vjps
+                        t._op = name
+                        t._seq = _next_seq()
+                        t._pending = None
+                        t._extra = None
+                        if _tm._FW:
+                            return _tm._propagate(t, name, t._parents, vjps, jvps)
+                        return t
+                return _record(out, name, (x,), (xd,) if keep_x else _UNREAD1, vjps, jvps)
             if _tensor_mod._FW:
                 return _tensor_mod._propagate(_wrap(out), name, (x,), vjps, jvps)
             return _wrap(out)
@@ -95,6 +128,8 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
     vjps = (vjp_a, vjp_b)
     jvps = vjps if jvp is DIAG else tuple(jvp)
     _versions.reads(name, *((reads,) if isinstance(reads, str) else reads))
+    read = "".join((reads,) if isinstance(reads, str) else reads)
+    keep_a, keep_b = "a" in read or "x" in read, "b" in read  # the inputs a VJP reads (see _UNREAD)
     exact = Exact(vjps)  # for inputs of one shape and dtype, or a tensor and a Python number
     real_only = name in REAL_ONLY
 
@@ -129,7 +164,25 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
                              f"{np.shape(ad)} and {np.shape(bd)} ({e})") from None
         if rg and _state.enabled:
             same = (ad.shape == bd.shape and ad.dtype is bd.dtype) if number is None else type(number) in _WEAK
-            return _record(out, name, (a, b), (ad, bd), exact if same else vjps, jvps)
+            saved = (ad if keep_a else None, bd if keep_b else None) if keep_a or keep_b else _UNREAD2
+            if same and _record is _plain_record and out.__class__ is _ndarray:
+                dt = out.dtype
+                if dt is _F32 or dt is _F64:  # _record, inlined for a real result (see _plain_record)
+                    t = _new(Tensor)
+                    t.data = out
+                    t._grad = None
+                    t.requires_grad = True
+                    t._parents = parents = (a, b)
+                    t._saved = saved
+                    t._vjps = exact
+                    t._op = name
+                    t._seq = _next_seq()
+                    t._pending = None
+                    t._extra = None
+                    if _tm._FW:
+                        return _tm._propagate(t, name, parents, exact, jvps)
+                    return t
+            return _record(out, name, (a, b), saved, exact if same else vjps, jvps)
         if _tensor_mod._FW:
             return _tensor_mod._propagate(_wrap(out), name, (a, b), vjps, jvps)
         return _wrap(out)
@@ -225,8 +278,8 @@ _ABS_COMPLEX_JVPS = (lambda t, y, z: np.real(np.conj(_sgn(z)) * t),)
 
 # ------------------------------------------------------------------------ binary ops
 #            name            forward          VJP d/da                       VJP d/db      JVP  values read
-add        = binary("add",        np.add,          lambda g, y, a, b: g,          lambda g, y, a, b: g, DIAG, "")
-sub        = binary("sub",        np.subtract,     lambda g, y, a, b: g,          lambda g, y, a, b: -g, DIAG, "")
+add        = binary("add",        np.add,          passthrough,                   passthrough, DIAG, "")
+sub        = binary("sub",        np.subtract,     passthrough,                   lambda g, y, a, b: -g, DIAG, "")
 mul        = binary("mul",        np.multiply,     lambda g, y, a, b: g * b,      lambda g, y, a, b: g * a,
                     DIAG, ("b", "a"))
 div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,      lambda g, y, a, b: -g * a / (b * b),
