@@ -13,7 +13,6 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, i
 from .creation import (arange, empty, empty_like, eye, full, full_like, geomspace, linspace, logspace, ones,
                        ones_like, rand, randint, randn, zeros, zeros_like)
 from .dtypes import get_default_dtype, set_default_dtype
-from ._parallel import get_num_threads, set_num_threads
 from .ops import *  # noqa: F401,F403
 from . import ops as _ops
 from .ops.nondiff import shape  # noqa: F401  (np.shape; not in ops' namespace, where `shape` is a module)
