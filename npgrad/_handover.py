@@ -35,13 +35,24 @@ _ALONE = _data_refs(_wrap(np.empty(2)))        # an array held by its Tensor onl
 _BASE_ALONE = _base_refs(np.empty(4)[:])       # an owner held by its one view only
 
 
+def _dense(d):
+    """Whether ``d``'s elements fill ``d.nbytes`` bytes without gaps or overlap, in some order of its axes (C or
+    Fortran order, or a transpose of either: a Linear layer's weight gradient reaches its weight transposed)."""
+    step = d.itemsize
+    for st, n in sorted((abs(st), n) for st, n in zip(d.strides, d.shape) if n != 1):
+        if st != step:
+            return False
+        step *= n
+    return True
+
+
 def _sole(t):
     """Whether nothing but the Tensor ``t`` refers to the memory of ``t.data``, which is writeable and free of
-    internal overlap (contiguous)."""
+    internal overlap."""
     if _data_refs(t) > _ALONE:
         return False
     d = t.data
-    if type(d) is not np.ndarray or not d.flags.writeable or not (d.flags.c_contiguous or d.flags.f_contiguous):
+    if type(d) is not np.ndarray or not d.flags.writeable or not _dense(d):
         return False
     if d.base is None:
         return d.flags.owndata
