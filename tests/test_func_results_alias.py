@@ -296,21 +296,24 @@ def test_vmap_of_vjp_results_never_alias_the_batched_cotangents():
 
 
 # ------------------------------------------------------------------------- jacrev
-@pytest.mark.parametrize("name", ["identity", "two_outputs", "product", "sum"])
-def test_jacrev_results_are_independent_arrays(name):
+@pytest.mark.parametrize("mode", ["jacrev", "jacfwd"])
+@pytest.mark.parametrize("name", ["identity", "two_outputs", "product", "sum", "twice"])
+def test_jacobian_results_are_independent_arrays(name, mode):
     rng = np.random.default_rng(5)
     xr, yr = rng.standard_normal(3), rng.standard_normal(3)
     fs = {"identity": (lambda a, b: a, lambda a, b: a),
           "two_outputs": (lambda a, b: (a, 2.0 * a + b), lambda a, b: (a, 2.0 * a + b)),
           "product": (lambda a, b: a * b, lambda a, b: a * b),
-          "sum": (lambda a, b: a + b, lambda a, b: a + b)}     # one basis array is the gradient of both inputs
+          "sum": (lambda a, b: a + b, lambda a, b: a + b),     # one basis array is the gradient of both inputs
+          "twice": (lambda a, b: (a, a), lambda a, b: (a, a))}  # one basis array is the tangent of both outputs
     f, tfn = fs[name]
-    tj = tf.jacrev(tfn, argnums=(0, 1))(T(xr), T(yr))
+    tj = getattr(tf, mode)(tfn, argnums=(0, 1))(T(xr), T(yr))
+    jac = getattr(func, mode)
     for wrap in (P, np.array):                          # Tensor and NumPy inputs
         x, y = wrap(xr.copy()), wrap(yr.copy())
-        j1 = func.jacrev(f, argnums=(0, 1))(x, y)
+        j1 = jac(f, argnums=(0, 1))(x, y)
         _close_tree(j1, tj)
-        j2 = func.jacrev(f, argnums=(0, 1))(x, y)
+        j2 = jac(f, argnums=(0, 1))(x, y)
         _assert_independent(j1, (x, y, j2))
         _close_tree(j2, tj)
         np.testing.assert_array_equal(_arrays(x)[0], xr)
