@@ -27,6 +27,8 @@ from .autograd import engine
 from .autograd import forward_ad as _fwd
 from .autograd.versions import inputs_as_of
 from .autograd.grad_mode import _state, enable_grad
+from ._handover import handover
+from ._pytree import _build, _count_leaves, _flatten, _tree_map, _unflatten  # noqa: F401  (others import them here)
 from .dtypes import get_default_dtype
 from .ops.shape import reshape, stack
 from .tensor import Tensor, _leaf, _record, _wrap
@@ -36,54 +38,6 @@ _tensor_mod = importlib.import_module(".tensor", __package__)  # the module (npg
 __all__ = ["grad", "grad_and_value", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian",
            "hessian", "functional_call", "vmap", "linearize", "stack_module_state", "replace_all_batch_norm_modules_",
            "functionalize"]
-
-
-# ----------------------------------------------------------------------------- pytrees
-def _flatten(x):
-    """Leaves of nested lists / tuples / dicts, and a spec to rebuild the structure."""
-    if isinstance(x, (list, tuple)):
-        leaves, specs = [], []
-        for v in x:
-            lv, s = _flatten(v)
-            leaves += lv
-            specs.append(s)
-        return leaves, (type(x), None, specs)
-    if isinstance(x, dict):
-        leaves, specs = [], []
-        keys = list(x)
-        for k in keys:
-            lv, s = _flatten(x[k])
-            leaves += lv
-            specs.append(s)
-        return leaves, (dict, keys, specs)
-    return [x], None
-
-
-def _unflatten(leaves, spec):
-    it = iter(leaves)
-    out = _build(it, spec)
-    return out
-
-
-def _build(it, spec):
-    if spec is None:
-        return next(it)
-    kind, keys, specs = spec
-    items = [_build(it, s) for s in specs]
-    if kind is dict:
-        return dict(zip(keys, items))
-    if kind is list:
-        return items
-    if kind is tuple:
-        return tuple(items)
-    if hasattr(kind, "_fields"):  # namedtuple
-        return kind(*items)
-    return kind(items)
-
-
-def _tree_map(fn, x):
-    leaves, spec = _flatten(x)
-    return _unflatten([fn(v) for v in leaves], spec)
 
 
 # ---------------------------------------------------------------------- one transform level
@@ -211,7 +165,7 @@ class _Level:
             return _wrap(z) if (graph or isinstance(user, Tensor)) else z
         if graph:
             return g if isinstance(g, Tensor) else _wrap(np.asarray(g))
-        d = np.array(g.data if isinstance(g, Tensor) else g)  # a copy: never alias a cotangent or another result
+        d = handover(g)  # never aliases a cotangent, an input, a live graph or another result (npgrad/_handover.py)
         return _wrap(d) if isinstance(user, Tensor) else d
 
     def unflatten_per_argnum(self, flat, single):
@@ -232,12 +186,6 @@ class _Level:
                 return x
             return x.data if self.numpy_mode else _wrap(x.data)
         return _tree_map(conv, v)
-
-
-def _count_leaves(spec):
-    if spec is None:
-        return 1
-    return sum(_count_leaves(s) for s in spec[2])
 
 
 # The fresh leaves of levels whose ``f`` has returned. A vjp_fn called later (inside another transform)
@@ -410,10 +358,16 @@ def _stack(parts, graph, shape):
 def _jacobian_result(level, blocks, graph, single, out_spec):
     """``blocks[k][i]``: the Jacobian of flat output k w.r.t. flat input i. Rebuild the structure:
     per output (as f returned them), per argnum (tuple unless ``single``)."""
+    given = []
+
     def conv(j, i):
         if graph:
             return j if isinstance(j, Tensor) else _wrap(np.asarray(j))
         d = j.data if isinstance(j, Tensor) else np.asarray(j)
+        # the caller's own arrays: no read-only broadcast (an unused input's zeros), no block shared by two inputs
+        if not d.flags.writeable or any(np.may_share_memory(d, e) for e in given):
+            d = np.array(d)
+        given.append(d)
         return _wrap(d) if isinstance(level.user[i], Tensor) else d
     per_out = []
     for row in blocks:

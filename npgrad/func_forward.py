@@ -240,7 +240,7 @@ def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
         else:
             columns, (prims, _, out_spec, aux) = _basis_jvps(run, inputs.primals)
             block = _block
-        per_out = []
+        per_out, given = [], []
         for k, out in enumerate(prims):
             flat = []
             for i, primal in enumerate(inputs.primals):
@@ -248,6 +248,10 @@ def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
                 if isinstance(j, Tensor):
                     flat.append(j)
                 else:
+                    # the caller's own arrays: no read-only broadcast (zero tangents), no block shared by two outputs
+                    if not j.flags.writeable or any(np.may_share_memory(j, e) for e in given):
+                        j = np.array(j)
+                    given.append(j)
                     flat.append(_wrap(j) if isinstance(inputs.user[i], Tensor) else j)
             per_out.append(_unflatten_per_argnum(fn, inputs, flat, single))
         jac = fn._unflatten(per_out, out_spec)

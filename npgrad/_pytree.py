@@ -1,0 +1,55 @@
+"""Pytrees of the functional transforms (npgrad/func.py): nested lists, tuples, namedtuples and dicts
+flattened into their leaves and rebuilt."""
+
+
+def _flatten(x):
+    """Leaves of nested lists / tuples / dicts, and a spec to rebuild the structure."""
+    if isinstance(x, (list, tuple)):
+        leaves, specs = [], []
+        for v in x:
+            lv, s = _flatten(v)
+            leaves += lv
+            specs.append(s)
+        return leaves, (type(x), None, specs)
+    if isinstance(x, dict):
+        leaves, specs = [], []
+        keys = list(x)
+        for k in keys:
+            lv, s = _flatten(x[k])
+            leaves += lv
+            specs.append(s)
+        return leaves, (dict, keys, specs)
+    return [x], None
+
+
+def _unflatten(leaves, spec):
+    it = iter(leaves)
+    out = _build(it, spec)
+    return out
+
+
+def _build(it, spec):
+    if spec is None:
+        return next(it)
+    kind, keys, specs = spec
+    items = [_build(it, s) for s in specs]
+    if kind is dict:
+        return dict(zip(keys, items))
+    if kind is list:
+        return items
+    if kind is tuple:
+        return tuple(items)
+    if hasattr(kind, "_fields"):  # namedtuple
+        return kind(*items)
+    return kind(items)
+
+
+def _tree_map(fn, x):
+    leaves, spec = _flatten(x)
+    return _unflatten([fn(v) for v in leaves], spec)
+
+
+def _count_leaves(spec):
+    if spec is None:
+        return 1
+    return sum(_count_leaves(s) for s in spec[2])
