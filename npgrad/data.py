@@ -229,7 +229,7 @@ class DataLoader:
             dataset = _ArrayDataset(dataset)
         if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
-                             f"multiprocessing (got {num_workers!r}).")
+                             "multiprocessing.")
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
         if num_workers == 0 and prefetch_factor is not None:
