@@ -2,8 +2,10 @@
 
 The main process draws the order (sampler or shuffle) exactly as with ``num_workers=0`` and sends batch
 ``i``'s indices to worker ``i % K``, keeping ``prefetch_factor * K`` batches in flight; batches come back in
-order. A worker seeds ``npg.random`` and Python's ``random`` with ``base_seed + worker_id`` (``base_seed``
-is drawn once per set of workers, from the loader's seed or generator when it has one), then runs
+order. (An IterableDataset is different: every worker iterates its own copy; requests go to the workers in
+turn, skipping those used up, as PyTorch's.) A worker seeds ``npg.random`` and Python's ``random`` with
+``base_seed + worker_id`` (``base_seed`` is drawn once per set of workers, from the loader's seed or generator
+when it has one), then runs
 ``worker_init_fn(worker_id)``; ``get_worker_info()`` tells it who it is. An exception in a worker is raised
 again in the main process with the worker's traceback in its message.
 

@@ -1,4 +1,7 @@
-"""Datasets and a batch iterator, as ``torch.utils.data`` (``TensorDataset``, ``DataLoader``).
+"""Datasets, samplers and a batch iterator with ``torch.utils.data``'s names, arguments and behaviour
+(``DataLoader``, ``TensorDataset``, ``Subset``, ``random_split``, ``default_collate``, ``default_convert``;
+the other datasets are in ``_datasets.py``, the samplers in ``_samplers.py``, the worker processes in
+``_data_workers.py``).
 
 >>> loader = npg.data.DataLoader(npg.data.TensorDataset(X, y), batch_size=64, shuffle=True, seed=0)
 >>> for xb, yb in loader:      # npgrad Tensors (no gradient), the last batch smaller unless drop_last
