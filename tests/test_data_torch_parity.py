@@ -327,7 +327,8 @@ def test_dataset_errors_as_torch():
     _errors_match(lambda: ND.StackDataset(a, v=a), lambda: TD.StackDataset(b, v=b))
     _errors_match(lambda: ND.StackDataset(), lambda: TD.StackDataset())
     _errors_match(lambda: ND.StackDataset(a, ND.Subset(a, [0])), lambda: TD.StackDataset(b, TD.Subset(b, [0])))
-    _errors_match(lambda: list(ND.ChainDataset([NpgRange(0, 2), a])), lambda: list(TD.ChainDataset([TorchRange(0, 2), b])))
+    _errors_match(lambda: list(ND.ChainDataset([NpgRange(0, 2), a])),
+                  lambda: list(TD.ChainDataset([TorchRange(0, 2), b])))
     _errors_match(lambda: len(ND.ChainDataset([a])), lambda: len(TD.ChainDataset([b])))
     _errors_match(lambda: ND.Dataset()[0], lambda: TD.Dataset()[0])
     _errors_match(lambda: len(ND.Dataset()), lambda: len(TD.Dataset()))
