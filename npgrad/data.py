@@ -60,8 +60,10 @@ class Subset(Dataset):
         return len(self.indices)
 
 
-def random_split(dataset, lengths, seed=None, generator=None):
-    """Split ``dataset`` into non-overlapping random ``Subset``s of the given lengths (or fractions)."""
+def random_split(dataset, lengths, generator=None, *, seed=None):
+    """Split ``dataset`` into non-overlapping random ``Subset``s of the given lengths (or fractions), as
+    ``torch.utils.data.random_split`` (same argument order; ``generator`` a ``numpy.random.Generator``, else one
+    seeded with npgrad's keyword-only ``seed``, else ``npg.random``'s)."""
     n = len(dataset)
     lengths = list(lengths)
     if all(0 <= f <= 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9 and sum(lengths) != n:

@@ -204,11 +204,14 @@ def test_positional_arguments_in_torch_order():
     _same_batches(list(ours), list(theirs))
 
 
-def test_signature_is_torchs_plus_keyword_only_seed():
+def test_signatures_are_torchs_plus_keyword_only_seed():
     ours = list(inspect.signature(ND.DataLoader.__init__).parameters.values())
     theirs = list(inspect.signature(TD.DataLoader.__init__).parameters.values())
     assert [(p.name, p.kind, p.default) for p in ours[:-1]] == [(p.name, p.kind, p.default) for p in theirs]
     assert ours[-1].name == "seed" and ours[-1].kind is inspect.Parameter.KEYWORD_ONLY and ours[-1].default is None
+    ours = [(p.name, p.kind) for p in inspect.signature(ND.random_split).parameters.values()]
+    assert ours[:-1] == [(p.name, p.kind) for p in inspect.signature(TD.random_split).parameters.values()]
+    assert ours[-1] == ("seed", inspect.Parameter.KEYWORD_ONLY)
     for name in ("BatchSampler", "SubsetRandomSampler", "WeightedRandomSampler", "ConcatDataset", "ChainDataset",
                  "StackDataset", "SequentialSampler"):
         ours = [(p.name, p.kind) for p in inspect.signature(getattr(ND, name).__init__).parameters.values()]
@@ -462,3 +465,18 @@ def test_pin_memory_device_and_in_order_are_accepted():
     theirs = TD.DataLoader(b, batch_size=4, in_order=False)
     assert ours.pin_memory_device == "cpu" and ours.in_order is False
     _same_batches(list(ours), list(theirs))
+
+
+@pytest.mark.parametrize("lengths", [[0.3, 0.3, 0.4], [0.5, 0.5], [0.1] * 10, [0.33, 0.33, 0.34], [4, 7], [11, 0]])
+def test_random_split_lengths_as_torch(lengths):
+    a, b = _tensor_pair()
+    ours = ND.random_split(a, lengths, np.random.default_rng(0))
+    theirs = TD.random_split(b, lengths, torch.Generator().manual_seed(0))
+    assert [len(s) for s in ours] == [len(s) for s in theirs]
+    assert sorted(i for s in ours for i in s.indices.tolist()) == list(range(11))
+
+
+@pytest.mark.parametrize("lengths", [[5, 5], [0.5, 0.6]])
+def test_random_split_errors_as_torch(lengths):
+    a, b = _tensor_pair()
+    _errors_match(lambda: ND.random_split(a, lengths), lambda: TD.random_split(b, lengths))
