@@ -31,18 +31,37 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """A new permutation of the indices each pass, from ``generator`` (or ``npg.random``'s generator)."""
+    """Random indices from ``generator`` (or ``npg.random``'s generator), as PyTorch's: a new permutation each
+    pass; with ``num_samples`` larger than the dataset, as many permutations as fit then the start of one more;
+    with ``replacement=True``, ``num_samples`` (default the dataset's length) independent uniform draws."""
 
-    def __init__(self, data_source, generator=None):
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source = data_source
+        self.replacement = replacement
+        self._num_samples = num_samples
         self.generator = generator
+        if not isinstance(replacement, (bool, np.bool_)):
+            raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
+        if not isinstance(self.num_samples, (int, np.integer)) or self.num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={self.num_samples}")
+
+    @property
+    def num_samples(self):
+        """How many indices a pass yields (the dataset's length unless given)."""
+        return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
         rng = self.generator if self.generator is not None else _random.get_generator()
-        return iter(rng.permutation(len(self.data_source)).tolist())
+        n, k = len(self.data_source), int(self.num_samples)
+        if self.replacement:
+            return iter(rng.integers(0, n, size=k).tolist())
+        parts = [rng.permutation(n) for _ in range(k // n)]
+        if k % n:
+            parts.append(rng.permutation(n)[:k % n])
+        return iter(np.concatenate(parts).tolist())
 
     def __len__(self):
-        return len(self.data_source)
+        return self.num_samples
 
 
 class SubsetRandomSampler(Sampler):

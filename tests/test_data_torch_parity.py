@@ -213,7 +213,7 @@ def test_signatures_are_torchs_plus_keyword_only_seed():
     assert ours[:-1] == [(p.name, p.kind) for p in inspect.signature(TD.random_split).parameters.values()]
     assert ours[-1] == ("seed", inspect.Parameter.KEYWORD_ONLY)
     for name in ("BatchSampler", "SubsetRandomSampler", "WeightedRandomSampler", "ConcatDataset", "ChainDataset",
-                 "StackDataset", "SequentialSampler"):
+                 "StackDataset", "SequentialSampler", "RandomSampler", "DistributedSampler", "Subset"):
         ours = [(p.name, p.kind) for p in inspect.signature(getattr(ND, name).__init__).parameters.values()]
         theirs = [(p.name, p.kind) for p in inspect.signature(getattr(TD, name).__init__).parameters.values()]
         assert ours == theirs, name
@@ -371,6 +371,42 @@ def test_default_convert_as_torch(name):
 
 
 # ------------------------------------------------------------------------------------------- samplers
+@pytest.mark.parametrize("args", [(range(5), 1), (range(5), False, 0), (range(5), False, 2.0), (range(0),),
+                                  (range(5), True, -1)])
+def test_random_sampler_errors_as_torch(args):
+    _errors_match(lambda: ND.RandomSampler(*args), lambda: TD.RandomSampler(*args))
+
+
+def test_shuffle_on_an_empty_dataset_is_torchs_error():
+    _errors_match(lambda: ND.DataLoader(ND.TensorDataset(np.zeros(0)), shuffle=True),
+                  lambda: TD.DataLoader(TD.TensorDataset(torch.zeros(0)), shuffle=True))
+
+
+@pytest.mark.parametrize("replacement, num_samples", [(False, None), (False, 3), (False, 13), (True, None), (True, 40)])
+def test_random_sampler_as_torch(replacement, num_samples):
+    n = 5
+    ours = ND.RandomSampler(range(n), replacement, num_samples, np.random.default_rng(0))
+    theirs = TD.RandomSampler(range(n), replacement, num_samples)
+    assert len(ours) == len(theirs) == (num_samples or n) and ours.num_samples == theirs.num_samples
+    for sampler in (ours, theirs):
+        out = list(sampler)
+        assert len(out) == len(sampler) and all(type(i) is int and 0 <= i < n for i in out)
+        if not replacement:   # whole permutations, then the start of one
+            blocks = [out[i:i + n] for i in range(0, len(out), n)]
+            assert all(len(set(b)) == len(b) for b in blocks) and all(len(b) == n for b in blocks[:-1])
+    a, b = _tensor_pair()
+    loader = ND.DataLoader(a, batch_size=3, sampler=ND.RandomSampler(a, replacement, num_samples))
+    tloader = TD.DataLoader(b, batch_size=3, sampler=TD.RandomSampler(b, replacement, num_samples))
+    assert len(loader) == len(tloader)
+    assert [tuple(x[0].shape) for x in loader] == [tuple(x[0].shape) for x in tloader]
+
+
+def test_random_sampler_with_replacement_is_uniform():
+    out = np.array(list(ND.RandomSampler(range(4), True, 40000, np.random.default_rng(5))))
+    freq = np.bincount(out, minlength=4) / out.size
+    assert np.all(np.abs(freq - 0.25) < 5 * np.sqrt(0.25 * 0.75 / out.size)), freq
+
+
 def test_subset_random_sampler():
     indices = [7, 3, 3, 10, 5]
     s = ND.SubsetRandomSampler(indices, generator=np.random.default_rng(0))
