@@ -224,7 +224,9 @@ class DataLoader:
     after it is seeded; ``timeout`` (s) bounds the wait for a batch; ``multiprocessing_context`` chooses the
     start method ("fork", "spawn", "forkserver"). ``pin_memory`` and ``pin_memory_device`` are accepted and do
     nothing (there is no GPU). ``in_order=False`` is accepted; npgrad still yields the batches in order (PyTorch
-    then may yield them as they arrive, an order it does not specify)."""
+    then may yield them as they arrive, an order it does not specify). As in PyTorch, ``batch_size``,
+    ``batch_sampler``, ``sampler``, ``drop_last``, ``dataset`` and ``persistent_workers`` cannot be changed
+    after construction (ValueError)."""
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
                  collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
@@ -294,6 +296,13 @@ class DataLoader:
         self.timeout = timeout
         self.multiprocessing_context = multiprocessing_context
         self._pool = None
+        self._initialized = True
+
+    def __setattr__(self, name, value):
+        if self.__dict__.get("_initialized") and name in (
+                "batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers"):
+            raise ValueError(f"{name} attribute should not be set after {type(self).__name__} is initialized")
+        super().__setattr__(name, value)
 
     def __len__(self):
         if self.iterable:

@@ -495,6 +495,16 @@ def test_weighted_sampler_in_a_loader():
     _same_batches(list(loader), list(tloader))   # only index 10 can be drawn
 
 
+@pytest.mark.parametrize("name", ["batch_size", "sampler", "batch_sampler", "drop_last", "dataset",
+                                  "persistent_workers"])
+def test_loader_attributes_fixed_after_init_as_torch(name):
+    a, b = _tensor_pair()
+    ours, theirs = ND.DataLoader(a), TD.DataLoader(b)
+    _errors_match(lambda: setattr(ours, name, None), lambda: setattr(theirs, name, None))
+    ours.num_workers = theirs.num_workers = 0   # the others can change
+    _same_batches(list(ours), list(theirs))
+
+
 def test_pin_memory_device_and_in_order_are_accepted():
     a, b = _tensor_pair()
     ours = ND.DataLoader(a, batch_size=4, pin_memory=True, pin_memory_device="cpu", in_order=False)
