@@ -2,8 +2,10 @@
 
 The main process draws the order (sampler or shuffle) exactly as with ``num_workers=0`` and sends batch
 ``i``'s indices to worker ``i % K``, keeping ``prefetch_factor * K`` batches in flight; batches come back in
-order. A worker seeds ``npg.random`` and Python's ``random`` with ``base_seed + worker_id`` (``base_seed``
-is drawn once per set of workers, from the loader's seed or generator when it has one), then runs
+order. (An IterableDataset is different: every worker iterates its own copy; requests go to the workers in
+turn, skipping those used up, as PyTorch's.) A worker seeds ``npg.random`` and Python's ``random`` with
+``base_seed + worker_id`` (``base_seed`` is drawn once per set of workers, from the loader's seed or generator
+when it has one), then runs
 ``worker_init_fn(worker_id)``; ``get_worker_info()`` tells it who it is. An exception in a worker is raised
 again in the main process with the worker's traceback in its message.
 
@@ -28,6 +30,19 @@ _POLL_SECONDS = 1.0
 
 WorkerInfo = namedtuple("WorkerInfo", ["id", "num_workers", "seed", "dataset"])
 _worker_info = None
+
+
+class _End:
+    """What a fetch returns once an iterable dataset is used up (pickled by name: stays the one object)."""
+
+    def __reduce__(self):
+        return "END"
+
+    def __repr__(self):
+        return "END"
+
+
+END = _End()
 
 
 def get_worker_info():
@@ -178,7 +193,7 @@ def _worker_loop(fetch, dataset, index_queue, result_queue, worker_id, num_worke
             continue
         made = []
         try:
-            payload = _pack(fetch(indices), made)
+            payload = _pack(fetch(indices, tag), made)
         except Exception:
             for name in made:
                 _discard(_Shm(name, (0,), "u1"))
@@ -213,8 +228,8 @@ class _WorkerPool:
         self._finalizer = weakref.finalize(self, _shutdown, self.workers, self.index_queues, self.result_queue,
                                            self.mailbox)
 
-    def send(self, tag, i, indices):
-        self.index_queues[i % self.num_workers].put((tag, i, indices))
+    def send(self, tag, i, indices, worker=None):
+        self.index_queues[i % self.num_workers if worker is None else worker].put((tag, i, indices))
 
     def get(self, tag, i, timeout):
         """Batch ``i`` of pass ``tag`` (payload as the worker sent it)."""
@@ -286,21 +301,23 @@ def _shutdown(workers, index_queues, result_queue, mailbox, grace=5.0):
         q.cancel_join_thread()
 
 
+def _get_pool(loader, fetch):
+    pool = loader._pool if loader.persistent_workers else None
+    if pool is None or not pool._finalizer.alive:   # (a pool that failed was shut down)
+        pool = _WorkerPool(loader, fetch, loader._base_seed())
+        if loader.persistent_workers:
+            loader._pool = pool
+    return pool
+
+
 class MultiWorkerIterator:
     """One pass over the loader with worker processes."""
 
-    def __init__(self, loader, order, fetch):
+    def __init__(self, loader, tasks, fetch):
         self.loader = loader
-        pool = loader._pool if loader.persistent_workers else None
-        if pool is None or not pool._finalizer.alive:   # (a pool that failed was shut down)
-            pool = _WorkerPool(loader, fetch, loader._base_seed())
-            if loader.persistent_workers:
-                loader._pool = pool
-        self.pool = pool
+        self.pool = _get_pool(loader, fetch)
         self.tag = next(_WorkerPool._tags)
-        n = len(order)
-        stop = n - n % loader.batch_size if loader.drop_last else n
-        self.batches = [order[s:s + loader.batch_size] for s in range(0, stop, loader.batch_size)]
+        self.batches = tasks   # what batch i is loaded from (its indices)
         self.sent = self.next = 0
         for _ in range(loader.prefetch_factor * loader.num_workers):
             self._send_one()
@@ -333,6 +350,67 @@ class MultiWorkerIterator:
         if pool is None:
             return
         if self.loader.persistent_workers and self.next < len(self.batches):
+            pool.forget(self.tag)
+        elif not self.loader.persistent_workers:
+            pool.shutdown()
+
+    def __del__(self):
+        try:
+            self._close()
+        except Exception:
+            pass
+
+
+class IterableWorkerIterator:
+    """One pass over a loader of an IterableDataset with worker processes, as PyTorch's: every worker iterates
+    its own copy of the dataset; batch requests go to the workers in turn (skipping those that are used up)
+    and the batches are yielded in the order requested, so the workers' batches alternate; the pass ends when
+    every worker is used up."""
+
+    def __init__(self, loader, fetch):
+        self.loader = loader
+        self.pool = _get_pool(loader, fetch)
+        self.tag = next(_WorkerPool._tags)
+        self.active = [True] * loader.num_workers
+        self.cycle = itertools.cycle(range(loader.num_workers))
+        self.sent = self.next = 0
+        self._workers = []   # the worker each request went to
+        for _ in range(loader.prefetch_factor * loader.num_workers):
+            self._send_one()
+
+    def _send_one(self):
+        for _ in range(len(self.active)):
+            w = next(self.cycle)
+            if self.active[w]:
+                self.pool.send(self.tag, self.sent, self.loader.batch_size, worker=w)
+                self._workers.append(w)
+                self.sent += 1
+                return
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        while self.pool is not None and self.next < self.sent:
+            payload = self.pool.get(self.tag, self.next, self.loader.timeout)
+            self.next += 1
+            if isinstance(payload, _Failure):
+                self._close()
+                payload.reraise()
+            if isinstance(payload, _End):   # that worker is used up: it gets no more requests
+                self.active[self._workers[self.next - 1]] = False
+                self._send_one()
+                continue
+            self._send_one()
+            return _unpack(payload)
+        self._close()
+        raise StopIteration
+
+    def _close(self):
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        if self.loader.persistent_workers and self.next < self.sent:
             pool.forget(self.tag)
         elif not self.loader.persistent_workers:
             pool.shutdown()

@@ -1,24 +1,23 @@
-"""Datasets and a batch iterator, as ``torch.utils.data`` (``TensorDataset``, ``DataLoader``).
+"""Datasets, samplers and a batch iterator with ``torch.utils.data``'s names, arguments and behaviour
+(``DataLoader``, ``TensorDataset``, ``Subset``, ``random_split``, ``default_collate``, ``default_convert``;
+the other datasets are in ``_datasets.py``, the samplers in ``_samplers.py``, the worker processes in
+``_data_workers.py``).
 
 >>> loader = npg.data.DataLoader(npg.data.TensorDataset(X, y), batch_size=64, shuffle=True, seed=0)
 >>> for xb, yb in loader:      # npgrad Tensors (no gradient), the last batch smaller unless drop_last
 ...     ...
 """
+import collections.abc
+import copy
+
 import numpy as np
 
 from . import random as _random
 from ._data_workers import get_worker_info  # noqa: F401
+from ._datasets import ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset  # noqa: F401
+from ._samplers import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,  # noqa: F401
+                        SubsetRandomSampler, WeightedRandomSampler)
 from .tensor import Tensor, _wrap
-
-
-class Dataset:
-    """Anything with ``__getitem__(i)`` and ``__len__()``."""
-
-    def __getitem__(self, index):
-        raise NotImplementedError
-
-    def __len__(self):
-        raise NotImplementedError
 
 
 def _array(x):
@@ -61,8 +60,10 @@ class Subset(Dataset):
         return len(self.indices)
 
 
-def random_split(dataset, lengths, seed=None, generator=None):
-    """Split ``dataset`` into non-overlapping random ``Subset``s of the given lengths (or fractions)."""
+def random_split(dataset, lengths, generator=None, *, seed=None):
+    """Split ``dataset`` into non-overlapping random ``Subset``s of the given lengths (or fractions), as
+    ``torch.utils.data.random_split`` (same argument order; ``generator`` a ``numpy.random.Generator``, else one
+    seeded with npgrad's keyword-only ``seed``, else ``npg.random``'s)."""
     n = len(dataset)
     lengths = list(lengths)
     if all(0 <= f <= 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9 and sum(lengths) != n:
@@ -103,182 +104,222 @@ def default_collate(items):
     return _wrap(np.stack(arrays))
 
 
-class Sampler:
-    """An iterable of dataset indices with a length, as ``torch.utils.data.Sampler``."""
+def default_convert(data):
+    """Convert one sample without batching, as ``torch.utils.data.default_convert`` (the ``collate_fn`` of a
+    ``DataLoader`` with ``batch_size=None``): NumPy arrays and NumPy scalars become Tensors (arrays of strings
+    or objects stay), Tensors and Python numbers are left, dicts, named tuples and lists are converted element
+    by element keeping their type, other tuples become lists."""
+    if isinstance(data, Tensor):
+        return data
+    if type(data).__module__ == "numpy" and not isinstance(data, (np.str_, np.bytes_)):
+        if isinstance(data, np.ndarray) and data.dtype.kind in "USO":
+            return data
+        return _wrap(np.asarray(data))
+    if isinstance(data, collections.abc.Mapping):
+        try:
+            if isinstance(data, collections.abc.MutableMapping):
+                clone = copy.copy(data)
+                clone.update({key: default_convert(data[key]) for key in data})
+                return clone
+            return type(data)({key: default_convert(data[key]) for key in data})
+        except TypeError:
+            return {key: default_convert(data[key]) for key in data}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):     # a named tuple keeps its type
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]
+    if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
+        try:
+            if isinstance(data, collections.abc.MutableSequence):
+                clone = copy.copy(data)
+                for i, d in enumerate(data):
+                    clone[i] = default_convert(d)
+                return clone
+            return type(data)([default_convert(d) for d in data])
+        except TypeError:
+            return [default_convert(d) for d in data]
+    return data
 
-    def __iter__(self):
-        raise NotImplementedError
 
-    def __len__(self):
-        raise NotImplementedError
+class _ArrayDataset(TensorDataset):
+    """``DataLoader(array)``: the rows of one array (items are rows, not 1-tuples)."""
 
-
-class SequentialSampler(Sampler):
-    """0, 1, ..., len(data_source) - 1."""
-
-    def __init__(self, data_source):
-        self.data_source = data_source
-
-    def __iter__(self):
-        return iter(range(len(self.data_source)))
-
-    def __len__(self):
-        return len(self.data_source)
-
-
-class RandomSampler(Sampler):
-    """A new permutation of the indices each pass, from ``generator`` (or ``npg.random``'s generator)."""
-
-    def __init__(self, data_source, generator=None):
-        self.data_source = data_source
-        self.generator = generator
-
-    def __iter__(self):
-        rng = self.generator if self.generator is not None else _random.get_generator()
-        return iter(rng.permutation(len(self.data_source)).tolist())
-
-    def __len__(self):
-        return len(self.data_source)
-
-
-class DistributedSampler(Sampler):
-    """The part of ``dataset`` that process ``rank`` of ``num_replicas`` reads, as PyTorch's.
-
-    Every epoch the indices are shuffled (``shuffle=True``) with a generator seeded with ``seed + epoch``, the
-    same in every process (call ``set_epoch(epoch)`` before each epoch for a new order); then padded by
-    repeating the first indices up to a multiple of ``num_replicas`` (or, with ``drop_last=True``, cut down to
-    one), and process ``rank`` takes every ``num_replicas``-th index from position ``rank``. The parts are
-    disjoint and cover the dataset (up to the padding). ``num_replicas`` and ``rank`` default to
-    ``npgrad.distributed``'s world size and rank."""
-
-    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
-        if num_replicas is None or rank is None:
-            from . import distributed
-            if not distributed.is_initialized():
-                raise RuntimeError("DistributedSampler: pass num_replicas and rank, or call "
-                                   "npgrad.distributed.init() first")
-            num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
-            rank = distributed.get_rank() if rank is None else rank
-        if num_replicas < 1 or not 0 <= rank < num_replicas:
-            raise ValueError(f"DistributedSampler: invalid rank {rank}, rank should be in the interval "
-                             f"[0, {num_replicas - 1}]")
-        self.dataset, self.num_replicas, self.rank = dataset, int(num_replicas), int(rank)
-        self.shuffle, self.seed, self.drop_last, self.epoch = shuffle, int(seed), bool(drop_last), 0
-        n = len(dataset)
-        if self.drop_last and n % self.num_replicas:
-            self.num_samples = -(-(n - self.num_replicas) // self.num_replicas)
-        else:
-            self.num_samples = -(-n // self.num_replicas)
-        self.total_size = self.num_samples * self.num_replicas
-
-    def __iter__(self):
-        n = len(self.dataset)
-        if self.shuffle:
-            indices = np.random.default_rng(self.seed + self.epoch).permutation(n)
-        else:
-            indices = np.arange(n)
-        if not self.drop_last:
-            pad = self.total_size - n
-            if pad > 0:
-                indices = np.concatenate([indices, np.tile(indices, -(-pad // max(n, 1)))[:pad]])
-        else:
-            indices = indices[:self.total_size]
-        return iter(indices[self.rank:self.total_size:self.num_replicas].tolist())
-
-    def __len__(self):
-        return self.num_samples
-
-    def set_epoch(self, epoch):
-        """Use ``seed + epoch`` for the next pass's shuffle: call it at the start of every epoch."""
-        self.epoch = int(epoch)
+    def __getitem__(self, index):
+        return _wrap(self.tensors[0][index])
 
 
 class _Fetch:
-    """Load one batch from the indices (a picklable object, so that spawned workers can run it)."""
+    """Load one batch of a map-style dataset from its indices (``auto``: a list of indices, collated), or one
+    sample from its index (``batch_size=None``); a picklable object, so that spawned workers can run it."""
 
-    def __init__(self, dataset, collate_fn, single):
-        self.dataset, self.collate_fn, self.single = dataset, collate_fn, single
-        self.fast = isinstance(dataset, TensorDataset) and collate_fn is default_collate
+    def __init__(self, dataset, collate_fn, auto):
+        self.dataset, self.collate_fn, self.auto = dataset, collate_fn, auto
+        self.fast = auto and isinstance(dataset, TensorDataset) and collate_fn is default_collate
 
-    def __call__(self, idx):
-        if self.fast:  # a TensorDataset: index its arrays at once
-            batch = tuple(_wrap(t[idx]) for t in self.dataset.tensors)
-            return batch[0] if self.single else batch
-        return self.collate_fn([self.dataset[int(i)] for i in idx])
+    def __call__(self, idx, tag=None):
+        if not self.auto:
+            return self.collate_fn(self.dataset[int(idx) if isinstance(idx, np.integer) else idx])
+        if self.fast:  # a TensorDataset: index its arrays at once (what collating its items gives)
+            idx = np.asarray(idx, dtype=np.int64)
+            batch = [_wrap(t[idx]) for t in self.dataset.tensors]
+            return batch[0] if isinstance(self.dataset, _ArrayDataset) else batch
+        getitems = getattr(self.dataset, "__getitems__", None)
+        idx = [int(i) if isinstance(i, np.integer) else i for i in idx]
+        return self.collate_fn(getitems(idx) if callable(getitems) else [self.dataset[i] for i in idx])
+
+
+class _IterFetch:
+    """The next batch (``n`` samples, collated) or sample (``n`` None) of an iterable dataset: one iterator
+    per pass (``tag``); ``_data_workers.END`` once it is used up (or, with ``drop_last``, when a batch would be
+    short)."""
+
+    def __init__(self, dataset, collate_fn, drop_last):
+        self.dataset, self.collate_fn, self.drop_last = dataset, collate_fn, drop_last
+        self.iterator, self.tag, self.ended = None, None, False
+
+    def __call__(self, n, tag=None):
+        from ._data_workers import END
+        if self.iterator is None or tag != self.tag:
+            self.iterator, self.tag, self.ended = iter(self.dataset), tag, False
+        if self.ended:
+            return END
+        if n is None:
+            try:
+                return self.collate_fn(next(self.iterator))
+            except StopIteration:
+                self.ended = True
+                return END
+        data = []
+        for _ in range(n):
+            try:
+                data.append(next(self.iterator))
+            except StopIteration:
+                self.ended = True
+                break
+        if not data or (self.drop_last and len(data) < n):
+            return END
+        return self.collate_fn(data)
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches, as ``torch.utils.data.DataLoader``.
+    """Iterate over ``dataset`` in batches, as ``torch.utils.data.DataLoader`` (same arguments in the same
+    order, same errors for conflicting ones); ``seed`` (keyword only) is npgrad's own.
 
-    ``shuffle=True`` draws a new permutation each epoch from ``generator`` (a ``numpy.random.Generator``),
-    else from a generator seeded with ``seed``, else from ``npg.random``'s; or ``sampler`` (e.g. a
-    :class:`DistributedSampler`) gives the indices. The last, smaller batch is dropped with ``drop_last=True``.
-    Batches are npgrad Tensors (no gradient); a ``TensorDataset`` is batched by indexing its arrays at once
-    (fast), any other dataset item by item with ``collate_fn``.
+    The indices come from ``sampler`` (e.g. a :class:`DistributedSampler`), else, with ``shuffle=True``, from
+    a :class:`RandomSampler` drawing a new permutation each epoch from ``generator`` (a
+    ``numpy.random.Generator``), else from a generator seeded with ``seed``, else from ``npg.random``'s; else
+    in order. They are grouped into batches of ``batch_size`` (the last one dropped if smaller with
+    ``drop_last=True``), or by ``batch_sampler`` (which excludes ``batch_size``, ``shuffle``, ``sampler`` and
+    ``drop_last``), and each batch's samples are merged by ``collate_fn`` (default :func:`default_collate`).
+    ``batch_size=None`` turns batching off: every sample is passed alone through ``collate_fn`` (default
+    :func:`default_convert`). A ``TensorDataset`` (or a bare array) is batched by indexing its arrays at once.
+    An :class:`IterableDataset` is read in its own order (``sampler``, ``batch_sampler`` and ``shuffle`` are
+    errors), ``batch_size`` samples at a time. Batches are npgrad Tensors (no gradient).
 
-    ``num_workers=K`` loads and collates batches in K worker processes (see ``npgrad/_data_workers.py``), in
-    the same order and with the same contents as ``num_workers=0``; ``prefetch_factor`` batches per worker are
-    in flight (default 2); ``persistent_workers=True`` keeps the workers across epochs; ``worker_init_fn(id)``
-    runs in each worker after it is seeded; ``get_worker_info()`` tells a worker who it is; ``timeout`` (s)
-    bounds the wait for a batch; ``multiprocessing_context`` chooses the start method ("fork", "spawn",
-    "forkserver"); ``pin_memory`` is accepted and does nothing (there is no GPU)."""
+    ``num_workers=K`` loads and collates batches in K worker processes (see ``npgrad/_data_workers.py``) and
+    yields the same batches as ``num_workers=0``, in the same order; an IterableDataset is iterated by every
+    worker (each its own copy, sharded with ``get_worker_info()``) and the workers' batches are taken in turn,
+    as PyTorch does. ``prefetch_factor`` batches per worker are in flight (default 2);
+    ``persistent_workers=True`` keeps the workers across epochs; ``worker_init_fn(id)`` runs in each worker
+    after it is seeded; ``timeout`` (s) bounds the wait for a batch; ``multiprocessing_context`` chooses the
+    start method ("fork", "spawn", "forkserver"). ``pin_memory`` and ``pin_memory_device`` are accepted and do
+    nothing (there is no GPU). ``in_order=False`` is accepted; npgrad still yields the batches in order (PyTorch
+    then may yield them as they arrive, an order it does not specify). As in PyTorch, ``batch_size``,
+    ``batch_sampler``, ``sampler``, ``drop_last``, ``dataset`` and ``persistent_workers`` cannot be changed
+    after construction (ValueError)."""
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, generator=None,
-                 collate_fn=None, sampler=None, num_workers=0, worker_init_fn=None, prefetch_factor=None,
-                 persistent_workers=False, pin_memory=False, timeout=0, multiprocessing_context=None):
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
+                 collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
+                 multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
+                 pin_memory_device="", in_order=True, seed=None):
         if isinstance(dataset, (np.ndarray, Tensor)):
-            dataset = TensorDataset(dataset)
-            self._single = True
-        else:
-            self._single = False
-        if (not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, (bool, np.bool_))
-                or batch_size <= 0):  # as PyTorch: 2.5, True, "2" are errors, not 2, 1, 2
-            raise ValueError(f"DataLoader: batch_size should be a positive integer, got {batch_size!r} "
-                             f"({type(batch_size).__name__})")
-        if not isinstance(drop_last, (bool, np.bool_)):
-            raise ValueError(f"DataLoader: drop_last should be True or False, got {drop_last!r}")
-        if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+            dataset = _ArrayDataset(dataset)
         if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
-            raise ValueError(f"DataLoader: num_workers option should be a non-negative integer, got {num_workers!r}")
-        if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError("DataLoader: prefetch_factor option could only be specified in multiprocessing; "
-                             "let num_workers > 0 to enable multiprocessing")
-        if persistent_workers and num_workers == 0:
-            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
-        if prefetch_factor is not None and (not isinstance(prefetch_factor, int) or prefetch_factor < 1):
-            raise ValueError(f"DataLoader: prefetch_factor should be a positive integer, got {prefetch_factor!r}")
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
+                             "multiprocessing.")
         if timeout < 0:
-            raise ValueError("DataLoader: timeout option should be non-negative")
-        self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.sampler = sampler
-        self.collate_fn = collate_fn or default_collate
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing.let num_workers "
+                             "> 0 to enable multiprocessing, otherwise set prefetch_factor to None.")
+        if prefetch_factor is not None and (not isinstance(prefetch_factor, (int, np.integer)) or prefetch_factor < 1):
+            raise ValueError(f"prefetch_factor should be a positive integer, got {prefetch_factor!r}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        self.iterable = isinstance(dataset, IterableDataset)
+        if self.iterable:
+            if shuffle not in {False, None}:
+                raise ValueError("DataLoader with IterableDataset: expected unspecified shuffle option, "
+                                 f"but got shuffle={shuffle}")
+            if sampler is not None:
+                raise ValueError("DataLoader with IterableDataset: expected unspecified sampler option, "
+                                 f"but got sampler={sampler}")
+            if batch_sampler is not None:
+                raise ValueError("DataLoader with IterableDataset: expected unspecified batch_sampler option, "
+                                 f"but got batch_sampler={batch_sampler}")
+        else:
+            shuffle = bool(shuffle)
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
+                                 "and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with "
+                             "drop_last")
         self.generator = generator if generator is not None else (
             np.random.default_rng(seed) if seed is not None else None)
+        self._own_order = sampler is None and not self.iterable   # the loader's own sequential/random order
+        if sampler is None and not self.iterable:
+            sampler = RandomSampler(dataset, generator=self.generator) if shuffle else SequentialSampler(dataset)
+        self._own_batches = batch_sampler is None and batch_size is not None
+        if self._own_batches:
+            batch_sampler = BatchSampler(sampler if sampler is not None else _Endless(), batch_size, drop_last)
+            batch_size, drop_last = batch_sampler.batch_size, batch_sampler.drop_last
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = bool(drop_last)
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self._auto = batch_sampler is not None
+        self.collate_fn = collate_fn if collate_fn is not None else (default_collate if self._auto else default_convert)
         self.num_workers = int(num_workers)
         self.worker_init_fn = worker_init_fn
-        self.prefetch_factor = (2 if num_workers else None) if prefetch_factor is None else prefetch_factor
+        self.prefetch_factor = (2 if num_workers else None) if prefetch_factor is None else int(prefetch_factor)
         self.persistent_workers = bool(persistent_workers)
         self.pin_memory = bool(pin_memory)
+        self.pin_memory_device = pin_memory_device
+        self.in_order = bool(in_order)
         self.timeout = timeout
         self.multiprocessing_context = multiprocessing_context
         self._pool = None
+        self._initialized = True
+
+    def __setattr__(self, name, value):
+        if self.__dict__.get("_initialized") and name in (
+                "batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers"):
+            raise ValueError(f"{name} attribute should not be set after {type(self).__name__} is initialized")
+        super().__setattr__(name, value)
 
     def __len__(self):
-        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.iterable:
+            n = len(self.dataset)
+            if self.batch_size is not None:
+                n = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+            return n
+        return len(self.batch_sampler if self._auto else self.sampler)
 
-    def _order(self):
-        if self.sampler is not None:
-            return np.fromiter(iter(self.sampler), dtype=np.int64)
-        n = len(self.dataset)
-        if not self.shuffle:
-            return np.arange(n)
-        rng = self.generator if self.generator is not None else _random.get_generator()
-        return rng.permutation(n)
+    def _tasks(self):
+        """What each batch is loaded from (one pass): index arrays or lists, or single indices."""
+        if self._own_batches and self._own_order:   # the sampler's order cut into slices (fast)
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+            n, bs = len(order), self.batch_size
+            stop = n - n % bs if self.drop_last else n
+            return (order[s:s + bs] for s in range(0, stop, bs))
+        return iter(self.batch_sampler if self._auto else self.sampler)
 
     def _base_seed(self):
         """The workers' base seed: from the loader's generator without disturbing the order it draws (a
@@ -291,23 +332,37 @@ class DataLoader:
         return int(rng.integers(0, 2**63))
 
     def __iter__(self):
-        order = self._order()
-        fetch = _Fetch(self.dataset, self.collate_fn, self._single)
+        from . import _data_workers
+        if self.iterable:
+            fetch = _IterFetch(self.dataset, self.collate_fn, self.drop_last)
+            if self.num_workers:
+                return _data_workers.IterableWorkerIterator(self, fetch)
+            return self._single_process_iterable(fetch)
+        fetch = _Fetch(self.dataset, self.collate_fn, self._auto)
         if self.num_workers:
-            from ._data_workers import MultiWorkerIterator
-            return MultiWorkerIterator(self, order, fetch)
-        return self._single_process(order, fetch)
+            return _data_workers.MultiWorkerIterator(self, list(self._tasks()), fetch)
+        return (fetch(task) for task in self._tasks())
 
-    def _single_process(self, order, fetch):
-        n = len(order)
-        stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            yield fetch(order[start:start + self.batch_size])
+    def _single_process_iterable(self, fetch):
+        from ._data_workers import END
+        while True:
+            batch = fetch(self.batch_size)
+            if batch is END:
+                return
+            yield batch
 
     def __del__(self):
         pool = self.__dict__.get("_pool")
         if pool is not None:
             pool.shutdown()
+
+
+class _Endless(Sampler):
+    """The indices of an IterableDataset (ignored: the dataset gives its samples in its own order)."""
+
+    def __iter__(self):
+        while True:
+            yield None
 
 
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

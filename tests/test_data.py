@@ -70,14 +70,13 @@ def test_plain_array_and_generic_dataset():
         DataLoader(Squares(), batch_size=0)
 
 
-@pytest.mark.parametrize("batch_size", [2.5, 2.0, True, False, 0, -1, "2", None, np.float64(2.0), np.bool_(True)])
+@pytest.mark.parametrize("batch_size", [2.5, 2.0, True, False, 0, -1, "2", np.float64(2.0), np.bool_(True)])
 def test_batch_size_must_be_a_positive_integer_as_torch(batch_size):
     from torch.utils.data import DataLoader as TorchLoader, TensorDataset as TorchDataset
     import torch
     torch_bs = batch_size.item() if isinstance(batch_size, np.generic) else batch_size
-    if batch_size is not None:  # torch's None means "no batching"; npgrad has no such mode
-        with pytest.raises(ValueError):
-            TorchLoader(TorchDataset(torch.arange(10)), batch_size=torch_bs)
+    with pytest.raises(ValueError):   # (None means no batching: tests/test_data_torch_parity.py)
+        TorchLoader(TorchDataset(torch.arange(10)), batch_size=torch_bs)
     with pytest.raises(ValueError, match="batch_size should be a positive integer"):
         DataLoader(TensorDataset(np.arange(10)), batch_size=batch_size)
 

@@ -164,7 +164,7 @@ def test_worker_init_fn_errors_and_a_dying_worker_are_reported():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(prefetch_factor=2), "prefetch_factor option could only be specified in multiprocessing"),
     (dict(persistent_workers=True), "persistent_workers option needs num_workers > 0"),
-    (dict(num_workers=-1), "num_workers option should be a non-negative integer"),
+    (dict(num_workers=-1), "num_workers option should be non-negative"),
     (dict(num_workers=1, prefetch_factor=0), "prefetch_factor should be a positive integer"),
     (dict(shuffle=True, sampler=[0, 1]), "mutually exclusive"),
 ])
