@@ -22,9 +22,6 @@ gradients raise PyTorch's errors.
 import numpy as np
 
 from ..autograd import versions as _versions
-from ..autograd.grad_mode import enable_grad
-from ..sparse import RowSparseGrad
-from ..tensor import Tensor
 from .adam_variants import lerp_
 from .optimizer import Optimizer
 
@@ -53,21 +50,10 @@ class Adafactor(Optimizer):
 
     def step(self, closure=None):
         """One Adafactor update of every parameter with a gradient; ``closure`` re-evaluates the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             todo = []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if p.data.dtype.kind == "c":
-                    raise RuntimeError("Adafactor does not support complex parameters")
-                g = p.grad.data if isinstance(p.grad, Tensor) else p.grad
-                if isinstance(g, RowSparseGrad):
-                    raise RuntimeError("Adafactor does not support sparse gradients")
-                state = self.state.setdefault(p, {})
+            for p, g, state in self._with_grads(group, complex_ok=False, sparse_ok=False):
                 if not state:
                     state["step"] = 0.0
                     g = np.asarray(g)

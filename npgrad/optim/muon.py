@@ -25,9 +25,6 @@ import math
 import numpy as np
 
 from ..autograd import versions as _versions
-from ..autograd.grad_mode import enable_grad
-from ..sparse import RowSparseGrad
-from ..tensor import Tensor
 from .adam_variants import lerp_
 from .optimizer import Optimizer
 
@@ -105,21 +102,10 @@ class Muon(Optimizer):
 
     def step(self, closure=None):
         """One Muon update of every parameter with a gradient; ``closure`` re-evaluates the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             todo = []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if p.data.dtype.kind == "c":
-                    raise RuntimeError("Muon does not support complex parameters")
-                g = p.grad.data if isinstance(p.grad, Tensor) else p.grad
-                if isinstance(g, RowSparseGrad):
-                    raise RuntimeError("Muon does not support sparse gradients")
-                state = self.state.setdefault(p, {})
+            for p, g, state in self._with_grads(group, complex_ok=False, sparse_ok=False):
                 if "momentum_buffer" not in state:
                     state["momentum_buffer"] = np.zeros(np.shape(g), dtype=p.data.dtype)
                 todo.append((p, np.asarray(g), state))

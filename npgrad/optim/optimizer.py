@@ -190,12 +190,32 @@ class Optimizer:
                     else:
                         p.grad = np.zeros_like(p.data)
 
+    @staticmethod
+    def _closure_loss(closure):
+        """The loss that ``closure`` re-evaluates (with grad mode on), or None without one."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    def _with_grads(self, group, complex_ok=True, sparse_ok=True):
+        """``(p, gradient array, state)`` for each parameter of ``group`` that has a gradient, in order, with
+        PyTorch's errors for a complex parameter or a sparse gradient where the optimizer takes none (the
+        optimizers whose ``step`` works a group at a time: Adafactor, Muon, SparseAdam)."""
+        name = type(self).__name__
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if not complex_ok and p.data.dtype.kind == "c":
+                raise RuntimeError(f"{name} does not support complex parameters")
+            g = p.grad.data if isinstance(p.grad, Tensor) else p.grad
+            if not sparse_ok and isinstance(g, RowSparseGrad):
+                raise RuntimeError(f"{name} does not support sparse gradients")
+            yield p, g, self.state.setdefault(p, {})
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; ``closure`` re-evaluates the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             if group.get("fused"):  # PyTorch's fused kernels refuse complex parameters and sparse gradients
                 for p in group["params"]:

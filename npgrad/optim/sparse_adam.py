@@ -15,9 +15,7 @@ import math
 import numpy as np
 
 from ..autograd import versions as _versions
-from ..autograd.grad_mode import enable_grad
 from ..sparse import RowSparseGrad
-from ..tensor import Tensor
 from .optimizer import Optimizer
 
 
@@ -43,19 +41,12 @@ class SparseAdam(Optimizer):
 
     def step(self, closure=None):
         """One lazy Adam update of the rows present in each parameter's sparse gradient."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             todo = []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.data if isinstance(p.grad, Tensor) else p.grad
+            for p, g, state in self._with_grads(group):
                 if not isinstance(g, RowSparseGrad):
                     raise RuntimeError("SparseAdam does not support dense gradients, please consider Adam instead")
-                state = self.state.setdefault(p, {})
                 if not state:
                     state["step"] = 0
                     state["exp_avg"] = np.zeros_like(p.data)
