@@ -310,7 +310,30 @@ def _get_pool(loader, fetch):
     return pool
 
 
-class MultiWorkerIterator:
+class _PoolIterator:
+    """What the two worker iterators share: at the end of a pass (or when dropped) the pool is shut down, or,
+    with persistent workers, only told to forget this pass's batches that were requested and never read."""
+
+    def _unfinished(self):
+        raise NotImplementedError
+
+    def _close(self):
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        if self.loader.persistent_workers and self._unfinished():
+            pool.forget(self.tag)
+        elif not self.loader.persistent_workers:
+            pool.shutdown()
+
+    def __del__(self):
+        try:
+            self._close()
+        except Exception:
+            pass
+
+
+class MultiWorkerIterator(_PoolIterator):
     """One pass over the loader with worker processes."""
 
     def __init__(self, loader, tasks, fetch):
@@ -345,23 +368,11 @@ class MultiWorkerIterator:
             payload.reraise()
         return _unpack(payload)
 
-    def _close(self):
-        pool, self.pool = self.pool, None
-        if pool is None:
-            return
-        if self.loader.persistent_workers and self.next < len(self.batches):
-            pool.forget(self.tag)
-        elif not self.loader.persistent_workers:
-            pool.shutdown()
-
-    def __del__(self):
-        try:
-            self._close()
-        except Exception:
-            pass
+    def _unfinished(self):
+        return self.next < len(self.batches)
 
 
-class IterableWorkerIterator:
+class IterableWorkerIterator(_PoolIterator):
     """One pass over a loader of an IterableDataset with worker processes, as PyTorch's: every worker iterates
     its own copy of the dataset; batch requests go to the workers in turn (skipping those that are used up)
     and the batches are yielded in the order requested, so the workers' batches alternate; the pass ends when
@@ -406,17 +417,5 @@ class IterableWorkerIterator:
         self._close()
         raise StopIteration
 
-    def _close(self):
-        pool, self.pool = self.pool, None
-        if pool is None:
-            return
-        if self.loader.persistent_workers and self.next < self.sent:
-            pool.forget(self.tag)
-        elif not self.loader.persistent_workers:
-            pool.shutdown()
-
-    def __del__(self):
-        try:
-            self._close()
-        except Exception:
-            pass
+    def _unfinished(self):
+        return self.next < self.sent
