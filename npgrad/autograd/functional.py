@@ -58,6 +58,14 @@ def _fill_zeros(grads, refs, strict, where, what):
 
 
 def _check_v(v, refs, where, what):
+    """``v`` as a tuple matching ``refs`` (the outputs or the inputs) in count and shapes; None is allowed,
+    as ones, when ``refs`` is a single one-element tensor (PyTorch's rule)."""
+    if v is None:
+        if len(refs) != 1 or refs[0].size != 1:
+            subject = ("the user-provided function returns a single Tensor" if what == "outputs" else
+                       "the input to the user-provided function is a single Tensor")
+            raise RuntimeError(f"{where}: the vector v can only be None if {subject} with a single element.")
+        return (tensor(np.ones(refs[0].shape, dtype=refs[0].dtype), requires_grad=False),)
     v, _ = _as_tuple(v, "v", where)
     if len(v) != len(refs):
         raise RuntimeError(f"{where}: v has {len(v)} tensors but the {what} {len(refs)}")
@@ -79,11 +87,6 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
     inputs, in_tuple = _as_tuple(inputs, "inputs", "vjp")
     xs = _prepare(inputs, create_graph)
     outs, out_tuple = _call(func, xs, "vjp")
-    if v is None:
-        if len(outs) != 1 or outs[0].size != 1:
-            raise RuntimeError("vjp: the vector v can only be None if the user-provided function returns a single "
-                               "Tensor with a single element.")
-        v = (tensor(np.ones(outs[0].shape, dtype=outs[0].dtype), requires_grad=False),)
     v = _check_v(v, outs, "vjp", "outputs")
     with enable_grad():
         gs = grad(outs, xs, grad_outputs=v, create_graph=create_graph, allow_unused=True, retain_graph=True)
@@ -97,11 +100,6 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     omitted for a one-element input)."""
     inputs, in_tuple = _as_tuple(inputs, "inputs", "jvp")
     xs = _prepare(inputs, create_graph)
-    if v is None:
-        if len(xs) != 1 or xs[0].size != 1:
-            raise RuntimeError("jvp: the vector v can only be None if the input to the user-provided function is a "
-                               "single Tensor with a single element.")
-        v = (tensor(np.ones(xs[0].shape, dtype=xs[0].dtype), requires_grad=False),)
     v = _check_v(v, xs, "jvp", "inputs")
     outs, out_tuple = _call(func, xs, "jvp")
     dummies = tuple(tensor(np.zeros(o.shape, dtype=o.dtype)) for o in outs)   # cotangents to differentiate in
@@ -187,11 +185,6 @@ def _second(func, inputs, v, create_graph, strict, where, transposed):
     if out_tuple or outs[0].size != 1:
         raise RuntimeError(f"{where}: the function given to {where} should return a single Tensor with a single "
                            f"element")
-    if v is None:
-        if len(xs) != 1 or xs[0].size != 1:
-            raise RuntimeError(f"{where}: the vector v can only be None if the input to the user-provided function "
-                               f"is a single Tensor with a single element.")
-        v = (tensor(np.ones(xs[0].shape, dtype=xs[0].dtype), requires_grad=False),)
     v = _check_v(v, xs, where, "inputs")
     with enable_grad():
         gs = _fill_zeros(grad(outs[0].reshape(()), xs, create_graph=True, allow_unused=True, retain_graph=True),
