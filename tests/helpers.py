@@ -1,5 +1,6 @@
 """Oracles shared by the test suites: PyTorch and central finite differences."""
 import numpy as np
+import pytest
 
 import npgrad as npg
 
@@ -89,3 +90,14 @@ def check_finite_difference(f, arrays, eps=1e-6, rtol=1e-5, atol=1e-7, what=""):
     numeric, dirs = numerical_vjp(f, arrays, v, eps)
     analytic = sum(float(np.sum(x.grad * d)) for x, d in zip(xs, dirs) if x.grad is not None)
     assert np.isclose(analytic, numeric, rtol=rtol, atol=atol), f"{what}: analytic {analytic} vs numeric {numeric}"
+
+
+@pytest.fixture
+def torch_default_float64():
+    """PyTorch keeps some optimizer state (NAdam's mu_product, ASGD's eta and mu, the averaged models' counts)
+    in its default dtype; npgrad keeps it in float64: run PyTorch with float64 as its default for the test."""
+    import torch
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)

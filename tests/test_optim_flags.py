@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import npgrad as npg
+from tests.helpers import torch_default_float64  # noqa: F401  (a fixture)
 import npgrad.nn as nn
 import npgrad.optim as optim
 from tests.test_optim_extra import TOL, _assert_params, _assert_state_dicts, _check_round_trips, _params, _run, \
@@ -42,14 +43,6 @@ def _flag_options(name):
         out.append(dict(capturable=True, foreach=False))
     return out
 
-
-@pytest.fixture
-def torch_default_float64():
-    """PyTorch keeps NAdam's mu_product and ASGD's eta / mu in its default dtype; npgrad's default is float64."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 
 @pytest.mark.parametrize("name", FLAGGED)

@@ -5,18 +5,11 @@ import pytest
 import torch
 
 import npgrad as npg
+from tests.helpers import torch_default_float64  # noqa: F401  (a fixture)
 import npgrad.nn as nn
 import npgrad.optim as optim
 from tests.test_optim import assert_params_equal, grad_of, make_params, run_both
 
-
-@pytest.fixture
-def scalar_dtype64():
-    """PyTorch keeps NAdam's mu_product and ASGD's eta / mu in its default dtype; npgrad's default is float64."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 
 OPTIMIZERS = [
@@ -41,7 +34,7 @@ IDS = [f"{n}-{i}" for i, (n, _) in enumerate(OPTIMIZERS)]
 
 
 @pytest.mark.parametrize("name,kw", OPTIMIZERS, ids=IDS)
-def test_matches_torch_float64(name, kw, scalar_dtype64):
+def test_matches_torch_float64(name, kw, torch_default_float64):
     ps, tps, opt, topt = run_both(lambda p: getattr(optim, name)(p, foreach=False, **kw),
                                   lambda p: getattr(torch.optim, name)(p, foreach=False, **kw), steps=25)
     assert_params_equal(ps, tps)
@@ -83,7 +76,7 @@ def test_float32(name):
 
 @pytest.mark.parametrize("name,kw", [OPTIMIZERS[i] for i in (1, 4, 8, 10, 12, 15)],
                          ids=[IDS[i] for i in (1, 4, 8, 10, 12, 15)])
-def test_state_dict_round_trip_and_torch_state(name, kw, scalar_dtype64):
+def test_state_dict_round_trip_and_torch_state(name, kw, torch_default_float64):
     """12 steps, then (a) npgrad's own state dict, (b) torch's state dict (tensors) loaded into fresh
     optimizers; 13 more steps agree with 25 straight torch steps."""
     _, tps, _, _ = run_both(lambda p: getattr(optim, name)(p, **kw),

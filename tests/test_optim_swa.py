@@ -8,6 +8,7 @@ import torch
 import torch.optim.swa_utils as TS
 
 import npgrad as npg
+from tests.helpers import torch_default_float64  # noqa: F401  (a fixture)
 import npgrad.nn as nn
 import npgrad.optim as optim
 from npgrad.optim import swa_utils as S
@@ -31,13 +32,6 @@ def _perturb(m, tm, rng):
     m(x)                        # training mode: the BatchNorm buffers move
     tm(torch.tensor(x))
 
-
-@pytest.fixture
-def torch_default_float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 
 AVERAGING = [
