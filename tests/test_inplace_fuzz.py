@@ -9,6 +9,8 @@ through another, values saved by an op and overwritten later) and checks every o
 * PyTorch raises and npgrad does not (npgrad keeps more history than PyTorch in some cases): npgrad's
   gradient must then match central finite differences of the program. Never a silent wrong answer.
 """
+import warnings
+
 import numpy as np
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -172,3 +174,43 @@ def test_random_view_and_inplace_programs(program, seed):
         np.testing.assert_allclose(a.grad, _finite_differences(program, a0), rtol=1e-5, atol=atol,
                                    err_msg=f"PyTorch raised {t_err!r}; npgrad's gradient differs from "
                                            f"finite differences: {program}")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(program=st.lists(steps, min_size=1, max_size=8), seed=st.integers(0, 2**16))
+def test_random_view_and_inplace_programs_in_forward_mode(program, seed):
+    """The same programs with a dual tensor as input (forward-mode AD through views and in-place writes,
+    PyTorch's copy_slices JVP). The loss's tangent must match a central difference along the tangent, and
+    torch.func.jvp to 1e-9 wherever PyTorch's own tangent matches that difference: PyTorch's forward mode is
+    wrong for an in-place op whose operand is its own output (``z.mul_(z)``: it reads the operand's tangent
+    after overwriting it), which npgrad gets right."""
+    from npgrad.autograd import forward_ad as fwad
+    rng = np.random.default_rng(seed)
+    a0, t0 = rng.uniform(-1, 1, SHAPE), rng.uniform(-1, 1, SHAPE)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_value, t_tangent = torch.func.jvp(lambda a: run(torch, program, a)[1], (torch.tensor(a0),),
+                                                (torch.tensor(t0),))
+        t_err = None
+    except RuntimeError as e:
+        t_err = e
+    try:
+        with fwad.dual_level():
+            _, loss = run(npg, program, fwad.make_dual(npg.tensor(a0, requires_grad=False), npg.tensor(t0)))
+            value, tangent = fwad.unpack_dual(loss)
+            value = float(np.asarray(value.data))
+            tangent = 0.0 if tangent is None else float(np.asarray(tangent.data))
+        err = None
+    except (RuntimeError, ValueError, TypeError) as e:
+        err = e
+    if err is not None:
+        assert t_err is not None, f"npgrad raised {err!r} in forward mode where PyTorch ran: {program}"
+        return
+    eps = 1e-6
+    fd = (_loss_value(program, a0 + eps * t0) - _loss_value(program, a0 - eps * t0)) / (2 * eps)
+    atol = 1e-6 + 1e-9 * abs(value)
+    np.testing.assert_allclose(tangent, fd, rtol=1e-5, atol=atol, err_msg=f"finite difference: {program}")
+    if t_err is None and np.isclose(float(t_tangent), fd, rtol=1e-5, atol=atol):
+        np.testing.assert_allclose(value, float(t_value), rtol=1e-12, atol=1e-12, err_msg=str(program))
+        np.testing.assert_allclose(tangent, float(t_tangent), rtol=1e-9, atol=1e-10, err_msg=str(program))
