@@ -214,3 +214,28 @@ def test_random_view_and_inplace_programs_in_forward_mode(program, seed):
     if t_err is None and np.isclose(float(t_tangent), fd, rtol=1e-5, atol=atol):
         np.testing.assert_allclose(value, float(t_value), rtol=1e-12, atol=1e-12, err_msg=str(program))
         np.testing.assert_allclose(tangent, float(t_tangent), rtol=1e-9, atol=1e-10, err_msg=str(program))
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(program=st.lists(steps, min_size=1, max_size=6), seed=st.integers(0, 2**16))
+def test_random_view_and_inplace_programs_under_vmap(program, seed):
+    """vmap of the program's loss, and of its gradient, over a batch of three inputs against a loop over the
+    samples (in-place writes through batched views may run as a per-sample loop: correct either way)."""
+    batch = np.random.default_rng(seed).uniform(-1, 1, (3,) + SHAPE)
+
+    def loss(a):
+        return run(npg, program, a)[1]
+
+    try:
+        expected = [loss(npg.tensor(b)) for b in batch]
+        expected_grads = [npg.autograd.grad(e, x)[0] for e, x in [(loss(x), x) for x in map(npg.tensor, batch)]]
+    except (RuntimeError, ValueError, TypeError):
+        return                                     # (an error per sample: nothing to batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")            # (a per-op loop fallback warns; its values are what is checked)
+        values = npg.func.vmap(loss)(npg.tensor(batch))
+        grads = npg.func.vmap(npg.func.grad(loss))(npg.tensor(batch))
+    np.testing.assert_allclose(values.data, [float(np.asarray(e.data)) for e in expected], rtol=1e-12, atol=1e-12,
+                               err_msg=str(program))
+    np.testing.assert_allclose(grads.data, np.stack([np.asarray(g.data) for g in expected_grads]), rtol=1e-10,
+                               atol=1e-12, err_msg=str(program))
