@@ -1,12 +1,11 @@
 """npgrad's operations, by family. Importing this module also gives ``Tensor`` its operators
 and methods (each one only delegates to a function here) and its NumPy protocols."""
-import sys
 
 import numpy as np
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor
-from . import contract, elementwise, index, inplace, reduce, shape
+from . import _dispatch, contract, elementwise, index, inplace, reduce, shape
 from .elementwise import *  # noqa: F401,F403
 from .elementwise import (abs, add, bitwise_and, bitwise_or, bitwise_xor, clip, div, equal, exp,
                           floor_divide, greater, greater_equal, invert, less, less_equal, log, maximum,
@@ -169,7 +168,13 @@ T.double = lambda self: astype(self, np.float64)
 
 
 # ------------------------------------------------------------------- NumPy protocols
-UFUNCS = {
+def _as_f64(x):  # np.float_power computes in float64
+    return astype(x, np.float64) if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+
+
+UFUNCS = _dispatch.UFUNCS   # (filled here and by the family blocks below; read by ops/_dispatch.py)
+FUNCTIONS = _dispatch.FUNCTIONS
+UFUNCS.update({
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.divide: div,
     np.power: power, np.negative: neg, np.positive: lambda x: x, np.matmul: matmul,
     np.float_power: lambda a, b: power(_as_f64(a), _as_f64(b)),
@@ -185,9 +190,9 @@ UFUNCS = {
     np.reciprocal: elementwise.reciprocal, np.sin: elementwise.sin, np.cos: elementwise.cos,
     np.tan: elementwise.tan, np.tanh: tanh, np.absolute: abs, np.fabs: abs, np.sign: elementwise.sign,
     np.floor: elementwise.floor, np.ceil: elementwise.ceil, np.rint: elementwise.round,
-}
+})
 
-FUNCTIONS = {
+FUNCTIONS.update({
     np.sum: sum, np.mean: mean, np.max: max, np.amax: max, np.min: min, np.amin: min, np.prod: prod,
     np.var: var, np.std: std, np.argmax: argmax, np.argmin: argmin, np.cumsum: cumsum, np.cumprod: cumprod,
     np.any: any, np.all: all,
@@ -201,46 +206,11 @@ FUNCTIONS = {
     np.zeros_like: lambda x, dtype=None: np.zeros_like(x.data, dtype=dtype),
     np.ones_like: lambda x, dtype=None: np.ones_like(x.data, dtype=dtype),
     np.round: elementwise.round, np.around: elementwise.round,
-}
+})
 
 
-def _ufunc_module(ufunc):
-    """The module that exports ``ufunc`` (SciPy's ufuncs have no ``__module__``): the shortest such name."""
-    if getattr(ufunc, "__module__", None):
-        return ufunc.__module__
-    found = [m for m, mod in list(sys.modules.items()) if getattr(mod, "__dict__", {}).get(ufunc.__name__) is ufunc]
-    return (sorted(found, key=len) or ["numpy"])[0]  # (min is npgrad's here)
-
-
-def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    fn = UFUNCS.get(ufunc)
-    if method != "__call__" or fn is None or kwargs:
-        what = f"{_ufunc_module(ufunc)}.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
-        why = f" with {sorted(kwargs)}" if kwargs and fn is not None else ""
-        raise TypeError(f"npgrad does not implement {what}{why} for Tensors; use np.asarray(t) (or t.data) "
-                        f"for a result without gradient")
-    return fn(*inputs)
-
-
-def _as_f64(x):  # np.float_power computes in float64
-    return astype(x, np.float64) if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
-
-
-def _qualified(func):
-    module = getattr(func, "__module__", None) or "numpy"
-    return f"{module}.{func.__name__}" if module.startswith("numpy") else f"numpy.{func.__name__}"
-
-
-def _array_function(self, func, types, args, kwargs):
-    fn = FUNCTIONS.get(func)
-    if fn is None:
-        raise TypeError(f"npgrad does not implement {_qualified(func)} for Tensors; use np.asarray(t) "
-                        f"(or t.data) for a result without gradient")
-    return fn(*args, **kwargs)
-
-
-T.__array_ufunc__ = _array_ufunc
-T.__array_function__ = _array_function
+T.__array_ufunc__ = _dispatch.array_ufunc
+T.__array_function__ = _dispatch.array_function
 
 
 # ------------------------------------------------------------------- np.linalg (npg.linalg)
@@ -401,7 +371,7 @@ FUNCTIONS.update({np.linspace: _creation.linspace, np.logspace: _creation.logspa
 # then kept in UFUNCS. npgrad never imports SciPy: a ufunc is recognized in an already imported scipy.special.
 from . import scipy_special as _scipy_special, special as _special  # noqa: E402,F401
 
-_array_ufunc_numpy = _array_ufunc
+_array_ufunc_numpy = _dispatch.array_ufunc
 
 
 def _array_ufunc_with_scipy(self, ufunc, method, *inputs, **kwargs):
