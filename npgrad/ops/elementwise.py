@@ -419,85 +419,6 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 _NAN_TO_NUM_VJPS = Exact((lambda g, y, x: np.where(np.isfinite(x), g, 0.0),))
 
 
-def _no_grad_binary(name, forward):
-    real_only = name in REAL_ONLY  # <, <=, >, >=: PyTorch does not order complex numbers
-
-    def op(a, b):
-        if _tm._VMAP:
-            r = _tm._vmap_call("elementwise", op, (a, b), None)
-            if r is not NotImplemented:
-                return r
-        ad = a.data if isinstance(a, Tensor) else const(a, name)
-        bd = b.data if isinstance(b, Tensor) else const(b, name)
-        if real_only and (is_complex_value(ad) or is_complex_value(bd)):
-            raise real_only_error(name, ad, bd)
-        try:
-            return _wrap(forward(ad, bd))
-        except ValueError as e:
-            raise ValueError(f"{name}: operands could not be broadcast together with shapes "
-                             f"{np.shape(ad)} and {np.shape(bd)} ({e})") from None
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Elementwise ``{name}``; the result is a bool/integer tensor with no gradient."
-    return op
-
-
-# Comparisons and logical ops: boolean results, never part of a graph.
-equal = _no_grad_binary("equal", np.equal)
-not_equal = _no_grad_binary("not_equal", np.not_equal)
-less = _no_grad_binary("less", np.less)
-less_equal = _no_grad_binary("less_equal", np.less_equal)
-greater = _no_grad_binary("greater", np.greater)
-greater_equal = _no_grad_binary("greater_equal", np.greater_equal)
-logical_and = _no_grad_binary("logical_and", np.logical_and)
-logical_or = _no_grad_binary("logical_or", np.logical_or)
-logical_xor = _no_grad_binary("logical_xor", np.logical_xor)
-bitwise_and = _no_grad_binary("bitwise_and", np.bitwise_and)
-bitwise_or = _no_grad_binary("bitwise_or", np.bitwise_or)
-bitwise_xor = _no_grad_binary("bitwise_xor", np.bitwise_xor)
-
-
-def logical_not(x):
-    """Elementwise logical not (no gradient)."""
-    if _tm._VMAP:
-        r = _tm._vmap_call("unary", logical_not, (x,), None)
-        if r is not NotImplemented:
-            return r
-    return _wrap(np.logical_not(x.data if isinstance(x, Tensor) else const(x, "logical_not")))
-
-
-def invert(x):
-    """Elementwise bitwise / logical inversion, ``~x`` (no gradient)."""
-    if _tm._VMAP:
-        r = _tm._vmap_call("unary", invert, (x,), None)
-        if r is not NotImplemented:
-            return r
-    return _wrap(np.invert(x.data if isinstance(x, Tensor) else const(x, "invert")))
-
-
-def isnan(x):
-    if _tm._VMAP:
-        r = _tm._vmap_call("unary", isnan, (x,), None)
-        if r is not NotImplemented:
-            return r
-    return _wrap(np.isnan(x.data if isinstance(x, Tensor) else const(x, "isnan")))
-
-
-def isinf(x):
-    if _tm._VMAP:
-        r = _tm._vmap_call("unary", isinf, (x,), None)
-        if r is not NotImplemented:
-            return r
-    return _wrap(np.isinf(x.data if isinstance(x, Tensor) else const(x, "isinf")))
-
-
-def isfinite(x):
-    if _tm._VMAP:
-        r = _tm._vmap_call("unary", isfinite, (x,), None)
-        if r is not NotImplemented:
-            return r
-    return _wrap(np.isfinite(x.data if isinstance(x, Tensor) else const(x, "isfinite")))
-
-
 # ------------------------------------------------------------------ ops with 3 inputs
 def where(condition, x, y):
     """``x`` where ``condition`` holds, else ``y`` (broadcasting); the gradient goes to the chosen one."""
@@ -549,3 +470,8 @@ _CLIP_VJPS = (lambda g, y, x, lo, hi: np.where((x >= lo) & (x <= hi), g, 0),
               lambda g, y, x, lo, hi: np.where((x < lo) & (lo <= hi), g, 0),
               lambda g, y, x, lo, hi: np.where((x > hi) | (lo > hi), g, 0))
 
+
+# Comparisons, logical and bitwise ops, isnan/isinf/isfinite: results with no gradient (ops/comparison.py).
+from .comparison import (bitwise_and, bitwise_or, bitwise_xor, equal, greater, greater_equal, invert,  # noqa: E402
+                         isfinite, isinf, isnan, less, less_equal, logical_and, logical_not, logical_or, logical_xor,
+                         not_equal)
