@@ -24,6 +24,7 @@ from . import func, linalg, viz  # noqa: E402
 from . import data, distributed, nn, optim  # noqa: E402  (distributed imports mpi4py only in init())
 from . import special, stats  # noqa: E402
 from . import fft  # noqa: E402
+from . import utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 float32 = _np.float32  # NumPy's dtype classes, so npg.float32 works wherever np.float32 does

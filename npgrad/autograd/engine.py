@@ -115,6 +115,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     heap = []
     outer_callbacks = getattr(_tls, "callbacks", None)   # those of a backward pass this one runs inside
     _tls.callbacks = callbacks = []   # queue_callback appends here
+    outer_capturing = getattr(_tls, "capturing", False)
+    _tls.capturing = capture is not None   # (a checkpoint's recomputation refuses it: npgrad/utils/checkpoint.py)
     for r, g in zip(roots, grads):
         if not r.requires_grad:
             continue
@@ -228,6 +230,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
         raise
     finally:
         _state.enabled = prev_mode
+        _tls.capturing = outer_capturing
         if t is not None:  # a VJP or hook raised: forget what this pass queued
             _tls.callbacks = outer_callbacks
         for _, p in heap:  # left over only if a VJP or hook raised
@@ -258,7 +261,9 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
 
 
 _leaf_lock = threading.Lock()
-_tls = threading.local()   # .callbacks: the queue_callback list of the backward pass running in this thread
+_tls = threading.local()   # .callbacks: the queue_callback list of the backward pass running in this thread;
+#                            .capturing: whether that pass returns gradients (grad, backward(inputs=)) instead of
+#                            accumulating into .grad
 
 # Leaves with a post-accumulate hook (Tensor.register_post_accumulate_grad_hook). While none is alive,
 # run_backward takes its default path, untouched: leaf gradients are summed in ``leaves`` and stored in
