@@ -44,6 +44,7 @@ def _running_stats_state(module, num_features, eps, momentum, affine, track_runn
 
 
 class _BatchNorm(Module):
+    _version = 2   # (PyTorch's _NormBase: the state dict's metadata says 2)
     _expected_dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
@@ -156,6 +157,7 @@ class BatchNorm3d(_BatchNorm):
 
 
 class _InstanceNorm(Module):
+    _version = 2   # (PyTorch's _NormBase: the state dict's metadata says 2)
     _no_batch_dim = 2
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None,
