@@ -510,3 +510,25 @@ def test_a_failing_load_has_copied_the_entries_before_the_error_as_torch():
         m.load_state_dict(to_numpy(tsd))
     for k in ("0.weight", "0.bias", "1.bias"):
         np.testing.assert_array_equal(m.state_dict()[k].numpy(), t.state_dict()[k].numpy())
+
+
+def test_load_state_dict_assign_adopts_the_checkpoints_arrays_as_torch():
+    """assign=True: the module takes the checkpoint's tensors (their dtype, their memory) instead of copying
+    into its own, as PyTorch; requires_grad stays the module's."""
+    t, m = tnn.Linear(2, 3).double(), nn.Linear(2, 3, dtype=np.float64)
+    t_sd = {k: v.detach().float().clone() for k, v in t.state_dict().items()}
+    sd = {k: v.numpy().copy() for k, v in t_sd.items()}
+    t.load_state_dict(t_sd, assign=True)
+    m.load_state_dict(sd, assign=True)
+    assert m.weight.dtype == np.float32 and t.weight.dtype == torch.float32
+    assert m.weight.requires_grad and t.weight.requires_grad
+    sd["weight"][0, 0] = 42.0
+    t_sd["weight"][0, 0] = 42.0
+    assert m.weight.data[0, 0] == t.weight[0, 0].item() == 42.0      # the same memory as the checkpoint
+    x = np.ones((1, 2), np.float32)
+    np.testing.assert_allclose(m(x).data, t(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+    m2 = nn.Linear(2, 3, dtype=np.float64)
+    m2.load_state_dict(sd)                                             # assign=False: copied, dtype kept
+    assert m2.weight.dtype == np.float64
+    sd["weight"][0, 0] = 7.0
+    assert m2.weight.data[0, 0] == 42.0

@@ -182,8 +182,11 @@ class StateDictMixin:
                 continue
             try:
                 with no_grad():
-                    if assign:
-                        target.data = np.array(arr, dtype=target.data.dtype, copy=True)
+                    if assign:   # PyTorch: the module adopts the checkpoint's tensor (its memory and dtype)
+                        if target.requires_grad and arr.dtype.kind not in "fc":
+                            raise RuntimeError(f"only floating and complex tensors can require gradients, not "
+                                               f"{arr.dtype}")
+                        target.data = arr if arr.flags.writeable else arr.copy()
                     else:
                         target.data[...] = arr
                         _versions.bump(target.data, "load_state_dict")
