@@ -347,3 +347,35 @@ def test_module_functions_as_torch():
                                   torch.repeat_interleave(torch.tensor(counts)).numpy())
     with pytest.raises(RuntimeError, match="repeat_interleave\\(\\): repeats must be a 1-D integer tensor"):
         npg.repeat_interleave(npg.tensor(a))
+
+
+@pytest.mark.parametrize("args,kwargs", [((np.float32,), {}), (("cpu",), {}), (("cpu", np.float32), {}),
+                                         ((), dict(dtype=np.float32)), ((torch.float32,), {}),
+                                         ((np.float64,), dict(copy=True)), ((np.float64,), {}),
+                                         ((np.float64,), dict(non_blocking=True))], ids=str)
+def test_tensor_to_like_torch(args, kwargs):
+    a0 = np.arange(6.0).reshape(2, 3)
+    x, tx = npg.tensor(a0), torch.tensor(a0, requires_grad=True)
+    t_args = tuple(torch.float32 if a is np.float32 else torch.float64 if a is np.float64 else a for a in args)
+    t_kwargs = {k: (torch.float32 if v is np.float32 else v) for k, v in kwargs.items()}
+    y, ty = x.to(*args, **kwargs), tx.to(*t_args, **t_kwargs)
+    assert (y is x) == (ty is tx)
+    assert str(y.dtype) == str(ty.dtype).replace("torch.", "")
+    (y * 2).sum().backward()
+    (ty * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+    assert x.grad.dtype == np.float64
+
+
+def test_tensor_to_another_tensor_and_devices():
+    x, other = npg.tensor(np.ones(2)), npg.tensor(np.ones(2, np.float32))
+    assert x.to(other).dtype == np.float32
+    with pytest.raises(ValueError, match="CPU only"):
+        x.to("cuda")
+
+
+def test_cat_like_torch():
+    a, b = np.ones((2, 3)), np.zeros((2, 2))
+    np.testing.assert_array_equal(npg.cat([npg.tensor(a), npg.tensor(b)], dim=1).data,
+                                  torch.cat([torch.tensor(a), torch.tensor(b)], dim=1).numpy())
+    np.testing.assert_array_equal(npg.cat([npg.tensor(a), npg.tensor(a)]).data, np.concatenate([a, a]))

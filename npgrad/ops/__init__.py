@@ -502,7 +502,7 @@ FUNCTIONS.update({getattr(np.fft, _name): getattr(_fft, _name) for _name in _fft
 # ops/torch_views.py); narrow_copy roll repeat_interleave masked_select tril triu fliplr flipud rot90 and the
 # out-of-place scatters (ops/torch_copies.py). ``npg.split`` stays NumPy's; ``x.split`` is PyTorch's.
 from . import torch_copies as _torch_copies, torch_views as _torch_views  # noqa: E402
-from .torch_copies import (diag_embed, diagonal_scatter, masked_select, narrow_copy, repeat_interleave,  # noqa
+from .torch_copies import (cat, diag_embed, diagonal_scatter, masked_select, narrow_copy, repeat_interleave,  # noqa
                            select_scatter, slice_scatter)
 from .torch_views import adjoint, movedim, narrow, swapdims, tensor_split, unflatten  # noqa: E402
 

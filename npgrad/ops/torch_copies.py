@@ -16,8 +16,8 @@ from .index import take
 from .reduce import sum as _sum
 from .shape import astype, broadcast_to, expand_dims, moveaxis, repeat, reshape
 
-__all__ = ["diag_embed", "diagonal_scatter", "masked_select", "narrow_copy", "repeat_interleave", "select_scatter",
-           "slice_scatter"]
+__all__ = ["cat", "diag_embed", "diagonal_scatter", "masked_select", "narrow_copy", "repeat_interleave",
+           "select_scatter", "slice_scatter"]
 
 
 def narrow_copy(x, dim, start, length):
@@ -206,6 +206,30 @@ def diag_embed(x, offset=0, dim1=-2, dim2=-1):
 
 
 # ------------------------------------------------------------------------------------- Tensor methods
+def cat(tensors, dim=0, *, out=None):
+    """``torch.cat``: ``concatenate(tensors, axis=dim)`` (NumPy's name is ``npg.concatenate``)."""
+    if out is not None:
+        raise TypeError("cat: out= is not supported for Tensors (the result is a new tensor); assign the result "
+                        "instead")
+    from .shape import concatenate
+    return concatenate(list(tensors), axis=dim)
+
+
+def _to(self, *args, **kwargs):
+    """PyTorch's ``Tensor.to``: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its
+    dtype), with ``non_blocking`` and ``memory_format`` accepted. The tensor itself when nothing changes, else
+    a differentiable cast; ``copy=True`` always gives a new tensor. Devices other than the CPU are an error."""
+    from ..nn._module_convert import check_device, parse_to
+    copy = bool(kwargs.pop("copy", False))
+    device, dtype, _, _ = parse_to(args, kwargs)
+    check_device(device, "Tensor.to")
+    out = self if dtype is None or dtype == self.dtype else self.astype(dtype)
+    if copy and out is self:
+        from .arrays import copy as _copy
+        out = _copy(self)
+    return out
+
+
 def attach(T):
     """Give ``Tensor`` PyTorch's view and copy methods of this module and of torch_views.py."""
     methods = dict(
@@ -215,7 +239,7 @@ def attach(T):
         dsplit=_tv._dsplit, narrow_copy=narrow_copy, roll=_roll, repeat_interleave=repeat_interleave,
         masked_select=masked_select, tril=_triangle("tril", _np_tril), triu=_triangle("triu", _np_triu),
         fliplr=fliplr, flipud=flipud, rot90=_rot90, select_scatter=select_scatter, slice_scatter=slice_scatter,
-        diagonal_scatter=diagonal_scatter, diag_embed=diag_embed)
+        diagonal_scatter=diagonal_scatter, diag_embed=diag_embed, to=_to)
     for name, fn in methods.items():
         setattr(T, name, fn)
     T.H = property(_tv._H, doc="The conjugate transpose of a matrix (PyTorch's ``H``): a view of a real tensor, "
