@@ -211,3 +211,27 @@ def test_cov_and_vecdot_gradients_match_torch():
     compare(lambda a: npg.cov(a), torch.cov, [crandn(rng, (3, 5), np.complex128)], "cov")
     compare(lambda a, b: npg.linalg.vecdot(a, b), torch.linalg.vecdot,
             [crandn(rng, (3, 4), np.complex64), crandn(rng, (4,), np.complex64)], "vecdot")
+
+
+def test_sign_of_complex_is_torch_sgn():
+    """np.sign of complex z is z/|z| (NumPy 2; it was refused): values, gradients, forward mode and second
+    order against torch.sgn, 0 (and a zero gradient) at z = 0; vmap against a loop."""
+    from npgrad.autograd import forward_ad as fwad
+    z0 = np.array([1 + 2j, -0.5 + 0.3j, 0j, 2 - 1j])
+    g0 = np.array([0.3 - 0.7j, 1.1 + 0.2j, 0.5 + 0.5j, -0.4 + 0.9j])
+    z, tz = npg.tensor(z0), torch.tensor(z0, requires_grad=True)
+    w, tw = npg.sign(z), torch.sgn(tz)
+    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-15)
+    np.testing.assert_allclose(w.data, np.sign(z0), rtol=1e-15)
+    npg.real(w * np.conj(g0)).sum().backward()
+    torch.real(tw * torch.tensor(np.conj(g0))).sum().backward()
+    np.testing.assert_allclose(z.grad, tz.grad.numpy(), rtol=1e-13, atol=1e-15)
+    t0 = np.array([0.1 + 0.2j, -0.3j, 1.0, 0.5 - 0.5j])
+    with fwad.dual_level():
+        tangent = fwad.unpack_dual(npg.sign(fwad.make_dual(npg.tensor(z0, requires_grad=False), npg.tensor(t0))))[1]
+    expected = torch.func.jvp(torch.sgn, (torch.tensor(z0),), (torch.tensor(t0),))[1].numpy()
+    np.testing.assert_allclose(tangent.data, expected, rtol=1e-12, atol=1e-15)
+    nonzero = npg.tensor(z0[[0, 1, 3]])
+    assert npg.autograd.gradcheck(npg.sign, (nonzero,)) and npg.autograd.gradgradcheck(npg.sign, (nonzero,))
+    batch = np.stack([z0, z0 * (1 + 0.5j)])
+    np.testing.assert_allclose(npg.func.vmap(npg.sign)(npg.tensor(batch)).data, np.sign(batch), rtol=1e-15)

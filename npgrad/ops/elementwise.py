@@ -35,7 +35,7 @@ DIAG = "diag"  # the jvp column: the VJP's formula (an elementwise op's Jacobian
 # Ops defined for real numbers only (PyTorch raises for complex input): a complex argument raises a TypeError
 # naming the op, even without gradients. The holomorphic ops' complex rule: npgrad/autograd/complex_rules.py.
 REAL_ONLY = frozenset((
-    "relu", "sign", "floor", "ceil", "round", "trunc", "fix", "rint", "sigmoid", "cbrt", "sinc",
+    "relu", "floor", "ceil", "round", "trunc", "fix", "rint", "sigmoid", "cbrt", "sinc",
     "maximum", "minimum", "floor_divide", "remainder", "arctan2", "hypot", "logaddexp", "logaddexp2", "fmax",
     "fmin", "fmod", "copysign", "heaviside", "less", "less_equal", "greater", "greater_equal", "clip"))
 
@@ -253,7 +253,8 @@ sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y)
 relu       = unary("relu",       _relu,          _relu_vjp, lambda g, y, x: g * (x > 0), "x")
 abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x), DIAG, "x",
                    complex_op=lambda z: _abs_complex(z))
-sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g), DIAG, "")
+sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g), DIAG, "",
+                   complex_op=lambda z: _sign_complex(z))
 floor      = unary("floor",      np.floor,       lambda g, y, x: zeros_grad(g), DIAG, "")
 ceil       = unary("ceil",       np.ceil,        lambda g, y, x: zeros_grad(g), DIAG, "")
 round      = unary("round",      np.round,       lambda g, y, x: zeros_grad(g), DIAG, "")
@@ -265,6 +266,21 @@ def _sgn(z):
     """``z / |z|``, and 0 at 0 (torch.sgn): the gradient of ``|z|`` for complex ``z``. Arrays or Tensors."""
     a = np.abs(z)
     return np.where(a == 0, 0, z / np.where(a == 0, 1, a))
+
+
+def _sign_complex(z):
+    # NumPy's sign of complex z is z/|z| (0 at 0), torch.sgn: VJP and JVP (g - Re(g conj(s)) s) / |z|, a real-
+    # linear map that is its own adjoint (0 at z = 0, as PyTorch); recorded as "sgn" (complex_rules: OWN)
+    zd = z.data
+    return _make(np.sign(zd), "sgn", (z,), (zd,), _SGN_VJPS, _SGN_VJPS)
+
+
+def _sgn_vjp(g, y, z):
+    a = np.abs(z)
+    return np.where(a == 0, 0, (g - np.real(g * np.conj(y)) * y) / np.where(a == 0, 1, a))
+
+
+_SGN_VJPS = (_sgn_vjp,)
 
 
 def _abs_complex(z):
