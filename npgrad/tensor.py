@@ -184,16 +184,20 @@ class Tensor:
         from .autograd.versions import version
         return version(self.data)
 
-    def backward(self, grad=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, grad=None, retain_graph=None, create_graph=False, inputs=None, *, gradient=None):
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad``.
 
-        ``grad`` may be omitted only for a one-element tensor; otherwise it is the gradient
-        of some scalar with respect to ``self`` and must have ``self``'s shape. The graph is
-        released afterwards unless ``retain_graph=True`` (which defaults to ``create_graph``, as in
-        PyTorch); ``create_graph=True`` records the backward pass itself so it can be differentiated
+        ``grad`` (PyTorch's keyword ``gradient=`` also works) may be omitted only for a one-element tensor;
+        otherwise it is the gradient of some scalar with respect to ``self`` and must have ``self``'s shape.
+        The graph is released afterwards unless ``retain_graph=True`` (which defaults to ``create_graph``, as
+        in PyTorch); ``create_graph=True`` records the backward pass itself so it can be differentiated
         again (``.grad`` then holds a Tensor).
         """
         from .autograd.engine import backward
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("backward(): got both grad and its PyTorch spelling gradient=")
+            grad = gradient
         backward((self,), None if grad is None else (grad,), retain_graph=retain_graph,
                  create_graph=create_graph, inputs=inputs)
 

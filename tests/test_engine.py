@@ -450,3 +450,16 @@ def test_unread_inputs_are_not_saved():
     assert (x + w)._saved == (None, None) and npg.tanh(x)._saved == (None,)   # VJPs read nothing / only y
     m = x * w
     assert m._saved[0] is x.data and m._saved[1] is w.data
+
+
+def test_backward_takes_pytorchs_gradient_keyword():
+    """``y.backward(gradient=g)``: PyTorch's keyword (it was a TypeError)."""
+    import torch
+    x0 = np.arange(3.0)
+    x, tx = npg.tensor(x0), torch.tensor(x0, requires_grad=True)
+    g = np.array([1.0, -2.0, 0.5])
+    (x * x).backward(gradient=g)
+    (tx * tx).backward(gradient=torch.tensor(g))
+    np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+    with pytest.raises(TypeError, match="gradient="):
+        (x * 2).backward(g, gradient=g)
