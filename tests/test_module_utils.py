@@ -578,3 +578,31 @@ def test_sparse_zeros_per_column_like_torch():
     np.testing.assert_array_equal((w.data == 0).sum(axis=0), (tw == 0).sum(dim=0).numpy())   # ceil(0.3 * 10)
     nonzero = w.data[w.data != 0]
     assert 0.35 < nonzero.std() < 0.65    # N(0, 0.5^2) on the kept entries
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, np.inf])
+def test_clip_grad_norm_of_complex_gradients_vs_torch(norm_type):
+    """The norm of complex gradients is that of their magnitudes (a real number); it was a complex number,
+    and the clipping coefficient with it."""
+    g0 = [np.array([1 + 2j, 3 - 1j]), np.array([[0.5j, -2.0]])]
+    ps = [npg.tensor(np.zeros_like(g)) for g in g0]
+    tps = [torch.zeros(g.shape, dtype=torch.complex128) for g in g0]
+    for p, tp, g in zip(ps, tps, g0):
+        p.grad, tp.grad = g.copy(), torch.tensor(g)
+    total = nn.utils.clip_grad_norm_(ps, 1.0, norm_type)
+    t_total = tnn.utils.clip_grad_norm_(tps, 1.0, norm_type)
+    assert total.dtype == np.float64
+    assert_close(total.data, t_total.numpy(), rtol=1e-14)
+    for p, tp in zip(ps, tps):
+        assert_close(p.grad, tp.grad.numpy(), rtol=1e-14)
+
+
+def test_clip_grad_value_refuses_complex_gradients_like_torch():
+    p = npg.tensor(np.zeros(2, complex))
+    p.grad = np.array([1 + 2j, 3 - 1j])
+    with pytest.raises(RuntimeError, match="not supported for complex"):
+        nn.utils.clip_grad_value_(iter([p]), 0.5)
+    tp = torch.zeros(2, dtype=torch.complex128)
+    tp.grad = torch.tensor([1 + 2j, 3 - 1j], dtype=torch.complex128)
+    with pytest.raises(RuntimeError, match="not supported for complex"):
+        tnn.utils.clip_grad_value_([tp], 0.5)

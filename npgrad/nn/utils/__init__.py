@@ -24,6 +24,10 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     if not arrays:
         return _wrap(np.array(0.0))
     dtype = np.result_type(*arrays)
+    if dtype.kind == "c":    # the norm of complex gradients is real: of their magnitudes, as PyTorch's
+        dtype = np.finfo(dtype).dtype
+    elif dtype.kind != "f":
+        dtype = np.dtype(np.float64)
     norms = np.stack([np.asarray(_vector_norm(a.ravel(), norm_type), dtype) for a in arrays])
     total = np.asarray(_vector_norm(norms, norm_type), dtype)
     if error_if_nonfinite and not np.isfinite(total):
@@ -36,6 +40,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
 def _vector_norm(v, p):
     if v.size == 0:
         return 0.0
+    if v.dtype.kind == "c":
+        v = np.abs(v)
     if p == 2.0:
         return np.sqrt(np.sum(v * v))
     return np.linalg.norm(v, p)
@@ -70,8 +76,13 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
-    """Clamp every gradient to ``[-clip_value, clip_value]`` in place."""
-    for p in _params(parameters):
+    """Clamp every gradient to ``[-clip_value, clip_value]`` in place (complex gradients raise, as PyTorch's
+    clamp: NumPy would order them lexicographically)."""
+    parameters = _params(parameters)   # (once: it may be a generator)
+    for p in parameters:
+        if p.grad is not None and np.asarray(p.grad).dtype.kind == "c":
+            raise RuntimeError("clip_grad_value_: clamp is not supported for complex types")
+    for p in parameters:
         if p.grad is not None:
             np.clip(p.grad, -clip_value, clip_value, out=p.grad)
 
