@@ -94,8 +94,8 @@ def pointwise_loss_rule(op, level, args, kwargs):
     if red == "sum":
         out = ops.sum(out, axis=axes)
     elif red == "mean" and op.__name__ in ("mse_loss", "l1_loss") and ba.arguments.get("weight") is not None:
-        w = ba.arguments["weight"]           # (lifted above: batched like the input)
-        out = ops.sum(out, axis=axes) / ops.sum(w if isinstance(w, Tensor) else _ops().asarray(w), axis=axes)
+        w = ba.arguments["weight"]           # (a Tensor lifted above: batched like the input)
+        out = ops.sum(out, axis=axes) / ops.sum(w, axis=axes)
     elif red == "mean":
         out = ops.mean(out, axis=axes)
     elif red == "batchmean":
