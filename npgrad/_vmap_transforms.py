@@ -14,6 +14,19 @@ from . import func_vmap as fv
 from .tensor import Tensor, _wrap
 
 
+def _per_sample_fn(f, flags, level, size, has_aux, where):
+    """``f`` on the lifted inner arguments: the arguments rewrapped as batched at ``level``, the result (and
+    ``aux``) unwrapped back to batch-first inner tensors, for one batched vjp/jvp over the whole batch."""
+    def g(*ia):
+        res = f(*fv._rewrap(ia, flags, level))
+        if not has_aux:
+            return fv._unwrap_out(res, level, size)
+        if not isinstance(res, tuple) or len(res) != 2:
+            raise RuntimeError(f"{where}(has_aux=True): f must return a tuple (output, aux)")
+        return fv._unwrap_out(res[0], level, size), fv._unwrap_out(res[1], level, size)
+    return g
+
+
 def _level_and_size(trees):
     """The innermost level at which an input is batched, and its batch size ((0, None) if none is)."""
     lv = fv.batched_level(trees)
@@ -37,15 +50,7 @@ def vjp(f, primals, has_aux):
         return None
     inner, flags = fv._lift_args(primals, tuple(range(len(primals))), level, size)
 
-    def g(*ia):
-        res = f(*fv._rewrap(ia, flags, level))
-        if not has_aux:
-            return fv._unwrap_out(res, level, size)
-        if not isinstance(res, tuple) or len(res) != 2:
-            raise RuntimeError("vjp(has_aux=True): f must return a tuple (output, aux)")
-        return fv._unwrap_out(res[0], level, size), fv._unwrap_out(res[1], level, size)
-
-    res = fn.vjp(g, *inner, has_aux=has_aux)
+    res = fn.vjp(_per_sample_fn(f, flags, level, size, has_aux, "vjp"), *inner, has_aux=has_aux)
     value, inner_fn = res[0], res[1]
 
     def vjp_fn(cotangents):
@@ -72,13 +77,6 @@ def jvp(f, primals, tangents, has_aux):
         inner_t.append(fn._unflatten([_lift(x, level, size) if isinstance(x, (Tensor, np.ndarray, float))
                                       else x for x in leaves], spec))
 
-    def g(*ia):
-        res = f(*fv._rewrap(ia, flags, level))
-        if not has_aux:
-            return fv._unwrap_out(res, level, size)
-        if not isinstance(res, tuple) or len(res) != 2:
-            raise RuntimeError("jvp(has_aux=True): f must return a tuple (output, aux)")
-        return fv._unwrap_out(res[0], level, size), fv._unwrap_out(res[1], level, size)
-
-    res = ff.jvp(g, tuple(inner_p), tuple(inner_t), has_aux=has_aux)
+    res = ff.jvp(_per_sample_fn(f, flags, level, size, has_aux, "jvp"), tuple(inner_p), tuple(inner_t),
+                 has_aux=has_aux)
     return tuple(fv._wrap_out(r, level) for r in res)
