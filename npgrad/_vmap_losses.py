@@ -308,14 +308,9 @@ def sdpa_dropout(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa):
     rules: the attention weights' dropout mask is drawn under vmap's randomness (:func:`dropout`). A row whose
     every score is masked attends to nothing (weights, output and gradients 0), as the fused op."""
     from .nn.functional.activation import softmax
+    from .nn.functional.attention import check_sdpa_args
     ops = _ops()
-    if enable_gqa:
-        raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
-    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"scaled_dot_product_attention: query {q.shape}, key {k.shape} and value {v.shape} "
-                         f"do not fit (need (..., L, E), (..., S, E), (..., S, Ev))")
-    if is_causal and attn_mask is not None:
-        raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal, not both")
+    check_sdpa_args(q.shape, k.shape, v.shape, attn_mask, is_causal, enable_gqa)
     L, S = q.shape[-2], k.shape[-2]
     dt = np.dtype(q.dtype)
     sc = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)

@@ -25,6 +25,18 @@ def _attn_bias(attn_mask, is_causal, L, S, dtype):
     return bias
 
 
+def check_sdpa_args(q_shape, k_shape, v_shape, attn_mask, is_causal, enable_gqa):
+    """scaled_dot_product_attention's argument errors (shared with its vmap form, npgrad/_vmap_losses.py)."""
+    if enable_gqa:
+        raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
+    if (len(q_shape) < 2 or len(k_shape) < 2 or len(v_shape) < 2 or q_shape[-1] != k_shape[-1]
+            or k_shape[-2] != v_shape[-2]):
+        raise ValueError(f"scaled_dot_product_attention: query {tuple(q_shape)}, key {tuple(k_shape)} and value "
+                         f"{tuple(v_shape)} do not fit (need (..., L, E), (..., S, E), (..., S, Ev))")
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal, not both")
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """``softmax(q k^T * scale + mask) v`` over the last two dims, as ``F.scaled_dot_product_attention``:
@@ -38,15 +50,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                            dict(dropout_p=dropout_p, is_causal=is_causal, scale=scale, enable_gqa=enable_gqa))
         if r is not NotImplemented:
             return r
-    if enable_gqa:
-        raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
     q, k, v = (as_input(t, "scaled_dot_product_attention") for t in (query, key, value))
     qd, kd, vd = q.data, k.data, v.data
-    if qd.ndim < 2 or kd.ndim < 2 or vd.ndim < 2 or qd.shape[-1] != kd.shape[-1] or kd.shape[-2] != vd.shape[-2]:
-        raise ValueError(f"scaled_dot_product_attention: query {qd.shape}, key {kd.shape} and value {vd.shape} "
-                         f"do not fit (need (..., L, E), (..., S, E), (..., S, Ev))")
-    if is_causal and attn_mask is not None:
-        raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal, not both")
+    check_sdpa_args(qd.shape, kd.shape, vd.shape, attn_mask, is_causal, enable_gqa)
     L, S = qd.shape[-2], kd.shape[-2]
     sc = 1.0 / math.sqrt(qd.shape[-1]) if scale is None else float(scale)
     bias = _attn_bias(attn_mask, is_causal, L, S, qd.dtype)
