@@ -101,3 +101,13 @@ def torch_default_float64():
     torch.set_default_dtype(torch.float64)
     yield
     torch.set_default_dtype(old)
+
+
+def assert_same_error(exc, torch_call, npgrad_call):
+    """Both calls raise ``exc`` with the same message (PyTorch's error, word for word); returns the message."""
+    with pytest.raises(exc) as t_err:
+        torch_call()
+    with pytest.raises(exc) as err:
+        npgrad_call()
+    assert str(err.value) == str(t_err.value)
+    return str(err.value)
