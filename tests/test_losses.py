@@ -61,6 +61,38 @@ def test_cross_entropy_loss_class_targets(dtype, reduction, weighted, smoothing,
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_common_case_second_order_forward_mode_and_vmap_vs_torch(dtype, reduction):
+    """2-D logits with valid class indices (cross_entropy's fast path): the Hessian-vector product through
+    create_graph, forward mode and vmap(grad) against torch."""
+    x, v, t = rnd((7, 5), dtype), rnd((7, 5), dtype, seed=1), classes((7,), 5)
+    xn, xt, tt = npg.tensor(x), torch.tensor(x, requires_grad=True), torch.tensor(t)
+    (gn,) = npg.autograd.grad(F.cross_entropy(xn, t, reduction=reduction).sum(), xn, create_graph=True)
+    (gt,) = torch.autograd.grad(TF.cross_entropy(xt, tt, reduction=reduction).sum(), xt, create_graph=True)
+    (hn,) = npg.autograd.grad((gn * npg.tensor(v)).sum(), xn)
+    (ht,) = torch.autograd.grad((gt * torch.tensor(v)).sum(), xt)
+    assert_close(gn.data, gt.detach().numpy(), what="gradient")
+    assert_close(hn.data, ht.numpy(), what="Hessian-vector product")
+    _, tn = npg.func.jvp(lambda a: F.cross_entropy(a, t, reduction=reduction), (npg.tensor(x),), (npg.tensor(v),))
+    _, tj = torch.func.jvp(lambda a: TF.cross_entropy(a, tt, reduction=reduction), (torch.tensor(x),),
+                           (torch.tensor(v),))
+    assert_close(tn.data, tj.numpy(), what="forward-mode tangent")
+    pn = npg.func.vmap(npg.func.grad(lambda a, c: F.cross_entropy(a[None], c[None])))(npg.tensor(x), npg.tensor(t))
+    pt = torch.func.vmap(torch.func.grad(lambda a, c: TF.cross_entropy(a[None], c[None])))(torch.tensor(x), tt)
+    assert_close(pn.data, pt.numpy(), what="per-sample gradients")
+
+
+def test_cross_entropy_out_of_range_or_ignored_targets_vs_torch():
+    """Targets that leave the common case: one out of range raises, ignore_index among the classes."""
+    x = rnd((6, 4), np.float64)
+    with pytest.raises(IndexError, match="cross_entropy: target 4 is out of bounds for 4 classes"):
+        F.cross_entropy(npg.tensor(x), np.array([0, 1, 4, 2, 3, 0]))
+    t = np.array([0, 1, 2, 2, 3, 0])
+    check_loss(nn.CrossEntropyLoss(ignore_index=2), torch.nn.CrossEntropyLoss(ignore_index=2), [x, t],
+               "CrossEntropyLoss ignore_index=2")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_loss_ignore_index(dtype, reduction):
     w = _weight(dtype, 5)
     for ignore in (-100, 2):

@@ -93,6 +93,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     eps = float(label_smoothing)
+    if xd.ndim == 2 and not prob and weight is None and not eps and _plain_targets(td, C, ignore_index):
+        return _cross_entropy_plain(x, xd, td, reduction)
     dt = xd.dtype
     wd = None if weight is None else _data(weight).astype(dt, copy=False)
     if wd is not None and wd.shape != (C,):
@@ -185,6 +187,43 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return _make(out, "cross_entropy", (x, target), (xd, td), (vjp_x, vjp_t),
                      _loss_jvps((vjp_x, vjp_t), reduction, 1))
     return _make(out, "cross_entropy", (x, td), (xd, td), (vjp_x, None), _loss_jvps((vjp_x, None), reduction, 1))
+
+
+def _plain_targets(td, n_classes, ignore_index):
+    """Whether every class index in ``td`` is a valid class and none can be ``ignore_index``."""
+    return td.size > 0 and not 0 <= ignore_index < n_classes and td.min() >= 0 and td.max() < n_classes
+
+
+def _cross_entropy_plain(x, xd, td, reduction):
+    """cross_entropy's common case in fewer NumPy passes: logits (N, C), valid class indices, no weight, no
+    label smoothing. loss_i = log(sum_c exp z_ic) - z_i,target (z: the logits minus their row maximum);
+    d loss_i / d x_ic = softmax_ic - [c == target_i]."""
+    rows = np.arange(xd.shape[0])
+    z = xd - xd.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    s = p.sum(axis=1, keepdims=True)
+    p /= s                                      # softmax, kept for the backward pass
+    loss = np.log(s[:, 0]) - z[rows, td]
+    n = xd.shape[0]
+    out = loss if reduction == "none" else np.asarray(loss.sum() / n if reduction == "mean" else loss.sum(),
+                                                      dtype=xd.dtype)
+
+    def vjp_x(g, y, x, t):
+        c = _coef(g, reduction, n)
+        if _is_graph(x):  # create_graph: softmax recomputed with differentiable ops
+            return (softmax(x, dim=1) - np.eye(x.shape[1], dtype=xd.dtype)[td]) * c
+        gm = p * c
+        gm[rows, td] -= c if np.ndim(c) == 0 else c[:, 0]
+        return gm
+
+    return _make(out, "cross_entropy", (x, td), (xd, td), (vjp_x, None), _loss_jvps((vjp_x, None), reduction, 1))
+
+
+def _coef(g, reduction, n):
+    """The output gradient per sample, (N, 1) for reduction 'none'."""
+    if reduction == "none":
+        return g[:, None]
+    return g / n if reduction == "mean" else g
 
 
 @_batching_rule("nll_loss")
