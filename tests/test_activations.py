@@ -278,3 +278,19 @@ def test_functional_signatures_have_every_pytorch_argument():
         if gap:
             missing[name] = gap
     assert not missing
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_in_every_memory_order_vs_torch(dtype):
+    """relu reads its zeros from one shared buffer laid out as its input: C order, batch-last (a transposed
+    view), strided, reversed, 0-d and size-0 inputs, growing sizes; values, the result's memory order
+    (x's where x is dense) and gradients against torch."""
+    a = sample((4, 3, 5, 6), dtype)
+    batch_last = np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    big = sample((3, 1000), dtype, seed=1)
+    for x in (a[:1, :1], a, batch_last, a[:, ::2], a[::-1], a.T, np.asarray(a[0, 0, 0, 0]), a[:0], big):
+        y = F.relu(npg.as_tensor(x))   # (no copy: x's memory order)
+        assert_close(y.data, TF.relu(torch.tensor(x.copy())).numpy(), what=f"relu {x.strides}")
+        if x.size and (x.flags.c_contiguous or x is batch_last):
+            assert all(a == b for a, b, n in zip(y.data.strides, x.strides, x.shape) if n > 1)
+        compare_with_torch(F.relu, TF.relu, [x.copy()], what="relu")

@@ -202,8 +202,28 @@ def _sigmoid(x):
 def _relu(x):
     # Against an array of zeros, not the scalar 0: NumPy 2.4 has no SIMD loop for np.maximum with a
     # broadcast scalar, and this is 2-3x faster. The zeros share x's memory order, and so does the result.
-    zeros = np.zeros(x.shape, x.dtype) if x.flags.c_contiguous else np.zeros_like(x)
-    return np.maximum(x, zeros)
+    return np.maximum(x, _zeros_as(x))
+
+
+_ZEROS = {}  # dtype -> one read-only flat array of zeros, replaced by a larger one when more are asked for
+
+
+def _zeros_as(x):
+    """Read-only zeros of ``x``'s shape, dtype and memory order (C order or a transposition of it), as views
+    of one shared buffer: no allocation per call. (The buffer comes from calloc: its pages are never written,
+    so a large one maps the kernel's zero page and takes no memory.)"""
+    n = x.size
+    buf = _ZEROS.get(x.dtype)
+    if buf is None or buf.size < n:
+        buf = np.zeros(n, x.dtype)
+        buf.flags.writeable = False
+        _ZEROS[x.dtype] = buf
+    if x.flags.c_contiguous:
+        return buf[:n].reshape(x.shape)
+    order = sorted(range(x.ndim), key=lambda i: -x.strides[i])
+    if not x.transpose(order).flags.c_contiguous:
+        return np.zeros_like(x)
+    return buf[:n].reshape([x.shape[i] for i in order]).transpose(np.argsort(order))
 
 
 def _relu_vjp(g, y, x):
