@@ -280,8 +280,14 @@ class DistributedDataParallel(Module):
             b, k = self._where[id(p)]
             bucket = self._buckets[b]
             total = bucket.buffer[bucket.offsets[k]:bucket.offsets[k + 1]].reshape(p.data.shape)
-            # an array of its own (one pass: the division writes it), or a view of the averaged bucket
-            p.grad = total if self.gradient_as_bucket_view else total / self.world_size
+            if self.gradient_as_bucket_view:
+                p.grad = total                    # a view of the averaged bucket
+                continue
+            g = p._grad
+            if g.__class__ is np.ndarray and g.shape == total.shape and g.dtype == total.dtype and g.flags.writeable:
+                np.divide(total, self.world_size, out=g)   # in place, as PyTorch copies the bucket back
+            else:  # no gradient of its own (None, sparse, read-only): an array of its own
+                p.grad = total / self.world_size
         self.comm_stats["steps"] += 1
         self.comm_stats["wait_seconds"] += time.perf_counter() - t0
         if not self._rebuilt:
