@@ -7,6 +7,7 @@
 """
 import numpy as _np
 
+from . import memory  # first: glibc keeps freed memory mapped (see npgrad/memory.py)
 from . import random
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                                  set_grad_enabled)
