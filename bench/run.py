@@ -223,8 +223,9 @@ def main(argv=None):
                          "down the backend timed after NumPy when BLAS and PyTorch both use several threads")
     ap.add_argument("--malloc-tuned", action="store_true",
                     help="re-run under glibc malloc settings that keep freed memory mapped (MALLOC_MMAP_THRESHOLD_, "
-                         "MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_): shows the time the page faults of fresh "
-                         "allocations cost (the faults/step column)")
+                         "MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_) from the process's start. Importing npgrad "
+                         "already does this (npgrad/memory.py); run with NPGRAD_KEEP_FREED_MEMORY=0 to see what the "
+                         "page faults of fresh allocations cost under glibc's defaults (the faults/step column)")
     ap.add_argument("--profile", action="store_true", help="also cProfile npgrad on each workload")
     ap.add_argument("--profile-top", type=int, default=20, help="functions shown per profile")
     args = ap.parse_args(argv)
@@ -251,6 +252,12 @@ def main(argv=None):
             set_threads_torch_only(nthreads)
     print(machine_report())
     tuned = " ".join(f"{k}={os.environ[k]}" for k in MALLOC_TUNED if k in os.environ)
+    try:   # npgrad keeps freed memory mapped from its import on (npgrad/memory.py), for every backend here
+        from npgrad.memory import is_keeping_freed_memory
+        if is_keeping_freed_memory():
+            tuned = (tuned + "; " if tuned else "") + "npgrad's keep_freed_memory() (NPGRAD_KEEP_FREED_MEMORY=0: glibc's defaults)"
+    except ImportError:
+        pass
     reps_note = f"{repeats}" if args.repeats or args.quick else f"{repeats}-200 (as fit in {args.budget:g} s)"
     print(f"run     : size={size}, repeats={reps_note} (interleaved, rotating order), warm-up={args.warmup}, "
           f"{args.settle} untimed settle step(s) before each timed one, gc enabled, {'time.process_time (CPU)' if args.cpu else 'time.perf_counter'}; malloc: {tuned or 'glibc defaults'}; "
