@@ -102,3 +102,14 @@ def test_gemm_bound_script_runs(capsys):
     row = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| mlp |"))
     assert row.count("ms") == 2 and row.endswith("x |")
     assert len(gemm_bound.shapes("resnet")) == 3 * 15 - 1 + 3   # 15 convs (the stem has no dx) and a linear
+
+
+def test_alone_script_runs_each_backend_in_its_own_process(capsys):
+    """bench/alone.py: one process per backend, npgrad's with freed memory kept mapped, the others with
+    glibc's defaults; a table row per workload with both ratios."""
+    from bench import alone
+    r = alone.run_one("mlp", "torch", 2, 1, "tiny")
+    assert r["backend"] == "torch" and r["seconds"] > 0 and not r["npgrad_imported"]
+    alone.main(["--only", "mlp", "--size", "tiny", "--rounds", "1", "--steps", "2", "--threads", "1"])
+    row = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| mlp |")]
+    assert len(row) == 1 and row[0].count("x |") == 2
