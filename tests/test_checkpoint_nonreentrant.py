@@ -416,3 +416,12 @@ def test_determinism_check_on_dtypes_and_an_output_that_becomes_an_input():
     x.grad = None
     (y,) = npg.autograd.grad(checkpoint(flaky(lambda h: h * 1.0, lambda h: h), x, use_reentrant=False).sum(), x)
     assert_close(y, np.ones(3), rtol=0, atol=0)       # the recomputed output is the leaf itself: fed directly
+
+
+def test_the_same_tensor_returned_twice():
+    x, tx = _pair(np.linspace(0.5, 2, 4))
+    a, b = checkpoint(lambda h: (npg.exp(h),) * 2, x, use_reentrant=False)
+    ta, tb = TC.checkpoint(lambda h: (torch.exp(h),) * 2, tx, use_reentrant=False)
+    (a * 3 + b * b).sum().backward()
+    (ta * 3 + tb * tb).sum().backward()
+    assert_close(x.grad, tx.grad.numpy(), rtol=1e-12, atol=1e-12)

@@ -163,7 +163,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                     _accumulate(t, g, owned, create_graph)
             vjps = t._vjps
             if vjps.__class__ is recompute:  # an activation checkpoint: its graph, recomputed, joins this pass
-                _splice(t, vjps, g, create_graph, retain_graph, leaves, heap)
+                vjps.run(t, g, create_graph, retain_graph, leaves, heap)
                 horizon = _versions.horizon  # (the recomputation may have written in place)
                 continue
             # inputs modified in place since t was recorded: their versions as of t (or an error)
@@ -265,38 +265,16 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
 
 
 class Recompute:
-    """The ``_vjps`` of a node whose graph is recomputed when backward reaches it (activation checkpointing,
-    ``use_reentrant=False``: npgrad/utils/checkpoint.py). ``run(node, grads, create_graph)`` gets the node's
-    gradient (a dict: output position -> gradient), runs the forward again with grad mode on and returns
-    ``(tensor, gradient)`` pairs: the recomputed outputs and the gradients they receive. Their graph is newer
-    than every node still waiting, so the pass goes on through it, newest first, into the real inputs and the
-    parameters: grad(), inputs=, hooks, retain_graph and create_graph work through it unchanged."""
+    """The ``_vjps`` of an activation checkpoint's node (``use_reentrant=False``: npgrad/utils/checkpoint.py).
+    Visiting the node calls ``run(node, gradient, create_graph, retain_graph, leaves, heap)``, which runs the
+    forward again with grad mode on and hands the recomputed outputs their gradients (``_pending`` and the heap,
+    or ``leaves``). Their graph is newer than every node still waiting, so the pass goes on through it, newest
+    first, into the real inputs and parameters: grad(), inputs=, hooks and create_graph work through it."""
 
     __slots__ = ("run",)
 
     def __init__(self, run):
         self.run = run
-
-
-def _splice(t, vjps, g, create_graph, retain_graph, leaves, heap):
-    """Visit the checkpoint node ``t``: recompute its graph and hand the recomputed outputs their gradients."""
-    for p, gp in vjps.run(t, g.grads, create_graph):
-        if p._vjps is None:  # an output that is a leaf (an input or a parameter returned as it is)
-            prev = leaves.get(p)
-            if prev is None:
-                leaves[p] = gp
-            elif prev.__class__ is list:
-                prev.append(gp)
-            else:
-                leaves[p] = prev + gp
-        elif p._pending is not None:
-            p._pending = p._pending + gp
-        else:
-            p._pending = gp
-            heapq.heappush(heap, (-p._seq, p))
-    if not retain_graph:
-        t._parents = t._saved = None
-        t._vjps = RELEASED
 
 
 _leaf_lock = threading.Lock()

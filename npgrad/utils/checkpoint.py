@@ -41,6 +41,7 @@ Hence, as in PyTorch's reentrant variant:
 """
 import contextlib
 import copy
+import heapq
 import sys
 import warnings
 
@@ -177,7 +178,28 @@ class _Recomputation:
         self.inputs = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor)]
         self.versions = [_versions.version(a.data) for _, a in self.inputs]
 
-    def run(self, node, grads, create_graph):
+    def run(self, node, g, create_graph, retain_graph, leaves, heap):
+        """Visit the checkpoint's ``node`` in a backward pass (engine.Recompute): recompute ``function`` and hand
+        the recomputed outputs the gradients of the first run's (``g``)."""
+        for p, gp in self._recompute(g.grads):
+            if p._vjps is None:  # a leaf (an input or a parameter) in place of an output made by function
+                prev = leaves.get(p)
+                if prev is None:
+                    leaves[p] = gp
+                elif prev.__class__ is list:
+                    prev.append(gp)
+                else:
+                    leaves[p] = prev + gp
+            elif p._pending is not None:
+                p._pending = p._pending + gp
+            else:
+                p._pending = gp
+                heapq.heappush(heap, (-p._seq, p))
+        if not retain_graph:
+            node._parents = node._saved = None
+            node._vjps = _engine.RELEASED
+
+    def _recompute(self, grads):
         for (i, a), v in zip(self.inputs, self.versions):
             now = _versions.version(a.data)
             if now != v:
