@@ -284,6 +284,8 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     if use_reentrant is None:
         warnings.warn(_NO_USE_REENTRANT, UserWarning, stacklevel=2)
         use_reentrant = True
+    if context_fn is None:   # (npgrad's earlier default)
+        context_fn = noop_context_fn
     if use_reentrant:
         if kwargs:
             raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
