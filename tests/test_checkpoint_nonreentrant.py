@@ -425,3 +425,18 @@ def test_the_same_tensor_returned_twice():
     (a * 3 + b * b).sum().backward()
     (ta * 3 + tb * tb).sum().backward()
     assert_close(x.grad, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_grad_wrt_a_non_leaf_input_and_its_hook():
+    x, tx = _pair(np.linspace(-1, 1, 6))
+    h, th = x * 2, tx * 2
+    seen, tseen = [], []
+    h.register_hook(lambda g: seen.append(g.data.copy()))
+    th.register_hook(lambda g: tseen.append(g.numpy().copy()))
+    y = checkpoint(lambda z: npg.sin(z) * z, h, use_reentrant=False)
+    ty = TC.checkpoint(lambda z: torch.sin(z) * z, th, use_reentrant=False)
+    (g,) = npg.autograd.grad((y ** 2).sum(), h)
+    (tg,) = torch.autograd.grad((ty ** 2).sum(), th)
+    assert_close(g, tg.numpy(), rtol=1e-12, atol=1e-12)
+    assert len(seen) == len(tseen) == 1
+    assert_close(seen[0], tseen[0], rtol=1e-12, atol=1e-12)
