@@ -14,13 +14,14 @@ nested checkpoints, keyword arguments for ``function``, and inputs that do not r
 still get gradients). As in PyTorch, outputs that do not depend on anything requiring grad, and tensors that
 existed before the call (an input returned as it is), are returned as they are. Differences from PyTorch:
 
-* the first run records ``function``'s graph and drops it when ``function`` returns (PyTorch drops each saved
-  tensor as it is saved): the intermediates of one segment are alive until its end in forward, as they are
-  during its recomputation in backward, so the peak memory is the same;
+* the first run records ``function``'s graph (so that an output requires grad exactly when PyTorch's does) and
+  drops it when ``function`` returns (PyTorch drops each saved tensor as it is saved): a segment's intermediates
+  are alive until its end in forward, as they are during its recomputation in backward, so the peak memory is
+  the same; after forward only the inputs and outputs are kept;
 * the recomputation is checked on ``function``'s outputs (``determinism_check="default"``: their number,
   shapes and dtypes; PyTorch compares the tensors the ops save) and an input modified in place since the
-  checkpoint is an error; tensors hidden inside other objects than lists, tuples and dicts are returned
-  without a graph;
+  checkpoint is an error (as PyTorch's); only tensors in (nested) lists, tuples, namedtuples and dicts are
+  checkpointed: one inside another object keeps the graph of the first run (right gradients, no memory saved);
 * under forward-mode AD (dual tensors) and ``vmap``, ``function`` just runs, its graph kept (no memory saved);
 * ``context_fn()`` returns two context managers, entered around the first run and around every
   recomputation (there are no dispatch modes: selective checkpointing's contexts do not exist); ``debug``
