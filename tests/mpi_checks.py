@@ -104,14 +104,17 @@ def _batches(steps, batch, seed=3):
     return [(rng.standard_normal((batch, 1, 8, 8)), rng.integers(0, 10, batch)) for _ in range(steps)]
 
 
-def _train_pair(batchnorm, make_opt, steps=4, batch=16, **ddp_kwargs):
+def _train_pair(batchnorm, make_opt, steps=4, batch=16, wrap=None, **ddp_kwargs):
     """Train the reference (this process, whole batches) and the DDP model (this process's half of each
-    batch) side by side; return, for every step, both models' parameters and buffers."""
+    batch; ``wrap(model)`` first, if given) side by side; return, for every step, both models' parameters and
+    buffers."""
     rank, size = dist.get_rank(), dist.get_world_size()
     ref = _digits_cnn(batchnorm)
     model = _digits_cnn(batchnorm, seed=rank + 1)   # different initial values: DDP broadcasts rank 0's...
     if rank == 0:
         model.load_state_dict(ref.state_dict())      # ...which are the reference's
+    if wrap is not None:
+        wrap(model)
     if batchnorm:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     ddp = dist.DistributedDataParallel(model, bucket_mb=0.05, **ddp_kwargs)   # small buckets: several in flight
@@ -153,6 +156,19 @@ def case_ddp_sgd_plain():
     # comes last (after its weight's), closes the last bucket (reverse registration order puts the weight there)
     assert ddp._buckets[-1].params[-1] is ddp.module.features[0].bias
     assert ddp._buckets[-1].params[-2] is ddp.module.features[0].weight
+
+
+def case_ddp_checkpoint():
+    """The DDP model's features under a non-reentrant checkpoint: its post-accumulate hooks then run at the end
+    of backward (autograd/engine.py: _EarlyLeaves), and the training still matches the reference."""
+    from npgrad.utils.checkpoint import checkpoint
+
+    def wrap(model):
+        forward = model.features.forward
+        model.features.forward = lambda x: checkpoint(forward, x, use_reentrant=False)
+    history, ddp = _train_pair(False, lambda p: npg.optim.SGD(p, lr=0.1, momentum=0.9), wrap=wrap)
+    _check_history(history, "SGD, features checkpointed")
+    assert ddp.comm_stats["steps"] == 4, ddp.comm_stats
 
 
 def case_ddp_adamw_plain():

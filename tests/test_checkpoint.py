@@ -119,7 +119,11 @@ def test_errors_where_torch_refuses():
         checkpoint(lambda h: h * h, x, use_reentrant=True).sum().backward(create_graph=True)
     with pytest.warns(UserWarning, match="use_reentrant"):
         checkpoint(lambda h: h * 2, x)
-    with pytest.raises(ValueError, match="context_fn"):
+    with pytest.raises(ValueError, match="only supported when use_reentrant=False"):
+        TC.checkpoint(lambda h: h, tx, use_reentrant=True, context_fn=lambda: None)
+    with pytest.raises(ValueError, match="only supported when use_reentrant=False"):
+        checkpoint(lambda h: h, x, use_reentrant=True, context_fn=lambda: None)
+    with pytest.raises(ValueError, match="context_fn must return a pair"):
         checkpoint(lambda h: h, x, use_reentrant=False, context_fn=lambda: None)
 
 

@@ -60,7 +60,7 @@ def mpi_results():
     return json.loads(lines[0][len("RESULTS "):])
 
 
-MPI_CASES = ["collectives", "ddp_sgd_plain", "ddp_adamw_plain", "ddp_sgd_syncbn", "ddp_adamw_syncbn",
+MPI_CASES = ["collectives", "ddp_sgd_plain", "ddp_checkpoint", "ddp_adamw_plain", "ddp_sgd_syncbn", "ddp_adamw_syncbn",
              "no_sync_accumulates", "unused_parameters", "mismatched_models_raise_everywhere",
              "distributed_sampler_defaults", "syncbn_1d_buffers_and_a_given_communicator", "syncbn_jvp"]
 

@@ -132,8 +132,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     batch_small = not create_graph and leaves.__class__ is dict
     batch = _BATCH
     push, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
-    is_tensor, tensor_type, unbroadcast, exact, ident, ndarray = isinstance, Tensor, sum_to, Exact, passthrough, \
-        np.ndarray  # locals: faster
+    is_tensor, tensor_type, unbroadcast, exact, ident, ndarray, recompute = isinstance, Tensor, sum_to, Exact, \
+        passthrough, np.ndarray, Recompute  # locals: faster
     horizon = _versions.horizon  # nodes older than the latest in-place op are checked (one test per node)
     prev_mode = _state.enabled
     _state.enabled = bool(create_graph)
@@ -161,6 +161,11 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                     capture[t] = g if capture[t] is None else capture[t] + g
                 elif extra.get("retain"):
                     _accumulate(t, g, owned, create_graph)
+            vjps = t._vjps
+            if vjps.__class__ is recompute:  # an activation checkpoint: its graph, recomputed, joins this pass
+                vjps.run(t, g, create_graph, retain_graph, leaves, heap)
+                horizon = _versions.horizon  # (the recomputation may have written in place)
+                continue
             # inputs modified in place since t was recorded: their versions as of t (or an error)
             parents = t._parents if t._seq > horizon else _versions.as_of(t)
             if create_graph:
@@ -168,7 +173,6 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             else:
                 args, out = t._saved, t.data
             nargs = len(args)  # (a TypeError on a released node: see below)
-            vjps = t._vjps
             checked = vjps.__class__ is not exact
             n = len(parents)
             if len(vjps) < n:
@@ -260,6 +264,19 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
         _tls.callbacks = outer_callbacks
 
 
+class Recompute:
+    """The ``_vjps`` of an activation checkpoint's node (``use_reentrant=False``: npgrad/utils/checkpoint.py).
+    Visiting the node calls ``run(node, gradient, create_graph, retain_graph, leaves, heap)``, which runs the
+    forward again with grad mode on and hands the recomputed outputs their gradients (``_pending`` and the heap,
+    or ``leaves``). Their graph is newer than every node still waiting, so the pass goes on through it, newest
+    first, into the real inputs and parameters: grad(), inputs=, hooks and create_graph work through it."""
+
+    __slots__ = ("run",)
+
+    def __init__(self, run):
+        self.run = run
+
+
 _leaf_lock = threading.Lock()
 _tls = threading.local()   # .callbacks: the queue_callback list of the backward pass running in this thread;
 #                            .capturing: whether that pass returns gradients (grad, backward(inputs=)) instead of
@@ -317,6 +334,8 @@ class _EarlyLeaves(dict):
                 continue
             if id(t) in seen or t._parents is None:
                 continue
+            if t._vjps.__class__ is Recompute:  # a checkpoint: its edges are only known once it is recomputed,
+                return None                       # so leaves are accumulated at the end (no early hooks)
             seen.add(id(t))
             # the inputs backward will follow (as_of(t) in run_backward) when t's inputs changed in place since
             for p in (t._parents if t._seq > _versions.horizon else _versions.inputs_as_of(t)):
