@@ -21,6 +21,7 @@ def blocked(monkeypatch):
     """Blocks of one output row, the weight gradient blocked too; yields the calls that took the blocks."""
     monkeypatch.setattr(B, "BLOCK_BYTES", 1)
     monkeypatch.setattr(B, "WEIGHT_MAX_ROWS", 10 ** 9)
+    monkeypatch.setattr(B, "blas_threads", lambda: 1)   # (blocks are used only when BLAS runs one thread)
     ran = []
     for name in ("conv_gemm", "weight_gemm"):
         real = getattr(B, name)
@@ -101,6 +102,7 @@ def test_blocked_equals_one_gemm_at_a_workload_size(monkeypatch, dtype):
     w = npg.tensor(_rand((16, 16, 3, 3), dtype, 1))
     v = _rand((8, 16, 32, 32), dtype, 2)
     results = []
+    monkeypatch.setattr(B, "blas_threads", lambda: 1)
     for block in (B.BLOCK_BYTES, 1 << 60):
         monkeypatch.setattr(B, "BLOCK_BYTES", block)
         monkeypatch.setattr(B, "WEIGHT_MAX_ROWS", 10 ** 9)
@@ -111,3 +113,26 @@ def test_blocked_equals_one_gemm_at_a_workload_size(monkeypatch, dtype):
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-11)
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, **tol)
+
+
+def test_several_blas_threads_take_the_one_gemm_path(blocked, monkeypatch):
+    """With BLAS on several threads the blocks are not used (OpenBLAS threads one large GEMM, not the small
+    ones), and the result is the same."""
+    monkeypatch.setattr(B, "blas_threads", lambda: 2)
+    check(lambda *a: C.conv2d(*a, padding=1), lambda *a: F.conv2d(*a, padding=1),
+          _arrays((3, 5, 7, 6), (4, 5, 3, 3), True, np.float32), np.float32, "two BLAS threads")
+    assert blocked == []
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blas_threads_reads_openblas_in_a_fresh_process(threads):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, "-c", "from npgrad.ops._blas import blas_threads, _lookup\n"
+                          "print(blas_threads(), bool(_lookup()))"], capture_output=True, text=True, env=env, check=True)
+    n, found = out.stdout.split()
+    assert int(n) == threads
+    if sys.platform.startswith("linux"):
+        assert found == "True"   # NumPy's wheels bundle OpenBLAS: asked directly

@@ -15,18 +15,28 @@ matrix): 7.3 / 9.0 -> 6.1 / 6.5 ms at one thread, 8.5 / 8.2 -> 5.0 / 4.6 ms at t
 3.5 / 4.6 -> 3.2 / 4.0 (one thread), 3.2 / 2.9 -> 2.9 / 3.1 (two); 32x64x8x8 -> 64 and 64x16x14x14 -> 32
 within +-5% either way. The weight gradient blocked lost 5-30% except for few rows (a first layer's 9:
 0.70 -> 0.33 ms), hence WEIGHT_MAX_ROWS.
+
+Only when BLAS runs on one thread: on several, OpenBLAS splits one large GEMM over its threads but not the
+blocks' small ones, and the plain path measured faster for every shape (two threads, forward + weight
+gradient, medians of three interleaved rounds, 128 KiB blocks -> plain: 64x32x8x8 -> 32 2.24 -> 1.70 ms,
+64x16x14x14 -> 32 3.85 -> 2.64, 32x16x32x32 -> 16 8.60 -> 7.16, 32x64x8x8 -> 64 3.76 -> 2.51; at one thread
+the blocks still win: 32x16x32x32 -> 16 forward 7.6 -> 4.1 ms).
 """
 import math
 
 import numpy as np
+
+from ._blas import blas_threads
 
 BLOCK_BYTES = 1 << 17   # the column block's size (128 KiB; at least one output row per block)
 WEIGHT_MAX_ROWS = 32    # the weight gradient is blocked only for column matrices of at most this many rows
 
 
 def _rows_per_block(win, itemsize):
-    """Output rows (along the first spatial axis) per block, or None when one block would hold them all.
-    ``win`` is the window view (G, C/G, *K, *out, N)."""
+    """Output rows (along the first spatial axis) per block, or None when one block would hold them all or
+    BLAS runs on several threads. ``win`` is the window view (G, C/G, *K, *out, N)."""
+    if blas_threads() > 1:
+        return None
     nd = (win.ndim - 3) // 2
     out = win.shape[2 + nd:-1]
     per_row = math.prod(win.shape[:2 + nd]) * math.prod(out[1:]) * win.shape[-1] * itemsize
