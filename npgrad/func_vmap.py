@@ -29,6 +29,7 @@ import numpy as np
 
 _tm = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
 from . import _vmap_state
+from ._pytree import _flatten, _unflatten
 from .tensor import Tensor, _new
 
 __all__ = ["vmap"]
@@ -194,8 +195,22 @@ from ._vmap_basic import RULES  # noqa: E402  (the core families' rules; they us
 
 
 def _deep_level(args, kwargs):
-    """The innermost level batched anywhere in ``args``/``kwargs`` (index tuples, lists of tensors...)."""
-    return _level_of(_flatten((list(args), kwargs or {}))[0])
+    """The innermost level batched anywhere in ``args``/``kwargs`` (index tuples, lists of tensors...): the
+    leaves _flatten would give, walked without building its spec (this runs on every op under vmap)."""
+    lv = 0
+    stack = list(args)
+    if kwargs:
+        stack.extend(kwargs.values())
+    while stack:
+        a = stack.pop()
+        if type(a) is BatchedTensor:
+            if a._level > lv:
+                lv = a._level
+        elif isinstance(a, (list, tuple)):
+            stack.extend(a)
+        elif isinstance(a, dict):
+            stack.extend(a.values())
+    return lv
 
 
 def _dispatch(kind, op, args, kwargs):
@@ -221,14 +236,6 @@ RULES["fft"] = importlib.import_module(".func_vmap_fft", __package__).fft_rule  
 _warned = set()
 
 
-def _flatten(x):
-    from .func import _flatten
-    return _flatten(x)
-
-
-def _unflatten(leaves, spec):
-    from .func import _unflatten
-    return _unflatten(leaves, spec)
 
 
 def _broadcast_dims(dims, arg, where):
