@@ -249,6 +249,7 @@ class RNNBase(Module):
                     pre_of = R.projection(layer_in, w_ih, b_ih, b_hh)
                 init_state = self._init_state(k, h0, c0, B, P, H, dtype)
                 prev = init_state
+                w_t = np.ascontiguousarray(w_hh.data.T)   # once per sequence (see the note above lstm_step)
                 for t in (range(T) if d == 0 else range(T - 1, -1, -1)):
                     n, n_prev = int(bsz[t]), prev.shape[0]
                     if n > n_prev:  # reversed packed batch: sequences start here, from their initial state
@@ -258,12 +259,12 @@ class RNNBase(Module):
                     key = (rows(t),)
                     started.append((prev, key[0], n))
                     if lstm:
-                        prev = R.lstm_step(gx, key, prev, w_hh, w_hr, hoisted=hoist, pre_of=pre_of)
+                        prev = R.lstm_step(gx, key, prev, w_hh, w_hr, hoisted=hoist, pre_of=pre_of, w_t=w_t)
                     elif mode == "GRU":
-                        prev = R.gru_step(gx, key, prev, w_hh, b_hh)
+                        prev = R.gru_step(gx, key, prev, w_hh, b_hh, w_t=w_t)
                     else:
                         prev = R.rnn_step(gx, key, prev, w_hh, "relu" if mode == "RNN_RELU" else "tanh", hoisted=hoist,
-                                          pre_of=pre_of)
+                                          pre_of=pre_of, w_t=w_t)
                     places.append((len(states), (rows(t), slice(d * P, (d + 1) * P)),
                                    (slice(None), slice(0, P)) if lstm else None))
                     states.append(prev)
