@@ -463,3 +463,37 @@ def test_backward_takes_pytorchs_gradient_keyword():
     np.testing.assert_array_equal(x.grad, tx.grad.numpy())
     with pytest.raises(TypeError, match="gradient="):
         (x * 2).backward(g, gradient=g)
+
+
+def test_a_leaf_gradient_that_views_a_private_buffer_is_kept_and_aliases_nothing():
+    """A convolution's input gradient is a transposed view of a buffer nothing else holds: .grad keeps it (no
+    copy), with torch's values, sharing memory with no other array the user can reach."""
+    import torch
+    rng = np.random.default_rng(0)
+    xd, wd = rng.standard_normal((4, 3, 6, 6)), rng.standard_normal((5, 3, 3, 3))
+    x, w = npg.tensor(xd), npg.tensor(wd)
+    npg.sum(npg.conv2d(x, w, padding=1) ** 2).backward()
+    xt, wt = torch.tensor(xd, requires_grad=True), torch.tensor(wd, requires_grad=True)
+    (torch.nn.functional.conv2d(xt, wt, padding=1) ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    assert x.grad.base is not None                      # the view itself, not a copy
+    for other in (w.grad, x.data, w.data):
+        assert not np.shares_memory(x.grad, other)
+
+
+def test_a_leaf_gradient_that_views_memory_held_elsewhere_is_copied():
+    """stack's gradient for each input is a view of the incoming gradient; when that gradient is also kept
+    (retain_grad, a hook), each leaf's .grad must be a copy: writing one must not change the other."""
+    a, b = npg.tensor(np.arange(3.0)), npg.tensor(np.arange(3.0) + 5)
+    z = npg.stack([a, b])
+    z.retain_grad()
+    seen = []
+    z.register_hook(lambda g: seen.append(g))
+    (z * npg.tensor(np.array([[1.0, 2, 3], [4, 5, 6]]), requires_grad=False)).sum().backward()
+    np.testing.assert_array_equal(a.grad, [1, 2, 3])
+    np.testing.assert_array_equal(b.grad, [4, 5, 6])
+    for held in (z.grad, seen[0]):
+        held = np.asarray(getattr(held, "data", held))
+        assert not np.shares_memory(a.grad, held) and not np.shares_memory(b.grad, held)
+    np.asarray(z.grad)[...] = -1
+    np.testing.assert_array_equal(a.grad, [1, 2, 3])

@@ -10,6 +10,7 @@ Two paths share one set of VJP formulas (the ``_vjps`` stored on each tensor):
 """
 import heapq
 import math
+import sys
 import threading
 import warnings
 import weakref
@@ -73,6 +74,17 @@ def _seed(root, grad, create_graph):
     return _wrap(g) if create_graph else g
 
 
+def _base_refs_when_alone():
+    """``sys.getrefcount(g.base)`` in _accumulate's expression for a view ``g`` whose base nothing else holds."""
+    base = np.empty(2)
+    view = base[1:]
+    del base
+    return (lambda g: sys.getrefcount(g.base))(view)
+
+
+_BASE_ALONE = _base_refs_when_alone()
+
+
 def _accumulate(t, g, owned, create_graph):
     """Add ``g`` into ``t.grad`` without ever aliasing an array held elsewhere (and always as an ndarray:
     NumPy returns scalars from ufuncs on 0-d arrays)."""
@@ -83,10 +95,13 @@ def _accumulate(t, g, owned, create_graph):
     if isinstance(prev, Tensor):  # left over from a create_graph pass
         prev = prev.data
     if prev is None:
-        # A VJP may hand the same array to several inputs (add), or a view of one: copy then.
+        # A VJP may hand the same array to several inputs (add), or a view of one: copy then. A view whose
+        # base nothing else refers to (a convolution's input gradient, a transposed view of its own buffer)
+        # aliases nothing and is kept as it is.
         if isinstance(g, np.generic):
             g = np.array(g)
-        elif g.base is not None or id(g) in owned or not g.flags.writeable:
+        elif id(g) in owned or not g.flags.writeable or (g.base is not None and (
+                g.base.__class__ is not np.ndarray or sys.getrefcount(g.base) > _BASE_ALONE)):
             g = g.copy()
         owned.add(id(g))
         t._grad = g
