@@ -742,3 +742,20 @@ def test_depthwise_finite_differences():
     x, w, b = _rand((2, 3, 6, 5), np.float64, 0), _rand((6, 1, 3, 2), np.float64, 1), _rand((6,), np.float64, 2)
     check_finite_difference(lambda x, w, b: npg.conv2d(x, w, b, padding=1, groups=3), [x, w, b])
     check_finite_difference(lambda x, w, b: npg.conv2d(x, w, b, stride=2, dilation=(1, 2), groups=3), [x, w, b])
+
+
+@pytest.mark.parametrize("fill", [0.0, -np.inf])
+def test_padded_buffers_write_the_fill_only_around_the_input(fill):
+    """_padded and _batch_last fill only the border of the buffer (no pass over all of it first): against a
+    full-then-copy reference for offsets, crops, empty inputs, both memory orders, the pools' -inf."""
+    from npgrad.ops import _conv_geometry as G
+    rng = np.random.default_rng(0)
+    for N, H, W, lo, span in [(3, 4, 5, (1, 2), (6, 8)), (3, 4, 5, (0, 0), (6, 7)), (1, 0, 3, (1, 0), (3, 5)),
+                              (3, 4, 5, (2, 3), (3, 5)), (3, 4, 5, (0, 1), (2, 7)), (2, 1, 1, (3, 3), (8, 8))]:
+        x = rng.standard_normal((N, 2, H, W))
+        for xx in (x, np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)):
+            ref = np.full((N, 2) + span, fill)
+            dst, src = G._placement(lo, (H, W), span)
+            ref[(Ellipsis,) + dst] = xx[(Ellipsis,) + src]
+            np.testing.assert_array_equal(G._padded(xx, lo, span, fill), ref)
+            np.testing.assert_array_equal(np.moveaxis(G._batch_last(xx, lo, span, fill), -1, 0), ref)

@@ -105,10 +105,23 @@ def _padded(xd, lo, span, fill=0.0):
         return xd
     if _is_batch_last(xd):
         return _from_batch_last(_batch_last(xd, lo, span, fill))
-    buf = np.full(xd.shape[:2] + tuple(span), fill, dtype=xd.dtype)
+    buf = np.empty(xd.shape[:2] + tuple(span), dtype=xd.dtype)
     dst, src = _placement(lo, L, span)
+    _fill_border(buf, dst, fill, 2)
     buf[(Ellipsis,) + dst] = xd[(Ellipsis,) + src]
     return buf
+
+
+def _fill_border(buf, dst, fill, first):
+    """Write ``fill`` into ``buf`` outside the box ``dst`` (slices of its spatial axes, which start at axis
+    ``first``): the padding around where the input goes, without a pass over the whole buffer first."""
+    for j, sl in enumerate(dst):
+        ax = first + j
+        head = (slice(None),) * ax
+        if sl.start > 0:
+            buf[head + (slice(0, sl.start),)] = fill
+        if sl.stop < buf.shape[ax]:
+            buf[head + (slice(sl.stop, None),)] = fill
 
 
 def _placement(lo, L, span):
@@ -150,8 +163,9 @@ def _batch_last(a, lo=None, span=None, fill=0.0):
     t = a.transpose(_to_last(a.ndim))
     L = a.shape[2:]
     if lo is not None and (any(lo) or any(sp > n for sp, n in zip(span, L))):
-        buf = np.full(t.shape[:1] + tuple(span) + t.shape[-1:], fill, dtype=a.dtype)
+        buf = np.empty(t.shape[:1] + tuple(span) + t.shape[-1:], dtype=a.dtype)
         dst, src = _placement(lo, L, span)
+        _fill_border(buf, dst, fill, 1)
         c = (slice(None),)
         buf[c + dst] = _gentle(a, t)[c + src]
         return buf
