@@ -81,11 +81,31 @@ def noop_context_fn():
     return contextlib.nullcontext(), contextlib.nullcontext()
 
 
+def _saved_rng_state(preserve):
+    """The random generator's state at the first run (dropout's masks), or None when it is not preserved."""
+    return copy.deepcopy(get_generator().bit_generator.state) if preserve else None
+
+
+@contextlib.contextmanager
+def _rng_state(state):
+    """Run the recomputation with the generator at ``state`` (None: as it is), and put it back afterwards."""
+    if state is None:
+        yield
+        return
+    gen = get_generator()
+    current = gen.bit_generator.state
+    gen.bit_generator.state = state
+    try:
+        yield
+    finally:
+        gen.bit_generator.state = current
+
+
 class _Checkpoint(Function):
     @staticmethod
     def forward(ctx, function, preserve_rng_state, kwargs, *args):
         ctx.function, ctx.kwargs, ctx.args = function, kwargs, args
-        ctx.rng_state = copy.deepcopy(get_generator().bit_generator.state) if preserve_rng_state else None
+        ctx.rng_state = _saved_rng_state(preserve_rng_state)
         ctx.save_for_backward(*[a for a in args if isinstance(a, Tensor)])   # (version-checked in backward)
         return function(*args, **kwargs)
 
@@ -105,17 +125,8 @@ class _Checkpoint(Function):
                 inputs.append(leaf)
             else:
                 inputs.append(a)
-        gen = get_generator()
-        current = None
-        if ctx.rng_state is not None:
-            current = gen.bit_generator.state
-            gen.bit_generator.state = ctx.rng_state
-        try:
-            with enable_grad():
-                outputs = ctx.function(*inputs, **ctx.kwargs)
-        finally:
-            if current is not None:
-                gen.bit_generator.state = current
+        with _rng_state(ctx.rng_state), enable_grad():
+            outputs = ctx.function(*inputs, **ctx.kwargs)
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)
         pairs = [(o, g) for o, g in zip(outputs, grads)
                  if isinstance(o, Tensor) and o.requires_grad and g is not None]
@@ -211,17 +222,8 @@ class _Recomputation:
                     f"'{entry.op if entry else '?'}', is at version {now}; expected version {v} instead. The "
                     f"checkpoint runs its function again on its inputs in backward: do the in-place operation on a "
                     f"copy (x = x.clone()), or after backward.")
-        gen = get_generator()
-        current = None
-        if self.rng_state is not None:
-            current = gen.bit_generator.state
-            gen.bit_generator.state = self.rng_state
-        try:
-            with enable_grad(), self.context:
-                out = self.function(*self.args, **self.kwargs)
-        finally:
-            if current is not None:
-                gen.bit_generator.state = current
+        with _rng_state(self.rng_state), enable_grad(), self.context:
+            out = self.function(*self.args, **self.kwargs)
         flat, _ = _flatten(out)
         if self.check == "default" and _meta(flat) != self.meta:
             raise CheckpointError(_mismatch(self.meta, _meta(flat)))
@@ -259,7 +261,7 @@ def _checkpoint_without_reentrant(function, args, kwargs, preserve_rng_state, co
         raise ValueError(f"checkpoint: context_fn must return a pair of context managers (one around the forward "
                          f"pass, one around the recomputation), not {contexts!r}")
     forward_context, recompute_context = contexts
-    rng_state = copy.deepcopy(get_generator().bit_generator.state) if preserve_rng_state else None
+    rng_state = _saved_rng_state(preserve_rng_state)
     start = _next_seq()
     with forward_context:
         out = function(*args, **kwargs)
