@@ -102,11 +102,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
     # classes last, as a view
     xm = xd if xd.ndim == 2 else np.moveaxis(xd, 1, -1)
-    z = xm - xm.max(axis=-1, keepdims=True)
-    p = np.exp(z)
-    s = p.sum(axis=-1, keepdims=True)
+    z, p, s = _softmax_parts(xm)
     log_s = np.log(s)
-    p /= s                                      # softmax, kept for the backward pass
     if prob:
         tm = td if td.ndim == 2 else np.moveaxis(td, 1, -1)
         q = tm.astype(dt, copy=False)
@@ -189,6 +186,16 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     return _make(out, "cross_entropy", (x, td), (xd, td), (vjp_x, None), _loss_jvps((vjp_x, None), reduction, 1))
 
 
+def _softmax_parts(xm):
+    """Of classes-last logits ``xm``: z (the logits minus their maximum), the softmax (kept for the backward
+    pass) and the sums of exp(z), so that log-softmax = z - log(s), finite for logits of any size."""
+    z = xm - xm.max(axis=-1, keepdims=True)
+    p = np.exp(z)
+    s = p.sum(axis=-1, keepdims=True)
+    p /= s
+    return z, p, s
+
+
 def _plain_targets(td, n_classes, ignore_index):
     """Whether every class index in ``td`` is a valid class and none can be ``ignore_index``."""
     return td.size > 0 and not 0 <= ignore_index < n_classes and td.min() >= 0 and td.max() < n_classes
@@ -199,10 +206,7 @@ def _cross_entropy_plain(x, xd, td, reduction):
     label smoothing. loss_i = log(sum_c exp z_ic) - z_i,target (z: the logits minus their row maximum);
     d loss_i / d x_ic = softmax_ic - [c == target_i]."""
     rows = np.arange(xd.shape[0])
-    z = xd - xd.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    s = p.sum(axis=1, keepdims=True)
-    p /= s                                      # softmax, kept for the backward pass
+    z, p, s = _softmax_parts(xd)
     loss = np.log(s[:, 0]) - z[rows, td]
     n = xd.shape[0]
     out = loss if reduction == "none" else np.asarray(loss.sum() / n if reduction == "mean" else loss.sum(),
