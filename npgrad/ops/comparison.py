@@ -4,7 +4,7 @@ complex operands, as PyTorch does (it does not order complex numbers)."""
 import numpy as np
 
 from ..tensor import Tensor, _wrap, const, is_complex_value
-from .elementwise import REAL_ONLY, _tm, real_only_error
+from .elementwise import REAL_ONLY, _tm, broadcast_error, real_only_error
 
 
 def _no_grad_binary(name, forward):
@@ -22,8 +22,7 @@ def _no_grad_binary(name, forward):
         try:
             return _wrap(forward(ad, bd))
         except ValueError as e:
-            raise ValueError(f"{name}: operands could not be broadcast together with shapes "
-                             f"{np.shape(ad)} and {np.shape(bd)} ({e})") from None
+            raise broadcast_error(name, ad, bd, e) from None
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}``; the result is a bool/integer tensor with no gradient."
     return op

@@ -47,6 +47,12 @@ def real_only_error(name, *values):
                      f"npg.abs(z)")
 
 
+def broadcast_error(name, a, b, e):
+    """The ValueError of a binary op whose operands do not broadcast, naming the op and both shapes."""
+    return ValueError(f"{name}: operands could not be broadcast together with shapes {np.shape(a)} and "
+                      f"{np.shape(b)} ({e})")
+
+
 def _refuse_complex(name):
     def check(x):
         raise real_only_error(name, x.data if isinstance(x, Tensor) else x)
@@ -160,8 +166,7 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
         try:
             out = forward(ad, bd)
         except ValueError as e:
-            raise ValueError(f"{name}: operands could not be broadcast together with shapes "
-                             f"{np.shape(ad)} and {np.shape(bd)} ({e})") from None
+            raise broadcast_error(name, ad, bd, e) from None
         if rg and _state.enabled:
             same = (ad.shape == bd.shape and ad.dtype is bd.dtype) if number is None else type(number) in _WEAK
             saved = (ad if keep_a else None, bd if keep_b else None) if keep_a or keep_b else _UNREAD2
