@@ -508,3 +508,18 @@ from .torch_views import adjoint, movedim, narrow, swapdims, tensor_split, unfla
 
 __all__ += _torch_views.__all__ + _torch_copies.__all__
 _torch_copies.attach(T)
+
+# ============================================================ the rest of NumPy's array functions (surface-arrays)
+# meshgrid broadcast_arrays block choose compress extract delete insert resize trim_zeros sort_complex
+# (ops/manipulation.py); piecewise apply_along_axis trapezoid unwrap ldexp frexp modf divmod i0 astype
+# (ops/numeric.py); the in-place copyto fill_diagonal put putmask place, built on setitem (ops/putting.py).
+from . import manipulation as _manipulation, numeric as _numeric, putting as _putting  # noqa: E402
+from .manipulation import *  # noqa: F401,F403,E402
+from .numeric import *  # noqa: F401,F403,E402
+from .putting import *  # noqa: F401,F403,E402
+
+for _module in (_manipulation, _numeric, _putting):
+    __all__ += [_name for _name in _module.__all__ if _name not in __all__]
+    FUNCTIONS.update(_module.numpy_functions())
+    _module.attach(T)
+UFUNCS.update(_numeric.numpy_ufuncs())
