@@ -76,7 +76,7 @@ _copy = copy
 
 
 def _block_index(index):
-    return "arrays" + "".join(f"[{i}]" for i in index)
+    return "arrays" + "".join(f"[{i}]" for i in index if i is not None)
 
 
 def _block_depths(arrays, index=()):

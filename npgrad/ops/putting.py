@@ -145,6 +145,17 @@ def put(a, ind, v, mode="raise"):
     _write(a, _flat_key(a, idx), vals, "put")
 
 
+def _safe_values(values, a, name):
+    """The values of ``putmask`` / ``place``: an array or tensor must cast safely to ``a``'s dtype (NumPy's rule
+    for these two), while Python numbers and lists are converted to it."""
+    if isinstance(values, (Tensor, np.ndarray)):
+        if not np.can_cast(values.dtype, a.dtype, "safe"):
+            raise TypeError(f"{name}: Cannot cast array data from {values.dtype!r} to {a.dtype!r} according to the "
+                            f"rule 'safe'")
+        return ravel(as_input(values, name))
+    return ravel(as_input(np.asarray(values, dtype=a.dtype), name))
+
+
 def _mask_of(mask, a, name):
     m = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
     if m.size != a.size:
@@ -154,13 +165,14 @@ def _mask_of(mask, a, name):
 
 def putmask(a, mask, values):
     """``a.flat[n] = values.flat[n % values.size]`` wherever ``mask.flat[n]`` is true, as ``np.putmask`` (the
-    values are matched to positions, not to the true entries; ``place`` takes them in order). In place;
-    differentiable in ``values`` and the rest of ``a``."""
+    values are matched to positions, not to the true entries; ``place`` takes them in order). Array or tensor
+    values must cast safely to ``a``'s dtype, as in NumPy. In place; differentiable in ``values`` and the rest
+    of ``a``."""
     if not isinstance(a, Tensor):
         return np.putmask(a, _array(mask), _array(values))
     m = _mask_of(mask, a, "putmask")
     pos = np.flatnonzero(m)
-    values = ravel(as_input(values, "putmask"))
+    values = _safe_values(values, a, "putmask")
     if not pos.size or not values.size:
         return
     vals = take(values, pos % values.size)
@@ -169,12 +181,13 @@ def putmask(a, mask, values):
 
 def place(arr, mask, vals):
     """Write the first N elements of ``vals`` (repeated as needed) where ``mask`` is true, N being the number of
-    true entries, as ``np.place``. In place; differentiable in ``vals`` and the rest of ``arr``."""
+    true entries, as ``np.place`` (array or tensor values must cast safely to ``arr``'s dtype). In place;
+    differentiable in ``vals`` and the rest of ``arr``."""
     if not isinstance(arr, Tensor):
         return np.place(arr, _array(mask), _array(vals))
     m = _mask_of(mask, arr, "place")
     count = int(m.sum())
-    v = as_input(vals, "place")
+    v = _safe_values(vals, arr, "place")
     if count and not v.size:
         raise ValueError("place: Cannot insert from an empty array!")
     if count:
