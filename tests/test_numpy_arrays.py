@@ -552,6 +552,106 @@ def test_choose_refuses_out_as_every_npgrad_op():
         np.choose(np.array([0, 1]), [npg.tensor(V[:2])], out=np.empty(2))
 
 
+def test_in_place_writes_under_vmap_run_per_sample():
+    """A write into a batched tensor, as ``x[key] = v``, has no batching rule: vmap runs the function per sample
+    (with its fallback warning), and the result is right."""
+    def f(row):
+        y = row * 1.0
+        npg.put(y, [0, -1], [7.0, 8.0])
+        np.putmask(y, np.array([False, True, False, False]), row * 3)
+        return y
+    x = npg.tensor(A)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = npg.func.vmap(f)(x)
+    np.testing.assert_array_equal(out.data, np.stack([f(npg.tensor(r)).data for r in A]))
+
+
+# ------------------------------------------------------------------------- random layouts against NumPy
+def _agree(name, call, *args, inplace=False):
+    """``call(m, *args)`` with m = np on arrays and m = npg on tensors: the same values, dtypes and container, or
+    errors of the same type. ``inplace``: compare the destination (the first argument) after the call."""
+    def run(m, wrap):
+        xs = [npg.tensor(x.copy(), requires_grad=False) if wrap and isinstance(x, np.ndarray) and x.dtype.kind == "f"
+              else (x.copy() if isinstance(x, np.ndarray) else x) for x in args]
+        if inplace and wrap and not isinstance(xs[0], npg.Tensor):
+            xs[0] = npg.tensor(xs[0], requires_grad=False)
+        try:
+            out = call(m, *xs)
+        except Exception as e:  # noqa: BLE001 (compared below)
+            return e
+        return xs[0] if inplace else out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected, got = run(np, False), run(npg, True)
+    shapes = [np.shape(a) for a in args]
+    if isinstance(expected, Exception) or isinstance(got, Exception):
+        assert isinstance(expected, Exception) and isinstance(got, type(expected)), (name, shapes, expected, got)
+        return
+    if isinstance(expected, (tuple, list)):
+        assert type(got) is type(expected) and len(got) == len(expected), (name, shapes)
+        for g, e in zip(got, expected):
+            assert g.shape == e.shape and g.dtype == e.dtype, (name, shapes)
+            np.testing.assert_array_equal(g.data, e, err_msg=f"{name} {shapes}")
+        return
+    assert got.shape == np.shape(expected) and got.dtype == np.asarray(expected).dtype, (name, shapes)
+    np.testing.assert_array_equal(got.data, expected, err_msg=f"{name} {shapes}")
+
+
+def _shape(rng, max_nd=3, low=0):
+    return tuple(int(n) for n in rng.integers(low, 4, rng.integers(0, max_nd + 1)))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("seed", range(4))
+def test_random_layouts_agree_with_numpy(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        x = rng.standard_normal(_shape(rng))
+        nd = x.ndim
+        axis = None if nd == 0 or rng.random() < 0.3 else int(rng.integers(-nd, nd))
+        n = x.size if axis is None else x.shape[axis]
+        obj = [int(rng.integers(-n - 1, n + 2)), [int(i) for i in rng.integers(-n - 1, n + 2, rng.integers(0, 4))],
+               slice(int(rng.integers(-n - 1, n + 2)), None, [None, 2, -1][rng.integers(0, 3)]),
+               rng.random(n) < 0.5][rng.integers(0, 4)]
+        values = rng.standard_normal(_shape(rng, 2, 1) if rng.random() < 0.5 else x.shape[rng.integers(0, nd + 1):])
+        _agree("insert", lambda m, x, v: m.insert(x, obj, v, axis=axis), x, values)
+        _agree("delete", lambda m, x: m.delete(x, obj, axis=axis), x)
+        k = int(rng.integers(1, 4))
+        mode = ["raise", "wrap", "clip"][rng.integers(0, 3)]
+        idx = rng.integers(-1 if mode != "raise" else 0, k + (mode != "raise"), _shape(rng))
+        _agree("choose", lambda m, *cs: m.choose(idx, list(cs), mode=mode), *[rng.standard_normal(_shape(rng))
+                                                                              for _ in range(k)])
+        cond = rng.random(rng.integers(0, 5)) < 0.5
+        _agree("compress", lambda m, x: m.compress(cond, x, axis=axis), x)
+        mask = rng.random(max(0, x.size + int(rng.integers(-1, 2)))) < 0.5
+        _agree("extract", lambda m, x: m.extract(mask, x), x)
+        new_shape = _shape(rng) if rng.random() < 0.8 else int(rng.integers(0, 6))
+        _agree("resize", lambda m, x: m.resize(x, new_shape), x)
+        kw = dict(indexing=["xy", "ij"][rng.integers(0, 2)], sparse=bool(rng.integers(0, 2)),
+                  copy=bool(rng.integers(0, 2)))
+        _agree("meshgrid", lambda m, *xs: m.meshgrid(*xs, **kw), *[rng.standard_normal(_shape(rng, 2))
+                                                                    for _ in range(rng.integers(0, 4))])
+        _agree("broadcast_arrays", lambda m, *xs: m.broadcast_arrays(*xs), *[rng.standard_normal(_shape(rng))
+                                                                              for _ in range(rng.integers(1, 4))])
+        z = np.pad(rng.standard_normal(_shape(rng, 3, 1)) * (rng.random() < 0.9), 1)
+        trim = ["fb", "f", "b"][rng.integers(0, 3)]
+        zaxis = None if z.ndim == 0 or rng.random() < 0.5 else int(rng.integers(-z.ndim, z.ndim))
+        _agree("trim_zeros", lambda m, z: m.trim_zeros(z, trim, axis=zaxis), z)
+        ind = rng.integers(-x.size - 2, x.size + 2, rng.integers(0, 5))
+        _agree("put", lambda m, a, v: m.put(a, ind, v, mode=mode), x, values, inplace=True)
+        pmask = (rng.random(x.shape) < 0.5) if rng.random() < 0.9 else rng.random(x.size + 1) < 0.5
+        _agree("putmask", lambda m, a, v: m.putmask(a, pmask, v), x, values, inplace=True)
+        _agree("place", lambda m, a, v: m.place(a, pmask, v), x, values, inplace=True)
+        wrap = bool(rng.integers(0, 2))
+        square = rng.standard_normal((rng.integers(0, 5), rng.integers(0, 5)) if rng.random() < 0.8 else (3, 3, 3))
+        _agree("fill_diagonal", lambda m, a, v: m.fill_diagonal(a, v, wrap=wrap), square, values, inplace=True)
+        where = (rng.random(x.shape[rng.integers(0, nd + 1):]) < 0.5) if rng.random() < 0.5 else True
+        casting = ["same_kind", "unsafe", "safe", "no"][rng.integers(0, 4)]
+        src = values if rng.random() < 0.5 else values.astype(np.float32)
+        _agree("copyto", lambda m, a, s: m.copyto(a, s, casting=casting, where=where), x, src, inplace=True)
+
+
 # ------------------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("call, exc, match", [
     (lambda m, x: m.meshgrid(x, indexing="yx"), ValueError, "meshgrid"),

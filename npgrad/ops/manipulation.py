@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from ._util import all_values, as_input, is_batched, normalize_axis, normalize_one_axis, refuse_out
 from .arrays import copy
 from .comparison import equal
@@ -55,8 +55,9 @@ def broadcast_arrays(*args, subok=False):
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     """Coordinate grids from 1-D coordinate vectors, as ``np.meshgrid`` (a tuple, as NumPy 2): each input is
     flattened and laid along its own axis, the first two swapped for ``indexing='xy'`` (Cartesian), then all
-    broadcast to the full grid unless ``sparse``; ``copy=False`` returns broadcast views. Differentiable in
-    every input (a grid's gradient is summed back along the axes it was repeated over)."""
+    broadcast to the full grid unless ``sparse``; ``copy=False`` returns views (a list when also sparse, as
+    NumPy's). Differentiable in every input (a grid's gradient is summed back along the axes it was repeated
+    over)."""
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: Valid values for `indexing` are 'xy' and 'ij', got {indexing!r}")
     nd = len(xi)
@@ -69,7 +70,7 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
         out = list(broadcast_arrays(*out))
     if copy:
         out = [_copy(o) for o in out]
-    return tuple(out)
+    return tuple(out) if copy or not sparse else out  # (NumPy's own sparse views come in a list)
 
 
 _copy = copy
@@ -175,11 +176,12 @@ def compress(condition, a, axis=None, out=None):
         a, ax = ravel(a), 0
     else:
         ax = normalize_one_axis(axis, a.ndim, "compress")
+    probe = np.arange(a.shape[ax]) if a.size else np.empty(a.shape, bool)  # (NumPy checks no index of an empty a)
     try:
-        keep = np.compress(_index_data(condition), np.arange(a.shape[ax]))
+        keep = np.compress(_index_data(condition), probe, axis=0 if a.size else ax)
     except (ValueError, IndexError) as e:
         raise _reraised("compress", e) from None
-    return take(a, keep, axis=ax)
+    return take(a, keep, axis=ax) if a.size else reshape(ravel(a), keep.shape)
 
 
 def extract(condition, arr):
@@ -273,7 +275,15 @@ def insert(arr, obj, values, axis=None):
     except IndexError as e:
         raise _reraised("insert", e) from None
     slot = arr.shape[:ax] + (numnew,) + arr.shape[ax + 1:]
-    joined = concatenate([arr, _fit(values, slot, "insert")], axis=ax)
+    try:
+        values = _fit(values, slot, "insert")
+    except ValueError:  # nothing is written into an empty slot: NumPy also takes empty values whose last axes fit
+        tail = values.shape[max(0, values.ndim - len(slot)):]
+        if not (0 in slot and values.size == 0 and all(t == s or (t == 1 and s) for t, s in zip(tail[::-1],
+                                                                                                slot[::-1]))):
+            raise
+        values = _wrap(np.zeros(slot, arr.dtype))
+    joined = concatenate([arr, values], axis=ax)
     perm = np.empty(n + numnew, dtype=np.intp)  # each new position's source in arr + values
     perm[old] = np.arange(n)
     perm[indices] = n + np.arange(numnew)

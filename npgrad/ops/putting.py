@@ -75,6 +75,8 @@ def copyto(dst, src, casting="same_kind", where=True):
     except TypeError as e:
         raise TypeError(f"copyto: {e}") from None
     src = as_input(src, "copyto")
+    while src.ndim > dst.ndim and src.shape[0] == 1:  # (NumPy's assignment drops leading size-1 axes)
+        src = src.reshape(src.shape[1:])
     for what, shape in (("input array", src.shape), ("where mask", wd.shape)):
         try:
             ok = np.broadcast_shapes(shape, dst.shape) == dst.shape
@@ -129,6 +131,9 @@ def put(a, ind, v, mode="raise"):
     n = a.size
     if idx.size and n == 0:
         raise IndexError("put: cannot replace elements of an empty array")
+    v = as_input(v, "put")
+    if not v.size:  # nothing to write (NumPy checks no index then)
+        return
     if mode == "raise":
         bad = idx[(idx < -n) | (idx >= n)]
         if bad.size:
@@ -136,9 +141,9 @@ def put(a, ind, v, mode="raise"):
         idx = idx % n if n else idx
     else:
         idx = idx % n if mode == "wrap" else np.clip(idx, 0, n - 1)
-    vals = _values(v, idx.size, a.dtype, "put")
-    if not idx.size or not vals.size:
+    if not idx.size:
         return
+    vals = _values(v, idx.size, a.dtype, "put")
     if a.ndim == 0:  # one element: the last write wins
         _write(a, (), vals[-1], "put")
         return
