@@ -508,3 +508,8 @@ from .torch_views import adjoint, movedim, narrow, swapdims, tensor_split, unfla
 
 __all__ += _torch_views.__all__ + _torch_copies.__all__
 _torch_copies.attach(T)
+
+# ============================================================ more NumPy functions without a gradient (surface-nondiff)
+from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
+from .nondiff_extra import *  # noqa: E402,F401,F403
+__all__ += _nondiff_extra.__all__
