@@ -10,16 +10,20 @@ them. This module registers its NumPy entry points in ``_dispatch.UFUNCS`` / ``F
 gives npgrad NumPy 2's (and PyTorch's) short ufunc names (acos, atan2, bitwise_not, bitwise_left_shift...)
 and two differentiable helpers NumPy dispatches: ``apply_over_axes`` and the in-place ``np.put_along_axis``.
 """
+import functools
+
 import numpy as np
 
 from ..autograd.grad_mode import _state
+from ..dtypes import check_numeric
 from ..tensor import Tensor
 from . import inplace as _inplace
 from ._dispatch import FUNCTIONS, UFUNCS
 from .comparison import _no_grad_binary, _no_grad_unary, invert
 from .elementwise import arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh
 from .index import put_along_axis as _put_along_axis
-from .nondiff import _passthrough, _raw, _wrapped
+from ._util import batching_rule
+from .nondiff import _raw, _wrapped
 from .shape import expand_dims
 
 __all__ = [
@@ -32,6 +36,50 @@ __all__ = [
     'array2string', 'array_repr', 'array_str', 'einsum_path', 'may_share_memory', 'shares_memory',
     'apply_over_axes',
 ]
+
+
+
+def _named_errors(name, fn):
+    """``fn`` whose ValueError / TypeError messages (NumPy's, which rarely name the function) start with
+    ``name``, keeping their type."""
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, TypeError) as e:
+            if str(e).startswith(name):
+                raise
+            try:
+                err = type(e)(f"{name}: {e}")
+            except Exception:  # an exception type with another constructor: NumPy's message as it is
+                raise e from None
+            raise err from None
+    return op
+
+
+def _numeric(name, out):
+    """``out`` (NumPy's result), its arrays refused unless numeric: a tensor never holds strings or objects."""
+    if isinstance(out, (np.ndarray, np.generic)):
+        check_numeric(np.asarray(out), name)
+    elif isinstance(out, (tuple, list)):
+        for r in out:
+            _numeric(name, r)
+    return out
+
+
+def _passthrough(npfn, doc, vmap="loop"):
+    """As ``nondiff._passthrough`` (NumPy on the tensors' data, arrays back as constant tensors; ``vmap``: the
+    batching rule), its errors naming the function; a non-numeric array result (a tensor mixed with strings)
+    is refused."""
+    name = npfn.__name__
+
+    def fn(*args, **kwargs):
+        return _wrapped(_numeric(name, npfn(*(_raw(a) for a in args), **{k: _raw(v) for k, v in kwargs.items()})))
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    fn.__wrapped__ = npfn  # (its signature)
+    return _named_errors(name, batching_rule(vmap)(fn))
+
 
 # ---------------------------------------------------------------- ufuncs (elementwise, broadcasting; vmap-able)
 signbit = _no_grad_unary("signbit", np.signbit, "Where the sign bit is set (``-0.0`` and NaNs with the sign "
@@ -73,9 +121,9 @@ def _no_out(name, fn, doc):
     return op
 
 
-isposinf = _no_out("isposinf", _no_grad_unary("isposinf", np.isposinf, None),
+isposinf = _no_out("isposinf", _named_errors("isposinf", _no_grad_unary("isposinf", np.isposinf, None)),
                    "Where ``x`` is +inf, as ``np.isposinf`` (a bool tensor; complex input is an error, as in NumPy).")
-isneginf = _no_out("isneginf", _no_grad_unary("isneginf", np.isneginf, None),
+isneginf = _no_out("isneginf", _named_errors("isneginf", _no_grad_unary("isneginf", np.isneginf, None)),
                    "Where ``x`` is -inf, as ``np.isneginf`` (a bool tensor; complex input is an error, as in NumPy).")
 
 
@@ -86,6 +134,7 @@ def _refuse_grad_weights(name, weights):
                         f"npg.digitize for a histogram differentiable in its weights")
 
 
+@functools.partial(_named_errors, "histogram2d")
 def histogram2d(x, y, bins=10, range=None, density=None, weights=None):
     """2-D histogram of the points ``(x, y)``: ``(H, xedges, yedges)`` as ``np.histogram2d`` (constant
     tensors; tensor ``weights`` that require grad are refused, as in ``npg.histogram``)."""
@@ -94,6 +143,7 @@ def histogram2d(x, y, bins=10, range=None, density=None, weights=None):
                                    weights=_raw(weights)))
 
 
+@functools.partial(_named_errors, "histogramdd")
 def histogramdd(sample, bins=10, range=None, density=None, weights=None):
     """N-D histogram of ``sample`` ((N, D) points, or a sequence of D coordinate arrays): ``(H, edges)`` as
     ``np.histogramdd``, ``edges`` a list of D constant tensors."""
