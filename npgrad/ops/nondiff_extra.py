@@ -228,11 +228,12 @@ def apply_over_axes(func, a, axes):
     for axis in ((axes,) if np.ndim(axes) == 0 else axes):
         axis = axis + n if axis < 0 else axis
         res = func(val, axis)
-        if np.ndim(_raw(res)) != np.ndim(_raw(val)):
-            res = expand_dims(res, axis)
-            if np.ndim(_raw(res)) != np.ndim(_raw(val)):
-                raise ValueError("apply_over_axes: function is not returning an array of the correct shape")
-        val = res
+        nd, want = np.ndim(_raw(res)), np.ndim(_raw(val))
+        if nd not in (want, want - 1):
+            raise ValueError(f"apply_over_axes: function is not returning an array of the correct shape (its "
+                             f"result on axis {axis} of a {want}-d input has {nd} dimensions; {want} or {want - 1} "
+                             f"expected)")
+        val = res if nd == want else expand_dims(res, axis)
     return val
 
 
