@@ -137,6 +137,8 @@ add("round_decimals", npg.round, lambda x, decimals: torch.round(x, decimals=dec
 add("round_np", lambda x: np.round(x, 2), lambda x: torch.round(x, decimals=2), UNARY[:3], domain="big")
 add("round_method", lambda x: x.round(1), lambda x: torch.round(x, decimals=1), UNARY[:3], domain="big")
 add("nan_to_num", npg.nan_to_num, torch.nan_to_num, UNARY)
+add("fabs", npg.fabs, torch.abs, UNARY, domain="away")
+add("positive", npg.positive, torch.positive, UNARY)
 add("sinh_method", lambda x: x.sinh(), lambda x: x.sinh(), UNARY[:3])
 add("np.arcsinh", np.arcsinh, torch.asinh, UNARY[:3])
 for name, tname, dom in [("arctan2", "atan2", ("real", "away")), ("hypot", "hypot", "away"),

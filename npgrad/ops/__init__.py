@@ -176,7 +176,7 @@ UFUNCS = _dispatch.UFUNCS   # (filled here and by the family blocks below; read 
 FUNCTIONS = _dispatch.FUNCTIONS
 UFUNCS.update({
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.divide: div,
-    np.power: power, np.negative: neg, np.positive: lambda x: x, np.matmul: matmul,
+    np.power: power, np.negative: neg, np.positive: arrays.positive, np.matmul: matmul,
     np.float_power: lambda a, b: power(_as_f64(a), _as_f64(b)),
     np.floor_divide: floor_divide, np.remainder: remainder, np.maximum: maximum, np.minimum: minimum,
     np.equal: equal, np.not_equal: not_equal, np.less: less, np.less_equal: less_equal,
@@ -188,7 +188,7 @@ UFUNCS.update({
     np.exp: exp, np.expm1: elementwise.expm1, np.log: log, np.log1p: elementwise.log1p,
     np.log2: elementwise.log2, np.log10: elementwise.log10, np.sqrt: sqrt, np.square: elementwise.square,
     np.reciprocal: elementwise.reciprocal, np.sin: elementwise.sin, np.cos: elementwise.cos,
-    np.tan: elementwise.tan, np.tanh: tanh, np.absolute: abs, np.fabs: abs, np.sign: elementwise.sign,
+    np.tan: elementwise.tan, np.tanh: tanh, np.absolute: abs, np.fabs: arrays.fabs, np.sign: elementwise.sign,
     np.floor: elementwise.floor, np.ceil: elementwise.ceil, np.rint: elementwise.round,
 })
 
@@ -261,7 +261,8 @@ for _name, _fn in dict(round=round, sinh=sinh, cosh=cosh, arcsin=arcsin, arccos=
 from . import arrays, padding as _padding  # noqa: E402
 from .arrays import (append, array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, copy, cross,  # noqa
                      dsplit, dstack, diag, diagflat, diagonal, diff, ediff1d, fliplr, flipud, gradient, hsplit,
-                     hstack, kron, roll, rollaxis, rot90, row_stack, select, trace, tril, triu, vsplit, vstack)
+                     hstack, kron, roll, rollaxis, rot90, row_stack, select, trace, tril, triu, vsplit, vstack,
+                     fabs, positive)
 pad = _padding.pad
 einsum = _padding.with_sublists(einsum)  # the string form, wherever it is defined
 
@@ -269,7 +270,7 @@ __all__ += [
     'append', 'array_split', 'atleast_1d', 'atleast_2d', 'atleast_3d', 'column_stack', 'copy', 'cross',
     'dsplit', 'dstack', 'diag', 'diagflat', 'diagonal', 'diff', 'ediff1d', 'fliplr', 'flipud', 'gradient',
     'hsplit', 'hstack', 'kron', 'roll', 'rollaxis', 'rot90', 'row_stack', 'select', 'trace', 'tril', 'triu',
-    'vsplit', 'vstack',
+    'vsplit', 'vstack', 'fabs', 'positive',
 ]
 FUNCTIONS.update({
     np.append: append, np.array_split: array_split, np.atleast_1d: atleast_1d, np.atleast_2d: atleast_2d,

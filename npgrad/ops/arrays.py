@@ -470,3 +470,23 @@ _COPY_VJPS = (lambda g, y, x: g,)
 _COPY_JVPS = (lambda t, y, x: copy(t),)  # the copy's tangent has its own memory too
 _versions.reads("copy", "")  # write into the copy to leave a value an op saved intact
 clone = copy  # PyTorch's name
+
+
+def positive(x):
+    """``+x`` as ``np.positive``: a new tensor with ``x``'s values (NumPy returns a copy, so writing into the
+    result leaves ``x`` alone; PyTorch's ``torch.positive`` returns ``x`` itself). Bool input is a TypeError, as
+    in NumPy."""
+    x = as_input(x, "positive")
+    if x.dtype == np.bool_:
+        raise TypeError("positive: not defined for bool tensors (as np.positive)")
+    return copy(x)
+
+
+def fabs(x):
+    """Absolute value of a real tensor, as ``np.fabs`` (complex input is a TypeError, as in NumPy: use
+    ``abs``)."""
+    x = as_input(x, "fabs")
+    if x.dtype.kind == "c":
+        raise TypeError(f"fabs: not defined for complex tensors (got {x.dtype}); use npg.abs for the modulus")
+    from .elementwise import abs as _abs
+    return _abs(x)
