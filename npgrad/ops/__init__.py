@@ -168,8 +168,12 @@ T.double = lambda self: astype(self, np.float64)
 
 
 # ------------------------------------------------------------------- NumPy protocols
-def _as_f64(x):  # np.float_power computes in float64
-    return astype(x, np.float64) if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+def float_power(x1, x2):
+    """``x1 ** x2`` computed in float64, or in complex128 when either input is complex, as ``np.float_power``
+    (whatever the inputs' precision); differentiable in both."""
+    kinds = [np.result_type(v.data if isinstance(v, Tensor) else v).kind for v in (x1, x2)]
+    dt = np.complex128 if "c" in kinds else np.float64  # (not any(): npgrad's any is in scope here)
+    return power(*(astype(v, dt) if isinstance(v, Tensor) else np.asarray(v, dtype=dt) for v in (x1, x2)))
 
 
 UFUNCS = _dispatch.UFUNCS   # (filled here and by the family blocks below; read by ops/_dispatch.py)
@@ -177,7 +181,7 @@ FUNCTIONS = _dispatch.FUNCTIONS
 UFUNCS.update({
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.divide: div,
     np.power: power, np.negative: neg, np.positive: arrays.positive, np.matmul: matmul,
-    np.float_power: lambda a, b: power(_as_f64(a), _as_f64(b)),
+    np.float_power: float_power,
     np.floor_divide: floor_divide, np.remainder: remainder, np.maximum: maximum, np.minimum: minimum,
     np.equal: equal, np.not_equal: not_equal, np.less: less, np.less_equal: less_equal,
     np.greater: greater, np.greater_equal: greater_equal,
@@ -270,7 +274,7 @@ __all__ += [
     'append', 'array_split', 'atleast_1d', 'atleast_2d', 'atleast_3d', 'column_stack', 'copy', 'cross',
     'dsplit', 'dstack', 'diag', 'diagflat', 'diagonal', 'diff', 'ediff1d', 'fliplr', 'flipud', 'gradient',
     'hsplit', 'hstack', 'kron', 'roll', 'rollaxis', 'rot90', 'row_stack', 'select', 'trace', 'tril', 'triu',
-    'vsplit', 'vstack', 'fabs', 'positive',
+    'vsplit', 'vstack', 'fabs', 'positive', 'float_power',
 ]
 FUNCTIONS.update({
     np.append: append, np.array_split: array_split, np.atleast_1d: atleast_1d, np.atleast_2d: atleast_2d,
@@ -467,7 +471,7 @@ from .complex import (angle, conj, conjugate, imag, iscomplex, iscomplexobj, isr
 
 __all__ += ['angle', 'conj', 'conjugate', 'imag', 'iscomplex', 'iscomplexobj', 'isreal', 'isrealobj', 'polar',
             'real', 'real_if_close', 'view_as_complex', 'view_as_real']
-UFUNCS[np.conjugate] = conj
+UFUNCS[np.conjugate] = _complex.conj_copy  # (NumPy's: always a new array)
 FUNCTIONS.update({np.real: real, np.imag: imag, np.angle: angle, np.iscomplex: iscomplex, np.isreal: isreal,
                   np.iscomplexobj: iscomplexobj, np.isrealobj: isrealobj, np.real_if_close: real_if_close})
 

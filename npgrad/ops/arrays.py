@@ -8,7 +8,7 @@ import operator
 import numpy as np
 
 from ..autograd import versions as _versions
-from ..tensor import Tensor, _make
+from ..tensor import Tensor, _make, _wrap
 from ._util import as_input, cast_all, is_batched, normalize_axis, normalize_one_axis
 from .elementwise import where
 from .index import getitem
@@ -488,5 +488,7 @@ def fabs(x):
     x = as_input(x, "fabs")
     if x.dtype.kind == "c":
         raise TypeError(f"fabs: not defined for complex tensors (got {x.dtype}); use npg.abs for the modulus")
+    if x.dtype.kind not in "f":  # NumPy's float result for integers and bools (float16 for the small ones)
+        return _wrap(np.fabs(x.data))
     from .elementwise import abs as _abs
     return _abs(x)
