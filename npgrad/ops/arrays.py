@@ -26,7 +26,9 @@ def _sl(ax, start=None, stop=None, step=None):
 
 
 def _inputs(arrays, where):
-    if isinstance(arrays, Tensor) or not isinstance(arrays, (list, tuple)):
+    if isinstance(arrays, (Tensor, np.ndarray)) and arrays.ndim >= 1:
+        arrays = list(arrays)  # as NumPy: an array is the sequence of its rows
+    if not isinstance(arrays, (list, tuple)):
         raise TypeError(f"{where}: expected a sequence of tensors/arrays, got {type(arrays).__name__}")
     if not arrays:
         raise ValueError(f"{where}: need at least one array")
@@ -214,13 +216,13 @@ def flipud(m):
 def tril(m, k=0):
     """Lower triangle of the last two axes (zeros above the ``k``-th diagonal), as ``np.tril``."""
     m = as_input(m, "tril")
-    return where(np.tri(*m.shape[-2:], k=k, dtype=bool), m, 0)
+    return where(np.tri(*m.shape[-2:], k=k, dtype=bool), m, np.zeros((), m.dtype))  # (a bool m stays bool)
 
 
 def triu(m, k=0):
     """Upper triangle of the last two axes (zeros below the ``k``-th diagonal), as ``np.triu``."""
     m = as_input(m, "triu")
-    return where(np.tri(*m.shape[-2:], k=k - 1, dtype=bool), 0, m)
+    return where(np.tri(*m.shape[-2:], k=k - 1, dtype=bool), np.zeros((), m.dtype), m)
 
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
@@ -261,7 +263,7 @@ def diag(v, k=0):
     m = v.shape[0] + builtins.abs(k)
     padded = _pad_constant(v, ((0, builtins.abs(k)),))
     col = reshape(padded, (m, 1) if k >= 0 else (1, m))  # row i holds v[i] (k >= 0), column j v[j] (k < 0)
-    return where(np.eye(m, m, k, dtype=bool), col, 0)
+    return where(np.eye(m, m, k, dtype=bool), col, np.zeros((), v.dtype))
 
 
 def diagflat(v, k=0):

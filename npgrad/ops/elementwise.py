@@ -488,9 +488,11 @@ _WHERE_VJPS = (None,
 
 def clip(x, a_min=None, a_max=None):
     """Limit ``x`` to ``[a_min, a_max]`` (either may be None). As torch.clamp, the gradient
-    passes to ``x`` where ``a_min <= x <= a_max`` and to a bound where it is the one chosen."""
+    passes to ``x`` where ``a_min <= x <= a_max`` and to a bound where it is the one chosen. With neither
+    bound, a copy of ``x``, as NumPy 2 (``torch.clamp`` raises)."""
     if a_min is None and a_max is None:
-        raise ValueError("clip: at least one of a_min and a_max must be given")
+        from .arrays import copy
+        return copy(as_input(x, "clip"))
     if _tm._VMAP:
         r = _tm._vmap_call("elementwise", clip, (x, a_min, a_max), None)
         if r is not NotImplemented:
