@@ -508,3 +508,11 @@ from .torch_views import adjoint, movedim, narrow, swapdims, tensor_split, unfla
 
 __all__ += _torch_views.__all__ + _torch_copies.__all__
 _torch_copies.attach(T)
+
+# ============================================================ vector products, polynomials, eig (surface-poly-eig)
+from . import vecprod as _vecprod  # noqa: E402
+from .vecprod import matvec, vdot, vecdot, vecmat  # noqa: E402,F401
+
+__all__ += _vecprod.__all__
+_vecprod.register(FUNCTIONS, UFUNCS, _dispatch.UFUNC_KWARGS)
+
