@@ -516,3 +516,12 @@ from .vecprod import matvec, vdot, vecdot, vecmat  # noqa: E402,F401
 __all__ += _vecprod.__all__
 _vecprod.register(FUNCTIONS, UFUNCS, _dispatch.UFUNC_KWARGS)
 
+# numpy's legacy polynomials (ops/poly.py; ``npg.poly`` is exported from npgrad/__init__.py: here ``poly`` stays
+# the module, as ``shape``) and np.linalg.eig / eigvals (ops/eig.py)
+from . import eig as _eig_module, poly as _poly_module  # noqa: E402
+from .poly import (polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, roots,  # noqa: E402,F401
+                   vander)
+
+__all__ += [n for n in _poly_module.__all__ if n != "poly"]
+_poly_module.register(FUNCTIONS)
+FUNCTIONS.update({np.linalg.eig: _eig_module.eig, np.linalg.eigvals: _eig_module.eigvals})
