@@ -174,3 +174,32 @@ def add_cases(add, torch, DOMAINS):
     add("poly", npg.poly, t_poly, [[(3,)], [(1,)], [()]])
     add("poly_matrix", npg.poly, t_poly, [[(3, 3)], [(4, 4)], [(1, 1)]])
     add("np.poly", np.poly, t_poly, [[(2,)]])
+
+    # ---- np.linalg.eig / eigvals (phase-invariant functions of the eigenvectors; more in tests/test_linalg.py)
+    def spread_eig(rng, s):   # real matrices with well-separated eigenvalues (some complex pairs when n > 2)
+        n = s[-1]
+        rot = np.zeros(s)
+        if n > 2:
+            rot[..., 0, 1], rot[..., 1, 0] = 1.5, -1.5
+        return rng.standard_normal(s) * 0.3 + np.diag(np.arange(n) * 1.7) + rot
+
+    DOMAINS["spread_eig"] = spread_eig
+
+    def _eig_inv(lib):   # eigenvalues (real, imag), |V|^2 and V diag(exp(L)) V^-1 (real part), joined
+        def f(a):
+            if lib is npg:
+                L, V = npg.linalg.eig(a)
+                M = (V * npg.exp(L)[..., None, :]) @ npg.linalg.inv(V)
+                parts = [_ri(L.reshape(-1)), (npg.abs(V) ** 2).reshape(-1), npg.real(M).reshape(-1)]
+                return npg.concatenate(parts)
+            L, V = torch.linalg.eig(a)
+            M = (V * torch.exp(L)[..., None, :]) @ torch.linalg.inv(V)
+            return torch.cat([_ri(L.reshape(-1)), (V.abs() ** 2).reshape(-1), M.real.reshape(-1)])
+        return f
+
+    add("eig", _eig_inv(npg), _eig_inv(torch), [[(3, 3)], [(2, 4, 4)], [(1, 1)], [(0, 3, 3)]], domain="spread_eig")
+    add("eigvals", lambda a: _ri(npg.linalg.eigvals(a).reshape(-1)),
+        lambda a: _ri(torch.linalg.eigvals(a).reshape(-1)), [[(3, 3)], [(2, 3, 3)], [(2, 0, 0)]],
+        domain="spread_eig")
+    add("np.linalg.eigvals", lambda a: _ri(np.linalg.eigvals(a)), lambda a: _ri(torch.linalg.eigvals(a)), [[(4, 4)]],
+        domain="spread_eig")

@@ -247,3 +247,69 @@ def test_value_dependent_trimming_under_vmap_must_agree_across_samples():
     out = npg.func.vmap(npg.roots)(npg.tensor([[1.0, 2.0, 3.0], [1.0, 1.0, -2.0]]))
     for o, row in zip(out.data, ([1.0, 2.0, 3.0], [1.0, 1.0, -2.0])):
         np.testing.assert_allclose(o, np.roots(row).astype(complex))
+
+
+# ------------------------------------------------------------------------------------ eig / eigvals
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128, np.int64])
+def test_eig_values_and_dtypes_follow_numpy(dtype):
+    rng = np.random.default_rng(8)
+    mats = [np.array([[2, 1], [1, 3]]), np.array([[0, -1], [1, 0]]), (rng.standard_normal((2, 3, 3)) * 4)]
+    for a in mats:
+        a = a.astype(dtype)
+        L, V = npg.linalg.eig(npg.tensor(a, requires_grad=False))
+        nL, nV = np.linalg.eig(a)
+        assert L.dtype == nL.dtype and V.dtype == nV.dtype, (dtype, a.shape)
+        _same((L, V), (nL, nV), f"eig {dtype}")
+        _same(npg.linalg.eigvals(a), np.linalg.eigvals(a), f"eigvals {dtype}")
+        if np.dtype(dtype).kind in "fc":   # recording a graph gives the same values and dtypes
+            t = npg.tensor(a)
+            r = np.linalg.eig(t)
+            assert type(r).__name__ == "EigResult" and r.eigenvalues.requires_grad and r.eigenvectors.requires_grad
+            _same(tuple(r), (nL, nV), f"eig graph {dtype}")
+            _same(np.linalg.eigvals(t), np.linalg.eigvals(a), f"eigvals graph {dtype}")
+
+
+def test_eig_of_a_batch_is_complex_if_any_matrix_needs_it_as_numpy():
+    a = np.stack([np.diag([1.0, 2.0]), np.array([[0.0, -1.0], [1.0, 0.0]])])
+    L = npg.linalg.eigvals(npg.tensor(a))
+    assert L.dtype == np.linalg.eigvals(a).dtype == np.complex128
+    for shape in [(0, 3, 3), (2, 0, 0)]:
+        _same(tuple(npg.linalg.eig(np.zeros(shape))), tuple(np.linalg.eig(np.zeros(shape))), f"eig {shape}")
+
+
+def test_real_input_gradient_is_real_and_matches_torch_on_a_real_spectrum():
+    rng = np.random.default_rng(9)
+    q = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    a0 = q @ np.diag([1.0, 2.5, 4.0]) @ np.linalg.inv(q) + 0.1 * rng.standard_normal((3, 3))
+    a, t = npg.tensor(a0), torch.tensor(a0, requires_grad=True)
+    L, V = npg.linalg.eig(a)
+    assert L.dtype == V.dtype == np.float64
+    tL, tV = torch.linalg.eig(t)
+    w = rng.standard_normal((3, 3))
+    (npg.sum(V ** 2 * w) + npg.sum(L ** 3)).backward()
+    (torch.sum(tV.abs() ** 2 * torch.tensor(w)) + torch.sum(tL.real ** 3)).backward()
+    assert a.grad.dtype == np.float64
+    np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_eigvals_gradient_is_finite_at_repeated_eigenvalues_of_a_diagonalizable_matrix():
+    a0 = np.diag([2.0, 2.0, 5.0])
+    a, t = npg.tensor(a0), torch.tensor(a0, requires_grad=True)
+    npg.sum(npg.linalg.eigvals(a) * np.array([1.0, 2.0, 3.0])).backward()
+    (torch.linalg.eigvals(t).real * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)).sum().backward()
+    assert np.all(np.isfinite(a.grad))
+    np.testing.assert_allclose(a.grad, t.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda: npg.linalg.eig(npg.ones(3)), np.linalg.LinAlgError, r"eig: 1-dimensional array given"),
+    (lambda: npg.linalg.eig(npg.ones((2, 3))), np.linalg.LinAlgError, r"eig: .*square.*\(2, 3\)"),
+    (lambda: npg.linalg.eigvals(npg.ones((2, 3))), np.linalg.LinAlgError, r"eigvals: .*square.*\(2, 3\)"),
+    (lambda: npg.linalg.eig(npg.tensor([[np.nan, 1.0], [0.0, 1.0]])), np.linalg.LinAlgError,
+     r"eig: Array must not contain infs or NaNs \(input shape \(2, 2\)\)"),
+    (lambda: np.linalg.eigvals(npg.tensor([[np.inf, 1.0], [0.0, 1.0]])), np.linalg.LinAlgError,
+     r"eigvals: Array must not contain infs or NaNs"),
+])
+def test_eig_errors_name_the_op(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
