@@ -40,5 +40,5 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad",
            "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "logspace",
            "geomspace", "randn", "rand",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
-           "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "poly", "special", "stats",
-           "fft"] + _ops.__all__
+           "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "poly",
+           "special", "stats", "fft"] + _ops.__all__

@@ -1,7 +1,6 @@
 """vdot / vecdot / matvec / vecmat, the np.poly* functions and np.linalg.eig / eigvals beyond the op tables
 (tests/table_poly_eig.py rows in test_ops_table.py; eig in test_linalg.py and test_complex_linalg.py): complex
 inputs against PyTorch, NumPy's dispatch, NumPy's edge cases and dtypes (checked against NumPy itself), errors."""
-import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ import torch
 
 import npgrad as npg
 from npgrad.autograd import gradcheck
-from tests.complex_helpers import CDTYPES, close, compare, crandn
+from tests.complex_helpers import CDTYPES, compare, crandn
 from tests.helpers import check_finite_difference
 
 
@@ -182,7 +181,8 @@ def test_roots_with_zero_coefficients_and_polydiv_short_match_torch(dtype):
     compare(lambda q: npg.roots(npg.concatenate([z, q, z])) + 0j, t_roots, [p], "roots with zeros")
     u, v = crandn(rng, (2,), dtype), crandn(rng, (3,), dtype)   # u shorter: q = 0, r = u
     q, r = npg.polydiv(npg.tensor(u), npg.tensor(v))
-    np.testing.assert_array_equal(q.data, np.zeros(1)) and np.testing.assert_array_equal(r.data, u)
+    np.testing.assert_array_equal(q.data, np.zeros(1))
+    np.testing.assert_array_equal(r.data, u)
     assert not q.requires_grad and r.requires_grad
 
 
