@@ -90,6 +90,35 @@ def _svd_inv(lib, full):
     return f
 
 
+def eigmat(*shape):    # general real matrices with well-separated eigenvalues, a complex pair when n > 2
+    def make(rng):
+        n = shape[-1]
+        rot = np.zeros(shape)
+        if n > 2:
+            rot[..., 0, 1], rot[..., 1, 0] = 1.5, -1.5
+        return rng.standard_normal(shape) * 0.3 + np.diag(np.arange(n) * 1.7) + rot
+    return make
+
+
+def _eig_inv(lib):    # eigenvalues (real and imaginary parts), |V|^2, V diag(L^2) V^-1: phase-invariant
+    def f(a):
+        L, V = LA.eig(a) if lib is npg else TLA.eig(a)
+        M = (V * (L * L)[..., None, :]) @ (LA.inv(V) if lib is npg else TLA.inv(V))
+        re, im = (npg.real, npg.imag) if lib is npg else (torch.real, torch.imag)
+        parts = [re(L), im(L) if L.dtype.kind == "c" else L * 0] if lib is npg else [L.real, L.imag]
+        return _cat(parts + [abs(V) ** 2, re(M)], lib, a.ndim - 2)
+    return f
+
+
+def _eigvals_ri(lib):
+    def f(a):
+        L = LA.eigvals(a) if lib is npg else TLA.eigvals(a)
+        if lib is npg:
+            return npg.concatenate([npg.real(L), npg.imag(L) if L.dtype.kind == "c" else L * 0], axis=-1)
+        return torch.cat([L.real, L.imag], -1)
+    return f
+
+
 def _qr(lib, mode):
     def f(a):
         q, r = LA.qr(a, mode) if lib is npg else TLA.qr(a, mode)
@@ -141,6 +170,9 @@ add("lstsq", _n_lstsq, _t_lstsq, [spread(5, 3), general(5)], [spread(6, 2), gene
 add("eigh", _eigh_inv(npg), _eigh_inv(torch), [sym(4, 4)], [sym(2, 3, 3)], [sym(0, 3, 3)])
 add("eigh_U", lambda a: _eigh_inv(npg)(a, "U"), lambda a: _eigh_inv(torch)(a, "U"), [sym(3, 3)])
 add("eigvalsh", LA.eigvalsh, TLA.eigvalsh, [sym(4, 4)], [sym(2, 3, 3)])
+add("eig", _eig_inv(npg), _eig_inv(torch), [eigmat(3, 3)], [eigmat(2, 4, 4)], [eigmat(2, 2)], [eigmat(0, 3, 3)],
+    [sym(3, 3)])   # (a symmetric matrix: NumPy's eigenvalues and eigenvectors are real)
+add("eigvals", _eigvals_ri(npg), _eigvals_ri(torch), [eigmat(4, 4)], [eigmat(2, 3, 3)], [sym(3, 3)])
 for full in (False, True):
     add(f"svd_full={full}", _svd_inv(npg, full), _svd_inv(torch, full), [spread(4, 4)], [spread(5, 3)],
         [spread(2, 3, 5)], [spread(0, 3, 2)])
@@ -245,7 +277,8 @@ def test_against_torch(case, dtype):
 def test_finite_difference(case):
     arrays = make(case, np.float64, seed=2)
     fn = case.fn
-    if any(m.__qualname__.startswith(("spd", "sym")) for m in case.inputs):   # read one triangle: symmetrize
+    if case.name not in ("eig", "eigvals") and any(m.__qualname__.startswith(("spd", "sym")) for m in case.inputs):
+        # read one triangle: symmetrize
         fn = lambda a, *rest: case.fn((a + a.swapaxes(-1, -2)) / 2, *rest)  # noqa: E731
     check_finite_difference(fn, arrays, eps=1e-6, rtol=1e-5, atol=1e-6, what=case.name)
 
@@ -402,7 +435,7 @@ def test_numpy_linalg_functions_dispatch_to_npgrad():
     s = a @ a.T
     calls = {
         "det": (a,), "slogdet": (a,), "inv": (a,), "solve": (a, np.ones(3)), "cholesky": (s,), "pinv": (a,),
-        "lstsq": (a, np.ones(3)), "eigh": (s,), "eigvalsh": (s,), "svd": (a,), "svdvals": (a,), "qr": (a,),
+        "lstsq": (a, np.ones(3)), "eig": (a,), "eigvals": (a,), "eigh": (s,), "eigvalsh": (s,), "svd": (a,), "svdvals": (a,), "qr": (a,),
         "norm": (a,), "vector_norm": (a,), "matrix_norm": (a,), "matrix_power": (a, 3), "multi_dot": ([a, a, a],),
         "tensorinv": (a, 1), "tensorsolve": (a, np.ones(3)), "matrix_transpose": (a,), "diagonal": (a,),
         "trace": (a,), "outer": (a[0], a[1]), "vecdot": (a, a), "cross": (a, a), "matmul": (a, a),

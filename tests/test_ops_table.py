@@ -917,6 +917,12 @@ for name, fn, shapes in [
     _mcase(name, fn, shapes)
 
 
+# ---- vector products, polynomials, np.linalg.eig / eigvals (rows in tests/table_poly_eig.py)
+from tests.table_poly_eig import add_cases as _poly_eig_cases  # noqa: E402
+
+_poly_eig_cases(add, torch, DOMAINS)
+
+
 # ------------------------------------------------------------------------ the tests
 _QUIET = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore:.*degrees of freedom:UserWarning")
 PARAMS = [pytest.param(c, id=c.id, marks=[_QUIET] if c.warns else []) for c in CASES]
@@ -988,7 +994,10 @@ def test_table_covers_every_op():
                 "fft", "special",
                 # PyTorch's view and copy methods (tviews)
                 "narrow", "movedim", "t", "H", "mH", "adjoint", "swapdims", "unflatten", "unfold", "reshape",
-                "narrow", "repeat", "masked", "split", "tensor", "diagonal", "slice", "diag"}
+                "narrow", "repeat", "masked", "split", "tensor", "diagonal", "slice", "diag",
+                # vector products, polynomials, eig (surface-poly-eig)
+                "vdot", "vecdot", "matvec", "vecmat", "polyval", "polyadd", "polysub", "polymul", "polydiv",
+                "polyder", "polyint", "polyfit", "vander", "poly", "roots", "eig", "eigvals"}
     assert required <= names, required - names
     shapes = {s for c in CASES for s in c.shapes}
     assert () in shapes and any(0 in s for s in shapes) and any(1 in s for s in shapes)

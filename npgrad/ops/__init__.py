@@ -518,3 +518,20 @@ _torch_copies.attach(T)
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
 from .nondiff_extra import *  # noqa: E402,F401,F403
 __all__ += _nondiff_extra.__all__
+
+# ============================================================ vector products, polynomials, eig (surface-poly-eig)
+from . import vecprod as _vecprod  # noqa: E402
+from .vecprod import matvec, vdot, vecdot, vecmat  # noqa: E402,F401
+
+__all__ += _vecprod.__all__
+_vecprod.register(FUNCTIONS, UFUNCS, _dispatch.UFUNC_KWARGS)
+
+# numpy's legacy polynomials (ops/poly.py; ``npg.poly`` is exported from npgrad/__init__.py: here ``poly`` stays
+# the module, as ``shape``) and np.linalg.eig / eigvals (ops/eig.py)
+from . import eig as _eig_module, poly as _poly_module  # noqa: E402
+from .poly import (polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, roots,  # noqa: E402,F401
+                   vander)
+
+__all__ += [n for n in _poly_module.__all__ if n != "poly"]
+_poly_module.register(FUNCTIONS)
+FUNCTIONS.update({np.linalg.eig: _eig_module.eig, np.linalg.eigvals: _eig_module.eigvals})
