@@ -11,7 +11,7 @@ outputs), ``ops/norms.py`` (norm, vector_norm, matrix_norm, cond, matrix_rank).
 
 SciPy's ``scipy.linalg`` is a superset of ``np.linalg``; its essentials are here too, with SciPy's signatures:
 ``ops/linalg_scipy.py`` (solve_triangular, cho_factor, cho_solve, block_diag), ``ops/linalg_expm.py`` (expm, alias
-matrix_exp).
+matrix_exp), ``ops/linalg_lu.py`` (lu_factor, lu_solve, lu).
 """
 from .ops._matrix import LinAlgError
 from .ops.contract import matmul, tensordot
@@ -19,6 +19,7 @@ from .ops.decomp import EighResult, QRResult, SVDResult, eigh, eigvalsh, qr, svd
 from .ops.linalg import (SlogdetResult, cholesky, cross, det, diagonal, inv, matrix_power, matrix_transpose,
                          multi_dot, outer, slogdet, solve, tensorinv, tensorsolve, trace, vecdot)
 from .ops.linalg_expm import expm, matrix_exp
+from .ops.linalg_lu import LinAlgWarning, lu, lu_factor, lu_solve
 from .ops.linalg_scipy import block_diag, cho_factor, cho_solve, solve_triangular
 from .ops.lstsq import LstsqResult, lstsq, pinv
 from .ops.norms import cond, matrix_norm, matrix_rank, norm, vector_norm
@@ -26,4 +27,7 @@ from .ops.norms import cond, matrix_norm, matrix_rank, norm, vector_norm
 __all__ = ["LinAlgError", "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq",
            "matmul", "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer",
            "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "tensorinv", "tensorsolve", "trace",
-           "vecdot", "vector_norm", "block_diag", "cho_factor", "expm", "matrix_exp", "cho_solve", "solve_triangular", "EighResult", "QRResult", "SVDResult", "SlogdetResult", "LstsqResult"]
+           "vecdot", "vector_norm", "EighResult", "QRResult", "SVDResult", "SlogdetResult", "LstsqResult",
+           # scipy.linalg's
+           "block_diag", "cho_factor", "cho_solve", "expm", "matrix_exp", "lu", "lu_factor", "lu_solve",
+           "solve_triangular", "LinAlgWarning"]
