@@ -100,9 +100,9 @@ CASES += [
 # scipy.linalg's (x[:3] the matrix, x[3] a right-hand side)
 _LA, _TLA = npg.linalg, torch.linalg
 CASES += [
-    ("solve_triangular", _either(lambda x: _LA.solve_triangular(x[:3] + 3 * _eye(x), x[3], lower=True),
-                                 lambda x: _TLA.solve_triangular(x[:3] + 3 * _eye(x), x[3][:, None], upper=False)[:, 0]),
-     (4, 3)),
+    ("solve_triangular", _either(
+        lambda x: _LA.solve_triangular(x[:3] + 3 * _eye(x), x[3], lower=True),
+        lambda x: _TLA.solve_triangular(x[:3] + 3 * _eye(x), x[3][:, None], upper=False)[:, 0]), (4, 3)),
     ("solve_triangular_C_unit", _either(
         lambda x: _LA.solve_triangular(x[:, :3], x[:, 3:], trans="C", unit_diagonal=True),
         lambda x: _TLA.solve_triangular(x[:, :3].mH, x[:, 3:], upper=False, unitriangular=True)), (3, 5)),

@@ -163,7 +163,7 @@ def lu_factor(a, overwrite_a=False, check_finite=True):
 @batching_rule("leading")
 def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False):
     """LU decomposition ``a = P @ L @ U``, as ``scipy.linalg.lu``: ``(P, L, U)`` with P (M, M) a permutation
-    matrix (a's dtype), L (M, K) unit lower-triangular, U (K, N) upper-triangular, K = min(M, N); batched.
+    matrix (a's real dtype), L (M, K) unit lower-triangular, U (K, N) upper-triangular, K = min(M, N); batched.
     ``p_indices=True`` gives P as row indices (int32, ``a = L[p] @ U``); ``permute_l=True`` gives
     ``(P @ L, U)``. L and U are differentiable (PyTorch's ``linalg.lu`` gradient), P is not. Unlike
     ``lu_factor``, a singular matrix does not warn (as SciPy)."""
@@ -179,7 +179,7 @@ def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False
         return _rows(L, inv), U
     if p_indices:
         return _wrap(inv.astype(np.int32)), L, U
-    P = np.zeros(perm.shape + (m,), dtype=packed.dtype)
+    P = np.zeros(perm.shape + (m,), dtype=np.real(np.zeros(0, packed.dtype)).dtype)   # real, as SciPy
     np.put_along_axis(P, perm[..., :, None], 1, axis=-1)   # P^T has rows e_perm[i]: P^T a = a[perm]
     return _wrap(np.swapaxes(P, -1, -2).copy()), L, U
 

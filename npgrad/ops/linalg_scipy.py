@@ -169,6 +169,8 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     with values that a gradient through ``cholesky`` then drops). ``overwrite_b`` is ignored."""
     try:
         c, lower = c_and_lower
+        if not isinstance(lower, (bool, np.bool_, int)):
+            raise TypeError
     except (TypeError, ValueError):
         raise TypeError("cho_solve: the first argument must be the pair (c, lower) that cho_factor returns") from None
     lower = bool(lower)
