@@ -15,6 +15,7 @@ import torch
 import npgrad as npg
 from tests.helpers import check_finite_difference
 from tests.test_higher_order import higher_order
+from tests.test_ops_table import _t_lu_solve, _t_tri
 
 LA, TLA = npg.linalg, torch.linalg
 TOL = {np.float32: dict(rtol=2e-3, atol=2e-4), np.float64: dict(rtol=1e-7, atol=1e-9)}
@@ -193,6 +194,22 @@ add("tensorinv", LA.tensorinv, TLA.tensorinv, [lambda rng: wellcond(6, 6)(rng).r
 add("tensorsolve", LA.tensorsolve, TLA.tensorsolve, [lambda rng: wellcond(6, 6)(rng).reshape(2, 3, 6), general(2, 3)])
 add("tensorsolve_axes", lambda a, b: LA.tensorsolve(a, b, axes=(0,)),
     lambda a, b: TLA.tensorsolve(a, b, dims=(0,)), [lambda rng: wellcond(6, 6)(rng).reshape(6, 2, 3), general(2, 3)])
+
+# scipy.linalg's (direct tests: tests/test_linalg_scipy.py; _t_tri, _t_lu_solve: torch spelled as SciPy)
+add("solve_triangular", LA.solve_triangular, _t_tri, [wellcond(3, 3), general(3, 2)], [wellcond(2, 3, 3), general(3)])
+add("solve_triangular_lower_C_unit", lambda a, b: LA.solve_triangular(a, b, 2, lower=True, unit_diagonal=True),
+    lambda a, b: _t_tri(a, b, True, 1, True), [wellcond(2, 3, 3), general(1, 3, 2)])
+add("cho_solve", lambda a, b: LA.cho_solve(LA.cho_factor(a), b),
+    lambda a, b: torch.cholesky_solve(b, TLA.cholesky(a, upper=True), upper=True), [spd(2, 3, 3), general(3, 2)])
+add("expm", LA.expm, TLA.matrix_exp, [general(3, 3)], [general(2, 4, 4)], [general(0, 2, 2)], [general(1, 1)],
+    [lambda rng: 3 * rng.standard_normal((3, 3))])
+add("lu_factor", lambda a: LA.lu_factor(a)[0], lambda a: TLA.lu_factor(a)[0], [general(4, 4)], [general(2, 3, 5)],
+    [general(5, 3)], [general(0, 2, 2)])
+add("lu", lambda a: _cat(LA.lu(a)[1:], npg, a.ndim - 2), lambda a: _cat(TLA.lu(a)[1:], torch, a.ndim - 2),
+    [general(3, 3)], [general(2, 3, 4)], [general(4, 2)])
+add("lu_solve", lambda a, b: LA.lu_solve(LA.lu_factor(a), b), _t_lu_solve, [wellcond(3, 3), general(3, 2)],
+    [wellcond(2, 3, 3), general(3)])
+add("block_diag", LA.block_diag, torch.block_diag, [general(2, 3), general(1), general(), general(3, 1)])
 
 # norms: every ord / axis form
 VEC_ORDS = [2, 1, 0, np.inf, -np.inf, 3, 1.5, 0.5, -1]
@@ -441,7 +458,9 @@ def test_numpy_linalg_functions_dispatch_to_npgrad():
         "trace": (a,), "outer": (a[0], a[1]), "vecdot": (a, a), "cross": (a, a), "matmul": (a, a),
         "tensordot": (a, a), "cond": (a,), "matrix_rank": (a,),
     }
-    assert set(calls) | {"LinAlgError"} >= {n for n in npg.linalg.__all__ if not n.endswith("Result")}
+    scipy_only = {"LinAlgError", "LinAlgWarning", "solve_triangular", "cho_factor", "cho_solve", "expm", "matrix_exp",
+                  "lu", "lu_factor", "lu_solve", "block_diag"}   # (scipy.linalg's: no np.linalg function to dispatch)
+    assert set(calls) | scipy_only >= {n for n in npg.linalg.__all__ if not n.endswith("Result")}
     for name, args in calls.items():
         if not hasattr(np.linalg, name):
             continue

@@ -407,6 +407,39 @@ for ord in ["fro", "nuc", 2, 1]:
         [[(3, 3)], [(2, 3, 4)]], domain="wellcond")
 add("norm", LA.norm, lambda x: TLA.vector_norm(x), [[(5,)], [(2, 3, 4)], [()]], domain="away")
 
+
+# scipy.linalg's in npg.linalg (direct tests: tests/test_linalg_scipy.py)
+def _t_tri(a, b, upper=True, trans=0, unit=False):
+    a = a if trans == 0 else a.mT
+    x = TLA.solve_triangular(a, b[..., None] if b.ndim == 1 else b, upper=upper, unitriangular=unit)
+    return x[..., 0] if b.ndim == 1 else x
+
+
+def _t_lu_solve(a, b, adjoint=False):
+    x = TLA.lu_solve(*TLA.lu_factor(a), b[..., None] if b.ndim == 1 else b, adjoint=adjoint)
+    return x[..., 0] if b.ndim == 1 else x
+
+
+add("solve_triangular", LA.solve_triangular, _t_tri, [[(3, 3), (3, 2)], [(2, 3, 3), (3,)]], domain=("wellcond", "real"))
+add("solve_triangular_lower_T_unit", lambda a, b: LA.solve_triangular(a, b, trans="T", lower=True, unit_diagonal=True),
+    lambda a, b: _t_tri(a, b, True, 1, True), [[(2, 3, 3), (1, 3, 4)]], domain=("wellcond", "real"))
+add("cho_solve", lambda a, b: LA.cho_solve(LA.cho_factor(a @ a.swapaxes(-1, -2)), b),
+    lambda a, b: torch.cholesky_solve(b, TLA.cholesky(a @ a.mT, upper=True), upper=True),
+    [[(3, 3), (3, 2)], [(2, 3, 3), (3, 1)]], domain=("wellcond", "real"))
+add("cho_solve_lower", lambda a, b: LA.cho_solve(LA.cho_factor(a @ a.swapaxes(-1, -2), lower=True), b),
+    lambda a, b: torch.cholesky_solve(b[:, None], TLA.cholesky(a @ a.mT))[:, 0], [[(3, 3), (3,)]],
+    domain=("wellcond", "real"))
+add("expm", LA.expm, TLA.matrix_exp, SQUARE + [[(2, 4, 4)]])
+add("matrix_exp_scaled", lambda a: LA.matrix_exp(4 * a), lambda a: TLA.matrix_exp(4 * a), [[(3, 3)]])
+add("lu_factor", lambda a: LA.lu_factor(a)[0], lambda a: TLA.lu_factor(a)[0], [[(3, 3)], [(2, 3, 5)], [(4, 2)]])
+add("lu_L", lambda a: LA.lu(a)[1], lambda a: TLA.lu(a)[1], [[(3, 3)], [(2, 3, 4)], [(4, 2)]])
+add("lu_U", lambda a: LA.lu(a)[2], lambda a: TLA.lu(a)[2], [[(3, 3)], [(2, 3, 4)], [(4, 2)]])
+add("lu_solve", lambda a, b: LA.lu_solve(LA.lu_factor(a), b), _t_lu_solve, [[(3, 3), (3, 2)], [(2, 3, 3), (3,)]],
+    domain=("wellcond", "real"))
+add("lu_solve_C", lambda a, b: LA.lu_solve(LA.lu_factor(a), b, trans=2), lambda a, b: _t_lu_solve(a, b, True),
+    [[(2, 3, 3), (2, 3, 2)]], domain=("wellcond", "real"))
+add("block_diag", lambda *xs: LA.block_diag(*xs), torch.block_diag, [[(2, 3), (1,), (), (3, 1)], [(2, 2)]])
+
 # ---- array helpers (issue 13): stacking, splitting, rolling, triangles/diagonals, differences, pad modes
 def _seq(fn):
     return lambda *xs, **kw: fn(list(xs), **kw)
