@@ -171,7 +171,7 @@ T.double = lambda self: astype(self, np.float64)
 def float_power(x1, x2):
     """``x1 ** x2`` computed in float64, or in complex128 when either input is complex, as ``np.float_power``
     (whatever the inputs' precision); differentiable in both."""
-    kinds = [np.result_type(v.data if isinstance(v, Tensor) else v).kind for v in (x1, x2)]
+    kinds = [(v.dtype if isinstance(v, Tensor) else np.result_type(v)).kind for v in (x1, x2)]
     dt = np.complex128 if "c" in kinds else np.float64  # (not any(): npgrad's any is in scope here)
     return power(*(astype(v, dt) if isinstance(v, Tensor) else np.asarray(v, dtype=dt) for v in (x1, x2)))
 
