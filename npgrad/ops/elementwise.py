@@ -11,6 +11,7 @@ an input's tangent to its part of the output's tangent. ``DIAG`` says that it is
 applied to the tangent: an elementwise op's Jacobian is diagonal, so it is its own transpose (for a
 broadcast input, forward AD broadcasts the result to the output's shape centrally).
 """
+import builtins
 import functools
 import importlib
 import math
@@ -500,6 +501,9 @@ def clip(x, a_min=None, a_max=None):
     xd = x.data if isinstance(x, Tensor) else np.asarray(const(x, "clip"))
     if xd.dtype.kind == "c":
         raise real_only_error("clip", xd)
+    if xd.dtype.kind in "biu" and not builtins.any(isinstance(v, Tensor) for v in (a_min, a_max)):
+        # integers keep their dtype (NumPy's clip; the infinite default bounds below would make them float)
+        return _wrap(np.clip(xd, *(None if v is None else const(v, "clip") for v in (a_min, a_max))))
     lo = -np.inf if a_min is None else a_min
     hi = np.inf if a_max is None else a_max
     lod = lo.data if isinstance(lo, Tensor) else const(lo, "clip")
