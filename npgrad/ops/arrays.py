@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap
+from . import inplace
 from ._util import as_input, cast_all, is_batched, normalize_axis, normalize_one_axis
 from .elementwise import where
 from .index import getitem
@@ -227,7 +228,8 @@ def triu(m, k=0):
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """The ``offset`` diagonal of the ``(axis1, axis2)`` planes, appended as the last axis, as
-    ``np.diagonal``: read-only, as NumPy's (a copy here, which a write could not reach ``a`` through)."""
+    ``np.diagonal``: NumPy's read-only view of ``a``'s memory (a later write into ``a`` shows through it, and
+    its gradient follows, as for every view; writing through it raises, as in NumPy)."""
     a = as_input(a, "diagonal")
     if a.ndim < 2:
         raise ValueError(f"diagonal: the tensor must be at least 2-D, got shape {a.shape}")
@@ -239,9 +241,10 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     n, m = moved.shape[-2:]
     length = builtins.max(0, builtins.min(n, m - offset) if offset >= 0 else builtins.min(n + offset, m))
     rows = np.arange(length) + builtins.max(0, -offset)
-    out = getitem(moved, (Ellipsis, rows, rows + offset))
+    out = getitem(moved, (Ellipsis, rows, rows + offset))  # the gradient, JVP and batching rule: getitem's
     if type(out) is Tensor:  # (not a batched tensor under vmap)
-        out.data.flags.writeable = False
+        out.data = np.diagonal(a.data, offset, ax1, ax2)   # the same values, as NumPy's read-only view
+        inplace.view_of(out, a, lambda b: np.diagonal(b, offset, ax1, ax2))
     return out
 
 
