@@ -74,10 +74,11 @@ T.__add__, T.__radd__, T.__iadd__ = add, _reflected(add), _inplace(add, "__iadd_
 T.__sub__, T.__rsub__, T.__isub__ = sub, _reflected(sub), _inplace(sub, "__isub__")
 T.__mul__, T.__rmul__, T.__imul__ = mul, _reflected(mul), _inplace(mul, "__imul__")
 T.__truediv__, T.__rtruediv__, T.__itruediv__ = div, _reflected(div), _inplace(div, "__itruediv__")
-T.__pow__, T.__rpow__ = power, _reflected(power)
-T.__matmul__, T.__rmatmul__ = matmul, _reflected(matmul)
-T.__floordiv__, T.__rfloordiv__ = floor_divide, _reflected(floor_divide)
-T.__mod__, T.__rmod__ = remainder, _reflected(remainder)
+T.__pow__, T.__rpow__, T.__ipow__ = power, _reflected(power), _inplace(power, "__ipow__")
+T.__matmul__, T.__rmatmul__, T.__imatmul__ = matmul, _reflected(matmul), _inplace(matmul, "__imatmul__")
+T.__floordiv__, T.__rfloordiv__, T.__ifloordiv__ = (floor_divide, _reflected(floor_divide),
+                                                    _inplace(floor_divide, "__ifloordiv__"))
+T.__mod__, T.__rmod__, T.__imod__ = remainder, _reflected(remainder), _inplace(remainder, "__imod__")
 T.__neg__ = neg
 T.__pos__ = lambda self: self
 T.__abs__ = abs
@@ -96,6 +97,10 @@ T.__eq__, T.__ne__ = _comparison(equal), _comparison(not_equal)
 T.__lt__, T.__le__, T.__gt__, T.__ge__ = less, less_equal, greater, greater_equal
 T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
 T.__rand__, T.__ror__, T.__rxor__ = _reflected(bitwise_and), _reflected(bitwise_or), _reflected(bitwise_xor)
+# without these, ``x &= m`` (and ``**=``, ``//=``, ``%=``, ``@=``, ``<<=``...) would rebind the name to a new
+# tensor where NumPy and PyTorch write into x's memory (seen through its other names and views)
+T.__iand__, T.__ior__, T.__ixor__ = (_inplace(bitwise_and, "__iand__"), _inplace(bitwise_or, "__ior__"),
+                                     _inplace(bitwise_xor, "__ixor__"))
 T.__invert__ = invert
 T.__getitem__ = getitem
 T.__setitem__ = setitem
@@ -535,3 +540,9 @@ from .poly import (polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub
 __all__ += [n for n in _poly_module.__all__ if n != "poly"]
 _poly_module.register(FUNCTIONS)
 FUNCTIONS.update({np.linalg.eig: _eig_module.eig, np.linalg.eigvals: _eig_module.eigvals})
+
+# shifts (integers; ops/nondiff_extra.py), with their in-place forms as for & | ^ above
+T.__lshift__, T.__rlshift__, T.__ilshift__ = (_nondiff_extra.left_shift, _reflected(_nondiff_extra.left_shift),
+                                              _inplace(_nondiff_extra.left_shift, "__ilshift__"))
+T.__rshift__, T.__rrshift__, T.__irshift__ = (_nondiff_extra.right_shift, _reflected(_nondiff_extra.right_shift),
+                                              _inplace(_nondiff_extra.right_shift, "__irshift__"))
