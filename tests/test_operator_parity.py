@@ -97,3 +97,17 @@ def test_augmented_assignment_gradients_match_torch(name, tname):
     (yt * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)).sum().backward()
     np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(w.grad, wt.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,f", [("-", op.neg), ("+", op.pos), ("abs", abs), ("~", op.invert)])
+def test_unary_operator_matches_numpy(name, f):
+    for key, a in VALUES.items():
+        ok_np, expected = _call(f, a.copy())
+        x = npg.tensor(a.copy(), requires_grad=False)
+        ok, got = _call(f, x)
+        assert ok == ok_np, f"{name}{key}: NumPy {expected!r}, npgrad {got!r}"
+        if ok:
+            e, o = np.asarray(expected), got.data
+            assert (o.dtype, o.shape) == (e.dtype, e.shape), f"{name}{key}"
+            np.testing.assert_array_equal(o, e, err_msg=f"{name}{key}")
+            assert not np.shares_memory(o, x.data), f"{name}{key}: a new array, as NumPy's"

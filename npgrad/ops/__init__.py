@@ -80,7 +80,7 @@ T.__floordiv__, T.__rfloordiv__, T.__ifloordiv__ = (floor_divide, _reflected(flo
                                                     _inplace(floor_divide, "__ifloordiv__"))
 T.__mod__, T.__rmod__, T.__imod__ = remainder, _reflected(remainder), _inplace(remainder, "__imod__")
 T.__neg__ = neg
-T.__pos__ = lambda self: self
+T.__pos__ = lambda self: arrays.positive(self)  # a new tensor, as NumPy's +a (PyTorch returns self)
 T.__abs__ = abs
 
 
