@@ -138,6 +138,9 @@ add("round_np", lambda x: np.round(x, 2), lambda x: torch.round(x, decimals=2), 
 add("round_method", lambda x: x.round(1), lambda x: torch.round(x, decimals=1), UNARY[:3], domain="big")
 add("nan_to_num", npg.nan_to_num, torch.nan_to_num, UNARY)
 add("fabs", npg.fabs, torch.abs, UNARY, domain="away")
+for name, dom in [("log2", "pos"), ("log10", "pos"), ("reciprocal", "away"), ("square", "real")]:
+    add(name, getattr(npg, name), getattr(torch, name), UNARY, domain=dom)
+add("float_power", npg.float_power, lambda a, b: torch.float_power(a, b), BINARY[:6], domain=("pos", "real"))
 add("positive", npg.positive, torch.positive, UNARY)
 add("sinh_method", lambda x: x.sinh(), lambda x: x.sinh(), UNARY[:3])
 add("np.arcsinh", np.arcsinh, torch.asinh, UNARY[:3])
