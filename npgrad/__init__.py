@@ -17,6 +17,7 @@ from .dtypes import get_default_dtype, set_default_dtype
 from .ops import *  # noqa: F401,F403
 from . import ops as _ops
 from .ops.nondiff import shape  # noqa: F401  (np.shape; not in ops' namespace, where `shape` is a module)
+from .ops.poly import poly  # noqa: F401  (np.poly; in ops' namespace `poly` is the module)
 from .ops.conv import conv2d  # noqa: F401  (the seed calls npg.conv2d)
 from .ops.pooling import avg_pool2d, max_pool2d  # noqa: F401
 from .tensor import Tensor, as_tensor, ndarray, tensor
@@ -39,5 +40,5 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad",
            "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "logspace",
            "geomspace", "randn", "rand",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
-           "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "special", "stats",
-           "fft"] + _ops.__all__
+           "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "poly",
+           "special", "stats", "fft"] + _ops.__all__

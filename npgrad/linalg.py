@@ -7,17 +7,30 @@
 Every function here also runs through NumPy on tensors: ``np.linalg.det(t)`` calls ``det`` below.
 Where to find them: ``ops/linalg.py`` (det, slogdet, inv, solve, cholesky and the functions built
 from other ops), ``ops/lstsq.py`` (pinv, lstsq), ``ops/decomp.py`` (eigh, eigvalsh, svd, svdvals, qr: several
-outputs), ``ops/norms.py`` (norm, vector_norm, matrix_norm, cond, matrix_rank).
+outputs), ``ops/eig.py`` (eig, eigvals of general matrices), ``ops/norms.py`` (norm, vector_norm, matrix_norm,
+cond, matrix_rank).
+
+SciPy's ``scipy.linalg`` is a superset of ``np.linalg``; its essentials are here too, with SciPy's signatures:
+``ops/linalg_scipy.py`` (solve_triangular, cho_factor, cho_solve, block_diag), ``ops/linalg_expm.py`` (expm, alias
+matrix_exp), ``ops/linalg_lu.py`` (lu_factor, lu_solve, lu).
 """
 from .ops._matrix import LinAlgError
 from .ops.contract import matmul, tensordot
+from .ops.eig import EigResult, eig, eigvals
 from .ops.decomp import EighResult, QRResult, SVDResult, eigh, eigvalsh, qr, svd, svdvals
 from .ops.linalg import (SlogdetResult, cholesky, cross, det, diagonal, inv, matrix_power, matrix_transpose,
                          multi_dot, outer, slogdet, solve, tensorinv, tensorsolve, trace, vecdot)
+from .ops.linalg_expm import expm, matrix_exp
+from .ops.linalg_lu import LinAlgWarning, lu, lu_factor, lu_solve
+from .ops.linalg_scipy import block_diag, cho_factor, cho_solve, solve_triangular
 from .ops.lstsq import LstsqResult, lstsq, pinv
 from .ops.norms import cond, matrix_norm, matrix_rank, norm, vector_norm
 
-__all__ = ["LinAlgError", "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq",
-           "matmul", "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer",
-           "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "tensorinv", "tensorsolve", "trace",
-           "vecdot", "vector_norm", "EighResult", "QRResult", "SVDResult", "SlogdetResult", "LstsqResult"]
+__all__ = ["LinAlgError", "cholesky", "cond", "cross", "det", "diagonal", "eig", "eigvals", "eigh", "eigvalsh", "inv",
+           "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm",
+           "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "tensorinv", "tensorsolve",
+           "trace", "vecdot", "vector_norm", "EigResult", "EighResult", "QRResult", "SVDResult", "SlogdetResult",
+           "LstsqResult",
+           # scipy.linalg's
+           "block_diag", "cho_factor", "cho_solve", "expm", "matrix_exp", "lu", "lu_factor", "lu_solve",
+           "solve_triangular", "LinAlgWarning"]

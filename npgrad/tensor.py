@@ -107,8 +107,14 @@ class Tensor:
             extra.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
 
-    def item(self):
-        """The value of a one-element tensor as a Python number."""
+    def item(self, *args):
+        """The value of a one-element tensor as a Python number; with arguments, the element at that flat
+        index or index tuple, as ``ndarray.item``."""
+        if args:
+            try:
+                return self.data.item(*args)
+            except (IndexError, ValueError, TypeError) as e:
+                raise type(e)(f"item(): {e} (tensor of shape {self.data.shape})") from None
         if self.data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted, got shape {self.data.shape}")
         return self.data.item()

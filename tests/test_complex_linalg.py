@@ -2,6 +2,8 @@
 (complex128 and complex64), forward mode against ``torch.func.jvp``, and ``gradcheck`` in complex128. The inputs
 are random and well conditioned; Hermitian (positive-definite) ones are built from a leaf (``x @ x^H + 3 I``,
 ``x + x^H``), so finite differences see the same function as the analytic gradient."""
+import zlib
+
 import numpy as np
 import pytest
 import torch
@@ -51,6 +53,11 @@ CASES += [
     ("eigvalsh", lambda x: _lib(x).eigvalsh(_herm(x)), (3, 3)),
     # phase-invariant losses of the eigenvectors: |V|^2 and V diag(w) V^H
     ("eigh_vectors_abs", lambda x: abs(_lib(x).eigh(_herm(x))[1]) ** 2, (2, 3, 3)),
+    # eig of general complex matrices: eigenvalues, and the phase-invariant |V|^2 and V diag(L^2) V^-1
+    ("eigvals", lambda x: _lib(x).eigvals(x), (2, 3, 3)),
+    ("eig_values", lambda x: _lib(x).eig(x)[0], (3, 3)),
+    ("eig_vectors_abs", lambda x: abs(_lib(x).eig(x)[1]) ** 2, (2, 3, 3)),
+    ("eig_function", lambda x: (lambda L, V: (V * (L * L)[..., None, :]) @ _lib(x).inv(V))(*_lib(x).eig(x)), (3, 3)),
     ("eigh_projector", lambda x: (lambda w, V: (V * w[..., None, :]) @ _mh(V))(*_lib(x).eigh(_herm(x))), (3, 3)),
 ]
 for _shape in ((4, 3), (3, 3), (2, 3, 5)):
@@ -97,13 +104,36 @@ CASES += [
     ("matrix_power", lambda x: _lib(x).matrix_power(x, 3), (2, 3, 3)),
     ("matrix_power_neg", lambda x: _lib(x).matrix_power(x + 3 * _eye(x), -2), (3, 3)),
 ]
+# scipy.linalg's (x[:3] the matrix, x[3] a right-hand side)
+_LA, _TLA = npg.linalg, torch.linalg
+CASES += [
+    ("solve_triangular", _either(
+        lambda x: _LA.solve_triangular(x[:3] + 3 * _eye(x), x[3], lower=True),
+        lambda x: _TLA.solve_triangular(x[:3] + 3 * _eye(x), x[3][:, None], upper=False)[:, 0]), (4, 3)),
+    ("solve_triangular_C_unit", _either(
+        lambda x: _LA.solve_triangular(x[:, :3], x[:, 3:], trans="C", unit_diagonal=True),
+        lambda x: _TLA.solve_triangular(x[:, :3].mH, x[:, 3:], upper=False, unitriangular=True)), (3, 5)),
+    ("cho_solve", _either(lambda x: _LA.cho_solve(_LA.cho_factor(_hpd(x[:3])), x[3]),
+                          lambda x: torch.cholesky_solve(x[3][:, None], _TLA.cholesky(_hpd(x[:3])))[:, 0]), (4, 3)),
+    ("expm", lambda x: _lib(x).matrix_exp(x), (2, 3, 3)),
+    ("expm_scaled", lambda x: _lib(x).matrix_exp(2 * x), (3, 3)),   # (1-norm about 8: scaled and squared)
+    ("lu_solve", _either(lambda x: _LA.lu_solve(_LA.lu_factor(x[:3]), x[3], trans=2),
+                         lambda x: _TLA.lu_solve(*_TLA.lu_factor(x[:3]), x[3][:, None], adjoint=True)[:, 0]), (4, 3)),
+    ("block_diag", _either(lambda x: _LA.block_diag(x[0], x[1, :2]), lambda x: torch.block_diag(x[0], x[1, :2])),
+     (2, 3, 3)),
+]
+for _shape in ((3, 3), (2, 3, 5), (5, 3)):
+    _sh = "x".join(map(str, _shape))
+    CASES += [(f"lu_factor_{_sh}", lambda x: _lib(x).lu_factor(x)[0], _shape),
+              (f"lu_LU_{_sh}", lambda x: (lambda P, L, U: L[..., :2, :] @ U[..., :, :2] + L.sum() * U.sum())(
+                  *_lib(x).lu(x)), _shape)]
 IDS = [c[0] for c in CASES]
 
 
 @pytest.mark.parametrize("dtype", CDTYPES)
 @pytest.mark.parametrize("name, f, shape", CASES, ids=IDS)
 def test_values_and_gradients_match_torch(name, f, shape, dtype):
-    x = crandn(np.random.default_rng(abs(hash(name)) % 1000), shape, dtype)
+    x = crandn(np.random.default_rng(zlib.crc32(name.encode()) % 1000), shape, dtype)  # (hash() varies by process)
     compare(f, f, [x], name)
 
 
@@ -124,18 +154,22 @@ def test_gradcheck_complex128(name, f, shape):
     assert gradcheck(f, (x,))
 
 
-@pytest.mark.parametrize("op", ["eigh", "svd"])
+@pytest.mark.parametrize("op", ["eigh", "svd", "eig", "eig_real"])
 def test_a_loss_of_the_vectors_phases_raises_as_in_torch(op):
     x = crandn(np.random.default_rng(3), (3, 3), np.complex128)
-    a = npg.tensor(x + x.conj().T)
-    out = npg.linalg.eigh(a)[1] if op == "eigh" else npg.linalg.svd(a)[0]
-    loss = npg.real(out).sum()
-    with pytest.raises(RuntimeError, match=f"{op}: The .*vectors in the complex case are specified up to "
+    if op == "eig_real":   # a real matrix with complex eigenvalues: complex eigenvectors
+        x = np.array([[0.0, -2.0, 0.3], [2.0, 0.1, 0.0], [0.2, 0.0, 1.0]])
+    h = x + x.conj().T if op in ("eigh", "svd") else x
+    fns = {"eigh": lambda a, la: la.eigh(a)[1], "svd": lambda a, la: la.svd(a)[0],
+           "eig": lambda a, la: la.eig(a)[1], "eig_real": lambda a, la: la.eig(a)[1]}
+    loss = npg.real(fns[op](npg.tensor(h), npg.linalg)).sum()
+    name = op.replace("_real", "")
+    with pytest.raises(RuntimeError, match=f"{name}: The .*vectors in the complex case are specified up to "
                                            f"multiplication by e\\^\\{{i phi\\}}"):
         loss.backward()
-    t = torch.tensor(x + x.conj().T, requires_grad=True)
+    t = torch.tensor(h, requires_grad=True)
     with pytest.raises(RuntimeError, match="e\\^\\{i phi\\}"):
-        (torch.linalg.eigh(t)[1] if op == "eigh" else torch.linalg.svd(t)[0]).real.sum().backward()
+        fns[op](t, torch.linalg).real.sum().backward()
 
 
 @pytest.mark.parametrize("dtype", CDTYPES)
@@ -170,7 +204,8 @@ def test_cond_and_matrix_rank_of_complex_matrices(dtype):
 
 
 _SECOND = ["slogdet_logabsdet", "slogdet_sign", "cholesky", "qr_Q_4x3", "qr_R_2x3x5", "eigh_values",
-           "eigh_vectors_abs", "svdvals_4x3", "svd_U_abs_3x3", "pinv_4x3", "vector_norm_2", "matrix_norm_nuc"]
+           "eigh_vectors_abs", "eigvals", "eig_vectors_abs", "svdvals_4x3", "svd_U_abs_3x3", "pinv_4x3",
+           "vector_norm_2", "matrix_norm_nuc", "solve_triangular_C_unit", "expm", "lu_factor_2x3x5", "lu_LU_5x3"]
 
 
 @pytest.mark.parametrize("name, f, shape", [c for c in CASES if c[0] in _SECOND], ids=_SECOND)

@@ -15,6 +15,7 @@ import torch
 import npgrad as npg
 from tests.helpers import check_finite_difference
 from tests.test_higher_order import higher_order
+from tests.test_ops_table import _t_lu_solve, _t_tri
 
 LA, TLA = npg.linalg, torch.linalg
 TOL = {np.float32: dict(rtol=2e-3, atol=2e-4), np.float64: dict(rtol=1e-7, atol=1e-9)}
@@ -90,6 +91,35 @@ def _svd_inv(lib, full):
     return f
 
 
+def eigmat(*shape):    # general real matrices with well-separated eigenvalues, a complex pair when n > 2
+    def make(rng):
+        n = shape[-1]
+        rot = np.zeros(shape)
+        if n > 2:
+            rot[..., 0, 1], rot[..., 1, 0] = 1.5, -1.5
+        return rng.standard_normal(shape) * 0.3 + np.diag(np.arange(n) * 1.7) + rot
+    return make
+
+
+def _eig_inv(lib):    # eigenvalues (real and imaginary parts), |V|^2, V diag(L^2) V^-1: phase-invariant
+    def f(a):
+        L, V = LA.eig(a) if lib is npg else TLA.eig(a)
+        M = (V * (L * L)[..., None, :]) @ (LA.inv(V) if lib is npg else TLA.inv(V))
+        re, im = (npg.real, npg.imag) if lib is npg else (torch.real, torch.imag)
+        parts = [re(L), im(L) if L.dtype.kind == "c" else L * 0] if lib is npg else [L.real, L.imag]
+        return _cat(parts + [abs(V) ** 2, re(M)], lib, a.ndim - 2)
+    return f
+
+
+def _eigvals_ri(lib):
+    def f(a):
+        L = LA.eigvals(a) if lib is npg else TLA.eigvals(a)
+        if lib is npg:
+            return npg.concatenate([npg.real(L), npg.imag(L) if L.dtype.kind == "c" else L * 0], axis=-1)
+        return torch.cat([L.real, L.imag], -1)
+    return f
+
+
 def _qr(lib, mode):
     def f(a):
         q, r = LA.qr(a, mode) if lib is npg else TLA.qr(a, mode)
@@ -141,6 +171,9 @@ add("lstsq", _n_lstsq, _t_lstsq, [spread(5, 3), general(5)], [spread(6, 2), gene
 add("eigh", _eigh_inv(npg), _eigh_inv(torch), [sym(4, 4)], [sym(2, 3, 3)], [sym(0, 3, 3)])
 add("eigh_U", lambda a: _eigh_inv(npg)(a, "U"), lambda a: _eigh_inv(torch)(a, "U"), [sym(3, 3)])
 add("eigvalsh", LA.eigvalsh, TLA.eigvalsh, [sym(4, 4)], [sym(2, 3, 3)])
+add("eig", _eig_inv(npg), _eig_inv(torch), [eigmat(3, 3)], [eigmat(2, 4, 4)], [eigmat(2, 2)], [eigmat(0, 3, 3)],
+    [sym(3, 3)])   # (a symmetric matrix: NumPy's eigenvalues and eigenvectors are real)
+add("eigvals", _eigvals_ri(npg), _eigvals_ri(torch), [eigmat(4, 4)], [eigmat(2, 3, 3)], [sym(3, 3)])
 for full in (False, True):
     add(f"svd_full={full}", _svd_inv(npg, full), _svd_inv(torch, full), [spread(4, 4)], [spread(5, 3)],
         [spread(2, 3, 5)], [spread(0, 3, 2)])
@@ -161,6 +194,22 @@ add("tensorinv", LA.tensorinv, TLA.tensorinv, [lambda rng: wellcond(6, 6)(rng).r
 add("tensorsolve", LA.tensorsolve, TLA.tensorsolve, [lambda rng: wellcond(6, 6)(rng).reshape(2, 3, 6), general(2, 3)])
 add("tensorsolve_axes", lambda a, b: LA.tensorsolve(a, b, axes=(0,)),
     lambda a, b: TLA.tensorsolve(a, b, dims=(0,)), [lambda rng: wellcond(6, 6)(rng).reshape(6, 2, 3), general(2, 3)])
+
+# scipy.linalg's (direct tests: tests/test_linalg_scipy.py; _t_tri, _t_lu_solve: torch spelled as SciPy)
+add("solve_triangular", LA.solve_triangular, _t_tri, [wellcond(3, 3), general(3, 2)], [wellcond(2, 3, 3), general(3)])
+add("solve_triangular_lower_C_unit", lambda a, b: LA.solve_triangular(a, b, 2, lower=True, unit_diagonal=True),
+    lambda a, b: _t_tri(a, b, True, 1, True), [wellcond(2, 3, 3), general(1, 3, 2)])
+add("cho_solve", lambda a, b: LA.cho_solve(LA.cho_factor(a), b),
+    lambda a, b: torch.cholesky_solve(b, TLA.cholesky(a, upper=True), upper=True), [spd(2, 3, 3), general(3, 2)])
+add("expm", LA.expm, TLA.matrix_exp, [general(3, 3)], [general(2, 4, 4)], [general(0, 2, 2)], [general(1, 1)],
+    [lambda rng: 3 * rng.standard_normal((3, 3))])
+add("lu_factor", lambda a: LA.lu_factor(a)[0], lambda a: TLA.lu_factor(a)[0], [general(4, 4)], [general(2, 3, 5)],
+    [general(5, 3)], [general(0, 2, 2)])
+add("lu", lambda a: _cat(LA.lu(a)[1:], npg, a.ndim - 2), lambda a: _cat(TLA.lu(a)[1:], torch, a.ndim - 2),
+    [general(3, 3)], [general(2, 3, 4)], [general(4, 2)])
+add("lu_solve", lambda a, b: LA.lu_solve(LA.lu_factor(a), b), _t_lu_solve, [wellcond(3, 3), general(3, 2)],
+    [wellcond(2, 3, 3), general(3)])
+add("block_diag", LA.block_diag, torch.block_diag, [general(2, 3), general(1), general(), general(3, 1)])
 
 # norms: every ord / axis form
 VEC_ORDS = [2, 1, 0, np.inf, -np.inf, 3, 1.5, 0.5, -1]
@@ -245,7 +294,8 @@ def test_against_torch(case, dtype):
 def test_finite_difference(case):
     arrays = make(case, np.float64, seed=2)
     fn = case.fn
-    if any(m.__qualname__.startswith(("spd", "sym")) for m in case.inputs):   # read one triangle: symmetrize
+    if case.name not in ("eig", "eigvals") and any(m.__qualname__.startswith(("spd", "sym")) for m in case.inputs):
+        # read one triangle: symmetrize
         fn = lambda a, *rest: case.fn((a + a.swapaxes(-1, -2)) / 2, *rest)  # noqa: E731
     check_finite_difference(fn, arrays, eps=1e-6, rtol=1e-5, atol=1e-6, what=case.name)
 
@@ -402,13 +452,15 @@ def test_numpy_linalg_functions_dispatch_to_npgrad():
     s = a @ a.T
     calls = {
         "det": (a,), "slogdet": (a,), "inv": (a,), "solve": (a, np.ones(3)), "cholesky": (s,), "pinv": (a,),
-        "lstsq": (a, np.ones(3)), "eigh": (s,), "eigvalsh": (s,), "svd": (a,), "svdvals": (a,), "qr": (a,),
+        "lstsq": (a, np.ones(3)), "eig": (a,), "eigvals": (a,), "eigh": (s,), "eigvalsh": (s,), "svd": (a,), "svdvals": (a,), "qr": (a,),
         "norm": (a,), "vector_norm": (a,), "matrix_norm": (a,), "matrix_power": (a, 3), "multi_dot": ([a, a, a],),
         "tensorinv": (a, 1), "tensorsolve": (a, np.ones(3)), "matrix_transpose": (a,), "diagonal": (a,),
         "trace": (a,), "outer": (a[0], a[1]), "vecdot": (a, a), "cross": (a, a), "matmul": (a, a),
         "tensordot": (a, a), "cond": (a,), "matrix_rank": (a,),
     }
-    assert set(calls) | {"LinAlgError"} >= {n for n in npg.linalg.__all__ if not n.endswith("Result")}
+    scipy_only = {"LinAlgError", "LinAlgWarning", "solve_triangular", "cho_factor", "cho_solve", "expm", "matrix_exp",
+                  "lu", "lu_factor", "lu_solve", "block_diag"}   # (scipy.linalg's: no np.linalg function to dispatch)
+    assert set(calls) | scipy_only >= {n for n in npg.linalg.__all__ if not n.endswith("Result")}
     for name, args in calls.items():
         if not hasattr(np.linalg, name):
             continue

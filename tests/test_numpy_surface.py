@@ -24,8 +24,8 @@ S = np.array([0.5, 1.0, 1.0, 2.0, 4.5])
 def _same(got, expected, what):
     """``got`` (npgrad's result) holds ``expected`` (NumPy's): arrays as tensors of the same dtype,
     tuples element by element, Python scalars as they are."""
-    if isinstance(expected, tuple):
-        assert isinstance(got, tuple) and len(got) == len(expected), what
+    if isinstance(expected, (tuple, list)):  # (named tuples: the same type)
+        assert type(got) is type(expected) and len(got) == len(expected), f"{what}: {type(got)} {got!r}"
         for g, e in zip(got, expected):
             _same(g, e, what)
         return
@@ -35,7 +35,7 @@ def _same(got, expected, what):
         np.testing.assert_array_equal(got.data, expected, err_msg=what)
         assert not got.requires_grad, what
         return
-    assert got == expected, f"{what}: {got!r} != {expected!r}"
+    assert type(got) is type(expected) and got == expected, f"{what}: {got!r} != {expected!r}"
 
 
 # ------------------------------------------------------------------ functions without a gradient
@@ -80,6 +80,82 @@ NONDIFF = {  # name -> (call on arrays / tensors alike, inputs)
     "full_like_int": (lambda a: np.full_like(a, 2), [I]),
 }
 
+# NumPy's functions without a gradient added later (npgrad/ops/nondiff_extra.py): each entry calls the namespace
+# ``m`` it is given, so that both ``np.X(tensor)`` (NONDIFF) and ``npg.X(tensor)`` (test below) meet NumPy's result.
+F = np.array([1.0, -0.0, 0.0, -2.5, np.inf, -np.inf, np.nan, 1e-310])
+G, H = np.array([12, -18, 0, 7, 35, -4]), np.array([8, 12, 0, -21, 14, 6])
+J, P2 = np.array([2, 5, 3, 9]), R.standard_normal((50, 3))
+BITS = np.array([[1, 0, 1], [0, 1, 1]], bool)
+MORE = {
+    "signbit": (lambda m, a: m.signbit(a), [F]), "signbit_int": (lambda m, a: m.signbit(a), [G]),
+    "signbit_0d": (lambda m, a: m.signbit(a), [np.array(-0.0)]), "spacing": (lambda m, a: m.spacing(a), [F]),
+    "spacing_f32": (lambda m, a: m.spacing(a), [F.astype(np.float32)]),
+    "spacing_empty": (lambda m, a: m.spacing(a), [np.zeros((0, 3))]),
+    "nextafter": (lambda m, a, b: m.nextafter(a, b), [F, F[::-1].copy()]),
+    "nextafter_f32": (lambda m, a, b: m.nextafter(a, b), [X.astype(np.float32), np.float32(np.inf)]),
+    "isposinf": (lambda m, a: m.isposinf(a), [F]), "isneginf": (lambda m, a: m.isneginf(a), [F]),
+    "isposinf_int": (lambda m, a: m.isposinf(a), [G]), "gcd": (lambda m, a, b: m.gcd(a, b), [G, H]),
+    "gcd_broadcast": (lambda m, a, b: m.gcd(a, b), [G[:, None], H[:3]]),
+    "gcd_int32_0d": (lambda m, a, b: m.gcd(a, b), [G.astype(np.int32), np.int32(6)]),
+    "lcm": (lambda m, a, b: m.lcm(a, b), [G, H]), "left_shift": (lambda m, a, b: m.left_shift(a, b), [G, G % 5]),
+    "right_shift": (lambda m, a, b: m.right_shift(a, b), [G, G % 5]),
+    "left_shift_int8": (lambda m, a, b: m.left_shift(a, b), [np.array([1, -3, 64], np.int8), np.int8(1)]),
+    "bitwise_left_shift": (lambda m, a, b: m.bitwise_left_shift(a, b), [G, G % 3]),
+    "bitwise_right_shift": (lambda m, a, b: m.bitwise_right_shift(a, b), [G, G % 3]),
+    "bitwise_invert": (lambda m, a: m.bitwise_invert(a), [G]), "bitwise_not": (lambda m, a: m.bitwise_not(a), [BITS]),
+    "bitwise_count": (lambda m, a: m.bitwise_count(a), [np.array([0, 1, -1, 255, 2 ** 40, -2 ** 62])]),
+    "bitwise_count_uint8": (lambda m, a: m.bitwise_count(a), [np.array([0, 7, 255], np.uint8)]),
+    "histogram2d": (lambda m, x, y: m.histogram2d(x, y), [P2[:, 0], P2[:, 1]]),
+    "histogram2d_opts": (lambda m, x, y: m.histogram2d(x, y, (2, 3), [[-1, 1], [-2, 2]], True), [P2[:, 0], P2[:, 1]]),
+    "histogram2d_edges": (lambda m, x, y, b: m.histogram2d(x, y, bins=[b, b]), [P2[:, 0], P2[:, 1], S]),
+    "histogram2d_weights": (lambda m, x, y, w: m.histogram2d(x, y, 3, weights=w), [V, V[::-1].copy(), I[:6]]),
+    "histogram2d_empty": (lambda m, x, y: m.histogram2d(x, y, 2), [np.zeros(0), np.zeros(0)]),
+    "histogramdd": (lambda m, p: m.histogramdd(p, bins=(2, 3, 4)), [P2]),
+    "histogramdd_seq": (lambda m, ab: m.histogramdd(ab, bins=3, density=True), [(P2[:, 0], P2[:, 1])]),
+    "histogram_bin_edges": (lambda m, a: m.histogram_bin_edges(a, bins="auto"), [P2[:, 0]]),
+    "histogram_bin_edges_range": (lambda m, a: m.histogram_bin_edges(a, 4, (-1, 3)), [V.astype(np.float32)]),
+    "histogram_bin_edges_empty": (lambda m, a: m.histogram_bin_edges(a), [np.zeros(0)]),
+    "diag_indices_from": (lambda m, a: m.diag_indices_from(a), [np.zeros((3, 3, 3))]),
+    "tril_indices_from": (lambda m, a: m.tril_indices_from(a, k=-1), [np.zeros((3, 4))]),
+    "triu_indices_from": (lambda m, a: m.triu_indices_from(a, 1), [X]),
+    "ix_": (lambda m, a, b: m.ix_(a, b), [I[:3], np.array([True, False, True, True])]),
+    "ix_empty": (lambda m, a: m.ix_(a), [np.zeros(0, int)]),
+    "ravel_multi_index": (lambda m, i, j: m.ravel_multi_index((i, j), (4, 5)), [G % 4, H % 5]),
+    "ravel_multi_index_clip": (lambda m, i, j: m.ravel_multi_index((i, j), (4, 5), "clip", "F"), [G, H]),
+    "unravel_index": (lambda m, i: m.unravel_index(i, (4, 5)), [np.array([0, 7, 19])]),
+    "unravel_index_F_0d": (lambda m, i: m.unravel_index(i, (4, 5), order="F"), [np.array(7)]),
+    "unique_all_np2": (lambda m, a: m.unique_all(a), [I]), "unique_counts": (lambda m, a: m.unique_counts(a), [V]),
+    "unique_inverse_2d": (lambda m, a: m.unique_inverse(a), [np.array([[3, 1], [1, 2]])]),
+    "unique_values": (lambda m, a: m.unique_values(a), [np.array([2.0, np.nan, 2.0, np.nan])]),
+    "unique_counts_empty": (lambda m, a: m.unique_counts(a), [np.zeros(0, np.int32)]),
+    "union1d": (lambda m, a, b: m.union1d(a, b), [I, J]), "union1d_2d": (lambda m, a, b: m.union1d(a, b), [X, V]),
+    "union1d_empty": (lambda m, a, b: m.union1d(a, b), [np.zeros(0), np.zeros(0, np.float32)]),
+    "intersect1d": (lambda m, a, b: m.intersect1d(a, b), [I, J]),
+    "intersect1d_indices": (lambda m, a, b: m.intersect1d(a, b, return_indices=True), [I, J]),
+    "setdiff1d": (lambda m, a, b: m.setdiff1d(a, b), [I, J]), "setxor1d": (lambda m, a, b: m.setxor1d(a, b), [I, J]),
+    "setdiff1d_unique": (lambda m, a, b: m.setdiff1d(a, b, assume_unique=True), [J, I[:3]]),
+    "packbits": (lambda m, a: m.packbits(a, axis=1), [BITS]),
+    "packbits_little": (lambda m, a: m.packbits(a, bitorder="little"), [np.array([3, 0, 1, 1, 0, 0, 0, 0, 1])]),
+    "packbits_empty": (lambda m, a: m.packbits(a), [np.zeros(0, bool)]),
+    "unpackbits": (lambda m, a: m.unpackbits(a, axis=1, count=-3), [np.array([[5, 255]], np.uint8)]),
+    "result_type": (lambda m, a, b: m.result_type(a, b), [X.astype(np.float32), I]),
+    "result_type_dtypes": (lambda m, a: m.result_type(a, np.int8, 1.0), [np.ones(2, np.float16)]),
+    "common_type": (lambda m, a: m.common_type(a), [I]),
+    "common_type_f32": (lambda m, a, b: m.common_type(a, b), [X.astype(np.float32), np.ones(2, np.float32)]),
+    "min_scalar_type": (lambda m, a: m.min_scalar_type(a), [np.array(300)]),
+    "min_scalar_type_nd": (lambda m, a: m.min_scalar_type(a), [X]),
+    "can_cast": (lambda m, a: m.can_cast(a, np.float32), [X]),
+    "can_cast_int8": (lambda m, a: m.can_cast(a, np.int64, casting="safe"), [I.astype(np.int8)]),
+    "array2string": (lambda m, a: m.array2string(a, precision=3, separator=", "), [X]),
+    "array_repr_f32": (lambda m, a: m.array_repr(a), [X.astype(np.float32)]),
+    "array_repr_int": (lambda m, a: m.array_repr(a), [I]), "array_str": (lambda m, a: m.array_str(a), [V]),
+    "array_str_0d": (lambda m, a: m.array_str(a), [np.array(2.5)]),
+    "einsum_path": (lambda m, a, b, c: m.einsum_path("ij,jk,kl->il", a, b, c, optimize="optimal"),
+                    [np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 5))]),
+}
+assert not set(MORE) & set(NONDIFF)
+NONDIFF.update({name: (lambda *a, _f=f: _f(np, *a), inputs) for name, (f, inputs) in MORE.items()})
+
 
 def _tensors(inputs):
     return [tuple(npg.tensor(v) for v in a) if isinstance(a, tuple) else npg.tensor(a) for a in inputs]
@@ -107,6 +183,11 @@ def test_nondifferentiable_npg_names(name):
         expected = getattr(np, name)(*inputs)
     _same(direct(*_tensors(inputs)), expected, name)
 
+
+@pytest.mark.parametrize("name", list(MORE))
+def test_more_nondifferentiable_npg_names(name):
+    fn, inputs = MORE[name]
+    _same(fn(npg, *_tensors(inputs)), fn(np, *inputs), name)
 
 def test_empty_like_and_where_forms():
     t = npg.tensor(X)

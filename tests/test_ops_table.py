@@ -137,6 +137,11 @@ add("round_decimals", npg.round, lambda x, decimals: torch.round(x, decimals=dec
 add("round_np", lambda x: np.round(x, 2), lambda x: torch.round(x, decimals=2), UNARY[:3], domain="big")
 add("round_method", lambda x: x.round(1), lambda x: torch.round(x, decimals=1), UNARY[:3], domain="big")
 add("nan_to_num", npg.nan_to_num, torch.nan_to_num, UNARY)
+add("fabs", npg.fabs, torch.abs, UNARY, domain="away")
+for name, dom in [("log2", "pos"), ("log10", "pos"), ("reciprocal", "away"), ("square", "real")]:
+    add(name, getattr(npg, name), getattr(torch, name), UNARY, domain=dom)
+add("float_power", npg.float_power, lambda a, b: torch.float_power(a, b), BINARY[:6], domain=("pos", "real"))
+add("positive", npg.positive, torch.positive, UNARY)
 add("sinh_method", lambda x: x.sinh(), lambda x: x.sinh(), UNARY[:3])
 add("np.arcsinh", np.arcsinh, torch.asinh, UNARY[:3])
 for name, tname, dom in [("arctan2", "atan2", ("real", "away")), ("hypot", "hypot", "away"),
@@ -404,6 +409,39 @@ for ord in ["fro", "nuc", 2, 1]:
     add("matrix_norm", lambda x, o=ord: LA.matrix_norm(x, ord=o), lambda x, o=ord: TLA.matrix_norm(x, o),
         [[(3, 3)], [(2, 3, 4)]], domain="wellcond")
 add("norm", LA.norm, lambda x: TLA.vector_norm(x), [[(5,)], [(2, 3, 4)], [()]], domain="away")
+
+
+# scipy.linalg's in npg.linalg (direct tests: tests/test_linalg_scipy.py)
+def _t_tri(a, b, upper=True, trans=0, unit=False):
+    a = a if trans == 0 else a.mT
+    x = TLA.solve_triangular(a, b[..., None] if b.ndim == 1 else b, upper=upper, unitriangular=unit)
+    return x[..., 0] if b.ndim == 1 else x
+
+
+def _t_lu_solve(a, b, adjoint=False):
+    x = TLA.lu_solve(*TLA.lu_factor(a), b[..., None] if b.ndim == 1 else b, adjoint=adjoint)
+    return x[..., 0] if b.ndim == 1 else x
+
+
+add("solve_triangular", LA.solve_triangular, _t_tri, [[(3, 3), (3, 2)], [(2, 3, 3), (3,)]], domain=("wellcond", "real"))
+add("solve_triangular_lower_T_unit", lambda a, b: LA.solve_triangular(a, b, trans="T", lower=True, unit_diagonal=True),
+    lambda a, b: _t_tri(a, b, True, 1, True), [[(2, 3, 3), (1, 3, 4)]], domain=("wellcond", "real"))
+add("cho_solve", lambda a, b: LA.cho_solve(LA.cho_factor(a @ a.swapaxes(-1, -2)), b),
+    lambda a, b: torch.cholesky_solve(b, TLA.cholesky(a @ a.mT, upper=True), upper=True),
+    [[(3, 3), (3, 2)], [(2, 3, 3), (3, 1)]], domain=("wellcond", "real"))
+add("cho_solve_lower", lambda a, b: LA.cho_solve(LA.cho_factor(a @ a.swapaxes(-1, -2), lower=True), b),
+    lambda a, b: torch.cholesky_solve(b[:, None], TLA.cholesky(a @ a.mT))[:, 0], [[(3, 3), (3,)]],
+    domain=("wellcond", "real"))
+add("expm", LA.expm, TLA.matrix_exp, SQUARE + [[(2, 4, 4)]])
+add("matrix_exp_scaled", lambda a: LA.matrix_exp(4 * a), lambda a: TLA.matrix_exp(4 * a), [[(3, 3)]])
+add("lu_factor", lambda a: LA.lu_factor(a)[0], lambda a: TLA.lu_factor(a)[0], [[(3, 3)], [(2, 3, 5)], [(4, 2)]])
+add("lu_L", lambda a: LA.lu(a)[1], lambda a: TLA.lu(a)[1], [[(3, 3)], [(2, 3, 4)], [(4, 2)]])
+add("lu_U", lambda a: LA.lu(a)[2], lambda a: TLA.lu(a)[2], [[(3, 3)], [(2, 3, 4)], [(4, 2)]])
+add("lu_solve", lambda a, b: LA.lu_solve(LA.lu_factor(a), b), _t_lu_solve, [[(3, 3), (3, 2)], [(2, 3, 3), (3,)]],
+    domain=("wellcond", "real"))
+add("lu_solve_C", lambda a, b: LA.lu_solve(LA.lu_factor(a), b, trans=2), lambda a, b: _t_lu_solve(a, b, True),
+    [[(2, 3, 3), (2, 3, 2)]], domain=("wellcond", "real"))
+add("block_diag", lambda *xs: LA.block_diag(*xs), torch.block_diag, [[(2, 3), (1,), (), (3, 1)], [(2, 2)]])
 
 # ---- array helpers (issue 13): stacking, splitting, rolling, triangles/diagonals, differences, pad modes
 def _seq(fn):
@@ -1094,6 +1132,12 @@ for name, fn, shapes in [
     _mcase(name, fn, shapes)
 
 
+# ---- vector products, polynomials, np.linalg.eig / eigvals (rows in tests/table_poly_eig.py)
+from tests.table_poly_eig import add_cases as _poly_eig_cases  # noqa: E402
+
+_poly_eig_cases(add, torch, DOMAINS)
+
+
 # ------------------------------------------------------------------------ the tests
 _QUIET = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore:.*degrees of freedom:UserWarning")
 PARAMS = [pytest.param(c, id=c.id, marks=[_QUIET] if c.warns else []) for c in CASES]
@@ -1166,6 +1210,9 @@ def test_table_covers_every_op():
                 # PyTorch's view and copy methods (tviews)
                 "narrow", "movedim", "t", "H", "mH", "adjoint", "swapdims", "unflatten", "unfold", "reshape",
                 "narrow", "repeat", "masked", "split", "tensor", "diagonal", "slice", "diag",
+                # vector products, polynomials, eig (surface-poly-eig)
+                "vdot", "vecdot", "matvec", "vecmat", "polyval", "polyadd", "polysub", "polymul", "polydiv",
+                "polyder", "polyint", "polyfit", "vander", "poly", "roots", "eig", "eigvals",
                 # the rest of NumPy's array functions (surface-arrays)
                 "meshgrid", "broadcast", "block", "choose", "compress", "extract", "delete", "insert", "resize",
                 "sort", "piecewise", "apply", "trapezoid", "unwrap", "ldexp", "frexp", "modf", "divmod", "i0",

@@ -495,3 +495,30 @@ def test_complex_views_under_jacrev_jacfwd_hessian_and_vmap_vs_torch():
             return getattr(lib.func, name)(fl)
         got = npg.func.vmap(make(npg))(npg.tensor(a, requires_grad=False))
         close(got, torch.vmap(make(torch))(torch.tensor(a)), name)
+
+
+def test_diagonal_is_numpys_read_only_view_and_differentiates_later_writes_as_torch():
+    a = np.arange(12.0).reshape(3, 4)
+    x = npg.tensor(a.copy(), requires_grad=False)
+    for d, ref in ((np.diagonal(x), np.diagonal(a)), (x.diagonal(1), a.diagonal(1)),
+                   (npg.diagonal(x, -1), np.diagonal(a, -1)), (np.diag(x), np.diag(a))):
+        assert np.shares_memory(d.data, x.data) and np.array_equal(d.data, ref)
+    d = np.diagonal(x)
+    x[1, 1] = -7.0                                       # NumPy's view shows a later write into its base
+    assert d.data[1] == -7.0
+    with pytest.raises(ValueError, match="read-only"):   # and refuses writes through it, as NumPy
+        d += 1
+    # a gradient through the diagonal read after a write into the base reaches the written value (torch's view)
+    w0, c = np.array(2.0), np.array([1.0, 2.0, 3.0])
+    xl, w = npg.tensor(a[:, :3].copy()), npg.tensor(w0)
+    y = xl * 1
+    dd = y.diagonal()
+    y[0, 0] = w * 5
+    (dd * c).sum().backward()
+    xt, wt = torch.tensor(a[:, :3].copy(), requires_grad=True), torch.tensor(w0, requires_grad=True)
+    yt = xt * 1
+    dt = yt.diagonal()
+    yt[0, 0] = wt * 5
+    (dt * torch.tensor(c)).sum().backward()
+    np.testing.assert_array_equal(xl.grad, xt.grad.numpy())
+    assert w.grad == wt.grad.item()

@@ -135,6 +135,12 @@ EXPECTED_LOOPS = {
     ("F", "batch_norm"),                 # batched running statistics
     ("F", "embedding_bag"),              # 1-D bags with batched offsets
     ("npg", "arange"), ("npg", "randint"),   # "whole": sizes / bounds from a batched value (torch raises)
+    ("npg", "unique_all"), ("npg", "unique_counts"), ("npg", "unique_inverse"), ("npg", "unique_values"),
+    ("npg", "union1d"), ("npg", "intersect1d"), ("npg", "setdiff1d"), ("npg", "setxor1d"),
+    ("npg", "histogram2d"), ("npg", "histogramdd"), ("npg", "histogram_bin_edges"),  # output shape from the values
+    ("npg", "shares_memory"), ("npg", "may_share_memory"),   # a Python bool per sample
+    ("npg", "ix_"), ("npg", "diag_indices_from"), ("npg", "tril_indices_from"),
+    ("npg", "triu_indices_from"),        # index tensors built per sample (without a gradient; rare under vmap)
     ("npg", "compress"), ("npg", "extract"), ("npg", "trim_zeros"),  # output shape from a batched condition / values
     ("npg", "piecewise"),                # batched conditions: a different number of elements per sample
     ("npg", "full"), ("npg", "full_like"),   # a batched fill value (np.full writes it in with np.copyto)

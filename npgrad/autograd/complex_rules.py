@@ -44,7 +44,7 @@ declare(LINEAR, "sum", "mean", "cumsum", "reshape", "transpose", "swapaxes", "br
         "flip", "pad", "repeat", "tile", "getitem", "setitem", "copy", "copy_slices", "where", "nan_to_num",
         "scatter_add", "make_dual", "unpack_dual", "jvp_fallback_input", "input",
         "matrix_power_0")   # (a^0: identities, a zero gradient)
-declare(OWN, "astype", "slogdet_sign", "cholesky", "eigh", "qr", "svd", "pinv", "lstsq", "sgn")
+declare(OWN, "astype", "slogdet_sign", "cholesky", "eigh", "eig", "qr", "svd", "pinv", "lstsq", "sgn")
 
 
 def _conjugated(vjp):

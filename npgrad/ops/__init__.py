@@ -74,12 +74,13 @@ T.__add__, T.__radd__, T.__iadd__ = add, _reflected(add), _inplace(add, "__iadd_
 T.__sub__, T.__rsub__, T.__isub__ = sub, _reflected(sub), _inplace(sub, "__isub__")
 T.__mul__, T.__rmul__, T.__imul__ = mul, _reflected(mul), _inplace(mul, "__imul__")
 T.__truediv__, T.__rtruediv__, T.__itruediv__ = div, _reflected(div), _inplace(div, "__itruediv__")
-T.__pow__, T.__rpow__ = power, _reflected(power)
-T.__matmul__, T.__rmatmul__ = matmul, _reflected(matmul)
-T.__floordiv__, T.__rfloordiv__ = floor_divide, _reflected(floor_divide)
-T.__mod__, T.__rmod__ = remainder, _reflected(remainder)
+T.__pow__, T.__rpow__, T.__ipow__ = power, _reflected(power), _inplace(power, "__ipow__")
+T.__matmul__, T.__rmatmul__, T.__imatmul__ = matmul, _reflected(matmul), _inplace(matmul, "__imatmul__")
+T.__floordiv__, T.__rfloordiv__, T.__ifloordiv__ = (floor_divide, _reflected(floor_divide),
+                                                    _inplace(floor_divide, "__ifloordiv__"))
+T.__mod__, T.__rmod__, T.__imod__ = remainder, _reflected(remainder), _inplace(remainder, "__imod__")
 T.__neg__ = neg
-T.__pos__ = lambda self: self
+T.__pos__ = lambda self: arrays.positive(self)  # a new tensor, as NumPy's +a (PyTorch returns self)
 T.__abs__ = abs
 
 
@@ -96,6 +97,10 @@ T.__eq__, T.__ne__ = _comparison(equal), _comparison(not_equal)
 T.__lt__, T.__le__, T.__gt__, T.__ge__ = less, less_equal, greater, greater_equal
 T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
 T.__rand__, T.__ror__, T.__rxor__ = _reflected(bitwise_and), _reflected(bitwise_or), _reflected(bitwise_xor)
+# without these, ``x &= m`` (and ``**=``, ``//=``, ``%=``, ``@=``, ``<<=``...) would rebind the name to a new
+# tensor where NumPy and PyTorch write into x's memory (seen through its other names and views)
+T.__iand__, T.__ior__, T.__ixor__ = (_inplace(bitwise_and, "__iand__"), _inplace(bitwise_or, "__ior__"),
+                                     _inplace(bitwise_xor, "__ixor__"))
 T.__invert__ = invert
 T.__getitem__ = getitem
 T.__setitem__ = setitem
@@ -168,16 +173,20 @@ T.double = lambda self: astype(self, np.float64)
 
 
 # ------------------------------------------------------------------- NumPy protocols
-def _as_f64(x):  # np.float_power computes in float64
-    return astype(x, np.float64) if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+def float_power(x1, x2):
+    """``x1 ** x2`` computed in float64, or in complex128 when either input is complex, as ``np.float_power``
+    (whatever the inputs' precision); differentiable in both."""
+    kinds = [(v.dtype if isinstance(v, Tensor) else np.result_type(v)).kind for v in (x1, x2)]
+    dt = np.complex128 if "c" in kinds else np.float64  # (not any(): npgrad's any is in scope here)
+    return power(*(astype(v, dt) if isinstance(v, Tensor) else np.asarray(v, dtype=dt) for v in (x1, x2)))
 
 
 UFUNCS = _dispatch.UFUNCS   # (filled here and by the family blocks below; read by ops/_dispatch.py)
 FUNCTIONS = _dispatch.FUNCTIONS
 UFUNCS.update({
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.divide: div,
-    np.power: power, np.negative: neg, np.positive: lambda x: x, np.matmul: matmul,
-    np.float_power: lambda a, b: power(_as_f64(a), _as_f64(b)),
+    np.power: power, np.negative: neg, np.positive: arrays.positive, np.matmul: matmul,
+    np.float_power: float_power,
     np.floor_divide: floor_divide, np.remainder: remainder, np.maximum: maximum, np.minimum: minimum,
     np.equal: equal, np.not_equal: not_equal, np.less: less, np.less_equal: less_equal,
     np.greater: greater, np.greater_equal: greater_equal,
@@ -188,7 +197,7 @@ UFUNCS.update({
     np.exp: exp, np.expm1: elementwise.expm1, np.log: log, np.log1p: elementwise.log1p,
     np.log2: elementwise.log2, np.log10: elementwise.log10, np.sqrt: sqrt, np.square: elementwise.square,
     np.reciprocal: elementwise.reciprocal, np.sin: elementwise.sin, np.cos: elementwise.cos,
-    np.tan: elementwise.tan, np.tanh: tanh, np.absolute: abs, np.fabs: abs, np.sign: elementwise.sign,
+    np.tan: elementwise.tan, np.tanh: tanh, np.absolute: abs, np.fabs: arrays.fabs, np.sign: elementwise.sign,
     np.floor: elementwise.floor, np.ceil: elementwise.ceil, np.rint: elementwise.round,
 })
 
@@ -261,7 +270,8 @@ for _name, _fn in dict(round=round, sinh=sinh, cosh=cosh, arcsin=arcsin, arccos=
 from . import arrays, padding as _padding  # noqa: E402
 from .arrays import (append, array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, copy, cross,  # noqa
                      dsplit, dstack, diag, diagflat, diagonal, diff, ediff1d, fliplr, flipud, gradient, hsplit,
-                     hstack, kron, roll, rollaxis, rot90, row_stack, select, trace, tril, triu, vsplit, vstack)
+                     hstack, kron, roll, rollaxis, rot90, row_stack, select, trace, tril, triu, vsplit, vstack,
+                     fabs, positive)
 pad = _padding.pad
 einsum = _padding.with_sublists(einsum)  # the string form, wherever it is defined
 
@@ -269,7 +279,7 @@ __all__ += [
     'append', 'array_split', 'atleast_1d', 'atleast_2d', 'atleast_3d', 'column_stack', 'copy', 'cross',
     'dsplit', 'dstack', 'diag', 'diagflat', 'diagonal', 'diff', 'ediff1d', 'fliplr', 'flipud', 'gradient',
     'hsplit', 'hstack', 'kron', 'roll', 'rollaxis', 'rot90', 'row_stack', 'select', 'trace', 'tril', 'triu',
-    'vsplit', 'vstack',
+    'vsplit', 'vstack', 'fabs', 'positive', 'float_power',
 ]
 FUNCTIONS.update({
     np.append: append, np.array_split: array_split, np.atleast_1d: atleast_1d, np.atleast_2d: atleast_2d,
@@ -466,7 +476,7 @@ from .complex import (angle, conj, conjugate, imag, iscomplex, iscomplexobj, isr
 
 __all__ += ['angle', 'conj', 'conjugate', 'imag', 'iscomplex', 'iscomplexobj', 'isreal', 'isrealobj', 'polar',
             'real', 'real_if_close', 'view_as_complex', 'view_as_real']
-UFUNCS[np.conjugate] = conj
+UFUNCS[np.conjugate] = _complex.conj_copy  # (NumPy's: always a new array)
 FUNCTIONS.update({np.real: real, np.imag: imag, np.angle: angle, np.iscomplex: iscomplex, np.isreal: isreal,
                   np.iscomplexobj: iscomplexobj, np.isrealobj: isrealobj, np.real_if_close: real_if_close})
 
@@ -508,6 +518,34 @@ from .torch_views import adjoint, movedim, narrow, swapdims, tensor_split, unfla
 
 __all__ += _torch_views.__all__ + _torch_copies.__all__
 _torch_copies.attach(T)
+
+# ============================================================ more NumPy functions without a gradient (surface-nondiff)
+from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
+from .nondiff_extra import *  # noqa: E402,F401,F403
+__all__ += _nondiff_extra.__all__
+
+# ============================================================ vector products, polynomials, eig (surface-poly-eig)
+from . import vecprod as _vecprod  # noqa: E402
+from .vecprod import matvec, vdot, vecdot, vecmat  # noqa: E402,F401
+
+__all__ += _vecprod.__all__
+_vecprod.register(FUNCTIONS, UFUNCS, _dispatch.UFUNC_KWARGS)
+
+# numpy's legacy polynomials (ops/poly.py; ``npg.poly`` is exported from npgrad/__init__.py: here ``poly`` stays
+# the module, as ``shape``) and np.linalg.eig / eigvals (ops/eig.py)
+from . import eig as _eig_module, poly as _poly_module  # noqa: E402
+from .poly import (polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, roots,  # noqa: E402,F401
+                   vander)
+
+__all__ += [n for n in _poly_module.__all__ if n != "poly"]
+_poly_module.register(FUNCTIONS)
+FUNCTIONS.update({np.linalg.eig: _eig_module.eig, np.linalg.eigvals: _eig_module.eigvals})
+
+# shifts (integers; ops/nondiff_extra.py), with their in-place forms as for & | ^ above
+T.__lshift__, T.__rlshift__, T.__ilshift__ = (_nondiff_extra.left_shift, _reflected(_nondiff_extra.left_shift),
+                                              _inplace(_nondiff_extra.left_shift, "__ilshift__"))
+T.__rshift__, T.__rrshift__, T.__irshift__ = (_nondiff_extra.right_shift, _reflected(_nondiff_extra.right_shift),
+                                              _inplace(_nondiff_extra.right_shift, "__irshift__"))
 
 # ============================================================ the rest of NumPy's array functions (surface-arrays)
 # meshgrid broadcast_arrays block choose compress extract delete insert resize trim_zeros sort_complex

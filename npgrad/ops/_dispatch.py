@@ -5,6 +5,7 @@ import sys
 
 UFUNCS = {}       # NumPy ufunc -> npgrad op
 FUNCTIONS = {}    # NumPy function -> npgrad op
+UFUNC_KWARGS = {}  # NumPy ufunc -> the keywords its npgrad op takes (np.vecdot's axis=); others are refused
 
 
 def _ufunc_module(ufunc):
@@ -17,12 +18,12 @@ def _ufunc_module(ufunc):
 
 def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     fn = UFUNCS.get(ufunc)
-    if method != "__call__" or fn is None or kwargs:
+    if method != "__call__" or fn is None or not kwargs.keys() <= UFUNC_KWARGS.get(ufunc, set()):
         what = f"{_ufunc_module(ufunc)}.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
         why = f" with {sorted(kwargs)}" if kwargs and fn is not None else ""
         raise TypeError(f"npgrad does not implement {what}{why} for Tensors; use np.asarray(t) (or t.data) "
                         f"for a result without gradient")
-    return fn(*inputs)
+    return fn(*inputs, **kwargs)
 
 
 def _qualified(func):

@@ -35,6 +35,20 @@ def normalize_axis(axis, ndim, where):
     return tuple(sorted(out))
 
 
+def zero_d_axis(axis, ndim):
+    """NumPy's leniency for a 0-d input of sum, prod, max, min, argmax, argmin, cumsum, cumprod, squeeze and
+    take: an int ``axis`` of 0 or -1 means the whole one-element array (None), as in
+    ``np.sum(np.array(1.5), axis=0)`` (PyTorch's ``dim=0`` on a 0-d tensor too). Anything else is returned as
+    it is (and checked by the op)."""
+    if ndim == 0 and axis is not None and not isinstance(axis, (bool, np.bool_, tuple, list)):
+        try:
+            if operator.index(axis) in (0, -1):
+                return None
+        except TypeError:
+            pass
+    return axis
+
+
 def normalize_one_axis(axis, ndim, where):
     """One ``axis`` (negatives allowed) as a non-negative int, checked against ``ndim``."""
     try:

@@ -8,7 +8,8 @@ import operator
 import numpy as np
 
 from ..autograd import versions as _versions
-from ..tensor import Tensor, _make
+from ..tensor import Tensor, _make, _wrap
+from . import inplace
 from ._util import as_input, cast_all, is_batched, normalize_axis, normalize_one_axis
 from .elementwise import where
 from .index import getitem
@@ -26,7 +27,9 @@ def _sl(ax, start=None, stop=None, step=None):
 
 
 def _inputs(arrays, where):
-    if isinstance(arrays, Tensor) or not isinstance(arrays, (list, tuple)):
+    if isinstance(arrays, (Tensor, np.ndarray)) and arrays.ndim >= 1:
+        arrays = list(arrays)  # as NumPy: an array is the sequence of its rows
+    if not isinstance(arrays, (list, tuple)):
         raise TypeError(f"{where}: expected a sequence of tensors/arrays, got {type(arrays).__name__}")
     if not arrays:
         raise ValueError(f"{where}: need at least one array")
@@ -214,18 +217,19 @@ def flipud(m):
 def tril(m, k=0):
     """Lower triangle of the last two axes (zeros above the ``k``-th diagonal), as ``np.tril``."""
     m = as_input(m, "tril")
-    return where(np.tri(*m.shape[-2:], k=k, dtype=bool), m, 0)
+    return where(np.tri(*m.shape[-2:], k=k, dtype=bool), m, np.zeros((), m.dtype))  # (a bool m stays bool)
 
 
 def triu(m, k=0):
     """Upper triangle of the last two axes (zeros below the ``k``-th diagonal), as ``np.triu``."""
     m = as_input(m, "triu")
-    return where(np.tri(*m.shape[-2:], k=k - 1, dtype=bool), 0, m)
+    return where(np.tri(*m.shape[-2:], k=k - 1, dtype=bool), np.zeros((), m.dtype), m)
 
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """The ``offset`` diagonal of the ``(axis1, axis2)`` planes, appended as the last axis, as
-    ``np.diagonal``: read-only, as NumPy's (a copy here, which a write could not reach ``a`` through)."""
+    ``np.diagonal``: NumPy's read-only view of ``a``'s memory (a later write into ``a`` shows through it, and
+    its gradient follows, as for every view; writing through it raises, as in NumPy)."""
     a = as_input(a, "diagonal")
     if a.ndim < 2:
         raise ValueError(f"diagonal: the tensor must be at least 2-D, got shape {a.shape}")
@@ -237,9 +241,10 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     n, m = moved.shape[-2:]
     length = builtins.max(0, builtins.min(n, m - offset) if offset >= 0 else builtins.min(n + offset, m))
     rows = np.arange(length) + builtins.max(0, -offset)
-    out = getitem(moved, (Ellipsis, rows, rows + offset))
+    out = getitem(moved, (Ellipsis, rows, rows + offset))  # the gradient, JVP and batching rule: getitem's
     if type(out) is Tensor:  # (not a batched tensor under vmap)
-        out.data.flags.writeable = False
+        out.data = np.diagonal(a.data, offset, ax1, ax2)   # the same values, as NumPy's read-only view
+        inplace.view_of(out, a, lambda b: np.diagonal(b, offset, ax1, ax2))
     return out
 
 
@@ -261,7 +266,7 @@ def diag(v, k=0):
     m = v.shape[0] + builtins.abs(k)
     padded = _pad_constant(v, ((0, builtins.abs(k)),))
     col = reshape(padded, (m, 1) if k >= 0 else (1, m))  # row i holds v[i] (k >= 0), column j v[j] (k < 0)
-    return where(np.eye(m, m, k, dtype=bool), col, 0)
+    return where(np.eye(m, m, k, dtype=bool), col, np.zeros((), v.dtype))
 
 
 def diagflat(v, k=0):
@@ -470,3 +475,25 @@ _COPY_VJPS = (lambda g, y, x: g,)
 _COPY_JVPS = (lambda t, y, x: copy(t),)  # the copy's tangent has its own memory too
 _versions.reads("copy", "")  # write into the copy to leave a value an op saved intact
 clone = copy  # PyTorch's name
+
+
+def positive(x):
+    """``+x`` as ``np.positive``: a new tensor with ``x``'s values (NumPy returns a copy, so writing into the
+    result leaves ``x`` alone; PyTorch's ``torch.positive`` returns ``x`` itself). Bool input is a TypeError, as
+    in NumPy."""
+    x = as_input(x, "positive")
+    if x.dtype == np.bool_:
+        raise TypeError("positive: not defined for bool tensors (as np.positive)")
+    return copy(x)
+
+
+def fabs(x):
+    """Absolute value of a real tensor, as ``np.fabs`` (complex input is a TypeError, as in NumPy: use
+    ``abs``)."""
+    x = as_input(x, "fabs")
+    if x.dtype.kind == "c":
+        raise TypeError(f"fabs: not defined for complex tensors (got {x.dtype}); use npg.abs for the modulus")
+    if x.dtype.kind not in "f":  # NumPy's float result for integers and bools (float16 for the small ones)
+        return _wrap(np.fabs(x.data))
+    from .elementwise import abs as _abs
+    return _abs(x)

@@ -123,8 +123,22 @@ def conj(x):
     return _make(np.conj(xd), "conj", (x,), (xd,), _CONJ, _CONJ)
 
 
-_CONJ = (lambda g, y, x: np.conj(g),)  # (on Tensors, np.conj dispatches to conj)
+_CONJ = (lambda g, y, x: np.conj(g),)  # (on Tensors, np.conj dispatches to conj_copy)
 conjugate = conj
+
+
+def conj_copy(x):
+    """``np.conjugate(t)`` / ``np.conj(t)``: as NumPy, always a new tensor (``conj`` returns a real tensor
+    itself, as ``torch.conj`` does; writing into NumPy's result must leave the input alone). Integer and bool
+    tensors get NumPy's result (bool conjugates to int8), without gradient."""
+    x = as_input(x, "conjugate")
+    kind = x.data.dtype.kind
+    if kind == "c":
+        return conj(x)
+    if kind == "f":
+        from .arrays import copy
+        return copy(x)
+    return _wrap(np.conjugate(x.data))
 
 
 def angle(x, deg=False):

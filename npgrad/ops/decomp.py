@@ -82,7 +82,7 @@ def _check_phase(imdiag, op):
     is defined up to a factor e^{i phi}): the imaginary part of diag(V^H gV) must vanish."""
     d = imdiag.data if isinstance(imdiag, Tensor) else imdiag
     if not np.all(np.abs(d) <= 1e-2):
-        raise RuntimeError(f"{op}: The {'eigen' if op == 'eigh' else 'singular '}vectors in the complex case are "
+        raise RuntimeError(f"{op}: The {'singular ' if op == 'svd' else 'eigen'}vectors in the complex case are "
                            f"specified up to multiplication by e^{{i phi}}. The specified loss function depends on "
                            f"this phase term, making it ill-defined (as in PyTorch)")
 

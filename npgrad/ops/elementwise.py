@@ -11,6 +11,7 @@ an input's tangent to its part of the output's tangent. ``DIAG`` says that it is
 applied to the tangent: an elementwise op's Jacobian is diagonal, so it is its own transpose (for a
 broadcast input, forward AD broadcasts the result to the output's shape centrally).
 """
+import builtins
 import functools
 import importlib
 import math
@@ -488,9 +489,11 @@ _WHERE_VJPS = (None,
 
 def clip(x, a_min=None, a_max=None):
     """Limit ``x`` to ``[a_min, a_max]`` (either may be None). As torch.clamp, the gradient
-    passes to ``x`` where ``a_min <= x <= a_max`` and to a bound where it is the one chosen."""
+    passes to ``x`` where ``a_min <= x <= a_max`` and to a bound where it is the one chosen. With neither
+    bound, a copy of ``x``, as NumPy 2 (``torch.clamp`` raises)."""
     if a_min is None and a_max is None:
-        raise ValueError("clip: at least one of a_min and a_max must be given")
+        from .arrays import copy
+        return copy(as_input(x, "clip"))
     if _tm._VMAP:
         r = _tm._vmap_call("elementwise", clip, (x, a_min, a_max), None)
         if r is not NotImplemented:
@@ -498,6 +501,9 @@ def clip(x, a_min=None, a_max=None):
     xd = x.data if isinstance(x, Tensor) else np.asarray(const(x, "clip"))
     if xd.dtype.kind == "c":
         raise real_only_error("clip", xd)
+    if xd.dtype.kind in "biu" and not builtins.any(isinstance(v, Tensor) for v in (a_min, a_max)):
+        # integers keep their dtype (NumPy's clip; the infinite default bounds below would make them float)
+        return _wrap(np.clip(xd, *(None if v is None else const(v, "clip") for v in (a_min, a_max))))
     lo = -np.inf if a_min is None else a_min
     hi = np.inf if a_max is None else a_max
     lod = lo.data if isinstance(lo, Tensor) else const(lo, "clip")

@@ -16,7 +16,7 @@ from ..autograd.engine import Scatter
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make, _record, _wrap
 from . import inplace
-from ._util import as_input, batching_rule, normalize_one_axis
+from ._util import as_input, batching_rule, normalize_one_axis, zero_d_axis
 
 _tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
 
@@ -254,6 +254,7 @@ def take(x, indices, axis=None):
     """Elements at ``indices`` along ``axis`` (of the flattened tensor when None), as ``np.take``."""
     x = as_input(x, "take")
     idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    axis = zero_d_axis(axis, x.ndim)
     if axis is None:
         return getitem(x.reshape(-1), (idx,))
     ax = normalize_one_axis(axis, x.ndim, "take")

@@ -367,10 +367,13 @@ def vecdot(x1, x2, /, *, axis=-1):
     try:
         n1, n2 = s1[axis], s2[axis]
     except IndexError:
-        raise ValueError(f"vecdot: axis {axis} is out of range for shapes {s1} and {s2}") from None
+        raise ValueError(f"vecdot: axis {axis} is out of range for shapes {s1} and {s2} (the vectors must be at "
+                         f"least 1-D)") from None
     if n1 != n2:
         raise ValueError(f"vecdot: shapes {s1} and {s2} differ along axis {axis} ({n1} vs {n2})")
-    return _sum(mul(conj(x1), x2), axis=axis)
+    dt = np.result_type(*(x.dtype if isinstance(x, Tensor) else data_of(x, "vecdot") for x in (x1, x2)))
+    # (integers and bools keep their dtype, as NumPy's gufunc: np.sum alone would widen them)
+    return _sum(mul(conj(x1), x2), axis=axis, dtype=dt if dt.kind in "biu" else None)
 
 
 def cross(x1, x2, /, *, axis=-1):

@@ -8,7 +8,8 @@ from ..autograd import versions as _versions
 import importlib
 
 from ..tensor import Tensor, _make, _wrap
-from ._util import as_input, batching_rule, normalize_axis, normalize_one_axis, numpy_dtype_out, unreduce
+from ._util import (as_input, batching_rule, normalize_axis, normalize_one_axis, numpy_dtype_out, unreduce,
+                    zero_d_axis)
 
 _tm = importlib.import_module("..tensor", __package__)
 
@@ -23,7 +24,7 @@ def sum(x, axis=None, keepdims=False, dtype=None):
         if r is not NotImplemented:
             return r
     x = as_input(x, "sum")
-    axes = normalize_axis(axis, x.ndim, "sum")
+    axes = normalize_axis(zero_d_axis(axis, x.ndim), x.ndim, "sum")
     out = np.sum(x.data, axis=axes, keepdims=keepdims, dtype=dtype)
     return _make(out, "sum", (x,), (x.data,),
                  (lambda g, y, x: unreduce(g, x.shape, axes, keepdims),),
@@ -68,7 +69,7 @@ def _extreme(name, npfn):
             if r is not NotImplemented:
                 return r
         x = as_input(x, name)
-        axes = normalize_axis(axis, x.ndim, name)
+        axes = normalize_axis(zero_d_axis(axis, x.ndim), x.ndim, name)
         if x.size == 0 and builtins.any(x.shape[a] == 0 for a in axes):  # (any is shadowed here)
             raise ValueError(f"{name}: zero-size reduction over axis {axis} of a tensor of shape {x.shape} "
                              f"(the operation has no identity)")
@@ -99,7 +100,7 @@ def prod(x, axis=None, keepdims=False):
         if r is not NotImplemented:
             return r
     x = as_input(x, "prod")
-    axes = normalize_axis(axis, x.ndim, "prod")
+    axes = normalize_axis(zero_d_axis(axis, x.ndim), x.ndim, "prod")
     out = np.prod(x.data, axis=axes, keepdims=keepdims)
 
     n = _count(x.shape, axes)
@@ -203,6 +204,7 @@ def logsumexp(x, axis=None, keepdims=False):
 def cumsum(x, axis=None):
     """Cumulative sum along ``axis`` (the flattened tensor when None), as ``np.cumsum``."""
     x = as_input(x, "cumsum")
+    axis = zero_d_axis(axis, x.ndim)
     if axis is None:
         x = x.reshape(-1)
         axis = 0
@@ -221,6 +223,7 @@ def cumsum(x, axis=None):
 def cumprod(x, axis=None):
     """Cumulative product along ``axis`` (the flattened tensor when None), as ``np.cumprod``."""
     x = as_input(x, "cumprod")
+    axis = zero_d_axis(axis, x.ndim)
     if axis is None:
         x = x.reshape(-1)
         axis = 0
@@ -264,6 +267,7 @@ def _arg(name, npfn):
     @batching_rule("axis_flatten")
     def op(x, axis=None, keepdims=False):
         xd = _value(x)
+        axis = zero_d_axis(axis, xd.ndim)
         if axis is not None:
             axis = normalize_one_axis(axis, xd.ndim, name)
         return _wrap(npfn(xd, axis=axis, keepdims=keepdims))

@@ -11,7 +11,7 @@ from ..autograd.engine import cast_grad
 from ..tensor import Tensor, _make, _wrap
 from . import inplace
 from .elementwise import where
-from ._util import as_input, batching_rule, cast_all, normalize_axis, normalize_one_axis, refuse_out
+from ._util import as_input, batching_rule, cast_all, normalize_axis, normalize_one_axis, refuse_out, zero_d_axis
 
 _tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
 
@@ -125,6 +125,7 @@ def moveaxis(x, source, destination):
 def squeeze(x, axis=None):
     """Remove size-1 axes (all of them, or those in ``axis``), as ``np.squeeze``."""
     x = as_input(x, "squeeze")
+    axis = zero_d_axis(axis, x.ndim)
     if axis is None:
         axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
     else:

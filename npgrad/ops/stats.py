@@ -252,7 +252,7 @@ def _cumulative(name, op, identity):
                                  f"(shape {x.shape})")
             axis = 0
         if x.ndim == 0:
-            raise ValueError(f"{name}: the input must be at least 1-D")
+            x = reshape(x, (1,))  # as NumPy: a 0-d input is one element
         ax = normalize_one_axis(axis, x.ndim, name)
         res = op(x if dtype is None else x.astype(dtype), axis=ax)
         if include_initial:

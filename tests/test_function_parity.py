@@ -1,0 +1,83 @@
+"""Every NumPy function npgrad registers (``np.X(tensor)`` through ``__array_function__``), called with one
+array argument the way NumPy accepts it, against NumPy on the same array: the same dtype and shape, the same
+values (to a few ulps: npgrad may sum in another order), and an error where NumPy raises. Deliberate differences,
+each documented where the function is: cov / corrcoef keep float32 (NumPy computes in float64), ops PyTorch
+defines for real numbers only refuse complex input naming the op, ``empty_like``'s values are undefined, and
+functions that write into their argument are checked elsewhere (tests/test_numpy_protocol.py, test_inplace.py)."""
+import warnings
+
+import numpy as np
+import pytest
+
+import npgrad as npg
+from npgrad.ops._dispatch import FUNCTIONS
+
+R = np.random.default_rng(0)
+INPUTS = {
+    "f64_2d": R.standard_normal((3, 4)),
+    "f32_2d": R.standard_normal((3, 4)).astype(np.float32),
+    "f64_1d": R.standard_normal(5),
+    "i64_1d": np.array([3, -1, 0, 2, 2]),
+    "bool_1d": np.array([True, False, True, True, False]),
+    "f64_0d": np.array(1.5),
+    "f64_empty": np.zeros((0, 3)),
+    "c128_1d": R.standard_normal(4) + 1j * R.standard_normal(4),
+    "f64_square": R.standard_normal((3, 3)) + 3 * np.eye(3),
+}
+WRITERS = {"save", "savez", "savez_compressed", "savetxt", "copyto", "place", "put", "putmask", "fill_diagonal"}
+FLOAT32_KEPT = {"cov", "corrcoef"}                # a float32 tensor's covariance stays float32 (as torch.cov)
+UNDEFINED_VALUES = {"empty_like"}
+COMPLEX_REFUSED = {"round", "around", "sinc"}      # real-only in PyTorch: a TypeError naming the op
+
+FUNCS = sorted((f for f in FUNCTIONS if getattr(f, "__name__", "") not in WRITERS),
+               key=lambda f: (getattr(f, "__module__", "") or "", f.__name__))
+
+
+def _call(f, *args):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return True, f(*args)
+        except Exception as e:  # compared below
+            return False, e
+
+
+def _leaves(r):
+    if isinstance(r, (tuple, list)):
+        return [x for item in r for x in _leaves(item)]
+    if isinstance(r, npg.Tensor):
+        return [np.asarray(r.data)]
+    return [np.asarray(r) if isinstance(r, (np.ndarray, np.generic)) else r]
+
+
+@pytest.mark.parametrize("fn", FUNCS, ids=lambda f: f"{(f.__module__ or 'numpy').replace('numpy.', '')}.{f.__name__}")
+def test_registered_function_matches_numpy(fn):
+    name = fn.__name__
+    for key, a in INPUTS.items():
+        ok_np, expected = _call(fn, a.copy())
+        if not ok_np:
+            continue  # NumPy does not take this argument alone: nothing to compare
+        ok, got = _call(fn, npg.tensor(a.copy(), requires_grad=False))
+        what = f"np.{name}({key})"
+        if not ok:
+            assert name in COMPLEX_REFUSED and key.startswith("c"), f"{what}: npgrad raised {got!r}"
+            assert isinstance(got, TypeError) and name.replace("around", "round") in str(got), what
+            continue
+        exp, out = _leaves(expected), _leaves(got)
+        assert len(exp) == len(out), f"{what}: {len(out)} results, NumPy {len(exp)}"
+        for e, o in zip(exp, out):
+            if not isinstance(e, np.ndarray):
+                assert o == e or (o != o and e != e), f"{what}: {o!r} != {e!r}"
+                continue
+            assert o.shape == e.shape, f"{what}: shape {o.shape}, NumPy {e.shape}"
+            if name in FLOAT32_KEPT and a.dtype == np.float32:
+                assert o.dtype == np.float32, what
+            else:
+                assert o.dtype == e.dtype, f"{what}: dtype {o.dtype}, NumPy {e.dtype}"
+            if name in UNDEFINED_VALUES:
+                continue
+            if e.dtype.kind in "fc":
+                tol = 1e-5 if np.float32 in (e.dtype, o.dtype) else 1e-12
+                np.testing.assert_allclose(o, e.astype(o.dtype), rtol=tol, atol=tol, equal_nan=True, err_msg=what)
+            else:
+                np.testing.assert_array_equal(o, e, err_msg=what)
