@@ -2,10 +2,10 @@
 with several outputs or an integer part (``ldexp``, ``frexp``, ``modf``, ``divmod``); ``i0`` and the function
 form of ``astype``.
 
-All but two are composites of differentiable ops, so their VJPs, JVPs and vmap batching are those ops'.
-``ldexp`` (``x1 * 2**x2``, exact, for an integer ``x2``) and the fractional part of ``modf`` and the mantissa of
-``frexp`` are elementwise primitives declared with ``elementwise.unary`` / ``binary`` (forward, VJP and JVP
-side by side), which gives them the elementwise batching rules.
+They are composites of differentiable ops, so their VJPs, JVPs and vmap batching are those ops', except three
+elementwise primitives declared with ``elementwise.unary`` / ``binary`` (forward, VJP and JVP side by side, which
+gives them the elementwise batching rules): ``ldexp`` (``x1 * 2**x2``, exact, for an integer ``x2``), the mantissa
+of ``frexp`` and the fractional part of ``modf`` (NumPy's exact values, also at infinities and signed zeros).
 """
 import builtins
 import math
