@@ -96,10 +96,11 @@ def like(y, arr):
 
 
 def for_state(h, dtype):
-    """A step size ``h`` (number or 0-d Tensor) to multiply the state with: Tensors take the state's dtype."""
-    if isinstance(h, Tensor) and h.dtype != dtype:
-        return h.astype(dtype)
-    return h
+    """A step size ``h`` (number or 0-d Tensor) to multiply the state with: Tensors take the state's dtype,
+    numbers become Python floats (weak: a float32 state stays float32)."""
+    if isinstance(h, Tensor):
+        return h if h.dtype == dtype else h.astype(dtype)
+    return float(h)
 
 
 class Rhs:
@@ -225,7 +226,7 @@ class Stepper:
         """The dense output of the last step at time value ``tv`` (SciPy's ``RkDenseOutput``)."""
         x = (tv - self.tv_old) / self.hv
         powers = [x ** (i + 1) for i in range(len(self.tab.p[0]))]
-        w = [sum(pj[i] * powers[i] for i in range(len(powers))) for pj in self.tab.p]
+        w = [float(sum(pj[i] * powers[i] for i in range(len(powers)))) for pj in self.tab.p]
         comb = lincomb(w, self.K)
         if comb is None:
             return self.y_old
