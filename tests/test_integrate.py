@@ -206,6 +206,14 @@ def test_shapes_dtypes_tfirst_and_decreasing_t():
     assert I.odeint(decay, np.array([1, 2]), [0.0, 1.0], args=(1.0,)).dtype == np.float64
 
 
+def test_func_may_return_a_list_of_scalars_as_scipy_s():
+    w = npg.tensor(1.3)
+    y = I.odeint(lambda y, t: [y[1], -w ** 2 * y[0]], [1.0, 0.0], [0.0, 1.0], **TIGHT)
+    assert_close(y[1], [np.cos(1.3), -1.3 * np.sin(1.3)], rtol=1e-10)
+    y[1, 0].backward()
+    assert_close(w.grad, -np.sin(1.3), rtol=1e-9)
+
+
 def test_full_output_and_nested_args():
     W = [npg.tensor(a) for a in _MLP]
     y, info = I.odeint(lambda y, t, p: mlp(y, t, *p), [0.4, -0.8], [0.0, 0.5, 1.0], args=(W,), full_output=True)

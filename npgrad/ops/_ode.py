@@ -122,6 +122,8 @@ class Rhs:
         self.nfe += 1
         tt = self.time(t)
         out = self.func(tt, y, *self.args) if self.tfirst else self.func(y, tt, *self.args)
+        if isinstance(out, (list, tuple)) and any(isinstance(v, Tensor) for v in out):
+            out = stack_list(out, self.where, self.name)  # SciPy-style [dy0, dy1, ...] of 0-d tensors
         if not isinstance(out, Tensor):
             try:
                 arr = np.asarray(out)
@@ -137,6 +139,15 @@ class Rhs:
         if out.dtype != self.dtype:
             out = out.astype(self.dtype)
         return out
+
+
+def stack_list(out, where, name):
+    from .shape import stack
+    parts = [v if isinstance(v, Tensor) else _wrap(np.asarray(v)) for v in out]
+    if len({p.shape for p in parts}) != 1:
+        raise ValueError(f"{where}: {name} returned a list of pieces of shapes {[p.shape for p in parts]}; return "
+                         f"one Tensor of the state's shape (npg.stack / npg.concatenate)")
+    return stack(parts)
 
 
 def initial_step(rhs, t0, y0, f0, interval, max_step, direction, order, rtol, atol):
