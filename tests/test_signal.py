@@ -344,3 +344,107 @@ def test_forward_mode_matches_torch_func_jvp(mode):
     _, ttangent = torch.func.jvp(lambda x, k: _torch_mode(x, k, mode, correlate=True),
                                  (torch.tensor(a), torch.tensor(b)), (torch.tensor(ta), torch.tensor(tb)))
     assert_close(tangent, ttangent.numpy())
+
+
+# ----------------------------------------------------------------------------------------------- lfilter
+LFILTER_TAPS = [(3, 1), (1, 1), (4, 1), (2, 3), (3, 2), (1, 3), (4, 4)]
+
+
+def _coeffs(nb, na, dtype=np.float64):
+    b = RNG.standard_normal(nb).astype(dtype)
+    a = np.r_[1.5, 0.3 * RNG.standard_normal(na - 1)].astype(dtype)      # (stable: small feedback)
+    return b, a
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nb,na", LFILTER_TAPS)
+def test_lfilter_matches_scipy(nb, na, dtype):
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    for shape, axis, zi_kind in itertools.product([(7,), (3, 6), (5, 2, 3)], [-1, 0], ["none", "full", "bcast"]):
+        b, a = _coeffs(nb, na, dtype)
+        x = RNG.standard_normal(shape).astype(dtype)
+        ax = axis % len(shape)
+        delays = max(na, nb) - 1 if na > 1 else nb - 1
+        zshape = [delays if i == ax else (1 if zi_kind == "bcast" else n) for i, n in enumerate(shape)]
+        zi = None if zi_kind == "none" else RNG.standard_normal(zshape).astype(dtype)
+        ref, out = ss.lfilter(b, a, x, axis, zi), signal.lfilter(b, a, x, axis, zi)
+        for r, o in zip(*((ref, out) if zi is not None else ((ref,), (out,)))):
+            assert o.dtype == r.dtype
+            assert_close(o, r, what=f"lfilter {nb} {na} {shape} {axis} {zi_kind}", **tol)
+
+
+def test_lfilter_integers_and_scalars():
+    x = np.arange(6)     # (SciPy refuses all-integer inputs: npgrad computes them in float64)
+    assert_close(signal.lfilter([1, 2], [2, 1], x), ss.lfilter([1.0, 2.0], [2.0, 1.0], x))
+    assert_close(signal.lfilter([1, 2], [1], x), ss.lfilter([1.0, 2.0], [1.0], x))
+    assert signal.lfilter([1, 2], [1], x).dtype == np.float64
+    assert_close(signal.lfilter(2.0, 4.0, x.astype(float)), ss.lfilter(2.0, 4.0, x.astype(float)))
+    assert signal.lfilter([1.0, 2.0], [1.0, 0.5], np.ones(0)).shape == (0,)
+
+
+LFILTER_FD = [
+    ("fir", lambda b, x: signal.lfilter(b, [2.0], x), [(4,), (3, 9)]),
+    ("fir zi", lambda b, x, zi: signal.lfilter(b, [1.0], x, 0, zi)[0], [(3,), (8, 2), (2, 2)]),
+    ("fir zf", lambda b, x, zi: signal.lfilter(b, [1.0], x, 0, zi)[1], [(3,), (8, 2), (2, 2)]),
+    ("iir", lambda b, a, x: signal.lfilter(b, a * 0.2 + np.array([1.5, 0.0, 0.0]), x), [(2,), (3,), (2, 10)]),
+    ("iir zi", lambda b, a, x, zi: signal.lfilter(b, a * 0.2 + np.array([1.0, 0.0]), x, -1, zi)[0],
+     [(3,), (2,), (2, 7), (2, 2)]),
+    ("iir zf", lambda b, a, x, zi: signal.lfilter(b, a * 0.2 + np.array([1.0, 0.0]), x, -1, zi)[1],
+     [(3,), (2,), (2, 7), (2, 2)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes", LFILTER_FD, ids=[c[0] for c in LFILTER_FD])
+def test_lfilter_gradients_match_finite_differences(name, fn, shapes):
+    check_finite_difference(fn, [RNG.standard_normal(s) for s in shapes], what=f"lfilter {name}")
+
+
+def test_lfilter_gradients_match_torch_recursion():
+    b, a, x = _coeffs(3, 3) + (RNG.standard_normal(12),)
+    tb, ta, tx = (torch.tensor(v, requires_grad=True) for v in (b, a, x))
+    ys, nb, na = [], tb / ta[0], ta / ta[0]
+    for n in range(12):        # the difference equation, term by term
+        y = sum(nb[k] * tx[n - k] for k in range(3) if n - k >= 0)
+        ys.append(y - sum(na[k] * ys[n - k] for k in range(1, 3) if n - k >= 0))
+    w = RNG.standard_normal(12)
+    (torch.stack(ys) * torch.tensor(w)).sum().backward()
+    nb_, na_, nx = npg.tensor(b), npg.tensor(a), npg.tensor(x)
+    out = signal.lfilter(nb_, na_, nx)
+    npg.sum(out * w).backward()
+    assert_close(out, torch.stack(ys).detach().numpy())
+    for g, tg in ((nb_.grad, tb.grad), (na_.grad, ta.grad), (nx.grad, tx.grad)):
+        assert_close(g, tg.numpy())
+
+
+@pytest.mark.parametrize("na", [1, 3])
+def test_lfilter_vmap_and_forward_mode(na):
+    b, a = _coeffs(3, na)
+    xs = RNG.standard_normal((3, 8))
+    fn = lambda x, b: signal.lfilter(b, a, x)      # noqa: E731
+    expected = np.stack([fn(npg.tensor(xs[i]), npg.tensor(b)).data for i in range(3)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = npg.func.vmap(fn, in_dims=(0, None))(npg.tensor(xs), npg.tensor(b))
+    assert_close(out, expected)
+    tx, tb = RNG.standard_normal(8), RNG.standard_normal(3)
+    _, tangent = npg.func.jvp(fn, (npg.tensor(xs[0]), npg.tensor(b)), (npg.tensor(tx), npg.tensor(tb)))
+    eps = 1e-6
+    fd = (fn(npg.tensor(xs[0] + eps * tx), npg.tensor(b + eps * tb)).data
+          - fn(npg.tensor(xs[0] - eps * tx), npg.tensor(b - eps * tb)).data) / (2 * eps)
+    assert_close(tangent, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_lfilter_errors_name_the_op():
+    x = np.ones(5)
+    with pytest.raises(ValueError, match="lfilter: filter coefficient a\\[0\\] == 0"):
+        signal.lfilter([1.0], [0.0, 1.0], x)
+    with pytest.raises(ValueError, match="lfilter: parameter b is not a non-empty 1d array.*\\(1, 2\\)"):
+        signal.lfilter([[1.0, 2.0]], [1.0], x)
+    with pytest.raises(ValueError, match="lfilter: parameter a is not a non-empty 1d array"):
+        signal.lfilter([1.0], [], x)
+    with pytest.raises(ValueError, match=r"lfilter: unexpected shape for zi: expected \(2,\), found \(3,\)"):
+        signal.lfilter([1.0, 2.0], [1.0, 0.5, 0.1], x, zi=np.ones(3))
+    with pytest.raises(ValueError, match="lfilter: x must be at least 1-D"):
+        signal.lfilter([1.0], [1.0], 3.0)
+    with pytest.raises(np.exceptions.AxisError, match="lfilter: axis 1 is out of bounds"):
+        signal.lfilter([1.0], [1.0], x, axis=1)
