@@ -11,8 +11,8 @@ arguments, modes and dtypes (SciPy is not needed; it is the reference the tests 
 ``boundary`` "fill", "wrap" or "symm") and ``lfilter`` (FIR and IIR filters, with initial conditions
 ``zi``; differentiable in the coefficients, the signal and ``zi``). All are compositions of npgrad's
 differentiable ops (its convolution, ``pad``, ``unfold``, npg.fft), so reverse mode, forward mode
-(``npg.func.jvp``), higher derivatives and ``npg.func.vmap`` work through them. The implementation is npgrad/ops/signal.py
-(lfilter: npgrad/ops/signal_filter.py).
+(``npg.func.jvp``), higher derivatives and ``npg.func.vmap`` work through them. The implementation is
+npgrad/ops/signal.py (lfilter: npgrad/ops/signal_filter.py).
 """
 from .ops.signal import convolve, convolve2d, correlate, correlate2d, fftconvolve, oaconvolve
 from .ops.signal_filter import lfilter
