@@ -26,6 +26,8 @@ from . import func, linalg, viz  # noqa: E402
 from . import data, distributed, nn, optim  # noqa: E402  (distributed imports mpi4py only in init())
 from . import special, stats  # noqa: E402
 from . import fft  # noqa: E402
+from . import integrate  # noqa: E402
+from . import signal  # noqa: E402
 from . import utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
@@ -41,4 +43,4 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad",
            "geomspace", "randn", "rand",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
            "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "poly",
-           "special", "stats", "fft"] + _ops.__all__
+           "special", "stats", "fft", "integrate", "signal"] + _ops.__all__

@@ -30,13 +30,13 @@ from .ops._util import as_input as _as_input, normalize_axis as _normalize_axis
 from .ops.elementwise import abs as _abs, exp as _exp, log as _log, where as _where
 from .ops.incomplete import betainc, gammainc, gammaincc  # noqa
 from .ops.special import (beta, betaln, digamma, entr, erf, erfc, erfcinv, erfcx, erfinv, expit, gamma,  # noqa
-                          gammaln, i0, i0e, i1, i1e, log_ndtr, logit, multigammaln, ndtr, ndtri, polygamma, psi,
-                          rgamma, sinc, xlog1py, xlogy, zeta)
+                          gammaln, gammasgn, i0, i0e, i1, i1e, log_ndtr, logit, multigammaln, ndtr, ndtri,
+                          polygamma, psi, rgamma, sinc, xlog1py, xlogy, zeta)
 
 __all__ = ["beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv", "expit",
-           "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log_ndtr", "log_softmax", "logit",
-           "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "rgamma", "sinc", "softmax", "xlog1py",
-           "xlogy", "zeta"]
+           "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "log_ndtr", "log_softmax",
+           "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "rgamma", "sinc", "softmax",
+           "xlog1py", "xlogy", "zeta"]
 
 
 def _float_input(x, where):

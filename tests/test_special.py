@@ -345,6 +345,29 @@ def test_orders_take_no_gradient():
         S.gammaln(npg.tensor(np.array([1 + 1j])) if False else np.array([1 + 1j]))
 
 
+def test_gammasgn_matches_scipy_and_has_zero_gradient():
+    x = np.r_[np.linspace(-30.25, 30, 242), np.linspace(-4.9, 4.9, 99), 0.0, -0.0, 1e-300, -1e-300, 1e300, -1e300,
+              -2.0 ** 52 - 0.5, 171.7, -170.5, np.inf, -np.inf, np.nan]
+    out = S.gammasgn(npg.tensor(x))
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out.data, sp.gammasgn(x))
+    finite_gamma = np.isfinite(sp.gamma(x)) & (x != 0)
+    np.testing.assert_array_equal(out.data[finite_gamma], np.sign(sp.gamma(x[finite_gamma])))
+    x32 = npg.tensor(np.array([-2.5, -0.5, -0.0, 0.0, 3.0, -3.0], np.float32))
+    out32 = S.gammasgn(x32)
+    assert out32.dtype == np.float32
+    np.testing.assert_array_equal(out32.data, sp.gammasgn(x32.data))
+    out32.sum().backward()
+    assert x32.grad.dtype == np.float32 and not x32.grad.any()
+    assert S.gammasgn(np.array([1, -2, 3])).dtype == np.float64
+    t = npg.tensor([-1.5, 0.5])
+    _, tangent = npg.func.jvp(S.gammasgn, (t,), (npg.tensor([1.0, 1.0]),))
+    assert not tangent.data.any()
+    on_tensor = sp.gammasgn(npg.tensor([-1.5, -0.5]))      # (SciPy's ufunc on a tensor runs npgrad's)
+    assert isinstance(on_tensor, npg.Tensor)
+    np.testing.assert_array_equal(on_tensor.data, [1.0, -1.0])
+
+
 def test_polygamma_broadcasts_its_order():
     n = np.array([[0], [1], [2]])
     x = npg.tensor(_u(0.5, 4, 5))

@@ -56,6 +56,9 @@ TORCH_CASES = [
     ("categorical.logits", lambda lg: stats.categorical.logpmf(np.array([[1, 0, 3], [2, 2, 0]]), logits=lg),
      lambda lg: D.Categorical(logits=lg).log_prob(torch.tensor([[1, 0, 3], [2, 2, 0]])), [_u(-2, 2, (3, 4))]),
 ]
+CHI2_X, CHI2_DF = np.array([0.05, 0.4, 1.1, 2.5, 4.0, 9.5]), np.array([0.7, 1.0, 2.0, 3.5, 6.0, 11.0])
+TORCH_CASES += [("chi2", lambda x, df: stats.chi2.logpdf(x, df), lambda x, df: D.Chi2(df).log_prob(x),
+                 [CHI2_X, CHI2_DF])]
 
 
 def _first_and_second(fn, xs, lib):
@@ -173,6 +176,16 @@ for _f in ("cdf", "sf", "logcdf", "logsf"):
     ]
 
 
+VALUE_CASES += [
+    ("chi2", lambda: stats.chi2.logpdf(G_X[:, None], [0.5, 2.0, 7.5, 60.0], -0.5, 0.7),
+     lambda: st.chi2.logpdf(G_X[:, None], [0.5, 2.0, 7.5, 60.0], -0.5, 0.7)),
+    ("chi2.pdf_at_0", lambda: stats.chi2.pdf(0.0, [1.0, 2.0, 3.0]), lambda: st.chi2.pdf(0.0, [1.0, 2.0, 3.0])),
+]
+for _f in ("cdf", "sf", "logcdf", "logsf"):
+    VALUE_CASES += [(f"chi2.{_f}", lambda f=_f: getattr(stats.chi2, f)(G_X[:, None], [0.6, 3.0, 40.0], -0.5, 0.7),
+                     lambda f=_f: _scipy_log(st.chi2, f)(G_X[:, None], [0.6, 3.0, 40.0], -0.5, 0.7))]
+
+
 @pytest.mark.parametrize("name,fn,ref", VALUE_CASES, ids=[c[0] for c in VALUE_CASES])
 def test_values_match_scipy_stats(name, fn, ref):
     with np.errstate(divide="ignore"):
@@ -227,6 +240,15 @@ FD_CASES = [
     ("poisson.logsf", lambda mu: stats.poisson.logsf(np.array([0, 1, 3, 7, 2.5, 30]), mu), [_u(0.2, 12, 6)]),
     ("binom.cdf", lambda p: stats.binom.cdf(np.array([0, 2, 5, 9, 3, 7]), 10, p), [_u(0.05, 0.95, 6)]),
     ("binom.sf.n", lambda n, p: stats.binom.sf(np.array([0.0, 2.0, 5.0]), n, p), [_u(5.5, 9, 3), _u(0.1, 0.9, 3)]),
+]
+FD_CASES += [
+    ("chi2.loc_scale", lambda x, df, loc, s: stats.chi2.logpdf(x, df, loc, s),
+     [CHI2_X + 1.0, CHI2_DF, np.full(6, 0.3), np.linspace(0.5, 2.0, 6)]),
+    ("chi2.cdf", lambda x, df, loc, s: stats.chi2.cdf(x, df, loc, s),
+     [CHI2_X + 0.5, CHI2_DF, np.full(6, -0.2), np.linspace(0.5, 2.0, 6)]),
+    ("chi2.sf", lambda x, df: stats.chi2.sf(x, df), [CHI2_X * 3, CHI2_DF]),
+    ("chi2.logcdf", lambda x, df: stats.chi2.logcdf(x, df), [CHI2_X, CHI2_DF]),
+    ("chi2.logsf", lambda x, df: stats.chi2.logsf(x, df), [CHI2_X * 4, CHI2_DF]),
 ]
 
 
@@ -323,6 +345,7 @@ def test_float32_parameters_give_float32_results():
                 stats.dirichlet.logpdf(npg.tensor(np.array([0.3, 0.7], f32)), npg.tensor(np.array([1.0, 2.0], f32))),
                 stats.multivariate_normal.logpdf(x, np.zeros(2, f32), npg.tensor(np.eye(2, dtype=f32))),
                 stats.t.cdf(x, 3.0), stats.t.logsf(x, npg.tensor(np.float32(5.0))), stats.gamma.sf(x, 2.0),
+                stats.chi2.logpdf(x, 3.0), stats.chi2.cdf(x, npg.tensor(np.float32(2.5))), stats.chi2.logsf(x, 4),
                 stats.beta.cdf(x, 2.0, npg.tensor(np.float32(3.0))), stats.beta.logsf(x, 2.0, 3.0),
                 stats.poisson.cdf([1, 2], npg.tensor(np.array([1.5, 2.0], f32))),
                 stats.binom.sf([1, 2], 5, npg.tensor(np.array([0.5, 0.2], f32)))):

@@ -25,7 +25,7 @@ from . import elementwise as _ew, incomplete as _inc, special as _sp
 NATIVE = {
     "erf": _sp.erf, "erfc": _sp.erfc, "erfcx": _sp.erfcx, "erfinv": _sp.erfinv, "erfcinv": _sp.erfcinv,
     "ndtr": _sp.ndtr, "log_ndtr": _sp.log_ndtr, "ndtri": _sp.ndtri,
-    "gammaln": _sp.gammaln, "gamma": _sp.gamma, "rgamma": _sp.rgamma, "psi": _sp.digamma,
+    "gammaln": _sp.gammaln, "gamma": _sp.gamma, "rgamma": _sp.rgamma, "psi": _sp.digamma, "gammasgn": _sp.gammasgn,
     "beta": _sp.beta, "betaln": _sp.betaln,
     "i0": _sp.i0, "i0e": _sp.i0e, "i1": _sp.i1, "i1e": _sp.i1e,
     "expit": _sp.expit, "logit": _sp.logit, "log_expit": lambda x: -_ew.logaddexp(0.0, -x),

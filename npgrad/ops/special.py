@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap, const
-from ._util import batching_rule
+from ._util import batching_rule, zeros_grad
 from . import _bessel, _erf, _gamma
 from .elementwise import DIAG, binary, sinc, unary  # noqa: F401
 
@@ -112,13 +112,24 @@ def _rgamma_kernel(x):
         return np.where((x <= 0) & (x == np.floor(x)), 0.0, 1.0 / g)
 
 
+def _gammasgn_kernel(x):
+    """SciPy's ``gammasgn``: 1 for x > 0 and +0, -1 for -0, alternating between the poles below 0 (Gamma is
+    negative on (-1, 0), (-3, -2), ...), NaN at the negative integers (every float below -2^52 is one), -inf
+    and NaN."""
+    fl = np.floor(x)
+    with np.errstate(invalid="ignore"):
+        sgn = np.where(x > 0, 1.0, np.where(np.fmod(fl, 2.0) == 0, 1.0, -1.0))
+    sgn = np.where(x == 0, np.where(np.signbit(x), -1.0, 1.0), sgn)
+    return np.where((x < 0) & (x == fl) | np.isnan(x), np.nan, sgn)
+
+
 _RAW = {name: _real(k) for name, k in dict(
     erf=_erf.erf, erfc=_erfc_kernel, erfcx=_erfcx_kernel, erfinv=_erf.erfinv, erfcinv=_erf.erfcinv,
     ndtr=_ndtr_kernel, log_ndtr=_erf.log_ndtr, ndtri=_erf.ndtri,
     gammaln=_gamma.gammaln, gamma=_gamma.gamma, rgamma=_rgamma_kernel, digamma=_gamma.digamma,
     i0=_bessel.i0, i0e=_bessel.i0e, i1=_bessel.i1, i1e=_bessel.i1e,
     expit=_expit_kernel, logit=_logit_kernel, entr=_entr_kernel, xlogy=_xlogy_kernel, xlog1py=_xlog1py_kernel,
-    betaln=_gamma.betaln, beta=_gamma.beta).items()}
+    betaln=_gamma.betaln, beta=_gamma.beta, gammasgn=_gammasgn_kernel).items()}
 _RAW["polygamma"] = lambda n, x: _polygamma_forward(n, x)
 _RAW["zeta"] = lambda s, q: _zeta_forward(s, q)
 
@@ -193,6 +204,11 @@ entr     = unary("entr",     _RAW["entr"],     lambda g, y, x: -g * (1.0 + np.lo
                  _doc("``-x log x`` for x > 0, 0 at 0, -inf below (the gradient is torch.special.entr's)."))
 expit    = unary("expit",    _RAW["expit"],    lambda g, y, x: g * y * (1.0 - y), DIAG, "y",
                  _doc("The logistic sigmoid ``1 / (1 + exp(-x))``."))
+gammasgn = unary("gammasgn", _RAW["gammasgn"], lambda g, y, x: zeros_grad(g), DIAG, "",
+                 "The sign of the gamma function, as ``scipy.special.gammasgn``: 1 for x > 0, alternating "
+                 "between the poles below 0 (-1 on (-1, 0)), -1 at -0.0, NaN at the poles (the negative integers), "
+                 "-inf and NaN. Piecewise constant: its gradient is zero (SciPy and PyTorch define none). "
+                 "NumPy-only; the input's float dtype kept, integers give float64.")
 psi = digamma
 
 # ------------------------------------------------------------------------------ binary ops
@@ -297,5 +313,5 @@ def multigammaln(a, d):
 
 
 __all__ = ["beta", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv", "expit", "gamma",
-           "gammaln", "i0", "i0e", "i1", "i1e", "log_ndtr", "logit", "multigammaln", "ndtr", "ndtri", "polygamma",
-           "psi", "rgamma", "sinc", "xlog1py", "xlogy", "zeta"]
+           "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "log_ndtr", "logit", "multigammaln", "ndtr", "ndtri",
+           "polygamma", "psi", "rgamma", "sinc", "xlog1py", "xlogy", "zeta"]

@@ -1,4 +1,4 @@
-"""npg.stats' continuous distributions: norm, multivariate_normal, t, gamma, beta, dirichlet."""
+"""npg.stats' continuous distributions: norm, multivariate_normal, t, gamma, chi2, beta, dirichlet."""
 import math
 
 import numpy as np
@@ -198,6 +198,40 @@ class _Gamma(_Distribution):
         return _log_prob(self.sf(x, a, loc, scale), self.cdf(x, a, loc, scale))
 
 
+
+# --------------------------------------------------------------------------------------- chi2
+class _Chi2(_Distribution):
+    """The chi-squared distribution with ``df`` degrees of freedom (``scipy.stats.chi2``): ``gamma`` with shape
+    ``df / 2`` and ``scale * 2``, so differentiable in ``x``, ``df``, ``loc`` and ``scale`` as ``gamma`` is."""
+    name = "chi2"
+
+    @staticmethod
+    def _gamma_args(x, df, loc, scale):
+        return (_arg(x, "chi2"), _arg(df, "chi2") * 0.5, _arg(loc, "chi2"), _arg(scale, "chi2") * 2.0)
+
+    def logpdf(self, x, df, loc=0.0, scale=1.0):
+        """``xlogy(df/2 - 1, z) - z/2 - gammaln(df/2) - (df/2) log 2 - log(scale)``, z = (x - loc) / scale
+        (``-inf`` below loc)."""
+        return gamma.logpdf(*self._gamma_args(x, df, loc, scale))
+
+    def pdf(self, x, df, loc=0.0, scale=1.0):
+        return gamma.pdf(*self._gamma_args(x, df, loc, scale))
+
+    def cdf(self, x, df, loc=0.0, scale=1.0):
+        """``gammainc(df / 2, z / 2)`` (0 below loc)."""
+        return gamma.cdf(*self._gamma_args(x, df, loc, scale))
+
+    def sf(self, x, df, loc=0.0, scale=1.0):
+        """``gammaincc(df / 2, z / 2)``, accurate where it is tiny (1 below loc)."""
+        return gamma.sf(*self._gamma_args(x, df, loc, scale))
+
+    def logcdf(self, x, df, loc=0.0, scale=1.0):
+        return gamma.logcdf(*self._gamma_args(x, df, loc, scale))
+
+    def logsf(self, x, df, loc=0.0, scale=1.0):
+        return gamma.logsf(*self._gamma_args(x, df, loc, scale))
+
+
 # --------------------------------------------------------------------------------------- beta
 class _Beta(_Distribution):
     """The beta distribution on [loc, loc + scale] (``scipy.stats.beta``)."""
@@ -282,5 +316,6 @@ norm = _Norm()
 multivariate_normal = _MultivariateNormal()
 t = _T()
 gamma = _Gamma()
+chi2 = _Chi2()
 beta = _Beta()
 dirichlet = _Dirichlet()

@@ -1,0 +1,341 @@
+"""npg.integrate: odeint against scipy.integrate.odeint and analytic solutions (values), gradients in y0, args,
+closure parameters and t against finite differences of npgrad's own forward and analytic derivatives, the
+adjoint gradient against backpropagation through the steps, rk4 against a hand-written NumPy RK4, solve_ivp
+against SciPy's RK45 / RK23 (same steps), the quadrature rules against scipy.integrate (values) and torch
+(gradients), edge cases and errors."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+from npgrad import integrate as I
+from tests.helpers import assert_close, check_finite_difference
+
+import scipy.integrate as si  # noqa: E402 (the test extra installs SciPy)
+
+TIGHT = dict(rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------------- the problems
+def decay(y, t, k):
+    return -k * y
+
+
+def harmonic(y, t, w):
+    return npg.stack([y[1], -w ** 2 * y[0]])
+
+
+def lotka_volterra(y, t, a, b):
+    return npg.stack([a * y[0] - b * y[0] * y[1], -y[1] + 0.5 * y[0] * y[1]])
+
+
+def lotka_volterra_np(y, t, a, b):
+    return [a * y[0] - b * y[0] * y[1], -y[1] + 0.5 * y[0] * y[1]]
+
+
+_MLP = [np.random.default_rng(3).normal(scale=0.7, size=s) for s in [(8, 2), (8,), (2, 8), (2,)]]
+
+
+def mlp(y, t, W1, b1, W2, b2):  # a small neural ODE: dy/dt = W2 tanh(W1 y + b1) + b2
+    return W2 @ npg.tanh(W1 @ y + b1) + b2
+
+
+def mlp_np(y, t, W1, b1, W2, b2):
+    return W2 @ np.tanh(W1 @ y + b1) + b2
+
+
+# ----------------------------------------------------------------------------------- odeint values
+@pytest.mark.parametrize("name", ["decay", "harmonic", "lotka_volterra", "mlp"])
+def test_odeint_matches_scipy(name):
+    t = np.linspace(0.0, 4.0, 9)
+    cases = {"decay": (decay, decay, np.array([1.0, -2.0, 0.5]), (0.7,)),
+             "harmonic": (harmonic, lambda y, t, w: [y[1], -w ** 2 * y[0]], np.array([1.0, 0.3]), (1.3,)),
+             "lotka_volterra": (lotka_volterra, lotka_volterra_np, np.array([1.0, 0.5]), (1.1, 0.4)),
+             "mlp": (mlp, mlp_np, np.array([0.4, -0.8]), tuple(_MLP))}
+    f, f_np, y0, args = cases[name]
+    y = I.odeint(f, y0, t, args=args)
+    ref = si.odeint(f_np, y0, t, args=args, rtol=1e-12, atol=1e-12)
+    assert y.shape == (9,) + y0.shape and y.dtype == np.float64
+    assert_close(y, ref, rtol=1e-6, atol=1e-7, what=name)
+    assert_close(I.odeint(f, y0, t, args=args, method="rk4", h0=0.01), ref, rtol=1e-6, atol=1e-7)
+
+
+def test_decay_against_the_analytic_solution_and_its_derivatives():
+    y0, k = npg.tensor([1.5, -0.5]), npg.tensor(0.8)
+    t = npg.tensor([0.0, 0.5, 1.0, 2.5])
+    y = I.odeint(decay, y0, t, args=(k,), **TIGHT)
+    tv = t.data[:, None]
+    assert_close(y, y0.data * np.exp(-k.data * tv), rtol=1e-10)
+    w = np.random.default_rng(0).normal(size=y.shape)
+    (y * w).sum().backward()
+    e = np.exp(-0.8 * tv)
+    assert_close(y0.grad, (w * e).sum(0), rtol=1e-9)
+    assert_close(k.grad, (w * -tv * y0.data * e).sum(), rtol=1e-9)
+    # dy(t_k)/dt_k = f(y(t_k)) for k > 0; t_0 moves the start: dy(t_k)/dt_0 = -f(y(t_k)) for this autonomous f
+    dydt = (w * -0.8 * y0.data * e).sum(1)
+    assert_close(t.grad, np.concatenate([[-dydt[1:].sum()], dydt[1:]]), rtol=1e-8, atol=1e-10)
+
+
+def test_second_derivative_through_the_steps():
+    k = npg.tensor(0.6)
+    y = I.odeint(decay, npg.tensor([2.0]), [0.0, 1.5], args=(k,), **TIGHT)[-1, 0]
+    g, = npg.autograd.grad(y, k, create_graph=True)
+    h, = npg.autograd.grad(g, k)
+    assert_close(g, -1.5 * 2.0 * np.exp(-0.9), rtol=1e-9)
+    assert_close(h, 1.5 ** 2 * 2.0 * np.exp(-0.9), rtol=1e-8)
+
+
+# ----------------------------------------------------------------------------------- gradients
+def test_lotka_volterra_gradients_against_finite_differences():
+    def f(y0, a, b, t):
+        return I.odeint(lotka_volterra, y0, t, args=(a, b), **TIGHT)
+    check_finite_difference(f, [np.array([1.0, 0.5]), np.array(1.1), np.array(0.4), np.array([0.0, 1.0, 2.5])],
+                            eps=1e-5, rtol=1e-6, atol=1e-8, what="lotka_volterra")
+
+
+def test_neural_ode_gradients_against_finite_differences():
+    def f(y0, W1, b1, W2, b2):
+        return I.odeint(mlp, y0, np.linspace(0.0, 1.5, 4), args=(W1, b1, W2, b2), **TIGHT)
+    check_finite_difference(f, [np.array([0.4, -0.8])] + _MLP, eps=1e-5, rtol=1e-6, atol=1e-8, what="mlp")
+
+
+def test_rk4_matches_a_numpy_rk4_and_its_gradient():
+    def rk4_np(f, y, ts, n, args):
+        out = [y]
+        for t0, t1 in zip(ts[:-1], ts[1:]):
+            h = (t1 - t0) / n
+            for i in range(n):
+                t = t0 + i * h
+                k1 = np.array(f(y, t, *args))
+                k2 = np.array(f(y + h / 2 * k1, t + h / 2, *args))
+                k3 = np.array(f(y + h / 2 * k2, t + h / 2, *args))
+                k4 = np.array(f(y + h * k3, t + h, *args))
+                y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            out.append(y)
+        return np.array(out)
+    ts = np.array([0.0, 0.3, 1.0, 1.7])
+    y0 = np.array([1.0, 0.5])
+    got = I.odeint(lotka_volterra, y0, ts, args=(1.1, 0.4), method="rk4")  # one step per interval
+    assert_close(got, rk4_np(lotka_volterra_np, y0, ts, 1, (1.1, 0.4)), rtol=1e-13)
+    got = I.odeint(lotka_volterra, y0, ts[1:3], args=(1.1, 0.4), method="rk4", h0=0.1)  # ceil(0.7 / 0.1) = 7 steps
+    assert_close(got, rk4_np(lotka_volterra_np, y0, ts[1:3], 7, (1.1, 0.4)), rtol=1e-13)
+    back = ts[:0:-1]  # 1.7, 1.0, 0.3: 3 steps of -0.7 / 3 each with h0 = 0.25
+    got = I.odeint(lotka_volterra, y0, back, args=(1.1, 0.4), method="rk4", h0=0.25)
+    assert_close(got, rk4_np(lotka_volterra_np, y0, back, 3, (1.1, 0.4)), rtol=1e-13)
+    check_finite_difference(lambda y, a, t: I.odeint(lotka_volterra, y, t, args=(a, 0.4), method="rk4", h0=0.2),
+                            [y0, np.array(1.1), ts], eps=1e-6, rtol=1e-7, what="rk4")
+
+
+# ----------------------------------------------------------------------------------- the adjoint
+def _grads(adjoint, f, y0, t, args, **kw):
+    y0 = npg.tensor(y0)
+    t = npg.tensor(t)
+    args = tuple(npg.tensor(a) for a in args)
+    y = I.odeint(f, y0, t, args=args, adjoint=adjoint, **kw)
+    w = np.random.default_rng(5).normal(size=y.shape)
+    (y * w).sum().backward()
+    return y, [y0.grad, t.grad] + [a.grad for a in args]
+
+
+@pytest.mark.parametrize("t", [np.array([0.0, 0.7, 2.0]), np.array([1.5, 0.2, -0.5])], ids=["increasing", "decreasing"])
+def test_adjoint_gradient_matches_direct(t):
+    y_d, direct = _grads(False, lotka_volterra, [1.0, 0.5], t, [1.1, 0.4], rtol=1e-10, atol=1e-10)
+    y_a, adj = _grads(True, lotka_volterra, [1.0, 0.5], t, [1.1, 0.4], rtol=1e-10, atol=1e-10)
+    assert_close(y_a, y_d, rtol=0, atol=0)
+    for d, a in zip(direct, adj):
+        assert_close(a, d, rtol=1e-7, atol=1e-8)
+
+
+def test_adjoint_with_module_parameters_from_a_closure():
+    rng = np.random.default_rng(7)
+    net = npg.nn.Sequential(npg.nn.Linear(2, 6), npg.nn.Tanh(), npg.nn.Linear(6, 2))
+    for p in net.parameters():
+        p.data = rng.normal(scale=0.5, size=p.shape)
+    scale = npg.tensor(0.9)
+
+    def run(adjoint):
+        for p in list(net.parameters()) + [scale]:
+            p.grad = None
+        y0 = npg.tensor([0.3, -0.6])
+        y = I.odeint(lambda y, t, s: s * net(y), y0, np.linspace(0, 1.0, 3), args=(scale,), adjoint=adjoint,
+                     rtol=1e-10, atol=1e-10)
+        (y ** 2).sum().backward()
+        return [y0.grad, scale.grad] + [p.grad for p in net.parameters()]
+    for d, a in zip(run(False), run(True)):
+        assert a is not None
+        assert_close(a, d, rtol=1e-7, atol=1e-9)
+
+
+def test_adjoint_is_not_differentiated_twice():
+    k = npg.tensor(0.5)
+    y = I.odeint(decay, npg.tensor([1.0]), [0.0, 1.0], args=(k,), adjoint=True)
+    with pytest.raises(RuntimeError, match="adjoint"):
+        npg.autograd.grad(y.sum(), k, create_graph=True)
+
+
+# ----------------------------------------------------------------------------------- edge cases
+def test_one_time_returns_y0_with_its_gradient():
+    y0 = npg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    for adjoint in (False, True):
+        y0.grad = None
+        y = I.odeint(decay, y0, [0.5], args=(1.0,), adjoint=adjoint)
+        assert y.shape == (1, 2, 3)
+        assert_close(y[0], y0.data, rtol=0, atol=0)
+        y.sum().backward()
+        assert_close(y0.grad, np.ones((2, 3)))
+
+
+def test_shapes_dtypes_tfirst_and_decreasing_t():
+    t = np.array([2.0, 1.0, 0.0])
+    y = I.odeint(decay, 1.0, t, args=(0.5,))                    # 0-d y0, decreasing t
+    assert y.shape == (3,)
+    assert_close(y, np.exp(-0.5 * (t - 2.0)), rtol=1e-7)
+    y0 = np.arange(6.0).reshape(2, 3)
+    y = I.odeint(lambda t, y, k: -k * y, y0, [0.0, 1.0], args=(0.3,), tfirst=True)
+    assert y.shape == (2, 2, 3)
+    assert_close(y[1], y0 * np.exp(-0.3), rtol=1e-7)
+    y32 = npg.tensor(np.array([1.0, 0.5], np.float32))
+    out = I.odeint(lotka_volterra, y32, np.linspace(0, 1, 3), args=(1.1, 0.4), rtol=1e-5, atol=1e-6)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert y32.grad.dtype == np.float32
+    ref = si.odeint(lotka_volterra_np, [1.0, 0.5], np.linspace(0, 1, 3), args=(1.1, 0.4))
+    assert_close(out, ref, rtol=1e-4, atol=1e-5)
+    assert I.odeint(decay, np.array([1, 2]), [0.0, 1.0], args=(1.0,)).dtype == np.float64
+
+
+def test_func_may_return_a_list_of_scalars_as_scipy_s():
+    w = npg.tensor(1.3)
+    y = I.odeint(lambda y, t: [y[1], -w ** 2 * y[0]], [1.0, 0.0], [0.0, 1.0], **TIGHT)
+    assert_close(y[1], [np.cos(1.3), -1.3 * np.sin(1.3)], rtol=1e-10)
+    y[1, 0].backward()
+    assert_close(w.grad, -np.sin(1.3), rtol=1e-9)
+
+
+def test_full_output_and_nested_args():
+    W = [npg.tensor(a) for a in _MLP]
+    y, info = I.odeint(lambda y, t, p: mlp(y, t, *p), [0.4, -0.8], [0.0, 0.5, 1.0], args=(W,), full_output=True)
+    assert {"nfe", "nst", "nrej", "hu", "tcur", "message"} <= set(info)
+    assert info["nfe"].shape == (2,) and info["nfe"][-1] > info["nfe"][0] > 0 and info["nst"][-1] > 0
+    assert_close(info["tcur"], [0.5, 1.0])
+    y.sum().backward()
+    assert all(w.grad is not None and w.grad.shape == w.shape for w in W)
+
+
+def test_excess_work_warns_and_fills_nan():
+    with pytest.warns(I.ODEintWarning, match="odeint: excess work"):
+        y = I.odeint(harmonic, [1.0, 0.0], [0.0, 1.0, 50.0], args=(1.0,), mxstep=20)
+    assert np.isfinite(y.data[:2]).all() and np.isnan(y.data[2]).all()
+
+
+def test_errors_name_odeint():
+    with pytest.raises(ValueError, match=r"odeint: t must be monotonic.*t\[1\]"):
+        I.odeint(decay, [1.0], [0.0, 1.0, 0.5], args=(1.0,))
+    with pytest.raises(ValueError, match=r"odeint: func returned dy/dt of shape \(3,\) for a state y of shape \(2,\)"):
+        I.odeint(lambda y, t: npg.concatenate([y, y[:1]]), [1.0, 2.0], [0.0, 1.0])
+    with pytest.raises(TypeError, match="odeint.*Dfun.*LSODA"):
+        I.odeint(decay, [1.0], [0.0, 1.0], args=(1.0,), Dfun=None)
+    with pytest.raises(ValueError, match="odeint: method"):
+        I.odeint(decay, [1.0], [0.0, 1.0], args=(1.0,), method="euler")
+    with pytest.raises(ValueError, match="odeint: t must be a 1-D"):
+        I.odeint(decay, [1.0], [], args=(1.0,))
+    with pytest.raises(TypeError, match="odeint: args must be a tuple"):
+        I.odeint(decay, [1.0], [0.0, 1.0], args=1.0)
+
+
+# ----------------------------------------------------------------------------------- solve_ivp
+@pytest.mark.parametrize("method", ["RK45", "RK23"])
+@pytest.mark.parametrize("t_eval", [None, np.linspace(0.0, 6.0, 7)], ids=["steps", "t_eval"])
+def test_solve_ivp_matches_scipy(method, t_eval):
+    def fun(t, y, a, b):
+        return lotka_volterra(y, t, a, b)
+    r = I.solve_ivp(fun, (0.0, 6.0), np.array([1.0, 0.5]), method=method, t_eval=t_eval, args=(1.1, 0.4))
+    s = si.solve_ivp(lambda t, y, a, b: lotka_volterra_np(y, t, a, b), (0.0, 6.0), [1.0, 0.5], method=method,
+                     t_eval=t_eval, args=(1.1, 0.4))
+    assert r.success and r.status == 0 and r.message == s.message and r.nfev == s.nfev
+    assert_close(r.t, s.t, rtol=1e-12)
+    assert r.y.shape == s.y.shape
+    assert_close(r.y, s.y, rtol=1e-10, atol=1e-12)
+
+
+def test_solve_ivp_gradient_and_backwards_span():
+    def f(y0, a):
+        return I.solve_ivp(lambda t, y: lotka_volterra(y, t, a, 0.4), (0.0, 2.0), y0, rtol=1e-11, atol=1e-11,
+                           t_eval=[0.5, 2.0]).y
+    check_finite_difference(f, [np.array([1.0, 0.5]), np.array(1.1)], eps=1e-5, rtol=1e-6, what="solve_ivp")
+    r = I.solve_ivp(lambda t, y: -y, (1.0, 0.0), np.array([1.0]), rtol=1e-8, atol=1e-10)
+    assert r.t[-1] == 0.0
+    assert_close(r.y[0, -1], np.e, rtol=1e-6)
+    with pytest.raises(ValueError, match="solve_ivp: y0 must be 1-dimensional"):
+        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="solve_ivp: values in t_eval are not within"):
+        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), t_eval=[0.5, 2.0])
+    with pytest.raises(NotImplementedError, match="solve_ivp: method 'BDF'"):
+        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), method="BDF")
+
+
+# ----------------------------------------------------------------------------------- quadrature
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 8])
+@pytest.mark.parametrize("spacing", ["x1d", "xnd", "dx", "none"])
+def test_quadrature_values_match_scipy(n, spacing):
+    rng = np.random.default_rng(n)
+    y = rng.normal(size=(3, n, 2))
+    kw = {"x1d": dict(x=np.cumsum(rng.uniform(0.1, 1.0, n))),
+          "xnd": dict(x=np.cumsum(rng.uniform(0.1, 1, (3, n, 2)), 1)), "dx": dict(dx=0.3), "none": {}}[spacing]
+    assert_close(I.trapezoid(y, axis=1, **kw), si.trapezoid(y, axis=1, **kw), rtol=1e-12, atol=1e-14)
+    assert_close(I.simpson(y, axis=1, **kw), si.simpson(y, axis=1, **kw), rtol=1e-12, atol=1e-14)
+    for initial in (None, 0):
+        assert_close(I.cumulative_trapezoid(y, axis=1, initial=initial, **kw),
+                     si.cumulative_trapezoid(y, axis=1, initial=initial, **kw), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["trapezoid", "cumulative_trapezoid"])
+def test_trapezoid_gradients_match_torch(name, dtype):
+    rng = np.random.default_rng(4)
+    y, x = rng.normal(size=(4, 6)).astype(dtype), np.cumsum(rng.uniform(0.1, 1, 6)).astype(dtype)
+    for with_x in (False, True):
+        yn, xn = npg.tensor(y), npg.tensor(x)
+        yt, xt = torch.tensor(y, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out = getattr(I, name)(yn, xn, axis=-1) if with_x else getattr(I, name)(yn, dx=0.7, axis=-1)
+        ref = getattr(torch, name)(yt, xt, dim=-1) if with_x else getattr(torch, name)(yt, dx=0.7, dim=-1)
+        assert out.dtype == dtype
+        assert_close(out, ref.detach().numpy())
+        w = rng.normal(size=out.shape).astype(dtype)
+        (out * w).sum().backward()
+        (ref * torch.tensor(w)).sum().backward()
+        assert_close(yn.grad, yt.grad.numpy())
+        if with_x:
+            assert_close(xn.grad, xt.grad.numpy())
+
+
+@pytest.mark.parametrize("n", [3, 4, 6, 7])
+def test_simpson_gradients_against_finite_differences(n):
+    rng = np.random.default_rng(n)
+    x = np.cumsum(rng.uniform(0.2, 1.0, n))
+    check_finite_difference(lambda y, x: I.simpson(y, x, axis=0), [rng.normal(size=(n, 3)), x], what=f"simpson {n}")
+    check_finite_difference(lambda y, dx: I.simpson(y, dx=dx), [rng.normal(size=(2, n)), np.array(0.3)])
+
+
+def test_quadrature_dtypes_and_errors():
+    assert I.simpson(np.ones(5, np.float32)).dtype == np.float32
+    assert I.trapezoid(np.arange(4)).dtype == np.float64
+    with pytest.raises(ValueError, match="trapezoid: x has 3 points but y has 4"):
+        I.trapezoid(np.ones(4), np.arange(3.0))
+    with pytest.raises(ValueError, match="cumulative_trapezoid: initial must be None or 0"):
+        I.cumulative_trapezoid(np.ones(4), initial=1.0)
+    with pytest.raises(ValueError, match="cumulative_trapezoid: at least one point"):
+        I.cumulative_trapezoid(np.ones((2, 0)))
+    with pytest.raises(ValueError, match="simpson: x of shape"):
+        I.simpson(np.ones((2, 4)), np.ones((2, 2, 4)))
+
+
+def test_namespace():
+    assert npg.integrate is I and "integrate" in npg.__all__
+    for name in I.__all__:
+        assert getattr(I, name).__doc__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_close(I.trapezoid([1.0, 2.0, 3.0]), 4.0)
