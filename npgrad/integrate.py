@@ -25,6 +25,7 @@ import numpy as _np
 from ._pytree import _flatten
 from .ops._util import as_input as _as_input, normalize_one_axis as _normalize_one_axis
 from .ops.arrays import diff as _diff
+from .ops.numeric import trapezoid as _np_trapezoid
 from .ops.elementwise import where as _where
 from .ops.reduce import cumsum as _cumsum, sum as _sum
 from .ops.shape import concatenate as _concatenate, moveaxis as _moveaxis
@@ -66,16 +67,7 @@ def _spacing(x, dx, y, axis, where):
     return _diff(_moveaxis(x, axis, -1), axis=-1)
 
 
-def trapezoid(y, x=None, dx=1.0, axis=-1):
-    """The integral of ``y`` along ``axis`` by the composite trapezoidal rule, as ``scipy.integrate.trapezoid``
-    (= ``numpy.trapezoid``): the samples are at the points ``x`` (1-D of ``y``'s length along ``axis``, or of
-    ``y``'s dimensions) or ``dx`` apart. Differentiable in ``y``, ``x`` and ``dx`` (``torch.trapezoid``'s
-    gradients). Integer ``y`` gives float64; fewer than two points give 0."""
-    y = _values(y, "trapezoid")
-    axis = _normalize_one_axis(axis, y.ndim, "trapezoid")
-    d = _spacing(x, dx, y, axis, "trapezoid")
-    ym = _moveaxis(y, axis, -1)
-    return _sum(d * (ym[..., 1:] + ym[..., :-1]) / 2.0, axis=-1)
+trapezoid = _np_trapezoid  # scipy.integrate.trapezoid is numpy.trapezoid: npgrad's (ops/numeric.py)
 
 
 def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
