@@ -322,7 +322,7 @@ def test_simpson_gradients_against_finite_differences(n):
 def test_quadrature_dtypes_and_errors():
     assert I.simpson(np.ones(5, np.float32)).dtype == np.float32
     assert I.trapezoid(np.arange(4)).dtype == np.float64
-    with pytest.raises(ValueError, match="trapezoid: the spacing does not match y of shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"trapezoid: the spacing does not match y of shape \(4,\)"):
         I.trapezoid(np.ones(4), np.arange(3.0))
     with pytest.raises(ValueError, match="cumulative_trapezoid: initial must be None or 0"):
         I.cumulative_trapezoid(np.ones(4), initial=1.0)
