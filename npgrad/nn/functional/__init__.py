@@ -32,6 +32,7 @@ from .patches import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .unpool import *  # noqa: F401,F403
 
 
 

@@ -1,0 +1,192 @@
+"""The rest of torch.nn against PyTorch: max unpooling (1-3d, output_size, repeated indices, errors), the
+``*_with_indices`` aliases, channel shuffle, the triplet loss with a distance function; values and gradients in
+float32 and float64, batched and unbatched, modules' reprs and state-dict keys."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as tnn
+import torch.nn.functional as TF
+
+import npgrad as npg
+import npgrad.nn as nn
+import npgrad.nn.functional as F
+from tests.helpers import assert_close, compare_with_torch
+from tests.test_nn import check_module, dtype, rnd  # noqa: F401  (dtype is a fixture)
+
+
+def grads_match(out, tout, xs, ts, seed=1):
+    """Values of ``out`` / ``tout`` and the gradients of ``sum(out * w)`` in ``xs`` / ``ts`` agree."""
+    assert_close(out, tout.detach().numpy(), what="value")
+    w = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    npg.sum(out * w).backward()
+    (tout * torch.tensor(w)).sum().backward()
+    for x, t in zip(xs, ts):
+        assert_close(x.grad, t.grad.numpy(), what="gradient")
+
+
+# ------------------------------------------------------------------------------------------------ max unpooling
+UNPOOL_CASES = [  # (nd, input shape, pool kwargs, output_size)
+    (1, (2, 3, 9), dict(kernel_size=2), None),
+    (1, (3, 8), dict(kernel_size=3, stride=1, padding=1), None),
+    (2, (2, 3, 7, 6), dict(kernel_size=2), None),
+    (2, (2, 3, 7, 6), dict(kernel_size=2), (7, 6)),
+    (2, (3, 7, 6), dict(kernel_size=3, stride=2), [7, 6]),
+    (2, (2, 2, 6, 6), dict(kernel_size=3, stride=1, padding=1), (2, 2, 6, 6)),
+    (3, (2, 2, 4, 5, 4), dict(kernel_size=2), (4, 5, 4)),
+    (3, (2, 5, 4, 3), dict(kernel_size=(2, 2, 1), stride=(2, 1, 1)), None),
+]
+
+
+@pytest.mark.parametrize("nd, shape, kw, output_size", UNPOOL_CASES)
+def test_max_unpool_matches_torch(nd, shape, kw, output_size, dtype):
+    a = rnd(*shape, dtype=dtype)
+    pool, tpool = getattr(F, f"max_pool{nd}d"), getattr(TF, f"max_pool{nd}d")
+    unpool, tunpool = getattr(F, f"max_unpool{nd}d"), getattr(TF, f"max_unpool{nd}d")
+    y, i = pool(npg.tensor(a), return_indices=True, **kw)
+    ty, ti = tpool(torch.tensor(a), return_indices=True, **kw)
+    np.testing.assert_array_equal(i.data, ti.numpy())
+    x, t = npg.tensor(y.data.copy(), requires_grad=True), ty.detach().clone().requires_grad_()
+    out, tout = unpool(x, i, output_size=output_size, **kw), tunpool(t, ti, output_size=output_size, **kw)
+    assert out.dtype == dtype
+    grads_match(out, tout, [x], [t])
+    # the module, and the pool -> unpool round trip differentiable in the pool's input
+    mod = getattr(nn, f"MaxUnpool{nd}d")(**kw)
+    tmod = getattr(tnn, f"MaxUnpool{nd}d")(**kw)
+    assert repr(mod) == repr(tmod)
+    assert list(mod.state_dict()) == list(tmod.state_dict()) == []
+    xa, ta = npg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, i = pool(xa, return_indices=True, **kw)
+    ty, ti = tpool(ta, return_indices=True, **kw)
+    grads_match(mod(y, i, output_size), tmod(ty, ti, output_size), [xa], [ta], seed=2)
+
+
+def test_max_unpool_repeated_indices_give_torchs_gather_gradient():
+    """Overlapping windows pick one element several times: the value is written once, and every pooled entry
+    gets the output's gradient at its index (PyTorch's backward is a gather)."""
+    a = np.array([[[0.0, 5.0, 1.0, 2.0, 7.0, 3.0]]])
+    y, i = F.max_pool1d(npg.tensor(a), 3, stride=1, return_indices=True)
+    np.testing.assert_array_equal(i.data, [[[1, 1, 4, 4]]])
+    x = npg.tensor(y.data.copy(), requires_grad=True)
+    t = torch.tensor(y.data.copy(), requires_grad=True)
+    out, tout = F.max_unpool1d(x, i, 3, stride=1), TF.max_unpool1d(t, torch.tensor(i.data), 3, stride=1)
+    grads_match(out, tout, [x], [t])
+    np.testing.assert_array_equal(x.grad, np.take_along_axis(np.random.default_rng(1).standard_normal(6)[None, None],
+                                                             i.data, 2))
+
+
+def test_max_unpool_second_derivative_and_jvp():
+    a = rnd(1, 2, 4, 4)
+    _, i = F.max_pool2d(npg.tensor(a), 2, return_indices=True)
+    v = rnd(1, 2, 2, 2, seed=3)
+    f = lambda x: npg.sum(F.max_unpool2d(x, i, 2) ** 3)                                           # noqa: E731
+    tf = lambda x: (TF.max_unpool2d(x, torch.tensor(i.data), 2) ** 3).sum()                       # noqa: E731
+    x = npg.tensor(v, requires_grad=True)
+    (g,) = npg.autograd.grad(f(x), [x], create_graph=True)
+    npg.sum(g * g).backward()
+    t = torch.tensor(v, requires_grad=True)
+    (tg,) = torch.autograd.grad(tf(t), [t], create_graph=True)
+    (tg * tg).sum().backward()
+    assert_close(g, tg.detach().numpy())
+    assert_close(x.grad, t.grad.numpy())
+    _, jv = npg.func.jvp(lambda x: F.max_unpool2d(x, i, 2), (npg.tensor(v),), (npg.tensor(np.ones_like(v)),))
+    _, tjv = torch.func.jvp(lambda x: TF.max_unpool2d(x, torch.tensor(i.data), 2), (torch.tensor(v),),
+                            (torch.ones(v.shape, dtype=torch.float64),))
+    assert_close(jv, tjv.numpy())
+
+
+def test_max_unpool_under_vmap():
+    a = rnd(3, 2, 6)
+    _, i = F.max_pool1d(npg.tensor(a), 2, return_indices=True)
+    v = rnd(3, 2, 3, seed=4)
+    with warnings.catch_warnings():      # (the per-sample loop's one-time warning)
+        warnings.simplefilter("ignore")
+        out = npg.func.vmap(lambda x, j: F.max_unpool1d(x, j, 2))(npg.tensor(v), i)
+    assert_close(out, F.max_unpool1d(npg.tensor(v), i, 2).data)
+
+
+def test_max_unpool_errors_name_the_op():
+    y, i = F.max_pool2d(npg.tensor(rnd(1, 2, 4, 4)), 2, return_indices=True)
+    bad = i.data.copy()
+    bad[0, 0, 0, 0] = 100
+    with pytest.raises(RuntimeError, match=r"max_unpool2d: Found an invalid max index: 100 \(output volumes are "
+                                           r"of size 4x4\)"):
+        F.max_unpool2d(y, bad, 2)
+    with pytest.raises(RuntimeError, match="max_unpool2d: Expected shape of indices"):
+        F.max_unpool2d(y, i.data[:, :1], 2)
+    with pytest.raises(RuntimeError, match="max_unpool2d: elements in indices should be type int64"):
+        F.max_unpool2d(y, i.data.astype(np.float32), 2)
+    with pytest.raises(RuntimeError, match=r"max_unpool2d: expected a 4-D"):
+        F.max_unpool2d(y.data[0, 0], i.data[0, 0], 2)
+    with pytest.raises(ValueError, match=r'max_unpool2d: invalid output_size "\(9, 9\)" \(dim 0 must be between '
+                                         r'2 and 6\)'):
+        F.max_unpool2d(y, i, 2, output_size=(9, 9))
+    with pytest.raises(ValueError, match="max_unpool2d: output_size should be a sequence containing 2 or 4"):
+        F.max_unpool2d(y, i, 2, output_size=(4, 4, 4))
+
+
+def test_with_indices_aliases_match_torch():
+    a = rnd(2, 3, 6, 7)
+    for name, args in [("max_pool1d_with_indices", (a[:, :, 0], 2)), ("max_pool2d_with_indices", (a, 3, 2, 1)),
+                       ("max_pool3d_with_indices", (a[None], 2)), ("adaptive_max_pool1d_with_indices", (a[0], 4)),
+                       ("adaptive_max_pool2d_with_indices", (a, (4, 3))),
+                       ("adaptive_max_pool3d_with_indices", (a, (2, 3, 5)))]:
+        out, ind = getattr(F, name)(npg.tensor(args[0]), *args[1:])
+        tout, tind = getattr(TF, name)(torch.tensor(args[0]), *args[1:])
+        assert_close(out, tout.numpy(), what=name)
+        np.testing.assert_array_equal(ind.data, tind.numpy())
+
+
+# ----------------------------------------------------------------------------------------------- channel shuffle
+@pytest.mark.parametrize("shape, groups", [((2, 6, 3), 3), ((2, 6, 3, 4), 2), ((1, 8, 2, 2, 3), 4), ((3, 5, 2), 1)])
+def test_channel_shuffle_matches_torch(shape, groups, dtype):
+    compare_with_torch(lambda x: F.channel_shuffle(x, groups), lambda t: TF.channel_shuffle(t, groups),
+                       [rnd(*shape, dtype=dtype)], what="channel_shuffle")
+    check_module(nn.ChannelShuffle(groups), tnn.ChannelShuffle(groups), [rnd(*shape, dtype=dtype)], dtype)
+    assert repr(nn.ChannelShuffle(groups)) == repr(tnn.ChannelShuffle(groups))
+    assert_close(F.native_channel_shuffle(npg.tensor(rnd(*shape)), groups),
+                 TF.native_channel_shuffle(torch.tensor(rnd(*shape)), groups).numpy())
+
+
+def test_channel_shuffle_errors():
+    for args, msg in [((rnd(2, 6, 3), 4), "Number of channels must be divisible by groups. Got 6 channels and 4"),
+                      ((rnd(2, 6), 2), "expects input with > 2 dims"),
+                      ((rnd(2, 6, 3), 0), "Number of groups to divide channels in must be positive")]:
+        with pytest.raises(RuntimeError, match=msg):
+            TF.channel_shuffle(torch.tensor(args[0]), args[1])
+        with pytest.raises(RuntimeError, match="channel_shuffle: " + msg):
+            F.channel_shuffle(npg.tensor(args[0]), args[1])
+
+
+# ------------------------------------------------------------------------------------- triplet loss with distance
+@pytest.mark.parametrize("kw", [dict(), dict(swap=True, margin=0.5, reduction="sum"), dict(reduction="none"),
+                                dict(distance_function="cosine", swap=True)])
+@pytest.mark.parametrize("shape", [(5, 4), (4,)])
+def test_triplet_margin_with_distance_loss_matches_torch(kw, shape, dtype):
+    arrays = [rnd(*shape, dtype=dtype, seed=s, scale=0.5 + s) for s in range(3)]
+    nkw, tkw = dict(kw), dict(kw)
+    if kw.get("distance_function") == "cosine":
+        nkw["distance_function"] = lambda a, b: 1.0 - F.cosine_similarity(a, b, dim=-1)
+        tkw["distance_function"] = lambda a, b: 1.0 - TF.cosine_similarity(a, b, dim=-1)
+    compare_with_torch(lambda *x: F.triplet_margin_with_distance_loss(*x, **nkw),
+                       lambda *t: TF.triplet_margin_with_distance_loss(*t, **tkw), arrays, what=str(kw))
+    mkw = {k: v for k, v in nkw.items() if k != "distance_function"}
+    mod, tmod = nn.TripletMarginWithDistanceLoss(**mkw), tnn.TripletMarginWithDistanceLoss(**mkw)
+    assert repr(mod) == repr(tmod)
+    assert list(mod.state_dict()) == list(tmod.state_dict()) == []
+    check_module(mod, tmod, arrays, dtype)
+
+
+def test_triplet_margin_with_distance_loss_errors():
+    a = npg.tensor(rnd(3, 4))
+    with pytest.raises(ValueError, match="margin must be greater than 0, got 0"):
+        F.triplet_margin_with_distance_loss(a, a, a, margin=0)
+    with pytest.raises(ValueError, match="TripletMarginWithDistanceLoss: expected margin to be greater than 0"):
+        nn.TripletMarginWithDistanceLoss(margin=-1.0)
+    with pytest.raises(ValueError, match="avg is not a valid value for reduction"):
+        F.triplet_margin_with_distance_loss(a, a, a, reduction="avg")
+    with pytest.raises(RuntimeError, match="anchor 2D, positive 1D, and negative 2D"):
+        F.triplet_margin_with_distance_loss(a, a[0], a)
+    with pytest.raises(TypeError):
+        F.triplet_margin_with_distance_loss(a, a, a, None)   # keyword-only, as torch
