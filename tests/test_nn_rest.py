@@ -190,3 +190,130 @@ def test_triplet_margin_with_distance_loss_errors():
         F.triplet_margin_with_distance_loss(a, a[0], a)
     with pytest.raises(TypeError):
         F.triplet_margin_with_distance_loss(a, a, a, None)   # keyword-only, as torch
+
+
+# --------------------------------------------------------------------------------------------------- nn.Buffer
+def test_buffer_assignment_registers_a_buffer_as_torch():
+    def build(lib, tensor):
+        class M(lib.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = lib.Linear(2, 2)
+                self.stats = lib.Buffer(tensor(np.arange(3.0)))
+                self.scratch = lib.Buffer(tensor(np.ones(2)), persistent=False)
+        return M()
+    m, tm = build(nn, npg.tensor), build(tnn, torch.tensor)
+    assert list(m.state_dict()) == list(tm.state_dict()) == ["stats", "lin.weight", "lin.bias"]
+    assert [n for n, _ in m.named_buffers()] == [n for n, _ in tm.named_buffers()] == ["stats", "scratch"]
+    assert not m.stats.requires_grad and isinstance(m.stats, npg.Tensor)
+    assert isinstance(nn.Buffer(npg.zeros(2)), nn.Buffer) and not isinstance(npg.zeros(2), nn.Buffer)
+    m.load_state_dict({k: v.detach().numpy() * 2 for k, v in tm.state_dict().items()})
+    assert_close(m.stats, np.arange(3.0) * 2)
+    m.register_buffer("extra", nn.Buffer(npg.ones(1)))
+    assert "extra" in m.state_dict()
+    assert nn.Buffer().shape == (0,)
+
+
+# ------------------------------------------------------------------------------------------------ lazy modules
+LAZY_CASES = [  # (lazy class name, args, kwargs, ordinary class, input shape)
+    ("LazyLinear", (4,), {}, "Linear", (3, 5)),
+    ("LazyLinear", (2,), dict(bias=False), "Linear", (2, 3, 6)),
+    ("LazyConv1d", (4, 3), dict(stride=2), "Conv1d", (2, 6, 9)),
+    ("LazyConv2d", (4, 3), dict(groups=2, padding=1), "Conv2d", (2, 6, 5, 5)),
+    ("LazyConv2d", (3, 2), {}, "Conv2d", (2, 4, 4)),
+    ("LazyConv3d", (2, 2), dict(bias=False), "Conv3d", (1, 3, 3, 4, 3)),
+    ("LazyConvTranspose1d", (4, 3), dict(stride=2, output_padding=1), "ConvTranspose1d", (2, 6, 5)),
+    ("LazyConvTranspose2d", (4, 3), dict(groups=2), "ConvTranspose2d", (2, 6, 4, 4)),
+    ("LazyConvTranspose3d", (2, 2), {}, "ConvTranspose3d", (3, 2, 3, 2)),
+    ("LazyBatchNorm1d", (), {}, "BatchNorm1d", (4, 3)),
+    ("LazyBatchNorm2d", (), dict(momentum=None), "BatchNorm2d", (4, 3, 2, 2)),
+    ("LazyBatchNorm3d", (), dict(affine=False), "BatchNorm3d", (2, 3, 2, 2, 2)),
+    ("LazyInstanceNorm1d", (), {}, "InstanceNorm1d", (2, 3, 5)),
+    ("LazyInstanceNorm2d", (), dict(affine=False, track_running_stats=False), "InstanceNorm2d", (2, 3, 4, 4)),
+    ("LazyInstanceNorm3d", (), dict(bias=False), "InstanceNorm3d", (2, 3, 2, 3, 2)),
+]
+
+
+@pytest.mark.filterwarnings("ignore:input's size at dim=1 does not match num_features")  # (num_features stays 0)
+@pytest.mark.parametrize("name, args, kw, final, shape", LAZY_CASES)
+def test_lazy_module_matches_torch(name, args, kw, final, shape, dtype):
+    m, tm = getattr(nn, name)(*args, **kw), getattr(tnn, name)(*args, **kw)
+    assert type(m).__name__ == name and repr(m) == repr(tm)
+    assert list(m.state_dict()) == list(tm.state_dict())
+    lazy = [k for k, v in m.state_dict().items() if isinstance(v, nn.parameter.UninitializedTensorMixin)]
+    assert lazy == [k for k, v in tm.state_dict().items() if isinstance(v, tnn.parameter.UninitializedTensorMixin)]
+    assert all(isinstance(p, nn.UninitializedParameter) for p in m.parameters())
+    has_params = bool(list(m.parameters()))
+    if has_params:      # an optimizer built before the first forward, as torch allows
+        opt = npg.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    x = rnd(*shape, dtype=dtype)
+    tm(torch.tensor(x))
+    m(npg.tensor(x))
+    assert type(m).__name__ == type(tm).__name__ == final and type(m) is getattr(nn, final)
+    assert repr(m) == repr(tm)
+    assert {k: v.shape for k, v in m.state_dict().items()} == {k: tuple(v.shape) for k, v in tm.state_dict().items()}
+    assert all(type(p) is nn.Parameter and p.dtype == dtype for p in m.parameters())
+    # torch's weights (and running statistics) loaded: the same outputs and gradients from here on
+    check_module(m, tm, [x], dtype)
+    if has_params:  # the optimizer holds the materialized parameters themselves
+        before = {k: p.data.copy() for k, p in m.named_parameters()}
+        opt.step()
+        assert all(not np.allclose(before[k], p.data) for k, p in m.named_parameters())
+
+
+def test_lazy_initialization_follows_the_ordinary_layers():
+    """The first forward initializes as the ordinary layer's constructor does: with the same seed, the same draws."""
+    for lazy, make, x in [(lambda: nn.LazyLinear(7), lambda: nn.Linear(5, 7), rnd(2, 5)),
+                          (lambda: nn.LazyConv2d(4, 3), lambda: nn.Conv2d(6, 4, 3), rnd(1, 6, 5, 5)),
+                          (lambda: nn.LazyConvTranspose1d(4, 3, groups=2),
+                           lambda: nn.ConvTranspose1d(6, 4, 3, groups=2), rnd(1, 6, 5))]:
+        m = lazy()
+        npg.random.seed(3)
+        m(npg.tensor(x))
+        npg.random.seed(3)
+        ref = make()
+        for (k, v), (k2, v2) in zip(m.state_dict().items(), ref.state_dict().items()):
+            assert k == k2
+            np.testing.assert_array_equal(v.data, v2.data)
+    m = nn.LazyLinear(400)
+    m(npg.tensor(rnd(2, 100)))
+    bound = 1 / np.sqrt(100)          # kaiming_uniform_(a=sqrt(5)) and the bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    w = m.weight.data
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+    assert abs(w.mean()) < 0.01 * bound * 10 and abs(w.var() - bound ** 2 / 3) < 0.05 * bound ** 2
+    bn = nn.LazyBatchNorm1d()
+    bn(npg.tensor(rnd(4, 3)))
+    assert_close(bn.weight, np.ones(3))
+    assert_close(bn.bias, np.zeros(3))
+    assert int(bn.num_batches_tracked.data) == 1
+
+
+def test_lazy_module_loads_a_torch_state_dict_before_its_first_forward():
+    tm = tnn.Linear(6, 3)
+    m = nn.LazyLinear(3)
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    assert type(m) is nn.LazyLinear and m.weight.shape == (3, 6) and m.in_features == 0   # as torch
+    x = rnd(2, 6, dtype=np.float32)
+    out = m(npg.tensor(x))
+    assert type(m) is nn.Linear and m.in_features == 6
+    assert_close(out, tm(torch.tensor(x)).detach().numpy(), dtype=np.float32)   # (float64 parameters here)
+    tb = tnn.BatchNorm2d(3)
+    tb(torch.randn(4, 3, 2, 2))
+    b = nn.LazyBatchNorm2d()
+    b.load_state_dict(tb.state_dict())
+    assert_close(b.running_var, tb.running_var.numpy())
+    assert int(b.num_batches_tracked.data) == 1
+
+
+def test_uninitialized_parameters_refuse_use():
+    m = nn.LazyLinear(3)
+    with pytest.raises(RuntimeError, match="Can't access the shape of an uninitialized parameter"):
+        m.weight.shape
+    assert repr(m.weight) == "<UninitializedParameter>"
+    b = nn.UninitializedBuffer(dtype=np.float32)
+    b.materialize((2, 3))
+    assert type(b) is npg.Tensor and b.shape == (2, 3) and b.dtype == np.float32
+    with pytest.raises(RuntimeError, match="Expected 3D \\(unbatched\\) or 4D \\(batched\\) input to LazyConv2d"):
+        nn.LazyConv2d(2, 3)(npg.tensor(rnd(4, 5)))
+    with pytest.raises(ValueError, match="CPU only"):
+        nn.LazyLinear(3, device="cuda")
