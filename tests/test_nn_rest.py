@@ -317,3 +317,84 @@ def test_uninitialized_parameters_refuse_use():
         nn.LazyConv2d(2, 3)(npg.tensor(rnd(4, 5)))
     with pytest.raises(ValueError, match="CPU only"):
         nn.LazyLinear(3, device="cuda")
+
+
+# ----------------------------------------------------------------------------------------- fractional max pooling
+FRACTIONAL_CASES = [  # (nd, input shape, kernel_size, output_size, output_ratio)
+    (2, (2, 3, 9, 7), 2, (5, 4), None),
+    (2, (3, 8, 8), (3, 2), None, (0.5, 0.5)),
+    (2, (1, 2, 5, 6), 1, 5, None),
+    (2, (2, 2, 6, 5), 3, (4, 1), None),
+    (3, (2, 2, 6, 7, 5), 2, (3, 4, 2), None),
+    (3, (2, 5, 6, 7), (1, 2, 3), None, (0.5, 0.6, 0.5)),
+]
+
+
+@pytest.mark.parametrize("nd, shape, k, output_size, output_ratio", FRACTIONAL_CASES)
+def test_fractional_max_pool_matches_torch_given_the_samples(nd, shape, k, output_size, output_ratio, dtype):
+    a = rnd(*shape, dtype=dtype)
+    n = 1 if len(shape) == nd + 1 else shape[0]
+    u = np.random.default_rng(5).random((n, shape[-nd - 1], nd)).astype(dtype)
+    name = f"fractional_max_pool{nd}d"
+    kw = dict(output_size=output_size, output_ratio=output_ratio)
+    x, t = npg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    out, ind = getattr(F, name)(x, k, return_indices=True, _random_samples=u, **kw)
+    tout, tind = getattr(TF, name)(t, k, return_indices=True, _random_samples=torch.tensor(u), **kw)
+    np.testing.assert_array_equal(ind.data, tind.numpy())
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())
+    grads_match(out, tout, [x], [t])
+    w_out, w_ind = getattr(F, name + "_with_indices")(npg.tensor(a), k, _random_samples=u, **kw)
+    np.testing.assert_array_equal(w_ind.data, tind.numpy())
+    cls = f"FractionalMaxPool{nd}d"
+    m = getattr(nn, cls)(k, _random_samples=npg.tensor(u), **kw)
+    tm = getattr(tnn, cls)(k, _random_samples=torch.tensor(u), **kw)
+    assert list(m.state_dict()) == list(tm.state_dict()) == ["_random_samples"]
+    check_module(m, tm, [a], dtype)
+    m2, tm2 = getattr(nn, cls)(k, **kw), getattr(tnn, cls)(k, **kw)
+    assert list(m2.state_dict()) == list(tm2.state_dict()) == []
+    assert m2(npg.tensor(a)).shape == tuple(tm2(torch.tensor(a)).shape)
+
+
+def test_fractional_max_pool_nan_ties_and_random_draws():
+    a = rnd(2, 3, 8, 9)
+    a[0, 0, ::2] = np.nan
+    a[1, 1] = 1.0                                  # all ties: the first element of each window
+    u = np.random.default_rng(1).random((2, 3, 2))
+    out, ind = F.fractional_max_pool2d(npg.tensor(a), 2, (4, 5), return_indices=True, _random_samples=u)
+    tout, tind = TF.fractional_max_pool2d(torch.tensor(a), 2, (4, 5), return_indices=True,
+                                          _random_samples=torch.tensor(u))
+    np.testing.assert_array_equal(ind.data, tind.numpy())
+    assert_close(out, tout.numpy())
+    npg.random.seed(0)                             # without samples: drawn from npgrad's generator
+    first = F.fractional_max_pool2d(npg.tensor(a[1:]), 2, (4, 5), return_indices=True)[1].data
+    npg.random.seed(0)
+    np.testing.assert_array_equal(F.fractional_max_pool2d(npg.tensor(a[1:]), 2, (4, 5), return_indices=True)[1].data,
+                                  first)
+    seen = {F.fractional_max_pool2d(npg.tensor(a[1:]), 2, (4, 5), return_indices=True)[1].data.tobytes()
+            for _ in range(5)}
+    assert len(seen) > 1
+    # the unpool of the indices restores the maxima in place
+    y, i = F.fractional_max_pool2d(npg.tensor(a[1:]), 2, (4, 5), return_indices=True)
+    back = F.max_unpool2d(y, i, 2, output_size=(8, 9))
+    np.testing.assert_array_equal(np.take_along_axis(back.data.reshape(1, 3, -1), i.data.reshape(1, 3, -1), 2),
+                                  y.data.reshape(1, 3, -1))
+
+
+def test_fractional_max_pool_errors():
+    x = npg.tensor(rnd(2, 3, 7, 6))
+    with pytest.raises(RuntimeError, match=r"fractional_max_pool2d\(\): pool height 3 too large relative to input "
+                                           r"height 7"):
+        F.fractional_max_pool2d(x, 3, output_size=(6, 4))
+    with pytest.raises(RuntimeError, match=r"pool time 2 too large relative to input time 3"):
+        F.fractional_max_pool3d(npg.tensor(rnd(1, 1, 3, 3, 3)), 2, output_size=2)
+    with pytest.raises(ValueError, match="fractional_max_pool2d requires specifying either an output_size or an "
+                                         "output_ratio"):
+        F.fractional_max_pool2d(x, 2)
+    with pytest.raises(RuntimeError, match="same dtype as input"):
+        F.fractional_max_pool2d(x, 2, 3, _random_samples=np.random.rand(2, 3, 2).astype(np.float32))
+    with pytest.raises(RuntimeError, match="no less then input batch size"):
+        F.fractional_max_pool2d(x, 2, 3, _random_samples=np.random.rand(1, 3, 2))
+    with pytest.raises(ValueError, match=r"output_ratio must be between 0 and 1 \(got 1.5\)"):
+        nn.FractionalMaxPool2d(2, output_ratio=1.5)
+    with pytest.raises(ValueError, match="only one of output_size and output_ratio may be specified"):
+        nn.FractionalMaxPool3d(2, output_size=2, output_ratio=0.5)

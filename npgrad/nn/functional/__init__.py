@@ -21,6 +21,7 @@ from .ctc import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
+from .fractional import *  # noqa: F401,F403
 from .grid import *  # noqa: F401,F403
 from .resampling import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403

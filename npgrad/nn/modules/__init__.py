@@ -26,7 +26,8 @@ from .sampling import (Fold, PixelShuffle, PixelUnshuffle, Unfold, Upsample, Ups
                        UpsamplingNearest2d)
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,  # noqa: F401
                           TransformerEncoderLayer)
-from .unpool import ChannelShuffle, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d  # noqa: F401
+from .unpool import (ChannelShuffle, FractionalMaxPool2d, FractionalMaxPool3d, MaxUnpool1d,  # noqa: F401
+                     MaxUnpool2d, MaxUnpool3d)
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d,  # noqa: F401
                    LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
                    LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear)
