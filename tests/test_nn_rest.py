@@ -398,3 +398,44 @@ def test_fractional_max_pool_errors():
         nn.FractionalMaxPool2d(2, output_ratio=1.5)
     with pytest.raises(ValueError, match="only one of output_size and output_ratio may be specified"):
         nn.FractionalMaxPool3d(2, output_size=2, output_ratio=0.5)
+
+
+# ------------------------------------------------------------------------------------ AdaptiveLogSoftmaxWithLoss
+@pytest.mark.parametrize("kw", [dict(cutoffs=[3, 6], div_value=2.0), dict(cutoffs=[4], head_bias=True)])
+def test_adaptive_log_softmax_matches_torch(kw, dtype):
+    m, tm = nn.AdaptiveLogSoftmaxWithLoss(8, 10, **kw), tnn.AdaptiveLogSoftmaxWithLoss(8, 10, **kw)
+    assert list(m.state_dict()) == list(tm.state_dict())
+    assert repr(m) == repr(tm)
+    target = np.array([0, 9, 4, 3, 7, 1, 5, 2])
+    x = rnd(8, 8, dtype=dtype)
+    out = check_module(m, tm, [x, target], dtype, call=lambda m, x, t: m(x, t).output,
+                       tcall=lambda m, x, t: m(x, t).output)
+    assert out.shape == (8,)
+    res, tres = m(npg.tensor(x), target), tm(torch.tensor(x), torch.tensor(target))
+    assert_close(res.loss, tres.loss.detach().numpy())
+    xs, ts = npg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    m.zero_grad()
+    tm.zero_grad()
+    m(xs, target).loss.backward()
+    tm(ts, torch.tensor(target)).loss.backward()
+    assert_close(xs.grad, ts.grad.numpy())
+    assert_close(m.head.weight.grad, tm.head.weight.grad.numpy())
+    lp, tlp = m.log_prob(npg.tensor(x)), tm.log_prob(torch.tensor(x))
+    assert_close(lp, tlp.detach().numpy())
+    np.testing.assert_array_equal(m.predict(npg.tensor(x)).data, tm.predict(torch.tensor(x)).numpy())
+    one, tone = m(npg.tensor(x[2]), np.array(4)), tm(torch.tensor(x[2]), torch.tensor(4))     # unbatched
+    assert one.output.shape == () and float(one.output.data) == pytest.approx(float(tone.output.detach()), rel=1e-5)
+
+
+def test_adaptive_log_softmax_errors():
+    with pytest.raises(ValueError, match="cutoffs should be a sequence of unique, positive integers"):
+        nn.AdaptiveLogSoftmaxWithLoss(4, 10, [5, 3])
+    with pytest.raises(ValueError, match="cutoffs should be a sequence of length larger than 0"):
+        nn.AdaptiveLogSoftmaxWithLoss(4, 10, [])
+    m = nn.AdaptiveLogSoftmaxWithLoss(4, 10, [3])
+    with pytest.raises(RuntimeError, match=r"Target values should be in \[0, 9\], but values in range \[0, 12\]"):
+        m(npg.tensor(rnd(2, 4)), np.array([0, 12]))
+    with pytest.raises(RuntimeError, match="same size in the batch dimension"):
+        m(npg.tensor(rnd(3, 4)), np.array([0, 1]))
+    with pytest.raises(RuntimeError, match="multi-target not supported"):
+        m(npg.tensor(rnd(2, 4)), np.zeros((2, 1), dtype=np.int64))
