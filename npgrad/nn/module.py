@@ -14,7 +14,7 @@ from ..tensor import Tensor
 from . import _module_convert as _convert
 from . import hooks as _hooks
 from ._module_state import StateDictMixin, _IncompatibleKeys  # noqa: F401  (re-exported)
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
 
 def _addindent(s, n):
@@ -69,6 +69,11 @@ class Module(StateDictMixin):
                 store[name] = None
                 return
         buffers = d.get("_buffers")
+        if isinstance(value, Buffer):      # torch 2.x: ``self.x = nn.Buffer(t)`` registers a buffer
+            if buffers is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            self.register_buffer(name, value, value.persistent)
+            return
         if buffers is not None and name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
@@ -125,6 +130,8 @@ class Module(StateDictMixin):
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             f"(npgrad.Tensor or None required)")
+        if isinstance(tensor, Buffer):
+            tensor = tensor._as_tensor()
         self._forget(name, keep="_buffers")
         self._buffers[name] = tensor
         if not persistent:

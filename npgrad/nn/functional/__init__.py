@@ -21,6 +21,7 @@ from .ctc import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
+from .fractional import *  # noqa: F401,F403
 from .grid import *  # noqa: F401,F403
 from .resampling import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
@@ -32,6 +33,7 @@ from .patches import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .unpool import *  # noqa: F401,F403
 
 
 

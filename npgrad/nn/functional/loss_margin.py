@@ -16,7 +16,7 @@ from .loss import _check_reduction, _reduce
 from ._common import _data, _legacy_reduction
 
 __all__ = ["cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
-           "multilabel_margin_loss", "multi_margin_loss"]
+           "triplet_margin_with_distance_loss", "multilabel_margin_loss", "multi_margin_loss"]
 
 _EPSILON = 1e-12  # ATen's cosine_embedding_loss
 
@@ -111,6 +111,28 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     d_neg = pairwise_distance(a, ne, p, eps)
     if swap:
         d_neg = _ew.minimum(d_neg, pairwise_distance(po, ne, p, eps))
+    return _reduce(_clamp_min0(margin + d_pos - d_neg), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
+                                      swap=False, reduction="mean"):
+    """``max(0, d(a, p) - d(a, n) + margin)`` for any distance ``d = distance_function`` (a callable of two
+    tensors; ``pairwise_distance`` when None), as ``torch.nn.functional.triplet_margin_with_distance_loss``;
+    ``swap`` uses ``min(d(a, n), d(p, n))`` as the negative distance. ``margin`` must be positive."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"triplet_margin_with_distance_loss: {reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_with_distance_loss: margin must be greater than 0, got {margin}")
+    a, po, ne = (as_input(t, "triplet_margin_with_distance_loss") for t in (anchor, positive, negative))
+    if not a.ndim == po.ndim == ne.ndim:
+        raise RuntimeError(f"triplet_margin_with_distance_loss: The anchor, positive, and negative tensors are "
+                           f"expected to have the same number of dimensions, but got: anchor {a.ndim}D, positive "
+                           f"{po.ndim}D, and negative {ne.ndim}D inputs")
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_pos = dist(a, po)
+    d_neg = dist(a, ne)
+    if swap:
+        d_neg = _ew.minimum(d_neg, dist(po, ne))
     return _reduce(_clamp_min0(margin + d_pos - d_neg), reduction)
 
 
