@@ -262,8 +262,9 @@ def take(x, indices, axis=None):
 
 
 @batching_rule("take_along_axis")
-def take_along_axis(x, indices, axis):
-    """Gather values along ``axis`` with an index array of the same rank, as ``np.take_along_axis``."""
+def take_along_axis(x, indices, axis=-1):
+    """Gather values along ``axis`` with an index array of the same rank, as ``np.take_along_axis`` (``axis=-1``
+    by default, as in NumPy 2.3+)."""
     x = as_input(x, "take_along_axis")
     idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     if idx.dtype.kind not in "iu":
