@@ -81,3 +81,56 @@ def test_registered_function_matches_numpy(fn):
                 np.testing.assert_allclose(o, e.astype(o.dtype), rtol=tol, atol=tol, equal_nan=True, err_msg=what)
             else:
                 np.testing.assert_array_equal(o, e, err_msg=what)
+
+
+PAIRS = {
+    "1d,1d": (R.standard_normal(4), R.standard_normal(4)),
+    "1d,1d_len3": (R.standard_normal(5), R.standard_normal(3)),
+    "2d,2d": (R.standard_normal((3, 3)), R.standard_normal((3, 3))),
+    "2d,1d": (R.standard_normal((3, 4)), R.standard_normal(4)),
+    "f32,f32": (R.standard_normal(4).astype(np.float32), R.standard_normal(4).astype(np.float32)),
+    "c,c": (R.standard_normal(3) + 1j * R.standard_normal(3), R.standard_normal(3) + 1j * R.standard_normal(3)),
+    "i,i": (np.array([3, 1, 2]), np.array([1, 2, 2])),
+    "3d,2d": (R.standard_normal((2, 3, 3)), R.standard_normal((3, 3))),
+}
+NOT_COMPARED = {  # NumPy takes these two arguments in a way npgrad refuses with an error naming the op
+    "fix": "its second positional argument is out=", "isneginf": "out=", "isposinf": "out=",
+    "geomspace": "float32 endpoints keep float32; complex tensor endpoints are refused",
+    "roll": "float or complex shifts", "polydiv": "n-d coefficient arrays", "resize": "a tensor as the shape",
+    "put_along_axis": "writes in place (tests/test_numpy_nondiff_extra.py)",
+}
+
+
+@pytest.mark.parametrize("fn", [f for f in FUNCS if f.__name__ not in NOT_COMPARED],
+                         ids=lambda f: f"{(f.__module__ or 'numpy').replace('numpy.', '')}.{f.__name__}")
+def test_registered_function_of_two_arrays_matches_numpy(fn):
+    """Two array arguments, each a tensor or an array, against NumPy on the arrays."""
+    name = fn.__name__
+    for key, (a, b) in PAIRS.items():
+        ok_np, expected = _call(fn, a.copy(), b.copy())
+        if not ok_np:
+            continue
+        for mode in ("tensor, tensor", "tensor, array", "array, tensor"):
+            x = npg.tensor(a.copy(), requires_grad=False) if mode.startswith("tensor") else a.copy()
+            y = npg.tensor(b.copy(), requires_grad=False) if mode.endswith("tensor") else b.copy()
+            ok, got = _call(fn, x, y)
+            what = f"np.{name}({key}: {mode})"
+            assert ok, f"{what}: npgrad raised {got!r}"
+            exp, out = _leaves(expected), _leaves(got)
+            assert len(exp) == len(out), what
+            for e, o in zip(exp, out):
+                if not isinstance(e, np.ndarray):
+                    assert callable(e) or o == e or (o != o and e != e), f"{what}: {o!r} != {e!r}"
+                    continue
+                assert o.shape == e.shape, f"{what}: shape {o.shape}, NumPy {e.shape}"
+                if name in FLOAT32_KEPT and a.dtype == np.float32:
+                    assert o.dtype == np.float32, what
+                    continue
+                assert o.dtype == e.dtype, f"{what}: dtype {o.dtype}, NumPy {e.dtype}"
+                if name in UNDEFINED_VALUES:
+                    continue
+                if e.dtype.kind in "fc":
+                    tol = 1e-4 if e.dtype in (np.float32, np.complex64) else 1e-9
+                    np.testing.assert_allclose(o, e, rtol=tol, atol=tol, equal_nan=True, err_msg=what)
+                else:
+                    np.testing.assert_array_equal(o, e, err_msg=what)

@@ -119,7 +119,7 @@ def lstsq(a, b, rcond=None):
     """Least-squares solution of ``a @ x = b``, as ``np.linalg.lstsq`` (``a`` 2-D, ``b`` 1-D or 2-D):
     returns ``(x, residuals, rank, s)``. ``x`` (the minimum-norm solution) and ``residuals``
     (squared 2-norms of ``b - a @ x`` per column; empty when ``rank < N`` or ``M <= N``) are
-    differentiable, as in PyTorch; ``rank`` is an int and ``s`` (singular values of ``a``) a constant."""
+    differentiable, as in PyTorch; ``rank`` is NumPy's integer and ``s`` (singular values of ``a``) a constant."""
     ad = matrix_arg(a, "lstsq", complex_ok=True)
     bd = np.asarray(data_of(b, "lstsq"))
     if ad.ndim != 2 or bd.ndim not in (1, 2):
@@ -134,4 +134,4 @@ def lstsq(a, b, rcond=None):
         res = _make(res, "lstsq_residuals", (a, b, xt), (ad, bd, x), _RESIDUAL_VJPS, _RESIDUAL_JVPS)
     else:
         res = _wrap(res)
-    return LstsqResult(xt, res, int(rank), _wrap(s))
+    return LstsqResult(xt, res, rank, _wrap(s))  # rank: NumPy's integer scalar
