@@ -1,9 +1,9 @@
-"""npgrad's operations, by family. Importing this module also gives ``Tensor`` its operators
-and methods (each one only delegates to a function here) and its NumPy protocols."""
+"""npgrad's operations, by family. Importing this module also gives ``Tensor`` its operators and methods
+(ops/_tensor_api.py, and each family's methods below: each only delegates to a function here) and its NumPy
+protocols (the UFUNCS / FUNCTIONS tables of ops/_dispatch.py, filled family by family)."""
 
 import numpy as np
 
-from ..autograd import versions as _versions
 from ..tensor import Tensor
 from . import _dispatch, contract, elementwise, index, inplace, reduce, shape
 from .elementwise import *  # noqa: F401,F403
@@ -37,139 +37,10 @@ __all__ = [
 ]
 
 
-def _reflected(op):
-    return lambda self, other: op(other, self)
-
-
-def _inplace(op, name):
-    """``x op= other``: NumPy's in-place op on ``x``'s memory (shape and dtype kept); in a graph, ``x``
-    gets the op's node and views of the same memory follow (npgrad/ops/inplace.py)."""
-    where = op.__name__ + "_"  # PyTorch's name for the in-place op: add_, mul_...
-
-    def iop(self, other):
-        if not inplace.is_recording(self, other):
-            od = other.data if isinstance(other, Tensor) else other
-            if not self.data.flags.writeable:
-                raise inplace.read_only(self, where)
-            try:
-                getattr(self.data, name)(od)  # NumPy's in-place op (same_kind casting)
-            except ValueError as e:
-                raise ValueError(f"{where}: in-place operation on a tensor of shape {self.shape} with an operand "
-                                 f"of shape {np.shape(od)}: {e}") from None
-            except TypeError as e:
-                raise TypeError(f"{where}: in-place operation on a {self.dtype} tensor with an operand of dtype "
-                                f"{np.result_type(od)}: {e}") from None
-            _versions.bump(self.data, where)  # ops that saved this memory must not use it in backward
-            return self
-        other = inplace.unaliased(self, other)
-        grads = [i for i, t in enumerate((self, other)) if isinstance(t, Tensor) and t.requires_grad]
-        copy_old = _versions.reads_input(op.__name__, 0, grads)
-        return inplace.write(self, where, lambda old: op(old, other), copy_old=copy_old)
-    iop.__name__ = name
-    return iop
-
+from . import _tensor_api  # noqa: E402  (Tensor's operators and methods)
+from ._tensor_api import _inplace, _reflected  # noqa: E402  (for the families' operators below)
 
 T = Tensor
-T.__add__, T.__radd__, T.__iadd__ = add, _reflected(add), _inplace(add, "__iadd__")
-T.__sub__, T.__rsub__, T.__isub__ = sub, _reflected(sub), _inplace(sub, "__isub__")
-T.__mul__, T.__rmul__, T.__imul__ = mul, _reflected(mul), _inplace(mul, "__imul__")
-T.__truediv__, T.__rtruediv__, T.__itruediv__ = div, _reflected(div), _inplace(div, "__itruediv__")
-T.__pow__, T.__rpow__, T.__ipow__ = power, _reflected(power), _inplace(power, "__ipow__")
-T.__matmul__, T.__rmatmul__, T.__imatmul__ = matmul, _reflected(matmul), _inplace(matmul, "__imatmul__")
-T.__floordiv__, T.__rfloordiv__, T.__ifloordiv__ = (floor_divide, _reflected(floor_divide),
-                                                    _inplace(floor_divide, "__ifloordiv__"))
-T.__mod__, T.__rmod__, T.__imod__ = remainder, _reflected(remainder), _inplace(remainder, "__imod__")
-T.__neg__ = neg
-T.__pos__ = lambda self: arrays.positive(self)  # a new tensor, as NumPy's +a (PyTorch returns self)
-T.__abs__ = abs
-
-
-def _comparison(op):
-    def compare(self, other):  # a non-numeric operand (None, a string) is not equal, as in PyTorch
-        if other is None or isinstance(other, (str, bytes, dict, set)):
-            return NotImplemented
-        return op(self, other)
-    compare.__name__ = op.__name__
-    return compare
-
-
-T.__eq__, T.__ne__ = _comparison(equal), _comparison(not_equal)
-T.__lt__, T.__le__, T.__gt__, T.__ge__ = less, less_equal, greater, greater_equal
-T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
-T.__rand__, T.__ror__, T.__rxor__ = _reflected(bitwise_and), _reflected(bitwise_or), _reflected(bitwise_xor)
-# without these, ``x &= m`` (and ``**=``, ``//=``, ``%=``, ``@=``, ``<<=``...) would rebind the name to a new
-# tensor where NumPy and PyTorch write into x's memory (seen through its other names and views)
-T.__iand__, T.__ior__, T.__ixor__ = (_inplace(bitwise_and, "__iand__"), _inplace(bitwise_or, "__ior__"),
-                                     _inplace(bitwise_xor, "__ixor__"))
-T.__invert__ = invert
-T.__getitem__ = getitem
-T.__setitem__ = setitem
-
-# Methods, as NumPy names them (and a few PyTorch spellings).
-for _name, _fn in dict(
-        sum=sum, mean=mean, max=max, min=min, prod=prod, var=var, std=std, argmax=argmax, argmin=argmin,
-        cumsum=cumsum, cumprod=cumprod, any=any, all=all, logsumexp=logsumexp,
-        swapaxes=swapaxes, ravel=ravel, flatten=flatten, squeeze=squeeze, expand_dims=expand_dims,
-        unsqueeze=unsqueeze, repeat=repeat, masked_fill=masked_fill, astype=astype, flip=flip, copy=copy, clone=clone,
-        take=take, dot=dot, clip=clip, exp=exp, log=log, sqrt=sqrt, tanh=tanh, sigmoid=sigmoid, relu=relu,
-        abs=abs, permute=permute, broadcast_to=broadcast_to, moveaxis=moveaxis, tile=tile,
-        matmul=matmul, maximum=maximum, minimum=minimum, pow=power).items():
-    setattr(T, _name, _fn)
-
-
-def _reshape_method(self, *shape):
-    return reshape(self, *shape)
-
-
-def _transpose_method(self, *axes):
-    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-        axes = axes[0]
-    return transpose(self, axes or None)
-
-
-# PyTorch's in-place methods: each writes the out-of-place op's result into the tensor (ops/inplace.py).
-for _name, _fn, _op in (
-        ("add_", lambda x, o, alpha=1: add(x, o if alpha == 1 else mul(o, alpha)), "add"),
-        ("sub_", lambda x, o, alpha=1: sub(x, o if alpha == 1 else mul(o, alpha)), "sub"),
-        ("mul_", mul, "mul"), ("div_", div, "div"), ("pow_", power, "pow"),
-        ("clamp_", lambda x, min=None, max=None: clip(x, min, max), "clip"),
-        ("clip_", lambda x, min=None, max=None: clip(x, min, max), "clip"),
-        ("relu_", relu, "relu"), ("sigmoid_", sigmoid, "sigmoid"), ("tanh_", tanh, "tanh"),
-        ("exp_", exp, "exp"), ("log_", log, "log"), ("sqrt_", sqrt, "sqrt"), ("neg_", neg, "neg"),
-        ("abs_", abs, "abs"),
-        ("masked_fill_", masked_fill, "where"),
-        ("copy_", lambda x, src: _as_values(src, x), "copy"),
-        ("fill_", lambda x, value: _as_values(value, x), "copy"),
-        ("zero_", lambda x: _as_values(0, x), "copy"),
-        ("normal_", lambda x, mean=0.0, std=1.0, generator=None:
-            _random_values(x, generator, lambda g: g.normal(mean, std, x.shape)), "copy"),
-        ("uniform_", lambda x, a=0.0, b=1.0, generator=None:
-            _random_values(x, generator, lambda g: g.uniform(a, b, x.shape)), "copy")):
-    setattr(T, _name, inplace.method(_name, _fn, _op))
-
-
-def _as_values(src, like):
-    """``src`` (a tensor or a value) broadcast to ``like``'s shape, cast to its dtype: what copy_/fill_ write
-    (differentiable in a tensor ``src``)."""
-    if isinstance(src, Tensor):
-        out = src if src.dtype == like.dtype else astype(src, like.dtype)
-        return broadcast_to(out, like.shape) if out.shape != like.shape else copy(out)
-    # a constant: the tensor keeps requiring grad (a zero gradient reaches its old value), as in PyTorch
-    return where(True, np.asarray(src, dtype=like.dtype), like)
-
-
-def _random_values(like, generator, draw):
-    from .. import random as _random
-    return draw(generator or _random.get_generator()).astype(like.dtype, copy=False)
-
-
-T.reshape = _reshape_method
-T.view = _reshape_method
-T.transpose = _transpose_method
-T.T = property(lambda self: transpose(self), doc="The tensor with its axes reversed.")
-T.mT = property(lambda self: swapaxes(self, -1, -2), doc="Transpose of the last two axes.")
-T.float = lambda self: astype(self, np.float32)
-T.double = lambda self: astype(self, np.float64)
 
 
 # ------------------------------------------------------------------- NumPy protocols
@@ -235,7 +106,7 @@ FUNCTIONS.update({getattr(np.linalg, name): getattr(module, name) for module, na
 ) for name in names if hasattr(np.linalg, name)})
 FUNCTIONS.update({np.linalg.matmul: matmul, np.linalg.tensordot: tensordot})
 
-# ============================================================ issue 13: the wider NumPy surface
+# ============================================================ the wider NumPy surface
 # (numpy-surface branch: each family's names, its NumPy dispatch entries and Tensor methods, kept in
 # one block per family so concurrent edits above merge cleanly)
 
@@ -375,7 +246,7 @@ from .. import creation as _creation  # noqa: E402
 FUNCTIONS.update({np.linspace: _creation.linspace, np.logspace: _creation.logspace,
                   np.geomspace: _creation.geomspace})
 
-# ============================================================ issue 16: special functions (special branch)
+# ============================================================ special functions
 # npg.special's elementwise ops (npgrad/ops/special.py); scipy.special's ufuncs on tensors dispatch to them,
 # or to SciPy-valued ops with known derivatives (npgrad/ops/scipy_special.py), looked up on first use and
 # then kept in UFUNCS. npgrad never imports SciPy: a ufunc is recognized in an already imported scipy.special.
@@ -396,7 +267,7 @@ def _array_ufunc_with_scipy(self, ufunc, method, *inputs, **kwargs):
 T.__array_ufunc__ = _array_ufunc_with_scipy
 
 
-# ============================================================ issue 14: PyTorch names (optimx branch)
+# ============================================================ PyTorch's names
 # Tensor methods under PyTorch names NumPy does not use for something else, the dim-indexed gathers and
 # scatters with PyTorch's signatures (ops/dim_index.py), and PyTorch's ``dim=`` / ``keepdim=`` keywords accepted
 # as aliases of ``axis=`` / ``keepdims=`` in reductions. Where a name means different things in NumPy and
@@ -467,7 +338,7 @@ for _name, _fn, _op in (
 
 __all__ += ['index_add', 'index_fill', 'index_select', 'scatter']
 
-# ============================================================ issue 16: complex numbers (complex branch)
+# ============================================================ complex numbers
 # real / imag / conj / angle / view_as_real / view_as_complex / polar (ops/complex.py); the rules for complex
 # values in the other ops: autograd/complex_rules.py.
 from . import complex as _complex  # noqa: E402
@@ -500,14 +371,14 @@ T.conj = T.conjugate = conj
 T.angle = angle
 T.is_complex = lambda self: self.data.dtype.kind == "c"
 
-# ============================================================ issue 16: np.fft (fft branch)
+# ============================================================ np.fft
 # np.fft.X(tensor) dispatches to npg.fft.X (npgrad/ops/fft.py).
 from . import fft as _fft  # noqa: E402
 
 FUNCTIONS.update({getattr(np.fft, _name): getattr(_fft, _name) for _name in _fft.__all__
                   if _name not in ("fftfreq", "rfftfreq")})
 
-# ============================================================ PyTorch's view and copy methods (tviews branch)
+# ============================================================ PyTorch's view and copy methods
 # narrow select movedim t H mH adjoint swapdims unflatten reshape_as unfold split tensor_split h/v/dsplit (views,
 # ops/torch_views.py); narrow_copy roll repeat_interleave masked_select tril triu fliplr flipud rot90 and the
 # out-of-place scatters (ops/torch_copies.py). ``npg.split`` stays NumPy's; ``x.split`` is PyTorch's.
@@ -519,12 +390,12 @@ from .torch_views import adjoint, movedim, narrow, swapdims, tensor_split, unfla
 __all__ += _torch_views.__all__ + _torch_copies.__all__
 _torch_copies.attach(T)
 
-# ============================================================ more NumPy functions without a gradient (surface-nondiff)
+# ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
 from .nondiff_extra import *  # noqa: E402,F401,F403
 __all__ += _nondiff_extra.__all__
 
-# ============================================================ vector products, polynomials, eig (surface-poly-eig)
+# ============================================================ vector products, polynomials, eig
 from . import vecprod as _vecprod  # noqa: E402
 from .vecprod import matvec, vdot, vecdot, vecmat  # noqa: E402,F401
 
@@ -547,7 +418,7 @@ T.__lshift__, T.__rlshift__, T.__ilshift__ = (_nondiff_extra.left_shift, _reflec
 T.__rshift__, T.__rrshift__, T.__irshift__ = (_nondiff_extra.right_shift, _reflected(_nondiff_extra.right_shift),
                                               _inplace(_nondiff_extra.right_shift, "__irshift__"))
 
-# ============================================================ the rest of NumPy's array functions (surface-arrays)
+# ============================================================ the rest of NumPy's array functions
 # meshgrid broadcast_arrays block choose compress extract delete insert resize trim_zeros sort_complex
 # (ops/manipulation.py); piecewise apply_along_axis trapezoid unwrap ldexp frexp modf divmod i0 astype
 # (ops/numeric.py); the in-place copyto fill_diagonal put putmask place, built on setitem (ops/putting.py).
