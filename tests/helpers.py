@@ -111,3 +111,25 @@ def assert_same_error(exc, torch_call, npgrad_call):
         npgrad_call()
     assert str(err.value) == str(t_err.value)
     return str(err.value)
+
+
+def outcome(f, *args, **kwargs):
+    """``(True, f(*args, **kwargs))``, or ``(False, the exception)``, with NumPy's warnings silenced: how the
+    parity tests (tests/test_*_parity.py) call NumPy and npgrad alike before comparing."""
+    import warnings
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return True, f(*args, **kwargs)
+        except Exception as e:  # the caller compares it with the other library's outcome
+            return False, e
+
+
+def result_leaves(r):
+    """A result's arrays, flattened out of tuples and lists: tensors as their data, NumPy scalars as 0-d arrays,
+    anything else (a Python number, a dtype) as it is."""
+    if isinstance(r, (tuple, list)):
+        return [x for item in r for x in result_leaves(item)]
+    if isinstance(r, npg.Tensor):
+        return [np.asarray(r.data)]
+    return [np.asarray(r) if isinstance(r, (np.ndarray, np.generic)) else r]

@@ -4,13 +4,13 @@ values (to a few ulps: npgrad may sum in another order), and an error where NumP
 each documented where the function is: cov / corrcoef keep float32 (NumPy computes in float64), ops PyTorch
 defines for real numbers only refuse complex input naming the op, ``empty_like``'s values are undefined, and
 functions that write into their argument are checked elsewhere (tests/test_numpy_protocol.py, test_inplace.py)."""
-import warnings
 
 import numpy as np
 import pytest
 
 import npgrad as npg
 from npgrad.ops._dispatch import FUNCTIONS
+from tests.helpers import outcome, result_leaves
 
 R = np.random.default_rng(0)
 INPUTS = {
@@ -33,37 +33,24 @@ FUNCS = sorted((f for f in FUNCTIONS if getattr(f, "__name__", "") not in WRITER
                key=lambda f: (getattr(f, "__module__", "") or "", f.__name__))
 
 
-def _call(f, *args):
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            return True, f(*args)
-        except Exception as e:  # compared below
-            return False, e
 
 
-def _leaves(r):
-    if isinstance(r, (tuple, list)):
-        return [x for item in r for x in _leaves(item)]
-    if isinstance(r, npg.Tensor):
-        return [np.asarray(r.data)]
-    return [np.asarray(r) if isinstance(r, (np.ndarray, np.generic)) else r]
 
 
 @pytest.mark.parametrize("fn", FUNCS, ids=lambda f: f"{(f.__module__ or 'numpy').replace('numpy.', '')}.{f.__name__}")
 def test_registered_function_matches_numpy(fn):
     name = fn.__name__
     for key, a in INPUTS.items():
-        ok_np, expected = _call(fn, a.copy())
+        ok_np, expected = outcome(fn, a.copy())
         if not ok_np:
             continue  # NumPy does not take this argument alone: nothing to compare
-        ok, got = _call(fn, npg.tensor(a.copy(), requires_grad=False))
+        ok, got = outcome(fn, npg.tensor(a.copy(), requires_grad=False))
         what = f"np.{name}({key})"
         if not ok:
             assert name in COMPLEX_REFUSED and key.startswith("c"), f"{what}: npgrad raised {got!r}"
             assert isinstance(got, TypeError) and name.replace("around", "round") in str(got), what
             continue
-        exp, out = _leaves(expected), _leaves(got)
+        exp, out = result_leaves(expected), result_leaves(got)
         assert len(exp) == len(out), f"{what}: {len(out)} results, NumPy {len(exp)}"
         for e, o in zip(exp, out):
             if not isinstance(e, np.ndarray):
@@ -107,16 +94,16 @@ def test_registered_function_of_two_arrays_matches_numpy(fn):
     """Two array arguments, each a tensor or an array, against NumPy on the arrays."""
     name = fn.__name__
     for key, (a, b) in PAIRS.items():
-        ok_np, expected = _call(fn, a.copy(), b.copy())
+        ok_np, expected = outcome(fn, a.copy(), b.copy())
         if not ok_np:
             continue
         for mode in ("tensor, tensor", "tensor, array", "array, tensor"):
             x = npg.tensor(a.copy(), requires_grad=False) if mode.startswith("tensor") else a.copy()
             y = npg.tensor(b.copy(), requires_grad=False) if mode.endswith("tensor") else b.copy()
-            ok, got = _call(fn, x, y)
+            ok, got = outcome(fn, x, y)
             what = f"np.{name}({key}: {mode})"
             assert ok, f"{what}: npgrad raised {got!r}"
-            exp, out = _leaves(expected), _leaves(got)
+            exp, out = result_leaves(expected), result_leaves(got)
             assert len(exp) == len(out), what
             for e, o in zip(exp, out):
                 if not isinstance(e, np.ndarray):

@@ -5,12 +5,12 @@ NumPy raises. Deliberate differences: complex input to PyTorch's real-only ops (
 naming the op; ``dot`` with a Python number follows NEP 50 (a float32 tensor stays float32); a negative
 ``repeat`` is refused even on an empty tensor; methods that write into the array or change its memory are
 tested elsewhere."""
-import warnings
 
 import numpy as np
 import pytest
 
 import npgrad as npg
+from tests.helpers import outcome, result_leaves
 
 R = np.random.default_rng(0)
 INPUTS = {"f64_2d": R.standard_normal((3, 4)), "f32_2d": R.standard_normal((3, 4)).astype(np.float32),
@@ -24,34 +24,21 @@ METHODS = sorted(n for n in dir(np.ndarray) if not n.startswith("_") and callabl
                  and hasattr(npg.Tensor, n) and n not in WRITERS)
 
 
-def _call(f, *args, **kwargs):
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            return True, f(*args, **kwargs)
-        except Exception as e:  # compared below
-            return False, e
 
 
-def _leaves(r):
-    if isinstance(r, (tuple, list)):
-        return [x for item in r for x in _leaves(item)]
-    if isinstance(r, npg.Tensor):
-        return [np.asarray(r.data)]
-    return [np.asarray(r) if isinstance(r, (np.ndarray, np.generic)) else r]
 
 
 @pytest.mark.parametrize("name", METHODS)
 def test_shared_method_matches_ndarray(name):
     for key, a in INPUTS.items():
         for args, kwargs in CALLS:
-            ok_np, expected = _call(getattr(a.copy(), name), *args, **kwargs)
+            ok_np, expected = outcome(getattr(a.copy(), name), *args, **kwargs)
             if not ok_np or (name, key) in REFUSED:
                 continue
-            ok, got = _call(getattr(npg.tensor(a.copy(), requires_grad=False), name), *args, **kwargs)
+            ok, got = outcome(getattr(npg.tensor(a.copy(), requires_grad=False), name), *args, **kwargs)
             what = f"{key}.{name}(*{args}, **{kwargs})"
             assert ok, f"{what}: npgrad raised {got!r}"
-            exp, out = _leaves(expected), _leaves(got)
+            exp, out = result_leaves(expected), result_leaves(got)
             assert len(exp) == len(out), what
             for e, o in zip(exp, out):
                 if not isinstance(e, np.ndarray):

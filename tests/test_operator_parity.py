@@ -5,13 +5,13 @@ comparisons, ``//`` and ``%`` of complex values are refused naming the op (PyTor
 augmented assignment (``+= ... @= <<=``) writes into the tensor's memory as NumPy's does (every name and view
 of it sees the result), with PyTorch's gradient where one is defined."""
 import operator as op
-import warnings
 
 import numpy as np
 import pytest
 import torch
 
 import npgrad as npg
+from tests.helpers import outcome
 
 VALUES = {"f64": np.array([-2.5, 0.0, 1.5, np.inf]), "f32": np.array([-2.5, 0.0, 1.5, 3.0], np.float32),
           "i64": np.array([-3, 0, 2, 7]), "i32": np.array([-3, 1, 2, 7], np.int32),
@@ -25,13 +25,6 @@ OPS = {"+": op.add, "-": op.sub, "*": op.mul, "/": op.truediv, "//": op.floordiv
 REAL_ONLY = {"//", "%", "<", ">="}
 
 
-def _call(f, *args):
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            return True, f(*args)
-        except Exception as e:  # compared below
-            return False, e
 
 
 def _operands():
@@ -47,9 +40,9 @@ def _operands():
 def test_operator_matches_numpy(name):
     f = OPS[name]
     for (ka, a, ta), (kb, b, tb) in _operands():
-        ok_np, expected = _call(f, a, b)
+        ok_np, expected = outcome(f, a, b)
         args = [npg.tensor(v.copy(), requires_grad=False) if t else v for v, t in ((a, ta), (b, tb))]
-        ok, got = _call(f, *args)
+        ok, got = outcome(f, *args)
         what = f"{ka} {name} {kb}"
         if not ok_np:
             assert not ok, f"{what}: NumPy raises {expected!r}, npgrad gave a result"
@@ -102,9 +95,9 @@ def test_augmented_assignment_gradients_match_torch(name, tname):
 @pytest.mark.parametrize("name,f", [("-", op.neg), ("+", op.pos), ("abs", abs), ("~", op.invert)])
 def test_unary_operator_matches_numpy(name, f):
     for key, a in VALUES.items():
-        ok_np, expected = _call(f, a.copy())
+        ok_np, expected = outcome(f, a.copy())
         x = npg.tensor(a.copy(), requires_grad=False)
-        ok, got = _call(f, x)
+        ok, got = outcome(f, x)
         assert ok == ok_np, f"{name}{key}: NumPy {expected!r}, npgrad {got!r}"
         if ok:
             e, o = np.asarray(expected), got.data

@@ -4,7 +4,6 @@ that never shares memory with an input (NumPy's ufuncs always return new arrays)
 hold and mixed-dtype pairs. The one deliberate difference: ops PyTorch defines for real numbers only (ordering,
 maximum / minimum, rint...) refuse complex input with a TypeError naming the op, where NumPy orders complex
 numbers lexicographically."""
-import warnings
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ import pytest
 import npgrad as npg
 from npgrad.ops._dispatch import UFUNCS
 from npgrad.ops.elementwise import REAL_ONLY
+from tests.helpers import outcome
 
 VALUES = {
     "f64": np.array([-2.5, -1.0, -0.0, 0.0, 0.3, 1.0, 2.7, np.inf, np.nan]),
@@ -28,13 +28,6 @@ COMPLEX_REFUSED = REAL_ONLY | {"fmax", "fmin", "rint"}  # PyTorch's real-only op
 UFUNC_LIST = sorted((u for u in UFUNCS if isinstance(u, np.ufunc) and u.nin in (1, 2)), key=lambda u: u.__name__)
 
 
-def _call(f, *args):
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            return True, f(*args)
-        except Exception as e:  # compared below: both must raise
-            return False, e
 
 
 def _arrays(r):
@@ -47,8 +40,8 @@ def test_registered_ufunc_matches_numpy(ufunc):
     for combo in combos:
         arrays = [VALUES[k].copy() for k in combo]
         tensors = [npg.tensor(a.copy(), requires_grad=False) for a in arrays]
-        ok_np, expected = _call(ufunc, *arrays)
-        ok_npg, got = _call(ufunc, *tensors)
+        ok_np, expected = outcome(ufunc, *arrays)
+        ok_npg, got = outcome(ufunc, *tensors)
         what = f"np.{ufunc.__name__}{combo}"
         if not ok_np:
             assert not ok_npg, f"{what}: NumPy raises {expected!r}, npgrad returned a result"
