@@ -147,13 +147,6 @@ def simpson(y, x=None, *, dx=1.0, axis=-1):
 _LSODA_ONLY = {"Dfun", "col_deriv", "ml", "mu", "tcrit", "ixpr", "mxhnil", "mxordn", "mxords", "printmessg"}
 
 
-def _state0(y0, where):
-    y0 = _as_input(y0, where)
-    if y0.dtype.kind not in "fc":
-        y0 = y0.astype(_np.float64)
-    return y0
-
-
 def _tolerance(v, default, name, shape, where):
     v = default if v is None else v
     arr = _np.asarray(v, _np.float64)
@@ -204,7 +197,7 @@ def odeint(func, y0, t, args=(), *, rtol=None, atol=None, h0=0.0, hmax=0.0, hmin
         raise ValueError(f"odeint: method must be 'dopri5' or 'rk4', got {method!r}")
     if not isinstance(args, (tuple, list)):
         raise TypeError(f"odeint: args must be a tuple of extra arguments for func, got {type(args).__name__}")
-    y0 = _state0(y0, "odeint")
+    y0 = _values(y0, "odeint")
     if adjoint and y0.dtype.kind == "c":
         raise NotImplementedError("odeint: adjoint=True supports real states only; use adjoint=False for complex y0")
     tvals = _np.asarray(t.data if isinstance(t, _Tensor) else t, dtype=_np.float64)
@@ -275,7 +268,7 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     t0, tf = (float(_np.asarray(v.data if isinstance(v, _Tensor) else v)) for v in t_span)
     if args is not None and not isinstance(args, tuple):
         raise TypeError(f"solve_ivp: args should be a tuple, got {type(args).__name__}")
-    y0 = _state0(y0, "solve_ivp")
+    y0 = _values(y0, "solve_ivp")
     if y0.ndim != 1:
         raise ValueError(f"solve_ivp: y0 must be 1-dimensional, got shape {y0.shape}")
     rtol = options.pop("rtol", 1e-3)
