@@ -452,7 +452,8 @@ def test_numpy_linalg_functions_dispatch_to_npgrad():
     s = a @ a.T
     calls = {
         "det": (a,), "slogdet": (a,), "inv": (a,), "solve": (a, np.ones(3)), "cholesky": (s,), "pinv": (a,),
-        "lstsq": (a, np.ones(3)), "eig": (a,), "eigvals": (a,), "eigh": (s,), "eigvalsh": (s,), "svd": (a,), "svdvals": (a,), "qr": (a,),
+        "lstsq": (a, np.ones(3)), "eig": (a,), "eigvals": (a,), "eigh": (s,), "eigvalsh": (s,), "svd": (a,),
+        "svdvals": (a,), "qr": (a,),
         "norm": (a,), "vector_norm": (a,), "matrix_norm": (a,), "matrix_power": (a, 3), "multi_dot": ([a, a, a],),
         "tensorinv": (a, 1), "tensorsolve": (a, np.ones(3)), "matrix_transpose": (a,), "diagonal": (a,),
         "trace": (a,), "outer": (a[0], a[1]), "vecdot": (a, a), "cross": (a, a), "matmul": (a, a),
@@ -474,7 +475,7 @@ def test_numpy_linalg_functions_dispatch_to_npgrad():
             if name in ("eigh", "svd", "qr"):  # signs may differ in principle: same LAPACK here
                 e = np.abs(e)
                 o = npg.abs(o)
-            assert isinstance(o, (npg.Tensor, int)), name
+            assert isinstance(o, (npg.Tensor, np.integer)), name   # (lstsq's rank: NumPy's integer, as NumPy)
             np.testing.assert_allclose(getattr(o, "data", o), e, rtol=1e-12, atol=1e-12, err_msg=name)
         if name not in ("cond", "matrix_rank"):
             assert outs[0].requires_grad or outs[-1].requires_grad, name
