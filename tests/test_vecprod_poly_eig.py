@@ -142,8 +142,9 @@ def test_polynomial_special_values_as_numpy():
     _same(npg.polyval([1, 2], np.array([1.5])), np.polyval([1, 2], np.array([1.5])), "int p")
 
 
-@pytest.mark.parametrize("a1,a2", [([0.0, 1.0], [1.0, 1.0]), ([0.0, 0.0, 2.0, 3.0], [0.0, 4.0]), ([0.0, 0.0], [1.0, 3.0]),
-                                   ([], [1.0, 2.0]), (np.array([], np.int64), [1, 2]), ([0, 2], 3), (2.0, [0.0, 3.0])])
+@pytest.mark.parametrize("a1,a2", [([0.0, 1.0], [1.0, 1.0]), ([0.0, 0.0, 2.0, 3.0], [0.0, 4.0]),
+                                   ([0.0, 0.0], [1.0, 3.0]), ([], [1.0, 2.0]), (np.array([], np.int64), [1, 2]),
+                                   ([0, 2], 3), (2.0, [0.0, 3.0])])
 def test_polymul_drops_leading_zeros_as_numpys_poly1d(a1, a2):
     """np.polymul multiplies poly1d(a1) and poly1d(a2), whose leading zeros are dropped (an empty or all-zero
     polynomial is [0]): npgrad convolved the raw coefficients, a longer result with leading zeros."""
