@@ -94,9 +94,10 @@ def take_rule(op, level, args, kwargs):
     ba = _bind(op, args, kwargs)
     x, idx, axis = ba.arguments["x"], ba.arguments["indices"], ba.arguments["axis"]
     ops = _ops()
+    from .ops._util import normalize_one_axis, zero_d_axis
+    axis = zero_d_axis(axis, x.ndim)  # (axis 0 / -1 of a 0-d sample: the sample flattened, as take's)
     if axis is None:
         return ops.reshape(x, (-1,))[(idx,)]
-    from .ops._util import normalize_one_axis
     ax = normalize_one_axis(axis, x.ndim, "take")
     return ops.getitem(x, (slice(None),) * ax + (idx,))
 

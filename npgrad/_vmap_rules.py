@@ -177,6 +177,9 @@ def _axis_rule(none_mode, param="axis", lead=None):
         if not _batched_at(x, level) or not _only_batched(level, ba, (first,)):
             return loop_rule(op, level, args, kwargs)
         inner, nd, axis = x._inner, x.ndim, ba.arguments[param]
+        if getattr(op, "zero_d_axis", False):  # argmax, any...: axis 0 / -1 of a 0-d sample is the whole sample
+            from .ops._util import zero_d_axis
+            axis = zero_d_axis(axis, nd)
         none = axis is None
         if none:
             if none_mode == "flatten":

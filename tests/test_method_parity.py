@@ -59,3 +59,17 @@ def test_refused_cases_raise_naming_the_op():
             getattr(c, name)(0)
     with pytest.raises(ValueError, match="repeat"):
         npg.tensor(INPUTS["f64_empty"]).repeat(-1)
+
+
+@pytest.mark.parametrize("name", ["sum", "prod", "max", "min", "argmax", "argmin", "any", "all", "take"])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_zero_d_axis_under_vmap_matches_the_per_sample_result(name, axis):
+    """Axis 0 / -1 of a 0-d sample is the whole sample under vmap as well (the batching rules shifted it past
+    the batch axis, to an axis the batched value does not have: an AxisError)."""
+    xs = np.array([1.5, -2.0, 0.0])
+    args = (0,) if name == "take" else ()
+    f = lambda a: getattr(npg, name)(a, *args, axis=axis)  # noqa: E731
+    got = npg.func.vmap(f)(npg.tensor(xs, requires_grad=False))
+    expected = np.stack([getattr(np, name)(x, *args, axis=axis) for x in xs])
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(np.asarray(got), expected)

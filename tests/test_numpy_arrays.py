@@ -511,6 +511,31 @@ def test_a_leaf_that_requires_grad_refuses_the_write_as_in_torch(name, write, tw
     assert x.requires_grad and x.grad is None
 
 
+@pytest.mark.parametrize("name, write, twrite", [
+    ("put", lambda x: np.put(x, [], [1.0]), lambda t: t.put_(torch.tensor([], dtype=torch.long), torch.ones(0))),
+    ("put", lambda x: np.put(x, [0], []), lambda t: t.put_(torch.tensor([], dtype=torch.long), torch.ones(0))),
+    ("putmask", lambda x: np.putmask(x, np.zeros((2, 2), bool), 1.0),
+     lambda t: t.masked_fill_(torch.zeros(2, 2, dtype=torch.bool), 1.0)),
+    ("place", lambda x: np.place(x, np.zeros((2, 2), bool), [1.0]),
+     lambda t: t.masked_scatter_(torch.zeros(2, 2, dtype=torch.bool), torch.ones(4))),
+    ("fill_diagonal", lambda x: np.fill_diagonal(x, []), lambda t: t.masked_fill_(torch.zeros(2, 2, dtype=bool), 1)),
+    ("copyto", lambda x: np.copyto(x, 1.0, where=False), lambda t: t.masked_fill_(torch.zeros(2, 2, dtype=bool), 1))])
+def test_a_write_of_no_element_is_refused_on_a_leaf_and_a_read_only_tensor(name, write, twrite):
+    """PyTorch refuses an in-place op on a leaf that requires grad and NumPy a write into a read-only array even
+    when no element is written (npgrad returned early, silently, before its checks)."""
+    x, t = npg.tensor(np.zeros((2, 2))), torch.zeros(2, 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        twrite(t)
+    with pytest.raises(RuntimeError, match=f"{name}: a leaf tensor that requires grad"):
+        write(x)
+    a = np.zeros((2, 2))
+    a.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        write(a)
+    with pytest.raises(ValueError, match=f"{name}: the tensor .* is read-only"):
+        write(npg.broadcast_to(npg.tensor(np.zeros(2), requires_grad=False), (2, 2)))
+
+
 def test_overwriting_a_value_saved_for_backward_is_caught_as_in_torch():
     x, t = npg.tensor(np.ones(3) * 2), torch.full((3,), 2.0, dtype=torch.float64, requires_grad=True)
     y, ty = x * 1.0, t * 1.0

@@ -142,6 +142,27 @@ def test_polynomial_special_values_as_numpy():
     _same(npg.polyval([1, 2], np.array([1.5])), np.polyval([1, 2], np.array([1.5])), "int p")
 
 
+@pytest.mark.parametrize("a1,a2", [([0.0, 1.0], [1.0, 1.0]), ([0.0, 0.0, 2.0, 3.0], [0.0, 4.0]),
+                                   ([0.0, 0.0], [1.0, 3.0]), ([], [1.0, 2.0]), (np.array([], np.int64), [1, 2]),
+                                   ([0, 2], 3), (2.0, [0.0, 3.0])])
+def test_polymul_drops_leading_zeros_as_numpys_poly1d(a1, a2):
+    """np.polymul multiplies poly1d(a1) and poly1d(a2), whose leading zeros are dropped (an empty or all-zero
+    polynomial is [0]): npgrad convolved the raw coefficients, a longer result with leading zeros."""
+    t1, t2 = npg.tensor(np.asarray(a1), requires_grad=False), npg.tensor(np.asarray(a2), requires_grad=False)
+    _same(npg.polymul(t1, t2), np.polymul(a1, a2), f"polymul({a1}, {a2})")
+    _same(np.polymul(t1, t2), np.polymul(a1, a2), f"np.polymul({a1}, {a2}) on tensors")
+
+
+def test_polymul_with_leading_zeros_is_differentiable_in_the_kept_coefficients():
+    a = np.array([0.0, 0.5, -1.0, 2.0])
+    b = np.array([0.0, 1.5, 0.3])
+
+    def f(x, y):  # the leading zeros stay zero: perturb only the coefficients poly1d keeps
+        return npg.polymul(npg.concatenate([npg.zeros(1, requires_grad=False), x]),
+                           npg.concatenate([npg.zeros(1, requires_grad=False), y]))
+    check_finite_difference(f, [a[1:], b[1:]], what="polymul after leading zeros")
+
+
 def test_polyfit_full_cov_and_rank_as_numpy():
     rng = np.random.default_rng(4)
     x, y, w = rng.standard_normal(8), rng.standard_normal((8, 2)), rng.uniform(0.5, 2, 8)

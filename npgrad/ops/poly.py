@@ -123,15 +123,26 @@ def polysub(a1, a2):
     return _padded_op(a1, a2, lambda a, b: a - b, "polysub")
 
 
+def _trimmed(a):
+    """``np.poly1d(a)``'s coefficients: leading zeros dropped (by their values, the same in every sample of a
+    vmap), an all-zero or empty ``a`` becoming ``[0]`` of its dtype."""
+    if a.shape[0] == 0:
+        return _const((1,), a.dtype)
+    nz = _same_in_every_sample(a, lambda v: np.flatnonzero(v)[:1], "polymul", "their leading zero coefficients",
+                               np.arange(1))
+    return a[int(nz[0]) if len(nz) else a.shape[0] - 1:]
+
+
 def polymul(a1, a2):
-    """``np.polymul(a1, a2)``: the product of two polynomials, ``np.convolve`` of their coefficients.
-    Differentiable in both."""
+    """``np.polymul(a1, a2)``: the product of two polynomials, ``np.convolve`` of their coefficients after
+    NumPy's ``poly1d`` drops their leading zeros (an empty or all-zero polynomial is ``[0]``). Differentiable in
+    both."""
     from .stats import convolve
     a1, a2 = _atleast_1d(a1, "polymul"), _atleast_1d(a2, "polymul")
-    if a1.ndim != 1 or a2.ndim != 1 or a1.shape[0] == 0 or a2.shape[0] == 0:
+    if a1.ndim != 1 or a2.ndim != 1:
         raise ValueError(f"polymul: the coefficients must be non-empty 1-D sequences, got shapes {tuple(a1.shape)} "
                          f"and {tuple(a2.shape)}")
-    return convolve(a1, a2)
+    return convolve(_trimmed(a1), _trimmed(a2))
 
 
 def polydiv(u, v):

@@ -40,12 +40,19 @@ def _values(v, n, dtype, name):
     return take(v, np.arange(n) % v.size) if v.size else v
 
 
-def _write(a, key, values, name):
-    """``a[key] = values``, with the leaf and read-only checks naming ``name``."""
+def _check_writable(a, values, name):
+    """The leaf and read-only checks naming ``name``, made before anything is worked out: as in PyTorch (a leaf
+    that requires grad) and NumPy (a read-only array), a write that turns out to touch no element is refused
+    too."""
     if inplace.is_recording(a, values):
         inplace.check_leaf(a, name)
-    elif not a.data.flags.writeable:
+    if not a.data.flags.writeable:
         raise inplace.read_only(a, name)
+
+
+def _write(a, key, values, name):
+    """``a[key] = values``, with the leaf and read-only checks naming ``name``."""
+    _check_writable(a, values, name)
     setitem(a, key, values)
 
 
@@ -64,6 +71,7 @@ def copyto(dst, src, casting="same_kind", where=True):
     wd = where.data if isinstance(where, Tensor) else np.asarray(where)
     if not isinstance(dst, Tensor):
         return np.copyto(dst, _array(src), casting=casting, where=wd)
+    _check_writable(dst, src, "copyto")
     try:
         wd = wd.astype(bool, casting="safe")
     except TypeError as e:
@@ -99,6 +107,7 @@ def fill_diagonal(a, val, wrap=False):
     ``a[i, ..., i]`` for equal-length dims. In place; differentiable in ``val`` and the rest of ``a``."""
     if not isinstance(a, Tensor):
         return np.fill_diagonal(a, _array(val), wrap=wrap)
+    _check_writable(a, val, "fill_diagonal")
     if a.ndim < 2:
         raise ValueError(f"fill_diagonal: array must be at least 2-d, got shape {a.shape}")
     end = None
@@ -124,6 +133,7 @@ def put(a, ind, v, mode="raise"):
         raise ValueError(f"put: clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
     if not isinstance(a, Tensor):
         return np.put(a, _array(ind), _array(v), mode=mode)
+    _check_writable(a, v, "put")
     idx = np.asarray(ind.data if isinstance(ind, Tensor) else ind)
     if idx.dtype.kind not in "biu":
         idx = idx.astype(np.intp)  # (NumPy casts float indices too)
@@ -175,6 +185,7 @@ def putmask(a, mask, values):
     of ``a``."""
     if not isinstance(a, Tensor):
         return np.putmask(a, _array(mask), _array(values))
+    _check_writable(a, values, "putmask")
     m = _mask_of(mask, a, "putmask")
     pos = np.flatnonzero(m)
     values = _safe_values(values, a, "putmask")
@@ -190,6 +201,7 @@ def place(arr, mask, vals):
     differentiable in ``vals`` and the rest of ``arr``."""
     if not isinstance(arr, Tensor):
         return np.place(arr, _array(mask), _array(vals))
+    _check_writable(arr, vals, "place")
     m = _mask_of(mask, arr, "place")
     count = int(m.sum())
     v = _safe_values(vals, arr, "place")

@@ -20,6 +20,7 @@ def sum(x, axis=None, keepdims=False, dtype=None):
         raise TypeError(f"sum: keepdims must be a bool, got {keepdims!r} (NumPy's third positional argument is "
                         f"dtype, npgrad's is keepdims: pass dtype= by keyword)")
     if _tm._VMAP:
+        axis = zero_d_axis(axis, np.ndim(x))  # (before the rule shifts it past the batch axis)
         r = _tm._vmap_call("reduce", sum, (x,), dict(axis=axis, keepdims=keepdims, dtype=dtype))
         if r is not NotImplemented:
             return r
@@ -65,6 +66,7 @@ def _count(shape, axes):
 def _extreme(name, npfn):
     def op(x, axis=None, keepdims=False):
         if _tm._VMAP:
+            axis = zero_d_axis(axis, np.ndim(x))
             r = _tm._vmap_call("reduce", op, (x,), dict(axis=axis, keepdims=keepdims))
             if r is not NotImplemented:
                 return r
@@ -96,6 +98,7 @@ min = amin = _extreme("min", np.min)
 def prod(x, axis=None, keepdims=False):
     """Product over ``axis``; its gradient is exact when the input holds zeros."""
     if _tm._VMAP:
+        axis = zero_d_axis(axis, np.ndim(x))
         r = _tm._vmap_call("reduce", prod, (x,), dict(axis=axis, keepdims=keepdims))
         if r is not NotImplemented:
             return r
@@ -272,6 +275,7 @@ def _arg(name, npfn):
             axis = normalize_one_axis(axis, xd.ndim, name)
         return _wrap(npfn(xd, axis=axis, keepdims=keepdims))
     op.__name__ = op.__qualname__ = name
+    op.zero_d_axis = True  # (the vmap rule applies zero_d_axis before shifting the axis)
     op.__doc__ = f"Indices of the {name[3:]}imum along ``axis`` (flattened when None); no gradient."
     return op
 
@@ -290,6 +294,9 @@ def any(x, axis=None, keepdims=False):
 def all(x, axis=None, keepdims=False):
     xd = _value(x)
     return _wrap(np.all(xd, axis=axis, keepdims=keepdims))
+
+
+any.zero_d_axis = all.zero_d_axis = True  # (np.any / np.all take axis 0 or -1 of a 0-d input)
 
 
 for _op in ("sum", "mean", "cumsum"):  # their VJPs read only shapes (npgrad/autograd/versions.py)
