@@ -334,3 +334,12 @@ def test_eigvals_gradient_is_finite_at_repeated_eigenvalues_of_a_diagonalizable_
 def test_eig_errors_name_the_op(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("name", ["polyder", "polyint"])
+def test_polyder_polyint_of_a_matrix_raise_as_numpy(name):
+    p = np.ones((2, 3))
+    with pytest.raises(ValueError):
+        getattr(np, name)(p)
+    with pytest.raises(ValueError, match=name):
+        getattr(np, name)(npg.tensor(p))

@@ -182,6 +182,8 @@ def polyder(p, m=1):
     if m < 0:
         raise ValueError(f"polyder: order of derivative must be positive (see polyint), got m={m}")
     p = _arr(p, "polyder")
+    if p.ndim > 1:  # (NumPy raises too: its broadcasting of p[:-1] against the powers fails)
+        raise ValueError(f"polyder: p must be a 1-D sequence of coefficients, got shape {p.shape}")
     for _ in range(m):
         n = _len(p, "polyder") - 1
         p = p[:-1] * np.arange(n, 0, -1)
@@ -202,6 +204,8 @@ def polyint(p, m=1, k=None):
         raise ValueError(f"polyint: k must be a scalar or a rank-1 array of length 1 or >m (m={m}), got shape "
                          f"{tuple(k.shape)}")
     p = _arr(p, "polyint")
+    if p.ndim > 1:  # (NumPy raises too, from its broadcasting)
+        raise ValueError(f"polyint: p must be a 1-D sequence of coefficients, got shape {p.shape}")
     for i in range(m):
         p = concatenate([p / np.arange(_len(p, "polyint"), 0, -1), reshape(k[i], (1,))])
     return p
