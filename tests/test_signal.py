@@ -155,6 +155,19 @@ def test_auto_picks_fft_for_large_inputs_and_agrees_with_direct():
 
 
 # --------------------------------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("method", ["fft", "direct"])
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+@pytest.mark.parametrize("s1,s2", [((5, 1), (2, 4)), ((4, 4, 1), (1, 5, 3))])
+def test_valid_mode_with_neither_operand_larger_raises_for_every_method(name, method, s1, s2):
+    # SciPy checks every axis before choosing a method; the FFT path skipped the length-1 axes (broadcast in
+    # fftconvolve) and returned a result where SciPy and the direct path raise
+    a, b = np.ones(s1), np.ones(s2)
+    with pytest.raises(ValueError, match="at least as large"):
+        getattr(ss, name)(a, b, mode="valid", method=method)
+    with pytest.raises(ValueError, match=f"{name}: .*at least as large"):
+        getattr(signal, name)(a, b, mode="valid", method=method)
+
+
 def test_errors_name_the_op():
     a1, a2, b2 = np.ones(5), np.ones((3, 4)), np.ones((5, 2))
     for name in ("convolve", "correlate"):
