@@ -395,6 +395,22 @@ def test_lfilter_integers_and_scalars():
     assert signal.lfilter([1.0, 2.0], [1.0, 0.5], np.ones(0)).shape == (0,)
 
 
+@pytest.mark.parametrize("na", [1, 2])
+@pytest.mark.parametrize("complex_b,complex_x", [(False, True), (True, False), (True, True)])
+def test_lfilter_complex_matches_scipy_and_finite_differences(na, complex_b, complex_x):
+    # the FIR path (len(a) == 1) raised a TypeError from conv1d on complex operands, which SciPy filters
+    rng = np.random.default_rng(5)
+    cplx = lambda shape, c: rng.standard_normal(shape) + (1j * rng.standard_normal(shape) if c else 0)
+    b, a, x = cplx(3, complex_b), np.array([2.0, 0.4][:na]), cplx((2, 6), complex_x)
+    zi = cplx((2, 2), complex_x)
+    ref, out = ss.lfilter(b, a, x, -1, zi), signal.lfilter(b, a, x, -1, zi)
+    for r, o in zip(ref, out):
+        assert o.dtype == r.dtype
+        assert_close(o, r, rtol=1e-12, atol=1e-12)
+    assert npg.autograd.gradcheck(lambda b, x, zi: signal.lfilter(b, a, x, -1, zi),
+                                  [npg.tensor(v, requires_grad=True) for v in (b, x, zi)])
+
+
 LFILTER_FD = [
     ("fir", lambda b, x: signal.lfilter(b, [2.0], x), [(4,), (3, 9)]),
     ("fir zi", lambda b, x, zi: signal.lfilter(b, [1.0], x, 0, zi)[0], [(3,), (8, 2), (2, 2)]),
