@@ -4,8 +4,9 @@
 A composite of differentiable ops (so VJPs, JVPs, higher derivatives and vmap come with them):
 
 * FIR (``len(a) == 1``): the full convolution of ``x`` with ``b / a[0]`` along ``axis`` (``conv1d``, every
-  other axis a batch; complex operands through their real and imaginary parts), its first ``len(x)`` samples; ``zi`` is added to the first
-  ``len(b) - 1`` outputs and the final state is the convolution's tail (SciPy's own FIR path).
+  other axis a batch; complex operands through their real and imaginary parts), its first ``len(x)`` samples;
+  ``zi`` is added to the first ``len(b) - 1`` outputs and the final state is the convolution's tail (SciPy's
+  own FIR path).
 * IIR: the direct form II transposed recursion SciPy's ``_linear_filter`` runs, one step per sample with the
   state vector of the ``max(len(a), len(b)) - 1`` delays of every filtered line at once:
   ``y[n] = b0 x[n] + z0``, ``z_i <- b_{i+1} x[n] + z_{i+1} - a_{i+1} y[n]``. The graph grows with the
