@@ -78,6 +78,23 @@ def test_decay_against_the_analytic_solution_and_its_derivatives():
     assert_close(t.grad, np.concatenate([[-dydt[1:].sum()], dydt[1:]]), rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize("adjoint", [False, True])
+@pytest.mark.parametrize("times", [[0.2, 0.5, 0.5, 1.0, 1.0, 1.5], [0.2, 0.2, 0.7], [1.5, 1.0, 1.0, 0.2]])
+def test_gradient_in_repeated_times_against_the_analytic_solution(times, adjoint):
+    # y' = -k t y: y(t) = y0 exp(-k (t^2 - t0^2) / 2); dy(t_j)/dt_j = -k t_j y(t_j), dy(t_j)/dt_0 = k t_0 y(t_j).
+    # A time equal to the previous one took no step: its gradient was silently 0 and went to the previous time
+    y0, k, t = npg.tensor([1.5, -0.5]), npg.tensor(0.8), npg.tensor(times)
+    y = I.odeint(lambda y, t, k: -k * t * y, y0, t, args=(k,), adjoint=adjoint, **TIGHT)
+    tv = np.array(times)[:, None]
+    exact = y0.data * np.exp(-0.8 * (tv ** 2 - tv[0] ** 2) / 2)
+    assert_close(y, exact, rtol=1e-9)
+    w = np.random.default_rng(1).normal(size=y.shape)
+    (y * w).sum().backward()
+    dydt = (w * -0.8 * tv * exact).sum(1)
+    dt0 = (w[1:] * 0.8 * tv[0] * exact[1:]).sum()
+    assert_close(t.grad, np.concatenate([[dt0], dydt[1:]]), rtol=1e-7, atol=1e-9)
+
+
 def test_second_derivative_through_the_steps():
     k = npg.tensor(0.6)
     y = I.odeint(decay, npg.tensor([2.0]), [0.0, 1.5], args=(k,), **TIGHT)[-1, 0]

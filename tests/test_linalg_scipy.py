@@ -355,3 +355,17 @@ def test_block_diag_against_scipy():
     np.testing.assert_array_equal(z.grad, [[1.0]])
     with pytest.raises(ValueError, match=r"block_diag: .* argument 1 has shape \(1, 2, 2\)"):
         LA.block_diag(np.ones(2), np.ones((1, 2, 2)))
+
+
+def test_expm_gradient_stays_accurate_when_the_cotangent_dwarfs_the_matrix():
+    # the Frechet derivative is linear in E: the block matrix [[A^H, G], [0, A^H]] with a large G needed many
+    # squarings and lost accuracy (relative 1e-4 at |G| = 1e12, as torch's); SciPy's expm_frechet at a unit G
+    rng = np.random.default_rng(14)
+    for sx, sg in [(1e-3, 1e12), (1.0, 1e12), (5.0, 1e8), (1.0, 1e-200)]:
+        a, g = sx * rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+        x = npg.tensor(a, requires_grad=True)
+        npg.sum(LA.expm(x) * (sg * g)).backward()
+        expected = sg * sl.expm_frechet(a.T, g, compute_expm=False)
+        np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12, atol=0)
+        (_, tangent) = npg.func.jvp(LA.expm, (npg.tensor(a),), (npg.tensor(sg * g),))
+        np.testing.assert_allclose(tangent.data, sg * sl.expm_frechet(a, g, compute_expm=False), rtol=1e-12)

@@ -401,7 +401,8 @@ def test_fractional_max_pool_errors():
 
 
 # ------------------------------------------------------------------------------------ AdaptiveLogSoftmaxWithLoss
-@pytest.mark.parametrize("kw", [dict(cutoffs=[3, 6], div_value=2.0), dict(cutoffs=[4], head_bias=True)])
+@pytest.mark.parametrize("kw", [dict(cutoffs=[3, 6], div_value=2.0), dict(cutoffs=[4], head_bias=True),
+                                dict(cutoffs=[3, 6], div_value=4.0)])   # (the last tail projects to 8 // 16 = 0)
 def test_adaptive_log_softmax_matches_torch(kw, dtype):
     m, tm = nn.AdaptiveLogSoftmaxWithLoss(8, 10, **kw), tnn.AdaptiveLogSoftmaxWithLoss(8, 10, **kw)
     assert list(m.state_dict()) == list(tm.state_dict())
@@ -425,6 +426,23 @@ def test_adaptive_log_softmax_matches_torch(kw, dtype):
     np.testing.assert_array_equal(m.predict(npg.tensor(x)).data, tm.predict(torch.tensor(x)).numpy())
     one, tone = m(npg.tensor(x[2]), np.array(4)), tm(torch.tensor(x[2]), torch.tensor(4))     # unbatched
     assert one.output.shape == () and float(one.output.data) == pytest.approx(float(tone.output.detach()), rel=1e-5)
+
+
+def test_linear_with_zero_in_features_matches_torch():
+    # F.linear reshaped its input with -1, which fails when in_features is 0 (ValueError from NumPy); torch
+    # gives the bias (an AdaptiveLogSoftmaxWithLoss tail whose in_features // div_value ** k is 0 builds one)
+    x, w, b = np.zeros((3, 0)), np.zeros((4, 0)), np.arange(4.0)
+    xs, ws, bs = (npg.tensor(v, requires_grad=True) for v in (x, w, b))
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    y, ty = F.linear(xs, ws, bs), TF.linear(tx, tw, tb)
+    assert_close(y, ty.detach().numpy())
+    g = np.random.default_rng(0).standard_normal((3, 4))
+    npg.sum(y * g).backward()
+    (ty * torch.tensor(g)).sum().backward()
+    for a, t in ((xs, tx), (ws, tw), (bs, tb)):
+        assert a.grad.shape == tuple(t.shape)
+        assert_close(a.grad, t.grad.numpy())
+    assert F.linear(npg.zeros((0, 3)), npg.ones((0, 3))).shape == (0, 0)
 
 
 def test_adaptive_log_softmax_errors():

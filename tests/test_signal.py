@@ -155,6 +155,19 @@ def test_auto_picks_fft_for_large_inputs_and_agrees_with_direct():
 
 
 # --------------------------------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("method", ["fft", "direct"])
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+@pytest.mark.parametrize("s1,s2", [((5, 1), (2, 4)), ((4, 4, 1), (1, 5, 3))])
+def test_valid_mode_with_neither_operand_larger_raises_for_every_method(name, method, s1, s2):
+    # SciPy checks every axis before choosing a method; the FFT path skipped the length-1 axes (broadcast in
+    # fftconvolve) and returned a result where SciPy and the direct path raise
+    a, b = np.ones(s1), np.ones(s2)
+    with pytest.raises(ValueError, match="at least as large"):
+        getattr(ss, name)(a, b, mode="valid", method=method)
+    with pytest.raises(ValueError, match=f"{name}: .*at least as large"):
+        getattr(signal, name)(a, b, mode="valid", method=method)
+
+
 def test_errors_name_the_op():
     a1, a2, b2 = np.ones(5), np.ones((3, 4)), np.ones((5, 2))
     for name in ("convolve", "correlate"):
@@ -380,6 +393,22 @@ def test_lfilter_integers_and_scalars():
     assert signal.lfilter([1, 2], [1], x).dtype == np.float64
     assert_close(signal.lfilter(2.0, 4.0, x.astype(float)), ss.lfilter(2.0, 4.0, x.astype(float)))
     assert signal.lfilter([1.0, 2.0], [1.0, 0.5], np.ones(0)).shape == (0,)
+
+
+@pytest.mark.parametrize("na", [1, 2])
+@pytest.mark.parametrize("complex_b,complex_x", [(False, True), (True, False), (True, True)])
+def test_lfilter_complex_matches_scipy_and_finite_differences(na, complex_b, complex_x):
+    # the FIR path (len(a) == 1) raised a TypeError from conv1d on complex operands, which SciPy filters
+    rng = np.random.default_rng(5)
+    cplx = lambda shape, c: rng.standard_normal(shape) + (1j * rng.standard_normal(shape) if c else 0)
+    b, a, x = cplx(3, complex_b), np.array([2.0, 0.4][:na]), cplx((2, 6), complex_x)
+    zi = cplx((2, 2), complex_x)
+    ref, out = ss.lfilter(b, a, x, -1, zi), signal.lfilter(b, a, x, -1, zi)
+    for r, o in zip(ref, out):
+        assert o.dtype == r.dtype
+        assert_close(o, r, rtol=1e-12, atol=1e-12)
+    assert npg.autograd.gradcheck(lambda b, x, zi: signal.lfilter(b, a, x, -1, zi),
+                                  [npg.tensor(v, requires_grad=True) for v in (b, x, zi)])
 
 
 LFILTER_FD = [

@@ -302,6 +302,12 @@ def integrate_to_times(rhs, y0, times, tvals, method, rtol, atol, h0, hmax, hmin
     for k in range(1, K):
         n = 0
         problem = None
+        if st.tv == tvals[k] and isinstance(times[k], Tensor):
+            # a repeated time, no step: y(t_k) = y(t_{k-1}) + (t_k - t_{k-1}) f, adding a zero that carries
+            # dy(t_k)/dt_k = f and -f to t_{k-1}; the later steps start from t_k, with f evaluated there
+            st.y = st.y + for_state(times[k] - st.t, st.dtype) * st.f
+            st.t = times[k]
+            st.f = rhs(st.t, st.y)
         while st.tv != tvals[k]:
             if n >= mxstep:
                 problem = f"excess work done: more than mxstep={mxstep} steps to reach t = {tvals[k]!r}"

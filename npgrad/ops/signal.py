@@ -273,10 +273,10 @@ def _convolve(a, b, mode, method, where, kernel):
         method = "fft" if dt.kind in "fc" and _prefer_fft(a, b, mode) else "direct"
     if a.ndim == 0:
         return _finish(a * b, dt)
+    if _swap_needed(mode, a.shape, b.shape, range(a.ndim), where):    # over every axis, for both methods
+        a, b = b, a
     if method == "fft":
         return _finish(_fft(a, b, mode, None, where), dt)
-    if _swap_needed(mode, a.shape, b.shape, range(a.ndim), where):
-        a, b = b, a
     return _finish(_direct(a, flip(b), mode, lambda m: (m - 1) // 2), dt)
 
 

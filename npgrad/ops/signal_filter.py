@@ -3,9 +3,10 @@
 
 A composite of differentiable ops (so VJPs, JVPs, higher derivatives and vmap come with them):
 
-* FIR (``len(a) == 1``): the full convolution of ``x`` with ``b / a[0]`` along ``axis`` (npg.signal's direct
-  convolution, every other axis a batch), its first ``len(x)`` samples; ``zi`` is added to the first
-  ``len(b) - 1`` outputs and the final state is the convolution's tail (SciPy's own FIR path).
+* FIR (``len(a) == 1``): the full convolution of ``x`` with ``b / a[0]`` along ``axis`` (``conv1d``, every
+  other axis a batch; complex operands through their real and imaginary parts), its first ``len(x)`` samples;
+  ``zi`` is added to the first ``len(b) - 1`` outputs and the final state is the convolution's tail (SciPy's
+  own FIR path).
 * IIR: the direct form II transposed recursion SciPy's ``_linear_filter`` runs, one step per sample with the
   state vector of the ``max(len(a), len(b)) - 1`` delays of every filtered line at once:
   ``y[n] = b0 x[n] + z0``, ``z_i <- b_{i+1} x[n] + z_{i+1} - a_{i+1} y[n]``. The graph grows with the
@@ -14,6 +15,7 @@ A composite of differentiable ops (so VJPs, JVPs, higher derivatives and vmap co
 import numpy as np
 
 from ._util import all_values, as_input, normalize_one_axis
+from .complex import imag, real
 from .conv import conv1d
 from .shape import concatenate, flip, moveaxis, pad, reshape, stack
 
@@ -80,11 +82,23 @@ def _fir(b, xl, z, lead, N):
         return xl, z
     rows = reshape(xl, (-1, 1, N))                       # every line a batch of conv1d
     # the full convolution: cross-correlation of the zero-padded lines with the reversed taps
-    full = conv1d(pad(rows, ((0, 0), (0, 0), (M - 1, M - 1))), reshape(flip(b), (1, 1, M)))
+    full = _conv1d(pad(rows, ((0, 0), (0, 0), (M - 1, M - 1))), reshape(flip(b), (1, 1, M)))
     full = reshape(full, lead + (N + M - 1,))
     if z is not None:
         full = full + pad(z, [(0, 0)] * len(lead) + [(0, N)])
     return full[..., :N], full[..., N:]
+
+
+def _conv1d(x, w):
+    """``conv1d`` of real or complex operands (conv1d takes real ones: complex through real and imaginary
+    parts)."""
+    if x.dtype.kind != "c" and w.dtype.kind != "c":
+        return conv1d(x, w)
+    parts = [(real(v), imag(v)) if v.dtype.kind == "c" else (v, None) for v in (x, w)]
+    (xr, xi), (wr, wi) = parts
+    re = conv1d(xr, wr) - (conv1d(xi, wi) if xi is not None and wi is not None else 0)
+    im = sum(conv1d(p, q) for p, q in ((xr, wi), (xi, wr)) if p is not None and q is not None)
+    return re + 1j * im
 
 
 def _iir(b, a, xl, z, lead, N, dt):

@@ -35,7 +35,8 @@ def linear(input, weight, bias=None):
                          f"(expected input.shape[-1] == {wd.shape[1]})")
     n_out, n_in = wd.shape
     lead = xd.shape[:-1]
-    out = np.matmul(xd.reshape(-1, n_in), wd.T)
+    m = int(np.prod(lead, dtype=np.int64))     # (not -1: reshape cannot infer it when a size is 0)
+    out = np.matmul(xd.reshape(m, n_in), wd.T)
     if bias is not None:
         bd = _data(bias)
         if bd.shape != (n_out,):
@@ -47,13 +48,13 @@ def linear(input, weight, bias=None):
     out = out.reshape(lead + (n_out,))
 
     def vjp_x(g, y, x, w, b=None):
-        return np.matmul(g.reshape(-1, n_out), w).reshape(x.shape)
+        return np.matmul(g.reshape(m, n_out), w).reshape(x.shape)
 
     def vjp_w(g, y, x, w, b=None):
-        return np.matmul(g.reshape(-1, n_out).T, x.reshape(-1, n_in))
+        return np.matmul(g.reshape(m, n_out).T, x.reshape(m, n_in))
 
     def vjp_b(g, y, x, w, b):
-        return g.reshape(-1, n_out).sum(axis=0)
+        return g.reshape(m, n_out).sum(axis=0)
 
     jvps = (lambda t, y, x, w, b=None: _matmul(t, np.swapaxes(w, 0, 1)),   # bilinear in (x, w), plus b
             lambda t, y, x, w, b=None: _matmul(x, np.swapaxes(t, 0, 1)),
