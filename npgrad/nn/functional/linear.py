@@ -1,5 +1,7 @@
 """``linear``, ``bilinear``, ``dropout`` and ``one_hot`` (``embedding`` is in embedding.py)."""
 
+import math
+
 import numpy as np
 
 from ... import random as _random
@@ -35,7 +37,7 @@ def linear(input, weight, bias=None):
                          f"(expected input.shape[-1] == {wd.shape[1]})")
     n_out, n_in = wd.shape
     lead = xd.shape[:-1]
-    m = int(np.prod(lead, dtype=np.int64))     # (not -1: reshape cannot infer it when a size is 0)
+    m = math.prod(lead)     # (not -1: reshape cannot infer it when a size is 0)
     out = np.matmul(xd.reshape(m, n_in), wd.T)
     if bias is not None:
         bd = _data(bias)
