@@ -374,13 +374,16 @@ class Optimizer:
                 if int(idx) in saved_state:
                     self.state[p] = {k: self._load_value(k, v, p) for k, v in saved_state[int(idx)].items()}
 
-    @staticmethod
-    def _load_value(key, value, p):
+    # the per-parameter state kept as Python scalars (0-d tensors in PyTorch); the rest is arrays, 0-d for a 0-d
+    # parameter (its momentum_buffer, exp_avg, ... are updated in place)
+    _scalar_state = frozenset({"step", "mu_product", "eta", "mu"})
+
+    def _load_value(self, key, value, p):
         if isinstance(value, Tensor):
             value = value.data
         if hasattr(value, "__array__") and not isinstance(value, (int, float)):
             arr = np.array(np.asarray(value), copy=True)  # (asarray: no copy= for torch's __array__)
-            if key == "step" or arr.ndim == 0:
+            if key in self._scalar_state or (arr.ndim == 0 and p.data.ndim != 0):
                 return arr.item()
             if p.data.dtype.kind == "c":  # complex state, as PyTorch keeps it (or its real view)
                 if arr.dtype.kind == "c":

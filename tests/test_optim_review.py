@@ -1,0 +1,44 @@
+"""Adversarial review of npgrad.optim, lr_scheduler, data and serialization against PyTorch: each test pins a
+divergence that was found by differential testing (torch is the oracle)."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+from tests.helpers import torch_default_float64  # noqa: F401  (a fixture)
+import npgrad.optim as optim
+
+
+def _steps(t_opt, n_opt, t_params, n_params, rng, steps):
+    for _ in range(steps):
+        for a, b in zip(t_params, n_params):
+            g = np.asarray(rng.standard_normal(a.shape))
+            a.grad = torch.tensor(g)
+            b.grad = g.copy()
+        t_opt.step()
+        n_opt.step()
+
+
+@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)),
+                                     ("RMSprop", dict(momentum=0.5, centered=True)), ("Rprop", {})])
+def test_loaded_state_of_a_0d_parameter_stays_an_array(torch_default_float64, name, kw):
+    """A 0-d parameter's buffers (momentum_buffer, exp_avg, ...) are 0-d tensors in PyTorch: loading a state dict
+    (PyTorch's or npgrad's own) must keep them arrays, updated in place, not turn them into Python floats."""
+    rng = np.random.default_rng(0)
+    init = [np.asarray(1.5), rng.standard_normal(3)]
+    tp = [torch.tensor(a, requires_grad=True) for a in init]
+    npp = [npg.tensor(a.copy(), requires_grad=True) for a in init]
+    t_opt, n_opt = getattr(torch.optim, name)(tp, **kw), getattr(optim, name)(npp, **kw)
+    _steps(t_opt, n_opt, tp, npp, rng, 3)
+    t_saved = copy.deepcopy(t_opt.state_dict())
+    for source in (t_saved, n_opt.state_dict()):
+        tp2 = [torch.tensor(a.detach().numpy(), requires_grad=True) for a in tp]
+        npp2 = [npg.tensor(a.detach().numpy().copy(), requires_grad=True) for a in tp]
+        t2, n2 = getattr(torch.optim, name)(tp2, **kw), getattr(optim, name)(npp2, **kw)
+        t2.load_state_dict(copy.deepcopy(t_saved))
+        n2.load_state_dict(source)
+        _steps(t2, n2, tp2, npp2, np.random.default_rng(1), 5)
+        for a, b in zip(tp2, npp2):
+            np.testing.assert_allclose(b.data, a.detach().numpy(), rtol=1e-12, atol=1e-14)
