@@ -42,3 +42,32 @@ def test_loaded_state_of_a_0d_parameter_stays_an_array(torch_default_float64, na
         _steps(t2, n2, tp2, npp2, np.random.default_rng(1), 5)
         for a, b in zip(tp2, npp2):
             np.testing.assert_allclose(b.data, a.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_adagrad_accumulator_starts_at_the_constructors_value(torch_default_float64, dtype):
+    """PyTorch's Adagrad starts every accumulator at the constructor's initial_accumulator_value (a group's own
+    value is ignored), and a group added by add_param_group gets its state at its first step."""
+    rng = np.random.default_rng(0)
+    init = [(rng.standard_normal(3) + (1j if dtype == np.complex128 else 0) * rng.standard_normal(3)).astype(dtype)
+            for _ in range(3)]
+    tp = [torch.tensor(a, requires_grad=True) for a in init]
+    npp = [npg.tensor(a.copy(), requires_grad=True) for a in init]
+    make = [lambda ps, lib=lib: lib.optim.Adagrad([{"params": ps[:1], "initial_accumulator_value": 2.0}],
+                                                  lr=0.1, initial_accumulator_value=0.25) for lib in (torch, npg)]
+    t_opt, n_opt = make[0](tp), make[1](npp)
+    for i in range(12):
+        if i == 4:
+            t_opt.add_param_group({"params": tp[1:], "initial_accumulator_value": 3.0, "lr_decay": 0.1})
+            n_opt.add_param_group({"params": npp[1:], "initial_accumulator_value": 3.0, "lr_decay": 0.1})
+        for a, b in zip(tp, npp):
+            g = (rng.standard_normal(3) + 1j * rng.standard_normal(3)).astype(dtype) if dtype == np.complex128 \
+                else rng.standard_normal(3)
+            a.grad = torch.tensor(g)
+            b.grad = g.copy()
+        t_opt.step()
+        n_opt.step()
+    for a, b in zip(tp, npp):
+        np.testing.assert_allclose(b.data, a.detach().numpy(), rtol=1e-12, atol=1e-14)
+    for a, b in zip(tp, npp):
+        np.testing.assert_allclose(n_opt.state[b]["sum"], t_opt.state[a]["sum"].numpy(), rtol=1e-12)

@@ -69,10 +69,14 @@ class Adagrad(Optimizer):
         check_impl_flags("Adagrad", foreach, fused, differentiable)
         for group in self.param_groups:
             for p in group["params"]:
-                init = group["initial_accumulator_value"]  # for a complex p, both parts (PyTorch's complex(v, v))
-                self.state[p] = {"step": 0.0,
-                                 "sum": np.full_like(p.data, complex(init, init) if p.data.dtype.kind == "c"
-                                                     else init)}
+                self.state[p] = self._initial_state(p)
+
+    def _initial_state(self, p):
+        """PyTorch's: the accumulator starts at the constructor's ``initial_accumulator_value`` (at construction
+        for the groups given then, at the first step for a group added later), never at a group's own value; for
+        a complex ``p``, in both parts (PyTorch's ``complex(v, v)``)."""
+        init = self.defaults["initial_accumulator_value"]
+        return {"step": 0.0, "sum": np.full_like(p.data, complex(init, init) if p.data.dtype.kind == "c" else init)}
 
     _fused_sparse_error = "`fused` does not support sparse grad or complex param"
 
@@ -80,6 +84,8 @@ class Adagrad(Optimizer):
         return group["weight_decay"] == 0
 
     def _update(self, p, grad, group, state):
+        if not state:  # a parameter of a group added by add_param_group (of a complex one, its real view)
+            state.update(self._initial_state(p))
         state["step"] += 1
         step = state["step"]
         if isinstance(grad, RowSparseGrad):  # PyTorch's sparse Adagrad: the accumulator and rows present only
