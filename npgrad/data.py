@@ -84,19 +84,39 @@ def random_split(dataset, lengths, generator=None, *, seed=None):
 
 def default_collate(items):
     """Stack a list of samples into a batch, as ``torch.utils.data.default_collate``: arrays, Tensors and
-    numbers into one Tensor (Python floats float64, ints int64), dicts key by key, named tuples field by
-    field (same type), other tuples and lists into a list of batched fields, strings left as a list."""
+    numbers into one Tensor (Python floats float64, ints int64); mappings key by key and mutable sequences
+    (lists) element by element, keeping their type as PyTorch does (a copy of the first sample, filled in);
+    named tuples field by field (same type), other tuples into a list of batched fields; strings left as they
+    come (the batch itself, so a string field of tuples or lists comes back as a tuple, as in PyTorch)."""
     first = items[0]
     if isinstance(first, (str, bytes)):
-        return list(items)
-    if isinstance(first, dict):
-        return {k: default_collate([it[k] for it in items]) for k in first}
+        return items
+    if isinstance(first, collections.abc.Mapping):
+        try:
+            if isinstance(first, collections.abc.MutableMapping):
+                clone = copy.copy(first)
+                clone.update({k: default_collate([it[k] for it in items]) for k in first})
+                return clone
+            return type(first)({k: default_collate([it[k] for it in items]) for k in first})
+        except TypeError:  # (a mapping type that cannot be built from a dict, as PyTorch)
+            return {k: default_collate([it[k] for it in items]) for k in first}
     if isinstance(first, tuple) and hasattr(first, "_fields"):     # a namedtuple keeps its type
-        return type(first)(*(default_collate(list(field)) for field in zip(*items)))
-    if isinstance(first, (tuple, list)):
+        return type(first)(*(default_collate(field) for field in zip(*items)))
+    if isinstance(first, collections.abc.Sequence):
         if any(len(it) != len(first) for it in items):
-            raise RuntimeError("default_collate: each element in list of batch should be of equal size")
-        return [default_collate(list(field)) for field in zip(*items)]     # (PyTorch: a list, also for tuples)
+            raise RuntimeError("each element in list of batch should be of equal size")
+        transposed = list(zip(*items))
+        if isinstance(first, tuple):
+            return [default_collate(field) for field in transposed]     # (PyTorch: a list for tuples)
+        try:
+            if isinstance(first, collections.abc.MutableSequence):
+                clone = copy.copy(first)
+                for i, field in enumerate(transposed):
+                    clone[i] = default_collate(field)
+                return clone
+            return type(first)([default_collate(field) for field in transposed])
+        except TypeError:
+            return [default_collate(field) for field in transposed]
     arrays = [_array(it) for it in items]
     if arrays[0].dtype.kind in "USO":
         raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "

@@ -1,5 +1,6 @@
 """Adversarial review of npgrad.optim, lr_scheduler, data and serialization against PyTorch: each test pins a
 divergence that was found by differential testing (torch is the oracle)."""
+import collections
 import copy
 
 import numpy as np
@@ -71,3 +72,33 @@ def test_adagrad_accumulator_starts_at_the_constructors_value(torch_default_floa
         np.testing.assert_allclose(b.data, a.detach().numpy(), rtol=1e-12, atol=1e-14)
     for a, b in zip(tp, npp):
         np.testing.assert_allclose(n_opt.state[b]["sum"], t_opt.state[a]["sum"].numpy(), rtol=1e-12)
+
+
+class _Row(list):
+    pass
+
+
+def _structure(x):
+    """A batch as nested plain values, with the container types and the tensors' dtypes and values."""
+    if isinstance(x, (torch.Tensor, npg.Tensor)):
+        arr = x.numpy() if isinstance(x, torch.Tensor) else x.data
+        return ("tensor", str(arr.dtype), arr.tolist())
+    if isinstance(x, collections.abc.Mapping):
+        return (type(x).__name__, {k: _structure(x[k]) for k in x})
+    if isinstance(x, (list, tuple)):
+        return (type(x).__name__, [_structure(v) for v in x])
+    return (type(x).__name__, x)
+
+
+@pytest.mark.parametrize("batch", [
+    [{"x": 1, "y": (1.0, "s")}, {"x": 2, "y": (2.0, "t")}],                    # a string field of tuples
+    [[("a", 1)], [("b", 2)]],
+    [collections.OrderedDict(b=1, a=2.5), collections.OrderedDict(b=3, a=4.5)],  # the mapping type is kept
+    [collections.defaultdict(int, a=1), collections.defaultdict(int, a=2)],
+    [_Row([1, 2.0]), _Row([3, 4.0])],                                           # so is a list subclass
+    [range(2), range(2)],                                                      # a sequence: field by field
+], ids=["str-in-tuple", "str-in-list", "OrderedDict", "defaultdict", "list-subclass", "range"])
+def test_default_collate_keeps_pytorchs_containers(batch):
+    import torch.utils.data as td
+    from npgrad import data
+    assert _structure(data.default_collate(batch)) == _structure(td.default_collate(batch))
