@@ -47,14 +47,23 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The items of ``dataset`` at ``indices``."""
+    """The items of ``dataset`` at ``indices`` (kept as given, as PyTorch: any keys of ``dataset``); a list
+    ``index`` asks ``dataset`` for the list of its keys at once, ``__getitems__`` for a batch."""
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
-        self.indices = np.asarray(indices)
+        self.indices = indices
 
     def __getitem__(self, index):
-        return self.dataset[int(self.indices[index])]
+        if isinstance(index, list):
+            return self.dataset[[self.indices[i] for i in index]]
+        return self.dataset[self.indices[index]]
+
+    def __getitems__(self, indices):
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if callable(getitems):
+            return getitems([self.indices[i] for i in indices])
+        return [self.dataset[self.indices[i]] for i in indices]
 
     def __len__(self):
         return len(self.indices)
@@ -77,7 +86,7 @@ def random_split(dataset, lengths, generator=None, *, seed=None):
     perm = rng.permutation(n)
     out, start = [], 0
     for k in lengths:
-        out.append(Subset(dataset, perm[start:start + k]))
+        out.append(Subset(dataset, perm[start:start + k].tolist()))
         start += k
     return out
 

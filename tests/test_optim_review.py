@@ -102,3 +102,19 @@ def test_default_collate_keeps_pytorchs_containers(batch):
     import torch.utils.data as td
     from npgrad import data
     assert _structure(data.default_collate(batch)) == _structure(td.default_collate(batch))
+
+
+def test_subset_keeps_its_indices_and_takes_list_indices_as_pytorch():
+    import torch.utils.data as td
+    from npgrad import data
+    x = np.arange(10.0)
+    ours, theirs = data.Subset(data.TensorDataset(x), [3, 1, 4]), td.Subset(td.TensorDataset(torch.tensor(x)), [3, 1, 4])
+    assert _structure(ours[[0, 2]]) == _structure(theirs[[0, 2]])
+    assert _structure(ours.__getitems__([2, 0])) == _structure(theirs.__getitems__([2, 0]))
+    assert ours.indices == [3, 1, 4]
+    keyed = {"a": 1.0, "b": 2.0}                      # any keys of the dataset, not only integers
+    assert data.Subset(keyed, ["b"])[0] == td.Subset(keyed, ["b"])[0]
+    split = data.random_split(range(10), [0.3, 0.7], seed=0)
+    assert [type(s.indices) for s in split] == [type(s.indices) for s in td.random_split(range(10), [0.3, 0.7])]
+    assert all(type(i) is int for s in split for i in s.indices)
+    assert sorted(split[0].indices + split[1].indices) == list(range(10))
