@@ -8,8 +8,10 @@ import pytest
 import torch
 
 import npgrad as npg
-from tests.helpers import torch_default_float64  # noqa: F401  (a fixture)
+from tests import helpers
 import npgrad.optim as optim
+
+torch_default_float64 = helpers.torch_default_float64    # a fixture
 
 
 def _steps(t_opt, n_opt, t_params, n_params, rng, steps):
@@ -24,7 +26,8 @@ def _steps(t_opt, n_opt, t_params, n_params, rng, steps):
 
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)),
                                      ("RMSprop", dict(momentum=0.5, centered=True)), ("Rprop", {})])
-def test_loaded_state_of_a_0d_parameter_stays_an_array(torch_default_float64, name, kw):
+@pytest.mark.usefixtures("torch_default_float64")
+def test_loaded_state_of_a_0d_parameter_stays_an_array(name, kw):
     """A 0-d parameter's buffers (momentum_buffer, exp_avg, ...) are 0-d tensors in PyTorch: loading a state dict
     (PyTorch's or npgrad's own) must keep them arrays, updated in place, not turn them into Python floats."""
     rng = np.random.default_rng(0)
@@ -46,7 +49,8 @@ def test_loaded_state_of_a_0d_parameter_stays_an_array(torch_default_float64, na
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
-def test_adagrad_accumulator_starts_at_the_constructors_value(torch_default_float64, dtype):
+@pytest.mark.usefixtures("torch_default_float64")
+def test_adagrad_accumulator_starts_at_the_constructors_value(dtype):
     """PyTorch's Adagrad starts every accumulator at the constructor's initial_accumulator_value (a group's own
     value is ignored), and a group added by add_param_group gets its state at its first step."""
     rng = np.random.default_rng(0)
@@ -108,7 +112,8 @@ def test_subset_keeps_its_indices_and_takes_list_indices_as_pytorch():
     import torch.utils.data as td
     from npgrad import data
     x = np.arange(10.0)
-    ours, theirs = data.Subset(data.TensorDataset(x), [3, 1, 4]), td.Subset(td.TensorDataset(torch.tensor(x)), [3, 1, 4])
+    ours = data.Subset(data.TensorDataset(x), [3, 1, 4])
+    theirs = td.Subset(td.TensorDataset(torch.tensor(x)), [3, 1, 4])
     assert _structure(ours[[0, 2]]) == _structure(theirs[[0, 2]])
     assert _structure(ours.__getitems__([2, 0])) == _structure(theirs.__getitems__([2, 0]))
     assert ours.indices == [3, 1, 4]
