@@ -123,3 +123,21 @@ def test_subset_keeps_its_indices_and_takes_list_indices_as_pytorch():
     assert [type(s.indices) for s in split] == [type(s.indices) for s in td.random_split(range(10), [0.3, 0.7])]
     assert all(type(i) is int for s in split for i in s.indices)
     assert sorted(split[0].indices + split[1].indices) == list(range(10))
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "Adamax", "Rprop"])
+def test_a_one_element_tensor_lr_trains_as_torch(name):
+    p = npg.tensor(np.array([1.0, -2.0, 0.5]))
+    tp = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    opt = getattr(npg.optim, name)([p], lr=npg.tensor(np.array(0.05)))
+    topt = getattr(torch.optim, name)([tp], lr=torch.tensor(0.05, dtype=torch.float64))
+    for _ in range(4):
+        opt.zero_grad()
+        (p * p * p).sum().backward()
+        opt.step()
+        topt.zero_grad()
+        (tp * tp * tp).sum().backward()
+        topt.step()
+    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12)
+    with pytest.raises(ValueError):   # (as torch: a tensor lr holds one value)
+        getattr(npg.optim, name)([npg.tensor(np.ones(2))], lr=npg.tensor(np.array([0.1, 0.2])))

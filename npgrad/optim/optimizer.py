@@ -173,6 +173,10 @@ class Optimizer:
             if default is required and name not in group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
             group.setdefault(name, default)
+        if isinstance(group.get("lr"), Tensor):  # PyTorch takes a 1-element tensor lr: here, its value
+            if group["lr"].size != 1:
+                raise ValueError(f"Tensor lr must be 1-element, got shape {group['lr'].shape}")
+            group["lr"] = float(group["lr"].item())
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params):
             raise ValueError("optimizer contains a parameter group with duplicate parameters")
