@@ -138,6 +138,7 @@ def test_a_one_element_tensor_lr_trains_as_torch(name):
         topt.zero_grad()
         (tp * tp * tp).sum().backward()
         topt.step()
-    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12)
+    # (torch keeps NAdam's step count and mu product as float32 tensors: 1e-9 apart from float64 arithmetic)
+    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-8 if name == "NAdam" else 1e-12)
     with pytest.raises(ValueError):   # (as torch: a tensor lr holds one value)
         getattr(npg.optim, name)([npg.tensor(np.ones(2))], lr=npg.tensor(np.array([0.1, 0.2])))
