@@ -1,0 +1,55 @@
+"""Edge cases of npgrad.nn.functional found by differential testing against torch.nn.functional: each test
+compares values and gradients with PyTorch on the input that used to diverge."""
+import numpy as np
+import torch
+import torch.nn.functional as TF
+
+import npgrad as npg
+import npgrad.nn.functional as F
+
+
+def _both(f_np, f_torch, arrays, consts=(), kw=None, tol=1e-10):
+    """Runs both functions on float64 leaves ``arrays`` (then ``consts``), compares the outputs and the
+    gradients of a random weighting of them."""
+    kw = kw or {}
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    ns = [npg.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    to = f_torch(*ts, *[torch.as_tensor(c) if isinstance(c, np.ndarray) else c for c in consts], **kw)
+    no = f_np(*ns, *consts, **kw)
+    np.testing.assert_allclose(no.data, to.detach().numpy(), rtol=tol, atol=tol)
+    w = np.random.default_rng(0).standard_normal(to.shape)
+    (to * torch.tensor(w)).sum().backward()
+    (no * npg.tensor(w)).sum().backward()
+    for t, n in zip(ts, ns):
+        np.testing.assert_allclose(np.asarray(n.grad), t.grad.numpy(), rtol=tol, atol=tol)
+
+
+def _log_probs(T, N, C, seed=0):
+    return torch.randn(T, N, C, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)).log_softmax(2)
+
+
+def test_ctc_loss_zero_input_length():
+    # an input of length 0 aligns with an empty target only (loss 0), else the loss is infinite
+    lp = _log_probs(3, 3, 3).numpy()
+    for zi in (False, True):
+        _both(F.ctc_loss, TF.ctc_loss, [lp], (np.array([[1, 2], [1, 2], [2, 1]]), np.array([0, 0, 3]),
+                                             np.array([0, 2, 2])), dict(reduction="none", zero_infinity=zi))
+
+
+def test_ctc_loss_all_targets_empty():
+    # a batch whose targets are all empty (one extended state) used to fail to build the state masks
+    lp = _log_probs(4, 2, 3).numpy()
+    for tg in (np.zeros(0, np.int64), np.zeros((2, 0), np.int64), np.zeros((2, 1), np.int64)):
+        for red in ("none", "mean"):
+            _both(F.ctc_loss, TF.ctc_loss, [lp], (tg, np.array([4, 2]), np.array([0, 0])), dict(reduction=red))
+    _both(F.ctc_loss, TF.ctc_loss, [lp[:, 0]], (np.zeros(0, np.int64), np.array(3), np.array(0)))
+
+
+def test_ctc_loss_impossible_alignment_gradient_is_nan_as_torch():
+    lp = _log_probs(2, 2, 3).numpy()
+    args = (np.array([[1, 1, 1], [1, 2, 0]]), np.array([2, 2]), np.array([3, 2]))
+    t = torch.tensor(lp, requires_grad=True)
+    TF.ctc_loss(t, *map(torch.tensor, args), reduction="sum").backward()
+    n = npg.tensor(lp, requires_grad=True)
+    F.ctc_loss(n, *args, reduction="sum").backward()
+    np.testing.assert_allclose(np.asarray(n.grad), t.grad.numpy(), rtol=1e-10, atol=1e-10, equal_nan=True)
