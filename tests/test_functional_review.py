@@ -1,6 +1,7 @@
 """Edge cases of npgrad.nn.functional found by differential testing against torch.nn.functional: each test
 compares values and gradients with PyTorch on the input that used to diverge."""
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as TF
 
@@ -53,3 +54,18 @@ def test_ctc_loss_impossible_alignment_gradient_is_nan_as_torch():
     n = npg.tensor(lp, requires_grad=True)
     F.ctc_loss(n, *args, reduction="sum").backward()
     np.testing.assert_allclose(np.asarray(n.grad), t.grad.numpy(), rtol=1e-10, atol=1e-10, equal_nan=True)
+
+
+def test_avg_pool3d_input_smaller_than_kernel_raises_as_torch():
+    # avg_pool3d (not 1-d/2-d, not max_pool3d) checks the unpadded input against the kernel
+    x = np.random.default_rng(1).standard_normal((1, 2, 4, 1, 5))
+    try:
+        TF.avg_pool3d(torch.tensor(x), (2, 3, 1), padding=(0, 1, 0))
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("torch accepted it")
+    with pytest.raises(ValueError, match="smaller than kernel_size"):
+        F.avg_pool3d(npg.tensor(x), (2, 3, 1), padding=(0, 1, 0))
+    _both(lambda t: F.avg_pool2d(t, (3, 1), padding=(1, 0)), lambda t: TF.avg_pool2d(t, (3, 1), padding=(1, 0)),
+          [x[:, :, 0]])
