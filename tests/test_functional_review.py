@@ -69,3 +69,21 @@ def test_avg_pool3d_input_smaller_than_kernel_raises_as_torch():
         F.avg_pool3d(npg.tensor(x), (2, 3, 1), padding=(0, 1, 0))
     _both(lambda t: F.avg_pool2d(t, (3, 1), padding=(1, 0)), lambda t: TF.avg_pool2d(t, (3, 1), padding=(1, 0)),
           [x[:, :, 0]])
+
+
+@pytest.mark.parametrize("mode, padding", [("constant", (-2, -1)), ("constant", (3, -3)), ("reflect", (-2, -1)),
+                                           ("replicate", (0, -2)), ("replicate", (-2, -1, 0, 0)),
+                                           ("circular", (-2, -1, 0, 0, 0, 0))])
+def test_pad_negative_output_size_raises_as_torch(mode, padding):
+    x = np.zeros((2, 2, 2, 2, 2)[:2 + len(padding) // 2])   # (N, C, *) with as many spatial dims as padded
+    with pytest.raises(RuntimeError):
+        TF.pad(torch.tensor(x), padding, mode=mode)
+    with pytest.raises(ValueError, match="output size"):
+        F.pad(npg.tensor(x), padding, mode=mode)
+
+
+def test_pad_negative_widths_that_leave_an_output():
+    x = np.random.default_rng(2).standard_normal((2, 3, 4, 5))
+    for mode in ("constant", "reflect", "replicate", "circular"):
+        for padding in ((-1, 2, 2, -1), (-2, -2, 1, 0), (1, -1, -2, 1)):
+            _both(lambda t: F.pad(t, padding, mode=mode), lambda t: TF.pad(t, padding, mode=mode), [x])
