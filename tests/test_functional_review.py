@@ -87,3 +87,12 @@ def test_pad_negative_widths_that_leave_an_output():
     for mode in ("constant", "reflect", "replicate", "circular"):
         for padding in ((-1, 2, 2, -1), (-2, -2, 1, 0), (1, -1, -2, 1)):
             _both(lambda t: F.pad(t, padding, mode=mode), lambda t: TF.pad(t, padding, mode=mode), [x])
+
+
+def test_pdist_and_pairwise_distance_p_below_1_with_equal_coordinates():
+    # |d|^p (p < 1) has an infinite derivative at d = 0: PyTorch gives such entries a zero gradient (was nan)
+    a = np.array([[0.0, 1.0], [1.0, 1.0], [1.0, 3.0], [1.0, 3.0]])
+    for p in (0.5, 0.3):
+        _both(lambda t: F.pdist(t, p=p), lambda t: TF.pdist(t, p=p), [a])
+        _both(lambda u, v: F.pairwise_distance(u, v, p=p, eps=0.0),
+              lambda u, v: TF.pairwise_distance(u, v, p=p, eps=0.0), [a[:2], a[2:]])
