@@ -96,3 +96,22 @@ def test_pdist_and_pairwise_distance_p_below_1_with_equal_coordinates():
         _both(lambda t: F.pdist(t, p=p), lambda t: TF.pdist(t, p=p), [a])
         _both(lambda u, v: F.pairwise_distance(u, v, p=p, eps=0.0),
               lambda u, v: TF.pairwise_distance(u, v, p=p, eps=0.0), [a[:2], a[2:]])
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_of_a_0d_tensor(approximate):
+    # 0-d inputs crashed ("return arrays must be of ArrayType"): NumPy makes 0-d results scalars
+    _both(lambda t: F.gelu(t, approximate=approximate), lambda t: TF.gelu(t, approximate=approximate),
+          [np.array(0.7)])
+    _both(lambda t: F.gelu(t, approximate=approximate), lambda t: TF.gelu(t, approximate=approximate),
+          [np.array(-2.5)])
+
+
+def test_erf_family_of_a_0d_tensor():
+    for x in (0.3, 1.3, -2.3):
+        _both(npg.special.erf, torch.special.erf, [np.array(x)])
+        _both(npg.special.erfc, torch.special.erfc, [np.array(x)])
+        _both(npg.special.ndtr, torch.special.ndtr, [np.array(x)])
+    y = npg.special.ndtr(npg.tensor(np.array(0.3, np.float32)))
+    assert y.dtype == np.float32 and y.shape == ()
+    np.testing.assert_allclose(y.data, torch.special.ndtr(torch.tensor(0.3)).item(), rtol=1e-6)
