@@ -61,6 +61,8 @@ def erfc_nonneg(z, single=False):
     """``erfc(z)`` for an array ``z >= 0``: float64 (relative error ~1e-15), or with ``single=True`` in
     float32 arithmetic on a float32 ``z`` (relative error ~1e-6 or better where ``erfc(z) > 1e-30``: enough
     for float32 results, and about 3x faster)."""
+    if np.ndim(z) == 0:  # (NumPy turns 0-d results into scalars, which the in-place steps below cannot use)
+        return erfc_nonneg(np.reshape(z, 1), single).reshape(())
     if single:
         return _erfc_single(z)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
@@ -117,6 +119,8 @@ def erfc(x):
 def normal_cdf(x, single=False):
     """``Phi(x) = (1 + erf(x / sqrt(2))) / 2``, accurate in both tails: float64 for a float64 ``x``, or
     float32 arithmetic (``single=True``, ``x`` float32)."""
+    if np.ndim(x) == 0:  # (the in-place steps below need arrays; NumPy makes 0-d results scalars)
+        return normal_cdf(np.reshape(x, 1), single).reshape(())
     if single:
         z = np.abs(x)
         z *= np.float32(0.7071067811865476)

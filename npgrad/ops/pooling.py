@@ -312,6 +312,8 @@ def _avg_pool_nd(nd, input, kernel_size, stride, padding, ceil_mode, count_inclu
             return r
     where, x, xd, unbatched = _pool_input("avg_pool", nd, input)
     geom = _pool_geom(where, nd, xd, kernel_size, stride, padding, 1, ceil_mode)
+    if nd == 3 and any(n < k for n, k in zip(geom[5], geom[0])):  # avg_pool3d alone ignores the padding here
+        raise ValueError(f"{where}: input of shape {xd.shape} is smaller than kernel_size {geom[0]}, as PyTorch")
     div = _avg_divisor(geom, count_include_pad, divisor_override)
     if isinstance(x, Tensor):
         out = _make(_window_sum_raw(xd, geom, div), where, (x,), (xd,),

@@ -58,6 +58,8 @@ def gelu(input, approximate="none"):
             return g * (c + x * np.exp(-0.5 * (x * x)) * _INV_SQRT_2PI)
         return _make(out, "gelu", (x,), (xd,), (vjp,), (vjp,))  # elementwise: JVP = VJP formula
     if approximate == "tanh":
+        if xd.ndim == 0:  # (the in-place steps below need an array, and NumPy makes 0-d results scalars)
+            return gelu(x.reshape(1), approximate).reshape(())
         th = xd * xd                      # tanh(sqrt(2/pi) * (x + 0.044715 x**3)), with one temporary
         th *= 0.044715
         th += 1.0

@@ -55,6 +55,7 @@ def _lse3(a, b, c, graph):
 def _shift(x, k, neg, graph, right=True):
     """``x`` (N, L) shifted by ``k`` along the states, filled with ``neg``."""
     N, L = x.shape
+    k = min(k, L)  # (a batch of empty targets has a single state)
     fill = np.full((N, k), neg, dtype=x.dtype)
     if graph:
         return _shape.concatenate([fill, x[:, :L - k]] if right else [x[:, k:], fill], axis=1)
@@ -99,6 +100,8 @@ def _alphas_betas(lpe, geo, graph):
     a1 = end[ar, Ln - 1]
     a2 = where(Ln > 1, end[ar, np.maximum(Ln - 2, 0)], neg)
     nll = -_lse3(a1, a2, np.full(N, neg, dtype=dt), graph)
+    # an empty input (length 0) aligns only with an empty target: nll 0, else impossible (inf), as torch
+    nll = where(Tn == 0, where(Ln == 1, 0.0, -neg), nll)
     return alpha, beta, nll
 
 
@@ -159,9 +162,11 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     lab[:, 1::2] = np.where(used, tgt, blank)
     s_idx = np.arange(L)[None, :]
     valid = s_idx < Ln[:, None]
-    prev2 = np.concatenate([np.full((N, 2), -1), lab[:, :-2]], axis=1)
+    prev2 = np.full((N, L), -1, dtype=np.int64)
+    prev2[:, 2:] = lab[:, :-2]
     skip = valid & (s_idx >= 2) & (lab != blank) & (lab != prev2)
-    skip_next = np.concatenate([skip[:, 2:], np.zeros((N, 2), dtype=bool)], axis=1)
+    skip_next = np.zeros_like(skip)
+    skip_next[:, :max(L - 2, 0)] = skip[:, 2:]
     init_a = valid & (s_idx < 2)
     geo = (skip, skip_next, valid, init_a, Tn, Ln)
     rows = np.arange(N)[:, None]
@@ -223,7 +228,10 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
             ar = np.arange(N)
             for s in range(L):
                 post[:, ar, lab[:, s]] += e[:, :, s]
-        return np.where(time_ok, np.exp(lp) - post, 0)
+        out = np.where(time_ok, np.exp(lp) - post, 0)
+        if not zero_infinity and inf.any():  # an impossible alignment: nan at every class and step, as torch
+            out = np.where(time_ok & inf[None, :, None], np.nan, out)
+        return out
 
     def jvp(t, y, lp):
         """The transpose of the VJP: each sample's <d nll_n / d lp, t>, reduced as the loss is."""

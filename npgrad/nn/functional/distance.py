@@ -34,7 +34,11 @@ def _vector_norm(v, p, axis, keepdims=False):
         if is_batched(v):
             return (v != 0).sum(axis=axis, keepdims=keepdims).astype(v.dtype).detach()
         return _wrap((_data(v) != 0).sum(axis=axis, keepdims=keepdims).astype(_data(v).dtype))
-    s = (a ** p).sum(axis=axis, keepdims=keepdims)
+    if 0 < p < 1:  # |v|^p has an infinite derivative at 0: a zero entry gets a zero gradient, as torch
+        za = (a == 0) if is_batched(a) else (_data(a) == 0)
+        s = _ew.where(za, 0, _ew.where(za, 1, a) ** p).sum(axis=axis, keepdims=keepdims)
+    else:
+        s = (a ** p).sum(axis=axis, keepdims=keepdims)
     if is_batched(s):
         zero = s == 0
         return _ew.where(zero, 0, _ew.where(zero, 1, s) ** (1.0 / p))

@@ -30,6 +30,13 @@ def pad(input, pad, mode="constant", value=None):
     axes = [x.ndim - 1 - i for i in range(n)]
     before = {ax: pad[2 * i] for i, ax in enumerate(axes)}
     after = {ax: pad[2 * i + 1] for i, ax in enumerate(axes)}
+    for ax in axes:  # PyTorch refuses a negative output size, 'constant' a negative cropped size too,
+        out_n = x.shape[ax] + before[ax] + after[ax]  # 1-D 'reflect' / 'replicate' an empty output
+        cropped = x.shape[ax] + min(before[ax], 0) + min(after[ax], 0)
+        empty_1d = out_n == 0 and n == 1 and mode in ("reflect", "replicate")
+        if out_n < 0 or (mode == "constant" and cropped < 0) or empty_1d:
+            raise ValueError(f"pad: padding ({before[ax]}, {after[ax]}) of dim {ax} of the input of shape {x.shape} "
+                             f"gives an output size of {out_n}")
     if mode == "constant":
         x = _crop(x, before, after)
         widths = [(max(before.get(a, 0), 0), max(after.get(a, 0), 0)) for a in range(x.ndim)]
