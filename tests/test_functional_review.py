@@ -115,3 +115,34 @@ def test_erf_family_of_a_0d_tensor():
     y = npg.special.ndtr(npg.tensor(np.array(0.3, np.float32)))
     assert y.dtype == np.float32 and y.shape == ()
     np.testing.assert_allclose(y.data, torch.special.ndtr(torch.tensor(0.3)).item(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("prob", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_cross_entropy_weight_that_requires_grad_gets_its_gradient(prob, reduction, smoothing):
+    """A weight tensor that requires grad (npgrad's default for float tensors) gets its gradient: PyTorch's for
+    probability targets; for class indices (where PyTorch has no derivative) central differences."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 3, 4)), rng.uniform(0.5, 2.0, 3)
+    if prob:
+        t = np.moveaxis(rng.dirichlet(np.ones(3), size=(2, 4)), -1, 1)
+    else:
+        t = rng.integers(0, 3, (2, 4))
+        t[0, 0] = -100                                       # an ignored target
+    X, W = npg.tensor(x), npg.tensor(w)
+    out = F.cross_entropy(X, t, weight=W, label_smoothing=smoothing, reduction=reduction)
+    out.sum().backward()
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=prob)
+    tout = torch.nn.functional.cross_entropy(tx, torch.tensor(t), weight=tw, label_smoothing=smoothing,
+                                             reduction=reduction)
+    tout.sum().backward()
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(X.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+    if prob:
+        np.testing.assert_allclose(W.grad, tw.grad.numpy(), rtol=1e-10, atol=1e-14)
+    else:
+        def f(v):
+            return F.cross_entropy(npg.tensor(x), t, weight=v, label_smoothing=smoothing, reduction=reduction).data.sum()
+        fd = np.array([(f(w + 1e-6 * e) - f(w - 1e-6 * e)) / 2e-6 for e in np.eye(3)])
+        np.testing.assert_allclose(W.grad, fd, rtol=1e-6, atol=1e-8)

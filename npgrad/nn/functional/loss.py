@@ -4,7 +4,9 @@ import warnings
 
 import numpy as np
 
+from ...autograd.grad_mode import _state as _grad_state
 from ...ops import elementwise as _ew
+from ...ops.index import take_along_axis
 from ...ops._util import as_input
 from ...ops._util import batching_rule as _batching_rule
 from ...tensor import Tensor, _make
@@ -52,6 +54,32 @@ def _set_at_targets(a, tc, v):
         np.put_along_axis(a, tc[..., None], np.asarray(v)[..., None], axis=-1)
 
 
+def _cross_entropy_weighted(x, target, td, prob, weight, C, eps, ignore_index, reduction):
+    """Cross-entropy with class weights that require grad, composed of differentiable ops so that ``weight``
+    gets its gradient too; the same values as the fused path (PyTorch's formulas: for index targets the weighted
+    NLL and the smoothing term, each divided by the summed weights of the valid targets under "mean")."""
+    if weight.shape != (C,):
+        raise ValueError(f"cross_entropy: weight of shape {weight.shape} for {C} classes")
+    w = weight.reshape((C,) + (1,) * (x.ndim - 2))
+    logp = log_softmax(x, dim=1)
+    if prob:
+        t = target if isinstance(target, Tensor) else np.asarray(target, dtype=x.dtype)
+        if eps:
+            t = t * (1 - eps) + eps / C
+        loss = -(logp * t * w).sum(axis=1)
+        if reduction == "mean":
+            return loss.sum() / loss.size
+        return loss.sum() if reduction == "sum" else loss
+    valid, tc = _class_targets(td, C, ignore_index, "cross_entropy")
+    w_t = weight[tc] * valid                                   # (N, d...): the target classes' weights
+    loss = -(1 - eps) * w_t * take_along_axis(logp, np.expand_dims(tc, 1), axis=1).squeeze(1)
+    if eps:
+        loss = loss - (eps / C) * (logp * w).sum(axis=1) * valid
+    if reduction == "mean":
+        return loss.sum() / w_t.sum()
+    return loss.sum() if reduction == "sum" else loss
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy between logits ``input`` (N, C) / (N, C, d1, ...) / (C,) and ``target``:
@@ -93,6 +121,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     eps = float(label_smoothing)
+    if isinstance(weight, Tensor) and weight.requires_grad and _grad_state.enabled:
+        # class weights that require grad get their gradient (PyTorch has none for index targets: it raises)
+        return _cross_entropy_weighted(x, target, td, prob, weight, C, eps, ignore_index, reduction)
     if xd.ndim == 2 and not prob and weight is None and not eps and _plain_targets(td, C, ignore_index):
         return _cross_entropy_plain(x, xd, td, reduction)
     dt = xd.dtype
