@@ -143,6 +143,7 @@ def test_cross_entropy_weight_that_requires_grad_gets_its_gradient(prob, reducti
         np.testing.assert_allclose(W.grad, tw.grad.numpy(), rtol=1e-10, atol=1e-14)
     else:
         def f(v):
-            return F.cross_entropy(npg.tensor(x), t, weight=v, label_smoothing=smoothing, reduction=reduction).data.sum()
+            out = F.cross_entropy(npg.tensor(x), t, weight=v, label_smoothing=smoothing, reduction=reduction)
+            return out.data.sum()
         fd = np.array([(f(w + 1e-6 * e) - f(w - 1e-6 * e)) / 2e-6 for e in np.eye(3)])
         np.testing.assert_allclose(W.grad, fd, rtol=1e-6, atol=1e-8)
