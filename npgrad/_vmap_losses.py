@@ -81,9 +81,9 @@ def nll_rule(op, level, args, kwargs):
         if w is None:
             wt = ops.astype(valid, dt)
         elif wb:
-            wt = _gather_weight(ops.astype(w._inner.detach(), dt), tc, size, ts) * valid
+            wt = _gather_weight(ops.astype(w._inner, dt), tc, size, ts) * valid   # (a weight may require grad)
         else:
-            wv = w.detach() if isinstance(w, Tensor) else _wrap(np.asarray(w))
+            wv = w if isinstance(w, Tensor) else _wrap(np.asarray(w))
             wt = ops.astype(wv, dt)[tc] * valid
         if wb:
             loss = loss * wt

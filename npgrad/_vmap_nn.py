@@ -266,9 +266,12 @@ def _cross_entropy_rule(op, level, args, kwargs):
         from .nn.functional._common import _data
         ignore = kwargs.get("ignore_index", -100)
         valid = td != ignore
-        wd = None if weight is None else _data(weight)
-        w_t = valid.astype(loss.dtype) if wd is None else np.where(valid, wd[np.where(valid, td, 0)], 0)
-        denom = w_t.reshape(B, -1).sum(axis=1).astype(loss.dtype)
+        if isinstance(weight, Tensor) and weight.requires_grad:   # its gradient through the mean's divisor too
+            denom = (weight[np.where(valid, td, 0)] * valid).reshape((B, -1)).sum(axis=1).astype(loss.dtype)
+        else:
+            wd = None if weight is None else _data(weight)
+            w_t = valid.astype(loss.dtype) if wd is None else np.where(valid, wd[np.where(valid, td, 0)], 0)
+            denom = w_t.reshape(B, -1).sum(axis=1).astype(loss.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
         return _batched(total / denom, level)
 

@@ -147,3 +147,37 @@ def test_cross_entropy_weight_that_requires_grad_gets_its_gradient(prob, reducti
             return out.data.sum()
         fd = np.array([(f(w + 1e-6 * e) - f(w - 1e-6 * e)) / 2e-6 for e in np.eye(3)])
         np.testing.assert_allclose(W.grad, fd, rtol=1e-6, atol=1e-8)
+
+
+def _central(f, w):
+    return np.array([(f(w + 1e-6 * e) - f(w - 1e-6 * e)) / 2e-6 for e in np.eye(w.size)]).reshape(w.shape)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_loss_weights_that_require_grad_get_their_gradient(reduction):
+    """nll_loss's and the binary cross-entropies' weight, and pos_weight, when they require grad: the values
+    of PyTorch's (which refuses these derivatives) and the gradients of central differences."""
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((4, 3)), rng.uniform(0.5, 2.0, 3)
+    idx, t01, p = rng.integers(0, 3, 4), rng.uniform(0, 1, (4, 3)).round(), 1 / (1 + np.exp(-x))
+    idx[1] = -100
+    losses = {
+        "nll_loss": (lambda L, v: L.nll_loss(L.log_softmax(npg.tensor(x) if L is F else torch.tensor(x), 1),
+                                             idx if L is F else torch.tensor(idx), weight=v, reduction=reduction)),
+        "binary_cross_entropy": (lambda L, v: L.binary_cross_entropy(
+            npg.tensor(p) if L is F else torch.tensor(p), t01 if L is F else torch.tensor(t01), weight=v,
+            reduction=reduction)),
+        "bce_with_logits weight": (lambda L, v: L.binary_cross_entropy_with_logits(
+            npg.tensor(x) if L is F else torch.tensor(x), t01 if L is F else torch.tensor(t01), weight=v,
+            pos_weight=(w[::-1].copy() if L is F else torch.tensor(w[::-1].copy())), reduction=reduction)),
+        "bce_with_logits pos_weight": (lambda L, v: L.binary_cross_entropy_with_logits(
+            npg.tensor(x) if L is F else torch.tensor(x), t01 if L is F else torch.tensor(t01),
+            weight=(w[::-1].copy() if L is F else torch.tensor(w[::-1].copy())), pos_weight=v, reduction=reduction)),
+    }
+    for name, loss in losses.items():
+        W = npg.tensor(w)
+        out = loss(F, W)
+        out.sum().backward()
+        np.testing.assert_allclose(out.data, loss(TF, torch.tensor(w)).numpy(), rtol=1e-12, err_msg=name)
+        expected = _central(lambda v: loss(F, v).data.sum(), w)
+        np.testing.assert_allclose(W.grad, expected, rtol=1e-6, atol=1e-8, err_msg=name)

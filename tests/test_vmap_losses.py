@@ -344,3 +344,14 @@ def test_zero_denominator_gradients_match_torch(name, case):
         with np.errstate(invalid="ignore", divide="ignore"):
             out.sum().backward()
         np.testing.assert_array_equal(xb.grad, np.stack(ref))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_weight_that_requires_grad_under_vmap(reduction, smoothing):
+    """The class weights' gradient (they require grad) through vmap equals the per-sample loop's, the mean's
+    divisor included."""
+    x, t, w = RNG.standard_normal((3, 4, 5)), RNG.integers(0, 5, (3, 4)), RNG.uniform(0.5, 2.0, 5)
+    t[0, 1] = -100
+    _check(lambda a, b, c: F.cross_entropy(a, b, weight=c, reduction=reduction, label_smoothing=smoothing),
+           [x, t, w], (0, 0, None), grad=True)

@@ -6,11 +6,11 @@ import numpy as np
 
 from ...autograd.grad_mode import _state as _grad_state
 from ...ops import elementwise as _ew
-from ...ops.index import take_along_axis
 from ...ops._util import as_input
 from ...ops._util import batching_rule as _batching_rule
 from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, log_softmax, softmax
+from . import loss_weighted as _lw
 from ._common import _data, _is_graph, _legacy_reduction
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
@@ -52,32 +52,6 @@ def _set_at_targets(a, tc, v):
         a[np.arange(a.shape[0]), tc] = v
     else:
         np.put_along_axis(a, tc[..., None], np.asarray(v)[..., None], axis=-1)
-
-
-def _cross_entropy_weighted(x, target, td, prob, weight, C, eps, ignore_index, reduction):
-    """Cross-entropy with class weights that require grad, composed of differentiable ops so that ``weight``
-    gets its gradient too; the same values as the fused path (PyTorch's formulas: for index targets the weighted
-    NLL and the smoothing term, each divided by the summed weights of the valid targets under "mean")."""
-    if weight.shape != (C,):
-        raise ValueError(f"cross_entropy: weight of shape {weight.shape} for {C} classes")
-    w = weight.reshape((C,) + (1,) * (x.ndim - 2))
-    logp = log_softmax(x, dim=1)
-    if prob:
-        t = target if isinstance(target, Tensor) else np.asarray(target, dtype=x.dtype)
-        if eps:
-            t = t * (1 - eps) + eps / C
-        loss = -(logp * t * w).sum(axis=1)
-        if reduction == "mean":
-            return loss.sum() / loss.size
-        return loss.sum() if reduction == "sum" else loss
-    valid, tc = _class_targets(td, C, ignore_index, "cross_entropy")
-    w_t = weight[tc] * valid                                   # (N, d...): the target classes' weights
-    loss = -(1 - eps) * w_t * take_along_axis(logp, np.expand_dims(tc, 1), axis=1).squeeze(1)
-    if eps:
-        loss = loss - (eps / C) * (logp * w).sum(axis=1) * valid
-    if reduction == "mean":
-        return loss.sum() / w_t.sum()
-    return loss.sum() if reduction == "sum" else loss
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -123,7 +97,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     eps = float(label_smoothing)
     if isinstance(weight, Tensor) and weight.requires_grad and _grad_state.enabled:
         # class weights that require grad get their gradient (PyTorch has none for index targets: it raises)
-        return _cross_entropy_weighted(x, target, td, prob, weight, C, eps, ignore_index, reduction)
+        return _lw.cross_entropy_weighted(x, target, td, prob, weight, C, eps, ignore_index, reduction)
     if xd.ndim == 2 and not prob and weight is None and not eps and _plain_targets(td, C, ignore_index):
         return _cross_entropy_plain(x, xd, td, reduction)
     dt = xd.dtype
@@ -279,6 +253,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     C = xd.shape[1]
     dt = xd.dtype
     valid, tc = _class_targets(td, C, ignore_index, "nll_loss")
+    if _lw.needs_grad(weight):
+        return _lw.nll_loss_weighted(x, valid, tc, weight, C, reduction)
     wd = None if weight is None else _data(weight).astype(dt, copy=False)
     w_t = valid.astype(dt) if wd is None else np.where(valid, wd[tc], 0).astype(dt)
     xm = xd if xd.ndim == 2 else np.moveaxis(xd, 1, -1)  # classes last, as a view
@@ -429,6 +405,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if td.size and not (td.min() >= 0 and td.max() <= 1):
         raise ValueError(f"binary_cross_entropy: all elements of target should be between 0 and 1, got values "
                          f"in [{td.min()}, {td.max()}]")
+    if _lw.needs_grad(weight):
+        return _lw.weighted(binary_cross_entropy(x, target, reduction="none"), weight, reduction)
     wd = None if weight is None else _data(weight)
     with np.errstate(divide="ignore"):
         loss = -(td * np.maximum(np.log(xd), -100) + (1 - td) * np.maximum(np.log1p(-xd), -100))
@@ -454,6 +432,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if td.shape != xd.shape:
         raise ValueError(f"binary_cross_entropy_with_logits: target of shape {td.shape} must match input of "
                          f"shape {xd.shape}")
+    if _lw.needs_grad(weight) or _lw.needs_grad(pos_weight):
+        return _lw.bce_with_logits_weighted(x, target, weight, pos_weight, reduction)
     wd = None if weight is None else _data(weight)
     pw = None if pos_weight is None else _data(pos_weight)
     ls = _log_sigmoid(xd)

@@ -1,0 +1,69 @@
+"""The losses whose weights require grad: ``weight`` of cross_entropy / nll_loss / the binary cross-entropies
+and ``pos_weight`` of binary_cross_entropy_with_logits. The fused losses (loss.py) treat their weights as
+constants; when a weight tensor requires grad (npgrad's float tensors do by default) the loss is composed here
+of differentiable ops instead, with the same values, so the weight gets its gradient rather than silently none.
+PyTorch refuses these derivatives ("not differentiable with respect to argument 'weight'") except for
+probability targets of cross_entropy; the gradients here are the exact ones (checked by central differences)."""
+import numpy as np
+
+from ...autograd.grad_mode import _state
+from ...ops.index import take_along_axis
+from ...tensor import Tensor
+from .activation import log_softmax
+from .activation_more import logsigmoid
+
+
+def needs_grad(w):
+    """Whether ``w`` is a tensor whose gradient is wanted (it requires grad, and grad mode is on)."""
+    return isinstance(w, Tensor) and w.requires_grad and _state.enabled
+
+
+def weighted(loss, weight, reduction):
+    """An elementwise loss (``reduction='none'``) times ``weight`` (broadcast), reduced as PyTorch's weighted
+    binary cross-entropies: the mean is over the elements, not the weights."""
+    loss = loss * weight
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+
+def bce_with_logits_weighted(x, target, weight, pos_weight, reduction):
+    """``(1 - t) x - ((pw - 1) t + 1) log sigmoid(x)``, times ``weight``: PyTorch's formula, as ops."""
+    t = target if isinstance(target, Tensor) else np.asarray(target, dtype=x.dtype)
+    lw = 1.0 if pos_weight is None else (pos_weight - 1) * t + 1
+    loss = (1 - t) * x - lw * logsigmoid(x)
+    return weighted(loss, 1.0 if weight is None else weight, reduction)
+
+
+def nll_loss_weighted(x, valid, tc, weight, C, reduction):
+    """``-w[t] x[t]`` over the valid targets; the mean divides by their summed weights, as PyTorch's."""
+    w_t = weight[tc] * valid
+    loss = -w_t * take_along_axis(x, np.expand_dims(tc, 1), axis=1).squeeze(1)
+    if reduction == "mean":
+        return loss.sum() / w_t.sum()
+    return loss.sum() if reduction == "sum" else loss
+
+
+def cross_entropy_weighted(x, target, td, prob, weight, C, eps, ignore_index, reduction):
+    """Cross-entropy with class weights that require grad, composed of differentiable ops so that ``weight``
+    gets its gradient too; the same values as the fused path (PyTorch's formulas: for index targets the weighted
+    NLL and the smoothing term, each divided by the summed weights of the valid targets under "mean")."""
+    if weight.shape != (C,):
+        raise ValueError(f"cross_entropy: weight of shape {weight.shape} for {C} classes")
+    w = weight.reshape((C,) + (1,) * (x.ndim - 2))
+    logp = log_softmax(x, dim=1)
+    if prob:
+        t = target if isinstance(target, Tensor) else np.asarray(target, dtype=x.dtype)
+        if eps:
+            t = t * (1 - eps) + eps / C
+        loss = -(logp * t * w).sum(axis=1)
+        if reduction == "mean":
+            return loss.sum() / loss.size
+        return loss.sum() if reduction == "sum" else loss
+    from .loss import _class_targets  # (loss.py imports this module)
+    valid, tc = _class_targets(td, C, ignore_index, "cross_entropy")
+    w_t = weight[tc] * valid                                   # (N, d...): the target classes' weights
+    loss = -(1 - eps) * w_t * take_along_axis(logp, np.expand_dims(tc, 1), axis=1).squeeze(1)
+    if eps:
+        loss = loss - (eps / C) * (logp * w).sum(axis=1) * valid
+    if reduction == "mean":
+        return loss.sum() / w_t.sum()
+    return loss.sum() if reduction == "sum" else loss
