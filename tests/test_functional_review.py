@@ -181,3 +181,14 @@ def test_loss_weights_that_require_grad_get_their_gradient(reduction):
         np.testing.assert_allclose(out.data, loss(TF, torch.tensor(w)).numpy(), rtol=1e-12, err_msg=name)
         expected = _central(lambda v: loss(F, v).data.sum(), w)
         np.testing.assert_allclose(W.grad, expected, rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+def test_a_loss_module_keeps_its_class_weights_constant():
+    """nn.CrossEntropyLoss(weight=npg.tensor(w)): the buffer is a constant sharing the tensor's memory (a float
+    tensor requires grad by default in npgrad, not in PyTorch), so the module trains as torch's does."""
+    w = npg.tensor(np.array([1.0, 2.0, 0.5]))
+    loss = npg.nn.CrossEntropyLoss(weight=w)
+    assert not loss.weight.requires_grad and np.shares_memory(loss.weight.data, w.data)
+    x = npg.tensor(np.random.default_rng(0).standard_normal((4, 3)))
+    loss(x, np.array([0, 1, 2, 1])).backward()
+    assert w.grad is None and x.grad is not None

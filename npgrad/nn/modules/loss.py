@@ -17,7 +17,11 @@ class _Loss(Module):
         self.reduction = reduction
 
     def _weight_buffer(self, name, value):
-        self.register_buffer(name, value if value is None or isinstance(value, Tensor) else _wrap(np.asarray(value)))
+        # a constant buffer sharing the tensor's memory: npgrad's float tensors require grad by default, where
+        # PyTorch's do not, and a class weight passed to a loss module is not meant to be trained (F.cross_entropy
+        # with a weight that requires grad differentiates it)
+        self.register_buffer(name, value if value is None else value.detach() if isinstance(value, Tensor)
+                             else _wrap(np.asarray(value)))
 
 
 class CrossEntropyLoss(_Loss):
