@@ -69,7 +69,7 @@ def linear(input, weight, bias=None):
 def bilinear(input1, input2, weight, bias=None):
     """``y[..., o] = sum_ij x1[..., i] weight[o, i, j] x2[..., j] + bias[o]``, as ``F.bilinear``."""
     x1, x2 = as_input(input1, "bilinear"), as_input(input2, "bilinear")
-    wd = _data(weight)
+    wd = weight if isinstance(weight, Tensor) else _data(weight)  # (shapes only: a batched weight has no .data)
     if wd.ndim != 3:
         raise ValueError(f"bilinear: weight must be 3-D (out_features, in1_features, in2_features), got shape "
                          f"{wd.shape}")
@@ -80,8 +80,8 @@ def bilinear(input1, input2, weight, bias=None):
     if x1.shape[-1] != I or x2.shape[-1] != J:
         raise ValueError(f"bilinear: input1 of shape {x1.shape} and input2 of shape {x2.shape} do not match weight "
                          f"of shape {wd.shape} (expected last dims {I} and {J})")
-    if bias is not None and _data(bias).shape != (O,):
-        raise ValueError(f"bilinear: bias of shape {_data(bias).shape} for {O} output features")
+    if bias is not None and tuple(np.shape(bias)) != (O,):
+        raise ValueError(f"bilinear: bias of shape {tuple(np.shape(bias))} for {O} output features")
     lead = x1.shape[:-1]
     a = x1.reshape(-1, I)
     b = x2.reshape(-1, J)
