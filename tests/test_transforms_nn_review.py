@@ -113,3 +113,19 @@ def test_bilinear_per_sample_grads_stay_vectorized():
                                in_dims=(0, None, None))(torch.tensor(x), torch.tensor(w), torch.tensor(b))
     for g, t in zip(got, want):
         assert_close(g, t.detach().numpy(), np.float64)
+
+
+def test_loss_weight_tangent_without_requires_grad():
+    """A class weight that carries a forward-mode tangent but does not require grad: jvp against central
+    differences (the fused losses treat a plain weight as a constant, so the tangent must take the other path)."""
+    rng = np.random.default_rng(4)
+    x, t, w, v = rng.standard_normal((4, 3)), rng.integers(0, 3, 4), rng.uniform(0.5, 2, 3), rng.standard_normal(3)
+    probs = rng.dirichlet(np.ones(3), size=4)
+    t01 = rng.uniform(0, 1, (4, 3)).round()
+    for f in (lambda w_: F.cross_entropy(npg.tensor(x), t, weight=w_),
+              lambda w_: F.cross_entropy(npg.tensor(x), probs, weight=w_),
+              lambda w_: F.nll_loss(F.log_softmax(npg.tensor(x), 1), t, weight=w_),
+              lambda w_: F.binary_cross_entropy_with_logits(npg.tensor(x), t01, pos_weight=w_)):
+        _, tangent = jvp(f, (npg.tensor(w, requires_grad=False),), (npg.tensor(v),))
+        fd = (f(npg.tensor(w + 1e-6 * v)).item() - f(npg.tensor(w - 1e-6 * v)).item()) / 2e-6
+        np.testing.assert_allclose(tangent.item(), fd, rtol=1e-6)

@@ -4,7 +4,6 @@ import warnings
 
 import numpy as np
 
-from ...autograd.grad_mode import _state as _grad_state
 from ...ops import elementwise as _ew
 from ...ops._util import as_input
 from ...ops._util import batching_rule as _batching_rule
@@ -95,7 +94,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     eps = float(label_smoothing)
-    if isinstance(weight, Tensor) and weight.requires_grad and _grad_state.enabled:
+    if _lw.needs_grad(weight):
         # class weights that require grad get their gradient (PyTorch has none for index targets: it raises)
         return _lw.cross_entropy_weighted(x, target, td, prob, weight, C, eps, ignore_index, reduction)
     if xd.ndim == 2 and not prob and weight is None and not eps and _plain_targets(td, C, ignore_index):

@@ -6,6 +6,7 @@ PyTorch refuses these derivatives ("not differentiable with respect to argument 
 probability targets of cross_entropy; the gradients here are the exact ones (checked by central differences)."""
 import numpy as np
 
+from ...autograd import forward_ad as _fwd
 from ...autograd.grad_mode import _state
 from ...ops.index import take_along_axis
 from ...tensor import Tensor
@@ -14,8 +15,9 @@ from .activation_more import logsigmoid
 
 
 def needs_grad(w):
-    """Whether ``w`` is a tensor whose gradient is wanted (it requires grad, and grad mode is on)."""
-    return isinstance(w, Tensor) and w.requires_grad and _state.enabled
+    """Whether ``w`` is a tensor whose derivative is wanted: it requires grad (and grad mode is on), or it
+    carries a forward-mode tangent (``npg.func.jvp``, ``forward_ad.make_dual``)."""
+    return isinstance(w, Tensor) and ((w.requires_grad and _state.enabled) or _fwd.is_dual(w))
 
 
 def weighted(loss, weight, reduction):
