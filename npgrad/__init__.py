@@ -30,6 +30,7 @@ from . import integrate  # noqa: E402
 from . import signal  # noqa: E402
 from . import utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist  # noqa: E402  (torch's aliases)
 
 float32 = _np.float32  # NumPy's dtype classes, so npg.float32 works wherever np.float32 does
 float64 = _np.float64
@@ -43,4 +44,5 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad",
            "geomspace", "randn", "rand",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
            "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "poly",
-           "special", "stats", "fft", "integrate", "signal"] + _ops.__all__
+           "special", "stats", "fft", "integrate", "signal", "cosine_similarity", "pairwise_distance",
+           "pdist"] + _ops.__all__

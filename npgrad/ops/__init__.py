@@ -390,6 +390,15 @@ from .torch_views import adjoint, movedim, narrow, swapdims, tensor_split, unfla
 __all__ += _torch_views.__all__ + _torch_copies.__all__
 _torch_copies.attach(T)
 
+# cdist cummax cummin logcumsumexp cartesian_prod combinations renorm histc bucketize (ops/torch_fns.py; torch's
+# pdist cosine_similarity pairwise_distance are nn.functional's, exported in npgrad/__init__.py)
+from . import torch_fns as _torch_fns  # noqa: E402
+from .torch_fns import (bucketize, cartesian_prod, cdist, combinations, cummax, cummin, histc,  # noqa: E402,F401
+                        logcumsumexp, renorm)
+
+__all__ += _torch_fns.__all__
+_torch_fns.attach(T)
+
 # ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
 from .nondiff_extra import *  # noqa: E402,F401,F403

@@ -1,0 +1,263 @@
+"""PyTorch's top-level functions that NumPy has no name for, with torch's signatures, values, dtypes, gradients
+and errors, composed from npgrad's ops (so their gradients, JVPs and batching rules are those ops'):
+
+* ``cdist`` (batched p-norm distances, gradient 0 where a distance is 0, as torch);
+* ``cummax`` / ``cummin`` (torch's ``(values, indices)`` named tuples; the gradient goes to the index chosen,
+  the last of equal values, a NaN once seen propagates) and ``logcumsumexp`` (stable);
+* ``cartesian_prod`` and ``combinations`` (differentiable gathers);
+* ``renorm`` (differentiable as torch's);
+* ``histc`` and ``bucketize`` (no gradient; ``bucketize``'s ``right`` is ``np.searchsorted``'s side="right").
+
+``torch.pdist`` / ``cosine_similarity`` / ``pairwise_distance`` are npgrad.nn.functional's, exported at the top
+level by npgrad/__init__.py. :func:`attach` gives ``Tensor`` the methods torch has of these."""
+import collections as _collections
+import itertools as _itertools
+import math
+
+import numpy as np
+
+from .._batching import batching_rule
+from ..tensor import Tensor, _wrap
+from . import elementwise as _ew
+from ._util import as_input, is_batched, normalize_one_axis
+from .index import take_along_axis
+from .reduce import logsumexp
+from .shape import moveaxis, reshape, stack
+
+__all__ = ["bucketize", "cartesian_prod", "cdist", "combinations", "cummax", "cummin", "histc",
+           "logcumsumexp", "renorm"]
+
+_COMPUTE_MODES = (None, "use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                  "donot_use_mm_for_euclid_dist")
+
+
+def _vector_norm(v, p, axis, keepdims=False):
+    from ..nn.functional.distance import _vector_norm as vn  # nn imports ops: here at call time
+    return vn(v, p, axis, keepdims)
+
+
+def _is_float(t):
+    return np.dtype(t.dtype).kind == "f"
+
+
+# ------------------------------------------------------------------------------ distances
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """The ``p``-norm distances between the rows of ``x1`` (..., P, M) and of ``x2`` (..., R, M): (..., P, R),
+    the batch dimensions broadcast, as ``torch.cdist``. ``p`` is any non-negative number or ``inf`` (0 counts the
+    differing coordinates, with a zero gradient); the gradient is 0 where a distance is 0. ``compute_mode`` is
+    checked and otherwise ignored: the distances are always computed directly (torch's matrix-product form for
+    ``p=2`` differs only by rounding)."""
+    a, b = as_input(x1, "cdist"), as_input(x2, "cdist")
+    for name, t in (("X1", a), ("X2", b)):
+        if t.ndim < 2:
+            raise ValueError(f"cdist only supports at least 2D tensors, {name} got: {t.ndim}D")
+    for name, t in (("X1", a), ("X2", b)):
+        if not _is_float(t):
+            raise TypeError(f"cdist only supports floating-point dtypes, {name} got: {t.dtype}")
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"X1 and X2 must have the same number of columns. X1: {a.shape[-1]} X2: {b.shape[-1]}")
+    if a.dtype != b.dtype:
+        raise TypeError(f"cdist: expected both inputs of one dtype, got {a.dtype} and {b.dtype}")
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or math.isnan(p):
+        raise TypeError(f"cdist: p must be a number, got {p!r}")
+    if p < 0:
+        raise ValueError("cdist only supports non-negative p values")
+    if compute_mode not in _COMPUTE_MODES:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"cdist: the batch dimensions of shapes {a.shape} and {b.shape} do not broadcast") from None
+    d = reshape(a, a.shape[:-1] + (1, a.shape[-1])) - reshape(b, b.shape[:-2] + (1,) + b.shape[-2:])
+    if a.shape[-1] == 0:
+        return d.sum(axis=-1)
+    if p == 0:  # a count: no gradient, as torch's zero one
+        counts = _vector_norm(d, 0, -1)
+        return counts + (d - d.detach()).sum(axis=-1) * 0
+    return _vector_norm(d, float(p), -1)
+
+
+# ------------------------------------------------------------------------------ cumulative
+CummaxResult = _collections.namedtuple("cummax", ["values", "indices"])
+CumminResult = _collections.namedtuple("cummin", ["values", "indices"])
+
+
+def _cum_indices(xd, ax, larger):
+    """For every position along ``ax``, torch's index of the running extreme: the last of equal values, and
+    once a NaN is seen, the last NaN."""
+    v = np.moveaxis(np.asarray(xd), ax, -1)
+    idx = np.zeros(v.shape, np.int64)
+    if v.shape[-1] == 0 or v.size == 0:
+        return np.moveaxis(idx, -1, ax)
+    best, cur = v[..., 0].copy(), np.zeros(v.shape[:-1], np.int64)
+    for i in range(v.shape[-1]):
+        vi = v[..., i]
+        with np.errstate(invalid="ignore"):
+            take = (vi >= best) if larger else (vi <= best)
+        if v.dtype.kind == "f":
+            take = take | np.isnan(vi)
+        best = np.where(take, vi, best)
+        cur = np.where(take, i, cur)
+        idx[..., i] = cur
+    return np.moveaxis(idx, -1, ax)
+
+
+def _cum_extreme(x, dim, larger, name):
+    x = as_input(x, name)
+    if x.ndim == 0:
+        normalize_one_axis(dim, 1, name)
+        return x[()], _wrap(np.zeros((), np.int64))
+    ax = normalize_one_axis(dim, x.ndim, name)
+    if x.dtype == np.bool_:
+        raise TypeError(f"{name}: bool tensors are not supported")
+    idx = _cum_indices(x.data, ax, larger)
+    return take_along_axis(x, idx, ax), _wrap(idx)
+
+
+@batching_rule("topk")
+def _cummax(x, dim):
+    return _cum_extreme(x, dim, True, "cummax")
+
+
+@batching_rule("topk")
+def _cummin(x, dim):
+    return _cum_extreme(x, dim, False, "cummin")
+
+
+def cummax(input, dim):
+    """The running maximum along ``dim`` and its indices, as ``torch.cummax``: a ``(values, indices)`` named
+    tuple, values differentiable (the gradient goes to the index chosen), indices int64. Among equal values the
+    last is chosen; a NaN propagates (its index the last NaN's), as torch."""
+    return CummaxResult(*_cummax(input, dim))
+
+
+def cummin(input, dim):
+    """The running minimum along ``dim`` and its indices, as ``torch.cummin`` (see :func:`cummax`)."""
+    return CumminResult(*_cummin(input, dim))
+
+
+def logcumsumexp(input, dim):
+    """``log(cumsum(exp(input), dim))`` computed stably (each prefix a ``logsumexp``), as
+    ``torch.logcumsumexp``. Memory grows as the square of the length along ``dim``."""
+    x = as_input(input, "logcumsumexp")
+    if not (_is_float(x) or np.dtype(x.dtype).kind == "c"):
+        raise TypeError(f"logcumsumexp: expected a floating point input, got {x.dtype}")
+    if x.ndim == 0:
+        normalize_one_axis(dim, 1, "logcumsumexp")
+        return reshape(logcumsumexp(reshape(x, (1,)), 0), ())
+    ax = normalize_one_axis(dim, x.ndim, "logcumsumexp")
+    n = x.shape[ax]
+    if n == 0 or x.size == 0:
+        return x * 1
+    xm = moveaxis(x, ax, -1)
+    prefix = np.tril(np.ones((n, n), bool))               # row k: the entries j <= k
+    rows = _ew.where(prefix, reshape(xm, xm.shape[:-1] + (1, n)), -np.inf)
+    return moveaxis(logsumexp(rows, axis=-1), -1, ax)
+
+
+# ------------------------------------------------------------------------------ gathers
+def cartesian_prod(*tensors):
+    """The Cartesian product of 1-D tensors, as ``torch.cartesian_prod``: (N1 * N2 * ..., k), row by row in
+    ``itertools.product``'s order (one tensor: itself)."""
+    if not tensors:
+        raise ValueError("cartesian_prod: expects a non-empty list of tensors")
+    xs = [as_input(t, "cartesian_prod") for t in tensors]
+    for t in xs:
+        if t.ndim != 1:
+            raise ValueError(f"Expect a 1D vector, but got shape {list(t.shape)}")
+    if len({np.dtype(t.dtype) for t in xs}) > 1:
+        raise TypeError("cartesian_prod: expects all tensors to have the same dtype")
+    if len(xs) == 1:
+        return xs[0]
+    grids = np.meshgrid(*[np.arange(t.shape[0]) for t in xs], indexing="ij")
+    return stack([t[g.reshape(-1)] for t, g in zip(xs, grids)], axis=1)
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The length-``r`` combinations of a 1-D tensor's elements, as ``torch.combinations`` (``itertools``'
+    ``combinations`` / ``combinations_with_replacement`` order): (C, r), or (0,) for ``r=0``."""
+    x = as_input(input, "combinations")
+    if x.ndim != 1:
+        raise ValueError(f"Expect a 1D vector, but got shape {list(x.shape)}")
+    if isinstance(r, bool) or not isinstance(r, (int, np.integer)):
+        raise TypeError(f"combinations: r must be an int, got {r!r}")
+    if r < 0:
+        raise ValueError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return x[np.zeros(0, np.intp)]
+    make = _itertools.combinations_with_replacement if with_replacement else _itertools.combinations
+    idx = np.array(list(make(range(x.shape[0]), r)), dtype=np.intp).reshape(-1, r)
+    return x[idx]
+
+
+# ------------------------------------------------------------------------------ renorm
+def renorm(input, p, dim, maxnorm):
+    """Each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled to norm ``maxnorm`` (by
+    ``maxnorm / (norm + 1e-7)``), as ``torch.renorm``; differentiable through the norm as torch's."""
+    x = as_input(input, "renorm")
+    if x.ndim < 2:
+        raise ValueError(f"renorm: input needs at least 2 dimensions, got {x.ndim} dimensions")
+    if not (_is_float(x) or np.dtype(x.dtype).kind == "c"):
+        raise TypeError(f"renorm: expected a floating point input, got {x.dtype}")
+    if not p > 0:
+        raise ValueError("renorm: non-positive-norm not supported")
+    if not maxnorm >= 0:
+        raise ValueError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    ax = normalize_one_axis(dim, x.ndim, "renorm")
+    others = tuple(i for i in range(x.ndim) if i != ax)
+    norm = _vector_norm(x, float(p), others, keepdims=True)
+    over = (norm > maxnorm) if is_batched(norm) else (norm.data > maxnorm)
+    return x * _ew.where(over, maxnorm / (norm + 1e-7), 1.0)
+
+
+# ------------------------------------------------------------------------------ no gradient
+def histc(input, bins=100, min=0, max=0):
+    """A histogram of ``bins`` equal bins over ``[min, max]`` (the data's range when both are equal, widened by
+    1 each way if that is a point), as ``torch.histc``: the input's dtype, no gradient; values outside the
+    range (and NaN) are left out, a value equal to ``max`` counts in the last bin."""
+    x = as_input(input, "histc")
+    xd = np.asarray(x.data)
+    if not _is_float(x):
+        raise TypeError(f"histc: not implemented for {x.dtype} (a floating point input is needed)")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)):
+        raise TypeError(f"histc: bins must be an int, got {bins!r}")
+    if bins <= 0:
+        raise ValueError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+    dt = xd.dtype.type
+    lo, hi = dt(min), dt(max)
+    if lo > hi:
+        raise ValueError("torch.histc: max must be larger than min")
+    if lo == hi and xd.size:
+        lo, hi = xd.min(), xd.max()
+    if lo == hi:
+        lo, hi = lo - dt(1), hi + dt(1)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError(f"torch.histc: range of [{lo}, {hi}] is not finite")
+    flat = xd.reshape(-1)
+    inside = flat[(flat >= lo) & (flat <= hi)]
+    pos = ((inside - lo) * bins / (hi - lo)).astype(np.int64)
+    pos[pos >= bins] = bins - 1
+    return _wrap(np.bincount(pos, minlength=bins).astype(xd.dtype))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The index of the bucket of each value among the sorted 1-D ``boundaries``, as ``torch.bucketize``:
+    ``right=False`` gives the ``i`` with ``boundaries[i-1] < v <= boundaries[i]`` (``np.searchsorted``'s
+    side="left"), ``right=True`` the ``i`` with ``boundaries[i-1] <= v < boundaries[i]`` (side="right"). int64
+    (int32 with ``out_int32``), no gradient; a Python number gives a 0-d tensor."""
+    xd = np.asarray(input.data if isinstance(input, Tensor) else input)
+    bd = np.asarray(boundaries.data if isinstance(boundaries, Tensor) else boundaries)
+    if bd.ndim != 1:
+        raise ValueError(f"boundaries tensor must be 1 dimension, but got dim({bd.ndim})")
+    out = np.searchsorted(bd, xd, side="right" if right else "left")
+    return _wrap(np.asarray(out, np.int32 if out_int32 else np.int64))
+
+
+def attach(T):
+    """Give ``Tensor`` the methods torch has of these: ``x.cummax(dim)``, ``cummin``, ``logcumsumexp``,
+    ``renorm``, ``histc``."""
+    for name, fn in dict(cummax=cummax, cummin=cummin, logcumsumexp=logcumsumexp, renorm=renorm,
+                         histc=histc).items():
+        if not hasattr(T, name):
+            setattr(T, name, fn)
+
