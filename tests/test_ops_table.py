@@ -10,6 +10,7 @@ to both. Every case runs:
 npgrad follows NumPy's array semantics (``var``/``std`` use ``ddof=0`` by default, ``repeat``
 is ``np.repeat``...), so the torch side is written to compute the same thing.
 """
+import math
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -1136,6 +1137,57 @@ for name, fn, shapes in [
 from tests.table_poly_eig import add_cases as _poly_eig_cases  # noqa: E402
 
 _poly_eig_cases(add, torch, DOMAINS)
+
+
+# ---- PyTorch's top-level functions (ops/torch_fns.py; indices, histc, bucketize, errors: tests/test_torch_fns.py)
+def _tcdist(a, b, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """``torch.cdist``'s values; the gradient (and the second one, which torch.cdist lacks) of torch's
+    vector_norm of the differences (the same as torch.cdist's first: tests/test_torch_fns.py)."""
+    diff = a.unsqueeze(-2) - b.unsqueeze(-3)
+    norm = torch.linalg.vector_norm(diff, ord=p, dim=-1)
+    return torch.cdist(a, b, p=p, compute_mode=compute_mode).detach() + norm - norm.detach()
+
+
+def _tpdist(x, p=2.0):
+    """``torch.pdist``'s values, the gradients of vector_norm (as for _tcdist)."""
+    i, j = np.triu_indices(x.shape[0], 1)
+    norm = torch.linalg.vector_norm(x[i] - x[j], ord=p, dim=-1)
+    return torch.pdist(x, p=p).detach() + norm - norm.detach()
+
+
+_CDIST = [[(4, 3), (5, 3)], [(2, 4, 3), (2, 5, 3)], [(2, 1, 3, 2), (3, 4, 2)], [(0, 3), (2, 3)], [(3, 0), (2, 0)]]
+for p in (2.0, 1.0, 3.0, 1.5, 0.5, math.inf, 0.0):
+    add("cdist", npg.cdist, _tcdist, _CDIST if p in (2.0, 1.0) else _CDIST[:2], p=p)
+for p in (1.0, 1.5):  # zero distances on the diagonal: gradient 0 there, as torch (p=2: tests/test_torch_fns.py)
+    add("cdist_self", lambda x, p: npg.cdist(x, x, p=p), lambda x, p: _tcdist(x, x, p=p), [[(4, 3)], [(2, 3, 2)]],
+        fd=False, p=p)
+add("cdist_mode", lambda a, b: npg.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist"),
+    lambda a, b: _tcdist(a, b, compute_mode="donot_use_mm_for_euclid_dist"), [_CDIST[1]])
+for name in ("cummax", "cummin"):
+    for shapes, dim in [([(3, 5)], 1), ([(4,)], 0), ([()], 0), ([(0, 3)], 0), ([(2, 3, 4)], -2)]:
+        add(name, lambda x, dim, name=name: getattr(npg, name)(x, dim).values,
+            lambda x, dim, name=name: getattr(torch, name)(x, dim).values, [shapes], dim=dim)
+    add(name + "_ties", lambda x, dim, name=name: getattr(npg, name)(x, dim).values,
+        lambda x, dim, name=name: getattr(torch, name)(x, dim).values, [[(3, 6)], [(8,)]], domain="ties", fd=False,
+        dim=-1)
+    add(name + "_method", lambda x, name=name: getattr(x, name)(1)[0],
+        lambda x, name=name: getattr(x, name)(1)[0], [[(2, 4)]])
+for shapes, dim in [([(3, 5)], 1), ([(4,)], 0), ([()], 0), ([(2, 0)], 1), ([(2, 3, 4)], -2)]:
+    add("logcumsumexp", npg.logcumsumexp, torch.logcumsumexp, [shapes], dim=dim)
+add("logcumsumexp_big", lambda x: npg.logcumsumexp(x * 300, 1), lambda x: torch.logcumsumexp(x * 300, 1), [[(2, 5)]])
+add("cartesian_prod", npg.cartesian_prod, torch.cartesian_prod,
+    [[(3,), (2,)], [(2,), (3,), (2,)], [(4,)], [(0,), (3,)]])
+for r, rep, shapes in [(2, False, [(4,)]), (3, False, [(5,)]), (2, True, [(3,)]), (3, True, [(2,)]), (1, False, [(3,)]),
+                       (4, False, [(3,)]), (2, False, [(0,)])]:
+    add("combinations", npg.combinations, torch.combinations, [shapes], r=r, with_replacement=rep)
+for p, dim, maxnorm, shapes in [(2, 0, 1.0, [(3, 4)]), (1, 1, 2.0, [(2, 3, 4)]), (3, -1, 1.0, [(4, 2)]),
+                                (2, 1, 100.0, [(3, 4)]), (1.5, 0, 0.5, [(2, 3)]), (2, 0, 1.0, [(0, 3)])]:
+    add("renorm", npg.renorm, torch.renorm, [shapes], p=p, dim=dim, maxnorm=maxnorm)
+add("renorm_method", lambda x: x.renorm(2, 0, 1.0), lambda x: x.renorm(2, 0, 1.0), [[(3, 4)]])
+add("torch.pdist", npg.pdist, _tpdist, [[(4, 3)], [(2, 5)]])
+add("torch.pdist", npg.pdist, _tpdist, [[(4, 3)]], p=1.0)
+add("torch.cosine_similarity", npg.cosine_similarity, torch.cosine_similarity, [[(3, 4), (3, 4)], [(2, 4), (4,)]])
+add("torch.pairwise_distance", npg.pairwise_distance, torch.pairwise_distance, [[(3, 4), (3, 4)], [(4,), (2, 4)]])
 
 
 # ------------------------------------------------------------------------ the tests

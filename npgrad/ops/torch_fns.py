@@ -183,8 +183,8 @@ def combinations(input, r=2, with_replacement=False):
         raise TypeError(f"combinations: r must be an int, got {r!r}")
     if r < 0:
         raise ValueError(f"Expect a non-negative number, but got {r}")
-    if r == 0:
-        return x[np.zeros(0, np.intp)]
+    if r == 0:  # torch's empty constant, not a gather
+        return _wrap(np.zeros(0, x.dtype))
     make = _itertools.combinations_with_replacement if with_replacement else _itertools.combinations
     idx = np.array(list(make(range(x.shape[0]), r)), dtype=np.intp).reshape(-1, r)
     return x[idx]
