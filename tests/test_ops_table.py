@@ -1145,14 +1145,14 @@ def _tcdist(a, b, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     vector_norm of the differences (the same as torch.cdist's first: tests/test_torch_fns.py)."""
     diff = a.unsqueeze(-2) - b.unsqueeze(-3)
     norm = torch.linalg.vector_norm(diff, ord=p, dim=-1)
-    return torch.cdist(a, b, p=p, compute_mode=compute_mode).detach() + norm - norm.detach()
+    return torch.cdist(a.detach(), b.detach(), p=p, compute_mode=compute_mode) + norm - norm.detach()
 
 
 def _tpdist(x, p=2.0):
     """``torch.pdist``'s values, the gradients of vector_norm (as for _tcdist)."""
     i, j = np.triu_indices(x.shape[0], 1)
     norm = torch.linalg.vector_norm(x[i] - x[j], ord=p, dim=-1)
-    return torch.pdist(x, p=p).detach() + norm - norm.detach()
+    return torch.pdist(x.detach(), p=p) + norm - norm.detach()
 
 
 _CDIST = [[(4, 3), (5, 3)], [(2, 4, 3), (2, 5, 3)], [(2, 1, 3, 2), (3, 4, 2)], [(0, 3), (2, 3)], [(3, 0), (2, 0)]]
@@ -1172,9 +1172,8 @@ for name in ("cummax", "cummin"):
         dim=-1)
     add(name + "_method", lambda x, name=name: getattr(x, name)(1)[0],
         lambda x, name=name: getattr(x, name)(1)[0], [[(2, 4)]])
-for shapes, dim in [([(3, 5)], 1), ([(4,)], 0), ([()], 0), ([(2, 0)], 1), ([(2, 3, 4)], -2)]:
+for shapes, dim in [([(3, 5)], 1), ([(4,)], 0), ([()], 0), ([(2, 3, 4)], -2)]:  # (2, 0): torch's JVP fails
     add("logcumsumexp", npg.logcumsumexp, torch.logcumsumexp, [shapes], dim=dim)
-add("logcumsumexp_big", lambda x: npg.logcumsumexp(x * 300, 1), lambda x: torch.logcumsumexp(x * 300, 1), [[(2, 5)]])
 add("cartesian_prod", npg.cartesian_prod, torch.cartesian_prod,
     [[(3,), (2,)], [(2,), (3,), (2,)], [(4,)], [(0,), (3,)]])
 for r, rep, shapes in [(2, False, [(4,)]), (3, False, [(5,)]), (2, True, [(3,)]), (3, True, [(2,)]), (1, False, [(3,)]),

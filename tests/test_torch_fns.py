@@ -65,6 +65,7 @@ def test_cummax_cummin_indices_as_torch(name):
 def test_logcumsumexp_extremes_and_errors():
     a = np.array([[-1000.0, 0.0, 1000.0, -np.inf], [1e4, 1e4, -1e4, 3.0]])
     np.testing.assert_allclose(npg.logcumsumexp(npg.tensor(a), 1).data, torch.logcumsumexp(torch.tensor(a), 1))
+    assert npg.logcumsumexp(npg.tensor(np.zeros((2, 0))), 1).shape == (2, 0)
     with pytest.raises(TypeError, match="floating"):
         npg.logcumsumexp(npg.tensor(np.array([1, 2])), 0)
 
