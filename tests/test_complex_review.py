@@ -1,0 +1,18 @@
+"""Adversarial review of complex numbers against PyTorch: each test is a case that once diverged."""
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+
+from .complex_helpers import compare
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_negative_real_base_to_a_complex_power_has_the_complex_log_gradient(dtype):
+    # d(a**b)/db = a**b log(a): for a < 0 the complex log log|a| + i pi (PyTorch), not NaN from a real log
+    b = np.array([1 + 1j, 0.5 - 0.3j, 2 + 0j, -1.5 + 2j], dtype=dtype)
+    compare(lambda y: (-2.0) ** y, lambda y: (-2.0) ** y, [b], "python scalar ** complex")
+    compare(lambda y: npg.power(-0.5, y), lambda y: torch.pow(-0.5, y), [b], "npg.power(scalar, complex)")
+    a = np.array([-2.0, -0.5, 3.0, -1.0], dtype=np.float32 if dtype == np.complex64 else np.float64)
+    compare(lambda x, y: x ** y, lambda x, y: x ** y, [a, b], "real tensor ** complex tensor")
