@@ -1,6 +1,7 @@
 """Adversarial review of complex numbers against PyTorch: each test is a case that once diverged."""
 import numpy as np
 import pytest
+import scipy.special as scipy_special
 import torch
 
 import npgrad as npg
@@ -16,3 +17,10 @@ def test_negative_real_base_to_a_complex_power_has_the_complex_log_gradient(dtyp
     compare(lambda y: npg.power(-0.5, y), lambda y: torch.pow(-0.5, y), [b], "npg.power(scalar, complex)")
     a = np.array([-2.0, -0.5, 3.0, -1.0], dtype=np.float32 if dtype == np.complex64 else np.float64)
     compare(lambda x, y: x ** y, lambda x, y: x ** y, [a, b], "real tensor ** complex tensor")
+
+
+def test_error_functions_of_huge_finite_arguments_are_their_limits_not_nan():
+    x = np.array([-1e300, -1e20, -30.0, -5.0, 0.5, 5.0, 30.0, 1e19, 1e20, 1e155, 1e300, np.inf])
+    for name in ["erf", "erfc", "ndtr", "log_ndtr"]:
+        ours = getattr(npg.special, name)(npg.tensor(x)).numpy()
+        np.testing.assert_allclose(ours, getattr(scipy_special, name)(x), rtol=1e-13, atol=1e-300, err_msg=name)

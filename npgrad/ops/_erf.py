@@ -65,6 +65,9 @@ def erfc_nonneg(z, single=False):
         return erfc_nonneg(np.reshape(z, 1), single).reshape(())
     if single:
         return _erfc_single(z)
+    # erfc(z) underflows to 0 beyond z ~ 27.3: clamp there (NaN stays NaN), else for z >~ 1e19 the float32
+    # split below overflows (exp(big) * exp(-inf) = inf * 0 = NaN instead of 0)
+    z = np.minimum(z, 40.0)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         t = 2.0 / (2.0 + z)
         u = t * _U_SCALE
