@@ -154,7 +154,7 @@ def _i1_vjp(g, y, x):  # I1' = I0 - I1 / x, 1/2 at 0
 
 def _i1e_vjp(g, y, x):  # (e^-|x| I1)' = i0e - i1e (sign(x) + 1/x), 1/2 at 0
     zero = x == 0
-    return g * np.where(zero, 0.5, _i0e(x) - y * (np.sign(x) + 1.0 / _safe_x(x)))
+    return g * np.where(zero, 0.5, _i0e(x) - y * np.sign(x) - y / _safe_x(x))
 
 
 def _log_ndtr_vjp(g, y, x):
