@@ -43,3 +43,13 @@ def test_betainc_with_a_tiny_b_is_never_negative(a, x):
     expected = scipy_special.betainc(a, 1e-300, x)
     assert ours[0] >= 0.0
     np.testing.assert_allclose(ours, [expected], rtol=0, atol=1e-13)   # (digits lost to 1 - I: documented)
+
+
+def test_zeta_poles_are_inf_as_scipy_and_torch():
+    # zeta(1, q) (the pole in the exponent) and zeta(x, q) at q = 0, -1, ... for a non-integer x > 1: were NaN
+    for x in [1.0, 1.5, 2.0, 3.25]:
+        q = np.array([-3.0, -1.0, -0.0, 0.0, 0.5, 2.0, 10.0])
+        ours = npg.special.zeta(x, npg.tensor(q)).numpy()
+        np.testing.assert_allclose(ours, scipy_special.zeta(x, q), rtol=1e-12, err_msg=f"x={x}")
+        theirs = torch.special.zeta(torch.tensor(x, dtype=torch.float64), torch.tensor(q)).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, err_msg=f"x={x}")
