@@ -53,3 +53,18 @@ def test_zeta_poles_are_inf_as_scipy_and_torch():
         np.testing.assert_allclose(ours, scipy_special.zeta(x, q), rtol=1e-12, err_msg=f"x={x}")
         theirs = torch.special.zeta(torch.tensor(x, dtype=torch.float64), torch.tensor(q)).numpy()
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, err_msg=f"x={x}")
+
+
+@pytest.mark.parametrize("x", [30.0, 100.0, 1000.0, 1e4])
+def test_erfcx_gradient_for_large_x_does_not_cancel(x):
+    # erfcx' = 2 x erfcx(x) - 2/sqrt(pi) lost ~ eps x^2 relative: all digits in float32 near x = 1e3
+    t = npg.tensor(np.array([x], np.float32), requires_grad=True)
+    npg.special.erfcx(t).sum().backward()
+    x64 = np.float64(np.float32(x))   # the oracle: that formula in float64 (relative error ~ 1e-16 x^2)
+    expected = 2.0 * x64 * scipy_special.erfcx(x64) - 2.0 / np.sqrt(np.pi)
+    np.testing.assert_allclose(t.grad, [expected], rtol=1e-5)
+    # float64, x = 1e5: against a central difference of SciPy's erfcx (h = 10: truncation ~ (h/x)^2 = 1e-8)
+    t = npg.tensor(np.array([1e5]), requires_grad=True)
+    npg.special.erfcx(t).sum().backward()
+    fd = (scipy_special.erfcx(1e5 + 10.0) - scipy_special.erfcx(1e5 - 10.0)) / 20.0
+    np.testing.assert_allclose(t.grad, [fd], rtol=1e-7)
