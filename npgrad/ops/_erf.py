@@ -106,8 +106,8 @@ def erf(x):
     """Elementwise error function (float64 result); NaN gives NaN."""
     x = np.asarray(x, dtype=np.float64)
     ax = np.abs(x)
-    small = x * _horner(_A, x * x)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):   # (the series overflows where |x| is huge: not taken)
+        small = x * _horner(_A, x * x)
         big = np.copysign(1.0 - erfc_nonneg(ax), x)
     return np.where(ax < 1.0, small, big)
 
