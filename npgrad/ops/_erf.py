@@ -65,6 +65,9 @@ def erfc_nonneg(z, single=False):
         return erfc_nonneg(np.reshape(z, 1), single).reshape(())
     if single:
         return _erfc_single(z)
+    # erfc(z) underflows to 0 beyond z ~ 27.3: clamp there (NaN stays NaN), else for z >~ 1e19 the float32
+    # split below overflows (exp(big) * exp(-inf) = inf * 0 = NaN instead of 0)
+    z = np.minimum(z, 40.0)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         t = 2.0 / (2.0 + z)
         u = t * _U_SCALE
@@ -103,8 +106,8 @@ def erf(x):
     """Elementwise error function (float64 result); NaN gives NaN."""
     x = np.asarray(x, dtype=np.float64)
     ax = np.abs(x)
-    small = x * _horner(_A, x * x)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):   # (the series overflows where |x| is huge: not taken)
+        small = x * _horner(_A, x * x)
         big = np.copysign(1.0 - erfc_nonneg(ax), x)
     return np.where(ax < 1.0, small, big)
 

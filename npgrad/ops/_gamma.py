@@ -254,15 +254,16 @@ def digamma(x):
 # ------------------------------------------------------------------------- zeta and polygamma
 def zeta(s, q):
     """The Hurwitz zeta function sum_k (q + k)^-s for s > 1 (scipy.special.zeta(s, q)); q < 0 is allowed for
-    integer s (the series is summed past the poles), inf at q a non-positive integer."""
+    integer s (the series is summed past the poles), inf at q a non-positive integer and at s = 1."""
     s, q = np.broadcast_arrays(_f64(s), _f64(q))
     out = np.full(s.shape, np.nan)
     ok = (s > 1) & ((q > 0) | (s == np.floor(s))) & np.isfinite(q) & np.isfinite(s)
     out[(s == np.inf) & (q > 1)] = 0.0
     out[(s == np.inf) & (q == 1)] = 1.0
-    pole = ok & (q <= 0) & (q == np.floor(q))
+    pole = (s > 1) & (q <= 0) & (q == np.floor(q))   # (for any s > 1, integer or not, as SciPy and PyTorch)
     ok &= ~pole
     out[pole] = np.inf
+    out[s == 1] = np.inf                                # (the pole of the series in s, whatever q)
     out[(s > 1) & (q == np.inf)] = 0.0
     if not ok.any():
         return out

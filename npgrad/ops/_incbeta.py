@@ -21,7 +21,8 @@ Accuracy (measured against mpmath at 60 digits, a, b in [0.05, 5000], x near 0, 
 tails): values and both derivatives within 2e-13 relative. With one parameter near 1e5-1e6 and the other
 below 1, x just beyond the switch point, up to ~1e-11. The complement ``1 - I`` is formed by subtraction
 where I is computed directly, so where I is close to 1 below the switch point (a small, b large, x below
-the mean) ``1 - I`` (and so ``betainc(b, a, 1 - x)``) loses ``-log10(1 - I)`` digits.
+the mean) ``1 - I`` (and so ``betainc(b, a, 1 - x)``) loses ``-log10(1 - I)`` digits; in particular for a
+tiny b and x near 1 (I ~ b, about 1e-14 absolute error there, never negative: the complement is clipped at 0).
 """
 import math
 
@@ -216,7 +217,8 @@ def _branch(a, b, x, y, flip, deriv):
     v, dv_b, dv_a, ok = _direct(b, a, y, x, deriv)
     if deriv:
         dv_a, dv_b = -dv_a, -dv_b
-    return 1.0 - v, dv_a, dv_b, ok
+    # (clipped: where v rounds to just above 1, as for b tiny and x near 1, 1 - v would be a negative I)
+    return np.maximum(1.0 - v, 0.0), dv_a, dv_b, ok
 
 
 def betainc(a, b, x, deriv=False, name="betainc", y=None):

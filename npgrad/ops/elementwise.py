@@ -253,9 +253,14 @@ def _pow_exponent(g, y, a, b):
     if not hasattr(a, "dtype"):  # a Python number: its log stays a Python float (weak, NEP 50)
         if a == 0:
             return np.where(b >= 0, g * 0, g * -math.inf)  # (g's dtype: no float64 constant)
+        if a < 0 and getattr(y, "dtype", None) is not None and y.dtype.kind == "c":
+            a = complex(a)  # (a negative real base of a complex power: its complex log, not NaN, as PyTorch)
         return g * (y * np.log(a).item())
     zero = (a == 0) & (b >= 0)
-    return g * np.where(zero, 0, y * np.log(np.where(zero, 1, a)))
+    base = np.where(zero, 1, a)
+    if getattr(y, "dtype", None) is not None and y.dtype.kind == "c" and base.dtype.kind != "c":
+        base = base.astype(y.dtype)  # (a negative real base: the complex log, log|a| + i pi, not NaN)
+    return g * np.where(zero, 0, y * np.log(base))
 
 
 # ------------------------------------------------------------------------- unary ops
