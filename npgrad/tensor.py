@@ -209,6 +209,8 @@ class Tensor:
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor during backward."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on a tensor that has requires_grad=False")
         if self._vjps is None:
             return
         extra = self._extra or {}
@@ -216,13 +218,15 @@ class Tensor:
         self._extra = extra
 
     def register_hook(self, hook):
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return replaces it."""
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return replaces it.
+        Returns a handle whose ``remove()`` unregisters the hook (as PyTorch's)."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         extra = self._extra or {}
-        extra.setdefault("hooks", []).append(hook)
+        hooks = extra.setdefault("hooks", [])
+        hooks.append(hook)
         self._extra = extra
-        return hook
+        return _HookHandle(hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         """Call ``hook(self)`` on this leaf right after backward has accumulated its gradient into ``.grad``
@@ -240,6 +244,28 @@ class Tensor:
         self._extra = extra
         _post_hooked[id(self)] = self
         return _PostHookHandle(self, hook)
+
+
+class _HookHandle:
+    """What ``register_hook`` returns: ``remove()`` unregisters the hook (also as a context manager). It holds
+    the hook list itself, which an in-place write hands on to the tensor's previous version (ops/inplace.py)."""
+
+    __slots__ = ("hooks", "hook")
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        for i, h in enumerate(self.hooks):
+            if h is self.hook:
+                del self.hooks[i]
+                break
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 class _PostHookHandle:

@@ -291,6 +291,7 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
     last_needed = max((i for i, n in enumerate(needs) if n), default=-1)
     out_meta = [(o.data.shape, o.data.dtype) for o in outs]
     position = {i: k for k, i in enumerate(diff)}
+    non_tensor = [i for i, a in enumerate(args) if not isinstance(a, Tensor)]
 
     def run(g, y, inputs):
         graph = isinstance(g, Tensor)
@@ -327,6 +328,10 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
         if len(res) != n_in:
             raise RuntimeError(f"{name}.backward returned {len(res)} gradient(s) but forward took {n_in} "
                                f"input(s): return one per input (None for those without gradient)")
+        for i in non_tensor:
+            if res[i] is not None:
+                raise RuntimeError(f"{name}.backward returned a gradient different than None at position {i + 1}, "
+                                   f"but the corresponding forward input was not a Tensor")
         return res
 
     def make(i):

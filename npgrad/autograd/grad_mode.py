@@ -21,6 +21,13 @@ class _GradModeContext:
     __slots__ = ("_prev",)
     _mode = True
 
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments (or, as a bare decorator, a function)")
+        return cls()(orig_func)  # used as a bare decorator: @npg.no_grad, as PyTorch allows
+
     def __enter__(self):
         self._prev = _state.enabled
         _state.enabled = self._mode
@@ -59,6 +66,9 @@ class set_grad_enabled(_GradModeContext):
     """``set_grad_enabled(False)`` turns recording off; works as a call, a context manager or a decorator."""
 
     __slots__ = ("_mode_value",)
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
 
     def __init__(self, mode):
         self._prev = _state.enabled
@@ -102,6 +112,11 @@ class inference_mode:
     (they behave as tensors made under no_grad)."""
 
     __slots__ = ("_mode", "_prev", "_prev_inference")
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # used as a bare decorator: @npg.inference_mode, as PyTorch allows
+            return cls()(mode)
+        return super().__new__(cls)
 
     def __init__(self, mode=True):
         self._mode = bool(mode)

@@ -1,0 +1,136 @@
+"""Autograd machinery against PyTorch: hooks, retain_grad, grad() options, custom Functions, grad mode.
+
+Each test runs the same program in npgrad and in PyTorch (float64) and compares what they do."""
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+from tests.helpers import assert_close
+
+X = np.array([1.0, 2.0])
+
+
+def _both():
+    return npg.tensor(X.copy(), requires_grad=True), torch.tensor(X.copy(), requires_grad=True)
+
+
+def test_grad_does_not_call_hooks_of_leaves_that_are_not_inputs():
+    seen = {}
+    for lib, pairs in (("npg", (_both()[0], _both()[0])), ("torch", (_both()[1], _both()[1]))):
+        x, w = pairs
+        seen[lib] = []
+        w.register_hook(lambda g, lib=lib: seen[lib].append("w"))
+        (npg.autograd if lib == "npg" else torch.autograd).grad((x * w).sum(), x)
+    assert seen["npg"] == seen["torch"] == []
+
+
+def test_grad_still_calls_the_hook_of_a_leaf_input():
+    xn, xt = _both()
+    for x in (xn, xt):
+        x.register_hook(lambda g: g * 10)
+    gn, = npg.autograd.grad((xn * xn).sum(), xn)
+    gt, = torch.autograd.grad((xt * xt).sum(), xt)
+    assert_close(gn.data, gt.numpy())
+
+
+def test_grad_fills_grad_of_a_retained_non_leaf_input():
+    xn, xt = _both()
+    hn, ht = xn * 2, xt * 2
+    hn.retain_grad()
+    ht.retain_grad()
+    gn, = npg.autograd.grad((hn * hn).sum(), hn)
+    gt, = torch.autograd.grad((ht * ht).sum(), ht)
+    assert ht.grad is not None
+    assert hn.grad is not None
+    assert_close(np.asarray(hn.grad), ht.grad.numpy())
+    assert_close(gn.data, gt.numpy())
+
+
+def test_register_hook_returns_a_removable_handle():
+    results = []
+    for x in _both():
+        calls = []
+        handle = x.register_hook(lambda g: calls.append(1))
+        kept = x.register_hook(lambda g: g * 3)
+        handle.remove()
+        handle.remove()  # a second remove is a no-op in PyTorch too
+        (x * 2).sum().backward()
+        results.append((calls, np.asarray(x.grad.detach() if isinstance(x, torch.Tensor) else x.grad)))
+        kept.remove()
+    assert results[0][0] == results[1][0] == []
+    assert_close(results[0][1], results[1][1])
+
+
+def test_removed_hook_registered_before_an_in_place_write():
+    xn, xt = _both()
+    seen = {"npg": [], "torch": []}
+    for lib, x in (("npg", xn), ("torch", xt)):
+        h = x * 1
+        handle = h.register_hook(lambda g, lib=lib: seen[lib].append(1))
+        h.mul_(2)
+        handle.remove()
+        h.sum().backward()
+    assert seen["npg"] == seen["torch"] == []
+
+
+def test_backward_with_empty_inputs_raises():
+    for x, err in ((_both()[0], RuntimeError), (_both()[1], RuntimeError)):
+        with pytest.raises(err):
+            (x * 2).sum().backward(inputs=[])
+
+
+def test_grad_materialize_grads():
+    xn, xt = _both()
+    zn, zt = npg.tensor([1.0], requires_grad=True), torch.tensor([1.0], requires_grad=True)
+    gn = npg.autograd.grad((xn * 2).sum(), [xn, zn], materialize_grads=True)
+    gt = torch.autograd.grad((xt * 2).sum(), [xt, zt], materialize_grads=True)
+    for a, b in zip(gn, gt):
+        assert a is not None
+        assert_close(a.data, b.numpy())
+    with pytest.raises(ValueError):
+        torch.autograd.grad((xt * 2).sum(), [xt, zt], materialize_grads=True, allow_unused=False)
+    with pytest.raises(ValueError):
+        npg.autograd.grad((xn * 2).sum(), [xn, zn], materialize_grads=True, allow_unused=False)
+
+
+def test_retain_grad_on_a_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError):
+        torch.tensor(X).retain_grad()
+    with pytest.raises(RuntimeError):
+        npg.tensor(X, requires_grad=False).retain_grad()
+
+
+@pytest.mark.parametrize("name", ["no_grad", "enable_grad", "inference_mode"])
+def test_grad_mode_as_a_bare_decorator(name):
+    results = []
+    for mod, x in ((npg, _both()[0]), (torch, _both()[1])):
+        deco = getattr(mod, name)
+
+        @deco
+        def f(t):
+            return (t * 2).requires_grad, mod.is_grad_enabled()
+
+        with mod.set_grad_enabled(name != "enable_grad"):
+            results.append(f(x))
+        assert f.__name__ == "f"
+    assert results[0] == results[1]
+
+
+def test_function_gradient_for_a_non_tensor_input_raises():
+    def make(base):
+        class Scale(base):
+            @staticmethod
+            def forward(ctx, x, k):
+                return x * k
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2, g
+        return Scale
+
+    xn, xt = _both()
+    with pytest.raises(RuntimeError, match="not a"):
+        make(torch.autograd.Function).apply(xt, 2.0).sum().backward()
+    with pytest.raises(RuntimeError, match="not a Tensor"):
+        make(npg.autograd.Function).apply(xn, 2.0).sum().backward()
