@@ -134,3 +134,40 @@ def test_function_gradient_for_a_non_tensor_input_raises():
         make(torch.autograd.Function).apply(xt, 2.0).sum().backward()
     with pytest.raises(RuntimeError, match="not a Tensor"):
         make(npg.autograd.Function).apply(xn, 2.0).sum().backward()
+
+
+def test_function_returns_non_tensor_outputs_as_they_are():
+    def make(base, seen):
+        class Multi(base):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2, None, 3, "s"
+
+            @staticmethod
+            def backward(ctx, *grads):
+                seen.append([g is None for g in grads])
+                return grads[0] * 2
+        return Multi
+
+    results = []
+    for mod, x in ((npg, _both()[0]), (torch, _both()[1])):
+        seen = []
+        a, b, c, d = make(mod.autograd.Function, seen).apply(x)
+        a.sum().backward()
+        results.append((b, c, d, seen, np.asarray(x.grad.detach() if isinstance(x, torch.Tensor) else x.grad)))
+    assert results[0][:4] == results[1][:4] == (None, 3, "s", [[False, True, True, True]])
+    assert_close(results[0][4], results[1][4])
+
+
+@pytest.mark.parametrize("reentrant", [True, False])
+def test_checkpoint_passes_a_none_output_through(reentrant):
+    import torch.utils.checkpoint as tcp
+    import npgrad.utils.checkpoint as ncp
+    xn, xt = _both()
+    on = ncp.checkpoint(lambda a: (a * a, None), xn, use_reentrant=reentrant)
+    ot = tcp.checkpoint(lambda a: (a * a, None), xt, use_reentrant=reentrant)
+    assert ot[1] is None
+    assert on[1] is None
+    on[0].sum().backward()
+    ot[0].sum().backward()
+    assert_close(xn.grad, xt.grad.numpy())

@@ -122,7 +122,9 @@ class Function(metaclass=_FunctionMeta):
             result = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(result, tuple)
         outs = (result,) if single else result
-        outs = tuple(o if isinstance(o, Tensor) else _wrap(np.asarray(o)) for o in outs)
+        # NumPy values become Tensors; other objects (None, Python numbers, strings...) are returned as they are
+        # and get None as their gradient in backward, as in PyTorch
+        outs = tuple(_wrap(np.asarray(o)) if isinstance(o, (np.ndarray, np.generic)) else o for o in outs)
         if not outs:
             raise RuntimeError(f"{cls.__name__}.forward returned no outputs")
         levels = _dual_levels(args) if _tensor_mod._FW else ()
@@ -136,7 +138,8 @@ class Function(metaclass=_FunctionMeta):
 def _record_node(cls, ctx, args, outs, needs):
     """The outputs of a recorded call: one graph node for the differentiable outputs (packed when several)."""
     non_diff = {id(t) for t in ctx._non_differentiable}
-    diff = [i for i, o in enumerate(outs) if o.data.dtype.kind in "fc" and id(o) not in non_diff]
+    diff = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.data.dtype.kind in "fc"
+            and id(o) not in non_diff]
     if not diff:
         return list(outs)
     if len(outs) > 1 and any(outs[i].data.dtype.kind == "c" for i in diff):
@@ -160,7 +163,7 @@ def _record_node(cls, ctx, args, outs, needs):
     for k, i in enumerate(diff):
         results[i] = _unpack(node, layout, k)
     for i, o in enumerate(outs):
-        if i not in diff:
+        if i not in diff and isinstance(o, Tensor):
             results[i] = _wrap(o.data)
     return results
 
@@ -180,9 +183,10 @@ def _with_tangents(cls, ctx, args, outs, results, recording, to_save, levels):
     """The outputs (fresh tensors) with their tangents at ``levels``, from ``cls.jvp`` or from the transpose
     of ``cls.backward``."""
     if not recording:
-        results = [_wrap(o.data) for o in outs]
+        results = [_wrap(o.data) if isinstance(o, Tensor) else o for o in outs]
     non_diff = {id(t) for t in ctx._non_differentiable}
-    diff = [i for i, o in enumerate(outs) if o.data.dtype.kind in "fc" and id(o) not in non_diff]
+    diff = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.data.dtype.kind in "fc"
+            and id(o) not in non_diff]
     for L in levels:
         tans = [None if not isinstance(a, Tensor) else
                 (_fwd.tangent_at(a, L) if _fwd.tangent_at(a, L) is not None else _wrap(np.zeros_like(a.data)))
@@ -289,7 +293,7 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
     name = cls.__name__
     n_in = len(args)
     last_needed = max((i for i, n in enumerate(needs) if n), default=-1)
-    out_meta = [(o.data.shape, o.data.dtype) for o in outs]
+    out_meta = [(o.data.shape, o.data.dtype) if isinstance(o, Tensor) else None for o in outs]
     position = {i: k for k, i in enumerate(diff)}
     non_tensor = [i for i, a in enumerate(args) if not isinstance(a, Tensor)]
 
@@ -298,10 +302,12 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
         wrap = (lambda v: v) if graph else _wrap
         grads = []
         out_vals = []
-        for i, (shape, dtype) in enumerate(out_meta):
+        for i, meta in enumerate(out_meta):
             k = position.get(i)
-            if k is None:  # a non-differentiable output: zeros (or None without materialize_grads)
-                grads.append(_wrap(np.zeros(shape, dtype)) if ctx.materialize_grads else None)
+            if meta is None:  # an output that is not a Tensor
+                grads.append(None)
+            elif k is None:  # a non-differentiable output: zeros (or None without materialize_grads)
+                grads.append(_wrap(np.zeros(*meta)) if ctx.materialize_grads else None)
             elif layout is None:
                 grads.append(wrap(g))
                 out_vals.append(wrap(y))
