@@ -10,6 +10,7 @@ Every arithmetic dunder only delegates to a function in ``npgrad.ops``; they are
 at the bottom of ``npgrad/ops/__init__.py``.
 """
 import itertools
+import warnings
 
 import numpy as np
 
@@ -63,8 +64,15 @@ class Tensor:
     @property
     def grad(self):
         """The gradient accumulated by backward (an ndarray of this tensor's shape and dtype; a Tensor after
-        ``backward(create_graph=True)``), or None."""
-        return self._grad
+        ``backward(create_graph=True)``), or None. Read on a non-leaf that did not ``retain_grad()`` and has none,
+        it warns as PyTorch does (backward never fills it)."""
+        g = self._grad
+        if g is None and self._vjps is not None and not (self._extra and self._extra.get("retain")):
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                "won't be populated during backward. If you want the gradient of a non-leaf Tensor, call "
+                ".retain_grad() on it before backward, or use npg.autograd.grad.", UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):

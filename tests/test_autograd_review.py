@@ -1,6 +1,8 @@
 """Autograd machinery against PyTorch: hooks, retain_grad, grad() options, custom Functions, grad mode.
 
 Each test runs the same program in npgrad and in PyTorch (float64) and compares what they do."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -171,3 +173,19 @@ def test_checkpoint_passes_a_none_output_through(reentrant):
     on[0].sum().backward()
     ot[0].sum().backward()
     assert_close(xn.grad, xt.grad.numpy())
+
+
+def test_reading_grad_of_a_non_leaf_warns_as_torch():
+    counts = []
+    for x in _both():
+        h, r = x * 2, x * 3
+        r.retain_grad()
+        ((h * r).sum()).backward()
+        with pytest.warns(UserWarning, match="not a leaf") as rec:
+            assert h.grad is None
+        counts.append(len(rec))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert r.grad is not None
+            assert x.grad is not None
+    assert counts[0] == counts[1] == 1
