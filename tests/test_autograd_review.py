@@ -189,3 +189,36 @@ def test_reading_grad_of_a_non_leaf_warns_as_torch():
             assert r.grad is not None
             assert x.grad is not None
     assert counts[0] == counts[1] == 1
+
+
+def _hook_calls(lib, program):
+    x = (npg.tensor if lib == "npg" else torch.tensor)(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    calls = []
+    program(x, lambda name: (lambda g: calls.append((name, np.asarray(g.detach() if lib == "torch" else g.data)))))
+    return calls, np.asarray(x.grad)
+
+
+def _same_calls(a, b):
+    assert [n for n, _ in a[0]] == [n for n, _ in b[0]]
+    for (_, ga), (_, gb) in zip(a[0], b[0]):
+        assert_close(ga, gb)
+    assert_close(a[1], b[1])
+
+
+def test_hook_on_a_base_written_through_a_view_sees_the_gradient_of_the_old_value():
+    def program(x, hook):
+        y = x * 2
+        y.register_hook(hook("y"))
+        y[0:1].mul_(3)
+        y.sum().backward()
+    _same_calls(_hook_calls("npg", program), _hook_calls("torch", program))
+
+
+def test_hook_on_another_view_of_a_base_written_through_a_view():
+    def program(x, hook):
+        y = x * 2
+        v, w = y[0:2], y[1:3]
+        w.register_hook(hook("w"))
+        v.mul_(3)
+        (w * w).sum().backward()
+    _same_calls(_hook_calls("npg", program), _hook_calls("torch", program))
