@@ -87,6 +87,11 @@ class Tensor:
         self._grad = value
 
     @property
+    def retains_grad(self):
+        """True for a non-leaf on which ``retain_grad()`` was called (PyTorch's ``Tensor.retains_grad``)."""
+        return self._vjps is not None and bool(self._extra and self._extra.get("retain"))
+
+    @property
     def is_leaf(self):
         """True for tensors made by the user rather than by an op that records a graph."""
         return self._vjps is None

@@ -222,3 +222,13 @@ def test_hook_on_another_view_of_a_base_written_through_a_view():
         v.mul_(3)
         (w * w).sum().backward()
     _same_calls(_hook_calls("npg", program), _hook_calls("torch", program))
+
+
+def test_retains_grad_attribute():
+    results = []
+    for x in _both():
+        y = x * 2
+        before = y.retains_grad
+        y.retain_grad()
+        results.append((before, y.retains_grad, x.retains_grad))
+    assert results[0] == results[1]
