@@ -232,3 +232,14 @@ def test_retains_grad_attribute():
         y.retain_grad()
         results.append((before, y.retains_grad, x.retains_grad))
     assert results[0] == results[1]
+
+
+def test_too_few_grad_outputs_raise():
+    for lib, x in (("torch", _both()[1]), ("npg", _both()[0])):
+        mod = torch if lib == "torch" else npg
+        outs = [(x * x).sum(), (x * 3).sum()]
+        seeds = [mod.tensor(1.0)]
+        with pytest.raises(RuntimeError, match="2 tensors and"):
+            mod.autograd.grad(outs, x, grad_outputs=seeds)
+        with pytest.raises(RuntimeError, match="2 tensors and"):
+            mod.autograd.backward(outs, seeds)

@@ -486,6 +486,11 @@ def _roots_and_seeds(outputs, grad_outputs, retain_graph, create_graph, where):
         grad_outputs = (None,) * len(outputs)
     elif isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = (grad_outputs,)
+    else:
+        grad_outputs = tuple(grad_outputs)
+    if len(grad_outputs) < len(outputs):  # (extra ones are ignored, as PyTorch does)
+        raise RuntimeError(f"{where}: got {len(outputs)} tensors and {len(grad_outputs)} gradients (pass one gradient, "
+                           f"or None, per output)")
     for t in outputs:
         if not t.requires_grad:
             raise RuntimeError(
