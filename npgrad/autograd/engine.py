@@ -550,6 +550,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     run_backward(outputs, seeds, retain_graph, create_graph, capture)
     result = []
     owned = {id(g) for g in seeds}
+    retained = set()
     for t in inputs:
         g = capture[t]
         if g is None:
@@ -558,7 +559,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "allow_unused=True to get None for it")
             if materialize_grads:
                 g = np.zeros_like(t.data)
-        elif t._extra is not None and t._extra.get("retain") and t._vjps is not None:
+        elif t._extra is not None and t._extra.get("retain") and t._vjps is not None and t not in retained:
+            retained.add(t)  # (once per tensor, even if it is given twice)
             _accumulate(t, g, owned, create_graph)  # (run_backward only captures the gradient of an input)
         if g is not None and not isinstance(g, Tensor):
             g = _wrap(g)
