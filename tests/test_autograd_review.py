@@ -243,3 +243,36 @@ def test_too_few_grad_outputs_raise():
             mod.autograd.grad(outs, x, grad_outputs=seeds)
         with pytest.raises(RuntimeError, match="2 tensors and"):
             mod.autograd.backward(outs, seeds)
+
+
+@pytest.mark.parametrize("use", ["first", "second", "both"])
+def test_function_without_materialized_grads_gets_none_for_unused_outputs(use):
+    def make(base, seen):
+        class Two(base):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.set_materialize_grads(False)
+                return x * 2, x * 3
+
+            @staticmethod
+            def backward(ctx, g1, g2):
+                seen.append((g1 is None, g2 is None))
+                out = 0
+                if g1 is not None:
+                    out = out + g1 * 2
+                if g2 is not None:
+                    out = out + g2 * 3
+                return out
+        return Two
+
+    results = []
+    for mod, x in ((npg, _both()[0]), (torch, _both()[1])):
+        seen = []
+        a, b = make(mod.autograd.Function, seen).apply(x)
+        loss = {"first": a.sum(), "second": (b * b).sum(), "both": a.sum() + b.sum()}[use]
+        loss.backward(retain_graph=True)
+        if use != "both":
+            (a.sum() + b.sum()).backward()  # the same graph again, both outputs used this time
+        results.append((seen, np.asarray(x.grad.detach() if isinstance(x, torch.Tensor) else x.grad)))
+    assert results[0][0] == results[1][0]
+    assert_close(results[0][1], results[1][1])

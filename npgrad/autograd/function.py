@@ -28,7 +28,7 @@ import importlib
 
 from .complex_rules import OwnComplex
 from . import forward_ad as _fwd
-from ..tensor import Tensor, _make, _wrap
+from ..tensor import Tensor, _make, _wrap, passthrough
 from .grad_mode import _state, no_grad
 
 _tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
@@ -153,7 +153,8 @@ def _record_node(cls, ctx, args, outs, needs):
         layout = None
     else:
         packed, layout = _pack([outs[i].data for i in diff])
-    vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs)
+    received = None if ctx.materialize_grads or layout is None else set()
+    vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received)
     if packed.dtype.kind == "c":  # its backward follows PyTorch's convention itself
         vjps = OwnComplex(vjps)
     node = _make(packed, cls.__name__, tuple(args), arg_data, vjps, _NO_TANGENT)
@@ -162,6 +163,8 @@ def _record_node(cls, ctx, args, outs, needs):
     results = list(outs)
     for k, i in enumerate(diff):
         results[i] = _unpack(node, layout, k)
+        if received is not None and results[i]._vjps is not None:  # set_materialize_grads(False): note which
+            results[i]._vjps = tuple(_noting(v, received, k) for v in results[i]._vjps)  # outputs get gradients
     for i, o in enumerate(outs):
         if i not in diff and isinstance(o, Tensor):
             results[i] = _wrap(o.data)
@@ -286,7 +289,19 @@ def _unpack(packed, layout, k):
     return part
 
 
-def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
+def _noting(vjp, received, k):
+    """``vjp`` (of the op that made output ``k`` of a Function), also noting in ``received`` that output ``k``
+    got a gradient: backward then gets None, not zeros, for the others (``set_materialize_grads(False)``)."""
+    if vjp is None:
+        return None
+
+    def noted(g, y, *inputs):
+        received.add(k)
+        return g if vjp is passthrough else vjp(g, y, *inputs)
+    return noted
+
+
+def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received=None):
     """One VJP per input of ``forward``; the first one called for a given output gradient runs the
     user's ``backward`` (once) and the others pick their entry from that result."""
     cache = [None, None]   # [gradient object the backward ran for, its results]
@@ -312,8 +327,10 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
                 grads.append(wrap(g))
                 out_vals.append(wrap(y))
             else:
-                grads.append(wrap(_unpack(g, layout, k)))
+                grads.append(None if received is not None and k not in received else wrap(_unpack(g, layout, k)))
                 out_vals.append(wrap(_unpack(y, layout, k)))
+        if received is not None:
+            received.clear()  # (for the next backward pass through a retained graph)
         resolved = []
         for s in saved_spec:
             if isinstance(s, _Saved):
