@@ -276,3 +276,21 @@ def test_function_without_materialized_grads_gets_none_for_unused_outputs(use):
         results.append((seen, np.asarray(x.grad.detach() if isinstance(x, torch.Tensor) else x.grad)))
     assert results[0][0] == results[1][0]
     assert_close(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("name", ["no_grad", "inference_mode"])
+def test_grad_mode_decorator_on_a_generator_function(name):
+    results = []
+    for mod, x in ((npg, _both()[0]), (torch, _both()[1])):
+        @getattr(mod, name)()
+        def gen(t):
+            sent = yield (t * 2).requires_grad
+            yield (t * sent).requires_grad
+            return "done"
+
+        g = gen(x)
+        steps = [next(g), mod.is_grad_enabled(), g.send(3.0), mod.is_grad_enabled()]
+        with pytest.raises(StopIteration) as stop:
+            next(g)
+        results.append((steps, stop.value.value))
+    assert results[0] == results[1]
