@@ -10,6 +10,7 @@ Every arithmetic dunder only delegates to a function in ``npgrad.ops``; they are
 at the bottom of ``npgrad/ops/__init__.py``.
 """
 import itertools
+import warnings
 
 import numpy as np
 
@@ -63,8 +64,15 @@ class Tensor:
     @property
     def grad(self):
         """The gradient accumulated by backward (an ndarray of this tensor's shape and dtype; a Tensor after
-        ``backward(create_graph=True)``), or None."""
-        return self._grad
+        ``backward(create_graph=True)``), or None. Read on a non-leaf that did not ``retain_grad()`` and has none,
+        it warns as PyTorch does (backward never fills it)."""
+        g = self._grad
+        if g is None and self._vjps is not None and not (self._extra and self._extra.get("retain")):
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                "won't be populated during backward. If you want the gradient of a non-leaf Tensor, call "
+                ".retain_grad() on it before backward, or use npg.autograd.grad.", UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):
@@ -77,6 +85,11 @@ class Tensor:
             if g.dtype != self.data.dtype:
                 raise RuntimeError(f"assigned grad has dtype {g.dtype}, but the tensor has dtype {self.data.dtype}")
         self._grad = value
+
+    @property
+    def retains_grad(self):
+        """True for a non-leaf on which ``retain_grad()`` was called (PyTorch's ``Tensor.retains_grad``)."""
+        return self._vjps is not None and bool(self._extra and self._extra.get("retain"))
 
     @property
     def is_leaf(self):
@@ -209,6 +222,8 @@ class Tensor:
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor during backward."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on a tensor that has requires_grad=False")
         if self._vjps is None:
             return
         extra = self._extra or {}
@@ -216,13 +231,15 @@ class Tensor:
         self._extra = extra
 
     def register_hook(self, hook):
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return replaces it."""
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return replaces it.
+        Returns a handle whose ``remove()`` unregisters the hook (as PyTorch's)."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         extra = self._extra or {}
-        extra.setdefault("hooks", []).append(hook)
+        hooks = extra.setdefault("hooks", [])
+        hooks.append(hook)
         self._extra = extra
-        return hook
+        return _HookHandle(hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         """Call ``hook(self)`` on this leaf right after backward has accumulated its gradient into ``.grad``
@@ -240,6 +257,28 @@ class Tensor:
         self._extra = extra
         _post_hooked[id(self)] = self
         return _PostHookHandle(self, hook)
+
+
+class _HookHandle:
+    """What ``register_hook`` returns: ``remove()`` unregisters the hook (also as a context manager). It holds
+    the hook list itself, which an in-place write hands on to the tensor's previous version (ops/inplace.py)."""
+
+    __slots__ = ("hooks", "hook")
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        for i, h in enumerate(self.hooks):
+            if h is self.hook:
+                del self.hooks[i]
+                break
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 class _PostHookHandle:

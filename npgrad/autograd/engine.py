@@ -263,12 +263,14 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             elif g.__class__ in _LAZY:
                 g = g.dense()
             extra = leaf._extra
-            if extra is not None:
-                g = _apply_hooks(extra, g)
             if capture is not None:
-                if leaf in capture:
+                if leaf in capture:  # (a leaf that is not an input is not reached: its hooks are not called)
+                    if extra is not None:
+                        g = _apply_hooks(extra, g)
                     capture[leaf] = g if capture[leaf] is None else capture[leaf] + g
             else:
+                if extra is not None:
+                    g = _apply_hooks(extra, g)
                 with _leaf_lock:  # two threads' backward passes may share a leaf: no lost update
                     _accumulate(leaf, g, owned, create_graph)
                 if extra is not None and "post_hooks" in extra:
@@ -484,6 +486,11 @@ def _roots_and_seeds(outputs, grad_outputs, retain_graph, create_graph, where):
         grad_outputs = (None,) * len(outputs)
     elif isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = (grad_outputs,)
+    else:
+        grad_outputs = tuple(grad_outputs)
+    if len(grad_outputs) < len(outputs):  # (extra ones are ignored, as PyTorch does)
+        raise RuntimeError(f"{where}: got {len(outputs)} tensors and {len(grad_outputs)} gradients (pass one gradient, "
+                           f"or None, per output)")
     for t in outputs:
         if not t.requires_grad:
             raise RuntimeError(
@@ -507,6 +514,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         run_backward(tensors, seeds, retain_graph, create_graph)
         return
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if not inputs:
+        raise RuntimeError("backward: the inputs= argument cannot be empty (leave it out, or None, to accumulate "
+                           "into every leaf)")
     capture = _capturing(inputs)
     run_backward(tensors, seeds, retain_graph, create_graph, capture)
     owned = {id(g) for g in seeds}
@@ -517,12 +527,19 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 _post_accumulate(t)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         materialize_grads=False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated (as in PyTorch).
 
     With ``create_graph=True`` the returned gradients are Tensors with a graph of their own,
-    so they can be differentiated again.
+    so they can be differentiated again. An input the outputs do not depend on raises, unless
+    ``allow_unused=True`` (its gradient is then None) or ``materialize_grads=True`` (zeros). A non-leaf input
+    on which ``retain_grad()`` was called also gets its gradient accumulated into ``.grad``, as in PyTorch.
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad: materialize_grads=True cannot be combined with allow_unused=False (it implies "
+                         "allow_unused=True)")
+    allow_unused = bool(allow_unused or materialize_grads)
     single = isinstance(inputs, Tensor)
     inputs = (inputs,) if single else tuple(inputs)
     for t in inputs:
@@ -532,11 +549,19 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     capture = _capturing(inputs)
     run_backward(outputs, seeds, retain_graph, create_graph, capture)
     result = []
+    owned = {id(g) for g in seeds}
+    retained = set()
     for t in inputs:
         g = capture[t]
-        if g is None and not allow_unused:
-            raise RuntimeError("grad: one of the inputs was not used to compute the outputs; pass allow_unused=True "
-                               "to get None for it")
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError("grad: one of the inputs was not used to compute the outputs; pass "
+                                   "allow_unused=True to get None for it")
+            if materialize_grads:
+                g = np.zeros_like(t.data)
+        elif t._extra is not None and t._extra.get("retain") and t._vjps is not None and t not in retained:
+            retained.add(t)  # (once per tensor, even if it is given twice)
+            _accumulate(t, g, owned, create_graph)  # (run_backward only captures the gradient of an input)
         if g is not None and not isinstance(g, Tensor):
             g = _wrap(g)
         result.append(g)

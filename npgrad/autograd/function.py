@@ -28,7 +28,7 @@ import importlib
 
 from .complex_rules import OwnComplex
 from . import forward_ad as _fwd
-from ..tensor import Tensor, _make, _wrap
+from ..tensor import Tensor, _make, _wrap, passthrough
 from .grad_mode import _state, no_grad
 
 _tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
@@ -122,7 +122,9 @@ class Function(metaclass=_FunctionMeta):
             result = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(result, tuple)
         outs = (result,) if single else result
-        outs = tuple(o if isinstance(o, Tensor) else _wrap(np.asarray(o)) for o in outs)
+        # NumPy values become Tensors; other objects (None, Python numbers, strings...) are returned as they are
+        # and get None as their gradient in backward, as in PyTorch
+        outs = tuple(_wrap(np.asarray(o)) if isinstance(o, (np.ndarray, np.generic)) else o for o in outs)
         if not outs:
             raise RuntimeError(f"{cls.__name__}.forward returned no outputs")
         levels = _dual_levels(args) if _tensor_mod._FW else ()
@@ -136,7 +138,8 @@ class Function(metaclass=_FunctionMeta):
 def _record_node(cls, ctx, args, outs, needs):
     """The outputs of a recorded call: one graph node for the differentiable outputs (packed when several)."""
     non_diff = {id(t) for t in ctx._non_differentiable}
-    diff = [i for i, o in enumerate(outs) if o.data.dtype.kind in "fc" and id(o) not in non_diff]
+    diff = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.data.dtype.kind in "fc"
+            and id(o) not in non_diff]
     if not diff:
         return list(outs)
     if len(outs) > 1 and any(outs[i].data.dtype.kind == "c" for i in diff):
@@ -150,7 +153,8 @@ def _record_node(cls, ctx, args, outs, needs):
         layout = None
     else:
         packed, layout = _pack([outs[i].data for i in diff])
-    vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs)
+    received = None if ctx.materialize_grads or layout is None else set()
+    vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received)
     if packed.dtype.kind == "c":  # its backward follows PyTorch's convention itself
         vjps = OwnComplex(vjps)
     node = _make(packed, cls.__name__, tuple(args), arg_data, vjps, _NO_TANGENT)
@@ -159,8 +163,10 @@ def _record_node(cls, ctx, args, outs, needs):
     results = list(outs)
     for k, i in enumerate(diff):
         results[i] = _unpack(node, layout, k)
+        if received is not None and results[i]._vjps is not None:  # set_materialize_grads(False): note which
+            results[i]._vjps = tuple(_noting(v, received, k) for v in results[i]._vjps)  # outputs get gradients
     for i, o in enumerate(outs):
-        if i not in diff:
+        if i not in diff and isinstance(o, Tensor):
             results[i] = _wrap(o.data)
     return results
 
@@ -180,9 +186,10 @@ def _with_tangents(cls, ctx, args, outs, results, recording, to_save, levels):
     """The outputs (fresh tensors) with their tangents at ``levels``, from ``cls.jvp`` or from the transpose
     of ``cls.backward``."""
     if not recording:
-        results = [_wrap(o.data) for o in outs]
+        results = [_wrap(o.data) if isinstance(o, Tensor) else o for o in outs]
     non_diff = {id(t) for t in ctx._non_differentiable}
-    diff = [i for i, o in enumerate(outs) if o.data.dtype.kind in "fc" and id(o) not in non_diff]
+    diff = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.data.dtype.kind in "fc"
+            and id(o) not in non_diff]
     for L in levels:
         tans = [None if not isinstance(a, Tensor) else
                 (_fwd.tangent_at(a, L) if _fwd.tangent_at(a, L) is not None else _wrap(np.zeros_like(a.data)))
@@ -282,31 +289,48 @@ def _unpack(packed, layout, k):
     return part
 
 
-def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
+def _noting(vjp, received, k):
+    """``vjp`` (of the op that made output ``k`` of a Function), also noting in ``received`` that output ``k``
+    got a gradient: backward then gets None, not zeros, for the others (``set_materialize_grads(False)``)."""
+    if vjp is None:
+        return None
+
+    def noted(g, y, *inputs):
+        received.add(k)
+        return g if vjp is passthrough else vjp(g, y, *inputs)
+    return noted
+
+
+def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received=None):
     """One VJP per input of ``forward``; the first one called for a given output gradient runs the
     user's ``backward`` (once) and the others pick their entry from that result."""
     cache = [None, None]   # [gradient object the backward ran for, its results]
     name = cls.__name__
     n_in = len(args)
     last_needed = max((i for i, n in enumerate(needs) if n), default=-1)
-    out_meta = [(o.data.shape, o.data.dtype) for o in outs]
+    out_meta = [(o.data.shape, o.data.dtype) if isinstance(o, Tensor) else None for o in outs]
     position = {i: k for k, i in enumerate(diff)}
+    non_tensor = [i for i, a in enumerate(args) if not isinstance(a, Tensor)]
 
     def run(g, y, inputs):
         graph = isinstance(g, Tensor)
         wrap = (lambda v: v) if graph else _wrap
         grads = []
         out_vals = []
-        for i, (shape, dtype) in enumerate(out_meta):
+        for i, meta in enumerate(out_meta):
             k = position.get(i)
-            if k is None:  # a non-differentiable output: zeros (or None without materialize_grads)
-                grads.append(_wrap(np.zeros(shape, dtype)) if ctx.materialize_grads else None)
+            if meta is None:  # an output that is not a Tensor
+                grads.append(None)
+            elif k is None:  # a non-differentiable output: zeros (or None without materialize_grads)
+                grads.append(_wrap(np.zeros(*meta)) if ctx.materialize_grads else None)
             elif layout is None:
                 grads.append(wrap(g))
                 out_vals.append(wrap(y))
             else:
-                grads.append(wrap(_unpack(g, layout, k)))
+                grads.append(None if received is not None and k not in received else wrap(_unpack(g, layout, k)))
                 out_vals.append(wrap(_unpack(y, layout, k)))
+        if received is not None:
+            received.clear()  # (for the next backward pass through a retained graph)
         resolved = []
         for s in saved_spec:
             if isinstance(s, _Saved):
@@ -327,6 +351,10 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs):
         if len(res) != n_in:
             raise RuntimeError(f"{name}.backward returned {len(res)} gradient(s) but forward took {n_in} "
                                f"input(s): return one per input (None for those without gradient)")
+        for i in non_tensor:
+            if res[i] is not None:
+                raise RuntimeError(f"{name}.backward returned a gradient different than None at position {i + 1}, "
+                                   f"but the corresponding forward input was not a Tensor")
         return res
 
     def make(i):

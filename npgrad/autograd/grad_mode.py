@@ -1,5 +1,7 @@
 """Grad mode: whether operations record a graph. Thread-local, as in PyTorch."""
 import functools
+import inspect
+import sys
 import threading
 
 
@@ -15,11 +17,52 @@ def is_grad_enabled():
     return _state.enabled
 
 
+def _decorate(make_context, fn):
+    """``fn`` run under the context ``make_context()`` makes; a generator function's body runs under it at each
+    step (as PyTorch's decorators do), not only while the generator object is created."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def generator(*args, **kwargs):
+            gen = fn(*args, **kwargs)
+            try:
+                with make_context():
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with make_context():
+                            gen.close()
+                        raise
+                    except BaseException:
+                        with make_context():
+                            response = gen.throw(*sys.exc_info()[1:2])
+                    else:
+                        with make_context():
+                            response = gen.send(request)
+            except StopIteration as stop:
+                return stop.value
+        return generator
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with make_context():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
 class _GradModeContext:
     """Base for context managers that set grad mode; also usable as decorators."""
 
     __slots__ = ("_prev",)
     _mode = True
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments (or, as a bare decorator, a function)")
+        return cls()(orig_func)  # used as a bare decorator: @npg.no_grad, as PyTorch allows
 
     def __enter__(self):
         self._prev = _state.enabled
@@ -30,11 +73,7 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.__class__():
-                return fn(*args, **kwargs)
-        return wrapper
+        return _decorate(self.__class__, fn)
 
 
 class no_grad(_GradModeContext):
@@ -60,6 +99,9 @@ class set_grad_enabled(_GradModeContext):
 
     __slots__ = ("_mode_value",)
 
+    def __new__(cls, mode):
+        return object.__new__(cls)
+
     def __init__(self, mode):
         self._prev = _state.enabled
         self._mode_value = bool(mode)
@@ -75,12 +117,7 @@ class set_grad_enabled(_GradModeContext):
     def __call__(self, fn):
         mode = self._mode_value
         _state.enabled = self._prev  # used as a decorator: undo the call-time switch
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+        return _decorate(lambda: set_grad_enabled(mode), fn)
 
 
 class _InferenceState(threading.local):
@@ -103,6 +140,11 @@ class inference_mode:
 
     __slots__ = ("_mode", "_prev", "_prev_inference")
 
+    def __new__(cls, mode=True):
+        if callable(mode):  # used as a bare decorator: @npg.inference_mode, as PyTorch allows
+            return cls()(mode)
+        return super().__new__(cls)
+
     def __init__(self, mode=True):
         self._mode = bool(mode)
 
@@ -118,9 +160,4 @@ class inference_mode:
 
     def __call__(self, fn):
         mode = self._mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with inference_mode(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+        return _decorate(lambda: inference_mode(mode), fn)

@@ -190,6 +190,14 @@ def snapshot(x, copy=False):
     return old
 
 
+def _move_hooks(x, old):
+    """Hooks registered on ``x`` before a write see the gradient of the value they were registered on: they move
+    to ``old``, the snapshot of that value (as in PyTorch, where they stay on the earlier grad_fn)."""
+    hooks = x._extra.pop("hooks", None) if x._extra else None
+    if hooks:
+        old._extra = dict(old._extra or {}, hooks=hooks)
+
+
 def _become(x, node, prev):
     """Give ``x`` the graph node of tensor ``node`` (its data stays ``x``'s memory) and ``prev`` as its
     previous version."""
@@ -220,9 +228,7 @@ def write(x, op, apply, copy_old=False):
     elif not x.data.flags.writeable:
         raise read_only(x, op)
     old = snapshot(x, copy=copy_old)
-    hooks = x._extra.pop("hooks", None) if x._extra else None
-    if hooks:  # hooks registered before the write see the gradient of the value they were registered on
-        old._extra = dict(old._extra or {}, hooks=hooks)
+    _move_hooks(x, old)
     node = apply(old)
     if node.data is not x.data:
         if node.data.shape != x.data.shape:
@@ -246,6 +252,7 @@ def write(x, op, apply, copy_old=False):
     else:
         base, fn = info
         base_old = snapshot(base)
+        _move_hooks(base, base_old)  # (a write through a view is a write into the base: PyTorch's CopySlices)
         cs = _make(base.data, "copy_slices", (node, base_old), (node.data, base.data), _copy_slices_vjps(fn),
                    _copy_slices_jvp(fn))
         _become(base, cs, base_old)
@@ -313,7 +320,10 @@ def _refresh_views(base, prevs=None):
             continue
         prev = prevs.get(id(w)) if prevs else None
         fresh = w._extra["view"][1](base)  # the view ops again, on the base's new node
-        _become(w, fresh, prev if prev is not None else snapshot(w))
+        if prev is None:
+            prev = snapshot(w)
+            _move_hooks(w, prev)
+        _become(w, fresh, prev)
 
 
 _versions.reads("copy_slices", "")  # its VJPs read no values (only the shape and layout of the base)
