@@ -2,7 +2,7 @@
 import operator
 from collections import OrderedDict
 
-from ..module import Module
+from ..module import Module, _addindent
 
 
 def _index(idx, n):
@@ -44,6 +44,24 @@ class _ModuleSequence(Module):
         self._renumber(items)
         return self
 
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+    def _list_repr(self):  # PyTorch's ModuleList repr: runs of equal reprs collapse to "(i-j): n x repr"
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return type(self).__name__ + "()"
+        runs = []
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = [_addindent(f"({a}): {r}" if a == b else f"({a}-{b}): {b - a + 1} x {r}", 2) for a, b, r in runs]
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class Sequential(_ModuleSequence):
     """Modules called one after the other: ``Sequential(Linear(4, 8), ReLU(), Linear(8, 1))`` or
@@ -78,6 +96,35 @@ class Sequential(_ModuleSequence):
             del self._modules[key]
         self._renumber(list(self._modules.values()))
 
+    def __add__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError("add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError("add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        return self.extend(list(other))
+
+    def __mul__(self, other):
+        if not isinstance(other, int) or isinstance(other, bool):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+        return Sequential(*(list(self) * other))
+
+    def __rmul__(self, other):
+        return self.__mul__(other)
+
+    def __imul__(self, other):
+        if not isinstance(other, int) or isinstance(other, bool):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+        return self.extend(list(self) * (other - 1))
+
 
 class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (children named "0", "1", ...)."""
@@ -102,6 +149,12 @@ class ModuleList(_ModuleSequence):
 
     def __iadd__(self, modules):
         return self.extend(modules)
+
+    def __add__(self, other):
+        return ModuleList([*self, *other])
+
+    def __repr__(self):
+        return self._list_repr()
 
     def insert(self, index, module):  # returns None, as torch.nn.ModuleList.insert
         super().insert(index, module)
