@@ -61,3 +61,12 @@ def test_parametrization_list_repr_collapses_as_torch():
         return repr(m)
     t, n = _both(build)
     assert n == t
+
+
+def test_parameter_list_and_dict_repr_indent_as_torch():
+    def build(L):
+        pl = L.nn.ParameterList([L.nn.Parameter(L.ones(2)), L.nn.Parameter(L.ones(3, 1))])
+        pd = L.nn.ParameterDict({"b": L.nn.Parameter(L.ones(2))})
+        return [line.split(": Parameter")[0] for r in (repr(pl), repr(pd)) for line in r.split("\n")]
+    t, n = _both(build)      # the dtype names differ (float32 / torch.FloatTensor vs float64): compare the layout
+    assert n == t

@@ -270,7 +270,7 @@ class ParameterList(Module):
         lines = []
         for k, p in self._parameters.items():
             size = "x".join(str(n) for n in p.shape)
-            lines.append(f"({k}): Parameter containing: [{p.dtype} of size {size}]")
+            lines.append(f"  ({k}): Parameter containing: [{p.dtype} of size {size}]")  # PyTorch's 4 spaces
         return "\n".join(lines)
 
     def forward(self, *args, **kwargs):
@@ -355,7 +355,7 @@ class ParameterDict(Module):
         lines = []
         for k, p in self._parameters.items():
             size = "x".join(str(n) for n in p.shape)
-            lines.append(f"({k}): Parameter containing: [{p.dtype} of size {size}]")
+            lines.append(f"  ({k}): Parameter containing: [{p.dtype} of size {size}]")  # PyTorch's 4 spaces
         return "\n".join(lines)
 
     def forward(self, *args, **kwargs):
