@@ -70,3 +70,10 @@ def test_parameter_list_and_dict_repr_indent_as_torch():
         return [line.split(": Parameter")[0] for r in (repr(pl), repr(pd)) for line in r.split("\n")]
     t, n = _both(build)      # the dtype names differ (float32 / torch.FloatTensor vs float64): compare the layout
     assert n == t
+
+
+@pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "Hardswish", "Hardsigmoid", "ReLU6", "ELU", "SiLU", "Mish"])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_activation_repr_with_inplace_as_torch(name, inplace):
+    t, n = _both(lambda L: repr(getattr(L.nn, name)(inplace=inplace)))
+    assert n == t

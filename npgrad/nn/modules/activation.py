@@ -13,6 +13,9 @@ class ReLU(Module):
     def forward(self, input):
         return F.relu_(input) if self.inplace else _ew.relu(input)
 
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
 
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01, inplace=False):
@@ -24,7 +27,7 @@ class LeakyReLU(Module):
         return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class GELU(Module):
@@ -173,12 +176,18 @@ class Hardswish(_Inplace):
     def forward(self, input):
         return F.hardswish(input, self.inplace)
 
+    def extra_repr(self):  # PyTorch's repr shows no inplace flag here
+        return ""
+
 
 class Hardsigmoid(_Inplace):
     """``relu6(x + 3) / 6``."""
 
     def forward(self, input):
         return F.hardsigmoid(input, self.inplace)
+
+    def extra_repr(self):  # PyTorch's repr shows no inplace flag here
+        return ""
 
 
 class Mish(_Inplace):
