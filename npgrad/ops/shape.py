@@ -35,9 +35,12 @@ def reshape(x, *dims, shape=None, newshape=None, order="C"):
     if given != 1:
         raise TypeError(f"reshape: give the new shape exactly once (positionally, as shape= or as newshape=), got "
                         f"{given or 'none'} of them")
-    if order != "C":
-        raise NotImplementedError(f"reshape: only order='C' is supported, not {order!r}")
     shape = _shape_arg(dims if dims else (newshape if shape is None else shape,))
+    if order not in ("C", "F", "A"):
+        raise ValueError(f"reshape: order must be one of 'C', 'F', 'A', not {order!r}")
+    if order == "F" or (order == "A" and x.data.flags.f_contiguous and not x.data.flags.c_contiguous):
+        # read and write in Fortran order: reverse the axes, reshape in C order to the reversed shape, reverse back
+        return transpose(reshape(transpose(x), tuple(reversed(shape))))
     try:
         out = x.data.reshape(shape)
     except (ValueError, TypeError) as e:
