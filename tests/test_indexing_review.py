@@ -27,3 +27,37 @@ def test_reshape_bad_order_raises_like_numpy():
         np.reshape(np.zeros(4), (2, 2), order="X")
     with pytest.raises(ValueError):
         npg.reshape(npg.tensor(np.zeros(4)), (2, 2), order="X")
+
+
+@pytest.mark.parametrize("key", [slice(None, None, -1), Ellipsis, slice(None), [5, 4, 3, 2, 1, 0]])
+def test_setitem_value_is_the_tensor_written(key):
+    # y[key] = y: NumPy copies the overlapping value first; the gradient is that of the permutation (backward
+    # used to find y itself as its own input and fail with "backward through the graph a second time")
+    g = np.arange(1.0, 7.0)
+    x = npg.tensor(np.arange(1.0, 7.0), requires_grad=True)
+    y = x * x
+    y[key] = y
+    expected = np.arange(1.0, 7.0) ** 2
+    expected[key] = expected.copy()
+    np.testing.assert_array_equal(y.data, expected)
+    (y * npg.tensor(g)).sum().backward()
+    perm = np.arange(6)
+    perm[key] = np.arange(6)
+    np.testing.assert_allclose(np.asarray(x.grad), 2 * np.arange(1.0, 7.0) * _transpose_apply(perm, g))
+
+
+def _transpose_apply(perm, g):
+    out = np.zeros_like(g)
+    np.add.at(out, perm, g)  # y_new[i] = y_old[perm[i]]: the cotangent of y_old[j] sums g[i] over perm[i] == j
+    return out
+
+
+def test_setitem_value_is_the_tensor_written_second_order():
+    x = npg.tensor(np.arange(1.0, 5.0), requires_grad=True)
+    y = x ** 3
+    y[::-1] = y
+    (gx,) = npg.autograd.grad((y * npg.tensor(np.arange(1.0, 5.0))).sum(), [x], create_graph=True)
+    gx.sum().backward()
+    w = np.arange(1.0, 5.0)[::-1]  # d/dx sum(w * x**3) = 3 w x**2; its sum's derivative is 6 w x
+    np.testing.assert_allclose(gx.data, 3 * w * np.arange(1.0, 5.0) ** 2)
+    np.testing.assert_allclose(np.asarray(x.grad), 6 * w * np.arange(1.0, 5.0))
