@@ -61,3 +61,15 @@ def test_setitem_value_is_the_tensor_written_second_order():
     w = np.arange(1.0, 5.0)[::-1]  # d/dx sum(w * x**3) = 3 w x**2; its sum's derivative is 6 w x
     np.testing.assert_allclose(gx.data, 3 * w * np.arange(1.0, 5.0) ** 2)
     np.testing.assert_allclose(np.asarray(x.grad), 6 * w * np.arange(1.0, 5.0))
+
+
+@pytest.mark.parametrize("optimize", [("greedy", 10), ("optimal", 1e9), ("greedy", 1)])
+def test_einsum_optimize_with_memory_limit(optimize):
+    # np.einsum accepts optimize=(strategy, maximum intermediate size); npgrad raised ValueError
+    rng = np.random.default_rng(0)
+    ops = [rng.standard_normal(s) for s in [(2, 3), (3, 4), (4, 5), (5, 2)]]
+    xs = [npg.tensor(o, requires_grad=True) for o in ops]
+    out = npg.einsum("ij,jk,kl,li->", *xs, optimize=optimize)
+    np.testing.assert_allclose(out.data, np.einsum("ij,jk,kl,li->", *ops, optimize=optimize))
+    out.backward()
+    np.testing.assert_allclose(np.asarray(xs[0].grad), (ops[1] @ ops[2] @ ops[3]).T)
