@@ -73,3 +73,16 @@ def test_einsum_optimize_with_memory_limit(optimize):
     np.testing.assert_allclose(out.data, np.einsum("ij,jk,kl,li->", *ops, optimize=optimize))
     out.backward()
     np.testing.assert_allclose(np.asarray(xs[0].grad), (ops[1] @ ops[2] @ ops[3]).T)
+
+
+@pytest.mark.parametrize("order", ["C", "F", "A", "K"])
+def test_ravel_order_matches_numpy(order):
+    # np.ravel(tensor, order=...) raised TypeError (npgrad's ravel took no order)
+    a = np.arange(6.0).reshape(2, 3)
+    for src, t in ((a, npg.tensor(a)), (a.T, npg.transpose(npg.tensor(a)))):
+        np.testing.assert_array_equal(npg.ravel(t, order=order).data, np.ravel(src, order=order))
+        np.testing.assert_array_equal(np.ravel(t, order=order).data, np.ravel(src, order=order))
+    x = npg.tensor(a, requires_grad=True)
+    (npg.ravel(x, order) * npg.tensor(np.arange(6.0))).sum().backward()
+    expected = np.reshape(np.arange(6.0), (2, 3), order="F" if order == "F" else "C")
+    np.testing.assert_array_equal(np.asarray(x.grad), expected)

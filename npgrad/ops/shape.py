@@ -53,9 +53,15 @@ _RESHAPE_VJPS = (lambda g, y, x: g.reshape(x.shape),)
 _RESHAPE_JVPS = (lambda t, y, x: reshape(t, y.shape),)  # linear ops: the JVP is the op on the tangent
 
 
-def ravel(x):
-    """The flattened tensor (a view when possible), as ``np.ravel``."""
-    return reshape(x, -1)
+def ravel(x, order="C"):
+    """The flattened tensor (a view when possible), as ``np.ravel``; ``order`` 'C', 'F', 'A', or 'K' (memory
+    order: here for a C- or Fortran-contiguous tensor)."""
+    if order == "K":
+        d = as_input(x, "ravel").data
+        if not (d.flags.c_contiguous or d.flags.f_contiguous):
+            raise NotImplementedError("ravel: order='K' is supported for a C- or Fortran-contiguous tensor only")
+        order = "A"
+    return reshape(x, -1, order=order)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
