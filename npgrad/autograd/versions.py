@@ -164,9 +164,9 @@ def inputs_as_of(t):
     seq = t._seq
     out = None
     for i, p in enumerate(parents):
-        if isinstance(p, Tensor) and p._vjps is not None and p._seq > seq:
+        if isinstance(p, Tensor) and p._vjps is not None and p._seq >= seq:  # (== : t itself, `y[k] = y`)
             q = p
-            while q._vjps is not None and q._seq > seq:
+            while q._vjps is not None and q._seq >= seq:
                 prev = q._extra.get("prev") if q._extra else None
                 if prev is None:
                     raise RuntimeError(f"backward: input {i} of op '{t._op}' was replaced after the op was "

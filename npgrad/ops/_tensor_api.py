@@ -100,7 +100,11 @@ for _name, _fn in dict(
     setattr(T, _name, _fn)
 
 
-def _reshape_method(self, *shape):
+def _reshape_method(self, *shape, order="C"):
+    return reshape(self, *shape, order=order)
+
+
+def _view_method(self, *shape):
     return reshape(self, *shape)
 
 
@@ -147,7 +151,7 @@ def _random_values(like, generator, draw):
 
 
 T.reshape = _reshape_method
-T.view = _reshape_method
+T.view = _view_method
 T.transpose = _transpose_method
 T.T = property(lambda self: transpose(self), doc="The tensor with its axes reversed.")
 T.mT = property(lambda self: swapaxes(self, -1, -2), doc="Transpose of the last two axes.")

@@ -334,18 +334,21 @@ def einsum(subscripts, *operands, optimize="greedy"):
     """``np.einsum`` for every form NumPy accepts (explicit or implicit output, '...', repeated
     letters, size-1 dims that broadcast, one or many operands), differentiable in each operand.
 
-    ``optimize`` is NumPy's: ``"greedy"`` (or True, the default here), ``"optimal"``, False or a
-    path from ``np.einsum_path``; the contraction order is found once per subscripts and shapes and reused. The gradient of
-    each operand is itself one einsum (of the output gradient with the other operands).
+    ``optimize`` is NumPy's: ``"greedy"`` (or True, the default here), ``"optimal"``, False, a
+    ``(strategy, memory limit)`` pair or a path from ``np.einsum_path``; the contraction order is found
+    once per subscripts and shapes and reused. The gradient of each operand is itself one einsum (of the
+    output gradient with the other operands).
     """
     if not isinstance(subscripts, str):
         raise TypeError("einsum: only the subscripts-string form is supported, e.g. einsum('ij,jk->ik', a, b)")
     explicit_path = isinstance(optimize, (list, tuple)) and optimize[:1] in (["einsum_path"], ("einsum_path",))
+    limited = (isinstance(optimize, tuple) and len(optimize) == 2 and optimize[0] in ("greedy", "optimal")
+               and isinstance(optimize[1], (int, float, np.integer, np.floating)))  # NumPy's (strategy, max size)
     if optimize is True:
         optimize = "greedy"
-    elif not explicit_path and optimize not in (False, "greedy", "optimal"):
-        raise ValueError(f"einsum: optimize must be True, False, 'greedy', 'optimal' or an einsum_path list, "
-                         f"not {optimize!r}")
+    elif not explicit_path and not limited and optimize not in (False, "greedy", "optimal"):
+        raise ValueError(f"einsum: optimize must be True, False, 'greedy', 'optimal', (strategy, memory limit) or "
+                         f"an einsum_path list, not {optimize!r}")
     datas = [data_of(o, "einsum") for o in operands]
     shapes = [np.shape(d) for d in datas]
     inputs, output, sizes = _parse(subscripts, shapes)

@@ -35,9 +35,12 @@ def reshape(x, *dims, shape=None, newshape=None, order="C"):
     if given != 1:
         raise TypeError(f"reshape: give the new shape exactly once (positionally, as shape= or as newshape=), got "
                         f"{given or 'none'} of them")
-    if order != "C":
-        raise NotImplementedError(f"reshape: only order='C' is supported, not {order!r}")
     shape = _shape_arg(dims if dims else (newshape if shape is None else shape,))
+    if order not in ("C", "F", "A"):
+        raise ValueError(f"reshape: order must be one of 'C', 'F', 'A', not {order!r}")
+    if order == "F" or (order == "A" and x.data.flags.f_contiguous and not x.data.flags.c_contiguous):
+        # read and write in Fortran order: reverse the axes, reshape in C order to the reversed shape, reverse back
+        return transpose(reshape(transpose(x), tuple(reversed(shape))))
     try:
         out = x.data.reshape(shape)
     except (ValueError, TypeError) as e:
@@ -50,9 +53,15 @@ _RESHAPE_VJPS = (lambda g, y, x: g.reshape(x.shape),)
 _RESHAPE_JVPS = (lambda t, y, x: reshape(t, y.shape),)  # linear ops: the JVP is the op on the tangent
 
 
-def ravel(x):
-    """The flattened tensor (a view when possible), as ``np.ravel``."""
-    return reshape(x, -1)
+def ravel(x, order="C"):
+    """The flattened tensor (a view when possible), as ``np.ravel``; ``order`` 'C', 'F', 'A', or 'K' (memory
+    order: here for a C- or Fortran-contiguous tensor)."""
+    if order == "K":
+        d = as_input(x, "ravel").data
+        if not (d.flags.c_contiguous or d.flags.f_contiguous):
+            raise NotImplementedError("ravel: order='K' is supported for a C- or Fortran-contiguous tensor only")
+        order = "A"
+    return reshape(x, -1, order=order)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
