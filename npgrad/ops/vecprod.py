@@ -38,12 +38,18 @@ def vdot(a, b, /):
     return out if out.dtype == dt else astype(out, dt)
 
 
-def _gufunc_shapes(op, sig, a, b, need):
+def _gufunc_shapes(op, sig, a, b, need, contracted=None):
+    """NumPy's gufunc checks, with its messages: each operand has its core dimensions, and (``contracted``: the
+    axis of ``b`` summed against ``a``'s last) the contracted sizes agree."""
     for i, (x, n) in enumerate(zip((a, b), need)):
         if x.ndim < n:
             raise ValueError(f"{op}: Input operand {i} does not have enough dimensions (has {x.ndim}, gufunc core "
                              f"with signature {sig} requires {n}); got shapes {tuple(a.shape)} and "
                              f"{tuple(b.shape)}")
+    if contracted is not None and a.shape[-1] != b.shape[contracted]:
+        raise ValueError(f"{op}: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature "
+                         f"{sig} (size {b.shape[contracted]} is different from {a.shape[-1]}); got shapes "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
 
 
 def matvec(x1, x2, /):
@@ -51,11 +57,7 @@ def matvec(x1, x2, /):
     batch dimensions broadcast (the vector's too, unlike ``matmul``); no conjugation. Differentiable in both."""
     x1, x2 = _arg(x1, "matvec"), _arg(x2, "matvec")
     sig = "(m,n),(n)->(m)"
-    _gufunc_shapes("matvec", sig, x1, x2, (2, 1))
-    if x1.shape[-1] != x2.shape[-1]:
-        raise ValueError(f"matvec: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature "
-                         f"{sig} (size {x2.shape[-1]} is different from {x1.shape[-1]}); got shapes "
-                         f"{tuple(x1.shape)} and {tuple(x2.shape)}")
+    _gufunc_shapes("matvec", sig, x1, x2, (2, 1), contracted=-1)
     out = matmul(x1, reshape(x2, tuple(x2.shape) + (1,)), _op="matvec")
     return reshape(out, tuple(out.shape[:-1]))
 
@@ -65,11 +67,7 @@ def vecmat(x1, x2, /):
     [..., m]``, batch dimensions broadcast; the vector is conjugated, as NumPy. Differentiable in both."""
     x1, x2 = _arg(x1, "vecmat"), _arg(x2, "vecmat")
     sig = "(n),(n,m)->(m)"
-    _gufunc_shapes("vecmat", sig, x1, x2, (1, 2))
-    if x1.shape[-1] != x2.shape[-2]:
-        raise ValueError(f"vecmat: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature "
-                         f"{sig} (size {x2.shape[-2]} is different from {x1.shape[-1]}); got shapes "
-                         f"{tuple(x1.shape)} and {tuple(x2.shape)}")
+    _gufunc_shapes("vecmat", sig, x1, x2, (1, 2), contracted=-2)
     v = reshape(conj(x1), tuple(x1.shape[:-1]) + (1, x1.shape[-1]))
     out = matmul(v, x2, _op="vecmat")
     return reshape(out, tuple(out.shape[:-2]) + (out.shape[-1],))
