@@ -117,20 +117,27 @@ def default_collate(items):
         transposed = list(zip(*items))
         if isinstance(first, tuple):
             return [default_collate(field) for field in transposed]     # (PyTorch: a list for tuples)
-        try:
-            if isinstance(first, collections.abc.MutableSequence):
-                clone = copy.copy(first)
-                for i, field in enumerate(transposed):
-                    clone[i] = default_collate(field)
-                return clone
-            return type(first)([default_collate(field) for field in transposed])
-        except TypeError:
-            return [default_collate(field) for field in transposed]
+        return _like_sequence(first, [default_collate(field) for field in transposed])
     arrays = [_array(it) for it in items]
     if arrays[0].dtype.kind in "USO":
         raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
                         f"found {arrays[0].dtype}")
     return _wrap(np.stack(arrays))
+
+
+def _like_sequence(seq, values):
+    """``values`` in a sequence of ``seq``'s type, as PyTorch's collate and convert rebuild one: a mutable
+    sequence is copied and refilled (a list subclass keeps its attributes), another type is built from the
+    list, and a type that cannot be (``range``) gives a plain list."""
+    try:
+        if isinstance(seq, collections.abc.MutableSequence):
+            clone = copy.copy(seq)
+            for i, v in enumerate(values):
+                clone[i] = v
+            return clone
+        return type(seq)(values)
+    except TypeError:
+        return values
 
 
 def default_convert(data):
@@ -158,15 +165,7 @@ def default_convert(data):
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
-                for i, d in enumerate(data):
-                    clone[i] = default_convert(d)
-                return clone
-            return type(data)([default_convert(d) for d in data])
-        except TypeError:
-            return [default_convert(d) for d in data]
+        return _like_sequence(data, [default_convert(d) for d in data])
     return data
 
 
