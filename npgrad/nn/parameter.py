@@ -52,16 +52,8 @@ class Buffer(Tensor):
     __slots__ = ("persistent",)
 
     def __init__(self, data=None, *, persistent=True):
-        if data is None:
-            arr = np.empty((0,), dtype=get_default_dtype())
-        else:
-            arr = _to_array(data, None, "Buffer")
-        self.data = arr
-        self._grad = None
-        self.requires_grad = False
-        self._parents = None
-        self._vjps = None
-        self._extra = None
+        arr = np.empty((0,), dtype=get_default_dtype()) if data is None else _to_array(data, None, "Buffer")
+        super().__init__(arr, requires_grad=False)   # a leaf on arr itself (Tensor() keeps an ndarray as it is)
         self.persistent = bool(persistent)
 
     def _as_tensor(self):
