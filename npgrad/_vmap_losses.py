@@ -234,7 +234,7 @@ def _stack_tree(data, level, size):
 def _needs_grad(x):
     while type(x) is BatchedTensor:
         x = x._inner
-    return isinstance(x, Tensor) and x.requires_grad
+    return isinstance(x, Tensor) and x._requires_grad
 
 
 def _grad_on():

@@ -241,7 +241,7 @@ def _cross_entropy_rule(op, level, args, kwargs):
     if not bt:
         td = np.broadcast_to(td, (B,) + td.shape)
     prob = td.dtype.kind == "f"
-    if prob and type(it) is not BatchedTensor and isinstance(it, Tensor) and it.requires_grad:
+    if prob and type(it) is not BatchedTensor and isinstance(it, Tensor) and it._requires_grad:
         return NotImplemented  # a differentiable probability target: the loop computes its gradient
     ix = x._inner
     if x.ndim == 1:                          # per-sample (C,): the batch is the loss's N
@@ -266,7 +266,7 @@ def _cross_entropy_rule(op, level, args, kwargs):
         from .nn.functional._common import _data
         ignore = kwargs.get("ignore_index", -100)
         valid = td != ignore
-        if isinstance(weight, Tensor) and weight.requires_grad:   # its gradient through the mean's divisor too
+        if isinstance(weight, Tensor) and weight._requires_grad:   # its gradient through the mean's divisor too
             denom = (weight[np.where(valid, td, 0)] * valid).reshape((B, -1)).sum(axis=1).astype(loss.dtype)
         else:
             wd = None if weight is None else _data(weight)

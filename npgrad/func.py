@@ -96,7 +96,7 @@ class _Level:
                                 f"inputs can be differentiated")
             dual = _tensor_mod._FW and _fwd.is_dual(x)
             self.dual = self.dual or dual
-            if self.outer and x.requires_grad:
+            if self.outer and x._requires_grad:
                 # An identity node: the gradient of this level stops here, an enclosing level's goes on.
                 t = _record(x.data, "input", (x,), (x.data,), (_identity_vjp,), (_identity_vjp,))
                 self.aliased = True
@@ -139,7 +139,7 @@ class _Level:
             return True
         if not self.outer:
             return False
-        if self.aliased or any(isinstance(e, Tensor) and e.requires_grad for e in extra):
+        if self.aliased or any(isinstance(e, Tensor) and e._requires_grad for e in extra):
             return True
         if self._need is None:
             self._need = _reaches_outside(outputs, self.inner)
@@ -147,7 +147,7 @@ class _Level:
 
     def gradients(self, outputs, cotangents, create_graph):
         """Flat gradients of ``sum(<outputs, cotangents>)`` for ``self.inner`` (None where unused)."""
-        pairs = [(o, c) for o, c in zip(outputs, cotangents) if isinstance(o, Tensor) and o.requires_grad]
+        pairs = [(o, c) for o, c in zip(outputs, cotangents) if isinstance(o, Tensor) and o._requires_grad]
         if not pairs:
             return [None] * len(self.inner)
         outs = [o for o, _ in pairs]
@@ -198,7 +198,7 @@ def _reaches_outside(outputs, inner):
     """True if the graph behind ``outputs`` reaches a tensor requiring grad other than ``inner`` (and
     other than the leaves of finished levels)."""
     stop = {id(t) for t in inner}
-    stack = [o for o in outputs if isinstance(o, Tensor) and o.requires_grad]
+    stack = [o for o in outputs if isinstance(o, Tensor) and o._requires_grad]
     seen = set()
     while stack:
         t = stack.pop()
@@ -214,7 +214,7 @@ def _reaches_outside(outputs, inner):
             return True  # a leaf (or a released node) from outside this level
         parents = inputs_as_of(t)
         for p in parents:
-            if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
+            if isinstance(p, Tensor) and p._requires_grad and id(p) not in seen:
                 stack.append(p)
     return False
 

@@ -55,9 +55,9 @@ def stack_module_state(models):
         raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
 
     def stacked(name, leaves):
-        grads = {bool(t.requires_grad) for t in leaves}
+        grads = {bool(t._requires_grad) for t in leaves}
         if len(grads) > 1:
-            raise RuntimeError(f"stack_module_state: Expected {name} from each model to have the same .requires_grad")
+            raise RuntimeError(f"stack_module_state: Expected {name} from each model to have the same ._requires_grad")
         return tensor(np.stack([t.data for t in leaves]), requires_grad=grads.pop())
     params = [dict(m.named_parameters()) for m in models]
     buffers = [dict(m.named_buffers()) for m in models]

@@ -119,7 +119,7 @@ def carries(r):
     level, or a reverse-mode graph reaching a tensor outside the finished transform levels."""
     if is_dual(r):
         return True
-    return r.requires_grad and _state.enabled and _func()._reaches_outside([r], [])
+    return r._requires_grad and _state.enabled and _func()._reaches_outside([r], [])
 
 
 def jvp(f, primals, tangents, has_aux=False):

@@ -135,7 +135,7 @@ def _batched(inner, level):
     t._inner = inner
     t._level = level
     t._grad = None
-    t.requires_grad = False
+    t._requires_grad = False
     t._parents = None
     t._vjps = None
     t._extra = None

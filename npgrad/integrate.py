@@ -223,7 +223,7 @@ def odeint(func, y0, t, args=(), *, rtol=None, atol=None, h0=0.0, hmax=0.0, hmin
         info = cfg.info
     else:
         rhs = _ode.Rhs(func, args, tfirst, y0.shape, y0.dtype, "odeint")
-        if isinstance(t, _Tensor) and t.requires_grad and _state.enabled:
+        if isinstance(t, _Tensor) and t._requires_grad and _state.enabled:
             times = [t[k] for k in range(len(tvals))]
         else:
             times = list(tvals)
@@ -262,7 +262,7 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     if dense_output or events is not None:
         raise NotImplementedError("solve_ivp: dense_output=True and events are not supported by npgrad")
     for v, name in ((t_span, "t_span"), (t_eval, "t_eval")):
-        if isinstance(v, _Tensor) and v.requires_grad and _state.enabled:
+        if isinstance(v, _Tensor) and v._requires_grad and _state.enabled:
             raise NotImplementedError(f"solve_ivp: {name} is not differentiable; use odeint for gradients with "
                                       f"respect to the times")
     t0, tf = (float(_np.asarray(v.data if isinstance(v, _Tensor) else v)) for v in t_span)

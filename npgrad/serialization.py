@@ -47,7 +47,7 @@ class _Encoder:
         if isinstance(obj, (Tensor, np.ndarray)) and id(obj) in self.seen:
             return {"same": self.seen[id(obj)]}
         if isinstance(obj, Tensor):
-            return {"tensor": self.member(obj, np.asarray(obj.data)), "requires_grad": bool(obj.requires_grad),
+            return {"tensor": self.member(obj, np.asarray(obj.data)), "requires_grad": bool(obj._requires_grad),
                     "parameter": type(obj).__name__ == "Parameter"}
         if isinstance(obj, np.ndarray):
             if obj.dtype.kind not in "biufcSU":

@@ -42,7 +42,7 @@ class Tensor:
     tensors never do.
     """
 
-    __slots__ = ("data", "_grad", "requires_grad", "_parents", "_saved", "_vjps", "_op", "_seq",
+    __slots__ = ("data", "_grad", "_requires_grad", "_parents", "_saved", "_vjps", "_op", "_seq",
                  "_pending", "_extra", "__weakref__")
     __array_priority__ = 1000.0
 
@@ -50,7 +50,7 @@ class Tensor:
         arr = _to_array(data, dtype, "Tensor")
         self.data = arr
         self._grad = None
-        self.requires_grad = _default_requires_grad(arr, requires_grad, "Tensor")
+        self._requires_grad = _default_requires_grad(arr, requires_grad, "Tensor")
         self._parents = None
         self._vjps = None
         self._extra = None
@@ -116,7 +116,7 @@ class Tensor:
             extra.append(f"dtype={self.data.dtype}")
         if self._vjps is not None and self._op is not None:
             extra.append(f"grad_fn=<{self._op}>")
-        elif self.requires_grad:
+        elif self._requires_grad:
             extra.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
 
@@ -144,13 +144,29 @@ class Tensor:
         return _wrap(self.data)
 
     def requires_grad_(self, requires_grad=True):
-        """Set ``requires_grad`` on a leaf in place and return it."""
-        if self._vjps is not None and not requires_grad:
-            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
+        """Set ``requires_grad`` in place and return the tensor.
+
+        As in PyTorch, a non-leaf (the output of a recorded op) accepts ``True``, which it
+        already is, and refuses ``False``, which would silently cut it from the graph.
+        """
+        if self._vjps is None or not requires_grad:
+            self.requires_grad = requires_grad
+        return self
+
+    @property
+    def requires_grad(self):
+        """Whether gradients are tracked through this tensor; assignable on leaves only, as in PyTorch."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad):
+        if self._vjps is not None:
+            raise RuntimeError("requires_grad can only be changed on a leaf tensor, not on the output of a "
+                               "recorded op (turning it off would cut the graph): use detach() for a tensor "
+                               "without a gradient")
         if requires_grad and self.data.dtype.kind not in "fc":
             raise RuntimeError(f"only floating and complex tensors can require gradients, not {self.data.dtype}")
-        self.requires_grad = bool(requires_grad)
-        return self
+        self._requires_grad = bool(requires_grad)
 
     def __bool__(self):
         return bool(self.data)
@@ -175,7 +191,7 @@ class Tensor:
         return (self[i] for i in range(len(self.data)))
 
     def __array__(self, dtype=None, copy=None):
-        if self.requires_grad and _state.enabled:
+        if self._requires_grad and _state.enabled:
             raise _graph_cut_error(self)
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
@@ -184,7 +200,7 @@ class Tensor:
         return self.data
 
     def __dlpack__(self, *args, **kwargs):  # the array-exchange protocol torch.tensor / torch.as_tensor use
-        if self.requires_grad and _state.enabled:
+        if self._requires_grad and _state.enabled:
             raise _graph_cut_error(self)
         return self.data.__dlpack__(*args, **kwargs)
 
@@ -222,7 +238,7 @@ class Tensor:
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor during backward."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("can't retain_grad on a tensor that has requires_grad=False")
         if self._vjps is None:
             return
@@ -233,7 +249,7 @@ class Tensor:
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return replaces it.
         Returns a handle whose ``remove()`` unregisters the hook (as PyTorch's)."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         extra = self._extra or {}
         hooks = extra.setdefault("hooks", [])
@@ -248,7 +264,7 @@ class Tensor:
         Returns a handle whose ``remove()`` unregisters the hook."""
         if self._vjps is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         from .autograd.engine import _post_hooked
         extra = self._extra or {}
@@ -322,7 +338,7 @@ def _leaf(data, requires_grad=False):
     t = _new(Tensor)
     t.data = data
     t._grad = None
-    t.requires_grad = requires_grad
+    t._requires_grad = requires_grad
     t._parents = None
     t._vjps = None
     t._extra = None
@@ -345,7 +361,7 @@ def _record(data, op, parents, saved, vjps, jvps=None):
     t = _new(Tensor)
     t.data = data
     t._grad = None
-    t.requires_grad = True
+    t._requires_grad = True
     t._parents = parents
     t._saved = saved
     t._vjps = vjps
@@ -380,7 +396,7 @@ def _make(data, op, parents, saved, vjps, jvps=None):
     are dispatched at an op's entry instead, by family (npgrad/func_vmap.py)."""
     if _state.enabled:
         for p in parents:
-            if isinstance(p, Tensor) and p.requires_grad:
+            if isinstance(p, Tensor) and p._requires_grad:
                 return _record(data, op, parents, saved, vjps, jvps)
     if _FW:
         return _propagate(_wrap(data), op, parents, vjps, jvps)

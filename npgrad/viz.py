@@ -60,9 +60,9 @@ def to_dot(t, names=None, show_constants=True, rankdir="BT"):
         name = label_of.get(id(x))
         parents = inputs_as_of(x)  # (an input modified in place later: the version this op used)
         if x._vjps is None:
-            kind = "leaf" if x.requires_grad else "constant"
+            kind = "leaf" if x._requires_grad else "constant"
             title = f"{name}: {kind}" if name else kind
-            color = "lightblue" if x.requires_grad else "lightgrey"
+            color = "lightblue" if x._requires_grad else "lightgrey"
         else:
             title = x._op if x._op is not None else "op"
             if name:

@@ -294,3 +294,23 @@ def test_grad_mode_decorator_on_a_generator_function(name):
             next(g)
         results.append((steps, stop.value.value))
     assert results[0] == results[1]
+
+
+def test_requires_grad_attribute_follows_torch_on_leaves_and_non_leaves():
+    # Assigning requires_grad=False to a computed tensor would silently cut the graph: torch refuses, so must npgrad.
+    for lib in (npg, torch):
+        x = lib.tensor(X.copy(), requires_grad=True)
+        y = x * 2
+        with pytest.raises(RuntimeError):
+            y.requires_grad = False
+        with pytest.raises(RuntimeError):
+            y.requires_grad = True              # torch refuses any assignment on a non-leaf ...
+        with pytest.raises(RuntimeError):
+            y.requires_grad_(False)
+        assert y.requires_grad_() is y and y.requires_grad      # ... but requires_grad_() is a no-op
+        (y * y).sum().backward()
+        assert_close(x.grad, 8 * X)
+        x.requires_grad = False                 # a leaf may change its flag
+        assert not x.requires_grad and not (x * 2).requires_grad
+        with pytest.raises(RuntimeError):
+            lib.tensor([1, 2]).requires_grad = True

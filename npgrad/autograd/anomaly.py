@@ -113,7 +113,7 @@ def _origin(t, index):
         if not isinstance(p, Tensor):
             return "they came from a constant (an argument that is not a Tensor)", ""
         if p._vjps is None:
-            kind = "a leaf tensor" if p.requires_grad else "a tensor that requires no grad"
+            kind = "a leaf tensor" if p._requires_grad else "a tensor that requires no grad"
             return (f"they came from {kind} of shape {p.shape} ({p.dtype}) that held them before the forward pass "
                     f"(a parameter or input set to a non-finite value?)"), ""
         if p._parents is None:
@@ -229,7 +229,7 @@ def _make_checking_run_backward(orig):
     def run_backward(roots, grads, retain_graph, create_graph, *args, **kwargs):
         # Nodes recorded outside the mode: wrap their VJPs for this pass (no creation stack), restore after.
         swapped = []
-        stack = [r for r in roots if isinstance(r, Tensor) and r.requires_grad]
+        stack = [r for r in roots if isinstance(r, Tensor) and r._requires_grad]
         seen = set()
         while stack:
             t = stack.pop()
@@ -244,7 +244,7 @@ def _make_checking_run_backward(orig):
                 t._vjps = _wrap_vjps(vjps, t._op, None, t)
                 swapped.append((t, vjps, t._vjps))
             for p in inputs_as_of(t):
-                if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
+                if isinstance(p, Tensor) and p._requires_grad and id(p) not in seen:
                     stack.append(p)
         prev = getattr(_in_backward, "on", False)
         _in_backward.on = True

@@ -133,7 +133,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     outer_capturing = getattr(_tls, "capturing", False)
     _tls.capturing = capture is not None   # (a checkpoint's recomputation refuses it: npgrad/utils/checkpoint.py)
     for r, g in zip(roots, grads):
-        if not r.requires_grad:
+        if not r._requires_grad:
             continue
         if r._vjps is None:
             leaves[r] = leaves[r] + g if r in leaves else g
@@ -197,7 +197,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                 p = parents[i]
                 vjp = vjps[i]
                 i += 1
-                if (p.__class__ is tensor_type or is_tensor(p, tensor_type)) and p.requires_grad:
+                if (p.__class__ is tensor_type or is_tensor(p, tensor_type)) and p._requires_grad:
                     if vjp is ident:  # (add's): no call
                         gp = g
                     elif nargs == 2:  # most ops: calling without *args unpacking saves ~0.1 us per VJP
@@ -340,7 +340,7 @@ class _EarlyLeaves(dict):
         seen = set()
         stack = []
         for r in roots:
-            if r.requires_grad:
+            if r._requires_grad:
                 stack.append(r)
         while stack:
             t = stack.pop()
@@ -356,7 +356,7 @@ class _EarlyLeaves(dict):
             seen.add(id(t))
             # the inputs backward will follow (as_of(t) in run_backward) when t's inputs changed in place since
             for p in (t._parents if t._seq > _versions.horizon else _versions.inputs_as_of(t)):
-                if isinstance(p, Tensor) and p.requires_grad:
+                if isinstance(p, Tensor) and p._requires_grad:
                     stack.append(p)
         if not remaining:
             return None
@@ -492,7 +492,7 @@ def _roots_and_seeds(outputs, grad_outputs, retain_graph, create_graph, where):
         raise RuntimeError(f"{where}: got {len(outputs)} tensors and {len(grad_outputs)} gradients (pass one gradient, "
                            f"or None, per output)")
     for t in outputs:
-        if not t.requires_grad:
+        if not t._requires_grad:
             raise RuntimeError(
                 f"{where}: the tensor does not require grad and has no graph (was it computed under no_grad, "
                 f"or only from constants / requires_grad=False tensors?)")
@@ -543,7 +543,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     single = isinstance(inputs, Tensor)
     inputs = (inputs,) if single else tuple(inputs)
     for t in inputs:
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not isinstance(t, Tensor) or not t._requires_grad:
             raise RuntimeError("grad: every input must be a Tensor that requires grad")
     outputs, seeds, retain_graph = _roots_and_seeds(outputs, grad_outputs, retain_graph, create_graph, "grad")
     capture = _capturing(inputs)

@@ -335,14 +335,14 @@ def _fallback(op, vjps, tans, out, parents, which):
     from .engine import grad, sum_to
     if out.dtype.kind == "c" or any(isinstance(p, Tensor) and p.dtype.kind == "c" for p in parents):
         raise NotImplementedError(f"forward AD: op '{op}' has no JVP rule for complex values")
-    need = any(isinstance(v, Tensor) and (v.requires_grad or visible_levels(v)) for v in (*tans, out, *parents))
+    need = any(isinstance(v, Tensor) and (v._requires_grad or visible_levels(v)) for v in (*tans, out, *parents))
     linked = []
 
     def stand_in(v):
         if not isinstance(v, Tensor):
             return v
-        s = _leaf(v.data, need and v.requires_grad)
-        if s.requires_grad:
+        s = _leaf(v.data, need and v._requires_grad)
+        if s._requires_grad:
             s._seq = _tensor_mod._next_seq()  # older than every node of the small pass
             linked.append((s, v))
         copy_tangents(s, v)
@@ -362,7 +362,7 @@ def _fallback(op, vjps, tans, out, parents, which):
         g = _leaf(np.zeros(out.shape, out.dtype), True)
         with enable_grad():
             gi = vjp(g, s_out, *s_parents)
-            if isinstance(gi, Tensor) and gi.requires_grad:
+            if isinstance(gi, Tensor) and gi._requires_grad:
                 if gi.shape != p.shape:
                     gi = sum_to(gi, p.shape)
                 if gi.dtype != p.dtype:
@@ -370,7 +370,7 @@ def _fallback(op, vjps, tans, out, parents, which):
                 r, = grad([gi], [g], grad_outputs=[stand_in(t)], create_graph=need, allow_unused=True)
             else:
                 r = None  # does not depend on g: a zero Jacobian
-        g.requires_grad = False  # the small pass's graph may reference g: nothing differentiates through it
+        g._requires_grad = False  # the small pass's graph may reference g: nothing differentiates through it
         if r is not None:
             total = r if total is None else total + r
     for s, v in linked:  # the stand-ins become identity nodes of what they stood for

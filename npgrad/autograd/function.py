@@ -115,8 +115,8 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        recording = _state.enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args)
-        needs = tuple(bool(recording and isinstance(a, Tensor) and a.requires_grad) for a in args)
+        recording = _state.enabled and any(isinstance(a, Tensor) and a._requires_grad for a in args)
+        needs = tuple(bool(recording and isinstance(a, Tensor) and a._requires_grad) for a in args)
         ctx = FunctionCtx(needs)
         with no_grad():
             result = cls.forward(ctx, *args, **kwargs)

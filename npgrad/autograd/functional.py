@@ -32,7 +32,7 @@ def _prepare(inputs, create_graph):
     input requires grad, else detached leaves (PyTorch's _grad_preprocess)."""
     out = []
     for x in inputs:
-        if create_graph and x.requires_grad:
+        if create_graph and x._requires_grad:
             out.append(x.reshape(x.shape))
         else:
             out.append(tensor(x.data, requires_grad=x.dtype.kind in "fc"))
@@ -189,7 +189,7 @@ def _second(func, inputs, v, create_graph, strict, where, transposed):
     with enable_grad():
         gs = _fill_zeros(grad(outs[0].reshape(()), xs, create_graph=True, allow_unused=True, retain_graph=True),
                          xs, strict, where, "output")
-        live = [(g, vi) for g, vi in zip(gs, v) if g.requires_grad]
+        live = [(g, vi) for g, vi in zip(gs, v) if g._requires_grad]
         if not live:
             res = (None,) * len(xs)
         elif transposed:    # vhp: v^T H, the gradient of g in the direction v

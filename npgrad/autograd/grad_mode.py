@@ -80,7 +80,7 @@ class no_grad(_GradModeContext):
     """Context manager / decorator under which no graph is recorded.
 
     >>> with npg.no_grad():
-    ...     y = x * 2          # y.requires_grad is False
+    ...     y = x * 2          # y._requires_grad is False
     """
 
     __slots__ = ()

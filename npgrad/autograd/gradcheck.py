@@ -32,7 +32,7 @@ def _checked(x):
     """Whether an input of ``f`` is differentiated: a floating Tensor that requires grad, or a
     floating NumPy array."""
     if isinstance(x, Tensor):
-        return x.requires_grad and x.data.dtype.kind in "fc"
+        return x._requires_grad and x.data.dtype.kind in "fc"
     return isinstance(x, np.ndarray) and x.dtype.kind in "fc"
 
 
@@ -93,7 +93,7 @@ def _jacobians(f, inputs, which, eps):
         size = out_arrays[k].size
         analytic = {i: np.zeros((size * _parts(out_arrays[k].dtype), base[i].size * _parts(base[i].dtype)))
                     for i in which}
-        if isinstance(o, Tensor) and o.requires_grad:
+        if isinstance(o, Tensor) and o._requires_grad:
             for p in range(_parts(o.data.dtype)):   # the real part, then the imaginary part of the output
                 for e in range(size):
                     seed = np.zeros(o.data.shape, dtype=o.data.dtype)
@@ -204,10 +204,10 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, 
             for i in which:  # numeric evaluations pass constants: differentiate fresh leaves then
                 if isinstance(xs[i], np.ndarray):
                     xs[i] = Tensor(xs[i], requires_grad=True)
-                elif not xs[i].requires_grad:
+                elif not xs[i]._requires_grad:
                     xs[i] = Tensor(xs[i].data, requires_grad=True)
             res = _outputs(f(*xs), "gradgradcheck")
-            pairs = [(res[k], v) for k, v in zip(fouts, vs) if isinstance(res[k], Tensor) and res[k].requires_grad]
+            pairs = [(res[k], v) for k, v in zip(fouts, vs) if isinstance(res[k], Tensor) and res[k]._requires_grad]
             if not pairs:
                 return tuple(_wrap(np.zeros(xs[i].shape, xs[i].dtype)) for i in which)
             grads = engine.grad([p for p, _ in pairs], [xs[i] for i in which],

@@ -137,7 +137,7 @@ def as_of(t):
     else:  # what the VJPs of the inputs that need a gradient read
         positions = ()
         for j, p in enumerate(t._parents):
-            if isinstance(p, Tensor) and p.requires_grad:
+            if isinstance(p, Tensor) and p._requires_grad:
                 positions += by[j]
     if positions:
         values = (t.data,) + tuple(t._saved or ())

@@ -45,7 +45,7 @@ def _graph_params(outputs, params):
     """ids of the parameters (among ``params``) that the graph behind ``outputs`` reaches."""
     wanted = {id(p) for p in params}
     found, seen = set(), set()
-    stack = [t for t in _tensors(outputs) if t.requires_grad]
+    stack = [t for t in _tensors(outputs) if t._requires_grad]
     while stack:
         t = stack.pop()
         if t._vjps is None:
@@ -55,7 +55,7 @@ def _graph_params(outputs, params):
         if id(t) in seen or t._parents is None:
             continue
         seen.add(id(t))
-        stack.extend(p for p in t._parents if isinstance(p, Tensor) and p.requires_grad)
+        stack.extend(p for p in t._parents if isinstance(p, Tensor) and p._requires_grad)
     return found
 
 
@@ -113,7 +113,7 @@ class DistributedDataParallel(Module):
         # bytes all-reduced, buckets started during backward (overlapping it) and at its end, seconds waited
         self.comm_stats = {"steps": 0, "bytes": 0, "buckets_overlapped": 0, "buckets_at_end": 0, "wait_seconds": 0.0}
         self._ending = False
-        self._params = [p for p in module.parameters() if p.requires_grad]
+        self._params = [p for p in module.parameters() if p._requires_grad]
         self._names = {id(p): n for n, p in module.named_parameters()}
         self._check_same_model()
         self._broadcast_state(list(module.parameters()) + list(module.buffers()))

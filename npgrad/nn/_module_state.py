@@ -183,7 +183,7 @@ class StateDictMixin:
             try:
                 with no_grad():
                     if assign:   # PyTorch: the module adopts the checkpoint's tensor (its memory and dtype)
-                        if target.requires_grad and arr.dtype.kind not in "fc":
+                        if target._requires_grad and arr.dtype.kind not in "fc":
                             raise RuntimeError(f"only floating and complex tensors can require gradients, not "
                                                f"{arr.dtype}")
                         target.data = arr if arr.flags.writeable else arr.copy()

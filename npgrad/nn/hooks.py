@@ -135,7 +135,7 @@ class _Identity(Function):
     def forward(ctx, on_grads, *tensors):
         ctx.on_grads = on_grads
         outs = tuple(Tensor(t.data, requires_grad=False) for t in tensors)  # new tensors sharing the data
-        ctx.mark_non_differentiable(*[o for o, t in zip(outs, tensors) if not t.requires_grad])
+        ctx.mark_non_differentiable(*[o for o, t in zip(outs, tensors) if not t._requires_grad])
         return outs[0] if len(outs) == 1 else outs
 
     @staticmethod
@@ -164,7 +164,7 @@ class BackwardHook:
     def _apply_on_tensors(self, on_grads, args):
         idx = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         tensors = [args[i] for i in idx]
-        if not (_state.enabled and any(t.requires_grad for t in tensors)):
+        if not (_state.enabled and any(t._requires_grad for t in tensors)):
             return args, None
         new = _Identity.apply(on_grads, *tensors)
         new = new if isinstance(new, tuple) else (new,)

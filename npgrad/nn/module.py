@@ -328,7 +328,7 @@ class Module(StateDictMixin):
         tensor type names such as ``"torch.DoubleTensor"``. A parameter that requires grad cannot become
         non-floating (RuntimeError, as PyTorch; checked before anything is cast)."""
         dt = _convert.dtype_of(dst_type, "Module.type")
-        if dt.kind not in "fc" and any(p.requires_grad for p in self.parameters()):
+        if dt.kind not in "fc" and any(p._requires_grad for p in self.parameters()):
             raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex "
                                "dtype")
         return self._apply_data(lambda a: a.astype(dt))

@@ -23,7 +23,7 @@ class Parameter(Tensor):
             raise TypeError(f"Parameter: only floating tensors can require gradients, not {arr.dtype}")
         self.data = arr
         self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         self._parents = None
         self._vjps = None
         self._extra = None
@@ -32,10 +32,10 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol):
-        return (Parameter, (self.data, self.requires_grad))
+        return (Parameter, (self.data, self._requires_grad))
 
     def __deepcopy__(self, memo):
-        p = Parameter(self.data.copy(), self.requires_grad)
+        p = Parameter(self.data.copy(), self._requires_grad)
         if self.grad is not None:
             p.grad = np.array(self.grad, copy=True)
         memo[id(self)] = p
@@ -106,10 +106,10 @@ class UninitializedTensorMixin:
         return f"<{type(self).__name__}>"
 
     def __reduce_ex__(self, protocol):
-        return (type(self), (self.requires_grad, None, self.data.dtype))
+        return (type(self), (self._requires_grad, None, self.data.dtype))
 
     def __deepcopy__(self, memo):
-        p = type(self)(self.requires_grad, None, self.data.dtype)
+        p = type(self)(self._requires_grad, None, self.data.dtype)
         memo[id(self)] = p
         return p
 
@@ -145,7 +145,7 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
         Tensor.__init__(self, _empty("UninitializedBuffer", requires_grad, device, dtype), requires_grad=requires_grad)
 
     def __deepcopy__(self, memo):
-        p = UninitializedBuffer(self.requires_grad, None, self.data.dtype)
+        p = UninitializedBuffer(self._requires_grad, None, self.data.dtype)
         memo[id(self)] = p
         return p
 

@@ -46,7 +46,7 @@ def closure_tensors(cfg, y0v, t0v):
     rhs = cfg.rhs([_wrap(v.data) if isinstance(v, Tensor) else v for v in cfg.leaves])
     with enable_grad():
         out = rhs(t0v, _wrap(y0v))
-    found, seen, todo = [], set(), [out] if out.requires_grad else []
+    found, seen, todo = [], set(), [out] if out._requires_grad else []
     while todo:
         x = todo.pop()
         if id(x) in seen:
@@ -54,7 +54,7 @@ def closure_tensors(cfg, y0v, t0v):
         seen.add(id(x))
         seq = getattr(x, "_seq", None)
         if x._parents is not None and seq is not None and seq > seq0:
-            todo.extend(p for p in x._parents if isinstance(p, Tensor) and p.requires_grad)
+            todo.extend(p for p in x._parents if isinstance(p, Tensor) and p._requires_grad)
         else:
             found.append(x)
     return found
@@ -106,7 +106,7 @@ def adjoint_gradients(ctx, g):
                 else:
                     inputs.append(params[j])
             f = cfg.rhs(leaves)(t_, y_)
-            if f.requires_grad:
+            if f._requires_grad:
                 gs = engine.grad([f], inputs, grad_outputs=[_wrap(a.reshape(shape).astype(dtype))],
                                  allow_unused=True, retain_graph=True)
             else:

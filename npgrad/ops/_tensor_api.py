@@ -45,7 +45,7 @@ def _inplace(op, name):
             _versions.bump(self.data, where)  # ops that saved this memory must not use it in backward
             return self
         other = inplace.unaliased(self, other)
-        grads = [i for i, t in enumerate((self, other)) if isinstance(t, Tensor) and t.requires_grad]
+        grads = [i for i, t in enumerate((self, other)) if isinstance(t, Tensor) and t._requires_grad]
         copy_old = _versions.reads_input(op.__name__, 0, grads)
         return inplace.write(self, where, lambda old: op(old, other), copy_old=copy_old)
     iop.__name__ = name

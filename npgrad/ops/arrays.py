@@ -334,7 +334,7 @@ def _spacing(d, n, where):
     if d.dtype.kind in "iu":
         d = d.astype(np.float64)
     dx = d[1:] - d[:-1]
-    if not d.requires_grad and not is_batched(d) and dx.size and (dx.data == dx.data[0]).all():
+    if not d._requires_grad and not is_batched(d) and dx.size and (dx.data == dx.data[0]).all():
         return dx.data[0], True
     return dx, False
 

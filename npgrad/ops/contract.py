@@ -360,7 +360,7 @@ def einsum(subscripts, *operands, optimize="greedy"):
             out = _contract(spec, *datas, optimize=optimize)
     except ValueError as e:
         raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {shapes}: {e}") from None
-    if not (_state.enabled and any(isinstance(o, Tensor) and o.requires_grad for o in operands)):
+    if not (_state.enabled and any(isinstance(o, Tensor) and o._requires_grad for o in operands)):
         if _tensor_mod._FW:  # forward AD: tangents, no graph
             return _make(out, "einsum", tuple(operands), tuple(datas), None, _einsum_jvps(spec, len(operands)))
         return _wrap(out)

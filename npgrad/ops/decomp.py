@@ -71,7 +71,7 @@ def _record_packed(op, a, ad, parts, vjp_parts, jvp_parts):
         return _pack(jvp_parts(t, _unpack(y, batch, shapes), a), batch)
 
     packed = _make(_pack(parts, batch), op, (a,), (ad,), (vjp,), (jvp,))
-    if not packed.requires_grad and not _fwd.is_dual(packed):  # nothing recorded: hand out the parts themselves
+    if not packed._requires_grad and not _fwd.is_dual(packed):  # nothing recorded: hand out the parts themselves
         return [_wrap(p) for p in parts]
     return _unpack(packed, batch, shapes)
 
@@ -134,7 +134,7 @@ def eigh(a, UPLO="L"):
 def eigvalsh(a, UPLO="L"):
     """Eigenvalues (ascending) of symmetric matrices, as ``np.linalg.eigvalsh``; differentiable
     (computes the eigenvectors too when a graph is recorded)."""
-    if isinstance(a, Tensor) and (a.requires_grad or _fwd.is_dual(a)):
+    if isinstance(a, Tensor) and (a._requires_grad or _fwd.is_dual(a)):
         return eigh(a, UPLO).eigenvalues
     ad = matrix_arg(a, "eigvalsh", square=True, complex_ok=True)
     with lapack("eigvalsh", ad.shape):
@@ -259,7 +259,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 def svdvals(x, _op="svdvals"):
     """Singular values (descending), as ``np.linalg.svdvals``; differentiable (the gradient is
     ``U diag(gS) Vh``, finite for repeated singular values)."""
-    if isinstance(x, Tensor) and (x.requires_grad or _fwd.is_dual(x)):
+    if isinstance(x, Tensor) and (x._requires_grad or _fwd.is_dual(x)):
         return svd(x, full_matrices=False).S
     ad = matrix_arg(x, _op, complex_ok=True)
     with lapack(_op, ad.shape):

@@ -86,7 +86,7 @@ def eigvals(a):
     """Eigenvalues of square matrices, as ``np.linalg.eigvals`` (real or complex by NumPy's rule, see
     :func:`eig`); differentiable (computes the eigenvectors too when a graph is recorded; the gradient
     ``V^-H diag(gL) V^H`` has no phase ambiguity)."""
-    if isinstance(a, Tensor) and (a.requires_grad or _fwd.is_dual(a)):
+    if isinstance(a, Tensor) and (a._requires_grad or _fwd.is_dual(a)):
         return _eig(a, "eigvals").eigenvalues
     ad = matrix_arg(a, "eigvals", square=True, complex_ok=True)
     with lapack("eigvals", ad.shape):

@@ -96,14 +96,14 @@ def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None):
                 if dt is not _F64 and dt is not _F32 and dt.kind == "c":
                     return special(x)
             out = forward(xd)
-            if x.requires_grad and _state.enabled:
+            if x._requires_grad and _state.enabled:
                 if _record is _plain_record and out.__class__ is _ndarray:
                     dt = out.dtype
                     if dt is _F32 or dt is _F64:  # _record, inlined for a real result (see _plain_record)
                         t = _new(Tensor)
                         t.data = out
                         t._grad = None
-                        t.requires_grad = True
+                        t._requires_grad = True
                         t._parents = (x,)
                         t._saved = (xd,) if keep_x else _UNREAD1
                         t._vjps = vjps
@@ -148,17 +148,17 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
         number = None  # the operand that is not a Tensor, if one is not
         if isinstance(a, Tensor):
             ad = a.data
-            rg = a.requires_grad
+            rg = a._requires_grad
             if isinstance(b, Tensor):
                 bd = b.data
-                rg = rg or b.requires_grad
+                rg = rg or b._requires_grad
             else:
                 bd = number = const(b, name)
         else:
             ad = number = const(a, name)
             if isinstance(b, Tensor):
                 bd = b.data
-                rg = b.requires_grad
+                rg = b._requires_grad
             else:
                 bd = const(b, name)
                 rg = False
@@ -177,7 +177,7 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
                     t = _new(Tensor)
                     t.data = out
                     t._grad = None
-                    t.requires_grad = True
+                    t._requires_grad = True
                     t._parents = parents = (a, b)
                     t._saved = saved
                     t._vjps = exact

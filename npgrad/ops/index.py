@@ -137,7 +137,7 @@ def getitem(x, key):
     except IndexError as e:
         raise IndexError(f"index {key if len(key) > 1 else key[0]!r} is invalid for a tensor of shape "
                          f"{x.shape}: {e}") from None
-    if x.requires_grad and _state.enabled:
+    if x._requires_grad and _state.enabled:
         if basic and x.data.size > _SCATTER_MIN and not any(isinstance(k, np.ndarray) for k in key):
             vjp = (lambda g, y, x: scatter_add(x.shape, key, g) if isinstance(g, Tensor) else Scatter(x.shape, key, g))
         else:

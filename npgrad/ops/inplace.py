@@ -120,16 +120,16 @@ def read_only(x, op):
 
 def check_leaf(x, op):
     """An in-place op on a leaf that requires grad (or a view of one) is an error while recording."""
-    if x.requires_grad and x._vjps is None:
+    if x._requires_grad and x._vjps is None:
         raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
                            f"do it under npg.no_grad(), or on a copy (x.clone()) / a non-leaf tensor")
     info = _view_of(x)
     if info is not None:
         base = info[0]
-        if base.requires_grad and base._vjps is None:
+        if base._requires_grad and base._vjps is None:
             raise RuntimeError(f"{op}: a view of a leaf tensor that requires grad is being used in an in-place "
                                f"operation; do it under npg.no_grad(), or on a copy (x.clone())")
-        if base.requires_grad and not x.requires_grad:
+        if base._requires_grad and not x._requires_grad:
             raise RuntimeError(f"{op}: this view was created under no_grad and is being modified in place with "
                                f"grad mode on: the gradient could not reach its base. Create the view with grad "
                                f"mode on, or do the in-place operation under npg.no_grad()")
@@ -144,10 +144,10 @@ def is_recording(x, other):
         return True
     if not _state.enabled:
         return False
-    if x.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
+    if x._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
         return True
     info = _view_of(x)
-    return info is not None and info[0].requires_grad
+    return info is not None and info[0]._requires_grad
 
 
 def carries_tangent(x, *others):
@@ -177,7 +177,7 @@ def snapshot(x, copy=False):
     old = _new(Tensor)
     old.data = x.data.copy() if copy else x.data
     old._grad = None
-    old.requires_grad = x.requires_grad
+    old._requires_grad = x._requires_grad
     old._parents = x._parents
     old._vjps = x._vjps
     if x._vjps is not None:
@@ -201,7 +201,7 @@ def _move_hooks(x, old):
 def _become(x, node, prev):
     """Give ``x`` the graph node of tensor ``node`` (its data stays ``x``'s memory) and ``prev`` as its
     previous version."""
-    x.requires_grad = node.requires_grad
+    x._requires_grad = node._requires_grad
     x._parents = node._parents
     x._vjps = node._vjps
     if node._vjps is not None:
@@ -240,7 +240,7 @@ def write(x, op, apply, copy_old=False):
         np.copyto(x.data, node.data, casting="same_kind")
         node.data = x.data  # the graph keeps no second copy of the values
     _versions.bump(x.data, op)
-    if not node.requires_grad:  # forward AD without a graph: only the tangents change
+    if not node._requires_grad:  # forward AD without a graph: only the tangents change
         _write_tangents(x, node)
         return x
     if node._vjps is not None:
@@ -410,8 +410,8 @@ def method(name, fn, op=None):
             if r is not NotImplemented:
                 return r
         tensors = [a for a in args if isinstance(a, Tensor)] + [a for a in kwargs.values() if isinstance(a, Tensor)]
-        if not (_state.enabled and (self.requires_grad or any(t.requires_grad for t in tensors)
-                                    or (_view_of(self) is not None and _view_of(self)[0].requires_grad))) \
+        if not (_state.enabled and (self._requires_grad or any(t._requires_grad for t in tensors)
+                                    or (_view_of(self) is not None and _view_of(self)[0]._requires_grad))) \
                 and not (_tensor_mod._FW and carries_tangent(self, *tensors)):
             from ..autograd.grad_mode import no_grad
             with no_grad():
@@ -428,7 +428,7 @@ def method(name, fn, op=None):
             np.copyto(self.data, od, casting="same_kind")
             _versions.bump(self.data, name)
             return self
-        grads = [0] if self.requires_grad else []
+        grads = [0] if self._requires_grad else []
         copy_old = True if op is None else _versions.reads_input(op, 0, grads + [1])
         args = tuple(unaliased(self, a) for a in args)
         kwargs = {k: unaliased(self, v) for k, v in kwargs.items()}

@@ -79,7 +79,7 @@ nanargmin = _passthrough(np.nanargmin, "Indices of the minimum ignoring NaNs, as
 @batching_rule("loop")
 def histogram(a, bins=10, range=None, density=None, weights=None):
     """Histogram counts and bin edges, as ``np.histogram`` (constant tensors; no gradient)."""
-    if isinstance(weights, Tensor) and weights.requires_grad and _state.enabled:
+    if isinstance(weights, Tensor) and weights._requires_grad and _state.enabled:
         raise TypeError("histogram: not differentiable in weights; pass weights.detach(), or use npg.bincount "
                         "with npg.digitize for a histogram differentiable in its weights")
     return _wrapped(np.histogram(_raw(a), bins=_raw(bins), range=range, density=density, weights=_raw(weights)))
@@ -91,7 +91,7 @@ def bincount(x, weights=None, minlength=0):
     ``np.bincount``; differentiable in tensor ``weights`` (each count's gradient goes to its weights)."""
     xd = np.asarray(_raw(x))
     out = np.bincount(xd, weights=_raw(weights), minlength=minlength)
-    if isinstance(weights, Tensor) and weights.requires_grad and _state.enabled:
+    if isinstance(weights, Tensor) and weights._requires_grad and _state.enabled:
         w = weights if weights.dtype.kind == "f" else weights.astype(np.float64)
         return scatter_add(out.shape, (xd,), w.astype(out.dtype) if w.dtype != out.dtype else w)
     return _wrap(out)
@@ -112,7 +112,7 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw
     """``np.full_like`` on a tensor: a constant tensor; a tensor ``fill_value`` that requires grad is
     broadcast differentiably."""
     ad = _raw(a)
-    if isinstance(fill_value, Tensor) and fill_value.requires_grad and _state.enabled:
+    if isinstance(fill_value, Tensor) and fill_value._requires_grad and _state.enabled:
         target = np.shape(ad) if shape is None else ((shape,) if isinstance(shape, int) else tuple(shape))
         dt = np.dtype(dtype) if dtype is not None else np.asarray(ad).dtype
         return broadcast_to(fill_value.astype(dt) if fill_value.dtype != dt else fill_value, target)

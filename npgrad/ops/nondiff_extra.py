@@ -129,7 +129,7 @@ isneginf = _no_out("isneginf", _named_errors("isneginf", _no_grad_unary("isnegin
 
 # ---------------------------------------------------------------- histograms
 def _refuse_grad_weights(name, weights):
-    if isinstance(weights, Tensor) and weights.requires_grad and _state.enabled:
+    if isinstance(weights, Tensor) and weights._requires_grad and _state.enabled:
         raise TypeError(f"{name}: not differentiable in weights; pass weights.detach(), or use npg.bincount with "
                         f"npg.digitize for a histogram differentiable in its weights")
 

@@ -57,7 +57,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
         raise ValueError(f"pad: unsupported keyword arguments for mode {mode!r}: {sorted(unsupported)}")
     if mode == "constant":
         return _pad_constant(x, pad_width, constant_values=kwargs.get("constant_values", 0))
-    if not (x.requires_grad and _state.enabled) and not _fwd.is_dual(x):  # nothing to record: NumPy's own result
+    if not (x._requires_grad and _state.enabled) and not _fwd.is_dual(x):  # nothing to record: NumPy's own result
         return _wrap(np.pad(x.data, pad_width, mode=mode, **kwargs))
     if mode == "empty":
         return _pad_constant(x, pad_width)

@@ -95,7 +95,7 @@ def _scipy_op(name):
         consts = []
         for argname, c in zip(argnames, args[:-1]):
             if isinstance(c, Tensor):
-                if c.requires_grad:
+                if c._requires_grad:
                     raise TypeError(f"npgrad differentiates scipy.special.{name} only in its last argument (x), "
                                     f"not in {argname}: pass {argname} as a constant (or .detach() it)")
                 c = c.data

@@ -113,7 +113,7 @@ _METHODS = ("linear", "lower", "higher", "nearest", "midpoint")
 
 def _q_array(q, name, scale=1.0):
     if isinstance(q, Tensor):
-        if q.requires_grad:
+        if q._requires_grad:
             raise TypeError(f"{name}: not differentiable in q (PyTorch's quantile is not either); pass "
                             f"q.detach() or plain numbers")
         q = q.data

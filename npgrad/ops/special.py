@@ -255,7 +255,7 @@ beta     = binary("beta",    _RAW["beta"],
 def _constant(value, name, what):
     """The NumPy value of an argument that takes no gradient (an order, a count)."""
     if isinstance(value, Tensor):
-        if value.requires_grad:
+        if value._requires_grad:
             raise TypeError(f"npgrad.special.{name}: {what} takes no gradient; pass a constant (or .detach())")
         return value.data
     return np.asarray(const(value, name))

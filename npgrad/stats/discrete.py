@@ -12,7 +12,7 @@ from ._base import _Distribution, _arg, _data, _float_dtype, _log_prob, _outside
 def _count(k, loc, where, *params):
     """The count ``k - loc`` as a constant tensor of the parameters' float dtype (so float32 parameters give
     a float32 result), and the mask where it is not a non-negative integer (outside the support)."""
-    if isinstance(k, Tensor) and k.requires_grad:
+    if isinstance(k, Tensor) and k._requires_grad:
         raise TypeError(f"npgrad.stats.{where}: the count k takes no gradient; pass it as a constant")
     kd = np.asarray(_data(k), dtype=np.float64) - np.asarray(_data(loc), dtype=np.float64)
     bad = ~((kd >= 0) & (kd == np.floor(kd)))
@@ -21,7 +21,7 @@ def _count(k, loc, where, *params):
 
 def _floor_count(k, loc, where):
     """``floor(k - loc)`` (float64), for a CDF: the count takes no gradient."""
-    if isinstance(k, Tensor) and k.requires_grad:
+    if isinstance(k, Tensor) and k._requires_grad:
         raise TypeError(f"npgrad.stats.{where}: the count k takes no gradient; pass it as a constant")
     return np.floor(np.asarray(_data(k), dtype=np.float64) - np.asarray(_data(loc), dtype=np.float64))
 

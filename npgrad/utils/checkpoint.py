@@ -121,7 +121,7 @@ class _Checkpoint(Function):
         for a in ctx.args:
             if isinstance(a, Tensor):
                 s = next(saved)
-                leaf = Tensor(s.data, requires_grad=a.requires_grad)
+                leaf = Tensor(s.data, requires_grad=a._requires_grad)
                 inputs.append(leaf)
             else:
                 inputs.append(a)
@@ -129,10 +129,10 @@ class _Checkpoint(Function):
             outputs = ctx.function(*inputs, **ctx.kwargs)
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)
         pairs = [(o, g) for o, g in zip(outputs, grads)
-                 if isinstance(o, Tensor) and o.requires_grad and g is not None]
+                 if isinstance(o, Tensor) and o._requires_grad and g is not None]
         if pairs:
             _engine.backward([o for o, _ in pairs], [g for _, g in pairs])
-        return (None, None, None) + tuple(x.grad if isinstance(x, Tensor) and x.requires_grad else None
+        return (None, None, None) + tuple(x.grad if isinstance(x, Tensor) and x._requires_grad else None
                                           for x in inputs)
 
 
@@ -169,7 +169,7 @@ def _node(data, op, parents, saved, vjps):
     """A recorded tensor, built as tensor._record builds one (not through it: anomaly mode wraps _record's VJPs
     and forward AD's tangents, neither of which applies to these nodes)."""
     t = object.__new__(Tensor)
-    t.data, t._grad, t.requires_grad, t._parents, t._saved, t._vjps, t._op = data, None, True, parents, saved, vjps, op
+    t.data, t._grad, t._requires_grad, t._parents, t._saved, t._vjps, t._op = data, None, True, parents, saved, vjps, op
     t._seq = _next_seq()
     t._pending = t._extra = None
     return t
@@ -232,7 +232,7 @@ class _Recomputation:
             o = flat[k] if k < len(flat) else None
             if not isinstance(o, Tensor) or o.shape != g.shape:
                 raise CheckpointError(_mismatch(self.meta, _meta(flat)))
-            if o.requires_grad:
+            if o._requires_grad:
                 if o.dtype != g.dtype:   # (determinism_check="none")
                     g = _engine.cast_grad(g, o.dtype)
                 pairs.append((o, g))
@@ -266,7 +266,7 @@ def _checkpoint_without_reentrant(function, args, kwargs, preserve_rng_state, co
     with forward_context:
         out = function(*args, **kwargs)
     flat, spec = _flatten(out)
-    picked = [k for k, o in enumerate(flat) if isinstance(o, Tensor) and o.requires_grad and o._vjps is not None
+    picked = [k for k, o in enumerate(flat) if isinstance(o, Tensor) and o._requires_grad and o._vjps is not None
               and o._seq > start]   # made by function with a graph (not an input or a parameter returned as it is)
     if not picked:
         return out
@@ -301,7 +301,7 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     if not use_reentrant:
         return _checkpoint_without_reentrant(function, args, kwargs, preserve_rng_state, context_fn,
                                              determinism_check)
-    if not _state.enabled or not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+    if not _state.enabled or not any(isinstance(a, Tensor) and a._requires_grad for a in args):
         return function(*args)   # (nothing to save, or a graph is needed for the parameters)
     return _Checkpoint.apply(function, preserve_rng_state, {}, *args)
 

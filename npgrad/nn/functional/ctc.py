@@ -238,7 +238,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         if alpha is None:
             return np.zeros(y.shape, dtype=dt) * t.sum()
         from ...autograd import forward_ad
-        if not (lp.requires_grad or forward_ad.is_dual(lp)):
+        if not (lp._requires_grad or forward_ad.is_dual(lp)):
             lp = lp.data                       # a constant here: reuse the forward's alphas and betas
         s = (per_sample(lp) * t).sum(axis=(0, 2))
         if zero_infinity and inf.any():

@@ -122,7 +122,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         idx = [np.rint(c.data).astype(np.intp) for c in coords]
         vals, valid = _gather(xr, sizes, n_idx, idx)
         w = valid.astype(x.dtype)
-        if any(c.requires_grad for c in coords):   # the grid's gradient is zero, not missing (as PyTorch)
+        if any(c._requires_grad for c in coords):   # the grid's gradient is zero, not missing (as PyTorch)
             w = w + sum(coords[1:], coords[0]) * 0
         out = vals * w[..., None]
     else:

@@ -17,7 +17,7 @@ from .activation_more import logsigmoid
 def needs_grad(w):
     """Whether ``w`` is a tensor whose derivative is wanted: it requires grad (and grad mode is on), or it
     carries a forward-mode tangent (``npg.func.jvp``, ``forward_ad.make_dual``)."""
-    return isinstance(w, Tensor) and ((w.requires_grad and _state.enabled) or _fwd.is_dual(w))
+    return isinstance(w, Tensor) and ((w._requires_grad and _state.enabled) or _fwd.is_dual(w))
 
 
 def weighted(loss, weight, reduction):

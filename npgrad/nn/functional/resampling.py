@@ -258,7 +258,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     for _, axis, idx, w, n_in in sorted(maps, key=lambda m: m[0]):   # shrinking axes first: smaller temporaries
         out = _resample(out, axis, idx, w, n_in)
     if out is x:
-        out = x * 1 if x.requires_grad else as_input(x.data.copy(), where)
+        out = x * 1 if x._requires_grad else as_input(x.data.copy(), where)
     return out
 
 

@@ -223,7 +223,7 @@ def _as_parameter(value):
     if value is None or isinstance(value, Parameter):
         return value
     if isinstance(value, Tensor):
-        return Parameter(value.data, requires_grad=value.requires_grad)
+        return Parameter(value.data, requires_grad=value._requires_grad)
     return Parameter(value)
 
 

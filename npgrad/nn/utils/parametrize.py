@@ -90,9 +90,9 @@ class ParametrizationList(ModuleList):
                                      f" Got element {i} of the sequence with type {type(originali).__name__}.")
                 data = np.array(originali.data, copy=True)
                 if isinstance(original, Parameter):
-                    originali = Parameter(Tensor(data), requires_grad=original.requires_grad)
+                    originali = Parameter(Tensor(data), requires_grad=original._requires_grad)
                 else:
-                    originali = Tensor(data, requires_grad=original.requires_grad)
+                    originali = Tensor(data, requires_grad=original._requires_grad)
                 _register_parameter_or_buffer(self, f"original{i}", originali)
         if not self.unsafe:
             Z = self()
@@ -223,7 +223,7 @@ def remove_parametrizations(module, tensor_name, leave_parametrized=True):
         with no_grad():
             t = getattr(module, tensor_name)
         original = Parameter(Tensor(np.array(t.data, copy=True))) if any(
-            getattr(parametrizations, f"original{i}").requires_grad for i in range(parametrizations.ntensors)) else t
+            getattr(parametrizations, f"original{i}")._requires_grad for i in range(parametrizations.ntensors)) else t
     delattr(module.__class__, tensor_name)
     del module.parametrizations[tensor_name]
     _register_parameter_or_buffer(module, tensor_name, original)
