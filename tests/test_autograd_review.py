@@ -314,3 +314,22 @@ def test_requires_grad_attribute_follows_torch_on_leaves_and_non_leaves():
         assert not x.requires_grad and not (x * 2).requires_grad
         with pytest.raises(RuntimeError):
             lib.tensor([1, 2]).requires_grad = True
+
+
+def test_grad_accumulates_into_the_existing_grad_array_as_torch():
+    # torch's AccumulateGrad adds into .grad in place: a reference taken between two backwards stays current.
+    for lib in (npg, torch):
+        x = lib.tensor(X.copy(), requires_grad=True)
+        (x * x).sum().backward()
+        g = x.grad
+        (x * x * x).sum().backward()
+        assert x.grad is g
+        assert_close(g, 2 * X + 3 * X ** 2)
+    # an assigned read-only gradient is not written into: a new array takes its place
+    x = npg.tensor(X.copy(), requires_grad=True)
+    ro = np.ones(2)
+    ro.flags.writeable = False
+    x.grad = ro
+    (x * x).sum().backward()
+    assert_close(x.grad, 1 + 2 * X)
+    assert_close(ro, np.ones(2))

@@ -105,6 +105,9 @@ def _accumulate(t, g, owned, create_graph):
             g = g.copy()
         owned.add(id(g))
         t._grad = g
+    elif prev is t._grad and isinstance(prev, np.ndarray) and prev.flags.writeable and isinstance(g, np.ndarray):
+        # Into the existing .grad, as PyTorch's AccumulateGrad: a reference a user took to it stays current.
+        np.add(prev, g, out=prev)
     else:
         s = prev + g
         t._grad = np.array(s) if isinstance(s, np.generic) else s
