@@ -30,6 +30,7 @@ from .complex_rules import OwnComplex
 from . import forward_ad as _fwd
 from ..tensor import Tensor, _make, _wrap, passthrough
 from .grad_mode import _state, no_grad
+from . import versions as _versions
 
 _tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
@@ -55,6 +56,7 @@ class FunctionCtx:
         self.to_save = ()
         self._resolved = None
         self._non_differentiable = ()
+        self._dirty = ()
         self.materialize_grads = True
 
     def save_for_backward(self, *tensors):
@@ -78,6 +80,11 @@ class FunctionCtx:
         if self._resolved is None:
             raise RuntimeError("saved_tensors is only available inside backward")
         return self._resolved
+
+    def mark_dirty(self, *tensors):
+        """Declare inputs that ``forward`` modified in place; it must return each of them as an output. The
+        returned tensor is then the input itself, with this op as its new node (as PyTorch's in-place ops)."""
+        self._dirty = tensors
 
     def mark_non_differentiable(self, *outputs):
         """Declare outputs (e.g. indices) that get no gradient."""
@@ -129,10 +136,58 @@ class Function(metaclass=_FunctionMeta):
             raise RuntimeError(f"{cls.__name__}.forward returned no outputs")
         levels = _dual_levels(args) if _tensor_mod._FW else ()
         to_save = ctx.to_save
-        results = _record_node(cls, ctx, args, outs, needs) if recording else list(outs)
-        if levels:
-            results = _with_tangents(cls, ctx, args, outs, results, recording, to_save, levels)
+        tans = {L: _input_tangents(args, L) for L in levels}  # (before a write into a dirty input replaces them)
+        if ctx._dirty:
+            results = _dirty_outputs(cls, ctx, args, outs, needs, recording, to_save, tans)
+        else:
+            results = _record_node(cls, ctx, args, outs, needs) if recording else list(outs)
+            if levels:
+                results = _with_tangents(cls, ctx, args, outs, results, recording, to_save, tans)
         return results[0] if single else tuple(results)
+
+
+def _dirty_outputs(cls, ctx, args, outs, needs, recording, to_save, tans_at):
+    """The outputs of a Function whose ``forward`` wrote into the inputs given to ``ctx.mark_dirty``: each
+    such input is returned as itself, rewritten as by an in-place op (ops/inplace.py's ``write``: its memory's
+    version counts the write, and, while recording, the op's node takes the input's previous version as its
+    input and becomes the tensor's new node, through its base when it is a view)."""
+    from ..ops import inplace
+    name = cls.__name__
+    position = {}
+    for d in ctx._dirty:
+        if not any(a is d for a in args):
+            raise RuntimeError(f"{name}.forward: mark_dirty() was given a tensor that is not an input of forward")
+        at = [i for i, o in enumerate(outs) if o is d]
+        if not at:
+            raise RuntimeError(f"{name}.forward: an input marked dirty was not returned as an output; the inputs "
+                               f"modified in place must all be outputs of the Function")
+        position[id(d)] = at[0]
+    if not recording and not tans_at:
+        for d in ctx._dirty:
+            _versions.bump(d.data, name)
+        return list(outs)
+    dirty = list(ctx._dirty)
+    olds = {}
+
+    def rebase(k):
+        if k == len(dirty):  # the op's outputs, with their tangents: write() hands them to the views
+            if recording:
+                results = _record_node(cls, ctx, tuple(olds.get(id(a), a) for a in args), outs, needs)
+            else:
+                results = [_wrap(o.data) if isinstance(o, Tensor) else o for o in outs]
+            if tans_at:
+                results = _with_tangents(cls, ctx, args, outs, results, True, to_save, tans_at)
+            return results
+        d, box = dirty[k], []
+
+        def apply(old):  # old: d's previous version, the node's input in its place
+            olds[id(d)] = old
+            box.append(rebase(k + 1))
+            return box[0][position[id(d)]]
+        inplace.write(d, name, apply)
+        box[0][position[id(d)]] = d
+        return box[0]
+    return rebase(0)
 
 
 def _record_node(cls, ctx, args, outs, needs):
@@ -182,18 +237,25 @@ def _dual_levels(args):
     return sorted(levels)
 
 
-def _with_tangents(cls, ctx, args, outs, results, recording, to_save, levels):
-    """The outputs (fresh tensors) with their tangents at ``levels``, from ``cls.jvp`` or from the transpose
-    of ``cls.backward``."""
+def _input_tangents(args, L):
+    """The tangents of ``args`` at level ``L``: zeros for a Tensor without one, None for other values."""
+    tans = []
+    for a in args:
+        t = _fwd.tangent_at(a, L) if isinstance(a, Tensor) else None
+        tans.append(_wrap(np.zeros_like(a.data)) if t is None and isinstance(a, Tensor) else t)
+    return tans
+
+
+def _with_tangents(cls, ctx, args, outs, results, recording, to_save, tans_at):
+    """The outputs (fresh tensors, or the dirty inputs themselves) with their tangents at each level of
+    ``tans_at`` (level -> the inputs' tangents), from ``cls.jvp`` or from the transpose of ``cls.backward``."""
     if not recording:
-        results = [_wrap(o.data) if isinstance(o, Tensor) else o for o in outs]
+        dirty = {id(d) for d in ctx._dirty}
+        results = [_wrap(o.data) if isinstance(o, Tensor) and id(o) not in dirty else o for o in outs]
     non_diff = {id(t) for t in ctx._non_differentiable}
     diff = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.data.dtype.kind in "fc"
             and id(o) not in non_diff]
-    for L in levels:
-        tans = [None if not isinstance(a, Tensor) else
-                (_fwd.tangent_at(a, L) if _fwd.tangent_at(a, L) is not None else _wrap(np.zeros_like(a.data)))
-                for a in args]
+    for L, tans in tans_at.items():
         with _fwd.below(L):
             out_t = _function_jvp(cls, ctx, args, outs, diff, tans, to_save)
         for i in diff:
