@@ -187,3 +187,19 @@ def test_create_graph_names_the_user_line_that_created_the_op():
         msg = _backward_error(npg.sum(g), x)             # d2/dx2 = 0.75 / sqrt(x): inf at 0
     assert "recorded by the backward of op 'pow'" in msg
     assert "MARK-user-pow" in msg and "MARK-grad-call" not in msg
+
+
+def test_check_nan_false_turns_the_nan_checks_off_but_keeps_the_creation_stack():
+    import torch
+    x = npg.tensor([0.0, 1.0], requires_grad=True)
+    xt = torch.tensor([0.0, 1.0], requires_grad=True)
+    with detect_anomaly(check_nan=False), torch.autograd.detect_anomaly(check_nan=False):
+        npg.sum(npg.sqrt(x) * 0.0).backward()           # 0 * inf: NaN gradient, unchecked as in torch
+        (xt.sqrt() * 0.0).sum().backward()
+    assert np.isnan(x.grad[0]) and torch.isnan(xt.grad[0])
+    with set_detect_anomaly(True, check_nan=False):
+        y = npg.log(x)                                  # -inf in forward: not checked either
+    assert np.isneginf(y.data[0])
+    with detect_anomaly():                              # and the checks are back
+        with pytest.raises(AnomalyError):
+            npg.log(x)

@@ -36,7 +36,7 @@ __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "Anomal
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _lock = threading.RLock()
 _depth = 0
-_options = {"check_forward": True}
+_options = {"check_forward": True, "check_nan": True}
 _patched = []          # (module, name, original)
 _in_backward = threading.local()
 
@@ -148,7 +148,7 @@ def _checked_vjp(vjp, index, node, label):
             raise
         finally:
             _in_backward.source = prev
-        bad = _nonfinite(r)
+        bad = _options["check_nan"] and _nonfinite(r)
         if bad:
             size = np.size(r.data if isinstance(r, Tensor) else r)
             why, origin_stack = _why(g, inputs, node)
@@ -213,7 +213,7 @@ def _make_checking_record(orig):
         t = orig(data, op, parents, saved, vjps, jvps)
         frames = _user_stack()
         t._vjps = _wrap_vjps(t._vjps, op, frames, t)  # (the complex rule's VJPs if _record chose them)
-        if _options["check_forward"] and not getattr(_in_backward, "on", False):
+        if _options["check_forward"] and _options["check_nan"] and not getattr(_in_backward, "on", False):
             bad = _nonfinite(t.data)
             if bad and not any(_nonfinite(parents[i] if s is None else s) for i, s in enumerate(saved)):
                 raise AnomalyError(
@@ -280,11 +280,11 @@ def _disable():
         setattr(mod, name, orig)
 
 
-def _enter(check_forward):
+def _enter(check_forward, check_nan):
     global _depth
     with _lock:
-        prev = _options["check_forward"]
-        _options["check_forward"] = check_forward
+        prev = dict(_options)
+        _options.update(check_forward=check_forward, check_nan=check_nan)
         if _depth == 0:
             _enable()
         _depth += 1
@@ -295,7 +295,7 @@ def _exit(prev):
     global _depth
     with _lock:
         _depth -= 1
-        _options["check_forward"] = prev
+        _options.update(prev)
         if _depth == 0:
             _disable()
 
@@ -306,16 +306,19 @@ class detect_anomaly:
     In forward, an op whose result holds NaN or inf although its inputs were finite raises
     :class:`AnomalyError` naming the op and the line of user code that called it
     (``check_forward=False`` turns this off, e.g. for code that uses ``-inf`` on purpose). In
-    backward, a VJP returning NaN or inf raises, naming the op and where it was created. Slow:
-    every recorded op keeps a stack; use it to debug, not to train.
+    backward, a VJP returning NaN or inf raises, naming the op and where it was created.
+    ``check_nan=False`` (PyTorch's keyword) checks neither: an error raised by a VJP then still
+    names the op and its creation stack. Slow: every recorded op keeps a stack; use it to debug,
+    not to train.
     """
 
-    def __init__(self, check_forward=True):
+    def __init__(self, check_forward=True, *, check_nan=True):
         self.check_forward = bool(check_forward)
+        self.check_nan = bool(check_nan)
         self._prev = None
 
     def __enter__(self):
-        self._prev = _enter(self.check_forward)
+        self._prev = _enter(self.check_forward, self.check_nan)
         return self
 
     def __exit__(self, *exc):
@@ -325,7 +328,7 @@ class detect_anomaly:
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with detect_anomaly(self.check_forward):
+            with detect_anomaly(self.check_forward, check_nan=self.check_nan):
                 return fn(*args, **kwargs)
         return wrapper
 
@@ -334,13 +337,13 @@ class set_detect_anomaly:
     """``set_detect_anomaly(True)`` turns anomaly detection on until ``set_detect_anomaly(False)``;
     also usable as a context manager (``with set_detect_anomaly(True): ...``)."""
 
-    def __init__(self, mode, check_forward=True):
+    def __init__(self, mode, check_forward=True, *, check_nan=True):
         global _depth
         self._was = is_anomaly_enabled()
         self._mode = bool(mode)
         with _lock:
             if self._mode and not self._was:
-                self._prev = _enter(bool(check_forward))
+                self._prev = _enter(bool(check_forward), bool(check_nan))
             elif not self._mode and self._was:
                 self._saved_depth = _depth
                 _depth = 0
