@@ -20,6 +20,7 @@ import numpy as np
 from ..tensor import Exact, Tensor, _wrap, passthrough
 from . import versions as _versions
 from .grad_mode import _state
+from .paths import on_paths_to
 
 
 class _Released(tuple):
@@ -152,6 +153,13 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     push, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
     is_tensor, tensor_type, unbroadcast, exact, ident, ndarray, recompute = isinstance, Tensor, sum_to, Exact, \
         passthrough, np.ndarray, Recompute  # locals: faster
+    if capture is not None:
+        on_path = on_paths_to(roots, capture, Recompute)
+        if on_path is not None:
+            # Only a parent on a path to a requested input gets a gradient (autograd/paths.py): the loop's type
+            # test then asks that instead (no tensor is of class _Unmatched, so every parent reaches is_tensor).
+            tensor_type = _Unmatched
+            is_tensor = lambda p, _: id(p) in on_path  # noqa: E731 (ids of live tensors only)
     horizon = _versions.horizon  # nodes older than the latest in-place op are checked (one test per node)
     prev_mode = _state.enabled
     _state.enabled = bool(create_graph)
@@ -282,6 +290,10 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             callbacks.pop(0)()
     finally:
         _tls.callbacks = outer_callbacks
+
+
+class _Unmatched:
+    """A class no tensor has (see run_backward's pruning)."""
 
 
 class Recompute:
