@@ -387,3 +387,18 @@ def test_pruning_through_in_place_writes_and_checkpoints_matches_torch():
         res[lib] = (npg.autograd if lib is npg else torch.autograd).grad(z.sum(), (x, w))
     for a, b in zip(res[npg], res[torch]):
         assert_close(a, b.numpy())
+
+
+def test_a_grad_call_that_raises_leaves_no_backward_state_behind():
+    # A version error raised by grad() must not leave the thread looking as if a backward pass were running.
+    from npgrad.autograd.engine import queue_callback
+    x = npg.tensor(X.copy(), requires_grad=True)
+    h = x * 1.0
+    y = (h * h).sum()
+    h += 1.0
+    h2 = h * 2.0
+    h2 += 1.0
+    with pytest.raises(RuntimeError):
+        npg.autograd.grad(y, x)
+    with pytest.raises(RuntimeError, match="no backward pass running"):
+        queue_callback(lambda: None)

@@ -124,6 +124,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     complete: see _EarlyLeaves), unless ``capture`` (a dict tensor -> None) asks for the gradients of some
     tensors to be returned in it instead. Callbacks queued during the pass (queue_callback) run last.
     """
+    # (before any per-thread state is set: nothing to undo if it raises)
+    on_path = None if capture is None else on_paths_to(roots, capture, Recompute)
     # ids of arrays a .grad must not alias: the caller's seeds, and arrays already stored in a .grad
     owned = {id(g) for g in grads}
     leaves = {}    # leaf -> gradient so far
@@ -153,13 +155,11 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     push, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
     is_tensor, tensor_type, unbroadcast, exact, ident, ndarray, recompute = isinstance, Tensor, sum_to, Exact, \
         passthrough, np.ndarray, Recompute  # locals: faster
-    if capture is not None:
-        on_path = on_paths_to(roots, capture, Recompute)
-        if on_path is not None:
-            # Only a parent on a path to a requested input gets a gradient (autograd/paths.py): the loop's type
-            # test then asks that instead (no tensor is of class _Unmatched, so every parent reaches is_tensor).
-            tensor_type = _Unmatched
-            is_tensor = lambda p, _: id(p) in on_path  # noqa: E731 (ids of live tensors only)
+    if on_path is not None:
+        # Only a parent on a path to a requested input gets a gradient (autograd/paths.py): the loop's type
+        # test then asks that instead (no tensor is of class _Unmatched, so every parent reaches is_tensor).
+        tensor_type = _Unmatched
+        is_tensor = lambda p, _: id(p) in on_path  # noqa: E731 (ids of live tensors only)
     horizon = _versions.horizon  # nodes older than the latest in-place op are checked (one test per node)
     prev_mode = _state.enabled
     _state.enabled = bool(create_graph)

@@ -13,7 +13,8 @@ from . import versions as _versions
 def on_paths_to(roots, targets, recompute):
     """The ids of the tensors through which gradient flows from ``roots`` to a tensor of ``targets`` (which
     are included), or None when the graph holds an activation checkpoint (``recompute``: its nodes' ``_vjps``
-    class), whose recomputed nodes are only made during the backward pass: the whole graph is then run."""
+    class), whose recomputed nodes are only made during the backward pass, or a node whose inputs were
+    overwritten beyond recovery: the whole graph is then run, as without pruning."""
     horizon = _versions.horizon
     seen, nodes = set(), []
     stack = [r for r in roots if isinstance(r, Tensor) and r._requires_grad]
@@ -27,7 +28,13 @@ def on_paths_to(roots, targets, recompute):
             continue
         if vjps.__class__ is recompute:
             return None
-        parents = t._parents if t._seq > horizon else _versions.as_of(t)  # (as run_backward reads them)
+        if t._seq > horizon:
+            parents = t._parents
+        else:  # (as run_backward reads them)
+            try:
+                parents = _versions.as_of(t)
+            except RuntimeError:  # overwritten beyond recovery: the pass itself reports it if it gets there
+                return None
         nodes.append((t._seq, t, parents))
         for p in parents:
             if isinstance(p, Tensor) and p._requires_grad and id(p) not in seen:
