@@ -287,9 +287,14 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
 
     def vjp_w(g, y, x, w):
         return g * stats(x)[0]
+
+    def jvp_x(t, y, x, *w):  # d xhat = r (t - xhat mean(xhat t)): the Jacobian is symmetric
+        xh, r = stats(x)
+        d = r * (t - xh * (xh * t).mean(axis=axes, keepdims=True))
+        return d if wd is None else d * w[0]
     if weight is None:
-        return _make(out, "rms_norm", (x,), (xd,), (vjp_x,))
-    return _make(out, "rms_norm", (x, weight), (xd, wd), (vjp_x, vjp_w))
+        return _make(out, "rms_norm", (x,), (xd,), (vjp_x,), (jvp_x,))
+    return _make(out, "rms_norm", (x, weight), (xd, wd), (vjp_x, vjp_w), (jvp_x, vjp_w))
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):

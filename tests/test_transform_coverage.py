@@ -1,0 +1,109 @@
+"""Transform coverage of public functions outside the op table: for each function, (a) ``npg.func.jvp`` runs on
+the op's own JVP rule (no fallback to the transposed VJP) and matches ``torch.func.jvp`` (or central finite
+differences where torch has no such function); (b) ``npg.func.vmap`` over a batch of 3 runs without a per-sample
+loop fallback and matches a Python loop; (c) ``vmap(grad(sum of f))`` matches a loop of ``grad``."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.func as tf
+
+import npgrad as npg
+import npgrad.autograd.forward_ad as fwAD
+from npgrad import func_vmap as fv
+from tests.helpers import assert_close
+
+F, TF = npg.nn.functional, torch.nn.functional
+Fallback = fv._vmap_rules.VmapFallbackWarning
+RNG = np.random.default_rng(31)
+
+
+def _n(*shape):
+    return RNG.standard_normal(shape)
+
+
+def _pos(*shape):
+    return RNG.uniform(0.5, 1.5, shape)
+
+
+# name: (npgrad function, torch function or None (finite differences), per-sample float64 inputs)
+CASES = {
+    "rms_norm": (lambda x: F.rms_norm(x, (3, 4)), lambda x: TF.rms_norm(x, (3, 4)), [_n(2, 3, 4)]),
+    "rms_norm_weight": (lambda x, w: F.rms_norm(x, 4, w, eps=1e-3), lambda x, w: TF.rms_norm(x, [4], w, eps=1e-3),
+                        [_n(2, 3, 4), _n(4)]),
+}
+
+
+def _outs(o):
+    return list(o) if isinstance(o, (tuple, list)) else [o]
+
+
+def _fd_jvp(fn, arrays, tangents, h=1e-6):
+    with npg.no_grad():
+        plus = _outs(fn(*[npg.tensor(a + h * t) for a, t in zip(arrays, tangents)]))
+        minus = _outs(fn(*[npg.tensor(a - h * t) for a, t in zip(arrays, tangents)]))
+    return [(p.data - m.data) / (2 * h) for p, m in zip(plus, minus)]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_jvp_has_a_rule_and_matches(name):
+    fn, tfn, arrays = CASES[name]
+    tangents = [RNG.standard_normal(a.shape) for a in arrays]
+    fwAD.FALLBACK_OPS.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out, jv = npg.func.jvp(fn, tuple(arrays), tuple(tangents))
+    assert not fwAD.FALLBACK_OPS, f"{name}: ops without a JVP rule: {fwAD.FALLBACK_OPS}"
+    if tfn is not None:
+        tout, tjv = tf.jvp(tfn, tuple(torch.tensor(a) for a in arrays), tuple(torch.tensor(t) for t in tangents))
+        for o, to in zip(_outs(out) + _outs(jv), _outs(tout) + _outs(tjv)):
+            assert_close(o, to.detach().numpy(), np.float64, what=name)
+    else:
+        for j, e in zip(_outs(jv), _fd_jvp(fn, arrays, tangents)):
+            np.testing.assert_allclose(np.asarray(j.data), e, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def _batch(arrays):
+    return [np.stack([a * (1 + 0.1 * RNG.standard_normal(a.shape)) for _ in range(3)]) for a in arrays]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_vmap_has_a_rule_and_matches_a_loop(name):
+    fn, _, arrays = CASES[name]
+    batch = _batch(arrays)
+    fv._warned.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Fallback)
+        out = npg.func.vmap(fn)(*[npg.tensor(b) for b in batch])
+    per = [_outs(fn(*[npg.tensor(b[i]) for b in batch])) for i in range(3)]
+    for k, o in enumerate(_outs(out)):
+        expect = np.stack([p[k].data for p in per])
+        assert o.shape == expect.shape, (name, o.shape, expect.shape)
+        np.testing.assert_allclose(o.data, expect, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def _scalar(fn):
+    def f(*xs):
+        total = 0
+        for o in _outs(fn(*xs)):
+            o = npg.real(o) + npg.imag(o) if o.dtype.kind == "c" else o
+            total = total + (o * npg.cos(npg.arange(o.size, dtype=np.float64).reshape(o.shape))).sum()
+        return total
+    return f
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_vmap_of_grad_matches_a_loop(name):
+    fn, _, arrays = CASES[name]
+    batch = _batch(arrays)
+    argnums = tuple(range(len(arrays)))
+    g = npg.func.grad(_scalar(fn), argnums=argnums)
+    fv._warned.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Fallback)
+        got = npg.func.vmap(g)(*[npg.tensor(b) for b in batch])
+    for i in range(3):
+        ref = g(*[npg.tensor(b[i]) for b in batch])
+        for a, r in zip(got, ref):
+            np.testing.assert_allclose(a.data[i], r.data, rtol=1e-10, atol=1e-12, err_msg=name)
