@@ -14,7 +14,7 @@ import npgrad.autograd.forward_ad as fwAD
 from npgrad import func_vmap as fv
 from tests.helpers import assert_close
 
-F, TF = npg.nn.functional, torch.nn.functional
+F, TF, TLA = npg.nn.functional, torch.nn.functional, torch.linalg
 Fallback = fv._vmap_rules.VmapFallbackWarning
 RNG = np.random.default_rng(31)
 
@@ -32,6 +32,14 @@ CASES = {
     "rms_norm": (lambda x: F.rms_norm(x, (3, 4)), lambda x: TF.rms_norm(x, (3, 4)), [_n(2, 3, 4)]),
     "rms_norm_weight": (lambda x, w: F.rms_norm(x, 4, w, eps=1e-3), lambda x, w: TF.rms_norm(x, [4], w, eps=1e-3),
                         [_n(2, 3, 4), _n(4)]),
+    # cond was a constant (a silently zero gradient); torch.linalg.cond's backward for p='fro' fails in 2.13
+    # (an in-place write), so its composition is the oracle there
+    "cond": (npg.linalg.cond, torch.linalg.cond, [_n(4, 4)]),
+    "cond_-2": (lambda a: npg.linalg.cond(a, -2), lambda a: torch.linalg.cond(a, -2), [_n(2, 3, 3)]),
+    "cond_fro": (lambda a: npg.linalg.cond(a, "fro"),
+                 lambda a: TLA.matrix_norm(a) * TLA.matrix_norm(TLA.inv(a)), [_n(3, 3)]),
+    "cond_1": (lambda a: npg.linalg.cond(a, 1), lambda a: TLA.matrix_norm(a, 1) * TLA.matrix_norm(TLA.inv(a), 1),
+               [_n(3, 3)]),
 }
 
 
@@ -107,3 +115,24 @@ def test_vmap_of_grad_matches_a_loop(name):
         ref = g(*[npg.tensor(b[i]) for b in batch])
         for a, r in zip(got, ref):
             np.testing.assert_allclose(a.data[i], r.data, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p", [None, 2, -2, "fro", "nuc", np.inf, -np.inf, 1, -1])
+def test_cond_value_and_gradient(p, dtype):
+    a = _n(2, 4, 4).astype(dtype)
+    x = npg.tensor(a, requires_grad=True)
+    y = npg.linalg.cond(x, p)
+    assert y.dtype == np.linalg.cond(a, p).dtype
+    assert_close(y, np.linalg.cond(a, p), dtype)
+    (y * npg.tensor(np.array([1.0, -2.0], dtype))).sum().backward()
+    t = torch.tensor(a, requires_grad=True)
+    ty = TLA.cond(t, p) if p in (None, 2, -2) else TLA.matrix_norm(t, p) * TLA.matrix_norm(TLA.inv(t), p)
+    (ty * torch.tensor([1.0, -2.0], dtype=t.dtype)).sum().backward()
+    assert_close(x.grad, t.grad.numpy(), dtype, what=f"cond p={p}")
+
+
+def test_cond_of_a_singular_matrix_is_numpys_value():
+    for a in (np.ones((2, 2)), np.zeros((2, 2))):
+        for p in (None, -2, "fro", 1):
+            assert_close(npg.linalg.cond(npg.tensor(a, requires_grad=True), p), np.linalg.cond(a, p), np.float64)
