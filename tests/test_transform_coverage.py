@@ -136,3 +136,21 @@ def test_cond_of_a_singular_matrix_is_numpys_value():
     for a in (np.ones((2, 2)), np.zeros((2, 2))):
         for p in (None, -2, "fro", 1):
             assert_close(npg.linalg.cond(npg.tensor(a, requires_grad=True), p), np.linalg.cond(a, p), np.float64)
+
+
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("which", ["running_mean", "running_var"])
+def test_batch_norm_running_stats_are_not_differentiable(training, which):
+    """They are buffers read as constants: a gradient (or tangent) through them would be silently zero, so they
+    cannot require grad, as in torch (which raises)."""
+    x, m, v = _n(4, 3), _n(3), _pos(3)
+    tm, tv = torch.tensor(m, requires_grad=which == "running_mean"), torch.tensor(v, requires_grad=which == "running_var")
+    with pytest.raises(RuntimeError, match=which):
+        TF.batch_norm(torch.tensor(x), tm, tv, training=training).sum().backward()
+    nm = npg.tensor(m, requires_grad=which == "running_mean")
+    nv = npg.tensor(v, requires_grad=which == "running_var")
+    with pytest.raises(RuntimeError, match=f"batch_norm: {which} is not differentiable"):
+        F.batch_norm(npg.tensor(x, requires_grad=True), nm, nv, training=training)
+    if not training:
+        with pytest.raises(RuntimeError, match="batch_norm: running_mean is not differentiable"):
+            npg.func.jvp(lambda a, b, c: F.batch_norm(a, b, c), (x, m, v), (x, m, v))

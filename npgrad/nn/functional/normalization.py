@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ...autograd import versions as _versions
+from ...autograd import forward_ad as _fw, versions as _versions
 from ...ops._util import as_input, batching_rule
 from ...tensor import Tensor, _make
 from ._common import _data, _is_graph
@@ -158,6 +158,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     ("bias", bias)):
         if v is not None and _data(v).shape != (C,):
             raise ValueError(f"batch_norm: {name} of shape {_data(v).shape} for an input with {C} channels")
+    for name, v in (("running_mean", running_mean), ("running_var", running_var)):
+        if isinstance(v, Tensor) and (v._requires_grad or _fw.visible_levels(v)):   # it would be a constant
+            raise RuntimeError(f"batch_norm: {name} is not differentiable (it is a buffer, read as a constant); "
+                               f"it cannot require grad or carry a forward-mode tangent (pass it detached), as in "
+                               f"PyTorch")
     axes = (0,) + tuple(range(2, x.ndim))
     w = _channel_view(weight, x.ndim)
     b = _channel_view(bias, x.ndim)
