@@ -32,6 +32,14 @@ CASES = {
     "rms_norm": (lambda x: F.rms_norm(x, (3, 4)), lambda x: TF.rms_norm(x, (3, 4)), [_n(2, 3, 4)]),
     "rms_norm_weight": (lambda x, w: F.rms_norm(x, 4, w, eps=1e-3), lambda x, w: TF.rms_norm(x, [4], w, eps=1e-3),
                         [_n(2, 3, 4), _n(4)]),
+    # a differentiable probability target ran per sample
+    "cross_entropy_soft": (F.cross_entropy, TF.cross_entropy, [_n(3, 4), RNG.dirichlet(np.ones(4), 3)]),
+    "cross_entropy_soft_1d": (lambda x, y: F.cross_entropy(x, y, label_smoothing=0.1, reduction="sum"),
+                              lambda x, y: TF.cross_entropy(x, y, label_smoothing=0.1, reduction="sum"),
+                              [_n(4), RNG.dirichlet(np.ones(4))]),
+    "cross_entropy_soft_none": (lambda x, y: F.cross_entropy(x, y, reduction="none"),
+                                lambda x, y: TF.cross_entropy(x, y, reduction="none"),
+                                [_n(2, 4, 3), RNG.dirichlet(np.ones(4), (2, 3)).transpose(0, 2, 1)]),
     # cond was a constant (a silently zero gradient); torch.linalg.cond's backward for p='fro' fails in 2.13
     # (an in-place write), so its composition is the oracle there
     "cond": (npg.linalg.cond, torch.linalg.cond, [_n(4, 4)]),
@@ -81,14 +89,22 @@ def test_vmap_has_a_rule_and_matches_a_loop(name):
     fn, _, arrays = CASES[name]
     batch = _batch(arrays)
     fv._warned.clear()
+    ts, refs = [npg.tensor(b, requires_grad=True) for b in batch], [npg.tensor(b, requires_grad=True) for b in batch]
     with warnings.catch_warnings():
         warnings.simplefilter("error", Fallback)
-        out = npg.func.vmap(fn)(*[npg.tensor(b) for b in batch])
-    per = [_outs(fn(*[npg.tensor(b[i]) for b in batch])) for i in range(3)]
+        out = npg.func.vmap(fn)(*ts)
+    per = [_outs(fn(*[r[i] for r in refs])) for i in range(3)]
+    loss, ref_loss = 0, 0
     for k, o in enumerate(_outs(out)):
-        expect = np.stack([p[k].data for p in per])
+        expect = npg.stack([p[k] for p in per])
         assert o.shape == expect.shape, (name, o.shape, expect.shape)
-        np.testing.assert_allclose(o.data, expect, rtol=1e-12, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(o.data, expect.data, rtol=1e-12, atol=1e-12, err_msg=name)
+        w = npg.tensor(RNG.standard_normal(o.shape))
+        loss, ref_loss = loss + npg.abs(o * w).sum(), ref_loss + npg.abs(expect * w).sum()
+    loss.backward()
+    ref_loss.backward()
+    for t, r in zip(ts, refs):      # gradients through vmap's backward
+        np.testing.assert_allclose(t.grad, r.grad, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
 def _scalar(fn):
