@@ -1,6 +1,6 @@
 """Batching rules of small op families: ``*_like`` constructors, ops elementwise in their first argument
-(``digitize``, ``isin``), ``lexsort``, ``searchsorted``, ``masked_fill``, and the contractions ``dot`` / ``inner`` /
-``tensordot`` (spelled as einsum). Registered by ``_vmap_rules.py``."""
+(``digitize``, ``isin``), ``lexsort``, ``searchsorted``, ``bucketize``, ``histc``, ``masked_fill``, and the
+contractions ``dot`` / ``inner`` / ``tensordot`` (spelled as einsum). Registered by ``_vmap_rules.py``."""
 import string
 
 import numpy as np
@@ -83,6 +83,61 @@ def searchsorted_rule(op, level, args, kwargs):
     return _batched(ops.reshape(ops.sum(below, axis=-1), vi.shape), level)
 
 
+def bucketize_rule(op, level, args, kwargs):
+    """bucketize(input, boundaries): elementwise in ``input``; batched boundaries (sorted per sample) are searched
+    by counting, as searchsorted's rule (a NaN value goes past the last boundary, as np.searchsorted puts it)."""
+    ba = _bind(op, args, kwargs)
+    x, b, right = ba.arguments["input"], ba.arguments["boundaries"], ba.arguments["right"]
+    if not _batched_at(b, level):
+        ba.arguments["input"] = x._inner
+        return _batched(op(*ba.args, **ba.kwargs), level)
+    if b.ndim != 1:
+        raise ValueError(f"boundaries tensor must be 1 dimension, but got dim({b.ndim})")
+    ops = _ops()
+    size = _size([x, b], level)
+    xi = _lifted(x if isinstance(x, Tensor) else _wrap(np.asarray(x)), level, size)
+    xf = ops.expand_dims(_flat(xi), 2)                        # (B, m, 1)
+    bf = ops.expand_dims(b._inner, 1)                          # (B, 1, n)
+    count = ops.sum((bf <= xf) if right else (bf < xf), axis=-1)
+    count = ops.where(ops.isnan(xf[..., 0]), b.shape[0], count) if np.dtype(xi.dtype).kind in "fc" else count
+    dt = np.int32 if ba.arguments["out_int32"] else np.int64
+    return _batched(ops.reshape(count, xi.shape).astype(dt), level)
+
+
+def histc_rule(op, level, args, kwargs):
+    """histc(input, bins, min, max): every sample's histogram in one bincount over (sample, bin) pairs; with
+    ``min == max`` each sample takes its own data range, as the unbatched op does."""
+    ba = _bind(op, args, kwargs)
+    x = ba.arguments["input"]
+    if (not _batched_at(x, level) or not _only_batched(level, ba, ("input",)) or type(x._inner) is not Tensor
+            or x._inner.dtype.kind != "f"):
+        return loop_rule(op, level, args, kwargs)
+    if x._inner.shape[0] == 0:
+        return loop_rule(op, level, args, kwargs, warn=False)   # no sample: nothing runs
+    bins, xd = ba.arguments["bins"], np.asarray(x._inner.data)
+    op(_wrap(xd[0]), bins, ba.arguments["min"], ba.arguments["max"])  # the argument checks (and their errors)
+    B = xd.shape[0]
+    flat = xd.reshape(B, -1)
+    dt = flat.dtype.type
+    lo, hi = np.full(B, dt(ba.arguments["min"])), np.full(B, dt(ba.arguments["max"]))
+    if lo[0] == hi[0] and flat.shape[1]:
+        lo, hi = flat.min(axis=1), flat.max(axis=1)
+    point = lo == hi
+    lo, hi = np.where(point, lo - dt(1), lo), np.where(point, hi + dt(1), hi)
+    bad = ~(np.isfinite(lo) & np.isfinite(hi))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"torch.histc: range of [{lo[i]}, {hi[i]}] is not finite (sample {i} of the vmap batch)")
+    lo, hi = lo[:, None], hi[:, None]
+    inside = (flat >= lo) & (flat <= hi)
+    with np.errstate(invalid="ignore"):
+        pos = np.where(inside, (flat - lo) * bins / (hi - lo), 0).astype(np.int64)
+    pos[pos >= bins] = bins - 1
+    pos += np.arange(B)[:, None] * bins
+    counts = np.bincount(pos[inside], minlength=B * bins).reshape(B, bins)
+    return _batched(_wrap(counts.astype(xd.dtype)), level)
+
+
 def masked_fill_rule(op, level, args, kwargs):
     """masked_fill(x, mask, value): a ``where`` with the per-sample shapes checked first."""
     ba = _bind(op, args, kwargs)
@@ -132,4 +187,5 @@ def contraction_rule(op, level, args, kwargs):
 
 
 RULES = {"lexsort": lexsort_rule, "like": like_rule, "first_only": first_only_rule, "searchsorted": searchsorted_rule,
-         "masked_fill": masked_fill_rule, "contraction": contraction_rule}
+         "masked_fill": masked_fill_rule, "contraction": contraction_rule, "bucketize": bucketize_rule,
+         "histc": histc_rule}

@@ -170,3 +170,57 @@ def test_batch_norm_running_stats_are_not_differentiable(training, which):
     if not training:
         with pytest.raises(RuntimeError, match="batch_norm: running_mean is not differentiable"):
             npg.func.jvp(lambda a, b, c: F.batch_norm(a, b, c), (x, m, v), (x, m, v))
+
+
+def _vmap_vs_loop(fn, arrays, in_dims):
+    fv._warned.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Fallback)
+        out = npg.func.vmap(fn, in_dims=in_dims)(*[npg.tensor(a, requires_grad=False) for a in arrays])
+    size = next(np.shape(a)[0] for a, d in zip(arrays, in_dims) if d is not None)
+    per = [fn(*[npg.tensor(a if d is None else a[i], requires_grad=False) for a, d in zip(arrays, in_dims)])
+           for i in range(size)]
+    expect = np.stack([p.data for p in per])
+    assert out.shape == expect.shape and out.dtype == expect.dtype, (out.shape, expect.shape, out.dtype, expect.dtype)
+    np.testing.assert_array_equal(out.data, expect)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bins,lo,hi", [(4, -1.0, 1.0), (5, 0, 0), (3, 0.5, 0.5), (1, -3, 3)])
+def test_histc_batches_without_a_loop(bins, lo, hi, dtype):
+    x = (RNG.standard_normal((4, 2, 6)) * 1.5).astype(dtype)
+    x[1, 0, 2] = np.nan if lo != hi else x[1, 0, 2]       # NaN: left out (with a given range)
+    x[2] = 0.25                                          # one sample a single point: its range widened by 1
+    out = _vmap_vs_loop(lambda a: npg.histc(a, bins=bins, min=lo, max=hi), [x], (0,))
+    for i in range(4):
+        np.testing.assert_array_equal(out.data[i], torch.histc(torch.tensor(x[i]), bins, lo, hi).numpy())
+
+
+def test_histc_under_vmap_keeps_its_errors():
+    x = RNG.standard_normal((3, 5))
+    x[1, 2] = np.inf
+    with pytest.raises(ValueError, match="not finite"):
+        npg.func.vmap(lambda a: npg.histc(a, bins=3))(npg.tensor(x))
+    with pytest.raises(ValueError, match="max must be larger than min"):
+        npg.func.vmap(lambda a: npg.histc(a, bins=3, min=1, max=0))(npg.tensor(x))
+    assert npg.func.vmap(lambda a: npg.histc(a, bins=3))(npg.tensor(np.zeros((0, 5)))).shape == (0, 3)
+
+
+@pytest.mark.parametrize("right", [False, True])
+@pytest.mark.parametrize("out_int32", [False, True])
+def test_bucketize_batches_without_a_loop(right, out_int32):
+    b = np.array([-1.0, 0.0, 0.0, 1.0])
+    x = np.round(RNG.standard_normal((3, 2, 5)), 0)      # ties with the boundaries
+    x[0, 1, 3] = np.nan
+    bb = np.sort(np.round(RNG.standard_normal((3, 4)), 0), axis=-1)
+    f = lambda a, c: npg.bucketize(a, c, right=right, out_int32=out_int32)
+    for arrays, dims in (([x, b], (0, None)), ([x, bb], (0, 0)), ([x[0], bb], (None, 0)),
+                         ([x[:, 0, 0], bb], (0, 0))):
+        out = _vmap_vs_loop(f, arrays, dims)
+        for i in range(3):
+            xa, ba = [a if d is None else a[i] for a, d in zip(arrays, dims)]
+            np.testing.assert_array_equal(out.data[i], torch.bucketize(torch.tensor(xa), torch.tensor(ba),
+                                                                       right=right, out_int32=out_int32).numpy())
+    with pytest.raises(ValueError, match="1 dimension"):
+        npg.func.vmap(f)(npg.tensor(x), npg.tensor(np.zeros((3, 2, 2))))
