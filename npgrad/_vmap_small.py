@@ -64,7 +64,7 @@ def lexsort_rule(op, level, args, kwargs):
 
 def searchsorted_rule(op, level, args, kwargs):
     """searchsorted(a, v): elementwise in ``v``; a batched ``a`` (sorted per sample) is searched by counting
-    its values below each ``v`` (a comparison against all of them, vectorized)."""
+    its values below each ``v`` (a comparison against all of them, vectorized; NaN sorts last)."""
     ba = _bind(op, args, kwargs)
     a, v, side = ba.arguments["a"], ba.arguments["v"], ba.arguments["side"]
     if not _batched_at(a, level):
@@ -79,13 +79,23 @@ def searchsorted_rule(op, level, args, kwargs):
     vi = _lifted(v if isinstance(v, Tensor) else _wrap(np.asarray(v)), level, size)
     vf = ops.expand_dims(_flat(vi), 2)                        # (B, m, 1)
     af = ops.expand_dims(a._inner, 1)                          # (B, 1, n)
-    below = (af < vf) if side == "left" else (af <= vf)
-    return _batched(ops.reshape(ops.sum(below, axis=-1), vi.shape), level)
+    return _batched(ops.reshape(ops.sum(_below(af, vf, side == "right"), axis=-1), vi.shape), level)
+
+
+def _below(a, v, right):
+    """``a < v`` (``a <= v`` if ``right``) in NumPy's sort order, where NaN comes after every number: the count of
+    such ``a`` is ``np.searchsorted``'s index."""
+    ops = _ops()
+    below = (a <= v) if right else (a < v)
+    if np.dtype(a.dtype).kind not in "fc" and np.dtype(v.dtype).kind not in "fc":
+        return below
+    nan_v = ops.isnan(v)
+    return below | (nan_v if right else nan_v & ops.logical_not(ops.isnan(a)))
 
 
 def bucketize_rule(op, level, args, kwargs):
     """bucketize(input, boundaries): elementwise in ``input``; batched boundaries (sorted per sample) are searched
-    by counting, as searchsorted's rule (a NaN value goes past the last boundary, as np.searchsorted puts it)."""
+    by counting, as searchsorted's rule."""
     ba = _bind(op, args, kwargs)
     x, b, right = ba.arguments["input"], ba.arguments["boundaries"], ba.arguments["right"]
     if not _batched_at(b, level):
@@ -98,8 +108,7 @@ def bucketize_rule(op, level, args, kwargs):
     xi = _lifted(x if isinstance(x, Tensor) else _wrap(np.asarray(x)), level, size)
     xf = ops.expand_dims(_flat(xi), 2)                        # (B, m, 1)
     bf = ops.expand_dims(b._inner, 1)                          # (B, 1, n)
-    count = ops.sum((bf <= xf) if right else (bf < xf), axis=-1)
-    count = ops.where(ops.isnan(xf[..., 0]), b.shape[0], count) if np.dtype(xi.dtype).kind in "fc" else count
+    count = ops.sum(_below(bf, xf, right), axis=-1)
     dt = np.int32 if ba.arguments["out_int32"] else np.int64
     return _batched(ops.reshape(count, xi.shape).astype(dt), level)
 

@@ -224,3 +224,16 @@ def test_bucketize_batches_without_a_loop(right, out_int32):
                                                                        right=right, out_int32=out_int32).numpy())
     with pytest.raises(ValueError, match="1 dimension"):
         npg.func.vmap(f)(npg.tensor(x), npg.tensor(np.zeros((3, 2, 2))))
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_searchsorted_with_batched_sorted_rows_puts_nan_last(side):
+    """NaN sorts after every number (np.searchsorted): a NaN value goes past the end (and past a row's own NaNs
+    with side='right'); the batched rule counted it as below nothing (index 0)."""
+    rows = np.sort(RNG.standard_normal((3, 5)), axis=-1)
+    rows[1, -1] = np.nan
+    rows[2, -2:] = np.nan
+    v = np.array([0.1, np.nan, -np.inf, np.inf])
+    _vmap_vs_loop(lambda a, q: npg.searchsorted(a, q, side=side), [rows, v], (0, None))
+    _vmap_vs_loop(lambda a, q: npg.searchsorted(a, q, side=side), [rows, np.stack([v, v[::-1], v])], (0, 0))
+    _vmap_vs_loop(lambda q, a: npg.bucketize(q, a, right=side == "right"), [v, rows], (None, 0))
