@@ -237,3 +237,18 @@ def test_searchsorted_with_batched_sorted_rows_puts_nan_last(side):
     _vmap_vs_loop(lambda a, q: npg.searchsorted(a, q, side=side), [rows, v], (0, None))
     _vmap_vs_loop(lambda a, q: npg.searchsorted(a, q, side=side), [rows, np.stack([v, v[::-1], v])], (0, 0))
     _vmap_vs_loop(lambda q, a: npg.bucketize(q, a, right=side == "right"), [v, rows], (None, 0))
+
+
+def test_jacobian_loop_fallback_warns_naming_the_op():
+    """jacrev / jacfwd try one batched pass and fall back to a loop over the basis vectors when an op has no
+    batching rule: that fallback warned nothing (jacrev(jacfwd(f)) of a conv2d looped silently); it now warns,
+    and the Hessian still matches torch's."""
+    x, w = _n(1, 2, 5, 5), _n(3, 2, 3, 3)
+
+    def f(w):
+        return (F.conv2d(npg.tensor(x, requires_grad=False), w) ** 2).sum()
+    fv._warned.clear()
+    with pytest.warns(Fallback, match="conv.*Jacobian"):
+        h = npg.func.jacrev(npg.func.jacfwd(f))(w)
+    th = tf.hessian(lambda v: (TF.conv2d(torch.tensor(x), v) ** 2).sum())(torch.tensor(w))
+    assert_close(h, th.numpy(), np.float64)
