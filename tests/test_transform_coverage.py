@@ -40,6 +40,10 @@ CASES = {
     "cross_entropy_soft_none": (lambda x, y: F.cross_entropy(x, y, reduction="none"),
                                 lambda x, y: TF.cross_entropy(x, y, reduction="none"),
                                 [_n(2, 4, 3), RNG.dirichlet(np.ones(4), (2, 3)).transpose(0, 2, 1)]),
+    # read its inputs' values for their shapes: a per-sample loop under vmap
+    "linalg_cross": (npg.linalg.cross, TLA.cross, [_n(2, 3), _n(2, 3)]),
+    "linalg_cross_axis0": (lambda a, b: npg.linalg.cross(a, b, axis=0), lambda a, b: TLA.cross(a, b, dim=0),
+                           [_n(3, 2), _n(3, 1)]),
     # cond was a constant (a silently zero gradient); torch.linalg.cond's backward for p='fro' fails in 2.13
     # (an in-place write), so its composition is the oracle there
     "cond": (npg.linalg.cond, torch.linalg.cond, [_n(4, 4)]),
