@@ -256,3 +256,15 @@ def test_jacobian_loop_fallback_warns_naming_the_op():
         h = npg.func.jacrev(npg.func.jacfwd(f))(w)
     th = tf.hessian(lambda v: (TF.conv2d(torch.tensor(x), v) ** 2).sum())(torch.tensor(w))
     assert_close(h, th.numpy(), np.float64)
+
+
+def test_forward_mode_through_bincount_weights_and_full_like_fill():
+    """bincount's weights and np.full_like's fill value are differentiable, but only when they required grad: a
+    forward-mode tangent alone was dropped (a silently zero JVP)."""
+    idx, w, t = np.array([0, 1, 1, 3]), _pos(4), _n(4)
+    _, jv = npg.func.jvp(lambda v: npg.bincount(idx, weights=v), (w,), (t,))
+    assert_close(jv, np.bincount(idx, weights=t), np.float64)     # linear in the weights (torch: no forward AD)
+    _, jv = npg.func.jvp(lambda v: np.full_like(npg.zeros((2, 3)), v), (np.array(1.5),), (np.array(-2.0),))
+    assert_close(jv, np.full((2, 3), -2.0), np.float64)
+    with pytest.raises(TypeError, match="histogram: not differentiable in weights"):
+        npg.func.jvp(lambda v: npg.histogram(np.arange(4.0), weights=v)[0], (w,), (t,))
