@@ -44,6 +44,9 @@ CASES = {
     "linalg_cross": (npg.linalg.cross, TLA.cross, [_n(2, 3), _n(2, 3)]),
     "linalg_cross_axis0": (lambda a, b: npg.linalg.cross(a, b, axis=0), lambda a, b: TLA.cross(a, b, dim=0),
                            [_n(3, 2), _n(3, 1)]),
+    # read the batched tensor's values (its memory layout): the whole function ran as a loop
+    "contiguous": (lambda a: (a.T.contiguous() * a.T).contiguous(), lambda a: (a.T.contiguous() * a.T).contiguous(),
+                   [_n(3, 4)]),
     # cond was a constant (a silently zero gradient); torch.linalg.cond's backward for p='fro' fails in 2.13
     # (an in-place write), so its composition is the oracle there
     "cond": (npg.linalg.cond, torch.linalg.cond, [_n(4, 4)]),
@@ -268,3 +271,12 @@ def test_forward_mode_through_bincount_weights_and_full_like_fill():
     assert_close(jv, np.full((2, 3), -2.0), np.float64)
     with pytest.raises(TypeError, match="histogram: not differentiable in weights"):
         npg.func.jvp(lambda v: npg.histogram(np.arange(4.0), weights=v)[0], (w,), (t,))
+
+
+def test_contiguous_under_nested_vmap():
+    x = _n(2, 3, 4, 5)
+    fv._warned.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Fallback)
+        out = npg.func.vmap(npg.func.vmap(lambda a: a.T.contiguous()))(npg.tensor(x))
+    np.testing.assert_array_equal(out.data, np.swapaxes(x, -1, -2))
