@@ -241,15 +241,17 @@ def _cross_entropy_rule(op, level, args, kwargs):
     if not bt:
         td = np.broadcast_to(td, (B,) + td.shape)
     prob = td.dtype.kind == "f"
+    tsrc = td
     if prob and type(it) is not BatchedTensor and isinstance(it, Tensor) and it._requires_grad:
-        return NotImplemented  # a differentiable probability target: the loop computes its gradient
+        from .ops.shape import broadcast_to   # a differentiable probability target: kept in the graph
+        tsrc = it if bt else broadcast_to(it, td.shape)
     ix = x._inner
     if x.ndim == 1:                          # per-sample (C,): the batch is the loss's N
-        xf, tf, N = ix, td, 1
+        xf, tf, N = ix, tsrc, 1
     else:
         N = x.shape[0]
         xf = ix.reshape((B * N,) + tuple(x.shape[1:]))
-        tf = td.reshape((B * N,) + td.shape[2:])
+        tf = tsrc.reshape((B * N,) + td.shape[2:])
     kw = dict(kwargs, reduction="none")
     loss = op(xf, tf, **kw)                  # per element
     loss = loss.reshape((B, -1))

@@ -1,6 +1,6 @@
 """Batching rules of small op families: ``*_like`` constructors, ops elementwise in their first argument
-(``digitize``, ``isin``), ``lexsort``, ``searchsorted``, ``masked_fill``, and the contractions ``dot`` / ``inner`` /
-``tensordot`` (spelled as einsum). Registered by ``_vmap_rules.py``."""
+(``digitize``, ``isin``), ``lexsort``, ``searchsorted``, ``bucketize``, ``histc``, ``masked_fill``, and the
+contractions ``dot`` / ``inner`` / ``tensordot`` (spelled as einsum). Registered by ``_vmap_rules.py``."""
 import string
 
 import numpy as np
@@ -64,7 +64,7 @@ def lexsort_rule(op, level, args, kwargs):
 
 def searchsorted_rule(op, level, args, kwargs):
     """searchsorted(a, v): elementwise in ``v``; a batched ``a`` (sorted per sample) is searched by counting
-    its values below each ``v`` (a comparison against all of them, vectorized)."""
+    its values below each ``v`` (a comparison against all of them, vectorized; NaN sorts last)."""
     ba = _bind(op, args, kwargs)
     a, v, side = ba.arguments["a"], ba.arguments["v"], ba.arguments["side"]
     if not _batched_at(a, level):
@@ -79,8 +79,72 @@ def searchsorted_rule(op, level, args, kwargs):
     vi = _lifted(v if isinstance(v, Tensor) else _wrap(np.asarray(v)), level, size)
     vf = ops.expand_dims(_flat(vi), 2)                        # (B, m, 1)
     af = ops.expand_dims(a._inner, 1)                          # (B, 1, n)
-    below = (af < vf) if side == "left" else (af <= vf)
-    return _batched(ops.reshape(ops.sum(below, axis=-1), vi.shape), level)
+    return _batched(ops.reshape(ops.sum(_below(af, vf, side == "right"), axis=-1), vi.shape), level)
+
+
+def _below(a, v, right):
+    """``a < v`` (``a <= v`` if ``right``) in NumPy's sort order, where NaN comes after every number: the count of
+    such ``a`` is ``np.searchsorted``'s index."""
+    ops = _ops()
+    below = (a <= v) if right else (a < v)
+    if np.dtype(a.dtype).kind not in "fc" and np.dtype(v.dtype).kind not in "fc":
+        return below
+    nan_v = ops.isnan(v)
+    return below | (nan_v if right else nan_v & ops.logical_not(ops.isnan(a)))
+
+
+def bucketize_rule(op, level, args, kwargs):
+    """bucketize(input, boundaries): elementwise in ``input``; batched boundaries (sorted per sample) are searched
+    by counting, as searchsorted's rule."""
+    ba = _bind(op, args, kwargs)
+    x, b, right = ba.arguments["input"], ba.arguments["boundaries"], ba.arguments["right"]
+    if not _batched_at(b, level):
+        ba.arguments["input"] = x._inner
+        return _batched(op(*ba.args, **ba.kwargs), level)
+    if b.ndim != 1:
+        raise ValueError(f"boundaries tensor must be 1 dimension, but got dim({b.ndim})")
+    ops = _ops()
+    size = _size([x, b], level)
+    xi = _lifted(x if isinstance(x, Tensor) else _wrap(np.asarray(x)), level, size)
+    xf = ops.expand_dims(_flat(xi), 2)                        # (B, m, 1)
+    bf = ops.expand_dims(b._inner, 1)                          # (B, 1, n)
+    count = ops.sum(_below(bf, xf, right), axis=-1)
+    dt = np.int32 if ba.arguments["out_int32"] else np.int64
+    return _batched(ops.reshape(count, xi.shape).astype(dt), level)
+
+
+def histc_rule(op, level, args, kwargs):
+    """histc(input, bins, min, max): every sample's histogram in one bincount over (sample, bin) pairs; with
+    ``min == max`` each sample takes its own data range, as the unbatched op does."""
+    ba = _bind(op, args, kwargs)
+    x = ba.arguments["input"]
+    if (not _batched_at(x, level) or not _only_batched(level, ba, ("input",)) or type(x._inner) is not Tensor
+            or x._inner.dtype.kind != "f"):
+        return loop_rule(op, level, args, kwargs)
+    if x._inner.shape[0] == 0:
+        return loop_rule(op, level, args, kwargs, warn=False)   # no sample: nothing runs
+    bins, xd = ba.arguments["bins"], np.asarray(x._inner.data)
+    op(_wrap(xd[0]), bins, ba.arguments["min"], ba.arguments["max"])  # the argument checks (and their errors)
+    B = xd.shape[0]
+    flat = xd.reshape(B, -1)
+    dt = flat.dtype.type
+    lo, hi = np.full(B, dt(ba.arguments["min"])), np.full(B, dt(ba.arguments["max"]))
+    if lo[0] == hi[0] and flat.shape[1]:
+        lo, hi = flat.min(axis=1), flat.max(axis=1)
+    point = lo == hi
+    lo, hi = np.where(point, lo - dt(1), lo), np.where(point, hi + dt(1), hi)
+    bad = ~(np.isfinite(lo) & np.isfinite(hi))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"torch.histc: range of [{lo[i]}, {hi[i]}] is not finite (sample {i} of the vmap batch)")
+    lo, hi = lo[:, None], hi[:, None]
+    inside = (flat >= lo) & (flat <= hi)
+    with np.errstate(invalid="ignore"):
+        pos = np.where(inside, (flat - lo) * bins / (hi - lo), 0).astype(np.int64)
+    pos[pos >= bins] = bins - 1
+    pos += np.arange(B)[:, None] * bins
+    counts = np.bincount(pos[inside], minlength=B * bins).reshape(B, bins)
+    return _batched(_wrap(counts.astype(xd.dtype)), level)
 
 
 def masked_fill_rule(op, level, args, kwargs):
@@ -132,4 +196,5 @@ def contraction_rule(op, level, args, kwargs):
 
 
 RULES = {"lexsort": lexsort_rule, "like": like_rule, "first_only": first_only_rule, "searchsorted": searchsorted_rule,
-         "masked_fill": masked_fill_rule, "contraction": contraction_rule}
+         "masked_fill": masked_fill_rule, "contraction": contraction_rule, "bucketize": bucketize_rule,
+         "histc": histc_rule}

@@ -43,7 +43,7 @@ class _NoRule(Exception):
         self.op = op
 
 
-_HELPERS = {"data_of", "as_input", "const", "_to_array", "<lambda>", "<genexpr>", "<listcomp>", "_value"}
+_HELPERS = {"data_of", "as_input", "const", "_to_array", "_array", "<lambda>", "<genexpr>", "<listcomp>", "_value"}
 
 
 def _caller():
@@ -468,10 +468,19 @@ def try_vectorized(run):
     _STRICT[0] = True
     try:
         return run()
-    except Exception:  # _NoRule, or a rule's shortcoming: the loop computes it (and raises the user's own errors)
+    except _NoRule as e:   # an op without a rule: the loop computes it, with the one-time warning naming the op
+        missing = e.op
+    except Exception:  # a rule's shortcoming: the loop computes it (and raises the user's own errors)
         return None
     finally:
         _STRICT[0] = prev
+    if ("jacobian", missing) not in _warned:
+        _warned.add(("jacobian", missing))
+        from ._vmap_rules import VmapFallbackWarning
+        warnings.warn(f"vmap: there is no batching rule for {missing}; this Jacobian (jacrev / jacfwd / hessian) "
+                      f"is computed one basis vector at a time, a Python loop (correct, slow)", VmapFallbackWarning,
+                      stacklevel=3)
+    return None
 
 
 # --------------------------------------------------------------------- randomness

@@ -130,7 +130,6 @@ EXPECTED_LOOPS = {
     ("npg", "pad"), ("npg", "repeat"),   # batched pad widths / repeat counts: shapes from the values
     ("npg", "quantile"), ("npg", "nanquantile"), ("npg", "percentile"), ("npg", "nanpercentile"),  # batched q
     ("npg", "digitize"),                 # batched bins
-    ("npg", "histc"), ("npg", "bucketize"),   # torch's: a per-sample count / search (no batching rule yet)
     ("npg", "astype"),                   # a batched tensor as the dtype argument
     ("F", "threshold"), ("F", "threshold_"),   # batched threshold / value
     ("F", "batch_norm"),                 # batched running statistics

@@ -306,6 +306,16 @@ topk, kthvalue = _named_result(topk), _named_result(kthvalue)
 T.topk, T.kthvalue = topk, kthvalue
 
 
+
+def _contiguous(self):
+    """``self`` if its memory is C-contiguous, else a C-ordered copy, as PyTorch's ``contiguous``; inside vmap, the
+    memory of the whole batch (a batched tensor's values are not read: no per-sample loop)."""
+    inner = self
+    while type(inner) is not Tensor and hasattr(inner, "_inner"):
+        inner = inner._inner
+    return self if inner.data.flags.c_contiguous else copy(self, order="C")
+
+
 for _name, _fn in dict(
         dim=lambda self: self.ndim, numel=lambda self: self.size, nelement=lambda self: self.size,
         gather=lambda self, dim, index: _scatter.gather(self, dim, index),
@@ -318,7 +328,7 @@ for _name, _fn in dict(
         norm=_norm_method, softmax=_softmax_method("softmax"), log_softmax=_softmax_method("log_softmax"),
         clamp=_clamp, clamp_min=lambda self, min: clip(self, min, None),
         clamp_max=lambda self, max: clip(self, None, max),
-        contiguous=lambda self: self if self.data.flags.c_contiguous else copy(self, order="C"),  # as PyTorch's
+        contiguous=_contiguous,
         long=lambda self: astype(self, np.int64), int=lambda self: astype(self, np.int32),
         bool=lambda self: astype(self, np.bool_), half=lambda self: astype(self, np.float16)).items():
     setattr(T, _name, _fn)

@@ -378,7 +378,7 @@ def vecdot(x1, x2, /, *, axis=-1):
 
 def cross(x1, x2, /, *, axis=-1):
     """Cross product of 3-vectors along ``axis`` (inputs broadcast), as ``np.linalg.cross``."""
-    s1, s2 = np.shape(data_of(x1, "cross")), np.shape(data_of(x2, "cross"))
+    s1, s2 = (tuple(x.shape) if isinstance(x, Tensor) else np.shape(x) for x in (x1, x2))  # (vmap: per sample)
     if not s1 or not s2 or s1[axis] != 3 or s2[axis] != 3:
         raise ValueError(f"cross: both inputs must have 3 elements along axis {axis}, got shapes {s1} and {s2}")
     a = moveaxis(x1 if isinstance(x1, Tensor) else _wrap(np.asarray(x1)), axis, -1)

@@ -7,6 +7,7 @@ Only ``bincount``'s ``weights`` carry a gradient: the counts are a sum of the we
 """
 import numpy as np
 
+from ..autograd import forward_ad as _fwd
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap
 from . import elementwise as _elementwise
@@ -76,10 +77,15 @@ nanargmin = _passthrough(np.nanargmin, "Indices of the minimum ignoring NaNs, as
                          vmap="axis_flatten")
 
 
+def _tracked(t):
+    """Whether ``t`` is differentiated: it requires grad (in grad mode) or carries a forward-mode tangent."""
+    return isinstance(t, Tensor) and ((t._requires_grad and _state.enabled) or _fwd.is_dual(t))
+
+
 @batching_rule("loop")
 def histogram(a, bins=10, range=None, density=None, weights=None):
     """Histogram counts and bin edges, as ``np.histogram`` (constant tensors; no gradient)."""
-    if isinstance(weights, Tensor) and weights._requires_grad and _state.enabled:
+    if _tracked(weights):
         raise TypeError("histogram: not differentiable in weights; pass weights.detach(), or use npg.bincount "
                         "with npg.digitize for a histogram differentiable in its weights")
     return _wrapped(np.histogram(_raw(a), bins=_raw(bins), range=range, density=density, weights=_raw(weights)))
@@ -91,7 +97,7 @@ def bincount(x, weights=None, minlength=0):
     ``np.bincount``; differentiable in tensor ``weights`` (each count's gradient goes to its weights)."""
     xd = np.asarray(_raw(x))
     out = np.bincount(xd, weights=_raw(weights), minlength=minlength)
-    if isinstance(weights, Tensor) and weights._requires_grad and _state.enabled:
+    if _tracked(weights):
         w = weights if weights.dtype.kind == "f" else weights.astype(np.float64)
         return scatter_add(out.shape, (xd,), w.astype(out.dtype) if w.dtype != out.dtype else w)
     return _wrap(out)
@@ -112,7 +118,7 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw
     """``np.full_like`` on a tensor: a constant tensor; a tensor ``fill_value`` that requires grad is
     broadcast differentiably."""
     ad = _raw(a)
-    if isinstance(fill_value, Tensor) and fill_value._requires_grad and _state.enabled:
+    if _tracked(fill_value):
         target = np.shape(ad) if shape is None else ((shape,) if isinstance(shape, int) else tuple(shape))
         dt = np.dtype(dtype) if dtype is not None else np.asarray(ad).dtype
         return broadcast_to(fill_value.astype(dt) if fill_value.dtype != dt else fill_value, target)

@@ -23,7 +23,7 @@ from .comparison import _no_grad_binary, _no_grad_unary, invert
 from .elementwise import arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh
 from .index import put_along_axis as _put_along_axis
 from ._util import batching_rule
-from .nondiff import _raw, _wrapped
+from .nondiff import _raw, _tracked, _wrapped
 from .shape import expand_dims
 
 __all__ = [
@@ -129,7 +129,7 @@ isneginf = _no_out("isneginf", _named_errors("isneginf", _no_grad_unary("isnegin
 
 # ---------------------------------------------------------------- histograms
 def _refuse_grad_weights(name, weights):
-    if isinstance(weights, Tensor) and weights._requires_grad and _state.enabled:
+    if _tracked(weights):
         raise TypeError(f"{name}: not differentiable in weights; pass weights.detach(), or use npg.bincount with "
                         f"npg.digitize for a histogram differentiable in its weights")
 

@@ -1,6 +1,6 @@
 """Norms: ``vector_norm`` (one op, with PyTorch's gradient for every ``ord``), ``matrix_norm`` and
 ``norm`` (every ``ord`` / ``axis`` form of ``np.linalg.norm``), built on it and on ``svdvals``; and
-the values-only ``cond`` and ``matrix_rank``.
+``cond`` (composed of them) and the values-only ``matrix_rank``.
 
 Gradients at the non-smooth points are PyTorch's (``norm_backward`` in FunctionsManual.cpp): the
 2-norm of a zero vector has gradient 0 (a subgradient), ``ord=1`` uses ``sign(x)`` (0 at 0), the
@@ -124,10 +124,22 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 
 @batching_rule("leading")
+@batching_rule("leading")
 def cond(x, p=None):
-    """Condition number, as ``np.linalg.cond``: a value only (a constant tensor, no gradient)."""
+    """Condition number, as ``np.linalg.cond``, differentiable as ``torch.linalg.cond``: the ratio of the
+    extreme singular values for ``p`` None / 2 / -2, else ``norm(x, p) * norm(inv(x), p)``. Where NumPy's
+    value is not that composition's (a singular matrix: NumPy's inf), the value is NumPy's, a constant."""
     xd = matrix_arg(x, "cond", complex_ok=True)
-    return _wrap(np.asarray(np.linalg.cond(xd, p)))
+    ref = np.asarray(np.linalg.cond(xd, p))
+    if not np.all(np.isfinite(ref)):
+        return _wrap(ref)
+    if p in (None, 2, -2):
+        s = svdvals(x)
+        out = s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
+    else:
+        from .linalg import inv
+        out = norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+    return out.astype(ref.dtype) if out.dtype != ref.dtype else out
 
 
 @batching_rule("leading")

@@ -211,6 +211,7 @@ def renorm(input, p, dim, maxnorm):
 
 
 # ------------------------------------------------------------------------------ no gradient
+@batching_rule("histc")
 def histc(input, bins=100, min=0, max=0):
     """A histogram of ``bins`` equal bins over ``[min, max]`` (the data's range when both are equal, widened by
     1 each way if that is a point), as ``torch.histc``: the input's dtype, no gradient; values outside the
@@ -240,6 +241,7 @@ def histc(input, bins=100, min=0, max=0):
     return _wrap(np.bincount(pos, minlength=bins).astype(xd.dtype))
 
 
+@batching_rule("bucketize")
 def bucketize(input, boundaries, *, out_int32=False, right=False):
     """The index of the bucket of each value among the sorted 1-D ``boundaries``, as ``torch.bucketize``:
     ``right=False`` gives the ``i`` with ``boundaries[i-1] < v <= boundaries[i]`` (``np.searchsorted``'s

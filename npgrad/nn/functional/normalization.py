@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ...autograd import versions as _versions
+from ...autograd import forward_ad as _fw, versions as _versions
 from ...ops._util import as_input, batching_rule
 from ...tensor import Tensor, _make
 from ._common import _data, _is_graph
@@ -158,6 +158,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     ("bias", bias)):
         if v is not None and _data(v).shape != (C,):
             raise ValueError(f"batch_norm: {name} of shape {_data(v).shape} for an input with {C} channels")
+    for name, v in (("running_mean", running_mean), ("running_var", running_var)):
+        if isinstance(v, Tensor) and (v._requires_grad or _fw.visible_levels(v)):   # it would be a constant
+            raise RuntimeError(f"batch_norm: {name} is not differentiable (it is a buffer, read as a constant); "
+                               f"it cannot require grad or carry a forward-mode tangent (pass it detached), as in "
+                               f"PyTorch")
     axes = (0,) + tuple(range(2, x.ndim))
     w = _channel_view(weight, x.ndim)
     b = _channel_view(bias, x.ndim)
@@ -287,9 +292,14 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
 
     def vjp_w(g, y, x, w):
         return g * stats(x)[0]
+
+    def jvp_x(t, y, x, *w):  # d xhat = r (t - xhat mean(xhat t)): the Jacobian is symmetric
+        xh, r = stats(x)
+        d = r * (t - xh * (xh * t).mean(axis=axes, keepdims=True))
+        return d if wd is None else d * w[0]
     if weight is None:
-        return _make(out, "rms_norm", (x,), (xd,), (vjp_x,))
-    return _make(out, "rms_norm", (x, weight), (xd, wd), (vjp_x, vjp_w))
+        return _make(out, "rms_norm", (x,), (xd,), (vjp_x,), (jvp_x,))
+    return _make(out, "rms_norm", (x, weight), (xd, wd), (vjp_x, vjp_w), (jvp_x, vjp_w))
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
