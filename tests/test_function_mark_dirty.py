@@ -129,3 +129,32 @@ def test_mark_dirty_in_forward_mode_gives_the_input_and_its_views_the_new_tangen
         assert_close(fa.unpack_dual(y).primal.data, x * w)
         assert_close(fa.unpack_dual(y).tangent.data, t * w)
         assert_close(fa.unpack_dual(v).tangent.data, (t * w)[1])
+
+
+def test_mark_dirty_with_a_second_output_matches_torch():
+    def fn(lib):
+        class Twice(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                if lib is npg:
+                    x.data[...] *= 2.0
+                else:
+                    x.mul_(2.0)
+                ctx.mark_dirty(x)
+                return x, x * 3.0
+
+            @staticmethod
+            def backward(ctx, gx, gs):
+                return gx * 2.0 + gs * 6.0
+        return Twice
+
+    grads = {}
+    for lib in (npg, torch):
+        a = lib.tensor(np.arange(1.0, 4.0), requires_grad=True)
+        y = a * 1.0
+        v = y[1:]
+        out, s = fn(lib).apply(y)
+        assert out is y
+        ((out * out).sum() + (s * 1.5).sum() + (v * v).sum()).backward()
+        grads[lib] = a.grad
+    assert_close(grads[npg], grads[torch].numpy())

@@ -162,9 +162,9 @@ def _dirty_outputs(cls, ctx, args, outs, needs, recording, to_save, tans_at):
             raise RuntimeError(f"{name}.forward: an input marked dirty was not returned as an output; the inputs "
                                f"modified in place must all be outputs of the Function")
         position[id(d)] = at[0]
+    for d in ctx._dirty:  # (counted before the node is recorded: it saves the values forward wrote)
+        _versions.bump(d.data, name)
     if not recording and not tans_at:
-        for d in ctx._dirty:
-            _versions.bump(d.data, name)
         return list(outs)
     dirty = list(ctx._dirty)
     olds = {}
@@ -184,7 +184,7 @@ def _dirty_outputs(cls, ctx, args, outs, needs, recording, to_save, tans_at):
             olds[id(d)] = old
             box.append(rebase(k + 1))
             return box[0][position[id(d)]]
-        inplace.write(d, name, apply)
+        inplace.write(d, name, apply, counted=True)
         box[0][position[id(d)]] = d
         return box[0]
     return rebase(0)

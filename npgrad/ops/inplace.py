@@ -218,11 +218,13 @@ def _become(x, node, prev):
         extra.pop("fw", None)
 
 
-def write(x, op, apply, copy_old=False):
+def write(x, op, apply, copy_old=False, counted=False):
     """Write into ``x`` in graph mode. ``apply(old)`` gets a snapshot of ``x``'s current version and returns
     a Tensor node for the new values: either computed out of place (they are then copied into ``x``'s
     memory, cast to its dtype) or already written into ``x.data`` (its data is then ``x.data``).
-    ``copy_old``: the node's gradient reads the overwritten value, so the snapshot keeps a copy of it."""
+    ``copy_old``: the node's gradient reads the overwritten value, so the snapshot keeps a copy of it.
+    ``counted``: the write was counted in the memory's version already, before ``apply`` recorded the node (a
+    custom Function's forward wrote into its input: autograd/function.py)."""
     if _state.enabled:
         check_leaf(x, op)
     elif not x.data.flags.writeable:
@@ -239,7 +241,8 @@ def write(x, op, apply, copy_old=False):
                             f"dtype {x.data.dtype}")
         np.copyto(x.data, node.data, casting="same_kind")
         node.data = x.data  # the graph keeps no second copy of the values
-    _versions.bump(x.data, op)
+    if not counted:
+        _versions.bump(x.data, op)
     if not node._requires_grad:  # forward AD without a graph: only the tangents change
         _write_tangents(x, node)
         return x
