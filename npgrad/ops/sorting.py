@@ -168,6 +168,11 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
         below = take_along_axis(srt, lo, -1)
         if method in ("lower", "higher", "nearest"):
             out = below
+        elif "median" in name:   # NumPy's median is the mean of the middle value(s), not an interpolation
+            if srt.dtype.kind not in "fc":  # (inf * 0 would make median([1, 2, inf]) nan); ints average in float64
+                below = below.astype(np.float64)
+            mid = (below + take_along_axis(srt, hi, -1).astype(below.dtype)) * 0.5
+            out = where(t > 0, mid, below)
         else:
             above = take_along_axis(srt, hi, -1)
             if srt.dtype.kind in "fc":   # (complex64 interpolates in float32, as NumPy: the result stays complex64)
