@@ -64,3 +64,24 @@ def test_median_gradient_matches_torch_quantile(dtype):
         npg.sum(m * g).backward()
         (tq * torch.tensor(g)).sum().backward()
         assert_close(T.grad, t.grad.numpy())
+
+
+# ----------------------------------------------------------------------------- quantile of an empty slice
+@pytest.mark.parametrize("shape,axis", [((0, 3), 0), ((0, 0), 0), ((0,), None), ((3, 0), 1), ((2, 0), None),
+                                        ((0, 3), 1)])
+@pytest.mark.parametrize("name", ["quantile", "percentile", "nanquantile", "nanpercentile", "median",
+                                  "nanmedian"])
+def test_order_statistics_of_empty_slices_as_numpy(shape, axis, name):
+    """np.quantile / np.percentile raise on an empty reduced axis (as torch.quantile); npgrad returned nan.
+    The median and the nan-functions give nan (with a warning), as NumPy."""
+    a = np.zeros(shape)
+    args = () if "median" in name else ((30.0,) if "percentile" in name else (0.3,))
+    try:
+        expected = _np(getattr(np, name), a, *args, axis=axis)
+    except IndexError:
+        with pytest.raises(IndexError, match=name):
+            _npg(getattr(npg, name), npg.tensor(a), *args, axis=axis)
+        return
+    r = _npg(getattr(npg, name), npg.tensor(a), *args, axis=axis)
+    assert r.shape == np.shape(expected) and r.dtype == np.asarray(expected).dtype
+    assert_close(r, expected)

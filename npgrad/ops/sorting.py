@@ -139,6 +139,8 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
     axes = normalize_axis(axis, a.ndim, name)
     kept = tuple(i for i in range(a.ndim) if i not in axes)
     n = math.prod(a.shape[i] for i in axes)
+    if n == 0 and not ignore_nan and "median" not in name:   # as NumPy (and torch.quantile): no value to read
+        raise IndexError(f"{name}: cannot take a quantile over an empty axis (shape {a.shape}, axis {axis})")
     lead = tuple(a.shape[i] for i in kept)
     flat = reshape(moveaxis(a, axes, tuple(range(a.ndim - len(axes), a.ndim))) if axes else a, lead + (n,))
     srt = sort(flat, axis=-1) if n else flat
