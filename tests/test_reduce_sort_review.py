@@ -85,3 +85,28 @@ def test_order_statistics_of_empty_slices_as_numpy(shape, axis, name):
     r = _npg(getattr(npg, name), npg.tensor(a), *args, axis=axis)
     assert r.shape == np.shape(expected) and r.dtype == np.asarray(expected).dtype
     assert_close(r, expected)
+
+
+# ----------------------------------------------------------------------------- moments in an integer dtype
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["var", "std", "nanvar", "nanstd", "nanmean", "mean", "sum", "nansum", "prod"]),
+       st.sampled_from([np.int32, np.int64, np.bool_, np.float32]),
+       st.sampled_from([np.float64, np.float32, np.int64]), st.sampled_from([None, 0, 1, -1, (0, 1)]),
+       st.booleans(), st.integers(0, 2**31 - 1))
+def test_moments_with_an_integer_dtype_as_numpy(name, dtype, in_dtype, axis, keepdims, seed):
+    """var / std / nanvar / nanstd / nanmean with dtype=int or bool: npgrad cast the input and returned a
+    number where NumPy raises (std, and the nan-functions of float input) or computes another value (np.var
+    truncates each square into the integer type)."""
+    x = (np.random.default_rng(seed).standard_normal((3, 4)) * 3).astype(in_dtype)
+    kw = dict(axis=axis, keepdims=keepdims, dtype=dtype)
+    if name in ("var", "std", "nanvar", "nanstd"):
+        kw["ddof"] = 1
+    try:
+        expected = _np(getattr(np, name), x, **kw)
+    except TypeError:
+        with pytest.raises(TypeError, match=name):
+            _npg(getattr(npg, name), npg.tensor(x), **kw)
+        return
+    r = _npg(getattr(npg, name), npg.tensor(x), **kw)
+    assert r.dtype == np.asarray(expected).dtype and r.shape == np.shape(expected)
+    assert_close(r, expected)

@@ -10,8 +10,8 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor, _wrap
-from ._util import (all_values, as_input, batching_rule, cast_for, normalize_axis, normalize_one_axis,
-                    refuse_out)
+from ._util import (all_values, as_input, batching_rule, cast_for, integer_dtype_moment, normalize_axis,
+                    normalize_one_axis, refuse_out)
 from .complex import conj, imag, real
 from .elementwise import clip, sqrt, where
 from .index import getitem
@@ -157,6 +157,9 @@ def _count(mask, axis, keepdims, dtype):
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
     """Mean ignoring NaNs (NaN for an all-NaN slice), as ``np.nanmean``; differentiable."""
     refuse_out("nanmean", out)
+    r = integer_dtype_moment("nanmean", a, dtype, axis=axis, keepdims=keepdims)
+    if r is not None:
+        return r
     a = cast_for("nanmean", a, dtype)
     filled, mask = _filled(_float(as_input(a, "nanmean")), 0.0, "nanmean")
     axes = normalize_axis(axis, filled.ndim, "nanmean")
@@ -169,6 +172,9 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Variance ignoring NaNs, with ``ddof``, as ``np.nanvar``; differentiable."""
     refuse_out("nanvar", out)
+    r = integer_dtype_moment("nanvar", a, dtype, axis=axis, ddof=ddof, keepdims=keepdims)
+    if r is not None:
+        return r
     a = cast_for("nanvar", a, dtype)
     inexact = np.asarray(getattr(a, "data", a)).dtype.kind in "fc"
     a = _float(as_input(a, "nanvar"))
@@ -191,6 +197,9 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Standard deviation ignoring NaNs, as ``np.nanstd``; differentiable."""
     refuse_out("nanstd", out)
+    r = integer_dtype_moment("nanstd", a, dtype, axis=axis, ddof=ddof, keepdims=keepdims)
+    if r is not None:
+        return r
     return sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
 
