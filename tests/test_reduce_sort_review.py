@@ -110,3 +110,111 @@ def test_moments_with_an_integer_dtype_as_numpy(name, dtype, in_dtype, axis, kee
     r = _npg(getattr(npg, name), npg.tensor(x), **kw)
     assert r.dtype == np.asarray(expected).dtype and r.shape == np.shape(expected)
     assert_close(r, expected)
+
+
+# ----------------------------------------------------------------------------- where= and initial=
+_AXES = [None, 0, 1, -1, (0, 2), (), (2, 0, 1)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["sum", "prod", "max", "min", "amax", "amin", "mean", "var", "std"]),
+       st.sampled_from([np.float64, np.float32, np.int64, np.bool_, np.complex128]),
+       st.sampled_from([(2, 3, 4), (0, 3, 2), (2, 1, 3)]), st.sampled_from(_AXES), st.booleans(),
+       st.sampled_from(["none", "full", "row", "scalar"]), st.sampled_from([None, 0.5, -2.0, 3]),
+       st.integers(0, 2**31 - 1))
+def test_where_and_initial_as_numpy(name, dtype, shape, axis, keepdims, where_kind, initial, seed):
+    """NumPy's where= (sum, prod, max, min, mean, var, std) and initial= (sum, prod, max, min) were refused
+    with a TypeError; their values, dtypes, shapes and errors are NumPy's."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 2).astype(dtype)
+    if dtype == np.complex128:
+        x = x + 1j * rng.standard_normal(shape)
+    if name in ("max", "min", "amax", "amin") and dtype == np.complex128:
+        return
+    kw = dict(axis=axis, keepdims=keepdims)
+    if where_kind != "none":
+        kw["where"] = {"full": rng.random(shape) > 0.4, "row": rng.random(shape[-1:]) > 0.3,
+                       "scalar": np.bool_(rng.random() > 0.5)}[where_kind]
+    if initial is not None and name in ("sum", "prod", "max", "min", "amax", "amin"):
+        kw["initial"] = initial
+    if name in ("var", "std") and rng.random() > 0.5:
+        kw["ddof"] = 1
+    try:
+        expected = _np(getattr(np, name), x, **kw)
+    except (ValueError, TypeError) as e:
+        with pytest.raises(type(e), match=name.replace("amax", "max").replace("amin", "min")):
+            _npg(getattr(npg, name), npg.tensor(x), **kw)
+        return
+    for call in (lambda: getattr(npg, name)(npg.tensor(x), **kw), lambda: getattr(np, name)(npg.tensor(x), **kw)):
+        r = _npg(call)
+        assert r.shape == np.shape(expected) and r.dtype == np.asarray(expected).dtype, (r.shape, r.dtype)
+        assert_close(r, expected, rtol=1e-5 if np.asarray(expected).dtype == np.float32 else 1e-9)
+
+
+def _torch_masked(name, t, m, axis, initial, ddof):
+    dims = tuple(range(t.dim())) if axis is None else axis
+    if name == "sum":
+        return torch.where(m, t, 0).sum(dims) + (initial or 0)
+    if name == "prod":
+        r = torch.where(m, t, 1)
+        for d in sorted(dims, reverse=True):
+            r = r.prod(d)
+        return r * (1 if initial is None else initial)
+    if name == "max":
+        return torch.maximum(torch.where(m, t, -torch.inf).amax(dims), torch.tensor(initial, dtype=t.dtype))
+    n = m.sum(dims, keepdim=True).to(t.dtype)
+    mean = torch.where(m, t, 0).sum(dims, keepdim=True) / n
+    if name == "mean":
+        return mean.squeeze(dims) if dims else mean
+    var = (torch.where(m, t - mean, 0) ** 2).sum(dims) / (n.squeeze(dims) - ddof)
+    return var if name == "var" else var.sqrt()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["sum", "prod", "max", "mean", "var", "std"]), st.sampled_from(FLOATS),
+       st.sampled_from([None, 0, (1, 2), 2]), st.integers(0, 2**31 - 1))
+def test_where_and_initial_gradients_match_torch(name, dtype, axis, seed):
+    """The gradient of a masked reduction is torch's for the same masked computation (no gradient to the
+    elements left out), in float32 and float64."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 3, 4)).astype(dtype)
+    m = rng.random((2, 3, 4)) > 0.3
+    m[..., 0] = True  # every slice keeps an element, and (var, std) two
+    m[..., 1] = True
+    initial = {"sum": 1.5, "prod": -2.0, "max": 0.25}.get(name)
+    ddof = 1 if name in ("var", "std") else 0
+    if ddof and axis == 0:  # (a slice along axis 0 may keep one element: 0 / 0)
+        axis = 2
+    kw = dict(axis=axis, where=m)
+    if initial is not None:
+        kw["initial"] = initial
+    if ddof:
+        kw["ddof"] = ddof
+    T = npg.tensor(x, requires_grad=True)
+    r = getattr(npg, name)(T, **kw)
+    t = torch.tensor(x, requires_grad=True)
+    tr = _torch_masked(name, t, torch.tensor(m), axis if not isinstance(axis, int) else (axis,), initial, ddof)
+    assert_close(r, tr.detach().numpy())
+    g = rng.standard_normal(r.shape).astype(dtype)
+    npg.sum(r * g).backward()
+    (tr * torch.tensor(g)).sum().backward()
+    assert T.grad.dtype == dtype
+    assert_close(T.grad, t.grad.numpy())
+    assert not np.any(T.grad[~m]), "an element outside where= got a gradient"
+
+
+def test_where_under_vmap_and_forward_mode():
+    """where= under vmap equals the loop, and its forward-mode derivative equals finite differences."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 3, 4))
+    m = rng.random((3, 4)) > 0.3
+    m[:, :2] = True
+    for f in (lambda t: npg.sum(t, axis=1, where=m, initial=2.0), lambda t: npg.mean(t, axis=0, where=m),
+              lambda t: npg.std(t, axis=1, where=m, ddof=1), lambda t: npg.max(t, axis=1, where=m, initial=-1.0)):
+        v = npg.func.vmap(f)(npg.tensor(x))
+        assert_close(v, np.stack([f(npg.tensor(xi)).data for xi in x]))
+        tan = rng.standard_normal(x[0].shape)
+        _, jv = npg.func.jvp(f, (npg.tensor(x[0]),), (npg.tensor(tan),))
+        eps = 1e-6
+        fd = (f(npg.tensor(x[0] + eps * tan)).data - f(npg.tensor(x[0] - eps * tan)).data) / (2 * eps)
+        assert_close(jv, fd, rtol=1e-5, atol=1e-6)

@@ -301,3 +301,11 @@ any.zero_d_axis = all.zero_d_axis = True  # (np.any / np.all take axis 0 or -1 o
 
 for _op in ("sum", "mean", "cumsum"):  # their VJPs read only shapes (npgrad/autograd/versions.py)
     _versions.reads(_op, "")
+
+# NumPy's where= (and initial= where NumPy has it), as wrappers (npgrad/ops/reduce_where.py)
+from .reduce_where import with_where_initial as _wwi  # noqa: E402
+
+sum, prod, mean, var, std = (_wwi(sum, "sum", "sum"), _wwi(prod, "prod", "prod"), _wwi(mean, "mean", "mean"),
+                             _wwi(var, "var", "var"), _wwi(std, "std", "std"))
+max = amax = _wwi(max, "max", "max")
+min = amin = _wwi(min, "min", "min")
