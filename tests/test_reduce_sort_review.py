@@ -218,3 +218,68 @@ def test_where_under_vmap_and_forward_mode():
         eps = 1e-6
         fd = (f(npg.tensor(x[0] + eps * tan)).data - f(npg.tensor(x[0] - eps * tan)).data) / (2 * eps)
         assert_close(jv, fd, rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- quantile methods (H&F)
+_ALL_METHODS = ["linear", "lower", "higher", "nearest", "midpoint", "inverted_cdf", "averaged_inverted_cdf",
+                "closest_observation", "interpolated_inverted_cdf", "hazen", "weibull", "median_unbiased",
+                "normal_unbiased"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(_ALL_METHODS), st.sampled_from(["quantile", "nanquantile", "percentile", "nanpercentile"]),
+       st.integers(1, 9), st.sampled_from([np.float64, np.int64]),
+       st.one_of(st.floats(0, 1), st.lists(st.floats(0, 1), min_size=1, max_size=3)), st.booleans(),
+       st.integers(0, 2**31 - 1))
+def test_every_quantile_method_as_numpy(method, name, n, dtype, q, with_nan, seed):
+    """np.quantile's nine H&F methods besides the five classic ones (inverted_cdf, averaged_inverted_cdf,
+    closest_observation, interpolated_inverted_cdf, hazen, weibull, median_unbiased, normal_unbiased) were
+    refused; their values and dtypes are NumPy's, with NaNs and for the nan-functions too."""
+    rng = np.random.default_rng(seed)
+    a = np.round(rng.standard_normal((3, n)) * 4, 1 if dtype == np.float64 else 0).astype(dtype)
+    if with_nan:
+        a = a.astype(np.float64)
+        a[0, 0] = np.nan
+        a[1, : n // 2] = np.nan
+    if "percentile" in name:
+        q = np.multiply(q, 100.0).tolist()
+    expected = _np(getattr(np, name), a, q, axis=1, method=method)
+    r = _npg(getattr(npg, name), npg.tensor(a), q, axis=1, method=method)
+    assert r.shape == expected.shape and r.dtype == expected.dtype, (r.dtype, expected.dtype)
+    assert_close(r, expected)
+
+
+@pytest.mark.parametrize("method", _ALL_METHODS)
+def test_quantile_method_gradients(method):
+    """Each method's gradient goes to the order statistics it reads, with its weights: torch.quantile's for the
+    five methods PyTorch has, central differences (away from ties) for all."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 7))
+    q = np.array([0.0, 0.13, 0.5, 0.77, 1.0])
+    g = rng.standard_normal((5, 3))
+    T = npg.tensor(x, requires_grad=True)
+    npg.sum(npg.quantile(T, q, axis=1, method=method) * g).backward()
+    f = lambda v: float(np.sum(npg.quantile(npg.tensor(v), q, axis=1, method=method).data * g))
+    d = rng.standard_normal(x.shape)
+    eps = 1e-7
+    assert np.isclose(np.sum(T.grad * d), (f(x + eps * d) - f(x - eps * d)) / (2 * eps), rtol=1e-6, atol=1e-8)
+    if method in ("linear", "lower", "higher", "nearest", "midpoint"):
+        for dtype in FLOATS:
+            t = torch.tensor(x.astype(dtype), requires_grad=True)
+            (torch.quantile(t, torch.tensor(q, dtype=t.dtype), dim=1, interpolation=method)
+             * torch.tensor(g.astype(dtype))).sum().backward()
+            T = npg.tensor(x.astype(dtype), requires_grad=True)
+            npg.sum(npg.quantile(T, q, axis=1, method=method) * g.astype(dtype)).backward()
+            assert_close(T.grad, t.grad.numpy())
+
+
+def test_quantile_methods_under_vmap_and_jvp():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 3, 6))
+    for method in ("hazen", "averaged_inverted_cdf", "closest_observation"):
+        f = lambda t: npg.quantile(t, [0.2, 0.6], axis=-1, method=method)
+        assert_close(npg.func.vmap(f)(npg.tensor(x)), np.stack([f(npg.tensor(xi)).data for xi in x]))
+        tan = rng.standard_normal(x[0].shape)
+        _, jv = npg.func.jvp(f, (npg.tensor(x[0]),), (npg.tensor(tan),))
+        fd = (f(npg.tensor(x[0] + 1e-6 * tan)).data - f(npg.tensor(x[0] - 1e-6 * tan)).data) / 2e-6
+        assert_close(jv, fd, rtol=1e-5, atol=1e-7)
