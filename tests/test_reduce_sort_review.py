@@ -283,3 +283,41 @@ def test_quantile_methods_under_vmap_and_jvp():
         _, jv = npg.func.jvp(f, (npg.tensor(x[0]),), (npg.tensor(tan),))
         fd = (f(npg.tensor(x[0] + 1e-6 * tan)).data - f(npg.tensor(x[0] - 1e-6 * tan)).data) / 2e-6
         assert_close(jv, fd, rtol=1e-5, atol=1e-7)
+
+
+# ----------------------------------------------------------------------------- average
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from([None, 0, 1, -1, (0, 2), (2, 0), (1, 2, 0), (-1, 1)]), st.booleans(), st.booleans(),
+       st.sampled_from(["full", "along", "wrong"]), st.integers(0, 2**31 - 1))
+def test_average_weights_along_axes_as_numpy(axis, keepdims, returned, wkind, seed):
+    """NumPy 2's average takes weights of a's shape along a tuple of axes (in the axes' order); npgrad refused
+    any but 1-D weights. Values, shapes and errors as NumPy; the gradient in a and in the weights as torch's."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((2, 3, 4))
+    axes = (axis,) if isinstance(axis, int) else axis
+    wshape = {"full": a.shape, "along": tuple(a.shape[i] for i in axes) if axes else (), "wrong": (5,)}[wkind]
+    w = rng.random(wshape) + 0.1
+    kw = dict(axis=axis, weights=w, returned=returned, keepdims=keepdims)
+    try:
+        expected = _np(np.average, a, **kw)
+    except (ValueError, TypeError) as e:
+        with pytest.raises(type(e), match="average"):
+            npg.average(npg.tensor(a), **{**kw, "weights": npg.tensor(w)})
+        return
+    A, W = npg.tensor(a, requires_grad=True), npg.tensor(w, requires_grad=True)
+    r = npg.average(A, **{**kw, "weights": W})
+    for got, exp in zip(r if returned else (r,), expected if returned else (expected,)):
+        assert got.shape == np.shape(exp)
+        assert_close(got, exp)
+    avg = r[0] if returned else r
+    ta, tw = torch.tensor(a, requires_grad=True), torch.tensor(w, requires_grad=True)
+    order = [i % 3 for i in axes] if axes else []
+    twb = tw if wkind == "full" or not axes else tw.permute(*np.argsort(order).tolist()).reshape(
+        [s if i in order else 1 for i, s in enumerate(a.shape)])
+    dims = tuple(range(3)) if axis is None else tuple(order)
+    tavg = (ta * twb).sum(dims, keepdim=keepdims) / (twb * torch.ones_like(ta)).sum(dims, keepdim=keepdims)
+    g = rng.standard_normal(avg.shape)
+    npg.sum(avg * g).backward()
+    (tavg * torch.tensor(g)).sum().backward()
+    assert_close(A.grad, ta.grad.numpy())
+    assert_close(W.grad, tw.grad.numpy())

@@ -27,8 +27,8 @@ def _float(x):
 # ------------------------------------------------------------------------------ averages
 @batching_rule("average")
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
-    """Weighted average over ``axis``, as ``np.average``; ``weights`` have ``a``'s shape, or are 1-D
-    along an int ``axis``. With ``returned=True``, also the sum of the weights. Differentiable in
+    """Weighted average over ``axis``, as ``np.average``; ``weights`` have ``a``'s shape, or its shape
+    along ``axis`` (an int or a tuple, as NumPy 2). With ``returned=True``, also the sum of the weights. Differentiable in
     ``a`` and in tensor weights."""
     a = _float(as_input(a, "average"))
     axes = normalize_axis(axis, a.ndim, "average")
@@ -40,10 +40,12 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     if w.shape != a.shape:
         if axis is None:
             raise TypeError("average: axis must be specified when shapes of a and weights differ")
-        if w.ndim != 1 or len(axes) != 1 or w.shape[0] != a.shape[axes[0]]:
+        given = tuple(int(i) % a.ndim for i in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+        if w.shape != tuple(a.shape[i] for i in given):   # (NumPy 2: weights along the axes, in their order)
             raise ValueError(f"average: weights of shape {w.shape} differ from a's shape {a.shape} and are not "
-                             f"1-D along axis {axis}")
-        w = reshape(w, (-1,) + (1,) * (a.ndim - axes[0] - 1))
+                             f"its shape along axis {axis}")
+        w = transpose(w, tuple(np.argsort(given))) if w.ndim > 1 else w
+        w = reshape(w, tuple(s if i in given else 1 for i, s in enumerate(a.shape)))
     scl = _sum(w * np.ones(a.shape, dtype=np.result_type(a.dtype, w.dtype)), axis=axes, keepdims=keepdims)
     if np.any(all_values(scl) == 0.0):
         raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
