@@ -321,3 +321,38 @@ def test_average_weights_along_axes_as_numpy(axis, keepdims, returned, wkind, se
     (tavg * torch.tensor(g)).sum().backward()
     assert_close(A.grad, ta.grad.numpy())
     assert_close(W.grad, tw.grad.numpy())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["nansum", "nanprod", "nanmax", "nanmin", "nanmean", "nanvar", "nanstd"]),
+       st.sampled_from([np.float64, np.float32, np.int64]), st.sampled_from(_AXES), st.booleans(),
+       st.sampled_from(["none", "full", "row"]), st.sampled_from([None, 0.5, -2.0]), st.integers(0, 2**31 - 1))
+def test_nan_reductions_where_and_initial_as_numpy(name, dtype, axis, keepdims, where_kind, initial, seed):
+    """The nan-functions' where= (and initial= of nansum, nanprod, nanmax, nanmin) were refused; values as
+    NumPy's, NaNs (and all-NaN slices) included."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((2, 3, 4)) * 2).astype(dtype)
+    if dtype != np.int64:
+        x[rng.random(x.shape) > 0.6] = np.nan
+        x[0, 0, :] = np.nan
+    kw = dict(axis=axis, keepdims=keepdims)
+    if where_kind != "none":
+        kw["where"] = rng.random((2, 3, 4) if where_kind == "full" else (4,)) > 0.4
+    if initial is not None and name in ("nansum", "nanprod", "nanmax", "nanmin"):
+        kw["initial"] = initial
+    if "where" not in kw and "initial" not in kw:
+        kw["where"] = np.ones(4, bool)
+    try:
+        expected = _np(getattr(np, name), x, **kw)
+    except (ValueError, TypeError) as e:
+        with pytest.raises(type(e), match=name[3:]):
+            _npg(getattr(npg, name), npg.tensor(x), **kw)
+        return
+    r = _npg(getattr(npg, name), npg.tensor(x), **kw)
+    assert r.shape == np.shape(expected) and r.dtype == np.asarray(expected).dtype, (r.shape, r.dtype)
+    assert_close(r, expected, rtol=1e-5 if np.asarray(expected).dtype == np.float32 else 1e-9)
+    T = npg.tensor(x.astype(np.float64), requires_grad=True)   # no gradient reaches a NaN or a masked element
+    npg.sum(npg.nan_to_num(_npg(getattr(npg, name), T, **kw), nan=0.0, posinf=0.0, neginf=0.0)).backward()
+    if T.grad is not None:
+        assert np.all(np.isfinite(T.grad))
+        assert not np.any(T.grad[np.isnan(x)])

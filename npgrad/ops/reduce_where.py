@@ -13,6 +13,11 @@ from ._util import as_input, normalize_axis, refuse_out, zero_d_axis
 _NOVALUE = np._NoValue
 
 
+def _VMAP():
+    import importlib
+    return importlib.import_module("..tensor", __package__)._VMAP
+
+
 def _mask(name, where, x):
     m = np.asarray(where.data if isinstance(where, Tensor) else where)
     if m.dtype != bool:
@@ -36,8 +41,10 @@ def _lowest(dtype, largest):
 
 def with_where_initial(fn, name, kind):
     """``fn`` (a reduction ``fn(x, axis, ...)``) taking NumPy's ``where=`` and, for kind "sum" / "prod" /
-    "max" / "min", ``initial=``; kind "mean", "var" and "std" take ``where=`` only, as NumPy."""
-    from .elementwise import maximum, minimum, sqrt, where as _where
+    "max" / "min", ``initial=``; kind "mean", "var" and "std" take ``where=`` only, as NumPy. A ``name``
+    starting with "nan" is the NaN-ignoring form (NaNs left out of the mean's count, ``initial`` joined by fmax)."""
+    from .elementwise import fmax, fmin, maximum, minimum, sqrt, where as _where
+    ignore_nan = name.startswith("nan")
     sig = inspect.signature(fn)
     params = [p for p in sig.parameters.values()]
     extra = [inspect.Parameter("where", inspect.Parameter.KEYWORD_ONLY, default=True)]
@@ -83,6 +90,8 @@ def with_where_initial(fn, name, kind):
                 x = _where(mask, x, _lowest(x.dtype, largest=kind == "min"))
             r = fn(x, axis=axis, keepdims=keepdims)
             init = np.asarray(initial).astype(r.dtype)
+            if ignore_nan:   # (an all-NaN slice gives initial, as np.fmax.reduce)
+                return fmax(r, init) if kind == "max" else fmin(r, init)
             return maximum(r, init) if kind == "max" else minimum(r, init)
         # mean, var, std: over the masked elements (their count), as NumPy
         axes = normalize_axis(axis, x.ndim, name)
@@ -91,6 +100,10 @@ def with_where_initial(fn, name, kind):
         elif x.dtype.kind not in "fc":
             x = x.astype(np.float64)
         real = np.finfo(x.dtype).dtype
+        if ignore_nan and x.dtype.kind in "fc":
+            if _VMAP():
+                raise NotImplementedError(f"{name}: where= is not supported under vmap")
+            mask = ~np.isnan(x.data) & (True if mask is None else mask)
         with np.errstate(divide="ignore", invalid="ignore"):
             n = mask.sum(axis=axes, keepdims=True).astype(real)
             xm = _where(mask, x, np.zeros((), x.dtype))

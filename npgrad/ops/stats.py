@@ -358,3 +358,12 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     if above.any():
         res = where(above, fp[-1] if right is None else right, res)
     return res
+
+
+# NumPy's where= (and initial= for nansum nanprod nanmax nanmin), as wrappers (npgrad/ops/reduce_where.py)
+from .reduce_where import with_where_initial as _wwi  # noqa: E402
+
+nansum, nanprod, nanmax, nanmin = (_wwi(nansum, "nansum", "sum"), _wwi(nanprod, "nanprod", "prod"),
+                                   _wwi(nanmax, "nanmax", "max"), _wwi(nanmin, "nanmin", "min"))
+nanmean, nanvar, nanstd = (_wwi(nanmean, "nanmean", "mean"), _wwi(nanvar, "nanvar", "var"),
+                           _wwi(nanstd, "nanstd", "std"))
