@@ -356,3 +356,23 @@ def test_nan_reductions_where_and_initial_as_numpy(name, dtype, axis, keepdims, 
     if T.grad is not None:
         assert np.all(np.isfinite(T.grad))
         assert not np.any(T.grad[np.isnan(x)])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", ["median", "quantile", "nanmedian", "nanquantile"])
+def test_order_statistics_with_nan_gradients_match_torch(name, dtype):
+    """A slice holding a NaN (all-NaN for the nan-functions) has a NaN quantile; torch.quantile reads it from a
+    NaN element (the last sorted; torch.nanquantile: the first), which gets the gradient. npgrad gave none."""
+    x = np.array([[np.nan, 1, 2, 0.5], [np.nan, np.nan, np.nan, np.nan], [3, np.nan, 3, np.nan],
+                  [1, 2, 3, 4]], dtype)
+    q = [0.3, 0.5, 0.9] if "quantile" in name else 0.5
+    tfn = torch.nanquantile if name.startswith("nan") else torch.quantile
+    t = torch.tensor(x, requires_grad=True)
+    tr = tfn(t, torch.tensor(q, dtype=t.dtype), dim=1)
+    T = npg.tensor(x, requires_grad=True)
+    r = _npg(getattr(npg, name), T, *(() if "median" in name else (q,)), axis=1)
+    assert_close(r, tr.detach().numpy())
+    g = np.random.default_rng(0).standard_normal(r.shape).astype(dtype)
+    npg.sum(r * g).backward()
+    (tr * torch.tensor(g)).sum().backward()
+    assert_close(T.grad, t.grad.numpy())

@@ -216,8 +216,9 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
             d = above - below
             out = where(t >= 0.5, above - d * (1.0 - t), below + d * t)   # NumPy's _lerp, exactly
         empty = count == 0 if ignore_nan else np.isnan(srt.data[..., -1:])  # an all-NaN / any-NaN slice
-        if empty.any():
-            out = where(empty, np.nan, out)
+        if empty.any():  # NaN, read from a NaN element so the gradient reaches it, as torch.(nan)quantile: the
+            nan_at = np.full(lead + (1,), 0 if ignore_nan else n - 1, np.intp)   # last sorted, or the first
+            out = where(empty, take_along_axis(srt, nan_at, -1).astype(out.dtype), out)
     if keepdims:
         lead = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
     out = reshape(moveaxis(out, -1, 0), qd.shape + lead)
