@@ -376,3 +376,22 @@ def test_order_statistics_with_nan_gradients_match_torch(name, dtype):
     npg.sum(r * g).backward()
     (tr * torch.tensor(g)).sum().backward()
     assert_close(T.grad, t.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("axis", [0, -1, None])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_logsumexp_of_a_0d_tensor_as_torch(dtype, axis, keepdims):
+    """torch.logsumexp(x, 0) of a 0-d tensor is x (as np.sum's axis 0 of a 0-d array); npgrad raised AxisError."""
+    x = np.array(0.7, dtype)
+    t = torch.tensor(x, requires_grad=True)
+    tr = torch.logsumexp(t, 0 if axis is None else axis, keepdim=keepdims)
+    T = npg.tensor(x, requires_grad=True)
+    r = npg.logsumexp(T, axis=axis, keepdims=keepdims)
+    assert r.dtype == dtype
+    assert_close(r, tr.detach().numpy())
+    r.backward()
+    tr.backward()
+    assert_close(T.grad, t.grad.numpy())
+    v = npg.func.vmap(lambda s: npg.logsumexp(s, axis=axis, keepdims=keepdims))(npg.tensor(np.array([0.7, -1.0], dtype)))
+    assert_close(v, np.array([0.7, -1.0], dtype))

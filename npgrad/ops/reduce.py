@@ -183,11 +183,12 @@ def std(x, axis=None, ddof=0, keepdims=False):
 def logsumexp(x, axis=None, keepdims=False):
     """``log(sum(exp(x)))`` over ``axis``, computed stably (finite for large inputs)."""
     if _tm._VMAP:
+        axis = zero_d_axis(axis, np.ndim(x))
         r = _tm._vmap_call("reduce", logsumexp, (x,), dict(axis=axis, keepdims=keepdims))
         if r is not NotImplemented:
             return r
     x = as_input(x, "logsumexp")
-    axes = normalize_axis(axis, x.ndim, "logsumexp")
+    axes = normalize_axis(zero_d_axis(axis, x.ndim), x.ndim, "logsumexp")  # (dim 0 of a 0-d tensor, as torch)
     xd = x.data
     m = np.max(xd, axis=axes, keepdims=True) if xd.size else np.zeros((1,) * xd.ndim, xd.dtype)
     m = np.where(np.isfinite(m), m, 0)
