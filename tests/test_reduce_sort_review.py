@@ -395,3 +395,17 @@ def test_logsumexp_of_a_0d_tensor_as_torch(dtype, axis, keepdims):
     assert_close(T.grad, t.grad.numpy())
     v = npg.func.vmap(lambda s: npg.logsumexp(s, axis=axis, keepdims=keepdims))(npg.tensor(np.array([0.7, -1.0], dtype)))
     assert_close(v, np.array([0.7, -1.0], dtype))
+
+
+@pytest.mark.parametrize("kw", [dict(kind="bogus"), dict(kind="quicksort", stable=True), dict(kind="heapsort"),
+                                dict(stable=False), dict(kind="stable"), dict(kind="mergesort"), dict(stable=True)])
+def test_sort_kind_and_stable_checked_as_numpy(kw):
+    """np.sort refuses an unknown kind, and kind together with stable; npgrad's sort ignored both."""
+    x = np.array([[3.0, 1.0, 2.0, 1.0]])
+    try:
+        expected = np.sort(x, **kw)
+    except ValueError:
+        with pytest.raises(ValueError, match="sort"):
+            npg.sort(npg.tensor(x), **kw)
+        return
+    assert_close(npg.sort(npg.tensor(x), **kw), expected)

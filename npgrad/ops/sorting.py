@@ -34,6 +34,11 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
     gradient goes back to each value's original position. ``descending=True`` as ``torch.sort``."""
     if order is not None:
         raise ValueError("sort: order= (structured arrays) is not supported for Tensors")
+    if kind is not None or stable is not None:   # (the sort is always stable; the arguments are checked as NumPy)
+        try:
+            np.sort(np.zeros(0), kind=kind, stable=stable)
+        except ValueError as e:
+            raise ValueError(f"sort: {e}") from None
     a = as_input(a, "sort")
     if axis is None:
         a, axis = reshape(a, -1), 0
