@@ -409,3 +409,32 @@ def test_sort_kind_and_stable_checked_as_numpy(kw):
             npg.sort(npg.tensor(x), **kw)
         return
     assert_close(npg.sort(npg.tensor(x), **kw), expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["var", "std", "nanvar", "nanstd"]), st.sampled_from([0, 1, 2]), st.sampled_from([0, 1, 3]),
+       st.sampled_from([None, 1, (0, 1)]), st.booleans(), st.integers(0, 2**31 - 1))
+def test_var_std_correction_as_numpy(name, correction, ddof, axis, positional, seed):
+    """NumPy 2's correction= (PyTorch's name for ddof) was refused by var / std / nanvar / nanstd; with a
+    nonzero ddof too NumPy raises."""
+    x = np.random.default_rng(seed).standard_normal((3, 4))
+    args = (axis,) if positional else ()
+    kw = dict(correction=correction) if positional else dict(axis=axis, correction=correction)
+    if ddof:
+        kw["ddof"] = ddof
+    try:
+        expected = _np(getattr(np, name), x, *args, **kw)
+    except ValueError:
+        with pytest.raises(ValueError, match=name):
+            getattr(npg, name)(npg.tensor(x), *args, **kw)
+        return
+    T = npg.tensor(x, requires_grad=True)
+    r = _npg(getattr(npg, name), T, *args, **kw)
+    assert_close(r, expected)
+    if name in ("var", "std"):
+        t = torch.tensor(x, requires_grad=True)
+        tr = getattr(torch, name)(t, dim=axis, correction=correction)
+        if np.all(np.isfinite(tr.detach().numpy())):
+            npg.sum(r).backward()
+            tr.sum().backward()
+            assert_close(T.grad, t.grad.numpy())

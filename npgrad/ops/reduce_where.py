@@ -50,9 +50,18 @@ def with_where_initial(fn, name, kind):
     extra = [inspect.Parameter("where", inspect.Parameter.KEYWORD_ONLY, default=True)]
     if kind in ("sum", "prod", "max", "min"):
         extra.append(inspect.Parameter("initial", inspect.Parameter.KEYWORD_ONLY, default=_NOVALUE))
+    if kind in ("var", "std"):   # (NumPy 2's and PyTorch's name for ddof)
+        extra.append(inspect.Parameter("correction", inspect.Parameter.KEYWORD_ONLY, default=_NOVALUE))
 
     @functools.wraps(fn)
     def f(x, *args, where=True, initial=_NOVALUE, **kwargs):
+        if kind in ("var", "std") and kwargs.get("correction", _NOVALUE) is not _NOVALUE:
+            b = sig.bind_partial(x, *args, **{k: v for k, v in kwargs.items() if k != "correction"})
+            if b.arguments.get("ddof", 0) != 0:
+                raise ValueError(f"{name}: ddof and correction can't be provided simultaneously")
+            b.arguments["ddof"] = kwargs["correction"]
+            args, kwargs = b.args[1:], b.kwargs
+        kwargs.pop("correction", None)
         if where is True and initial is _NOVALUE:
             return fn(x, *args, **kwargs)
         if initial is not _NOVALUE and kind not in ("sum", "prod", "max", "min"):
