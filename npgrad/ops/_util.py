@@ -102,6 +102,23 @@ def cast_for(name, x, dtype):
     return astype(x if isinstance(x, Tensor) else as_input(x, name), dtype)
 
 
+def integer_dtype_moment(name, x, dtype, **kwargs):
+    """NumPy's own result of the moment ``name`` (var, std, nanmean, nanvar, nanstd) asked for in an integer or
+    bool ``dtype`` (np.var truncates each square into it, np.std and the nan-functions of float input refuse: a
+    TypeError naming the op), without a gradient; None for no dtype or an inexact one (the differentiable path)."""
+    if dtype is None or np.dtype(dtype).kind in "fc":
+        return None
+    import importlib
+    if importlib.import_module("..tensor", __package__)._VMAP:
+        raise NotImplementedError(f"{name}: dtype={np.dtype(dtype)} (an integer or bool result) is not supported "
+                                  f"under vmap")
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    try:
+        return _wrap(np.asarray(getattr(np, name)(data, dtype=dtype, **kwargs)))
+    except TypeError as e:
+        raise TypeError(f"{name}: dtype={np.dtype(dtype)} is refused for {data.dtype} input, as NumPy: {e}") from e
+
+
 def numpy_dtype_out(fn):
     """A reduction or scan ``fn(x, axis, ...)`` written without NumPy's ``dtype=``/``out=`` given them as
     keyword arguments: ``dtype`` casts the input first and the result to it, as NumPy; ``out`` raises
@@ -126,6 +143,10 @@ def numpy_dtype_out(fn):
                             f"dtype= by keyword)")
         if dtype is None:
             return fn(x, *args, **kwargs)
+        if name in ("var", "std") and np.dtype(dtype).kind not in "fc":
+            bound = sig.bind(x, *args, **kwargs)
+            bound.apply_defaults()
+            return integer_dtype_moment(name, x, dtype, **{k: v for k, v in bound.arguments.items() if k != names[0]})
         r = fn(cast_for(name, x, dtype), *args, **kwargs)
         if r.dtype != np.dtype(dtype):
             from .shape import astype

@@ -183,11 +183,12 @@ def std(x, axis=None, ddof=0, keepdims=False):
 def logsumexp(x, axis=None, keepdims=False):
     """``log(sum(exp(x)))`` over ``axis``, computed stably (finite for large inputs)."""
     if _tm._VMAP:
+        axis = zero_d_axis(axis, np.ndim(x))
         r = _tm._vmap_call("reduce", logsumexp, (x,), dict(axis=axis, keepdims=keepdims))
         if r is not NotImplemented:
             return r
     x = as_input(x, "logsumexp")
-    axes = normalize_axis(axis, x.ndim, "logsumexp")
+    axes = normalize_axis(zero_d_axis(axis, x.ndim), x.ndim, "logsumexp")  # (dim 0 of a 0-d tensor, as torch)
     xd = x.data
     m = np.max(xd, axis=axes, keepdims=True) if xd.size else np.zeros((1,) * xd.ndim, xd.dtype)
     m = np.where(np.isfinite(m), m, 0)
@@ -301,3 +302,11 @@ any.zero_d_axis = all.zero_d_axis = True  # (np.any / np.all take axis 0 or -1 o
 
 for _op in ("sum", "mean", "cumsum"):  # their VJPs read only shapes (npgrad/autograd/versions.py)
     _versions.reads(_op, "")
+
+# NumPy's where= (and initial= where NumPy has it), as wrappers (npgrad/ops/reduce_where.py)
+from .reduce_where import with_where_initial as _wwi  # noqa: E402
+
+sum, prod, mean, var, std = (_wwi(sum, "sum", "sum"), _wwi(prod, "prod", "prod"), _wwi(mean, "mean", "mean"),
+                             _wwi(var, "var", "var"), _wwi(std, "std", "std"))
+max = amax = _wwi(max, "max", "max")
+min = amin = _wwi(min, "min", "min")

@@ -34,6 +34,11 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
     gradient goes back to each value's original position. ``descending=True`` as ``torch.sort``."""
     if order is not None:
         raise ValueError("sort: order= (structured arrays) is not supported for Tensors")
+    if kind is not None or stable is not None:   # (the sort is always stable; the arguments are checked as NumPy)
+        try:
+            np.sort(np.zeros(0), kind=kind, stable=stable)
+        except ValueError as e:
+            raise ValueError(f"sort: {e}") from None
     a = as_input(a, "sort")
     if axis is None:
         a, axis = reshape(a, -1), 0
@@ -108,7 +113,38 @@ def kthvalue(x, k, dim=-1, keepdim=False):
 
 
 # ----------------------------------------------------------------------- order statistics
-_METHODS = ("linear", "lower", "higher", "nearest", "midpoint")
+_METHODS = ("linear", "lower", "higher", "nearest", "midpoint", "inverted_cdf", "averaged_inverted_cdf",
+            "closest_observation", "interpolated_inverted_cdf", "hazen", "weibull", "median_unbiased",
+            "normal_unbiased")
+_DISCRETE = ("lower", "higher", "nearest", "inverted_cdf", "closest_observation")   # a gather, no interpolation
+_HF = _METHODS[5:]
+_ALPHA_BETA = dict(interpolated_inverted_cdf=(0.0, 1.0), hazen=(0.5, 0.5), weibull=(0.0, 0.0),
+                   median_unbiased=(1 / 3, 1 / 3), normal_unbiased=(3 / 8, 3 / 8))
+
+
+def _hyndman_fan(method, qf, count, last):
+    """``(lo, hi, t)`` of NumPy's H&F methods other than the five classic ones, as its ``_quantile``: the
+    discontinuous ones pick an order statistic, the others interpolate at a virtual index clipped to the ends."""
+    if method in ("inverted_cdf", "closest_observation"):
+        idx = count * qf - (1.0 if method == "inverted_cdf" else 1.5)
+        prev = np.floor(idx)
+        exact = idx == prev
+        if method == "closest_observation":   # (the nearest even order statistic, 1-based, at a tie)
+            exact &= prev % 2 == 1
+        lo = np.clip(np.where(exact, prev, prev + 1), 0, last)
+        return lo, lo, np.zeros_like(idx)
+    if method == "averaged_inverted_cdf":
+        virtual = count * qf - 1.0
+    else:
+        alpha, beta = _ALPHA_BETA[method]
+        virtual = count * qf + (alpha + qf * (1.0 - alpha - beta)) - 1.0
+    prev = np.floor(virtual)
+    t = virtual - prev
+    if method == "averaged_inverted_cdf":
+        t = np.where(t == 0, 0.5, 1.0)
+    lo = np.where(virtual >= last, last, np.where(virtual < 0, 0, prev))
+    hi = np.where(virtual >= last, last, np.where(virtual < 0, 0, prev + 1))
+    return lo, hi, t
 
 
 def _q_array(q, name, scale=1.0):
@@ -139,6 +175,8 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
     axes = normalize_axis(axis, a.ndim, name)
     kept = tuple(i for i in range(a.ndim) if i not in axes)
     n = math.prod(a.shape[i] for i in axes)
+    if n == 0 and not ignore_nan and "median" not in name:   # as NumPy (and torch.quantile): no value to read
+        raise IndexError(f"{name}: cannot take a quantile over an empty axis (shape {a.shape}, axis {axis})")
     lead = tuple(a.shape[i] for i in kept)
     flat = reshape(moveaxis(a, axes, tuple(range(a.ndim - len(axes), a.ndim))) if axes else a, lead + (n,))
     srt = sort(flat, axis=-1) if n else flat
@@ -156,9 +194,12 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
         lo = hi = np.ceil(virtual)
     elif method == "nearest":
         lo = hi = np.around(virtual)
+    elif method in _HF:
+        lo, hi, t = _hyndman_fan(method, qf, count, last)
     else:
         lo, hi = np.floor(virtual), np.minimum(np.floor(virtual) + 1, last)
-    t = virtual - lo
+    if method not in _HF:
+        t = virtual - lo
     if method == "midpoint":
         t = np.where(t > 0, 0.5, 0.0)
     lo, hi = lo.astype(np.intp), hi.astype(np.intp)
@@ -166,8 +207,13 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
         out = _wrap(np.full(lead + (nq,), np.nan, dtype=a.dtype if a.dtype.kind in "fc" else np.float64))
     else:
         below = take_along_axis(srt, lo, -1)
-        if method in ("lower", "higher", "nearest"):
+        if method in _DISCRETE:
             out = below
+        elif "median" in name:   # NumPy's median is the mean of the middle value(s), not an interpolation
+            if srt.dtype.kind not in "fc":  # (inf * 0 would make median([1, 2, inf]) nan); ints average in float64
+                below = below.astype(np.float64)
+            mid = (below + take_along_axis(srt, hi, -1).astype(below.dtype)) * 0.5
+            out = where(t > 0, mid, below)
         else:
             above = take_along_axis(srt, hi, -1)
             if srt.dtype.kind in "fc":   # (complex64 interpolates in float32, as NumPy: the result stays complex64)
@@ -175,8 +221,9 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
             d = above - below
             out = where(t >= 0.5, above - d * (1.0 - t), below + d * t)   # NumPy's _lerp, exactly
         empty = count == 0 if ignore_nan else np.isnan(srt.data[..., -1:])  # an all-NaN / any-NaN slice
-        if empty.any():
-            out = where(empty, np.nan, out)
+        if empty.any():  # NaN, read from a NaN element so the gradient reaches it, as torch.(nan)quantile: the
+            nan_at = np.full(lead + (1,), 0 if ignore_nan else n - 1, np.intp)   # last sorted, or the first
+            out = where(empty, take_along_axis(srt, nan_at, -1).astype(out.dtype), out)
     if keepdims:
         lead = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
     out = reshape(moveaxis(out, -1, 0), qd.shape + lead)
@@ -187,8 +234,9 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
              interpolation=None):
     """The ``q``-th quantiles of ``a`` over ``axis``, as ``np.quantile`` (methods 'linear' (the
-    default), 'lower', 'higher', 'nearest', 'midpoint'); differentiable in ``a``, as
-    ``torch.quantile``: the gradient goes to the one or two order statistics each quantile reads."""
+    default), 'lower', 'higher', 'nearest', 'midpoint', as ``torch.quantile``, and NumPy's other H&F methods
+    'inverted_cdf' ... 'normal_unbiased'); differentiable in ``a``: the gradient goes to the one or two order
+    statistics each quantile reads."""
     if out is not None:
         raise TypeError("quantile: out= is not supported for Tensors")
     return _order_stat(a, _q_array(q, "quantile"), axis, interpolation or method, keepdims, False, "quantile")

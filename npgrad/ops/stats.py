@@ -10,8 +10,8 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor, _wrap
-from ._util import (all_values, as_input, batching_rule, cast_for, normalize_axis, normalize_one_axis,
-                    refuse_out)
+from ._util import (all_values, as_input, batching_rule, cast_for, integer_dtype_moment, normalize_axis,
+                    normalize_one_axis, refuse_out)
 from .complex import conj, imag, real
 from .elementwise import clip, sqrt, where
 from .index import getitem
@@ -27,8 +27,8 @@ def _float(x):
 # ------------------------------------------------------------------------------ averages
 @batching_rule("average")
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
-    """Weighted average over ``axis``, as ``np.average``; ``weights`` have ``a``'s shape, or are 1-D
-    along an int ``axis``. With ``returned=True``, also the sum of the weights. Differentiable in
+    """Weighted average over ``axis``, as ``np.average``; ``weights`` have ``a``'s shape, or its shape
+    along ``axis`` (an int or a tuple, as NumPy 2). With ``returned=True``, also the sum of the weights. Differentiable in
     ``a`` and in tensor weights."""
     a = _float(as_input(a, "average"))
     axes = normalize_axis(axis, a.ndim, "average")
@@ -40,10 +40,12 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     if w.shape != a.shape:
         if axis is None:
             raise TypeError("average: axis must be specified when shapes of a and weights differ")
-        if w.ndim != 1 or len(axes) != 1 or w.shape[0] != a.shape[axes[0]]:
+        given = tuple(int(i) % a.ndim for i in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+        if w.shape != tuple(a.shape[i] for i in given):   # (NumPy 2: weights along the axes, in their order)
             raise ValueError(f"average: weights of shape {w.shape} differ from a's shape {a.shape} and are not "
-                             f"1-D along axis {axis}")
-        w = reshape(w, (-1,) + (1,) * (a.ndim - axes[0] - 1))
+                             f"its shape along axis {axis}")
+        w = transpose(w, tuple(np.argsort(given))) if w.ndim > 1 else w
+        w = reshape(w, tuple(s if i in given else 1 for i, s in enumerate(a.shape)))
     scl = _sum(w * np.ones(a.shape, dtype=np.result_type(a.dtype, w.dtype)), axis=axes, keepdims=keepdims)
     if np.any(all_values(scl) == 0.0):
         raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
@@ -157,6 +159,9 @@ def _count(mask, axis, keepdims, dtype):
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
     """Mean ignoring NaNs (NaN for an all-NaN slice), as ``np.nanmean``; differentiable."""
     refuse_out("nanmean", out)
+    r = integer_dtype_moment("nanmean", a, dtype, axis=axis, keepdims=keepdims)
+    if r is not None:
+        return r
     a = cast_for("nanmean", a, dtype)
     filled, mask = _filled(_float(as_input(a, "nanmean")), 0.0, "nanmean")
     axes = normalize_axis(axis, filled.ndim, "nanmean")
@@ -169,6 +174,9 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Variance ignoring NaNs, with ``ddof``, as ``np.nanvar``; differentiable."""
     refuse_out("nanvar", out)
+    r = integer_dtype_moment("nanvar", a, dtype, axis=axis, ddof=ddof, keepdims=keepdims)
+    if r is not None:
+        return r
     a = cast_for("nanvar", a, dtype)
     inexact = np.asarray(getattr(a, "data", a)).dtype.kind in "fc"
     a = _float(as_input(a, "nanvar"))
@@ -191,6 +199,9 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Standard deviation ignoring NaNs, as ``np.nanstd``; differentiable."""
     refuse_out("nanstd", out)
+    r = integer_dtype_moment("nanstd", a, dtype, axis=axis, ddof=ddof, keepdims=keepdims)
+    if r is not None:
+        return r
     return sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
 
@@ -347,3 +358,12 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     if above.any():
         res = where(above, fp[-1] if right is None else right, res)
     return res
+
+
+# NumPy's where= (and initial= for nansum nanprod nanmax nanmin), as wrappers (npgrad/ops/reduce_where.py)
+from .reduce_where import with_where_initial as _wwi  # noqa: E402
+
+nansum, nanprod, nanmax, nanmin = (_wwi(nansum, "nansum", "sum"), _wwi(nanprod, "nanprod", "prod"),
+                                   _wwi(nanmax, "nanmax", "max"), _wwi(nanmin, "nanmin", "min"))
+nanmean, nanvar, nanstd = (_wwi(nanmean, "nanmean", "mean"), _wwi(nanvar, "nanvar", "var"),
+                           _wwi(nanstd, "nanstd", "std"))
