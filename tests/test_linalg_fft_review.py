@@ -1,0 +1,96 @@
+"""Adversarial differential review of ``npg.linalg`` and ``npg.fft``: values and errors against NumPy /
+SciPy, gradients (and forward mode) against PyTorch, in float32, float64 and complex128."""
+import numpy as np
+import pytest
+
+import npgrad as npg
+from tests.helpers import torch_or_stand_in
+
+torch = torch_or_stand_in()
+
+L = npg.linalg
+
+
+def _rand(rng, shape, dtype):
+    if np.dtype(dtype).kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _tol(dtype):
+    return dict(rtol=3e-4, atol=3e-4) if np.dtype(dtype) in (np.float32, np.complex64) else dict(rtol=1e-7,
+                                                                                                  atol=1e-9)
+
+
+def check_vs_torch(npg_fn, torch_fn, arrays, seed=0, what=""):
+    """Values, dtypes and gradients of the real loss ``sum(Re(conj(w) * out))`` (complex-aware: torch's
+    conjugate Wirtinger convention) of npg_fn against torch_fn, for each output."""
+    xs = [npg.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    outs, touts = npg_fn(*xs), torch_fn(*ts)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    touts = touts if isinstance(touts, tuple) else (touts,)
+    rng = np.random.default_rng(seed)
+    loss, tloss = 0, 0
+    for o, t in zip(outs, touts):
+        ref = t.detach().numpy()
+        assert o.shape == ref.shape and o.dtype == ref.dtype, f"{what}: {o.shape} {o.dtype} vs {ref.shape} {ref.dtype}"
+        np.testing.assert_allclose(o.data, ref, err_msg=f"{what} value", **_tol(ref.dtype))
+        w = np.asarray(_rand(rng, o.shape, o.dtype))
+        loss = loss + npg.sum(npg.real(o * npg.tensor(w)))
+        tloss = tloss + (t * torch.tensor(w)).real.sum()
+    loss.backward()
+    tloss.backward()
+    for i, (x, t) in enumerate(zip(xs, ts)):
+        tg = t.grad.numpy() if t.grad is not None else np.zeros_like(arrays[i])
+        assert x.grad is not None and x.grad.dtype == tg.dtype, f"{what}: grad {i} dtype"
+        np.testing.assert_allclose(x.grad, tg, err_msg=f"{what} grad {i}", **_tol(tg.dtype))
+
+
+def _hermitian_pd(rng, shape, dtype):
+    a = _rand(rng, shape, dtype)
+    return a @ np.swapaxes(a, -1, -2).conj() + shape[-1] * np.eye(shape[-1], dtype=dtype)
+
+
+# ----------------------------------------------------------------------------------------- cholesky
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_reads_the_documented_triangle(dtype, upper):
+    # NumPy and PyTorch read the upper triangle when upper=True (LAPACK's 'U'), the lower one otherwise
+    rng = np.random.default_rng(0)
+    a = _hermitian_pd(rng, (2, 4, 4), dtype)
+    a = a + (np.tril if upper else np.triu)(_rand(rng, (4, 4), dtype), -1 if upper else 1)  # noise in the unread part
+    out = L.cholesky(npg.tensor(a), upper=upper)
+    np.testing.assert_allclose(out.data, np.linalg.cholesky(a, upper=upper), **_tol(dtype))
+    check_vs_torch(lambda x: L.cholesky(x, upper=upper), lambda x: torch.linalg.cholesky(x, upper=upper), [a],
+                   what=f"cholesky upper={upper}")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("lower", [False, True])
+def test_cho_factor_and_cho_solve_read_the_named_triangle_as_scipy(dtype, lower):
+    import scipy.linalg as sl
+    rng = np.random.default_rng(2)
+    a = _hermitian_pd(rng, (4, 4), dtype) + (np.triu if lower else np.tril)(_rand(rng, (4, 4), dtype), 1 if lower else -1)
+    b = _rand(rng, (4, 2), dtype)
+    c, low = L.cho_factor(npg.tensor(a), lower=lower)
+    c_ref, low_ref = sl.cho_factor(a, lower=lower)
+    tri = np.tril if lower else np.triu
+    assert low == low_ref
+    np.testing.assert_allclose(tri(c.data), tri(c_ref), **_tol(dtype))
+    np.testing.assert_allclose(L.cho_solve((c, low), npg.tensor(b)).data, sl.cho_solve((c_ref, low_ref), b), **_tol(dtype))
+    check_vs_torch(lambda x: L.cho_factor(x, lower=lower)[0], lambda x: torch.linalg.cholesky(x, upper=not lower),
+                   [a], what="cho_factor")
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_forward_mode_and_vmap(upper):
+    rng = np.random.default_rng(1)
+    a = _hermitian_pd(rng, (3, 3), np.float64) + np.triu(rng.standard_normal((3, 3)), 1)
+    t = rng.standard_normal((3, 3))
+    _, jv = npg.func.jvp(lambda x: L.cholesky(x, upper=upper), (npg.tensor(a),), (npg.tensor(t),))
+    _, tjv = torch.func.jvp(lambda x: torch.linalg.cholesky(x, upper=upper), (torch.tensor(a),), (torch.tensor(t),))
+    np.testing.assert_allclose(jv.data, tjv.numpy(), rtol=1e-7, atol=1e-9)
+    b = np.stack([a, _hermitian_pd(rng, (3, 3), np.float64)])
+    out = npg.func.vmap(lambda x: L.cholesky(x, upper=upper))(npg.tensor(b))
+    np.testing.assert_allclose(out.data, np.linalg.cholesky(b, upper=upper), rtol=1e-7, atol=1e-9)
