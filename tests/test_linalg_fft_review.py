@@ -94,3 +94,30 @@ def test_cholesky_forward_mode_and_vmap(upper):
     b = np.stack([a, _hermitian_pd(rng, (3, 3), np.float64)])
     out = npg.func.vmap(lambda x: L.cholesky(x, upper=upper))(npg.tensor(b))
     np.testing.assert_allclose(out.data, np.linalg.cholesky(b, upper=upper), rtol=1e-7, atol=1e-9)
+
+
+# -------------------------------------------------------------------------------------------- norms
+@pytest.mark.parametrize("ord", ["fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf])
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0, 0), (2, 0, 3)])
+def test_matrix_norm_of_empty_matrices_as_numpy(ord, shape):
+    # NumPy gives 0 for the max norms (initial=0) of an empty matrix and raises for a min over an empty axis
+    try:
+        expected = np.linalg.matrix_norm(np.zeros(shape), ord=ord)
+    except ValueError:
+        with pytest.raises(ValueError):
+            L.matrix_norm(npg.zeros(shape), ord=ord)
+        return
+    x = npg.zeros(shape, requires_grad=True)
+    out = L.matrix_norm(x, ord=ord)
+    np.testing.assert_array_equal(out.data, expected)
+    assert out.dtype == expected.dtype
+    npg.sum(out).backward()
+    assert x.grad.shape == shape
+    np.testing.assert_array_equal(L.norm(npg.zeros(shape), ord=ord, axis=(-2, -1)).data, expected)
+
+
+def test_norm_accepts_numpys_f_alias_for_frobenius():
+    a = np.random.default_rng(0).standard_normal((2, 3, 4))
+    np.testing.assert_allclose(L.norm(npg.tensor(a[0]), "f").data, np.linalg.norm(a[0], "f"))
+    np.testing.assert_allclose(L.norm(npg.tensor(a), "f", axis=(0, 2)).data, np.linalg.norm(a, "f", axis=(0, 2)))
+    np.testing.assert_allclose(L.matrix_norm(npg.tensor(a), ord="f").data, np.linalg.matrix_norm(a, ord="f"))
