@@ -121,3 +121,13 @@ def test_norm_accepts_numpys_f_alias_for_frobenius():
     np.testing.assert_allclose(L.norm(npg.tensor(a[0]), "f").data, np.linalg.norm(a[0], "f"))
     np.testing.assert_allclose(L.norm(npg.tensor(a), "f", axis=(0, 2)).data, np.linalg.norm(a, "f", axis=(0, 2)))
     np.testing.assert_allclose(L.matrix_norm(npg.tensor(a), ord="f").data, np.linalg.matrix_norm(a, ord="f"))
+
+
+# --------------------------------------------------------------------------------------------- expm
+@pytest.mark.parametrize("shape", [(0, 0), (2, 0, 0), (0, 3, 3)])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_expm_of_empty_matrices_differentiates_as_torch(shape, dtype):
+    a = np.zeros(shape, dtype)
+    check_vs_torch(L.expm, torch.linalg.matrix_exp, [a], what="expm empty")
+    _, jv = npg.func.jvp(L.expm, (npg.tensor(a),), (npg.tensor(a),))
+    assert jv.shape == shape and jv.dtype == dtype
