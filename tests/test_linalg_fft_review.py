@@ -131,3 +131,18 @@ def test_expm_of_empty_matrices_differentiates_as_torch(shape, dtype):
     check_vs_torch(L.expm, torch.linalg.matrix_exp, [a], what="expm empty")
     _, jv = npg.func.jvp(L.expm, (npg.tensor(a),), (npg.tensor(a),))
     assert jv.shape == shape and jv.dtype == dtype
+
+
+# --------------------------------------------------------------------------------------------- LU
+@pytest.mark.parametrize("a_shape,b_shape", [((0, 0), (0, 2)), ((0, 0), (0,)), ((2, 0, 0), (2, 0, 3))])
+def test_lu_solve_of_empty_matrices_as_scipy(a_shape, b_shape):
+    import scipy.linalg as sl
+    a = npg.zeros(a_shape, requires_grad=True)
+    b = npg.zeros(b_shape, requires_grad=True)
+    out = L.lu_solve(L.lu_factor(a), b)
+    if len(a_shape) == 2:
+        expected = sl.lu_solve(sl.lu_factor(np.zeros(a_shape)), np.zeros(b_shape))
+        assert out.shape == expected.shape and out.dtype == expected.dtype
+    assert out.shape == b_shape
+    npg.sum(out).backward()
+    assert a.grad.shape == a_shape and b.grad.shape == b_shape
