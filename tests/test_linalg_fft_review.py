@@ -146,3 +146,23 @@ def test_lu_solve_of_empty_matrices_as_scipy(a_shape, b_shape):
     assert out.shape == b_shape
     npg.sum(out).backward()
     assert a.grad.shape == a_shape and b.grad.shape == b_shape
+
+
+# ---------------------------------------------------------------------- jacrev / jacfwd of complex values
+@pytest.mark.parametrize("transform", ["jacrev", "jacfwd"])
+def test_jacobians_refuse_complex_outputs_and_inputs_as_torch_func(transform):
+    # jacrev of a real -> complex fft gave only d Re(fft) / dx (and of f(z) = 1j z, -1j instead of 1j): torch.func
+    # raises for both
+    x = np.random.default_rng(3).standard_normal(4)
+    z = x + 1j
+    for fn, tfn, arg in ((npg.fft.fft, torch.fft.fft, x), (npg.fft.rfft, torch.fft.rfft, x),
+                         (lambda a: 1j * a, lambda a: 1j * a, z),
+                         (lambda a: npg.abs(a), lambda a: a.abs(), z)):
+        with pytest.raises(RuntimeError, match="real"):
+            getattr(torch.func, transform)(tfn)(torch.tensor(arg))
+        with pytest.raises(RuntimeError, match=f"{transform}: Expected all (outputs|inputs) to be real"):
+            getattr(npg.func, transform)(fn)(npg.tensor(arg))
+    # a real loss of a real input through complex intermediates is fine, and matches torch
+    got = getattr(npg.func, transform)(lambda a: npg.abs(npg.fft.fft(a, n=6)))(npg.tensor(x))
+    ref = getattr(torch.func, transform)(lambda a: torch.fft.fft(a, n=6).abs())(torch.tensor(x))
+    np.testing.assert_allclose(got.data, ref.numpy(), rtol=1e-7, atol=1e-9)
