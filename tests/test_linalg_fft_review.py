@@ -166,3 +166,19 @@ def test_jacobians_refuse_complex_outputs_and_inputs_as_torch_func(transform):
     got = getattr(npg.func, transform)(lambda a: npg.abs(npg.fft.fft(a, n=6)))(npg.tensor(x))
     ref = getattr(torch.func, transform)(lambda a: torch.fft.fft(a, n=6).abs())(torch.tensor(x))
     np.testing.assert_allclose(got.data, ref.numpy(), rtol=1e-7, atol=1e-9)
+
+
+# --------------------------------------------------------------------------------------------- eigh
+@pytest.mark.parametrize("uplo", ["l", "u", "L", "U"])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_eigh_and_eigvalsh_take_uplo_in_either_case_as_numpy(uplo, requires_grad):
+    a = np.random.default_rng(4).standard_normal((2, 4, 4))   # not symmetric: the triangle read matters
+    x = npg.tensor(a, requires_grad=requires_grad)
+    np.testing.assert_allclose(L.eigvalsh(x, UPLO=uplo).data, np.linalg.eigvalsh(a, UPLO=uplo), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(L.eigh(x, UPLO=uplo).eigenvalues.data, np.linalg.eigh(a, UPLO=uplo).eigenvalues,
+                               rtol=1e-10, atol=1e-12)
+    for bad in ("X", "lower"):
+        with pytest.raises(ValueError):
+            np.linalg.eigvalsh(a, UPLO=bad)
+        with pytest.raises(ValueError, match="UPLO"):
+            L.eigvalsh(x, UPLO=bad)
