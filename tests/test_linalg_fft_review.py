@@ -182,3 +182,36 @@ def test_eigh_and_eigvalsh_take_uplo_in_either_case_as_numpy(uplo, requires_grad
             np.linalg.eigvalsh(a, UPLO=bad)
         with pytest.raises(ValueError, match="UPLO"):
             L.eigvalsh(x, UPLO=bad)
+
+
+# -------------------------------------------------------------------------------------------- lstsq
+def _lstsq_case(kind, dtype):
+    rng = np.random.default_rng(5)
+    if kind == "full":     # singular values 1 .. 1e-3: every rcond >= 1 (LAPACK: machine precision) keeps them all
+        u, v = np.linalg.qr(_rand(rng, (5, 4), dtype))[0], np.linalg.qr(_rand(rng, (4, 4), dtype))[0]
+        return (u * np.array([1.0, 0.5, 0.1, 1e-3])) @ v
+    return _rand(rng, (6, 2), dtype) @ _rand(rng, (2, 4), dtype)   # rank 2, two singular values ~1e-16
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("kind,rcond", [("full", 1), ("full", 1.5), ("full", 100.0), ("full", None),
+                                        ("deficient", -1), ("deficient", 0), ("deficient", None)])
+def test_lstsq_derivatives_keep_the_singular_values_lapack_kept(kind, rcond, dtype):
+    # gelsd reads rcond <= 0 and rcond >= 1 as machine precision; the derivatives used pinv(a, rcond) as given,
+    # so rcond=1 gave zero gradients and rcond=-1 on a rank-deficient matrix gradients of 1e32
+    a = _lstsq_case(kind, dtype)
+    b = _rand(np.random.default_rng(6), (a.shape[0], 2), dtype)
+    rank = np.linalg.lstsq(a, b, rcond=rcond)[2]
+    s = np.linalg.svd(a, compute_uv=False)
+    rtol = 0.0 if rank == len(s) else float(np.sqrt(s[rank - 1] * s[rank]) / s[0])
+    np.testing.assert_allclose(L.lstsq(npg.tensor(a), npg.tensor(b), rcond=rcond)[0].data,
+                               np.linalg.lstsq(a, b, rcond=rcond)[0], rtol=1e-7, atol=1e-9)
+    check_vs_torch(lambda x, y: L.lstsq(x, y, rcond=rcond)[0],
+                   lambda x, y: torch.linalg.pinv(x, rtol=rtol) @ y, [a, b], what=f"lstsq rcond={rcond}")
+    rng = np.random.default_rng(7)
+    da, db = _rand(rng, a.shape, dtype), _rand(rng, b.shape, dtype)
+    _, jv = npg.func.jvp(lambda x, y: L.lstsq(x, y, rcond=rcond)[0], (npg.tensor(a), npg.tensor(b)),
+                         (npg.tensor(da), npg.tensor(db)))
+    _, tjv = torch.func.jvp(lambda x, y: torch.linalg.pinv(x, rtol=rtol) @ y, (torch.tensor(a), torch.tensor(b)),
+                            (torch.tensor(da), torch.tensor(db)))
+    np.testing.assert_allclose(jv.data, tjv.numpy(), rtol=1e-6, atol=1e-8)
