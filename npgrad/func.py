@@ -376,14 +376,26 @@ def _jacobian_result(level, blocks, graph, single, out_spec):
     return _unflatten(per_out, out_spec)
 
 
+def _check_real(where, tensors, what):
+    """jacrev / jacfwd take real inputs and outputs only, as torch.func: a complex one has no single Jacobian
+    (reverse mode would give the conjugate of a holomorphic derivative, or the real part's Jacobian only)."""
+    for i, t in enumerate(tensors):
+        if np.dtype(t.data.dtype).kind == "c":
+            raise RuntimeError(f"{where}: Expected all {what} to be real but received complex tensor at flattened "
+                               f"input idx: {i} (dtype {t.data.dtype}, shape {t.data.shape}); differentiate the real and "
+                               f"imaginary parts apart (npg.view_as_real) instead")
+
+
 def _jacobian_setup(where, f, args, kwargs, argnums, has_aux):
     """Run ``f`` at a new level: (single, level, flat outputs, output spec, aux, whether to record)."""
     single, nums = _normalize_argnums(argnums, len(args), where)
     g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
     level = _Level(where, args, nums)
+    _check_real(where, level.inner, "inputs")
     out, aux = level.call(g_f, has_aux)
     out_leaves, out_spec = _flatten(out)
     outs = [_as_output(o, where) for o in out_leaves]
+    _check_real(where, outs, "outputs")
     return single, level, outs, out_spec, aux, level.need_graph(outs)
 
 

@@ -232,6 +232,7 @@ def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
         single, nums = fn._normalize_argnums(argnums, len(args), "jacfwd")
         g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
         inputs = _Inputs("jacfwd", args, nums)
+        fn._check_real("jacfwd", inputs.primals, "inputs")
         run = (lambda tans: inputs.run(g_f, tans, has_aux))
         vec = fn._vm.try_vectorized(lambda: _basis_jvps_vmap(run, inputs.primals, chunk_size, randomness))
         if vec is not None:
@@ -240,6 +241,7 @@ def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
         else:
             columns, (prims, _, out_spec, aux) = _basis_jvps(run, inputs.primals)
             block = _block
+        fn._check_real("jacfwd", prims, "outputs")
         per_out, given = [], []
         for k, out in enumerate(prims):
             flat = []

@@ -116,14 +116,21 @@ def _eigh_jvp(dA, ys, a):
     return [np.real(dw) if is_complex(dw) else dw, np.matmul(V, dP / E * (1 - eye))]
 
 
+def _uplo(UPLO, op):
+    """'L' or 'U', in either case (NumPy upper-cases it)."""
+    u = UPLO.upper() if isinstance(UPLO, str) else UPLO
+    if u not in ("L", "U"):
+        raise ValueError(f"{op}: UPLO must be 'L' or 'U', not {UPLO!r}")
+    return u
+
+
 @batching_rule("leading")
 def eigh(a, UPLO="L"):
     """Eigenvalues (ascending) and eigenvectors of symmetric (Hermitian) matrices, as ``np.linalg.eigh``; reads
     the ``UPLO`` triangle. Both outputs are differentiable; the gradient is Hermitian (PyTorch's). A loss of
     complex eigenvectors that depends on their phases raises, as in PyTorch."""
     ad = matrix_arg(a, "eigh", square=True, complex_ok=True)
-    if UPLO not in ("L", "U"):
-        raise ValueError(f"eigh: UPLO must be 'L' or 'U', not {UPLO!r}")
+    UPLO = _uplo(UPLO, "eigh")
     with lapack("eigh", ad.shape):
         w, V = np.linalg.eigh(ad, UPLO=UPLO)
     wt, Vt = _record_packed("eigh", a, ad, [w, V], _eigh_vjp, _eigh_jvp)
@@ -134,6 +141,7 @@ def eigh(a, UPLO="L"):
 def eigvalsh(a, UPLO="L"):
     """Eigenvalues (ascending) of symmetric matrices, as ``np.linalg.eigvalsh``; differentiable
     (computes the eigenvectors too when a graph is recorded)."""
+    UPLO = _uplo(UPLO, "eigvalsh")
     if isinstance(a, Tensor) and (a._requires_grad or _fwd.is_dual(a)):
         return eigh(a, UPLO).eigenvalues
     ad = matrix_arg(a, "eigvalsh", square=True, complex_ok=True)

@@ -188,19 +188,26 @@ def _cholesky_jvp(t, L, a):
     return np.matmul(L, tril(X) - 0.5 * X * eye_like(X))
 
 
+def _cholesky_upper_vjp(g, U, a):  # PyTorch's upper case: the lower formula on L = U^H, gL = gU^H
+    return _cholesky_vjp(mH(g), mH(U), a)
+
+
+def _cholesky_upper_jvp(t, U, a):  # PyTorch's: dA itself (not dA^H) with L = U^H
+    return mH(_cholesky_jvp(t, mH(U), a))
+
+
 @batching_rule("leading")
 def cholesky(a, /, *, upper=False):
     """Cholesky factor of (stacks of) symmetric (Hermitian) positive-definite matrices, as
-    ``np.linalg.cholesky``: lower ``L`` with ``a = L @ L.conj().T``, or upper ``L.conj().T`` with
-    ``upper=True``. Reads the lower triangle; the gradient is PyTorch's."""
+    ``np.linalg.cholesky``: lower ``L`` with ``a = L @ L.conj().T`` (reading the lower triangle), or upper
+    ``U`` with ``a = U.conj().T @ U`` when ``upper=True`` (reading the upper triangle, as NumPy and PyTorch);
+    the gradient is PyTorch's."""
     ad = matrix_arg(a, "cholesky", square=True, complex_ok=True)
     with lapack("cholesky", ad.shape):
-        L = np.linalg.cholesky(ad)
-    out = _make(L, "cholesky", (a,), (ad,), (_cholesky_vjp,), (_cholesky_jvp,))
-    if not upper:
-        return out
-    out = swapaxes(out, -1, -2)
-    return conj(out) if is_complex(ad) else out
+        L = np.linalg.cholesky(ad, upper=bool(upper))
+    if upper:
+        return _make(L, "cholesky", (a,), (ad,), (_cholesky_upper_vjp,), (_cholesky_upper_jvp,))
+    return _make(L, "cholesky", (a,), (ad,), (_cholesky_vjp,), (_cholesky_jvp,))
 
 
 # ------------------------------------------------------------------ built from other ops

@@ -69,8 +69,9 @@ def getrf(a, op):
 def perm_of(piv, m):
     """The permutation ``perm`` (``a[perm] = L U``) of SciPy's row interchanges ``piv`` (..., k)."""
     batch = piv.shape[:-1]
-    perm = np.broadcast_to(np.arange(m), batch + (m,)).copy().reshape(-1, m)
-    pv = piv.reshape(-1, piv.shape[-1])
+    count = int(np.prod(batch, dtype=np.int64))   # (not -1: a reshape of 0 x 0 matrices is ambiguous)
+    perm = np.broadcast_to(np.arange(m), batch + (m,)).copy().reshape(count, m)
+    pv = piv.reshape(count, piv.shape[-1])
     rows = np.arange(perm.shape[0])
     for j in range(pv.shape[-1]):
         p = pv[:, j]

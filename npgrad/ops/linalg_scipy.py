@@ -157,9 +157,7 @@ def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
     with lapack(op, ad.shape):
         if lower:
             return cholesky(a), True
-        ah = swapaxes(a, -1, -2)
-        # the lower triangle of a^H is the upper one of a (conjugated): U = chol(a^H)^H, with U^H U = a
-        return cholesky(conj(ah) if is_complex(ad) else ah, upper=True), False
+        return cholesky(a, upper=True), False   # reads a's upper triangle (LAPACK's 'U'), U^H U = a
 
 
 def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):

@@ -114,6 +114,19 @@ _RESIDUAL_JVPS = (lambda t, y, a, b, x: 2 * _re_dot(np.matmul(a, x) - b, np.matm
                   lambda t, y, a, b, x: 2 * _re_dot(np.matmul(a, x) - b, np.matmul(a, t)))
 
 
+def _rank_cut(s, rank):
+    """A relative cut-off for ``pinv`` that keeps the ``rank`` singular values LAPACK kept. (LAPACK's gelsd
+    does not take ``rcond`` as given: ``rcond <= 0`` and ``rcond >= 1`` mean its machine precision, so the
+    derivatives must not be ``pinv(a, rcond)``'s, which would drop all or none.) Half-way, in log scale,
+    between the smallest kept and the largest dropped value, so that the SVD ``pinv`` recomputes cuts there."""
+    s = np.asarray(s)
+    if s.size == 0 or rank >= s.size:
+        return 0.0
+    if rank == 0 or not s[0] > 0:
+        return 1.0
+    return float(np.sqrt(s[rank - 1] * s[rank]) / s[0])
+
+
 @batching_rule("loop")
 def lstsq(a, b, rcond=None):
     """Least-squares solution of ``a @ x = b``, as ``np.linalg.lstsq`` (``a`` 2-D, ``b`` 1-D or 2-D):
@@ -128,7 +141,7 @@ def lstsq(a, b, rcond=None):
         raise LinAlgError(f"lstsq: a of shape {ad.shape} and b of shape {bd.shape} have different numbers of rows")
     with lapack("lstsq", ad.shape, bd.shape):
         x, res, rank, s = np.linalg.lstsq(ad, bd, rcond=rcond)
-    cut = np.finfo(x.dtype).eps * max(ad.shape) if rcond is None else rcond
+    cut = _rank_cut(s, rank)
     xt = _make(x, "lstsq", (a, b), (ad, bd), _lstsq_vjps(cut), _lstsq_jvps(cut))
     if res.size:
         res = _make(res, "lstsq_residuals", (a, b, xt), (ad, bd, x), _RESIDUAL_VJPS, _RESIDUAL_JVPS)

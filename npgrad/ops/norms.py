@@ -62,7 +62,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     return _make(np.asarray(out), "vector_norm", (x,), (xd,), (vjp,), _weighted_sum_jvp(vjp, axes, keepdims))
 
 
-_MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
+_MATRIX_ORDS = ("fro", "f", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
 
 
 def _matrix_norm(x, ord, row, col, keepdims, op):
@@ -70,18 +70,22 @@ def _matrix_norm(x, ord, row, col, keepdims, op):
         raise ValueError(f"{op}: invalid norm order {ord!r} for matrices (use one of 'fro', 'nuc', 1, -1, 2, -2, "
                          f"inf, -inf)")
     x = x if isinstance(x, Tensor) else _wrap(np.asarray(x))
-    if ord == "fro":
+    if ord in ("fro", "f"):
         out = vector_norm(x, axis=(row, col), ord=2)
     else:
         m = moveaxis(x, (row, col), (-2, -1))
         if ord == "nuc":
             out = _sum(svdvals(m), axis=-1)
-        elif ord in (2, -2):
-            out = (_max if ord == 2 else _min)(svdvals(m), axis=-1)
-        elif ord in (1, -1):    # max / min column sum
-            out = (_max if ord == 1 else _min)(_sum(_abs(m), axis=-2), axis=-1)
-        else:                   # max / min row sum
-            out = (_max if ord > 0 else _min)(_sum(_abs(m), axis=-1), axis=-1)
+        else:
+            if ord in (2, -2):
+                v = svdvals(m)
+            elif ord in (1, -1):    # max / min column sum
+                v = _sum(_abs(m), axis=-2)
+            else:                   # max / min row sum
+                v = _sum(_abs(m), axis=-1)
+            # the max norms of an empty matrix are 0 (NumPy's initial=0, PyTorch's too); the min norms raise
+            reduce = _max if ord > 0 else _min
+            out = _sum(v, axis=-1) if ord > 0 and v.shape[-1] == 0 else reduce(v, axis=-1)
     return expand_dims(out, (row, col)) if keepdims else out
 
 
