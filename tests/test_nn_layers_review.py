@@ -76,3 +76,66 @@ def test_relu_passes_inf_and_nan_as_threshold_backward(dtype):
     tout, ttan = torch.func.jvp(TF.relu, (torch.tensor(x),), (torch.tensor(g),))
     assert_close(tan, ttan.numpy(), what="relu tangent")
 
+
+# ----------------------------------------------------------------------------- attention
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mask_shape", [(2, 3, 4, 5), (2, 1, 4, 5), (4, 5), (3, 1, 5)])
+def test_sdpa_float_mask_gradient(dtype, mask_shape):
+    """A float attn_mask that requires grad (a learned position bias) gets PyTorch's gradient; it got none."""
+    q, k, v, m = rnd(2, 3, 4, 6, seed=1), rnd(2, 3, 5, 6, seed=2), rnd(2, 3, 5, 7, seed=3), rnd(*mask_shape, seed=4)
+    differential(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.6),
+                 lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.6), [q, k, v, m], dtype)
+
+
+def test_sdpa_float_mask_forward_mode_and_second_order():
+    q, k, v, m = rnd(3, 4, 6, seed=1), rnd(3, 5, 6, seed=2), rnd(3, 5, 7, seed=3), rnd(3, 4, 5, seed=4)
+    tq, tk, tv, tm = rnd(3, 4, 6, seed=5), rnd(3, 5, 6, seed=6), rnd(3, 5, 7, seed=7), rnd(3, 4, 5, seed=8)
+    for args, tans in [((q, k, v, m), (tq, tk, tv, tm)), ((q, k, v, m), (0 * tq, 0 * tk, 0 * tv, tm))]:
+        out, tan = npg.func.jvp(lambda *a: F.scaled_dot_product_attention(*a[:3], attn_mask=a[3]),
+                                tuple(npg.tensor(a) for a in args), tuple(npg.tensor(t) for t in tans))
+        tout, ttan = torch.func.jvp(lambda *a: TF.scaled_dot_product_attention(*a[:3], attn_mask=a[3]),
+                                    tuple(torch.tensor(a) for a in args), tuple(torch.tensor(t) for t in tans))
+        assert_close(out, tout.numpy(), what="sdpa primal")
+        assert_close(tan, ttan.numpy(), what="sdpa tangent along the mask")
+    # second order: d/dm of sum(d out/dq * w)
+    w = rnd(3, 4, 7, seed=9)
+    xs = [npg.tensor(a, requires_grad=True) for a in (q, k, v, m)]
+    ts = [torch.tensor(a, requires_grad=True) for a in (q, k, v, m)]
+    g, = npg.autograd.grad(npg.sum(F.scaled_dot_product_attention(*xs[:3], attn_mask=xs[3]) * npg.tensor(w)), [xs[0]],
+                           create_graph=True)
+    tg, = torch.autograd.grad((TF.scaled_dot_product_attention(*ts[:3], attn_mask=ts[3]) * torch.tensor(w)).sum(),
+                              [ts[0]], create_graph=True)
+    gm, = npg.autograd.grad(npg.sum(g * g), [xs[3]])
+    tgm, = torch.autograd.grad((tg * tg).sum(), [ts[3]])
+    assert_close(gm, tgm.numpy(), what="second derivative through the mask")
+
+
+def test_sdpa_float_mask_under_vmap():
+    q, k, v, m = rnd(4, 2, 3, 6, seed=1), rnd(4, 2, 5, 6, seed=2), rnd(4, 2, 5, 7, seed=3), rnd(4, 3, 5, seed=4)
+
+    def loss(q, k, v, m):
+        return npg.sum(F.scaled_dot_product_attention(q, k, v, attn_mask=m) ** 2)
+
+    per = npg.func.vmap(npg.func.grad(loss, argnums=3))(*(npg.tensor(a) for a in (q, k, v, m)))
+    for i in range(4):
+        tm = torch.tensor(m[i], requires_grad=True)
+        (TF.scaled_dot_product_attention(*(torch.tensor(a[i]) for a in (q, k, v)), attn_mask=tm) ** 2).sum().backward()
+        assert_close(per[i], tm.grad.numpy(), what=f"per-sample mask gradient {i}")
+
+
+@pytest.mark.parametrize("q_shape, k_shape, mask", [
+    ((4, 6), (5, 6), np.zeros((2, 1, 4, 5))),              # the mask would add batch dims: PyTorch raises
+    ((3, 4, 6), (3, 5, 6), np.zeros((2, 3, 4, 5))),
+    ((3, 4, 6), (3, 5, 6), np.zeros((4, 6))),              # no broadcast at all
+    ((3, 4, 6), (3, 5, 6), np.zeros((4, 5), np.int64)),    # an integer mask
+    ((2, 4, 6), (3, 5, 6), None),                          # query and key batches do not broadcast
+])
+def test_sdpa_raises_where_torch_raises(q_shape, k_shape, mask):
+    v_shape = k_shape[:-1] + (7,)
+    with pytest.raises(RuntimeError):
+        TF.scaled_dot_product_attention(torch.zeros(q_shape, dtype=torch.float64), torch.zeros(k_shape, dtype=torch.float64),
+                                        torch.zeros(v_shape, dtype=torch.float64),
+                                        attn_mask=None if mask is None else torch.tensor(mask))
+    with pytest.raises((ValueError, TypeError), match="scaled_dot_product_attention"):
+        F.scaled_dot_product_attention(npg.zeros(q_shape), npg.zeros(k_shape), npg.zeros(v_shape),
+                                       attn_mask=None if mask is None else npg.tensor(mask))
