@@ -139,3 +139,42 @@ def test_sdpa_raises_where_torch_raises(q_shape, k_shape, mask):
     with pytest.raises((ValueError, TypeError), match="scaled_dot_product_attention"):
         F.scaled_dot_product_attention(npg.zeros(q_shape), npg.zeros(k_shape), npg.zeros(v_shape),
                                        attn_mask=None if mask is None else npg.tensor(mask))
+
+
+def _mha_pair(dtype, **kw):
+    torch.manual_seed(0)
+    tm = tnn.MultiheadAttention(8, 2, **kw).to(TDT[dtype])
+    m = nn.MultiheadAttention(8, 2, **kw).to(dtype)
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    return m, tm
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kw", [dict(), dict(add_bias_kv=True, add_zero_attn=True), dict(batch_first=True)])
+@pytest.mark.parametrize("call", [dict(), dict(need_weights=False), dict(average_attn_weights=False)])
+@pytest.mark.parametrize("masks", ["attn2d", "attn3d", "kpm", "both"])
+def test_mha_float_mask_gradients(dtype, kw, call, masks):
+    """Float attn_mask / key_padding_mask that require grad get PyTorch's gradients (npgrad dropped them)."""
+    m, tm = _mha_pair(dtype, **kw)
+    L, S, N = 3, 4, 2
+    shape = (lambda T: (N, T, 8)) if kw.get("batch_first") else (lambda T: (T, N, 8))
+    inputs = [rnd(*shape(L), seed=1), rnd(*shape(S), seed=2), rnd(*shape(S), seed=3)]
+    am = {"attn2d": rnd(L, S, seed=4), "attn3d": rnd(N * 2, L, S, seed=4), "kpm": None, "both": rnd(L, S, seed=4)}[masks]
+    kpm = rnd(N, S, seed=5) if masks in ("kpm", "both") else None
+    inputs += [a for a in (am, kpm) if a is not None]
+
+    def run(mod, q, k, v, *ms):
+        ms = list(ms)
+        a = ms.pop(0) if am is not None else None
+        p = ms.pop(0) if kpm is not None else None
+        return mod(q, k, v, attn_mask=a, key_padding_mask=p, **call)
+
+    differential(lambda *a: run(m, *a), lambda *a: run(tm, *a), inputs, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mha_unbatched_float_masks_gradients(dtype):
+    m, tm = _mha_pair(dtype, add_zero_attn=True)
+    inputs = [rnd(3, 8, seed=1), rnd(4, 8, seed=2), rnd(4, 8, seed=3), rnd(2, 3, 4, seed=4), rnd(4, seed=5)]
+    differential(lambda q, k, v, a, p: m(q, k, v, attn_mask=a, key_padding_mask=p),
+                 lambda q, k, v, a, p: tm(q, k, v, attn_mask=a, key_padding_mask=p), inputs, dtype)
