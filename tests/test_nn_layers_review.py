@@ -229,3 +229,39 @@ def test_interpolate_nearest_gradient_is_the_scatter_of_torchs_forward(dtype, sh
     x = npg.tensor(rnd(1, 1, *shape).astype(dtype), requires_grad=True)
     npg.sum(F.interpolate(x, **kw) * npg.tensor(w)).backward()
     assert_close(x.grad.reshape(-1), expected, what="nearest gradient")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shapes, kw", [
+    (((2, 6, 4, 8), (2, 3, 5, 8), (2, 3, 5, 7)), {}),
+    (((2, 6, 4, 8), (2, 2, 5, 8), (2, 3, 5, 7)), dict(is_causal=True)),
+    (((6, 4, 8), (1, 5, 8), (3, 5, 7)), dict(scale=0.4)),
+    (((2, 6, 4, 8), (1, 3, 5, 8), (1, 6, 5, 7)), {}),
+])
+def test_sdpa_grouped_query_attention(dtype, shapes, kw):
+    """enable_gqa was NotImplementedError; now PyTorch's values and gradients."""
+    arrays = [rnd(*s, seed=i) for i, s in enumerate(shapes)]
+    differential(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True, **kw),
+                 lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, enable_gqa=True, **kw), arrays, dtype)
+
+
+def test_sdpa_grouped_query_attention_mask_vmap_jvp_and_errors():
+    q, k, v, m = rnd(4, 6, 3, 8, seed=1), rnd(4, 2, 5, 8, seed=2), rnd(4, 2, 5, 7, seed=3), rnd(6, 3, 5, seed=4)
+    differential(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m, enable_gqa=True),
+                 lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, attn_mask=m, enable_gqa=True),
+                 [q, k, v, m], np.float64)
+    out = npg.func.vmap(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True))(
+        npg.tensor(q), npg.tensor(k), npg.tensor(v))
+    ref = TF.scaled_dot_product_attention(torch.tensor(q), torch.tensor(k), torch.tensor(v), enable_gqa=True)
+    assert_close(out, ref.numpy(), what="vmap of gqa")
+    tans = [rnd(*a.shape, seed=9 + i) for i, a in enumerate((q, k, v))]
+    _, tan = npg.func.jvp(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+                          tuple(npg.tensor(a) for a in (q, k, v)), tuple(npg.tensor(t) for t in tans))
+    _, ttan = torch.func.jvp(lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+                             tuple(torch.tensor(a) for a in (q, k, v)), tuple(torch.tensor(t) for t in tans))
+    assert_close(tan, ttan.numpy(), what="gqa tangent")
+    for qs, ks in [((2, 4, 4, 8), (2, 3, 5, 8)), ((2, 3, 4, 8), (2, 6, 5, 8)), ((4, 8), (5, 8))]:
+        with pytest.raises((RuntimeError, IndexError)):
+            TF.scaled_dot_product_attention(torch.zeros(qs), torch.zeros(ks), torch.zeros(ks), enable_gqa=True)
+        with pytest.raises(ValueError, match="scaled_dot_product_attention"):
+            F.scaled_dot_product_attention(npg.zeros(qs), npg.zeros(ks), npg.zeros(ks), enable_gqa=True)

@@ -27,8 +27,6 @@ def _attn_bias(attn_mask, is_causal, L, S, dtype):
 
 def check_sdpa_args(q_shape, k_shape, v_shape, attn_mask, is_causal, enable_gqa):
     """scaled_dot_product_attention's argument errors (shared with its vmap form, npgrad/_vmap_losses.py)."""
-    if enable_gqa:
-        raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
     if (len(q_shape) < 2 or len(k_shape) < 2 or len(v_shape) < 2 or q_shape[-1] != k_shape[-1]
             or k_shape[-2] != v_shape[-2]):
         raise ValueError(f"scaled_dot_product_attention: query {tuple(q_shape)}, key {tuple(k_shape)} and value "
@@ -58,7 +56,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                  enable_gqa=False):
     """``softmax(q k^T * scale + mask) v`` over the last two dims, as ``F.scaled_dot_product_attention``:
     ``attn_mask`` is boolean (True = may attend) or additive float, broadcast to (..., L, S);
-    ``is_causal`` masks the upper triangle; ``scale`` defaults to ``1 / sqrt(E)``. One fused op."""
+    ``is_causal`` masks the upper triangle; ``scale`` defaults to ``1 / sqrt(E)``. One fused op.
+    ``enable_gqa=True`` (grouped-query attention): key and value may have fewer heads (dim -3) than the
+    query, a divisor of its count; each of their heads then serves that many consecutive query heads."""
+    if enable_gqa:
+        key, value = _gqa_expand(query, key, value)
+        enable_gqa = False
     if dropout_p > 0.0 and _random._vmap_state._LEVELS:  # inside vmap: the dropout mask under its randomness
         from ..._vmap_losses import sdpa_dropout
         return sdpa_dropout(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
@@ -165,6 +168,20 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         return _make(out, "scaled_dot_product_attention", (q, k, v, mask_in), (qd, kd, vd, mask_in.data),
                      (vjp_q, vjp_k, vjp_v, vjp_m), jvp)
     return _make(out, "scaled_dot_product_attention", (q, k, v), (qd, kd, vd), (vjp_q, vjp_k, vjp_v), jvp)
+
+
+def _gqa_expand(query, key, value):
+    """Key and value with their heads repeated to the query's count, as PyTorch's ``enable_gqa``."""
+    from ...ops.shape import repeat
+    q, k, v = (as_input(t, "scaled_dot_product_attention") for t in (query, key, value))
+    if q.ndim < 3 or k.ndim < 3 or v.ndim < 3:
+        raise ValueError(f"scaled_dot_product_attention: enable_gqa needs a heads dim (-3) in query {q.shape}, "
+                         f"key {k.shape} and value {v.shape}")
+    hq, hk, hv = q.shape[-3], k.shape[-3], v.shape[-3]
+    if hk == 0 or hv == 0 or hq % hk or hq % hv:
+        raise ValueError(f"scaled_dot_product_attention: with enable_gqa, the number of heads in key ({hk}) and "
+                         f"value ({hv}) must divide the number of heads in query ({hq})")
+    return (k if hk == hq else repeat(k, hq // hk, axis=-3)), (v if hv == hq else repeat(v, hq // hv, axis=-3))
 
 
 def _is_float_tensor(m):
