@@ -265,3 +265,34 @@ def test_sdpa_grouped_query_attention_mask_vmap_jvp_and_errors():
             TF.scaled_dot_product_attention(torch.zeros(qs), torch.zeros(ks), torch.zeros(ks), enable_gqa=True)
         with pytest.raises(ValueError, match="scaled_dot_product_attention"):
             F.scaled_dot_product_attention(npg.zeros(qs), npg.zeros(ks), npg.zeros(ks), enable_gqa=True)
+
+
+# ----------------------------------------------------------------------------- recurrent
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layer", ["cell", "rnn"])
+def test_rnn_relu_inf_cotangent_on_dead_units(dtype, layer):
+    """The fused ReLU RNN step multiplied the cotangent by (h > 0): an inf on a dead unit gave nan everywhere;
+    PyTorch's threshold_backward gives 0 there."""
+    torch.manual_seed(0)
+    if layer == "cell":
+        tm, m = tnn.RNNCell(3, 4, nonlinearity="relu"), nn.RNNCell(3, 4, nonlinearity="relu")
+        x = rnd(5, 3)
+    else:
+        tm, m = tnn.RNN(3, 4, nonlinearity="relu", num_layers=2), nn.RNN(3, 4, nonlinearity="relu", num_layers=2)
+        x = rnd(3, 5, 3)
+    tm = tm.to(TDT[dtype])
+    m = m.to(dtype)
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    x = x.astype(dtype)
+    out = m(npg.tensor(x))
+    out = out[0] if isinstance(out, tuple) else out
+    g = np.where(out.data <= 0, np.inf, 1.0).astype(dtype)
+    assert np.isinf(g).any() and (g == 1).any()
+    a, ta = npg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    o, to = m(a), tm(ta)
+    o, to = (o[0], to[0]) if isinstance(o, tuple) else (o, to)
+    npg.sum(o * npg.tensor(g)).backward()
+    (to * torch.tensor(g)).sum().backward()
+    assert_close(a.grad, ta.grad.numpy(), what="input gradient")
+    for name, p in m.named_parameters():
+        assert_close(p.grad, dict(tm.named_parameters())[name].grad.numpy(), what=f"gradient of {name}")
