@@ -233,10 +233,14 @@ def _zeros_as(x):
 
 
 def _relu_vjp(g, y, x):
-    """``g * (x > 0)``, written into ``g`` when backward handed it over and nothing else holds it."""
+    """``g`` where ``x > 0`` (or nan), 0 elsewhere, as PyTorch's ``threshold_backward``: a select, not ``g * (x > 0)``,
+    so an infinite ``g`` on a dead unit gives 0, not nan (an lp_pool window of zeros). Written into ``g`` when
+    backward handed it over and nothing else holds it."""
+    dead = x <= 0
     if g.__class__ is np.ndarray and _alone(g, sys.getrefcount(g)) and g.shape == x.shape:
-        return np.multiply(g, x > 0, out=g)
-    return g * (x > 0)
+        np.copyto(g, 0, where=dead)
+        return g
+    return np.where(dead, 0, g)
 
 
 def _pow_base(g, y, a, b):       # d(a**b)/da = b * a**(b-1), and 0 where b == 0 (as PyTorch)
@@ -281,7 +285,7 @@ tan        = unary("tan",        np.tan,         lambda g, y, x: g * (1 + y * y)
 tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y, DIAG, "y")  # = g(1-y^2); no Python
 #                                                  scalar: NumPy converts one on every call (~0.3 us)
 sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), DIAG, "y")
-relu       = unary("relu",       _relu,          _relu_vjp, lambda g, y, x: g * (x > 0), "x")
+relu       = unary("relu",       _relu,          _relu_vjp, _relu_vjp, "x")
 abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x), DIAG, "x",
                    complex_op=lambda z: _abs_complex(z))
 sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g), DIAG, "",

@@ -275,8 +275,8 @@ def rnn_step(gx, key, state, w_hh, nonlinearity="tanh", hoisted=False, pre_of=No
     def core(g):
         if _is_graph(g):
             return _rnn_graph(g, gx, key, state, w_hh, relu, pre_of)
-        if relu:
-            return g * (out > 0)
+        if relu:  # a select, as PyTorch's threshold_backward: an inf g on a dead unit gives 0, not nan
+            return np.where(out <= 0, 0, g)
         d = np.multiply(out, out)
         np.subtract(1, d, out=d)
         d *= g
@@ -299,7 +299,7 @@ def rnn_step(gx, key, state, w_hh, nonlinearity="tanh", hoisted=False, pre_of=No
         return d[2] if _is_graph(g) else _summed(d.T @ state[:bs])
     def jvp(tg, ts, tw, tr, y):   # act'(z) (tg[key] + ts h-part @ w_hh.T + h0 @ tw.T)
         dz = tg[key] + ts[:bs] @ w_hh.T + state[:bs] @ tw.T
-        return dz * (y.data > 0) if relu else dz * (1 - y * y)
+        return np.where(y.data <= 0, 0, dz) if relu else dz * (1 - y * y)
 
     return _record_step("rnn", out, gx, state, w_hh, None, (vjp_gx, vjp_state, vjp_whh), hoisted, jvp)
 
@@ -310,7 +310,7 @@ def _rnn_graph(g, gx, key, state, w_hh, relu, pre_of=None):
     h0 = state[:bs]
     z = pre + h0 @ w_hh.T
     if relu:
-        d = g * (z.data > 0)
+        d = np.where(z.data <= 0, 0, g)
     else:
         t = _ew.tanh(z)
         d = g * (1 - t * t)

@@ -98,14 +98,23 @@ def _source(n_in, n_out, align_corners, scale, ft, cubic):
     return src if cubic else np.maximum(src, ft(0))
 
 
-def _nearest(n_in, n_out, scale, exact, special):
+def _nearest(n_in, n_out, scale, exact, special, ft=np.float32, two_d=True):
+    """Nearest source indices. PyTorch's vectorized 2-D kernel computes them in float32 whatever the dtype; its
+    generic kernels (1-D, 3-D, larger 2-D outputs) take the scale and the product ``(j [+ 0.5]) * scale`` in
+    the input's precision ``ft`` and round that to float32 before the floor (so a float64 input can pick
+    another neighbour than a float32 one)."""
     if special and n_out == n_in:      # PyTorch's 2-D nearest kernel copies, or halves, whatever the scale
         return np.arange(n_out)[:, None], None
     if special and n_out == 2 * n_in:
         return (np.arange(n_out) >> 1)[:, None], None
-    s = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n_in) / np.float32(n_out)
-    j = np.arange(n_out, dtype=np.float32)
-    src = np.floor((j + np.float32(0.5)) * s if exact else j * s)
+    if two_d or ft == np.float32:
+        s = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n_in) / np.float32(n_out)
+        j = np.arange(n_out, dtype=np.float32)
+        src = np.floor((j + np.float32(0.5)) * s if exact else j * s)
+    else:
+        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+        j = np.arange(n_out, dtype=np.float64)
+        src = np.floor(((j + 0.5) * s if exact else j * s).astype(np.float32))
     return np.minimum(src.astype(np.intp), n_in - 1)[:, None], None
 
 
@@ -162,9 +171,12 @@ def _antialias(n_in, n_out, align_corners, scale, ft, cubic):
     return np.minimum(idx, n_in - 1).astype(np.intp), f.astype(ft)
 
 
-def _axis_map(mode, n_in, n_out, align_corners, scale, ft, antialias, dim):
+def _axis_map(mode, n_in, n_out, align_corners, scale, ft, antialias, dim, small_2d=True):
     if mode in ("nearest", "nearest-exact"):
-        return _nearest(n_in, n_out, scale, mode == "nearest-exact", mode == "nearest" and dim == 2)
+        # PyTorch's vectorized 2-D kernel (float32 indices, its copy / halve shortcuts) serves outputs with
+        # H + W <= 128; larger ones go to its generic kernel, the 1-D and 3-D rule
+        two_d = dim == 2 and small_2d
+        return _nearest(n_in, n_out, scale, mode == "nearest-exact", mode == "nearest" and two_d, ft, two_d)
     if antialias:
         if n_out == n_in:    # PyTorch's antialiased kernels skip an axis whose size does not change
             return np.arange(n_out)[:, None], None
@@ -248,7 +260,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     maps = []
     for d in range(dim):
         idx, w = _axis_map(mode, spatial[d], out_size[d], align_corners, None if scales is None else scales[d],
-                           ft, antialias, dim)
+                           ft, antialias, dim, dim != 2 or out_size[0] + out_size[1] <= 128)
         if w is None and out_size[d] == spatial[d] and np.array_equal(idx[:, 0], np.arange(spatial[d])):
             continue  # identity along this axis
         if w is not None:

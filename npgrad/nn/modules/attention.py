@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from ...ops.shape import broadcast_to, concatenate, swapaxes
+from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..module import Module
@@ -13,7 +14,10 @@ from .linear import Linear
 
 
 def _mask_array(mask, name, dtype):
-    """A bool or float mask as an additive float array of ``dtype`` (True / -inf = may not attend)."""
+    """A bool or float mask as an additive float array of ``dtype`` (True / -inf = may not attend). A float
+    Tensor stays one (cast to ``dtype``), so a mask that requires grad gets its gradient, as in PyTorch."""
+    if isinstance(mask, Tensor) and mask.dtype.kind == "f":
+        return mask if mask.dtype == dtype else mask.astype(dtype)
     m = np.asarray(getattr(mask, "data", mask))
     if m.dtype == bool:
         return np.where(m, -np.inf, 0).astype(dtype)
@@ -118,7 +122,7 @@ class MultiheadAttention(Module):
         if unbatched:
             query, key, value = (t.reshape((1,) + t.shape) for t in (query, key, value))
             if key_padding_mask is not None:
-                key_padding_mask = np.asarray(getattr(key_padding_mask, "data", key_padding_mask))[None]
+                key_padding_mask = _mask_array(key_padding_mask, "key_padding_mask", query.dtype)[None]
         elif not self.batch_first:
             same_kv = key is value
             same_q = query is key
@@ -151,7 +155,8 @@ class MultiheadAttention(Module):
         causal_hint = is_causal and key_padding_mask is None and not need_weights
         mask = None if causal_hint else self._mask(attn_mask, key_padding_mask, is_causal, N, L, S, q.dtype)
         if mask is not None and extra:
-            mask = np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, extra)])
+            mask = F.pad(mask, (0, extra)) if isinstance(mask, Tensor) else np.pad(mask, [(0, 0)] * (mask.ndim - 1)
+                                                                                     + [(0, extra)])
         p = self.dropout if self.training else 0.0
         weights = None
         if need_weights:
