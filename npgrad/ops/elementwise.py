@@ -232,15 +232,23 @@ def _zeros_as(x):
     return buf[:n].reshape([x.shape[i] for i in order]).transpose(np.argsort(order))
 
 
+_SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
 def _relu_vjp(g, y, x):
     """``g`` where ``x > 0`` (or nan), 0 elsewhere, as PyTorch's ``threshold_backward``: a select, not ``g * (x > 0)``,
-    so an infinite ``g`` on a dead unit gives 0, not nan (an lp_pool window of zeros). Written into ``g`` when
-    backward handed it over and nothing else holds it."""
-    dead = x <= 0
-    if g.__class__ is np.ndarray and _alone(g, sys.getrefcount(g)) and g.shape == x.shape:
-        np.copyto(g, 0, where=dead)
+    so an infinite ``g`` on a dead unit gives 0, not nan (an lp_pool window of zeros). The select is a bitwise AND
+    of ``g``'s bits with a mask of all ones (live) or zeros (dead): NumPy's ``where`` is ~10x slower on a random
+    mask. Written into ``g`` when backward handed it over and nothing else holds it."""
+    if g.__class__ is not np.ndarray or g.dtype.kind != "f" or g.shape != x.shape:
+        return np.where(x <= 0, 0, g)  # Tensors (create_graph), broadcasting: the plain select
+    itype = _SAME_SIZE_INT[g.dtype.itemsize]
+    mask = np.subtract(x <= 0, itype(1), dtype=itype)   # 0 where dead, -1 (every bit set) elsewhere
+    if _alone(g, sys.getrefcount(g)):
+        bits = g.view(itype)
+        np.bitwise_and(bits, mask, out=bits)
         return g
-    return np.where(dead, 0, g)
+    return np.bitwise_and(g.view(itype), mask).view(g.dtype)
 
 
 def _pow_base(g, y, a, b):       # d(a**b)/da = b * a**(b-1), and 0 where b == 0 (as PyTorch)
