@@ -28,6 +28,7 @@ from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .loss_margin import *  # noqa: F401,F403
 from .loss_more import *  # noqa: F401,F403
+from .mha import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .patches import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
