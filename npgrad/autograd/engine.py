@@ -9,7 +9,6 @@ Two paths share one set of VJP formulas (the ``_vjps`` stored on each tensor):
   ``__array_function__`` and the backward pass records a graph of its own.
 """
 import heapq
-import math
 import sys
 import threading
 import warnings
@@ -20,6 +19,7 @@ import numpy as np
 from ..tensor import Exact, Tensor, _wrap, passthrough
 from . import versions as _versions
 from .grad_mode import _state
+from .lazy_grads import _LAZY
 from .paths import on_paths_to
 
 
@@ -407,62 +407,6 @@ _BATCH, _BATCH_MAX_SIZE = 64, 1024
 
 def _batched_sum(grads):
     return grads[0] if len(grads) == 1 else np.add.reduce(np.array(grads), axis=0)
-
-
-class Scatter:
-    """A gradient that is zero except ``values`` at ``key`` (a basic index): what the VJP of ``x[key]``
-    returns on the plain path when ``x`` is large. Added into a buffer that backward owns, it costs the
-    size of ``values``: a loop reading ``x[i]`` row by row then costs O(rows) in backward, not
-    O(rows * x.size). Backward turns it into an array before any VJP, hook or ``.grad`` sees it."""
-
-    __slots__ = ("shape", "dtype", "size", "key", "values")
-    __array_ufunc__ = None  # ndarray + Scatter -> Scatter.__radd__
-
-    def __init__(self, shape, key, values):
-        self.shape, self.dtype, self.size, self.key, self.values = shape, values.dtype, math.prod(shape), key, values
-
-    def dense(self):
-        out = np.zeros(self.shape, self.dtype)
-        out[self.key] = self.values
-        return out
-
-    def astype(self, dtype):
-        return Scatter(self.shape, self.key, self.values.astype(dtype))
-
-    def __add__(self, other):
-        return _Owned(self.dense()) + other
-
-    __radd__ = __add__
-
-
-class _Owned:
-    """A gradient buffer that backward allocated itself and nothing else holds: adding into it in place
-    is safe."""
-
-    __slots__ = ("array",)
-    __array_ufunc__ = None
-
-    def __init__(self, array):
-        self.array = array
-
-    shape = property(lambda self: self.array.shape)
-    dtype = property(lambda self: self.array.dtype)
-    size = property(lambda self: self.array.size)
-
-    def dense(self):
-        return self.array
-
-    def __add__(self, other):
-        if other.__class__ is Scatter:
-            self.array[other.key] += other.values
-        else:
-            self.array += other.array if other.__class__ is _Owned else other
-        return self
-
-    __radd__ = __add__
-
-
-_LAZY = frozenset((Scatter, _Owned))
 
 
 def _apply_hooks(extra, g):

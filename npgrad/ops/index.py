@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from ..autograd import versions as _versions
-from ..autograd.engine import Scatter
+from ..autograd.lazy_grads import Scatter
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make, _record, _wrap
 from . import inplace

@@ -4,7 +4,7 @@ bookkeeping, and ``rnn_gather``, which copies blocks of the step outputs into th
 import numpy as np
 
 from ...autograd import versions as _versions
-from ...autograd.engine import Scatter
+from ...autograd.lazy_grads import Scatter
 from ...ops.index import scatter_add
 from ...tensor import _make, _wrap
 from ._common import _is_graph
