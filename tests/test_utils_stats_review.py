@@ -56,3 +56,72 @@ def test_multiplicative_lr_step_with_epoch_zero_matches_torch():
             s.step(epoch)
             ts.step(epoch)
             assert _lrs(o) == _lrs(to)
+
+
+# ------------------------------------------------------------------------------------------ npg.stats
+import scipy.stats  # noqa: E402
+
+_CONT = [  # (name, method args after x, kwargs): parameters outside their domain
+    ("norm", (), dict(loc=0.5, scale=-1.0)), ("norm", (), dict(loc=0.5, scale=0.0)),
+    ("t", (3.0,), dict(scale=-2.0)), ("t", (-0.5,), {}), ("t", (0.0,), {}),
+    ("gamma", (-0.5,), {}), ("gamma", (0.0,), {}), ("gamma", (2.0,), dict(loc=0.1, scale=-1.0)),
+    ("chi2", (-1.0,), {}), ("chi2", (3.0,), dict(scale=-2.0)),
+    ("beta", (-0.5, 2.0), {}), ("beta", (2.0, -1.0), {}), ("beta", (0.0, 2.0), {}),
+    ("beta", (2.0, 3.0), dict(loc=-0.2, scale=-1.0)),
+]
+
+
+@pytest.mark.parametrize("name,params,kw", _CONT)
+@pytest.mark.parametrize("method", ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"])
+def test_stats_continuous_parameter_outside_domain_is_nan_as_scipy(name, params, kw, method):
+    x = np.array([-3.0, -0.1, 0.05, 0.3, 0.9, 2.5, 40.0])
+    ref = getattr(getattr(scipy.stats, name), method)(x, *params, **kw)
+    with np.errstate(all="ignore"):
+        got = getattr(getattr(npg.stats, name), method)(npg.tensor(x), *[npg.tensor(p) for p in params],
+                                                        **{k: npg.tensor(v) for k, v in kw.items()})
+    assert np.isnan(ref).all()
+    np.testing.assert_array_equal(np.asarray(got.data), ref)
+
+
+@pytest.mark.parametrize("method", ["ppf", "isf"])
+@pytest.mark.parametrize("scale", [-1.0, 0.0])
+def test_stats_norm_quantiles_with_bad_scale_are_nan_as_scipy(method, scale):
+    q = np.array([0.0, 1e-300, 0.3, 0.5, 1.0])
+    ref = getattr(scipy.stats.norm, method)(q, loc=0.5, scale=scale)
+    got = getattr(npg.stats.norm, method)(npg.tensor(q), loc=0.5, scale=npg.tensor(scale))
+    np.testing.assert_array_equal(np.asarray(got.data), ref)
+
+
+# (a non-integer n is npgrad's continuation, for gradients in n; SciPy's cdf of a negative n is 1 past k = n)
+_DISC = [("poisson", (-1.0,)), ("binom", (5, -0.1)), ("binom", (5, 1.1)), ("bernoulli", (-0.1,)),
+         ("bernoulli", (1.1,))]
+
+
+@pytest.mark.parametrize("name,params", _DISC)
+@pytest.mark.parametrize("method", ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"])
+def test_stats_discrete_parameter_outside_domain_is_nan_as_scipy(name, params, method):
+    if name == "bernoulli" and method not in ("logpmf", "pmf"):
+        pytest.skip("npg.stats.bernoulli has logpmf and pmf only")
+    k = np.array([-1.0, 0.0, 1.0, 2.0, 3.0])   # (past n, SciPy's binom.logcdf of a bad p is 0, its cdf NaN)
+    ref = getattr(getattr(scipy.stats, name), method)(k, *params)
+    with np.errstate(all="ignore"):
+        got = getattr(getattr(npg.stats, name), method)(k, *[npg.tensor(float(p)) for p in params])
+    np.testing.assert_array_equal(np.asarray(got.data), ref)
+
+
+@pytest.mark.parametrize("name,params", [("poisson", (2.0,)), ("binom", (5, 0.3)), ("bernoulli", (0.3,))])
+def test_stats_discrete_nan_count_is_nan_as_scipy(name, params):
+    k = np.array([np.nan, 1.0])
+    for method in ("logpmf", "pmf"):
+        ref = getattr(getattr(scipy.stats, name), method)(k, *params)
+        got = getattr(getattr(npg.stats, name), method)(k, *params)
+        np.testing.assert_allclose(np.asarray(got.data), ref, rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("method", ["logpmf", "pmf"])
+def test_stats_binom_negative_n_is_nan_as_scipy(method):
+    k = np.array([-1.0, 0.0, 1.0, 2.0])
+    ref = getattr(scipy.stats.binom, method)(k, -1, 0.3)
+    with np.errstate(all="ignore"):
+        got = getattr(npg.stats.binom, method)(k, npg.tensor(-1.0), npg.tensor(0.3))
+    np.testing.assert_array_equal(np.asarray(got.data), ref)

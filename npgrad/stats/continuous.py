@@ -9,13 +9,15 @@ from ..ops.shape import concatenate as _concatenate, moveaxis as _moveaxis
 from ..ops.incomplete import betainc_complement
 from ..special import betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, ndtri, xlog1py, xlogy
 from ..tensor import Tensor, _wrap
-from ._base import _Distribution, _arg, _data, _float_dtype, _fn, _log_prob, _outside, _safe
+from ._base import (_Distribution, _arg, _data, _float_dtype, _fn, _log_prob, _not_positive, _outside, _params_domain,
+                    _safe)
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_PI = math.log(math.pi)
 
 
 # ----------------------------------------------------------------------------------- norm
+@_params_domain(lambda scale, **_: _not_positive(scale))
 class _Norm(_Distribution):
     """The normal distribution ``N(loc, scale^2)`` (``scipy.stats.norm``)."""
     name = "norm"
@@ -97,6 +99,7 @@ class _MultivariateNormal(_Distribution):
 
 
 # ------------------------------------------------------------------------------------------ t
+@_params_domain(lambda df, scale, **_: _not_positive(df, scale))
 class _T(_Distribution):
     """Student's t distribution with ``df`` degrees of freedom (``scipy.stats.t``)."""
     name = "t"
@@ -159,6 +162,7 @@ class _T(_Distribution):
 
 
 # -------------------------------------------------------------------------------------- gamma
+@_params_domain(lambda a, scale, **_: _not_positive(a, scale))
 class _Gamma(_Distribution):
     """The gamma distribution with shape ``a`` and ``scale`` (``scipy.stats.gamma``; rate = 1 / scale)."""
     name = "gamma"
@@ -200,6 +204,7 @@ class _Gamma(_Distribution):
 
 
 # --------------------------------------------------------------------------------------- chi2
+@_params_domain(lambda df, scale, **_: _not_positive(df, scale))
 class _Chi2(_Distribution):
     """The chi-squared distribution with ``df`` degrees of freedom (``scipy.stats.chi2``): ``gamma`` with shape
     ``df / 2`` and ``scale * 2``, so differentiable in ``x``, ``df``, ``loc`` and ``scale`` as ``gamma`` is."""
@@ -233,6 +238,7 @@ class _Chi2(_Distribution):
 
 
 # --------------------------------------------------------------------------------------- beta
+@_params_domain(lambda a, b, scale, **_: _not_positive(a, b, scale))
 class _Beta(_Distribution):
     """The beta distribution on [loc, loc + scale] (``scipy.stats.beta``)."""
     name = "beta"
