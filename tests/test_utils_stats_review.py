@@ -125,3 +125,42 @@ def test_stats_binom_negative_n_is_nan_as_scipy(method):
     with np.errstate(all="ignore"):
         got = getattr(npg.stats.binom, method)(k, npg.tensor(-1.0), npg.tensor(0.3))
     np.testing.assert_array_equal(np.asarray(got.data), ref)
+
+
+# ------------------------------------------------------------------------------------- parametrizations
+def _linear_pair(i, o):
+    t = torch.nn.Linear(i, o).double()
+    m = nn.Linear(i, o)
+    m.load_state_dict({k: v.detach().numpy().copy() for k, v in t.state_dict().items()})
+    return m, t
+
+
+def _conv_pair():
+    t = torch.nn.Conv2d(3, 4, 3).double()
+    m = nn.Conv2d(3, 4, 3)
+    m.load_state_dict({k: v.detach().numpy().copy() for k, v in t.state_dict().items()})
+    return m, t
+
+
+@pytest.mark.parametrize("dim", [-2, -3, -4, 2, 3])
+@pytest.mark.parametrize("which", ["linear", "conv"])
+def test_weight_norm_negative_or_inner_dim_matches_torch(dim, which):
+    m, t = _linear_pair(5, 4) if which == "linear" else _conv_pair()
+    x = np.random.default_rng(0).standard_normal((2, 5) if which == "linear" else (2, 3, 6, 6))
+    try:
+        torch.nn.utils.parametrizations.weight_norm(t, dim=dim)
+    except IndexError:
+        with pytest.raises(IndexError):
+            nn.utils.parametrizations.weight_norm(m, dim=dim)
+        return
+    nn.utils.parametrizations.weight_norm(m, dim=dim)
+    tsd = t.state_dict()
+    for k, v in m.state_dict().items():
+        np.testing.assert_allclose(np.asarray(getattr(v, "data", v)), tsd[k].numpy(), rtol=1e-12)
+    ym, yt = m(npg.tensor(x)), t(torch.tensor(x))
+    np.testing.assert_allclose(ym.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    ym.sum().backward()
+    yt.sum().backward()
+    for name in ("original0", "original1"):
+        np.testing.assert_allclose(getattr(m.parametrizations.weight, name).grad,
+                                   getattr(t.parametrizations.weight, name).grad.numpy(), rtol=1e-9, atol=1e-12)
