@@ -164,3 +164,31 @@ def test_weight_norm_negative_or_inner_dim_matches_torch(dim, which):
     for name in ("original0", "original1"):
         np.testing.assert_allclose(getattr(m.parametrizations.weight, name).grad,
                                    getattr(t.parametrizations.weight, name).grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------ nn.init
+@pytest.mark.parametrize("mean,std,a,b", [(0.0, 1.0, 8.0, 9.0), (0.0, 1.0, -12.0, -11.0), (3.0, 0.5, 0.0, 0.5),
+                                          (0.0, 1.0, 1.5, 2.0), (0.0, 1.0, -2.0, 2.0)])
+def test_trunc_normal_far_interval_finishes_with_truncnorm_moments(mean, std, a, b):
+    # resampling from N(mean, std^2) until inside [a, b] never ended for an interval of tiny probability
+    import scipy.stats
+    w = npg.tensor(np.empty(20000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nn.init.trunc_normal_(w, mean, std, a, b, generator=np.random.default_rng(0))
+    ref = scipy.stats.truncnorm((a - mean) / std, (b - mean) / std, loc=mean, scale=std)
+    assert a <= w.data.min() and w.data.max() <= b
+    se = ref.std() / np.sqrt(w.data.size)
+    assert abs(w.data.mean() - ref.mean()) < 5 * se
+    assert abs(w.data.std() / ref.std() - 1) < 0.05
+
+
+def test_trunc_normal_warns_as_torch_when_mean_far_from_interval():
+    with pytest.warns(UserWarning, match="mean is more than 2 std"):
+        nn.init.trunc_normal_(npg.tensor(np.empty(5)), 0.0, 1.0, 3.0, 4.0)
+
+
+def test_orthogonal_of_zero_elements_is_a_no_op_as_torch():
+    w = npg.tensor(np.empty((0, 3)))
+    torch.nn.init.orthogonal_(torch.empty(0, 3))
+    assert nn.init.orthogonal_(w) is w and w.shape == (0, 3)
