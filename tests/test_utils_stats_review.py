@@ -192,3 +192,16 @@ def test_orthogonal_of_zero_elements_is_a_no_op_as_torch():
     w = npg.tensor(np.empty((0, 3)))
     torch.nn.init.orthogonal_(torch.empty(0, 3))
     assert nn.init.orthogonal_(w) is w and w.shape == (0, 3)
+
+
+@pytest.mark.parametrize("mean", [None, 0.5, np.array([0.5])])
+def test_multivariate_normal_one_dimension_takes_points_only_from_1d_x_as_scipy(mean):
+    # in one dimension SciPy reads a 0-d or 1-d x as points, a 2-d x must end in an axis of 1
+    x2 = np.random.default_rng(0).standard_normal((4, 3))
+    with pytest.raises(ValueError):
+        scipy.stats.multivariate_normal.logpdf(x2, mean, 2.5)
+    with pytest.raises(ValueError, match="multivariate_normal"):
+        npg.stats.multivariate_normal.logpdf(x2, mean, 2.5)
+    for x in (0.3, x2[0], x2[:, :1]):
+        np.testing.assert_allclose(npg.stats.multivariate_normal.logpdf(x, mean, 2.5).data,
+                                   scipy.stats.multivariate_normal.logpdf(x, mean, 2.5), rtol=1e-13)

@@ -72,8 +72,8 @@ class _MultivariateNormal(_Distribution):
             mean = _arg(mean, self.name)
         # the dimension, as SciPy infers it: from the mean, else from cov (a number: one dimension)
         d = (_data(mean).shape[-1] if mean is not None and _data(mean).ndim else cd.shape[-1] if cd.ndim else 1)
-        if d == 1 and (x.ndim == 0 or x.shape[-1] != 1):
-            x = x.reshape(x.shape + (1,))          # (as SciPy: in one dimension, x holds points)
+        if d == 1 and x.ndim <= 1:
+            x = x.reshape(x.shape + (1,))          # (as SciPy: in one dimension, a 0-d or 1-d x holds points)
         if x.shape[-1] != d:
             raise ValueError(f"multivariate_normal.logpdf: x has {x.shape[-1]} components along its last axis, "
                              f"the distribution {d}")
