@@ -205,3 +205,36 @@ def test_multivariate_normal_one_dimension_takes_points_only_from_1d_x_as_scipy(
     for x in (0.3, x2[0], x2[:, :1]):
         np.testing.assert_allclose(npg.stats.multivariate_normal.logpdf(x, mean, 2.5).data,
                                    scipy.stats.multivariate_normal.logpdf(x, mean, 2.5), rtol=1e-13)
+
+
+@pytest.mark.parametrize("df", [99.9, 100.0, 150.0, 1e3, 1e5, 1e8, 1e12, 1e200, np.inf])
+def test_t_logpdf_large_df_is_accurate_as_scipy(df):
+    # gammaln((df+1)/2) - gammaln(df/2) cancelled: 1e-7 relative error at df=1e10, garbage at 1e200, NaN at inf
+    x = np.array([-30.0, -3.0, -0.5, 0.0, 1.0, 4.0])
+    for loc, scale in [(0.0, 1.0), (0.3, 2.5)]:
+        got = npg.stats.t.logpdf(npg.tensor(x), npg.tensor(df), loc, scale)
+        # (SciPy's own error is 4e-13 relative at df = 1e3)
+        np.testing.assert_allclose(got.data, scipy.stats.t.logpdf(x, df, loc, scale), rtol=2e-12)
+        np.testing.assert_allclose(npg.stats.t.pdf(x, df, loc, scale), scipy.stats.t.pdf(x, df, loc, scale),
+                                   rtol=1e-12)
+
+
+@pytest.mark.parametrize("df", [60.0, 99.0, 101.0, 400.0, 3e3, 1e6])
+def test_t_logpdf_gradient_in_df_around_series_switch(df):
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 40
+    x = np.array([-3.0, 0.2, 2.0])
+    d = npg.tensor(df)
+    npg.stats.t.logpdf(npg.tensor(x), d).sum().backward()
+
+    def logpdf(v):
+        return sum(mp.loggamma((v + 1) / 2) - mp.loggamma(v / 2) - mp.log(v * mp.pi) / 2
+                   - (v + 1) / 2 * mp.log1p(mp.mpf(xi) ** 2 / v) for xi in x)
+    np.testing.assert_allclose(float(d.grad), float(mp.diff(logpdf, mp.mpf(df))), rtol=1e-9)
+
+
+def test_t_cdf_infinite_df_is_normal_as_scipy():
+    x = np.array([-3.0, -0.5, 0.0, 1.0, 4.0])
+    for m in ("cdf", "sf", "logcdf", "logsf"):
+        got = getattr(npg.stats.t, m)(npg.tensor(x), npg.tensor(np.inf), 0.3, 2.0)
+        np.testing.assert_allclose(got.data, getattr(scipy.stats.t, m)(x, np.inf, 0.3, 2.0), rtol=1e-13)

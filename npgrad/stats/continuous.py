@@ -104,12 +104,38 @@ class _T(_Distribution):
     """Student's t distribution with ``df`` degrees of freedom (``scipy.stats.t``)."""
     name = "t"
 
+    @staticmethod
+    def _log_norm(df):
+        """``gammaln((df+1)/2) - gammaln(df/2) - log(df pi)/2``: directly below df = 100; above, where the two
+        large gammaln values would cancel (1e-7 relative error at df = 1e10), as ``-log(2 pi)/2`` plus the
+        asymptotic series of ``gammaln(v + 1/2) - gammaln(v) - log(v)/2`` at v = df/2 (relative error 4e-16
+        at the switch; 0 at df = inf, the normal's)."""
+        def series(v):
+            w = 1.0 / (v * v)
+            return (((17.0 / 14336.0 * w - 1.0 / 640.0) * w + 1.0 / 192.0) * w - 0.125) / v - _LOG_SQRT_2PI
+
+        def direct(d):
+            return (_fn(gammaln, (d + 1.0) * 0.5) - _fn(gammaln, d * 0.5) - 0.5 * (_fn(_ew.log, d) + _LOG_PI))
+        if isinstance(df, (int, float)):
+            return series(df * 0.5) if df >= 100 else direct(df)
+        big = np.asarray(_data(df) >= 100)
+        if not big.any():
+            return direct(df)
+        return _ew.where(big, series(_safe(df, ~big, 100.0) * 0.5), direct(_safe(df, big, 1.0)))
+
+    @staticmethod
+    def _log_kernel(z, df):
+        """``-(df + 1)/2 log1p(z^2 / df)``, ``-z^2 / 2`` where df is infinite."""
+        inf = np.asarray(np.isposinf(_data(df)))
+        if not inf.any():
+            return -((df + 1.0) * 0.5) * _ew.log1p(z * z / df)
+        dfs = _safe(df, inf, 1.0)
+        return _ew.where(inf, -0.5 * (z * z), -((dfs + 1.0) * 0.5) * _ew.log1p(z * z / dfs))
+
     def logpdf(self, x, df, loc=0.0, scale=1.0):
         df, scale = _arg(df, "t"), _arg(scale, "t")
         z = (_arg(x, "t") - _arg(loc, "t")) / scale
-        half = (df + 1.0) * 0.5
-        return (_fn(gammaln, half) - _fn(gammaln, df * 0.5) - 0.5 * (_fn(_ew.log, df) + _LOG_PI) - _fn(_ew.log, scale)
-                - half * _ew.log1p(z * z / df))
+        return self._log_norm(df) - _fn(_ew.log, scale) + self._log_kernel(z, df)
 
     def pdf(self, x, df, loc=0.0, scale=1.0):
         return _ew.exp(self.logpdf(x, df, loc, scale))
@@ -140,19 +166,26 @@ class _T(_Distribution):
         tail = 0.5 * _ew.where(big, betainc(df * 0.5, 0.5, df / (df + zx2)),
                                betainc_complement(df * 0.5, 0.5, zy2 / (df + zy2)))
         far = _ew.where(zd < 0, tail, 1.0 - tail)
-        pdf0 = _fn(_ew.exp, _fn(gammaln, (df + 1.0) * 0.5) - _fn(gammaln, df * 0.5)
-                   - 0.5 * (_fn(_ew.log, df) + _LOG_PI))
+        pdf0 = _fn(_ew.exp, _T._log_norm(df))
         return _outside(tiny, 0.5 + z * pdf0, _ew.where(central, cen, far))
+
+    @staticmethod
+    def _cdf_any_df(z, df):
+        """``_cdf``, and the normal's ``ndtr(z)`` where df is infinite."""
+        inf = np.asarray(np.isposinf(_data(df)))
+        if not inf.any():
+            return _T._cdf(z, df)
+        return _ew.where(inf, ndtr(z), _T._cdf(z, _safe(df, inf, 1.0)))
 
     def cdf(self, x, df, loc=0.0, scale=1.0):
         """``P(X <= x)`` through the incomplete beta function (differentiable in x, df, loc, scale)."""
         df, scale = _arg(df, "t"), _arg(scale, "t")
-        return self._cdf((_arg(x, "t") - _arg(loc, "t")) / scale, df)
+        return self._cdf_any_df((_arg(x, "t") - _arg(loc, "t")) / scale, df)
 
     def sf(self, x, df, loc=0.0, scale=1.0):
         """``P(X > x)``, computed as the lower tail at -x (so it keeps its precision where it is tiny)."""
         df, scale = _arg(df, "t"), _arg(scale, "t")
-        return self._cdf((_arg(loc, "t") - _arg(x, "t")) / scale, df)
+        return self._cdf_any_df((_arg(loc, "t") - _arg(x, "t")) / scale, df)
 
     def logcdf(self, x, df, loc=0.0, scale=1.0):
         return _log_prob(self.cdf(x, df, loc, scale), self.sf(x, df, loc, scale))
