@@ -218,7 +218,7 @@ FD_CASES = [
     ("t.pdf", lambda x, df, m, s: stats.t.pdf(x, df, m, s), [_u(-4, 4, 5), _u(1, 8, 5), _u(-1, 1, 5), _u(0.5, 2, 5)]),
     ("mvn.diag_cov", lambda x, m, v: stats.multivariate_normal.logpdf(x, m, v),
      [_u(-2, 2, (4, 3)), _u(-1, 1, 3), _u(0.5, 2, 3)]),
-    ("mvn.scalar_cov", lambda x, v: stats.multivariate_normal.logpdf(x, None, v), [_u(-2, 2, (4, 3)), _u(0.5, 2, ())]),
+    ("mvn.scalar_cov", lambda x, v: stats.multivariate_normal.logpdf(x, None, v), [_u(-2, 2, (4,)), _u(0.5, 2, ())]),
     ("binom.n", lambda n: stats.binom.logpmf(np.array([0.0, 2.0, 5.0]), n, 0.3), [_u(5.5, 9, 3)]),
     # the CDFs, in the value and every parameter (torch.distributions has no cdf for these)
     ("t.cdf", lambda x, df, m, s: stats.t.cdf(x, df, m, s),

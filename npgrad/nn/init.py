@@ -1,6 +1,7 @@
 """Weight initialization, as ``torch.nn.init``: each function fills a Tensor in place (no gradient recorded)
 from ``npg.random``'s generator (or ``generator=``) and returns it."""
 import math
+import warnings
 
 import numpy as np
 
@@ -68,13 +69,39 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Fill with N(mean, std**2) truncated to [a, b] (by resampling)."""
+    """Fill with N(mean, std**2) truncated to [a, b], by PyTorch's method: where [a, b] holds more than 30% of
+    the normal's mass, normal draws outside it are redrawn; otherwise draws uniform on [a, b] are accepted with
+    probability ``pdf(x) / pdf(mode)`` (so an interval far in a tail does not take forever)."""
+    if (mean < a - 2 * std) or (mean > b + 2 * std):
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values "
+                      "may be incorrect.", stacklevel=2)
+    if a > b:
+        raise RuntimeError(f"trunc_normal_: the interval [a, b] = [{a}, {b}] is empty")
     rng = _gen(generator)
-    out = rng.normal(mean, std, tensor.shape)
-    bad = (out < a) | (out > b)
-    while bad.any():
-        out[bad] = rng.normal(mean, std, int(bad.sum()))
+
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
+        out = rng.normal(mean, std, tensor.shape)
         bad = (out < a) | (out > b)
+        while bad.any():
+            out[bad] = rng.normal(mean, std, int(bad.sum()))
+            bad = (out < a) | (out > b)
+        return _fill(tensor, out)
+    mode = max(a, min(mean, b))
+    log_peak = -0.5 * ((mode - mean) / std) ** 2
+    out = np.empty(tensor.shape)
+    pending = np.ones(tensor.shape, dtype=bool)
+    while pending.any():
+        n = int(pending.sum())
+        cand = rng.uniform(a, b, n)
+        log_ratio = -0.5 * ((cand - mean) / std) ** 2 - log_peak
+        with np.errstate(divide="ignore"):
+            accept = np.log(rng.uniform(0.0, 1.0, n)) <= log_ratio
+        idx = np.flatnonzero(pending)[accept]
+        out.flat[idx] = cand[accept]
+        pending.flat[idx] = False
     return _fill(tensor, out)
 
 
@@ -130,6 +157,8 @@ def orthogonal_(tensor, gain=1, generator=None):
     """A (semi-)orthogonal matrix from the QR decomposition of a normal matrix."""
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.size == 0:    # (a no-op, as PyTorch's)
+        return tensor
     rows = tensor.shape[0]
     cols = tensor.size // rows
     flat = _gen(generator).normal(0.0, 1.0, (rows, cols))

@@ -117,7 +117,8 @@ class MultiplicativeLR(LambdaLR):
     """Multiply the learning rate by ``lr_lambda(epoch)`` every epoch after the first."""
 
     def get_lr(self):
-        if self.last_epoch > 0:
+        # every step but the one at construction multiplies (also step(0), and also when resuming), as PyTorch
+        if not self._is_initial:
             return [group["lr"] * lmbda(self.last_epoch)
                     for lmbda, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
         return _group_lrs(self)
@@ -132,7 +133,9 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        if self._is_initial or self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+        # (no special case for the construction step: resumed at last_epoch=5, step_size=3, PyTorch's first
+        # step lands on epoch 6 and multiplies)
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return _group_lrs(self)
         return [lr * self.gamma for lr in _group_lrs(self)]
 
@@ -149,7 +152,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        if self._is_initial or self.last_epoch not in self.milestones:
+        if self.last_epoch not in self.milestones:    # (resuming onto a milestone multiplies, as PyTorch)
             return _group_lrs(self)
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in _group_lrs(self)]
 
@@ -228,9 +231,9 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        if self._is_initial:
+        if self.last_epoch == 0:
             return [lr * self.start_factor for lr in _group_lrs(self)]
-        if self.last_epoch > self.total_iters:
+        if self._is_initial or self.last_epoch > self.total_iters:   # resuming keeps the groups' rates
             return _group_lrs(self)
         ratio = 1.0 + (self.end_factor - self.start_factor) / (
             self.total_iters * self.start_factor + (self.last_epoch - 1) * (self.end_factor - self.start_factor))

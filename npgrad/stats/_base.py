@@ -1,4 +1,8 @@
-"""npg.stats' shared pieces: method arguments, result dtypes, the masks of a support, the base class."""
+"""npg.stats' shared pieces: method arguments, result dtypes, the masks of a support, the parameter domains,
+the base class."""
+import functools
+import inspect
+
 import numpy as np
 
 from ..ops import elementwise as _ew
@@ -49,6 +53,54 @@ def _safe(v, mask, fill):
     if not mask.any():
         return v
     return _ew.where(mask, fill, v)
+
+
+def _nan_where(bad, out):
+    """``out`` with NaN where ``bad`` holds (broadcasting), keeping its dtype; no gradient flows from there."""
+    bad = np.asarray(bad)
+    if not bad.any():
+        return out
+    if not isinstance(out, Tensor):
+        out = _wrap(np.asarray(out, dtype=np.float64))
+    return _ew.where(bad, np.array(np.nan, dtype=out.dtype), out)
+
+
+def _domain(check):
+    """Method decorator: the result is NaN wherever ``check`` (given the method's arguments by name, as arrays)
+    says the parameters lie outside their domain (``scale <= 0``, a negative shape...), as SciPy's, rather than
+    a number computed from formulas that do not hold there."""
+    def decorate(method):
+        sig = inspect.signature(method)
+
+        @functools.wraps(method)
+        def checked(self, *args, **kwargs):
+            out = method(self, *args, **kwargs)
+            bound = sig.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            values = {k: _data(v) for k, v in bound.arguments.items() if k != "self"}
+            with np.errstate(invalid="ignore"):
+                bad = check(**values)
+            return _nan_where(bad, out)
+        return checked
+    return decorate
+
+
+def _params_domain(check):
+    """Class decorator: ``_domain(check)`` on each of the distribution's public methods."""
+    def decorate(cls):
+        for name in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf", "logpmf", "pmf"):
+            if name in cls.__dict__:
+                setattr(cls, name, _domain(check)(cls.__dict__[name]))
+        return cls
+    return decorate
+
+
+def _not_positive(*vals):
+    """Where any of ``vals`` is not > 0 (NaN included)."""
+    bad = np.asarray(False)
+    for v in vals:
+        bad = bad | ~(np.asarray(v, dtype=np.float64) > 0)
+    return bad
 
 
 class _Distribution:

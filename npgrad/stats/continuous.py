@@ -9,13 +9,15 @@ from ..ops.shape import concatenate as _concatenate, moveaxis as _moveaxis
 from ..ops.incomplete import betainc_complement
 from ..special import betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, ndtri, xlog1py, xlogy
 from ..tensor import Tensor, _wrap
-from ._base import _Distribution, _arg, _data, _float_dtype, _fn, _log_prob, _outside, _safe
+from ._base import (_Distribution, _arg, _data, _float_dtype, _fn, _log_prob, _not_positive, _outside, _params_domain,
+                    _safe)
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_PI = math.log(math.pi)
 
 
 # ----------------------------------------------------------------------------------- norm
+@_params_domain(lambda scale, **_: _not_positive(scale))
 class _Norm(_Distribution):
     """The normal distribution ``N(loc, scale^2)`` (``scipy.stats.norm``)."""
     name = "norm"
@@ -70,8 +72,8 @@ class _MultivariateNormal(_Distribution):
             mean = _arg(mean, self.name)
         # the dimension, as SciPy infers it: from the mean, else from cov (a number: one dimension)
         d = (_data(mean).shape[-1] if mean is not None and _data(mean).ndim else cd.shape[-1] if cd.ndim else 1)
-        if d == 1 and (x.ndim == 0 or x.shape[-1] != 1):
-            x = x.reshape(x.shape + (1,))          # (as SciPy: in one dimension, x holds points)
+        if d == 1 and x.ndim <= 1:
+            x = x.reshape(x.shape + (1,))          # (as SciPy: in one dimension, a 0-d or 1-d x holds points)
         if x.shape[-1] != d:
             raise ValueError(f"multivariate_normal.logpdf: x has {x.shape[-1]} components along its last axis, "
                              f"the distribution {d}")
@@ -97,16 +99,43 @@ class _MultivariateNormal(_Distribution):
 
 
 # ------------------------------------------------------------------------------------------ t
+@_params_domain(lambda df, scale, **_: _not_positive(df, scale))
 class _T(_Distribution):
     """Student's t distribution with ``df`` degrees of freedom (``scipy.stats.t``)."""
     name = "t"
 
+    @staticmethod
+    def _log_norm(df):
+        """``gammaln((df+1)/2) - gammaln(df/2) - log(df pi)/2``: directly below df = 100; above, where the two
+        large gammaln values would cancel (1e-7 relative error at df = 1e10), as ``-log(2 pi)/2`` plus the
+        asymptotic series of ``gammaln(v + 1/2) - gammaln(v) - log(v)/2`` at v = df/2 (relative error 4e-16
+        at the switch; 0 at df = inf, the normal's)."""
+        def series(v):
+            w = 1.0 / (v * v)
+            return (((17.0 / 14336.0 * w - 1.0 / 640.0) * w + 1.0 / 192.0) * w - 0.125) / v - _LOG_SQRT_2PI
+
+        def direct(d):
+            return (_fn(gammaln, (d + 1.0) * 0.5) - _fn(gammaln, d * 0.5) - 0.5 * (_fn(_ew.log, d) + _LOG_PI))
+        if isinstance(df, (int, float)):
+            return series(df * 0.5) if df >= 100 else direct(df)
+        big = np.asarray(_data(df) >= 100)
+        if not big.any():
+            return direct(df)
+        return _ew.where(big, series(_safe(df, ~big, 100.0) * 0.5), direct(_safe(df, big, 1.0)))
+
+    @staticmethod
+    def _log_kernel(z, df):
+        """``-(df + 1)/2 log1p(z^2 / df)``, ``-z^2 / 2`` where df is infinite."""
+        inf = np.asarray(np.isposinf(_data(df)))
+        if not inf.any():
+            return -((df + 1.0) * 0.5) * _ew.log1p(z * z / df)
+        dfs = _safe(df, inf, 1.0)
+        return _ew.where(inf, -0.5 * (z * z), -((dfs + 1.0) * 0.5) * _ew.log1p(z * z / dfs))
+
     def logpdf(self, x, df, loc=0.0, scale=1.0):
         df, scale = _arg(df, "t"), _arg(scale, "t")
         z = (_arg(x, "t") - _arg(loc, "t")) / scale
-        half = (df + 1.0) * 0.5
-        return (_fn(gammaln, half) - _fn(gammaln, df * 0.5) - 0.5 * (_fn(_ew.log, df) + _LOG_PI) - _fn(_ew.log, scale)
-                - half * _ew.log1p(z * z / df))
+        return self._log_norm(df) - _fn(_ew.log, scale) + self._log_kernel(z, df)
 
     def pdf(self, x, df, loc=0.0, scale=1.0):
         return _ew.exp(self.logpdf(x, df, loc, scale))
@@ -137,19 +166,26 @@ class _T(_Distribution):
         tail = 0.5 * _ew.where(big, betainc(df * 0.5, 0.5, df / (df + zx2)),
                                betainc_complement(df * 0.5, 0.5, zy2 / (df + zy2)))
         far = _ew.where(zd < 0, tail, 1.0 - tail)
-        pdf0 = _fn(_ew.exp, _fn(gammaln, (df + 1.0) * 0.5) - _fn(gammaln, df * 0.5)
-                   - 0.5 * (_fn(_ew.log, df) + _LOG_PI))
+        pdf0 = _fn(_ew.exp, _T._log_norm(df))
         return _outside(tiny, 0.5 + z * pdf0, _ew.where(central, cen, far))
+
+    @staticmethod
+    def _cdf_any_df(z, df):
+        """``_cdf``, and the normal's ``ndtr(z)`` where df is infinite."""
+        inf = np.asarray(np.isposinf(_data(df)))
+        if not inf.any():
+            return _T._cdf(z, df)
+        return _ew.where(inf, ndtr(z), _T._cdf(z, _safe(df, inf, 1.0)))
 
     def cdf(self, x, df, loc=0.0, scale=1.0):
         """``P(X <= x)`` through the incomplete beta function (differentiable in x, df, loc, scale)."""
         df, scale = _arg(df, "t"), _arg(scale, "t")
-        return self._cdf((_arg(x, "t") - _arg(loc, "t")) / scale, df)
+        return self._cdf_any_df((_arg(x, "t") - _arg(loc, "t")) / scale, df)
 
     def sf(self, x, df, loc=0.0, scale=1.0):
         """``P(X > x)``, computed as the lower tail at -x (so it keeps its precision where it is tiny)."""
         df, scale = _arg(df, "t"), _arg(scale, "t")
-        return self._cdf((_arg(loc, "t") - _arg(x, "t")) / scale, df)
+        return self._cdf_any_df((_arg(loc, "t") - _arg(x, "t")) / scale, df)
 
     def logcdf(self, x, df, loc=0.0, scale=1.0):
         return _log_prob(self.cdf(x, df, loc, scale), self.sf(x, df, loc, scale))
@@ -159,6 +195,7 @@ class _T(_Distribution):
 
 
 # -------------------------------------------------------------------------------------- gamma
+@_params_domain(lambda a, scale, **_: _not_positive(a, scale))
 class _Gamma(_Distribution):
     """The gamma distribution with shape ``a`` and ``scale`` (``scipy.stats.gamma``; rate = 1 / scale)."""
     name = "gamma"
@@ -200,6 +237,7 @@ class _Gamma(_Distribution):
 
 
 # --------------------------------------------------------------------------------------- chi2
+@_params_domain(lambda df, scale, **_: _not_positive(df, scale))
 class _Chi2(_Distribution):
     """The chi-squared distribution with ``df`` degrees of freedom (``scipy.stats.chi2``): ``gamma`` with shape
     ``df / 2`` and ``scale * 2``, so differentiable in ``x``, ``df``, ``loc`` and ``scale`` as ``gamma`` is."""
@@ -233,6 +271,7 @@ class _Chi2(_Distribution):
 
 
 # --------------------------------------------------------------------------------------- beta
+@_params_domain(lambda a, b, scale, **_: _not_positive(a, b, scale))
 class _Beta(_Distribution):
     """The beta distribution on [loc, loc + scale] (``scipy.stats.beta``)."""
     name = "beta"

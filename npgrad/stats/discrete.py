@@ -6,7 +6,7 @@ from ..ops.index import take_along_axis as _take_along_axis
 from ..ops.shape import broadcast_to as _broadcast_to
 from ..special import betainc, gammainc, gammaincc, gammaln, log_softmax, xlog1py, xlogy
 from ..tensor import Tensor, _wrap
-from ._base import _Distribution, _arg, _data, _float_dtype, _log_prob, _outside, _safe
+from ._base import _Distribution, _arg, _data, _float_dtype, _log_prob, _outside, _params_domain, _safe
 
 
 def _count(k, loc, where, *params):
@@ -26,6 +26,17 @@ def _floor_count(k, loc, where):
     return np.floor(np.asarray(_data(k), dtype=np.float64) - np.asarray(_data(loc), dtype=np.float64))
 
 
+def _not_probability(p):
+    p = np.asarray(p, dtype=np.float64)
+    return ~((p >= 0) & (p <= 1))
+
+
+def _nan_count(k, loc):
+    return np.isnan(np.asarray(k, dtype=np.float64) - np.asarray(loc, dtype=np.float64))
+
+
+# parameters outside their domain (and a NaN count) give NaN, as SciPy's
+@_params_domain(lambda k, mu, loc: ~(np.asarray(mu, dtype=np.float64) >= 0) | _nan_count(k, loc))
 class _Poisson(_Distribution):
     """The Poisson distribution with mean ``mu`` (``scipy.stats.poisson``): ``k log(mu) - mu - log(k!)``."""
     name = "poisson"
@@ -63,6 +74,8 @@ class _Poisson(_Distribution):
         return _log_prob(self.sf(k, mu, loc), self.cdf(k, mu, loc))
 
 
+@_params_domain(lambda k, n, p, loc: ~(np.asarray(n, dtype=np.float64) >= 0) | _not_probability(p)
+                 | _nan_count(k, loc))     # (a non-integer n is kept: the continuation, for a gradient in n)
 class _Binom(_Distribution):
     """The binomial distribution of ``n`` trials with success probability ``p`` (``scipy.stats.binom``)."""
     name = "binom"
@@ -110,6 +123,7 @@ class _Binom(_Distribution):
         return _log_prob(self.sf(k, n, p, loc), self.cdf(k, n, p, loc))
 
 
+@_params_domain(lambda k, p, loc: _not_probability(p) | _nan_count(k, loc))
 class _Bernoulli(_Distribution):
     """The Bernoulli distribution with success probability ``p`` (``scipy.stats.bernoulli``)."""
     name = "bernoulli"

@@ -21,9 +21,14 @@ __all__ = ["weight_norm", "spectral_norm"]
 
 
 def _norm_except_dim(v, dim):
-    """The 2-norm of ``v`` over every axis but ``dim`` (kept with size 1); over all axes when ``dim == -1``."""
+    """The 2-norm of ``v`` over every axis but ``dim`` (kept with size 1); over all axes when ``dim == -1``
+    (PyTorch's ``norm_except_dim``: any other negative ``dim`` counts from the end)."""
     if dim == -1:
         return _ew.sqrt((v * v).sum())
+    if not -v.ndim <= dim < v.ndim:
+        raise IndexError(f"weight_norm: Dimension out of range (expected to be in range of [-{v.ndim}, "
+                         f"{v.ndim - 1}], but got {dim}) for a weight of shape {v.shape}")
+    dim %= v.ndim
     axes = tuple(i for i in range(v.ndim) if i != dim)
     return _ew.sqrt((v * v).sum(axis=axes, keepdims=True))
 
