@@ -293,6 +293,105 @@ def test_solve_ivp_gradient_and_backwards_span():
         I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), method="BDF")
 
 
+def _lv_events():
+    def cross(t, y, a, b):            # both directions
+        return y[0] - 1.5
+
+    def falling(t, y, a, b):
+        return y[1] - 1.0
+    falling.direction = -1
+
+    def second(t, y, a, b):           # terminal on its second zero (SciPy's integer terminal)
+        return y[0] - 0.6
+    second.terminal = 2
+    return [cross, falling, second]
+
+
+@pytest.mark.parametrize("method", ["RK45", "RK23"])
+@pytest.mark.parametrize("t_eval", [None, np.linspace(0.0, 12.0, 13)], ids=["steps", "t_eval"])
+@pytest.mark.parametrize("span", [(0.0, 12.0), (0.0, -5.0)], ids=["forward", "backward"])
+def test_solve_ivp_dense_output_and_events_match_scipy(method, t_eval, span):
+    if t_eval is not None and span[1] < 0:
+        t_eval = -t_eval[:6]
+    def fun(t, y, a, b):
+        return lotka_volterra(y, t, a, b)
+    kw = dict(method=method, t_eval=t_eval, args=(1.1, 0.4), dense_output=True, events=_lv_events())
+    r = I.solve_ivp(fun, span, np.array([1.0, 0.5]), **kw)
+    s = si.solve_ivp(lambda t, y, a, b: lotka_volterra_np(y, t, a, b), span, [1.0, 0.5], **kw)
+    assert (r.status, r.message, r.nfev, r.success) == (s.status, s.message, s.nfev, s.success)
+    assert_close(r.t, s.t, rtol=1e-12, atol=1e-12)
+    assert_close(r.y, s.y, rtol=1e-10, atol=1e-12)
+    assert len(r.t_events) == len(s.t_events) == 3
+    for te, ye, ste, sye in zip(r.t_events, r.y_events, s.t_events, s.y_events):
+        assert te.shape == ste.shape and ye.shape == (len(ste), 2)
+        if ste.size:
+            assert_close(te, ste, rtol=1e-12, atol=1e-13)
+            assert_close(ye, sye, rtol=1e-10, atol=1e-12)
+    lo, hi = sorted(span)
+    tt = np.random.default_rng(0).uniform(lo, hi, 40)          # unsorted, and beyond a terminal event
+    assert_close(r.sol(tt), s.sol(tt), rtol=1e-9, atol=1e-10)
+    assert_close(r.sol(tt[3]), s.sol(tt[3]), rtol=1e-12, atol=1e-13)
+    assert_close(r.sol.ts, s.sol.ts, rtol=1e-12, atol=1e-13)
+    assert r.sol(np.zeros(0)).shape == (2, 0)   # (SciPy fails on no times)
+
+
+def test_solve_ivp_event_time_and_state_gradients():
+    # the event's time depends on y0, on a (through the solution) and on c (directly): implicit differentiation
+    def run(y0, a, c, what):
+        def hit(t, y, a):
+            return y[0] - c * (1 + 0.1 * t)
+        hit.terminal = True
+        r = I.solve_ivp(lambda t, y, a: lotka_volterra(y, t, a, 0.4), (0.0, 12.0), y0, args=(a,), events=hit,
+                        rtol=1e-10, atol=1e-12, dense_output=True)
+        assert r.status == 1 and r.t[-1] == r.t_events[0].item()
+        return {"t": r.t_events[0], "ye": r.y_events[0], "y": r.y[:, -1], "sol": r.sol(np.array([0.3, 0.1]))}[what]
+    for what in ["t", "ye", "y", "sol"]:
+        check_finite_difference(lambda y0, a, c: run(y0, a, c, what), [np.array([1.0, 0.5]), np.array(1.1),
+                                np.array(1.5)], eps=1e-6, rtol=1e-6, what=what)
+    # y' = -k y from 1, event y = c: t* = log(1/c) / k exactly
+    k, c = npg.tensor(0.7, requires_grad=True), npg.tensor(0.25, requires_grad=True)
+    def level(t, y):
+        return y[0] - c
+    r = I.solve_ivp(lambda t, y: -k * y, (0.0, 5.0), np.array([1.0]), events=level, rtol=1e-12, atol=1e-14)
+    t_star = r.t_events[0][0]
+    assert_close(t_star, np.log(4.0) / 0.7, rtol=1e-9)
+    t_star.backward()
+    assert_close(k.grad, -np.log(4.0) / 0.49, rtol=1e-8)
+    assert_close(c.grad, -1 / (0.25 * 0.7), rtol=1e-8)
+
+
+def test_solve_ivp_events_edge_cases_and_errors():
+    def zero_at_one(t, y):
+        return t - 1.0
+    zero_at_one.terminal = True
+    r = I.solve_ivp(lambda t, y: -y, (0.0, 3.0), np.array([1.0]), events=zero_at_one, t_eval=[0.5, 1.0, 2.0])
+    s = si.solve_ivp(lambda t, y: -y, (0.0, 3.0), np.array([1.0]), events=zero_at_one, t_eval=[0.5, 1.0, 2.0])
+    assert r.status == s.status == 1 and r.message == s.message
+    assert_close(r.t, s.t, rtol=1e-14) and assert_close(r.y, s.y, rtol=1e-12)
+    for span in [(0.0, 0.0), (0.0, 1.0)]:   # a zero-length span, an empty state: one step that does not move
+        y0 = np.ones(1) if span[1] == 0 else np.zeros(0)
+        r = I.solve_ivp(lambda t, y: -y, span, y0, dense_output=True)
+        s = si.solve_ivp(lambda t, y: -y, span, y0, dense_output=True)
+        assert_close(r.t, s.t) and r.y.shape == s.y.shape and r.nfev == s.nfev
+        assert r.sol(0.0).shape == s.sol(0.0).shape
+    with pytest.raises(ValueError, match=r"terminal attribute of events\[0\]"):
+        bad = lambda t, y: y[0]  # noqa: E731
+        bad.terminal = 1.5
+        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), events=[bad])
+    with pytest.raises(ValueError, match=r"events\[1\] must return a number, it returned shape \(2,\)"):
+        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), events=[lambda t, y: y[0], lambda t, y: y])
+
+
+def test_brentq_matches_scipy():
+    from scipy.optimize import brentq as sp_brentq
+    from npgrad.ops._ode_ivp import brentq, EPS
+    for f, a, b in [(lambda x: x ** 3 - 2, 0.0, 3.0), (np.cos, 0.0, 3.0), (lambda x: np.exp(x) - 5, -1.0, 4.0),
+                    (lambda x: (x - 0.3) * (x * x + 1), 2.0, -1.0), (lambda x: x, 0.0, 1.0)]:
+        assert brentq(f, a, b) == sp_brentq(f, a, b, xtol=4 * EPS, rtol=4 * EPS)
+    with pytest.raises(RuntimeError, match="brentq: failed to converge"):   # as SciPy's
+        brentq(lambda x: (x - 0.3) ** 5, 2.0, -1.0)
+
+
 # ----------------------------------------------------------------------------------- quadrature
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 8])
 @pytest.mark.parametrize("spacing", ["x1d", "xnd", "dx", "none"])

@@ -233,6 +233,11 @@ class Stepper:
         self.nst += 1
         return True
 
+    def interpolant(self):
+        """The last step's dense output as an object (solve_ivp's ``sol``, events)."""
+        from ._ode_ivp import RkInterpolant
+        return RkInterpolant(self.tv_old, self.tv, self.y_old, self.K, self.h, self.tab.p)
+
     def dense(self, tv):
         """The dense output of the last step at time value ``tv`` (SciPy's ``RkDenseOutput``)."""
         x = (tv - self.tv_old) / self.hv
