@@ -14,12 +14,13 @@ signatures and defaults, computed with NumPy alone (SciPy is only the tests' ref
   solver's steps (exact for the computed solution), or with ``adjoint=True`` by the adjoint method (Chen et
   al. 2018; memory independent of the number of steps, gradient exact to the solver's tolerance).
 * ``solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None, args=None, ...)``:
-  SciPy's RK45 and RK23 (same steps, error control, dense output and events), differentiable in ``y0`` and
+  SciPy's RK45, RK23 and DOP853 (same steps, error control, dense output and events), differentiable in ``y0`` and
   ``args`` (event times too, by the implicit function theorem).
 * ``trapezoid``, ``cumulative_trapezoid``, ``simpson``: composite rules, differentiable in ``y``, ``x`` and
   ``dx``.
 
-The solvers live in npgrad/ops/_ode.py (steps, step-size control) and npgrad/ops/_ode_adjoint.py.
+The solvers live in npgrad/ops/_ode.py (steps, step-size control), _ode_dop853.py, _ode_ivp.py (solve_ivp's
+loop, dense output and events) and _ode_adjoint.py.
 """
 import numpy as _np
 
@@ -242,7 +243,8 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
               args=None, **options):
     """Solve ``dy/dt = fun(t, y, *args)`` on ``t_span = (t0, tf)`` from ``y(t0) = y0`` (shape ``(n,)``), as
     ``scipy.integrate.solve_ivp`` with its explicit Runge-Kutta methods ``"RK45"`` (Dormand-Prince 5(4),
-    default) and ``"RK23"`` (Bogacki-Shampine 3(2)): SciPy's steps, error control and initial step, options
+    default), ``"RK23"`` (Bogacki-Shampine 3(2)) and ``"DOP853"`` (Dormand-Prince 8(5,3)): SciPy's steps, error
+    control, initial step and ``nfev`` (DOP853's dense output costs 3 evaluations per step, as SciPy's), options
     ``rtol`` (1e-3), ``atol`` (1e-6), ``first_step``, ``max_step``. Returns an ``OdeResult`` with ``t`` (the
     accepted step times, or ``t_eval``, NumPy), ``y`` (a Tensor of shape ``(n, len(t))``, the values at
     ``t_eval`` from SciPy's dense output), ``sol``, ``t_events``, ``y_events``, ``nfev``, ``njev``, ``nlu``,
@@ -261,11 +263,12 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     Differentiable in ``y0`` and in the tensors ``fun`` uses (from ``args`` or a closure), by backpropagation
     through the steps (step sizes chosen on values). ``t_span`` and ``t_eval`` are plain numbers (for gradients
     with respect to the times, use ``odeint``). Not supported: the implicit methods (NotImplementedError)."""
-    if method not in ("RK45", "RK23"):
-        if method in ("DOP853", "Radau", "BDF", "LSODA"):
-            raise NotImplementedError(f"solve_ivp: method {method!r} is not implemented in npgrad; use 'RK45' or "
-                                      f"'RK23'")
-        raise ValueError(f"solve_ivp: method must be 'RK45' or 'RK23' (SciPy's explicit methods), got {method!r}")
+    if method not in ("RK45", "RK23", "DOP853"):
+        if method in ("Radau", "BDF", "LSODA"):
+            raise NotImplementedError(f"solve_ivp: method {method!r} (implicit, for stiff problems) is not "
+                                      f"implemented in npgrad; use 'RK45', 'RK23' or 'DOP853'")
+        raise ValueError(f"solve_ivp: method must be 'RK45', 'RK23' or 'DOP853' (SciPy's explicit methods), got "
+                         f"{method!r}")
     for v, name in ((t_span, "t_span"), (t_eval, "t_eval")):
         if isinstance(v, _Tensor) and v._requires_grad and _state.enabled:
             raise NotImplementedError(f"solve_ivp: {name} is not differentiable; use odeint for gradients with "
@@ -301,7 +304,8 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         if (direction > 0 and (d <= 0).any()) or (direction < 0 and (d >= 0).any()):
             raise ValueError("solve_ivp: values in t_eval are not properly sorted (they must follow t_span's "
                              "direction, without repeats)")
-    tab = _ode.RK45 if method == "RK45" else _ode.RK23
+    from .ops._ode_dop853 import DOP853, Dop853Stepper
+    tab = {"RK45": _ode.RK45, "RK23": _ode.RK23, "DOP853": DOP853}[method]
     rhs = _ode.Rhs(fun, args or (), True, y0.shape, y0.dtype, "solve_ivp", name="fun")
     f0 = rhs(t0, y0)
     if first_step is None:
@@ -310,7 +314,8 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         if not 0 < first_step <= abs(tf - t0):
             raise ValueError(f"solve_ivp: first_step must be positive and not exceed the span, got {first_step}")
         h_abs = float(first_step)
-    st = _ode.Stepper(rhs, tab, t0, t0, y0, f0, h_abs, rtol, atol, max_step, 0.0, direction)
+    stepper = Dop853Stepper if method == "DOP853" else _ode.Stepper
+    st = stepper(rhs, tab, t0, t0, y0, f0, h_abs, rtol, atol, max_step, 0.0, direction)
     from .ops._ode_ivp import MESSAGES, solve
     out = solve(st, rhs, t0, tf, y0, t_eval, dense_output, events, args or ())
     status = out["status"]

@@ -263,7 +263,7 @@ def test_errors_name_odeint():
 
 
 # ----------------------------------------------------------------------------------- solve_ivp
-@pytest.mark.parametrize("method", ["RK45", "RK23"])
+@pytest.mark.parametrize("method", ["RK45", "RK23", "DOP853"])
 @pytest.mark.parametrize("t_eval", [None, np.linspace(0.0, 6.0, 7)], ids=["steps", "t_eval"])
 def test_solve_ivp_matches_scipy(method, t_eval):
     def fun(t, y, a, b):
@@ -289,8 +289,33 @@ def test_solve_ivp_gradient_and_backwards_span():
         I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones((2, 2)))
     with pytest.raises(ValueError, match="solve_ivp: values in t_eval are not within"):
         I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), t_eval=[0.5, 2.0])
+    with pytest.raises(NotImplementedError, match="solve_ivp: method 'LSODA' .implicit, for stiff problems. is not"):
+        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), method="LSODA")
+    with pytest.raises(ValueError, match="solve_ivp: method must be 'RK45', 'RK23' or 'DOP853'"):
+        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), method="rk4")
     with pytest.raises(NotImplementedError, match="solve_ivp: method 'BDF'"):
         I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), method="BDF")
+
+
+@pytest.mark.parametrize("rtol", [1e-3, 1e-9])
+def test_solve_ivp_dop853_matches_scipy_and_its_gradient(rtol):
+    # a neural ODE over a long span: many steps, rejected ones too; the dense output's 3 extra stages counted
+    args = tuple(_MLP)
+    kw = dict(method="DOP853", rtol=rtol, atol=rtol * 1e-3, t_eval=np.linspace(0.0, 10.0, 7), dense_output=True)
+    r = I.solve_ivp(lambda t, y, *p: mlp(y, t, *p), (0.0, 10.0), np.array([0.4, -0.8]), args=args, **kw)
+    s = si.solve_ivp(lambda t, y, *p: mlp_np(y, t, *p), (0.0, 10.0), [0.4, -0.8], args=args, **kw)
+    assert (r.status, r.nfev) == (s.status, s.nfev) and len(r.sol.ts) == len(s.sol.ts)
+    assert_close(r.sol.ts, s.sol.ts, rtol=1e-12)
+    assert_close(r.y, s.y, rtol=1e-10, atol=1e-12)
+    tt = np.linspace(0.0, 10.0, 23)
+    assert_close(r.sol(tt), s.sol(tt), rtol=1e-10, atol=1e-12)
+
+    def f(y0, w):
+        r = I.solve_ivp(lambda t, y: mlp(y, t, w, *args[1:]), (0.0, 3.0), y0, method="DOP853", rtol=1e-10,
+                        atol=1e-12, t_eval=[1.0, 3.0], dense_output=True)
+        return npg.concatenate([r.y.reshape(-1), r.sol(np.array([0.3, 2.2])).reshape(-1)])
+    if rtol == 1e-9:
+        check_finite_difference(f, [np.array([0.4, -0.8]), _MLP[0]], eps=1e-6, rtol=1e-6, what="DOP853")
 
 
 def _lv_events():
@@ -307,7 +332,7 @@ def _lv_events():
     return [cross, falling, second]
 
 
-@pytest.mark.parametrize("method", ["RK45", "RK23"])
+@pytest.mark.parametrize("method", ["RK45", "RK23", "DOP853"])
 @pytest.mark.parametrize("t_eval", [None, np.linspace(0.0, 12.0, 13)], ids=["steps", "t_eval"])
 @pytest.mark.parametrize("span", [(0.0, 12.0), (0.0, -5.0)], ids=["forward", "backward"])
 def test_solve_ivp_dense_output_and_events_match_scipy(method, t_eval, span):
@@ -328,9 +353,11 @@ def test_solve_ivp_dense_output_and_events_match_scipy(method, t_eval, span):
             assert_close(te, ste, rtol=1e-12, atol=1e-13)
             assert_close(ye, sye, rtol=1e-10, atol=1e-12)
     lo, hi = sorted(span)
-    tt = np.random.default_rng(0).uniform(lo, hi, 40)          # unsorted, and beyond a terminal event
+    tt = np.random.default_rng(0).uniform(lo, hi, 40)          # unsorted, and beyond a terminal event (where the
+    # last step's polynomial is extrapolated, amplifying rounding differences)
     assert_close(r.sol(tt), s.sol(tt), rtol=1e-9, atol=1e-10)
-    assert_close(r.sol(tt[3]), s.sol(tt[3]), rtol=1e-12, atol=1e-13)
+    t1 = 0.5 * (s.sol.ts[1] + s.sol.ts[2])
+    assert_close(r.sol(t1), s.sol(t1), rtol=1e-12, atol=1e-13)
     assert_close(r.sol.ts, s.sol.ts, rtol=1e-12, atol=1e-13)
     assert r.sol(np.zeros(0)).shape == (2, 0)   # (SciPy fails on no times)
 

@@ -193,6 +193,10 @@ class Stepper:
         ks.append(f_new)
         return y_new, f_new, ks
 
+    def _error_norm(self, ks, hv, scale):
+        """The RMS norm of the embedded error estimate ``h K^T E`` scaled by ``scale``."""
+        return rms(hv * lincomb(self.tab.e, ks) / scale)
+
     def step(self, bound, bound_v):
         """One accepted step towards ``bound`` (a number or 0-d Tensor, of value ``bound_v``); False when the
         step size falls below the spacing of floating-point numbers at t (or ``hmin``)."""
@@ -214,10 +218,9 @@ class Stepper:
             hv = tnv - tv
             h_abs = abs(hv)
             y_new, f_new, ks = self._stages(self.t, self.y, self.f, h)
-            err = hv * lincomb(tab.e, [val(k) for k in ks])
             yn = val(y_new)
             scale = self.atol + np.maximum(np.abs(y), np.abs(yn)) * self.rtol
-            en = rms(err / scale)
+            en = self._error_norm([val(k) for k in ks], hv, scale)
             if en < 1:
                 factor = MAX_FACTOR if en == 0 else min(MAX_FACTOR, SAFETY * en ** tab.exponent)
                 if rejected:

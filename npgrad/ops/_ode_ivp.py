@@ -22,22 +22,32 @@ MESSAGES = {0: "The solver successfully reached the end of the integration inter
 # ----------------------------------------------------------------------------------- dense output
 class RkInterpolant:
     """SciPy's ``RkDenseOutput`` of one step: ``y_old + h K^T P [x, x^2, ...]``, ``x = (t - t_old) / h``; the
-    stages ``K`` are Tensors, so the values carry the gradient of y0 and the parameters."""
+    stages ``K`` are Tensors, so the values carry the gradient of y0 and the parameters. Subclasses change the
+    weights ``W(x)`` of the rows (``_weights``, ``_dweights``)."""
 
-    def __init__(self, t_old, t, y_old, ks, h, P):
+    def __init__(self, t_old, t, y_old, rows, h, P=None):
         from .shape import stack
         self.t_old, self.t, self.hv = float(t_old), float(t), float(t) - float(t_old)
-        self.y_old, self.h, self.P = y_old, h, np.asarray(P, np.float64)
-        self.K = stack(ks) if isinstance(y_old, Tensor) else np.stack(ks)
+        self.y_old, self.h, self.P = y_old, h, None if P is None else np.asarray(P, np.float64)
+        self.K = stack(rows) if isinstance(y_old, Tensor) else np.stack(rows)
         self.dtype = val(y_old).dtype
+
+    def _weights(self, x):
+        """The weights of the rows at the points ``x`` (1-D): shape (len(x), rows)."""
+        q = self.P.shape[1]
+        return (x[:, None] ** np.arange(1, q + 1)) @ self.P.T
+
+    def _dweights(self, x):
+        """d/dx of the weights at one point ``x``: shape (rows,)."""
+        q = self.P.shape[1]
+        return (np.arange(1, q + 1) * x ** np.arange(q)) @ self.P.T
 
     def _x(self, tv):
         return (np.asarray(tv, np.float64) - self.t_old) / self.hv
 
     def __call__(self, tv):
         x = self._x(tv)
-        q = self.P.shape[1]
-        W = (np.atleast_1d(x)[:, None] ** np.arange(1, q + 1)) @ self.P.T          # (m, stages)
+        W = self._weights(np.atleast_1d(x))
         W = like(self.y_old, W.astype(np.empty(0, self.dtype).real.dtype))
         h = for_state(self.h, self.dtype)
         if x.ndim == 0:
@@ -46,10 +56,7 @@ class RkInterpolant:
 
     def deriv(self, tv):
         """dy/dt of the interpolant at one time, NumPy."""
-        x = float(self._x(tv))
-        q = self.P.shape[1]
-        dW = (np.arange(1, q + 1) * x ** np.arange(q)) @ self.P.T
-        return dW @ val(self.K)
+        return float(val(self.h)) / self.hv * (self._dweights(float(self._x(tv))) @ val(self.K))
 
 
 class ConstantInterpolant:
