@@ -291,7 +291,7 @@ def test_solve_ivp_gradient_and_backwards_span():
         I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), t_eval=[0.5, 2.0])
     with pytest.raises(NotImplementedError, match="solve_ivp: method 'LSODA' .implicit, for stiff problems. is not"):
         I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), method="LSODA")
-    with pytest.raises(ValueError, match="solve_ivp: method must be 'RK45', 'RK23' or 'DOP853'"):
+    with pytest.raises(ValueError, match="solve_ivp: method must be 'RK45', 'RK23', 'DOP853' or 'Radau'"):
         I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), method="rk4")
     with pytest.raises(NotImplementedError, match="solve_ivp: method 'BDF'"):
         I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), method="BDF")
@@ -318,6 +318,70 @@ def test_solve_ivp_dop853_matches_scipy_and_its_gradient(rtol):
         check_finite_difference(f, [np.array([0.4, -0.8]), _MLP[0]], eps=1e-6, rtol=1e-6, what="DOP853")
 
 
+def van_der_pol(t, y, mu):
+    return npg.stack([y[1], mu * ((1 - y[0] ** 2) * y[1]) - y[0]])
+
+
+def van_der_pol_np(t, y, mu):
+    return [y[1], mu * ((1 - y[0] ** 2) * y[1]) - y[0]]
+
+
+def robertson(t, y, k1):
+    return npg.stack([-k1 * y[0] + 1e4 * y[1] * y[2], k1 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+                      3e7 * y[1] ** 2])
+
+
+def robertson_np(t, y, k1):
+    return [-k1 * y[0] + 1e4 * y[1] * y[2], k1 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2, 3e7 * y[1] ** 2]
+
+
+def robertson_jac(t, y, k1):
+    return np.array([[-k1, 1e4 * y[2], 1e4 * y[1]], [k1, -1e4 * y[2] - 6e7 * y[1], -1e4 * y[1]],
+                     [0.0, 6e7 * y[1], 0.0]])
+
+
+def test_solve_ivp_radau_matches_scipy_on_stiff_problems():
+    # Van der Pol (mu = 10) with finite-difference Jacobians (SciPy's num_jac), dense output
+    kw = dict(method="Radau", args=(10.0,), dense_output=True)
+    r = I.solve_ivp(van_der_pol, (0.0, 20.0), np.array([2.0, 0.0]), **kw)
+    s = si.solve_ivp(van_der_pol_np, (0.0, 20.0), [2.0, 0.0], **kw)
+    assert (r.status, r.nfev, r.njev, r.nlu) == (s.status, s.nfev, s.njev, s.nlu) and r.t.shape == s.t.shape
+    assert_close(r.t, s.t, rtol=1e-7)          # the same steps, up to LAPACK rounding amplified over 100 steps
+    assert_close(r.y, s.y, rtol=1e-7, atol=1e-9)
+    tt = np.linspace(0.0, 20.0, 31)
+    assert_close(r.sol(tt), s.sol(tt), rtol=1e-7, atol=1e-9)
+    # Robertson's chemistry over 1e5 s, with an analytic jac (getting args), t_eval and a terminal event
+    def half(t, y, k1):
+        return y[2] - 0.5
+    half.terminal = True
+    kw = dict(method="Radau", args=(0.04,), rtol=1e-6, atol=1e-10, jac=robertson_jac, events=half,
+              t_eval=np.logspace(-3, 5, 9))
+    r = I.solve_ivp(robertson, (0.0, 1e5), np.array([1.0, 0.0, 0.0]), **kw)
+    s = si.solve_ivp(robertson_np, (0.0, 1e5), [1.0, 0.0, 0.0], **kw)
+    assert (r.status, r.nfev, r.njev, r.nlu, r.message) == (s.status, s.nfev, s.njev, s.nlu, s.message)
+    assert_close(r.t, s.t) and assert_close(r.y, s.y, rtol=1e-9, atol=1e-14)
+    assert_close(r.t_events[0], s.t_events[0], rtol=1e-9) and assert_close(r.y_events[0], s.y_events[0], atol=1e-12)
+    with pytest.raises(ValueError, match=r"solve_ivp: jac is expected to have shape \(3, 3\)"):
+        I.solve_ivp(robertson, (0.0, 1.0), np.array([1.0, 0.0, 0.0]), method="Radau", args=(0.04,), jac=np.eye(2))
+
+
+def test_solve_ivp_radau_gradient():
+    # through the steps by the implicit function theorem on the stage equations: y(t_eval), sol(t), and the
+    # parameter read by fun
+    def f(y0, mu):
+        r = I.solve_ivp(van_der_pol, (0.0, 1.0), y0, method="Radau", args=(mu,), rtol=1e-9, atol=1e-11,
+                        t_eval=[0.6, 1.0], dense_output=True)
+        return npg.concatenate([r.y.reshape(-1), r.sol(np.array([0.3, 0.8])).reshape(-1)])
+    check_finite_difference(f, [np.array([2.0, 0.0]), np.array(5.0)], eps=1e-4, rtol=1e-6, what="Radau")
+    # y' = -k y (stiff for large k): y(1) = y0 e^-k
+    k, y0 = npg.tensor(50.0, requires_grad=True), npg.tensor([1.5], requires_grad=True)
+    r = I.solve_ivp(lambda t, y: -k * y, (0.0, 0.2), y0, method="Radau", rtol=1e-8, atol=1e-14)
+    r.y[0, -1].backward()
+    assert_close(r.y[0, -1], 1.5 * np.exp(-10.0), rtol=1e-6)
+    assert_close(y0.grad, [np.exp(-10.0)], rtol=1e-5)
+    assert_close(k.grad, -0.2 * 1.5 * np.exp(-10.0), rtol=1e-5)
+
+
 def _lv_events():
     def cross(t, y, a, b):            # both directions
         return y[0] - 1.5
@@ -332,7 +396,7 @@ def _lv_events():
     return [cross, falling, second]
 
 
-@pytest.mark.parametrize("method", ["RK45", "RK23", "DOP853"])
+@pytest.mark.parametrize("method", ["RK45", "RK23", "DOP853", "Radau"])
 @pytest.mark.parametrize("t_eval", [None, np.linspace(0.0, 12.0, 13)], ids=["steps", "t_eval"])
 @pytest.mark.parametrize("span", [(0.0, 12.0), (0.0, -5.0)], ids=["forward", "backward"])
 def test_solve_ivp_dense_output_and_events_match_scipy(method, t_eval, span):
@@ -344,21 +408,23 @@ def test_solve_ivp_dense_output_and_events_match_scipy(method, t_eval, span):
     r = I.solve_ivp(fun, span, np.array([1.0, 0.5]), **kw)
     s = si.solve_ivp(lambda t, y, a, b: lotka_volterra_np(y, t, a, b), span, [1.0, 0.5], **kw)
     assert (r.status, r.message, r.nfev, r.success) == (s.status, s.message, s.nfev, s.success)
-    assert_close(r.t, s.t, rtol=1e-12, atol=1e-12)
-    assert_close(r.y, s.y, rtol=1e-10, atol=1e-12)
+    # Radau's complex linear solves round differently from SciPy's LAPACK by an ulp, amplified over the steps
+    k = 1e4 if method == "Radau" else 1.0
+    assert_close(r.t, s.t, rtol=1e-12 * k, atol=1e-12 * k)
+    assert_close(r.y, s.y, rtol=1e-10 * k, atol=1e-12 * k)
     assert len(r.t_events) == len(s.t_events) == 3
     for te, ye, ste, sye in zip(r.t_events, r.y_events, s.t_events, s.y_events):
         assert te.shape == ste.shape and ye.shape == (len(ste), 2)
         if ste.size:
-            assert_close(te, ste, rtol=1e-12, atol=1e-13)
-            assert_close(ye, sye, rtol=1e-10, atol=1e-12)
+            assert_close(te, ste, rtol=1e-12 * k, atol=1e-13 * k)
+            assert_close(ye, sye, rtol=1e-10 * k, atol=1e-12 * k)
     lo, hi = sorted(span)
     tt = np.random.default_rng(0).uniform(lo, hi, 40)          # unsorted, and beyond a terminal event (where the
     # last step's polynomial is extrapolated, amplifying rounding differences)
-    assert_close(r.sol(tt), s.sol(tt), rtol=1e-9, atol=1e-10)
+    assert_close(r.sol(tt), s.sol(tt), rtol=1e-9 * k, atol=1e-10 * k)
     t1 = 0.5 * (s.sol.ts[1] + s.sol.ts[2])
-    assert_close(r.sol(t1), s.sol(t1), rtol=1e-12, atol=1e-13)
-    assert_close(r.sol.ts, s.sol.ts, rtol=1e-12, atol=1e-13)
+    assert_close(r.sol(t1), s.sol(t1), rtol=1e-12 * k, atol=1e-13 * k)
+    assert_close(r.sol.ts, s.sol.ts, rtol=1e-12 * k, atol=1e-13 * k)
     assert r.sol(np.zeros(0)).shape == (2, 0)   # (SciPy fails on no times)
 
 
