@@ -14,13 +14,13 @@ signatures and defaults, computed with NumPy alone (SciPy is only the tests' ref
   solver's steps (exact for the computed solution), or with ``adjoint=True`` by the adjoint method (Chen et
   al. 2018; memory independent of the number of steps, gradient exact to the solver's tolerance).
 * ``solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None, args=None, ...)``:
-  SciPy's RK45, RK23, DOP853 and Radau (same steps, error control, dense output and events), differentiable in ``y0`` and
-  ``args`` (event times too, by the implicit function theorem).
+  SciPy's RK45, RK23, DOP853, Radau and BDF (same steps, error control, dense output and events),
+  differentiable in ``y0`` and ``args`` (event times too, by the implicit function theorem).
 * ``trapezoid``, ``cumulative_trapezoid``, ``simpson``: composite rules, differentiable in ``y``, ``x`` and
   ``dx``.
 
-The solvers live in npgrad/ops/_ode.py (steps, step-size control), _ode_dop853.py, _ode_radau.py, _ode_ivp.py
-(solve_ivp's loop, dense output and events) and _ode_adjoint.py.
+The solvers live in npgrad/ops/_ode.py (steps, step-size control), _ode_dop853.py, _ode_radau.py, _ode_bdf.py,
+_ode_ivp.py (solve_ivp's loop, dense output and events) and _ode_adjoint.py.
 """
 import numpy as _np
 
@@ -245,10 +245,11 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     ``scipy.integrate.solve_ivp`` with its explicit Runge-Kutta methods ``"RK45"`` (Dormand-Prince 5(4),
     default), ``"RK23"`` (Bogacki-Shampine 3(2)) and ``"DOP853"`` (Dormand-Prince 8(5,3)): SciPy's steps, error
     control, initial step and ``nfev`` (DOP853's dense output costs 3 evaluations per step, as SciPy's), and
-    the implicit ``"Radau"`` (Radau IIA of order 5, for stiff problems: SciPy's Newton iterations, Jacobian
-    reuse, step-size predictor and counts ``nfev``, ``njev``, ``nlu``; the Jacobian from ``jac`` -- an array or
-    ``jac(t, y, *args)`` called with NumPy arrays -- or SciPy's finite differences; the state is float64 as in
-    SciPy; same steps as SciPy up to the rounding of the linear solves). Options
+    the implicit methods for stiff problems ``"Radau"`` (Radau IIA of order 5) and ``"BDF"`` (variable order
+    1-5 NDF): SciPy's Newton iterations, Jacobian reuse, step-size and order selection and counts ``nfev``,
+    ``njev``, ``nlu``; the Jacobian from ``jac`` (an array, or ``jac(t, y, *args)`` called with NumPy arrays)
+    or SciPy's finite differences; a float64 state as in SciPy; the same steps as SciPy up to the rounding of
+    the linear solves. Options
     ``rtol`` (1e-3), ``atol`` (1e-6), ``first_step``, ``max_step``. Returns an ``OdeResult`` with ``t`` (the
     accepted step times, or ``t_eval``, NumPy), ``y`` (a Tensor of shape ``(n, len(t))``, the values at
     ``t_eval`` from SciPy's dense output), ``sol``, ``t_events``, ``y_events``, ``nfev``, ``njev``, ``nlu``,
@@ -265,16 +266,17 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     a terminal event's final state ``y[:, -1]`` carries that dependence too.
 
     Differentiable in ``y0`` and in the tensors ``fun`` uses (from ``args`` or a closure): the explicit methods
-    by backpropagation through the steps (step sizes chosen on values; differentiable again), Radau by the
-    implicit function theorem on each step's converged stage equations (the exact Jacobian of ``fun`` at the
-    stages by backpropagation; first derivatives only). ``t_span`` and ``t_eval`` are plain numbers (for
-    gradients with respect to the times, use ``odeint``). Not implemented: ``"BDF"`` and ``"LSODA"``
-    (NotImplementedError), ``vectorized`` and ``jac_sparsity`` (no effect)."""
-    if method not in ("RK45", "RK23", "DOP853", "Radau"):
-        if method in ("BDF", "LSODA"):
-            raise NotImplementedError(f"solve_ivp: method {method!r} (implicit, for stiff problems) is not "
-                                      f"implemented in npgrad; use 'Radau' for stiff problems, or 'RK45', 'RK23', 'DOP853'")
-        raise ValueError(f"solve_ivp: method must be 'RK45', 'RK23', 'DOP853' or 'Radau', got {method!r}")
+    by backpropagation through the steps (step sizes chosen on values; differentiable again), Radau and BDF by
+    the implicit function theorem on each step's converged stage (corrector) equations, with the exact Jacobian
+    of ``fun`` by backpropagation (first derivatives only). ``t_span`` and ``t_eval`` are plain numbers (for
+    gradients with respect to the times, use ``odeint``). Not implemented: ``"LSODA"`` (NotImplementedError),
+    complex states for Radau and BDF; ``vectorized`` and ``jac_sparsity`` have no effect."""
+    if method not in ("RK45", "RK23", "DOP853", "Radau", "BDF"):
+        if method == "LSODA":
+            raise NotImplementedError("solve_ivp: method 'LSODA' (ODEPACK's automatic stiffness switching) is not "
+                                      "implemented in npgrad; use 'Radau' or 'BDF' for stiff problems, 'RK45' or "
+                                      "'DOP853' otherwise")
+        raise ValueError(f"solve_ivp: method must be 'RK45', 'RK23', 'DOP853', 'Radau' or 'BDF', got {method!r}")
     for v, name in ((t_span, "t_span"), (t_eval, "t_eval")):
         if isinstance(v, _Tensor) and v._requires_grad and _state.enabled:
             raise NotImplementedError(f"solve_ivp: {name} is not differentiable; use odeint for gradients with "
@@ -289,7 +291,8 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     atol = options.pop("atol", 1e-6)
     first_step = options.pop("first_step", None)
     max_step = float(options.pop("max_step", _np.inf))
-    jac = options.pop("jac", None) if method == "Radau" else None
+    implicit = method in ("Radau", "BDF")
+    jac = options.pop("jac", None) if implicit else None
     if options:
         import warnings
         warnings.warn(f"solve_ivp: the following arguments have no effect for method {method}: "
@@ -312,10 +315,10 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
             raise ValueError("solve_ivp: values in t_eval are not properly sorted (they must follow t_span's "
                              "direction, without repeats)")
     from .ops._ode_dop853 import DOP853, Dop853Stepper
-    tab = {"RK45": _ode.RK45, "RK23": _ode.RK23, "DOP853": DOP853, "Radau": None}[method]
-    order = 3 if method == "Radau" else tab.error_order
-    if method == "Radau" and y0.dtype.kind == "f" and y0.dtype != _np.float64:
-        y0 = y0.astype(_np.float64)            # as SciPy's solvers (Radau's linear algebra is float64)
+    tab = {"RK45": _ode.RK45, "RK23": _ode.RK23, "DOP853": DOP853}.get(method)
+    order = {"Radau": 3, "BDF": 1}[method] if implicit else tab.error_order
+    if implicit and y0.dtype.kind == "f" and y0.dtype != _np.float64:
+        y0 = y0.astype(_np.float64)            # as SciPy's solvers (the implicit methods' linear algebra is float64)
     rhs = _ode.Rhs(fun, args or (), True, y0.shape, y0.dtype, "solve_ivp", name="fun")
     f0 = rhs(t0, y0)
     if first_step is None:
@@ -324,13 +327,15 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         if not 0 < first_step <= abs(tf - t0):
             raise ValueError(f"solve_ivp: first_step must be positive and not exceed the span, got {first_step}")
         h_abs = float(first_step)
-    if method == "Radau":
+    if implicit:
         if y0.dtype.kind == "c":
-            raise NotImplementedError("solve_ivp: method 'Radau' supports real states only in npgrad")
+            raise NotImplementedError(f"solve_ivp: method {method!r} supports real states only in npgrad")
         from .ops._ode_radau import RadauStepper
+        from .ops._ode_bdf import BDFStepper
         if callable(jac) and args:
             jac = (lambda j: lambda t, y: j(t, y, *args))(jac)
-        st = RadauStepper(rhs, t0, y0, f0, h_abs, rtol, atol, max_step, direction, jac)
+        stepper = RadauStepper if method == "Radau" else BDFStepper
+        st = stepper(rhs, t0, y0, f0, h_abs, rtol, atol, max_step, direction, jac)
     else:
         stepper = Dop853Stepper if method == "DOP853" else _ode.Stepper
         st = stepper(rhs, tab, t0, t0, y0, f0, h_abs, rtol, atol, max_step, 0.0, direction)
@@ -338,4 +343,5 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     out = solve(st, rhs, t0, tf, y0, t_eval, dense_output, events, args or ())
     status = out["status"]
     return OdeResult(t=out["t"], y=out["y"], sol=out["sol"], t_events=out["t_events"], y_events=out["y_events"],
-                     nfev=rhs.nfe, njev=getattr(st, "njev", 0), nlu=getattr(st, "nlu", 0), status=status, message=MESSAGES[status], success=status >= 0)
+                     nfev=rhs.nfe, njev=getattr(st, "njev", 0), nlu=getattr(st, "nlu", 0), status=status,
+                     message=MESSAGES[status], success=status >= 0)

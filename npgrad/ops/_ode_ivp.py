@@ -83,7 +83,7 @@ class OdeSolution:
     outside ``[t_min, t_max]`` the first or last step's, extrapolated). Returns a Tensor, differentiable in
     y0 and the parameters (not in ``t``)."""
 
-    def __init__(self, ts, interpolants):
+    def __init__(self, ts, interpolants, alt_segment=False):
         ts = np.asarray(ts, np.float64)
         d = np.diff(ts)
         if not ((ts.size == 2 and ts[0] == ts[-1]) or np.all(d > 0) or np.all(d < 0)):
@@ -94,7 +94,7 @@ class OdeSolution:
         self.ts, self.interpolants = ts, interpolants
         self.ascending = bool(ts[-1] >= ts[0])
         self.t_min, self.t_max = (ts[0], ts[-1]) if self.ascending else (ts[-1], ts[0])
-        self.side = "left" if self.ascending else "right"
+        self.side = ("right" if alt_segment else "left") if self.ascending else ("left" if alt_segment else "right")
         self.ts_sorted = ts if self.ascending else ts[::-1]
 
     def _segments(self, t):
@@ -321,7 +321,8 @@ def solve(st, rhs, t0, tf, y0, t_eval, dense_output, events, args):
     else:
         y = (concatenate(ys, axis=1) if len(ys) > 1 else ys[0]) if ys else like(y0, np.zeros((n, 0), val(y0).dtype))
     out = dict(t=np.asarray(ts, np.float64), y=y, t_events=None, y_events=None, status=status,
-               sol=OdeSolution(ts if t_eval is None else ti, interpolants) if dense_output else None)
+               sol=OdeSolution(ts if t_eval is None else ti, interpolants, getattr(st, "alt_segment", False))
+               if dense_output else None)
     if events is not None:
         dtype = val(y0).dtype
         out["t_events"] = [stack(te) if te else _wrap(np.zeros(0)) for te in t_events]

@@ -171,7 +171,8 @@ class RadauStepper:
             dW_norm = norm(dW / scale)
             if dW_norm_old is not None:
                 rate = dW_norm / dW_norm_old
-            if rate is not None and (rate >= 1 or rate ** (NEWTON_MAXITER - k) / (1 - rate) * dW_norm > self.newton_tol):
+            if rate is not None and (rate >= 1 or
+                                     rate ** (NEWTON_MAXITER - k) / (1 - rate) * dW_norm > self.newton_tol):
                 break
             W += dW
             Z = T.dot(W)
