@@ -381,6 +381,13 @@ def test_solve_ivp_implicit_methods_gradient(method):
     assert_close(r.y[0, -1], 1.5 * np.exp(-10.0), rtol=1e-6)
     assert_close(y0.grad, [np.exp(-10.0)], rtol=1e-5)
     assert_close(k.grad, -0.2 * 1.5 * np.exp(-10.0), rtol=1e-5)
+    # a fun computed from NumPy values cannot be differentiated through the implicit steps: a clear error, not a
+    # gradient that ignores it (without a gradient to form, it solves)
+    with pytest.raises(RuntimeError, match=f"solve_ivp .method '{method}'.: fun's dy/dt does not depend on y"):
+        I.solve_ivp(lambda t, y: [-float(y[0].item())], (0.0, 1.0), y0, method=method)
+    with npg.no_grad():
+        r = I.solve_ivp(lambda t, y: [-float(y[0].item())], (0.0, 1.0), y0, method=method, rtol=1e-8, atol=1e-10)
+    assert_close(r.y[0, -1], 1.5 * np.exp(-1.0), rtol=1e-6)
 
 
 def _lv_events():

@@ -12,10 +12,10 @@ First derivatives only.
 """
 import numpy as np
 
-from ..autograd.grad_mode import _state, no_grad
+from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap
 from ._ode import val
-from ._ode_radau import RadauStepper, norm, num_jac
+from ._ode_radau import RadauStepper, exact_jacobian, norm, num_jac
 
 MAX_ORDER, NEWTON_MAXITER, MIN_FACTOR, MAX_FACTOR = 5, 4, 0.2, 10
 KAPPA = np.array([0, -0.1850, -1 / 9, -0.0823, -0.0415, 0])
@@ -195,7 +195,6 @@ class BDFStepper(RadauStepper):
 
     def _tangent(self, t_new, y_new, c, order):
         """The perturbation of the step's correction d (implicit function theorem) and of y_predict."""
-        from ..autograd import grad
         if not _state.enabled:
             return None, None
         dD = self.dD
@@ -207,11 +206,7 @@ class BDFStepper(RadauStepper):
         if dy_pred is None and dF is None and dpsi is None:
             return None, None
         n = self.n
-        Y = _wrap(y_new.copy()).requires_grad_()
-        F = self.rhs(t_new, Y)
-        self.rhs.nfe -= 1
-        rows = [grad(F[i], [Y], retain_graph=True, allow_unused=True)[0] for i in range(n)]
-        Jx = np.stack([np.zeros(n) if r is None else val(r) for r in rows])
+        Jx = exact_jacobian(self.rhs, t_new, y_new, "BDF")
         if dy_pred is not None:
             dF = _add(dF, _wrap(Jx) @ dy_pred)
         dR = _add(dpsi, None if dF is None else dF * (-float(c)))

@@ -87,6 +87,21 @@ def num_jac(fun, t, y, f, threshold, factor):
     return diff, np.maximum(factor, 1e3 * EPS)
 
 
+def exact_jacobian(rhs, t, yv, method):
+    """d fun / dy at (t, yv) by backpropagation (n passes), not counted in nfev."""
+    from ..autograd import grad
+    n = yv.shape[0]
+    Y = _wrap(np.array(yv, dtype=np.float64)).requires_grad_()
+    F = rhs(t, Y)
+    rhs.nfe -= 1
+    if n and not F.requires_grad:
+        raise RuntimeError(f"solve_ivp (method {method!r}): fun's dy/dt does not depend on y through npgrad "
+                           f"operations (computed from NumPy values?), so the gradient through the implicit steps "
+                           f"cannot be formed; write fun with npgrad ops, or solve under npg.no_grad()")
+    rows = [grad(F[i], [Y], retain_graph=i < n - 1, allow_unused=True)[0] for i in range(n)]
+    return np.stack([np.zeros(n) if r is None else val(r) for r in rows]) if n else np.zeros((0, 0))
+
+
 def predict_factor(h_abs, h_abs_old, error_norm, error_norm_old):
     if error_norm_old is None or h_abs_old is None or error_norm == 0:
         multiplier = 1
@@ -266,7 +281,6 @@ class RadauStepper:
     # ------------------------------------------------------------------ gradient
     def _differentiable_stages(self, t, h, Z):
         """The stages as a Tensor carrying d/dy and d/dparameters (implicit function theorem), or Z itself."""
-        from ..autograd import grad
         y = self.y
         if not _state.enabled:
             return Z
@@ -278,13 +292,7 @@ class RadauStepper:
         y_needs = isinstance(y, Tensor) and y.requires_grad
         if not y_needs and not any(isinstance(F, Tensor) and F.requires_grad for F in Fc):
             return Z
-        Js = []
-        for j in range(3):                      # the exact Jacobians of fun at the stage points
-            Y = _wrap(yv + Z[j]).requires_grad_()
-            F = self.rhs(t + C[j] * h, Y)
-            self.rhs.nfe -= 1
-            rows = [grad(F[i], [Y], retain_graph=True, allow_unused=True)[0] for i in range(n)]
-            Js.append(np.stack([np.zeros(n) if r is None else val(r) for r in rows]) if n else np.zeros((0, 0)))
+        Js = [exact_jacobian(self.rhs, t + C[j] * h, yv + Z[j], "Radau") for j in range(3)]
         M = np.eye(3 * n) - h * np.kron(A, np.ones((n, n))) * np.block(
             [[Js[j] for j in range(3)] for _ in range(3)])
         dy = (y - y.detach()) if y_needs else None
@@ -295,7 +303,7 @@ class RadauStepper:
                 jd = _wrap(Js[j]) @ dy
                 d = jd if d is None else d + jd
             dF.append(d if d is not None else _wrap(np.zeros(n)))
-        from .shape import concatenate, stack
+        from .shape import stack
         dF = stack(dF)                           # (3, n), value 0
         dR = (_wrap(-h * A) @ dF).reshape(-1)    # dR/dtheta, per stage
         dZ = -(_wrap(np.linalg.inv(M)) @ dR)
