@@ -268,7 +268,8 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     Differentiable in ``y0`` and in the tensors ``fun`` uses (from ``args`` or a closure): the explicit methods
     by backpropagation through the steps (step sizes chosen on values; differentiable again), Radau and BDF by
     the implicit function theorem on each step's converged stage (corrector) equations, with the exact Jacobian
-    of ``fun`` by backpropagation (first derivatives only). ``t_span`` and ``t_eval`` are plain numbers (for
+    of ``fun`` by backpropagation. Those implicit-function-theorem derivatives (Radau, BDF, event times) are
+    first derivatives only: differentiating them again (``create_graph=True``) raises. ``t_span`` and ``t_eval`` are plain numbers (for
     gradients with respect to the times, use ``odeint``). Not implemented: ``"LSODA"`` (NotImplementedError),
     complex states for Radau and BDF; ``vectorized`` and ``jac_sparsity`` have no effect."""
     if method not in ("RK45", "RK23", "DOP853", "Radau", "BDF"):

@@ -388,6 +388,10 @@ def test_solve_ivp_implicit_methods_gradient(method):
     with npg.no_grad():
         r = I.solve_ivp(lambda t, y: [-float(y[0].item())], (0.0, 1.0), y0, method=method, rtol=1e-8, atol=1e-10)
     assert_close(r.y[0, -1], 1.5 * np.exp(-1.0), rtol=1e-6)
+    # first derivatives only: a second derivative would miss the Jacobians' dependence, so it is refused
+    r = I.solve_ivp(lambda t, y: -k * y, (0.0, 0.2), y0, method=method)
+    with pytest.raises(RuntimeError, match=f"gradient of a {method} step .* cannot be differentiated again"):
+        npg.autograd.grad(r.y[0, -1], [k], create_graph=True)
 
 
 def _lv_events():
@@ -467,6 +471,9 @@ def test_solve_ivp_event_time_gradient_against_the_analytic_one(method):
     (t_star + 10 * r.y[0, -1]).backward()                # y at the event is c: its gradient is (0, 1)
     assert_close(k.grad, -np.log(4.0) / 0.49, rtol=10 * acc)
     assert_close(c.grad, -1 / (0.25 * 0.7) + 10, rtol=10 * acc)
+    r = I.solve_ivp(lambda t, y: -k * y, (0.0, 5.0), np.array([1.0]), method=method, events=level)
+    with pytest.raises(RuntimeError, match="gradient of an event time .* cannot be differentiated again"):
+        npg.autograd.grad(r.t_events[0][0], [c], create_graph=True)
 
 
 def test_solve_ivp_events_edge_cases_and_errors():

@@ -15,6 +15,7 @@ import numpy as np
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap
 from ._ode import val
+from ._ode_ivp import first_order_only
 from ._ode_radau import RadauStepper, exact_jacobian, norm, num_jac
 
 MAX_ORDER, NEWTON_MAXITER, MIN_FACTOR, MAX_FACTOR = 5, 4, 0.2, 10
@@ -210,7 +211,7 @@ class BDFStepper(RadauStepper):
         if dy_pred is not None:
             dF = _add(dF, _wrap(Jx) @ dy_pred)
         dR = _add(dpsi, None if dF is None else dF * (-float(c)))
-        dd = -(_wrap(np.linalg.inv(np.eye(n) - c * Jx)) @ dR)
+        dd = first_order_only(-(_wrap(np.linalg.inv(np.eye(n) - c * Jx)) @ dR), "a BDF step")
         return dd, dy_pred
 
     def interpolant(self):

@@ -9,6 +9,7 @@ interpolant, and ``y_event = y(t*) + y'(t*) (t*(theta) - t*)``: exact derivative
 """
 import numpy as np
 
+from ..autograd.function import Function
 from ..autograd.grad_mode import _state, no_grad
 from ..tensor import Tensor, _wrap
 from ._ode import for_state, like, val
@@ -128,6 +129,29 @@ class OdeSolution:
         return ys[:, reverse] if (reverse != np.arange(len(reverse))).any() else ys
 
 
+# ----------------------------------------------------------------------------------- first derivatives only
+class _FirstOrderOnly(Function):
+    """The identity, whose backward refuses to be differentiated again: the implicit-function-theorem
+    derivatives (event times, Radau's and BDF's steps) hold the Jacobians as constants, so a second derivative
+    through them would be incomplete."""
+
+    @staticmethod
+    def forward(ctx, where, x):
+        ctx.where = where
+        return _wrap(val(x).copy())
+
+    @staticmethod
+    def backward(ctx, g):
+        if _state.enabled:
+            raise RuntimeError(f"solve_ivp: the gradient of {ctx.where} (by the implicit function theorem) cannot "
+                               f"be differentiated again (create_graph=True)")
+        return None, g
+
+
+def first_order_only(x, where):
+    return _FirstOrderOnly.apply(where, x) if isinstance(x, Tensor) and x.requires_grad else x
+
+
 # ----------------------------------------------------------------------------------- events
 def brentq(f, xa, xb, xtol=4 * EPS, rtol=4 * EPS, maxiter=100):
     """A root of ``f`` in ``[xa, xb]`` (``f(xa)``, ``f(xb)`` of opposite signs or zero) by Brent's method,
@@ -230,7 +254,7 @@ def event_point(ev, interp, tr):
     with np.errstate(divide="ignore"):
         inv = -1.0 / slope if slope != 0 else np.inf   # a tangential zero: the event time is not differentiable
     G = G.reshape(())
-    shift = (G - G.detach()) * inv                      # value 0, derivative dt*/dtheta
+    shift = first_order_only((G - G.detach()) * inv, "an event time")   # value 0, derivative dt*/dtheta
     y_star = y_t + shift.astype(dtype) * like(y_t, ydot.astype(dtype))
     return shift + np.float64(tr), y_star
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd.grad_mode import _state, no_grad
 from ..tensor import Tensor, _wrap
 from ._ode import rms, val
-from ._ode_ivp import RkInterpolant
+from ._ode_ivp import RkInterpolant, first_order_only
 
 EPS = np.finfo(float).eps
 S6 = 6 ** 0.5
@@ -306,7 +306,7 @@ class RadauStepper:
         from .shape import stack
         dF = stack(dF)                           # (3, n), value 0
         dR = (_wrap(-h * A) @ dF).reshape(-1)    # dR/dtheta, per stage
-        dZ = -(_wrap(np.linalg.inv(M)) @ dR)
+        dZ = first_order_only(-(_wrap(np.linalg.inv(M)) @ dR), "a Radau step")
         return _wrap(Z) + dZ.reshape(3, n) if n else _wrap(Z)
 
     def interpolant(self):
