@@ -265,13 +265,13 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     the event time moves with y0 and the parameters (``dt*/dp = -(dg/dp) / (dg/dt)`` along the solution), and
     a terminal event's final state ``y[:, -1]`` carries that dependence too.
 
-    Differentiable in ``y0`` and in the tensors ``fun`` uses (from ``args`` or a closure): the explicit methods
-    by backpropagation through the steps (step sizes chosen on values; differentiable again), Radau and BDF by
-    the implicit function theorem on each step's converged stage (corrector) equations, with the exact Jacobian
-    of ``fun`` by backpropagation. Those implicit-function-theorem derivatives (Radau, BDF, event times) are
-    first derivatives only: differentiating them again (``create_graph=True``) raises. ``t_span`` and ``t_eval`` are plain numbers (for
-    gradients with respect to the times, use ``odeint``). Not implemented: ``"LSODA"`` (NotImplementedError),
-    complex states for Radau and BDF; ``vectorized`` and ``jac_sparsity`` have no effect."""
+    Differentiable in ``y0`` and in the tensors ``fun`` uses (from ``args`` or a closure): the explicit methods by
+    backpropagation through the steps (step sizes chosen on values; differentiable again), Radau and BDF by the
+    implicit function theorem on each step's converged stage (corrector) equations, with the exact Jacobian of
+    ``fun`` by backpropagation. Those implicit-function-theorem derivatives (Radau, BDF, event times) are first
+    derivatives only: differentiating them again (``create_graph=True``) raises. ``t_span`` and ``t_eval`` are
+    plain numbers (for gradients with respect to the times, use ``odeint``). Not implemented: ``"LSODA"``
+    (NotImplementedError), complex states for Radau and BDF; ``vectorized`` and ``jac_sparsity`` have no effect."""
     if method not in ("RK45", "RK23", "DOP853", "Radau", "BDF"):
         if method == "LSODA":
             raise NotImplementedError("solve_ivp: method 'LSODA' (ODEPACK's automatic stiffness switching) is not "
