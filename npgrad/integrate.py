@@ -34,10 +34,12 @@ from .ops.shape import concatenate as _concatenate, moveaxis as _moveaxis
 from .tensor import Tensor as _Tensor, _wrap
 from .ops import _ode
 from .ops._ode import ODEintWarning, OdeResult
+from .ops._ode_ivp import OdeSolution
 from .ops.shape import stack as _stack
 from .autograd.grad_mode import _state
 
-__all__ = ["odeint", "solve_ivp", "OdeResult", "ODEintWarning", "trapezoid", "cumulative_trapezoid", "simpson"]
+__all__ = ["odeint", "solve_ivp", "OdeResult", "OdeSolution", "ODEintWarning", "trapezoid", "cumulative_trapezoid",
+           "simpson"]
 
 
 # ----------------------------------------------------------------------------------------- quadrature

@@ -437,6 +437,8 @@ def test_solve_ivp_dense_output_and_events_match_scipy(method, t_eval, span):
     t1 = 0.5 * (s.sol.ts[1] + s.sol.ts[2])
     assert_close(r.sol(t1), s.sol(t1), rtol=1e-12 * k, atol=1e-13 * k)
     assert_close(r.sol.ts, s.sol.ts, rtol=1e-12 * k, atol=1e-13 * k)
+    assert isinstance(r.sol, I.OdeSolution)
+    assert_close([r.sol.t_min, r.sol.t_max], [s.sol.t_min, s.sol.t_max], rtol=1e-12 * k, atol=1e-13 * k)
     assert_close(r.sol(s.sol.ts), s.sol(s.sol.ts), rtol=1e-12 * k, atol=1e-13 * k)   # breakpoints: BDF's segments
     assert r.sol(np.zeros(0)).shape == (2, 0)   # (SciPy fails on no times)
 
@@ -566,6 +568,7 @@ def test_quadrature_dtypes_and_errors():
 
 def test_namespace():
     assert npg.integrate is I and "integrate" in npg.__all__
+    assert hasattr(si, "OdeSolution") and I.OdeSolution.__doc__
     for name in I.__all__:
         assert getattr(I, name).__doc__
     with warnings.catch_warnings():
