@@ -87,7 +87,8 @@ def lincomb(coefs, ks):
 
 
 def rms(x):
-    return float(np.sqrt(np.mean(np.abs(x) ** 2))) if x.size else 0.0
+    """The RMS norm, computed as SciPy's ``norm`` (``||x|| / sqrt(size)``, for the same rounding)."""
+    return float(np.linalg.norm(x) / x.size ** 0.5) if x.size else 0.0
 
 
 def like(y, arr):
