@@ -13,12 +13,14 @@ signatures and defaults, computed with NumPy alone (SciPy is only the tests' ref
   reads from a closure, e.g. an ``npg.nn.Module``'s parameters) and in ``t``: by backpropagation through the
   solver's steps (exact for the computed solution), or with ``adjoint=True`` by the adjoint method (Chen et
   al. 2018; memory independent of the number of steps, gradient exact to the solver's tolerance).
-* ``solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, args=None, ...)``: SciPy's RK45 and RK23 (same
-  steps, error control and dense output), differentiable in ``y0`` and ``args``.
+* ``solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None, args=None, ...)``:
+  SciPy's RK45, RK23, DOP853, Radau and BDF (same steps, error control, dense output and events),
+  differentiable in ``y0`` and ``args`` (event times too, by the implicit function theorem).
 * ``trapezoid``, ``cumulative_trapezoid``, ``simpson``: composite rules, differentiable in ``y``, ``x`` and
   ``dx``.
 
-The solvers live in npgrad/ops/_ode.py (steps, step-size control) and npgrad/ops/_ode_adjoint.py.
+The solvers live in npgrad/ops/_ode.py (steps, step-size control), _ode_dop853.py, _ode_radau.py, _ode_bdf.py,
+_ode_ivp.py (solve_ivp's loop, dense output and events) and _ode_adjoint.py.
 """
 import numpy as _np
 
@@ -32,10 +34,12 @@ from .ops.shape import concatenate as _concatenate, moveaxis as _moveaxis
 from .tensor import Tensor as _Tensor, _wrap
 from .ops import _ode
 from .ops._ode import ODEintWarning, OdeResult
+from .ops._ode_ivp import OdeSolution
 from .ops.shape import stack as _stack
 from .autograd.grad_mode import _state
 
-__all__ = ["odeint", "solve_ivp", "OdeResult", "ODEintWarning", "trapezoid", "cumulative_trapezoid", "simpson"]
+__all__ = ["odeint", "solve_ivp", "OdeResult", "OdeSolution", "ODEintWarning", "trapezoid", "cumulative_trapezoid",
+           "simpson"]
 
 
 # ----------------------------------------------------------------------------------------- quadrature
@@ -237,30 +241,45 @@ def odeint(func, y0, t, args=(), *, rtol=None, atol=None, h0=0.0, hmax=0.0, hmin
     return out, infodict
 
 
-_IVP_MESSAGES = {0: "The solver successfully reached the end of the integration interval.",
-                 -1: "Required step size is less than spacing between numbers."}
-
-
 def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None, vectorized=False,
               args=None, **options):
     """Solve ``dy/dt = fun(t, y, *args)`` on ``t_span = (t0, tf)`` from ``y(t0) = y0`` (shape ``(n,)``), as
     ``scipy.integrate.solve_ivp`` with its explicit Runge-Kutta methods ``"RK45"`` (Dormand-Prince 5(4),
-    default) and ``"RK23"`` (Bogacki-Shampine 3(2)): SciPy's steps, error control and initial step, options
+    default), ``"RK23"`` (Bogacki-Shampine 3(2)) and ``"DOP853"`` (Dormand-Prince 8(5,3)): SciPy's steps, error
+    control, initial step and ``nfev`` (DOP853's dense output costs 3 evaluations per step, as SciPy's), and
+    the implicit methods for stiff problems ``"Radau"`` (Radau IIA of order 5) and ``"BDF"`` (variable order
+    1-5 NDF): SciPy's Newton iterations, Jacobian reuse, step-size and order selection and counts ``nfev``,
+    ``njev``, ``nlu``; the Jacobian from ``jac`` (an array, or ``jac(t, y, *args)`` called with NumPy arrays)
+    or SciPy's finite differences; a float64 state as in SciPy; the same steps as SciPy up to the rounding of
+    the linear solves. Options
     ``rtol`` (1e-3), ``atol`` (1e-6), ``first_step``, ``max_step``. Returns an ``OdeResult`` with ``t`` (the
     accepted step times, or ``t_eval``, NumPy), ``y`` (a Tensor of shape ``(n, len(t))``, the values at
-    ``t_eval`` from SciPy's dense output), ``nfev``, ``njev``, ``nlu``, ``status``, ``message``, ``success``.
+    ``t_eval`` from SciPy's dense output), ``sol``, ``t_events``, ``y_events``, ``nfev``, ``njev``, ``nlu``,
+    ``status``, ``message``, ``success``.
 
-    Differentiable in ``y0`` and in the tensors ``fun`` uses (from ``args`` or a closure), by backpropagation
-    through the steps (step sizes chosen on values). ``t_span`` and ``t_eval`` are plain numbers (for gradients
-    with respect to the times, use ``odeint``). Not supported: the implicit methods, ``dense_output=True`` and
-    ``events`` (NotImplementedError)."""
-    if method not in ("RK45", "RK23"):
-        if method in ("DOP853", "Radau", "BDF", "LSODA"):
-            raise NotImplementedError(f"solve_ivp: method {method!r} is not implemented in npgrad; use 'RK45' or "
-                                      f"'RK23'")
-        raise ValueError(f"solve_ivp: method must be 'RK45' or 'RK23' (SciPy's explicit methods), got {method!r}")
-    if dense_output or events is not None:
-        raise NotImplementedError("solve_ivp: dense_output=True and events are not supported by npgrad")
+    ``dense_output=True``: ``sol`` is an ``OdeSolution``, ``sol(t)`` evaluating SciPy's interpolant of the step
+    containing ``t`` (a number gives shape ``(n,)``, a 1-D array ``(n, len(t))``), a Tensor differentiable in
+    y0 and the parameters. ``events``: a function ``event(t, y, *args)`` returning a number, or a list of them,
+    with SciPy's optional attributes ``terminal`` (True, or a count: stop at that occurrence, ``status=1``) and
+    ``direction`` (+1 rising zeros only, -1 falling, 0 both); each zero is located by Brent's method on the
+    step's dense output, as SciPy's. ``t_events[i]`` (shape ``(k,)``) and ``y_events[i]`` (shape ``(k, n)``;
+    SciPy gives ``(0,)`` when there is no event) are Tensors, differentiable by the implicit function theorem:
+    the event time moves with y0 and the parameters (``dt*/dp = -(dg/dp) / (dg/dt)`` along the solution), and
+    a terminal event's final state ``y[:, -1]`` carries that dependence too.
+
+    Differentiable in ``y0`` and in the tensors ``fun`` uses (from ``args`` or a closure): the explicit methods by
+    backpropagation through the steps (step sizes chosen on values; differentiable again), Radau and BDF by the
+    implicit function theorem on each step's converged stage (corrector) equations, with the exact Jacobian of
+    ``fun`` by backpropagation. Those implicit-function-theorem derivatives (Radau, BDF, event times) are first
+    derivatives only: differentiating them again (``create_graph=True``) raises. ``t_span`` and ``t_eval`` are
+    plain numbers (for gradients with respect to the times, use ``odeint``). Not implemented: ``"LSODA"``
+    (NotImplementedError), complex states for Radau and BDF; ``vectorized`` and ``jac_sparsity`` have no effect."""
+    if method not in ("RK45", "RK23", "DOP853", "Radau", "BDF"):
+        if method == "LSODA":
+            raise NotImplementedError("solve_ivp: method 'LSODA' (ODEPACK's automatic stiffness switching) is not "
+                                      "implemented in npgrad; use 'Radau' or 'BDF' for stiff problems, 'RK45' or "
+                                      "'DOP853' otherwise")
+        raise ValueError(f"solve_ivp: method must be 'RK45', 'RK23', 'DOP853', 'Radau' or 'BDF', got {method!r}")
     for v, name in ((t_span, "t_span"), (t_eval, "t_eval")):
         if isinstance(v, _Tensor) and v._requires_grad and _state.enabled:
             raise NotImplementedError(f"solve_ivp: {name} is not differentiable; use odeint for gradients with "
@@ -275,6 +294,8 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     atol = options.pop("atol", 1e-6)
     first_step = options.pop("first_step", None)
     max_step = float(options.pop("max_step", _np.inf))
+    implicit = method in ("Radau", "BDF")
+    jac = options.pop("jac", None) if implicit else None
     if options:
         import warnings
         warnings.warn(f"solve_ivp: the following arguments have no effect for method {method}: "
@@ -296,37 +317,34 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         if (direction > 0 and (d <= 0).any()) or (direction < 0 and (d >= 0).any()):
             raise ValueError("solve_ivp: values in t_eval are not properly sorted (they must follow t_span's "
                              "direction, without repeats)")
-    tab = _ode.RK45 if method == "RK45" else _ode.RK23
+    from .ops._ode_dop853 import DOP853, Dop853Stepper
+    tab = {"RK45": _ode.RK45, "RK23": _ode.RK23, "DOP853": DOP853}.get(method)
+    order = {"Radau": 3, "BDF": 1}[method] if implicit else tab.error_order
+    if implicit and y0.dtype.kind == "f" and y0.dtype != _np.float64:
+        y0 = y0.astype(_np.float64)            # as SciPy's solvers (the implicit methods' linear algebra is float64)
     rhs = _ode.Rhs(fun, args or (), True, y0.shape, y0.dtype, "solve_ivp", name="fun")
     f0 = rhs(t0, y0)
     if first_step is None:
-        h_abs = _ode.initial_step(rhs, t0, y0, f0, abs(tf - t0), max_step, direction, tab.error_order, rtol, atol)
+        h_abs = _ode.initial_step(rhs, t0, y0, f0, abs(tf - t0), max_step, direction, order, rtol, atol)
     else:
         if not 0 < first_step <= abs(tf - t0):
             raise ValueError(f"solve_ivp: first_step must be positive and not exceed the span, got {first_step}")
         h_abs = float(first_step)
-    st = _ode.Stepper(rhs, tab, t0, t0, y0, f0, h_abs, rtol, atol, max_step, 0.0, direction)
-    ts, ys = ([t0], [y0]) if t_eval is None else ([], [])
-    i_eval, status = 0, None
-    while status is None:
-        if st.tv == tf or y0.size == 0:
-            status = 0
-            break
-        if not st.step(tf, tf):
-            status = -1
-            break
-        if t_eval is None:
-            ts.append(st.tv)
-            ys.append(st.y)
-            continue
-        order = t_eval if direction > 0 else -t_eval
-        i_new = int(_np.searchsorted(order, direction * st.tv, side="right"))
-        for te in t_eval[i_eval:i_new]:
-            ts.append(float(te))
-            ys.append(st.dense(float(te)))
-        i_eval = i_new
-    if t_eval is not None and y0.size == 0:
-        ts, ys = list(t_eval), [y0] * len(t_eval)
-    y = _stack(ys, axis=-1) if ys else _wrap(_np.zeros(y0.shape + (0,), y0.dtype))
-    return OdeResult(t=_np.asarray(ts, _np.float64), y=y, sol=None, t_events=None, y_events=None, nfev=rhs.nfe,
-                     njev=0, nlu=0, status=status, message=_IVP_MESSAGES[status], success=status >= 0)
+    if implicit:
+        if y0.dtype.kind == "c":
+            raise NotImplementedError(f"solve_ivp: method {method!r} supports real states only in npgrad")
+        from .ops._ode_radau import RadauStepper
+        from .ops._ode_bdf import BDFStepper
+        if callable(jac) and args:
+            jac = (lambda j: lambda t, y: j(t, y, *args))(jac)
+        stepper = RadauStepper if method == "Radau" else BDFStepper
+        st = stepper(rhs, t0, y0, f0, h_abs, rtol, atol, max_step, direction, jac)
+    else:
+        stepper = Dop853Stepper if method == "DOP853" else _ode.Stepper
+        st = stepper(rhs, tab, t0, t0, y0, f0, h_abs, rtol, atol, max_step, 0.0, direction)
+    from .ops._ode_ivp import MESSAGES, solve
+    out = solve(st, rhs, t0, tf, y0, t_eval, dense_output, events, args or ())
+    status = out["status"]
+    return OdeResult(t=out["t"], y=out["y"], sol=out["sol"], t_events=out["t_events"], y_events=out["y_events"],
+                     nfev=rhs.nfe, njev=getattr(st, "njev", 0), nlu=getattr(st, "nlu", 0), status=status,
+                     message=MESSAGES[status], success=status >= 0)

@@ -263,7 +263,7 @@ def test_errors_name_odeint():
 
 
 # ----------------------------------------------------------------------------------- solve_ivp
-@pytest.mark.parametrize("method", ["RK45", "RK23"])
+@pytest.mark.parametrize("method", ["RK45", "RK23", "DOP853"])
 @pytest.mark.parametrize("t_eval", [None, np.linspace(0.0, 6.0, 7)], ids=["steps", "t_eval"])
 def test_solve_ivp_matches_scipy(method, t_eval):
     def fun(t, y, a, b):
@@ -289,8 +289,226 @@ def test_solve_ivp_gradient_and_backwards_span():
         I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones((2, 2)))
     with pytest.raises(ValueError, match="solve_ivp: values in t_eval are not within"):
         I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), t_eval=[0.5, 2.0])
-    with pytest.raises(NotImplementedError, match="solve_ivp: method 'BDF'"):
-        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), method="BDF")
+    with pytest.raises(NotImplementedError, match="solve_ivp: method 'LSODA' .ODEPACK's automatic stiffness"):
+        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), method="LSODA")
+    with pytest.raises(ValueError, match="solve_ivp: method must be 'RK45', 'RK23', 'DOP853', 'Radau' or 'BDF'"):
+        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), method="rk4")
+
+
+@pytest.mark.parametrize("rtol", [1e-3, 1e-9])
+def test_solve_ivp_dop853_matches_scipy_and_its_gradient(rtol):
+    # a neural ODE over a long span: many steps, rejected ones too; the dense output's 3 extra stages counted
+    args = tuple(_MLP)
+    kw = dict(method="DOP853", rtol=rtol, atol=rtol * 1e-3, t_eval=np.linspace(0.0, 10.0, 7), dense_output=True)
+    r = I.solve_ivp(lambda t, y, *p: mlp(y, t, *p), (0.0, 10.0), np.array([0.4, -0.8]), args=args, **kw)
+    s = si.solve_ivp(lambda t, y, *p: mlp_np(y, t, *p), (0.0, 10.0), [0.4, -0.8], args=args, **kw)
+    assert (r.status, r.nfev) == (s.status, s.nfev) and len(r.sol.ts) == len(s.sol.ts)
+    assert_close(r.sol.ts, s.sol.ts, rtol=1e-12)
+    assert_close(r.y, s.y, rtol=1e-10, atol=1e-12)
+    tt = np.linspace(0.0, 10.0, 23)
+    assert_close(r.sol(tt), s.sol(tt), rtol=1e-10, atol=1e-12)
+
+    def f(y0, w):
+        r = I.solve_ivp(lambda t, y: mlp(y, t, w, *args[1:]), (0.0, 3.0), y0, method="DOP853", rtol=1e-10,
+                        atol=1e-12, t_eval=[1.0, 3.0], dense_output=True)
+        return npg.concatenate([r.y.reshape(-1), r.sol(np.array([0.3, 2.2])).reshape(-1)])
+    if rtol == 1e-9:
+        check_finite_difference(f, [np.array([0.4, -0.8]), _MLP[0]], eps=1e-6, rtol=1e-6, what="DOP853")
+
+
+def van_der_pol(t, y, mu):
+    return npg.stack([y[1], mu * ((1 - y[0] ** 2) * y[1]) - y[0]])
+
+
+def van_der_pol_np(t, y, mu):
+    return [y[1], mu * ((1 - y[0] ** 2) * y[1]) - y[0]]
+
+
+def robertson(t, y, k1):
+    return npg.stack([-k1 * y[0] + 1e4 * y[1] * y[2], k1 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+                      3e7 * y[1] ** 2])
+
+
+def robertson_np(t, y, k1):
+    return [-k1 * y[0] + 1e4 * y[1] * y[2], k1 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2, 3e7 * y[1] ** 2]
+
+
+def robertson_jac(t, y, k1):
+    return np.array([[-k1, 1e4 * y[2], 1e4 * y[1]], [k1, -1e4 * y[2] - 6e7 * y[1], -1e4 * y[1]],
+                     [0.0, 6e7 * y[1], 0.0]])
+
+
+@pytest.mark.parametrize("method", ["Radau", "BDF"])
+def test_solve_ivp_implicit_methods_match_scipy_on_stiff_problems(method):
+    # Van der Pol (mu = 10) with finite-difference Jacobians (SciPy's num_jac), dense output
+    kw = dict(method=method, args=(10.0,), dense_output=True)
+    r = I.solve_ivp(van_der_pol, (0.0, 20.0), np.array([2.0, 0.0]), **kw)
+    s = si.solve_ivp(van_der_pol_np, (0.0, 20.0), [2.0, 0.0], **kw)
+    assert (r.status, r.nfev, r.njev, r.nlu) == (s.status, s.nfev, s.njev, s.nlu) and r.t.shape == s.t.shape
+    # the same steps (Radau: up to the rounding of its complex solves, amplified over 100 steps)
+    k = 1e5 if method == "Radau" else 1.0
+    assert_close(r.t, s.t, rtol=1e-12 * k)
+    assert_close(r.y, s.y, rtol=1e-11 * k, atol=1e-11 * k)
+    tt = np.linspace(0.0, 20.0, 31)
+    assert_close(r.sol(tt), s.sol(tt), rtol=1e-11 * k, atol=1e-11 * k)
+    # Robertson's chemistry over 1e5 s, with an analytic jac (getting args), t_eval and a terminal event
+    def half(t, y, k1):
+        return y[2] - 0.5
+    half.terminal = True
+    kw = dict(method=method, args=(0.04,), rtol=1e-6, atol=1e-10, jac=robertson_jac, events=half,
+              t_eval=np.logspace(-3, 5, 9))
+    r = I.solve_ivp(robertson, (0.0, 1e5), np.array([1.0, 0.0, 0.0]), **kw)
+    s = si.solve_ivp(robertson_np, (0.0, 1e5), [1.0, 0.0, 0.0], **kw)
+    assert (r.status, r.nfev, r.njev, r.nlu, r.message) == (s.status, s.nfev, s.njev, s.nlu, s.message)
+    assert_close(r.t, s.t) and assert_close(r.y, s.y, rtol=1e-9, atol=1e-14)
+    assert_close(r.t_events[0], s.t_events[0], rtol=1e-9) and assert_close(r.y_events[0], s.y_events[0], atol=1e-12)
+    with pytest.raises(ValueError, match=r"solve_ivp: jac is expected to have shape \(3, 3\)"):
+        I.solve_ivp(robertson, (0.0, 1.0), np.array([1.0, 0.0, 0.0]), method=method, args=(0.04,), jac=np.eye(2))
+
+
+@pytest.mark.parametrize("method", ["Radau", "BDF"])
+def test_solve_ivp_implicit_methods_gradient(method):
+    # through the steps by the implicit function theorem on the stage (Radau) or corrector (BDF) equations:
+    # y(t_eval), sol(t), and the parameter read by fun
+    def f(y0, mu):
+        r = I.solve_ivp(van_der_pol, (0.0, 1.0), y0, method=method, args=(mu,), rtol=1e-9, atol=1e-11,
+                        t_eval=[0.6, 1.0], dense_output=True)
+        return npg.concatenate([r.y.reshape(-1), r.sol(np.array([0.3, 0.8])).reshape(-1)])
+    check_finite_difference(f, [np.array([2.0, 0.0]), np.array(5.0)], eps=1e-4, rtol=1e-6, what=method)
+    # y' = -k y (stiff for large k): y(1) = y0 e^-k
+    k, y0 = npg.tensor(50.0, requires_grad=True), npg.tensor([1.5], requires_grad=True)
+    r = I.solve_ivp(lambda t, y: -k * y, (0.0, 0.2), y0, method=method, rtol=1e-8, atol=1e-14)
+    r.y[0, -1].backward()
+    assert_close(r.y[0, -1], 1.5 * np.exp(-10.0), rtol=1e-6)
+    assert_close(y0.grad, [np.exp(-10.0)], rtol=1e-5)
+    assert_close(k.grad, -0.2 * 1.5 * np.exp(-10.0), rtol=1e-5)
+    # a fun computed from NumPy values cannot be differentiated through the implicit steps: a clear error, not a
+    # gradient that ignores it (without a gradient to form, it solves)
+    with pytest.raises(RuntimeError, match=f"solve_ivp .method '{method}'.: fun's dy/dt does not depend on y"):
+        I.solve_ivp(lambda t, y: [-float(y[0].item())], (0.0, 1.0), y0, method=method)
+    with npg.no_grad():
+        r = I.solve_ivp(lambda t, y: [-float(y[0].item())], (0.0, 1.0), y0, method=method, rtol=1e-8, atol=1e-10)
+    assert_close(r.y[0, -1], 1.5 * np.exp(-1.0), rtol=1e-6)
+    # first derivatives only: a second derivative would miss the Jacobians' dependence, so it is refused
+    r = I.solve_ivp(lambda t, y: -k * y, (0.0, 0.2), y0, method=method)
+    with pytest.raises(RuntimeError, match=f"gradient of a {method} step .* cannot be differentiated again"):
+        npg.autograd.grad(r.y[0, -1], [k], create_graph=True)
+
+
+def _lv_events():
+    def cross(t, y, a, b):            # both directions
+        return y[0] - 1.5
+
+    def falling(t, y, a, b):
+        return y[1] - 1.0
+    falling.direction = -1
+
+    def second(t, y, a, b):           # terminal on its second zero (SciPy's integer terminal)
+        return y[0] - 0.6
+    second.terminal = 2
+    return [cross, falling, second]
+
+
+@pytest.mark.parametrize("method", ["RK45", "RK23", "DOP853", "Radau", "BDF"])
+@pytest.mark.parametrize("t_eval", [None, np.linspace(0.0, 12.0, 13)], ids=["steps", "t_eval"])
+@pytest.mark.parametrize("span", [(0.0, 12.0), (0.0, -5.0)], ids=["forward", "backward"])
+def test_solve_ivp_dense_output_and_events_match_scipy(method, t_eval, span):
+    if t_eval is not None and span[1] < 0:
+        t_eval = -t_eval[:6]
+    def fun(t, y, a, b):
+        return lotka_volterra(y, t, a, b)
+    kw = dict(method=method, t_eval=t_eval, args=(1.1, 0.4), dense_output=True, events=_lv_events())
+    r = I.solve_ivp(fun, span, np.array([1.0, 0.5]), **kw)
+    s = si.solve_ivp(lambda t, y, a, b: lotka_volterra_np(y, t, a, b), span, [1.0, 0.5], **kw)
+    assert (r.status, r.message, r.nfev, r.success) == (s.status, s.message, s.nfev, s.success)
+    # Radau's complex linear solves round differently from SciPy's LAPACK by an ulp, amplified over the steps
+    k = 1e4 if method == "Radau" else 1.0
+    assert_close(r.t, s.t, rtol=1e-12 * k, atol=1e-12 * k)
+    assert_close(r.y, s.y, rtol=1e-10 * k, atol=1e-12 * k)
+    assert len(r.t_events) == len(s.t_events) == 3
+    for te, ye, ste, sye in zip(r.t_events, r.y_events, s.t_events, s.y_events):
+        assert te.shape == ste.shape and ye.shape == (len(ste), 2)
+        if ste.size:
+            assert_close(te, ste, rtol=1e-12 * k, atol=1e-13 * k)
+            assert_close(ye, sye, rtol=1e-10 * k, atol=1e-12 * k)
+    lo, hi = sorted(span)
+    tt = np.random.default_rng(0).uniform(lo, hi, 40)          # unsorted, and beyond a terminal event (where the
+    # last step's polynomial is extrapolated, amplifying rounding differences)
+    assert_close(r.sol(tt), s.sol(tt), rtol=1e-9 * k, atol=1e-10 * k)
+    t1 = 0.5 * (s.sol.ts[1] + s.sol.ts[2])
+    assert_close(r.sol(t1), s.sol(t1), rtol=1e-12 * k, atol=1e-13 * k)
+    assert_close(r.sol.ts, s.sol.ts, rtol=1e-12 * k, atol=1e-13 * k)
+    assert isinstance(r.sol, I.OdeSolution)
+    assert_close([r.sol.t_min, r.sol.t_max], [s.sol.t_min, s.sol.t_max], rtol=1e-12 * k, atol=1e-13 * k)
+    assert_close(r.sol(s.sol.ts), s.sol(s.sol.ts), rtol=1e-12 * k, atol=1e-13 * k)   # breakpoints: BDF's segments
+    assert r.sol(np.zeros(0)).shape == (2, 0)   # (SciPy fails on no times)
+
+
+def test_solve_ivp_event_time_and_state_gradients():
+    # the event's time depends on y0, on a (through the solution) and on c (directly): implicit differentiation
+    def run(y0, a, c, what):
+        def hit(t, y, a):
+            return y[0] - c * (1 + 0.1 * t)
+        hit.terminal = True
+        r = I.solve_ivp(lambda t, y, a: lotka_volterra(y, t, a, 0.4), (0.0, 12.0), y0, args=(a,), events=hit,
+                        rtol=1e-10, atol=1e-12, dense_output=True)
+        assert r.status == 1 and r.t[-1] == r.t_events[0].item()
+        return {"t": r.t_events[0], "ye": r.y_events[0], "y": r.y[:, -1], "sol": r.sol(np.array([0.3, 0.1]))}[what]
+    for what in ["t", "ye", "y", "sol"]:
+        check_finite_difference(lambda y0, a, c: run(y0, a, c, what), [np.array([1.0, 0.5]), np.array(1.1),
+                                np.array(1.5)], eps=1e-6, rtol=1e-6, what=what)
+
+
+@pytest.mark.parametrize("method", ["RK45", "RK23", "DOP853", "Radau", "BDF"])
+def test_solve_ivp_event_time_gradient_against_the_analytic_one(method):
+    # y' = -k y from 1, event y = c (a terminal one): t* = log(1/c) / k, and y(t*) = c
+    k, c = npg.tensor(0.7, requires_grad=True), npg.tensor(0.25, requires_grad=True)
+    def level(t, y):
+        return y[0] - c
+    level.terminal = True
+    tol = dict(rtol=1e-10, atol=1e-12) if method != "RK23" else dict(rtol=1e-7, atol=1e-9)
+    r = I.solve_ivp(lambda t, y: -k * y, (0.0, 5.0), np.array([1.0]), method=method, events=level, **tol)
+    t_star = r.t_events[0][0]
+    acc = {"RK23": 1e-5, "BDF": 1e-6}.get(method, 1e-7)  # the low-order interpolants are the least accurate
+    assert_close(t_star, np.log(4.0) / 0.7, rtol=acc)
+    (t_star + 10 * r.y[0, -1]).backward()                # y at the event is c: its gradient is (0, 1)
+    assert_close(k.grad, -np.log(4.0) / 0.49, rtol=10 * acc)
+    assert_close(c.grad, -1 / (0.25 * 0.7) + 10, rtol=10 * acc)
+    r = I.solve_ivp(lambda t, y: -k * y, (0.0, 5.0), np.array([1.0]), method=method, events=level)
+    with pytest.raises(RuntimeError, match="gradient of an event time .* cannot be differentiated again"):
+        npg.autograd.grad(r.t_events[0][0], [c], create_graph=True)
+
+
+def test_solve_ivp_events_edge_cases_and_errors():
+    def zero_at_one(t, y):
+        return t - 1.0
+    zero_at_one.terminal = True
+    r = I.solve_ivp(lambda t, y: -y, (0.0, 3.0), np.array([1.0]), events=zero_at_one, t_eval=[0.5, 1.0, 2.0])
+    s = si.solve_ivp(lambda t, y: -y, (0.0, 3.0), np.array([1.0]), events=zero_at_one, t_eval=[0.5, 1.0, 2.0])
+    assert r.status == s.status == 1 and r.message == s.message
+    assert_close(r.t, s.t, rtol=1e-14) and assert_close(r.y, s.y, rtol=1e-12)
+    for span in [(0.0, 0.0), (0.0, 1.0)]:   # a zero-length span, an empty state: one step that does not move
+        y0 = np.ones(1) if span[1] == 0 else np.zeros(0)
+        r = I.solve_ivp(lambda t, y: -y, span, y0, dense_output=True)
+        s = si.solve_ivp(lambda t, y: -y, span, y0, dense_output=True)
+        assert_close(r.t, s.t) and r.y.shape == s.y.shape and r.nfev == s.nfev
+        assert r.sol(0.0).shape == s.sol(0.0).shape
+    with pytest.raises(ValueError, match=r"terminal attribute of events\[0\]"):
+        bad = lambda t, y: y[0]  # noqa: E731
+        bad.terminal = 1.5
+        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), events=[bad])
+    with pytest.raises(ValueError, match=r"events\[1\] must return a number, it returned shape \(2,\)"):
+        I.solve_ivp(lambda t, y: -y, (0.0, 1.0), np.ones(2), events=[lambda t, y: y[0], lambda t, y: y])
+
+
+def test_brentq_matches_scipy():
+    from scipy.optimize import brentq as sp_brentq
+    from npgrad.ops._ode_ivp import brentq, EPS
+    for f, a, b in [(lambda x: x ** 3 - 2, 0.0, 3.0), (np.cos, 0.0, 3.0), (lambda x: np.exp(x) - 5, -1.0, 4.0),
+                    (lambda x: (x - 0.3) * (x * x + 1), 2.0, -1.0), (lambda x: x, 0.0, 1.0)]:
+        assert brentq(f, a, b) == sp_brentq(f, a, b, xtol=4 * EPS, rtol=4 * EPS)
+    with pytest.raises(RuntimeError, match="brentq: failed to converge"):   # as SciPy's
+        brentq(lambda x: (x - 0.3) ** 5, 2.0, -1.0)
 
 
 # ----------------------------------------------------------------------------------- quadrature
@@ -351,6 +569,7 @@ def test_quadrature_dtypes_and_errors():
 
 def test_namespace():
     assert npg.integrate is I and "integrate" in npg.__all__
+    assert hasattr(si, "OdeSolution") and I.OdeSolution.__doc__
     for name in I.__all__:
         assert getattr(I, name).__doc__
     with warnings.catch_warnings():

@@ -87,7 +87,8 @@ def lincomb(coefs, ks):
 
 
 def rms(x):
-    return float(np.sqrt(np.mean(np.abs(x) ** 2))) if x.size else 0.0
+    """The RMS norm, computed as SciPy's ``norm`` (``||x|| / sqrt(size)``, for the same rounding)."""
+    return float(np.linalg.norm(x) / x.size ** 0.5) if x.size else 0.0
 
 
 def like(y, arr):
@@ -193,6 +194,10 @@ class Stepper:
         ks.append(f_new)
         return y_new, f_new, ks
 
+    def _error_norm(self, ks, hv, scale):
+        """The RMS norm of the embedded error estimate ``h K^T E`` scaled by ``scale``."""
+        return rms(hv * lincomb(self.tab.e, ks) / scale)
+
     def step(self, bound, bound_v):
         """One accepted step towards ``bound`` (a number or 0-d Tensor, of value ``bound_v``); False when the
         step size falls below the spacing of floating-point numbers at t (or ``hmin``)."""
@@ -214,10 +219,9 @@ class Stepper:
             hv = tnv - tv
             h_abs = abs(hv)
             y_new, f_new, ks = self._stages(self.t, self.y, self.f, h)
-            err = hv * lincomb(tab.e, [val(k) for k in ks])
             yn = val(y_new)
             scale = self.atol + np.maximum(np.abs(y), np.abs(yn)) * self.rtol
-            en = rms(err / scale)
+            en = self._error_norm([val(k) for k in ks], hv, scale)
             if en < 1:
                 factor = MAX_FACTOR if en == 0 else min(MAX_FACTOR, SAFETY * en ** tab.exponent)
                 if rejected:
@@ -232,6 +236,11 @@ class Stepper:
         self.tv, self.y, self.f, self.h_abs = tnv, y_new, f_new, h_abs
         self.nst += 1
         return True
+
+    def interpolant(self):
+        """The last step's dense output as an object (solve_ivp's ``sol``, events)."""
+        from ._ode_ivp import RkInterpolant
+        return RkInterpolant(self.tv_old, self.tv, self.y_old, self.K, self.h, self.tab.p)
 
     def dense(self, tv):
         """The dense output of the last step at time value ``tv`` (SciPy's ``RkDenseOutput``)."""
