@@ -1,4 +1,5 @@
-"""SciPy's matrix equations in npg.linalg (solve_sylvester, solve_continuous_lyapunov / solve_lyapunov,
+"""SciPy's matrix functions and matrix equations in npg.linalg (sqrtm, logm, fractional_matrix_power, signm, funm,
+sinm cosm tanm sinhm coshm tanhm, solve_sylvester, solve_continuous_lyapunov / solve_lyapunov,
 solve_discrete_lyapunov): values and dtypes against scipy.linalg (real, complex, float32, batched against a loop,
 0x0 and 1x1), gradients and JVPs against central finite differences (torch has none of these functions; for the
 equations a Kronecker-product torch spelling is an exact oracle too), vmap against a loop, and the errors.
@@ -42,6 +43,268 @@ def _close(actual, expected, rtol=1e-10):
     assert actual.shape == expected.shape
     scale = max(1.0, float(np.max(np.abs(expected), initial=0)))
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale)
+
+
+# name -> (npgrad function, scipy function)
+FUNCS = {
+    "sqrtm": (LA.sqrtm, sl.sqrtm),
+    "logm": (LA.logm, sl.logm),
+    "fmp_0.3": (lambda a: LA.fractional_matrix_power(a, 0.3), lambda a: sl.fractional_matrix_power(a, 0.3)),
+    "fmp_-1.7": (lambda a: LA.fractional_matrix_power(a, -1.7), lambda a: sl.fractional_matrix_power(a, -1.7)),
+    "signm": (LA.signm, sl.signm),
+    "funm_exp": (lambda a: LA.funm(a, np.exp), lambda a: sl.funm(a, np.exp)),
+    "funm_sin": (lambda a: LA.funm(a, np.sin), lambda a: sl.funm(a, np.sin)),
+    "sinm": (LA.sinm, sl.sinm), "cosm": (LA.cosm, sl.cosm), "tanm": (LA.tanm, sl.tanm),
+    "sinhm": (LA.sinhm, sl.sinhm), "coshm": (LA.coshm, sl.coshm), "tanhm": (LA.tanhm, sl.tanhm),
+}
+EIG_BASED = ["sqrtm", "logm", "fmp_0.3", "fmp_-1.7", "signm", "funm_exp", "funm_sin"]
+
+
+def _inputs(kind, rng):
+    if kind == "spd":
+        return _spd(rng, 4)
+    if kind == "fid":                      # the Frechet Inception Distance's product of two covariances
+        return _spd(rng, 4) @ _spd(rng, 4) / 10
+    if kind == "nonsym":
+        return _pos_nonsym(rng, 4)
+    if kind == "random":                   # complex eigenvalue pairs, maybe negative real ones
+        return _rand(rng, (4, 4))
+    if kind == "complex":
+        return _pos_nonsym(rng, 4, cplx=True)
+    if kind == "indefinite":               # symmetric with negative eigenvalues: complex sqrtm / logm
+        b = _rand(rng, (4, 4))
+        return b + b.T
+    raise KeyError(kind)
+
+
+KINDS = ["spd", "fid", "nonsym", "random", "complex", "indefinite"]
+
+
+# ------------------------------------------------------------------------------------ values
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", list(FUNCS))
+def test_values_and_dtypes_against_scipy(name, kind):
+    f, sf = FUNCS[name]
+    a = _inputs(kind, np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = sf(a)
+    out = f(npg.tensor(a))
+    assert out.dtype == expected.dtype, (name, kind, out.dtype, expected.dtype)
+    _close(out, expected, 1e-10)
+
+
+def test_logm_of_rotations_and_sqrtm_checks():
+    for theta in [0.3, 1.5, 3.0]:
+        r = _rotation(theta)
+        out = LA.logm(r)
+        _close(out, sl.logm(r))
+        _close(LA.expm(out), r)
+    rng = np.random.default_rng(5)
+    a = _spd(rng, 6) @ _spd(rng, 6)
+    x = LA.sqrtm(a).data
+    _close(x @ x, a, 1e-12)
+
+
+@pytest.mark.parametrize("name", list(FUNCS))
+def test_float32_and_complex64_follow_scipy(name):
+    f, sf = FUNCS[name]
+    rng = np.random.default_rng(1)
+    for a in [_spd(rng, 3).astype(np.float32), _pos_nonsym(rng, 3, cplx=True).astype(np.complex64)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = sf(a)
+        out = f(npg.tensor(a))
+        assert out.dtype == expected.dtype, (name, a.dtype, out.dtype, expected.dtype)
+        _close(out, expected, 1e-5)
+
+
+@pytest.mark.parametrize("name", list(FUNCS))
+def test_batched_against_a_loop_and_small_shapes(name):
+    f, sf = FUNCS[name]
+    rng = np.random.default_rng(2)
+    a = np.stack([np.stack([_pos_nonsym(rng, 3) for _ in range(3)]) for _ in range(2)])
+    out = f(npg.tensor(a))
+    expected = np.stack([np.stack([sf(m) for m in row]) for row in a])
+    _close(out, expected)
+    one = np.array([[2.5]])
+    _close(f(npg.tensor(one)), sf(one))
+    assert f(npg.tensor(np.zeros((0, 0)))).shape == (0, 0)
+    assert f(npg.tensor(np.zeros((2, 0, 0)))).shape == (2, 0, 0)
+
+
+def test_negative_eigenvalues_give_complex_results_as_scipy():
+    for a in [np.array([[-4.0]]), np.diag([-1.0, 2.0]), np.array([[1.0, 2.0], [3.0, -4.0]])]:
+        for f, sf in [(LA.sqrtm, sl.sqrtm), (LA.logm, sl.logm),
+                      (lambda m: LA.fractional_matrix_power(m, 0.5), lambda m: sl.fractional_matrix_power(m, .5))]:
+            out, expected = f(a), sf(a)
+            assert out.dtype == expected.dtype == np.complex128
+            _close(out, expected)
+
+
+def test_integer_powers_and_funm_complex_function():
+    rng = np.random.default_rng(3)
+    a = _rand(rng, (3, 3))
+    for t in [0, 1, 3, -2, 2.0]:
+        _close(LA.fractional_matrix_power(a, t), sl.fractional_matrix_power(a, t))
+    a = _pos_nonsym(rng, 3)
+    out = LA.funm(a, lambda z: 1j * z)          # a complex function of a real matrix stays complex
+    _close(out, sl.funm(a, lambda z: 1j * z))
+    assert out.dtype == np.complex128
+
+
+def test_deprecated_disp_and_blocksize_as_scipy():
+    a = _spd(np.random.default_rng(4), 3)
+    with pytest.warns(DeprecationWarning):
+        x, err = LA.sqrtm(a, disp=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sx, serr = sl.sqrtm(a, disp=False)
+        _close(x, sx)
+        assert err < 1e-12 and abs(err - serr) < 1e-12
+        lx, lerr = LA.logm(a, disp=False)
+        slx, slerr = sl.logm(a, disp=False)
+        assert lerr < 1e-12 and abs(lerr - slerr) < 1e-12
+        _close(lx, slx)
+        with pytest.warns(DeprecationWarning):
+            LA.sqrtm(a, blocksize=64)
+    fx, ferr = LA.funm(a, np.exp, disp=False)
+    _close(fx, sl.expm(a))
+    assert 0 < ferr < 1e-12
+
+
+# ------------------------------------------------------------------------------------ gradients
+def _loss_fd(f, a, w, h=1e-6):
+    """The full gradient of L(A) = Re sum(f(A) * w) by central differences, PyTorch's convention for a complex A
+    (dL/dRe + i dL/dIm)."""
+    def L(x):
+        return float(np.sum(np.real(np.asarray(f(npg.tensor(x)).data) * w)))
+    g = np.zeros(a.shape, a.dtype)
+    for idx in np.ndindex(a.shape):
+        e = np.zeros(a.shape)
+        e[idx] = h
+        g[idx] = (L(a + e) - L(a - e)) / (2 * h)
+        if np.iscomplexobj(a):
+            g[idx] += 1j * (L(a + 1j * e) - L(a - 1j * e)) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", list(FUNCS))
+def test_gradient_against_finite_differences(name, kind):
+    f, _ = FUNCS[name]
+    rng = np.random.default_rng(6)
+    a = _inputs(kind, rng)
+    if name == "tanm" or name == "tanhm":
+        a = a / np.linalg.norm(a, 2)       # away from the poles of tan
+    x = npg.tensor(a)
+    out = f(x)
+    w = _rand(rng, out.shape, out.dtype.kind == "c")
+    npg.sum(npg.real(out * w) if out.dtype.kind == "c" else out * w).backward()
+    assert x.grad.dtype == x.dtype
+    expected = _loss_fd(f, a, w)
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(expected).max()))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", list(FUNCS))
+def test_jvp_against_finite_differences(name, kind):
+    f, _ = FUNCS[name]
+    rng = np.random.default_rng(7)
+    a = _inputs(kind, rng)
+    if name in ("tanm", "tanhm"):
+        a = a / np.linalg.norm(a, 2)
+    e = _rand(rng, a.shape, np.iscomplexobj(a))
+    out, tangent = npg.func.jvp(f, (npg.tensor(a),), (npg.tensor(e),))
+    h = 1e-6
+    expected = (f(npg.tensor(a + h * e)).data - f(npg.tensor(a - h * e)).data) / (2 * h)
+    assert tangent.dtype == out.dtype
+    np.testing.assert_allclose(tangent.data, expected, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(expected).max()))
+
+
+@pytest.mark.parametrize("name", list(FUNCS))
+def test_vmap_of_values_gradients_and_jacobians(name):
+    f, _ = FUNCS[name]
+    rng = np.random.default_rng(8)
+    a = np.stack([_pos_nonsym(rng, 3) for _ in range(3)])
+    _close(npg.func.vmap(f)(npg.tensor(a)), np.stack([f(npg.tensor(m)).data for m in a]))
+    w = rng.standard_normal((3, 3))
+
+    def loss(m):
+        out = f(m)
+        return npg.sum((npg.real(out) if out.dtype.kind == "c" else out) * w)
+    g = npg.func.vmap(npg.func.grad(loss))(npg.tensor(a))
+    _close(g, np.stack([npg.func.grad(loss)(npg.tensor(m)).data for m in a]), 1e-12)
+    jr = npg.func.jacrev(f)(npg.tensor(a[0]))
+    jf = npg.func.jacfwd(f)(npg.tensor(a[0]))
+    _close(jr, jf.data, 1e-9)
+
+
+def test_sqrtm_is_differentiable_to_any_order():
+    rng = np.random.default_rng(9)
+    a = _pos_nonsym(rng, 3)
+    w, v = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+
+    def hvp(m):
+        x = npg.tensor(m)
+        g, = npg.autograd.grad(npg.sum(LA.sqrtm(x) * w), [x], create_graph=True)
+        return float(npg.sum(g * v).data)
+    x = npg.tensor(a)
+    g, = npg.autograd.grad(npg.sum(LA.sqrtm(x) * w), [x], create_graph=True)
+    h, = npg.autograd.grad(npg.sum(g * v), [x])
+    u = rng.standard_normal((3, 3))
+    eps = 1e-5
+    expected = (hvp(a + eps * u) - hvp(a - eps * u)) / (2 * eps)
+    np.testing.assert_allclose(float(np.sum(h.data * u)), expected, rtol=1e-6)
+
+
+def test_second_derivatives_of_the_eigendecomposition_functions_raise():
+    a = _spd(np.random.default_rng(10), 3)
+    for f in [LA.logm, LA.signm, lambda m: LA.fractional_matrix_power(m, 0.5), lambda m: LA.funm(m, np.exp)]:
+        x = npg.tensor(a)
+        g, = npg.autograd.grad(npg.sum(f(x) * x), [x], create_graph=True)
+        with pytest.raises(NotImplementedError, match="derivatives of order 2"):
+            npg.autograd.grad(npg.sum(g), [x])
+    # the gradient is still linear, and differentiable, in the cotangent
+    x, w = npg.tensor(a), npg.tensor(np.ones((3, 3)))
+    g, = npg.autograd.grad(npg.sum(LA.logm(x) * w), [x], create_graph=True)
+    gw, = npg.autograd.grad(npg.sum(g * g), [w])
+    ref = npg.tensor(a)
+    g1, = npg.autograd.grad(npg.sum(LA.logm(ref) * np.ones((3, 3))), [ref])
+    # d/dw sum(L*(w)^2) = 2 L(L*(w)) with L* self-adjoint for a symmetric A: compare with the JVP
+    _, expected = npg.func.jvp(LA.logm, (npg.tensor(a),), (npg.tensor(g1.data),))
+    _close(gw, 2 * expected.data)
+
+
+# ------------------------------------------------------------------------------------ errors
+def test_errors_name_the_op_and_the_reason():
+    jordan = np.array([[4.0, 1.0], [0.0, 4.0]])
+    for f, name in [(LA.sqrtm, "sqrtm"), (LA.logm, "logm"), (LA.signm, "signm")]:
+        with pytest.raises(np.linalg.LinAlgError, match=rf"{name}: .*condition number"):
+            f(jordan)
+        with pytest.raises(np.linalg.LinAlgError, match=rf"{name}: .*square"):
+            f(np.ones((2, 3)))
+        with pytest.raises(ValueError, match=rf"{name}: .*infs or NaNs"):
+            f(np.array([[np.nan, 0.0], [0.0, 1.0]]))
+    with pytest.raises(np.linalg.LinAlgError, match="logm: .*not defined"):
+        LA.logm(np.diag([0.0, 1.0]))
+    with pytest.raises(np.linalg.LinAlgError, match="fractional_matrix_power: .*not defined"):
+        LA.fractional_matrix_power(np.diag([0.0, 1.0]), -0.5)
+    x = npg.tensor(np.diag([0.0, 1.0]))
+    with pytest.raises(np.linalg.LinAlgError, match="sqrtm: the derivative"):
+        npg.sum(LA.sqrtm(x)).backward()
+    with pytest.raises(TypeError, match="funm: func must be callable"):
+        LA.funm(np.eye(2), 3)
+    with pytest.raises(TypeError, match="fractional_matrix_power: t must"):
+        LA.fractional_matrix_power(np.eye(2), npg.tensor(0.5))
+
+
+def test_signm_at_the_imaginary_axis_follows_scipy_and_refuses_a_gradient():
+    a = np.diag([0.0, 2.0, -3.0])
+    _close(LA.signm(a), sl.signm(a))
+    x = npg.tensor(a)
+    with pytest.raises(np.linalg.LinAlgError, match="signm: not differentiable"):
+        npg.sum(LA.signm(x)).backward()
 
 
 # ------------------------------------------------------------------------------------ matrix equations

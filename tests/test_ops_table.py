@@ -471,6 +471,33 @@ add("solve_sylvester", LA.solve_sylvester, _t_sylvester, [[(3, 3), (2, 2), (3, 2
     domain=("wellcond", "wellcond", "real"))
 add("solve_continuous_lyapunov", LA.solve_continuous_lyapunov, lambda a, q: _t_sylvester(a, a.mH, q),
     [[(3, 3), (3, 3)], [(2, 3, 3), (3, 3)]], domain=("wellcond", "real"))
+
+
+def _t_sqrtm(a):
+    """torch: the principal square root by the Denman-Beavers iteration (quadratically convergent for the
+    "wellcond" matrices, eigenvalues in the right half plane; differentiable through the iteration)."""
+    y, z = a, torch.eye(a.shape[-1], dtype=a.dtype).expand(a.shape)
+    for _ in range(25):
+        y, z = (y + TLA.inv(z)) / 2, (z + TLA.inv(y)) / 2
+    return y
+
+
+def _t_expm_i(a):
+    return TLA.matrix_exp(a * 1j)
+
+
+add("sqrtm", LA.sqrtm, _t_sqrtm, SQUARE, domain="wellcond")
+add("sqrtm_spd", lambda a: LA.sqrtm(a @ a.swapaxes(-1, -2) + np.eye(3, dtype=a.dtype)),
+    lambda a: _t_sqrtm(a @ a.mT + torch.eye(3, dtype=a.dtype)), [[(3, 3)], [(2, 3, 3)]])
+add("sinm", LA.sinm, lambda a: _t_expm_i(a).imag, SQUARE)
+add("cosm", LA.cosm, lambda a: _t_expm_i(a).real, SQUARE)
+add("tanm", lambda a: LA.tanm(0.3 * a), lambda a: TLA.solve(_t_expm_i(0.3 * a).real, _t_expm_i(0.3 * a).imag),
+    SQUARE)
+add("sinhm", LA.sinhm, lambda a: (TLA.matrix_exp(a) - TLA.matrix_exp(-a)) / 2, SQUARE)
+add("coshm", LA.coshm, lambda a: (TLA.matrix_exp(a) + TLA.matrix_exp(-a)) / 2, SQUARE)
+add("tanhm", lambda a: LA.tanhm(0.3 * a), lambda a: TLA.solve(TLA.matrix_exp(0.3 * a) + TLA.matrix_exp(-0.3 * a),
+                                                              TLA.matrix_exp(0.3 * a) - TLA.matrix_exp(-0.3 * a)),
+    SQUARE)
 for _m in ["direct", "bilinear"]:
     add(f"solve_discrete_lyapunov_{_m}", lambda a, q, m=_m: LA.solve_discrete_lyapunov(a * 0.2, q, method=m),
         lambda a, q: _t_discrete_lyapunov(a.double() * 0.2, q.double()),   # float64 for float32, as SciPy
