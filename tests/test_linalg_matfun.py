@@ -277,11 +277,75 @@ def test_second_derivatives_of_the_eigendecomposition_functions_raise():
 
 
 # ------------------------------------------------------------------------------------ errors
+DEFECTIVE = [np.array([[4.0, 1.0], [0.0, 4.0]]), 2 * np.eye(4) + np.eye(4, k=1),
+             np.array([[1.0, 1e3], [0.0, 1.0 + 1e-9]]), np.array([[0.5, 1.0], [0.0, 0.5]]) + 1j * np.eye(2)]
+ITERATED = {k: FUNCS[k] for k in ["sqrtm", "logm", "signm", "fmp_0.3", "fmp_-1.7"]}
+
+
+@pytest.mark.parametrize("i", range(len(DEFECTIVE)))
+@pytest.mark.parametrize("name", list(ITERATED))
+def test_defective_matrices_by_iterations_against_scipy(name, i):
+    """The eigendecomposition refuses these (eigenvector condition number > 1e6): Denman-Beavers, inverse
+    scaling and squaring and Newton's sign iteration compute them; derivatives by the block identity (sqrtm's
+    by its Sylvester equation), against central differences of SciPy's function."""
+    f, sf = ITERATED[name]
+    a = DEFECTIVE[i]
+    expected = sf(a)
+    out = f(npg.tensor(a))
+    assert out.dtype == expected.dtype
+    _close(out, expected, 1e-10)
+    if i == 2:
+        return                            # derivatives of size 1e9: central differences are not an oracle
+    rng = np.random.default_rng(17)
+    w, e = _rand(rng, a.shape, True), _rand(rng, a.shape, np.iscomplexobj(a))
+    x = npg.tensor(a)
+    npg.sum(npg.real(f(x) * w)).backward()
+    expected = np.zeros(a.shape, a.dtype)
+    h = 1e-6
+    for idx in np.ndindex(a.shape):
+        d = np.zeros(a.shape)
+        d[idx] = h
+        expected[idx] = np.sum(np.real((sf(a + d) - sf(a - d)) * w)) / (2 * h)
+        if np.iscomplexobj(a):
+            expected[idx] += 1j * np.sum(np.real((sf(a + 1j * d) - sf(a - 1j * d)) * w)) / (2 * h)
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-6, atol=1e-6 * max(1, np.abs(expected).max()))
+    _, tangent = npg.func.jvp(f, (npg.tensor(a),), (npg.tensor(e),))
+    fd = (sf(a + h * e) - sf(a - h * e)) / (2 * h)
+    np.testing.assert_allclose(tangent.data, fd, rtol=1e-6, atol=1e-6 * max(1, np.abs(fd).max()))
+
+
+@pytest.mark.parametrize("name", list(ITERATED))
+def test_stack_mixing_defective_and_diagonalizable_matrices(name):
+    """Only the refused matrices of a stack go through the iteration: a diagonalizable one with a negative
+    eigenvalue beside a defective one keeps its (complex) eigendecomposition result."""
+    f, sf = ITERATED[name]
+    rng = np.random.default_rng(18)
+    stack = np.stack([DEFECTIVE[0], np.diag([-1.0, 2.0]), _pos_nonsym(rng, 2), DEFECTIVE[1][:2, :2]])
+    if name == "signm":
+        stack[1] = np.diag([-1.0, 2.0]) + np.triu(np.ones((2, 2)), 1)
+    out = f(npg.tensor(stack))
+    expected = np.stack([sf(m) for m in stack])
+    assert out.dtype == np.result_type(*[sf(m).dtype for m in stack])
+    _close(out, expected, 1e-10)
+    w = rng.standard_normal(stack.shape)
+    g = npg.func.vmap(npg.func.grad(lambda m: npg.sum(npg.real(f(m)) * w[0])))(npg.tensor(stack))
+    for i, m in enumerate(stack):
+        x = npg.tensor(m)
+        npg.sum(npg.real(f(x)) * w[0]).backward()
+        _close(g[i].data, x.grad, 1e-12)
+
+
 def test_errors_name_the_op_and_the_reason():
     jordan = np.array([[4.0, 1.0], [0.0, 4.0]])
+    with pytest.raises(np.linalg.LinAlgError, match=r"funm: .*condition number"):
+        LA.funm(jordan, np.exp)
+    for name in ["sqrtm", "logm"]:           # defective at the branch cut or at 0: neither method is accurate
+        for bad in [np.array([[-4.0, 1.0], [0.0, -4.0]]), np.array([[0.0, 1.0], [0.0, 0.0]])]:
+            with pytest.raises(np.linalg.LinAlgError, match=rf"{name}: .*defective"):
+                getattr(LA, name)(bad)
+    with pytest.raises(np.linalg.LinAlgError, match="signm: .*imaginary axis"):
+        LA.signm(np.array([[1e-9, 1.0, 0.0], [0.0, 1e-9, 0.0], [0.0, 0.0, 1.0]]))
     for f, name in [(LA.sqrtm, "sqrtm"), (LA.logm, "logm"), (LA.signm, "signm")]:
-        with pytest.raises(np.linalg.LinAlgError, match=rf"{name}: .*condition number"):
-            f(jordan)
         with pytest.raises(np.linalg.LinAlgError, match=rf"{name}: .*square"):
             f(np.ones((2, 3)))
         with pytest.raises(ValueError, match=rf"{name}: .*infs or NaNs"):

@@ -6,10 +6,14 @@ Forward: NumPy has no Schur decomposition, so ``f(A) = V diag(f(lambda)) V^-1``.
 equal to its conjugate transpose) goes through ``eigh``: V is unitary and the result as accurate as the
 eigenvalues. Any other matrix goes through ``eig``; the error is then about ``cond(V) * eps`` relative, so a
 matrix whose eigenvector matrix has a 2-norm condition number above ``COND_LIMIT`` (1e6: results then good to
-about 1e-10) raises ``LinAlgError`` naming the op and that condition number (a defective or nearly defective
-matrix, such as a Jordan block: SciPy's Schur methods handle those, this one refuses them rather than return an
-inaccurate result). Everything is computed in double precision; SciPy's dtypes: float32 stays float32 for
-sqrtm, signm, funm and the trigonometric functions, and gives float64 for logm and fractional_matrix_power.
+about 1e-10; a defective or nearly defective matrix, such as a Jordan block) is computed instead by an
+iteration (``ops/_matfun_iter.py``: Denman-Beavers for sqrtm, inverse scaling and squaring for logm, ``expm(t
+logm(A))`` for fractional_matrix_power, Newton for signm; only the refused matrices of a stack), and funm, which
+has none, raises ``LinAlgError`` naming the op and that condition number. The iterations refuse (LinAlgError) a
+defective matrix with an eigenvalue at or near 0 or the branch cut, where neither method would be accurate
+(SciPy's Schur methods return a result there). Everything is computed in double precision; SciPy's dtypes:
+float32 stays float32 for sqrtm, signm, funm and the trigonometric functions, and gives float64 for logm and
+fractional_matrix_power.
 A real matrix gives a complex result, as in SciPy, when an eigenvalue is on the negative real axis (sqrtm,
 logm), when an eigenvalue is negative or not real (fractional_matrix_power: SciPy's complex Schur form), and
 for funm when the imaginary part is not negligible (SciPy's ``_maybe_real``).
@@ -21,7 +25,9 @@ quotient otherwise. The VJP is the adjoint ``L*(A, G) = V^-H [(V^H G V^-H) o con
 a real ``A``), the JVP ``L(A, dA)``; both are one recorded op, ``matfun_frechet``, linear in its second
 argument (so a gradient taken with ``create_graph=True`` is differentiable with respect to the cotangent), whose
 derivative with respect to the matrix (a second derivative of the matrix function) raises NotImplementedError.
-sqrtm's derivative instead solves the Sylvester equation ``X dX + dX X = dA`` (``solve_sylvester``): any order.
+For the iterated matrices the Fréchet derivative is the upper-right block of f([[A, E], [0, A]]) by the same
+iteration (``L*(A, G) = L(A^H, G)``: these functions have f(conj z) = conj f(z)). sqrtm's derivative instead
+solves the Sylvester equation ``X dX + dX X = dA`` (``solve_sylvester``): any order.
 The trigonometric and hyperbolic functions are composites of ``expm`` (as SciPy's): any matrix, any order.
 """
 import math
@@ -32,7 +38,8 @@ from ..autograd.complex_rules import OWN, declare
 from ..tensor import Tensor, _make, _wrap
 from ._matrix import LinAlgError, mH, matrix_arg
 from ._util import batching_rule, data_of
-from .linalg_sylvester import COND_LIMIT, eig_decompose as _eig  # noqa: F401  (COND_LIMIT: documented here)
+from . import _matfun_iter as _it
+from .linalg_sylvester import COND_LIMIT, eig_split, refused_error  # noqa: F401  (COND_LIMIT: documented here)
 
 declare(OWN, "sqrtm", "logm", "fractional_matrix_power", "signm", "funm", "matfun_frechet")
 
@@ -48,9 +55,10 @@ class _Fn:
     closeness of eigenvalues is relative (True) or measured against max(1, |l|) (False), ``maybe_real``: a real
     input gives a real result when its imaginary part is negligible (funm)."""
 
-    def __init__(self, name, f, df, dd=None, cut=False, keep32=True, relative=True, maybe_real=False):
+    def __init__(self, name, f, df, dd=None, cut=False, keep32=True, relative=True, maybe_real=False,
+                 fallback=None):
         self.name, self.f, self.df, self.dd, self.cut, self.keep32 = name, f, df, dd, cut, keep32
-        self.relative, self.maybe_real = relative, maybe_real
+        self.relative, self.maybe_real, self.fallback = relative, maybe_real, fallback
 
 
 def _sign(z):
@@ -64,14 +72,18 @@ def _sign_dd(li, lj, fi, fj):
     return np.where(jump, (fi - fj) / np.where(jump, li - lj, 1), 0)
 
 
-_SQRT = _Fn("sqrtm", np.sqrt, lambda z: 0.5 / np.sqrt(z), cut=True)   # (its derivative: a Sylvester equation)
-_LOG = _Fn("logm", np.log, lambda z: 1.0 / z, cut=True, keep32=False)
-_SIGN = _Fn("signm", _sign, lambda z: np.zeros_like(z), _sign_dd)
+_SQRT = _Fn("sqrtm", np.sqrt, lambda z: 0.5 / np.sqrt(z), cut=True,   # (its derivative: a Sylvester equation)
+            fallback=lambda A: _it.sqrtm_db(A, "sqrtm"))
+_LOG = _Fn("logm", np.log, lambda z: 1.0 / z, cut=True, keep32=False, fallback=lambda A: _it.logm_iss(A, "logm"))
+_SIGN = _Fn("signm", _sign, lambda z: np.zeros_like(z), _sign_dd, fallback=lambda A: _it.signm_newton(A, "signm"))
 
 
 def _power_fn(t):
+    def fallback(A):
+        from .linalg_expm import expm_np
+        return expm_np(t * _it.logm_iss(A, "fractional_matrix_power"))
     return _Fn("fractional_matrix_power", lambda z: np.exp(t * np.log(z)) if t else np.ones_like(z),
-               lambda z: t * np.exp((t - 1) * np.log(z)), cut="schur", keep32=False)
+               lambda z: t * np.exp((t - 1) * np.log(z)), cut="schur", keep32=False, fallback=fallback)
 
 
 def _user_fn(func):
@@ -128,15 +140,60 @@ def funm_np(a, fn):
     n = a.shape[-1]
     if n == 0 or A.shape[0] == 0:
         return np.zeros(a.shape, _out_dtype(a, fn, cplx))
-    w, V, Vi = _eig(A, fn.name)
-    fw = _values(w, fn)
+    w, V, Vi, bad = _split(A, fn)
+    good = ~bad
+    fw = _values(w[good], fn)
     if not np.all(np.isfinite(fw)):
         raise LinAlgError(f"{fn.name}: the function is not defined at an eigenvalue of the matrix (a singular "
                           f"matrix for logm or a negative power; an eigenvalue on the imaginary axis for signm)")
-    X = (V * fw[:, None, :]) @ Vi
+    X = np.empty(A.shape, np.complex128)
+    X[good] = (V[good] * fw[:, None, :]) @ Vi[good]
+    if bad.any():
+        Ab = A[bad]
+        X[bad] = fn.fallback(Ab if cplx or _real_ok(w[bad], fn, cplx, None) else Ab.astype(np.complex128))
     real = _real_ok(w, fn, cplx, X)
     X = X.real if real else X
     return X.reshape(a.shape).astype(_out_dtype(a, fn, not real), copy=False)
+
+
+def _split(A, fn):
+    """:func:`eig_split` with the refused matrices' eigenvalues checked for ``fn``'s iteration (or an error)."""
+    w, V, Vi, bad, cond = eig_split(A, fn.name)
+    if bad.any():
+        if fn.fallback is None:
+            raise refused_error(fn.name, A, bad, cond)
+        w[bad] = _fallback_eigvals(A[bad], fn)
+    return w, V, Vi, bad
+
+
+def _fallback_eigvals(A, fn):
+    """The eigenvalues of matrices the eigendecomposition refused, checked for the iterations: none at or near
+    (relative 1e-6: a defective eigenvalue is perturbed by about eps^(1/k)) the branch cut or the singularity."""
+    w = np.linalg.eigvals(A)
+    scale = np.maximum(np.max(np.abs(w), axis=-1, keepdims=True), 1e-300)
+    if fn.cut and np.any((w.real <= 1e-6 * scale) & (np.abs(w.imag) <= 1e-6 * scale)):
+        raise LinAlgError(f"{fn.name}: the matrix is defective (or nearly) with an eigenvalue at or near 0 or the "
+                          f"negative real axis: neither the eigendecomposition nor the iteration is accurate there")
+    if fn is _SIGN and np.any(np.abs(w.real) <= 1e-6 * scale):
+        raise LinAlgError("signm: the matrix is defective (or nearly) with an eigenvalue near the imaginary axis: "
+                          "neither the eigendecomposition nor the iteration is accurate there")
+    return w
+
+
+def _block_frechet(A, E, real, fn, adjoint):
+    """``L(A, E)`` by the iteration on ``[[A, E], [0, A]]`` (``L*(A, E) = L(A^H, E)``: f(conj z) = conj f(z)
+    for these functions); E is scaled to A's 1-norm (L is linear in E)."""
+    M = mH(A) if adjoint else A
+    n = A.shape[-1]
+    c = np.maximum(np.max(np.sum(np.abs(E), axis=-2), axis=-1), 1e-300) / \
+        np.maximum(np.max(np.sum(np.abs(M), axis=-2), axis=-1), 1e-300)
+    c = c[:, None, None]
+    B = np.zeros((A.shape[0], 2 * n, 2 * n), np.complex128)
+    B[:, :n, :n] = B[:, n:, n:] = M
+    B[:, :n, n:] = E / c
+    if real:
+        B = B.real
+    return fn.fallback(B)[:, :n, n:] * c
 
 
 def _divided(w, fn):
@@ -163,15 +220,21 @@ def frechet_np(a, e, fn, adjoint):
     E = e.reshape(A.shape).astype(np.complex128)
     if A.shape[-1] == 0 or A.shape[0] == 0:
         return np.zeros(shape, np.result_type(a.dtype, e.dtype, np.float64))
-    w, V, Vi = _eig(A, fn.name)
-    if fn is _SIGN and np.any(_sign(w) == 0):
+    w, V, Vi, bad = _split(A, fn)
+    good = ~bad
+    if fn is _SIGN and np.any(_sign(w[good]) == 0):
         raise LinAlgError("signm: not differentiable at a matrix with an eigenvalue on the imaginary axis")
-    F = _divided(w, fn)
+    F = _divided(w[good], fn)
+    V, Vi, Eg = V[good], Vi[good], E[good]
+    out = np.empty(A.shape, np.complex128)
     if adjoint:
         Vh, Vih = mH(V), mH(Vi)
-        out = Vih @ ((Vh @ E @ Vih) * np.conj(F)) @ Vh
+        out[good] = Vih @ ((Vh @ Eg @ Vih) * np.conj(F)) @ Vh
     else:
-        out = V @ ((Vi @ E @ V) * F) @ Vi
+        out[good] = V @ ((Vi @ Eg @ V) * F) @ Vi
+    if bad.any():
+        real_block = not cplx and e.dtype.kind != "c" and _real_ok(w[bad], fn, False, None)
+        out[bad] = _block_frechet(A[bad], E[bad], real_block, fn, adjoint)
     if not np.all(np.isfinite(out)):
         raise LinAlgError(f"{fn.name}: the derivative is not finite at this matrix (an eigenvalue where the "
                           f"function is not differentiable, such as 0 for sqrtm)")
@@ -272,8 +335,8 @@ def _sqrtm_jvp(t, y, a):
 def sqrtm(A, disp=_UNSET, blocksize=_UNSET):
     """The principal matrix square root ``X`` (``X @ X = A``) of (stacks of) square matrices, as
     ``scipy.linalg.sqrtm``: a real matrix with an eigenvalue on the negative real axis gives a complex result;
-    float32 stays float32. Eigendecomposition (``eigh`` for Hermitian matrices, else ``eig``, with a LinAlgError
-    for a defective or nearly defective matrix, see the module's notes). SciPy's deprecated ``disp`` and
+    float32 stays float32. Eigendecomposition (``eigh`` for Hermitian matrices, else ``eig``; a defective or
+    nearly defective matrix by the Denman-Beavers iteration, see the module's notes). SciPy's deprecated ``disp`` and
     ``blocksize`` are accepted with SciPy's DeprecationWarning (``disp=False``: ``(X, errest)``, SciPy's
     documented ``||X @ X - A||_F^2 / ||A||_F``). Differentiable to any order: the derivative ``dX`` solves the
     Sylvester equation ``X dX + dX X = dA`` (:func:`solve_sylvester`); at a singular matrix it does not exist

@@ -26,32 +26,44 @@ KRON_MAX = 1600
 COND_LIMIT = 1e6
 
 
-def eig_decompose(A, op):
-    """``(w, V, Vi)`` of a stack (N, n, n) of double-precision matrices, complex: ``A = V diag(w) Vi`` (``eigh``
-    for the exactly Hermitian ones, else ``eig``; a LinAlgError naming ``op`` when ``cond(V) > COND_LIMIT``:
-    the eigendecomposition method would lose more than about 1e-10 relative accuracy)."""
+def eig_split(A, op):
+    """``(w, V, Vi, refused)`` of a stack (N, n, n) of double-precision matrices, complex: ``A = V diag(w) Vi``
+    (``eigh`` for the exactly Hermitian ones, else ``eig``); ``refused`` marks the matrices whose eigenvector
+    matrix has a condition number above ``COND_LIMIT`` (the method would lose more than about 1e-10 relative
+    accuracy there; their V and Vi are NaN) and ``cond`` holds those condition numbers."""
     if not np.all(np.isfinite(A)):
         raise ValueError(f"{op}: array must not contain infs or NaNs (got one of shape {A.shape[1:]})")
     N, n = A.shape[0], A.shape[-1]
     w = np.empty((N, n), np.complex128)
-    V = np.empty((N, n, n), np.complex128)
-    Vi = np.empty((N, n, n), np.complex128)
+    V = np.full((N, n, n), np.nan, np.complex128)
+    Vi = np.full((N, n, n), np.nan, np.complex128)
+    cond = np.ones(N)
     herm = np.all(A == mH(A), axis=(-2, -1))
     if herm.any():
         wh, Vh = np.linalg.eigh(A[herm])
         w[herm], V[herm], Vi[herm] = wh, Vh, mH(Vh)
-    rest = ~herm
-    if rest.any():
+    rest = np.nonzero(~herm)[0]
+    if rest.size:
         wg, Vg = np.linalg.eig(A[rest])
-        cond = np.linalg.cond(Vg)
-        bad = ~(cond <= COND_LIMIT)
-        if bad.any():
-            i = int(np.nonzero(bad)[0][0])
-            raise LinAlgError(f"{op}: the matrix is defective or too close to one for the eigendecomposition "
-                              f"method: its eigenvector matrix has condition number {cond[i]:.3g} > "
-                              f"{COND_LIMIT:g} (matrix {int(np.nonzero(rest)[0][i])} of the stack of shape "
-                              f"{A.shape}), so the result would be inaccurate")
-        w[rest], V[rest], Vi[rest] = wg, Vg, np.linalg.inv(Vg)
+        cond[rest] = np.linalg.cond(Vg)
+        ok = cond[rest] <= COND_LIMIT
+        w[rest] = wg
+        V[rest[ok]], Vi[rest[ok]] = Vg[ok], np.linalg.inv(Vg[ok])
+    return w, V, Vi, ~(cond <= COND_LIMIT), cond
+
+
+def refused_error(op, A, refused, cond):
+    i = int(np.nonzero(refused)[0][0])
+    return LinAlgError(f"{op}: the matrix is defective or too close to one for the eigendecomposition method: its "
+                       f"eigenvector matrix has condition number {cond[i]:.3g} > {COND_LIMIT:g} (matrix {i} of the "
+                       f"stack of shape {A.shape}), so the result would be inaccurate")
+
+
+def eig_decompose(A, op):
+    """:func:`eig_split` that raises LinAlgError naming ``op`` for a refused matrix."""
+    w, V, Vi, refused, cond = eig_split(A, op)
+    if refused.any():
+        raise refused_error(op, A, refused, cond)
     return w, V, Vi
 
 
