@@ -7,8 +7,8 @@ equal to its conjugate transpose) goes through ``eigh``: V is unitary and the re
 eigenvalues. Any other matrix goes through ``eig``; the error is then about ``cond(V) * eps`` relative, so a
 matrix whose eigenvector matrix has a 2-norm condition number above ``COND_LIMIT`` (1e6: results then good to
 about 1e-10; a defective or nearly defective matrix, such as a Jordan block) is computed instead by an
-iteration (``ops/_matfun_iter.py``: Denman-Beavers for sqrtm, inverse scaling and squaring for logm, ``expm(t
-logm(A))`` for fractional_matrix_power, Newton for signm; only the refused matrices of a stack), and funm, which
+iteration (``ops/_matfun_iter.py``: Denman-Beavers for sqrtm, inverse scaling and squaring for logm, a chain of
+square roots for fractional_matrix_power, Newton for signm; only the refused matrices of a stack), and funm, which
 has none, raises ``LinAlgError`` naming the op and that condition number. The iterations refuse (LinAlgError) a
 defective matrix with an eigenvalue at or near 0 or the branch cut, where neither method would be accurate
 (SciPy's Schur methods return a result there). Everything is computed in double precision; SciPy's dtypes:
@@ -80,8 +80,7 @@ _SIGN = _Fn("signm", _sign, lambda z: np.zeros_like(z), _sign_dd, fallback=lambd
 
 def _power_fn(t):
     def fallback(A):
-        from .linalg_expm import expm_np
-        return expm_np(t * _it.logm_iss(A, "fractional_matrix_power"))
+        return _it.power_chain(A, t, "fractional_matrix_power")
     return _Fn("fractional_matrix_power", lambda z: np.exp(t * np.log(z)) if t else np.ones_like(z),
                lambda z: t * np.exp((t - 1) * np.log(z)), cut="schur", keep32=False, fallback=fallback)
 
