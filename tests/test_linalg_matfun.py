@@ -151,6 +151,12 @@ def test_integer_powers_and_funm_complex_function():
     out = LA.funm(a, lambda z: 1j * z)          # a complex function of a real matrix stays complex
     _close(out, sl.funm(a, lambda z: 1j * z))
     assert out.dtype == np.complex128
+    s = _spd(rng, 3)                            # eigenvalues reach func as a complex array, as in SciPy
+    out = LA.funm(-s, np.sqrt)
+    _close(out, sl.funm(-s, np.sqrt))
+    assert out.dtype == np.complex128
+    with pytest.raises(np.linalg.LinAlgError, match="funm: the function is not defined at an eigenvalue"):
+        LA.funm(s, lambda z: 1 / (z - z))
 
 
 def test_deprecated_disp_and_blocksize_as_scipy():

@@ -87,9 +87,11 @@ def _power_fn(t):
 
 def _user_fn(func):
     """``funm``'s ``func``: its derivative by a central difference with step ``eps^(1/3) max(1, |z|)`` (relative
-    accuracy about 1e-10 for a smooth ``func``)."""
+    accuracy about 1e-10 for a smooth ``func``). The eigenvalues reach ``func`` as a complex array, as SciPy's
+    (its complex Schur form's diagonal)."""
     def f(z):
-        out = np.asarray(func(z))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.asarray(func(z))
         if out.shape != z.shape:
             raise ValueError(f"funm: func must be vectorized: it returned shape {out.shape} for eigenvalues of "
                              f"shape {z.shape}")
