@@ -497,3 +497,15 @@ def test_equation_errors():
         LA.solve_discrete_lyapunov(np.eye(2), np.eye(2), method="direct")
     with pytest.raises(np.linalg.LinAlgError, match="solve_discrete_lyapunov: method='bilinear' needs"):
         LA.solve_discrete_lyapunov(-np.eye(2), np.eye(2), method="bilinear")
+
+
+def test_real_results_have_real_tangents_for_large_tangents():
+    rng = np.random.default_rng(19)
+    a = _pos_nonsym(rng, 3)
+    e = 1e6 * rng.standard_normal((3, 3))
+    for f, sf in [(lambda m: LA.funm(m, np.exp), sl.expm), (LA.logm, sl.logm)]:
+        out, tangent = npg.func.jvp(f, (npg.tensor(a),), (npg.tensor(e),))
+        assert out.dtype == tangent.dtype == np.float64
+        h = 1e-12
+        fd = (sf(a + h * e) - sf(a - h * e)) / (2 * h)
+        np.testing.assert_allclose(tangent.data, fd, rtol=1e-5, atol=1e-5 * np.abs(fd).max())
