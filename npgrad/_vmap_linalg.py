@@ -1,4 +1,4 @@
-"""Batching rule of the SciPy solvers in ``npg.linalg`` (``solve_triangular``, ``lu_solve``): ops natively batched
+"""Batching rules of the SciPy solvers in ``npg.linalg`` (``solve_triangular``, ``lu_solve``): ops natively batched
 over leading dimensions whose first argument is a matrix or a tuple holding one (``(lu, piv)``) and whose second,
 ``b``, is a vector when 1-D. Registered by ``_vmap_rules.py``."""
 from ._vmap_rules import _bind, _ops, _sample_error, loop_rule
@@ -40,4 +40,22 @@ def ab_rule(op, level, args, kwargs):
     return _batched(out, level)
 
 
-RULES = {"linalg_ab": ab_rule}
+def matrices_rule(op, level, args, kwargs):
+    """Ops over several stacks of matrices whose leading dimensions broadcast (``solve_sylvester``, the matrix
+    functions' Fréchet derivatives): each batched operand's batch axis to the front, singleton axes after it so
+    the per-sample stack dimensions line up; the unbatched operands broadcast against them as they are.
+    Keyword arguments and non-array arguments must not be batched (else per sample)."""
+    if any(_at(v, level)[1] for v in _flatten((list(kwargs.values()),))[0]):
+        return loop_rule(op, level, args, kwargs)
+    mats = [x for x in args if hasattr(x, "shape")]
+    if any(x.ndim < 2 for x in mats):
+        return _sample_error(op, level, args, kwargs)
+    k = max(x.ndim - 2 for x in mats)
+    new = []
+    for x in args:
+        ix, batched = _at(x, level)
+        new.append(_pad(ix, k - (x.ndim - 2)) if batched else ix)
+    return _batched(op(*new, **kwargs), level)
+
+
+RULES = {"linalg_ab": ab_rule, "linalg_matrices": matrices_rule}

@@ -12,7 +12,10 @@ cond, matrix_rank).
 
 SciPy's ``scipy.linalg`` is a superset of ``np.linalg``; its essentials are here too, with SciPy's signatures:
 ``ops/linalg_scipy.py`` (solve_triangular, cho_factor, cho_solve, block_diag), ``ops/linalg_expm.py`` (expm, alias
-matrix_exp), ``ops/linalg_lu.py`` (lu_factor, lu_solve, lu).
+matrix_exp), ``ops/linalg_lu.py`` (lu_factor, lu_solve, lu), ``ops/linalg_funm.py`` (sqrtm, logm,
+fractional_matrix_power, signm, funm by eigendecomposition; sinm cosm tanm sinhm coshm tanhm from expm),
+``ops/linalg_sylvester.py`` (solve_sylvester, solve_continuous_lyapunov / solve_lyapunov,
+solve_discrete_lyapunov).
 """
 from .ops._matrix import LinAlgError
 from .ops.contract import matmul, tensordot
@@ -21,6 +24,10 @@ from .ops.decomp import EighResult, QRResult, SVDResult, eigh, eigvalsh, qr, svd
 from .ops.linalg import (SlogdetResult, cholesky, cross, det, diagonal, inv, matrix_power, matrix_transpose,
                          multi_dot, outer, slogdet, solve, tensorinv, tensorsolve, trace, vecdot)
 from .ops.linalg_expm import expm, matrix_exp
+from .ops.linalg_funm import (coshm, cosm, fractional_matrix_power, funm, logm, signm, sinhm, sinm, sqrtm, tanhm,
+                               tanm)
+from .ops.linalg_sylvester import (solve_continuous_lyapunov, solve_discrete_lyapunov, solve_lyapunov,
+                                   solve_sylvester)
 from .ops.linalg_lu import LinAlgWarning, lu, lu_factor, lu_solve
 from .ops.linalg_scipy import block_diag, cho_factor, cho_solve, solve_triangular
 from .ops.lstsq import LstsqResult, lstsq, pinv
@@ -33,4 +40,6 @@ __all__ = ["LinAlgError", "cholesky", "cond", "cross", "det", "diagonal", "eig",
            "LstsqResult",
            # scipy.linalg's
            "block_diag", "cho_factor", "cho_solve", "expm", "matrix_exp", "lu", "lu_factor", "lu_solve",
-           "solve_triangular", "LinAlgWarning"]
+           "solve_triangular", "LinAlgWarning", "sqrtm", "logm", "fractional_matrix_power", "sinm", "cosm", "tanm",
+           "sinhm", "coshm", "tanhm", "signm", "funm", "solve_sylvester", "solve_continuous_lyapunov",
+           "solve_lyapunov", "solve_discrete_lyapunov"]

@@ -444,6 +444,65 @@ add("lu_solve_C", lambda a, b: LA.lu_solve(LA.lu_factor(a), b, trans=2), lambda 
     [[(2, 3, 3), (2, 3, 2)]], domain=("wellcond", "real"))
 add("block_diag", lambda *xs: LA.block_diag(*xs), torch.block_diag, [[(2, 3), (1,), (), (3, 1)], [(2, 2)]])
 
+
+def _t_sylvester(a, b, q):
+    """torch: A X + X B = Q by the Kronecker system (column-major vec), batched (torch has no Sylvester solver)."""
+    n, m = a.shape[-1], b.shape[-1]
+    batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2], q.shape[:-2])
+    dt = q.dtype
+    K = (torch.einsum("jl,...ik->...jilk", torch.eye(m, dtype=dt), a)
+         + torch.einsum("...lj,ik->...jilk", b, torch.eye(n, dtype=dt)))
+    K = K.reshape(K.shape[:-4] + (m * n, m * n)).expand(batch + (m * n, m * n))
+    rhs = q.mT.reshape(q.shape[:-2] + (m * n, 1)).expand(batch + (m * n, 1))
+    return torch.linalg.solve(K, rhs).reshape(batch + (m, n)).mT
+
+
+def _t_discrete_lyapunov(a, q):
+    """torch: A X A^H - X + Q = 0 by the Kronecker system (row-major vec), batched."""
+    n = a.shape[-1]
+    batch = torch.broadcast_shapes(a.shape[:-2], q.shape[:-2])
+    kron = torch.einsum("...ik,...jl->...ijkl", a, a.conj()).reshape(a.shape[:-2] + (n * n, n * n))
+    lhs = (torch.eye(n * n, dtype=a.dtype) - kron).expand(batch + (n * n, n * n))
+    x = torch.linalg.solve(lhs, q.reshape(q.shape[:-2] + (n * n, 1)).expand(batch + (n * n, 1)))
+    return x.reshape(batch + (n, n))
+
+
+add("solve_sylvester", LA.solve_sylvester, _t_sylvester, [[(3, 3), (2, 2), (3, 2)], [(2, 3, 3), (2, 2), (1, 3, 2)]],
+    domain=("wellcond", "wellcond", "real"))
+add("solve_continuous_lyapunov", LA.solve_continuous_lyapunov, lambda a, q: _t_sylvester(a, a.mH, q),
+    [[(3, 3), (3, 3)], [(2, 3, 3), (3, 3)]], domain=("wellcond", "real"))
+
+
+def _t_sqrtm(a):
+    """torch: the principal square root by the Denman-Beavers iteration (quadratically convergent for the
+    "wellcond" matrices, eigenvalues in the right half plane; differentiable through the iteration)."""
+    y, z = a, torch.eye(a.shape[-1], dtype=a.dtype).expand(a.shape)
+    for _ in range(25):
+        y, z = (y + TLA.inv(z)) / 2, (z + TLA.inv(y)) / 2
+    return y
+
+
+def _t_expm_i(a):
+    return TLA.matrix_exp(a * 1j)
+
+
+add("sqrtm", LA.sqrtm, _t_sqrtm, SQUARE, domain="wellcond")
+add("sqrtm_spd", lambda a: LA.sqrtm(a @ a.swapaxes(-1, -2) + np.eye(3, dtype=a.dtype)),
+    lambda a: _t_sqrtm(a @ a.mT + torch.eye(3, dtype=a.dtype)), [[(3, 3)], [(2, 3, 3)]])
+add("sinm", LA.sinm, lambda a: _t_expm_i(a).imag, SQUARE)
+add("cosm", LA.cosm, lambda a: _t_expm_i(a).real, SQUARE)
+add("tanm", lambda a: LA.tanm(0.3 * a), lambda a: TLA.solve(_t_expm_i(0.3 * a).real, _t_expm_i(0.3 * a).imag),
+    SQUARE)
+add("sinhm", LA.sinhm, lambda a: (TLA.matrix_exp(a) - TLA.matrix_exp(-a)) / 2, SQUARE)
+add("coshm", LA.coshm, lambda a: (TLA.matrix_exp(a) + TLA.matrix_exp(-a)) / 2, SQUARE)
+add("tanhm", lambda a: LA.tanhm(0.3 * a), lambda a: TLA.solve(TLA.matrix_exp(0.3 * a) + TLA.matrix_exp(-0.3 * a),
+                                                              TLA.matrix_exp(0.3 * a) - TLA.matrix_exp(-0.3 * a)),
+    SQUARE)
+for _m in ["direct", "bilinear"]:
+    add(f"solve_discrete_lyapunov_{_m}", lambda a, q, m=_m: LA.solve_discrete_lyapunov(a * 0.2, q, method=m),
+        lambda a, q: _t_discrete_lyapunov(a.double() * 0.2, q.double()),   # float64 for float32, as SciPy
+        [[(3, 3), (3, 3)], [(2, 3, 3), (3, 3)]])
+
 # ---- array helpers (issue 13): stacking, splitting, rolling, triangles/diagonals, differences, pad modes
 def _seq(fn):
     return lambda *xs, **kw: fn(list(xs), **kw)
