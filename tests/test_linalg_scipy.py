@@ -369,3 +369,24 @@ def test_expm_gradient_stays_accurate_when_the_cotangent_dwarfs_the_matrix():
         np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12, atol=0)
         (_, tangent) = npg.func.jvp(LA.expm, (npg.tensor(a),), (npg.tensor(sg * g),))
         np.testing.assert_allclose(tangent.data, sg * sl.expm_frechet(a, g, compute_expm=False), rtol=1e-12)
+
+
+@pytest.mark.parametrize("b", [1e4, 1e6, 1e8])
+def test_expm_of_a_very_non_normal_matrix_is_exact(b):
+    # log(I + N) = N - N^2 / 2 for N nilpotent of index 3, so expm of it is I + N exactly; the 2005 algorithm's
+    # scaling (by ||L||, ~b^2) lost up to 12% here, Al-Mohy and Higham's (2009) choice and exact triangle do not
+    N = np.array([[0.0, b, 0.0], [0.0, 0.0, b], [0.0, 0.0, 0.0]])
+    L = N - N @ N / 2
+    got = npg.linalg.expm(npg.tensor(L)).data
+    np.testing.assert_allclose(got, np.eye(3) + N, rtol=1e-13, atol=1e-13 * b)
+    np.testing.assert_allclose(npg.linalg.expm(npg.tensor(L.T)).data, (np.eye(3) + N).T, rtol=1e-13,
+                               atol=1e-13 * b)
+
+
+def test_expm_of_triangular_matrices_has_the_exact_diagonal_and_superdiagonal():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        a, c, t = rng.uniform(-40, 40), rng.uniform(-40, 40), rng.uniform(-50, 50)
+        got = npg.linalg.expm(npg.tensor(np.array([[a, t], [0.0, c]]))).data
+        exact = np.array([[np.exp(a), t * (np.exp(c) - np.exp(a)) / (c - a)], [0.0, np.exp(c)]])
+        np.testing.assert_allclose(got, exact, rtol=1e-13)

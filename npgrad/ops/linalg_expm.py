@@ -1,10 +1,12 @@
 """The matrix exponential: ``npg.linalg.expm`` (SciPy's name) and its alias ``matrix_exp`` (PyTorch's), batched.
 
-Forward: Higham (2005), "The scaling and squaring method for the matrix exponential revisited": a [m/m] Padé
-approximant, m in {3, 5, 7, 9, 13} picked per matrix by its 1-norm (the thetas below are Higham's, for double
-precision), with A scaled by 2^-s first and the result squared s times. The stack is split into groups of the same
-(m, s), each computed at once. float32 / complex64 matrices are computed in double precision and cast back.
-SciPy's expm adds Al-Mohy and Higham's (2009) refinement of s: values agree to rounding.
+Forward: Al-Mohy and Higham (2009), "A new scaling and squaring algorithm for the matrix exponential" (the
+algorithm SciPy's expm uses): a [m/m] Padé approximant, m in {3, 5, 7, 9, 13} picked per matrix from the exact
+1-norms of its powers (||A^k||^(1/k), which a very non-normal matrix has far below ||A||) with the ell() correction,
+A scaled by 2^-s first and the result squared s times; for a triangular matrix each squaring recomputes the diagonal
+and superdiagonal exactly (their Code Fragment 2.1). The thetas are Higham's (2005) for double precision. The stack
+is split into groups of the same (m, s), each computed at once. float32 / complex64 matrices are computed in double
+precision and cast back.
 
 Gradients: the Fréchet derivative ``L(X, E) = d/dt expm(X + tE)`` is the upper-right block of
 ``expm([[X, E], [0, X]])`` (Mathias 1996). The VJP is ``L(A^H, G)`` and the JVP ``L(A, dA)`` (PyTorch's
@@ -52,12 +54,76 @@ def _pade(A, m):
     return np.linalg.solve(V - U, V + U)
 
 
-def _degree(norm):
-    """Higham's (m, s) for a matrix of 1-norm ``norm``."""
-    for m, theta in _THETA:
-        if norm <= theta:
-            return m, 0
-    return 13, max(0, math.ceil(math.log2(norm / _THETA13)))
+_C_RECIP = {m: math.factorial(2 * m) * math.factorial(2 * m + 1) / math.factorial(m) ** 2 for m, _ in _THETA}
+_C_RECIP[13] = math.factorial(26) * math.factorial(27) / math.factorial(13) ** 2
+_THETA13_2009 = 4.25   # Al-Mohy and Higham (2009), Table 3.1: the bound with their ell() correction
+
+
+def _onenorm(M):
+    """The 1-norm of each matrix of a stack (N, n, n)."""
+    return np.max(np.sum(np.abs(M), axis=-2), axis=-1)
+
+
+def _ell(A, m):
+    """Al-Mohy and Higham (2009), eq. (3.10) (``ell``): the extra squarings each matrix of the stack ``A`` needs so
+    that the [m/m] Padé approximant's backward error stays below the unit roundoff, where the norms of A's powers
+    understate it (a very non-normal A). Uses || |A|^(2m+1) ||_1, exactly: ones^T |A|^(2m+1), by products with a
+    vector. c_{2m+1} = (m!)^2 / ((2m)! (2m+1)!) is the error's leading coefficient."""
+    norm = _onenorm(A)
+    absA = np.abs(A)
+    v = np.ones(A.shape[:-1])
+    for _ in range(2 * m + 1):
+        v = np.einsum("ni,nij->nj", v, absA)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        alpha = np.where(norm > 0, v.max(axis=-1) / (norm * _C_RECIP[m]), 0.0)
+        extra = np.ceil(np.log2(alpha / 2.0 ** -53) / (2 * m))
+    return np.where(alpha > 0, np.clip(np.nan_to_num(extra, nan=0.0, posinf=64.0), 0, 64), 0).astype(int)
+
+
+def _degrees(A):
+    """Al-Mohy and Higham's (2009) Algorithm 5.1: each matrix's Padé degree m and squarings s (arrays), from the
+    exact 1-norms of A's powers (||A^k||^(1/k), tighter than ||A|| for a non-normal A) and ell()."""
+    N = len(A)
+    m, s = np.full(N, 13), np.zeros(N, dtype=int)
+    A2 = A @ A
+    A4 = A2 @ A2
+    A6 = A4 @ A2
+    d4, d6 = _onenorm(A4) ** 0.25, _onenorm(A6) ** (1 / 6)
+    todo = np.ones(N, dtype=bool)
+
+    def settle(eta, degree, theta):
+        cand = np.nonzero(todo & (eta < theta))[0]
+        if cand.size:
+            ok = cand[_ell(A[cand], degree) == 0]
+            m[ok], todo[ok] = degree, False
+    eta12 = np.maximum(d4, d6)
+    settle(eta12, 3, _THETA[0][1])
+    settle(eta12, 5, _THETA[1][1])
+    if not todo.any():
+        return m, s
+    d8 = _onenorm(A4 @ A4) ** 0.125
+    eta3 = np.maximum(d6, d8)
+    settle(eta3, 7, _THETA[2][1])
+    settle(eta3, 9, _THETA[3][1])
+    idx = np.nonzero(todo)[0]
+    if idx.size:
+        d10 = _onenorm(A4[idx] @ A6[idx]) ** 0.1
+        eta5 = np.minimum(eta3[idx], np.maximum(d8[idx], d10))
+        with np.errstate(divide="ignore"):
+            s13 = np.where(eta5 > 0, np.maximum(np.ceil(np.log2(eta5 / _THETA13_2009)), 0), 0).astype(int)
+        s13 = s13 + _ell(A[idx] * (2.0 ** -s13)[:, None, None], 13)
+        s[idx] = s13
+    return m, s
+
+
+def _exp_superdiagonal(d, sd):
+    """The superdiagonal of exp of an upper triangular matrix with diagonal ``d`` and superdiagonal ``sd``, exactly
+    (each 2x2 block: ``sd * (e^b - e^a) / (b - a)``, as ``e^((a+b)/2) sinh(z) / z``, z = (b - a) / 2)."""
+    a, b = d[..., :-1], d[..., 1:]
+    z = (b - a) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sinhc = np.where(z == 0, 1.0, np.sinh(z) / np.where(z == 0, 1.0, z))
+    return np.exp((a + b) / 2) * sinhc * sd
 
 
 def expm_np(a):
@@ -68,16 +134,30 @@ def expm_np(a):
     A = a.reshape((math.prod(a.shape[:-2]), n, n)).astype(work)
     out = np.full(A.shape, np.nan, dtype=work)
     if n:
-        norms = np.max(np.sum(np.abs(A), axis=-2), axis=-1)
-        finite = np.isfinite(norms)
+        finite = np.nonzero(np.isfinite(_onenorm(A)))[0]
+        lower = np.all(np.triu(A[finite], 1) == 0, axis=(-2, -1))
+        upper = np.all(np.tril(A[finite], -1) == 0, axis=(-2, -1)) & ~lower
+        A[finite[lower]] = A[finite[lower]].swapaxes(-1, -2)   # exp(L) = exp(L^T)^T: worked as upper
+        tri = lower | upper
+        ms, ss = _degrees(A[finite])
         groups = {}
-        for i in np.nonzero(finite)[0]:
-            groups.setdefault(_degree(float(norms[i])), []).append(i)
-        for (m, s), idx in groups.items():
+        for k, i in enumerate(finite):
+            groups.setdefault((int(ms[k]), int(ss[k]), bool(tri[k])), []).append(i)
+        for (m, s, triangular), idx in groups.items():
             R = _pade(A[idx] * (2.0 ** -s), m)
-            for _ in range(s):
-                R = R @ R
-            out[idx] = R
+            if triangular and s:   # Al-Mohy and Higham's Code Fragment 2.1: the diagonal and superdiagonal
+                d = np.diagonal(A[idx], axis1=-2, axis2=-1)   # recomputed exactly at each squaring
+                sd = np.diagonal(A[idx], 1, axis1=-2, axis2=-1)
+                for i in range(s, -1, -1):
+                    if i < s:
+                        R = R @ R
+                    np.einsum("nii->ni", R)[...] = np.exp(d * 2.0 ** -i)
+                    np.einsum("nii->ni", R[:, :-1, 1:])[...] = _exp_superdiagonal(d * 2.0 ** -i, sd * 2.0 ** -i)
+            else:
+                for _ in range(s):
+                    R = R @ R
+            out[idx] = np.triu(R) if triangular else R
+        out[finite[lower]] = out[finite[lower]].swapaxes(-1, -2)
     return out.reshape(a.shape).astype(dtype, copy=False)
 
 
