@@ -110,4 +110,4 @@ def vector_to_parameters(vec, parameters):
         i += n
 
 
-from . import parametrizations, parametrize, stateless  # noqa: E402,F401
+from . import parametrizations, parametrize, prune, stateless  # noqa: E402,F401
