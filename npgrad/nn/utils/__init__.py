@@ -1,6 +1,7 @@
 """``clip_grad_norm_``, ``clip_grad_value_`` and parameter/vector conversion, as ``torch.nn.utils``; the
-submodules ``parametrize``, ``parametrizations`` (``weight_norm``, ``spectral_norm``), ``stateless``
-(``functional_call``) and ``rnn`` (packing of variable-length sequences)."""
+batch-norm fusions (``fuse_conv_bn_eval`` ...), ``skip_init``; the submodules ``parametrize``,
+``parametrizations`` (``weight_norm``, ``spectral_norm``), ``prune``, ``stateless`` (``functional_call``) and
+``rnn`` (packing of variable-length sequences)."""
 import math
 
 import numpy as np
@@ -111,3 +112,6 @@ def vector_to_parameters(vec, parameters):
 
 
 from . import parametrizations, parametrize, prune, stateless  # noqa: E402,F401
+from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,  # noqa: E402,F401
+                     fuse_linear_bn_weights)
+from .init import skip_init  # noqa: E402,F401
