@@ -272,3 +272,15 @@ def test_errors():
     assert "weight" in m._parameters and "bias" in m._parameters and not prune.is_pruned(m)
     with pytest.raises(AttributeError):
         prune.l1_unstructured(m, "nothing", amount=1)
+
+
+def test_functional_call_on_a_pruned_module():
+    m, t = linears(np.float64)
+    prune.l1_unstructured(m, "weight", amount=12)
+    tprune.l1_unstructured(t, "weight", amount=12)
+    ones = {k: np.ones(tuple(v.shape)) for k, v in t.named_parameters()}
+    x = np.random.default_rng(0).standard_normal((2, 6))
+    y = npg.func.functional_call(m, {k: npg.tensor(v) for k, v in ones.items()}, (npg.tensor(x),))
+    ty = torch.func.functional_call(t, {k: torch.tensor(v) for k, v in ones.items()}, (torch.tensor(x),))
+    assert_close(y.data, ty.detach().numpy(), np.float64)
+    assert_close(m(npg.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), np.float64)   # restored after
