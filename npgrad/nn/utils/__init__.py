@@ -1,6 +1,8 @@
 """``clip_grad_norm_``, ``clip_grad_value_`` and parameter/vector conversion, as ``torch.nn.utils``; the
-submodules ``parametrize``, ``parametrizations`` (``weight_norm``, ``spectral_norm``), ``stateless``
-(``functional_call``) and ``rnn`` (packing of variable-length sequences)."""
+batch-norm fusions (``fuse_conv_bn_eval`` ...), ``skip_init``, the deprecated hook-based ``weight_norm`` and
+``spectral_norm`` (and their ``remove_*``); the submodules ``parametrize``,
+``parametrizations`` (``weight_norm``, ``spectral_norm``), ``prune``, ``stateless`` (``functional_call``) and
+``rnn`` (packing of variable-length sequences)."""
 import math
 
 import numpy as np
@@ -110,4 +112,9 @@ def vector_to_parameters(vec, parameters):
         i += n
 
 
-from . import parametrizations, parametrize, stateless  # noqa: E402,F401
+from . import parametrizations, parametrize, prune, stateless  # noqa: E402,F401
+from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,  # noqa: E402,F401
+                     fuse_linear_bn_weights)
+from .init import skip_init  # noqa: E402,F401
+from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: E402,F401
+from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402,F401

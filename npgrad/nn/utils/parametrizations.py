@@ -1,23 +1,163 @@
-"""``weight_norm`` and ``spectral_norm`` in their parametrization form, as ``torch.nn.utils.parametrizations``.
+"""``orthogonal``, ``weight_norm`` and ``spectral_norm`` in their parametrization form, as
+``torch.nn.utils.parametrizations``.
 
 ``weight_norm(m)`` stores ``m.parametrizations.weight.original0`` (the norms ``g``) and ``original1`` (the
 directions ``v``); ``spectral_norm(m)`` stores ``m.parametrizations.weight.original`` and the power-iteration
 vectors ``m.parametrizations.weight.0._u`` / ``_v`` as buffers: the state dicts have PyTorch's keys, so weights
 move both ways. (PyTorch draws the initial ``u``, ``v`` from its own generator; load its state dict to get the
-same ones.)
+same ones.) ``orthogonal(m)`` stores ``m.parametrizations.weight.original`` and, with ``use_trivialization``,
+the buffer ``m.parametrizations.weight.0.base``.
 """
 import numpy as np
 
 from ...autograd import versions as _versions
 from ...ops import elementwise as _ew
+from ...linalg import matrix_exp, solve
 from ...ops.contract import matmul
-from ...ops.shape import permute, reshape
+from ...ops.shape import concatenate, permute, reshape
 from ...tensor import Tensor, _wrap
 from .. import functional as F
 from ..module import Module
 from . import parametrize
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["orthogonal", "weight_norm", "spectral_norm"]
+
+_MAPS = ("matrix_exp", "cayley", "householder")
+
+
+def _const(a):
+    return Tensor(np.ascontiguousarray(a), requires_grad=False)
+
+
+def _householder_product(A, tau):
+    """The first ``k`` columns of ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^H`` with ``v_i`` the ``i``-th column
+    of ``A`` (``n x k``) below the diagonal and 1 on it (``torch.linalg.householder_product``), differentiable in
+    ``A`` and ``tau``."""
+    n, k = A.shape[-2], A.shape[-1]
+    eye = np.eye(n, k, dtype=A.dtype)
+    Q = _const(np.broadcast_to(eye, (*A.shape[:-2], n, k)))
+    rows = np.arange(n)
+    for i in reversed(range(k)):
+        v = A[..., :, i] * _const((rows > i).astype(A.dtype)) + _const((rows == i).astype(A.dtype))
+        vh = _ew.conj(v) if np.dtype(A.dtype).kind == "c" else v
+        Q = Q - reshape(tau[..., i], (*tau.shape[:-1], 1, 1)) * (
+            reshape(v, (*v.shape, 1)) * matmul(reshape(vh, (*vh.shape[:-1], 1, n)), Q))
+    return Q
+
+
+def _make_orthogonal(A):
+    """The Q of the QR decomposition of ``A`` whose R has a positive diagonal (an array)."""
+    Q, R = np.linalg.qr(A)
+    d = np.diagonal(R, axis1=-2, axis2=-1)
+    sgn = np.where(d == 0, 0, d / np.where(d == 0, 1, np.abs(d)))
+    return Q * sgn[..., None, :]
+
+
+def _is_orthogonal(Q):
+    n, k = Q.shape[-2], Q.shape[-1]
+    return np.allclose(np.swapaxes(Q, -1, -2).conj() @ Q, np.eye(k, dtype=Q.dtype), rtol=1e-5,
+                       atol=10.0 * n * np.finfo(Q.dtype).eps)
+
+
+class _Orthogonal(Module):
+    def __init__(self, weight, orthogonal_map, *, use_trivialization=True):
+        super().__init__()
+        if np.dtype(weight.dtype).kind == "c" and orthogonal_map == "householder":
+            raise ValueError("The householder parametrization does not support complex tensors.")
+        self.shape = tuple(weight.shape)
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, X):
+        n, k = X.shape[-2], X.shape[-1]
+        transposed = n < k
+        if transposed:
+            X = X.mT
+            n, k = k, n
+        if self.orthogonal_map in ("matrix_exp", "cayley"):
+            X = X.tril()
+            if n != k:
+                X = concatenate([X, _const(np.zeros((*X.shape[:-2], n, n - k), X.dtype))], axis=-1)
+            A = X - X.mH
+            if self.orthogonal_map == "matrix_exp":
+                Q = matrix_exp(A)
+            else:
+                Id = _const(np.eye(n, dtype=A.dtype))
+                Q = solve(Id - 0.5 * A, Id + 0.5 * A)
+            if n != k:
+                Q = Q[..., :k]
+        else:
+            A = X.tril(-1)
+            tau = 2.0 / (1.0 + (A * A).sum(axis=-2))
+            Q = _householder_product(A, tau)
+            diag = np.trunc(np.diagonal(X.data, axis1=-2, axis2=-1)).astype(X.dtype)   # PyTorch's .int()
+            Q = Q * _const(diag[..., None, :])
+        if "base" in self._buffers:
+            if self.base is None:
+                raise RuntimeError("orthogonal: the base of the trivialization is not set (right_inverse was not "
+                                   "run)")
+            Q = matmul(self.base, Q)
+        if transposed:
+            Q = Q.mT
+        return Q
+
+    def right_inverse(self, Q):
+        """The ``original`` giving ``Q`` (which must be orthogonal up to its QR's signs)."""
+        if tuple(Q.shape) != self.shape:
+            raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. Got a tensor of shape "
+                             f"{tuple(Q.shape)}.")
+        Qa = np.array(Q.data if isinstance(Q, Tensor) else Q)
+        shape, dtype = Qa.shape, Qa.dtype
+        n, k = Qa.shape[-2], Qa.shape[-1]
+        transpose = n < k
+        if transpose:
+            Qa = np.swapaxes(Qa, -1, -2)
+            n, k = k, n
+        if "base" not in self._buffers:
+            if self.orthogonal_map in ("cayley", "matrix_exp"):
+                raise NotImplementedError("It is not possible to assign to the matrix exponential or the Cayley "
+                                          "parametrizations when use_trivialization=False.")
+            h, tau = np.linalg.qr(Qa, mode="raw")       # LAPACK's geqrf, transposed
+            A = np.ascontiguousarray(np.swapaxes(h, -1, -2)).astype(dtype)
+            d = np.sign(np.diagonal(A, axis1=-2, axis2=-1))
+            d = np.where(tau == 0.0, -d, d)
+            idx = np.arange(k)
+            A[..., idx, idx] = d
+            return Tensor(np.swapaxes(A, -1, -2).copy() if transpose else A, requires_grad=False)
+        if n == k:
+            Qa = Qa.copy() if _is_orthogonal(Qa) else _make_orthogonal(Qa)
+        else:
+            from ... import random as _random
+            N = _random.get_generator().standard_normal((*Qa.shape[:-2], n, n - k)).astype(dtype)
+            Qa = _make_orthogonal(np.concatenate([Qa, N], axis=-1))
+        self.base = Tensor(np.ascontiguousarray(Qa.astype(dtype)), requires_grad=False)
+        neg_id = np.zeros(shape, dtype)
+        neg_id[..., np.arange(min(shape[-2:])), np.arange(min(shape[-2:]))] = -1.0
+        return Tensor(neg_id, requires_grad=False)
+
+
+def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
+    """Constrain ``module.<name>`` (a matrix or a batch of them) to be orthogonal (its columns, or rows when it
+    is wide, orthonormal), as PyTorch's: ``orthogonal_map`` is ``"matrix_exp"`` (the default for square
+    matrices), ``"cayley"`` or ``"householder"`` (the default for other shapes). With ``use_trivialization`` the
+    map is applied around a ``base`` buffer (the current orthogonalized weight; for a non-square weight completed
+    with random columns from npgrad's generator, so that one differs from PyTorch's), and assigning
+    ``module.<name> = Q`` works for every map. Complex weights are not supported (npgrad parameters are real)."""
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if weight.ndim < 2:
+        raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of {weight.ndim} dimensions.")
+    if orthogonal_map is None:
+        orthogonal_map = ("matrix_exp" if weight.shape[-2] == weight.shape[-1] or np.dtype(weight.dtype).kind == "c"
+                          else "householder")
+    if orthogonal_map not in _MAPS:
+        raise ValueError(f'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". Got: '
+                         f"{orthogonal_map}")
+    orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
+    parametrize.register_parametrization(module, name, orth, unsafe=True)
+    return module
 
 
 def _norm_except_dim(v, dim):
