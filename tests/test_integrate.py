@@ -360,8 +360,10 @@ def test_solve_ivp_implicit_methods_match_scipy_on_stiff_problems(method):
     r = I.solve_ivp(robertson, (0.0, 1e5), np.array([1.0, 0.0, 0.0]), **kw)
     s = si.solve_ivp(robertson_np, (0.0, 1e5), [1.0, 0.0, 0.0], **kw)
     assert (r.status, r.nfev, r.njev, r.nlu, r.message) == (s.status, s.nfev, s.njev, s.nlu, s.message)
-    assert_close(r.t, s.t) and assert_close(r.y, s.y, rtol=1e-9, atol=1e-14)
-    assert_close(r.t_events[0], s.t_events[0], rtol=1e-9) and assert_close(r.y_events[0], s.y_events[0], atol=1e-12)
+    assert_close(r.t, s.t)
+    assert_close(r.y, s.y, rtol=1e-9, atol=1e-14)
+    assert_close(r.t_events[0], s.t_events[0], rtol=1e-9)
+    assert_close(r.y_events[0], s.y_events[0], atol=1e-12)
     with pytest.raises(ValueError, match=r"solve_ivp: jac is expected to have shape \(3, 3\)"):
         I.solve_ivp(robertson, (0.0, 1.0), np.array([1.0, 0.0, 0.0]), method=method, args=(0.04,), jac=np.eye(2))
 
@@ -486,12 +488,14 @@ def test_solve_ivp_events_edge_cases_and_errors():
     r = I.solve_ivp(lambda t, y: -y, (0.0, 3.0), np.array([1.0]), events=zero_at_one, t_eval=[0.5, 1.0, 2.0])
     s = si.solve_ivp(lambda t, y: -y, (0.0, 3.0), np.array([1.0]), events=zero_at_one, t_eval=[0.5, 1.0, 2.0])
     assert r.status == s.status == 1 and r.message == s.message
-    assert_close(r.t, s.t, rtol=1e-14) and assert_close(r.y, s.y, rtol=1e-12)
+    assert_close(r.t, s.t, rtol=1e-14)
+    assert_close(r.y, s.y, rtol=1e-12)
     for span in [(0.0, 0.0), (0.0, 1.0)]:   # a zero-length span, an empty state: one step that does not move
         y0 = np.ones(1) if span[1] == 0 else np.zeros(0)
         r = I.solve_ivp(lambda t, y: -y, span, y0, dense_output=True)
         s = si.solve_ivp(lambda t, y: -y, span, y0, dense_output=True)
-        assert_close(r.t, s.t) and r.y.shape == s.y.shape and r.nfev == s.nfev
+        assert_close(r.t, s.t)
+        assert r.y.shape == s.y.shape and r.nfev == s.nfev
         assert r.sol(0.0).shape == s.sol(0.0).shape
     with pytest.raises(ValueError, match=r"terminal attribute of events\[0\]"):
         bad = lambda t, y: y[0]  # noqa: E731
