@@ -1,0 +1,153 @@
+"""Batching rules of internal ops that the transforms reach through VJPs and JVPs (the conv family's three
+bilinear ops, the shared-weight matmul, the einsum contraction...): each runs vectorized (no
+``VmapFallbackWarning``) and matches a Python loop of the unbatched call, and the second-order transforms built
+on them match torch.func."""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.func as tf
+
+import npgrad as npg
+from npgrad import func_vmap as fv
+from npgrad.ops import conv as cv
+from tests.helpers import assert_close
+
+F, TF = npg.nn.functional, torch.nn.functional
+Fallback = fv._vmap_rules.VmapFallbackWarning
+RNG = np.random.default_rng(41)
+
+
+def _n(*shape):
+    return RNG.standard_normal(shape)
+
+
+def _strict():
+    fv._warned.clear()
+    c = warnings.catch_warnings()
+    c.__enter__()
+    warnings.simplefilter("error", Fallback)
+    return c
+
+
+def _vmap_vs_loop(fn, arrays, in_dims):
+    """vmap(fn) without a fallback vs a loop of fn: values, and the gradient of a random projection of the
+    output with respect to every input (through the batched op's VJPs)."""
+    size = next(a.shape[d] for a, d in zip(arrays, in_dims) if d is not None)
+    ts = [npg.tensor(a) for a in arrays]
+    c = _strict()
+    try:
+        out = npg.func.vmap(fn, in_dims=in_dims)(*ts)
+    finally:
+        c.__exit__(None, None, None)
+    ct = _n(*out.shape)
+    (out * npg.tensor(ct, requires_grad=False)).sum().backward()
+    ls = [npg.tensor(a) for a in arrays]
+    parts = [fn(*(t if d is None else t[(slice(None),) * d + (i,)] for t, d in zip(ls, in_dims)))
+             for i in range(size)]
+    ref = npg.stack(parts)
+    (ref * npg.tensor(ct, requires_grad=False)).sum().backward()
+    assert_close(out, ref.data, np.float64)
+    for t, l in zip(ts, ls):
+        assert_close(t.grad, l.grad.data, np.float64)
+    return out
+
+
+# ------------------------------------------------------------------------ the three conv ops
+# (nd, x shape, w shape, stride, padding, dilation, groups)
+GEOMS = [
+    (1, (2, 4, 9), (6, 2, 3), 2, 1, 1, 2),
+    (2, (2, 3, 7, 6), (4, 3, 2, 3), 1, "same", 2, 1),   # asymmetric 'same' padding (an even kernel)
+    (2, (1, 4, 6, 6), (4, 1, 3, 3), 1, 1, 1, 4),        # depthwise
+    (3, (1, 2, 5, 4, 4), (3, 2, 2, 2, 3), (1, 2, 1), 0, 1, 1),
+]
+
+
+def _geom(nd, xs, ws, s, p, d, g):
+    return cv._conv_geom(cv._name("conv", nd), nd, np.zeros(xs), np.zeros(ws), None, s, p, d, g)
+
+
+@pytest.mark.parametrize("case", range(len(GEOMS)))
+@pytest.mark.parametrize("dims", list(itertools.product((0, None), repeat=3))[:-1])
+def test_conv_op_batches_every_operand(case, dims):
+    nd, xs, ws, s, p, d, g = GEOMS[case]
+    geom = _geom(nd, xs, ws, s, p, d, g)
+    B = 3
+    arrays = [_n(*((B,) if dm == 0 else ()) + sh) for sh, dm in zip((xs, ws, (ws[0],)), dims)]
+    _vmap_vs_loop(lambda x, w, b: cv._conv_op(x, w, b, geom), arrays, dims)
+
+
+@pytest.mark.parametrize("case", range(len(GEOMS)))
+@pytest.mark.parametrize("dims", list(itertools.product((0, None), repeat=3))[:-1])
+def test_conv_transpose_op_batches_every_operand(case, dims):
+    nd, xs, ws, s, p, d, g = GEOMS[case]
+    geom = _geom(nd, xs, ws, s, p, d, g)
+    ys = tuple(cv._conv_op(npg.tensor(np.zeros(xs)), npg.tensor(np.zeros(ws)), None, geom).shape)
+    B, L = 2, xs[2:]
+    arrays = [_n(*((B,) if dm == 0 else ()) + sh) for sh, dm in zip((ys, ws, (xs[1],)), dims)]
+    _vmap_vs_loop(lambda y, w, b: cv._conv_transpose_op(y, w, b, geom, L), arrays, dims)
+
+
+@pytest.mark.parametrize("case", range(len(GEOMS)))
+@pytest.mark.parametrize("dims", [(0, 0), (0, None), (None, 0)])
+def test_conv_weight_op_batches_every_operand(case, dims):
+    nd, xs, ws, s, p, d, g = GEOMS[case]
+    geom = _geom(nd, xs, ws, s, p, d, g)
+    ys = tuple(cv._conv_op(npg.tensor(np.zeros(xs)), npg.tensor(np.zeros(ws)), None, geom).shape)
+    B, K = 3, ws[2:]
+    arrays = [_n(*((B,) if dm == 0 else ()) + sh) for sh, dm in zip((xs, ys), dims)]
+    _vmap_vs_loop(lambda x, y: cv._conv_weight_op(x, y, geom, K), arrays, dims)
+
+
+def _conv_hessian_case(nd, xs, ws, s, p, d, g, wrt):
+    x, w, b = _n(*xs), _n(*ws), _n(ws[0])
+    conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[nd]
+    tconv = {1: TF.conv1d, 2: TF.conv2d, 3: TF.conv3d}[nd]
+
+    def f(lib, conv):
+        def run(x, w, b):
+            return (lib.tanh(conv(x, w, b, stride=s, padding=p, dilation=d, groups=g)) ** 2).sum()
+        return run
+    return x, w, b, f(npg, conv), f(torch, tconv)
+
+
+@pytest.mark.parametrize("case", range(len(GEOMS)))
+@pytest.mark.parametrize("wrt", [0, 1, 2])
+@pytest.mark.parametrize("how", ["jacrev_jacfwd", "hessian", "jacfwd_jacrev"])
+def test_second_derivatives_of_a_conv_match_torch_without_a_loop(case, wrt, how):
+    x, w, b, f, tfn = _conv_hessian_case(*GEOMS[case], wrt)
+    tr = {"jacrev_jacfwd": lambda h: npg.func.jacrev(npg.func.jacfwd(h, argnums=wrt), argnums=wrt),
+          "hessian": lambda h: npg.func.hessian(h, argnums=wrt),
+          "jacfwd_jacrev": lambda h: npg.func.jacfwd(npg.func.jacrev(h, argnums=wrt), argnums=wrt)}[how]
+    c = _strict()
+    try:
+        h = tr(f)(npg.tensor(x), npg.tensor(w), npg.tensor(b))
+    finally:
+        c.__exit__(None, None, None)
+    th = tf.hessian(tfn, argnums=wrt)(torch.tensor(x), torch.tensor(w), torch.tensor(b))
+    assert_close(h, th.numpy(), np.float64)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_per_sample_hessian_of_a_conv_model_matches_torch(transposed):
+    """vmap(hessian) over samples with a shared weight: the conv ops' VJPs run on batched cotangents and tangents."""
+    w, b, x = _n(2, 3, 3, 3), _n(3 if transposed else 2), _n(4, 2 if transposed else 3, 5, 5)
+
+    def f(lib, conv):
+        def run(w, b, xi):
+            return (lib.tanh(conv(xi[None], w, b, stride=2, padding=1)) ** 2).sum()
+        return run
+    conv, tconv = (F.conv_transpose2d, TF.conv_transpose2d) if transposed else (F.conv2d, TF.conv2d)
+    c = _strict()
+    try:
+        h = npg.func.vmap(npg.func.hessian(f(npg, conv), argnums=(0, 1)), in_dims=(None, None, 0))(
+            npg.tensor(w), npg.tensor(b), npg.tensor(x))
+    finally:
+        c.__exit__(None, None, None)
+    th = tf.vmap(tf.hessian(f(torch, tconv), argnums=(0, 1)), in_dims=(None, None, 0))(
+        torch.tensor(w), torch.tensor(b), torch.tensor(x))
+    for i in range(2):
+        for j in range(2):
+            assert_close(h[i][j], th[i][j].numpy(), np.float64)
