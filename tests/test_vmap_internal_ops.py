@@ -151,3 +151,71 @@ def test_per_sample_hessian_of_a_conv_model_matches_torch(transposed):
     for i in range(2):
         for j in range(2):
             assert_close(h[i][j], th[i][j].numpy(), np.float64)
+
+
+# ------------------------------------------------------------------------ shared_matmul and _contract
+_TRANSFORMS = {
+    "hessian": (lambda f: npg.func.hessian(f, argnums=(0, 1)), lambda f: tf.hessian(f, argnums=(0, 1))),
+    "jacrev_grad": (lambda f: npg.func.jacrev(npg.func.grad(f, argnums=(0, 1)), argnums=(0, 1)),
+                    lambda f: tf.jacrev(tf.grad(f, argnums=(0, 1)), argnums=(0, 1))),
+    "jacrev_jacrev": (lambda f: npg.func.jacrev(npg.func.jacrev(f, argnums=(0, 1)), argnums=(0, 1)),
+                      lambda f: tf.jacrev(tf.jacrev(f, argnums=(0, 1)), argnums=(0, 1))),
+    "jacfwd_jacrev": (lambda f: npg.func.jacfwd(npg.func.jacrev(f, argnums=(0, 1)), argnums=(0, 1)),
+                      lambda f: tf.jacfwd(tf.jacrev(f, argnums=(0, 1)), argnums=(0, 1))),
+}
+
+
+@pytest.mark.parametrize("how", list(_TRANSFORMS))
+@pytest.mark.parametrize("xshape", [(4, 3), (4, 5, 3)])
+def test_per_sample_second_derivatives_of_an_mlp_without_a_loop(how, xshape):
+    """Shared weights run as shared_matmul; its create_graph VJPs (shared_matmul, _contract) then run under
+    jacrev's vmap with batched cotangents."""
+    W1, W2, x = _n(3, 4), _n(4, 2), _n(*xshape)
+
+    def f(lib):
+        return lambda W1, W2, xi: (lib.tanh(lib.tanh(xi @ W1) @ W2.T.T) ** 2).sum()
+    ours, theirs = _TRANSFORMS[how]
+    c = _strict()
+    try:
+        h = npg.func.vmap(ours(f(npg)), in_dims=(None, None, 0))(npg.tensor(W1), npg.tensor(W2), npg.tensor(x))
+    finally:
+        c.__exit__(None, None, None)
+    th = tf.vmap(theirs(f(torch)), in_dims=(None, None, 0))(torch.tensor(W1), torch.tensor(W2), torch.tensor(x))
+    for i in range(2):
+        for j in range(2):
+            assert_close(h[i][j], th[i][j].numpy(), np.float64)
+
+
+@pytest.mark.parametrize("dims", [(0, None), (None, 0), (0, 0)])
+def test_shared_matmul_batches_every_operand(dims):
+    from npgrad._vmap_nn import shared_matmul
+    a, b = _n(4, 2, 5, 3), np.broadcast_to(_n(1, 1, 3, 2), (4, 1, 3, 2))
+    arrays = [a if dims[0] is None else np.stack([a, a * 2, -a]), b if dims[1] is None else np.stack([b, b + 1, b * 3])]
+    _vmap_vs_loop(shared_matmul, arrays, dims)
+
+
+@pytest.mark.parametrize("spec,shapes", [("ij,jk->ik", [(3, 4), (4, 2)]), ("ii,ij->j", [(3, 3), (3, 2)]),
+                                         ("bij,bjk,k->bi", [(2, 3, 4), (2, 4, 5), (5,)])])
+def test_contract_of_tensors_batches_as_einsum(spec, shapes):
+    from npgrad.ops.contract import _contract
+    for dims in itertools.product((0, None), repeat=len(shapes)):
+        if all(d is None for d in dims):
+            continue
+        arrays = [_n(*((3,) if d == 0 else ()) + s) for s, d in zip(shapes, dims)]
+        _vmap_vs_loop(lambda *ops: _contract(spec, *ops), arrays, dims)
+
+
+def test_second_derivatives_of_einsum_with_a_diagonal_match_torch():
+    a, b = _n(3, 3), _n(3, 2)
+
+    def f(lib):
+        return lambda a, b: (lib.einsum("ii,ij->j", a, b) ** 3).sum() + (lib.einsum("ij,jk->ik", a, a) ** 2).sum()
+    c = _strict()
+    try:
+        h = npg.func.jacrev(npg.func.jacrev(f(npg), argnums=(0, 1)), argnums=(0, 1))(npg.tensor(a), npg.tensor(b))
+    finally:
+        c.__exit__(None, None, None)
+    th = tf.hessian(f(torch), argnums=(0, 1))(torch.tensor(a), torch.tensor(b))
+    for i in range(2):
+        for j in range(2):
+            assert_close(h[i][j], th[i][j].numpy(), np.float64)
