@@ -219,3 +219,51 @@ def test_second_derivatives_of_einsum_with_a_diagonal_match_torch():
     for i in range(2):
         for j in range(2):
             assert_close(h[i][j], th[i][j].numpy(), np.float64)
+
+
+# ------------------------------------------------------------------------ _assign: scatter, index_fill
+@pytest.mark.parametrize("dims", [(0, None), (None, 0), (0, 0)])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_index_fill_batches_input_and_value(dims, dim):
+    idx = np.array([2, 0, 2])
+    x, v = _n(3, 4, 3), _n()
+    arrays = [np.stack([x, -x, 2 * x]) if dims[0] == 0 else x, _n(3) if dims[1] == 0 else v]
+    _vmap_vs_loop(lambda a, val: npg.index_fill(a, dim, npg.tensor(idx), val), arrays, dims)
+
+
+@pytest.mark.parametrize("dims", [(0, None), (None, 0), (0, 0)])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_scatter_batches_input_and_src(dims, dim):
+    index = RNG.integers(0, 3, (2, 3))
+    arrays = [_n(*((3,) if dims[0] == 0 else ()) + (3, 4)), _n(*((3,) if dims[1] == 0 else ()) + (2, 4))]
+    _vmap_vs_loop(lambda a, s: npg.scatter(a, dim, npg.tensor(index), s), arrays, dims)
+    _vmap_vs_loop(lambda a, s: npg.scatter(a, dim, npg.tensor(index), s, reduce="add"), arrays, dims)
+    if dims[0] == 0:
+        _vmap_vs_loop(lambda a: npg.scatter(a, dim, npg.tensor(index), value=1.5), arrays[:1], dims[:1])
+
+
+def test_scatter_and_index_fill_match_torch_func_vmap():
+    x, s, v = _n(4, 3, 5), _n(4, 2, 5), _n(4)
+    index = RNG.integers(0, 3, (2, 5))
+    c = _strict()
+    try:
+        a = npg.func.vmap(lambda a, s: npg.scatter(a, 0, npg.tensor(index), s))(npg.tensor(x), npg.tensor(s))
+        b = npg.func.vmap(lambda a, v: npg.index_fill(a, 1, npg.tensor(np.array([4, 1])), v))(npg.tensor(x),
+                                                                                            npg.tensor(v))
+    finally:
+        c.__exit__(None, None, None)
+    ta = tf.vmap(lambda a, s: torch.scatter(a, 0, torch.tensor(index), s))(torch.tensor(x), torch.tensor(s))
+    tb = tf.vmap(lambda a, v: torch.index_fill(a, 1, torch.tensor([4, 1]), v))(torch.tensor(x), torch.tensor(v))
+    assert_close(a, ta.numpy(), np.float64)
+    assert_close(b, tb.numpy(), np.float64)
+
+
+@pytest.mark.parametrize("key", [(slice(None), np.array([0, 2])), (np.array([1, 0]), slice(None), np.array([2, 3])),
+                                 (np.array([[0], [2]]), np.array([1, 3])), (slice(1, 3), 2)])
+@pytest.mark.parametrize("dims", [(0, None), (None, 0), (0, 0)])
+def test_assign_batches_with_adjacent_and_apart_advanced_keys(key, dims):
+    from npgrad.ops.index import _assign
+    x = _n(3, 4, 5)
+    sel = x[key].shape
+    arrays = [_n(*((3,) if dims[0] == 0 else ()) + x.shape), _n(*((3,) if dims[1] == 0 else ()) + sel[1:])]
+    _vmap_vs_loop(lambda a, v: _assign(a, key, v), arrays, dims)
