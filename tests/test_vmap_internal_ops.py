@@ -267,3 +267,60 @@ def test_assign_batches_with_adjacent_and_apart_advanced_keys(key, dims):
     sel = x[key].shape
     arrays = [_n(*((3,) if dims[0] == 0 else ()) + x.shape), _n(*((3,) if dims[1] == 0 else ()) + sel[1:])]
     _vmap_vs_loop(lambda a, v: _assign(a, key, v), arrays, dims)
+
+
+# ------------------------------------------------------------------------ max_unpool
+@pytest.mark.filterwarnings("ignore:There is a performance drop")   # (torch's own loop)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("with_n", [True, False])
+@pytest.mark.parametrize("dims", [(0, 0), (0, None), (None, 0)])
+def test_max_unpool_batches_input_and_indices(nd, with_n, dims):
+    pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[nd]
+    unpool = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}[nd]
+    tunpool = {1: TF.max_unpool1d, 2: TF.max_unpool2d, 3: TF.max_unpool3d}[nd]
+    shape = ((2,) if with_n else ()) + (3,) + (4,) * nd
+    xs = _n(3, *shape)
+    idx = np.stack([pool(npg.tensor(v), 2, return_indices=True)[1].data for v in xs])
+    vals = _n(*idx.shape)
+    arrays = [vals if dims[0] == 0 else vals[0], idx if dims[1] == 0 else idx[1]]
+    ts = [npg.tensor(a, requires_grad=False) if k == 1 else npg.tensor(a) for k, a in enumerate(arrays)]
+    c = _strict()
+    try:
+        out = npg.func.vmap(lambda v, i: unpool(v, i, 2, output_size=(5,) * nd), in_dims=dims)(*ts)
+    finally:
+        c.__exit__(None, None, None)
+    ct = _n(*out.shape)
+    (out * npg.tensor(ct, requires_grad=False)).sum().backward()
+    tv = torch.tensor(arrays[0], requires_grad=True)
+    ref = tf.vmap(lambda v, i: tunpool(v, i, 2, output_size=(5,) * nd), in_dims=dims)(tv, torch.tensor(arrays[1]))
+    (ref * torch.tensor(ct)).sum().backward()
+    assert_close(out, ref.detach().numpy(), np.float64)
+    assert_close(ts[0].grad, tv.grad.numpy(), np.float64)
+
+
+def test_max_unpool_under_vmap_keeps_its_shape_error():
+    with pytest.raises(RuntimeError, match="max_unpool2d: Expected shape of indices"):
+        npg.func.vmap(lambda v, i: F.max_unpool2d(v, i, 2))(npg.tensor(_n(3, 2, 2, 2)),
+                                                             npg.tensor(np.zeros((3, 2, 2, 3), np.int64)))
+
+
+@pytest.mark.filterwarnings("ignore:There is a performance drop")
+@pytest.mark.parametrize("how", ["jacfwd", "hessian"])
+def test_jacobians_through_max_unpool_without_a_loop(how):
+    x = _n(2, 3, 4, 4)
+    _, idx = F.max_pool2d(npg.tensor(x), 2, return_indices=True)
+    v = _n(*idx.shape)
+
+    def f(lib, unpool, i):
+        return lambda v: (lib.tanh(unpool(v, i, 2)) ** 2 * lib.arange(16.0).reshape(4, 4)).sum(-1)
+    tr = npg.func.jacfwd if how == "jacfwd" else npg.func.hessian
+    c = _strict()
+    try:
+        j = tr(lambda v: f(npg, F.max_unpool2d, idx)(v).sum() if how == "hessian" else f(npg, F.max_unpool2d, idx)(v))(
+            npg.tensor(v))
+    finally:
+        c.__exit__(None, None, None)
+    ti = torch.tensor(idx.data)
+    tfn = f(torch, TF.max_unpool2d, ti)
+    ref = (tf.hessian(lambda v: tfn(v).sum()) if how == "hessian" else tf.jacrev(tfn))(torch.tensor(v))
+    assert_close(j, ref.numpy(), np.float64)
