@@ -324,3 +324,42 @@ def test_jacobians_through_max_unpool_without_a_loop(how):
     tfn = f(torch, TF.max_unpool2d, ti)
     ref = (tf.hessian(lambda v: tfn(v).sum()) if how == "hessian" else tf.jacrev(tfn))(torch.tensor(v))
     assert_close(j, ref.numpy(), np.float64)
+
+
+# ------------------------------------------------------------------------ the transposed-VJP fallback (stand_in)
+def _cube(x):
+    from npgrad.tensor import _make
+    return _make(x.data ** 3, "test_cube_no_jvp", (x,), (x.data,), (lambda g, y, x: 3 * x * x * g,))
+
+
+@pytest.mark.filterwarnings("ignore:forward AD. op 'test_cube_no_jvp' has no JVP rule")
+def test_hessian_through_an_op_without_a_jvp_rule_is_vectorized():
+    """hessian / jacfwd give the fallback a tangent batched by vmap: it is the small pass's cotangent as it is."""
+    x0 = _n(4)
+    c = _strict()
+    try:
+        H = npg.func.hessian(lambda x: npg.sum(npg.sin(_cube(x)) * npg.arange(4.0)))(npg.tensor(x0))
+        J2 = npg.func.jacfwd(npg.func.jacfwd(_cube))(npg.tensor(x0))
+    finally:
+        c.__exit__(None, None, None)
+    th = tf.hessian(lambda x: (torch.sin(x ** 3) * torch.arange(4.0, dtype=torch.float64)).sum())(torch.tensor(x0))
+    assert_close(H, th.numpy(), np.float64)
+    assert_close(J2, tf.jacfwd(tf.jacfwd(lambda x: x ** 3))(torch.tensor(x0)).numpy(), np.float64)
+
+
+@pytest.mark.filterwarnings("ignore:forward AD. op 'test_cube_no_jvp' has no JVP rule")
+def test_reverse_mode_through_the_batched_fallback():
+    """jacfwd's batched tangents through the fallback, then reverse mode through its result: vs torch."""
+    x0 = _n(3)
+    x = npg.tensor(x0)
+    c = _strict()
+    try:
+        J = npg.func.jacfwd(lambda v: npg.sin(_cube(v)))(x)
+    finally:
+        c.__exit__(None, None, None)
+    g, = npg.autograd.grad((J * npg.tensor(np.arange(9.0).reshape(3, 3), requires_grad=False)).sum(), [x])
+    tx = torch.tensor(x0, requires_grad=True)
+    tj = tf.jacfwd(lambda v: torch.sin(v ** 3))(tx)
+    tg, = torch.autograd.grad((tj * torch.arange(9.0, dtype=torch.float64).reshape(3, 3)).sum(), [tx])
+    assert_close(J, tj.detach().numpy(), np.float64)
+    assert_close(g, tg.numpy(), np.float64)
