@@ -8,7 +8,8 @@ groups)`` already resolved, so the vmap batch B is folded in the way functorch d
 
 * only the operand carrying N batched (x of conv, g of conv_transpose; the bias too): B merged into N, one call
   on B * N items;
-* otherwise (a batched weight, or either operand of the weight gradient, which sums over N): the samples become
+* only the weight batched: the samples become more output channels of each group (no copy of the input);
+* otherwise (both batched, or either operand of the weight gradient, which sums over N): the samples become
   groups: each operand (B, N, C, *L) -> (N, B * C, *L), each weight (B, O, ...) -> (B * O, ...), ``groups * B``
   groups; the result is split back. A bias is added after, batched or not.
 """
@@ -48,6 +49,29 @@ def _with_bias(out, b, level, nd, add):
     return res
 
 
+def _weight_only(op, ba, first, a, iw, B):
+    """Only the weight batched: the samples become more output channels of each group (no copy of the input).
+    conv's weight (B, O, C/G, *K) -> (G * B * O/G, C/G, *K); conv_transpose's (B, C, O/G, *K) ->
+    (C, B * O/G, *K); the output (N, G * B * O/G, *L) is split back to (B, N, O, *L)."""
+    ops = _ops()
+    s, d, lo, hi, G = ba.arguments["geom"]
+    K = tuple(iw.shape[3:])
+    if first == "x":
+        O, Cg = iw.shape[1], iw.shape[2]
+        wm = ops.moveaxis(ops.reshape(iw, (B, G, O // G, Cg) + K), 0, 1)       # (G, B, O/G, C/G, *K)
+        ba.arguments["w"] = ops.reshape(wm, (O * B, Cg) + K)
+        Og = O // G
+    else:
+        C, Og = iw.shape[1], iw.shape[2]
+        wm = ops.moveaxis(ops.reshape(iw, (B, G, C // G, Og) + K), 0, 2)       # (G, C/G, B, O/G, *K)
+        ba.arguments["w"] = ops.reshape(wm, (C, B * Og) + K)
+    ba.arguments["b"] = None
+    out = op(*ba.args, **ba.kwargs)                                            # (N, G * B * O/G, *L)
+    n, L = out.shape[0], tuple(out.shape[2:])
+    out = ops.moveaxis(ops.reshape(out, (n, G, B, Og) + L), 2, 0)              # (B, N, G, O/G, *L)
+    return ops.reshape(out, (B, n, G * Og) + L)
+
+
 def _apply_rule(first, second):
     """The rule of conv (``first`` = x, ``second`` = w) and of conv_transpose (g, w): bilinear in (first,
     weight) plus a bias over the output channels; the first operand carries N."""
@@ -67,6 +91,9 @@ def _apply_rule(first, second):
             ba.arguments["b"] = None if bb else b
             return _with_bias(_split_n(op(*ba.args, **ba.kwargs), B), b, level, nd, bb)
         iw = w._inner
+        if not ba_:
+            out = _weight_only(op, ba, first, a, iw, B)
+            return _with_bias(out, b, level, nd, True)
         ba.arguments[first] = _to_groups(_lifted(a, level, B), B)
         ba.arguments[second] = _ops().reshape(iw, (B * iw.shape[1],) + tuple(iw.shape[2:]))
         ba.arguments["b"] = None
