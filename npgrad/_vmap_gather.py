@@ -203,5 +203,43 @@ def scatter_add_rule(op, level, args, kwargs):
     return _batched(op((g._inner.shape[0],) + tuple(shape), (slice(None),) + tuple(items), inner), level)
 
 
-RULES = {"getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule,
+def assign_rule(op, level, args, kwargs):
+    """``_assign(x, key, value)`` (a functional ``x[key] = value``: scatter, index_fill, setitem's JVP) with a
+    batched ``x`` or ``value`` and an unbatched key: the write at ``(:,) + key`` into the batched ``x``. The
+    value right-aligns with each sample's selection; NumPy puts advanced indices that are apart in front, so
+    there the batch axis of a batched value goes behind them."""
+    ba = _bind(op, args, kwargs)
+    x, key, value = ba.arguments["x"], ba.arguments["key"], ba.arguments["value"]
+    if not _only_batched(level, ba, ("x", "value")):
+        return loop_rule(op, level, args, kwargs)
+    from .ops.index import normalize_key
+    items = []
+    for k in normalize_key(key):
+        if k is None or k is Ellipsis or isinstance(k, (bool, np.bool_)) or (
+                isinstance(k, np.ndarray) and (k.ndim == 0 or k.dtype == bool)):
+            return loop_rule(op, level, args, kwargs)
+        items.append(k)
+    if any(isinstance(k, np.ndarray) for k in items):  # integers among index arrays are index arrays too
+        items = [np.asarray(k, np.intp) if isinstance(k, (int, np.integer)) else k for k in items]
+    try:
+        sel = np.broadcast_to(np.empty((), np.int8), x.shape)[tuple(items)].shape
+    except (IndexError, ValueError):
+        return loop_rule(op, level, args, kwargs)     # the op's own error, per sample
+    size = _size(fv._flatten([x, value])[0], level)
+    vi, bv = _at(value, level)
+    if bv:
+        vs = tuple(value.shape)
+        extra = len(vs) - len(sel)
+        if extra > 0:                                 # NumPy drops a value's leading size-1 dims
+            if any(n != 1 for n in vs[:extra]):
+                return loop_rule(op, level, args, kwargs)
+            vi = _ops().reshape(vi, (size,) + vs[extra:])
+        vi = _pad(vi, max(-extra, 0))
+        pos = [i for i, k in enumerate(items) if isinstance(k, np.ndarray)]
+        if pos and pos != list(range(pos[0], pos[-1] + 1)):
+            vi = _ops().moveaxis(vi, 0, len(np.broadcast_shapes(*(items[i].shape for i in pos))))
+    return _batched(op(_lifted(x, level, size), (slice(None),) + tuple(items), vi), level)
+
+
+RULES = {"assign": assign_rule, "getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule,
          "take_along_axis": take_along_axis_rule, "put_along_axis": put_along_axis_rule, "interp": interp_rule}

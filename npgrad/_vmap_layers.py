@@ -181,6 +181,33 @@ def bound_elementwise_rule(op, level, args, kwargs):
     return _vmap_basic._elementwise_rule(op, level, tuple(_bind(op, args, kwargs).arguments.values()), {})
 
 
+_UNPOOL = {nd: _merge_rule(("input", "indices"), lambda d, nd=nd: d == nd + 2, lambda d, nd=nd: d == nd + 1)
+           for nd in (1, 2, 3)}
+
+
+def max_unpool_rule(op, level, args, kwargs):
+    """max_unpool: the per-plane indices stay valid with the batch merged into N (input and indices alike);
+    indices of another shape than the input: the op's own error, on one sample."""
+    ba = _bind(op, args, kwargs)
+    nd, x, idx = ba.arguments["nd"], ba.arguments["input"], ba.arguments["indices"]
+    if nd not in _UNPOOL or _shape(x) != _shape(idx):
+        return _sample_error(op, level, args, kwargs)
+    return _UNPOOL[nd](op, level, args, kwargs)
+
+
+def unpool_scatter_rule(op, level, args, kwargs):
+    """max_unpool's scatter ``(x (N, C, M), idx, P)`` on a batched ``x`` (its JVP under jacfwd / hessian): the
+    batch merged into N, the (constant) indices repeated for every sample."""
+    x, idx, P = args
+    if not _batched_at(x, level) or kwargs:
+        return loop_rule(op, level, args, kwargs)
+    ops, inner = _ops(), x._inner
+    B, lead = inner.shape[0], tuple(inner.shape[1:-1])
+    idx_b = np.broadcast_to(idx, (B,) + idx.shape).reshape((B * lead[0],) + idx.shape[1:])
+    out = op(ops.reshape(inner, (B * lead[0],) + tuple(inner.shape[2:])), idx_b, P)
+    return _batched(ops.reshape(out, (B,) + lead + (P,)), level)
+
+
 _INSTANCE = _merge_rule(("input",), lambda d: d >= 3, loop_if=lambda ba: ba.arguments["use_input_stats"] and (
     ba.arguments["running_mean"] is not None or ba.arguments["running_var"] is not None))  # (updated per sample)
 _EMBEDDING_BAG = _merge_rule(("input", "per_sample_weights"), lambda d: d == 2, loop_if=lambda ba: (
@@ -191,5 +218,6 @@ RULES = {"bound_elementwise": bound_elementwise_rule, "rms_norm": rms_norm_rule,
          "merge_conv_transpose1d": conv_transpose_rule(1), "merge_conv_transpose2d": conv_transpose_rule(2),
          "merge_conv_transpose3d": conv_transpose_rule(3),
          "merge_grid_sample": _merge_rule(("input", "grid"), lambda d: d in (4, 5)),
-         "merge_instance_norm": instance_norm_rule, "merge_embedding_bag": embedding_bag_rule,
+         "merge_instance_norm": instance_norm_rule, "merge_max_unpool": max_unpool_rule,
+         "unpool_scatter": unpool_scatter_rule, "merge_embedding_bag": embedding_bag_rule,
          "inplace": inplace_rule}

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from ._batching import batching_rule
 from .func_vmap import RULES, BatchedTensor, _at, _batched, _expand, _pad
 from .tensor import Tensor, _make
 
@@ -54,6 +55,7 @@ def _stack(parts):
 
 
 # ----------------------------------------------------------------------------------- matmul
+@batching_rule("shared_matmul")
 def shared_matmul(a, b):
     """``a @ b`` for ``a`` (B, ..., k) and a shared ``b`` (B, 1, ..., 1, k, m): one GEMM with ``b[0]`` over
     every row of ``a``; the gradient for ``b`` is per sample (B, 1, ..., k, m). Its VJPs work on arrays (plain
@@ -80,6 +82,17 @@ def shared_matmul(a, b):
         return gw.reshape(b.shape)
 
     return _make(out, "matmul", (a, b), (ad, bd), (vjp_a, vjp_b), _MM_JVPS)
+
+
+def _shared_matmul_rule(op, level, args, kwargs):
+    """shared_matmul inside a further vmap (its create_graph VJP under jacrev / hessian, batched cotangents):
+    that vmap's batch L goes after the sample axis, (B, L, ..., k) against the shared (B, 1, 1, ..., k, m),
+    still one GEMM with per-sample weight gradients; a ``b`` batched at this level is an ordinary matmul."""
+    from .ops import expand_dims, matmul, moveaxis
+    a, b = args
+    if _at(b, level)[1] or not _at(a, level)[1]:
+        return matmul(a, b)
+    return _batched(moveaxis(op(moveaxis(a._inner, 0, 1), expand_dims(b, 1)), 1, 0), level)
 
 
 def try_shared_matmul(ia, ib):
@@ -353,7 +366,7 @@ def _layer_norm_rule(op, level, args, kwargs):
     return _affine(y, weight, bias, 0) if affine_batched else y
 
 
-RULES.update({"conv": _conv_rule, "fold": _fold_rule, "cross_entropy": _cross_entropy_rule,
+RULES.update({"shared_matmul": _shared_matmul_rule, "conv": _conv_rule, "fold": _fold_rule, "cross_entropy": _cross_entropy_rule,
               "batch_norm": _batch_norm_rule, "group_norm": _group_norm_rule, "layer_norm": _layer_norm_rule})
 
 

@@ -370,6 +370,7 @@ RULES = {"axis_flatten": _axis_rule("flatten"), "axis_all": _axis_rule("all"),
 from ._vmap_gather import RULES as _GATHER  # noqa: E402  (they use the helpers above)
 from ._vmap_losses import RULES as _LOSSES  # noqa: E402
 from ._vmap_layers import RULES as _LAYERS  # noqa: E402
+from ._vmap_conv import RULES as _CONV  # noqa: E402
 from ._vmap_linalg import RULES as _LINALG  # noqa: E402
 from ._vmap_pointwise import RULES as _POINTWISE  # noqa: E402
 from ._vmap_small import RULES as _SMALL  # noqa: E402
@@ -379,4 +380,5 @@ RULES.update(_SMALL)
 RULES.update(_POINTWISE)
 RULES.update(_LOSSES)
 RULES.update(_LAYERS)
+RULES.update(_CONV)
 RULES.update(_LINALG)

@@ -246,10 +246,12 @@ def test_searchsorted_with_batched_sorted_rows_puts_nan_last(side):
     _vmap_vs_loop(lambda q, a: npg.bucketize(q, a, right=side == "right"), [v, rows], (None, 0))
 
 
-def test_jacobian_loop_fallback_warns_naming_the_op():
+def test_jacobian_loop_fallback_warns_naming_the_op(monkeypatch):
     """jacrev / jacfwd try one batched pass and fall back to a loop over the basis vectors when an op has no
     batching rule: that fallback warned nothing (jacrev(jacfwd(f)) of a conv2d looped silently); it now warns,
-    and the Hessian still matches torch's."""
+    and the Hessian still matches torch's. (The conv ops now have rules, tests/test_vmap_internal_ops.py: the
+    rule is taken away here.)"""
+    monkeypatch.delitem(fv.RULES, "conv_op")
     x, w = _n(1, 2, 5, 5), _n(3, 2, 3, 3)
 
     def f(w):

@@ -320,6 +320,10 @@ def _fit(t, out):
 
 
 # --------------------------------------------------------------------------- the fallback
+def _vmap_batched(t):
+    return _tensor_mod._VMAP and isinstance(t, Tensor) and type(t).__name__ == "BatchedTensor"
+
+
 def _fallback(op, vjps, tans, out, parents, which):
     """``J t`` as the gradient of ``g -> <VJP(g), t>`` (the VJP is linear in ``g``), for the inputs ``which``.
 
@@ -367,7 +371,10 @@ def _fallback(op, vjps, tans, out, parents, which):
                     gi = sum_to(gi, p.shape)
                 if gi.dtype != p.dtype:
                     gi = gi.astype(p.dtype)
-                r, = grad([gi], [g], grad_outputs=[stand_in(t)], create_graph=need, allow_unused=True)
+                # a tangent batched by vmap (jacfwd / hessian's basis) is the cotangent as it is: the small pass
+                # runs the VJPs' own batching rules on it (a stand-in would read its values: a loop)
+                seed = t if _vmap_batched(t) else stand_in(t)
+                r, = grad([gi], [g], grad_outputs=[seed], create_graph=need, allow_unused=True)
             else:
                 r = None  # does not depend on g: a zero Jacobian
         g._requires_grad = False  # the small pass's graph may reference g: nothing differentiates through it

@@ -277,13 +277,15 @@ _path_cache = {}
 
 
 def _contract(spec, *operands, optimize="greedy"):
-    """``np.einsum`` with a contraction order found once per (subscripts, shapes) and reused."""
+    """``np.einsum`` with a contraction order found once per (subscripts, shapes) and reused. Tensor operands (a
+    ``create_graph`` VJP, a JVP) go through :func:`einsum`: recorded, and batched by its rule under vmap."""
+    if any(isinstance(o, Tensor) for o in operands):
+        return einsum(spec, *operands, optimize=optimize)
     key = (spec, optimize) + tuple(np.shape(o) for o in operands)
     path = _path_cache.get(key)
     if path is None:
         if len(operands) >= 2:
-            path = np.einsum_path(spec, *[o.data if isinstance(o, Tensor) else o for o in operands],
-                                  optimize=optimize)[0]
+            path = np.einsum_path(spec, *operands, optimize=optimize)[0]
         else:
             path = False
         if len(_path_cache) > 512:

@@ -80,6 +80,7 @@ def _cast(dt, *arrays):
     return tuple(None if a is None else (a if a.dtype == dt else a.astype(dt)) for a in arrays)
 
 
+@batching_rule("conv_op")
 def _conv_op(x, w, b, geom):
     xd, wd = _array(x, "conv"), _array(w, "conv")
     bd = None if b is None else _array(b, "conv")
@@ -97,6 +98,7 @@ def _conv_op(x, w, b, geom):
                  jvps + (_bias_jvp(len(K)),))
 
 
+@batching_rule("conv_transpose_op")
 def _conv_transpose_op(g, w, b, geom, L):
     gd, wd = _array(g, "conv_transpose"), _array(w, "conv_transpose")
     bd = None if b is None else _array(b, "conv_transpose")
@@ -114,6 +116,7 @@ def _conv_transpose_op(g, w, b, geom, L):
                  jvps + (_bias_jvp(len(K)),))
 
 
+@batching_rule("conv_weight_op")
 def _conv_weight_op(x, g, geom, K):
     xd, gd = _array(x, "conv_weight"), _array(g, "conv_weight")
     dt = _float_dtype("conv_weight", xd, gd)

@@ -240,6 +240,7 @@ def _last_write(g, key, shape):
     return np.where(last.reshape(ids.shape), g[key], 0)
 
 
+@batching_rule("assign")
 def _assign(x, key, value):
     """A copy of ``x`` with ``value`` written at ``key`` (functional; for put_along_axis)."""
     vd = value.data if isinstance(value, Tensor) else np.asarray(value)

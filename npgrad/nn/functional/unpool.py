@@ -66,6 +66,7 @@ def _gather(g, idx):
     return np.take_along_axis(g, idx, 2)
 
 
+@batching_rule("unpool_scatter")
 def _scatter(x, idx, P):
     """``out[n, c, idx[n, c, m]] = x[n, c, m]`` into a zero (N, C, P) plane; differentiable in ``x``."""
     xd = x.data if isinstance(x, Tensor) else np.asarray(x)
@@ -80,7 +81,7 @@ def _scatter(x, idx, P):
 _versions.reads("max_unpool", "")   # the VJP reads only the indices (kept by the closure)
 
 
-@batching_rule("loop")   # the indices may be batched as well as the input: one sample at a time
+@batching_rule("merge_max_unpool")   # the vmap batch merged into N (input and indices)
 def _max_unpool_nd(nd, input, indices, kernel_size, stride, padding, output_size):
     where = f"max_unpool{nd}d"
     x = as_input(input, where)
