@@ -419,6 +419,8 @@ def _apply_hooks(extra, g):
         if out is not None:
             if plain:
                 out = out.data if isinstance(out, Tensor) else np.asarray(out)
+                if out is not g:  # it may be held elsewhere (another tensor's data): a .grad, which backward adds
+                    out = out.copy()  # into in place, must not alias it (PyTorch clones it too)
             if out.shape != g.shape:
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
                                    f"{out.shape} for a tensor of shape {g.shape}")

@@ -432,10 +432,10 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received=N
             if isinstance(g, Tensor):
                 if not isinstance(r, Tensor):
                     r = _wrap(np.asarray(r))
-            elif isinstance(r, Tensor):
-                r = r.data
             else:
-                r = np.asarray(r)
+                r = r.data if isinstance(r, Tensor) else np.asarray(r)
+                if r is not g:  # it may be held elsewhere (a saved tensor's data): a .grad, which backward adds
+                    r = r.copy()  # into in place, must not alias it (PyTorch clones it too)
             shape = np.shape(args[i].data)
             if r.shape != shape:
                 try:
