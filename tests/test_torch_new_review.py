@@ -49,3 +49,20 @@ def test_function_backward_returning_a_saved_tensor_is_not_aliased_by_grad():
         F.apply(a, c).sum().backward()
     assert_close(c, np.full(3, 7.0))
     assert_close(a.grad, np.full(3, 14.0))
+
+
+def test_grad_of_a_retained_non_leaf_is_not_its_grad_array():
+    # grad() stored the returned gradient itself as y.grad: the next backward added into the returned one
+    def run(lib, T):
+        x = T(np.arange(3.0) + 1)
+        y = x * 2
+        y.retain_grad()
+        grad = torch.autograd.grad if lib is torch else npg.autograd.grad
+        r, = grad((y * y).sum(), y, retain_graph=True)
+        (y * y).sum().backward()
+        return np.array(r.detach() if lib is torch else r.data), np.array(y.grad)
+
+    expected = run(torch, lambda a: torch.tensor(a, requires_grad=True))
+    got = run(npg, lambda a: npg.tensor(a, requires_grad=True))
+    for g, e in zip(got, expected):
+        assert_close(g, e)

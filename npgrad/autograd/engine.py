@@ -522,6 +522,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 g = np.zeros_like(t.data)
         elif t._extra is not None and t._extra.get("retain") and t._vjps is not None and t not in retained:
             retained.add(t)  # (once per tensor, even if it is given twice)
+            owned.add(id(g))  # (returned too: the .grad, which later passes add into in place, is a copy)
             _accumulate(t, g, owned, create_graph)  # (run_backward only captures the gradient of an input)
         if g is not None and not isinstance(g, Tensor):
             g = _wrap(g)
