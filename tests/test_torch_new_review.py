@@ -66,3 +66,31 @@ def test_grad_of_a_retained_non_leaf_is_not_its_grad_array():
     got = run(npg, lambda a: npg.tensor(a, requires_grad=True))
     for g, e in zip(got, expected):
         assert_close(g, e)
+
+
+@pytest.mark.parametrize("via", ["module", "optimizer"])
+def test_zero_grad_set_to_none_false_zeros_in_place(via):
+    # zero_grad(set_to_none=False) replaced .grad by a new array: a reference taken to it (as DDP-like code
+    # keeps) went stale, holding the old gradient through the next backward
+    w = np.random.default_rng(0).standard_normal((2, 3))
+    def run(lib):
+        if lib is torch:
+            m = torch.nn.Linear(3, 2, dtype=torch.float64)
+            with torch.no_grad():
+                m.weight.copy_(torch.tensor(w))
+                m.bias.zero_()
+            x = torch.ones(4, 3, dtype=torch.float64)
+        else:
+            m = npg.nn.Linear(3, 2)
+            m.weight.data[...] = w
+            m.bias.data[...] = 0
+            x = npg.tensor(np.ones((4, 3)), requires_grad=False)
+        opt = lib.optim.SGD(m.parameters(), lr=0.1)
+        m(x).sum().backward()
+        ref = m.weight.grad
+        (m if via == "module" else opt).zero_grad(set_to_none=False)
+        zeroed = np.array(ref).copy()
+        (m(x) ** 2).sum().backward()
+        return zeroed, np.array(ref), np.array(m.weight.grad)
+    for g, e in zip(run(npg), run(torch)):
+        assert_close(g, e)

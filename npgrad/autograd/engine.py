@@ -114,6 +114,15 @@ def _accumulate(t, g, owned, create_graph):
         t._grad = np.array(s) if isinstance(s, np.generic) else s
 
 
+def zero_grad_(t):
+    """Zero ``t.grad`` in place, as PyTorch's ``zero_grad(set_to_none=False)``: a reference taken to it stays current."""
+    g = t._grad
+    if g.__class__ is np.ndarray and g.flags.writeable:
+        g.fill(0)
+    else:  # a create_graph pass's Tensor, a read-only or sparse gradient: replaced
+        t._grad = np.zeros_like(t.data)
+
+
 def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     """Propagate ``grads`` from ``roots`` to the leaves.
 
