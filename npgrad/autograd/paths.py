@@ -30,10 +30,10 @@ def on_paths_to(roots, targets, recompute):
             return None
         if t._seq > horizon:
             parents = t._parents
-        else:  # (as run_backward reads them)
-            try:
-                parents = _versions.as_of(t)
-            except RuntimeError:  # overwritten beyond recovery: the pass itself reports it if it gets there
+        else:  # (as run_backward reads them; whether the values its VJPs read were overwritten is only checked
+            try:  # if the pass gets there: a node off the paths may have lost them, as in PyTorch)
+                parents = _versions.inputs_as_of(t)
+            except RuntimeError:  # replaced beyond recovery: the pass itself reports it if it gets there
                 return None
         nodes.append((t._seq, t, parents))
         for p in parents:
