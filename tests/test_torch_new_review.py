@@ -121,3 +121,52 @@ def test_grad_skips_a_node_off_the_paths_whose_saved_input_was_overwritten():
     y.mul_(3)
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         npg.autograd.grad((a + y).sum(), [x])
+
+
+def _checkpoint_program(lib, T, which):
+    """Two checkpoints in sequence (the second nested in a third), a closure tensor, hooks on and off the paths."""
+    ck = torch.utils.checkpoint.checkpoint if lib is torch else npg.utils.checkpoint.checkpoint
+    grad = torch.autograd.grad if lib is torch else npg.autograd.grad
+    log = []
+    x = T(np.array([0.5, -1.0, 2.0]))
+    w = T(np.array([1.5, 0.25, -0.5]))
+    b = T(np.array([0.1, 0.2, 0.3]))
+    v = w * 3  # used inside a checkpoint only, by closure
+    v.register_hook(lambda g: log.append("v"))
+
+    def f1(a):
+        h = a * v
+        h.register_hook(lambda g: log.append("f1.h"))
+        c = b.exp()  # off the paths to x and w
+        c.register_hook(lambda g: log.append("f1.c"))
+        return ((h.sin() if lib is torch else npg.sin(h)) + c, )
+
+    def inner(a):
+        k = a.tanh()
+        k.register_hook(lambda g: log.append("inner.k"))
+        return k
+
+    def f2(a):
+        return ck(inner, a * w, use_reentrant=False) * 2
+
+    off = b * 2
+    off.register_hook(lambda g: log.append("off"))
+    off.retain_grad()
+    h1, = ck(f1, x, use_reentrant=False)
+    h2 = ck(f2, h1, use_reentrant=False)
+    out = (h2 * off).sum() + (h1 ** 2).sum()
+    inputs = {"x": [x], "w": [w], "v": [v], "xw": [x, w]}[which]
+    gs = grad(out, inputs)
+    return [_np(g) for g in gs], log, off.grad
+
+
+@pytest.mark.parametrize("which", ["x", "w", "v", "xw"])
+def test_grad_through_non_reentrant_checkpoints_runs_only_the_paths(which):
+    # a checkpoint in the graph made grad() run the whole graph: hooks off the paths were called and
+    # retain_grad() tensors off them got a .grad, which PyTorch's engine never does
+    e_grads, e_log, e_off = _checkpoint_program(torch, lambda a: torch.tensor(a, requires_grad=True), which)
+    g_grads, g_log, g_off = _checkpoint_program(npg, lambda a: npg.tensor(a, requires_grad=True), which)
+    for g, e in zip(g_grads, e_grads):
+        assert_close(g, e)
+    assert g_log == e_log
+    assert e_off is None and g_off is None

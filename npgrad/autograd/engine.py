@@ -20,7 +20,7 @@ from ..tensor import Exact, Tensor, _wrap, passthrough
 from . import versions as _versions
 from .grad_mode import _state
 from .lazy_grads import _LAZY
-from .paths import on_paths_to
+from .paths import extend_paths, on_paths_to
 
 
 class _Released(tuple):
@@ -114,15 +114,6 @@ def _accumulate(t, g, owned, create_graph):
         t._grad = np.array(s) if isinstance(s, np.generic) else s
 
 
-def zero_grad_(t):
-    """Zero ``t.grad`` in place, as PyTorch's ``zero_grad(set_to_none=False)``: a reference taken to it stays current."""
-    g = t._grad
-    if g.__class__ is np.ndarray and g.flags.writeable:
-        g.fill(0)
-    else:  # a create_graph pass's Tensor, a read-only or sparse gradient: replaced
-        t._grad = np.zeros_like(t.data)
-
-
 def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     """Propagate ``grads`` from ``roots`` to the leaves.
 
@@ -198,8 +189,10 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                     _accumulate(t, g, owned, create_graph)
             vjps = t._vjps
             if vjps.__class__ is recompute:  # an activation checkpoint: its graph, recomputed, joins this pass
-                vjps.run(t, g, create_graph, retain_graph, leaves, heap)
+                outs = vjps.run(t, g, create_graph, retain_graph, leaves, heap)
                 horizon = _versions.horizon  # (the recomputation may have written in place)
+                if on_path is not None and not extend_paths(on_path, outs, capture, recompute):
+                    is_tensor, tensor_type = isinstance, Tensor  # (a node replaced beyond recovery: no more pruning)
                 continue
             # inputs modified in place since t was recorded: their versions as of t (or an error)
             parents = t._parents if t._seq > horizon else _versions.as_of(t)

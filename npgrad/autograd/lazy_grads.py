@@ -59,3 +59,12 @@ class _Owned:
 
 
 _LAZY = frozenset((Scatter, _Owned))
+
+
+def zero_grad_(t):
+    """Zero ``t.grad`` in place, as PyTorch's ``zero_grad(set_to_none=False)``: a reference taken to it stays current."""
+    g = t._grad
+    if g.__class__ is np.ndarray and g.flags.writeable:
+        g.fill(0)
+    else:  # a create_graph pass's Tensor, a read-only or sparse gradient: replaced
+        t._grad = np.zeros_like(t.data)

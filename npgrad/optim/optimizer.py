@@ -25,7 +25,7 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import enable_grad
 from ..sparse import RowSparseGrad
-from ..autograd import engine as _engine
+from ..autograd.lazy_grads import zero_grad_
 from ..tensor import Tensor
 
 
@@ -193,7 +193,7 @@ class Optimizer:
                     if set_to_none:
                         p.grad = None
                     else:
-                        _engine.zero_grad_(p)  # in place, as PyTorch
+                        zero_grad_(p)  # in place, as PyTorch
 
     @staticmethod
     def _closure_loss(closure):
