@@ -97,7 +97,7 @@ def test_zero_grad_set_to_none_false_zeros_in_place(via):
 
 
 def _np(t):
-    return None if t is None else np.array(t.detach() if isinstance(t, torch.Tensor) else t.data)
+    return None if t is None else (t.detach().numpy().copy() if isinstance(t, torch.Tensor) else np.array(t.data))
 
 
 def test_grad_skips_a_node_off_the_paths_whose_saved_input_was_overwritten():
@@ -170,3 +170,59 @@ def test_grad_through_non_reentrant_checkpoints_runs_only_the_paths(which):
         assert_close(g, e)
     assert g_log == e_log
     assert e_off is None and g_off is None
+
+
+def _none_for_b(lib):
+    base = torch.autograd.Function if lib is torch else npg.autograd.Function
+
+    class G(base):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * 2 + b * 0
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, None
+    return G
+
+
+def test_function_backward_none_is_no_gradient_not_zeros():
+    # a Function's backward returning None for an input gave it a zero gradient: grad() returned zeros where
+    # PyTorch reports the input unused (raises without allow_unused), and .grad became zeros instead of None
+    for lib in (torch, npg):
+        T = (lambda a: torch.tensor(a, requires_grad=True)) if lib is torch else \
+            (lambda a: npg.tensor(a, requires_grad=True))
+        grad = torch.autograd.grad if lib is torch else npg.autograd.grad
+        G = _none_for_b(lib)
+        a, b = T(np.ones(3)), T(np.ones(3))
+        out = G.apply(a, b).sum()
+        with pytest.raises(RuntimeError):
+            grad(out, [a, b], retain_graph=True)
+        ga, gb = grad(out, [a, b], allow_unused=True, retain_graph=True)
+        assert gb is None
+        assert_close(_np(ga), np.full(3, 2.0))
+        _, gb = grad(out, [a, b], materialize_grads=True, retain_graph=True)
+        assert_close(_np(gb), np.zeros(3))
+        log = []
+        b.register_hook(lambda g: log.append(("b", g)))  # called with None, as PyTorch
+        b.register_post_accumulate_grad_hook(lambda p: log.append(("post b", p.grad)))
+        out.backward(retain_graph=True)
+        assert b.grad is None and log == [("b", None), ("post b", None)]
+        log.clear()
+        grad(out, [b], allow_unused=True, retain_graph=True)
+        assert log == [("b", None)]
+
+
+def test_function_backward_none_adds_as_zero_to_other_gradients():
+    def run(lib, T):
+        G = _none_for_b(lib)
+        a, b = T(np.arange(4.0)), T(np.arange(4.0) + 1)
+        out = sum((G.apply(a, b) * b).sum() for _ in range(70))  # a small leaf used many times (batched sums)
+        out = out + G.apply(b, a).sum()
+        out.backward()
+        return _np(a.grad), _np(b.grad)
+
+    expected = run(torch, lambda a: torch.tensor(a, requires_grad=True))
+    got = run(npg, lambda a: npg.tensor(a, requires_grad=True))
+    for g, e in zip(got, expected):
+        assert_close(g, e)

@@ -19,7 +19,7 @@ import numpy as np
 from ..tensor import Exact, Tensor, _wrap, passthrough
 from . import versions as _versions
 from .grad_mode import _state
-from .lazy_grads import _LAZY
+from .lazy_grads import _BATCH, _BATCH_MAX_SIZE, _LAZY, NoGrad, _batched_sum
 from .paths import extend_paths, on_paths_to
 
 
@@ -271,11 +271,15 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             nxt._pending = None
     try:
         for leaf, g in leaves.items():
+            extra = leaf._extra
             if g.__class__ is list:
                 g = _batched_sum(g)
-            elif g.__class__ in _LAZY:
+            if g.__class__ in _LAZY:
+                if g.__class__ is NoGrad:  # (only Functions' None: no gradient, as PyTorch's undefined one)
+                    if extra is not None:
+                        _no_grad_leaf(leaf, capture)
+                    continue
                 g = g.dense()
-            extra = leaf._extra
             if capture is not None:
                 if leaf in capture:  # (a leaf that is not an input is not reached: its hooks are not called)
                     if extra is not None:
@@ -331,6 +335,18 @@ def queue_callback(callback):
         raise RuntimeError("queue_callback: there is no backward pass running in this thread; call it from a "
                            "hook during backward")
     stack.append(callback)
+
+
+def _no_grad_leaf(leaf, capture):
+    """A leaf that got no gradient but Functions' None: as PyTorch, its hooks are called with None (their
+    results ignored here) and, when backward accumulates, its post-accumulate hooks; its .grad is left as it is."""
+    extra = leaf._extra
+    if capture is not None and leaf not in capture:
+        return
+    for hook in list(extra.get("hooks", ())):
+        hook(None)
+    if capture is None and "post_hooks" in extra:
+        _post_accumulate(leaf)
 
 
 def _post_accumulate(leaf):
@@ -392,23 +408,14 @@ class _EarlyLeaves(dict):
             del self.remaining[leaf]
             self.pop(leaf, None)
             if g.__class__ in _LAZY:
+                if g.__class__ is NoGrad:
+                    _no_grad_leaf(leaf, None)
+                    return
                 g = g.dense()
             g = _apply_hooks(leaf._extra, g)
             with _leaf_lock:
                 _accumulate(leaf, g, self.owned, self.create_graph)
             _post_accumulate(leaf)
-
-
-# A leaf used many times (a weight shared along a chain) gets many small gradients: adding each one
-# as it comes costs a NumPy call (~0.3 us) per use; collected in a list, _BATCH of them are summed
-# in one call. Only for leaves of 2 to _BATCH_MAX_SIZE elements: NumPy's reduction over the first
-# axis then adds them in the same order, ((g0 + g1) + g2) + ..., with the same rounding (for one
-# element it would sum pairwise); larger gradients gain nothing and would hold memory.
-_BATCH, _BATCH_MAX_SIZE = 64, 1024
-
-
-def _batched_sum(grads):
-    return grads[0] if len(grads) == 1 else np.add.reduce(np.array(grads), axis=0)
 
 
 def _apply_hooks(extra, g):

@@ -27,6 +27,7 @@ import numpy as np
 import importlib
 
 from .complex_rules import OwnComplex
+from .lazy_grads import NoGrad
 from . import forward_ad as _fwd
 from ..tensor import Tensor, _make, _wrap, passthrough
 from .grad_mode import _state, no_grad
@@ -427,8 +428,10 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received=N
             r = cache[1][i]
             if i == last_needed:
                 cache[0] = cache[1] = None
-            if r is None:
-                return np.zeros(np.shape(args[i].data), dtype=args[i].data.dtype)
+            if r is None:  # no gradient (zeros when differentiable: create_graph)
+                if isinstance(g, Tensor):
+                    return np.zeros(np.shape(args[i].data), dtype=args[i].data.dtype)
+                return NoGrad(np.shape(args[i].data), args[i].data.dtype)
             if isinstance(g, Tensor):
                 if not isinstance(r, Tensor):
                     r = _wrap(np.asarray(r))
