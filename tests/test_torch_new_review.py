@@ -226,3 +226,17 @@ def test_function_backward_none_adds_as_zero_to_other_gradients():
     got = run(npg, lambda a: npg.tensor(a, requires_grad=True))
     for g, e in zip(got, expected):
         assert_close(g, e)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fuse_linear_bn_weights_bit_exact(dtype):
+    # the scale was bn_w / sqrt(var + eps); PyTorch's bn_w * rsqrt(var + eps) rounds differently (1 ulp)
+    rng = np.random.default_rng(5)
+    w, b = rng.standard_normal((6, 3)).astype(dtype), rng.standard_normal(6).astype(dtype)
+    rm, rv = rng.standard_normal(6).astype(dtype), (rng.random(6) + 0.5).astype(dtype)
+    bw, bb = rng.standard_normal(6).astype(dtype), rng.standard_normal(6).astype(dtype)
+    fw, fb = npg.nn.utils.fuse_linear_bn_weights(w, b, rm, rv, 1e-5, bw, bb)
+    ew, eb = torch.nn.utils.fusion.fuse_linear_bn_weights(*(torch.tensor(a) for a in (w, b, rm, rv)), 1e-5,
+                                                            torch.tensor(bw), torch.tensor(bb))
+    np.testing.assert_array_equal(fw.data, ew.detach().numpy())
+    np.testing.assert_array_equal(fb.data, eb.detach().numpy())
