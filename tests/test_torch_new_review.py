@@ -240,3 +240,21 @@ def test_fuse_linear_bn_weights_bit_exact(dtype):
                                                             torch.tensor(bw), torch.tensor(bb))
     np.testing.assert_array_equal(fw.data, ew.detach().numpy())
     np.testing.assert_array_equal(fb.data, eb.detach().numpy())
+
+
+def test_backward_inputs_given_twice_accumulate_once():
+    # backward(inputs=[x, x]) added x's gradient into .grad twice (and called its post-accumulate hooks twice)
+    def run(lib, T):
+        log = []
+        x = T(np.array([1.0, 2.0]))
+        x.register_post_accumulate_grad_hook(lambda p: log.append(_np(p.grad)))
+        (x * x).sum().backward(inputs=[x, x])
+        y = x * 3
+        (y * y).sum().backward(inputs=[y, y, x])
+        return [_np(x.grad), _np(y.grad), len(log)]
+
+    expected = run(torch, lambda a: torch.tensor(a, requires_grad=True))
+    got = run(npg, lambda a: npg.tensor(a, requires_grad=True))
+    assert_close(got[0], expected[0])
+    assert_close(got[1], expected[1])
+    assert got[2] == expected[2]

@@ -490,7 +490,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     capture = _capturing(inputs)
     run_backward(tensors, seeds, retain_graph, create_graph, capture)
     owned = {id(g) for g in seeds}
-    for t in inputs:
+    for t in capture:  # (each tensor once, even if given twice, as PyTorch)
         if capture[t] is not None:
             _accumulate(t, capture[t], owned, create_graph)
             if t._vjps is None and t._extra is not None and "post_hooks" in t._extra:
