@@ -19,8 +19,8 @@ import numpy as np
 from ..tensor import Exact, Tensor, _wrap, passthrough
 from . import versions as _versions
 from .grad_mode import _state
-from .lazy_grads import _LAZY
-from .paths import on_paths_to
+from .lazy_grads import _BATCH, _BATCH_MAX_SIZE, _LAZY, NoGrad, _batched_sum
+from .paths import extend_paths, on_paths_to
 
 
 class _Released(tuple):
@@ -189,8 +189,10 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                     _accumulate(t, g, owned, create_graph)
             vjps = t._vjps
             if vjps.__class__ is recompute:  # an activation checkpoint: its graph, recomputed, joins this pass
-                vjps.run(t, g, create_graph, retain_graph, leaves, heap)
+                outs = vjps.run(t, g, create_graph, retain_graph, leaves, heap)
                 horizon = _versions.horizon  # (the recomputation may have written in place)
+                if on_path is not None and not extend_paths(on_path, outs, capture, recompute):
+                    is_tensor, tensor_type = isinstance, Tensor  # (a node replaced beyond recovery: no more pruning)
                 continue
             # inputs modified in place since t was recorded: their versions as of t (or an error)
             parents = t._parents if t._seq > horizon else _versions.as_of(t)
@@ -269,11 +271,15 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             nxt._pending = None
     try:
         for leaf, g in leaves.items():
+            extra = leaf._extra
             if g.__class__ is list:
                 g = _batched_sum(g)
-            elif g.__class__ in _LAZY:
+            if g.__class__ in _LAZY:
+                if g.__class__ is NoGrad:  # (only Functions' None: no gradient, as PyTorch's undefined one)
+                    if extra is not None:
+                        _no_grad_leaf(leaf, capture)
+                    continue
                 g = g.dense()
-            extra = leaf._extra
             if capture is not None:
                 if leaf in capture:  # (a leaf that is not an input is not reached: its hooks are not called)
                     if extra is not None:
@@ -329,6 +335,18 @@ def queue_callback(callback):
         raise RuntimeError("queue_callback: there is no backward pass running in this thread; call it from a "
                            "hook during backward")
     stack.append(callback)
+
+
+def _no_grad_leaf(leaf, capture):
+    """A leaf that got no gradient but Functions' None: as PyTorch, its hooks are called with None (their
+    results ignored here) and, when backward accumulates, its post-accumulate hooks; its .grad is left as it is."""
+    extra = leaf._extra
+    if capture is not None and leaf not in capture:
+        return
+    for hook in list(extra.get("hooks", ())):
+        hook(None)
+    if capture is None and "post_hooks" in extra:
+        _post_accumulate(leaf)
 
 
 def _post_accumulate(leaf):
@@ -390,23 +408,14 @@ class _EarlyLeaves(dict):
             del self.remaining[leaf]
             self.pop(leaf, None)
             if g.__class__ in _LAZY:
+                if g.__class__ is NoGrad:
+                    _no_grad_leaf(leaf, None)
+                    return
                 g = g.dense()
             g = _apply_hooks(leaf._extra, g)
             with _leaf_lock:
                 _accumulate(leaf, g, self.owned, self.create_graph)
             _post_accumulate(leaf)
-
-
-# A leaf used many times (a weight shared along a chain) gets many small gradients: adding each one
-# as it comes costs a NumPy call (~0.3 us) per use; collected in a list, _BATCH of them are summed
-# in one call. Only for leaves of 2 to _BATCH_MAX_SIZE elements: NumPy's reduction over the first
-# axis then adds them in the same order, ((g0 + g1) + g2) + ..., with the same rounding (for one
-# element it would sum pairwise); larger gradients gain nothing and would hold memory.
-_BATCH, _BATCH_MAX_SIZE = 64, 1024
-
-
-def _batched_sum(grads):
-    return grads[0] if len(grads) == 1 else np.add.reduce(np.array(grads), axis=0)
 
 
 def _apply_hooks(extra, g):
@@ -419,6 +428,8 @@ def _apply_hooks(extra, g):
         if out is not None:
             if plain:
                 out = out.data if isinstance(out, Tensor) else np.asarray(out)
+                if out is not g:  # it may be held elsewhere (another tensor's data): a .grad, which backward adds
+                    out = out.copy()  # into in place, must not alias it (PyTorch clones it too)
             if out.shape != g.shape:
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
                                    f"{out.shape} for a tensor of shape {g.shape}")
@@ -479,7 +490,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     capture = _capturing(inputs)
     run_backward(tensors, seeds, retain_graph, create_graph, capture)
     owned = {id(g) for g in seeds}
-    for t in inputs:
+    for t in capture:  # (each tensor once, even if given twice, as PyTorch)
         if capture[t] is not None:
             _accumulate(t, capture[t], owned, create_graph)
             if t._vjps is None and t._extra is not None and "post_hooks" in t._extra:
@@ -520,6 +531,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 g = np.zeros_like(t.data)
         elif t._extra is not None and t._extra.get("retain") and t._vjps is not None and t not in retained:
             retained.add(t)  # (once per tensor, even if it is given twice)
+            owned.add(id(g))  # (returned too: the .grad, which later passes add into in place, is a copy)
             _accumulate(t, g, owned, create_graph)  # (run_backward only captures the gradient of an input)
         if g is not None and not isinstance(g, Tensor):
             g = _wrap(g)

@@ -27,6 +27,7 @@ import numpy as np
 import importlib
 
 from .complex_rules import OwnComplex
+from .lazy_grads import NoGrad
 from . import forward_ad as _fwd
 from ..tensor import Tensor, _make, _wrap, passthrough
 from .grad_mode import _state, no_grad
@@ -427,15 +428,17 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received=N
             r = cache[1][i]
             if i == last_needed:
                 cache[0] = cache[1] = None
-            if r is None:
-                return np.zeros(np.shape(args[i].data), dtype=args[i].data.dtype)
+            if r is None:  # no gradient (zeros when differentiable: create_graph)
+                if isinstance(g, Tensor):
+                    return np.zeros(np.shape(args[i].data), dtype=args[i].data.dtype)
+                return NoGrad(np.shape(args[i].data), args[i].data.dtype)
             if isinstance(g, Tensor):
                 if not isinstance(r, Tensor):
                     r = _wrap(np.asarray(r))
-            elif isinstance(r, Tensor):
-                r = r.data
             else:
-                r = np.asarray(r)
+                r = r.data if isinstance(r, Tensor) else np.asarray(r)
+                if r is not g:  # it may be held elsewhere (a saved tensor's data): a .grad, which backward adds
+                    r = r.copy()  # into in place, must not alias it (PyTorch clones it too)
             shape = np.shape(args[i].data)
             if r.shape != shape:
                 try:

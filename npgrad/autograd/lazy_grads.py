@@ -1,5 +1,6 @@
 """Gradients backward keeps in a cheaper form than a dense array until it must hand one on (engine.py):
-``Scatter`` (zero but at one basic index) and ``_Owned`` (a buffer backward allocated, added into in place)."""
+``Scatter`` (zero but at one basic index), ``_Owned`` (a buffer backward allocated, added into in place) and
+``NoGrad`` (no gradient at all)."""
 import math
 
 import numpy as np
@@ -58,4 +59,55 @@ class _Owned:
     __radd__ = __add__
 
 
-_LAZY = frozenset((Scatter, _Owned))
+class NoGrad:
+    """No gradient: what a custom Function's backward returned None for (on the plain path), PyTorch's undefined
+    gradient. It adds as zero; a leaf or input of grad() / backward(inputs=) that gets nothing else gets no
+    gradient (grad() then reports it unused; ``.grad`` is left as it is). A non-leaf that gets nothing else
+    hands zeros on. ``size`` is 0 so that backward never batches it (engine.py: _batched_sum)."""
+
+    __slots__ = ("shape", "dtype")
+    __array_ufunc__ = None
+    size = 0
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, dtype
+
+    def dense(self):
+        return np.zeros(self.shape, self.dtype)
+
+    def astype(self, dtype):
+        return NoGrad(self.shape, np.dtype(dtype))
+
+    def __add__(self, other):
+        return other
+
+    __radd__ = __add__
+
+
+_LAZY = frozenset((Scatter, _Owned, NoGrad))
+
+
+# A leaf used many times (a weight shared along a chain) gets many small gradients: adding each one
+# as it comes costs a NumPy call (~0.3 us) per use; collected in a list, _BATCH of them are summed
+# in one call. Only for leaves of 2 to _BATCH_MAX_SIZE elements: NumPy's reduction over the first
+# axis then adds them in the same order, ((g0 + g1) + g2) + ..., with the same rounding (for one
+# element it would sum pairwise); larger gradients gain nothing and would hold memory.
+_BATCH, _BATCH_MAX_SIZE = 64, 1024
+
+
+def _batched_sum(grads):
+    if len(grads) == 1:
+        return grads[0]
+    kept = [g for g in grads if g.__class__ is not NoGrad]  # (a Function's None, which adds as zero)
+    if len(kept) < 2:
+        return kept[0] if kept else grads[0]
+    return np.add.reduce(np.array(kept), axis=0)
+
+
+def zero_grad_(t):
+    """Zero ``t.grad`` in place, as PyTorch's ``zero_grad(set_to_none=False)``: a reference taken to it stays current."""
+    g = t._grad
+    if g.__class__ is np.ndarray and g.flags.writeable:
+        g.fill(0)
+    else:  # a create_graph pass's Tensor, a read-only or sparse gradient: replaced
+        t._grad = np.zeros_like(t.data)

@@ -10,13 +10,16 @@ from ..tensor import Tensor
 from . import versions as _versions
 
 
-def on_paths_to(roots, targets, recompute):
+def on_paths_to(roots, targets, recompute, seen=None):
     """The ids of the tensors through which gradient flows from ``roots`` to a tensor of ``targets`` (which
-    are included), or None when the graph holds an activation checkpoint (``recompute``: its nodes' ``_vjps``
-    class), whose recomputed nodes are only made during the backward pass, or a node whose inputs were
-    overwritten beyond recovery: the whole graph is then run, as without pruning."""
+    are included), or None when the graph holds a node whose inputs were replaced beyond recovery: the whole
+    graph is then run, as without pruning. An activation checkpoint's node (``recompute``: its ``_vjps`` class)
+    counts as on a path: its recomputed graph, only made during the backward pass, may use any earlier tensor;
+    run_backward adds the paths through that graph once it is recomputed. ``seen``, if given, is a set that
+    receives the ids of every tensor walked (those the pass may still test: see run_backward)."""
     horizon = _versions.horizon
-    seen, nodes = set(), []
+    seen = set() if seen is None else seen
+    nodes = []
     stack = [r for r in roots if isinstance(r, Tensor) and r._requires_grad]
     while stack:
         t = stack.pop()
@@ -27,13 +30,14 @@ def on_paths_to(roots, targets, recompute):
         if vjps is None or t._parents is None:  # a leaf, or a node freed by an earlier backward
             continue
         if vjps.__class__ is recompute:
-            return None
+            nodes.append((t._seq, t, None))
+            continue
         if t._seq > horizon:
             parents = t._parents
-        else:  # (as run_backward reads them)
-            try:
-                parents = _versions.as_of(t)
-            except RuntimeError:  # overwritten beyond recovery: the pass itself reports it if it gets there
+        else:  # (as run_backward reads them; whether the values its VJPs read were overwritten is only checked
+            try:  # if the pass gets there: a node off the paths may have lost them, as in PyTorch)
+                parents = _versions.inputs_as_of(t)
+            except RuntimeError:  # replaced beyond recovery: the pass itself reports it if it gets there
                 return None
         nodes.append((t._seq, t, parents))
         for p in parents:
@@ -42,6 +46,19 @@ def on_paths_to(roots, targets, recompute):
     needed = {id(t) for t in targets}
     nodes.sort(key=lambda node: node[0])  # oldest first: a node's parents are older than it
     for _, t, parents in nodes:
-        if id(t) not in needed and any(id(p) in needed for p in parents):
+        if id(t) not in needed and (parents is None or any(id(p) in needed for p in parents)):
             needed.add(id(t))
     return needed
+
+
+def extend_paths(on_path, outs, targets, recompute):
+    """Add to ``on_path`` the paths to ``targets`` through the graph a checkpoint has just recomputed (from its
+    outputs ``outs``); False if that graph holds a node replaced beyond recovery. An id of on_path that was a
+    tensor freed since may now be one of the recomputed graph's (ids are reused): every id walked is reset."""
+    walked = set()
+    more = on_paths_to(outs, targets, recompute, walked)
+    if more is None:
+        return False
+    on_path -= walked
+    on_path |= more
+    return True

@@ -10,6 +10,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..autograd.lazy_grads import zero_grad_
 from ..tensor import Tensor
 from . import _module_convert as _convert
 from . import hooks as _hooks
@@ -281,7 +282,7 @@ class Module(StateDictMixin):
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = np.zeros_like(p.data)
+                    zero_grad_(p)  # in place, as PyTorch
 
     def apply(self, fn):
         """Call ``fn(module)`` on every submodule (children first) and on this module."""

@@ -25,6 +25,7 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import enable_grad
 from ..sparse import RowSparseGrad
+from ..autograd.lazy_grads import zero_grad_
 from ..tensor import Tensor
 
 
@@ -192,7 +193,7 @@ class Optimizer:
                     if set_to_none:
                         p.grad = None
                     else:
-                        p.grad = np.zeros_like(p.data)
+                        zero_grad_(p)  # in place, as PyTorch
 
     @staticmethod
     def _closure_loss(closure):

@@ -192,8 +192,9 @@ class _Recomputation:
 
     def run(self, node, g, create_graph, retain_graph, leaves, heap):
         """Visit the checkpoint's ``node`` in a backward pass (engine.Recompute): recompute ``function`` and hand
-        the recomputed outputs the gradients of the first run's (``g``)."""
-        for p, gp in self._recompute(g.grads):
+        the recomputed outputs the gradients of the first run's (``g``). Returns those outputs."""
+        pairs = self._recompute(g.grads)
+        for p, gp in pairs:
             if p._vjps is None:  # a leaf (an input or a parameter) in place of an output made by function
                 prev = leaves.get(p)
                 if prev is None:
@@ -210,6 +211,7 @@ class _Recomputation:
         if not retain_graph:
             node._parents = node._saved = None
             node._vjps = _engine.RELEASED
+        return [p for p, _ in pairs]
 
     def _recompute(self, grads):
         for (i, a), v in zip(self.inputs, self.versions):

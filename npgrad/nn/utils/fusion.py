@@ -80,8 +80,8 @@ def fuse_linear_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b)
     w = _a(linear_w)
     if w.ndim != 2:
         raise ValueError(f"fuse_linear_bn_weights: a linear weight has 2 dims, got shape {w.shape}")
-    rm, bw, bb, _ = _bn_params(bn_rm, bn_rv, bn_eps, bn_w, bn_b, w.shape[0], "fuse_linear_bn_weights")
-    scale = bw / np.sqrt(_a(bn_rv) + np.asarray(bn_eps, _a(bn_rv).dtype))
+    rm, bw, bb, rsqrt = _bn_params(bn_rm, bn_rv, bn_eps, bn_w, bn_b, w.shape[0], "fuse_linear_bn_weights")
+    scale = bw * rsqrt  # (as PyTorch's bn_w * rsqrt(bn_rv + bn_eps), rounding included)
     b_dtype = w.dtype if linear_b is None else _a(linear_b).dtype
     b = np.zeros_like(rm) if linear_b is None else _a(linear_b)
     fused_w = w * scale[:, None].astype(w.dtype)
