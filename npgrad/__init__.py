@@ -9,6 +9,7 @@ import numpy as _np
 
 from . import memory  # first: glibc keeps freed memory mapped (see npgrad/memory.py)
 from . import random
+from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # (torch's top-level queries)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                                  set_grad_enabled)
 from .creation import (arange, empty, empty_like, eye, full, full_like, geomspace, linspace, logspace, ones,
@@ -39,7 +40,7 @@ __version__ = "0.2.0"
 
 
 __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "set_default_dtype", "get_default_dtype", "zeros", "ones", "empty", "full",
+           "is_grad_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_default_dtype", "get_default_dtype", "zeros", "ones", "empty", "full",
            "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "logspace",
            "geomspace", "randn", "rand",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",

@@ -203,3 +203,14 @@ def test_check_nan_false_turns_the_nan_checks_off_but_keeps_the_creation_stack()
     with detect_anomaly():                              # and the checks are back
         with pytest.raises(AnomalyError):
             npg.log(x)
+
+
+def test_check_nan_flag_follows_torch_when_anomaly_mode_is_already_on():
+    import torch
+    for mod, query in ((npg.autograd, npg.autograd), (torch.autograd, torch)):   # (torch's queries: top level)
+        with mod.detect_anomaly():
+            assert query.is_anomaly_enabled() and query.is_anomaly_check_nan_enabled()
+            with mod.set_detect_anomaly(True, check_nan=False):
+                assert query.is_anomaly_enabled() and not query.is_anomaly_check_nan_enabled()
+            assert query.is_anomaly_check_nan_enabled()
+        assert not query.is_anomaly_enabled()

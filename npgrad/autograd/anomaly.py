@@ -31,7 +31,8 @@ import numpy as np
 from ..tensor import Tensor
 from .versions import inputs_as_of
 
-__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
+__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+           "AnomalyError"]
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _lock = threading.RLock()
@@ -48,6 +49,11 @@ class AnomalyError(RuntimeError):
 def is_anomaly_enabled():
     """True inside :func:`detect_anomaly` / after ``set_detect_anomaly(True)``."""
     return _depth > 0
+
+
+def is_anomaly_check_nan_enabled():
+    """True while anomaly detection is on and checks for NaN / inf (``check_nan``, PyTorch's name)."""
+    return _depth > 0 and _options["check_nan"]
 
 
 # ------------------------------------------------------------------------------ stacks
@@ -344,6 +350,9 @@ class set_detect_anomaly:
         with _lock:
             if self._mode and not self._was:
                 self._prev = _enter(bool(check_forward), bool(check_nan))
+            elif self._mode:  # already on: the new flags take over (as PyTorch's), until __exit__
+                self._prev = dict(_options)
+                _options.update(check_forward=bool(check_forward), check_nan=bool(check_nan))
             elif not self._mode and self._was:
                 self._saved_depth = _depth
                 _depth = 0
@@ -357,6 +366,8 @@ class set_detect_anomaly:
         with _lock:
             if self._mode and not self._was:
                 _exit(self._prev)
+            elif self._mode:
+                _options.update(self._prev)
             elif not self._mode and self._was:
                 _depth = self._saved_depth
                 _enable()
