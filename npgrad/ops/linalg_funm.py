@@ -210,6 +210,8 @@ def _divided(w, fn):
         if not fn.relative:
             scale = np.maximum(scale, 1.0)
         close = np.abs(d) <= _CLOSE * scale
+        if fn.cut:   # close eigenvalues on either side of the branch cut (the negative real axis): f jumps there,
+            close &= ~((np.real(li + lj) < 0) & (np.signbit(li.imag) != np.signbit(lj.imag)))   # so the quotient
         return np.where(close, fn.df((li + lj) / 2), (fi - fj) / np.where(close, 1, d))
 
 

@@ -1,0 +1,53 @@
+"""Adversarial review of today's SciPy additions (matrix functions, expm, solve_ivp's new options): each test
+pins a bug found in review against an independent oracle (mpmath at high precision, SciPy, central finite
+differences)."""
+import mpmath as mp
+import numpy as np
+import pytest
+import scipy.integrate as si
+import scipy.linalg as sl
+
+import npgrad as npg
+
+LA = npg.linalg
+
+
+def _mp_daleckii_krein(a, e, f, dps=60):
+    """L(A, E) for a diagonalizable A by its eigendecomposition in mpmath at ``dps`` digits: the divided differences
+    of the scalar function ``f`` (an mpmath function, principal branch) at the eigenvalues, exactly."""
+    with mp.workdps(dps):
+        A, E = mp.matrix(a.tolist()), mp.matrix(e.tolist())
+        n = a.shape[0]
+        w, V = mp.eig(A)
+        T = V ** -1 * E * V
+        for i in range(n):
+            for j in range(n):
+                T[i, j] *= mp.diff(f, w[i]) if i == j else (f(w[i]) - f(w[j])) / (w[i] - w[j])
+        R = V * T * V ** -1
+        return np.array([[complex(R[i, j]) for j in range(n)] for i in range(n)])
+
+
+def _rotation(theta):
+    c, s = np.cos(theta), np.sin(theta)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 2.0]])
+
+
+@pytest.mark.parametrize("gap", [1e-6, 1e-9])
+@pytest.mark.parametrize("name", ["logm", "fmp"])
+def test_derivative_at_close_eigenvalues_across_the_branch_cut(name, gap):
+    """A rotation by nearly pi has eigenvalues -1 +- i gap, within 1e-5 of each other but on either side of the
+    negative real axis, where log and z^t jump: the divided difference between them is (f(l1) - f(l2)) / (l1 - l2)
+    (about pi / gap), not f' at their mean (-1). Was: both the JVP and the gradient 100% wrong."""
+    f, mf = {"logm": (LA.logm, mp.log),
+             "fmp": (lambda m: LA.fractional_matrix_power(m, 0.3), lambda z: mp.power(z, 0.3))}[name]
+    a = _rotation(np.pi - gap)
+    rng = np.random.default_rng(0)
+    e, w = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    _, tangent = npg.func.jvp(f, (npg.tensor(a),), (npg.tensor(e),))
+    expected = _mp_daleckii_krein(a, e, mf)
+    np.testing.assert_allclose(tangent.data, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+    x = npg.tensor(a)
+    out = f(x)
+    npg.sum(npg.real(out) * w if out.dtype.kind == "c" else out * w).backward()
+    expected = np.real(_mp_daleckii_krein(a.T, w, mf))          # L*(A, W) = L(A^T, W) for a real A
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
