@@ -75,3 +75,15 @@ def test_funm_derivative_for_eigenvalues_of_any_scale(func, mfunc, a):
     npg.sum(f(x) * w).backward()
     expected = np.real(_mp_daleckii_krein(a.T, w, mfunc))
     np.testing.assert_allclose(x.grad, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("method", ["RK45", "DOP853", "Radau", "BDF"])
+@pytest.mark.parametrize("max_step", [0.0, -1.0])
+def test_solve_ivp_rejects_a_non_positive_max_step_as_scipy(method, max_step):
+    """SciPy raises ValueError for max_step <= 0; was: a 'failed' result (status -1) after one step at t0."""
+    def f(t, y):
+        return -y
+    with pytest.raises(ValueError, match="max_step"):
+        si.solve_ivp(f, (0.0, 1.0), np.array([1.0]), method=method, max_step=max_step)
+    with pytest.raises(ValueError, match="solve_ivp: max_step must be positive"):
+        npg.integrate.solve_ivp(f, (0.0, 1.0), np.array([1.0]), method=method, max_step=max_step)
