@@ -294,6 +294,8 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     atol = options.pop("atol", 1e-6)
     first_step = options.pop("first_step", None)
     max_step = float(options.pop("max_step", _np.inf))
+    if not max_step > 0:
+        raise ValueError(f"solve_ivp: max_step must be positive, got {max_step}")
     implicit = method in ("Radau", "BDF")
     jac = options.pop("jac", None) if implicit else None
     if options:

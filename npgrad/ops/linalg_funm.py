@@ -38,7 +38,7 @@ from ..autograd.complex_rules import OWN, declare
 from ..tensor import Tensor, _make, _wrap
 from ._matrix import LinAlgError, mH, matrix_arg
 from ._util import batching_rule, data_of
-from . import _matfun_iter as _it
+from . import _funm_user as _user, _matfun_iter as _it
 from .linalg_sylvester import COND_LIMIT, eig_split, refused_error  # noqa: F401  (COND_LIMIT: documented here)
 
 declare(OWN, "sqrtm", "logm", "fractional_matrix_power", "signm", "funm", "matfun_frechet")
@@ -86,9 +86,8 @@ def _power_fn(t):
 
 
 def _user_fn(func):
-    """``funm``'s ``func``: its derivative by a central difference with step ``eps^(1/3) max(1, |z|)`` (relative
-    accuracy about 1e-10 for a smooth ``func``). The eigenvalues reach ``func`` as a complex array, as SciPy's
-    (its complex Schur form's diagonal)."""
+    """``funm``'s ``func``: its derivative and divided differences by ``ops/_funm_user.py``. The eigenvalues
+    reach ``func`` as a complex array, as SciPy's (its complex Schur form's diagonal)."""
     def f(z):
         with np.errstate(invalid="ignore", divide="ignore"):
             out = np.asarray(func(z))
@@ -98,9 +97,11 @@ def _user_fn(func):
         return out.astype(np.result_type(out.dtype, np.complex128), copy=False)
 
     def df(z):
-        h = np.finfo(np.float64).eps ** (1 / 3) * np.maximum(1.0, np.abs(z))
-        return (f(z + h) - f(z - h)) / (2 * h)
-    return _Fn("funm", f, df, relative=False, maybe_real=True)
+        return _user.derivative(f, z)
+
+    def dd(li, lj, fi, fj):
+        return _user.divided(f, li, lj, fi, fj)
+    return _Fn("funm", f, df, dd, maybe_real=True)
 
 
 # ------------------------------------------------------------------------------ NumPy core
@@ -210,6 +211,8 @@ def _divided(w, fn):
         if not fn.relative:
             scale = np.maximum(scale, 1.0)
         close = np.abs(d) <= _CLOSE * scale
+        if fn.cut:   # close eigenvalues on either side of the branch cut (the negative real axis): f jumps there,
+            close &= ~((np.real(li + lj) < 0) & (np.signbit(li.imag) != np.signbit(lj.imag)))   # so the quotient
         return np.where(close, fn.df((li + lj) / 2), (fi - fj) / np.where(close, 1, d))
 
 
@@ -413,9 +416,9 @@ def funm(A, func, disp=True):
     the result is real when ``A`` is real and the imaginary part of the result is negligible (SciPy's rule).
     ``disp=False`` returns ``(result, errest)`` as SciPy, with ``errest`` the eigendecomposition's estimate of
     the relative error, ``cond(V) n eps``. Batched over leading dimensions. Differentiable (first order): the
-    divided differences of ``func`` at distinct eigenvalues, and at equal or close ones (within
-    1e-5 max(1, |l|)) its derivative by a central difference of step ``eps^(1/3) max(1, |l|)`` (relative
-    accuracy about 1e-10 for a smooth ``func``)."""
+    divided differences of ``func`` at the eigenvalues; ``func``'s derivative by Ridders' extrapolation of central
+    differences over many step sizes, and close eigenvalues by a quadrature of it between them
+    (``ops/_funm_user.py``), whatever the scale of the eigenvalues."""
     if not callable(func):
         raise TypeError(f"funm: func must be callable, got {type(func).__name__}")
     out = _funm(A, _user_fn(func))
