@@ -217,7 +217,7 @@ def _conv_rule(op, level, args, kwargs):
         out = o.reshape((B * n,) + tuple(o.shape[2:])) if N is not None else o[:, 0]
     out = _unfold(out, B, N)
     res = _batched(out, level)
-    if bb:
+    if bb or (bw and b is not None):  # a batched weight's branches above leave the bias out, batched or not
         res = res + b.reshape((-1,) + (1,) * nd)
     return res
 
