@@ -427,7 +427,7 @@ def _expand(x, size):
     """An unbatched output repeated along a new front axis."""
     from .ops import broadcast_to, expand_dims
     if type(x) is BatchedTensor:  # batched at an outer level only
-        from .ops import zeros
+        from .creation import zeros
         return expand_dims(x, 0) + zeros((size,) + (1,) * x.ndim, dtype=x.dtype)
     return broadcast_to(expand_dims(x, 0), (size,) + x.shape)
 

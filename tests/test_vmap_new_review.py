@@ -45,3 +45,37 @@ def test_conv_with_a_batched_weight_keeps_an_unbatched_bias(nd, xs, ws, kw, in_d
                                                                         torch.tensor(b))
     assert_close(out, ref.numpy(), np.float64)
     assert_close(out, _loop(lambda x, w, b: f(x, w, b, **kw), [x, w, b], in_dims, B), np.float64)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_nested_vmap_conv_with_input_and_weight_batched_at_different_levels(transposed):
+    """x batched by the outer vmap only, the weight by the inner one: the inner rule repeats x along its batch
+    (func_vmap._expand), which imported a ``zeros`` that npgrad.ops does not have (ImportError)."""
+    f, tfn = (F.conv_transpose1d, TF.conv_transpose1d) if transposed else (F.conv1d, TF.conv1d)
+    kw = dict(stride=2, padding=1, groups=2)
+    x, w, b = _n(2, 1, 4, 7), _n(3, 4, 2, 3), _n(4)
+
+    def g(lib, conv):
+        return lambda x, w, b: lib.tanh(conv(x, w, b, **kw))
+    out = npg.func.vmap(npg.func.vmap(g(npg, f), in_dims=(None, 0, None)), in_dims=(0, None, None))(
+        npg.tensor(x), npg.tensor(w), npg.tensor(b))
+    ref = tf.vmap(tf.vmap(g(torch, tfn), in_dims=(None, 0, None)), in_dims=(0, None, None))(
+        torch.tensor(x), torch.tensor(w), torch.tensor(b))
+    assert_close(out, ref.numpy(), np.float64)
+    loop = npg.stack([npg.stack([g(npg, f)(npg.tensor(x[i]), npg.tensor(w[j]), npg.tensor(b)) for j in range(3)])
+                      for i in range(2)])
+    assert_close(out, loop, np.float64)
+
+
+def test_nested_vmap_scatter_with_input_and_src_batched_at_different_levels():
+    """The same repeat through _assign's rule: x batched by the outer vmap, src by the inner one."""
+    x, s = _n(2, 3, 4), _n(3, 2, 4)
+    ind = np.array([[0, 1, 2, 0], [1, 2, 0, 1]])
+    out = npg.func.vmap(npg.func.vmap(lambda a, v: npg.scatter(a, 0, npg.tensor(ind), v), in_dims=(None, 0)),
+                        in_dims=(0, None))(npg.tensor(x), npg.tensor(s))
+    ref = tf.vmap(tf.vmap(lambda a, v: torch.scatter(a, 0, torch.tensor(ind), v), in_dims=(None, 0)),
+                  in_dims=(0, None))(torch.tensor(x), torch.tensor(s))
+    assert_close(out, ref.numpy(), np.float64)
+    loop = npg.stack([npg.stack([npg.scatter(npg.tensor(x[i]), 0, npg.tensor(ind), npg.tensor(s[j])) for j in range(3)])
+                      for i in range(2)])
+    assert_close(out, loop, np.float64)
