@@ -123,3 +123,108 @@ def test_cross_entropy_with_an_unbatched_input_and_a_differentiable_batched_targ
     loop = [npg.func.grad(f, argnums=(0, 1))(npg.tensor(x), npg.tensor(t[i])) for i in range(B)]
     for k in range(2):
         assert_close(ga[k], npg.stack([lp[k] for lp in loop]), np.float64)
+
+
+# ------------------------------------------------------------------------ setitem: x[key] = value
+_I, _J = np.array([0, 2, 1]), np.array([1, 0, 1])   # (no repeated (i, j): torch leaves which write wins open)
+SET_KEYS = [
+    ((slice(1, 3),), (2, 5, 2)),                             # basic: value of the full selection shape
+    ((slice(1, 3),), (5, 2)),                                # broadcast along the selection
+    ((1, slice(None), 0), (5,)),
+    ((slice(None), slice(None), 1), (4, 5)),
+    ((_I,), (3, 5, 2)),                                      # one index array
+    ((slice(None), np.array([3, 0, 1])), (4, 3, 2)),         # an index array behind a slice
+    ((_I, slice(None), _J), (3, 5)),                         # index arrays apart: NumPy puts them in front
+    ((_I, slice(1, 4), _J), (1, 3, 3)),                      # (a leading size-1 dim dropped)
+    ((_I, slice(None), _J), (5,)),
+]
+
+
+def _tkey(key):
+    return tuple(torch.tensor(k) if isinstance(k, np.ndarray) else k for k in key)
+
+
+def _apart(key):
+    pos = [i for i, k in enumerate(key) if isinstance(k, np.ndarray)]
+    return bool(pos) and pos != list(range(pos[0], pos[-1] + 1))
+
+
+def _torch_vmap_or_loop(fn, key, dims, *arrays):
+    """torch.func.vmap, or a loop of torch calls for index arrays apart (torch.func's setitem puts the batch
+    axis of the selection in the wrong place there: a wrong value in torch 2.x)."""
+    ts = [torch.tensor(a) for a in arrays]
+    if not _apart(key):
+        return tf.vmap(fn, in_dims=dims)(*ts)
+    n = next(a.shape[d] for a, d in zip(ts, dims) if d is not None)
+    outs = [fn(*(t if d is None else t[i] for t, d in zip(ts, dims))) for i in range(n)]
+    return tuple(torch.stack(o) for o in zip(*outs)) if isinstance(outs[0], tuple) else torch.stack(outs)
+
+
+def _set_fn(lib, key):
+    def f(a, b):
+        a = a * 2
+        a[key] = b * 3
+        return lib.sin(a) * a
+    return f
+
+
+@pytest.mark.parametrize("key,vshape", SET_KEYS)
+@pytest.mark.parametrize("batched_value", [False, True])
+def test_setitem_on_a_batched_tensor(key, vshape, batched_value):
+    B, xs = 3, (4, 5, 2)
+    x, v = _n(B, *xs), _n(*((B,) if batched_value else ()), *vshape)
+    dims = (0, 0 if batched_value else None)
+    f, tf_ = _set_fn(npg, key), _set_fn(torch, _tkey(key))
+    out = npg.func.vmap(f, in_dims=dims)(npg.tensor(x), npg.tensor(v))
+    vi = (lambda i: v[i]) if batched_value else (lambda i: v)  # noqa: E731
+    loop = npg.stack([f(npg.tensor(x[i]), npg.tensor(vi(i))) for i in range(B)])
+    assert_close(out, loop, np.float64)
+    assert_close(out, _torch_vmap_or_loop(tf_, key, dims, x, v).numpy(), np.float64)
+
+    def s(lib, fn):
+        return lambda a, b: fn(a, b).sum()
+    g = npg.func.vmap(npg.func.grad(s(npg, f), argnums=(0, 1)), in_dims=dims)(npg.tensor(x), npg.tensor(v))
+    tg = _torch_vmap_or_loop(tf.grad(s(torch, tf_), argnums=(0, 1)), key, dims, x, v)
+    gl = [npg.func.grad(s(npg, f), argnums=(0, 1))(npg.tensor(x[i]), npg.tensor(vi(i))) for i in range(B)]
+    for k in range(2):
+        assert_close(g[k], tg[k].numpy(), np.float64)
+        assert_close(g[k], npg.stack([gi[k] for gi in gl]), np.float64)
+    # the gradient through the vmap: an unbatched value's summed over the batch
+    gv = npg.func.grad(lambda a, b: npg.func.vmap(f, in_dims=dims)(a, b).sum(), argnums=1)(npg.tensor(x),
+                                                                                          npg.tensor(v))
+    expect = npg.stack([gi[1] for gi in gl])
+    assert_close(gv, expect if batched_value else expect.data.sum(0), np.float64)
+
+
+def test_assign_apart_index_arrays_with_an_unbatched_value():
+    """_assign's rule wrote an unbatched value of the full selection shape against the batch axis when the key's
+    index arrays were apart (NumPy puts them in front): a silently wrong value when the sizes matched."""
+    from npgrad.ops.index import _assign
+    key = (np.array([0, 1]), slice(None), np.array([1, 0]))
+    x, v = _n(2, 2, 2, 2), _n(2, 2)
+    out = npg.func.vmap(lambda a, b: _assign(a, key, b), in_dims=(0, None))(npg.tensor(x), npg.tensor(v))
+    loop = npg.stack([_assign(npg.tensor(x[i]), key, npg.tensor(v)) for i in range(2)])
+    assert_close(out, loop, np.float64)
+
+
+def test_setitem_of_a_batched_value_into_an_unbatched_tensor_raises_as_torch():
+    def f(a, b):
+        a = a * 1
+        a[1:3] = b
+        return a
+    with pytest.raises(RuntimeError, match="unbatched x"):
+        npg.func.vmap(f, in_dims=(None, 0))(npg.tensor(_n(4, 5)), npg.tensor(_n(3, 2, 5)))
+    with pytest.raises(RuntimeError):
+        tf.vmap(f, in_dims=(None, 0))(torch.tensor(_n(4, 5)), torch.tensor(_n(3, 2, 5)))
+
+
+def test_setitem_under_nested_vmap():
+    key = (_I, slice(None), _J)
+    x, v, w = _n(2, 3, 4, 5, 2), _n(3, 5), _n(3, 3, 5)
+    f = _set_fn(npg, key)
+    out = npg.func.vmap(npg.func.vmap(f, in_dims=(0, None)), in_dims=(0, None))(npg.tensor(x), npg.tensor(v))
+    loop = npg.stack([npg.stack([f(npg.tensor(x[i, j]), npg.tensor(v)) for j in range(3)]) for i in range(2)])
+    assert_close(out, loop, np.float64)
+    out = npg.func.vmap(npg.func.vmap(f), in_dims=(0, None))(npg.tensor(x), npg.tensor(w))   # value: inner level
+    loop = npg.stack([npg.stack([f(npg.tensor(x[i, j]), npg.tensor(w[j])) for j in range(3)]) for i in range(2)])
+    assert_close(out, loop, np.float64)
