@@ -1,11 +1,15 @@
 """Batching rules that gather: ``x[key]`` with advanced keys (integer arrays, boolean masks, batched index
 tensors), ``take``, ``take_along_axis`` / ``put_along_axis``, ``interp`` (a search, then gathers), and
-``scatter_add`` (getitem's VJP). Registered by ``_vmap_rules.py``."""
+``scatter_add`` (getitem's VJP), the functional and in-place writes (``_assign``, setitem) and torch's
+dim-indexed ``gather`` / ``scatter`` / ``scatter_add`` with a batched index. Registered by ``_vmap_rules.py``."""
+import inspect
+
 import numpy as np
 
 from . import _vmap_basic, func_vmap as fv
-from ._vmap_rules import (_batched_at, _bind, _flat, _lifted, _only_batched, _ops, _sample_error, _size,
+from ._vmap_rules import (_batched_at, _bind, _flat, _lifted, _name, _only_batched, _ops, _sample_error, _size,
                           loop_rule)
+from .ops._util import normalize_one_axis
 from .func_vmap import _at, _batched, _pad
 from .tensor import Tensor
 
@@ -277,5 +281,31 @@ def _write_parts(level, ba, x, key, value):
     return items, (ops.reshape(vi, shape) if isinstance(vi, Tensor) else np.reshape(vi, shape)), size
 
 
-RULES = {"assign": assign_rule, "setitem": setitem_rule, "getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule,
+def dim_index_rule(op, level, args, kwargs):
+    """torch's dim-indexed ``gather`` / ``scatter`` / ``scatter_add`` with a batched ``index`` (read as data):
+    input, index and src lifted to the batch (an unbatched one repeated, a view) and ``dim`` shifted past the
+    batch axis: position ``b`` of the batch axis indexes itself, so one call is every sample's op. An
+    unbatched index keeps the op's own composition (its indexing ops batch)."""
+    plain = inspect.unwrap(op)
+    ba = _bind(op, args, kwargs)
+    x, dim = ba.arguments["input"], ba.arguments["dim"]
+    names = [n for n in ("input", "index", "src") if n in ba.arguments and ba.arguments[n] is not None
+             and (n != "src" or np.ndim(ba.arguments[n]))]
+    if (not _batched_at(ba.arguments["index"], level) or not _only_batched(level, ba, names) or np.ndim(x) == 0
+            or isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
+        return plain(*args, **kwargs)
+    size = _size(fv._flatten([ba.arguments[n] for n in names])[0], level)
+    if size == 0:
+        return loop_rule(op, level, args, kwargs, warn=False)      # no sample: nothing runs
+    first = ba.arguments.copy()                                     # the per-sample checks (and their errors)
+    for n in names:
+        first[n] = first[n]._inner[0] if _batched_at(first[n], level) else first[n]
+    op(**first)
+    for n in names:
+        ba.arguments[n] = _lifted(ba.arguments[n], level, size)
+    ba.arguments["dim"] = normalize_one_axis(dim, np.ndim(x), _name(op)) + 1
+    return _batched(op(*ba.args, **ba.kwargs), level)
+
+
+RULES = {"dim_index": dim_index_rule, "assign": assign_rule, "setitem": setitem_rule, "getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule,
          "take_along_axis": take_along_axis_rule, "put_along_axis": put_along_axis_rule, "interp": interp_rule}
