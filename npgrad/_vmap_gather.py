@@ -1,11 +1,15 @@
 """Batching rules that gather: ``x[key]`` with advanced keys (integer arrays, boolean masks, batched index
 tensors), ``take``, ``take_along_axis`` / ``put_along_axis``, ``interp`` (a search, then gathers), and
-``scatter_add`` (getitem's VJP). Registered by ``_vmap_rules.py``."""
+``scatter_add`` (getitem's VJP), the functional and in-place writes (``_assign``, setitem) and torch's
+dim-indexed ``gather`` / ``scatter`` / ``scatter_add`` with a batched index. Registered by ``_vmap_rules.py``."""
+import inspect
+
 import numpy as np
 
 from . import _vmap_basic, func_vmap as fv
-from ._vmap_rules import (_batched_at, _bind, _flat, _lifted, _only_batched, _ops, _sample_error, _size,
+from ._vmap_rules import (_batched_at, _bind, _flat, _lifted, _name, _only_batched, _ops, _sample_error, _size,
                           loop_rule)
+from .ops._util import normalize_one_axis
 from .func_vmap import _at, _batched, _pad
 from .tensor import Tensor
 
@@ -205,41 +209,103 @@ def scatter_add_rule(op, level, args, kwargs):
 
 def assign_rule(op, level, args, kwargs):
     """``_assign(x, key, value)`` (a functional ``x[key] = value``: scatter, index_fill, setitem's JVP) with a
-    batched ``x`` or ``value`` and an unbatched key: the write at ``(:,) + key`` into the batched ``x``. The
-    value right-aligns with each sample's selection; NumPy puts advanced indices that are apart in front, so
-    there the batch axis of a batched value goes behind them."""
+    batched ``x`` or ``value`` and an unbatched key: the write at ``(:,) + key`` into the batched ``x``."""
     ba = _bind(op, args, kwargs)
     x, key, value = ba.arguments["x"], ba.arguments["key"], ba.arguments["value"]
-    if not _only_batched(level, ba, ("x", "value")):
+    parts = _write_parts(level, ba, x, key, value) if _only_batched(level, ba, ("x", "value")) else None
+    if parts is None:
         return loop_rule(op, level, args, kwargs)
+    items, vi, size = parts
+    return _batched(op(_lifted(x, level, size), (slice(None),) + tuple(items), vi), level)
+
+
+def setitem_rule(op, level, args, kwargs):
+    """``x[key] = value`` on a batched ``x`` (an unbatched key): the same write at ``(:,) + key`` into ``x``'s
+    inner tensor, by the in-place machinery. An unbatched ``x`` cannot hold a batched value (torch.func.vmap
+    refuses too); a key this rule does not take runs the whole function per sample."""
+    x, key, value = args
+    ba = _bind(_assign_op(), (x, key, value), {})
+    if not _batched_at(x, level):
+        raise RuntimeError("vmap: x[key] = value with a batched value (or key) and an unbatched x is not possible: "
+                           "the result would need a batch dimension x does not have (torch.func.vmap refuses this "
+                           "too); write into a batched copy (e.g. x + zeros of the batch) or use index_put / scatter")
+    parts = _write_parts(level, ba, x, key, value) if _only_batched(level, ba, ("x", "value")) else None
+    if parts is None:
+        raise fv._NoRule("setitem")
+    items, vi, _ = parts
+    op(x._inner, (slice(None),) + tuple(items), vi)
+
+
+def _assign_op():
+    from .ops.index import _assign
+    return _assign
+
+
+def _write_parts(level, ba, x, key, value):
+    """The per-sample key's items and the value aligned with the batched selection ``x[(:,) + key]``, or None
+    (a key or value shape the rule does not take: the caller loops). The value right-aligns with each sample's
+    selection; NumPy puts advanced indices that are apart in front, so there the batch axis goes behind them
+    (a batched value's moved, an unbatched value's a singleton inserted)."""
     from .ops.index import normalize_key
     items = []
     for k in normalize_key(key):
         if k is None or k is Ellipsis or isinstance(k, (bool, np.bool_)) or (
                 isinstance(k, np.ndarray) and (k.ndim == 0 or k.dtype == bool)):
-            return loop_rule(op, level, args, kwargs)
+            return None
         items.append(k)
     if any(isinstance(k, np.ndarray) for k in items):  # integers among index arrays are index arrays too
         items = [np.asarray(k, np.intp) if isinstance(k, (int, np.integer)) else k for k in items]
     try:
         sel = np.broadcast_to(np.empty((), np.int8), x.shape)[tuple(items)].shape
     except (IndexError, ValueError):
-        return loop_rule(op, level, args, kwargs)     # the op's own error, per sample
+        return None                                   # the op's own error, per sample
     size = _size(fv._flatten([x, value])[0], level)
     vi, bv = _at(value, level)
+    pos = [i for i, k in enumerate(items) if isinstance(k, np.ndarray)]
+    apart = bool(pos) and pos != list(range(pos[0], pos[-1] + 1))
+    vs = tuple(np.shape(value)) if not isinstance(value, Tensor) else tuple(value.shape)
+    if not bv and not (apart and vs):
+        return items, vi, size                        # right-aligns with (batch,) + selection as it is
+    extra = len(vs) - len(sel)
+    if extra > 0 and any(n != 1 for n in vs[:extra]):  # NumPy drops a value's leading size-1 dims
+        return None
+    lead = len(np.broadcast_shapes(*(items[i].shape for i in pos))) if apart else 0
+    ops = _ops()
     if bv:
-        vs = tuple(value.shape)
-        extra = len(vs) - len(sel)
-        if extra > 0:                                 # NumPy drops a value's leading size-1 dims
-            if any(n != 1 for n in vs[:extra]):
-                return loop_rule(op, level, args, kwargs)
-            vi = _ops().reshape(vi, (size,) + vs[extra:])
+        if extra > 0:
+            vi = ops.reshape(vi, (size,) + vs[extra:])
         vi = _pad(vi, max(-extra, 0))
-        pos = [i for i, k in enumerate(items) if isinstance(k, np.ndarray)]
-        if pos and pos != list(range(pos[0], pos[-1] + 1)):
-            vi = _ops().moveaxis(vi, 0, len(np.broadcast_shapes(*(items[i].shape for i in pos))))
-    return _batched(op(_lifted(x, level, size), (slice(None),) + tuple(items), vi), level)
+        return items, (ops.moveaxis(vi, 0, lead) if apart else vi), size
+    shape = (1,) * max(-extra, 0) + vs[max(extra, 0):]
+    shape = shape[:lead] + (1,) + shape[lead:]
+    return items, (ops.reshape(vi, shape) if isinstance(vi, Tensor) else np.reshape(vi, shape)), size
 
 
-RULES = {"assign": assign_rule, "getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule,
+def dim_index_rule(op, level, args, kwargs):
+    """torch's dim-indexed ``gather`` / ``scatter`` / ``scatter_add`` with a batched ``index`` (read as data):
+    input, index and src lifted to the batch (an unbatched one repeated, a view) and ``dim`` shifted past the
+    batch axis: position ``b`` of the batch axis indexes itself, so one call is every sample's op. An
+    unbatched index keeps the op's own composition (its indexing ops batch)."""
+    plain = inspect.unwrap(op)
+    ba = _bind(op, args, kwargs)
+    x, dim = ba.arguments["input"], ba.arguments["dim"]
+    names = [n for n in ("input", "index", "src") if n in ba.arguments and ba.arguments[n] is not None
+             and (n != "src" or np.ndim(ba.arguments[n]))]
+    if (not _batched_at(ba.arguments["index"], level) or not _only_batched(level, ba, names) or np.ndim(x) == 0
+            or isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
+        return plain(*args, **kwargs)
+    size = _size(fv._flatten([ba.arguments[n] for n in names])[0], level)
+    if size == 0:
+        return loop_rule(op, level, args, kwargs, warn=False)      # no sample: nothing runs
+    first = ba.arguments.copy()                                     # the per-sample checks (and their errors)
+    for n in names:
+        first[n] = first[n]._inner[0] if _batched_at(first[n], level) else first[n]
+    op(**first)
+    for n in names:
+        ba.arguments[n] = _lifted(ba.arguments[n], level, size)
+    ba.arguments["dim"] = normalize_one_axis(dim, np.ndim(x), _name(op)) + 1
+    return _batched(op(*ba.args, **ba.kwargs), level)
+
+
+RULES = {"dim_index": dim_index_rule, "assign": assign_rule, "setitem": setitem_rule, "getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule,
          "take_along_axis": take_along_axis_rule, "put_along_axis": put_along_axis_rule, "interp": interp_rule}

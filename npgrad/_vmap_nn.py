@@ -20,7 +20,7 @@ import numpy as np
 
 from ._batching import batching_rule
 from .func_vmap import RULES, BatchedTensor, _at, _batched, _expand, _pad
-from .tensor import Tensor, _make
+from .tensor import Tensor, _make, _wrap
 
 __all__ = ["shared", "shared_matmul"]
 
@@ -242,11 +242,14 @@ def _cross_entropy_rule(op, level, args, kwargs):
     x, target = args
     weight = kwargs.get("weight")
     reduction = kwargs.get("reduction", "mean")
-    if (type(weight) is BatchedTensor or reduction not in ("mean", "sum", "none") or x.ndim == 0
-            or type(x) is not BatchedTensor or x._level != level):
-        return NotImplemented
-    B = x._inner.shape[0]
+    ix, bx = _at(x, level)
     it, bt = _at(target, level)
+    if (type(weight) is BatchedTensor or reduction not in ("mean", "sum", "none") or np.ndim(x) == 0
+            or not (bx or bt)):
+        return NotImplemented
+    B = ix.shape[0] if bx else it.shape[0]
+    if not bx:                               # one input for every sample's target: repeated (a view)
+        ix = _expand(x if isinstance(x, Tensor) else _wrap(np.asarray(x)), B)
     td = it.data if isinstance(it, Tensor) and type(it) is not BatchedTensor else it
     if type(td) is BatchedTensor:
         return NotImplemented
@@ -258,7 +261,6 @@ def _cross_entropy_rule(op, level, args, kwargs):
     if prob and type(it) is not BatchedTensor and isinstance(it, Tensor) and it._requires_grad:
         from .ops.shape import broadcast_to   # a differentiable probability target: kept in the graph
         tsrc = it if bt else broadcast_to(it, td.shape)
-    ix = x._inner
     if x.ndim == 1:                          # per-sample (C,): the batch is the loss's N
         xf, tf, N = ix, tsrc, 1
     else:

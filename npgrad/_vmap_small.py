@@ -1,12 +1,13 @@
 """Batching rules of small op families: ``*_like`` constructors, ops elementwise in their first argument
 (``digitize``, ``isin``), ``lexsort``, ``searchsorted``, ``bucketize``, ``histc``, ``masked_fill``, and the
 contractions ``dot`` / ``inner`` / ``tensordot`` (spelled as einsum). Registered by ``_vmap_rules.py``."""
+import math
 import string
 
 import numpy as np
 
 from ._vmap_rules import _batched_at, _bind, _flat, _lifted, _name, _only_batched, _ops, _sample_error, _size, loop_rule
-from .func_vmap import _batched, _shift_one
+from .func_vmap import BatchedTensor, _batched, _shift_one
 from .tensor import Tensor, _wrap
 
 
@@ -115,18 +116,27 @@ def bucketize_rule(op, level, args, kwargs):
 
 def histc_rule(op, level, args, kwargs):
     """histc(input, bins, min, max): every sample's histogram in one bincount over (sample, bin) pairs; with
-    ``min == max`` each sample takes its own data range, as the unbatched op does."""
+    ``min == max`` each sample takes its own data range, as the unbatched op does. Under nested vmap the input's
+    levels are peeled down to its plain values (every batch axis in front) and re-wrapped on the counts."""
     ba = _bind(op, args, kwargs)
     x = ba.arguments["input"]
-    if (not _batched_at(x, level) or not _only_batched(level, ba, ("input",)) or type(x._inner) is not Tensor
-            or x._inner.dtype.kind != "f"):
+    if not _batched_at(x, level) or not _only_batched(level, ba, ("input",)):
         return loop_rule(op, level, args, kwargs)
-    if x._inner.shape[0] == 0:
-        return loop_rule(op, level, args, kwargs, warn=False)   # no sample: nothing runs
-    bins, xd = ba.arguments["bins"], np.asarray(x._inner.data)
-    op(_wrap(xd[0]), bins, ba.arguments["min"], ba.arguments["max"])  # the argument checks (and their errors)
-    B = xd.shape[0]
+    levels, base = [], x
+    while type(base) is BatchedTensor:
+        levels.append(base._level)
+        base = base._inner
+    if type(base) is not Tensor or base.dtype.kind != "f":
+        return loop_rule(op, level, args, kwargs)
+    xd = np.asarray(base.data)
+    nb = len(levels)
+    bshape, B = xd.shape[:nb], math.prod(xd.shape[:nb])
+    bins = ba.arguments["bins"]
+    if B == 0:
+        op(_wrap(np.zeros(xd.shape[nb:], xd.dtype)), bins, ba.arguments["min"], ba.arguments["max"])
+        return _rewrap(_wrap(np.zeros(bshape + (bins,), xd.dtype)), levels)
     flat = xd.reshape(B, -1)
+    op(_wrap(flat[0]), bins, ba.arguments["min"], ba.arguments["max"])  # the argument checks (and their errors)
     dt = flat.dtype.type
     lo, hi = np.full(B, dt(ba.arguments["min"])), np.full(B, dt(ba.arguments["max"]))
     if lo[0] == hi[0] and flat.shape[1]:
@@ -136,15 +146,23 @@ def histc_rule(op, level, args, kwargs):
     bad = ~(np.isfinite(lo) & np.isfinite(hi))
     if bad.any():
         i = int(np.argmax(bad))
-        raise ValueError(f"torch.histc: range of [{lo[i]}, {hi[i]}] is not finite (sample {i} of the vmap batch)")
+        raise ValueError(f"torch.histc: range of [{lo[i]}, {hi[i]}] is not finite (sample "
+                         f"{np.unravel_index(i, bshape) if nb > 1 else i} of the vmap batch)")
     lo, hi = lo[:, None], hi[:, None]
     inside = (flat >= lo) & (flat <= hi)
     with np.errstate(invalid="ignore"):
         pos = np.where(inside, (flat - lo) * bins / (hi - lo), 0).astype(np.int64)
     pos[pos >= bins] = bins - 1
     pos += np.arange(B)[:, None] * bins
-    counts = np.bincount(pos[inside], minlength=B * bins).reshape(B, bins)
-    return _batched(_wrap(counts.astype(xd.dtype)), level)
+    counts = np.bincount(pos[inside], minlength=B * bins).reshape(bshape + (bins,))
+    return _rewrap(_wrap(counts.astype(xd.dtype)), levels)
+
+
+def _rewrap(inner, levels):
+    """``inner`` (every batch axis of ``levels``, outermost wrapper first, in front) wrapped back level by level."""
+    for lv in reversed(levels):
+        inner = _batched(inner, lv)
+    return inner
 
 
 def masked_fill_rule(op, level, args, kwargs):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..tensor import Tensor, _wrap
 from . import index as _index
-from ._util import as_input, normalize_one_axis
+from ._util import as_input, batching_rule, normalize_one_axis
 from .shape import moveaxis
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_fill"]
@@ -53,6 +53,7 @@ def _dim_key(x, dim, index, where, src=None):
     return _index._along_axis_key(idx.shape, idx, ax), idx
 
 
+@batching_rule("dim_index")   # a batched index: _vmap_gather.dim_index_rule
 def gather(input, dim, index):
     """``out[i][j][k] = input[i][index[i][j][k]][k]`` for ``dim=1`` (and so on), as ``torch.gather``. The result
     has ``index``'s shape; the gradient scatter-adds back into ``input``'s shape."""
@@ -74,6 +75,7 @@ def _src_part(src, idx, like, where):
     return np.broadcast_to(np.asarray(src, dtype=like.dtype), idx.shape)
 
 
+@batching_rule("dim_index")
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """A copy of ``input`` with ``src[i][j][k]`` (or the scalar ``value``) written at
     ``[i][index[i][j][k]][k]`` for ``dim=1``, as ``torch.scatter``; ``reduce="add"`` adds instead."""
@@ -94,6 +96,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     return _index._assign(x, key, part)
 
 
+@batching_rule("dim_index")
 def scatter_add(input, dim, index, src):
     """A copy of ``input`` with ``src[i][j][k]`` added at ``[i][index[i][j][k]][k]`` for ``dim=1`` (repeated
     positions accumulate), as ``torch.scatter_add``."""
