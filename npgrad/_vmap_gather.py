@@ -355,14 +355,16 @@ def index_dim_rule(op, level, args, kwargs):
     """torch's ``index_select`` / ``index_add`` / ``index_fill`` with a batched (1-D) ``index``: the batch axis
     indexes itself. index_select is one getitem with ``arange(B)`` beside the index; index_add one scatter_add
     of the source's rows at the flat rows ``b * n + index[b]``; index_fill a mask of the filled slices (built
-    from the index) and one ``where``. An unbatched index keeps the op's own composition (its ops batch)."""
+    from the index) and one ``where``. An index batched at an outer level (only or too) goes to the flat rows of
+    ``_index_dim_nested``; an unbatched index keeps the op's own composition (its ops batch)."""
     plain = inspect.unwrap(op)
     name = _name(op)
     ba = _bind(op, args, kwargs)
     x, dim, index = ba.arguments["input"], ba.arguments["dim"], ba.arguments["index"]
     other = {"index_add": "source", "index_fill": "value"}.get(name)
     names = ["input", "index"] + ([other] if other else [])
-    if not _batched_at(index, level) or not _only_batched(level, ba, names):
+    outer = type(index) is fv.BatchedTensor and not _batched_at(index, level)   # batched at an outer level only
+    if not (_batched_at(index, level) or outer) or not _only_batched(level, ba, names):
         return plain(*args, **kwargs)
     if np.ndim(x) == 0 or isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         return loop_rule(op, level, args, kwargs)
@@ -378,8 +380,9 @@ def index_dim_rule(op, level, args, kwargs):
     ops = _ops()
     xi = _lifted(x, level, size)
     bidx = np.arange(size).reshape(size, 1)
-    if type(index._inner) is not Tensor:                            # the index batched at another level too
-        return _batched(_index_dim_nested(op, name, ba, level, xi, index._inner, ax, n, size, bidx), level)
+    if outer or type(index._inner) is not Tensor:                   # the index batched at another level (too)
+        idx = ops.broadcast_to(ops.reshape(index, (1, -1)), (size, index.size)) if outer else index._inner
+        return _batched(_index_dim_nested(op, name, ba, level, xi, idx, ax, n, size, bidx), level)
     idx = index._inner.data.reshape(size, -1).astype(np.intp, copy=False)
     _first_bad_sample(op, level, ba, names, idx, n)
     k = idx.shape[1]

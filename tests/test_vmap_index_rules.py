@@ -183,6 +183,28 @@ def test_index_ops_with_an_index_batched_at_both_levels(name, dim):
         npg.func.vmap(npg.func.vmap(f, in_dims=dims_in), in_dims=dims_out)(*map(npg.tensor, (x, bad, s)))
 
 
+def test_index_ops_with_the_index_at_the_outer_level_and_the_input_at_the_inner():
+    x, idx, src = _n(3, 4, 5), RNG.integers(0, 5, (2, 3)), _n(4, 3)
+    for f in (lambda a, i: npg.index_select(a, 1, i), lambda a, i: npg.index_add(a, -1, i, npg.tensor(src)),
+              lambda a, i: npg.index_fill(a, 1, i, -2.0)):
+        out = npg.func.vmap(npg.func.vmap(f, in_dims=(0, None)), in_dims=(None, 0))(npg.tensor(x), npg.tensor(idx))
+        loop = npg.stack([npg.stack([f(npg.tensor(x[j]), npg.tensor(idx[i])) for j in range(3)]) for i in range(2)])
+        assert_close(out, loop, np.float64)
+        g = npg.func.grad(lambda a, i: npg.sin(f(a, i)).sum())
+        out = npg.func.vmap(npg.func.vmap(g, in_dims=(0, None)), in_dims=(None, 0))(npg.tensor(x), npg.tensor(idx))
+        loop = npg.stack([npg.stack([g(npg.tensor(x[j]), npg.tensor(idx[i])) for j in range(3)]) for i in range(2)])
+        assert_close(out, loop, np.float64)
+
+
+def test_index_ops_on_0d_samples_loop_with_the_warning():
+    """A 0-d input per sample (dim 0 / -1, one element): the per-sample loop, with the one-time warning."""
+    x, idx = _n(3), np.zeros((3, 2), np.int64)
+    f = lambda a, i: npg.index_select(a, 0, i)  # noqa: E731
+    with pytest.warns(Fallback, match="index_select"):
+        out = npg.func.vmap(f)(npg.tensor(x), npg.tensor(idx))
+    assert_close(out, npg.stack([f(npg.tensor(x[b]), npg.tensor(idx[b])) for b in range(3)]), np.float64)
+
+
 def test_index_ops_with_a_batched_index_keep_their_errors_and_empty_batches():
     x, idx = _n(3, 4), RNG.integers(0, 4, (3, 2))
     idx[2, 1] = 4                                          # out of range in the last sample only
