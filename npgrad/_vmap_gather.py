@@ -382,7 +382,10 @@ def index_dim_rule(op, level, args, kwargs):
     bidx = np.arange(size).reshape(size, 1)
     if outer or type(index._inner) is not Tensor:                   # the index batched at another level (too)
         idx = ops.broadcast_to(ops.reshape(index, (1, -1)), (size, index.size)) if outer else index._inner
-        return _batched(_index_dim_nested(op, name, ba, level, xi, idx, ax, n, size, bidx), level)
+        try:
+            return _batched(_index_dim_nested(op, name, ba, level, xi, idx, ax, n, size, bidx), level)
+        except IndexError as e:                                     # (raised by the flat rows' op: this op's name)
+            raise IndexError(f"{name}(): index out of range in self (dimension {dim} of size {n})") from e
     idx = index._inner.data.reshape(size, -1).astype(np.intp, copy=False)
     _first_bad_sample(op, level, ba, names, idx, n)
     k = idx.shape[1]

@@ -179,7 +179,7 @@ def test_index_ops_with_an_index_batched_at_both_levels(name, dim):
         assert_close(out[k], np.stack([[lp[k].data for lp in row] for row in loop]), np.float64)
     bad = idx.copy()
     bad[1, 2, 0] = (4, 5)[dim]
-    with pytest.raises(IndexError, match="out of range"):
+    with pytest.raises(IndexError, match=f"{name}.*out of range"):
         npg.func.vmap(npg.func.vmap(f, in_dims=dims_in), in_dims=dims_out)(*map(npg.tensor, (x, bad, s)))
 
 
@@ -203,6 +203,19 @@ def test_index_ops_on_0d_samples_loop_with_the_warning():
     with pytest.warns(Fallback, match="index_select"):
         out = npg.func.vmap(f)(npg.tensor(x), npg.tensor(idx))
     assert_close(out, npg.stack([f(npg.tensor(x[b]), npg.tensor(idx[b])) for b in range(3)]), np.float64)
+
+
+@pytest.mark.parametrize("jac", ["jacfwd", "jacrev"])
+@pytest.mark.parametrize("name", ["index_select", "index_add_method_alpha", "index_fill"])
+def test_index_ops_with_a_batched_index_under_vmap_of_jacobians(name, jac):
+    dims = (0, 0, 0)
+    arrays = _arrays(name, 1, dims)
+    f = lambda a, i, s: npg.sin(OPS[name](npg, a, 1, i, s))  # noqa: E731
+    J = getattr(npg.func, jac)(f, argnums=(0, 2))
+    out = npg.func.vmap(J)(*map(npg.tensor, arrays))
+    loop = [J(*map(npg.tensor, _sample(arrays, dims, b))) for b in range(3)]
+    for k in range(2):
+        assert_close(out[k], npg.stack([lp[k] for lp in loop]), np.float64)
 
 
 def test_index_ops_with_a_batched_index_keep_their_errors_and_empty_batches():
