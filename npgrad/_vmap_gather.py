@@ -307,5 +307,110 @@ def dim_index_rule(op, level, args, kwargs):
     return _batched(op(*ba.args, **ba.kwargs), level)
 
 
-RULES = {"dim_index": dim_index_rule, "assign": assign_rule, "setitem": setitem_rule, "getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule,
+def _first_bad_sample(op, level, ba, names, idx, n):
+    """Run ``op`` on the first sample whose index is out of ``[0, n)`` (its own error); None when all are in."""
+    flat = idx.reshape(idx.shape[0], -1)
+    bad = np.nonzero(((flat < 0) | (flat >= n)).any(axis=1))[0]
+    if bad.size:
+        one = ba.arguments.copy()
+        for k in names:
+            one[k] = one[k]._inner[int(bad[0])] if _batched_at(one[k], level) else one[k]
+        op(**one)
+        raise IndexError(f"{_name(op)}(): index out of range in self (sample {int(bad[0])}, dimension of size {n})")
+
+
+def _index_dim_nested(op, name, ba, level, xi, idx, ax, n, size, bidx):
+    """The op at dim 0 of the samples' rows ``(B * n, ...)`` with the flat rows ``b * n + index[b]`` (an index
+    batched at an outer level too: that level's rule runs it). An out-of-range index becomes row -1: the op's
+    own IndexError."""
+    ops = _ops()
+    idx = ops.reshape(idx, (size, -1))
+    k = idx.shape[1]
+    flat = ops.reshape(ops.where((idx >= 0) & (idx < n), idx + bidx * n, -1), (size * k,))
+    rest = tuple(xi.shape[1:ax + 1]) + tuple(xi.shape[ax + 2:])
+    xm = ops.reshape(ops.moveaxis(xi, ax + 1, 1) if ax else xi, (size * n,) + rest)
+    if name == "index_select":
+        out = ops.reshape(op(xm, 0, flat), (size, k) + rest)
+        return ops.moveaxis(out, 1, ax + 1) if ax else out
+    if name == "index_add":
+        s = ba.arguments["source"]
+        si = _lifted(s if isinstance(s, Tensor) else np.asarray(s, dtype=xi.dtype), level, size)
+        rows = ops.reshape(ops.moveaxis(si, ax + 1, 1) if ax else si, (size * k,) + rest)
+        out = ops.reshape(op(xm, 0, flat, rows, alpha=ba.arguments["alpha"]), (size, n) + rest)
+        return ops.moveaxis(out, 1, ax + 1) if ax else out
+    from .ops import index_add                                      # index_fill: a mask from index_add's counts
+    hits = index_add(np.zeros(size * n), 0, flat, np.ones(size * k))
+    mask = ops.reshape(hits > 0, (size,) + (1,) * ax + (n,) + (1,) * (xi.ndim - ax - 2))
+    return ops.where(mask, _fill_value(ba.arguments["value"], level, size, xi), xi)
+
+
+def _fill_value(v, level, size, xi):
+    if isinstance(v, Tensor):
+        vi = _lifted(v, level, size)
+        return _ops().reshape(vi if vi.dtype == xi.dtype else vi.astype(xi.dtype), (size,) + (1,) * (xi.ndim - 1))
+    return np.asarray(v, dtype=xi.dtype)
+
+
+def index_dim_rule(op, level, args, kwargs):
+    """torch's ``index_select`` / ``index_add`` / ``index_fill`` with a batched (1-D) ``index``: the batch axis
+    indexes itself. index_select is one getitem with ``arange(B)`` beside the index; index_add one scatter_add
+    of the source's rows at the flat rows ``b * n + index[b]``; index_fill a mask of the filled slices (built
+    from the index) and one ``where``. An index batched at an outer level (only or too) goes to the flat rows of
+    ``_index_dim_nested``; an unbatched index keeps the op's own composition (its ops batch)."""
+    plain = inspect.unwrap(op)
+    name = _name(op)
+    ba = _bind(op, args, kwargs)
+    x, dim, index = ba.arguments["input"], ba.arguments["dim"], ba.arguments["index"]
+    other = {"index_add": "source", "index_fill": "value"}.get(name)
+    names = ["input", "index"] + ([other] if other else [])
+    outer = type(index) is fv.BatchedTensor and not _batched_at(index, level)   # batched at an outer level only
+    if not (_batched_at(index, level) or outer) or not _only_batched(level, ba, names):
+        return plain(*args, **kwargs)
+    if np.ndim(x) == 0 or isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        return loop_rule(op, level, args, kwargs)
+    size = _size(fv._flatten([ba.arguments[n] for n in names])[0], level)
+    if size == 0:
+        return loop_rule(op, level, args, kwargs, warn=False)      # no sample: nothing runs
+    first = ba.arguments.copy()                                     # the per-sample checks (and their errors)
+    for k in names:
+        first[k] = first[k]._inner[0] if _batched_at(first[k], level) else first[k]
+    op(**first)
+    ax = normalize_one_axis(dim, np.ndim(x), name)
+    n = x.shape[ax]
+    ops = _ops()
+    xi = _lifted(x, level, size)
+    bidx = np.arange(size).reshape(size, 1)
+    if outer or type(index._inner) is not Tensor:                   # the index batched at another level (too)
+        idx = ops.broadcast_to(ops.reshape(index, (1, -1)), (size, index.size)) if outer else index._inner
+        try:
+            return _batched(_index_dim_nested(op, name, ba, level, xi, idx, ax, n, size, bidx), level)
+        except IndexError as e:                                     # (raised by the flat rows' op: this op's name)
+            raise IndexError(f"{name}(): index out of range in self (dimension {dim} of size {n})") from e
+    idx = index._inner.data.reshape(size, -1).astype(np.intp, copy=False)
+    _first_bad_sample(op, level, ba, names, idx, n)
+    k = idx.shape[1]
+    if name == "index_select":
+        out = ops.getitem(xi, (bidx,) + (slice(None),) * ax + (idx,))  # (B, k, ...): the index arrays apart
+        return _batched(ops.moveaxis(out, 1, ax + 1) if ax else out, level)
+    if name == "index_add":
+        s = ba.arguments["source"]
+        if not isinstance(s, Tensor):
+            s = np.asarray(s, dtype=x.dtype)
+        si = _lifted(s, level, size)
+        alpha = ba.arguments["alpha"]
+        if alpha != 1:
+            si = si * alpha
+        rest = tuple(x.shape[:ax]) + tuple(x.shape[ax + 1:])
+        rows = ops.reshape(ops.moveaxis(si, ax + 1, 1) if ax else si, (size * k,) + rest)
+        from .ops import index as _index
+        added = _index.scatter_add((size * n,) + rest, ((bidx * n + idx).reshape(-1),), rows)
+        added = ops.reshape(added, (size, n) + rest)
+        return _batched(xi + (ops.moveaxis(added, 1, ax + 1) if ax else added), level)
+    mask = np.zeros((size, n), dtype=bool)                          # index_fill
+    mask[bidx, idx] = True
+    mask = mask.reshape((size,) + (1,) * ax + (n,) + (1,) * (x.ndim - ax - 1))
+    return _batched(ops.where(mask, _fill_value(ba.arguments["value"], level, size, xi), xi), level)
+
+
+RULES = {"index_dim": index_dim_rule, "dim_index": dim_index_rule, "assign": assign_rule, "setitem": setitem_rule, "getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule,
          "take_along_axis": take_along_axis_rule, "put_along_axis": put_along_axis_rule, "interp": interp_rule}

@@ -122,6 +122,7 @@ def _index_1d(index, x, dim, where):
     return idx, ax
 
 
+@batching_rule("index_dim")   # a batched index: _vmap_gather.index_dim_rule
 def index_select(input, dim, index):
     """The slices ``index`` (a vector) of ``input`` along ``dim``, as ``torch.index_select``."""
     x = as_input(input, "index_select")
@@ -131,6 +132,7 @@ def index_select(input, dim, index):
     return _index.getitem(x, (slice(None),) * ax + (idx,))
 
 
+@batching_rule("index_dim")   # a batched index: _vmap_gather.index_dim_rule
 def index_add(input, dim, index, source, *, alpha=1):
     """A copy of ``input`` with ``alpha * source`` added at the slices ``index`` along ``dim`` (repeated indices
     accumulate), as ``torch.index_add``."""
@@ -150,6 +152,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     return x + (moveaxis(rows, 0, ax) if ax else rows)
 
 
+@batching_rule("index_dim")   # a batched index: _vmap_gather.index_dim_rule
 def index_fill(input, dim, index, value):
     """A copy of ``input`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor),
     as ``torch.index_fill``."""
