@@ -1,4 +1,7 @@
 """Oracles shared by the test suites: PyTorch and central finite differences."""
+import contextlib
+import warnings
+
 import numpy as np
 import pytest
 
@@ -133,3 +136,14 @@ def result_leaves(r):
     if isinstance(r, npg.Tensor):
         return [np.asarray(r.data)]
     return [np.asarray(r) if isinstance(r, (np.ndarray, np.generic)) else r]
+
+
+@contextlib.contextmanager
+def no_vmap_fallback():
+    """vmap's per-sample loop fallback as an error, its one-time record cleared so every test sees it again
+    (a batched call must be one vectorized call)."""
+    from npgrad import func_vmap as fv
+    fv._warned.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fv._vmap_rules.VmapFallbackWarning)
+        yield

@@ -2,7 +2,6 @@
 the whole function as a per-sample loop). The fallback warning is an error here; every result against a Python
 loop of the unbatched npgrad call and torch (values by a loop and by torch.func.vmap, per-sample gradients by a loop of torch.func.grad:
 torch's index_fill backward takes ``unique(index)``, which its vmap cannot stack)."""
-import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ import torch.func as tf
 
 import npgrad as npg
 from npgrad import func_vmap as fv
-from tests.helpers import assert_close
+from tests.helpers import assert_close, no_vmap_fallback
 
 Fallback = fv._vmap_rules.VmapFallbackWarning
 RNG = np.random.default_rng(71)
@@ -19,9 +18,7 @@ RNG = np.random.default_rng(71)
 
 @pytest.fixture(autouse=True)
 def _no_fallback():
-    fv._warned.clear()                     # the warning is one-time: every test sees it again
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Fallback)
+    with no_vmap_fallback():
         yield
 
 

@@ -3,7 +3,6 @@ bilinear ops, the shared-weight matmul, the einsum contraction...): each runs ve
 ``VmapFallbackWarning``) and matches a Python loop of the unbatched call, and the second-order transforms built
 on them match torch.func."""
 import itertools
-import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ import torch.func as tf
 import npgrad as npg
 from npgrad import func_vmap as fv
 from npgrad.ops import conv as cv
-from tests.helpers import assert_close
+from tests.helpers import assert_close, no_vmap_fallback
 
 F, TF = npg.nn.functional, torch.nn.functional
 Fallback = fv._vmap_rules.VmapFallbackWarning
@@ -24,24 +23,13 @@ def _n(*shape):
     return RNG.standard_normal(shape)
 
 
-def _strict():
-    fv._warned.clear()
-    c = warnings.catch_warnings()
-    c.__enter__()
-    warnings.simplefilter("error", Fallback)
-    return c
-
-
 def _vmap_vs_loop(fn, arrays, in_dims):
     """vmap(fn) without a fallback vs a loop of fn: values, and the gradient of a random projection of the
     output with respect to every input (through the batched op's VJPs)."""
     size = next(a.shape[d] for a, d in zip(arrays, in_dims) if d is not None)
     ts = [npg.tensor(a) for a in arrays]
-    c = _strict()
-    try:
+    with no_vmap_fallback():
         out = npg.func.vmap(fn, in_dims=in_dims)(*ts)
-    finally:
-        c.__exit__(None, None, None)
     ct = _n(*out.shape)
     (out * npg.tensor(ct, requires_grad=False)).sum().backward()
     ls = [npg.tensor(a) for a in arrays]
@@ -121,11 +109,8 @@ def test_second_derivatives_of_a_conv_match_torch_without_a_loop(case, wrt, how)
     tr = {"jacrev_jacfwd": lambda h: npg.func.jacrev(npg.func.jacfwd(h, argnums=wrt), argnums=wrt),
           "hessian": lambda h: npg.func.hessian(h, argnums=wrt),
           "jacfwd_jacrev": lambda h: npg.func.jacfwd(npg.func.jacrev(h, argnums=wrt), argnums=wrt)}[how]
-    c = _strict()
-    try:
+    with no_vmap_fallback():
         h = tr(f)(npg.tensor(x), npg.tensor(w), npg.tensor(b))
-    finally:
-        c.__exit__(None, None, None)
     th = tf.hessian(tfn, argnums=wrt)(torch.tensor(x), torch.tensor(w), torch.tensor(b))
     assert_close(h, th.numpy(), np.float64)
 
@@ -140,12 +125,9 @@ def test_per_sample_hessian_of_a_conv_model_matches_torch(transposed):
             return (lib.tanh(conv(xi[None], w, b, stride=2, padding=1)) ** 2).sum()
         return run
     conv, tconv = (F.conv_transpose2d, TF.conv_transpose2d) if transposed else (F.conv2d, TF.conv2d)
-    c = _strict()
-    try:
+    with no_vmap_fallback():
         h = npg.func.vmap(npg.func.hessian(f(npg, conv), argnums=(0, 1)), in_dims=(None, None, 0))(
             npg.tensor(w), npg.tensor(b), npg.tensor(x))
-    finally:
-        c.__exit__(None, None, None)
     th = tf.vmap(tf.hessian(f(torch, tconv), argnums=(0, 1)), in_dims=(None, None, 0))(
         torch.tensor(w), torch.tensor(b), torch.tensor(x))
     for i in range(2):
@@ -175,11 +157,8 @@ def test_per_sample_second_derivatives_of_an_mlp_without_a_loop(how, xshape):
     def f(lib):
         return lambda W1, W2, xi: (lib.tanh(lib.tanh(xi @ W1) @ W2.T.T) ** 2).sum()
     ours, theirs = _TRANSFORMS[how]
-    c = _strict()
-    try:
+    with no_vmap_fallback():
         h = npg.func.vmap(ours(f(npg)), in_dims=(None, None, 0))(npg.tensor(W1), npg.tensor(W2), npg.tensor(x))
-    finally:
-        c.__exit__(None, None, None)
     th = tf.vmap(theirs(f(torch)), in_dims=(None, None, 0))(torch.tensor(W1), torch.tensor(W2), torch.tensor(x))
     for i in range(2):
         for j in range(2):
@@ -210,11 +189,8 @@ def test_second_derivatives_of_einsum_with_a_diagonal_match_torch():
 
     def f(lib):
         return lambda a, b: (lib.einsum("ii,ij->j", a, b) ** 3).sum() + (lib.einsum("ij,jk->ik", a, a) ** 2).sum()
-    c = _strict()
-    try:
+    with no_vmap_fallback():
         h = npg.func.jacrev(npg.func.jacrev(f(npg), argnums=(0, 1)), argnums=(0, 1))(npg.tensor(a), npg.tensor(b))
-    finally:
-        c.__exit__(None, None, None)
     th = tf.hessian(f(torch), argnums=(0, 1))(torch.tensor(a), torch.tensor(b))
     for i in range(2):
         for j in range(2):
@@ -245,13 +221,10 @@ def test_scatter_batches_input_and_src(dims, dim):
 def test_scatter_and_index_fill_match_torch_func_vmap():
     x, s, v = _n(4, 3, 5), _n(4, 2, 5), _n(4)
     index = RNG.integers(0, 3, (2, 5))
-    c = _strict()
-    try:
+    with no_vmap_fallback():
         a = npg.func.vmap(lambda a, s: npg.scatter(a, 0, npg.tensor(index), s))(npg.tensor(x), npg.tensor(s))
         b = npg.func.vmap(lambda a, v: npg.index_fill(a, 1, npg.tensor(np.array([4, 1])), v))(npg.tensor(x),
                                                                                             npg.tensor(v))
-    finally:
-        c.__exit__(None, None, None)
     ta = tf.vmap(lambda a, s: torch.scatter(a, 0, torch.tensor(index), s))(torch.tensor(x), torch.tensor(s))
     tb = tf.vmap(lambda a, v: torch.index_fill(a, 1, torch.tensor([4, 1]), v))(torch.tensor(x), torch.tensor(v))
     assert_close(a, ta.numpy(), np.float64)
@@ -284,11 +257,8 @@ def test_max_unpool_batches_input_and_indices(nd, with_n, dims):
     vals = _n(*idx.shape)
     arrays = [vals if dims[0] == 0 else vals[0], idx if dims[1] == 0 else idx[1]]
     ts = [npg.tensor(a, requires_grad=False) if k == 1 else npg.tensor(a) for k, a in enumerate(arrays)]
-    c = _strict()
-    try:
+    with no_vmap_fallback():
         out = npg.func.vmap(lambda v, i: unpool(v, i, 2, output_size=(5,) * nd), in_dims=dims)(*ts)
-    finally:
-        c.__exit__(None, None, None)
     ct = _n(*out.shape)
     (out * npg.tensor(ct, requires_grad=False)).sum().backward()
     tv = torch.tensor(arrays[0], requires_grad=True)
@@ -314,12 +284,9 @@ def test_jacobians_through_max_unpool_without_a_loop(how):
     def f(lib, unpool, i):
         return lambda v: (lib.tanh(unpool(v, i, 2)) ** 2 * lib.arange(16.0).reshape(4, 4)).sum(-1)
     tr = npg.func.jacfwd if how == "jacfwd" else npg.func.hessian
-    c = _strict()
-    try:
+    with no_vmap_fallback():
         j = tr(lambda v: f(npg, F.max_unpool2d, idx)(v).sum() if how == "hessian" else f(npg, F.max_unpool2d, idx)(v))(
             npg.tensor(v))
-    finally:
-        c.__exit__(None, None, None)
     ti = torch.tensor(idx.data)
     tfn = f(torch, TF.max_unpool2d, ti)
     ref = (tf.hessian(lambda v: tfn(v).sum()) if how == "hessian" else tf.jacrev(tfn))(torch.tensor(v))
@@ -336,12 +303,9 @@ def _cube(x):
 def test_hessian_through_an_op_without_a_jvp_rule_is_vectorized():
     """hessian / jacfwd give the fallback a tangent batched by vmap: it is the small pass's cotangent as it is."""
     x0 = _n(4)
-    c = _strict()
-    try:
+    with no_vmap_fallback():
         H = npg.func.hessian(lambda x: npg.sum(npg.sin(_cube(x)) * npg.arange(4.0)))(npg.tensor(x0))
         J2 = npg.func.jacfwd(npg.func.jacfwd(_cube))(npg.tensor(x0))
-    finally:
-        c.__exit__(None, None, None)
     th = tf.hessian(lambda x: (torch.sin(x ** 3) * torch.arange(4.0, dtype=torch.float64)).sum())(torch.tensor(x0))
     assert_close(H, th.numpy(), np.float64)
     assert_close(J2, tf.jacfwd(tf.jacfwd(lambda x: x ** 3))(torch.tensor(x0)).numpy(), np.float64)
@@ -352,11 +316,8 @@ def test_reverse_mode_through_the_batched_fallback():
     """jacfwd's batched tangents through the fallback, then reverse mode through its result: vs torch."""
     x0 = _n(3)
     x = npg.tensor(x0)
-    c = _strict()
-    try:
+    with no_vmap_fallback():
         J = npg.func.jacfwd(lambda v: npg.sin(_cube(v)))(x)
-    finally:
-        c.__exit__(None, None, None)
     g, = npg.autograd.grad((J * npg.tensor(np.arange(9.0).reshape(3, 3), requires_grad=False)).sum(), [x])
     tx = torch.tensor(x0, requires_grad=True)
     tj = tf.jacfwd(lambda v: torch.sin(v ** 3))(tx)

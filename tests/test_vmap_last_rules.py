@@ -2,7 +2,6 @@
 and a batched probability target, setitem of an unbatched value into a batched tensor, scatter / scatter_add
 with a batched index. The fallback warning is an error here; every result against a Python loop of the
 unbatched npgrad call and, where torch has the op, torch.func."""
-import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ import torch.func as tf
 
 import npgrad as npg
 from npgrad import func_vmap as fv
-from tests.helpers import assert_close
+from tests.helpers import assert_close, no_vmap_fallback
 
 F, TF = npg.nn.functional, torch.nn.functional
 Fallback = fv._vmap_rules.VmapFallbackWarning
@@ -20,9 +19,7 @@ RNG = np.random.default_rng(53)
 
 @pytest.fixture(autouse=True)
 def _no_fallback():
-    fv._warned.clear()                     # the warning is one-time: every test sees it again
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Fallback)
+    with no_vmap_fallback():
         yield
 
 
