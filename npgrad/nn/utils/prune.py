@@ -277,6 +277,23 @@ def _channel_mask(t, dim, keep):
     return mask
 
 
+def _structured_count(ta, amount, dim):
+    """(channels along ``dim``, how many of them ``amount`` prunes), after the structured methods' checks."""
+    _validate_structured_pruning(ta)
+    _validate_pruning_dim(ta, dim)
+    size = ta.shape[dim]
+    n = _compute_nparams_toprune(amount, size)
+    _validate_pruning_amount(n, size)
+    return size, n
+
+
+def _channels_kept(ta, dim, keep, default_mask):
+    """The mask keeping the channels ``keep`` (a bool mask or indices) along ``dim``, within ``default_mask``."""
+    mask = _channel_mask(ta, dim, keep)
+    mask *= _arr(default_mask).astype(mask.dtype)
+    return _mask_tensor(mask)
+
+
 class RandomStructured(BasePruningMethod):
     """Prunes ``amount`` channels along ``dim`` chosen at random (npgrad's generator)."""
 
@@ -290,19 +307,13 @@ class RandomStructured(BasePruningMethod):
     def compute_mask(self, t, default_mask):
         from ... import random as _random
         ta = _arr(t)
-        _validate_structured_pruning(ta)
-        _validate_pruning_dim(ta, self.dim)
-        size = ta.shape[self.dim]
-        n = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(n, size)
+        size, n = _structured_count(ta, self.amount, self.dim)
         if n == 0:
             return default_mask
         prob = _random.get_generator().random(size)
         keep = np.ones(size, bool)
         keep[np.argsort(prob, kind="stable")[:n]] = False
-        mask = _channel_mask(ta, self.dim, keep)
-        mask *= _arr(default_mask).astype(mask.dtype)
-        return _mask_tensor(mask)
+        return _channels_kept(ta, self.dim, keep, default_mask)
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
@@ -324,18 +335,12 @@ class LnStructured(BasePruningMethod):
 
     def compute_mask(self, t, default_mask):
         ta = _arr(t)
-        _validate_structured_pruning(ta)
-        _validate_pruning_dim(ta, self.dim)
-        size = ta.shape[self.dim]
-        n_prune = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(n_prune, size)
+        size, n_prune = _structured_count(ta, self.amount, self.dim)
         norm = _compute_norm(ta, self.n, self.dim)
         if n_prune == 0:
             return default_mask
         keep = np.argsort(-norm, kind="stable")[:size - n_prune]
-        mask = _channel_mask(ta, self.dim, keep)
-        mask *= _arr(default_mask).astype(mask.dtype)
-        return _mask_tensor(mask)
+        return _channels_kept(ta, self.dim, keep, default_mask)
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
