@@ -281,6 +281,18 @@ def _write_parts(level, ba, x, key, value):
     return items, (ops.reshape(vi, shape) if isinstance(vi, Tensor) else np.reshape(vi, shape)), size
 
 
+def _size_checked(op, level, ba, names):
+    """The batch size of the arguments ``names``; unless 0, ``op`` first runs once on the first sample's values,
+    so that its own checks raise its own errors, as the unbatched call would."""
+    size = _size(fv._flatten([ba.arguments[n] for n in names])[0], level)
+    if size:
+        first = ba.arguments.copy()
+        for n in names:
+            first[n] = first[n]._inner[0] if _batched_at(first[n], level) else first[n]
+        op(**first)
+    return size
+
+
 def dim_index_rule(op, level, args, kwargs):
     """torch's dim-indexed ``gather`` / ``scatter`` / ``scatter_add`` with a batched ``index`` (read as data):
     input, index and src lifted to the batch (an unbatched one repeated, a view) and ``dim`` shifted past the
@@ -294,13 +306,9 @@ def dim_index_rule(op, level, args, kwargs):
     if (not _batched_at(ba.arguments["index"], level) or not _only_batched(level, ba, names) or np.ndim(x) == 0
             or isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
         return plain(*args, **kwargs)
-    size = _size(fv._flatten([ba.arguments[n] for n in names])[0], level)
+    size = _size_checked(op, level, ba, names)
     if size == 0:
         return loop_rule(op, level, args, kwargs, warn=False)      # no sample: nothing runs
-    first = ba.arguments.copy()                                     # the per-sample checks (and their errors)
-    for n in names:
-        first[n] = first[n]._inner[0] if _batched_at(first[n], level) else first[n]
-    op(**first)
     for n in names:
         ba.arguments[n] = _lifted(ba.arguments[n], level, size)
     ba.arguments["dim"] = normalize_one_axis(dim, np.ndim(x), _name(op)) + 1
@@ -368,13 +376,9 @@ def index_dim_rule(op, level, args, kwargs):
         return plain(*args, **kwargs)
     if np.ndim(x) == 0 or isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         return loop_rule(op, level, args, kwargs)
-    size = _size(fv._flatten([ba.arguments[n] for n in names])[0], level)
+    size = _size_checked(op, level, ba, names)
     if size == 0:
         return loop_rule(op, level, args, kwargs, warn=False)      # no sample: nothing runs
-    first = ba.arguments.copy()                                     # the per-sample checks (and their errors)
-    for k in names:
-        first[k] = first[k]._inner[0] if _batched_at(first[k], level) else first[k]
-    op(**first)
     ax = normalize_one_axis(dim, np.ndim(x), name)
     n = x.shape[ax]
     ops = _ops()
