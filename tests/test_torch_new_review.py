@@ -213,6 +213,37 @@ def test_function_backward_none_is_no_gradient_not_zeros():
         assert log == [("b", None)]
 
 
+def test_function_backward_none_through_a_non_leaf_is_no_gradient():
+    # None for a non-leaf input became zeros there, and the zeros flowed on: the leaf behind it got a zero .grad
+    # and grad() zeros, where PyTorch propagates the undefined gradient (hooks called with None, .grad None)
+    def run(lib, T):
+        G = _none_for_b(lib)
+        grad = torch.autograd.grad if lib is torch else npg.autograd.grad
+        x, a = T(np.ones(3)), T(np.arange(3.0))
+        b = x.exp()
+        c = b * 3
+        log = []
+        c.register_hook(lambda g: log.append(("c", g)))
+        b.retain_grad()
+        G.apply(a, c).sum().backward(retain_graph=True)
+        res = [x.grad is None, b.grad is None, _np(a.grad), list(log)]
+        with pytest.raises(RuntimeError):
+            grad(G.apply(a, c).sum(), [x], retain_graph=True)
+        res.append(grad(G.apply(a, c).sum(), [x, a], allow_unused=True, retain_graph=True)[0] is None)
+        x.grad = None
+        (G.apply(a, c) + c).sum().backward()  # a real gradient beside the None: adds as zero
+        res.append(_np(x.grad))
+        return res
+
+    expected = run(torch, lambda v: torch.tensor(v, requires_grad=True))
+    got = run(npg, lambda v: npg.tensor(v, requires_grad=True))
+    assert got[:2] == expected[:2] == [True, True]
+    assert_close(got[2], expected[2])
+    assert got[3] == expected[3] == [("c", None)]
+    assert got[4] is expected[4] is True
+    assert_close(got[5], expected[5])
+
+
 def test_function_backward_none_adds_as_zero_to_other_gradients():
     def run(lib, T):
         G = _none_for_b(lib)

@@ -19,7 +19,7 @@ import numpy as np
 from ..tensor import Exact, Tensor, _wrap, passthrough
 from . import versions as _versions
 from .grad_mode import _state
-from .lazy_grads import _BATCH, _BATCH_MAX_SIZE, _LAZY, NoGrad, _batched_sum
+from .lazy_grads import _BATCH, _BATCH_MAX_SIZE, _LAZY, NoGrad, _batched_sum, _pass_on_no_grad
 from .paths import extend_paths, on_paths_to
 
 
@@ -179,6 +179,12 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             g = t._pending
             t._pending = None
             if g.__class__ is not ndarray and g.__class__ in _LAZY:
+                if g.__class__ is NoGrad and t._vjps.__class__ is not recompute:
+                    _pass_on_no_grad(t, leaves, heap, tensor_type, is_tensor)
+                    if not retain_graph:
+                        t._parents = t._saved = None
+                        t._vjps = RELEASED
+                    continue
                 g = g.dense()
             extra = t._extra
             if extra is not None:

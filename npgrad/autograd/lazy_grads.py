@@ -1,6 +1,7 @@
 """Gradients backward keeps in a cheaper form than a dense array until it must hand one on (engine.py):
 ``Scatter`` (zero but at one basic index), ``_Owned`` (a buffer backward allocated, added into in place) and
 ``NoGrad`` (no gradient at all)."""
+import heapq
 import math
 
 import numpy as np
@@ -62,8 +63,9 @@ class _Owned:
 class NoGrad:
     """No gradient: what a custom Function's backward returned None for (on the plain path), PyTorch's undefined
     gradient. It adds as zero; a leaf or input of grad() / backward(inputs=) that gets nothing else gets no
-    gradient (grad() then reports it unused; ``.grad`` is left as it is). A non-leaf that gets nothing else
-    hands zeros on. ``size`` is 0 so that backward never batches it (engine.py: _batched_sum)."""
+    gradient (grad() then reports it unused; ``.grad`` is left as it is); a non-leaf that gets nothing else
+    passes no gradient on (_pass_on_no_grad). ``size`` is 0 so that backward never batches it (engine.py:
+    _batched_sum)."""
 
     __slots__ = ("shape", "dtype")
     __array_ufunc__ = None
@@ -85,6 +87,31 @@ class NoGrad:
 
 
 _LAZY = frozenset((Scatter, _Owned, NoGrad))
+
+
+def _pass_on_no_grad(t, leaves, heap, tensor_type, is_tensor):
+    """A non-leaf whose gradient is only Functions' None (PyTorch's undefined gradient): as in PyTorch, its hooks
+    are called with None (their results ignored), retain_grad and grad() get nothing for it, and its inputs get
+    no gradient from it in turn; its VJPs are not called. (``tensor_type``, ``is_tensor``: run_backward's test
+    of which parents get a gradient.)"""
+    extra = t._extra
+    if extra is not None:
+        for hook in list(extra.get("hooks", ())):
+            hook(None)
+    for p, _ in zip(t._parents, t._vjps):
+        if (p.__class__ is tensor_type or is_tensor(p, tensor_type)) and p._requires_grad:
+            none = NoGrad(p.data.shape, p.data.dtype)
+            if p._vjps is None:
+                prev = leaves.get(p)
+                if prev is None:
+                    leaves[p] = none
+                elif prev.__class__ is list:
+                    prev.append(none)
+                else:
+                    leaves[p] = prev  # (None adds as zero; counted as an edge by _EarlyLeaves)
+            elif p._pending is None:
+                p._pending = none
+                heapq.heappush(heap, (-p._seq, p))
 
 
 # A leaf used many times (a weight shared along a chain) gets many small gradients: adding each one
