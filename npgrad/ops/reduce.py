@@ -8,14 +8,18 @@ from ..autograd import versions as _versions
 import importlib
 
 from ..tensor import Tensor, _make, _wrap
+from .reduce_where import ddof_or_correction, masked
 from ._util import (as_input, batching_rule, normalize_axis, normalize_one_axis, numpy_dtype_out, unreduce,
                     zero_d_axis)
 
 _tm = importlib.import_module("..tensor", __package__)
+_NOVALUE = np._NoValue
 
 
-def sum(x, axis=None, keepdims=False, dtype=None):
-    """Sum over ``axis`` (all axes by default), as ``np.sum``."""
+def sum(x, axis=None, keepdims=False, dtype=None, *, where=True, initial=_NOVALUE):
+    """Sum over ``axis`` (all axes by default), as ``np.sum`` (``where=``, ``initial=``: reduce_where.py)."""
+    if where is not True or initial is not _NOVALUE:
+        return masked("sum", "sum", sum, x, where, initial, dict(axis=axis, keepdims=keepdims, dtype=dtype))
     if isinstance(keepdims, (type, np.dtype, str)):
         raise TypeError(f"sum: keepdims must be a bool, got {keepdims!r} (NumPy's third positional argument is "
                         f"dtype, npgrad's is keepdims: pass dtype= by keyword)")
@@ -33,8 +37,10 @@ def sum(x, axis=None, keepdims=False, dtype=None):
 
 
 @numpy_dtype_out
-def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis``, as ``np.mean``."""
+def mean(x, axis=None, keepdims=False, *, where=True):
+    """Arithmetic mean over ``axis``, as ``np.mean`` (``where=``: reduce_where.py)."""
+    if where is not True:
+        return masked("mean", "mean", mean, x, where, _NOVALUE, dict(axis=axis, keepdims=keepdims))
     if _tm._VMAP:
         r = _tm._vmap_call("reduce", mean, (x,), dict(axis=axis, keepdims=keepdims))
         if r is not NotImplemented:
@@ -64,7 +70,9 @@ def _count(shape, axes):
 
 
 def _extreme(name, npfn):
-    def op(x, axis=None, keepdims=False):
+    def op(x, axis=None, keepdims=False, *, where=True, initial=_NOVALUE):
+        if where is not True or initial is not _NOVALUE:
+            return masked(name, name, op, x, where, initial, dict(axis=axis, keepdims=keepdims))
         if _tm._VMAP:
             axis = zero_d_axis(axis, np.ndim(x))
             r = _tm._vmap_call("reduce", op, (x,), dict(axis=axis, keepdims=keepdims))
@@ -95,8 +103,11 @@ min = amin = _extreme("min", np.min)
 
 
 @numpy_dtype_out
-def prod(x, axis=None, keepdims=False):
-    """Product over ``axis``; its gradient is exact when the input holds zeros."""
+def prod(x, axis=None, keepdims=False, *, where=True, initial=_NOVALUE):
+    """Product over ``axis``; its gradient is exact when the input holds zeros (``where=``, ``initial=``:
+    reduce_where.py)."""
+    if where is not True or initial is not _NOVALUE:
+        return masked("prod", "prod", prod, x, where, initial, dict(axis=axis, keepdims=keepdims))
     if _tm._VMAP:
         axis = zero_d_axis(axis, np.ndim(x))
         r = _tm._vmap_call("reduce", prod, (x,), dict(axis=axis, keepdims=keepdims))
@@ -128,8 +139,13 @@ def prod(x, axis=None, keepdims=False):
 
 
 @numpy_dtype_out
-def var(x, axis=None, ddof=0, keepdims=False):
-    """Variance over ``axis`` with ``ddof`` (0 by default, as NumPy; PyTorch's default is 1)."""
+def var(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE):
+    """Variance over ``axis`` with ``ddof`` (0 by default, as NumPy; PyTorch's default is 1; ``correction`` is
+    NumPy 2's and PyTorch's name for it); ``where=``: reduce_where.py."""
+    if correction is not _NOVALUE:
+        ddof = ddof_or_correction("var", ddof, correction)
+    if where is not True:
+        return masked("var", "var", var, x, where, _NOVALUE, dict(axis=axis, ddof=ddof, keepdims=keepdims))
     if _tm._VMAP:
         r = _tm._vmap_call("reduce", var, (x,), dict(axis=axis, ddof=ddof, keepdims=keepdims))
         if r is not NotImplemented:
@@ -161,9 +177,14 @@ def _var_vjp(n, ddof, axes, keepdims, full):
 
 
 @numpy_dtype_out
-def std(x, axis=None, ddof=0, keepdims=False):
-    """Standard deviation over ``axis`` with ``ddof`` (0 by default, as NumPy). Where the std is 0 (a
-    constant slice) its gradient is 0, as in PyTorch and HIPS autograd (sqrt's derivative there is inf)."""
+def std(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE):
+    """Standard deviation over ``axis`` with ``ddof`` (0 by default, as NumPy; or ``correction``). Where the std
+    is 0 (a constant slice) its gradient is 0, as in PyTorch and HIPS autograd (sqrt's derivative there is inf);
+    ``where=``: reduce_where.py."""
+    if correction is not _NOVALUE:
+        ddof = ddof_or_correction("std", ddof, correction)
+    if where is not True:
+        return masked("std", "std", std, x, where, _NOVALUE, dict(axis=axis, ddof=ddof, keepdims=keepdims))
     if _tm._VMAP:
         r = _tm._vmap_call("reduce", std, (x,), dict(axis=axis, ddof=ddof, keepdims=keepdims))
         if r is not NotImplemented:
@@ -303,10 +324,3 @@ any.zero_d_axis = all.zero_d_axis = True  # (np.any / np.all take axis 0 or -1 o
 for _op in ("sum", "mean", "cumsum"):  # their VJPs read only shapes (npgrad/autograd/versions.py)
     _versions.reads(_op, "")
 
-# NumPy's where= (and initial= where NumPy has it), as wrappers (npgrad/ops/reduce_where.py)
-from .reduce_where import with_where_initial as _wwi  # noqa: E402
-
-sum, prod, mean, var, std = (_wwi(sum, "sum", "sum"), _wwi(prod, "prod", "prod"), _wwi(mean, "mean", "mean"),
-                             _wwi(var, "var", "var"), _wwi(std, "std", "std"))
-max = amax = _wwi(max, "max", "max")
-min = amin = _wwi(min, "min", "min")
