@@ -260,7 +260,7 @@ class Tensor:
     def register_post_accumulate_grad_hook(self, hook):
         """Call ``hook(self)`` on this leaf right after backward has accumulated its gradient into ``.grad``
         (PyTorch's hook of that name; its return value is ignored). The leaf's gradient is then accumulated as
-        soon as it is complete, before the rest of backward runs (see ``autograd/engine.py``: _EarlyLeaves).
+        soon as it is complete, before the rest of backward runs (see ``autograd/leaves.py``: _EarlyLeaves).
         Returns a handle whose ``remove()`` unregisters the hook."""
         if self._vjps is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
