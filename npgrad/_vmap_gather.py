@@ -50,7 +50,8 @@ def _adv_items(level, keys):
 
 
 def _batched_key(items, nd, size, key):
-    """The items of a per-sample key of ``nd`` dims (from ``_adv_items``) with each batched index array shaped to
+    """The items of a per-sample key of ``nd`` dims (from ``_adv_items``; index arrays may be Tensors batched at
+    another vmap level, for the writes of ``_vmap_write.py``) with each batched index array shaped to
     broadcast as the batch axis in front of the others; also whether the arrays are adjacent, the number of
     (one-dim) items in front of them, and the number of their broadcast dims."""
     used = sum(1 for v, _ in items if v is not None and v is not Ellipsis)
@@ -62,7 +63,7 @@ def _batched_key(items, nd, size, key):
     else:
         items = items + [(slice(None), False)] * (nd - used)
     items = [(np.asarray(v, dtype=np.intp), False) if isinstance(v, (int, np.integer)) else (v, b) for v, b in items]
-    pos = [i for i, (v, _) in enumerate(items) if isinstance(v, np.ndarray)]
+    pos = [i for i, (v, _) in enumerate(items) if isinstance(v, (np.ndarray, Tensor))]
     shapes = [v.shape[1:] if b else v.shape for v, b in (items[i] for i in pos)]
     try:
         adv = np.broadcast_shapes(*shapes)
@@ -75,7 +76,7 @@ def _batched_key(items, nd, size, key):
             v = v.reshape((size,) + (1,) * (len(adv) - (v.ndim - 1)) + v.shape[1:])
         key_b.append(v)
     adjacent = pos == list(range(pos[0], pos[-1] + 1))
-    pre = sum(1 for v, _ in items[:pos[0]] if not isinstance(v, np.ndarray)) if adjacent else 0
+    pre = sum(1 for v, _ in items[:pos[0]] if not isinstance(v, (np.ndarray, Tensor))) if adjacent else 0
     return key_b, adjacent, pos[0], pre, len(adv)
 
 

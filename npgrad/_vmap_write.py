@@ -5,8 +5,9 @@ A key of ints, slices, integer arrays, bool mask arrays (their ``nonzero()`` arr
 and an Ellipsis (slices) is written at ``(:,) + key``: slices stay slices. A key with ``None`` or a scalar bool,
 or with a batched index tensor, is written at the flat positions it selects in each sample (NumPy's reading of
 the key on ``arange(n)``, batched as getitem reads it), unravelled, with ``arange(B)`` for the batch axis: the
-selection is then ``(B,) + selection`` of one sample, whatever NumPy's rules put where. A batched bool mask
-selects a different number of elements per sample: refused, as torch.func.vmap refuses it.
+selection is then ``(B,) + selection`` of one sample, whatever NumPy's rules put where. An index tensor batched
+at another vmap level (too) stays a tensor in the write at ``(arange(B),) + key``: that level's rule writes it.
+A batched bool mask selects a different number of elements per sample: refused, as torch.func.vmap refuses it.
 Registered by ``_vmap_rules.py``."""
 import math
 
@@ -33,8 +34,8 @@ def assign_rule(op, level, args, kwargs):
 
 def setitem_rule(op, level, args, kwargs):
     """``x[key] = value`` on a batched ``x``: the same write into ``x``'s inner tensor. An unbatched ``x``
-    cannot hold a batched value or key (torch.func.vmap refuses too); a key this rule does not take (an index
-    batched at another vmap level, a scalar bool beside a batched index) runs the whole function per sample."""
+    cannot hold a batched value or key (torch.func.vmap refuses too); a key this rule does not take (a scalar
+    bool beside a batched index tensor) runs the whole function per sample."""
     x, key, value = args
     if not _batched_at(x, level):
         raise RuntimeError("vmap: x[key] = value with a batched value (or key) and an unbatched x is not possible: "
@@ -52,10 +53,10 @@ def _write_parts(level, x, key, value):
     batch size; or None (a key the rule does not take: the caller loops). A key or value that does not fit a
     sample raises the op's own error for the first sample it does not fit."""
     keys = key if isinstance(key, tuple) else (key,)
+    size = _size(fv._flatten([x, list(keys), value])[0], level)
     if any(type(k) is fv.BatchedTensor and (not _batched_at(k, level) or type(k._inner) is fv.BatchedTensor)
            for k in keys):
-        return None
-    size = _size(fv._flatten([x, list(keys), value])[0], level)
+        return _nested_index_parts(level, x, keys, value, size)
     shape = tuple(x.shape)
     if any(_batched_at(k, level) for k in keys):
         return _batched_index_parts(level, x, keys, value, size)
@@ -102,11 +103,8 @@ def _plain_items(nkey, nd):
 
 def _batched_index_parts(level, x, keys, value, size):
     """A key with a batched index tensor: each sample's flat positions, read as getitem reads a batched key."""
-    for k in keys:
-        if _batched_at(k, level) and k._inner.dtype == bool:
-            raise RuntimeError("vmap: setitem (x[mask] = value) with a batched boolean mask selects a different "
-                               "number of elements in each sample; this is not supported inside vmap (as in "
-                               "torch.func). Use npg.where(mask, value, x) instead")
+    if any(_batched_at(k, level) and k._inner.dtype == bool for k in keys):
+        _mask_error()
     items = _adv_items(level, keys)
     if items is None:                                   # a scalar bool beside the batched index
         return None
@@ -122,6 +120,54 @@ def _batched_index_parts(level, x, keys, value, size):
     return _grid_key(grid, shape, size, sel), _aligned(level, keys, shape, value, size, sel, 0), size
 
 
+def _nested_index_parts(level, x, keys, value, size):
+    """A key with an index tensor batched at another vmap level (too): the write at ``(arange(B),) + key`` with
+    the index arrays kept as tensors (the other level's rule writes them), as getitem reads a batched key; the
+    batch index in front puts the index arrays' axes in front of the selection, so the value's move there."""
+    from .ops.index import normalize_key
+    items = []
+    for k in keys:
+        if type(k) is fv.BatchedTensor:
+            if k.dtype == bool:
+                _mask_error()
+            items.append((k._inner, True) if _batched_at(k, level) else (k, False))
+        elif k is None or k is Ellipsis or isinstance(k, slice):
+            items.append((k, False))
+        else:
+            v = normalize_key((k,))[0]
+            if isinstance(v, (bool, np.bool_)) or (isinstance(v, np.ndarray) and v.dtype == bool and v.ndim == 0):
+                return None                              # a scalar bool beside the index tensors: the loop
+            items += [(a, False) for a in np.nonzero(v)] if isinstance(v, np.ndarray) and v.dtype == bool \
+                else [(v, False)]
+    shape = tuple(x.shape)
+    zkey = tuple(np.zeros(v.shape[1:] if b else v.shape, np.intp) if isinstance(v, Tensor) else v for v, b in items)
+    vs = tuple(value.shape) if isinstance(value, Tensor) else np.shape(value)
+    try:
+        sel = np.broadcast_to(np.empty((), np.int8), shape)[zkey].shape
+    except (IndexError, ValueError, TypeError):
+        from .ops.index import _write
+        _write(np.zeros(shape), zkey, np.zeros(vs))    # the op's own error (shapes only)
+        raise
+    key_b, adjacent, first, pre, n = _batched_key(items, len(shape), size, keys)
+    vi = _aligned(level, zkey, shape, value, size, sel, 0, symbolic=True)
+    if adjacent and pre:                                 # (B, before, index axes, after) -> (B, index axes, ...)
+        ops = _ops()
+        if not _at(value, level)[1]:
+            full = (1,) + (1,) * (len(sel) - len(vi.shape if isinstance(vi, Tensor) else np.shape(vi))) + \
+                tuple(vi.shape if isinstance(vi, Tensor) else np.shape(vi))
+            vi = ops.reshape(vi, full) if isinstance(vi, Tensor) else np.reshape(vi, full)
+        perm = (0,) + tuple(range(1 + pre, 1 + pre + n)) + tuple(range(1, 1 + pre)) + tuple(
+            range(1 + pre + n, 1 + len(sel)))
+        vi = ops.transpose(vi, perm) if isinstance(vi, Tensor) else np.transpose(vi, perm)
+    return (np.arange(size).reshape((size,) + (1,) * n),) + tuple(key_b), vi, size
+
+
+def _mask_error():
+    raise RuntimeError("vmap: setitem (x[mask] = value) with a batched boolean mask selects a different number of "
+                       "elements in each sample; this is not supported inside vmap (as in torch.func). Use "
+                       "npg.where(mask, value, x) instead")
+
+
 def _grid_key(grid, shape, size, sel):
     """The key of the write at the flat positions ``grid`` (per sample ``sel``, or batched ``(size,) + sel``)
     of samples of ``shape``: its selection is ``(size,) + sel``."""
@@ -132,7 +178,7 @@ def _grid_key(grid, shape, size, sel):
     return (b,) + (np.unravel_index(grid, shape) if shape else ())
 
 
-def _aligned(level, keys, shape, value, size, sel, lead):
+def _aligned(level, keys, shape, value, size, sel, lead, symbolic=False):
     """The value shaped to broadcast against the batched selection ``sel[:lead] + (size,) + sel[lead:]`` (the
     batch axis behind index arrays that are apart: NumPy puts them in front). NumPy drops a value's leading
     size-1 dims beyond the selection's."""
@@ -143,6 +189,9 @@ def _aligned(level, keys, shape, value, size, sel, lead):
         fits = np.broadcast_shapes(core, sel) == tuple(sel) and not any(n != 1 for n in vs[:max(extra, 0)])
     except ValueError:
         fits = False
+    if not fits and symbolic:                            # keys: the per-sample key of zero index arrays
+        from .ops.index import _write
+        _write(np.zeros(shape), keys, np.zeros(vs))
     if not fits:
         _sample_error(level, keys, shape, value, size)
     ops = _ops()

@@ -114,8 +114,8 @@ UNBATCHED = [
 
 
 @pytest.mark.parametrize("key", UNBATCHED, ids=[f"key{n}" for n in range(len(UNBATCHED))])
-@pytest.mark.parametrize("vkind", ["sel", "row", "scalar", "lead1"])
-@pytest.mark.parametrize("batched_value", [False, True])
+@pytest.mark.parametrize("vkind,batched_value", [("sel", False), ("sel", True), ("row", True), ("scalar", False),
+                                                  ("scalar", True), ("lead1", False), ("lead1", True)])
 def test_write_with_an_unbatched_key(key, vkind, batched_value):
     sel = _sel(key)
     vshape = {"sel": sel, "row": sel[-1:], "scalar": (), "lead1": (1,) + sel}[vkind]
@@ -281,3 +281,51 @@ def test_write_under_nested_vmap(key_of, outer_value, inner_value):
     loop = npg.stack([npg.stack([f(npg.tensor(x[p, q]), npg.tensor(vv(p, q)), npg.tensor(i[q])) for q in range(B)])
                       for p in range(2)])
     assert_close(out, loop, np.float64)
+
+
+NESTED_KEYS = {"after a slice": (lambda i: (slice(None), i), 5), "apart": (lambda i: (i, slice(None), 0), 4),
+               "with None": (lambda i: (None, slice(None), i), 5), "with an ellipsis": (lambda i: (Ellipsis, i, 0), 5),
+               "beside an array": (lambda i: (np.array([3, 1]), i), 5)}
+
+
+@pytest.mark.parametrize("kind", list(NESTED_KEYS))
+@pytest.mark.parametrize("index_levels", ["both", "outer"])
+@pytest.mark.parametrize("value_levels", ["inner", "outer", "both"])
+def test_write_with_an_index_batched_at_the_outer_level(kind, index_levels, value_levels):
+    """An index batched at the outer vmap level (only, or at both): the inner level writes with the index kept a
+    tensor, the outer level's rule writes it. Values and gradients (x and value) against the loop over both."""
+    key_of, n = NESTED_KEYS[kind]
+    f = _fn(npg, key_of)
+    P = 2
+    idims = (0 if index_levels == "both" else None, 0)
+    vdims = (0 if value_levels in ("both", "inner") else None, 0 if value_levels in ("both", "outer") else None)
+    i = RNG.integers(0, n, ((P,) + ((B,) if idims[0] == 0 else ()) + (2,)))
+    sel = _sel(key_of(i.reshape(-1, 2)[0]))
+    v = _n(*((P,) if vdims[1] == 0 else ()), *((B,) if vdims[0] == 0 else ()), *sel)
+    x = _n(P, B, *XS)
+
+    def at(a, dims, p, q):
+        return a[(p,) if dims[1] == 0 else ()][(q,) if dims[0] == 0 else ()]
+
+    def nested(fn):
+        return npg.func.vmap(npg.func.vmap(fn, in_dims=(0, vdims[0], idims[0])), in_dims=(0, vdims[1], idims[1]))
+    args = [npg.tensor(a) for a in (x, v, i)]
+    out = nested(f)(*args)
+    loop = [[f(npg.tensor(x[p, q]), npg.tensor(at(v, vdims, p, q)), npg.tensor(at(i, idims, p, q)))
+             for q in range(B)] for p in range(P)]
+    assert_close(out, np.stack([[t.data for t in r] for r in loop]), np.float64)
+    g = nested(npg.func.grad(_sum(f), argnums=(0, 1)))(*args)
+    gl = [[npg.func.grad(_sum(f), argnums=(0, 1))(npg.tensor(x[p, q]), npg.tensor(at(v, vdims, p, q)),
+                                                  npg.tensor(at(i, idims, p, q))) for q in range(B)] for p in range(P)]
+    for k in range(2):
+        assert_close(g[k], np.stack([[t[k].data for t in r] for r in gl]), np.float64)
+
+
+def test_write_with_a_bool_mask_batched_at_the_outer_level_raises():
+    def f(a, m):
+        a = a * 1
+        a[m] = 7.0
+        return a
+    x, m = _n(2, B, 4, 5), RNG.random((2, 4)) > 0.5
+    with pytest.raises(RuntimeError, match="setitem.*boolean mask"):
+        npg.func.vmap(npg.func.vmap(f, in_dims=(0, None)))(npg.tensor(x), npg.tensor(m))
