@@ -1,7 +1,7 @@
 """Batching rules that gather: ``x[key]`` with advanced keys (integer arrays, boolean masks, batched index
 tensors), ``take``, ``take_along_axis`` / ``put_along_axis``, ``interp`` (a search, then gathers), and
-``scatter_add`` (getitem's VJP), the functional and in-place writes (``_assign``, setitem) and torch's
-dim-indexed ``gather`` / ``scatter`` / ``scatter_add`` with a batched index. Registered by ``_vmap_rules.py``."""
+``scatter_add`` (getitem's VJP) and torch's dim-indexed ``gather`` / ``scatter`` / ``scatter_add`` with a
+batched index. Writes (``_assign``, setitem): ``_vmap_write.py``. Registered by ``_vmap_rules.py``."""
 import inspect
 
 import numpy as np
@@ -29,6 +29,57 @@ def _index_item(k, level):
     return k, False
 
 
+def _adv_items(level, keys):
+    """A key's items as (value, batched) with bool masks as their ``nonzero()`` arrays, or None when the key has
+    no index array or a scalar bool (the callers loop)."""
+    items = []
+    for k in keys:
+        if k is None or k is Ellipsis or isinstance(k, slice):
+            items.append((k, False))
+            continue
+        if isinstance(k, (bool, np.bool_)):
+            return None
+        v, b = _index_item(k, level)
+        if isinstance(v, np.ndarray) and v.dtype == bool:
+            if v.ndim == 0:
+                return None
+            items += [(a, False) for a in np.nonzero(v)]
+        else:
+            items.append((v, b))
+    return items if any(isinstance(v, np.ndarray) for v, _ in items) else None
+
+
+def _batched_key(items, nd, size, key):
+    """The items of a per-sample key of ``nd`` dims (from ``_adv_items``; index arrays may be Tensors batched at
+    another vmap level, for the writes of ``_vmap_write.py``) with each batched index array shaped to
+    broadcast as the batch axis in front of the others; also whether the arrays are adjacent, the number of
+    (one-dim) items in front of them, and the number of their broadcast dims."""
+    used = sum(1 for v, _ in items if v is not None and v is not Ellipsis)
+    if used > nd:
+        raise IndexError(f"too many indices for a tensor of {nd} dimensions: {key!r}")
+    if any(v is Ellipsis for v, _ in items):
+        e = next(i for i, (v, _) in enumerate(items) if v is Ellipsis)
+        items = items[:e] + [(slice(None), False)] * (nd - used) + items[e + 1:]
+    else:
+        items = items + [(slice(None), False)] * (nd - used)
+    items = [(np.asarray(v, dtype=np.intp), False) if isinstance(v, (int, np.integer)) else (v, b) for v, b in items]
+    pos = [i for i, (v, _) in enumerate(items) if isinstance(v, (np.ndarray, Tensor))]
+    shapes = [v.shape[1:] if b else v.shape for v, b in (items[i] for i in pos)]
+    try:
+        adv = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError(f"shape mismatch: indexing arrays could not be broadcast together with shapes "
+                         f"{shapes}") from None
+    key_b = []
+    for v, b in items:
+        if b:
+            v = v.reshape((size,) + (1,) * (len(adv) - (v.ndim - 1)) + v.shape[1:])
+        key_b.append(v)
+    adjacent = pos == list(range(pos[0], pos[-1] + 1))
+    pre = sum(1 for v, _ in items[:pos[0]] if not isinstance(v, (np.ndarray, Tensor))) if adjacent else 0
+    return key_b, adjacent, pos[0], pre, len(adv)
+
+
 def getitem_rule(op, level, args, kwargs):
     """``x[key]`` with any NumPy key: basic keys shift past the batch axis; advanced keys (integer arrays,
     boolean masks, batched index tensors) get the batch as one more advanced index in front."""
@@ -37,52 +88,16 @@ def getitem_rule(op, level, args, kwargs):
         return basic
     x, key = args[:2]
     keys = key if isinstance(key, tuple) else (key,)
-    bx = _batched_at(x, level)
-    items = []
-    for k in keys:
-        if k is None or k is Ellipsis or isinstance(k, slice):
-            items.append((k, False))
-            continue
-        if isinstance(k, (bool, np.bool_)):
-            return loop_rule(op, level, args, kwargs)
-        v, b = _index_item(k, level)
-        if isinstance(v, np.ndarray) and v.dtype == bool:
-            if v.ndim == 0:
-                return loop_rule(op, level, args, kwargs)
-            items += [(a, False) for a in np.nonzero(v)]
-        else:
-            items.append((v, b))
-    if not any(isinstance(v, np.ndarray) for v, _ in items):
+    items = _adv_items(level, keys)
+    if items is None:
         return loop_rule(op, level, args, kwargs)
-    used = sum(1 for v, _ in items if v is not None and v is not Ellipsis)
-    nd = x.ndim
-    if used > nd:
+    if sum(1 for v, _ in items if v is not None and v is not Ellipsis) > x.ndim:
         raise IndexError(f"too many indices for a tensor of shape {x.shape}: {key!r}")
-    if any(v is Ellipsis for v, _ in items):
-        e = next(i for i, (v, _) in enumerate(items) if v is Ellipsis)
-        items = items[:e] + [(slice(None), False)] * (nd - used) + items[e + 1:]
-    else:
-        items = items + [(slice(None), False)] * (nd - used)
-    items = [(np.asarray(v, dtype=np.intp), False) if isinstance(v, (int, np.integer)) else (v, b) for v, b in items]
-    pos = [i for i, (v, _) in enumerate(items) if isinstance(v, np.ndarray)]
-    shapes = [v.shape[1:] if b else v.shape for v, b in (items[i] for i in pos)]
-    try:
-        adv = np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise IndexError(f"shape mismatch: indexing arrays could not be broadcast together with shapes "
-                         f"{shapes}") from None
     size = _size(fv._flatten([x, list(keys)])[0], level)
-    key_b = []
-    for v, b in items:
-        if b:
-            v = v.reshape((size,) + (1,) * (len(adv) - (v.ndim - 1)) + v.shape[1:])
-        key_b.append(v)
-    adjacent = pos == list(range(pos[0], pos[-1] + 1))
-    pre = sum(1 for v, _ in items[:pos[0]] if not isinstance(v, np.ndarray)) if adjacent else 0
-    if bx:
-        out = op(x._inner, (np.arange(size).reshape((size,) + (1,) * len(adv)),) + tuple(key_b))
-        if adjacent and pos[0] > 0 and pre:  # the batched key's arrays are apart: NumPy put them first
-            n = len(adv)
+    key_b, adjacent, first, pre, n = _batched_key(items, x.ndim, size, key)
+    if _batched_at(x, level):
+        out = op(x._inner, (np.arange(size).reshape((size,) + (1,) * n),) + tuple(key_b))
+        if adjacent and first > 0 and pre:  # the batched key's arrays are apart: NumPy put them first
             perm = (0,) + tuple(range(1 + n, 1 + n + pre)) + tuple(range(1, 1 + n)) + tuple(range(1 + n + pre,
                                                                                                  out.ndim))
             out = _ops().transpose(out, perm)
@@ -205,80 +220,6 @@ def scatter_add_rule(op, level, args, kwargs):
     if pos and pos != list(range(pos[0], pos[-1] + 1)):
         inner = _ops().moveaxis(inner, 0, len(np.broadcast_shapes(*(items[i].shape for i in pos))))
     return _batched(op((g._inner.shape[0],) + tuple(shape), (slice(None),) + tuple(items), inner), level)
-
-
-def assign_rule(op, level, args, kwargs):
-    """``_assign(x, key, value)`` (a functional ``x[key] = value``: scatter, index_fill, setitem's JVP) with a
-    batched ``x`` or ``value`` and an unbatched key: the write at ``(:,) + key`` into the batched ``x``."""
-    ba = _bind(op, args, kwargs)
-    x, key, value = ba.arguments["x"], ba.arguments["key"], ba.arguments["value"]
-    parts = _write_parts(level, ba, x, key, value) if _only_batched(level, ba, ("x", "value")) else None
-    if parts is None:
-        return loop_rule(op, level, args, kwargs)
-    items, vi, size = parts
-    return _batched(op(_lifted(x, level, size), (slice(None),) + tuple(items), vi), level)
-
-
-def setitem_rule(op, level, args, kwargs):
-    """``x[key] = value`` on a batched ``x`` (an unbatched key): the same write at ``(:,) + key`` into ``x``'s
-    inner tensor, by the in-place machinery. An unbatched ``x`` cannot hold a batched value (torch.func.vmap
-    refuses too); a key this rule does not take runs the whole function per sample."""
-    x, key, value = args
-    ba = _bind(_assign_op(), (x, key, value), {})
-    if not _batched_at(x, level):
-        raise RuntimeError("vmap: x[key] = value with a batched value (or key) and an unbatched x is not possible: "
-                           "the result would need a batch dimension x does not have (torch.func.vmap refuses this "
-                           "too); write into a batched copy (e.g. x + zeros of the batch) or use index_put / scatter")
-    parts = _write_parts(level, ba, x, key, value) if _only_batched(level, ba, ("x", "value")) else None
-    if parts is None:
-        raise fv._NoRule("setitem")
-    items, vi, _ = parts
-    op(x._inner, (slice(None),) + tuple(items), vi)
-
-
-def _assign_op():
-    from .ops.index import _assign
-    return _assign
-
-
-def _write_parts(level, ba, x, key, value):
-    """The per-sample key's items and the value aligned with the batched selection ``x[(:,) + key]``, or None
-    (a key or value shape the rule does not take: the caller loops). The value right-aligns with each sample's
-    selection; NumPy puts advanced indices that are apart in front, so there the batch axis goes behind them
-    (a batched value's moved, an unbatched value's a singleton inserted)."""
-    from .ops.index import normalize_key
-    items = []
-    for k in normalize_key(key):
-        if k is None or k is Ellipsis or isinstance(k, (bool, np.bool_)) or (
-                isinstance(k, np.ndarray) and (k.ndim == 0 or k.dtype == bool)):
-            return None
-        items.append(k)
-    if any(isinstance(k, np.ndarray) for k in items):  # integers among index arrays are index arrays too
-        items = [np.asarray(k, np.intp) if isinstance(k, (int, np.integer)) else k for k in items]
-    try:
-        sel = np.broadcast_to(np.empty((), np.int8), x.shape)[tuple(items)].shape
-    except (IndexError, ValueError):
-        return None                                   # the op's own error, per sample
-    size = _size(fv._flatten([x, value])[0], level)
-    vi, bv = _at(value, level)
-    pos = [i for i, k in enumerate(items) if isinstance(k, np.ndarray)]
-    apart = bool(pos) and pos != list(range(pos[0], pos[-1] + 1))
-    vs = tuple(np.shape(value)) if not isinstance(value, Tensor) else tuple(value.shape)
-    if not bv and not (apart and vs):
-        return items, vi, size                        # right-aligns with (batch,) + selection as it is
-    extra = len(vs) - len(sel)
-    if extra > 0 and any(n != 1 for n in vs[:extra]):  # NumPy drops a value's leading size-1 dims
-        return None
-    lead = len(np.broadcast_shapes(*(items[i].shape for i in pos))) if apart else 0
-    ops = _ops()
-    if bv:
-        if extra > 0:
-            vi = ops.reshape(vi, (size,) + vs[extra:])
-        vi = _pad(vi, max(-extra, 0))
-        return items, (ops.moveaxis(vi, 0, lead) if apart else vi), size
-    shape = (1,) * max(-extra, 0) + vs[max(extra, 0):]
-    shape = shape[:lead] + (1,) + shape[lead:]
-    return items, (ops.reshape(vi, shape) if isinstance(vi, Tensor) else np.reshape(vi, shape)), size
 
 
 def _size_checked(op, level, ba, names):
@@ -416,5 +357,6 @@ def index_dim_rule(op, level, args, kwargs):
     return _batched(ops.where(mask, _fill_value(ba.arguments["value"], level, size, xi), xi), level)
 
 
-RULES = {"index_dim": index_dim_rule, "dim_index": dim_index_rule, "assign": assign_rule, "setitem": setitem_rule, "getitem": getitem_rule, "scatter_add": scatter_add_rule, "take": take_rule,
-         "take_along_axis": take_along_axis_rule, "put_along_axis": put_along_axis_rule, "interp": interp_rule}
+RULES = {"index_dim": index_dim_rule, "dim_index": dim_index_rule, "getitem": getitem_rule,
+         "scatter_add": scatter_add_rule, "take": take_rule, "take_along_axis": take_along_axis_rule,
+         "put_along_axis": put_along_axis_rule, "interp": interp_rule}

@@ -11,7 +11,7 @@ dispatch again:
 * ``leading``: ops that already broadcast over leading axes (``np.linalg``): the op on the inner values;
 * ``pad``, ``tile``, ``repeat``, ``einsum``, ``solve``, ``norm``, ``average``: their own rules;
 * gathers (``getitem`` with advanced keys or batched index arrays, ``take``, ``take_along_axis``,
-  ``put_along_axis``, ``interp``): ``_vmap_gather.py``;
+  ``put_along_axis``, ``interp``): ``_vmap_gather.py``; writes (setitem, ``_assign``): ``_vmap_write.py``;
 * ``*_like``, ``searchsorted``, ``digitize`` / ``isin``, ``masked_fill``, ``dot`` / ``inner`` / ``tensordot``:
   ``_vmap_small.py``;
 * ``nn.functional``'s pointwise activations and elementwise losses: ``_vmap_pointwise.py``.
@@ -368,6 +368,7 @@ RULES = {"axis_flatten": _axis_rule("flatten"), "axis_all": _axis_rule("all"),
          "norm": norm_rule, "average": average_rule, "loop": loop_rule}
 
 from ._vmap_gather import RULES as _GATHER  # noqa: E402  (they use the helpers above)
+from ._vmap_write import RULES as _WRITE  # noqa: E402
 from ._vmap_losses import RULES as _LOSSES  # noqa: E402
 from ._vmap_layers import RULES as _LAYERS  # noqa: E402
 from ._vmap_conv import RULES as _CONV  # noqa: E402
@@ -376,6 +377,7 @@ from ._vmap_pointwise import RULES as _POINTWISE  # noqa: E402
 from ._vmap_small import RULES as _SMALL  # noqa: E402
 
 RULES.update(_GATHER)
+RULES.update(_WRITE)
 RULES.update(_SMALL)
 RULES.update(_POINTWISE)
 RULES.update(_LOSSES)

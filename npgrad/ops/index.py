@@ -167,7 +167,7 @@ def setitem(x, key, value):
     In a graph the gradient flows to the old contents outside ``key`` and to ``value`` inside it (where
     an index repeats, to the last write, which NumPy keeps). A leaf that requires grad refuses, as in
     PyTorch."""
-    if _tm._VMAP:   # a batched tensor written: _vmap_gather.setitem_rule
+    if _tm._VMAP:   # a batched tensor written: _vmap_write.setitem_rule
         r = _tm._vmap_call("setitem", setitem, (x, key, value), None)
         if r is not NotImplemented:
             return
