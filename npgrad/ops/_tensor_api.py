@@ -139,15 +139,17 @@ def _as_values(src, like):
     """``src`` (a tensor or a value) broadcast to ``like``'s shape, cast to its dtype: what copy_/fill_ write
     (differentiable in a tensor ``src``)."""
     if isinstance(src, Tensor):
-        out = src if src.dtype == like.dtype else astype(src, like.dtype)
-        return broadcast_to(out, like.shape) if out.shape != like.shape else copy(out)
-    # a constant: the tensor keeps requiring grad (a zero gradient reaches its old value), as in PyTorch
-    return where(True, np.asarray(src, dtype=like.dtype), like)
+        src = src if src.dtype == like.dtype else astype(src, like.dtype)
+    else:
+        src = np.asarray(src, dtype=like.dtype)
+    # the tensor keeps requiring grad and its old value gets a zero gradient (PyTorch's CopyBackwards), even
+    # when src needs none: else the tensor would keep its old node, differentiating values no longer there
+    return where(True, src, like)
 
 
 def _random_values(like, generator, draw):
     from .. import random as _random
-    return draw(generator or _random.get_generator()).astype(like.dtype, copy=False)
+    return _as_values(draw(generator or _random.get_generator()), like)
 
 
 T.reshape = _reshape_method

@@ -1,0 +1,61 @@
+"""Adversarial review of in-place ops, views and version counters, each case run in npgrad and in PyTorch:
+values, the gradient of every leaf, and whether each raises."""
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+from tests.helpers import assert_close
+
+X = np.arange(1.0, 5.0)
+W = np.array([0.5, 1.5, 2.0, 3.0])
+
+
+def _grads(lib, write, dtype):
+    """``y = 2 x``, then ``write(lib, y, w)`` in place, then the gradients of ``sum(c y^2)`` (None as None)."""
+    if lib == "torch":
+        x, w = (torch.tensor(a.astype(dtype), requires_grad=True) for a in (X, W))
+        c = torch.tensor(X.astype(dtype))
+    else:
+        x, w = (npg.tensor(a.astype(dtype), requires_grad=True) for a in (X, W))
+        c = npg.tensor(X.astype(dtype), requires_grad=False)
+    y = x * 2
+    write(lib, y, w)
+    (y * y * c).sum().backward()
+    out = [y.detach().numpy() if lib == "torch" else y.data]
+    for t in (x, w):
+        out.append(None if t.grad is None else np.asarray(t.grad))
+    return out
+
+
+def _const(lib, a, like):
+    return torch.tensor(a, dtype=like.dtype) if lib == "torch" else npg.tensor(a.astype(like.dtype),
+                                                                                requires_grad=False)
+
+
+# a write that replaces every value of a non-leaf with values independent of its old ones: PyTorch gives the
+# old values a zero gradient (never the gradient of the new values through the old node)
+REPLACING = {
+    "copy_ constant tensor": lambda lib, y, w: y.copy_(_const(lib, W * 3, y)),
+    "copy_ detached": lambda lib, y, w: y.copy_(w.detach() * 3),
+    "copy_ grad source": lambda lib, y, w: y.copy_(w * 3),
+    "copy_ broadcast source": lambda lib, y, w: y.copy_(w[:1]),
+    "fill_ tensor": lambda lib, y, w: y.fill_(w[0]),
+    "fill_ number": lambda lib, y, w: y.fill_(2.5),
+    "zero_": lambda lib, y, w: y.zero_(),
+    "normal_": lambda lib, y, w: y.normal_(),
+    "uniform_": lambda lib, y, w: y.uniform_(),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(REPLACING))
+def test_write_replacing_all_values_of_a_non_leaf_as_torch(name, dtype):
+    got = _grads("npg", REPLACING[name], dtype)
+    want = _grads("torch", REPLACING[name], dtype)
+    if name not in ("normal_", "uniform_"):
+        assert_close(got[0], want[0])
+    for g, t in zip(got[1:], want[1:]):
+        assert (g is None) == (t is None), (name, g, t)
+        if t is not None:
+            assert_close(g, t)
