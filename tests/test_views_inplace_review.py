@@ -59,3 +59,28 @@ def test_write_replacing_all_values_of_a_non_leaf_as_torch(name, dtype):
         assert (g is None) == (t is None), (name, g, t)
         if t is not None:
             assert_close(g, t)
+
+
+@pytest.mark.parametrize("write", ["mul_", "view add_", "setitem"])
+def test_checkpointed_function_writing_into_its_input_raises_as_torch(write):
+    # the recomputation in backward would run on the written values (and write again): PyTorch raises
+    def f(a, b):
+        if write == "mul_":
+            a.mul_(2)
+        elif write == "view add_":
+            a[1:].add_(1)
+        else:
+            a[0] = 5.0
+        return a * b
+
+    x, w = torch.tensor(X, requires_grad=True), torch.tensor(W, requires_grad=True)
+    y = torch.utils.checkpoint.checkpoint(f, x * 1, w, use_reentrant=False)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    x, w = npg.tensor(X, requires_grad=True), npg.tensor(W, requires_grad=True)
+    z = x * 1
+    y = npg.utils.checkpoint.checkpoint(f, z, w, use_reentrant=False)
+    written = z.data.copy()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    assert_close(z.data, written)   # and the function did not run (and write) again
