@@ -84,3 +84,42 @@ def test_checkpointed_function_writing_into_its_input_raises_as_torch(write):
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
     assert_close(z.data, written)   # and the function did not run (and write) again
+
+
+B = np.arange(12.0).reshape(3, 4) / 3
+AUGMENTED = {
+    "+=": lambda e, a: e.__iadd__(a), "-=": lambda e, a: e.__isub__(a), "*=": lambda e, a: e.__imul__(a),
+    "/=": lambda e, a: e.__itruediv__(a + 1), "**=": lambda e, a: e.__ipow__(a),
+    "view +=": lambda e, a: e[1:].__iadd__(a[1:]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUGMENTED))
+def test_augmented_assignment_of_a_batched_value_into_an_unbatched_tensor_raises_under_vmap(name):
+    # the result would need a batch dimension: torch.func.vmap raises (npgrad summed the samples into e)
+    op = AUGMENTED[name]
+    e = torch.ones(4)
+    with pytest.raises(RuntimeError):
+        torch.func.vmap(lambda a: op(e, a) * 1)(torch.tensor(B))
+    e = npg.tensor(np.ones(4), requires_grad=False)
+    with pytest.raises(RuntimeError, match="vmap"):
+        npg.func.vmap(lambda a: op(e, a) * 1)(npg.tensor(B, requires_grad=False))
+    assert_close(e.data, np.ones(4))
+
+
+@pytest.mark.parametrize("name", sorted(AUGMENTED))
+def test_augmented_assignment_into_a_batched_tensor_under_vmap_as_torch(name):
+    op = AUGMENTED[name]
+
+    def f(a, e):
+        c = a * 1
+        op(c, e)
+        return c
+
+    C = np.array([0.5, 1.5, 2.0, 3.0])
+    want = torch.func.vmap(f, in_dims=(0, None))(torch.tensor(B), torch.tensor(C))
+    got = npg.func.vmap(f, in_dims=(0, None))(npg.tensor(B, requires_grad=False), npg.tensor(C, requires_grad=False))
+    assert_close(got.data, want.numpy())
+    want = torch.func.vmap(f)(torch.tensor(B), torch.tensor(B[::-1].copy()))
+    got = npg.func.vmap(f)(npg.tensor(B, requires_grad=False), npg.tensor(B[::-1].copy(), requires_grad=False))
+    assert_close(got.data, want.numpy())
