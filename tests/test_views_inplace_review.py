@@ -123,3 +123,34 @@ def test_augmented_assignment_into_a_batched_tensor_under_vmap_as_torch(name):
     want = torch.func.vmap(f)(torch.tensor(B), torch.tensor(B[::-1].copy()))
     got = npg.func.vmap(f)(npg.tensor(B, requires_grad=False), npg.tensor(B[::-1].copy(), requires_grad=False))
     assert_close(got.data, want.numpy())
+
+
+ROLLS = {"0": lambda m, x: m.roll(x, 0), "n": lambda m, x: m.roll(x, 3, 1), "flat size": lambda m, x: m.roll(x, 6),
+         "two axes": lambda m, x: m.roll(x, (3, 2), (1, 0)), "0-d": lambda m, x: m.roll(x[0, 0], 1),
+         "method 0": lambda m, x: x.roll(0, 0), "method n": lambda m, x: x.roll(3, 1)}
+
+
+@pytest.mark.parametrize("name", sorted(ROLLS))
+def test_roll_by_a_whole_turn_is_a_copy_as_numpy_and_torch(name):
+    # np.roll and torch.roll always copy: a write into the result must not reach the input
+    call = ROLLS[name]
+    a = np.arange(6.0).reshape(2, 3)
+    for x, m in ((npg.tensor(a, requires_grad=False), npg), (torch.tensor(a), torch)):
+        out = call(m, x)
+        out += 10
+        assert_close(np.asarray(x), a)
+    if not name.startswith("method"):
+        b = a.copy()
+        assert not np.shares_memory(call(np, b), b)
+    # in a graph: the gradient of the input is the one of the rolled values, and the input is not written
+    x = npg.tensor(a)
+    y = x * 1
+    out = call(npg, y)
+    out *= 3
+    (out * out).sum().backward()
+    assert_close(y.data, a)
+    t = torch.tensor(a, requires_grad=True)
+    tout = call(torch, t * 1)
+    tout *= 3
+    (tout * tout).sum().backward()
+    assert_close(x.grad, t.grad.numpy())
