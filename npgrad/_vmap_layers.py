@@ -24,8 +24,9 @@ def inplace_rule(op, level, args, kwargs):
     with a batched argument cannot hold the batched result, which raises, as in torch.func.vmap."""
     from .ops.inplace import method
     self = args[0]
+    name = getattr(op, "_inplace_name", op.__name__)   # (x += v: add_)
     if not _batched_at(self, level):
-        raise RuntimeError(f"vmap: {op.__name__}(self, ...) is not possible here: an argument is batched but self "
+        raise RuntimeError(f"vmap: {name}(self, ...) is not possible here: an argument is batched but self "
                            f"is not, so the result would need a batch dimension self does not have (torch.func.vmap "
                            f"refuses this too); use the out-of-place op instead")
     fn, opname = op._inplace
@@ -39,7 +40,7 @@ def inplace_rule(op, level, args, kwargs):
         out = fn(_batched(old, level), *a, **k)
         return out._inner if _batched_at(out, level) else _lifted(out, level, size)
     a, k = fv._unflatten([x._inner if m else x for x, m in zip(leaves, marks)], spec)
-    method(op.__name__, fn_b, opname)(self._inner, *a, **k)   # (their requires_grad seen by the write)
+    method(name, fn_b, opname)(self._inner, *a, **k)   # (their requires_grad seen by the write)
     return self
 
 

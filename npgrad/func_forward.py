@@ -19,6 +19,7 @@ import importlib
 
 import numpy as np
 
+from .autograd import versions as _versions
 from .autograd.forward_ad import enter_dual_level, exit_dual_level, is_dual, make_dual, unpack_dual
 from .autograd.grad_mode import _state
 from .dtypes import get_default_dtype
@@ -233,7 +234,7 @@ def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
         g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
         inputs = _Inputs("jacfwd", args, nums)
         fn._check_real("jacfwd", inputs.primals, "inputs")
-        run = (lambda tans: inputs.run(g_f, tans, has_aux))
+        run = _restoring(lambda tans: inputs.run(g_f, tans, has_aux), inputs, args)
         vec = fn._vm.try_vectorized(lambda: _basis_jvps_vmap(run, inputs.primals, chunk_size, randomness))
         if vec is not None:
             columns, (prims, _, out_spec, aux) = vec
@@ -262,6 +263,42 @@ def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
         return jac
     wrapper.__name__ = f"jacfwd({getattr(f, '__name__', 'f')})"
     return wrapper
+
+
+def _restoring(run, inputs, args):
+    """``run``, for the several passes of ``f`` that jacfwd makes where torch.func.jacfwd makes one (vectorized
+    over the basis): an input that a pass wrote into in place gets the caller's values back before the next
+    pass, so each pass differentiates ``f`` at the caller's values and the caller sees the writes of one pass.
+    Where the values alone cannot be put back (an argument not differentiated, so not copied beforehand, or an
+    input carrying a graph or the tangents of an enclosing transform), a write raises instead."""
+    fn = _func()
+    primals = [p for p in inputs.primals if isinstance(p, Tensor)]
+    held = {id(p) for p in primals}
+    saved = [[p, p.data.copy(), _versions.version(p.data)] for p in primals]
+    watched = [(t, _versions.version(t.data)) for t in fn._flatten(list(args))[0]
+               if isinstance(t, Tensor) and not hasattr(type(t), "_inner") and id(t) not in held]
+    watched += [(p, v) for p, _, v in saved if p._requires_grad or p._vjps is not None
+                or (p._extra and p._extra.get("fw"))]
+    ran = []
+
+    def wrapped(tans):
+        if ran:
+            for t, version in watched:
+                if _versions.version(t.data) != version:
+                    raise RuntimeError(f"jacfwd: f wrote in place into an argument ({t.dtype} of shape {t.shape}) "
+                                       f"that is not differentiated, or that carries a graph or the tangents of an "
+                                       f"enclosing transform; jacfwd runs f more than once, and each run would see "
+                                       f"what the last one wrote. Write into a copy (x = x.clone()) inside f")
+            for entry in saved:
+                p, values, version = entry
+                if _versions.version(p.data) != version:   # (counted once: the caller sees one pass's write)
+                    np.copyto(p.data, values)
+                    if p._extra:
+                        p._extra.pop("fw", None)
+                    entry[2] = _versions.version(p.data)
+        ran.append(True)
+        return run(tans)
+    return wrapped
 
 
 def _unflatten_per_argnum(fn, inputs, flat, single):

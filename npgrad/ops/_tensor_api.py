@@ -3,6 +3,8 @@ each only delegates to an op of ``npgrad.ops``. Augmented assignments (``x += v`
 PyTorch's in-place methods (``add_``, ``copy_``...) write into the tensor's memory, as NumPy's and PyTorch's do
 (npgrad/ops/inplace.py). Imported by ``npgrad/ops/__init__.py``, which also attaches the later families'
 methods."""
+import importlib
+
 import numpy as np
 
 from ..autograd import versions as _versions
@@ -19,6 +21,8 @@ from .reduce import (all, any, argmax, argmin, cumprod, cumsum, logsumexp, max, 
 from .shape import (astype, broadcast_to, expand_dims, flatten, flip, masked_fill, moveaxis, permute, ravel,
                     repeat, reshape, squeeze, swapaxes, tile, transpose, unsqueeze)
 
+_tm = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
+
 
 def _reflected(op):
     return lambda self, other: op(other, self)
@@ -30,6 +34,10 @@ def _inplace(op, name):
     where = op.__name__ + "_"  # PyTorch's name for the in-place op: add_, mul_...
 
     def iop(self, other):
+        if _tm._VMAP:  # a batched tensor written in place, or a batched operand: npgrad/_vmap_layers.py's rule
+            r = _tm._vmap_call("inplace", iop, (self, other), {})
+            if r is not NotImplemented:
+                return r
         if not inplace.is_recording(self, other):
             od = other.data if isinstance(other, Tensor) else other
             if not self.data.flags.writeable:
@@ -49,6 +57,7 @@ def _inplace(op, name):
         copy_old = _versions.reads_input(op.__name__, 0, grads)
         return inplace.write(self, where, lambda old: op(old, other), copy_old=copy_old)
     iop.__name__ = name
+    iop._inplace, iop._inplace_name = (op, op.__name__), where
     return iop
 
 
@@ -139,15 +148,17 @@ def _as_values(src, like):
     """``src`` (a tensor or a value) broadcast to ``like``'s shape, cast to its dtype: what copy_/fill_ write
     (differentiable in a tensor ``src``)."""
     if isinstance(src, Tensor):
-        out = src if src.dtype == like.dtype else astype(src, like.dtype)
-        return broadcast_to(out, like.shape) if out.shape != like.shape else copy(out)
-    # a constant: the tensor keeps requiring grad (a zero gradient reaches its old value), as in PyTorch
-    return where(True, np.asarray(src, dtype=like.dtype), like)
+        src = src if src.dtype == like.dtype else astype(src, like.dtype)
+    else:
+        src = np.asarray(src, dtype=like.dtype)
+    # the tensor keeps requiring grad and its old value gets a zero gradient (PyTorch's CopyBackwards), even
+    # when src needs none: else the tensor would keep its old node, differentiating values no longer there
+    return where(True, src, like)
 
 
 def _random_values(like, generator, draw):
     from .. import random as _random
-    return draw(generator or _random.get_generator()).astype(like.dtype, copy=False)
+    return _as_values(draw(generator or _random.get_generator()), like)
 
 
 T.reshape = _reshape_method

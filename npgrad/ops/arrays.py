@@ -155,7 +155,7 @@ def roll(a, shift, axis=None):
             continue
         s %= n
         out = concatenate([out[_sl(ax, n - s)], out[_sl(ax, None, n - s)]], axis=ax)
-    return out
+    return copy(out) if out is a else out  # a copy even when nothing moves, as np.roll's (never ``a`` itself)
 
 
 def rollaxis(a, axis, start=0):

@@ -232,6 +232,11 @@ def write(x, op, apply, copy_old=False, counted=False):
     old = snapshot(x, copy=copy_old)
     _move_hooks(x, old)
     node = apply(old)
+    if not node._requires_grad and _state.enabled and old._requires_grad:
+        # new values that do not depend on a recorded old value: the old one gets a zero gradient, as in
+        # PyTorch (keeping x's node instead would differentiate the values the write replaced)
+        from .elementwise import where
+        node = where(True, node, old)
     if node.data is not x.data:
         if node.data.shape != x.data.shape:
             raise ValueError(f"{op}: in-place operation would change the tensor's shape from {x.data.shape} to "

@@ -184,11 +184,11 @@ class _Recomputation:
 
     __slots__ = ("function", "args", "kwargs", "rng_state", "context", "check", "meta", "inputs", "versions")
 
-    def __init__(self, function, args, kwargs, rng_state, context, check, flat):
+    def __init__(self, function, args, kwargs, rng_state, context, check, flat, versions):
         self.function, self.args, self.kwargs, self.rng_state, self.context = function, args, kwargs, rng_state, context
         self.check, self.meta = check, _meta(flat)
         self.inputs = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor)]
-        self.versions = [_versions.version(a.data) for _, a in self.inputs]
+        self.versions = versions   # the inputs' versions before the first run (function may write into them)
 
     def run(self, node, g, create_graph, retain_graph, leaves, heap):
         """Visit the checkpoint's ``node`` in a backward pass (engine.Recompute): recompute ``function`` and hand
@@ -222,8 +222,8 @@ class _Recomputation:
                     f"one of the variables needed for gradient computation has been modified by an inplace operation: "
                     f"argument {i} of a checkpoint ({a.dtype} of shape {a.shape}), written by "
                     f"'{entry.op if entry else '?'}', is at version {now}; expected version {v} instead. The "
-                    f"checkpoint runs its function again on its inputs in backward: do the in-place operation on a "
-                    f"copy (x = x.clone()), or after backward.")
+                    f"checkpoint runs its function again on its inputs in backward (so a function may not write into "
+                    f"its own inputs either): do the in-place operation on a copy (x = x.clone()), or after backward.")
         with _rng_state(self.rng_state), enable_grad(), self.context:
             out = self.function(*self.args, **self.kwargs)
         flat, _ = _flatten(out)
@@ -264,6 +264,7 @@ def _checkpoint_without_reentrant(function, args, kwargs, preserve_rng_state, co
                          f"pass, one around the recomputation), not {contexts!r}")
     forward_context, recompute_context = contexts
     rng_state = _saved_rng_state(preserve_rng_state)
+    versions = [_versions.version(a.data) for a in args if isinstance(a, Tensor)]
     start = _next_seq()
     with forward_context:
         out = function(*args, **kwargs)
@@ -272,7 +273,7 @@ def _checkpoint_without_reentrant(function, args, kwargs, preserve_rng_state, co
               and o._seq > start]   # made by function with a graph (not an input or a parameter returned as it is)
     if not picked:
         return out
-    rec = _Recomputation(function, args, kwargs, rng_state, recompute_context, determinism_check, flat)
+    rec = _Recomputation(function, args, kwargs, rng_state, recompute_context, determinism_check, flat, versions)
     node = _node(_NODE_DATA, "checkpoint_recompute", tuple(a for a in args if isinstance(a, Tensor)), (),
                  _engine.Recompute(rec.run))
     for k in picked:   # each output: a node of its own, whose gradient goes to slot k of the checkpoint node's
