@@ -97,7 +97,8 @@ class _Inputs:
             leaves, spec = fn._flatten(res)
             prims, tans = [], []
             for o in leaves:
-                p, t = unpack_dual(fn._as_output(o, self.where), level=level)
+                # (an integer or bool output gets a zero tangent of its dtype, as in torch.func)
+                p, t = unpack_dual(fn._as_output(o, self.where, integers=True), level=level)
                 prims.append(p)
                 tans.append(_wrap(np.zeros(p.data.shape, p.data.dtype)) if t is None else t)
         finally:
