@@ -1,7 +1,5 @@
 """Adversarial review of forward-mode AD and transform composition against torch.func / torch.autograd.forward_ad
 (float64 unless said): edge cases the op table's standard inputs do not reach."""
-import warnings
-
 import numpy as np
 import torch
 import torch.func as tf
@@ -34,3 +32,54 @@ def test_jacfwd_integer_output_has_zero_jacobian_as_torch():
     for g, r in zip(got, ref):
         assert g.dtype == r.numpy().dtype and g.shape == tuple(r.shape)
         assert np.array_equal(g, r.numpy())
+
+
+# ------------------------------------------------------------------ custom Function in torch's setup_context style
+def _scaled_cube(lib):
+    """The same Function written for npgrad and for torch: forward without ctx, setup_context, backward, jvp."""
+    class ScaledCube(lib.autograd.Function):
+        generate_vmap_rule = True   # (torch's hessian vmaps over it)
+
+        @staticmethod
+        def forward(x, scale=2.0):
+            return x ** 3 * scale
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, scale = inputs
+            ctx.scale = scale
+            ctx.save_for_backward(x, output)
+            ctx.save_for_forward(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            x, out = ctx.saved_tensors
+            return 3 * ctx.scale * x ** 2 * g + 0 * out, None
+
+        @staticmethod
+        def jvp(ctx, tx, tscale):
+            x, = ctx.saved_tensors
+            return 3 * ctx.scale * x ** 2 * tx
+    return ScaledCube
+
+
+def test_function_setup_context_as_torch():
+    """A Function in torch's newer style (``forward`` without ctx, ``setup_context(ctx, inputs, output)``; the
+    style torch.func requires) used to fail: npgrad passed ctx to forward as its first argument."""
+    N, Tc = _scaled_cube(npg), _scaled_cube(torch)
+    x, v = rng.standard_normal(4), rng.standard_normal(4)
+    for args in [(), (0.5,)]:
+        out, jv = func.jvp(lambda a: N.apply(a, *args), (x,), (v,))
+        rout, rjv = tf.jvp(lambda a: Tc.apply(a, *args), (T(x),), (T(v),))
+        assert_close(out, rout.numpy())
+        assert_close(jv, rjv.numpy())
+        g = func.grad(lambda a: npg.sum(npg.sin(N.apply(a, *args))))(x)
+        rg = tf.grad(lambda a: torch.sum(torch.sin(Tc.apply(a, *args))))(T(x))
+        assert_close(g, rg.numpy())
+        h = func.hessian(lambda a: npg.sum(N.apply(a, *args)))(x)
+        rh = tf.hessian(lambda a: torch.sum(Tc.apply(a, *args)))(T(x))
+        assert_close(h, rh.numpy())
+    xt = npg.tensor(x)
+    N.apply(xt, scale=0.25).sum().backward()
+    assert_close(xt.grad, 0.75 * x ** 2)
+

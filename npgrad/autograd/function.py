@@ -21,10 +21,14 @@ Forward AD (npgrad/autograd/forward_ad.py): a Function may define ``jvp(ctx, *ta
 tangent per output, with the values it needs saved by ``ctx.save_for_forward(...)`` in ``forward`` (read
 back as ``ctx.saved_tensors``), as in PyTorch; inputs without a tangent get zeros (None for non-Tensors).
 Without ``jvp``, the tangents come from the transpose of ``backward`` (a one-time warning names the Function).
-"""
-import numpy as np
 
+PyTorch's newer style works too: ``forward(*args)`` without ctx and ``setup_context(ctx, inputs, output)``
+(``inputs`` the arguments with forward's defaults filled in), which saves and marks on ctx.
+"""
 import importlib
+import inspect
+
+import numpy as np
 
 from .complex_rules import OwnComplex
 from .lazy_grads import NoGrad
@@ -121,13 +125,27 @@ class Function(metaclass=_FunctionMeta):
     def jvp(ctx, *tangents):
         raise NotImplementedError("Function subclasses may implement a static jvp(ctx, *tangents) for forward AD")
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("Function subclasses may implement a static setup_context(ctx, inputs, output) "
+                                  "and a forward without ctx, as in PyTorch")
+
     @classmethod
     def apply(cls, *args, **kwargs):
+        setup = "setup_context" in _own_attrs(cls)
+        if setup:  # PyTorch's newer style: forward(*args) and setup_context(ctx, inputs, output)
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = bound.args, bound.kwargs
         recording = _state.enabled and any(isinstance(a, Tensor) and a._requires_grad for a in args)
         needs = tuple(bool(recording and isinstance(a, Tensor) and a._requires_grad) for a in args)
         ctx = FunctionCtx(needs)
         with no_grad():
-            result = cls.forward(ctx, *args, **kwargs)
+            if setup:
+                result = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, result)
+            else:
+                result = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(result, tuple)
         outs = (result,) if single else result
         # NumPy values become Tensors; other objects (None, Python numbers, strings...) are returned as they are
