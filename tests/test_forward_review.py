@@ -1,5 +1,7 @@
 """Adversarial review of forward-mode AD and transform composition against torch.func / torch.autograd.forward_ad
 (float64 unless said): edge cases the op table's standard inputs do not reach."""
+import warnings
+
 import numpy as np
 import torch
 import torch.func as tf
@@ -83,3 +85,24 @@ def test_function_setup_context_as_torch():
     N.apply(xt, scale=0.25).sum().backward()
     assert_close(xt.grad, 0.75 * x ** 2)
 
+
+def test_function_reverse_mode_through_vmap_as_torch():
+    """A custom Function called on batched values inside vmap recorded no graph node (the batched wrapper does
+    not itself require grad), so vmap(grad(f)), grad(vmap(f)) and vmap(jacrev(f)) silently gave zeros. torch
+    (with generate_vmap_rule=True) gives every sample its gradient."""
+    N, Tc = _scaled_cube(npg), _scaled_cube(torch)
+    x = rng.standard_normal((3, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (vmap may fall back to a per-sample loop, with a warning)
+        cases = [
+            (func.vmap(func.grad(lambda a: npg.sum(N.apply(a)))), tf.vmap(tf.grad(lambda a: torch.sum(Tc.apply(a))))),
+            (func.grad(lambda a: npg.sum(func.vmap(N.apply)(a) ** 2)),
+             tf.grad(lambda a: torch.sum(Tc.apply(a) ** 2))),  # (torch's generated rule fails here; elementwise)
+            (func.vmap(func.jacrev(lambda a: N.apply(a, 0.5))), tf.vmap(tf.jacrev(lambda a: Tc.apply(a, 0.5)))),
+            (func.vmap(func.hessian(lambda a: npg.sum(N.apply(a)))),
+             tf.vmap(tf.hessian(lambda a: torch.sum(Tc.apply(a))))),
+            (func.vmap(lambda a: func.vjp(N.apply, a)[1](npg.ones(2))[0]),
+             tf.vmap(lambda a: tf.vjp(Tc.apply, a)[1](torch.ones(2, dtype=torch.float64))[0])),
+        ]
+        for k, (f, rf) in enumerate(cases):
+            assert_close(f(x), rf(T(x)).numpy(), what=f"case {k}")

@@ -137,6 +137,12 @@ class Function(metaclass=_FunctionMeta):
             bound = inspect.signature(cls.forward).bind(*args, **kwargs)
             bound.apply_defaults()
             args, kwargs = bound.args, bound.kwargs
+        if _tensor_mod._VMAP and _batched_with_graph(args):
+            # vmap wraps the values in BatchedTensors, which do not themselves require grad: recorded as they
+            # are, the Function would get no node and its gradients would be zeros. Run the vmapped function
+            # per sample instead (vmap's loop, correct, with its one-time warning naming the Function).
+            from ..func_vmap import _NoRule
+            raise _NoRule(f"autograd.Function {cls.__name__}")
         recording = _state.enabled and any(isinstance(a, Tensor) and a._requires_grad for a in args)
         needs = tuple(bool(recording and isinstance(a, Tensor) and a._requires_grad) for a in args)
         ctx = FunctionCtx(needs)
@@ -207,6 +213,18 @@ def _dirty_outputs(cls, ctx, args, outs, needs, recording, to_save, tans_at):
         box[0][position[id(d)]] = d
         return box[0]
     return rebase(0)
+
+
+def _batched_with_graph(args):
+    """Whether an argument is a vmap BatchedTensor whose values (at some level) require grad."""
+    if not _state.enabled:
+        return False
+    for a in args:
+        while type(a).__name__ == "BatchedTensor":
+            a = a._inner
+            if a._requires_grad:
+                return True
+    return False
 
 
 def _record_node(cls, ctx, args, outs, needs):
