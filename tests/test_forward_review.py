@@ -106,3 +106,40 @@ def test_function_reverse_mode_through_vmap_as_torch():
         ]
         for k, (f, rf) in enumerate(cases):
             assert_close(f(x), rf(T(x)).numpy(), what=f"case {k}")
+
+
+# ------------------------------------------------------------------ side effects of jacfwd / hessian
+def test_jacfwd_runs_f_once_as_torch():
+    """jacfwd ran f once for the outputs and once more per differentiated argument (hessian: jacfwd over
+    jacrev, likewise), so f's side effects, e.g. a BatchNorm's running statistics in training mode, happened
+    1 + len(argnums) times. torch.func.jacfwd runs f once, over one basis covering every argument."""
+    x, y = rng.standard_normal(3), rng.standard_normal((2, 3))
+    for argnums in [0, (0, 1)]:
+        calls, tcalls = [], []
+
+        def f(a, b):
+            calls.append(1)
+            return npg.tanh(b @ a) * npg.sum(a ** 2)
+
+        def tf_(a, b):
+            tcalls.append(1)
+            return torch.tanh(b @ a) * torch.sum(a ** 2)
+        got = func.jacfwd(f, argnums=argnums)(x, y)
+        ref = tf.jacfwd(tf_, argnums=argnums)(T(x), T(y))
+        for g, r in zip(got if isinstance(argnums, tuple) else [got], ref if isinstance(argnums, tuple) else [ref]):
+            assert_close(g, r.numpy())
+        assert len(calls) == len(tcalls) == 1, (argnums, len(calls), len(tcalls))
+
+    bn, tbn = npg.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3).double()
+    xb = rng.standard_normal((4, 3))
+    tbn(T(xb))  # (torch's jacfwd refuses the in-place update of the statistics: one plain call is the oracle)
+    params = {k: v.detach() for k, v in bn.named_parameters()}
+    for run in [lambda: func.jacfwd(lambda p: func.functional_call(bn, p, (xb,)))(params),
+                lambda: func.hessian(lambda p: npg.sum(func.functional_call(bn, p, (xb,)) ** 3))(params)]:
+        bn.load_state_dict({k: v.numpy() * 0 + (k == "running_var") for k, v in tbn.state_dict().items()
+                            if k != "num_batches_tracked"}, strict=False)
+        bn.num_batches_tracked.data[...] = 0
+        run()
+        assert_close(bn.running_mean, tbn.running_mean.numpy())
+        assert_close(bn.running_var, tbn.running_var.numpy())
+        assert int(bn.num_batches_tracked.item()) == 1
