@@ -219,8 +219,9 @@ def _reaches_outside(outputs, inner):
     return False
 
 
-def _as_output(x, where):
-    """A function's result as a Tensor (constants allowed), checked to be floating or complex."""
+def _as_output(x, where, integers=False):
+    """A function's result as a Tensor (constants allowed), checked to be floating or complex (or, with
+    ``integers``, integer or bool: forward mode gives those a zero tangent, as torch.func.jvp / jacfwd)."""
     if isinstance(x, Tensor):
         t = x
     else:
@@ -228,7 +229,7 @@ def _as_output(x, where):
             t = _wrap(np.asarray(x))
         except Exception:
             raise TypeError(f"{where}: f must return tensors or arrays, got {type(x).__name__}") from None
-    if t.data.dtype.kind not in "fc":
+    if t.data.dtype.kind not in ("fcbiu" if integers else "fc"):
         raise TypeError(f"{where}: f returned a {t.data.dtype} result; only floating and complex outputs can be "
                         f"differentiated")
     return t

@@ -98,7 +98,8 @@ class _Inputs:
             leaves, spec = fn._flatten(res)
             prims, tans = [], []
             for o in leaves:
-                p, t = unpack_dual(fn._as_output(o, self.where), level=level)
+                # (an integer or bool output gets a zero tangent of its dtype, as in torch.func)
+                p, t = unpack_dual(fn._as_output(o, self.where, integers=True), level=level)
                 prims.append(p)
                 tans.append(_wrap(np.zeros(p.data.shape, p.data.dtype)) if t is None else t)
         finally:
@@ -176,24 +177,35 @@ def _basis_jvps(run, primals):
 
 
 def _basis_jvps_vmap(run, primals, chunk_size, randomness="error"):
-    """:func:`_basis_jvps` as one forward pass per input, vectorized by vmap over its basis tangents:
-    ``columns[i][k]`` is output ``k``'s tangents for all of input ``i``'s basis vectors, shape
-    ``(n_i,) + out.shape``."""
+    """:func:`_basis_jvps` as ONE forward pass vectorized by vmap over one basis covering every input (as
+    torch.func.jacfwd), so ``f`` and its side effects (a BatchNorm's running statistics...) run once (per chunk):
+    ``columns[i][k]`` is output ``k``'s tangents for input ``i``'s basis vectors, shape ``(n_i,) + out.shape``."""
     from .func_vmap import vmap
-    first = run([None] * len(primals))
-    columns = []
-    for i, p in enumerate(primals):
-        n = p.data.size
-        if n == 0:
-            columns.append(None)
-            continue
-        basis = _wrap(np.eye(n, dtype=p.data.dtype).reshape((n,) + p.data.shape))
+    sizes = [p.data.size for p in primals]
+    total = sum(sizes)
+    if not total:
+        return [None] * len(primals), run([None] * len(primals))
+    bases, offsets, off = [], [], 0
+    for p, n in zip(primals, sizes):
+        b = np.zeros((total, n), dtype=p.data.dtype)
+        b[off:off + n] = np.eye(n, dtype=p.data.dtype)
+        bases.append(_wrap(b.reshape((total,) + p.data.shape)))
+        offsets.append(off)
+        off += n
+    box = []
 
-        def one(t, i=i):
-            tans = [None] * len(primals)
-            tans[i] = t
-            return tuple(run(tans)[1])
-        columns.append(vmap(one, randomness=randomness, chunk_size=chunk_size)(basis))
+    def one(*tans):
+        res = run(list(tans))
+        if not box:
+            box.append(res)   # the outputs and aux: they do not depend on the tangents
+        return tuple(res[1])
+    outer = _tm._VMAP
+    cols = vmap(one, randomness=randomness, chunk_size=chunk_size)(*bases)
+    prims, _, _, aux = first = box[0]
+    if any(type(v).__name__ == "BatchedTensor" and v._level > outer
+           for v in (*prims, *_func()._flatten(aux)[0])):
+        first = run([None] * len(primals))   # a value batched by the basis (a random draw): run f for them
+    columns = [None if not n else tuple(c[o:o + n] for c in cols) for o, n in zip(offsets, sizes)]
     return columns, first
 
 

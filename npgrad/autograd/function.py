@@ -21,10 +21,14 @@ Forward AD (npgrad/autograd/forward_ad.py): a Function may define ``jvp(ctx, *ta
 tangent per output, with the values it needs saved by ``ctx.save_for_forward(...)`` in ``forward`` (read
 back as ``ctx.saved_tensors``), as in PyTorch; inputs without a tangent get zeros (None for non-Tensors).
 Without ``jvp``, the tangents come from the transpose of ``backward`` (a one-time warning names the Function).
-"""
-import numpy as np
 
+PyTorch's newer style works too: ``forward(*args)`` without ctx and ``setup_context(ctx, inputs, output)``
+(``inputs`` the arguments with forward's defaults filled in), which saves and marks on ctx.
+"""
 import importlib
+import inspect
+
+import numpy as np
 
 from .complex_rules import OwnComplex
 from .lazy_grads import NoGrad
@@ -121,13 +125,33 @@ class Function(metaclass=_FunctionMeta):
     def jvp(ctx, *tangents):
         raise NotImplementedError("Function subclasses may implement a static jvp(ctx, *tangents) for forward AD")
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("Function subclasses may implement a static setup_context(ctx, inputs, output) "
+                                  "and a forward without ctx, as in PyTorch")
+
     @classmethod
     def apply(cls, *args, **kwargs):
+        setup = "setup_context" in _own_attrs(cls)
+        if setup:  # PyTorch's newer style: forward(*args) and setup_context(ctx, inputs, output)
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = bound.args, bound.kwargs
+        if _tensor_mod._VMAP and _batched_with_graph(args):
+            # vmap wraps the values in BatchedTensors, which do not themselves require grad: recorded as they
+            # are, the Function would get no node and its gradients would be zeros. Run the vmapped function
+            # per sample instead (vmap's loop, correct, with its one-time warning naming the Function).
+            from ..func_vmap import _NoRule
+            raise _NoRule(f"autograd.Function {cls.__name__}")
         recording = _state.enabled and any(isinstance(a, Tensor) and a._requires_grad for a in args)
         needs = tuple(bool(recording and isinstance(a, Tensor) and a._requires_grad) for a in args)
         ctx = FunctionCtx(needs)
         with no_grad():
-            result = cls.forward(ctx, *args, **kwargs)
+            if setup:
+                result = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, result)
+            else:
+                result = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(result, tuple)
         outs = (result,) if single else result
         # NumPy values become Tensors; other objects (None, Python numbers, strings...) are returned as they are
@@ -189,6 +213,18 @@ def _dirty_outputs(cls, ctx, args, outs, needs, recording, to_save, tans_at):
         box[0][position[id(d)]] = d
         return box[0]
     return rebase(0)
+
+
+def _batched_with_graph(args):
+    """Whether an argument is a vmap BatchedTensor whose values (at some level) require grad."""
+    if not _state.enabled:
+        return False
+    for a in args:
+        while type(a).__name__ == "BatchedTensor":
+            a = a._inner
+            if a._requires_grad:
+                return True
+    return False
 
 
 def _record_node(cls, ctx, args, outs, needs):
