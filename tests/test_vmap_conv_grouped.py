@@ -190,3 +190,19 @@ def test_vmap_jvp_calls_do_not_grow_with_the_batch(monkeypatch):
         counts.append(len(calls))
     assert counts[0] == counts[1], counts
 
+
+
+@pytest.mark.parametrize("case", ["1d_groups2_stride2_pad1", "2d_stride_dilation"])
+def test_per_sample_hessian_float32(case):
+    """float32 stays float32 through the grouped convolutions, and close to torch.func's."""
+    nd, w, x, kw = _setup(case, 2)
+    w, x = w.astype(np.float32), x.astype(np.float32)
+    conv, tconv = _convs(nd)
+    got = vmap(npg.func.hessian(_loss(npg, conv, kw, 2), argnums=(0, 1)), in_dims=(None, 0))(
+        npg.tensor(w), npg.tensor(x))
+    ref = torch.func.vmap(torch.func.hessian(_loss(torch, tconv, kw, 2), argnums=(0, 1)), in_dims=(None, 0))(
+        torch.tensor(w), torch.tensor(x))
+    for a, b in zip(got, ref):
+        for u, v in zip(a, b):
+            assert u.dtype == npg.float32
+            assert_close(u, v.numpy(), rtol=1e-4, atol=1e-4)
