@@ -7,8 +7,9 @@ along the batch axis is the same array). The rules here detect such a *shared* o
 ONCE over the whole batch with the one weight (one GEMM, one convolution), recorded as an op whose VJPs
 still give the per-sample weight gradients: a batched outer product / GEMM of the saved input and the
 output gradient per sample (for a convolution: the unfolded input of each sample times its output
-gradient). On the ``create_graph`` path (higher-order derivatives) those VJPs fall back to per-sample
-formulas built from differentiable ops, so every order stays exact.
+gradient). On the ``create_graph`` path (higher-order derivatives) those VJPs switch to per-sample
+formulas built from differentiable ops, so every order stays exact: for a matmul again a shared matmul, for
+a convolution one grouped convolution whose groups are the samples (no loop over the batch).
 
 Layers whose per-sample input carries its own batch axis (N, C, ...) fold the vmap batch into N
 (convolution, pooling, normalization, cross-entropy); their per-channel affine parameters are applied as
@@ -38,20 +39,6 @@ def _size(args, level):
     for a in args:
         if type(a) is BatchedTensor and a._level == level:
             return a._inner.shape[0]
-
-
-def _cat(parts):
-    if any(isinstance(p, Tensor) for p in parts):
-        from .ops import concatenate
-        return concatenate(parts, axis=0)
-    return np.concatenate(parts, axis=0)
-
-
-def _stack(parts):
-    if any(isinstance(p, Tensor) for p in parts):
-        from .ops import stack
-        return stack(parts, axis=0)
-    return np.stack(parts, axis=0)
 
 
 # ----------------------------------------------------------------------------------- matmul
@@ -112,30 +99,83 @@ def try_shared_matmul(ia, ib):
 # ------------------------------------------------------------------------------ convolution
 def _shared_conv(x, w, B, geom):
     """Convolution of ``x`` (B*n, C, *L) (sample b owns rows b*n .. b*n+n-1) with a shared weight ``w``
-    (B, O, C/G, *K): one convolution with ``w[0]``; the weight gradient is per sample."""
+    (B, O, C/G, *K): one convolution with ``w[0]``; the weight gradient is per sample. The VJPs on Tensors
+    (create_graph) and the JVPs keep every sample's own weight (its derivative is per sample) as the groups
+    of one grouped convolution, so nothing loops over the samples."""
     from .ops import conv as cv
     xd, wd = x.data, w.data
     n = xd.shape[0] // B
-    geom_ = geom
-    out = cv._conv_raw(xd, wd[0], None, geom_)
+    out = cv._conv_raw(xd, wd[0], None, geom)
     L, K = xd.shape[2:], wd.shape[3:]
 
-    def rows(v, i):
-        return v[i * n:(i + 1) * n]
-
-    def vjp_x(g, y, x, w):
+    def vjp_x(g, y, x, w):   # (an array weight takes no gradient: its one sample w[0] for every row)
         if isinstance(w, np.ndarray):
-            return cv._conv_transpose_raw(g, w[0], None, geom_, L)
-        return _cat([cv._conv_transpose_any(rows(g, i), w[i], None, geom_, L) for i in range(B)])
+            return cv._conv_transpose_any(g, w[0], None, geom, L)
+        return _grouped_conv_transpose(g, w, B, n, geom, L)
 
     def vjp_w(g, y, x, w):
         if isinstance(x, np.ndarray) and isinstance(g, np.ndarray):
-            return _per_sample_conv_weight(x, g, geom_, K, B)
-        return _stack([cv._conv_weight_any(rows(x, i), rows(g, i), geom_, K) for i in range(B)])
+            return _per_sample_conv_weight(x, g, geom, K, B)
+        return _grouped_conv_weight(x, g, B, n, geom, K)
 
-    jvps = (lambda t, y, x, w: _cat([cv._conv_any(rows(t, i), w[i], None, geom_) for i in range(B)]),
-            lambda t, y, x, w: _cat([cv._conv_any(rows(x, i), t[i], None, geom_) for i in range(B)]))
+    def jvp_x(t, y, x, w):
+        if isinstance(w, np.ndarray):
+            return cv._conv_any(t, w[0], None, geom)
+        return _grouped_conv(t, w, B, n, geom)
+
+    jvps = (jvp_x, lambda t, y, x, w: _grouped_conv(x, t, B, n, geom))
     return _make(out, cv._name("conv", len(K)), (x, w), (xd, wd), (vjp_x, vjp_w), jvps)
+
+
+# The B samples of a folded batch (B*n, C, *L) as the groups of one grouped convolution: each operand
+# (B*n, C, *L) -> (n, B*C, *L) (sample b's channels are b*C .. b*C+C-1), the weights (B, O, C/G, *K) ->
+# (B*O, C/G, *K), groups G*B; NumPy on arrays, npgrad's differentiable ops on Tensors (any order).
+def _to_groups(v, B, n):
+    shape = (B, n) + tuple(v.shape[1:])
+    flat = (n, B * v.shape[1]) + tuple(v.shape[2:])
+    if isinstance(v, Tensor):
+        from .ops import moveaxis
+        return moveaxis(v.reshape(shape), 0, 1).reshape(flat)
+    return np.moveaxis(np.reshape(v, shape), 0, 1).reshape(flat)
+
+
+def _from_groups(o, B, n):
+    """(n, B*O, *out) -> (B*n, O, *out)."""
+    shape = (n, B, o.shape[1] // B) + tuple(o.shape[2:])
+    flat = (B * n, o.shape[1] // B) + tuple(o.shape[2:])
+    if isinstance(o, Tensor):
+        from .ops import moveaxis
+        return moveaxis(o.reshape(shape), 1, 0).reshape(flat)
+    return np.moveaxis(np.reshape(o, shape), 1, 0).reshape(flat)
+
+
+def _merge_w(w):
+    return w.reshape((w.shape[0] * w.shape[1],) + tuple(w.shape[2:]))
+
+
+def _by_groups(geom, B):
+    s, d, lo, hi, G = geom
+    return s, d, lo, hi, G * B
+
+
+def _grouped_conv(x, w, B, n, geom):
+    """Sample b's rows of ``x`` (B*n, C, *L) convolved with its own weight ``w[b]``: (B*n, O, *out)."""
+    from .ops import conv as cv
+    return _from_groups(cv._conv_any(_to_groups(x, B, n), _merge_w(w), None, _by_groups(geom, B)), B, n)
+
+
+def _grouped_conv_transpose(g, w, B, n, geom, L):
+    """The input gradient of ``_grouped_conv``: ``g`` (B*n, O, *out) -> (B*n, C, *L)."""
+    from .ops import conv as cv
+    return _from_groups(cv._conv_transpose_any(_to_groups(g, B, n), _merge_w(w), None, _by_groups(geom, B), L),
+                        B, n)
+
+
+def _grouped_conv_weight(x, g, B, n, geom, K):
+    """The weight gradient of ``_grouped_conv``, per sample: (B, O, C/G, *K)."""
+    from .ops import conv as cv
+    dw = cv._conv_weight_any(_to_groups(x, B, n), _to_groups(g, B, n), _by_groups(geom, B), K)
+    return dw.reshape((B, dw.shape[0] // B) + tuple(dw.shape[1:]))
 
 
 def _per_sample_conv_weight(xd, gd, geom, K, B):
@@ -207,14 +247,9 @@ def _conv_rule(op, level, args, kwargs):
                              kw["dilation"], kw["groups"])
         out = _shared_conv(xf, iw, B, geom)
     else:  # a weight per sample: the samples become groups of one grouped convolution
-        from .ops import moveaxis
         n = 1 if N is None else N
-        C = xf.shape[1]
-        xs = moveaxis(xf.reshape((B, n) + tuple(xf.shape[1:])), 0, 1).reshape((n, B * C) + tuple(xf.shape[2:]))
-        ws = iw.reshape((B * iw.shape[1],) + tuple(iw.shape[2:]))
-        o = op(nd, xs, ws, None, **dict(kw, groups=kw["groups"] * B))
-        o = moveaxis(o.reshape((n, B, -1) + tuple(o.shape[2:])), 1, 0)
-        out = o.reshape((B * n,) + tuple(o.shape[2:])) if N is not None else o[:, 0]
+        out = _from_groups(op(nd, _to_groups(xf, B, n), _merge_w(iw), None, **dict(kw, groups=kw["groups"] * B)),
+                           B, n)
     out = _unfold(out, B, N)
     res = _batched(out, level)
     if bb or (bw and b is not None):  # a batched weight's branches above leave the bias out, batched or not
@@ -368,7 +403,8 @@ def _layer_norm_rule(op, level, args, kwargs):
     return _affine(y, weight, bias, 0) if affine_batched else y
 
 
-RULES.update({"shared_matmul": _shared_matmul_rule, "conv": _conv_rule, "fold": _fold_rule, "cross_entropy": _cross_entropy_rule,
+RULES.update({"shared_matmul": _shared_matmul_rule, "conv": _conv_rule, "fold": _fold_rule,
+              "cross_entropy": _cross_entropy_rule,
               "batch_norm": _batch_norm_rule, "group_norm": _group_norm_rule, "layer_norm": _layer_norm_rule})
 
 
