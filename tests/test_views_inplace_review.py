@@ -200,3 +200,17 @@ def test_nested_jacfwd_of_a_function_writing_into_its_input_matches_torch_or_rai
     assert_close(x, xt.numpy())
     with pytest.raises(RuntimeError, match="jacfwd: f wrote in place"):
         npg.func.jacfwd(npg.func.jacfwd(f), chunk_size=1)(npg.tensor(np.array([0.5, 1.0])))
+
+
+@pytest.mark.parametrize("method,args", [("fliplr", ()), ("flipud", ()), ("rot90", ()), ("rot90", (3, [1, 0]))])
+def test_torch_copy_methods_fliplr_flipud_rot90_are_copies(method, args):
+    # the methods returned NumPy's views (as the npg. functions do), so a write through the result changed x,
+    # where PyTorch's methods (and README's list of the copies) give a new tensor
+    base = np.arange(6.0).reshape(2, 3)
+    x, xt = npg.tensor(base.copy()), torch.tensor(base.copy())
+    y, yt = getattr(x, method)(*args), getattr(xt, method)(*args)
+    y[0, 0] = 99.0
+    yt[0, 0] = 99.0
+    assert_close(x, xt.numpy())
+    assert_close(y, yt.numpy())
+    assert np.shares_memory(npg.fliplr(x).data, x.data)  # the NumPy function keeps NumPy's view

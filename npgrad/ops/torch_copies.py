@@ -109,8 +109,19 @@ def _triangle(name, np_fn):
 
 
 def _rot90(x, k=1, dims=(0, 1)):
-    """PyTorch's ``Tensor.rot90(k, dims)``: ``np.rot90`` in the plane of ``dims`` (npgrad: a view, as NumPy's)."""
-    return _np_rot90(x, k, tuple(dims))
+    """PyTorch's ``Tensor.rot90(k, dims)``: ``np.rot90`` in the plane of ``dims``, a copy as PyTorch's (the
+    function ``npg.rot90`` is NumPy's view)."""
+    return copy(_np_rot90(x, k, tuple(dims)))
+
+
+def _fliplr(x):
+    """PyTorch's ``Tensor.fliplr()``: a copy (the function ``npg.fliplr`` is NumPy's view)."""
+    return copy(fliplr(x))
+
+
+def _flipud(x):
+    """PyTorch's ``Tensor.flipud()``: a copy (the function ``npg.flipud`` is NumPy's view)."""
+    return copy(flipud(x))
 
 
 # ------------------------------------------------------------------------------------- out-of-place scatters
@@ -238,7 +249,7 @@ def attach(T):
         split=_tv._split, tensor_split=_tv.tensor_split, hsplit=_tv._hsplit, vsplit=_tv._vsplit,
         dsplit=_tv._dsplit, narrow_copy=narrow_copy, roll=_roll, repeat_interleave=repeat_interleave,
         masked_select=masked_select, tril=_triangle("tril", _np_tril), triu=_triangle("triu", _np_triu),
-        fliplr=fliplr, flipud=flipud, rot90=_rot90, select_scatter=select_scatter, slice_scatter=slice_scatter,
+        fliplr=_fliplr, flipud=_flipud, rot90=_rot90, select_scatter=select_scatter, slice_scatter=slice_scatter,
         diagonal_scatter=diagonal_scatter, diag_embed=diag_embed, to=_to)
     for name, fn in methods.items():
         setattr(T, name, fn)
