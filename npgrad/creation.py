@@ -55,9 +55,20 @@ def empty(*shape, dtype=None, requires_grad=None):
 def full(shape, fill_value, dtype=None, requires_grad=None):
     """A tensor filled with ``fill_value`` (``np.full``'s argument order)."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if isinstance(fill_value, Tensor) and requires_grad is None:
+        return _full_of_tensor(_shape(shape), fill_value, dtype)
     if dtype is None:
         dtype = get_default_dtype() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
     return _leaf(np.full(_shape(shape), fill_value, dtype), requires_grad, "full")
+
+
+def _full_of_tensor(shape, fill_value, dtype):
+    """``np.full(shape, t)`` for a tensor ``t``: ``t`` broadcast to ``shape`` and copied, so that the result is
+    differentiable in ``t`` (as HIPS autograd's ``np.full``; a VJP written with it then has a derivative)."""
+    from .ops import broadcast_to, copy  # (the ops package imports this module's siblings)
+    if dtype is not None and np.dtype(dtype) != fill_value.dtype:
+        fill_value = fill_value.astype(dtype)
+    return copy(broadcast_to(fill_value, shape))
 
 
 def _like(x):
@@ -78,6 +89,9 @@ def ones_like(x, dtype=None, requires_grad=None):
 
 @_batching_rule("like")
 def full_like(x, fill_value, dtype=None, requires_grad=None):
+    if isinstance(fill_value, Tensor) and requires_grad is None:
+        like = _like(x)
+        return _full_of_tensor(like.shape, fill_value, like.dtype if dtype is None else dtype)
     return _leaf(np.full_like(_like(x), fill_value, dtype=dtype), requires_grad, "full_like")
 
 

@@ -1,0 +1,48 @@
+"""Models ported from HIPS autograd's examples: what such a port needs, checked against PyTorch, NumPy, SciPy and
+finite differences (HIPS autograd itself is not a test dependency)."""
+import numpy as np
+import scipy.stats as st
+import torch
+
+import npgrad as npg
+from tests.helpers import assert_close
+
+
+def test_full_with_a_tensor_fill_value_is_differentiable():
+    # HIPS's define_gradient.py writes its VJP as np.full(x.shape, g) * ...: under create_graph=True, g is a tensor
+    v = np.array([0.5, -1.5, 2.0])
+    x = npg.tensor(v)
+    y = npg.full((2, 3), x)
+    assert_close(y.data, np.full((2, 3), v))
+    w = np.arange(6.0).reshape(2, 3)
+    (y * w).sum().backward()
+    tv = torch.tensor(v, requires_grad=True)
+    (tv.expand(2, 3) * torch.tensor(w)).sum().backward()
+    assert_close(x.grad, tv.grad.numpy())
+    s = npg.tensor(1.5)
+    z = npg.full_like(np.ones((2, 2), np.float32), s)
+    assert z.dtype == np.float32
+    z.sum().backward()
+    assert_close(s.grad, 4.0)
+
+
+def test_custom_function_whose_backward_uses_full_has_a_second_derivative():
+    class LogSumExp(npg.autograd.Function):     # define_gradient.py, with npg.autograd.Function for primitive/defvjp
+        @staticmethod
+        def forward(ctx, x):
+            m = npg.max(x)
+            ans = m + npg.log(npg.sum(npg.exp(x - m)))
+            ctx.save_for_backward(x, ans)
+            return ans
+
+        @staticmethod
+        def backward(ctx, g):
+            x, ans = ctx.saved_tensors
+            return npg.full(x.shape, g) * npg.exp(x - npg.full(x.shape, ans))
+
+    y0 = np.random.default_rng(0).standard_normal(6)
+    f = lambda y: npg.sum(LogSumExp.apply(y ** 2))
+    h = npg.func.hessian(f)(y0)
+    ty = torch.tensor(y0)
+    th = torch.autograd.functional.hessian(lambda y: torch.logsumexp(y ** 2, 0), ty)
+    assert_close(h, th.numpy())
