@@ -46,3 +46,24 @@ def test_custom_function_whose_backward_uses_full_has_a_second_derivative():
     ty = torch.tensor(y0)
     th = torch.autograd.functional.hessian(lambda y: torch.logsumexp(y ** 2, 0), ty)
     assert_close(h, th.numpy())
+
+
+def test_multivariate_normal_entropy_matches_scipy_and_torch():
+    # HIPS's autograd.scipy.stats.multivariate_normal has entropy(mean, cov), used for variational objectives
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((3, 3))
+    cov = a @ a.T + np.eye(3)
+    c = npg.tensor(cov)
+    h = npg.stats.multivariate_normal.entropy(np.zeros(3), c)
+    assert_close(h.item(), st.multivariate_normal.entropy(np.zeros(3), cov))
+    h.backward()
+    tc = torch.tensor(cov, requires_grad=True)
+    torch.distributions.MultivariateNormal(torch.zeros(3, dtype=torch.float64), covariance_matrix=tc).entropy().backward()
+    assert_close(c.grad, tc.grad.numpy())
+    var = npg.tensor([0.5, 2.0, 3.0])                 # a vector is the diagonal, a number times the identity
+    hv = npg.stats.multivariate_normal.entropy(cov=var)
+    assert_close(hv.item(), st.multivariate_normal.entropy(cov=np.diag([0.5, 2.0, 3.0])))
+    hv.backward()
+    assert_close(var.grad, 0.5 / var.data)
+    assert_close(npg.stats.multivariate_normal.entropy(np.zeros(2), 2.5).item(),
+                 st.multivariate_normal.entropy(np.zeros(2), 2.5))
