@@ -12,8 +12,8 @@ from . import random
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # (torch's top-level queries)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                                  set_grad_enabled)
-from .creation import (arange, empty, empty_like, eye, full, full_like, geomspace, linspace, logspace, ones,
-                       ones_like, rand, randint, randn, zeros, zeros_like)
+from .creation import (arange, array, asarray, empty, empty_like, eye, full, full_like, geomspace, linspace,
+                       logspace, ones, ones_like, rand, randint, randn, zeros, zeros_like)
 from .dtypes import get_default_dtype, set_default_dtype
 from .ops import *  # noqa: F401,F403
 from . import ops as _ops
@@ -39,7 +39,7 @@ float64 = _np.float64
 __version__ = "0.2.0"
 
 
-__all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad", "set_grad_enabled",
+__all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "array", "asarray", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_default_dtype", "get_default_dtype", "zeros", "ones", "empty", "full",
            "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "logspace",
            "geomspace", "randn", "rand",

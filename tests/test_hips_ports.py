@@ -42,7 +42,7 @@ def test_custom_function_whose_backward_uses_full_has_a_second_derivative():
 
     y0 = np.random.default_rng(0).standard_normal(6)
     f = lambda y: npg.sum(LogSumExp.apply(y ** 2))
-    h = npg.func.hessian(f)(y0)
+    h = npg.func.jacrev(npg.func.grad(f))(y0)        # reverse over reverse: the backward differentiated
     ty = torch.tensor(y0)
     th = torch.autograd.functional.hessian(lambda y: torch.logsumexp(y ** 2, 0), ty)
     assert_close(h, th.numpy())
@@ -67,3 +67,32 @@ def test_multivariate_normal_entropy_matches_scipy_and_torch():
     assert_close(var.grad, 0.5 / var.data)
     assert_close(npg.stats.multivariate_normal.entropy(np.zeros(2), 2.5).item(),
                  st.multivariate_normal.entropy(np.zeros(2), 2.5))
+
+
+def test_array_and_asarray_stack_tensors_differentiably():
+    # np.array([...]) of tensors is differentiable in HIPS autograd (mixture_variational_inference.py builds
+    # np.array([samples[i, ix, :] for i, ix in enumerate(ixs)]) inside its objective); a port writes npg.array
+    v = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    s = npg.tensor(v)
+    ixs = [2, 0, 1]
+    y = npg.array([s[i % 2, ix] * s[1 - i % 2] for i, ix in enumerate(ixs)])
+    ts = torch.tensor(v, requires_grad=True)
+    ty = torch.stack([ts[i % 2, ix] * ts[1 - i % 2] for i, ix in enumerate(ixs)])
+    assert y.shape == ty.shape
+    assert_close(y.data, ty.detach().numpy())
+    w = np.arange(9.0).reshape(3, 3)
+    (y * w).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    assert_close(s.grad, ts.grad.numpy())
+    z = npg.asarray([[s[0, 0], 2.0], [3, s[1, 1]]], dtype=np.float32)   # numbers mixed in, and a cast
+    assert z.dtype == np.float32
+    assert_close(z.data, np.array([[0.5, 2.0], [3.0, 0.25]], np.float32))
+    assert npg.asarray(s) is s
+    c = npg.array(s)                                  # a copy, still differentiable
+    assert c is not s and not np.shares_memory(c.data, s.data)
+    assert npg.array(s, ndmin=3).shape == (1, 2, 3)
+    d = npg.array([[1, 2], [3, 4]])                   # plain data: a constant, NumPy's dtype
+    assert d.dtype == np.array([[1, 2], [3, 4]]).dtype and not d.requires_grad
+    assert not npg.asarray(np.ones(2)).requires_grad
+    g = npg.func.vmap(lambda r: npg.array([r[0], r[2] * r[1]]))(v)   # under vmap: the batched stack
+    assert_close(g.data, np.stack([v[:, 0], v[:, 2] * v[:, 1]], 1))
