@@ -35,6 +35,14 @@ from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist 
 
 float32 = _np.float32  # NumPy's dtype classes, so npg.float32 works wherever np.float32 does
 float64 = _np.float64
+# NumPy's constants and the rest of its dtype names, as `import autograd.numpy as np` has them: a port that writes
+# `import npgrad as np` reads np.pi, np.newaxis, np.inf, np.int64, np.finfo... from the module
+pi, e, inf, nan, newaxis, euler_gamma = _np.pi, _np.e, _np.inf, _np.nan, _np.newaxis, _np.euler_gamma
+bool_, intp, float16, complex64, complex128 = _np.bool_, _np.intp, _np.float16, _np.complex64, _np.complex128
+int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
+uint8, uint16, uint32, uint64 = _np.uint8, _np.uint16, _np.uint32, _np.uint64
+finfo, iinfo, dtype, issubdtype = _np.finfo, _np.iinfo, _np.dtype, _np.issubdtype
+number, integer, floating, complexfloating = _np.number, _np.integer, _np.floating, _np.complexfloating
 
 __version__ = "0.2.0"
 

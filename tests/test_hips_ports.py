@@ -96,3 +96,18 @@ def test_array_and_asarray_stack_tensors_differentiably():
     assert not npg.asarray(np.ones(2)).requires_grad
     g = npg.func.vmap(lambda r: npg.array([r[0], r[2] * r[1]]))(v)   # under vmap: the batched stack
     assert_close(g.data, np.stack([v[:, 0], v[:, 2] * v[:, 1]], 1))
+
+
+def test_numpy_constants_and_dtypes_a_port_reads_from_the_module():
+    # `import autograd.numpy as np` gives all of NumPy's names: a port that writes `import npgrad as np` reads
+    # np.pi (black_box_svi's Gaussian entropy), np.newaxis (mixture_variational_inference), np.inf, dtypes...
+    for name in ["pi", "e", "inf", "nan", "newaxis", "euler_gamma", "bool_", "int8", "int16", "int32", "int64",
+                 "uint8", "uint16", "uint32", "uint64", "intp", "float16", "float32", "float64", "complex64",
+                 "complex128", "finfo", "iinfo", "dtype", "issubdtype", "integer", "floating", "complexfloating",
+                 "number"]:
+        ours, theirs = getattr(npg, name), getattr(np, name)
+        assert ours is theirs or (isinstance(theirs, float) and np.isnan(theirs) and np.isnan(ours)), name
+    x = npg.tensor([1.0, 2.0])
+    assert x[:, npg.newaxis].shape == (2, 1)
+    assert_close(npg.log(2 * npg.pi * x).data, np.log(2 * np.pi * np.array([1.0, 2.0])))
+    assert npg.finfo(x.dtype).eps == np.finfo(np.float64).eps
