@@ -58,7 +58,8 @@ def test_multivariate_normal_entropy_matches_scipy_and_torch():
     assert_close(h.item(), st.multivariate_normal.entropy(np.zeros(3), cov))
     h.backward()
     tc = torch.tensor(cov, requires_grad=True)
-    torch.distributions.MultivariateNormal(torch.zeros(3, dtype=torch.float64), covariance_matrix=tc).entropy().backward()
+    tmvn = torch.distributions.MultivariateNormal(torch.zeros(3, dtype=torch.float64), covariance_matrix=tc)
+    tmvn.entropy().backward()
     assert_close(c.grad, tc.grad.numpy())
     var = npg.tensor([0.5, 2.0, 3.0])                 # a vector is the diagonal, a number times the identity
     hv = npg.stats.multivariate_normal.entropy(cov=var)
