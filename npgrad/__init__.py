@@ -12,8 +12,8 @@ from . import random
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # (torch's top-level queries)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                                  set_grad_enabled)
-from .creation import (arange, empty, empty_like, eye, full, full_like, geomspace, linspace, logspace, ones,
-                       ones_like, rand, randint, randn, zeros, zeros_like)
+from .creation import (arange, array, asarray, empty, empty_like, eye, full, full_like, geomspace, linspace,
+                       logspace, ones, ones_like, rand, randint, randn, zeros, zeros_like)
 from .dtypes import get_default_dtype, set_default_dtype
 from .ops import *  # noqa: F401,F403
 from . import ops as _ops
@@ -35,11 +35,19 @@ from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist 
 
 float32 = _np.float32  # NumPy's dtype classes, so npg.float32 works wherever np.float32 does
 float64 = _np.float64
+# NumPy's constants and the rest of its dtype names, as `import autograd.numpy as np` has them: a port that writes
+# `import npgrad as np` reads np.pi, np.newaxis, np.inf, np.int64, np.finfo... from the module
+pi, e, inf, nan, newaxis, euler_gamma = _np.pi, _np.e, _np.inf, _np.nan, _np.newaxis, _np.euler_gamma
+bool_, intp, float16, complex64, complex128 = _np.bool_, _np.intp, _np.float16, _np.complex64, _np.complex128
+int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
+uint8, uint16, uint32, uint64 = _np.uint8, _np.uint16, _np.uint32, _np.uint64
+finfo, iinfo, dtype, issubdtype = _np.finfo, _np.iinfo, _np.dtype, _np.issubdtype
+number, integer, floating, complexfloating = _np.number, _np.integer, _np.floating, _np.complexfloating
 
 __version__ = "0.2.0"
 
 
-__all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "no_grad", "enable_grad", "set_grad_enabled",
+__all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "array", "asarray", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_default_dtype", "get_default_dtype", "zeros", "ones", "empty", "full",
            "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "logspace",
            "geomspace", "randn", "rand",

@@ -55,9 +55,20 @@ def empty(*shape, dtype=None, requires_grad=None):
 def full(shape, fill_value, dtype=None, requires_grad=None):
     """A tensor filled with ``fill_value`` (``np.full``'s argument order)."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if isinstance(fill_value, Tensor) and requires_grad is None:
+        return _full_of_tensor(_shape(shape), fill_value, dtype)
     if dtype is None:
         dtype = get_default_dtype() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
     return _leaf(np.full(_shape(shape), fill_value, dtype), requires_grad, "full")
+
+
+def _full_of_tensor(shape, fill_value, dtype):
+    """``np.full(shape, t)`` for a tensor ``t``: ``t`` broadcast to ``shape`` and copied, so that the result is
+    differentiable in ``t`` (as HIPS autograd's ``np.full``; a VJP written with it then has a derivative)."""
+    from .ops import broadcast_to, copy  # (the ops package imports this module's siblings)
+    if dtype is not None and np.dtype(dtype) != fill_value.dtype:
+        fill_value = fill_value.astype(dtype)
+    return copy(broadcast_to(fill_value, shape))
 
 
 def _like(x):
@@ -78,6 +89,9 @@ def ones_like(x, dtype=None, requires_grad=None):
 
 @_batching_rule("like")
 def full_like(x, fill_value, dtype=None, requires_grad=None):
+    if isinstance(fill_value, Tensor) and requires_grad is None:
+        like = _like(x)
+        return _full_of_tensor(like.shape, fill_value, like.dtype if dtype is None else dtype)
     return _leaf(np.full_like(_like(x), fill_value, dtype=dtype), requires_grad, "full_like")
 
 
@@ -224,3 +238,51 @@ def randint(low, high=None, size=(), dtype=np.int64, generator=None):
     size = () if size is None else (size,) if isinstance(size, (int, np.integer)) else tuple(size)
     return _random.vmap_draw(lambda s: _leaf(rng.integers(low, high, size=s, dtype=dtype), False, "randint"),
                              size, "randint")
+
+
+def _holds_tensor(obj):
+    if isinstance(obj, Tensor):
+        return True
+    return isinstance(obj, (list, tuple)) and any(_holds_tensor(e) for e in obj)
+
+
+def _stack_nested(obj):
+    from .ops import stack  # (the ops package imports this module's siblings)
+    if isinstance(obj, (list, tuple)) and _holds_tensor(obj):
+        return stack([_stack_nested(e) for e in obj])
+    return obj if isinstance(obj, Tensor) else np.asarray(obj)
+
+
+def _as_array(obj, dtype, ndmin, copy, where):
+    """``array`` / ``asarray``: a tensor, or (nested) lists holding tensors, stay in the graph (stacked, as HIPS
+    autograd's ``np.array([a, b])``); other data becomes a constant tensor, as NumPy arrays are in npgrad's ops."""
+    if not _holds_tensor(obj):
+        arr = np.array(obj, dtype=dtype, ndmin=ndmin, copy=True if copy else None)
+        check_numeric(arr, where)
+        from .tensor import _wrap
+        return _wrap(arr)
+    t = _stack_nested(obj)
+    if not isinstance(t, Tensor):  # (an empty list of lists, say)
+        return _as_array(t, dtype, ndmin, copy, where)
+    if dtype is not None and np.dtype(dtype) != t.dtype:
+        t, copy = t.astype(dtype), False
+    elif t is not obj:
+        copy = False  # stacking made a new tensor
+    if copy:
+        from .ops import copy as _copy
+        t = _copy(t)
+    if t.ndim < ndmin:
+        t = t.reshape((1,) * (ndmin - t.ndim) + t.shape)
+    return t
+
+
+def array(object, dtype=None, *, copy=True, ndmin=0):
+    """``np.array``: a new tensor. Of a tensor, or of (nested) lists and tuples holding tensors, it is
+    differentiable (a copy, or their stack, as HIPS autograd's ``np.array``); other data gives a constant tensor
+    (no gradient, as a NumPy array mixed into npgrad's ops; ``npg.tensor`` makes a leaf that requires grad)."""
+    return _as_array(object, dtype, ndmin, copy, "array")
+
+
+def asarray(a, dtype=None):
+    """``np.asarray``: ``a`` itself if it is a tensor of ``dtype``; else as ``npg.array`` without the copy."""
+    return _as_array(a, dtype, 0, False, "asarray")

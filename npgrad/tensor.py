@@ -326,8 +326,8 @@ def _graph_cut_error(t):
         f"a tensor that requires grad (shape {t.shape}, {t.dtype}) is being converted to a NumPy array while "
         f"gradients are recorded: the result would carry no gradient. This happens with NumPy calls that cannot "
         f"dispatch to npgrad (np.array([a, b]), np.mean([a, b]), np.r_, SciPy functions...). Use an npgrad "
-        f"function instead (npg.stack([a, b]), npg.concatenate, npg.mean(npg.stack(...))), or take the values "
-        f"explicitly without gradient: t.detach(), t.numpy(), t.data, or run under npg.no_grad().")
+        f"function instead (npg.array([a, b]) or npg.stack([a, b]), npg.concatenate, npg.mean(npg.stack(...))), or "
+        f"take the values explicitly without gradient: t.detach(), t.numpy(), t.data, or run under npg.no_grad().")
 
 
 # -------------------------------------------------------------------- creating tensors

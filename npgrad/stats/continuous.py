@@ -78,21 +78,39 @@ class _MultivariateNormal(_Distribution):
             raise ValueError(f"multivariate_normal.logpdf: x has {x.shape[-1]} components along its last axis, "
                              f"the distribution {d}")
         diff = x if mean is None else x - mean
-        if cd.ndim < 2:   # a number or a diagonal: no factorization needed
-            var = cov if cd.ndim == 1 else cov * np.ones(d, dtype=_float_dtype(cov))
-            if not isinstance(var, Tensor):
-                var = _wrap(np.asarray(var))
+        var, L, half_logdet = self._factor(cov, d, "logpdf")
+        if L is None:
             maha = _reduce.sum(diff * diff / var, axis=-1)
-            half_logdet = 0.5 * _reduce.sum(_ew.log(var))
         else:
-            if cd.shape != (d, d):
-                raise ValueError(f"multivariate_normal.logpdf: cov must be ({d}, {d}), got {cd.shape}")
-            L = _linalg.cholesky(cov)
             flat = diff.reshape(-1, d)
             z = _linalg.solve(L, _moveaxis(flat, -1, 0))          # L z = (x - mean)^T, one column per point
             maha = _reduce.sum(z * z, axis=0).reshape(diff.shape[:-1])
-            half_logdet = _reduce.sum(_ew.log(_linalg.diagonal(L)))
         return -0.5 * maha - half_logdet - d * _LOG_SQRT_2PI
+
+    def _factor(self, cov, d, where):
+        """``(var, None, log det(cov) / 2)`` for a number or a diagonal ``cov`` (no factorization needed), else
+        ``(None, L, log det(cov) / 2)`` with ``L`` its Cholesky factor."""
+        cd = _data(cov)
+        if cd.ndim < 2:
+            var = cov if cd.ndim == 1 else cov * np.ones(d, dtype=_float_dtype(cov))
+            if not isinstance(var, Tensor):
+                var = _wrap(np.asarray(var))
+            return var, None, 0.5 * _reduce.sum(_ew.log(var))
+        if cd.shape != (d, d):
+            raise ValueError(f"multivariate_normal.{where}: cov must be ({d}, {d}), got {cd.shape}")
+        L = _linalg.cholesky(cov)
+        return None, L, _reduce.sum(_ew.log(_linalg.diagonal(L)))
+
+    def entropy(self, mean=None, cov=1.0, allow_singular=False):
+        """``log det(2 pi e cov) / 2``, as ``scipy.stats.multivariate_normal.entropy`` (``mean`` only sets the
+        dimension; differentiable in ``cov``, through its Cholesky factor as the log-density)."""
+        if allow_singular:
+            raise NotImplementedError("npgrad.stats.multivariate_normal: allow_singular=True is not supported")
+        cov = _arg(cov, self.name)
+        cd = _data(cov)
+        d = (np.shape(_data(mean))[-1] if mean is not None and np.ndim(_data(mean)) else cd.shape[-1] if cd.ndim
+             else 1)
+        return self._factor(cov, d, "entropy")[2] + d * (0.5 + _LOG_SQRT_2PI)
 
     def pdf(self, x, mean=None, cov=1.0, allow_singular=False):
         return _ew.exp(self.logpdf(x, mean, cov, allow_singular))
