@@ -143,3 +143,25 @@ def test_jacfwd_runs_f_once_as_torch():
         assert_close(bn.running_mean, tbn.running_mean.numpy())
         assert_close(bn.running_var, tbn.running_var.numpy())
         assert int(bn.num_batches_tracked.item()) == 1
+
+
+def test_inference_mode_drops_tangents_no_grad_keeps_them():
+    # inference_mode was no_grad here, which keeps forward-mode tangents; PyTorch's inference_mode drops them
+    import npgrad.autograd.forward_ad as fw
+    import torch.autograd.forward_ad as tfw
+    res = []
+    for lib, mod, F in ((npg, fw, lambda v: npg.tensor(v)), (torch, tfw, lambda v: torch.tensor(v))):
+        with mod.dual_level():
+            x = mod.make_dual(F([1.0, 2.0]), F([1.0, 1.0]))
+            with lib.inference_mode():
+                y = x * 3
+            with lib.inference_mode(False):
+                w = x * 3
+            with lib.no_grad():
+                z = x * 3
+            res.append([None if t is None else np.array(t.data if lib is npg else t) for t in
+                        (mod.unpack_dual(y).tangent, mod.unpack_dual(w).tangent, mod.unpack_dual(z).tangent)])
+    (y1, w1, z1), (y2, w2, z2) = res
+    assert y1 is None and y2 is None
+    assert_close(w1, w2)
+    assert_close(z1, z2)

@@ -43,7 +43,7 @@ import numpy as np
 from ..tensor import Tensor, _leaf, _make, _wrap
 from .complex_rules import complex_vjps
 from .engine import cast_grad
-from .grad_mode import enable_grad
+from .grad_mode import _inference, enable_grad
 
 _tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
@@ -223,7 +223,7 @@ def propagate(out, op, parents, vjps, jvps):
     """Give ``out`` (just made by ``op`` from ``parents``) its tangent at every level some parent has one.
     Called by ``_make`` / ``_record`` while a dual level is active."""
     top = _tls.top
-    if not top or out.data.dtype.kind not in "fc":
+    if not top or out.data.dtype.kind not in "fc" or _inference.enabled:  # (inference_mode: no tangents, as torch)
         return out
     if out.data.dtype.kind == "c" and vjps is not None:
         complex_vjps(op, vjps)  # (raises for an op with no rule for complex values)

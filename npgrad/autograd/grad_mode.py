@@ -134,7 +134,8 @@ def is_inference_mode_enabled():
 
 class inference_mode:
     """``inference_mode(mode=True)``: PyTorch's context manager / decorator for code that never needs
-    gradients. Here it is ``no_grad`` (with ``mode=False``, nothing changes); PyTorch additionally marks the
+    gradients. Here it is ``no_grad`` that also drops forward-mode tangents, as PyTorch (with ``mode=False``,
+    nothing changes); PyTorch additionally marks the
     tensors made inside as inference tensors that a later graph may not save, which npgrad does not track
     (they behave as tensors made under no_grad)."""
 
