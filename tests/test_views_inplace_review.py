@@ -214,3 +214,39 @@ def test_torch_copy_methods_fliplr_flipud_rot90_are_copies(method, args):
     assert_close(x, xt.numpy())
     assert_close(y, yt.numpy())
     assert np.shares_memory(npg.fliplr(x).data, x.data)  # the NumPy function keeps NumPy's view
+
+
+def test_masked_fill_keeps_the_tensor_dtype_as_torch():
+    # an int tensor filled with 2.5 became float64 (out of place) or raised (masked_fill_); PyTorch keeps the
+    # tensor's dtype (2.5 -> 2), and float32 stays float32 for a float64 value
+    m = np.array([True, False, True])
+    for fill in (2.5, -2.5, np.float64(7.9)):
+        got = npg.tensor(np.array([1, 2, 3])).masked_fill(m, fill)
+        want = torch.tensor([1, 2, 3]).masked_fill(torch.tensor(m), float(fill))
+        assert got.dtype == np.int64
+        assert_close(got, want.numpy())
+        x = npg.tensor(np.array([1, 2, 3]))
+        x.masked_fill_(npg.tensor(m), fill)
+        assert_close(x, want.numpy())
+    f = npg.zeros(3, dtype=np.float32, requires_grad=True)
+    assert f.masked_fill(m, np.float64(-np.inf)).dtype == np.float32
+    with pytest.raises(TypeError, match="masked_fill"):
+        npg.zeros(3).masked_fill(m, 1j)
+
+
+@pytest.mark.parametrize("name", ["scatter", "scatter_add", "index_add"])
+def test_torch_writes_refuse_a_source_of_another_dtype(name):
+    # an int tensor scattered with float values truncated them, and scatter_add / index_add promoted the result
+    # (float32 + float64 -> float64); PyTorch raises for a source of another dtype
+    idx = np.array([0, 2])
+    for xd, sd in ((np.int64, np.float64), (np.float32, np.float64)):
+        x, src = npg.zeros(3, dtype=xd), npg.tensor(np.array([1.5, 2.5], dtype=sd))
+        xt, st = torch.zeros(3, dtype=torch.from_numpy(np.zeros(0, xd)).dtype), torch.tensor([1.5, 2.5],
+                                                                                            dtype=torch.float64)
+        with pytest.raises(RuntimeError):
+            getattr(xt, name)(0, torch.tensor(idx), st)
+        with pytest.raises(RuntimeError, match=name):
+            getattr(x, name)(0, npg.tensor(idx), src)
+    ok = getattr(npg.zeros(3), name)(0, npg.tensor(idx), npg.tensor(np.array([1.5, 2.5])))
+    src64 = torch.tensor([1.5, 2.5], dtype=torch.float64)
+    assert_close(ok, getattr(torch.zeros(3, dtype=torch.float64), name)(0, torch.tensor(idx), src64).numpy())

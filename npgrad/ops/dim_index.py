@@ -64,6 +64,14 @@ def gather(input, dim, index):
     return _index.getitem(x, key)
 
 
+def _same_dtype(x, src, where, what="src"):
+    """PyTorch's rule for the torch-named writes: a ``src`` tensor (or array) of another dtype than the input is
+    an error, not a silent cast or promotion."""
+    if isinstance(src, (Tensor, np.ndarray)) and src.dtype != x.dtype:
+        raise RuntimeError(f"{where}(): expected {what} to have the input's dtype {x.dtype}, got {src.dtype} "
+                           f"(cast it: {what}.astype({x.dtype}))")
+
+
 def _src_part(src, idx, like, where):
     """The first ``index.shape`` entries of ``src`` (PyTorch reads only those), or a scalar ``value``."""
     if isinstance(src, Tensor) or (isinstance(src, np.ndarray) and src.ndim):
@@ -84,6 +92,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
                         + ("neither" if src is None else "both"))
     x = as_input(input, "scatter")
     s = src if src is not None else value
+    _same_dtype(x, src, "scatter")
     key, idx = _dim_key(x, dim, index, "scatter", s if isinstance(s, (Tensor, np.ndarray)) and np.ndim(s) else None)
     part = _src_part(s, idx, x, "scatter")
     if reduce == "add":
@@ -101,7 +110,8 @@ def scatter_add(input, dim, index, src):
     """A copy of ``input`` with ``src[i][j][k]`` added at ``[i][index[i][j][k]][k]`` for ``dim=1`` (repeated
     positions accumulate), as ``torch.scatter_add``."""
     x = as_input(input, "scatter_add")
-    s = src if isinstance(src, Tensor) else _wrap(np.asarray(src))
+    _same_dtype(x, src, "scatter_add")
+    s = src if isinstance(src, Tensor) else _wrap(np.asarray(src, dtype=x.dtype))
     key, idx = _dim_key(x, dim, index, "scatter_add", s)
     part = _src_part(s, idx, x, "scatter_add")
     if x.ndim == 0:
@@ -138,6 +148,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     accumulate), as ``torch.index_add``."""
     x = as_input(input, "index_add")
     idx, ax = _index_1d(index, x, dim, "index_add")
+    _same_dtype(x, source, "index_add", "source")
     s = source if isinstance(source, Tensor) else _wrap(np.asarray(source, dtype=x.dtype))
     expected = x.shape[:ax] + (idx.size,) + x.shape[ax + 1:] if x.ndim else idx.shape
     if s.shape != expected:

@@ -382,6 +382,12 @@ def masked_fill(x, mask, value):
                          f"{x.shape}") from None
     if np.broadcast_shapes(md.shape, x.shape) != x.shape:
         raise ValueError(f"masked_fill: mask of shape {md.shape} does not broadcast to the tensor's shape {x.shape}")
+    # the result keeps x's dtype, as PyTorch's (an int tensor filled with 2.5 holds 2, float32 stays float32)
+    vd = value.dtype if isinstance(value, (Tensor, np.ndarray, np.generic)) else np.asarray(value).dtype
+    if vd != x.dtype:
+        if vd.kind == "c" and x.dtype.kind != "c":
+            raise TypeError(f"masked_fill: a complex value cannot fill a {x.dtype} tensor")
+        value = value.astype(x.dtype) if isinstance(value, Tensor) else np.asarray(value).astype(x.dtype)
     return where(md, value, x)
 
 
