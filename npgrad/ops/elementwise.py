@@ -23,6 +23,7 @@ from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state
 from ..tensor import (_F32, _F64, Exact, Tensor, _make, _new, _next_seq, _record, _wrap, const, is_complex_value,
                       passthrough)
+from . import _edge_rules as _er
 from ._util import as_input, zeros_grad
 from .inplace import alone as _alone
 
@@ -345,12 +346,10 @@ div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,    
                     DIAG,
                     ("b", "ab"))
 power      = binary("pow",        np.power,        _pow_base,                     _pow_exponent, DIAG, ("ab", "aby"))
-maximum    = binary("maximum",    np.maximum,      # ties split the gradient evenly, as in PyTorch
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(a > b, g, 0)),
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b > a, g, 0)), DIAG, "ab")
-minimum    = binary("minimum",    np.minimum,
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(a < b, g, 0)),
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b < a, g, 0)), DIAG, "ab")
+maximum    = binary("maximum",    np.maximum,      _er.max_a,   # ties split the gradient evenly; NaN: see
+                    _er.max_b, (_er.max_jvp_a, _er.max_b), "ab")    # npgrad/ops/_edge_rules.py (as PyTorch)
+minimum    = binary("minimum",    np.minimum,      _er.min_a,
+                    _er.min_b, (_er.min_jvp_a, _er.min_b), "ab")
 floor_divide = binary("floor_divide", np.floor_divide, lambda g, y, a, b: zeros_grad(g),
                       lambda g, y, a, b: zeros_grad(g), DIAG, "")
 remainder  = binary("remainder",  np.remainder,    lambda g, y, a, b: g,
