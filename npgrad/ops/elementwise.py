@@ -427,15 +427,12 @@ def _copysign_a(g, y, a, b):  # d/da = sign(a) sign(y) (= y / a), 0 at a = 0, as
 
 
 #            name            forward          VJP d/da                       VJP d/db      JVP  values read
-arctan2    = binary("arctan2",    np.arctan2,
-                    lambda g, y, a, b: g * b / (a * a + b * b),
-                    lambda g, y, a, b: -g * a / (a * a + b * b), DIAG, "ab")
+arctan2    = binary("arctan2",    np.arctan2,      _er.atan2_a,                   _er.atan2_b, _er.ATAN2_JVPS,
+                    "ab")
 hypot      = binary("hypot",      np.hypot,        lambda g, y, a, b: g * a / y,  lambda g, y, a, b: g * b / y, DIAG,
                     ("ay", "by"))
-logaddexp  = binary("logaddexp",  np.logaddexp,    lambda g, y, a, b: g * np.exp(a - y),
-                    lambda g, y, a, b: g * np.exp(b - y), DIAG, ("ay", "by"))
-logaddexp2 = binary("logaddexp2", np.logaddexp2,   lambda g, y, a, b: g * np.exp2(a - y),
-                    lambda g, y, a, b: g * np.exp2(b - y), DIAG, ("ay", "by"))
+logaddexp  = binary("logaddexp",  np.logaddexp,    _er.logaddexp_a,               _er.logaddexp_b, DIAG, "ab")
+logaddexp2 = binary("logaddexp2", np.logaddexp2,   _er.logaddexp2_a,              _er.logaddexp2_b, DIAG, "ab")
 fmax       = binary("fmax",       np.fmax,         _fmax_a,                       _fmax_b, DIAG, "ab")
 fmin       = binary("fmin",       np.fmin,         _fmin_a,                       _fmin_b, DIAG, "ab")
 fmod       = binary("fmod",       np.fmod,         lambda g, y, a, b: g,
