@@ -98,3 +98,13 @@ def test_logaddexp_gradient_far_apart_is_finite_without_warnings(name):
         getattr(npg, name)(a, b).sum().backward()
     assert_close(a.grad, np.array([0.0, 1.0, 0.0, 1.0]))
     assert_close(b.grad, np.array([1.0, 0.0, 1.0, 0.0]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("base", [0.0, 0, 2.0, -2.0])
+def test_power_of_a_python_number_base_as_torch(base, dtype):
+    # d(0 ** x)/dx is 0 where x >= 0, result * log(0) elsewhere: NaN at x = NaN (npgrad gave -inf there)
+    x = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, np.inf, -np.inf, np.nan], dtype)
+    check_against_torch(lambda t: base ** t, lambda t: base ** t, x, what=f"{base!r} ** x")
+    check_against_torch(lambda t: npg.power(npg.tensor(np.asarray(base, dtype)), t),
+                        lambda t: torch.pow(torch.tensor(base, dtype=t.dtype), t), x, what=f"tensor({base!r}) ** x")
