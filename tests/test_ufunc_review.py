@@ -1,6 +1,7 @@
 """Elementwise ops at their domain edges (NaN, infinities, zeros, ties) against PyTorch: the gradient (VJP) and the
 forward-mode tangent (JVP, against torch.func.jvp) in float64 and float32, where PyTorch has a convention."""
 
+import builtins
 import warnings
 
 import numpy as np
@@ -35,19 +36,22 @@ def _npg_vjp_jvp(fn, arrays):
     return y.data, grads, tangent.data
 
 
-def check_against_torch(npg_fn, torch_fn, *arrays, what="", jvp=True):
-    """Values, gradients of ``sum(out)`` and (``jvp``) the JVP with tangents 1 (and 10 for a second input) against
-    torch."""
+def check_against_torch(npg_fn, torch_fn, *arrays, what="", jvp="torch"):
+    """Values, gradients of ``sum(out)`` and the JVP with tangents 1 (and 10 for a second input) against torch:
+    ``jvp="torch"`` against torch.func.jvp, ``"reverse"`` against ``J t`` from torch's VJP (the Jacobian of an
+    elementwise op is diagonal: its VJP of ones), where torch's forward rule is not its reverse rule's transpose
+    and npgrad keeps jacfwd == jacrev (as tests/test_forward_ad.py's REVERSE_ORACLE)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ty, tgrads, tjvp = _torch_vjp_jvp(torch_fn, arrays)
         ny, ngrads, njvp = _npg_vjp_jvp(npg_fn, arrays)
+        if jvp == "reverse":
+            tjvp = builtins.sum(g * (1.0 + 9.0 * i) for i, g in enumerate(tgrads))
     assert_close(ny, ty, what=f"{what} value", rtol=1e-6, atol=1e-6)
     for i, (g, tg) in enumerate(zip(ngrads, tgrads)):
         assert g.dtype == arrays[i].dtype, f"{what}: grad dtype {g.dtype}"
         assert_close(g, tg, what=f"{what} grad of input {i}", rtol=1e-6, atol=0)
-    if jvp:
-        assert_close(njvp, tjvp, what=f"{what} jvp", rtol=1e-6, atol=0)
+    assert_close(njvp, tjvp, what=f"{what} jvp", rtol=1e-6, atol=0)
 
 
 def _pairs(points, dtype):
@@ -63,22 +67,22 @@ EDGE = [0.0, -0.0, 1.0, -1.0, 2.5, np.inf, -np.inf, np.nan]
 @pytest.mark.parametrize("name", ["maximum", "minimum"])
 def test_maximum_minimum_with_nan_pass_the_gradient_as_torch(name, dtype):
     # a NaN operand makes the output NaN: PyTorch sends the gradient to both inputs (and the tangent of the
-    # second), where npgrad sent none (a zero gradient for an input whose output is NaN)
+    # second, not its transpose: the reverse oracle), where npgrad sent none (a zero gradient for an input whose
+    # output is NaN)
     a, b = _pairs(EDGE, dtype)
-    check_against_torch(getattr(npg, name), getattr(torch, name), a, b, what=name)
+    check_against_torch(getattr(npg, name), getattr(torch, name), a, b, what=name, jvp="reverse")
     check_against_torch(lambda x: getattr(npg, name)(x, np.nan), lambda x: getattr(torch, name)(
-        x, torch.tensor(np.nan, dtype=x.dtype)), a, what=f"{name}(x, nan)")
+        x, torch.tensor(np.nan, dtype=x.dtype)), a, what=f"{name}(x, nan)", jvp="reverse")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_arctan2_gradient_at_the_origin_is_zero_as_torch(dtype):
     # torch's VJP takes 1 / (a^2 + b^2) as 0 where a^2 + b^2 is 0 (the origin, or squares that underflow): npgrad
-    # gave NaN there (0 * inf). Its JVP keeps the plain quotient (NaN at the origin).
-    check_against_torch(npg.arctan2, torch.atan2, *_pairs(EDGE + [0.5], dtype), what="arctan2")
+    # gave NaN there (0 * inf). Its JVP keeps the plain quotient (NaN at the origin): the reverse oracle.
     a, b = _pairs(EDGE + [1e-30, -1e-200], dtype)
-    check_against_torch(npg.arctan2, torch.atan2, a, b, what="arctan2 (underflow)", jvp=False)
+    check_against_torch(npg.arctan2, torch.atan2, a, b, what="arctan2", jvp="reverse")
     check_against_torch(lambda x: npg.arctan2(x, 0.0), lambda x: torch.atan2(x, torch.tensor(0.0, dtype=x.dtype)),
-                        a, what="arctan2(x, 0.0)")
+                        a, what="arctan2(x, 0.0)", jvp="reverse")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -108,3 +112,12 @@ def test_power_of_a_python_number_base_as_torch(base, dtype):
     check_against_torch(lambda t: base ** t, lambda t: base ** t, x, what=f"{base!r} ** x")
     check_against_torch(lambda t: npg.power(npg.tensor(np.asarray(base, dtype)), t),
                         lambda t: torch.pow(torch.tensor(base, dtype=t.dtype), t), x, what=f"tensor({base!r}) ** x")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["fmax", "fmin"])
+def test_fmax_fmin_at_ties_and_nan_as_torch(name, dtype):
+    # torch's fmax sends a tie's gradient to the first operand but takes its tangent from the second: npgrad's
+    # forward mode is its reverse mode's transpose (the reverse oracle, as tests/test_forward_ad.py's fmax_ties)
+    a, b = _pairs(EDGE, dtype)
+    check_against_torch(getattr(npg, name), getattr(torch, name), a, b, what=name, jvp="reverse")

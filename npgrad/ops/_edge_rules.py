@@ -7,9 +7,10 @@ import math
 import numpy as np
 
 
-# maximum / minimum. VJP as torch's: ties split the gradient 0.5 / 0.5, and a NaN (either operand) sends the
-# whole gradient to both inputs (the output is NaN). JVP as torch's forward rule, which is not the VJP's
-# transpose at NaN: the tangent of the winner, the second operand's where the comparison fails (NaN).
+# maximum / minimum, as torch's VJP: ties split the gradient 0.5 / 0.5, and a NaN (either operand) sends the
+# whole gradient to both inputs (the output is NaN). The JVP is the same formula (DIAG): torch.func.jvp takes the
+# second operand's tangent at a NaN instead, but npgrad's forward mode stays the transpose of its reverse mode
+# (jacfwd == jacrev), as for fmax's ties.
 def max_a(g, y, a, b):
     return np.where(a == b, g / 2, np.where(a < b, 0, g))
 
@@ -18,19 +19,12 @@ def max_b(g, y, a, b):
     return np.where(a == b, g / 2, np.where(a > b, 0, g))
 
 
-def max_jvp_a(t, y, a, b):
-    return np.where(a == b, t / 2, np.where(a > b, t, 0))
-
-
-def min_jvp_a(t, y, a, b):
-    return np.where(a == b, t / 2, np.where(a < b, t, 0))
-
-
 min_a, min_b = max_b, max_a  # d min(a, b)/da is where(a == b, g/2, 0 where a > b, else g): max's rule for b
 
 
 # arctan2(a, b): d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2), with the reciprocal taken as 0 where a^2 + b^2
-# is 0 (the origin, or squares that underflow), as torch: a zero gradient there, not 0 * inf = NaN
+# is 0 (the origin, or squares that underflow), as torch: a zero gradient there, not 0 * inf = NaN. The JVP is the
+# same formula (torch.func.jvp keeps the plain quotient, NaN at the origin; npgrad's jacfwd == jacrev)
 def _atan2_recip(a, b):
     d = a * a + b * b
     return np.where(d == 0, 0, 1 / np.where(d == 0, 1, d))
@@ -42,10 +36,6 @@ def atan2_a(g, y, a, b):
 
 def atan2_b(g, y, a, b):
     return -g * a * _atan2_recip(a, b)
-
-
-# torch's forward rule keeps the plain quotient (NaN at the origin): (b t_a - a t_b) / (a^2 + b^2)
-ATAN2_JVPS = (lambda t, y, a, b: t * b / (a * a + b * b), lambda t, y, a, b: -t * a / (a * a + b * b))
 
 
 # logaddexp(a, b): d/da = 1 / (1 + exp(b - a)) = sigmoid(a - b), as torch: 1 where a = inf and b is finite (the

@@ -346,10 +346,9 @@ div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,    
                     DIAG,
                     ("b", "ab"))
 power      = binary("pow",        np.power,        _pow_base,                     _pow_exponent, DIAG, ("ab", "aby"))
-maximum    = binary("maximum",    np.maximum,      _er.max_a,   # ties split the gradient evenly; NaN: see
-                    _er.max_b, (_er.max_jvp_a, _er.max_b), "ab")    # npgrad/ops/_edge_rules.py (as PyTorch)
-minimum    = binary("minimum",    np.minimum,      _er.min_a,
-                    _er.min_b, (_er.min_jvp_a, _er.min_b), "ab")
+maximum    = binary("maximum",    np.maximum,      _er.max_a,     # ties split the gradient evenly; NaN: see
+                    _er.max_b, DIAG, "ab")                          # npgrad/ops/_edge_rules.py (as PyTorch)
+minimum    = binary("minimum",    np.minimum,      _er.min_a,                     _er.min_b, DIAG, "ab")
 floor_divide = binary("floor_divide", np.floor_divide, lambda g, y, a, b: zeros_grad(g),
                       lambda g, y, a, b: zeros_grad(g), DIAG, "")
 remainder  = binary("remainder",  np.remainder,    lambda g, y, a, b: g,
@@ -427,8 +426,7 @@ def _copysign_a(g, y, a, b):  # d/da = sign(a) sign(y) (= y / a), 0 at a = 0, as
 
 
 #            name            forward          VJP d/da                       VJP d/db      JVP  values read
-arctan2    = binary("arctan2",    np.arctan2,      _er.atan2_a,                   _er.atan2_b, _er.ATAN2_JVPS,
-                    "ab")
+arctan2    = binary("arctan2",    np.arctan2,      _er.atan2_a,                   _er.atan2_b, DIAG, "ab")
 hypot      = binary("hypot",      np.hypot,        lambda g, y, a, b: g * a / y,  lambda g, y, a, b: g * b / y, DIAG,
                     ("ay", "by"))
 logaddexp  = binary("logaddexp",  np.logaddexp,    _er.logaddexp_a,               _er.logaddexp_b, DIAG, "ab")
