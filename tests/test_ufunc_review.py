@@ -31,7 +31,8 @@ def _npg_vjp_jvp(fn, arrays):
     y.sum().backward()
     grads = [np.zeros_like(a) if x.grad is None else x.grad for a, x in zip(arrays, xs)]
     with fwAD.dual_level():
-        duals = [fwAD.make_dual(npg.tensor(a), npg.tensor(np.full_like(a, 1.0 + 9.0 * i))) for i, a in enumerate(arrays)]
+        duals = [fwAD.make_dual(npg.tensor(a), npg.tensor(np.full_like(a, 1.0 + 9.0 * i)))
+                 for i, a in enumerate(arrays)]
         tangent = fwAD.unpack_dual(fn(*duals)).tangent
     return y.data, grads, tangent.data
 
@@ -121,3 +122,17 @@ def test_fmax_fmin_at_ties_and_nan_as_torch(name, dtype):
     # forward mode is its reverse mode's transpose (the reverse oracle, as tests/test_forward_ad.py's fmax_ties)
     a, b = _pairs(EDGE, dtype)
     check_against_torch(getattr(npg, name), getattr(torch, name), a, b, what=name, jvp="reverse")
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int64, np.bool_])
+def test_clip_of_integers_by_integer_tensor_bounds_keeps_numpy_dtype(dtype):
+    # with one bound None and the other an integer tensor, npgrad filled in an infinite bound: a float64 result
+    x = np.array([0, 5, 1, 3], dtype)
+    bound = np.array([2, 2, 0, 1], dtype)
+    for lo, hi in [(None, bound), (bound, None), (bound, bound), (0, bound), (None, np.float64(2.5))]:
+        args = [None if v is None else npg.tensor(v) if isinstance(v, np.ndarray) else v for v in (lo, hi)]
+        got = npg.clip(npg.tensor(x), *args)
+        expected = np.clip(x, lo, hi)
+        assert got.dtype == expected.dtype, f"clip({dtype.__name__}, {lo!r}, {hi!r}): {got.dtype} != {expected.dtype}"
+        np.testing.assert_array_equal(got.data, expected)
+        assert np.clip(npg.tensor(x), *args).dtype == expected.dtype  # through NumPy's protocol too

@@ -512,9 +512,11 @@ def clip(x, a_min=None, a_max=None):
     xd = x.data if isinstance(x, Tensor) else np.asarray(const(x, "clip"))
     if xd.dtype.kind == "c":
         raise real_only_error("clip", xd)
-    if xd.dtype.kind in "biu" and not builtins.any(isinstance(v, Tensor) for v in (a_min, a_max)):
-        # integers keep their dtype (NumPy's clip; the infinite default bounds below would make them float)
-        return _wrap(np.clip(xd, *(None if v is None else const(v, "clip") for v in (a_min, a_max))))
+    if xd.dtype.kind in "biu" and builtins.all(v.dtype.kind in "biu" for v in (a_min, a_max) if isinstance(v, Tensor)):
+        # integers (by integer bounds) keep their dtype, as NumPy's clip (the infinite default bounds below would
+        # make them float); nothing here can carry a gradient
+        return _wrap(np.clip(xd, *(v if v is None else v.data if isinstance(v, Tensor) else const(v, "clip")
+                                   for v in (a_min, a_max))))
     lo = -np.inf if a_min is None else a_min
     hi = np.inf if a_max is None else a_max
     lod = lo.data if isinstance(lo, Tensor) else const(lo, "clip")
