@@ -136,3 +136,23 @@ def test_clip_of_integers_by_integer_tensor_bounds_keeps_numpy_dtype(dtype):
         assert got.dtype == expected.dtype, f"clip({dtype.__name__}, {lo!r}, {hi!r}): {got.dtype} != {expected.dtype}"
         np.testing.assert_array_equal(got.data, expected)
         assert np.clip(npg.tensor(x), *args).dtype == expected.dtype  # through NumPy's protocol too
+
+
+def test_clip_takes_numpy_2_min_max_keywords():
+    # np.clip(a, min=, max=) (NumPy >= 2.1) and a.clip(min=) (NumPy's and PyTorch's method) raised a TypeError
+    a = np.array([-1.5, 0.25, 2.0, 0.0])
+    for kw in [dict(min=0.0, max=1.0), dict(min=0.0), dict(max=1.0)]:
+        expected = np.clip(a, **kw)
+        x = npg.tensor(a, requires_grad=True)
+        for got in (np.clip(x, **kw), npg.clip(x, **kw), x.clip(**kw)):
+            assert_close(got, expected)
+        tx = torch.tensor(a, requires_grad=True)
+        tx.clip(**kw).sum().backward()
+        x.clip(**kw).sum().backward()
+        assert_close(x.grad, tx.grad.numpy())
+    with pytest.raises(ValueError, match="forbidden"):
+        np.clip(a, 0.0, 1.0, min=0.0)  # (NumPy's own error, for the reference)
+    with pytest.raises(ValueError, match="clip"):
+        np.clip(npg.tensor(a), 0.0, 1.0, min=0.0)
+    with pytest.raises(TypeError, match="clip.*out"):
+        np.clip(npg.tensor(a), 0.0, 1.0, out=np.empty(4))

@@ -498,10 +498,14 @@ _WHERE_VJPS = (None,
                lambda g, out, c, x, y: np.where(c, 0, g))
 
 
-def clip(x, a_min=None, a_max=None):
-    """Limit ``x`` to ``[a_min, a_max]`` (either may be None). As torch.clamp, the gradient
-    passes to ``x`` where ``a_min <= x <= a_max`` and to a bound where it is the one chosen. With neither
-    bound, a copy of ``x``, as NumPy 2 (``torch.clamp`` raises)."""
+def clip(x, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    """Limit ``x`` to ``[a_min, a_max]`` (either may be None; or NumPy 2.1's keywords ``min``, ``max``). As
+    torch.clamp, the gradient passes to ``x`` where ``a_min <= x <= a_max`` and to a bound where it is the one
+    chosen. With neither bound, a copy of ``x``, as NumPy 2 (``torch.clamp`` raises)."""
+    if out is not None or (min is not None or max is not None) and (a_min is not None or a_max is not None):
+        raise (TypeError("clip: out= is not supported for Tensors (use the result)") if out is not None else
+               ValueError("clip: passing min or max together with a_min or a_max is forbidden (as in NumPy)"))
+    a_min, a_max = (a_min, a_max) if min is None and max is None else (min, max)
     if a_min is None and a_max is None:
         from .arrays import copy
         return copy(as_input(x, "clip"))
