@@ -156,3 +156,24 @@ def test_clip_takes_numpy_2_min_max_keywords():
         np.clip(npg.tensor(a), 0.0, 1.0, min=0.0)
     with pytest.raises(TypeError, match="clip.*out"):
         np.clip(npg.tensor(a), 0.0, 1.0, out=np.empty(4))
+
+
+@pytest.mark.parametrize("decimals", [2.5, 1.0, "2", None])
+def test_round_refuses_non_integer_decimals_as_numpy(decimals):
+    # npgrad took int(decimals): round(x, 2.5) rounded to 2 places (and "2" was taken), where NumPy raises
+    a = np.array([0.125, 1.5, 2.675, -2.5])
+    with pytest.raises(TypeError):
+        np.round(a, decimals)
+    for call in (lambda: npg.round(npg.tensor(a), decimals), lambda: np.round(npg.tensor(a), decimals),
+                 lambda: np.around(npg.tensor(a), decimals)):
+        with pytest.raises(TypeError, match="round"):
+            call()
+
+
+def test_round_integer_decimals_as_numpy():
+    a = np.array([0.125, 1.5, 2.675, -2.5, 25.0, 35.0, np.nan, -np.inf])
+    for d in [0, 1, 2, -1, np.int8(1), True]:
+        got = npg.round(npg.tensor(a.astype(np.float32)), d)
+        expected = np.round(a.astype(np.float32), d)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got.data, expected)

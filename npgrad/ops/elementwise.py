@@ -446,6 +446,8 @@ heaviside.__doc__ = ("``np.heaviside(x, values)``: 0 for x < 0, ``values`` at x 
 def round(x, decimals=0):
     """Round to ``decimals`` decimal places (half to even), as ``np.round``; the gradient is zero
     almost everywhere, as in PyTorch."""
+    if not isinstance(decimals, (int, np.integer)):  # (NumPy raises for 2.5 or "2"; int() would take them)
+        raise TypeError(f"round: decimals must be an integer, got {decimals!r}")
     return _rounder(int(decimals))(x)
 
 
