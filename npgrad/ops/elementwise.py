@@ -23,6 +23,7 @@ from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state
 from ..tensor import (_F32, _F64, Exact, Tensor, _make, _new, _next_seq, _record, _wrap, const, is_complex_value,
                       passthrough)
+from . import _edge_rules as _er
 from ._util import as_input, zeros_grad
 from .inplace import alone as _alone
 
@@ -264,7 +265,7 @@ def _pow_exponent(g, y, a, b):
         b = np.real(b)  # (a complex exponent: the condition at a == 0 is on its real part, as PyTorch)
     if not hasattr(a, "dtype"):  # a Python number: its log stays a Python float (weak, NEP 50)
         if a == 0:
-            return np.where(b >= 0, g * 0, g * -math.inf)  # (g's dtype: no float64 constant)
+            return np.where(b >= 0, g * 0, g * (y * -math.inf))  # (g's dtype; NaN at b = NaN, as torch)
         if a < 0 and getattr(y, "dtype", None) is not None and y.dtype.kind == "c":
             a = complex(a)  # (a negative real base of a complex power: its complex log, not NaN, as PyTorch)
         return g * (y * np.log(a).item())
@@ -345,12 +346,9 @@ div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,    
                     DIAG,
                     ("b", "ab"))
 power      = binary("pow",        np.power,        _pow_base,                     _pow_exponent, DIAG, ("ab", "aby"))
-maximum    = binary("maximum",    np.maximum,      # ties split the gradient evenly, as in PyTorch
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(a > b, g, 0)),
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b > a, g, 0)), DIAG, "ab")
-minimum    = binary("minimum",    np.minimum,
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(a < b, g, 0)),
-                    lambda g, y, a, b: np.where(a == b, g / 2, np.where(b < a, g, 0)), DIAG, "ab")
+maximum    = binary("maximum",    np.maximum,      _er.max_a,     # ties split the gradient evenly; NaN: see
+                    _er.max_b, DIAG, "ab")                          # npgrad/ops/_edge_rules.py (as PyTorch)
+minimum    = binary("minimum",    np.minimum,      _er.min_a,                     _er.min_b, DIAG, "ab")
 floor_divide = binary("floor_divide", np.floor_divide, lambda g, y, a, b: zeros_grad(g),
                       lambda g, y, a, b: zeros_grad(g), DIAG, "")
 remainder  = binary("remainder",  np.remainder,    lambda g, y, a, b: g,
@@ -428,15 +426,11 @@ def _copysign_a(g, y, a, b):  # d/da = sign(a) sign(y) (= y / a), 0 at a = 0, as
 
 
 #            name            forward          VJP d/da                       VJP d/db      JVP  values read
-arctan2    = binary("arctan2",    np.arctan2,
-                    lambda g, y, a, b: g * b / (a * a + b * b),
-                    lambda g, y, a, b: -g * a / (a * a + b * b), DIAG, "ab")
+arctan2    = binary("arctan2",    np.arctan2,      _er.atan2_a,                   _er.atan2_b, DIAG, "ab")
 hypot      = binary("hypot",      np.hypot,        lambda g, y, a, b: g * a / y,  lambda g, y, a, b: g * b / y, DIAG,
                     ("ay", "by"))
-logaddexp  = binary("logaddexp",  np.logaddexp,    lambda g, y, a, b: g * np.exp(a - y),
-                    lambda g, y, a, b: g * np.exp(b - y), DIAG, ("ay", "by"))
-logaddexp2 = binary("logaddexp2", np.logaddexp2,   lambda g, y, a, b: g * np.exp2(a - y),
-                    lambda g, y, a, b: g * np.exp2(b - y), DIAG, ("ay", "by"))
+logaddexp  = binary("logaddexp",  np.logaddexp,    _er.logaddexp_a,               _er.logaddexp_b, DIAG, "ab")
+logaddexp2 = binary("logaddexp2", np.logaddexp2,   _er.logaddexp2_a,              _er.logaddexp2_b, DIAG, "ab")
 fmax       = binary("fmax",       np.fmax,         _fmax_a,                       _fmax_b, DIAG, "ab")
 fmin       = binary("fmin",       np.fmin,         _fmin_a,                       _fmin_b, DIAG, "ab")
 fmod       = binary("fmod",       np.fmod,         lambda g, y, a, b: g,
@@ -452,6 +446,8 @@ heaviside.__doc__ = ("``np.heaviside(x, values)``: 0 for x < 0, ``values`` at x 
 def round(x, decimals=0):
     """Round to ``decimals`` decimal places (half to even), as ``np.round``; the gradient is zero
     almost everywhere, as in PyTorch."""
+    if not isinstance(decimals, (int, np.integer)):  # (NumPy raises for 2.5 or "2"; int() would take them)
+        raise TypeError(f"round: decimals must be an integer, got {decimals!r}")
     return _rounder(int(decimals))(x)
 
 
@@ -504,10 +500,14 @@ _WHERE_VJPS = (None,
                lambda g, out, c, x, y: np.where(c, 0, g))
 
 
-def clip(x, a_min=None, a_max=None):
-    """Limit ``x`` to ``[a_min, a_max]`` (either may be None). As torch.clamp, the gradient
-    passes to ``x`` where ``a_min <= x <= a_max`` and to a bound where it is the one chosen. With neither
-    bound, a copy of ``x``, as NumPy 2 (``torch.clamp`` raises)."""
+def clip(x, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    """Limit ``x`` to ``[a_min, a_max]`` (either may be None; or NumPy 2.1's keywords ``min``, ``max``). As
+    torch.clamp, the gradient passes to ``x`` where ``a_min <= x <= a_max`` and to a bound where it is the one
+    chosen. With neither bound, a copy of ``x``, as NumPy 2 (``torch.clamp`` raises)."""
+    if out is not None or (min is not None or max is not None) and (a_min is not None or a_max is not None):
+        raise (TypeError("clip: out= is not supported for Tensors (use the result)") if out is not None else
+               ValueError("clip: passing min or max together with a_min or a_max is forbidden (as in NumPy)"))
+    a_min, a_max = (a_min, a_max) if min is None and max is None else (min, max)
     if a_min is None and a_max is None:
         from .arrays import copy
         return copy(as_input(x, "clip"))
@@ -518,9 +518,11 @@ def clip(x, a_min=None, a_max=None):
     xd = x.data if isinstance(x, Tensor) else np.asarray(const(x, "clip"))
     if xd.dtype.kind == "c":
         raise real_only_error("clip", xd)
-    if xd.dtype.kind in "biu" and not builtins.any(isinstance(v, Tensor) for v in (a_min, a_max)):
-        # integers keep their dtype (NumPy's clip; the infinite default bounds below would make them float)
-        return _wrap(np.clip(xd, *(None if v is None else const(v, "clip") for v in (a_min, a_max))))
+    if xd.dtype.kind in "biu" and builtins.all(v.dtype.kind in "biu" for v in (a_min, a_max) if isinstance(v, Tensor)):
+        # integers (by integer bounds) keep their dtype, as NumPy's clip (the infinite default bounds below would
+        # make them float); nothing here can carry a gradient
+        return _wrap(np.clip(xd, *(v if v is None else v.data if isinstance(v, Tensor) else const(v, "clip")
+                                   for v in (a_min, a_max))))
     lo = -np.inf if a_min is None else a_min
     hi = np.inf if a_max is None else a_max
     lod = lo.data if isinstance(lo, Tensor) else const(lo, "clip")
