@@ -250,3 +250,16 @@ def test_torch_writes_refuse_a_source_of_another_dtype(name):
     ok = getattr(npg.zeros(3), name)(0, npg.tensor(idx), npg.tensor(np.array([1.5, 2.5])))
     src64 = torch.tensor([1.5, 2.5], dtype=torch.float64)
     assert_close(ok, getattr(torch.zeros(3, dtype=torch.float64), name)(0, torch.tensor(idx), src64).numpy())
+
+
+@pytest.mark.parametrize("call", [lambda x: x.topk(1).values, lambda x: x.cummax(0).values,
+                                  lambda x: x.cummin(0).values])
+def test_zero_d_topk_cummax_values_are_copies(call):
+    # on a 0-d tensor the values were a view of the input: a write into them changed x (torch copies)
+    x, xt = npg.tensor(np.array(3.0), requires_grad=True), torch.tensor(3.0, requires_grad=True)
+    v, vt = call(x), call(xt)
+    assert not np.shares_memory(v.data, x.data)
+    v2, vt2 = v * 1, vt * 1
+    v2.backward()
+    vt2.backward()
+    assert_close(x.grad, xt.grad.numpy())

@@ -82,7 +82,8 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     if x.ndim == 0:  # as torch: a 0-d tensor is its own top-1
         if k != 1:
             raise ValueError(f"topk: k ({k}) is out of range for a 0-d tensor")
-        return x[()], _wrap(np.zeros((), np.int64))
+        from .arrays import copy   # (a copy, as torch's: not a view that a write would carry back into x)
+        return copy(x), _wrap(np.zeros((), np.int64))
     ax = normalize_one_axis(dim, x.ndim, "topk")
     n = x.shape[ax]
     if not 0 <= k <= n:

@@ -106,7 +106,8 @@ def _cum_extreme(x, dim, larger, name):
     x = as_input(x, name)
     if x.ndim == 0:
         normalize_one_axis(dim, 1, name)
-        return x[()], _wrap(np.zeros((), np.int64))
+        from .arrays import copy   # (a copy, as torch's: not a view that a write would carry back into x)
+        return copy(x), _wrap(np.zeros((), np.int64))
     ax = normalize_one_axis(dim, x.ndim, name)
     if x.dtype == np.bool_:
         raise TypeError(f"{name}: bool tensors are not supported")
