@@ -165,3 +165,16 @@ def test_inference_mode_drops_tangents_no_grad_keeps_them():
     assert y1 is None and y2 is None
     assert_close(w1, w2)
     assert_close(z1, z2)
+
+
+def test_kl_div_gradient_in_the_target_at_zero_is_torchs_nan():
+    # the target's gradient at target == 0 was -input (finite); d/dt t log t is -inf there and PyTorch gives nan
+    x, t = np.log(np.array([0.3, 0.7])), np.array([0.0, 1.0])
+    xi, ti = npg.tensor(x, requires_grad=True), npg.tensor(t, requires_grad=True)
+    xt, tt = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        npg.nn.functional.kl_div(xi, ti, reduction="sum").backward()
+    torch.nn.functional.kl_div(xt, tt, reduction="sum").backward()
+    assert_close(xi.grad, xt.grad.numpy())
+    assert_close(ti.grad, tt.grad.numpy())  # (nan where nan)

@@ -29,7 +29,11 @@ def _float_input(input, name):
 
 
 def _xlogx(t):
-    """``t * log(t)``, 0 where ``t == 0`` (``torch.xlogy(t, t)``)."""
+    """``t * log(t)``, 0 where ``t == 0`` (``torch.xlogy(t, t)``; a target that takes a gradient goes through
+    ``xlogy`` itself, whose derivative at 0 is PyTorch's nan, not a finite value)."""
+    if isinstance(t, Tensor) and (t._requires_grad or t._extra):
+        from ...ops.special import xlogy
+        return xlogy(t, t)
     td = _data(t)
     zero = td == 0
     if not zero.any():
