@@ -182,7 +182,10 @@ class _Fetch:
 
     def __init__(self, dataset, collate_fn, auto):
         self.dataset, self.collate_fn, self.auto = dataset, collate_fn, auto
-        self.fast = auto and isinstance(dataset, TensorDataset) and collate_fn is default_collate
+        # (only when the items are what TensorDataset's own __getitem__ gives: not a subclass's override)
+        self.fast = (auto and collate_fn is default_collate and isinstance(dataset, TensorDataset)
+                     and type(dataset).__getitem__ in (TensorDataset.__getitem__, _ArrayDataset.__getitem__)
+                     and getattr(dataset, "__getitems__", None) is None)
 
     def __call__(self, idx, tag=None):
         if not self.auto:
