@@ -14,6 +14,7 @@ Arrays of a batch larger than ``SHM_MIN_BYTES`` travel through shared memory
 main process maps it and uses it in place (no copy, no pickling), and unlinks it at once so nothing is left
 behind (the mapping lives as long as the array). Smaller arrays are pickled through the queue.
 """
+import copy
 import itertools
 import os
 import queue
@@ -84,13 +85,7 @@ def _pack(obj, made):
         finally:
             shm.close()
         return _Shm(shm.name, obj.shape, obj.dtype.str)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(_pack(o, made) for o in obj))
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(_pack(o, made) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _pack(v, made) for k, v in obj.items()}
-    return obj
+    return _map_container(obj, lambda o: _pack(o, made))
 
 
 def _attach(ref):
@@ -120,12 +115,30 @@ def _unpack(obj):
         return _wrap(_unpack(obj.value))
     if isinstance(obj, _Shm):
         return _attach(obj)
+    return _map_container(obj, _unpack)
+
+
+def _map_container(obj, fn):
+    """``obj`` with ``fn`` applied to the items of its tuples, lists and dicts, keeping their types (an
+    OrderedDict, a defaultdict or a list subclass stays one, as a pickled batch does in PyTorch)."""
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(_unpack(o) for o in obj))
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(_unpack(o) for o in obj)
+        return type(obj)(*(fn(o) for o in obj))
+    if isinstance(obj, tuple):
+        return type(obj)(fn(o) for o in obj)
+    if isinstance(obj, list):
+        values = [fn(o) for o in obj]
+        if type(obj) is list:
+            return values
+        clone = copy.copy(obj)
+        clone[:] = values
+        return clone
     if isinstance(obj, dict):
-        return {k: _unpack(v) for k, v in obj.items()}
+        values = {k: fn(v) for k, v in obj.items()}
+        if type(obj) is dict:
+            return values
+        clone = copy.copy(obj)
+        clone.update(values)
+        return clone
     return obj
 
 

@@ -1,5 +1,7 @@
 """Adversarial review of npgrad.data, serialization and npgrad.distributed against torch.utils.data / torch:
 each test is a divergence that was found and fixed (the oracle is PyTorch's behaviour)."""
+from collections import OrderedDict
+
 import numpy as np
 import torch
 import torch.utils.data as TD
@@ -28,3 +30,41 @@ def test_tensor_dataset_subclass_getitem_is_used():
     for workers in (0, 2):
         ours = _values(ND.DataLoader(Ours(X, Y), batch_size=2, num_workers=workers))
         assert ours == theirs
+
+
+class _OrderedItems(ND.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return OrderedDict(x=np.full(3, i), y=i)
+
+
+class _TorchOrderedItems(TD.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return OrderedDict(x=np.full(3, i), y=i)
+
+
+class _Tagged(list):
+    pass
+
+
+def _tagged_collate(items):
+    out = _Tagged([ND.default_collate(items)])
+    out.tag = "kept"
+    return out
+
+
+def test_worker_batches_keep_mapping_and_list_types():
+    """Batches that come back from worker processes keep their container types (torch pickles them whole)."""
+    theirs = next(iter(TD.DataLoader(_TorchOrderedItems(), batch_size=2, num_workers=2)))
+    ours = next(iter(ND.DataLoader(_OrderedItems(), batch_size=2, num_workers=2)))
+    assert type(ours) is type(theirs) is OrderedDict
+    assert list(ours) == list(theirs)
+    assert ours["x"].data.tolist() == theirs["x"].tolist()
+    tagged = next(iter(ND.DataLoader(_OrderedItems(), batch_size=2, num_workers=2, collate_fn=_tagged_collate)))
+    assert type(tagged) is _Tagged and tagged.tag == "kept"
+    assert tagged[0]["y"].data.tolist() == [0, 1]
