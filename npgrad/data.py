@@ -122,6 +122,11 @@ def default_collate(items):
     if arrays[0].dtype.kind in "USO":
         raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
                         f"found {arrays[0].dtype}")
+    shape = arrays[0].shape
+    for i, a in enumerate(arrays):
+        if a.shape != shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
+                               f"{list(a.shape)} at entry {i}")
     return _wrap(np.stack(arrays))
 
 

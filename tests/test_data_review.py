@@ -3,6 +3,7 @@ each test is a divergence that was found and fixed (the oracle is PyTorch's beha
 from collections import OrderedDict
 
 import numpy as np
+import pytest
 import torch
 import torch.utils.data as TD
 
@@ -68,3 +69,12 @@ def test_worker_batches_keep_mapping_and_list_types():
     tagged = next(iter(ND.DataLoader(_OrderedItems(), batch_size=2, num_workers=2, collate_fn=_tagged_collate)))
     assert type(tagged) is _Tagged and tagged.tag == "kept"
     assert tagged[0]["y"].data.tolist() == [0, 1]
+
+
+def test_collate_of_unequal_shapes_raises_torchs_runtime_error():
+    batch = [np.zeros(2), np.zeros(2), np.zeros(3)]
+    with pytest.raises(RuntimeError) as theirs:
+        TD.default_collate(batch)
+    with pytest.raises(RuntimeError) as ours:
+        ND.default_collate(batch)
+    assert str(ours.value) == str(theirs.value)
