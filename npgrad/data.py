@@ -9,6 +9,8 @@ the other datasets are in ``_datasets.py``, the samplers in ``_samplers.py``, th
 """
 import collections.abc
 import copy
+import math
+import warnings
 
 import numpy as np
 
@@ -75,13 +77,24 @@ def random_split(dataset, lengths, generator=None, *, seed=None):
     seeded with npgrad's keyword-only ``seed``, else ``npg.random``'s)."""
     n = len(dataset)
     lengths = list(lengths)
-    if all(0 <= f <= 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9 and sum(lengths) != n:
-        sizes = [int(np.floor(n * f)) for f in lengths]
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:   # fractions (PyTorch's test: also [1] or [0, 1])
+        for i, frac in enumerate(lengths):
+            if frac < 0 or frac > 1:
+                raise ValueError(f"Fraction at index {i} is not between 0 and 1")
+        sizes = [math.floor(n * f) for f in lengths]
         for i in range(n - sum(sizes)):
             sizes[i % len(sizes)] += 1
         lengths = sizes
+        for i, length in enumerate(lengths):
+            if length == 0:
+                warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                              stacklevel=2)
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    for i, length in enumerate(lengths):   # (PyTorch slices with a negative or fractional length silently)
+        if not isinstance(length, (int, np.integer)) or isinstance(length, (bool, np.bool_)) or length < 0:
+            raise ValueError(f"random_split: length at index {i} is {length!r}; lengths must be non-negative "
+                             f"integers, or fractions summing to 1")
     rng = generator or (np.random.default_rng(seed) if seed is not None else _random.get_generator())
     perm = rng.permutation(n)
     out, start = [], 0

@@ -1,5 +1,6 @@
 """Adversarial review of npgrad.data, serialization and npgrad.distributed against torch.utils.data / torch:
 each test is a divergence that was found and fixed (the oracle is PyTorch's behaviour)."""
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -78,3 +79,31 @@ def test_collate_of_unequal_shapes_raises_torchs_runtime_error():
     with pytest.raises(RuntimeError) as ours:
         ND.default_collate(batch)
     assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("n, lengths", [(1, [1.0]), (1, [0.5, 0.5]), (2, [0.5, 0.5]), (10, [0.33, 0.33, 0.34]),
+                                        (7, [0.2] * 5), (4, [1, 0]), (3, [1])])
+def test_random_split_fractions_as_torch(n, lengths):
+    """PyTorch reads lengths summing to 1 as fractions even when they also sum to len(dataset) (n = 1)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = TD.random_split(range(n), lengths)
+        ours = ND.random_split(list(range(n)), lengths)
+    assert [len(s) for s in ours] == [len(s) for s in theirs]
+    assert sorted(i for s in ours for i in s.indices) == list(range(n))
+
+
+def test_random_split_bad_lengths_raise():
+    with pytest.raises(ValueError, match="Fraction at index 0 is not between 0 and 1") as theirs:
+        TD.random_split(range(1), [1.5, -0.5])
+    with pytest.raises(ValueError, match=str(theirs.value)):
+        ND.random_split(list(range(1)), [1.5, -0.5])
+    with pytest.warns(UserWarning, match="Length of split at index 1 is 0"):
+        TD.random_split(range(1), [0.5, 0.5])
+    with pytest.warns(UserWarning, match="Length of split at index 1 is 0"):
+        ND.random_split(list(range(1)), [0.5, 0.5])
+    # torch slices with a negative length and returns overlapping garbage: npgrad refuses
+    with pytest.raises(ValueError, match="length at index 0 is -1"):
+        ND.random_split(list(range(3)), [-1, 4])
+    with pytest.raises(ValueError, match="length at index 0 is 2.0"):
+        ND.random_split(list(range(3)), [2.0, 1.0])
