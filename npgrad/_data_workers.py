@@ -353,24 +353,32 @@ class MultiWorkerIterator(_PoolIterator):
         self.loader = loader
         self.pool = _get_pool(loader, fetch)
         self.tag = next(_WorkerPool._tags)
-        self.batches = tasks   # what batch i is loaded from (its indices)
+        self.tasks = iter(tasks)   # what each batch is loaded from (its indices), drawn as they are sent, so
+        self.exhausted = False     # that an endless sampler works, as in PyTorch
         self.sent = self.next = 0
         for _ in range(loader.prefetch_factor * loader.num_workers):
             self._send_one()
 
     def _send_one(self):
-        if self.sent < len(self.batches):
-            self.pool.send(self.tag, self.sent, self.batches[self.sent])
-            self.sent += 1
+        if self.exhausted:
+            return
+        try:
+            indices = next(self.tasks)
+        except StopIteration:
+            self.exhausted = True
+            return
+        self.pool.send(self.tag, self.sent, indices)
+        self.sent += 1
 
     def __iter__(self):
         return self
 
     def __len__(self):
-        return len(self.batches)
+        return len(self.loader)
 
     def __next__(self):
-        if self.pool is None or self.next >= len(self.batches):
+        # while tasks remain, prefetch_factor * num_workers >= 1 batches are in flight: next == sent means done
+        if self.pool is None or self.next >= self.sent:
             self._close()
             raise StopIteration
         payload = self.pool.get(self.tag, self.next, self.loader.timeout)
@@ -382,7 +390,7 @@ class MultiWorkerIterator(_PoolIterator):
         return _unpack(payload)
 
     def _unfinished(self):
-        return self.next < len(self.batches)
+        return self.next < self.sent or not self.exhausted
 
 
 class IterableWorkerIterator(_PoolIterator):

@@ -389,7 +389,7 @@ class DataLoader:
             return self._single_process_iterable(fetch)
         fetch = _Fetch(self.dataset, self.collate_fn, self._auto)
         if self.num_workers:
-            return _data_workers.MultiWorkerIterator(self, list(self._tasks()), fetch)
+            return _data_workers.MultiWorkerIterator(self, self._tasks(), fetch)
         return (fetch(task) for task in self._tasks())
 
     def _single_process_iterable(self, fetch):

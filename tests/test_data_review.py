@@ -1,5 +1,6 @@
 """Adversarial review of npgrad.data, serialization and npgrad.distributed against torch.utils.data / torch:
 each test is a divergence that was found and fixed (the oracle is PyTorch's behaviour)."""
+import itertools
 import warnings
 from collections import OrderedDict
 
@@ -107,3 +108,30 @@ def test_random_split_bad_lengths_raise():
         ND.random_split(list(range(3)), [-1, 4])
     with pytest.raises(ValueError, match="length at index 0 is 2.0"):
         ND.random_split(list(range(3)), [2.0, 1.0])
+
+
+class _Endless:
+    """A sampler with no end (e.g. for step-based training): 0, 1, 2, ... modulo 4."""
+
+    def __iter__(self):
+        return (i % 4 for i in itertools.count())
+
+
+def test_endless_sampler_with_workers():
+    """With worker processes the sampler is read as batches are sent (torch), not drawn whole first (a hang)."""
+    theirs = TD.DataLoader(_TorchOrderedItems(), batch_size=3, sampler=_Endless(), num_workers=2)
+    theirs = [b["y"].tolist() for b in itertools.islice(theirs, 5)]
+    for workers in (0, 2):
+        ours = ND.DataLoader(_OrderedItems(), batch_size=3, sampler=_Endless(), num_workers=workers)
+        assert [b["y"].data.tolist() for b in itertools.islice(ours, 5)] == theirs
+
+
+def test_worker_iterator_len_and_persistent_rerun_after_partial_pass():
+    ours = ND.DataLoader(_OrderedItems(), batch_size=3, num_workers=2, persistent_workers=True)
+    theirs = TD.DataLoader(_TorchOrderedItems(), batch_size=3, num_workers=2, persistent_workers=True)
+    assert len(iter(ours)) == len(iter(theirs)) == 2
+    it = iter(ours)
+    next(it)
+    del it
+    for _ in range(2):
+        assert [b["y"].data.tolist() for b in ours] == [b["y"].tolist() for b in theirs]
