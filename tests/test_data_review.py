@@ -1,6 +1,7 @@
 """Adversarial review of npgrad.data, serialization and npgrad.distributed against torch.utils.data / torch:
 each test is a divergence that was found and fixed (the oracle is PyTorch's behaviour)."""
 import itertools
+import json
 import warnings
 from collections import OrderedDict
 
@@ -135,3 +136,18 @@ def test_worker_iterator_len_and_persistent_rerun_after_partial_pass():
     del it
     for _ in range(2):
         assert [b["y"].data.tolist() for b in ours] == [b["y"].tolist() for b in theirs]
+
+
+MPI_REVIEW_CASES = ["bool_reductions", "mean_of_integers_refused_before_communicating", "zero_d_and_non_contiguous"]
+
+
+def test_collectives_under_mpiexec():
+    """One mpiexec -n 2 launch (tests/mpi_review_checks.py): bool reductions as torch.distributed's (or /
+    and), a mean of integers refused before communicating, 0-d and strided arrays."""
+    from tests.test_distributed import run_mpi
+    proc = run_mpi(["-m", "tests.mpi_review_checks"])
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS ")]
+    assert proc.returncode == 0 and lines, f"mpiexec failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    results = json.loads(lines[0][len("RESULTS "):])
+    assert results == {case: "ok" for case in MPI_REVIEW_CASES}
+

@@ -74,13 +74,19 @@ def barrier():
     get_comm().Barrier()
 
 
-def _op(op, where):
+def _op(op, where, dtype):
+    """The op's name and MPI op for arrays of ``dtype``. MPI reduces booleans only with logical ops: as in
+    torch.distributed, a bool sum or max is a logical or, a min a logical and; a mean needs floats."""
     key = str(op).lower()
     if key == "avg":
         key = "mean"
     if key not in ("sum", "mean", "max", "min"):
         raise ValueError(f"{where}: op must be one of 'sum', 'mean', 'max', 'min' (ReduceOp), got {op!r}")
+    if key == "mean" and dtype.kind != "f":
+        raise TypeError(f"{where}: op='mean' needs a floating array, got {dtype}")
     MPI = _group["MPI"]
+    if dtype.kind == "b":
+        return key, {"sum": MPI.LOR, "max": MPI.LOR, "min": MPI.LAND}[key]
     return key, {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[key]
 
 
@@ -148,9 +154,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, async_op=False):
     elementwise sum / mean / max / min (``op``). Returns the tensor, or a :class:`Work` with ``async_op``."""
     comm = get_comm()
     arr, buf = _buffer(tensor, "all_reduce")
-    key, mpi_op = _op(op, "all_reduce")
-    if key == "mean" and arr.dtype.kind != "f":
-        raise TypeError(f"all_reduce: op='mean' needs a floating array, got {arr.dtype}")
+    key, mpi_op = _op(op, "all_reduce", arr.dtype)
     size = comm.Get_size()
 
     def finish():
@@ -228,7 +232,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM):
     if src.size != buf.size * size or src.dtype != buf.dtype:
         raise ValueError(f"reduce_scatter: input of shape {src.shape} ({src.dtype}) is not {size} blocks of "
                          f"the output's shape {arr.shape} ({arr.dtype})")
-    key, mpi_op = _op(op, "reduce_scatter")
+    key, mpi_op = _op(op, "reduce_scatter", buf.dtype)
     comm.Reduce_scatter_block(src, buf, op=mpi_op)
     if key == "mean":
         buf[...] /= size

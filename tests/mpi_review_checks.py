@@ -1,0 +1,71 @@
+"""More checks under ``mpiexec -n 2`` (run by tests/test_data_review.py): collectives on bool, 0-d, integer
+and non-contiguous arrays against NumPy references each process computes locally. Prints one line
+``RESULTS {case: "ok" or the failure}`` from rank 0 (the protocol of tests/mpi_checks.py)."""
+import sys
+
+import numpy as np
+
+import npgrad as npg
+import npgrad.distributed as dist
+from tests.mpi_checks import main as _main
+
+
+def _eq(got, want, what):
+    got, want = np.asarray(got), np.asarray(want)
+    if got.dtype != want.dtype or got.shape != want.shape or not np.array_equal(got, want):
+        raise AssertionError(f"{what}: got {got!r}, expected {want!r}")
+
+
+def case_bool_reductions():
+    """torch.distributed reduces bools with sum/max as a logical or, min as a logical and (MPI refuses
+    arithmetic ops on booleans)."""
+    rank, size = dist.get_rank(), dist.get_world_size()
+    every = np.array([[r == 0, False, True, r == 1] for r in range(size)])
+    got = {}
+    for op in ("sum", "max", "min"):
+        a = every[rank].copy()
+        dist.all_reduce(a, op=op)
+        got[op] = a
+    out = np.zeros(2, bool)
+    dist.reduce_scatter_tensor(out, every[rank], op="sum")
+    _eq(got["sum"], every.sum(0, dtype=bool), "bool sum")
+    _eq(got["max"], every.max(0), "bool max")
+    _eq(got["min"], every.min(0), "bool min")
+    _eq(out, every.sum(0, dtype=bool)[2 * rank:2 * rank + 2], "bool reduce_scatter")
+
+
+def case_mean_of_integers_refused_before_communicating():
+    for call in (lambda: dist.all_reduce(np.arange(3), op="mean"),
+                 lambda: dist.reduce_scatter_tensor(np.zeros(1, np.int64), np.arange(dist.get_world_size()),
+                                                    op="avg")):
+        try:
+            call()
+        except TypeError as e:
+            if "op='mean' needs a floating array" not in str(e):
+                raise AssertionError(f"unclear error: {e}") from None
+        else:
+            raise AssertionError("a mean of integers did not raise")
+    a = np.array([1.0 + dist.get_rank()])   # the processes are still in step
+    dist.all_reduce(a)
+    _eq(a, np.array([sum(1.0 + r for r in range(dist.get_world_size()))]), "sum after the refusals")
+
+
+def case_zero_d_and_non_contiguous():
+    rank, size = dist.get_rank(), dist.get_world_size()
+    z = npg.tensor(np.float64(1.5 + rank))
+    dist.all_reduce(z, op="max")
+    g = dist.all_gather(None, np.array(rank, np.int32))
+    grid = np.zeros((3, 4))
+    grid[:, 0::2] = 10 * rank + np.arange(6).reshape(3, 2)
+    dist.broadcast(grid[:, 0::2], src=size - 1)
+    _eq(z.data, np.array(0.5 + size), "0-d all_reduce max")
+    _eq(g, np.arange(size, dtype=np.int32), "0-d all_gather")
+    want = np.zeros((3, 4))
+    want[:, 0::2] = 10 * (size - 1) + np.arange(6).reshape(3, 2)
+    _eq(grid, want, "broadcast into a strided view from the last rank")
+
+
+if __name__ == "__main__":
+    import tests.mpi_checks as checks
+    checks.CASES = {name[5:]: fn for name, fn in list(globals().items()) if name.startswith("case_")}
+    _main(sys.argv[1:])
