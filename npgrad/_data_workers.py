@@ -169,13 +169,20 @@ class _Failure:
                      + "".join(traceback.format_exception(exc_type, exc, exc.__traceback__)))
 
     def reraise(self):
+        # KeyError's str() is the repr of its argument: as PyTorch, give it a text whose repr is itself
+        text = _KeyErrorMessage(self.text) if issubclass(self.exc_type, KeyError) else self.text
         try:
-            err = self.exc_type(self.text)
+            err = self.exc_type(text)
         except Exception:
             err = RuntimeError(self.text)
-        if isinstance(err, KeyError):   # KeyError's str() is the repr of its argument: keep the text readable
-            err = RuntimeError(self.text)
         raise err
+
+
+class _KeyErrorMessage(str):
+    """A message that ``KeyError`` shows as it is (its str() is the repr of its argument)."""
+
+    def __repr__(self):
+        return self
 
 
 # ------------------------------------------------------------------------ the worker process

@@ -151,3 +151,30 @@ def test_collectives_under_mpiexec():
     results = json.loads(lines[0][len("RESULTS "):])
     assert results == {case: "ok" for case in MPI_REVIEW_CASES}
 
+
+class _MissingKey(ND.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return {"a": i}["label"]
+
+
+class _TorchMissingKey(TD.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return {"a": i}["label"]
+
+
+def test_worker_key_error_stays_a_key_error_with_a_readable_message():
+    with pytest.raises(Exception) as theirs:
+        list(TD.DataLoader(_TorchMissingKey(), batch_size=2, num_workers=1))
+    with pytest.raises(Exception) as ours:
+        list(ND.DataLoader(_MissingKey(), batch_size=2, num_workers=1))
+    assert type(ours.value) is type(theirs.value) is KeyError
+    for info in (theirs, ours):
+        msg = str(info.value)
+        assert msg.startswith("Caught KeyError in DataLoader worker process 0.\nOriginal Traceback")
+        assert "KeyError: 'label'" in msg and "\\n" not in msg
