@@ -132,9 +132,10 @@ def default_collate(items):
             return [default_collate(field) for field in transposed]     # (PyTorch: a list for tuples)
         return _like_sequence(first, [default_collate(field) for field in transposed])
     arrays = [_array(it) for it in items]
-    if arrays[0].dtype.kind in "USO":
-        raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
-                        f"found {arrays[0].dtype}")
+    for a in arrays:   # (every sample's: a string or datetime among numbers would make a Tensor of them)
+        if a.dtype.kind not in "biufc":
+            raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
+                            f"found {a.dtype}")
     shape = arrays[0].shape
     for i, a in enumerate(arrays):
         if a.shape != shape:
@@ -168,7 +169,11 @@ def default_convert(data):
     if type(data).__module__ == "numpy" and not isinstance(data, (np.str_, np.bytes_)):
         if isinstance(data, np.ndarray) and data.dtype.kind in "USO":
             return data
-        return _wrap(np.asarray(data))
+        arr = np.asarray(data)
+        if arr.dtype.kind not in "biufc":   # (datetime64, timedelta64, structured: as PyTorch's as_tensor)
+            raise TypeError(f"default_convert: can't convert np.ndarray of type {arr.dtype}: only bool, integer, "
+                            f"float and complex arrays become Tensors")
+        return _wrap(arr)
     if isinstance(data, collections.abc.Mapping):
         try:
             if isinstance(data, collections.abc.MutableMapping):

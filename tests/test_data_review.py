@@ -178,3 +178,21 @@ def test_worker_key_error_stays_a_key_error_with_a_readable_message():
         msg = str(info.value)
         assert msg.startswith("Caught KeyError in DataLoader worker process 0.\nOriginal Traceback")
         assert "KeyError: 'label'" in msg and "\\n" not in msg
+
+
+@pytest.mark.parametrize("batch", [[np.datetime64(1, "D")] * 2, [np.zeros(2), np.array(["a", "b"])],
+                                   [np.array([1, 2]), np.array([1, 2], dtype="m8[s]")],
+                                   [np.zeros(1, dtype=[("x", "f8")])] * 2])
+def test_collate_refuses_non_numeric_samples_anywhere_in_the_batch(batch):
+    with pytest.raises(TypeError):
+        TD.default_collate(batch)
+    with pytest.raises(TypeError, match="default_collate"):
+        ND.default_collate(batch)
+
+
+@pytest.mark.parametrize("sample", [np.datetime64(1, "D"), np.array([1, 2], dtype="m8[s]")])
+def test_convert_refuses_datetimes(sample):
+    with pytest.raises(TypeError):
+        TD.default_convert(sample)
+    with pytest.raises(TypeError, match="default_convert"):
+        ND.default_convert(sample)
