@@ -65,6 +65,24 @@ def case_zero_d_and_non_contiguous():
     _eq(grid, want, "broadcast into a strided view from the last rank")
 
 
+
+def case_all_gather_refuses_a_dtype_mismatch():
+    """torch.distributed.all_gather raises ValueError for a tensor_list of another dtype (npgrad cast the
+    gathered floats into the integer arrays)."""
+    size = dist.get_world_size()
+    ints = [np.zeros(3, np.int64) for _ in range(size)]
+    try:
+        dist.all_gather(ints, np.array([1.5, 2.5, 3.5]))
+    except ValueError as e:
+        if "dtype int64" not in str(e):
+            raise AssertionError(f"unclear error: {e}") from None
+    else:
+        raise AssertionError(f"all_gather into int64 arrays of float64 data gave {ints}")
+    floats = [np.zeros(3) for _ in range(size)]
+    dist.all_gather(floats, np.full(3, dist.get_rank() + 0.5))   # the processes are still in step
+    _eq(np.stack(floats), np.arange(size)[:, None] + np.full((size, 3), 0.5), "all_gather after the refusal")
+
+
 if __name__ == "__main__":
     import tests.mpi_checks as checks
     checks.CASES = {name[5:]: fn for name, fn in list(globals().items()) if name.startswith("case_")}

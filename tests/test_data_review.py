@@ -138,12 +138,13 @@ def test_worker_iterator_len_and_persistent_rerun_after_partial_pass():
         assert [b["y"].data.tolist() for b in ours] == [b["y"].tolist() for b in theirs]
 
 
-MPI_REVIEW_CASES = ["bool_reductions", "mean_of_integers_refused_before_communicating", "zero_d_and_non_contiguous"]
+MPI_REVIEW_CASES = ["bool_reductions", "mean_of_integers_refused_before_communicating", "zero_d_and_non_contiguous",
+                    "all_gather_refuses_a_dtype_mismatch"]
 
 
 def test_collectives_under_mpiexec():
     """One mpiexec -n 2 launch (tests/mpi_review_checks.py): bool reductions as torch.distributed's (or /
-    and), a mean of integers refused before communicating, 0-d and strided arrays."""
+    and), a mean of integers refused before communicating, 0-d and strided arrays, all_gather dtype checks."""
     from tests.test_distributed import run_mpi
     proc = run_mpi(["-m", "tests.mpi_review_checks"])
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS ")]

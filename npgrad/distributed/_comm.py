@@ -206,16 +206,20 @@ def all_gather(tensor_list, tensor):
     return a new array (or Tensor) of shape ``(world_size, *tensor.shape)`` instead."""
     size = get_world_size()
     _, src = _buffer(tensor, "all_gather", write=False)
+    if tensor_list is not None:   # checked before communicating (as torch, a dtype mismatch is an error)
+        if len(tensor_list) != size:
+            raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for {size} processes")
+        for t in tensor_list:
+            arr, _ = _buffer(t, "all_gather")
+            if arr.shape != src.shape or arr.dtype != src.dtype:
+                raise ValueError(f"all_gather: an entry of tensor_list has shape {arr.shape} and dtype {arr.dtype}, "
+                                 f"expected the input's {src.shape} and {src.dtype}")
     out = np.empty((size,) + src.shape, src.dtype)
     all_gather_into_tensor(out, src)
     if tensor_list is None:
         return Tensor(out, requires_grad=False) if isinstance(tensor, Tensor) else out
-    if len(tensor_list) != size:
-        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for {size} processes")
     for t, part in zip(tensor_list, out):
         arr = t.data if isinstance(t, Tensor) else t
-        if arr.shape != part.shape:
-            raise ValueError(f"all_gather: an entry of tensor_list has shape {arr.shape}, expected {part.shape}")
         arr[...] = part
         if isinstance(t, Tensor):
             _versions.bump(arr, "all_gather")
