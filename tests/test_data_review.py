@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.utils.data as TD
 
+import npgrad as npg
 import npgrad.data as ND
 
 
@@ -197,3 +198,29 @@ def test_convert_refuses_datetimes(sample):
         TD.default_convert(sample)
     with pytest.raises(TypeError, match="default_convert"):
         ND.default_convert(sample)
+
+
+
+def _patched_central_directory(path, offset, value):
+    """``path`` with byte ``offset`` of every central-directory entry of its zip archive set to ``value``."""
+    raw = bytearray(path.read_bytes())
+    pos = raw.find(b"PK\x01\x02")
+    assert pos >= 0
+    while pos >= 0:
+        raw[pos + offset] = value(raw[pos + offset])
+        pos = raw.find(b"PK\x01\x02", pos + 4)
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("offset, value, problem", [
+    (8, lambda b: b | 0x40, "not a valid .npy array"),    # flag bit 6, strong encryption: zipfile.open raises
+    (6, lambda b: 0xFF, "not an .npz"),                   # version needed to extract 25.5: zipfile.ZipFile raises
+])
+def test_load_reports_zip_features_zipfile_does_not_implement_as_value_error(tmp_path, offset, value, problem):
+    """zipfile raises NotImplementedError for some header fields; npg.load let it through instead of its
+    one ValueError naming the file."""
+    path = tmp_path / "ckpt.npz"
+    npg.save({"w": npg.tensor(np.arange(6.0).reshape(2, 3)), "step": 3}, path)
+    _patched_central_directory(path, offset, value)
+    with pytest.raises(ValueError, match=f"ckpt.npz.*{problem}"):
+        npg.load(path)
