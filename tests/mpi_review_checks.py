@@ -83,6 +83,34 @@ def case_all_gather_refuses_a_dtype_mismatch():
     _eq(np.stack(floats), np.arange(size)[:, None] + np.full((size, 3), 0.5), "all_gather after the refusal")
 
 
+
+def case_ddp_broadcasts_buffers_before_each_training_forward():
+    """As torch's DDP: rank 0's buffers are copied everywhere before each forward in training mode (a plain
+    BatchNorm's running statistics then move from rank 0's values with this process's batch), not in eval."""
+    import npgrad.nn as nn
+    rank = dist.get_rank()
+    xs = [[_data(r, step) for r in range(dist.get_world_size())] for step in range(3)]
+    bn = nn.BatchNorm1d(2, momentum=0.1)
+    bn.running_mean.data[:] = rank   # differs until DDP broadcasts rank 0's at construction
+    ddp = dist.DistributedDataParallel(bn)
+    ddp(npg.tensor(xs[0][rank]))
+    ddp(npg.tensor(xs[1][rank]))
+    ddp.eval()
+    ddp(npg.tensor(xs[2][rank]))
+    mean0, var0 = 0.1 * xs[0][0].mean(0), 0.9 + 0.1 * xs[0][0].var(0, ddof=1)   # rank 0 after step 0
+    want_mean = 0.9 * mean0 + 0.1 * xs[1][rank].mean(0)
+    want_var = 0.9 * var0 + 0.1 * xs[1][rank].var(0, ddof=1)
+    if not (np.allclose(bn.running_mean.data, want_mean, rtol=1e-12, atol=1e-14)
+            and np.allclose(bn.running_var.data, want_var, rtol=1e-12, atol=1e-14)):
+        raise AssertionError(f"running stats {bn.running_mean.data}, {bn.running_var.data}; expected "
+                             f"{want_mean}, {want_var}")
+    _eq(bn.num_batches_tracked.data, np.array(2, np.int64), "num_batches_tracked")
+
+
+def _data(rank, step):
+    return np.random.default_rng([7, rank, step]).standard_normal((4, 2))
+
+
 if __name__ == "__main__":
     import tests.mpi_checks as checks
     checks.CASES = {name[5:]: fn for name, fn in list(globals().items()) if name.startswith("case_")}
