@@ -224,3 +224,18 @@ def test_load_reports_zip_features_zipfile_does_not_implement_as_value_error(tmp
     _patched_central_directory(path, offset, value)
     with pytest.raises(ValueError, match=f"ckpt.npz.*{problem}"):
         npg.load(path)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float8_e4m3fn, torch.float16])
+def test_load_state_dict_takes_torch_tensors_without_a_numpy_dtype(dtype):
+    """A bfloat16 (or float8) PyTorch checkpoint loads into a float model as torch's load_state_dict does (an
+    exact widening); it raised torch's "unsupported ScalarType" TypeError."""
+    import npgrad.nn as nn
+    torch_model = torch.nn.Linear(3, 2).to(dtype)
+    theirs = torch.nn.Linear(3, 2).double()
+    theirs.load_state_dict(torch_model.state_dict())
+    ours = nn.Linear(3, 2)
+    ours.load_state_dict(torch_model.state_dict())
+    assert ours.weight.data.dtype == np.float64
+    np.testing.assert_array_equal(ours.weight.data, theirs.weight.detach().numpy())
+    np.testing.assert_array_equal(ours.bias.data, theirs.bias.detach().numpy())
