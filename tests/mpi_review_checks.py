@@ -107,6 +107,19 @@ def case_ddp_broadcasts_buffers_before_each_training_forward():
     _eq(bn.num_batches_tracked.data, np.array(2, np.int64), "num_batches_tracked")
 
 
+def case_broadcast_from_a_read_only_array():
+    """The source's array is only read: a read-only one (np.frombuffer, a memory map) must not make the source
+    raise alone while the other processes wait for it."""
+    rank = dist.get_rank()
+    src = np.frombuffer(np.arange(6.0).tobytes(), dtype=np.float64)   # read-only
+    got = src if rank == 0 else np.zeros(6)
+    dist.broadcast(got, src=0)
+    t = npg.tensor(np.zeros((2, 3)) + rank)
+    dist.broadcast(t, src=1)
+    _eq(got, np.arange(6.0), "broadcast of a read-only source")
+    _eq(t.data, np.ones((2, 3)), "broadcast from rank 1")
+
+
 def _data(rank, step):
     return np.random.default_rng([7, rank, step]).standard_normal((4, 2))
 

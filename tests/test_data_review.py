@@ -140,7 +140,8 @@ def test_worker_iterator_len_and_persistent_rerun_after_partial_pass():
 
 
 MPI_REVIEW_CASES = ["bool_reductions", "mean_of_integers_refused_before_communicating", "zero_d_and_non_contiguous",
-                    "all_gather_refuses_a_dtype_mismatch", "ddp_broadcasts_buffers_before_each_training_forward"]
+                    "all_gather_refuses_a_dtype_mismatch", "ddp_broadcasts_buffers_before_each_training_forward",
+                    "broadcast_from_a_read_only_array"]
 
 
 def test_collectives_under_mpiexec():

@@ -175,10 +175,12 @@ def broadcast(tensor, src=0, async_op=False):
     comm = get_comm()
     if not 0 <= src < comm.Get_size():
         raise ValueError(f"broadcast: src={src} is not a rank of a group of {comm.Get_size()} processes")
-    arr, buf = _buffer(tensor, "broadcast")
+    sending = comm.Get_rank() == src   # the source only reads its array: it may be read-only (else it would
+    arr, buf = _buffer(tensor, "broadcast", write=not sending)   # raise alone and leave the others waiting)
 
     def finish():
-        _written(tensor, arr, buf, "broadcast")
+        if not sending:
+            _written(tensor, arr, buf, "broadcast")
 
     if async_op:
         return Work(comm.Ibcast(buf, root=src), finish)
