@@ -129,16 +129,22 @@ def _map_container(obj, fn):
         values = [fn(o) for o in obj]
         if type(obj) is list:
             return values
-        clone = copy.copy(obj)
-        clone[:] = values
-        return clone
+        try:
+            clone = copy.copy(obj)
+            clone[:] = values
+            return clone
+        except Exception:   # a subclass that cannot be copied and refilled: a plain list
+            return values
     if isinstance(obj, dict):
         values = {k: fn(v) for k, v in obj.items()}
         if type(obj) is dict:
             return values
-        clone = copy.copy(obj)
-        clone.update(values)
-        return clone
+        try:
+            clone = copy.copy(obj)
+            clone.update(values)
+            return clone
+        except Exception:
+            return values
     return obj
 
 
