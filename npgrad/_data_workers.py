@@ -14,6 +14,7 @@ Arrays of a batch larger than ``SHM_MIN_BYTES`` travel through shared memory
 main process maps it and uses it in place (no copy, no pickling), and unlinks it at once so nothing is left
 behind (the mapping lives as long as the array). Smaller arrays are pickled through the queue.
 """
+import copy
 import itertools
 import os
 import queue
@@ -84,13 +85,7 @@ def _pack(obj, made):
         finally:
             shm.close()
         return _Shm(shm.name, obj.shape, obj.dtype.str)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(_pack(o, made) for o in obj))
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(_pack(o, made) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _pack(v, made) for k, v in obj.items()}
-    return obj
+    return _map_container(obj, lambda o: _pack(o, made))
 
 
 def _attach(ref):
@@ -120,12 +115,36 @@ def _unpack(obj):
         return _wrap(_unpack(obj.value))
     if isinstance(obj, _Shm):
         return _attach(obj)
+    return _map_container(obj, _unpack)
+
+
+def _map_container(obj, fn):
+    """``obj`` with ``fn`` applied to the items of its tuples, lists and dicts, keeping their types (an
+    OrderedDict, a defaultdict or a list subclass stays one, as a pickled batch does in PyTorch)."""
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(_unpack(o) for o in obj))
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(_unpack(o) for o in obj)
+        return type(obj)(*(fn(o) for o in obj))
+    if isinstance(obj, tuple):
+        return type(obj)(fn(o) for o in obj)
+    if isinstance(obj, list):
+        values = [fn(o) for o in obj]
+        if type(obj) is list:
+            return values
+        try:
+            clone = copy.copy(obj)
+            clone[:] = values
+            return clone
+        except Exception:   # a subclass that cannot be copied and refilled: a plain list
+            return values
     if isinstance(obj, dict):
-        return {k: _unpack(v) for k, v in obj.items()}
+        values = {k: fn(v) for k, v in obj.items()}
+        if type(obj) is dict:
+            return values
+        try:
+            clone = copy.copy(obj)
+            clone.update(values)
+            return clone
+        except Exception:
+            return values
     return obj
 
 
@@ -156,13 +175,20 @@ class _Failure:
                      + "".join(traceback.format_exception(exc_type, exc, exc.__traceback__)))
 
     def reraise(self):
+        # KeyError's str() is the repr of its argument: as PyTorch, give it a text whose repr is itself
+        text = _KeyErrorMessage(self.text) if issubclass(self.exc_type, KeyError) else self.text
         try:
-            err = self.exc_type(self.text)
+            err = self.exc_type(text)
         except Exception:
             err = RuntimeError(self.text)
-        if isinstance(err, KeyError):   # KeyError's str() is the repr of its argument: keep the text readable
-            err = RuntimeError(self.text)
         raise err
+
+
+class _KeyErrorMessage(str):
+    """A message that ``KeyError`` shows as it is (its str() is the repr of its argument)."""
+
+    def __repr__(self):
+        return self
 
 
 # ------------------------------------------------------------------------ the worker process
@@ -340,24 +366,32 @@ class MultiWorkerIterator(_PoolIterator):
         self.loader = loader
         self.pool = _get_pool(loader, fetch)
         self.tag = next(_WorkerPool._tags)
-        self.batches = tasks   # what batch i is loaded from (its indices)
+        self.tasks = iter(tasks)   # what each batch is loaded from (its indices), drawn as they are sent, so
+        self.exhausted = False     # that an endless sampler works, as in PyTorch
         self.sent = self.next = 0
         for _ in range(loader.prefetch_factor * loader.num_workers):
             self._send_one()
 
     def _send_one(self):
-        if self.sent < len(self.batches):
-            self.pool.send(self.tag, self.sent, self.batches[self.sent])
-            self.sent += 1
+        if self.exhausted:
+            return
+        try:
+            indices = next(self.tasks)
+        except StopIteration:
+            self.exhausted = True
+            return
+        self.pool.send(self.tag, self.sent, indices)
+        self.sent += 1
 
     def __iter__(self):
         return self
 
     def __len__(self):
-        return len(self.batches)
+        return len(self.loader)
 
     def __next__(self):
-        if self.pool is None or self.next >= len(self.batches):
+        # while tasks remain, prefetch_factor * num_workers >= 1 batches are in flight: next == sent means done
+        if self.pool is None or self.next >= self.sent:
             self._close()
             raise StopIteration
         payload = self.pool.get(self.tag, self.next, self.loader.timeout)
@@ -369,7 +403,7 @@ class MultiWorkerIterator(_PoolIterator):
         return _unpack(payload)
 
     def _unfinished(self):
-        return self.next < len(self.batches)
+        return self.next < self.sent or not self.exhausted
 
 
 class IterableWorkerIterator(_PoolIterator):

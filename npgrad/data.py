@@ -9,6 +9,8 @@ the other datasets are in ``_datasets.py``, the samplers in ``_samplers.py``, th
 """
 import collections.abc
 import copy
+import math
+import warnings
 
 import numpy as np
 
@@ -75,13 +77,24 @@ def random_split(dataset, lengths, generator=None, *, seed=None):
     seeded with npgrad's keyword-only ``seed``, else ``npg.random``'s)."""
     n = len(dataset)
     lengths = list(lengths)
-    if all(0 <= f <= 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9 and sum(lengths) != n:
-        sizes = [int(np.floor(n * f)) for f in lengths]
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:   # fractions (PyTorch's test: also [1] or [0, 1])
+        for i, frac in enumerate(lengths):
+            if frac < 0 or frac > 1:
+                raise ValueError(f"Fraction at index {i} is not between 0 and 1")
+        sizes = [math.floor(n * f) for f in lengths]
         for i in range(n - sum(sizes)):
             sizes[i % len(sizes)] += 1
         lengths = sizes
+        for i, length in enumerate(lengths):
+            if length == 0:
+                warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                              stacklevel=2)
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    for i, length in enumerate(lengths):   # (PyTorch slices with a negative or fractional length silently)
+        if not isinstance(length, (int, np.integer)) or isinstance(length, (bool, np.bool_)) or length < 0:
+            raise ValueError(f"random_split: length at index {i} is {length!r}; lengths must be non-negative "
+                             f"integers, or fractions summing to 1")
     rng = generator or (np.random.default_rng(seed) if seed is not None else _random.get_generator())
     perm = rng.permutation(n)
     out, start = [], 0
@@ -119,9 +132,15 @@ def default_collate(items):
             return [default_collate(field) for field in transposed]     # (PyTorch: a list for tuples)
         return _like_sequence(first, [default_collate(field) for field in transposed])
     arrays = [_array(it) for it in items]
-    if arrays[0].dtype.kind in "USO":
-        raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
-                        f"found {arrays[0].dtype}")
+    for a in arrays:   # (every sample's: a string or datetime among numbers would make a Tensor of them)
+        if a.dtype.kind not in "biufc":
+            raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
+                            f"found {a.dtype}")
+    shape = arrays[0].shape
+    for i, a in enumerate(arrays):
+        if a.shape != shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
+                               f"{list(a.shape)} at entry {i}")
     return _wrap(np.stack(arrays))
 
 
@@ -150,7 +169,11 @@ def default_convert(data):
     if type(data).__module__ == "numpy" and not isinstance(data, (np.str_, np.bytes_)):
         if isinstance(data, np.ndarray) and data.dtype.kind in "USO":
             return data
-        return _wrap(np.asarray(data))
+        arr = np.asarray(data)
+        if arr.dtype.kind not in "biufc":   # (datetime64, timedelta64, structured: as PyTorch's as_tensor)
+            raise TypeError(f"default_convert: can't convert np.ndarray of type {arr.dtype}: only bool, integer, "
+                            f"float and complex arrays become Tensors")
+        return _wrap(arr)
     if isinstance(data, collections.abc.Mapping):
         try:
             if isinstance(data, collections.abc.MutableMapping):
@@ -182,7 +205,10 @@ class _Fetch:
 
     def __init__(self, dataset, collate_fn, auto):
         self.dataset, self.collate_fn, self.auto = dataset, collate_fn, auto
-        self.fast = auto and isinstance(dataset, TensorDataset) and collate_fn is default_collate
+        # (only when the items are what TensorDataset's own __getitem__ gives: not a subclass's override)
+        self.fast = (auto and collate_fn is default_collate and isinstance(dataset, TensorDataset)
+                     and type(dataset).__getitem__ in (TensorDataset.__getitem__, _ArrayDataset.__getitem__)
+                     and getattr(dataset, "__getitems__", None) is None)
 
     def __call__(self, idx, tag=None):
         if not self.auto:
@@ -368,7 +394,7 @@ class DataLoader:
             return self._single_process_iterable(fetch)
         fetch = _Fetch(self.dataset, self.collate_fn, self._auto)
         if self.num_workers:
-            return _data_workers.MultiWorkerIterator(self, list(self._tasks()), fetch)
+            return _data_workers.MultiWorkerIterator(self, self._tasks(), fetch)
         return (fetch(task) for task in self._tasks())
 
     def _single_process_iterable(self, fetch):

@@ -176,7 +176,9 @@ class _Reader:
         except _Malformed:
             raise
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, TypeError, SyntaxError, KeyError,
-                OverflowError, IndexError) as e:  # the .npy header is untrusted text: any failure is a defect
+                OverflowError, IndexError, NotImplementedError) as e:
+            # (the .npy header is untrusted text, and the member's local zip header may claim features zipfile
+            # does not implement, e.g. strong encryption: any failure is a defect)
             raise _Malformed(f"member {member!r} is not a valid .npy array ({type(e).__name__}: {e})") from e
         return arr.reshape(shape, order="F" if fortran else "C")
 
@@ -347,7 +349,7 @@ def load(f, max_bytes=DEFAULT_MAX_BYTES):
     try:
         try:
             zf = zipfile.ZipFile(fh)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
             if _starts_with(fh, np.lib.format.MAGIC_PREFIX):
                 problem = "it is a single .npy array (np.save), not an .npz archive; read it with np.load"
             else:

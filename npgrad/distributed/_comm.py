@@ -74,13 +74,19 @@ def barrier():
     get_comm().Barrier()
 
 
-def _op(op, where):
+def _op(op, where, dtype):
+    """The op's name and MPI op for arrays of ``dtype``. MPI reduces booleans only with logical ops: as in
+    torch.distributed, a bool sum or max is a logical or, a min a logical and; a mean needs floats."""
     key = str(op).lower()
     if key == "avg":
         key = "mean"
     if key not in ("sum", "mean", "max", "min"):
         raise ValueError(f"{where}: op must be one of 'sum', 'mean', 'max', 'min' (ReduceOp), got {op!r}")
+    if key == "mean" and dtype.kind != "f":
+        raise TypeError(f"{where}: op='mean' needs a floating array, got {dtype}")
     MPI = _group["MPI"]
+    if dtype.kind == "b":
+        return key, {"sum": MPI.LOR, "max": MPI.LOR, "min": MPI.LAND}[key]
     return key, {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[key]
 
 
@@ -148,9 +154,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, async_op=False):
     elementwise sum / mean / max / min (``op``). Returns the tensor, or a :class:`Work` with ``async_op``."""
     comm = get_comm()
     arr, buf = _buffer(tensor, "all_reduce")
-    key, mpi_op = _op(op, "all_reduce")
-    if key == "mean" and arr.dtype.kind != "f":
-        raise TypeError(f"all_reduce: op='mean' needs a floating array, got {arr.dtype}")
+    key, mpi_op = _op(op, "all_reduce", arr.dtype)
     size = comm.Get_size()
 
     def finish():
@@ -171,10 +175,12 @@ def broadcast(tensor, src=0, async_op=False):
     comm = get_comm()
     if not 0 <= src < comm.Get_size():
         raise ValueError(f"broadcast: src={src} is not a rank of a group of {comm.Get_size()} processes")
-    arr, buf = _buffer(tensor, "broadcast")
+    sending = comm.Get_rank() == src   # the source only reads its array: it may be read-only (else it would
+    arr, buf = _buffer(tensor, "broadcast", write=not sending)   # raise alone and leave the others waiting)
 
     def finish():
-        _written(tensor, arr, buf, "broadcast")
+        if not sending:
+            _written(tensor, arr, buf, "broadcast")
 
     if async_op:
         return Work(comm.Ibcast(buf, root=src), finish)
@@ -202,16 +208,20 @@ def all_gather(tensor_list, tensor):
     return a new array (or Tensor) of shape ``(world_size, *tensor.shape)`` instead."""
     size = get_world_size()
     _, src = _buffer(tensor, "all_gather", write=False)
+    if tensor_list is not None:   # checked before communicating (as torch, a dtype mismatch is an error)
+        if len(tensor_list) != size:
+            raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for {size} processes")
+        for t in tensor_list:
+            arr, _ = _buffer(t, "all_gather")
+            if arr.shape != src.shape or arr.dtype != src.dtype:
+                raise ValueError(f"all_gather: an entry of tensor_list has shape {arr.shape} and dtype {arr.dtype}, "
+                                 f"expected the input's {src.shape} and {src.dtype}")
     out = np.empty((size,) + src.shape, src.dtype)
     all_gather_into_tensor(out, src)
     if tensor_list is None:
         return Tensor(out, requires_grad=False) if isinstance(tensor, Tensor) else out
-    if len(tensor_list) != size:
-        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for {size} processes")
     for t, part in zip(tensor_list, out):
         arr = t.data if isinstance(t, Tensor) else t
-        if arr.shape != part.shape:
-            raise ValueError(f"all_gather: an entry of tensor_list has shape {arr.shape}, expected {part.shape}")
         arr[...] = part
         if isinstance(t, Tensor):
             _versions.bump(arr, "all_gather")
@@ -228,7 +238,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM):
     if src.size != buf.size * size or src.dtype != buf.dtype:
         raise ValueError(f"reduce_scatter: input of shape {src.shape} ({src.dtype}) is not {size} blocks of "
                          f"the output's shape {arr.shape} ({arr.dtype})")
-    key, mpi_op = _op(op, "reduce_scatter")
+    key, mpi_op = _op(op, "reduce_scatter", buf.dtype)
     comm.Reduce_scatter_block(src, buf, op=mpi_op)
     if key == "mean":
         buf[...] /= size

@@ -48,7 +48,16 @@ def _as_array(value):
     if isinstance(value, Tensor):
         return value.data
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a PyTorch tensor, maybe requiring grad
-        value = value.detach().cpu().numpy()
+        value = value.detach().cpu()
+        try:
+            value = value.numpy()
+        except TypeError:   # bfloat16, float8, complex32: no NumPy dtype; widened exactly, as PyTorch's copy_
+            if callable(getattr(value, "is_complex", None)) and value.is_complex():
+                value = value.cfloat().numpy()
+            elif callable(getattr(value, "is_floating_point", None)) and value.is_floating_point():
+                value = value.float().numpy()
+            else:
+                return None
     try:
         arr = np.asarray(value)
     except Exception:  # e.g. a PyTorch tensor that requires grad
