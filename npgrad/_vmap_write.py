@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from . import func_vmap as fv
-from ._vmap_gather import _adv_items, _batched_key
+from ._vmap_gather import _adv_items, _batched_key, _bool_split
 from ._vmap_rules import _batched_at, _bind, _lifted, _only_batched, _ops, _size, loop_rule
 from .func_vmap import _at, _batched, _pad
 from .tensor import Tensor
@@ -35,7 +35,7 @@ def assign_rule(op, level, args, kwargs):
 def setitem_rule(op, level, args, kwargs):
     """``x[key] = value`` on a batched ``x``: the same write into ``x``'s inner tensor. An unbatched ``x``
     cannot hold a batched value or key (torch.func.vmap refuses too); a key this rule does not take (a scalar
-    bool beside a batched index tensor) runs the whole function per sample."""
+    bool beside an index tensor batched at another vmap level) runs the whole function per sample."""
     x, key, value = args
     if not _batched_at(x, level):
         raise RuntimeError("vmap: x[key] = value with a batched value (or key) and an unbatched x is not possible: "
@@ -105,13 +105,14 @@ def _batched_index_parts(level, x, keys, value, size):
     """A key with a batched index tensor: each sample's flat positions, read as getitem reads a batched key."""
     if any(_batched_at(k, level) and k._inner.dtype == bool for k in keys):
         _mask_error()
-    items = _adv_items(level, keys)
-    if items is None:                                   # a scalar bool beside the batched index
-        return None
     shape = tuple(x.shape)
+    flat = np.arange(math.prod(shape)).reshape(shape)
+    split = _bool_split(keys)                           # scalar bools: new axes of the positions, indexed
     try:
-        key_b, _, _, pre, _ = _batched_key(items, len(shape), size, keys)
-        grid = np.arange(math.prod(shape)).reshape(shape)[tuple(key_b)]
+        if split is not None:
+            flat = flat[split[0]]
+        key_b, _, _, pre, _ = _batched_key(_adv_items(level, split[1] if split else keys), flat.ndim, size, keys)
+        grid = flat[tuple(key_b)]
     except (IndexError, ValueError, TypeError):
         _sample_error(level, keys, shape, value, size)
     if pre:
