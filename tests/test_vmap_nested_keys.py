@@ -221,3 +221,35 @@ def test_read_with_a_scalar_bool_beside_an_index_batched_at_the_outer_level(kind
     x, j = _n(P, B, *XS), RNG.integers(0, 4, (P, 2))
     out = _nested(f, (0, 0), (None, 0))(npg.tensor(x), npg.tensor(j), npg.tensor(j))
     assert_close(out, np.stack([[x[p, q][key_of(j[p])] for q in range(B)] for p in range(P)]), np.float64)
+
+
+@pytest.mark.parametrize("kind", list(BOOL_KEYS))
+@pytest.mark.parametrize("index_levels", ["outer", "both"])
+def test_write_with_a_scalar_bool_beside_an_index_batched_at_the_outer_level(kind, index_levels):
+    """x batched at both levels, the value at the outer one, the index at the outer one (only, or at both)."""
+    key_of = BOOL_KEYS[kind]
+    f, tfn = _write_fn(npg, key_of), _write_fn(torch, lambda j: _tb(key_of(j)))
+    j = np.stack([RNG.permutation(4)[:2] for _ in range(P * B)]).reshape(P, B, 2)
+    j = j if index_levels == "both" else j[:, 0]
+    jq = (lambda p, q: j[p, q]) if index_levels == "both" else (lambda p, q: j[p])  # noqa: E731
+    x, v = _n(P, B, *XS), _n(P, *np.empty(XS)[key_of(j.reshape(-1, 2)[0])].shape)
+    args = [npg.tensor(a) for a in (x, v, j)]
+
+    def nested(fn):
+        return npg.func.vmap(npg.func.vmap(fn, in_dims=(0, None, 0 if index_levels == "both" else None)))
+    out = nested(f)(*args)
+    loop = [[f(npg.tensor(x[p, q]), npg.tensor(v[p]), jq(p, q)).data for q in range(B)] for p in range(P)]
+    assert_close(out, np.stack(loop), np.float64)
+    tl = [[tfn(torch.tensor(x[p, q]), torch.tensor(v[p]), jq(p, q)).numpy() for q in range(B)] for p in range(P)]
+    assert_close(out, np.stack(tl), np.float64, what="vs torch")
+    g = nested(npg.func.grad(lambda a, b, j: f(a, b, j).sum(), argnums=(0, 1)))(*args)
+    tg = [[tf.grad(lambda a, b, j: tfn(a, b, j).sum(), argnums=(0, 1))(torch.tensor(x[p, q]), torch.tensor(v[p]),
+                                                                         jq(p, q)) for q in range(B)] for p in range(P)]
+    for k in range(2):
+        assert_close(g[k], np.stack([[t[k].numpy() for t in r] for r in tg]), np.float64, what=f"grad {k}")
+    if v.size:
+        tj = np.stack([[torch.autograd.functional.jacobian(lambda b: tfn(torch.tensor(x[p, q]), b, jq(p, q)),
+                                                           torch.tensor(v[p])).numpy() for q in range(B)]
+                       for p in range(P)])
+        for jac in (npg.func.jacrev, npg.func.jacfwd):
+            assert_close(nested(jac(f, argnums=1))(*args), tj, np.float64, what=jac.__name__)
