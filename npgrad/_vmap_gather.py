@@ -14,15 +14,22 @@ from .func_vmap import _at, _batched, _pad
 from .tensor import Tensor
 
 
+def _mask_read_error():
+    raise RuntimeError("vmap: indexing with a batched boolean mask gives a result whose shape depends on the data "
+                       "of each sample; this is not supported inside vmap (as in torch.func). Use "
+                       "npg.where(mask, x, 0) instead")
+
+
 def _index_item(k, level):
-    """One key item as (value, batched): a batched index's inner values, a Tensor's data, lists as arrays."""
-    if _batched_at(k, level):
-        d = k._inner.data
-        if d.dtype == bool:
-            raise RuntimeError("vmap: indexing with a batched boolean mask gives a result whose shape depends on "
-                               "the data of each sample; this is not supported inside vmap (as in torch.func). "
-                               "Use npg.where(mask, x, 0) instead")
-        return d, True
+    """One key item as (value, batched): a batched index's inner values, a Tensor's data, lists as arrays. An
+    index tensor batched at another vmap level (too) stays a tensor (its inner one when batched at ``level``):
+    the other level's rule reads it."""
+    if type(k) is fv.BatchedTensor:
+        if k.dtype == bool:
+            _mask_read_error()
+        if not _batched_at(k, level):
+            return k, False
+        return (k._inner, True) if type(k._inner) is fv.BatchedTensor else (k._inner.data, True)
     if isinstance(k, Tensor) or isinstance(k, (list, tuple)):
         from .ops.index import normalize_key
         return normalize_key((k,))[0], False
@@ -46,7 +53,36 @@ def _adv_items(level, keys):
             items += [(a, False) for a in np.nonzero(v)]
         else:
             items.append((v, b))
-    return items if any(isinstance(v, np.ndarray) for v, _ in items) else None
+    return items if any(isinstance(v, (np.ndarray, Tensor)) for v, _ in items) else None
+
+
+def _bool_split(keys):
+    """A key with scalar bools as two keys read one after the other, or None when it has none: NumPy reads a
+    scalar bool as an index array of shape (1,) (True) or (0,) (False) into a new axis of size 1, so the first
+    key (``None`` for each scalar bool, the rest slices) inserts those axes and the second indexes them with
+    ``zeros(1)`` / ``zeros(0)``, the ``None``s of the key becoming slices; each item keeps its place, so NumPy
+    puts the axes where it puts them for the key itself."""
+    from .ops.index import normalize_key
+    items = [k if type(k) is fv.BatchedTensor or k is None or k is Ellipsis or isinstance(k, slice)
+             else normalize_key((k,))[0] for k in keys]
+
+    def scalar_bool(k):
+        return isinstance(k, (bool, np.bool_)) or (isinstance(k, np.ndarray) and k.dtype == bool and k.ndim == 0)
+    if not any(scalar_bool(k) for k in items):
+        return None
+    first, second = [], []
+    for k in items:
+        if scalar_bool(k):
+            first.append(None)
+            second.append(np.zeros(1 if k else 0, np.intp))
+        elif k is None or k is Ellipsis:
+            first.append(k)
+            second.append(slice(None) if k is None else k)
+        else:
+            nd = k.ndim if isinstance(k, np.ndarray) and k.dtype == bool else 1
+            first += [slice(None)] * nd
+            second.append(k)
+    return tuple(first), tuple(second)
 
 
 def _batched_key(items, nd, size, key):
@@ -88,6 +124,9 @@ def getitem_rule(op, level, args, kwargs):
         return basic
     x, key = args[:2]
     keys = key if isinstance(key, tuple) else (key,)
+    split = _bool_split(keys)
+    if split is not None:                                   # scalar bools: new axes, then index arrays into them
+        return op(op(x, split[0]), split[1])
     items = _adv_items(level, keys)
     if items is None:
         return loop_rule(op, level, args, kwargs)
@@ -205,12 +244,16 @@ def scatter_add_rule(op, level, args, kwargs):
     if not _batched_at(g, level) or not _only_batched(level, ba, ("g",)):
         return loop_rule(op, level, args, kwargs)
     from .ops.index import normalize_key
+    split = _bool_split(normalize_key(key))
+    if split is not None:                                   # scalar bools: the two reads' scatters, in turn
+        mid = np.broadcast_to(np.empty((), np.int8), tuple(shape))[split[0]].shape
+        return op(shape, split[0], op(mid, split[1], g))
     items = []
     for k in normalize_key(key):
         if isinstance(k, np.ndarray) and k.dtype == bool and k.ndim > 0:
             items += list(np.nonzero(k))
-        elif isinstance(k, (bool, np.bool_)) or (isinstance(k, np.ndarray) and k.ndim == 0):
-            return loop_rule(op, level, args, kwargs)
+        elif isinstance(k, np.ndarray) and k.ndim == 0:   # a 0-d integer array: NumPy reads it as an int
+            items.append(int(k))
         else:
             items.append(k)
     if any(isinstance(k, np.ndarray) for k in items):  # integers among index arrays are index arrays too

@@ -6,7 +6,8 @@ and an Ellipsis (slices) is written at ``(:,) + key``: slices stay slices. A key
 or with a batched index tensor, is written at the flat positions it selects in each sample (NumPy's reading of
 the key on ``arange(n)``, batched as getitem reads it), unravelled, with ``arange(B)`` for the batch axis: the
 selection is then ``(B,) + selection`` of one sample, whatever NumPy's rules put where. An index tensor batched
-at another vmap level (too) stays a tensor in the write at ``(arange(B),) + key``: that level's rule writes it.
+at another vmap level (too) stays a tensor in the write at ``(arange(B),) + key``: that level's rule writes it
+(scalar bools beside it: into a view with their new axes, indexed by ``zeros(1)`` / ``zeros(0)``, ``_bool_split``).
 A batched bool mask selects a different number of elements per sample: refused, as torch.func.vmap refuses it.
 Registered by ``_vmap_rules.py``."""
 import math
@@ -14,7 +15,7 @@ import math
 import numpy as np
 
 from . import func_vmap as fv
-from ._vmap_gather import _adv_items, _batched_key
+from ._vmap_gather import _adv_items, _batched_key, _bool_split
 from ._vmap_rules import _batched_at, _bind, _lifted, _only_batched, _ops, _size, loop_rule
 from .func_vmap import _at, _batched, _pad
 from .tensor import Tensor
@@ -28,38 +29,43 @@ def assign_rule(op, level, args, kwargs):
     parts = _write_parts(level, x, key, value) if _only_batched(level, ba, ("x", "key", "value")) else None
     if parts is None:
         return loop_rule(op, level, args, kwargs)
-    wkey, vi, size = parts
-    return _batched(op(_lifted(x, level, size), wkey, vi), level)
+    wkey, vi, size, first = parts
+    xl = _lifted(x, level, size)
+    if first is None:
+        return _batched(op(xl, wkey, vi), level)
+    ops = _ops()                                         # the new axes of scalar bools: written, then dropped
+    return _batched(ops.reshape(op(ops.getitem(xl, (slice(None),) + first), wkey, vi), tuple(xl.shape)), level)
 
 
 def setitem_rule(op, level, args, kwargs):
     """``x[key] = value`` on a batched ``x``: the same write into ``x``'s inner tensor. An unbatched ``x``
-    cannot hold a batched value or key (torch.func.vmap refuses too); a key this rule does not take (a scalar
-    bool beside a batched index tensor) runs the whole function per sample."""
+    cannot hold a batched value or key (torch.func.vmap refuses too)."""
     x, key, value = args
     if not _batched_at(x, level):
         raise RuntimeError("vmap: x[key] = value with a batched value (or key) and an unbatched x is not possible: "
                            "the result would need a batch dimension x does not have (torch.func.vmap refuses this "
                            "too); write into a batched copy (e.g. x + zeros of the batch) or use index_put / scatter")
-    parts = _write_parts(level, x, key, value)
-    if parts is None:
-        raise fv._NoRule("setitem")
-    wkey, vi, _ = parts
-    op(x._inner, wkey, vi)
+    wkey, vi, _, first = _write_parts(level, x, key, value)
+    op(x._inner if first is None else _ops().getitem(x._inner, (slice(None),) + first), wkey, vi)  # (a view)
 
 
 def _write_parts(level, x, key, value):
-    """The key of the batched write into ``x`` lifted to the batch, the value aligned with its selection, and the
-    batch size; or None (a key the rule does not take: the caller loops). A key or value that does not fit a
-    sample raises the op's own error for the first sample it does not fit."""
+    """The key of the batched write into ``x`` lifted to the batch, the value aligned with its selection, the
+    batch size, and None or the basic key (after the batch axis) of the view the write goes into (the new axes of
+    scalar bools beside index tensors batched at another level). A key or value that does not fit a sample raises
+    the op's own error for the first sample it does not fit."""
     keys = key if isinstance(key, tuple) else (key,)
     size = _size(fv._flatten([x, list(keys), value])[0], level)
     if any(type(k) is fv.BatchedTensor and (not _batched_at(k, level) or type(k._inner) is fv.BatchedTensor)
            for k in keys):
-        return _nested_index_parts(level, x, keys, value, size)
+        split = _bool_split(keys)
+        if split is None:
+            return _nested_index_parts(level, tuple(x.shape), keys, value, size) + (None,)
+        shape = np.broadcast_to(np.empty((), np.int8), tuple(x.shape))[split[0]].shape
+        return _nested_index_parts(level, shape, split[1], value, size) + (split[0],)
     shape = tuple(x.shape)
     if any(_batched_at(k, level) for k in keys):
-        return _batched_index_parts(level, x, keys, value, size)
+        return _batched_index_parts(level, x, keys, value, size) + (None,)
     from .ops.index import normalize_key
     nkey = normalize_key(keys)
     try:
@@ -71,11 +77,11 @@ def _write_parts(level, x, key, value):
     items = _plain_items(nkey, len(shape))
     if items is None:                                   # None or a scalar bool: the flat positions
         grid = np.arange(math.prod(shape)).reshape(shape)[nkey]
-        return _grid_key(grid, shape, size, sel), _aligned(level, keys, shape, value, size, sel, 0), size
+        return _grid_key(grid, shape, size, sel), _aligned(level, keys, shape, value, size, sel, 0), size, None
     pos = [i for i, k in enumerate(items) if isinstance(k, np.ndarray)]
     apart = bool(pos) and pos != list(range(pos[0], pos[-1] + 1))
     lead = len(np.broadcast_shapes(*(items[i].shape for i in pos))) if apart else 0
-    return (slice(None),) + items, _aligned(level, keys, shape, value, size, sel, lead), size
+    return (slice(None),) + items, _aligned(level, keys, shape, value, size, sel, lead), size, None
 
 
 def _plain_items(nkey, nd):
@@ -105,13 +111,14 @@ def _batched_index_parts(level, x, keys, value, size):
     """A key with a batched index tensor: each sample's flat positions, read as getitem reads a batched key."""
     if any(_batched_at(k, level) and k._inner.dtype == bool for k in keys):
         _mask_error()
-    items = _adv_items(level, keys)
-    if items is None:                                   # a scalar bool beside the batched index
-        return None
     shape = tuple(x.shape)
+    flat = np.arange(math.prod(shape)).reshape(shape)
+    split = _bool_split(keys)                           # scalar bools: new axes of the positions, indexed
     try:
-        key_b, _, _, pre, _ = _batched_key(items, len(shape), size, keys)
-        grid = np.arange(math.prod(shape)).reshape(shape)[tuple(key_b)]
+        if split is not None:
+            flat = flat[split[0]]
+        key_b, _, _, pre, _ = _batched_key(_adv_items(level, split[1] if split else keys), flat.ndim, size, keys)
+        grid = flat[tuple(key_b)]
     except (IndexError, ValueError, TypeError):
         _sample_error(level, keys, shape, value, size)
     if pre:
@@ -120,7 +127,7 @@ def _batched_index_parts(level, x, keys, value, size):
     return _grid_key(grid, shape, size, sel), _aligned(level, keys, shape, value, size, sel, 0), size
 
 
-def _nested_index_parts(level, x, keys, value, size):
+def _nested_index_parts(level, shape, keys, value, size):
     """A key with an index tensor batched at another vmap level (too): the write at ``(arange(B),) + key`` with
     the index arrays kept as tensors (the other level's rule writes them), as getitem reads a batched key; the
     batch index in front puts the index arrays' axes in front of the selection, so the value's move there."""
@@ -134,12 +141,9 @@ def _nested_index_parts(level, x, keys, value, size):
         elif k is None or k is Ellipsis or isinstance(k, slice):
             items.append((k, False))
         else:
-            v = normalize_key((k,))[0]
-            if isinstance(v, (bool, np.bool_)) or (isinstance(v, np.ndarray) and v.dtype == bool and v.ndim == 0):
-                return None                              # a scalar bool beside the index tensors: the loop
+            v = normalize_key((k,))[0]                   # (no scalar bool: _bool_split took them)
             items += [(a, False) for a in np.nonzero(v)] if isinstance(v, np.ndarray) and v.dtype == bool \
                 else [(v, False)]
-    shape = tuple(x.shape)
     zkey = tuple(np.zeros(v.shape[1:] if b else v.shape, np.intp) if isinstance(v, Tensor) else v for v, b in items)
     vs = tuple(value.shape) if isinstance(value, Tensor) else np.shape(value)
     try:

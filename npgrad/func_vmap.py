@@ -217,7 +217,8 @@ def _dispatch(kind, op, args, kwargs):
     """Run ``op(*args, **kwargs)`` by its family's batching rule if an argument is batched; else
     ``NotImplemented`` (the op runs as usual). A kind without a rule, or a rule that cannot batch this call
     (it returns ``NotImplemented``), runs the op per sample (``_vmap_rules.loop_rule``, with a warning)."""
-    level = _level_of(args) or _deep_level(args, kwargs)
+    level = _level_of(args)   # the innermost level anywhere (an index tuple's tensor may be inner to x's level)
+    level = _deep_level(args, kwargs) if kwargs or any(isinstance(a, (tuple, list, dict)) for a in args) else level
     if not level:
         return NotImplemented
     kwargs = kwargs or {}
