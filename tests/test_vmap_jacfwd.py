@@ -203,3 +203,38 @@ def test_the_basis_does_not_grow_with_the_batch(monkeypatch, transform):
     large = _basis_sizes(monkeypatch, fn, W, npg.tensor(_rng(15).standard_normal((8, 4))))
     assert small == large
     assert small and max(small) == W.size + 4   # one basis over both inputs' per-sample elements
+
+
+def test_reverse_mode_through_it_and_other_layouts():
+    W = _rng(16).standard_normal((4, 3))
+    X = _rng(17).standard_normal((5, 4))
+    (w, x), (wt, xt) = _both(W, X)
+    with no_vmap_fallback():
+        got = npg.func.grad(lambda w, x: (vmap(jacfwd(_f, 1), in_dims=(None, 0))(w, x) ** 2).sum())(w, x)
+        _check(got, tf.grad(lambda w, x: (tf.vmap(tf.jacfwd(_ft, 1), in_dims=(None, 0))(w, x) ** 2).sum())(wt, xt))
+        got = vmap(npg.func.grad(lambda w, x: (jacfwd(_f, 1)(w, x) ** 2).sum()), in_dims=(None, 0))(w, x)
+        _check(got, tf.vmap(tf.grad(lambda w, x: (tf.jacfwd(_ft, 1)(w, x) ** 2).sum()), in_dims=(None, 0))(wt, xt))
+        got = vmap(jacfwd(_vec, (0, 1)), in_dims=(None, 1))(w, npg.tensor(X.T.copy()))
+        _check(got, tf.vmap(tf.jacfwd(_vect, (0, 1)), in_dims=(None, 1))(wt, torch.tensor(X.T.copy())))
+        T = _rng(18).standard_normal((4, 3))
+        got = vmap(lambda xi: npg.func.jvp(lambda v: npg.tanh(xi @ v), (w,), (npg.tensor(T),)))(x)
+        _check(got, tf.vmap(lambda xi: tf.jvp(lambda v: torch.tanh(xi @ v), (wt,), (torch.tensor(T),)))(xt))
+
+
+def test_a_write_into_a_copy_of_the_batched_input():
+    W = _rng(19).standard_normal((4, 3))
+    X = _rng(20).standard_normal((5, 4))
+    (w, x), (wt, xt) = _both(W, X)
+
+    def f(w, x):
+        x = x * 1.0
+        x.mul_(2)
+        return npg.tanh(x @ w)
+
+    def ft(w, x):
+        x = x * 1.0
+        x.mul_(2)
+        return torch.tanh(x @ w)
+    with no_vmap_fallback():
+        got = vmap(jacfwd(f, (0, 1)), in_dims=(None, 0))(w, x)
+    _check(got, tf.vmap(tf.jacfwd(ft, (0, 1)), in_dims=(None, 0))(wt, xt))
