@@ -1,5 +1,6 @@
-"""Transforms inside ``vmap`` (``vmap(grad(f))``, ``vmap(jacrev(f))``, ``vmap(jacfwd(f))``): one batched
-transform instead of one per sample.
+"""Reverse-mode transforms inside ``vmap`` (``vmap(grad(f))``, ``vmap(jacrev(f))``): one batched transform
+instead of one per sample. (``jacfwd`` runs its own path on the batched arguments instead, whose basis is the
+per-sample input's: npgrad/_fwd_batched.py.)
 
 The batched inputs are unwrapped at the vmap level (batch axis in front); the differentiated unbatched inputs
 (a model's parameters in per-sample gradients) become stride-0 broadcasts along the batch, so each sample owns
@@ -84,7 +85,7 @@ def _wrap_out(out, level):
 
 
 def lifted(kind, f, argnums, has_aux, args, kwargs, level):
-    """``grad_and_value`` / ``jacrev`` / ``jacfwd`` of ``f`` at ``args`` batched at vmap ``level``, as one
+    """``grad_and_value`` / ``jacrev`` of ``f`` at ``args`` batched at vmap ``level``, as one
     batched transform: samples are independent inside vmap, so the gradient of the sum of the per-sample
     outputs with respect to the batched inputs is every sample's own gradient."""
     from . import func as fn
@@ -113,8 +114,7 @@ def lifted(kind, f, argnums, has_aux, args, kwargs, level):
         grads = _wrap_out(grads, level)
         value = _batched(value, level) if isinstance(value, Tensor) else value
         return grads, ((value, _wrap_out(aux, level)) if has_aux else value)
-    transform = fn.jacrev if kind == "jacrev" else fn.jacfwd
-    jac, aux = transform(g, argnums, has_aux=True)(*inner_args)
+    jac, aux = fn.jacrev(g, argnums, has_aux=True)(*inner_args)
     # each Jacobian leaf has shape out.shape + (B,) + in.shape (per-sample shapes): the batch axis goes in front
     ond = out_ndims[-1]
     n_in = sum(len(_flatten(args[i])[0]) for i in nums)

@@ -381,9 +381,9 @@ def _check_real(where, tensors, what):
     """jacrev / jacfwd take real inputs and outputs only, as torch.func: a complex one has no single Jacobian
     (reverse mode would give the conjugate of a holomorphic derivative, or the real part's Jacobian only)."""
     for i, t in enumerate(tensors):
-        if np.dtype(t.data.dtype).kind == "c":
+        if np.dtype(t.dtype).kind == "c":   # (t.dtype, t.shape: a batched tensor's own, inside vmap)
             raise RuntimeError(f"{where}: Expected all {what} to be real but received complex tensor at flattened "
-                               f"input idx: {i} (dtype {t.data.dtype}, shape {t.data.shape}); differentiate the real and "
+                               f"input idx: {i} (dtype {t.dtype}, shape {t.shape}); differentiate the real and "
                                f"imaginary parts apart (npg.view_as_real) instead")
 
 

@@ -5,6 +5,8 @@ tangents, every op computes its output's tangent with its JVP rule as it goes, a
 at the end. A JVP costs one forward pass (about two when counting the tangent's own arithmetic), not a
 forward and two backward passes. ``jacfwd`` runs one such pass per input element, through
 :func:`_basis_jvps` -- the one loop a batching transform (vmap) will replace by a single batched pass.
+Inside an enclosing ``vmap`` the same path runs on the batched arguments: their duals live on their inner
+tensors, one basis tangent shared by the batch (npgrad/_fwd_batched.py).
 
 Composition: the tangents are Tensors recorded in the reverse-mode graph when grad mode is on, so ``grad`` of
 a ``jvp`` works (reverse over forward); ``grad``/``jacrev`` record their backward pass when their inputs
@@ -19,11 +21,12 @@ import importlib
 
 import numpy as np
 
+from . import _fwd_batched as _fb
 from .autograd import versions as _versions
-from .autograd.forward_ad import enter_dual_level, exit_dual_level, is_dual, make_dual, unpack_dual
+from .autograd.forward_ad import enter_dual_level, exit_dual_level, is_dual
 from .autograd.grad_mode import _state
 from .dtypes import get_default_dtype
-from .ops.shape import reshape, stack
+from .ops.shape import stack
 from .tensor import Tensor, _leaf, _wrap
 
 _tm = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
@@ -38,12 +41,15 @@ def _func():
 
 class _Inputs:
     """The differentiated arguments of one transform call, flattened: the caller's leaves (for result types)
-    and Tensors standing for them (the primals that each forward pass makes dual)."""
+    and Tensors standing for them (the primals that each forward pass makes dual). Inside vmap a primal may be
+    batched: its dual lives on its innermost tensor (npgrad/_fwd_batched.py); ``lead[k]`` records where flat
+    output ``k`` is batched, its tangent's layout (batch axes in front)."""
 
     def __init__(self, where, args, argnums):
         fn = _func()
         self.where, self.args, self.argnums = where, list(args), argnums
-        self.specs, self.user, self.primals = [], [], []
+        self.specs, self.user, self.primals, self.lead = [], [], [], []
+        self.outer = _tm._VMAP   # the innermost vmap level active at the call (0: none)
         for a in argnums:
             leaves, spec = fn._flatten(self.args[a])
             self.specs.append(spec)
@@ -53,7 +59,7 @@ class _Inputs:
 
     def _primal(self, x, argnum):
         if isinstance(x, Tensor):
-            if x.data.dtype.kind not in "fc":
+            if x.dtype.kind not in "fc":
                 raise TypeError(f"{self.where}: argument {argnum} has dtype {x.dtype}; only floating and complex "
                                 f"inputs can be differentiated")
             return x
@@ -80,7 +86,7 @@ class _Inputs:
         fn = _func()
         level = enter_dual_level()
         try:
-            duals = [p if t is None else make_dual(p, t) for p, t in zip(self.primals, tangents)]
+            duals = [p if t is None else _fb.dual(p, t) for p, t in zip(self.primals, tangents)]
             args = list(self.args)
             pos = 0
             for a, spec in zip(self.argnums, self.specs):
@@ -94,14 +100,15 @@ class _Inputs:
                     raise TypeError(f"{self.where}(has_aux=True): f must return a pair (output, aux), got "
                                     f"{type(res).__name__}")
                 res, aux = res
-                aux = fn._tree_map(lambda v: unpack_dual(v, level=level).primal if isinstance(v, Tensor) else v, aux)
+                aux = fn._tree_map(lambda v: _fb.primal_at(v, level), aux)
             leaves, spec = fn._flatten(res)
-            prims, tans = [], []
+            prims, tans, lead = [], [], []
             for o in leaves:
-                # (an integer or bool output gets a zero tangent of its dtype, as in torch.func)
-                p, t = unpack_dual(fn._as_output(o, self.where, integers=True), level=level)
+                p, t, ld = _fb.unpack_output(o, level, self.outer, self.where)
                 prims.append(p)
-                tans.append(_wrap(np.zeros(p.data.shape, p.data.dtype)) if t is None else t)
+                tans.append(t)
+                lead.append(ld)
+            self.lead = lead
         finally:
             exit_dual_level(level=level)
         return prims, tans, spec, aux
@@ -111,6 +118,9 @@ class _Inputs:
         values (a NumPy array if every differentiated input was one, else a Tensor without graph)."""
         if not isinstance(r, Tensor):
             return r
+        if type(r) is _fb.BatchedTensor:
+            levels, raw = _fb.unwrap(r)
+            return r if carries(raw) else _fb.rewrap(_wrap(raw.data), levels)
         if carries(r):
             return r
         return r.data if self.numpy_mode else _wrap(r.data)
@@ -147,6 +157,7 @@ def jvp(f, primals, tangents, has_aux=False):
         t_leaves += tl
     tans = [inputs.tangent(i, t) for i, t in enumerate(t_leaves)]
     prims, jv, spec, aux = inputs.run(f, tans, has_aux)
+    jv = [_fb.rewrap(t, ld[0]) for t, ld in zip(jv, inputs.lead)]
     value = fn._unflatten([inputs.export(p) for p in prims], spec)
     jv = fn._unflatten([inputs.export(t) for t in jv], spec)
     if has_aux:
@@ -162,11 +173,11 @@ def _basis_jvps(run, primals):
     columns = [[] for _ in primals]
     first = None
     for i, p in enumerate(primals):
-        for e in range(p.data.size):
-            basis = np.zeros(p.data.size, dtype=p.data.dtype)
+        for e in range(p.size):
+            basis = np.zeros(p.size, dtype=p.dtype)
             basis[e] = 1
             tangents = [None] * len(primals)
-            tangents[i] = _wrap(basis.reshape(p.data.shape))
+            tangents[i] = _wrap(basis.reshape(p.shape))
             res = run(tangents)
             if first is None:
                 first = res
@@ -181,15 +192,15 @@ def _basis_jvps_vmap(run, primals, chunk_size, randomness="error"):
     torch.func.jacfwd), so ``f`` and its side effects (a BatchNorm's running statistics...) run once (per chunk):
     ``columns[i][k]`` is output ``k``'s tangents for input ``i``'s basis vectors, shape ``(n_i,) + out.shape``."""
     from .func_vmap import vmap
-    sizes = [p.data.size for p in primals]
+    sizes = [p.size for p in primals]
     total = sum(sizes)
     if not total:
         return [None] * len(primals), run([None] * len(primals))
     bases, offsets, off = [], [], 0
     for p, n in zip(primals, sizes):
-        b = np.zeros((total, n), dtype=p.data.dtype)
-        b[off:off + n] = np.eye(n, dtype=p.data.dtype)
-        bases.append(_wrap(b.reshape((total,) + p.data.shape)))
+        b = np.zeros((total, n), dtype=p.dtype)
+        b[off:off + n] = np.eye(n, dtype=p.dtype)
+        bases.append(_wrap(b.reshape((total,) + tuple(p.shape))))
         offsets.append(off)
         off += n
     box = []
@@ -209,26 +220,21 @@ def _basis_jvps_vmap(run, primals, chunk_size, randomness="error"):
     return columns, first
 
 
-def _block_vmap(cols, k, out, primal):
-    shape = out.data.shape + primal.data.shape
-    if cols is None:
-        return np.zeros(shape, dtype=out.data.dtype)
-    c = cols[k]
-    if carries(c):
-        return reshape(_func()._vm._moveaxis(c, 0, -1), shape)
-    return np.moveaxis(c.data, 0, -1).reshape(shape)
+def _block_vmap(cols, k, out, primal, lead):
+    """The Jacobian of flat output ``k`` (primal ``out``, batched at ``lead``) with respect to an input, from
+    its columns of the vectorized pass (basis axis in front), shape ``out.shape + primal.shape`` per sample."""
+    return _fb.block(None if cols is None else cols[k], lead, out, primal, carries)
 
 
-def _block(cols, k, out, primal):
-    """The Jacobian of flat output ``k`` (primal ``out``) with respect to an input from its columns, shape
-    ``out.shape + primal.shape``; as a Tensor (npgrad ops) if a column carries a dependence outward."""
-    shape = out.data.shape + primal.data.shape
+def _block(cols, k, out, primal, lead):
+    """:func:`_block_vmap` from the columns of the loop (one output-tangent list per basis vector); as a
+    Tensor (npgrad ops) if a column carries a dependence outward."""
     parts = [c[k] for c in cols]
-    if any(carries(p) for p in parts):
-        return reshape(stack(parts, axis=-1), shape)
     if not parts:
-        return np.zeros(shape, dtype=out.data.dtype)
-    return np.stack([p.data for p in parts], axis=-1).reshape(shape)
+        return _fb.block(None, lead, out, primal, carries)
+    if any(carries(p) or type(p) is _fb.BatchedTensor for p in parts):
+        return _fb.block(stack(parts, axis=0), lead, out, primal, carries)
+    return _fb.block(_wrap(np.stack([p.data for p in parts], axis=0)), lead, out, primal, carries)
 
 
 def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
@@ -238,10 +244,6 @@ def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
     shape is ``output.shape + input.shape`` (per output and per argnum, as ``f`` returns and takes them)."""
     def wrapper(*args, **kwargs):
         fn = _func()
-        if _tm._VMAP:
-            lv = fn._vm.batched_level(args)
-            if lv:
-                return fn._vm.lifted("jacfwd", f, argnums, has_aux, args, kwargs, lv)
         single, nums = fn._normalize_argnums(argnums, len(args), "jacfwd")
         g_f = (lambda *a: f(*a, **kwargs)) if kwargs else f
         inputs = _Inputs("jacfwd", args, nums)
@@ -259,7 +261,7 @@ def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
         for k, out in enumerate(prims):
             flat = []
             for i, primal in enumerate(inputs.primals):
-                j = block(columns[i], k, out, primal)
+                j = block(columns[i], k, out, primal, inputs.lead[k])
                 if isinstance(j, Tensor):
                     flat.append(j)
                 else:
@@ -284,11 +286,12 @@ def _restoring(run, inputs, args):
     Where the values alone cannot be put back (an argument not differentiated, so not copied beforehand, or an
     input carrying a graph or the tangents of an enclosing transform), a write raises instead."""
     fn = _func()
-    primals = [p for p in inputs.primals if isinstance(p, Tensor)]
+    # (a batched input: its innermost tensor, which holds the values and carries the graph and tangents)
+    primals = [_fb.raw_of(p) for p in inputs.primals if isinstance(p, Tensor)]
     held = {id(p) for p in primals}
     saved = [[p, p.data.copy(), _versions.version(p.data)] for p in primals]
-    watched = [(t, _versions.version(t.data)) for t in fn._flatten(list(args))[0]
-               if isinstance(t, Tensor) and not hasattr(type(t), "_inner") and id(t) not in held]
+    watched = [(t, _versions.version(t.data)) for t in map(_fb.raw_of, fn._flatten(list(args))[0])
+               if isinstance(t, Tensor) and id(t) not in held]
     watched += [(p, v) for p, _, v in saved if p._requires_grad or p._vjps is not None
                 or (p._extra and p._extra.get("fw"))]
     ran = []
