@@ -64,8 +64,10 @@ VALUE_CASES = [
     ("xlogy", S.xlogy, sp.xlogy, [np.r_[_u(-3, 3, 200), 0, 0, 0, 1], np.r_[_u(0, 5, 200), 0, np.nan, 2, 0]], 1e-15),
     ("xlog1py", S.xlog1py, sp.xlog1py, [np.r_[_u(-3, 3, 200), 0, 0, 0], np.r_[_u(-1, 5, 200), -1, np.nan, 1e-20]],
      1e-15),
+    # (below 0 SciPy's polygamma loses digits, 1e-5 relative at (12, -2.5): tests/test_special_review.py checks
+    # npgrad's against mpmath there)
     ("polygamma", S.polygamma, sp.polygamma, [np.array([1, 2, 3, 4, 7, 12])[:, None],
-                                              np.r_[_u(0, 30, 300), _logu(1e-5, 1e10, 100), -2.5, -0.3, 0, -1]],
+                                              np.r_[_u(0, 30, 300), _logu(1e-5, 1e10, 100), 0, -1]],
      1e-13),
     ("zeta", S.zeta, sp.zeta, [np.array([1.5, 2.0, 3.0, 7.5, 20.0])[:, None],
                                np.r_[_u(0, 30, 300), _logu(1e-3, 1e8, 50)]],

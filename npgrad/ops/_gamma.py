@@ -18,6 +18,7 @@ Methods (standard ones; the coefficients are mathematical constants, made with m
 * ``betaln``: ``gammaln(a) + gammaln(b) - gammaln(a + b)`` for small arguments, and Stirling's series
   written as differences (``log1p``) when one or both are large, where that sum would cancel.
 """
+import functools
 import math
 from fractions import Fraction
 
@@ -252,9 +253,37 @@ def digamma(x):
 
 
 # ------------------------------------------------------------------------- zeta and polygamma
+@functools.lru_cache(maxsize=None)
+def _cot_derivative(n):
+    """The coefficients of ``d^n/dy^n cot(y) / n!`` as a polynomial in ``c = cot(y)``, lowest power first
+    (``P_0 = c``, ``P_(k+1) = -(1 + c^2) P_k'``, exact in integers; all of one sign on one parity of powers)."""
+    p = [0, 1]
+    for _ in range(n):
+        d = [k * p[k] for k in range(1, len(p))] + [0, 0]
+        p = [-(d[k] + (d[k - 2] if k >= 2 else 0)) for k in range(len(d))]
+    f = math.factorial(n)
+    return np.array([float(Fraction(c, f)) for c in p])
+
+
+def _zeta_reflected(s, q):
+    """zeta(s, q) for integer s >= 2 and q < 0 (not an integer), by the reflection formula of polygamma:
+    zeta(s, q) = (-1)^n (zeta(s, 1 - q) + pi^s P_n(cot(pi q)) / n!), n = s - 1. (Summing the terms (q + k)^-s
+    directly cancels, and takes |q| steps.)"""
+    out = np.empty(s.shape)
+    c = cotpi(q)
+    for sv in np.unique(s):
+        m = s == sv
+        n = int(sv) - 1
+        coefs = _cot_derivative(n)
+        cm = c[m]
+        poly = _poly(coefs[(n + 1) % 2::2], cm * cm) * (cm if n % 2 == 0 else 1.0)  # (one parity of powers)
+        out[m] = (-1.0) ** n * (zeta(np.full(cm.shape, sv), 1.0 - q[m]) + np.pi ** sv * poly)
+    return out
+
+
 def zeta(s, q):
     """The Hurwitz zeta function sum_k (q + k)^-s for s > 1 (scipy.special.zeta(s, q)); q < 0 is allowed for
-    integer s (the series is summed past the poles), inf at q a non-positive integer and at s = 1."""
+    integer s (by the reflection formula), inf at q a non-positive integer and at s = 1."""
     s, q = np.broadcast_arrays(_f64(s), _f64(q))
     out = np.full(s.shape, np.nan)
     ok = (s > 1) & ((q > 0) | (s == np.floor(s))) & np.isfinite(q) & np.isfinite(s)
@@ -267,6 +296,13 @@ def zeta(s, q):
     out[(s > 1) & (q == np.inf)] = 0.0
     if not ok.any():
         return out
+    neg = ok & (q < 0)
+    if neg.any():
+        with np.errstate(all="ignore"):
+            out[neg] = _zeta_reflected(s[neg], q[neg])
+        ok &= ~neg
+        if not ok.any():
+            return out
     sv, qv = s[ok], q[ok]
     n = np.maximum(0.0, np.ceil(10.0 + sv - qv))   # terms summed directly
     acc = np.zeros_like(qv)
