@@ -86,7 +86,8 @@ ROWS = {
     ".unbind": Row((3, 4), lambda y: y.unbind(1)[0], lambda y: y[:, 0], np_fn=lambda y: np.unstack(y, axis=1)[0]),
     ".expand": Row((3, 4), lambda y: y.expand(2, 3, 4), read_only=True,
                    np_fn=lambda y: np.broadcast_to(y, (2, 3, 4))),
-    # PyTorch's view methods of ops/torch_views.py (their copying methods fliplr/flipud/rot90 are NumPy's views)
+    # PyTorch's view methods of ops/torch_views.py (its copying methods fliplr/flipud/rot90 copy, as PyTorch's:
+    # tests/test_views_inplace_review.py; the npg.fliplr/flipud/rot90 functions above are NumPy's views)
     ".narrow": Row((3, 5), lambda y: y.narrow(1, -3, 2), lambda y: y.narrow(1, -3, 2), np_fn=lambda y: y[:, 2:4]),
     ".select": Row((3, 4), lambda y: y.select(-1, 1), lambda y: y.select(-1, 1), np_fn=lambda y: y[:, 1]),
     ".movedim": Row((2, 3, 4), lambda y: y.movedim(0, -1), lambda y: y.movedim(0, -1),
@@ -119,9 +120,6 @@ ROWS = {
     ".hsplit": Row((3, 4), lambda y: y.hsplit([1])[1], lambda y: y[:, 1:], np_fn=lambda y: np.hsplit(y, [1])[1]),
     ".vsplit": Row((4, 3), lambda y: y.vsplit(2)[0], lambda y: y[:2], np_fn=lambda y: np.vsplit(y, 2)[0]),
     ".dsplit": Row((2, 3, 4), lambda y: y.dsplit(2)[1], lambda y: y[..., 2:], np_fn=lambda y: np.dsplit(y, 2)[1]),
-    ".fliplr()": Row((3, 4), lambda y: y.fliplr(), np_fn=np.fliplr),
-    ".flipud()": Row((3, 4), lambda y: y.flipud(), np_fn=np.flipud),
-    ".rot90(-1, dims)": Row((2, 3, 4), lambda y: y.rot90(-1, (1, 2)), np_fn=lambda y: np.rot90(y, -1, (1, 2))),
 }
 
 
