@@ -194,6 +194,13 @@ def test_gradients_at_zero():
     x = npg.tensor([0.0])
     S.jn(-1, x).sum().backward()
     assert_close(x.grad, [-0.5], rtol=0, atol=0)
+    # Y_n -> -inf at 0+ (+inf for odd negative n) from below: the derivative's limit is +inf (-inf); x < 0: NaN
+    x = npg.tensor([0.0, -1.0])
+    for fn, limit in ((S.y0, np.inf), (S.y1, np.inf), (lambda a: S.yn(2, a), np.inf),
+                      (lambda a: S.yn(-1, a), -np.inf), (lambda a: S.yn(-4, a), np.inf)):
+        with np.errstate(all="raise"):   # (and no warning)
+            (g,) = npg.autograd.grad(fn(x).sum(), [x])
+        assert_close(g, [limit, np.nan], rtol=0, atol=0)
 
 
 FD_CASES = [

@@ -54,7 +54,8 @@ def _j1_vjp(g, y, x):  # J1' = J0 - J1 / x, 1/2 at 0
 
 
 def _y1_vjp(g, y, x):  # Y1' = Y0 - Y1 / x, +inf at 0 (Y1 ~ -2 / (pi x)); NaN below 0, as Y1
-    return g * np.where(x == 0, np.inf, _y0(x) - y / _safe_x(x))
+    with np.errstate(invalid="ignore"):   # (-inf - -inf at 0: replaced)
+        return g * np.where(x == 0, np.inf, _y0(x) - y / _safe_x(x))
 
 
 #            name          forward        d/dx (g: output grad, y: output, x: input)   jvp   reads
@@ -68,6 +69,11 @@ y1 = unary("y1", _RAW["y1"], _y1_vjp, DIAG, "xy",
            _doc("The Bessel function of the second kind of order 1, ``Y1(x)``: NaN for x < 0, -inf at 0."))
 
 
+def _yn_derivative(n, y, x, yn):
+    with np.errstate(invalid="ignore"):   # (-inf - -inf at 0: replaced)
+        return np.where(x == 0, -y, 0.5 * (yn(n - 1, x) - yn(n + 1, x)))
+
+
 def _with_order(name, doc):
     raw = _RAW[name]
     other = _dual(name)
@@ -76,12 +82,15 @@ def _with_order(name, doc):
         nd = _k._order(_constant(n, name, "the order n"), name)
         if isinstance(x, Tensor):
             out = raw(nd, x.data)
-            d = (lambda g, y, x: g * (0.5 * (other(nd - 1, x) - other(nd + 1, x))),)
+            if name == "jn":
+                d = (lambda g, y, x: g * (0.5 * (other(nd - 1, x) - other(nd + 1, x))),)
+            else:   # at 0, Y_n = -inf (or +inf): its derivative is -Y_n there (+inf, or -inf)
+                d = (lambda g, y, x: g * _yn_derivative(nd, y, x, other),)
             return _make(out, name, (x,), (x.data,), d, d)  # elementwise: JVP = the VJP's formula
         return _wrap(raw(nd, np.asarray(const(x, name))))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
-    _versions.reads(name, "x")
+    _versions.reads(name, "x" if name == "jn" else "xy")
     return batching_rule("bound_elementwise")(op)
 
 
