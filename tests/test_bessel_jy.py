@@ -72,6 +72,19 @@ def test_values_match_mpmath():
             _check_values(f(n, xs).data, ref, xs, n, 2e-14, 2e-15)
 
 
+def test_large_orders_match_mpmath_and_huge_ones_underflow():
+    for n, x in [(150, 1.0), (300, 20.0), (400, 60.0), (1000, 600.0), (1000, 1500.0)]:
+        with mpmath.workdps(30):
+            jref, yref = float(mpmath.besselj(n, x)), float(mpmath.bessely(n, x))
+        assert_close(S.jn(n, x), jref, rtol=1e-13, atol=0, what=f"jn({n}, {x})")   # (SciPy's: 0 below 1e-300)
+        assert_close(S.yn(n, x), yref, rtol=1e-13, atol=0, what=f"yn({n}, {x})")
+    assert_close(S.jn(2 ** 40, [1.0, -3.0, 0.0, 1e3]), [0.0, 0.0, 0.0, 0.0], rtol=0, atol=0)  # (below 1e-347)
+    assert_close(S.yn(2 ** 40, [1.0, 0.0, -1.0]), [-np.inf, -np.inf, np.nan], rtol=0, atol=0)
+    assert_close(S.yn(-(2 ** 40) - 1, [1.0]), [np.inf], rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"jn: orders n above 10000 are not implemented \(got 20000, at x = 100000\)"):
+        S.jn(20000, 1e5)
+
+
 def test_zeros_of_j0_absolute_accuracy():
     with mpmath.workdps(40):
         zeros = [mpmath.besseljzero(0, k) for k in range(1, 32)]

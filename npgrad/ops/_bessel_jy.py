@@ -10,7 +10,7 @@ the NIST DLMF, chapter 10):
 * 1 < |x| < 25, and |x| >= 25 with n >= |x|: Miller's backward recurrence
   ``J_{k-1} = (2k/x) J_k - J_{k+1}`` (A&S 9.1.27, DLMF 10.6.1; started at zero far above max(n, |x|), where
   the minimal solution J dominates), normalized by ``J_0 + 2 sum_k J_{2k} = 1`` (A&S 9.1.46, DLMF 10.12.4).
-  Y0 and Y1 come from the same J_k's by Neumann's series (A&S 9.1.88-89, DLMF 10.23.?):
+  Y0 and Y1 come from the same J_k's by Neumann's series (A&S 9.1.88-89):
   ``pi/2 Y0 = (log(x/2) + gamma) J0 - 2 sum_{k>=1} (-1)^k J_{2k} / k`` and
   ``pi/2 Y1 = -J0/x + (log(x/2) - psi(2)) J1 - sum_{k>=1} (-1)^k (2k+1) J_{2k+1} / (k (k+1))``.
 * |x| >= 25: Hankel's asymptotic expansion for orders 0 and 1 (A&S 9.2.5-10, DLMF 10.17.3-4):
@@ -36,6 +36,7 @@ _ASYM_MIN = 25.0      # |x| >= 25: Hankel's expansion for orders 0 and 1
 _ASYM_TERMS = 50
 _SERIES_TERMS = 16    # (x^2/4)^16 / 16!^2 < 1e-36 for |x| <= 1
 _RESCALE = 1e200      # the backward recurrence is rescaled by 1e-200 above this
+_MAX_ORDER = 10000    # (orders at which J_n underflows and Y_n overflows excepted: no recurrence needed)
 
 
 def _order(n, where):
@@ -52,6 +53,22 @@ def _order(n, where):
     if n.size and np.abs(n).max() > 2 ** 31:
         raise ValueError(f"npgrad.special.{where}: the order n = {np.abs(n).max():g} is too large")
     return n.astype(np.int64)
+
+
+def _negligible(m, a, where):
+    """Where J_m(a) is 0 in float64 and Y_m(a) overflows: |J_m(a)| <= (a/2)^m / m! (A&S 9.1.62), whose log is at
+    most m (log(a / 2m) + 1) (as m! >= (m/e)^m), below -800 (e^-800 < 1e-347); there m >> a, and
+    Y_m ~ -1 / (pi m J_m) (the Wronskian, A&S 9.1.16, with J_{m+1} << J_m) is beyond 1e300. The other orders
+    must not exceed 10000 (each takes a step of a recurrence)."""
+    finite = (a > 0) & (a < np.inf)
+    with np.errstate(all="ignore"):
+        mf = np.maximum(m, 1).astype(np.float64)
+        tiny = finite & (m > 0) & (mf * (np.log(a / (2.0 * mf)) + 1.0) < -800.0)
+    rest = m[finite & ~tiny]
+    if rest.size and rest.max() > _MAX_ORDER:
+        raise ValueError(f"npgrad.special.{where}: orders n above {_MAX_ORDER} are not implemented (got "
+                         f"{int(rest.max())}, at x = {a[finite & ~tiny][np.argmax(rest)]:g})")
+    return tiny
 
 
 # ---------------------------------------------------------------------------- |x| <= 1: power series
@@ -189,6 +206,8 @@ def jn(n, x):
     m = np.abs(n)
     sign = np.where((x < 0) & (m % 2 == 1), -sign, sign)
     a = np.abs(x)
+    tiny = _negligible(m, a, "jn")
+    m = np.where(tiny, 0, m)
     out = np.where(m == 0, 1.0, 0.0)           # x = 0
     out = np.where(np.isnan(a) | (a == np.inf), np.nan, out)
     with np.errstate(all="ignore"):
@@ -204,6 +223,7 @@ def jn(n, x):
         mid = (a > _SERIES_MAX) & (a < np.inf) & ~big
         if mid.any():
             out[mid] = _miller(a[mid], m[mid], False)[0]
+    out[tiny] = 0.0
     return (sign * out).reshape(shape)
 
 
@@ -228,11 +248,14 @@ def yn(n, x):
     m = np.abs(n)
     sign = np.where((n < 0) & (m % 2 == 1), -1.0, 1.0)
     out = np.where(x == 0, -np.inf, np.nan)     # (x < 0, +-inf and NaN: NaN)
+    tiny = _negligible(m, x, "yn")
+    m = np.where(tiny, 0, m)
     ok = (x > 0) & (x < np.inf)
     if ok.any():
         a = x[ok]
         y0, y1 = _y01(a)
         out[ok] = _forward(y0, y1, a, m[ok])
+    out[tiny] = -np.inf
     return (sign * out).reshape(shape)
 
 
