@@ -18,6 +18,8 @@ the NIST DLMF, chapter 10):
   ``chi = x - (n/2 + 1/4) pi``; its terms fall by about k / (2x) each, so 50 terms reach below 1e-20 at
   x = 25. cos chi and sin chi are formed from NumPy's cos x and sin x (no rounding of x - pi/4 for large x).
   J_n for 1 < n < |x| then by the forward recurrence (stable while n < |x|).
+* Orders so large that ``|J_n(x)| <= (|x|/2)^n / n! < e^-800`` (A&S 9.1.62) give 0 for J_n and -inf for
+  Y_n without a recurrence; other orders above 10000 are an error.
 * Y_n for n >= 2 always by the forward recurrence ``Y_{k+1} = (2k/x) Y_k - Y_{k-1}`` (Y is the dominant
   solution: stable upward).
 
