@@ -28,6 +28,7 @@ import numpy as _np
 from .ops import reduce as _reduce
 from .ops._util import as_input as _as_input, normalize_axis as _normalize_axis
 from .ops.elementwise import abs as _abs, exp as _exp, log as _log, where as _where
+from .ops.bessel_jy import j0, j1, jn, y0, y1, yn  # noqa
 from .ops.incomplete import betainc, gammainc, gammaincc  # noqa
 from .ops.special import (beta, betaln, digamma, entr, erf, erfc, erfcinv, erfcx, erfinv, expit, gamma,  # noqa
                           gammaln, gammasgn, i0, i0e, i1, i1e, log_ndtr, logit, multigammaln, ndtr, ndtri,
@@ -37,6 +38,7 @@ __all__ = ["beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfci
            "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "log_ndtr", "log_softmax",
            "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "rgamma", "sinc", "softmax",
            "xlog1py", "xlogy", "zeta"]
+__all__ += ["j0", "j1", "jn", "y0", "y1", "yn"]  # (npgrad/ops/bessel_jy.py)
 
 
 def _float_input(x, where):
