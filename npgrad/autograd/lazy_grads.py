@@ -100,18 +100,26 @@ def _pass_on_no_grad(t, leaves, heap, tensor_type, is_tensor):
             hook(None)
     for p, _ in zip(t._parents, t._vjps):
         if (p.__class__ is tensor_type or is_tensor(p, tensor_type)) and p._requires_grad:
-            none = NoGrad(p.data.shape, p.data.dtype)
-            if p._vjps is None:
-                prev = leaves.get(p)
-                if prev is None:
-                    leaves[p] = none
-                elif prev.__class__ is list:
-                    prev.append(none)
-                else:
-                    leaves[p] = prev  # (None adds as zero; counted as an edge by _EarlyLeaves)
-            elif p._pending is None:
-                p._pending = none
-                heapq.heappush(heap, (-p._seq, p))
+            hand_on(p, NoGrad(p.data.shape, p.data.dtype), leaves, heap)
+
+
+def hand_on(p, g, leaves, heap):
+    """Give ``p`` the gradient ``g`` outside run_backward's loop (which inlines this): a leaf's goes into
+    ``leaves`` (through ``leaves[p] = ...``, so that _EarlyLeaves counts the edge), a recorded tensor's is added
+    to its ``_pending`` and the tensor queued on ``heap`` if it had none."""
+    if p._vjps is None:
+        prev = leaves.get(p)
+        if prev is None:
+            leaves[p] = g
+        elif prev.__class__ is list:   # (a small leaf's batched gradients: see _batched_sum)
+            prev.append(g)
+        else:
+            leaves[p] = prev + g
+    elif p._pending is not None:
+        p._pending = p._pending + g
+    else:
+        p._pending = g
+        heapq.heappush(heap, (-p._seq, p))
 
 
 # A leaf used many times (a weight shared along a chain) gets many small gradients: adding each one

@@ -42,7 +42,6 @@ Hence, as in PyTorch's reentrant variant:
 """
 import contextlib
 import copy
-import heapq
 import sys
 import warnings
 
@@ -51,6 +50,7 @@ import numpy as np
 from .._pytree import _flatten, _unflatten
 from ..autograd import engine as _engine
 from ..autograd import versions as _versions
+from ..autograd.lazy_grads import hand_on
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state, enable_grad
 from ..random import get_generator
@@ -194,20 +194,8 @@ class _Recomputation:
         """Visit the checkpoint's ``node`` in a backward pass (engine.Recompute): recompute ``function`` and hand
         the recomputed outputs the gradients of the first run's (``g``). Returns those outputs."""
         pairs = self._recompute(g.grads)
-        for p, gp in pairs:
-            if p._vjps is None:  # a leaf (an input or a parameter) in place of an output made by function
-                prev = leaves.get(p)
-                if prev is None:
-                    leaves[p] = gp
-                elif prev.__class__ is list:
-                    prev.append(gp)
-                else:
-                    leaves[p] = prev + gp
-            elif p._pending is not None:
-                p._pending = p._pending + gp
-            else:
-                p._pending = gp
-                heapq.heappush(heap, (-p._seq, p))
+        for p, gp in pairs:   # (a leaf, an input or a parameter, may stand in place of an output made by function)
+            hand_on(p, gp, leaves, heap)
         if not retain_graph:
             node._parents = node._saved = None
             node._vjps = _engine.RELEASED
