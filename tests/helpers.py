@@ -138,6 +138,14 @@ def result_leaves(r):
     return [np.asarray(r) if isinstance(r, (np.ndarray, np.generic)) else r]
 
 
+@pytest.fixture
+def vmap_without_fallback():
+    """``no_vmap_fallback()`` around a test: a module takes it for every test with
+    ``vmap_without_fallback = helpers.vmap_without_fallback`` and ``pytestmark = pytest.mark.usefixtures(...)``."""
+    with no_vmap_fallback():
+        yield
+
+
 @contextlib.contextmanager
 def no_vmap_fallback():
     """vmap's per-sample loop fallback as an error, its one-time record cleared so every test sees it again

@@ -10,17 +10,16 @@ import torch.func as tf
 
 import npgrad as npg
 from npgrad import func_vmap as fv
-from tests.helpers import assert_close, no_vmap_fallback
+from tests.helpers import assert_close
+from tests import helpers
 
 F, TF = npg.nn.functional, torch.nn.functional
 Fallback = fv._vmap_rules.VmapFallbackWarning
 RNG = np.random.default_rng(53)
 
 
-@pytest.fixture(autouse=True)
-def _no_fallback():
-    with no_vmap_fallback():
-        yield
+vmap_without_fallback = helpers.vmap_without_fallback   # a fixture: every test here runs without the fallback
+pytestmark = pytest.mark.usefixtures("vmap_without_fallback")
 
 
 def _n(*shape):

@@ -9,16 +9,15 @@ import torch
 import torch.func as tf
 
 import npgrad as npg
-from tests.helpers import assert_close, no_vmap_fallback
+from tests.helpers import assert_close
+from tests import helpers
 
 RNG = np.random.default_rng(2026)
 P, B, XS = 2, 3, (4, 5, 2)
 
 
-@pytest.fixture(autouse=True)
-def _no_fallback():
-    with no_vmap_fallback():
-        yield
+vmap_without_fallback = helpers.vmap_without_fallback   # a fixture: every test here runs without the fallback
+pytestmark = pytest.mark.usefixtures("vmap_without_fallback")
 
 
 def _n(*shape):
