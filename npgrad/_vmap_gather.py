@@ -189,7 +189,12 @@ def interp_rule(op, level, args, kwargs):
     j = ops.clip(ops.sum(XPs <= Xs, axis=-1) - 1, 0, k - 2)           # searchsorted(side='right') - 1
     x0, x1 = ops.take_along_axis(XP, j, 1), ops.take_along_axis(XP, j + 1, 1)
     f0, f1 = ops.take_along_axis(FP, j, 1), ops.take_along_axis(FP, j + 1, 1)
-    res = (f1 - f0) / (x1 - x0) * (Xf - x0) + f0
+    slope = (f1 - f0) / (x1 - x0)
+    res = slope * (Xf - x0) + f0
+    nan = ops.isnan(res) & ~ops.isnan(Xf)            # NumPy's fallbacks for infinite fp (see interp)
+    res = ops.where(nan, slope * (Xf - x1) + f1, res)
+    res = ops.where(nan & ops.isnan(res) & (f0 == f1), f0, res)
+    res = ops.where((Xf == x0) & (res != f0), f0, res)
     res = ops.where(Xf == x1, f1, res)   # comparisons of tensors: no values read, so nested levels batch too
     res = ops.where(Xf < XP[:, :1], FP[:, :1] if left is None else left, res)
     res = ops.where(Xf > XP[:, -1:], FP[:, -1:] if right is None else right, res)

@@ -1,0 +1,53 @@
+"""Adversarial review of npg.signal, npg.integrate and NumPy's numerical-calculus functions (interp, gradient,
+ediff1d, ...): each test pins a divergence found in review against SciPy / NumPy (values, dtypes, errors)."""
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+import npgrad as npg
+from tests.helpers import assert_close, check_finite_difference
+
+XP, FP = np.array([0.0, 1.0, 2.0, 4.0]), np.array([1.0, 3.0, 2.0, 0.0])
+
+
+# --------------------------------------------------------------------------------------------- interp
+@pytest.mark.parametrize("call", [
+    lambda m: m.interp(np.array([1 + 1j, 0.5 + 0j]), XP, FP),          # complex x: NumPy cannot cast to float64
+    lambda m: m.interp(np.array([0.5]), XP + 0j, FP),                  # complex xp
+    lambda m: m.interp(np.array([-1.0, 5.0]), XP, FP, left=1j),        # complex left for real fp
+    lambda m: m.interp(np.array([-1.0, 5.0]), XP, FP, right=2 + 1j),
+    lambda m: m.interp(np.array([-1.0, 5.0]), XP, FP, left=np.array([7.0])),       # left must be a scalar
+    lambda m: m.interp(np.array([-1.0, 5.0, -2.0]), XP, FP, right=np.array([7.0, 8.0, 9.0])),
+])
+def test_interp_refuses_what_numpy_refuses(call):
+    with pytest.raises(TypeError):
+        call(np)
+    with pytest.raises(TypeError, match="interp"):
+        call(npg)
+
+
+@pytest.mark.parametrize("x, xp, fp", [
+    (np.array([0.5, 1.0, 0.0, 0.25]), XP[:3], np.array([np.inf, 1.0, 2.0])),    # an infinite fp at a node
+    (np.array([0.5, 2.0, 1.5, 3.0]), XP, np.array([1.0, 2.0, -np.inf, 0.0])),
+    (np.array([0.5, 1.0, 0.0]), XP[:3], np.array([np.inf, np.inf, 2.0])),       # equal infinite ends
+    (np.array([np.nan, 0.5, 2.0]), np.array([1.0]), np.array([3.0])),           # one sample point, x NaN
+])
+def test_interp_non_finite_values_as_numpy(x, xp, fp):
+    with np.errstate(all="ignore"):
+        expected = np.interp(x, xp, fp)
+        got = npg.interp(x, xp, fp)
+    assert_close(got, expected)
+
+
+def test_interp_gradient_unchanged_by_the_non_finite_fallback():
+    check_finite_difference(lambda q, xp, fp: npg.interp(q, xp, fp),
+                            [np.array([0.3, 1.2, 2.5, 3.9]), XP, FP])
+
+
+def test_interp_non_finite_values_under_vmap_of_the_sample_values():
+    x = np.array([0.5, 1.0, 0.0, 1.5, 3.0])
+    fps = np.array([[np.inf, 1.0, 2.0, 0.0], [1.0, 2.0, -np.inf, 0.0], [np.inf, np.inf, 2.0, 1.0]])
+    with np.errstate(all="ignore"):
+        got = npg.func.vmap(lambda fp: npg.interp(x, XP, fp))(npg.tensor(fps))
+        expected = np.stack([np.interp(x, XP, fp) for fp in fps])
+    assert_close(got, expected)
