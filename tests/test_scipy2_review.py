@@ -1,5 +1,7 @@
 """Adversarial review of npg.signal, npg.integrate and NumPy's numerical-calculus functions (interp, gradient,
 ediff1d, ...): each test pins a divergence found in review against SciPy / NumPy (values, dtypes, errors)."""
+import warnings
+
 import numpy as np
 import pytest
 import scipy.signal as ss
@@ -51,3 +53,29 @@ def test_interp_non_finite_values_under_vmap_of_the_sample_values():
         got = npg.func.vmap(lambda fp: npg.interp(x, XP, fp))(npg.tensor(fps))
         expected = np.stack([np.interp(x, XP, fp) for fp in fps])
     assert_close(got, expected)
+
+
+# ------------------------------------------------------------------------------ convolve2d / correlate2d
+_A_INT, _K_INT = np.arange(12).reshape(3, 4), np.array([[1, 2], [3, 1]])
+
+
+@pytest.mark.parametrize("name", ["convolve2d", "correlate2d"])
+@pytest.mark.parametrize("mode", ["full", "same"])
+@pytest.mark.parametrize("fillvalue", [1.5, -1.5, 2.7, np.float64(-0.9)])
+def test_2d_fillvalue_is_cast_to_the_integer_inputs_dtype_as_scipy(name, mode, fillvalue):
+    expected = getattr(ss, name)(_A_INT, _K_INT, mode=mode, fillvalue=fillvalue)
+    got = getattr(npg.signal, name)(_A_INT, _K_INT, mode=mode, fillvalue=fillvalue)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got.data, expected)
+
+
+@pytest.mark.parametrize("name", ["convolve2d", "correlate2d"])
+@pytest.mark.parametrize("dtype, fillvalue", [(np.int64, np.nan), (np.int64, 1e20), (np.uint8, -1), (np.uint8, 256),
+                                              (np.int8, 128), (np.int64, np.array([2.5])), (np.float64, 1 + 1j)])
+def test_2d_fillvalue_the_inputs_dtype_cannot_hold_raises_as_scipy(name, dtype, fillvalue):
+    a, k = _A_INT.astype(dtype), _K_INT.astype(dtype)
+    with pytest.raises(ValueError), np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        getattr(ss, name)(a, k, fillvalue=fillvalue)
+    with pytest.raises(ValueError, match=f"{name}: .*fillvalue"):
+        getattr(npg.signal, name)(a, k, fillvalue=fillvalue)
