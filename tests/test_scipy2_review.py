@@ -79,3 +79,48 @@ def test_2d_fillvalue_the_inputs_dtype_cannot_hold_raises_as_scipy(name, dtype, 
         getattr(ss, name)(a, k, fillvalue=fillvalue)
     with pytest.raises(ValueError, match=f"{name}: .*fillvalue"):
         getattr(npg.signal, name)(a, k, fillvalue=fillvalue)
+
+
+# ------------------------------------------------------------------------------------- gradient, ediff1d
+def test_gradient_of_booleans_raises_as_numpy():
+    f = np.array([True, False, True, True])
+    with pytest.raises(TypeError):
+        np.gradient(f)
+    with pytest.raises(TypeError, match="gradient"):
+        npg.gradient(f)
+
+
+@pytest.mark.parametrize("spacing", [np.float64(0.1), np.array([0.0, 0.5, 1.5, 2.0, 3.5]),
+                                     np.array([0, 1, 3, 4, 6])])
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_keeps_the_dtype_of_float32_values_with_float64_spacings(spacing, edge_order):
+    f = np.array([1.0, 4.0, 9.0, 16.0, 25.0], np.float32)
+    expected = np.gradient(f, spacing, edge_order=edge_order)
+    got = npg.gradient(npg.tensor(f, requires_grad=True), spacing, edge_order=edge_order)
+    assert got.dtype == expected.dtype == np.float32
+    assert_close(got, expected)
+    got.sum().backward()
+
+
+@pytest.mark.parametrize("ary, kw", [
+    (np.arange(4), dict(to_end=np.array([1.5]))),                  # float into an int result: same_kind refuses
+    (np.arange(4), dict(to_begin=[0.5, 1])),
+    (np.arange(4.0), dict(to_end=np.array([1j]))),
+])
+def test_ediff1d_refuses_ends_not_castable_to_the_input_dtype(ary, kw):
+    with pytest.raises(TypeError):
+        np.ediff1d(ary, **kw)
+    with pytest.raises(TypeError, match="ediff1d"):
+        npg.ediff1d(ary, **kw)
+
+
+@pytest.mark.parametrize("ary, kw", [
+    (np.arange(4.0, dtype=np.float32), dict(to_end=np.array([1.5]), to_begin=np.float64(2.0))),
+    (np.arange(4, dtype=np.int8), dict(to_end=np.array([3], np.int64))),
+    (np.arange(4.0), dict(to_begin=[1, 2], to_end=2)),
+])
+def test_ediff1d_result_has_the_input_dtype(ary, kw):
+    expected = np.ediff1d(ary, **kw)
+    got = npg.ediff1d(ary, **kw)
+    assert got.dtype == expected.dtype
+    assert_close(got, expected)
