@@ -124,3 +124,27 @@ def test_ediff1d_result_has_the_input_dtype(ary, kw):
     got = npg.ediff1d(ary, **kw)
     assert got.dtype == expected.dtype
     assert_close(got, expected)
+
+
+# -------------------------------------------------------------------------------------------- polyfit
+_XX = np.linspace(0.0, 1.0, 8)
+_YC = np.cos(3 * _XX) + 1j * np.sin(5 * _XX)
+
+
+@pytest.mark.parametrize("y", [_YC, np.stack([_YC, 2 * _YC + 1j * _XX ** 3], axis=1)])
+def test_polyfit_of_complex_data_residuals_and_covariance_are_numpys(y):
+    c, resids, rank, sv, rcond = np.polyfit(_XX, y, 2, full=True)
+    got = npg.polyfit(_XX, y, 2, full=True)
+    assert_close(got[0], c)
+    assert got[1].dtype == resids.dtype == np.float64           # sum of |r|^2, not of r^2
+    assert_close(got[1], resids)
+    c, V = np.polyfit(_XX, y, 2, cov=True)
+    got_c, got_V = npg.polyfit(_XX, y, 2, cov=True)
+    assert got_V.dtype == V.dtype
+    assert_close(got_V, V)
+
+
+def test_polyfit_complex_residuals_gradient_matches_finite_differences():
+    yr, yi = _YC.real.copy(), _YC.imag.copy()
+    check_finite_difference(lambda a, b: npg.polyfit(_XX, a + 1j * b, 2, full=True)[1], [yr, yi])
+    check_finite_difference(lambda a, b: npg.polyfit(_XX, a + 1j * b, 2, cov=True)[1], [yr, yi])
