@@ -148,3 +148,12 @@ def test_polyfit_complex_residuals_gradient_matches_finite_differences():
     yr, yi = _YC.real.copy(), _YC.imag.copy()
     check_finite_difference(lambda a, b: npg.polyfit(_XX, a + 1j * b, 2, full=True)[1], [yr, yi])
     check_finite_difference(lambda a, b: npg.polyfit(_XX, a + 1j * b, 2, cov=True)[1], [yr, yi])
+
+
+@pytest.mark.parametrize("edge_order", [0, -1, 1.5, True, 2.0])
+def test_gradient_edge_orders_numpy_accepts_are_second_order_as_numpy(edge_order):
+    f, x = np.array([1.0, 4.0, 9.0, 16.0, 27.0]), np.array([0.0, 0.5, 1.5, 2.0, 3.5])
+    assert_close(npg.gradient(f, edge_order=edge_order), np.gradient(f, edge_order=edge_order))
+    assert_close(npg.gradient(f, x, edge_order=edge_order), np.gradient(f, x, edge_order=edge_order))
+    with pytest.raises(ValueError, match="gradient: 'edge_order' greater than 2"):
+        npg.gradient(f, edge_order=3)

@@ -359,8 +359,9 @@ def gradient(f, *varargs, axis=None, edge_order=1):
         tuple(normalize_one_axis(a, f.ndim, "gradient") for a in ((axis,) if isinstance(axis, int) else axis))
     if len(set(axes)) != len(axes):
         raise ValueError(f"gradient: repeated axis in {axis!r}")
-    if edge_order not in (1, 2):
-        raise ValueError("gradient: 'edge_order' greater than 2 not supported")
+    if edge_order > 2:
+        raise ValueError(f"gradient: 'edge_order' greater than 2 not supported, got {edge_order!r}")
+    order = 1 if edge_order == 1 else 2        # NumPy: any other edge_order up to 2 (0, 1.5...) is second order
     if not varargs:
         spacings = [1.0] * len(axes)
     elif len(varargs) == 1 and (varargs[0].ndim if isinstance(varargs[0], Tensor) else np.ndim(varargs[0])) == 0:
@@ -372,11 +373,11 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     out = []
     for ax, d in zip(axes, spacings):
         n = f.shape[ax]
-        if n < edge_order + 1:
+        if n < order + 1:
             raise ValueError("Shape of array too small to calculate a numerical gradient, at least "
                              f"(edge_order + 1) elements are required (axis {ax} has {n})")
         dx, uniform = _spacing(d, n, "gradient")
-        g = _gradient_axis(f, ax, dx, uniform, edge_order)
+        g = _gradient_axis(f, ax, dx, uniform, order)
         if g.dtype != f.dtype and g.dtype.kind == f.dtype.kind:   # NumPy's result has f's dtype (float32 stays)
             g = g.astype(f.dtype)
         out.append(g)
