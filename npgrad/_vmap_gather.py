@@ -174,6 +174,10 @@ def interp_rule(op, level, args, kwargs):
             return loop_rule(op, level, args, kwargs)
         ba.arguments["x"] = _lifted(x, level, _size([x], level))
         return _batched(op(*ba.args, **ba.kwargs), level)
+    def cplx(v):
+        return v.dtype.kind == "c" if isinstance(v, Tensor) else np.iscomplexobj(v)
+    if cplx(x) or cplx(xp) or (not cplx(fp) and (cplx(left) or cplx(right))):
+        return _sample_error(op, level, args, kwargs)       # interp's TypeError, raised on one sample
     if ba.arguments["period"] is not None or _nd(left) or _nd(right) or xp.ndim != 1 or fp.ndim != 1 \
             or xp.shape != fp.shape or xp.shape[0] < 2:
         if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape or xp.shape[0] == 0:

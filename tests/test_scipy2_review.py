@@ -157,3 +157,10 @@ def test_gradient_edge_orders_numpy_accepts_are_second_order_as_numpy(edge_order
     assert_close(npg.gradient(f, x, edge_order=edge_order), np.gradient(f, x, edge_order=edge_order))
     with pytest.raises(ValueError, match="gradient: 'edge_order' greater than 2"):
         npg.gradient(f, edge_order=3)
+
+
+@pytest.mark.parametrize("kw", [dict(x=np.array([0.5 + 1j])), dict(x=np.array([-0.5]), left=1j)])
+def test_interp_refusals_hold_under_vmap_of_the_sample_points(kw):
+    xps = npg.tensor(np.array([[0.0, 1.0, 2.0], [0.0, 2.0, 3.0]]))
+    with pytest.raises(TypeError, match="interp"):
+        npg.func.vmap(lambda xp: npg.interp(kw["x"], xp, np.array([1.0, 2.0, 3.0]), left=kw.get("left")))(xps)
