@@ -213,6 +213,10 @@ def interp_rule(op, level, args, kwargs):
             return loop_rule(op, level, args, kwargs)
         ba.arguments["x"] = _lifted(x, level, _size([x], level))
         return _batched(op(*ba.args, **ba.kwargs), level)
+    def cplx(v):
+        return v.dtype.kind == "c" if isinstance(v, Tensor) else np.iscomplexobj(v)
+    if cplx(x) or cplx(xp) or (not cplx(fp) and (cplx(left) or cplx(right))):
+        return _sample_error(op, level, args, kwargs)       # interp's TypeError, raised on one sample
     if ba.arguments["period"] is not None or _nd(left) or _nd(right) or xp.ndim != 1 or fp.ndim != 1 \
             or xp.shape != fp.shape or xp.shape[0] < 2:
         if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape or xp.shape[0] == 0:
@@ -228,7 +232,12 @@ def interp_rule(op, level, args, kwargs):
     j = ops.clip(ops.sum(XPs <= Xs, axis=-1) - 1, 0, k - 2)           # searchsorted(side='right') - 1
     x0, x1 = ops.take_along_axis(XP, j, 1), ops.take_along_axis(XP, j + 1, 1)
     f0, f1 = ops.take_along_axis(FP, j, 1), ops.take_along_axis(FP, j + 1, 1)
-    res = (f1 - f0) / (x1 - x0) * (Xf - x0) + f0
+    slope = (f1 - f0) / (x1 - x0)
+    res = slope * (Xf - x0) + f0
+    nan = ops.isnan(res) & ~ops.isnan(Xf)            # NumPy's fallbacks for infinite fp (see interp)
+    res = ops.where(nan, slope * (Xf - x1) + f1, res)
+    res = ops.where(nan & ops.isnan(res) & (f0 == f1), f0, res)
+    res = ops.where((Xf == x0) & (res != f0), f0, res)
     res = ops.where(Xf == x1, f1, res)   # comparisons of tensors: no values read, so nested levels batch too
     res = ops.where(Xf < XP[:, :1], FP[:, :1] if left is None else left, res)
     res = ops.where(Xf > XP[:, -1:], FP[:, -1:] if right is None else right, res)

@@ -313,10 +313,15 @@ def ediff1d(ary, to_end=None, to_begin=None):
     ``to_begin`` / ``to_end`` values, as ``np.ediff1d``."""
     flat = ravel(as_input(ary, "ediff1d"))
     parts = [flat[1:] - flat[:-1]]
-    if to_begin is not None:
-        parts.insert(0, ravel(as_input(to_begin, "ediff1d")))
-    if to_end is not None:
-        parts.append(ravel(as_input(to_end, "ediff1d")))
+    for name, end in (("to_begin", to_begin), ("to_end", to_end)):
+        if end is None:
+            continue
+        end = ravel(as_input(end, "ediff1d"))
+        if not np.can_cast(end.dtype, flat.dtype, casting="same_kind"):   # NumPy's rule; the result has ary's dtype
+            raise TypeError(f"ediff1d: dtype of {name} ({end.dtype}) must be compatible with input ary's "
+                            f"({flat.dtype}) under the 'same_kind' rule")
+        end = end.astype(flat.dtype) if end.dtype != flat.dtype else end
+        parts.insert(0 if name == "to_begin" else len(parts), end)
     return concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
 
 
@@ -345,14 +350,18 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     coordinate arrays; differentiable in ``f`` and in tensor spacings). Returns one tensor per axis
     (a tuple when there are several)."""
     f = as_input(f, "gradient")
-    if f.dtype.kind in "biu":
+    if f.dtype == bool:
+        raise TypeError("gradient: boolean values have no differences (NumPy's boolean subtract is not supported); "
+                        "convert them to a number type first")
+    if f.dtype.kind in "iu":
         f = f.astype(np.float64)
     axes = normalize_axis(axis, f.ndim, "gradient") if axis is None else \
         tuple(normalize_one_axis(a, f.ndim, "gradient") for a in ((axis,) if isinstance(axis, int) else axis))
     if len(set(axes)) != len(axes):
         raise ValueError(f"gradient: repeated axis in {axis!r}")
-    if edge_order not in (1, 2):
-        raise ValueError("gradient: 'edge_order' greater than 2 not supported")
+    if edge_order > 2:
+        raise ValueError(f"gradient: 'edge_order' greater than 2 not supported, got {edge_order!r}")
+    order = 1 if edge_order == 1 else 2        # NumPy: any other edge_order up to 2 (0, 1.5...) is second order
     if not varargs:
         spacings = [1.0] * len(axes)
     elif len(varargs) == 1 and (varargs[0].ndim if isinstance(varargs[0], Tensor) else np.ndim(varargs[0])) == 0:
@@ -364,11 +373,14 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     out = []
     for ax, d in zip(axes, spacings):
         n = f.shape[ax]
-        if n < edge_order + 1:
+        if n < order + 1:
             raise ValueError("Shape of array too small to calculate a numerical gradient, at least "
                              f"(edge_order + 1) elements are required (axis {ax} has {n})")
         dx, uniform = _spacing(d, n, "gradient")
-        out.append(_gradient_axis(f, ax, dx, uniform, edge_order))
+        g = _gradient_axis(f, ax, dx, uniform, order)
+        if g.dtype != f.dtype and g.dtype.kind == f.dtype.kind:   # NumPy's result has f's dtype (float32 stays)
+            g = g.astype(f.dtype)
+        out.append(g)
     return _one_or_tuple(out)
 
 

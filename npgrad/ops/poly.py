@@ -19,7 +19,7 @@ from ..autograd.grad_mode import no_grad
 from ..creation import ones_like, zeros_like
 from ..tensor import Tensor, _wrap
 from ._util import all_values, as_input
-from .complex import real
+from .complex import conj, real
 from .contract import matmul
 from .elementwise import sqrt
 from .reduce import cumprod, sum as _sum
@@ -264,10 +264,10 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     if full or cov:
         if rank == order and n > order:   # NumPy's lstsq: residuals only for a full-rank, overdetermined fit
             r = matmul(lhs, cs) - rhs
-            resids = _sum(r * r, axis=0)
+            resids = _sum(real(r * conj(r)) if r.dtype.kind == "c" else r * r, axis=0)   # |r|^2: real, as NumPy
             resids = reshape(resids, (1,)) if resids.ndim == 0 else resids
         else:
-            resids = _const((0,), c.dtype)
+            resids = _const((0,), np.finfo(c.dtype).dtype)
     if full:
         return c, resids, np.int32(rank), s, rcond   # (NumPy's lstsq gives the rank as int32)
     if cov:

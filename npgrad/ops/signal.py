@@ -23,6 +23,7 @@ empty ``in1`` gives an empty result of ``in1``'s shape, "full" with a kernel of 
 input's shape, and anything else with an empty operand raises a ValueError naming the op and the shapes.
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -346,13 +347,29 @@ def _two_d(in1, in2, mode, boundary, fillvalue, where):
     if a.size == 0 or b.size == 0:
         return _empty_result(a, b, mode, where)
     dt, cdt = _compute_dtype(a, b)
-    if fv.dtype.kind == "c" and dt.kind != "c":
-        if fv.imag != 0:
-            raise ValueError(f"{where}: could not cast the complex fillvalue {fv.item()!r} to the inputs' dtype "
-                             f"{dt}")
-        fv = fv.real
+    fv = _fill_in(fillvalue, dt, where)
     a, b = _as(a, cdt if a.dtype.kind != "c" else a.dtype), _as(b, cdt if b.dtype.kind != "c" else b.dtype)
     return a, b, dt, fv.reshape(()).item(), _BOUNDARIES[boundary]
+
+
+def _fill_in(fillvalue, dt, where):
+    """``fillvalue`` in the inputs' dtype ``dt``, converted as SciPy's C code does: an array (or Tensor) must
+    cast safely; a (NumPy or Python) scalar or list is converted as ``np.array(v, dtype)``, so a float is
+    truncated into an integer dtype; what cannot be converted (NaN or out of range for an integer dtype, a
+    complex number for a real dtype) is a ValueError."""
+    v = fillvalue.data if isinstance(fillvalue, Tensor) else fillvalue
+    try:
+        if isinstance(v, np.ndarray):
+            if not np.can_cast(v.dtype, dt, "safe"):
+                raise TypeError
+            return v.astype(dt)
+        if isinstance(v, np.complexfloating) and dt.kind != "c" and v.imag == 0:
+            v = v.real                                 # SciPy takes it (a nonzero imaginary part: refused here)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            return np.array(v, dtype=dt)
+    except (TypeError, ValueError, OverflowError, np.exceptions.ComplexWarning):
+        raise ValueError(f"{where}: could not cast fillvalue {fillvalue!r} to the inputs' dtype {dt}") from None
 
 
 def _boundary_xcorr(a, k, mode, bmode, fill, same_start):

@@ -330,6 +330,15 @@ def interp(x, xp, fp, left=None, right=None, period=None):
                          f"and {fp.shape}")
     if xp.shape[0] == 0:
         raise ValueError("interp: array of sample points is empty")
+    for name, v in (("x", x), ("xp", xp)):
+        if v.dtype.kind == "c":
+            raise TypeError(f"interp: {name} must be real (NumPy casts it to float64), got {v.dtype}")
+    for name, v in (("left", left), ("right", right)):
+        if v is not None and (v.ndim if isinstance(v, Tensor) else np.ndim(v)):
+            raise TypeError(f"interp: {name} must be a scalar, got shape "
+                            f"{np.shape(v.data if isinstance(v, Tensor) else v)}")
+        if v is not None and fp.dtype.kind != "c" and np.iscomplexobj(v.data if isinstance(v, Tensor) else v):
+            raise TypeError(f"interp: {name} = {v!r} is complex but fp is real ({fp.dtype})")
     x, xp, fp = _float(x), _float(xp), _float(fp)
     if period is not None:
         if period == 0:
@@ -345,12 +354,22 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     k = xp.shape[0]
     if k == 1:
         res = fp[0] + x * 0.0
+        if np.isnan(x.data).any():             # NumPy: neither below nor above the one point, so fp[0]
+            res = where(np.isnan(x.data), fp[0], res)
     else:
         j = np.clip(np.searchsorted(xp.data, x.data, side="right") - 1, 0, k - 2)
         x0, x1, f0, f1 = xp[j], xp[j + 1], fp[j], fp[j + 1]
-        slope = (f1 - f0) / (x1 - x0)
-        res = slope * (x - x0) + f0
-        res = where(x.data == x1.data, f1, res)   # NumPy returns fp[i] exactly at xp[i]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = (f1 - f0) / (x1 - x0)
+            res = slope * (x - x0) + f0
+            bad = np.isnan(res.data) & ~np.isnan(x.data)
+            if bad.any():                      # NumPy's fallbacks for infinite fp: from the right end, then fp[j]
+                res = where(bad, slope * (x - x1) + f1, res)
+                res = where(bad & np.isnan(res.data) & (f0.data == f1.data), f0, res)
+        at0 = (x.data == x0.data) & (res.data != f0.data)     # NumPy returns fp[i] exactly at xp[i]
+        if at0.any():
+            res = where(at0, f0, res)
+        res = where(x.data == x1.data, f1, res)
     below = x.data < xp.data[0]
     above = x.data > xp.data[-1]
     if below.any():
