@@ -59,3 +59,11 @@ def test_normalize_gradient_when_the_norm_equals_eps(p, dtype):
     _both("normalize", [x], dict(p=p, dim=1, eps=0.5))
     _both("normalize", [np.array([0.25, -0.25], dtype=dtype)], dict(p=p, dim=0, eps=float(np.linalg.norm(
         [0.25, -0.25], ord=p))))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (2, 0)])
+def test_mse_loss_mean_of_an_empty_input_has_an_empty_gradient(dtype, shape):
+    # torch: nan, and an empty gradient (npgrad's backward divided by the 0 element count: ZeroDivisionError)
+    x = np.zeros(shape, dtype)
+    _both("mse_loss", [x, x + 1], dict(reduction="mean"))

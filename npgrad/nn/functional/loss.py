@@ -315,11 +315,12 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if reduction == "none":
         out = sq
     else:
-        out = np.asarray(sq.sum() / n if reduction == "mean" else sq.sum(), dtype=sq.dtype)
+        with np.errstate(invalid="ignore"):  # (the mean of no elements: nan, without a warning)
+            out = np.asarray(sq.sum() / n if reduction == "mean" else sq.sum(), dtype=sq.dtype)
     del sq
 
-    def scale(g):
-        return g * (2.0 / n) if reduction == "mean" else g * 2.0
+    def scale(g):  # (no elements: the mean is nan and the gradient empty, as torch's)
+        return g * (2.0 / n if n else np.nan) if reduction == "mean" else g * 2.0
 
     def vjp_x(g, y, x, t):
         d = x - t if _is_graph(x) or _is_graph(t) else diff
