@@ -67,3 +67,32 @@ def test_mse_loss_mean_of_an_empty_input_has_an_empty_gradient(dtype, shape):
     # torch: nan, and an empty gradient (npgrad's backward divided by the 0 element count: ZeroDivisionError)
     x = np.zeros(shape, dtype)
     _both("mse_loss", [x, x + 1], dict(reduction="mean"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,target", [("multi_margin_loss", np.zeros(0, np.int64)),
+                                         ("multilabel_margin_loss", np.zeros((0, 3), np.int64))])
+def test_margin_losses_of_an_empty_batch(dtype, name, target):
+    # torch gives an empty loss for reduction="none"; npgrad raised ValueError reshaping the empty target
+    x = np.zeros((0, 3), dtype)
+    _both(name, [x, target], dict(reduction="none"))
+    # (torch's "sum" and "mean" of an empty batch read uninitialized memory: the sum of no terms is 0, their
+    # mean nan, as NumPy's, and the gradient is empty)
+    xt = npg.tensor(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (NumPy's "mean of empty slice")
+        total = getattr(F, name)(xt, target, reduction="sum")
+        mean = getattr(F, name)(npg.tensor(x), target, reduction="mean")
+    assert total.shape == () and total.item() == 0
+    assert mean.shape == () and np.isnan(mean.data)
+    total.backward()
+    assert xt.grad.shape == (0, 3)
+
+
+@pytest.mark.parametrize("margin", [0.0, -1.0])
+def test_triplet_margin_loss_refuses_a_margin_that_is_not_positive(margin):
+    a, p, n = (np.random.default_rng(i).standard_normal((2, 3)) for i in range(3))
+    with pytest.raises(ValueError, match="margin"):
+        torch.nn.functional.triplet_margin_loss(*map(torch.tensor, (a, p, n)), margin=margin)
+    with pytest.raises(ValueError, match="triplet_margin_loss: margin must be greater than 0"):
+        F.triplet_margin_loss(a, p, n, margin=margin)
