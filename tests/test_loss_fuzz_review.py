@@ -96,3 +96,12 @@ def test_triplet_margin_loss_refuses_a_margin_that_is_not_positive(margin):
         torch.nn.functional.triplet_margin_loss(*map(torch.tensor, (a, p, n)), margin=margin)
     with pytest.raises(ValueError, match="triplet_margin_loss: margin must be greater than 0"):
         F.triplet_margin_loss(a, p, n, margin=margin)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("shape,dim", [((0, 3), 0), ((2, 0), 1), ((0,), 0), ((2, 0, 3), 1), ((0, 3), -2)])
+def test_softmaxes_along_an_empty_dim(name, shape, dim):
+    # torch gives an empty result and gradient; npgrad raised ValueError (max of an empty axis)
+    for dtype in (np.float32, np.float64):
+        _both(name, [np.zeros(shape, dtype)], dict(dim=dim))
+    _both(name, [np.zeros(shape, np.float32)], dict(dim=dim, dtype=torch.float64), nkw=dict(dim=dim, dtype=np.float64))
