@@ -105,3 +105,14 @@ def test_softmaxes_along_an_empty_dim(name, shape, dim):
     for dtype in (np.float32, np.float64):
         _both(name, [np.zeros(shape, dtype)], dict(dim=dim))
     _both(name, [np.zeros(shape, np.float32)], dict(dim=dim, dtype=torch.float64), nkw=dict(dim=dim, dtype=np.float64))
+
+
+@pytest.mark.parametrize("shape,k", [((0, 3), 2), ((2, 0), 1), ((3, 2, 0), 2)])
+def test_layer_norm_over_an_empty_normalized_shape(shape, k):
+    # the weight's gradient raised ValueError (reshape(-1, 0)); torch gives an empty gradient
+    ns = shape[len(shape) - k:]
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        w, b = rng.standard_normal(ns).astype(dtype), rng.standard_normal(ns).astype(dtype)
+        _both("layer_norm", [np.zeros(shape, dtype), ns, w, b], dict(eps=1e-3))
+        _both("rms_norm", [np.zeros(shape, dtype), ns, w], dict(eps=1e-3))

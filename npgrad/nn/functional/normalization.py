@@ -83,6 +83,8 @@ def _normalize(name, x, axes, eps, weight, bias):
                 and np.shape(w) == xh.shape[xh.ndim - k:]):
             # the sum over the leading axes of g * xhat, without the product's x-sized temporary
             m = math.prod(np.shape(w))
+            if m == 0:  # (an empty normalized shape: an empty gradient)
+                return np.zeros(np.shape(w), np.result_type(g, xh))
             return np.einsum("ij,ij->j", g.reshape(-1, m), xh.reshape(-1, m)).reshape(np.shape(w))
         return g * xh
 
