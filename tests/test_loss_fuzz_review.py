@@ -116,3 +116,15 @@ def test_layer_norm_over_an_empty_normalized_shape(shape, k):
         w, b = rng.standard_normal(ns).astype(dtype), rng.standard_normal(ns).astype(dtype)
         _both("layer_norm", [np.zeros(shape, dtype), ns, w, b], dict(eps=1e-3))
         _both("rms_norm", [np.zeros(shape, dtype), ns, w], dict(eps=1e-3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_binary_cross_entropy_target_gradient_is_torch_s_unclamped_logit(dtype, reduction):
+    # d loss / d target is torch's -logit(input), whose log is not clamped at -100 as the value's is (npgrad
+    # clamped it: 100 instead of 115.13 at input 1e-50, finite instead of +-inf at 0 and 1)
+    x = np.array([0.0, 1.0, 1e-50, 1e-44, 1 - 1e-7, 0.25, 0.5, 0.9], dtype)
+    t = np.array([0.5, 0.5, 0.3, 0.0, 1.0, 0.75, 0.5, 0.1], dtype)
+    _both("binary_cross_entropy", [x, t], dict(reduction=reduction), grad=[1])
+    _both("binary_cross_entropy", [x[2:], t[2:]], dict(reduction=reduction, weight=np.linspace(0.5, 2, 6,
+                                                                                                dtype=dtype)))

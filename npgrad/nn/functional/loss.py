@@ -415,8 +415,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     def vjp_x(g, y, x, t):
         return scale(g) * w * (x - t) / np.maximum((1 - x) * x, 1e-12)
 
-    def vjp_t(g, y, x, t):
-        return scale(g) * w * (np.maximum(np.log(1 - x), -100) - np.maximum(np.log(x), -100))
+    def vjp_t(g, y, x, t):  # torch's -logit(x): its log is not clamped as the value's is (+-inf at 0 and 1)
+        with np.errstate(divide="ignore"):
+            return scale(g) * w * -np.log(x / (1 - x))
     return _make(out, "binary_cross_entropy", (x, target), (xd, td), (vjp_x, vjp_t),
                  _loss_jvps((vjp_x, vjp_t), reduction))
 
