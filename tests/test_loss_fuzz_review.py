@@ -128,3 +128,14 @@ def test_binary_cross_entropy_target_gradient_is_torch_s_unclamped_logit(dtype, 
     _both("binary_cross_entropy", [x, t], dict(reduction=reduction), grad=[1])
     _both("binary_cross_entropy", [x[2:], t[2:]], dict(reduction=reduction, weight=np.linspace(0.5, 2, 6,
                                                                                                 dtype=dtype)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("log_input", [True, False])
+def test_poisson_nll_loss_full_target_gradient_at_small_targets(dtype, log_input):
+    # torch's Stirling term is computed everywhere and masked where target <= 1, so its target gradient at
+    # target == 0 is nan (0 * log 0); npgrad substituted a safe value there and gave a finite gradient
+    x = np.array([0.5, 1.5, 0.25, 2.0, 0.75, 1.0], dtype)
+    t = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 0.0], dtype)
+    for reduction in ("none", "mean", "sum"):
+        _both("poisson_nll_loss", [x, t], dict(log_input=log_input, full=True, reduction=reduction))
