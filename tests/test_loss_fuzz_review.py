@@ -139,3 +139,27 @@ def test_poisson_nll_loss_full_target_gradient_at_small_targets(dtype, log_input
     t = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 0.0], dtype)
     for reduction in ("none", "mean", "sum"):
         _both("poisson_nll_loss", [x, t], dict(log_input=log_input, full=True, reduction=reduction))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(0, 3), (2, 3, 0), (0, 3, 4, 4)])
+def test_batch_norm_training_on_an_empty_batch(dtype, shape):
+    # torch: an empty output and gradient, running statistics unchanged; npgrad raised "expected more than 1
+    # value per channel" (torch raises only for exactly 1)
+    rng = np.random.default_rng(0)
+    rm, rv = rng.standard_normal(3).astype(dtype), rng.random(3).astype(dtype) + 0.5
+    w, b = rng.standard_normal(3).astype(dtype), rng.standard_normal(3).astype(dtype)
+    trm, trv, nrm, nrv = torch.tensor(rm), torch.tensor(rv), rm.copy(), rv.copy()
+    import torch.nn.functional as T
+    x = np.zeros(shape, dtype)
+    tx, tw, nx, nw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True), npg.tensor(x), \
+        npg.tensor(w)
+    tout = T.batch_norm(tx, trm, trv, tw, torch.tensor(b), training=True, momentum=0.1)
+    nout = F.batch_norm(nx, nrm, nrv, nw, b, training=True, momentum=0.1)
+    assert_close(nout, tout.detach().numpy())
+    assert_close(nrm, trm.numpy())
+    assert_close(nrv, trv.numpy())
+    tout.sum().backward()
+    nout.sum().backward()
+    assert_close(nx.grad, tx.grad.numpy())
+    assert_close(nw.grad, tw.grad.numpy())
