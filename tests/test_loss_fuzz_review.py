@@ -163,3 +163,37 @@ def test_batch_norm_training_on_an_empty_batch(dtype, shape):
     nout.sum().backward()
     assert_close(nx.grad, tx.grad.numpy())
     assert_close(nw.grad, tw.grad.numpy())
+
+
+def _both_raise(name, arrays, kw, exc, match):
+    """torch raises for these arguments: npgrad must raise ``exc`` naming the op, never return a value."""
+    import torch.nn.functional as T
+    with pytest.raises((RuntimeError, ValueError)):
+        getattr(T, name)(*[torch.tensor(a) for a in arrays],
+                         **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()})
+    with pytest.raises(exc, match=match):
+        getattr(F, name)(*arrays, **kw)
+
+
+def test_cross_entropy_refuses_ignore_index_with_probability_targets():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    q = np.full((3, 4), 0.25)
+    for ignore_index in (0, 2, 4):
+        _both_raise("cross_entropy", [x, q], dict(ignore_index=ignore_index), ValueError,
+                    "cross_entropy: ignore_index is not supported for probability")
+    for ignore_index in (-1, -5):  # (torch accepts a negative one, and ignores it)
+        _both("cross_entropy", [x, q], dict(ignore_index=ignore_index))
+
+
+def test_nll_loss_refuses_a_weight_of_the_wrong_size():
+    # the targets all fall inside the short weight, so npgrad gave a value
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    for w in (np.ones(3), np.ones(5), np.ones((4, 1))):
+        _both_raise("nll_loss", [x, np.array([0, 1, 2])], dict(weight=w), ValueError, "nll_loss: weight of shape")
+        with pytest.raises(ValueError, match="nll_loss: weight of shape"):
+            F.nll_loss(npg.tensor(x), np.array([0, 1, 2]), weight=npg.tensor(w))  # (a weight that takes a grad)
+
+
+def test_smooth_l1_loss_refuses_a_negative_beta():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    _both_raise("smooth_l1_loss", [x, x + 1], dict(beta=-1.0), ValueError, "smooth_l1_loss: beta")
