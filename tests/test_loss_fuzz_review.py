@@ -2,6 +2,7 @@
 torch.nn.functional: a bounded hypothesis differential fuzzer (values and gradients, float32 and float64,
 reductions, weights, ignore_index, ties, kinks, large logits, empty batches) plus a pinned regression test
 for each divergence found."""
+import math
 import warnings
 
 import numpy as np
@@ -22,6 +23,8 @@ def _both(name, arrays, kw=None, grad=None, nkw=None, w_seed=0):
     import torch.nn.functional as T
     kw = kw or {}
     nkw = kw if nkw is None else nkw
+    arrays = [np.asarray(a) if isinstance(a, np.generic) else a for a in arrays]   # (0-d results of NumPy)
+    kw, nkw = ({k: np.asarray(v) if isinstance(v, np.generic) else v for k, v in d.items()} for d in (kw, nkw))
 
     def wants(i, a):
         return isinstance(a, np.ndarray) and a.dtype.kind == "f" and (grad is None or i in grad)
@@ -197,3 +200,169 @@ def test_nll_loss_refuses_a_weight_of_the_wrong_size():
 def test_smooth_l1_loss_refuses_a_negative_beta():
     x = np.random.default_rng(0).standard_normal((3, 4))
     _both_raise("smooth_l1_loss", [x, x + 1], dict(beta=-1.0), ValueError, "smooth_l1_loss: beta")
+
+
+# ------------------------------------------------------------------------------------------ the fuzzer
+FUZZ = settings(max_examples=25, deadline=None, derandomize=True)
+DTYPES = st.sampled_from([np.float32, np.float64])
+REDUCTIONS = st.sampled_from(["none", "mean", "sum"])
+
+
+@st.composite
+def _values(draw, shape, dtype, kinds=("normal", "ties", "large")):
+    """Random values of ``shape``: normal, small integers (exact ties, zeros and the kinks at +-1, +-0.5) or
+    of magnitude up to 1e4."""
+    kind = draw(st.sampled_from(kinds))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    if kind == "ties":
+        return (rng.integers(-4, 5, shape) / 2).astype(dtype)
+    a = rng.standard_normal(shape)
+    return (a * 1e4 if kind == "large" else a).astype(dtype)
+
+
+_SHAPES = st.sampled_from([(0, 3), (1, 1), (1, 4), (3, 4), (2, 3, 2), (4,), ()])
+
+
+@FUZZ
+@given(shape=_SHAPES, dtype=DTYPES, reduction=REDUCTIONS, data=st.data())
+def test_fuzz_pointwise_losses(shape, dtype, reduction, data):
+    x = data.draw(_values(shape, dtype))
+    y = data.draw(_values(shape, dtype, ("normal", "ties")))
+    if data.draw(st.booleans()):
+        y = (x + data.draw(st.sampled_from([0.0, 1.0, -0.5, 2.0]))).astype(dtype)  # at the kinks
+    r = dict(reduction=reduction)
+    _both("mse_loss", [x, y], r)
+    _both("l1_loss", [x, y], r)
+    _both("smooth_l1_loss", [x, y], dict(r, beta=data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]))))
+    _both("huber_loss", [x, y], dict(r, delta=data.draw(st.sampled_from([0.5, 1.0, 2.0]))))
+    w = np.abs(data.draw(_values(shape, dtype, ("normal", "ties"))))
+    if w.size and w.sum() > 0:
+        for name in ("mse_loss", "l1_loss", "huber_loss"):
+            _both(name, [x, y], dict(r, weight=w))
+    rng = np.random.default_rng(data.draw(st.integers(0, 99)))
+    t01 = rng.choice(np.array([0.0, 1.0, 0.25], dtype), shape)
+    p = rng.choice(np.array([0.0, 1.0, 0.5, 0.125, 1e-30], dtype), shape) if data.draw(st.booleans()) else \
+        (1 / (1 + np.exp(-x.astype(np.float64)))).astype(dtype)
+    bw = {} if not shape or data.draw(st.booleans()) else dict(weight=np.abs(rng.standard_normal(shape[-1:])).astype(
+        dtype))
+    _both("binary_cross_entropy", [p, t01], dict(r, **bw))
+    pw = {} if not shape or data.draw(st.booleans()) else dict(pos_weight=np.abs(rng.standard_normal(
+        shape[-1:])).astype(dtype))
+    _both("binary_cross_entropy_with_logits", [x, t01], dict(r, **bw, **pw))
+    sign = rng.choice(np.array([1.0, -1.0], dtype), shape)
+    _both("soft_margin_loss", [x / 1e4 if np.abs(x).max(initial=0) > 50 else x, sign], r, grad=[0])
+    _both("hinge_embedding_loss", [x, sign], dict(r, margin=data.draw(st.sampled_from([1.0, 0.0, -0.5, 0.5]))))
+    _both("margin_ranking_loss", [x, y, sign], dict(r, margin=data.draw(st.sampled_from([0.0, 0.5, 1.0]))))
+    log_target = data.draw(st.booleans())
+    q = np.abs(y) * rng.choice([0, 1], shape)
+    _both("kl_div", [x, np.log(q + 0.5).astype(dtype) if log_target else q.astype(dtype)],
+          dict(reduction=data.draw(st.sampled_from(["none", "mean", "sum", "batchmean"])), log_target=log_target))
+    log_input = data.draw(st.booleans())
+    _both("poisson_nll_loss", [x if log_input else np.abs(x), np.round(np.abs(y) * 2).astype(dtype)],
+          dict(r, log_input=log_input, full=data.draw(st.booleans()), eps=data.draw(st.sampled_from([1e-8, 0.1]))))
+    var = np.abs(data.draw(_values(shape, dtype, ("normal", "ties"))))
+    for v in [var] + ([var[..., :1], var[..., 0]] if len(shape) >= 2 else []):
+        _both("gaussian_nll_loss", [x, y, v], dict(r, full=data.draw(st.booleans()),
+                                                  eps=data.draw(st.sampled_from([1e-6, 0.5]))))
+    if shape:
+        mw = {} if data.draw(st.booleans()) else dict(weight=np.abs(rng.standard_normal(shape[-1:])).astype(dtype))
+        _both("multilabel_soft_margin_loss", [x, t01.round()], dict(r, **mw))
+
+
+@FUZZ
+@given(dtype=DTYPES, reduction=REDUCTIONS, data=st.data())
+def test_fuzz_class_losses(dtype, reduction, data):
+    N, C = data.draw(st.sampled_from([0, 1, 3])), data.draw(st.sampled_from([1, 2, 4]))
+    shape = data.draw(st.sampled_from([(N, C), (C,), (N, C, 2)]))
+    x = data.draw(_values(shape, dtype))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
+    tshape = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    t = rng.integers(0, C, tshape)
+    ignore_index = data.draw(st.sampled_from([-100, 0, 1]))
+    if data.draw(st.booleans()):
+        t[...] = ignore_index if ignore_index < C else t  # every target ignored: nan under "mean", as torch
+    kw = dict(reduction=reduction, ignore_index=ignore_index)
+    if data.draw(st.booleans()):
+        kw["weight"] = np.abs(rng.standard_normal(C)).astype(dtype)
+    smoothing = data.draw(st.sampled_from([0.0, 0.1, 1.0]))
+    if ignore_index < C or ignore_index == -100:
+        _both("cross_entropy", [x, t], dict(kw, label_smoothing=smoothing))
+        _both("nll_loss", [x, t], kw)
+    q = np.abs(data.draw(_values(shape, dtype, ("normal", "ties"))))
+    kw.pop("ignore_index")
+    _both("cross_entropy", [x, q], dict(kw, label_smoothing=smoothing))
+    if len(shape) <= 2:
+        y = rng.integers(0, C, shape[:1] if len(shape) == 2 else ())
+        mw = dict(weight=kw["weight"]) if "weight" in kw else {}
+        if N or len(shape) == 1 or reduction == "none":   # (torch's reduced empty batch is uninitialized)
+            _both("multi_margin_loss", [x, y], dict(reduction=reduction, p=data.draw(st.sampled_from([1, 2])),
+                                                   margin=data.draw(st.sampled_from([0.0, 1.0, 2.0])), **mw))
+            _both("multilabel_margin_loss", [x, rng.integers(-1, C, shape)], dict(reduction=reduction))
+        if N or len(shape) == 1:
+            x2, x3 = data.draw(_values(shape, dtype)), data.draw(_values(shape, dtype))
+            _both("cosine_embedding_loss", [x, x2, rng.choice(np.array([1.0, -1.0], dtype), y.shape)],
+                  dict(reduction=reduction, margin=data.draw(st.sampled_from([0.0, 0.5, -0.5]))))
+            _both("triplet_margin_loss", [x, x2, x3], dict(
+                reduction=reduction, margin=data.draw(st.sampled_from([0.5, 1.0, 2.0])),
+                p=data.draw(st.sampled_from([1.0, 2.0, 3.0])), swap=data.draw(st.booleans()),
+                eps=data.draw(st.sampled_from([1e-6, 0.0]))))
+
+
+_ACTIVATIONS = [("relu", {}), ("relu6", {}), ("elu", dict(alpha=0.5)), ("selu", {}), ("celu", dict(alpha=2.0)),
+                ("gelu", {}), ("gelu", dict(approximate="tanh")), ("silu", {}), ("mish", {}),
+                ("softplus", dict(beta=2, threshold=5)), ("softsign", {}), ("hardtanh", dict(min_val=-0.5)),
+                ("hardswish", {}), ("hardsigmoid", {}), ("tanh", {}), ("sigmoid", {}), ("logsigmoid", {}),
+                ("tanhshrink", {}), ("softshrink", dict(lambd=0.5)), ("hardshrink", dict(lambd=0.5)),
+                ("leaky_relu", dict(negative_slope=0.1)), ("threshold", dict(threshold=0.5, value=-1.0)),
+                ("rrelu", dict(training=False, lower=0.1, upper=0.3))]
+
+
+@FUZZ
+@given(shape=_SHAPES, dtype=DTYPES, data=st.data())
+def test_fuzz_activations_and_softmaxes(shape, dtype, data):
+    x = data.draw(_values(shape, dtype))
+    for name, kw in _ACTIVATIONS:
+        _both(name, [x], kw)
+    if shape:
+        dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+        for name in ("softmax", "log_softmax", "softmin"):
+            _both(name, [x], dict(dim=dim))
+            _both(name, [x], dict(dim=dim, dtype=torch.float64), nkw=dict(dim=dim, dtype=np.float64))
+        if shape[dim] % 2 == 0:
+            _both("glu", [x], dict(dim=dim))
+        p = data.draw(st.sampled_from([1.0, 2.0, 3.0, float("inf")]))
+        if x.shape[dim] or p != float("inf"):  # (torch refuses the inf norm of an empty dim)
+            _both("normalize", [x], dict(p=p, dim=dim, eps=data.draw(st.sampled_from([1e-12, 0.5, 1.0]))))
+    if len(shape) >= 2:
+        _both("prelu", [x, data.draw(_values(shape[1:2], dtype, ("normal",)))])
+
+
+@FUZZ
+@given(dtype=DTYPES, data=st.data())
+def test_fuzz_normalizations(dtype, data):
+    shape = data.draw(st.sampled_from([(2, 4), (3, 4, 2), (2, 4, 3, 2), (1, 4, 3), (0, 4, 3)]))
+    x = data.draw(_values(shape, dtype, ("normal", "ties")))
+    C = shape[1]
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
+    w, b = rng.standard_normal(C).astype(dtype), rng.standard_normal(C).astype(dtype)
+    rm, rv = rng.standard_normal(C).astype(dtype), (rng.random(C) + 0.5).astype(dtype)
+    training = data.draw(st.booleans())
+    momentum = data.draw(st.sampled_from([0.1, 0.0, 1.0]))
+    _both("batch_norm", [x, rm.copy(), rv.copy(), w, b], dict(training=training, momentum=momentum), grad=[0, 3, 4])
+    for G in (1, 2, C):
+        if x.size:
+            _both("group_norm", [x, G, w, b], dict(eps=data.draw(st.sampled_from([1e-5, 0.1]))), grad=[0, 2, 3])
+    if len(shape) >= 3 and math.prod(shape[2:]) > 1 and shape[0]:  # (torch: IndexError on an empty batch)
+        use = data.draw(st.booleans())
+        _both("instance_norm", [x, rm.copy(), rv.copy(), w, b], dict(use_input_stats=use, momentum=momentum),
+              grad=[0, 3, 4])
+        _both("instance_norm", [x], {})
+        _both("local_response_norm", [x, data.draw(st.integers(1, 5))],
+              dict(alpha=data.draw(st.sampled_from([1e-4, 0.1])), beta=0.75, k=data.draw(st.sampled_from([1.0, 2.0]))))
+    k = data.draw(st.integers(1, len(shape)))
+    ns = shape[len(shape) - k:]
+    _both("layer_norm", [x, ns], {})
+    _both("layer_norm", [x, ns, rng.standard_normal(ns).astype(dtype), rng.standard_normal(ns).astype(dtype)],
+          dict(eps=1e-3))
+    _both("rms_norm", [x, ns], dict(eps=None))
+    _both("rms_norm", [x, ns, rng.standard_normal(ns).astype(dtype)], dict(eps=1e-3))
