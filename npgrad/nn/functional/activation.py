@@ -143,6 +143,11 @@ def _softmax_input(input, dim, dtype, name):
     return x, x.data, _softmax_dim(x.ndim, dim, name)
 
 
+def _max(xd, ax):
+    """The maximum along ``ax`` (kept), -inf along an empty axis (whose softmax is empty, as torch's)."""
+    return xd.max(axis=ax, keepdims=True, initial=-np.inf) if xd.shape[ax] == 0 else xd.max(axis=ax, keepdims=True)
+
+
 def softmax(input, dim=None, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``, computed stably."""
     if _tm._VMAP:
@@ -152,7 +157,7 @@ def softmax(input, dim=None, dtype=None):
     x, xd, ax = _softmax_input(input, dim, dtype, "softmax")
     if xd.ndim == 0:
         return _make(np.ones_like(xd), "softmax", (x,), (xd,), (lambda g, y, x: g * 0,), (lambda t, y, x: t * 0,))
-    e = xd - xd.max(axis=ax, keepdims=True)
+    e = xd - _max(xd, ax)
     np.exp(e, out=e)
     e /= e.sum(axis=ax, keepdims=True)
 
@@ -180,7 +185,7 @@ def log_softmax(input, dim=None, dtype=None):
     if xd.ndim == 0:
         return _make(np.zeros_like(xd), "log_softmax", (x,), (xd,), (lambda g, y, x: g * 0,),
                      (lambda t, y, x: t * 0,))
-    z = xd - xd.max(axis=ax, keepdims=True)
+    z = xd - _max(xd, ax)
     z -= np.log(np.exp(z).sum(axis=ax, keepdims=True))
 
     def vjp(g, y, x):  # g - softmax * sum(g), into the one buffer exp(y) allocates

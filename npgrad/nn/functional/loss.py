@@ -86,6 +86,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if prob:
         if td.shape != xd.shape:
             raise ValueError(f"cross_entropy: probability target of shape {td.shape} must match input {xd.shape}")
+        if ignore_index >= 0:  # (PyTorch's refusal: no class index to compare it with; negative ones pass)
+            raise ValueError(f"cross_entropy: ignore_index is not supported for probability (floating point) "
+                             f"targets, got ignore_index={ignore_index}")
     elif td.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: class-index targets must be integers, not {td.dtype}")
     elif td.shape != (xd.shape[0],) + xd.shape[2:]:
@@ -251,6 +254,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise ValueError(f"nll_loss: target of shape {td.shape} does not match input of shape {xd.shape}")
     C = xd.shape[1]
     dt = xd.dtype
+    if weight is not None and np.shape(_data(weight)) != (C,):
+        raise ValueError(f"nll_loss: weight of shape {np.shape(_data(weight))} for {C} classes (expected ({C},))")
     valid, tc = _class_targets(td, C, ignore_index, "nll_loss")
     if _lw.needs_grad(weight):
         return _lw.nll_loss_weighted(x, valid, tc, weight, C, reduction)
@@ -315,11 +320,12 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if reduction == "none":
         out = sq
     else:
-        out = np.asarray(sq.sum() / n if reduction == "mean" else sq.sum(), dtype=sq.dtype)
+        with np.errstate(invalid="ignore"):  # (the mean of no elements: nan, without a warning)
+            out = np.asarray(sq.sum() / n if reduction == "mean" else sq.sum(), dtype=sq.dtype)
     del sq
 
-    def scale(g):
-        return g * (2.0 / n) if reduction == "mean" else g * 2.0
+    def scale(g):  # (no elements: the mean is nan and the gradient empty, as torch's)
+        return g * (2.0 / n if n else np.nan) if reduction == "mean" else g * 2.0
 
     def vjp_x(g, y, x, t):
         d = x - t if _is_graph(x) or _is_graph(t) else diff
@@ -364,6 +370,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     """Huber-like loss: ``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
     reduction = _legacy_reduction(size_average, reduce, reduction, "smooth_l1_loss")
     _check_reduction(reduction, "smooth_l1_loss")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
     x = as_input(input, "smooth_l1_loss")
     _warn_target_size(x.data, _data(target), "smooth_l1_loss")
     d = x - target
@@ -414,8 +422,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     def vjp_x(g, y, x, t):
         return scale(g) * w * (x - t) / np.maximum((1 - x) * x, 1e-12)
 
-    def vjp_t(g, y, x, t):
-        return scale(g) * w * (np.maximum(np.log(1 - x), -100) - np.maximum(np.log(x), -100))
+    def vjp_t(g, y, x, t):  # torch's -logit(x): its log is not clamped as the value's is (+-inf at 0 and 1)
+        with np.errstate(divide="ignore"):
+            return scale(g) * w * -np.log(x / (1 - x))
     return _make(out, "binary_cross_entropy", (x, target), (xd, td), (vjp_x, vjp_t),
                  _loss_jvps((vjp_x, vjp_t), reduction))
 

@@ -100,6 +100,8 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     """``max(0, d(a, p) - d(a, n) + margin)`` with ``d`` the pairwise p-norm distance; ``swap`` uses
     ``min(d(a, n), d(p, n))`` as the negative distance. Inputs (N, D) or (D,)."""
     reduction = _reduction(size_average, reduce, reduction, "triplet_margin_loss")
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
     a, po, ne = (_float(t, "triplet_margin_loss") for t in (anchor, positive, negative))
     if not a.ndim == po.ndim == ne.ndim:
         raise ValueError(f"triplet_margin_loss: The anchor, positive, and negative tensors are expected to have "
@@ -148,7 +150,7 @@ def _batched_classes(x, td, name, target_like_input):
     want = x.shape if target_like_input else x.shape[:1] if not unbatched else ()
     if td.shape != want and not (unbatched and td.size == (C if target_like_input else 1) and td.ndim <= 1):
         raise ValueError(f"{name}: inconsistent target size: {td.shape} for input of size: {x.shape}")
-    return xb, td.reshape(N, -1), unbatched
+    return xb, td.reshape(N, C if target_like_input else 1), unbatched
 
 
 @batching_rule("margin_loss")

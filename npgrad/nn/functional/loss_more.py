@@ -28,10 +28,14 @@ def _float_input(input, name):
     return x
 
 
+def _wants_grad(t):
+    return isinstance(t, Tensor) and (t._requires_grad or t._extra)
+
+
 def _xlogx(t):
     """``t * log(t)``, 0 where ``t == 0`` (``torch.xlogy(t, t)``; a target that takes a gradient goes through
     ``xlogy`` itself, whose derivative at 0 is PyTorch's nan, not a finite value)."""
-    if isinstance(t, Tensor) and (t._requires_grad or t._extra):
+    if _wants_grad(t):
         from ...ops.special import xlogy
         return xlogy(t, t)
     td = _data(t)
@@ -109,8 +113,11 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     if full:
         td = _data(target)
         big = td > 1
-        ts = _ew.where(big, target, 2.0)  # a safe value where the term is masked out
-        stirling = ts * _ew.log(ts) - ts + 0.5 * _ew.log((2 * math.pi) * ts)
+        # a safe value where the term is masked out; a target that takes a gradient goes in as it is, as in
+        # torch, whose gradient is then nan at target == 0 (0 * log 0), not a finite value
+        ts = target if _wants_grad(target) else _ew.where(big, target, 2.0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # (log 0 where the term is masked out)
+            stirling = ts * _ew.log(ts) - ts + 0.5 * _ew.log((2 * math.pi) * ts)
         loss = loss + _ew.where(big, stirling, 0)
     return _reduce(loss, reduction)
 

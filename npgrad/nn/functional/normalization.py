@@ -1,5 +1,6 @@
 """Normalization: layer_norm, batch_norm, group_norm, as one fused op each (``_normalize``)."""
 import math
+import warnings
 
 import numpy as np
 
@@ -83,6 +84,8 @@ def _normalize(name, x, axes, eps, weight, bias):
                 and np.shape(w) == xh.shape[xh.ndim - k:]):
             # the sum over the leading axes of g * xhat, without the product's x-sized temporary
             m = math.prod(np.shape(w))
+            if m == 0:  # (an empty normalized shape: an empty gradient)
+                return np.zeros(np.shape(w), np.result_type(g, xh))
             return np.einsum("ij,ij->j", g.reshape(-1, m), xh.reshape(-1, m)).reshape(np.shape(w))
         return g * xh
 
@@ -167,10 +170,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     w = _channel_view(weight, x.ndim)
     b = _channel_view(bias, x.ndim)
     if training:
-        n = x.size // max(C, 1)
-        if n <= 1:
+        n = x.shape[0] * math.prod(x.shape[2:])
+        if n == 1:  # (PyTorch's check: an empty batch passes, and leaves the running statistics alone)
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
                              f"of shape {x.shape}")
+        if n == 0:
+            with warnings.catch_warnings():  # (NumPy's "mean of empty slice": the statistics are unused)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return _normalize("batch_norm", x, axes, eps, w, b)[0]
         out, mu, var, n = _normalize("batch_norm", x, axes, eps, w, b)
         if running_mean is not None:
             rm = _data(running_mean)

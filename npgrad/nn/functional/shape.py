@@ -83,7 +83,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         raise TypeError("normalize: out= is not supported (the result is a new tensor); assign the result instead")
     x = as_input(input, "normalize")
     norm = vector_norm(x, ord=p, axis=dim, keepdims=True)
-    return x / _ew.maximum(norm, eps)
+    # clip, not maximum: at norm == eps the gradient goes through the norm, as torch's clamp_min (maximum
+    # would split it between the two)
+    return x / _ew.clip(norm, eps, None)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
