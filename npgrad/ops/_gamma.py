@@ -289,6 +289,7 @@ def zeta(s, q):
     ok = (s > 1) & ((q > 0) | (s == np.floor(s))) & np.isfinite(q) & np.isfinite(s)
     out[(s == np.inf) & (q > 1)] = 0.0
     out[(s == np.inf) & (q == 1)] = 1.0
+    out[(s == np.inf) & (q > 0) & (q < 1)] = np.inf   # (the first term's limit, as SciPy's)
     pole = (s > 1) & (q <= 0) & (q == np.floor(q))   # (for any s > 1, integer or not, as SciPy and PyTorch)
     ok &= ~pole
     out[pole] = np.inf
@@ -304,7 +305,14 @@ def zeta(s, q):
         if not ok.any():
             return out
     sv, qv = s[ok], q[ok]
-    n = np.maximum(0.0, np.ceil(10.0 + sv - qv))   # terms summed directly
+    n = np.maximum(0.0, np.ceil(10.0 + sv - qv))   # terms summed directly, then Euler-Maclaurin's tail
+    # For a large s the terms fall off fast: beyond k = q expm1(45 / s) (at most ~45 q / s + 1 terms) each is
+    # below e^-45 of the first, and all of them together (under s > q + k - 10) below 2e-19 of the sum: those
+    # are summed alone, without the tail (whose series diverges for w << s). (n steps took forever for s = 1e10.)
+    with np.errstate(over="ignore"):
+        cut = np.ceil(qv * np.expm1(45.0 / sv)) + 1.0
+    short = cut < n
+    n = np.where(short, cut, n)
     acc = np.zeros_like(qv)
     with np.errstate(all="ignore"):
         for k in range(int(n.max())):
@@ -316,7 +324,7 @@ def zeta(s, q):
         for j, c in enumerate(_EM):
             tail = tail + c * factor
             factor = factor * (sv + 2 * j + 1) * (sv + 2 * j + 2) * wi2
-    out[ok] = acc + tail
+    out[ok] = np.where(short, acc, acc + tail)
     return out
 
 
