@@ -35,3 +35,26 @@ def test_zeta_with_a_large_exponent_is_fast_and_right():
     assert S.zeta(1e10, 0.5).item() == INF
     # s = inf: the sum is its first term's limit, inf for 0 < q < 1 (SciPy's; npgrad gave NaN)
     assert_close(S.zeta(INF, np.array([1e-5, 0.5, 1.0, 2.0])), [INF, INF, 1.0, 0.0], rtol=0)
+
+
+def test_beta_and_betaln_take_their_limits_where_mpmath_and_scipy_agree():
+    # npgrad gave NaN at all of these: a pole of Gamma(a + b) alone (B = 0), of Gamma(a) alone (B = inf), of
+    # both with a positive integer b (a finite rational limit), an infinite parameter, a + b overflowing
+    a = np.array([1.0, -1.0, 2.0, -3.0, -1.5, 0.0, 1.0, 0.0, -1.0, -2.0, -0.5, 0.5, -1.0, 3.0, INF, 1.0, INF, 1e-10,
+                  INF, INF, 1e308, 7.0])
+    b = np.array([-1.0, 1.0, -3.0, 2.0, 1.0, 1.0, 0.0, 0.0, 1e-10, -1.0, -0.5, -0.5, 2.0, -1.0, 1e-10, INF, INF, INF,
+                  -1.5, -0.5, 1e308, -4.0])
+    ref = []
+    with mp.workdps(30):
+        for u, v in zip(a, b):
+            ref.append(float(mp.beta(u, v)) if u < 1e300 and v < 1e300 else (0.0 if u * v > 0 else math.nan))
+    ref = np.array(ref)
+    ref[-4:-2] = [INF, -INF]                  # B(inf, b < 0) = sign(Gamma(b)) inf (mpmath and SciPy)
+    with np.errstate(all="ignore"):
+        assert_close(S.beta(a, b), ref, rtol=1e-13)
+        ref_ln = np.log(np.abs(ref))
+        ref_ln[-2] = -(1e308 * math.log(2)) * 2   # log B(x, x) = -2x log 2 + O(log x): finite
+        assert_close(S.betaln(a, b), ref_ln, rtol=1e-13)
+        assert_close(S.betaln(a[:16], b[:16]), sp.betaln(a[:16], b[:16]), rtol=1e-13)   # (SciPy: NaN at inf, inf)
+    # where the limit depends on the path, or mpmath has none: NaN
+    assert np.isnan(S.beta(np.array([INF, -INF, 0.0, INF]), np.array([0.0, 2.0, INF, -2.0])).data).all()

@@ -380,13 +380,42 @@ def betaln(a, b):
             out[one_big] = gammaln(u) + _lgamma_ratio(u, v)
         if both.any():
             u, v = lo[both], hi[both]
-            s = u + v
+            s = np.minimum(u + v, np.finfo(np.float64).max)   # (log(s) as log(v) + log1p(u / v): u + v may overflow)
             out[both] = (_HALF_LOG_2PI - (u - 0.5) * np.log1p(v / u) - (v - 0.5) * np.log1p(u / v)
-                         - 0.5 * np.log(s) + _stirling_tail(u) + _stirling_tail(v) - _stirling_tail(s))
+                         - 0.5 * (np.log(v) + np.log1p(u / v)) + _stirling_tail(u) + _stirling_tail(v)
+                         - _stirling_tail(s))
         if other.any():
             u, v = a[other], b[other]
             out[other] = gammaln(u) + gammaln(v) - gammaln(u + v)
+        m, lim = _beta_limits(a, b)
+        out[m] = np.log(np.abs(lim[m]))
     return out
+
+
+def _beta_limits(a, b):
+    """Where ``Gamma(a) Gamma(b) / Gamma(a + b)`` is a quotient of poles or has an infinite parameter: the mask
+    and B's limit there (mpmath's and SciPy's), with a, b broadcast float64 arrays. B = 0 at a pole of
+    Gamma(a + b) alone; inf at a pole of Gamma(a) (or b) alone, or of both; at a = -n and b = m a positive
+    integer with m <= n (a + b a pole too) the limit in a, ``(m-1)! / (a (a+1) ... (a+m-1))`` at a = -n,
+    ``(-1)^m (m-1)! (n-m)! / n!``; with a = +inf, 0 for b > 0 and ``sign(Gamma(b)) inf`` for b < 0 not a pole.
+    Elsewhere at an infinity (a = -inf, b = 0, b a pole) the limit depends on the path: NaN."""
+    with np.errstate(all="ignore"):
+        fin = np.isfinite(a) & np.isfinite(b)
+        pa, pb = (a <= 0) & (a == np.floor(a)), (b <= 0) & (b == np.floor(b))
+        ps = ((a + b) <= 0) & ((a + b) == np.floor(a + b))
+        out = np.full(a.shape, np.nan)
+        out[fin & ~pa & ~pb & ps] = 0.0
+        out[fin & (pa | pb) & ~ps] = np.inf
+        out[fin & pa & pb] = np.inf
+        for n_, m_, where in ((-a, b, fin & pa & ~pb & ps), (-b, a, fin & pb & ~pa & ps)):
+            n, m = n_[where], m_[where]
+            out[where] = (1.0 - 2.0 * np.fmod(m, 2.0)) * np.exp(gammaln(m) + gammaln(n - m + 1.0) - gammaln(n + 1.0))
+        for p, q in ((a, b), (b, a)):
+            out[(p == np.inf) & (q > 0)] = 0.0
+            neg = (p == np.inf) & (q < 0) & np.isfinite(q) & ~((q == np.floor(q)))
+            out[neg] = gammasgn(q[neg]) * np.inf
+        m = (fin & (pa | pb | ps)) | (a == np.inf) | (b == np.inf)
+    return m & ~np.isnan(out), out
 
 
 def beta(a, b):
@@ -395,7 +424,9 @@ def beta(a, b):
     with np.errstate(all="ignore"):
         sign = gammasgn(a) * gammasgn(b) * gammasgn(a + b)
         sign = np.where(np.isnan(sign) & (a > 0) & (b > 0), 1.0, sign)
-        return sign * np.exp(betaln(a, b))
+        out = sign * np.exp(betaln(a, b))
+        m, lim = _beta_limits(a, b)
+        return np.where(m, lim, out)
 
 
 def _coefficients():  # pragma: no cover - how the tables above were made (needs mpmath)
