@@ -25,8 +25,8 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap, const
 from . import _incbeta, _incgamma
-from .elementwise import DIAG, binary, log as _log, log1p as _log1p
-from .special import _digamma, _out_dtype
+from .elementwise import DIAG, log as _log, log1p as _log1p
+from .special import _binary as binary, _digamma, _out_dtype, _quiet
 
 _tm = __import__("npgrad.tensor", fromlist=["_VMAP"])
 
@@ -153,6 +153,7 @@ gammaincc = binary(
 def _ternary(name, forward, vjps, reads, doc):
     """A broadcasting three-argument elementwise op (JVPs: the VJPs' formulas, as an elementwise op's)."""
     _versions.reads(name, *reads)
+    vjps = tuple(_quiet(v) for v in vjps)   # (no NumPy warnings from backward: see npgrad/ops/special.py)
 
     def op(a, b, x):
         if _tm._VMAP:
