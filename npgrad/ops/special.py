@@ -78,8 +78,8 @@ def _binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
 
 
 def _safe_x(x):
-    """``x`` with 0 replaced by 1 (for a division whose result is replaced where x == 0)."""
-    return np.where(x == 0, 1.0, x)
+    """``x`` with 0 and tiny values replaced by 1 (for a division whose result is replaced there)."""
+    return np.where(abs(x) < 1e-20, 1.0, x)
 
 
 # ----------------------------------------------------------------------------- the kernels
@@ -127,7 +127,8 @@ def _xlog1py_kernel(x, y):
 def _rgamma_kernel(x):
     with np.errstate(divide="ignore", invalid="ignore"):
         g = _gamma.gamma(x)
-        return np.where((x <= 0) & (x == np.floor(x)), 0.0, 1.0 / g)
+        # (1 / Gamma(x) = x + euler x^2 + ...: x itself below 1e-150, where Gamma(x) overflows)
+        return np.where((x <= 0) & (x == np.floor(x)), 0.0, np.where(np.abs(x) < 1e-150, x, 1.0 / g))
 
 
 def _gammasgn_kernel(x):
@@ -162,16 +163,16 @@ def _doc(text):
 
 # ------------------------------------------------------------------------------- unary ops
 def _logit_vjp(g, y, p):  # NaN outside [0, 1], as torch.special.logit
-    return np.where((p < 0) | (p > 1), math.nan, g / (p * (1.0 - p)))
+    return np.where((p < 0) | (p > 1), math.nan, g / (p * (1.0 - p) + 0.0))   # (+ 0.0: +inf at p = -0.0)
 
 
-def _i1_vjp(g, y, x):  # I1' = I0 - I1 / x, 1/2 at 0
-    zero = x == 0
+def _i1_vjp(g, y, x):  # I1' = I0 - I1 / x, 1/2 + 3 x^2 / 16 + ... near 0 (where I1 underflows: I1 / x was 0)
+    zero = abs(x) < 1e-20
     return g * np.where(zero, 0.5, _i0(x) - y / _safe_x(x))
 
 
-def _i1e_vjp(g, y, x):  # (e^-|x| I1)' = i0e - i1e (sign(x) + 1/x), 1/2 at 0
-    zero = x == 0
+def _i1e_vjp(g, y, x):  # (e^-|x| I1)' = i0e - i1e (sign(x) + 1/x), 1/2 - |x| + ... near 0
+    zero = abs(x) < 1e-20
     return g * np.where(zero, 0.5, _i0e(x) - y * np.sign(x) - y / _safe_x(x))
 
 
