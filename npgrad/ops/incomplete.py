@@ -128,10 +128,12 @@ _da_g = _dual2(_gammainc_da, _gammainc_da_fwd)
 
 
 def _gammainc_fwd(a, x):
+    _out_dtype(a, x, name="gammainc")   # (refuses complex arguments before computing)
     return _cast(_incgamma.gammainc_pq(_f64(a), _f64(x))[0], a, x)
 
 
 def _gammaincc_fwd(a, x):
+    _out_dtype(a, x, name="gammaincc")
     return _cast(_incgamma.gammainc_pq(_f64(a), _f64(x), name="gammaincc")[1], a, x)
 
 
@@ -250,6 +252,7 @@ class _BetaForm:
         da, db = self.dual("da", d_fwd(0)), self.dual("db", d_fwd(1))
 
         def fwd(a, b, v):
+            _out_dtype(a, b, v, name="betainc")
             return _cast(self.kernel(_f64(a), _f64(b), _f64(v))[0], a, b, v)
         self.vjps = (lambda g, y, a, b, v: g * da(a, b, v), lambda g, y, a, b, v: g * db(a, b, v),
                      lambda g, y, a, b, v: (s * g) * density(a, b, v))

@@ -27,21 +27,23 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT1_2 = math.sqrt(0.5)
 
 
-def _out_dtype(*arrays):
-    """The result dtype of a special function of ``arrays`` (weak Python numbers, as NumPy's NEP 50):
+def _out_dtype(*arrays, name=""):
+    """The result dtype of the special function ``name`` of ``arrays`` (weak Python numbers, as NumPy's NEP 50):
     a floating dtype is kept, anything else gives float64."""
     dt = np.result_type(*arrays)
+    where = f"npgrad.special.{name}" if name else "npgrad.special"
     if dt.kind == "c":
-        raise TypeError("npgrad.special: complex arguments are not supported yet (real-valued functions only)")
+        raise TypeError(f"{where}: complex arguments are not supported yet (real-valued functions only)")
     if dt.kind not in "biuf":
-        raise TypeError(f"npgrad.special: unsupported argument dtype {dt}")
+        raise TypeError(f"{where}: unsupported argument dtype {dt}")
     return dt if dt.kind == "f" else np.dtype(np.float64)
 
 
-def _real(kernel):
-    """A NumPy forward from a float64 ``kernel``: computes in float64, returns the arguments' dtype."""
+def _real(kernel, name):
+    """A NumPy forward of the function ``name`` from a float64 ``kernel``: computes in float64, returns the
+    arguments' dtype."""
     def forward(*args):
-        dt = _out_dtype(*args)
+        dt = _out_dtype(*args, name=name)
         out = kernel(*(np.asarray(a, dtype=np.float64) for a in args))
         with np.errstate(over="ignore"):   # (a float32 result beyond float32's range is inf, without a warning)
             return np.asarray(out).astype(dt, copy=False)
@@ -142,7 +144,7 @@ def _gammasgn_kernel(x):
     return np.where((x < 0) & (x == fl) | np.isnan(x), np.nan, sgn)
 
 
-_RAW = {name: _real(k) for name, k in dict(
+_RAW = {name: _real(k, name) for name, k in dict(
     erf=_erf.erf, erfc=_erfc_kernel, erfcx=_erfcx_kernel, erfinv=_erf.erfinv, erfcinv=_erf.erfcinv,
     ndtr=_ndtr_kernel, log_ndtr=_erf.log_ndtr, ndtri=_erf.ndtri,
     gammaln=_gamma.gammaln, gamma=_gamma.gamma, rgamma=_rgamma_kernel, digamma=_gamma.digamma,
@@ -281,7 +283,7 @@ def _constant(value, name, what):
 
 
 def _polygamma_forward(n, x):
-    dt = _out_dtype(x) if not isinstance(x, Tensor) else _out_dtype(x.data)
+    dt = _out_dtype(x.data if isinstance(x, Tensor) else x, name="polygamma")
     return np.asarray(_gamma.polygamma(n, np.asarray(x, dtype=np.float64))).astype(dt, copy=False)
 
 
@@ -302,7 +304,8 @@ _versions.reads("polygamma", "x")
 
 
 def _zeta_forward(s, q, weak=None):
-    dt = _out_dtype(s if weak is None else weak, q)  # a Python number exponent stays weak (float32 q: float32)
+    # (a Python number exponent stays weak: float32 q gives float32)
+    dt = _out_dtype(s if weak is None else weak, q, name="zeta")
     return np.asarray(_gamma.zeta(s, q)).astype(dt, copy=False)
 
 
