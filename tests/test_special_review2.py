@@ -158,3 +158,18 @@ def test_betainc_with_a_tiny_b_beyond_the_switch_point_keeps_its_relative_precis
     assert_close(out, ref, rtol=1e-13, atol=0)
     assert_close(ta.grad, ref_a, rtol=1e-12, atol=0)
     assert_close(tb.grad, ref_b, rtol=1e-12, atol=0)
+
+
+def test_digamma_near_its_negative_zeros_keeps_its_relative_precision():
+    # psi(1 - x) - pi cot(pi x) cancels there to ~1e-16 absolute: psi(-0.5040830081644554) was 2e-7 relative off
+    xs = [-0.5040830081644554]
+    with mp.workdps(40):
+        for k in range(6):
+            r = float(mp.findroot(mp.digamma, -k - 0.5 - (0.1 if k else 0.0)))
+            xs += [r, np.nextafter(r, 0), r + 1e-12, r - 3e-9, r + 1e-5, r - 2e-3, r + 0.029, r - 0.029]
+    xs = np.array(xs)
+    ref = np.array([_mp(mp.digamma, v) for v in xs])
+    assert_close(S.digamma(xs), ref, rtol=2e-14, atol=0)
+    x = npg.tensor(xs, requires_grad=True)
+    S.digamma(x).sum().backward()
+    assert_close(x.grad, [_mp(lambda v: mp.polygamma(1, v), v) for v in xs], rtol=1e-13, atol=0)

@@ -24,6 +24,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import _digamma_roots
+
 # lgamma(2 + e) = sum_k _L2[k] e^k, |e| <= 0.5
 _L2 = (
     0.0, 0.42278433509846713, 0.3224670334241132, -0.0673523010531981, 0.020580808427784546,
@@ -244,7 +246,20 @@ def digamma(x):
     def negative(v):  # psi(v) = psi(1 - v) - pi cot(pi v), psi(1 - v) = psi(-v) - 1 / v below -1/2
         far = v <= -0.5
         w = np.where(far, -v, 1.0 - v)
-        return _psi_pos(w) - np.where(far, 1.0 / v, 0.0) - np.pi * cotpi(v)
+        out = _psi_pos(w) - np.where(far, 1.0 / v, 0.0) - np.pi * cotpi(v)
+        # within 0.03 of one of the first six zeros (where that cancels): Taylor's series about the zero
+        k = np.clip(np.floor(-v), 0, len(_digamma_roots.ROOTS) - 1).astype(int)
+        roots = np.array(_digamma_roots.ROOTS)
+        h = (v - roots[k, 0]) - roots[k, 1]
+        near = (np.abs(h) < 0.03) & (v > -len(_digamma_roots.ROOTS))
+        if near.any():
+            coefs = np.array(_digamma_roots.COEFS)[k[near]]
+            hn = h[near]
+            acc = np.zeros_like(hn)
+            for j in range(coefs.shape[1] - 1, -1, -1):
+                acc = (acc + coefs[:, j]) * hn
+            out[near] = acc
+        return out
     out = _apply(x, ((x > 0, _psi_pos), (x < 0, negative)))
     out[x == 0] = np.copysign(np.inf, -x[x == 0])
     out[(x < 0) & (x == np.floor(x))] = np.nan
