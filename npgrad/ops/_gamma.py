@@ -24,6 +24,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import _digamma_roots
+
 # lgamma(2 + e) = sum_k _L2[k] e^k, |e| <= 0.5
 _L2 = (
     0.0, 0.42278433509846713, 0.3224670334241132, -0.0673523010531981, 0.020580808427784546,
@@ -244,7 +246,20 @@ def digamma(x):
     def negative(v):  # psi(v) = psi(1 - v) - pi cot(pi v), psi(1 - v) = psi(-v) - 1 / v below -1/2
         far = v <= -0.5
         w = np.where(far, -v, 1.0 - v)
-        return _psi_pos(w) - np.where(far, 1.0 / v, 0.0) - np.pi * cotpi(v)
+        out = _psi_pos(w) - np.where(far, 1.0 / v, 0.0) - np.pi * cotpi(v)
+        # within 0.03 of one of the first six zeros (where that cancels): Taylor's series about the zero
+        k = np.clip(np.floor(-v), 0, len(_digamma_roots.ROOTS) - 1).astype(int)
+        roots = np.array(_digamma_roots.ROOTS)
+        h = (v - roots[k, 0]) - roots[k, 1]
+        near = (np.abs(h) < 0.03) & (v > -len(_digamma_roots.ROOTS))
+        if near.any():
+            coefs = np.array(_digamma_roots.COEFS)[k[near]]
+            hn = h[near]
+            acc = np.zeros_like(hn)
+            for j in range(coefs.shape[1] - 1, -1, -1):
+                acc = (acc + coefs[:, j]) * hn
+            out[near] = acc
+        return out
     out = _apply(x, ((x > 0, _psi_pos), (x < 0, negative)))
     out[x == 0] = np.copysign(np.inf, -x[x == 0])
     out[(x < 0) & (x == np.floor(x))] = np.nan
@@ -289,6 +304,7 @@ def zeta(s, q):
     ok = (s > 1) & ((q > 0) | (s == np.floor(s))) & np.isfinite(q) & np.isfinite(s)
     out[(s == np.inf) & (q > 1)] = 0.0
     out[(s == np.inf) & (q == 1)] = 1.0
+    out[(s == np.inf) & (q > 0) & (q < 1)] = np.inf   # (the first term's limit, as SciPy's)
     pole = (s > 1) & (q <= 0) & (q == np.floor(q))   # (for any s > 1, integer or not, as SciPy and PyTorch)
     ok &= ~pole
     out[pole] = np.inf
@@ -304,7 +320,14 @@ def zeta(s, q):
         if not ok.any():
             return out
     sv, qv = s[ok], q[ok]
-    n = np.maximum(0.0, np.ceil(10.0 + sv - qv))   # terms summed directly
+    n = np.maximum(0.0, np.ceil(10.0 + sv - qv))   # terms summed directly, then Euler-Maclaurin's tail
+    # For a large s the terms fall off fast: beyond k = q expm1(45 / s) (at most ~45 q / s + 1 terms) each is
+    # below e^-45 of the first, and all of them together (under s > q + k - 10) below 2e-19 of the sum: those
+    # are summed alone, without the tail (whose series diverges for w << s). (n steps took forever for s = 1e10.)
+    with np.errstate(over="ignore"):
+        cut = np.ceil(qv * np.expm1(45.0 / sv)) + 1.0
+    short = cut < n
+    n = np.where(short, cut, n)
     acc = np.zeros_like(qv)
     with np.errstate(all="ignore"):
         for k in range(int(n.max())):
@@ -316,7 +339,7 @@ def zeta(s, q):
         for j, c in enumerate(_EM):
             tail = tail + c * factor
             factor = factor * (sv + 2 * j + 1) * (sv + 2 * j + 2) * wi2
-    out[ok] = acc + tail
+    out[ok] = np.where(short, acc, acc + tail)
     return out
 
 
@@ -372,13 +395,42 @@ def betaln(a, b):
             out[one_big] = gammaln(u) + _lgamma_ratio(u, v)
         if both.any():
             u, v = lo[both], hi[both]
-            s = u + v
+            s = np.minimum(u + v, np.finfo(np.float64).max)   # (log(s) as log(v) + log1p(u / v): u + v may overflow)
             out[both] = (_HALF_LOG_2PI - (u - 0.5) * np.log1p(v / u) - (v - 0.5) * np.log1p(u / v)
-                         - 0.5 * np.log(s) + _stirling_tail(u) + _stirling_tail(v) - _stirling_tail(s))
+                         - 0.5 * (np.log(v) + np.log1p(u / v)) + _stirling_tail(u) + _stirling_tail(v)
+                         - _stirling_tail(s))
         if other.any():
             u, v = a[other], b[other]
             out[other] = gammaln(u) + gammaln(v) - gammaln(u + v)
+        m, lim = _beta_limits(a, b)
+        out[m] = np.log(np.abs(lim[m]))
     return out
+
+
+def _beta_limits(a, b):
+    """Where ``Gamma(a) Gamma(b) / Gamma(a + b)`` is a quotient of poles or has an infinite parameter: the mask
+    and B's limit there (mpmath's and SciPy's), with a, b broadcast float64 arrays. B = 0 at a pole of
+    Gamma(a + b) alone; inf at a pole of Gamma(a) (or b) alone, or of both; at a = -n and b = m a positive
+    integer with m <= n (a + b a pole too) the limit in a, ``(m-1)! / (a (a+1) ... (a+m-1))`` at a = -n,
+    ``(-1)^m (m-1)! (n-m)! / n!``; with a = +inf, 0 for b > 0 and ``sign(Gamma(b)) inf`` for b < 0 not a pole.
+    Elsewhere at an infinity (a = -inf, b = 0, b a pole) the limit depends on the path: NaN."""
+    with np.errstate(all="ignore"):
+        fin = np.isfinite(a) & np.isfinite(b)
+        pa, pb = (a <= 0) & (a == np.floor(a)), (b <= 0) & (b == np.floor(b))
+        ps = ((a + b) <= 0) & ((a + b) == np.floor(a + b))
+        out = np.full(a.shape, np.nan)
+        out[fin & ~pa & ~pb & ps] = 0.0
+        out[fin & (pa | pb) & ~ps] = np.inf
+        out[fin & pa & pb] = np.inf
+        for n_, m_, where in ((-a, b, fin & pa & ~pb & ps), (-b, a, fin & pb & ~pa & ps)):
+            n, m = n_[where], m_[where]
+            out[where] = (1.0 - 2.0 * np.fmod(m, 2.0)) * np.exp(gammaln(m) + gammaln(n - m + 1.0) - gammaln(n + 1.0))
+        for p, q in ((a, b), (b, a)):
+            out[(p == np.inf) & (q > 0)] = 0.0
+            neg = (p == np.inf) & (q < 0) & np.isfinite(q) & ~((q == np.floor(q)))
+            out[neg] = gammasgn(q[neg]) * np.inf
+        m = (fin & (pa | pb | ps)) | (a == np.inf) | (b == np.inf)
+    return m & ~np.isnan(out), out
 
 
 def beta(a, b):
@@ -387,7 +439,9 @@ def beta(a, b):
     with np.errstate(all="ignore"):
         sign = gammasgn(a) * gammasgn(b) * gammasgn(a + b)
         sign = np.where(np.isnan(sign) & (a > 0) & (b > 0), 1.0, sign)
-        return sign * np.exp(betaln(a, b))
+        out = sign * np.exp(betaln(a, b))
+        m, lim = _beta_limits(a, b)
+        return np.where(m, lim, out)
 
 
 def _coefficients():  # pragma: no cover - how the tables above were made (needs mpmath)

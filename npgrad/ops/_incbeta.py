@@ -21,9 +21,9 @@ Accuracy (measured against mpmath at 60 digits, a, b in [0.05, 5000], x near 0, 
 tails): values and both derivatives within 2e-13 relative. With one parameter near 1e5-1e6 and the other
 below 1, x just beyond the switch point, up to ~1e-11. The complement ``1 - I`` is formed by subtraction
 where I is computed directly, so where I is close to 1 below the switch point (a small, b large, x below
-the mean) ``1 - I`` (and so ``betainc(b, a, 1 - x)``) loses ``-log10(1 - I)`` digits; in particular for a
-tiny b and x near 1 (I ~ b, about 1e-14 absolute error there, never negative: the complement is clipped at 0).
-"""
+the mean) ``1 - I`` (and so ``betainc(b, a, 1 - x)``) loses ``-log10(1 - I)`` digits. For a tiny b
+(``b <= 1e-3 min(a, 1)``) beyond the switch point, where ``1 - I_{1-x}(b, a)`` would cancel (I ~ b), I and its
+derivatives come from the power series of ``I_{1-x}(b, a)`` written as ``e^L (1 + S)`` (:func:`_small_b`)."""
 import math
 
 import numpy as np
@@ -221,6 +221,51 @@ def _branch(a, b, x, y, flip, deriv):
     return np.maximum(1.0 - v, 0.0), dv_a, dv_b, ok
 
 
+def _lgamma_shift(a, b):
+    """``(gammaln(a + b) - gammaln(a), its derivative in a)`` for ``b <= 1e-3 min(a, 1)``, by Taylor's series
+    ``sum_k b^k psi^(k-1)(a) / k!`` (its terms fall by b / a: six reach 1e-18; the difference of gammaln's
+    would lose every digit of its ~b psi(a))."""
+    val, dval, bk, fact = 0.0, 0.0, 1.0, 1.0
+    for k in range(1, 7):
+        bk, fact = bk * b, fact * k
+        val = val + bk * _gamma.polygamma(k - 1, a) / fact
+        dval = dval + bk * _gamma.polygamma(k, a) / fact
+    return val, dval
+
+
+def _small_b(a, b, y, deriv):
+    """``I_x(a, b) = 1 - I_y(b, a)`` for a tiny ``b`` (``b <= 1e-3 min(a, 1)``) and ``y = 1 - x <= 0.7``, where
+    the subtraction cancels (I ~ b): with ``I_y(b, a) = e^L (1 + S)``, ``L = b log y + gammaln(a + b) -
+    gammaln(a) - gammaln(1 + b)`` and ``S = b sum_n>=1 T_n y^n / (b + n)``, ``T_n = (1 - a)_n / n!``,
+    ``I = -expm1(L) - e^L S``, both terms O(b). Returns ``(I, dI/da, dI/db, converged)``."""
+    with np.errstate(all="ignore"):
+        shift, dshift = _lgamma_shift(a, b)
+        ly = np.log(y)
+        big_l = b * ly + shift - _lgamma_shift(np.ones_like(b), b)[0]   # (gammaln(1 + b): 1 + b rounds)
+        t, dt = np.ones_like(a), np.zeros_like(a)      # T_n y^n and its derivative in a
+        s0 = s1 = s_a = np.zeros_like(a)               # sum T_n y^n / (b + n), sum T_n y^n n / (b + n)^2, d/da
+        ok = np.zeros(a.shape, bool)
+        for n in range(1, 2000):
+            dt = (dt * (n - a) - t) * y / n
+            t = t * (n - a) * y / n
+            s0 = s0 + t / (b + n)
+            s1 = s1 + t * n / ((b + n) * (b + n))
+            s_a = s_a + dt / (b + n)
+            ok = np.abs(t) + np.abs(dt) <= 1e-17 * (np.abs(s0) + np.abs(s_a) + _TINY)
+            if n > 3 and ok.all():
+                break
+        e = np.exp(big_l)
+        sum_s = b * s0
+        i = -np.expm1(big_l) - e * sum_s
+        if not deriv:
+            return i, None, None, ok
+        l_a = dshift
+        l_b = ly + (_gamma.digamma(a) + dshift) - _gamma.digamma(1.0 + b)   # log y + psi(a + b) - psi(1 + b)
+        di_a = -e * (l_a * (1.0 + sum_s) + b * s_a)
+        di_b = -e * (l_b * (1.0 + sum_s) + s1)
+    return i, di_a, di_b, ok
+
+
 def betainc(a, b, x, deriv=False, name="betainc", y=None):
     """``(I, dI/da, dI/db)`` for float64 arrays ``a``, ``b``, ``x`` (broadcast); the derivatives are None
     unless ``deriv``. ``y``: ``1 - x`` when the caller knows it more precisely than ``1 - x`` is rounded
@@ -254,7 +299,16 @@ def betainc(a, b, x, deriv=False, name="betainc", y=None):
         thr_a, thr_b = (a + 1.0) / (s + 2.0), (b + 1.0) / (s + 2.0)
         swap = rest & np.where(x <= 0.5, x > thr_a + np.minimum(_MARGIN[0] * thr_a, _MARGIN[1] * sd),
                                y <= thr_b + np.minimum(_MARGIN[0] * thr_b, _MARGIN[1] * sd))
-    for mask, flip in ((rest & ~swap, False), (swap, True)):
+    small_b = swap & (b <= 1e-3 * np.minimum(a, 1.0)) & (y <= 0.7)
+    if small_b.any():
+        v, dv_a, dv_b, ok = _small_b(a[small_b], b[small_b], y[small_b], deriv)
+        if not ok.all():
+            raise not_converged(name, ~ok, a[small_b], x[small_b])
+        i[small_b] = v
+        if deriv:
+            di_a[small_b], di_b[small_b] = dv_a, dv_b
+        swap &= ~small_b
+    for mask, flip in ((rest & ~swap & ~small_b, False), (swap, True)):
         if not mask.any():
             continue
         am, bm, xm, ym = a[mask], b[mask], x[mask], y[mask]

@@ -25,8 +25,8 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap, const
 from . import _incbeta, _incgamma
-from .elementwise import DIAG, binary, log as _log, log1p as _log1p
-from .special import _digamma, _out_dtype
+from .elementwise import DIAG, log as _log, log1p as _log1p
+from .special import _binary as binary, _digamma, _out_dtype, _quiet
 
 _tm = __import__("npgrad.tensor", fromlist=["_VMAP"])
 
@@ -128,10 +128,12 @@ _da_g = _dual2(_gammainc_da, _gammainc_da_fwd)
 
 
 def _gammainc_fwd(a, x):
+    _out_dtype(a, x, name="gammainc")   # (refuses complex arguments before computing)
     return _cast(_incgamma.gammainc_pq(_f64(a), _f64(x))[0], a, x)
 
 
 def _gammaincc_fwd(a, x):
+    _out_dtype(a, x, name="gammaincc")
     return _cast(_incgamma.gammainc_pq(_f64(a), _f64(x), name="gammaincc")[1], a, x)
 
 
@@ -153,6 +155,7 @@ gammaincc = binary(
 def _ternary(name, forward, vjps, reads, doc):
     """A broadcasting three-argument elementwise op (JVPs: the VJPs' formulas, as an elementwise op's)."""
     _versions.reads(name, *reads)
+    vjps = tuple(_quiet(v) for v in vjps)   # (no NumPy warnings from backward: see npgrad/ops/special.py)
 
     def op(a, b, x):
         if _tm._VMAP:
@@ -249,6 +252,7 @@ class _BetaForm:
         da, db = self.dual("da", d_fwd(0)), self.dual("db", d_fwd(1))
 
         def fwd(a, b, v):
+            _out_dtype(a, b, v, name="betainc")
             return _cast(self.kernel(_f64(a), _f64(b), _f64(v))[0], a, b, v)
         self.vjps = (lambda g, y, a, b, v: g * da(a, b, v), lambda g, y, a, b, v: g * db(a, b, v),
                      lambda g, y, a, b, v: (s * g) * density(a, b, v))

@@ -27,21 +27,23 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT1_2 = math.sqrt(0.5)
 
 
-def _out_dtype(*arrays):
-    """The result dtype of a special function of ``arrays`` (weak Python numbers, as NumPy's NEP 50):
+def _out_dtype(*arrays, name=""):
+    """The result dtype of the special function ``name`` of ``arrays`` (weak Python numbers, as NumPy's NEP 50):
     a floating dtype is kept, anything else gives float64."""
     dt = np.result_type(*arrays)
+    where = f"npgrad.special.{name}" if name else "npgrad.special"
     if dt.kind == "c":
-        raise TypeError("npgrad.special: complex arguments are not supported yet (real-valued functions only)")
+        raise TypeError(f"{where}: complex arguments are not supported yet (real-valued functions only)")
     if dt.kind not in "biuf":
-        raise TypeError(f"npgrad.special: unsupported argument dtype {dt}")
+        raise TypeError(f"{where}: unsupported argument dtype {dt}")
     return dt if dt.kind == "f" else np.dtype(np.float64)
 
 
-def _real(kernel):
-    """A NumPy forward from a float64 ``kernel``: computes in float64, returns the arguments' dtype."""
+def _real(kernel, name):
+    """A NumPy forward of the function ``name`` from a float64 ``kernel``: computes in float64, returns the
+    arguments' dtype."""
     def forward(*args):
-        dt = _out_dtype(*args)
+        dt = _out_dtype(*args, name=name)
         out = kernel(*(np.asarray(a, dtype=np.float64) for a in args))
         with np.errstate(over="ignore"):   # (a float32 result beyond float32's range is inf, without a warning)
             return np.asarray(out).astype(dt, copy=False)
@@ -59,9 +61,27 @@ def _dual(name):
     return call
 
 
+def _quiet(vjp):
+    """``vjp`` with NumPy's floating-point warnings off: the infinities and NaNs of these derivatives at the
+    poles and edges (xlogy's d/dy at x = y = 0, erf's at 1e300...) are their values (PyTorch's), not
+    accidents, and backward should not warn about them."""
+    def quiet(*args):
+        with np.errstate(all="ignore"):
+            return vjp(*args)
+    return quiet
+
+
+def _unary(name, forward, vjp, jvp, reads, doc=None):
+    return unary(name, forward, _quiet(vjp), jvp, reads, doc)
+
+
+def _binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
+    return binary(name, forward, _quiet(vjp_a), _quiet(vjp_b), jvp, reads, doc)
+
+
 def _safe_x(x):
-    """``x`` with 0 replaced by 1 (for a division whose result is replaced where x == 0)."""
-    return np.where(x == 0, 1.0, x)
+    """``x`` with 0 and tiny values replaced by 1 (for a division whose result is replaced there)."""
+    return np.where(abs(x) < 1e-20, 1.0, x)
 
 
 # ----------------------------------------------------------------------------- the kernels
@@ -109,7 +129,8 @@ def _xlog1py_kernel(x, y):
 def _rgamma_kernel(x):
     with np.errstate(divide="ignore", invalid="ignore"):
         g = _gamma.gamma(x)
-        return np.where((x <= 0) & (x == np.floor(x)), 0.0, 1.0 / g)
+        # (1 / Gamma(x) = x + euler x^2 + ...: x itself below 1e-150, where Gamma(x) overflows)
+        return np.where((x <= 0) & (x == np.floor(x)), 0.0, np.where(np.abs(x) < 1e-150, x, 1.0 / g))
 
 
 def _gammasgn_kernel(x):
@@ -123,7 +144,7 @@ def _gammasgn_kernel(x):
     return np.where((x < 0) & (x == fl) | np.isnan(x), np.nan, sgn)
 
 
-_RAW = {name: _real(k) for name, k in dict(
+_RAW = {name: _real(k, name) for name, k in dict(
     erf=_erf.erf, erfc=_erfc_kernel, erfcx=_erfcx_kernel, erfinv=_erf.erfinv, erfcinv=_erf.erfcinv,
     ndtr=_ndtr_kernel, log_ndtr=_erf.log_ndtr, ndtri=_erf.ndtri,
     gammaln=_gamma.gammaln, gamma=_gamma.gamma, rgamma=_rgamma_kernel, digamma=_gamma.digamma,
@@ -144,16 +165,16 @@ def _doc(text):
 
 # ------------------------------------------------------------------------------- unary ops
 def _logit_vjp(g, y, p):  # NaN outside [0, 1], as torch.special.logit
-    return np.where((p < 0) | (p > 1), math.nan, g / (p * (1.0 - p)))
+    return np.where((p < 0) | (p > 1), math.nan, g / (p * (1.0 - p) + 0.0))   # (+ 0.0: +inf at p = -0.0)
 
 
-def _i1_vjp(g, y, x):  # I1' = I0 - I1 / x, 1/2 at 0
-    zero = x == 0
+def _i1_vjp(g, y, x):  # I1' = I0 - I1 / x, 1/2 + 3 x^2 / 16 + ... near 0 (where I1 underflows: I1 / x was 0)
+    zero = abs(x) < 1e-20
     return g * np.where(zero, 0.5, _i0(x) - y / _safe_x(x))
 
 
-def _i1e_vjp(g, y, x):  # (e^-|x| I1)' = i0e - i1e (sign(x) + 1/x), 1/2 at 0
-    zero = x == 0
+def _i1e_vjp(g, y, x):  # (e^-|x| I1)' = i0e - i1e (sign(x) + 1/x), 1/2 - |x| + ... near 0
+    zero = abs(x) < 1e-20
     return g * np.where(zero, 0.5, _i0e(x) - y * np.sign(x) - y / _safe_x(x))
 
 
@@ -180,45 +201,45 @@ def _log_ndtr_vjp(g, y, x):
 
 
 #            name                   forward          d/dx (g: output grad, y: output, x: input)        reads
-erf      = unary("erf",      _RAW["erf"],      lambda g, y, x: g * _TWO_OVER_SQRT_PI * np.exp(-(x * x)), DIAG, "x",
+erf     = _unary("erf",      _RAW["erf"],      lambda g, y, x: g * _TWO_OVER_SQRT_PI * np.exp(-(x * x)), DIAG, "x",
                  _doc("The error function ``2/sqrt(pi) int_0^x exp(-t^2) dt``."))
-erfc     = unary("erfc",     _RAW["erfc"],     lambda g, y, x: -g * _TWO_OVER_SQRT_PI * np.exp(-(x * x)), DIAG, "x",
+erfc    = _unary("erfc",     _RAW["erfc"],     lambda g, y, x: -g * _TWO_OVER_SQRT_PI * np.exp(-(x * x)), DIAG, "x",
                  _doc("The complementary error function ``1 - erf(x)``, accurate where it is tiny."))
-erfcx    = unary("erfcx",    _RAW["erfcx"],    _erfcx_vjp, DIAG, "xy",
+erfcx   = _unary("erfcx",    _RAW["erfcx"],    _erfcx_vjp, DIAG, "xy",
                  _doc("The scaled complementary error function ``exp(x^2) erfc(x)``."))
-erfinv   = unary("erfinv",   _RAW["erfinv"],   lambda g, y, x: g * (0.5 * _SQRT_PI) * np.exp(y * y), DIAG, "y",
+erfinv  = _unary("erfinv",   _RAW["erfinv"],   lambda g, y, x: g * (0.5 * _SQRT_PI) * np.exp(y * y), DIAG, "y",
                  _doc("The inverse of ``erf`` on [-1, 1]."))
-erfcinv  = unary("erfcinv",  _RAW["erfcinv"],  lambda g, y, x: -g * (0.5 * _SQRT_PI) * np.exp(y * y), DIAG, "y",
+erfcinv = _unary("erfcinv",  _RAW["erfcinv"],  lambda g, y, x: -g * (0.5 * _SQRT_PI) * np.exp(y * y), DIAG, "y",
                  _doc("The inverse of ``erfc`` on [0, 2]."))
-ndtr     = unary("ndtr",     _RAW["ndtr"],     lambda g, y, x: g * _INV_SQRT_2PI * np.exp(-0.5 * (x * x)), DIAG, "x",
+ndtr    = _unary("ndtr",     _RAW["ndtr"],     lambda g, y, x: g * _INV_SQRT_2PI * np.exp(-0.5 * (x * x)), DIAG, "x",
                  _doc("The standard normal CDF ``Phi(x)``."))
-log_ndtr = unary("log_ndtr", _RAW["log_ndtr"], _log_ndtr_vjp, DIAG, "xy",
+log_ndtr = _unary("log_ndtr", _RAW["log_ndtr"], _log_ndtr_vjp, DIAG, "xy",
                  _doc("``log(Phi(x))``, finite far into the lower tail."))
-ndtri    = unary("ndtri",    _RAW["ndtri"],    lambda g, y, x: g * _SQRT_2PI * np.exp(0.5 * (y * y)), DIAG, "y",
+ndtri   = _unary("ndtri",    _RAW["ndtri"],    lambda g, y, x: g * _SQRT_2PI * np.exp(0.5 * (y * y)), DIAG, "y",
                  _doc("The inverse of the standard normal CDF (the normal quantile)."))
-gammaln  = unary("gammaln",  _RAW["gammaln"],  lambda g, y, x: g * _digamma(x), DIAG, "x",
+gammaln = _unary("gammaln",  _RAW["gammaln"],  lambda g, y, x: g * _digamma(x), DIAG, "x",
                  _doc("``log|Gamma(x)|``."))
-gamma    = unary("gamma",    _RAW["gamma"],    lambda g, y, x: g * y * _digamma(x), DIAG, "xy",
+gamma   = _unary("gamma",    _RAW["gamma"],    lambda g, y, x: g * y * _digamma(x), DIAG, "xy",
                  _doc("The gamma function."))
-rgamma   = unary("rgamma",   _RAW["rgamma"],   lambda g, y, x: -g * y * _digamma(x), DIAG, "xy",
+rgamma  = _unary("rgamma",   _RAW["rgamma"],   lambda g, y, x: -g * y * _digamma(x), DIAG, "xy",
                  _doc("``1 / Gamma(x)`` (0 at the poles of Gamma; its gradient there is NaN)."))
-digamma  = unary("digamma",  _RAW["digamma"],  lambda g, y, x: g * _polygamma(1, x), DIAG, "x",
+digamma = _unary("digamma",  _RAW["digamma"],  lambda g, y, x: g * _polygamma(1, x), DIAG, "x",
                  _doc("The digamma function ``psi(x) = d log Gamma(x) / dx``."))
-i0       = unary("i0",       _RAW["i0"],       lambda g, y, x: g * _i1(x), DIAG, "x",
+i0      = _unary("i0",       _RAW["i0"],       lambda g, y, x: g * _i1(x), DIAG, "x",
                  _doc("The modified Bessel function of the first kind of order 0."))
-i0e      = unary("i0e",      _RAW["i0e"],      lambda g, y, x: g * (_i1e(x) - np.sign(x) * y), DIAG, "xy",
+i0e     = _unary("i0e",      _RAW["i0e"],      lambda g, y, x: g * (_i1e(x) - np.sign(x) * y), DIAG, "xy",
                  _doc("The exponentially scaled ``exp(-|x|) i0(x)``."))
-i1       = unary("i1",       _RAW["i1"],       _i1_vjp, DIAG, "xy",
+i1      = _unary("i1",       _RAW["i1"],       _i1_vjp, DIAG, "xy",
                  _doc("The modified Bessel function of the first kind of order 1."))
-i1e      = unary("i1e",      _RAW["i1e"],      _i1e_vjp, DIAG, "xy",
+i1e     = _unary("i1e",      _RAW["i1e"],      _i1e_vjp, DIAG, "xy",
                  _doc("The exponentially scaled ``exp(-|x|) i1(x)``."))
-logit    = unary("logit",    _RAW["logit"],    _logit_vjp, DIAG, "x",
+logit   = _unary("logit",    _RAW["logit"],    _logit_vjp, DIAG, "x",
                  _doc("``log(p / (1 - p))``, the inverse of ``expit``."))
-entr     = unary("entr",     _RAW["entr"],     lambda g, y, x: -g * (1.0 + np.log(x)), DIAG, "x",
+entr    = _unary("entr",     _RAW["entr"],     lambda g, y, x: -g * (1.0 + np.log(x)), DIAG, "x",
                  _doc("``-x log x`` for x > 0, 0 at 0, -inf below (the gradient is torch.special.entr's)."))
-expit    = unary("expit",    _RAW["expit"],    lambda g, y, x: g * y * (1.0 - y), DIAG, "y",
+expit   = _unary("expit",    _RAW["expit"],    lambda g, y, x: g * y * (1.0 - y), DIAG, "y",
                  _doc("The logistic sigmoid ``1 / (1 + exp(-x))``."))
-gammasgn = unary("gammasgn", _RAW["gammasgn"], lambda g, y, x: zeros_grad(g), DIAG, "",
+gammasgn = _unary("gammasgn", _RAW["gammasgn"], lambda g, y, x: zeros_grad(g), DIAG, "",
                  "The sign of the gamma function, as ``scipy.special.gammasgn``: 1 for x > 0, alternating "
                  "between the poles below 0 (-1 on (-1, 0)), -1 at -0.0, NaN at the poles (the negative integers), "
                  "-inf and NaN. Piecewise constant: its gradient is zero (SciPy and PyTorch define none). "
@@ -235,17 +256,17 @@ def _xlog1py_vjp_x(g, y, a, b):  # as PyTorch: xlog1py(g, y), and 0 where x == 0
 
 
 #            name                   forward            d/da                                     d/db   reads
-xlogy    = binary("xlogy",   _RAW["xlogy"],
+xlogy   = _binary("xlogy",   _RAW["xlogy"],
                   _xlogy_vjp_x, lambda g, y, a, b: g * a / b, DIAG, ("ab", "ab"),
                   _doc("``x * log(y)``, 0 where x == 0 (unless y is NaN)."))
-xlog1py  = binary("xlog1py", _RAW["xlog1py"],
+xlog1py = _binary("xlog1py", _RAW["xlog1py"],
                   _xlog1py_vjp_x, lambda g, y, a, b: g * a / (b + 1.0), DIAG, ("ab", "ab"),
                   _doc("``x * log1p(y)``, 0 where x == 0 (unless y is NaN)."))
-betaln   = binary("betaln",  _RAW["betaln"],
+betaln  = _binary("betaln",  _RAW["betaln"],
                   lambda g, y, a, b: g * (_digamma(a) - _digamma(a + b)),
                   lambda g, y, a, b: g * (_digamma(b) - _digamma(a + b)), DIAG, "ab",
                   _doc("``log|B(a, b)|``, accurate when a or b is large (no cancellation of gammaln's)."))
-beta     = binary("beta",    _RAW["beta"],
+beta    = _binary("beta",    _RAW["beta"],
                   lambda g, y, a, b: g * y * (_digamma(a) - _digamma(a + b)),
                   lambda g, y, a, b: g * y * (_digamma(b) - _digamma(a + b)), DIAG, "aby",
                   _doc("The beta function ``Gamma(a) Gamma(b) / Gamma(a + b)``."))
@@ -262,7 +283,7 @@ def _constant(value, name, what):
 
 
 def _polygamma_forward(n, x):
-    dt = _out_dtype(x) if not isinstance(x, Tensor) else _out_dtype(x.data)
+    dt = _out_dtype(x.data if isinstance(x, Tensor) else x, name="polygamma")
     return np.asarray(_gamma.polygamma(n, np.asarray(x, dtype=np.float64))).astype(dt, copy=False)
 
 
@@ -274,7 +295,7 @@ def polygamma(n, x):
     nd = _constant(n, "polygamma", "the order n")
     if isinstance(x, Tensor):
         out = _polygamma_forward(nd, x.data)
-        d = (lambda g, y, x: g * _polygamma(nd + 1, x),)
+        d = (_quiet(lambda g, y, x: g * _polygamma(nd + 1, x)),)
         return _make(out, "polygamma", (x,), (x.data,), d, d)  # elementwise: JVP = the VJP's formula
     return _wrap(_polygamma_forward(nd, np.asarray(const(x, "polygamma"))))
 
@@ -283,7 +304,8 @@ _versions.reads("polygamma", "x")
 
 
 def _zeta_forward(s, q, weak=None):
-    dt = _out_dtype(s if weak is None else weak, q)  # a Python number exponent stays weak (float32 q: float32)
+    # (a Python number exponent stays weak: float32 q gives float32)
+    dt = _out_dtype(s if weak is None else weak, q, name="zeta")
     return np.asarray(_gamma.zeta(s, q)).astype(dt, copy=False)
 
 
@@ -296,7 +318,7 @@ def zeta(x, q=1.0):
     weak = x if isinstance(x, (int, float)) else None
     if isinstance(q, Tensor):
         out = _zeta_forward(sd, q.data, weak)
-        d = (lambda g, y, q: -g * sd * _zeta(sd + 1.0, q),)
+        d = (_quiet(lambda g, y, q: -g * sd * _zeta(sd + 1.0, q)),)
         return _make(out, "zeta", (q,), (q.data,), d, d)  # elementwise: JVP = the VJP's formula
     return _wrap(_zeta_forward(sd, np.asarray(const(q, "zeta")), weak))
 
