@@ -17,18 +17,18 @@ from . import _bessel_jy as _k
 from .elementwise import DIAG, unary
 from .special import _constant, _out_dtype, _real, _safe_x
 
-_RAW = {name: _real(getattr(_k, name)) for name in ("j0", "j1", "y0", "y1")}
+_RAW = {name: _real(getattr(_k, name), name) for name in ("j0", "j1", "y0", "y1")}
 
 
-def _order_forward(kernel, n, x):
+def _order_forward(kernel, n, x, name):
     """``kernel(n, x)`` in float64, returned in x's float dtype (integer x: float64; the order is an integer
     and does not take part)."""
-    dt = _out_dtype(x)
+    dt = _out_dtype(x, name=name)
     return np.asarray(kernel(n, np.asarray(x, dtype=np.float64))).astype(dt, copy=False)
 
 
-_RAW["jn"] = lambda n, x: _order_forward(_k.jn, n, x)
-_RAW["yn"] = lambda n, x: _order_forward(_k.yn, n, x)
+_RAW["jn"] = lambda n, x: _order_forward(_k.jn, n, x, "jn")
+_RAW["yn"] = lambda n, x: _order_forward(_k.yn, n, x, "yn")
 
 
 def _dual(name):
