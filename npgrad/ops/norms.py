@@ -70,6 +70,8 @@ def _matrix_norm(x, ord, row, col, keepdims, op):
         raise ValueError(f"{op}: invalid norm order {ord!r} for matrices (use one of 'fro', 'nuc', 1, -1, 2, -2, "
                          f"inf, -inf)")
     x = x if isinstance(x, Tensor) else _wrap(np.asarray(x))
+    if np.dtype(x.dtype).kind not in "fc":   # integers and bools: float64, as NumPy (not sums in the int dtype)
+        x = x.astype(np.float64)
     if ord in ("fro", "f"):
         out = vector_norm(x, axis=(row, col), ord=2)
     else:
