@@ -55,3 +55,22 @@ def test_cond_nuc_of_a_singular_matrix_raises_as_numpy():
         np.linalg.cond(a, "nuc")
     with pytest.raises(np.linalg.LinAlgError, match="cond"):
         L.cond(npg.tensor(a, requires_grad=True), "nuc")
+
+
+# ------------------------------------------------------------------------------------------ slogdet
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_slogdet_derivatives_at_a_singular_matrix_raise_naming_slogdet(dtype):
+    # logabsdet is -inf there and its gradient infinite (torch: inf / nan entries); the bare LAPACK error
+    # "Singular matrix" named no op
+    a = np.array([[1, 2], [2, 4]], dtype)
+    assert np.linalg.slogdet(a)[1] == -np.inf
+    x = npg.tensor(a, requires_grad=True)
+    sign, logabs = L.slogdet(x)
+    with pytest.raises(np.linalg.LinAlgError, match="slogdet"):
+        logabs.backward()
+    if dtype == np.complex128:
+        with pytest.raises(np.linalg.LinAlgError, match="slogdet"):
+            npg.real(L.slogdet(x).sign).backward()
+    for out in ((0, 1) if dtype == np.complex128 else (1,)):   # (a real sign has no derivative)
+        with pytest.raises(np.linalg.LinAlgError, match="slogdet"):
+            npg.func.jvp(lambda m: L.slogdet(m)[out], (npg.tensor(a),), (npg.tensor(np.ones_like(a)),))
