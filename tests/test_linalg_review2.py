@@ -74,3 +74,52 @@ def test_slogdet_derivatives_at_a_singular_matrix_raise_naming_slogdet(dtype):
     for out in ((0, 1) if dtype == np.complex128 else (1,)):   # (a real sign has no derivative)
         with pytest.raises(np.linalg.LinAlgError, match="slogdet"):
             npg.func.jvp(lambda m: L.slogdet(m)[out], (npg.tensor(a),), (npg.tensor(np.ones_like(a)),))
+
+
+# ---------------------------------------------------------------------------------- svd hermitian=True
+def _rand(rng, shape, dtype):
+    if np.dtype(dtype).kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_svd_hermitian_true_gives_numpys_values(dtype, requires_grad):
+    # hermitian=True was ignored: NumPy reads the lower triangle only (by eigh), so a matrix that is not exactly
+    # Hermitian gave other singular values, silently; and U / Vh are eigh's vectors (other signs than the general
+    # SVD's) for a Hermitian matrix too
+    rng = np.random.default_rng(1)
+    a = _rand(rng, (2, 4, 4), dtype)
+    h = a + np.swapaxes(a, -1, -2).conj()
+    tol = dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    for m in (a, h):
+        x = npg.tensor(m, requires_grad=requires_grad)
+        for got, ref in zip(L.svd(x, hermitian=True), np.linalg.svd(m, hermitian=True)):
+            assert got.dtype == ref.dtype
+            np.testing.assert_allclose(got.data, ref, **tol)
+        got, ref = L.svd(x, compute_uv=False, hermitian=True), np.linalg.svd(m, compute_uv=False, hermitian=True)
+        assert got.dtype == ref.dtype
+        np.testing.assert_allclose(got.data, ref, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_svd_hermitian_true_gradients_of_a_hermitian_matrix_as_torch(dtype):
+    rng = np.random.default_rng(2)
+    a = _rand(rng, (3, 3), dtype)
+    h = a + a.T.conj()
+    w = rng.standard_normal(3)
+    x, t = npg.tensor(h, requires_grad=True), torch.tensor(h, requires_grad=True)
+    U, S, Vh = L.svd(x, hermitian=True)
+    tU, tS, tVh = torch.linalg.svd(t)
+    # gauge-invariant: the singular values and the projectors U_k U_k^H
+    loss = npg.sum(S * npg.tensor(w)) + npg.sum(npg.abs(U[:, :2] @ U[:, :2].conj().T * npg.tensor(a)))
+    tloss = (tS * torch.tensor(w)).sum() + (tU[:, :2] @ tU[:, :2].conj().T * torch.tensor(a)).abs().sum()
+    loss.backward()
+    tloss.backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-7, atol=1e-9)
+    ds = _rand(rng, (3, 3), dtype)
+    ds = ds + ds.T.conj()
+    _, jv = npg.func.jvp(lambda m: L.svd(m, hermitian=True).S, (npg.tensor(h),), (npg.tensor(ds),))
+    _, tjv = torch.func.jvp(torch.linalg.svdvals, (torch.tensor(h),), (torch.tensor(ds),))
+    np.testing.assert_allclose(jv.data, tjv.numpy(), rtol=1e-7, atol=1e-9)

@@ -251,27 +251,28 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     U, S and Vh are all differentiable (PyTorch's formulas). With ``full_matrices=True`` the columns
     of U / rows of Vh beyond ``min(m, n)`` are an arbitrary basis: gradients reaching them are
     ignored, as in PyTorch. ``compute_uv=False`` returns S alone (see :func:`svdvals`).
-    ``hermitian=True`` is accepted and computed by the general algorithm (same values).
+    ``hermitian=True`` is NumPy's: the SVD from ``eigh`` of the lower triangle (NumPy's values, U and Vh
+    included); the gradients are those of that SVD, Hermitian input assumed (as ``eigh``'s).
     """
     if not compute_uv:
-        return svdvals(a, _op="svd")
-    ad = matrix_arg(a, "svd", complex_ok=True)
+        return svdvals(a, _op="svd", _hermitian=bool(hermitian))
+    ad = matrix_arg(a, "svd", square=bool(hermitian), complex_ok=True)
     with lapack("svd", ad.shape):
-        U, S, Vh = np.linalg.svd(ad, full_matrices=bool(full_matrices))
+        U, S, Vh = np.linalg.svd(ad, full_matrices=bool(full_matrices), hermitian=bool(hermitian))
     Ut, St, Vht = _record_packed("svd", a, ad, [U, S, Vh], _SVD_VJPS[bool(full_matrices)],
                                  _SVD_JVPS[bool(full_matrices)])
     return SVDResult(Ut, _real(St) if is_complex(St) else St, Vht)
 
 
 @batching_rule("leading")
-def svdvals(x, _op="svdvals"):
+def svdvals(x, _op="svdvals", _hermitian=False):
     """Singular values (descending), as ``np.linalg.svdvals``; differentiable (the gradient is
     ``U diag(gS) Vh``, finite for repeated singular values)."""
     if isinstance(x, Tensor) and (x._requires_grad or _fwd.is_dual(x)):
-        return svd(x, full_matrices=False).S
-    ad = matrix_arg(x, _op, complex_ok=True)
+        return svd(x, full_matrices=False, hermitian=_hermitian).S
+    ad = matrix_arg(x, _op, square=_hermitian, complex_ok=True)
     with lapack(_op, ad.shape):
-        return _wrap(np.linalg.svd(ad, compute_uv=False))
+        return _wrap(np.linalg.svd(ad, compute_uv=False, hermitian=_hermitian))
 
 
 # ----------------------------------------------------------------------------------------- qr
