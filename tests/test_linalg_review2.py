@@ -123,3 +123,41 @@ def test_svd_hermitian_true_gradients_of_a_hermitian_matrix_as_torch(dtype):
     _, jv = npg.func.jvp(lambda m: L.svd(m, hermitian=True).S, (npg.tensor(h),), (npg.tensor(ds),))
     _, tjv = torch.func.jvp(torch.linalg.svdvals, (torch.tensor(h),), (torch.tensor(ds),))
     np.testing.assert_allclose(jv.data, tjv.numpy(), rtol=1e-7, atol=1e-9)
+
+
+# --------------------------------------------------------- vectors used with an exactly zero gradient
+def _recon(lib, kind, x):
+    la = npg.linalg if lib is npg else torch.linalg
+    if kind == "svd":
+        U, S, Vh = la.svd(x, full_matrices=False)
+        return (U * S[..., None, :]) @ Vh
+    if kind == "eigh":
+        w, V = la.eigh(x)
+        return (V * w[..., None, :]) @ V.mT if lib is torch else (V * w[..., None, :]) @ npg.linalg.matrix_transpose(V)
+    w, V = la.eig(x)
+    return (V * w[..., None, :]) @ la.inv(V)
+
+
+@pytest.mark.parametrize("kind", ["svd", "eigh", "eig"])
+def test_vectors_used_with_a_zero_gradient_are_not_taken_for_unused(kind):
+    # at the zero matrix, the vectors' gradient of the reconstruction is exactly 0 (it carries a factor of the
+    # values): the VJP took that for "vectors unused" and returned the values-only gradient, finite and wrong
+    # (the identity for sum(A), whose gradient is all ones); PyTorch gives nan there (0 / 0: a repeated spectrum)
+    a = np.zeros((2, 3, 3))
+    x = npg.tensor(a, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "eig":   # (reconstructing through inv(V) gives V a non-zero gradient): the vectors times the values
+            npg.sum(npg.real(L.eig(x)[1] * L.eig(x)[0][..., None, :])).backward()
+            (torch.linalg.eig(t)[1] * torch.linalg.eig(t)[0][..., None, :]).real.sum().backward()
+        else:
+            npg.sum(_recon(npg, kind, x)).backward()
+            _recon(torch, kind, t).sum().backward()
+    assert np.isnan(t.grad.numpy()).all()
+    assert not np.isfinite(x.grad).any(), x.grad
+    # away from degenerate spectra the reconstruction's gradient is that of sum(A)
+    b = np.random.default_rng(3).standard_normal((2, 3, 3))
+    b = b + np.swapaxes(b, -1, -2) if kind == "eigh" else b
+    y = npg.tensor(b, requires_grad=True)
+    npg.sum(npg.real(_recon(npg, kind, y))).backward()
+    np.testing.assert_allclose(y.grad, np.ones_like(b), rtol=1e-8, atol=1e-8)
