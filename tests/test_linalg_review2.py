@@ -161,3 +161,24 @@ def test_vectors_used_with_a_zero_gradient_are_not_taken_for_unused(kind):
     y = npg.tensor(b, requires_grad=True)
     npg.sum(npg.real(_recon(npg, kind, y))).backward()
     np.testing.assert_allclose(y.grad, np.ones_like(b), rtol=1e-8, atol=1e-8)
+
+
+# ------------------------------------------------------------------------------------- matrix_power
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.float32, np.complex64])
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_matrix_power_keeps_numpys_dtype(dtype, n):
+    # n = 1 computed a * 1: a bool matrix came back int64 (NumPy: a bool copy)
+    a = np.array([[1, 0], [1, 1]]).astype(dtype)
+    ref = np.linalg.matrix_power(a, n)
+    for got in (L.matrix_power(npg.tensor(a), n),
+                npg.func.vmap(lambda m: L.matrix_power(m, n))(npg.tensor(np.stack([a, a])))[0]):
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got.data, ref)
+    if dtype in (np.float32, np.complex64):
+        x = npg.tensor(a, requires_grad=True)
+        out = L.matrix_power(x, n)
+        assert out is not x
+        npg.sum(npg.real(out)).backward()
+        t = torch.tensor(a, requires_grad=True)
+        torch.linalg.matrix_power(t, n).real.sum().backward()
+        np.testing.assert_allclose(x.grad, t.grad.resolve_conj().numpy(), rtol=1e-6)

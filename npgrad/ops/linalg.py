@@ -236,8 +236,8 @@ def matrix_power(a, n):
                      (lambda t, y, a: zeros_grad(y),))
     if n < 0:
         a, n = inv(a), -n
-    if n == 1:
-        return a * 1
+    if n == 1:  # a copy, in a's dtype (a * 1 made a bool matrix int64)
+        return a.copy()
     if n <= 3:
         return a @ a if n == 2 else (a @ a) @ a
     z = result = None
