@@ -43,7 +43,8 @@ declare(HOLO, "add", "sub", "mul", "div", "pow", "neg", "exp", "expm1", "log", "
 declare(LINEAR, "sum", "mean", "cumsum", "reshape", "transpose", "swapaxes", "broadcast_to", "concatenate",
         "flip", "pad", "repeat", "tile", "getitem", "setitem", "copy", "copy_slices", "where", "nan_to_num",
         "scatter_add", "make_dual", "unpack_dual", "jvp_fallback_input", "input",
-        "matrix_power_0")   # (a^0: identities, a zero gradient)
+        "matrix_power_0",   # (a^0: identities, a zero gradient)
+        "decomp_part")      # (an output of eigh, svd, qr, eig: identity, ops/decomp.py)
 declare(OWN, "astype", "slogdet_sign", "cholesky", "eigh", "eig", "qr", "svd", "pinv", "lstsq", "sgn")
 
 

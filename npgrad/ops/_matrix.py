@@ -7,7 +7,6 @@ import contextlib
 
 import numpy as np
 
-from ..tensor import Tensor
 from ._util import data_of
 
 LinAlgError = np.linalg.LinAlgError
@@ -54,13 +53,6 @@ def triu(x, k=0):
     """The upper triangle (``k=1``: strictly upper), as a product with a constant mask."""
     m, n = x.shape[-2:]
     return x * (1 - np.tri(m, n, k - 1, dtype=x.dtype))
-
-
-def is_zero(g):
-    """True if the gradient block ``g`` is all zeros: the output it belongs to was not used
-    (PyTorch's undefined gradient), so terms linear in it can be skipped."""
-    d = g.data if isinstance(g, Tensor) else g
-    return not d.any()
 
 
 def matrix_arg(a, op, square=False, min_ndim=2, complex_ok=False):

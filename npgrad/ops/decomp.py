@@ -6,7 +6,9 @@ array (each raveled over its trailing matrix dimensions and concatenated along a
 that packed tensor is recorded with a single VJP; the outputs the user sees are slices of it
 (``getitem`` + ``reshape``, themselves recorded ops). The gradient reaching the packed node is the
 packed gradients of all outputs (zeros for an output that was not used), so the VJP sees them all at
-once, as PyTorch's ``svd_backward(gU, gS, gVh, ...)`` does. On the create_graph path the VJP gets
+once, as PyTorch's ``svd_backward(gU, gS, gVh, ...)`` does; each output passes through an identity node that
+records that a gradient went through it (PyTorch's defined / undefined gradients: a used output's gradient
+may be exactly zero, and is not taken for an unused one's). On the create_graph path the VJP gets
 the packed output as a Tensor and reads ``U, S, Vh`` (or ``w, V``, ``Q, R``) from it by the same
 slices, so the VJP is differentiable again without recomputing the decomposition.
 
@@ -28,7 +30,7 @@ import numpy as np
 
 from ..autograd import forward_ad as _fwd
 from ..tensor import Tensor, _make, _wrap
-from ._matrix import diag_embed, eye_like, is_complex, is_zero, lapack, mH, mT, matrix_arg, tril, triu
+from ._matrix import diag_embed, eye_like, is_complex, lapack, mH, mT, matrix_arg, tril, triu
 from ._util import batching_rule
 from .complex import real as _real
 
@@ -44,28 +46,43 @@ def _pack(parts, batch):
     return np.concatenate(flat, axis=-1)
 
 
-def _unpack(x, batch, shapes):
-    """The parts of a packed array or Tensor ``x`` (inverse of ``_pack``)."""
+def _unpack(x, batch, shapes, used=None):
+    """The parts of a packed array or Tensor ``x`` (inverse of ``_pack``). With a set ``used``, each part of a
+    Tensor passes through an identity node that adds its index to ``used`` when a gradient goes through it."""
     out, start = [], 0
-    for s in shapes:
+    for k, s in enumerate(shapes):
         size = math.prod(s)
-        out.append(x[..., start:start + size].reshape(batch + s))
+        part = x[..., start:start + size].reshape(batch + s)
+        if used is not None and isinstance(x, Tensor):
+            part = _make(part.data, "decomp_part", (part,), (None,), (_mark_used(used, k),), (lambda t, y, _: t,))
+        out.append(part)
         start += size
     return out
+
+
+def _mark_used(used, k):
+    def vjp(g, y, _):
+        used.add(k)
+        return g
+    return vjp
 
 
 def _record_packed(op, a, ad, parts, vjp_parts, jvp_parts):
     """Record one node for the outputs ``parts`` of ``op(a)``; return them as tensors.
 
-    ``vjp_parts(gs, ys, a)`` gets the gradients and the values of the parts (arrays, or Tensors
-    under create_graph) and returns the gradient of ``a``; ``jvp_parts(t, ys, a)`` gets the tangent of
-    ``a`` and the values of the parts (Tensors) and returns the tangents of the parts (forward AD).
+    ``vjp_parts(gs, ys, a, used)`` gets the gradients and the values of the parts (arrays, or Tensors
+    under create_graph) and which parts a gradient came through (PyTorch's defined gradients: an unused part's
+    gradient is zeros, and so may be a used one's), and returns the gradient of ``a``; ``jvp_parts(t, ys, a)``
+    gets the tangent of ``a`` and the values of the parts (Tensors) and returns the tangents of the parts.
     """
     batch = ad.shape[:-2]
     shapes = [p.shape[len(batch):] for p in parts]
+    used = set()   # the parts a gradient went through in this backward pass (the VJP reads and resets it)
 
     def vjp(g, y, a):
-        return vjp_parts(_unpack(g, batch, shapes), _unpack(y, batch, shapes), a)
+        flags = tuple(k in used for k in range(len(shapes)))
+        used.clear()
+        return vjp_parts(_unpack(g, batch, shapes), _unpack(y, batch, shapes, used), a, flags)
 
     def jvp(t, y, a):
         return _pack(jvp_parts(t, _unpack(y, batch, shapes), a), batch)
@@ -73,7 +90,7 @@ def _record_packed(op, a, ad, parts, vjp_parts, jvp_parts):
     packed = _make(_pack(parts, batch), op, (a,), (ad,), (vjp,), (jvp,))
     if not packed._requires_grad and not _fwd.is_dual(packed):  # nothing recorded: hand out the parts themselves
         return [_wrap(p) for p in parts]
-    return _unpack(packed, batch, shapes)
+    return _unpack(packed, batch, shapes, used)
 
 
 # --------------------------------------------------------------------------------------- eigh
@@ -87,12 +104,12 @@ def _check_phase(imdiag, op):
                            f"this phase term, making it ill-defined (as in PyTorch)")
 
 
-def _eigh_vjp(gs, ys, a):
+def _eigh_vjp(gs, ys, a, used):
     gw, gV = gs
     w, V = ys
     if is_complex(w):  # (complex A: the eigenvalues are real, packed beside the complex eigenvectors)
         w, gw = np.real(w), np.real(gw)
-    if is_zero(gV):  # eigenvalues only: V diag(gw) V^H (finite for repeated eigenvalues too)
+    if not used[1]:  # eigenvalues only: V diag(gw) V^H (finite for repeated eigenvalues too)
         return np.matmul(V * gw[..., None, :], mH(V))
     VtgV = np.matmul(mH(V), gV)
     eye = eye_like(w)
@@ -151,7 +168,7 @@ def eigvalsh(a, UPLO="L"):
 
 # ---------------------------------------------------------------------------------------- svd
 def _svd_vjp(full_matrices):
-    def vjp(gs, ys, a):
+    def vjp(gs, ys, a, used):
         gU, gS, gVh = gs
         U, S, Vh = ys
         if is_complex(S):  # (complex A: the singular values are real, packed beside the complex vectors)
@@ -160,7 +177,7 @@ def _svd_vjp(full_matrices):
         k = S.shape[-1]
         if full_matrices:  # the extra columns of U / rows of Vh are arbitrary: their gradients are ignored
             gU, U, gVh, Vh = gU[..., :, :k], U[..., :, :k], gVh[..., :k, :], Vh[..., :k, :]
-        use_u, use_v = not is_zero(gU), not is_zero(gVh)
+        use_u, use_v = used[0], used[2]
         if not (use_u or use_v):  # singular values only: U diag(gS) Vh
             return np.matmul(U * gS[..., None, :], Vh)
         cplx = is_complex(U)
@@ -251,27 +268,28 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     U, S and Vh are all differentiable (PyTorch's formulas). With ``full_matrices=True`` the columns
     of U / rows of Vh beyond ``min(m, n)`` are an arbitrary basis: gradients reaching them are
     ignored, as in PyTorch. ``compute_uv=False`` returns S alone (see :func:`svdvals`).
-    ``hermitian=True`` is accepted and computed by the general algorithm (same values).
+    ``hermitian=True`` is NumPy's: the SVD from ``eigh`` of the lower triangle (NumPy's values, U and Vh
+    included); the gradients are those of that SVD, Hermitian input assumed (as ``eigh``'s).
     """
     if not compute_uv:
-        return svdvals(a, _op="svd")
-    ad = matrix_arg(a, "svd", complex_ok=True)
+        return svdvals(a, _op="svd", _hermitian=bool(hermitian))
+    ad = matrix_arg(a, "svd", square=bool(hermitian), complex_ok=True)
     with lapack("svd", ad.shape):
-        U, S, Vh = np.linalg.svd(ad, full_matrices=bool(full_matrices))
+        U, S, Vh = np.linalg.svd(ad, full_matrices=bool(full_matrices), hermitian=bool(hermitian))
     Ut, St, Vht = _record_packed("svd", a, ad, [U, S, Vh], _SVD_VJPS[bool(full_matrices)],
                                  _SVD_JVPS[bool(full_matrices)])
     return SVDResult(Ut, _real(St) if is_complex(St) else St, Vht)
 
 
 @batching_rule("leading")
-def svdvals(x, _op="svdvals"):
+def svdvals(x, _op="svdvals", _hermitian=False):
     """Singular values (descending), as ``np.linalg.svdvals``; differentiable (the gradient is
     ``U diag(gS) Vh``, finite for repeated singular values)."""
     if isinstance(x, Tensor) and (x._requires_grad or _fwd.is_dual(x)):
-        return svd(x, full_matrices=False).S
-    ad = matrix_arg(x, _op, complex_ok=True)
+        return svd(x, full_matrices=False, hermitian=_hermitian).S
+    ad = matrix_arg(x, _op, square=_hermitian, complex_ok=True)
     with lapack(_op, ad.shape):
-        return _wrap(np.linalg.svd(ad, compute_uv=False))
+        return _wrap(np.linalg.svd(ad, compute_uv=False, hermitian=_hermitian))
 
 
 # ----------------------------------------------------------------------------------------- qr
@@ -286,7 +304,7 @@ def _im_diag(M):
 
 
 def _qr_vjp(complete):
-    def vjp(gs, ys, a):
+    def vjp(gs, ys, a, used):
         gQ, gR = gs
         Q, R = ys
         m, n = a.shape[-2:]

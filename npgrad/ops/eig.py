@@ -26,18 +26,18 @@ import numpy as np
 
 from ..autograd import forward_ad as _fwd
 from ..tensor import Tensor, _wrap
-from ._matrix import diag_embed, diagonal, eye_like, is_complex, is_zero, lapack, mH, matrix_arg
+from ._matrix import diag_embed, diagonal, eye_like, is_complex, lapack, mH, matrix_arg
 from ._util import batching_rule
 from .decomp import _check_phase, _record_packed
 
 EigResult = collections.namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
 
 
-def _eig_vjp(gs, ys, a):
+def _eig_vjp(gs, ys, a, used):
     gL, gV = gs
     L, V = ys
     Vh = mH(V)
-    if is_zero(gV):  # eigenvalues only: V^-H diag(gL) V^H (no phase question)
+    if not used[1]:  # eigenvalues only: V^-H diag(gL) V^H (no phase question)
         return np.linalg.solve(Vh, gL[..., :, None] * Vh)
     VhgV = np.matmul(Vh, gV)
     d = diagonal(VhgV)

@@ -80,7 +80,14 @@ def det(a):
 
 
 def _logabsdet_vjp(g, y, a):  # g A^-H (a complex gradient for complex A: logabsdet = Re log det)
-    return np.linalg.solve(mH(a), g[..., None, None] * eye_like(a))
+    with _singular_derivative(a):
+        return np.linalg.solve(mH(a), g[..., None, None] * eye_like(a))
+
+
+def _singular_derivative(a):
+    """The derivatives of slogdet at a singular matrix (logabsdet = -inf) are infinite: a LinAlgError naming
+    slogdet (not LAPACK's bare 'Singular matrix')."""
+    return lapack("slogdet (its derivative at a singular matrix is infinite)", a.shape)
 
 
 def _logabsdet_jvp(t, y, a):  # Re tr(A^-1 dA)
@@ -89,13 +96,15 @@ def _logabsdet_jvp(t, y, a):  # Re tr(A^-1 dA)
 
 
 def _trace_inv_prod(a, t):
-    return np.einsum("...ii->...", np.linalg.solve(a, t))
+    with _singular_derivative(a):
+        return np.einsum("...ii->...", np.linalg.solve(a, t))
 
 
 def _sign_vjp(g, sign, a):  # sign = exp(i theta), theta = Im log det: g_theta = Im(g conj(sign)), gA = i g_theta A^-H
     gt = np.imag(g * np.conj(sign))
     gt = gt if isinstance(gt, Tensor) else np.asarray(gt)
-    return np.linalg.solve(mH(a), (1j * gt)[..., None, None] * eye_like(a))
+    with _singular_derivative(a):
+        return np.linalg.solve(mH(a), (1j * gt)[..., None, None] * eye_like(a))
 
 
 def _sign_jvp(t, sign, a):  # d sign = i sign Im tr(A^-1 dA)
@@ -227,8 +236,8 @@ def matrix_power(a, n):
                      (lambda t, y, a: zeros_grad(y),))
     if n < 0:
         a, n = inv(a), -n
-    if n == 1:
-        return a * 1
+    if n == 1:  # a copy, in a's dtype (a * 1 made a bool matrix int64)
+        return a.copy()
     if n <= 3:
         return a @ a if n == 2 else (a @ a) @ a
     z = result = None

@@ -11,10 +11,10 @@ import math
 import numpy as np
 
 from ..tensor import Tensor, _make, _wrap
-from ._matrix import LinAlgError, matrix_arg
+from ._matrix import LinAlgError, lapack, matrix_arg
 from ._util import batching_rule, data_of, normalize_axis, normalize_one_axis, unreduce
 from .decomp import svdvals
-from .elementwise import abs as _abs
+from .elementwise import abs as _abs, where
 from .reduce import _weighted_sum_jvp, max as _max, min as _min, sum as _sum
 from .shape import expand_dims, moveaxis
 
@@ -70,6 +70,8 @@ def _matrix_norm(x, ord, row, col, keepdims, op):
         raise ValueError(f"{op}: invalid norm order {ord!r} for matrices (use one of 'fro', 'nuc', 1, -1, 2, -2, "
                          f"inf, -inf)")
     x = x if isinstance(x, Tensor) else _wrap(np.asarray(x))
+    if np.dtype(x.dtype).kind not in "fc":   # integers and bools: float64, as NumPy (not sums in the int dtype)
+        x = x.astype(np.float64)
     if ord in ("fro", "f"):
         out = vector_norm(x, axis=(row, col), ord=2)
     else:
@@ -128,21 +130,28 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 
 @batching_rule("leading")
-@batching_rule("leading")
 def cond(x, p=None):
     """Condition number, as ``np.linalg.cond``, differentiable as ``torch.linalg.cond``: the ratio of the
     extreme singular values for ``p`` None / 2 / -2, else ``norm(x, p) * norm(inv(x), p)``. Where NumPy's
-    value is not that composition's (a singular matrix: NumPy's inf), the value is NumPy's, a constant."""
+    value is not that composition's (a singular matrix: NumPy's inf), the value is NumPy's, a constant (for that
+    matrix alone: the others of a batch keep their gradients)."""
     xd = matrix_arg(x, "cond", complex_ok=True)
-    ref = np.asarray(np.linalg.cond(xd, p))
-    if not np.all(np.isfinite(ref)):
+    with lapack("cond", xd.shape):
+        ref = np.asarray(np.linalg.cond(xd, p))
+    finite = np.isfinite(ref)
+    if not np.any(finite):
         return _wrap(ref)
+    x = x if isinstance(x, Tensor) else _wrap(xd)
+    if not np.all(finite):  # the singular matrices replaced by identities (their values: NumPy's, below)
+        x = where(finite[..., None, None], x, np.eye(xd.shape[-1], dtype=xd.dtype))
     if p in (None, 2, -2):
         s = svdvals(x)
         out = s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
     else:
         from .linalg import inv
         out = norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+    if not np.all(finite):
+        out = where(finite, out, ref)
     return out.astype(ref.dtype) if out.dtype != ref.dtype else out
 
 
