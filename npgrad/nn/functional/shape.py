@@ -30,11 +30,13 @@ def pad(input, pad, mode="constant", value=None):
     axes = [x.ndim - 1 - i for i in range(n)]
     before = {ax: pad[2 * i] for i, ax in enumerate(axes)}
     after = {ax: pad[2 * i + 1] for i, ax in enumerate(axes)}
-    for ax in axes:  # PyTorch refuses a negative output size, 'constant' a negative cropped size too,
-        out_n = x.shape[ax] + before[ax] + after[ax]  # 1-D 'reflect' / 'replicate' an empty output
+    # PyTorch refuses a negative output size, 'constant' a negative cropped size too, 'reflect' / 'replicate'
+    # an output empty along every padded dim
+    all_empty = all(x.shape[ax] + before[ax] + after[ax] == 0 for ax in axes)
+    for ax in axes:
+        out_n = x.shape[ax] + before[ax] + after[ax]
         cropped = x.shape[ax] + min(before[ax], 0) + min(after[ax], 0)
-        empty_1d = out_n == 0 and n == 1 and mode in ("reflect", "replicate")
-        if out_n < 0 or (mode == "constant" and cropped < 0) or empty_1d:
+        if out_n < 0 or (mode == "constant" and cropped < 0) or (all_empty and mode in ("reflect", "replicate")):
             raise ValueError(f"pad: padding ({before[ax]}, {after[ax]}) of dim {ax} of the input of shape {x.shape} "
                              f"gives an output size of {out_n}")
     if mode == "constant":
@@ -48,8 +50,18 @@ def pad(input, pad, mode="constant", value=None):
     if not 1 <= n <= 3 or x.ndim not in (n + 1, n + 2):
         raise NotImplementedError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of a (C, *) or (N, C, *) input "
                                   f"(2 * dims values): got padding {tuple(pad)} for an input of shape {x.shape}")
+    if mode != "circular" and 0 in x.shape[x.ndim - n - 1:]:
+        raise ValueError(f"pad: mode {mode!r} expects an input with possibly 0 batch size and other non-zero "
+                         f"dimensions, got shape {x.shape}")
+    out_shape = tuple(x.shape[a] + before.get(a, 0) + after.get(a, 0) for a in range(x.ndim))
+    empty = 0 in out_shape  # PyTorch copies nothing then, whatever the widths (within the checks below)
     for ax in axes:
         size, lo, hi = x.shape[ax], before[ax], after[ax]
+        left = size + min(lo, 0) + min(hi, 0)     # what a crop leaves, which circular padding wraps
+        if mode == "circular" and not empty and max(lo, hi, 0) > left:
+            raise ValueError(f"pad: circular padding ({lo}, {hi}) of dim {ax} (size {size}) of the input of shape "
+                             f"{x.shape} would wrap around the {max(left, 0)} entries left after the crop more "
+                             f"than once")
         if mode == "reflect" and (lo >= size or hi >= size):
             raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be less than the size {size} of dim {ax} of "
                              f"the input of shape {x.shape}")
@@ -59,6 +71,8 @@ def pad(input, pad, mode="constant", value=None):
         if mode == "replicate" and size == 0 and (lo > 0 or hi > 0):
             raise ValueError(f"pad: cannot replicate-pad the empty dim {ax} of the input of shape {x.shape}")
     if mode == "circular":   # PyTorch crops first, then wraps what is left
+        if empty:
+            return x.reshape(-1)[:0].reshape(out_shape)
         x = _crop(x, before, after)
     widths = [(max(before.get(a, 0), 0), max(after.get(a, 0), 0)) for a in range(x.ndim)]
     if any(lo or hi for lo, hi in widths):

@@ -1,0 +1,88 @@
+"""Adversarial review of the resampling, embedding and padding ops of ``npgrad.nn.functional`` against
+``torch.nn.functional``: negative (cropping) pads, empty dims, pads longer than what is left."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import npgrad as npg
+import npgrad.nn.functional as F
+from tests.helpers import assert_close
+
+
+def _both_pad(x, pad, mode):
+    """npgrad's and torch's ``pad`` of ``x`` with the gradients of ``sum(out * w)``."""
+    nx, tx = npg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ny, ty = F.pad(nx, pad, mode=mode), TF.pad(tx, pad, mode=mode)
+    return nx, tx, ny, ty
+
+
+@pytest.mark.parametrize("shape, pad", [((3, 3, 3), (2, -5)), ((3, 2), (1, -3)), ((1, 3, 3, 2), (1, -3, 3, -2)),
+                                        ((2, 2, 4), (-6, 2))])
+def test_circular_pad_cropping_past_the_dim_to_an_empty_output(shape, pad):
+    # the crop removes more than the dim holds, but the output size is 0: PyTorch returns an empty tensor
+    x = np.random.default_rng(0).standard_normal(shape)
+    nx, tx, ny, ty = _both_pad(x, pad, "circular")
+    assert ny.shape == tuple(ty.shape)
+    ny.sum().backward()
+    ty.sum().backward()
+    assert_close(nx.grad, tx.grad.numpy())
+
+
+@pytest.mark.parametrize("shape, pad", [((4, 4), (2, -5)), ((3, 4), (-2, 3)), ((2, 2), (-1, 2)), ((3, 1, 4), (4, -2)),
+                                        ((1, 4, 3), (-1, 3, 4, 3)), ((3, 4), (-4, 4)), ((2, 3, 3), (2, -4))])
+def test_circular_pad_longer_than_what_the_crop_leaves_raises(shape, pad):
+    # PyTorch copies the wrapped part from the output itself, overlapping it: it raises, returns uninitialized
+    # memory or a gradient that ignores the overlap, so there is no answer to give
+    x = np.random.default_rng(0).standard_normal(shape)
+    with pytest.raises(ValueError, match=r"pad: circular"):
+        F.pad(npg.tensor(x), pad, mode="circular")
+
+
+@pytest.mark.parametrize("shape, pad", [((5, 4), (-2, 2)), ((3, 4), (3, -1)), ((2, 3, 5), (-1, 4, 2, 0)),
+                                        ((1, 2, 3, 4, 5), (1, -2, -1, 2, 1, -1))])
+def test_circular_pad_with_cropping_within_what_is_left_matches_torch(shape, pad):
+    x = np.random.default_rng(1).standard_normal(shape)
+    nx, tx, ny, ty = _both_pad(x, pad, "circular")
+    assert_close(ny, ty.detach().numpy())
+    w = np.random.default_rng(2).standard_normal(ty.shape)
+    (ny * npg.tensor(w)).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    assert_close(nx.grad, tx.grad.numpy())
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+@pytest.mark.parametrize("shape, pad", [((0, 3), (1, 1)), ((2, 0, 3), (1, 1)), ((0, 2, 3), (1, 1, 1, 1)),
+                                        ((2, 0, 3, 3), (0, 0, 0, 0)), ((0, 3, 3, 3), (1, 1, 1, 1, 1, 1))])
+def test_reflect_replicate_pad_refuse_an_empty_channel_dim(mode, shape, pad):
+    # PyTorch: "tensor with possibly 0 batch size and other non-zero dimensions"
+    x = np.zeros(shape)
+    with pytest.raises(RuntimeError):
+        TF.pad(torch.tensor(x), pad, mode=mode)
+    with pytest.raises(ValueError, match=r"pad: .*non-zero"):
+        F.pad(npg.tensor(x), pad, mode=mode)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_pad_empty_batch_matches_torch(mode):
+    x = np.zeros((0, 2, 3, 4))
+    nx, tx, ny, ty = _both_pad(x, (1, 2, -1, 1), mode)
+    assert ny.shape == tuple(ty.shape)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+@pytest.mark.parametrize("shape, pad", [((1, 2, 3, 3), (-3, 0, 0, -3)), ((3, 4, 2), (-3, 1, -3, -1)),
+                                        ((1, 2, 3, 3, 3), (-3, 0, -1, -2, 0, -3))])
+def test_reflect_replicate_pad_refuse_an_output_empty_along_every_padded_dim(mode, shape, pad):
+    x = np.zeros(shape)
+    with pytest.raises(RuntimeError):
+        TF.pad(torch.tensor(x), pad, mode=mode)
+    with pytest.raises(ValueError, match=r"pad: padding .* output size of 0"):
+        F.pad(npg.tensor(x), pad, mode=mode)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+def test_reflect_replicate_pad_empty_along_some_padded_dims_matches_torch(mode):
+    x = np.zeros((1, 2, 3, 3, 3))
+    for pad in [(-3, 0, 0, 0, 0, 0), (-3, 0, 0, -3, 0, 0), (0, 0, 1, 1, -3, 0)]:
+        assert F.pad(npg.tensor(x), pad, mode=mode).shape == tuple(TF.pad(torch.tensor(x), pad, mode=mode).shape)
