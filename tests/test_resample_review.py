@@ -86,3 +86,70 @@ def test_reflect_replicate_pad_empty_along_some_padded_dims_matches_torch(mode):
     x = np.zeros((1, 2, 3, 3, 3))
     for pad in [(-3, 0, 0, 0, 0, 0), (-3, 0, 0, -3, 0, 0), (0, 0, 1, 1, -3, 0)]:
         assert F.pad(npg.tensor(x), pad, mode=mode).shape == tuple(TF.pad(torch.tensor(x), pad, mode=mode).shape)
+
+
+# ------------------------------------------------------------------------------ embedding, embedding_bag
+def test_embedding_sparse_with_scale_grad_by_freq_refuses_the_backward_as_torch():
+    W = np.random.default_rng(0).standard_normal((4, 3))
+    idx = np.array([[0, 0], [2, 1]])
+    tw = torch.tensor(W, requires_grad=True)
+    with pytest.raises(RuntimeError, match="scale_grad_by_freq not supported with sparse"):
+        TF.embedding(torch.tensor(idx), tw, scale_grad_by_freq=True, sparse=True).sum().backward()
+    nw = npg.tensor(W, requires_grad=True)
+    y = F.embedding(npg.tensor(idx), nw, scale_grad_by_freq=True, sparse=True)
+    assert_close(y, W[idx])                       # the forward is fine, as in torch
+    with pytest.raises(RuntimeError, match="embedding: scale_grad_by_freq not supported with sparse"):
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_embedding_bag_sparse_with_scale_grad_by_freq_refuses_the_backward_as_torch(mode):
+    W = np.random.default_rng(0).standard_normal((4, 3))
+    idx = np.array([[0, 0], [2, 1]])
+    tw = torch.tensor(W, requires_grad=True)
+    with pytest.raises(RuntimeError, match="scale_grad_by_freq not supported with sparse"):
+        TF.embedding_bag(torch.tensor(idx), tw, mode=mode, scale_grad_by_freq=True, sparse=True).sum().backward()
+    nw = npg.tensor(W, requires_grad=True)
+    y = F.embedding_bag(npg.tensor(idx), nw, mode=mode, scale_grad_by_freq=True, sparse=True)
+    with pytest.raises(RuntimeError, match="scale_grad_by_freq not supported with sparse"):
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("kw, msg", [(dict(scale_grad_by_freq=True), "scaling the gradient"),
+                                     (dict(sparse=True), "sparse weights")])
+def test_embedding_bag_max_mode_refuses_scale_grad_by_freq_and_sparse(kw, msg):
+    W = np.random.default_rng(0).standard_normal((4, 3))
+    idx = np.array([[0, 1], [2, 1]])
+    with pytest.raises(ValueError, match=msg):
+        TF.embedding_bag(torch.tensor(idx), torch.tensor(W), mode="max", **kw)
+    with pytest.raises(ValueError, match=f"embedding_bag: max mode does not support {msg}"):
+        F.embedding_bag(npg.tensor(idx), npg.tensor(W), mode="max", **kw)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("idx, offsets", [([1, 1, 2, 5, 0], [0, 1, 3]), ([1, 2, 2], [0, 1, 2]), ([3, 4], [0, 0]),
+                                          ([0, 1, 2, 3], [0, 2, 4])])
+def test_embedding_bag_include_last_offset_last_bag_runs_to_the_end_as_torch(mode, idx, offsets):
+    # PyTorch drops the last offset and ends the last bag with the input, whatever that offset says
+    W = np.random.default_rng(0).standard_normal((6, 3))
+    tw, nw = torch.tensor(W, requires_grad=True), npg.tensor(W, requires_grad=True)
+    ty = TF.embedding_bag(torch.tensor(idx), tw, torch.tensor(offsets), mode=mode, include_last_offset=True)
+    ny = F.embedding_bag(npg.tensor(np.array(idx)), nw, npg.tensor(np.array(offsets)), mode=mode,
+                         include_last_offset=True)
+    assert_close(ny, ty.detach().numpy())
+    w = np.random.default_rng(1).standard_normal(ty.shape)
+    (ty * torch.tensor(w)).sum().backward()
+    (ny * npg.tensor(w)).sum().backward()
+    assert_close(nw.grad, tw.grad.numpy())
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_of_no_entries_still_has_a_zero_gradient(mode):
+    W = np.random.default_rng(0).standard_normal((3, 2))
+    tw, nw = torch.tensor(W, requires_grad=True), npg.tensor(W, requires_grad=True)
+    ty = TF.embedding_bag(torch.tensor(np.zeros(0, np.int64)), tw, torch.tensor([0, 0]), mode=mode)
+    ny = F.embedding_bag(npg.tensor(np.zeros(0, np.int64)), nw, npg.tensor(np.array([0, 0])), mode=mode)
+    assert_close(ny, ty.detach().numpy())
+    ty.sum().backward()
+    ny.sum().backward()
+    assert_close(nw.grad, tw.grad.numpy())
