@@ -153,3 +153,23 @@ def test_embedding_bag_of_no_entries_still_has_a_zero_gradient(mode):
     ty.sum().backward()
     ny.sum().backward()
     assert_close(nw.grad, tw.grad.numpy())
+
+
+# ------------------------------------------------------------------------------ one_hot
+@pytest.mark.parametrize("x, num_classes", [([1], -2), ([0, 2], -5), ([], 0), ([], -3), ([[]], 0)])
+def test_one_hot_refuses_what_torch_refuses(x, num_classes):
+    # only -1 infers the number of classes; another negative one is out of range, and an empty input with a
+    # non-positive number of classes is refused
+    with pytest.raises(RuntimeError):
+        TF.one_hot(torch.tensor(x, dtype=torch.long), num_classes)
+    with pytest.raises((ValueError, IndexError), match="one_hot"):
+        F.one_hot(npg.tensor(np.array(x, dtype=np.int64)), num_classes)
+
+
+@pytest.mark.parametrize("x, num_classes", [([], 3), ([[]], 2), ([0, 3, 1], -1), ([2], 3)])
+def test_one_hot_matches_torch(x, num_classes):
+    t = TF.one_hot(torch.tensor(x, dtype=torch.long), num_classes)
+    n = F.one_hot(npg.tensor(np.array(x, dtype=np.int64)), num_classes)
+    assert n.dtype == np.int64
+    np.testing.assert_array_equal(n.data, t.numpy())
+    assert n.shape == tuple(t.shape)
