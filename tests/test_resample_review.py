@@ -173,3 +173,14 @@ def test_one_hot_matches_torch(x, num_classes):
     assert n.dtype == np.int64
     np.testing.assert_array_equal(n.data, t.numpy())
     assert n.shape == tuple(t.shape)
+
+
+# ------------------------------------------------------------------------------ affine_grid
+@pytest.mark.parametrize("size", [(0, 2, 3, 4), (1, 0, 3, 4), (0, 1, 2, 2, 2), (2, 0, 1, 1, 1)])
+def test_affine_grid_refuses_an_empty_batch_or_channel_size(size):
+    nd = len(size) - 2
+    theta = np.zeros((size[0], nd, nd + 1))
+    with pytest.raises(ValueError, match="non-zero, positive output size"):
+        TF.affine_grid(torch.tensor(theta), size, align_corners=False)
+    with pytest.raises(ValueError, match="affine_grid: expected non-zero, positive output size"):
+        F.affine_grid(npg.tensor(theta), size, align_corners=False)

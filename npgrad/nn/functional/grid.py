@@ -220,7 +220,7 @@ def affine_grid(theta, size, align_corners=None):
     if t.ndim != 3 or t.shape != (size[0], nd, nd + 1):
         raise ValueError(f"{where}: expected a batch of {nd}D affine matrices of shape Nx{nd}x{nd + 1} for size "
                          f"{size}, got theta of shape {t.shape}")
-    if min(size[2:]) <= 0:
+    if min(size) <= 0:    # the batch and channel sizes too, as PyTorch
         raise ValueError(f"{where}: expected non-zero, positive output size, got {size}")
     sp = size[2:]
     if align_corners and min(sp) == 1:
