@@ -184,3 +184,36 @@ def test_affine_grid_refuses_an_empty_batch_or_channel_size(size):
         TF.affine_grid(torch.tensor(theta), size, align_corners=False)
     with pytest.raises(ValueError, match="affine_grid: expected non-zero, positive output size"):
         F.affine_grid(npg.tensor(theta), size, align_corners=False)
+
+
+# ------------------------------------------------------------------------------ unfold, fold
+@pytest.mark.parametrize("shape", [(1, 0, 4, 4), (0, 4, 4), (2, 0, 4), (1, 2, 0, 4), (1, 2, 3, 0)])
+def test_unfold_refuses_an_empty_non_batch_dim(shape):
+    # even when the padding would make blocks out of nothing, PyTorch refuses
+    with pytest.raises(RuntimeError, match="non-zero"):
+        TF.unfold(torch.zeros(shape), 2, padding=1)
+    with pytest.raises(ValueError, match="unfold: .*non-zero"):
+        F.unfold(npg.zeros(shape), 2, padding=1)
+
+
+@pytest.mark.parametrize("shape", [(1, 0, 9), (0, 9), (0, 0, 9)])
+def test_fold_refuses_an_empty_non_batch_dim(shape):
+    with pytest.raises(RuntimeError, match="non-zero"):
+        TF.fold(torch.zeros(shape), (4, 4), 2)
+    with pytest.raises(ValueError, match="fold: .*non-zero"):
+        F.fold(npg.zeros(shape), (4, 4), 2)
+
+
+def test_unfold_fold_with_an_empty_batch_match_torch():
+    x = np.zeros((0, 2, 4, 4))
+    assert F.unfold(npg.tensor(x), 2, padding=1).shape == tuple(TF.unfold(torch.tensor(x), 2, padding=1).shape)
+    c = np.zeros((0, 8, 9))
+    assert F.fold(npg.tensor(c), (4, 4), 2).shape == tuple(TF.fold(torch.tensor(c), (4, 4), 2).shape)
+
+
+def test_embedding_bag_refuses_2d_offsets():
+    W, idx, off = np.zeros((4, 3)), np.zeros(3, np.int64), np.zeros((1, 1), np.int64)
+    with pytest.raises(ValueError, match="offsets has to be a 1D Tensor"):
+        TF.embedding_bag(torch.tensor(idx), torch.tensor(W), torch.tensor(off))
+    with pytest.raises(ValueError, match="embedding_bag: offsets has to be a 1D Tensor"):
+        F.embedding_bag(npg.tensor(idx), npg.tensor(W), npg.tensor(off))

@@ -146,8 +146,10 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     elif idx.ndim == 1:
         if offsets is None:
             raise ValueError("embedding_bag: offsets has to be a 1D Tensor but got None")
-        off = np.asarray(_data(offsets)).astype(np.int64).reshape(-1)
-        if off.ndim != 1 or (off.size and (off[0] != 0 or np.any(np.diff(off) < 0) or off[-1] > idx.size)):
+        off = np.asarray(_data(offsets)).astype(np.int64)
+        if off.ndim != 1:
+            raise ValueError(f"embedding_bag: offsets has to be a 1D Tensor, got shape {off.shape}")
+        if (off.size and (off[0] != 0 or np.any(np.diff(off) < 0) or off[-1] > idx.size)):
             raise ValueError(f"embedding_bag: offsets must start at 0, be non-decreasing and not exceed the "
                              f"input length {idx.size}, got {off.tolist()}")
         if include_last_offset:

@@ -94,6 +94,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     x = as_input(input, where)
     if x.ndim not in (3, 4):
         raise ValueError(f"{where}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
+    if 0 in x.shape[x.ndim - 3:]:
+        raise ValueError(f"{where}: expected a 3-D or 4-D (batch mode) input with possibly 0 batch size and other "
+                         f"non-zero dimensions, got shape {x.shape}")
     unbatched = x.ndim == 3
     if unbatched:
         x = x.reshape((1,) + x.shape)
@@ -112,6 +115,9 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if c.ndim not in (2, 3):
         raise ValueError(f"{where}: expected a 2-D (C * kh * kw, L) or 3-D (N, C * kh * kw, L) input, got shape "
                          f"{c.shape}")
+    if 0 in c.shape[c.ndim - 2:]:
+        raise ValueError(f"{where}: expected a 2-D or 3-D (batch mode) input with possibly 0 batch size and "
+                         f"non-zero dimensions otherwise, got shape {c.shape}")
     unbatched = c.ndim == 2
     if unbatched:
         c = c.reshape((1,) + c.shape)
