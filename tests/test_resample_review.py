@@ -217,3 +217,26 @@ def test_embedding_bag_refuses_2d_offsets():
         TF.embedding_bag(torch.tensor(idx), torch.tensor(W), torch.tensor(off))
     with pytest.raises(ValueError, match="embedding_bag: offsets has to be a 1D Tensor"):
         F.embedding_bag(npg.tensor(idx), npg.tensor(W), npg.tensor(off))
+
+
+# ------------------------------------------------------------------------------ interpolate
+@pytest.mark.parametrize("shape, kw", [((1, 2, 3, 4), dict(size=(0, 2))), ((1, 2, 3), dict(size=0)),
+                                       ((1, 2, 2, 2, 2), dict(scale_factor=0.4)), ((2, 3, 1, 5), dict(scale_factor=0.5))])
+def test_interpolate_area_to_an_empty_size_is_empty_as_torch(shape, kw):
+    # 'area' is adaptive average pooling, which PyTorch lets produce an empty output (its backward refuses an
+    # empty gradient; npgrad gives the input the zero gradient that an output of no entries has)
+    x = np.random.default_rng(0).standard_normal(shape)
+    nx = npg.tensor(x, requires_grad=True)
+    ty, ny = TF.interpolate(torch.tensor(x), mode="area", **kw), F.interpolate(nx, mode="area", **kw)
+    assert ny.shape == tuple(ty.shape)
+    (ny.sum() + nx.sum()).backward()
+    assert_close(nx.grad, np.ones(shape))
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic"])
+def test_interpolate_other_modes_to_an_empty_size_raise_as_torch(mode):
+    x = np.zeros((1, 2, 3, 4))
+    with pytest.raises(RuntimeError):
+        TF.interpolate(torch.tensor(x), size=(0, 2), mode=mode)
+    with pytest.raises(ValueError, match="interpolate: input and output sizes should be greater than 0"):
+        F.interpolate(npg.tensor(x), size=(0, 2), mode=mode)
