@@ -221,7 +221,8 @@ def test_embedding_bag_refuses_2d_offsets():
 
 # ------------------------------------------------------------------------------ interpolate
 @pytest.mark.parametrize("shape, kw", [((1, 2, 3, 4), dict(size=(0, 2))), ((1, 2, 3), dict(size=0)),
-                                       ((1, 2, 2, 2, 2), dict(scale_factor=0.4)), ((2, 3, 1, 5), dict(scale_factor=0.5))])
+                                       ((1, 2, 2, 2, 2), dict(scale_factor=0.4)),
+                                       ((2, 3, 1, 5), dict(scale_factor=0.5))])
 def test_interpolate_area_to_an_empty_size_is_empty_as_torch(shape, kw):
     # 'area' is adaptive average pooling, which PyTorch lets produce an empty output (its backward refuses an
     # empty gradient; npgrad gives the input the zero gradient that an output of no entries has)
@@ -240,3 +241,48 @@ def test_interpolate_other_modes_to_an_empty_size_raise_as_torch(mode):
         TF.interpolate(torch.tensor(x), size=(0, 2), mode=mode)
     with pytest.raises(ValueError, match="interpolate: input and output sizes should be greater than 0"):
         F.interpolate(npg.tensor(x), size=(0, 2), mode=mode)
+
+
+# ------------------------------------------------------------------------------ grid_sample
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_nearest_value_does_not_depend_on_the_grid_requiring_grad(padding_mode):
+    # the grid's (zero) gradient in nearest mode must not leak a non-finite grid into the values
+    x = np.arange(24.0).reshape(1, 2, 3, 4)
+    g = np.array([[[[np.nan, 0.0], [0.0, np.inf], [-np.inf, 0.5], [0.2, 0.3]]]])
+    kw = dict(mode="nearest", padding_mode=padding_mode, align_corners=False)
+    plain = F.grid_sample(npg.tensor(x, requires_grad=False), npg.tensor(g, requires_grad=False), **kw)
+    gg = npg.tensor(g, requires_grad=True)
+    tracked = F.grid_sample(npg.tensor(x), gg, **kw)
+    np.testing.assert_array_equal(tracked.data, plain.data)
+    tracked.sum().backward()
+    np.testing.assert_array_equal(gg.grad.data, np.zeros_like(g))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_grid_sample_nearest_zeros_padding_of_a_non_finite_grid_point_matches_torch():
+    x = np.arange(24.0).reshape(1, 2, 3, 4)
+    g = np.array([[[[np.nan, 0.0], [0.0, np.inf], [-np.inf, 0.5], [0.2, 0.3]]]])
+    kw = dict(mode="nearest", padding_mode="zeros", align_corners=False)
+    t = TF.grid_sample(torch.tensor(x), torch.tensor(g), **kw).numpy()
+    assert_close(F.grid_sample(npg.tensor(x), npg.tensor(g, requires_grad=True), **kw), t)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_grid_sample_zeros_padding_non_finite_grid_point_gradients_match_torch(mode, dtype):
+    # the output is NaN there, as PyTorch's, but the pixels read in place of the missing taps get no NaN gradient
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 2, 3, 4)).astype(dtype)
+    g = np.array([[[[np.nan, 0.0], [0.0, np.inf], [-np.inf, 0.5], [0.2, 0.3]]]], dtype=dtype)
+    kw = dict(mode=mode, padding_mode="zeros", align_corners=False)
+    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g, requires_grad=True)
+    nx, ng = npg.tensor(x, requires_grad=True), npg.tensor(g, requires_grad=True)
+    ty, ny = TF.grid_sample(tx, tg, **kw), F.grid_sample(nx, ng, **kw)
+    assert_close(ny, ty.detach().numpy())
+    w = rng.standard_normal(ty.shape).astype(dtype)
+    (ty * torch.tensor(w)).sum().backward()
+    (ny * npg.tensor(w)).sum().backward()
+    assert_close(nx.grad, tx.grad.numpy())
+    assert_close(ng.grad, tg.grad.numpy())
