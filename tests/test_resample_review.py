@@ -286,3 +286,25 @@ def test_grid_sample_zeros_padding_non_finite_grid_point_gradients_match_torch(m
     (ny * npg.tensor(w)).sum().backward()
     assert_close(nx.grad, tx.grad.numpy())
     assert_close(ng.grad, tg.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype, value", [(np.uint8, 300), (np.uint8, -1), (np.uint8, -0.5), (np.int8, 127.9),
+                                          (np.int32, 2 ** 31), (np.int64, float("nan")), (np.float32, 1e40),
+                                          (np.float16, 70000.0)])
+def test_constant_pad_refuses_a_value_the_dtype_cannot_hold(dtype, value):
+    # NumPy would wrap 300 to 44 in uint8 or overflow to inf in float32; PyTorch refuses
+    x = np.ones((2, 3), dtype)
+    with pytest.raises(RuntimeError, match="without overflow"):
+        TF.pad(torch.tensor(x), (1, 1), value=value)
+    with pytest.raises(ValueError, match="pad: value .* cannot be converted to .* without overflow"):
+        F.pad(npg.tensor(x), (1, 1), value=value)
+
+
+@pytest.mark.parametrize("dtype, value", [(np.int64, 1.5), (np.int64, -2.7), (np.uint8, 255), (np.bool_, 0.5),
+                                          (np.float32, float("inf")), (np.float32, float("nan")), (np.int8, -128)])
+def test_constant_pad_value_conversion_matches_torch(dtype, value):
+    x = np.ones((2, 3), dtype)
+    t = TF.pad(torch.tensor(x), (1, 2), value=value)
+    n = F.pad(npg.tensor(x), (1, 2), value=value)
+    assert n.dtype == dtype
+    np.testing.assert_array_equal(n.data, t.numpy())

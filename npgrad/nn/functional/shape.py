@@ -1,5 +1,8 @@
 """``pad`` (PyTorch's pad order and modes), ``normalize``, ``flatten``."""
+import math
 import operator
+
+import numpy as np
 
 from ...ops import elementwise as _ew
 from ...ops.norms import vector_norm
@@ -40,6 +43,8 @@ def pad(input, pad, mode="constant", value=None):
             raise ValueError(f"pad: padding ({before[ax]}, {after[ax]}) of dim {ax} of the input of shape {x.shape} "
                              f"gives an output size of {out_n}")
     if mode == "constant":
+        if value is not None:
+            _check_fill(value, x.dtype)
         x = _crop(x, before, after)
         widths = [(max(before.get(a, 0), 0), max(after.get(a, 0), 0)) for a in range(x.ndim)]
         return _np_pad(x, widths, mode="constant", constant_values=0.0 if value is None else value)
@@ -80,6 +85,21 @@ def pad(input, pad, mode="constant", value=None):
     if mode != "circular":   # reflect / replicate about the original edges, then crop
         x = _crop(x, before, after)
     return x
+
+
+def _check_fill(value, dtype):
+    """PyTorch's checked conversion of the fill ``value`` to ``dtype`` (NumPy would wrap or overflow to inf)."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        v = float(value)
+        bad = not math.isfinite(v) or (dtype.itemsize < 8 and not info.min <= v <= info.max)
+    elif dtype.kind == "f":
+        v = float(value)
+        bad = math.isfinite(v) and abs(v) > float(np.finfo(dtype).max)
+    else:
+        return
+    if bad:
+        raise ValueError(f"pad: value {value!r} cannot be converted to {dtype} without overflow")
 
 
 def _crop(x, before, after):
