@@ -308,3 +308,21 @@ def test_constant_pad_value_conversion_matches_torch(dtype, value):
     n = F.pad(npg.tensor(x), (1, 2), value=value)
     assert n.dtype == dtype
     np.testing.assert_array_equal(n.data, t.numpy())
+
+
+@pytest.mark.parametrize("norm_type", [0.0, -np.inf, np.inf, -1.0, 1.0, 0.5])
+@pytest.mark.parametrize("max_norm", [0.4, 1.5, 2.5])
+def test_embedding_max_norm_with_any_norm_type_renormalizes_as_torch(norm_type, max_norm):
+    # 0 counts the nonzero entries, -inf takes the smallest magnitude, as torch.norm
+    W = np.array([[3.0, 0.0, 4.0], [0.0, 0.0, 0.0], [1.0, -2.0, 0.5], [0.7, 0.6, -0.9]])
+    idx = np.array([[0, 1], [2, 3]])
+    tw, nw = torch.tensor(W.copy()), npg.tensor(W.copy(), requires_grad=False)
+    t = TF.embedding(torch.tensor(idx), tw, max_norm=max_norm, norm_type=norm_type)
+    n = F.embedding(npg.tensor(idx), nw, max_norm=max_norm, norm_type=norm_type)
+    assert_close(n, t.numpy())
+    assert_close(nw, tw.numpy())
+    tw, nw = torch.tensor(W.copy()), npg.tensor(W.copy(), requires_grad=False)
+    t = TF.embedding_bag(torch.tensor(idx), tw, max_norm=max_norm, norm_type=norm_type, mode="sum")
+    n = F.embedding_bag(npg.tensor(idx), nw, max_norm=max_norm, norm_type=norm_type, mode="sum")
+    assert_close(n, t.numpy())
+    assert_close(nw, tw.numpy())

@@ -47,12 +47,18 @@ def _renorm(weight, idx, max_norm, norm_type):
     if not rows.size:
         return
     r = wd[rows]
+    a = np.abs(r)
     if norm_type == np.inf:
-        norms = np.abs(r).max(axis=1)
+        norms = a.max(axis=1)
+    elif norm_type == -np.inf:          # torch.norm's: the smallest magnitude
+        norms = a.min(axis=1)
+    elif norm_type == 0:                # torch.norm's: the number of nonzero entries
+        norms = (a != 0).sum(axis=1).astype(wd.dtype)
     elif norm_type == 1:
-        norms = np.abs(r).sum(axis=1)
+        norms = a.sum(axis=1)
     else:
-        norms = (np.abs(r) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+        with np.errstate(divide="ignore"):   # a negative norm_type: a zero entry makes the norm 0
+            norms = (a ** norm_type).sum(axis=1) ** (1.0 / norm_type)
     big = norms.astype(np.float64) > max_norm
     if big.any():
         scale = (max_norm / (norms[big].astype(np.float64) + 1e-7)).astype(wd.dtype)
