@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import npgrad as npg
 import npgrad.nn.functional as F
@@ -326,3 +328,54 @@ def test_embedding_max_norm_with_any_norm_type_renormalizes_as_torch(norm_type, 
     n = F.embedding_bag(npg.tensor(idx), nw, max_norm=max_norm, norm_type=norm_type, mode="sum")
     assert_close(n, t.numpy())
     assert_close(nw, tw.numpy())
+
+
+# ------------------------------------------------------------------------------ drawn configurations
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(size=st.integers(1, 5), lo=st.integers(-6, 6), hi=st.integers(-6, 6), other=st.integers(1, 4))
+def test_circular_pad_drawn_widths_match_torch_or_raise(size, lo, hi, other):
+    """Within PyTorch's checks, a circular pad either matches it (values and gradients) or, when a width is
+    longer than what the crop leaves (where PyTorch reads its own unwritten output), raises."""
+    x = np.random.default_rng(size * 100 + lo * 10 + hi).standard_normal((2, other, size))
+    out_n, left = size + lo + hi, size + min(lo, 0) + min(hi, 0)
+    if lo > size or hi > size or out_n < 0:
+        with pytest.raises(ValueError, match="pad"):
+            F.pad(npg.tensor(x), (lo, hi), mode="circular")
+        return
+    if out_n > 0 and max(lo, hi, 0) > left:
+        with pytest.raises(ValueError, match="pad: circular"):
+            F.pad(npg.tensor(x), (lo, hi), mode="circular")
+        return
+    nx, tx, ny, ty = _both_pad(x, (lo, hi), "circular")
+    assert ny.shape == tuple(ty.shape)
+    if ty.numel():
+        assert_close(ny, ty.detach().numpy())
+        w = np.random.default_rng(1).standard_normal(ty.shape)
+        (ny * npg.tensor(w)).sum().backward()
+        (ty * torch.tensor(w)).sum().backward()
+        assert_close(nx.grad, tx.grad.numpy())
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(mode=st.sampled_from(["bilinear", "nearest", "bicubic"]),
+       padding_mode=st.sampled_from(["zeros", "border", "reflection"]), align_corners=st.booleans(),
+       h=st.integers(1, 4), w=st.integers(1, 4), data=st.data())
+def test_grid_sample_on_pixel_centres_and_edges_matches_torch(mode, padding_mode, align_corners, h, w, data):
+    """Grid points exactly on pixel centres and edges (and beyond [-1, 1]): values and both gradients."""
+    rng = np.random.default_rng(h * 10 + w)
+    x = rng.standard_normal((1, 2, h, w))
+    coords = []
+    for n in (w, h):
+        k = np.array(data.draw(st.lists(st.integers(-2 * n - 2, 2 * n + 2), min_size=6, max_size=6)))
+        coords.append(k / max(n - 1, 1) - 1 if align_corners else k / n - 1)
+    g = np.stack(coords, -1).reshape(1, 2, 3, 2)
+    kw = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g, requires_grad=True)
+    nx, ng = npg.tensor(x, requires_grad=True), npg.tensor(g, requires_grad=True)
+    ty, ny = TF.grid_sample(tx, tg, **kw), F.grid_sample(nx, ng, **kw)
+    assert_close(ny, ty.detach().numpy())
+    wt = rng.standard_normal(ty.shape)
+    (ty * torch.tensor(wt)).sum().backward()
+    (ny * npg.tensor(wt)).sum().backward()
+    assert_close(nx.grad, tx.grad.numpy())
+    assert_close(ng.grad, tg.grad.numpy())
