@@ -379,3 +379,43 @@ def test_grid_sample_on_pixel_centres_and_edges_matches_torch(mode, padding_mode
     (ny * npg.tensor(wt)).sum().backward()
     assert_close(nx.grad, tx.grad.numpy())
     assert_close(ng.grad, tg.grad.numpy())
+
+
+# ------------------------------------------------------------------------------ results with their own memory
+def _writes_back(fn, tfn, shape):
+    """Whether an in-place write into ``fn``'s result changes its input (and whether torch's does)."""
+    x = np.random.default_rng(0).standard_normal(shape)
+    nx, tx = npg.tensor(x.copy(), requires_grad=False), torch.tensor(x.copy())
+    ny, ty = fn(nx), tfn(tx)
+    ny += 1
+    ty += 1
+    return not np.array_equal(nx.data, x), not np.array_equal(tx.numpy(), x)
+
+
+@pytest.mark.parametrize("name, fn, tfn, shape", [
+    ("pixel_shuffle r=1", lambda t: F.pixel_shuffle(t, 1), lambda t: TF.pixel_shuffle(t, 1), (1, 2, 3, 3)),
+    ("pixel_shuffle 1x1", lambda t: F.pixel_shuffle(t, 2), lambda t: TF.pixel_shuffle(t, 2), (1, 4, 1, 1)),
+    ("pixel_unshuffle r=1", lambda t: F.pixel_unshuffle(t, 1), lambda t: TF.pixel_unshuffle(t, 1), (1, 2, 3, 3)),
+    ("channel_shuffle g=1", lambda t: F.channel_shuffle(t, 1), lambda t: TF.channel_shuffle(t, 1), (1, 4, 3, 3)),
+    ("channel_shuffle g=C", lambda t: F.channel_shuffle(t, 4), lambda t: TF.channel_shuffle(t, 4), (1, 4, 3, 3)),
+    ("reflect pad 0", lambda t: F.pad(t, (0, 0), mode="reflect"), lambda t: TF.pad(t, (0, 0), mode="reflect"),
+     (1, 2, 3)),
+    ("replicate crop", lambda t: F.pad(t, (-1, 0), mode="replicate"),
+     lambda t: TF.pad(t, (-1, 0), mode="replicate"), (1, 2, 3)),
+    ("circular crop", lambda t: F.pad(t, (0, -1, 0, 0), mode="circular"),
+     lambda t: TF.pad(t, (0, -1, 0, 0), mode="circular"), (1, 2, 3, 3)),
+    ("constant crop", lambda t: F.pad(t, (-1, -1)), lambda t: TF.pad(t, (-1, -1)), (1, 2, 4)),
+])
+def test_result_is_not_a_view_of_the_input(name, fn, tfn, shape):
+    # these return a new tensor in PyTorch: writing into the result must leave the input alone
+    assert _writes_back(fn, tfn, shape) == (False, False), name
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("fn", [lambda t: F.pixel_shuffle(t, 1), lambda t: F.channel_shuffle(t, 1),
+                                lambda t: F.pad(t, (-1, 0, 0, 0), mode="reflect"),
+                                lambda t: F.pad(t, (0, 0, -1, 0), mode="circular")])
+def test_new_tensor_results_under_vmap_match_a_loop_without_fallback(fn):
+    x = np.random.default_rng(0).standard_normal((3, 1, 2, 3, 3))
+    out = npg.func.vmap(fn)(npg.tensor(x))
+    assert_close(out, np.stack([fn(npg.tensor(x[i])).data for i in range(3)]))

@@ -13,6 +13,7 @@ from ...autograd import versions as _versions
 from ...ops._util import as_input
 from ...ops._util import batching_rule as _batching_rule
 from ...tensor import Tensor, _make
+from ._common import _own
 
 
 def _pair(v, name, where):
@@ -147,7 +148,7 @@ def pixel_shuffle(input, upscale_factor):
     n = len(lead)
     y = x.reshape(tuple(lead) + (C // (r * r), r, r, H, W))
     y = y.transpose(tuple(range(n)) + tuple(n + a for a in (0, 3, 1, 4, 2)))
-    return y.reshape(tuple(lead) + (C // (r * r), H * r, W * r))
+    return _own(y.reshape(tuple(lead) + (C // (r * r), H * r, W * r)), x)
 
 
 def pixel_unshuffle(input, downscale_factor):
@@ -161,7 +162,7 @@ def pixel_unshuffle(input, downscale_factor):
     n = len(lead)
     y = x.reshape(tuple(lead) + (C, H // r, r, W // r, r))
     y = y.transpose(tuple(range(n)) + tuple(n + a for a in (0, 2, 4, 1, 3)))
-    return y.reshape(tuple(lead) + (C * r * r, H // r, W // r))
+    return _own(y.reshape(tuple(lead) + (C * r * r, H // r, W // r)), x)
 
 
 __all__ = ["unfold", "fold", "pixel_shuffle", "pixel_unshuffle"]

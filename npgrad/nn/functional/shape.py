@@ -7,6 +7,7 @@ import numpy as np
 from ...ops import elementwise as _ew
 from ...ops.norms import vector_norm
 from ...ops._util import as_input
+from ._common import _own
 
 
 # ------------------------------------------------------------------------------ pad
@@ -21,7 +22,7 @@ def pad(input, pad, mode="constant", value=None):
     last 1, 2 or 3 dims of a (C, *) or (N, C, *) input, as PyTorch. A negative width crops, as in PyTorch.
     Differentiable (it reuses ``npgrad.pad``'s NumPy modes ``reflect``, ``edge``, ``wrap``)."""
     from ...ops.padding import pad as _np_pad
-    x = as_input(input, "pad")
+    x = source = as_input(input, "pad")
     try:
         pad = [operator.index(p) for p in pad]
     except TypeError:
@@ -84,7 +85,7 @@ def pad(input, pad, mode="constant", value=None):
         x = _np_pad(x, widths, mode=_NUMPY_MODE[mode])
     if mode != "circular":   # reflect / replicate about the original edges, then crop
         x = _crop(x, before, after)
-    return x
+    return _own(x, source)     # a crop or no padding at all: still a new tensor, as PyTorch's
 
 
 def _check_fill(value, dtype):
