@@ -6,9 +6,22 @@ import numpy as np
 from ...autograd import versions as _versions
 from ...tensor import Tensor, _make
 
+_tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
+
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _own(y, x):
+    """``y``, copied when it is a view of ``x``: for ops that return a new tensor in PyTorch (a reshape or a
+    crop can be a view), so that writing into the result leaves the input alone."""
+    if _tm._VMAP:     # batched tensors: their values are not to be read here (vmap would fall back to a loop)
+        return y
+    if isinstance(y, Tensor) and isinstance(x, Tensor) and np.may_share_memory(y.data, x.data):
+        from ...ops.arrays import copy
+        return copy(y)
+    return y
 
 
 def _is_graph(x):

@@ -14,7 +14,7 @@ from ...autograd import versions as _versions
 from ...ops._util import batching_rule
 from ...ops.index import scatter_add as _scatter_add
 from ...sparse import RowSparseGrad
-from ...tensor import Tensor, _make, _wrap
+from ...tensor import Tensor, _make
 from ._common import _data, _is_graph
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
@@ -47,12 +47,18 @@ def _renorm(weight, idx, max_norm, norm_type):
     if not rows.size:
         return
     r = wd[rows]
+    a = np.abs(r)
     if norm_type == np.inf:
-        norms = np.abs(r).max(axis=1)
+        norms = a.max(axis=1)
+    elif norm_type == -np.inf:          # torch.norm's: the smallest magnitude
+        norms = a.min(axis=1)
+    elif norm_type == 0:                # torch.norm's: the number of nonzero entries
+        norms = (a != 0).sum(axis=1).astype(wd.dtype)
     elif norm_type == 1:
-        norms = np.abs(r).sum(axis=1)
+        norms = a.sum(axis=1)
     else:
-        norms = (np.abs(r) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+        with np.errstate(divide="ignore"):   # a negative norm_type: a zero entry makes the norm 0
+            norms = (a ** norm_type).sum(axis=1) ** (1.0 / norm_type)
     big = norms.astype(np.float64) > max_norm
     if big.any():
         scale = (max_norm / (norms[big].astype(np.float64) + 1e-7)).astype(wd.dtype)
@@ -88,6 +94,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         scale = (1.0 / counts[flat]).astype(wd.dtype)
 
     def vjp(g, y, i, w):
+        if sparse and scale_grad_by_freq:
+            raise RuntimeError("embedding: scale_grad_by_freq not supported with sparse gradients (as PyTorch's "
+                               "embedding_backward)")
         gr = g.reshape(-1, D) if _is_graph(g) else g.reshape(flat.size, D)
         if scale is not None:
             gr = gr * scale[:, None]
@@ -110,9 +119,15 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     graph per bag: ``input`` is 2-D (B, n) (one bag per row, ``offsets`` None) or 1-D with ``offsets``
     (the start of each bag; with ``include_last_offset`` the last entry ends the last bag). Entries equal
     to ``padding_idx`` are left out (and not counted by ``mean``); an empty bag gives zeros.
-    ``per_sample_weights`` (same shape as ``input``) scales each entry, with ``mode='sum'`` only."""
+    ``per_sample_weights`` (same shape as ``input``) scales each entry, with ``mode='sum'`` only. As in
+    PyTorch, with ``include_last_offset`` the last bag runs to the end of ``input`` (the last offset should
+    be ``len(input)``; its value is not used)."""
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("embedding_bag: max mode does not support scaling the gradient by the frequency")
+    if mode == "max" and sparse:
+        raise ValueError("embedding_bag: max mode does not support sparse weights")
     wd = _data(weight)
     if wd.ndim != 2:
         raise ValueError(f"embedding_bag: weight must be 2-D (num_embeddings, embedding_dim), got shape {wd.shape}")
@@ -137,20 +152,22 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     elif idx.ndim == 1:
         if offsets is None:
             raise ValueError("embedding_bag: offsets has to be a 1D Tensor but got None")
-        off = np.asarray(_data(offsets)).astype(np.int64).reshape(-1)
-        if off.ndim != 1 or (off.size and (off[0] != 0 or np.any(np.diff(off) < 0) or off[-1] > idx.size)):
+        off = np.asarray(_data(offsets)).astype(np.int64)
+        if off.ndim != 1:
+            raise ValueError(f"embedding_bag: offsets has to be a 1D Tensor, got shape {off.shape}")
+        if (off.size and (off[0] != 0 or np.any(np.diff(off) < 0) or off[-1] > idx.size)):
             raise ValueError(f"embedding_bag: offsets must start at 0, be non-decreasing and not exceed the "
                              f"input length {idx.size}, got {off.tolist()}")
         if include_last_offset:
             if off.size < 1:
                 raise ValueError("embedding_bag: include_last_offset needs at least one offset")
-            ends = off[1:]
-            off = off[:-1]
+            ends = np.append(off[1:-1], idx.size)[:off.size - 1]  # as PyTorch: the last bag ends with the
+            off = off[:-1]                                        # input, whatever the last offset says
         else:
             ends = np.append(off[1:], idx.size)
         B = off.size
         seg = np.repeat(np.arange(B), ends - off)
-        idx = idx[:seg.size]  # entries past the last offset given with include_last_offset are not in a bag
+        idx = idx[:seg.size]  # with include_last_offset and a single offset, no bag and no entry
     else:
         raise ValueError(f"embedding_bag: input has to be 1D or 2D, got shape {idx.shape}")
     flat = idx.reshape(-1)
@@ -170,8 +187,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         np.minimum.at(first, seg, pos)
         empty = counts == 0
         pick = np.where(empty[:, None], 0, first)
-        if not flat.size:
-            return _wrap(np.zeros((B, D), dt))
+        if not flat.size:     # zeros, with the weight's (zero) gradient
+            return _scatter_add((B, D), (seg,), rows)
         picked = rows[pick, np.arange(D)[None, :]]
         if not empty.any():
             return picked

@@ -82,6 +82,14 @@ def _gather(xr, sizes, n_idx, idx):
     return xr[flat], valid
 
 
+def _masked(vals, valid):
+    """The gathered rows ``vals`` zeroed where the tap lies outside the input: a weight made NaN by a NaN grid
+    point still makes the output NaN, as PyTorch's, but sends no NaN gradient to the pixel read in its place."""
+    if valid.all():
+        return vals
+    return _ew.where(valid[..., None], vals, 0)
+
+
 @batching_rule("merge_grid_sample")
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Sample ``input`` (N, C, H, W) at ``grid`` (N, Ho, Wo, 2) locations, or (N, C, D, H, W) at
@@ -119,11 +127,12 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     # source coordinates per input axis (D, H, W order): grid's last component is x, i.e. the last axis
     coords = [_source(g[..., nd - 1 - a], sizes[a], padding_mode, align_corners) for a in range(nd)]
     if mode == "nearest":
-        idx = [np.rint(c.data).astype(np.intp) for c in coords]
+        # a non-finite or far-off location reads nothing (PyTorch's zeros padding); clipped before the cast
+        idx = [np.nan_to_num(np.clip(np.rint(c.data), -1, n), nan=-1).astype(np.intp) for c, n in zip(coords, sizes)]
         vals, valid = _gather(xr, sizes, n_idx, idx)
         w = valid.astype(x.dtype)
-        if any(c._requires_grad for c in coords):   # the grid's gradient is zero, not missing (as PyTorch)
-            w = w + sum(coords[1:], coords[0]) * 0
+        if any(c._requires_grad for c in coords):   # the grid's gradient is zero, not missing (as PyTorch),
+            w = w + _ew.where(np.zeros(w.shape, bool), sum(coords[1:], coords[0]), 0)   # and keeps NaN out
         out = vals * w[..., None]
     else:
         lo = [np.floor(c.data) for c in coords]
@@ -139,8 +148,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
             weights.append(w)
         stacked = [np.stack([c[a] for c in corners], axis=-1) for a in range(nd)]
         vals, valid = _gather(xr, sizes, n_idx[..., None], stacked)    # (N, *out, 2^nd, C)
-        w = stack(weights, axis=-1) * valid.astype(x.dtype)
-        out = (vals * w[..., None]).sum(axis=-2)
+        out = (_masked(vals, valid) * stack(weights, axis=-1)[..., None]).sum(axis=-2)
     out = moveaxis(out, -1, 1)
     return out
 
@@ -188,8 +196,8 @@ def _bicubic(xr, g, sizes, n_idx, padding_mode, align_corners):
     yy = np.repeat(rows, 4, axis=-1)               # tap (j, i) at j * 4 + i: row j, column i
     xx = np.tile(cols, 4)
     vals, valid = _gather(xr, sizes, n_idx[..., None], [yy, xx])
-    w = stack([wy[j] * wx[i] for j in range(4) for i in range(4)], axis=-1) * valid.astype(xr.dtype)
-    return (vals * w[..., None]).sum(axis=-2)
+    w = stack([wy[j] * wx[i] for j in range(4) for i in range(4)], axis=-1)
+    return (_masked(vals, valid) * w[..., None]).sum(axis=-2)
 
 
 # ----------------------------------------------------------------------------- affine_grid
@@ -220,7 +228,7 @@ def affine_grid(theta, size, align_corners=None):
     if t.ndim != 3 or t.shape != (size[0], nd, nd + 1):
         raise ValueError(f"{where}: expected a batch of {nd}D affine matrices of shape Nx{nd}x{nd + 1} for size "
                          f"{size}, got theta of shape {t.shape}")
-    if min(size[2:]) <= 0:
+    if min(size) <= 0:    # the batch and channel sizes too, as PyTorch
         raise ValueError(f"{where}: expected non-zero, positive output size, got {size}")
     sp = size[2:]
     if align_corners and min(sp) == 1:

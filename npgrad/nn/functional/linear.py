@@ -120,14 +120,15 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
 
 @_batching_rule("one_hot")
 def one_hot(tensor, num_classes=-1):
-    """Integer indices to a one-hot int64 tensor with a trailing axis of ``num_classes`` (by default one
-    more than the largest index). Indices outside ``[0, num_classes)`` are an error, as in PyTorch."""
+    """Integer indices to a one-hot int64 tensor with a trailing axis of ``num_classes`` (by default, ``-1``,
+    one more than the largest index). Indices outside ``[0, num_classes)`` are an error, as in PyTorch."""
     idx = _data(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be integers, not {idx.dtype}")
-    if num_classes < 0:
-        if not idx.size:
-            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; pass num_classes")
+    if not idx.size and num_classes <= 0:
+        raise ValueError(f"one_hot: cannot infer the number of classes from an empty tensor; pass a positive "
+                         f"num_classes (got {num_classes})")
+    if num_classes == -1:     # only -1 infers it; another negative number is out of range, as in PyTorch
         num_classes = int(idx.max()) + 1
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         bad = idx[(idx < 0) | (idx >= num_classes)].flat[0]

@@ -13,6 +13,7 @@ from ...autograd import versions as _versions
 from ...ops._util import as_input
 from ...ops._util import batching_rule as _batching_rule
 from ...tensor import Tensor, _make
+from ._common import _own
 
 
 def _pair(v, name, where):
@@ -94,6 +95,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     x = as_input(input, where)
     if x.ndim not in (3, 4):
         raise ValueError(f"{where}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
+    if 0 in x.shape[x.ndim - 3:]:
+        raise ValueError(f"{where}: expected a 3-D or 4-D (batch mode) input with possibly 0 batch size and other "
+                         f"non-zero dimensions, got shape {x.shape}")
     unbatched = x.ndim == 3
     if unbatched:
         x = x.reshape((1,) + x.shape)
@@ -112,6 +116,9 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if c.ndim not in (2, 3):
         raise ValueError(f"{where}: expected a 2-D (C * kh * kw, L) or 3-D (N, C * kh * kw, L) input, got shape "
                          f"{c.shape}")
+    if 0 in c.shape[c.ndim - 2:]:
+        raise ValueError(f"{where}: expected a 2-D or 3-D (batch mode) input with possibly 0 batch size and "
+                         f"non-zero dimensions otherwise, got shape {c.shape}")
     unbatched = c.ndim == 2
     if unbatched:
         c = c.reshape((1,) + c.shape)
@@ -141,7 +148,7 @@ def pixel_shuffle(input, upscale_factor):
     n = len(lead)
     y = x.reshape(tuple(lead) + (C // (r * r), r, r, H, W))
     y = y.transpose(tuple(range(n)) + tuple(n + a for a in (0, 3, 1, 4, 2)))
-    return y.reshape(tuple(lead) + (C // (r * r), H * r, W * r))
+    return _own(y.reshape(tuple(lead) + (C // (r * r), H * r, W * r)), x)
 
 
 def pixel_unshuffle(input, downscale_factor):
@@ -155,7 +162,7 @@ def pixel_unshuffle(input, downscale_factor):
     n = len(lead)
     y = x.reshape(tuple(lead) + (C, H // r, r, W // r, r))
     y = y.transpose(tuple(range(n)) + tuple(n + a for a in (0, 2, 4, 1, 3)))
-    return y.reshape(tuple(lead) + (C * r * r, H // r, W // r))
+    return _own(y.reshape(tuple(lead) + (C * r * r, H // r, W // r)), x)
 
 
 __all__ = ["unfold", "fold", "pixel_shuffle", "pixel_unshuffle"]

@@ -247,6 +247,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"{where}: recompute_scale_factor is not meaningful with an explicit size")
     if recompute_scale_factor or mode == "area":
         scales = None
+    if mode == "area" and min(spatial) > 0 and min(out_size) == 0 and x.shape[1] > 0:
+        return x.reshape(-1)[:0].reshape(x.shape[:2] + tuple(out_size))   # adaptive pooling to nothing
     if min(spatial) <= 0 or min(out_size) <= 0:
         raise ValueError(f"{where}: input and output sizes should be greater than 0, got input {tuple(spatial)} "
                          f"and output {tuple(out_size)}")

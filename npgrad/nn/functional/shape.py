@@ -1,9 +1,13 @@
 """``pad`` (PyTorch's pad order and modes), ``normalize``, ``flatten``."""
+import math
 import operator
+
+import numpy as np
 
 from ...ops import elementwise as _ew
 from ...ops.norms import vector_norm
 from ...ops._util import as_input
+from ._common import _own
 
 
 # ------------------------------------------------------------------------------ pad
@@ -18,7 +22,7 @@ def pad(input, pad, mode="constant", value=None):
     last 1, 2 or 3 dims of a (C, *) or (N, C, *) input, as PyTorch. A negative width crops, as in PyTorch.
     Differentiable (it reuses ``npgrad.pad``'s NumPy modes ``reflect``, ``edge``, ``wrap``)."""
     from ...ops.padding import pad as _np_pad
-    x = as_input(input, "pad")
+    x = source = as_input(input, "pad")
     try:
         pad = [operator.index(p) for p in pad]
     except TypeError:
@@ -30,14 +34,18 @@ def pad(input, pad, mode="constant", value=None):
     axes = [x.ndim - 1 - i for i in range(n)]
     before = {ax: pad[2 * i] for i, ax in enumerate(axes)}
     after = {ax: pad[2 * i + 1] for i, ax in enumerate(axes)}
-    for ax in axes:  # PyTorch refuses a negative output size, 'constant' a negative cropped size too,
-        out_n = x.shape[ax] + before[ax] + after[ax]  # 1-D 'reflect' / 'replicate' an empty output
+    # PyTorch refuses a negative output size, 'constant' a negative cropped size too, 'reflect' / 'replicate'
+    # an output empty along every padded dim
+    all_empty = all(x.shape[ax] + before[ax] + after[ax] == 0 for ax in axes)
+    for ax in axes:
+        out_n = x.shape[ax] + before[ax] + after[ax]
         cropped = x.shape[ax] + min(before[ax], 0) + min(after[ax], 0)
-        empty_1d = out_n == 0 and n == 1 and mode in ("reflect", "replicate")
-        if out_n < 0 or (mode == "constant" and cropped < 0) or empty_1d:
+        if out_n < 0 or (mode == "constant" and cropped < 0) or (all_empty and mode in ("reflect", "replicate")):
             raise ValueError(f"pad: padding ({before[ax]}, {after[ax]}) of dim {ax} of the input of shape {x.shape} "
                              f"gives an output size of {out_n}")
     if mode == "constant":
+        if value is not None:
+            _check_fill(value, x.dtype)
         x = _crop(x, before, after)
         widths = [(max(before.get(a, 0), 0), max(after.get(a, 0), 0)) for a in range(x.ndim)]
         return _np_pad(x, widths, mode="constant", constant_values=0.0 if value is None else value)
@@ -48,8 +56,18 @@ def pad(input, pad, mode="constant", value=None):
     if not 1 <= n <= 3 or x.ndim not in (n + 1, n + 2):
         raise NotImplementedError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of a (C, *) or (N, C, *) input "
                                   f"(2 * dims values): got padding {tuple(pad)} for an input of shape {x.shape}")
+    if mode != "circular" and 0 in x.shape[x.ndim - n - 1:]:
+        raise ValueError(f"pad: mode {mode!r} expects an input with possibly 0 batch size and other non-zero "
+                         f"dimensions, got shape {x.shape}")
+    out_shape = tuple(x.shape[a] + before.get(a, 0) + after.get(a, 0) for a in range(x.ndim))
+    empty = 0 in out_shape  # PyTorch copies nothing then, whatever the widths (within the checks below)
     for ax in axes:
         size, lo, hi = x.shape[ax], before[ax], after[ax]
+        left = size + min(lo, 0) + min(hi, 0)     # what a crop leaves, which circular padding wraps
+        if mode == "circular" and not empty and max(lo, hi, 0) > left:
+            raise ValueError(f"pad: circular padding ({lo}, {hi}) of dim {ax} (size {size}) of the input of shape "
+                             f"{x.shape} would wrap around the {max(left, 0)} entries left after the crop more "
+                             f"than once")
         if mode == "reflect" and (lo >= size or hi >= size):
             raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be less than the size {size} of dim {ax} of "
                              f"the input of shape {x.shape}")
@@ -59,13 +77,30 @@ def pad(input, pad, mode="constant", value=None):
         if mode == "replicate" and size == 0 and (lo > 0 or hi > 0):
             raise ValueError(f"pad: cannot replicate-pad the empty dim {ax} of the input of shape {x.shape}")
     if mode == "circular":   # PyTorch crops first, then wraps what is left
+        if empty:
+            return x.reshape(-1)[:0].reshape(out_shape)
         x = _crop(x, before, after)
     widths = [(max(before.get(a, 0), 0), max(after.get(a, 0), 0)) for a in range(x.ndim)]
     if any(lo or hi for lo, hi in widths):
         x = _np_pad(x, widths, mode=_NUMPY_MODE[mode])
     if mode != "circular":   # reflect / replicate about the original edges, then crop
         x = _crop(x, before, after)
-    return x
+    return _own(x, source)     # a crop or no padding at all: still a new tensor, as PyTorch's
+
+
+def _check_fill(value, dtype):
+    """PyTorch's checked conversion of the fill ``value`` to ``dtype`` (NumPy would wrap or overflow to inf)."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        v = float(value)
+        bad = not math.isfinite(v) or (dtype.itemsize < 8 and not info.min <= v <= info.max)
+    elif dtype.kind == "f":
+        v = float(value)
+        bad = math.isfinite(v) and abs(v) > float(np.finfo(dtype).max)
+    else:
+        return
+    if bad:
+        raise ValueError(f"pad: value {value!r} cannot be converted to {dtype} without overflow")
 
 
 def _crop(x, before, after):

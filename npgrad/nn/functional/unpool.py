@@ -17,6 +17,7 @@ from ...ops._util import as_input
 from ...ops.index import take_along_axis
 from ...ops.shape import reshape, swapaxes
 from ...tensor import Tensor, _make
+from ._common import _own
 
 __all__ = ["max_unpool1d", "max_unpool2d", "max_unpool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
            "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
@@ -186,7 +187,7 @@ def channel_shuffle(input, groups):
                            f"channels and {groups} groups.")
     rest = tuple(x.shape[2:])
     y = swapaxes(reshape(x, (N, int(groups), C // groups) + rest), 1, 2)
-    return reshape(y, (N, C) + rest)
+    return _own(reshape(y, (N, C) + rest), x)
 
 
 def native_channel_shuffle(input, groups):
