@@ -214,6 +214,8 @@ def softplus(input, beta=1.0, threshold=20.0):
     bx = xd * beta
     out = np.where(bx > threshold, xd, (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta)
 
-    def vjp(g, y, x):
+    def vjp(g, y, x):  # PyTorch's masks: the first derivative is 1 where beta x > threshold, the second
+        if _is_graph(x):  # (its softplus_double_backward) is 0 unless beta x < threshold: equality gives 0 too
+            x = np.where(x * beta < threshold, x, x.detach())
         return np.where(x * beta > threshold, g, g * _sigmoid_of(x * beta))
     return _make(out.astype(xd.dtype, copy=False), "softplus", (x,), (xd,), (vjp,), (vjp,))  # elementwise

@@ -1,0 +1,44 @@
+"""Small divergences from PyTorch found by the reviews: each checked against torch 2.13."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import npgrad as npg
+import npgrad.nn.functional as F
+from tests.helpers import assert_close
+
+
+def _tt(a, grad=False):
+    return torch.tensor(np.asarray(a), requires_grad=grad)
+
+
+# ---------------------------------------------------------------- softplus: torch's masks at the threshold
+@pytest.mark.parametrize("beta,threshold,xs", [(1.0, 20.0, [20.0, 19.0, 21.0, -3.0, 0.5]),
+                                               (2.0, 10.0, [5.0, 4.5, 6.0, 0.0, -1.0])])
+def test_softplus_derivatives_at_the_threshold_follow_torch(beta, threshold, xs):
+    a = np.array(xs, dtype=np.float64)
+
+    def f(sp, v, z):  # the upstream gradient depends on x (softplus squared), so both paths are used
+        return (sp(v, beta, threshold) ** 2).sum() + (sp(v, beta, threshold) * z).sum()
+    z = np.linspace(0.5, 1.5, a.size)
+    x = npg.tensor(a, requires_grad=True)
+    g, = npg.autograd.grad(f(F.softplus, x, npg.tensor(z)), [x], create_graph=True)
+    h, = npg.autograd.grad((g * x).sum(), [x])
+    xt = _tt(a, True)
+    gt, = torch.autograd.grad(f(TF.softplus, xt, _tt(z)), [xt], create_graph=True)
+    ht, = torch.autograd.grad((gt * xt).sum(), [xt])
+    assert_close(g, gt.detach().numpy(), what="first derivative")
+    assert_close(h, ht.numpy(), what="second derivative")
+    # forward mode: the JVP rule (first derivative) and forward-over-reverse / forward-over-forward
+    t = np.ones_like(a)
+    fn = lambda v: F.softplus(v, beta, threshold).sum()  # noqa: E731
+    tfn = lambda v: TF.softplus(v, beta, threshold).sum()  # noqa: E731
+    assert_close(npg.func.jvp(lambda v: F.softplus(v, beta, threshold), (npg.tensor(a),), (npg.tensor(t),))[1],
+                 torch.func.jvp(lambda v: TF.softplus(v, beta, threshold), (_tt(a),), (_tt(t),))[1].numpy())
+    assert_close(npg.func.jvp(npg.func.grad(fn), (npg.tensor(a),), (npg.tensor(t),))[1],
+                 torch.func.jvp(torch.func.grad(tfn), (_tt(a),), (_tt(t),))[1].numpy())
+    assert_close(npg.func.jacfwd(npg.func.jacfwd(fn))(npg.tensor(a)),
+                 torch.func.jacfwd(torch.func.jacfwd(tfn))(_tt(a)).numpy())
+    assert_close(npg.func.jacrev(npg.func.jacrev(fn))(npg.tensor(a)),
+                 torch.func.jacrev(torch.func.jacrev(tfn))(_tt(a)).numpy())
