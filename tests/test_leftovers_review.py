@@ -42,3 +42,23 @@ def test_softplus_derivatives_at_the_threshold_follow_torch(beta, threshold, xs)
                  torch.func.jacfwd(torch.func.jacfwd(tfn))(_tt(a)).numpy())
     assert_close(npg.func.jacrev(npg.func.jacrev(fn))(npg.tensor(a)),
                  torch.func.jacrev(torch.func.jacrev(tfn))(_tt(a)).numpy())
+
+
+# ---------------------------------------------------------------- abs: sgn(nan) = 0 in its derivative
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_abs_gradient_at_nan_is_zero_like_torch(dtype):
+    a = np.array([np.nan, -np.nan, 0.0, -0.0, 1.5, -2.0, np.inf, -np.inf], dtype=dtype)
+    w = np.linspace(-1.0, 2.0, a.size).astype(dtype)
+    x = npg.tensor(a, requires_grad=True)
+    g, = npg.autograd.grad((npg.abs(x) * npg.tensor(w)).sum(), [x], create_graph=True)
+    h, = npg.autograd.grad((g * x).sum(), [x])
+    xt = _tt(a, True)
+    gt, = torch.autograd.grad((xt.abs() * _tt(w)).sum(), [xt], create_graph=True)
+    ht, = torch.autograd.grad((gt * xt).sum(), [xt])
+    assert_close(g, gt.detach().numpy(), what="abs gradient")
+    assert_close(h, ht.numpy(), what="abs second derivative")
+    t = np.linspace(0.5, 3.0, a.size).astype(dtype)
+    assert_close(npg.func.jvp(npg.abs, (npg.tensor(a),), (npg.tensor(t),))[1],
+                 torch.func.jvp(torch.abs, (_tt(a),), (_tt(t),))[1].numpy(), what="abs JVP")
+    assert_close(npg.func.vmap(npg.func.grad(lambda v: npg.abs(v).sum()))(npg.tensor(a.reshape(2, 4))),
+                 torch.func.vmap(torch.func.grad(lambda v: v.abs().sum()))(_tt(a.reshape(2, 4))).numpy())

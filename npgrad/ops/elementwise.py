@@ -252,6 +252,13 @@ def _relu_vjp(g, y, x):
     return np.bitwise_and(g.view(itype), mask).view(g.dtype)
 
 
+def _sgn_real(x):
+    """PyTorch's sgn of real ``x``, the derivative of ``|x|``: -1, 0 or 1, and 0 at NaN (NumPy's sign gives NaN)."""
+    if x.__class__ is np.ndarray and x.dtype.kind == "f":
+        return np.subtract(x > 0, x < 0, dtype=x.dtype)  # (NaN compares false both ways: 0)
+    return np.where(x != x, 0, np.sign(x))  # Tensors (create_graph, vmap), NumPy scalars
+
+
 def _pow_base(g, y, a, b):       # d(a**b)/da = b * a**(b-1), and 0 where b == 0 (as PyTorch)
     if b.__class__ in _WEAK:     # a Python number: a constant zero for b == 0 (stays 0 when differentiated)
         return zeros_grad(g) if b == 0 else g * b * a ** (b - 1)
@@ -295,7 +302,7 @@ tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y, 
 #                                                  scalar: NumPy converts one on every call (~0.3 us)
 sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), DIAG, "y")
 relu       = unary("relu",       _relu,          _relu_vjp, _relu_vjp, "x")
-abs        = unary("abs",        np.abs,         lambda g, y, x: g * np.sign(x), DIAG, "x",
+abs        = unary("abs",        np.abs,         lambda g, y, x: g * _sgn_real(x), DIAG, "x",
                    complex_op=lambda z: _abs_complex(z))
 sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g), DIAG, "",
                    complex_op=lambda z: _sign_complex(z))
