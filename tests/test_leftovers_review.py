@@ -62,3 +62,24 @@ def test_abs_gradient_at_nan_is_zero_like_torch(dtype):
                  torch.func.jvp(torch.abs, (_tt(a),), (_tt(t),))[1].numpy(), what="abs JVP")
     assert_close(npg.func.vmap(npg.func.grad(lambda v: npg.abs(v).sum()))(npg.tensor(a.reshape(2, 4))),
                  torch.func.vmap(torch.func.grad(lambda v: v.abs().sum()))(_tt(a.reshape(2, 4))).numpy())
+
+
+# ---------------------------------------------------------------- nll_loss: unbatched input, batched target
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_unbatched_input_with_a_batched_target_raises(reduction):
+    a = np.random.default_rng(0).standard_normal(4)
+    for tgt in ([2], [[2]]):
+        xt = _tt(a, True)
+        with pytest.raises(RuntimeError):  # torch: at the call ((1, 1)) or at backward ((1,), "size mismatch")
+            TF.nll_loss(xt, _tt(np.array(tgt)), reduction=reduction).sum().backward()
+        with pytest.raises(ValueError, match=r"nll_loss.*\(4,\).*\(1,"):
+            F.nll_loss(npg.tensor(a), npg.tensor(tgt), reduction=reduction)
+    # the 0-d target still works, value and gradient as torch
+    x = npg.tensor(a, requires_grad=True)
+    out = F.nll_loss(x, npg.tensor(2), reduction=reduction)
+    g, = npg.autograd.grad(out.sum(), [x])
+    xt = _tt(a, True)
+    tout = TF.nll_loss(xt, torch.tensor(2), reduction=reduction)
+    gt, = torch.autograd.grad(tout.sum(), [xt])
+    assert_close(out, tout.detach().numpy())
+    assert_close(g, gt.numpy())

@@ -246,6 +246,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     xd = x.data
     td = _data(target)
     if xd.ndim == 1:
+        if td.ndim != 0:  # (torch computes a (1,) target's value, then its backward raises "size mismatch")
+            raise ValueError(f"nll_loss: unbatched input of shape {xd.shape} needs a target of shape (), "
+                             f"got {td.shape}")
         out = nll_loss(x.reshape(1, -1), td.reshape(1), weight, None, ignore_index, None, reduction)
         return out.reshape(()) if reduction == "none" else out
     if td.dtype.kind not in "iu":
