@@ -101,7 +101,7 @@ def instance_norm_rule(op, level, args, kwargs):
     w, b, x = ba.arguments["weight"], ba.arguments["bias"], ba.arguments["input"]
     if not (_batched_at(w, level) or _batched_at(b, level)) or x.ndim < 3 or any(
             _shape(v) != (x.shape[1],) for v in (w, b) if v is not None):
-        return _INSTANCE(op, level, args, kwargs)
+        return (_INSTANCE if ba.arguments["use_input_stats"] else _INSTANCE_EVAL)(op, level, args, kwargs)
     ba.arguments["weight"] = ba.arguments["bias"] = None
     y = _INSTANCE(op, level, ba.args, ba.kwargs)
     lead = (-1,) + (1,) * (x.ndim - 2)
@@ -211,6 +211,7 @@ def unpool_scatter_rule(op, level, args, kwargs):
 
 _INSTANCE = _merge_rule(("input",), lambda d: d >= 3, loop_if=lambda ba: ba.arguments["use_input_stats"] and (
     ba.arguments["running_mean"] is not None or ba.arguments["running_var"] is not None))  # (updated per sample)
+_INSTANCE_EVAL = _merge_rule(("input",), lambda d: d >= 2)  # the running statistics: an (N, C) input too
 _EMBEDDING_BAG = _merge_rule(("input", "per_sample_weights"), lambda d: d == 2, loop_if=lambda ba: (
     ba.arguments["offsets"] is not None or ba.arguments["max_norm"] is not None
     or ba.arguments["scale_grad_by_freq"]))   # (index frequencies are counted per sample)

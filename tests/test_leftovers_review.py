@@ -83,3 +83,37 @@ def test_nll_loss_unbatched_input_with_a_batched_target_raises(reduction):
     gt, = torch.autograd.grad(tout.sum(), [xt])
     assert_close(out, tout.detach().numpy())
     assert_close(g, gt.numpy())
+
+
+# ---------------------------------------------------------------- instance_norm of an (N, C) input
+def test_instance_norm_2d_input_with_running_stats_like_torch():
+    rng = np.random.default_rng(1)
+    a, w, b = rng.standard_normal((2, 3)), rng.standard_normal(3), rng.standard_normal(3)
+    rm, rv = rng.standard_normal(3), rng.random(3) + 0.5
+    xs = [npg.tensor(v, requires_grad=True) for v in (a, w, b)]
+    buf = [npg.tensor(v, requires_grad=False) for v in (rm, rv)]
+    out = F.instance_norm(xs[0], *buf, xs[1], xs[2], use_input_stats=False)
+    ts = [_tt(v, True) for v in (a, w, b)]
+    tout = TF.instance_norm(ts[0], _tt(rm), _tt(rv), ts[1], ts[2], use_input_stats=False)
+    assert_close(out, tout.detach().numpy())
+    up = rng.standard_normal((2, 3))
+    for gn, gt in zip(npg.autograd.grad((out * npg.tensor(up)).sum(), xs),
+                      torch.autograd.grad((tout * _tt(up)).sum(), ts)):
+        assert_close(gn, gt.numpy())
+    # with the input's own statistics, an (N, C) input has one "spatial" element: torch raises ValueError
+    for stats in ((None, None), buf):
+        with pytest.raises(ValueError):
+            TF.instance_norm(_tt(a), *(None if s is None else _tt(s.data.copy()) for s in stats))
+        with pytest.raises(ValueError, match="instance_norm"):
+            F.instance_norm(npg.tensor(a), *stats)
+
+
+def test_instance_norm_2d_input_under_vmap_like_torch():
+    rng = np.random.default_rng(2)
+    a, rm, rv = rng.standard_normal((4, 2, 3)), rng.standard_normal(3), rng.random(3) + 0.5
+    buf = [npg.tensor(v, requires_grad=False) for v in (rm, rv)]
+    out = npg.func.vmap(lambda v: F.instance_norm(v, *buf, use_input_stats=False))(npg.tensor(a))
+    tout = torch.func.vmap(lambda v: TF.instance_norm(v, _tt(rm), _tt(rv), use_input_stats=False))(_tt(a))
+    assert_close(out, tout.numpy())
+    with pytest.raises(ValueError, match=r"instance_norm.*\(2, 3\)"):
+        npg.func.vmap(lambda v: F.instance_norm(v))(npg.tensor(a))

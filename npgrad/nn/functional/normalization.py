@@ -234,8 +234,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     updated in place with their batch average (the unbiased variance), as PyTorch; otherwise the running
     statistics normalize."""
     x = as_input(input, "instance_norm")
-    if x.ndim < 3:
-        raise ValueError(f"instance_norm: expected an input of at least 3 dims (N, C, ...), got shape {x.shape}")
+    if x.ndim < 2 or (x.ndim == 2 and use_input_stats):  # (N, C) with the running statistics: batch_norm's eval
+        raise ValueError(f"instance_norm: expected an input of at least 3 dims (N, C, ...), or (N, C) with "
+                         f"use_input_stats=False, got shape {x.shape}")
     C = x.shape[1]
     for name, v in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
