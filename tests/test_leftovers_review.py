@@ -117,3 +117,24 @@ def test_instance_norm_2d_input_under_vmap_like_torch():
     assert_close(out, tout.numpy())
     with pytest.raises(ValueError, match=r"instance_norm.*\(2, 3\)"):
         npg.func.vmap(lambda v: F.instance_norm(v))(npg.tensor(a))
+
+
+# ---------------------------------------------------------------- triplet_margin_loss: any number of dims
+@pytest.mark.parametrize("shapes", [((1, 3, 4),) * 3, ((2, 3, 4, 5),) * 3, ((2, 4), (1, 4), (2, 4)),
+                                    ((2, 1), (2, 3), (2, 3)), ((),) * 3])
+@pytest.mark.parametrize("p,swap", [(2, False), (1, True), (float("inf"), False)])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_triplet_margin_loss_shapes_like_torch(shapes, p, swap, reduction):
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    xs = [npg.tensor(a, requires_grad=True) for a in arrays]
+    ts = [_tt(a, True) for a in arrays]
+    out = F.triplet_margin_loss(*xs, margin=1.5, p=p, swap=swap, reduction=reduction)
+    tout = TF.triplet_margin_loss(*ts, margin=1.5, p=p, swap=swap, reduction=reduction)
+    assert_close(out, tout.detach().numpy())
+    for gn, gt in zip(npg.autograd.grad(out.sum(), xs), torch.autograd.grad(tout.sum(), ts)):
+        assert_close(gn, gt.numpy())
+    if not shapes[0]:  # the 0-d pairwise distance itself
+        for keepdim in (False, True):
+            assert_close(F.pairwise_distance(xs[0], xs[1], p=p, keepdim=keepdim),
+                         TF.pairwise_distance(ts[0], ts[1], p=p, keepdim=keepdim).detach().numpy())

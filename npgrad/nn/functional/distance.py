@@ -87,8 +87,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """``||x1 - x2 + eps||_p`` over the last dim (the inputs broadcast), as ``F.pairwise_distance``."""
     a, b, shape = _pair(x1, x2, "pairwise_distance")
-    if not shape:
-        raise ValueError("pairwise_distance: inputs must have at least 1 dimension")
+    if not shape:  # 0-d inputs: the norm of the one difference, 0-d (PyTorch's norm over dim -1 of a scalar)
+        return _vector_norm((a - b + eps).reshape(1), p, 0)
     return _vector_norm(a - b + eps, p, len(shape) - 1, keepdims=keepdim)
 
 

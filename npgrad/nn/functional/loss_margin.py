@@ -98,7 +98,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
                         reduce=None, reduction="mean"):
     """``max(0, d(a, p) - d(a, n) + margin)`` with ``d`` the pairwise p-norm distance; ``swap`` uses
-    ``min(d(a, n), d(p, n))`` as the negative distance. Inputs (N, D) or (D,)."""
+    ``min(d(a, n), d(p, n))`` as the negative distance, ``d`` over the last dim. Inputs of any (one) number of
+    dims, broadcasting, as PyTorch: (N, D), (D,), (..., D) (one loss per leading index), or 0-d."""
     reduction = _reduction(size_average, reduce, reduction, "triplet_margin_loss")
     if margin <= 0:
         raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
@@ -107,8 +108,6 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
         raise ValueError(f"triplet_margin_loss: The anchor, positive, and negative tensors are expected to have "
                          f"the same number of dimensions, but got: anchor {a.ndim}D, positive {po.ndim}D, and "
                          f"negative {ne.ndim}D inputs")
-    if a.ndim not in (1, 2):
-        raise ValueError(f"triplet_margin_loss: expected 1D (D,) or 2D (N, D) inputs, got shape {a.shape}")
     d_pos = pairwise_distance(a, po, p, eps)
     d_neg = pairwise_distance(a, ne, p, eps)
     if swap:
