@@ -138,3 +138,17 @@ def test_triplet_margin_loss_shapes_like_torch(shapes, p, swap, reduction):
         for keepdim in (False, True):
             assert_close(F.pairwise_distance(xs[0], xs[1], p=p, keepdim=keepdim),
                          TF.pairwise_distance(ts[0], ts[1], p=p, keepdim=keepdim).detach().numpy())
+
+
+# ---------------------------------------------------------------- normalize: an inf norm over an empty dim
+@pytest.mark.parametrize("shape,dim", [((0,), 0), ((0, 3), 0), ((3, 0), -1), ((0, 3), (0, 1)), ((0, 3), -1),
+                                       ((3, 0), 0), ((2, 0), (0,))])
+@pytest.mark.parametrize("p", [float("inf"), -float("inf"), 2.0])
+def test_normalize_inf_norm_over_an_empty_dim_raises_like_torch(shape, dim, p):
+    try:
+        expected = TF.normalize(torch.zeros(shape, dtype=torch.float64), p=p, dim=dim).numpy()
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match=r"normalize.*\(" + ", ".join(map(str, shape))):
+            F.normalize(npg.zeros(shape, dtype=np.float64), p=p, dim=dim)
+        return
+    assert_close(F.normalize(npg.zeros(shape, dtype=np.float64), p=p, dim=dim), expected)

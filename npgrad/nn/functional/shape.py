@@ -1,12 +1,13 @@
 """``pad`` (PyTorch's pad order and modes), ``normalize``, ``flatten``."""
 import math
+import numbers
 import operator
 
 import numpy as np
 
 from ...ops import elementwise as _ew
 from ...ops.norms import vector_norm
-from ...ops._util import as_input
+from ...ops._util import as_input, normalize_axis
 from ._common import _own
 
 
@@ -117,6 +118,11 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     if out is not None:
         raise TypeError("normalize: out= is not supported (the result is a new tensor); assign the result instead")
     x = as_input(input, "normalize")
+    if isinstance(p, numbers.Real) and math.isinf(p):  # max / min over an empty dim: no identity (torch raises)
+        for ax in normalize_axis(dim, x.ndim, "normalize"):
+            if x.shape[ax] == 0:
+                raise RuntimeError(f"normalize: cannot compute the {p} norm over dim {ax} of an input of shape "
+                                   f"{x.shape}: the dim is empty and max / min have no identity")
     norm = vector_norm(x, ord=p, axis=dim, keepdims=True)
     # clip, not maximum: at norm == eps the gradient goes through the norm, as torch's clamp_min (maximum
     # would split it between the two)
