@@ -152,3 +152,26 @@ def test_normalize_inf_norm_over_an_empty_dim_raises_like_torch(shape, dim, p):
             F.normalize(npg.zeros(shape, dtype=np.float64), p=p, dim=dim)
         return
     assert_close(F.normalize(npg.zeros(shape, dtype=np.float64), p=p, dim=dim), expected)
+
+
+# ---------------------------------------------------------------- batch_norm / instance_norm: momentum=None
+@pytest.mark.parametrize("training", [False, True])
+def test_functional_norms_refuse_momentum_none_like_torch(training):
+    a = np.random.default_rng(4).standard_normal((4, 3, 2))
+    bufs = lambda mod: (mod.zeros(3, dtype=mod.float64, requires_grad=False),  # noqa: E731
+                        mod.ones(3, dtype=mod.float64, requires_grad=False))
+    with pytest.raises(TypeError, match="momentum"):
+        TF.batch_norm(_tt(a), *bufs(torch), training=training, momentum=None)
+    with pytest.raises(TypeError, match="batch_norm.*momentum"):
+        F.batch_norm(npg.tensor(a), *bufs(npg), training=training, momentum=None)
+    with pytest.raises(TypeError, match="momentum"):
+        TF.instance_norm(_tt(a), *bufs(torch), use_input_stats=training, momentum=None)
+    with pytest.raises(TypeError, match="instance_norm.*momentum"):
+        F.instance_norm(npg.tensor(a), *bufs(npg), use_input_stats=training, momentum=None)
+    # a number (a bool too, as torch) still works and matches torch's value and running statistics
+    rt, rn = bufs(torch), bufs(npg)
+    tout = TF.batch_norm(_tt(a), *rt, training=training, momentum=True)
+    out = F.batch_norm(npg.tensor(a), *rn, training=training, momentum=True)
+    assert_close(out, tout.numpy())
+    for n_, t_ in zip(rn, rt):
+        assert_close(n_, t_.numpy())

@@ -134,6 +134,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return _normalize("layer_norm", x, axes, eps, weight, bias)[0]
 
 
+def _check_momentum(momentum, where):
+    """The functional forms take a number (PyTorch: TypeError for None; the modules turn their
+    ``momentum=None``, the cumulative average, into a number before calling them)."""
+    if momentum is None or isinstance(momentum, (str, bytes)):
+        raise TypeError(f"{where}: momentum must be a float, not {type(momentum).__name__}")
+
+
 def _channel_view(v, ndim):
     """A (C,) parameter reshaped to broadcast along axis 1 of an ``ndim``-d input."""
     if v is None:
@@ -148,6 +155,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
     In training mode the batch statistics are used and the running statistics (if given) are updated in
     place: ``running = (1 - momentum) * running + momentum * batch`` (the unbiased variance)."""
+    _check_momentum(momentum, "batch_norm")
     if _tm._VMAP:
         r = _tm._vmap_call("batch_norm", batch_norm, (input, running_mean, running_var, weight, bias),
                            dict(training=training, momentum=momentum, eps=eps))
@@ -233,6 +241,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     With ``use_input_stats`` the statistics are the instance's own, and running statistics (if given) are
     updated in place with their batch average (the unbiased variance), as PyTorch; otherwise the running
     statistics normalize."""
+    _check_momentum(momentum, "instance_norm")
     x = as_input(input, "instance_norm")
     if x.ndim < 2 or (x.ndim == 2 and use_input_stats):  # (N, C) with the running statistics: batch_norm's eval
         raise ValueError(f"instance_norm: expected an input of at least 3 dims (N, C, ...), or (N, C) with "
