@@ -175,3 +175,22 @@ def test_functional_norms_refuse_momentum_none_like_torch(training):
     assert_close(out, tout.numpy())
     for n_, t_ in zip(rn, rt):
         assert_close(n_, t_.numpy())
+
+
+# ---------------------------------------------------------------- det / expm: second derivative of empty matrices
+@pytest.mark.parametrize("name,tname", [("det", "det"), ("expm", "matrix_exp")])
+@pytest.mark.parametrize("shape", [(0, 0), (2, 0, 0), (0, 3, 3)])
+def test_second_derivative_of_empty_matrices_like_torch(name, tname, shape):
+    x = npg.zeros(shape, dtype=np.float64, requires_grad=True)
+    g, = npg.autograd.grad(npg.sum(getattr(npg.linalg, name)(x)), [x], create_graph=True)
+    xt = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
+    gt, = torch.autograd.grad(getattr(torch.linalg, tname)(xt).sum(), [xt], create_graph=True)
+    assert_close(g, gt.detach().numpy())
+    try:  # torch: det of 0 x 0 matrices gives a gradient with no graph, so a second one raises
+        ht, = torch.autograd.grad(gt.sum(), [xt])
+    except RuntimeError:
+        with pytest.raises(RuntimeError):
+            npg.autograd.grad(npg.sum(g), [x])
+        return
+    h, = npg.autograd.grad(npg.sum(g), [x])
+    assert_close(h, ht.numpy())

@@ -48,7 +48,7 @@ def _prod_others(s):
 
 def _det_vjp(g, y, a):
     n = a.shape[-1]
-    if n == 0:
+    if n == 0 or 0 in a.shape:  # empty matrices or stack: a constant zero, no graph (as PyTorch's)
         return np.zeros(a.shape, dtype=g.dtype)
     tiny = 100 * np.finfo(_data(y).dtype).eps
     if np.all(np.abs(_data(y)) >= tiny):  # d det / dA = det * A^-T: a solve, not an inverse

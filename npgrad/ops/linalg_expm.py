@@ -181,8 +181,8 @@ def frechet(X, E):
     E, so E is scaled to a 1-norm of 1 first and the block scaled back: a large E would otherwise set the
     block's norm and its number of squarings, and lose accuracy (a relative 1e-4 at ||E|| = 1e12 ||X||)."""
     n = X.shape[-1]
-    if n == 0:   # 0 x 0 matrices: an empty derivative (and no 1-norm to take)
-        return E * 0
+    if n == 0:   # 0 x 0 matrices: an empty derivative (and no 1-norm to take), in the graph of X and E as
+        return E * 0 + X * 0  # PyTorch's (a second derivative is then empty too, not "X not used")
     c = _norm1(E)
     E = E / c
     zero = np.zeros(X.shape, dtype=np.result_type(X.dtype, E.dtype))
