@@ -122,7 +122,20 @@ def _norm_method(self, p="fro", dim=None, keepdim=False, dtype=None):
         return _np_norm(x, "nuc", axis=tuple(dim) if dim is not None else (-2, -1), keepdims=keepdim)
     if isinstance(p, str) and p != "fro":
         raise RuntimeError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
+    if not isinstance(p, str) and (p < 0 or p == np.inf) and 0 in x.shape:
+        _no_identity_norm(p, x.shape, dim)
     return _vector_norm(x, axis=dim, keepdims=keepdim, ord=2 if p == "fro" else p)
+
+
+def _no_identity_norm(p, shape, dim):
+    """PyTorch's error for a max / min norm (``p`` inf, -inf or negative) over no elements: no identity."""
+    if dim is None:
+        raise RuntimeError(f"norm: cannot compute the {p} norm of an empty tensor (shape {shape}): the operation "
+                           f"has no identity")
+    for d in (dim,) if isinstance(dim, (int, np.integer)) else dim:
+        if shape[normalize_one_axis(d, len(shape), "norm")] == 0:
+            raise RuntimeError(f"norm: cannot compute the {p} norm over dim {d}, empty in shape {shape}: the "
+                               f"operation has no identity")
 
 
 def _softmax_method(name):
