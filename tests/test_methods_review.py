@@ -120,3 +120,79 @@ def test_norm_with_no_identity_over_no_elements_raises_as_torch(p, dim):
     with pytest.raises(RuntimeError, match=r"norm: cannot compute the .* norm .*\(0, 3\)"):
         npg.tensor(a).norm(p, dim=dim)
     assert npg.tensor(a).norm(p, dim=1).shape == tuple(torch.tensor(a).norm(p, dim=1).shape) == (0,)
+
+
+ND2 = [(2, 3, 4), (0, 3), (2, 0, 3)]
+VIEWS = {  # PyTorch's views: a write through the result reaches the input
+    "narrow": [(lambda x: x.narrow(0, 1, 1), ND), (lambda x: x.narrow(dim=-1, start=-2, length=1), ND2)],
+    "select": [(lambda x: x.select(0, 0), ND), (lambda x: x.select(dim=-1, index=-1), ND2)],
+    "movedim": [(lambda x: x.movedim(0, -1), ND), (lambda x: x.movedim((0, 1), (1, 0)), ND2)],
+    "swapdims": [(lambda x: x.swapdims(0, -1), ND), (lambda x: x.swapaxes(0, -1), ND)],
+    "t": [(lambda x: x.t(), ALL), (lambda x: x.mT, ND2), (lambda x: x.mH, ND2), (lambda x: x.adjoint(), ND2)],
+    "unflatten": [(lambda x: x.unflatten(0, (1, -1)), ND), (lambda x: x.unflatten(-1, (-1, 1)), ND)],
+    "unfold": [(lambda x: x.unfold(0, 1, 1), ALL), (lambda x: x.unfold(0, 0, 1), ALL),
+               (lambda x: x.unfold(-1, 2, 3), ALL)],
+    "split": [(lambda x: x.split(1), ALL), (lambda x: x.split(2, dim=-1), ALL), (lambda x: x.split([1, 1], 0), ALL),
+              (lambda x: x.tensor_split(2), ALL), (lambda x: x.tensor_split([1, 3], dim=-1), ALL),
+              (lambda x: x.hsplit(1), ALL), (lambda x: x.vsplit([1]), ALL), (lambda x: x.dsplit([1]), ALL)],
+    "chunk": [(lambda x: x.chunk(2), ALL), (lambda x: x.chunk(3, dim=-1), ALL), (lambda x: x.unbind(1), ALL)],
+    "reshape": [(lambda x: x.reshape(-1), ALL), (lambda x: x.reshape(1, -1), ALL),
+                (lambda x: x.view_as(x.reshape(-1)), ALL), (lambda x: x.reshape_as(x.reshape(-1)), ALL)],
+    "flatten": [(lambda x: x.flatten(), ALL), (lambda x: x.flatten(1), ALL), (lambda x: x.flatten(0, -2), ALL),
+                (lambda x: x.flatten(start_dim=-1), ALL), (lambda x: x.flatten(end_dim=0), ALL),
+                (lambda x: x.flatten(0, 0), ALL), (lambda x: x.flatten(-1, -1), ALL)],
+    "permute": [(lambda x: x.permute(*range(x.ndim)[::-1]), ND), (lambda x: x.permute(tuple(range(x.ndim))), ALL)],
+    "unsqueeze": [(lambda x: x.unsqueeze(0), ALL), (lambda x: x.unsqueeze(-1), ALL)],
+    "squeeze": [(lambda x: x.squeeze(), ALL), (lambda x: x.unsqueeze(0).squeeze(0), ALL),
+                (lambda x: x.unsqueeze(0).unsqueeze(-1).squeeze((0, -1)), ALL)],
+    "detach": [(lambda x: x.detach(), ALL), (lambda x: x.contiguous(), ALL), (lambda x: x.to(x.dtype), ALL)],
+}
+COPIES = {  # PyTorch's copies: a write into the result leaves the input alone
+    "narrow_copy": [(lambda x: x.narrow_copy(0, 1, 1), ND), (lambda x: x.narrow_copy(-1, 0, 2), ND2)],
+    "roll": [(lambda x: x.roll(1), ALL), (lambda x: x.roll(1, 0), ND), (lambda x: x.roll((1, -2), (0, -1)), ND),
+             (lambda x: x.roll(shifts=2, dims=-1), ND)],
+    "repeat_interleave": [(lambda x: x.repeat_interleave(2), ALL), (lambda x: x.repeat_interleave(2, -1), ND)],
+    "masked": [(lambda x: x.masked_select(x > 0), ALL), (lambda x: x.masked_fill(x > 0, 2.0), ALL)],
+    "tril": [(lambda x: x.tril(), ALL), (lambda x: x.tril(1), ALL), (lambda x: x.triu(diagonal=-1), ALL)],
+    "flip": [(lambda x: x.fliplr(), ALL), (lambda x: x.flipud(), ALL)],
+    "rot90": [(lambda x: x.rot90(), ALL), (lambda x: x.rot90(2), ALL), (lambda x: x.rot90(-1, [1, 0]), ALL),
+              (lambda x: x.rot90(k=3, dims=(1, 2)), ALL)],
+    "scatters": [(lambda x: x.select_scatter(x.select(0, 0) * 2, 0, 1), ND),
+                 (lambda x: x.slice_scatter(x.narrow(-1, 0, 1), dim=-1, start=1, end=2), ND),
+                 (lambda x: x.diagonal_scatter(x.diagonal(1, 0, 1) * 3, 1), ND2),
+                 (lambda x: x.diag_embed(), ALL), (lambda x: x.diag_embed(-1, 0, 2), ALL)],
+    "clone": [(lambda x: x.clone(), ALL), (lambda x: x.tile((2, 1)), ALL), (lambda x: x.renorm(2, 0, 1.0), ND)],
+    "clamp": [(lambda x: x.clamp(-0.5, 0.5), ALL), (lambda x: x.clamp(min=0), ALL), (lambda x: x.clamp_max(0), ALL),
+              (lambda x: x.clamp(0.5, -0.5), ALL), (lambda x: x.clip(min=-0.1), ALL)],
+    "pointwise": [(lambda x: x.pow(2), ALL), (lambda x: x.abs().pow(0.5), ALL), (lambda x: x.sigmoid(), ALL),
+                  (lambda x: x.relu(), ALL), (lambda x: x.nan_to_num(), ALL), (lambda x: x.maximum(x * 0), ALL)],
+}
+
+
+def _writes_through(call, shape, dtype, lib):
+    a = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    x = torch.tensor(a.copy()) if lib is torch else npg.tensor(a.copy(), requires_grad=False)
+    for out in _leaves(call(x)):
+        if out.ndim and out.shape[0]:
+            out[0] = 7.0  # one write, by index: a read-only npgrad view would raise (a failure here)
+            break
+    return not np.array_equal(np.asarray(x.numpy() if lib is torch else x.data), a)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("call,shapes", _cases(VIEWS) + _cases(COPIES))
+def test_views_and_copies_as_torch(call, shapes, dtype):
+    for shape in shapes:
+        what = f"{shape} {np.dtype(dtype)}"
+        _compare(call, shape, dtype, what)
+        if _run(call, torch.zeros(shape))[0]:
+            assert _writes_through(call, shape, dtype, npg) == _writes_through(call, shape, dtype, torch), what
+
+
+@pytest.mark.parametrize("dims", [(1,), (0, -2), (-2, 0), (0, 1)])
+def test_flatten_of_a_0d_tensor_checks_its_dims_as_torch(dims):
+    """A 0-d tensor has the dims 0 and -1 (as a 1-D one, in PyTorch): any other raises (npgrad gave shape (1,))."""
+    with pytest.raises(IndexError):
+        torch.tensor(1.5).flatten(*dims)
+    with pytest.raises(IndexError, match=r"flatten: dim -?\d is out of range for a 0-d tensor"):
+        npg.tensor(1.5).flatten(*dims)
