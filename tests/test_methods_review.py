@@ -154,7 +154,9 @@ COPIES = {  # PyTorch's copies: a write into the result leaves the input alone
     "repeat_interleave": [(lambda x: x.repeat_interleave(2), ALL), (lambda x: x.repeat_interleave(2, -1), ND)],
     "masked": [(lambda x: x.masked_select(x > 0), ALL), (lambda x: x.masked_fill(x > 0, 2.0), ALL)],
     "tril": [(lambda x: x.tril(), ALL), (lambda x: x.tril(1), ALL), (lambda x: x.triu(diagonal=-1), ALL)],
-    "flip": [(lambda x: x.fliplr(), ALL), (lambda x: x.flipud(), ALL)],
+    "flip": [(lambda x: x.fliplr(), ALL), (lambda x: x.flipud(), ALL), (lambda x: x.flip(0), ALL),
+             (lambda x: x.flip(-1), ALL), (lambda x: x.flip((0, -1)), ND), (lambda x: x.flip(dims=(0,)), ALL),
+             (lambda x: x.flip(0, 1), ALL), (lambda x: x.flip(dims=[-1, 0]), ND2), (lambda x: x.flip(1), ALL)],
     "rot90": [(lambda x: x.rot90(), ALL), (lambda x: x.rot90(2), ALL), (lambda x: x.rot90(-1, [1, 0]), ALL),
               (lambda x: x.rot90(k=3, dims=(1, 2)), ALL)],
     "scatters": [(lambda x: x.select_scatter(x.select(0, 0) * 2, 0, 1), ND),
@@ -196,3 +198,15 @@ def test_flatten_of_a_0d_tensor_checks_its_dims_as_torch(dims):
         torch.tensor(1.5).flatten(*dims)
     with pytest.raises(IndexError, match=r"flatten: dim -?\d is out of range for a 0-d tensor"):
         npg.tensor(1.5).flatten(*dims)
+
+
+def test_flip_method_is_a_copy_as_torch():
+    """``x.flip(dims)`` is PyTorch's method (NumPy arrays have none): a copy, as its ``fliplr`` / ``flipud`` /
+    ``rot90`` (a write into it reached the input: ``npg.flip`` stays NumPy's view)."""
+    x = npg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=False)
+    y = x.flip(0)
+    y[0, 0] = 100.0
+    assert x.data[1, 0] == 3.0 and not np.shares_memory(y.data, x.data)
+    assert np.shares_memory(npg.flip(x, 0).data, x.data)
+    assert np.array_equal(x.flip(dims=(0, 1)).data, torch.tensor(x.data).flip(dims=(0, 1)).numpy())
+    assert np.array_equal(x.flip().data, x.data[::-1, ::-1]) and np.array_equal(x.flip(axis=1).data, x.data[:, ::-1])

@@ -296,9 +296,6 @@ def flip(x, axis=None, *, dims=None):
     return _np_flip(x, axis if dims is None else dims)
 
 
-T.flip = lambda self, *dims, axis=None: flip(self, axis if axis is not None else (
-    dims[0] if len(dims) == 1 else (dims or None)))
-
 max, min = (_torch_extreme(max, argmax, take_along_axis, squeeze), _torch_extreme(min, argmin, take_along_axis,
                                                                                 squeeze))
 T.max, T.min = max, min
