@@ -168,6 +168,8 @@ COPIES = {  # PyTorch's copies: a write into the result leaves the input alone
               (lambda x: x.clamp(0.5, -0.5), ALL), (lambda x: x.clip(min=-0.1), ALL)],
     "pointwise": [(lambda x: x.pow(2), ALL), (lambda x: x.abs().pow(0.5), ALL), (lambda x: x.sigmoid(), ALL),
                   (lambda x: x.relu(), ALL), (lambda x: x.nan_to_num(), ALL), (lambda x: x.maximum(x * 0), ALL)],
+    "cast": [(lambda x: x.float(), ALL), (lambda x: x.double(), ALL), (lambda x: x.type_as(x.float()), ALL),
+             (lambda x: x.half().float(), ALL)],
 }
 
 
@@ -210,3 +212,19 @@ def test_flip_method_is_a_copy_as_torch():
     assert np.shares_memory(npg.flip(x, 0).data, x.data)
     assert np.array_equal(x.flip(dims=(0, 1)).data, torch.tensor(x.data).flip(dims=(0, 1)).numpy())
     assert np.array_equal(x.flip().data, x.data[::-1, ::-1]) and np.array_equal(x.flip(axis=1).data, x.data[:, ::-1])
+
+
+@pytest.mark.parametrize("name", ["float", "double", "long", "int", "bool", "half", "type_as"])
+def test_cast_methods_to_the_same_dtype_give_the_tensor_itself_as_torch(name):
+    """``x.float()`` of a float32 tensor (``long()`` of an int64 one, ``type_as`` of the same dtype...) is ``x``
+    itself in PyTorch, as npgrad's ``x.to(dtype)``: a write into it reaches ``x`` (npgrad made a copy)."""
+    dtype = {"float": np.float32, "double": np.float64, "long": np.int64, "int": np.int32, "bool": np.bool_,
+             "half": np.float16, "type_as": np.float64}[name]
+    a = np.ones(3, dtype)
+    call = (lambda x: x.type_as(x)) if name == "type_as" else (lambda x: getattr(x, name)())
+    t, x = torch.tensor(a), npg.tensor(a.copy(), requires_grad=False)
+    assert call(t) is t
+    assert call(x) is x
+    other = np.float64 if dtype != np.float64 else np.float32
+    y = call(npg.tensor(np.ones(3, other), requires_grad=False))
+    assert y.dtype == call(torch.tensor(np.ones(3, other))).numpy().dtype

@@ -38,7 +38,7 @@ __all__ = [
 
 
 from . import _tensor_api  # noqa: E402  (Tensor's operators and methods)
-from ._tensor_api import _inplace, _reflected  # noqa: E402  (for the families' operators below)
+from ._tensor_api import _cast_method, _inplace, _reflected  # noqa: E402  (for the families' operators below)
 
 T = Tensor
 
@@ -321,13 +321,14 @@ for _name, _fn in dict(
         scatter_add=lambda self, dim, index, src: _scatter.scatter_add(self, dim, index, src),
         index_select=index_select, index_add=index_add, index_fill=index_fill,
         chunk=_chunk, expand=_expand, expand_as=lambda self, other: broadcast_to(self, other.shape),
-        view_as=lambda self, other: reshape(self, other.shape), type_as=lambda self, other: astype(self, other.dtype),
+        view_as=lambda self, other: reshape(self, other.shape),
+        type_as=lambda self, other: self if self.dtype == other.dtype else astype(self, other.dtype),
         norm=_norm_method, softmax=_softmax_method("softmax"), log_softmax=_softmax_method("log_softmax"),
         clamp=_clamp, clamp_min=lambda self, min: clip(self, min, None),
         clamp_max=lambda self, max: clip(self, None, max),
         contiguous=_contiguous,
-        long=lambda self: astype(self, np.int64), int=lambda self: astype(self, np.int32),
-        bool=lambda self: astype(self, np.bool_), half=lambda self: astype(self, np.float16)).items():
+        long=_cast_method(np.int64), int=_cast_method(np.int32), bool=_cast_method(np.bool_),
+        half=_cast_method(np.float16)).items():
     setattr(T, _name, _fn)
 T.dim.__doc__ = "The number of dimensions (PyTorch's ``dim()``; NumPy's ``ndim``)."
 T.numel.__doc__ = "The number of elements (PyTorch's ``numel()``; NumPy's ``size``)."
