@@ -98,6 +98,11 @@ REDUCTIONS = {
                  (lambda x: x.kthvalue(1, dim=-1, keepdim=True), ALL)],
     "topk": [(lambda x: x.topk(1), ALL), (lambda x: x.topk(2, 0), ALL), (lambda x: x.topk(1, dim=0, largest=False),
                                                                           ALL), (lambda x: x.topk(0), ND)],
+    "empty dim": [(lambda x: x.sum(dim=()), ALL), (lambda x: x.sum(dim=[], keepdim=True), ALL),
+                  (lambda x: x.mean(dim=[]), ALL), (lambda x: x.amax(dim=()), ND),
+                  (lambda x: x.amin(dim=[], keepdim=True), ND), (lambda x: x.norm(dim=()), ALL),
+                  (lambda x: x.norm(1, [], True), ALL), (lambda x: (x > 0).all(dim=()), ALL),
+                  (lambda x: (x > 0).any(dim=[], keepdim=True), ALL)],
     "histc": [(lambda x: x.histc(), ALL), (lambda x: x.histc(bins=4, min=-1, max=1), ALL)],
 }
 
@@ -228,3 +233,16 @@ def test_cast_methods_to_the_same_dtype_give_the_tensor_itself_as_torch(name):
     other = np.float64 if dtype != np.float64 else np.float32
     y = call(npg.tensor(np.ones(3, other), requires_grad=False))
     assert y.dtype == call(torch.tensor(np.ones(3, other))).numpy().dtype
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "nansum", "nanmean", "amax", "amin", "std", "var"])
+@pytest.mark.parametrize("dim", [(), []])
+def test_an_empty_dim_reduces_every_dim_as_torch(name, dim):
+    """PyTorch's ``dim=()`` / ``dim=[]`` reduces every dim (a dims list computed empty, as ``list(range(1,
+    x.ndim))`` of a 1-D tensor); NumPy's ``axis=()`` reduces none, and npgrad gave that for the keyword ``dim=``."""
+    a = np.random.default_rng(0).standard_normal((2, 3))
+    kw = {"correction": 0} if name in ("std", "var") else {}
+    for keepdim in (False, True):
+        expected = getattr(torch, name)(torch.tensor(a), dim=dim, keepdim=keepdim, **kw).numpy()
+        assert_close(getattr(npg, name)(npg.tensor(a), dim=dim, keepdim=keepdim), expected, what=name)
+    assert np.array_equal(np.asarray(npg.sum(npg.tensor(a), axis=()).data), a)  # NumPy's axis=() stays

@@ -16,9 +16,15 @@ from .dim_index import gather as _gather_dim, scatter_add as _scatter_add_dim
 from .shape import astype, broadcast_to
 
 
+# PyTorch's reductions whose ``dim=()`` / ``dim=[]`` reduces every dim (NumPy's ``axis=()`` reduces none)
+_EMPTY_DIM_REDUCES_ALL = {"sum", "mean", "std", "var", "amax", "amin", "nansum", "nanmean"}
+
+
 def _torch_keywords(fn, name=None):
-    """``fn`` also accepting ``dim=`` for ``axis=`` and ``keepdim=`` for ``keepdims=`` (PyTorch's spellings)."""
+    """``fn`` also accepting ``dim=`` for ``axis=`` and ``keepdim=`` for ``keepdims=`` (PyTorch's spellings;
+    an empty ``dim`` means every dim where PyTorch's reduction takes it so)."""
     where = name or fn.__name__
+    empty_is_all = where in _EMPTY_DIM_REDUCES_ALL
 
     @_functools.wraps(fn)
     def f(*args, **kwargs):
@@ -27,7 +33,10 @@ def _torch_keywords(fn, name=None):
                 if torch_kw in kwargs:
                     if np_kw in kwargs:
                         raise TypeError(f"{where}(): got both {np_kw}= and its PyTorch spelling {torch_kw}=")
-                    kwargs[np_kw] = kwargs.pop(torch_kw)
+                    value = kwargs.pop(torch_kw)
+                    if torch_kw == "dim" and isinstance(value, (tuple, list)):  # PyTorch takes a list as a tuple
+                        value = None if empty_is_all and len(value) == 0 else tuple(value)
+                    kwargs[np_kw] = value
         return fn(*args, **kwargs)
     return f
 
@@ -122,6 +131,8 @@ def _norm_method(self, p="fro", dim=None, keepdim=False, dtype=None):
         return _np_norm(x, "nuc", axis=tuple(dim) if dim is not None else (-2, -1), keepdims=keepdim)
     if isinstance(p, str) and p != "fro":
         raise RuntimeError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # every dim, as PyTorch's
+        dim = None
     if not isinstance(p, str) and (p < 0 or p == np.inf) and 0 in x.shape:
         _no_identity_norm(p, x.shape, dim)
     return _vector_norm(x, axis=dim, keepdims=keepdim, ord=2 if p == "fro" else p)
