@@ -246,3 +246,24 @@ def test_an_empty_dim_reduces_every_dim_as_torch(name, dim):
         expected = getattr(torch, name)(torch.tensor(a), dim=dim, keepdim=keepdim, **kw).numpy()
         assert_close(getattr(npg, name)(npg.tensor(a), dim=dim, keepdim=keepdim), expected, what=name)
     assert np.array_equal(np.asarray(npg.sum(npg.tensor(a), axis=()).data), a)  # NumPy's axis=() stays
+
+
+@pytest.mark.parametrize("index", [[0], 0, [-1], [0, 0], []])
+@pytest.mark.parametrize("src_shape", [(), (1,), (2,)])
+def test_index_select_and_index_add_of_a_0d_tensor_as_torch(index, src_shape):
+    """A 0-d tensor takes one index (its one element) and gives a 0-d result; index_add's source is 0-d. npgrad
+    gave index_select's result the index's shape ((1,), (2,)) and took index_add's source shaped as the index."""
+    a, src = np.array(1.5), np.arange(1.0, 1.0 + math.prod(src_shape)).reshape(src_shape)
+    calls = [lambda x, i, s: x.index_select(0, i), lambda x, i, s: x.index_add(0, i, s, alpha=2)]
+    for call in calls:
+        t = torch.tensor(a, requires_grad=True)
+        ok_t, expected = _run(lambda t: call(t, torch.tensor(index, dtype=torch.int64), torch.tensor(src)), t)
+        x = npg.tensor(a)
+        ok, got = _run(lambda x: call(x, np.array(index, dtype=np.int64), npg.tensor(src)), x)
+        assert ok == ok_t, f"{index} {src_shape}: PyTorch {expected!r}, npgrad {got!r}"
+        if ok:
+            assert got.shape == tuple(expected.shape)
+            assert_close(got, expected.detach().numpy())
+            got.backward()
+            expected.backward()
+            assert_close(x.grad, t.grad.numpy())
