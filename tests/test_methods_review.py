@@ -267,3 +267,26 @@ def test_index_select_and_index_add_of_a_0d_tensor_as_torch(index, src_shape):
             got.backward()
             expected.backward()
             assert_close(x.grad, t.grad.numpy())
+
+
+ZERO_D_CALLS = {  # PyTorch's dim= on a 0-d tensor: its dims 0 and -1 (npgrad raised NumPy's AxisError)
+    "sum": lambda x, d, k: x.sum(dim=d, keepdim=k), "mean": lambda x, d, k: x.mean(dim=d, keepdim=k),
+    "var": lambda x, d, k: x.var(dim=d, keepdim=k, correction=0), "amax": lambda x, d, k: x.amax(dim=d, keepdim=k),
+    "amin": lambda x, d, k: x.amin(dim=d, keepdim=k), "prod": lambda x, d, k: x.prod(dim=d, keepdim=k),
+    "logsumexp": lambda x, d, k: x.logsumexp(dim=d, keepdim=k), "all": lambda x, d, k: x.all(dim=d, keepdim=k),
+    "argmax": lambda x, d, k: x.argmax(dim=d, keepdim=k), "max": lambda x, d, k: x.max(dim=d, keepdim=k),
+    "min": lambda x, d, k: x.min(dim=d, keepdim=k), "cumsum": lambda x, d, k: x.cumsum(dim=d),
+    "cumprod": lambda x, d, k: x.cumprod(dim=d), "squeeze": lambda x, d, k: x.squeeze(dim=d),
+    "nanmean": lambda x, d, k: (torch if isinstance(x, torch.Tensor) else npg).nanmean(x, dim=d, keepdim=k),
+}
+
+
+ONE_DIM = {"prod", "argmax", "max", "min", "cumsum", "cumprod"}  # PyTorch takes one dim, not a tuple
+
+
+@pytest.mark.parametrize("name,dim", [(n, d) for n in ZERO_D_CALLS for d in [0, -1, (0,), [-1], 1, -2, (1,)]
+                                      if n not in ONE_DIM or isinstance(d, int)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_dim_keyword_on_a_0d_tensor_as_torch(name, dim, keepdim):
+    call = ZERO_D_CALLS[name]
+    _compare(lambda x: call(x, dim, keepdim), (), np.float64, f"{name}(dim={dim}, keepdim={keepdim})")

@@ -37,8 +37,28 @@ def _torch_keywords(fn, name=None):
                     if torch_kw == "dim" and isinstance(value, (tuple, list)):  # PyTorch takes a list as a tuple
                         value = None if empty_is_all and len(value) == 0 else tuple(value)
                     kwargs[np_kw] = value
+            if args and kwargs.get("axis") is not None and getattr(args[0], "ndim", None) == 0:
+                return _on_0d(fn, where, args, kwargs)
         return fn(*args, **kwargs)
     return f
+
+
+def _zero_d_dims(dim, where):
+    """PyTorch's dims of a 0-d tensor: 0 and -1 (as a 1-D tensor's), as dim 0 of the tensor seen as 1-D."""
+    for d in dim if isinstance(dim, tuple) else (dim,):
+        if isinstance(d, (int, np.integer)) and d not in (0, -1):
+            raise np.exceptions.AxisError(f"{where}: dim {d} is out of range for a 0-d tensor (dims 0 and -1)")
+    return tuple(0 if d in (0, -1) else d for d in dim) if isinstance(dim, tuple) else 0
+
+
+def _on_0d(fn, where, args, kwargs):
+    """``fn`` over PyTorch's dim 0 / -1 of a 0-d tensor: over the tensor seen as 1-D, the result back to 0-d."""
+    kwargs["axis"] = _zero_d_dims(kwargs["axis"], where)
+    out = fn(args[0].reshape(1), *args[1:], **kwargs)
+    if isinstance(out, tuple):
+        return type(out)(*(o.reshape(()) for o in out)) if hasattr(out, "_fields") else tuple(
+            o.reshape(()) for o in out)
+    return out.reshape(())
 
 
 _ValuesIndices = _collections.namedtuple("values_indices", ["values", "indices"])
@@ -70,6 +90,10 @@ def _torch_extreme(fn, arg_fn, take_along_axis, squeeze):
             raise TypeError(f"{fn.__name__}(dim={dim!r}): PyTorch's form reduces one dim; for several, use "
                             f"npg.amax / npg.amin (or axis=)")
         x = args[0]
+        if x.ndim == 0:  # PyTorch's dim 0 / -1 of a 0-d tensor: the tensor seen as 1-D, the results back to 0-d
+            _zero_d_dims(dim, fn.__name__)
+            idx = arg_fn(x.reshape(1), axis=0, keepdims=True)
+            return _ValuesIndices(take_along_axis(x.reshape(1), idx, 0).reshape(()), idx.reshape(()))
         idx = arg_fn(x, axis=dim, keepdims=True)
         values = take_along_axis(x, idx, dim)
         if not keepdim:
