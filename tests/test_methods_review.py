@@ -290,3 +290,10 @@ ONE_DIM = {"prod", "argmax", "max", "min", "cumsum", "cumprod"}  # PyTorch takes
 def test_dim_keyword_on_a_0d_tensor_as_torch(name, dim, keepdim):
     call = ZERO_D_CALLS[name]
     _compare(lambda x: call(x, dim, keepdim), (), np.float64, f"{name}(dim={dim}, keepdim={keepdim})")
+
+
+@pytest.mark.parametrize("index", [0, [0], [0, 0], [[0]], 1])
+def test_gather_of_a_0d_tensor_has_the_index_shape_as_torch(index):
+    """gather's result has the index's shape, a 0-d one included (npgrad gave shape (1,) for a 0-d index)."""
+    _compare(lambda x: x.gather(0, (torch.tensor if isinstance(x, torch.Tensor) else np.array)(index)), (),
+             np.float64, f"gather(0, {index})")

@@ -60,7 +60,7 @@ def gather(input, dim, index):
     x = as_input(input, "gather")
     key, idx = _dim_key(x, dim, index, "gather")
     if x.ndim == 0:
-        return _index.getitem(x.reshape(1), key).reshape(idx.shape) if idx.ndim else x
+        return _index.getitem(x.reshape(1), key).reshape(np.shape(_int_index(index, "gather")))
     return _index.getitem(x, key)
 
 
