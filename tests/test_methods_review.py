@@ -277,6 +277,8 @@ ZERO_D_CALLS = {  # PyTorch's dim= on a 0-d tensor: its dims 0 and -1 (npgrad ra
     "argmax": lambda x, d, k: x.argmax(dim=d, keepdim=k), "max": lambda x, d, k: x.max(dim=d, keepdim=k),
     "min": lambda x, d, k: x.min(dim=d, keepdim=k), "cumsum": lambda x, d, k: x.cumsum(dim=d),
     "cumprod": lambda x, d, k: x.cumprod(dim=d), "squeeze": lambda x, d, k: x.squeeze(dim=d),
+    "norm": lambda x, d, k: x.norm(dim=d, keepdim=k), "norm1": lambda x, d, k: x.norm(1, d, k),
+    "norm_inf": lambda x, d, k: x.norm(INF, d, k),
     "nanmean": lambda x, d, k: (torch if isinstance(x, torch.Tensor) else npg).nanmean(x, dim=d, keepdim=k),
 }
 

@@ -157,6 +157,9 @@ def _norm_method(self, p="fro", dim=None, keepdim=False, dtype=None):
         raise RuntimeError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
     if isinstance(dim, (tuple, list)) and len(dim) == 0:  # every dim, as PyTorch's
         dim = None
+    if x.ndim == 0 and dim is not None:  # PyTorch's dim 0 / -1 of a 0-d tensor: its one element
+        _zero_d_dims(tuple(dim) if isinstance(dim, list) else dim, "norm")
+        dim = None
     if not isinstance(p, str) and (p < 0 or p == np.inf) and 0 in x.shape:
         _no_identity_norm(p, x.shape, dim)
     return _vector_norm(x, axis=dim, keepdims=keepdim, ord=2 if p == "fro" else p)
