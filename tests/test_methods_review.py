@@ -55,6 +55,7 @@ def _compare(call, shape, dtype, what):
         t_grad, = torch.autograd.grad(t_loss, t, allow_unused=True)
         loss.backward()
         t_grad = np.zeros(shape, dtype) if t_grad is None else t_grad.detach().numpy()
+        assert x.grad is None or np.asarray(x.grad).dtype == t_grad.dtype, f"{what}: gradient dtype"
         assert_close(np.zeros(shape, dtype) if x.grad is None else x.grad, t_grad, dtype=dtype, what=f"{what} gradient", rtol=1e-4 if dtype == np.float32
                      else 1e-9, atol=1e-5 if dtype == np.float32 else 1e-10)
 
