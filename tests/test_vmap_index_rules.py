@@ -194,7 +194,7 @@ def test_index_ops_with_the_index_at_the_outer_level_and_the_input_at_the_inner(
 
 def test_index_ops_on_0d_samples_loop_with_the_warning():
     """A 0-d input per sample (dim 0 / -1, one element): the per-sample loop, with the one-time warning."""
-    x, idx = _n(3), np.zeros((3, 2), np.int64)
+    x, idx = _n(3), np.zeros((3, 1), np.int64)  # one index per sample: a 0-d input takes one, as PyTorch's
     f = lambda a, i: npg.index_select(a, 0, i)  # noqa: E731
     with pytest.warns(Fallback, match="index_select"):
         out = npg.func.vmap(f)(npg.tensor(x), npg.tensor(idx))

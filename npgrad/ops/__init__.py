@@ -38,7 +38,7 @@ __all__ = [
 
 
 from . import _tensor_api  # noqa: E402  (Tensor's operators and methods)
-from ._tensor_api import _inplace, _reflected  # noqa: E402  (for the families' operators below)
+from ._tensor_api import _cast_method, _inplace, _reflected  # noqa: E402  (for the families' operators below)
 
 T = Tensor
 
@@ -280,8 +280,11 @@ from .torch_methods import (_chunk, _clamp, _expand, _named_result, _norm_method
 
 (sum, mean, max, min, prod, var, std, argmax, argmin, any, all, logsumexp, cumsum, cumprod, amax, amin, squeeze,
  median, quantile, nansum, nanmean, nanmax, nanmin) = (
-    _torch_keywords(f) for f in (sum, mean, max, min, prod, var, std, argmax, argmin, any, all, logsumexp, cumsum,
-                                 cumprod, amax, amin, squeeze, median, quantile, nansum, nanmean, nanmax, nanmin))
+    _torch_keywords(f, n) for f, n in zip(
+        (sum, mean, max, min, prod, var, std, argmax, argmin, any, all, logsumexp, cumsum, cumprod, amax, amin,
+         squeeze, median, quantile, nansum, nanmean, nanmax, nanmin),
+        ("sum mean max min prod var std argmax argmin any all logsumexp cumsum cumprod amax amin squeeze median "
+         "quantile nansum nanmean nanmax nanmin").split()))
 for _name, _fn in dict(sum=sum, mean=mean, max=max, min=min, prod=prod, var=var, std=std, argmax=argmax,
                        argmin=argmin, any=any, all=all, logsumexp=logsumexp, cumsum=cumsum, cumprod=cumprod,
                        squeeze=squeeze, amax=amax, amin=amin).items():
@@ -295,9 +298,6 @@ def flip(x, axis=None, *, dims=None):
         raise TypeError("flip(): got both axis= and its PyTorch spelling dims=")
     return _np_flip(x, axis if dims is None else dims)
 
-
-T.flip = lambda self, *dims, axis=None: flip(self, axis if axis is not None else (
-    dims[0] if len(dims) == 1 else (dims or None)))
 
 max, min = (_torch_extreme(max, argmax, take_along_axis, squeeze), _torch_extreme(min, argmin, take_along_axis,
                                                                                 squeeze))
@@ -324,13 +324,14 @@ for _name, _fn in dict(
         scatter_add=lambda self, dim, index, src: _scatter.scatter_add(self, dim, index, src),
         index_select=index_select, index_add=index_add, index_fill=index_fill,
         chunk=_chunk, expand=_expand, expand_as=lambda self, other: broadcast_to(self, other.shape),
-        view_as=lambda self, other: reshape(self, other.shape), type_as=lambda self, other: astype(self, other.dtype),
+        view_as=lambda self, other: reshape(self, other.shape),
+        type_as=lambda self, other: self if self.dtype == other.dtype else astype(self, other.dtype),
         norm=_norm_method, softmax=_softmax_method("softmax"), log_softmax=_softmax_method("log_softmax"),
         clamp=_clamp, clamp_min=lambda self, min: clip(self, min, None),
         clamp_max=lambda self, max: clip(self, None, max),
         contiguous=_contiguous,
-        long=lambda self: astype(self, np.int64), int=lambda self: astype(self, np.int32),
-        bool=lambda self: astype(self, np.bool_), half=lambda self: astype(self, np.float16)).items():
+        long=_cast_method(np.int64), int=_cast_method(np.int32), bool=_cast_method(np.bool_),
+        half=_cast_method(np.float16)).items():
     setattr(T, _name, _fn)
 T.dim.__doc__ = "The number of dimensions (PyTorch's ``dim()``; NumPy's ``ndim``)."
 T.numel.__doc__ = "The number of elements (PyTorch's ``numel()``; NumPy's ``size``)."

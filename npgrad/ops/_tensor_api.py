@@ -166,5 +166,13 @@ T.view = _view_method
 T.transpose = _transpose_method
 T.T = property(lambda self: transpose(self), doc="The tensor with its axes reversed.")
 T.mT = property(lambda self: swapaxes(self, -1, -2), doc="Transpose of the last two axes.")
-T.float = lambda self: astype(self, np.float32)
-T.double = lambda self: astype(self, np.float64)
+
+
+def _cast_method(dtype):
+    """PyTorch's cast method (``float()``, ``long()``...): the tensor itself when it has ``dtype`` already (as
+    PyTorch's, and ``x.to(dtype)``), else a differentiable cast."""
+    dtype = np.dtype(dtype)
+    return lambda self: self if self.dtype == dtype else astype(self, dtype)
+
+
+T.float, T.double = _cast_method(np.float32), _cast_method(np.float64)

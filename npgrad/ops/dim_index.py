@@ -60,7 +60,7 @@ def gather(input, dim, index):
     x = as_input(input, "gather")
     key, idx = _dim_key(x, dim, index, "gather")
     if x.ndim == 0:
-        return _index.getitem(x.reshape(1), key).reshape(idx.shape) if idx.ndim else x
+        return _index.getitem(x.reshape(1), key).reshape(np.shape(_int_index(index, "gather")))
     return _index.getitem(x, key)
 
 
@@ -129,6 +129,8 @@ def _index_1d(index, x, dim, where):
     if idx.size and (idx.min() < 0 or idx.max() >= size):
         raise IndexError(f"{where}(): index out of range in self (indices in [{idx.min()}, {idx.max()}], "
                          f"dimension {dim} of size {size})")
+    if x.ndim == 0 and where != "index_fill" and idx.size != 1:
+        raise RuntimeError(f"{where}(): a 0-d input takes one index (as PyTorch's), got {idx.size}")
     return idx, ax
 
 
@@ -138,7 +140,7 @@ def index_select(input, dim, index):
     x = as_input(input, "index_select")
     idx, ax = _index_1d(index, x, dim, "index_select")
     if x.ndim == 0:
-        return _index.getitem(x.reshape(1), (idx,)).reshape(idx.shape if np.ndim(index) else ())
+        return _index.getitem(x.reshape(1), (idx,)).reshape(())
     return _index.getitem(x, (slice(None),) * ax + (idx,))
 
 
@@ -150,14 +152,14 @@ def index_add(input, dim, index, source, *, alpha=1):
     idx, ax = _index_1d(index, x, dim, "index_add")
     _same_dtype(x, source, "index_add", "source")
     s = source if isinstance(source, Tensor) else _wrap(np.asarray(source, dtype=x.dtype))
-    expected = x.shape[:ax] + (idx.size,) + x.shape[ax + 1:] if x.ndim else idx.shape
+    expected = x.shape[:ax] + (idx.size,) + x.shape[ax + 1:] if x.ndim else ()
     if s.shape != expected:
         raise RuntimeError(f"index_add(): source of shape {s.shape} does not fit: expected {expected} (input "
                            f"{x.shape} with dimension {dim} of the index's length {idx.size})")
     if alpha != 1:
         s = s * alpha
     if x.ndim == 0:
-        return x + _index.scatter_add((1,), (idx,), s).reshape(())
+        return x + _index.scatter_add((1,), (idx,), s.reshape(1)).reshape(())
     moved_shape = (x.shape[ax],) + x.shape[:ax] + x.shape[ax + 1:]
     rows = _index.scatter_add(moved_shape, (idx,), moveaxis(s, ax, 0) if ax else s)  # bincount / reduceat rows
     return x + (moveaxis(rows, 0, ax) if ax else rows)

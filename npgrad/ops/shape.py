@@ -67,7 +67,11 @@ def ravel(x, order="C"):
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dims ``start_dim..end_dim`` into one (all of them by default, as ``torch.flatten``)."""
     x = as_input(x, "flatten")
-    if x.ndim == 0:
+    if x.ndim == 0:  # PyTorch's 0-d tensor has the dims 0 and -1: flattened to one element
+        for d in (start_dim, end_dim):
+            if isinstance(d, (int, np.integer)) and d not in (0, -1):
+                raise np.exceptions.AxisError(f"flatten: dim {d} is out of range for a 0-d tensor (dims 0 and -1)")
+            normalize_one_axis(d, 1, "flatten")
         return reshape(x, 1)
     s = normalize_one_axis(start_dim, x.ndim, "flatten")
     e = normalize_one_axis(end_dim, x.ndim, "flatten")

@@ -114,6 +114,25 @@ def _rot90(x, k=1, dims=(0, 1)):
     return copy(_np_rot90(x, k, tuple(dims)))
 
 
+def _flip(x, *dims, axis=None, **kwargs):
+    """PyTorch's ``Tensor.flip(dims)`` (``flip(0, 1)``, ``flip((0, 1))``, ``flip(dims=...)``; ``axis=`` or no
+    dims: ``np.flip``'s meaning): a copy as PyTorch's (the function ``npg.flip`` is NumPy's view)."""
+    from .shape import flip
+    if kwargs:
+        if set(kwargs) != {"dims"} or dims:
+            raise TypeError(f"flip() got unexpected arguments {sorted(kwargs)}; it takes dims (or NumPy's axis=)")
+        dims = (kwargs["dims"],)
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    if axis is not None and dims:
+        raise TypeError("flip(): got both axis= and its PyTorch spelling dims=")
+    if x.ndim == 0:  # PyTorch's 0-d tensor has the dims 0 and -1: nothing to flip
+        for d in dims if axis is None else np.atleast_1d(axis).tolist():
+            normalize_one_axis(d, 1, "flip")
+        return copy(x)
+    return copy(flip(x, axis if axis is not None else (dims or None)))
+
+
 def _fliplr(x):
     """PyTorch's ``Tensor.fliplr()``: a copy (the function ``npg.fliplr`` is NumPy's view)."""
     return copy(fliplr(x))
@@ -249,7 +268,7 @@ def attach(T):
         split=_tv._split, tensor_split=_tv.tensor_split, hsplit=_tv._hsplit, vsplit=_tv._vsplit,
         dsplit=_tv._dsplit, narrow_copy=narrow_copy, roll=_roll, repeat_interleave=repeat_interleave,
         masked_select=masked_select, tril=_triangle("tril", _np_tril), triu=_triangle("triu", _np_triu),
-        fliplr=_fliplr, flipud=_flipud, rot90=_rot90, select_scatter=select_scatter, slice_scatter=slice_scatter,
+        flip=_flip, fliplr=_fliplr, flipud=_flipud, rot90=_rot90, select_scatter=select_scatter, slice_scatter=slice_scatter,
         diagonal_scatter=diagonal_scatter, diag_embed=diag_embed, to=_to)
     for name, fn in methods.items():
         setattr(T, name, fn)

@@ -16,9 +16,15 @@ from .dim_index import gather as _gather_dim, scatter_add as _scatter_add_dim
 from .shape import astype, broadcast_to
 
 
+# PyTorch's reductions whose ``dim=()`` / ``dim=[]`` reduces every dim (NumPy's ``axis=()`` reduces none)
+_EMPTY_DIM_REDUCES_ALL = {"sum", "mean", "std", "var", "amax", "amin", "nansum", "nanmean"}
+
+
 def _torch_keywords(fn, name=None):
-    """``fn`` also accepting ``dim=`` for ``axis=`` and ``keepdim=`` for ``keepdims=`` (PyTorch's spellings)."""
+    """``fn`` also accepting ``dim=`` for ``axis=`` and ``keepdim=`` for ``keepdims=`` (PyTorch's spellings;
+    an empty ``dim`` means every dim where PyTorch's reduction takes it so)."""
     where = name or fn.__name__
+    empty_is_all = where in _EMPTY_DIM_REDUCES_ALL
 
     @_functools.wraps(fn)
     def f(*args, **kwargs):
@@ -27,9 +33,32 @@ def _torch_keywords(fn, name=None):
                 if torch_kw in kwargs:
                     if np_kw in kwargs:
                         raise TypeError(f"{where}(): got both {np_kw}= and its PyTorch spelling {torch_kw}=")
-                    kwargs[np_kw] = kwargs.pop(torch_kw)
+                    value = kwargs.pop(torch_kw)
+                    if torch_kw == "dim" and isinstance(value, (tuple, list)):  # PyTorch takes a list as a tuple
+                        value = None if empty_is_all and len(value) == 0 else tuple(value)
+                    kwargs[np_kw] = value
+            if args and kwargs.get("axis") is not None and getattr(args[0], "ndim", None) == 0:
+                return _on_0d(fn, where, args, kwargs)
         return fn(*args, **kwargs)
     return f
+
+
+def _zero_d_dims(dim, where):
+    """PyTorch's dims of a 0-d tensor: 0 and -1 (as a 1-D tensor's), as dim 0 of the tensor seen as 1-D."""
+    for d in dim if isinstance(dim, tuple) else (dim,):
+        if isinstance(d, (int, np.integer)) and d not in (0, -1):
+            raise np.exceptions.AxisError(f"{where}: dim {d} is out of range for a 0-d tensor (dims 0 and -1)")
+    return tuple(0 if d in (0, -1) else d for d in dim) if isinstance(dim, tuple) else 0
+
+
+def _on_0d(fn, where, args, kwargs):
+    """``fn`` over PyTorch's dim 0 / -1 of a 0-d tensor: over the tensor seen as 1-D, the result back to 0-d."""
+    kwargs["axis"] = _zero_d_dims(kwargs["axis"], where)
+    out = fn(args[0].reshape(1), *args[1:], **kwargs)
+    if isinstance(out, tuple):
+        return type(out)(*(o.reshape(()) for o in out)) if hasattr(out, "_fields") else tuple(
+            o.reshape(()) for o in out)
+    return out.reshape(())
 
 
 _ValuesIndices = _collections.namedtuple("values_indices", ["values", "indices"])
@@ -61,6 +90,10 @@ def _torch_extreme(fn, arg_fn, take_along_axis, squeeze):
             raise TypeError(f"{fn.__name__}(dim={dim!r}): PyTorch's form reduces one dim; for several, use "
                             f"npg.amax / npg.amin (or axis=)")
         x = args[0]
+        if x.ndim == 0:  # PyTorch's dim 0 / -1 of a 0-d tensor: the tensor seen as 1-D, the results back to 0-d
+            _zero_d_dims(dim, fn.__name__)
+            idx = arg_fn(x.reshape(1), axis=0, keepdims=True)
+            return _ValuesIndices(take_along_axis(x.reshape(1), idx, 0).reshape(()), idx.reshape(()))
         idx = arg_fn(x, axis=dim, keepdims=True)
         values = take_along_axis(x, idx, dim)
         if not keepdim:
@@ -122,7 +155,25 @@ def _norm_method(self, p="fro", dim=None, keepdim=False, dtype=None):
         return _np_norm(x, "nuc", axis=tuple(dim) if dim is not None else (-2, -1), keepdims=keepdim)
     if isinstance(p, str) and p != "fro":
         raise RuntimeError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # every dim, as PyTorch's
+        dim = None
+    if x.ndim == 0 and dim is not None:  # PyTorch's dim 0 / -1 of a 0-d tensor: its one element
+        _zero_d_dims(tuple(dim) if isinstance(dim, list) else dim, "norm")
+        dim = None
+    if not isinstance(p, str) and (p < 0 or p == np.inf) and 0 in x.shape:
+        _no_identity_norm(p, x.shape, dim)
     return _vector_norm(x, axis=dim, keepdims=keepdim, ord=2 if p == "fro" else p)
+
+
+def _no_identity_norm(p, shape, dim):
+    """PyTorch's error for a max / min norm (``p`` inf, -inf or negative) over no elements: no identity."""
+    if dim is None:
+        raise RuntimeError(f"norm: cannot compute the {p} norm of an empty tensor (shape {shape}): the operation "
+                           f"has no identity")
+    for d in (dim,) if isinstance(dim, (int, np.integer)) else dim:
+        if shape[normalize_one_axis(d, len(shape), "norm")] == 0:
+            raise RuntimeError(f"norm: cannot compute the {p} norm over dim {d}, empty in shape {shape}: the "
+                               f"operation has no identity")
 
 
 def _softmax_method(name):
