@@ -300,3 +300,21 @@ def test_gather_of_a_0d_tensor_has_the_index_shape_as_torch(index):
     """gather's result has the index's shape, a 0-d one included (npgrad gave shape (1,) for a 0-d index)."""
     _compare(lambda x: x.gather(0, (torch.tensor if isinstance(x, torch.Tensor) else np.array)(index)), (),
              np.float64, f"gather(0, {index})")
+
+
+@pytest.mark.parametrize("fn", ["median", "nanmedian"])
+@pytest.mark.parametrize("dim,keepdim", [(1, False), (0, True), (-1, False)])
+def test_median_with_dim_gives_torchs_values_and_indices(fn, dim, keepdim):
+    # npg.median(x, dim=1) gave NumPy's medians only, so ported `v, i = npg.median(x, dim=1)` unpacked the values
+    # of a 2-row tensor silently; PyTorch's keyword gives PyTorch's (values, indices) of the lower median
+    x = np.array([[3.0, np.nan, 1.0, 2.0], [4.0, 1.5, 0.5, 2.5], [5.0, 2.0, 9.0, 7.0]])
+    xn, xt = npg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    got, want = getattr(npg, fn)(xn, dim=dim, keepdim=keepdim), getattr(torch, fn)(xt, dim=dim, keepdim=keepdim)
+    v, i = got
+    assert_close(v, want.values.detach().numpy())
+    assert_close(i, want.indices.numpy())
+    w = np.arange(1.0, 1.0 + want.values.numel()).reshape(tuple(want.values.shape))
+    (got.values * npg.tensor(w)).sum().backward()
+    (want.values * torch.tensor(w)).sum().backward()
+    assert_close(xn.grad, xt.grad.numpy())
+    assert_close(getattr(npg, fn)(npg.tensor(x), axis=1), getattr(np, fn)(x, axis=1))  # NumPy's keyword: NumPy's

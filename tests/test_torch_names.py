@@ -72,7 +72,8 @@ def test_more_aliases():
                        [a])
     compare_with_torch(lambda x: x.flip(0, 1), lambda t: t.flip(0, 1), [a])
     compare_with_torch(lambda x: npg.flip(x, dims=(1,)), lambda t: torch.flip(t, dims=(1,)), [a])
-    compare_with_torch(lambda x: npg.median(x, dim=1), lambda t: t.quantile(0.5, dim=1), [a])
+    compare_with_torch(lambda x: npg.median(x, axis=1), lambda t: t.quantile(0.5, dim=1), [a])  # NumPy's keyword
+    compare_with_torch(lambda x: npg.median(x, dim=1).values, lambda t: t.median(dim=1).values, [a])  # PyTorch's
 
 
 def test_dim_numel_and_named_results():

@@ -275,7 +275,7 @@ T.__array_ufunc__ = _array_ufunc_with_scipy
 from . import dim_index as _scatter  # noqa: E402
 from .dim_index import index_add, index_fill, index_select, scatter  # noqa: E402
 from .torch_methods import (_chunk, _clamp, _expand, _named_result, _norm_method, _softmax_method,  # noqa: E402
-                            _torch_extreme, _torch_keywords, gather, scatter_add)
+                            _torch_extreme, _torch_keywords, _torch_median, gather, scatter_add)
 
 
 (sum, mean, max, min, prod, var, std, argmax, argmin, any, all, logsumexp, cumsum, cumprod, amax, amin, squeeze,
@@ -304,6 +304,7 @@ max, min = (_torch_extreme(max, argmax, take_along_axis, squeeze), _torch_extrem
 T.max, T.min = max, min
 topk, kthvalue = _named_result(topk), _named_result(kthvalue)
 T.topk, T.kthvalue = topk, kthvalue
+median, nanmedian = _torch_median(median, False), _torch_median(nanmedian, True)
 
 
 

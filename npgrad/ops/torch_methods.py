@@ -190,3 +190,49 @@ def _clamp(self, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     return clip(self, min, max)
+
+
+def _torch_median(fn, ignore_nan):
+    """``median`` / ``nanmedian`` with NumPy's meaning, except that PyTorch's keyword ``dim=`` gives PyTorch's
+    result: the ``(values, indices)`` named tuple of the lower median along ``dim`` (the ((n + 1) // 2)-th
+    smallest; a slice holding a NaN gives NaN for ``median``, and ``nanmedian`` leaves NaNs out), the gradient
+    going to the selected element. So ported code ``v, i = npg.median(x, dim=1)`` is right, never a silent
+    unpacking of the values (as ``max``/``min``)."""
+    name = "nanmedian" if ignore_nan else "median"
+
+    @_functools.wraps(fn)
+    def f(*args, **kwargs):
+        if "dim" not in kwargs:
+            return fn(*args, **kwargs)
+        dim = kwargs.pop("dim")
+        keepdim = kwargs.pop("keepdim", False)
+        if len(args) != 1 or kwargs:
+            raise TypeError(f"{name}(dim=...): PyTorch's form takes the tensor, dim and keepdim only")
+        from ._util import as_input
+        x = as_input(args[0], name)
+        if x.ndim == 0:
+            _zero_d_dims(dim, name)
+            return _ValuesIndices(x.reshape(()) * 1, _wrap_index(np.zeros((), np.int64)))
+        ax = normalize_one_axis(dim, x.ndim, name)
+        n = x.shape[ax]
+        if n == 0:
+            raise IndexError(f"{name}(): cannot compute the median of dimension {dim} of size 0 (shape {x.shape})")
+        d = x.data
+        order = np.argsort(d, axis=ax, kind="stable")              # NaNs last, in their order
+        nan = np.isnan(d) if d.dtype.kind in "fc" else np.zeros(d.shape, bool)
+        count = n - nan.sum(axis=ax, keepdims=True)                 # the non-NaN elements of each slice
+        if ignore_nan:
+            k = np.maximum(count - 1, 0) // 2                       # (all NaN: k = 0, the first NaN)
+        else:
+            k = np.where(count < n, count, (n - 1) // 2)            # a NaN: the first one
+        idx = np.take_along_axis(order, k, axis=ax).astype(np.int64)
+        values = take_along_axis(x, idx, ax)
+        if not keepdim:
+            values, idx = values.squeeze(axis=ax), np.squeeze(idx, axis=ax)
+        return _ValuesIndices(values, _wrap_index(idx))
+    return f
+
+
+def _wrap_index(i):
+    from ..tensor import _wrap
+    return _wrap(np.asarray(i, np.int64))
