@@ -16,7 +16,7 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap
 from ._ode import val
 from ._ode_ivp import first_order_only
-from ._ode_radau import RadauStepper, exact_jacobian, norm, num_jac
+from ._ode_radau import RadauStepper, exact_jacobian, newton_converged, newton_will_fail, norm, num_jac
 
 MAX_ORDER, NEWTON_MAXITER, MIN_FACTOR, MAX_FACTOR = 5, 4, 0.2, 10
 KAPPA = np.array([0, -0.1850, -1 / 9, -0.0823, -0.0415, 0])
@@ -97,12 +97,11 @@ class BDFStepper(RadauStepper):
             dy = np.linalg.solve(LU, c * f - psi - d)
             dy_norm = norm(dy / scale)
             rate = None if dy_norm_old is None else dy_norm / dy_norm_old
-            if rate is not None and (rate >= 1 or
-                                     rate ** (NEWTON_MAXITER - k) / (1 - rate) * dy_norm > self.newton_tol):
+            if newton_will_fail(rate, k, NEWTON_MAXITER, dy_norm, self.newton_tol):
                 break
             y += dy
             d += dy
-            if dy_norm == 0 or rate is not None and rate / (1 - rate) * dy_norm < self.newton_tol:
+            if newton_converged(rate, dy_norm, self.newton_tol):
                 converged = True
                 break
             dy_norm_old = dy_norm

@@ -111,6 +111,17 @@ def predict_factor(h_abs, h_abs_old, error_norm, error_norm_old):
         return min(1, multiplier) * error_norm ** -0.25
 
 
+def newton_will_fail(rate, k, maxiter, step_norm, tol):
+    """SciPy's early exit from an implicit solver's Newton loop: the iteration diverges (``rate`` >= 1) or cannot
+    reach ``tol`` in the ``maxiter - k`` iterations left (shared by Radau and BDF)."""
+    return rate is not None and (rate >= 1 or rate ** (maxiter - k) / (1 - rate) * step_norm > tol)
+
+
+def newton_converged(rate, step_norm, tol):
+    """SciPy's convergence test of that Newton loop: an exact step, or the remaining error bound below ``tol``."""
+    return step_norm == 0 or rate is not None and rate / (1 - rate) * step_norm < tol
+
+
 class RadauStepper:
     """The state of a Radau integration; ``step(bound)`` takes one accepted step towards ``bound``."""
 
@@ -186,12 +197,11 @@ class RadauStepper:
             dW_norm = norm(dW / scale)
             if dW_norm_old is not None:
                 rate = dW_norm / dW_norm_old
-            if rate is not None and (rate >= 1 or
-                                     rate ** (NEWTON_MAXITER - k) / (1 - rate) * dW_norm > self.newton_tol):
+            if newton_will_fail(rate, k, NEWTON_MAXITER, dW_norm, self.newton_tol):
                 break
             W += dW
             Z = T.dot(W)
-            if dW_norm == 0 or rate is not None and rate / (1 - rate) * dW_norm < self.newton_tol:
+            if newton_converged(rate, dW_norm, self.newton_tol):
                 converged = True
                 break
             dW_norm_old = dW_norm
