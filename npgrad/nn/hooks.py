@@ -73,6 +73,18 @@ def register(table, hook, prepend=False, flags=()):
     return handle
 
 
+def remove_pre_hook(module, matches):
+    """Undo a reparametrization installed as a forward pre-hook (weight_norm, spectral_norm, pruning): the first
+    pre-hook for which ``matches(hook)`` is true is asked to ``remove(module)`` and unregistered. Returns whether
+    one was found."""
+    for k, hook in module._forward_pre_hooks.items():
+        if matches(hook):
+            hook.remove(module)
+            del module._forward_pre_hooks[k]
+            return True
+    return False
+
+
 def call_with_hooks(module, args, kwargs):
     """``module(*args, **kwargs)`` running its hooks (PyTorch's ``Module._call_impl``)."""
     result = None

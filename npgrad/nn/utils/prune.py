@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ...tensor import Tensor
+from .. import hooks as _hooks
 
 __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructured", "L1Unstructured",
            "RandomStructured", "LnStructured", "CustomFromMask", "identity", "random_unstructured",
@@ -440,12 +441,9 @@ def custom_from_mask(module, name, mask):
 
 def remove(module, name):
     """Make the pruning of ``module.<name>`` permanent and drop its hook, ``<name>_orig`` and ``<name>_mask``."""
-    for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            return module
-    raise ValueError(f"Parameter '{name}' of module {module} has to be pruned before pruning can be removed")
+    if not _hooks.remove_pre_hook(module, lambda h: isinstance(h, BasePruningMethod) and h._tensor_name == name):
+        raise ValueError(f"Parameter '{name}' of module {module} has to be pruned before pruning can be removed")
+    return module
 
 
 def is_pruned(module):

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from ...tensor import Tensor
+from .. import hooks as _hooks
 from ..parameter import Parameter, UninitializedParameter
 from .parametrizations import _norm_except_dim
 
@@ -71,9 +72,6 @@ def weight_norm(module, name="weight", dim=0):
 
 def remove_weight_norm(module, name="weight"):
     """Undo :func:`weight_norm`: ``module.<name>`` is a Parameter again (holding the normalized weight)."""
-    for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    if not _hooks.remove_pre_hook(module, lambda h: isinstance(h, WeightNorm) and h.name == name):
+        raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    return module
