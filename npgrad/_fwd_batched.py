@@ -13,17 +13,11 @@ import numpy as np
 
 from .autograd.forward_ad import make_dual, unpack_dual
 from .func_vmap import BatchedTensor, _NoRule, _batched
+from ._vmap_rules import peel  # (after func_vmap, which loads _vmap_rules at its end)
 from .tensor import Tensor, _wrap
 
 
-def unwrap(x):
-    """``(levels, raw)``: the vmap levels ``x`` is batched at (outermost wrapper first, i.e. innermost level
-    first from the inside out) and the innermost tensor, its batch axes in front."""
-    levels = []
-    while type(x) is BatchedTensor:
-        levels.append(x._level)
-        x = x._inner
-    return levels, x
+unwrap = peel   # (levels, innermost tensor): see _vmap_rules.peel
 
 
 def rewrap(raw, levels):

@@ -12,8 +12,8 @@ import numpy as np
 
 from . import _vmap_basic, func_vmap as fv
 from ._vmap_losses import _shape
-from ._vmap_rules import _batched_at, _bind, _leaves, _lifted, _ops, _sample_error, _size, loop_rule
-from .func_vmap import BatchedTensor, _batched
+from ._vmap_rules import _batched_at, _bind, _leaves, _lifted, _ops, _sample_error, _size, loop_rule, peel
+from .func_vmap import _batched
 from .tensor import Tensor, _wrap
 
 
@@ -145,8 +145,7 @@ def conv_transpose_rule(nd):
 
 
 def _raw_values(x):
-    while type(x) is BatchedTensor:
-        x = x._inner
+    x = peel(x)[1]
     return np.asarray(x.data if isinstance(x, Tensor) else x)
 
 

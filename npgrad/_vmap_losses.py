@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ._vmap_rules import _batched_at, _bind, _leaves, _lifted, _ops, _sample_error, _size, loop_rule
+from ._vmap_rules import _batched_at, _bind, _leaves, _lifted, _ops, _sample_error, _size, loop_rule, peel
 from .func_vmap import BatchedTensor, _batched
 from .tensor import Tensor, _wrap
 
@@ -232,8 +232,7 @@ def _stack_tree(data, level, size):
 
 
 def _needs_grad(x):
-    while type(x) is BatchedTensor:
-        x = x._inner
+    x = peel(x)[1]
     return isinstance(x, Tensor) and x._requires_grad
 
 

@@ -70,6 +70,16 @@ def _batched_at(x, level):
     return type(x) is BatchedTensor and x._level == level
 
 
+def peel(x):
+    """``(levels, raw)``: the vmap levels ``x`` is batched at (its outermost wrapper's first) and the tensor inside
+    every wrapper, all its batch axes in front (``x`` itself, and no levels, if it is not batched)."""
+    levels = []
+    while type(x) is BatchedTensor:
+        levels.append(x._level)
+        x = x._inner
+    return levels, x
+
+
 def _wrap_tree(out, level):
     leaves, spec = fv._flatten(out)
     return fv._unflatten([_batched(x, level) if isinstance(x, Tensor) else x for x in leaves], spec)

@@ -6,8 +6,9 @@ import string
 
 import numpy as np
 
-from ._vmap_rules import _batched_at, _bind, _flat, _lifted, _name, _only_batched, _ops, _sample_error, _size, loop_rule
-from .func_vmap import BatchedTensor, _batched, _shift_one
+from ._vmap_rules import (_batched_at, _bind, _flat, _lifted, _name, _only_batched, _ops, _sample_error, _size,
+                          loop_rule, peel)
+from .func_vmap import _batched, _shift_one
 from .tensor import Tensor, _wrap
 
 
@@ -122,10 +123,7 @@ def histc_rule(op, level, args, kwargs):
     x = ba.arguments["input"]
     if not _batched_at(x, level) or not _only_batched(level, ba, ("input",)):
         return loop_rule(op, level, args, kwargs)
-    levels, base = [], x
-    while type(base) is BatchedTensor:
-        levels.append(base._level)
-        base = base._inner
+    levels, base = peel(x)
     if type(base) is not Tensor or base.dtype.kind != "f":
         return loop_rule(op, level, args, kwargs)
     xd = np.asarray(base.data)
