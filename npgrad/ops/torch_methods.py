@@ -8,6 +8,7 @@ import functools as _functools
 
 import numpy as np
 
+from ..tensor import _wrap
 from ._util import normalize_one_axis
 from .elementwise import clip
 from .index import scatter_add as _index_scatter_add, take_along_axis
@@ -212,7 +213,8 @@ def _torch_median(fn, ignore_nan):
         x = as_input(args[0], name)
         if x.ndim == 0:
             _zero_d_dims(dim, name)
-            return _ValuesIndices(x.reshape(()) * 1, _wrap_index(np.zeros((), np.int64)))
+            from .arrays import copy   # (a copy, as torch's and as 0-d topk / cummax)
+            return _ValuesIndices(copy(x), _wrap(np.zeros((), np.int64)))
         ax = normalize_one_axis(dim, x.ndim, name)
         n = x.shape[ax]
         if n == 0:
@@ -229,10 +231,5 @@ def _torch_median(fn, ignore_nan):
         values = take_along_axis(x, idx, ax)
         if not keepdim:
             values, idx = values.squeeze(axis=ax), np.squeeze(idx, axis=ax)
-        return _ValuesIndices(values, _wrap_index(idx))
+        return _ValuesIndices(values, _wrap(idx))
     return f
-
-
-def _wrap_index(i):
-    from ..tensor import _wrap
-    return _wrap(np.asarray(i, np.int64))
