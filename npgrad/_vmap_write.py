@@ -71,7 +71,7 @@ def _write_parts(level, x, key, value):
     try:
         sel = np.broadcast_to(np.empty((), np.int8), shape)[nkey].shape
     except (IndexError, ValueError, TypeError):
-        _sample_error(level, keys, shape, value, size)
+        _first_bad_sample(level, keys, shape, value, size)
     if any(isinstance(k, np.ndarray) and k.dtype == bool and k.ndim for k in nkey):
         _probe(nkey, shape, value)
     items = _plain_items(nkey, len(shape))
@@ -120,7 +120,7 @@ def _batched_index_parts(level, x, keys, value, size):
         key_b, _, _, pre, _ = _batched_key(_adv_items(level, split[1] if split else keys), flat.ndim, size, keys)
         grid = flat[tuple(key_b)]
     except (IndexError, ValueError, TypeError):
-        _sample_error(level, keys, shape, value, size)
+        _first_bad_sample(level, keys, shape, value, size)
     if pre:
         grid = np.moveaxis(grid, pre, 0)
     sel = grid.shape[1:]
@@ -197,7 +197,7 @@ def _aligned(level, keys, shape, value, size, sel, lead, symbolic=False):
         from .ops.index import _write
         _write(np.zeros(shape), keys, np.zeros(vs))
     if not fits:
-        _sample_error(level, keys, shape, value, size)
+        _first_bad_sample(level, keys, shape, value, size)
     ops = _ops()
     vi, bv = _at(value, level)
     if bv:
@@ -218,7 +218,7 @@ def _probe(nkey, shape, value):
     _write(np.zeros(shape, np.int8), nkey, np.broadcast_to(np.zeros((), np.int8), vs))
 
 
-def _sample_error(level, keys, shape, value, size):
+def _first_bad_sample(level, keys, shape, value, size):
     """Raise the write's own error for the first sample whose key or value does not fit (the write on zeros)."""
     from .ops.index import _write, normalize_key
     vs = tuple(value.shape) if isinstance(value, Tensor) else np.shape(value)
