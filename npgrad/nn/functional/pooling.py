@@ -1,6 +1,7 @@
 """Power-average pooling: ``lp_pool1d``, ``lp_pool2d``, ``lp_pool3d`` (on ``npgrad.ops.pooling``'s average
 pooling, composed as PyTorch does: ``(sign(s) * relu(|s|) * kernel_numel) ** (1 / p)`` of the windows'
-average ``s`` of ``x ** p``)."""
+average ``s`` of ``x ** p``; ``p = inf`` is the windows' max of ``|x|`` and ``p = -inf`` their min of ``|x|``,
+as PyTorch's max-pooling special cases)."""
 import math
 
 from ...ops import pooling as _pool
@@ -15,6 +16,11 @@ def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode, name):
     ks = (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
     if len(ks) != nd:
         raise ValueError(f"{name}: kernel_size must be an int or a tuple of {nd} ints, got {kernel_size!r}")
+    if norm_type in (math.inf, -math.inf):
+        # PyTorch: max_pool(|x|) for inf, -max_pool(-|x|) for -inf (x ** inf ** (1 / inf) would be 1 everywhere)
+        max_pool = (_pool.max_pool1d, _pool.max_pool2d, _pool.max_pool3d)[nd - 1]
+        sign = 1.0 if norm_type > 0 else -1.0
+        return sign * max_pool(sign * _ew.abs(x), kernel_size, stride, 0, 1, ceil_mode)
     pool = (_pool.avg_pool1d, _pool.avg_pool2d, _pool.avg_pool3d)[nd - 1]
     s = pool(x ** norm_type, kernel_size, stride, 0, ceil_mode)
     return (_ew.sign(s) * _ew.relu(_ew.abs(s)) * math.prod(ks)) ** (1.0 / norm_type)
