@@ -43,3 +43,29 @@ def test_lp_pool_infinite_norm_is_max_of_abs(nd, p, dtype):
     x = _rand((2, 2) + (5,) * nd, nd)
     _check(lambda a: fn(a, p, 2, None, True), lambda a: tfn(a, p, 2, None, True), [x], dtype)
     _check(lambda a: fn(a, p, 3, 1), lambda a: tfn(a, p, 3, 1), [x], dtype)
+
+
+# ---------------------------------------------------------------- convolution over zero input channels
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nd, kw", [(1, dict()), (2, dict(padding=1, stride=2)), (2, dict(groups=2, dilation=2)),
+                                    (3, dict(padding=(1, 0, 1)))])
+def test_conv_with_zero_input_channels_is_the_bias(nd, kw, dtype):
+    # C = 0 is an empty sum over channels: the output is the bias broadcast (zeros without one), as the same
+    # convolution of an all-zero input with G channels gives in torch. npgrad raised NumPy's "cannot
+    # reshape array of size 0 into shape (1,0,newaxis)" from im2col. (torch 2.13 itself returns an
+    # (N, 0, *out) result here, a shortcut pytorch/pytorch#56998 still tracks; the bias is the sum's value.)
+    fn, tfn = getattr(F, f"conv{nd}d"), getattr(TF, f"conv{nd}d")
+    G = kw.get("groups", 1)
+    b = _rand(4, 1, dtype)
+    x, w, bt = npg.tensor(np.zeros((2, 0) + (5,) * nd, dtype)), npg.tensor(_rand((4, 0) + (3,) * nd, 2, dtype)), npg.tensor(b)
+    out = fn(x, w, bt, **kw)
+    bo = torch.tensor(b, requires_grad=True)
+    tout = tfn(torch.zeros((2, G) + (5,) * nd, dtype=bo.dtype), torch.zeros((4, 1) + (3,) * nd, dtype=bo.dtype), bo, **kw)
+    assert out.shape == tuple(tout.shape) and out.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())
+    v = _rand(out.shape, 3, dtype)
+    npg.sum(out * npg.tensor(v)).backward()
+    (tout * torch.tensor(v)).sum().backward()
+    np.testing.assert_allclose(bt.grad.data, bo.grad.numpy(), **TOL[dtype])
+    assert x.grad.shape == x.shape and w.grad.shape == w.shape
+    np.testing.assert_array_equal(fn(x, w, **kw).data, np.zeros(tout.shape, dtype))

@@ -32,8 +32,8 @@ def _im2col(xd, K, out, geom, win=None):
     (*out, n). One strided copy of the zero-padded batch-last input (a view for unpadded 1x1 kernels)."""
     if win is None:
         win = _windows(xd, K, out, geom)
-    G = win.shape[0]
-    return win.reshape(G, math.prod(win.shape[1:2 + len(K)]), -1)
+    G, n = win.shape[0], 2 + len(K)     # explicit sizes: -1 cannot be inferred when C = 0 (torch allows it)
+    return win.reshape(G, math.prod(win.shape[1:n]), math.prod(win.shape[n:]))
 
 
 def _cols_copied(win):
