@@ -69,3 +69,41 @@ def test_conv_with_zero_input_channels_is_the_bias(nd, kw, dtype):
     np.testing.assert_allclose(bt.grad.data, bo.grad.numpy(), **TOL[dtype])
     assert x.grad.shape == x.shape and w.grad.shape == w.shape
     np.testing.assert_array_equal(fn(x, w, **kw).data, np.zeros(tout.shape, dtype))
+
+
+# ---------------------------------------------------------------- nn.ConvTransposeNd.forward(x, output_size=...)
+def _conv_t_pair(nd, **kw):
+    tm = getattr(torch.nn, f"ConvTranspose{nd}d")(2, 3, 3, **kw).double()
+    nm = getattr(npg.nn, f"ConvTranspose{nd}d")(2, 3, 3, **kw)
+    nm.load_state_dict({k: npg.tensor(v.detach().numpy().copy()) for k, v in tm.state_dict().items()})
+    return nm, tm
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_conv_transpose_output_size_range_is_torchs(nd):
+    # torch accepts output sizes from the minimum to minimum + stride - 1; npgrad also took up to
+    # minimum + dilation - 1 (stride 2, dilation 3: 15 accepted where torch's valid sizes are 13..14)
+    nm, tm = _conv_t_pair(nd, stride=2, dilation=3)
+    x = _rand((1, 2) + (4,) * nd)
+    for size in (13, 14):
+        _check(lambda a: nm(a, output_size=(size,) * nd), lambda a: tm(a, output_size=(size,) * nd), [x], np.float64)
+    for size in (12, 15):
+        with pytest.raises(ValueError):
+            tm(torch.tensor(x), output_size=(size,) * nd)
+        with pytest.raises(ValueError, match=r"ConvTranspose.*13.*14"):
+            nm(npg.tensor(x), output_size=(size,) * nd)
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_conv_transpose_output_size_length_is_torchs(batched):
+    # torch: output_size has the spatial sizes, or the whole shape (with N and C, or C when unbatched);
+    # npgrad read the last entries of any longer sequence (e.g. (5, 11, 11) for a batched 2-d input)
+    nm, tm = _conv_t_pair(2, stride=3, padding=1)
+    x = _rand((2, 2, 4, 4))[0 if not batched else slice(None)]
+    full = ((2, 3) if batched else (3,)) + (11, 11)
+    _check(lambda a: nm(a, output_size=full), lambda a: tm(a, output_size=full), [x], np.float64)
+    bad = (7, 11, 11) if batched else (2, 3, 11, 11)
+    with pytest.raises(ValueError):
+        tm(torch.tensor(x), output_size=bad)
+    with pytest.raises(ValueError, match="ConvTranspose2d: output_size"):
+        nm(npg.tensor(x), output_size=bad)

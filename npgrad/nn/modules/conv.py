@@ -154,21 +154,23 @@ class _ConvTransposeNd(_ConvNd):
                               self.groups, self.dilation)
 
     def _output_padding(self, input, output_size):
-        n = self._n
-        size = tuple(output_size)[-n:]
+        """The output_padding giving ``output_size`` (the spatial sizes, or the whole output shape), as
+        PyTorch: each size must lie in [minimum, minimum + stride - 1]."""
+        n, name = self._n, type(self).__name__
+        size = tuple(output_size)
+        lead = input.ndim - n                    # 2 (N, C) for a batched input, 1 (C) for an unbatched one
+        if len(size) == n + lead:
+            size = size[lead:]
         if len(size) != n:
-            raise ValueError(f"{type(self).__name__}: output_size {tuple(output_size)} must have at least {n} "
-                             f"entries")
-        out = []
-        for d in range(n):
-            base = ((input.shape[input.ndim - n + d] - 1) * self.stride[d] - 2 * self.padding[d]
-                    + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
-            extra = size[d] - base
-            if not 0 <= extra < max(self.stride[d], self.dilation[d]):
-                raise ValueError(f"{type(self).__name__}: requested output size {tuple(output_size)} is not "
-                                 f"reachable from input of shape {input.shape}")
-            out.append(extra)
-        return tuple(out)
+            raise ValueError(f"{name}: output_size must have {n} or {n + lead} elements (got {len(size)}: "
+                             f"{tuple(output_size)}) for an input of shape {input.shape}")
+        lo = tuple((input.shape[lead + d] - 1) * self.stride[d] - 2 * self.padding[d]
+                   + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(n))
+        hi = tuple(m + s - 1 for m, s in zip(lo, self.stride))
+        if any(not a <= o <= b for o, a, b in zip(size, lo, hi)):
+            raise ValueError(f"{name}: requested an output size of {size}, but valid sizes range from "
+                             f"{list(lo)} to {list(hi)} (for an input of shape {input.shape})")
+        return tuple(o - a for o, a in zip(size, lo))
 
 
 class ConvTranspose1d(_ConvTransposeNd):
