@@ -107,3 +107,15 @@ def test_conv_transpose_output_size_length_is_torchs(batched):
         tm(torch.tensor(x), output_size=bad)
     with pytest.raises(ValueError, match="ConvTranspose2d: output_size"):
         nm(npg.tensor(x), output_size=bad)
+
+
+# ---------------------------------------------------------------- nn.ConvNd's construction-time padding checks
+@pytest.mark.parametrize("kw, match", [(dict(padding="same", stride=2), "strided"),
+                                       (dict(padding="same", stride=(1, 2)), "strided"),
+                                       (dict(padding="full"), "Invalid padding string 'full'")])
+def test_conv_module_rejects_bad_string_padding_at_construction(kw, match):
+    # torch raises in Conv2d(...) itself; npgrad built the layer and only failed (or not) at its first call
+    with pytest.raises(ValueError, match=match):
+        torch.nn.Conv2d(2, 3, 3, **kw)
+    with pytest.raises(ValueError, match=f"Conv2d: .*{match}"):
+        npg.nn.Conv2d(2, 3, 3, **kw)

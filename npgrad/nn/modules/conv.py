@@ -31,6 +31,13 @@ class _ConvNd(Module):
         self.kernel_size = ntuple(kernel_size, n, "kernel_size")
         self.stride = ntuple(stride, n, "stride")
         self.padding = padding if isinstance(padding, str) else ntuple(padding, n, "padding")
+        if isinstance(padding, str):  # PyTorch checks string paddings when the layer is built
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{type(self).__name__}: Invalid padding string {padding!r}, should be one of "
+                                 f"{{'same', 'valid'}}")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{type(self).__name__}: padding='same' is not supported for strided "
+                                 f"convolutions (stride={self.stride})")
         self.dilation = ntuple(dilation, n, "dilation")
         self.output_padding = ntuple(output_padding, n, "output_padding")
         self.groups = groups
