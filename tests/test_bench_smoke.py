@@ -113,3 +113,16 @@ def test_alone_script_runs_each_backend_in_its_own_process(capsys):
     alone.main(["--only", "mlp", "--size", "tiny", "--rounds", "1", "--steps", "2", "--threads", "1"])
     row = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| mlp |")]
     assert len(row) == 1 and row[0].count("x |") == 2
+
+
+def test_torch_scaling_script_runs_ddp_over_gloo(capsys):
+    """bench/scaling_torch.py: PyTorch's DDP on the mlp at 1 and 2 processes (gloo) and 2 without communication,
+    each configuration's throughput the processes' samples over the slowest one's step."""
+    from bench import scaling_torch
+    best = scaling_torch.main(["--rounds", "1", "--steps", "2", "--warmup", "1"])
+    assert set(best) == {(1, False), (2, False), (2, True)}
+    for (procs, _), r in best.items():
+        assert r["procs"] == procs and r["step_ms"] > 0
+        assert abs(r["samples_per_s"] - procs * scaling_torch.BATCH / (r["step_ms"] / 1e3)) < 1e-6 * r["samples_per_s"]
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| ") and ln.endswith("x |")]
+    assert len(rows) == 3

@@ -5,7 +5,7 @@ protocols (the UFUNCS / FUNCTIONS tables of ops/_dispatch.py, filled family by f
 import numpy as np
 
 from ..tensor import Tensor
-from . import _dispatch, contract, elementwise, index, inplace, reduce, shape
+from . import _dispatch, contract, elementwise, elementwise_more, index, inplace, reduce, shape
 from .elementwise import *  # noqa: F401,F403
 from .elementwise import (abs, add, bitwise_and, bitwise_or, bitwise_xor, clip, div, equal, exp,
                           floor_divide, greater, greater_equal, invert, less, less_equal, log, maximum,
@@ -69,7 +69,7 @@ UFUNCS.update({
     np.log2: elementwise.log2, np.log10: elementwise.log10, np.sqrt: sqrt, np.square: elementwise.square,
     np.reciprocal: elementwise.reciprocal, np.sin: elementwise.sin, np.cos: elementwise.cos,
     np.tan: elementwise.tan, np.tanh: tanh, np.absolute: abs, np.fabs: arrays.fabs, np.sign: elementwise.sign,
-    np.floor: elementwise.floor, np.ceil: elementwise.ceil, np.rint: elementwise.round,
+    np.floor: elementwise.floor, np.ceil: elementwise.ceil, np.rint: elementwise_more.round,
 })
 
 FUNCTIONS.update({
@@ -85,7 +85,7 @@ FUNCTIONS.update({
     np.shape: lambda x: x.shape, np.ndim: lambda x: x.ndim, np.size: lambda x: x.size,
     np.zeros_like: lambda x, dtype=None: np.zeros_like(x.data, dtype=dtype),
     np.ones_like: lambda x, dtype=None: np.ones_like(x.data, dtype=dtype),
-    np.round: elementwise.round, np.around: elementwise.round,
+    np.round: elementwise_more.round, np.around: elementwise_more.round,
 })
 
 
@@ -111,7 +111,7 @@ FUNCTIONS.update({np.linalg.matmul: matmul, np.linalg.tensordot: tensordot})
 # one block per family so concurrent edits above merge cleanly)
 
 # ---- elementwise: more ufuncs, rounding, nan_to_num
-from .elementwise import (arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, around, cbrt,  # noqa: E402
+from .elementwise_more import (arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, around, cbrt,  # noqa: E402
                           copysign,
                           cosh, deg2rad, degrees, exp2, fix, fmax, fmin, fmod, heaviside, hypot, logaddexp,
                           logaddexp2, nan_to_num, rad2deg, radians, rint, round, sinc, sinh, trunc)

@@ -12,7 +12,6 @@ applied to the tangent: an elementwise op's Jacobian is diagonal, so it is its o
 broadcast input, forward AD broadcasts the result to the output's shape centrally).
 """
 import builtins
-import functools
 import importlib
 import math
 import sys
@@ -308,7 +307,6 @@ sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g), 
                    complex_op=lambda z: _sign_complex(z))
 floor      = unary("floor",      np.floor,       lambda g, y, x: zeros_grad(g), DIAG, "")
 ceil       = unary("ceil",       np.ceil,        lambda g, y, x: zeros_grad(g), DIAG, "")
-round      = unary("round",      np.round,       lambda g, y, x: zeros_grad(g), DIAG, "")
 absolute = abs
 negative = neg
 
@@ -361,124 +359,6 @@ floor_divide = binary("floor_divide", np.floor_divide, lambda g, y, a, b: zeros_
 remainder  = binary("remainder",  np.remainder,    lambda g, y, a, b: g,
                     lambda g, y, a, b: -g * np.floor_divide(a, b), DIAG, ("", "ab"))
 subtract, multiply, divide, true_divide, pow, mod = sub, mul, div, div, power, remainder
-
-
-# --------------------------------------------------- more NumPy ufuncs (issue 13), same two tables
-_PI = math.pi
-_D2R, _R2D = math.pi / 180.0, 180.0 / math.pi
-
-
-def _zero(g, y, *inputs):  # piecewise-constant ops: a zero gradient, as PyTorch
-    return zeros_grad(g)
-
-
-def _sinc_vjp(g, y, x):   # d sinc(x)/dx = (cos(pi x) - sinc(x)) / x, and 0 at x = 0 (as torch.sinc)
-    # Below |x| = 0.1 its Taylor series pi^2 x sum_k c_k (pi x)^(2k-2): the quotient cancels there (its
-    # derivative at x = 1e-9 came out -pi^2, not -pi^2/3)
-    small = np.abs(x) < 0.1
-    xs = np.where(small, 1.0, x)
-    u = x * x * (_PI * _PI)
-    series = _SINC_SERIES[-1]
-    for c in _SINC_SERIES[-2::-1]:
-        series = series * u + c
-    return g * np.where(small, series * (_PI * _PI) * x, (np.cos(xs * _PI) - y) / xs)
-
-
-_SINC_SERIES = tuple((-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 7))
-
-
-def _cbrt_vjp(g, y, x):   # 1 / (3 cbrt(x)^2): inf at 0, as x ** (1/3) in PyTorch
-    return g / (3.0 * y * y)
-
-
-#            name        forward          VJP: d/dx (g: output grad, y: output, x: input)  JVP  values read
-sinh       = unary("sinh",       np.sinh,        lambda g, y, x: g * np.cosh(x), DIAG, "x")
-cosh       = unary("cosh",       np.cosh,        lambda g, y, x: g * np.sinh(x), DIAG, "x")
-arcsin     = unary("arcsin",     np.arcsin,      lambda g, y, x: g / np.sqrt(1.0 - x * x), DIAG, "x")
-arccos     = unary("arccos",     np.arccos,      lambda g, y, x: -g / np.sqrt(1.0 - x * x), DIAG, "x")
-arctan     = unary("arctan",     np.arctan,      lambda g, y, x: g / (1.0 + x * x), DIAG, "x")
-arcsinh    = unary("arcsinh",    np.arcsinh,     lambda g, y, x: g / np.sqrt(x * x + 1.0), DIAG, "x")
-arccosh    = unary("arccosh",    np.arccosh,     lambda g, y, x: g / np.sqrt((x - 1.0) * (x + 1.0)), DIAG, "x")
-arctanh    = unary("arctanh",    np.arctanh,     lambda g, y, x: g / (1.0 - x * x), DIAG, "x")
-exp2       = unary("exp2",       np.exp2,        lambda g, y, x: g * y * _LN2, DIAG, "y")
-cbrt       = unary("cbrt",       np.cbrt,        _cbrt_vjp, DIAG, "y")
-sinc       = unary("sinc",       np.sinc,        _sinc_vjp, DIAG, "xy")
-deg2rad    = unary("deg2rad",    np.deg2rad,     lambda g, y, x: g * _D2R, DIAG, "")
-rad2deg    = unary("rad2deg",    np.rad2deg,     lambda g, y, x: g * _R2D, DIAG, "")
-trunc      = unary("trunc",      np.trunc,       _zero, DIAG, "")
-fix        = unary("fix",        np.fix,         _zero, DIAG, "")
-rint       = unary("rint",       np.rint,        _zero, DIAG, "")
-radians, degrees = deg2rad, rad2deg
-asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh
-
-
-def _fmax_a(g, y, a, b):  # torch.fmax: ties (and a NaN b) send the gradient to a
-    return np.where((a >= b) | np.isnan(b), g, 0.0)
-
-
-def _fmax_b(g, y, a, b):
-    return np.where((a >= b) | np.isnan(b), 0.0, g)
-
-
-def _fmin_a(g, y, a, b):
-    return np.where((a <= b) | np.isnan(b), g, 0.0)
-
-
-def _fmin_b(g, y, a, b):
-    return np.where((a <= b) | np.isnan(b), 0.0, g)
-
-
-def _copysign_a(g, y, a, b):  # d/da = sign(a) sign(y) (= y / a), 0 at a = 0, as torch.copysign
-    return g * np.sign(a) * np.sign(y)
-
-
-#            name            forward          VJP d/da                       VJP d/db      JVP  values read
-arctan2    = binary("arctan2",    np.arctan2,      _er.atan2_a,                   _er.atan2_b, DIAG, "ab")
-hypot      = binary("hypot",      np.hypot,        lambda g, y, a, b: g * a / y,  lambda g, y, a, b: g * b / y, DIAG,
-                    ("ay", "by"))
-logaddexp  = binary("logaddexp",  np.logaddexp,    _er.logaddexp_a,               _er.logaddexp_b, DIAG, "ab")
-logaddexp2 = binary("logaddexp2", np.logaddexp2,   _er.logaddexp2_a,              _er.logaddexp2_b, DIAG, "ab")
-fmax       = binary("fmax",       np.fmax,         _fmax_a,                       _fmax_b, DIAG, "ab")
-fmin       = binary("fmin",       np.fmin,         _fmin_a,                       _fmin_b, DIAG, "ab")
-fmod       = binary("fmod",       np.fmod,         lambda g, y, a, b: g,
-                    lambda g, y, a, b: -g * np.trunc(a / b), DIAG, ("", "ab"))
-copysign   = binary("copysign",   np.copysign,     _copysign_a,                   _zero, DIAG, ("ay", ""))
-heaviside  = binary("heaviside",  np.heaviside,    _zero,  # d/d(values) = 1 where x == 0
-                    lambda g, y, a, b: np.where(a == 0, g, 0.0), DIAG, ("", "a"))
-atan2 = arctan2
-heaviside.__doc__ = ("``np.heaviside(x, values)``: 0 for x < 0, ``values`` at x == 0, 1 for x > 0. The gradient "
-                     "is zero in ``x`` and passes to ``values`` where x == 0 (PyTorch has no derivative here).")
-
-
-def round(x, decimals=0):
-    """Round to ``decimals`` decimal places (half to even), as ``np.round``; the gradient is zero
-    almost everywhere, as in PyTorch."""
-    if not isinstance(decimals, (int, np.integer)):  # (NumPy raises for 2.5 or "2"; int() would take them)
-        raise TypeError(f"round: decimals must be an integer, got {decimals!r}")
-    return _rounder(int(decimals))(x)
-
-
-def _round_decimals(decimals):
-    return unary("round", lambda d: np.round(d, decimals), _zero, DIAG, "")
-
-
-_rounder = functools.lru_cache(maxsize=32)(_round_decimals)
-around = round
-
-
-def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
-    """Replace NaN by ``nan`` and infinities by ``posinf`` / ``neginf`` (the dtype's largest finite
-    values by default), as ``np.nan_to_num``; the gradient passes where ``x`` is finite (as PyTorch)."""
-    if _tm._VMAP:
-        r = _tm._vmap_call("unary", nan_to_num, (x,), dict(copy=copy, nan=nan, posinf=posinf, neginf=neginf))
-        if r is not NotImplemented:
-            return r
-    x = as_input(x, "nan_to_num")
-    out = np.nan_to_num(x.data, copy=True, nan=nan, posinf=posinf, neginf=neginf)
-    return _make(out, "nan_to_num", (x,), (x.data,), _NAN_TO_NUM_VJPS, _NAN_TO_NUM_VJPS)  # JVP: DIAG
-
-
-_NAN_TO_NUM_VJPS = Exact((lambda g, y, x: np.where(np.isfinite(x), g, 0.0),))
 
 
 # ------------------------------------------------------------------ ops with 3 inputs
@@ -548,3 +428,9 @@ _CLIP_VJPS = (lambda g, y, x, lo, hi: np.where((x >= lo) & (x <= hi), g, 0),
 from .comparison import (bitwise_and, bitwise_or, bitwise_xor, equal, greater, greater_equal, invert,  # noqa: E402
                          isfinite, isinf, isnan, less, less_equal, logical_and, logical_not, logical_or, logical_xor,
                          not_equal)
+# The more NumPy ufuncs (hyperbolic, inverse trigonometric, fmax/fmin, hypot, rounding...): declared in
+# npgrad/ops/elementwise_more.py with this module's unary/binary, and importable from here as before.
+from .elementwise_more import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,  # noqa: E402,F401
+                               around, asin, asinh, atan, atan2, atanh, cbrt, copysign, cosh, deg2rad, degrees, exp2,
+                               fix, fmax, fmin, fmod, heaviside, hypot, logaddexp, logaddexp2, nan_to_num, rad2deg,
+                               radians, rint, round, sinc, sinh, trunc)

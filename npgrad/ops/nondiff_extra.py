@@ -20,7 +20,7 @@ from ..tensor import Tensor
 from . import inplace as _inplace
 from ._dispatch import FUNCTIONS, UFUNCS
 from .comparison import _no_grad_binary, _no_grad_unary, invert
-from .elementwise import arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh
+from .elementwise_more import arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh
 from .index import put_along_axis as _put_along_axis
 from ._util import batching_rule
 from .nondiff import _raw, _tracked, _wrapped

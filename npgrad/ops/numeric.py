@@ -16,7 +16,8 @@ from ..tensor import Tensor, _wrap
 from ._util import as_input, normalize_one_axis
 from .arrays import diff
 from .comparison import _no_grad_unary
-from .elementwise import DIAG, abs, binary, floor_divide, remainder, trunc, unary, where
+from .elementwise import DIAG, abs, binary, floor_divide, remainder, unary, where
+from .elementwise_more import trunc
 from .index import getitem, scatter_add
 from .reduce import cumsum, sum
 from .shape import astype as _astype, broadcast_to, concatenate, moveaxis, reshape, stack, transpose

@@ -50,7 +50,8 @@ def masked(name, kind, fn, x, where, initial, a):
     """The reduction ``fn(x, **a)`` (``kind`` "sum", "prod", "max", "min", "mean", "var" or "std"; a ``name``
     starting with "nan" is the NaN-ignoring form) with NumPy's ``where=`` mask and, for sum, prod, max and min,
     ``initial=`` (``np._NoValue``: none). The reductions call it only when one of the two is given."""
-    from .elementwise import fmax, fmin, maximum, minimum, sqrt, where as _where
+    from .elementwise import maximum, minimum, sqrt, where as _where
+    from .elementwise_more import fmax, fmin
     ignore_nan = name.startswith("nan")
     if initial is not _NOVALUE and kind not in ("sum", "prod", "max", "min"):
         raise TypeError(f"{name}() got an unexpected keyword argument 'initial'")

@@ -18,7 +18,8 @@ from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap, const
 from ._util import batching_rule, zeros_grad
 from . import _bessel, _erf, _gamma
-from .elementwise import DIAG, binary, sinc, unary  # noqa: F401
+from .elementwise import DIAG, binary, unary
+from .elementwise_more import sinc  # noqa: F401
 
 _SQRT_PI = math.sqrt(math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
