@@ -60,3 +60,62 @@ def test_heat_equation_filled_into_np_zeros_like():
             u = un
         return np.sum(u ** 2 * np.linspace(0, 1, len(u)))
     check_port(heat, np.concatenate([[0.2], np.sin(np.linspace(0, 3, 20))]))
+
+
+# ---------------------------------------------------------------- ufunc methods: outer, reduce, accumulate, at
+
+_W = np.random.default_rng(7).standard_normal((4, 5))
+
+
+@pytest.mark.parametrize("ufunc", [np.subtract, np.multiply, np.add, np.hypot, np.arctan2, np.maximum])
+def test_binary_ufunc_outer_on_tensors(ufunc):
+    # pairwise differences as np.subtract.outer(x, x): shape a.shape + b.shape, differentiable in both
+    def f(p):
+        return np.sum(ufunc.outer(p[:4], p[4:]) * _W)
+    check_port(f, np.random.default_rng(1).uniform(0.5, 2.0, 9))
+    t = npg.tensor(np.ones((2, 3)))
+    assert ufunc.outer(t, np.ones(4)).shape == (2, 3, 4)
+
+
+@pytest.mark.parametrize("ufunc", [np.add, np.multiply, np.maximum, np.minimum, np.logaddexp, np.logaddexp2])
+@pytest.mark.parametrize("kw", [{}, dict(axis=1), dict(axis=-1, keepdims=True), dict(axis=None), dict(axis=(0, 1))])
+def test_ufunc_reduce_on_tensors(ufunc, kw):
+    # np.add.reduce's axis defaults to 0 (np.sum's to None); np.logaddexp.reduce is an HMM's forward step
+    def f(p):
+        return np.sum(ufunc.reduce(p.reshape(4, 5), **kw) ** 2)
+    check_port(f, np.random.default_rng(2).uniform(0.5, 1.5, 20), rtol_value=1e-12)
+    want = ufunc.reduce(_W, **kw)
+    got = ufunc.reduce(npg.tensor(_W), **kw)
+    assert isinstance(got, npg.Tensor) and got.shape == np.shape(want)
+    assert_close(got.data, want, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("ufunc", [np.add, np.multiply, np.maximum, np.minimum, np.logaddexp])
+@pytest.mark.parametrize("kw", [{}, dict(axis=1), dict(axis=-1)])
+def test_ufunc_accumulate_on_tensors(ufunc, kw):
+    def f(p):
+        return np.sum(ufunc.accumulate(p.reshape(4, 5), **kw) * _W)
+    check_port(f, np.random.default_rng(3).uniform(0.5, 1.5, 20))
+    got = ufunc.accumulate(npg.tensor(_W), **kw)
+    assert_close(got.data, ufunc.accumulate(_W, **kw), rtol=1e-13, atol=1e-13)
+
+
+def test_np_add_at_and_subtract_at_on_tensors():
+    # the scatter-add idiom: repeated indices accumulate, as in NumPy
+    idx = np.array([0, 2, 2, 5, 0, 0])
+    rows, cols = np.array([0, 1, 1, 2]), np.array([3, 0, 0, 1])
+
+    def f(p):
+        out = np.zeros_like(p[:6]) * 1.0 + p[6:12]       # a buffer with a gradient of its own
+        np.add.at(out, idx, p[:6] ** 2)
+        np.subtract.at(out, [1, 1], 0.5 * p[12])
+        grid = np.ones((3, 4)) * p[13]
+        np.add.at(grid, (rows, cols), p[14:18])
+        np.add.at(grid, (slice(None), 2), 1.5)
+        return np.sum(out * np.arange(1.0, 7.0)) + np.sum(grid * _W[:3, :4])
+    check_port(f, np.random.default_rng(4).standard_normal(18))
+    t = npg.tensor(np.zeros(3), requires_grad=False)
+    np.add.at(t, [0, 0, 2], np.array([1.0, 2.0, 3.0]))
+    assert_close(t.data, [3.0, 0.0, 3.0])
+    with pytest.raises(RuntimeError, match="add.at"):
+        np.add.at(npg.tensor(np.zeros(3)), [0], 1.0)      # a leaf that requires grad refuses, as x[0] += 1

@@ -89,6 +89,9 @@ FUNCTIONS.update({
 
 T.__array_ufunc__ = _dispatch.array_ufunc
 T.__array_function__ = _dispatch.array_function
+from . import ufunc_methods as _ufunc_methods  # noqa: E402  (np.subtract.outer, np.add.reduce, np.add.at...)
+
+_dispatch.UFUNC_METHODS.update(_ufunc_methods.METHODS)
 
 
 # ------------------------------------------------------------------- np.linalg (npg.linalg)
