@@ -8,7 +8,6 @@ import scipy.linalg as sla
 import scipy.optimize as so
 import scipy.signal as ssig
 import scipy.special as ss
-import torch
 
 import npgrad as npg
 from tests.helpers import assert_close
@@ -119,3 +118,185 @@ def test_np_add_at_and_subtract_at_on_tensors():
     assert_close(t.data, [3.0, 0.0, 3.0])
     with pytest.raises(RuntimeError, match="add.at"):
         np.add.at(npg.tensor(np.zeros(3)), [0], 1.0)      # a leaf that requires grad refuses, as x[0] += 1
+
+
+# ---------------------------------------------------------------- the ports
+
+def test_gp_negative_log_marginal_likelihood_with_scipy_linalg():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-3, 3, (30, 2))
+    y = np.sin(X[:, 0]) * np.cos(X[:, 1]) + 0.1 * rng.standard_normal(30)
+
+    def nll(theta):
+        la = npg.linalg if isinstance(theta, npg.Tensor) else sla     # scipy.linalg -> npg.linalg
+        ell, sf, sn = np.exp(theta[0]), np.exp(theta[1]), np.exp(theta[2])
+        d2 = np.sum((X[:, None, :] - X[None, :, :]) ** 2, axis=-1)
+        K = sf ** 2 * np.exp(-0.5 * d2 / ell ** 2) + sn ** 2 * np.eye(len(y))
+        L = np.linalg.cholesky(K)
+        alpha = la.solve_triangular(L.T, la.solve_triangular(L, y, lower=True), lower=False)
+        return 0.5 * y @ alpha + np.sum(np.log(np.diag(L))) + 0.5 * len(y) * np.log(2 * np.pi)
+    check_port(nll, [0.3, 0.0, -1.5])
+
+
+def test_kalman_filter_log_likelihood_over_a_time_loop():
+    rng = np.random.default_rng(1)
+    A, H = np.array([[1.0, 0.1], [0.0, 1.0]]), np.array([[1.0, 0.0]])
+    Y = rng.standard_normal((25, 1)).cumsum(0)
+
+    def loglik(p):
+        Q, R = np.exp(p[0]) * np.eye(2), np.exp(p[1]) * np.eye(1)
+        m, P = np.zeros(2), np.eye(2) * np.exp(p[2])
+        terms = []
+        for k in range(len(Y)):
+            m, P = A @ m, A @ P @ A.T + Q                         # predict
+            v = Y[k] - H @ m
+            S = H @ P @ H.T + R
+            K = np.linalg.solve(S.T, (P @ H.T).T).T               # update
+            m, P = m + K @ v, P - K @ S @ K.T
+            sign, logdet = np.linalg.slogdet(2 * np.pi * S)
+            terms.append(-0.5 * (logdet + v @ np.linalg.solve(S, v)))
+        return np.sum(np.stack(terms))
+    check_port(loglik, [np.log(0.1), np.log(0.5), 0.2])
+
+
+def test_lennard_jones_energy_and_forces():
+    pos = np.random.default_rng(2).uniform(0, 3, (6, 3))
+
+    def energy(x):
+        P = x.reshape(-1, 3)
+        i, j = np.triu_indices(len(P), k=1)
+        r = np.linalg.norm(P[:, None, :] - P[None, :, :], axis=-1)[i, j]
+        sr6 = (1.0 / r) ** 6
+        return np.sum(4.0 * (sr6 ** 2 - sr6))
+    check_port(energy, pos.ravel(), h=1e-7, atol_grad=1e-5)
+    # forces = -grad E, against the pairwise analytic forces written in NumPy
+    forces = -npg.func.grad(energy)(pos.ravel()).reshape(6, 3)
+    d = pos[:, None, :] - pos[None, :, :]
+    r2 = np.sum(d ** 2, axis=-1) + np.eye(6)
+    mag = 24.0 * (2.0 / r2 ** 7 - 1.0 / r2 ** 4) * (1 - np.eye(6))
+    assert_close(forces, np.einsum("ij,ijk->ik", mag, d), rtol=1e-10, atol=1e-8)
+
+
+def test_gaussian_mixture_log_likelihood_with_logsumexp():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 2))
+
+    def loglik(p):
+        lse = npg.special.logsumexp if isinstance(p, npg.Tensor) else ss.logsumexp   # (a SciPy function)
+        mu, log_s, logits = p[:6].reshape(3, 2), p[6:9], p[9:]
+        log_w = logits - lse(logits)
+        d2 = np.einsum("nkd,nkd->nk", X[:, None, :] - mu[None], X[:, None, :] - mu[None])
+        lp = -0.5 * d2 / np.exp(2 * log_s) - 2 * log_s - np.log(2 * np.pi) + log_w
+        return np.sum(lse(lp, axis=1))
+    check_port(loglik, rng.standard_normal(12))
+
+
+def test_hmm_forward_algorithm_with_logaddexp_reduce():
+    rng = np.random.default_rng(4)
+    obs = rng.integers(0, 3, 15)
+
+    def loglik(p):
+        logA = p[:9].reshape(3, 3)
+        logA = logA - np.logaddexp.reduce(logA, axis=1, keepdims=True)
+        logB = p[9:].reshape(3, 3)
+        logB = logB - np.logaddexp.reduce(logB, axis=1)[:, None]
+        alpha = -np.log(3.0) + logB[:, obs[0]]
+        for o in obs[1:]:
+            alpha = np.logaddexp.reduce(alpha[:, None] + logA, axis=0) + logB[:, o]
+        return np.logaddexp.reduce(alpha)
+    check_port(loglik, rng.standard_normal(18))
+
+
+def test_burgers_spectral_steps_with_rfft():
+    N = 32
+    x = np.linspace(0, 2 * np.pi, N, endpoint=False)
+
+    def energy(p):
+        u = np.sin(x) * p[0] + np.cos(2 * x) * p[1]
+        k = np.fft.rfftfreq(N, d=1.0 / N)
+        for _ in range(10):
+            uh = np.fft.rfft(u)
+            ux, uxx = np.fft.irfft(1j * k * uh, n=N), np.fft.irfft(-(k ** 2) * uh, n=N)
+            u = u + 0.01 * (-u * ux + p[2] * uxx)
+        smooth = np.real(np.fft.ifft(np.fft.fft(u) * np.exp(-0.01 * np.fft.fftfreq(N, 1.0 / N) ** 2)))
+        return np.sum(u ** 2) / N + np.mean(smooth ** 3)
+    check_port(energy, [1.0, 0.5, 0.1])
+
+
+def test_heat_equation_with_inplace_slice_updates():
+    def heat(p):
+        u, D = p[1:].copy(), p[0]
+        for _ in range(30):
+            u[1:-1] += D * (u[2:] - 2 * u[1:-1] + u[:-2])     # in place, reading the pre-write slices
+            u[0], u[-1] = u[1], u[-2]
+        hot = u > 0.5
+        u[hot] -= 0.1 * u[hot] ** 2
+        return np.sum(u ** 2 * np.linspace(0, 1, len(u)))
+    check_port(heat, np.concatenate([[0.2], np.sin(np.linspace(0, 3, 20))]))
+
+
+def test_ray_sphere_intersection_with_where_and_clip():
+    dirs = np.random.default_rng(5).standard_normal((40, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+
+    def shade(p):
+        oc = np.array([0.0, 0.0, -5.0]) - p[:3]
+        b = np.sum(dirs * oc, axis=1)
+        disc = b ** 2 - (np.dot(oc, oc) - p[3] ** 2)
+        hit = disc > 0
+        t = np.where(hit, -b - np.sqrt(np.where(hit, disc, 1.0)), np.inf)
+        t = np.clip(t, 0, 10.0)
+        return np.sum(np.where(hit, np.exp(-t), 0.0))
+    check_port(shade, [0.1, -0.2, 0.0, 4.5])
+
+
+def test_logistic_regression_fitted_by_scipy_optimize_with_npgrad_gradients():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((100, 3))
+    y = (rng.uniform(size=100) < 1 / (1 + np.exp(-X @ np.array([1.5, -2.0, 0.5])))).astype(float)
+
+    def nll(w):
+        z = X @ w
+        return np.sum(np.logaddexp(0, z) - y * z) + 0.05 * np.sum(w ** 2)
+    check_port(nll, [0.3, -0.1, 0.2])
+    fit = so.minimize(npg.func.value_and_grad(nll), np.zeros(3), jac=True, method="BFGS", options=dict(gtol=1e-10))
+    ref = so.minimize(nll, np.zeros(3), jac=lambda w: X.T @ (1 / (1 + np.exp(-X @ w)) - y) + 0.1 * w,
+                      method="BFGS", options=dict(gtol=1e-10))
+    assert fit.success and ref.success
+    assert_close(fit.x, ref.x, rtol=1e-7, atol=1e-8)
+
+
+def test_savitzky_golay_smoothing_and_iir_filter():
+    rng = np.random.default_rng(7)
+    grid = np.linspace(0, 6, 60)
+    noisy = np.sin(grid) + 0.1 * rng.standard_normal(60)
+    c = ssig.savgol_coeffs(9, 3)
+
+    def loss(p):
+        sig = npg.signal if isinstance(p, npg.Tensor) else ssig
+        s = noisy * p[0] + p[1]
+        smooth = np.convolve(s, c, mode="valid")
+        filtered = sig.lfilter([0.2, 0.2], [1.0, -0.6], s)
+        same = sig.convolve(s, c, mode="same")
+        return np.sum((smooth - np.sin(grid)[4:-4]) ** 2) + np.sum(filtered[::3] ** 2) + np.sum(np.diff(same) ** 2)
+    check_port(loss, [1.1, 0.05])
+
+
+def test_logistic_growth_fit_through_odeint_and_solve_ivp():
+    t = np.linspace(0, 5, 21)
+    rhs = lambda y, t, r, K: r * y * (1 - y / K)
+    data = si.odeint(rhs, 0.1, t, args=(1.3, 2.0), rtol=1e-11, atol=1e-12)[:, 0]
+
+    def loss_odeint(p):
+        if isinstance(p, npg.Tensor):
+            sol = npg.integrate.odeint(rhs, np.array([0.1]), t, args=(p[0], p[1]), rtol=1e-11, atol=1e-12)
+        else:
+            sol = si.odeint(rhs, 0.1, t, args=(p[0], p[1]), rtol=1e-11, atol=1e-12)
+        return np.sum((sol[:, 0] - data - 0.05) ** 2)
+    check_port(loss_odeint, [1.1, 2.2], h=1e-5, rtol_value=1e-8)   # two solvers: their tolerances
+
+    def loss_ivp(p):
+        ivp = npg.integrate.solve_ivp if isinstance(p, npg.Tensor) else si.solve_ivp
+        sol = ivp(lambda s, y: p[0] * y * (1 - y / p[1]), (0, 5), np.array([0.1]), t_eval=t, rtol=1e-10, atol=1e-12)
+        return np.sum((sol.y[0] - data - 0.05) ** 2)
+    check_port(loss_ivp, [1.1, 2.2], h=1e-5, rtol_value=1e-12)      # RK45 step for step SciPy's
