@@ -300,3 +300,13 @@ def test_logistic_growth_fit_through_odeint_and_solve_ivp():
         sol = ivp(lambda s, y: p[0] * y * (1 - y / p[1]), (0, 5), np.array([0.1]), t_eval=t, rtol=1e-10, atol=1e-12)
         return np.sum((sol.y[0] - data - 0.05) ** 2)
     check_port(loss_ivp, [1.1, 2.2], h=1e-5, rtol_value=1e-12)      # RK45 step for step SciPy's
+
+
+def test_ufunc_methods_run_batched_under_vmap():
+    import warnings
+    x = np.random.default_rng(8).uniform(0.5, 1.5, (4, 3))
+    f = lambda v: np.logaddexp.reduce(np.subtract.outer(v, v), axis=1).sum() + np.multiply.accumulate(v)[-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # no fallback to a loop over the batch
+        g = npg.func.vmap(npg.func.grad(f))(x)
+    assert_close(g, np.stack([fd_grad(f, r) for r in x]), rtol=1e-6, atol=1e-7)

@@ -37,7 +37,7 @@ def _npg():
 
 def _stand_in(x):
     """Zeros of ``x``'s shape and dtype without memory of that size (NumPy's argument checks run on it)."""
-    d = x.data if isinstance(x, Tensor) else np.asarray(x)
+    d = x if isinstance(x, Tensor) else np.asarray(x)   # (a batched tensor: its per-sample shape, data unread)
     return np.broadcast_to(np.zeros((), d.dtype), d.shape)
 
 
