@@ -209,9 +209,10 @@ def test_non_differentiable_results():
 @pytest.mark.parametrize("call,name", [
     (lambda t: np.lib.stride_tricks.sliding_window_view(t, 2), "sliding_window_view"),  # (np.fft dispatches)
     (lambda t: np.isnat(t), "isnat"),  # (every np.linalg function dispatches: tests/test_linalg.py)
-    (lambda t: np.add.reduce(t), "add.reduce"),
+    (lambda t: np.add.reduceat(t, [0, 2]), "add.reduceat"),  # (outer/reduce/accumulate/at: test_numpy_ports.py)
     (lambda t: np.exp(t, out=np.empty(4)), "exp"),
-    (lambda t: np.add.accumulate(t), "add.accumulate"),
+    (lambda t: np.divide.accumulate(t), "divide.accumulate"),
+    (lambda t: np.add.reduce(t, out=np.empty(())), "add.reduce"),
     (lambda t: np.cumsum(t, out=np.empty(4)), "cumsum"),
 ])
 def test_unsupported_numpy_calls_raise_type_error_naming_them(call, name):

@@ -83,14 +83,15 @@ FUNCTIONS.update({
     np.matmul: matmul, np.dot: dot, np.inner: inner, np.outer: outer, np.tensordot: tensordot,
     np.einsum: einsum, np.take: take, np.take_along_axis: take_along_axis,
     np.shape: lambda x: x.shape, np.ndim: lambda x: x.ndim, np.size: lambda x: x.size,
-    np.zeros_like: lambda x, dtype=None: np.zeros_like(x.data, dtype=dtype),
-    np.ones_like: lambda x, dtype=None: np.ones_like(x.data, dtype=dtype),
     np.round: elementwise_more.round, np.around: elementwise_more.round,
 })
 
 
 T.__array_ufunc__ = _dispatch.array_ufunc
 T.__array_function__ = _dispatch.array_function
+from . import ufunc_methods as _ufunc_methods  # noqa: E402  (np.subtract.outer, np.add.reduce, np.add.at...)
+
+_dispatch.UFUNC_METHODS.update(_ufunc_methods.METHODS)
 
 
 # ------------------------------------------------------------------- np.linalg (npg.linalg)
@@ -234,7 +235,8 @@ FUNCTIONS.update({
     np.histogram: histogram, np.isclose: isclose, np.isin: isin, np.lexsort: lexsort, np.nanargmax: nanargmax,
     np.nanargmin: nanargmin, np.ndim: ndim, np.nonzero: nonzero, np.searchsorted: searchsorted,
     np.shape: _nondiff.shape, np.size: size, np.unique: unique, np.where: where,
-    np.full_like: _nondiff.full_like, np.empty_like: _nondiff.empty_like,
+    np.full_like: _nondiff.full_like, np.empty_like: _nondiff.empty_like, np.zeros_like: _nondiff.zeros_like,
+    np.ones_like: _nondiff.ones_like,
 })
 for _name, _fn in dict(argsort=argsort, argpartition=argpartition, nonzero=nonzero,
                        searchsorted=searchsorted).items():

@@ -6,6 +6,7 @@ import sys
 UFUNCS = {}       # NumPy ufunc -> npgrad op
 FUNCTIONS = {}    # NumPy function -> npgrad op
 UFUNC_KWARGS = {}  # NumPy ufunc -> the keywords its npgrad op takes (np.vecdot's axis=); others are refused
+UFUNC_METHODS = {}  # "outer" / "reduce" / "accumulate" / "at" -> fn(ufunc, *inputs, **kwargs) (ops/ufunc_methods.py)
 
 
 def _ufunc_module(ufunc):
@@ -18,6 +19,10 @@ def _ufunc_module(ufunc):
 
 def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     fn = UFUNCS.get(ufunc)
+    if method != "__call__" and method in UFUNC_METHODS:
+        r = UFUNC_METHODS[method](ufunc, *inputs, **kwargs)
+        if r is not NotImplemented:
+            return r
     if method != "__call__" or fn is None or not kwargs.keys() <= UFUNC_KWARGS.get(ufunc, set()):
         what = f"{_ufunc_module(ufunc)}.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
         why = f" with {sorted(kwargs)}" if kwargs and fn is not None else ""

@@ -131,6 +131,19 @@ def empty_like(prototype, dtype=None, order="K", subok=True, shape=None, **kwarg
     return _wrap(np.empty_like(_raw(prototype), dtype=dtype, order=order, shape=shape))
 
 
+@batching_rule("like")
+def zeros_like(a, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    """``np.zeros_like`` on a tensor: a constant tensor (a buffer that ``u[1:-1] = ...`` may then fill with
+    values that require grad, as ``np.empty_like``'s and ``np.full_like``'s)."""
+    return _wrap(np.zeros_like(_raw(a), dtype=dtype, order=order, shape=shape))
+
+
+@batching_rule("like")
+def ones_like(a, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    """``np.ones_like`` on a tensor: a constant tensor."""
+    return _wrap(np.ones_like(_raw(a), dtype=dtype, order=order, shape=shape))
+
+
 def shape(a):
     """The shape of ``a``, as ``np.shape``."""
     return tuple(a.shape) if isinstance(a, Tensor) else np.shape(_raw(a))  # (a batched tensor: per sample)
