@@ -239,3 +239,17 @@ def test_positive_copies_and_fabs_refuses_complex_as_numpy():
         np.positive(np.array([True]))
     with pytest.raises(TypeError, match="positive"):
         np.positive(npg.tensor(np.array([True])))
+
+
+def test_graph_cut_error_names_the_npgrad_function_of_the_same_name():
+    """A SciPy/NumPy function that cannot dispatch to npgrad converts the tensor to an array: the error names
+    the npgrad function a user should call instead, when npgrad has one of that name and namespace."""
+    import scipy.special
+    x = npg.tensor([0.5, 1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"scipy\.special\.logsumexp cannot dispatch to npgrad: use "
+                                           r"npg\.special\.logsumexp instead"):
+        scipy.special.logsumexp(x)
+    assert float(npg.special.logsumexp(x).data) == pytest.approx(scipy.special.logsumexp(x.data))
+    with pytest.raises(RuntimeError, match=r"npg\.stack") as e:   # np.r_ is no function: the general advice only
+        np.r_[x, x]
+    assert "cannot dispatch to npgrad: use" not in str(e.value)
