@@ -429,3 +429,46 @@ def test_maml_second_order(default_dtype, tol):
     _same_state(n_model, t_model, tol)
     for k in t_grads:
         np.testing.assert_allclose(n_grads[k], t_grads[k], rtol=tol, atol=tol, err_msg=k)
+
+
+# ---------------------------------------------------------------- the PyTorch names the ports above needed
+def test_comparison_and_device_methods_match_torch():
+    """``pred.eq(target.view_as(pred)).sum().item()`` (the MNIST tutorial's accuracy) and ``.cpu().numpy()``."""
+    a, b = np.array([[1.0, 2.0, 3.0], [4.0, 0.0, -1.0]]), np.array([[1.0, 0.0, 5.0], [4.0, 0.0, 2.0]])
+    ta, tb, na, nb = torch.tensor(a), torch.tensor(b), npg.tensor(a), npg.tensor(b)
+    for name in ("eq", "ne", "lt", "le", "gt", "ge"):
+        for other_t, other_n in ((tb, nb), (2.0, 2.0)):
+            got, want = getattr(na, name)(other_n), getattr(ta, name)(other_t)
+            assert got.dtype == np.bool_ and not got.requires_grad, name
+            np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=name)
+    assert na.cpu() is na
+    np.testing.assert_array_equal(na.detach().cpu().numpy(), ta.detach().cpu().numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bmm_mm_match_torch_values_and_gradients(dtype):
+    rng = np.random.default_rng(0)
+    for fname, sa, sb in (("bmm", (2, 3, 4), (2, 4, 5)), ("mm", (3, 4), (4, 5))):
+        a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
+        g = rng.standard_normal(sa[:-1] + sb[-1:]).astype(dtype)
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        for how in ("function", "method"):
+            ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+            na, nb = npg.tensor(a), npg.tensor(b)
+            tout = getattr(torch, fname)(ta, tb) if how == "function" else getattr(ta, fname)(tb)
+            nout = getattr(npg, fname)(na, nb) if how == "function" else getattr(na, fname)(nb)
+            tout.backward(torch.tensor(g)); nout.backward(g)
+            assert nout.dtype == dtype
+            np.testing.assert_allclose(nout.numpy(), tout.detach().numpy(), rtol=tol, atol=tol)
+            np.testing.assert_allclose(na.grad, ta.grad.numpy(), rtol=tol, atol=tol)
+            np.testing.assert_allclose(nb.grad, tb.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_bmm_mm_refuse_what_torch_refuses_naming_the_op_and_shapes():
+    for fname, a, b in (("bmm", (3, 4), (4, 5)), ("bmm", (2, 3, 4), (3, 4, 5)), ("bmm", (2, 3, 4), (2, 5, 6)),
+                        ("mm", (2, 3, 4), (4, 5)), ("mm", (3, 4), (5, 6)), ("mm", (3,), (3,))):
+        with pytest.raises(RuntimeError):
+            getattr(torch, fname)(torch.zeros(a), torch.zeros(b))
+        with pytest.raises(RuntimeError, match=fname) as info:
+            getattr(npg, fname)(npg.zeros(a), npg.zeros(b))
+        assert str(a) in str(info.value) and str(b) in str(info.value)

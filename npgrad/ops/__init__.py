@@ -411,6 +411,13 @@ from .torch_fns import (bucketize, cartesian_prod, cdist, combinations, cummax, 
 __all__ += _torch_fns.__all__
 _torch_fns.attach(T)
 
+# eq ne lt le gt ge cpu (methods), bmm mm (ops/torch_aliases.py)
+from . import torch_aliases as _torch_aliases  # noqa: E402
+from .torch_aliases import bmm, mm  # noqa: E402,F401
+
+__all__ += _torch_aliases.__all__
+_torch_aliases.attach(T)
+
 # ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
 from .nondiff_extra import *  # noqa: E402,F401,F403
