@@ -472,3 +472,18 @@ def test_bmm_mm_refuse_what_torch_refuses_naming_the_op_and_shapes():
         with pytest.raises(RuntimeError, match=fname) as info:
             getattr(npg, fname)(npg.zeros(a), npg.zeros(b))
         assert str(a) in str(info.value) and str(b) in str(info.value)
+
+
+def test_stack_takes_torchs_dim_keyword():
+    """``torch.stack(outputs, dim=1)`` (a decoder loop's per-step outputs); ``axis=`` stays NumPy's."""
+    xs = [np.arange(6.0).reshape(2, 3) + i for i in range(4)]
+    for dim in (0, 1, 2, -1):
+        want = torch.stack([torch.tensor(x) for x in xs], dim=dim)
+        got = npg.stack([npg.tensor(x) for x in xs], dim=dim)
+        assert got.shape == tuple(want.shape)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    with pytest.raises(TypeError, match="stack"):
+        npg.stack(xs, axis=0, dim=0)
+    for name in ("concatenate", "concat"):
+        want = torch.cat([torch.tensor(x) for x in xs], dim=-1)
+        np.testing.assert_array_equal(getattr(npg, name)([npg.tensor(x) for x in xs], dim=-1).numpy(), want.numpy())
