@@ -487,3 +487,26 @@ def test_stack_takes_torchs_dim_keyword():
     for name in ("concatenate", "concat"):
         want = torch.cat([torch.tensor(x) for x in xs], dim=-1)
         np.testing.assert_array_equal(getattr(npg, name)([npg.tensor(x) for x in xs], dim=-1).numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_randn_like_rand_like_and_manual_seed(dtype):
+    """A VAE's ``eps = torch.randn_like(std)`` after ``torch.manual_seed(0)``: the shape and dtype of the input
+    (torch's), standard normal / uniform [0, 1) draws, repeatable under the same seed."""
+    std = np.ones((400, 50), dtype)
+    for name in ("randn_like", "rand_like"):
+        want = getattr(torch, name)(torch.tensor(std))
+        npg.manual_seed(0)
+        got = getattr(npg, name)(npg.tensor(std))
+        assert got.shape == tuple(want.shape) and got.dtype == dtype
+        npg.manual_seed(0)
+        np.testing.assert_array_equal(getattr(npg, name)(npg.tensor(std)).numpy(), got.numpy())
+        mean, var = (0.0, 1.0) if name == "randn_like" else (0.5, 1 / 12)
+        assert abs(got.numpy().mean() - mean) < 0.02 and abs(got.numpy().var() - var) < 0.03 * var / 0.083
+        if name == "rand_like":
+            assert got.numpy().min() >= 0 and got.numpy().max() < 1
+    assert npg.randn_like(npg.tensor(std), dtype=np.float64).dtype == np.float64
+    with pytest.raises(NotImplementedError):
+        torch.randn_like(torch.tensor([1, 2]))
+    with pytest.raises(TypeError, match="randn_like.*int64"):     # not a silent integer cast of the draws
+        npg.randn_like(npg.tensor([1, 2]))
