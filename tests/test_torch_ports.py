@@ -135,6 +135,62 @@ def test_dcgan(default_dtype, tol):
     _same_state(n_gan, t_gan, tol)
 
 
+# ------------------------------------------------- (3) seq2seq GRU, dot attention, partial teacher forcing
+def _seq2seq(lib, V=7, H=6):
+    N = lib.nn
+    F = N.functional
+
+    class Encoder(N.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.gru = N.Embedding(V, H), N.GRU(H, H, batch_first=True)
+
+        def forward(self, x):
+            return self.gru(self.emb(x))
+
+    class Decoder(N.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.attn = N.Embedding(V, H), N.Linear(H, H)
+            self.gru, self.out = N.GRU(2 * H, H, batch_first=True), N.Linear(H, V)
+
+        def forward(self, enc_out, h, tgt):
+            outputs, inp = [], tgt[:, :1]
+            for t in range(tgt.shape[1]):
+                scores = lib.bmm(enc_out, self.attn(h[-1]).unsqueeze(2)).squeeze(2)         # (B, S)
+                context = lib.bmm(F.softmax(scores, dim=1).unsqueeze(1), enc_out)           # (B, 1, H)
+                o, h = self.gru(lib.cat((self.emb(inp), context), dim=2), h)
+                logits = self.out(o.squeeze(1))
+                outputs.append(logits)
+                if t + 1 < tgt.shape[1]:                   # teacher forcing on even steps, else greedy
+                    inp = tgt[:, t + 1:t + 2] if t % 2 == 0 else logits.argmax(dim=1, keepdim=True).detach()
+            return lib.stack(outputs, dim=1)
+    return N.ModuleDict({"enc": Encoder(), "dec": Decoder()})
+
+
+def _train_seq2seq(lib, model, src, tgt):
+    opt = lib.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    crit = lib.nn.CrossEntropyLoss()
+    losses = []
+    for s, t in zip(src, tgt):
+        s, t = lib.tensor(s), lib.tensor(t)
+        enc_out, h = model["enc"](s)
+        loss = crit(model["dec"](enc_out, h, t).reshape(-1, 7), t.reshape(-1))
+        opt.zero_grad(); loss.backward(); opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize("default_dtype,tol", DTYPES, indirect=["default_dtype"])
+def test_seq2seq_gru_attention(default_dtype, tol):
+    rng = np.random.default_rng(7)
+    src, tgt = rng.integers(0, 7, (3, 4, 5)), rng.integers(0, 7, (3, 4, 4))
+    t_model, n_model = _ported(_seq2seq)
+    np.testing.assert_allclose(_train_seq2seq(npg, n_model, src, tgt), _train_seq2seq(torch, t_model, src, tgt),
+                               rtol=tol)
+    _same_state(n_model, t_model, tol)
+
+
 # ------------------------------------------------------------------------ (4) Transformer language model
 def _transformer_lm(lib, V=11, d=8, pad=0):
     N = lib.nn
@@ -429,6 +485,48 @@ def test_maml_second_order(default_dtype, tol):
     _same_state(n_model, t_model, tol)
     for k in t_grads:
         np.testing.assert_allclose(n_grads[k], t_grads[k], rtol=tol, atol=tol, err_msg=k)
+
+
+# ------------------------------------------- (9) gradient accumulation, OneCycleLR, no_grad evaluation
+def _mlp(lib):
+    N = lib.nn
+    return N.Sequential(N.Linear(6, 10), N.GELU(), N.LayerNorm(10), N.Linear(10, 3), N.LogSoftmax(dim=1))
+
+
+def _train_accumulating(lib, model, X, Y, accum=3):
+    F = lib.nn.functional
+    opt = lib.optim.SGD(model.parameters(), lr=0.1)
+    sched = lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.3, total_steps=4)
+    model.train()
+    opt.zero_grad()
+    for i in range(12):
+        loss = F.nll_loss(model(lib.tensor(X[i])), lib.tensor(Y[i])) / accum
+        loss.backward()
+        if (i + 1) % accum == 0:
+            opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+    model.eval()
+    test_loss, correct = 0.0, 0
+    with lib.no_grad():
+        for i in range(12, 14):
+            data, target = lib.tensor(X[i]), lib.tensor(Y[i])
+            output = model(data)
+            test_loss += F.nll_loss(output, target, reduction="sum").item()
+            pred = output.argmax(dim=1, keepdim=True)
+            correct += pred.eq(target.view_as(pred)).sum().item()
+    return test_loss, correct, output.detach().cpu().numpy()
+
+
+@pytest.mark.parametrize("default_dtype,tol", DTYPES, indirect=["default_dtype"])
+def test_gradient_accumulation_and_evaluation(default_dtype, tol):
+    rng = np.random.default_rng(8)
+    X, Y = rng.standard_normal((14, 5, 6)).astype(default_dtype), rng.integers(0, 3, (14, 5))
+    t_model, n_model = _ported(_mlp)
+    (t_loss, t_correct, t_out), (n_loss, n_correct, n_out) = (_train_accumulating(lib, m, X, Y)
+                                                              for lib, m in ((torch, t_model), (npg, n_model)))
+    np.testing.assert_allclose(n_loss, t_loss, rtol=tol)
+    assert n_correct == t_correct
+    np.testing.assert_allclose(n_out, t_out, rtol=tol, atol=tol)
+    _same_state(n_model, t_model, tol)
 
 
 # ---------------------------------------------------------------- the PyTorch names the ports above needed
