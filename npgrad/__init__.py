@@ -9,11 +9,12 @@ import numpy as _np
 
 from . import memory  # first: glibc keeps freed memory mapped (see npgrad/memory.py)
 from . import random
+from .random import manual_seed  # (torch.manual_seed)
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # (torch's top-level queries)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                                  set_grad_enabled)
 from .creation import (arange, array, asarray, empty, empty_like, eye, full, full_like, geomspace, linspace,
-                       logspace, ones, ones_like, rand, randint, randn, zeros, zeros_like)
+                       logspace, ones, ones_like, rand, rand_like, randint, randn, randn_like, zeros, zeros_like)
 from .dtypes import get_default_dtype, set_default_dtype
 from .ops import *  # noqa: F401,F403
 from . import ops as _ops
@@ -50,7 +51,7 @@ __version__ = "0.2.0"
 __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "array", "asarray", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_default_dtype", "get_default_dtype", "zeros", "ones", "empty", "full",
            "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "logspace",
-           "geomspace", "randn", "rand",
+           "geomspace", "randn", "rand", "randn_like", "rand_like", "manual_seed",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
            "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "poly",
            "special", "stats", "fft", "integrate", "signal", "cosine_similarity", "pairwise_distance",

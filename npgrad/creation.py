@@ -231,6 +231,26 @@ def rand(*shape, dtype=None, requires_grad=None, generator=None):
     return _random.vmap_draw(draw, _shape(shape), "rand")
 
 
+def _random_like(draw, name, x, dtype, requires_grad, generator):
+    """``draw`` (randn or rand) with ``x``'s shape and, unless ``dtype`` is given, its dtype, as torch's ``*_like``
+    (a float or complex dtype: torch refuses an integer one too)."""
+    dt = np.dtype(dtype) if dtype is not None else (x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype)
+    if dt.kind not in "fc":
+        raise TypeError(f"{name}: needs a floating-point or complex dtype, got {dt} (pass dtype=)")
+    return draw(*np.shape(x) if not isinstance(x, Tensor) else x.shape, dtype=dt, requires_grad=requires_grad,
+                generator=generator)
+
+
+def randn_like(x, dtype=None, requires_grad=None, generator=None):
+    """Standard normal samples with the shape and dtype of ``x``, as ``torch.randn_like`` (``npg.randn``'s draws)."""
+    return _random_like(randn, "randn_like", x, dtype, requires_grad, generator)
+
+
+def rand_like(x, dtype=None, requires_grad=None, generator=None):
+    """Uniform samples in ``[0, 1)`` with the shape and dtype of ``x``, as ``torch.rand_like``."""
+    return _random_like(rand, "rand_like", x, dtype, requires_grad, generator)
+
+
 def randint(low, high=None, size=(), dtype=np.int64, generator=None):
     """Random integers in ``[low, high)``, as ``Generator.integers``; under ``vmap`` as its ``randomness``
     says."""

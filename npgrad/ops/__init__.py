@@ -281,12 +281,12 @@ from .torch_methods import (_chunk, _clamp, _expand, _named_result, _norm_method
 
 
 (sum, mean, max, min, prod, var, std, argmax, argmin, any, all, logsumexp, cumsum, cumprod, amax, amin, squeeze,
- median, quantile, nansum, nanmean, nanmax, nanmin) = (
+ median, quantile, nansum, nanmean, nanmax, nanmin, stack, concatenate, concat) = (
     _torch_keywords(f, n) for f, n in zip(
         (sum, mean, max, min, prod, var, std, argmax, argmin, any, all, logsumexp, cumsum, cumprod, amax, amin,
-         squeeze, median, quantile, nansum, nanmean, nanmax, nanmin),
+         squeeze, median, quantile, nansum, nanmean, nanmax, nanmin, stack, concatenate, concat),
         ("sum mean max min prod var std argmax argmin any all logsumexp cumsum cumprod amax amin squeeze median "
-         "quantile nansum nanmean nanmax nanmin").split()))
+         "quantile nansum nanmean nanmax nanmin stack concatenate concat").split()))
 for _name, _fn in dict(sum=sum, mean=mean, max=max, min=min, prod=prod, var=var, std=std, argmax=argmax,
                        argmin=argmin, any=any, all=all, logsumexp=logsumexp, cumsum=cumsum, cumprod=cumprod,
                        squeeze=squeeze, amax=amax, amin=amin).items():
@@ -412,6 +412,13 @@ from .torch_fns import (bucketize, cartesian_prod, cdist, combinations, cummax, 
 
 __all__ += _torch_fns.__all__
 _torch_fns.attach(T)
+
+# eq ne lt le gt ge cpu (methods), bmm mm (ops/torch_aliases.py)
+from . import torch_aliases as _torch_aliases  # noqa: E402
+from .torch_aliases import bmm, mm  # noqa: E402,F401
+
+__all__ += _torch_aliases.__all__
+_torch_aliases.attach(T)
 
 # ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
