@@ -447,9 +447,12 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received=N
             ctx._resolved = None
         if not isinstance(res, tuple):
             res = (res,)
+        if len(res) > n_in and all(r is None for r in res[n_in:]):  # extra trailing Nones: ignored, as PyTorch
+            res = res[:n_in]
         if len(res) != n_in:
-            raise RuntimeError(f"{name}.backward returned {len(res)} gradient(s) but forward took {n_in} "
-                               f"input(s): return one per input (None for those without gradient)")
+            raise RuntimeError(f"{name}.backward returned {len(res)} gradient(s) but forward took {n_in} input(s) (an "
+                               f"incorrect number of gradients): return one per input (None for those without "
+                               f"gradient)")
         for i in non_tensor:
             if res[i] is not None:
                 raise RuntimeError(f"{name}.backward returned a gradient different than None at position {i + 1}, "
