@@ -40,3 +40,60 @@ def test_function_backward_may_return_extra_trailing_nones_as_torch():
                     F.apply(x).sum().backward()
         if ok:
             assert_close(results[0], results[1])
+
+
+def _mul(lib):
+    class Mul(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y=None, scale=2.0):
+            ctx.save_for_backward(x, y)
+            ctx.scale = scale
+            return x * y * scale
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            return g * y * ctx.scale, g * x * ctx.scale, None
+    return Mul
+
+
+@pytest.mark.parametrize("call", [lambda F, x, y: F.apply(x, y=y), lambda F, x, y: F.apply(y=y, x=x),
+                                  lambda F, x, y: F.apply(x, y, scale=3.0)])
+def test_function_tensors_given_by_keyword_are_inputs_as_torch(call):
+    """torch binds apply()'s keyword arguments to forward's parameters, so a Tensor given by keyword is an input
+    and gets its gradient. npgrad passed it to forward as a constant: the output did not require grad (x given
+    by keyword) or the backward's gradient count no longer matched."""
+    Y = np.array([4.0, 5.0, 6.0])
+    out = []
+    for lib in (npg, torch):
+        x, y = lib.tensor(X.copy(), requires_grad=True), lib.tensor(Y.copy(), requires_grad=True)
+        z = call(_mul(lib), x, y)
+        assert z.requires_grad
+        z.sum().backward()
+        out.append((np.asarray(z.detach()), np.asarray(x.grad), np.asarray(y.grad)))
+    for a, b in zip(*out):
+        assert_close(a, b)
+
+
+def test_function_keyword_that_is_not_a_parameter_raises_as_torch():
+    for lib in (npg, torch):
+        x = lib.tensor(X.copy(), requires_grad=True)
+        with pytest.raises(TypeError, match="bogus"):
+            _mul(lib).apply(x, x, bogus=1)
+
+
+def test_function_keyword_only_tensor_that_requires_grad_raises():
+    """torch refuses keyword-only arguments; npgrad passes plain values through but refuses a Tensor that requires
+    grad there (it would silently get no gradient)."""
+    class K(npg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, *, w):
+            return x * w
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+    x = npg.tensor(X.copy(), requires_grad=True)
+    assert_close(K.apply(x, w=2.0).data, 2 * X)
+    with pytest.raises(TypeError, match="K.apply: keyword argument 'w'"):
+        K.apply(x, w=npg.tensor(X.copy(), requires_grad=True))
