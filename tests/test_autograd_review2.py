@@ -97,3 +97,12 @@ def test_function_keyword_only_tensor_that_requires_grad_raises():
     assert_close(K.apply(x, w=2.0).data, 2 * X)
     with pytest.raises(TypeError, match="K.apply: keyword argument 'w'"):
         K.apply(x, w=npg.tensor(X.copy(), requires_grad=True))
+
+
+def test_grad_with_no_inputs_raises_as_torch():
+    """torch.autograd.grad(y, []) raises; npgrad returned () (an empty result where a gradient was expected)."""
+    for lib in (npg, torch):
+        x = lib.tensor(X.copy(), requires_grad=True)
+        with pytest.raises(RuntimeError, match="cannot be empty"):
+            lib.autograd.grad((x * 2).sum(), [])
+
