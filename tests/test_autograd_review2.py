@@ -106,3 +106,25 @@ def test_grad_with_no_inputs_raises_as_torch():
         with pytest.raises(RuntimeError, match="cannot be empty"):
             lib.autograd.grad((x * 2).sum(), [])
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_grad_is_grads_batched_as_torch(dtype):
+    """grad(..., is_grads_batched=True): the first dimension of each grad_output is a batch of vectors, one
+    vector-Jacobian product each (torch's keyword; npgrad did not have it)."""
+    A = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], dtype=dtype)
+    V = np.arange(8, dtype=dtype).reshape(4, 2) / 3
+    W = np.linspace(-1, 1, 4, dtype=dtype)
+    res = []
+    for lib in (npg, torch):
+        x = lib.tensor(X.astype(dtype), requires_grad=True)
+        a = lib.tensor(A)
+        y1 = lib.sin(a @ x)
+        y2 = (x ** 2).sum()
+        gx, = lib.autograd.grad([y1, y2], x, grad_outputs=[lib.tensor(V), lib.tensor(W)], is_grads_batched=True,
+                                create_graph=True)
+        assert gx.shape == (4, 3)
+        hx, = lib.autograd.grad(gx.sum(), x)
+        res.append((gx.detach(), hx))
+    for a, b in zip(*res):
+        assert a.dtype == np.dtype(dtype)
+        assert_close(np.asarray(a), b.numpy(), rtol=1e-5)
