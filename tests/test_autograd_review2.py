@@ -128,3 +128,32 @@ def test_grad_is_grads_batched_as_torch(dtype):
     for a, b in zip(*res):
         assert a.dtype == np.dtype(dtype)
         assert_close(np.asarray(a), b.numpy(), rtol=1e-5)
+
+
+def _not_reentrant(lib):
+    class Drift(lib.autograd.Function):
+        calls = [0]
+
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):  # a gradient that changes from one backward call to the next
+            Drift.calls[0] += 1
+            return g * (2 + 1e-4 * Drift.calls[0])
+    return Drift
+
+
+def test_gradcheck_takes_torchs_nondet_tol_and_fast_mode():
+    """gradcheck(nondet_tol=, fast_mode=) were TypeErrors. torch also checks that backward is reentrant (two
+    calls on the same gradient agree within nondet_tol): a backward that drifts fails with nondet_tol=0 and
+    passes with a tolerance that covers the drift."""
+    for lib in (npg, torch):
+        x = lib.tensor(X.copy(), requires_grad=True)
+        assert lib.autograd.gradcheck(lambda a: a * 2, (x,), eps=1e-6, atol=1e-5, nondet_tol=0.0, fast_mode=True)
+        assert lib.autograd.gradgradcheck(lambda a: a ** 3, (x,), nondet_tol=1e-12, fast_mode=True)
+        assert not lib.autograd.gradcheck(_not_reentrant(lib).apply, (x,), raise_exception=False)
+        assert lib.autograd.gradcheck(_not_reentrant(lib).apply, (x,), atol=1e-2, nondet_tol=1e-1)
+        with pytest.raises(Exception, match="not reentrant"):
+            lib.autograd.gradcheck(_not_reentrant(lib).apply, (x,), atol=1e-2)
