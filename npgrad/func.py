@@ -148,7 +148,7 @@ class _Level:
     def gradients(self, outputs, cotangents, create_graph):
         """Flat gradients of ``sum(<outputs, cotangents>)`` for ``self.inner`` (None where unused)."""
         pairs = [(o, c) for o, c in zip(outputs, cotangents) if isinstance(o, Tensor) and o._requires_grad]
-        if not pairs:
+        if not pairs or not self.inner:  # (engine.grad refuses empty inputs, as torch)
             return [None] * len(self.inner)
         outs = [o for o, _ in pairs]
         cts = [c for _, c in pairs]

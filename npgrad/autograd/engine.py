@@ -361,20 +361,28 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         materialize_grads=False):
+         is_grads_batched=False, materialize_grads=False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated (as in PyTorch).
 
     With ``create_graph=True`` the returned gradients are Tensors with a graph of their own,
     so they can be differentiated again. An input the outputs do not depend on raises, unless
     ``allow_unused=True`` (its gradient is then None) or ``materialize_grads=True`` (zeros). A non-leaf input
     on which ``retain_grad()`` was called also gets its gradient accumulated into ``.grad``, as in PyTorch.
+    With ``is_grads_batched=True`` the first dimension of each of ``grad_outputs`` is a batch: one
+    vector-Jacobian product per entry, stacked (as PyTorch's; here a loop over the batch).
     """
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
     if materialize_grads and allow_unused is False:
         raise ValueError("grad: materialize_grads=True cannot be combined with allow_unused=False (it implies "
                          "allow_unused=True)")
     allow_unused = bool(allow_unused or materialize_grads)
     single = isinstance(inputs, Tensor)
     inputs = (inputs,) if single else tuple(inputs)
+    if not inputs:
+        raise RuntimeError("grad: the inputs argument cannot be empty (pass the tensors to differentiate with "
+                           "respect to)")
     for t in inputs:
         if not isinstance(t, Tensor) or not t._requires_grad:
             raise RuntimeError("grad: every input must be a Tensor that requires grad")
@@ -400,3 +408,25 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g = _wrap(g)
         result.append(g)
     return tuple(result)
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads):
+    """``grad(..., is_grads_batched=True)``: one ``grad`` call per entry of the grad_outputs' first dimension."""
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    gos = (grad_outputs,) if isinstance(grad_outputs, (Tensor, np.ndarray)) else tuple(grad_outputs or ())
+    if len(gos) < len(outputs) or any(g is None for g in gos[:len(outputs)]):
+        raise RuntimeError("grad: is_grads_batched=True needs a batched gradient (not None) for every output")
+    sizes = {np.shape(g)[0] if np.ndim(g) else None for g in gos[:len(outputs)]}
+    if len(sizes) != 1 or None in sizes:
+        raise RuntimeError(f"grad: is_grads_batched=True needs grad_outputs whose first dimensions (the batch) are "
+                           f"equal, got shapes {[np.shape(g) for g in gos]}")
+    n, = sizes
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    if n == 0:
+        return tuple(_wrap(np.zeros((0,) + t.shape, t.dtype)) for t in inputs)
+    keep = create_graph if retain_graph is None else retain_graph
+    rows = [grad(outputs, inputs, [g[b] for g in gos], True if b < n - 1 else keep, create_graph, allow_unused,
+                 materialize_grads=materialize_grads) for b in range(n)]
+    from ..ops import stack
+    return tuple(None if rows[0][k] is None else stack([r[k] for r in rows]) for k in range(len(inputs)))

@@ -137,6 +137,8 @@ class Function(metaclass=_FunctionMeta):
             bound = inspect.signature(cls.forward).bind(*args, **kwargs)
             bound.apply_defaults()
             args, kwargs = bound.args, bound.kwargs
+        elif kwargs:
+            args, kwargs = _keywords_as_inputs(cls, args, kwargs)
         if _tensor_mod._VMAP and _batched_with_graph(args):
             # vmap wraps the values in BatchedTensors, which do not themselves require grad: recorded as they
             # are, the Function would get no node and its gradients would be zeros. Run the vmapped function
@@ -169,6 +171,20 @@ class Function(metaclass=_FunctionMeta):
             if levels:
                 results = _with_tangents(cls, ctx, args, outs, results, recording, to_save, tans)
         return results[0] if single else tuple(results)
+
+
+def _keywords_as_inputs(cls, args, kwargs):
+    """Keywords naming forward's parameters moved to their positions, as PyTorch binds them (a Tensor given
+    by keyword is an input: it gets a gradient); others (keyword-only) must not hold a Tensor requiring grad."""
+    try:
+        bound = inspect.signature(cls.forward).bind(None, *args, **kwargs)  # (None: ctx)
+    except TypeError as e:
+        raise TypeError(f"{cls.__name__}.apply: {e}") from None
+    for k, v in bound.kwargs.items():
+        if isinstance(v, Tensor) and v._requires_grad:
+            raise TypeError(f"{cls.__name__}.apply: keyword argument {k!r} is a Tensor that requires grad, but not a "
+                            f"positional parameter of forward (it would get no gradient): pass it positionally")
+    return bound.args[1:], bound.kwargs
 
 
 def _dirty_outputs(cls, ctx, args, outs, needs, recording, to_save, tans_at):
@@ -447,9 +463,12 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received=N
             ctx._resolved = None
         if not isinstance(res, tuple):
             res = (res,)
+        if len(res) > n_in and all(r is None for r in res[n_in:]):  # extra trailing Nones: ignored, as PyTorch
+            res = res[:n_in]
         if len(res) != n_in:
-            raise RuntimeError(f"{name}.backward returned {len(res)} gradient(s) but forward took {n_in} "
-                               f"input(s): return one per input (None for those without gradient)")
+            raise RuntimeError(f"{name}.backward returned {len(res)} gradient(s) but forward took {n_in} input(s) (an "
+                               f"incorrect number of gradients): return one per input (None for those without "
+                               f"gradient)")
         for i in non_tensor:
             if res[i] is not None:
                 raise RuntimeError(f"{name}.backward returned a gradient different than None at position {i + 1}, "

@@ -70,9 +70,10 @@ def _real_view(a):
     return a.astype(np.float64).reshape(-1)
 
 
-def _jacobians(f, inputs, which, eps):
+def _jacobians(f, inputs, which, eps, nondet_tol=None):
     """Analytic and numeric Jacobians: ``{(out_k, in_i): (analytic, numeric)}`` as 2-D arrays
-    ``(out.size, in.size)``."""
+    ``(out.size, in.size)``. Each backward runs twice; rows differing by more than ``nondet_tol`` (backward not
+    reentrant) raise GradcheckError, as PyTorch's check."""
     base = [np.array(x.data if isinstance(x, Tensor) else x) for x in inputs]
 
     def leaves(datas):
@@ -99,9 +100,16 @@ def _jacobians(f, inputs, which, eps):
                     seed = np.zeros(o.data.shape, dtype=o.data.dtype)
                     seed.reshape(-1)[e] = 1j if p else 1
                     grads = engine.grad([o], targets, grad_outputs=[seed], retain_graph=True, allow_unused=True)
-                    for i, g in zip(which, grads):
+                    again = engine.grad([o], targets, grad_outputs=[seed], retain_graph=True, allow_unused=True)
+                    for i, g, g2 in zip(which, grads, again):
                         if g is not None:
                             analytic[i][p * size + e] = _real_view(g.data)
+                        if (g is None) != (g2 is None) or g is not None and not np.allclose(
+                                g.data, g2.data, rtol=0, atol=nondet_tol, equal_nan=True):
+                            raise GradcheckError(
+                                f"gradcheck: Backward is not reentrant, i.e., running backward with same input and "
+                                f"grad_output multiple times gives different values (output {k}, input {i}); the "
+                                f"tolerance for nondeterminism (nondet_tol) was {nondet_tol}")
         for i in which:
             result[(k, i)] = [analytic[i], np.zeros_like(analytic[i])]
 
@@ -124,7 +132,7 @@ def _jacobians(f, inputs, which, eps):
     return result, out_arrays, base
 
 
-def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, nondet_tol=0.0, fast_mode=False):
     """Check the gradients of ``f`` at ``inputs`` against central finite differences.
 
     ``inputs`` is a Tensor or a tuple of arguments; the floating Tensors that require grad (and
@@ -132,7 +140,9 @@ def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     of the Jacobian must satisfy ``|analytic - numeric| <= atol + rtol * |numeric|``. Returns True;
     on failure raises :class:`GradcheckError` naming the worst element (input, element, output,
     analytic and numeric values), or returns False when ``raise_exception=False``. Use float64
-    inputs: float32 cannot resolve ``eps=1e-6``.
+    inputs: float32 cannot resolve ``eps=1e-6``. As PyTorch's, backward must be reentrant: two calls on the
+    same gradient may differ by ``nondet_tol`` at most. ``fast_mode`` (PyTorch's random projection) is
+    accepted; the full Jacobians are compared either way.
     """
     inputs = _as_tuple(inputs)
     which = [i for i, x in enumerate(inputs) if _checked(x)]
@@ -144,7 +154,12 @@ def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         if dt not in (np.float64, np.complex128):
             warnings.warn(f"gradcheck: input {i} is {dt}, not float64; finite differences with eps={eps} are "
                           f"unreliable in low precision", UserWarning, stacklevel=2)
-    result, out_arrays, base = _jacobians(f, inputs, which, eps)
+    try:
+        result, out_arrays, base = _jacobians(f, inputs, which, eps, nondet_tol)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
     worst = None
     for (k, i), (analytic, numeric) in result.items():
         excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
@@ -171,7 +186,8 @@ def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     return False
 
 
-def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
+def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0,
+                  nondet_tol=0.0, fast_mode=False):
     """Check second derivatives: :func:`gradcheck` on ``(inputs, v) -> d<f(inputs), v>/d inputs``,
     computed with ``create_graph=True``. ``grad_outputs`` (``v``) are random when not given; the check
     covers both the inputs and ``v``."""
@@ -216,4 +232,4 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, 
         return tuple(g if g is not None else _wrap(np.zeros(xs[i].shape, xs[i].dtype)) for i, g in zip(which, grads))
 
     return gradcheck(first_derivative, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+                     raise_exception=raise_exception, nondet_tol=nondet_tol, fast_mode=fast_mode)
