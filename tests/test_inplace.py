@@ -737,3 +737,16 @@ def test_write_with_a_broadcast_operand_aliasing_the_target():
     loss.backward()
     assert_close(z.data, expected, rtol=1e-15, atol=0)
     check_finite_difference(lambda x: f(x)[1], [a0], what="z += z[:, 1:2]")
+
+
+def test_write_into_a_leaf_that_requires_grad_says_how_to_make_a_buffer():
+    """npg.zeros requires grad by default (torch.zeros does not): the error for filling it names the fix, and the
+    fix works: a buffer made with requires_grad=False takes the write and passes the gradient on."""
+    buf = npg.zeros(4, 3)
+    with pytest.raises(RuntimeError, match=r"npg\.zeros\(4, 3, requires_grad=False\)"):
+        buf[1] = npg.ones(3)
+    buf = npg.zeros(4, 3, requires_grad=False)
+    x = npg.tensor([1.0, 2.0, 3.0])
+    buf[1] = x * 2
+    buf.sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])

@@ -122,7 +122,10 @@ def check_leaf(x, op):
     """An in-place op on a leaf that requires grad (or a view of one) is an error while recording."""
     if x._requires_grad and x._vjps is None:
         raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
-                           f"do it under npg.no_grad(), or on a copy (x.clone()) / a non-leaf tensor")
+                           f"do it under npg.no_grad(), or on a copy (x.clone()) / a non-leaf tensor. (A buffer "
+                           f"to fill, as torch.zeros gives: make it with requires_grad=False, e.g. "
+                           f"npg.zeros({', '.join(map(str, x.shape))}, requires_grad=False): npgrad's floating "
+                           f"tensors require grad by default)")
     info = _view_of(x)
     if info is not None:
         base = info[0]
