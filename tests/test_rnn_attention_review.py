@@ -1,0 +1,79 @@
+"""Review of the recurrent and attention layers against PyTorch: cases the area's other tests did not reach."""
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+import npgrad.nn as nn
+import npgrad.nn.functional as F
+
+
+def _attention_cases():
+    """(name, build) with build(lib) -> (output, inputs) for the same values in npgrad and torch; each is an
+    op whose VJPs share work keyed on the incoming gradient (sdpa, the fused recurrent steps)."""
+    rng = np.random.default_rng(0)
+    q, k, v = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5, 4)), rng.standard_normal((2, 5, 6))
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+
+    def sdpa(lib):
+        ts = [lib_tensor(lib, a) for a in (q, k, v)]
+        f = F.scaled_dot_product_attention if lib is npg else torch.nn.functional.scaled_dot_product_attention
+        return f(*ts), ts
+
+    def cell(name):
+        def build(lib):
+            torch.manual_seed(0)
+            tc = getattr(torch.nn, name)(3, 4, dtype=torch.float64)
+            if lib is torch:
+                c = tc
+            else:
+                c = getattr(nn, name)(3, 4)
+                c.load_state_dict({a: b.detach().numpy() for a, b in tc.state_dict().items()})
+            ts = [lib_tensor(lib, a) for a in (x, h)]
+            return c(*ts), ts + [c.weight_hh, c.weight_ih]
+        return build
+
+    def mha(lib):
+        torch.manual_seed(0)
+        tm = torch.nn.MultiheadAttention(4, 2, batch_first=True, dtype=torch.float64)
+        m = tm
+        if lib is npg:
+            m = nn.MultiheadAttention(4, 2, batch_first=True)
+            m.load_state_dict({a: b.detach().numpy() for a, b in tm.state_dict().items()})
+        ts = [lib_tensor(lib, a) for a in (q, k[..., :4], v[..., :4])]
+        return m(*ts, need_weights=False)[0], ts
+    return [("sdpa", sdpa), ("GRUCell", cell("GRUCell")), ("RNNCell", cell("RNNCell")), ("mha", mha)]
+
+
+def to_np(a):
+    """A copy of a gradient (an array, an npgrad or a torch tensor) as an array."""
+    if isinstance(a, torch.Tensor):
+        return a.detach().numpy().copy()
+    return np.array(getattr(a, "data", a))
+
+
+def lib_tensor(lib, a):
+    return npg.tensor(a.copy(), requires_grad=True) if lib is npg else torch.tensor(a.copy(), requires_grad=True)
+
+
+@pytest.mark.parametrize("name,build", _attention_cases(), ids=[c[0] for c in _attention_cases()])
+def test_a_gradient_array_reused_after_changing_it_in_place(name, build):
+    """Two backward passes over one graph (retain_graph) with the same gradient array, changed in place in
+    between: the second pass must use its new values. (Was: sdpa, GRUCell and RNNCell kept the first pass's
+    work, keyed on the array's identity, so the second gradient equalled the first: ratio 1 where torch gives 3.)"""
+    results = {}
+    for lib in (npg, torch):
+        out, inputs = build(lib)
+        g = np.linspace(-1, 1, out.numel() if lib is torch else out.size).reshape(tuple(out.shape))
+        seed = g if lib is npg else torch.from_numpy(g)   # (torch.from_numpy shares g's memory)
+        grad = npg.autograd.grad if lib is npg else torch.autograd.grad
+        first = [to_np(a) for a in grad(out, inputs, grad_outputs=seed, retain_graph=True)]
+        g *= 3
+        second = [to_np(a) for a in grad(out, inputs, grad_outputs=seed, retain_graph=True)]
+        out.backward(seed)   # and through .backward, into .grad
+        results[lib] = first, second, [to_np(t.grad) for t in inputs]
+    for i, (a, b) in enumerate(zip(results[npg][1], results[torch][1])):
+        np.testing.assert_allclose(a, 3 * results[npg][0][i], rtol=1e-12, atol=1e-12, err_msg=f"{name} input {i}")
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"{name} input {i}")
+    for i, (a, b) in enumerate(zip(results[npg][2], results[torch][2])):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"{name} .grad of input {i}")
