@@ -77,3 +77,33 @@ def test_a_gradient_array_reused_after_changing_it_in_place(name, build):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"{name} input {i}")
     for i, (a, b) in enumerate(zip(results[npg][2], results[torch][2])):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"{name} .grad of input {i}")
+
+
+@pytest.mark.parametrize("name", ["GRUCell", "RNNCell", "LSTM"])
+def test_a_gradient_tensor_reused_after_changing_it_in_place_with_create_graph(name):
+    """As above with create_graph=True and the gradient a Tensor changed in place (under no_grad) between the
+    passes. (Was: the fused recurrent steps returned the first pass's gradient: ratio 1 where torch gives 3.)"""
+    rng = np.random.default_rng(1)
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    torch.manual_seed(0)
+    tm = getattr(torch.nn, name)(3, 4, dtype=torch.float64)
+    m = getattr(nn, name)(3, 4)
+    m.load_state_dict({a: b.detach().numpy() for a, b in tm.state_dict().items()})
+    results = {}
+    for lib, mod in ((npg, m), (torch, tm)):
+        ts = [lib_tensor(lib, a) for a in ((x, h) if name != "LSTM" else (x,))]
+        out = mod(*ts) if name != "LSTM" else mod(ts[0])[0]
+        g = lib_tensor(lib, np.linspace(-1, 1, 8).reshape(tuple(out.shape)))
+        grad = npg.autograd.grad if lib is npg else torch.autograd.grad
+        no_grad = npg.no_grad if lib is npg else torch.no_grad
+        inputs = ts + [mod.weight_hh if name != "LSTM" else mod.weight_hh_l0]
+        first = [to_np(a) for a in grad(out, inputs, grad_outputs=g, create_graph=True)]
+        with no_grad():
+            g *= 3
+        second = grad(out, inputs, grad_outputs=g, create_graph=True)
+        (second[0] ** 2).sum().backward()   # and the second pass's graph reaches g, at its new value
+        results[lib] = first, [to_np(a) for a in second], to_np(g.grad)
+    for i, (a, b) in enumerate(zip(results[npg][1], results[torch][1])):
+        np.testing.assert_allclose(a, 3 * results[npg][0][i], rtol=1e-12, atol=1e-12, err_msg=f"{name} input {i}")
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"{name} input {i}")
+    np.testing.assert_allclose(results[npg][2], results[torch][2], rtol=1e-10, atol=1e-12, err_msg=f"{name} grad of g")
