@@ -107,3 +107,38 @@ def test_a_gradient_tensor_reused_after_changing_it_in_place_with_create_graph(n
         np.testing.assert_allclose(a, 3 * results[npg][0][i], rtol=1e-12, atol=1e-12, err_msg=f"{name} input {i}")
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"{name} input {i}")
     np.testing.assert_allclose(results[npg][2], results[torch][2], rtol=1e-10, atol=1e-12, err_msg=f"{name} grad of g")
+
+
+def _vmapped(f):
+    from npgrad.func_vmap import vmap
+    return lambda *a: vmap(f)(*a)
+
+
+@pytest.mark.parametrize("case", ["GRUCell", "RNNCell", "LSTMCell", "rnn_relu_cell", "vmap GRU input",
+                                  "vmap LSTM h_0", "vmap GRUCell input", "vmap LSTMCell c"])
+def test_a_state_or_input_of_another_dtype_than_the_weights_is_an_error(case):
+    """A float64 state (npg.zeros' default dtype) with a float32 model: torch raises ("mat1 and mat2 must have
+    the same dtype"), as npgrad's fused layers do; the cells and the layers under vmap returned float64."""
+    f32, f64 = np.float32, np.float64
+    x = npg.tensor(np.ones((2, 3), f32))
+    with pytest.raises(TypeError, match=r"(?i)(cell|GRU|LSTM).*float64.*float32|float32.*float64"):
+        if case in ("GRUCell", "RNNCell", "LSTMCell"):
+            cell = getattr(nn, case)(3, 4, dtype=f32)
+            h = npg.zeros((2, 4))
+            cell(x, (npg.zeros((2, 4), dtype=f32), h) if case == "LSTMCell" else h)
+        elif case == "rnn_relu_cell":
+            cell = nn.RNNCell(3, 4, dtype=f32)
+            F.rnn_relu_cell(x, npg.zeros((2, 4)), cell.weight_ih, cell.weight_hh)
+        elif case == "vmap GRU input":
+            m = nn.GRU(3, 4)
+            _vmapped(lambda x: m(x)[0])(npg.tensor(np.ones((2, 5, 3), f32)))
+        elif case == "vmap LSTM h_0":
+            m = nn.LSTM(3, 4, dtype=f32)
+            _vmapped(lambda x: m(x, (npg.zeros((1, 4)), npg.zeros((1, 4), dtype=f32)))[0])(
+                npg.tensor(np.ones((2, 5, 3), f32)))
+        elif case == "vmap GRUCell input":
+            cell = nn.GRUCell(3, 4)
+            _vmapped(lambda x: cell(x))(x)
+        else:
+            cell = nn.LSTMCell(3, 4, dtype=f32)
+            _vmapped(lambda x: cell(x, (npg.zeros(4, dtype=f32), npg.zeros(4)))[0])(x)
