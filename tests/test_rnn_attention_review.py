@@ -142,3 +142,31 @@ def test_a_state_or_input_of_another_dtype_than_the_weights_is_an_error(case):
         else:
             cell = nn.LSTMCell(3, 4, dtype=f32)
             _vmapped(lambda x: cell(x, (npg.zeros(4, dtype=f32), npg.zeros(4)))[0])(x)
+
+
+@pytest.mark.parametrize("where", ["sdpa", "MultiheadAttention", "TransformerEncoderLayer"])
+def test_attention_dropout_of_one_zeroes_instead_of_nan(where):
+    """dropout_p=1.0 drops every attention weight: torch gives zeros (and zero gradients); npgrad's fused
+    attention scaled the kept weights by 1 / (1 - p) = 1 / 0 and gave NaN."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 2, 4))
+    torch.manual_seed(0)
+    if where == "sdpa":
+        tm, m = (lambda a: torch.nn.functional.scaled_dot_product_attention(a, a, a, dropout_p=1.0),
+                 lambda a: F.scaled_dot_product_attention(a, a, a, dropout_p=1.0))
+    else:
+        kw = dict(dropout=1.0) if where == "MultiheadAttention" else dict(dim_feedforward=5, dropout=1.0)
+        tmod = getattr(torch.nn, where)(4, 2, dtype=torch.float64, **kw)
+        mod = getattr(nn, where)(4, 2, **kw)
+        mod.load_state_dict({a: b.detach().numpy() for a, b in tmod.state_dict().items()})
+        if where == "MultiheadAttention":
+            tm, m = (lambda a: tmod(a, a, a, need_weights=False)[0]), (lambda a: mod(a, a, a, need_weights=False)[0])
+        else:
+            tm, m = tmod, mod
+    tx, nx = lib_tensor(torch, x), lib_tensor(npg, x)
+    tout, out = tm(tx), m(nx)
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    (tout * torch.tensor(g)).sum().backward()
+    (out * g).sum().backward()
+    np.testing.assert_allclose(nx.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -96,7 +96,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         total = p.sum(axis=-1, keepdims=True)
         p /= total if dead is None else np.where(dead, 1, total)
     if dropout_p > 0.0:
-        keep = (_random.get_generator().random(p.shape) >= dropout_p).astype(p.dtype) / (1.0 - dropout_p)
+        keep = (_random.get_generator().random(p.shape) >= dropout_p).astype(p.dtype)
+        if dropout_p < 1.0:  # (p = 1 drops every weight: zeros, as PyTorch, not 0 / 0)
+            keep /= 1.0 - dropout_p
         pd = p * keep
     else:
         keep = None
