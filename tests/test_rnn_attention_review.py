@@ -170,3 +170,24 @@ def test_attention_dropout_of_one_zeroes_instead_of_nan(where):
     (tout * torch.tensor(g)).sum().backward()
     (out * g).sum().backward()
     np.testing.assert_allclose(nx.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_sdpa_float_mask_array_changed_after_the_forward_pass():
+    """A float NumPy mask is a constant of the op: changing the array after the call must not change the
+    gradients (torch does not read the mask in backward). npgrad's create_graph path recomputed the scores
+    from the caller's array itself, so its gradients followed the new values."""
+    rng = np.random.default_rng(3)
+    x, mask0, later = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    grads = {}
+    for lib in (npg, torch):
+        q = lib_tensor(lib, x)
+        mask = mask0.copy()
+        f = F.scaled_dot_product_attention if lib is npg else torch.nn.functional.scaled_dot_product_attention
+        out = f(q, q, q, attn_mask=mask if lib is npg else torch.from_numpy(mask))  # (from_numpy: shared memory)
+        mask[...] = 3 * later
+        grad = npg.autograd.grad if lib is npg else torch.autograd.grad
+        g, = grad((out ** 2).sum(), [q], create_graph=True)
+        g2, = grad((g ** 2).sum(), [q])
+        grads[lib] = to_np(g), to_np(g2)
+    for a, b in zip(grads[npg], grads[torch]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

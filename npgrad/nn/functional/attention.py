@@ -20,7 +20,10 @@ def _attn_bias(attn_mask, is_causal, L, S, dtype):
         bias = np.where(np.tril(np.ones((L, S), dtype=bool)), 0, -np.inf).astype(dtype)
     if attn_mask is not None:
         md = _data(attn_mask)
-        m = np.where(md, 0, -np.inf).astype(dtype) if md.dtype == bool else md.astype(dtype, copy=False)
+        # (a float array is copied: the create_graph path reads the bias again, and the caller may change the
+        # array after the call; a Tensor is an input of the op, which the version counters guard)
+        m = np.where(md, 0, -np.inf).astype(dtype) if md.dtype == bool else \
+            md.astype(dtype, copy=not isinstance(attn_mask, Tensor))
         bias = m if bias is None else bias + m
     return bias
 
