@@ -23,6 +23,13 @@ def _any_batched(xs):
     return any(type(x) is BatchedTensor for x in xs)
 
 
+def _check_dtypes(name, dtype, named):
+    """The input and states must have the weights' dtype, as in the fused layers and cells (PyTorch raises)."""
+    for what, t in named:
+        if t is not None and t.dtype != dtype:
+            raise TypeError(f"{name}: {what} is {t.dtype} but the weights are {dtype}")
+
+
 def _step(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr=None):
     """One step of ``mode`` ('RNN_TANH', 'RNN_RELU', 'LSTM', 'GRU') on per-sample (..., I) ``x`` and
     (..., P) ``h`` (``c`` (..., H) for an LSTM); returns (h', c')."""
@@ -85,6 +92,7 @@ def rnn_forward(module, input, hx):
                              f"{f' and {(LD, N, H)}' if lstm else ''}, got {h0.shape}"
                              f"{f' and {c0.shape}' if c0 is not None else ''}")
     dtype = weights[0].dtype
+    _check_dtypes(name, dtype, [("input", x), ("h_0", h0), ("c_0", c0)])
     layer_in, h_n, c_n = x, [], []
     for layer in range(module.num_layers):
         outs = []
@@ -129,5 +137,6 @@ def cell_forward(mode, input, hx, w_ih, w_hh, b_ih, b_hh):
         c = zeros(shape, w_ih.dtype)
     if h.shape != shape or (lstm and c.shape != shape):
         raise ValueError(f"{mode.lower()}_cell: hidden state of shape {h.shape}, expected {shape}")
+    _check_dtypes(f"{mode.lower()}_cell", w_ih.dtype, [("input", input), ("h", h), ("c", c)])
     h, c = _step(mode, input, h, c, w_ih, w_hh, b_ih, b_hh)
     return (h, c) if lstm else h

@@ -68,8 +68,16 @@ def _seed(root, grad, create_graph):
         if isinstance(g, Tensor):
             if g.shape != root.shape:
                 raise ValueError(f"backward: gradient has shape {g.shape} but the tensor has shape {root.shape}")
-            return g if g.dtype == root.dtype else g.astype(root.dtype)
-        g = np.asarray(g, dtype=root.dtype)  # run_backward copies it if it would become a .grad
+            # a new node over g (a view) for the same reason as the copy below, g still reached by the graph
+            prev, _state.enabled = _state.enabled, True
+            try:
+                return g.view_as(g) if g.dtype == root.dtype else g.astype(root.dtype)
+            finally:
+                _state.enabled = prev
+        # a copy: the caller may change the array in place and pass it again (retain_graph), and VJPs that
+        # share work between a node's inputs key it on the gradient's identity (sdpa, the recurrent steps,
+        # autograd.Function), so a new pass must never hand them the same array
+        g = np.array(g, dtype=root.dtype)
         if g.shape != root.shape:
             raise ValueError(f"backward: gradient has shape {g.shape} but the tensor has shape {root.shape}")
     return _wrap(g) if create_graph else g

@@ -20,7 +20,10 @@ def _attn_bias(attn_mask, is_causal, L, S, dtype):
         bias = np.where(np.tril(np.ones((L, S), dtype=bool)), 0, -np.inf).astype(dtype)
     if attn_mask is not None:
         md = _data(attn_mask)
-        m = np.where(md, 0, -np.inf).astype(dtype) if md.dtype == bool else md.astype(dtype, copy=False)
+        # (a float array is copied: the create_graph path reads the bias again, and the caller may change the
+        # array after the call; a Tensor is an input of the op, which the version counters guard)
+        m = np.where(md, 0, -np.inf).astype(dtype) if md.dtype == bool else \
+            md.astype(dtype, copy=not isinstance(attn_mask, Tensor))
         bias = m if bias is None else bias + m
     return bias
 
@@ -96,7 +99,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         total = p.sum(axis=-1, keepdims=True)
         p /= total if dead is None else np.where(dead, 1, total)
     if dropout_p > 0.0:
-        keep = (_random.get_generator().random(p.shape) >= dropout_p).astype(p.dtype) / (1.0 - dropout_p)
+        keep = (_random.get_generator().random(p.shape) >= dropout_p).astype(p.dtype)
+        if dropout_p < 1.0:  # (p = 1 drops every weight: zeros, as PyTorch, not 0 / 0)
+            keep /= 1.0 - dropout_p
         pd = p * keep
     else:
         keep = None

@@ -60,6 +60,8 @@ def _state_of(name, h, batch, width, unbatched, dtype, what="hx"):
     want = (width,) if unbatched else (batch, width)
     if h.shape != want:
         raise ValueError(f"{name}: {what} of shape {h.shape}, expected {want}")
+    if h.dtype != dtype:  # (as the layers: PyTorch raises, NumPy would promote the result)
+        raise TypeError(f"{name}: {what} is {h.dtype} but the input and weights are {dtype}")
     return h.reshape(1, width) if unbatched else h
 
 
