@@ -53,3 +53,18 @@ def _count_leaves(spec):
     if spec is None:
         return 1
     return sum(_count_leaves(s) for s in spec[2])
+
+
+def _spec_str(spec):
+    """A structure for error messages: ``*`` for a leaf, e.g. ``{'a': *, 'b': (*, *)}``."""
+    if spec is None:
+        return "*"
+    kind, keys, specs = spec
+    items = [_spec_str(s) for s in specs]
+    if kind is dict or (isinstance(kind, type) and issubclass(kind, dict)):
+        return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(keys, items)) + "}"
+    if kind is list:
+        return "[" + ", ".join(items) + "]"
+    if kind is tuple:
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    return f"{getattr(kind, '__name__', kind)}(" + ", ".join(items) + ")"

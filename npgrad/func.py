@@ -28,7 +28,7 @@ from .autograd import forward_ad as _fwd
 from .autograd.versions import inputs_as_of
 from .autograd.grad_mode import _state, enable_grad
 from ._handover import handover
-from ._pytree import _build, _count_leaves, _flatten, _tree_map, _unflatten  # noqa: F401  (others import them here)
+from ._pytree import _build, _count_leaves, _flatten, _spec_str, _tree_map, _unflatten  # noqa: F401  (others import them here)
 from .dtypes import get_default_dtype
 from .ops.shape import reshape, stack
 from .tensor import Tensor, _leaf, _record, _wrap
@@ -325,8 +325,9 @@ def vjp(f, *primals, has_aux=False):
 
     def vjp_fn(cotangents):
         ct_leaves, ct_spec = _flatten(cotangents)
-        if len(ct_leaves) != len(outs):
-            raise ValueError(f"vjp: got {len(ct_leaves)} cotangent(s) for {len(outs)} output(s)")
+        if ct_spec != out_spec:   # (as torch: leaves are matched by position, so a reordered dict would mix them)
+            raise RuntimeError(f"vjp: expected the cotangents to have the structure of the outputs of f; "
+                               f"cotangents: {_spec_str(ct_spec)}, outputs: {_spec_str(out_spec)}")
         cts = [_cotangent(c, o, "vjp") for c, o in zip(ct_leaves, outs)]
         # batched cotangents inside vmap (vmap(vjp_fn)): a recorded backward pass, whose ops batch
         graph = graph_fwd or level.need_graph(outs, cts) or any(type(c) is _vm.BatchedTensor for c in cts)

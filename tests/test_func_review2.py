@@ -1,0 +1,53 @@
+"""npg.func against torch.func, review round 2: pytree structures of cotangents / tangents / in_dims / out_dims,
+chunk_size checks, linearize with pytree primals."""
+import collections
+
+import numpy as np
+import pytest
+import torch
+import torch.func as tfunc
+
+import npgrad as npg
+from npgrad import func
+from tests.helpers import assert_close
+
+
+def _n(x):
+    return npg.tensor(np.asarray(x), requires_grad=False)
+
+
+def _t(x):
+    return torch.tensor(np.asarray(x))
+
+
+# ------------------------------------------------------------------ vjp: cotangents must have the output's structure
+def _dict_out(lib):
+    return lambda a: {"a": a * 2.0, "b": a * 3.0}
+
+
+@pytest.mark.parametrize("cts", [
+    lambda m: {"b": m(np.ones(3)), "a": m(np.zeros(3))},          # the keys in another order
+    lambda m: {"a": m(np.ones(3)), "c": m(np.zeros(3))},          # another key
+    lambda m: [m(np.ones(3)), m(np.zeros(3))],                    # a list for a dict
+])
+def test_vjp_cotangents_of_another_structure_raise_as_torch(cts):
+    x = np.array([0.5, -1.0, 2.0])
+    _, tfn = tfunc.vjp(_dict_out(torch), _t(x))
+    with pytest.raises(RuntimeError, match="structure"):
+        tfn(cts(_t))
+    _, fn = func.vjp(_dict_out(npg), _n(x))
+    with pytest.raises(RuntimeError, match="structure"):   # (the reordered dict gave 3 * ones silently, torch: 2)
+        fn(cts(_n))
+    # the right structure (any key order of the caller's dict is not accepted by torch either)
+    assert_close(fn({"a": _n(np.ones(3)), "b": _n(np.zeros(3))})[0], tfn({"a": _t(np.ones(3)),
+                                                                          "b": _t(np.zeros(3))})[0].numpy())
+
+
+def test_vjp_single_output_with_a_tuple_cotangent_raises_as_torch():
+    x = np.array([0.5, -1.0, 2.0])
+    _, tfn = tfunc.vjp(lambda a: a * 2.0, _t(x))
+    with pytest.raises(RuntimeError, match="structure"):
+        tfn((_t(np.ones(3)),))
+    _, fn = func.vjp(lambda a: a * 2.0, _n(x))
+    with pytest.raises(RuntimeError, match="structure"):
+        fn((_n(np.ones(3)),))
