@@ -51,3 +51,20 @@ def test_vjp_single_output_with_a_tuple_cotangent_raises_as_torch():
     _, fn = func.vjp(lambda a: a * 2.0, _n(x))
     with pytest.raises(RuntimeError, match="structure"):
         fn((_n(np.ones(3)),))
+
+
+# ------------------------------------------------------------------ jvp: tangents must have the primals' structure
+def test_jvp_tangents_of_another_structure_raise_as_torch():
+    x = np.arange(3.0)
+    f_t = lambda d: d["a"] + d["b"] * 100.0  # noqa: E731
+    f_n = lambda d: d["a"] + d["b"] * 100.0  # noqa: E731
+    for tans in (lambda m: ({"b": m(np.ones(3)), "a": m(np.zeros(3))},),
+                 lambda m: ({"a": m(np.ones(3)), "c": m(np.zeros(3))},),
+                 lambda m: ([m(np.ones(3)), m(np.zeros(3))],)):
+        with pytest.raises(RuntimeError, match="structure"):
+            tfunc.jvp(f_t, ({"a": _t(x), "b": _t(x + 10)},), tans(_t))
+        with pytest.raises(RuntimeError, match="structure"):   # (the reordered dict gave ones silently, torch: 100)
+            func.jvp(f_n, ({"a": _n(x), "b": _n(x + 10)},), tans(_n))
+    _, tj = tfunc.jvp(f_t, ({"a": _t(x), "b": _t(x + 10)},), ({"a": _t(np.zeros(3)), "b": _t(np.ones(3))},))
+    _, j = func.jvp(f_n, ({"a": _n(x), "b": _n(x + 10)},), ({"a": _n(np.zeros(3)), "b": _n(np.ones(3))},))
+    assert_close(j, tj.numpy())
