@@ -408,10 +408,21 @@ def _basis(tensors, k, e):
     return arrays
 
 
+def _check_chunk_size(where, chunk_size):
+    """torch.func.jacrev's check (done when the transform is made): None or a positive int."""
+    if chunk_size is None:
+        return
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+        raise TypeError(f"{where}: `chunk_size` must be None or an int, got {type(chunk_size).__name__}")
+    if chunk_size <= 0:
+        raise ValueError(f"{where}: `chunk_size` should be greater than 0, got {chunk_size}")
+
+
 def jacrev(f, argnums=0, has_aux=False, *, chunk_size=None):
     """``torch.func.jacrev``: the Jacobian of ``f`` by reverse mode: one backward pass vectorized by
     :func:`vmap` over the basis cotangents (``chunk_size`` of them at a time), or one backward pass per output
     element when an op of ``f`` has no batching rule; its shape is ``output.shape + input.shape``."""
+    _check_chunk_size("jacrev", chunk_size)
     def wrapper(*args, **kwargs):
         if _tensor_mod._VMAP:
             lv = _vm.batched_level(args)

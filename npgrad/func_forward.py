@@ -243,6 +243,7 @@ def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
     :func:`vmap` over the basis tangents (``chunk_size`` at a time), or one forward pass per input element when an
     op of ``f`` has no batching rule; its
     shape is ``output.shape + input.shape`` (per output and per argnum, as ``f`` returns and takes them)."""
+    _func()._check_chunk_size("jacfwd", chunk_size)
     def wrapper(*args, **kwargs):
         fn = _func()
         single, nums = fn._normalize_argnums(argnums, len(args), "jacfwd")

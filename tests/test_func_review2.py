@@ -68,3 +68,22 @@ def test_jvp_tangents_of_another_structure_raise_as_torch():
     _, tj = tfunc.jvp(f_t, ({"a": _t(x), "b": _t(x + 10)},), ({"a": _t(np.zeros(3)), "b": _t(np.ones(3))},))
     _, j = func.jvp(f_n, ({"a": _n(x), "b": _n(x + 10)},), ({"a": _n(np.zeros(3)), "b": _n(np.ones(3))},))
     assert_close(j, tj.numpy())
+
+
+# ------------------------------------------------------------------ jacrev / jacfwd: chunk_size must be positive
+@pytest.mark.parametrize("chunk", [0, -1])
+def test_jacobian_chunk_size_not_positive_raises_as_torch(chunk):
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(ValueError, match="chunk_size"):
+        tfunc.jacrev(torch.sin, chunk_size=chunk)(_t(x))
+    with pytest.raises(ValueError, match="chunk_size"):   # (it was ignored: the loop fallback ran)
+        func.jacrev(npg.sin, chunk_size=chunk)(_n(x))
+    with pytest.raises(ValueError, match="chunk_size"):   # (torch's jacfwd has no chunk_size; npgrad's checks it alike)
+        func.jacfwd(npg.sin, chunk_size=chunk)(_n(x))
+
+
+def test_jacobian_chunk_size_as_torch():
+    x = np.array([0.5, -1.0, 2.0, 0.1])
+    tj = tfunc.jacrev(torch.sin, chunk_size=3)(_t(x)).numpy()
+    assert_close(func.jacrev(npg.sin, chunk_size=3)(_n(x)), tj)
+    assert_close(func.jacfwd(npg.sin, chunk_size=3)(_n(x)), tj)
