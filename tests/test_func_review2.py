@@ -87,3 +87,25 @@ def test_jacobian_chunk_size_as_torch():
     tj = tfunc.jacrev(torch.sin, chunk_size=3)(_t(x)).numpy()
     assert_close(func.jacrev(npg.sin, chunk_size=3)(_n(x)), tj)
     assert_close(func.jacfwd(npg.sin, chunk_size=3)(_n(x)), tj)
+
+
+# ------------------------------------------------------------------ linearize: pytree primals, as torch.func.linearize
+def test_linearize_pytree_primals_as_torch():
+    r = np.random.default_rng(1)
+    a0, b0 = r.standard_normal(3), r.standard_normal(2)
+    ta, tb = r.standard_normal(3), r.standard_normal(2)
+    t_out, t_fn = tfunc.linearize(lambda d, c: {"o": torch.sin(d["a"]).sum() * d["b"] * c[0]},
+                                  {"a": _t(a0), "b": _t(b0)}, (_t(2.0),))
+    out, fn = func.linearize(lambda d, c: {"o": npg.sin(d["a"]).sum() * d["b"] * c[0]},
+                             {"a": _n(a0), "b": _n(b0)}, (_n(2.0),))
+    assert_close(out["o"], t_out["o"].numpy())
+    tj = t_fn({"a": _t(ta), "b": _t(tb)}, (_t(0.5),))
+    j = fn({"a": _n(ta), "b": _n(tb)}, (_n(0.5),))
+    assert list(j) == ["o"]
+    assert_close(j["o"], tj["o"].numpy())
+    with pytest.raises(RuntimeError, match="argspec"):
+        t_fn({"b": _t(tb), "a": _t(ta)}, (_t(0.5),))
+    with pytest.raises(RuntimeError, match="structure"):
+        fn({"b": _n(tb), "a": _n(ta)}, (_n(0.5),))
+    with pytest.raises(RuntimeError, match="shape"):
+        fn({"a": _n(ta), "b": _n(ta)}, (_n(0.5),))
