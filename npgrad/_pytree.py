@@ -68,3 +68,26 @@ def _spec_str(spec):
     if kind is tuple:
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
     return f"{getattr(kind, '__name__', kind)}(" + ", ".join(items) + ")"
+
+
+def _broadcast_prefix(prefix, x):
+    """The leaves of ``prefix`` broadcast over the leaves of ``x`` (as torch's in_dims / out_dims): a leaf of
+    ``prefix`` (an int, None...) stands for every leaf of the subtree of ``x`` at its place. None when
+    ``prefix`` is not a prefix of ``x``'s structure (a sequence of another length, a dict of other keys)."""
+    if not isinstance(prefix, (list, tuple, dict)):
+        return [prefix] * len(_flatten(x)[0])
+    if isinstance(prefix, dict):
+        if not isinstance(x, dict) or set(prefix) != set(x):
+            return None
+        pairs = [(prefix[k], x[k]) for k in x]   # (matched by key, in the order of x's leaves)
+    else:
+        if not isinstance(x, (list, tuple)) or len(prefix) != len(x):
+            return None
+        pairs = list(zip(prefix, x))
+    out = []
+    for p, v in pairs:
+        sub = _broadcast_prefix(p, v)
+        if sub is None:
+            return None
+        out += sub
+    return out

@@ -109,3 +109,43 @@ def test_linearize_pytree_primals_as_torch():
         fn({"b": _n(tb), "a": _n(ta)}, (_n(0.5),))
     with pytest.raises(RuntimeError, match="shape"):
         fn({"a": _n(ta), "b": _n(ta)}, (_n(0.5),))
+
+
+# ------------------------------------------------------------------ vmap: in_dims / out_dims as tree prefixes
+def _shapes(r):
+    if isinstance(r, (tuple, list)):
+        return type(r)(_shapes(v) for v in r)
+    if isinstance(r, dict):
+        return {k: _shapes(v) for k, v in r.items()}
+    return tuple(r.shape)
+
+
+def test_vmap_in_dims_prefix_of_a_nested_input_as_torch():
+    r = np.random.default_rng(2)
+    a, b, c = r.standard_normal((4, 3)), r.standard_normal((4, 2)), r.standard_normal(5)
+    # in_dims (0, None) for the input ((a, b), c): 0 for both a and b, None for c
+    tr = tfunc.vmap(lambda p: p[0][0] * p[0][1].sum() + p[1].sum(), in_dims=((0, None),))(((_t(a), _t(b)), _t(c)))
+    nr = func.vmap(lambda p: p[0][0] * p[0][1].sum() + p[1].sum(), in_dims=((0, None),))(((_n(a), _n(b)), _n(c)))
+    assert_close(nr, tr.numpy())
+    with pytest.raises(ValueError, match="in_dims"):   # a prefix that does not fit: torch's ValueError
+        tfunc.vmap(lambda p: p[0][0], in_dims=((0, None, 0),))(((_t(a), _t(b)), _t(c)))
+    with pytest.raises(ValueError, match="in_dims"):
+        func.vmap(lambda p: p[0][0], in_dims=((0, None, 0),))(((_n(a), _n(b)), _n(c)))
+
+
+def test_vmap_out_dims_prefix_of_a_nested_output_as_torch():
+    x = np.random.default_rng(3).standard_normal((4, 3))
+    tr = tfunc.vmap(lambda a: (a * 2, (a, a.sum())), out_dims=(1, 0))(_t(x))
+    nr = func.vmap(lambda a: (a * 2, (a, a.sum())), out_dims=(1, 0))(_n(x))
+    assert _shapes(nr) == _shapes(tr) == ((3, 4), ((4, 3), (4,)))
+    assert_close(nr[0], tr[0].numpy())
+    # a one-element tuple for a single output is allowed (torch's special case)
+    tr = tfunc.vmap(lambda a: a * 2, out_dims=(1,))(_t(x))
+    nr = func.vmap(lambda a: a * 2, out_dims=(1,))(_n(x))
+    assert_close(nr, tr.numpy())
+    # out_dims that are no prefix of the output's structure raise, as torch (npgrad matched them by leaf position)
+    for od in ((1,), (1, 0, 0)):
+        with pytest.raises(ValueError, match="out_dims"):
+            tfunc.vmap(lambda a: ((a * 2, a), a), out_dims=od)(_t(x))
+        with pytest.raises(ValueError, match="out_dims"):
+            func.vmap(lambda a: ((a * 2, a), a), out_dims=od)(_n(x))
