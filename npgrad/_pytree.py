@@ -1,5 +1,6 @@
 """Pytrees of the functional transforms (npgrad/func.py): nested lists, tuples, namedtuples and dicts
-flattened into their leaves and rebuilt."""
+flattened into their leaves and rebuilt (an OrderedDict stays one, as in torch's pytrees)."""
+import collections
 
 
 def _flatten(x):
@@ -18,7 +19,7 @@ def _flatten(x):
             lv, s = _flatten(x[k])
             leaves += lv
             specs.append(s)
-        return leaves, (dict, keys, specs)
+        return leaves, (collections.OrderedDict if isinstance(x, collections.OrderedDict) else dict, keys, specs)
     return [x], None
 
 
@@ -33,8 +34,8 @@ def _build(it, spec):
         return next(it)
     kind, keys, specs = spec
     items = [_build(it, s) for s in specs]
-    if kind is dict:
-        return dict(zip(keys, items))
+    if kind is dict or kind is collections.OrderedDict:
+        return kind(zip(keys, items))
     if kind is list:
         return items
     if kind is tuple:

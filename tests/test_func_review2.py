@@ -149,3 +149,16 @@ def test_vmap_out_dims_prefix_of_a_nested_output_as_torch():
             tfunc.vmap(lambda a: ((a * 2, a), a), out_dims=od)(_t(x))
         with pytest.raises(ValueError, match="out_dims"):
             func.vmap(lambda a: ((a * 2, a), a), out_dims=od)(_n(x))
+
+
+# ------------------------------------------------------------------ an OrderedDict stays one (torch's pytrees keep it)
+def test_ordered_dict_structure_kept_as_torch():
+    x, y = np.array([0.5, -1.0]), np.array([2.0, 3.0])
+    f_t = lambda p: (p["a"] * p["b"]).sum()  # noqa: E731
+    tg = tfunc.grad(f_t)(collections.OrderedDict([("b", _t(y)), ("a", _t(x))]))
+    g = func.grad(f_t)(collections.OrderedDict([("b", _n(y)), ("a", _n(x))]))
+    assert type(g) is type(tg) is collections.OrderedDict and list(g) == list(tg) == ["b", "a"]
+    assert_close(g["b"], tg["b"].numpy())
+    tv = tfunc.vmap(lambda p: collections.OrderedDict(u=p["a"] * 2))(collections.OrderedDict(a=_t(np.ones((2, 3)))))
+    v = func.vmap(lambda p: collections.OrderedDict(u=p["a"] * 2))(collections.OrderedDict(a=_n(np.ones((2, 3)))))
+    assert type(v) is type(tv) is collections.OrderedDict
