@@ -28,7 +28,7 @@ from .autograd import forward_ad as _fwd
 from .autograd.versions import inputs_as_of
 from .autograd.grad_mode import _state, enable_grad
 from ._handover import handover
-from ._pytree import _build, _count_leaves, _flatten, _tree_map, _unflatten  # noqa: F401  (others import them here)
+from ._pytree import _build, _count_leaves, _flatten, _spec_str, _tree_map, _unflatten  # noqa: F401  (others import them here)
 from .dtypes import get_default_dtype
 from .ops.shape import reshape, stack
 from .tensor import Tensor, _leaf, _record, _wrap
@@ -325,8 +325,9 @@ def vjp(f, *primals, has_aux=False):
 
     def vjp_fn(cotangents):
         ct_leaves, ct_spec = _flatten(cotangents)
-        if len(ct_leaves) != len(outs):
-            raise ValueError(f"vjp: got {len(ct_leaves)} cotangent(s) for {len(outs)} output(s)")
+        if ct_spec != out_spec:   # (as torch: leaves are matched by position, so a reordered dict would mix them)
+            raise RuntimeError(f"vjp: expected the cotangents to have the structure of the outputs of f; "
+                               f"cotangents: {_spec_str(ct_spec)}, outputs: {_spec_str(out_spec)}")
         cts = [_cotangent(c, o, "vjp") for c, o in zip(ct_leaves, outs)]
         # batched cotangents inside vmap (vmap(vjp_fn)): a recorded backward pass, whose ops batch
         graph = graph_fwd or level.need_graph(outs, cts) or any(type(c) is _vm.BatchedTensor for c in cts)
@@ -407,10 +408,21 @@ def _basis(tensors, k, e):
     return arrays
 
 
+def _check_chunk_size(where, chunk_size):
+    """torch.func.jacrev's check (done when the transform is made): None or a positive int."""
+    if chunk_size is None:
+        return
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+        raise TypeError(f"{where}: `chunk_size` must be None or an int, got {type(chunk_size).__name__}")
+    if chunk_size <= 0:
+        raise ValueError(f"{where}: `chunk_size` should be greater than 0, got {chunk_size}")
+
+
 def jacrev(f, argnums=0, has_aux=False, *, chunk_size=None):
     """``torch.func.jacrev``: the Jacobian of ``f`` by reverse mode: one backward pass vectorized by
     :func:`vmap` over the basis cotangents (``chunk_size`` of them at a time), or one backward pass per output
     element when an op of ``f`` has no batching rule; its shape is ``output.shape + input.shape``."""
+    _check_chunk_size("jacrev", chunk_size)
     def wrapper(*args, **kwargs):
         if _tensor_mod._VMAP:
             lv = _vm.batched_level(args)

@@ -10,24 +10,29 @@ __all__ = ["linearize", "stack_module_state", "replace_all_batch_norm_modules_",
 def linearize(func, *primals):
     """``(func(*primals), jvp_fn)``, as ``torch.func.linearize``: ``jvp_fn(*tangents)`` is the Jacobian of
     ``func`` at ``primals`` applied to ``tangents`` (forward mode, ``npg.func.jvp``), for tangents of the
-    primals' shapes and dtypes."""
+    primals' structure (a primal may be a tuple, list or dict of tensors), shapes and dtypes."""
     from .func import jvp
+    from ._pytree import _flatten, _spec_str, _unflatten
     if not primals:
         raise ValueError("linearize: expected at least one primal")
-    primals = tuple(p if isinstance(p, Tensor) else tensor(p) for p in primals)
+    leaves, spec = _flatten(primals)
+    primals = _unflatten([p if isinstance(p, Tensor) else tensor(p) for p in leaves], spec)
+    leaves = _flatten(primals)[0]
     out = _detached(func(*primals))
 
     def jvp_fn(*tangents):
-        if len(tangents) != len(primals):
-            raise RuntimeError(f"linearize: expected {len(primals)} tangents (one per primal), got {len(tangents)}")
+        t_leaves, t_spec = _flatten(tangents)
+        if t_spec != spec:
+            raise RuntimeError(f"linearize: expected the tangents to have the structure of the primals; tangents: "
+                               f"{_spec_str(t_spec)}, primals: {_spec_str(spec)}")
         ts = []
-        for i, (p, t) in enumerate(zip(primals, tangents)):
+        for i, (p, t) in enumerate(zip(leaves, t_leaves)):
             t = t if isinstance(t, Tensor) else tensor(np.asarray(t), requires_grad=False)
             if t.shape != p.shape or t.dtype != p.dtype:
                 raise RuntimeError(f"linearize: expected tangent {i} of shape {p.shape} and dtype {p.dtype} (the "
                                    f"primal's), got shape {t.shape} and dtype {t.dtype}")
             ts.append(t)
-        return jvp(func, primals, tuple(ts))[1]
+        return jvp(func, primals, _unflatten(ts, t_spec))[1]
     return out, jvp_fn
 
 

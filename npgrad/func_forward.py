@@ -149,11 +149,12 @@ def jvp(f, primals, tangents, has_aux=False):
             return r
     inputs = _Inputs("jvp", primals, tuple(range(len(primals))))
     t_leaves = []
-    for p, t in zip(primals, tangents):
-        pl, _ = fn._flatten(p)
-        tl, _ = fn._flatten(t)
-        if len(pl) != len(tl):
-            raise ValueError("jvp: tangents must have the same structure as primals")
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        _, ps = fn._flatten(p)
+        tl, ts = fn._flatten(t)
+        if ps != ts:   # (as torch: leaves are matched by position, so a reordered dict would mix them)
+            raise RuntimeError(f"jvp: expected the tangents to have the structure of the primals; primal {i}: "
+                               f"{fn._spec_str(ps)}, tangent {i}: {fn._spec_str(ts)}")
         t_leaves += tl
     tans = [inputs.tangent(i, t) for i, t in enumerate(t_leaves)]
     prims, jv, spec, aux = inputs.run(f, tans, has_aux)
@@ -242,6 +243,7 @@ def jacfwd(f, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
     :func:`vmap` over the basis tangents (``chunk_size`` at a time), or one forward pass per input element when an
     op of ``f`` has no batching rule; its
     shape is ``output.shape + input.shape`` (per output and per argnum, as ``f`` returns and takes them)."""
+    _func()._check_chunk_size("jacfwd", chunk_size)
     def wrapper(*args, **kwargs):
         fn = _func()
         single, nums = fn._normalize_argnums(argnums, len(args), "jacfwd")

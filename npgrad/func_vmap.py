@@ -29,7 +29,7 @@ import numpy as np
 
 _tm = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
 from . import _vmap_state
-from ._pytree import _flatten, _unflatten
+from ._pytree import _broadcast_prefix, _flatten, _spec_str, _unflatten
 from .tensor import Tensor, _new
 
 __all__ = ["vmap"]
@@ -237,16 +237,14 @@ RULES["fft"] = importlib.import_module(".func_vmap_fft", __package__).fft_rule  
 _warned = set()
 
 
-
-
 def _broadcast_dims(dims, arg, where):
-    """Leaves of ``dims`` matched to the leaves of ``arg`` (a single int/None applies to all of them)."""
+    """Leaves of ``dims`` matched to the leaves of ``arg``: ``dims`` is a prefix of ``arg``'s structure, an int
+    or None standing for every leaf under it (as torch.func.vmap)."""
     leaves, spec = _flatten(arg)
-    if dims is None or isinstance(dims, int):
-        return leaves, [dims] * len(leaves)
-    dl, dspec = _flatten(dims)
-    if dspec != spec:
-        raise ValueError(f"{where}: in_dims {dims!r} does not match the structure of the input")
+    dl = _broadcast_prefix(dims, arg)
+    if dl is None:
+        raise ValueError(f"{where}: in_dims {dims!r} does not match the structure of the input "
+                         f"{_spec_str(spec)} (it must be an int, None, or a prefix of that structure)")
     return leaves, dl
 
 
@@ -353,15 +351,15 @@ def _select(x, d, i):
 
 
 def _out_dims(out_dims, out):
+    """The out_dims of each output leaf: ``out_dims`` is a prefix of the output's structure (as torch.func.vmap,
+    which also takes a one-element tuple for a single output)."""
     leaves, spec = _flatten(out)
-    if out_dims is None or isinstance(out_dims, int):
-        return [out_dims] * len(leaves)
-    dl, dspec = _flatten(out_dims)
-    if len(dl) == 1 and len(leaves) != 1:
-        return dl * len(leaves)
-    if dspec != spec and not (isinstance(out, (tuple, list)) and isinstance(out_dims, (tuple, list))
-                              and len(dl) == len(leaves)):
-        raise ValueError(f"vmap: out_dims {out_dims!r} does not match the structure of the output")
+    if spec is None and isinstance(out_dims, (tuple, list)) and len(out_dims) == 1:
+        out_dims = out_dims[0]
+    dl = _broadcast_prefix(out_dims, out)
+    if dl is None:
+        raise ValueError(f"vmap: out_dims {out_dims!r} does not match the structure of the output "
+                         f"{_spec_str(spec)} (it must be an int, None, or a prefix of that structure)")
     return dl
 
 
