@@ -118,12 +118,44 @@ def test_init_writes_through_a_view():
     np.testing.assert_array_equal(lstm.bias_ih_l0.data[:4], before[:4])
 
 
+@pytest.mark.parametrize("name,args", [("uniform_", ()), ("normal_", ()), ("trunc_normal_", ()),
+                                       ("xavier_uniform_", ()), ("kaiming_normal_", ()), ("orthogonal_", ()),
+                                       ("sparse_", (0.5,))])
+def test_random_fill_of_integer_tensor_is_an_error(name, args):
+    with pytest.raises((NotImplementedError, RuntimeError)):
+        getattr(TI, name)(torch.zeros(4, 3, dtype=torch.int64), *args)
+    w = npg.tensor(np.zeros((4, 3), np.int64))
+    with pytest.raises(TypeError, match=f"{name}.*int64"):
+        getattr(I, name)(w, *args)
+    np.testing.assert_array_equal(w.data, 0)
+
+
 def test_exact_fills_of_integer_tensor_as_torch():
     for name, args, shape in [("eye_", (), (3, 4)), ("dirac_", (), (3, 4, 3)), ("ones_", (), (3, 4)),
                               ("constant_", (2,), (3, 4))]:
         w = npg.tensor(np.zeros(shape, np.int64))
         getattr(I, name)(w, *args)
         np.testing.assert_array_equal(w.data, getattr(TI, name)(torch.zeros(shape, dtype=torch.int64), *args).numpy())
+
+
+def test_complex_fills_as_torch():
+    """PyTorch draws the real and imaginary parts independently: uniform_ each in U(a, b), normal_ each from
+    N(mean, std**2 / 2)."""
+    npg.random.seed(0)
+    torch.manual_seed(0)
+    for name, args in [("uniform_", (-1.0, 3.0)), ("normal_", (1.0, 2.0)), ("xavier_normal_", ()),
+                       ("kaiming_uniform_", ())]:
+        w = npg.tensor(np.zeros((300, 400), np.complex128), requires_grad=False)
+        t = getattr(TI, name)(torch.zeros(300, 400, dtype=torch.complex128), *args).numpy()
+        getattr(I, name)(w, *args)
+        assert w.dtype == np.complex128
+        _close_moments(w.data.real, t.real)
+        _close_moments(w.data.imag, t.imag)
+    for name in ("trunc_normal_", "orthogonal_"):
+        with pytest.raises(Exception):
+            getattr(TI, name)(torch.zeros(3, 4, dtype=torch.complex128))
+        with pytest.raises(TypeError, match=name):
+            getattr(I, name)(npg.tensor(np.zeros((3, 4), np.complex128), requires_grad=False))
 
 
 def test_init_invalidates_a_graph_that_saved_the_tensor():

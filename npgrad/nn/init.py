@@ -13,6 +13,42 @@ def _gen(generator):
     return generator or _random.get_generator()
 
 
+def _random_dtype(tensor, op, complex_ok=True):
+    """The dtype a random fill draws for: floating, or complex where PyTorch draws complex values; an integer
+    or boolean tensor is an error (PyTorch raises; casting the draws would silently truncate them)."""
+    dt = np.dtype(tensor.dtype)
+    if np.issubdtype(dt, np.floating) or (complex_ok and np.issubdtype(dt, np.complexfloating)):
+        return dt
+    kind = "complex" if np.issubdtype(dt, np.complexfloating) else "non-floating"
+    raise TypeError(f"nn.init.{op}: cannot fill a {kind} tensor ({dt}, shape {tuple(tensor.shape)}) with random "
+                    f"values; use a floating dtype")
+
+
+def _uniform(rng, a, b, shape, dtype):
+    """U(a, b) draws; complex: real and imaginary parts each U(a, b), as PyTorch."""
+    if np.issubdtype(dtype, np.complexfloating):
+        return rng.uniform(a, b, shape) + 1j * rng.uniform(a, b, shape)
+    return rng.uniform(a, b, shape)
+
+
+def _normal(rng, mean, std, shape, dtype):
+    """N(mean, std**2) draws; complex: real and imaginary parts each N(mean, std**2 / 2), as PyTorch."""
+    if np.issubdtype(dtype, np.complexfloating):
+        s = std / math.sqrt(2.0)
+        return rng.normal(mean, s, shape) + 1j * rng.normal(mean, s, shape)
+    return rng.normal(mean, std, shape)
+
+
+def _uniform_fill(tensor, a, b, generator, op):
+    dt = _random_dtype(tensor, op)
+    return _fill(tensor, _uniform(_gen(generator), a, b, tensor.shape, dt))
+
+
+def _normal_fill(tensor, mean, std, generator, op):
+    dt = _random_dtype(tensor, op)
+    return _fill(tensor, _normal(_gen(generator), mean, std, tensor.shape, dt))
+
+
 def _fill(tensor, values):
     tensor.data[...] = values
     _versions.bump(tensor.data, "nn.init")  # a graph that saved the tensor must not use it
@@ -60,12 +96,12 @@ def _fan(tensor, mode):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
-    return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
+    return _uniform_fill(tensor, a, b, generator, "uniform_")
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std**2)."""
-    return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
+    return _normal_fill(tensor, mean, std, generator, "normal_")
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
@@ -77,6 +113,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
                       "may be incorrect.", stacklevel=2)
     if a > b:
         raise RuntimeError(f"trunc_normal_: the interval [a, b] = [{a}, {b}] is empty")
+    _random_dtype(tensor, "trunc_normal_", complex_ok=False)
     rng = _gen(generator)
 
     def norm_cdf(x):
@@ -127,13 +164,13 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-a, a) with ``a = gain * sqrt(6 / (fan_in + fan_out))`` (Glorot)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -a, a, generator)
+    return _uniform_fill(tensor, -a, a, generator, "xavier_uniform_")
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """N(0, std**2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
+    return _normal_fill(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator, "xavier_normal_")
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
@@ -142,7 +179,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound, generator)
+    return _uniform_fill(tensor, -bound, bound, generator, "kaiming_uniform_")
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
@@ -150,7 +187,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     if 0 in tensor.shape:
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return normal_(tensor, 0.0, std, generator)
+    return _normal_fill(tensor, 0.0, std, generator, "kaiming_normal_")
 
 
 def orthogonal_(tensor, gain=1, generator=None):
@@ -159,6 +196,7 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.size == 0:    # (a no-op, as PyTorch's)
         return tensor
+    _random_dtype(tensor, "orthogonal_", complex_ok=False)
     rows = tensor.shape[0]
     cols = tensor.size // rows
     flat = _gen(generator).normal(0.0, 1.0, (rows, cols))
@@ -197,7 +235,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
     gen = _gen(generator)
-    values = gen.normal(0.0, std, (rows, cols))
+    values = _normal(gen, 0.0, std, (rows, cols), _random_dtype(tensor, "sparse_"))
     for c in range(cols):
         values[gen.permutation(rows)[:num_zeros], c] = 0
     return _fill(tensor, values)
