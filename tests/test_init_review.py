@@ -85,6 +85,13 @@ def test_distribution_matches_torch(name, args, shape, dtype):
         np.testing.assert_array_equal((w.data == 0).sum(0), (t.numpy() == 0).sum(0))
 
 
+def test_generator_reproduces_and_foreign_generator_is_a_clear_error():
+    draws = [I.kaiming_normal_(_zeros((5, 4)), generator=np.random.default_rng(7)).data for _ in range(2)]
+    np.testing.assert_array_equal(*draws)
+    with pytest.raises(TypeError, match=r"uniform_.*numpy\.random\.Generator"):
+        I.uniform_(_zeros((3,)), generator=torch.Generator())
+
+
 @pytest.mark.parametrize("shape,gain", [((30, 50), 2.0), ((50, 30), 0.5), ((8, 4, 3, 3), 1.5), ((6, 6), 1)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_orthogonal(shape, gain, dtype):
@@ -116,6 +123,18 @@ def test_init_writes_through_a_view():
     I.constant_(lstm.bias_ih_l0[4:8], 1.0)
     np.testing.assert_array_equal(lstm.bias_ih_l0.data[4:8], 1.0)
     np.testing.assert_array_equal(lstm.bias_ih_l0.data[:4], before[:4])
+
+
+def test_constant_takes_a_0d_tensor_and_rejects_a_non_scalar():
+    w = _zeros((3,))
+    I.constant_(w, npg.tensor(2.0, requires_grad=True))    # PyTorch's fill_ takes a 0-d tensor
+    np.testing.assert_array_equal(w.data, TI.constant_(torch.zeros(3), torch.tensor(2.0, requires_grad=True)).numpy())
+    with pytest.raises(RuntimeError):
+        TI.constant_(torch.zeros(3), torch.ones(3))
+    for bad in (np.ones(3), np.ones(2), [1, 2]):
+        with pytest.raises((TypeError, ValueError), match="constant_"):
+            I.constant_(w, bad)
+    np.testing.assert_array_equal(w.data, 2.0)
 
 
 @pytest.mark.parametrize("name,args", [("uniform_", ()), ("normal_", ()), ("trunc_normal_", ()),
@@ -156,6 +175,11 @@ def test_complex_fills_as_torch():
             getattr(TI, name)(torch.zeros(3, 4, dtype=torch.complex128))
         with pytest.raises(TypeError, match=name):
             getattr(I, name)(npg.tensor(np.zeros((3, 4), np.complex128), requires_grad=False))
+
+
+def test_non_tensor_is_a_clear_error():
+    with pytest.raises(TypeError, match="normal_.*Tensor"):
+        I.normal_(np.zeros(3))
 
 
 def test_init_invalidates_a_graph_that_saved_the_tensor():

@@ -7,15 +7,30 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from .. import random as _random
+from ..tensor import Tensor
 
 
-def _gen(generator):
-    return generator or _random.get_generator()
+def _gen(generator, op):
+    """npgrad's generator, or ``generator`` (a ``numpy.random.Generator``; a ``torch.Generator`` has no place
+    here)."""
+    if generator is None:
+        return _random.get_generator()
+    if not isinstance(generator, (np.random.Generator, np.random.RandomState)):
+        raise TypeError(f"nn.init.{op}: generator must be a numpy.random.Generator (npgrad's random source: "
+                        f"np.random.default_rng(seed) or npg.random.get_generator()), got {type(generator).__name__}")
+    return generator
+
+
+def _check_tensor(tensor, op):
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"nn.init.{op}: expected an npgrad Tensor or Parameter to fill in place, got "
+                        f"{type(tensor).__name__}")
 
 
 def _random_dtype(tensor, op, complex_ok=True):
     """The dtype a random fill draws for: floating, or complex where PyTorch draws complex values; an integer
     or boolean tensor is an error (PyTorch raises; casting the draws would silently truncate them)."""
+    _check_tensor(tensor, op)
     dt = np.dtype(tensor.dtype)
     if np.issubdtype(dt, np.floating) or (complex_ok and np.issubdtype(dt, np.complexfloating)):
         return dt
@@ -41,12 +56,12 @@ def _normal(rng, mean, std, shape, dtype):
 
 def _uniform_fill(tensor, a, b, generator, op):
     dt = _random_dtype(tensor, op)
-    return _fill(tensor, _uniform(_gen(generator), a, b, tensor.shape, dt))
+    return _fill(tensor, _uniform(_gen(generator, op), a, b, tensor.shape, dt))
 
 
 def _normal_fill(tensor, mean, std, generator, op):
     dt = _random_dtype(tensor, op)
-    return _fill(tensor, _normal(_gen(generator), mean, std, tensor.shape, dt))
+    return _fill(tensor, _normal(_gen(generator, op), mean, std, tensor.shape, dt))
 
 
 def _fill(tensor, values):
@@ -114,7 +129,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     if a > b:
         raise RuntimeError(f"trunc_normal_: the interval [a, b] = [{a}, {b}] is empty")
     _random_dtype(tensor, "trunc_normal_", complex_ok=False)
-    rng = _gen(generator)
+    rng = _gen(generator, "trunc_normal_")
 
     def norm_cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
@@ -143,18 +158,27 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 
 
 def constant_(tensor, val):
-    return _fill(tensor, val)
+    """Fill with ``val``: a number or a 0-d tensor (taken without gradient, as PyTorch's ``fill_``)."""
+    _check_tensor(tensor, "constant_")
+    value = np.asarray(val.data if isinstance(val, Tensor) else val)
+    if value.ndim != 0 or value.dtype == object:
+        raise ValueError(f"nn.init.constant_: the value must be a number or a 0-d tensor, got "
+                         f"{type(val).__name__} of shape {value.shape} (filling a tensor of shape {tuple(tensor.shape)})")
+    return _fill(tensor, value)
 
 
 def zeros_(tensor):
+    _check_tensor(tensor, "zeros_")
     return _fill(tensor, 0)
 
 
 def ones_(tensor):
+    _check_tensor(tensor, "ones_")
     return _fill(tensor, 1)
 
 
 def eye_(tensor):
+    _check_tensor(tensor, "eye_")
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return _fill(tensor, np.eye(*tensor.shape))
@@ -199,7 +223,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     _random_dtype(tensor, "orthogonal_", complex_ok=False)
     rows = tensor.shape[0]
     cols = tensor.size // rows
-    flat = _gen(generator).normal(0.0, 1.0, (rows, cols))
+    flat = _gen(generator, "orthogonal_").normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -213,6 +237,7 @@ def dirac_(tensor, groups=1):
     """The Dirac delta as a convolution kernel (3-, 4- or 5-D weight): each output channel copies one input
     channel at the kernel's centre, per group (PyTorch's ``dirac_``), so a convolution starts as the identity
     on as many channels as it keeps."""
+    _check_tensor(tensor, "dirac_")
     if tensor.ndim not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
     out_ch = tensor.shape[0]
@@ -234,7 +259,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
-    gen = _gen(generator)
+    gen = _gen(generator, "sparse_")
     values = _normal(gen, 0.0, std, (rows, cols), _random_dtype(tensor, "sparse_"))
     for c in range(cols):
         values[gen.permutation(rows)[:num_zeros], c] = 0
