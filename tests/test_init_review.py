@@ -47,6 +47,46 @@ def test_calculate_gain_errors_as_torch(nl, param):
         I.calculate_gain(nl, param)
 
 
+@pytest.mark.parametrize("shape", [(3, 4), (0, 4), (3, 0), (6, 4, 3, 2), (6, 0, 3), (2, 3, 0, 1)])
+def test_fans_match_torch(shape):
+    assert I._calculate_fan_in_and_fan_out(npg.zeros(*shape)) == TI._calculate_fan_in_and_fan_out(torch.zeros(shape))
+    for mode in ("fan_in", "fan_out", "FAN_OUT"):
+        assert I._calculate_correct_fan(npg.zeros(*shape), mode) == TI._calculate_correct_fan(torch.zeros(shape), mode)
+    with pytest.raises(ValueError, match="Mode bad not supported"):
+        I._calculate_correct_fan(npg.zeros(*shape), "bad")
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (0,)])
+def test_fans_of_fewer_than_2_dims_raise_as_torch(shape):
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        I._calculate_fan_in_and_fan_out(npg.zeros(*shape))
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        I._calculate_correct_fan(npg.zeros(*shape), "fan_in")
+    # the fan is computed before the gain, as PyTorch: a 1-D tensor is the error, not the nonlinearity
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        I.kaiming_normal_(npg.zeros(5), nonlinearity="gelu")
+
+
+@pytest.mark.parametrize("name", ["kaiming_uniform_", "kaiming_normal_"])
+def test_kaiming_on_zero_element_tensor_warns_and_is_a_no_op(name):
+    w = _zeros((0, 4))
+    v = w._version
+    with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
+        assert getattr(I, name)(w) is w
+    assert w._version == v
+
+
+@pytest.mark.parametrize("name", ["uniform", "normal", "constant", "eye", "dirac", "xavier_uniform", "xavier_normal",
+                                  "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse"])
+def test_deprecated_aliases_warn_and_forward(name):
+    shape = (4, 6, 3) if name == "dirac" else (6, 4)
+    args = {"constant": (0.5,), "sparse": (0.5,)}.get(name, ())
+    w = _zeros(shape)
+    with pytest.warns(FutureWarning, match=f"nn.init.{name}` is now deprecated in favor of `nn.init.{name}_"):
+        assert getattr(I, name)(w, *args) is w
+    assert np.any(w.data != 0)
+
+
 # ------------------------------------------------------------------------------------------ distributions
 _CASES = [("uniform_", (-0.3, 0.7), (400, 500)), ("normal_", (0.5, 2.0), (400, 500)),
           ("xavier_uniform_", (1.7,), (64, 32, 3, 3)), ("xavier_normal_", (0.5,), (64, 32, 3, 3)),

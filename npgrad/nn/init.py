@@ -101,12 +101,22 @@ def _calculate_fan_in_and_fan_out(tensor):
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _fan(tensor, mode):
+def _calculate_correct_fan(tensor, mode):
+    """``fan_in`` or ``fan_out`` of ``tensor`` (``mode``, case-insensitive), as PyTorch's."""
     mode = mode.lower()
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+    valid_modes = ["fan_in", "fan_out"]
+    if mode not in valid_modes:
+        raise ValueError(f"Mode {mode} not supported, please use one of {valid_modes}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
+
+
+def _zero_element_no_op(tensor):
+    """PyTorch's kaiming functions leave a tensor with no elements as it is, with a warning."""
+    if 0 in tensor.shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
@@ -199,18 +209,20 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(-bound, bound) with ``bound = gain * sqrt(3 / fan)`` (He). PyTorch's Linear and Conv use ``a=sqrt(5)``."""
-    if 0 in tensor.shape:
+    if _zero_element_no_op(tensor):
         return tensor
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    fan = _calculate_correct_fan(tensor, mode)   # (before the gain, as PyTorch: a 1-D tensor is the error first)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     bound = math.sqrt(3.0) * std
     return _uniform_fill(tensor, -bound, bound, generator, "kaiming_uniform_")
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std**2) with ``std = gain / sqrt(fan)`` (He)."""
-    if 0 in tensor.shape:
+    if _zero_element_no_op(tensor):
         return tensor
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    fan = _calculate_correct_fan(tensor, mode)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return _normal_fill(tensor, 0.0, std, generator, "kaiming_normal_")
 
 
@@ -264,3 +276,31 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     for c in range(cols):
         values[gen.permutation(rows)[:num_zeros], c] = 0
     return _fill(tensor, values)
+
+
+def _make_deprecate(meth):
+    """The old name without the trailing underscore, warning as PyTorch's (``nn.init.uniform`` ...)."""
+    new_name = meth.__name__
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.", FutureWarning,
+                      stacklevel=2)
+        return meth(*args, **kwargs)
+
+    deprecated_init.__doc__ = f"{old_name}(...): deprecated, use :func:`{new_name}`."
+    deprecated_init.__name__ = old_name
+    return deprecated_init
+
+
+uniform = _make_deprecate(uniform_)
+normal = _make_deprecate(normal_)
+constant = _make_deprecate(constant_)
+eye = _make_deprecate(eye_)
+dirac = _make_deprecate(dirac_)
+xavier_uniform = _make_deprecate(xavier_uniform_)
+xavier_normal = _make_deprecate(xavier_normal_)
+kaiming_uniform = _make_deprecate(kaiming_uniform_)
+kaiming_normal = _make_deprecate(kaiming_normal_)
+orthogonal = _make_deprecate(orthogonal_)
+sparse = _make_deprecate(sparse_)
