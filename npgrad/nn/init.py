@@ -7,10 +7,61 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from .. import random as _random
+from ..tensor import Tensor
 
 
-def _gen(generator):
-    return generator or _random.get_generator()
+def _gen(generator, op):
+    """npgrad's generator, or ``generator`` (a ``numpy.random.Generator``; a ``torch.Generator`` has no place
+    here)."""
+    if generator is None:
+        return _random.get_generator()
+    if not isinstance(generator, (np.random.Generator, np.random.RandomState)):
+        raise TypeError(f"nn.init.{op}: generator must be a numpy.random.Generator (npgrad's random source: "
+                        f"np.random.default_rng(seed) or npg.random.get_generator()), got {type(generator).__name__}")
+    return generator
+
+
+def _check_tensor(tensor, op):
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"nn.init.{op}: expected an npgrad Tensor or Parameter to fill in place, got "
+                        f"{type(tensor).__name__}")
+
+
+def _random_dtype(tensor, op, complex_ok=True):
+    """The dtype a random fill draws for: floating, or complex where PyTorch draws complex values; an integer
+    or boolean tensor is an error (PyTorch raises; casting the draws would silently truncate them)."""
+    _check_tensor(tensor, op)
+    dt = np.dtype(tensor.dtype)
+    if np.issubdtype(dt, np.floating) or (complex_ok and np.issubdtype(dt, np.complexfloating)):
+        return dt
+    kind = "complex" if np.issubdtype(dt, np.complexfloating) else "non-floating"
+    raise TypeError(f"nn.init.{op}: cannot fill a {kind} tensor ({dt}, shape {tuple(tensor.shape)}) with random "
+                    f"values; use a floating dtype")
+
+
+def _uniform(rng, a, b, shape, dtype):
+    """U(a, b) draws; complex: real and imaginary parts each U(a, b), as PyTorch."""
+    if np.issubdtype(dtype, np.complexfloating):
+        return rng.uniform(a, b, shape) + 1j * rng.uniform(a, b, shape)
+    return rng.uniform(a, b, shape)
+
+
+def _normal(rng, mean, std, shape, dtype):
+    """N(mean, std**2) draws; complex: real and imaginary parts each N(mean, std**2 / 2), as PyTorch."""
+    if np.issubdtype(dtype, np.complexfloating):
+        s = std / math.sqrt(2.0)
+        return rng.normal(mean, s, shape) + 1j * rng.normal(mean, s, shape)
+    return rng.normal(mean, std, shape)
+
+
+def _uniform_fill(tensor, a, b, generator, op):
+    dt = _random_dtype(tensor, op)
+    return _fill(tensor, _uniform(_gen(generator, op), a, b, tensor.shape, dt))
+
+
+def _normal_fill(tensor, mean, std, generator, op):
+    dt = _random_dtype(tensor, op)
+    return _fill(tensor, _normal(_gen(generator, op), mean, std, tensor.shape, dt))
 
 
 def _fill(tensor, values):
@@ -50,22 +101,32 @@ def _calculate_fan_in_and_fan_out(tensor):
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _fan(tensor, mode):
+def _calculate_correct_fan(tensor, mode):
+    """``fan_in`` or ``fan_out`` of ``tensor`` (``mode``, case-insensitive), as PyTorch's."""
     mode = mode.lower()
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+    valid_modes = ["fan_in", "fan_out"]
+    if mode not in valid_modes:
+        raise ValueError(f"Mode {mode} not supported, please use one of {valid_modes}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _zero_element_no_op(tensor):
+    """PyTorch's kaiming functions leave a tensor with no elements as it is, with a warning."""
+    if 0 in tensor.shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
-    return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
+    return _uniform_fill(tensor, a, b, generator, "uniform_")
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std**2)."""
-    return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
+    return _normal_fill(tensor, mean, std, generator, "normal_")
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
@@ -77,7 +138,8 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
                       "may be incorrect.", stacklevel=2)
     if a > b:
         raise RuntimeError(f"trunc_normal_: the interval [a, b] = [{a}, {b}] is empty")
-    rng = _gen(generator)
+    _random_dtype(tensor, "trunc_normal_", complex_ok=False)
+    rng = _gen(generator, "trunc_normal_")
 
     def norm_cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
@@ -106,18 +168,27 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 
 
 def constant_(tensor, val):
-    return _fill(tensor, val)
+    """Fill with ``val``: a number or a 0-d tensor (taken without gradient, as PyTorch's ``fill_``)."""
+    _check_tensor(tensor, "constant_")
+    value = np.asarray(val.data if isinstance(val, Tensor) else val)
+    if value.ndim != 0 or value.dtype == object:
+        raise ValueError(f"nn.init.constant_: the value must be a number or a 0-d tensor, got "
+                         f"{type(val).__name__} of shape {value.shape} (filling a tensor of shape {tuple(tensor.shape)})")
+    return _fill(tensor, value)
 
 
 def zeros_(tensor):
+    _check_tensor(tensor, "zeros_")
     return _fill(tensor, 0)
 
 
 def ones_(tensor):
+    _check_tensor(tensor, "ones_")
     return _fill(tensor, 1)
 
 
 def eye_(tensor):
+    _check_tensor(tensor, "eye_")
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return _fill(tensor, np.eye(*tensor.shape))
@@ -127,30 +198,32 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-a, a) with ``a = gain * sqrt(6 / (fan_in + fan_out))`` (Glorot)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -a, a, generator)
+    return _uniform_fill(tensor, -a, a, generator, "xavier_uniform_")
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """N(0, std**2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
+    return _normal_fill(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator, "xavier_normal_")
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(-bound, bound) with ``bound = gain * sqrt(3 / fan)`` (He). PyTorch's Linear and Conv use ``a=sqrt(5)``."""
-    if 0 in tensor.shape:
+    if _zero_element_no_op(tensor):
         return tensor
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    fan = _calculate_correct_fan(tensor, mode)   # (before the gain, as PyTorch: a 1-D tensor is the error first)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound, generator)
+    return _uniform_fill(tensor, -bound, bound, generator, "kaiming_uniform_")
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std**2) with ``std = gain / sqrt(fan)`` (He)."""
-    if 0 in tensor.shape:
+    if _zero_element_no_op(tensor):
         return tensor
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return normal_(tensor, 0.0, std, generator)
+    fan = _calculate_correct_fan(tensor, mode)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return _normal_fill(tensor, 0.0, std, generator, "kaiming_normal_")
 
 
 def orthogonal_(tensor, gain=1, generator=None):
@@ -159,9 +232,10 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.size == 0:    # (a no-op, as PyTorch's)
         return tensor
+    _random_dtype(tensor, "orthogonal_", complex_ok=False)
     rows = tensor.shape[0]
     cols = tensor.size // rows
-    flat = _gen(generator).normal(0.0, 1.0, (rows, cols))
+    flat = _gen(generator, "orthogonal_").normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -175,6 +249,7 @@ def dirac_(tensor, groups=1):
     """The Dirac delta as a convolution kernel (3-, 4- or 5-D weight): each output channel copies one input
     channel at the kernel's centre, per group (PyTorch's ``dirac_``), so a convolution starts as the identity
     on as many channels as it keeps."""
+    _check_tensor(tensor, "dirac_")
     if tensor.ndim not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
     out_ch = tensor.shape[0]
@@ -196,8 +271,36 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
-    gen = _gen(generator)
-    values = gen.normal(0.0, std, (rows, cols))
+    gen = _gen(generator, "sparse_")
+    values = _normal(gen, 0.0, std, (rows, cols), _random_dtype(tensor, "sparse_"))
     for c in range(cols):
         values[gen.permutation(rows)[:num_zeros], c] = 0
     return _fill(tensor, values)
+
+
+def _make_deprecate(meth):
+    """The old name without the trailing underscore, warning as PyTorch's (``nn.init.uniform`` ...)."""
+    new_name = meth.__name__
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.", FutureWarning,
+                      stacklevel=2)
+        return meth(*args, **kwargs)
+
+    deprecated_init.__doc__ = f"{old_name}(...): deprecated, use :func:`{new_name}`."
+    deprecated_init.__name__ = old_name
+    return deprecated_init
+
+
+uniform = _make_deprecate(uniform_)
+normal = _make_deprecate(normal_)
+constant = _make_deprecate(constant_)
+eye = _make_deprecate(eye_)
+dirac = _make_deprecate(dirac_)
+xavier_uniform = _make_deprecate(xavier_uniform_)
+xavier_normal = _make_deprecate(xavier_normal_)
+kaiming_uniform = _make_deprecate(kaiming_uniform_)
+kaiming_normal = _make_deprecate(kaiming_normal_)
+orthogonal = _make_deprecate(orthogonal_)
+sparse = _make_deprecate(sparse_)

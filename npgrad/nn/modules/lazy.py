@@ -205,10 +205,7 @@ class _LazyNormBase(LazyModuleMixin):
 
     def reset_parameters(self):
         if not self.has_uninitialized_params() and self.num_features != 0:
-            if self.track_running_stats:
-                self.running_mean.data[...] = 0
-                self.running_var.data[...] = 1
-                self.num_batches_tracked.data[...] = 0
+            self.reset_running_stats()
             _reset_affine(self)
 
     def initialize_parameters(self, input):

@@ -43,16 +43,10 @@ def _running_stats_state(module, num_features, eps, momentum, affine, track_runn
         module.register_buffer(name, _buffer(value) if track_running_stats else None)
 
 
-class _BatchNorm(Module):
+class _NormBase(Module):
+    """What BatchNorm and InstanceNorm share (PyTorch's ``_NormBase``): ``reset_running_stats`` (mean 0,
+    variance 1, no batches tracked) and ``reset_parameters`` (that, then weight ones and bias zeros)."""
     _version = 2   # (PyTorch's _NormBase: the state dict's metadata says 2)
-    _expected_dims = ()
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
-                 dtype=None, *, bias=True):
-        check_device(device, type(self).__name__)
-        super().__init__()
-        _running_stats_state(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias)
-        self.reset_parameters()
 
     def reset_running_stats(self):
         if self.track_running_stats:
@@ -65,6 +59,17 @@ class _BatchNorm(Module):
     def reset_parameters(self):
         self.reset_running_stats()
         _reset_affine(self)
+
+
+class _BatchNorm(_NormBase):
+    _expected_dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None, *, bias=True):
+        check_device(device, type(self).__name__)
+        super().__init__()
+        _running_stats_state(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias)
+        self.reset_parameters()
 
     def _check_input_dim(self, input):
         if input.ndim not in self._expected_dims:
@@ -156,8 +161,7 @@ class BatchNorm3d(_BatchNorm):
     _expected_dims = (5,)
 
 
-class _InstanceNorm(Module):
-    _version = 2   # (PyTorch's _NormBase: the state dict's metadata says 2)
+class _InstanceNorm(_NormBase):
     _no_batch_dim = 2
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None,
@@ -165,7 +169,7 @@ class _InstanceNorm(Module):
         check_device(device, type(self).__name__)
         super().__init__()
         _running_stats_state(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias)
-        _reset_affine(self)
+        self.reset_parameters()
 
     def forward(self, input):
         name = type(self).__name__
