@@ -420,6 +420,14 @@ from .torch_aliases import bmm, mm  # noqa: E402,F401
 __all__ += _torch_aliases.__all__
 _torch_aliases.attach(T)
 
+# rsqrt lerp addcmul addcdiv addmm baddbmm, and PyTorch's arithmetic methods x.add(y, alpha=), x.sin()...
+# (ops/torch_math.py)
+from . import torch_math as _torch_math  # noqa: E402
+from .torch_math import addcdiv, addcmul, addmm, baddbmm, lerp, rsqrt  # noqa: E402,F401
+
+__all__ += _torch_math.__all__
+_torch_math.attach(T)
+
 # ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
 from .nondiff_extra import *  # noqa: E402,F401,F403

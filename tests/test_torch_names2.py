@@ -1,0 +1,136 @@
+"""PyTorch's remaining Tensor methods and top-level names against PyTorch: the math methods (``x.add(y,
+alpha=)``, ``x.sin()``, ``x.lerp(end, w)``, ``x.addcmul(a, b, value=)``...), tensor facts and constructors
+(``new_zeros``, ``stride``, ``type``, ``device``, ``detach_``), the top-level functions (``npg.softmax``,
+``npg.clamp``, ``npg.addmm``...), ``from_numpy`` sharing memory, and the random draws (``multinomial``,
+``bernoulli``, ``randperm``) under vmap's randomness. Values, gradients in float32 and float64, dtypes, errors;
+``vmap`` / ``jvp`` of the composed names."""
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+from tests.helpers import assert_close, compare_with_torch
+
+DTYPES = [np.float32, np.float64]
+
+
+def rnd(*shape, seed=0, dtype=np.float64):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def pos(*shape, seed=0, dtype=np.float64):
+    return (np.random.default_rng(seed).uniform(0.5, 2.0, shape)).astype(dtype)
+
+
+# --------------------------------------------------------------------------------- math methods
+UNARY = ["neg", "sin", "cos", "tan", "square", "expm1", "erf", "sign", "floor", "ceil"]
+UNARY_POS = ["reciprocal", "log1p", "log2", "log10", "rsqrt"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", UNARY + UNARY_POS)
+def test_unary_methods(name, dtype):
+    a = (pos if name in UNARY_POS else rnd)(3, 4, dtype=dtype)
+    compare_with_torch(lambda x: getattr(x, name)(), lambda t: getattr(t, name)(), [a], what=f"x.{name}()")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_binary_methods(dtype):
+    a, b = rnd(3, 4, dtype=dtype), pos(4, seed=1, dtype=dtype)
+    for name, kw in (("add", {}), ("add", {"alpha": 2.5}), ("sub", {}), ("sub", {"alpha": -0.5}), ("mul", {}),
+                     ("div", {}), ("fmod", {}), ("remainder", {})):
+        compare_with_torch(lambda x, y: getattr(x, name)(y, **kw), lambda t, u: getattr(t, name)(u, **kw), [a, b],
+                           what=f"x.{name}(y, **{kw})")
+    for mode in ("trunc", "floor"):  # (no gradient through the rounding: PyTorch's is zero)
+        x, t = npg.tensor(a * 3), torch.tensor(a * 3)
+        got, exp = x.div(npg.tensor(b), rounding_mode=mode), t.div(torch.tensor(b), rounding_mode=mode)
+        assert got.dtype == dtype
+        assert_close(got, exp.numpy())
+    x = npg.tensor(a)
+    assert x.add(2).dtype == dtype and x.mul(2.0).dtype == dtype  # a Python number keeps float32
+    with pytest.raises(ValueError, match="rounding_mode"):
+        x.div(2, rounding_mode="round")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lerp_addcmul_addcdiv(dtype):
+    a, b, w = rnd(3, 4, dtype=dtype), rnd(3, 4, seed=1, dtype=dtype), pos(4, seed=2, dtype=dtype) / 2
+    compare_with_torch(lambda x, y: x.lerp(y, 0.3), lambda t, u: t.lerp(u, 0.3), [a, b], what="lerp scalar")
+    compare_with_torch(lambda x, y, z: x.lerp(y, z), lambda t, u, v: t.lerp(u, v), [a, b, w], what="lerp tensor")
+    compare_with_torch(lambda x, y, z: npg.lerp(x, y, z), lambda t, u, v: torch.lerp(t, u, v), [a, b, w])
+    c = pos(3, 1, seed=3, dtype=dtype)
+    compare_with_torch(lambda x, y, z: x.addcmul(y, z, value=0.5), lambda t, u, v: t.addcmul(u, v, value=0.5),
+                       [a, b, c], what="addcmul")
+    compare_with_torch(lambda x, y, z: x.addcdiv(y, z, value=-2), lambda t, u, v: t.addcdiv(u, v, value=-2),
+                       [a, b, c], what="addcdiv")
+    compare_with_torch(lambda x, y, z: npg.addcmul(x, y, z), lambda t, u, v: torch.addcmul(t, u, v), [a, b, c])
+    compare_with_torch(lambda x, y, z: npg.addcdiv(x, y, z, value=3), lambda t, u, v: torch.addcdiv(t, u, v, value=3),
+                       [a, b, c])
+    compare_with_torch(lambda x: npg.rsqrt(x), lambda t: torch.rsqrt(t), [pos(5, dtype=dtype)])
+    with pytest.raises(ValueError, match="addcmul.*(3, 4).*(5,)"):
+        npg.addcmul(npg.tensor(a), npg.tensor(b), npg.tensor(rnd(5)))
+
+
+def test_where_isnan_logical_not_count_nonzero():
+    a, b = rnd(3, 4), rnd(4, seed=1)
+    a[0, 1] = np.nan
+    cond = a > 0
+    compare_with_torch(lambda x, y: x.where(cond, y), lambda t, u: t.where(torch.tensor(cond), u),
+                       [np.nan_to_num(a), b], what="x.where(cond, y)")
+    x, t = npg.tensor(a), torch.tensor(a)
+    assert np.array_equal(x.isnan().data, t.isnan().numpy()) and x.isnan().dtype == np.bool_
+    assert np.array_equal((x > 0).logical_not().data, (t > 0).logical_not().numpy())
+    i = np.array([[0, 1, 2], [0, 0, 3]])
+    for kw in ({}, {"dim": 1}, {"dim": 0}, {"dim": -1}):
+        got, exp = npg.tensor(i).count_nonzero(**kw), torch.tensor(i).count_nonzero(**kw)
+        assert np.array_equal(got.data, exp.numpy()) and got.shape == tuple(exp.shape), kw
+
+
+def test_math_methods_under_vmap_and_jvp():
+    a, b = rnd(2, 3), rnd(2, 3, seed=1)
+    f = lambda x, y: x.lerp(y, 0.25).addcmul(x, y, value=2).add(y, alpha=3).rsqrt().sin()  # noqa: E731
+    g = lambda x, y: npg.sum(f(npg.abs(x) + 1, npg.abs(y) + 1))  # noqa: E731
+    ft = lambda x, y: (x.abs() + 1).lerp(y.abs() + 1, 0.25).addcmul(x.abs() + 1, y.abs() + 1, value=2).add(  # noqa
+        y.abs() + 1, alpha=3).rsqrt().sin().sum()
+    got = npg.func.vmap(g)(npg.tensor(a), npg.tensor(b))
+    assert_close(got, torch.func.vmap(ft)(torch.tensor(a), torch.tensor(b)).numpy())
+    v = rnd(2, 3, seed=2)
+    _, tang = npg.func.jvp(lambda x: g(x, npg.tensor(b)), (npg.tensor(a),), (npg.tensor(v),))
+    _, ttang = torch.func.jvp(lambda x: ft(x, torch.tensor(b)), (torch.tensor(a),), (torch.tensor(v),))
+    assert_close(tang, ttang.numpy())
+
+
+def test_div_rounding_of_integers():
+    a, b = np.array([7, -7, 7, -7, 0]), np.array([2, 2, -2, -2, 3])
+    for mode in ("trunc", "floor"):
+        got, exp = npg.tensor(a).div(b, rounding_mode=mode), torch.tensor(a).div(torch.tensor(b), rounding_mode=mode)
+        assert got.dtype == np.int64 and np.array_equal(got.data, exp.numpy()), mode
+    assert_close(npg.tensor(a).div(b), torch.tensor(a).div(torch.tensor(b)).numpy())  # true division
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_addmm_baddbmm(dtype):
+    m1, m2, inp = rnd(3, 4, dtype=dtype), rnd(4, 5, seed=1, dtype=dtype), rnd(5, seed=2, dtype=dtype)
+    for kw in ({}, {"beta": 0.5, "alpha": -2.0}, {"beta": 0}):
+        compare_with_torch(lambda i, a, b: npg.addmm(i, a, b, **kw), lambda i, a, b: torch.addmm(i, a, b, **kw),
+                           [inp, m1, m2], what=f"addmm {kw}")
+        compare_with_torch(lambda i, a, b: i.addmm(a, b, **kw), lambda i, a, b: i.addmm(a, b, **kw),
+                           [rnd(3, 5, dtype=dtype), m1, m2], what=f"x.addmm {kw}")
+    b1, b2 = rnd(2, 3, 4, dtype=dtype), rnd(2, 4, 5, seed=1, dtype=dtype)
+    for kw in ({}, {"beta": 2.0, "alpha": 0.5}):
+        compare_with_torch(lambda i, a, b: npg.baddbmm(i, a, b, **kw), lambda i, a, b: torch.baddbmm(i, a, b, **kw),
+                           [rnd(3, 1, dtype=dtype), b1, b2], what=f"baddbmm {kw}")
+    nan_in = np.full((3, 5), np.nan, dtype)  # beta=0: the input's values are ignored, as PyTorch's
+    assert_close(npg.addmm(npg.tensor(nan_in), npg.tensor(m1), npg.tensor(m2), beta=0),
+                 torch.addmm(torch.tensor(nan_in), torch.tensor(m1), torch.tensor(m2), beta=0).numpy())
+    with pytest.raises(RuntimeError, match=r"addmm.*\(3, 4\) and \(5, 4\)"):
+        npg.addmm(npg.tensor(inp), npg.tensor(m1), npg.tensor(rnd(5, 4)))
+    with pytest.raises(RuntimeError, match=r"addmm.*\(4,\) does not broadcast"):
+        npg.addmm(npg.tensor(rnd(4)), npg.tensor(m1), npg.tensor(m2))
+    with pytest.raises(RuntimeError, match=r"baddbmm.*\(2, 3, 4\) and \(3, 4, 5\)"):
+        npg.baddbmm(npg.tensor(inp), npg.tensor(b1), npg.tensor(rnd(3, 4, 5)))
+    i, a = rnd(2, 5, dtype=dtype), rnd(2, 3, 4, seed=3, dtype=dtype)
+    got = npg.func.vmap(lambda i, a: npg.addmm(i, a, npg.tensor(m2), beta=0.5))(npg.tensor(i), npg.tensor(a))
+    exp = torch.func.vmap(lambda i, a: torch.addmm(i, a, torch.tensor(m2), beta=0.5))(torch.tensor(i), torch.tensor(a))
+    assert got.dtype == dtype
+    assert_close(got, exp.numpy())
