@@ -134,3 +134,132 @@ def test_addmm_baddbmm(dtype):
     exp = torch.func.vmap(lambda i, a: torch.addmm(i, a, torch.tensor(m2), beta=0.5))(torch.tensor(i), torch.tensor(a))
     assert got.dtype == dtype
     assert_close(got, exp.numpy())
+
+
+# --------------------------------------------------------------------------------- facts and new_* constructors
+DTYPE_PAIRS = [(np.float32, torch.float32), (np.float64, torch.float64), (np.float16, torch.float16),
+               (np.int64, torch.int64), (np.int32, torch.int32), (np.int16, torch.int16), (np.int8, torch.int8),
+               (np.uint8, torch.uint8), (np.bool_, torch.bool), (np.complex64, torch.complex64),
+               (np.complex128, torch.complex128)]
+
+
+@pytest.mark.parametrize("nd,td", DTYPE_PAIRS, ids=[str(p[1]) for p in DTYPE_PAIRS])
+def test_type_element_size_is_floating_point(nd, td):
+    x, t = npg.tensor(np.zeros((2, 3), nd), requires_grad=False), torch.zeros(2, 3, dtype=td)
+    assert x.type() == t.type()
+    assert x.element_size() == t.element_size()
+    assert x.is_floating_point() == t.is_floating_point()
+    assert x.type(t.type()).dtype == nd and x.type(nd) is x  # the type name round-trips; the same dtype: itself
+
+
+def test_type_cast_is_differentiable():
+    a = rnd(3)
+    compare_with_torch(lambda x: x.type(np.float32) * 2, lambda t: t.type(torch.float32) * 2, [a])
+    compare_with_torch(lambda x: x.type("torch.FloatTensor") * 2, lambda t: t.type("torch.FloatTensor") * 2, [a])
+    with pytest.raises(ValueError, match="invalid type"):
+        npg.tensor(a).type("foo")
+
+
+def test_stride_and_is_contiguous():
+    a = np.zeros((3, 4, 5))
+    for f in (lambda x: x, lambda x: x.permute(2, 0, 1), lambda x: x[:, ::2], lambda x: x[1], lambda x: x[0, 0, 0],
+              lambda x: x.expand(2, 3, 4, 5), lambda x: x[:0]):
+        x, t = f(npg.tensor(a, requires_grad=False)), f(torch.tensor(a))
+        assert x.stride() == t.stride() and x.is_contiguous() == t.is_contiguous(), t.shape
+        for d in range(-t.dim(), t.dim()):
+            assert x.stride(d) == t.stride(d)
+    x = npg.tensor(a)
+    with pytest.raises(IndexError, match=r"stride.*\[-3, 2\], but got 3"):
+        x.stride(3)
+    assert npg.func.vmap(lambda r: npg.tensor(r.stride()))(npg.tensor(a)).data.tolist() == [[5, 1]] * 3
+
+
+def test_device_marker():
+    x, t = npg.randn(3), torch.randn(3)
+    assert x.device.type == t.device.type == "cpu" and x.device.index is None and str(x.device) == str(t.device)
+    assert x.device == "cpu" == np.zeros(3).device and x.device == t.device and x.device == npg.zeros(2).device
+    assert x.to(x.device) is x and x.to(t.device) is x and repr(x.device) == repr(t.device)
+    with pytest.raises(AttributeError):
+        x.device = "cuda"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_new_constructors(dtype):
+    base = npg.tensor(rnd(2, dtype=dtype))
+    tb = torch.tensor(rnd(2, dtype=dtype))
+    for name, args in (("new_zeros", ((2, 3),)), ("new_zeros", (2, 3)), ("new_ones", ([4],)), ("new_ones", ((),)),
+                       ("new_full", ((2, 2), 3.5)), ("new_full", ([3], 2)), ("new_empty", ((0, 2),)),
+                       ("new_tensor", ([1, 2, 3],)), ("new_tensor", (3,))):
+        x, t = getattr(base, name)(*args), getattr(tb, name)(*args)
+        assert x.shape == tuple(t.shape) and x.dtype == dtype and x.requires_grad is t.requires_grad is False, name
+        if name != "new_empty":
+            assert_close(x, t.numpy())
+    for name, args in (("new_zeros", ((2,),)), ("new_full", ((2,), 7.9)), ("new_tensor", ([1.5, 2.5],))):
+        x, t = getattr(base, name)(*args, dtype=np.int64), getattr(tb, name)(*args, dtype=torch.int64)
+        assert x.dtype == np.int64 and np.array_equal(x.data, t.numpy()), name
+        assert getattr(base, name)(*args, requires_grad=True).requires_grad
+    src = npg.tensor(rnd(2, dtype=dtype))
+    copy = base.new_tensor(src)
+    copy.data[0] = 99  # a copy, cut from the graph
+    assert src.data[0] != 99 and not copy.requires_grad
+
+
+def test_detach_in_place():
+    a, ta = npg.tensor(rnd(3)), torch.tensor(rnd(3), requires_grad=True)
+    x, tx = a * 3, ta * 3
+    c = rnd(3, seed=5)
+    y, ty = x * c, tx * torch.tensor(c)  # (torch refuses a use that saved x: x * x; npgrad differentiates it)
+    yy = x * x
+    assert x.detach_() is x and tx.detach_() is tx
+    assert (x.requires_grad, x.is_leaf, x.grad_fn) == (tx.requires_grad, tx.is_leaf, tx.grad_fn) == (False, True,
+                                                                                                  None)
+    z, tz = x * 5 + y, tx * 5 + ty  # a use after detach_ is cut; the use before still reaches a
+    npg.sum(z + yy).backward()
+    tz.sum().backward()
+    assert_close(a.grad, ta.grad.numpy() + 18 * a.data)  # d/da sum((3a)^2) = 18 a
+    b, tb = npg.tensor(rnd(3)), torch.tensor(rnd(3), requires_grad=True)  # a leaf: earlier uses get no gradient
+    w, tw = b * 2, tb * 2
+    b.detach_()
+    tb.detach_()
+    assert not b.requires_grad and not tb.requires_grad
+    assert not w.requires_grad or w.sum().backward() is None
+    assert b.grad is None and tb.grad is None
+    c = npg.tensor(rnd(3, 4)) * 1
+    with pytest.raises(RuntimeError, match="can't detach views in-place"):
+        c[0].detach_()
+    with pytest.raises(RuntimeError, match="Can't detach views in-place"):
+        (torch.tensor(rnd(3, 4), requires_grad=True) * 1)[0].detach_()
+    f, e, c = npg.tensor(rnd(3)), npg.tensor(rnd(3, seed=1)), rnd(3, seed=2)
+    d = f * 2  # written in place after detach_: the earlier use still reaches f, the write reaches e
+    u = d * c
+    d.detach_()
+    d.mul_(e)
+    npg.sum(u + d).backward()
+    assert_close(f.grad, 2 * c)
+    assert_close(e.grad, 2 * f.data)
+    tf, te = torch.tensor(rnd(3), requires_grad=True), torch.tensor(rnd(3, seed=1), requires_grad=True)
+    td = tf * 2
+    tu = td * torch.tensor(c)
+    td.detach_()
+    td.mul_(te)
+    (tu + td).sum().backward()
+    assert_close(tf.grad.numpy(), 2 * c) and assert_close(te.grad.numpy(), 2 * f.data)
+
+
+def test_from_numpy_and_is_tensor():
+    for arr in (np.arange(6.0).reshape(2, 3), np.arange(4, dtype=np.int32), np.array([True, False]),
+                np.zeros((0, 2), np.float32), np.array(2.5)):
+        x, t = npg.from_numpy(arr), torch.from_numpy(arr.copy())
+        assert x.dtype == arr.dtype and x.shape == arr.shape and x.requires_grad == t.requires_grad == False  # noqa
+        assert np.shares_memory(x.data, arr) or arr.size == 0
+    arr = np.zeros(3)
+    x = npg.from_numpy(arr)
+    arr[0] = 5
+    x.add_(1)
+    assert arr.tolist() == [6, 1, 1] and x.data.tolist() == [6, 1, 1]  # writes go both ways, as torch's
+    with pytest.raises(TypeError, match="expected np.ndarray"):
+        npg.from_numpy([1, 2])
+    with pytest.raises(TypeError, match="from_numpy.*object"):
+        npg.from_numpy(np.array([None]))
+    assert npg.is_tensor(x) and not npg.is_tensor(arr) and not npg.is_tensor(1.0)
+    assert torch.is_tensor(torch.zeros(1)) and not torch.is_tensor(arr)

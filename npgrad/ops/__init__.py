@@ -428,6 +428,14 @@ from .torch_math import addcdiv, addcmul, addmm, baddbmm, lerp, rsqrt  # noqa: E
 __all__ += _torch_math.__all__
 _torch_math.attach(T)
 
+# is_floating_point element_size is_contiguous stride type device new_* detach_; from_numpy is_tensor
+# (ops/torch_facts.py)
+from . import torch_facts as _torch_facts  # noqa: E402
+from .torch_facts import from_numpy, is_tensor  # noqa: E402,F401
+
+__all__ += _torch_facts.__all__
+_torch_facts.attach(T)
+
 # ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
 from .nondiff_extra import *  # noqa: E402,F401,F403
