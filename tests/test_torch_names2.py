@@ -243,7 +243,8 @@ def test_detach_in_place():
     td.detach_()
     td.mul_(te)
     (tu + td).sum().backward()
-    assert_close(tf.grad.numpy(), 2 * c) and assert_close(te.grad.numpy(), 2 * f.data)
+    assert_close(tf.grad.numpy(), 2 * c)
+    assert_close(te.grad.numpy(), 2 * f.data)
 
 
 def test_from_numpy_and_is_tensor():
@@ -263,3 +264,107 @@ def test_from_numpy_and_is_tensor():
         npg.from_numpy(np.array([None]))
     assert npg.is_tensor(x) and not npg.is_tensor(arr) and not npg.is_tensor(1.0)
     assert torch.is_tensor(torch.zeros(1)) and not torch.is_tensor(arr)
+
+
+# --------------------------------------------------------------------------------- top-level functions
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_top_level_softmax_clamp_chunk_comparisons(dtype):
+    a, lo, hi = rnd(3, 4, dtype=dtype), rnd(3, 4, seed=1, dtype=dtype) - 0.5, rnd(4, seed=2, dtype=dtype) + 0.5
+    for dim in (0, 1, -1):
+        compare_with_torch(lambda x: npg.softmax(x, dim), lambda t: torch.softmax(t, dim), [a])
+        compare_with_torch(lambda x: npg.log_softmax(x, dim=dim), lambda t: torch.log_softmax(t, dim=dim), [a])
+    compare_with_torch(lambda x: npg.clamp(x, -0.5, 0.5), lambda t: torch.clamp(t, -0.5, 0.5), [a])
+    compare_with_torch(lambda x: npg.clamp(x, max=0.2), lambda t: torch.clamp(t, max=0.2), [a])
+    compare_with_torch(lambda x, m, n: npg.clamp(x, m, n), lambda t, m, n: torch.clamp(t, m, n), [a, lo, hi],
+                       what="clamp with tensor bounds")
+    compare_with_torch(lambda x, m: npg.clamp(x, min=m), lambda t, m: torch.clamp(t, min=m), [a, lo])
+    with pytest.raises(RuntimeError, match="clamp.*min.*max"):
+        npg.clamp(npg.tensor(a))
+    for n, dim in ((2, 0), (3, 1), (5, -1)):
+        got, exp = npg.chunk(npg.tensor(a), n, dim), torch.chunk(torch.tensor(a), n, dim)
+        assert [g.shape for g in got] == [tuple(e.shape) for e in exp]
+        compare_with_torch(lambda x: npg.concatenate([c * (i + 1) for i, c in enumerate(npg.chunk(x, n, dim))], dim),
+                           lambda t: torch.cat([c * (i + 1) for i, c in enumerate(torch.chunk(t, n, dim))], dim), [a])
+    b = np.round(a)
+    for name in ("eq", "ne", "lt", "le", "gt", "ge"):
+        got, exp = getattr(npg, name)(npg.tensor(b), 0.0), getattr(torch, name)(torch.tensor(b), 0.0)
+        assert got.dtype == np.bool_ and np.array_equal(got.data, exp.numpy()), name
+        got = getattr(npg, name)(npg.tensor(b), npg.tensor(b[0]))
+        assert np.array_equal(got.data, getattr(torch, name)(torch.tensor(b), torch.tensor(b[0])).numpy()), name
+    got = npg.func.vmap(lambda x: npg.softmax(npg.clamp(x, -1, 1), 0))(npg.tensor(a))
+    assert_close(got, torch.func.vmap(lambda t: torch.softmax(torch.clamp(t, -1, 1), 0))(torch.tensor(a)).numpy())
+
+
+# --------------------------------------------------------------------------------- random draws
+def test_multinomial_with_replacement_frequencies():
+    npg.manual_seed(0)
+    p = np.array([0.0, 1.0, 3.0, 0.0, 4.0])  # unnormalised, zero weights at the ends and inside
+    draws = npg.multinomial(npg.tensor(p), 40000, replacement=True)
+    assert draws.dtype == np.int64 and draws.shape == (40000,)
+    freq = np.bincount(draws.data, minlength=5) / 40000
+    np.testing.assert_allclose(freq, p / p.sum(), atol=0.01)
+    assert freq[0] == freq[3] == 0
+    npg.manual_seed(3)
+    first = npg.multinomial(npg.tensor(np.tile(p, (2, 1))), 7, True)
+    npg.manual_seed(3)
+    assert np.array_equal(first.data, npg.multinomial(npg.tensor(np.tile(p, (2, 1))), 7, True).data)
+    assert first.shape == tuple(torch.multinomial(torch.tensor(np.tile(p, (2, 1))), 7, True).shape)
+    x = npg.tensor(p.astype(np.float32))
+    assert x.multinomial(3).shape == (3,)  # the method
+
+
+def test_multinomial_without_replacement():
+    npg.manual_seed(1)
+    p = np.array([1.0, 2.0, 0.0, 5.0, 2.0])
+    rows = npg.multinomial(npg.tensor(np.tile(p, (4000, 1))), 4)
+    assert rows.shape == (4000, 4) and rows.dtype == np.int64
+    r = rows.data
+    assert all(len(set(row)) == 4 for row in r) and not (r == 2).any()  # distinct, never the zero weight
+    np.testing.assert_allclose(np.bincount(r[:, 0], minlength=5) / 4000, p / p.sum(), atol=0.02)  # first draw ~ p
+    for bad, kw, msg in ((np.array([1.0, -1.0]), {}, "probabilities"), (np.array([1.0, np.nan]), {}, "probabilit"),
+                         (np.zeros(3), {"replacement": True}, "sum of probabilities"),
+                         (np.array([1.0, 0.0, 0.0]), {}, "fewer non-zero"), (np.ones((2, 2, 2)), {}, "1 or 2 dim")):
+        with pytest.raises(RuntimeError, match=msg):
+            npg.multinomial(npg.tensor(bad), 2, **kw)
+        if msg != "fewer non-zero":  # (torch's documented precondition, which it no longer checks: it draws a
+            with pytest.raises(RuntimeError):  # zero weight)
+                torch.multinomial(torch.tensor(bad), 2, **kw)
+    with pytest.raises(RuntimeError, match="n_sample"):
+        npg.multinomial(npg.tensor(p), 6)
+
+
+def test_bernoulli_and_randperm():
+    npg.manual_seed(2)
+    for dtype in DTYPES:
+        p = np.array([0.0, 0.25, 0.5, 0.9, 1.0], dtype)
+        draws = npg.bernoulli(npg.tensor(np.tile(p, (20000, 1))))
+        assert draws.dtype == dtype and draws.dtype == torch.bernoulli(torch.tensor(p)).numpy().dtype
+        np.testing.assert_allclose(draws.data.mean(0), p, atol=0.015)
+        assert set(np.unique(draws.data)) <= {0, 1} and not draws.requires_grad
+    assert abs(npg.bernoulli(npg.zeros(20000), 0.3).data.mean() - 0.3) < 0.015
+    assert npg.tensor(np.full(3, 1.0)).bernoulli().data.tolist() == [1, 1, 1]
+    with pytest.raises(RuntimeError, match=r"bernoulli.*\[0, 1\].*1\.5"):
+        npg.bernoulli(npg.tensor([0.5, 1.5]))
+    for n in (0, 1, 7):
+        perm = npg.randperm(n)
+        assert perm.dtype == np.int64 and sorted(perm.data.tolist()) == list(range(n))
+    assert npg.randperm(4, dtype=np.float32).dtype == np.float32
+    with pytest.raises(RuntimeError, match="randperm"):
+        npg.randperm(-1)
+
+
+def test_random_draws_follow_vmap_randomness():
+    p = npg.tensor(np.tile([1.0, 1.0, 1.0, 1.0], (6, 1)), requires_grad=False)
+    f = lambda q: npg.multinomial(q, 4)  # noqa: E731
+    with pytest.raises(RuntimeError, match="randomness"):
+        npg.func.vmap(f)(p)
+    different = npg.func.vmap(f, randomness="different")(p).data
+    same = npg.func.vmap(f, randomness="same")(p).data
+    assert len({tuple(r) for r in different}) > 1 and len({tuple(r) for r in same}) == 1
+    assert all(sorted(r) == [0, 1, 2, 3] for r in different)
+    perms = npg.func.vmap(lambda q: npg.randperm(5), randomness="different")(p).data
+    assert perms.shape == (6, 5) and len({tuple(r) for r in perms}) > 1
+    b = npg.func.vmap(lambda q: npg.bernoulli(q * 0.5), randomness="same")(p).data
+    assert b.shape == (6, 4) and (b == b[0]).all()
+    with pytest.raises(RuntimeError, match="randomness"):
+        npg.func.vmap(lambda q: npg.bernoulli(q * 0.5))(p)

@@ -413,9 +413,11 @@ from .torch_fns import (bucketize, cartesian_prod, cdist, combinations, cummax, 
 __all__ += _torch_fns.__all__
 _torch_fns.attach(T)
 
-# eq ne lt le gt ge cpu (methods), bmm mm (ops/torch_aliases.py)
+# eq ne lt le gt ge cpu (methods and npg.), bmm mm softmax log_softmax clamp chunk multinomial bernoulli randperm
+# (ops/torch_aliases.py)
 from . import torch_aliases as _torch_aliases  # noqa: E402
-from .torch_aliases import bmm, mm  # noqa: E402,F401
+from .torch_aliases import (bernoulli, bmm, chunk, clamp, eq, ge, gt, le, log_softmax, lt, mm,  # noqa: E402,F401
+                            multinomial, ne, randperm, softmax)
 
 __all__ += _torch_aliases.__all__
 _torch_aliases.attach(T)
