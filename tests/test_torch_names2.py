@@ -368,3 +368,24 @@ def test_random_draws_follow_vmap_randomness():
     assert b.shape == (6, 4) and (b == b[0]).all()
     with pytest.raises(RuntimeError, match="randomness"):
         npg.func.vmap(lambda q: npg.bernoulli(q * 0.5))(p)
+
+
+# --------------------------------------------------------------------------------- in-place forms
+INPLACE = [("sin_", ()), ("cos_", ()), ("tan_", ()), ("reciprocal_", ()), ("sign_", ()), ("floor_", ()),
+           ("ceil_", ()), ("square_", ()), ("log1p_", ()), ("expm1_", ()), ("log2_", ()), ("log10_", ()),
+           ("erf_", ()), ("rsqrt_", ()), ("lerp_", ("end", 0.3)), ("addcmul_", ("end", "end")),
+           ("addcdiv_", ("end", "end")), ("fmod_", (0.7,)), ("remainder_", (0.7,))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,args", INPLACE, ids=[n for n, _ in INPLACE])
+def test_inplace_forms(name, args, dtype):
+    a, e = pos(3, 4, dtype=dtype), pos(4, seed=1, dtype=dtype)
+
+    def run(x, *y):
+        z = x * 1
+        out = getattr(z, name)(*(y[0] if v == "end" else v for v in args))
+        assert out is z
+        return z
+    arrays = [a, e] if "end" in args else [a]
+    compare_with_torch(run, run, arrays, what=name)

@@ -143,7 +143,18 @@ METHODS = dict(
     baddbmm=lambda self, batch1, batch2, *, beta=1, alpha=1: baddbmm(self, batch1, batch2, beta=beta, alpha=alpha))
 
 
+# their in-place forms (ops/inplace.py's ``method``: the out-of-place result written into the tensor)
+INPLACE = {name: (METHODS[name], op) for name, op in (
+    ("sin", "sin"), ("cos", "cos"), ("tan", "tan"), ("reciprocal", "reciprocal"), ("sign", "sign"),
+    ("floor", "floor"), ("ceil", "ceil"), ("square", "square"), ("log1p", "log1p"), ("expm1", "expm1"),
+    ("log2", "log2"), ("log10", "log10"), ("erf", None), ("rsqrt", None), ("lerp", None), ("addcmul", None),
+    ("addcdiv", None), ("fmod", "fmod"), ("remainder", "remainder"), ("addmm", None), ("baddbmm", None))}
+
+
 def attach(T):
-    """Give ``Tensor`` these methods."""
+    """Give ``Tensor`` these methods and their in-place forms ``sin_``, ``lerp_``, ``addcmul_``..."""
+    from . import inplace
     for name, fn in METHODS.items():
         setattr(T, name, fn)
+    for name, (fn, op) in INPLACE.items():
+        setattr(T, name + "_", inplace.method(name + "_", fn, op))
