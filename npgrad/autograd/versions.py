@@ -155,6 +155,15 @@ def as_of(t):
     return inputs_as_of(t)
 
 
+def _replaced(q, seq):
+    """Whether tensor ``q`` got a new node at or after creation number ``seq``: by a write (its node is newer), or
+    by ``detach_`` (a leaf now, stamped when detached; its earlier node is in ``_extra["prev"]``)."""
+    if q._vjps is not None:
+        return q._seq >= seq
+    extra = q._extra
+    return extra is not None and "prev" in extra and q._seq >= seq
+
+
 def inputs_as_of(t):
     """``t._parents`` with each tensor modified in place after ``t`` was recorded replaced by the
     version it had then (for tools walking a graph: viz, func)."""
@@ -164,9 +173,9 @@ def inputs_as_of(t):
     seq = t._seq
     out = None
     for i, p in enumerate(parents):
-        if isinstance(p, Tensor) and p._vjps is not None and p._seq >= seq:  # (== : t itself, `y[k] = y`)
+        if isinstance(p, Tensor) and _replaced(p, seq):  # (== : t itself, `y[k] = y`)
             q = p
-            while q._vjps is not None and q._seq >= seq:
+            while _replaced(q, seq):
                 prev = q._extra.get("prev") if q._extra else None
                 if prev is None:
                     raise RuntimeError(f"backward: input {i} of op '{t._op}' was replaced after the op was "

@@ -413,12 +413,30 @@ from .torch_fns import (bucketize, cartesian_prod, cdist, combinations, cummax, 
 __all__ += _torch_fns.__all__
 _torch_fns.attach(T)
 
-# eq ne lt le gt ge cpu (methods), bmm mm (ops/torch_aliases.py)
+# eq ne lt le gt ge cpu (methods and npg.), bmm mm softmax log_softmax clamp chunk multinomial bernoulli randperm
+# (ops/torch_aliases.py)
 from . import torch_aliases as _torch_aliases  # noqa: E402
-from .torch_aliases import bmm, mm  # noqa: E402,F401
+from .torch_aliases import (bernoulli, bmm, chunk, clamp, eq, ge, gt, le, log_softmax, lt, mm,  # noqa: E402,F401
+                            multinomial, ne, randperm, softmax)
 
 __all__ += _torch_aliases.__all__
 _torch_aliases.attach(T)
+
+# rsqrt lerp addcmul addcdiv addmm baddbmm, and PyTorch's arithmetic methods x.add(y, alpha=), x.sin()...
+# (ops/torch_math.py)
+from . import torch_math as _torch_math  # noqa: E402
+from .torch_math import addcdiv, addcmul, addmm, baddbmm, lerp, rsqrt  # noqa: E402,F401
+
+__all__ += _torch_math.__all__
+_torch_math.attach(T)
+
+# is_floating_point element_size is_contiguous stride type device new_* detach_; from_numpy is_tensor
+# (ops/torch_facts.py)
+from . import torch_facts as _torch_facts  # noqa: E402
+from .torch_facts import from_numpy, is_tensor  # noqa: E402,F401
+
+__all__ += _torch_facts.__all__
+_torch_facts.attach(T)
 
 # ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)

@@ -187,6 +187,8 @@ def snapshot(x, copy=False):
         old._saved, old._op, old._seq, old._pending = x._saved, x._op, x._seq, None
     prev = x._extra.get("prev") if x._extra else None
     old._extra = None if prev is None else {"prev": prev}
+    if prev is not None and x._vjps is None:  # a leaf made by detach_: its stamp (versions._replaced)
+        old._seq = x._seq
     fw = x._extra.get("fw") if x._extra else None
     if fw:  # the old version keeps the old tangents
         old._extra = dict(old._extra or {}, fw=fw)

@@ -1,0 +1,160 @@
+"""PyTorch's arithmetic under its names, composed from npgrad's differentiable ops (so their VJP, JVP and vmap
+rules are those ops'): ``rsqrt lerp addcmul addcdiv addmm baddbmm`` (also ``npg.`` functions), and the Tensor
+methods ``add sub mul div neg sin cos tan reciprocal sign floor ceil square log1p expm1 log2 log10 erf rsqrt lerp
+addcmul addcdiv isnan logical_not where fmod remainder count_nonzero``. A method whose name is also a NumPy
+function (``x.sin()``, ``x.reciprocal()``, ``x.count_nonzero()``...) is that function of the tensor, as
+``npg.sin(x)``; ``x.where(condition, y)`` is PyTorch's ``where(condition, x, y)``."""
+import numpy as np
+
+from ..tensor import Tensor
+from . import elementwise as _ew, elementwise_more as _em
+from .contract import matmul
+from .nondiff import count_nonzero as _count_nonzero
+
+__all__ = ["rsqrt", "lerp", "addcmul", "addcdiv", "addmm", "baddbmm"]
+
+
+def _shape(v):
+    return tuple(v.shape) if isinstance(v, (Tensor, np.ndarray)) else np.shape(v)
+
+
+def _broadcast_check(name, *operands):
+    """PyTorch's error for operands that do not broadcast, naming the op and their shapes."""
+    shapes = [_shape(v) for v in operands]
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {', '.join(map(str, shapes))} do not broadcast") from None
+
+
+def _scaled(v, s):
+    return v if isinstance(s, (int, float)) and s == 1 else _ew.mul(v, s)
+
+
+def rsqrt(input):
+    """``1 / sqrt(input)``, as ``torch.rsqrt``."""
+    return _ew.reciprocal(_ew.sqrt(input))
+
+
+def lerp(input, end, weight):
+    """``input + weight * (end - input)``, as ``torch.lerp`` (differentiable in all three)."""
+    _broadcast_check("lerp", input, end, weight)
+    return _ew.add(input, _ew.mul(weight, _ew.sub(end, input)))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 * tensor2``, as ``torch.addcmul``."""
+    _broadcast_check("addcmul", input, tensor1, tensor2)
+    return _ew.add(input, _scaled(_ew.mul(tensor1, tensor2), value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 / tensor2``, as ``torch.addcdiv``."""
+    _broadcast_check("addcdiv", input, tensor1, tensor2)
+    for t in (tensor1, tensor2):
+        if np.dtype(getattr(t, "dtype", np.result_type(t))).kind in "biu":
+            raise TypeError("addcdiv: integer division of tensors is not supported (as torch.addcdiv): give a "
+                            f"floating-point tensor1 / tensor2, got {np.result_type(tensor1, tensor2)}")
+    return _ew.add(input, _scaled(_ew.div(tensor1, tensor2), value))
+
+
+def _add_scaled(name, input, product, beta, alpha):
+    """``beta * input + alpha * product``, as PyTorch's addmm family: ``beta=0`` ignores the values of ``input``
+    (NaN and inf in it do not propagate) and gives it a zero gradient."""
+    out_shape = tuple(product.shape)
+    if not _broadcasts(input, out_shape):
+        raise RuntimeError(f"{name}: input of shape {_shape(input)} does not broadcast to the product's shape "
+                           f"{out_shape}")
+    product = _scaled(product, alpha)
+    if isinstance(beta, (int, float)) and beta == 0:
+        return _ew.add(product, _ew.where(False, input, 0))
+    return _ew.add(_scaled(input, beta), product)
+
+
+def _broadcasts(input, shape):
+    try:
+        return np.broadcast_shapes(_shape(input), shape) == shape
+    except ValueError:
+        return False
+
+
+def _mats_error(name, a, b, what):
+    return RuntimeError(f"{name}: {what}, got shapes {_shape(a)} and {_shape(b)}")
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)`` for (n, m) and (m, p) matrices, as ``torch.addmm`` (``input``
+    broadcast to (n, p))."""
+    if len(_shape(mat1)) != 2 or len(_shape(mat2)) != 2:
+        raise _mats_error("addmm", mat1, mat2, "mat1 and mat2 must be 2-D")
+    if _shape(mat1)[1] != _shape(mat2)[0]:
+        raise _mats_error("addmm", mat1, mat2, "mat1 and mat2 shapes cannot be multiplied: expected (n, m) and "
+                                               "(m, p)")
+    return _add_scaled("addmm", input, matmul(mat1, mat2), beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (batch1 @ batch2)`` for (b, n, m) and (b, m, p) batches, as ``torch.baddbmm``
+    (``input`` broadcast to (b, n, p))."""
+    if len(_shape(batch1)) != 3 or len(_shape(batch2)) != 3:
+        raise _mats_error("baddbmm", batch1, batch2, "batch1 and batch2 must be 3-D")
+    if _shape(batch1)[0] != _shape(batch2)[0] or _shape(batch1)[2] != _shape(batch2)[1]:
+        raise _mats_error("baddbmm", batch1, batch2, "expected (b, n, m) and (b, m, p)")
+    return _add_scaled("baddbmm", input, matmul(batch1, batch2), beta, alpha)
+
+
+def _div(self, other, *, rounding_mode=None):
+    """``torch.div``: true division, or ``rounding_mode`` 'trunc' / 'floor' (an integer result for integer
+    operands, as PyTorch's)."""
+    if rounding_mode is None:
+        return _ew.div(self, other)
+    if rounding_mode == "floor":
+        return _ew.floor_divide(self, other)
+    if rounding_mode != "trunc":
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"{rounding_mode!r}")
+    kinds = {np.dtype(getattr(v, "dtype", np.result_type(v))).kind for v in (self, other)}
+    if kinds <= set("biu"):  # |a| // |b| with the sign of a * b: exact in integers
+        q = _ew.floor_divide(_ew.abs(self), _ew.abs(other))
+        return _ew.where(_ew.less(_ew.mul(_ew.sign(self), _ew.sign(other)), 0), _ew.neg(q), q)
+    return _em.trunc(_ew.div(self, other))
+
+
+def _erf(self):
+    from ..special import erf
+    return erf(self)
+
+
+def _count_nonzero_method(self, dim=None, *, axis=None):
+    if dim is not None and axis is not None:
+        raise TypeError("count_nonzero(): got both axis= and its PyTorch spelling dim=")
+    return _count_nonzero(self, dim if axis is None else axis)
+
+
+METHODS = dict(
+    add=lambda self, other, *, alpha=1: _ew.add(self, _scaled(other, alpha)),
+    sub=lambda self, other, *, alpha=1: _ew.sub(self, _scaled(other, alpha)),
+    mul=_ew.mul, div=_div, neg=_ew.neg, sin=_ew.sin, cos=_ew.cos, tan=_ew.tan, reciprocal=_ew.reciprocal,
+    sign=_ew.sign, floor=_ew.floor, ceil=_ew.ceil, square=_ew.square, log1p=_ew.log1p, expm1=_ew.expm1,
+    log2=_ew.log2, log10=_ew.log10, erf=_erf, rsqrt=rsqrt, lerp=lerp, addcmul=addcmul, addcdiv=addcdiv,
+    isnan=_ew.isnan, logical_not=_ew.logical_not, where=lambda self, condition, other: _ew.where(condition, self, other),
+    fmod=_em.fmod, remainder=_ew.remainder, count_nonzero=_count_nonzero_method,
+    addmm=lambda self, mat1, mat2, *, beta=1, alpha=1: addmm(self, mat1, mat2, beta=beta, alpha=alpha),
+    baddbmm=lambda self, batch1, batch2, *, beta=1, alpha=1: baddbmm(self, batch1, batch2, beta=beta, alpha=alpha))
+
+
+# their in-place forms (ops/inplace.py's ``method``: the out-of-place result written into the tensor)
+INPLACE = {name: (METHODS[name], op) for name, op in (
+    ("sin", "sin"), ("cos", "cos"), ("tan", "tan"), ("reciprocal", "reciprocal"), ("sign", "sign"),
+    ("floor", "floor"), ("ceil", "ceil"), ("square", "square"), ("log1p", "log1p"), ("expm1", "expm1"),
+    ("log2", "log2"), ("log10", "log10"), ("erf", None), ("rsqrt", None), ("lerp", None), ("addcmul", None),
+    ("addcdiv", None), ("fmod", "fmod"), ("remainder", "remainder"), ("addmm", None), ("baddbmm", None))}
+
+
+def attach(T):
+    """Give ``Tensor`` these methods and their in-place forms ``sin_``, ``lerp_``, ``addcmul_``..."""
+    from . import inplace
+    for name, fn in METHODS.items():
+        setattr(T, name, fn)
+    for name, (fn, op) in INPLACE.items():
+        setattr(T, name + "_", inplace.method(name + "_", fn, op))
