@@ -389,3 +389,15 @@ def test_inplace_forms(name, args, dtype):
         return z
     arrays = [a, e] if "end" in args else [a]
     compare_with_torch(run, run, arrays, what=name)
+
+
+def test_softmax_takes_numpy_axis_for_dim():
+    """npg.softmax / log_softmax are torch's (dim=), and take scipy.special.softmax's axis= too; both is an error."""
+    import scipy.special
+    a = np.random.default_rng(0).standard_normal((3, 4))
+    x = npg.tensor(a)
+    np.testing.assert_allclose(npg.softmax(x, axis=0).data, scipy.special.softmax(a, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(npg.log_softmax(x, axis=-1).data, scipy.special.log_softmax(a, axis=-1), rtol=1e-12)
+    np.testing.assert_allclose(npg.softmax(x, 1).data, torch.softmax(torch.tensor(a), 1).numpy(), rtol=1e-12)
+    with pytest.raises(TypeError, match="both dim"):
+        npg.softmax(x, dim=0, axis=0)

@@ -17,16 +17,25 @@ __all__ = ["bmm", "mm", "eq", "ne", "lt", "le", "gt", "ge", "softmax", "log_soft
 eq, ne, lt, le, gt, ge = equal, not_equal, less, less_equal, greater, greater_equal
 
 
-def softmax(input, dim=None, dtype=None):
-    """``torch.softmax``: ``nn.functional.softmax(input, dim)``."""
-    from ..nn import functional as F
-    return F.softmax(input, dim, dtype=dtype)
+def _dim_or_axis(op, dim, axis):
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: got both dim={dim!r} and axis={axis!r}; pass one (axis is NumPy's name for dim)")
+        return axis
+    return dim
 
 
-def log_softmax(input, dim=None, dtype=None):
-    """``torch.log_softmax``: ``nn.functional.log_softmax(input, dim)``."""
+def softmax(input, dim=None, dtype=None, *, axis=None):
+    """``torch.softmax``: ``nn.functional.softmax(input, dim)`` (``axis=`` is taken for ``dim``, as
+    scipy.special.softmax names it)."""
     from ..nn import functional as F
-    return F.log_softmax(input, dim, dtype=dtype)
+    return F.softmax(input, _dim_or_axis("softmax", dim, axis), dtype=dtype)
+
+
+def log_softmax(input, dim=None, dtype=None, *, axis=None):
+    """``torch.log_softmax``: ``nn.functional.log_softmax(input, dim)`` (or ``axis=``)."""
+    from ..nn import functional as F
+    return F.log_softmax(input, _dim_or_axis("log_softmax", dim, axis), dtype=dtype)
 
 
 def clamp(input, min=None, max=None):
