@@ -15,6 +15,16 @@ EPOCH_DEPRECATION_WARNING = (
     "use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the "
     "closed form is used instead of the new chainable form, where available.")
 
+STEP_ORDER_WARNING = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and later, you should call "
+    "them in the opposite order: `optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will result "
+    "in PyTorch skipping the first value of the learning rate schedule. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate")
+STEP_OVERRIDDEN_WARNING = (
+    "Seems like `optimizer.step()` has been overridden after learning rate scheduler initialization. Please, make "
+    "sure to call `optimizer.step()` before `lr_scheduler.step()`. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate")
+
 
 class LRScheduler:
     """Base class: sets ``initial_lr`` on each group, then ``step()`` writes ``get_lr()`` into the groups."""
@@ -33,6 +43,8 @@ class LRScheduler:
                                    f"optimizer")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        # from now on the optimizer's step() records that it ran (``_opt_called``), as PyTorch's patched step does
+        optimizer.__dict__.setdefault("_step_tracked_by_lr_sched", True)
         self._initial_step()
 
     def _initial_step(self):
@@ -53,7 +65,14 @@ class LRScheduler:
 
     def step(self, epoch=None):
         """Advance one epoch and write the new learning rates into the optimizer's groups. ``epoch`` (deprecated
-        in PyTorch, warned about as there) jumps to that epoch with the closed form where there is one."""
+        in PyTorch, warned about as there) jumps to that epoch with the closed form where there is one. The first
+        step after construction warns, as PyTorch's, if no ``optimizer.step()`` has run since the scheduler was
+        attached (the first value of the schedule would be skipped) or if ``optimizer.step`` was replaced."""
+        if self._step_count == 1:
+            if not getattr(self.optimizer.step, "hooked", False):
+                warnings.warn(STEP_OVERRIDDEN_WARNING, UserWarning, stacklevel=2)
+            elif not getattr(self.optimizer, "_opt_called", False):
+                warnings.warn(STEP_ORDER_WARNING, UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
