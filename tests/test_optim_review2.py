@@ -68,3 +68,29 @@ def test_overridden_optimizer_step_warns_as_torch():
         sched = smod.StepLR(opt, 2)
         opt.step = lambda *a, **k: None
         assert any("overridden" in m for m in _messages(sched.step))
+
+
+GET_LR = {
+    "StepLR": lambda m, o: m.StepLR(o, 2), "MultiStepLR": lambda m, o: m.MultiStepLR(o, [2]),
+    "ConstantLR": lambda m, o: m.ConstantLR(o), "LinearLR": lambda m, o: m.LinearLR(o),
+    "ExponentialLR": lambda m, o: m.ExponentialLR(o, 0.9), "PolynomialLR": lambda m, o: m.PolynomialLR(o),
+    "CosineAnnealingLR": lambda m, o: m.CosineAnnealingLR(o, 5),
+    "LambdaLR": lambda m, o: m.LambdaLR(o, lambda e: 1.0), "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lambda e: 1.0),
+    "CyclicLR": lambda m, o: m.CyclicLR(o, 0.01, 0.1, 2), "OneCycleLR": lambda m, o: m.OneCycleLR(o, 1.0, total_steps=5),
+    "CosineAnnealingWarmRestarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, 2),
+    "SWALR": lambda m, o: (optim.swa_utils if m is S else torch.optim.swa_utils).SWALR(o, 0.05),
+}
+
+
+@pytest.mark.parametrize("name", list(GET_LR))
+def test_get_lr_outside_step_warns_as_torch(name):
+    """PyTorch's built-in schedulers warn "please use `get_last_lr()`" when get_lr() is called by the user (and
+    only then: not from step()); the state dict then holds ``_get_lr_called_within_step`` as PyTorch's."""
+    for opt, smod in zip(_pair(), (S, TS)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sched = GET_LR[name](smod, opt)
+        opt.step()
+        assert not any("get_last_lr" in m for m in _messages(sched.step)), smod
+        assert any("please use `get_last_lr()`" in m for m in _messages(sched.get_lr)), smod
+        assert sched.state_dict()["_get_lr_called_within_step"] is False
