@@ -94,3 +94,13 @@ def test_get_lr_outside_step_warns_as_torch(name):
         assert not any("get_last_lr" in m for m in _messages(sched.step)), smod
         assert any("please use `get_last_lr()`" in m for m in _messages(sched.get_lr)), smod
         assert sched.state_dict()["_get_lr_called_within_step"] is False
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_tensor_lr_with_foreach_and_not_capturable_raises_as_torch(name):
+    for mod in (torch, npg):
+        p = [mod.zeros(2, requires_grad=True)]
+        with pytest.raises(ValueError, match="lr as a Tensor is not supported for capturable=False and foreach=True"):
+            getattr(mod.optim, name)(p, lr=mod.tensor(0.1), foreach=True)
+        getattr(mod.optim, name)(p, lr=mod.tensor(0.1), foreach=True, capturable=True)  # accepted
+        getattr(mod.optim, name)(p, lr=mod.tensor(0.1), foreach=False)
