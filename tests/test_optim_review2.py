@@ -75,8 +75,10 @@ GET_LR = {
     "ConstantLR": lambda m, o: m.ConstantLR(o), "LinearLR": lambda m, o: m.LinearLR(o),
     "ExponentialLR": lambda m, o: m.ExponentialLR(o, 0.9), "PolynomialLR": lambda m, o: m.PolynomialLR(o),
     "CosineAnnealingLR": lambda m, o: m.CosineAnnealingLR(o, 5),
-    "LambdaLR": lambda m, o: m.LambdaLR(o, lambda e: 1.0), "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lambda e: 1.0),
-    "CyclicLR": lambda m, o: m.CyclicLR(o, 0.01, 0.1, 2), "OneCycleLR": lambda m, o: m.OneCycleLR(o, 1.0, total_steps=5),
+    "LambdaLR": lambda m, o: m.LambdaLR(o, lambda e: 1.0),
+    "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lambda e: 1.0),
+    "CyclicLR": lambda m, o: m.CyclicLR(o, 0.01, 0.1, 2),
+    "OneCycleLR": lambda m, o: m.OneCycleLR(o, 1.0, total_steps=5),
     "CosineAnnealingWarmRestarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, 2),
     "SWALR": lambda m, o: (optim.swa_utils if m is S else torch.optim.swa_utils).SWALR(o, 0.05),
 }

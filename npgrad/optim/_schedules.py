@@ -6,7 +6,8 @@ import types
 import warnings
 from bisect import bisect_right
 
-from .lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler, _cycle_momentum_start, _warn_get_lr_called_within_step
+from .lr_scheduler import (EPOCH_DEPRECATION_WARNING, LRScheduler, _cycle_momentum_start,
+                           _warn_get_lr_called_within_step)
 from .optimizer import Optimizer
 
 
