@@ -13,7 +13,7 @@ import npgrad.nn as nn
 import npgrad.optim as optim
 
 S, TS = optim.lr_scheduler, torch.optim.lr_scheduler
-TORCH_ONLY = {"_get_lr_called_within_step"}  # PyTorch's guard for get_lr() called outside step()
+TORCH_ONLY = set()  # keys only PyTorch's scheduler state dicts hold (none now)
 
 
 def make_optimizers(opt_name="SGD"):

@@ -1,6 +1,7 @@
 """Adam and AdamW (with amsgrad), PyTorch's single-tensor update step by step."""
 import numpy as np
 
+from ..tensor import Tensor
 from .optimizer import Optimizer, check_impl_flags
 
 
@@ -18,6 +19,8 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
+        if isinstance(lr, Tensor) and foreach and not capturable:  # PyTorch's multi-tensor kernel takes no Tensor lr
+            raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0.0:

@@ -15,6 +15,16 @@ EPOCH_DEPRECATION_WARNING = (
     "use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the "
     "closed form is used instead of the new chainable form, where available.")
 
+STEP_ORDER_WARNING = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and later, you should call "
+    "them in the opposite order: `optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will result "
+    "in PyTorch skipping the first value of the learning rate schedule. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate")
+STEP_OVERRIDDEN_WARNING = (
+    "Seems like `optimizer.step()` has been overridden after learning rate scheduler initialization. Please, make "
+    "sure to call `optimizer.step()` before `lr_scheduler.step()`. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate")
+
 
 class LRScheduler:
     """Base class: sets ``initial_lr`` on each group, then ``step()`` writes ``get_lr()`` into the groups."""
@@ -33,6 +43,8 @@ class LRScheduler:
                                    f"optimizer")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        # from now on the optimizer's step() records that it ran (``_opt_called``), as PyTorch's patched step does
+        optimizer.__dict__.setdefault("_step_tracked_by_lr_sched", True)
         self._initial_step()
 
     def _initial_step(self):
@@ -53,20 +65,31 @@ class LRScheduler:
 
     def step(self, epoch=None):
         """Advance one epoch and write the new learning rates into the optimizer's groups. ``epoch`` (deprecated
-        in PyTorch, warned about as there) jumps to that epoch with the closed form where there is one."""
+        in PyTorch, warned about as there) jumps to that epoch with the closed form where there is one. The first
+        step after construction warns, as PyTorch's, if no ``optimizer.step()`` has run since the scheduler was
+        attached (the first value of the schedule would be skipped) or if ``optimizer.step`` was replaced."""
+        if self._step_count == 1:
+            if not getattr(self.optimizer.step, "hooked", False):
+                warnings.warn(STEP_OVERRIDDEN_WARNING, UserWarning, stacklevel=2)
+            elif not getattr(self.optimizer, "_opt_called", False):
+                warnings.warn(STEP_ORDER_WARNING, UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            closed = getattr(self, "_get_closed_form_lr", None)
-            values = closed() if closed is not None else self.get_lr()
+        self._get_lr_called_within_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                closed = getattr(self, "_get_closed_form_lr", None)
+                values = closed() if closed is not None else self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
@@ -77,6 +100,14 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict):
         self.__dict__.update({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
+
+
+def _warn_get_lr_called_within_step(scheduler):
+    """PyTorch's warning for a built-in scheduler's ``get_lr()`` called by the user, not from ``step()`` (it
+    computes the next rate from the current one, so it is not the current rate)."""
+    if not getattr(scheduler, "_get_lr_called_within_step", False):
+        warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                      UserWarning, stacklevel=3)
 
 
 def _group_lrs(scheduler):
@@ -97,6 +128,7 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         return [base * lmbda(self.last_epoch) for lmbda, base in zip(self.lr_lambdas, self.base_lrs)]
 
     def state_dict(self):
@@ -117,6 +149,7 @@ class MultiplicativeLR(LambdaLR):
     """Multiply the learning rate by ``lr_lambda(epoch)`` every epoch after the first."""
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         # every step but the one at construction multiplies (also step(0), and also when resuming), as PyTorch
         if not self._is_initial:
             return [group["lr"] * lmbda(self.last_epoch)
@@ -133,6 +166,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         # (no special case for the construction step: resumed at last_epoch=5, step_size=3, PyTorch's first
         # step lands on epoch 6 and multiplies)
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -152,6 +186,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         if self.last_epoch not in self.milestones:    # (resuming onto a milestone multiplies, as PyTorch)
             return _group_lrs(self)
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in _group_lrs(self)]
@@ -169,6 +204,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         if self._is_initial:
             return _group_lrs(self)
         return [lr * self.gamma for lr in _group_lrs(self)]
@@ -188,6 +224,7 @@ class ConstantLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         if self.last_epoch == 0:
             return [lr * self.factor for lr in _group_lrs(self)]
         if self.last_epoch != self.total_iters:
@@ -208,6 +245,7 @@ class PolynomialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         if self._is_initial or self.last_epoch > self.total_iters:
             return _group_lrs(self)
         decay_factor = ((1.0 - self.last_epoch / self.total_iters)
@@ -231,6 +269,7 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         if self.last_epoch == 0:
             return [lr * self.start_factor for lr in _group_lrs(self)]
         if self._is_initial or self.last_epoch > self.total_iters:   # resuming keeps the groups' rates
@@ -253,6 +292,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         if self._is_initial:
             return _group_lrs(self)
         if self._step_count == 1 and self.last_epoch > 0:
@@ -342,6 +382,7 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(f"Tried to step {step} times. The specified number of total steps is "

@@ -76,6 +76,8 @@ def _hooked_step(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         self = args[0]
+        if self.__dict__.get("_step_tracked_by_lr_sched"):  # a scheduler watches for step() (lr_scheduler.py)
+            self._opt_called = True
         for pre_hook in chain(_global_optimizer_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
             result = pre_hook(self, args, kwargs)
             if result is not None:

@@ -22,7 +22,7 @@ from ..nn.module import Module
 from ..tensor import Tensor
 from ._schedules import _per_group
 from .adam_variants import as_scalar, lerp_
-from .lr_scheduler import LRScheduler
+from .lr_scheduler import LRScheduler, _warn_get_lr_called_within_step
 
 __all__ = ["AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn",
            "get_ema_avg_fn", "get_swa_avg_fn"]
@@ -197,6 +197,7 @@ class SWALR(LRScheduler):
         return (lr - alpha * swa_lr) / (1 - alpha)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         step = self._step_count - 1
         if self.anneal_epochs == 0:
             step = max(1, step)
