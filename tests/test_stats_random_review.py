@@ -1,0 +1,36 @@
+"""Adversarial review of npg.stats (against scipy.stats and finite differences), npg.random and the creation
+functions (against NumPy)."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.stats as ss
+
+import npgrad as npg
+
+
+# ------------------------------------------------------------------------------------------ npg.stats
+@pytest.mark.parametrize("a, b", [(0.01, 5.0), (0.5, 0.5), (2.0, 3.0)])
+def test_beta_sf_and_logcdf_near_the_lower_end_match_scipy(a, b):
+    # sf = I_{1-z}(b, a): 1 - z rounds to 1 for a tiny z, which gave sf = 1 (and logcdf = log1p(-sf) = -inf)
+    z = np.array([1e-300, 1e-100, 1e-20, 1e-12, 1e-5])
+    for m in ("sf", "logsf", "cdf", "logcdf"):
+        got = getattr(npg.stats.beta, m)(z, a, b).data
+        np.testing.assert_allclose(got, getattr(ss.beta, m)(z, a, b), rtol=1e-9, err_msg=m)
+    got = npg.stats.beta.sf(z * 2.0 - 1.0, a, b, loc=-1.0, scale=2.0).data
+    np.testing.assert_allclose(got, ss.beta.sf(z * 2.0 - 1.0, a, b, loc=-1.0, scale=2.0), rtol=1e-6)
+
+
+def test_beta_sf_gradient_near_the_lower_end_matches_finite_differences():
+    def f(x, a, b):
+        return npg.stats.beta.sf(x, a, b)
+    p = [1e-12, 0.05, 3.0]
+    ts = [npg.tensor(v, requires_grad=True) for v in p]
+    f(*ts).backward()
+    for i in range(3):
+        h = 1e-15 if i == 0 else 1e-6
+        hi, lo = list(p), list(p)
+        hi[i] += h
+        lo[i] -= h
+        want = (ss.beta.sf(hi[0], hi[1], hi[2]) - ss.beta.sf(lo[0], lo[1], lo[2])) / (2 * h)
+        np.testing.assert_allclose(ts[i].grad.data, want, rtol=1e-5)
