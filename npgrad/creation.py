@@ -1,4 +1,6 @@
 """Constructors, as in NumPy (shapes as ``*dims`` or a tuple), each with ``dtype=`` and ``requires_grad=``."""
+import operator
+
 import numpy as np
 
 from . import random as _random
@@ -8,16 +10,25 @@ from .tensor import _leaf as _new_leaf
 from ._batching import batching_rule as _batching_rule
 
 
-def _shape(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+def _shape(shape, where="shape"):
+    """A shape from ``*dims`` or one tuple / list / integer array, as NumPy's: each size an integer
+    (``operator.index``: NumPy integers too; a float such as 3.7 is refused, not truncated)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
+        shape = shape[0]
+        if isinstance(shape, np.ndarray):
+            shape = np.atleast_1d(shape).tolist()
     try:
-        shape = tuple(int(n) for n in shape)
+        shape = tuple(operator.index(n) for n in shape)
     except TypeError:
-        raise TypeError(f"shape must be ints, got {shape!r}") from None
+        raise TypeError(f"{where}: the sizes of a shape must be integers, got {tuple(shape)!r}") from None
     if any(n < 0 for n in shape):
         raise ValueError(f"negative dimensions are not allowed: {shape}")
     return shape
+
+
+def _size(size, where):
+    """``shape`` / ``size=`` given as one argument: None (0-d), an integer, or a sequence of integers."""
+    return () if size is None else _shape((size,), where)
 
 
 def _leaf(arr, requires_grad, where):
@@ -39,27 +50,27 @@ def _space_dtype(dtype, *values):
 
 def zeros(*shape, dtype=None, requires_grad=None):
     """A tensor of zeros."""
-    return _leaf(np.zeros(_shape(shape), _dtype(dtype)), requires_grad, "zeros")
+    return _leaf(np.zeros(_shape(shape, "zeros"), _dtype(dtype)), requires_grad, "zeros")
 
 
 def ones(*shape, dtype=None, requires_grad=None):
     """A tensor of ones."""
-    return _leaf(np.ones(_shape(shape), _dtype(dtype)), requires_grad, "ones")
+    return _leaf(np.ones(_shape(shape, "ones"), _dtype(dtype)), requires_grad, "ones")
 
 
 def empty(*shape, dtype=None, requires_grad=None):
     """An uninitialised tensor."""
-    return _leaf(np.empty(_shape(shape), _dtype(dtype)), requires_grad, "empty")
+    return _leaf(np.empty(_shape(shape, "empty"), _dtype(dtype)), requires_grad, "empty")
 
 
 def full(shape, fill_value, dtype=None, requires_grad=None):
     """A tensor filled with ``fill_value`` (``np.full``'s argument order)."""
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = _size(shape, "full")
     if isinstance(fill_value, Tensor) and requires_grad is None:
-        return _full_of_tensor(_shape(shape), fill_value, dtype)
+        return _full_of_tensor(shape, fill_value, dtype)
     if dtype is None:
         dtype = get_default_dtype() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
-    return _leaf(np.full(_shape(shape), fill_value, dtype), requires_grad, "full")
+    return _leaf(np.full(shape, fill_value, dtype), requires_grad, "full")
 
 
 def _full_of_tensor(shape, fill_value, dtype):
@@ -216,7 +227,7 @@ def randn(*shape, dtype=None, requires_grad=None, generator=None):
         else:
             out = rng.standard_normal(shape)
         return _leaf(out.astype(dt, copy=False), requires_grad, "randn")
-    return _random.vmap_draw(draw, _shape(shape), "randn")
+    return _random.vmap_draw(draw, _shape(shape, "randn"), "randn")
 
 
 def rand(*shape, dtype=None, requires_grad=None, generator=None):
@@ -228,7 +239,7 @@ def rand(*shape, dtype=None, requires_grad=None, generator=None):
     def draw(shape):
         out = rng.random(shape) + 1j * rng.random(shape) if dt.kind == "c" else rng.random(shape)
         return _leaf(out.astype(dt, copy=False), requires_grad, "rand")
-    return _random.vmap_draw(draw, _shape(shape), "rand")
+    return _random.vmap_draw(draw, _shape(shape, "rand"), "rand")
 
 
 def _random_like(draw, name, x, dtype, requires_grad, generator):
@@ -255,7 +266,7 @@ def randint(low, high=None, size=(), dtype=np.int64, generator=None):
     """Random integers in ``[low, high)``, as ``Generator.integers``; under ``vmap`` as its ``randomness``
     says."""
     rng = generator or _random.get_generator()
-    size = () if size is None else (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    size = _size(size, "randint")
     return _random.vmap_draw(lambda s: _leaf(rng.integers(low, high, size=s, dtype=dtype), False, "randint"),
                              size, "randint")
 

@@ -34,3 +34,26 @@ def test_beta_sf_gradient_near_the_lower_end_matches_finite_differences():
         lo[i] -= h
         want = (ss.beta.sf(hi[0], hi[1], hi[2]) - ss.beta.sf(lo[0], lo[1], lo[2])) / (2 * h)
         np.testing.assert_allclose(ts[i].grad.data, want, rtol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------ creation
+@pytest.mark.parametrize("make", [lambda *s: npg.zeros(*s), lambda *s: npg.ones(*s), lambda *s: npg.empty(*s),
+                                  lambda *s: npg.randn(*s), lambda *s: npg.rand(*s),
+                                  lambda *s: npg.full(s, 1.0)])
+@pytest.mark.parametrize("shape", [(2, 3.7), (2.5,), ((2, 3.0),)])
+def test_non_integer_sizes_are_refused_as_numpy(make, shape):
+    # int(3.7) made a (2, 3) tensor silently; NumPy and torch raise a TypeError
+    with pytest.raises(TypeError):
+        np.zeros(shape[0] if len(shape) == 1 else shape)
+    with pytest.raises(TypeError, match="integer"):
+        make(*shape)
+
+
+@pytest.mark.parametrize("shape", [np.int64(3), np.array([2, 3]), np.array(4), (np.int32(2), np.int64(0))])
+def test_numpy_integer_shapes_work_as_numpy(shape):
+    want = np.zeros(shape).shape
+    assert npg.zeros(shape).shape == want
+    assert npg.ones(shape).shape == want
+    assert npg.full(shape, 2.5).shape == np.full(shape, 2.5).shape == want
+    assert npg.randn(shape).shape == want
+    assert npg.randint(0, 3, size=shape).shape == want
