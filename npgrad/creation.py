@@ -116,14 +116,20 @@ def eye(N, M=None, k=0, dtype=None, requires_grad=None):
     return _leaf(np.eye(N, M, k, dtype=_dtype(dtype)), requires_grad, "eye")
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad=None):
-    """Evenly spaced values in ``[start, stop)``, as ``np.arange`` (integers stay integers)."""
+def arange(start=None, stop=None, step=1, dtype=None, requires_grad=None):
+    """Evenly spaced values in ``[start, stop)``, as ``np.arange`` (integers stay integers; with ``dtype=``
+    computed as NumPy does, in that dtype; ``arange(stop=5)`` too)."""
+    if start is None and stop is None:
+        raise TypeError("arange: needs at least stop (arange(stop), arange(start, stop[, step]))")
     if step == 0:  # NumPy raises a bare ZeroDivisionError ("division by zero"); Python's range a ValueError
         raise ValueError(f"arange: step must not be zero (start={start!r}, stop={stop!r}, step={step!r})")
-    arr = np.arange(start, stop, step) if stop is not None else np.arange(start, step=step)
-    if dtype is not None:
-        arr = arr.astype(dtype)
-    elif arr.dtype.kind == "f":
+    if start is None or stop is None:
+        start, stop = 0, (stop if start is None else start)
+    try:
+        arr = np.arange(start, stop, step, dtype=None if dtype is None else np.dtype(dtype))
+    except (TypeError, ValueError) as e:   # (dtype=bool for more than 2 values, a NaN or infinite length...)
+        raise type(e)(f"arange(start={start!r}, stop={stop!r}, step={step!r}, dtype={dtype!r}): {e}") from None
+    if dtype is None and arr.dtype.kind == "f":
         arr = arr.astype(get_default_dtype())
     return _leaf(arr, requires_grad, "arange")
 

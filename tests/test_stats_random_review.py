@@ -57,3 +57,27 @@ def test_numpy_integer_shapes_work_as_numpy(shape):
     assert npg.full(shape, 2.5).shape == np.full(shape, 2.5).shape == want
     assert npg.randn(shape).shape == want
     assert npg.randint(0, 3, size=shape).shape == want
+
+
+@pytest.mark.parametrize("args, dtype", [((-3, 3, 0.5), int), ((-0.5, 2), int), ((0, 1, 0.1), np.float32),
+                                         ((0.0, 2.0, 0.3), np.float32), ((1, 0, -0.25), np.float32),
+                                         ((5,), np.int8), ((0, 2.5, 0.5), complex)])
+def test_arange_with_dtype_computes_as_numpy(args, dtype):
+    # the values were computed in float64 then cast (arange(-3, 3, 0.5, dtype=int) gave [-3 -2 -2 -1 ...],
+    # NumPy [-3 -2 -1 0 ...]: NumPy computes the first two values in the dtype)
+    want = np.arange(*args, dtype=dtype)
+    got = npg.arange(*args, dtype=dtype)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got.data, want)
+
+
+def test_arange_stop_keyword_as_numpy():
+    np.testing.assert_array_equal(npg.arange(stop=5).data, np.arange(stop=5))
+    np.testing.assert_array_equal(npg.arange(start=1, stop=5, step=2).data, np.arange(start=1, stop=5, step=2))
+
+
+def test_arange_refusals_name_the_op():
+    with pytest.raises(TypeError, match="arange"):
+        npg.arange(0.0, 1.0, 0.25, dtype=bool)   # NumPy: only for results of length <= 2
+    with pytest.raises(ValueError, match="arange"):
+        npg.arange(0, np.inf)
