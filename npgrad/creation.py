@@ -116,6 +116,39 @@ def eye(N, M=None, k=0, dtype=None, requires_grad=None):
     return _leaf(np.eye(N, M, k, dtype=_dtype(dtype)), requires_grad, "eye")
 
 
+def identity(n, dtype=None, requires_grad=None):
+    """The ``n x n`` identity, as ``np.identity`` (the default float dtype unless ``dtype``)."""
+    return _leaf(np.identity(operator.index(n), dtype=_dtype(dtype)), requires_grad, "identity")
+
+
+def tri(N, M=None, k=0, dtype=None, requires_grad=None):
+    """Ones at and below the ``k``-th diagonal of an ``N x M`` tensor, as ``np.tri``."""
+    return _leaf(np.tri(N, M, k, dtype=_dtype(dtype)), requires_grad, "tri")
+
+
+def indices(dimensions, dtype=int, sparse=False, requires_grad=None):
+    """The index grids of a shape, as ``np.indices`` (one ``(len(dimensions), *dimensions)`` tensor, or with
+    ``sparse=True`` a tuple of broadcastable ones); integer (constant) tensors unless ``dtype`` is floating."""
+    out = np.indices(_size(dimensions, "indices"), dtype=dtype, sparse=sparse)
+    if sparse:
+        return tuple(_leaf(a, requires_grad, "indices") for a in out)
+    return _leaf(out, requires_grad, "indices")
+
+
+def fromfunction(function, shape, *, dtype=None, **kwargs):
+    """``function(*index_grids, **kwargs)``, as ``np.fromfunction``: each grid a constant tensor of ``dtype``
+    (the default float dtype unless given), so ``function`` may use npgrad's ops (its result is returned as
+    it is, as NumPy's)."""
+    grids = np.indices(_size(shape, "fromfunction"), dtype=_dtype(dtype))
+    return function(*(_leaf(g, False, "fromfunction") for g in grids), **kwargs)
+
+
+def frombuffer(buffer, dtype=float, count=-1, offset=0, requires_grad=None):
+    """The bytes of ``buffer`` read as a 1-D tensor of ``dtype``, as ``np.frombuffer`` (float64 by default, as
+    NumPy: the bytes' meaning, not the default dtype); the tensor holds a copy, so it is writable."""
+    return _leaf(np.frombuffer(buffer, dtype=dtype, count=count, offset=offset).copy(), requires_grad, "frombuffer")
+
+
 def arange(start=None, stop=None, step=1, dtype=None, requires_grad=None):
     """Evenly spaced values in ``[start, stop)``, as ``np.arange`` (integers stay integers; with ``dtype=``
     computed as NumPy does, in that dtype; ``arange(stop=5)`` too)."""

@@ -81,3 +81,34 @@ def test_arange_refusals_name_the_op():
         npg.arange(0.0, 1.0, 0.25, dtype=bool)   # NumPy: only for results of length <= 2
     with pytest.raises(ValueError, match="arange"):
         npg.arange(0, np.inf)
+
+
+def _same(got, want):
+    assert isinstance(got, npg.Tensor)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got.data, want)
+
+
+def test_identity_tri_indices_fromfunction_frombuffer_as_numpy():
+    # `import npgrad as np` code calling them got an AttributeError
+    _same(npg.identity(3), np.identity(3))
+    _same(npg.identity(2, dtype=np.float32), np.identity(2, dtype=np.float32))
+    assert npg.identity(3).requires_grad and not npg.identity(3, dtype=int).requires_grad
+    for args, kw in [((3,), {}), ((3, 5), {}), ((4, 2, -1), {}), ((3,), dict(k=1, dtype=int)), ((0,), {})]:
+        _same(npg.tri(*args, **kw), np.tri(*args, **kw))
+    _same(npg.indices((2, 3)), np.indices((2, 3)))
+    _same(npg.indices((2, 0, 3), dtype=np.int32), np.indices((2, 0, 3), dtype=np.int32))
+    _same(npg.indices(()), np.indices(()))
+    for got, want in zip(npg.indices((2, 3), sparse=True), np.indices((2, 3), sparse=True)):
+        _same(got, want)
+    assert not npg.indices((2, 3)).requires_grad
+    _same(npg.fromfunction(lambda i, j: i * 10 + j, (2, 3)), np.fromfunction(lambda i, j: i * 10 + j, (2, 3)))
+    _same(npg.fromfunction(lambda i, j: i == j, (3, 3), dtype=int),
+          np.fromfunction(lambda i, j: i == j, (3, 3), dtype=int))
+    _same(npg.fromfunction(lambda i, s: npg.exp(i * s), (3,), s=0.5), np.fromfunction(lambda i, s: np.exp(i * s),
+                                                                                        (3,), s=0.5))
+    buf = np.arange(6, dtype=np.float64).tobytes()
+    _same(npg.frombuffer(buf), np.frombuffer(buf))
+    _same(npg.frombuffer(buf, dtype=np.int32, count=3, offset=8), np.frombuffer(buf, np.int32, 3, 8))
+    t = npg.frombuffer(buf, requires_grad=False)
+    t[0] = 5.0   # a tensor of its own (NumPy's frombuffer of bytes is read-only)
