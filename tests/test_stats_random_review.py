@@ -112,3 +112,23 @@ def test_identity_tri_indices_fromfunction_frombuffer_as_numpy():
     _same(npg.frombuffer(buf, dtype=np.int32, count=3, offset=8), np.frombuffer(buf, np.int32, 3, 8))
     t = npg.frombuffer(buf, requires_grad=False)
     t[0] = 5.0   # a tensor of its own (NumPy's frombuffer of bytes is read-only)
+
+
+# ------------------------------------------------------------------------------------------ npg.random
+def test_random_seed_without_argument_reseeds_as_numpy():
+    np.random.seed()            # NumPy: a fresh seed from the OS
+    npg.random.seed()
+    a, b = npg.randn(4).data, npg.randn(4).data
+    assert not np.array_equal(a, b)
+    npg.random.seed(3)
+    x = npg.randn(3).data
+    npg.random.seed(seed=3)     # NumPy's keyword
+    np.testing.assert_array_equal(npg.randn(3).data, x)
+
+
+def test_random_numpy_names_absent_give_a_clear_error():
+    # npg.random only seeds npgrad's constructors (README); np.random.randn-style calls must say where to go
+    with pytest.raises(AttributeError, match=r"npg\.randn"):
+        npg.random.randn(3)
+    with pytest.raises(AttributeError, match=r"numpy\.random"):
+        npg.random.choice(3)
