@@ -13,8 +13,9 @@ from .random import manual_seed  # (torch.manual_seed)
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # (torch's top-level queries)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                                  set_grad_enabled)
-from .creation import (arange, array, asarray, empty, empty_like, eye, full, full_like, geomspace, linspace,
-                       logspace, ones, ones_like, rand, rand_like, randint, randn, randn_like, zeros, zeros_like)
+from .creation import (arange, array, asarray, empty, empty_like, eye, frombuffer, fromfunction, full, full_like,
+                       geomspace, identity, indices, linspace, logspace, ones, ones_like, rand, rand_like, randint,
+                       randn, randn_like, tri, zeros, zeros_like)
 from .dtypes import get_default_dtype, set_default_dtype
 from .ops import *  # noqa: F401,F403
 from . import ops as _ops

@@ -1,4 +1,6 @@
 """Constructors, as in NumPy (shapes as ``*dims`` or a tuple), each with ``dtype=`` and ``requires_grad=``."""
+import operator
+
 import numpy as np
 
 from . import random as _random
@@ -8,16 +10,25 @@ from .tensor import _leaf as _new_leaf
 from ._batching import batching_rule as _batching_rule
 
 
-def _shape(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+def _shape(shape, where="shape"):
+    """A shape from ``*dims`` or one tuple / list / integer array, as NumPy's: each size an integer
+    (``operator.index``: NumPy integers too; a float such as 3.7 is refused, not truncated)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
+        shape = shape[0]
+        if isinstance(shape, np.ndarray):
+            shape = np.atleast_1d(shape).tolist()
     try:
-        shape = tuple(int(n) for n in shape)
+        shape = tuple(operator.index(n) for n in shape)
     except TypeError:
-        raise TypeError(f"shape must be ints, got {shape!r}") from None
+        raise TypeError(f"{where}: the sizes of a shape must be integers, got {tuple(shape)!r}") from None
     if any(n < 0 for n in shape):
         raise ValueError(f"negative dimensions are not allowed: {shape}")
     return shape
+
+
+def _size(size, where):
+    """``shape`` / ``size=`` given as one argument: None (0-d), an integer, or a sequence of integers."""
+    return () if size is None else _shape((size,), where)
 
 
 def _leaf(arr, requires_grad, where):
@@ -39,27 +50,27 @@ def _space_dtype(dtype, *values):
 
 def zeros(*shape, dtype=None, requires_grad=None):
     """A tensor of zeros."""
-    return _leaf(np.zeros(_shape(shape), _dtype(dtype)), requires_grad, "zeros")
+    return _leaf(np.zeros(_shape(shape, "zeros"), _dtype(dtype)), requires_grad, "zeros")
 
 
 def ones(*shape, dtype=None, requires_grad=None):
     """A tensor of ones."""
-    return _leaf(np.ones(_shape(shape), _dtype(dtype)), requires_grad, "ones")
+    return _leaf(np.ones(_shape(shape, "ones"), _dtype(dtype)), requires_grad, "ones")
 
 
 def empty(*shape, dtype=None, requires_grad=None):
     """An uninitialised tensor."""
-    return _leaf(np.empty(_shape(shape), _dtype(dtype)), requires_grad, "empty")
+    return _leaf(np.empty(_shape(shape, "empty"), _dtype(dtype)), requires_grad, "empty")
 
 
 def full(shape, fill_value, dtype=None, requires_grad=None):
     """A tensor filled with ``fill_value`` (``np.full``'s argument order)."""
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = _size(shape, "full")
     if isinstance(fill_value, Tensor) and requires_grad is None:
-        return _full_of_tensor(_shape(shape), fill_value, dtype)
+        return _full_of_tensor(shape, fill_value, dtype)
     if dtype is None:
         dtype = get_default_dtype() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
-    return _leaf(np.full(_shape(shape), fill_value, dtype), requires_grad, "full")
+    return _leaf(np.full(shape, fill_value, dtype), requires_grad, "full")
 
 
 def _full_of_tensor(shape, fill_value, dtype):
@@ -105,14 +116,53 @@ def eye(N, M=None, k=0, dtype=None, requires_grad=None):
     return _leaf(np.eye(N, M, k, dtype=_dtype(dtype)), requires_grad, "eye")
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad=None):
-    """Evenly spaced values in ``[start, stop)``, as ``np.arange`` (integers stay integers)."""
+def identity(n, dtype=None, requires_grad=None):
+    """The ``n x n`` identity, as ``np.identity`` (the default float dtype unless ``dtype``)."""
+    return _leaf(np.identity(operator.index(n), dtype=_dtype(dtype)), requires_grad, "identity")
+
+
+def tri(N, M=None, k=0, dtype=None, requires_grad=None):
+    """Ones at and below the ``k``-th diagonal of an ``N x M`` tensor, as ``np.tri``."""
+    return _leaf(np.tri(N, M, k, dtype=_dtype(dtype)), requires_grad, "tri")
+
+
+def indices(dimensions, dtype=int, sparse=False, requires_grad=None):
+    """The index grids of a shape, as ``np.indices`` (one ``(len(dimensions), *dimensions)`` tensor, or with
+    ``sparse=True`` a tuple of broadcastable ones); integer (constant) tensors unless ``dtype`` is floating."""
+    out = np.indices(_size(dimensions, "indices"), dtype=dtype, sparse=sparse)
+    if sparse:
+        return tuple(_leaf(a, requires_grad, "indices") for a in out)
+    return _leaf(out, requires_grad, "indices")
+
+
+def fromfunction(function, shape, *, dtype=None, **kwargs):
+    """``function(*index_grids, **kwargs)``, as ``np.fromfunction``: each grid a constant tensor of ``dtype``
+    (the default float dtype unless given), so ``function`` may use npgrad's ops (its result is returned as
+    it is, as NumPy's)."""
+    grids = np.indices(_size(shape, "fromfunction"), dtype=_dtype(dtype))
+    return function(*(_leaf(g, False, "fromfunction") for g in grids), **kwargs)
+
+
+def frombuffer(buffer, dtype=float, count=-1, offset=0, requires_grad=None):
+    """The bytes of ``buffer`` read as a 1-D tensor of ``dtype``, as ``np.frombuffer`` (float64 by default, as
+    NumPy: the bytes' meaning, not the default dtype); the tensor holds a copy, so it is writable."""
+    return _leaf(np.frombuffer(buffer, dtype=dtype, count=count, offset=offset).copy(), requires_grad, "frombuffer")
+
+
+def arange(start=None, stop=None, step=1, dtype=None, requires_grad=None):
+    """Evenly spaced values in ``[start, stop)``, as ``np.arange`` (integers stay integers; with ``dtype=``
+    computed as NumPy does, in that dtype; ``arange(stop=5)`` too)."""
+    if start is None and stop is None:
+        raise TypeError("arange: needs at least stop (arange(stop), arange(start, stop[, step]))")
     if step == 0:  # NumPy raises a bare ZeroDivisionError ("division by zero"); Python's range a ValueError
         raise ValueError(f"arange: step must not be zero (start={start!r}, stop={stop!r}, step={step!r})")
-    arr = np.arange(start, stop, step) if stop is not None else np.arange(start, step=step)
-    if dtype is not None:
-        arr = arr.astype(dtype)
-    elif arr.dtype.kind == "f":
+    if start is None or stop is None:
+        start, stop = 0, (stop if start is None else start)
+    try:
+        arr = np.arange(start, stop, step, dtype=None if dtype is None else np.dtype(dtype))
+    except (TypeError, ValueError) as e:   # (dtype=bool for more than 2 values, a NaN or infinite length...)
+        raise type(e)(f"arange(start={start!r}, stop={stop!r}, step={step!r}, dtype={dtype!r}): {e}") from None
+    if dtype is None and arr.dtype.kind == "f":
         arr = arr.astype(get_default_dtype())
     return _leaf(arr, requires_grad, "arange")
 
@@ -216,7 +266,7 @@ def randn(*shape, dtype=None, requires_grad=None, generator=None):
         else:
             out = rng.standard_normal(shape)
         return _leaf(out.astype(dt, copy=False), requires_grad, "randn")
-    return _random.vmap_draw(draw, _shape(shape), "randn")
+    return _random.vmap_draw(draw, _shape(shape, "randn"), "randn")
 
 
 def rand(*shape, dtype=None, requires_grad=None, generator=None):
@@ -228,7 +278,7 @@ def rand(*shape, dtype=None, requires_grad=None, generator=None):
     def draw(shape):
         out = rng.random(shape) + 1j * rng.random(shape) if dt.kind == "c" else rng.random(shape)
         return _leaf(out.astype(dt, copy=False), requires_grad, "rand")
-    return _random.vmap_draw(draw, _shape(shape), "rand")
+    return _random.vmap_draw(draw, _shape(shape, "rand"), "rand")
 
 
 def _random_like(draw, name, x, dtype, requires_grad, generator):
@@ -255,7 +305,7 @@ def randint(low, high=None, size=(), dtype=np.int64, generator=None):
     """Random integers in ``[low, high)``, as ``Generator.integers``; under ``vmap`` as its ``randomness``
     says."""
     rng = generator or _random.get_generator()
-    size = () if size is None else (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    size = _size(size, "randint")
     return _random.vmap_draw(lambda s: _leaf(rng.integers(low, high, size=s, dtype=dtype), False, "randint"),
                              size, "randint")
 

@@ -6,10 +6,11 @@ from . import _vmap_state
 _generator = np.random.default_rng()
 
 
-def seed(n):
-    """Reseed the generator used by ``randn``, ``rand``, ``nn.init`` and dropout."""
+def seed(seed=None):
+    """Reseed the generator used by ``randn``, ``rand``, ``nn.init`` and dropout (``None``: a fresh seed from
+    the OS, as ``np.random.seed()``)."""
     global _generator
-    _generator = np.random.default_rng(n)
+    _generator = np.random.default_rng(seed)
 
 
 manual_seed = seed
@@ -31,3 +32,18 @@ def vmap_draw(draw, shape, where):
         return draw(tuple(shape))
     _vmap_state.check(where)
     return _vmap_state.wrap(draw(_vmap_state.batch_shape() + tuple(shape)))
+
+
+_CONSTRUCTORS = {"randn": "npg.randn", "rand": "npg.rand", "randint": "npg.randint", "random": "npg.rand",
+                 "random_sample": "npg.rand", "standard_normal": "npg.randn"}
+
+
+def __getattr__(name):
+    """NumPy's sampling functions are not here: ``npg.random`` only seeds npgrad's constructors."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    hint = (f"use {_CONSTRUCTORS[name]} (seeded by npg.random.seed)" if name in _CONSTRUCTORS else
+            "sample with numpy.random (or npg.random.get_generator(), a numpy.random.Generator) and wrap the "
+            "result with npg.tensor")
+    raise AttributeError(f"module 'npgrad.random' has no attribute {name!r}: it only seeds npgrad's constructors; "
+                         f"{hint}")

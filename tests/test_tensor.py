@@ -32,7 +32,8 @@ SHAPED = {  # name -> (npgrad call, NumPy oracle for the value, or None when ran
     "rand": (lambda **kw: npg.rand((5,), **kw), None),
     "eye": (lambda **kw: npg.eye(3, **kw), lambda: np.eye(3)),
     "eye_rect": (lambda **kw: npg.eye(2, 4, k=1, **kw), lambda: np.eye(2, 4, k=1)),
-    "arange": (lambda **kw: npg.arange(0.0, 1.0, 0.25, **kw), lambda: np.arange(0.0, 1.0, 0.25)),
+    # (two values: NumPy's arange(dtype=bool) refuses longer results)
+    "arange": (lambda **kw: npg.arange(0.0, 1.0, 0.5, **kw), lambda: np.arange(0.0, 1.0, 0.5)),
     "linspace": (lambda **kw: npg.linspace(-1, 1, 7, **kw), lambda: np.linspace(-1, 1, 7)),
     "tensor": (lambda **kw: npg.tensor([[1.0, 2.0]], **kw), lambda: np.array([[1.0, 2.0]])),
 }

@@ -280,8 +280,8 @@ def betainc(a, b, x, deriv=False, name="betainc", y=None):
     di_a = np.full(a.shape, np.nan) if deriv else None
     di_b = np.full(a.shape, np.nan) if deriv else None
     valid = (a >= 0) & (b >= 0) & ~((a == 0) & (b == 0)) & (x >= 0) & (x <= 1)
-    ends = valid & ((x == 0) | (x == 1))
-    i[ends] = x[ends]
+    ends = valid & ((x == 0) | (y == 0))   # (given y, x may be rounded to 1 where y = 1 - x is not 0)
+    i[ends] = np.where(y[ends] == 0, 1.0, 0.0)
     deg_a = valid & ~ends & ((a == 0) | (b == np.inf))
     deg_b = valid & ~ends & ~deg_a & ((b == 0) | (a == np.inf))
     i[deg_a], i[deg_b] = 1.0, 0.0

@@ -320,9 +320,10 @@ class _Beta(_Distribution):
         return _outside(below, 0.0, _outside(above, 1.0, betainc(a, b, z)))
 
     def sf(self, x, a, b, loc=0.0, scale=1.0):
-        """``P(X > x) = betainc(b, a, 1 - z)``, computed on its own."""
+        """``P(X > x) = I_{1-z}(b, a)``, computed on its own and given z itself (``betainc_complement``), not
+        ``1 - z``, which rounds to 1 for a tiny z."""
         a, b, z, below, above = self._z(x, a, b, loc, scale)
-        return _outside(below, 1.0, _outside(above, 0.0, betainc(b, a, 1.0 - z)))
+        return _outside(below, 1.0, _outside(above, 0.0, betainc_complement(b, a, z)))
 
     def logcdf(self, x, a, b, loc=0.0, scale=1.0):
         return _log_prob(self.cdf(x, a, b, loc, scale), self.sf(x, a, b, loc, scale))
