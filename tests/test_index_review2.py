@@ -70,3 +70,15 @@ def test_take_bool_and_mode_under_vmap():
     idx = np.array([[5, -1], [0, 9]])
     out = npg.func.vmap(lambda s, i: npg.take(s, i, axis=1, mode="wrap"))(npg.tensor(a), npg.tensor(idx))
     np.testing.assert_array_equal(out.data, np.stack([np.take(s, i, axis=1, mode="wrap") for s, i in zip(a, idx)]))
+
+
+@pytest.mark.parametrize("axis", [1, -1, 2])
+def test_compress_too_long_condition_names_numpys_axis(axis):
+    # the error said "axis 0" (npgrad probed a 1-D range) where NumPy names the axis compressed
+    a = np.zeros((2, 3, 4))
+    cond = [1, 0, 0, 0, 1]
+    with pytest.raises(IndexError) as e:
+        np.compress(cond, a, axis=axis)
+    with pytest.raises(IndexError, match="compress") as got:
+        npg.compress(cond, _t(a), axis=axis)
+    assert str(e.value) in str(got.value)
