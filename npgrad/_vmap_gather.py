@@ -151,9 +151,18 @@ def take_rule(op, level, args, kwargs):
     """``take``: an index into each sample's (flattened) axis, as a getitem (batched indices allowed)."""
     ba = _bind(op, args, kwargs)
     x, idx, axis = ba.arguments["x"], ba.arguments["indices"], ba.arguments["axis"]
+    mode = ba.arguments.get("mode", "raise")
     ops = _ops()
     from .ops._util import normalize_one_axis, zero_d_axis
+    from .ops.index import take_indices
     axis = zero_d_axis(axis, x.ndim)  # (axis 0 / -1 of a 0-d sample: the sample flattened, as take's)
+    n = x.size if axis is None else x.shape[normalize_one_axis(axis, x.ndim, "take")]
+    if type(idx) is fv.BatchedTensor:  # batched indices: cast / wrap / clip the samples' data
+        if _batched_at(idx, level) and type(idx._inner) is not fv.BatchedTensor:
+            from .tensor import _wrap
+            idx = _batched(_wrap(take_indices(idx._inner.data, n, mode)), level)
+    else:
+        idx = take_indices(idx.data if isinstance(idx, Tensor) else np.asarray(idx), n, mode)
     if axis is None:
         return ops.reshape(x, (-1,))[(idx,)]
     ax = normalize_one_axis(axis, x.ndim, "take")

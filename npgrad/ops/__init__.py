@@ -403,6 +403,11 @@ from .torch_views import adjoint, movedim, narrow, swapdims, tensor_split, unfla
 
 __all__ += _torch_views.__all__ + _torch_copies.__all__
 _torch_copies.attach(T)
+from . import torch_index_extra as _torch_index_extra  # noqa: E402  (index_copy masked_scatter take_along_dim)
+from .torch_index_extra import index_copy, masked_scatter, take_along_dim  # noqa: E402
+
+__all__ += _torch_index_extra.__all__
+_torch_index_extra.attach(T)
 
 # cdist cummax cummin logcumsumexp cartesian_prod combinations renorm histc bucketize (ops/torch_fns.py; torch's
 # pdist cosine_similarity pairwise_distance are nn.functional's, exported in npgrad/__init__.py)

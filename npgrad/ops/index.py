@@ -255,15 +255,38 @@ def _assign(x, key, value):
 
 
 @batching_rule("take")
-def take(x, indices, axis=None):
-    """Elements at ``indices`` along ``axis`` (of the flattened tensor when None), as ``np.take``."""
+def take(x, indices, axis=None, out=None, mode="raise"):
+    """Elements at ``indices`` along ``axis`` (of the flattened tensor when None), as ``np.take`` (``mode``
+    'raise', 'wrap' or 'clip'; boolean indices are the integers 0 and 1, as NumPy casts them)."""
+    if out is not None:
+        raise TypeError("take: out= is not supported (npgrad's ops return new tensors)")
     x = as_input(x, "take")
     idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     axis = zero_d_axis(axis, x.ndim)
     if axis is None:
-        return getitem(x.reshape(-1), (idx,))
+        return getitem(x.reshape(-1), (take_indices(idx, x.size, mode),))
     ax = normalize_one_axis(axis, x.ndim, "take")
-    return getitem(x, (slice(None),) * ax + (idx,))
+    return getitem(x, (slice(None),) * ax + (take_indices(idx, x.shape[ax], mode),))
+
+
+def take_indices(idx, n, mode="raise"):
+    """``np.take``'s indices as an integer array for an axis of length ``n``: booleans cast to 0 / 1, an empty
+    list's float64 array to integers (NumPy's ``same_kind`` cast), out-of-range ones wrapped or clipped by
+    ``mode``."""
+    if idx.dtype.kind == "b" or (idx.size == 0 and idx.dtype.kind not in "iu"):
+        idx = idx.astype(np.intp)
+    elif idx.dtype.kind not in "iu":
+        raise TypeError(f"take: indices must be integers, not {idx.dtype}")
+    if mode == "raise":
+        if idx.size and (idx.max() >= n or idx.min() < -n):
+            bad = idx.max() if idx.max() >= n else idx.min()
+            raise IndexError(f"take: index {bad} is out of bounds for an axis of size {n}")
+        return idx
+    if mode not in ("wrap", "clip"):
+        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', not {mode!r}")
+    if n == 0 and idx.size:
+        raise IndexError("take: cannot do a non-empty take from an empty axis")
+    return idx % n if mode == "wrap" else np.clip(idx, 0, max(n - 1, 0))
 
 
 @batching_rule("take_along_axis")

@@ -33,6 +33,10 @@ def _sl(ax, start=None, stop=None):
     return (slice(None),) * ax + (slice(start, stop),)
 
 
+def _along(ndim, ax, n):
+    return (1,) * ax + (n,) + (1,) * (ndim - ax - 1)
+
+
 def _reraised(name, e):
     """NumPy's error ``e`` (raised on an index array) again, naming ``name``."""
     return type(e)(f"{name}: {e}")
@@ -176,11 +180,14 @@ def compress(condition, a, axis=None, out=None):
         a, ax = ravel(a), 0
     else:
         ax = normalize_one_axis(axis, a.ndim, "compress")
-    probe = np.arange(a.shape[ax]) if a.size else np.empty(a.shape, bool)  # (NumPy checks no index of an empty a)
+    # a range along ax (size 1 elsewhere: NumPy's error names ax); NumPy checks no index of an empty a
+    probe = np.arange(a.shape[ax]).reshape(_along(a.ndim, ax, a.shape[ax])) if a.size else np.empty(a.shape, bool)
     try:
-        keep = np.compress(_index_data(condition), probe, axis=0 if a.size else ax)
+        keep = np.compress(_index_data(condition), probe, axis=ax)
     except (ValueError, IndexError) as e:
         raise _reraised("compress", e) from None
+    if a.size:
+        keep = keep.reshape(-1)
     return take(a, keep, axis=ax) if a.size else reshape(ravel(a), keep.shape)
 
 
