@@ -44,3 +44,18 @@ def test_complex_python_base_power_jvp_and_second_order_match_torch():
     ht, = torch.autograd.grad((gt * torch.tensor(v).conj()).real.sum(), [bt])
     np.testing.assert_allclose(g.data, gt.detach().resolve_conj().numpy(), rtol=1e-12)
     np.testing.assert_allclose(h, ht.resolve_conj().numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2", "rfft2", "irfft2"])
+@pytest.mark.parametrize("kwargs,match", [(dict(s=(3, 4), axes=None), "`axes` should not be `None` if `s`"),
+                                          (dict(s=(3, None), axes=(0, 1)), "containing `None` values to `s`")])
+def test_nd_deprecated_s_forms_warn_as_numpy(name, kwargs, match):
+    # NumPy 2 deprecates s without axes and None inside s (their meaning will change); npgrad gave no warning
+    x = np.random.default_rng(3).standard_normal((4, 6))
+    with pytest.warns(DeprecationWarning, match=match):
+        expected = getattr(np.fft, name)(x, **kwargs)
+    with pytest.warns(DeprecationWarning, match=match):
+        y = getattr(npg.fft, name)(npg.tensor(x), **kwargs)
+    np.testing.assert_array_equal(y.data, expected)
+    with pytest.warns(DeprecationWarning, match=match):  # through NumPy's dispatch too
+        getattr(np.fft, name)(npg.tensor(x), **kwargs)
