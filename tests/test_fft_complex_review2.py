@@ -59,3 +59,13 @@ def test_nd_deprecated_s_forms_warn_as_numpy(name, kwargs, match):
     np.testing.assert_array_equal(y.data, expected)
     with pytest.warns(DeprecationWarning, match=match):  # through NumPy's dispatch too
         getattr(np.fft, name)(npg.tensor(x), **kwargs)
+
+
+@pytest.mark.parametrize("name", ["fftshift", "ifftshift"])
+@pytest.mark.parametrize("axes", [None, ()])
+def test_shift_of_a_0d_tensor_names_the_op(name, axes):
+    # NumPy fails deep inside np.roll ("not enough values to unpack"); npgrad passed that error through
+    with pytest.raises(ValueError):
+        getattr(np.fft, name)(np.float64(2.0), axes=axes)
+    with pytest.raises(ValueError, match=f"{name}: the input must have at least one dimension, got a 0-d tensor"):
+        getattr(npg.fft, name)(npg.tensor(2.0), axes=axes)

@@ -359,6 +359,8 @@ def _shift(where, np_fn, x, axes):
     if r is not NotImplemented:
         return r
     xd = _input(x, where)
+    if xd.ndim == 0:  # (NumPy fails inside np.roll)
+        raise ValueError(f"{where}: the input must have at least one dimension, got a 0-d tensor")
     if axes is not None:
         for a in ([axes] if isinstance(axes, (int, np.integer)) else axes):
             normalize_one_axis(a, xd.ndim, where)
