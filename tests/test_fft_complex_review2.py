@@ -69,3 +69,13 @@ def test_shift_of_a_0d_tensor_names_the_op(name, axes):
         getattr(np.fft, name)(np.float64(2.0), axes=axes)
     with pytest.raises(ValueError, match=f"{name}: the input must have at least one dimension, got a 0-d tensor"):
         getattr(npg.fft, name)(npg.tensor(2.0), axes=axes)
+
+
+@pytest.mark.parametrize("call", [lambda m, x: m.fft(x, n=True), lambda m, x: m.irfft(x, n=np.bool_(True)),
+                                  lambda m, x: m.fftn(x, s=(True,), axes=(0,))])
+def test_a_bool_number_of_points_is_refused_as_numpy(call):
+    # NumPy and torch raise TypeError for n=True; npgrad took it as n=1 and returned a 1-point transform
+    with pytest.raises(TypeError):
+        call(np.fft, np.ones(3))
+    with pytest.raises(TypeError, match="the number of points n must be an int, got (np.)?True"):
+        call(npg.fft, npg.tensor(np.ones(3)))

@@ -61,6 +61,8 @@ def _no_out(out, where):
 
 def _points(n, where, shape, axis):
     try:
+        if isinstance(n, (bool, np.bool_)):  # (NumPy and torch refuse a bool, operator.index takes it)
+            raise TypeError
         n = operator.index(n)
     except TypeError:
         raise TypeError(f"{where}: the number of points n must be an int, got {n!r}") from None
