@@ -272,7 +272,7 @@ def _pow_exponent(g, y, a, b):
     if not hasattr(a, "dtype"):  # a Python number: its log stays a Python float (weak, NEP 50)
         if a == 0:
             return np.where(b >= 0, g * 0, g * (y * -math.inf))  # (g's dtype; NaN at b = NaN, as torch)
-        if a < 0 and getattr(y, "dtype", None) is not None and y.dtype.kind == "c":
+        if not isinstance(a, complex) and a < 0 and getattr(y, "dtype", None) is not None and y.dtype.kind == "c":
             a = complex(a)  # (a negative real base of a complex power: its complex log, not NaN, as PyTorch)
         return g * (y * np.log(a).item())
     zero = (a == 0) & (b >= 0)

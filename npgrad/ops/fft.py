@@ -23,6 +23,7 @@ differentiable again (``create_graph``). Batching under vmap: the batch axis goe
 ``axis``/``axes`` arguments shift by one (``npgrad/func_vmap_fft.py``).
 """
 import operator
+import warnings
 
 import numpy as np
 
@@ -60,6 +61,8 @@ def _no_out(out, where):
 
 def _points(n, where, shape, axis):
     try:
+        if isinstance(n, (bool, np.bool_)):  # (NumPy and torch refuse a bool, operator.index takes it)
+            raise TypeError
         n = operator.index(n)
     except TypeError:
         raise TypeError(f"{where}: the number of points n must be an int, got {n!r}") from None
@@ -241,12 +244,27 @@ def ihfft(a, n=None, axis=-1, norm=None, out=None):
 
 
 # ------------------------------------------------------------------------------ n-D transforms
+# NumPy 2's deprecations of two forms of ``s`` (their meaning will change), with its words
+_S_WITHOUT_AXES = ("`axes` should not be `None` if `s` is not `None` (Deprecated in NumPy 2.0). In a future version "
+                   "of NumPy, this will raise an error and `s[i]` will correspond to the size along the transformed "
+                   "axis specified by `axes[i]`. To retain current behaviour, pass a sequence [0, ..., k-1] to `axes` "
+                   "for an array of dimension k.")
+_NONE_IN_S = ("Passing an array containing `None` values to `s` is deprecated in NumPy 2.0 and will raise an error "
+              "in a future version of NumPy. To use the default behaviour of the corresponding 1-D transform, pass "
+              "the value matching the default for its `n` parameter. To use the default behaviour for every axis, "
+              "the `s` argument can be omitted.")
+
+
 def _cook(where, x, s, axes, hermitian_last=False):
     """NumPy's ``(s, axes)`` defaults: every axis (or the last ``len(s)``), sizes from the input (for the
     inverse real transforms, ``2 * (m - 1)`` on the last axis); -1 in ``s`` is the input's size along that axis,
     None the 1-D transform's default."""
     shape = np.shape(x) if not isinstance(x, Tensor) else x.shape
     nd = len(shape)
+    if s is not None and axes is None:
+        warnings.warn(_S_WITHOUT_AXES, DeprecationWarning, stacklevel=3)
+    if s is not None and not isinstance(s, (int, np.integer)) and any(n is None for n in s):
+        warnings.warn(_NONE_IN_S, DeprecationWarning, stacklevel=3)
     if axes is None:
         axes = list(range(nd)) if s is None else list(range(-len(s), 0))
     else:
@@ -343,6 +361,8 @@ def _shift(where, np_fn, x, axes):
     if r is not NotImplemented:
         return r
     xd = _input(x, where)
+    if xd.ndim == 0:  # (NumPy fails inside np.roll)
+        raise ValueError(f"{where}: the input must have at least one dimension, got a 0-d tensor")
     if axes is not None:
         for a in ([axes] if isinstance(axes, (int, np.integer)) else axes):
             normalize_one_axis(a, xd.ndim, where)
