@@ -401,3 +401,21 @@ def test_softmax_takes_numpy_axis_for_dim():
     np.testing.assert_allclose(npg.softmax(x, 1).data, torch.softmax(torch.tensor(a), 1).numpy(), rtol=1e-12)
     with pytest.raises(TypeError, match="both dim"):
         npg.softmax(x, dim=0, axis=0)
+
+
+def test_addcdiv_refuses_only_two_integer_operands_and_stays_batched_under_vmap():
+    """torch.addcdiv refuses integer / integer only (an int tensor1 over a float tensor2 is fine); the check
+    must not call np.result_type on a batched tensor (a per-sample loop under vmap)."""
+    import warnings
+    from npgrad._vmap_rules import VmapFallbackWarning
+    z, i, f = np.zeros(2), np.array([1, 2]), np.array([3.0, 4.0])
+    for a, b in ((i, f), (f, i)):
+        np.testing.assert_allclose(npg.addcdiv(npg.tensor(z), npg.tensor(a), npg.tensor(b)).data,
+                                   torch.addcdiv(torch.tensor(z), torch.tensor(a), torch.tensor(b)).numpy())
+    with pytest.raises(TypeError, match="addcdiv"):
+        npg.addcdiv(npg.tensor(z), npg.tensor(i), npg.tensor(i))
+    x = npg.tensor(np.random.default_rng(0).standard_normal((3, 2)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VmapFallbackWarning)
+        out = npg.func.vmap(lambda t: npg.addcdiv(t, t, t + 3.0, value=0.5))(x)
+    np.testing.assert_allclose(out.data, x.data + 0.5 * x.data / (x.data + 3.0))

@@ -51,10 +51,10 @@ def addcmul(input, tensor1, tensor2, *, value=1):
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 / tensor2``, as ``torch.addcdiv``."""
     _broadcast_check("addcdiv", input, tensor1, tensor2)
-    for t in (tensor1, tensor2):
-        if np.dtype(getattr(t, "dtype", np.result_type(t))).kind in "biu":
-            raise TypeError("addcdiv: integer division of tensors is not supported (as torch.addcdiv): give a "
-                            f"floating-point tensor1 / tensor2, got {np.result_type(tensor1, tensor2)}")
+    kinds = [t.dtype.kind if isinstance(t, Tensor) else np.result_type(t).kind for t in (tensor1, tensor2)]
+    if all(k in "biu" for k in kinds):   # (np.result_type of a Tensor would dispatch: under vmap, a loop)
+        raise TypeError("addcdiv: integer division of tensors is not supported (as torch.addcdiv): give a "
+                        f"floating-point tensor1 / tensor2, got {[getattr(t, 'dtype', type(t)) for t in (tensor1, tensor2)]}")
     return _ew.add(input, _scaled(_ew.div(tensor1, tensor2), value))
 
 
