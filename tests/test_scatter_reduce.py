@@ -1,6 +1,8 @@
 """torch's ``scatter_reduce`` (sum, prod, mean, amax, amin; ``include_self``), its in-place form and
 ``scatter(..., reduce='add' | 'multiply')``: values (float and int dtypes), gradients (the zeros of prod, the ties
 of amax / amin), second derivatives, forward mode and vmap, all against torch 2.13."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -166,9 +168,34 @@ def test_errors_name_the_op():
         npg.scatter_reduce(x, 0, np.array([1]), npg.ones((1,)), "sum")
     with pytest.raises(IndexError, match=r"scatter_reduce.*axis 2 is out of bounds"):
         npg.scatter_reduce(x, 2, np.array([[1]]), npg.ones((1, 1)), "sum")
+    with pytest.raises(RuntimeError, match=r"scatter\(\).*'add' or 'multiply'"):
+        npg.scatter(x, 0, np.array([[1]]), npg.ones((1, 1)), reduce="mean")
 
 
-def test_inplace_scatter_reduce_as_torch():
+# ------------------------------------------------------------------------------------------ scatter(reduce=...)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+@pytest.mark.parametrize("reduce", ["add", "multiply"])
+def test_scatter_with_reduce_as_torch(dtype, reduce):
+    x = RNG.integers(-3, 4, (4, 5)).astype(dtype)
+    idx = RNG.integers(0, 5, (3, 4))
+    src = RNG.integers(-3, 4, (4, 6)).astype(dtype)
+    for call, tcall in [(lambda a: npg.scatter(a, 1, idx, npg.tensor(src), reduce=reduce),
+                         lambda a: torch.scatter(a, 1, T(idx), T(src), reduce=reduce)),
+                        (lambda a: a.scatter(-1, idx, value=2, reduce=reduce),
+                         lambda a: a.scatter(-1, T(idx), 2, reduce=reduce))]:
+        out = call(npg.tensor(x))
+        with warnings.catch_warnings():       # torch: "The reduce argument of torch.scatter ... is deprecated"
+            warnings.simplefilter("ignore", UserWarning)
+            ref = tcall(T(x)).numpy()
+        assert out.dtype == ref.dtype
+        assert_close(out, ref)
+    if dtype != np.int64:  # torch has no derivative for scatter(reduce=): its scatter_reduce's is the oracle
+        tr = "sum" if reduce == "add" else "prod"
+        compare_with_torch(lambda a, s: a.scatter(1, idx, s, reduce=reduce),
+                           lambda a, s: a.scatter_reduce(1, T(idx), s, tr), [x, src[:3, :4].copy()])
+
+
+def test_inplace_scatter_reduce_and_scatter_multiply_as_torch():
     x, idx, src = _case(np.float64, 0, xs=(4, 3), ishape=(5, 3))
     for reduce in REDUCES:
         a, s = npg.tensor(x), npg.tensor(src)
@@ -183,6 +210,11 @@ def test_inplace_scatter_reduce_as_torch():
         assert_close(b, tb.detach().numpy())
         assert_close(a.grad, ta.grad.numpy())
         assert_close(s.grad, ts.grad.numpy())
+    y = npg.tensor(x.copy(), requires_grad=False)
+    y.scatter_(0, idx, npg.tensor(src), reduce="multiply")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert_close(y, T(x).scatter_(0, T(idx), T(src), reduce="multiply").numpy())
 
 
 # ------------------------------------------------------------------------------------------ higher order, forward
