@@ -317,6 +317,24 @@ def dim_index_rule(op, level, args, kwargs):
     return _batched(op(*ba.args, **ba.kwargs), level)
 
 
+def scatter_reduce_rule(op, level, args, kwargs):
+    """torch's ``scatter_reduce``: input, index and src lifted to the batch (an unbatched one repeated, a view)
+    and ``dim`` shifted past the batch axis, batched index or not (the op is one primitive). 0-d samples loop."""
+    ba = _bind(op, args, kwargs)
+    x, dim = ba.arguments["input"], ba.arguments["dim"]
+    names = ["input", "index", "src"]
+    if (not _only_batched(level, ba, names) or np.ndim(x) == 0 or isinstance(dim, bool)
+            or not isinstance(dim, (int, np.integer))):
+        return loop_rule(op, level, args, kwargs)
+    size = _size_checked(op, level, ba, names)
+    if size == 0:
+        return loop_rule(op, level, args, kwargs, warn=False)      # no sample: nothing runs
+    for n in names:
+        ba.arguments[n] = _lifted(ba.arguments[n], level, size)
+    ba.arguments["dim"] = normalize_one_axis(dim, np.ndim(x), _name(op)) + 1
+    return _batched(op(*ba.args, **ba.kwargs), level)
+
+
 def _first_bad_sample(op, level, ba, names, idx, n):
     """Run ``op`` on the first sample whose index is out of ``[0, n)`` (its own error); None when all are in."""
     flat = idx.reshape(idx.shape[0], -1)
@@ -418,6 +436,6 @@ def index_dim_rule(op, level, args, kwargs):
     return _batched(ops.where(mask, _fill_value(ba.arguments["value"], level, size, xi), xi), level)
 
 
-RULES = {"index_dim": index_dim_rule, "dim_index": dim_index_rule, "getitem": getitem_rule,
+RULES = {"index_dim": index_dim_rule, "dim_index": dim_index_rule, "scatter_reduce": scatter_reduce_rule, "getitem": getitem_rule,
          "scatter_add": scatter_add_rule, "take": take_rule, "take_along_axis": take_along_axis_rule,
          "put_along_axis": put_along_axis_rule, "interp": interp_rule}

@@ -350,7 +350,10 @@ for _name, _fn, _op in (
         ("clamp_max_", lambda x, max: clip(x, None, max), "clip")):
     setattr(T, _name, inplace.method(_name, _fn, _op))
 
-__all__ += ['index_add', 'index_fill', 'index_select', 'scatter']
+__all__ += ['index_add', 'index_fill', 'index_select', 'scatter', 'scatter_reduce']
+from . import scatter_reduce as _scatter_reduce  # noqa: E402  (torch's scatter_reduce: ops/scatter_reduce.py)
+scatter_reduce = _scatter_reduce.scatter_reduce
+_scatter_reduce.attach(T, inplace)
 
 # ============================================================ complex numbers
 # real / imag / conj / angle / view_as_real / view_as_complex / polar (ops/complex.py); the rules for complex

@@ -86,7 +86,8 @@ def _src_part(src, idx, like, where):
 @batching_rule("dim_index")
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """A copy of ``input`` with ``src[i][j][k]`` (or the scalar ``value``) written at
-    ``[i][index[i][j][k]][k]`` for ``dim=1``, as ``torch.scatter``; ``reduce="add"`` adds instead."""
+    ``[i][index[i][j][k]][k]`` for ``dim=1``, as ``torch.scatter``; ``reduce="add"`` adds instead and
+    ``reduce="multiply"`` multiplies (``scatter_reduce`` with 'sum' / 'prod')."""
     if (src is None) == (value is None):
         raise TypeError("scatter(): give src (a tensor) or value (a number): one of them, not "
                         + ("neither" if src is None else "both"))
@@ -97,9 +98,12 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     part = _src_part(s, idx, x, "scatter")
     if reduce == "add":
         return x + _index.scatter_add(x.shape, key, part if isinstance(part, Tensor) else np.asarray(part))
+    if reduce == "multiply":   # torch's scatter_reduce(..., 'prod'), with its gradient (torch has none here)
+        from .scatter_reduce import scatter_reduce
+        return scatter_reduce(x, dim, index, part if isinstance(part, Tensor) else np.array(part), "prod")
     if reduce is not None:
-        raise NotImplementedError(f"scatter(): reduce={reduce!r} is not supported (None or 'add'; for the others "
-                                  f"use npgrad's functional ops)")
+        raise RuntimeError(f"scatter(): reduce argument must be either 'add' or 'multiply' (or None), got "
+                           f"{reduce!r}; for 'mean', 'amax', 'amin' use scatter_reduce")
     if x.ndim == 0:
         return _index._assign(x.reshape(1), key, part).reshape(())
     return _index._assign(x, key, part)
