@@ -48,38 +48,62 @@ def _space_dtype(dtype, *values):
     return _dtype(dtype)
 
 
-def zeros(*shape, dtype=None, requires_grad=None):
-    """A tensor of zeros."""
-    return _leaf(np.zeros(_shape(shape, "zeros"), _dtype(dtype)), requires_grad, "zeros")
+def _check_like(like, where):
+    """``like=``: NumPy's dispatch reference. None, or an array-like implementing ``__array_function__`` (an array
+    or a tensor, for which the result is a tensor anyway); anything else is NumPy's TypeError."""
+    if like is not None and not hasattr(type(like), "__array_function__"):
+        raise TypeError(f"{where}: the `like` argument must be an array-like that implements the "
+                        f"`__array_function__` protocol (an array or a tensor), got {type(like).__name__}")
 
 
-def ones(*shape, dtype=None, requires_grad=None):
+def _numpy(where, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, NumPy's ValueError (a bad ``order`` or ``device``) naming the constructor."""
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+def zeros(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None):
+    """A tensor of zeros (``order='F'`` lays it out as NumPy's does; ``device`` only ``'cpu'``)."""
+    _check_like(like, "zeros")
+    return _leaf(_numpy("zeros", np.zeros, _shape(shape, "zeros"), _dtype(dtype), order, device=device),
+                 requires_grad, "zeros")
+
+
+def ones(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None):
     """A tensor of ones."""
-    return _leaf(np.ones(_shape(shape, "ones"), _dtype(dtype)), requires_grad, "ones")
+    _check_like(like, "ones")
+    return _leaf(_numpy("ones", np.ones, _shape(shape, "ones"), _dtype(dtype), order, device=device),
+                 requires_grad, "ones")
 
 
-def empty(*shape, dtype=None, requires_grad=None):
+def empty(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None):
     """An uninitialised tensor."""
-    return _leaf(np.empty(_shape(shape, "empty"), _dtype(dtype)), requires_grad, "empty")
+    _check_like(like, "empty")
+    return _leaf(_numpy("empty", np.empty, _shape(shape, "empty"), _dtype(dtype), order, device=device),
+                 requires_grad, "empty")
 
 
-def full(shape, fill_value, dtype=None, requires_grad=None):
+def full(shape, fill_value, dtype=None, order="C", *, device=None, like=None, requires_grad=None):
     """A tensor filled with ``fill_value`` (``np.full``'s argument order)."""
+    _check_like(like, "full")
     shape = _size(shape, "full")
     if isinstance(fill_value, Tensor) and requires_grad is None:
-        return _full_of_tensor(shape, fill_value, dtype)
+        _numpy("full", np.empty, (), order=order, device=device)  # (the same checks of order and device)
+        return _full_of_tensor(shape, fill_value, dtype, order)
     if dtype is None:
         dtype = get_default_dtype() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
-    return _leaf(np.full(shape, fill_value, dtype), requires_grad, "full")
+    return _leaf(_numpy("full", np.full, shape, fill_value, dtype, order, device=device), requires_grad, "full")
 
 
-def _full_of_tensor(shape, fill_value, dtype):
+def _full_of_tensor(shape, fill_value, dtype, order="C"):
     """``np.full(shape, t)`` for a tensor ``t``: ``t`` broadcast to ``shape`` and copied, so that the result is
     differentiable in ``t`` (as HIPS autograd's ``np.full``; a VJP written with it then has a derivative)."""
     from .ops import broadcast_to, copy  # (the ops package imports this module's siblings)
     if dtype is not None and np.dtype(dtype) != fill_value.dtype:
         fill_value = fill_value.astype(dtype)
-    return copy(broadcast_to(fill_value, shape))
+    return copy(broadcast_to(fill_value, shape), order=order)
 
 
 def _like(x):
@@ -111,13 +135,16 @@ def empty_like(x, dtype=None, requires_grad=None):
     return _leaf(np.empty_like(_like(x), dtype=dtype), requires_grad, "empty_like")
 
 
-def eye(N, M=None, k=0, dtype=None, requires_grad=None):
+def eye(N, M=None, k=0, dtype=None, order="C", *, device=None, like=None, requires_grad=None):
     """A 2-D tensor with ones on the ``k``-th diagonal."""
-    return _leaf(np.eye(N, M, k, dtype=_dtype(dtype)), requires_grad, "eye")
+    _check_like(like, "eye")
+    return _leaf(_numpy("eye", np.eye, N, M, k, dtype=_dtype(dtype), order=order, device=device), requires_grad,
+                 "eye")
 
 
-def identity(n, dtype=None, requires_grad=None):
+def identity(n, dtype=None, *, like=None, requires_grad=None):
     """The ``n x n`` identity, as ``np.identity`` (the default float dtype unless ``dtype``)."""
+    _check_like(like, "identity")
     return _leaf(np.identity(operator.index(n), dtype=_dtype(dtype)), requires_grad, "identity")
 
 
@@ -149,9 +176,10 @@ def frombuffer(buffer, dtype=float, count=-1, offset=0, requires_grad=None):
     return _leaf(np.frombuffer(buffer, dtype=dtype, count=count, offset=offset).copy(), requires_grad, "frombuffer")
 
 
-def arange(start=None, stop=None, step=1, dtype=None, requires_grad=None):
+def arange(start=None, stop=None, step=1, dtype=None, *, device=None, like=None, requires_grad=None):
     """Evenly spaced values in ``[start, stop)``, as ``np.arange`` (integers stay integers; with ``dtype=``
     computed as NumPy does, in that dtype; ``arange(stop=5)`` too)."""
+    _check_like(like, "arange")
     if start is None and stop is None:
         raise TypeError("arange: needs at least stop (arange(stop), arange(start, stop[, step]))")
     if step == 0:  # NumPy raises a bare ZeroDivisionError ("division by zero"); Python's range a ValueError
@@ -159,7 +187,7 @@ def arange(start=None, stop=None, step=1, dtype=None, requires_grad=None):
     if start is None or stop is None:
         start, stop = 0, (stop if start is None else start)
     try:
-        arr = np.arange(start, stop, step, dtype=None if dtype is None else np.dtype(dtype))
+        arr = np.arange(start, stop, step, dtype=None if dtype is None else np.dtype(dtype), device=device)
     except (TypeError, ValueError) as e:   # (dtype=bool for more than 2 values, a NaN or infinite length...)
         raise type(e)(f"arange(start={start!r}, stop={stop!r}, step={step!r}, dtype={dtype!r}): {e}") from None
     if dtype is None and arr.dtype.kind == "f":
