@@ -351,36 +351,54 @@ def _stack_nested(obj):
     return obj if isinstance(obj, Tensor) else np.asarray(obj)
 
 
-def _as_array(obj, dtype, ndmin, copy, where):
+def _as_array(obj, dtype, ndmin, copy, order, like, where):
     """``array`` / ``asarray``: a tensor, or (nested) lists holding tensors, stay in the graph (stacked, as HIPS
-    autograd's ``np.array([a, b])``); other data becomes a constant tensor, as NumPy arrays are in npgrad's ops."""
+    autograd's ``np.array([a, b])``); other data becomes a constant tensor, as NumPy arrays are in npgrad's ops.
+    ``copy`` as NumPy 2's: True always copies, None where needed, False never (a ValueError where one is needed)."""
+    _check_like(like, where)
+    order = "K" if order is None else order
     if not _holds_tensor(obj):
-        arr = np.array(obj, dtype=dtype, ndmin=ndmin, copy=True if copy else None)
+        arr = _numpy(where, np.array, obj, dtype=dtype, ndmin=ndmin, copy=copy, order=order)
         check_numeric(arr, where)
         from .tensor import _wrap
         return _wrap(arr)
     t = _stack_nested(obj)
     if not isinstance(t, Tensor):  # (an empty list of lists, say)
-        return _as_array(t, dtype, ndmin, copy, where)
+        return _as_array(t, dtype, ndmin, copy, order, None, where)
+    if order not in ("K", "A", "C", "F"):
+        raise ValueError(f"{where}: order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    if t is not obj:
+        copied = "stacking a list of tensors"
+    elif dtype is not None and np.dtype(dtype) != t.dtype:
+        copied = f"casting from {t.dtype} to {np.dtype(dtype)}"
+    elif (order == "C" and not t.data.flags.c_contiguous) or (order == "F" and not t.data.flags.f_contiguous):
+        copied = f"laying the tensor out in order {order!r}"
+    else:
+        copied = "the copy asked for" if copy else ""
+    if copied and copy is False:
+        raise ValueError(f"{where}: unable to avoid a copy ({copied}) with copy=False; "
+                         f"use copy=None (npg.asarray) to allow one where needed")
     if dtype is not None and np.dtype(dtype) != t.dtype:
-        t, copy = t.astype(dtype), False
-    elif t is not obj:
-        copy = False  # stacking made a new tensor
-    if copy:
+        t = t.astype(dtype)
+    if copied and (t is obj or (order == "C" and not t.data.flags.c_contiguous)
+                   or (order == "F" and not t.data.flags.f_contiguous)):
         from .ops import copy as _copy
-        t = _copy(t)
+        t = _copy(t, order=order)
     if t.ndim < ndmin:
         t = t.reshape((1,) * (ndmin - t.ndim) + t.shape)
     return t
 
 
-def array(object, dtype=None, *, copy=True, ndmin=0):
+def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
     """``np.array``: a new tensor. Of a tensor, or of (nested) lists and tuples holding tensors, it is
     differentiable (a copy, or their stack, as HIPS autograd's ``np.array``); other data gives a constant tensor
-    (no gradient, as a NumPy array mixed into npgrad's ops; ``npg.tensor`` makes a leaf that requires grad)."""
-    return _as_array(object, dtype, ndmin, copy, "array")
+    (no gradient, as a NumPy array mixed into npgrad's ops; ``npg.tensor`` makes a leaf that requires grad).
+    ``copy=False`` raises a ValueError where a copy cannot be avoided, as NumPy 2 does; ``subok`` has no effect."""
+    return _as_array(object, dtype, ndmin, copy, order, like, "array")
 
 
-def asarray(a, dtype=None):
-    """``np.asarray``: ``a`` itself if it is a tensor of ``dtype``; else as ``npg.array`` without the copy."""
-    return _as_array(a, dtype, 0, False, "asarray")
+def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
+    """``np.asarray``: ``a`` itself if it is a tensor of ``dtype`` (and ``order``); else as ``npg.array``, copying
+    only where needed (``copy=True`` always, ``copy=False`` never: a ValueError where it would be needed)."""
+    _numpy("asarray", np.empty, (), device=device)  # (NumPy's check of device)
+    return _as_array(a, dtype, 0, copy, order, like, "asarray")

@@ -97,3 +97,70 @@ def test_identity(dtype):
     assert t.requires_grad == (ref.dtype.kind == "f")
     assert npg.identity(3, requires_grad=False).requires_grad is False
     _same(npg.identity(0), np.identity(0))
+
+
+# ------------------------------------------------------------------ npg.array / npg.asarray: order=, copy=, like=
+NESTED = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+
+
+@pytest.mark.parametrize("order", ["K", "A", "C", "F"])
+def test_array_order(order):
+    _same(npg.array(NESTED, order=order), np.array(NESTED, order=order))
+    a = np.asfortranarray(np.array(NESTED))
+    _same(npg.array(a, order=order), np.array(a, order=order))
+    _same(npg.asarray(a, order=order), np.asarray(a, order=order))
+    _same(npg.array(NESTED, like=np.ones(1), subok=True), np.array(NESTED))
+    _same(npg.asarray(NESTED, like=npg.ones(1)), np.asarray(NESTED))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_array_of_a_tensor_order_is_differentiable(order):
+    x = npg.tensor(NESTED)
+    y = npg.array(x, order=order)
+    assert y is not x and y.requires_grad and not np.shares_memory(y.data, x.data)
+    _same(y, np.array(np.array(NESTED), order=order))
+    (y * np.arange(6.0).reshape(2, 3)).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.arange(6.0).reshape(2, 3))
+    z = npg.asarray(x, order=order)  # a copy only where the layout differs, as np.asarray
+    assert (z is x) == (order == "C")
+    _same(z, np.asarray(np.array(NESTED), order=order))
+
+
+def test_array_copy_false_raises_where_a_copy_is_needed():
+    for obj, kw in ((NESTED, {}), ((1.0, 2.0), {}), (np.ones(2), {"dtype": "float32"}),
+                    (np.ones((2, 2)), {"order": "F"})):
+        with pytest.raises(ValueError, match="copy"):
+            np.array(obj, copy=False, **kw)  # NumPy 2's rule
+        with pytest.raises(ValueError, match="array.*copy"):
+            npg.array(obj, copy=False, **kw)
+        with pytest.raises(ValueError, match="asarray.*copy"):
+            npg.asarray(obj, copy=False, **kw)
+    x = npg.tensor(NESTED)
+    for call in (lambda: npg.array([x[0], x[1]], copy=False), lambda: npg.array(x, copy=False, dtype="float32"),
+                 lambda: npg.asarray(x, copy=False, order="F")):
+        with pytest.raises(ValueError, match="copy"):
+            call()
+    a = np.ones(3)
+    assert np.shares_memory(npg.array(a, copy=False).data, a)  # no copy needed: none made, as NumPy
+    assert npg.array(x, copy=False) is x and npg.asarray(x, copy=False) is x
+
+
+@pytest.mark.parametrize("copy", [None, True, False])
+def test_asarray_copy(copy):
+    a = np.arange(4.0)
+    t = npg.asarray(a, copy=copy)
+    _same(t, np.asarray(a, copy=copy))
+    assert np.shares_memory(t.data, a) == np.shares_memory(np.asarray(a, copy=copy), a)
+    x = npg.tensor([1.0, 2.0])
+    y = npg.asarray(x, copy=copy)
+    assert (y is x) == (not copy) and y.requires_grad
+    if copy:
+        assert not np.shares_memory(y.data, x.data)
+        (y * 3.0).sum().backward()
+        np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+
+
+def test_array_like_must_implement_array_function():
+    for fn in (npg.array, npg.asarray):
+        with pytest.raises(TypeError, match="like"):
+            fn([1.0], like=[1.0])
