@@ -22,7 +22,7 @@ def _shape(shape, where="shape"):
     except TypeError:
         raise TypeError(f"{where}: the sizes of a shape must be integers, got {tuple(shape)!r}") from None
     if any(n < 0 for n in shape):
-        raise ValueError(f"negative dimensions are not allowed: {shape}")
+        raise ValueError(f"{where}: negative dimensions are not allowed: {shape}")
     return shape
 
 
@@ -110,29 +110,45 @@ def _like(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
-@_batching_rule("like")
-def zeros_like(x, dtype=None, requires_grad=None):
-    """Zeros with the shape (and dtype) of ``x``."""
-    return _leaf(np.zeros_like(_like(x), dtype=dtype), requires_grad, "zeros_like")
+def _like_call(fn, where, x, *args, dtype, order, subok, shape, device, requires_grad):
+    """``np.<fn>(x, ...)`` with NumPy's keywords (``subok`` has no effect: the result is a tensor), as a leaf."""
+    if shape is not None:
+        shape = _size(shape, where)
+    return _leaf(_numpy(where, fn, _like(x), *args, dtype=dtype, order=order, shape=shape, device=device),
+                 requires_grad, where)
 
 
 @_batching_rule("like")
-def ones_like(x, dtype=None, requires_grad=None):
+def zeros_like(x, dtype=None, order="K", subok=True, shape=None, *, device=None, requires_grad=None):
+    """Zeros with the shape (and dtype) of ``x``, as ``np.zeros_like`` (its ``shape``, ``order`` keywords)."""
+    return _like_call(np.zeros_like, "zeros_like", x, dtype=dtype, order=order, subok=subok, shape=shape,
+                      device=device, requires_grad=requires_grad)
+
+
+@_batching_rule("like")
+def ones_like(x, dtype=None, order="K", subok=True, shape=None, *, device=None, requires_grad=None):
     """Ones with the shape (and dtype) of ``x``."""
-    return _leaf(np.ones_like(_like(x), dtype=dtype), requires_grad, "ones_like")
+    return _like_call(np.ones_like, "ones_like", x, dtype=dtype, order=order, subok=subok, shape=shape,
+                      device=device, requires_grad=requires_grad)
 
 
 @_batching_rule("like")
-def full_like(x, fill_value, dtype=None, requires_grad=None):
+def full_like(x, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None, requires_grad=None):
+    """``fill_value`` with the shape (and dtype) of ``x``; a tensor ``fill_value`` broadcast differentiably."""
     if isinstance(fill_value, Tensor) and requires_grad is None:
-        like = _like(x)
-        return _full_of_tensor(like.shape, fill_value, like.dtype if dtype is None else dtype)
-    return _leaf(np.full_like(_like(x), fill_value, dtype=dtype), requires_grad, "full_like")
+        like = _numpy("full_like", np.empty_like, _like(x), dtype=dtype, order=order,  # (NumPy's shape and layout)
+                      shape=None if shape is None else _size(shape, "full_like"), device=device)
+        return _full_of_tensor(like.shape, fill_value, like.dtype,
+                               "F" if like.flags.f_contiguous and not like.flags.c_contiguous else "C")
+    return _like_call(np.full_like, "full_like", x, fill_value, dtype=dtype, order=order, subok=subok, shape=shape,
+                      device=device, requires_grad=requires_grad)
 
 
 @_batching_rule("like")
-def empty_like(x, dtype=None, requires_grad=None):
-    return _leaf(np.empty_like(_like(x), dtype=dtype), requires_grad, "empty_like")
+def empty_like(x, dtype=None, order="K", subok=True, shape=None, *, device=None, requires_grad=None):
+    """An uninitialised tensor with the shape (and dtype) of ``x``."""
+    return _like_call(np.empty_like, "empty_like", x, dtype=dtype, order=order, subok=subok, shape=shape,
+                      device=device, requires_grad=requires_grad)
 
 
 def eye(N, M=None, k=0, dtype=None, order="C", *, device=None, like=None, requires_grad=None):

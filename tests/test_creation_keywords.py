@@ -164,3 +164,54 @@ def test_array_like_must_implement_array_function():
     for fn in (npg.array, npg.asarray):
         with pytest.raises(TypeError, match="like"):
             fn([1.0], like=[1.0])
+
+
+# ------------------------------------------------------------------ the *_like forms: shape=, order=, subok=
+PROTO = np.asfortranarray(np.arange(6.0, dtype=np.float32).reshape(2, 3))
+LIKE = {"zeros_like": (), "ones_like": (), "empty_like": (), "full_like": (2.5,)}
+
+
+@pytest.mark.parametrize("name", LIKE)
+@pytest.mark.parametrize("kw", [{}, {"shape": (4, 5)}, {"shape": 3}, {"shape": ()}, {"order": "C"}, {"order": "F"},
+                                {"order": "A"}, {"order": "K"}, {"subok": False}, {"dtype": "float64", "order": "C"},
+                                {"shape": (2, 4), "order": "F"}, {"device": "cpu"}])
+def test_like_forms_keywords(name, kw):
+    extra = LIKE[name]
+    for proto in (PROTO, npg.tensor(PROTO, requires_grad=False)):
+        t = getattr(npg, name)(proto, *extra, **kw)
+        # (npg.tensor lays its copy out in C order: the oracle is NumPy on that data)
+        ref = getattr(np, name)(proto.data if isinstance(proto, npg.Tensor) else proto, *extra, **kw)
+        if name == "empty_like":  # (uninitialised: shape, dtype and layout only)
+            assert t.shape == ref.shape and t.dtype == ref.dtype
+            assert t.data.flags.f_contiguous == ref.flags.f_contiguous
+        else:
+            _same(t.detach(), ref)
+        assert t.requires_grad  # a float leaf, as npg's other constructors
+        # the np.* forms on a tensor agree in value, shape and dtype (a constant there, as NumPy's)
+        u = getattr(np, name)(npg.tensor(proto) if not isinstance(proto, npg.Tensor) else proto, *extra, **kw)
+        assert u.shape == t.shape and u.dtype == t.dtype and not u.requires_grad
+
+
+def test_like_forms_bad_keywords():
+    for name, extra in LIKE.items():
+        with pytest.raises(ValueError):
+            getattr(np, name)(PROTO, *extra, order="X")
+        with pytest.raises(ValueError, match=name):
+            getattr(npg, name)(PROTO, *extra, order="X")
+        with pytest.raises(ValueError, match=name):
+            getattr(npg, name)(PROTO, *extra, shape=(-1, 2))
+
+
+@pytest.mark.parametrize("kw", [{"shape": (4, 3)}, {"shape": 5, "dtype": "float64"}, {"order": "F"}])
+def test_full_like_tensor_fill_with_shape_and_order(kw):
+    v = npg.tensor(np.float32(2.0))
+    out = npg.full_like(PROTO, v, **kw)
+    _same(out.detach(), np.full_like(PROTO, 2.0, **kw))
+    assert out.requires_grad
+    out.sum().backward()
+    assert v.grad == out.size
+    w = npg.tensor(np.float32(2.0))
+    u = np.full_like(npg.tensor(PROTO), w, **kw)  # np.full_like on a tensor: the same shape
+    assert u.shape == out.shape and u.dtype == out.dtype
+    full = npg.full((2, 3), w, order=kw.get("order", "C"))
+    _same(full.detach(), np.full((2, 3), np.float32(2.0), order=kw.get("order", "C")))
