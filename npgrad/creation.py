@@ -40,6 +40,17 @@ def _dtype(dtype):
     return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
+def _num(num, where):
+    """``num`` samples: an integer (NumPy's ``operator.index``: ``num=2.0`` is a TypeError), not negative."""
+    try:
+        num = operator.index(num)
+    except TypeError:
+        raise TypeError(f"{where}: num must be an integer, got {type(num).__name__} {num!r}") from None
+    if num < 0:
+        raise ValueError(f"{where}: number of samples, {num}, must be non-negative")
+    return num
+
+
 def _space_dtype(dtype, *values):
     """linspace / logspace / geomspace: ``dtype``, else the default float dtype, or its complex counterpart
     for complex endpoints (NumPy infers complex from them)."""
@@ -215,6 +226,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     """``num`` evenly spaced values from ``start`` to ``stop``, as ``np.linspace`` (array endpoints
     give one sequence per element, along ``axis``). With tensor endpoints the result is
     differentiable in them: ``start + i * (stop - start) / div``, ending exactly at ``stop``."""
+    num = _num(num, "linspace")
     if isinstance(start, Tensor) or isinstance(stop, Tensor):
         return _linspace_tensor(start, stop, num, endpoint, retstep, dtype, axis)
     out = np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=_space_dtype(dtype, start, stop),
@@ -226,9 +238,6 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 def _linspace_tensor(start, stop, num, endpoint, retstep, dtype, axis):
     from .ops import moveaxis, where  # (the ops package imports this module's siblings)
-    num = int(num)
-    if num < 0:
-        raise ValueError(f"linspace: number of samples, {num}, must be non-negative")
     s, e = _endpoints(start, stop)
     div = num - 1 if endpoint else num
     shape = np.broadcast_shapes(s.shape, e.shape)
@@ -258,6 +267,7 @@ def _endpoints(*values):
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0, requires_grad=None):
     """``base ** linspace(start, stop)``, as ``np.logspace``; differentiable in tensor endpoints."""
+    num = _num(num, "logspace")
     if isinstance(start, Tensor) or isinstance(stop, Tensor) or isinstance(base, Tensor):
         from .ops import power
         y = linspace(start, stop, num, endpoint=endpoint, axis=axis)
@@ -273,6 +283,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0, 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_grad=None):
     """A geometric sequence from ``start`` to ``stop``, as ``np.geomspace`` (the ends exact, the sign
     of ``start`` kept); differentiable in tensor endpoints."""
+    num = _num(num, "geomspace")
     if not (isinstance(start, Tensor) or isinstance(stop, Tensor)):
         out = np.geomspace(start, stop, num, endpoint=endpoint, axis=axis, dtype=_space_dtype(dtype, start, stop))
         return _leaf(out, requires_grad, "geomspace")

@@ -215,3 +215,26 @@ def test_full_like_tensor_fill_with_shape_and_order(kw):
     assert u.shape == out.shape and u.dtype == out.dtype
     full = npg.full((2, 3), w, order=kw.get("order", "C"))
     _same(full.detach(), np.full((2, 3), np.float32(2.0), order=kw.get("order", "C")))
+
+
+# ------------------------------------------------------------------ linspace / logspace with tensor endpoints
+def _fd(f, x, eps=1e-6):
+    """Central differences of the scalar ``f`` at the float64 array ``x``."""
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        d = np.zeros_like(x)
+        d[i] = eps
+        g[i] = (f(x + d) - f(x - d)) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("num", [2.0, np.float64(3.0), "3", None])
+def test_linspace_num_must_be_an_integer(num):
+    with pytest.raises(TypeError):
+        np.linspace(0.0, 1.0, num)
+    for start in (0.0, npg.tensor(0.0)):
+        with pytest.raises(TypeError, match="linspace"):
+            npg.linspace(start, 1.0, num)
+        with pytest.raises(TypeError, match="logspace"):
+            npg.logspace(start, 1.0, num)
+    _same(npg.linspace(npg.tensor(0.0), 1.0, np.int64(3)).detach(), np.linspace(0.0, 1.0, np.int64(3)))
