@@ -269,10 +269,16 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0, 
     """``base ** linspace(start, stop)``, as ``np.logspace``; differentiable in tensor endpoints."""
     num = _num(num, "logspace")
     if isinstance(start, Tensor) or isinstance(stop, Tensor) or isinstance(base, Tensor):
-        from .ops import power
-        y = linspace(start, stop, num, endpoint=endpoint, axis=axis)
-        if isinstance(base, Tensor) or np.ndim(base):
-            base = np.expand_dims(base, axis) if not isinstance(base, Tensor) else base
+        from .ops import expand_dims, power
+        shapes = [v.shape if isinstance(v, Tensor) else np.shape(v) for v in (start, stop, base)]
+        if not isinstance(base, (float, int)) and len(shapes[2]):
+            # as NumPy: a non-scalar base is broadcast with the endpoints (all to the same ndim), which sets
+            # what ``axis`` means, and gets the new axis itself
+            ndmax = len(np.broadcast_shapes(*shapes))
+            start, stop, base = (v.reshape((1,) * (ndmax - len(sh)) + tuple(sh)) if isinstance(v, Tensor)
+                                 else np.array(v, ndmin=ndmax) for v, sh in zip((start, stop, base), shapes))
+            base = expand_dims(base, axis) if isinstance(base, Tensor) else np.expand_dims(base, axis)
+        y = linspace(start, stop, num, endpoint=endpoint, axis=axis, requires_grad=False)
         out = power(base, y)
         return out if dtype is None else out.astype(dtype)
     out = np.logspace(start, stop, num, endpoint=endpoint, base=base, axis=axis,

@@ -238,3 +238,43 @@ def test_linspace_num_must_be_an_integer(num):
         with pytest.raises(TypeError, match="logspace"):
             npg.logspace(start, 1.0, num)
     _same(npg.linspace(npg.tensor(0.0), 1.0, np.int64(3)).detach(), np.linspace(0.0, 1.0, np.int64(3)))
+
+
+LOGSPACE = [  # start, stop, base, axis
+    ([0.0, 1.0], [1.0, 2.0], [2.0, 3.0], 1),
+    ([0.0, 1.0], [1.0, 2.0], [2.0, 3.0], -1),
+    ([0.0, 1.0], [1.0, 2.0], [2.0, 3.0], 0),
+    (0.5, 1.5, [2.0, 3.0], 1),
+    (0.5, 1.5, [2.0, 3.0], 0),
+    (0.5, 1.5, [2.0, 3.0], -1),
+    ([0.0, 1.0], 2.0, [[2.0], [3.0]], 1),
+    (0.5, [1.0, 2.0], 2.5, 0),
+]
+
+
+@pytest.mark.parametrize("start, stop, base, axis", LOGSPACE)
+@pytest.mark.parametrize("tensors", ["start", "stop", "base", "all"])
+def test_logspace_array_base_and_axis(start, stop, base, axis, tensors):
+    vals = [np.asarray(v, dtype=np.float64) for v in (start, stop, base)]
+    ref = np.logspace(vals[0], vals[1], 4, base=vals[2], axis=axis)
+    which = {"start": [0], "stop": [1], "base": [2], "all": [0, 1, 2]}[tensors]
+    args = [npg.tensor(v) if i in which else v for i, v in enumerate(vals)]
+    out = npg.logspace(args[0], args[1], 4, base=args[2], axis=axis)
+    assert out.shape == ref.shape and out.dtype == ref.dtype
+    np.testing.assert_allclose(out.data, ref, rtol=1e-12)
+    w = np.cos(np.arange(ref.size)).reshape(ref.shape)
+    (out * w).sum().backward()
+    for i in which:
+        def f(v, i=i):
+            vs = list(vals)
+            vs[i] = v
+            return float((np.logspace(vs[0], vs[1], 4, base=vs[2], axis=axis) * w).sum())
+        np.testing.assert_allclose(args[i].grad, _fd(f, vals[i]), rtol=1e-6, atol=1e-8)
+
+
+def test_logspace_float32_keeps_its_dtype():
+    s = npg.tensor(np.float32([0.0, 1.0]))
+    out = npg.logspace(s, 2.0, 3, base=np.float32([2.0, 3.0]), axis=1)
+    ref = np.logspace(np.float32([0.0, 1.0]), 2.0, 3, base=np.float32([2.0, 3.0]), axis=1)
+    assert out.shape == ref.shape == (2, 3) and out.dtype == np.float32
+    np.testing.assert_allclose(out.data, ref, rtol=1e-6)
