@@ -278,3 +278,51 @@ def test_logspace_float32_keeps_its_dtype():
     ref = np.logspace(np.float32([0.0, 1.0]), 2.0, 3, base=np.float32([2.0, 3.0]), axis=1)
     assert out.shape == ref.shape == (2, 3) and out.dtype == np.float32
     np.testing.assert_allclose(out.data, ref, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ npg.stats: Python numbers in, a 0-d tensor out
+STATS = {  # distribution -> (Python-number arguments, methods)
+    "norm": ((0.5, 0.2, 1.3), ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")),
+    "t": ((0.5, 3.0, 0.2, 1.3), ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")),
+    "gamma": ((0.5, 2.0, 0.0, 1.3), ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")),
+    "chi2": ((0.5, 3.0, 0.0, 1.3), ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")),
+    "beta": ((0.5, 2.0, 3.0, 0.0, 1.0), ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")),
+    "poisson": ((2, 3.0), ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf")),
+    "binom": ((2, 5, 0.3), ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf")),
+    "bernoulli": ((1, 0.3), ("logpmf", "pmf")),
+}
+
+
+@pytest.mark.parametrize("dist", STATS)
+def test_stats_python_numbers_give_a_0d_tensor(dist):
+    import scipy.stats as ss
+    args, methods = STATS[dist]
+    for m in methods + (("ppf", "isf") if dist == "norm" else ()):
+        a = (0.3,) + args[1:] if m in ("ppf", "isf") else args
+        out = getattr(getattr(npg.stats, dist), m)(*a)
+        ref = np.asarray(getattr(getattr(ss, dist), m)(*a))
+        assert isinstance(out, npg.Tensor), (dist, m, type(out))
+        assert out.shape == () and out.dtype == ref.dtype == np.float64, (dist, m)
+        np.testing.assert_allclose(out.data, ref, rtol=1e-12, err_msg=f"{dist}.{m}")
+        ints = tuple(int(v) if float(v).is_integer() else v for v in a)  # (Python ints as well)
+        assert isinstance(getattr(getattr(npg.stats, dist), m)(*ints), npg.Tensor)
+
+
+@pytest.mark.parametrize("dist", ["norm", "t", "gamma", "chi2", "beta"])
+def test_python_zero_scale_is_nan_as_scipy(dist):
+    """scale=0.0 (a Python float): SciPy's NaN, not Python's ZeroDivisionError."""
+    import scipy.stats as ss
+    args = STATS[dist][0][:-1] + (0.0,)
+    for m in STATS[dist][1] + (("ppf", "isf") if dist == "norm" else ()):
+        with np.errstate(all="ignore"):
+            ref = getattr(getattr(ss, dist), m)(*args)
+            out = getattr(getattr(npg.stats, dist), m)(*args)
+        assert np.isnan(ref) and isinstance(out, npg.Tensor) and np.isnan(out.data), (dist, m)
+
+
+def test_norm_logpdf_keeps_float32_with_python_parameters():
+    x = npg.tensor(np.float32([0.5, -1.0]))
+    out = npg.stats.norm.logpdf(x, 0.0, 2.0)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad, -np.float32([0.5, -1.0]) / 4.0, rtol=1e-6)
