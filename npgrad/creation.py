@@ -22,7 +22,7 @@ def _shape(shape, where="shape"):
     except TypeError:
         raise TypeError(f"{where}: the sizes of a shape must be integers, got {tuple(shape)!r}") from None
     if any(n < 0 for n in shape):
-        raise ValueError(f"negative dimensions are not allowed: {shape}")
+        raise ValueError(f"{where}: negative dimensions are not allowed: {shape}")
     return shape
 
 
@@ -40,6 +40,17 @@ def _dtype(dtype):
     return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
+def _num(num, where):
+    """``num`` samples: an integer (NumPy's ``operator.index``: ``num=2.0`` is a TypeError), not negative."""
+    try:
+        num = operator.index(num)
+    except TypeError:
+        raise TypeError(f"{where}: num must be an integer, got {type(num).__name__} {num!r}") from None
+    if num < 0:
+        raise ValueError(f"{where}: number of samples, {num}, must be non-negative")
+    return num
+
+
 def _space_dtype(dtype, *values):
     """linspace / logspace / geomspace: ``dtype``, else the default float dtype, or its complex counterpart
     for complex endpoints (NumPy infers complex from them)."""
@@ -48,76 +59,119 @@ def _space_dtype(dtype, *values):
     return _dtype(dtype)
 
 
-def zeros(*shape, dtype=None, requires_grad=None):
-    """A tensor of zeros."""
-    return _leaf(np.zeros(_shape(shape, "zeros"), _dtype(dtype)), requires_grad, "zeros")
+def _check_like(like, where):
+    """``like=``: NumPy's dispatch reference. None, or an array-like implementing ``__array_function__`` (an array
+    or a tensor, for which the result is a tensor anyway); anything else is NumPy's TypeError."""
+    if like is not None and not hasattr(type(like), "__array_function__"):
+        raise TypeError(f"{where}: the `like` argument must be an array-like that implements the "
+                        f"`__array_function__` protocol (an array or a tensor), got {type(like).__name__}")
 
 
-def ones(*shape, dtype=None, requires_grad=None):
+def _numpy(where, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, NumPy's ValueError (a bad ``order`` or ``device``) naming the constructor."""
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+def zeros(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None):
+    """A tensor of zeros (``order='F'`` lays it out as NumPy's does; ``device`` only ``'cpu'``)."""
+    _check_like(like, "zeros")
+    return _leaf(_numpy("zeros", np.zeros, _shape(shape, "zeros"), _dtype(dtype), order, device=device),
+                 requires_grad, "zeros")
+
+
+def ones(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None):
     """A tensor of ones."""
-    return _leaf(np.ones(_shape(shape, "ones"), _dtype(dtype)), requires_grad, "ones")
+    _check_like(like, "ones")
+    return _leaf(_numpy("ones", np.ones, _shape(shape, "ones"), _dtype(dtype), order, device=device),
+                 requires_grad, "ones")
 
 
-def empty(*shape, dtype=None, requires_grad=None):
+def empty(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None):
     """An uninitialised tensor."""
-    return _leaf(np.empty(_shape(shape, "empty"), _dtype(dtype)), requires_grad, "empty")
+    _check_like(like, "empty")
+    return _leaf(_numpy("empty", np.empty, _shape(shape, "empty"), _dtype(dtype), order, device=device),
+                 requires_grad, "empty")
 
 
-def full(shape, fill_value, dtype=None, requires_grad=None):
+def full(shape, fill_value, dtype=None, order="C", *, device=None, like=None, requires_grad=None):
     """A tensor filled with ``fill_value`` (``np.full``'s argument order)."""
+    _check_like(like, "full")
     shape = _size(shape, "full")
     if isinstance(fill_value, Tensor) and requires_grad is None:
-        return _full_of_tensor(shape, fill_value, dtype)
+        _numpy("full", np.empty, (), order=order, device=device)  # (the same checks of order and device)
+        return _full_of_tensor(shape, fill_value, dtype, order)
     if dtype is None:
         dtype = get_default_dtype() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
-    return _leaf(np.full(shape, fill_value, dtype), requires_grad, "full")
+    return _leaf(_numpy("full", np.full, shape, fill_value, dtype, order, device=device), requires_grad, "full")
 
 
-def _full_of_tensor(shape, fill_value, dtype):
+def _full_of_tensor(shape, fill_value, dtype, order="C"):
     """``np.full(shape, t)`` for a tensor ``t``: ``t`` broadcast to ``shape`` and copied, so that the result is
     differentiable in ``t`` (as HIPS autograd's ``np.full``; a VJP written with it then has a derivative)."""
     from .ops import broadcast_to, copy  # (the ops package imports this module's siblings)
     if dtype is not None and np.dtype(dtype) != fill_value.dtype:
         fill_value = fill_value.astype(dtype)
-    return copy(broadcast_to(fill_value, shape))
+    return copy(broadcast_to(fill_value, shape), order=order)
 
 
 def _like(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
-@_batching_rule("like")
-def zeros_like(x, dtype=None, requires_grad=None):
-    """Zeros with the shape (and dtype) of ``x``."""
-    return _leaf(np.zeros_like(_like(x), dtype=dtype), requires_grad, "zeros_like")
+def _like_call(fn, where, x, *args, dtype, order, subok, shape, device, requires_grad):
+    """``np.<fn>(x, ...)`` with NumPy's keywords (``subok`` has no effect: the result is a tensor), as a leaf."""
+    if shape is not None:
+        shape = _size(shape, where)
+    return _leaf(_numpy(where, fn, _like(x), *args, dtype=dtype, order=order, shape=shape, device=device),
+                 requires_grad, where)
 
 
 @_batching_rule("like")
-def ones_like(x, dtype=None, requires_grad=None):
+def zeros_like(x, dtype=None, order="K", subok=True, shape=None, *, device=None, requires_grad=None):
+    """Zeros with the shape (and dtype) of ``x``, as ``np.zeros_like`` (its ``shape``, ``order`` keywords)."""
+    return _like_call(np.zeros_like, "zeros_like", x, dtype=dtype, order=order, subok=subok, shape=shape,
+                      device=device, requires_grad=requires_grad)
+
+
+@_batching_rule("like")
+def ones_like(x, dtype=None, order="K", subok=True, shape=None, *, device=None, requires_grad=None):
     """Ones with the shape (and dtype) of ``x``."""
-    return _leaf(np.ones_like(_like(x), dtype=dtype), requires_grad, "ones_like")
+    return _like_call(np.ones_like, "ones_like", x, dtype=dtype, order=order, subok=subok, shape=shape,
+                      device=device, requires_grad=requires_grad)
 
 
 @_batching_rule("like")
-def full_like(x, fill_value, dtype=None, requires_grad=None):
+def full_like(x, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None, requires_grad=None):
+    """``fill_value`` with the shape (and dtype) of ``x``; a tensor ``fill_value`` broadcast differentiably."""
     if isinstance(fill_value, Tensor) and requires_grad is None:
-        like = _like(x)
-        return _full_of_tensor(like.shape, fill_value, like.dtype if dtype is None else dtype)
-    return _leaf(np.full_like(_like(x), fill_value, dtype=dtype), requires_grad, "full_like")
+        like = _numpy("full_like", np.empty_like, _like(x), dtype=dtype, order=order,  # (NumPy's shape and layout)
+                      shape=None if shape is None else _size(shape, "full_like"), device=device)
+        return _full_of_tensor(like.shape, fill_value, like.dtype,
+                               "F" if like.flags.f_contiguous and not like.flags.c_contiguous else "C")
+    return _like_call(np.full_like, "full_like", x, fill_value, dtype=dtype, order=order, subok=subok, shape=shape,
+                      device=device, requires_grad=requires_grad)
 
 
 @_batching_rule("like")
-def empty_like(x, dtype=None, requires_grad=None):
-    return _leaf(np.empty_like(_like(x), dtype=dtype), requires_grad, "empty_like")
+def empty_like(x, dtype=None, order="K", subok=True, shape=None, *, device=None, requires_grad=None):
+    """An uninitialised tensor with the shape (and dtype) of ``x``."""
+    return _like_call(np.empty_like, "empty_like", x, dtype=dtype, order=order, subok=subok, shape=shape,
+                      device=device, requires_grad=requires_grad)
 
 
-def eye(N, M=None, k=0, dtype=None, requires_grad=None):
+def eye(N, M=None, k=0, dtype=None, order="C", *, device=None, like=None, requires_grad=None):
     """A 2-D tensor with ones on the ``k``-th diagonal."""
-    return _leaf(np.eye(N, M, k, dtype=_dtype(dtype)), requires_grad, "eye")
+    _check_like(like, "eye")
+    return _leaf(_numpy("eye", np.eye, N, M, k, dtype=_dtype(dtype), order=order, device=device), requires_grad,
+                 "eye")
 
 
-def identity(n, dtype=None, requires_grad=None):
+def identity(n, dtype=None, *, like=None, requires_grad=None):
     """The ``n x n`` identity, as ``np.identity`` (the default float dtype unless ``dtype``)."""
+    _check_like(like, "identity")
     return _leaf(np.identity(operator.index(n), dtype=_dtype(dtype)), requires_grad, "identity")
 
 
@@ -149,9 +203,10 @@ def frombuffer(buffer, dtype=float, count=-1, offset=0, requires_grad=None):
     return _leaf(np.frombuffer(buffer, dtype=dtype, count=count, offset=offset).copy(), requires_grad, "frombuffer")
 
 
-def arange(start=None, stop=None, step=1, dtype=None, requires_grad=None):
+def arange(start=None, stop=None, step=1, dtype=None, *, device=None, like=None, requires_grad=None):
     """Evenly spaced values in ``[start, stop)``, as ``np.arange`` (integers stay integers; with ``dtype=``
     computed as NumPy does, in that dtype; ``arange(stop=5)`` too)."""
+    _check_like(like, "arange")
     if start is None and stop is None:
         raise TypeError("arange: needs at least stop (arange(stop), arange(start, stop[, step]))")
     if step == 0:  # NumPy raises a bare ZeroDivisionError ("division by zero"); Python's range a ValueError
@@ -159,7 +214,7 @@ def arange(start=None, stop=None, step=1, dtype=None, requires_grad=None):
     if start is None or stop is None:
         start, stop = 0, (stop if start is None else start)
     try:
-        arr = np.arange(start, stop, step, dtype=None if dtype is None else np.dtype(dtype))
+        arr = np.arange(start, stop, step, dtype=None if dtype is None else np.dtype(dtype), device=device)
     except (TypeError, ValueError) as e:   # (dtype=bool for more than 2 values, a NaN or infinite length...)
         raise type(e)(f"arange(start={start!r}, stop={stop!r}, step={step!r}, dtype={dtype!r}): {e}") from None
     if dtype is None and arr.dtype.kind == "f":
@@ -171,6 +226,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     """``num`` evenly spaced values from ``start`` to ``stop``, as ``np.linspace`` (array endpoints
     give one sequence per element, along ``axis``). With tensor endpoints the result is
     differentiable in them: ``start + i * (stop - start) / div``, ending exactly at ``stop``."""
+    num = _num(num, "linspace")
     if isinstance(start, Tensor) or isinstance(stop, Tensor):
         return _linspace_tensor(start, stop, num, endpoint, retstep, dtype, axis)
     out = np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=_space_dtype(dtype, start, stop),
@@ -182,9 +238,6 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 def _linspace_tensor(start, stop, num, endpoint, retstep, dtype, axis):
     from .ops import moveaxis, where  # (the ops package imports this module's siblings)
-    num = int(num)
-    if num < 0:
-        raise ValueError(f"linspace: number of samples, {num}, must be non-negative")
     s, e = _endpoints(start, stop)
     div = num - 1 if endpoint else num
     shape = np.broadcast_shapes(s.shape, e.shape)
@@ -214,11 +267,18 @@ def _endpoints(*values):
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0, requires_grad=None):
     """``base ** linspace(start, stop)``, as ``np.logspace``; differentiable in tensor endpoints."""
+    num = _num(num, "logspace")
     if isinstance(start, Tensor) or isinstance(stop, Tensor) or isinstance(base, Tensor):
-        from .ops import power
-        y = linspace(start, stop, num, endpoint=endpoint, axis=axis)
-        if isinstance(base, Tensor) or np.ndim(base):
-            base = np.expand_dims(base, axis) if not isinstance(base, Tensor) else base
+        from .ops import expand_dims, power
+        shapes = [v.shape if isinstance(v, Tensor) else np.shape(v) for v in (start, stop, base)]
+        if not isinstance(base, (float, int)) and len(shapes[2]):
+            # as NumPy: a non-scalar base is broadcast with the endpoints (all to the same ndim), which sets
+            # what ``axis`` means, and gets the new axis itself
+            ndmax = len(np.broadcast_shapes(*shapes))
+            start, stop, base = (v.reshape((1,) * (ndmax - len(sh)) + tuple(sh)) if isinstance(v, Tensor)
+                                 else np.array(v, ndmin=ndmax) for v, sh in zip((start, stop, base), shapes))
+            base = expand_dims(base, axis) if isinstance(base, Tensor) else np.expand_dims(base, axis)
+        y = linspace(start, stop, num, endpoint=endpoint, axis=axis, requires_grad=False)
         out = power(base, y)
         return out if dtype is None else out.astype(dtype)
     out = np.logspace(start, stop, num, endpoint=endpoint, base=base, axis=axis,
@@ -229,6 +289,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0, 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_grad=None):
     """A geometric sequence from ``start`` to ``stop``, as ``np.geomspace`` (the ends exact, the sign
     of ``start`` kept); differentiable in tensor endpoints."""
+    num = _num(num, "geomspace")
     if not (isinstance(start, Tensor) or isinstance(stop, Tensor)):
         out = np.geomspace(start, stop, num, endpoint=endpoint, axis=axis, dtype=_space_dtype(dtype, start, stop))
         return _leaf(out, requires_grad, "geomspace")
@@ -323,36 +384,54 @@ def _stack_nested(obj):
     return obj if isinstance(obj, Tensor) else np.asarray(obj)
 
 
-def _as_array(obj, dtype, ndmin, copy, where):
+def _as_array(obj, dtype, ndmin, copy, order, like, where):
     """``array`` / ``asarray``: a tensor, or (nested) lists holding tensors, stay in the graph (stacked, as HIPS
-    autograd's ``np.array([a, b])``); other data becomes a constant tensor, as NumPy arrays are in npgrad's ops."""
+    autograd's ``np.array([a, b])``); other data becomes a constant tensor, as NumPy arrays are in npgrad's ops.
+    ``copy`` as NumPy 2's: True always copies, None where needed, False never (a ValueError where one is needed)."""
+    _check_like(like, where)
+    order = "K" if order is None else order
     if not _holds_tensor(obj):
-        arr = np.array(obj, dtype=dtype, ndmin=ndmin, copy=True if copy else None)
+        arr = _numpy(where, np.array, obj, dtype=dtype, ndmin=ndmin, copy=copy, order=order)
         check_numeric(arr, where)
         from .tensor import _wrap
         return _wrap(arr)
     t = _stack_nested(obj)
     if not isinstance(t, Tensor):  # (an empty list of lists, say)
-        return _as_array(t, dtype, ndmin, copy, where)
+        return _as_array(t, dtype, ndmin, copy, order, None, where)
+    if order not in ("K", "A", "C", "F"):
+        raise ValueError(f"{where}: order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    if t is not obj:
+        copied = "stacking a list of tensors"
+    elif dtype is not None and np.dtype(dtype) != t.dtype:
+        copied = f"casting from {t.dtype} to {np.dtype(dtype)}"
+    elif (order == "C" and not t.data.flags.c_contiguous) or (order == "F" and not t.data.flags.f_contiguous):
+        copied = f"laying the tensor out in order {order!r}"
+    else:
+        copied = "the copy asked for" if copy else ""
+    if copied and copy is False:
+        raise ValueError(f"{where}: unable to avoid a copy ({copied}) with copy=False; "
+                         f"use copy=None (npg.asarray) to allow one where needed")
     if dtype is not None and np.dtype(dtype) != t.dtype:
-        t, copy = t.astype(dtype), False
-    elif t is not obj:
-        copy = False  # stacking made a new tensor
-    if copy:
+        t = t.astype(dtype)
+    if copied and (t is obj or (order == "C" and not t.data.flags.c_contiguous)
+                   or (order == "F" and not t.data.flags.f_contiguous)):
         from .ops import copy as _copy
-        t = _copy(t)
+        t = _copy(t, order=order)
     if t.ndim < ndmin:
         t = t.reshape((1,) * (ndmin - t.ndim) + t.shape)
     return t
 
 
-def array(object, dtype=None, *, copy=True, ndmin=0):
+def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
     """``np.array``: a new tensor. Of a tensor, or of (nested) lists and tuples holding tensors, it is
     differentiable (a copy, or their stack, as HIPS autograd's ``np.array``); other data gives a constant tensor
-    (no gradient, as a NumPy array mixed into npgrad's ops; ``npg.tensor`` makes a leaf that requires grad)."""
-    return _as_array(object, dtype, ndmin, copy, "array")
+    (no gradient, as a NumPy array mixed into npgrad's ops; ``npg.tensor`` makes a leaf that requires grad).
+    ``copy=False`` raises a ValueError where a copy cannot be avoided, as NumPy 2 does; ``subok`` has no effect."""
+    return _as_array(object, dtype, ndmin, copy, order, like, "array")
 
 
-def asarray(a, dtype=None):
-    """``np.asarray``: ``a`` itself if it is a tensor of ``dtype``; else as ``npg.array`` without the copy."""
-    return _as_array(a, dtype, 0, False, "asarray")
+def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
+    """``np.asarray``: ``a`` itself if it is a tensor of ``dtype`` (and ``order``); else as ``npg.array``, copying
+    only where needed (``copy=True`` always, ``copy=False`` never: a ValueError where it would be needed)."""
+    _numpy("asarray", np.empty, (), device=device)  # (NumPy's check of device)
+    return _as_array(a, dtype, 0, copy, order, like, "asarray")

@@ -28,6 +28,15 @@ def _fn(op, *args):
     return out
 
 
+def _ratio(num, scale):
+    """``num / scale``; of Python numbers with ``scale == 0``, NumPy's inf or NaN (which the domain check then
+    makes NaN, as SciPy's result) rather than Python's ZeroDivisionError."""
+    if isinstance(num, (int, float)) and isinstance(scale, (int, float)) and scale == 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.float64(num) / np.float64(scale))
+    return num / scale
+
+
 def _data(v):
     return v.data if isinstance(v, Tensor) else np.asarray(v)
 

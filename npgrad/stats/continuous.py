@@ -10,7 +10,7 @@ from ..ops.incomplete import betainc_complement
 from ..special import betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, ndtri, xlog1py, xlogy
 from ..tensor import Tensor, _wrap
 from ._base import (_Distribution, _arg, _data, _float_dtype, _fn, _log_prob, _not_positive, _outside, _params_domain,
-                    _safe)
+                    _ratio, _safe)
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_PI = math.log(math.pi)
@@ -24,7 +24,12 @@ class _Norm(_Distribution):
 
     @staticmethod
     def _z(x, loc, scale):
-        return (_arg(x, "norm") - _arg(loc, "norm")) / _arg(scale, "norm")
+        x, loc, scale = (_arg(v, "norm") for v in (x, loc, scale))
+        if not any(isinstance(v, Tensor) for v in (x, loc, scale)):
+            # all Python numbers: a 0-d float64 tensor, as every method of every distribution returns (and
+            # scale=0.0 a NaN from the domain check, as SciPy's, not Python's ZeroDivisionError)
+            x = _wrap(np.asarray(x, dtype=np.float64))
+        return (x - loc) / scale
 
     def logpdf(self, x, loc=0.0, scale=1.0):
         z = self._z(x, loc, scale)
@@ -152,7 +157,7 @@ class _T(_Distribution):
 
     def logpdf(self, x, df, loc=0.0, scale=1.0):
         df, scale = _arg(df, "t"), _arg(scale, "t")
-        z = (_arg(x, "t") - _arg(loc, "t")) / scale
+        z = _ratio(_arg(x, "t") - _arg(loc, "t"), scale)
         return self._log_norm(df) - _fn(_ew.log, scale) + self._log_kernel(z, df)
 
     def pdf(self, x, df, loc=0.0, scale=1.0):
@@ -198,12 +203,12 @@ class _T(_Distribution):
     def cdf(self, x, df, loc=0.0, scale=1.0):
         """``P(X <= x)`` through the incomplete beta function (differentiable in x, df, loc, scale)."""
         df, scale = _arg(df, "t"), _arg(scale, "t")
-        return self._cdf_any_df((_arg(x, "t") - _arg(loc, "t")) / scale, df)
+        return self._cdf_any_df(_ratio(_arg(x, "t") - _arg(loc, "t"), scale), df)
 
     def sf(self, x, df, loc=0.0, scale=1.0):
         """``P(X > x)``, computed as the lower tail at -x (so it keeps its precision where it is tiny)."""
         df, scale = _arg(df, "t"), _arg(scale, "t")
-        return self._cdf_any_df((_arg(loc, "t") - _arg(x, "t")) / scale, df)
+        return self._cdf_any_df(_ratio(_arg(loc, "t") - _arg(x, "t"), scale), df)
 
     def logcdf(self, x, df, loc=0.0, scale=1.0):
         return _log_prob(self.cdf(x, df, loc, scale), self.sf(x, df, loc, scale))
@@ -220,7 +225,7 @@ class _Gamma(_Distribution):
 
     def logpdf(self, x, a, loc=0.0, scale=1.0):
         a, scale = _arg(a, "gamma"), _arg(scale, "gamma")
-        z = (_arg(x, "gamma") - _arg(loc, "gamma")) / scale
+        z = _ratio(_arg(x, "gamma") - _arg(loc, "gamma"), scale)
         out = _data(z) < 0
         z = _safe(z, out, 1.0)
         logp = xlogy(a - 1.0, z) - z - _fn(gammaln, a) - _fn(_ew.log, scale)
@@ -232,7 +237,7 @@ class _Gamma(_Distribution):
     @staticmethod
     def _z(x, a, loc, scale):
         a, scale = _arg(a, "gamma"), _arg(scale, "gamma")
-        z = (_arg(x, "gamma") - _arg(loc, "gamma")) / scale
+        z = _ratio(_arg(x, "gamma") - _arg(loc, "gamma"), scale)
         below = _data(z) < 0
         return a, _safe(z, below, 1.0), below
 
@@ -296,7 +301,7 @@ class _Beta(_Distribution):
 
     def logpdf(self, x, a, b, loc=0.0, scale=1.0):
         a, b, scale = _arg(a, "beta"), _arg(b, "beta"), _arg(scale, "beta")
-        z = (_arg(x, "beta") - _arg(loc, "beta")) / scale
+        z = _ratio(_arg(x, "beta") - _arg(loc, "beta"), scale)
         zd = _data(z)
         out = (zd < 0) | (zd > 1)
         z = _safe(z, out, 0.5)
@@ -309,7 +314,7 @@ class _Beta(_Distribution):
     @staticmethod
     def _z(x, a, b, loc, scale):
         a, b, scale = _arg(a, "beta"), _arg(b, "beta"), _arg(scale, "beta")
-        z = (_arg(x, "beta") - _arg(loc, "beta")) / scale
+        z = _ratio(_arg(x, "beta") - _arg(loc, "beta"), scale)
         zd = _data(z)
         below, above = zd < 0, zd > 1
         return a, b, _safe(z, below | above, 0.5), below, above
