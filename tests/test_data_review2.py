@@ -1,0 +1,56 @@
+"""npgrad.data against torch.utils.data 2.13 (the oracle), round 2: worker seeding of NumPy's global random
+state, the base Sampler's missing length, argument errors (TensorDataset, multiprocessing_context) and
+StackDataset's batched reads."""
+import numpy as np
+import pytest
+import torch
+import torch.utils.data as TD
+from torch.utils.data._utils.worker import _generate_state
+
+import npgrad.data as ND
+
+
+# ------------------------------------------------------------------ NumPy's global random state in workers
+class _NumpyAugment:
+    """Each sample draws from NumPy's global random state (the usual NumPy augmentation)."""
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        info = self._info()
+        return np.array([info.id, info.seed, np.random.randint(1 << 30)], np.int64)
+
+
+class NpgAugment(_NumpyAugment, ND.Dataset):
+    _info = staticmethod(ND.get_worker_info)
+
+
+class TorchAugment(_NumpyAugment, TD.Dataset):
+    _info = staticmethod(TD.get_worker_info)
+
+
+def _expected_draws(rows, per_worker):
+    """What NumPy's global state gives in worker ``id`` once seeded as torch seeds it: from
+    ``_generate_state(base_seed, id)`` (base_seed = seed - id), ``per_worker`` draws in a row."""
+    out = {}
+    for wid, seed, _ in rows:
+        if wid not in out:
+            np.random.seed(_generate_state(int(seed) - int(wid), int(wid)))
+            out[wid] = [np.random.randint(1 << 30) for _ in range(per_worker)]
+    return out
+
+
+@pytest.mark.parametrize("make, loader", [(NpgAugment, ND.DataLoader), (TorchAugment, TD.DataLoader)],
+                         ids=["npgrad", "torch"])
+def test_workers_seed_numpys_global_random_state_as_torch(make, loader):
+    state = np.random.get_state()
+    try:
+        np.random.seed(0)   # the parent's state: with fork, every worker would inherit it
+        rows = np.concatenate([np.asarray(b).reshape(-1, 3) for b in loader(make(), batch_size=1, num_workers=2)])
+        want = _expected_draws(rows, 3)
+        for wid in (0, 1):   # batch i from worker i % 2: each worker's draws are its own seeded sequence
+            assert rows[rows[:, 0] == wid, 2].tolist() == want[wid], (wid, rows)
+        assert rows[rows[:, 0] == 0, 2].tolist() != rows[rows[:, 0] == 1, 2].tolist()
+    finally:
+        np.random.set_state(state)
