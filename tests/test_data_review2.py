@@ -54,3 +54,30 @@ def test_workers_seed_numpys_global_random_state_as_torch(make, loader):
         assert rows[rows[:, 0] == 0, 2].tolist() != rows[rows[:, 0] == 1, 2].tolist()
     finally:
         np.random.set_state(state)
+
+
+# ------------------------------------------------------------------ a sampler without a length
+def _evens(base):
+    class Evens(base):
+        """A user's sampler that defines only __iter__ (as torch allows: Sampler has no __len__)."""
+
+        def __iter__(self):
+            return iter([0, 2, 4])
+    return Evens()
+
+
+def _len_error(obj):
+    with pytest.raises(Exception) as info:
+        len(obj)
+    return type(info.value), str(info.value)
+
+
+def test_a_sampler_without_len_has_no_len_as_torch():
+    a, b = ND.TensorDataset(np.arange(6.0)), TD.TensorDataset(torch.arange(6.0))
+    ours, theirs = _evens(ND.Sampler), _evens(TD.Sampler)
+    assert _len_error(ours) == _len_error(theirs) == (TypeError, "object of type 'Evens' has no len()")
+    for kw in (dict(batch_size=2), dict(batch_size=None)):   # what tqdm and others catch: TypeError
+        ours_loader, theirs_loader = ND.DataLoader(a, sampler=ours, **kw), TD.DataLoader(b, sampler=theirs, **kw)
+        assert _len_error(ours_loader) == _len_error(theirs_loader)
+        assert [np.asarray(x[0]).tolist() for x in ours_loader] == [x[0].tolist() for x in theirs_loader]
+    assert _len_error(ND.BatchSampler(ours, 2, False)) == _len_error(TD.BatchSampler(theirs, 2, False))
