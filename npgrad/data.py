@@ -35,9 +35,12 @@ class TensorDataset(Dataset):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
         self.tensors = tuple(_array(t) for t in tensors)
+        if any(t.ndim == 0 for t in self.tensors):
+            raise ValueError(f"TensorDataset: arrays of shapes {[t.shape for t in self.tensors]}: a 0-d array has "
+                             f"no first dimension to index samples along")
         n = len(self.tensors[0])
         for t in self.tensors:
-            if t.ndim == 0 or len(t) != n:
+            if len(t) != n:
                 raise ValueError(f"TensorDataset: size mismatch between arrays: "
                                  f"{[t.shape for t in self.tensors]} (all need the same first dimension)")
 

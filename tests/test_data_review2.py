@@ -81,3 +81,13 @@ def test_a_sampler_without_len_has_no_len_as_torch():
         assert _len_error(ours_loader) == _len_error(theirs_loader)
         assert [np.asarray(x[0]).tolist() for x in ours_loader] == [x[0].tolist() for x in theirs_loader]
     assert _len_error(ND.BatchSampler(ours, 2, False)) == _len_error(TD.BatchSampler(theirs, 2, False))
+
+
+# ------------------------------------------------------------------ argument errors
+@pytest.mark.parametrize("shapes", [[()], [(), (3,)], [(3,), ()]])
+def test_tensor_dataset_of_a_0d_array_is_a_clear_error(shapes):
+    with pytest.raises(IndexError):   # torch: "Dimension specified as 0 but tensor has no dimensions"
+        TD.TensorDataset(*[torch.zeros(s) for s in shapes])
+    with pytest.raises(ValueError, match=r"TensorDataset: .*\[\(\), \(3,\)\]|TensorDataset: .*\[\(3,\), \(\)\]|"
+                                         r"TensorDataset: .*\[\(\)\]"):
+        ND.TensorDataset(*[np.zeros(s) for s in shapes])
