@@ -279,8 +279,8 @@ class DataLoader:
     as PyTorch does. ``prefetch_factor`` batches per worker are in flight (default 2);
     ``persistent_workers=True`` keeps the workers across epochs; ``worker_init_fn(id)`` runs in each worker
     after it is seeded; ``timeout`` (s) bounds the wait for a batch; ``multiprocessing_context`` chooses the
-    start method ("fork", "spawn", "forkserver"). ``pin_memory`` and ``pin_memory_device`` are accepted and do
-    nothing (there is no GPU). ``in_order=False`` is accepted; npgrad still yields the batches in order (PyTorch
+    start method ("fork", "spawn", "forkserver", or a context; only with workers). ``pin_memory`` and
+    ``pin_memory_device`` are accepted and do nothing (there is no GPU). ``in_order=False`` is accepted; npgrad still yields the batches in order (PyTorch
     then may yield them as they arrive, an order it does not specify). As in PyTorch, ``batch_size``,
     ``batch_sampler``, ``sampler``, ``drop_last``, ``dataset`` and ``persistent_workers`` cannot be changed
     after construction (ValueError)."""
@@ -354,6 +354,31 @@ class DataLoader:
         self.multiprocessing_context = multiprocessing_context
         self._pool = None
         self._initialized = True
+
+    @property
+    def multiprocessing_context(self):
+        """The workers' start method: None (the platform's default) or a ``multiprocessing`` context (a start
+        method's name, "fork", "spawn" or "forkserver", is turned into its context, as PyTorch does); checked
+        when set, with PyTorch's errors (it needs ``num_workers > 0``)."""
+        return self.__dict__.get("_multiprocessing_context")
+
+    @multiprocessing_context.setter
+    def multiprocessing_context(self, context):
+        import multiprocessing
+        if context is not None:
+            if not self.num_workers > 0:
+                raise ValueError(f"multiprocessing_context can only be used with multi-process loading "
+                                 f"(num_workers > 0), but got num_workers={self.num_workers}")
+            if isinstance(context, str):
+                methods = multiprocessing.get_all_start_methods()
+                if context not in methods:
+                    raise ValueError(f"multiprocessing_context option should specify a valid start method in "
+                                     f"{methods!r}, but got multiprocessing_context={context!r}")
+                context = multiprocessing.get_context(context)
+            if not isinstance(context, multiprocessing.context.BaseContext):
+                raise TypeError(f"multiprocessing_context option should be a valid context object or a string "
+                                f"specifying the start method, but got multiprocessing_context={context}")
+        self.__dict__["_multiprocessing_context"] = context
 
     def __setattr__(self, name, value):
         if self.__dict__.get("_initialized") and name in (

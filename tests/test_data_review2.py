@@ -91,3 +91,35 @@ def test_tensor_dataset_of_a_0d_array_is_a_clear_error(shapes):
     with pytest.raises(ValueError, match=r"TensorDataset: .*\[\(\), \(3,\)\]|TensorDataset: .*\[\(3,\), \(\)\]|"
                                          r"TensorDataset: .*\[\(\)\]"):
         ND.TensorDataset(*[np.zeros(s) for s in shapes])
+
+
+def _errors_match(make_ours, make_theirs):
+    with pytest.raises(Exception) as theirs:
+        make_theirs()
+    with pytest.raises(Exception) as ours:
+        make_ours()
+    assert (type(ours.value), str(ours.value)) == (type(theirs.value), str(theirs.value))
+
+
+@pytest.mark.parametrize("kwargs", [dict(multiprocessing_context="spawn"),
+                                    dict(multiprocessing_context="bogus", num_workers=1),
+                                    dict(multiprocessing_context=3, num_workers=1)],
+                         ids=["without_workers", "unknown_method", "not_a_context"])
+def test_multiprocessing_context_is_checked_at_construction_as_torch(kwargs):
+    a, b = ND.TensorDataset(np.arange(4.0)), TD.TensorDataset(torch.arange(4.0))
+    _errors_match(lambda: ND.DataLoader(a, **kwargs), lambda: TD.DataLoader(b, **kwargs))
+    ours, theirs = ND.DataLoader(a), TD.DataLoader(b)   # the setter checks too, as torch's
+    _errors_match(lambda: setattr(ours, "multiprocessing_context", "spawn"),
+                  lambda: setattr(theirs, "multiprocessing_context", "spawn"))
+
+
+def test_multiprocessing_context_string_becomes_a_context_as_torch():
+    import multiprocessing
+    ours = ND.DataLoader(np.arange(4.0), num_workers=1, multiprocessing_context="fork")
+    theirs = TD.DataLoader(torch.arange(4.0), num_workers=1, multiprocessing_context="fork")
+    assert isinstance(theirs.multiprocessing_context, multiprocessing.context.BaseContext)
+    assert isinstance(ours.multiprocessing_context, multiprocessing.context.BaseContext)
+    assert ours.multiprocessing_context.get_start_method() == theirs.multiprocessing_context.get_start_method()
+    ctx = multiprocessing.get_context("fork")
+    assert ND.DataLoader(np.arange(4.0), num_workers=1, multiprocessing_context=ctx).multiprocessing_context is ctx
+    assert ND.DataLoader(np.arange(4.0), num_workers=1).multiprocessing_context is None
