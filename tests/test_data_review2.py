@@ -123,3 +123,55 @@ def test_multiprocessing_context_string_becomes_a_context_as_torch():
     ctx = multiprocessing.get_context("fork")
     assert ND.DataLoader(np.arange(4.0), num_workers=1, multiprocessing_context=ctx).multiprocessing_context is ctx
     assert ND.DataLoader(np.arange(4.0), num_workers=1).multiprocessing_context is None
+
+
+# ------------------------------------------------------------------ StackDataset's batched reads
+class _BatchedOnly:
+    """A dataset read a batch at a time (``__getitems__``; ``__getitem__`` refuses), as torch lets a
+    StackDataset's parts be; ``short`` returns one item too few (torch's error)."""
+
+    def __init__(self, short=False):
+        self.short = short
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        raise RuntimeError("read me in batches")
+
+    def __getitems__(self, indices):
+        out = [np.array([10.0 * i, 1.0]) for i in indices]
+        return out[:-1] if self.short else out
+
+
+class NpgBatched(_BatchedOnly, ND.Dataset):
+    pass
+
+
+class TorchBatched(_BatchedOnly, TD.Dataset):
+    pass
+
+
+def _plain(batch):
+    if isinstance(batch, dict):
+        return {k: _plain(v) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return [_plain(v) for v in batch]
+    return np.asarray(batch).tolist()
+
+
+@pytest.mark.parametrize("as_dict", [False, True])
+def test_stack_dataset_reads_its_parts_in_batches_as_torch(as_dict):
+    x = np.arange(5.0)
+
+    def build(mod, batched):
+        parts = [batched(), mod.Subset(batched(), [4, 3, 2, 1, 0]), mod.TensorDataset(torch.from_numpy(x))
+                 if mod is TD else mod.TensorDataset(x)]
+        return mod.StackDataset(**dict(zip("abc", parts))) if as_dict else mod.StackDataset(*parts)
+
+    ours, theirs = build(ND, NpgBatched), build(TD, TorchBatched)
+    assert _plain(ours.__getitems__([1, 4])) == _plain(theirs.__getitems__([1, 4]))
+    got = [_plain(b) for b in ND.DataLoader(ours, batch_size=2)]
+    assert got == [_plain(b) for b in TD.DataLoader(theirs, batch_size=2)] and len(got) == 3
+    _errors_match(lambda: ND.StackDataset(NpgBatched(short=True)).__getitems__([0, 1]),
+                  lambda: TD.StackDataset(TorchBatched(short=True)).__getitems__([0, 1]))
