@@ -19,6 +19,7 @@ from ._data_workers import get_worker_info  # noqa: F401
 from ._datasets import ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset  # noqa: F401
 from ._samplers import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,  # noqa: F401
                         SubsetRandomSampler, WeightedRandomSampler)
+from .autograd.grad_mode import is_grad_enabled
 from .tensor import Tensor, _wrap
 
 
@@ -109,7 +110,8 @@ def random_split(dataset, lengths, generator=None, *, seed=None):
 
 def default_collate(items):
     """Stack a list of samples into a batch, as ``torch.utils.data.default_collate``: arrays, Tensors and
-    numbers into one Tensor (Python floats float64, ints int64); mappings key by key and mutable sequences
+    numbers into one Tensor (Python floats float64, ints int64; in the samples' graph when some require grad, as
+    ``torch.stack``); mappings key by key and mutable sequences
     (lists) element by element, keeping their type as PyTorch does (a copy of the first sample, filled in);
     named tuples field by field (same type), other tuples into a list of batched fields; strings left as they
     come (the batch itself, so a string field of tuples or lists comes back as a tuple, as in PyTorch)."""
@@ -144,6 +146,9 @@ def default_collate(items):
         if a.shape != shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
                                f"{list(a.shape)} at entry {i}")
+    if any(isinstance(it, Tensor) and it.requires_grad for it in items) and is_grad_enabled():
+        from .ops.shape import stack   # (as torch.stack: the batch stays in the samples' graph)
+        return stack([it if isinstance(it, Tensor) else _wrap(a) for it, a in zip(items, arrays)])
     return _wrap(np.stack(arrays))
 
 

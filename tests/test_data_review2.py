@@ -175,3 +175,22 @@ def test_stack_dataset_reads_its_parts_in_batches_as_torch(as_dict):
     assert got == [_plain(b) for b in TD.DataLoader(theirs, batch_size=2)] and len(got) == 3
     _errors_match(lambda: ND.StackDataset(NpgBatched(short=True)).__getitems__([0, 1]),
                   lambda: TD.StackDataset(TorchBatched(short=True)).__getitems__([0, 1]))
+
+
+# ------------------------------------------------------------------ collating samples that require grad
+def test_default_collate_keeps_the_graph_of_samples_that_require_grad_as_torch():
+    import npgrad as npg
+    x = np.random.default_rng(0).standard_normal((3, 2, 2)).astype(np.float32)
+    w = np.arange(8.0, dtype=np.float32).reshape(2, 2, 2)
+    tx = torch.tensor(x, requires_grad=True)
+    tb = TD.default_collate([tx[2], tx[0] * 3])
+    (tb * torch.from_numpy(w)).sum().backward()
+    px = npg.tensor(x, requires_grad=True)
+    pb = ND.default_collate([px[2], px[0] * 3])
+    assert pb.requires_grad and tb.requires_grad and pb.dtype == np.float32
+    np.testing.assert_allclose(pb.data, tb.detach().numpy())
+    (pb * npg.tensor(w)).sum().backward()
+    np.testing.assert_allclose(px.grad, tx.grad.numpy())
+    with npg.no_grad():   # (torch under no_grad: a batch without a graph)
+        assert not ND.default_collate([px[0], px[1]]).requires_grad
+    _errors_match(lambda: ND.default_collate([px[0], px[0, 0]]), lambda: TD.default_collate([tx[0], tx[0, 0]]))
