@@ -36,6 +36,8 @@ class TensorDataset(Dataset):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
         self.tensors = tuple(_array(t) for t in tensors)
+        # (a Tensor that requires grad is indexed as a Tensor, so its items stay in its graph, as PyTorch's)
+        self._grad_tensors = tuple(t if isinstance(t, Tensor) and t.requires_grad else None for t in tensors)
         if any(t.ndim == 0 for t in self.tensors):
             raise ValueError(f"TensorDataset: arrays of shapes {[t.shape for t in self.tensors]}: a 0-d array has "
                              f"no first dimension to index samples along")
@@ -46,7 +48,9 @@ class TensorDataset(Dataset):
                                  f"{[t.shape for t in self.tensors]} (all need the same first dimension)")
 
     def __getitem__(self, index):
-        return tuple(_wrap(t[index]) for t in self.tensors)
+        grads = self.__dict__.get("_grad_tensors") or (None,) * len(self.tensors)
+        return tuple(_wrap(t[index]) if g is None or not is_grad_enabled() else g[index]
+                     for t, g in zip(self.tensors, grads))
 
     def __len__(self):
         return len(self.tensors[0])
@@ -204,7 +208,7 @@ class _ArrayDataset(TensorDataset):
     """``DataLoader(array)``: the rows of one array (items are rows, not 1-tuples)."""
 
     def __getitem__(self, index):
-        return _wrap(self.tensors[0][index])
+        return TensorDataset.__getitem__(self, index)[0]
 
 
 class _Fetch:
@@ -216,7 +220,8 @@ class _Fetch:
         # (only when the items are what TensorDataset's own __getitem__ gives: not a subclass's override)
         self.fast = (auto and collate_fn is default_collate and isinstance(dataset, TensorDataset)
                      and type(dataset).__getitem__ in (TensorDataset.__getitem__, _ArrayDataset.__getitem__)
-                     and getattr(dataset, "__getitems__", None) is None)
+                     and getattr(dataset, "__getitems__", None) is None
+                     and not any(g is not None for g in getattr(dataset, "_grad_tensors", ())))
 
     def __call__(self, idx, tag=None):
         if not self.auto:
@@ -276,7 +281,8 @@ class DataLoader:
     ``batch_size=None`` turns batching off: every sample is passed alone through ``collate_fn`` (default
     :func:`default_convert`). A ``TensorDataset`` (or a bare array) is batched by indexing its arrays at once.
     An :class:`IterableDataset` is read in its own order (``sampler``, ``batch_sampler`` and ``shuffle`` are
-    errors), ``batch_size`` samples at a time. Batches are npgrad Tensors (no gradient).
+    errors), ``batch_size`` samples at a time. Batches are npgrad Tensors (without gradient, unless the
+    samples require grad: then, as in PyTorch, in their graph).
 
     ``num_workers=K`` loads and collates batches in K worker processes (see ``npgrad/_data_workers.py``) and
     yields the same batches as ``num_workers=0``, in the same order; an IterableDataset is iterated by every
@@ -285,8 +291,9 @@ class DataLoader:
     ``persistent_workers=True`` keeps the workers across epochs; ``worker_init_fn(id)`` runs in each worker
     after it is seeded; ``timeout`` (s) bounds the wait for a batch; ``multiprocessing_context`` chooses the
     start method ("fork", "spawn", "forkserver", or a context; only with workers). ``pin_memory`` and
-    ``pin_memory_device`` are accepted and do nothing (there is no GPU). ``in_order=False`` is accepted; npgrad still yields the batches in order (PyTorch
-    then may yield them as they arrive, an order it does not specify). As in PyTorch, ``batch_size``,
+    ``pin_memory_device`` are accepted and do nothing (there is no GPU). ``in_order=False`` is accepted; npgrad
+    still yields the batches in order (PyTorch then may yield them as they arrive, an order it does not
+    specify). As in PyTorch, ``batch_size``,
     ``batch_sampler``, ``sampler``, ``drop_last``, ``dataset`` and ``persistent_workers`` cannot be changed
     after construction (ValueError)."""
 

@@ -194,3 +194,21 @@ def test_default_collate_keeps_the_graph_of_samples_that_require_grad_as_torch()
     with npg.no_grad():   # (torch under no_grad: a batch without a graph)
         assert not ND.default_collate([px[0], px[1]]).requires_grad
     _errors_match(lambda: ND.default_collate([px[0], px[0, 0]]), lambda: TD.default_collate([tx[0], tx[0, 0]]))
+
+
+def test_tensor_dataset_of_a_tensor_that_requires_grad_keeps_the_graph_as_torch():
+    import npgrad as npg
+    x = np.arange(12.0).reshape(4, 3)
+    y = np.arange(4)
+    tx = torch.tensor(x, requires_grad=True)
+    px = npg.tensor(x, requires_grad=True)
+    w = np.linspace(-1, 1, 6).reshape(2, 3)
+    for (tb, ty), (pb, py) in zip(TD.DataLoader(TD.TensorDataset(tx, torch.from_numpy(y)), batch_size=2),
+                                  ND.DataLoader(ND.TensorDataset(px, y), batch_size=2)):
+        assert pb.requires_grad and tb.requires_grad and not py.requires_grad
+        (tb * torch.from_numpy(w) * ty[:, None]).sum().backward()
+        (pb * npg.tensor(w) * py[:, None]).sum().backward()
+    np.testing.assert_allclose(px.grad, tx.grad.numpy())
+    ds = ND.TensorDataset(px, y)
+    assert ds[1][0].requires_grad and not ds[1][1].requires_grad
+    np.testing.assert_array_equal(ds[1][0].data, x[1])
