@@ -5,7 +5,8 @@ The main process draws the order (sampler or shuffle) exactly as with ``num_work
 order. (An IterableDataset is different: every worker iterates its own copy; requests go to the workers in
 turn, skipping those used up, as PyTorch's.) A worker seeds ``npg.random`` and Python's ``random`` with
 ``base_seed + worker_id`` (``base_seed`` is drawn once per set of workers, from the loader's seed or generator
-when it has one), then runs
+when it has one) and NumPy's global ``np.random`` with ``_numpy_seed(base_seed, worker_id)`` (as PyTorch: so
+that forked workers do not all repeat the parent's ``np.random`` draws), then runs
 ``worker_init_fn(worker_id)``; ``get_worker_info()`` tells it who it is. An exception in a worker is raised
 again in the main process with the worker's traceback in its message.
 
@@ -192,12 +193,43 @@ class _KeyErrorMessage(str):
 
 
 # ------------------------------------------------------------------------ the worker process
+def _numpy_seed(base_seed, worker_id):
+    """The 4 uint32 words a worker seeds ``np.random`` with: PyTorch's ``_generate_state`` (NumPy's
+    ``SeedSequence`` hash of ``[worker_id, base_seed low and high 32 bits, 0]``), so the states are PyTorch's."""
+    mask, xshift, hash_const = 0xFFFFFFFF, 16, [0x43B0D7E5]
+
+    def hash_(value):
+        value = (value ^ hash_const[0]) & mask
+        hash_const[0] = (hash_const[0] * 0x931E8875) & mask
+        value = (value * hash_const[0]) & mask
+        return (value ^ (value >> xshift)) & mask
+
+    def mix(x, y):
+        result = (((0xCA01F9DD * x) & mask) - ((0x4973F715 * y) & mask)) & mask
+        return (result ^ (result >> xshift)) & mask
+
+    pool = [hash_(e) for e in (worker_id, base_seed & mask, base_seed >> 32, 0)]
+    for i_src in range(4):
+        for i_dst in range(4):
+            if i_src != i_dst:
+                pool[i_dst] = mix(pool[i_dst], hash_(pool[i_src]))
+    hash_const[0], state = 0x8B51F9DD, []
+    for i_dst in range(4):
+        data_val = pool[i_dst]
+        data_val = (data_val ^ hash_const[0]) & mask
+        hash_const[0] = (hash_const[0] * 0x58F38DED) & mask
+        data_val = (data_val * hash_const[0]) & mask
+        state.append((data_val ^ (data_val >> xshift)) & mask)
+    return state
+
+
 def _worker_loop(fetch, dataset, index_queue, result_queue, worker_id, num_workers, seed, init_fn):
     global _worker_info
     from . import random as npg_random
     _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
     npg_random.seed(seed)
     _pyrandom.seed(seed)
+    np.random.seed(_numpy_seed((seed - worker_id) % (1 << 64), worker_id))
     init_failure = None
     if init_fn is not None:
         try:

@@ -108,5 +108,24 @@ class StackDataset(Dataset):
             return {k: d[index] for k, d in self.datasets.items()}
         return tuple(d[index] for d in self.datasets)
 
+    def __getitems__(self, indices):
+        """The samples at ``indices`` (a list), each part read at once through its own ``__getitems__`` when it
+        has one (as PyTorch's: what a ``DataLoader`` asks for a batch)."""
+        named = isinstance(self.datasets, dict)
+        columns = []
+        for d in (self.datasets.values() if named else self.datasets):
+            getitems = getattr(d, "__getitems__", None)
+            if callable(getitems):
+                items = getitems(indices)
+                if len(items) != len(indices):
+                    raise ValueError(f"Nested dataset's output size mismatch. Expected {len(indices)}, "
+                                     f"got {len(items)}")
+                columns.append(items)
+            else:
+                columns.append([d[i] for i in indices])
+        if named:
+            return [dict(zip(self.datasets, sample)) for sample in zip(*columns)]
+        return [tuple(sample) for sample in zip(*columns)]
+
     def __len__(self):
         return self._length

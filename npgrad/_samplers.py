@@ -8,12 +8,11 @@ from .tensor import Tensor
 
 
 class Sampler:
-    """An iterable of dataset indices with a length, as ``torch.utils.data.Sampler``."""
+    """An iterable of dataset indices, as ``torch.utils.data.Sampler``: subclasses define ``__iter__`` and may
+    define ``__len__`` (the base class has none, as PyTorch's: ``len()`` of one without it is a TypeError, what
+    ``len(loader)``'s callers such as tqdm catch)."""
 
     def __iter__(self):
-        raise NotImplementedError
-
-    def __len__(self):
         raise NotImplementedError
 
 

@@ -19,6 +19,7 @@ from ._data_workers import get_worker_info  # noqa: F401
 from ._datasets import ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset  # noqa: F401
 from ._samplers import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,  # noqa: F401
                         SubsetRandomSampler, WeightedRandomSampler)
+from .autograd.grad_mode import is_grad_enabled
 from .tensor import Tensor, _wrap
 
 
@@ -35,14 +36,21 @@ class TensorDataset(Dataset):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
         self.tensors = tuple(_array(t) for t in tensors)
+        # (a Tensor that requires grad is indexed as a Tensor, so its items stay in its graph, as PyTorch's)
+        self._grad_tensors = tuple(t if isinstance(t, Tensor) and t.requires_grad else None for t in tensors)
+        if any(t.ndim == 0 for t in self.tensors):
+            raise ValueError(f"TensorDataset: arrays of shapes {[t.shape for t in self.tensors]}: a 0-d array has "
+                             f"no first dimension to index samples along")
         n = len(self.tensors[0])
         for t in self.tensors:
-            if t.ndim == 0 or len(t) != n:
+            if len(t) != n:
                 raise ValueError(f"TensorDataset: size mismatch between arrays: "
                                  f"{[t.shape for t in self.tensors]} (all need the same first dimension)")
 
     def __getitem__(self, index):
-        return tuple(_wrap(t[index]) for t in self.tensors)
+        grads = self.__dict__.get("_grad_tensors") or (None,) * len(self.tensors)
+        return tuple(_wrap(t[index]) if g is None or not is_grad_enabled() else g[index]
+                     for t, g in zip(self.tensors, grads))
 
     def __len__(self):
         return len(self.tensors[0])
@@ -106,7 +114,8 @@ def random_split(dataset, lengths, generator=None, *, seed=None):
 
 def default_collate(items):
     """Stack a list of samples into a batch, as ``torch.utils.data.default_collate``: arrays, Tensors and
-    numbers into one Tensor (Python floats float64, ints int64); mappings key by key and mutable sequences
+    numbers into one Tensor (Python floats float64, ints int64; in the samples' graph when some require grad, as
+    ``torch.stack``); mappings key by key and mutable sequences
     (lists) element by element, keeping their type as PyTorch does (a copy of the first sample, filled in);
     named tuples field by field (same type), other tuples into a list of batched fields; strings left as they
     come (the batch itself, so a string field of tuples or lists comes back as a tuple, as in PyTorch)."""
@@ -141,6 +150,9 @@ def default_collate(items):
         if a.shape != shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
                                f"{list(a.shape)} at entry {i}")
+    if any(isinstance(it, Tensor) and it.requires_grad for it in items) and is_grad_enabled():
+        from .ops.shape import stack   # (as torch.stack: the batch stays in the samples' graph)
+        return stack([it if isinstance(it, Tensor) else _wrap(a) for it, a in zip(items, arrays)])
     return _wrap(np.stack(arrays))
 
 
@@ -196,7 +208,7 @@ class _ArrayDataset(TensorDataset):
     """``DataLoader(array)``: the rows of one array (items are rows, not 1-tuples)."""
 
     def __getitem__(self, index):
-        return _wrap(self.tensors[0][index])
+        return TensorDataset.__getitem__(self, index)[0]
 
 
 class _Fetch:
@@ -208,7 +220,8 @@ class _Fetch:
         # (only when the items are what TensorDataset's own __getitem__ gives: not a subclass's override)
         self.fast = (auto and collate_fn is default_collate and isinstance(dataset, TensorDataset)
                      and type(dataset).__getitem__ in (TensorDataset.__getitem__, _ArrayDataset.__getitem__)
-                     and getattr(dataset, "__getitems__", None) is None)
+                     and getattr(dataset, "__getitems__", None) is None
+                     and not any(g is not None for g in getattr(dataset, "_grad_tensors", ())))
 
     def __call__(self, idx, tag=None):
         if not self.auto:
@@ -268,7 +281,8 @@ class DataLoader:
     ``batch_size=None`` turns batching off: every sample is passed alone through ``collate_fn`` (default
     :func:`default_convert`). A ``TensorDataset`` (or a bare array) is batched by indexing its arrays at once.
     An :class:`IterableDataset` is read in its own order (``sampler``, ``batch_sampler`` and ``shuffle`` are
-    errors), ``batch_size`` samples at a time. Batches are npgrad Tensors (no gradient).
+    errors), ``batch_size`` samples at a time. Batches are npgrad Tensors (without gradient, unless the
+    samples require grad: then, as in PyTorch, in their graph).
 
     ``num_workers=K`` loads and collates batches in K worker processes (see ``npgrad/_data_workers.py``) and
     yields the same batches as ``num_workers=0``, in the same order; an IterableDataset is iterated by every
@@ -276,9 +290,10 @@ class DataLoader:
     as PyTorch does. ``prefetch_factor`` batches per worker are in flight (default 2);
     ``persistent_workers=True`` keeps the workers across epochs; ``worker_init_fn(id)`` runs in each worker
     after it is seeded; ``timeout`` (s) bounds the wait for a batch; ``multiprocessing_context`` chooses the
-    start method ("fork", "spawn", "forkserver"). ``pin_memory`` and ``pin_memory_device`` are accepted and do
-    nothing (there is no GPU). ``in_order=False`` is accepted; npgrad still yields the batches in order (PyTorch
-    then may yield them as they arrive, an order it does not specify). As in PyTorch, ``batch_size``,
+    start method ("fork", "spawn", "forkserver", or a context; only with workers). ``pin_memory`` and
+    ``pin_memory_device`` are accepted and do nothing (there is no GPU). ``in_order=False`` is accepted; npgrad
+    still yields the batches in order (PyTorch then may yield them as they arrive, an order it does not
+    specify). As in PyTorch, ``batch_size``,
     ``batch_sampler``, ``sampler``, ``drop_last``, ``dataset`` and ``persistent_workers`` cannot be changed
     after construction (ValueError)."""
 
@@ -351,6 +366,31 @@ class DataLoader:
         self.multiprocessing_context = multiprocessing_context
         self._pool = None
         self._initialized = True
+
+    @property
+    def multiprocessing_context(self):
+        """The workers' start method: None (the platform's default) or a ``multiprocessing`` context (a start
+        method's name, "fork", "spawn" or "forkserver", is turned into its context, as PyTorch does); checked
+        when set, with PyTorch's errors (it needs ``num_workers > 0``)."""
+        return self.__dict__.get("_multiprocessing_context")
+
+    @multiprocessing_context.setter
+    def multiprocessing_context(self, context):
+        import multiprocessing
+        if context is not None:
+            if not self.num_workers > 0:
+                raise ValueError(f"multiprocessing_context can only be used with multi-process loading "
+                                 f"(num_workers > 0), but got num_workers={self.num_workers}")
+            if isinstance(context, str):
+                methods = multiprocessing.get_all_start_methods()
+                if context not in methods:
+                    raise ValueError(f"multiprocessing_context option should specify a valid start method in "
+                                     f"{methods!r}, but got multiprocessing_context={context!r}")
+                context = multiprocessing.get_context(context)
+            if not isinstance(context, multiprocessing.context.BaseContext):
+                raise TypeError(f"multiprocessing_context option should be a valid context object or a string "
+                                f"specifying the start method, but got multiprocessing_context={context}")
+        self.__dict__["_multiprocessing_context"] = context
 
     def __setattr__(self, name, value):
         if self.__dict__.get("_initialized") and name in (
