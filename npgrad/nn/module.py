@@ -261,8 +261,9 @@ class Module(StateDictMixin):
         """Set training mode (dropout active, batch norm uses batch statistics) here and below."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for m in self.children():   # each child's own train(), which a subclass may override (as PyTorch)
+            m.train(mode)
         return self
 
     def eval(self):
