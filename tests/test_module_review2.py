@@ -39,3 +39,29 @@ def test_train_calls_the_childrens_overridden_train_as_torch():
         return after_train, [x.training for x in m.modules()]
     t, n = _both(build)
     assert n == t == ([True, True, True, False], [True, True, True, False])
+
+
+def test_parameter_containers_make_tensors_trainable_parameters_as_torch():
+    def build(L):
+        t = L.zeros(2, requires_grad=False)          # e.g. a detached tensor or one made under no_grad
+        pl = L.nn.ParameterList([t])
+        pl.append(L.ones(3, requires_grad=False))
+        pd = L.nn.ParameterDict({"a": L.zeros(2, requires_grad=False)})
+        pd["b"] = L.ones(1, requires_grad=False)
+        ps = list(pl) + list(pd.values())
+        return [type(p).__name__ for p in ps], [p.requires_grad for p in ps]
+    t, n = _both(build)
+    assert n == t == (["Parameter"] * 4, [True] * 4)
+
+
+def test_parameter_containers_refuse_integer_tensors_as_torch():
+    for build in (lambda L: L.nn.ParameterList([L.zeros(2, dtype=L.int64)]),
+                  lambda L: L.nn.ParameterDict({"a": L.zeros(2, dtype=L.int64)})):
+        t, n = _both(build)
+        assert "floating point" in t
+        assert isinstance(n, str) and "floating" in n and "int64" in n
+
+
+def test_parameter_list_repr_with_a_none_entry_as_torch():
+    t, n = _both(lambda L: repr(L.nn.ParameterList([None, L.nn.Parameter(L.zeros(1))])).split("\n")[:2])
+    assert n == t == ["ParameterList(", "    (0): Object of type: NoneType"]

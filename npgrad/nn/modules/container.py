@@ -216,15 +216,25 @@ class ModuleDict(Module):
 
 
 def _as_parameter(value):
-    """A Parameter for ``value``: Parameters as they are, other tensors / arrays wrapped (as PyTorch's
-    ParameterList and ParameterDict do)."""
-    from ...tensor import Tensor
+    """A Parameter for ``value``: Parameters as they are, other tensors / arrays wrapped in a Parameter that
+    requires grad whatever the tensor's flag (PyTorch's ParameterList and ParameterDict call ``Parameter(t)``);
+    a non-floating tensor is a TypeError, as PyTorch refuses it."""
     from ..parameter import Parameter
     if value is None or isinstance(value, Parameter):
         return value
-    if isinstance(value, Tensor):
-        return Parameter(value.data, requires_grad=value._requires_grad)
     return Parameter(value)
+
+
+def _params_repr(params):
+    """PyTorch's extra_repr of ParameterList / ParameterDict (a None entry: ``Object of type: NoneType``)."""
+    lines = []
+    for k, p in params.items():
+        if p is None:
+            lines.append(f"  ({k}): Object of type: NoneType")
+            continue
+        size = "x".join(str(n) for n in p.shape)
+        lines.append(f"  ({k}): Parameter containing: [{p.dtype} of size {size}]")  # PyTorch's 4 spaces
+    return "\n".join(lines)
 
 
 class ParameterList(Module):
@@ -267,11 +277,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        lines = []
-        for k, p in self._parameters.items():
-            size = "x".join(str(n) for n in p.shape)
-            lines.append(f"  ({k}): Parameter containing: [{p.dtype} of size {size}]")  # PyTorch's 4 spaces
-        return "\n".join(lines)
+        return _params_repr(self._parameters)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ParameterList is a container: use its parameters, do not call it")
@@ -352,11 +358,7 @@ class ParameterDict(Module):
         return out
 
     def extra_repr(self):
-        lines = []
-        for k, p in self._parameters.items():
-            size = "x".join(str(n) for n in p.shape)
-            lines.append(f"  ({k}): Parameter containing: [{p.dtype} of size {size}]")  # PyTorch's 4 spaces
-        return "\n".join(lines)
+        return _params_repr(self._parameters)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ParameterDict is a container: use its parameters, do not call it")
