@@ -65,3 +65,39 @@ def test_parameter_containers_refuse_integer_tensors_as_torch():
 def test_parameter_list_repr_with_a_none_entry_as_torch():
     t, n = _both(lambda L: repr(L.nn.ParameterList([None, L.nn.Parameter(L.zeros(1))])).split("\n")[:2])
     assert n == t == ["ParameterList(", "    (0): Object of type: NoneType"]
+
+
+@pytest.mark.parametrize("case", range(9))
+def test_register_refuses_a_name_already_taken_as_torch(case):
+    def build(L):
+        m = L.nn.Linear(2, 2)
+        m.foo = 3
+        p, t = L.nn.Parameter(L.zeros(2)), L.zeros(2)
+        [lambda: m.register_buffer("weight", t),          # a buffer over a parameter: torch refuses
+         lambda: m.register_parameter("foo", p),           # over a plain attribute
+         lambda: m.add_module("bias", L.nn.ReLU()),        # a module over a parameter
+         lambda: m.register_parameter("forward", p),       # over a method
+         lambda: setattr(m, "forward", p),
+         lambda: setattr(m, "a.b", p),
+         lambda: L.nn.ModuleDict({"training": L.nn.ReLU()}),
+         lambda: m.register_buffer(3, t),
+         lambda: m.add_module("", L.nn.ReLU())][case]()
+        return sorted(m.state_dict()), m.training
+    t, n = _both(build)
+    assert isinstance(t, str)
+    assert n == t.replace("Tensor", "").replace("torch.", "")
+
+
+def test_register_again_under_the_same_name_still_works_as_torch():
+    def build(L):
+        m = L.nn.Linear(2, 2)
+        m.register_buffer("b", L.zeros(1))
+        m.register_buffer("b", L.ones(2), persistent=False)
+        m.register_parameter("weight", L.nn.Parameter(L.zeros(1)))
+        m.add_module("c", L.nn.ReLU())
+        m.add_module("c", L.nn.Tanh())
+        m.foo = 1
+        m.foo = L.nn.Parameter(L.zeros(1))      # setattr drops the plain attribute first
+        return list(m.state_dict()), [k for k, _ in m.named_buffers()], repr(m.c)
+    t, n = _both(build)
+    assert n == t
