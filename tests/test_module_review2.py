@@ -101,3 +101,23 @@ def test_register_again_under_the_same_name_still_works_as_torch():
         return list(m.state_dict()), [k for k, _ in m.named_buffers()], repr(m.c)
     t, n = _both(build)
     assert n == t
+
+
+_SEEN = []
+
+
+def _record_module_pre_hook(module, state_dict, prefix, *args):
+    _SEEN.append(module)
+
+
+def test_load_pre_hook_follows_the_module_through_deepcopy_and_pickle_as_torch():
+    def build(L):
+        m = L.nn.Linear(1, 1)
+        m.register_load_state_dict_pre_hook(_record_module_pre_hook)
+        c, p = copy.deepcopy(m), pickle.loads(pickle.dumps(m))
+        _SEEN.clear()
+        for x in (c, p, m):
+            x.load_state_dict(m.state_dict())
+        return [s is x for s, x in zip(_SEEN, (c, p, m))]
+    t, n = _both(build)
+    assert n == t == [True, True, True]

@@ -14,6 +14,7 @@ place, and so change whether a strict load fails). As in PyTorch, the entries ar
 load that fails has already copied the entries before the error.
 """
 import warnings
+import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -36,6 +37,28 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
         return super().__repr__()
 
     __str__ = __repr__
+
+
+class _WrappedHook:
+    """A hook called with its module first (PyTorch's ``_WrappedHook``): the module is held weakly, and a deepcopy
+    or a pickle of the module gets a hook bound to the copy, not to the original."""
+
+    def __init__(self, hook, module):
+        self.hook = hook
+        self.module = weakref.ref(module)
+
+    def __call__(self, *args):
+        module = self.module()
+        if module is None:
+            raise RuntimeError("You are trying to call the hook of a dead Module!")
+        return self.hook(module, *args)
+
+    def __getstate__(self):
+        return {"hook": self.hook, "module": self.module()}
+
+    def __setstate__(self, state):
+        self.hook = state["hook"]
+        self.module = weakref.ref(state["module"])
 
 
 def _table(module, name):
@@ -102,8 +125,7 @@ class StateDictMixin:
         if not callable(hook):
             raise TypeError(f"a hook must be callable, got {type(hook).__name__}")
         handle = _hooks.RemovableHandle(self._load_state_dict_pre_hooks)
-        module = self
-        self._load_state_dict_pre_hooks[handle.id] = (lambda *a: hook(module, *a)) if with_module else hook
+        self._load_state_dict_pre_hooks[handle.id] = _WrappedHook(hook, self) if with_module else hook
         return handle
 
     def register_load_state_dict_post_hook(self, hook):
