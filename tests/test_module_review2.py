@@ -121,3 +121,27 @@ def test_load_pre_hook_follows_the_module_through_deepcopy_and_pickle_as_torch()
         return [s is x for s, x in zip(_SEEN, (c, p, m))]
     t, n = _both(build)
     assert n == t == [True, True, True]
+
+
+def test_parameter_dict_from_a_plain_dict_sorts_the_keys_as_torch():
+    def build(L):
+        from collections import OrderedDict
+        P = lambda: L.nn.Parameter(L.zeros(1))    # noqa: E731
+        a = L.nn.ParameterDict({"b": P(), "a": P(), "c": P()})           # a plain dict: sorted (torch)
+        a.update({"z": P(), "y": P()})
+        b = L.nn.ParameterDict(OrderedDict([("b", P()), ("a", P())]))   # OrderedDict, pairs: kept in order
+        b.update([("z", P()), ("y", P())])
+        return list(a.keys()), [k for k, _ in a.named_parameters()], list(b.keys())
+    t, n = _both(build)
+    assert n == t
+
+
+def test_parameter_dict_in_place_and_reflected_or_as_torch():
+    def build(L):
+        pd = L.nn.ParameterDict({"a": L.nn.Parameter(L.zeros(1))})
+        same = pd
+        pd |= {"b": L.nn.Parameter(L.zeros(1))}
+        r = {"c": L.nn.Parameter(L.zeros(1))} | pd
+        return pd is same, list(pd.keys()), type(r).__name__, list(r.keys())
+    t, n = _both(build)
+    assert n == t

@@ -1,6 +1,7 @@
 """Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict``."""
 import operator
 from collections import OrderedDict
+from collections.abc import Mapping
 
 from ..module import Module, _addindent
 
@@ -348,7 +349,14 @@ class ParameterDict(Module):
         return ParameterDict({k: default for k in keys})
 
     def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
+        """Add or overwrite entries from a mapping or an iterable of pairs. As PyTorch: a plain dict (any mapping
+        but an OrderedDict or a ParameterDict) is added in sorted key order, the others in their own order."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            items = parameters.items()
+        elif isinstance(parameters, Mapping):
+            items = sorted(parameters.items())
+        else:
+            items = parameters
         for key, value in items:
             self[key] = value
 
@@ -356,6 +364,15 @@ class ParameterDict(Module):
         out = self.copy()
         out.update(other)
         return out
+
+    def __ror__(self, other):
+        out = other.copy()
+        out.update(self)
+        return out
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
 
     def extra_repr(self):
         return _params_repr(self._parameters)
