@@ -145,3 +145,32 @@ def test_parameter_dict_in_place_and_reflected_or_as_torch():
         return pd is same, list(pd.keys()), type(r).__name__, list(r.keys())
     t, n = _both(build)
     assert n == t
+
+
+@pytest.mark.parametrize("version", [None, 1])
+def test_batchnorm_loads_a_state_dict_without_num_batches_tracked_as_torch(version):
+    """A plain dict (no ``_metadata``, e.g. ``{k: v.numpy() ...}``) or a version-1 checkpoint: torch keeps the
+    module's own ``num_batches_tracked`` instead of reporting it missing."""
+    def build(L):
+        m = L.nn.Sequential(L.nn.Linear(2, 2), L.nn.BatchNorm1d(2), L.nn.InstanceNorm1d(2, track_running_stats=True))
+        m[1].num_batches_tracked += 7
+        sd = m.state_dict()
+        meta = sd._metadata
+        sd = {k: v.clone() for k, v in sd.items() if not k.endswith("num_batches_tracked")}
+        if version is not None:
+            sd = type(m.state_dict())(sd)
+            sd._metadata = meta
+            sd._metadata["1"]["version"] = sd._metadata["2"]["version"] = version
+        return repr(m.load_state_dict(sd)), int(m[1].num_batches_tracked), int(m[2].num_batches_tracked)
+    t, n = _both(build)
+    assert n == t == ("<All keys matched successfully>", 7, 0)
+
+
+def test_batchnorm_version_2_state_dict_without_num_batches_tracked_is_missing_as_torch():
+    def build(L):
+        m = L.nn.BatchNorm1d(2)
+        sd = m.state_dict()
+        del sd["num_batches_tracked"]
+        return repr(m.load_state_dict(sd, strict=False))
+    t, n = _both(build)
+    assert n == t
