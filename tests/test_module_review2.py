@@ -174,3 +174,19 @@ def test_batchnorm_version_2_state_dict_without_num_batches_tracked_is_missing_a
         return repr(m.load_state_dict(sd, strict=False))
     t, n = _both(build)
     assert n == t
+
+
+def test_private_state_dict_hook_may_return_a_new_dict_as_torch():
+    def build(L):
+        m = L.nn.Sequential(L.nn.Linear(1, 1))
+        h = m[0]._register_state_dict_hook(lambda mod, sd, prefix, meta: None)   # None: the dict stays
+        m._register_state_dict_hook(lambda mod, sd, prefix, meta: {k.upper(): v for k, v in sd.items()})
+        keys = list(m.state_dict())
+        h.remove()
+        m.register_state_dict_post_hook(lambda mod, sd, prefix, meta: {})        # the public one must return None
+        try:
+            m.state_dict()
+        except RuntimeError as e:
+            return keys, str(e)
+    t, n = _both(build)
+    assert n == t == (["0.WEIGHT", "0.BIAS"], "state_dict post-hook must return None")

@@ -61,6 +61,16 @@ class _WrappedHook:
         self.module = weakref.ref(state["module"])
 
 
+class _PrivateStateDictHook:
+    """A hook registered with ``_register_state_dict_hook`` (its return may replace the state dict)."""
+
+    def __init__(self, hook):
+        self.hook = hook
+
+    def __call__(self, *args):
+        return self.hook(*args)
+
+
 def _table(module, name):
     return module.__dict__.get(name) or {}
 
@@ -114,6 +124,13 @@ class StateDictMixin:
         """``hook(module, state_dict, prefix, local_metadata)`` after this module's entries (and its children's)
         are in ``state_dict``; it may modify the dict in place and must return None (else RuntimeError)."""
         return _hooks.register(self._state_dict_hooks, hook)
+
+    def _register_state_dict_hook(self, hook):
+        """PyTorch's private form of the state-dict post-hook, ``hook(module, state_dict, prefix, local_metadata)``:
+        a non-None return replaces the state dict (the parent's, when given to a child)."""
+        if not callable(hook):
+            raise TypeError(f"a hook must be callable, got {type(hook).__name__}")
+        return _hooks.register(self._state_dict_hooks, _PrivateStateDictHook(hook))
 
     def register_load_state_dict_pre_hook(self, hook):
         """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)``
@@ -178,7 +195,11 @@ class StateDictMixin:
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
         for hook in list(_table(self, "_state_dict_hooks").values()):
-            if hook(self, destination, prefix, local_metadata) is not None:
+            result = hook(self, destination, prefix, local_metadata)
+            if isinstance(hook, _PrivateStateDictHook):
+                if result is not None:
+                    destination = result
+            elif result is not None:
                 raise RuntimeError("state_dict post-hook must return None")
         return destination
 
