@@ -190,3 +190,22 @@ def test_private_state_dict_hook_may_return_a_new_dict_as_torch():
             return keys, str(e)
     t, n = _both(build)
     assert n == t == (["0.WEIGHT", "0.BIAS"], "state_dict post-hook must return None")
+
+
+def test_slicing_a_container_subclass_keeps_the_subclass_as_torch():
+    def build(L):
+        class MySeq(L.nn.Sequential):
+            pass
+
+        class MyList(L.nn.ModuleList):
+            pass
+
+        class MyParams(L.nn.ParameterList):
+            pass
+
+        s = MySeq(L.nn.ReLU(), L.nn.Tanh(), L.nn.ELU())
+        ml = MyList([L.nn.ReLU(), L.nn.Tanh()])
+        pl = MyParams([L.nn.Parameter(L.zeros(1)), L.nn.Parameter(L.zeros(2))])
+        return [type(x).__name__ for x in (s[1:], ml[:1], pl[::-1])], repr(s[1:])
+    t, n = _both(build)
+    assert n == t

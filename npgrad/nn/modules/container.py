@@ -84,7 +84,7 @@ class Sequential(_ModuleSequence):
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+            return type(self)(OrderedDict(list(self._modules.items())[idx]))   # a subclass stays (PyTorch)
         return list(self._modules.values())[_index(idx, len(self))]
 
     def __setitem__(self, idx, module):
@@ -137,7 +137,7 @@ class ModuleList(_ModuleSequence):
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
+            return type(self)(list(self._modules.values())[idx])   # a subclass stays (PyTorch)
         return self._modules[str(_index(idx, len(self)))]
 
     def __setitem__(self, idx, module):
@@ -255,7 +255,7 @@ class ParameterList(Module):
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return ParameterList(list(self._parameters.values())[idx])
+            return type(self)(list(self._parameters.values())[idx])   # a subclass stays (PyTorch)
         return self._parameters[str(_index(idx, len(self)))]
 
     def __setitem__(self, idx, param):
