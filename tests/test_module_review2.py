@@ -209,3 +209,29 @@ def test_slicing_a_container_subclass_keeps_the_subclass_as_torch():
         return [type(x).__name__ for x in (s[1:], ml[:1], pl[::-1])], repr(s[1:])
     t, n = _both(build)
     assert n == t
+
+
+def test_get_parameter_and_get_buffer_errors_as_torch():
+    def build(L):
+        m = L.nn.Sequential(L.nn.Linear(1, 1, bias=False), L.nn.BatchNorm1d(1, affine=False))
+        out = []
+        for get, target in [("get_parameter", "0.foo"), ("get_parameter", "0"), ("get_parameter", "0.bias"),
+                            ("get_parameter", "1.running_mean"), ("get_buffer", "0.weight"),
+                            ("get_buffer", "0.foo"), ("get_buffer", "1.weight")]:
+            try:
+                getattr(m, get)(target)
+                out.append("no error")
+            except AttributeError as e:
+                out.append(str(e))
+        return out, m._get_name()
+    t, n = _both(build)
+    assert n == t
+
+
+def test_dir_leaves_out_numbered_children_as_torch():
+    def build(L):
+        s = L.nn.Sequential(L.nn.Linear(1, 1))
+        d = dir(s)
+        return "0" in d, "forward" in d, "training" in d, "weight" in dir(s[0]), d == sorted(d)
+    t, n = _both(build)
+    assert n == t

@@ -110,8 +110,9 @@ class Module(StateDictMixin):
                 return
         object.__delattr__(self, name)
 
-    def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+    def __dir__(self):   # as PyTorch, names that are not identifiers (a Sequential's "0") are left out
+        keys = set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
+        return sorted(k for k in keys if not k[:1].isdigit())
 
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter, or None) under ``name``."""
@@ -180,20 +181,28 @@ class Module(StateDictMixin):
         setattr(parent, atoms[-1], module)
 
     def get_parameter(self, target):
-        """The parameter at a dotted path such as ``"encoder.layers.0.weight"``."""
+        """The parameter at a dotted path such as ``"encoder.layers.0.weight"`` (errors as PyTorch's)."""
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
-        if name not in mod._parameters:
-            raise AttributeError(f"{type(mod).__name__} has no parameter `{name}`")
-        return mod._parameters[name]
+        if not hasattr(mod, name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
+        param = getattr(mod, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError("`" + name + "` is not an nn.Parameter")
+        return param
 
     def get_buffer(self, target):
-        """The buffer at a dotted path such as ``"bn.running_mean"``."""
+        """The buffer at a dotted path such as ``"bn.running_mean"`` (errors as PyTorch's)."""
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
+        if not hasattr(mod, name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
         if name not in mod._buffers:
-            raise AttributeError(f"{type(mod).__name__} has no buffer `{name}`")
+            raise AttributeError("`" + name + "` is not a buffer")
         return mod._buffers[name]
+
+    def _get_name(self):
+        return type(self).__name__
 
     # ------------------------------------------------------------------- iteration
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
