@@ -235,3 +235,18 @@ def test_dir_leaves_out_numbered_children_as_torch():
         return "0" in d, "forward" in d, "training" in d, "weight" in dir(s[0]), d == sorted(d)
     t, n = _both(build)
     assert n == t
+
+
+def test_deepcopy_of_a_parameter_leaves_its_gradient_behind_as_torch():
+    """torch's Parameter.__deepcopy__ copies the data, not ``.grad``: a copied model's next backward must give
+    the new gradient alone, not the new one added to the original's stale one."""
+    def build(L):
+        m = L.nn.Linear(2, 1)
+        x = L.tensor([[1.0, 2.0]], dtype=m.weight.dtype)
+        m(x).sum().backward()
+        c = copy.deepcopy(m)
+        had = c.weight.grad is not None
+        c(x * 3).sum().backward()
+        return had, c.weight.grad.tolist(), m.weight.grad.tolist()
+    t, n = _both(build)
+    assert n == t == (False, [[3.0, 6.0]], [[1.0, 2.0]])
