@@ -14,6 +14,7 @@ place, and so change whether a strict load fails). As in PyTorch, the entries ar
 load that fails has already copied the entries before the error.
 """
 import warnings
+import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -36,6 +37,38 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
         return super().__repr__()
 
     __str__ = __repr__
+
+
+class _WrappedHook:
+    """A hook called with its module first (PyTorch's ``_WrappedHook``): the module is held weakly, and a deepcopy
+    or a pickle of the module gets a hook bound to the copy, not to the original."""
+
+    def __init__(self, hook, module):
+        self.hook = hook
+        self.module = weakref.ref(module)
+
+    def __call__(self, *args):
+        module = self.module()
+        if module is None:
+            raise RuntimeError("You are trying to call the hook of a dead Module!")
+        return self.hook(module, *args)
+
+    def __getstate__(self):
+        return {"hook": self.hook, "module": self.module()}
+
+    def __setstate__(self, state):
+        self.hook = state["hook"]
+        self.module = weakref.ref(state["module"])
+
+
+class _PrivateStateDictHook:
+    """A hook registered with ``_register_state_dict_hook`` (its return may replace the state dict)."""
+
+    def __init__(self, hook):
+        self.hook = hook
+
+    def __call__(self, *args):
+        return self.hook(*args)
 
 
 def _table(module, name):
@@ -92,6 +125,13 @@ class StateDictMixin:
         are in ``state_dict``; it may modify the dict in place and must return None (else RuntimeError)."""
         return _hooks.register(self._state_dict_hooks, hook)
 
+    def _register_state_dict_hook(self, hook):
+        """PyTorch's private form of the state-dict post-hook, ``hook(module, state_dict, prefix, local_metadata)``:
+        a non-None return replaces the state dict (the parent's, when given to a child)."""
+        if not callable(hook):
+            raise TypeError(f"a hook must be callable, got {type(hook).__name__}")
+        return _hooks.register(self._state_dict_hooks, _PrivateStateDictHook(hook))
+
     def register_load_state_dict_pre_hook(self, hook):
         """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)``
         before this module's entries are loaded (``state_dict`` is a copy that may be modified)."""
@@ -102,8 +142,7 @@ class StateDictMixin:
         if not callable(hook):
             raise TypeError(f"a hook must be callable, got {type(hook).__name__}")
         handle = _hooks.RemovableHandle(self._load_state_dict_pre_hooks)
-        module = self
-        self._load_state_dict_pre_hooks[handle.id] = (lambda *a: hook(module, *a)) if with_module else hook
+        self._load_state_dict_pre_hooks[handle.id] = _WrappedHook(hook, self) if with_module else hook
         return handle
 
     def register_load_state_dict_post_hook(self, hook):
@@ -156,7 +195,11 @@ class StateDictMixin:
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
         for hook in list(_table(self, "_state_dict_hooks").values()):
-            if hook(self, destination, prefix, local_metadata) is not None:
+            result = hook(self, destination, prefix, local_metadata)
+            if isinstance(hook, _PrivateStateDictHook):
+                if result is not None:
+                    destination = result
+            elif result is not None:
                 raise RuntimeError("state_dict post-hook must return None")
         return destination
 

@@ -61,6 +61,8 @@ class Module(StateDictMixin):
                 if store is None:
                     raise AttributeError(f"cannot assign {plural} before Module.__init__() call")
                 self._forget(name, keep=key)
+                if cls is Parameter:    # PyTorch goes through register_parameter: the name is checked
+                    _check_name(self, name, what, key)
                 store[name] = value
                 return
             if store is not None and name in store:
@@ -108,14 +110,15 @@ class Module(StateDictMixin):
                 return
         object.__delattr__(self, name)
 
-    def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+    def __dir__(self):   # as PyTorch, names that are not identifiers (a Sequential's "0") are left out
+        keys = set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
+        return sorted(k for k in keys if not k[:1].isdigit())
 
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter, or None) under ``name``."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
-        _check_name(self, name, "parameter")
+        _check_name(self, name, "parameter", "_parameters")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                             f"(npgrad.nn.Parameter or None required)")
@@ -127,7 +130,7 @@ class Module(StateDictMixin):
         ``persistent=False``."""
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
-        _check_name(self, name, "buffer")
+        _check_name(self, name, "buffer", "_buffers")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             f"(npgrad.Tensor or None required)")
@@ -142,7 +145,7 @@ class Module(StateDictMixin):
         """Register a child module under ``name``."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        _check_name(self, name, "module")
+        _check_name(self, name, "module", "_modules")
         self._forget(name, keep="_modules")
         self._modules[name] = module
 
@@ -178,20 +181,28 @@ class Module(StateDictMixin):
         setattr(parent, atoms[-1], module)
 
     def get_parameter(self, target):
-        """The parameter at a dotted path such as ``"encoder.layers.0.weight"``."""
+        """The parameter at a dotted path such as ``"encoder.layers.0.weight"`` (errors as PyTorch's)."""
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
-        if name not in mod._parameters:
-            raise AttributeError(f"{type(mod).__name__} has no parameter `{name}`")
-        return mod._parameters[name]
+        if not hasattr(mod, name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
+        param = getattr(mod, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError("`" + name + "` is not an nn.Parameter")
+        return param
 
     def get_buffer(self, target):
-        """The buffer at a dotted path such as ``"bn.running_mean"``."""
+        """The buffer at a dotted path such as ``"bn.running_mean"`` (errors as PyTorch's)."""
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
+        if not hasattr(mod, name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
         if name not in mod._buffers:
-            raise AttributeError(f"{type(mod).__name__} has no buffer `{name}`")
+            raise AttributeError("`" + name + "` is not a buffer")
         return mod._buffers[name]
+
+    def _get_name(self):
+        return type(self).__name__
 
     # ------------------------------------------------------------------- iteration
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
@@ -261,8 +272,9 @@ class Module(StateDictMixin):
         """Set training mode (dropout active, batch norm uses batch statistics) here and below."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for m in self.children():   # each child's own train(), which a subclass may override (as PyTorch)
+            m.train(mode)
         return self
 
     def eval(self):
@@ -462,10 +474,18 @@ _MIXED_BACKWARD_HOOKS = ("Cannot use both regular backward hooks and full backwa
                          "Please use only one of them.")
 
 
-def _check_name(module, name, what):
+def _check_name(module, name, what, store):
+    """PyTorch's checks of ``register_parameter`` / ``register_buffer`` / ``add_module``: a string, without dots,
+    not empty, and not already an attribute (a method, a plain attribute, or a member of another store) unless it
+    is in ``store`` (registering again under the same name replaces the entry)."""
     if not isinstance(name, str):
-        raise TypeError(f"{what} name should be a string, got {type(name).__name__}")
-    if "." in name or name == "":
-        raise KeyError(f"{what} name can't contain \".\" and can't be empty, got {name!r}")
-    if hasattr(type(module), name):
+        raise TypeError(f"{what} name should be a string. Got {type(name).__name__}")
+    taken = hasattr(module, name) and name not in module.__dict__[store]
+    if what == "module" and taken:
+        raise KeyError(f"attribute '{name}' already exists")
+    if "." in name:
+        raise KeyError(f"{what} name can't contain \".\"" + (f", got: {name}" if what == "module" else ""))
+    if name == "":
+        raise KeyError(f"{what} name can't be empty string \"\"")
+    if taken:
         raise KeyError(f"attribute '{name}' already exists")

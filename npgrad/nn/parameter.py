@@ -35,9 +35,11 @@ class Parameter(Tensor):
         return (Parameter, (self.data, self._requires_grad))
 
     def __deepcopy__(self, memo):
+        """A new Parameter with a copy of the data and no gradient, as PyTorch's ``Parameter.__deepcopy__`` (a copied
+        model's next backward gives its own gradient, not one added to the original's)."""
+        if id(self) in memo:
+            return memo[id(self)]
         p = Parameter(self.data.copy(), self._requires_grad)
-        if self.grad is not None:
-            p.grad = np.array(self.grad, copy=True)
         memo[id(self)] = p
         return p
 

@@ -1,6 +1,7 @@
 """Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict``."""
 import operator
 from collections import OrderedDict
+from collections.abc import Mapping
 
 from ..module import Module, _addindent
 
@@ -83,7 +84,7 @@ class Sequential(_ModuleSequence):
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+            return type(self)(OrderedDict(list(self._modules.items())[idx]))   # a subclass stays (PyTorch)
         return list(self._modules.values())[_index(idx, len(self))]
 
     def __setitem__(self, idx, module):
@@ -136,7 +137,7 @@ class ModuleList(_ModuleSequence):
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
+            return type(self)(list(self._modules.values())[idx])   # a subclass stays (PyTorch)
         return self._modules[str(_index(idx, len(self)))]
 
     def __setitem__(self, idx, module):
@@ -216,15 +217,25 @@ class ModuleDict(Module):
 
 
 def _as_parameter(value):
-    """A Parameter for ``value``: Parameters as they are, other tensors / arrays wrapped (as PyTorch's
-    ParameterList and ParameterDict do)."""
-    from ...tensor import Tensor
+    """A Parameter for ``value``: Parameters as they are, other tensors / arrays wrapped in a Parameter that
+    requires grad whatever the tensor's flag (PyTorch's ParameterList and ParameterDict call ``Parameter(t)``);
+    a non-floating tensor is a TypeError, as PyTorch refuses it."""
     from ..parameter import Parameter
     if value is None or isinstance(value, Parameter):
         return value
-    if isinstance(value, Tensor):
-        return Parameter(value.data, requires_grad=value._requires_grad)
     return Parameter(value)
+
+
+def _params_repr(params):
+    """PyTorch's extra_repr of ParameterList / ParameterDict (a None entry: ``Object of type: NoneType``)."""
+    lines = []
+    for k, p in params.items():
+        if p is None:
+            lines.append(f"  ({k}): Object of type: NoneType")
+            continue
+        size = "x".join(str(n) for n in p.shape)
+        lines.append(f"  ({k}): Parameter containing: [{p.dtype} of size {size}]")  # PyTorch's 4 spaces
+    return "\n".join(lines)
 
 
 class ParameterList(Module):
@@ -244,7 +255,7 @@ class ParameterList(Module):
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return ParameterList(list(self._parameters.values())[idx])
+            return type(self)(list(self._parameters.values())[idx])   # a subclass stays (PyTorch)
         return self._parameters[str(_index(idx, len(self)))]
 
     def __setitem__(self, idx, param):
@@ -267,11 +278,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        lines = []
-        for k, p in self._parameters.items():
-            size = "x".join(str(n) for n in p.shape)
-            lines.append(f"  ({k}): Parameter containing: [{p.dtype} of size {size}]")  # PyTorch's 4 spaces
-        return "\n".join(lines)
+        return _params_repr(self._parameters)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ParameterList is a container: use its parameters, do not call it")
@@ -342,7 +349,14 @@ class ParameterDict(Module):
         return ParameterDict({k: default for k in keys})
 
     def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
+        """Add or overwrite entries from a mapping or an iterable of pairs. As PyTorch: a plain dict (any mapping
+        but an OrderedDict or a ParameterDict) is added in sorted key order, the others in their own order."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            items = parameters.items()
+        elif isinstance(parameters, Mapping):
+            items = sorted(parameters.items())
+        else:
+            items = parameters
         for key, value in items:
             self[key] = value
 
@@ -351,12 +365,17 @@ class ParameterDict(Module):
         out.update(other)
         return out
 
+    def __ror__(self, other):
+        out = other.copy()
+        out.update(self)
+        return out
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
     def extra_repr(self):
-        lines = []
-        for k, p in self._parameters.items():
-            size = "x".join(str(n) for n in p.shape)
-            lines.append(f"  ({k}): Parameter containing: [{p.dtype} of size {size}]")  # PyTorch's 4 spaces
-        return "\n".join(lines)
+        return _params_repr(self._parameters)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ParameterDict is a container: use its parameters, do not call it")

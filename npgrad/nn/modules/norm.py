@@ -60,6 +60,19 @@ class _NormBase(Module):
         self.reset_running_stats()
         _reset_affine(self)
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        """As PyTorch's: a state dict of version < 2, or without metadata (a plain dict), may lack
+        ``num_batches_tracked`` (added in version 2); the module's own count is kept (0 if it has none)."""
+        version = local_metadata.get("version", None)
+        if (version is None or version < 2) and self.track_running_stats:
+            key = prefix + "num_batches_tracked"
+            if key not in state_dict:
+                state_dict[key] = (self.num_batches_tracked if self.num_batches_tracked is not None
+                                   else np.array(0, dtype=np.int64))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
 
 class _BatchNorm(_NormBase):
     _expected_dims = ()
