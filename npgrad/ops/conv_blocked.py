@@ -28,20 +28,33 @@ import numpy as np
 
 from ._blas import blas_threads
 
-BLOCK_BYTES = 1 << 17   # the column block's size (128 KiB; at least one output row per block)
-WEIGHT_MAX_ROWS = 32    # the weight gradient is blocked only for column matrices of at most this many rows
+BLOCK_BYTES = 1 << 17   # the column block's size at one thread (128 KiB; at least one output row per block)
+WEIGHT_MAX_ROWS = 32    # ... where the weight gradient is blocked only for column matrices of at most this many rows
+BOUND_BYTES = 1 << 21   # at any thread count, a column matrix (or its gradient) over twice this size is built in
+# blocks of about this size, so that a step's peak memory does not hold a whole one (None: never)
 
 
-def _rows_per_block(win, itemsize):
-    """Output rows (along the first spatial axis) per block, or None when one block would hold them all or
-    BLAS runs on several threads. ``win`` is the window view (G, C/G, *K, *out, N)."""
-    if blas_threads() > 1:
+def bound_rows(rows, per_row):
+    """Rows per memory-bounded block for a matrix of ``rows`` rows of ``per_row`` bytes, or None when the
+    whole matrix is small enough (at most 2 * BOUND_BYTES)."""
+    if BOUND_BYTES is None or rows * per_row <= 2 * BOUND_BYTES:
         return None
+    return max(1, BOUND_BYTES // max(per_row, 1))
+
+
+def _rows_per_block(win, itemsize, weight=False):
+    """Output rows (along the first spatial axis) per block, or None when one block would hold them all.
+    ``win`` is the window view (G, C/G, *K, *out, N). At one BLAS thread the blocks are cache-sized (for the
+    weight gradient only with few rows: see WEIGHT_MAX_ROWS); on several, OpenBLAS splits one large GEMM over
+    its threads but not small ones, so only a large column matrix is split, into BOUND_BYTES blocks."""
     nd = (win.ndim - 3) // 2
     out = win.shape[2 + nd:-1]
     per_row = math.prod(win.shape[:2 + nd]) * math.prod(out[1:]) * win.shape[-1] * itemsize
-    r = max(1, BLOCK_BYTES // max(per_row, 1))
-    return None if r >= out[0] else r
+    if blas_threads() > 1 or (weight and math.prod(win.shape[1:2 + nd]) > WEIGHT_MAX_ROWS):
+        r = bound_rows(out[0], per_row)
+    else:
+        r = max(1, BLOCK_BYTES // max(per_row, 1))
+    return None if r is None or r >= out[0] else r
 
 
 def _view(a, shape):
@@ -87,8 +100,8 @@ def weight_gemm(win, g4):
     nd = (win.ndim - 3) // 2
     G = win.shape[0]
     rk = math.prod(win.shape[1:2 + nd])
-    r = _rows_per_block(win, win.dtype.itemsize)
-    if r is None or rk > WEIGHT_MAX_ROWS:
+    r = _rows_per_block(win, win.dtype.itemsize, weight=True)
+    if r is None:
         return None
     buf = np.empty(math.prod(win.shape[:2 + nd]) * r * math.prod(win.shape[3 + nd:]), dtype=win.dtype)
     dw = tmp = None
