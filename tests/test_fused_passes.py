@@ -31,9 +31,15 @@ def test_relu_vjp_writes_into_the_gradient_only_when_alone(dtype):
     assert out is not g and held[0] is g
     assert_close(g, np.array([1.0, 2.0, 3.0, 4.0], dtype))
     assert_close(out, np.array([0.0, 0.0, 3.0, 4.0], dtype))
-    view = np.arange(8.0).astype(dtype)[::2]           # a view: not taken
+    base = np.arange(8.0).astype(dtype)
+    view = base[::2]                                   # a view of an array held here: not taken
     out = _relu_vjp(view, None, x)
     assert out is not view and view[0] == 0.0 and view[1] == 2.0
+    assert_close(out, np.array([0.0, 0.0, 4.0, 6.0], dtype))
+    del base                                           # a view is its base's only holder: taken
+    out = _relu_vjp(view, None, x)
+    assert out is view
+    assert_close(view, np.array([0.0, 0.0, 4.0, 6.0], dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -123,13 +123,17 @@ def _col2im_blocks(g4, wT, bd, pieces, dims, rows):
     C, K, L, out, N, s0 = dims
     G, Og = g4.shape[:2]
     c, n = (slice(None),), (slice(None),)
-    buf = None
+    dt = np.result_type(g4, wT)
+    buf = np.zeros((C,) + tuple(L) + (N,), dtype=dt)
+    block = np.empty((G, wT.shape[1], rows * g4.shape[3]), dtype=dt)   # one block's column gradient, reused
     for r0 in range(0, out[0], rows):
         r1 = min(out[0], r0 + rows)
         gk = g4[:, :, r0:r1].reshape(G, Og, -1)            # (a view: the block's rows are contiguous)
-        dk = wT * gk if Og == 1 else np.matmul(wT, gk)
-        if buf is None:
-            buf = np.zeros((C,) + tuple(L) + (N,), dtype=dk.dtype)
+        dk = block[:, :, :gk.shape[2]]
+        if Og == 1:
+            np.multiply(wT, gk, out=dk)
+        else:
+            np.matmul(wT, gk, out=dk)
         dk = dk.reshape((C,) + tuple(K) + (r1 - r0,) + tuple(out[1:]) + (N,))
         for kk, (dst, src) in pieces:
             a, b = max(src[0].start, r0), min(src[0].stop, r1)
