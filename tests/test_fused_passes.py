@@ -125,7 +125,7 @@ def test_layer_norm_with_a_wider_weight_promotes_as_before():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gelu_tanh_backward_from_the_saved_half_one_plus_tanh(dtype):
+def test_gelu_tanh_backward_from_the_saved_half_one_minus_tanh(dtype):
     a = np.concatenate([np.linspace(-12, 12, 97), [0.0, -30.0, 30.0]]).astype(dtype)
     c = np.random.default_rng(6).standard_normal(a.shape).astype(dtype)
     x, tx = _pair(a)
@@ -143,6 +143,32 @@ def test_gelu_tanh_backward_from_the_saved_half_one_plus_tanh(dtype):
     assert_close(gx, tgx.detach().numpy())
     assert_close(npg.autograd.grad(gx.sum(), [x])[0], torch.autograd.grad(tgx.sum(), [tx])[0].numpy())
 
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gelu_tanh_backward_writes_into_the_gradient_only_when_alone(dtype):
+    """The tanh-GELU backward multiplies into the incoming gradient when nothing else holds it (the linear
+    layer's input gradient after it): a hook or a retained .grad holding it sees it unchanged."""
+    a = np.random.default_rng(7).standard_normal((6, 5)).astype(dtype) * 3
+    w = np.random.default_rng(8).standard_normal((5, 4)).astype(dtype)
+    c = np.random.default_rng(9).standard_normal((6, 4)).astype(dtype)
+    for mode in ("plain", "retain", "hook"):
+        x, tx = _pair(a)
+        h, th = F.gelu(x, approximate="tanh"), TF.gelu(tx, approximate="tanh")
+        kept, tkept = [], []
+        if mode == "retain":
+            h.retain_grad()
+            th.retain_grad()
+        if mode == "hook":
+            h.register_hook(lambda g: kept.append(g))
+            th.register_hook(lambda g: tkept.append(g.clone()))
+        ((h @ npg.tensor(w)) * npg.tensor(c)).sum().backward()
+        ((th @ torch.tensor(w)) * torch.tensor(c)).sum().backward()
+        assert_close(x.grad, tx.grad.numpy(), what=mode)
+        if mode == "retain":
+            assert_close(h.grad, th.grad.numpy(), what="retained grad")
+        if mode == "hook":
+            assert_close(kept[0], tkept[0].numpy(), what="hook's gradient")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
