@@ -199,38 +199,59 @@ def test_memory_bounded_second_order_and_all_kernels_ran(bounded):
     assert {"conv_gemm", "weight_gemm", "_col2im_blocks"} <= set(bounded)
 
 
-def test_a_large_column_matrix_is_never_held_whole(monkeypatch):
+def test_a_large_column_matrix_is_not_held_whole_under_a_column_limit(monkeypatch):
     """The digits CNN's second convolution (64x16x14x14 -> 32, 3x3, pad 1) has a 7.2 MB column matrix (and
-    column gradient): with the default bound neither the forward nor the backward holds one whole (tracemalloc
-    peak above what was live before each, float32), at two BLAS threads as at one; the values are the one-GEMM
-    path's."""
-    import tracemalloc
+    column gradient): with npg.memory.set_conv_column_limit(2 MiB) neither the forward nor the backward holds
+    one whole (tracemalloc peak above what was live before each, float32), at two BLAS threads as at one; the
+    values are the one-GEMM path's."""
     x = npg.tensor(_rand((64, 16, 14, 14), np.float32, 0))
     w = npg.tensor(_rand((32, 16, 3, 3), np.float32, 1))
     v = _rand((64, 32, 14, 14), np.float32, 2)
     cols = 16 * 9 * 14 * 14 * 64 * 4
     results = []
-    for threads, bound in ((2, B.BOUND_BYTES), (1, B.BOUND_BYTES), (2, None)):
-        monkeypatch.setattr(B, "blas_threads", lambda: threads)
-        monkeypatch.setattr(B, "BOUND_BYTES", bound)
-        x.grad = w.grad = None
-        tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
-            tracemalloc.reset_peak()
-            y = C.conv2d(x, w, padding=1)
-            forward = tracemalloc.get_traced_memory()[1] - before
-            loss = npg.sum(y * v)
-            before = tracemalloc.get_traced_memory()[0]
-            tracemalloc.reset_peak()
-            loss.backward()
-            backward = tracemalloc.get_traced_memory()[1] - before
-        finally:
-            tracemalloc.stop()
-        results.append([np.array(y.data), np.array(x.grad), np.array(w.grad)])
-        if bound is None:
-            assert forward > cols and backward > cols   # (the one-GEMM path does hold them: the test can fail)
-        else:
-            assert forward < cols and backward < cols, (threads, forward, backward, cols)
+    prev = npg.memory.set_conv_column_limit(2 << 20)
+    try:
+        assert npg.memory.get_conv_column_limit() == 2 << 20
+        for threads, limit in ((2, 2 << 20), (1, 2 << 20), (2, None)):
+            monkeypatch.setattr(B, "blas_threads", lambda: threads)
+            npg.memory.set_conv_column_limit(limit)
+            results.append(_peaks(x, w, v, cols, limit))
+    finally:
+        npg.memory.set_conv_column_limit(prev)
     for a, b in zip(results[0], results[2]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def _peaks(x, w, v, cols, limit):
+    """conv2d(x, w, padding=1) forward and backward under tracemalloc, their peaks checked against ``cols``
+    (below it under a limit, above it without); returns y, x.grad, w.grad."""
+    import tracemalloc
+    x.grad = w.grad = None
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        y = C.conv2d(x, w, padding=1)
+        forward = tracemalloc.get_traced_memory()[1] - before
+        loss = npg.sum(y * v)
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        loss.backward()
+        backward = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    if limit is None:
+        assert forward > cols and backward > cols   # (the one-GEMM path does hold them: the test can fail)
+    else:
+        assert forward < cols and backward < cols, (limit, forward, backward, cols)
+    return [np.array(y.data), np.array(x.grad), np.array(w.grad)]
+
+
+def test_conv_column_limit_default_and_errors():
+    """The default limit (32 MiB) blocks only matrices over 64 MiB, in rows of about 32 MiB; bad limits raise."""
+    assert npg.memory.get_conv_column_limit() == 32 << 20
+    assert B.bound_rows(100, 600_000) is None                  # 60 MB: whole
+    assert B.bound_rows(1000, 600_000) == (32 << 20) // 600_000   # 600 MB: blocks of 55 rows
+    for bad in (0, -1, 1.5, True, "1"):
+        with pytest.raises(ValueError, match="set_conv_column_limit"):
+            npg.memory.set_conv_column_limit(bad)

@@ -21,6 +21,12 @@ blocks' small ones, and the plain path measured faster for every shape (two thre
 gradient, medians of three interleaved rounds, 128 KiB blocks -> plain: 64x32x8x8 -> 32 2.24 -> 1.70 ms,
 64x16x14x14 -> 32 3.85 -> 2.64, 32x16x32x32 -> 16 8.60 -> 7.16, 32x64x8x8 -> 64 3.76 -> 2.51; at one thread
 the blocks still win: 32x16x32x32 -> 16 forward 7.6 -> 4.1 ms).
+
+At any thread count a column matrix larger than twice BOUND_BYTES (and conv_transpose's column gradient,
+ops/_conv_kernels.py: _col2im_blocks) is built in blocks of about BOUND_BYTES, so that no step holds a whole
+one (npgrad.memory.set_conv_column_limit; 32 MiB by default). 2 MiB blocks took the cnn benchmark's peak
+from 19.7 to 14.8 MiB and its step from 1.11-1.14x to 1.17-1.22x the hand-written NumPy (three alternating
+runs of bench/run.py each): not the default.
 """
 import math
 
@@ -30,8 +36,8 @@ from ._blas import blas_threads
 
 BLOCK_BYTES = 1 << 17   # the column block's size at one thread (128 KiB; at least one output row per block)
 WEIGHT_MAX_ROWS = 32    # ... where the weight gradient is blocked only for column matrices of at most this many rows
-BOUND_BYTES = 1 << 21   # at any thread count, a column matrix (or its gradient) over twice this size is built in
-# blocks of about this size, so that a step's peak memory does not hold a whole one (None: never)
+BOUND_BYTES = 32 << 20  # at any thread count, a column matrix (or its gradient) over twice this size is built in
+# blocks of about this size, so that no step holds a whole one (None: never; npgrad.memory.set_conv_column_limit)
 
 
 def bound_rows(rows, per_row):
