@@ -136,3 +136,122 @@ def test_blas_threads_reads_openblas_in_a_fresh_process(threads):
     assert int(n) == threads
     if sys.platform.startswith("linux"):
         assert found == "True"   # NumPy's wheels bundle OpenBLAS: asked directly
+
+
+# ------------------------------------------------------------------ memory-bounded blocks (any thread count)
+@pytest.fixture
+def bounded(monkeypatch):
+    """Memory-bounded blocks of one output row at two BLAS threads (BOUND_BYTES = 1); yields the kernels that
+    took blocks: the forward's and weight gradient's GEMMs and conv_transpose's col2im."""
+    from npgrad.ops import _conv_kernels as K
+    monkeypatch.setattr(B, "BOUND_BYTES", 1)
+    monkeypatch.setattr(B, "blas_threads", lambda: 2)
+    ran = []
+    for mod, name in ((B, "conv_gemm"), (B, "weight_gemm"), (K, "_col2im_blocks")):
+        real = getattr(mod, name)
+
+        def spy(*a, _real=real, _name=name):
+            out = _real(*a)
+            if out is not None:
+                ran.append(_name)
+            return out
+        monkeypatch.setattr(mod, name, spy)
+    return ran
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("xs, ws, bias, kw", CONV2D)
+def test_conv2d_memory_bounded(bounded, xs, ws, bias, kw, dtype):
+    check(lambda *a: C.conv2d(*a, **kw), lambda *a: F.conv2d(*a, **kw), _arrays(xs, ws, bias, dtype), dtype,
+          f"bounded conv2d {xs} {ws} {kw}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("xs, ws, bias, kw", CONVT2D)
+def test_conv_transpose2d_memory_bounded(bounded, xs, ws, bias, kw, dtype):
+    arrays = [_rand(xs, dtype, 0), _rand(ws, dtype, 1)] + ([_rand((ws[1] * kw.get("groups", 1),), dtype, 2)]
+                                                            if bias else [])
+    check(lambda *a: C.conv_transpose2d(*a, **kw), lambda *a: F.conv_transpose2d(*a, **kw), arrays, dtype,
+          f"bounded conv_transpose2d {xs} {ws} {kw}")
+
+
+@pytest.mark.parametrize("xs, ws, bias, kw", CONV1D)
+def test_conv1d_memory_bounded(bounded, xs, ws, bias, kw):
+    check(lambda *a: C.conv1d(*a, **kw), lambda *a: F.conv1d(*a, **kw), _arrays(xs, ws, bias, np.float64),
+          np.float64, f"bounded conv1d {xs} {ws} {kw}")
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=(2, 1, 2), padding=(1, 0, 2), dilation=(1, 2, 1)),
+                                dict(groups=2, padding="same")])
+def test_conv3d_memory_bounded(bounded, kw):
+    arrays = [_rand((2, 4, 6, 5, 6), np.float64, 0), _rand((4, 2 if kw.get("groups") else 4, 3, 2, 3),
+                                                            np.float64, 1), _rand((4,), np.float64, 2)]
+    check(lambda *a: C.conv3d(*a, **kw), lambda *a: F.conv3d(*a, **kw), arrays, np.float64, f"bounded conv3d {kw}")
+    if not isinstance(kw.get("padding"), str):   # (no string padding for the transposed convolution)
+        check(lambda *a: C.conv_transpose3d(*a, **kw), lambda *a: F.conv_transpose3d(*a, **kw), arrays, np.float64,
+              f"bounded conv_transpose3d {kw}")
+
+
+def test_memory_bounded_second_order_and_all_kernels_ran(bounded):
+    _double_backward(lambda x, w, b: npg.conv2d(x, w, b, stride=2, padding=1, dilation=(1, 2)),
+                     lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, dilation=(1, 2)),
+                     [_rand(s, np.float64, i) for i, s in enumerate([(2, 4, 7, 8), (6, 4, 3, 2), (6,)])])
+    assert {"conv_gemm", "weight_gemm", "_col2im_blocks"} <= set(bounded)
+
+
+def test_a_large_column_matrix_is_not_held_whole_under_a_column_limit(monkeypatch):
+    """The digits CNN's second convolution (64x16x14x14 -> 32, 3x3, pad 1) has a 7.2 MB column matrix (and
+    column gradient): with npg.memory.set_conv_column_limit(2 MiB) neither the forward nor the backward holds
+    one whole (tracemalloc peak above what was live before each, float32), at two BLAS threads as at one; the
+    values are the one-GEMM path's."""
+    x = npg.tensor(_rand((64, 16, 14, 14), np.float32, 0))
+    w = npg.tensor(_rand((32, 16, 3, 3), np.float32, 1))
+    v = _rand((64, 32, 14, 14), np.float32, 2)
+    cols = 16 * 9 * 14 * 14 * 64 * 4
+    results = []
+    prev = npg.memory.set_conv_column_limit(2 << 20)
+    try:
+        assert npg.memory.get_conv_column_limit() == 2 << 20
+        for threads, limit in ((2, 2 << 20), (1, 2 << 20), (2, None)):
+            monkeypatch.setattr(B, "blas_threads", lambda: threads)
+            npg.memory.set_conv_column_limit(limit)
+            results.append(_peaks(x, w, v, cols, limit))
+    finally:
+        npg.memory.set_conv_column_limit(prev)
+    for a, b in zip(results[0], results[2]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def _peaks(x, w, v, cols, limit):
+    """conv2d(x, w, padding=1) forward and backward under tracemalloc, their peaks checked against ``cols``
+    (below it under a limit, above it without); returns y, x.grad, w.grad."""
+    import tracemalloc
+    x.grad = w.grad = None
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        y = C.conv2d(x, w, padding=1)
+        forward = tracemalloc.get_traced_memory()[1] - before
+        loss = npg.sum(y * v)
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        loss.backward()
+        backward = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    if limit is None:
+        assert forward > cols and backward > cols   # (the one-GEMM path does hold them: the test can fail)
+    else:
+        assert forward < cols and backward < cols, (limit, forward, backward, cols)
+    return [np.array(y.data), np.array(x.grad), np.array(w.grad)]
+
+
+def test_conv_column_limit_default_and_errors():
+    """The default limit (32 MiB) blocks only matrices over 64 MiB, in rows of about 32 MiB; bad limits raise."""
+    assert npg.memory.get_conv_column_limit() == 32 << 20
+    assert B.bound_rows(100, 600_000) is None                  # 60 MB: whole
+    assert B.bound_rows(1000, 600_000) == (32 << 20) // 600_000   # 600 MB: blocks of 55 rows
+    for bad in (0, -1, 1.5, True, "1"):
+        with pytest.raises(ValueError, match="set_conv_column_limit"):
+            npg.memory.set_conv_column_limit(bad)

@@ -31,9 +31,15 @@ def test_relu_vjp_writes_into_the_gradient_only_when_alone(dtype):
     assert out is not g and held[0] is g
     assert_close(g, np.array([1.0, 2.0, 3.0, 4.0], dtype))
     assert_close(out, np.array([0.0, 0.0, 3.0, 4.0], dtype))
-    view = np.arange(8.0).astype(dtype)[::2]           # a view: not taken
+    base = np.arange(8.0).astype(dtype)
+    view = base[::2]                                   # a view of an array held here: not taken
     out = _relu_vjp(view, None, x)
     assert out is not view and view[0] == 0.0 and view[1] == 2.0
+    assert_close(out, np.array([0.0, 0.0, 4.0, 6.0], dtype))
+    del base                                           # a view is its base's only holder: taken
+    out = _relu_vjp(view, None, x)
+    assert out is view
+    assert_close(view, np.array([0.0, 0.0, 4.0, 6.0], dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -119,7 +125,7 @@ def test_layer_norm_with_a_wider_weight_promotes_as_before():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gelu_tanh_backward_from_the_saved_half_one_plus_tanh(dtype):
+def test_gelu_tanh_backward_from_the_saved_half_one_minus_tanh(dtype):
     a = np.concatenate([np.linspace(-12, 12, 97), [0.0, -30.0, 30.0]]).astype(dtype)
     c = np.random.default_rng(6).standard_normal(a.shape).astype(dtype)
     x, tx = _pair(a)
@@ -137,6 +143,32 @@ def test_gelu_tanh_backward_from_the_saved_half_one_plus_tanh(dtype):
     assert_close(gx, tgx.detach().numpy())
     assert_close(npg.autograd.grad(gx.sum(), [x])[0], torch.autograd.grad(tgx.sum(), [tx])[0].numpy())
 
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gelu_tanh_backward_writes_into_the_gradient_only_when_alone(dtype):
+    """The tanh-GELU backward multiplies into the incoming gradient when nothing else holds it (the linear
+    layer's input gradient after it): a hook or a retained .grad holding it sees it unchanged."""
+    a = np.random.default_rng(7).standard_normal((6, 5)).astype(dtype) * 3
+    w = np.random.default_rng(8).standard_normal((5, 4)).astype(dtype)
+    c = np.random.default_rng(9).standard_normal((6, 4)).astype(dtype)
+    for mode in ("plain", "retain", "hook"):
+        x, tx = _pair(a)
+        h, th = F.gelu(x, approximate="tanh"), TF.gelu(tx, approximate="tanh")
+        kept, tkept = [], []
+        if mode == "retain":
+            h.retain_grad()
+            th.retain_grad()
+        if mode == "hook":
+            h.register_hook(lambda g: kept.append(g))
+            th.register_hook(lambda g: tkept.append(g.clone()))
+        ((h @ npg.tensor(w)) * npg.tensor(c)).sum().backward()
+        ((th @ torch.tensor(w)) * torch.tensor(c)).sum().backward()
+        assert_close(x.grad, tx.grad.numpy(), what=mode)
+        if mode == "retain":
+            assert_close(h.grad, th.grad.numpy(), what="retained grad")
+        if mode == "hook":
+            assert_close(kept[0], tkept[0].numpy(), what="hook's gradient")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

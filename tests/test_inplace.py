@@ -750,3 +750,54 @@ def test_write_into_a_leaf_that_requires_grad_says_how_to_make_a_buffer():
     buf[1] = x * 2
     buf.sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+
+
+def test_alone_takes_a_view_only_when_nothing_else_holds_its_base():
+    """Backward may write into a gradient that is a view (a convolution's batch-last gradient is a transposed
+    view of its buffer) only when the view is the base's sole holder."""
+    import sys
+    from npgrad.ops.inplace import alone
+
+    def check(g):   # the expression a VJP evaluates
+        return alone(g, sys.getrefcount(g))
+
+    def fresh_view():
+        return np.empty((3, 4)).T
+    # (each result taken into a variable first: pytest's assert rewriting would hold the argument too)
+    taken = (lambda g: check(g))(fresh_view())
+    assert taken
+    base = np.empty((3, 4))
+    held = (lambda g: check(g))(base.T)                 # the base is held here
+    other = fresh_view()
+    shared = (lambda g: check(g))(other[1:])            # another view (``other``) holds the base
+    ro = fresh_view()
+    ro.flags.writeable = False
+    read_only = (lambda g: check(g))(ro)
+    assert not held and not shared and not read_only
+
+
+def test_relu_backward_into_a_batch_last_gradient_matches_torch_with_hooks_and_retained_grads():
+    """conv -> relu -> pool: the gradient reaching relu is a view of a buffer only it holds, so relu's
+    backward writes into it; with the pool's input gradient retained or hooked it must not."""
+    rng = np.random.default_rng(0)
+    x0, w0 = rng.standard_normal((4, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))
+    for mode in ("plain", "retain", "hook"):
+        x, w = npg.tensor(x0), npg.tensor(w0)
+        tx, tw = torch.tensor(x0, requires_grad=True), torch.tensor(w0, requires_grad=True)
+        seen, tseen = [], []
+        z = npg.nn.functional.relu(npg.nn.functional.conv2d(x, w, padding=1))
+        tz = torch.relu(torch.nn.functional.conv2d(tx, tw, padding=1))
+        if mode == "retain":
+            z.retain_grad()
+            tz.retain_grad()
+        if mode == "hook":
+            z.register_hook(lambda g: seen.append(np.array(g)))
+            tz.register_hook(lambda g: tseen.append(g.detach().numpy().copy()))
+        npg.nn.functional.max_pool2d(z, 2).sum().backward()
+        torch.nn.functional.max_pool2d(tz, 2).sum().backward()
+        np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-12, atol=1e-12)
+        if mode == "retain":
+            np.testing.assert_array_equal(z.grad, tz.grad.numpy())
+        if mode == "hook":
+            np.testing.assert_array_equal(seen[0], tseen[0])

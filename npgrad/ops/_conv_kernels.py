@@ -90,12 +90,16 @@ def _conv_transpose_raw(gd, wd, bd, geom, L):
         return _conv_raw(gd, wf.reshape((C, Og) + tuple(K)), bd, gf)
     gT = _batch_last(gd).reshape(G, Og, math.prod(out) * N)
     wT = wd.reshape(G, Og, Cg * math.prod(K)).transpose(0, 2, 1)             # (G, Cg*K, O/G)
-    # (G, Cg*K, P*N): one GEMM per group (a broadcast product when each group has one output channel)
-    dcols = wT * gT if Og == 1 else np.matmul(wT, gT)
-    dcols = dcols.reshape((C,) + tuple(K) + tuple(out) + (N,))
     c, n = (slice(None),), (slice(None),)
     pieces = [(kk, sl) for kk, sl in zip(itertools.product(*map(range, K)), _scatter_slices(K, L, out, s, d, lo))
               if sl is not None]
+    rest = math.prod(out[1:]) * N
+    rows = _blocked.bound_rows(out[0], C * math.prod(K) * rest * np.result_type(gd, wd).itemsize)
+    if rows is not None:   # a large column gradient: computed and added a block of output rows at a time
+        return _col2im_blocks(gT.reshape(G, Og, out[0], rest), wT, bd, pieces, (C, K, L, out, N, s[0]), rows)
+    # (G, Cg*K, P*N): one GEMM per group (a broadcast product when each group has one output channel)
+    dcols = wT * gT if Og == 1 else np.matmul(wT, gT)
+    dcols = dcols.reshape((C,) + tuple(K) + tuple(out) + (N,))
     # an offset whose windows cover the whole input (the centre of a 'same' kernel) starts the sum as a copy
     whole = [i for i, (kk, (dst, src)) in enumerate(pieces)
              if all(sl.start == 0 and sl.stop == n_ and sl.step == 1 for sl, n_ in zip(dst, L))]
@@ -106,6 +110,37 @@ def _conv_transpose_raw(gd, wd, bd, geom, L):
         buf = np.zeros((C,) + tuple(L) + (N,), dtype=dcols.dtype)
     for kk, (dst, src) in pieces:
         buf[c + dst + n] += dcols[c + kk + src + n]
+    if bd is not None:
+        buf += bd.reshape((C,) + (1,) * (len(K) + 1))
+    return _from_batch_last(buf)
+
+
+def _col2im_blocks(g4, wT, bd, pieces, dims, rows):
+    """conv_transpose's col2im, ``rows`` output rows (along the first spatial axis) at a time: each block's
+    column gradient is one GEMM per group of those rows of ``g4`` (G, O/G, out_0, rest), added into the input
+    gradient through the kernel offsets' ``pieces`` cut to the block. The sums are the same as the one-GEMM
+    path's; only the column gradient of one block is held at a time."""
+    C, K, L, out, N, s0 = dims
+    G, Og = g4.shape[:2]
+    c, n = (slice(None),), (slice(None),)
+    dt = np.result_type(g4, wT)
+    buf = np.zeros((C,) + tuple(L) + (N,), dtype=dt)
+    block = np.empty((G, wT.shape[1], rows * g4.shape[3]), dtype=dt)   # one block's column gradient, reused
+    for r0 in range(0, out[0], rows):
+        r1 = min(out[0], r0 + rows)
+        gk = g4[:, :, r0:r1].reshape(G, Og, -1)            # (a view: the block's rows are contiguous)
+        dk = block[:, :, :gk.shape[2]]
+        if Og == 1:
+            np.multiply(wT, gk, out=dk)
+        else:
+            np.matmul(wT, gk, out=dk)
+        dk = dk.reshape((C,) + tuple(K) + (r1 - r0,) + tuple(out[1:]) + (N,))
+        for kk, (dst, src) in pieces:
+            a, b = max(src[0].start, r0), min(src[0].stop, r1)
+            if a < b:
+                off = dst[0].start - src[0].start * s0      # input row of output row 0 at this offset
+                rows_in = slice(a * s0 + off, (b - 1) * s0 + off + 1, s0)
+                buf[c + (rows_in,) + dst[1:] + n] += dk[c + kk + (slice(a - r0, b - r0),) + src[1:] + n]
     if bd is not None:
         buf += bd.reshape((C,) + (1,) * (len(K) + 1))
     return _from_batch_last(buf)

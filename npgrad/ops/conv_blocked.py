@@ -21,6 +21,12 @@ blocks' small ones, and the plain path measured faster for every shape (two thre
 gradient, medians of three interleaved rounds, 128 KiB blocks -> plain: 64x32x8x8 -> 32 2.24 -> 1.70 ms,
 64x16x14x14 -> 32 3.85 -> 2.64, 32x16x32x32 -> 16 8.60 -> 7.16, 32x64x8x8 -> 64 3.76 -> 2.51; at one thread
 the blocks still win: 32x16x32x32 -> 16 forward 7.6 -> 4.1 ms).
+
+At any thread count a column matrix larger than twice BOUND_BYTES (and conv_transpose's column gradient,
+ops/_conv_kernels.py: _col2im_blocks) is built in blocks of about BOUND_BYTES, so that no step holds a whole
+one (npgrad.memory.set_conv_column_limit; 32 MiB by default). 2 MiB blocks took the cnn benchmark's peak
+from 19.7 to 14.8 MiB and its step from 1.11-1.14x to 1.17-1.22x the hand-written NumPy (three alternating
+runs of bench/run.py each): not the default.
 """
 import math
 
@@ -28,20 +34,33 @@ import numpy as np
 
 from ._blas import blas_threads
 
-BLOCK_BYTES = 1 << 17   # the column block's size (128 KiB; at least one output row per block)
-WEIGHT_MAX_ROWS = 32    # the weight gradient is blocked only for column matrices of at most this many rows
+BLOCK_BYTES = 1 << 17   # the column block's size at one thread (128 KiB; at least one output row per block)
+WEIGHT_MAX_ROWS = 32    # ... where the weight gradient is blocked only for column matrices of at most this many rows
+BOUND_BYTES = 32 << 20  # at any thread count, a column matrix (or its gradient) over twice this size is built in
+# blocks of about this size, so that no step holds a whole one (None: never; npgrad.memory.set_conv_column_limit)
 
 
-def _rows_per_block(win, itemsize):
-    """Output rows (along the first spatial axis) per block, or None when one block would hold them all or
-    BLAS runs on several threads. ``win`` is the window view (G, C/G, *K, *out, N)."""
-    if blas_threads() > 1:
+def bound_rows(rows, per_row):
+    """Rows per memory-bounded block for a matrix of ``rows`` rows of ``per_row`` bytes, or None when the
+    whole matrix is small enough (at most 2 * BOUND_BYTES)."""
+    if BOUND_BYTES is None or rows * per_row <= 2 * BOUND_BYTES:
         return None
+    return max(1, BOUND_BYTES // max(per_row, 1))
+
+
+def _rows_per_block(win, itemsize, weight=False):
+    """Output rows (along the first spatial axis) per block, or None when one block would hold them all.
+    ``win`` is the window view (G, C/G, *K, *out, N). At one BLAS thread the blocks are cache-sized (for the
+    weight gradient only with few rows: see WEIGHT_MAX_ROWS); on several, OpenBLAS splits one large GEMM over
+    its threads but not small ones, so only a large column matrix is split, into BOUND_BYTES blocks."""
     nd = (win.ndim - 3) // 2
     out = win.shape[2 + nd:-1]
     per_row = math.prod(win.shape[:2 + nd]) * math.prod(out[1:]) * win.shape[-1] * itemsize
-    r = max(1, BLOCK_BYTES // max(per_row, 1))
-    return None if r >= out[0] else r
+    if blas_threads() > 1 or (weight and math.prod(win.shape[1:2 + nd]) > WEIGHT_MAX_ROWS):
+        r = bound_rows(out[0], per_row)
+    else:
+        r = max(1, BLOCK_BYTES // max(per_row, 1))
+    return None if r is None or r >= out[0] else r
 
 
 def _view(a, shape):
@@ -87,8 +106,8 @@ def weight_gemm(win, g4):
     nd = (win.ndim - 3) // 2
     G = win.shape[0]
     rk = math.prod(win.shape[1:2 + nd])
-    r = _rows_per_block(win, win.dtype.itemsize)
-    if r is None or rk > WEIGHT_MAX_ROWS:
+    r = _rows_per_block(win, win.dtype.itemsize, weight=True)
+    if r is None:
         return None
     buf = np.empty(math.prod(win.shape[:2 + nd]) * r * math.prod(win.shape[3 + nd:]), dtype=win.dtype)
     dw = tmp = None

@@ -243,7 +243,9 @@ def _relu_vjp(g, y, x):
     if g.__class__ is not np.ndarray or g.dtype.kind != "f" or g.shape != x.shape:
         return np.where(x <= 0, 0, g)  # Tensors (create_graph), broadcasting: the plain select
     itype = _SAME_SIZE_INT[g.dtype.itemsize]
-    mask = np.subtract(x <= 0, itype(1), dtype=itype)   # 0 where dead, -1 (every bit set) elsewhere
+    mask = np.less_equal(x, 0).view(np.int8)
+    np.subtract(mask, 1, out=mask)  # 0 where dead, -1 (every bit set) elsewhere, sign-extended by the AND: one byte
+    # per element (faster than a mask of g's integer size, and a quarter of its memory)
     if _alone(g, sys.getrefcount(g)):
         bits = g.view(itype)
         np.bitwise_and(bits, mask, out=bits)

@@ -103,11 +103,30 @@ def _refcount_when_alone():
 _ALONE_REFS = _refcount_when_alone()
 
 
-def alone(g, refs):
-    """Whether backward may write into the gradient ``g`` it handed a VJP: an array that owns its memory
-    and that nothing else refers to (no retained .grad, hook, capture or view of it). PyTorch steals a
-    gradient under the same condition (use count 1)."""
-    return refs <= _ALONE_REFS and g.base is None and g.flags.writeable
+def _base_refcount_when_alone():
+    """``sys.getrefcount(base)`` in ``alone`` for a view whose base array nothing but the view holds."""
+    base = np.empty(2)
+    view = base[1:]
+    del base
+    return alone(view, _ALONE_REFS, _calibrating=True)
+
+
+def alone(g, refs, _calibrating=False):
+    """Whether backward may write into the gradient ``g`` it handed a VJP: an array that nothing else refers
+    to (no retained .grad, hook, capture or other view of it) and that owns its memory, or is a view (a
+    convolution's batch-last gradient is a transposed one) of an array that only it refers to. PyTorch steals
+    a gradient under the same condition (use count 1)."""
+    if refs > _ALONE_REFS or not g.flags.writeable:
+        return False
+    base = g.base
+    if base is None:
+        return True
+    if _calibrating:
+        return sys.getrefcount(base)
+    return base.__class__ is np.ndarray and base.base is None and sys.getrefcount(base) <= _BASE_ALONE_REFS
+
+
+_BASE_ALONE_REFS = _base_refcount_when_alone()
 
 
 def read_only(x, op):

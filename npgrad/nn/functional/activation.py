@@ -1,6 +1,7 @@
 """Activations: GELU, SiLU, leaky ReLU, softmax / log_softmax, softplus (relu, tanh and sigmoid are
 npgrad.ops's)."""
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -8,6 +9,7 @@ import numpy as np
 from ...ops import elementwise as _ew
 from ...ops._util import as_input, normalize_axis
 from ...ops._util import batching_rule as _batching_rule
+from ...ops.inplace import alone as _alone
 from ...tensor import _make
 from .. import _erf
 from ._common import _is_graph
@@ -60,33 +62,41 @@ def gelu(input, approximate="none"):
     if approximate == "tanh":
         if xd.ndim == 0:  # (the in-place steps below need an array, and NumPy makes 0-d results scalars)
             return gelu(x.reshape(1), approximate).reshape(())
-        th = xd * xd                      # tanh(sqrt(2/pi) * (x + 0.044715 x**3)), with one temporary
-        th *= 0.044715
-        th += 1.0
-        th *= xd
-        th *= _SQRT_2_OVER_PI
-        np.tanh(th, out=th)
-        th += 1.0
-        th *= 0.5                         # a = (1 + t) / 2, kept for the backward pass
-        out = th * xd
+        s = xd * xd                       # tanh(sqrt(2/pi) * (x + 0.044715 x**3)), with one temporary
+        s *= 0.044715
+        s += 1.0
+        s *= xd
+        s *= _SQRT_2_OVER_PI
+        np.tanh(s, out=s)
+        np.subtract(1.0, s, out=s)
+        s *= 0.5                          # s = (1 - t) / 2, kept for the backward pass
+        out = s * xd
+        np.subtract(xd, out, out=out)     # x (1 + t) / 2 = x - x s
 
         def vjp_tanh(g, y, x):
             if _is_graph(x) or _is_graph(g):
                 t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
                 return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 0.134145 * x * x))
-            # a + 0.5 sqrt(2/pi) x (1 - t**2) (1 + 3 * 0.044715 x**2), with 1 - t**2 = 4 a (1 - a)
-            d = x * x
-            d *= 2.0 * _SQRT_2_OVER_PI * 0.134145
-            d += 2.0 * _SQRT_2_OVER_PI
-            d *= x
-            d *= th
-            q = np.subtract(1.0, th)
-            d *= q
-            d += th
-            if d.dtype == np.result_type(d, g) and d.shape == np.broadcast_shapes(d.shape, np.shape(g)):
-                d *= g
-                return d
-            return d * g
+            # (1 + t)/2 + 0.5 sqrt(2/pi) x (1 - t**2) (1 + 3 * 0.044715 x**2), with (1 + t)/2 = 1 - s and
+            # 1 - t**2 = 4 s (1 - s): (1 - s)(1 + P s), P = 2 sqrt(2/pi) x (1 + 0.134145 x**2); written into g
+            # when backward handed it over alone (one temporary), else into a new array (two)
+            a = x * x
+            a *= 2.0 * _SQRT_2_OVER_PI * 0.134145
+            a += 2.0 * _SQRT_2_OVER_PI
+            a *= x
+            a *= s
+            a += 1.0                      # 1 + P s
+            if (g.__class__ is np.ndarray and g.dtype == np.result_type(a, g) and g.shape == a.shape
+                    and _alone(g, sys.getrefcount(g))):
+                r = g
+                r *= a
+            else:
+                r = a * g
+                if r.__class__ is not np.ndarray:   # (NumPy scalars of 0-d arrays)
+                    return r - r * s
+            np.multiply(r, s, out=a)
+            r -= a                        # g (1 + P s)(1 - s)
+            return r
         return _make(out, "gelu", (x,), (xd,), (vjp_tanh,), (vjp_tanh,))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
