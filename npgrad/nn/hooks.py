@@ -1,5 +1,6 @@
 """Module hooks as PyTorch's: forward pre-hooks, forward hooks (``with_kwargs``, ``prepend``, ``always_call``),
-full backward hooks and backward pre-hooks, each with a removable handle.
+full backward hooks and backward pre-hooks, each with a removable handle; and the global ones registered for every
+module (``register_module_forward_hook``...), which run before a module's own.
 
 A module with hooks is called through :func:`call_with_hooks` (PyTorch's ``Module._call_impl``, step by step).
 Backward hooks work as PyTorch's ``BackwardHook``: the module's tensor inputs and outputs pass through an
@@ -60,6 +61,65 @@ def hook_tables(module):
         object.__setattr__(module, name, cls())
 
 
+class _GlobalTable(OrderedDict):
+    """A table of global module hooks: keeps GLOBAL_CALL_HOOKS[0], the number of hooks in the call-time tables,
+    current, so that ``Module.__call__`` tests one integer to know whether any global hook is registered."""
+
+    def __setitem__(self, key, value):
+        if key not in self:
+            GLOBAL_CALL_HOOKS[0] += 1
+        super().__setitem__(key, value)
+
+    def pop(self, key, *default):
+        if key in self:
+            GLOBAL_CALL_HOOKS[0] -= 1
+        return super().pop(key, *default)
+
+    def __delitem__(self, key):
+        self.pop(key)
+
+    def __reduce__(self):   # (a module's hooks are pickled with it; the global tables never are)
+        raise TypeError("the global module hook tables cannot be pickled")
+
+
+# PyTorch's global module hooks (torch.nn.modules.module.register_module_*): called for every module, before
+# the module's own hooks of the same kind.
+GLOBAL_CALL_HOOKS = [0]
+_global_forward_pre_hooks = _GlobalTable()
+_global_forward_hooks = _GlobalTable()
+_global_forward_hooks_with_kwargs = _Flags()
+_global_forward_hooks_always_called = _Flags()
+_global_backward_hooks = _GlobalTable()
+_global_backward_pre_hooks = _GlobalTable()
+
+
+def register_module_forward_pre_hook(hook):
+    """A forward pre-hook ``hook(module, args)`` for every module, run before each module's own (PyTorch's
+    ``torch.nn.modules.module.register_module_forward_pre_hook``); a non-None return replaces ``args``. Returns a
+    handle whose ``remove()`` unregisters it."""
+    return register(_global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """A forward hook ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with ``with_kwargs``)
+    for every module, run before each module's own; a non-None return replaces the output; ``always_call``: also
+    when forward raises."""
+    flags = ([_global_forward_hooks_with_kwargs] if with_kwargs else []) + (
+        [_global_forward_hooks_always_called] if always_call else [])
+    return register(_global_forward_hooks, hook, flags=flags)
+
+
+def register_module_full_backward_pre_hook(hook):
+    """A backward pre-hook ``hook(module, grad_output)`` for every module, run before each module's own."""
+    return register(_global_backward_pre_hooks, hook)
+
+
+def register_module_full_backward_hook(hook):
+    """A full backward hook ``hook(module, grad_input, grad_output)`` for every module, run before each
+    module's own."""
+    return register(_global_backward_hooks, hook)
+
+
 def register(table, hook, prepend=False, flags=()):
     """Put ``hook`` in ``table`` (first if ``prepend``), set the given flag tables, return its handle."""
     if not callable(hook):
@@ -90,7 +150,7 @@ def call_with_hooks(module, args, kwargs):
     result = None
     called_always = set()
     try:
-        for hook_id, hook in list(module._forward_pre_hooks.items()):
+        for hook_id, hook in (*_global_forward_pre_hooks.items(), *module._forward_pre_hooks.items()):
             if hook_id in module._forward_pre_hooks_with_kwargs:
                 res = hook(module, args, kwargs)
                 if res is not None:
@@ -104,13 +164,13 @@ def call_with_hooks(module, args, kwargs):
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
         bw_hook = None
-        if module._backward_hooks or module._backward_pre_hooks:
-            bw_hook = BackwardHook(module, list(module._backward_hooks.values()),
-                                   list(module._backward_pre_hooks.values()))
+        if module._backward_hooks or module._backward_pre_hooks or _global_backward_hooks or _global_backward_pre_hooks:
+            bw_hook = BackwardHook(module, [*_global_backward_hooks.values(), *module._backward_hooks.values()],
+                                   [*_global_backward_pre_hooks.values(), *module._backward_pre_hooks.values()])
             args = bw_hook.setup_input_hook(args)
         result = module.forward(*args, **kwargs)
-        for hook_id, hook in list(module._forward_hooks.items()):
-            if hook_id in module._forward_hooks_always_called:
+        for hook_id, hook in (*_global_forward_hooks.items(), *module._forward_hooks.items()):
+            if hook_id in module._forward_hooks_always_called or hook_id in _global_forward_hooks_always_called:
                 called_always.add(hook_id)
             result = _forward_hook(module, hook_id, hook, args, kwargs, result)
         if bw_hook is not None:
@@ -120,8 +180,9 @@ def call_with_hooks(module, args, kwargs):
             result = bw_hook.setup_output_hook(result)
         return result
     except Exception:
-        for hook_id, hook in list(module._forward_hooks.items()):
-            if hook_id in module._forward_hooks_always_called and hook_id not in called_always:
+        for hook_id, hook in (*_global_forward_hooks.items(), *module._forward_hooks.items()):
+            if (hook_id in module._forward_hooks_always_called or hook_id in _global_forward_hooks_always_called) \
+                    and hook_id not in called_always:
                 try:
                     result = _forward_hook(module, hook_id, hook, args, kwargs, result)
                 except Exception as e:
@@ -133,7 +194,7 @@ def call_with_hooks(module, args, kwargs):
 def _forward_hook(module, hook_id, hook, args, kwargs, result):
     """Call one forward hook (with the keyword arguments if it was registered with_kwargs); its non-None return
     replaces the module's output."""
-    if hook_id in module._forward_hooks_with_kwargs:
+    if hook_id in module._forward_hooks_with_kwargs or hook_id in _global_forward_hooks_with_kwargs:
         res = hook(module, args, kwargs, result)
     else:
         res = hook(module, args, result)

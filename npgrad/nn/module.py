@@ -14,6 +14,7 @@ from ..autograd.lazy_grads import zero_grad_
 from ..tensor import Tensor
 from . import _module_convert as _convert
 from . import hooks as _hooks
+from .hooks import GLOBAL_CALL_HOOKS as _GLOBAL_CALL_HOOKS
 from ._module_state import StateDictMixin, _IncompatibleKeys  # noqa: F401  (re-exported)
 from .parameter import Buffer, Parameter
 
@@ -47,7 +48,8 @@ class Module(StateDictMixin):
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]:
+        if (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]
+                or _GLOBAL_CALL_HOOKS[0]):
             return _hooks.call_with_hooks(self, args, kwargs)  # npgrad/nn/hooks.py
         return self.forward(*args, **kwargs)
 
