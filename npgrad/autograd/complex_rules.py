@@ -38,7 +38,7 @@ def declare(kind, *ops):
 
 declare(HOLO, "add", "sub", "mul", "div", "pow", "neg", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt",
         "square", "reciprocal", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos", "arctan",
-        "arcsinh", "arctanh", "exp2", "deg2rad", "rad2deg",
+        "arcsinh", "arccosh", "arctanh", "exp2", "deg2rad", "rad2deg", "logsumexp",
         "prod", "cumprod", "matmul", "einsum", "inv", "solve", "det")
 declare(LINEAR, "sum", "mean", "cumsum", "reshape", "transpose", "swapaxes", "broadcast_to", "concatenate",
         "flip", "pad", "repeat", "tile", "getitem", "setitem", "copy", "copy_slices", "where", "nan_to_num",

@@ -36,7 +36,7 @@ DIAG = "diag"  # the jvp column: the VJP's formula (an elementwise op's Jacobian
 # Ops defined for real numbers only (PyTorch raises for complex input): a complex argument raises a TypeError
 # naming the op, even without gradients. The holomorphic ops' complex rule: npgrad/autograd/complex_rules.py.
 REAL_ONLY = frozenset((
-    "relu", "floor", "ceil", "round", "trunc", "fix", "rint", "sigmoid", "cbrt", "sinc",
+    "relu", "floor", "ceil", "round", "trunc", "fix", "rint", "cbrt",
     "maximum", "minimum", "floor_divide", "remainder", "arctan2", "hypot", "logaddexp", "logaddexp2", "fmax",
     "fmin", "fmod", "copysign", "heaviside", "less", "less_equal", "greater", "greater_equal", "clip"))
 
@@ -301,7 +301,8 @@ cos        = unary("cos",        np.cos,         lambda g, y, x: -g * np.sin(x),
 tan        = unary("tan",        np.tan,         lambda g, y, x: g * (1 + y * y), DIAG, "y")
 tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y, DIAG, "y")  # = g(1-y^2); no Python
 #                                                  scalar: NumPy converts one on every call (~0.3 us)
-sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), DIAG, "y")
+sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), DIAG, "y",
+                    complex_op=lambda z: reciprocal(add(exp(neg(z)), 1.0)))   # (complex z: 1 / (1 + e^-z), as torch)
 relu       = unary("relu",       _relu,          _relu_vjp, _relu_vjp, "x")
 abs        = unary("abs",        np.abs,         lambda g, y, x: g * _sgn_real(x), DIAG, "x",
                    complex_op=lambda z: _abs_complex(z))

@@ -35,6 +35,16 @@ def _sinc_vjp(g, y, x):   # d sinc(x)/dx = (cos(pi x) - sinc(x)) / x, and 0 at x
 _SINC_SERIES = tuple((-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 7))
 
 
+def _sinc_complex(z):
+    """sinc of a complex tensor, ``sin(pi z) / (pi z)`` and 1 at 0, from holomorphic ops (as torch.sinc: its
+    gradient at 0 is 0)."""
+    from .elementwise import div, mul, sin, where
+    zero = z == 0
+    zs = where(zero, 1.0, z)
+    pz = mul(zs, _PI)
+    return where(zero, 1.0, div(sin(pz), pz))
+
+
 def _cbrt_vjp(g, y, x):   # 1 / (3 cbrt(x)^2): inf at 0, as x ** (1/3) in PyTorch
     return g / (3.0 * y * y)
 
@@ -46,11 +56,11 @@ arcsin     = unary("arcsin",     np.arcsin,      lambda g, y, x: g / np.sqrt(1.0
 arccos     = unary("arccos",     np.arccos,      lambda g, y, x: -g / np.sqrt(1.0 - x * x), DIAG, "x")
 arctan     = unary("arctan",     np.arctan,      lambda g, y, x: g / (1.0 + x * x), DIAG, "x")
 arcsinh    = unary("arcsinh",    np.arcsinh,     lambda g, y, x: g / np.sqrt(x * x + 1.0), DIAG, "x")
-arccosh    = unary("arccosh",    np.arccosh,     lambda g, y, x: g / np.sqrt((x - 1.0) * (x + 1.0)), DIAG, "x")
+arccosh    = unary("arccosh",    np.arccosh,     lambda g, y, x: g / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)), DIAG, "x")
 arctanh    = unary("arctanh",    np.arctanh,     lambda g, y, x: g / (1.0 - x * x), DIAG, "x")
 exp2       = unary("exp2",       np.exp2,        lambda g, y, x: g * y * _LN2, DIAG, "y")
 cbrt       = unary("cbrt",       np.cbrt,        _cbrt_vjp, DIAG, "y")
-sinc       = unary("sinc",       np.sinc,        _sinc_vjp, DIAG, "xy")
+sinc       = unary("sinc",       np.sinc,        _sinc_vjp, DIAG, "xy", complex_op=lambda z: _sinc_complex(z))
 deg2rad    = unary("deg2rad",    np.deg2rad,     lambda g, y, x: g * _D2R, DIAG, "")
 rad2deg    = unary("rad2deg",    np.rad2deg,     lambda g, y, x: g * _R2D, DIAG, "")
 trunc      = unary("trunc",      np.trunc,       _zero, DIAG, "")
