@@ -8,7 +8,9 @@ A plain ``.npz`` of arrays (``np.savez(path, **state_dict)``) loads as a dict of
 
 Sharing: one Tensor (or array) object saved in several places loads as one object in those places, as with
 ``torch.save``. Distinct tensors that share memory (views of one another) load as independent arrays, and a
-dict or list saved in several places loads as several equal copies.
+dict or list saved in several places loads as several equal copies. A lazy module's ``UninitializedParameter``
+/ ``UninitializedBuffer`` (no shape yet) is stored as such (its dtype and ``requires_grad``), as ``torch.save``
+keeps it, so the checkpoint of a lazy module saved before its first forward loads into one that stays lazy.
 """
 import json
 import os
@@ -29,6 +31,11 @@ _CHUNK = 1 << 24
 
 
 # ----------------------------------------------------------------------------------------------- save
+def _is_lazy(t):
+    from .nn.parameter import is_lazy
+    return is_lazy(t)
+
+
 class _Encoder:
     def __init__(self):
         self.arrays = {}
@@ -46,6 +53,15 @@ class _Encoder:
     def encode(self, obj, where, depth):
         if isinstance(obj, (Tensor, np.ndarray)) and id(obj) in self.seen:
             return {"same": self.seen[id(obj)]}
+        if isinstance(obj, Tensor) and _is_lazy(obj):
+            # a lazy module's placeholder (no shape yet): stored as such, as torch.save keeps it, so a lazy
+            # module's checkpoint loads into a fresh lazy module that still infers its shapes
+            from .nn.parameter import Parameter
+            name = f"u{len(self.seen)}"
+            self.seen[id(obj)] = name
+            self.keep.append(obj)
+            return {"uninitialized": name, "parameter": isinstance(obj, Parameter), "dtype": obj.data.dtype.str,
+                    "requires_grad": bool(obj._requires_grad)}
         if isinstance(obj, Tensor):
             return {"tensor": self.member(obj, np.asarray(obj.data)), "requires_grad": bool(obj._requires_grad),
                     "parameter": type(obj).__name__ == "Parameter"}
@@ -187,6 +203,7 @@ class _Decoder:
     """Build the saved object from the validated structure, reading each member when it is reached."""
 
     LEAVES = {"tensor": {"tensor", "requires_grad", "parameter"}, "array": {"array", "scalar"},
+              "uninitialized": {"uninitialized", "parameter", "dtype", "requires_grad"},
               "same": {"same"}, "value": {"value"}, "dict": {"dict", "ordered"}, "list": {"list"},
               "tuple": {"tuple"}}
 
@@ -238,6 +255,31 @@ class _Decoder:
         self.taken.add(name)
         return self.reader.array(f"{name}.npy")
 
+    def placeholder(self, node):
+        """An UninitializedParameter / UninitializedBuffer (a lazy module's, saved before its first forward)."""
+        from .nn.parameter import UninitializedBuffer, UninitializedParameter
+        name = node["uninitialized"]
+        _need(isinstance(name, str) and name not in self.loaded and name not in self.reader.infos
+              and f"{name}.npy" not in self.reader.infos,
+              f"an uninitialized entry is named {name!r:.80}, which is not a new name")
+        parameter = self.flag(node, "parameter")
+        requires_grad = self.flag(node, "requires_grad")
+        dtype = node.get("dtype")
+        try:
+            dtype = np.dtype(dtype) if isinstance(dtype, str) else None
+        except (TypeError, ValueError, SyntaxError):
+            dtype = None
+        _need(dtype is not None and dtype.kind in "biufc",
+              f"an uninitialized entry has dtype {node.get('dtype')!r:.80}, not a bool, integer, float or "
+              f"complex dtype")
+        _need(dtype.kind in "fc" or not requires_grad,
+              f"an uninitialized entry of dtype {dtype} has requires_grad true; only floating tensors can "
+              f"require gradients")
+        cls = UninitializedParameter if parameter else UninitializedBuffer
+        out = cls(requires_grad=requires_grad, dtype=dtype.newbyteorder("="))
+        self.loaded[name] = out
+        return out
+
     def decode(self, node):
         kind = self.kind(node, 0)
         if kind == "tensor":
@@ -258,6 +300,8 @@ class _Decoder:
                 out = Tensor(arr, requires_grad=requires_grad)
             self.loaded[node["tensor"]] = out
             return out
+        if kind == "uninitialized":
+            return self.placeholder(node)
         if kind == "array":
             scalar = self.flag(node, "scalar", False)
             arr = self.take(node["array"], "array")
