@@ -375,8 +375,14 @@ def _load_zip(zf, max_bytes):
     return decoder.decode(structure["root"])
 
 
-def load(f, max_bytes=DEFAULT_MAX_BYTES):
+def load(f, map_location=None, *, weights_only=None, max_bytes=DEFAULT_MAX_BYTES):
     """Load what ``save`` wrote, or a plain ``.npz`` of arrays (as a dict of arrays; ``np.savez(path, **sd)``).
+
+    ``map_location`` and ``weights_only`` are ``torch.load``'s, accepted so that its calls carry over: npgrad
+    loads everything onto the CPU, so ``map_location`` may only say so (``"cpu"``, ``torch.device("cpu")``, a
+    dict mapping locations to the CPU, or a function returning the storage it is given, as
+    ``lambda storage, loc: storage``); any other device is a ``ValueError``. No pickle is ever read, whatever
+    ``weights_only`` says (``True``, ``False`` or ``None``).
 
     Tensors come back as Tensors (Parameters as Parameters), arrays as arrays; a Tensor or array saved several
     times comes back as one object. Only the members the structure refers to are read; their declared sizes
@@ -388,6 +394,9 @@ def load(f, max_bytes=DEFAULT_MAX_BYTES):
     if max_bytes is not None and (not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool)
                                   or max_bytes < 0):
         raise ValueError(f"load: max_bytes must be a non-negative integer or None, got {max_bytes!r}")
+    _check_map_location(map_location)
+    if weights_only is not None and not isinstance(weights_only, bool):
+        raise TypeError(f"npg.load: weights_only must be True, False or None, got {weights_only!r:.80}")
     name = _describe(f)
     fh = open(f, "rb") if isinstance(f, (str, os.PathLike)) else f
     try:
@@ -409,6 +418,34 @@ def load(f, max_bytes=DEFAULT_MAX_BYTES):
     finally:
         if fh is not f:
             fh.close()
+
+
+def _is_cpu(device):
+    return isinstance(device, str) and device in ("cpu", "cpu:0") or type(device).__name__ == "device" and \
+        str(device) in ("cpu", "cpu:0")
+
+
+def _check_map_location(map_location):
+    """torch.load's ``map_location``, accepted when it places everything on the CPU (npgrad's only device)."""
+    if map_location is None or _is_cpu(map_location):
+        return
+    if isinstance(map_location, dict):
+        bad = [f"{k!r}: {v!r}" for k, v in map_location.items() if not _is_cpu(v)]
+        if not bad:
+            return
+        raise ValueError(f"npg.load: map_location maps {', '.join(bad)}; npgrad runs on the CPU only (map to "
+                         f"'cpu', or leave map_location out)")
+    if callable(map_location) and not isinstance(map_location, (str, type)):
+        probe = np.zeros(0, dtype=np.float32)
+        if map_location(probe, "cpu") is probe:
+            return
+        raise ValueError(f"npg.load: map_location={map_location!r:.80} does not return the storage it is given "
+                         f"(as lambda storage, loc: storage); npgrad loads everything on the CPU, its only device")
+    if isinstance(map_location, str) or type(map_location).__name__ == "device":
+        raise ValueError(f"npg.load: map_location={map_location!r:.80}: npgrad runs on the CPU only "
+                         f"(map_location='cpu', or leave it out)")
+    raise TypeError(f"npg.load: map_location must be a device ('cpu'), a dict or a function, got "
+                    f"{type(map_location).__name__} {map_location!r:.80} (max_bytes is a keyword argument)")
 
 
 def _starts_with(fh, prefix):

@@ -94,3 +94,40 @@ def test_crafted_placeholder_entries_are_one_clear_value_error(tmp_path, entry):
     with pytest.raises(ValueError) as info:
         npg.load(path)
     assert type(info.value) is ValueError and str(path) in str(info.value)
+
+
+# ---------------------------------------------------------------------------------- torch.load's arguments
+def saved_both():
+    buf, tbuf = io.BytesIO(), io.BytesIO()
+    npg.save({"w": npg.tensor(np.arange(3.0, dtype=np.float32))}, buf)
+    torch.save({"w": torch.arange(3.0)}, tbuf)
+    buf.seek(0)
+    tbuf.seek(0)
+    return buf, tbuf
+
+
+@pytest.mark.parametrize("map_location", ["cpu", torch.device("cpu"), {"cuda:0": "cpu"}, lambda s, loc: s, None])
+@pytest.mark.parametrize("weights_only", [True, False, None])
+def test_map_location_and_weights_only_on_the_cpu_are_accepted_as_torch(map_location, weights_only):
+    """torch.load(f, map_location=..., weights_only=...) loads onto the CPU with each of these; npgrad runs on the
+    CPU only and never unpickles, so they change nothing (npg.load raised TypeError: unexpected keyword)."""
+    buf, tbuf = saved_both()
+    out = npg.load(buf, map_location=map_location, weights_only=weights_only)
+    ref = torch.load(tbuf, map_location=map_location, weights_only=weights_only)
+    np.testing.assert_array_equal(out["w"].data, ref["w"].numpy())
+    buf.seek(0)
+    np.testing.assert_array_equal(npg.load(buf, map_location)["w"].data, ref["w"].numpy())  # positional, as torch
+
+
+@pytest.mark.parametrize("map_location", ["cuda", "cuda:1", torch.device("meta"), {"cpu": "cuda:0"},
+                                          lambda s, loc: None, 3])
+def test_map_location_off_the_cpu_is_a_clear_error(map_location):
+    buf, _ = saved_both()
+    with pytest.raises((ValueError, TypeError), match=r"npg\.load.*map_location"):
+        npg.load(buf, map_location=map_location)
+
+
+def test_weights_only_must_be_a_bool():
+    buf, _ = saved_both()
+    with pytest.raises(TypeError, match=r"npg\.load.*weights_only"):
+        npg.load(buf, weights_only="yes")
