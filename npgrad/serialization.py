@@ -12,6 +12,7 @@ dict or list saved in several places loads as several equal copies. A lazy modul
 / ``UninitializedBuffer`` (no shape yet) is stored as such (its dtype and ``requires_grad``), as ``torch.save``
 keeps it, so the checkpoint of a lazy module saved before its first forward loads into one that stays lazy.
 """
+import io
 import json
 import os
 import zipfile
@@ -111,6 +112,8 @@ def save(obj, f):
     enc = _Encoder()
     structure = {"format": _FORMAT, "root": enc.encode(obj, "root", 0)}
     meta = np.frombuffer(json.dumps(structure).encode("utf-8"), dtype=np.uint8)
+    if not isinstance(f, (str, os.PathLike)):
+        _check_file_object("save", f, "write")
     if isinstance(f, (str, os.PathLike)):
         with open(f, "wb") as fh:
             np.savez(fh, **enc.arrays, **{_META: meta})
@@ -398,6 +401,12 @@ def load(f, map_location=None, *, weights_only=None, max_bytes=DEFAULT_MAX_BYTES
     if weights_only is not None and not isinstance(weights_only, bool):
         raise TypeError(f"npg.load: weights_only must be True, False or None, got {weights_only!r:.80}")
     name = _describe(f)
+    if not isinstance(f, (str, os.PathLike)):
+        _check_file_object("load", f, "read")
+        seekable = getattr(f, "seekable", None)
+        if not hasattr(f, "seek") or (callable(seekable) and not seekable()):
+            raise ValueError(f"npg.load: {name}: the file object is not seekable (a zip archive is read from its "
+                             f"end); read it into an io.BytesIO first")
     fh = open(f, "rb") if isinstance(f, (str, os.PathLike)) else f
     try:
         try:
@@ -418,6 +427,17 @@ def load(f, map_location=None, *, weights_only=None, max_bytes=DEFAULT_MAX_BYTES
     finally:
         if fh is not f:
             fh.close()
+
+
+def _check_file_object(op, f, method):
+    """``f`` (not a path) must be a binary file object with ``method`` (read or write)."""
+    if not callable(getattr(f, method, None)):
+        hint = " (wrap bytes in io.BytesIO)" if isinstance(f, (bytes, bytearray, memoryview)) else ""
+        raise TypeError(f"npg.{op}: f must be a path (str or os.PathLike) or a binary file object with "
+                        f"{method}(), got {type(f).__name__}{hint}")
+    if isinstance(f, io.TextIOBase):
+        mode = "rb" if op == "load" else "wb"
+        raise TypeError(f"npg.{op}: {_describe(f)} is open in text mode; open it in binary mode ({mode!r})")
 
 
 def _is_cpu(device):

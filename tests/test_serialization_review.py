@@ -131,3 +131,63 @@ def test_weights_only_must_be_a_bool():
     buf, _ = saved_both()
     with pytest.raises(TypeError, match=r"npg\.load.*weights_only"):
         npg.load(buf, weights_only="yes")
+
+
+# ---------------------------------------------------------------------------------- what is not a file
+@pytest.mark.parametrize("f", [None, b"PK\x03\x04", 3, ["a.npz"]])
+def test_load_of_what_is_not_a_path_or_file_names_npg_load(f):
+    """torch.load(None / bytes / 3) says it needs a seekable file; npg.load raised a bare AttributeError
+    ('bytes' object has no attribute 'seek')."""
+    with pytest.raises(AttributeError, match="seekable"):
+        torch.load(f)
+    with pytest.raises(TypeError, match=r"npg\.load.*(path|file)"):
+        npg.load(f)
+
+
+def test_load_of_a_text_mode_or_unseekable_file_says_so(tmp_path):
+    path = tmp_path / "c.npz"
+    npg.save({"w": npg.ones(2)}, path)
+    with open(path, "r") as fh:  # it said "not an .npz (zip) archive", which the file is
+        with pytest.raises(TypeError, match=r"npg\.load: .*c\.npz.*text mode"):
+            npg.load(fh)
+
+    class Stream(io.RawIOBase):
+        def __init__(self, data):
+            self.inner = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            return self.inner.readinto(b)
+
+        def seekable(self):
+            return False
+
+    with pytest.raises(ValueError, match=r"npg\.load: .*not seekable.*BytesIO"):
+        npg.load(Stream(path.read_bytes()))
+    np.testing.assert_array_equal(npg.load(io.BytesIO(path.read_bytes()))["w"].data, np.ones(2))
+
+
+@pytest.mark.parametrize("f", [None, 3, b"x.npz"])
+def test_save_to_what_is_not_a_path_or_file_names_npg_save(f):
+    with pytest.raises(TypeError, match=r"npg\.save.*(path|file)"):
+        npg.save({"a": 1}, f)
+
+
+def test_save_to_a_text_mode_file_says_so(tmp_path):
+    with open(tmp_path / "t.npz", "w") as fh:  # it was numpy's "write() argument must be str, not bytes"
+        with pytest.raises(TypeError, match=r"npg\.save.*text mode"):
+            npg.save({"a": 1}, fh)
+
+
+def test_save_and_load_with_pathlib_and_open_handles_overwrite(tmp_path):
+    path = tmp_path / "ckpt"  # written exactly as given, as torch.save (np.savez would add .npz)
+    npg.save({"step": 1}, path)
+    npg.save({"step": 2, "w": npg.zeros(3)}, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+    with open(path, "rb") as fh:
+        assert npg.load(fh)["step"] == 2
+    with open(path, "wb") as fh:
+        npg.save({"step": 3}, fh)
+    assert npg.load(str(path)) == {"step": 3}
