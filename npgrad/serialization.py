@@ -8,8 +8,11 @@ A plain ``.npz`` of arrays (``np.savez(path, **state_dict)``) loads as a dict of
 
 Sharing: one Tensor (or array) object saved in several places loads as one object in those places, as with
 ``torch.save``. Distinct tensors that share memory (views of one another) load as independent arrays, and a
-dict or list saved in several places loads as several equal copies.
+dict or list saved in several places loads as several equal copies. A lazy module's ``UninitializedParameter``
+/ ``UninitializedBuffer`` (no shape yet) is stored as such (its dtype and ``requires_grad``), as ``torch.save``
+keeps it, so the checkpoint of a lazy module saved before its first forward loads into one that stays lazy.
 """
+import io
 import json
 import os
 import zipfile
@@ -29,6 +32,11 @@ _CHUNK = 1 << 24
 
 
 # ----------------------------------------------------------------------------------------------- save
+def _is_lazy(t):
+    from .nn.parameter import is_lazy
+    return is_lazy(t)
+
+
 class _Encoder:
     def __init__(self):
         self.arrays = {}
@@ -46,6 +54,15 @@ class _Encoder:
     def encode(self, obj, where, depth):
         if isinstance(obj, (Tensor, np.ndarray)) and id(obj) in self.seen:
             return {"same": self.seen[id(obj)]}
+        if isinstance(obj, Tensor) and _is_lazy(obj):
+            # a lazy module's placeholder (no shape yet): stored as such, as torch.save keeps it, so a lazy
+            # module's checkpoint loads into a fresh lazy module that still infers its shapes
+            from .nn.parameter import Parameter
+            name = f"u{len(self.seen)}"
+            self.seen[id(obj)] = name
+            self.keep.append(obj)
+            return {"uninitialized": name, "parameter": isinstance(obj, Parameter), "dtype": obj.data.dtype.str,
+                    "requires_grad": bool(obj._requires_grad)}
         if isinstance(obj, Tensor):
             return {"tensor": self.member(obj, np.asarray(obj.data)), "requires_grad": bool(obj._requires_grad),
                     "parameter": type(obj).__name__ == "Parameter"}
@@ -95,6 +112,8 @@ def save(obj, f):
     enc = _Encoder()
     structure = {"format": _FORMAT, "root": enc.encode(obj, "root", 0)}
     meta = np.frombuffer(json.dumps(structure).encode("utf-8"), dtype=np.uint8)
+    if not isinstance(f, (str, os.PathLike)):
+        _check_file_object("save", f, "write")
     if isinstance(f, (str, os.PathLike)):
         with open(f, "wb") as fh:
             np.savez(fh, **enc.arrays, **{_META: meta})
@@ -187,6 +206,7 @@ class _Decoder:
     """Build the saved object from the validated structure, reading each member when it is reached."""
 
     LEAVES = {"tensor": {"tensor", "requires_grad", "parameter"}, "array": {"array", "scalar"},
+              "uninitialized": {"uninitialized", "parameter", "dtype", "requires_grad"},
               "same": {"same"}, "value": {"value"}, "dict": {"dict", "ordered"}, "list": {"list"},
               "tuple": {"tuple"}}
 
@@ -238,6 +258,31 @@ class _Decoder:
         self.taken.add(name)
         return self.reader.array(f"{name}.npy")
 
+    def placeholder(self, node):
+        """An UninitializedParameter / UninitializedBuffer (a lazy module's, saved before its first forward)."""
+        from .nn.parameter import UninitializedBuffer, UninitializedParameter
+        name = node["uninitialized"]
+        _need(isinstance(name, str) and name not in self.loaded and name not in self.reader.infos
+              and f"{name}.npy" not in self.reader.infos,
+              f"an uninitialized entry is named {name!r:.80}, which is not a new name")
+        parameter = self.flag(node, "parameter")
+        requires_grad = self.flag(node, "requires_grad")
+        dtype = node.get("dtype")
+        try:
+            dtype = np.dtype(dtype) if isinstance(dtype, str) else None
+        except (TypeError, ValueError, SyntaxError):
+            dtype = None
+        _need(dtype is not None and dtype.kind in "biufc",
+              f"an uninitialized entry has dtype {node.get('dtype')!r:.80}, not a bool, integer, float or "
+              f"complex dtype")
+        _need(dtype.kind in "fc" or not requires_grad,
+              f"an uninitialized entry of dtype {dtype} has requires_grad true; only floating tensors can "
+              f"require gradients")
+        cls = UninitializedParameter if parameter else UninitializedBuffer
+        out = cls(requires_grad=requires_grad, dtype=dtype.newbyteorder("="))
+        self.loaded[name] = out
+        return out
+
     def decode(self, node):
         kind = self.kind(node, 0)
         if kind == "tensor":
@@ -258,6 +303,8 @@ class _Decoder:
                 out = Tensor(arr, requires_grad=requires_grad)
             self.loaded[node["tensor"]] = out
             return out
+        if kind == "uninitialized":
+            return self.placeholder(node)
         if kind == "array":
             scalar = self.flag(node, "scalar", False)
             arr = self.take(node["array"], "array")
@@ -331,8 +378,14 @@ def _load_zip(zf, max_bytes):
     return decoder.decode(structure["root"])
 
 
-def load(f, max_bytes=DEFAULT_MAX_BYTES):
+def load(f, map_location=None, *, weights_only=None, max_bytes=DEFAULT_MAX_BYTES):
     """Load what ``save`` wrote, or a plain ``.npz`` of arrays (as a dict of arrays; ``np.savez(path, **sd)``).
+
+    ``map_location`` and ``weights_only`` are ``torch.load``'s, accepted so that its calls carry over: npgrad
+    loads everything onto the CPU, so ``map_location`` may only say so (``"cpu"``, ``torch.device("cpu")``, a
+    dict mapping locations to the CPU, or a function returning the storage it is given, as
+    ``lambda storage, loc: storage``); any other device is a ``ValueError``. No pickle is ever read, whatever
+    ``weights_only`` says (``True``, ``False`` or ``None``).
 
     Tensors come back as Tensors (Parameters as Parameters), arrays as arrays; a Tensor or array saved several
     times comes back as one object. Only the members the structure refers to are read; their declared sizes
@@ -344,7 +397,16 @@ def load(f, max_bytes=DEFAULT_MAX_BYTES):
     if max_bytes is not None and (not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool)
                                   or max_bytes < 0):
         raise ValueError(f"load: max_bytes must be a non-negative integer or None, got {max_bytes!r}")
+    _check_map_location(map_location)
+    if weights_only is not None and not isinstance(weights_only, bool):
+        raise TypeError(f"npg.load: weights_only must be True, False or None, got {weights_only!r:.80}")
     name = _describe(f)
+    if not isinstance(f, (str, os.PathLike)):
+        _check_file_object("load", f, "read")
+        seekable = getattr(f, "seekable", None)
+        if not hasattr(f, "seek") or (callable(seekable) and not seekable()):
+            raise ValueError(f"npg.load: {name}: the file object is not seekable (a zip archive is read from its "
+                             f"end); read it into an io.BytesIO first")
     fh = open(f, "rb") if isinstance(f, (str, os.PathLike)) else f
     try:
         try:
@@ -365,6 +427,45 @@ def load(f, max_bytes=DEFAULT_MAX_BYTES):
     finally:
         if fh is not f:
             fh.close()
+
+
+def _check_file_object(op, f, method):
+    """``f`` (not a path) must be a binary file object with ``method`` (read or write)."""
+    if not callable(getattr(f, method, None)):
+        hint = " (wrap bytes in io.BytesIO)" if isinstance(f, (bytes, bytearray, memoryview)) else ""
+        raise TypeError(f"npg.{op}: f must be a path (str or os.PathLike) or a binary file object with "
+                        f"{method}(), got {type(f).__name__}{hint}")
+    if isinstance(f, io.TextIOBase):
+        mode = "rb" if op == "load" else "wb"
+        raise TypeError(f"npg.{op}: {_describe(f)} is open in text mode; open it in binary mode ({mode!r})")
+
+
+def _is_cpu(device):
+    return isinstance(device, str) and device in ("cpu", "cpu:0") or type(device).__name__ == "device" and \
+        str(device) in ("cpu", "cpu:0")
+
+
+def _check_map_location(map_location):
+    """torch.load's ``map_location``, accepted when it places everything on the CPU (npgrad's only device)."""
+    if map_location is None or _is_cpu(map_location):
+        return
+    if isinstance(map_location, dict):
+        bad = [f"{k!r}: {v!r}" for k, v in map_location.items() if not _is_cpu(v)]
+        if not bad:
+            return
+        raise ValueError(f"npg.load: map_location maps {', '.join(bad)}; npgrad runs on the CPU only (map to "
+                         f"'cpu', or leave map_location out)")
+    if callable(map_location) and not isinstance(map_location, (str, type)):
+        probe = np.zeros(0, dtype=np.float32)
+        if map_location(probe, "cpu") is probe:
+            return
+        raise ValueError(f"npg.load: map_location={map_location!r:.80} does not return the storage it is given "
+                         f"(as lambda storage, loc: storage); npgrad loads everything on the CPU, its only device")
+    if isinstance(map_location, str) or type(map_location).__name__ == "device":
+        raise ValueError(f"npg.load: map_location={map_location!r:.80}: npgrad runs on the CPU only "
+                         f"(map_location='cpu', or leave it out)")
+    raise TypeError(f"npg.load: map_location must be a device ('cpu'), a dict or a function, got "
+                    f"{type(map_location).__name__} {map_location!r:.80} (max_bytes is a keyword argument)")
 
 
 def _starts_with(fh, prefix):
