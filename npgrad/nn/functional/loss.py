@@ -384,6 +384,22 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(_ew.where(ad.data < beta, 0.5 * d * d / beta, ad - 0.5 * beta), reduction)
 
 
+def _check_weight_shape(xd, weights, name):
+    """PyTorch's rule for the binary cross-entropies' ``weight`` / ``pos_weight``: each broadcasts to the input's
+    shape, and never grows it (torch: "output with shape [4, 3] doesn't match the broadcast shape [2, 4, 3]")."""
+    for arg, w in weights:
+        if w is None:
+            continue
+        ws = np.shape(_data(w))
+        try:
+            ok = np.broadcast_shapes(xd.shape, ws) == xd.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{name}: {arg} of shape {ws} does not broadcast to the input of shape {xd.shape} "
+                             f"(the loss keeps the input's shape)")
+
+
 def _weighted_loss(loss, wd, dtype, reduction):
     """The binary cross-entropies' output from their elementwise ``loss``: weighted by ``wd`` (or not), in
     ``dtype``, reduced; also the output-gradient scale and the weight their VJPs use."""
@@ -415,6 +431,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if td.size and not (td.min() >= 0 and td.max() <= 1):
         raise ValueError(f"binary_cross_entropy: all elements of target should be between 0 and 1, got values "
                          f"in [{td.min()}, {td.max()}]")
+    _check_weight_shape(xd, (("weight", weight),), "binary_cross_entropy")
     if _lw.needs_grad(weight):
         return _lw.weighted(binary_cross_entropy(x, target, reduction="none"), weight, reduction)
     wd = None if weight is None else _data(weight)
@@ -443,6 +460,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if td.shape != xd.shape:
         raise ValueError(f"binary_cross_entropy_with_logits: target of shape {td.shape} must match input of "
                          f"shape {xd.shape}")
+    _check_weight_shape(xd, (("weight", weight), ("pos_weight", pos_weight)), "binary_cross_entropy_with_logits")
     if _lw.needs_grad(weight) or _lw.needs_grad(pos_weight):
         return _lw.bce_with_logits_weighted(x, target, weight, pos_weight, reduction)
     wd = None if weight is None else _data(weight)

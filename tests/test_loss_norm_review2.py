@@ -1,0 +1,67 @@
+"""Adversarial review of the losses and normalizations, round 2: a pinned test per divergence from PyTorch
+found (values, dtypes, errors), each checked against torch.nn.functional."""
+import warnings
+
+import numpy as np
+import pytest
+
+import npgrad as npg
+import npgrad.nn.functional as F
+from tests.helpers import assert_close, torch_or_stand_in
+
+torch = torch_or_stand_in()
+
+
+def _torch_raises(fn):
+    try:
+        fn()
+    except (RuntimeError, ValueError):
+        return True
+    return False
+
+
+# ------------------------------------------------------------------ binary cross-entropies: weight shapes
+@pytest.mark.parametrize("name,arg,shape", [
+    ("binary_cross_entropy", "weight", (2, 4, 3)),
+    ("binary_cross_entropy", "weight", (5, 1, 1)),
+    ("binary_cross_entropy_with_logits", "weight", (2, 4, 3)),
+    ("binary_cross_entropy_with_logits", "pos_weight", (2, 4, 3)),
+    ("binary_cross_entropy_with_logits", "pos_weight", (3, 1, 3)),
+])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy_refuses_a_weight_that_would_grow_the_output(name, arg, shape, reduction):
+    # torch: "output with shape [4, 3] doesn't match the broadcast shape [2, 4, 3]"; npgrad broadcast the loss
+    # to the weight's shape and returned a (2, 4, 3) loss (a different mean / sum), silently
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.1, 0.9, (4, 3))
+    t = rng.uniform(0, 1, (4, 3))
+    w = rng.uniform(0.5, 1.5, shape)
+    assert _torch_raises(lambda: getattr(torch.nn.functional, name)(
+        torch.tensor(x), torch.tensor(t), reduction=reduction, **{arg: torch.tensor(w)}))
+    for wt in (npg.tensor(w, requires_grad=False), npg.tensor(w)):   # the fused path and the differentiable one
+        with pytest.raises(ValueError, match=rf"{name}: {arg} of shape \({shape[0]}, .*input of shape \(4, 3\)"):
+            getattr(F, name)(npg.tensor(x), npg.tensor(t), reduction=reduction, **{arg: wt})
+
+
+@pytest.mark.parametrize("name,arg,shape", [
+    ("binary_cross_entropy", "weight", (3,)), ("binary_cross_entropy", "weight", (4, 1)),
+    ("binary_cross_entropy", "weight", ()), ("binary_cross_entropy_with_logits", "weight", (1, 3)),
+    ("binary_cross_entropy_with_logits", "pos_weight", (3,)), ("binary_cross_entropy_with_logits", "pos_weight", (4, 1)),
+])
+def test_binary_cross_entropy_weights_that_broadcast_to_the_input(name, arg, shape):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0.1, 0.9, (4, 3))
+    t = rng.uniform(0, 1, (4, 3))
+    w = rng.uniform(0.5, 1.5, shape)
+    for reduction in ("mean", "none"):
+        want = getattr(torch.nn.functional, name)(torch.tensor(x), torch.tensor(t), reduction=reduction,
+                                                  **{arg: torch.tensor(w)})
+        got = getattr(F, name)(npg.tensor(x), npg.tensor(t), reduction=reduction,
+                               **{arg: npg.tensor(w, requires_grad=False)})
+        assert_close(got, want.numpy(), what=f"{name} {arg} {shape} {reduction}")
+
+
+def test_binary_cross_entropy_weight_that_does_not_broadcast_names_the_op():
+    x = npg.tensor(np.full((4, 3), 0.5))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: weight of shape \(5,\)"):
+        F.binary_cross_entropy(x, x, weight=npg.tensor(np.ones(5), requires_grad=False))
