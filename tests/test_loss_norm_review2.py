@@ -65,3 +65,44 @@ def test_binary_cross_entropy_weight_that_does_not_broadcast_names_the_op():
     x = npg.tensor(np.full((4, 3), 0.5))
     with pytest.raises(ValueError, match=r"binary_cross_entropy: weight of shape \(5,\)"):
         F.binary_cross_entropy(x, x, weight=npg.tensor(np.ones(5), requires_grad=False))
+
+
+# ------------------------------------------------------------------ integer targets keep a float32 loss
+_INT_TARGET_CASES = [
+    ("mse_loss", lambda x, t: (x, t), {}),
+    ("l1_loss", lambda x, t: (x, t), {}),
+    ("smooth_l1_loss", lambda x, t: (x, t), dict(beta=0.5)),
+    ("huber_loss", lambda x, t: (x, t), dict(delta=0.5)),
+    ("poisson_nll_loss", lambda x, t: (x, t), dict(full=True)),
+    ("soft_margin_loss", lambda x, t: (x, 2 * t - 1), {}),
+    ("multilabel_soft_margin_loss", lambda x, t: (x, t), {}),
+    ("margin_ranking_loss", lambda x, t: (x, x[::-1].copy(), 2 * t - 1), dict(margin=0.2)),
+    ("gaussian_nll_loss", lambda x, t: (x, t, np.abs(x).astype(x.dtype) + 0.5), {}),
+]
+
+
+@pytest.mark.parametrize("name,make,kw", _INT_TARGET_CASES, ids=[c[0] for c in _INT_TARGET_CASES])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_an_integer_target_keeps_the_input_dtype(name, make, kw, dtype, reduction):
+    # torch: a float32 input with an int64 target gives a float32 loss; npgrad followed NumPy's promotion
+    # (float32 - int64 -> float64) and returned a float64 loss for a float32 model
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 3)).astype(dtype)
+    t = rng.integers(0, 2, (4, 3))
+    args = make(x, t)
+    ta = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in args]
+    na = [npg.tensor(a, requires_grad=a.dtype.kind == "f") for a in args]
+    want = getattr(torch.nn.functional, name)(*ta, reduction=reduction, **kw)
+    got = getattr(F, name)(*na, reduction=reduction, **kw)
+    assert got.dtype == np.dtype(str(want.dtype).replace("torch.", ""))
+    assert_close(got, want.detach().numpy(), what=f"{name} value")
+    # (the gradient: against torch with the target as floats, the same function; torch's huber_loss backward
+    # refuses an integer target, "Found dtype Long but expected Double")
+    tf = [torch.tensor(a.astype(dtype), requires_grad=a.dtype.kind == "f") for a in args]
+    tg = torch.autograd.grad(getattr(torch.nn.functional, name)(*tf, reduction=reduction, **kw).sum(),
+                             [a for a in tf if a.requires_grad])
+    ng = npg.autograd.grad(got.sum(), [a for a in na if a.requires_grad])
+    for a, b in zip(ng, tg):
+        assert a.dtype == dtype
+        assert_close(a, b.numpy(), what=f"{name} gradient")
