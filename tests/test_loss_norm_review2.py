@@ -106,3 +106,25 @@ def test_an_integer_target_keeps_the_input_dtype(name, make, kw, dtype, reductio
     for a, b in zip(ng, tg):
         assert a.dtype == dtype
         assert_close(a, b.numpy(), what=f"{name} gradient")
+
+
+# ------------------------------------------------------------------ multilabel_soft_margin_loss: the class dim
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_multilabel_soft_margin_loss_sums_the_input_s_class_dim_under_a_broadcasting_weight(reduction):
+    # torch sums dim input.dim() - 1 (counted from the front) of the weighted loss; with a weight of more dims
+    # than the input that is not the last dim: torch 1.001274 for the (4, 3) input and (2, 4, 3) ones weight
+    # below, npgrad 0.750956 (it summed the last dim)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 3))
+    t = (rng.random((4, 3)) > 0.5).astype(np.float64)
+    w = rng.uniform(0.5, 1.5, (2, 4, 3))
+    tx = torch.tensor(x, requires_grad=True)
+    want = torch.nn.functional.multilabel_soft_margin_loss(tx, torch.tensor(t), weight=torch.tensor(w),
+                                                           reduction=reduction)
+    nx = npg.tensor(x)
+    got = F.multilabel_soft_margin_loss(nx, npg.tensor(t), weight=npg.tensor(w, requires_grad=False),
+                                        reduction=reduction)
+    assert_close(got, want.detach().numpy(), what="value")
+    r = rng.standard_normal(want.shape)
+    assert_close(npg.autograd.grad((got * npg.tensor(r)).sum(), [nx])[0],
+                 torch.autograd.grad((want * torch.tensor(r)).sum(), [tx])[0].numpy(), what="gradient")

@@ -191,6 +191,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     loss = -(target * logsigmoid(x) + (1 - target) * logsigmoid(-x))
     if weight is not None:
         loss = loss * weight
+    # torch's class dim is input.dim() - 1 counted from the front: the last dim, unless a weight of more dims
+    # than the input broadcast the loss up (then torch sums that dim of the larger loss, and so does this)
     C = x.shape[-1]
-    loss = loss.sum(axis=-1) / C
+    loss = loss.sum(axis=x.ndim - 1) / C
     return _reduce(loss, reduction)
