@@ -15,7 +15,7 @@ torch = torch_or_stand_in()
 def _torch_raises(fn):
     try:
         fn()
-    except (RuntimeError, ValueError):
+    except (RuntimeError, ValueError, IndexError):
         return True
     return False
 
@@ -128,3 +128,26 @@ def test_multilabel_soft_margin_loss_sums_the_input_s_class_dim_under_a_broadcas
     r = rng.standard_normal(want.shape)
     assert_close(npg.autograd.grad((got * npg.tensor(r)).sum(), [nx])[0],
                  torch.autograd.grad((want * torch.tensor(r)).sum(), [tx])[0].numpy(), what="gradient")
+
+
+# ------------------------------------------------------------------ normalize of a 0-d tensor
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf")])
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("value", [-2.0, 0.5, 0.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalize_of_a_0d_tensor(p, dim, value, dtype):
+    # torch wraps dim 0 / -1 of a 0-d tensor (x / max(|x|, eps)); npgrad raised AxisError "vector_norm: axis 0 is
+    # out of bounds for a tensor of dimension 0"
+    tx = torch.tensor(np.array(value, dtype), requires_grad=True)
+    want = torch.nn.functional.normalize(tx, p=p, dim=dim)
+    nx = npg.tensor(np.array(value, dtype))
+    got = F.normalize(nx, p=p, dim=dim)
+    assert got.shape == () and got.dtype == dtype
+    assert_close(got, want.detach().numpy(), what="value")
+    assert_close(npg.autograd.grad(got, [nx])[0], torch.autograd.grad(want, [tx])[0].numpy(), what="gradient")
+
+
+def test_normalize_of_a_0d_tensor_refuses_dim_1():
+    assert _torch_raises(lambda: torch.nn.functional.normalize(torch.tensor(2.0), dim=1))
+    with pytest.raises((IndexError, ValueError), match="normalize"):
+        F.normalize(npg.tensor(2.0), dim=1)
