@@ -24,6 +24,18 @@ def _own(y, x):
     return y
 
 
+def _float_target(t, x):
+    """An integer or bool ``t`` (a target, a label) in the floating input ``x``'s dtype, as PyTorch's promotion
+    (a float32 input with an int64 target: a float32 loss, where NumPy's would be float64); anything else as is
+    (a Python number is weak already, a float target keeps its own dtype, as in torch)."""
+    if isinstance(t, (bool, int, float, complex)):
+        return t
+    if np.dtype(t.dtype if isinstance(t, Tensor) else np.asarray(t).dtype).kind not in "biu" or \
+            np.dtype(x.dtype).kind != "f":
+        return t
+    return t.astype(x.dtype) if isinstance(t, Tensor) else np.asarray(t, dtype=x.dtype)
+
+
 def _is_graph(x):
     """True on the create_graph backward path (VJPs then receive Tensors)."""
     return isinstance(x, Tensor)

@@ -10,7 +10,7 @@ from ...ops._util import batching_rule as _batching_rule
 from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, log_softmax, softmax
 from . import loss_weighted as _lw
-from ._common import _data, _is_graph, _legacy_reduction
+from ._common import _data, _float_target, _is_graph, _legacy_reduction
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
 
@@ -311,6 +311,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if weight is not None:
         return _weighted_pointwise(input, target, weight, reduction, "mse_loss", lambda d: d * d)
     x = as_input(input, "mse_loss")
+    target = _float_target(target, x)
     xd, td = x.data, _data(target)
     _warn_target_size(xd, td, "mse_loss")
     try:
@@ -349,6 +350,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     if weight is not None:
         return _weighted_pointwise(input, target, weight, reduction, "l1_loss", _ew.abs)
     x = as_input(input, "l1_loss")
+    target = _float_target(target, x)
     _warn_target_size(x.data, _data(target), "l1_loss")
     return _reduce(_ew.abs(x - target), reduction)
 
@@ -357,6 +359,7 @@ def _weighted_pointwise(input, target, weight, reduction, name, f):
     """PyTorch's weighted l1_loss / mse_loss: ``f(input - target) * weight``; "mean" divides the sum by the
     weights' sum (not by the element count, as huber_loss's weighted mean does). Differentiable in all three."""
     x = as_input(input, name)
+    target = _float_target(target, x)
     _warn_target_size(x.data, _data(target), name)
     if np.shape(_data(weight)) != x.shape:
         raise ValueError(f"{name}: Weights and input must have the same size: weight of shape "
@@ -376,12 +379,29 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
     x = as_input(input, "smooth_l1_loss")
+    target = _float_target(target, x)
     _warn_target_size(x.data, _data(target), "smooth_l1_loss")
     d = x - target
     ad = _ew.abs(d)
     if beta == 0:
         return _reduce(ad, reduction)
     return _reduce(_ew.where(ad.data < beta, 0.5 * d * d / beta, ad - 0.5 * beta), reduction)
+
+
+def _check_weight_shape(xd, weights, name):
+    """PyTorch's rule for the binary cross-entropies' ``weight`` / ``pos_weight``: each broadcasts to the input's
+    shape, and never grows it (torch: "output with shape [4, 3] doesn't match the broadcast shape [2, 4, 3]")."""
+    for arg, w in weights:
+        if w is None:
+            continue
+        ws = np.shape(_data(w))
+        try:
+            ok = np.broadcast_shapes(xd.shape, ws) == xd.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{name}: {arg} of shape {ws} does not broadcast to the input of shape {xd.shape} "
+                             f"(the loss keeps the input's shape)")
 
 
 def _weighted_loss(loss, wd, dtype, reduction):
@@ -415,6 +435,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if td.size and not (td.min() >= 0 and td.max() <= 1):
         raise ValueError(f"binary_cross_entropy: all elements of target should be between 0 and 1, got values "
                          f"in [{td.min()}, {td.max()}]")
+    _check_weight_shape(xd, (("weight", weight),), "binary_cross_entropy")
     if _lw.needs_grad(weight):
         return _lw.weighted(binary_cross_entropy(x, target, reduction="none"), weight, reduction)
     wd = None if weight is None else _data(weight)
@@ -443,6 +464,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if td.shape != xd.shape:
         raise ValueError(f"binary_cross_entropy_with_logits: target of shape {td.shape} must match input of "
                          f"shape {xd.shape}")
+    _check_weight_shape(xd, (("weight", weight), ("pos_weight", pos_weight)), "binary_cross_entropy_with_logits")
     if _lw.needs_grad(weight) or _lw.needs_grad(pos_weight):
         return _lw.bce_with_logits_weighted(x, target, weight, pos_weight, reduction)
     wd = None if weight is None else _data(weight)

@@ -13,7 +13,7 @@ from ...ops._util import as_input, batching_rule
 from ...tensor import Tensor
 from .distance import pairwise_distance
 from .loss import _check_reduction, _reduce
-from ._common import _data, _legacy_reduction
+from ._common import _data, _float_target, _legacy_reduction
 
 __all__ = ["cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
            "triplet_margin_with_distance_loss", "multilabel_margin_loss", "multi_margin_loss"]
@@ -77,7 +77,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     if not a.ndim == b.ndim == td.ndim:
         raise ValueError(f"margin_ranking_loss: All input tensors should have same dimension but got sizes: "
                          f"input1: {a.shape}, input2: {b.shape}, target: {td.shape}")
-    return _reduce(_clamp_min0(-target * (a - b) + margin), reduction)
+    return _reduce(_clamp_min0(-_float_target(target, a) * (a - b) + margin), reduction)
 
 
 @batching_rule("pointwise_loss")

@@ -15,7 +15,7 @@ from ...ops._util import all_values, as_input, batching_rule, is_batched
 from ...tensor import Tensor
 from .activation_more import logsigmoid
 from .loss import _check_reduction, _reduce, _warn_target_size
-from ._common import _data, _legacy_reduction, _with_value
+from ._common import _data, _float_target, _legacy_reduction, _with_value
 
 __all__ = ["kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss", "soft_margin_loss",
            "multilabel_soft_margin_loss"]
@@ -85,6 +85,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     x = _float_input(input, "huber_loss")
+    target = _float_target(target, x)
     _warn_target_size(x.data, _data(target), "huber_loss")
     d = x - target
     ad = _ew.abs(d)
@@ -106,6 +107,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     reduction = _legacy_reduction(size_average, reduce, reduction, "poisson_nll_loss")
     _check_reduction(reduction, "poisson_nll_loss")
     x = _float_input(input, "poisson_nll_loss")
+    target = _float_target(target, x)
     if log_input:
         loss = _ew.exp(x) - target * x
     else:
@@ -127,6 +129,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     (+ ``0.5 log(2 pi)`` if ``full``). ``var`` has the input's shape, or one dim less / one dim of size 1
     (homoscedastic), or is a float; it is clamped to ``eps`` for the value, not for the gradient, as PyTorch."""
     x = _float_input(input, "gaussian_nll_loss")
+    target = _float_target(target, x)
     if isinstance(var, (float, int)):
         if var < 0:
             raise ValueError("gaussian_nll_loss: var has negative entry/entries")
@@ -163,6 +166,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     reduction = _legacy_reduction(size_average, reduce, reduction, "soft_margin_loss")
     _check_reduction(reduction, "soft_margin_loss")
     x = _float_input(input, "soft_margin_loss")
+    target = _float_target(target, x)
     try:
         np.broadcast_shapes(x.shape, np.shape(_data(target)))
     except ValueError:
@@ -178,6 +182,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     reduction = _legacy_reduction(size_average, reduce, reduction, "multilabel_soft_margin_loss")
     _check_reduction(reduction, "multilabel_soft_margin_loss")
     x = _float_input(input, "multilabel_soft_margin_loss")
+    target = _float_target(target, x)
     if x.ndim == 0:
         raise ValueError("multilabel_soft_margin_loss: input must have at least 1 dimension (the classes)")
     if np.shape(_data(target)) != x.shape:
@@ -186,6 +191,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     loss = -(target * logsigmoid(x) + (1 - target) * logsigmoid(-x))
     if weight is not None:
         loss = loss * weight
+    # torch's class dim is input.dim() - 1 counted from the front: the last dim, unless a weight of more dims
+    # than the input broadcast the loss up (then torch sums that dim of the larger loss, and so does this)
     C = x.shape[-1]
-    loss = loss.sum(axis=-1) / C
+    loss = loss.sum(axis=x.ndim - 1) / C
     return _reduce(loss, reduction)

@@ -118,6 +118,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     if out is not None:
         raise TypeError("normalize: out= is not supported (the result is a new tensor); assign the result instead")
     x = as_input(input, "normalize")
+    if x.ndim == 0:  # torch wraps dim 0 / -1 of a 0-d tensor: x / max(|x|_p, eps)
+        if dim not in (0, -1):
+            raise IndexError(f"normalize: dim {dim} is out of range for a 0-d tensor (expected 0 or -1)")
+        return normalize(x.reshape(1), p, 0, eps).reshape(())
     if isinstance(p, numbers.Real) and math.isinf(p):  # max / min over an empty dim: no identity (torch raises)
         for ax in normalize_axis(dim, x.ndim, "normalize"):
             if x.shape[ax] == 0:
