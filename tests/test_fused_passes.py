@@ -43,6 +43,17 @@ def test_relu_vjp_writes_into_the_gradient_only_when_alone(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_vjp_of_0d_values(dtype):
+    """0-d inputs: NumPy's comparison gives a scalar, not an array; the select is still torch's."""
+    for xv, gv in ((-1.0, 2.0), (3.0, 2.0), (0.0, 5.0), (np.nan, 1.5)):
+        x, tx = _pair(np.array(xv, dtype))
+        TF.relu(tx).backward(torch.tensor(gv, dtype=tx.dtype))
+        F.relu(x).backward(np.array(gv, dtype))
+        assert_close(x.grad, tx.grad.numpy())
+        assert x.grad.shape == () and x.grad.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_relu_backward_keeps_retained_and_hooked_gradients_intact(dtype):
     a = np.random.default_rng(0).standard_normal((5, 6)).astype(dtype)
     c = np.random.default_rng(1).standard_normal((5, 6)).astype(dtype)
