@@ -156,13 +156,15 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                     continue
                 g = g.dense()
             extra = t._extra
+            vjps = t._vjps
             if extra is not None:
                 g = _apply_hooks(extra, g)
                 if capture is not None and t in capture:
                     capture[t] = g if capture[t] is None else capture[t] + g
                 elif extra.get("retain"):
                     _accumulate(t, g, owned, create_graph)
-            vjps = t._vjps
+                if "node_hooks" in extra and vjps.__class__ is not recompute:  # grad_fn.register_hook (graph.py)
+                    vjps = _node_hooked(t, vjps, extra["node_hooks"])
             if vjps.__class__ is recompute:  # an activation checkpoint: its graph, recomputed, joins this pass
                 outs = vjps.run(t, g, create_graph, retain_graph, leaves, heap)
                 horizon = _versions.horizon  # (the recomputation may have written in place)
@@ -271,6 +273,11 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             callbacks.pop(0)()
     finally:
         _tls.callbacks = outer_callbacks
+
+
+def _node_hooked(t, vjps, hooks):
+    from .graph import hooked_vjps   # (graph imports this module)
+    return hooked_vjps(t, vjps, hooks)
 
 
 class _Unmatched:

@@ -1,0 +1,152 @@
+"""PyTorch's autograd graph API (npgrad/autograd/graph.py), side by side with torch: t.grad_fn as a Node,
+node hooks."""
+import numpy as np
+import pytest
+import torch
+from torch.autograd import graph as tgraph
+
+import npgrad as npg
+from npgrad.autograd import graph as ngraph
+
+
+def _pair(a, dtype=np.float64):
+    a = np.asarray(a, dtype)
+    return npg.tensor(a), torch.tensor(a, requires_grad=True)
+
+
+# ------------------------------------------------------------------------------- grad_fn as a node
+def test_grad_fn_is_a_node_equal_to_the_op_name():
+    x, tx = _pair([1.0, 2.0, 3.0])
+    y = x * 2
+    assert y.grad_fn == "mul" and str(y.grad_fn) == "mul" and y.grad_fn.name() == "mul"
+    assert isinstance(y.grad_fn, ngraph.Node) and y.grad_fn == y.grad_fn and y.grad_fn != (x * 2).grad_fn
+    assert {y.grad_fn: 1}["mul"] == 1
+    assert x.grad_fn is None and tx.grad_fn is None
+    assert "grad_fn=<mul>" in repr(y)
+
+
+def test_next_functions_as_torch():
+    x, tx = _pair([1.0, 2.0, 3.0])
+    c = np.array([1.0, 2.0])
+    y, ty = x[:2] * c, tx[:2] * torch.tensor(c)
+    nf, tnf = y.grad_fn.next_functions, ty.grad_fn.next_functions
+    assert [(n is None, i) for n, i in nf] == [(n is None, i) for n, i in tnf] == [(False, 0), (True, 0)]
+    acc, tacc = nf[0][0].next_functions[0][0], tnf[0][0].next_functions[0][0]
+    assert acc.name() == tacc.name() == "torch::autograd::AccumulateGrad" and type(acc).__name__ == type(tacc).__name__ and acc.variable is x and tacc.variable is tx
+    assert acc.next_functions == tacc.next_functions == ()
+    s = (x * x).sum()
+    assert s.grad_fn.next_functions[0][0] == "mul"
+
+
+def test_metadata_persists():
+    x, _ = _pair([1.0])
+    y = x * 3
+    y.grad_fn.metadata["k"] = 1
+    assert y.grad_fn.metadata == {"k": 1}
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_node_prehook_and_hook_as_torch(dtype):
+    res = []
+    for lib in ("npg", "torch"):
+        x, tx = _pair([1.0, -2.0], dtype)
+        w, tw = _pair([3.0, 4.0], dtype)
+        a, b = (x, w) if lib == "npg" else (tx, tw)
+        y = a * b
+        seen = []
+        y.grad_fn.register_prehook(lambda go: (seen.append(np.array(go[0].tolist())), (go[0] * 2,))[1])
+        h = y.grad_fn.register_hook(lambda gi, go: (seen.append([np.array(g.tolist()) for g in gi]),
+                                                    (gi[0] * 10, gi[1]))[1])
+        (y * y).sum().backward()
+        res.append((seen, np.array(a.grad.tolist()), np.array(b.grad.tolist()), a.grad.dtype))
+        h.remove()
+        a.grad = None
+        (a * b).sum().backward()
+    (s1, ga, gb, _), (s2, tga, tgb, _) = res
+    np.testing.assert_allclose(ga, tga)
+    np.testing.assert_allclose(gb, tgb)
+    np.testing.assert_allclose(s1[0], s2[0])
+    np.testing.assert_allclose(s1[1][0], s2[1][0])
+    assert res[0][3] == dtype
+
+
+def test_node_hooks_with_create_graph_as_torch():
+    out = {}
+    for lib in ("npg", "torch"):
+        x = npg.tensor([1.0, 2.0]) if lib == "npg" else torch.tensor([1.0, 2.0], dtype=torch.float64,
+                                                                       requires_grad=True)
+        m, grad = (npg, npg.autograd.grad) if lib == "npg" else (torch, torch.autograd.grad)
+        y = m.sin(x) * x
+        y.grad_fn.register_hook(lambda gi, go: (gi[0] * 2, gi[1]))
+        y.grad_fn.register_prehook(lambda go: (go[0] * 3,))
+        g, = grad(y.sum(), x, create_graph=True)
+        gg, = grad(g.sum(), x)
+        out[lib] = np.array(g.tolist()), np.array(gg.tolist())
+    np.testing.assert_allclose(out["npg"][0], out["torch"][0])
+    np.testing.assert_allclose(out["npg"][1], out["torch"][1])
+
+
+def test_node_hook_sees_input_shaped_gradients_as_torch():
+    got = {}
+    for lib in ("npg", "torch"):
+        if lib == "npg":
+            x, b = npg.tensor([[1.0, 2.0]]), npg.tensor([[3.0], [4.0]])
+        else:
+            x = torch.tensor([[1.0, 2.0]], dtype=torch.float64, requires_grad=True)
+            b = torch.tensor([[3.0], [4.0]], dtype=torch.float64, requires_grad=True)
+        y = x + b
+        shapes = []
+        y.grad_fn.register_hook(lambda gi, go: shapes.append([tuple(g.shape) for g in gi] + [tuple(go[0].shape)]))
+        y.sum().backward()
+        got[lib] = shapes, x.grad.tolist(), b.grad.tolist()
+    assert got["npg"] == got["torch"]
+
+
+def test_node_hook_none_input_and_removal():
+    x, tx = _pair([1.0, 2.0])
+    got = []
+    y = x * np.array([3.0, 4.0])
+    ty = tx * torch.tensor([3.0, 4.0], dtype=torch.float64)
+    y.grad_fn.register_hook(lambda gi, go: got.append(gi[1]))
+    ty.grad_fn.register_hook(lambda gi, go: got.append(gi[1]))
+    y.sum().backward()
+    ty.sum().backward()
+    assert got == [None, None]
+    np.testing.assert_allclose(x.grad, tx.grad.numpy())
+
+
+def test_node_hook_bad_return_is_a_clear_error():
+    x, _ = _pair([1.0, 2.0])
+    y = x * x
+    y.grad_fn.register_hook(lambda gi, go: (gi[0][:1], gi[1]))
+    with pytest.raises(RuntimeError, match="shape"):
+        y.sum().backward()
+
+
+def test_accumulate_grad_prehook():
+    x, tx = _pair([1.0, 2.0])
+    for a in (x, tx):
+        acc = (a * 2).grad_fn.next_functions[0][0]
+        y = a * 2
+        acc = y.grad_fn.next_functions[0][0]
+        acc.register_prehook(lambda go: (go[0] + 1,))
+        y.sum().backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy())
+
+
+def test_node_hooks_and_metadata_stay_on_the_node_an_in_place_write_replaces():
+    out = {}
+    for lib in ("npg", "torch"):
+        x = npg.tensor([1.0, 2.0]) if lib == "npg" else torch.tensor([1.0, 2.0], dtype=torch.float64,
+                                                                       requires_grad=True)
+        y = x * 2
+        seen = []
+        y.grad_fn.register_hook(lambda gi, go: seen.append(go[0].tolist()))
+        y.grad_fn.metadata["a"] = 1
+        y *= 3
+        meta = (dict(y.grad_fn.metadata), dict(y.grad_fn.next_functions[0][0].metadata))
+        (y * y).sum().backward()
+        out[lib] = meta, seen, x.grad.tolist()
+    assert out["npg"] == out["torch"] == (({}, {"a": 1}), [[36.0, 72.0]], [72.0, 144.0])
