@@ -21,6 +21,7 @@ from .grad_mode import _state
 from .lazy_grads import _BATCH, _BATCH_MAX_SIZE, _LAZY, NoGrad, _batched_sum, _pass_on_no_grad
 from .leaves import _EarlyLeaves, _accumulate, _apply_hooks, _leaf_lock, _no_grad_leaf, _post_accumulate
 from .paths import extend_paths, on_paths_to
+from .record_layers import Packed
 
 
 class _Released(tuple):
@@ -122,8 +123,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     batch_small = not create_graph and leaves.__class__ is dict
     batch = _BATCH
     push, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
-    is_tensor, tensor_type, unbroadcast, exact, ident, ndarray, recompute = isinstance, Tensor, sum_to, Exact, \
-        passthrough, np.ndarray, Recompute  # locals: faster
+    is_tensor, tensor_type, unbroadcast, exact, ident, ndarray, recompute, packed = isinstance, Tensor, sum_to, \
+        Exact, passthrough, np.ndarray, Recompute, Packed  # locals: faster
     if on_path is not None:
         # Only a parent on a path to a requested input gets a gradient (autograd/paths.py): the loop's type
         # test then asks that instead (no tensor is of class _Unmatched, so every parent reaches is_tensor).
@@ -171,12 +172,15 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                 if on_path is not None and not extend_paths(on_path, outs, capture, recompute):
                     is_tensor, tensor_type = isinstance, Tensor  # (a node replaced beyond recovery: no more pruning)
                 continue
+            saved = t._saved
+            if saved.__class__ is packed:  # its values went through saved_tensors_hooks' pack (graph.py)
+                saved = saved.unpack()
             # inputs modified in place since t was recorded: their versions as of t (or an error)
-            parents = t._parents if t._seq > horizon else _versions.as_of(t)
+            parents = t._parents if t._seq > horizon else _versions.as_of(t, saved)
             if create_graph:
                 args, out = parents, t
             else:
-                args, out = t._saved, t.data
+                args, out = saved, t.data
             nargs = len(args)  # (a TypeError on a released node: see below)
             checked = vjps.__class__ is not exact
             n = len(parents)

@@ -1,17 +1,23 @@
-"""PyTorch's ``torch.autograd.graph``: graph nodes (``t.grad_fn``).
+"""PyTorch's ``torch.autograd.graph``: graph nodes (``t.grad_fn``), saved tensor hooks, multi-tensor hooks.
 
 * ``t.grad_fn`` is a :class:`Node` made on access (npgrad's tensors are their own graph nodes, so recording
   costs nothing more). It is a ``str`` equal to the op's npgrad name (``y.grad_fn == "mul"``), and has
   PyTorch's ``name()`` (that same name: npgrad's op names, not PyTorch's ``MulBackward0``), ``next_functions``,
   ``register_hook``, ``register_prehook`` and ``metadata``.
+* ``saved_tensors_hooks(pack, unpack)``: while on in a thread, the arrays an op saves for backward go through
+  ``pack`` when recorded and ``unpack`` when backward reads them. Off, it costs nothing: turning it on swaps the
+  recording function (record_layers.py), and backward tests one class per node.
 """
+import threading
+
 import numpy as np
 
 from ..tensor import Tensor, _wrap, passthrough
 from .engine import sum_to, cast_grad
+from .record_layers import Packed, set_layer
 from .versions import inputs_as_of
 
-__all__ = ["Node"]
+__all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
 
 
 # ---------------------------------------------------------------------------------------- nodes
@@ -191,3 +197,105 @@ def hooked_vjps(t, vjps, hooks):
         return vjp
 
     return _Hooked(make(i) for i in range(len(parents)))
+
+
+# ------------------------------------------------------------------------------ saved tensor hooks
+_tls = threading.local()   # .stack: this thread's active (pack, unpack) pairs; .disabled: the message or None
+_active = 0                # saved_tensors_hooks contexts active in any thread (the packing layer is on while > 0)
+_lock = threading.Lock()
+
+
+def _packing(inner):
+    def _record(data, op, parents, saved, vjps, jvps=None):
+        stack = getattr(_tls, "stack", None)
+        if stack and saved is not None:
+            pack, unpack = stack[-1]
+            _tls.stack = None   # ops run by pack itself are not packed
+            try:
+                saved = Packed(saved, pack, unpack, op, _wrap)
+            finally:
+                _tls.stack = stack
+        return inner(data, op, parents, saved, vjps, jvps)
+    return _record
+
+
+class saved_tensors_hooks:
+    """Context manager: while active in this thread, every array an op saves for backward is passed (as a
+    Tensor without gradient) to ``pack`` when the op is recorded, and what ``pack`` returned to ``unpack``
+    when backward needs the value (PyTorch's ``torch.autograd.graph.saved_tensors_hooks``; thread-local, and
+    only the innermost hooks apply). ``unpack`` must give back a Tensor or array of the saved shape (its dtype is
+    cast back to the saved one). Differences from PyTorch: npgrad saves different values (an op's output is
+    never saved: the node is the output), and ``create_graph=True`` backward reads the inputs themselves, so
+    there ``unpack``'s values are not used."""
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self):
+        global _active
+        msg = getattr(_tls, "disabled", None)
+        if msg is not None:
+            raise RuntimeError(msg)
+        stack = getattr(_tls, "stack", None)
+        if stack is None:
+            stack = _tls.stack = []
+        stack.append((self.pack_hook, self.unpack_hook))
+        with _lock:
+            _active += 1
+            if _active == 1:
+                set_layer("saved", _packing)
+        return self
+
+    def __exit__(self, *exc):
+        global _active
+        _tls.stack.pop()
+        with _lock:
+            _active -= 1
+            if _active == 0:
+                set_layer("saved", None)
+        return False
+
+
+class save_on_cpu:
+    """PyTorch's ``save_on_cpu(pin_memory=False, device_type="cuda")``: saved values are kept on the CPU. npgrad
+    only runs on the CPU, so this does nothing (but refuses, as PyTorch, inside ``disable_saved_tensors_hooks``)."""
+
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        self.pin_memory, self.device_type = pin_memory, device_type
+
+    def __enter__(self):
+        msg = getattr(_tls, "disabled", None)
+        if msg is not None:
+            raise RuntimeError(msg)
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class disable_saved_tensors_hooks:
+    """Context manager (or decorator): inside it (in this thread), entering ``saved_tensors_hooks`` raises
+    RuntimeError(``error_message``); entering it while saved tensor hooks are active raises too (as PyTorch's)."""
+
+    def __init__(self, error_message):
+        self.error_message = error_message
+
+    def __enter__(self):
+        if getattr(_tls, "stack", None):
+            raise RuntimeError(self.error_message)   # (as PyTorch: saved tensor hooks are active)
+        self._prev = getattr(_tls, "disabled", None)
+        _tls.disabled = self.error_message
+        return self
+
+    def __exit__(self, *exc):
+        _tls.disabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with disable_saved_tensors_hooks(self.error_message):
+                return fn(*args, **kwargs)
+        return wrapper
