@@ -294,6 +294,37 @@ def test_disable_saved_tensors_hooks_and_save_on_cpu():
     np.testing.assert_allclose(x.grad, [2.0, 4.0])
 
 
+# ------------------------------------------------------------------------------ multi-grad hooks
+def _multi(lib, mode):
+    if lib == "npg":
+        a, b = npg.tensor([1.0, 2.0]), npg.tensor([3.0, 4.0])
+        g = ngraph
+    else:
+        a, b = torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0, 4.0], requires_grad=True)
+        g = tgraph
+    seen = []
+    if mode == "all":
+        h = g.register_multi_grad_hook((a, b), lambda gs: seen.append([None if x is None else x.tolist() for x in gs]))
+    else:
+        h = g.register_multi_grad_hook((a, b), lambda x: seen.append(x.tolist()), mode="any")
+    (a * 2).sum().backward(inputs=[a])
+    (a * 2 + b * 3).sum().backward()
+    (a * 5).sum().backward()
+    h.remove()
+    (a * 7 + b).sum().backward()
+    return seen
+
+
+@pytest.mark.parametrize("mode", ["all", "any"])
+def test_register_multi_grad_hook_as_torch(mode):
+    assert _multi("npg", mode) == _multi("torch", mode)
+
+
+def test_register_multi_grad_hook_bad_mode():
+    with pytest.raises(ValueError, match="mode"):
+        ngraph.register_multi_grad_hook([npg.tensor([1.0])], print, mode="some")
+
+
 def test_node_hooks_and_metadata_stay_on_the_node_an_in_place_write_replaces():
     out = {}
     for lib in ("npg", "torch"):

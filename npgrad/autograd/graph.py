@@ -7,17 +7,18 @@
 * ``saved_tensors_hooks(pack, unpack)``: while on in a thread, the arrays an op saves for backward go through
   ``pack`` when recorded and ``unpack`` when backward reads them. Off, it costs nothing: turning it on swaps the
   recording function (record_layers.py), and backward tests one class per node.
+* ``register_multi_grad_hook(tensors, fn, mode="all" | "any")``.
 """
 import threading
 
 import numpy as np
 
 from ..tensor import Tensor, _wrap, passthrough
-from .engine import sum_to, cast_grad
+from .engine import _tls as _engine_tls, queue_callback, sum_to, cast_grad
 from .record_layers import Packed, set_layer
 from .versions import inputs_as_of
 
-__all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
+__all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks", "register_multi_grad_hook"]
 
 
 # ---------------------------------------------------------------------------------------- nodes
@@ -299,3 +300,61 @@ class disable_saved_tensors_hooks:
             with disable_saved_tensors_hooks(self.error_message):
                 return fn(*args, **kwargs)
         return wrapper
+
+
+# --------------------------------------------------------------------------------- multi-grad hooks
+class _MultiHandle:
+    __slots__ = ("handles",)
+
+    def __init__(self, handles):
+        self.handles = handles
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def register_multi_grad_hook(tensors, fn, *, mode="all"):
+    """PyTorch's ``register_multi_grad_hook``. ``mode="all"``: once per backward pass that computes a gradient for
+    any of ``tensors``, ``fn(grads)`` gets a tuple with one gradient per tensor (None for those this pass gives
+    none), after the pass's gradients are all computed. ``mode="any"``: ``fn(grad)`` with the first gradient the
+    pass computes for any of them. ``fn``'s return value is ignored. Returns a handle with ``remove()``."""
+    if mode not in ("all", "any"):
+        raise ValueError(f"register_multi_grad_hook: mode must be 'all' or 'any', got {mode!r}")
+    tensors = tuple(tensors)
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor) or not t._requires_grad:
+            raise RuntimeError(f"register_multi_grad_hook: tensor {i} must be a Tensor that requires grad, got "
+                               f"{type(t).__name__}" + (" that does not require grad" if isinstance(t, Tensor) else ""))
+    state = {"pass": None}
+    lock = threading.Lock()
+
+    def make(i):
+        if mode == "any":
+            def hook(g):
+                this = getattr(_engine_tls, "callbacks", None)
+                with lock:
+                    if state["pass"] is this:
+                        return None
+                    state["pass"] = this
+                fn(g)
+                return None
+        else:
+            def hook(g):
+                this = getattr(_engine_tls, "callbacks", None)
+                with lock:
+                    if state["pass"] is not this:
+                        state["pass"] = this
+                        grads = state["grads"] = [None] * len(tensors)
+                        queue_callback(lambda: fn(tuple(grads)))
+                    state["grads"][i] = g
+                return None
+        return hook
+
+    return _MultiHandle([t.register_hook(make(i)) for i, t in enumerate(tensors)])
