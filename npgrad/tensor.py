@@ -98,8 +98,9 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        """Name of the op that made this tensor, or None for a leaf."""
-        return None if self._vjps is None else self._op
+        """The op's node (a str equal to the op's name, with PyTorch's Node API: autograd/graph.py), or None."""
+        from .autograd.graph import Node
+        return None if self._vjps is None else Node(self)
 
     def __len__(self):
         if self.data.ndim == 0:

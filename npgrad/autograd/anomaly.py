@@ -29,6 +29,7 @@ import weakref
 import numpy as np
 
 from ..tensor import Tensor
+from .record_layers import Packed, set_layer
 from .versions import inputs_as_of
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
@@ -125,7 +126,8 @@ def _origin(t, index):
         if p._parents is None:
             return f"they came from the output of op '{p._op}', whose graph was already freed", ""
         parents = inputs_as_of(p)
-        seen = p._saved if p._saved is not None else parents   # the values the op saved (None: an input its
+        seen = p._saved if p._saved is not None and p._saved.__class__ is not Packed else parents  # the values the op
+        # saved (packed by saved_tensors_hooks: its inputs' values then; None: an input its
         # VJPs do not read, not saved: see npgrad/ops/elementwise.py; the input's own values then)
         nxt = next((q for q, v in zip(parents, seen) if _nonfinite(q if v is None else v)), None)
         if nxt is None:
@@ -267,20 +269,14 @@ def _make_checking_run_backward(orig):
 
 def _enable():
     from . import engine
-    orig_record = sys.modules["npgrad.tensor"]._record  # (npgrad.tensor the attribute is the function)
-    checking = _make_checking_record(orig_record)
-    for name, mod in list(sys.modules.items()):
-        if mod is None or not (name == "npgrad" or name.startswith("npgrad.")):
-            continue
-        if getattr(mod, "_record", None) is orig_record:
-            _patched.append((mod, "_record", orig_record))
-            mod._record = checking
+    set_layer("anomaly", _make_checking_record)  # (over saved_tensors_hooks' packing, if on: record_layers.py)
     orig_rb = engine.run_backward
     _patched.append((engine, "run_backward", orig_rb))
     engine.run_backward = _make_checking_run_backward(orig_rb)
 
 
 def _disable():
+    set_layer("anomaly", None)
     while _patched:
         mod, name, orig = _patched.pop()
         setattr(mod, name, orig)

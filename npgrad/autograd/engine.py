@@ -21,6 +21,7 @@ from .grad_mode import _state
 from .lazy_grads import _BATCH, _BATCH_MAX_SIZE, _LAZY, NoGrad, _batched_sum, _pass_on_no_grad
 from .leaves import _EarlyLeaves, _accumulate, _apply_hooks, _leaf_lock, _no_grad_leaf, _post_accumulate
 from .paths import extend_paths, on_paths_to
+from .record_layers import Packed
 
 
 class _Released(tuple):
@@ -122,8 +123,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     batch_small = not create_graph and leaves.__class__ is dict
     batch = _BATCH
     push, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
-    is_tensor, tensor_type, unbroadcast, exact, ident, ndarray, recompute = isinstance, Tensor, sum_to, Exact, \
-        passthrough, np.ndarray, Recompute  # locals: faster
+    is_tensor, tensor_type, unbroadcast, exact, ident, ndarray, recompute, packed = isinstance, Tensor, sum_to, \
+        Exact, passthrough, np.ndarray, Recompute, Packed  # locals: faster
     if on_path is not None:
         # Only a parent on a path to a requested input gets a gradient (autograd/paths.py): the loop's type
         # test then asks that instead (no tensor is of class _Unmatched, so every parent reaches is_tensor).
@@ -156,25 +157,30 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                     continue
                 g = g.dense()
             extra = t._extra
+            vjps = t._vjps
             if extra is not None:
                 g = _apply_hooks(extra, g)
                 if capture is not None and t in capture:
                     capture[t] = g if capture[t] is None else capture[t] + g
                 elif extra.get("retain"):
                     _accumulate(t, g, owned, create_graph)
-            vjps = t._vjps
+                if "node_hooks" in extra and vjps.__class__ is not recompute:  # grad_fn.register_hook (graph.py)
+                    vjps = _node_hooked(t, vjps, extra["node_hooks"])
             if vjps.__class__ is recompute:  # an activation checkpoint: its graph, recomputed, joins this pass
                 outs = vjps.run(t, g, create_graph, retain_graph, leaves, heap)
                 horizon = _versions.horizon  # (the recomputation may have written in place)
                 if on_path is not None and not extend_paths(on_path, outs, capture, recompute):
                     is_tensor, tensor_type = isinstance, Tensor  # (a node replaced beyond recovery: no more pruning)
                 continue
+            saved = t._saved
+            if saved.__class__ is packed:  # its values went through saved_tensors_hooks' pack (graph.py)
+                saved = saved.unpack()
             # inputs modified in place since t was recorded: their versions as of t (or an error)
-            parents = t._parents if t._seq > horizon else _versions.as_of(t)
+            parents = t._parents if t._seq > horizon else _versions.as_of(t, saved)
             if create_graph:
                 args, out = parents, t
             else:
-                args, out = t._saved, t.data
+                args, out = saved, t.data
             nargs = len(args)  # (a TypeError on a released node: see below)
             checked = vjps.__class__ is not exact
             n = len(parents)
@@ -271,6 +277,11 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
             callbacks.pop(0)()
     finally:
         _tls.callbacks = outer_callbacks
+
+
+def _node_hooked(t, vjps, hooks):
+    from .graph import hooked_vjps   # (graph imports this module)
+    return hooked_vjps(t, vjps, hooks)
 
 
 class _Unmatched:

@@ -125,13 +125,17 @@ def reads_input(op, i, grads):
     return any(i + 1 in by[j if len(by) > 1 else 0] for j in grads)
 
 
-def as_of(t):
+def as_of(t, saved=None):
     """``t``'s inputs as they were when ``t`` was recorded (earlier versions of tensors modified in
-    place since). Raises if a value ``t``'s VJPs read was overwritten since ``t`` was recorded."""
+    place since). Raises if a value ``t``'s VJPs read was overwritten since ``t`` was recorded. ``saved``:
+    ``t``'s saved values if not ``t._saved`` (those unpacked by saved_tensors_hooks: a hook that gave back the
+    array itself is checked as the array is)."""
     seq = t._seq
+    if saved is None:
+        saved = t._saved
     by = _READS_BY.get(t._op)
     if by is None:
-        positions = range(1 + len(t._saved or ()))
+        positions = range(1 + len(saved or ()))
     elif len(by) == 1:
         positions = by[0]
     else:  # what the VJPs of the inputs that need a gradient read
@@ -140,7 +144,7 @@ def as_of(t):
             if isinstance(p, Tensor) and p._requires_grad:
                 positions += by[j]
     if positions:
-        values = (t.data,) + tuple(t._saved or ())
+        values = (t.data,) + tuple(saved or ())
         for i in positions:
             entry = _entry(values[i]) if i < len(values) else None
             if entry is not None and entry.seqs and entry.seqs[-1] > seq:

@@ -217,9 +217,10 @@ def snapshot(x, copy=False):
 def _move_hooks(x, old):
     """Hooks registered on ``x`` before a write see the gradient of the value they were registered on: they move
     to ``old``, the snapshot of that value (as in PyTorch, where they stay on the earlier grad_fn)."""
-    hooks = x._extra.pop("hooks", None) if x._extra else None
-    if hooks:
-        old._extra = dict(old._extra or {}, hooks=hooks)
+    for key in ("hooks", "node_hooks", "metadata"):  # (the last two: its grad_fn's, autograd/graph.py)
+        hooks = x._extra.pop(key, None) if x._extra else None
+        if hooks:
+            old._extra = dict(old._extra or {}, **{key: hooks})
 
 
 def _become(x, node, prev):
