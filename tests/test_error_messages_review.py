@@ -1,0 +1,69 @@
+"""Bad input to the public API gets a clear error naming the op (and the value or shapes at fault), never a
+bare NumPy/Python error from deep inside nor a silent result; where relevant, NumPy/PyTorch refuse the same
+input too (the oracle)."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import npgrad as npg
+import npgrad.nn.functional as F
+
+
+def _t(*shape, dtype=np.float64):
+    return npg.tensor(np.random.default_rng(0).standard_normal(shape).astype(dtype), requires_grad=True)
+
+
+# --- pointwise losses: a target that is None / a string / of a shape that does not broadcast ---------------
+
+POINTWISE_LOSSES = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "poisson_nll_loss", "soft_margin_loss",
+                    "kl_div", "hinge_embedding_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
+
+
+@pytest.mark.parametrize("name", POINTWISE_LOSSES)
+@pytest.mark.parametrize("bad", [None, "abc"])
+def test_loss_target_not_a_tensor(name, bad):
+    x = _t(3, 3)
+    with pytest.raises((TypeError, AttributeError)):  # the oracle: torch refuses a non-Tensor target
+        getattr(TF, name)(torch.tensor(x.data), bad)
+    with pytest.raises(TypeError, match=rf"^{name}: target"):
+        getattr(F, name)(x, bad)
+
+
+@pytest.mark.parametrize("name", ["l1_loss", "smooth_l1_loss", "huber_loss", "poisson_nll_loss"])
+def test_loss_target_shape_mismatch(name):
+    x, t = _t(2, 3), _t(4, 5)
+    with pytest.raises(RuntimeError):
+        getattr(TF, name)(torch.tensor(x.data), torch.tensor(t.data))
+    with pytest.raises(ValueError, match=rf"^{name}: input of shape \(2, 3\) and target of shape \(4, 5\)"):
+        getattr(F, name)(x, t)
+
+
+def test_gaussian_nll_loss_none_target_or_var():
+    x = _t(3)
+    with pytest.raises(TypeError):
+        TF.gaussian_nll_loss(torch.tensor(x.data), None, torch.ones(3))
+    with pytest.raises(TypeError, match=r"^gaussian_nll_loss: target"):
+        F.gaussian_nll_loss(x, None, npg.ones(3))
+    with pytest.raises(TypeError, match=r"^gaussian_nll_loss: var"):
+        F.gaussian_nll_loss(x, x, None)
+
+
+@pytest.mark.parametrize("name", ["margin_ranking_loss", "cosine_embedding_loss"])
+def test_pair_loss_target_none(name):
+    a, b = _t(2, 3), _t(2, 3)
+    if name == "margin_ranking_loss":
+        a, b = a[0], b[0]
+    with pytest.raises((TypeError, AttributeError)):
+        getattr(TF, name)(torch.tensor(a.data), torch.tensor(b.data), None)
+    with pytest.raises(TypeError, match=rf"^{name}: target must be a tensor, got NoneType"):
+        getattr(F, name)(a, b, None)
+
+
+def test_hinge_embedding_loss_none_target_was_silent():
+    # before: F.hinge_embedding_loss(x, None) returned tensor(1.) (None compared unequal to +-1 everywhere)
+    x = _t(3, 3)
+    with pytest.raises(TypeError):
+        TF.hinge_embedding_loss(torch.tensor(x.data), None)
+    with pytest.raises(TypeError, match=r"^hinge_embedding_loss: target must be a tensor, got NoneType"):
+        F.hinge_embedding_loss(x, None)
