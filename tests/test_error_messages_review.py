@@ -67,3 +67,29 @@ def test_hinge_embedding_loss_none_target_was_silent():
         TF.hinge_embedding_loss(torch.tensor(x.data), None)
     with pytest.raises(TypeError, match=r"^hinge_embedding_loss: target must be a tensor, got NoneType"):
         F.hinge_embedding_loss(x, None)
+
+
+# --- NumPy functions without a gradient (npgrad/ops/nondiff.py) and any/all: NumPy's own errors, named ---------
+
+_X = np.random.default_rng(1).standard_normal((2, 3))
+
+
+@pytest.mark.parametrize("name, call", [
+    ("any", lambda m, x: m.any(x, axis=5)),
+    ("all", lambda m, x: m.all(x, axis=-3)),
+    ("argsort", lambda m, x: m.argsort(x, axis=5)),
+    ("count_nonzero", lambda m, x: m.count_nonzero(x, axis=2)),
+    ("nanargmax", lambda m, x: m.nanargmax(x, axis=5)),
+    ("nanargmin", lambda m, x: m.nanargmin(x, axis=5)),
+    ("unique", lambda m, x: m.unique(x, axis=5)),
+    ("argpartition", lambda m, x: m.argpartition(x, np.ones((2, 2), int))),
+    ("searchsorted", lambda m, x: m.searchsorted(x, 0.5)),
+    ("digitize", lambda m, x: m.digitize(x, np.ones((2, 2)))),
+    ("allclose", lambda m, x: m.allclose(x, np.ones((4, 5)))),
+    ("isclose", lambda m, x: m.isclose(x, np.ones((4, 5)))),
+])
+def test_nondiff_numpy_errors_name_the_function(name, call):
+    with pytest.raises(Exception) as oracle:  # NumPy refuses the same input
+        call(np, _X)
+    with pytest.raises(type(oracle.value), match=rf"^{name}: "):
+        call(npg, npg.tensor(_X))
