@@ -93,3 +93,20 @@ def test_nondiff_numpy_errors_name_the_function(name, call):
         call(np, _X)
     with pytest.raises(type(oracle.value), match=rf"^{name}: "):
         call(npg, npg.tensor(_X))
+
+
+# --- activations, softmax and dropout on bad input ---------------------------------------------------------
+
+_INT = np.arange(24).reshape(2, 3, 4)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_softmax_integer_input(name):
+    with pytest.raises(NotImplementedError):  # torch: "softmax_lastdim_kernel_impl" not implemented for 'Long'
+        getattr(TF, name)(torch.tensor(_INT), dim=1)
+    with pytest.raises(TypeError, match=rf"^{name}: expected a floating point or complex input, got int64"):
+        getattr(F, name)(npg.tensor(_INT), dim=1)
+    # with dtype= (torch's way to run it on integers) it works, as torch's
+    out = getattr(F, name)(npg.tensor(_INT), dim=1, dtype=np.float64)
+    ref = getattr(TF, name)(torch.tensor(_INT), dim=1, dtype=torch.float64)
+    np.testing.assert_allclose(out.data, ref.numpy(), rtol=1e-12)
