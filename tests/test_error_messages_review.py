@@ -110,3 +110,26 @@ def test_softmax_integer_input(name):
     out = getattr(F, name)(npg.tensor(_INT), dim=1, dtype=np.float64)
     ref = getattr(TF, name)(torch.tensor(_INT), dim=1, dtype=torch.float64)
     np.testing.assert_allclose(out.data, ref.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+                                  "feature_alpha_dropout"])
+def test_dropout_integer_input(name):
+    # before: dropout1d/2d/3d silently returned an int tensor (kept values scaled by 1/(1-p) and truncated),
+    # dropout a bare "Cannot cast ufunc 'multiply' output"; torch refuses an integer input while training
+    x = _INT.reshape((2, 3, 4) if name not in ("dropout3d",) else (1, 2, 3, 4))
+    with pytest.raises(RuntimeError):
+        getattr(TF, name)(torch.tensor(x), 0.3, training=True)
+    with pytest.raises(TypeError, match=rf"^{name}: expected a floating point input, got int64"):
+        getattr(F, name)(npg.tensor(x), 0.3, training=True)
+    assert getattr(F, name)(npg.tensor(x), 0.3, training=False).dtype == np.int64  # (not training: as it is)
+
+
+@pytest.mark.parametrize("name", ["dropout", "dropout1d", "alpha_dropout"])
+@pytest.mark.parametrize("p", [None, "abc"])
+def test_dropout_p_not_a_number(name, p):
+    x = _t(2, 3, 4)
+    with pytest.raises(TypeError):
+        getattr(TF, name)(torch.tensor(x.data), p)
+    with pytest.raises(TypeError, match=rf"^{name}: dropout probability must be a number, got {p!r}"):
+        getattr(F, name)(x, p)
