@@ -133,3 +133,14 @@ def test_dropout_p_not_a_number(name, p):
         getattr(TF, name)(torch.tensor(x.data), p)
     with pytest.raises(TypeError, match=rf"^{name}: dropout probability must be a number, got {p!r}"):
         getattr(F, name)(x, p)
+
+
+@pytest.mark.parametrize("name", ["relu_", "elu_", "selu_", "celu_", "hardtanh_", "relu6_", "leaky_relu_",
+                                  "rrelu_", "threshold_"])
+@pytest.mark.parametrize("bad", [None, "abc"])
+def test_inplace_activation_not_a_tensor(name, bad):
+    args = (0.5, 0.0) if name == "threshold_" else ()
+    with pytest.raises((TypeError, AttributeError)):
+        getattr(TF, name)(bad, *args)
+    with pytest.raises(TypeError, match=rf"^{name}: expected a Tensor to write into, got {type(bad).__name__}"):
+        getattr(F, name)(bad, *args)
