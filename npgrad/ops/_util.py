@@ -60,6 +60,18 @@ def normalize_one_axis(axis, ndim, where):
     return a % ndim
 
 
+def named_error(name, e):
+    """NumPy's exception ``e`` (raised by a NumPy call an op makes on the user's input) re-made to name the op
+    ``name`` in front of NumPy's message, of the same type (a NumPy-private subclass such as UFuncTypeError as
+    its builtin base, whose constructor takes a message); raise it ``from None``."""
+    if str(e).startswith(f"{name}:"):
+        return e
+    cls = type(e)
+    if cls is not np.exceptions.AxisError and cls.__module__ != "builtins":
+        cls = next(c for c in cls.__mro__ if c.__module__ == "builtins")
+    return cls(f"{name}: {e}")
+
+
 def zeros_grad(g):
     """A zero gradient shaped like ``g`` (a constant in either backward mode)."""
     return np.zeros(g.shape, dtype=g.dtype)

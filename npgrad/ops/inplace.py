@@ -442,6 +442,8 @@ def method(name, fn, op=None):
             r = _tensor_mod._vmap_call("inplace", m, (self,) + args, kwargs)
             if r is not NotImplemented:
                 return r
+        if not isinstance(self, Tensor):  # (F.relu_(None): not an AttributeError from deep inside)
+            raise TypeError(f"{name}: expected a Tensor to write into, got {type(self).__name__}")
         tensors = [a for a in args if isinstance(a, Tensor)] + [a for a in kwargs.values() if isinstance(a, Tensor)]
         if not (_state.enabled and (self._requires_grad or any(t._requires_grad for t in tensors)
                                     or (_view_of(self) is not None and _view_of(self)[0]._requires_grad))) \

@@ -12,7 +12,7 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap
 from . import elementwise as _elementwise
 from .index import scatter_add
-from ._util import batching_rule
+from ._util import batching_rule, named_error
 from .shape import broadcast_to
 
 _NO = object()
@@ -41,7 +41,12 @@ def _passthrough(npfn, doc=None, vmap="loop"):
     """``npfn`` applied to the tensors' data, its arrays returned as constant tensors; ``vmap`` names its
     batching rule (``npgrad/_vmap_rules.py``; "loop": per sample, e.g. results whose shape depends on the data)."""
     def fn(*args, **kwargs):
-        return _wrapped(npfn(*(_raw(a) for a in args), **{k: _raw(v) for k, v in kwargs.items()}))
+        args, kwargs = [_raw(a) for a in args], {k: _raw(v) for k, v in kwargs.items()}
+        try:
+            r = npfn(*args, **kwargs)
+        except (TypeError, ValueError, IndexError) as e:  # (NumPy's message, named: never a bare one)
+            raise named_error(fn.__name__, e) from None
+        return _wrapped(r)
     fn.__name__ = fn.__qualname__ = npfn.__name__
     fn.__doc__ = doc
     fn.__wrapped__ = npfn  # (its signature, for the batching rules)

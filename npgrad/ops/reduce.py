@@ -9,8 +9,8 @@ import importlib
 
 from ..tensor import Tensor, _make, _wrap
 from .reduce_where import ddof_or_correction, masked
-from ._util import (as_input, batching_rule, normalize_axis, normalize_one_axis, numpy_dtype_out, unreduce,
-                    zero_d_axis)
+from ._util import (as_input, batching_rule, named_error, normalize_axis, normalize_one_axis, numpy_dtype_out,
+                    unreduce, zero_d_axis)
 
 _tm = importlib.import_module("..tensor", __package__)
 _NOVALUE = np._NoValue
@@ -309,13 +309,19 @@ argmin = _arg("argmin", np.argmin)
 @batching_rule("axis_all")
 def any(x, axis=None, keepdims=False):
     xd = _value(x)
-    return _wrap(np.any(xd, axis=axis, keepdims=keepdims))
+    try:
+        return _wrap(np.any(xd, axis=axis, keepdims=keepdims))
+    except (TypeError, ValueError) as e:  # (an axis out of range, not an int: NumPy's message, named)
+        raise named_error("any", e) from None
 
 
 @batching_rule("axis_all")
 def all(x, axis=None, keepdims=False):
     xd = _value(x)
-    return _wrap(np.all(xd, axis=axis, keepdims=keepdims))
+    try:
+        return _wrap(np.all(xd, axis=axis, keepdims=keepdims))
+    except (TypeError, ValueError) as e:  # (an axis out of range, not an int: NumPy's message, named)
+        raise named_error("all", e) from None
 
 
 any.zero_d_axis = all.zero_d_axis = True  # (np.any / np.all take axis 0 or -1 of a 0-d input)

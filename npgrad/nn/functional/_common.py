@@ -66,3 +66,23 @@ def _legacy_reduction(size_average, reduce, reduction, name):
 
 
 _versions.reads("with_value", "")
+
+
+def _target(t, shape, name, what="target"):
+    """A loss's ``target`` (or another tensor argument, ``what``), checked up front so that bad input
+    is reported by the loss, not by an op deep inside it: a Tensor, array, number or list of numbers (else a
+    TypeError, as torch's "must be Tensor"), broadcasting against the input's ``shape`` (else a ValueError;
+    ``shape=None`` skips this, for a loss that checks its own shape rule). Returns ``t``."""
+    if not isinstance(t, (Tensor, np.ndarray, np.generic, int, float, list, tuple)):
+        raise TypeError(f"{name}: {what} must be a tensor, got {type(t).__name__}")
+    # (a Tensor's dtype and shape, not its values: inside vmap a batched tensor's values are not to be read)
+    dtype, tshape = (np.dtype(t.dtype), tuple(t.shape)) if isinstance(t, Tensor) else (_data(t).dtype, np.shape(t))
+    if dtype.kind not in "biufc":
+        raise TypeError(f"{name}: {what} must hold numbers, got dtype {dtype}")
+    if shape is not None:
+        try:
+            np.broadcast_shapes(tuple(shape), tshape)
+        except ValueError:
+            raise ValueError(f"{name}: input of shape {tuple(shape)} and {what} of shape {tshape} do not "
+                             f"broadcast") from None
+    return t

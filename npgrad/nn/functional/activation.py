@@ -150,6 +150,9 @@ def _softmax_input(input, dim, dtype, name):
     x = as_input(input, name)
     if dtype is not None:
         x = x.astype(dtype)
+    if np.dtype(x.dtype).kind not in "fc":  # (as torch: "softmax_lastdim_kernel_impl" not implemented for 'Long')
+        raise TypeError(f"{name}: expected a floating point or complex input, got {np.dtype(x.dtype)}; pass "
+                        f"dtype= (e.g. dtype=npg.float32) to compute it in floating point")
     return x, x.data, _softmax_dim(x.ndim, dim, name)
 
 

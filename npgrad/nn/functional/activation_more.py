@@ -269,6 +269,9 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     x = as_input(input, "softmin")
     if dtype is not None:
         x = x.astype(dtype)
+    if np.dtype(x.dtype).kind not in "fc":  # (named softmin, not the softmax it calls)
+        raise TypeError(f"softmin: expected a floating point or complex input, got {np.dtype(x.dtype)}; pass "
+                        f"dtype= (e.g. dtype=npg.float32) to compute it in floating point")
     if dim is None:
         from .activation import _softmax_dim
         dim = _softmax_dim(x.ndim, None, "softmin")

@@ -20,8 +20,18 @@ _ALPHA = 1.7580993408473766  # SELU's -scale * alpha: the value a dropped unit t
 
 
 def _check_p(p, name):
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: dropout probability must be a number, got {p!r}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{name}: dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _check_float(x, name):
+    """Dropout scales the kept values by a float: an integer or bool input (while training) is refused, as
+    PyTorch's "result type Float can't be cast to the desired output type Long" (never truncated silently)."""
+    if np.dtype(x.dtype).kind not in "fc":
+        raise TypeError(f"{name}: expected a floating point input, got {np.dtype(x.dtype)} (the kept values are "
+                        f"scaled by 1/(1-p)); convert it first, e.g. x.astype(npg.float32)")
 
 
 def _dropout_impl(x, p, feature, alpha, name):
@@ -55,6 +65,7 @@ def _apply(input, p, training, inplace, feature, alpha, name):
     x = as_input(input, name)
     if not training or p == 0.0:
         return x
+    _check_float(x, name)
     if inplace:
         from ...ops import inplace as _inplace
         return _inplace.method(name + "_", lambda t: _dropout_impl(t, p, feature, alpha, name), name)(x)
@@ -68,6 +79,7 @@ def _feature(input, p, training, inplace, batched_dims, name):
         return _apply(x, p, training, inplace, True, False, name)
     if not training or p == 0.0:
         return x
+    _check_float(x, name)
 
     def fn(t):
         return _dropout_impl(t.reshape((1,) + t.shape), p, True, False, name).reshape(t.shape)

@@ -96,11 +96,12 @@ def bilinear(input1, input2, weight, bias=None):
 # --------------------------------------------------------------------------- dropout
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` (when training)."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    from .dropout import _check_float, _check_p
+    _check_p(p, "dropout")
     x = as_input(input, "dropout")
     if not training or p == 0.0:
         return x
+    _check_float(x, "dropout")
     if inplace:    # PyTorch's dropout_: the input's memory gets the result (a recorded in-place write)
         from ...ops import inplace as _inplace
         return _inplace.method("dropout_", lambda t: dropout(t, p, True, False, generator), "dropout")(x)

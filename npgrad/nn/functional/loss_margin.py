@@ -13,7 +13,7 @@ from ...ops._util import as_input, batching_rule
 from ...tensor import Tensor
 from .distance import pairwise_distance
 from .loss import _check_reduction, _reduce
-from ._common import _data, _float_target, _legacy_reduction
+from ._common import _data, _float_target, _legacy_reduction, _target as _checked_target
 
 __all__ = ["cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
            "triplet_margin_with_distance_loss", "multilabel_margin_loss", "multi_margin_loss"]
@@ -34,9 +34,10 @@ def _float(x, name):
     return t
 
 
-def _target(t):
+def _target(t, name):
     """A target for shape checks and comparisons: a Tensor as it is (inside vmap it may be batched; its
-    comparisons are then ops), anything else as an array."""
+    comparisons are then ops), anything else as an array (None or a string: a TypeError naming the loss)."""
+    _checked_target(t, None, name)
     return t if isinstance(t, Tensor) else _data(t)
 
 
@@ -49,7 +50,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     inputs (N, D) with target (N,), or (D,) with a 0-d target."""
     reduction = _reduction(size_average, reduce, reduction, "cosine_embedding_loss")
     a, b = _float(input1, "cosine_embedding_loss"), _float(input2, "cosine_embedding_loss")
-    td = _target(target)
+    td = _target(target, "cosine_embedding_loss")
     if td.ndim not in (0, 1):
         raise ValueError(f"cosine_embedding_loss: 0D or 1D target tensor expected, multi-target not supported "
                          f"(target of shape {td.shape})")
@@ -73,7 +74,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     """``max(0, -target * (x1 - x2) + margin)`` for targets in {1, -1}."""
     reduction = _reduction(size_average, reduce, reduction, "margin_ranking_loss")
     a, b = _float(input1, "margin_ranking_loss"), _float(input2, "margin_ranking_loss")
-    td = _target(target)
+    td = _target(target, "margin_ranking_loss")
     if not a.ndim == b.ndim == td.ndim:
         raise ValueError(f"margin_ranking_loss: All input tensors should have same dimension but got sizes: "
                          f"input1: {a.shape}, input2: {b.shape}, target: {td.shape}")
@@ -85,12 +86,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     """``x`` where ``target == 1`` and ``max(0, margin - x)`` where ``target == -1``."""
     reduction = _reduction(size_average, reduce, reduction, "hinge_embedding_loss")
     x = _float(input, "hinge_embedding_loss")
-    td = _data(target)
-    try:
-        np.broadcast_shapes(x.shape, td.shape)
-    except ValueError:
-        raise ValueError(f"hinge_embedding_loss: input of shape {x.shape} and target of shape {td.shape} do "
-                         f"not broadcast") from None
+    td = _data(_checked_target(target, x.shape, "hinge_embedding_loss"))
     out = _ew.where(td != 1, _clamp_min0(margin - x), 0) + _ew.where(td != -1, x, 0)
     return _reduce(out, reduction)
 
