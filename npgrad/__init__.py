@@ -34,6 +34,7 @@ from . import signal  # noqa: E402
 from . import utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist  # noqa: E402  (torch's aliases)
+_ops._torch_more.attach(Tensor)  # torch's remaining Tensor methods (ops/torch_more.py) over all of npg
 
 float32 = _np.float32  # NumPy's dtype classes, so npg.float32 works wherever np.float32 does
 float64 = _np.float64
