@@ -257,3 +257,17 @@ def test_vmap_and_jvp_of_composed_names():
         _, tang = npg.func.jvp(f, (npg.tensor(a),), (npg.tensor(v),))
         _, ttang = torch.func.jvp(g, (torch.tensor(a),), (torch.tensor(v),))
         assert_close(tang, ttang.numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_std_var_unbiased_keyword(dtype):
+    """torch's ``unbiased=`` on std / var (the method and npg.std / npg.var): it raised TypeError."""
+    a = rnd(3, 4, dtype=dtype)
+    for name in ("std", "var"):
+        for kw in ({"unbiased": False}, {"unbiased": True}, {"dim": 1, "unbiased": False, "keepdim": True}):
+            compare_with_torch(lambda x: getattr(x, name)(**kw), lambda t: getattr(t, name)(**kw), [a],
+                               what=f"x.{name}(**{kw})")
+            compare_with_torch(lambda x: getattr(npg, name)(x, **kw), lambda t: getattr(torch, name)(t, **kw), [a],
+                               what=f"npg.{name}(x, **{kw})")
+        with pytest.raises(TypeError, match=f"{name}.*unbiased= and correction="):
+            getattr(npg, name)(npg.tensor(a), unbiased=True, correction=1)
