@@ -271,3 +271,25 @@ def test_std_var_unbiased_keyword(dtype):
                                what=f"npg.{name}(x, **{kw})")
         with pytest.raises(TypeError, match=f"{name}.*unbiased= and correction="):
             getattr(npg, name)(npg.tensor(a), unbiased=True, correction=1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mode_as_torch(dtype):
+    a = np.array([[1.0, 2, 2, 1, 3], [5, 5, 4, 4, 4], [7, 6, 6, 7, 9]], dtype=dtype)
+    b = np.random.default_rng(0).integers(0, 4, (3, 4, 6)).astype(dtype)
+    for arr, kw in ((a, {}), (a, {"dim": 0}), (b, {"dim": 1, "keepdim": True}), (b, {"dim": -1}),
+                    (np.array(2.5, dtype), {})):
+        x, t = npg.tensor(arr), torch.tensor(arr, requires_grad=True)
+        got, exp = npg.mode(x, **kw), torch.mode(t, **kw)
+        assert np.array_equal(got.indices.data, exp.indices.numpy()), kw
+        assert_close(got.values, exp.values.detach().numpy())
+        assert got.values.dtype == dtype and got.indices.dtype == np.int64
+        w = rnd(*exp.values.shape, seed=5, dtype=dtype)
+        (got.values * w).sum().backward()
+        (exp.values * torch.tensor(w)).sum().backward()
+        assert_close(x.grad, t.grad.numpy())
+    assert np.array_equal(npg.tensor(b).mode(1).indices.data, torch.tensor(b).mode(1).indices.numpy())
+    assert_close(npg.func.vmap(lambda r: npg.mode(r, 0).values)(npg.tensor(b)),
+                 torch.func.vmap(lambda r: torch.mode(r, 0).values)(torch.tensor(b)).numpy())
+    with pytest.raises(IndexError, match=r"mode.*\(3, 0\)"):
+        npg.mode(npg.zeros((3, 0)))

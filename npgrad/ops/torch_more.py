@@ -11,9 +11,8 @@ composed from npgrad's differentiable ops, so its VJP, JVP and vmap rules are th
 * facts and casts: ``ndimension is_signed is_cpu is_cuda get_device is_inference is_conj is_neg resolve_conj
   resolve_neg itemsize nbytes byte char short cfloat cdouble is_nonzero is_same_size split_with_sizes
   sum_to_size fill_diagonal_``;
-* the sorting keywords ``x.sort(dim=, descending=, stable=)`` (then torch's ``(values, indices)``, as ``x.max(dim=)``)
-  and ``x.argsort(dim=, descending=, stable=)`` / ``npg.argsort(x, dim=, descending=)``; ``x.unique(...)`` as
-  ``torch.unique`` (``npg.unique`` stays NumPy's)."""
+* (in ops/torch_select.py) ``x.sort(dim=, descending=, stable=)``, ``x.argsort(dim=, descending=)``, ``x.unique``
+  as ``torch.unique``, ``mode``."""
 import collections as _collections
 
 import numpy as np
@@ -334,58 +333,6 @@ def _cast(dtype):
     return lambda self, memory_format=None: self.to(dtype)
 
 
-# ------------------------------------------------------------------------------------------- sorting, unique
-def _argsort(a, axis=-1, kind=None, order=None, *, dim=None, descending=False, stable=None):
-    """``np.argsort``, also with PyTorch's keywords ``dim=`` / ``descending=`` / ``stable=`` (the order is stable
-    then, ties in their original order, as ``torch.argsort(stable=True)``)."""
-    from .nondiff import argsort as np_argsort
-    from .sorting import argsort_stable
-    if dim is None and not descending and stable is None:
-        return np_argsort(a, axis, kind=kind, order=order)
-    if kind is not None or order is not None:
-        raise TypeError("argsort: kind= / order= (NumPy's) cannot be combined with PyTorch's dim= / descending= / "
-                        "stable=")
-    if dim is not None and axis != -1:
-        raise TypeError("argsort(): got both axis= and its PyTorch spelling dim=")
-    return argsort_stable(a, axis if dim is None else dim, descending=bool(descending))
-
-
-ValuesIndices = _collections.namedtuple("sort", ["values", "indices"])
-
-
-def _sort_method(self, axis=-1, kind=None, order=None, *, dim=None, descending=None, stable=None):
-    """NumPy's ``sort`` (the sorted values); with PyTorch's keyword ``dim=``, ``descending=`` or ``stable=``,
-    PyTorch's ``(values, indices)`` named tuple (so ``v, i = x.sort(descending=True)`` is right, never a silent
-    unpacking of the values), the gradient going to each value's original position."""
-    from .sorting import argsort_stable, sort
-    if dim is None and descending is None and stable is None:
-        return sort(self, axis=axis, kind=kind, order=order)
-    if kind is not None or order is not None:
-        raise TypeError("sort: kind= / order= (NumPy's) cannot be combined with PyTorch's dim= / descending= / "
-                        "stable=")
-    ax = -1 if dim is None else dim
-    if self.ndim == 0:   # PyTorch's dims 0 / -1 of a 0-d tensor
-        if ax not in (0, -1):
-            raise np.exceptions.AxisError(f"sort: dim {ax} is out of range for a 0-d tensor (dims 0 and -1)")
-        return ValuesIndices(self * 1, _npg().zeros((), dtype=np.int64, requires_grad=False))
-    idx = argsort_stable(self, ax, descending=bool(descending))
-    return ValuesIndices(_npg().take_along_axis(self, idx.data, ax), idx)
-
-
-def _unique_method(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
-    """``torch.unique`` of the tensor: the sorted unique values (rows along ``dim``), and ``inverse`` (the input's
-    shape when ``dim`` is None) and ``counts`` when asked (``npg.unique`` stays NumPy's)."""
-    from .nondiff import unique
-    out = unique(self, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
-    if not (return_inverse or return_counts):
-        return out
-    out = list(out)
-    if return_inverse:
-        inv = out[1]
-        out[1] = inv.reshape(self.shape) if dim is None else inv.reshape(-1)
-    return tuple(out)
-
-
 # ------------------------------------------------------------------------------------------- attaching
 def _alias_methods():
     """Tensor methods that are npgrad's function of the same (or PyTorch's) name applied to the tensor."""
@@ -458,7 +405,8 @@ def attach(T):
         setattr(T, name, fn)
     for name in _INPLACE:
         setattr(T, name + "_", inplace.method(name + "_", _method_of(T, name)))
-    T.sort, T.argsort, T.unique = _sort_method, _argsort, _unique_method
+    from .torch_select import _argsort, _sort_method, _unique_method, mode
+    T.sort, T.argsort, T.unique, T.mode = _sort_method, _argsort, _unique_method, mode
     T.sum_to_size, T.fill_diagonal_ = _sum_to_size, _fill_diagonal_
     T.split_with_sizes = lambda self, split_sizes, dim=0: self.split(list(split_sizes), dim)
     T.ndimension = lambda self: self.ndim
