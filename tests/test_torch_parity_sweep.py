@@ -293,3 +293,28 @@ def test_mode_as_torch(dtype):
                  torch.func.vmap(lambda r: torch.mode(r, 0).values)(torch.tensor(b)).numpy())
     with pytest.raises(IndexError, match=r"mode.*\(3, 0\)"):
         npg.mode(npg.zeros((3, 0)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_index_put_as_torch(dtype):
+    a, v = rnd(4, 3, dtype=dtype), rnd(3, seed=1, dtype=dtype)
+    rows, cols = np.array([0, 2, 0]), np.array([1, 1, 1])
+    mask = np.array([True, False, True, False])
+    cases = [((rows, cols), v, True), ((rows[:2], cols[:2]), v[:2], False), ((np.array([1, 3]),), v, False),
+             ((np.array([[1], [-1]]),), v, True), ((mask,), v[:1], True), ((rows,), v[:1].reshape(1, 1), True)]
+    for i, (ind, vals, acc) in enumerate(cases):
+        compare_with_torch(lambda x, y: x.index_put(ind, y, accumulate=acc),
+                           lambda t, u: t.index_put(tuple(torch.tensor(j) for j in ind), u, accumulate=acc),
+                           [a, vals], what=f"index_put case {i}")
+        compare_with_torch(lambda x, y: (x * 1).index_put_(ind, y, accumulate=acc) * x,
+                           lambda t, u: (t * 1).index_put_(tuple(torch.tensor(j) for j in ind), u, accumulate=acc) * t,
+                           [a, vals], what=f"index_put_ case {i}")
+    compare_with_torch(lambda x: npg.index_put(x, (rows, cols), 2.0), lambda t: torch.index_put(
+        t, (torch.tensor(rows), torch.tensor(cols)), torch.tensor(2.0, dtype=t.dtype)), [a])
+    x = npg.tensor(a)
+    with pytest.raises(IndexError, match=r"index_put.*index 4 is out of bounds for dim 0 of size 4"):
+        x.index_put((np.array([4]),), npg.tensor(v[:1]))
+    with pytest.raises(ValueError, match=r"index_put.*\(2,\).*\(3, 3\)"):
+        x.index_put((rows,), npg.tensor(v[:2]))
+    with pytest.raises(TypeError, match="index_put.*dtype"):
+        x.index_put((rows,), npg.tensor(v.astype(np.float16)))

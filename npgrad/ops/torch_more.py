@@ -405,7 +405,8 @@ def attach(T):
         setattr(T, name, fn)
     for name in _INPLACE:
         setattr(T, name + "_", inplace.method(name + "_", _method_of(T, name)))
-    from .torch_select import _argsort, _sort_method, _unique_method, mode
+    from .torch_select import _argsort, _sort_method, _unique_method, index_put, mode
+    T.index_put, T.index_put_ = index_put, inplace.method("index_put_", index_put)
     T.sort, T.argsort, T.unique, T.mode = _sort_method, _argsort, _unique_method, mode
     T.sum_to_size, T.fill_diagonal_ = _sum_to_size, _fill_diagonal_
     T.split_with_sizes = lambda self, split_sizes, dim=0: self.split(list(split_sizes), dim)

@@ -1,14 +1,14 @@
 """PyTorch's sorting and selection spellings (attached by ops/torch_more.py): the keywords ``x.sort(dim=,
 descending=, stable=)`` (then torch's ``(values, indices)``, as ``x.max(dim=)``) and ``x.argsort(dim=, descending=,
 stable=)`` / ``npg.argsort(x, dim=, descending=)``; ``x.unique(...)`` as ``torch.unique`` (``npg.unique`` stays
-NumPy's); ``npg.mode`` / ``x.mode`` as ``torch.mode``."""
+NumPy's); ``npg.mode`` / ``x.mode`` as ``torch.mode``; ``index_put`` / ``x.index_put_``."""
 import collections as _collections
 
 import numpy as np
 
 from ._util import as_input, batching_rule, normalize_one_axis
 
-__all__ = ["mode"]
+__all__ = ["mode", "index_put"]
 
 
 def _npg():
@@ -100,3 +100,50 @@ def mode(x, dim=-1, keepdim=False):
     if not keepdim:
         values, idx = npg.squeeze(values, ax), np.squeeze(idx, ax)
     return Mode(values, npg.tensor(idx, requires_grad=False))
+
+
+def index_put(self, indices, values, accumulate=False):
+    """``self`` with ``values`` written at the index tuple ``indices`` (integer or bool index tensors over the
+    leading dims, broadcast together), added there with ``accumulate=True`` (repeated indices add up), as
+    ``torch.index_put``: an ``index_copy`` / ``index_add`` on the indexed dims flattened, so differentiable in both."""
+    from ..tensor import Tensor
+    npg = _npg()
+    idx = []
+    for i in (indices if isinstance(indices, (tuple, list)) else (indices,)):
+        arr = np.asarray(i.data if isinstance(i, Tensor) else i)
+        if arr.dtype == bool:
+            idx.extend(np.nonzero(arr))
+        elif arr.dtype.kind in "iu":
+            idx.append(arr.astype(np.int64))
+        else:
+            raise IndexError(f"index_put: indices must be integer or bool tensors, got dtype {arr.dtype}")
+    shape = tuple(self.shape)
+    if not idx or len(idx) > len(shape):
+        raise IndexError(f"index_put: {len(idx)} index tensors for a tensor of shape {shape} (1 to {len(shape)})")
+    lead, rest = shape[:len(idx)], shape[len(idx):]
+    try:
+        idx = np.broadcast_arrays(*idx)
+    except ValueError:
+        raise IndexError("index_put: index shapes " + ", ".join(str(i.shape) for i in idx) + " do not broadcast") \
+            from None
+    for d, (i, n) in enumerate(zip(idx, lead)):
+        if i.size and (i.min() < -n or i.max() >= n):
+            raise IndexError(f"index_put: index {int(i.min() if i.min() < -n else i.max())} is out of bounds for "
+                             f"dim {d} of size {n} (shape {shape})")
+    flat = np.ravel_multi_index(tuple(i % n for i, n in zip(idx, lead)), lead).reshape(-1)
+    if isinstance(values, Tensor):
+        if values.dtype != self.dtype:
+            raise TypeError(f"index_put: values of dtype {values.dtype} into a tensor of dtype {self.dtype}; "
+                            "index_put requires the two dtypes to match (as torch)")
+    else:
+        values = npg.tensor(np.asarray(values, dtype=self.dtype), requires_grad=False)
+    target = idx[0].shape + rest
+    try:
+        np.broadcast_shapes(tuple(values.shape), target)
+    except ValueError:
+        raise ValueError(f"index_put: values of shape {tuple(values.shape)} do not broadcast to the indexed shape "
+                         f"{target}") from None
+    vals = npg.broadcast_to(values, target).reshape((flat.size,) + rest)
+    base = self.reshape((int(np.prod(lead, dtype=np.int64)),) + rest)
+    out = base.index_add(0, flat, vals) if accumulate else base.index_copy(0, flat, vals)
+    return out.reshape(shape)
