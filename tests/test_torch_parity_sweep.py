@@ -318,3 +318,37 @@ def test_index_put_as_torch(dtype):
         x.index_put((rows,), npg.tensor(v[:2]))
     with pytest.raises(TypeError, match="index_put.*dtype"):
         x.index_put((rows,), npg.tensor(v.astype(np.float16)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_torch_toplevel_functional_names(dtype):
+    """torch.conv1d, torch.layer_norm, torch.dropout...: nn.functional's ops under torch's top-level names."""
+    x1, w1 = rnd(2, 4, 9, dtype=dtype), rnd(3, 4, 3, seed=1, dtype=dtype)
+    x3, w3 = rnd(1, 2, 4, 4, 4, dtype=dtype), rnd(3, 2, 2, 2, 2, seed=1, dtype=dtype)
+    img, wt = rnd(2, 4, 3, 3, dtype=dtype), rnd(4, 2, 3, 3, seed=2, dtype=dtype)
+    g, b = rnd(9, seed=3, dtype=dtype), rnd(9, seed=4, dtype=dtype)
+    cases = [("conv1d", [x1, w1], (), {"padding": 1}), ("conv3d", [x3, w3], (), {"stride": 2}),
+             ("conv_transpose1d", [x1, w1.transpose(1, 0, 2)], (), {"stride": 2}),
+             ("conv_transpose2d", [img, wt], (), {"output_padding": 1, "stride": 2}),
+             ("conv_transpose3d", [x3, w3.transpose(1, 0, 2, 3, 4)], (), {}),
+             ("pixel_shuffle", [img], (2,), {}), ("pixel_unshuffle", [rnd(1, 2, 4, 4, dtype=dtype)], (2,), {}),
+             ("selu", [x1], (), {}), ("celu", [x1], (0.7,), {}), ("hardshrink", [x1], (0.3,), {}),
+             ("prelu", [img, np.full(4, 0.2, dtype)], (), {}), ("threshold", [x1], (0.1, -2.0), {}),
+             ("bilinear", [rnd(5, 3, dtype=dtype), rnd(5, 4, seed=1, dtype=dtype), rnd(2, 3, 4, seed=2, dtype=dtype)],
+              (), {}),
+             ("adaptive_avg_pool1d", [x1], (4,), {}), ("avg_pool1d", [x1], (3, 2, 1), {}),
+             ("max_pool1d", [x1], (3, 2), {}), ("max_pool3d", [x3], (2,), {}), ("channel_shuffle", [img], (2,), {}),
+             ("layer_norm", [x1, g, b], ((9,),), {}), ("group_norm", [x1], (2,), {}),
+             ("rms_norm", [x1, g], ((9,),), {}), ("dropout", [x1], (0.3, False), {})]
+    for name, arrays, args, kw in cases:
+        if name in ("layer_norm", "rms_norm"):
+            f = lambda x, *ws: getattr(npg, name)(x, *args, *ws, **kw)          # noqa: E731
+            h = lambda t, *ws: getattr(torch, name)(t, *args, *ws, **kw)        # noqa: E731
+        else:
+            f = lambda *xs: getattr(npg, name)(*xs, *args, **kw)                # noqa: E731
+            h = lambda *ts: getattr(torch, name)(*ts, *args, **kw)              # noqa: E731
+        compare_with_torch(f, h, arrays, what=name)
+    compare_with_torch(lambda x: x.hardshrink(0.2), lambda t: t.hardshrink(0.2), [x1], what="x.hardshrink")
+    compare_with_torch(lambda x, w: x.prelu(w), lambda t, u: t.prelu(u), [img, np.full(4, 0.2, dtype)])
+    out = npg.dropout(npg.ones((200, 50), dtype=dtype), 0.5, True)
+    assert out.dtype == dtype and set(np.unique(out.data)) <= {0.0, 2.0} and 0.4 < (out.data == 0).mean() < 0.6

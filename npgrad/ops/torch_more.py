@@ -31,6 +31,11 @@ def _npg():
     return npgrad
 
 
+def _F():
+    from ..nn import functional
+    return functional
+
+
 def _special():
     from .. import special
     return special
@@ -420,7 +425,28 @@ def attach(T):
     T.itemsize = property(lambda self: self.data.itemsize)
     T.nbytes = property(lambda self: self.data.nbytes)
     T.is_nonzero = _is_nonzero_m
+    T.hardshrink = lambda self, lambd=0.5: _F().hardshrink(self, lambd)
+    T.prelu = lambda self, weight: _F().prelu(self, weight)
     T.is_same_size = lambda self, other: tuple(self.shape) == tuple(_shape(other))
     for name, dt in (("byte", np.uint8), ("char", np.int8), ("short", np.int16), ("cfloat", np.complex64),
                      ("cdouble", np.complex128)):
         setattr(T, name, _cast(dt))
+
+
+# torch's top-level names of nn.functional ops whose torch.X signature is F.X's (npgrad/__init__.py exports them)
+SAME_AS_F = ("conv1d conv3d conv_transpose1d conv_transpose2d conv_transpose3d pixel_shuffle pixel_unshuffle selu "
+             "celu hardshrink prelu threshold bilinear adaptive_avg_pool1d avg_pool1d max_pool1d max_pool3d "
+             "channel_shuffle layer_norm group_norm rms_norm").split()
+
+
+def functional_names():
+    """``{name: function}``: ``SAME_AS_F`` from nn.functional, and the dropouts with torch.X's ``train`` argument
+    (``torch.dropout(input, p, train)``, where F's is ``training``)."""
+    from ..nn import functional as F
+    names = {n: getattr(F, n) for n in SAME_AS_F}
+    for n in ("dropout", "alpha_dropout", "feature_alpha_dropout"):
+        def f(input, p, train, _f=getattr(F, n)):
+            return _f(input, p, training=train)
+        f.__name__, f.__doc__ = n, f"``torch.{n}(input, p, train)``: ``nn.functional.{n}(input, p, training=train)``."
+        names[n] = f
+    return names
