@@ -352,3 +352,16 @@ def test_torch_toplevel_functional_names(dtype):
     compare_with_torch(lambda x, w: x.prelu(w), lambda t, u: t.prelu(u), [img, np.full(4, 0.2, dtype)])
     out = npg.dropout(npg.ones((200, 50), dtype=dtype), 0.5, True)
     assert out.dtype == dtype and set(np.unique(out.data)) <= {0.0, 2.0} and 0.4 < (out.data == 0).mean() < 0.6
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_aminmax_diagflat_methods_clamp_min_max(dtype):
+    a = rnd(3, 4, dtype=dtype)
+    compare_with_torch(lambda x: npg.stack(x.aminmax(dim=0, keepdim=True)),
+                       lambda t: torch.stack(t.aminmax(dim=0, keepdim=True)), [a])
+    compare_with_torch(lambda x: x.diagflat(1), lambda t: t.diagflat(1), [a[:2]])
+    compare_with_torch(lambda x: npg.clamp_min(x, 0.1) + npg.clamp_max(x, -0.2),
+                       lambda t: torch.clamp_min(t, 0.1) + torch.clamp_max(t, -0.2), [a])
+    assert npg.promote_types(np.float32, np.int64) == np.float64
+    with pytest.raises(RuntimeError, match=r"aminmax.*\(0, 3\)"):
+        npg.zeros((0, 3)).aminmax()

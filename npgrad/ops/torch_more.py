@@ -23,7 +23,8 @@ from . import elementwise as _ew, elementwise_more as _em
 __all__ = ["frac", "sgn", "logit", "xlogy", "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "aminmax",
            "std_mean", "var_mean", "logdet", "det", "slogdet", "inverse", "pinverse", "matrix_exp", "matrix_power",
            "block_diag", "mv", "dist", "addmv", "addr", "addbmm", "rsub", "msort", "unbind", "t", "numel",
-           "broadcast_tensors", "broadcast_shapes", "is_floating_point", "is_complex", "is_nonzero"]
+           "broadcast_tensors", "broadcast_shapes", "is_floating_point", "is_complex", "is_nonzero", "clamp_min",
+           "clamp_max", "promote_types"]
 
 
 def _npg():
@@ -287,7 +288,19 @@ def broadcast_tensors(*tensors):
     return tuple(_npg().broadcast_to(t, shape) for t in tensors)
 
 
-broadcast_shapes = np.broadcast_shapes
+broadcast_shapes, promote_types = np.broadcast_shapes, np.promote_types   # (NumPy's functions)
+
+
+def clamp_min(input, min):
+    """``torch.clamp_min``: ``input`` limited below by ``min``."""
+    from .torch_methods import _clamp
+    return _clamp(input, min, None)
+
+
+def clamp_max(input, max):
+    """``torch.clamp_max``: ``input`` limited above by ``max``."""
+    from .torch_methods import _clamp
+    return _clamp(input, None, max)
 
 
 def is_floating_point(input):
@@ -425,6 +438,8 @@ def attach(T):
     T.itemsize = property(lambda self: self.data.itemsize)
     T.nbytes = property(lambda self: self.data.nbytes)
     T.is_nonzero = _is_nonzero_m
+    T.aminmax = lambda self, *, dim=None, keepdim=False: aminmax(self, dim=dim, keepdim=keepdim)
+    T.diagflat = lambda self, offset=0: _npg().diagflat(self, offset)
     T.hardshrink = lambda self, lambd=0.5: _F().hardshrink(self, lambd)
     T.prelu = lambda self, weight: _F().prelu(self, weight)
     T.is_same_size = lambda self, other: tuple(self.shape) == tuple(_shape(other))
