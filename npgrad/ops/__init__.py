@@ -446,6 +446,12 @@ from .torch_facts import from_numpy, is_tensor  # noqa: E402,F401
 __all__ += _torch_facts.__all__
 _torch_facts.attach(T)
 
+# the rest of torch's common names (a sweep of dir(torch.Tensor) / torch): ops/torch_more.py
+from . import torch_more as _torch_more  # noqa: E402
+from .torch_more import *  # noqa: E402,F401,F403
+from .torch_select import _argsort as argsort, index_put, mode  # noqa: E402  (argsort: also dim= / descending=)
+__all__ += _torch_more.__all__ + ['mode', 'index_put']  # (its Tensor methods: attached by npgrad/__init__.py, once all of npg exists)
+
 # ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
 from .nondiff_extra import *  # noqa: E402,F401,F403

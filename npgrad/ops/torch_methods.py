@@ -23,12 +23,16 @@ _EMPTY_DIM_REDUCES_ALL = {"sum", "mean", "std", "var", "amax", "amin", "nansum",
 
 def _torch_keywords(fn, name=None):
     """``fn`` also accepting ``dim=`` for ``axis=`` and ``keepdim=`` for ``keepdims=`` (PyTorch's spellings;
-    an empty ``dim`` means every dim where PyTorch's reduction takes it so)."""
+    an empty ``dim`` means every dim where PyTorch's reduction takes it so), and std / var ``unbiased=``."""
     where = name or fn.__name__
     empty_is_all = where in _EMPTY_DIM_REDUCES_ALL
 
     @_functools.wraps(fn)
     def f(*args, **kwargs):
+        if "unbiased" in kwargs and where in ("std", "var"):   # PyTorch's older spelling of correction=1 / 0
+            if "correction" in kwargs or "ddof" in kwargs:
+                raise TypeError(f"{where}(): got both unbiased= and correction= (or ddof=); pass one")
+            kwargs["correction"] = 1 if kwargs.pop("unbiased") else 0
         if kwargs and ("dim" in kwargs or "keepdim" in kwargs):
             for torch_kw, np_kw in (("dim", "axis"), ("keepdim", "keepdims")):
                 if torch_kw in kwargs:
