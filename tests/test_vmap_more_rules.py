@@ -144,6 +144,9 @@ EXPECTED_LOOPS = {
     ("npg", "compress"), ("npg", "extract"), ("npg", "trim_zeros"),  # output shape from a batched condition / values
     ("npg", "piecewise"),                # batched conditions: a different number of elements per sample
     ("npg", "full"), ("npg", "full_like"),   # a batched fill value (np.full writes it in with np.copyto)
+    ("npg", "unique_consecutive"),       # output shape from the values
+    ("npg", "normal"), ("npg", "poisson"), ("npg", "binomial"),   # draws from batched parameters, per sample (the
+                                         # loop replays the draws under randomness='same')
 }
 _POOL = {"m": RNG.uniform(0.2, 0.8, (3, 4, 4)) + np.eye(4), "v": RNG.uniform(0.2, 0.8, (3, 4)),
          "s": RNG.uniform(0.2, 0.8, (3,)), "i": RNG.integers(0, 4, (4,)), "i0": np.int64(2),

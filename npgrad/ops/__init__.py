@@ -451,6 +451,12 @@ from . import torch_more as _torch_more  # noqa: E402
 from .torch_more import *  # noqa: E402,F401,F403
 from .torch_select import _argsort as argsort, index_put, mode  # noqa: E402  (argsort: also dim= / descending=)
 __all__ += _torch_more.__all__ + ['mode', 'index_put']  # (its Tensor methods: attached by npgrad/__init__.py, once all of npg exists)
+# a second batch (random fills, windows, unique_consecutive, trapz...): ops/torch_more2.py (`complex`: npgrad/__init__)
+from . import torch_more2 as _torch_more2  # noqa: E402
+from .torch_more2 import (normal, poisson, randint_like, binomial, hann_window, hamming_window,  # noqa: E402,F401
+                          blackman_window, bartlett_window, kaiser_window, unique_consecutive, trapz,
+                          cumulative_trapezoid, igamma, igammac)
+__all__ += [n for n in _torch_more2.__all__ if n != 'complex']
 
 # ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
