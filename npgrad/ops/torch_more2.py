@@ -10,7 +10,6 @@ ops'):
 * ``unique_consecutive`` (also a method), ``trapz`` / ``cumulative_trapezoid`` with torch's ``(y, x=None, *,
   dx=None, dim=-1)`` (``npg.trapezoid`` stays NumPy's), ``complex(real, imag)``, ``igamma`` / ``igammac``
   (``npg.special.gammainc`` / ``gammaincc``)."""
-import math
 
 import numpy as np
 
