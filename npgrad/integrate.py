@@ -71,7 +71,18 @@ def _spacing(x, dx, y, axis, where):
     return _diff(_moveaxis(x, axis, -1), axis=-1)
 
 
-trapezoid = _np_trapezoid  # scipy.integrate.trapezoid is numpy.trapezoid: npgrad's (ops/numeric.py)
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """The integral of ``y`` along ``axis`` by the composite trapezoidal rule, as ``scipy.integrate.trapezoid``:
+    ``np.trapezoid``'s values (npgrad's, ops/numeric.py), with SciPy's result dtype, ``y``'s floating dtype
+    (integers give float64; float32 ``y`` stays float32 with float64 ``x`` or ``dx``, where NumPy's promotes).
+    Differentiable in ``y``, ``x`` and ``dx``."""
+    y = _values(y, "trapezoid")
+    out = _np_trapezoid(y, x, dx, axis)
+    if out.dtype != y.dtype and out.dtype.kind in "fc":
+        want = _np.result_type(y.dtype, _np.complex64) if out.dtype.kind == "c" else y.dtype
+        if out.dtype != want:
+            out = out.astype(want)
+    return out
 
 
 def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):

@@ -33,3 +33,22 @@ def test_solve_ivp_with_a_nan_right_hand_side_fails_instead_of_looping(method):
         res = integrate.solve_ivp(lambda t, y: y * np.nan, (0.0, 1.0), npg.tensor([1.0]), method=method)
     assert res.status == -1 and not res.success
     assert res.t[0] == 0.0 and res.t[-1] == 0.0
+
+
+# ------------------------------------------------------------------------------ quadrature dtypes
+@pytest.mark.parametrize("kw", [dict(x=np.linspace(0.0, 2.0, 6)), dict(x=np.linspace(0.0, 2.0, 6)[None, :]),
+                                dict(dx=np.float64(0.3)), dict(dx=0.3), {}])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.complex64])
+def test_trapezoid_has_scipys_result_dtype(kw, dtype):
+    # scipy.integrate.trapezoid is not numpy.trapezoid: its result has y's floating dtype (float32 y with
+    # float64 x or dx stays float32), where NumPy's promotes with x
+    y = (np.arange(18).reshape(3, 6) % 5 - 1).astype(dtype)
+    ref = si.trapezoid(y, **kw)
+    kwn = {k: (npg.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+    yt = npg.tensor(y, requires_grad=dtype != np.int64)
+    out = integrate.trapezoid(yt, **kwn)
+    assert out.dtype == ref.dtype and out.shape == ref.shape
+    np.testing.assert_allclose(out.data, ref, rtol=1e-6, atol=1e-6)
+    if yt.requires_grad:
+        out.real.sum().backward() if out.dtype.kind == "c" else out.sum().backward()
+        assert yt.grad.dtype == y.dtype
