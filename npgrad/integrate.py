@@ -297,7 +297,11 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
                                       f"respect to the times")
     t0, tf = (float(_np.asarray(v.data if isinstance(v, _Tensor) else v)) for v in t_span)
     if args is not None and not isinstance(args, tuple):
-        raise TypeError(f"solve_ivp: args should be a tuple, got {type(args).__name__}")
+        try:                                    # as SciPy: any sequence that unpacks (a list, an array)
+            args = tuple(args)
+        except TypeError:
+            raise TypeError(f"solve_ivp: args cannot be unpacked; supply it as a tuple (e.g. args=({args!r},)), "
+                            f"got {type(args).__name__}") from None
     y0 = _values(y0, "solve_ivp")
     if y0.ndim != 1:
         raise ValueError(f"solve_ivp: y0 must be 1-dimensional, got shape {y0.shape}")

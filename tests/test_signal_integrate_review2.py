@@ -52,3 +52,24 @@ def test_trapezoid_has_scipys_result_dtype(kw, dtype):
     if yt.requires_grad:
         out.real.sum().backward() if out.dtype.kind == "c" else out.sum().backward()
         assert yt.grad.dtype == y.dtype
+
+
+# ------------------------------------------------------------------------------------ solve_ivp args
+@pytest.mark.parametrize("args", [[0.5], (0.5,), np.array([0.5])])
+def test_solve_ivp_takes_args_as_any_sequence_as_scipy(args):
+    # SciPy unpacks any iterable args (a list, an array); only what cannot be unpacked is a TypeError
+    ref = si.solve_ivp(lambda t, y, k: -k * y, (0.0, 2.0), [1.0, 3.0], args=args)
+    k = npg.tensor(0.5, requires_grad=True)
+    res = integrate.solve_ivp(lambda t, y, k: -k * y, (0.0, 2.0), npg.tensor([1.0, 3.0]),
+                              args=[k] if isinstance(args, list) else args)
+    np.testing.assert_allclose(res.t, ref.t)
+    np.testing.assert_allclose(res.y.data, ref.y, rtol=1e-12)
+    if isinstance(args, list):
+        res.y[:, -1].sum().backward()
+        h = 1e-6
+        def end(kv):
+            return si.solve_ivp(lambda t, y: -kv * y, (0, 2), [1.0, 3.0], rtol=1e-10, atol=1e-12).y[:, -1].sum()
+        fd = (end(0.5 + h) - end(0.5 - h)) / (2 * h)
+        np.testing.assert_allclose(k.grad.data, fd, rtol=1e-2)
+    with pytest.raises(TypeError, match="solve_ivp"):
+        integrate.solve_ivp(lambda t, y, k: -k * y, (0.0, 2.0), [1.0], args=0.5)
