@@ -71,7 +71,18 @@ def _spacing(x, dx, y, axis, where):
     return _diff(_moveaxis(x, axis, -1), axis=-1)
 
 
-trapezoid = _np_trapezoid  # scipy.integrate.trapezoid is numpy.trapezoid: npgrad's (ops/numeric.py)
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """The integral of ``y`` along ``axis`` by the composite trapezoidal rule, as ``scipy.integrate.trapezoid``:
+    ``np.trapezoid``'s values (npgrad's, ops/numeric.py), with SciPy's result dtype, ``y``'s floating dtype
+    (integers give float64; float32 ``y`` stays float32 with float64 ``x`` or ``dx``, where NumPy's promotes).
+    Differentiable in ``y``, ``x`` and ``dx``."""
+    y = _values(y, "trapezoid")
+    out = _np_trapezoid(y, x, dx, axis)
+    if out.dtype != y.dtype and out.dtype.kind in "fc":
+        want = _np.result_type(y.dtype, _np.complex64) if out.dtype.kind == "c" else y.dtype
+        if out.dtype != want:
+            out = out.astype(want)
+    return out
 
 
 def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
@@ -286,7 +297,11 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
                                       f"respect to the times")
     t0, tf = (float(_np.asarray(v.data if isinstance(v, _Tensor) else v)) for v in t_span)
     if args is not None and not isinstance(args, tuple):
-        raise TypeError(f"solve_ivp: args should be a tuple, got {type(args).__name__}")
+        try:                                    # as SciPy: any sequence that unpacks (a list, an array)
+            args = tuple(args)
+        except TypeError:
+            raise TypeError(f"solve_ivp: args cannot be unpacked; supply it as a tuple (e.g. args=({args!r},)), "
+                            f"got {type(args).__name__}") from None
     y0 = _values(y0, "solve_ivp")
     if y0.ndim != 1:
         raise ValueError(f"solve_ivp: y0 must be 1-dimensional, got shape {y0.shape}")

@@ -207,7 +207,7 @@ class Stepper:
         rejected = False
         y = val(self.y)
         while True:
-            if h_abs < min_step:
+            if not h_abs >= min_step:      # (a NaN step size, from a NaN fun, fails too)
                 return False
             tnv = tv + h_abs * direction
             land = direction * (tnv - bound_v) >= 0

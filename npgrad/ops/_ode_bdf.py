@@ -123,7 +123,7 @@ class BDFStepper(RadauStepper):
         atol, rtol, order, J, LU = self.atol, self.rtol, self.order, self.J, self.LU
         current_jac = self.jac is None
         while True:
-            if h_abs < min_step:
+            if not h_abs >= min_step:      # (a NaN step size, from a NaN fun, fails too)
                 return False
             h = h_abs * self.direction
             t_new = t + h

@@ -220,7 +220,7 @@ class RadauStepper:
         J, LU_real, LU_complex, current_jac, jac = self.J, self.LU_real, self.LU_complex, self.current_jac, self.jac
         rejected = False
         while True:
-            if h_abs < min_step:
+            if not h_abs >= min_step:      # (a NaN step size, from a NaN fun, fails too)
                 return False
             h = h_abs * self.direction
             t_new = t + h
