@@ -308,9 +308,16 @@ def dim_index_rule(op, level, args, kwargs):
     if (not _batched_at(ba.arguments["index"], level) or not _only_batched(level, ba, names) or np.ndim(x) == 0
             or isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
         return plain(*args, **kwargs)
+    return _lifted_call(op, level, args, kwargs, ba, names)
+
+
+def _lifted_call(op, level, args, kwargs, ba, names):
+    """One call of ``op`` on its ``names`` arguments lifted to the batch and ``dim`` shifted past the batch axis
+    (a batch of no sample runs nothing: the loop, which returns the empty result)."""
     size = _size_checked(op, level, ba, names)
     if size == 0:
-        return loop_rule(op, level, args, kwargs, warn=False)      # no sample: nothing runs
+        return loop_rule(op, level, args, kwargs, warn=False)
+    x, dim = ba.arguments["input"], ba.arguments["dim"]
     for n in names:
         ba.arguments[n] = _lifted(ba.arguments[n], level, size)
     ba.arguments["dim"] = normalize_one_axis(dim, np.ndim(x), _name(op)) + 1
@@ -326,13 +333,7 @@ def scatter_reduce_rule(op, level, args, kwargs):
     if (not _only_batched(level, ba, names) or np.ndim(x) == 0 or isinstance(dim, bool)
             or not isinstance(dim, (int, np.integer))):
         return loop_rule(op, level, args, kwargs)
-    size = _size_checked(op, level, ba, names)
-    if size == 0:
-        return loop_rule(op, level, args, kwargs, warn=False)      # no sample: nothing runs
-    for n in names:
-        ba.arguments[n] = _lifted(ba.arguments[n], level, size)
-    ba.arguments["dim"] = normalize_one_axis(dim, np.ndim(x), _name(op)) + 1
-    return _batched(op(*ba.args, **ba.kwargs), level)
+    return _lifted_call(op, level, args, kwargs, ba, names)
 
 
 def _first_bad_sample(op, level, ba, names, idx, n):

@@ -22,16 +22,21 @@ def blocked(monkeypatch):
     monkeypatch.setattr(B, "BLOCK_BYTES", 1)
     monkeypatch.setattr(B, "WEIGHT_MAX_ROWS", 10 ** 9)
     monkeypatch.setattr(B, "blas_threads", lambda: 1)   # (blocks are used only when BLAS runs one thread)
+    return _spies(monkeypatch, ((B, "conv_gemm"), (B, "weight_gemm")))
+
+
+def _spies(monkeypatch, targets):
+    """Wrap each (module, function) so that a call which took blocks (returned something) is logged by name."""
     ran = []
-    for name in ("conv_gemm", "weight_gemm"):
-        real = getattr(B, name)
+    for mod, name in targets:
+        real = getattr(mod, name)
 
         def spy(*a, _real=real, _name=name):
             out = _real(*a)
             if out is not None:
                 ran.append(_name)
             return out
-        monkeypatch.setattr(B, name, spy)
+        monkeypatch.setattr(mod, name, spy)
     return ran
 
 
@@ -146,17 +151,7 @@ def bounded(monkeypatch):
     from npgrad.ops import _conv_kernels as K
     monkeypatch.setattr(B, "BOUND_BYTES", 1)
     monkeypatch.setattr(B, "blas_threads", lambda: 2)
-    ran = []
-    for mod, name in ((B, "conv_gemm"), (B, "weight_gemm"), (K, "_col2im_blocks")):
-        real = getattr(mod, name)
-
-        def spy(*a, _real=real, _name=name):
-            out = _real(*a)
-            if out is not None:
-                ran.append(_name)
-            return out
-        monkeypatch.setattr(mod, name, spy)
-    return ran
+    return _spies(monkeypatch, ((B, "conv_gemm"), (B, "weight_gemm"), (K, "_col2im_blocks")))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
