@@ -1,0 +1,32 @@
+"""Adversarial review of the new graph API, saved tensor hooks, global module hooks and scatter_reduce (against
+torch)."""
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+
+
+def _both_scatter_reduce(x, idx, src, reduce, include_self, g, dim=0):
+    tx = torch.tensor(x, requires_grad=True)
+    ts = torch.tensor(src, requires_grad=True)
+    tx.scatter_reduce(dim, torch.tensor(idx), ts, reduce, include_self=include_self).backward(torch.tensor(g))
+    nx = npg.tensor(x, requires_grad=True)
+    ns = npg.tensor(src, requires_grad=True)
+    with np.errstate(all="ignore"):
+        out = nx.scatter_reduce(dim, npg.tensor(idx), ns, reduce, include_self=include_self)
+        out.backward(npg.tensor(g))
+    return (np.asarray(nx.grad), tx.grad.numpy()), (np.asarray(ns.grad), ts.grad.numpy())
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_extreme_nan_gradient_is_nan_as_torch(reduce, include_self):
+    # a NaN result equals none of the reduced values: torch's gradient there is 0/0 = NaN, not 0
+    x = np.array([1., np.nan, 3., -np.inf, 5., np.nan])
+    src = np.array([np.nan, 2., -np.inf, 4., 1., 2.])
+    idx = np.array([0, 0, 1, 2, 2, 3])
+    g = np.arange(1., 7.)
+    (gx, tgx), (gs, tgs) = _both_scatter_reduce(x, idx, src, reduce, include_self, g)
+    np.testing.assert_array_equal(gx, tgx)
+    np.testing.assert_array_equal(gs, tgs)
