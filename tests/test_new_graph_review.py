@@ -30,3 +30,15 @@ def test_scatter_reduce_extreme_nan_gradient_is_nan_as_torch(reduce, include_sel
     (gx, tgx), (gs, tgs) = _both_scatter_reduce(x, idx, src, reduce, include_self, g)
     np.testing.assert_array_equal(gx, tgx)
     np.testing.assert_array_equal(gs, tgs)
+
+
+def test_global_module_hooks_reachable_by_torchs_path_after_import_npgrad():
+    # torch.nn.modules.module.register_module_forward_hook works after `import torch`; the README's path
+    # npgrad.nn.modules.module must work after `import npgrad` (it was an AttributeError unless imported by name)
+    import subprocess
+    import sys
+    code = ("import npgrad as npg\n"
+            "h = npg.nn.modules.module.register_module_forward_hook(lambda m, a, o: None)\n"
+            "h.remove()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
