@@ -42,3 +42,21 @@ def test_global_module_hooks_reachable_by_torchs_path_after_import_npgrad():
             "h.remove()\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_node_prehook_returning_none_gradient_drops_it_as_torch():
+    # torch: a node pre-hook returning (None,) makes the node's incoming gradient undefined, so nothing flows
+    # to the inputs (a.grad stays None); npgrad read (None,) as "no change" and gave a.grad = 6
+    ta = torch.tensor([1., 2.], requires_grad=True)
+    tb = torch.tensor([1., 1.], requires_grad=True)
+    tz = ta * 3
+    tz.grad_fn.register_prehook(lambda go: (None,))
+    (tz.sum() + (tb * 2).sum()).backward()
+    assert ta.grad is None and tb.grad.tolist() == [2., 2.]
+    a = npg.tensor([1., 2.], requires_grad=True)
+    b = npg.tensor([1., 1.], requires_grad=True)
+    z = a * 3
+    z.grad_fn.register_prehook(lambda go: (None,))
+    (z.sum() + (b * 2).sum()).backward()
+    assert a.grad is None or np.all(np.asarray(a.grad) == 0)   # (npgrad's undefined gradient: zeros)
+    np.testing.assert_array_equal(np.asarray(b.grad), tb.grad.numpy())
