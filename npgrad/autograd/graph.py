@@ -67,12 +67,17 @@ class Node(str):
 
     def register_prehook(self, fn):
         """Call ``fn(grad_outputs)`` (a 1-tuple) before the node's backward; a returned tuple replaces the
-        gradients. Returns a handle with ``remove()``."""
+        gradients (a None in it drops the gradient: zeros reach the inputs, where PyTorch's is undefined). Returns a
+        handle with ``remove()``."""
         def hook(g):
             r = fn((g,))
             if r is None:
                 return None
-            return _one_gradient(r, fn)
+            r = _one_gradient(r, fn)
+            if r is None:   # (None,): the gradient dropped (PyTorch's undefined gradient; npgrad's zeros)
+                z = np.zeros(np.shape(g), dtype=g.dtype)
+                return _wrap(z) if isinstance(g, Tensor) else z
+            return r
         hook._node_prehook = fn
         return _add_hook(self._tensor, "hooks", hook)
 

@@ -14,7 +14,8 @@ position they go to), exact in every dtype. The gradients are torch's formulas (
   does npgrad (NotImplementedError when it is asked for);
 * amax / amin: the gradient split evenly among the elements equal to the result. With ``include_self=False`` the
   input takes no part where an index writes (as torch's forward-mode rule; torch's backward also counts an input
-  that equals the result there, which halves the sources' gradient in that one tie case).
+  that equals the result there, which halves the sources' gradient in that one tie case). Where the result is
+  NaN (equal to none of the values) every element reduced there gets a NaN gradient (torch's 0/0).
 
 Forward mode (JVP): sum / mean on the tangents, amax / amin the mean of the tied elements' tangents (torch's
 rule), prod the transpose of the VJP (torch.func.jvp returns zeros for prod).
@@ -139,13 +140,17 @@ def _mean_rule(plan, include_self):
 def _extreme_rule(reduce):
     def rule(plan, include_self):
         def masks(y, x, p):
+            """Where the input and the sources equal the result, and the number of them at each position: 0
+            where the result is NaN (equal to nothing), so that the gradient there is 0/0 = NaN, as torch's."""
             yd = _data(y)
             ms = _data(x) == yd
             if not include_self:
                 ms &= ~plan.touched
             mp = _data(p) == yd[plan.key]
             n = ms + _index.scatter_add(plan.shape, plan.key, mp.astype(np.int64))
-            return ms, mp, np.maximum(n, 1).astype(yd.dtype)
+            nan = n == 0   # (a NaN result)
+            ms_or_nan = ms | nan if include_self else ms | (nan & ~plan.touched)
+            return ms_or_nan, mp | nan[plan.key], np.where(nan, np.nan, np.maximum(n, 1)).astype(yd.dtype)
 
         def vjp_x(g, y, x, p):
             ms, mp, n = masks(y, x, p)
