@@ -149,3 +149,20 @@ def test_removed_global_hooks_stop_and_modules_take_the_fast_path_again():
     with pytest.raises(TypeError, match="callable"):
         nmod.register_module_forward_hook(3)
     assert nmod.Module is npg.nn.Module
+
+
+def test_the_global_hook_counter_follows_every_way_of_emptying_a_table():
+    """Module.__call__ tests one counter: clear(), popitem() and del keep it right, as remove() does."""
+    tables = (nhooks._global_forward_pre_hooks, nhooks._global_forward_hooks)
+    nmod.register_module_forward_pre_hook(lambda *a: None)
+    nmod.register_module_forward_pre_hook(lambda *a: None)
+    h = nmod.register_module_forward_hook(lambda *a: None)
+    assert nhooks.GLOBAL_CALL_HOOKS[0] == 3
+    tables[0].popitem()
+    assert nhooks.GLOBAL_CALL_HOOKS[0] == 2
+    del tables[1][h.id]
+    with pytest.raises(KeyError):
+        del tables[1][h.id]
+    assert nhooks.GLOBAL_CALL_HOOKS[0] == 1
+    tables[0].clear()
+    assert nhooks.GLOBAL_CALL_HOOKS[0] == 0 and not tables[0] and not tables[1]

@@ -76,7 +76,18 @@ class _GlobalTable(OrderedDict):
         return super().pop(key, *default)
 
     def __delitem__(self, key):
+        if key not in self:
+            raise KeyError(key)
         self.pop(key)
+
+    def popitem(self, last=True):
+        item = super().popitem(last)
+        GLOBAL_CALL_HOOKS[0] -= 1
+        return item
+
+    def clear(self):
+        GLOBAL_CALL_HOOKS[0] -= len(self)
+        super().clear()
 
     def __reduce__(self):   # (a module's hooks are pickled with it; the global tables never are)
         raise TypeError("the global module hook tables cannot be pickled")
