@@ -14,6 +14,7 @@ ops'):
 import numpy as np
 
 from ..tensor import Tensor, _wrap
+from ._util import normalize_one_axis
 
 __all__ = ["normal", "poisson", "randint_like", "binomial", "hann_window", "hamming_window", "blackman_window",
            "bartlett_window", "kaiser_window", "unique_consecutive", "trapz", "cumulative_trapezoid", "complex",
@@ -284,6 +285,11 @@ def trapz(y, x=None, *, dx=None, dim=-1):
     """``torch.trapz`` / ``torch.trapezoid``: the trapezoidal integral of ``y`` along ``dim`` at points ``x``
     or spacing ``dx`` (NumPy's ``npg.trapezoid(y, x, dx, axis)`` is the same rule with NumPy's keywords)."""
     from .numeric import trapezoid
+    if x is not None and np.ndim(x) == 1 and np.ndim(y) >= 1:
+        n = np.shape(y)[normalize_one_axis(dim, np.ndim(y), "trapz")]
+        if np.shape(x)[0] != n:   # NumPy would broadcast a 1-element diff(x) silently
+            raise ValueError(f"trapz: x of shape {tuple(np.shape(x))} must give one value for each of the {n} "
+                             f"samples of y (shape {tuple(np.shape(y))}) along dim {dim}")
     return trapezoid(y, x, _torch_spacing("trapz", x, dx), axis=dim)
 
 

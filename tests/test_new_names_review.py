@@ -1,0 +1,23 @@
+"""Edge cases of the PyTorch-named functions added in npgrad/ops/torch_*.py, against torch 2.13 as the oracle."""
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+
+
+def _t(a):
+    return npg.tensor(np.asarray(a), requires_grad=False)
+
+
+def test_trapz_refuses_x_of_the_wrong_length():
+    # torch.trapz raises when x has not one value per sample along dim; it must not broadcast a 1-element diff(x)
+    y = np.array([[1., 2, 4], [3, 5, 9]])
+    xs = np.array([0., 1.])
+    with pytest.raises(RuntimeError):
+        torch.trapz(torch.tensor(y), torch.tensor(xs))
+    with pytest.raises(ValueError, match="trapz"):
+        npg.trapz(_t(y), _t(xs))
+    # the right length still matches torch
+    xs = np.array([0., 1., 3.])
+    np.testing.assert_allclose(npg.trapz(_t(y), _t(xs)).data, torch.trapz(torch.tensor(y), torch.tensor(xs)).numpy())
