@@ -21,3 +21,13 @@ def test_trapz_refuses_x_of_the_wrong_length():
     # the right length still matches torch
     xs = np.array([0., 1., 3.])
     np.testing.assert_allclose(npg.trapz(_t(y), _t(xs)).data, torch.trapz(torch.tensor(y), torch.tensor(xs)).numpy())
+
+
+def test_tensor_unique_keeps_nans_apart_as_torch():
+    # torch.unique treats every NaN as distinct (NaN != NaN); NumPy 2's np.unique merges them by default
+    a = np.array([np.nan, 1., np.nan, 2.])
+    ref = torch.tensor(a).unique(return_inverse=True, return_counts=True)
+    out = _t(a).unique(return_inverse=True, return_counts=True)
+    for o, r in zip(out, ref):
+        np.testing.assert_array_equal(np.asarray(o.data if hasattr(o, "data") else o), r.numpy())
+    np.testing.assert_array_equal(np.asarray(_t(a).unique().data), torch.tensor(a).unique().numpy())

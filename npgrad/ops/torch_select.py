@@ -57,7 +57,8 @@ def _unique_method(self, sorted=True, return_inverse=False, return_counts=False,
     """``torch.unique`` of the tensor: the sorted unique values (rows along ``dim``), and ``inverse`` (the input's
     shape when ``dim`` is None) and ``counts`` when asked (``npg.unique`` stays NumPy's)."""
     from .nondiff import unique
-    out = unique(self, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    kw = {} if dim is not None else {"equal_nan": False}   # torch keeps every NaN apart (NaN != NaN)
+    out = unique(self, return_inverse=return_inverse, return_counts=return_counts, axis=dim, **kw)
     if not (return_inverse or return_counts):
         return out
     out = list(out)
