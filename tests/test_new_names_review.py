@@ -31,3 +31,16 @@ def test_tensor_unique_keeps_nans_apart_as_torch():
     for o, r in zip(out, ref):
         np.testing.assert_array_equal(np.asarray(o.data if hasattr(o, "data") else o), r.numpy())
     np.testing.assert_array_equal(np.asarray(_t(a).unique().data), torch.tensor(a).unique().numpy())
+
+
+@pytest.mark.parametrize("name", ["uniform_", "normal_"])
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_])
+def test_uniform_normal_fill_refuse_integer_and_bool_tensors(name, dtype):
+    # torch raises (not implemented for Long / Bool); casting U(0, 1) draws to int64 silently wrote all zeros
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        getattr(torch.zeros(5, dtype=torch.from_numpy(np.zeros(0, dtype)).dtype), name)()
+    x = npg.zeros(5, dtype=dtype, requires_grad=False)
+    with pytest.raises(TypeError, match=name):
+        getattr(x, name)()
+    y = npg.zeros(5, dtype=np.float32, requires_grad=False)
+    assert getattr(y, name)().dtype == np.float32
