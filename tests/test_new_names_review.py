@@ -44,3 +44,19 @@ def test_uniform_normal_fill_refuse_integer_and_bool_tensors(name, dtype):
         getattr(x, name)()
     y = npg.zeros(5, dtype=np.float32, requires_grad=False)
     assert getattr(y, name)().dtype == np.float32
+
+
+@pytest.mark.parametrize("dim", [1, -1])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_aminmax_of_an_empty_tensor_along_a_nonempty_dim(dim, keepdim):
+    # torch reduces the size-3 dim of a (0, 3) tensor to two empty (0,) results; only an empty reduced dim is an error
+    ref = torch.aminmax(torch.zeros(0, 3), dim=dim, keepdim=keepdim)
+    out = npg.aminmax(npg.zeros((0, 3), dtype=np.float32, requires_grad=False), dim=dim, keepdim=keepdim)
+    for o, r in zip(out, ref):
+        assert o.shape == tuple(r.shape) and o.dtype == np.float32
+    with pytest.raises((RuntimeError, IndexError)):
+        torch.aminmax(torch.zeros(0, 3), dim=0)
+    with pytest.raises((RuntimeError, ValueError), match="(?i)min"):
+        npg.aminmax(npg.zeros((0, 3), requires_grad=False), dim=0)
+    with pytest.raises(RuntimeError, match="aminmax"):
+        npg.aminmax(npg.zeros((0, 3), requires_grad=False))

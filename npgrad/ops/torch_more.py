@@ -19,6 +19,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import elementwise as _ew, elementwise_more as _em
+from ._util import normalize_one_axis
 
 __all__ = ["frac", "sgn", "logit", "xlogy", "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "aminmax",
            "std_mean", "var_mean", "logdet", "det", "slogdet", "inverse", "pinverse", "matrix_exp", "matrix_power",
@@ -118,8 +119,11 @@ def aminmax(input, *, dim=None, keepdim=False):
     """``(min, max)`` over ``dim`` (every dim when None), as ``torch.aminmax``: named ``.min`` / ``.max``; the
     gradient of each is ``amin``'s / ``amax``'s (ties share it evenly, as torch)."""
     npg = _npg()
-    if isinstance(input, Tensor) and input.size == 0:
-        raise RuntimeError(f"aminmax: cannot compute the min and max of an empty tensor of shape {input.shape}")
+    if isinstance(input, Tensor) and input.size == 0 and (dim is None or input.ndim == 0
+                                                          or input.shape[normalize_one_axis(dim, input.ndim,
+                                                                                            "aminmax")] == 0):
+        raise RuntimeError(f"aminmax: cannot compute the min and max over an empty dim {dim} of a tensor of shape "
+                           f"{input.shape}")   # a non-empty reduced dim of an empty tensor gives empty results
     return MinMax(npg.amin(input, dim=dim, keepdim=keepdim), npg.amax(input, dim=dim, keepdim=keepdim))
 
 
