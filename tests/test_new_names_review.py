@@ -60,3 +60,30 @@ def test_aminmax_of_an_empty_tensor_along_a_nonempty_dim(dim, keepdim):
         npg.aminmax(npg.zeros((0, 3), requires_grad=False), dim=0)
     with pytest.raises(RuntimeError, match="aminmax"):
         npg.aminmax(npg.zeros((0, 3), requires_grad=False))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lerp_is_exact_at_weight_one(dtype):
+    # torch.lerp uses end - (end - start) * (1 - w) for |w| >= 0.5, so lerp(start, end, 1) == end exactly;
+    # start + w * (end - start) gave 0 for start=1e20, end=1, w=1
+    start, end = np.array([1e20, 1., -3e9], dtype), np.array([1., 3., 2.], dtype)
+    w = np.array([1.0, 0.75, 0.25], dtype)
+    for weight in (1.0, w):
+        tw = weight if isinstance(weight, float) else torch.tensor(weight)
+        nw = weight if isinstance(weight, float) else _t(weight)
+        ref = torch.lerp(torch.tensor(start), torch.tensor(end), tw).numpy()
+        out = npg.lerp(_t(start), _t(end), nw)
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(out.data, ref)
+
+
+def test_lerp_gradients_match_torch_on_both_branches():
+    rng = np.random.RandomState(0)
+    a, b, w = rng.randn(3, 4), rng.randn(3, 4), rng.uniform(-1, 2, (3, 4))
+    g = rng.randn(3, 4)
+    ta, tb, tw = (torch.tensor(v, requires_grad=True) for v in (a, b, w))
+    na, nb, nw = (npg.tensor(v, requires_grad=True) for v in (a, b, w))
+    ref = torch.autograd.grad((torch.lerp(ta, tb, tw) * torch.tensor(g)).sum(), (ta, tb, tw))
+    out = npg.autograd.grad((npg.lerp(na, nb, nw) * npg.tensor(g)).sum(), (na, nb, nw))
+    for o, r in zip(out, ref):
+        np.testing.assert_allclose(o.data, r.numpy(), rtol=1e-12, atol=1e-12)
