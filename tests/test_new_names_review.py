@@ -87,3 +87,20 @@ def test_lerp_gradients_match_torch_on_both_branches():
     out = npg.autograd.grad((npg.lerp(na, nb, nw) * npg.tensor(g)).sum(), (na, nb, nw))
     for o, r in zip(out, ref):
         np.testing.assert_allclose(o.data, r.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["std_mean", "var_mean"])
+@pytest.mark.parametrize("dim", [0, -1, [0]])
+@pytest.mark.parametrize("correction", [0, 1])
+def test_std_var_mean_of_a_0d_tensor_along_dim_0(name, dim, correction):
+    # torch accepts dim 0 / -1 of a 0-d tensor (as every torch reduction) and keeps the result 0-d
+    ref = getattr(torch, name)(torch.tensor(1.5, dtype=torch.float64), dim=dim, correction=correction, keepdim=True)
+    out = getattr(npg, name)(npg.tensor(np.array(1.5), requires_grad=False), dim=dim, correction=correction,
+                             keepdim=True)
+    for o, r in zip(out, ref):
+        assert o.shape == ()
+        np.testing.assert_array_equal(o.data, r.numpy())
+    with pytest.raises(IndexError):
+        getattr(torch, name)(torch.tensor(1.5), dim=1)
+    with pytest.raises((IndexError, ValueError), match=name[:3]):
+        getattr(npg, name)(npg.tensor(np.array(1.5), requires_grad=False), dim=1)
