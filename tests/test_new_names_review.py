@@ -104,3 +104,17 @@ def test_std_var_mean_of_a_0d_tensor_along_dim_0(name, dim, correction):
         getattr(torch, name)(torch.tensor(1.5), dim=1)
     with pytest.raises((IndexError, ValueError), match=name[:3]):
         getattr(npg, name)(npg.tensor(np.array(1.5), requires_grad=False), dim=1)
+
+
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+@pytest.mark.parametrize("q", [0.3, [0.2, 0.5]])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_tensor_quantile_of_a_0d_tensor_along_dim_0(name, q, keepdim):
+    # x.quantile(q, dim=0) of a 0-d tensor is its value in torch (0-d tensors take dims 0 / -1)
+    tq = q if isinstance(q, float) else torch.tensor(q, dtype=torch.float64)
+    ref = getattr(torch.tensor(1.5, dtype=torch.float64), name)(tq, dim=0, keepdim=keepdim)
+    out = getattr(npg.tensor(np.array(1.5), requires_grad=False), name)(q, dim=0, keepdim=keepdim)
+    assert out.shape == tuple(ref.shape)
+    np.testing.assert_array_equal(out.data, ref.numpy())
+    with pytest.raises((IndexError, ValueError), match="quantile"):
+        getattr(npg.tensor(np.array(1.5), requires_grad=False), name)(q, dim=1)

@@ -394,6 +394,9 @@ def _alias_methods():
 def _quantile(name):
     def f(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         """PyTorch's ``quantile(q, dim=None, keepdim=False, *, interpolation='linear')`` (NumPy's function)."""
+        if dim is not None and np.ndim(self) == 0:   # torch's dims 0 / -1 of a 0-d tensor: its value
+            normalize_one_axis(dim, 1, name)
+            dim = None
         return getattr(_npg(), name)(self, q, axis=dim, keepdims=keepdim, method=interpolation)
     f.__name__ = name
     return f
