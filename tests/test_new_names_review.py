@@ -118,3 +118,12 @@ def test_tensor_quantile_of_a_0d_tensor_along_dim_0(name, q, keepdim):
     np.testing.assert_array_equal(out.data, ref.numpy())
     with pytest.raises((IndexError, ValueError), match="quantile"):
         getattr(npg.tensor(np.array(1.5), requires_grad=False), name)(q, dim=1)
+
+
+@pytest.mark.parametrize("dim", [1, -1, 0])
+def test_cumulative_trapezoid_of_an_empty_dim(dim):
+    # torch returns an empty result (one value fewer than none: still 0) along a size-0 dim
+    shape = (2, 0) if dim != 0 else (0, 3)
+    ref = torch.cumulative_trapezoid(torch.zeros(shape, dtype=torch.float32), dim=dim)
+    out = npg.cumulative_trapezoid(npg.zeros(shape, dtype=np.float32, requires_grad=False), dim=dim)
+    assert out.shape == tuple(ref.shape) and out.dtype == np.float32

@@ -297,6 +297,11 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     """``torch.cumulative_trapezoid``: the running trapezoidal integral of ``y`` along ``dim`` (one value fewer
     than ``y`` there), at points ``x`` or spacing ``dx`` (``npg.integrate.cumulative_trapezoid`` is SciPy's)."""
     from ..integrate import cumulative_trapezoid as scipy_ct
+    if np.ndim(y) >= 1:
+        ax = normalize_one_axis(dim, np.ndim(y), "cumulative_trapezoid")
+        if np.shape(y)[ax] == 0:   # torch: an empty result along an empty dim (SciPy needs one point)
+            _torch_spacing("cumulative_trapezoid", x, dx)
+            return _npg().asarray(y)[(slice(None),) * ax + (slice(0, 0),)]
     return scipy_ct(y, x, _torch_spacing("cumulative_trapezoid", x, dx), axis=dim)
 
 
