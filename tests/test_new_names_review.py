@@ -127,3 +127,18 @@ def test_cumulative_trapezoid_of_an_empty_dim(dim):
     ref = torch.cumulative_trapezoid(torch.zeros(shape, dtype=torch.float32), dim=dim)
     out = npg.cumulative_trapezoid(npg.zeros(shape, dtype=np.float32, requires_grad=False), dim=dim)
     assert out.shape == tuple(ref.shape) and out.dtype == np.float32
+
+
+@pytest.mark.parametrize("value, dtype", [(1e40, np.float32), (1e40, np.float16), (float("nan"), np.int64),
+                                          (float("inf"), np.int32)])
+def test_new_full_refuses_a_value_the_dtype_cannot_hold(value, dtype):
+    # torch: "value cannot be converted to type ... without overflow"; it was inf / -2**63 silently
+    with pytest.raises(RuntimeError):
+        torch.zeros(1, dtype=torch.from_numpy(np.zeros(0, dtype)).dtype).new_full((2,), value)
+    with pytest.raises((OverflowError, ValueError), match="new_full"):
+        npg.zeros(1, dtype=dtype, requires_grad=False).new_full((2,), value)
+    # representable values (inf into a float tensor, 2.7 into int64 truncated) still work as torch
+    np.testing.assert_array_equal(npg.zeros(1, dtype=np.float32, requires_grad=False).new_full((2,), float("inf")).data,
+                                  torch.zeros(1).new_full((2,), float("inf")).numpy())
+    np.testing.assert_array_equal(npg.zeros(1, dtype=np.int64, requires_grad=False).new_full((2,), 2.7).data,
+                                  torch.zeros(1, dtype=torch.int64).new_full((2,), 2.7).numpy())
