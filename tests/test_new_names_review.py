@@ -142,3 +142,15 @@ def test_new_full_refuses_a_value_the_dtype_cannot_hold(value, dtype):
                                   torch.zeros(1).new_full((2,), float("inf")).numpy())
     np.testing.assert_array_equal(npg.zeros(1, dtype=np.int64, requires_grad=False).new_full((2,), 2.7).data,
                                   torch.zeros(1, dtype=torch.int64).new_full((2,), 2.7).numpy())
+
+
+@pytest.mark.parametrize("dtype, args", [(np.bool_, (5,)), (np.bool_, (0, 2 ** 40)), (np.bool_, (-3, 2)),
+                                         (np.float16, (0, 2 ** 20)), (np.float16, (70000,))])
+def test_random_fill_refuses_a_range_the_dtype_cannot_hold(dtype, args):
+    # torch: "to - 1 is out of bounds for bool / c10::Half"; the draws were cast (all True, or inf) silently
+    with pytest.raises(RuntimeError):
+        torch.zeros(4, dtype=torch.from_numpy(np.zeros(0, dtype)).dtype).random_(*args)
+    with pytest.raises(RuntimeError, match="random_"):
+        npg.zeros(4, dtype=dtype, requires_grad=False).random_(*args)
+    ok = npg.zeros(1000, dtype=np.bool_, requires_grad=False).random_(0, 2)
+    assert ok.dtype == np.bool_ and 0 < int(np.asarray(ok.data).sum()) < 1000

@@ -83,7 +83,9 @@ def _random_(x, *args, generator=None, **kwargs):
     lo, hi = int(lo), int(hi)
     if lo >= hi:
         raise RuntimeError(f"random_: expects 'from' to be less than 'to', but got from={lo} >= to={hi}")
-    if dt.kind in "iu" and (lo < np.iinfo(dt).min or hi - 1 > np.iinfo(dt).max):
+    bounds = (np.iinfo(dt).min, np.iinfo(dt).max) if dt.kind in "iu" else (0, 1) if dt.kind == "b" else \
+        (-float(np.finfo(dt).max), float(np.finfo(dt).max))   # as torch: from and to - 1 must fit the dtype
+    if lo < bounds[0] or hi - 1 > bounds[1]:
         raise RuntimeError(f"random_: [from, to) = [{lo}, {hi}) is out of bounds for dtype {dt}")
     return _fill_values(x, _rng(generator).integers(lo, hi, size=tuple(x.shape)))
 
