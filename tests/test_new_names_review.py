@@ -154,3 +154,19 @@ def test_random_fill_refuses_a_range_the_dtype_cannot_hold(dtype, args):
         npg.zeros(4, dtype=dtype, requires_grad=False).random_(*args)
     ok = npg.zeros(1000, dtype=np.bool_, requires_grad=False).random_(0, 2)
     assert ok.dtype == np.bool_ and 0 < int(np.asarray(ok.data).sum()) < 1000
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_index_put_refuses_uint8_indices(accumulate):
+    # torch reads a uint8 index as a (deprecated) mask (or refuses it); npgrad read it as integer positions, so
+    # [1, 0] wrote rows 1 and 0 where torch's mask touches row 0 only
+    a = np.arange(6.).reshape(2, 3)
+    idx = np.array([1, 0], np.uint8)
+    try:
+        ref = torch.index_put(torch.tensor(a), (torch.tensor(idx),), torch.tensor(9.), accumulate=accumulate).numpy()
+    except RuntimeError:
+        ref = None
+    if ref is not None:
+        np.testing.assert_array_equal(ref[1], a[1])   # torch's mask leaves row 1 alone
+    with pytest.raises(IndexError, match="index_put.*uint8"):
+        npg.index_put(_t(a), (_t(idx),), _t(np.array(9.)), accumulate=accumulate)

@@ -114,6 +114,9 @@ def index_put(self, indices, values, accumulate=False):
         arr = np.asarray(i.data if isinstance(i, Tensor) else i)
         if arr.dtype == bool:
             idx.extend(np.nonzero(arr))
+        elif arr.dtype == np.uint8:   # torch reads it as a deprecated mask, never as positions
+            raise IndexError("index_put: a uint8 index tensor is ambiguous (torch treats it as a deprecated mask); "
+                             "give a bool mask or int64 indices")
         elif arr.dtype.kind in "iu":
             idx.append(arr.astype(np.int64))
         else:
