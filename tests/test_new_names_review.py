@@ -170,3 +170,16 @@ def test_index_put_refuses_uint8_indices(accumulate):
         np.testing.assert_array_equal(ref[1], a[1])   # torch's mask leaves row 1 alone
     with pytest.raises(IndexError, match="index_put.*uint8"):
         npg.index_put(_t(a), (_t(idx),), _t(np.array(9.)), accumulate=accumulate)
+
+
+@pytest.mark.parametrize("name", ["std_mean", "var_mean"])
+@pytest.mark.parametrize("dim", [(), []])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_std_var_mean_with_an_empty_dim_list_reduce_everything(name, dim, keepdim):
+    # torch reads dim=() / [] as every dim; it reduced none (std nan everywhere, mean = x) silently
+    x = np.arange(6.).reshape(2, 3)
+    ref = getattr(torch, name)(torch.tensor(x), dim=dim, keepdim=keepdim)
+    out = getattr(npg, name)(_t(x), dim=dim, keepdim=keepdim)
+    for o, r in zip(out, ref):
+        assert o.shape == tuple(r.shape)
+        np.testing.assert_allclose(o.data, r.numpy(), rtol=1e-12)

@@ -142,6 +142,8 @@ def _stat_mean(name, stat, input, dim, unbiased, keepdim, correction):
     dim, ddof = _correction(name, dim, unbiased, correction)
     if isinstance(dim, list):
         dim = tuple(dim)
+    if dim == ():   # torch: an empty dim list reduces every dim (NumPy's axis=() reduces none)
+        dim = None
     if dim is not None and np.ndim(input) == 0:   # torch's dims 0 / -1 of a 0-d tensor: the whole tensor
         for d in (dim if isinstance(dim, tuple) else (dim,)):
             normalize_one_axis(d, 1, name)
