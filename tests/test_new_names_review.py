@@ -183,3 +183,13 @@ def test_std_var_mean_with_an_empty_dim_list_reduce_everything(name, dim, keepdi
     for o, r in zip(out, ref):
         assert o.shape == tuple(r.shape)
         np.testing.assert_allclose(o.data, r.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [(), [], [0, 1], [-1], (0,)])
+def test_count_nonzero_method_dim_lists_as_torch(dim):
+    # torch: dim=() / [] counts over every dim (it counted per element: an array of 0/1), and takes a list of dims
+    x = np.array([[0., 1., 2.], [3., 0., 5.]])
+    ref = torch.tensor(x).count_nonzero(dim=dim).numpy()
+    out = _t(x).count_nonzero(dim=dim)
+    assert out.shape == ref.shape
+    np.testing.assert_array_equal(out.data, ref)

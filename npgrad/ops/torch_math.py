@@ -139,6 +139,8 @@ def _erf(self):
 def _count_nonzero_method(self, dim=None, *, axis=None):
     if dim is not None and axis is not None:
         raise TypeError("count_nonzero(): got both axis= and its PyTorch spelling dim=")
+    if isinstance(dim, (list, tuple)):   # torch: a list of dims; () / [] counts over every dim
+        dim = tuple(dim) or None
     return _count_nonzero(self, dim if axis is None else axis)
 
 
