@@ -138,9 +138,9 @@ for _name, _fn, _op in (
         ("fill_", lambda x, value: _as_values(value, x), "copy"),
         ("zero_", lambda x: _as_values(0, x), "copy"),
         ("normal_", lambda x, mean=0.0, std=1.0, generator=None:
-            _random_values(x, generator, lambda g: g.normal(mean, std, x.shape)), "copy"),
+            _random_values(x, generator, lambda g: g.normal(mean, std, x.shape), "normal_"), "copy"),
         ("uniform_", lambda x, a=0.0, b=1.0, generator=None:
-            _random_values(x, generator, lambda g: g.uniform(a, b, x.shape)), "copy")):
+            _random_values(x, generator, lambda g: g.uniform(a, b, x.shape), "uniform_"), "copy")):
     setattr(T, _name, inplace.method(_name, _fn, _op))
 
 
@@ -156,8 +156,11 @@ def _as_values(src, like):
     return where(True, src, like)
 
 
-def _random_values(like, generator, draw):
+def _random_values(like, generator, draw, op):
     from .. import random as _random
+    if np.dtype(like.dtype).kind not in "fc":   # as torch; casting the draws would truncate them (all 0s for U(0,1))
+        raise TypeError(f"{op}: cannot fill a tensor of dtype {np.dtype(like.dtype)} (shape {tuple(like.shape)}) "
+                        "with random real values; use a floating dtype (or random_ for integers)")
     return _as_values(draw(generator or _random.get_generator()), like)
 
 

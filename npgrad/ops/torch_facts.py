@@ -132,8 +132,14 @@ def _new_empty(self, *size, dtype=None, device=None, requires_grad=False):
 def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
     """``size`` filled with ``fill_value``, cast to this tensor's dtype (or ``dtype``), as PyTorch's ``new_full``."""
     shape = _size_args((size,) if isinstance(size, (int, np.integer)) else (size,), "new_full")
-    return _new_leaf(self, np.full(shape, fill_value, self.dtype if dtype is None else dtype), dtype,
-                     requires_grad, "new_full")
+    dt = np.dtype(self.dtype if dtype is None else dtype)
+    v = fill_value.data if isinstance(fill_value, Tensor) else fill_value
+    if np.ndim(v) == 0 and np.asarray(v).dtype.kind in "fiu" and dt.kind in "fiu":
+        with np.errstate(all="ignore"):
+            cast = np.asarray(v).astype(dt) if dt.kind == "f" else None
+        if (dt.kind == "f" and np.isfinite(v) and not np.isfinite(cast)) or (dt.kind in "iu" and not np.isfinite(v)):
+            raise OverflowError(f"new_full: fill value {v!r} cannot be converted to dtype {dt} without overflow")
+    return _new_leaf(self, np.full(shape, fill_value, dt), dtype, requires_grad, "new_full")
 
 
 def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):

@@ -37,9 +37,20 @@ def rsqrt(input):
 
 
 def lerp(input, end, weight):
-    """``input + weight * (end - input)``, as ``torch.lerp`` (differentiable in all three)."""
+    """``input + weight * (end - input)``, as ``torch.lerp`` (differentiable in all three); as torch's kernel,
+    ``end - (end - input) * (1 - weight)`` where ``|weight| >= 0.5``, so ``lerp(a, b, 1)`` is ``b`` exactly (the
+    two forms have the same derivatives)."""
     _broadcast_check("lerp", input, end, weight)
-    return _ew.add(input, _ew.mul(weight, _ew.sub(end, input)))
+    diff = _ew.sub(end, input)
+    if isinstance(weight, (int, float)):
+        if abs(weight) < 0.5:
+            return _ew.add(input, _ew.mul(weight, diff))
+        return _ew.sub(end, _ew.mul(diff, 1.0 - weight))
+    from .comparison import less
+    from .nondiff import where
+    low = _ew.add(input, _ew.mul(weight, diff))
+    high = _ew.sub(end, _ew.mul(diff, _ew.sub(1.0, weight)))
+    return where(less(_ew.abs(weight), 0.5), low, high)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
@@ -128,6 +139,8 @@ def _erf(self):
 def _count_nonzero_method(self, dim=None, *, axis=None):
     if dim is not None and axis is not None:
         raise TypeError("count_nonzero(): got both axis= and its PyTorch spelling dim=")
+    if isinstance(dim, (list, tuple)):   # torch: a list of dims; () / [] counts over every dim
+        dim = tuple(dim) or None
     return _count_nonzero(self, dim if axis is None else axis)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import elementwise as _ew, elementwise_more as _em
+from ._util import normalize_one_axis
 
 __all__ = ["frac", "sgn", "logit", "xlogy", "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "aminmax",
            "std_mean", "var_mean", "logdet", "det", "slogdet", "inverse", "pinverse", "matrix_exp", "matrix_power",
@@ -118,8 +119,11 @@ def aminmax(input, *, dim=None, keepdim=False):
     """``(min, max)`` over ``dim`` (every dim when None), as ``torch.aminmax``: named ``.min`` / ``.max``; the
     gradient of each is ``amin``'s / ``amax``'s (ties share it evenly, as torch)."""
     npg = _npg()
-    if isinstance(input, Tensor) and input.size == 0:
-        raise RuntimeError(f"aminmax: cannot compute the min and max of an empty tensor of shape {input.shape}")
+    if isinstance(input, Tensor) and input.size == 0 and (dim is None or input.ndim == 0
+                                                          or input.shape[normalize_one_axis(dim, input.ndim,
+                                                                                            "aminmax")] == 0):
+        raise RuntimeError(f"aminmax: cannot compute the min and max over an empty dim {dim} of a tensor of shape "
+                           f"{input.shape}")   # a non-empty reduced dim of an empty tensor gives empty results
     return MinMax(npg.amin(input, dim=dim, keepdim=keepdim), npg.amax(input, dim=dim, keepdim=keepdim))
 
 
@@ -138,6 +142,12 @@ def _stat_mean(name, stat, input, dim, unbiased, keepdim, correction):
     dim, ddof = _correction(name, dim, unbiased, correction)
     if isinstance(dim, list):
         dim = tuple(dim)
+    if dim == ():   # torch: an empty dim list reduces every dim (NumPy's axis=() reduces none)
+        dim = None
+    if dim is not None and np.ndim(input) == 0:   # torch's dims 0 / -1 of a 0-d tensor: the whole tensor
+        for d in (dim if isinstance(dim, tuple) else (dim,)):
+            normalize_one_axis(d, 1, name)
+        dim = None
     s = getattr(npg, stat)(input, axis=dim, ddof=ddof, keepdims=keepdim)
     return s, npg.mean(input, axis=dim, keepdims=keepdim)
 
@@ -386,6 +396,9 @@ def _alias_methods():
 def _quantile(name):
     def f(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         """PyTorch's ``quantile(q, dim=None, keepdim=False, *, interpolation='linear')`` (NumPy's function)."""
+        if dim is not None and np.ndim(self) == 0:   # torch's dims 0 / -1 of a 0-d tensor: its value
+            normalize_one_axis(dim, 1, name)
+            dim = None
         return getattr(_npg(), name)(self, q, axis=dim, keepdims=keepdim, method=interpolation)
     f.__name__ = name
     return f

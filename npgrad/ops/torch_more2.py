@@ -14,6 +14,7 @@ ops'):
 import numpy as np
 
 from ..tensor import Tensor, _wrap
+from ._util import normalize_one_axis
 
 __all__ = ["normal", "poisson", "randint_like", "binomial", "hann_window", "hamming_window", "blackman_window",
            "bartlett_window", "kaiser_window", "unique_consecutive", "trapz", "cumulative_trapezoid", "complex",
@@ -82,7 +83,9 @@ def _random_(x, *args, generator=None, **kwargs):
     lo, hi = int(lo), int(hi)
     if lo >= hi:
         raise RuntimeError(f"random_: expects 'from' to be less than 'to', but got from={lo} >= to={hi}")
-    if dt.kind in "iu" and (lo < np.iinfo(dt).min or hi - 1 > np.iinfo(dt).max):
+    bounds = (np.iinfo(dt).min, np.iinfo(dt).max) if dt.kind in "iu" else (0, 1) if dt.kind == "b" else \
+        (-float(np.finfo(dt).max), float(np.finfo(dt).max))   # as torch: from and to - 1 must fit the dtype
+    if lo < bounds[0] or hi - 1 > bounds[1]:
         raise RuntimeError(f"random_: [from, to) = [{lo}, {hi}) is out of bounds for dtype {dt}")
     return _fill_values(x, _rng(generator).integers(lo, hi, size=tuple(x.shape)))
 
@@ -284,6 +287,11 @@ def trapz(y, x=None, *, dx=None, dim=-1):
     """``torch.trapz`` / ``torch.trapezoid``: the trapezoidal integral of ``y`` along ``dim`` at points ``x``
     or spacing ``dx`` (NumPy's ``npg.trapezoid(y, x, dx, axis)`` is the same rule with NumPy's keywords)."""
     from .numeric import trapezoid
+    if x is not None and np.ndim(x) == 1 and np.ndim(y) >= 1:
+        n = np.shape(y)[normalize_one_axis(dim, np.ndim(y), "trapz")]
+        if np.shape(x)[0] != n:   # NumPy would broadcast a 1-element diff(x) silently
+            raise ValueError(f"trapz: x of shape {tuple(np.shape(x))} must give one value for each of the {n} "
+                             f"samples of y (shape {tuple(np.shape(y))}) along dim {dim}")
     return trapezoid(y, x, _torch_spacing("trapz", x, dx), axis=dim)
 
 
@@ -291,6 +299,11 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     """``torch.cumulative_trapezoid``: the running trapezoidal integral of ``y`` along ``dim`` (one value fewer
     than ``y`` there), at points ``x`` or spacing ``dx`` (``npg.integrate.cumulative_trapezoid`` is SciPy's)."""
     from ..integrate import cumulative_trapezoid as scipy_ct
+    if np.ndim(y) >= 1:
+        ax = normalize_one_axis(dim, np.ndim(y), "cumulative_trapezoid")
+        if np.shape(y)[ax] == 0:   # torch: an empty result along an empty dim (SciPy needs one point)
+            _torch_spacing("cumulative_trapezoid", x, dx)
+            return _npg().asarray(y)[(slice(None),) * ax + (slice(0, 0),)]
     return scipy_ct(y, x, _torch_spacing("cumulative_trapezoid", x, dx), axis=dim)
 
 

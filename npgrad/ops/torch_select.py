@@ -57,7 +57,8 @@ def _unique_method(self, sorted=True, return_inverse=False, return_counts=False,
     """``torch.unique`` of the tensor: the sorted unique values (rows along ``dim``), and ``inverse`` (the input's
     shape when ``dim`` is None) and ``counts`` when asked (``npg.unique`` stays NumPy's)."""
     from .nondiff import unique
-    out = unique(self, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    kw = {} if dim is not None else {"equal_nan": False}   # torch keeps every NaN apart (NaN != NaN)
+    out = unique(self, return_inverse=return_inverse, return_counts=return_counts, axis=dim, **kw)
     if not (return_inverse or return_counts):
         return out
     out = list(out)
@@ -113,6 +114,9 @@ def index_put(self, indices, values, accumulate=False):
         arr = np.asarray(i.data if isinstance(i, Tensor) else i)
         if arr.dtype == bool:
             idx.extend(np.nonzero(arr))
+        elif arr.dtype == np.uint8:   # torch reads it as a deprecated mask, never as positions
+            raise IndexError("index_put: a uint8 index tensor is ambiguous (torch treats it as a deprecated mask); "
+                             "give a bool mask or int64 indices")
         elif arr.dtype.kind in "iu":
             idx.append(arr.astype(np.int64))
         else:
