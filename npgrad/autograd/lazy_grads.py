@@ -144,5 +144,7 @@ def zero_grad_(t):
     g = t._grad
     if g.__class__ is np.ndarray and g.flags.writeable:
         g.fill(0)
-    else:  # a create_graph pass's Tensor, a read-only or sparse gradient: replaced
+    elif getattr(g, "is_sparse", False):  # a sparse gradient stays sparse, with no rows (as PyTorch's zero_())
+        t._grad = g.__class__(g.indices[:0], g.values[:0], g.shape)
+    else:  # a create_graph pass's Tensor or a read-only gradient: replaced
         t._grad = np.zeros_like(t.data)

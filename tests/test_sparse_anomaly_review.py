@@ -1,0 +1,33 @@
+"""Review of row-sparse gradients (Embedding(sparse=True)), their optimizers and utilities, and anomaly
+mode on them, against PyTorch as the oracle."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import npgrad as npg
+import npgrad.nn.functional as F
+from npgrad.sparse import RowSparseGrad
+
+W0 = np.random.default_rng(0).standard_normal((5, 2))
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("name", ["SparseAdam", "Adagrad", "SGD"])
+def test_zero_grad_keep_sparse(name):
+    # zero_grad(set_to_none=False) on a sparse gradient: torch zeroes it and keeps it sparse, so the
+    # next sparse backward gives a sparse gradient again and SparseAdam keeps working
+    w = npg.tensor(W0.copy(), requires_grad=True)
+    tw = torch.tensor(W0.copy(), requires_grad=True)
+    o, to = getattr(npg.optim, name)([w], lr=0.1), getattr(torch.optim, name)([tw], lr=0.1)
+    for k in range(3):
+        o.zero_grad(set_to_none=False)
+        to.zero_grad(set_to_none=False)
+        i = np.array([k, k + 1, k])
+        F.embedding(npg.tensor(i), w, sparse=True).sum().backward()
+        TF.embedding(torch.tensor(i), tw, sparse=True).sum().backward()
+        assert isinstance(w.grad, RowSparseGrad) and tw.grad.is_sparse
+        np.testing.assert_allclose(np.asarray(w.grad), tw.grad.to_dense().numpy())
+        o.step()
+        to.step()
+    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-12)
