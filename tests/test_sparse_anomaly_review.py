@@ -31,3 +31,18 @@ def test_zero_grad_keep_sparse(name):
         o.step()
         to.step()
     np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-12)
+
+
+def test_clip_grad_value_sparse():
+    # torch refuses clamp on a sparse grad; npgrad's RowSparseGrad stands for its dense array, so the result
+    # must be torch's clip of the same model's dense gradient (repeated rows summed before clipping)
+    idx = np.array([1, 1, 1, 3, 0])
+    g = np.array([[0.3, -0.2], [0.3, -0.2], [0.3, 0.1], [2.0, -3.0], [0.1, 0.0]])
+    w = npg.tensor(W0.copy(), requires_grad=True)
+    tw = torch.tensor(W0.copy(), requires_grad=True)
+    (F.embedding(npg.tensor(idx), w, sparse=True) * npg.tensor(g)).sum().backward()
+    (TF.embedding(torch.tensor(idx), tw) * torch.tensor(g)).sum().backward()
+    npg.nn.utils.clip_grad_value_([w], 0.5)
+    torch.nn.utils.clip_grad_value_([tw], 0.5)
+    assert isinstance(w.grad, RowSparseGrad)
+    np.testing.assert_allclose(np.asarray(w.grad), tw.grad.numpy())

@@ -85,8 +85,17 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         if p.grad is not None and np.asarray(p.grad).dtype.kind == "c":
             raise RuntimeError("clip_grad_value_: clamp is not supported for complex types")
     for p in parameters:
-        if p.grad is not None:
-            np.clip(p.grad, -clip_value, clip_value, out=p.grad)
+        g = p.grad
+        if g is None:
+            continue
+        if getattr(g, "is_sparse", False):  # a RowSparseGrad: clip the rows' sums (repeated rows summed first),
+            if clip_value >= 0:             # as the dense gradient it stands for; it stays sparse
+                c = g.coalesce()
+                p.grad = c.__class__(c.indices, np.clip(c.values, -clip_value, clip_value), c.shape)
+            else:                           # (the rows not stored would not stay 0)
+                p.grad = np.clip(g.to_dense(), -clip_value, clip_value)
+        else:
+            np.clip(g, -clip_value, clip_value, out=g)
 
 
 def parameters_to_vector(parameters):
