@@ -46,3 +46,16 @@ def test_clip_grad_value_sparse():
     torch.nn.utils.clip_grad_value_([tw], 0.5)
     assert isinstance(w.grad, RowSparseGrad)
     np.testing.assert_allclose(np.asarray(w.grad), tw.grad.numpy())
+
+
+def test_anomaly_sees_nan_in_sparse_grad():
+    # torch: "Function 'EmbeddingBackward0' returned nan values in its 0th output."
+    w = npg.tensor(np.zeros((4, 2)), requires_grad=True)
+    with npg.autograd.detect_anomaly():
+        y = F.embedding(npg.tensor([1, 2]), w, sparse=True)
+        with pytest.raises(RuntimeError, match="embedding.*nan"):
+            y.backward(npg.tensor(np.full((2, 2), np.nan)))
+    w.grad = None
+    with npg.autograd.detect_anomaly(check_nan=False):   # no check: the NaN gradient is left as it is
+        F.embedding(npg.tensor([1, 2]), w, sparse=True).backward(npg.tensor(np.full((2, 2), np.nan)))
+    assert np.isnan(np.asarray(w.grad)[1:3]).all()

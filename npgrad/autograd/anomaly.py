@@ -84,6 +84,8 @@ def format_stack(frames):
 def _nonfinite(x):
     """Number of non-finite elements of a floating value (0 for anything else)."""
     d = x.data if isinstance(x, Tensor) else x
+    if getattr(d, "is_sparse", False):  # a RowSparseGrad (Embedding(sparse=True)): its stored rows
+        d = d.values
     if isinstance(d, float):
         return 0 if math.isfinite(d) else 1
     if isinstance(d, (np.ndarray, np.generic)) and d.dtype.kind in "fc":
@@ -158,7 +160,7 @@ def _checked_vjp(vjp, index, node, label):
             _in_backward.source = prev
         bad = _options["check_nan"] and _nonfinite(r)
         if bad:
-            size = np.size(r.data if isinstance(r, Tensor) else r)
+            size = np.size(r.data if isinstance(r, Tensor) else r.values if getattr(r, "is_sparse", False) else r)
             why, origin_stack = _why(g, inputs, node)
             raise AnomalyError(
                 f"detect_anomaly: the backward of op {desc} returned {_what(r)} values in its gradient for input "
