@@ -4,6 +4,7 @@ batch-norm fusions (``fuse_conv_bn_eval`` ...), ``skip_init``, the deprecated ho
 ``parametrizations`` (``weight_norm``, ``spectral_norm``), ``prune``, ``stateless`` (``functional_call``) and
 ``rnn`` (packing of variable-length sequences)."""
 import math
+import warnings
 
 import numpy as np
 
@@ -77,6 +78,13 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return total
 
 
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Deprecated alias of :func:`clip_grad_norm_` (it warns, as PyTorch's)."""
+    warnings.warn("`npgrad.nn.utils.clip_grad_norm` is now deprecated in favor of `npgrad.nn.utils.clip_grad_norm_`.",
+                  FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient to ``[-clip_value, clip_value]`` in place (complex gradients raise, as PyTorch's
     clamp: NumPy would order them lexicographically)."""
@@ -121,6 +129,7 @@ def vector_to_parameters(vec, parameters):
         i += n
 
 
+from . import clip_grad, convert_parameters  # noqa: E402,F401
 from . import parametrizations, parametrize, prune, stateless  # noqa: E402,F401
 from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,  # noqa: E402,F401
                      fuse_linear_bn_weights)
