@@ -45,7 +45,8 @@ def npg_jvp(fn, arrays, tangents):
 # sends the gradient to the first operand; npgrad's JVP is the transpose of its VJP (torch's backward), so
 # these are checked against ``J t`` from torch's reverse mode.
 # torch has no forward-mode formula for igamma / igammac: J t from its reverse mode there too.
-REVERSE_ORACLE = {"fmax_ties", "fmin_ties", "special_gammainc", "special_gammaincc"}
+REVERSE_ORACLE = {"fmax_ties", "fmin_ties", "special_gammainc", "special_gammaincc",
+                  "scatter_reduce_prod"}   # (torch.func.jvp of scatter_reduce 'prod' gives zeros)
 
 
 def torch_jvp(tfn, arrays, tangents, name=""):

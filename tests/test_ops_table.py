@@ -1245,6 +1245,20 @@ for name, fn, shapes in [
     _mcase(name, fn, shapes)
 
 
+# ---- the scatter / gather family (a fixed index; duplicate targets, and a position no index names)
+_SR_INDEX = np.array([[0, 1, 0, 0], [2, 2, 1, 0]])   # into dim 1 of a (2, 3) input: [0][2] is never named
+for _reduce in ("sum", "prod", "mean", "amax", "amin"):
+    for _self in (True, False):
+        add("scatter_reduce_prod" if _reduce == "prod" else "scatter_reduce",
+            lambda x, s, reduce, include_self: npg.scatter_reduce(
+                x, 1, _SR_INDEX, s, reduce, include_self=include_self),
+            lambda x, s, reduce, include_self: torch.scatter_reduce(
+                x, 1, torch.tensor(_SR_INDEX), s, reduce, include_self=include_self),
+            [[(2, 3), (2, 4)]], reduce=_reduce, include_self=_self)
+add("scatter_add", lambda x, s: x.scatter_add(1, _SR_INDEX, s),
+    lambda x, s: x.scatter_add(1, torch.tensor(_SR_INDEX), s), [[(2, 3), (2, 4)]])
+add("gather", lambda x: x.gather(1, _SR_INDEX), lambda x: x.gather(1, torch.tensor(_SR_INDEX)), [[(2, 3)]])
+
 # ---- vector products, polynomials, np.linalg.eig / eigvals (rows in tests/table_poly_eig.py)
 from tests.table_poly_eig import add_cases as _poly_eig_cases  # noqa: E402
 
