@@ -129,6 +129,15 @@ def _geometric_(x, p, *, generator=None):
     return _fill_values(x, _rng(generator).geometric(p, tuple(x.shape)))
 
 
+def _broadcast_shape(op, a, b):
+    """The broadcast shape of two named arrays ``(name, array)``, or torch's RuntimeError naming ``op``."""
+    try:
+        return np.broadcast_shapes(a[1].shape, b[1].shape)
+    except ValueError:
+        raise RuntimeError(f"{op}: {a[0]} of shape {a[1].shape} and {b[0]} of shape {b[1].shape} do not "
+                           f"broadcast") from None
+
+
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None):
     """Draws of N(mean, std**2), as ``torch.normal``: ``mean`` and ``std`` tensors (broadcast together) or
     numbers (then ``size=`` gives the shape). No gradient (PyTorch's is zero)."""
@@ -144,11 +153,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None):
     else:
         if not tensors:
             raise TypeError("normal: give size= with a float mean and std (torch.normal(mean, std, size))")
-        try:
-            shape = np.broadcast_shapes(m.shape, s.shape)
-        except ValueError:
-            raise RuntimeError(f"normal: mean of shape {m.shape} and std of shape {s.shape} do not "
-                               f"broadcast") from None
+        shape = _broadcast_shape("normal", ("mean", m), ("std", s))
         dts = [v.dtype for v in (mean, std) if isinstance(v, Tensor)]
         dt = dtype or np.result_type(*dts)
         if np.dtype(dt).kind != "f":
@@ -188,11 +193,7 @@ def binomial(count, prob, generator=None):
         raise TypeError(f"binomial: expected floating-point count and prob, got {c.dtype} and {p.dtype}")
     if (p < 0).any() or (p > 1).any() or np.isnan(p).any() or (c < 0).any():
         raise RuntimeError("binomial: expects 0 <= prob <= 1 and count >= 0")
-    try:
-        shape = np.broadcast_shapes(c.shape, p.shape)
-    except ValueError:
-        raise RuntimeError(f"binomial: count of shape {c.shape} and prob of shape {p.shape} do not "
-                           f"broadcast") from None
+    shape = _broadcast_shape("binomial", ("count", c), ("prob", p))
     n = np.broadcast_to(np.round(c), shape).astype(np.int64)
     return _wrap(_rng(generator).binomial(n, np.broadcast_to(p, shape)).astype(c.dtype))
 
