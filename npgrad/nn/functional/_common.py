@@ -86,3 +86,9 @@ def _target(t, shape, name, what="target"):
             raise ValueError(f"{name}: input of shape {tuple(shape)} and {what} of shape {tshape} do not "
                              f"broadcast") from None
     return t
+
+
+def _pointwise_target(t, x, name):
+    """A pointwise loss's target: checked against the input ``x`` (:func:`_target`), then an integer or bool one
+    taken in ``x``'s dtype (:func:`_float_target`)."""
+    return _float_target(_target(t, x.shape, name), x)

@@ -10,7 +10,7 @@ from ...ops._util import batching_rule as _batching_rule
 from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, log_softmax, softmax
 from . import loss_weighted as _lw
-from ._common import _data, _float_target, _is_graph, _legacy_reduction, _target
+from ._common import _data, _is_graph, _legacy_reduction, _pointwise_target, _target
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
 
@@ -311,7 +311,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if weight is not None:
         return _weighted_pointwise(input, target, weight, reduction, "mse_loss", lambda d: d * d)
     x = as_input(input, "mse_loss")
-    target = _float_target(_target(target, x.shape, "mse_loss"), x)
+    target = _pointwise_target(target, x, "mse_loss")
     xd, td = x.data, _data(target)
     _warn_target_size(xd, td, "mse_loss")
     try:
@@ -350,7 +350,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     if weight is not None:
         return _weighted_pointwise(input, target, weight, reduction, "l1_loss", _ew.abs)
     x = as_input(input, "l1_loss")
-    target = _float_target(_target(target, x.shape, "l1_loss"), x)
+    target = _pointwise_target(target, x, "l1_loss")
     _warn_target_size(x.data, _data(target), "l1_loss")
     return _reduce(_ew.abs(x - target), reduction)
 
@@ -359,7 +359,7 @@ def _weighted_pointwise(input, target, weight, reduction, name, f):
     """PyTorch's weighted l1_loss / mse_loss: ``f(input - target) * weight``; "mean" divides the sum by the
     weights' sum (not by the element count, as huber_loss's weighted mean does). Differentiable in all three."""
     x = as_input(input, name)
-    target = _float_target(_target(target, x.shape, name), x)
+    target = _pointwise_target(target, x, name)
     _warn_target_size(x.data, _data(target), name)
     if np.shape(_data(weight)) != x.shape:
         raise ValueError(f"{name}: Weights and input must have the same size: weight of shape "
@@ -379,7 +379,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
     x = as_input(input, "smooth_l1_loss")
-    target = _float_target(_target(target, x.shape, "smooth_l1_loss"), x)
+    target = _pointwise_target(target, x, "smooth_l1_loss")
     _warn_target_size(x.data, _data(target), "smooth_l1_loss")
     d = x - target
     ad = _ew.abs(d)

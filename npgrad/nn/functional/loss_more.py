@@ -15,7 +15,7 @@ from ...ops._util import all_values, as_input, batching_rule, is_batched
 from ...tensor import Tensor
 from .activation_more import logsigmoid
 from .loss import _check_reduction, _reduce, _warn_target_size
-from ._common import _data, _float_target, _legacy_reduction, _target, _with_value
+from ._common import _data, _float_target, _legacy_reduction, _pointwise_target, _target, _with_value
 
 __all__ = ["kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss", "soft_margin_loss",
            "multilabel_soft_margin_loss"]
@@ -81,7 +81,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     x = _float_input(input, "huber_loss")
-    target = _float_target(_target(target, x.shape, "huber_loss"), x)
+    target = _pointwise_target(target, x, "huber_loss")
     _warn_target_size(x.data, _data(target), "huber_loss")
     d = x - target
     ad = _ew.abs(d)
@@ -103,7 +103,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     reduction = _legacy_reduction(size_average, reduce, reduction, "poisson_nll_loss")
     _check_reduction(reduction, "poisson_nll_loss")
     x = _float_input(input, "poisson_nll_loss")
-    target = _float_target(_target(target, x.shape, "poisson_nll_loss"), x)
+    target = _pointwise_target(target, x, "poisson_nll_loss")
     if log_input:
         loss = _ew.exp(x) - target * x
     else:
@@ -125,7 +125,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     (+ ``0.5 log(2 pi)`` if ``full``). ``var`` has the input's shape, or one dim less / one dim of size 1
     (homoscedastic), or is a float; it is clamped to ``eps`` for the value, not for the gradient, as PyTorch."""
     x = _float_input(input, "gaussian_nll_loss")
-    target = _float_target(_target(target, x.shape, "gaussian_nll_loss"), x)
+    target = _pointwise_target(target, x, "gaussian_nll_loss")
     _target(var, None, "gaussian_nll_loss", "var")
     if isinstance(var, (float, int)):
         if var < 0:
@@ -163,7 +163,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     reduction = _legacy_reduction(size_average, reduce, reduction, "soft_margin_loss")
     _check_reduction(reduction, "soft_margin_loss")
     x = _float_input(input, "soft_margin_loss")
-    target = _float_target(_target(target, x.shape, "soft_margin_loss"), x)
+    target = _pointwise_target(target, x, "soft_margin_loss")
     return _reduce(-logsigmoid(x * target), reduction)
 
 
