@@ -131,6 +131,41 @@ def register_module_full_backward_hook(hook):
     return register(_global_backward_hooks, hook)
 
 
+# PyTorch's global registration hooks (torch.nn.modules.module.register_module_{parameter,buffer,module}_
+# registration_hook): ``hook(module, name, value)`` runs whenever a module registers a parameter, buffer or child
+# module (by assignment or by register_*/add_module); a non-None return is registered instead.
+_global_parameter_registration_hooks = OrderedDict()
+_global_buffer_registration_hooks = OrderedDict()
+_global_module_registration_hooks = OrderedDict()
+
+
+def register_module_parameter_registration_hook(hook):
+    """A hook ``hook(module, name, param)`` run each time any module registers a (non-None) parameter; a
+    non-None return is registered in its place. Returns a handle whose ``remove()`` unregisters it."""
+    return register(_global_parameter_registration_hooks, hook)
+
+
+def register_module_buffer_registration_hook(hook):
+    """A hook ``hook(module, name, buffer)`` run each time any module registers a buffer (None included); a
+    non-None return is registered in its place."""
+    return register(_global_buffer_registration_hooks, hook)
+
+
+def register_module_module_registration_hook(hook):
+    """A hook ``hook(module, name, submodule)`` run each time any module registers a child module (None
+    included); a non-None return is registered in its place."""
+    return register(_global_module_registration_hooks, hook)
+
+
+def registered(table, module, name, value):
+    """``value`` as the hooks of the registration ``table`` leave it (each sees the previous one's result)."""
+    for hook in tuple(table.values()):
+        out = hook(module, name, value)
+        if out is not None:
+            value = out
+    return value
+
+
 def register(table, hook, prepend=False, flags=()):
     """Put ``hook`` in ``table`` (first if ``prepend``), set the given flag tables, return its handle."""
     if not callable(hook):

@@ -18,6 +18,9 @@ from .hooks import GLOBAL_CALL_HOOKS as _GLOBAL_CALL_HOOKS
 from ._module_state import StateDictMixin, _IncompatibleKeys  # noqa: F401  (re-exported)
 from .parameter import Buffer, Parameter
 
+_REGISTRATION = {"_parameters": _hooks._global_parameter_registration_hooks,   # (the stores' registration hooks)
+                 "_modules": _hooks._global_module_registration_hooks}
+
 
 def _addindent(s, n):
     lines = s.split("\n")
@@ -65,13 +68,14 @@ class Module(StateDictMixin):
                 self._forget(name, keep=key)
                 if cls is Parameter:    # PyTorch goes through register_parameter: the name is checked
                     _check_name(self, name, what, key)
-                store[name] = value
+                store[name] = _hooks.registered(_REGISTRATION[key], self, name, value)
                 return
             if store is not None and name in store:
                 if value is not None:
                     raise TypeError(f"cannot assign '{type(value).__name__}' as {what} '{name}' "
                                     f"(npgrad.nn.{cls.__name__} or None expected)")
-                store[name] = None
+                # (PyTorch runs the module registration hooks on None too, not the parameter ones)
+                store[name] = None if cls is Parameter else _hooks.registered(_REGISTRATION[key], self, name, None)
                 return
         buffers = d.get("_buffers")
         if isinstance(value, Buffer):      # torch 2.x: ``self.x = nn.Buffer(t)`` registers a buffer
@@ -83,7 +87,7 @@ class Module(StateDictMixin):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
                                 f"(npgrad.Tensor or None expected)")
-            buffers[name] = value
+            buffers[name] = _hooks.registered(_hooks._global_buffer_registration_hooks, self, name, value)
             return
         object.__setattr__(self, name, value)
 
@@ -125,7 +129,8 @@ class Module(StateDictMixin):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                             f"(npgrad.nn.Parameter or None required)")
         self._forget(name, keep="_parameters")
-        self._parameters[name] = param
+        self._parameters[name] = param if param is None else _hooks.registered(
+            _hooks._global_parameter_registration_hooks, self, name, param)
 
     def register_buffer(self, name, tensor, persistent=True):
         """Register a non-trainable Tensor (e.g. running statistics) saved in the state_dict unless
@@ -139,7 +144,7 @@ class Module(StateDictMixin):
         if isinstance(tensor, Buffer):
             tensor = tensor._as_tensor()
         self._forget(name, keep="_buffers")
-        self._buffers[name] = tensor
+        self._buffers[name] = _hooks.registered(_hooks._global_buffer_registration_hooks, self, name, tensor)
         if not persistent:
             self._non_persistent_buffers.add(name)
 
@@ -149,7 +154,7 @@ class Module(StateDictMixin):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         _check_name(self, name, "module", "_modules")
         self._forget(name, keep="_modules")
-        self._modules[name] = module
+        self._modules[name] = _hooks.registered(_hooks._global_module_registration_hooks, self, name, module)
 
     register_module = add_module
 
