@@ -445,6 +445,8 @@ from .torch_facts import from_numpy, is_tensor  # noqa: E402,F401
 
 __all__ += _torch_facts.__all__
 _torch_facts.attach(T)
+from . import inplace_shape as _inplace_shape  # noqa: E402  (unsqueeze_ squeeze_ t_ transpose_ swapdims_ swapaxes_)
+_inplace_shape.attach(T)
 
 # the rest of torch's common names (a sweep of dir(torch.Tensor) / torch): ops/torch_more.py
 from . import torch_more as _torch_more  # noqa: E402
