@@ -160,3 +160,15 @@ def test_forward_ad_tangent_follows():
         x.t_().unsqueeze_(0)
         y = x * 3
         np.testing.assert_allclose(fwAD.unpack_dual(y).tangent.data, 3 * t.T[None])
+
+
+# ---------------------------------------------------------------- sort: torch's keywords
+def test_sort_method_positional_dim_with_descending():
+    a = np.array([[3.0, 1, 2], [0, 5, 4]])
+    for kw in (dict(descending=True), dict(stable=True), dict(descending=False)):
+        v, i = npg.tensor(a).sort(0, **kw)
+        tv, ti = torch.tensor(a).sort(dim=0, **kw)
+        np.testing.assert_array_equal(v.data, tv.numpy())
+        np.testing.assert_array_equal(i.data, ti.numpy())
+    with pytest.raises(TypeError, match="sort.*axis.*dim"):
+        npg.tensor(a).sort(0, dim=1)
