@@ -502,3 +502,13 @@ for _module in (_manipulation, _numeric, _putting):
     FUNCTIONS.update(_module.numpy_functions())
     _module.attach(T)
 UFUNCS.update(_numeric.numpy_ufuncs())
+
+# torch's top-level in-place names (npg.abs_(x) is x.abs_()), npg.fill, is_same_size is_signed ... scalar_tensor,
+# x.storage_offset() data_ptr() is_set_to() new(), and npg.sort with torch's dim= / descending= / stable=
+# (ops/torch_inplace_names.py; np.sort(t) stays sorting.sort)
+from . import torch_inplace_names as _torch_inplace_names  # noqa: E402
+from .torch_inplace_names import *  # noqa: E402,F401,F403
+from .torch_inplace_names import sort  # noqa: E402,F811
+
+__all__ += _torch_inplace_names.__all__
+_torch_inplace_names.attach(T)
