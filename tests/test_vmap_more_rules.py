@@ -131,7 +131,7 @@ EXPECTED_LOOPS = {
     ("npg", "quantile"), ("npg", "nanquantile"), ("npg", "percentile"), ("npg", "nanpercentile"),  # batched q
     ("npg", "digitize"),                 # batched bins
     ("npg", "astype"),                   # a batched tensor as the dtype argument
-    ("F", "threshold"), ("F", "threshold_"), ("npg", "threshold"),   # batched threshold / value (npg.: torch.threshold)
+    ("F", "threshold"), ("F", "threshold_"), ("npg", "threshold"), ("npg", "threshold_"),  # batched threshold / value
     ("F", "batch_norm"),                 # batched running statistics
     ("F", "embedding_bag"),              # 1-D bags with batched offsets
     ("npg", "arange"), ("npg", "randint"),   # "whole": sizes / bounds from a batched value (torch raises)

@@ -445,6 +445,8 @@ from .torch_facts import from_numpy, is_tensor  # noqa: E402,F401
 
 __all__ += _torch_facts.__all__
 _torch_facts.attach(T)
+from . import inplace_shape as _inplace_shape  # noqa: E402  (unsqueeze_ squeeze_ t_ transpose_ swapdims_ swapaxes_)
+_inplace_shape.attach(T)
 
 # the rest of torch's common names (a sweep of dir(torch.Tensor) / torch): ops/torch_more.py
 from . import torch_more as _torch_more  # noqa: E402
@@ -500,3 +502,13 @@ for _module in (_manipulation, _numeric, _putting):
     FUNCTIONS.update(_module.numpy_functions())
     _module.attach(T)
 UFUNCS.update(_numeric.numpy_ufuncs())
+
+# torch's top-level in-place names (npg.abs_(x) is x.abs_()), npg.fill, is_same_size is_signed ... scalar_tensor,
+# x.storage_offset() data_ptr() is_set_to() new(), and npg.sort with torch's dim= / descending= / stable=
+# (ops/torch_inplace_names.py; np.sort(t) stays sorting.sort)
+from . import torch_inplace_names as _torch_inplace_names  # noqa: E402
+from .torch_inplace_names import *  # noqa: E402,F401,F403
+from .torch_inplace_names import sort  # noqa: E402,F811
+
+__all__ += _torch_inplace_names.__all__
+_torch_inplace_names.attach(T)

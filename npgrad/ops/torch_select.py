@@ -44,7 +44,9 @@ def _sort_method(self, axis=-1, kind=None, order=None, *, dim=None, descending=N
     if kind is not None or order is not None:
         raise TypeError("sort: kind= / order= (NumPy's) cannot be combined with PyTorch's dim= / descending= / "
                         "stable=")
-    ax = -1 if dim is None else dim
+    if dim is not None and axis != -1:
+        raise TypeError("sort(): got both axis= and its PyTorch spelling dim=")
+    ax = axis if dim is None else dim   # (x.sort(0, descending=True): torch's dim given by position)
     if self.ndim == 0:   # PyTorch's dims 0 / -1 of a 0-d tensor
         if ax not in (0, -1):
             raise np.exceptions.AxisError(f"sort: dim {ax} is out of range for a 0-d tensor (dims 0 and -1)")
