@@ -185,7 +185,8 @@ class DistributedSampler(Sampler):
     def __iter__(self):
         n = len(self.dataset)
         if self.shuffle:
-            indices = np.random.default_rng(self.seed + self.epoch).permutation(n)
+            # (any integer, as torch's generator: a negative seed + epoch wraps around 2**64)
+            indices = np.random.default_rng((self.seed + self.epoch) % (1 << 64)).permutation(n)
         else:
             indices = np.arange(n)
         if not self.drop_last:

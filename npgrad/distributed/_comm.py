@@ -1,5 +1,10 @@
 """The process group and the collectives, on mpi4py's buffer-based (uppercase) calls: NumPy arrays go to MPI
-as memory, never pickled. mpi4py is imported by :func:`init`, not before."""
+as memory, never pickled. mpi4py is imported by :func:`init`, not before.
+
+Each collective first checks, with one small all-gather (:func:`_agree`), that every process passes an array
+of the same size and dtype and that none refused its arguments: MPI itself does not check (it hands a process
+uninitialized memory, or aborts them all). The check blocks until every process has reached the call, also
+with ``async_op=True``; the data then moves without blocking."""
 import numpy as np
 
 from ..autograd import versions as _versions
@@ -109,6 +114,55 @@ def _buffer(x, where, write=True):
     return arr, buf
 
 
+_SIG = 14   # refused?, the call's argument (src, op), dtype kind, itemsize, size, ndim, up to 8 dimensions
+_OPS = ("sum", "mean", "max", "min")
+
+
+def _agree(comm, where, arr, error=None, arg=None):
+    """Check, with one small collective, that every process passes an array of the same size and dtype (what
+    MPI needs: with others it hands the larger process uninitialized memory, or aborts every process), the same
+    ``arg`` (a name and a value: the op, the source rank) and that no process refused its arguments; raise on
+    every process if not, so that none is left waiting. ``error``: this process's own refusal (raised here,
+    after the others have been told)."""
+    sig = np.full(_SIG, -1, np.int64)
+    sig[0] = error is not None
+    if arg is not None:
+        sig[1] = arg[1]
+    if arr is not None:
+        dims = arr.shape[:_SIG - 6]
+        sig[2:6] = ord(arr.dtype.kind), arr.dtype.itemsize, arr.size, arr.ndim
+        sig[6:6 + len(dims)] = dims
+    every = np.empty((comm.Get_size(), _SIG), np.int64)
+    comm.Allgather(sig, every)
+    if error is not None:
+        raise error
+    refused = np.flatnonzero(every[:, 0]).tolist()
+    if refused:
+        raise ValueError(f"{where}: process {refused[0]} refused its arguments (see its error), so no process "
+                         f"communicated")
+    if arg is not None and (every[:, 1] != every[0, 1]).any():
+        values = every[:, 1].tolist() if arg[0] != "op" else [_OPS[v] for v in every[:, 1]]
+        raise ValueError(f"{where}: every process must pass the same {arg[0]}; got {values} (in rank order)")
+    if arr is not None and (every[:, 2:5] != every[0, 2:5]).any():
+        desc = ", ".join(f"process {r}: {_describe(row)}" for r, row in enumerate(every))
+        raise ValueError(f"{where}: every process must pass an array of the same size and dtype; got {desc}")
+
+
+def _describe(row):
+    ndim = int(row[5])
+    shape = tuple(int(d) for d in row[6:6 + ndim]) if ndim <= _SIG - 6 else f"{int(row[4])} elements"
+    return f"{shape} {np.dtype(chr(row[2]) + str(int(row[3]))).name}"
+
+
+def _local(fn):
+    """``fn()``'s result and None, or None and the TypeError / ValueError it raised (to be raised by
+    :func:`_agree` once the other processes know)."""
+    try:
+        return fn(), None
+    except (TypeError, ValueError) as e:
+        return None, e
+
+
 def _written(x, arr, buf, where):
     if buf is not arr:
         arr[...] = buf
@@ -153,8 +207,14 @@ def all_reduce(tensor, op=ReduceOp.SUM, async_op=False):
     """Reduce ``tensor`` (a Tensor or NumPy array) over all processes, in place: every process gets the
     elementwise sum / mean / max / min (``op``). Returns the tensor, or a :class:`Work` with ``async_op``."""
     comm = get_comm()
-    arr, buf = _buffer(tensor, "all_reduce")
-    key, mpi_op = _op(op, "all_reduce", arr.dtype)
+
+    def check():
+        arr, buf = _buffer(tensor, "all_reduce")
+        return arr, buf, _op(op, "all_reduce", arr.dtype)
+    got, err = _local(check)
+    _agree(comm, "all_reduce", None if got is None else got[1], err,
+           None if got is None else ("op", _OPS.index(got[2][0])))
+    arr, buf, (key, mpi_op) = got
     size = comm.Get_size()
 
     def finish():
@@ -173,10 +233,15 @@ def broadcast(tensor, src=0, async_op=False):
     """Copy ``tensor`` of process ``src`` into ``tensor`` of every process, in place (the shapes and
     dtypes must agree). Returns the tensor, or a :class:`Work` with ``async_op``."""
     comm = get_comm()
-    if not 0 <= src < comm.Get_size():
-        raise ValueError(f"broadcast: src={src} is not a rank of a group of {comm.Get_size()} processes")
-    sending = comm.Get_rank() == src   # the source only reads its array: it may be read-only (else it would
-    arr, buf = _buffer(tensor, "broadcast", write=not sending)   # raise alone and leave the others waiting)
+    sending = comm.Get_rank() == src   # the source only reads its array: it may be read-only
+
+    def check():
+        if not (isinstance(src, (int, np.integer)) and 0 <= src < comm.Get_size()):
+            raise ValueError(f"broadcast: src={src!r} is not a rank of a group of {comm.Get_size()} processes")
+        return _buffer(tensor, "broadcast", write=not sending)
+    got, err = _local(check)
+    _agree(comm, "broadcast", None if got is None else got[1], err, None if got is None else ("src", src))
+    arr, buf = got
 
     def finish():
         if not sending:
@@ -193,11 +258,17 @@ def all_gather_into_tensor(output, input):
     """Concatenate every process's ``input`` along a new first axis into ``output`` (shape
     ``(world_size, *input.shape)``, or ``(world_size * input.shape[0], ...)``), in rank order."""
     comm = get_comm()
-    _, src = _buffer(input, "all_gather", write=False)
-    arr, buf = _buffer(output, "all_gather")
-    if buf.size != src.size * comm.Get_size() or buf.dtype != src.dtype:
-        raise ValueError(f"all_gather: output of shape {arr.shape} ({arr.dtype}) cannot hold {comm.Get_size()} "
-                         f"inputs of shape {src.shape} ({src.dtype})")
+
+    def check():
+        _, src = _buffer(input, "all_gather", write=False)
+        arr, buf = _buffer(output, "all_gather")
+        if buf.size != src.size * comm.Get_size() or buf.dtype != src.dtype:
+            raise ValueError(f"all_gather: output of shape {arr.shape} ({arr.dtype}) cannot hold "
+                             f"{comm.Get_size()} inputs of shape {src.shape} ({src.dtype})")
+        return src, arr, buf
+    got, err = _local(check)
+    _agree(comm, "all_gather", None if got is None else got[0], err)
+    src, arr, buf = got
     comm.Allgather(src, buf)
     return _written(output, arr, buf, "all_gather")
 
@@ -206,18 +277,24 @@ def all_gather(tensor_list, tensor):
     """Fill ``tensor_list`` (one Tensor or array per process, each of ``tensor``'s shape) with every
     process's ``tensor``, in rank order, as ``torch.distributed.all_gather``. With ``tensor_list=None``,
     return a new array (or Tensor) of shape ``(world_size, *tensor.shape)`` instead."""
-    size = get_world_size()
-    _, src = _buffer(tensor, "all_gather", write=False)
-    if tensor_list is not None:   # checked before communicating (as torch, a dtype mismatch is an error)
-        if len(tensor_list) != size:
-            raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for {size} processes")
-        for t in tensor_list:
-            arr, _ = _buffer(t, "all_gather")
-            if arr.shape != src.shape or arr.dtype != src.dtype:
-                raise ValueError(f"all_gather: an entry of tensor_list has shape {arr.shape} and dtype {arr.dtype}, "
-                                 f"expected the input's {src.shape} and {src.dtype}")
+    comm = get_comm()
+    size = comm.Get_size()
+
+    def check():   # before communicating (as torch, a dtype mismatch is an error)
+        _, src = _buffer(tensor, "all_gather", write=False)
+        if tensor_list is not None:
+            if len(tensor_list) != size:
+                raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for {size} processes")
+            for t in tensor_list:
+                arr, _ = _buffer(t, "all_gather")
+                if arr.shape != src.shape or arr.dtype != src.dtype:
+                    raise ValueError(f"all_gather: an entry of tensor_list has shape {arr.shape} and dtype "
+                                     f"{arr.dtype}, expected the input's {src.shape} and {src.dtype}")
+        return src
+    src, err = _local(check)
+    _agree(comm, "all_gather", src, err)
     out = np.empty((size,) + src.shape, src.dtype)
-    all_gather_into_tensor(out, src)
+    comm.Allgather(src, out)
     if tensor_list is None:
         return Tensor(out, requires_grad=False) if isinstance(tensor, Tensor) else out
     for t, part in zip(tensor_list, out):
@@ -233,12 +310,18 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM):
     process ``r`` block ``r`` of the result, in ``output``, as ``torch.distributed.reduce_scatter_tensor``."""
     comm = get_comm()
     size = comm.Get_size()
-    _, src = _buffer(input, "reduce_scatter", write=False)
-    arr, buf = _buffer(output, "reduce_scatter")
-    if src.size != buf.size * size or src.dtype != buf.dtype:
-        raise ValueError(f"reduce_scatter: input of shape {src.shape} ({src.dtype}) is not {size} blocks of "
-                         f"the output's shape {arr.shape} ({arr.dtype})")
-    key, mpi_op = _op(op, "reduce_scatter", buf.dtype)
+
+    def check():
+        _, src = _buffer(input, "reduce_scatter", write=False)
+        arr, buf = _buffer(output, "reduce_scatter")
+        if src.size != buf.size * size or src.dtype != buf.dtype:
+            raise ValueError(f"reduce_scatter: input of shape {src.shape} ({src.dtype}) is not {size} blocks of "
+                             f"the output's shape {arr.shape} ({arr.dtype})")
+        return src, arr, buf, _op(op, "reduce_scatter", buf.dtype)
+    got, err = _local(check)
+    _agree(comm, "reduce_scatter", None if got is None else got[0], err,
+           None if got is None else ("op", _OPS.index(got[3][0])))
+    src, arr, buf, (key, mpi_op) = got
     comm.Reduce_scatter_block(src, buf, op=mpi_op)
     if key == "mean":
         buf[...] /= size
@@ -249,7 +332,12 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM):
     """Reduce ``input_list[r]`` over all processes into ``output`` of process ``r`` (one entry per
     process, each of ``output``'s shape), as ``torch.distributed.reduce_scatter``."""
     size = get_world_size()
-    if len(input_list) != size:
-        raise ValueError(f"reduce_scatter: input_list has {len(input_list)} entries for {size} processes")
-    stacked = np.stack([t.data if isinstance(t, Tensor) else np.asarray(t) for t in input_list])
+
+    def check():
+        if len(input_list) != size:
+            raise ValueError(f"reduce_scatter: input_list has {len(input_list)} entries for {size} processes")
+        return np.stack([t.data if isinstance(t, Tensor) else np.asarray(t) for t in input_list])
+    stacked, err = _local(check)
+    if err is not None:
+        _agree(get_comm(), "reduce_scatter", None, err)   # (the others raise in theirs)
     return reduce_scatter_tensor(output, stacked, op)
