@@ -200,14 +200,13 @@ def case_no_sync_accumulates():
     for i, (xb, yb) in enumerate(batches):
         F.cross_entropy(ref(npg.tensor(xb, requires_grad=False)), yb).backward()
         part = slice(rank * per, (rank + 1) * per)
-        loss = F.cross_entropy(ddp(npg.tensor(xb[part], requires_grad=False)), yb[part])
-        if i < 2:
+        if i < 2:   # forward and backward inside no_sync, as PyTorch documents (its forward decides)
             with ddp.no_sync():
-                loss.backward()
+                F.cross_entropy(ddp(npg.tensor(xb[part], requires_grad=False)), yb[part]).backward()
             if i == 0:
                 local_after_first = [p.grad.copy() for p in model.parameters()]
         else:
-            loss.backward()
+            F.cross_entropy(ddp(npg.tensor(xb[part], requires_grad=False)), yb[part]).backward()
     local = _digits_cnn(False)
     xb, yb = batches[0]
     F.cross_entropy(local(npg.tensor(xb[rank * per:(rank + 1) * per], requires_grad=False)), yb[rank * per:

@@ -178,6 +178,40 @@ def case_ddp_tied_frozen_mixed_dtypes_sparse_dict_output():
         raise AssertionError("; ".join(failures))
 
 
+def case_no_sync_is_decided_by_the_forward():
+    """PyTorch's reducer is prepared in forward: a forward inside no_sync gives a local backward even outside
+    it, and a forward outside gives an averaged backward even inside it."""
+    rank, size = dist.get_rank(), dist.get_world_size()
+    xs = [np.random.default_rng([2, r]).standard_normal((4, 3)) for r in range(size)]
+    failures = []
+    for forward_inside in (True, False):
+        npg.random.seed(0)
+        model = npg.nn.Linear(3, 2).double()
+        ddp = dist.DistributedDataParallel(model)
+        local = []
+        for r in range(size):   # each process's own gradient, computed on a copy
+            m = npg.nn.Linear(3, 2).double()
+            m.load_state_dict(model.state_dict())
+            (m(npg.tensor(xs[r])) ** 2).sum().backward()
+            local.append(m.weight.grad.copy())
+        if forward_inside:
+            with ddp.no_sync():
+                loss = (ddp(npg.tensor(xs[rank])) ** 2).sum()
+            loss.backward()
+            want = local[rank]
+        else:
+            loss = (ddp(npg.tensor(xs[rank])) ** 2).sum()
+            with ddp.no_sync():
+                loss.backward()
+            want = sum(local) / size
+        if not np.allclose(model.weight.grad, want):
+            failures.append(f"forward {'inside' if forward_inside else 'outside'} no_sync: not "
+                            f"{'local' if forward_inside else 'averaged'}")
+        ddp.remove_hooks()
+    if failures:
+        raise AssertionError("; ".join(failures))
+
+
 if __name__ == "__main__":
     import tests.mpi_checks as checks
     checks.CASES = {name[5:]: fn for name, fn in list(globals().items()) if name.startswith("case_")}

@@ -110,6 +110,7 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = bool(broadcast_buffers)
         self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
         self.require_backward_grad_sync = True
+        self._forward_sync = True   # whether the last forward (under grad mode) ran outside no_sync
         # bytes all-reduced, buckets started during backward (overlapping it) and at its end, seconds waited
         self.comm_stats = {"steps": 0, "bytes": 0, "buckets_overlapped": 0, "buckets_at_end": 0, "wait_seconds": 0.0}
         self._ending = False
@@ -183,6 +184,8 @@ class DistributedDataParallel(Module):
         if self.broadcast_buffers and self.module.training and self.world_size > 1:
             self._broadcast_state(list(self.module.buffers()))
         out = self.module(*args, **kwargs)
+        if is_grad_enabled():   # as PyTorch's reducer: the forward decides whether its backward averages
+            self._forward_sync = self.require_backward_grad_sync
         if self.find_unused_parameters and self.require_backward_grad_sync and is_grad_enabled():
             reached = _graph_params(out, self._params)
             self._unused = [p for p in self._params if id(p) not in reached]
@@ -191,7 +194,8 @@ class DistributedDataParallel(Module):
     @contextlib.contextmanager
     def no_sync(self):
         """Inside this context backward only accumulates gradients locally; the first backward after it
-        averages the accumulated gradients (gradient accumulation over several micro-batches)."""
+        averages the accumulated gradients (gradient accumulation over several micro-batches). As in PyTorch,
+        the forward decides: a backward averages when its forward ran outside ``no_sync``, wherever it runs."""
         old = self.require_backward_grad_sync
         self.require_backward_grad_sync = False
         try:
@@ -201,7 +205,7 @@ class DistributedDataParallel(Module):
 
     # ------------------------------------------------------------------ backward
     def _hook(self, p):
-        if not self.require_backward_grad_sync:
+        if not self._forward_sync:
             return
         if not self._active:  # the first gradient of this backward pass
             self._active = True
