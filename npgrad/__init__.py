@@ -26,6 +26,7 @@ from .ops.pooling import avg_pool2d, max_pool2d  # noqa: F401
 from .tensor import Tensor, as_tensor, ndarray, tensor
 from . import autograd  # noqa: E402
 from . import func, linalg, viz  # noqa: E402
+from .func import vmap  # noqa: E402  (torch.vmap)
 from . import data, distributed, nn, optim  # noqa: E402  (distributed imports mpi4py only in init())
 from . import special, stats  # noqa: E402
 from . import fft  # noqa: E402
@@ -61,4 +62,4 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "array", "asarray", "no_g
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
            "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "poly",
            "special", "stats", "fft", "integrate", "signal", "cosine_similarity", "pairwise_distance",
-           "pdist", "complex"] + _ops.__all__ + sorted(_F_NAMES)
+           "pdist", "complex", "vmap"] + _ops.__all__ + sorted(_F_NAMES)

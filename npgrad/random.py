@@ -3,14 +3,31 @@ import numpy as np
 
 from . import _vmap_state
 
-_generator = np.random.default_rng()
+
+
+def _fresh_seed():
+    """A 64-bit seed from the OS's entropy."""
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+
+
+_initial_seed = _fresh_seed()   # (recorded, so that torch's initial_seed() can answer)
+_generator = np.random.default_rng(_initial_seed)
 
 
 def seed(seed=None):
     """Reseed the generator used by ``randn``, ``rand``, ``nn.init`` and dropout (``None``: a fresh seed from
     the OS, as ``np.random.seed()``)."""
-    global _generator
+    global _generator, _initial_seed
+    if seed is None:
+        seed = _fresh_seed()
     _generator = np.random.default_rng(seed)
+    _initial_seed = seed
+
+
+def initial_seed():
+    """The seed the generator was last seeded with (``seed(n)``, or the fresh one drawn by ``seed()`` / at
+    import), as ``torch.initial_seed()``."""
+    return _initial_seed
 
 
 manual_seed = seed

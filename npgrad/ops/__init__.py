@@ -459,6 +459,15 @@ from .torch_more2 import (normal, poisson, randint_like, binomial, hann_window, 
                           blackman_window, bartlett_window, kaiser_window, unique_consecutive, trapz,
                           cumulative_trapezoid, igamma, igammac)
 __all__ += [n for n in _torch_more2.__all__ if n != 'complex']
+# torch's remaining top-level names: aten-signature functionals (embedding(weight, indices), batch_norm, the
+# losses with int reductions, convolution, grid_sampler, the cells...) and the methods index_reduce put_
+# histogram (ops/torch_top.py); the *_copy view copies, seed get_rng_state set_num_threads set_printoptions
+# (ops/torch_top2.py)
+from . import torch_top as _torch_top, torch_top2 as _torch_top2  # noqa: E402
+from .torch_top import *  # noqa: E402,F401,F403
+from .torch_top2 import *  # noqa: E402,F401,F403
+__all__ += _torch_top.__all__ + _torch_top2.__all__
+_torch_top.attach(T)
 
 # ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
