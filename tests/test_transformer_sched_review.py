@@ -44,3 +44,28 @@ def test_onecycle_bad_arguments_raise_torchs_value_error(name, kw):
     with pytest.raises(ValueError) as exc:
         S.OneCycleLR(opt, **kw)
     assert str(exc.value) == str(texc.value)
+
+
+GROUP_ADDED = [
+    ("LambdaLR", lambda m, o: m.LambdaLR(o, lambda e: 0.9 ** e)),
+    ("CosineAnnealingWarmRestarts", lambda m, o: m.CosineAnnealingWarmRestarts(o, 3)),
+    ("CyclicLR", lambda m, o: m.CyclicLR(o, 0.01, 0.1, cycle_momentum=False)),
+]
+
+
+@pytest.mark.parametrize("name,factory", GROUP_ADDED, ids=[c[0] for c in GROUP_ADDED])
+def test_param_group_added_after_the_scheduler_raises(name, factory):
+    # before: a group added to the optimizer after the scheduler was built silently kept its lr (0.7 for ever)
+    # while the others followed the schedule; torch raises a ValueError at the next step (zip strict)
+    opt, topt = make_optimizers()
+    s, ts = factory(S, opt), factory(TS, topt)
+    opt.add_param_group(dict(params=[nn.Parameter(npg.tensor(np.ones(2)))], lr=0.7))
+    topt.add_param_group(dict(params=[torch.ones(2, requires_grad=True)], lr=0.7))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt.step()
+        topt.step()
+        with pytest.raises(ValueError):
+            ts.step()
+        with pytest.raises(ValueError, match=f"{name}.*4 parameter groups.*3"):
+            s.step()

@@ -7,7 +7,7 @@ import warnings
 from bisect import bisect_right
 
 from .lr_scheduler import (EPOCH_DEPRECATION_WARNING, LRScheduler, _cycle_momentum_start, _per_group,
-                           _warn_get_lr_called_within_step)
+                           _set_group_lrs, _warn_get_lr_called_within_step)
 from .optimizer import Optimizer
 
 
@@ -349,6 +349,4 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             values = self.get_lr()
         finally:
             self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = _group_lrs(self.optimizer)
+        _set_group_lrs(self, values)

@@ -90,9 +90,7 @@ class LRScheduler:
                 values = closed() if closed is not None else self.get_lr()
         finally:
             self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        _set_group_lrs(self, values)
 
     def state_dict(self):
         """Everything but the optimizer, as PyTorch's (functions given by the user are not saved)."""
@@ -100,6 +98,19 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict):
         self.__dict__.update({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
+
+
+def _set_group_lrs(scheduler, values):
+    """Write one rate per parameter group; a group added to the optimizer after the scheduler was built (no rate
+    for it) raises, as PyTorch's strict zip does, rather than keeping its rate unscheduled."""
+    groups = scheduler.optimizer.param_groups
+    if len(values) != len(groups):
+        raise ValueError(f"{type(scheduler).__name__}: the optimizer has {len(groups)} parameter groups but the "
+                         f"scheduler computed {len(values)} learning rates (a group added after the scheduler was "
+                         f"built is not scheduled; build the scheduler after adding every group)")
+    for group, lr in zip(groups, values):
+        group["lr"] = lr
+    scheduler._last_lr = [group["lr"] for group in groups]
 
 
 def _warn_get_lr_called_within_step(scheduler):
