@@ -6,23 +6,13 @@ import types
 import warnings
 from bisect import bisect_right
 
-from .lr_scheduler import (EPOCH_DEPRECATION_WARNING, LRScheduler, _cycle_momentum_start,
-                           _warn_get_lr_called_within_step)
+from .lr_scheduler import (EPOCH_DEPRECATION_WARNING, LRScheduler, _cycle_momentum_start, _per_group,
+                           _set_group_lrs, _warn_get_lr_called_within_step)
 from .optimizer import Optimizer
 
 
 def _group_lrs(optimizer):
     return [group["lr"] for group in optimizer.param_groups]
-
-
-def _per_group(name, optimizer, value):
-    """One value per parameter group (a list of them, or one repeated)."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != len(optimizer.param_groups):
-            raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} has "
-                             f"{len(value)} values, param_groups has {len(optimizer.param_groups)}.")
-        return list(value)
-    return [value] * len(optimizer.param_groups)
 
 
 def _check_children(owner, optimizer, schedulers):
@@ -359,6 +349,4 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             values = self.get_lr()
         finally:
             self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = _group_lrs(self.optimizer)
+        _set_group_lrs(self, values)

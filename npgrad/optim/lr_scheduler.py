@@ -90,9 +90,7 @@ class LRScheduler:
                 values = closed() if closed is not None else self.get_lr()
         finally:
             self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        _set_group_lrs(self, values)
 
     def state_dict(self):
         """Everything but the optimizer, as PyTorch's (functions given by the user are not saved)."""
@@ -100,6 +98,19 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict):
         self.__dict__.update({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
+
+
+def _set_group_lrs(scheduler, values):
+    """Write one rate per parameter group; a group added to the optimizer after the scheduler was built (no rate
+    for it) raises, as PyTorch's strict zip does, rather than keeping its rate unscheduled."""
+    groups = scheduler.optimizer.param_groups
+    if len(values) != len(groups):
+        raise ValueError(f"{type(scheduler).__name__}: the optimizer has {len(groups)} parameter groups but the "
+                         f"scheduler computed {len(values)} learning rates (a group added after the scheduler was "
+                         f"built is not scheduled; build the scheduler after adding every group)")
+    for group, lr in zip(groups, values):
+        group["lr"] = lr
+    scheduler._last_lr = [group["lr"] for group in groups]
 
 
 def _warn_get_lr_called_within_step(scheduler):
@@ -112,6 +123,17 @@ def _warn_get_lr_called_within_step(scheduler):
 
 def _group_lrs(scheduler):
     return [group["lr"] for group in scheduler.optimizer.param_groups]
+
+
+def _per_group(name, optimizer, value):
+    """One value per parameter group (a list of them, or one repeated); a list of another length raises
+    PyTorch's ValueError."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(optimizer.param_groups):
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} has "
+                             f"{len(value)} values, param_groups has {len(optimizer.param_groups)}.")
+        return list(value)
+    return [value] * len(optimizer.param_groups)
 
 
 class LambdaLR(LRScheduler):
@@ -342,6 +364,10 @@ class OneCycleLR(LRScheduler):
                 raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
+            if not isinstance(epochs, int) or epochs <= 0:
+                raise ValueError(f"Expected positive integer epochs, but got {epochs}")
+            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
+                raise ValueError(f"Expected positive integer steps_per_epoch, but got {steps_per_epoch}")
             self.total_steps = epochs * steps_per_epoch
         else:
             raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
@@ -362,8 +388,7 @@ class OneCycleLR(LRScheduler):
                 (float(pct_start * self.total_steps) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                 (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
         self._schedule_phases = [dict(zip(keys, phase)) for phase in phases]
-        n = len(optimizer.param_groups)
-        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * n
+        max_lrs = _per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:
             for lr, group in zip(max_lrs, optimizer.param_groups):
                 group["initial_lr"] = lr / div_factor
@@ -371,8 +396,8 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            maxm = list(max_momentum) if isinstance(max_momentum, (list, tuple)) else [max_momentum] * n
-            basem = list(base_momentum) if isinstance(base_momentum, (list, tuple)) else [base_momentum] * n
+            maxm = _per_group("max_momentum", optimizer, max_momentum)
+            basem = _per_group("base_momentum", optimizer, base_momentum)
             self.use_beta1 = _cycle_momentum_start(optimizer, maxm, basem, last_epoch == -1)
         super().__init__(optimizer, last_epoch)
 
