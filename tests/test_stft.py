@@ -50,6 +50,62 @@ def _compare(npg_fn, torch_fn, arrays, what, rtol=None):
         assert_close(x.grad, _np(t.grad), what=f"{what} grad of input {i}", **kw)
 
 
+# ------------------------------------------------------------------------------ hfft2 hfftn ihfft2 ihfftn
+HERMITIAN_CASES = [("hfftn", {}, {}), ("hfftn", dict(axes=(0, 2)), dict(dim=(0, 2))),
+                   ("hfftn", dict(s=(4, 7), axes=(0, -1), norm="ortho"), dict(s=(4, 7), dim=(0, -1), norm="ortho")),
+                   ("hfftn", dict(s=(3, 6)), dict(s=(3, 6))), ("hfftn", dict(s=(-1, -1), axes=(1, 2)),
+                                                              dict(s=(-1, -1), dim=(1, 2))),
+                   ("hfftn", dict(axes=(2, 0), norm="forward"), dict(dim=(2, 0), norm="forward")),
+                   ("hfft2", {}, {}), ("hfft2", dict(s=(5, 4), norm="ortho"), dict(s=(5, 4), norm="ortho")),
+                   ("ihfftn", {}, {}), ("ihfftn", dict(axes=(0, 2), norm="ortho"), dict(dim=(0, 2), norm="ortho")),
+                   ("ihfftn", dict(s=(6, 3)), dict(s=(6, 3))), ("ihfftn", dict(s=(3, -1), axes=(0, 1)),
+                                                                dict(s=(3, -1), dim=(0, 1))),
+                   ("ihfft2", {}, {}), ("ihfft2", dict(s=(2, 9), norm="forward"), dict(s=(2, 9), norm="forward"))]
+
+
+@pytest.mark.parametrize("name,kwargs,tkwargs", HERMITIAN_CASES)
+@pytest.mark.parametrize("cplx", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hermitian_nd_transforms_match_torch(name, kwargs, tkwargs, cplx, dtype):
+    if cplx and name.startswith("ihfft"):
+        return
+    x = _data(np.random.default_rng(1), (3, 4, 5), dtype, cplx)
+    _compare(lambda v: getattr(npg.fft, name)(v, **kwargs), lambda v: getattr(torch.fft, name)(v, **tkwargs), [x],
+             f"{name}{kwargs}", rtol=1e-4 if dtype == np.float32 else None)
+
+
+@pytest.mark.parametrize("name", ["hfftn", "ihfftn"])
+def test_hermitian_nd_jvp_and_vmap(name):
+    rng = np.random.default_rng(2)
+    cplx = name == "hfftn"
+    x, t = _data(rng, (3, 4, 5), cplx=cplx), _data(rng, (3, 4, 5), cplx=cplx)
+    f = getattr(npg.fft, name)
+    value, tangent = npg.func.jvp(lambda v: f(v, axes=(0, 2)), (npg.tensor(x),), (npg.tensor(t),))
+    tvalue, ttangent = torch.func.jvp(lambda v: getattr(torch.fft, name)(v, dim=(0, 2)), (torch.tensor(x),),
+                                      (torch.tensor(t),))
+    assert_close(value, _np(tvalue)), assert_close(tangent, _np(ttangent))
+    with no_vmap_fallback():
+        out = npg.func.vmap(lambda v: f(v, s=(4, 6)))(npg.tensor(x))
+    assert_close(out, np.stack([f(npg.tensor(v), s=(4, 6)).data for v in x]))
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: npg.fft.hfftn(np.ones((2, 3), complex), axes=()), "hfftn: must transform at least one axis"),
+    (lambda: npg.fft.hfftn(np.ones((), complex)), "hfftn: must transform at least one axis"),
+    (lambda: npg.fft.ihfftn(np.ones((2, 3)), axes=(1, -1)), r"ihfftn: the axes must be unique, got \(1, 1\)"),
+    (lambda: npg.fft.hfftn(np.ones((2, 3), complex), s=(2, 3), axes=(0,)), "hfftn: s=.*must have the same length"),
+    (lambda: npg.fft.hfftn(np.ones((2, 1), complex)), "hfftn: invalid number of data points 0 for axis 1"),
+    (lambda: npg.fft.ihfft2(np.ones((2, 3)), s=(0, 3)), "ihfftn: invalid number of data points 0 for axis 0"),
+])
+def test_hermitian_nd_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+    with pytest.raises(TypeError, match=r"ihfftn: the input must be real, got a complex128"):
+        npg.fft.ihfftn(np.ones((2, 3), complex))
+    with pytest.raises(np.exceptions.AxisError, match="hfftn"):
+        npg.fft.hfftn(np.ones((2, 3), complex), axes=(5,))
+
+
 # ------------------------------------------------------------------------------ complex unfold / fold
 def test_complex_unfold_and_fold_gradients_match_torch():
     """(stft of a complex signal cuts its frames with unfold, istft with return_complex=True adds them with fold:
