@@ -32,11 +32,13 @@ from . import special, stats  # noqa: E402
 from . import fft  # noqa: E402
 from . import integrate  # noqa: E402
 from . import signal  # noqa: E402
+from .spectral import istft, stft  # noqa: E402  (torch.stft / torch.istft, also Tensor methods)
 from . import utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist  # noqa: E402  (torch's aliases)
 _ops._torch_more.attach(Tensor)  # torch's remaining Tensor methods (ops/torch_more.py) over all of npg
 _ops._torch_more2.attach(Tensor)  # random fills, unique_consecutive, igamma (ops/torch_more2.py)
+Tensor.stft, Tensor.istft = stft, istft  # (npgrad/spectral.py)
 from .ops.torch_more2 import complex  # noqa: E402  (torch.complex; in ops' namespace `complex` is the module)
 _F_NAMES = _ops._torch_more.functional_names()  # torch.conv1d, torch.layer_norm, torch.dropout...: F's
 globals().update(_F_NAMES)
@@ -62,4 +64,4 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "array", "asarray", "no_g
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
            "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "poly",
            "special", "stats", "fft", "integrate", "signal", "cosine_similarity", "pairwise_distance",
-           "pdist", "complex", "vmap"] + _ops.__all__ + sorted(_F_NAMES)
+           "pdist", "complex", "vmap", "stft", "istft"] + _ops.__all__ + sorted(_F_NAMES)

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import versions as _versions
+from ..autograd.complex_rules import LINEAR, declare
 from ..tensor import Tensor, _make
 from . import inplace
 from ._util import as_input, batching_rule, normalize_one_axis
@@ -240,6 +241,7 @@ def _unfold_op(x, axis, size, step):
 
 _versions.reads("unfold_dim", "")           # linear: the VJPs read nothing but shapes
 _versions.reads("unfold_dim_backward", "")
+declare(LINEAR, "unfold_dim", "unfold_dim_backward")  # (a strided view and its sum: complex-safe as they are)
 
 
 def _unfold(x, dimension, size, step):

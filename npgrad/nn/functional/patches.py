@@ -10,6 +10,7 @@ import operator
 import numpy as np
 
 from ...autograd import versions as _versions
+from ...autograd.complex_rules import LINEAR, declare
 from ...ops._util import as_input
 from ...ops._util import batching_rule as _batching_rule
 from ...tensor import Tensor, _make
@@ -84,6 +85,7 @@ def _fold_op(c, geom):
 
 _versions.reads("unfold", "")   # linear: the VJPs read nothing but the geometry
 _versions.reads("fold", "")
+declare(LINEAR, "unfold", "fold")  # (copies and sums with coefficient 1: complex gradients as they are)
 
 
 @_batching_rule("merge_n_unfold")
