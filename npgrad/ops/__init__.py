@@ -457,6 +457,11 @@ from .torch_more2 import (normal, poisson, randint_like, binomial, hann_window, 
                           blackman_window, bartlett_window, kaiser_window, unique_consecutive, trapz,
                           cumulative_trapezoid, igamma, igammac)
 __all__ += [n for n in _torch_more2.__all__ if n != 'complex']
+# torch's older linear-algebra names (cholesky_solve, lu_unpack, triangular_solve, svd...): ops/torch_linalg_names.py
+from . import torch_linalg_names as _torch_linalg_names  # noqa: E402
+from .torch_linalg_names import (cholesky, cholesky_solve, cholesky_inverse, lu_unpack, lu_solve,  # noqa: E402,F401
+                                 triangular_solve, ger, chain_matmul, nuclear_norm, frobenius_norm, svd, qr)
+__all__ += _torch_linalg_names.__all__
 
 # ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)
