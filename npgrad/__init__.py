@@ -39,6 +39,7 @@ from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist 
 _ops._torch_more.attach(Tensor)  # torch's remaining Tensor methods (ops/torch_more.py) over all of npg
 _ops._torch_more2.attach(Tensor)  # random fills, unique_consecutive, igamma (ops/torch_more2.py)
 Tensor.stft, Tensor.istft = stft, istft  # (npgrad/spectral.py)
+_ops._torch_linalg_names.attach(Tensor)  # cholesky_solve, triangular_solve, svd, qr, cross, equal... (torch's)
 from .ops.torch_more2 import complex  # noqa: E402  (torch.complex; in ops' namespace `complex` is the module)
 _F_NAMES = _ops._torch_more.functional_names()  # torch.conv1d, torch.layer_norm, torch.dropout...: F's
 globals().update(_F_NAMES)

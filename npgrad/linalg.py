@@ -16,6 +16,10 @@ matrix_exp), ``ops/linalg_lu.py`` (lu_factor, lu_solve, lu), ``ops/linalg_funm.p
 fractional_matrix_power, signm, funm by eigendecomposition; sinm cosm tanm sinhm coshm tanhm from expm),
 ``ops/linalg_sylvester.py`` (solve_sylvester, solve_continuous_lyapunov / solve_lyapunov,
 solve_discrete_lyapunov).
+
+torch.linalg's own names: ``ops/linalg_torch.py`` (cholesky_ex, inv_ex, solve_ex, lu_factor_ex,
+householder_product, vander: torch's increasing powers), ``ops/linalg_ldl.py`` (ldl_factor, ldl_factor_ex,
+ldl_solve).
 """
 from .ops._matrix import LinAlgError
 from .ops.contract import matmul, tensordot
@@ -29,6 +33,8 @@ from .ops.linalg_funm import (coshm, cosm, fractional_matrix_power, funm, logm, 
 from .ops.linalg_sylvester import (solve_continuous_lyapunov, solve_discrete_lyapunov, solve_lyapunov,
                                    solve_sylvester)
 from .ops.linalg_lu import LinAlgWarning, lu, lu_factor, lu_solve
+from .ops.linalg_ldl import ldl_factor, ldl_factor_ex, ldl_solve
+from .ops.linalg_torch import cholesky_ex, householder_product, inv_ex, lu_factor_ex, solve_ex, vander
 from .ops.linalg_scipy import block_diag, cho_factor, cho_solve, solve_triangular
 from .ops.lstsq import LstsqResult, lstsq, pinv
 from .ops.norms import cond, matrix_norm, matrix_rank, norm, vector_norm
@@ -42,4 +48,7 @@ __all__ = ["LinAlgError", "cholesky", "cond", "cross", "det", "diagonal", "eig",
            "block_diag", "cho_factor", "cho_solve", "expm", "matrix_exp", "lu", "lu_factor", "lu_solve",
            "solve_triangular", "LinAlgWarning", "sqrtm", "logm", "fractional_matrix_power", "sinm", "cosm", "tanm",
            "sinhm", "coshm", "tanhm", "signm", "funm", "solve_sylvester", "solve_continuous_lyapunov",
-           "solve_lyapunov", "solve_discrete_lyapunov"]
+           "solve_lyapunov", "solve_discrete_lyapunov",
+           # torch.linalg's own
+           "cholesky_ex", "inv_ex", "solve_ex", "lu_factor_ex", "ldl_factor", "ldl_factor_ex", "ldl_solve",
+           "householder_product", "vander"]

@@ -468,6 +468,11 @@ from .torch_top import *  # noqa: E402,F401,F403
 from .torch_top2 import *  # noqa: E402,F401,F403
 __all__ += _torch_top.__all__ + _torch_top2.__all__
 _torch_top.attach(T)
+# torch's older linear-algebra names (cholesky_solve, lu_unpack, triangular_solve, svd...): ops/torch_linalg_names.py
+from . import torch_linalg_names as _torch_linalg_names  # noqa: E402
+from .torch_linalg_names import (cholesky, cholesky_solve, cholesky_inverse, lu_unpack, lu_solve,  # noqa: E402,F401
+                                 triangular_solve, ger, chain_matmul, nuclear_norm, frobenius_norm, svd, qr)
+__all__ += _torch_linalg_names.__all__
 
 # ============================================================ more NumPy functions without a gradient
 from . import nondiff_extra as _nondiff_extra  # noqa: E402  (registers its np.X in UFUNCS / FUNCTIONS itself)

@@ -30,19 +30,9 @@ def _const(a):
 
 
 def _householder_product(A, tau):
-    """The first ``k`` columns of ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^H`` with ``v_i`` the ``i``-th column
-    of ``A`` (``n x k``) below the diagonal and 1 on it (``torch.linalg.householder_product``), differentiable in
-    ``A`` and ``tau``."""
-    n, k = A.shape[-2], A.shape[-1]
-    eye = np.eye(n, k, dtype=A.dtype)
-    Q = _const(np.broadcast_to(eye, (*A.shape[:-2], n, k)))
-    rows = np.arange(n)
-    for i in reversed(range(k)):
-        v = A[..., :, i] * _const((rows > i).astype(A.dtype)) + _const((rows == i).astype(A.dtype))
-        vh = _ew.conj(v) if np.dtype(A.dtype).kind == "c" else v
-        Q = Q - reshape(tau[..., i], (*tau.shape[:-1], 1, 1)) * (
-            reshape(v, (*v.shape, 1)) * matmul(reshape(vh, (*vh.shape[:-1], 1, n)), Q))
-    return Q
+    """``npg.linalg.householder_product`` (torch.linalg's), differentiable in ``A`` and ``tau``."""
+    from ...linalg import householder_product
+    return householder_product(A, tau)
 
 
 def _make_orthogonal(A):
