@@ -133,7 +133,9 @@ EXPECTED_LOOPS = {
     ("npg", "astype"),                   # a batched tensor as the dtype argument
     ("F", "threshold"), ("F", "threshold_"), ("npg", "threshold"), ("npg", "threshold_"),  # batched threshold / value
     ("F", "batch_norm"),                 # batched running statistics
-    ("F", "embedding_bag"),              # 1-D bags with batched offsets
+    ("F", "embedding_bag"), ("npg", "embedding_bag"),   # 1-D bags with batched offsets
+    ("linalg", "ldl_factor"), ("linalg", "ldl_factor_ex"),  # Bunch-Kaufman pivoting: a Python loop per matrix
+    ("linalg", "solve_ex"),              # torch's vector rule for B fits no batching rule (its docstring)
     ("npg", "arange"), ("npg", "randint"),   # "whole": sizes / bounds from a batched value (torch raises)
     ("npg", "unique_all"), ("npg", "unique_counts"), ("npg", "unique_inverse"), ("npg", "unique_values"),
     ("npg", "union1d"), ("npg", "intersect1d"), ("npg", "setdiff1d"), ("npg", "setxor1d"),

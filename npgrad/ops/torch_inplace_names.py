@@ -146,13 +146,13 @@ def _new(self, *args):
 
 
 def sort(a, axis=-1, kind=None, order=None, *, dim=None, descending=None, stable=None):
-    """``np.sort`` (the sorted values along ``axis``); with PyTorch's keyword ``dim=``, ``descending=`` or ``stable=``,
-    ``torch.sort``'s ``(values, indices)`` named tuple, as ``x.sort``. Differentiable: the gradient goes to each
-    value's original position."""
+    """``np.sort`` (the sorted values along ``axis``; ``stable=`` is NumPy's keyword too); with PyTorch's keyword
+    ``dim=`` or ``descending=``, ``torch.sort``'s ``(values, indices)`` named tuple, as ``x.sort``. Differentiable:
+    the gradient goes to each value's original position."""
     from .torch_select import _sort_method
     from .sorting import sort as np_sort
-    if dim is None and descending is None and stable is None:
-        return np_sort(a, axis=axis, kind=kind, order=order)
+    if dim is None and descending is None:
+        return np_sort(a, axis=axis, kind=kind, order=order, stable=stable)
     if not isinstance(a, Tensor):
         from ._util import as_input
         a = as_input(a, "sort")

@@ -51,8 +51,9 @@ def _sort_method(self, axis=-1, kind=None, order=None, *, dim=None, descending=N
         if ax not in (0, -1):
             raise np.exceptions.AxisError(f"sort: dim {ax} is out of range for a 0-d tensor (dims 0 and -1)")
         return ValuesIndices(self * 1, _npg().zeros((), dtype=np.int64, requires_grad=False))
-    idx = argsort_stable(self, ax, descending=bool(descending))
-    return ValuesIndices(_npg().take_along_axis(self, idx.data, ax), idx)
+    # (two batchable ops, vmap-safe: the values are the stable sort's, whose permutation is ``indices``)
+    return ValuesIndices(sort(self, axis=ax, descending=bool(descending)),
+                         argsort_stable(self, ax, descending=bool(descending)))
 
 
 def _unique_method(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
