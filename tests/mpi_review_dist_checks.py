@@ -37,7 +37,7 @@ def case_collectives_refuse_arrays_that_differ_between_processes():
         _refused(lambda: dist.all_reduce(np.zeros(3 + rank)), ValueError, ["all_reduce", "(3,)", "float64"]),
         _refused(lambda: dist.all_reduce(np.zeros(3, np.float32 if rank else np.float64)), ValueError,
                  ["all_reduce", "float32", "float64"]),
-        _refused(lambda: dist.broadcast(npg.zeros(3 - rank), src=1), ValueError, ["broadcast", "(2,)"]),
+        _refused(lambda: dist.broadcast(npg.zeros(3 - rank, requires_grad=False), src=1), ValueError, ["broadcast", "(2,)"]),
         _refused(lambda: dist.all_gather(None, np.zeros(2 + rank)), ValueError, ["all_gather", "(3,)"]),
         _refused(lambda: dist.all_gather_into_tensor(np.zeros((size, 2 + rank)), np.zeros(2 + rank)), ValueError,
                  ["all_gather"]),
@@ -210,6 +210,32 @@ def case_no_sync_is_decided_by_the_forward():
         ddp.remove_hooks()
     if failures:
         raise AssertionError("; ".join(failures))
+
+
+def case_collectives_warn_for_a_tensor_that_requires_grad():
+    """PyTorch warns when a c10d collective writes a tensor that requires grad (no autograd kernel): so does
+    npgrad, pointing at the caller's line (broadcast: on the processes it writes to, not on the source); not
+    under no_grad, nor for a detached tensor or an array. (Every collective runs before any check: a process
+    that failed early would leave the other waiting.)"""
+    import warnings
+    rank, size = dist.get_rank(), dist.get_world_size()
+    x = npg.ones(3, requires_grad=True) * 1.0
+    with warnings.catch_warnings(record=True) as first:
+        warnings.simplefilter("always")
+        dist.all_reduce(x)
+        dist.broadcast(x, src=0)
+    with warnings.catch_warnings(record=True) as second:
+        warnings.simplefilter("always")
+        with npg.no_grad():
+            dist.all_reduce(x)
+        dist.all_reduce(x.detach())
+        dist.all_reduce(np.ones(3))
+    msgs = [w for w in first if "collectives are not differentiated" in str(w.message)]
+    want = ["all_reduce"] + (["broadcast"] if rank != 0 else [])
+    assert [str(w.message).split(":")[0] for w in msgs] == want, [str(w.message) for w in first]
+    assert all(w.filename == __file__ for w in msgs), [w.filename for w in msgs]
+    assert not [w for w in second if "collectives are not differentiated" in str(w.message)]
+    np.testing.assert_allclose(x.data, size ** 3)   # (1 -> size -> size -> size**2 -> size**3)
 
 
 if __name__ == "__main__":

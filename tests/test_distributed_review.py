@@ -11,7 +11,7 @@ from tests.test_distributed import needs_mpi, run_mpi
 CASES = ["collectives_refuse_arrays_that_differ_between_processes",
          "syncbn_matches_torch_batchnorm_on_the_whole_batch",
          "ddp_tied_frozen_mixed_dtypes_sparse_dict_output",
-         "no_sync_is_decided_by_the_forward"]
+         "no_sync_is_decided_by_the_forward", "collectives_warn_for_a_tensor_that_requires_grad"]
 
 
 @pytest.fixture(scope="module")

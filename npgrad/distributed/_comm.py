@@ -5,9 +5,13 @@ Each collective first checks, with one small all-gather (:func:`_agree`), that e
 of the same size and dtype and that none refused its arguments: MPI itself does not check (it hands a process
 uninitialized memory, or aborts them all). The check blocks until every process has reached the call, also
 with ``async_op=True``; the data then moves without blocking."""
+import os
+import warnings
+
 import numpy as np
 
 from ..autograd import versions as _versions
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
 _group = {"comm": None, "MPI": None}
@@ -110,8 +114,21 @@ def _buffer(x, where, write=True):
                         f"or float32/float64 array")
     if write and not arr.flags.writeable:
         raise ValueError(f"{where}: the array is read-only, and this collective writes into it")
+    if write and isinstance(x, Tensor) and x._requires_grad and is_grad_enabled():
+        # (PyTorch warns alike: its c10d collectives have no autograd kernel, "silently incorrect behavior")
+        warnings.warn(f"{where}: the tensor requires grad, but collectives are not differentiated: a gradient "
+                      f"through its new values treats the {where} as the identity. Pass tensor.detach() (or run "
+                      f"it under npg.no_grad()) to say that is meant", UserWarning, stacklevel=_caller_level())
     buf = arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
     return arr, buf
+
+
+def _caller_level():
+    """The stacklevel of the first frame outside npgrad/distributed (the user's call of the collective)."""
+    f, level, here = __import__("sys")._getframe(1), 1, os.path.dirname(__file__)
+    while f is not None and os.path.dirname(f.f_code.co_filename) == here:
+        f, level = f.f_back, level + 1
+    return level
 
 
 _SIG = 14   # refused?, the call's argument (src, op), dtype kind, itemsize, size, ndim, up to 8 dimensions
