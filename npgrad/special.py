@@ -19,6 +19,10 @@ yv iv ive kv kve k0 k0e k1 k1e``) take SciPy's values with their known derivativ
 functions) are differentiable in x (their integrands) and in a and b (derivatives of their series and
 continued fractions, as accurate as the values: see npgrad/ops/incomplete.py).
 
+torch.special's names are here too: aliases (``bessel_j0 = j0``, ``modified_bessel_k0 = k0``...), and
+``airy_ai``, ``spherical_bessel_j0`` (npgrad/ops/bessel_k.py) and the orthogonal polynomials
+(``chebyshev_polynomial_t(input, n)``..., npgrad/ops/orthopoly.py), differentiable in their argument.
+
 Where to find them: ``npgrad/ops/special.py`` and ``ops/incomplete.py`` (the ops, with their VJPs),
 ``ops/_gamma.py``, ``ops/_erf.py``, ``ops/_bessel.py``, ``ops/_incgamma.py``, ``ops/_incbeta.py`` (the NumPy
 kernels), and this module (logsumexp, softmax, log_softmax).
@@ -29,6 +33,14 @@ from .ops import reduce as _reduce
 from .ops._util import as_input as _as_input, normalize_axis as _normalize_axis
 from .ops.elementwise import abs as _abs, exp as _exp, log as _log, where as _where
 from .ops.bessel_jy import j0, j1, jn, y0, y1, yn  # noqa
+from .ops.bessel_k import airy_ai, k0, k0e, k1, k1e, spherical_bessel_j0  # noqa
+from .ops.elementwise import expm1, log1p  # noqa
+from .ops.elementwise_more import exp2, round  # noqa
+from .ops.orthopoly import (chebyshev_polynomial_t, chebyshev_polynomial_u, chebyshev_polynomial_v,  # noqa
+                            chebyshev_polynomial_w, hermite_polynomial_h, hermite_polynomial_he,
+                            laguerre_polynomial_l, legendre_polynomial_p, shifted_chebyshev_polynomial_t,
+                            shifted_chebyshev_polynomial_u, shifted_chebyshev_polynomial_v,
+                            shifted_chebyshev_polynomial_w)
 from .ops.incomplete import betainc, gammainc, gammaincc  # noqa
 from .ops.special import (beta, betaln, digamma, entr, erf, erfc, erfcinv, erfcx, erfinv, expit, gamma,  # noqa
                           gammaln, gammasgn, i0, i0e, i1, i1e, log_ndtr, logit, multigammaln, ndtr, ndtri,
@@ -39,6 +51,19 @@ __all__ = ["beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfci
            "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "rgamma", "sinc", "softmax",
            "xlog1py", "xlogy", "zeta"]
 __all__ += ["j0", "j1", "jn", "y0", "y1", "yn"]  # (npgrad/ops/bessel_jy.py)
+__all__ += ["k0", "k0e", "k1", "k1e"]  # (npgrad/ops/bessel_k.py)
+
+# torch.special's names (npgrad/ops/bessel_k.py, orthopoly.py; the rest are aliases of the ops above)
+bessel_j0, bessel_j1, bessel_y0, bessel_y1 = j0, j1, y0, y1
+modified_bessel_i0, modified_bessel_i1, modified_bessel_k0, modified_bessel_k1 = i0, i1, k0, k1
+scaled_modified_bessel_k0, scaled_modified_bessel_k1 = k0e, k1e
+__all__ += ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
+            "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "exp2", "expm1",
+            "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p", "log1p",
+            "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "round",
+            "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "shifted_chebyshev_polynomial_t",
+            "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w",
+            "spherical_bessel_j0"]
 
 
 def _float_input(x, where):

@@ -1180,6 +1180,63 @@ add("special_jn_bcast", lambda x: npg.special.jn(np.array([[0], [1], [-4]]), x),
                            (48.0 / x ** 3 - 8.0 / x) * _TBESSEL["j1"](x) - (24.0 / x ** 2 - 1.0) * _TBESSEL["j0"](x)]),
     [[(4,)]], domain="big")  # (the recurrence oracle cancels for small x)
 
+# ---- K0, K1 and the scaled k0e, k1e (npgrad/ops/bessel_k.py). torch.special.modified_bessel_k0... have no
+# derivative: torch's values with DLMF 10.29.3's (K0' = -K1, K1' = -K0 - K1/x; (e^x K0)' = k0e - k1e...)
+def _t_special(torch_name, deriv):
+    def make():
+        class _Special(torch.autograd.Function):
+            @staticmethod
+            def forward(x):
+                return getattr(torch.special, torch_name)(x)
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.save_for_backward(inputs[0])
+                ctx.save_for_forward(inputs[0])
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * deriv(ctx.saved_tensors[0])
+
+            @staticmethod
+            def jvp(ctx, t):
+                return t * deriv(ctx.saved_tensors[0])
+        return _Special
+
+    def apply(x):
+        if torch_name not in _TBESSEL_FUNCTIONS:
+            _TBESSEL_FUNCTIONS[torch_name] = make()
+        return _TBESSEL_FUNCTIONS[torch_name].apply(x)
+    return apply
+
+
+_TK = {"k0": _t_special("modified_bessel_k0", lambda x: -_TK["k1"](x)),
+       "k1": _t_special("modified_bessel_k1", lambda x: -_TK["k0"](x) - _TK["k1"](x) / x),
+       "k0e": _t_special("scaled_modified_bessel_k0", lambda x: _TK["k0e"](x) - _TK["k1e"](x)),
+       "k1e": _t_special("scaled_modified_bessel_k1", lambda x: _TK["k1e"](x) - _TK["k0e"](x) - _TK["k1e"](x) / x)}
+for _name in ("k0", "k1", "k0e", "k1e"):
+    add(f"special_{_name}", getattr(npg.special, _name), _TK[_name], UNARY, domain="pos")
+add("special_spherical_bessel_j0", npg.special.spherical_bessel_j0, lambda x: torch.sinc(x / math.pi), UNARY)
+
+# ---- torch.special's polynomials (npgrad/ops/orthopoly.py; torch gives them no derivative): against the same
+# polynomials written out in torch
+for _name, _n, _poly in [
+        ("chebyshev_polynomial_t", 3, lambda x: 4 * x ** 3 - 3 * x),
+        ("chebyshev_polynomial_u", 3, lambda x: 8 * x ** 3 - 4 * x),
+        ("chebyshev_polynomial_v", 2, lambda x: 4 * x ** 2 - 2 * x - 1),
+        ("chebyshev_polynomial_w", 2, lambda x: 4 * x ** 2 + 2 * x - 1),
+        ("shifted_chebyshev_polynomial_t", 2, lambda x: 2 * (2 * x - 1) ** 2 - 1),
+        ("shifted_chebyshev_polynomial_u", 2, lambda x: 4 * (2 * x - 1) ** 2 - 1),
+        ("shifted_chebyshev_polynomial_v", 2, lambda x: 4 * (2 * x - 1) ** 2 - 2 * (2 * x - 1) - 1),
+        ("shifted_chebyshev_polynomial_w", 2, lambda x: 4 * (2 * x - 1) ** 2 + 2 * (2 * x - 1) - 1),
+        ("hermite_polynomial_h", 3, lambda x: 8 * x ** 3 - 12 * x),
+        ("hermite_polynomial_he", 3, lambda x: x ** 3 - 3 * x),
+        ("laguerre_polynomial_l", 3, lambda x: (-x ** 3 + 9 * x ** 2 - 18 * x + 6) / 6),
+        ("legendre_polynomial_p", 4, lambda x: (35 * x ** 4 - 30 * x ** 2 + 3) / 8)]:
+    add(f"special_{_name}", lambda x, _f=getattr(npg.special, _name), _n=_n: _f(x, _n), _poly, UNARY[:4])
+add("special_chebyshev_polynomial_t_bcast", lambda x: npg.special.chebyshev_polynomial_t(x, np.array([[0], [1], [3]])),
+    lambda x: torch.stack([torch.ones_like(x), x, 4 * x ** 3 - 3 * x]), [[(4,)]])
+
 # ---- PyTorch's view and copy methods (tviews; writes through the views: tests/test_view_semantics.py,
 # errors and edge cases: tests/test_torch_views.py)
 def _mcase(name, fn, shapes, tfn=None):  # the same method call on npgrad and torch tensors
