@@ -153,7 +153,7 @@ def _torch_vector_rhs(ad, bd):
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     """``torch.linalg.solve_ex``: ``(result, info)`` solving ``A X = B`` (``X A = B`` with ``left=False``), with
     torch's rule for a vector ``B`` (1-D, or of shape ``A.shape[:-1]``) and broadcast batch dimensions. A
-    singular matrix gives NaN (no gradient) and its LU ``info``."""
+    singular matrix gives NaN (no gradient) and its LU ``info``, of ``A``'s batch shape (as torch's)."""
     op = "linalg.solve_ex"
     if out is not None:
         raise TypeError(f"{op}: out= is not supported (npgrad never writes into an existing tensor)")
@@ -171,7 +171,7 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
         batch = np.broadcast_shapes(ad.shape[:-2], bd.shape[:-1] if vec else bd.shape[:-2])
     except ValueError:
         raise LinAlgError(f"{op}: the batch dimensions of A {ad.shape} and B {bd.shape} do not broadcast") from None
-    info = np.broadcast_to(_getrf_info(ad), batch).copy()
+    info = _getrf_info(ad)                      # torch's info has A's batch shape (not the broadcast one)
     if check_errors:
         _raise_info(op, info, ad.shape, _SINGULAR.replace("{what}", "solve"))
     ok = np.broadcast_to(info == 0, batch)

@@ -1,0 +1,39 @@
+"""Adversarial review of the torch-named linear algebra (``npg.linalg.*_ex``, ``ldl_factor``, the older top-level
+names) against torch 2.13 as the oracle."""
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+from npgrad.linalg import LinAlgError
+
+RNG = np.random.default_rng(7)
+
+
+def _np(t):
+    return t.detach().resolve_conj().numpy()
+
+
+# ------------------------------------------------------------------------- solve_ex: info has A's batch shape
+@pytest.mark.parametrize("ashape,bshape,left", [((2, 1, 3, 3), (4, 3, 2), True), ((2, 1, 3, 3), (4, 2, 3), False),
+                                               ((3, 3), (4, 3, 2), True), ((1, 3, 3), (4, 3, 2), True),
+                                               ((2, 1, 3, 3), (2, 5, 3, 2), True)])
+def test_solve_ex_info_has_the_batch_shape_of_A(ashape, bshape, left):
+    A, B = RNG.standard_normal(ashape), RNG.standard_normal(bshape)
+    X, info = npg.linalg.solve_ex(npg.tensor(A), npg.tensor(B), left=left)
+    Xt, it = torch.linalg.solve_ex(torch.tensor(A), torch.tensor(B), left=left)
+    np.testing.assert_allclose(X.data, _np(Xt), rtol=1e-10, atol=1e-10)
+    assert info.shape == tuple(it.shape) and info.dtype == np.int32
+
+
+def test_solve_ex_check_errors_names_the_batch_element_of_A():
+    A = RNG.standard_normal((2, 1, 3, 3))
+    A[1, 0] = [[1, 2, 3], [2, 4, 6], [0, 0, 1]]
+    B = RNG.standard_normal((4, 3, 2))
+    _, it = torch.linalg.solve_ex(torch.tensor(A), torch.tensor(B))
+    _, info = npg.linalg.solve_ex(npg.tensor(A), npg.tensor(B))
+    assert info.tolist() == it.tolist()
+    with pytest.raises(torch.linalg.LinAlgError, match=r"Batch element 1\)"):
+        torch.linalg.solve_ex(torch.tensor(A), torch.tensor(B), check_errors=True)
+    with pytest.raises(LinAlgError, match=r"solve_ex: \(Batch element 1\).*\(2, 1, 3, 3\)"):
+        npg.linalg.solve_ex(npg.tensor(A), npg.tensor(B), check_errors=True)
