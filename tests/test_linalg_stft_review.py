@@ -37,3 +37,21 @@ def test_solve_ex_check_errors_names_the_batch_element_of_A():
         torch.linalg.solve_ex(torch.tensor(A), torch.tensor(B), check_errors=True)
     with pytest.raises(LinAlgError, match=r"solve_ex: \(Batch element 1\).*\(2, 1, 3, 3\)"):
         npg.linalg.solve_ex(npg.tensor(A), npg.tensor(B), check_errors=True)
+
+
+# --------------------------------------------------------------------- the *_ex functions on 0 x 0 matrices
+@pytest.mark.parametrize("name", ["cholesky_ex", "inv_ex", "lu_factor_ex"])
+def test_ex_functions_on_a_batch_of_empty_matrices(name):
+    A = np.zeros((2, 0, 0))
+    got = getattr(npg.linalg, name)(npg.tensor(A))
+    want = getattr(torch.linalg, name)(torch.tensor(A))
+    for g, w in zip(got, want):
+        assert g.shape == tuple(w.shape) and g.data.dtype == _np(w).dtype
+        np.testing.assert_array_equal(g.data, _np(w))
+
+
+def test_solve_ex_on_empty_matrices():
+    A, B = np.zeros((2, 0, 0)), np.zeros((2, 0, 3))
+    X, info = npg.linalg.solve_ex(npg.tensor(A), npg.tensor(B))
+    Xt, it = torch.linalg.solve_ex(torch.tensor(A), torch.tensor(B))
+    assert X.shape == tuple(Xt.shape) and info.shape == tuple(it.shape) and info.tolist() == it.tolist()

@@ -59,7 +59,7 @@ def _potf2(ad):
     triangle; a failed matrix keeps LAPACK's partial result (its failing diagonal entry, the untouched rest)."""
     n = ad.shape[-1]
     batch = ad.shape[:-2]
-    A = np.tril(ad.reshape((-1, n, n)) if ad.size else ad.reshape((0, n, n))).astype(ad.dtype, copy=True)
+    A = np.tril(ad.reshape((int(np.prod(batch, dtype=np.int64)), n, n))).astype(ad.dtype, copy=True)
     info = np.zeros(A.shape[0], np.int32)
     for j in range(n):
         live = info == 0
@@ -106,6 +106,8 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
 def _lu_info(lu):
     """LAPACK getrf's info: 1 + the first index of an exact zero on U's diagonal, else 0."""
     d = np.diagonal(lu, axis1=-2, axis2=-1) == 0
+    if d.shape[-1] == 0:                        # 0 x 0 (or 0 x n) matrices: nothing can fail
+        return np.zeros(d.shape[:-1], np.int32)
     return np.where(d.any(-1), np.argmax(d, axis=-1) + 1, 0).astype(np.int32)
 
 
