@@ -55,3 +55,18 @@ def test_solve_ex_on_empty_matrices():
     X, info = npg.linalg.solve_ex(npg.tensor(A), npg.tensor(B))
     Xt, it = torch.linalg.solve_ex(torch.tensor(A), torch.tensor(B))
     assert X.shape == tuple(Xt.shape) and info.shape == tuple(it.shape) and info.tolist() == it.tolist()
+
+
+# ------------------------------------------------------------ ldl_factor(hermitian=True): the diagonal's real part
+def test_ldl_factor_hermitian_ignores_the_imaginary_part_of_the_diagonal():
+    """LAPACK's hetrf reads only the real part of A's diagonal (DBLE(A(k, k))), also of an entry it swaps in."""
+    A = np.random.default_rng(5).standard_normal((3, 4, 4, 2)) @ np.array([1, 1j])   # general complex
+    LD, piv = npg.linalg.ldl_factor(npg.tensor(A), hermitian=True)
+    LDt, pt = torch.linalg.ldl_factor(torch.tensor(A), hermitian=True)
+    assert piv.tolist() == pt.tolist()
+    np.testing.assert_allclose(LD.data, _np(LDt), rtol=1e-12, atol=1e-12)
+    B = RNG.standard_normal((4, 2)) + 1j * RNG.standard_normal((4, 2))
+    Ah = np.tril(A) + np.swapaxes(np.tril(A, -1), -1, -2).conj()
+    Ah[..., np.arange(4), np.arange(4)] = Ah[..., np.arange(4), np.arange(4)].real
+    X = npg.linalg.ldl_solve(LD, piv, npg.tensor(B), hermitian=True)
+    np.testing.assert_allclose(Ah @ X.data, np.broadcast_to(B, (3, 4, 2)), atol=1e-10)
