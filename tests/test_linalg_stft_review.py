@@ -70,3 +70,17 @@ def test_ldl_factor_hermitian_ignores_the_imaginary_part_of_the_diagonal():
     Ah[..., np.arange(4), np.arange(4)] = Ah[..., np.arange(4), np.arange(4)].real
     X = npg.linalg.ldl_solve(LD, piv, npg.tensor(B), hermitian=True)
     np.testing.assert_allclose(Ah @ X.data, np.broadcast_to(B, (3, 4, 2)), atol=1e-10)
+
+
+# ------------------------------------------------------------------------- frobenius_norm(dim=()): all dims
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [(), []])
+def test_frobenius_norm_empty_dim_reduces_everything(dim, keepdim):
+    X = RNG.standard_normal((2, 3, 4))
+    x, xt = npg.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    y, yt = npg.frobenius_norm(x, dim, keepdim=keepdim), torch.frobenius_norm(xt, dim, keepdim=keepdim)
+    assert y.shape == tuple(yt.shape)
+    np.testing.assert_allclose(y.data, _np(yt), rtol=1e-12)
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(x.grad.data, _np(xt.grad), rtol=1e-12)

@@ -222,9 +222,12 @@ def nuclear_norm(input, dim=None, keepdim=False, *, out=None, dtype=None):
 
 
 def frobenius_norm(input, dim, keepdim=False, *, out=None):
-    """``torch.frobenius_norm(input, dim, keepdim=False)``: the 2-norm over the dims ``dim`` (one or two)."""
+    """``torch.frobenius_norm(input, dim, keepdim=False)``: the 2-norm over the dims ``dim`` (one or two; an empty
+    ``dim`` means all of them, as torch)."""
     x = _t(input, "frobenius_norm")
     dim = _norm_dims(x, dim, "frobenius_norm")
+    if not dim:                         # torch: an empty dim reduces over every dim (NumPy's axis=() would not)
+        dim = None
     return _npg().linalg.vector_norm(x, axis=dim, keepdims=bool(keepdim))
 
 
