@@ -84,3 +84,21 @@ def test_frobenius_norm_empty_dim_reduces_everything(dim, keepdim):
     y.sum().backward()
     yt.sum().backward()
     np.testing.assert_allclose(x.grad.data, _np(xt.grad), rtol=1e-12)
+
+
+# ------------------------------------------------------------------------- chain_matmul: its own errors
+def test_chain_matmul_mismatch_names_chain_matmul_and_the_shapes():
+    a, b = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
+    with pytest.raises(RuntimeError, match=r"tensors 0 and 1 with shapes \[3, 4\] and \[3, 4\] cannot be"):
+        torch.chain_matmul(torch.tensor(a), torch.tensor(b))
+    with pytest.raises(ValueError, match=r"chain_matmul\(\): tensors 0 and 1 with shapes \(3, 4\) and \(3, 4\) "
+                                         r"cannot be multiplied"):
+        npg.chain_matmul(npg.tensor(a), npg.tensor(b))
+    with pytest.raises(RuntimeError, match="Expected one or more matrices"):
+        torch.chain_matmul()
+    with pytest.raises(ValueError, match="Expected one or more matrices"):
+        npg.chain_matmul()
+    one = npg.tensor(a, requires_grad=True)
+    y = npg.chain_matmul(one)
+    y.sum().backward()
+    assert y.data is not a and np.array_equal(y.data, a) and np.array_equal(one.grad.data, np.ones((3, 4)))

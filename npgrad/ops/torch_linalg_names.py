@@ -197,6 +197,10 @@ def chain_matmul(*matrices, out=None):
     for i, m in enumerate(ms):
         if m.ndim != 2:
             raise ValueError(f"chain_matmul(): Tensor {i} must have 2 dimensions, got shape {tuple(m.shape)}")
+    for i in range(len(ms) - 1):
+        if ms[i].shape[1] != ms[i + 1].shape[0]:
+            raise ValueError(f"chain_matmul(): tensors {i} and {i + 1} with shapes {tuple(ms[i].shape)} and "
+                             f"{tuple(ms[i + 1].shape)} cannot be multiplied")
     if len(ms) == 1:
         return ms[0] * 1
     return _npg().linalg.multi_dot(ms)
