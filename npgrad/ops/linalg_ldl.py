@@ -43,6 +43,8 @@ def _sytf2(a, herm):
     cplx = A.dtype.kind == "c"
     cabs = (lambda z: np.abs(z.real) + np.abs(z.imag)) if cplx else np.abs
     cj = np.conj if herm else (lambda z: z)
+    if herm:                                        # hetf2 reads only DBLE(A(k, k)), also of entries it swaps in
+        A[np.arange(n), np.arange(n)] = A.diagonal().real
     ipiv = np.zeros(n, np.int32)
     info = 0
     k = 0

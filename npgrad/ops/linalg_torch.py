@@ -59,7 +59,7 @@ def _potf2(ad):
     triangle; a failed matrix keeps LAPACK's partial result (its failing diagonal entry, the untouched rest)."""
     n = ad.shape[-1]
     batch = ad.shape[:-2]
-    A = np.tril(ad.reshape((-1, n, n)) if ad.size else ad.reshape((0, n, n))).astype(ad.dtype, copy=True)
+    A = np.tril(ad.reshape((int(np.prod(batch, dtype=np.int64)), n, n))).astype(ad.dtype, copy=True)
     info = np.zeros(A.shape[0], np.int32)
     for j in range(n):
         live = info == 0
@@ -106,6 +106,8 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
 def _lu_info(lu):
     """LAPACK getrf's info: 1 + the first index of an exact zero on U's diagonal, else 0."""
     d = np.diagonal(lu, axis1=-2, axis2=-1) == 0
+    if d.shape[-1] == 0:                        # 0 x 0 (or 0 x n) matrices: nothing can fail
+        return np.zeros(d.shape[:-1], np.int32)
     return np.where(d.any(-1), np.argmax(d, axis=-1) + 1, 0).astype(np.int32)
 
 
@@ -153,7 +155,7 @@ def _torch_vector_rhs(ad, bd):
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     """``torch.linalg.solve_ex``: ``(result, info)`` solving ``A X = B`` (``X A = B`` with ``left=False``), with
     torch's rule for a vector ``B`` (1-D, or of shape ``A.shape[:-1]``) and broadcast batch dimensions. A
-    singular matrix gives NaN (no gradient) and its LU ``info``."""
+    singular matrix gives NaN (no gradient) and its LU ``info``, of ``A``'s batch shape (as torch's)."""
     op = "linalg.solve_ex"
     if out is not None:
         raise TypeError(f"{op}: out= is not supported (npgrad never writes into an existing tensor)")
@@ -171,7 +173,7 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
         batch = np.broadcast_shapes(ad.shape[:-2], bd.shape[:-1] if vec else bd.shape[:-2])
     except ValueError:
         raise LinAlgError(f"{op}: the batch dimensions of A {ad.shape} and B {bd.shape} do not broadcast") from None
-    info = np.broadcast_to(_getrf_info(ad), batch).copy()
+    info = _getrf_info(ad)                      # torch's info has A's batch shape (not the broadcast one)
     if check_errors:
         _raise_info(op, info, ad.shape, _SINGULAR.replace("{what}", "solve"))
     ok = np.broadcast_to(info == 0, batch)

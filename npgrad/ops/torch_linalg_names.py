@@ -197,6 +197,10 @@ def chain_matmul(*matrices, out=None):
     for i, m in enumerate(ms):
         if m.ndim != 2:
             raise ValueError(f"chain_matmul(): Tensor {i} must have 2 dimensions, got shape {tuple(m.shape)}")
+    for i in range(len(ms) - 1):
+        if ms[i].shape[1] != ms[i + 1].shape[0]:
+            raise ValueError(f"chain_matmul(): tensors {i} and {i + 1} with shapes {tuple(ms[i].shape)} and "
+                             f"{tuple(ms[i + 1].shape)} cannot be multiplied")
     if len(ms) == 1:
         return ms[0] * 1
     return _npg().linalg.multi_dot(ms)
@@ -222,9 +226,12 @@ def nuclear_norm(input, dim=None, keepdim=False, *, out=None, dtype=None):
 
 
 def frobenius_norm(input, dim, keepdim=False, *, out=None):
-    """``torch.frobenius_norm(input, dim, keepdim=False)``: the 2-norm over the dims ``dim`` (one or two)."""
+    """``torch.frobenius_norm(input, dim, keepdim=False)``: the 2-norm over the dims ``dim`` (one or two; an empty
+    ``dim`` means all of them, as torch)."""
     x = _t(input, "frobenius_norm")
     dim = _norm_dims(x, dim, "frobenius_norm")
+    if not dim:                         # torch: an empty dim reduces over every dim (NumPy's axis=() would not)
+        dim = None
     return _npg().linalg.vector_norm(x, axis=dim, keepdims=bool(keepdim))
 
 
