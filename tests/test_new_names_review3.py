@@ -1,0 +1,56 @@
+"""Review of the in-place shape methods, torch's top-level names and x.ldexp, against torch 2.13 (the oracle)."""
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+
+DTYPES = [(np.float32, torch.float32), (np.float64, torch.float64)]
+
+
+# ---------------------------------------------------------------- x.ldexp / x.ldexp_ (torch's: x * 2**other)
+@pytest.mark.parametrize("nd,td", DTYPES)
+def test_ldexp_method_float_exponent_value_and_grads_match_torch(nd, td):
+    xv, ev = np.array([1.5, -2.0, 3.0], nd), np.array([1.0, 2.5, -0.75], nd)
+    x, e = npg.tensor(xv), npg.tensor(ev)
+    tx, te = torch.tensor(xv, requires_grad=True), torch.tensor(ev, requires_grad=True)
+    y, ty = x.ldexp(e), tx.ldexp(te)
+    assert y.dtype == nd
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-6)
+    w = np.array([0.5, -1.0, 2.0], nd)
+    (y * npg.tensor(w, requires_grad=False)).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(e.grad, te.grad.numpy(), rtol=1e-6)
+
+
+def test_ldexp_method_int_exponent_and_inplace_match_torch():
+    xv, ev = np.array([1.5, -2.0, 3.0]), np.array([1, -2, 3])
+    x = npg.tensor(xv)
+    y = x.ldexp(npg.tensor(ev))
+    np.testing.assert_array_equal(y.data, torch.tensor(xv).ldexp(torch.tensor(ev)).numpy())
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.exp2(ev.astype(float)))
+    ef = np.array([0.5, 1.0, -1.5])
+    x = npg.tensor(xv)
+    e = npg.tensor(ef)
+    z = x * 1
+    assert z.ldexp_(e) is z
+    tx, te = torch.tensor(xv, requires_grad=True), torch.tensor(ef, requires_grad=True)
+    tz = tx * 1
+    tz.ldexp_(te)
+    np.testing.assert_allclose(z.data, tz.detach().numpy())
+    z.sum().backward()
+    tz.sum().backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy())
+    np.testing.assert_allclose(e.grad, te.grad.numpy())
+    w = npg.tensor(xv, requires_grad=False)
+    npg.ldexp_(w, npg.tensor(ef, requires_grad=False))
+    np.testing.assert_allclose(w.data, xv * 2 ** ef)
+
+
+def test_npg_ldexp_float_exponent_is_a_clear_error():
+    with pytest.raises(TypeError, match=r"npg\.ldexp.*float64.*float64"):
+        npg.ldexp(npg.tensor([1.0, 2.0]), npg.tensor([1.0, 0.5]))
+    with pytest.raises(TypeError, match=r"npg\.ldexp.*float32"):
+        npg.ldexp(npg.tensor(np.ones(2, np.float32)), np.ones(2, np.float32))
