@@ -54,3 +54,25 @@ def test_npg_ldexp_float_exponent_is_a_clear_error():
         npg.ldexp(npg.tensor([1.0, 2.0]), npg.tensor([1.0, 0.5]))
     with pytest.raises(TypeError, match=r"npg\.ldexp.*float32"):
         npg.ldexp(npg.tensor(np.ones(2, np.float32)), np.ones(2, np.float32))
+
+
+# ---------------------------------------------------------------- x.histogram: no gradient, torch's errors named
+def test_histogram_outputs_do_not_require_grad_and_can_be_written_in_place():
+    h = np.random.default_rng(0).standard_normal(40)
+    hn = npg.tensor(h).histogram(4)
+    ht = torch.tensor(h).histogram(4)
+    assert not ht.hist.requires_grad and not ht.bin_edges.requires_grad
+    assert not hn.hist.requires_grad and not hn.bin_edges.requires_grad
+    hn.hist.div_(40)  # torch allows it (not a leaf that requires grad)
+    ht.hist.div_(40)
+    np.testing.assert_allclose(hn.hist.data, ht.hist.numpy())
+    np.testing.assert_allclose(hn.bin_edges.data, ht.bin_edges.numpy())
+
+
+@pytest.mark.parametrize("args,kwargs", [((2,), {}), ((3,), {"range": (1.0, 0.0)})])
+def test_histogram_bad_input_errors_name_histogram(args, kwargs):
+    v = np.array([1.0, np.nan]) if not kwargs else np.array([0.2, 0.5])
+    with pytest.raises(RuntimeError):
+        torch.tensor(v).histogram(*args, **kwargs)
+    with pytest.raises(ValueError, match=r"histogram"):
+        npg.tensor(v).histogram(*args, **kwargs)
