@@ -76,3 +76,25 @@ def test_histogram_bad_input_errors_name_histogram(args, kwargs):
         torch.tensor(v).histogram(*args, **kwargs)
     with pytest.raises(ValueError, match=r"histogram"):
         npg.tensor(v).histogram(*args, **kwargs)
+
+
+# ---------------------------------------------------------------- scalar_tensor: torch refuses values that overflow
+@pytest.mark.parametrize("value,nd,td", [(float("nan"), np.int64, torch.int64), (float("inf"), np.int32, torch.int32),
+                                         (1e40, np.float32, torch.float32), (300, np.uint8, torch.uint8),
+                                         (1e30, np.int64, torch.int64), (-1.5, np.uint8, torch.uint8)])
+def test_scalar_tensor_refuses_a_value_its_dtype_cannot_hold(value, nd, td):
+    with pytest.raises(RuntimeError, match="overflow"):
+        torch.scalar_tensor(value, dtype=td)
+    with pytest.raises(OverflowError, match=r"scalar_tensor.*" + np.dtype(nd).name):
+        npg.scalar_tensor(value, dtype=nd)
+
+
+@pytest.mark.parametrize("value,nd,td", [(2.7, np.int64, torch.int64), (-2.7, np.int32, torch.int32),
+                                         (float("inf"), np.float32, torch.float32), (255, np.uint8, torch.uint8),
+                                         (float("nan"), np.float64, torch.float64), (3, np.bool_, torch.bool),
+                                         (3.4e38, np.float32, torch.float32)])
+def test_scalar_tensor_values_torch_accepts(value, nd, td):
+    got = npg.scalar_tensor(value, dtype=nd, requires_grad=False)
+    want = torch.scalar_tensor(value, dtype=td)
+    assert got.dtype == nd
+    np.testing.assert_array_equal(got.data, want.numpy())
