@@ -98,3 +98,22 @@ def test_scalar_tensor_values_torch_accepts(value, nd, td):
     want = torch.scalar_tensor(value, dtype=td)
     assert got.dtype == nd
     np.testing.assert_array_equal(got.data, want.numpy())
+
+
+# ---------------------------------------------------------------- in-place shape methods: torch's keywords, errors
+def test_swapaxes_inplace_takes_torchs_axis0_axis1_keywords():
+    z = np.zeros((2, 1, 3))
+    t = torch.tensor(z)
+    n = npg.tensor(z, requires_grad=False)
+    assert n.swapaxes_(axis0=0, axis1=-1) is n
+    assert n.shape == tuple(t.swapaxes_(axis0=0, axis1=-1).shape)
+    a = npg.tensor(np.arange(6.0).reshape(2, 3))
+    y = a * 1
+    y.swapaxes_(axis0=1, axis1=0)
+    (y * npg.tensor(np.arange(6.0).reshape(3, 2), requires_grad=False)).sum().backward()
+    ta = torch.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    ty = ta * 1
+    ty.swapaxes_(axis0=1, axis1=0)
+    (ty * torch.arange(6.0, dtype=torch.float64).reshape(3, 2)).sum().backward()
+    np.testing.assert_array_equal(a.grad, ta.grad.numpy())
+

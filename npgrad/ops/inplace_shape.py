@@ -66,6 +66,11 @@ def _transpose(op):
         if x.ndim == 0:
             return _reshaper(()), _reshaper(())
         return _swapper(a, b), _swapper(a, b)
+
+    if op == "swapaxes_":  # torch's keywords for swapaxes_ are axis0 / axis1
+        def make_axes(x, axis0, axis1):
+            return make(x, axis0, axis1)
+        return make_axes
     return make
 
 
