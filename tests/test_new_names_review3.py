@@ -117,3 +117,13 @@ def test_swapaxes_inplace_takes_torchs_axis0_axis1_keywords():
     (ty * torch.arange(6.0, dtype=torch.float64).reshape(3, 2)).sum().backward()
     np.testing.assert_array_equal(a.grad, ta.grad.numpy())
 
+
+def test_squeeze_inplace_repeated_dim_is_an_error_as_torch():
+    z = np.zeros((2, 1, 1, 3))
+    for dims in [(1, 1), (1, -3)]:
+        with pytest.raises(RuntimeError, match="multiple times"):
+            torch.tensor(z).squeeze_(dims)
+        n = npg.tensor(z, requires_grad=False)
+        with pytest.raises(RuntimeError, match=r"squeeze_.*appears multiple times"):
+            n.squeeze_(dims)
+        assert n.shape == z.shape
