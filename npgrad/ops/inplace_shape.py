@@ -55,7 +55,11 @@ def _squeeze(x, dim=None):
     if dim is None:
         dims = range(n)
     else:
-        dims = {_dim(d, n, "squeeze_") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        given = [_dim(d, n, "squeeze_") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        dims = set(given)
+        if len(dims) < len(given):
+            raise RuntimeError(f"squeeze_: dim {next(d for d in given if given.count(d) > 1)} appears multiple "
+                               f"times in the list of dims {tuple(dim)} (tensor of shape {x.shape})")
     new = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))  # (torch skips other sizes)
     return _reshaper(new), _reshaper(x.shape)
 
@@ -66,6 +70,11 @@ def _transpose(op):
         if x.ndim == 0:
             return _reshaper(()), _reshaper(())
         return _swapper(a, b), _swapper(a, b)
+
+    if op == "swapaxes_":  # torch's keywords for swapaxes_ are axis0 / axis1
+        def make_axes(x, axis0, axis1):
+            return make(x, axis0, axis1)
+        return make_axes
     return make
 
 

@@ -181,7 +181,17 @@ def _float_like(x, ufunc, name):
 
 
 #                forward      VJP (g: output grad, y: output, inputs)                  JVP  values read
-ldexp = binary("ldexp", np.ldexp, lambda g, y, a, b: np.ldexp(g, b), lambda g, y, a, b: g * 0, DIAG, ("b", ""),
+def _ldexp_forward(x1, x2):
+    """``np.ldexp``, with a clear error for the exponents NumPy refuses (float, complex)."""
+    k1, k2 = np.result_type(x1).kind, np.result_type(x2).kind
+    if k2 not in "biu" or k1 == "c":
+        raise TypeError(f"npg.ldexp: x2 must be an integer exponent (as np.ldexp), got x1 of dtype "
+                        f"{np.result_type(x1)} and x2 of dtype {np.result_type(x2)}; for a float exponent use "
+                        f"x1 * npg.exp2(x2), or the Tensor method x1.ldexp(x2) (PyTorch's)")
+    return np.ldexp(x1, x2)
+
+
+ldexp = binary("ldexp", _ldexp_forward, lambda g, y, a, b: np.ldexp(g, b), lambda g, y, a, b: g * 0, DIAG, ("b", ""),
                doc="``x1 * 2**x2`` for an integer ``x2``, exactly, as ``np.ldexp`` (``x1``'s float dtype; int "
                    "``x1`` gives float64). Differentiable in ``x1`` (``d/dx1 = 2**x2``); ``x2`` is an integer.")
 _mantissa = unary("frexp", lambda x: np.frexp(x)[0], lambda g, y, x: np.ldexp(g, -np.frexp(x)[1]), DIAG, "x")

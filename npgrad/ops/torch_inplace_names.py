@@ -91,7 +91,28 @@ def scalar_tensor(s, dtype=None, requires_grad=None):
     dt = np.dtype(get_default_dtype() if dtype is None else dtype)
     if np.iscomplexobj(v) and dt.kind != "c":
         raise TypeError(f"scalar_tensor: the complex value {v!r} cannot be converted to {dt}")
+    _check_fits(v, dt)
     return full((), v, dtype=dt, requires_grad=requires_grad)
+
+
+def _check_fits(v, dt):
+    """torch's "value cannot be converted to type ... without overflow": NaN / inf / out-of-range values for an
+    integer dtype, finite values beyond a floating dtype's range (NumPy would wrap, or give inf, silently)."""
+    import math
+    if isinstance(v, (bool, np.bool_)) or dt.kind in "bc" or np.iscomplexobj(v):
+        return
+    bad = False
+    if dt.kind in "iu":
+        if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+            bad = True
+        else:
+            info = np.iinfo(dt)
+            bad = not info.min <= math.trunc(v) <= info.max
+    elif dt.kind == "f" and math.isfinite(v):
+        bad = abs(float(v)) > float(np.finfo(dt).max)
+    if bad:
+        raise OverflowError(f"scalar_tensor: the value {v!r} cannot be converted to {dt.name} without overflow "
+                            f"(as torch.scalar_tensor)")
 
 
 # ------------------------------------------------------------------ Tensor methods

@@ -131,6 +131,18 @@ def _div(self, other, *, rounding_mode=None):
     return _em.trunc(_ew.div(self, other))
 
 
+def _ldexp(self, other):
+    """PyTorch's ``x.ldexp(other)``: ``x * 2**other``, differentiable in both, a float exponent allowed (an integer
+    one: ``npg.ldexp``, NumPy's, exact). ``npg.ldexp`` itself stays NumPy's (integer exponents only)."""
+    from .numeric import ldexp
+    od = other.dtype if isinstance(other, (Tensor, np.ndarray)) else np.result_type(other)
+    if np.dtype(od).kind in "biu" and np.dtype(self.dtype).kind in "biuf":
+        return ldexp(self, other)
+    if not isinstance(other, (Tensor, np.ndarray)):  # a Python number: weak, keeps x's dtype
+        return _ew.mul(self, 2.0 ** other)
+    return _ew.mul(self, _em.exp2(other))
+
+
 def _erf(self):
     from ..special import erf
     return erf(self)

@@ -365,16 +365,16 @@ def _cast(dtype):
 def _alias_methods():
     """Tensor methods that are npgrad's function of the same (or PyTorch's) name applied to the tensor."""
     npg = _npg()
-    from .torch_math import _div
+    from .torch_math import _div, _ldexp
     from .torch_methods import _torch_keywords
     same = ("absolute acos acosh asin asinh atan atan2 atanh arccosh arcsinh arctanh arctan2 deg2rad rad2deg exp2 "
             "hypot logaddexp logaddexp2 copysign fmax fmin float_power heaviside sinc i0 isfinite isinf isneginf "
             "isposinf isreal signbit logical_and logical_or logical_xor bitwise_and bitwise_or bitwise_xor "
             "bitwise_not bitwise_left_shift bitwise_right_shift negative positive multiply floor_divide greater "
-            "greater_equal less less_equal not_equal gcd lcm ldexp nextafter fix outer inner kron vdot isclose "
+            "greater_equal less less_equal not_equal gcd lcm nextafter fix outer inner kron vdot isclose "
             "allclose frexp bincount argwhere").split()
     m = {n: getattr(npg, n) for n in same}
-    m.update(ger=npg.outer, true_divide=_div, divide=_div,
+    m.update(ger=npg.outer, ldexp=_ldexp, true_divide=_div, divide=_div,
              subtract=lambda self, other, *, alpha=1: _ew.sub(self, other if alpha == 1 else _ew.mul(other, alpha)),
              diff=_torch_keywords(npg.diff, "diff"), diag=lambda self, diagonal=0: npg.diag(self, diagonal),
              frac=frac, sgn=sgn, logit=logit, xlogy=xlogy, erfc=erfc, erfinv=erfinv, lgamma=lgamma, digamma=digamma,

@@ -362,9 +362,13 @@ def _histogram(self, bins=100, *, range=None, weight=None, density=False):
     w = None if weight is None else np.asarray(weight.data if isinstance(weight, Tensor) else weight)
     if w is not None and w.shape != x.shape:
         raise ValueError(f"histogram: weight of shape {w.shape} must have the input's shape {x.shape}")
-    hist, edges = np.histogram(x.data, b, range=None if range is None else tuple(float(r) for r in range),
-                               weights=w, density=density)
-    return Histogram(Tensor(hist.astype(x.dtype)), Tensor(edges.astype(x.dtype)))
+    try:
+        hist, edges = np.histogram(x.data, b, range=None if range is None else tuple(float(r) for r in range),
+                                   weights=w, density=density)
+    except ValueError as e:  # NaN / inf values with no range, range min > max, decreasing edges
+        raise ValueError(f"histogram: {e} (input of shape {x.shape}, bins {bins!r}, range {range!r})") from None
+    return Histogram(Tensor(hist.astype(x.dtype), requires_grad=False),
+                     Tensor(edges.astype(x.dtype), requires_grad=False))
 
 
 def attach(T):
