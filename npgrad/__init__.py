@@ -29,6 +29,7 @@ from . import func, linalg, viz  # noqa: E402
 from .func import vmap  # noqa: E402  (torch.vmap)
 from . import data, distributed, nn, optim  # noqa: E402  (distributed imports mpi4py only in init())
 from . import special, stats  # noqa: E402
+from . import distributions  # noqa: E402  (torch.distributions)
 from . import fft  # noqa: E402
 from . import integrate  # noqa: E402
 from . import signal  # noqa: E402
@@ -64,5 +65,5 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "array", "asarray", "no_g
            "geomspace", "randn", "rand", "randn_like", "rand_like", "manual_seed",
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
            "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "poly",
-           "special", "stats", "fft", "integrate", "signal", "cosine_similarity", "pairwise_distance",
+           "special", "stats", "distributions", "fft", "integrate", "signal", "cosine_similarity", "pairwise_distance",
            "pdist", "complex", "vmap", "stft", "istft"] + _ops.__all__ + sorted(_F_NAMES)
