@@ -4,9 +4,11 @@ assert_close / make_tensor) and npgrad.nn.attention (SDPBackend, sdpa_kernel, bi
 import numpy as np
 import pytest
 import torch
+import torch.testing
 import torch.utils.data
 
 import npgrad as npg
+from npgrad import testing as npt
 
 
 # --------------------------------------------------------------------------- npgrad.utils.data
@@ -89,3 +91,147 @@ def test_iterable_chain_stack_datasets_vs_torch():
                      [np.asarray(b).tolist() for b in lib.DataLoader(S(5), batch_size=2)],
                      lib.default_convert((1, np.float64(2.0)))[0], lib.get_worker_info())
     assert out["torch"] == out["npg"]
+
+
+# --------------------------------------------------------------------------- npgrad.testing.assert_close
+class A:   # an array argument: a torch Tensor for torch, an npgrad Tensor for npgrad
+    def __init__(self, value, dtype=None):
+        self.value = np.asarray(value, dtype=dtype)
+
+
+def _to(obj, lib):
+    if isinstance(obj, A):
+        return torch.from_numpy(obj.value.copy()) if lib == "torch" else npg.asarray(obj.value.copy())
+    if isinstance(obj, list):
+        return [_to(o, lib) for o in obj]
+    if isinstance(obj, tuple):
+        return tuple(_to(o, lib) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _to(v, lib) for k, v in obj.items()}
+    return obj
+
+
+f32, f64, i64, i32 = np.float32, np.float64, np.int64, np.int32
+CASES = [
+    (A([1., 2.], f32), A([1., 2.], f32), {}),
+    (A([1., 2., 3.], f32), A([1., 2.1, 3.], f32), {}),
+    (A([1., 2.], f32), A([1., 2. + 2e-5], f32), {}),                   # within atol 1e-5 + rtol 1.3e-6 * 2
+    (A([1., 2.], f32), A([1., 2. + 4e-5], f32), {}),
+    (A([1., 2.], f64), A([1., 2. + 2e-7], f64), {}),
+    (A([1., 2.], f64), A([1., 2. + 4e-7], f64), {}),
+    (A([1., 2.], f64), A([1., 2.], f32), {}),                          # dtype mismatch
+    (A([1., 2.], f64), A([1., 2.], f32), dict(check_dtype=False)),
+    (A([1., 2. + 4e-7], f64), A([1., 2.], f32), dict(check_dtype=False)),   # loosest tolerance (float32's)
+    (A([1, 2], i64), A([1, 2], i64), {}),
+    (A([1, 2], i64), A([1, 3], i64), {}),
+    (A([1, 2], i32), A([1, 2], i64), {}),
+    (A([1, 2], i64), A([1., 2.], f32), dict(check_dtype=False)),
+    (A([True, False]), A([True, True]), {}),
+    (A([1., 2., 3.], f32), A([[1., 2., 3.]], f32), {}),                # shape
+    (A([np.nan], f32), A([np.nan], f32), {}),
+    (A([np.nan], f32), A([np.nan], f32), dict(equal_nan=True)),
+    (A([np.inf], f64), A([np.inf], f64), {}),
+    (A([np.inf], f64), A([-np.inf], f64), {}),
+    (A([1., 2.], f32), A([1.05, 2.], f32), dict(rtol=0.1, atol=0.0)),
+    (A([1., 2.], f32), A([1.05, 2.], f32), dict(rtol=0.0, atol=0.01)),
+    (A([1., 2.], f32), A([1., 2.], f32), dict(rtol=0.1)),               # rtol without atol: ValueError
+    (A([1 + 1j], np.complex64), A([1 + 1.1j], np.complex64), {}),
+    (A(3.0, f32), A(3.5, f32), {}),                                    # 0-d
+    (A(np.zeros((0, 3)), f32), A(np.zeros((0, 3)), f32), {}),            # size 0
+    (1, 1.0, {}), (1, 1.0, dict(check_dtype=False)), (1.0, 1.0 + 1e-8, {}), (1, 2, {}),
+    (np.float64(1.0), 1.0, {}), (np.float32(1.0), np.float32(1.0), {}), (True, True, {}), (True, False, {}),
+    (None, None, {}), (None, 1, {}), ("a", "a", {}),
+    (A(1.0, f32), 1.0, {}), (A([1., 2.], f32), [1., 2.], {}),             # no tensor/number pairing
+    ([1, 2], [1, 3], {}), ([1., 2.], [1., 2., 3.], {}), ([1, 2], (1, 2), {}),
+    ([A([1.], f32), (2, 3.0)], (A([1.], f32), [2, 3.0]), {}),
+    ({"a": 1.0}, {"b": 1.0}, {}), ({"a": 1.0, "b": A([2.], f32)}, {"b": A([2.], f32), "a": 1.0}, {}),
+    ({"a": [1.0, A([2.], f32)]}, {"a": [1.0, A([2.5], f32)]}, {}),
+    (np.array([1., 2.]), np.array([1., 2.]), {}), (np.array([1., 2.]), np.array([1., 2.], f32), {}),
+    (np.array([1., 2.], f32), np.array([1., 2.00001], f32), {}),
+    (A([0., 1.], f32), A([1e-3, 1.], f32), {}), (A([1., 1e10], f32), A([1.1, 1e10], f32), {}),
+]
+
+
+def _outcome(fn, actual, expected, kw):
+    try:
+        fn(actual, expected, **kw)
+        return "pass", None
+    except Exception as e:   # noqa: BLE001
+        return type(e).__name__, str(e)
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_assert_close_outcome_matches_torch(case):
+    actual, expected, kw = CASES[case]
+    ref, ref_msg = _outcome(torch.testing.assert_close, _to(actual, "torch"), _to(expected, "torch"), kw)
+    got, msg = _outcome(npt.assert_close, _to(actual, "npg"), _to(expected, "npg"), kw)
+    assert got == ref, (ref_msg, msg)
+    if ref == "AssertionError":   # the message's lines, except torch's own spelling of dtypes and shapes
+        for line_ref, line in zip(ref_msg.splitlines(), msg.splitlines()):
+            if "difference: " in line_ref:   # (the number: float32 rounding of complex abs may differ by an ulp)
+                (head_ref, rest_ref), (head, rest) = (x.split(": ", 1) for x in (line_ref, line))
+                (num_ref, *tail_ref), (num, *tail) = rest_ref.split(" ", 1), rest.split(" ", 1)
+                assert head == head_ref and tail == tail_ref
+                np.testing.assert_allclose(float(num), float(num_ref), rtol=1e-6)
+            elif "attribute" not in line_ref:
+                assert line == line_ref
+        assert len(ref_msg.splitlines()) == len(msg.splitlines())
+
+
+def test_assert_close_message_and_msg_argument():
+    with pytest.raises(AssertionError) as info:
+        npt.assert_close(npg.tensor(np.float32([1., 2., 3.])), npg.tensor(np.float32([1., 2.1, 3.])))
+    lines = str(info.value).splitlines()
+    assert lines[0] == "Tensor-likes are not close!"
+    assert lines[2] == "Mismatched elements: 1 / 3 (33.3%)"
+    assert lines[3].startswith("Greatest absolute difference: 0.0999999") and lines[3].endswith(
+        "at index (1,) (up to 1e-05 allowed)")
+    assert lines[4].endswith("at index (1,) (up to 1.3e-06 allowed)")
+    a, b = npg.tensor([1., 2.]), npg.tensor([1., 3.])
+    with pytest.raises(AssertionError, match="^custom$"):
+        npt.assert_close(a, b, msg="custom")
+    with pytest.raises(AssertionError, match="^XTensor-likes are not close"):
+        npt.assert_close(a, b, msg=lambda m: "X" + m)
+    with pytest.raises(AssertionError, match=r"shape.*\(2,\) != \(1, 2\)"):
+        npt.assert_close(a, b.reshape(1, 2))
+    with pytest.raises(AssertionError, match="dtype.*float64 != float32"):
+        npt.assert_close(a, a.astype(np.float32))
+    with pytest.raises(TypeError, match="Tensor.*ndarray"):
+        npt.assert_close(a, np.array([1., 2.]))
+    npt.assert_close(npg.nn.Parameter(npg.tensor([1., 2.])), a)           # a subclass pairs with its base
+    x = npg.tensor([1., 2.], requires_grad=True)
+    npt.assert_close(x * 1, a)
+
+
+# --------------------------------------------------------------------------- npgrad.testing.make_tensor
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.int64, np.int8, np.uint8, np.bool_])
+def test_make_tensor_ranges_as_torch(dtype):
+    tdt = {np.float32: torch.float32, np.float64: torch.float64, np.complex64: torch.complex64,
+           np.int64: torch.int64, np.int8: torch.int8, np.uint8: torch.uint8, np.bool_: torch.bool}[dtype]
+    ref = torch.testing.make_tensor(4000, dtype=tdt, device="cpu").numpy()
+    got = npt.make_tensor(4000, dtype=dtype)
+    assert isinstance(got, npg.Tensor) and got.dtype == ref.dtype and got.shape == (4000,)
+    g, r = got.data, ref
+    if dtype == np.complex64:
+        g, r = np.concatenate([g.real, g.imag]), np.concatenate([r.real, r.imag])
+    if np.dtype(dtype).kind in "biu":
+        assert set(np.unique(g).tolist()) == set(np.unique(r).tolist())   # every value of the range, no more
+    else:
+        assert -9 <= g.min() < -8.9 and 8.9 < g.max() < 9 and -9 <= r.min() and r.max() < 9
+
+
+def test_make_tensor_arguments_as_torch():
+    for lib, mk, f32, i64 in ((torch.testing, lambda *s, **k: torch.testing.make_tensor(*s, device="cpu", **k),
+                               torch.float32, torch.int64),
+                              (npt, npt.make_tensor, npg.float32, npg.int64)):
+        t = mk((2, 3), dtype=f32, low=-1, high=1, requires_grad=True)
+        assert tuple(t.shape) == (2, 3) and t.requires_grad
+        assert float(t.detach().min()) >= -1 and float(t.detach().max()) < 1
+        assert tuple(mk(2, 3, dtype=f32, noncontiguous=True).shape) == (2, 3)
+        assert tuple(mk(dtype=f32).shape) == ()
+        assert float(mk(100, dtype=i64, low=0, high=1, exclude_zero=True).min()) == 1
+        for bad in (dict(dtype=i64, requires_grad=True), dict(dtype=f32, low=2, high=1),
+                    dict(dtype=f32, low=float("nan"))):
+            with pytest.raises(ValueError):
+                mk(3, **bad)
+    assert not npt.make_tensor(2, 3, dtype=npg.float32, noncontiguous=True).data.flags.c_contiguous
