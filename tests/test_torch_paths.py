@@ -1,13 +1,17 @@
 """torch's module paths a port imports: npgrad.utils.data (torch.utils.data), npgrad.testing (torch.testing's
 assert_close / make_tensor) and npgrad.nn.attention (SDPBackend, sdpa_kernel, bias), checked against torch."""
+import warnings
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.attention
+import torch.nn.attention.bias
 import torch.testing
 import torch.utils.data
 
 import npgrad as npg
+import npgrad.nn.functional as F
 from npgrad import testing as npt
 
 
@@ -235,3 +239,65 @@ def test_make_tensor_arguments_as_torch():
             with pytest.raises(ValueError):
                 mk(3, **bad)
     assert not npt.make_tensor(2, 3, dtype=npg.float32, noncontiguous=True).data.flags.c_contiguous
+
+
+# --------------------------------------------------------------------------- npgrad.nn.attention
+def test_sdp_backend_members_as_torch():
+    from npgrad.nn.attention import SDPBackend
+    assert {k: int(v) for k, v in SDPBackend.__members__.items()} == \
+        {k: int(v) for k, v in torch.nn.attention.SDPBackend.__members__.items()}
+
+
+def _qkv(L=3, S=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(np.float32) for s in ((2, 2, L, 4), (2, 2, S, 4), (2, 2, S, 3))]
+
+
+def test_sdpa_kernel_runs_the_one_implementation():
+    from npgrad.nn.attention import SDPBackend, sdpa_kernel
+    q, k, v = _qkv()
+    ref = torch.nn.functional.scaled_dot_product_attention(*map(torch.from_numpy, (q, k, v))).numpy()
+    for backends in (SDPBackend.MATH, [SDPBackend.MATH, SDPBackend.FLASH_ATTENTION], SDPBackend.EFFICIENT_ATTENTION,
+                     [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION]):
+        with sdpa_kernel(backends, set_priority=True) as ctx:
+            assert ctx == {}
+            out = F.scaled_dot_product_attention(npg.tensor(q), npg.tensor(k), npg.tensor(v))
+        np.testing.assert_allclose(out.data, ref, rtol=1e-5, atol=1e-6)
+    for none in ([], [SDPBackend.ERROR]):      # no backend: RuntimeError, as torch's
+        with torch.nn.attention.sdpa_kernel([torch.nn.attention.SDPBackend(int(b)) for b in none]):
+            with pytest.raises(RuntimeError, match="No viable backend"):
+                torch.nn.functional.scaled_dot_product_attention(*map(torch.from_numpy, (q, k, v)))
+        with sdpa_kernel(none):
+            with pytest.raises(RuntimeError, match="No viable backend"):
+                F.scaled_dot_product_attention(npg.tensor(q), npg.tensor(k), npg.tensor(v))
+    F.scaled_dot_product_attention(npg.tensor(q), npg.tensor(k), npg.tensor(v))   # restored on exit
+    with pytest.raises(AssertionError, match="Backend must be"):
+        with sdpa_kernel("math"):
+            pass
+
+
+@pytest.mark.parametrize("L,S", [(3, 5), (5, 5), (5, 3)])
+@pytest.mark.parametrize("variant", ["causal_lower_right", "causal_upper_left"])
+def test_causal_bias_vs_torch(L, S, variant):
+    import npgrad.nn.attention.bias as B
+    q, k, v = _qkv(L, S)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tb = getattr(torch.nn.attention.bias, variant)(L, S)
+        nb = getattr(B, variant)(L, S)
+    tq, tk, tv = (torch.from_numpy(a.astype(np.float64)).requires_grad_() for a in (q, k, v))
+    with torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.MATH):
+        ref = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, attn_mask=tb)
+    ref.sum().backward()
+    nq, nk, nv = (npg.tensor(a.astype(np.float64), requires_grad=True) for a in (q, k, v))
+    out = F.scaled_dot_product_attention(nq, nk, nv, attn_mask=nb)
+    out.sum().backward()
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for n, t in ((nq, tq), (nk, tk), (nv, tv)):
+        np.testing.assert_allclose(n.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(nb._materialize(), tb._materialize().numpy())
+    assert int(nb.variant) == int(tb.variant)
+    with pytest.raises(ValueError, match="causal=True"):
+        F.scaled_dot_product_attention(nq, nk, nv, attn_mask=nb, is_causal=True)
+    with pytest.raises(AssertionError):
+        getattr(B, variant)(L, S, 1)
