@@ -35,6 +35,7 @@ from . import integrate  # noqa: E402
 from . import signal  # noqa: E402
 from .spectral import istft, stft  # noqa: E402  (torch.stft / torch.istft, also Tensor methods)
 from . import utils  # noqa: E402
+from . import testing  # noqa: E402  (torch.testing: assert_close, make_tensor)
 from .serialization import load, save  # noqa: E402
 from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist  # noqa: E402  (torch's aliases)
 _ops._torch_more.attach(Tensor)  # torch's remaining Tensor methods (ops/torch_more.py) over all of npg
@@ -66,4 +67,4 @@ __all__ = ["Tensor", "ndarray", "tensor", "as_tensor", "array", "asarray", "no_g
            "randint", "conv2d", "max_pool2d", "avg_pool2d", "save", "load",
            "random", "autograd", "func", "linalg", "viz", "nn", "optim", "data", "distributed", "shape", "poly",
            "special", "stats", "distributions", "fft", "integrate", "signal", "cosine_similarity", "pairwise_distance",
-           "pdist", "complex", "vmap", "stft", "istft"] + _ops.__all__ + sorted(_F_NAMES)
+           "pdist", "complex", "vmap", "stft", "istft", "utils", "testing"] + _ops.__all__ + sorted(_F_NAMES)

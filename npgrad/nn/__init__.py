@@ -10,3 +10,5 @@ from . import functional, init, utils  # noqa: F401
 from .module import Module  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter  # noqa: F401
+del attention  # noqa: F821  (modules/attention.py, which the star import left under this name)
+from . import attention  # noqa: E402,F401  (torch.nn.attention: sdpa_kernel, SDPBackend, bias)

@@ -13,6 +13,9 @@ _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap
 
 
 # --------------------------------------------------------------------------- attention
+_SDPA_BACKENDS = None   # the backends npgrad.nn.attention.sdpa_kernel enabled (None: all; empty: none)
+
+
 def _attn_bias(attn_mask, is_causal, L, S, dtype):
     """The additive mask (or None): bool masks mark positions that take part (True), as in PyTorch SDPA."""
     bias = None
@@ -61,7 +64,19 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     ``attn_mask`` is boolean (True = may attend) or additive float, broadcast to (..., L, S);
     ``is_causal`` masks the upper triangle; ``scale`` defaults to ``1 / sqrt(E)``. One fused op.
     ``enable_gqa=True`` (grouped-query attention): key and value may have fewer heads (dim -3) than the
-    query, a divisor of its count; each of their heads then serves that many consecutive query heads."""
+    query, a divisor of its count; each of their heads then serves that many consecutive query heads.
+    ``attn_mask`` may be a ``npgrad.nn.attention.bias`` causal mask (``causal_lower_right(L, S)``...); inside
+    ``npgrad.nn.attention.sdpa_kernel([])`` (no backend enabled) this raises RuntimeError, as torch's."""
+    if _SDPA_BACKENDS is not None and not _SDPA_BACKENDS:
+        raise RuntimeError("scaled_dot_product_attention: No viable backend for scaled_dot_product_attention was "
+                           "found: npgrad.nn.attention.sdpa_kernel enabled no backend (any of them, e.g. "
+                           "SDPBackend.MATH, runs npgrad's one implementation)")
+    if attn_mask is not None and not isinstance(attn_mask, (Tensor, np.ndarray)):
+        from ..attention.bias import CausalBias
+        if isinstance(attn_mask, CausalBias):
+            if is_causal:
+                raise ValueError("scaled_dot_product_attention: CausalBias should not be used with causal=True")
+            attn_mask = attn_mask._materialize()
     if enable_gqa:
         key, value = _gqa_expand(query, key, value)
         enable_gqa = False
