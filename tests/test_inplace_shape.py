@@ -331,7 +331,7 @@ def test_new():
     a, ta = npg.zeros((2, 3), requires_grad=False), torch.zeros(2, 3)
     assert a.new(2, 3).shape == tuple(ta.new(2, 3).shape) and a.new(2, 3).dtype == a.dtype
     assert a.new().shape == tuple(ta.new().shape) == (0,)
-    for data in ([1, 2], (2, 3), [[1.5, 2], [3, 4]]):
+    for data in ([1, 2], (2.5, 3), [[1.5, 2], [3, 4]]):
         n, tn = a.new(data), ta.new(data)
         np.testing.assert_array_equal(n.data, tn.numpy())
         assert n.dtype == a.dtype and not n.requires_grad
@@ -343,3 +343,9 @@ def test_new():
         a.new(npg.tensor([1, 2]))
     with pytest.raises(TypeError, match="new.*sequence"):
         a.new(2.5)
+    # torch: x.new(x.shape) (a torch.Size) is a size, x.new((2, 3)) data; npgrad's shapes are plain tuples, so a
+    # tuple of ints is refused rather than read one way silently
+    assert tuple(ta.new(ta.shape).shape) == (2, 3) and ta.new((2, 3)).tolist() == [2.0, 3.0]
+    with pytest.raises(ValueError, match=r"new\(\): a tuple of ints \(2, 3\) is ambiguous.*x.new\(\*shape\)"):
+        a.new(a.shape)
+    assert a.new(*a.shape).shape == (2, 3)

@@ -163,6 +163,12 @@ def _new(self, *args):
         return _wrap(arr)
     if not isinstance(data, (list, tuple)):
         raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+    if isinstance(data, tuple) and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in data):
+        # torch reads x.new(x.shape) (a torch.Size) as a size and x.new((2, 3)) as data; npgrad's shapes are
+        # plain tuples, so either reading could be silently wrong for a port
+        raise ValueError(f"new(): a tuple of ints {data!r} is ambiguous: PyTorch reads x.new(x.shape) (a "
+                         f"torch.Size) as a size and x.new((2, 3)) as data, and npgrad's shapes are plain tuples; "
+                         f"write x.new(*shape) or x.new_empty(shape) for a size, x.new(list(values)) for data")
     return _wrap(np.array(data, dtype=self.dtype))
 
 
