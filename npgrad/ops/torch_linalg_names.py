@@ -7,9 +7,11 @@ lu_unpack(LU, pivots) lu_solve(b, LU, pivots) triangular_solve(b, A, upper=True,
 unitriangular=False) ger chain_matmul nuclear_norm frobenius_norm svd(A, some=True) qr(A, some=True)``, and the
 methods ``cholesky cholesky_solve cholesky_inverse lu_solve triangular_solve cross qr svd equal``.
 
-``cholesky_solve`` and ``cholesky_inverse`` read the triangle of the factor (as LAPACK's ``potrs`` / ``potri``)
-but give the whole factor torch's gradient (torch's formula, which differentiates ``L L^H`` with the whole
-``L``): the value is that of ``tril(L)`` (``triu`` when ``upper``), the gradient is the full-matrix one.
+``cholesky_solve`` and ``cholesky_inverse`` read only the triangle of the factor (as LAPACK's ``potrs`` /
+``potri``): the value is that of ``tril(L)`` (``triu`` when ``upper``), and the gradient is torch's full-matrix
+formula (``L L^H`` differentiated in the whole ``L``, so the unread triangle gets a gradient too) evaluated at that
+triangle. With a clean triangular ``L`` it is torch's gradient; when the unread triangle holds other values, torch
+evaluates its formula with them and its gradient then disagrees with finite differences, where npgrad's does not.
 ``torch.matrix_rank`` is gone from torch (removed in 1.9's successors): use ``npg.linalg.matrix_rank``.
 """
 import collections
