@@ -317,15 +317,19 @@ class _WorkerPool:
                 waited += step
                 dead = [p for p in self.workers if not p.is_alive()]
                 if dead:
-                    self.shutdown()
+                    self.shutdown(grace=0.0)
                     raise RuntimeError(f"DataLoader worker (pid {dead[0].pid}) exited unexpectedly with exit code "
                                        f"{dead[0].exitcode}") from None
                 if timeout and waited >= timeout:
-                    self.shutdown()
+                    self.shutdown(grace=0.0)   # (no waiting for the batches that timed out: as torch, at once)
                     raise RuntimeError(f"DataLoader timed out after {timeout} seconds waiting for a batch") from None
 
-    def shutdown(self):
-        self._finalizer()
+    def shutdown(self, grace=5.0):
+        """Stop the workers, giving them ``grace`` seconds to finish the batches they were sent (0: at once)."""
+        if grace == 5.0:
+            self._finalizer()
+        elif self._finalizer.detach() is not None:
+            _shutdown(self.workers, self.index_queues, self.result_queue, self.mailbox, grace=grace)
 
 
 def _shutdown(workers, index_queues, result_queue, mailbox, grace=5.0):
@@ -348,7 +352,7 @@ def _shutdown(workers, index_queues, result_queue, mailbox, grace=5.0):
     for p in workers:
         if p.is_alive():
             p.terminate()
-        p.join(timeout=grace)
+        p.join(timeout=max(grace, 1.0))
     try:
         while True:
             _discard(result_queue.get(timeout=0.01)[2])

@@ -42,3 +42,25 @@ def test_distributed_sampler_takes_any_integer_seed_and_epoch_as_torch(seed, epo
     for s in later:
         s.set_epoch(epoch + 1)
     assert [list(s) for s in later] != parts                # another epoch, another order
+
+
+class _Slow:
+    """Items that take 3 s each (a worker that cannot meet a DataLoader's timeout)."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        import time
+        time.sleep(3.0)
+        return np.float64(i)
+
+
+def test_dataloader_timeout_raises_after_the_timeout_as_torch():
+    """torch raises 'DataLoader timed out after 0.5 seconds' about when the timeout expires; npgrad waited up to
+    5 s more for the busy workers to finish the batches they had been sent (5.6 s in all)."""
+    import time
+    t0 = time.monotonic()
+    with pytest.raises(RuntimeError, match="timed out after 0.5 seconds"):
+        list(DataLoader(_Slow(), batch_size=1, num_workers=1, timeout=0.5))
+    assert time.monotonic() - t0 < 2.5
