@@ -15,12 +15,16 @@ from .distribution import Distribution, ExponentialFamily
 from .exponential import Exponential
 from .geometric import Geometric
 from .gumbel import Gumbel
+from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .multivariate_normal import MultivariateNormal
 from .normal import HalfNormal, LogNormal, Normal
 from .poisson import Poisson
 from .uniform import Uniform
+from . import kl_multivariate  # noqa: F401  (registers the MultivariateNormal and Independent KLs)
 
 __all__ = ["Bernoulli", "Binomial", "Categorical", "Cauchy", "Distribution", "Exponential", "ExponentialFamily",
-           "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Laplace", "LogNormal", "Multinomial", "Normal",
-           "OneHotCategorical", "Poisson", "Uniform", "constraints", "kl_divergence", "register_kl"]
+           "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent", "Laplace", "LogNormal", "Multinomial",
+           "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson", "Uniform", "constraints", "kl_divergence",
+           "register_kl"]
