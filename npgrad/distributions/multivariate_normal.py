@@ -9,6 +9,7 @@ import numpy as np
 from .. import ops
 from ..dtypes import get_default_dtype
 from ..linalg import cholesky, solve_triangular
+from ..ops.torch_linalg_names import cholesky_inverse
 from ..tensor import Tensor, as_tensor
 from . import constraints
 from .distribution import Distribution, _size
@@ -142,9 +143,8 @@ class MultivariateNormal(Distribution):
 
     @lazy_property
     def precision_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        L_inv = solve_triangular(L, _eye(L.shape[-1], L), lower=True)
-        return (L_inv.mT @ L_inv).expand(*self._matrix_shape())
+        # torch.cholesky_inverse's gradient (that of (L L^T)^-1 in the whole of L, as torch's)
+        return cholesky_inverse(self._unbroadcasted_scale_tril).expand(*self._matrix_shape())
 
     @property
     def mean(self):
