@@ -6,7 +6,7 @@
 >>> kl = D.kl_divergence(q, D.Normal(0.0, 1.0)).sum()
 >>> logp = D.Categorical(logits=logits).log_prob(actions)
 """
-from . import constraints
+from . import constraints, transforms
 from .bernoulli import Bernoulli
 from .binomial import Binomial, Multinomial
 from .categorical import Categorical, OneHotCategorical
@@ -22,10 +22,14 @@ from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .multivariate_normal import MultivariateNormal
 from .normal import HalfNormal, LogNormal, Normal
 from .poisson import Poisson
+from .transformed_distribution import TransformedDistribution
+from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform,
+                         Transform)
 from .uniform import Uniform
 from . import kl_multivariate  # noqa: F401  (registers the MultivariateNormal and Independent KLs)
 
-__all__ = ["Bernoulli", "Binomial", "Categorical", "Cauchy", "Distribution", "Exponential", "ExponentialFamily",
-           "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent", "Laplace", "LogNormal",
-           "LowRankMultivariateNormal", "Multinomial", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
-           "Uniform", "constraints", "kl_divergence", "register_kl"]
+__all__ = ["AffineTransform", "Bernoulli", "Binomial", "Categorical", "Cauchy", "ComposeTransform", "Distribution",
+           "ExpTransform", "Exponential", "ExponentialFamily", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
+           "Independent", "Laplace", "LogNormal", "LowRankMultivariateNormal", "Multinomial", "MultivariateNormal",
+           "Normal", "OneHotCategorical", "Poisson", "SigmoidTransform", "TanhTransform", "Transform",
+           "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl", "transforms"]
