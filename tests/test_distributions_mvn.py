@@ -212,7 +212,8 @@ def test_kl_independent_independent(dtype):
     a = [rng.normal(size=(4, 2, 3)), rng.uniform(0.5, 2, (2, 3)), rng.normal(size=(3,)), rng.uniform(0.5, 2, (3,))]
     n = [npg.tensor(v.astype(dtype), requires_grad=True) for v in a]
     t = [torch.tensor(v.astype(dtype), requires_grad=True) for v in a]
-    n_kl = D.kl_divergence(D.Independent(D.Normal(n[0], n[1]), 2), D.Independent(D.Normal(n[2], n[3]).expand((4, 2, 3)), 2))
+    n_kl = D.kl_divergence(D.Independent(D.Normal(n[0], n[1]), 2),
+                           D.Independent(D.Normal(n[2], n[3]).expand((4, 2, 3)), 2))
     t_kl = TD.kl_divergence(TD.Independent(TD.Normal(t[0], t[1]), 2),
                             TD.Independent(TD.Normal(t[2], t[3]).expand((4, 2, 3)), 2))
     assert n_kl.shape == tuple(t_kl.shape) == (4,)
