@@ -26,7 +26,7 @@ from .transformed_distribution import TransformedDistribution
 from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform,
                          Transform)
 from .uniform import Uniform
-from . import kl_multivariate  # noqa: F401  (registers the MultivariateNormal and Independent KLs)
+from . import kl_multivariate  # noqa: F401  (registers the (LowRank)MultivariateNormal and Independent KLs)
 
 __all__ = ["AffineTransform", "Bernoulli", "Binomial", "Categorical", "Cauchy", "ComposeTransform", "Distribution",
            "ExpTransform", "Exponential", "ExponentialFamily", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
