@@ -55,3 +55,35 @@ def test_airy_ai_sweep_against_scipy_and_torch(dtype):
     err = np.abs(out - ref)
     terr = np.abs(torch.special.airy_ai(torch.tensor(x)).numpy().astype(np.float64) - ref)
     assert np.all(err <= np.maximum(terr, 4e-7 if dtype == np.float32 else 1e-11 * np.maximum(1, np.abs(x))))
+
+
+# ------------------------------------------------------------------------------------------- torch.special's call forms
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_special_logsumexp_softmax_logit_take_torch_special_arguments(dtype):
+    # torch.special.logsumexp(input, dim, keepdim): the positional keepdim=True was read as SciPy's b=True
+    # (weights of one), so the result silently lost the kept dim; dim= / keepdim= / eps= / dtype= were TypeErrors
+    x = np.random.default_rng(1).standard_normal((3, 3)).astype(dtype)
+    S, T = npg.special, torch.special
+    cases = [(lambda m, v: m.logsumexp(v, 1, True)), (lambda m, v: m.logsumexp(v, dim=0, keepdim=True)),
+             (lambda m, v: m.logsumexp(v, dim=(0, 1))), (lambda m, v: m.softmax(v, dim=0)),
+             (lambda m, v: m.log_softmax(v, dim=1)), (lambda m, v: m.softmax(v, 1, dtype=np.float64 if m is S
+                                                                          else torch.float64)),
+             (lambda m, v: m.logit(v * 0.3 + 0.5, eps=0.2)), (lambda m, v: m.logit(v * 0.3 + 0.5))]
+    for case in cases:
+        xn, xt = npg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, ref = case(S, xn), case(T, xt)
+        assert out.shape == tuple(ref.shape) and out.dtype == torch.empty(0, dtype=ref.dtype).numpy().dtype
+        np.testing.assert_allclose(_np(out), ref.detach().numpy(), rtol=_TOL[dtype], atol=_TOL[dtype])
+        w = np.random.default_rng(2).standard_normal(out.shape).astype(out.dtype)
+        (g,) = npg.autograd.grad((out * npg.tensor(w, requires_grad=False)).sum(), [xn])
+        (gt,) = torch.autograd.grad((ref * torch.tensor(w)).sum(), [xt])
+        np.testing.assert_allclose(_np(g), gt.numpy(), rtol=20 * _TOL[dtype], atol=20 * _TOL[dtype])
+    # SciPy's forms are unchanged: b weights (an array) and axis
+    b = np.array([1.0, 2.0, 0.5])
+    np.testing.assert_allclose(_np(S.logsumexp(x.astype(np.float64), 1, b)), sp.logsumexp(x.astype(np.float64), 1, b),
+                               rtol=1e-12)
+    np.testing.assert_allclose(_np(S.softmax(x, axis=0)), sp.softmax(x, axis=0), rtol=1e-5)
+    with pytest.raises(TypeError, match="axis"):
+        S.softmax(x, 0, dim=1)
+    with pytest.raises(TypeError, match="keepdim"):
+        S.logsumexp(x, 1, True, keepdim=True)
