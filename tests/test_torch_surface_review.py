@@ -415,3 +415,19 @@ def test_causal_bias_masks_as_torch(L, S):
     with sdpa_kernel([]):
         with pytest.raises(RuntimeError):
             npg.nn.functional.scaled_dot_product_attention(npg.tensor(q), npg.tensor(k), npg.tensor(v))
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2])
+@pytest.mark.parametrize("include_last_offset", [False, True])
+def test_embedding_bag_outputs_as_torch(mode, include_last_offset):
+    # (mode sum with include_last_offset: bag_size and max_indices had one entry per bag, torch's one per offset)
+    W = np.random.default_rng(14).standard_normal((10, 3))
+    idx = np.array([1, 2, 4, 5, 4, 3, 2, 9])
+    for offs in ([0, 4, 8], [0, 4, 4, 8], [0, 4]):
+        got = npg.embedding_bag(npg.tensor(W), npg.tensor(idx), npg.tensor(offs), mode=mode,
+                                include_last_offset=include_last_offset)
+        ref = torch.embedding_bag(torch.tensor(W), torch.tensor(idx), torch.tensor(offs), mode=mode,
+                                  include_last_offset=include_last_offset)
+        for g, r in zip(got, ref):
+            assert g.shape == tuple(r.shape)
+            np.testing.assert_allclose(_np(g), r.detach().numpy(), rtol=1e-12)
