@@ -431,3 +431,23 @@ def test_embedding_bag_outputs_as_torch(mode, include_last_offset):
         for g, r in zip(got, ref):
             assert g.shape == tuple(r.shape)
             np.testing.assert_allclose(_np(g), r.detach().numpy(), rtol=1e-12)
+
+
+def test_polynomial_degree_beyond_the_recurrence_limit_fails_at_once():
+    # a degree above 2^24 where the values stay finite (Legendre inside [-1, 1], Laguerre at x >= 0, derivatives)
+    # ran 2^24 NumPy steps (about two minutes) before its ValueError; it is now raised before the loop. Where the
+    # values overflow (|x| > 1) the loop stops early with NaN, as torch's
+    import time
+    S, n = npg.special, 2 ** 25
+    start = time.perf_counter()
+    for f, x in (("legendre_polynomial_p", 0.5), ("laguerre_polynomial_l", 0.5), ("legendre_polynomial_p", 1 + 1e-13)):
+        with pytest.raises(ValueError, match=f"{f}: degree n = {n} is too large"):
+            getattr(S, f)(np.array([x]), n)
+    t = npg.tensor([0.3], requires_grad=True)
+    with pytest.raises(ValueError, match="derivative"):
+        npg.autograd.grad(S.chebyshev_polynomial_t(t, n).sum(), [t])
+    assert time.perf_counter() - start < 10
+    assert np.isnan(_np(S.legendre_polynomial_p(np.array([2.0]), n))).all()
+    assert np.isnan(torch.special.legendre_polynomial_p(torch.tensor([2.0], dtype=torch.float64), n).numpy()).all()
+    np.testing.assert_allclose(_np(S.chebyshev_polynomial_t(np.array([0.3]), 2 ** 30)),
+                               np.cos(2 ** 30 * np.arccos(0.3)), rtol=1e-6)
