@@ -31,7 +31,8 @@ import numpy as _np
 
 from .ops import reduce as _reduce
 from .ops._util import as_input as _as_input, normalize_axis as _normalize_axis
-from .ops.elementwise import abs as _abs, exp as _exp, log as _log, where as _where
+from .ops.elementwise import abs as _abs, clip as _clip, exp as _exp, log as _log, where as _where
+from .ops.special import logit as _logit
 from .ops.bessel_jy import j0, j1, jn, y0, y1, yn  # noqa
 from .ops.bessel_k import airy_ai, k0, k0e, k1, k1e, spherical_bessel_j0  # noqa
 from .ops.elementwise import expm1, log1p  # noqa
@@ -43,7 +44,7 @@ from .ops.orthopoly import (chebyshev_polynomial_t, chebyshev_polynomial_u, cheb
                             shifted_chebyshev_polynomial_w)
 from .ops.incomplete import betainc, gammainc, gammaincc  # noqa
 from .ops.special import (beta, betaln, digamma, entr, erf, erfc, erfcinv, erfcx, erfinv, expit, gamma,  # noqa
-                          gammaln, gammasgn, i0, i0e, i1, i1e, log_ndtr, logit, multigammaln, ndtr, ndtri,
+                          gammaln, gammasgn, i0, i0e, i1, i1e, log_ndtr, multigammaln, ndtr, ndtri,
                           polygamma, psi, rgamma, sinc, xlog1py, xlogy, zeta)
 
 __all__ = ["beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv", "expit",
@@ -75,10 +76,44 @@ def _float_input(x, where):
     return x
 
 
-def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+def _torch_dim(op, axis, dim):
+    """torch.special's ``dim=`` for SciPy's ``axis`` (one of the two)."""
+    if dim is None:
+        return axis
+    if axis is not None:
+        raise TypeError(f"npgrad.special.{op}: got both axis={axis!r} and dim={dim!r}; pass one (dim is torch's "
+                        f"name for axis)")
+    return dim
+
+
+def logit(x, eps=None):
+    """``log(p / (1 - p))``, the inverse of ``expit`` (``scipy.special.logit``); with ``eps`` (torch.special's
+    argument) ``p`` is first clamped to ``[eps, 1 - eps]``, the gradient 0 outside it, as torch."""
+    if eps is None:
+        return _logit(x)
+    e = float(eps)
+    return _logit(_clip(x, e, 1.0 - e))
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, dim=None, keepdim=None):
     """``log(sum(b * exp(a)))`` over ``axis`` (all axes by default), computed stably, as
     ``scipy.special.logsumexp``. With ``return_sign=True`` returns ``(log|sum|, sign(sum))``; without it a
-    negative sum gives NaN. Differentiable in ``a`` and ``b``."""
+    negative sum gives NaN. Differentiable in ``a`` and ``b``.
+
+    torch.special's form ``logsumexp(input, dim, keepdim=False)`` works too: ``dim=`` / ``keepdim=`` are taken
+    for ``axis`` / ``keepdims``, and a bool third argument is torch's ``keepdim`` (SciPy's ``b=True`` would be
+    weights of one, the same as none)."""
+    axis = _torch_dim("logsumexp", axis, dim)
+    if isinstance(b, (bool, _np.bool_)):
+        if keepdim is not None:
+            raise TypeError(f"npgrad.special.logsumexp: got keepdim twice (a bool third argument, torch's keepdim, "
+                            f"and keepdim={keepdim!r})")
+        b, keepdim = None, bool(b)
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError("npgrad.special.logsumexp: got both keepdims and keepdim; pass one (keepdim is "
+                            "torch's name)")
+        keepdims = bool(keepdim)
     a = _float_input(a, "logsumexp")
     if b is None:
         out = _reduce.logsumexp(a, axis=axis, keepdims=keepdims)
@@ -107,11 +142,13 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     return out
 
 
-def log_softmax(x, axis=None):
+def log_softmax(x, axis=None, *, dim=None, dtype=None):
     """``x - logsumexp(x, axis, keepdims=True)`` (all axes by default), as ``scipy.special.log_softmax``;
-    finite for logits of any size. Differentiable."""
+    finite for logits of any size. Differentiable. torch.special's ``dim=`` is taken for ``axis``, and its
+    ``dtype=`` casts ``x`` first."""
     from .nn.functional import log_softmax as _log_softmax
-    x = _float_input(x, "log_softmax")
+    axis = _torch_dim("log_softmax", axis, dim)
+    x = _float_input(x if dtype is None else _as_input(x, "log_softmax").astype(dtype), "log_softmax")
     if x.ndim == 0:
         return x - x
     if axis is None:
@@ -121,11 +158,12 @@ def log_softmax(x, axis=None):
     return _log_softmax(x, dim=axis)
 
 
-def softmax(x, axis=None):
+def softmax(x, axis=None, *, dim=None, dtype=None):
     """``exp(x) / sum(exp(x))`` over ``axis`` (all axes by default), as ``scipy.special.softmax``.
-    Differentiable."""
+    Differentiable. torch.special's ``dim=`` is taken for ``axis``, and its ``dtype=`` casts ``x`` first."""
     from .nn.functional import softmax as _softmax
-    x = _float_input(x, "softmax")
+    axis = _torch_dim("softmax", axis, dim)
+    x = _float_input(x if dtype is None else _as_input(x, "softmax").astype(dtype), "softmax")
     if x.ndim == 0:
         return x - x + 1.0
     if axis is None:

@@ -104,7 +104,7 @@ def _positive(x, derivative):
 
 
 def _taylor(x, derivative):
-    c = np.round(x)
+    c = np.clip(np.round(x), -21.0, -3.0)   # (round half to even: -21.5 would round to -22, past the table)
     row = (-3 - c).astype(np.intp)
     d = x - c
     a_prev, a = _CENTERS[row, 1], _CENTERS[row, 2]          # a_0, a_1

@@ -55,14 +55,15 @@ def recurrence(family, x, n, m=0, where="polynomial"):
     cur = [p1(x) + np.zeros(x.shape), np.full(x.shape, dp1)] + [np.zeros(x.shape) for _ in range(m - 1)]
     cur = cur[:m + 1]
     top = int(n.max()) if n.size else 0
+    if top - 1 > MAX_RECURRENCE and _stays_finite(family, x[n - 1 > MAX_RECURRENCE]).any():
+        raise ValueError(_too_many(where, top, m))
     with np.errstate(all="ignore"):
         for k in range(1, top):
             active = n > k
             if k % 64 == 0 and not (active & ~np.isnan(cur[m])).any():
                 break
             if k > MAX_RECURRENCE:
-                raise ValueError(f"npgrad.special.{where}: degree n = {top} is too large for the recurrence "
-                                 f"({'its derivative' if m else 'at |x| >= 1'}; at most 2^24)")
+                raise ValueError(_too_many(where, top, m))
             a, da, c, d = a_fn(x, k), da_fn(k), c_fn(k), d_fn(k)
             nxt = [(a * cur[j] + (j * da * cur[j - 1] if j else 0.0) - c * prev[j]) / d for j in range(m + 1)]
             prev = [np.where(active, cj, pj) for cj, pj in zip(cur, prev)]
@@ -71,6 +72,27 @@ def recurrence(family, x, n, m=0, where="polynomial"):
     if m == 0:
         out = np.where(n == 0, 1.0, out)
     return np.where(n < 0, 0.0, out)
+
+
+def _too_many(where, top, m):
+    what = "its derivative's recurrence" if m else "its recurrence"
+    return (f"npgrad.special.{where}: degree n = {top} is too large: {what} would take more than 2^24 steps "
+            f"where the values stay finite")
+
+
+def _stays_finite(family, x):
+    """Where the recurrence of ``family`` at x cannot overflow (so cannot stop early) within MAX_RECURRENCE
+    steps, from a lower bound of the step where it does: for the Chebyshev and Legendre families |P_n(x)| grows
+    at most like (|x| + sqrt(x^2 - 1))^n n^2 = exp(n arccosh|x|) n^2, finite while n arccosh|x| < 500;
+    Laguerre's is bounded by e^(x/2) for x >= 0 and grows like exp(2 sqrt(n |x|)) below 0. Checked first, so that a hopeless degree is an error at once rather than after
+    2^24 steps; the loop's own check stays the rule (this only predicts it)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        if family in ("h", "he"):
+            return np.zeros(x.shape, bool)
+        if family == "l":
+            return ((x >= 0) & (x <= 1000.0)) | ((x < 0) & (-x * 4.0 * MAX_RECURRENCE < 500.0 ** 2))
+        return np.arccosh(np.maximum(np.abs(x), 1.0)) * MAX_RECURRENCE < 500.0
 
 
 def _parity(n, even, odd):

@@ -76,16 +76,18 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sp
                              include_last_offset=include_last_offset, padding_idx=padding_idx)
     idx = np.asarray(as_input(indices, "embedding_bag").data).astype(np.int64)
     B = out.shape[0]
+    n_off = B                     # (torch's sum-mode zeros: one per offset, include_last_offset's last one too)
     if idx.ndim == 2:
         o2b = np.repeat(np.arange(idx.shape[0]), idx.shape[1])
         idx = idx.ravel()
     else:
         off = np.asarray(as_input(offsets, "embedding_bag").data).astype(np.int64).ravel()
         starts = off[:B]
+        n_off = off.size
         o2b = np.searchsorted(starts, np.arange(idx.size), side="right") - 1
     sizes = np.bincount(o2b, minlength=B).astype(np.int64)[:B] if idx.size else np.zeros(B, np.int64)
     if m == "sum":
-        return out, Tensor(o2b.astype(np.int64)), Tensor(np.zeros(B, np.int64)), Tensor(np.zeros(B, np.int64))
+        return out, Tensor(o2b.astype(np.int64)), Tensor(np.zeros(n_off, np.int64)), Tensor(np.zeros(n_off, np.int64))
     if m == "mean":
         return out, Tensor(o2b.astype(np.int64)), Tensor(sizes), Tensor(sizes.copy())
     w = as_input(weight, "embedding_bag").data
