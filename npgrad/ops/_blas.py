@@ -1,13 +1,15 @@
 """How many threads NumPy's BLAS runs a product on: OpenBLAS's own count (the library NumPy's wheels bundle,
 found among the process's loaded libraries and asked through ctypes; threadpoolctl's limits are seen), else
 the environment (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, MKL_NUM_THREADS), else the CPUs this process may use.
-ops/conv_blocked.py picks its algorithm by it."""
+ops/conv_blocked.py picks its algorithm by it, and runs its threaded path under ``single_threaded()``."""
 import ctypes
 import os
+import threading
 
 _NAMES = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads", "openblas_get_num_threads64_",
           "openblas_get_num_threads")
 _get = None   # OpenBLAS's get_num_threads, or False when no OpenBLAS is loaded
+_set = None   # ... and its set_num_threads
 
 
 def _lookup():
@@ -23,8 +25,13 @@ def _lookup():
             continue
         for name in _NAMES:
             fn = getattr(lib, name, None)
+            setter = getattr(lib, name.replace("get_num", "set_num"), None)
             if fn is not None:
                 fn.restype, fn.argtypes = ctypes.c_int, ()
+                if setter is not None:
+                    global _set
+                    setter.restype, setter.argtypes = None, (ctypes.c_int,)
+                    _set = setter
                 return fn
     return False
 
@@ -42,3 +49,46 @@ def blas_threads():
         except (KeyError, ValueError):
             continue
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+_lock = threading.Lock()
+_depth = 0       # single_threaded() contexts open in any thread
+_saved = None    # the thread count to restore when the last one closes
+
+
+class single_threaded:
+    """Within this context OpenBLAS runs every product on one thread (for code that splits its work over
+    threads itself). Nested or concurrent uses share one setting: the first to enter saves OpenBLAS's count,
+    the last to leave restores it. ``enter()`` returns False, and nothing changes, when npgrad cannot set
+    OpenBLAS's thread count (another BLAS, or none found)."""
+
+    __slots__ = ("on",)
+
+    def __enter__(self):
+        global _depth, _saved
+        if _get is None:
+            blas_threads()
+        self.on = bool(_get) and _set is not None
+        if self.on:
+            with _lock:
+                if _depth == 0:
+                    _saved = _get()
+                    _set(1)
+                _depth += 1
+        return self.on
+
+    def __exit__(self, *exc):
+        global _depth
+        if self.on:
+            with _lock:
+                _depth -= 1
+                if _depth == 0:
+                    _set(_saved)
+        return False
+
+
+def can_set_threads():
+    """Whether ``single_threaded()`` can take effect (OpenBLAS's set_num_threads was found)."""
+    if _get is None:
+        blas_threads()
+    return bool(_get) and _set is not None

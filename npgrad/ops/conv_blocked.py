@@ -22,6 +22,9 @@ gradient, medians of three interleaved rounds, 128 KiB blocks -> plain: 64x32x8x
 64x16x14x14 -> 32 3.85 -> 2.64, 32x16x32x32 -> 16 8.60 -> 7.16, 32x64x8x8 -> 64 3.76 -> 2.51; at one thread
 the blocks still win: 32x16x32x32 -> 16 forward 7.6 -> 4.1 ms).
 
+On several BLAS threads a column matrix of at least THREAD_MIN_BYTES is instead built and multiplied in parts,
+one per thread, each in blocks (see "several threads" below).
+
 At any thread count a column matrix larger than twice BOUND_BYTES (and conv_transpose's column gradient,
 ops/_conv_kernels.py: _col2im_blocks) is built in blocks of about BOUND_BYTES, so that no step holds a whole
 one (npgrad.memory.set_conv_column_limit; 32 MiB by default). 2 MiB blocks took the cnn benchmark's peak
@@ -29,15 +32,21 @@ from 19.7 to 14.8 MiB and its step from 1.11-1.14x to 1.17-1.22x the hand-writte
 runs of bench/run.py each): not the default.
 """
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-from ._blas import blas_threads
+from ._blas import blas_threads, can_set_threads, single_threaded
 
 BLOCK_BYTES = 1 << 17   # the column block's size at one thread (128 KiB; at least one output row per block)
 WEIGHT_MAX_ROWS = 32    # ... where the weight gradient is blocked only for column matrices of at most this many rows
 BOUND_BYTES = 32 << 20  # at any thread count, a column matrix (or its gradient) over twice this size is built in
 # blocks of about this size, so that no step holds a whole one (None: never; npgrad.memory.set_conv_column_limit)
+
+
+THREAD_MIN_BYTES = 8 << 20     # on several BLAS threads, a column matrix at least this large is built and multiplied
+THREAD_BLOCK_BYTES = 2 << 20    # in parts, one per thread, each in blocks of about this size (see _parts)
 
 
 def bound_rows(rows, per_row):
@@ -71,32 +80,61 @@ def _view(a, shape):
     return v
 
 
-def _blocks(win, r):
-    """(first output row, number of rows, the window view of those rows) of each block."""
+def _blocks(win, r, a=0, b=None):
+    """(first output row, number of rows, the window view of those rows) of each block of output rows [a, b)."""
     nd = (win.ndim - 3) // 2
-    n0 = win.shape[2 + nd]
-    for r0 in range(0, n0, r):
-        k = min(r, n0 - r0)
+    b = win.shape[2 + nd] if b is None else b
+    for r0 in range(a, b, r):
+        k = min(r, b - r0)
         yield r0, k, win[(slice(None),) * (2 + nd) + (slice(r0, r0 + k),)]
+
+
+def _gemm_rows(win, w3, y, a, b, r):
+    """The convolution's GEMM for output rows [a, b), ``r`` rows at a time through one buffer, into ``y``."""
+    nd = (win.ndim - 3) // 2
+    G, rk = w3.shape[0], w3.shape[2]
+    out = win.shape[2 + nd:]
+    buf = np.empty(math.prod(win.shape[:2 + nd]) * min(r, b - a) * math.prod(out[1:]), dtype=win.dtype)
+    for r0, k, wk in _blocks(win, r, a, b):
+        v = _view(buf[:wk.size], wk.shape)
+        np.copyto(v, wk)
+        np.matmul(w3, _view(v, (G, rk, -1)), out=_view(y[:, :, r0:r0 + k], y.shape[:2] + (-1,)))
 
 
 def conv_gemm(win, w3, dtype):
     """The convolution's GEMM over the window view ``win`` (G, C/G, *K, *out, N) with the weight ``w3``
     (G, O/G, C/G * prod(K)): (G, O/G, *out, N), or None when the plain one-GEMM path should run (a
     single block, or a column matrix that is a view of the input and needs no copy)."""
-    r = _rows_per_block(win, win.dtype.itemsize)
-    if r is None:
-        return None
     nd = (win.ndim - 3) // 2
-    G, rk = w3.shape[0], w3.shape[2]
     out = win.shape[2 + nd:]
+    parts, r = _parts(win)
+    if parts == 1:
+        r = _rows_per_block(win, win.dtype.itemsize)
+        if r is None:
+            return None
     y = np.empty(w3.shape[:2] + out, dtype=dtype)
-    buf = np.empty(math.prod(win.shape[:2 + nd]) * r * math.prod(out[1:]), dtype=win.dtype)
-    for r0, k, wk in _blocks(win, r):
-        b = _view(buf[:wk.size], wk.shape)
-        np.copyto(b, wk)
-        np.matmul(w3, _view(b, (G, rk, -1)), out=_view(y[:, :, r0:r0 + k], y.shape[:2] + (-1,)))
+    _run(parts, out[0], lambda a, b: _gemm_rows(win, w3, y, a, b, r))
     return y
+
+
+def _weight_rows(win, g4, a, b, r):
+    """The weight gradient's GEMMs for output rows [a, b), ``r`` rows at a time, summed."""
+    nd = (win.ndim - 3) // 2
+    G = win.shape[0]
+    rk = math.prod(win.shape[1:2 + nd])
+    buf = np.empty(math.prod(win.shape[:2 + nd]) * min(r, b - a) * math.prod(win.shape[3 + nd:]), dtype=win.dtype)
+    dw = tmp = None
+    for r0, k, wk in _blocks(win, r, a, b):
+        v = _view(buf[:wk.size], wk.shape)
+        np.copyto(v, wk)
+        gk = _view(g4[:, :, r0:r0 + k], g4.shape[:2] + (-1,))
+        cols = _view(v, (G, rk, -1)).transpose(0, 2, 1)
+        if dw is None:
+            dw = np.matmul(gk, cols)
+            tmp = np.empty_like(dw)
+        else:
+            dw += np.matmul(gk, cols, out=tmp)
+    return dw
 
 
 def weight_gemm(win, g4):
@@ -104,21 +142,68 @@ def weight_gemm(win, g4):
     column matrix of ``win`` (G, C/G, *K, *out, N), summed block by block: (G, O/G, C/G * prod(K)), or
     None when the plain path should run."""
     nd = (win.ndim - 3) // 2
-    G = win.shape[0]
-    rk = math.prod(win.shape[1:2 + nd])
-    r = _rows_per_block(win, win.dtype.itemsize, weight=True)
-    if r is None:
-        return None
-    buf = np.empty(math.prod(win.shape[:2 + nd]) * r * math.prod(win.shape[3 + nd:]), dtype=win.dtype)
-    dw = tmp = None
-    for r0, k, wk in _blocks(win, r):
-        b = _view(buf[:wk.size], wk.shape)
-        np.copyto(b, wk)
-        gk = _view(g4[:, :, r0:r0 + k], g4.shape[:2] + (-1,))
-        cols = _view(b, (G, rk, -1)).transpose(0, 2, 1)
-        if dw is None:
-            dw = np.matmul(gk, cols)
-            tmp = np.empty_like(dw)
-        else:
-            dw += np.matmul(gk, cols, out=tmp)
+    parts, r = _parts(win)
+    if parts == 1:
+        r = _rows_per_block(win, win.dtype.itemsize, weight=True)
+        if r is None:
+            return None
+    dws = _run(parts, win.shape[2 + nd], lambda a, b: _weight_rows(win, g4, a, b, r))
+    dw = dws[0]
+    for d in dws[1:]:
+        dw += d
     return dw
+
+
+# ---------------------------------------------------------------------------- several threads
+# OpenBLAS splits one GEMM over its threads, but the column matrix's copy runs on one, and a GEMM with few
+# output rows (16-32 channels) spends its time packing that matrix, not multiplying. So on several BLAS
+# threads a large column matrix (at least THREAD_MIN_BYTES) is built and multiplied in parts, one per thread
+# (npgrad's own threads, OpenBLAS on one thread meanwhile: NumPy's copies and products release the GIL), each
+# part in cache-sized blocks. Measured on the 2-core VM (2 threads, float32, 3x3, pad 1, OPENBLAS_THREAD_TIMEOUT=4;
+# medians of 9 calls, median of 5 interleaved rounds; forward / weight gradient, plain one-GEMM path -> parts):
+# 32x16x32x32 -> 16 (resnet's first stage, an 18 MiB column matrix) 4.57 -> 2.52 / 4.37 -> 4.12 ms, 32x32x16x16
+# -> 32 (9 MiB) 2.26 -> 1.64 / 2.54 -> 2.47, 16x64x56x56 -> 64 (110 MiB) 37.6 -> 26.4 / 43.9 -> 34.2; smaller
+# matrices won or lost by shape (32x64x8x8 -> 64, 4.5 MiB: 0.74x / 0.78x; 64x16x14x14 -> 32, 6.9 MiB: 0.94x / 1.02-
+# 1.09x, and the cnn workload's step 9.8 -> 10.5 ms with it threaded; 64x1x28x28 -> 16, 1.7 MiB: 1.19x / 1.27x),
+# hence THREAD_MIN_BYTES. The resnet workload's step: 121 -> 97 ms (medians of 7 interleaved rounds of 7 steps).
+
+_pool = None    # the worker threads (created on first use; forgotten in a forked child, which has none)
+
+
+def _forget_pool():
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _parts(win):
+    """(number of threads to split the column matrix of ``win`` over, output rows per block), or (1, None)."""
+    n = blas_threads()
+    nd = (win.ndim - 3) // 2
+    if n < 2 or win.size * win.dtype.itemsize < THREAD_MIN_BYTES or not can_set_threads():
+        return 1, None
+    rows = win.shape[2 + nd]
+    per_row = win.size // rows * win.dtype.itemsize
+    block = THREAD_BLOCK_BYTES if BOUND_BYTES is None else min(THREAD_BLOCK_BYTES, BOUND_BYTES)
+    return min(n, rows), max(1, block // per_row)
+
+
+def _run(parts, rows, fn):
+    """[fn(a, b) for each of ``parts`` consecutive ranges [a, b) of ``rows``], the first in this thread and
+    the others in the pool's threads at the same time, with OpenBLAS on one thread meanwhile."""
+    if parts == 1:
+        return [fn(0, rows)]
+    global _pool
+    if _pool is None or _pool._max_workers < parts - 1:
+        _pool = ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="npgrad-conv")
+    cuts = [rows * i // parts for i in range(parts + 1)]
+    with single_threaded():
+        futures = [_pool.submit(fn, cuts[i], cuts[i + 1]) for i in range(1, parts)]
+        try:
+            first = fn(cuts[0], cuts[1])
+        finally:
+            wait(futures)     # (also when this thread's part raised: no worker outlives the call)
+        return [first] + [f.result() for f in futures]
