@@ -174,3 +174,17 @@ def test_a_forked_child_runs_threaded_convolutions(threaded):
     got = q.get(timeout=60)
     p.join(timeout=60)
     np.testing.assert_allclose(got, F.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy(), rtol=1e-12)
+
+
+def test_set_num_threads_inside_a_threaded_call_holds_afterwards():
+    """npg.set_num_threads(n) while a threaded convolution holds OpenBLAS at one thread takes effect when it
+    ends (instead of being undone by the convolution's restore)."""
+    before = _blas.blas_threads()
+    try:
+        with _blas.single_threaded():
+            npg.set_num_threads(3)
+            assert _blas.blas_threads() == 1
+        assert npg.get_num_threads() == 3
+    finally:
+        npg.set_num_threads(before)
+    assert _blas.blas_threads() == before

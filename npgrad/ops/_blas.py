@@ -92,3 +92,17 @@ def can_set_threads():
     if _get is None:
         blas_threads()
     return bool(_get) and _set is not None
+
+
+def set_blas_threads(n):
+    """Set OpenBLAS's thread count to ``n`` (npg.set_num_threads); False when it cannot be set. Inside an open
+    ``single_threaded()`` context the count takes effect when the last one closes."""
+    global _saved
+    if not can_set_threads():
+        return False
+    with _lock:
+        if _depth:
+            _saved = n
+        else:
+            _set(n)
+    return True

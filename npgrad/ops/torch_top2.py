@@ -9,7 +9,6 @@
 * ``get_num_threads() set_num_threads(n)``: the BLAS (OpenBLAS) threads NumPy's products run on.
 * ``set_printoptions(precision, threshold, edgeitems, linewidth, profile, sci_mode)``: NumPy's print options.
 * ``is_inference(tensor)`` (``npg.vmap`` is ``npg.func.vmap``: npgrad/__init__.py)."""
-import ctypes
 import sys
 
 import numpy as np
@@ -154,30 +153,6 @@ def set_rng_state(new_state):
 
 
 # ------------------------------------------------------------------------------------------- threads
-_SET_NAMES = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
-              "openblas_set_num_threads")
-_set = None
-
-
-def _lookup_set():
-    try:
-        with open("/proc/self/maps") as f:
-            paths = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln})
-    except OSError:
-        return False
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in _SET_NAMES:
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn.restype, fn.argtypes = None, (ctypes.c_int,)
-                return fn
-    return False
-
-
 def get_num_threads():
     """``torch.get_num_threads()``: the number of threads NumPy's BLAS products run on (OpenBLAS's count)."""
     from ._blas import blas_threads
@@ -189,16 +164,13 @@ def set_num_threads(n):
     through its own ``openblas_set_num_threads``. Without OpenBLAS loaded (another BLAS, another platform):
     NotImplementedError (set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS before starting
     Python instead)."""
-    global _set
+    from ._blas import set_blas_threads
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
-    if _set is None:
-        _set = _lookup_set() if sys.platform.startswith("linux") else False
-    if not _set:
+    if not set_blas_threads(int(n)):
         raise NotImplementedError("set_num_threads: no OpenBLAS library found in this process, so npgrad cannot "
                                   "set the BLAS threads; set OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or "
                                   "MKL_NUM_THREADS in the environment before starting Python")
-    _set(int(n))
 
 
 # ------------------------------------------------------------------------------------------- printing
