@@ -197,7 +197,9 @@ def _run(parts, rows, fn):
     if parts == 1:
         return [fn(0, rows)]
     global _pool
-    if _pool is None or _pool._max_workers < parts - 1:
+    if _pool is None or _pool._max_workers < parts - 1:   # (first use, or more BLAS threads than before)
+        if _pool is not None:
+            _pool.shutdown(wait=False)
         _pool = ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="npgrad-conv")
     cuts = [rows * i // parts for i in range(parts + 1)]
     with single_threaded():
