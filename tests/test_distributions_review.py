@@ -265,3 +265,39 @@ def test_size0_batch_vector_params():
             assert d.batch_shape == (0,) and d.entropy().shape == (0,) and d.sample((2,)).shape[:2] == (2, 0)
     m = D.Multinomial(3, logits=npg.zeros((0, 4)))
     assert m.batch_shape == (0,) and m.log_prob(npg.zeros((0, 4))).shape == (0,)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_div_gradient_does_not_overflow(dtype):
+    # d(a/b)/db was -a / (b * b): b * b overflowed to inf or underflowed to 0 where the gradient is finite
+    big = 1e30 if dtype == np.float32 else 1e200
+    a = np.array([1e-30, big, 0.0, 3.0, -2.0], dtype)
+    b = np.array([1e-30, big / 1e10, 1e-30, 1e-25 if dtype == np.float32 else 1e-170, 0.5], dtype)
+    an, bn = npg.tensor(a, requires_grad=True), npg.tensor(b, requires_grad=True)
+    at, bt = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    gn = npg.autograd.grad((an / bn).sum(), [an, bn])
+    gt = torch.autograd.grad((at / bt).sum(), [at, bt])
+    for x, y in zip(gn, gt):
+        np.testing.assert_array_equal(x.data, y.numpy())
+    # forward mode: the same formula
+    _, tn = npg.func.jvp(lambda v: an.detach() / v, (bn.detach(),), (npg.ones_like(bn.detach()),))
+    np.testing.assert_array_equal(tn.data, gt[1].numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_tiny_scale_gradients(dtype):
+    # (the division's gradient overflowed: Exponential.icdf's d/d rate was nan, Cauchy.log_prob's d/d scale inf)
+    tiny = np.array([1e-30 if dtype == np.float32 else 1e-300, 1e-20, 1.0])
+    cases = [("Exponential", dict(rate=tiny), "icdf", np.array([0.0, 0.3, 0.5])),
+             ("Cauchy", dict(loc=np.zeros(3), scale=tiny), "log_prob", tiny * np.array([1.0, 2.0, 0.5])),
+             ("Cauchy", dict(loc=np.zeros(3), scale=tiny), "cdf", tiny * np.array([1.0, 2.0, 0.5])),
+             ("Laplace", dict(loc=np.zeros(3), scale=tiny), "cdf", tiny * np.array([1.0, 2.0, 0.5]))]
+    for cls, arrays, method, value in cases:
+        _compare(cls, cls, arrays, dtype, method, value, value_grad=True)
+    # Normal.cdf: torch's d/d scale overflows to -inf here (it squares 1 / scale); npgrad's is the exact
+    # -pdf(z) z / scale, z = (x - loc) / scale
+    scale = npg.tensor(tiny.astype(dtype), requires_grad=True)
+    z = np.array([1.0, 2.0, 0.5])
+    (g,) = npg.autograd.grad(D.Normal(0.0, scale).cdf(npg.tensor((tiny * z).astype(dtype))).sum(), [scale])
+    np.testing.assert_allclose(g.data, -np.exp(-z ** 2 / 2) / np.sqrt(2 * np.pi) * z / tiny.astype(dtype),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12)
