@@ -113,12 +113,13 @@ def _close(a, b, dtype, what):
     np.testing.assert_allclose(an.astype(float), bn.astype(float), err_msg=what, **TOL[dtype])
 
 
-def _compare(name, cls, arrays, dtype, method, value=None, value_grad=False, torch_kwargs={}):
+def _compare(name, cls, arrays, dtype, method, value=None, value_grad=False, torch_kwargs={}, npg_kwargs=None):
     """``method`` of npgrad's and torch's ``cls`` (built from ``arrays``): values, dtype and gradients in the
     parameters (and in ``value`` when ``value_grad``)."""
     outs = {}
+    npg_kwargs = torch_kwargs if npg_kwargs is None else npg_kwargs
     for lib in (D, TD):
-        d, leaves = _make(lib, cls, arrays, dtype, **(torch_kwargs if lib is TD else {}))
+        d, leaves = _make(lib, cls, arrays, dtype, **(torch_kwargs if lib is TD else npg_kwargs))
         if value is not None:
             v = _tensor(D if lib is D else torch, value, dtype, value_grad)
             if value_grad:
@@ -182,7 +183,7 @@ def test_sweep_against_torch(name, shapes, dtype):
             # torch's Gumbel.cdf validates exp(-exp(-z)) against its base Uniform(tiny, 1 - eps) and so raises
             # where the cdf rounds to 0 or 1 (a torch bug): compare with torch's validation off there
             _compare(name, cls, arrays, dtype, "cdf", value, value_grad=True,
-                     torch_kwargs=dict(validate_args=False) if cls == "Gumbel" else {})
+                     torch_kwargs=dict(validate_args=False) if cls == "Gumbel" else {}, npg_kwargs={})
             _compare(name, cls, arrays, dtype, "icdf", r.uniform(0.05, 0.95, vshape), value_grad=True)
     d, _ = _make(D, cls, arrays, dtype)
     t, _ = _make(TD, cls, arrays, dtype)
@@ -301,3 +302,86 @@ def test_tiny_scale_gradients(dtype):
     (g,) = npg.autograd.grad(D.Normal(0.0, scale).cdf(npg.tensor((tiny * z).astype(dtype))).sum(), [scale])
     np.testing.assert_allclose(g.data, -np.exp(-z ** 2 / 2) / np.sqrt(2 * np.pi) * z / tiny.astype(dtype),
                                rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+I = np.inf
+# (class, params, value, methods): probs 0/1, logits +-large, values on the support's edge and outside it
+EDGES = [
+    ("Bernoulli", dict(probs=np.array([0.0, 1.0, 0.5, 1e-30])), np.array([0.0, 1.0, 1.0, 0.0])),
+    ("Bernoulli", dict(probs=np.array([0.0, 1.0, 0.5, 1e-30])), np.array([1.0, 0.0, 1.0, 1.0])),
+    ("Bernoulli", dict(logits=np.array([-1e4, 1e4, 30.0, -30.0])), np.array([0.0, 1.0, 0.0, 1.0])),
+    # (not smaller probs: Geometric.entropy's float32 gradient loses its digits below p ~ 1e-4 in torch and
+    # npgrad alike, both being bce_with_logits(logits, probs) / probs)
+    ("Geometric", dict(probs=np.array([1.0, 1.0, 0.5, 1e-2])), np.array([0.0, 2.0, 1.0, 3.0])),
+    ("Geometric", dict(logits=np.array([-4.0, 1e4, 30.0, 5.0])), np.array([0.0, 1.0, 0.0, 1.0])),
+    ("Binomial", dict(total_count=np.array([5.0, 5.0, 5.0, 0.0]), probs=np.array([0.0, 1.0, 0.5, 0.3])),
+     np.array([0.0, 5.0, 2.0, 0.0])),
+    ("Binomial", dict(total_count=np.array([5.0, 5.0, 5.0, 0.0]), logits=np.array([-1e4, 1e4, 30.0, -30.0])),
+     np.array([0.0, 5.0, 2.0, 0.0])),
+    ("Poisson", dict(rate=np.array([0.0, 0.0, 1e-30, 3.0])), np.array([0.0, 1.0, 0.0, 2.0])),
+    ("Categorical", dict(probs=np.array([[0.0, 1.0, 0.0], [0.5, 0.5, 0.0]])), np.array([1, 2])),
+    ("Categorical", dict(logits=np.array([[-I, 0.0, 0.0], [1e4, -1e4, 0.0]])), np.array([1, 0])),
+    ("Categorical", dict(logits=np.array([[-I, 0.0, 0.0], [1e4, -1e4, 0.0]])), np.array([0, 1])),
+    ("OneHotCategorical", dict(logits=np.array([[-I, 0.0, 0.0], [1e4, -1e4, 0.0]])),
+     np.array([[0, 1.0, 0], [0, 1.0, 0]])),
+    ("Multinomial", dict(total_count=3, probs=np.array([[0.0, 1.0, 0.0], [0.5, 0.5, 0.0]])),
+     np.array([[0.0, 3.0, 0.0], [1.0, 2.0, 0.0]])),
+    ("Multinomial", dict(total_count=3, logits=np.array([[-I, 0.0, 0.0], [1e4, -1e4, 0.0]])),
+     np.array([[0.0, 3.0, 0.0], [3.0, 0.0, 0.0]])),
+    ("Normal", dict(loc=np.array([0.0, 1.0]), scale=np.array([1.0, 2.0])), np.array([I, -I])),
+    ("Exponential", dict(rate=np.array([1e-3, 1e3, 1.0])), np.array([0.0, 0.0, I])),
+    ("HalfNormal", dict(scale=np.array([1.0, 2.0])), np.array([0.0, I])),
+    ("HalfCauchy", dict(scale=np.array([1.0, 2.0])), np.array([0.0, I])),
+    ("LogNormal", dict(loc=np.array([0.0, 1.0]), scale=np.array([1.0, 2.0])), np.array([1e-30, I])),
+    ("Laplace", dict(loc=np.array([0.0, 1.0]), scale=np.array([1.0, 2.0])), np.array([0.0, 1.0])),
+    ("Gumbel", dict(loc=np.array([0.0, 1.0]), scale=np.array([1.0, 2.0])), np.array([-3.0, 80.0])),
+    ("Uniform", dict(low=np.array([0.0, 1.0]), high=np.array([1.0, 2.0])), np.array([0.0, 2.0])),
+    # outside the support (validation off: torch's formulas' values)
+    ("Exponential", dict(rate=np.array([2.0])), np.array([-1.0])),
+    ("HalfNormal", dict(scale=np.array([2.0, 1.0])), np.array([-1.0, -0.0])),
+    ("HalfCauchy", dict(scale=np.array([2.0, 1.0])), np.array([-1.0, -0.0])),
+    ("Uniform", dict(low=np.array([0.0, 0.0, 0.0]), high=np.array([1.0, 1.0, 1.0])), np.array([-1.0, 1.0, 2.0])),
+    ("Binomial", dict(total_count=np.array([3.0, 3.0]), probs=np.array([0.5, 0.5])), np.array([4.0, -1.0])),
+    ("Poisson", dict(rate=np.array([3.0])), np.array([-1.0])),
+    ("Bernoulli", dict(probs=np.array([0.3])), np.array([2.0])),
+]
+DISCRETE = {"Bernoulli", "Geometric", "Binomial", "Poisson", "Categorical", "OneHotCategorical", "Multinomial"}
+
+
+def _outcome(fn):
+    try:
+        return fn()
+    except (ValueError, RuntimeError, IndexError, NotImplementedError) as e:
+        return e
+
+
+@pytest.mark.parametrize("validate", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("i", range(len(EDGES)))
+def test_edges_against_torch(i, dtype, validate):
+    cls, arrays, value = EDGES[i]
+    cont = cls not in DISCRETE
+    methods = ["log_prob", "mean", "variance", "mode", "entropy"] + (["cdf", "icdf"] if cont else [])
+    for method in methods:
+        v = value if method != "icdf" else np.resize([0.0, 1.0, 0.5], value.shape)
+        args = (v,) if method in ("log_prob", "cdf", "icdf") else ()
+        t = _outcome(lambda: _make(TD, cls, arrays, dtype, validate_args=validate)[0])
+        if isinstance(t, Exception):
+            with pytest.raises(type(t)):
+                _make(D, cls, arrays, dtype, validate_args=validate)
+            return
+        if cls == "Gumbel" and method == "cdf" and validate:
+            continue  # torch raises where the cdf rounds to 1 (see test_sweep_against_torch)
+        got = _outcome(lambda: getattr(t, method)(*map(lambda a: _tensor(torch, a, dtype, False), args))
+                       if args else (t.entropy() if method == "entropy" else getattr(t, method)))
+        if isinstance(got, Exception):
+            d = _make(D, cls, arrays, dtype, validate_args=validate)[0]
+            with pytest.raises(type(got) if type(got) is not RuntimeError else (ValueError, IndexError)):
+                getattr(d, method)(*map(lambda a: _tensor(D, a, dtype, False), args)) if args else (
+                    d.entropy() if method == "entropy" else getattr(d, method))
+            continue
+        if cls == "Multinomial" and method == "entropy":
+            continue  # torch evaluates lgamma(total_count + 1) in float32 (compared in test_multinomial_entropy)
+        with np.errstate(all="ignore"):
+            _compare(cls, cls, dict(arrays), dtype, method, *args, value_grad=cont and bool(args),
+                     torch_kwargs=dict(validate_args=validate))
