@@ -385,3 +385,15 @@ def test_edges_against_torch(i, dtype, validate):
         with np.errstate(all="ignore"):
             _compare(cls, cls, dict(arrays), dtype, method, *args, value_grad=cont and bool(args),
                      torch_kwargs=dict(validate_args=validate))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_lognormal_cdf_at_zero(dtype):
+    # torch validates log(value) against the base Normal's support: cdf(0) = 0 (npgrad raised, 0 being outside
+    # LogNormal's positive support), a negative value raises in both
+    arrays = dict(loc=np.array([0.0, 1.0, -1.0]), scale=np.array([1.0, 2.0, 0.5]))
+    _compare("LogNormal", "LogNormal", arrays, dtype, "cdf", np.array([0.0, 0.5, 3.0]), value_grad=True)
+    with pytest.raises(ValueError, match="support"):
+        D.LogNormal(0.0, 1.0).cdf(npg.tensor(np.array([1.0, -1.0], dtype)))
+    with pytest.raises(ValueError):
+        TD.LogNormal(0.0, 1.0).cdf(torch.tensor(np.array([1.0, -1.0], dtype)))
