@@ -493,3 +493,63 @@ def test_geometric_entropy_float32_small_probs(kind):
     np.testing.assert_allclose(h.data, -np.log(p) - (1 - p) / p * np.log1p(-p), rtol=1e-5)
     dh_dp = np.log1p(-p) / p ** 2
     np.testing.assert_allclose(g.data, dh_dp if kind == "probs" else dh_dp * p * (1 - p), rtol=1e-4)
+
+
+RSAMPLE = ["Normal", "LogNormal", "HalfNormal", "Cauchy", "HalfCauchy", "Laplace", "Gumbel", "Exponential",
+           "Uniform"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("name", RSAMPLE)
+def test_rsample_gradient_is_the_implicit_reparameterization(name, dtype):
+    # x = icdf(u; theta) for fixed noise, so dx/dtheta = -(dF/dtheta)(x) / pdf(x): the oracle is torch's cdf and
+    # log_prob differentiated at npgrad's samples (parameters broadcast against each other and the samples)
+    cls, params, _, _ = SPECS[name]
+    r = np.random.default_rng(zlib.crc32(name.encode()))
+    shapes = [(2, 1), (3,)][:len(params)] if len(params) == 2 else [(2, 3)]
+    arrays = _arrays(params, shapes, r)
+    npg.random.seed(5)
+    d, leaves = _make(D, cls, arrays, dtype)
+    x = d.rsample((4,))
+    assert x.dtype == dtype and x.shape == (4, 2, 3)
+    got = npg.autograd.grad(x.sum(), leaves)
+    t, _ = _make(TD, cls, arrays, np.float64)
+    xt = torch.tensor(x.data.astype(np.float64))
+    pdf = t.log_prob(xt).exp().detach().numpy()
+    for g, k in zip(got, arrays):
+        dF_k = torch.autograd.functional.jacobian(
+            lambda v: getattr(TD, cls)(**{**{kk: torch.tensor(a) for kk, a in arrays.items()}, k: v}).cdf(xt),
+            torch.tensor(arrays[k]))
+        dF_k = dF_k.reshape(xt.shape + (-1,)).numpy()
+        want = (-(dF_k / pdf[..., None])).sum(axis=tuple(range(xt.ndim)))
+        np.testing.assert_allclose(g.data.ravel(), want, rtol=1e-4 if dtype == np.float32 else 1e-7, atol=1e-5,
+                                   err_msg=f"d {name}.rsample / d {k}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_samples_per_batch_element(dtype):
+    # each batch element is drawn with its own (broadcast) parameters: sample means against torch's means
+    npg.random.seed(11)
+    n = 20000
+    loc, sc, pr = np.array([[-5.0], [5.0]]), np.array([0.5, 1.0, 2.0]), np.array([0.1, 0.5, 0.9])
+    cases = [("Normal", (loc, sc)), ("Laplace", (loc, sc)), ("Gumbel", (loc, sc)), ("LogNormal", (loc / 5, sc / 4)),
+             ("Uniform", (loc, loc + sc)), ("Cauchy", None), ("Exponential", (sc,)), ("HalfNormal", (sc,)),
+             ("Poisson", (sc * 3,)), ("Bernoulli", (pr,)), ("Geometric", (pr,)),
+             ("Binomial", (np.array([[3.0], [10.0]]), pr)),
+             ("OneHotCategorical", (np.array([[0.7, 0.2, 0.1, 0.0], [0.0, 0.0, 0.5, 0.5]]),)),
+             ("Multinomial", (5, np.array([[0.7, 0.2, 0.1, 0.0], [0.0, 0.0, 0.5, 0.5]])))]
+    for cls, args in cases:
+        if args is None:
+            continue
+        d = getattr(D, cls)(*[npg.tensor(a.astype(dtype)) if isinstance(a, np.ndarray) else a for a in args])
+        t = getattr(TD, cls)(*[torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args])
+        x = d.sample((n,))
+        assert x.dtype == dtype and x.shape == (n,) + tuple(t.batch_shape) + tuple(t.event_shape), cls
+        m, v = t.mean.numpy(), t.variance.numpy()
+        assert (np.abs(x.data.astype(float).mean(0) - m) <= 6 * np.sqrt(v / n) + 1e-12).all(), cls
+    logits = np.log(np.array([[0.7, 0.2, 0.1, 0.0], [0.0, 0.0, 0.5, 0.5]]) + 1e-300).astype(dtype)
+    x = D.Categorical(logits=npg.tensor(logits)).sample((n,)).data
+    assert x.dtype == np.int64
+    for i, p in enumerate(np.exp(logits.astype(float))):
+        freq = np.bincount(x[:, i], minlength=4) / n
+        assert (np.abs(freq - p) <= 6 * np.sqrt(p * (1 - p) / n) + 1e-12).all()
