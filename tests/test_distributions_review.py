@@ -15,7 +15,6 @@ import npgrad as npg
 import npgrad.distributions as D
 
 DTYPES = [np.float64, np.float32]
-SEED = 0
 TOL = {np.float64: dict(rtol=1e-9, atol=1e-12), np.float32: dict(rtol=2e-5, atol=2e-6)}
 
 
@@ -163,7 +162,7 @@ def _batch(arrays):
 @pytest.mark.parametrize("name,shapes", list(_cases()), ids=[f"{n}-{s}" for n, s in _cases()])
 def test_sweep_against_torch(name, shapes, dtype):
     cls, params, gen, cont = SPECS[name]
-    r = np.random.default_rng(zlib.crc32(f"{name}{shapes}".encode()) + SEED)
+    r = np.random.default_rng(zlib.crc32(f"{name}{shapes}".encode()))
     arrays = _arrays(params, shapes, r)
     batch = _batch(arrays)
     for method in ["mean", "variance", "stddev", "mode", "entropy", "perplexity"]:
@@ -214,7 +213,7 @@ def test_sweep_categorical_against_torch(name, shape, dtype):
     cls, kind = CATEGORICAL[name]
     if 0 in shape and (kind == "logits" or cls != "Categorical"):
         pytest.skip("torch's real_vector check fails on a size-0 batch (tested in test_size0_batch_vector_params)")
-    r = np.random.default_rng(zlib.crc32(f"{name}{shape}".encode()) + SEED)
+    r = np.random.default_rng(zlib.crc32(f"{name}{shape}".encode()))
     arrays = {kind: _cat_arrays(kind, shape, r)}
     if cls == "Multinomial":
         arrays = {"total_count": 3, **arrays}
@@ -397,159 +396,3 @@ def test_lognormal_cdf_at_zero(dtype):
         D.LogNormal(0.0, 1.0).cdf(npg.tensor(np.array([1.0, -1.0], dtype)))
     with pytest.raises(ValueError):
         TD.LogNormal(0.0, 1.0).cdf(torch.tensor(np.array([1.0, -1.0], dtype)))
-
-
-KL_PAIRS = [("Normal", "Normal"), ("Laplace", "Laplace"), ("Cauchy", "Cauchy"), ("Gumbel", "Gumbel"),
-            ("Exponential", "Exponential"), ("Uniform", "Uniform"), ("Bernoulli", "Bernoulli"),
-            ("Bernoulli_logits", "Bernoulli"), ("Poisson", "Poisson"), ("Geometric", "Geometric_logits"),
-            ("Binomial", "Binomial_logits"), ("HalfNormal", "HalfNormal"), ("HalfCauchy", "HalfCauchy"),
-            ("LogNormal", "LogNormal"), ("Bernoulli", "Poisson"), ("Exponential", "Gumbel"),
-            ("Exponential", "Normal"), ("Gumbel", "Normal"), ("Laplace", "Normal"), ("Normal", "Gumbel"),
-            ("Normal", "Laplace"), ("Uniform", "Gumbel"), ("Uniform", "Normal"), ("Normal", "Uniform"),
-            ("Exponential", "Uniform"), ("Poisson", "Binomial")]
-
-
-def _kl_build(lib, name, shapes, r, dtype, grad_list):
-    cls, params, _, _ = SPECS[name]
-    arrays = _arrays(params, shapes, r)
-    d, leaves = _make(lib, cls, arrays, dtype)
-    grad_list.extend(leaves)
-    return d
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@pytest.mark.parametrize("pq", KL_PAIRS, ids=["-".join(p) for p in KL_PAIRS])
-def test_kl_sweep_against_torch(pq, dtype):
-    # broadcasting between p's and q's parameters, float32 and float64, values and gradients in both
-    for sp, sq in [((3,), (2, 1)), ((), (3,)), ((0,), ())]:
-        outs = {}
-        for lib in (D, TD):
-            r = np.random.default_rng(zlib.crc32(str((pq, sp, sq)).encode()))
-            leaves = []
-            ps = [sp] * len(SPECS[pq[0]][1])
-            qs = [sq] * len(SPECS[pq[1]][1])
-            p = _kl_build(lib, pq[0], ps, r, dtype, leaves)
-            q = _kl_build(lib, pq[1], qs, r, dtype, leaves)
-            try:
-                out = lib.kl_divergence(p, q)
-            except IndexError:  # torch's Bernoulli KL fails to broadcast its masks: expand p and q first
-                assert lib is TD and pq[1] == "Bernoulli"
-                shape = np.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape))
-                out = lib.kl_divergence(p.expand(shape), q.expand(shape))
-            outs[lib] = out, _grads(D if lib is D else torch, out, leaves)
-        (on, gn), (ot, gt) = outs[D], outs[TD]
-        what = f"KL{pq} {dtype.__name__} {sp} {sq}"
-        _close(on, ot, dtype, what)
-        assert on.dtype == np.dtype(str(ot.dtype).replace("torch.", "")), what
-        assert (gn is None) == (gt is None), what
-        for i, (a, b) in enumerate(zip(gn or [], gt or [])):
-            _close(a, b, dtype, f"{what} d/d arg {i}")
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-def test_kl_edges_against_torch(dtype):
-    cases = [("Bernoulli", dict(probs=np.array([0.0, 1.0, 0.5, 0.0, 1.0])),
-              "Bernoulli", dict(probs=np.array([0.0, 1.0, 0.0, 0.5, 0.5]))),
-             ("Categorical", dict(probs=np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]])),
-              "Categorical", dict(probs=np.array([[0.5, 0.5], [1.0, 0.0], [1.0, 0.0]]))),
-             ("OneHotCategorical", dict(logits=np.array([[-I, 0.0], [0.0, 0.0]])),
-              "OneHotCategorical", dict(logits=np.array([[0.0, 0.0], [-I, 0.0]]))),
-             ("Uniform", dict(low=np.array([0.0, 0.0, -1.0]), high=np.array([1.0, 1.0, 2.0])),
-              "Uniform", dict(low=np.array([0.0, 0.5, -3.0]), high=np.array([2.0, 2.0, 2.0]))),
-             ("Uniform", dict(low=np.array([-1.0, 0.5]), high=np.array([1.0, 1.0])),
-              "Exponential", dict(rate=np.array([1.0, 2.0]))),
-             ("Poisson", dict(rate=np.array([0.0, 1.0])), "Poisson", dict(rate=np.array([1.0, 2.0]))),
-             ("Binomial", dict(total_count=np.array([3.0, 4.0]), probs=np.array([0.2, 0.5])),
-              "Binomial", dict(total_count=np.array([3.0, 3.0]), probs=np.array([0.5, 0.5]))),
-             ("Geometric", dict(probs=np.array([1.0, 0.5])), "Geometric", dict(probs=np.array([0.5, 1.0]))),
-             ("Normal", dict(loc=np.zeros(2), scale=np.array([1e-20, 1.0])),
-              "Normal", dict(loc=np.ones(2), scale=np.array([1.0, 1e-20])))]
-    for cp, ap, cq, aq in cases:
-        outs = {}
-        for lib in (D, TD):
-            p, lp = _make(lib, cp, ap, dtype)
-            q, lq = _make(lib, cq, aq, dtype)
-            with np.errstate(all="ignore"):
-                out = lib.kl_divergence(p, q)
-                outs[lib] = out, _grads(D if lib is D else torch, out, lp + lq)
-        (on, gn), (ot, gt) = outs[D], outs[TD]
-        what = f"KL({cp}, {cq}) {dtype.__name__}"
-        _close(on, ot, dtype, what)
-        for i, (a, b) in enumerate(zip(gn or [], gt or [])):
-            _close(a, b, dtype, f"{what} d/d arg {i}")
-
-
-@pytest.mark.parametrize("kind", ["probs", "logits"])
-def test_geometric_entropy_float32_small_probs(kind):
-    # torch's bce_with_logits(logits, probs) / probs cancels x - x for negative logits: in float32 at probs 1e-6
-    # its entropy is ~7% off and the gradient ~50% (torch shares this); reference: the float64 closed form
-    # H = -log p - (1 - p) / p * log1p(-p), dH/dp = log1p(-p) / p^2
-    p64 = np.array([1e-6, 1e-5, 3e-4, 0.2, 0.9])
-    x = p64 if kind == "probs" else np.log(p64) - np.log1p(-p64)
-    t = npg.tensor(x.astype(np.float32), requires_grad=True)
-    p = p64.astype(np.float32).astype(float) if kind == "probs" else 1 / (1 + np.exp(-x.astype(np.float32)))
-    h = D.Geometric(**{kind: t}).entropy()
-    (g,) = npg.autograd.grad(h.sum(), [t])
-    np.testing.assert_allclose(h.data, -np.log(p) - (1 - p) / p * np.log1p(-p), rtol=1e-5)
-    dh_dp = np.log1p(-p) / p ** 2
-    np.testing.assert_allclose(g.data, dh_dp if kind == "probs" else dh_dp * p * (1 - p), rtol=1e-4)
-
-
-RSAMPLE = ["Normal", "LogNormal", "HalfNormal", "Cauchy", "HalfCauchy", "Laplace", "Gumbel", "Exponential",
-           "Uniform"]
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@pytest.mark.parametrize("name", RSAMPLE)
-def test_rsample_gradient_is_the_implicit_reparameterization(name, dtype):
-    # x = icdf(u; theta) for fixed noise, so dx/dtheta = -(dF/dtheta)(x) / pdf(x): the oracle is torch's cdf and
-    # log_prob differentiated at npgrad's samples (parameters broadcast against each other and the samples)
-    cls, params, _, _ = SPECS[name]
-    r = np.random.default_rng(zlib.crc32(name.encode()))
-    shapes = [(2, 1), (3,)][:len(params)] if len(params) == 2 else [(2, 3)]
-    arrays = _arrays(params, shapes, r)
-    npg.random.seed(5)
-    d, leaves = _make(D, cls, arrays, dtype)
-    x = d.rsample((4,))
-    assert x.dtype == dtype and x.shape == (4, 2, 3)
-    got = npg.autograd.grad(x.sum(), leaves)
-    t, _ = _make(TD, cls, arrays, np.float64)
-    xt = torch.tensor(x.data.astype(np.float64))
-    pdf = t.log_prob(xt).exp().detach().numpy()
-    for g, k in zip(got, arrays):
-        dF_k = torch.autograd.functional.jacobian(
-            lambda v: getattr(TD, cls)(**{**{kk: torch.tensor(a) for kk, a in arrays.items()}, k: v}).cdf(xt),
-            torch.tensor(arrays[k]))
-        dF_k = dF_k.reshape(xt.shape + (-1,)).numpy()
-        want = (-(dF_k / pdf[..., None])).sum(axis=tuple(range(xt.ndim)))
-        np.testing.assert_allclose(g.data.ravel(), want, rtol=1e-4 if dtype == np.float32 else 1e-7, atol=1e-5,
-                                   err_msg=f"d {name}.rsample / d {k}")
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-def test_samples_per_batch_element(dtype):
-    # each batch element is drawn with its own (broadcast) parameters: sample means against torch's means
-    npg.random.seed(11)
-    n = 20000
-    loc, sc, pr = np.array([[-5.0], [5.0]]), np.array([0.5, 1.0, 2.0]), np.array([0.1, 0.5, 0.9])
-    cases = [("Normal", (loc, sc)), ("Laplace", (loc, sc)), ("Gumbel", (loc, sc)), ("LogNormal", (loc / 5, sc / 4)),
-             ("Uniform", (loc, loc + sc)), ("Cauchy", None), ("Exponential", (sc,)), ("HalfNormal", (sc,)),
-             ("Poisson", (sc * 3,)), ("Bernoulli", (pr,)), ("Geometric", (pr,)),
-             ("Binomial", (np.array([[3.0], [10.0]]), pr)),
-             ("OneHotCategorical", (np.array([[0.7, 0.2, 0.1, 0.0], [0.0, 0.0, 0.5, 0.5]]),)),
-             ("Multinomial", (5, np.array([[0.7, 0.2, 0.1, 0.0], [0.0, 0.0, 0.5, 0.5]])))]
-    for cls, args in cases:
-        if args is None:
-            continue
-        d = getattr(D, cls)(*[npg.tensor(a.astype(dtype)) if isinstance(a, np.ndarray) else a for a in args])
-        t = getattr(TD, cls)(*[torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args])
-        x = d.sample((n,))
-        assert x.dtype == dtype and x.shape == (n,) + tuple(t.batch_shape) + tuple(t.event_shape), cls
-        m, v = t.mean.numpy(), t.variance.numpy()
-        assert (np.abs(x.data.astype(float).mean(0) - m) <= 6 * np.sqrt(v / n) + 1e-12).all(), cls
-    logits = np.log(np.array([[0.7, 0.2, 0.1, 0.0], [0.0, 0.0, 0.5, 0.5]]) + 1e-300).astype(dtype)
-    x = D.Categorical(logits=npg.tensor(logits)).sample((n,)).data
-    assert x.dtype == np.int64
-    for i, p in enumerate(np.exp(logits.astype(float))):
-        freq = np.bincount(x[:, i], minlength=4) / n
-        assert (np.abs(freq - p) <= 6 * np.sqrt(p * (1 - p) / n) + 1e-12).all()
