@@ -167,3 +167,17 @@ def test_samples_per_batch_element(dtype):
     for i, p in enumerate(np.exp(logits.astype(float))):
         freq = np.bincount(x[:, i], minlength=4) / n
         assert (np.abs(freq - p) <= 6 * np.sqrt(p * (1 - p) / n) + 1e-12).all()
+
+
+def test_categorical_list_params_take_the_default_dtype():
+    # a list of floats became float64 whatever npgrad's default dtype (numbers follow the default dtype)
+    old = npg.get_default_dtype()
+    try:
+        npg.set_default_dtype(np.float32)
+        for kw in (dict(probs=[0.2, 0.8]), dict(logits=(0.0, 1.0)), dict(probs=np.array([1, 3]))):
+            for cls in (D.Categorical, D.OneHotCategorical):
+                assert cls(**kw).probs.dtype == np.float32, (cls, kw)
+        assert D.Multinomial(2, probs=[0.5, 0.5]).sample().dtype == np.float32
+        assert D.Categorical(probs=np.array([0.2, 0.8])).probs.dtype == np.float64  # a float array keeps its own
+    finally:
+        npg.set_default_dtype(old)
