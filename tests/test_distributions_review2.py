@@ -181,3 +181,44 @@ def test_categorical_list_params_take_the_default_dtype():
         assert D.Categorical(probs=np.array([0.2, 0.8])).probs.dtype == np.float64  # a float array keeps its own
     finally:
         npg.set_default_dtype(old)
+
+
+EXPFAM = [("Normal", (np.array([0.0, 1.0, -2.0]), np.array([1.0, 2.0, 0.3])),
+           (np.array([1.0, 0.0, 0.5]), np.array([0.5, 3.0, 1.0]))),
+          ("Bernoulli", (np.array([0.2, 0.7, 0.5]),), (np.array([0.5, 0.1, 0.9]),)),
+          ("Exponential", (np.array([0.2, 0.7, 3.0]),), (np.array([0.5, 0.1, 1.0]),)),
+          ("Poisson", (np.array([0.2, 0.7, 3.0]),), (np.array([0.5, 0.1, 4.0]),))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("case", EXPFAM, ids=[c[0] for c in EXPFAM])
+def test_bregman_kl_and_entropy_gradients(case, dtype):
+    # the generic exponential-family KL (and entropy) against torch's closed forms, values and gradients in
+    # every parameter: torch's own Bregman KL detaches p's natural parameters, so it has no gradient in p's
+    # parameters (nor its generic entropy in any); npgrad's keeps them
+    from npgrad.distributions.kl import _kl_expfamily_expfamily
+    cls, pa, qa = case
+    tol = dict(rtol=2e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-12)
+    pn = [npg.tensor(a.astype(dtype), requires_grad=True) for a in pa]
+    qn = [npg.tensor(a.astype(dtype), requires_grad=True) for a in qa]
+    pt = [torch.tensor(a, requires_grad=True) for a in pa]
+    qt = [torch.tensor(a, requires_grad=True) for a in qa]
+    kn = _kl_expfamily_expfamily(getattr(D, cls)(*pn), getattr(D, cls)(*qn))
+    kt = TD.kl_divergence(getattr(TD, cls)(*pt), getattr(TD, cls)(*qt))  # torch's closed form
+    assert kn.dtype == dtype
+    np.testing.assert_allclose(kn.data, kt.detach().numpy(), **tol)
+    for a, b in zip(npg.autograd.grad(kn.sum(), pn + qn), torch.autograd.grad(kt.sum(), pt + qt)):
+        np.testing.assert_allclose(a.data, b.numpy(), **tol)
+    if cls == "Poisson":
+        with pytest.raises(NotImplementedError):  # no _mean_carrier_measure, as torch
+            D.ExponentialFamily.entropy(D.Poisson(pn[0]))
+        return
+    hn = D.ExponentialFamily.entropy(getattr(D, cls)(*pn))
+    ht = getattr(TD, cls)(*pt).entropy()
+    np.testing.assert_allclose(hn.data, ht.detach().numpy(), **tol)
+    for a, b, x in zip(npg.autograd.grad(hn.sum(), pn, allow_unused=True),
+                       torch.autograd.grad(ht.sum(), pt, allow_unused=True), pa):  # (Normal's: none in loc)
+        np.testing.assert_allclose(np.zeros(x.shape) if a is None else a.data,
+                                   np.zeros(x.shape) if b is None else b.numpy(), **tol)
+    with npg.no_grad():  # also under no_grad (the log normalizer's gradient is taken with grad enabled)
+        assert not D.ExponentialFamily.entropy(getattr(D, cls)(*pn)).requires_grad
