@@ -222,3 +222,46 @@ def test_bregman_kl_and_entropy_gradients(case, dtype):
                                    np.zeros(x.shape) if b is None else b.numpy(), **tol)
     with npg.no_grad():  # also under no_grad (the log normalizer's gradient is taken with grad enabled)
         assert not D.ExponentialFamily.entropy(getattr(D, cls)(*pn)).requires_grad
+
+
+def _second_order(lib, out, leaves):
+    """d/d leaves of sum(|d sum(out) / d leaves|^2): exercises every op's double backward."""
+    grad = npg.autograd.grad if lib is D else torch.autograd.grad
+    if not out.requires_grad:
+        return None
+    g = grad(out.sum(), leaves, create_graph=True, allow_unused=True)
+    terms = [(gi * gi).sum() for gi in g if gi is not None and gi.requires_grad]
+    if not terms:
+        return None
+    s = terms[0]
+    for t in terms[1:]:
+        s = s + t
+    h = grad(s, leaves, allow_unused=True)
+    return [np.zeros(tuple(x.shape)) if a is None else (a.data if lib is D else a.numpy()) for a, x in zip(h, leaves)]
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_second_order_gradients_against_torch(name):
+    cls, params, gen, cont = SPECS[name]
+    r = np.random.default_rng(zlib.crc32(name.encode()))
+    arrays = _arrays(params, [(3,)] * len(params), r)
+    value = gen(r, (3,), arrays)
+    methods = (["log_prob", "cdf", "icdf"] if cont else ["log_prob"]) + ["entropy", "mean", "variance", "stddev"]
+    for method in methods:
+        got = []
+        for lib in (D, TD):
+            d, leaves = _make(lib, cls, arrays, np.float64)
+            v = value if method != "icdf" else np.array([0.2, 0.5, 0.9])
+            x = npg.tensor(v, requires_grad=cont) if lib is D else torch.tensor(v, requires_grad=cont)
+            try:
+                out = getattr(d, method)(x) if method in ("log_prob", "cdf", "icdf") else (
+                    d.entropy() if method == "entropy" else getattr(d, method))
+            except NotImplementedError:
+                break
+            got.append(_second_order(lib, out, leaves + ([x] if cont and method in ("log_prob", "cdf", "icdf")
+                                                       else [])))
+        if len(got) < 2:
+            continue
+        assert (got[0] is None) == (got[1] is None), (name, method)
+        for a, b in zip(got[0] or [], got[1] or []):
+            np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-10, err_msg=f"{name}.{method}")
