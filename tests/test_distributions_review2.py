@@ -265,3 +265,25 @@ def test_second_order_gradients_against_torch(name):
         assert (got[0] is None) == (got[1] is None), (name, method)
         for a, b in zip(got[0] or [], got[1] or []):
             np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-10, err_msg=f"{name}.{method}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_uniform_noise_stays_below_its_upper_bound(dtype, monkeypatch):
+    # a float64 uniform draw just below 1 rounds to 1.0 in float32: Laplace.rsample was inf, Uniform's sample
+    # its excluded upper bound (log_prob -inf), Cauchy's huge and of the wrong sign
+    from npgrad.distributions import utils
+
+    class Top:  # the largest float64 draws
+        def uniform(self, low, high, size):
+            return np.full(size, np.nextafter(high, low))
+
+        def random(self, size):
+            return np.full(size, np.nextafter(1.0, 0.0))
+    monkeypatch.setattr(utils._random, "get_generator", lambda: Top())
+    z, o = npg.tensor(np.zeros(2, dtype)), npg.tensor(np.ones(2, dtype))
+    for cls in (D.Laplace, D.Gumbel, D.Cauchy):
+        x = cls(z, o).rsample()
+        assert x.dtype == dtype and np.isfinite(x.data).all() and (x.data > 0).all(), cls
+    u = D.Uniform(z, o)
+    x = u.rsample()
+    assert (x.data < 1).all() and np.isfinite(u.log_prob(x).data).all()
