@@ -287,3 +287,25 @@ def test_uniform_noise_stays_below_its_upper_bound(dtype, monkeypatch):
     u = D.Uniform(z, o)
     x = u.rsample()
     assert (x.data < 1).all() and np.isfinite(u.log_prob(x).data).all()
+
+
+def test_supports_constraints_and_flags_match_torch():
+    p = np.array([[0.2, 0.8], [0.5, 0.5]])
+    build = [("Normal", (0.5, 2.0)), ("LogNormal", (0.5, 2.0)), ("HalfNormal", (2.0,)), ("Cauchy", (0.5, 2.0)),
+             ("HalfCauchy", (2.0,)), ("Laplace", (0.5, 2.0)), ("Gumbel", (0.5, 2.0)), ("Exponential", (2.0,)),
+             ("Uniform", (0.5, 2.0)), ("Bernoulli", (0.3,)), ("Geometric", (0.3,)), ("Poisson", (2.0,)),
+             ("Binomial", (4, 0.3)), ("Categorical", (p,)), ("OneHotCategorical", (p,)), ("Multinomial", (3, p))]
+    for cls, args in build:
+        d = getattr(D, cls)(*[npg.tensor(a) if isinstance(a, np.ndarray) else a for a in args])
+        t = getattr(TD, cls)(*[torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args])
+        assert d.has_rsample == t.has_rsample and d.has_enumerate_support == t.has_enumerate_support, cls
+        assert d.support.is_discrete == t.support.is_discrete and d.support.event_dim == t.support.event_dim, cls
+        assert type(d.support).__name__ == type(t.support).__name__, cls
+        if cls not in ("Binomial", "Uniform", "Categorical"):  # (bounds print as tensors in torch)
+            assert repr(d.support) == repr(t.support), cls
+        assert set(d.arg_constraints) == set(t.arg_constraints), cls
+        for k, c in d.arg_constraints.items():
+            assert type(c).__name__ == type(t.arg_constraints[k]).__name__, (cls, k)
+        assert d.batch_shape == tuple(t.batch_shape) and d.event_shape == tuple(t.event_shape), cls
+        if hasattr(t, "param_shape"):
+            assert d.param_shape == tuple(t.param_shape), cls
