@@ -232,4 +232,5 @@ class ExponentialFamily(Distribution):
 
     @property
     def _mean_carrier_measure(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement entropy (no _mean_carrier_measure "
+                                  "for the generic exponential-family entropy)")

@@ -344,6 +344,7 @@ def _abs_complex(z):
 _ABS_COMPLEX_VJPS = (lambda g, y, z: g * _sgn(z),)
 _ABS_COMPLEX_JVPS = (lambda t, y, z: np.real(np.conj(_sgn(z)) * t),)
 
+
 def _div_b(g, y, a, b):
     # d(a / b)/db = -(a / b) / b, divided twice as PyTorch: a / (b * b) overflows (b * b -> inf or 0) where the
     # gradient is finite, e.g. a = 1e30, b = 1e20 in float32 gave 0 instead of -1e-10, a = b = 1e-30 gave -inf
