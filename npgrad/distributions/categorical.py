@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import ops
+from ..dtypes import get_default_dtype
 from ..tensor import Tensor, as_tensor
 from . import constraints
 from .distribution import Distribution
@@ -12,10 +13,14 @@ __all__ = ["Categorical", "OneHotCategorical"]
 
 
 def _param(name, v):
+    """``probs``/``logits`` as a tensor: a float array keeps its dtype; a list, tuple or integer array gets npgrad's
+    default dtype (as numbers do in ``broadcast_all``)."""
     if isinstance(v, Tensor):
         return v
     if isinstance(v, (np.ndarray, list, tuple)):
-        return as_tensor(np.asarray(v, dtype=float) if np.asarray(v).dtype.kind != "f" else np.asarray(v))
+        arr = np.asarray(v)
+        keep = isinstance(v, np.ndarray) and arr.dtype.kind == "f"
+        return as_tensor(arr if keep else arr.astype(get_default_dtype()))
     raise ValueError(f"Categorical: `{name}` must be a Tensor or array, got {type(v).__name__}")
 
 

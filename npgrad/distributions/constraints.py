@@ -108,7 +108,8 @@ class _IndependentConstraint(Constraint):
         if result.ndim < n:
             expected = self.base_constraint.event_dim + n
             raise ValueError(f"Expected value.dim() >= {expected} but got {np.ndim(v)}")
-        return result.reshape(result.shape[:result.ndim - n] + (-1,)).all(-1)
+        k = result.ndim - n  # (an explicit size: -1 cannot be inferred for a size-0 batch)
+        return result.reshape(result.shape[:k] + (int(np.prod(result.shape[k:])),)).all(-1)
 
     def __repr__(self):
         return f"{self.__class__.__name__[1:]}({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"

@@ -3,7 +3,8 @@ import warnings
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
+from ..autograd import grad as _grad
+from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
 from . import constraints
 from .utils import _as_value, lazy_property
@@ -193,9 +194,34 @@ class Distribution:
 
 
 class ExponentialFamily(Distribution):
-    """Marker base of exponential families (torch's ``ExponentialFamily``); ``kl_divergence`` between two different
+    """Base of exponential families (torch's ``ExponentialFamily``); ``kl_divergence`` between two different
     ones raises NotImplementedError as torch. Subclasses may define ``_natural_params`` and
-    ``_log_normalizer(*natural_params)`` (then the Bregman-divergence KL between two of the same family works)."""
+    ``_log_normalizer(*natural_params)`` (then the Bregman-divergence KL between two of the same family works) and
+    ``_mean_carrier_measure`` (then the generic ``entropy`` does)."""
+
+    def _bregman_terms(self):
+        """The natural parameters, the log normalizer A at them and grad A, all differentiable in this
+        distribution's parameters (torch detaches the natural parameters first, so its Bregman KL has no
+        gradient in p's parameters and its generic entropy none at all)."""
+        with enable_grad():
+            nparams = []
+            for t in self._natural_params:
+                if not t.requires_grad:
+                    t = t.detach()
+                    t.requires_grad = True
+                nparams.append(t)
+            lg_normal = self._log_normalizer(*nparams)
+            grads = _grad(lg_normal.sum(), nparams, create_graph=True)
+        return nparams, lg_normal, grads
+
+    def entropy(self):
+        """``A(eta) - <eta, grad A(eta)> - E[carrier measure]`` (torch's generic exponential-family entropy)."""
+        result = -self._mean_carrier_measure
+        nparams, lg_normal, grads = self._bregman_terms()
+        result = lg_normal + result
+        for t, g in zip(nparams, grads):
+            result = result - (t * g).reshape(*(self._batch_shape + (-1,))).sum(-1)
+        return result
 
     @property
     def _natural_params(self):
@@ -206,4 +232,5 @@ class ExponentialFamily(Distribution):
 
     @property
     def _mean_carrier_measure(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement entropy (no _mean_carrier_measure "
+                                  "for the generic exponential-family entropy)")

@@ -4,9 +4,10 @@ import numpy as np
 from .. import ops
 from ..tensor import as_tensor
 from . import constraints
-from .bernoulli import _bce_with_logits, _probs_or_logits
+from .bernoulli import _probs_or_logits
 from .distribution import Distribution
-from .utils import _draw, _param_batch_shape, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import (_clamp_by_zero, _draw, _param_batch_shape, broadcast_all, lazy_property, logits_to_probs,
+                    probs_to_logits)
 
 __all__ = ["Geometric"]
 
@@ -74,4 +75,9 @@ class Geometric(Distribution):
         return value * (-probs).log1p() + self.probs.log()
 
     def entropy(self):
-        return _bce_with_logits(self.logits, self.probs) / self.probs
+        """``bce_with_logits(logits, probs) / probs`` as torch, with the cross entropy summed in the stable form
+        ``max(x, 0) - p x + log1p(exp(-|x|))``: torch's form subtracts ``x`` from ``x`` for negative logits, which
+        the division by a small ``probs`` amplifies (float32: at probs 1e-6 the entropy was 7% off and its
+        gradient 50%). Same gradient formula as torch's (``sigmoid(x) - p`` in ``x``, ``-x`` in ``p``)."""
+        x, p = self.logits, self.probs
+        return (_clamp_by_zero(x) - p * x + (-x.abs()).exp().log1p()) / p

@@ -33,13 +33,25 @@ class Gumbel(Distribution):
         y = (self.loc - value) / self.scale
         return (y - y.exp()) - self.scale.log()
 
+    def _base_bounds(self):
+        """torch's base Uniform(tiny, 1 - eps) of this dtype: its low and its width."""
+        fi = np.finfo(self.loc.dtype)
+        low, high = fi.dtype.type(fi.tiny), fi.dtype.type(1 - fi.eps)
+        return float(low), float(high - low)
+
     def cdf(self, value):
+        """As torch (a transformed Uniform(tiny, 1 - eps)): ``exp(-exp(-(value - loc) / scale))`` mapped affinely
+        from [tiny, 1 - eps] onto [0, 1] and clamped (within an ulp or two of the exact cdf)."""
         value = self._value(value, self.loc)
-        return (-(-(value - self.loc) / self.scale).exp()).exp()
+        low, width = self._base_bounds()
+        u = (-(-(value - self.loc) / self.scale).exp()).exp()
+        return ((u - low) / width).clamp(min=0, max=1)
 
     def icdf(self, value):
-        value = _as_value(value, self.loc)
-        return self.loc - self.scale * (-value.log()).log()
+        """As torch: ``value`` mapped affinely onto [tiny, 1 - eps] first, so icdf(0) and icdf(1) are finite."""
+        low, width = self._base_bounds()
+        u = _as_value(value, self.loc) * width + low
+        return self.loc - self.scale * (-u.log()).log()
 
     @property
     def mean(self):

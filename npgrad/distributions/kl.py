@@ -7,7 +7,6 @@ from functools import total_ordering
 import numpy as np
 
 from .. import ops
-from ..autograd import grad as _grad
 from .bernoulli import Bernoulli
 from .binomial import Binomial
 from .categorical import Categorical, OneHotCategorical
@@ -142,16 +141,13 @@ def _kl_exponential_exponential(p, q):
 
 @register_kl(ExponentialFamily, ExponentialFamily)
 def _kl_expfamily_expfamily(p, q):
-    """Bregman divergence of the log normalizer, for two of the same family with natural parameters."""
+    """Bregman divergence of the log normalizer, for two of the same family with natural parameters (with
+    gradients in p's parameters too: torch's have none, its natural parameters of p being detached)."""
     if type(p) is not type(q):
         raise NotImplementedError("The cross KL-divergence between different exponential families cannot be "
                                   "computed using Bregman divergences")
-    p_nparams = [t.detach() for t in p._natural_params]
-    for t in p_nparams:
-        t.requires_grad = True
+    p_nparams, lg_normal, gradients = p._bregman_terms()
     q_nparams = q._natural_params
-    lg_normal = p._log_normalizer(*p_nparams)
-    gradients = _grad(lg_normal.sum(), p_nparams, create_graph=True)
     result = q._log_normalizer(*q_nparams) - lg_normal
     for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
         result = result - _sum_rightmost((qnp - pnp) * g, len(q.event_shape))

@@ -2,6 +2,8 @@
 ``base_dist`` Normal, as torch's TransformedDistribution subclasses are)."""
 import math
 
+import numpy as np
+
 from .. import ops
 from . import constraints
 from .distribution import ExponentialFamily, Distribution
@@ -171,8 +173,14 @@ class LogNormal(Distribution):
         return self.base_dist.log_prob(y) - y
 
     def cdf(self, value):
-        value = self._value(value, self.loc)
-        return self.base_dist.cdf(value.log())
+        """As torch's transformed distribution: ``log(value)`` is validated against the base Normal's support, so
+        ``cdf(0)`` is 0 and a negative value raises."""
+        value = _as_value(value, self.loc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = value.log()
+        if self._validate_args:
+            self.base_dist._validate_sample(y)
+        return self.base_dist.cdf(y)
 
     def icdf(self, value):
         return self.base_dist.icdf(value).exp()

@@ -56,8 +56,12 @@ def _standard_normal(shape, dtype):
 
 
 def _uniform(shape, dtype, low=0.0, high=1.0):
-    """Uniform in [low, high) of ``dtype``; never below ``low`` after rounding."""
-    return _draw(lambda g, s: np.maximum(g.uniform(low, high, s).astype(dtype), dtype.type(low)), shape, dtype)
+    """Uniform in [low, high) of ``dtype``, also after rounding: a float64 draw just below ``high`` rounded up to
+    ``high`` in float32 (one in ~3e7 draws), which made Laplace.rsample inf, Uniform's sample its excluded upper
+    bound (log_prob -inf) and Cauchy's a draw from the wrong tail."""
+    dtype = np.dtype(dtype)
+    lo, hi = dtype.type(low), np.nextafter(dtype.type(high), dtype.type(-np.inf))
+    return _draw(lambda g, s: np.clip(g.uniform(low, high, s).astype(dtype), lo, hi), shape, dtype)
 
 
 def _sum_rightmost(value, dim):

@@ -344,15 +344,20 @@ def _abs_complex(z):
 _ABS_COMPLEX_VJPS = (lambda g, y, z: g * _sgn(z),)
 _ABS_COMPLEX_JVPS = (lambda t, y, z: np.real(np.conj(_sgn(z)) * t),)
 
+
+def _div_b(g, y, a, b):
+    # d(a / b)/db = -(a / b) / b, divided twice as PyTorch: a / (b * b) overflows (b * b -> inf or 0) where the
+    # gradient is finite, e.g. a = 1e30, b = 1e20 in float32 gave 0 instead of -1e-10, a = b = 1e-30 gave -inf
+    return -g * ((a / b) / b)
+
+
 # ------------------------------------------------------------------------ binary ops
 #            name            forward          VJP d/da                       VJP d/db      JVP  values read
 add        = binary("add",        np.add,          passthrough,                   passthrough, DIAG, "")
 sub        = binary("sub",        np.subtract,     passthrough,                   lambda g, y, a, b: -g, DIAG, "")
 mul        = binary("mul",        np.multiply,     lambda g, y, a, b: g * b,      lambda g, y, a, b: g * a,
                     DIAG, ("b", "a"))
-div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,      lambda g, y, a, b: -g * a / (b * b),
-                    DIAG,
-                    ("b", "ab"))
+div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,      _div_b, DIAG, ("b", "ab"))
 power      = binary("pow",        np.power,        _pow_base,                     _pow_exponent, DIAG, ("ab", "aby"))
 maximum    = binary("maximum",    np.maximum,      _er.max_a,     # ties split the gradient evenly; NaN: see
                     _er.max_b, DIAG, "ab")                          # npgrad/ops/_edge_rules.py (as PyTorch)
