@@ -188,3 +188,21 @@ def test_set_num_threads_inside_a_threaded_call_holds_afterwards():
     finally:
         npg.set_num_threads(before)
     assert _blas.blas_threads() == before
+
+
+def _child_threads(q):
+    q.put((_blas._depth, _blas.blas_threads()))
+
+
+def test_a_child_forked_during_a_threaded_call_gets_blas_threads_back():
+    """Forked while another thread holds OpenBLAS at one thread (a threaded convolution running), the child
+    starts with the parent's count and no open context."""
+    before = _blas.blas_threads()
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    with _blas.single_threaded() as on:
+        p = ctx.Process(target=_child_threads, args=(q,))
+        p.start()
+    depth, threads = q.get(timeout=60)
+    p.join(timeout=60)
+    assert on and depth == 0 and threads == before

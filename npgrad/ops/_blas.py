@@ -87,6 +87,20 @@ class single_threaded:
         return False
 
 
+def _after_fork_in_child():
+    """A child forked while another thread of the parent held single_threaded() open: that thread does not
+    exist here, so its context never closes; put OpenBLAS's count back and forget the context."""
+    global _depth, _lock
+    _lock = threading.Lock()
+    if _depth:
+        _depth = 0
+        _set(_saved)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def can_set_threads():
     """Whether ``single_threaded()`` can take effect (OpenBLAS's set_num_threads was found)."""
     if _get is None:
