@@ -109,8 +109,8 @@ class FisherSnedecor(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        x1 = self._gamma1.rsample(sample_shape).reshape(*shape)
-        x2 = self._gamma2.rsample(sample_shape).reshape(*shape)
+        x1 = self._gamma1.rsample(sample_shape).reshape(shape)
+        x2 = self._gamma2.rsample(sample_shape).reshape(shape)
         y = x1 / x2
         np.maximum(y.data, np.finfo(y.dtype).tiny, out=y.data)   # (as torch: not in the graph)
         return y
