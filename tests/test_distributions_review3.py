@@ -101,3 +101,113 @@ def test_mvn_scale_tril_with_a_tiny_diagonal(tiny):
     for p_n, p_t, qq_n, qq_t in [(d, t, q_n, q_t), (q_n, q_t, d, t)]:
         np.testing.assert_allclose(D.kl_divergence(p_n, qq_n).data, TD.kl_divergence(p_t, qq_t).detach().numpy(),
                                    rtol=1e-9)
+
+
+# ---------------------------------------------------------------- extreme parameters and support boundaries
+
+def _tensors(lib, arrays, dtype, grad):
+    mk = npg.tensor if lib is D else torch.tensor
+    return [mk(np.asarray(a, dtype), requires_grad=g) for a, g in zip(arrays, grad)]
+
+
+def _out_and_grads(lib, make, arrays, dtype, method, value, grad=None):
+    leaves = _tensors(lib, arrays, dtype, grad or [True] * len(arrays))
+    d = make(lib, *leaves)
+    if method in ("log_prob", "cdf"):
+        out = getattr(d, method)((npg.tensor if lib is D else torch.tensor)(np.asarray(value, dtype)))
+    else:
+        out = getattr(d, method)
+        out = out() if callable(out) else out
+    if lib is D:
+        leaves = [t for t in leaves if t.requires_grad]
+        grads = npg.autograd.grad(out.sum(), leaves, allow_unused=True) if out.requires_grad else []
+        return np.asarray(out.data), out.dtype, [None if g is None else np.asarray(g.data) for g in grads]
+    leaves = [t for t in leaves if t.requires_grad]
+    grads = torch.autograd.grad(out.sum(), leaves, allow_unused=True) if out.requires_grad else []
+    return out.detach().numpy(), out.detach().numpy().dtype, [None if g is None else g.numpy() for g in grads]
+
+
+C = np.array([1e-3, 0.5, 1.0, 3.0, 1e4])
+DF = np.array([1e-3, 0.5, 1.0, 3.0, 1e4, 1e8])
+EXTREME = {   # name: (constructor, parameter arrays, boundary and extreme values, methods)
+    "Gamma": (lambda L, c, r: L.Gamma(c, r), [C, np.full(5, 2.0)], [0.0, 1e-30, 1e-3, 2.0, 1e4], ["cdf"]),
+    "Chi2": (lambda L, df: L.Chi2(df), [DF], [0.0, 1e-30, 1e-3, 1.0, 1e5], []),
+    "Beta": (lambda L, a, b: L.Beta(a, b), [C, C[::-1].copy()], [0.0, 1e-30, 0.3, 1 - 1e-7, 1.0], []),
+    "Dirichlet": (lambda L, c: L.Dirichlet(c), [np.stack([C, C[::-1]], -1)],
+                  [[0.0, 1.0], [1e-30, 1.0], [0.3, 0.7], [1.0, 0.0]], []),
+    "StudentT": (lambda L, df, s: L.StudentT(df, 0.5, s), [DF, np.full(6, 2.0)], [0.0, 1e-3, 1e5, -1e20], []),
+    "FisherSnedecor": (lambda L, a, b: L.FisherSnedecor(a, b), [DF, DF[::-1].copy()], [1e-30, 1e-3, 1.0, 1e5], []),
+}
+EXTREME_CASES = [(n, m, v) for n, (_, _, vals, ms) in EXTREME.items() for m in ["log_prob"] + ms for v in vals] + \
+    [(n, m, None) for n in EXTREME for m in ["mean", "variance", "mode", "entropy"]
+     if not (n == "FisherSnedecor" and m == "entropy")]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name, method, value", EXTREME_CASES)
+def test_extreme_parameters_and_boundary_values_against_torch(name, method, value, dtype):
+    """Concentrations/degrees of freedom from 1e-3 to 1e4 (1e8), values at and beyond the support's ends:
+    values, dtypes and gradients against torch (NaN and inf where torch has them)."""
+    make, arrays, _, _ = EXTREME[name]
+    if method == "entropy" and dtype == np.float32:
+        # (float32 entropies at 1e4 cancel terms of size 1e5 in both libraries: compare the moderate ones)
+        arrays = [np.minimum(a, 50.0) for a in arrays]
+    if value is not None:
+        value = np.broadcast_to(np.asarray(value, float), np.broadcast_shapes(*[np.shape(a) for a in arrays]))
+    # (torch cannot differentiate the incomplete gamma function in the concentration: checked against SciPy below)
+    grad = [False, True] if method == "cdf" else None
+    vn, dn, gn = _out_and_grads(D, make, arrays, dtype, method, value, grad)
+    vt, dt_, gt = _out_and_grads(TD, make, arrays, dtype, method, value, grad)
+    assert vn.shape == vt.shape and dn == dt_, (vn.shape, vt.shape, dn, dt_)
+    rtol = 1e-9 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(vn, vt, rtol=rtol, atol=1e-6 if dtype == np.float32 else 1e-12)
+    assert len(gn) == len(gt)
+    if method == "cdf" and not np.any(value):
+        # P(c, rate * 0) = 0 for every rate: the exact rate gradient is 0 where torch's is NaN at c = 1 (its
+        # density x^(c-1) at x = 0 is exp(0 * log 0)); below 1 both are 0 * inf = NaN
+        gt = [np.where(np.isnan(gt[0]) & (arrays[0] >= 1), 0.0, gt[0])]
+    for a, b in zip(gn, gt):
+        if b is None:
+            assert a is None or not np.any(a), a
+            continue
+        np.testing.assert_allclose(a, b, rtol=1e-7 if dtype == np.float64 else 1e-4,
+                                   atol=1e-10 if dtype == np.float64 else 1e-5)
+
+
+SCALAR = {
+    "Gamma": lambda L, T: L.Gamma(T(1.5), T(2.0)), "Chi2": lambda L, T: L.Chi2(T(3.0)),
+    "Beta": lambda L, T: L.Beta(T(0.5), T(2.0)), "StudentT": lambda L, T: L.StudentT(T(3.0), T(0.5), T(2.0)),
+    "FisherSnedecor": lambda L, T: L.FisherSnedecor(T(3.0), T(5.0)),
+    "Dirichlet": lambda L, T: L.Dirichlet(T([0.5, 2.0, 1.0])),
+    "MultivariateNormal": lambda L, T: L.MultivariateNormal(T([0.5, 1.0]), scale_tril=T([[1.0, 0.0], [0.3, 2.0]])),
+    "LowRankMultivariateNormal": lambda L, T: L.LowRankMultivariateNormal(T([0.5, 1.0]), T([[1.0], [0.3]]),
+                                                                          T([1.0, 2.0])),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(SCALAR))
+def test_unbatched_distributions_sample_like_torch(name, dtype):
+    """Empty batch_shape: sample/rsample shapes and dtypes, log_prob of the samples (FisherSnedecor's rsample
+    reshaped its Gamma draws with ``reshape(*())``, a TypeError, for 0-d df1 and df2)."""
+    dn = SCALAR[name](D, lambda a: npg.tensor(np.asarray(a, dtype)))
+    dt_ = SCALAR[name](TD, lambda a: torch.tensor(np.asarray(a, dtype)))
+    for shape in [(), (3,), (2, 0)]:
+        for fn in ("sample", "rsample"):
+            sn, st = getattr(dn, fn)(shape), getattr(dt_, fn)(shape)
+            assert tuple(sn.shape) == tuple(st.shape) and sn.dtype == st.detach().numpy().dtype, (fn, shape)
+            lp = dn.log_prob(sn)
+            assert tuple(lp.shape) == shape + tuple(dt_.batch_shape) and np.all(np.isfinite(lp.data))
+
+
+@pytest.mark.parametrize("cls", ["Gamma", "Chi2"])
+def test_gamma_log_prob_casts_the_value_to_the_parameter_dtype(cls):
+    """torch's Gamma.log_prob casts the value to the rate's dtype: a float64 (or integer) value with float32
+    parameters gives a float32 log_prob, equal to torch's."""
+    args = (np.float32(2.5), np.float32(1.5)) if cls == "Gamma" else (np.float32(3.0),)
+    dn = getattr(D, cls)(*[npg.tensor(a) for a in args])
+    dt_ = getattr(TD, cls)(*[torch.tensor(a) for a in args])
+    for v in (np.array([0.3, 2.0]), np.array([1, 3])):
+        a, b = dn.log_prob(npg.tensor(v)), dt_.log_prob(torch.tensor(v))
+        assert a.dtype == np.float32 == b.numpy().dtype
+        np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-6)
