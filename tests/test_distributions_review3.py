@@ -96,8 +96,9 @@ def test_mvn_scale_tril_with_a_tiny_diagonal(tiny):
         np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-8, atol=1e-10 * np.abs(b.numpy()).max())
     np.testing.assert_allclose(d.precision_matrix.data, t.precision_matrix.detach().numpy(), rtol=1e-9,
                                atol=1e-12 * np.abs(t.precision_matrix.detach().numpy()).max())
-    q_n = D.MultivariateNormal(npg.zeros(3, dtype=np.float64), scale_tril=npg.tensor(np.eye(3) + np.tril(L, -1)))
-    q_t = TD.MultivariateNormal(torch.zeros(3, dtype=torch.float64), scale_tril=torch.tensor(np.eye(3) + np.tril(L, -1)))
+    Lq = np.eye(3) + np.tril(L, -1)
+    q_n = D.MultivariateNormal(npg.zeros(3, dtype=np.float64), scale_tril=npg.tensor(Lq))
+    q_t = TD.MultivariateNormal(torch.zeros(3, dtype=torch.float64), scale_tril=torch.tensor(Lq))
     for p_n, p_t, qq_n, qq_t in [(d, t, q_n, q_t), (q_n, q_t, d, t)]:
         np.testing.assert_allclose(D.kl_divergence(p_n, qq_n).data, TD.kl_divergence(p_t, qq_t).detach().numpy(),
                                    rtol=1e-9)
@@ -211,3 +212,138 @@ def test_gamma_log_prob_casts_the_value_to_the_parameter_dtype(cls):
         a, b = dn.log_prob(npg.tensor(v)), dt_.log_prob(torch.tensor(v))
         assert a.dtype == np.float32 == b.numpy().dtype
         np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- standard_gamma's gradient at the smallest samples
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_standard_gamma_gradient_at_tiny_concentrations_against_the_inverse_cdf(dtype):
+    """rsample's gradient for concentrations 1e-3..1e-2, where most float32 samples are clamped to the smallest
+    normal number: the implicit gradient at the sample against central differences of SciPy's inverse CDF
+    (at the sample's own CDF level), and finite everywhere."""
+    import scipy.special as sp
+    from npgrad.distributions._gamma_sample import standard_gamma
+    npg.manual_seed(3)
+    a = npg.tensor(np.repeat(np.array([1e-3, 1e-2, 0.1], dtype), 200), requires_grad=True)
+    x = standard_gamma(a)
+    g = npg.autograd.grad(x.sum(), [a])[0].data
+    assert x.dtype == dtype and np.all(x.data >= np.finfo(dtype).tiny) and np.all(np.isfinite(g))
+    av, xv = a.data.astype(float), x.data.astype(float)
+    u = sp.gammainc(av, xv)
+    keep = (u > 1e-300) & (u < 1 - 1e-12)
+    h = av * 1e-6
+    fd = (sp.gammaincinv(av + h, u) - sp.gammaincinv(av - h, u)) / (2 * h)
+    np.testing.assert_allclose(g[keep], fd[keep], rtol=1e-4 if dtype == np.float64 else 2e-3)
+
+
+# ---------------------------------------------------------------- transforms at saturation
+
+SAT = np.array([-1e4, -200.0, -100.0, -50.0, -20.0, -5.0, 0.0, 5.0, 20.0, 50.0, 100.0, 200.0, 1e4])
+TRANSFORMS = {
+    "sigmoid": lambda L: L.transforms.SigmoidTransform(),
+    "tanh": lambda L: L.transforms.TanhTransform(),
+    "exp": lambda L: L.transforms.ExpTransform(),
+    "affine_sigmoid": lambda L: L.transforms.ComposeTransform([L.transforms.AffineTransform(0.5, -2.0),
+                                                               L.transforms.SigmoidTransform()]),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(TRANSFORMS))
+def test_transforms_at_saturation_against_torch(name, dtype):
+    """Forward values (torch's clipping of the sigmoid), log_abs_det_jacobian and its gradient at |x| up to 1e4,
+    and the inverse of the saturated outputs."""
+    tn, tt = TRANSFORMS[name](D), TRANSFORMS[name](TD)
+    xn, xt = npg.tensor(SAT.astype(dtype), requires_grad=True), torch.tensor(SAT.astype(dtype), requires_grad=True)
+    yn, yt = tn(xn), tt(xt)
+    rtol = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(yn.data, yt.detach().numpy(), rtol=rtol)
+    ln, lt = tn.log_abs_det_jacobian(xn, yn), tt.log_abs_det_jacobian(xt, yt)
+    assert ln.dtype == dtype
+    np.testing.assert_allclose(ln.data, lt.detach().numpy(), rtol=rtol)
+    gn = npg.autograd.grad(ln.sum(), [xn])[0].data
+    np.testing.assert_allclose(gn, torch.autograd.grad(lt.sum(), [xt])[0].numpy(), rtol=rtol, atol=1e-7)
+    y = yt.detach().numpy()   # (the same y for both: one ulp below 1 moves the logit by ~1e-3 in float32)
+    inv_n, inv_t = tn.inv(npg.tensor(y)).data, tt.inv(torch.tensor(y)).numpy()
+    assert np.all(np.isfinite(inv_n) == np.isfinite(inv_t))
+    np.testing.assert_allclose(inv_n, inv_t, rtol=1e-5 if dtype == np.float32 else 1e-9, atol=1e-6)
+
+
+# ---------------------------------------------------------------- KL dispatch and wrapper shapes
+
+def _kl_family(lib, name):
+    T = (lambda a: npg.tensor(np.asarray(a, np.float64))) if lib is D else \
+        (lambda a: torch.tensor(np.asarray(a, np.float64)))
+    return {
+        "Gamma": lambda: lib.Gamma(T([1.5, 0.7]), T([2.0, 0.5])), "Chi2": lambda: lib.Chi2(T([1.5, 3.0])),
+        "Exponential": lambda: lib.Exponential(T([1.5, 0.3])), "Beta": lambda: lib.Beta(T([1.5, 0.7]), T([2.0, 0.5])),
+        "Dirichlet": lambda: lib.Dirichlet(T([[1.5, 0.7, 2.0], [2.0, 0.5, 1.0]])),
+        "Normal": lambda: lib.Normal(T([0.1, -0.3]), T([1.0, 2.0])), "StudentT": lambda: lib.StudentT(T([3.0, 5.0])),
+        "FisherSnedecor": lambda: lib.FisherSnedecor(T([3.0, 5.0]), T([4.0, 6.0])),
+        "Uniform": lambda: lib.Uniform(T([0.1, 0.2]), T([0.9, 0.7])),
+        "Uniform_wide": lambda: lib.Uniform(T([-1.0, 0.2]), T([0.9, 2.0])),
+        "Gumbel": lambda: lib.Gumbel(T([0.1, 0.2]), T([0.9, 0.7])),
+        "Laplace": lambda: lib.Laplace(T([0.1, 0.2]), T([0.9, 0.7])), "Poisson": lambda: lib.Poisson(T([0.9, 0.7])),
+        "MVN": lambda: lib.MultivariateNormal(T([[0.1, 0.2], [0.0, 1.0]]), scale_tril=T(np.eye(2) * 1.5)),
+        "LowRank": lambda: lib.LowRankMultivariateNormal(T([[0.1, 0.2], [0.0, 1.0]]), T([[1.0], [0.5]]),
+                                                         T([1.0, 2.0])),
+        "IndepNormal": lambda: lib.Independent(lib.Normal(T([0.1, -0.3]), T([1.0, 2.0])), 1),
+        "LogNormal": lambda: lib.TransformedDistribution(lib.Normal(T([0.1, -0.3]), T([1.0, 2.0])),
+                                                         [lib.transforms.ExpTransform()]),
+    }[name]()
+
+
+KL_NAMES = ["Gamma", "Chi2", "Exponential", "Beta", "Dirichlet", "Normal", "StudentT", "FisherSnedecor", "Uniform",
+            "Uniform_wide", "Gumbel", "Laplace", "Poisson", "MVN", "LowRank", "IndepNormal", "LogNormal"]
+
+
+@pytest.mark.parametrize("p", KL_NAMES)
+def test_kl_dispatch_matches_torch(p):
+    """kl_divergence(p, q) for every pair of these families: the same value (most specific registered pair,
+    infinities where the supports do not nest) or the same exception type (NotImplementedError, ValueError)."""
+    for q in KL_NAMES:
+        try:
+            want, err = TD.kl_divergence(_kl_family(TD, p), _kl_family(TD, q)).numpy(), None
+        except Exception as e:   # noqa: BLE001 (the oracle's exception type is what is compared)
+            want, err = None, type(e)
+        if err is not None:
+            with pytest.raises(err):
+                D.kl_divergence(_kl_family(D, p), _kl_family(D, q))
+            continue
+        got = D.kl_divergence(_kl_family(D, p), _kl_family(D, q)).data
+        assert got.shape == want.shape, (p, q)
+        np.testing.assert_allclose(got, want, rtol=1e-9, err_msg=f"KL({p}, {q})")
+
+
+def _wrapped(L, T):
+    tr = L.transforms
+    base = lambda: L.Normal(T(np.zeros((4, 3))), T(np.ones((4, 3))))   # noqa: E731
+    return {
+        "indep2_mvn": L.Independent(L.MultivariateNormal(T(np.zeros((4, 2, 3))), scale_tril=T(np.eye(3))), 2),
+        "indep0": L.Independent(base(), 0),
+        "exp_of_mvn": L.TransformedDistribution(L.MultivariateNormal(T(np.zeros((4, 3))), scale_tril=T(np.eye(3))),
+                                                [tr.ExpTransform()]),
+        "affine_event1": L.TransformedDistribution(base(), [tr.AffineTransform(0.0, T(np.ones(3) * 2), event_dim=1)]),
+        "affine_event2": L.TransformedDistribution(base(), [tr.AffineTransform(0.0, 2.0, event_dim=2)]),
+        "affine_broadcast": L.TransformedDistribution(L.Normal(T(np.zeros(3)), T(np.ones(3))),
+                                                      [tr.AffineTransform(T(np.zeros((5, 1))), 2.0)]),
+        "compose": L.TransformedDistribution(base(), [tr.AffineTransform(0.0, 2.0, event_dim=1),
+                                                      tr.SigmoidTransform()]),
+        "log_of_gamma": L.TransformedDistribution(L.Gamma(T([1.0, 2.0]), T([1.0, 2.0])), tr.ExpTransform().inv),
+        "no_transform": L.TransformedDistribution(base(), []),
+    }
+
+
+@pytest.mark.parametrize("name", list(_wrapped(D, npg.tensor)))
+def test_independent_and_transformed_shapes_expand_and_log_prob(name):
+    """batch/event shapes, support's event_dim, sample shapes and log_prob (of npgrad's samples, in torch too),
+    before and after expand, against torch."""
+    a = _wrapped(D, lambda v: npg.tensor(np.asarray(v, np.float64)))[name]
+    b = _wrapped(TD, lambda v: torch.tensor(np.asarray(v, np.float64)))[name]
+    for dn, dt_ in [(a, b), (a.expand((7,) + tuple(b.batch_shape)), b.expand((7,) + tuple(b.batch_shape)))]:
+        assert (dn.batch_shape, dn.event_shape) == (tuple(dt_.batch_shape), tuple(dt_.event_shape))
+        assert dn.support.event_dim == dt_.support.event_dim and dn.has_rsample == dt_.has_rsample
+        for shape in [(), (2,)]:
+            x = dn.sample(shape)
+            assert tuple(x.shape) == tuple(dt_.sample(shape).shape)
+            np.testing.assert_allclose(dn.log_prob(x).data, dt_.log_prob(torch.tensor(x.data)).numpy(), rtol=1e-9)
