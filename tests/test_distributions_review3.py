@@ -159,6 +159,12 @@ def test_extreme_parameters_and_boundary_values_against_torch(name, method, valu
     grad = [False, True] if method == "cdf" else None
     vn, dn, gn = _out_and_grads(D, make, arrays, dtype, method, value, grad)
     vt, dt_, gt = _out_and_grads(TD, make, arrays, dtype, method, value, grad)
+    if dtype == np.float32 and np.any(np.isinf(vt)):
+        # (torch's float32 StudentT.log_prob overflows y^2 / df to inf beyond 1.8e19; npgrad's does not: where
+        # float64 is finite the float64 result is the reference)
+        v64, _, g64 = _out_and_grads(TD, make, arrays, np.float64, method, value, grad)
+        if np.all(np.isfinite(v64[np.isinf(vt)])):
+            vt, gt = v64.astype(np.float32), g64
     assert vn.shape == vt.shape and dn == dt_, (vn.shape, vt.shape, dn, dt_)
     rtol = 1e-9 if dtype == np.float64 else 2e-5
     np.testing.assert_allclose(vn, vt, rtol=rtol, atol=1e-6 if dtype == np.float32 else 1e-12)
@@ -347,3 +353,39 @@ def test_independent_and_transformed_shapes_expand_and_log_prob(name):
             x = dn.sample(shape)
             assert tuple(x.shape) == tuple(dt_.sample(shape).shape)
             np.testing.assert_allclose(dn.log_prob(x).data, dt_.log_prob(torch.tensor(x.data)).numpy(), rtol=1e-9)
+
+
+def _studentt_exact(d, m, s, x):
+    """StudentT's log density and its derivatives in (df, loc, scale, x), in 50-digit arithmetic (the
+    derivatives from their closed forms, w = y^2 / df with y = (x - loc) / scale)."""
+    with mpmath.workdps(50):
+        d, m, s, x = (mpmath.mpf(float(a)) for a in (d, m, s, x))
+        y = (x - m) / s
+        w = y * y / d
+        lp = (mpmath.loggamma((d + 1) / 2) - mpmath.loggamma(d / 2) - mpmath.log(d * mpmath.pi) / 2 - mpmath.log(s)
+              - (d + 1) / 2 * mpmath.log1p(w))
+        dx = -(d + 1) * y / (s * d * (1 + w))
+        dd = ((mpmath.digamma((d + 1) / 2) - mpmath.digamma(d / 2) - 1 / d - mpmath.log1p(w)) / 2
+              + (d + 1) / 2 * (w / d) / (1 + w))
+        ds = -1 / s + (d + 1) * w / (s * (1 + w))
+        return float(lp), [float(dd), float(-dx), float(ds), float(dx)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_studentt_log_prob_far_in_the_tails(dtype):
+    """Values beyond sqrt of the dtype's largest number (1.8e19 in float32): y^2 / df overflowed to inf, so
+    log_prob was -inf (its gradients NaN) where the density is finite (as in torch); checked against
+    50-digit arithmetic, with small and moderate values too."""
+    big = [1e10, 1e19, 1e20, 3e38] if dtype == np.float32 else [1e150, 1e200, 1e300, 1.7e308]
+    xs = np.array([0.0, 0.5, -3.0] + big + [-big[-1]])
+    df, loc, scale = (npg.tensor(np.full(xs.shape, v, dtype), requires_grad=True) for v in (3.0, 0.5, 2.0))
+    x = npg.tensor(xs.astype(dtype), requires_grad=True)
+    lp = D.StudentT(df, loc, scale).log_prob(x)
+    assert lp.dtype == dtype
+    grads = [g.data for g in npg.autograd.grad(lp.sum(), [df, loc, scale, x])]
+    rtol = 1e-12 if dtype == np.float64 else 2e-6
+    for i, v in enumerate(xs.astype(dtype)):
+        want, want_g = _studentt_exact(3.0, 0.5, 2.0, v)
+        np.testing.assert_allclose(lp.data[i], want, rtol=rtol, atol=rtol)
+        for g, w in zip(grads, want_g):
+            np.testing.assert_allclose(g[i], w, rtol=rtol * 10, atol=rtol * 10 * abs(w) + np.finfo(dtype).tiny)
