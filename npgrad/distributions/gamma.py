@@ -47,6 +47,8 @@ class Gamma(ExponentialFamily):
 
     def log_prob(self, value):
         value = self._value(value, self.rate)
+        if value.dtype != self.rate.dtype:   # torch casts the value to the parameters' dtype here (only here)
+            value = value.astype(self.rate.dtype)
         c = self.concentration
         return ops.xlogy(c, self.rate) + ops.xlogy(c - 1, value) - self.rate * value - c.lgamma()
 

@@ -19,6 +19,19 @@ def _nan_where(mask, t):
     return ops.where(mask, math.nan, t) if mask.any() else t
 
 
+def _log1p_square(t):
+    """``log(1 + t^2)`` without squaring a large ``|t|``: ``2 log hypot(1, t)`` above 1 (torch's
+    ``log1p(y^2 / df)`` overflows to inf beyond sqrt of the dtype's largest value, 1.8e19 in float32 and 1.3e154
+    in float64, making log_prob -inf and its gradients NaN where the density is finite), ``log1p(t^2)`` below;
+    each branch sees only the values it is used for, so neither puts a NaN into the gradient."""
+    big = np.abs(t.data) > 1
+    if not big.any():
+        return t.pow(2).log1p()
+    one = np.ones((), dtype=t.dtype)
+    small = ops.where(big, 0.0, t).pow(2).log1p()
+    return ops.where(big, 2.0 * ops.hypot(one, ops.where(big, t, 2.0)).log(), small)
+
+
 class StudentT(Distribution):
     """Student's t-distribution with ``df`` degrees of freedom, location ``loc`` and scale ``scale``."""
     arg_constraints = {"df": constraints.positive, "loc": constraints.real, "scale": constraints.positive}
@@ -63,7 +76,7 @@ class StudentT(Distribution):
         y = (value - self.loc) / self.scale
         norm = (self.scale.log() + 0.5 * self.df.log() + 0.5 * math.log(math.pi)
                 + (0.5 * self.df).lgamma() - (0.5 * (self.df + 1.0)).lgamma())
-        return -0.5 * (self.df + 1.0) * (y.pow(2) / self.df).log1p() - norm
+        return -0.5 * (self.df + 1.0) * _log1p_square(y / self.df.sqrt()) - norm
 
     def entropy(self):
         df = self.df
@@ -109,8 +122,8 @@ class FisherSnedecor(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        x1 = self._gamma1.rsample(sample_shape).reshape(*shape)
-        x2 = self._gamma2.rsample(sample_shape).reshape(*shape)
+        x1 = self._gamma1.rsample(sample_shape).reshape(shape)
+        x2 = self._gamma2.rsample(sample_shape).reshape(shape)
         y = x1 / x2
         np.maximum(y.data, np.finfo(y.dtype).tiny, out=y.data)   # (as torch: not in the graph)
         return y

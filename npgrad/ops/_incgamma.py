@@ -247,8 +247,9 @@ def gammainc_pq(a, x, deriv=False, name="gammainc"):
 
 
 def log_density(a, x):
-    """``log(x^(a-1) e^-x / Gamma(a))``, the derivative of P in x (the mode form for large a)."""
-    big = a >= _gamma._STIRLING_MIN
+    """``log(x^(a-1) e^-x / Gamma(a))``, the derivative of P in x (the mode form for large a; at x = 0 the direct
+    form, -inf for a > 1: the mode form's log(x) terms gave -inf + inf = NaN there)."""
+    big = (a >= _gamma._STIRLING_MIN) & (x > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         direct = np.where((a == 1) & (x == 0), 0.0, (a - 1.0) * np.log(x)) - x - _gamma.gammaln(a)
         return np.where(big, log_prefactor(a, x) + np.log(a) - np.log(x), direct)

@@ -47,19 +47,29 @@ def _mask(x, lower, unit):
 
 
 def _solve_np(ad, bd, lower, unit):
-    """The triangular solve on NumPy values: ``np.linalg.solve`` on the triangle (a 1-D ``b`` is a vector)."""
-    t = np.tril(ad) if lower else np.triu(ad)
+    """The triangular solve on NumPy values: ``np.linalg.solve`` on the triangle (a 1-D ``b`` is a vector).
+
+    The triangle is always given to LAPACK as an upper-triangular matrix: there the partially pivoted LU finds
+    every pivot on the diagonal and eliminates nothing, so the solve is exactly back substitution (accurate
+    however ill-conditioned the matrix). A lower triangle is reversed in both axes (``J L J`` is upper
+    triangular, ``J`` the exchange matrix) and solved as ``(J L J)(J x) = J b``: given ``L`` itself, the LU
+    swapped rows to pivot on large entries below a small diagonal and its result lost every digit (a diagonal
+    entry 1e-20 made even the first component, ``b_0 / L_00``, come out with the wrong sign)."""
     n = ad.shape[-1]
-    if unit:
-        t = t.copy()
-        t[..., np.arange(n), np.arange(n)] = 1
-    else:
+    if not unit:
         zero = np.nonzero(np.any(np.diagonal(ad, axis1=-2, axis2=-1) == 0, axis=tuple(range(ad.ndim - 2))))[0]
         if zero.size:
             raise LinAlgError(f"solve_triangular: singular matrix: resolution failed at diagonal {zero[0]} "
                               f"(input shapes {ad.shape}, {bd.shape})")
+    rows = -1 if bd.ndim == 1 else -2
+    if lower:
+        ad, bd = np.flip(ad, (-2, -1)), np.flip(bd, rows)
+    t = np.triu(ad)
+    if unit:
+        t[..., np.arange(n), np.arange(n)] = 1
     with lapack("solve_triangular", ad.shape, bd.shape):
-        return np.linalg.solve(t, bd)
+        out = np.linalg.solve(t, bd)
+    return np.ascontiguousarray(np.flip(out, rows)) if lower else out
 
 
 def tri_solve(a, b, lower, unit=False, vec=False):

@@ -53,13 +53,34 @@ def cholesky(A, upper=False, *, out=None):
     return _npg().linalg.cholesky(A, upper=bool(upper))
 
 
-def _factor_product(L, upper):
-    """``L L^H`` (``U^H U``) from the triangle of ``L``, with the gradient reaching the whole ``L`` (torch's)."""
+def _factor(L, upper):
+    """The triangle of ``L`` that is read, with the gradient reaching the whole ``L`` (torch's)."""
     npg = _npg()
     off = npg.tril(L, -1) if upper else npg.triu(L, 1)       # the unread triangle: value removed, gradient kept
-    Le = L - off.detach()
-    return npg.matmul(npg.conj(npg.swapaxes(Le, -1, -2)), Le) if upper else \
-        npg.matmul(Le, npg.conj(npg.swapaxes(Le, -1, -2)))
+    return L - off.detach()
+
+
+def _inverse_factor_solve(T, B, upper, adjoint):
+    """``T^-1 B`` (``T^-H B`` when ``adjoint``) for the triangular ``T`` (upper when ``upper``) by npgrad's general
+    ``solve``, whose gradient reaches the whole ``T``. The solve is always handed an upper-triangular matrix,
+    on which LAPACK's pivoted LU is plain back substitution; a lower one is reversed in both axes first
+    (``J T J`` is upper triangular). Solving ``L L^H`` itself, as before, squared the condition number and
+    lost every digit for a factor with a tiny diagonal entry (1e-20: a precision matrix 1e24 times too small)."""
+    npg = _npg()
+    if adjoint:
+        T, upper = npg.conj(npg.swapaxes(T, -1, -2)), not upper
+    if upper:
+        return npg.linalg.solve(T, B)
+    return npg.flip(npg.linalg.solve(npg.flip(T, (-2, -1)), npg.flip(B, (-2,))), (-2,))
+
+
+def _factor_product_solve(L, upper, B):
+    """``(L L^H)^-1 B`` (``(U^H U)^-1 B`` when ``upper``) as two triangular solves with the factor, never forming
+    ``L L^H``. The identity ``(L L^H)^-1 = L^-H L^-1`` holds for any invertible ``L``, so the gradient in the whole
+    ``L`` is that of ``(L L^H)^-1 B`` (torch's)."""
+    T = _factor(L, upper)
+    first = _inverse_factor_solve(T, B, upper, adjoint=upper)
+    return _inverse_factor_solve(T, first, upper, adjoint=not upper)
 
 
 def cholesky_solve(B, L, upper=False, *, out=None):
@@ -80,8 +101,8 @@ def cholesky_solve(B, L, upper=False, *, out=None):
     except ValueError:
         raise LinAlgError(f"{op}: the batch dimensions of B {tuple(B.shape)} and L {tuple(L.shape)} do not "
                           f"broadcast") from None
-    A = npg.broadcast_to(_factor_product(L, upper), batch + tuple(L.shape[-2:]))
-    return npg.linalg.solve(A, npg.broadcast_to(B, batch + tuple(B.shape[-2:])))
+    L = npg.broadcast_to(L, batch + tuple(L.shape[-2:]))
+    return _factor_product_solve(L, upper, npg.broadcast_to(B, batch + tuple(B.shape[-2:])))
 
 
 def cholesky_inverse(L, upper=False, *, out=None):
@@ -92,7 +113,9 @@ def cholesky_inverse(L, upper=False, *, out=None):
         raise TypeError(f"{op}: out= is not supported (npgrad never writes into an existing tensor)")
     L = _t(L, op)
     _matrices(L, op, "L")
-    return _npg().linalg.inv(_factor_product(L, upper))
+    dtype = L.dtype if L.dtype.kind in "fc" else np.dtype(np.float64)
+    eye = _wrap(np.broadcast_to(np.eye(L.shape[-1], dtype=dtype), tuple(L.shape)).copy())
+    return _factor_product_solve(L, upper, eye)
 
 
 def _check_pivots(op, LU, piv):
