@@ -299,3 +299,20 @@ def test_distances_scaled_inside_vmap(p):
     tc = TF.cosine_similarity(torch.tensor(VEC), torch.tensor(VEC[:, ::-1].copy()), dim=1, eps=0.0).numpy()
     _close(cos(npg.tensor(rows), npg.tensor(other)).data, tc.astype(np.float32), np.float32,
            "cosine_similarity in vmap", 2e-5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("ddof", (0, 1))
+def test_std_scaled(ddof, dtype):
+    """std at every scale: s times torch's at scale 1 (float64), the gradient torch's. NumPy's squares overflowed
+    or underflowed (float32 [3e20, 4e20] gave inf and [3e-30, 4e-30] 0, gradient 0; torch accumulates float32 in
+    float64 and gets these, but its float64 std at 1e200 is inf and at 1e-200 0, where npgrad's is exact)."""
+    ty, (tg,) = _torch_grads(lambda t: torch.std(t, dim=-1, correction=ddof), [VEC])
+    for s in SCALES[dtype]:
+        fn = lambda t: npg.std(t, axis=-1, ddof=ddof)   # noqa: E731
+        y, (g,) = _npg_grads(fn, [(VEC * s).astype(dtype)])
+        what, tol = f"std at scale {s}", (2e-5 if dtype == np.float32 else 1e-12)
+        _close(y, (ty * L(s)).astype(dtype), dtype, f"{what} value", tol)
+        _close(g.ravel(), tg.astype(dtype).ravel(), dtype, f"{what} gradient", tol)
+        x = npg.tensor((VEC * s).astype(dtype))   # along x itself: std is homogeneous, so the tangent is std(x)
+        _close(func.jvp(fn, (x,), (x,))[1].data, (ty * L(s)).astype(dtype), dtype, f"{what} jvp", tol)
