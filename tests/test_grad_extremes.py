@@ -316,3 +316,17 @@ def test_std_scaled(ddof, dtype):
         _close(g.ravel(), tg.astype(dtype).ravel(), dtype, f"{what} gradient", tol)
         x = npg.tensor((VEC * s).astype(dtype))   # along x itself: std is homogeneous, so the tangent is std(x)
         _close(func.jvp(fn, (x,), (x,))[1].data, (ty * L(s)).astype(dtype), dtype, f"{what} jvp", tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_layer_norm_huge(dtype):
+    """layer_norm where the variance overflows (float32 |x - mean| above ~1.8e19): its 1 / sqrt(inf) = 0 made the
+    output silently 0 (float32 [3e20, -4e20, ...] gave zeros; torch gives NaN). Against torch at scale 1 (float64,
+    eps 0: at these scales eps is negligible), the gradient scaled by 1 / s."""
+    w = np.arange(8.0).reshape(2, 4)
+    ty, (tg,) = _torch_grads(lambda t: TF.layer_norm(t, (4,), eps=0.0) * torch.tensor(w), [VEC])
+    for s in ((1e20, 1e30) if dtype == np.float32 else (1e160, 1e300)):
+        y, (g,) = _npg_grads(lambda t: F.layer_norm(t, (4,)) * w.astype(dtype), [(VEC * s).astype(dtype)])
+        _close(y.ravel(), ty.astype(dtype).ravel(), dtype, f"layer_norm at scale {s} value", 2e-5)
+        tol = 1e-4 if dtype == np.float32 else 1e-10   # (its gradient's sums cancel: a few float32 digits lost)
+        _close(g.ravel(), (tg / L(s)).astype(dtype).ravel(), dtype, f"layer_norm at scale {s} gradient", tol)
