@@ -15,7 +15,7 @@ from ._matrix import LinAlgError, lapack, matrix_arg
 from ._util import batching_rule, data_of, normalize_axis, normalize_one_axis, unreduce
 from .decomp import svdvals
 from .elementwise import abs as _abs, where
-from .reduce import _weighted_sum_jvp, max as _max, min as _min, sum as _sum
+from .reduce import _weighted_sum_jvp, any_out_of_range, max as _max, min as _min, out_of_range, sum as _sum
 from .shape import expand_dims, moveaxis
 
 
@@ -50,23 +50,15 @@ def _vector_norm_vjp(ord, axes, keepdims):
     return vjp
 
 
-def _out_of_range(out, ord):
-    """Where a ``ord``-norm NumPy computed (the sum of the powers ``|x|^p``, unscaled) may be wrong: inf, or so small
-    that the powers summed were subnormal (precision lost) or 0. (A zero vector is among them: rescaling keeps
-    its 0.)"""
-    fi = np.finfo(out.dtype)
-    return (out < float(fi.smallest_normal / fi.eps) ** (1.0 / ord)) | np.isinf(out)
-
-
 def _rescaled(xd, out, ord, axes):
     """``out``, the ``ord``-norm NumPy computed, recomputed as ``m * norm(x / m)`` (m the largest ``|x|`` of the
     slice) where it is out of range for a slice of finite, not all zero entries: the powers ``|x|^p`` NumPy
     sums underflow or overflow where the norm is finite (float32 x = [3e-30, 4e-30] gave 0, not 5e-30; [3e20,
     4e20] gave inf, not 5e20; float64 [3e-160, 4e-160] lost 6 digits; torch.linalg.vector_norm too). A single
     pass over the result when nothing is out of range."""
-    bad = _out_of_range(out, ord)
-    if not bad.any() or xd.size == 0:
+    if xd.size == 0 or not any_out_of_range(out, ord):
         return out
+    bad = out_of_range(out, ord)
     m = np.max(np.abs(xd), axis=axes, keepdims=True)
     fine = np.isfinite(m) & (m > 0)   # (all zeros: 0 is right; an inf or NaN entry: NumPy's inf or NaN is)
     ms = np.where(fine, m, 1)
