@@ -22,20 +22,25 @@ def max_b(g, y, a, b):
 min_a, min_b = max_b, max_a  # d min(a, b)/da is where(a == b, g/2, 0 where a > b, else g): max's rule for b
 
 
-# arctan2(a, b): d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2), with the reciprocal taken as 0 where a^2 + b^2
-# is 0 (the origin, or squares that underflow), as torch: a zero gradient there, not 0 * inf = NaN. The JVP is the
-# same formula (torch.func.jvp keeps the plain quotient, NaN at the origin; npgrad's jacfwd == jacrev)
-def _atan2_recip(a, b):
-    d = a * a + b * b
-    return np.where(d == 0, 0, 1 / np.where(d == 0, 1, d))
+# arctan2(a, b): d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2), as (b / h) / h with h = hypot(a, b): the squares
+# a^2 + b^2 overflow or underflow where the gradient is finite (float32 a = b = 1e20 gave 0 instead of 5e-21;
+# a = b = 1e-30 gave 0 instead of 5e29; a = 0, b = 1e-20 gave NaN for d/db instead of 0; torch keeps the squares and
+# is wrong there too). Taken as 0 where h is 0 (the origin), as torch: a zero gradient there, not 0 / 0 = NaN. The
+# JVP is the same formula (torch.func.jvp keeps the plain quotient, NaN at the origin; npgrad's jacfwd == jacrev)
+def _atan2_hypot(a, b):
+    h = np.hypot(a, b)
+    zero = h == 0
+    return zero, np.where(zero, 1, h)
 
 
 def atan2_a(g, y, a, b):
-    return g * b * _atan2_recip(a, b)
+    zero, h = _atan2_hypot(a, b)
+    return g * np.where(zero, 0, (b / h) / h)
 
 
 def atan2_b(g, y, a, b):
-    return -g * a * _atan2_recip(a, b)
+    zero, h = _atan2_hypot(a, b)
+    return -g * np.where(zero, 0, (a / h) / h)
 
 
 # logaddexp(a, b): d/da = 1 / (1 + exp(b - a)) = sigmoid(a - b), as torch: 1 where a = inf and b is finite (the

@@ -199,6 +199,9 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
 
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)  # Python floats: a float32 gradient stays float32 (NEP 50)
+# log2's and log10's derivatives as g * (1 / ln b) / x: x * ln 10 overflowed for float32 x = 3e38 (gradient 0,
+# not 1.4e-39), and x * ln 2 rounds a subnormal x coarsely
+_INV_LN2, _INV_LN10 = 1.0 / _LN2, 1.0 / _LN10
 
 
 def _sigmoid(x):
@@ -291,8 +294,8 @@ exp        = unary("exp",        np.exp,         lambda g, y, x: g * y, DIAG, "y
 expm1      = unary("expm1",      np.expm1,       lambda g, y, x: g * (y + 1), DIAG, "y")
 log        = unary("log",        np.log,         lambda g, y, x: g / x, DIAG, "x")
 log1p      = unary("log1p",      np.log1p,       lambda g, y, x: g / (x + 1), DIAG, "x")
-log2       = unary("log2",       np.log2,        lambda g, y, x: g / (x * _LN2), DIAG, "x")
-log10      = unary("log10",      np.log10,       lambda g, y, x: g / (x * _LN10), DIAG, "x")
+log2       = unary("log2",       np.log2,        lambda g, y, x: g * _INV_LN2 / x, DIAG, "x")    # (see _INV_LN2)
+log10      = unary("log10",      np.log10,       lambda g, y, x: g * _INV_LN10 / x, DIAG, "x")
 sqrt       = unary("sqrt",       np.sqrt,        lambda g, y, x: g / (2 * y), DIAG, "y")
 square     = unary("square",     np.square,      lambda g, y, x: g * 2 * x, DIAG, "x")
 reciprocal = unary("reciprocal", np.reciprocal,  lambda g, y, x: -g * y * y, DIAG, "y")

@@ -45,6 +45,14 @@ def _sinc_complex(z):
     return where(zero, 1.0, div(sin(pz), pz))
 
 
+def _arctan_vjp(g, y, x):
+    # 1 / (1 + x^2) as (g / h) / h with h = hypot(x, 1): x * x overflows where the gradient is finite (float32
+    # x = 2e19 gave 0 instead of 2.5e-39, float64 x = 1e160 gave 0 instead of 1e-320; torch too). arcsinh's
+    # 1 / sqrt(1 + x^2) is 1 / hypot(x, 1) for the same reason (float32 x = 2e19 gave 0 instead of 5e-20)
+    h = np.hypot(x, 1.0)
+    return (g / h) / h
+
+
 def _cbrt_vjp(g, y, x):   # 1 / (3 cbrt(x)^2): inf at 0, as x ** (1/3) in PyTorch
     return g / (3.0 * y * y)
 
@@ -54,8 +62,8 @@ sinh       = unary("sinh",       np.sinh,        lambda g, y, x: g * np.cosh(x),
 cosh       = unary("cosh",       np.cosh,        lambda g, y, x: g * np.sinh(x), DIAG, "x")
 arcsin     = unary("arcsin",     np.arcsin,      lambda g, y, x: g / np.sqrt(1.0 - x * x), DIAG, "x")
 arccos     = unary("arccos",     np.arccos,      lambda g, y, x: -g / np.sqrt(1.0 - x * x), DIAG, "x")
-arctan     = unary("arctan",     np.arctan,      lambda g, y, x: g / (1.0 + x * x), DIAG, "x")
-arcsinh    = unary("arcsinh",    np.arcsinh,     lambda g, y, x: g / np.sqrt(x * x + 1.0), DIAG, "x")
+arctan     = unary("arctan",     np.arctan,      _arctan_vjp, DIAG, "x")
+arcsinh    = unary("arcsinh",    np.arcsinh,     lambda g, y, x: g / np.hypot(x, 1.0), DIAG, "x")  # (see _arctan_vjp)
 arccosh    = unary("arccosh",    np.arccosh,     lambda g, y, x: g / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)), DIAG, "x")
 arctanh    = unary("arctanh",    np.arctanh,     lambda g, y, x: g / (1.0 - x * x), DIAG, "x")
 exp2       = unary("exp2",       np.exp2,        lambda g, y, x: g * y * _LN2, DIAG, "y")
@@ -92,8 +100,8 @@ def _copysign_a(g, y, a, b):  # d/da = sign(a) sign(y) (= y / a), 0 at a = 0, as
 
 #            name            forward          VJP d/da                       VJP d/db      JVP  values read
 arctan2    = binary("arctan2",    np.arctan2,      _er.atan2_a,                   _er.atan2_b, DIAG, "ab")
-hypot      = binary("hypot",      np.hypot,        lambda g, y, a, b: g * a / y,  lambda g, y, a, b: g * b / y, DIAG,
-                    ("ay", "by"))
+hypot      = binary("hypot",      np.hypot,        lambda g, y, a, b: g * (a / y),  # (a / y first: g * a
+                    lambda g, y, a, b: g * (b / y), DIAG, ("ay", "by"))  # overflows for a large g and a)
 logaddexp  = binary("logaddexp",  np.logaddexp,    _er.logaddexp_a,               _er.logaddexp_b, DIAG, "ab")
 logaddexp2 = binary("logaddexp2", np.logaddexp2,   _er.logaddexp2_a,              _er.logaddexp2_b, DIAG, "ab")
 fmax       = binary("fmax",       np.fmax,         _fmax_a,                       _fmax_b, DIAG, "ab")

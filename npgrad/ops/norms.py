@@ -15,7 +15,7 @@ from ._matrix import LinAlgError, lapack, matrix_arg
 from ._util import batching_rule, data_of, normalize_axis, normalize_one_axis, unreduce
 from .decomp import svdvals
 from .elementwise import abs as _abs, where
-from .reduce import _weighted_sum_jvp, max as _max, min as _min, sum as _sum
+from .reduce import _weighted_sum_jvp, any_out_of_range, max as _max, min as _min, out_of_range, sum as _sum
 from .shape import expand_dims, moveaxis
 
 
@@ -35,17 +35,35 @@ def _vector_norm_vjp(ord, axes, keepdims):
             return np.zeros(x.shape, dtype=g.dtype)
         if ord == 1:
             return _sgn(x) * g
-        if ord == 2:   # x / n, and 0 for a zero vector (where x is 0 too)
-            return x * (g / np.where(n == 0, 1, n))
+        if ord == 2:   # x / n, and 0 for a zero vector (where x is 0 too); the ratio first: 1 / n overflows
+            return x / np.where(n == 0, 1, n) * g   # for a subnormal n (float32 x = [3e-45, 4e-45] gave inf)
         if math.isinf(ord):  # the entries that attain the max (min) share the gradient
             mask = np.abs(x) == n
             count = np.sum(mask, axis=axes, keepdims=True)
             return _sgn(x) * g * mask / count
-        if ord < 1:    # sign(x) |x|^(p-1) n^(1-p), 0 where x == 0
+        # sign(x) (|x| / n)^(p-1): the ratio first, as |x|^(p-1) and n^(p-1) apart overflow or underflow where
+        # the gradient is finite (float32 p = 3, x = [3e-20, 4e-20] gave [9e-40, 1.6e-39] instead of [0.44, 0.79])
+        if ord < 1:    # 0 where x == 0 (its ratio replaced by 1: 0^(p-1) is inf)
             safe = np.where(x == 0, 1, np.abs(x))
-            return _sgn(x) * safe ** (ord - 1) * g * n ** (1 - ord)
-        return _sgn(x) * np.abs(x) ** (ord - 1) * (g / np.where(n == 0, 1, n) ** (ord - 1))
+            return _sgn(x) * (safe / np.where(n == 0, 1, n)) ** (ord - 1) * g
+        return _sgn(x) * (np.abs(x) / np.where(n == 0, 1, n)) ** (ord - 1) * g
     return vjp
+
+
+def _rescaled(xd, out, ord, axes):
+    """``out``, the ``ord``-norm NumPy computed, recomputed as ``m * norm(x / m)`` (m the largest ``|x|`` of the
+    slice) where it is out of range for a slice of finite, not all zero entries: the powers ``|x|^p`` NumPy
+    sums underflow or overflow where the norm is finite (float32 x = [3e-30, 4e-30] gave 0, not 5e-30; [3e20,
+    4e20] gave inf, not 5e20; float64 [3e-160, 4e-160] lost 6 digits; torch.linalg.vector_norm too). A single
+    pass over the result when nothing is out of range."""
+    if xd.size == 0 or not any_out_of_range(out, ord):
+        return out
+    bad = out_of_range(out, ord)
+    m = np.max(np.abs(xd), axis=axes, keepdims=True)
+    fine = np.isfinite(m) & (m > 0)   # (all zeros: 0 is right; an inf or NaN entry: NumPy's inf or NaN is)
+    ms = np.where(fine, m, 1)
+    scaled = np.linalg.vector_norm(xd / ms, axis=axes, keepdims=True, ord=ord) * ms
+    return np.where(bad & fine.reshape(np.shape(out)), scaled.reshape(np.shape(out)), out)
 
 
 @batching_rule("axis_all")
@@ -58,6 +76,8 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     ord = float(ord)
     axes = normalize_axis(axis, xd.ndim, "vector_norm")
     out = np.linalg.vector_norm(xd, axis=axes if axis is not None else None, keepdims=keepdims, ord=ord)
+    if ord > 0 and ord != 1 and not math.isinf(ord):   # (ord 1 and inf: no powers to overflow)
+        out = _rescaled(xd, np.asarray(out), ord, axes)
     vjp = _vector_norm_vjp(ord, axes, keepdims)
     return _make(np.asarray(out), "vector_norm", (x,), (xd,), (vjp,), _weighted_sum_jvp(vjp, axes, keepdims))
 

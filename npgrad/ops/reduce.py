@@ -192,13 +192,57 @@ def std(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE
     x = as_input(x, "std")
     full = axis is None or x.ndim == 0
     axes = normalize_axis(axis, x.ndim, "std")
-    out = np.std(x.data, axis=axes, ddof=ddof, keepdims=keepdims)
+    out = _std_in_range(x.data, np.std(x.data, axis=axes, ddof=ddof, keepdims=keepdims), axes, ddof, keepdims)
     var_vjp = _var_vjp(_count(x.shape, axes), ddof, axes, keepdims, full)
 
     def vjp(g, y, x):  # d std = d var / (2 std), and 0 where std == 0 (y is 1 there: no 0/0 to differentiate)
         zero = y == 0
         return var_vjp(np.where(zero, 0, g / (2 * np.where(zero, 1, y))), x)
     return _make(out, "std", (x,), (x.data,), (vjp,), _weighted_sum_jvp(vjp, axes, keepdims))
+
+
+def out_of_range(out, ord):
+    """Where a result computed from a sum of powers ``|x|^ord`` NumPy did not scale (a norm, a std) may be wrong:
+    inf, or so small that the powers summed were subnormal (precision lost) or 0. (A zero vector or a constant
+    slice is among them: rescaling keeps its 0.)"""
+    return (out < _lower_bound(out.dtype, ord)) | np.isinf(out)
+
+
+def any_out_of_range(out, ord):
+    """Whether ``out_of_range`` holds anywhere in ``out`` (or it has a NaN), cheaply: no temporary array."""
+    if out.size == 1:
+        v = float(out.reshape(()))
+        return not _lower_bound(out.dtype, ord) <= v < math.inf
+    return out.size > 0 and not (out.min() >= _lower_bound(out.dtype, ord) and out.max() < math.inf)
+
+
+_LOWER = {}
+
+
+def _lower_bound(dtype, ord):
+    b = _LOWER.get((dtype, ord))
+    if b is None:
+        fi = np.finfo(dtype)
+        b = _LOWER[dtype, ord] = float(fi.smallest_normal / fi.eps) ** (1.0 / ord)
+    return b
+
+
+def _std_in_range(xd, out, axes, ddof, keepdims):
+    """``out``, NumPy's std, recomputed as ``m * std(c / m)`` (c = x - mean, m its largest ``|c|``) where it is inf or
+    so small that the squares NumPy summed were subnormal or 0: they overflow or underflow where the std is finite
+    (float32 [3e20, 4e20] gave inf, [3e-30, 4e-30] gave 0 with gradient 0, not 5e19, 5e-31 and -+0.5; torch
+    accumulates float32 in float64 and is right). Two reductions of the result when it is in range."""
+    out = np.asarray(out)
+    if out.dtype.kind != "f" or xd.size == 0 or not any_out_of_range(out, 2):
+        return out
+    with np.errstate(invalid="ignore", over="ignore"):
+        c = xd - np.mean(xd, axis=axes, keepdims=True)
+        m = np.max(np.abs(c), axis=axes, keepdims=True)
+        fine = np.isfinite(m) & (m > 0)   # (a constant slice: 0 is right; inf or NaN entries: NumPy's value is)
+        ms = np.where(fine, m, 1)
+        scaled = np.std(c / ms, axis=axes, ddof=ddof, keepdims=True) * ms
+    bad = out_of_range(out, 2) & fine.reshape(out.shape)
+    return np.where(bad, scaled.reshape(out.shape), out).astype(out.dtype)
 
 
 def logsumexp(x, axis=None, keepdims=False):

@@ -258,10 +258,10 @@ def _xlog1py_vjp_x(g, y, a, b):  # as PyTorch: xlog1py(g, y), and 0 where x == 0
 
 #            name                   forward            d/da                                     d/db   reads
 xlogy   = _binary("xlogy",   _RAW["xlogy"],
-                  _xlogy_vjp_x, lambda g, y, a, b: g * a / b, DIAG, ("ab", "ab"),
+                  _xlogy_vjp_x, lambda g, y, a, b: g * (a / b), DIAG, ("ab", "ab"),
                   _doc("``x * log(y)``, 0 where x == 0 (unless y is NaN)."))
 xlog1py = _binary("xlog1py", _RAW["xlog1py"],
-                  _xlog1py_vjp_x, lambda g, y, a, b: g * a / (b + 1.0), DIAG, ("ab", "ab"),
+                  _xlog1py_vjp_x, lambda g, y, a, b: g * (a / (b + 1.0)), DIAG, ("ab", "ab"),
                   _doc("``x * log1p(y)``, 0 where x == 0 (unless y is NaN)."))
 betaln  = _binary("betaln",  _RAW["betaln"],
                   lambda g, y, a, b: g * (_digamma(a) - _digamma(a + b)),

@@ -6,6 +6,7 @@ import numpy as np
 
 from ...ops import elementwise as _ew
 from ...ops._util import as_input, is_batched, normalize_one_axis
+from ...ops.reduce import any_out_of_range
 from ...tensor import _wrap
 from ._common import _data, _with_value
 
@@ -13,7 +14,26 @@ __all__ = ["cosine_similarity", "pairwise_distance", "pdist"]
 
 
 def _vector_norm(v, p, axis, keepdims=False):
-    """The ``p``-norm of ``v`` along ``axis``: differentiable, with a zero gradient at a zero vector."""
+    """The ``p``-norm of ``v`` along ``axis``: differentiable, with a zero gradient at a zero vector. Where the
+    sum of powers leaves the normal range (see npgrad/ops/reduce.py ``out_of_range``: float32 [3e-30, 4e-30] gave
+    0 and [3e20, 4e20] inf, not 5e-30 and 5e20; torch's too), ``m * norm(v / m)`` with m the slice's largest
+    ``|v|``, a constant (so the gradient is the norm's; the whole norm rescaled, not a select of the two: the
+    unscaled branch's gradient would be 0 * inf = NaN)."""
+    if p in (0, 1) or math.isinf(p):
+        return _unscaled_norm(v, p, axis, keepdims)
+    if is_batched(v):  # inside vmap, where no value can be looked at: rescaled always, for every sample at once
+        m = _ew.abs(v).max(axis=axis, keepdims=True).detach()
+        ms = _ew.where((m > 0) & (m < math.inf), m, 1)
+        return _unscaled_norm(v / ms, p, axis, keepdims) * (ms if keepdims else ms.squeeze(axis))
+    n = _unscaled_norm(v, p, axis, keepdims)
+    if _data(v).size == 0 or not any_out_of_range(_data(n), p):  # (two reductions of the result)
+        return n
+    m = np.max(np.abs(_data(v)), axis=axis, keepdims=True)
+    ms = np.where(np.isfinite(m) & (m > 0), m, 1).astype(_data(v).dtype)  # (zeros, inf, NaN: 1, unscaled)
+    return _unscaled_norm(v / ms, p, axis, keepdims) * (ms if keepdims else np.squeeze(ms, axis=axis))
+
+
+def _unscaled_norm(v, p, axis, keepdims):
     if p == 2:
         s = (v * v).sum(axis=axis, keepdims=keepdims)
         if is_batched(s):  # inside vmap: the masked form, for every sample at once

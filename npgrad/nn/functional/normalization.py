@@ -13,6 +13,19 @@ _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap
 
 
 # ----------------------------------------------------------------------- normalization
+def _rstd_overflowed(xc, var, rstd, axes, eps):
+    """``rstd`` where the variance of finite centred values ``xc`` overflowed (float32 |x - mean| above ~1.8e19):
+    ``1 / (m sqrt(mean((xc / m)^2) + eps / m^2))``, m the largest ``|xc|``, instead of 1 / sqrt(inf) = 0, which made
+    the output silently 0 (float32 layer_norm of [3e20, 4e20] gave [0, 0], not [-1, 1]; torch gives NaN)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        m = np.max(np.abs(xc), axis=axes, keepdims=True)
+        fine = np.isinf(var) & np.isfinite(m) & (m > 0)
+        ms = np.where(fine, m, 1).astype(xc.dtype)
+        u = xc / ms
+        r = 1.0 / (ms * np.sqrt(np.mean(u * u, axis=axes, keepdims=True) + eps / ms / ms))
+    return np.where(fine, r, rstd).astype(rstd.dtype)
+
+
 def _normalize(name, x, axes, eps, weight, bias):
     """``(x - mean) / sqrt(var + eps) * weight + bias`` over ``axes`` (weight/bias broadcast to x),
     as one op. Returns (output tensor, mean, biased var) — the statistics as NumPy arrays."""
@@ -25,6 +38,8 @@ def _normalize(name, x, axes, eps, weight, bias):
     sq = np.multiply(xc, xc)
     var = np.mean(sq, axis=axes, keepdims=True)
     rstd = 1.0 / np.sqrt(var + eps)
+    if np.isinf(var).any():   # (a pass over the statistics only)
+        rstd = _rstd_overflowed(xc, var, rstd, axes, eps)
     xhat = xc
     xhat *= rstd
     if wd is None:
