@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _edge_rules as _er
 from ._util import as_input, zeros_grad
+from ..tensor import Tensor
 from .elementwise import _LN2, DIAG, Exact, _make, _tm, binary, unary
 
 _PI = math.pi
@@ -48,9 +49,20 @@ def _sinc_complex(z):
 def _arctan_vjp(g, y, x):
     # 1 / (1 + x^2) as (g / h) / h with h = hypot(x, 1): x * x overflows where the gradient is finite (float32
     # x = 2e19 gave 0 instead of 2.5e-39, float64 x = 1e160 gave 0 instead of 1e-320; torch too). arcsinh's
-    # 1 / sqrt(1 + x^2) is 1 / hypot(x, 1) for the same reason (float32 x = 2e19 gave 0 instead of 5e-20)
+    # 1 / sqrt(1 + x^2) is 1 / hypot(x, 1) for the same reason (float32 x = 2e19 gave 0 instead of 5e-20).
+    # (Complex x: the plain formulas, hypot being real-only.)
+    if _is_complex(x):
+        return g / (1.0 + x * x)
     h = np.hypot(x, 1.0)
     return (g / h) / h
+
+
+def _arcsinh_vjp(g, y, x):
+    return g / np.sqrt(x * x + 1.0) if _is_complex(x) else g / np.hypot(x, 1.0)   # (see _arctan_vjp)
+
+
+def _is_complex(x):
+    return (x.data if isinstance(x, Tensor) else np.asarray(x)).dtype.kind == "c"
 
 
 def _cbrt_vjp(g, y, x):   # 1 / (3 cbrt(x)^2): inf at 0, as x ** (1/3) in PyTorch
@@ -63,7 +75,7 @@ cosh       = unary("cosh",       np.cosh,        lambda g, y, x: g * np.sinh(x),
 arcsin     = unary("arcsin",     np.arcsin,      lambda g, y, x: g / np.sqrt(1.0 - x * x), DIAG, "x")
 arccos     = unary("arccos",     np.arccos,      lambda g, y, x: -g / np.sqrt(1.0 - x * x), DIAG, "x")
 arctan     = unary("arctan",     np.arctan,      _arctan_vjp, DIAG, "x")
-arcsinh    = unary("arcsinh",    np.arcsinh,     lambda g, y, x: g / np.hypot(x, 1.0), DIAG, "x")  # (see _arctan_vjp)
+arcsinh    = unary("arcsinh",    np.arcsinh,     _arcsinh_vjp, DIAG, "x")
 arccosh    = unary("arccosh",    np.arccosh,     lambda g, y, x: g / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)), DIAG, "x")
 arctanh    = unary("arctanh",    np.arctanh,     lambda g, y, x: g / (1.0 - x * x), DIAG, "x")
 exp2       = unary("exp2",       np.exp2,        lambda g, y, x: g * y * _LN2, DIAG, "y")
