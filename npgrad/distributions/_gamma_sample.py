@@ -29,7 +29,7 @@ from .. import random as _random
 from ..autograd import versions as _versions
 from ..ops import _incgamma
 from ..ops.incomplete import _gamma_density, _gammainc_da
-from ..tensor import Tensor, _make, _wrap
+from ..tensor import Tensor, _make
 
 __all__ = ["standard_gamma", "standard_gamma_grad"]
 

@@ -3,6 +3,7 @@ import math
 
 from .. import ops
 from . import constraints
+from ._folded import _Folded
 from .distribution import Distribution
 from .utils import _as_value, _full, _param_batch_shape, _uniform, broadcast_all
 
@@ -55,57 +56,14 @@ class Cauchy(Distribution):
         return math.log(4 * math.pi) + self.scale.log()
 
 
-class HalfCauchy(Distribution):
+class HalfCauchy(_Folded):
     """``|X|`` for ``X ~ Cauchy(0, scale)``."""
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
-    def __init__(self, scale, validate_args=None):
-        self.base_dist = Cauchy(0.0, scale, validate_args=False)
-        super().__init__(self.base_dist.batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(HalfCauchy, _instance)
-        new.base_dist = self.base_dist.expand(batch_shape)
-        Distribution.__init__(new, new.base_dist.batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def scale(self):
-        return self.base_dist.scale
+    _base = Cauchy
 
     @property
     def mean(self):
         return _full(self._extended_shape(), math.inf, self.scale.dtype)
 
     @property
-    def mode(self):
-        return _full(self.scale.shape, 0, self.scale.dtype)
-
-    @property
     def variance(self):
         return self.base_dist.variance
-
-    def rsample(self, sample_shape=()):
-        return self.base_dist.rsample(sample_shape).abs()
-
-    def log_prob(self, value):
-        value = self._value(value, self.scale)
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return ops.where(value >= 0, lp, -math.inf)
-
-    def cdf(self, value):
-        value = self._value(value, self.scale)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((_as_value(prob, self.scale) + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
-
-    def __repr__(self):
-        s = self.scale
-        return f"HalfCauchy(scale: {s if s.size == 1 else tuple(s.shape)})"

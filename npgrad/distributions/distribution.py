@@ -186,6 +186,15 @@ class Distribution:
         new._validate_args = self._validate_args
         return new
 
+    def _expand_base(self, cls, batch_shape, _instance=None):
+        """``expand`` for a distribution built on a ``base_dist`` with the same batch shape (HalfNormal,
+        HalfCauchy, LogNormal): the base expanded onto the new instance."""
+        new = self._get_checked_instance(cls, _instance)
+        new.base_dist = self.base_dist.expand(batch_shape)
+        Distribution.__init__(new, new.base_dist.batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def __repr__(self):
         names = [k for k in self.arg_constraints if k in self.__dict__]
         args = ", ".join(f"{p}: {self.__dict__[p] if self.__dict__[p].size == 1 else tuple(self.__dict__[p].shape)}"

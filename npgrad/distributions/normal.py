@@ -6,8 +6,9 @@ import numpy as np
 
 from .. import ops
 from . import constraints
+from ._folded import _Folded
 from .distribution import ExponentialFamily, Distribution
-from .utils import _as_value, _full, _param_batch_shape, _standard_normal, broadcast_all
+from .utils import _as_value, _param_batch_shape, _standard_normal, broadcast_all
 
 __all__ = ["Normal", "HalfNormal", "LogNormal"]
 
@@ -70,60 +71,17 @@ class Normal(ExponentialFamily):
         return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()
 
 
-class HalfNormal(Distribution):
+class HalfNormal(_Folded):
     """``|X|`` for ``X ~ Normal(0, scale)``."""
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
-    def __init__(self, scale, validate_args=None):
-        self.base_dist = Normal(0.0, scale, validate_args=False)
-        super().__init__(self.base_dist.batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(HalfNormal, _instance)
-        new.base_dist = self.base_dist.expand(batch_shape)
-        Distribution.__init__(new, new.base_dist.batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def scale(self):
-        return self.base_dist.scale
+    _base = Normal
 
     @property
     def mean(self):
         return self.scale * math.sqrt(2 / math.pi)
 
     @property
-    def mode(self):
-        return _full(self.scale.shape, 0, self.scale.dtype)
-
-    @property
     def variance(self):
         return self.scale.pow(2) * (1 - 2 / math.pi)
-
-    def rsample(self, sample_shape=()):
-        return self.base_dist.rsample(sample_shape).abs()
-
-    def log_prob(self, value):
-        value = self._value(value, self.scale)
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return ops.where(value >= 0, lp, -math.inf)
-
-    def cdf(self, value):
-        value = self._value(value, self.scale)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((_as_value(prob, self.scale) + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
-
-    def __repr__(self):
-        s = self.scale
-        return f"HalfNormal(scale: {s if s.size == 1 else tuple(s.shape)})"
 
 
 class LogNormal(Distribution):
@@ -137,11 +95,7 @@ class LogNormal(Distribution):
         super().__init__(self.base_dist.batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(LogNormal, _instance)
-        new.base_dist = self.base_dist.expand(batch_shape)
-        Distribution.__init__(new, new.base_dist.batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_base(LogNormal, batch_shape, _instance)
 
     @property
     def loc(self):
