@@ -46,6 +46,28 @@ def _matrices(x, op, name, square=True):
                           f"shape {tuple(x.shape)}")
 
 
+def _system(op, A, a_name, B, b_name):
+    """Check ``A`` (square matrices) and ``B`` (stacks of (n, k) matrices) of ``A X = B`` for ``op`` (errors name
+    ``B`` first, as torch's functions take it first)."""
+    _matrices(A, op, a_name)
+    _matrices(B, op, b_name, square=False)
+    if B.shape[-2] != A.shape[-1]:
+        raise LinAlgError(f"{op}: Incompatible shapes of {b_name} {tuple(B.shape)} and {a_name} {tuple(A.shape)} "
+                          f"({b_name} must have {A.shape[-1]} rows)")
+
+
+def _broadcast_system(op, A, a_name, B, b_name):
+    """``A`` and ``B`` checked (``_system``) and broadcast to their common batch dimensions."""
+    _system(op, A, a_name, B, b_name)
+    npg = _npg()
+    try:
+        batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
+    except ValueError:
+        raise LinAlgError(f"{op}: the batch dimensions of {b_name} {tuple(B.shape)} and {a_name} {tuple(A.shape)} "
+                          f"do not broadcast") from None
+    return npg.broadcast_to(A, batch + tuple(A.shape[-2:])), npg.broadcast_to(B, batch + tuple(B.shape[-2:]))
+
+
 def cholesky(A, upper=False, *, out=None):
     """``torch.cholesky`` (deprecated in torch, common in ports): ``npg.linalg.cholesky(A, upper=upper)``."""
     if out is not None:
@@ -89,20 +111,8 @@ def cholesky_solve(B, L, upper=False, *, out=None):
     op = "cholesky_solve"
     if out is not None:
         raise TypeError(f"{op}: out= is not supported (npgrad never writes into an existing tensor)")
-    npg = _npg()
-    B, L = _t(B, op), _t(L, op)
-    _matrices(L, op, "L")
-    _matrices(B, op, "B", square=False)
-    if B.shape[-2] != L.shape[-1]:
-        raise LinAlgError(f"{op}: Incompatible matrix sizes for B {tuple(B.shape)} and L {tuple(L.shape)} (B must "
-                          f"have {L.shape[-1]} rows)")
-    try:
-        batch = np.broadcast_shapes(tuple(L.shape[:-2]), tuple(B.shape[:-2]))
-    except ValueError:
-        raise LinAlgError(f"{op}: the batch dimensions of B {tuple(B.shape)} and L {tuple(L.shape)} do not "
-                          f"broadcast") from None
-    L = npg.broadcast_to(L, batch + tuple(L.shape[-2:]))
-    return _factor_product_solve(L, upper, npg.broadcast_to(B, batch + tuple(B.shape[-2:])))
+    L, B = _broadcast_system(op, _t(L, op), "L", _t(B, op), "B")
+    return _factor_product_solve(L, upper, B)
 
 
 def cholesky_inverse(L, upper=False, *, out=None):
@@ -168,12 +178,8 @@ def lu_solve(b, LU_data, LU_pivots, *, out=None):
         raise TypeError(f"{op}: out= is not supported (npgrad never writes into an existing tensor)")
     npg = _npg()
     b, LU = _t(b, op), _t(LU_data, op)
-    _matrices(LU, op, "LU_data")
-    _matrices(b, op, "b", square=False)
+    _system(op, LU, "LU_data", b, "b")
     pd = _check_pivots(op, LU, LU_pivots)
-    if b.shape[-2] != LU.shape[-1]:
-        raise LinAlgError(f"{op}: Incompatible shapes of b {tuple(b.shape)} and LU_data {tuple(LU.shape)} (b must "
-                          f"have {LU.shape[-1]} rows)")
     return npg.linalg.lu_solve((LU, _wrap((pd - 1).astype(np.int32))), b)
 
 
@@ -185,20 +191,9 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
     if out is not None:
         raise TypeError(f"{op}: out= is not supported (npgrad never writes into an existing tensor)")
     npg = _npg()
-    b, A = _t(b, op), _t(A, op)
-    _matrices(A, op, "A")
-    _matrices(b, op, "b", square=False)
-    if b.shape[-2] != A.shape[-1]:
-        raise LinAlgError(f"{op}: Incompatible shapes of A {tuple(A.shape)} and b {tuple(b.shape)} (b must have "
-                          f"{A.shape[-1]} rows)")
-    try:
-        batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(b.shape[:-2]))
-    except ValueError:
-        raise LinAlgError(f"{op}: the batch dimensions of A {tuple(A.shape)} and b {tuple(b.shape)} do not "
-                          f"broadcast") from None
-    Ab = npg.broadcast_to(A, batch + tuple(A.shape[-2:]))
-    X = npg.linalg.solve_triangular(Ab, npg.broadcast_to(b, batch + tuple(b.shape[-2:])),
-                                    trans=1 if transpose else 0, lower=not upper,
+    A = _t(A, op)
+    Ab, b = _broadcast_system(op, A, "A", _t(b, op), "b")
+    X = npg.linalg.solve_triangular(Ab, b, trans=1 if transpose else 0, lower=not upper,
                                     unit_diagonal=bool(unitriangular), check_finite=False)
     return TriangularSolveResult(X, Ab * 1 if Ab is A else Ab)
 
