@@ -268,17 +268,21 @@ class ComposeTransform(Transform):
 identity_transform = ComposeTransform([])
 
 
-class ExpTransform(Transform):
-    """``y = exp(x)``; ``log |dy/dx| = x``."""
+class _Elementwise(Transform):
+    """A bijection of the real line without parameters, increasing: any two instances of a class are equal."""
     domain = constraints.real
-    codomain = constraints.positive
     bijective = True
     sign = +1
 
     def __eq__(self, other):
-        return isinstance(other, ExpTransform)
+        return isinstance(other, type(self))
 
     __hash__ = Transform.__hash__
+
+
+class ExpTransform(_Elementwise):
+    """``y = exp(x)``; ``log |dy/dx| = x``."""
+    codomain = constraints.positive
 
     def _call(self, x):
         return x.exp()
@@ -290,18 +294,10 @@ class ExpTransform(Transform):
         return x
 
 
-class SigmoidTransform(Transform):
+class SigmoidTransform(_Elementwise):
     """``y = sigmoid(x)``, kept inside [tiny, 1 - eps] of the dtype (torch's clipping) so the inverse is finite;
     ``log |dy/dx| = -softplus(-x) - softplus(x)``."""
-    domain = constraints.real
     codomain = constraints.unit_interval
-    bijective = True
-    sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, SigmoidTransform)
-
-    __hash__ = Transform.__hash__
 
     def _call(self, x):
         fi = np.finfo(x.dtype)
@@ -316,18 +312,10 @@ class SigmoidTransform(Transform):
         return -_softplus(-x) - _softplus(x)
 
 
-class TanhTransform(Transform):
+class TanhTransform(_Elementwise):
     """``y = tanh(x)``; ``log |dy/dx| = log(1 - tanh(x)^2)``, written ``2 (log 2 - x - softplus(-2x))`` to stay
     accurate for large ``|x|``."""
-    domain = constraints.real
     codomain = constraints.interval(-1.0, 1.0)
-    bijective = True
-    sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, TanhTransform)
-
-    __hash__ = Transform.__hash__
 
     def _call(self, x):
         return x.tanh()
