@@ -7,10 +7,11 @@ from .beta import Beta, Dirichlet
 from .exponential import Exponential
 from .gamma import Gamma
 from .gumbel import Gumbel
-from .kl import _infinite_like, _set, register_kl
+from .kl import _infinite_like, _kl_real_line_infinity, _set, register_kl
 from .laplace import Laplace
 from .normal import Normal
 from .uniform import Uniform
+from .utils import euler_constant
 
 __all__ = []
 
@@ -88,23 +89,16 @@ def _kl_support_mismatch(p, q):
     return _infinite_like(p.mean)
 
 
-@register_kl(Gumbel, Beta)
-@register_kl(Gumbel, Gamma)
-@register_kl(Laplace, Beta)
-@register_kl(Laplace, Gamma)
-@register_kl(Normal, Beta)
-@register_kl(Normal, Gamma)
-def _kl_real_line_infinity(p, q):
-    """p is supported on the whole real line, q on part of it: infinite, as torch."""
-    return _infinite_like(p.loc)
+for _p in (Gumbel, Laplace, Normal):   # the whole real line against a part of it: infinite, as torch
+    for _q in (Beta, Gamma):
+        register_kl(_p, _q)(_kl_real_line_infinity)
 
 
 @register_kl(Exponential, Gamma)
 def _kl_exponential_gamma(p, q):
     ratio = q.rate / p.rate
-    euler = 0.57721566490153286060
-    return (-q.concentration * ratio.log() + ratio + q.concentration.lgamma() + q.concentration * euler
-            - (1 + euler))
+    return (-q.concentration * ratio.log() + ratio + q.concentration.lgamma() + q.concentration * euler_constant
+            - (1 + euler_constant))
 
 
 @register_kl(Gamma, Exponential)
