@@ -137,14 +137,15 @@ def read_only(x, op):
                       f"windows or H / mH of a complex tensor (a copy); copy it first (x.copy())")
 
 
-def check_leaf(x, op):
-    """An in-place op on a leaf that requires grad (or a view of one) is an error while recording."""
+def check_leaf(x, op, values=True):
+    """An in-place op on a leaf that requires grad (or a view of one) is an error while recording. ``values=False``:
+    an op that changes only the shape (unsqueeze_, t_, ...): no buffer hint and no read-only check."""
     if x._requires_grad and x._vjps is None:
         raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
-                           f"do it under npg.no_grad(), or on a copy (x.clone()) / a non-leaf tensor. (A buffer "
-                           f"to fill, as torch.zeros gives: make it with requires_grad=False, e.g. "
-                           f"npg.zeros({', '.join(map(str, x.shape))}, requires_grad=False): npgrad's floating "
-                           f"tensors require grad by default)")
+                           f"do it under npg.no_grad(), or on a copy (x.clone()) / a non-leaf tensor."
+                           + (f" (A buffer to fill, as torch.zeros gives: make it with requires_grad=False, e.g. "
+                              f"npg.zeros({', '.join(map(str, x.shape))}, requires_grad=False): npgrad's floating "
+                              f"tensors require grad by default)" if values else ""))
     info = _view_of(x)
     if info is not None:
         base = info[0]
@@ -155,7 +156,7 @@ def check_leaf(x, op):
             raise RuntimeError(f"{op}: this view was created under no_grad and is being modified in place with "
                                f"grad mode on: the gradient could not reach its base. Create the view with grad "
                                f"mode on, or do the in-place operation under npg.no_grad()")
-    if not x.data.flags.writeable:
+    if values and not x.data.flags.writeable:
         raise read_only(x, op)
 
 

@@ -87,23 +87,6 @@ def _t(x):
     return _swapper(0, 1), _swapper(0, 1)
 
 
-def _check(x, op):
-    """PyTorch's errors for an in-place op on a leaf that requires grad (or a view of one), or on a view made under
-    no_grad while grad mode is on (no read-only check: the values are not written)."""
-    if x._requires_grad and x._vjps is None:
-        raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place operation (as in "
-                           f"PyTorch); do it under npg.no_grad(), or use the out-of-place {op[:-1]}")
-    info = _view_of(x)
-    if info is not None:
-        base = info[0]
-        if base._requires_grad and base._vjps is None:
-            raise RuntimeError(f"{op}: a view of a leaf tensor that requires grad is being used in an in-place "
-                               f"operation; do it under npg.no_grad(), or use the out-of-place {op[:-1]}")
-        if base._requires_grad and not x._requires_grad:
-            raise RuntimeError(f"{op}: this view was created under no_grad and is being modified in place with grad "
-                               f"mode on; create the view with grad mode on, or do {op} under npg.no_grad()")
-
-
 def _compose(first, then):
     return lambda a: then(first(a))
 
@@ -119,7 +102,7 @@ def shape_method(name, make):
                                       f"out-of-place {name[:-1]}")
         step, inverse = make(self, *args, **kwargs)
         if _state.enabled:
-            _check(self, name)
+            _inplace.check_leaf(self, name, values=False)
         new = step(self.data)
         if new.size and not np.may_share_memory(new, self.data):  # (NumPy gives views for these: never reached)
             raise RuntimeError(f"{name}: the shape change of {self.shape} would copy the memory")
