@@ -15,7 +15,7 @@ from ..tensor import Tensor, _make, _wrap, const
 from ._util import batching_rule
 from . import _bessel_jy as _k
 from .elementwise import DIAG, unary
-from .special import _constant, _out_dtype, _real, _safe_x
+from .special import _constant, _duals, _out_dtype, _real, _safe_x
 
 _RAW = {name: _real(getattr(_k, name), name) for name in ("j0", "j1", "y0", "y1")}
 
@@ -31,15 +31,7 @@ _RAW["jn"] = lambda n, x: _order_forward(_k.jn, n, x, "jn")
 _RAW["yn"] = lambda n, x: _order_forward(_k.yn, n, x, "yn")
 
 
-def _dual(name):
-    """The op ``name`` on Tensors (differentiable), its kernel on NumPy arrays (see npgrad/ops/special.py)."""
-    def call(*args):
-        if any(isinstance(a, Tensor) for a in args):
-            return globals()[name](*args)
-        return _RAW[name](*args)
-    return call
-
-
+_dual = _duals(globals(), _RAW)   # (see npgrad/ops/special.py)
 _j0, _j1, _y0, _y1, _jn, _yn = (_dual(n) for n in ("j0", "j1", "y0", "y1", "jn", "yn"))
 
 

@@ -16,26 +16,15 @@ from . import _airy, _bessel_k
 from .elementwise import DIAG, unary, where
 from .elementwise import sin as _sin
 from ._util import as_input, batching_rule
-from .special import _dual as _dual_in, _real, _safe_x
+from .special import _duals, _real
 
 _RAW = {name: _real(getattr(_bessel_k, name), name) for name in ("k0", "k0e", "k1", "k1e")}
 _RAW["airy_ai"] = _real(_airy.airy_ai, "airy_ai")
 _RAW["_airy_ai_prime"] = _real(_airy.airy_aip, "airy_ai")
 
 
-def _dual(name):
-    """The op ``name`` on Tensors (differentiable), its kernel on NumPy arrays (see npgrad/ops/special.py)."""
-    from ..tensor import Tensor
-
-    def call(*args):
-        if any(isinstance(a, Tensor) for a in args):
-            return globals()[name](*args)
-        return _RAW[name](*args)
-    return call
-
-
+_dual = _duals(globals(), _RAW)   # (see npgrad/ops/special.py)
 _k0, _k1, _k0e, _k1e, _aip, _ai = (_dual(n) for n in ("k0", "k1", "k0e", "k1e", "_airy_ai_prime", "airy_ai"))
-del _dual_in
 
 
 def _doc(text):

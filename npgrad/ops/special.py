@@ -52,14 +52,22 @@ def _real(kernel, name):
     return forward
 
 
+def _duals(namespace, raw):
+    """``dual(name)``: the op ``name`` of ``namespace`` (a module's globals) on Tensors (differentiable), its
+    kernel ``raw[name]`` on NumPy arrays: how the VJPs of a module of special functions call one another on
+    both backward paths (this one's, bessel_jy.py's, bessel_k.py's)."""
+    def dual(name):
+        def call(*args):
+            if any(isinstance(a, Tensor) for a in args):
+                return namespace[name](*args)
+            return raw[name](*args)
+        return call
+    return dual
+
+
 def _dual(name):
-    """The op ``name`` of this module on Tensors (differentiable), its kernel on NumPy arrays: how the VJPs
-    below call one another on both backward paths."""
-    def call(*args):
-        if any(isinstance(a, Tensor) for a in args):
-            return globals()[name](*args)
-        return _RAW[name](*args)
-    return call
+    """This module's ``_duals`` (its _RAW is defined below)."""
+    return _duals(globals(), _RAW)(name)
 
 
 def _quiet(vjp):
