@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _edge_rules as _er
 from ._util import as_input, zeros_grad
-from ..tensor import Tensor
+from ..tensor import is_complex_value
 from .elementwise import _LN2, DIAG, Exact, _make, _tm, binary, unary
 
 _PI = math.pi
@@ -51,18 +51,14 @@ def _arctan_vjp(g, y, x):
     # x = 2e19 gave 0 instead of 2.5e-39, float64 x = 1e160 gave 0 instead of 1e-320; torch too). arcsinh's
     # 1 / sqrt(1 + x^2) is 1 / hypot(x, 1) for the same reason (float32 x = 2e19 gave 0 instead of 5e-20).
     # (Complex x: the plain formulas, hypot being real-only.)
-    if _is_complex(x):
+    if is_complex_value(x):
         return g / (1.0 + x * x)
     h = np.hypot(x, 1.0)
     return (g / h) / h
 
 
 def _arcsinh_vjp(g, y, x):
-    return g / np.sqrt(x * x + 1.0) if _is_complex(x) else g / np.hypot(x, 1.0)   # (see _arctan_vjp)
-
-
-def _is_complex(x):
-    return (x.data if isinstance(x, Tensor) else np.asarray(x)).dtype.kind == "c"
+    return g / np.sqrt(x * x + 1.0) if is_complex_value(x) else g / np.hypot(x, 1.0)   # (see _arctan_vjp)
 
 
 def _cbrt_vjp(g, y, x):   # 1 / (3 cbrt(x)^2): inf at 0, as x ** (1/3) in PyTorch
