@@ -1127,63 +1127,12 @@ for _name in ("gammainc", "gammaincc"):
         domain="pos")
 
 
-
-# ---- the Bessel functions J and Y (npgrad/ops/bessel_jy.py). torch.special.bessel_* have no derivative: torch's
-# values with the recurrences' derivatives (A&S 9.1.27-28: J0' = -J1, J1' = J0 - J1/x, Y likewise), and J_n, Y_n
-# from J0, J1, Y0, Y1 by the recurrence C_{n+1} = (2n/x) C_n - C_{n-1} (torch has no jn / yn)
-def _t_bessel(name):
-    def deriv(x):
-        if name[1] == "0":
-            return -_TBESSEL[name[0] + "1"](x)
-        safe = torch.where(x == 0, torch.ones_like(x), x)
-        return torch.where(x == 0, 0.5, _TBESSEL[name[0] + "0"](x) - _TBESSEL[name](x) / safe)
-
-    def make():  # (at the first call: the module is also imported without torch, tests/test_suite_hygiene.py)
-        class _Bessel(torch.autograd.Function):
-            @staticmethod
-            def forward(x):
-                return getattr(torch.special, f"bessel_{name}")(x)
-
-            @staticmethod
-            def setup_context(ctx, inputs, output):
-                ctx.save_for_backward(inputs[0])
-                ctx.save_for_forward(inputs[0])
-
-            @staticmethod
-            def backward(ctx, g):
-                return g * deriv(ctx.saved_tensors[0])
-
-            @staticmethod
-            def jvp(ctx, t):
-                return t * deriv(ctx.saved_tensors[0])
-        return _Bessel
-
-    def apply(x):
-        if name not in _TBESSEL_FUNCTIONS:
-            _TBESSEL_FUNCTIONS[name] = make()
-        return _TBESSEL_FUNCTIONS[name].apply(x)
-    return apply
-
-
+# ---- torch.special functions without a derivative, given one (``deriv``) as a torch.autograd.Function (made once)
 _TBESSEL_FUNCTIONS = {}
-_TBESSEL = {name: _t_bessel(name) for name in ("j0", "j1", "y0", "y1")}
-for _name in ("j0", "j1", "y0", "y1"):
-    add(f"special_{_name}", getattr(npg.special, _name), _TBESSEL[_name], UNARY,
-        domain="real" if _name[0] == "j" else "pos")
-add("special_jn", lambda x: npg.special.jn(2, x),
-    lambda x: 2.0 * _TBESSEL["j1"](x) / x - _TBESSEL["j0"](x), UNARY[:3], domain="away")
-add("special_yn", lambda x: npg.special.yn(-3, x),   # Y_{-3} = -Y3 = -(4/x Y2 - Y1), Y2 = 2/x Y1 - Y0
-    lambda x: -(4.0 / x * (2.0 / x * _TBESSEL["y1"](x) - _TBESSEL["y0"](x)) - _TBESSEL["y1"](x)), UNARY[:3],
-    domain="pos")
-add("special_jn_bcast", lambda x: npg.special.jn(np.array([[0], [1], [-4]]), x),
-    lambda x: torch.stack([_TBESSEL["j0"](x), _TBESSEL["j1"](x),
-                           (48.0 / x ** 3 - 8.0 / x) * _TBESSEL["j1"](x) - (24.0 / x ** 2 - 1.0) * _TBESSEL["j0"](x)]),
-    [[(4,)]], domain="big")  # (the recurrence oracle cancels for small x)
 
-# ---- K0, K1 and the scaled k0e, k1e (npgrad/ops/bessel_k.py). torch.special.modified_bessel_k0... have no
-# derivative: torch's values with DLMF 10.29.3's (K0' = -K1, K1' = -K0 - K1/x; (e^x K0)' = k0e - k1e...)
+
 def _t_special(torch_name, deriv):
-    def make():
+    def make():  # (at the first call: the module is also imported without torch, tests/test_suite_hygiene.py)
         class _Special(torch.autograd.Function):
             @staticmethod
             def forward(x):
@@ -1210,6 +1159,35 @@ def _t_special(torch_name, deriv):
     return apply
 
 
+# ---- the Bessel functions J and Y (npgrad/ops/bessel_jy.py). torch.special.bessel_* have no derivative: torch's
+# values with the recurrences' derivatives (A&S 9.1.27-28: J0' = -J1, J1' = J0 - J1/x, Y likewise), and J_n, Y_n
+# from J0, J1, Y0, Y1 by the recurrence C_{n+1} = (2n/x) C_n - C_{n-1} (torch has no jn / yn)
+def _t_bessel(name):
+    def deriv(x):
+        if name[1] == "0":
+            return -_TBESSEL[name[0] + "1"](x)
+        safe = torch.where(x == 0, torch.ones_like(x), x)
+        return torch.where(x == 0, 0.5, _TBESSEL[name[0] + "0"](x) - _TBESSEL[name](x) / safe)
+
+    return _t_special(f"bessel_{name}", deriv)
+
+
+_TBESSEL = {name: _t_bessel(name) for name in ("j0", "j1", "y0", "y1")}
+for _name in ("j0", "j1", "y0", "y1"):
+    add(f"special_{_name}", getattr(npg.special, _name), _TBESSEL[_name], UNARY,
+        domain="real" if _name[0] == "j" else "pos")
+add("special_jn", lambda x: npg.special.jn(2, x),
+    lambda x: 2.0 * _TBESSEL["j1"](x) / x - _TBESSEL["j0"](x), UNARY[:3], domain="away")
+add("special_yn", lambda x: npg.special.yn(-3, x),   # Y_{-3} = -Y3 = -(4/x Y2 - Y1), Y2 = 2/x Y1 - Y0
+    lambda x: -(4.0 / x * (2.0 / x * _TBESSEL["y1"](x) - _TBESSEL["y0"](x)) - _TBESSEL["y1"](x)), UNARY[:3],
+    domain="pos")
+add("special_jn_bcast", lambda x: npg.special.jn(np.array([[0], [1], [-4]]), x),
+    lambda x: torch.stack([_TBESSEL["j0"](x), _TBESSEL["j1"](x),
+                           (48.0 / x ** 3 - 8.0 / x) * _TBESSEL["j1"](x) - (24.0 / x ** 2 - 1.0) * _TBESSEL["j0"](x)]),
+    [[(4,)]], domain="big")  # (the recurrence oracle cancels for small x)
+
+# ---- K0, K1 and the scaled k0e, k1e (npgrad/ops/bessel_k.py). torch.special.modified_bessel_k0... have no
+# derivative: torch's values with DLMF 10.29.3's (K0' = -K1, K1' = -K0 - K1/x; (e^x K0)' = k0e - k1e...)
 _TK = {"k0": _t_special("modified_bessel_k0", lambda x: -_TK["k1"](x)),
        "k1": _t_special("modified_bessel_k1", lambda x: -_TK["k0"](x) - _TK["k1"](x) / x),
        "k0e": _t_special("scaled_modified_bessel_k0", lambda x: _TK["k0e"](x) - _TK["k1e"](x)),
