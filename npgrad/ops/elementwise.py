@@ -73,11 +73,13 @@ _UNREAD1, _UNREAD2 = (None,), (None, None)
 _plain_record, _ndarray = _record, np.ndarray
 
 
-def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None):
+def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None, into=None):
     """Make a differentiable one-argument op from a NumPy ``forward``, its VJP and its JVP (``DIAG``: the
     VJP's formula); the VJP reads the values named in ``reads`` (``y`` the output, ``x`` the input; see
     npgrad/autograd/versions.py). ``complex_op(x)`` computes the op on complex tensors when it is not
-    holomorphic (abs); ops in ``REAL_ONLY`` refuse complex ones."""
+    holomorphic (abs); ops in ``REAL_ONLY`` refuse complex ones. ``into(xd)``: the forward written into its
+    argument, for an op whose VJP does not read its input; the op's ``into(x)`` then computes it into ``x``'s
+    memory (the in-place method, ops/inplace.py: method, records it on the snapshot of ``x``)."""
     vjps = Exact((vjp,))  # the gradient has the input's shape and dtype
     jvps = (vjp if jvp is DIAG else jvp,)
     _versions.reads(name, reads)
@@ -125,6 +127,16 @@ def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None):
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc or f"Elementwise ``{name}``, differentiable (see the VJP table in npgrad/ops/elementwise.py)."
+    if into is not None:
+        if keep_x:
+            raise ValueError(f"unary({name!r}): an in-place forward would overwrite the input its VJP reads")
+
+        def op_into(x):
+            xd = x.data
+            if special is not None and is_complex_value(xd):
+                return special(x)  # (REAL_ONLY's error)
+            return _make(into(xd), name, (x,), _UNREAD1, vjps, jvps)
+        op.into = op_into
     return op
 
 
@@ -208,6 +220,11 @@ def _sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))  # finite for any x; never exp(+large)
 
 
+def _relu_into(x):
+    """``relu`` written into ``x`` (``relu_``): one pass, no new array."""
+    return np.maximum(x, _zeros_as(x), out=x)
+
+
 def _relu(x):
     # Against an array of zeros, not the scalar 0: NumPy 2.4 has no SIMD loop for np.maximum with a
     # broadcast scalar, and this is 2-3x faster. The zeros share x's memory order, and so does the result.
@@ -239,14 +256,16 @@ _SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
 
 
 def _relu_vjp(g, y, x):
-    """``g`` where ``x > 0`` (or nan), 0 elsewhere, as PyTorch's ``threshold_backward``: a select, not ``g * (x > 0)``,
+    """``g`` where ``y > 0`` (or nan), 0 elsewhere, as PyTorch's ``threshold_backward`` of the result (``y > 0``
+    exactly where ``x > 0``, and ``y`` is nan where ``x`` is). It reads the output, not the input, as PyTorch: so
+    ``relu_`` keeps no copy of the value it overwrites. A select, not ``g * (y > 0)``,
     so an infinite ``g`` on a dead unit gives 0, not nan (an lp_pool window of zeros). The select is a bitwise AND
     of ``g``'s bits with a mask of all ones (live) or zeros (dead): NumPy's ``where`` is ~10x slower on a random
     mask. Written into ``g`` when backward handed it over and nothing else holds it."""
-    if g.__class__ is not np.ndarray or g.dtype.kind != "f" or g.shape != x.shape:
-        return np.where(x <= 0, 0, g)  # Tensors (create_graph), broadcasting: the plain select
+    if g.__class__ is not np.ndarray or g.dtype.kind != "f" or g.shape != y.shape:
+        return np.where(y <= 0, 0, g)  # Tensors (create_graph), broadcasting: the plain select
     itype = _SAME_SIZE_INT[g.dtype.itemsize]
-    mask = np.asarray(np.less_equal(x, 0)).view(np.int8)   # (asarray: a 0-d x gives a NumPy bool, not an array)
+    mask = np.asarray(np.less_equal(y, 0)).view(np.int8)   # (asarray: a 0-d x gives a NumPy bool, not an array)
     np.subtract(mask, 1, out=mask)  # 0 where dead, -1 (every bit set) elsewhere, sign-extended by the AND: one byte
     # per element (faster than a mask of g's integer size, and a quarter of its memory)
     if _alone(g, sys.getrefcount(g)):
@@ -306,7 +325,7 @@ tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y, 
 #                                                  scalar: NumPy converts one on every call (~0.3 us)
 sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), DIAG, "y",
                     complex_op=lambda z: reciprocal(add(exp(neg(z)), 1.0)))   # (complex z: 1 / (1 + e^-z), as torch)
-relu       = unary("relu",       _relu,          _relu_vjp, _relu_vjp, "x")
+relu       = unary("relu",       _relu,          _relu_vjp, _relu_vjp, "y", into=_relu_into)
 abs        = unary("abs",        np.abs,         lambda g, y, x: g * _sgn_real(x), DIAG, "x",
                    complex_op=lambda z: _abs_complex(z))
 sign       = unary("sign",       np.sign,        lambda g, y, x: zeros_grad(g), DIAG, "",

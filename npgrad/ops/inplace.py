@@ -437,7 +437,8 @@ def method(name, fn, op=None):
     """A Tensor method ``x.name(*args)`` that writes ``fn(x, *args)`` into ``x`` and returns ``x``, as
     PyTorch's in-place methods do. ``fn`` computes out of place (any npgrad op or composition); ``op``
     names the npgrad op it records, whose declared reads say whether the overwritten value must be kept
-    (unknown: kept, which costs a copy of what is written, never a wrong gradient)."""
+    (unknown: kept, which costs a copy of what is written, never a wrong gradient). An ``fn`` with an ``into``
+    (``relu``: ops/elementwise.py, unary) is computed straight into ``x``'s memory."""
     def m(self, *args, **kwargs):
         if _tensor_mod._VMAP:  # a batched tensor written in place: npgrad/_vmap_losses.py's inplace rule
             r = _tensor_mod._vmap_call("inplace", m, (self,) + args, kwargs)
@@ -450,6 +451,14 @@ def method(name, fn, op=None):
                                     or (_view_of(self) is not None and _view_of(self)[0]._requires_grad))) \
                 and not (_tensor_mod._FW and carries_tangent(self, *tensors)):
             from ..autograd.grad_mode import no_grad
+            into = getattr(fn, "into", None) if not (args or kwargs) else None
+            if into is not None:  # (relu_): computed into the memory, no temporary
+                if not self.data.flags.writeable:
+                    raise read_only(self, name)
+                with no_grad():
+                    into(self)
+                _versions.bump(self.data, name)
+                return self
             with no_grad():
                 out = fn(self, *args, **kwargs)
             od = out.data if isinstance(out, Tensor) else np.asarray(out)
@@ -466,6 +475,9 @@ def method(name, fn, op=None):
             return self
         grads = [0] if self._requires_grad else []
         copy_old = True if op is None else _versions.reads_input(op, 0, grads + [1])
+        into = getattr(fn, "into", None) if not (args or kwargs) else None
+        if into is not None and not copy_old:  # recorded on the snapshot, its values computed into x's memory
+            return write(self, name, into)
         args = tuple(unaliased(self, a) for a in args)
         kwargs = {k: unaliased(self, v) for k, v in kwargs.items()}
         return write(self, name, lambda old: _full(fn(old, *args, **kwargs), self), copy_old=copy_old)
