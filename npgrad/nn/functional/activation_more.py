@@ -91,8 +91,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     x = _float_input(input, "hardtanh")
     out = np.clip(x.data, min_val, max_val)
 
-    def vjp(g, y, x):
-        return np.where((x > min_val) & (x < max_val), g, 0)
+    def vjp(g, y, x):  # (NaN passes the gradient, as PyTorch's hardtanh_backward)
+        return np.where((x <= min_val) | (x >= max_val), 0, g)
     return _pointwise("hardtanh", x, out, vjp)
 
 
