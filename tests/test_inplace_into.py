@@ -147,3 +147,156 @@ def test_relu_second_order_through_its_output_matches_torch():
     npg.sum(g * g).backward()
     (tg * tg).sum().backward()
     assert_close(x.grad, tx.grad.numpy())
+
+
+# ------------------------------------------------ x += y, x -= y, x *= c, x /= c computed into x's memory
+# (add and sub read neither operand; mul and div by a constant read only the constant: the written value is
+# not needed by backward, so the result goes straight into x, with no temporary; mul/div by a tensor that
+# requires grad read x, and keep the copy-then-write path.)
+WRITES = {
+    "+= residual": (lambda h, r, c: h.__iadd__(r), lambda h, r, c: h.__iadd__(r)),
+    "-= residual": (lambda h, r, c: h.__isub__(r), lambda h, r, c: h.__isub__(r)),
+    "+= row (broadcast)": (lambda h, r, c: h.__iadd__(r[0]), lambda h, r, c: h.__iadd__(r[0])),
+    "*= 2.5": (lambda h, r, c: h.__imul__(2.5), lambda h, r, c: h.__imul__(2.5)),
+    "/= 3": (lambda h, r, c: h.__itruediv__(3), lambda h, r, c: h.__itruediv__(3)),
+    "*= constant tensor": (lambda h, r, c: h.__imul__(npg.tensor(c, requires_grad=False)),
+                           lambda h, r, c: h.__imul__(torch.tensor(c))),
+    "*= tensor with grad": (lambda h, r, c: h.__imul__(r), lambda h, r, c: h.__imul__(r)),
+    "/= tensor with grad": (lambda h, r, c: h.__itruediv__(r * r + 1), lambda h, r, c: h.__itruediv__(r * r + 1)),
+    "add_(alpha=)": (lambda h, r, c: h.add_(r, alpha=-2.0), lambda h, r, c: h.add_(r, alpha=-2.0)),
+    "sub_": (lambda h, r, c: h.sub_(r), lambda h, r, c: h.sub_(r)),
+    "mul_(2)": (lambda h, r, c: h.mul_(2.0), lambda h, r, c: h.mul_(2.0)),
+    "mul_(tensor with grad)": (lambda h, r, c: h.mul_(r), lambda h, r, c: h.mul_(r)),
+    "div_(constant tensor)": (lambda h, r, c: h.div_(npg.tensor(c * c + 1, requires_grad=False)),
+                              lambda h, r, c: h.div_(torch.tensor(c * c + 1))),
+    "view += residual": (lambda h, r, c: h[1:].__iadd__(r[1:]), lambda h, r, c: h[1:].__iadd__(r[1:])),
+    "transposed view *= 2": (lambda h, r, c: h.T.__imul__(2.0), lambda h, r, c: h.T.__imul__(2.0)),
+    "float32 += float64 tensor": (lambda h, r, c: h.__iadd__(npg.tensor(c.astype(np.float64))),
+                                  lambda h, r, c: h.__iadd__(torch.tensor(c.astype(np.float64)))),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(WRITES))
+def test_inplace_arithmetic_matches_torch(name, dtype):
+    rng = np.random.default_rng(3)
+    a, ra, c, w = (rng.standard_normal((3, 4)).astype(dtype) for _ in range(4))
+    x, r = npg.tensor(a), npg.tensor(ra)
+    tx, tr = torch.tensor(a, requires_grad=True), torch.tensor(ra, requires_grad=True)
+    h, th = x * 1.5, tx * 1.5
+    ours, theirs = WRITES[name]
+    ours(h, r, c)
+    theirs(th, tr, c)
+    assert h.dtype == dtype and h.shape == (3, 4)
+    assert_close(h, th.detach().numpy(), **TOL[dtype])
+    npg.sum(h * h * w).backward()
+    (th * th * torch.tensor(w)).sum().backward()
+    assert_close(x.grad, tx.grad.numpy(), rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert_close(r.grad if r.grad is not None else np.zeros_like(ra),
+                 tr.grad.numpy() if tr.grad is not None else np.zeros_like(ra), rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("write", [lambda h, r: h.__iadd__(r), lambda h, r: h.__isub__(r),
+                                   lambda h, r: h.__imul__(0.5), lambda h, r: h.__itruediv__(4.0),
+                                   lambda h, r: h.add_(r), lambda h, r: h.mul_(0.5)],
+                         ids=["+=", "-=", "*=", "/=", "add_", "mul_"])
+def test_inplace_arithmetic_allocates_no_array_of_the_tensors_size(write):
+    rng = np.random.default_rng(4)
+    x, r = npg.tensor(rng.standard_normal((256, 1024))), npg.tensor(rng.standard_normal((256, 1024)))
+    h = x * 1.0
+    tracemalloc.start()
+    try:
+        write(h, r)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < h.data.nbytes // 4, peak
+
+
+def test_inplace_arithmetic_refusals_name_the_op_and_leave_the_tensor_unchanged():
+    h = npg.tensor(np.ones((3, 1))) * 1.0
+    with pytest.raises(ValueError, match="add_.*shape"):
+        h += npg.tensor(np.ones((3, 4)))
+    assert_close(h, np.ones((3, 1)))
+    k = npg.tensor(np.ones(3)) * 1.0
+    with pytest.raises(TypeError, match="dtype"):
+        k += npg.tensor(np.ones(3) * 1j)
+    assert_close(k, np.ones(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inplace_arithmetic_forward_mode_matches_torch(dtype):
+    import torch.autograd.forward_ad as tfw
+    rng = np.random.default_rng(5)
+    a, ta, b, tb = (rng.standard_normal((2, 3)).astype(dtype) for _ in range(4))
+    with fwAD.dual_level():
+        h = fwAD.make_dual(npg.tensor(a), npg.tensor(ta)) * 2
+        w = fwAD.make_dual(npg.tensor(b), npg.tensor(tb))
+        h *= w
+        h += w
+        h /= 2.0
+        primal, tangent = fwAD.unpack_dual(h)
+    with tfw.dual_level():
+        th = tfw.make_dual(torch.tensor(a), torch.tensor(ta)) * 2
+        tw = tfw.make_dual(torch.tensor(b), torch.tensor(tb))
+        th *= tw
+        th += tw
+        th /= 2.0
+        tprimal, ttangent = tfw.unpack_dual(th)
+    assert_close(primal, tprimal.numpy(), **TOL[dtype])
+    assert_close(tangent, ttangent.numpy(), **TOL[dtype])
+
+
+def test_inplace_methods_without_graph_write_into_the_memory_with_numpys_casting():
+    h = npg.tensor(np.arange(4.0), requires_grad=False)
+    data, version = h.data, h._version
+    h.add_(npg.tensor(np.ones(4)), alpha=2).mul_(3).sub_(1.0).div_(2)
+    assert h.data is data and h._version == version + 4
+    assert_close(h, ((np.arange(4.0) + 2) * 3 - 1) / 2)
+    i = npg.tensor(np.arange(4))
+    i.add_(3)
+    assert_close(i, np.arange(4) + 3)
+    with pytest.raises(TypeError, match="mul_.*float64.*int64"):
+        i.mul_(2.5)
+    assert_close(i, np.arange(4) + 3)
+
+
+# ------------------------------------------------ hardtanh / relu6, in place or not
+# PyTorch passes the gradient at NaN (hardtanh_backward zeroes it only at or beyond a bound). Its hardtanh_
+# saves a copy of its input (unlike relu_, which reads its output): npgrad keeps that copy too, so writing
+# into the result afterwards is allowed in both.
+CLAMPS = {
+    "hardtanh_": (lambda h: h.__class__.hardtanh_(h) if hasattr(h, "hardtanh_") else F.hardtanh_(h),
+                  lambda h: torch.nn.functional.hardtanh_(h)),
+    "F.hardtanh(-0.5, 0.5, inplace)": (lambda h: F.hardtanh(h, -0.5, 0.5, inplace=True),
+                                       lambda h: torch.nn.functional.hardtanh(h, -0.5, 0.5, inplace=True)),
+    "nn.ReLU6(inplace)": (lambda h: nn.ReLU6(inplace=True)(h), lambda h: torch.nn.ReLU6(inplace=True)(h)),
+    "F.relu6 (out of place)": (lambda h: F.relu6(h), lambda h: torch.nn.functional.relu6(h)),
+    "F.hardtanh (out of place)": (lambda h: F.hardtanh(h), lambda h: torch.nn.functional.hardtanh(h)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("entry", list(CLAMPS))
+def test_clamping_activations_match_torch_in_place_and_at_nan(entry, dtype):
+    a = np.array([[-7.0, -1.0, -0.5, 0.0, 0.25], [0.5, 1.0, 6.0, 9.0, np.nan]], dtype)
+    c = np.random.default_rng(6).standard_normal(a.shape).astype(dtype)
+    ours, theirs = CLAMPS[entry]
+    x, tx = npg.tensor(a), torch.tensor(a, requires_grad=True)
+    h, th = x * 2, tx * 2
+    y, ty = ours(h), theirs(th)
+    assert_close(y, ty.detach().numpy(), **TOL[dtype])
+    npg.sum(y * c).backward()
+    (ty * torch.tensor(c)).sum().backward()
+    assert_close(x.grad, tx.grad.numpy(), **TOL[dtype])
+
+
+def test_relu6_inplace_keeps_its_input_so_its_output_may_be_written_as_in_torch():
+    a = np.array([-1.0, 3.0, 8.0])
+    x, tx = npg.tensor(a), torch.tensor(a, requires_grad=True)
+    y, ty = F.relu6(x * 1, inplace=True), torch.nn.functional.relu6(tx * 1, inplace=True)
+    y.add_(1.0)
+    ty.add_(1.0)
+    npg.sum(y * y).backward()
+    (ty * ty).sum().backward()
+    assert_close(x.grad, tx.grad.numpy())

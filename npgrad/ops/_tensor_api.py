@@ -55,6 +55,8 @@ def _inplace(op, name):
         other = inplace.unaliased(self, other)
         grads = [i for i, t in enumerate((self, other)) if isinstance(t, Tensor) and t._requires_grad]
         copy_old = _versions.reads_input(op.__name__, 0, grads)
+        if not copy_old and hasattr(op, "into"):  # (add, sub, mul, div): computed into x's memory when it fits
+            return inplace.write(self, where, lambda old: op.into(old, other))
         return inplace.write(self, where, lambda old: op(old, other), copy_old=copy_old)
     iop.__name__ = name
     iop._inplace, iop._inplace_name = (op, op.__name__), where
@@ -123,10 +125,18 @@ def _transpose_method(self, *axes):
     return transpose(self, axes or None)
 
 
+def _with_alpha(op):
+    """torch's ``add``/``sub`` with ``alpha=`` (``x + alpha * o``), and its ``into`` (ops/inplace.py: method)."""
+    def fn(x, o, alpha=1):
+        return op(x, o if alpha == 1 else mul(o, alpha))
+    fn.into = lambda x, o, alpha=1: op.into(x, o if alpha == 1 else mul(o, alpha))
+    return fn
+
+
 # PyTorch's in-place methods: each writes the out-of-place op's result into the tensor (ops/inplace.py).
 for _name, _fn, _op in (
-        ("add_", lambda x, o, alpha=1: add(x, o if alpha == 1 else mul(o, alpha)), "add"),
-        ("sub_", lambda x, o, alpha=1: sub(x, o if alpha == 1 else mul(o, alpha)), "sub"),
+        ("add_", _with_alpha(add), "add"),
+        ("sub_", _with_alpha(sub), "sub"),
         ("mul_", mul, "mul"), ("div_", div, "div"), ("pow_", power, "pow"),
         ("clamp_", lambda x, min=None, max=None: clip(x, min, max), "clip"),
         ("clip_", lambda x, min=None, max=None: clip(x, min, max), "clip"),

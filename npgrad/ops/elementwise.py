@@ -140,10 +140,11 @@ def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None, into=None):
     return op
 
 
-def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
+def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None, into=False):
     """Make a differentiable broadcasting two-argument op from a NumPy ``forward``, two VJPs and the JVPs
     (``DIAG``: the VJPs' formulas; or a pair ``(jvp_a, jvp_b)``); the VJPs read the values named in ``reads``
-    (one string for both, or one each; ``y`` the output, ``a``, ``b``)."""
+    (one string for both, or one each; ``y`` the output, ``a``, ``b``). ``into``: ``forward`` is a ufunc whose
+    result the op's ``into(a, b)`` may compute into ``a``'s memory (``x += y``: ops/_tensor_api.py)."""
     vjps = (vjp_a, vjp_b)
     jvps = vjps if jvp is DIAG else tuple(jvp)
     _versions.reads(name, *((reads,) if isinstance(reads, str) else reads))
@@ -207,6 +208,22 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None):
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc or f"Elementwise ``{name}`` with NumPy broadcasting, differentiable in both arguments."
+    if into:
+        def op_into(a, b):
+            """``op(a, b)`` recorded, its values computed into ``a.data`` when they fit it (``b`` broadcasts to
+            ``a``'s shape, the result has ``a``'s dtype); else out of place. For a write whose VJPs do not read
+            ``a`` (inplace.write with copy_old=False): ``a`` is the snapshot of the tensor written into. Not with
+            forward AD active: the JVPs read ``a`` after the forward (mul's and div's tangents of ``b``)."""
+            ad = a.data
+            bd = b.data if isinstance(b, Tensor) else const(b, name)
+            if (_tm._FW or ad.__class__ is not _ndarray or not ad.flags.writeable or np.result_type(ad, bd) != ad.dtype
+                    or np.shape(bd) != ad.shape and np.broadcast_shapes(ad.shape, np.shape(bd)) != ad.shape):
+                return op(a, b)
+            forward(ad, bd, out=ad)
+            same = (ad.shape == bd.shape and ad.dtype is bd.dtype) if isinstance(b, Tensor) else \
+                type(bd) in _WEAK
+            return _make(ad, name, (a, b), (None, bd) if keep_b else _UNREAD2, exact if same else vjps, jvps)
+        op.into = op_into
     return op
 
 
@@ -375,11 +392,13 @@ def _div_b(g, y, a, b):
 
 # ------------------------------------------------------------------------ binary ops
 #            name            forward          VJP d/da                       VJP d/db      JVP  values read
-add        = binary("add",        np.add,          passthrough,                   passthrough, DIAG, "")
-sub        = binary("sub",        np.subtract,     passthrough,                   lambda g, y, a, b: -g, DIAG, "")
+add        = binary("add",        np.add,          passthrough,                   passthrough, DIAG, "", into=True)
+sub        = binary("sub",        np.subtract,     passthrough,                   lambda g, y, a, b: -g, DIAG, "",
+                    into=True)
 mul        = binary("mul",        np.multiply,     lambda g, y, a, b: g * b,      lambda g, y, a, b: g * a,
-                    DIAG, ("b", "a"))
-div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,      _div_b, DIAG, ("b", "ab"))
+                    DIAG, ("b", "a"), into=True)
+div        = binary("div",        np.true_divide,  lambda g, y, a, b: g / b,      _div_b, DIAG, ("b", "ab"),
+                    into=True)
 power      = binary("pow",        np.power,        _pow_base,                     _pow_exponent, DIAG, ("ab", "aby"))
 maximum    = binary("maximum",    np.maximum,      _er.max_a,     # ties split the gradient evenly; NaN: see
                     _er.max_b, DIAG, "ab")                          # npgrad/ops/_edge_rules.py (as PyTorch)

@@ -438,7 +438,8 @@ def method(name, fn, op=None):
     PyTorch's in-place methods do. ``fn`` computes out of place (any npgrad op or composition); ``op``
     names the npgrad op it records, whose declared reads say whether the overwritten value must be kept
     (unknown: kept, which costs a copy of what is written, never a wrong gradient). An ``fn`` with an ``into``
-    (``relu``: ops/elementwise.py, unary) is computed straight into ``x``'s memory."""
+    (relu, add, sub, mul, div: ops/elementwise.py) is computed straight into ``x``'s memory when the write's VJPs
+    do not read the overwritten value (``into`` falls back to out of place when the result does not fit)."""
     def m(self, *args, **kwargs):
         if _tensor_mod._VMAP:  # a batched tensor written in place: npgrad/_vmap_losses.py's inplace rule
             r = _tensor_mod._vmap_call("inplace", m, (self,) + args, kwargs)
@@ -451,16 +452,13 @@ def method(name, fn, op=None):
                                     or (_view_of(self) is not None and _view_of(self)[0]._requires_grad))) \
                 and not (_tensor_mod._FW and carries_tangent(self, *tensors)):
             from ..autograd.grad_mode import no_grad
-            into = getattr(fn, "into", None) if not (args or kwargs) else None
-            if into is not None:  # (relu_): computed into the memory, no temporary
-                if not self.data.flags.writeable:
-                    raise read_only(self, name)
-                with no_grad():
-                    into(self)
+            if not self.data.flags.writeable:
+                raise read_only(self, name)
+            with no_grad():
+                out = (fn.into if hasattr(fn, "into") else fn)(self, *args, **kwargs)
+            if isinstance(out, Tensor) and out.data is self.data:  # computed into the memory (fn.into)
                 _versions.bump(self.data, name)
                 return self
-            with no_grad():
-                out = fn(self, *args, **kwargs)
             od = out.data if isinstance(out, Tensor) else np.asarray(out)
             if np.broadcast_shapes(od.shape, self.shape) != self.shape:
                 raise ValueError(f"{name}: in-place operation would change the tensor's shape from {self.shape} "
@@ -468,18 +466,17 @@ def method(name, fn, op=None):
             if not np.can_cast(od.dtype, self.dtype, "same_kind"):
                 raise TypeError(f"{name}: in-place result of dtype {od.dtype} cannot be stored in a tensor of dtype "
                                 f"{self.dtype}")
-            if not self.data.flags.writeable:
-                raise read_only(self, name)
             np.copyto(self.data, od, casting="same_kind")
             _versions.bump(self.data, name)
             return self
         grads = [0] if self._requires_grad else []
-        copy_old = True if op is None else _versions.reads_input(op, 0, grads + [1])
-        into = getattr(fn, "into", None) if not (args or kwargs) else None
-        if into is not None and not copy_old:  # recorded on the snapshot, its values computed into x's memory
-            return write(self, name, into)
         args = tuple(unaliased(self, a) for a in args)
         kwargs = {k: unaliased(self, v) for k, v in kwargs.items()}
+        if hasattr(fn, "into") and not _versions.reads_input(
+                op, 0, grads + ([1] if any(t._requires_grad for t in tensors) else [])):
+            # recorded on the snapshot of x, its values computed into x's memory (when they fit it)
+            return write(self, name, lambda old: fn.into(old, *args, **kwargs))
+        copy_old = True if op is None else _versions.reads_input(op, 0, grads + [1])
         return write(self, name, lambda old: _full(fn(old, *args, **kwargs), self), copy_old=copy_old)
     m.__name__ = name
     m._inplace = (fn, op)
