@@ -67,8 +67,9 @@ def make(size, rng, dtype=np.float32):
     return dict(params=params, x=x, y=y, widths=s["widths"])
 
 
-def _model(nn, F, widths):
-    """The ResNet as a module of the library ``nn`` / ``F`` (npgrad's or PyTorch's: same names)."""
+def _model(nn, F, widths, inplace=False):
+    """The ResNet as a module of the library ``nn`` / ``F`` (npgrad's or PyTorch's: same names). ``inplace``: as
+    torchvision writes it, ``ReLU(inplace=True)`` and the shortcut added with ``+=``."""
 
     class Block(nn.Module):
         def __init__(self, c_in, c_out, stride):
@@ -83,6 +84,11 @@ def _model(nn, F, widths):
                                               nn.BatchNorm2d(c_out))
 
         def forward(self, x):
+            if inplace:
+                h = F.relu(self.bn1(self.conv1(x)), inplace=True)
+                h = self.bn2(self.conv2(h))
+                h += x if self.shortcut is None else self.shortcut(x)
+                return F.relu(h, inplace=True)
             h = F.relu(self.bn1(self.conv1(x)))
             h = self.bn2(self.conv2(h))
             return F.relu(h + (x if self.shortcut is None else self.shortcut(x)))
@@ -91,7 +97,7 @@ def _model(nn, F, widths):
         def __init__(self):
             super().__init__()
             self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]),
-                                      nn.ReLU())
+                                      nn.ReLU(inplace=inplace))
             self.blocks = nn.Sequential(*[Block(*b) for b in _blocks(widths)])
             self.fc = nn.Linear(widths[-1], CLASSES)
 
@@ -118,7 +124,7 @@ def setup_npgrad(inp):
     prev = npg.get_default_dtype()
     npg.set_default_dtype(str(inp["x"].dtype))
     try:
-        model = _model(nn, F, inp["widths"])
+        model = _model(nn, F, inp["widths"], inp.get("inplace", False))
     finally:
         npg.set_default_dtype(prev)
 
@@ -147,7 +153,7 @@ def setup_npgrad(inp):
 # ------------------------------------------------------------------ PyTorch
 def setup_torch(inp):
     torch = require("torch")
-    model = _model(torch.nn, torch.nn.functional, inp["widths"])
+    model = _model(torch.nn, torch.nn.functional, inp["widths"], inp.get("inplace", False))
 
     def copy(p, a):
         with torch.no_grad():
@@ -173,6 +179,19 @@ WORKLOAD = Workload(
     name="resnet", dtype=np.float32, make=make, reference="torch",
     description="ResNet (16/32/64 channels, 2 basic blocks per stage, BN), SGD momentum step, batch 32 of "
                 "3x32x32, float32; vs PyTorch only (no hand-written NumPy floor)",
+    backends=dict(npgrad=setup_npgrad, torch=setup_torch),
+    notes=dict(numpy="no hand-written NumPy ResNet (PyTorch is the oracle)", mygrad="not run",
+               autograd="not run"))
+
+
+def make_inplace(size, rng, dtype=np.float32):
+    """The same weights and batch, for the network written as torchvision writes it."""
+    return dict(make(size, rng, dtype), inplace=True)
+
+
+WORKLOAD_INPLACE = Workload(
+    name="resnet_inplace", dtype=np.float32, make=make_inplace, reference="torch",
+    description="the resnet written as torchvision writes it: ReLU(inplace=True), the shortcut added with +=",
     backends=dict(npgrad=setup_npgrad, torch=setup_torch),
     notes=dict(numpy="no hand-written NumPy ResNet (PyTorch is the oracle)", mygrad="not run",
                autograd="not run"))
