@@ -95,6 +95,20 @@ def test_graph_memory_script_runs():
     assert all(v > 0 for v in rows.values()), out
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bench/engine_floor.py reads glibc's mallinfo2")
+def test_engine_floor_script_runs():
+    """bench/engine_floor.py at a tiny size: the two minimal engines pass its gradient check against the
+    hand-written NumPy (it raises otherwise) and the split one holds less per op than the tensor-as-node one."""
+    import subprocess
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "engine_floor.py"), "--ops", "31", "--rounds",
+                          "2", "--mem-ops", "3000"], capture_output=True, text=True, check=True).stdout
+    rows = {line.split("|")[1].strip(): [float(line.split("|")[i]) for i in (2, 5)] for line in out.splitlines()
+            if line.startswith("| ") and not line.startswith("| backend")}
+    assert {"numpy", "floor-node", "floor-split", "npgrad", "torch"} <= set(rows), out
+    assert all(us > 0 and b > 0 for us, b in rows.values()), out
+    assert rows["floor-split"][1] < rows["floor-node"][1], out
+
+
 def test_gemm_bound_script_runs(capsys):
     """bench/gemm_bound.py: one repeat of the mlp GEMMs, a row with both libraries' times."""
     from bench import gemm_bound
