@@ -300,3 +300,25 @@ def test_relu6_inplace_keeps_its_input_so_its_output_may_be_written_as_in_torch(
     npg.sum(y * y).backward()
     (ty * ty).sum().backward()
     assert_close(x.grad, tx.grad.numpy())
+
+
+# ------------------------------------------------ the base's list of live views (ops/inplace.py: mark_view)
+def test_a_base_keeps_no_growing_list_of_dead_views_and_still_refreshes_the_live_ones():
+    a = np.arange(12.0).reshape(3, 4)
+    x, tx = npg.tensor(a), torch.tensor(a, requires_grad=True)
+    h, th = x * 1, tx * 1
+    for _ in range(1000):      # views made and dropped, as x.T in a training loop
+        h.T
+        h[1:]
+    assert len(h._extra["views"]) < 64
+    keep = [h[i] for i in range(3)]        # live views taken between dead ones
+    tkeep = [th[i] for i in range(3)]
+    for _ in range(100):
+        h.reshape(12)
+    h.mul_(2.0)                             # a write into the base: every live view sees it, in its graph too
+    th.mul_(2.0)
+    for v, tv in zip(keep, tkeep):
+        assert_close(v, tv.detach().numpy())
+    npg.sum(keep[0] * keep[1] + keep[2]).backward()
+    (tkeep[0] * tkeep[1] + tkeep[2]).sum().backward()
+    assert_close(x.grad, tx.grad.numpy())

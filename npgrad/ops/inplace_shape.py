@@ -127,7 +127,7 @@ def shape_method(name, make):
             self._extra["view"] = (base, _compose(fn, step))
         else:  # a base: its views are reached through the inverse change first
             views = self._extra.get("views") if self._extra else None
-            for ref in list((views or {}).values()):
+            for ref in list(views or ()):
                 w = ref()
                 if w is not None and w._extra["view"][0] is self:
                     w._extra["view"] = (self, _compose(inverse, w._extra["view"][1]))
