@@ -40,7 +40,7 @@ declare(HOLO, "add", "sub", "mul", "div", "pow", "neg", "exp", "expm1", "log", "
         "square", "reciprocal", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos", "arctan",
         "arcsinh", "arccosh", "arctanh", "exp2", "deg2rad", "rad2deg", "logsumexp",
         "prod", "cumprod", "matmul", "einsum", "inv", "solve", "det")
-declare(LINEAR, "sum", "mean", "cumsum", "reshape", "transpose", "swapaxes", "broadcast_to", "concatenate",
+declare(LINEAR, "sum", "mean", "cumsum", "reshape", "transpose", "swapaxes", "broadcast_to", "concatenate", "stack",
         "flip", "pad", "repeat", "tile", "getitem", "setitem", "copy", "copy_slices", "where", "nan_to_num",
         "scatter_add", "make_dual", "unpack_dual", "jvp_fallback_input", "input",
         "matrix_power_0",   # (a^0: identities, a zero gradient)

@@ -25,6 +25,8 @@ def normalize_axis(axis, ndim, where):
     """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
+    if axis.__class__ is int and -ndim <= axis < ndim:  # the common case, without the general path's ~1 us
+        return (axis + ndim if axis < 0 else axis,)
     axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     try:
         out = [normalize_one_axis(a, ndim, where) for a in axes]
