@@ -196,16 +196,17 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 def _softmax_parts(xm):
     """Of classes-last logits ``xm``: z (the logits minus their maximum), the softmax (kept for the backward
     pass) and the sums of exp(z), so that log-softmax = z - log(s), finite for logits of any size."""
-    z = xm - xm.max(axis=-1, keepdims=True)
+    z = xm - np.maximum.reduce(xm, axis=-1, keepdims=True)  # (the ufuncs' reductions: no ndarray.max/.sum dispatch)
     p = np.exp(z)
-    s = p.sum(axis=-1, keepdims=True)
+    s = np.add.reduce(p, axis=-1, keepdims=True)
     p /= s
     return z, p, s
 
 
 def _plain_targets(td, n_classes, ignore_index):
     """Whether every class index in ``td`` is a valid class and none can be ``ignore_index``."""
-    return td.size > 0 and not 0 <= ignore_index < n_classes and td.min() >= 0 and td.max() < n_classes
+    return (td.size > 0 and not 0 <= ignore_index < n_classes and np.minimum.reduce(td, axis=None) >= 0
+            and np.maximum.reduce(td, axis=None) < n_classes)
 
 
 def _cross_entropy_plain(x, xd, td, reduction):
@@ -216,8 +217,8 @@ def _cross_entropy_plain(x, xd, td, reduction):
     z, p, s = _softmax_parts(xd)
     loss = np.log(s[:, 0]) - z[rows, td]
     n = xd.shape[0]
-    out = loss if reduction == "none" else np.asarray(loss.sum() / n if reduction == "mean" else loss.sum(),
-                                                      dtype=xd.dtype)
+    total = None if reduction == "none" else np.add.reduce(loss, axis=None)
+    out = loss if total is None else np.asarray(total / n if reduction == "mean" else total, dtype=xd.dtype)
 
     def vjp_x(g, y, x, t):
         c = _coef(g, reduction, n)
