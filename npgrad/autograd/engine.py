@@ -63,7 +63,7 @@ def _seed(root, grad, create_graph):
             raise RuntimeError(
                 f"grad can be implicitly created only for one-element outputs; backward() was called on "
                 f"a tensor of shape {root.shape}: pass a gradient of that shape, e.g. t.backward(np.ones_like(t.data))")
-        g = np.ones_like(root.data)
+        g = np.ones(root.data.shape, root.data.dtype)  # (np.ones_like: ~1 us more, for the same array)
     else:
         g = grad.data if isinstance(grad, Tensor) and not create_graph else grad
         if isinstance(g, Tensor):
