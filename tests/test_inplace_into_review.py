@@ -500,6 +500,36 @@ def test_operands_of_every_kind_match_torch_or_raise_naming_the_op(op, target, g
             assert_close(ours[1], theirs[1], what=what)
 
 
+REFUSED = {  # writes into a graph tensor that raise: the tensor keeps its values, its hooks and its gradient
+    "+= a wider operand": lambda L, h: _iadd(h, L.ones(4, dtype=h.dtype) if L is torch else npg.ones(4)),
+    "*= a complex number": lambda L, h: _imul(h, 1 + 2j),
+    "add_ a longer operand": lambda L, h: h.add_(L.ones((2, 3), dtype=h.dtype) if L is torch else npg.ones((2, 3))),
+    "relu_ of a complex tensor": lambda L, h: h.relu_(),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_a_refused_write_keeps_the_hooks_registered_on_the_tensor(name):
+    a = np.array([1.0, -2.0, 3.0]) * (1 - 0.5j if "complex tensor" in name else 1)
+    results = []
+    for L in (npg, torch):
+        seen = []
+        x = npg.tensor(a) if L is npg else torch.tensor(a, requires_grad=True)
+        h = x * 2
+        h.register_hook(lambda g: seen.append(np.array(g.data if L is npg else g.numpy())))
+        with pytest.raises((RuntimeError, TypeError, ValueError, NotImplementedError)):
+            REFUSED[name](L, h)
+        cube = h * h * h
+        (npg.sum(npg.real(cube * npg.conj(cube))) if L is npg else (cube * cube.conj()).real.sum()).backward()
+        results.append((np.asarray(h.data if L is npg else h.detach().numpy()), seen,
+                        np.asarray(x.grad.data if L is npg else x.grad.numpy())))
+    (value, seen, grad), (tvalue, tseen, tgrad) = results
+    assert_close(value, tvalue)
+    assert len(seen) == len(tseen) == 1
+    assert_close(seen[0], tseen[0])
+    assert_close(grad, tgrad)
+
+
 LEAF_WRITES = {"relu_": lambda L, x: x.relu_(), "+=": lambda L, x: _iadd(x, 1.0),
                "add_(x, alpha=2)": lambda L, x: x.add_(x, alpha=2), "view /=": lambda L, x: _idiv(x[1:], 2.0),
                "F.relu(inplace=True) of a view": lambda L, x: _F(L).relu(x.T, inplace=True)}
