@@ -45,7 +45,10 @@ VIEWS = {
 }
 UNARY = ["tanh", "exp", "sin", "square", "scale"]
 INPLACE = ["+=", "*=", "-=", "setitem_const", "setitem_tensor", "fill_slice", "shift_add", "shift_set", "mul_",
-           "tanh_", "clamp_", "div_self"]
+           "tanh_", "clamp_", "div_self",
+           # the writes computed straight into the memory (relu_ reads its output; add, sub and mul/div by a
+           # constant read nothing the write overwrites)
+           "relu_", "-=_tensor", "/=_const", "*=_const", "add_alpha", "sub_alpha"]
 
 
 def _unary(lib, name, t):
@@ -110,6 +113,18 @@ def run(lib, program, a):
                 t.clamp_(min=-0.2)
             elif arg == "div_self":
                 t /= t * t + 1.0
+            elif arg == "relu_":
+                t.relu_()
+            elif arg == "-=_tensor":
+                t -= u if u is not None else 0.75
+            elif arg == "/=_const":
+                t /= -1.25
+            elif arg == "*=_const":
+                t *= 0.8
+            elif arg == "add_alpha":
+                t.add_(u if u is not None else 0.5, alpha=-0.5)
+            elif arg == "sub_alpha":
+                t.sub_(u if u is not None else 0.25, alpha=2.0)
     loss = 0.0
     for k, t in enumerate(pool):
         loss = loss + (t * (0.3 + 0.1 * k)).sum()

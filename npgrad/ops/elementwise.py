@@ -216,10 +216,12 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None, into=False):
             forward AD active: the JVPs read ``a`` after the forward (mul's and div's tangents of ``b``)."""
             ad = a.data
             bd = b.data if isinstance(b, Tensor) else const(b, name)
-            if (_tm._FW or ad.__class__ is not _ndarray or not ad.flags.writeable or np.result_type(ad, bd) != ad.dtype
-                    or np.shape(bd) != ad.shape and np.broadcast_shapes(ad.shape, np.shape(bd)) != ad.shape):
+            if _tm._FW or ad.__class__ is not _ndarray or not ad.flags.writeable or np.result_type(ad, bd) != ad.dtype:
                 return op(a, b)
-            forward(ad, bd, out=ad)
+            try:
+                forward(ad, bd, out=ad)
+            except (ValueError, TypeError):  # b does not broadcast to a's shape, or the result is not of a's dtype
+                return op(a, b)              # (int / int): out of place, where the errors name the op
             same = (ad.shape == bd.shape and ad.dtype is bd.dtype) if isinstance(b, Tensor) else \
                 type(bd) in _WEAK
             return _make(ad, name, (a, b), (None, bd) if keep_b else _UNREAD2, exact if same else vjps, jvps)

@@ -262,19 +262,25 @@ def write(x, op, apply, copy_old=False, counted=False):
         raise read_only(x, op)
     old = snapshot(x, copy=copy_old)
     _move_hooks(x, old)
-    node = apply(old)
-    if not node._requires_grad and _state.enabled and old._requires_grad:
-        # new values that do not depend on a recorded old value: the old one gets a zero gradient, as in
-        # PyTorch (keeping x's node instead would differentiate the values the write replaced)
-        from .elementwise import where
-        node = where(True, node, old)
+    try:
+        node = apply(old)
+        if not node._requires_grad and _state.enabled and old._requires_grad:
+            # new values that do not depend on a recorded old value: the old one gets a zero gradient, as in
+            # PyTorch (keeping x's node instead would differentiate the values the write replaced)
+            from .elementwise import where
+            node = where(True, node, old)
+        if node.data is not x.data:
+            if node.data.shape != x.data.shape:
+                raise ValueError(f"{op}: in-place operation would change the tensor's shape from {x.data.shape} to "
+                                 f"{node.data.shape} (the other operand must broadcast to the tensor's shape)")
+            if not np.can_cast(node.data.dtype, x.data.dtype, "same_kind"):
+                raise TypeError(f"{op}: in-place result of dtype {node.data.dtype} cannot be stored in a tensor of "
+                                f"dtype {x.data.dtype}")
+    except BaseException:  # a refused write leaves x as it was: the hooks _move_hooks took go back to it
+        if old._extra:
+            x._extra.update((k, v) for k, v in old._extra.items() if k in ("hooks", "node_hooks", "metadata"))
+        raise
     if node.data is not x.data:
-        if node.data.shape != x.data.shape:
-            raise ValueError(f"{op}: in-place operation would change the tensor's shape from {x.data.shape} to "
-                             f"{node.data.shape} (the other operand must broadcast to the tensor's shape)")
-        if not np.can_cast(node.data.dtype, x.data.dtype, "same_kind"):
-            raise TypeError(f"{op}: in-place result of dtype {node.data.dtype} cannot be stored in a tensor of "
-                            f"dtype {x.data.dtype}")
         np.copyto(x.data, node.data, casting="same_kind")
         node.data = x.data  # the graph keeps no second copy of the values
     if not counted:
