@@ -109,6 +109,15 @@ def test_engine_floor_script_runs():
     assert rows["floor-split"][1] < rows["floor-node"][1], out
 
 
+def test_op_overhead_script_checks_and_times_every_op(capsys):
+    """bench/op_overhead.py: every op's value and gradient pass its check against PyTorch, and each gets a row."""
+    from bench import op_overhead
+    assert op_overhead.main(["--number", "3", "--repeats", "1"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 1 + 19, rows
+    assert all(float(cell) > 0 for row in rows[1:] for cell in row.split("|")[2:5]), rows
+
+
 def test_gemm_bound_script_runs(capsys):
     """bench/gemm_bound.py: one repeat of the mlp GEMMs, a row with both libraries' times."""
     from bench import gemm_bound
