@@ -32,6 +32,9 @@ _propagate = None  # set by npgrad.autograd.forward_ad
 # batched result, or NotImplemented when no argument is batched.
 _VMAP = 0
 _vmap_call = None
+# npgrad.autograd.engine.backward, which Tensor.backward calls: set by that module, which imports this one (an
+# import inside the method cost ~0.7 us per backward call)
+_engine_backward = None
 
 
 class Tensor:
@@ -229,13 +232,12 @@ class Tensor:
         in PyTorch); ``create_graph=True`` records the backward pass itself so it can be differentiated
         again (``.grad`` then holds a Tensor).
         """
-        from .autograd.engine import backward
         if gradient is not None:
             if grad is not None:
                 raise TypeError("backward(): got both grad and its PyTorch spelling gradient=")
             grad = gradient
-        backward((self,), None if grad is None else (grad,), retain_graph=retain_graph,
-                 create_graph=create_graph, inputs=inputs)
+        _engine_backward((self,), None if grad is None else (grad,), retain_graph=retain_graph,
+                         create_graph=create_graph, inputs=inputs)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor during backward."""

@@ -9,6 +9,7 @@ Two paths share one set of VJP formulas (the ``_vjps`` stored on each tensor):
   ``__array_function__`` and the backward pass records a graph of its own.
 """
 import heapq
+import importlib
 import threading
 import warnings
 import weakref
@@ -63,7 +64,8 @@ def _seed(root, grad, create_graph):
             raise RuntimeError(
                 f"grad can be implicitly created only for one-element outputs; backward() was called on "
                 f"a tensor of shape {root.shape}: pass a gradient of that shape, e.g. t.backward(np.ones_like(t.data))")
-        g = np.ones(root.data.shape, root.data.dtype)  # (np.ones_like: ~1 us more, for the same array)
+        g = np.empty(root.data.shape, root.data.dtype)  # (np.ones / np.ones_like: ~1-2 us more, the same array)
+        g.fill(1)
     else:
         g = grad.data if isinstance(grad, Tensor) and not create_graph else grad
         if isinstance(g, Tensor):
@@ -97,9 +99,9 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     # (before any per-thread state is set: nothing to undo if it raises)
     on_path = None if capture is None else on_paths_to(roots, capture, Recompute)
     # ids of arrays a .grad must not alias: the caller's seeds, and arrays already stored in a .grad
-    owned = {id(g) for g in grads}
+    owned = set(map(id, grads))
     leaves = {}    # leaf -> gradient so far
-    if _post_hooked and capture is None:  # a leaf of some graph has a post-accumulate hook: leaves.py, _EarlyLeaves
+    if _post_hooked.data and capture is None:  # (.data, its dict: a WeakValueDictionary's len() is Python code)  # a leaf of some graph has a post-accumulate hook: leaves.py, _EarlyLeaves
         early = _EarlyLeaves.for_graph(roots, owned, create_graph)
         if early is not None:  # (not ``or``: an empty _EarlyLeaves is falsy)
             leaves = early
@@ -449,3 +451,7 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
                  materialize_grads=materialize_grads) for b in range(n)]
     from ..ops import stack
     return tuple(None if rows[0][k] is None else stack([r[k] for r in rows]) for k in range(len(inputs)))
+
+
+# Tensor.backward's entry (see npgrad/tensor.py; the module by importlib: npgrad.tensor is also a function)
+importlib.import_module("..tensor", __package__)._engine_backward = backward
