@@ -86,3 +86,20 @@ def test_ravel_order_matches_numpy(order):
     (npg.ravel(x, order) * npg.tensor(np.arange(6.0))).sum().backward()
     expected = np.reshape(np.arange(6.0), (2, 3), order="F" if order == "F" else "C")
     np.testing.assert_array_equal(np.asarray(x.grad), expected)
+
+
+# x[idx]'s gradient for a few rows (ops/index.py: _scatter_rows): distinct rows are one assignment, repeated rows
+# accumulate (the sorted reduceat / bincount paths), negative rows count from the end; against torch.
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows", [[1, 3, 5], [5, -1, 0], [1, 3, 1, -1, 15], [[2, 0], [0, 7]], [4] * 65,
+                                  list(range(16)) * 4 + [3]], ids=["distinct", "negative", "repeated", "2-d",
+                                                                  "65 repeated", "65 mixed"])
+def test_row_lookup_gradient_few_rows_matches_torch(rows, dtype):
+    import torch
+    rng = np.random.default_rng(0)
+    a, c = rng.standard_normal((16, 3)).astype(dtype), rng.standard_normal(np.shape(rows) + (3,)).astype(dtype)
+    x, tx = npg.tensor(a), torch.tensor(a, requires_grad=True)
+    npg.sum(x[np.array(rows)] * c).backward()
+    (tx[torch.tensor(rows)] * torch.tensor(c)).sum().backward()
+    assert x.grad.dtype == dtype
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-6, atol=1e-6)

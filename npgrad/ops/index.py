@@ -109,6 +109,10 @@ def _scatter_rows(shape, idx, g):
         return np.zeros(shape, dtype=g.dtype)
     rows = np.where(rows < 0, rows + n_rows, rows)
     g2 = g.reshape(rows.size, row)
+    if rows.size <= 64 and len(set(rows.tolist())) == rows.size:  # a few distinct rows: one assignment (the
+        out = np.zeros((n_rows, row), dtype=g.dtype)                 # paths below take ~10 NumPy calls)
+        out[rows] = g2
+        return out.reshape(shape)
     if g.dtype == np.float64:
         flat = (rows[:, None] * row + np.arange(row)).ravel()
         return np.bincount(flat, weights=g2.ravel(), minlength=n_rows * row).reshape(shape)
