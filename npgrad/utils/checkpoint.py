@@ -27,7 +27,10 @@ existed before the call (an input returned as it is), are returned as they are. 
   recomputation (there are no dispatch modes: selective checkpointing's contexts do not exist); ``debug``
   is accepted and adds nothing to the errors; ``early_stop`` is accepted (the whole function is recomputed);
 * post-accumulate hooks (``DistributedDataParallel``) through a checkpoint run at the end of backward, not as
-  soon as each gradient is complete.
+  soon as each gradient is complete;
+* a ``function`` that overwrites a value its own backward reads (``h = relu(x); h += 1``: ReLU reads its output)
+  raises, as it does without the checkpoint; PyTorch 2.13 raises only without it, and with it differentiates the
+  overwritten value (a wrong gradient).
 
 ``use_reentrant=True``: PyTorch's reentrant variant. ``function`` runs under no_grad and, in backward, its
 recomputation runs a backward pass of its own, which accumulates the parameters' gradients into ``.grad``.
