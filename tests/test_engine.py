@@ -499,3 +499,31 @@ def test_a_leaf_gradient_that_views_memory_held_elsewhere_is_copied():
         assert not np.shares_memory(a.grad, held) and not np.shares_memory(b.grad, held)
     np.asarray(z.grad)[...] = -1
     np.testing.assert_array_equal(a.grad, [1, 2, 3])
+
+
+def test_backward_keeps_no_array_of_a_visited_node_alive():
+    """Once backward has passed a node, nothing of the engine's keeps its arrays: the cnn's peak memory held
+    a ReLU output through a stale local (the last broadcast parent's data) during the next convolution's
+    backward. Here a custom op's backward, run after ``u``'s node was visited, checks that ``u``'s array died."""
+    import weakref
+    alive = []
+
+    class Probe(npg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0
+
+        @staticmethod
+        def backward(ctx, g):
+            alive.append(ref() is not None)
+            return g
+
+    rng = np.random.default_rng(0)
+    x, b = npg.tensor(rng.standard_normal((4, 256))), npg.tensor(rng.standard_normal(256))
+    u = npg.tanh(Probe.apply(x))
+    ref = weakref.ref(u.data)
+    loss = npg.sum(b + u)          # broadcast: b + u's node un-broadcasts, its last parent is u
+    del u
+    loss.backward()
+    assert alive == [False]
+    np.testing.assert_allclose(x.grad, 1 - np.tanh(x.data) ** 2)

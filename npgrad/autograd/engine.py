@@ -231,7 +231,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
                                 nxt = p
                             else:
                                 push(heap, (-p._seq, p))
-            gp = None  # no stale reference: a VJP may reuse a gradient nothing else holds (see inplace.alone)
+            gp = pd = None  # no stale references: a VJP may reuse a gradient nothing else holds (see inplace.alone),
+            #                 and the last parent's array (pd) must not outlive its node (the cnn's peak: ReLU's output)
             if not retain_graph:
                 t._parents = t._saved = None
                 t._vjps = RELEASED
