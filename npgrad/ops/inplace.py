@@ -61,8 +61,10 @@ def mark_view(out, x, step):
     else:
         out._extra["view"] = (base, fn)
     # The base's live views, as weak references in a list (a write into the base refreshes them: _refresh_views).
-    # Dead ones are dropped when the list reaches 8, 16, 32... entries: amortized O(1) per view, and no callback
-    # per view (a weakref callback and a dict entry per view cost ~0.5 us of a ~2.5 us reshape).
+    # Dead ones are dropped when the list reaches 8, 16, 32... entries and at least half of them are dead (else
+    # it grows to the next power of two first: a base keeping ~2^k live views would otherwise scan them all for
+    # every short-lived view): amortized O(1) per view, and no callback per view (a weakref callback and a dict
+    # entry per view cost ~0.5 us of a ~2.5 us reshape).
     extra = base._extra
     if extra is None:
         base._extra = {"views": [_weakref(out)]}
@@ -74,7 +76,9 @@ def mark_view(out, x, step):
     views.append(_weakref(out))
     n = len(views)
     if n >= 8 and not n & (n - 1):
-        views[:] = [r for r in views if r() is not None]
+        live = [r for r in views if r() is not None]
+        if len(live) <= n >> 1:
+            views[:] = live
     return out
 
 
