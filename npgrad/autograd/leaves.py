@@ -142,6 +142,8 @@ def _apply_hooks(extra, g):
     if not hooks:
         return g
     plain = not isinstance(g, Tensor)  # hooks get a Tensor on either path, as in PyTorch
+    given = g
+    refs = sys.getrefcount(given) if plain else 0
     for hook in hooks:
         out = hook(_wrap(g) if plain else g)
         if out is not None:
@@ -156,4 +158,10 @@ def _apply_hooks(extra, g):
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} changed the gradient's dtype from "
                                    f"{g.dtype} to {out.dtype}; return it as {g.dtype}")
             g = out
+    out = None
+    if plain and g is given and sys.getrefcount(g) > refs:
+        # A hook kept the gradient (or the Tensor over it): what goes on must be a copy, as PyTorch's
+        # AccumulateGrad clones a gradient used elsewhere. It may become a .grad that the next backward adds
+        # into in place (a small reduction's gradient is a new array: unreduce), changing the kept one.
+        g = g.copy()
     return g

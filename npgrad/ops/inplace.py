@@ -26,7 +26,9 @@ the written memory then gets the view of the new tangent, as in PyTorch, where a
 its base's. Without a graph (grad mode off, or nothing requiring grad) only the tangents are rewritten.
 """
 import importlib
+import itertools
 import sys
+import threading
 import weakref
 
 import numpy as np
@@ -61,8 +63,10 @@ def mark_view(out, x, step):
     else:
         out._extra["view"] = (base, fn)
     # The base's live views, as weak references in a list (a write into the base refreshes them: _refresh_views).
-    # Dead ones are dropped when the list reaches 8, 16, 32... entries: amortized O(1) per view, and no callback
-    # per view (a weakref callback and a dict entry per view cost ~0.5 us of a ~2.5 us reshape).
+    # Dead ones are dropped when the list reaches 8, 16, 32... entries and at least half of them are dead (else
+    # it grows to the next power of two first: a base keeping ~2^k live views would otherwise scan them all for
+    # every short-lived view): amortized O(1) per view, and no callback per view (a weakref callback and a dict
+    # entry per view cost ~0.5 us of a ~2.5 us reshape).
     extra = base._extra
     if extra is None:
         base._extra = {"views": [_weakref(out)]}
@@ -74,11 +78,23 @@ def mark_view(out, x, step):
     views.append(_weakref(out))
     n = len(views)
     if n >= 8 and not n & (n - 1):
-        views[:] = [r for r in views if r() is not None]
+        _prune(views)
     return out
 
 
 _weakref = weakref.ref
+_prune_lock = threading.Lock()
+
+
+def _prune(views):
+    """Drop the dead references from a base's list of views if at least half of it is dead. Only the part
+    scanned is replaced, under a lock: a view another thread appends meanwhile is kept (replacing the whole
+    list lost it, and a write into the base then left that view on its old node)."""
+    with _prune_lock:
+        n = len(views)
+        live = [r for r in itertools.islice(views, n) if r() is not None]
+        if len(live) <= n >> 1:
+            views[:n] = live
 
 
 def _compose(first, step):
