@@ -76,7 +76,15 @@ def main(argv=None):
 
     import npgrad as npg
     import npgrad.nn.functional as F
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)   # small tensors: PyTorch's intra-op threads only add overhead here
+    try:
+        return _run(args, npg, F, torch, TF)
+    finally:
+        torch.set_num_threads(threads)   # (main is also called from the tests: leave torch as it was)
+
+
+def _run(args, npg, F, torch, TF):
     a = np.random.default_rng(1).standard_normal((16, 16)).astype(np.float32)
     x, tx = npg.tensor(a), torch.tensor(a, requires_grad=True)
     cases = _cases(np, npg, F, torch, TF)

@@ -16,10 +16,13 @@ from tests.helpers import assert_close, torch_or_stand_in
 torch = torch_or_stand_in()
 
 
-def _both(name, arrays, kw=None, grad=None, nkw=None, w_seed=0):
+def _both(name, arrays, kw=None, grad=None, nkw=None, w_seed=0, ref64=False):
     """Run F.<name> in npgrad and torch on the same arrays (numbers and non-float arrays are passed as they
     are); float arrays whose index is in ``grad`` (all float arrays when None) require grad. Compares the
-    values and the gradients of sum(out * r) for a random r; returns the npgrad output."""
+    values and the gradients of sum(out * r) for a random r; returns the npgrad output. ``ref64``: torch runs
+    in float64 on float32 arrays (its result cast back): where its float32 rounding is amplified (a
+    normalization over one element, whose exact gradient is 0, times 1/sqrt(eps)) and varies with the memory
+    alignment of its vectorized loops."""
     import torch.nn.functional as T
     kw = kw or {}
     nkw = kw if nkw is None else nkw
@@ -28,7 +31,10 @@ def _both(name, arrays, kw=None, grad=None, nkw=None, w_seed=0):
 
     def wants(i, a):
         return isinstance(a, np.ndarray) and a.dtype.kind == "f" and (grad is None or i in grad)
-    ta = [torch.tensor(a.copy(), requires_grad=wants(i, a)) if isinstance(a, np.ndarray) else a
+
+    def for_torch(a):
+        return a.astype(np.float64) if ref64 and a.dtype == np.float32 else a.copy()
+    ta = [torch.tensor(for_torch(a), requires_grad=wants(i, a)) if isinstance(a, np.ndarray) else a
           for i, a in enumerate(arrays)]
     na = [npg.tensor(a.copy(), requires_grad=wants(i, a)) if isinstance(a, np.ndarray) else a
           for i, a in enumerate(arrays)]
@@ -39,16 +45,17 @@ def _both(name, arrays, kw=None, grad=None, nkw=None, w_seed=0):
         tout = getattr(T, name)(*ta, **tkw)
         nout = getattr(F, name)(*na, **nkw)
     what = f"{name} {[np.shape(a) for a in arrays]} {kw}"
-    assert_close(nout, tout.detach().numpy(), what=what + " value")
+    assert_close(nout, tout.detach().numpy().astype(np.asarray(nout.data).dtype), what=what + " value")
     tl = [a for a in ta if isinstance(a, torch.Tensor) and a.requires_grad]
     nl = [a for a in na if isinstance(a, npg.Tensor) and a.requires_grad]
     if tl and tout.requires_grad:
-        r = np.random.default_rng(w_seed).standard_normal(tout.shape).astype(tout.detach().numpy().dtype)
+        r = np.random.default_rng(w_seed).standard_normal(tout.shape).astype(np.asarray(nout.data).dtype)
         tg = torch.autograd.grad((tout * torch.tensor(r)).sum(), tl, allow_unused=True)
         ng = npg.autograd.grad((nout * npg.tensor(r)).sum(), nl, allow_unused=True)
         for i, (a, b) in enumerate(zip(ng, tg)):
-            b = np.zeros(tl[i].shape, tl[i].detach().numpy().dtype) if b is None else b.numpy()
-            a = np.zeros_like(b) if a is None else np.asarray(getattr(a, "data", a))
+            a = None if a is None else np.asarray(getattr(a, "data", a))
+            b = np.zeros(tl[i].shape, nl[i].dtype) if b is None else b.numpy().astype(nl[i].dtype)
+            a = np.zeros_like(b) if a is None else a
             assert_close(a, b, what=f"{what} grad of argument {i}")
     return nout
 
@@ -351,7 +358,8 @@ def test_fuzz_normalizations(dtype, data):
     _both("batch_norm", [x, rm.copy(), rv.copy(), w, b], dict(training=training, momentum=momentum), grad=[0, 3, 4])
     for G in (1, 2, C):
         if x.size:
-            _both("group_norm", [x, G, w, b], dict(eps=data.draw(st.sampled_from([1e-5, 0.1]))), grad=[0, 2, 3])
+            _both("group_norm", [x, G, w, b], dict(eps=data.draw(st.sampled_from([1e-5, 0.1]))), grad=[0, 2, 3],
+                  ref64=True)
     if len(shape) >= 3 and math.prod(shape[2:]) > 1 and shape[0]:  # (torch: IndexError on an empty batch)
         use = data.draw(st.booleans())
         _both("instance_norm", [x, rm.copy(), rv.copy(), w, b], dict(use_input_stats=use, momentum=momentum),
