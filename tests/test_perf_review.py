@@ -12,7 +12,7 @@ import pytest
 
 import npgrad as npg
 import npgrad.autograd.forward_ad as fwAD
-from npgrad.ops import inplace as _inplace
+from npgrad.ops import inplace_views as _inplace_views
 from tests.helpers import assert_close, torch_or_stand_in
 
 torch = torch_or_stand_in()
@@ -161,7 +161,7 @@ def test_a_base_keeping_many_live_views_does_not_rescan_them_for_each_new_view(m
             calls[0] += 1
             return super().__call__()
 
-    monkeypatch.setattr(_inplace, "_weakref", CountingRef)
+    monkeypatch.setattr(_inplace_views, "_weakref", CountingRef)
     b = npg.tensor(np.ones((1100, 2)), requires_grad=False)
     keep = [b[i] for i in range(1022)]
     calls[0] = 0
