@@ -181,3 +181,24 @@ def test_hooks_that_modify_the_gradient_match_torch():
         (y.sum() if isinstance(x, torch.Tensor) else npg.sum(y)).backward()
         results.append(_arr(x.grad))
     np.testing.assert_array_equal(*results)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "prod"])
+def test_a_bool_axis_is_refused_as_numpy_does(name):
+    """np.sum(x, True) raises (a keepdims passed in axis's place); npgrad took True for axis 1."""
+    a = np.ones((2, 3))
+    with pytest.raises(TypeError):
+        getattr(np, name)(a, True)
+    with pytest.raises(TypeError, match=name):
+        getattr(npg, name)(npg.tensor(a), True)
+    with pytest.raises(TypeError, match=name):
+        getattr(npg, name)(npg.tensor(a), np.bool_(False))
+
+
+def test_log_softmax_along_an_empty_dim_warns_nothing_as_torch():
+    import warnings
+    x, tx = npg.tensor(np.ones((3, 0))), torch.ones((3, 0), dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = npg.nn.functional.log_softmax(x, -1)
+    assert y.shape == tuple(torch.log_softmax(tx, -1).shape)

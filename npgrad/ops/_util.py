@@ -53,8 +53,11 @@ def zero_d_axis(axis, ndim):
 
 
 def normalize_one_axis(axis, ndim, where):
-    """One ``axis`` (negatives allowed) as a non-negative int, checked against ``ndim``."""
+    """One ``axis`` (negatives allowed) as a non-negative int, checked against ``ndim``. A bool is refused, as
+    NumPy does (``np.sum(x, True)``: a keepdims passed in axis's place)."""
     try:
+        if isinstance(axis, (bool, np.bool_)):
+            raise TypeError
         a = operator.index(axis)
     except TypeError:
         raise TypeError(f"{where}: axis must be an int, got {axis!r}") from None

@@ -206,7 +206,8 @@ def log_softmax(input, dim=None, dtype=None):
         return _make(np.zeros_like(xd), "log_softmax", (x,), (xd,), (lambda g, y, x: g * 0,),
                      (lambda t, y, x: t * 0,))
     z = xd - _max(xd, ax)
-    z -= np.log(_sum_reduce(np.exp(z), axis=ax, keepdims=True))
+    if xd.shape[ax]:  # (along an empty dim there is nothing to normalize, and log(0) would warn)
+        z -= np.log(_sum_reduce(np.exp(z), axis=ax, keepdims=True))
 
     def vjp(g, y, x):  # g - softmax * sum(g), into the one buffer exp(y) allocates
         if isinstance(g, _tm.Tensor) or isinstance(y, _tm.Tensor) or g.dtype != y.dtype:
