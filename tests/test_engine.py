@@ -527,3 +527,21 @@ def test_backward_keeps_no_array_of_a_visited_node_alive():
     loss.backward()
     assert alive == [False]
     np.testing.assert_allclose(x.grad, 1 - np.tanh(x.data) ** 2)
+
+
+def test_a_complex_gradient_for_a_real_output_is_refused_as_torch():
+    """backward(gradient=complex) on a real output dropped the imaginary part with only NumPy's ComplexWarning;
+    torch refuses it, and a real gradient for a complex output."""
+    import torch
+    x, tx = npg.tensor(np.ones(3)), torch.ones(3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError):
+        tx.sum().backward(torch.tensor(1 + 1j))
+    with pytest.raises(RuntimeError, match="backward.*real.*complex128"):
+        npg.sum(x).backward(np.array(1 + 1j))
+    z = npg.tensor(np.ones(2) * (1 + 2j))
+    with pytest.raises(RuntimeError, match="must be complex"):
+        npg.sum(z * 2).backward(np.array(1.0))
+    with pytest.raises(RuntimeError, match="must be real"):
+        npg.autograd.grad(npg.sum(x * 2), x, np.array(2j))
+    npg.sum(x * 2).backward(np.float32(1.0))     # another real dtype is cast, as torch does
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])

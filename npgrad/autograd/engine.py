@@ -68,6 +68,11 @@ def _seed(root, grad, create_graph):
         g.fill(1)
     else:
         g = grad.data if isinstance(grad, Tensor) and not create_graph else grad
+        gdt = g.dtype if isinstance(g, (Tensor, np.ndarray, np.generic)) else np.asarray(g).dtype
+        if (gdt.kind == "c") != (root.data.dtype.kind == "c"):  # (a cast would drop an imaginary part or invent one)
+            raise RuntimeError(f"backward: the gradient of a {root.data.dtype} tensor must be "
+                               f"{'complex' if root.data.dtype.kind == 'c' else 'real'}, got {gdt}, as in PyTorch "
+                               f"(casting it would drop or invent an imaginary part)")
         if isinstance(g, Tensor):
             if g.shape != root.shape:
                 raise ValueError(f"backward: gradient has shape {g.shape} but the tensor has shape {root.shape}")
