@@ -353,3 +353,31 @@ def test_tensor_backward_in_a_fresh_interpreter():
                          env=dict(os.environ, PYTHONPATH=root))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[0.0, 2.0, 4.0, 6.0]"
+
+
+def test_threads_making_a_bases_first_views_at_once_lose_none():
+    """The first view of a base makes its list of views: two threads doing so at once each made a list, and the
+    one assigned first was lost with its view (a later write into the base then left that view on its old
+    node). The list is now made under the lock."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        x = npg.tensor(np.arange(8.0).reshape(4, 2), requires_grad=True)
+        for _ in range(1000):
+            y = x * 1          # a fresh base: no view yet
+            kept = []
+            start = threading.Barrier(4)
+
+            def work(i):
+                start.wait()
+                kept.append(y[i:i + 1])
+
+            threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            refs = {id(r()) for r in y._extra["views"]}
+            assert all(id(v) in refs for v in kept)
+    finally:
+        sys.setswitchinterval(interval)

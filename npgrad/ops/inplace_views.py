@@ -33,13 +33,16 @@ def mark_view(out, x, step):
     # every short-lived view): amortized O(1) per view, and no callback per view (a weakref callback and a dict
     # entry per view cost ~0.5 us of a ~2.5 us reshape).
     extra = base._extra
-    if extra is None:
-        base._extra = {"views": [_weakref(out)]}
-        return out
-    views = extra.get("views")
-    if views is None:
-        extra["views"] = [_weakref(out)]
-        return out
+    views = None if extra is None else extra.get("views")
+    if views is None:  # the base's first view: its list is made under the lock (two threads' first views both kept)
+        with _prune_lock:
+            extra = base._extra
+            if extra is None:
+                base._extra = extra = {}
+            views = extra.get("views")
+            if views is None:
+                extra["views"] = [_weakref(out)]
+                return out
     views.append(_weakref(out))
     n = len(views)
     if n >= 8 and not n & (n - 1):
