@@ -183,6 +183,8 @@ def split_sum(x):
 
 
 def split_backward(root):
+    """node_backward, written again for Node objects (the leaf test and the output's place differ): each floor
+    engine stays a standalone loop, as a shared one with a hook for the difference would time that hook too."""
     node = root.node
     node.pending = np.ones_like(root.data)
     heap, nxt = [], node

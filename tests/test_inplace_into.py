@@ -229,20 +229,17 @@ def test_inplace_arithmetic_forward_mode_matches_torch(dtype):
     import torch.autograd.forward_ad as tfw
     rng = np.random.default_rng(5)
     a, ta, b, tb = (rng.standard_normal((2, 3)).astype(dtype) for _ in range(4))
-    with fwAD.dual_level():
-        h = fwAD.make_dual(npg.tensor(a), npg.tensor(ta)) * 2
-        w = fwAD.make_dual(npg.tensor(b), npg.tensor(tb))
-        h *= w
-        h += w
-        h /= 2.0
-        primal, tangent = fwAD.unpack_dual(h)
-    with tfw.dual_level():
-        th = tfw.make_dual(torch.tensor(a), torch.tensor(ta)) * 2
-        tw = tfw.make_dual(torch.tensor(b), torch.tensor(tb))
-        th *= tw
-        th += tw
-        th /= 2.0
-        tprimal, ttangent = tfw.unpack_dual(th)
+
+    def program(fw, tensor):  # the same writes in either library
+        with fw.dual_level():
+            h = fw.make_dual(tensor(a), tensor(ta)) * 2
+            w = fw.make_dual(tensor(b), tensor(tb))
+            h *= w
+            h += w
+            h /= 2.0
+            return fw.unpack_dual(h)
+    primal, tangent = program(fwAD, npg.tensor)
+    tprimal, ttangent = program(tfw, torch.tensor)
     assert_close(primal, tprimal.numpy(), **TOL[dtype])
     assert_close(tangent, ttangent.numpy(), **TOL[dtype])
 

@@ -12,22 +12,7 @@ import torch
 import npgrad as npg
 import npgrad.nn.functional as F
 from tests.helpers import assert_close
-
-
-def _iadd(t, o):
-    t += o
-
-
-def _isub(t, o):
-    t -= o
-
-
-def _imul(t, o):
-    t *= o
-
-
-def _idiv(t, o):
-    t /= o
+from tests.test_inplace_into_review import _iadd, _idiv, _imul, _isub
 
 
 def _F(L):

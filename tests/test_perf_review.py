@@ -1,6 +1,7 @@
 """A review of this session's per-op speedups against PyTorch and NumPy: the one-op stack, views kept as a list
 of weak references, backward's seed and entry, and x[idx]'s gradient for a few distinct rows. Values, gradients,
 dtypes, shapes, errors and aliasing (the reductions and unreduce: test_perf_review_reduce.py)."""
+import contextlib
 import os
 import subprocess
 import sys
@@ -16,6 +17,18 @@ from npgrad.ops import inplace_views as _inplace_views
 from tests.helpers import assert_close, torch_or_stand_in
 
 torch = torch_or_stand_in()
+
+
+@contextlib.contextmanager
+def _fast_switching():
+    """Threads switch every microsecond (races become likely), then back to the interpreter's interval."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
 
 FLOATS = [np.float32, np.float64]
 
@@ -203,9 +216,7 @@ def test_threads_creating_views_of_one_base_lose_none():
     """Threads making views of one base: the list's compaction replaced the whole list with the live references
     it had scanned, dropping a view another thread appended meanwhile; a write into the base then left that view
     on its old node, so its gradient skipped the write (most runs lost some with a short switch interval)."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
+    with _fast_switching():
         for _ in range(6):
             x = npg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
             y = x * 1
@@ -229,8 +240,6 @@ def test_threads_creating_views_of_one_base_lose_none():
             assert all(np.array_equal(v.data, y.data[1:]) for v in rows)
             npg.sum(npg.stack([npg.sum(v) for v in rows])).backward()
             np.testing.assert_array_equal(x.grad, [[0, 0, 0], [2 * len(rows)] * 3])
-    finally:
-        sys.setswitchinterval(interval)
 
 
 def test_forward_mode_tangents_of_views_after_a_write_match_torch():
@@ -359,9 +368,7 @@ def test_threads_making_a_bases_first_views_at_once_lose_none():
     """The first view of a base makes its list of views: two threads doing so at once each made a list, and the
     one assigned first was lost with its view (a later write into the base then left that view on its old
     node). The list is now made under the lock."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
+    with _fast_switching():
         x = npg.tensor(np.arange(8.0).reshape(4, 2), requires_grad=True)
         for _ in range(1000):
             y = x * 1          # a fresh base: no view yet
@@ -379,5 +386,3 @@ def test_threads_making_a_bases_first_views_at_once_lose_none():
                 th.join()
             refs = {id(r()) for r in y._extra["views"]}
             assert all(id(v) in refs for v in kept)
-    finally:
-        sys.setswitchinterval(interval)
