@@ -11,8 +11,72 @@ npgrad's random source is the global generator of ``npgrad/random.py``; a ``gene
 op is not replayed by a 'same' loop (its draws then differ per sample, as they would in a Python loop).
 """
 import contextlib
+import importlib
+import threading
 
-_LEVELS = []  # one [level, size, randomness, looping] per active vmap level, outermost first
+
+class _ThreadStack(threading.local):
+    """A list that each thread sees on its own (vmap levels are per thread, as torch.func's): append, pop,
+    iteration, indexing and len act on the calling thread's list."""
+
+    def __init__(self):
+        self.items = []
+
+    def append(self, x):
+        self.items.append(x)
+
+    def pop(self):
+        return self.items.pop()
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+class _ThreadFlag(threading.local):
+    """A one-entry flag (``flag[0]``), per thread: func_vmap's _STRICT."""
+
+    value = False
+
+    def __getitem__(self, i):
+        return self.value
+
+    def __setitem__(self, i, v):
+        self.value = v
+
+
+_LEVELS = _ThreadStack()  # this thread's [level, size, randomness, looping] per active vmap level, outermost first
+_calls = _ThreadStack()   # this thread's vectorized vmap calls (their levels), outermost first
+_count_lock = threading.Lock()
+
+
+def depth():
+    """The innermost vectorized vmap level of this thread (0: none). ``npgrad.tensor._VMAP`` counts the open
+    vectorized calls of all threads: ops test it alone at entry (a batched argument then says which level)."""
+    return _calls[-1] if _calls else 0
+
+
+def enter_call():
+    """Open a vectorized vmap call in this thread: its level (one more than this thread's innermost)."""
+    lv = depth() + 1
+    _calls.append(lv)
+    tm = importlib.import_module(".tensor", __package__)  # (the module; it is imported after this one)
+    with _count_lock:
+        tm._VMAP += 1
+    return lv
+
+
+def exit_call():
+    """Close this thread's innermost vectorized vmap call (opened by enter_call)."""
+    _calls.pop()
+    tm = importlib.import_module(".tensor", __package__)
+    with _count_lock:
+        tm._VMAP -= 1
 
 
 @contextlib.contextmanager

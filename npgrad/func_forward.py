@@ -22,6 +22,7 @@ import importlib
 import numpy as np
 
 from . import _fwd_batched as _fb
+from . import _vmap_state
 from .autograd import versions as _versions
 from .autograd.forward_ad import enter_dual_level, exit_dual_level, is_dual
 from .autograd.grad_mode import _state
@@ -49,7 +50,7 @@ class _Inputs:
         fn = _func()
         self.where, self.args, self.argnums = where, list(args), argnums
         self.specs, self.user, self.primals, self.lead = [], [], [], []
-        self.outer = _tm._VMAP   # the innermost vmap level active at the call (0: none)
+        self.outer = _vmap_state.depth()   # the innermost vmap level active at the call in this thread (0: none)
         for a in argnums:
             leaves, spec = fn._flatten(self.args[a])
             self.specs.append(spec)
@@ -211,7 +212,7 @@ def _basis_jvps_vmap(run, primals, chunk_size, randomness="error"):
         if not box:
             box.append(res)   # the outputs and aux: they do not depend on the tangents
         return tuple(res[1])
-    outer = _tm._VMAP
+    outer = _vmap_state.depth()
     cols = vmap(one, randomness=randomness, chunk_size=chunk_size)(*bases)
     prims, _, _, aux = first = box[0]
     if any(type(v).__name__ == "BatchedTensor" and v._level > outer

@@ -365,7 +365,7 @@ def _out_dims(out_dims, out):
 
 def _call(func, kwargs, size, randomness, out_dims, rebuild, flat, dims):
     """One vectorized call of ``func``: wrap the batched leaves at a new level, run, unwrap the outputs."""
-    level = _tm._VMAP + 1
+    level = _vmap_state.depth() + 1
     wrapped = []
     for x, d in zip(flat, dims):
         if d is None:
@@ -374,7 +374,8 @@ def _call(func, kwargs, size, randomness, out_dims, rebuild, flat, dims):
             inner = x if d == 0 else _moveaxis(x, d, 0)
             wrapped.append(_batched(inner, level))
     args = rebuild(wrapped)
-    _tm._VMAP = level
+    _vmap_state.enter_call()   # (this thread's level; _tm._VMAP counts every thread's open calls)
+    open_ = True
     try:
         with _vmap_state.level(level, size, randomness):
             out = func(*args, **kwargs)
@@ -383,7 +384,8 @@ def _call(func, kwargs, size, randomness, out_dims, rebuild, flat, dims):
         if len(ods) != len(leaves):
             raise ValueError(f"vmap: out_dims {out_dims!r} does not match the {len(leaves)} outputs")
     except _NoRule as e:
-        _tm._VMAP = level - 1
+        _vmap_state.exit_call()
+        open_ = False
         if _STRICT[0]:
             raise
         if e.op not in _warned:
@@ -394,7 +396,8 @@ def _call(func, kwargs, size, randomness, out_dims, rebuild, flat, dims):
                           _vmap_rules.VmapFallbackWarning, stacklevel=3)
         return _loop(func, flat, dims, kwargs, size, out_dims, rebuild, randomness)
     finally:
-        _tm._VMAP = level - 1
+        if open_:
+            _vmap_state.exit_call()
     res = []
     for x, od in zip(leaves, ods):
         if od is None:
@@ -439,7 +442,7 @@ def _loop(func, flat, dims, kwargs, size, out_dims, rebuild, randomness="error")
         raise RuntimeError("vmap: an op without a batching rule cannot run on a batch of size 0")
     outs = []
     replay = _vmap_state.replayer(randomness)
-    with _vmap_state.level(_tm._VMAP + 1, size, randomness, looping=True):  # 'error' still raises
+    with _vmap_state.level(_vmap_state.depth() + 1, size, randomness, looping=True):  # 'error' still raises
         for i in range(size):
             replay()
             leaves = [x if d is None else _select(x, d, i) for x, d in zip(flat, dims)]
@@ -457,7 +460,7 @@ def _loop(func, flat, dims, kwargs, size, out_dims, rebuild, randomness="error")
     return _unflatten(res, spec)
 
 
-_STRICT = [False]  # set by jacrev/jacfwd's vectorized attempt: a missing rule raises instead of looping
+_STRICT = _vmap_state._ThreadFlag()  # (per thread) set by jacrev/jacfwd's vectorized attempt: a missing rule raises instead of looping
 
 
 def try_vectorized(run):

@@ -20,7 +20,7 @@ from ..tensor import Exact, Tensor, _wrap, passthrough
 from . import versions as _versions
 from .grad_mode import _state
 from .lazy_grads import _BATCH, _BATCH_MAX_SIZE, _LAZY, NoGrad, _batched_sum, _pass_on_no_grad
-from .leaves import _EarlyLeaves, _accumulate, _apply_hooks, _leaf_lock, _no_grad_leaf, _post_accumulate
+from .leaves import _EarlyLeaves, _accumulate, _apply_hooks, _graph_lock, _leaf_lock, _no_grad_leaf, _post_accumulate
 from .paths import extend_paths, on_paths_to
 from .record_layers import Packed
 
@@ -92,6 +92,12 @@ def _seed(root, grad, create_graph):
 
 
 def run_backward(roots, grads, retain_graph, create_graph, capture=None):
+    """_run_backward, one pass at a time in the process (leaves.py: _graph_lock)."""
+    with _graph_lock:
+        _run_backward(roots, grads, retain_graph, create_graph, capture)
+
+
+def _run_backward(roots, grads, retain_graph, create_graph, capture=None):
     """Propagate ``grads`` from ``roots`` to the leaves.
 
     Recorded tensors are visited newest first (a heap on their creation number), so a tensor's
@@ -382,7 +388,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     owned = {id(g) for g in seeds}
     for t in capture:  # (each tensor once, even if given twice, as PyTorch)
         if capture[t] is not None:
-            _accumulate(t, capture[t], owned, create_graph)
+            with _leaf_lock:  # (another thread's pass may accumulate into the same leaf)
+                _accumulate(t, capture[t], owned, create_graph)
             if t._vjps is None and t._extra is not None and "post_hooks" in t._extra:
                 _post_accumulate(t)
 
@@ -430,7 +437,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         elif t._extra is not None and t._extra.get("retain") and t._vjps is not None and t not in retained:
             retained.add(t)  # (once per tensor, even if it is given twice)
             owned.add(id(g))  # (returned too: the .grad, which later passes add into in place, is a copy)
-            _accumulate(t, g, owned, create_graph)  # (run_backward only captures the gradient of an input)
+            with _leaf_lock:
+                _accumulate(t, g, owned, create_graph)  # (run_backward only captures the gradient of an input)
         if g is not None and not isinstance(g, Tensor):
             g = _wrap(g)
         result.append(g)

@@ -10,6 +10,10 @@ from . import versions as _versions
 from .lazy_grads import _LAZY, NoGrad
 
 _leaf_lock = threading.Lock()   # two threads' backward passes may share a leaf
+# One backward pass at a time (engine.run_backward): a pass keeps a node's pending gradient in its ``_pending``
+# slot, which two threads' passes through a shared part of a graph (retain_graph=True) would mix (one pass
+# getting both seeds' gradients, the other none). Reentrant: a hook or a checkpoint's recomputation runs a pass.
+_graph_lock = threading.RLock()
 
 
 def _recompute():
