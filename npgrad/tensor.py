@@ -27,9 +27,10 @@ _next_seq = itertools.count(0.0, 1.0).__next__  # creation order of recorded ten
 # function that gives an op's output its tangents. ``_make`` / ``_record`` check ``_FW`` and nothing else.
 _FW = 0
 _propagate = None  # set by npgrad.autograd.forward_ad
-# vmap (npgrad/func_vmap.py): the innermost active vmap level (0 outside vmap), and its dispatcher. An op with a
-# batching rule checks ``_VMAP`` at entry and nothing else; ``_vmap_call(kind, op, args, kwargs)`` returns the
-# batched result, or NotImplemented when no argument is batched.
+# vmap (npgrad/func_vmap.py): the number of vectorized vmap calls open in all threads (0: none; the calling
+# thread's own level is npgrad/_vmap_state.py: depth()), and its dispatcher. An op with a batching rule checks
+# ``_VMAP`` at entry and nothing else; ``_vmap_call(kind, op, args, kwargs)`` returns the batched result, or
+# NotImplemented when no argument is batched (at this thread's level).
 _VMAP = 0
 _vmap_call = None
 # npgrad.autograd.engine.backward, which Tensor.backward calls: set by that module, which imports this one (an

@@ -222,8 +222,14 @@ def concatenate(tensors, axis=0, out=None, *, dtype=None, casting="same_kind"):
                          f"({e})") from None
     ax = normalize_one_axis(axis, out.ndim, "concatenate")
     return _make(out, "concatenate", tuple(tensors), tuple(datas), _concat_vjps(len(datas), ax),
-                 lambda ts, y, *inputs: concatenate(
-                     [np.zeros(np.shape(x), y.dtype) if t is None else t for t, x in zip(ts, inputs)], ax))
+                 _join_jvp(concatenate, ax))
+
+
+def _join_jvp(join, axis):
+    """The JVP of joining inputs (concatenate, stack): the join of their tangents, zeros for an input without
+    one."""
+    return lambda ts, y, *inputs: join(
+        [np.zeros(np.shape(x), y.dtype) if t is None else t for t, x in zip(ts, inputs)], axis)
 
 
 @functools.lru_cache(maxsize=256)
@@ -261,9 +267,7 @@ def stack(tensors, axis=0, out=None, *, dtype=None, casting="same_kind"):
     new_axis = (slice(None),) * ax + (None,)
     datas = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors]
     out = np.concatenate([d[new_axis] for d in datas], axis=ax)  # (np.stack's work without its Python checks)
-    return _make(out, "stack", tuple(tensors), tuple(datas), _stack_vjps(len(datas), ax),
-                 lambda ts, y, *inputs: stack(
-                     [np.zeros(np.shape(x), y.dtype) if t is None else t for t, x in zip(ts, inputs)], ax))
+    return _make(out, "stack", tuple(tensors), tuple(datas), _stack_vjps(len(datas), ax), _join_jvp(stack, ax))
 
 
 @functools.lru_cache(maxsize=256)
