@@ -1,5 +1,7 @@
 """Oracles shared by the test suites: PyTorch and central finite differences."""
 import contextlib
+import sys
+import threading
 import warnings
 
 import numpy as np
@@ -46,6 +48,58 @@ def assert_close(actual, expected, dtype=None, what="", **kw):
     tol.update(kw)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     np.testing.assert_allclose(actual, expected, err_msg=what, equal_nan=True, **tol)
+
+
+def assert_like_torch(a, t, dtype, tol):
+    """npgrad's ``a`` (a Tensor or an array) has ``dtype`` and torch's values ``t`` within ``tol[dtype]`` (a dict
+    of assert_allclose's rtol / atol per NumPy dtype)."""
+    a = a.data if isinstance(a, npg.Tensor) else np.asarray(a)
+    assert a.dtype == dtype, (a.dtype, dtype)
+    np.testing.assert_allclose(a, t.detach().numpy(), **tol[dtype])
+
+
+def assert_grads_like_torch(n_out, t_out, n_leaves, t_leaves, dtype, tol, rng):
+    """The gradients of sum(w * out), w drawn from ``rng`` (the same for both), w.r.t. every leaf: npgrad's
+    (``n_out``, ``n_leaves``) against torch's, as assert_like_torch."""
+    w = rng.normal(size=tuple(t_out.shape)).astype(dtype)
+    (n_out * npg.tensor(w)).sum().backward()
+    (t_out * torch_or_stand_in().tensor(w)).sum().backward()
+    for a, b in zip(n_leaves, t_leaves):
+        assert_like_torch(a.grad, b.grad, dtype, tol)
+
+
+@contextlib.contextmanager
+def switching_often():
+    """Threads switch every microsecond (races become likely), then back to the interpreter's interval."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def together(fns):
+    """Run each of ``fns`` in its own thread, all released at once by a barrier; their results (an exception
+    in a thread is raised here)."""
+    bar = threading.Barrier(len(fns))
+    out, errs = [None] * len(fns), []
+
+    def run(i):
+        try:
+            bar.wait()
+            out[i] = fns[i]()
+        except BaseException as e:  # noqa: BLE001 (re-raised in the main thread)
+            errs.append(e)
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+        assert not t.is_alive(), "a thread did not finish (deadlock?)"
+    if errs:
+        raise errs[0]
+    return out
 
 
 def compare_with_torch(npg_fn, torch_fn, arrays, seed=0, what=""):

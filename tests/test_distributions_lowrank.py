@@ -1,6 +1,8 @@
 """LowRankMultivariateNormal and its KL divergences (with itself and MultivariateNormal) against
 torch.distributions (torch 2.13): values and gradients in float64 and float32 with broadcast batch shapes,
 rsample's gradient with the same noise, expand, validation errors."""
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +10,7 @@ import torch.distributions as TD
 
 import npgrad as npg
 import npgrad.distributions as D
+from tests.helpers import assert_grads_like_torch, assert_like_torch
 
 rng = np.random.default_rng(1)
 TOL = {np.float64: dict(rtol=1e-9, atol=1e-10), np.float32: dict(rtol=3e-4, atol=3e-4)}
@@ -30,18 +33,8 @@ def _mvn(dtype=np.float64):
     return D.MultivariateNormal(*n), TD.MultivariateNormal(*t), n, t
 
 
-def _close(a, t, dtype):
-    a = a.data if isinstance(a, npg.Tensor) else a
-    assert a.dtype == dtype, (a.dtype, dtype)
-    np.testing.assert_allclose(a, t.detach().numpy(), **TOL[dtype])
-
-
-def _check_grads(n_out, t_out, n_leaves, t_leaves, dtype):
-    w = rng.normal(size=tuple(t_out.shape)).astype(dtype)
-    (n_out * npg.tensor(w)).sum().backward()
-    (t_out * torch.tensor(w)).sum().backward()
-    for a, b in zip(n_leaves, t_leaves):
-        _close(a.grad, b.grad, dtype)
+_close = functools.partial(assert_like_torch, tol=TOL)
+_check_grads = functools.partial(assert_grads_like_torch, tol=TOL, rng=rng)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -1,6 +1,8 @@
 """MultivariateNormal, Independent and their KL divergences against torch.distributions (torch 2.13): values and
 gradients of log_prob, entropy, the covariance properties and kl_divergence in float64 and float32, batched and
 broadcast shapes; rsample's reparameterization gradient; expand; validation errors."""
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +10,7 @@ import torch.distributions as TD
 
 import npgrad as npg
 import npgrad.distributions as D
+from tests.helpers import assert_grads_like_torch, assert_like_torch
 
 rng = np.random.default_rng(0)
 KINDS = ["covariance_matrix", "precision_matrix", "scale_tril"]
@@ -36,19 +39,8 @@ def _pair(loc, kind, mat, dtype, grad=True):
     return D.MultivariateNormal(nl, **{kind: nm}), TD.MultivariateNormal(tl, **{kind: tm}), (nl, nm), (tl, tm)
 
 
-def _close(a, t, dtype):
-    a = a.data if isinstance(a, npg.Tensor) else a
-    assert a.dtype == dtype, (a.dtype, dtype)
-    np.testing.assert_allclose(a, t.detach().numpy(), **TOL[dtype])
-
-
-def _check_grads(n_out, t_out, n_leaves, t_leaves, dtype):
-    """Gradients of sum(w * out) (w random, the same for both) w.r.t. every leaf, npgrad vs torch."""
-    w = rng.normal(size=tuple(t_out.shape)).astype(dtype)
-    (n_out * npg.tensor(w)).sum().backward()
-    (t_out * torch.tensor(w)).sum().backward()
-    for a, b in zip(n_leaves, t_leaves):
-        _close(a.grad, b.grad, dtype)
+_close = functools.partial(assert_like_torch, tol=TOL)
+_check_grads = functools.partial(assert_grads_like_torch, tol=TOL, rng=rng)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

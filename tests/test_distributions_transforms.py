@@ -1,6 +1,7 @@
 """npgrad.distributions.transforms and TransformedDistribution against torch.distributions (torch 2.13): forward,
 inverse and log_abs_det_jacobian values and gradients (float64 and float32), domains, codomains, signs, caching,
 composition; TransformedDistribution's shapes, log_prob, cdf/icdf, rsample gradient, expand and KL."""
+import functools
 import math
 
 import numpy as np
@@ -11,23 +12,14 @@ import torch.distributions.transforms as TT
 
 import npgrad as npg
 import npgrad.distributions as D
+from tests.helpers import assert_grads_like_torch, assert_like_torch
 
 rng = np.random.default_rng(2)
 TOL = {np.float64: dict(rtol=1e-9, atol=1e-10), np.float32: dict(rtol=2e-5, atol=2e-5)}
 
 
-def _close(a, t, dtype):
-    a = a.data if isinstance(a, npg.Tensor) else np.asarray(a)
-    assert a.dtype == dtype, (a.dtype, dtype)
-    np.testing.assert_allclose(a, t.detach().numpy(), **TOL[dtype])
-
-
-def _grads(n_out, t_out, n_leaves, t_leaves, dtype):
-    w = rng.normal(size=tuple(t_out.shape)).astype(dtype)
-    (n_out * npg.tensor(w)).sum().backward()
-    (t_out * torch.tensor(w)).sum().backward()
-    for a, b in zip(n_leaves, t_leaves):
-        _close(a.grad, b.grad, dtype)
+_close = functools.partial(assert_like_torch, tol=TOL)
+_grads = functools.partial(assert_grads_like_torch, tol=TOL, rng=rng)
 
 
 def _affine_pair(dtype, event_dim=0):

@@ -1,11 +1,9 @@
 """A review of this session's per-op speedups against PyTorch and NumPy: the one-op stack, views kept as a list
 of weak references, backward's seed and entry, and x[idx]'s gradient for a few distinct rows. Values, gradients,
 dtypes, shapes, errors and aliasing (the reductions and unreduce: test_perf_review_reduce.py)."""
-import contextlib
 import os
 import subprocess
 import sys
-import threading
 import weakref
 
 import numpy as np
@@ -14,20 +12,9 @@ import pytest
 import npgrad as npg
 import npgrad.autograd.forward_ad as fwAD
 from npgrad.ops import inplace_views as _inplace_views
-from tests.helpers import assert_close, torch_or_stand_in
+from tests.helpers import assert_close, switching_often, together, torch_or_stand_in
 
 torch = torch_or_stand_in()
-
-
-@contextlib.contextmanager
-def _fast_switching():
-    """Threads switch every microsecond (races become likely), then back to the interpreter's interval."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(interval)
 
 
 FLOATS = [np.float32, np.float64]
@@ -216,7 +203,7 @@ def test_threads_creating_views_of_one_base_lose_none():
     """Threads making views of one base: the list's compaction replaced the whole list with the live references
     it had scanned, dropping a view another thread appended meanwhile; a write into the base then left that view
     on its old node, so its gradient skipped the write (most runs lost some with a short switch interval)."""
-    with _fast_switching():
+    with switching_often():
         for _ in range(6):
             x = npg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
             y = x * 1
@@ -228,11 +215,7 @@ def test_threads_creating_views_of_one_base_lose_none():
                     if i % 50 == 0:
                         kept.append(v)
 
-            threads = [threading.Thread(target=work) for _ in range(4)]
-            for th in threads:
-                th.start()
-            for th in threads:
-                th.join()
+            together([work] * 4)
             refs = {id(r()) for r in y._extra["views"]}
             assert all(id(v) in refs for v in kept)
             y.mul_(2.0)  # every view reads the doubled values, and its gradient goes through the write
@@ -368,21 +351,10 @@ def test_threads_making_a_bases_first_views_at_once_lose_none():
     """The first view of a base makes its list of views: two threads doing so at once each made a list, and the
     one assigned first was lost with its view (a later write into the base then left that view on its old
     node). The list is now made under the lock."""
-    with _fast_switching():
+    with switching_often():
         x = npg.tensor(np.arange(8.0).reshape(4, 2), requires_grad=True)
         for _ in range(1000):
             y = x * 1          # a fresh base: no view yet
-            kept = []
-            start = threading.Barrier(4)
-
-            def work(i):
-                start.wait()
-                kept.append(y[i:i + 1])
-
-            threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-            for th in threads:
-                th.start()
-            for th in threads:
-                th.join()
+            kept = together([lambda i=i: y[i:i + 1] for i in range(4)])
             refs = {id(r()) for r in y._extra["views"]}
             assert all(id(v) in refs for v in kept)

@@ -5,7 +5,6 @@ convolution; training two models at once; a DataLoader iterated from two threads
 ``sys.setswitchinterval(1e-6)`` and barriers; every check is exact or against an oracle, so correct code passes
 every run."""
 import importlib
-import sys
 import threading
 
 import numpy as np
@@ -15,6 +14,7 @@ import torch
 import npgrad as npg
 from npgrad.func import jacrev, jvp, vmap
 from npgrad.utils.checkpoint import checkpoint
+from tests.helpers import switching_often, together
 
 fwad = npg.autograd.forward_ad
 _tm = importlib.import_module("npgrad.tensor")
@@ -22,33 +22,8 @@ _tm = importlib.import_module("npgrad.tensor")
 
 @pytest.fixture(autouse=True)
 def _switch_often():
-    prev = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(prev)
-
-
-def _together(fns):
-    """Run each of ``fns`` in its own thread, all released at once by a barrier; their results (an exception
-    in a thread is raised here)."""
-    bar = threading.Barrier(len(fns))
-    out, errs = [None] * len(fns), []
-
-    def run(i):
-        try:
-            bar.wait()
-            out[i] = fns[i]()
-        except BaseException as e:  # noqa: BLE001 (re-raised in the main thread)
-            errs.append(e)
-    ts = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(60)
-        assert not t.is_alive(), "a thread did not finish (deadlock?)"
-    if errs:
-        raise errs[0]
-    return out
+    with switching_often():
+        yield
 
 
 # ------------------------------------------------------------------ backward passes sharing a graph or leaves
@@ -68,7 +43,7 @@ def test_grads_through_a_shared_retained_graph_from_two_threads():
         w, h = _shared_prefix(trial)
         alone = npg.autograd.grad(npg.sum(h), w, retain_graph=True)[0].data
         losses = [npg.sum(h * (k + 1.0)) for k in range(2)]
-        got = _together([lambda k=k: npg.autograd.grad(losses[k], w, retain_graph=True)[0].data for k in range(2)])
+        got = together([lambda k=k: npg.autograd.grad(losses[k], w, retain_graph=True)[0].data for k in range(2)])
         np.testing.assert_allclose(got[0], alone, rtol=1e-12)
         np.testing.assert_allclose(got[1], 2 * alone, rtol=1e-12)
 
@@ -82,7 +57,7 @@ def test_backwards_sharing_leaves_sum_into_grad():
         def pass_(x, inputs):
             loss = npg.sum(npg.tanh(npg.tensor(x) @ w) ** 2)
             loss.backward(inputs=inputs)
-        _together([lambda x=x, k=k: pass_(x, [w] if k % 2 else None) for k, x in enumerate(xs)])
+        together([lambda x=x, k=k: pass_(x, [w] if k % 2 else None) for k, x in enumerate(xs)])
         tw = torch.tensor(w.data, requires_grad=True)
         for x in xs:
             (torch.tanh(torch.tensor(x) @ tw) ** 2).sum().backward()
@@ -106,7 +81,7 @@ def test_hooks_and_retain_grad_in_concurrent_passes():
         z.backward()
         return y.grad.copy(), y.data.copy()
     n = 4
-    out = _together([lambda k=k: pass_(k) for k in range(n)])
+    out = together([lambda k=k: pass_(k) for k in range(n)])
     for k, (yg, y) in enumerate(out):
         np.testing.assert_allclose(yg, 2 * y)
     expect = [2 * (k + 1.0) * np.exp(2 * (k + 1.0) * w.data) for k in range(n)]
@@ -134,7 +109,7 @@ def test_no_grad_in_one_thread_does_not_stop_recording_in_another():
         y.backward()
         done.set()
         return y._requires_grad, npg.is_grad_enabled()
-    (q_req, q_mode), (r_req, r_mode) = _together([quiet, records])
+    (q_req, q_mode), (r_req, r_mode) = together([quiet, records])
     assert (q_req, q_mode, r_req, r_mode) == (False, False, True, True)
     np.testing.assert_array_equal(w.grad, [2.0, 4.0])
 
@@ -164,7 +139,7 @@ def test_vmap_levels_are_per_thread():
             a_out.wait(10)   # A's vmap returns while B's is open
             return npg.sum(npg.exp(r))
         return draw.shape, vmap(f)(x).data
-    ya, (shape, yb) = _together([a, b])
+    ya, (shape, yb) = together([a, b])
     assert shape == (3,)
     np.testing.assert_allclose(ya, (x.data ** 2).sum(1))
     np.testing.assert_allclose(yb, np.exp(x.data).sum(1))
@@ -198,7 +173,7 @@ def test_transforms_in_one_thread_while_another_trains():
             out.append(np.abs(npg.autograd.grad(npg.sum(y), w)[0].data - g_alone).max())
             out.append(fwad.unpack_dual(y).tangent is not None)   # no tangent leaks from the other thread
         return max(out)
-    e1, e2 = _together([transforms, plain])
+    e1, e2 = together([transforms, plain])
     assert e1 < 1e-12 and e2 < 1e-12
     assert _tm._VMAP == 0 and _tm._FW == 0
 
@@ -219,7 +194,7 @@ def test_saved_tensors_hooks_are_per_thread():
         y.backward()
         done.set()
         return w.grad
-    _, g = _together([hooked, other])
+    _, g = together([hooked, other])
     assert packed == []
     np.testing.assert_allclose(g, np.exp([0.5, 1.5]) * (1 + np.array([0.5, 1.5])))
 
@@ -266,7 +241,7 @@ def test_two_threads_training_models_match_training_alone():
     alone = [_train(s, _model(s)) for s in (1, 2)]
     for _ in range(3):
         models = [_model(s) for s in (1, 2)]
-        got = _together([lambda s=s, m=m: _train(s, m) for s, m in zip((1, 2), models)])
+        got = together([lambda s=s, m=m: _train(s, m) for s, m in zip((1, 2), models)])
         for a, g in zip(alone, got):
             for pa, pg in zip(a, g):
                 np.testing.assert_array_equal(pg, pa)
@@ -282,7 +257,7 @@ def test_large_convolution_from_two_threads():
         return xt.grad, wt.grad
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     (torch.nn.functional.conv2d(tx, tw, padding=1) ** 2).sum().backward()
-    for gx, gw in _together([run, run]):
+    for gx, gw in together([run, run]):
         np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=2e-3, atol=2e-2)
         np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=2e-3, atol=1e-1)
 
@@ -301,7 +276,7 @@ def test_checkpoint_non_reentrant_from_two_threads():
             npg.sum(checkpoint(f, x, use_reentrant=False)).backward()
             out.append(x.grad)
         return out
-    for grads in _together([run, run, run]):
+    for grads in together([run, run, run]):
         for g in grads:
             np.testing.assert_allclose(g, xa.grad, rtol=1e-12)
 
@@ -323,7 +298,7 @@ def test_inplace_writes_and_views_concurrently():
         torch.sin(tb).sum().backward()
         return np.abs(w.grad - tw.grad.numpy()).max()
     for _ in range(5):
-        assert max(_together([lambda s=s: distinct(s) for s in range(4)])) < 1e-12
+        assert max(together([lambda s=s: distinct(s) for s in range(4)])) < 1e-12
     # one shared base: one thread writes rows in place, the others take views and read through them
     w = npg.tensor(np.ones((4, 3)), requires_grad=True)
     base = w * 2.0
@@ -334,7 +309,7 @@ def test_inplace_writes_and_views_concurrently():
 
     def viewer():
         return [base[i:i + 1] for i in range(4)]
-    _, *views = _together([writer, viewer, viewer])
+    _, *views = together([writer, viewer, viewer])
     npg.sum(sum(npg.sum(v) for vs in views for v in vs)).backward()
     np.testing.assert_allclose(w.grad, 2 * 2 * np.arange(1, 5)[:, None] * np.ones((4, 3)))
 
@@ -343,7 +318,7 @@ def test_dataloader_iterated_from_two_threads():
     data = npg.data.TensorDataset(npg.tensor(np.arange(40.0).reshape(20, 2)))
     loader = npg.data.DataLoader(data, batch_size=3, num_workers=0)
     alone = [b[0].data for b in loader]
-    for got in _together([lambda: [b[0].data for b in loader]] * 2):
+    for got in together([lambda: [b[0].data for b in loader]] * 2):
         assert len(got) == len(alone)
         for a, g in zip(alone, got):
             np.testing.assert_array_equal(g, a)
