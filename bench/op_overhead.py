@@ -22,7 +22,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 
-def _cases(np_, npg, F, torch, TF):
+def _cases(npg, F, torch, TF):
     """name -> (npgrad function, PyTorch function, NumPy function) of one tensor (two-input ops use ``w``)."""
     idx = np.array([1, 3, 5])
     tidx = torch.tensor(idx)
@@ -87,7 +87,7 @@ def main(argv=None):
 def _run(args, npg, F, torch, TF):
     a = np.random.default_rng(1).standard_normal((16, 16)).astype(np.float32)
     x, tx = npg.tensor(a), torch.tensor(a, requires_grad=True)
-    cases = _cases(np, npg, F, torch, TF)
+    cases = _cases(npg, F, torch, TF)
     names = args.only.split(",") if args.only else list(cases)
     unknown = set(names) - set(cases)
     if unknown:

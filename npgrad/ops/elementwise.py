@@ -284,7 +284,7 @@ def _relu_vjp(g, y, x):
     if g.__class__ is not np.ndarray or g.dtype.kind != "f" or g.shape != y.shape:
         return np.where(y <= 0, 0, g)  # Tensors (create_graph), broadcasting: the plain select
     itype = _SAME_SIZE_INT[g.dtype.itemsize]
-    mask = np.asarray(np.less_equal(y, 0)).view(np.int8)   # (asarray: a 0-d x gives a NumPy bool, not an array)
+    mask = np.asarray(np.less_equal(y, 0)).view(np.int8)   # (asarray: a 0-d y gives a NumPy bool, not an array)
     np.subtract(mask, 1, out=mask)  # 0 where dead, -1 (every bit set) elsewhere, sign-extended by the AND: one byte
     # per element (faster than a mask of g's integer size, and a quarter of its memory)
     if _alone(g, sys.getrefcount(g)):
