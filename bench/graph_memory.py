@@ -8,8 +8,9 @@ script measures what all backends hold the same way: each backend runs in a fres
 malloc) and reports the growth of malloc's bytes in use (``mallinfo2``: ``uordblks + hblkhd``, malloc's
 own chunk headers included) between before the forward pass and after it, with the graph still alive.
 The workload is the ``overhead`` chain (``h = h * a + b``, ``h = tanh(h)`` on a (16,) float32 tensor,
-bench/workloads/overhead.py). ``numpy`` is the hand-written forward keeping only the arrays its
-backward reads (one per 3 ops). HIPS autograd builds its graph inside ``grad`` and cannot be held open
+bench/workloads/overhead.py). ``npgrad-free-all`` frees the outputs no backward reads whatever their size
+(``npgrad.memory.set_free_unread_min(0)``; by default only those of 1,024 elements or more are). ``numpy`` is
+the hand-written forward keeping only the arrays its backward reads (one per 3 ops). HIPS autograd builds its graph inside ``grad`` and cannot be held open
 after a forward pass: not measured. Needs glibc (Linux).
 """
 import argparse
@@ -26,7 +27,7 @@ if ROOT not in sys.path:
 
 from bench.workloads import inplace, overhead  # noqa: E402
 
-BACKENDS = ("npgrad", "numpy", "torch", "mygrad")
+BACKENDS = ("npgrad", "npgrad-free-all", "numpy", "torch", "mygrad")
 
 
 class _MallInfo2(ctypes.Structure):
@@ -51,8 +52,10 @@ def _forward(backend, n_ops):
             h = np.tanh(h * a + b)
             kept.append(h)
         return kept
-    if backend == "npgrad":
+    if backend.startswith("npgrad"):
         import npgrad as lib
+        if backend == "npgrad-free-all":  # outputs no backward reads freed whatever their size (16 elements
+            lib.memory.set_free_unread_min(0)  # here; by default from 1,024: npgrad.memory.set_free_unread_min)
         x, a, b = (lib.tensor(v) for v in (x, a, b))
     elif backend == "torch":
         import torch as lib

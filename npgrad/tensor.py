@@ -4,7 +4,9 @@ A Tensor is also its own graph node (as in micrograd): a result of an op keeps t
 inputs (``_parents``), the NumPy values its VJPs read (``_saved``: None for an input they do not
 read, see npgrad/ops/elementwise.py), one vector-Jacobian product per input (``_vjps``) and its
 creation number (``_seq``, a float: backward's order and the in-place checks of autograd/versions.py). A tensor points only at its inputs, never at its results,
-so a graph holds no reference cycles and is freed by reference counting alone.
+so a graph holds no reference cycles and is freed by reference counting alone. A result that nothing but the
+graph refers to any more, whose value no VJP reads, gives its array back and keeps only its shape and dtype
+(npgrad/_freeing.py), as PyTorch's graph keeps only the values its backward reads.
 
 Every arithmetic dunder only delegates to a function in ``npgrad.ops``; they are attached
 at the bottom of ``npgrad/ops/__init__.py``.
@@ -14,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from . import _freeing
 from .autograd.grad_mode import _state
 from .autograd.complex_rules import complex_vjps
 from .dtypes import check_numeric, default_complex_dtype, get_default_dtype
@@ -411,6 +414,8 @@ def _record(data, op, parents, saved, vjps, jvps=None):
     t._seq = _next_seq()
     t._pending = None
     t._extra = None
+    if data.size >= _freeing.min_size:
+        _freeing.recorded(parents)
     if _FW:
         return _propagate(t, op, parents, vjps, jvps)
     return t
@@ -511,3 +516,6 @@ def const(value, where):
     if isinstance(value, (list, tuple)):
         return check_numeric(np.asarray(value), where)
     raise TypeError(f"{where}: unsupported operand of type {type(value).__name__}")
+
+
+_freeing.bind(Tensor, _leaf)

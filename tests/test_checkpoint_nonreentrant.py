@@ -466,5 +466,7 @@ def test_peak_memory_of_segments_is_the_reentrant_variants():
         return forward, backward, x.grad
     plain, reentrant, ours = peaks("plain"), peaks("reentrant"), peaks("nonreentrant")
     for i in range(2):
-        assert ours[i] < plain[i] / 3 and ours[i] < reentrant[i] * 1.1, (plain[:2], reentrant[:2], ours[:2])
+        # (plain keeps the 32 tanh outputs its backward reads, the products h * 1.01 being freed; four segments
+        # keep their 4 boundaries and one segment's 8: about 2.7x less)
+        assert ours[i] < plain[i] / 2 and ours[i] < reentrant[i] * 1.1, (plain[:2], reentrant[:2], ours[:2])
     assert_close(ours[2], plain[2], rtol=1e-12, atol=1e-12)

@@ -28,6 +28,7 @@ import weakref
 
 import numpy as np
 
+from .._freeing import Freed
 from ..tensor import Tensor
 from .record_layers import Packed, set_layer
 from .versions import inputs_as_of
@@ -186,6 +187,10 @@ def _why(g, inputs, node):
             pass
     bad = next((i for i, x in enumerate(inputs) if _nonfinite(x)), None)
     if bad is None:
+        freed = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.data.__class__ is Freed]
+        if freed:  # (values no backward reads are freed once nothing refers to them: tensor.py, release)
+            return (f"its incoming gradient and the inputs it kept were finite; the values of input(s) {freed} were "
+                    f"not kept (no backward reads them), so they may have held them"), ""
         return "its incoming gradient and its inputs were finite, so this op's backward produced them", ""
     where, stack = "their origin is unknown", ""
     try:

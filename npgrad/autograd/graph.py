@@ -186,7 +186,7 @@ def hooked_vjps(t, vjps, hooks):
         res = []
         for gp, p in zip(grads, parents):
             if gp is None:  # no gradient: zeros (PyTorch's undefined gradient)
-                gp = np.zeros_like(p.data) if isinstance(p, Tensor) else None
+                gp = np.zeros(p.shape, p.dtype) if isinstance(p, Tensor) else None  # (p.data may be freed)
                 res.append(gp if plain or gp is None else _wrap(gp))
             elif plain:
                 a = gp.data if isinstance(gp, Tensor) else np.asarray(gp)
@@ -221,6 +221,10 @@ def _packing(inner):
                 saved = Packed(saved, pack, unpack, op, _wrap)
             finally:
                 _tls.stack = stack
+            for p in parents:  # (a pack may drop the array, which backward(create_graph=True) reads from the input
+                # itself: an _extra dict keeps the input's array from being freed, tensor.release)
+                if isinstance(p, Tensor) and p._vjps is not None and p._extra is None:
+                    p._extra = {}
         return inner(data, op, parents, saved, vjps, jvps)
     return _record
 

@@ -22,6 +22,7 @@ import weakref
 
 import numpy as np
 
+from .._freeing import NO_OUTPUT_READ
 from ..tensor import Tensor, _next_seq
 
 horizon = -1   # creation number of the latest write (nodes older than it are checked)
@@ -99,6 +100,7 @@ def _entry(a):
 
 
 # ------------------------------------------------------------------ what each op's VJPs read
+_OUTPUT_READ_ONCE = set()  # op names declared at least once with a VJP that reads the output
 _READS_BY = {}  # op name -> per VJP, the positions whose values it reads: 0 the output, i + 1 input i
 _LETTERS = "abcdefghijklmnopqrstuvw"
 
@@ -114,6 +116,11 @@ def reads(op, *grads):
     by = tuple(tuple(sorted({0 if c == "y" else _LETTERS.index(c) + 1 for c in names.replace("x", "a")}))
                for names in grads)
     _READS_BY[op] = by
+    if any(0 in v for v in by) or op in _OUTPUT_READ_ONCE:  # (a name declared twice keeps the stricter reading)
+        _OUTPUT_READ_ONCE.add(op)
+        NO_OUTPUT_READ.discard(op)
+    else:
+        NO_OUTPUT_READ.add(op)
 
 
 def reads_input(op, i, grads):

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state
+from .. import _freeing as _fr
 from ..tensor import (_F32, _F64, Exact, Tensor, _make, _new, _next_seq, _record, _wrap, const, is_complex_value,
                       passthrough)
 from . import _edge_rules as _er
@@ -113,6 +114,8 @@ def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None, into=None):
                         t._seq = _next_seq()
                         t._pending = None
                         t._extra = None
+                        if out.size >= _fr.min_size:
+                            _fr.recorded(t._parents)
                         if _tm._FW:
                             return _tm._propagate(t, name, t._parents, vjps, jvps)
                         return t
@@ -198,6 +201,8 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None, into=False):
                     t._seq = _next_seq()
                     t._pending = None
                     t._extra = None
+                    if out.size >= _fr.min_size:
+                        _fr.recorded(parents)
                     if _tm._FW:
                         return _tm._propagate(t, name, parents, exact, jvps)
                     return t
