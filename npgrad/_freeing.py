@@ -19,7 +19,9 @@ import weakref
 
 import numpy as np
 
-Tensor = _leaf = None  # npgrad/tensor.py's Tensor and _leaf, set by bind() (tensor.py imports this module)
+# npgrad/tensor.py's Tensor and _leaf, and the class of a custom Function's VJPs (autograd/complex_rules.py), set
+# by bind() (tensor.py imports this module)
+Tensor = _leaf = _OwnComplex = None
 
 
 class Freed:
@@ -92,7 +94,8 @@ def release(parents, child=None):
     holding it, such as a name (``m = h @ w; h = relu(m + b)``: ``m`` is rebound only by the next layer),
     ``child``'s inputs are checked once more a few records later (``_deferred``), and when backward starts."""
     for p in parents:
-        if p.__class__ is Tensor and p._extra is None and p._vjps is not None and p._op in NO_OUTPUT_READ:
+        if p.__class__ is Tensor and p._extra is None and p._vjps is not None and p._op in NO_OUTPUT_READ and \
+                p._vjps.__class__ is not _OwnComplex:  # (a custom Function's node, named as a built-in op may be)
             n = _refcount(p)
             if n == _HELD_BY_GRAPH:
                 if not _weakrefcount(p) or _only_ours(p):
@@ -173,6 +176,7 @@ def _calibrate():
 
 def bind(tensor_class, leaf):
     """Called by npgrad/tensor.py once Tensor exists: the class ``release`` looks for, and the calibration."""
-    global Tensor, _leaf
-    Tensor, _leaf = tensor_class, leaf
+    global Tensor, _leaf, _OwnComplex
+    from .autograd.complex_rules import OwnComplex  # (loaded by tensor.py by now)
+    Tensor, _leaf, _OwnComplex = tensor_class, leaf, OwnComplex
     _calibrate()

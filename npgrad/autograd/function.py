@@ -253,8 +253,10 @@ def _record_node(cls, ctx, args, outs, needs):
         packed, layout = _pack([outs[i].data for i in diff])
     received = None if ctx.materialize_grads or layout is None else set()
     vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received)
-    if packed.dtype.kind == "c":  # its backward follows PyTorch's convention itself
-        vjps = OwnComplex(vjps)
+    # (OwnComplex: for a complex output its backward follows PyTorch's convention itself; for any output, it marks
+    # the node as a Function's, named by its class, so that no built-in op's declarations of the same name, such as
+    # "add" reading no value, apply to it: autograd/versions.py's in-place checks, _freeing.py's release)
+    vjps = OwnComplex(vjps)
     node = _make(packed, cls.__name__, tuple(args), arg_data, vjps, _NO_TANGENT)
     if layout is None:
         return [node]

@@ -23,6 +23,7 @@ import weakref
 import numpy as np
 
 from .._freeing import NO_OUTPUT_READ
+from .complex_rules import OwnComplex
 from ..tensor import Tensor, _next_seq
 
 horizon = -1   # creation number of the latest write (nodes older than it are checked)
@@ -140,7 +141,7 @@ def as_of(t, saved=None):
     seq = t._seq
     if saved is None:
         saved = t._saved
-    by = _READS_BY.get(t._op)
+    by = None if t._vjps.__class__ is OwnComplex else _READS_BY.get(t._op)  # (a Function's: op names are not its)
     if by is None:
         positions = range(1 + len(saved or ()))
     elif len(by) == 1:
