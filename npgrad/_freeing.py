@@ -129,7 +129,8 @@ def recheck_deferred():
 
 def _only_ours(t):
     """Whether every weak reference to ``t`` is one of ``_deferred``'s."""
-    return all(r.__callback__ is _ignore for r in weakref.getweakrefs(t))
+    # (a weakref.proxy is the user's: it has no __callback__, reading one reads the referent's)
+    return all(r.__class__ is weakref.ReferenceType and r.__callback__ is _ignore for r in weakref.getweakrefs(t))
 
 
 def _free(p):

@@ -79,3 +79,25 @@ def test_a_function_named_as_a_builtin_op_refuses_a_saved_input_modified_in_plac
     h.mul_(10)
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.sum().backward()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_intermediate_reached_by_a_weakref_proxy_is_recorded_on_and_keeps_its_values(dtype):
+    # A weakref.proxy has no __callback__ of its own (reading it reads the tensor's): the check of which weak
+    # references are the freeing's own raised AttributeError while the next op was recorded. (In PyTorch the
+    # graph does not keep p's Python object, so its proxy dies with the name; npgrad's graph keeps it alive, and
+    # a proxy that still reaches it must read its values.)
+    import weakref
+    x0 = np.array([1.0, -2.0, 0.5], dtype)
+    x = npg.tensor(x0)
+    p = x * 2.0 + 0.5
+    proxy = weakref.proxy(p)
+    y = npg.sin(p + 1.0)
+    del p
+    z = (y * 3.0).sum()
+    np.testing.assert_array_equal(np.asarray(proxy.data), x0 * dtype(2.0) + dtype(0.5))
+    z.backward()
+    tx = torch.tensor(x0, requires_grad=True)
+    (torch.sin(tx * 2.0 + 0.5 + 1.0) * 3.0).sum().backward()
+    assert x.grad.dtype == dtype
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-6)
