@@ -314,6 +314,37 @@ def test_inplace_writes_and_views_concurrently():
     np.testing.assert_allclose(w.grad, 2 * 2 * np.arange(1, 5)[:, None] * np.ones((4, 3)))
 
 
+def test_a_write_between_a_views_record_and_its_registration_is_followed(monkeypatch):
+    # the interleaving two threads can produce, made certain: another thread's write into the base lands after
+    # the view was recorded and before it joined the base's list of views (here from inside the view's record:
+    # npgrad/_freeing.py's recorded runs there), so that write's refresh missed it
+    freeing = importlib.import_module("npgrad._freeing")
+    w0 = np.arange(12.0).reshape(4, 3)
+    w = npg.tensor(w0, requires_grad=True)
+    base = w * 2.0
+    base[0]  # (the base's list of views exists)
+    plain, fired = freeing.recorded, []
+
+    def racing(parents):
+        plain(parents)
+        if not fired and parents and parents[0] is base:
+            fired.append(True)
+            base[1].mul_(3.0)
+    monkeypatch.setattr(freeing, "recorded", racing)
+    monkeypatch.setattr(freeing, "min_size", 0)
+    v = base[1:3]
+    monkeypatch.undo()
+    assert fired
+    npg.sum(v * v).backward()
+    tw = torch.tensor(w0, requires_grad=True)
+    tbase = tw * 2.0
+    tv = tbase[1:3]
+    tbase[1].mul_(3.0)   # after the view was taken: the view sees it, and so does its gradient
+    (tv * tv).sum().backward()
+    np.testing.assert_allclose(v.data, tv.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-12)
+
+
 def test_dataloader_iterated_from_two_threads():
     data = npg.data.TensorDataset(npg.tensor(np.arange(40.0).reshape(20, 2)))
     loader = npg.data.DataLoader(data, batch_size=3, num_workers=0)

@@ -298,14 +298,15 @@ def _copy_slices_jvp(fn):
     return jvp
 
 
-def _refresh_views(base, prevs=None):
-    """Make every live view of ``base`` a view of its current node (after a write into the base's memory)."""
+def _refresh_views(base, prevs=None, only=None):
+    """Make every live view of ``base`` (or the view ``only``) a view of its current node (after a write into the
+    base's memory)."""
     views = base._extra.get("views") if base._extra else None
     if not views:
         return
     for ref in list(views):
         w = ref()
-        if w is None or w._extra["view"][0] is not base:
+        if w is None or w._extra["view"][0] is not base or only is not None and w is not only:
             continue
         prev = prevs.get(id(w)) if prevs else None
         fresh = w._extra["view"][1](base)  # the view ops again, on the base's new node

@@ -42,11 +42,21 @@ def mark_view(out, x, step):
             views = extra.get("views")
             if views is None:
                 extra["views"] = [_weakref(out)]
-                return out
+                return _catch_up(base, out)
     views.append(_weakref(out))
     n = len(views)
     if n >= 8 and not n & (n - 1):
         _prune(views)
+    return _catch_up(base, out)
+
+
+def _catch_up(base, out):
+    """``out`` refreshed if another thread wrote into its base after ``out`` was recorded and before it was in the
+    base's list (that write's refresh missed it, and the view would stay on the base's old node: backward would
+    then miss the write, a silent wrong gradient). Only threads can interleave there: one comparison."""
+    if out._vjps is not None and base._vjps is not None and base._seq > out._seq:
+        from .inplace import _refresh_views  # (inplace imports this module)
+        _refresh_views(base, only=out)
     return out
 
 
