@@ -78,11 +78,12 @@ def recorded(parents):
             grand = q._parents
             if grand:
                 release(grand, q)
-    if _deferred and _deferred[0][0] <= _records:
+    while _deferred and _deferred[0][0] <= _records:  # (all that are due: the queue stays a few records long)
         try:
-            _recheck(_deferred.popleft()[1])
+            _, ref = _deferred.popleft()
         except IndexError:  # (another thread took it)
-            pass
+            break
+        _recheck(ref)
 
 
 def release(parents, child=None):
