@@ -79,12 +79,15 @@ def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None, into=None):
     VJP's formula); the VJP reads the values named in ``reads`` (``y`` the output, ``x`` the input; see
     npgrad/autograd/versions.py). ``complex_op(x)`` computes the op on complex tensors when it is not
     holomorphic (abs); ops in ``REAL_ONLY`` refuse complex ones. ``into(xd)``: the forward written into its
-    argument, for an op whose VJP does not read its input; the op's ``into(x)`` then computes it into ``x``'s
-    memory (the in-place method, ops/inplace.py: method, records it on the snapshot of ``x``)."""
+    argument, for an op whose VJP does not read its input (made from ``forward`` when it is a ufunc); the op's
+    ``into(x)`` then computes it into ``x``'s memory (the in-place method, ops/inplace.py: method, records it on
+    the snapshot of ``x``)."""
     vjps = Exact((vjp,))  # the gradient has the input's shape and dtype
     jvps = (vjp if jvp is DIAG else jvp,)
     _versions.reads(name, reads)
     keep_x = "x" in reads  # a VJP that does not read the input gets None for it: nothing saved (see _UNREAD)
+    if into is None and not keep_x and isinstance(forward, np.ufunc):
+        into = _ufunc_into(forward)
     special = _refuse_complex(name) if name in REAL_ONLY else complex_op  # called for complex input only
 
     def op(x):
@@ -244,6 +247,25 @@ def _sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))  # finite for any x; never exp(+large)
 
 
+def _ufunc_into(ufunc):
+    """The one-argument ``ufunc`` written into its floating or complex argument (``x.tanh_()``, ``x.exp_()``...: one
+    pass, no new array); out of place for another dtype (the in-place method then refuses a result that does not
+    fit, as PyTorch's)."""
+    def into(x):
+        return ufunc(x, out=x) if x.dtype.kind in "fc" else ufunc(x)
+    return into
+
+
+def _sigmoid_into(x):
+    """``sigmoid`` written into ``x`` (``sigmoid_``): _sigmoid's passes, in place."""
+    if x.dtype.kind != "f":
+        return _sigmoid(x)
+    np.negative(x, out=x)
+    np.logaddexp(0, x, out=x)
+    np.negative(x, out=x)
+    return np.exp(x, out=x)
+
+
 def _relu_into(x):
     """``relu`` written into ``x`` (``relu_``): one pass, no new array."""
     return np.maximum(x, _zeros_as(x), out=x)
@@ -347,7 +369,7 @@ cos        = unary("cos",        np.cos,         lambda g, y, x: -g * np.sin(x),
 tan        = unary("tan",        np.tan,         lambda g, y, x: g * (1 + y * y), DIAG, "y")
 tanh       = unary("tanh",       np.tanh,        lambda g, y, x: g - g * y * y, DIAG, "y")  # = g(1-y^2); no Python
 #                                                  scalar: NumPy converts one on every call (~0.3 us)
-sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), DIAG, "y",
+sigmoid    = unary("sigmoid",    _sigmoid,       lambda g, y, x: g * y * (1 - y), DIAG, "y", into=_sigmoid_into,
                     complex_op=lambda z: reciprocal(add(exp(neg(z)), 1.0)))   # (complex z: 1 / (1 + e^-z), as torch)
 relu       = unary("relu",       _relu,          _relu_vjp, _relu_vjp, "y", into=_relu_into)
 abs        = unary("abs",        np.abs,         lambda g, y, x: g * _sgn_real(x), DIAG, "x",
