@@ -1,6 +1,7 @@
-"""In-place one-argument methods whose backward reads only the result (``x.tanh_()``, ``x.exp_()``,
-``x.sigmoid_()``...) compute straight into the tensor's memory (npgrad/ops/elementwise.py: unary's ``into``),
-with PyTorch's values and gradients."""
+"""In-place methods whose backward does not read the overwritten values compute straight into the tensor's
+memory, with PyTorch's values and gradients: the one-argument ones whose backward reads only the result
+(``x.tanh_()``, ``x.exp_()``, ``x.sigmoid_()``...: npgrad/ops/elementwise.py, unary's ``into``) and
+``x.masked_fill_(mask, value)`` (npgrad/ops/shape.py)."""
 import tracemalloc
 
 import numpy as np
@@ -90,3 +91,50 @@ def test_no_array_of_the_tensors_size_is_allocated(name):
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     assert peak < h.data.nbytes / 4, (peak, h.data.nbytes)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("value", ["number", "0-d tensor"])  # (torch takes no other value tensor)
+@pytest.mark.parametrize("mask_shape", [(5, 4), (1, 4)])
+def test_masked_fill_into_the_memory_with_torchs_values_and_gradients(dtype, value, mask_shape):
+    rng = np.random.default_rng(7)
+    x0 = rng.standard_normal((5, 4)).astype(dtype)
+    m = rng.random(mask_shape) > 0.5
+    v0 = -3.5 if value == "number" else np.array(2.0, dtype)
+    x = npg.tensor(x0)
+    v = v0 if value == "number" else npg.tensor(v0)
+    h = x * 2.0
+    before = h.data
+    assert h.masked_fill_(npg.tensor(m), v) is h and h.data is before
+    (h * h).sum().backward()
+    tx = torch.tensor(x0, requires_grad=True)
+    tv = v0 if value == "number" else torch.tensor(v0, requires_grad=True)
+    th = tx * 2.0
+    th.masked_fill_(torch.tensor(m), tv)
+    (th * th).sum().backward()
+    tol = dict(rtol=1e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(h.data, th.detach().numpy(), **tol)
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), **tol)
+    if value != "number":
+        np.testing.assert_allclose(v.grad, tv.grad.numpy(), **tol)
+
+
+def test_masked_fill_allocates_no_array_of_the_tensors_size_and_refuses_as_before():
+    x = npg.tensor(np.linspace(-1, 1, 100_000))
+    h = x * 1.0
+    m = npg.tensor(np.arange(100_000) % 3 == 0)
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    h.masked_fill_(m, 0.0)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    assert peak < h.data.nbytes / 4, (peak, h.data.nbytes)
+    t = torch.arange(4)
+    t.masked_fill_(torch.tensor([True, False, True, False]), 2.5)
+    n = npg.tensor(np.arange(4))
+    n.masked_fill_(npg.tensor(np.array([True, False, True, False])), 2.5)
+    np.testing.assert_array_equal(n.data, t.numpy())
+    with pytest.raises(TypeError, match="masked_fill: the mask must be boolean"):
+        (x * 1.0).masked_fill_(npg.tensor(np.ones(100_000)), 0.0)
+    with pytest.raises(ValueError, match=r"masked_fill: mask of shape \(3,\)"):
+        (x * 1.0).masked_fill_(npg.tensor(np.ones(3, bool)), 0.0)

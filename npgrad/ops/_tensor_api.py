@@ -143,7 +143,7 @@ for _name, _fn, _op in (
         ("relu_", relu, "relu"), ("sigmoid_", sigmoid, "sigmoid"), ("tanh_", tanh, "tanh"),
         ("exp_", exp, "exp"), ("log_", log, "log"), ("sqrt_", sqrt, "sqrt"), ("neg_", neg, "neg"),
         ("abs_", abs, "abs"),
-        ("masked_fill_", masked_fill, "where"),
+        ("masked_fill_", masked_fill, "masked_fill"),
         ("copy_", lambda x, src: _as_values(src, x), "copy"),
         ("fill_", lambda x, value: _as_values(value, x), "copy"),
         ("zero_", lambda x: _as_values(0, x), "copy"),

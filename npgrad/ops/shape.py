@@ -393,24 +393,45 @@ def tile(x, reps):
 def masked_fill(x, mask, value):
     """A copy of ``x`` with ``value`` where ``mask`` (broadcast to ``x``) is True; the input is untouched.
     The gradient flows to ``x`` where the mask is False (and to ``value`` where True, if it is a Tensor)."""
+    x, md, value = _fill_args(x, mask, value)
+    return where(md, value, x)
+
+
+def _fill_args(x, mask, value):
+    """masked_fill's arguments checked: ``x`` as a Tensor, the mask as a bool array broadcasting to ``x``'s shape,
+    ``value`` in ``x``'s dtype (as PyTorch's: an int tensor filled with 2.5 holds 2, float32 stays float32)."""
     x = as_input(x, "masked_fill")
     md = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if md.dtype != bool:
         raise TypeError(f"masked_fill: the mask must be boolean, not {md.dtype}")
     try:
-        np.broadcast_shapes(md.shape, x.shape)
+        shape = np.broadcast_shapes(md.shape, x.shape)
     except ValueError:
-        raise ValueError(f"masked_fill: mask of shape {md.shape} does not broadcast to the tensor's shape "
-                         f"{x.shape}") from None
-    if np.broadcast_shapes(md.shape, x.shape) != x.shape:
+        shape = None
+    if shape != x.shape:
         raise ValueError(f"masked_fill: mask of shape {md.shape} does not broadcast to the tensor's shape {x.shape}")
-    # the result keeps x's dtype, as PyTorch's (an int tensor filled with 2.5 holds 2, float32 stays float32)
     vd = value.dtype if isinstance(value, (Tensor, np.ndarray, np.generic)) else np.asarray(value).dtype
     if vd != x.dtype:
         if vd.kind == "c" and x.dtype.kind != "c":
             raise TypeError(f"masked_fill: a complex value cannot fill a {x.dtype} tensor")
         value = value.astype(x.dtype) if isinstance(value, Tensor) else np.asarray(value).astype(x.dtype)
-    return where(md, value, x)
+    return x, md, value
+
+
+def _masked_fill_into(x, mask, value):
+    """``masked_fill`` written into ``x``'s memory (``x.masked_fill_``: ops/inplace.py's method passes the snapshot
+    of the tensor written): no copy of it, and no copy of the overwritten values (no VJP reads them)."""
+    x, md, value = _fill_args(x, mask, value)
+    vd = value.data if isinstance(value, Tensor) else value
+    if np.ndim(vd) > x.ndim or np.broadcast_shapes(np.shape(vd), x.shape) != x.shape:
+        return masked_fill(x, md, value)  # (a value that does not fit: out of place, and refused by the write)
+    np.copyto(x.data, vd, where=md)
+    return _make(x.data, "masked_fill", (x, md, value), (None, md, None), _FILL_VJPS, _FILL_VJPS)
+
+
+masked_fill.into = _masked_fill_into
+_versions.reads("masked_fill", "b", "", "b")  # the mask (b) picks where the gradient goes
+_FILL_VJPS = (lambda g, out, x, m, v: np.where(m, 0, g), None, lambda g, out, x, m, v: np.where(m, g, 0))
 
 
 # What the VJPs above read (npgrad/autograd/versions.py): only shapes, so an in-place write into an input
