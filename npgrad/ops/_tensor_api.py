@@ -18,6 +18,7 @@ from .elementwise import (abs, add, bitwise_and, bitwise_or, bitwise_xor, clip, 
 from .index import getitem, setitem, take
 from .reduce import (all, any, argmax, argmin, cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum,
                      var)
+from .torch_math import _refuse_bool_sub, alpha_scaled
 from .shape import (astype, broadcast_to, expand_dims, flatten, flip, masked_fill, moveaxis, permute, ravel,
                     repeat, reshape, squeeze, swapaxes, tile, transpose, unsqueeze)
 
@@ -126,10 +127,16 @@ def _transpose_method(self, *axes):
 
 
 def _with_alpha(op):
-    """torch's ``add``/``sub`` with ``alpha=`` (``x + alpha * o``), and its ``into`` (ops/inplace.py: method)."""
-    def fn(x, o, alpha=1):
-        return op(x, o if alpha == 1 else mul(o, alpha))
-    fn.into = lambda x, o, alpha=1: op.into(x, o if alpha == 1 else mul(o, alpha))
+    """torch's ``add``/``sub`` with ``alpha=`` (``x + alpha * o``: torch_math.alpha_scaled), and its ``into``
+    (ops/inplace.py: method)."""
+    where = op.__name__ + "_"
+
+    def scaled(x, o, alpha):
+        if where == "sub_":
+            _refuse_bool_sub(x, o, where)
+        return alpha_scaled(x, o, alpha, where)
+    fn = lambda x, o, alpha=1: op(x, scaled(x, o, alpha))  # noqa: E731
+    fn.into = lambda x, o, alpha=1: op.into(x, scaled(x, o, alpha))
     return fn
 
 

@@ -31,6 +31,45 @@ def _scaled(v, s):
     return v if isinstance(s, (int, float)) and s == 1 else _ew.mul(v, s)
 
 
+def alpha_scaled(x, other, alpha, where):
+    """``alpha * other`` for PyTorch's ``x.add(other, alpha=)`` / ``sub``, with its rules: alpha takes the
+    result's dtype, so a bool result scales by ``bool(alpha)`` (``True + True * 2`` is True, as torch's, not 3);
+    an integral or bool result refuses a float alpha, a real one a complex alpha, a non-bool one a bool alpha."""
+    # (dtypes only: no values read, so vmap's batched tensors pass; Python numbers stay weak, as torch's scalars)
+    result = np.result_type(*(v.dtype if hasattr(v, "dtype") else v if isinstance(v, (int, float, complex)) else
+                              np.asarray(v).dtype for v in (x, other)))
+    kind = result.kind
+    if isinstance(alpha, (bool, np.bool_)):
+        if kind != "b":
+            raise RuntimeError(f"{where}: a bool alpha is only supported for a bool result (as PyTorch), got a "
+                               f"{result} one")
+        return _ew.mul(other, bool(alpha))
+    if isinstance(alpha, (complex, np.complexfloating)) and kind != "c":
+        raise RuntimeError(f"{where}: for non-complex input tensors, alpha must not be a complex number (as "
+                           f"PyTorch), got {alpha!r}")
+    if isinstance(alpha, (float, np.floating)) and kind in "biu":
+        raise RuntimeError(f"{where}: for integral input tensors, alpha must not be a floating point number (as "
+                           f"PyTorch), got {alpha!r}")
+    if isinstance(other, (bool, int, float, complex)):  # (a Python number stays one: weak, as torch's scalars)
+        return bool(other and alpha) if kind == "b" else other * alpha
+    if kind == "b":
+        return _ew.mul(other, bool(alpha))
+    return other if alpha == 1 else _ew.mul(other, alpha)
+
+
+def _refuse_bool_sub(x, other, where):
+    """torch's ``sub`` refuses bool operands (NumPy's ``-``, which npgrad's operator follows, allows them)."""
+    for v in (x, other):
+        if (v.dtype if isinstance(v, (Tensor, np.ndarray, np.generic)) else np.asarray(v).dtype).kind == "b":
+            raise RuntimeError(f"{where}: subtraction with a bool tensor or bool number is not supported (as "
+                               f"PyTorch); to invert a mask use ~ or logical_not()")
+
+
+def _sub_alpha(self, other, *, alpha=1):
+    _refuse_bool_sub(self, other, "sub")
+    return _ew.sub(self, alpha_scaled(self, other, alpha, "sub"))
+
+
 def rsqrt(input):
     """``1 / sqrt(input)``, as ``torch.rsqrt``."""
     return _ew.reciprocal(_ew.sqrt(input))
@@ -157,8 +196,8 @@ def _count_nonzero_method(self, dim=None, *, axis=None):
 
 
 METHODS = dict(
-    add=lambda self, other, *, alpha=1: _ew.add(self, _scaled(other, alpha)),
-    sub=lambda self, other, *, alpha=1: _ew.sub(self, _scaled(other, alpha)),
+    add=lambda self, other, *, alpha=1: _ew.add(self, alpha_scaled(self, other, alpha, "add")),
+    sub=_sub_alpha,
     mul=_ew.mul, div=_div, neg=_ew.neg, sin=_ew.sin, cos=_ew.cos, tan=_ew.tan, reciprocal=_ew.reciprocal,
     sign=_ew.sign, floor=_ew.floor, ceil=_ew.ceil, square=_ew.square, log1p=_ew.log1p, expm1=_ew.expm1,
     log2=_ew.log2, log10=_ew.log10, erf=_erf, rsqrt=rsqrt, lerp=lerp, addcmul=addcmul, addcdiv=addcdiv,
