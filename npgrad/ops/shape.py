@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..autograd import versions as _versions
+from ..autograd.complex_rules import LINEAR, declare
 from ..dtypes import numeric_dtype
 from ..autograd.engine import cast_grad
 from ..tensor import Tensor, _make, _wrap
@@ -431,6 +432,7 @@ def _masked_fill_into(x, mask, value):
 
 masked_fill.into = _masked_fill_into
 _versions.reads("masked_fill", "b", "", "b")  # the mask (b) picks where the gradient goes
+declare(LINEAR, "masked_fill")  # (a real mask selects: complex gradients pass as they are, as where's)
 _FILL_VJPS = (lambda g, out, x, m, v: np.where(m, 0, g), None, lambda g, out, x, m, v: np.where(m, g, 0))
 
 
