@@ -32,3 +32,41 @@ def test_masked_fill_into_a_complex_tensor_with_grad_is_differentiated_as_torch(
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), **tol)
     if value == "tensor":
         np.testing.assert_allclose(v.grad, tv.grad.numpy(), **tol)
+
+
+_FILLS = [(np.int64, float("nan")), (np.int64, float("inf")), (np.int64, 1e30), (np.int64, 2 ** 63), (np.int32, 2 ** 31),
+          (np.int8, 300), (np.int8, -129), (np.uint8, 256), (np.uint8, -256), (np.uint8, -1.5), (np.int16, 1e5),
+          (np.float32, 1e300), (np.float16, 7e4), (np.float16, -1e10),
+          # what fits: truncated, wrapped (a negative integer into uint8, as torch), NaN / inf into floats, any bool
+          (np.int64, 2.7), (np.int64, -2.7), (np.uint8, -1), (np.uint8, -255), (np.int8, -128), (np.float32, float("nan")),
+          (np.float16, float("-inf")), (np.float16, 6e4), (np.bool_, float("nan")), (np.bool_, 2)]
+
+
+@pytest.mark.parametrize("dtype, value, form", [(d, v, f) for d, v in _FILLS for f in ("number", "numpy", "tensor")
+                                                 if not (f == "tensor" and v == 2 ** 63)])  # (no torch tensor of it)
+def test_masked_fill_refuses_a_value_the_dtype_cannot_hold_as_torch(dtype, value, form):
+    # NumPy's cast wrapped or overflowed silently (an int64 tensor filled with NaN held -2**63, an int8 one filled
+    # with 300 held 44); torch raises "value cannot be converted to type ... without overflow"
+    x0 = np.array([1, 0, 1, 1], dtype)
+    m0 = np.array([True, False, True, False])
+    v = {"number": value, "numpy": np.float64(value) if isinstance(value, float) else value,
+         "tensor": value}[form]
+    for inplace in (True, False):
+        t = torch.tensor(x0)
+        tval = torch.tensor(np.array(value)) if form == "tensor" else v
+        try:
+            expected = (t.masked_fill_ if inplace else t.masked_fill)(torch.tensor(m0), tval).numpy()
+        except RuntimeError as e:
+            assert "without overflow" in str(e)
+            expected = None
+        x = npg.tensor(x0, requires_grad=False)
+        nval = npg.tensor(np.array(value), requires_grad=False) if form == "tensor" else v
+        if expected is None:
+            with pytest.raises(OverflowError, match=f"masked_fill: the value .* cannot be converted to "
+                                                    f"{np.dtype(dtype).name}"):
+                (x.masked_fill_ if inplace else x.masked_fill)(npg.tensor(m0), nval)
+            np.testing.assert_array_equal(x.data, x0)   # (untouched)
+        else:
+            out = (x.masked_fill_ if inplace else x.masked_fill)(npg.tensor(m0), nval)
+            assert out.dtype == dtype
+            np.testing.assert_array_equal(out.data, expected)

@@ -12,7 +12,8 @@ from ..autograd.engine import cast_grad
 from ..tensor import Tensor, _make, _wrap
 from . import inplace
 from .elementwise import where
-from ._util import as_input, batching_rule, cast_all, normalize_axis, normalize_one_axis, refuse_out, zero_d_axis
+from ._util import (as_input, batching_rule, cast_all, check_fits, normalize_axis, normalize_one_axis, refuse_out,
+                    zero_d_axis)
 
 _tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
 
@@ -415,6 +416,7 @@ def _fill_args(x, mask, value):
     if vd != x.dtype:
         if vd.kind == "c" and x.dtype.kind != "c":
             raise TypeError(f"masked_fill: a complex value cannot fill a {x.dtype} tensor")
+        check_fits(value.data if isinstance(value, Tensor) else value, x.dtype, "masked_fill")
         value = value.astype(x.dtype) if isinstance(value, Tensor) else np.asarray(value).astype(x.dtype)
     return x, md, value
 
