@@ -70,3 +70,32 @@ def test_masked_fill_refuses_a_value_the_dtype_cannot_hold_as_torch(dtype, value
             out = (x.masked_fill_ if inplace else x.masked_fill)(npg.tensor(m0), nval)
             assert out.dtype == dtype
             np.testing.assert_array_equal(out.data, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.int8, np.bool_])
+@pytest.mark.parametrize("call", ["method", "function"])
+def test_reciprocal_into_an_integer_tensor_is_refused_as_torch(dtype, call):
+    # NumPy's integer reciprocal (1 // x: [1, 2, 4] -> [1, 0, 0]) was written in silently; torch refuses the
+    # float result ("result type Float can't be cast to the desired output type")
+    x0 = np.array([1, 2, 4, 1]).astype(dtype)
+    t = torch.tensor(x0)
+    with pytest.raises(RuntimeError):
+        t.reciprocal_() if call == "method" else torch.reciprocal_(t)
+    x = npg.tensor(x0, requires_grad=False)
+    with pytest.raises(TypeError, match=f"reciprocal_: in-place result of dtype float64 cannot be stored in a "
+                                        f"tensor of dtype {np.dtype(dtype).name}"):
+        x.reciprocal_() if call == "method" else npg.reciprocal_(x)
+    np.testing.assert_array_equal(x.data, x0)   # (untouched)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.complex64, np.complex128])
+def test_reciprocal_into_a_floating_tensor_stays_in_its_memory(dtype):
+    x0 = np.array([[0.5, -2.0, 4.0], [3.0, -0.25, 1.5]]).astype(dtype)
+    x = npg.tensor(x0, requires_grad=False)
+    t = torch.tensor(x0)
+    for make in (lambda a: a, lambda a: a.T, lambda a: a[:, ::2]):   # (contiguous, transposed, strided)
+        before = x.data
+        make(x).reciprocal_()
+        make(t).reciprocal_()
+        assert x.data is before and x.dtype == dtype
+        np.testing.assert_allclose(x.data, t.numpy(), rtol=1e-3 if dtype == np.float16 else 1e-6)
