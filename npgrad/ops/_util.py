@@ -194,3 +194,27 @@ def cast_all(arrs, dtype, casting, name):
             raise TypeError(f"{name}: Cannot cast array data from {a.dtype!r} to {dtype!r} according to the rule "
                             f"{casting!r}")
     return [a if a.dtype == dtype else as_input(a, name).astype(dtype) for a in arrs]
+
+
+def check_fits(value, dtype, name):
+    """Refuse a scalar fill ``value`` (a number or 0-d array) that ``dtype`` cannot hold, as PyTorch's checked
+    conversion does ("value cannot be converted to type ... without overflow") where NumPy's cast would wrap or
+    give inf silently: into an integer dtype NaN, inf and values beyond its range (a negative integer may wrap
+    into an unsigned dtype, down to minus its largest value, as in torch); into a floating dtype finite values
+    beyond its largest (NaN and inf pass). Booleans always fit; other dtypes are not checked here."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iuf" or np.ndim(value) != 0:
+        return
+    v = value.item() if isinstance(value, (np.ndarray, np.generic)) else value
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return
+    info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
+    top = float(info.max) if dtype.kind == "f" else int(info.max)  # (Python numbers: exact comparisons)
+    if isinstance(v, float) and not math.isfinite(v):
+        bad = dtype.kind != "f"
+    else:
+        lo = -top if dtype.kind == "f" or dtype.kind == "u" and isinstance(v, int) else int(info.min)
+        bad = v < lo or v > top
+    if bad:
+        raise OverflowError(f"{name}: the value {v!r} cannot be converted to {dtype.name} without overflow "
+                            f"(its range is [{info.min}, {info.max}])")

@@ -6,12 +6,14 @@ import math
 import numpy as np
 
 from ..autograd import versions as _versions
+from ..autograd.complex_rules import LINEAR, declare
 from ..dtypes import numeric_dtype
 from ..autograd.engine import cast_grad
 from ..tensor import Tensor, _make, _wrap
 from . import inplace
 from .elementwise import where
-from ._util import as_input, batching_rule, cast_all, normalize_axis, normalize_one_axis, refuse_out, zero_d_axis
+from ._util import (as_input, batching_rule, cast_all, check_fits, normalize_axis, normalize_one_axis, refuse_out,
+                    zero_d_axis)
 
 _tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
 
@@ -414,6 +416,7 @@ def _fill_args(x, mask, value):
     if vd != x.dtype:
         if vd.kind == "c" and x.dtype.kind != "c":
             raise TypeError(f"masked_fill: a complex value cannot fill a {x.dtype} tensor")
+        check_fits(value.data if isinstance(value, Tensor) else value, x.dtype, "masked_fill")
         value = value.astype(x.dtype) if isinstance(value, Tensor) else np.asarray(value).astype(x.dtype)
     return x, md, value
 
@@ -431,6 +434,7 @@ def _masked_fill_into(x, mask, value):
 
 masked_fill.into = _masked_fill_into
 _versions.reads("masked_fill", "b", "", "b")  # the mask (b) picks where the gradient goes
+declare(LINEAR, "masked_fill")  # (a real mask selects: complex gradients pass as they are, as where's)
 _FILL_VJPS = (lambda g, out, x, m, v: np.where(m, 0, g), None, lambda g, out, x, m, v: np.where(m, g, 0))
 
 
