@@ -345,6 +345,35 @@ def test_a_write_between_a_views_record_and_its_registration_is_followed(monkeyp
     np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-12)
 
 
+def test_a_write_that_puts_the_base_on_the_graph_before_a_views_registration_is_followed():
+    # as above, for a base that did not require grad when the view was made (the view was not recorded): another
+    # thread writes a value that requires grad into it before the view joins the base's list
+    views = importlib.import_module("npgrad.ops.inplace_views")
+    w = npg.tensor(np.arange(3.0), requires_grad=True)
+    base = npg.tensor(np.zeros((4, 3)), requires_grad=False)
+    base[0]  # (the base's list of views exists)
+    plain, fired = views._weakref, []
+
+    def racing(out):
+        if not fired:
+            fired.append(True)
+            base[1] = w * 2.0
+        return plain(out)
+    views._weakref = racing
+    try:
+        v = base[1:3]
+    finally:
+        views._weakref = plain
+    assert fired and v.requires_grad
+    npg.sum(v * v).backward()
+    tw = torch.tensor(np.arange(3.0), requires_grad=True)
+    tb = torch.zeros(4, 3)
+    tv = tb[1:3]
+    tb[1] = tw * 2.0
+    (tv * tv).sum().backward()
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-12)
+
+
 def test_dataloader_iterated_from_two_threads():
     data = npg.data.TensorDataset(npg.tensor(np.arange(40.0).reshape(20, 2)))
     loader = npg.data.DataLoader(data, batch_size=3, num_workers=0)

@@ -6,6 +6,8 @@ import weakref
 
 import numpy as np
 
+from ..autograd.grad_mode import _state
+
 
 def _view_of(x):
     """``(base, fn)`` if ``x`` is a view marked by mark_view (kept in ``_extra["view"]``: no slot per tensor),
@@ -51,10 +53,16 @@ def mark_view(out, x, step):
 
 
 def _catch_up(base, out):
-    """``out`` refreshed if another thread wrote into its base after ``out`` was recorded and before it was in the
-    base's list (that write's refresh missed it, and the view would stay on the base's old node: backward would
-    then miss the write, a silent wrong gradient). Only threads can interleave there: one comparison."""
-    if out._vjps is not None and base._vjps is not None and base._seq > out._seq:
+    """``out`` refreshed if another thread wrote into its base after ``out`` was made and before it was in the
+    base's list (that write's refresh missed it, and the view would stay on the base's old node, or off the graph:
+    backward would then miss the write, a silent wrong gradient). Only threads can interleave there. A recorded
+    view is stale if the base's node is newer than its own; one not recorded, if the base now requires grad with
+    grad mode on (the view op would have been recorded on such a base)."""
+    if out._vjps is not None:
+        stale = base._vjps is not None and base._seq > out._seq
+    else:
+        stale = base._requires_grad and _state.enabled
+    if stale:
         from .inplace import _refresh_views  # (inplace imports this module)
         _refresh_views(base, only=out)
     return out
