@@ -1,6 +1,7 @@
-"""``x.add(other, alpha=)`` / ``sub`` / ``add_`` / ``sub_`` follow PyTorch's rules for alpha (it takes the result's
-dtype: a bool result scales by bool(alpha); float alphas are refused for integral tensors, complex ones for real
-tensors, bool ones for non-bool results), checked against torch: the same values and dtype, or both raise."""
+"""Torch-named arithmetic methods follow PyTorch, checked against torch: ``x.add(other, alpha=)`` / ``sub`` /
+``add_`` / ``sub_`` take its rules for alpha (alpha takes the result's dtype: a bool result scales by
+bool(alpha); float alphas are refused for integral tensors, complex ones for real tensors, bool ones for non-bool
+results; the same values and dtype, or both raise), and ``x.reciprocal()`` of integers gives floats."""
 import numpy as np
 import pytest
 import torch
@@ -47,3 +48,15 @@ def test_the_gradient_of_a_scaled_add_is_torchs(dtype):
     (tx.add(to, alpha=-2.5) * tx.sub(to, alpha=0.5)).sum().backward()
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-6)
     np.testing.assert_allclose(o.grad, to.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("values", [[1, 2, 4], [True, False], [0.5, 2.0, -4.0]], ids=["int", "bool", "float"])
+def test_the_reciprocal_method_of_integers_gives_floats_as_torch(values):
+    # (npg.reciprocal keeps NumPy's meaning: np.reciprocal of integers is 1 // x)
+    with np.errstate(divide="ignore"):
+        got = npg.tensor(np.array(values), requires_grad=False).reciprocal()
+    want = torch.tensor(values).reciprocal().numpy()
+    assert got.dtype.kind == "f"
+    np.testing.assert_allclose(got.data, want, rtol=1e-7)
+    np.testing.assert_array_equal(npg.reciprocal(npg.tensor(np.array([1, 2, 4]))).data,
+                                  np.reciprocal(np.array([1, 2, 4])))

@@ -57,6 +57,18 @@ def alpha_scaled(x, other, alpha, where):
     return other if alpha == 1 else _ew.mul(other, alpha)
 
 
+def _reciprocal_method(self):
+    """``x.reciprocal()``, as torch's: an integer or bool tensor gives floats of the default dtype (NumPy's
+    ``np.reciprocal``, which ``npg.reciprocal`` follows, keeps the integer dtype: 1 // x)."""
+    if self.dtype.kind in "biu":
+        from ..dtypes import get_default_dtype
+        self = self.astype(get_default_dtype())
+    return _ew.reciprocal(self)
+
+
+_reciprocal_method.into = _ew.reciprocal.into  # (x.reciprocal_(): computed into x's memory, ints refused)
+
+
 def _refuse_bool_sub(x, other, where):
     """torch's ``sub`` refuses bool operands (NumPy's ``-``, which npgrad's operator follows, allows them)."""
     for v in (x, other):
@@ -198,7 +210,7 @@ def _count_nonzero_method(self, dim=None, *, axis=None):
 METHODS = dict(
     add=lambda self, other, *, alpha=1: _ew.add(self, alpha_scaled(self, other, alpha, "add")),
     sub=_sub_alpha,
-    mul=_ew.mul, div=_div, neg=_ew.neg, sin=_ew.sin, cos=_ew.cos, tan=_ew.tan, reciprocal=_ew.reciprocal,
+    mul=_ew.mul, div=_div, neg=_ew.neg, sin=_ew.sin, cos=_ew.cos, tan=_ew.tan, reciprocal=_reciprocal_method,
     sign=_ew.sign, floor=_ew.floor, ceil=_ew.ceil, square=_ew.square, log1p=_ew.log1p, expm1=_ew.expm1,
     log2=_ew.log2, log10=_ew.log10, erf=_erf, rsqrt=rsqrt, lerp=lerp, addcmul=addcmul, addcdiv=addcdiv,
     isnan=_ew.isnan, logical_not=_ew.logical_not, where=lambda self, condition, other: _ew.where(condition, self, other),
