@@ -178,10 +178,7 @@ def test_retain_graph_and_double_backward_through_freed_tensors_are_torchs(free_
     (g,) = npg.autograd.grad(_mlp(npg, sig(npg), x, ws, bs), [ws[0]], create_graph=True)
     (tg,) = torch.autograd.grad(_mlp(torch, sig(torch), tx, tws, tbs), [tws[0]], create_graph=True)
     np.testing.assert_allclose(g.data, tg.detach().numpy(), rtol=1e-10, atol=1e-12)
-    (g * g).sum().backward()
-    (tg * tg).sum().backward()
-    for p, tp in zip(ws + bs, tws + tbs):
-        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-9, atol=1e-11)
+    _assert_second_order_like_torch(g, tg, ws + bs, tws + tbs)
 
 
 def test_saved_tensor_hooks_that_drop_the_array_and_create_graph_are_torchs(free_min):
@@ -194,9 +191,14 @@ def test_saved_tensor_hooks_that_drop_the_array_and_create_graph_are_torchs(free
         (g,) = npg.autograd.grad(_mlp(npg, npg.tanh, x, ws, bs), [ws[1]], create_graph=True)
     with torch.autograd.graph.saved_tensors_hooks(lambda t: t.clone(), lambda t: t):
         (tg,) = torch.autograd.grad(_mlp(torch, torch.tanh, tx, tws, tbs), [tws[1]], create_graph=True)
+    _assert_second_order_like_torch(g, tg, ws + bs, tws + tbs)
+
+
+def _assert_second_order_like_torch(g, tg, params, tparams):
+    """Backward from the gradients' squared norms (a second-order pass through the graph): torch's gradients."""
     (g * g).sum().backward()
     (tg * tg).sum().backward()
-    for p, tp in zip(ws + bs, tws + tbs):
+    for p, tp in zip(params, tparams):
         np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-9, atol=1e-11)
 
 
