@@ -187,6 +187,13 @@ for mshape, xshape in [((2, 3, 4), (2, 3, 4)), ((3, 4), (2, 3, 4)), ((1, 4), (2,
         lambda x, m=mask: x.masked_fill(torch.tensor(m), 2.5), [[xshape]])
     add("masked_fill_method", lambda x, m=mask: x.masked_fill(m, -1.0),
         lambda x, m=mask: x.masked_fill(torch.tensor(m), -1.0), [[xshape]])
+    # in place (a "masked_fill" node whose values are the written tensor's memory: shape.py, _masked_fill_into)
+    add("masked_fill_", lambda x, m=mask: (x * 1.0).masked_fill_(npg.tensor(m), -1.0),
+        lambda x, m=mask: (x * 1.0).masked_fill_(torch.tensor(m), -1.0), [[xshape]])
+# in-place one-argument methods computed into the tensor's memory (elementwise.py: unary's into)
+for name, dom in [("tanh_", "real"), ("sigmoid_", "real"), ("exp_", "real"), ("sqrt_", "pos"),
+                  ("reciprocal_", "away"), ("neg_", "real")]:
+    add(name, lambda x, n=name: getattr(x * 1.0, n)(), lambda x, n=name: getattr(x * 1.0, n)(), UNARY, domain=dom)
 
 
 # ---- reductions
