@@ -363,8 +363,7 @@ log2       = unary("log2",       np.log2,        lambda g, y, x: g * _INV_LN2 / 
 log10      = unary("log10",      np.log10,       lambda g, y, x: g * _INV_LN10 / x, DIAG, "x")
 sqrt       = unary("sqrt",       np.sqrt,        lambda g, y, x: g / (2 * y), DIAG, "y")
 square     = unary("square",     np.square,      lambda g, y, x: g * 2 * x, DIAG, "x")
-reciprocal = unary("reciprocal", np.reciprocal,  lambda g, y, x: -g * y * y, DIAG, "y",  # reciprocal_ of integers:
-                   into=lambda d: np.reciprocal(d, out=d) if d.dtype.kind in "fc" else np.divide(1.0, d))  # refused
+reciprocal = unary("reciprocal", np.reciprocal,  lambda g, y, x: -g * y * y, DIAG, "y")
 sin        = unary("sin",        np.sin,         lambda g, y, x: g * np.cos(x), DIAG, "x")
 cos        = unary("cos",        np.cos,         lambda g, y, x: -g * np.sin(x), DIAG, "x")
 tan        = unary("tan",        np.tan,         lambda g, y, x: g * (1 + y * y), DIAG, "y")

@@ -66,7 +66,9 @@ def _reciprocal_method(self):
     return _ew.reciprocal(self)
 
 
-_reciprocal_method.into = _ew.reciprocal.into  # (x.reciprocal_(): computed into x's memory, ints refused)
+# x.reciprocal_(): a floating or complex tensor computed into its memory; an integer or bool one gets the float
+# result, which the write refuses (NumPy's integer reciprocal, 1 // x, would fit and be written)
+_reciprocal_method.into = lambda x: (_ew.reciprocal.into if x.dtype.kind in "fc" else _reciprocal_method)(x)
 
 
 def _refuse_bool_sub(x, other, where):
