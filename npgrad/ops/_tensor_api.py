@@ -18,7 +18,7 @@ from .elementwise import (abs, add, bitwise_and, bitwise_or, bitwise_xor, clip, 
 from .index import getitem, setitem, take
 from .reduce import (all, any, argmax, argmin, cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum,
                      var)
-from .torch_math import _refuse_bool_sub, alpha_scaled
+from .torch_math import with_alpha
 from .shape import (astype, broadcast_to, expand_dims, flatten, flip, masked_fill, moveaxis, permute, ravel,
                     repeat, reshape, squeeze, swapaxes, tile, transpose, unsqueeze)
 
@@ -126,24 +126,10 @@ def _transpose_method(self, *axes):
     return transpose(self, axes or None)
 
 
-def _with_alpha(op):
-    """torch's ``add``/``sub`` with ``alpha=`` (``x + alpha * o``: torch_math.alpha_scaled), and its ``into``
-    (ops/inplace.py: method)."""
-    where = op.__name__ + "_"
-
-    def scaled(x, o, alpha):
-        if where == "sub_":
-            _refuse_bool_sub(x, o, where)
-        return alpha_scaled(x, o, alpha, where)
-    fn = lambda x, o, alpha=1: op(x, scaled(x, o, alpha))  # noqa: E731
-    fn.into = lambda x, o, alpha=1: op.into(x, scaled(x, o, alpha))
-    return fn
-
-
 # PyTorch's in-place methods: each writes the out-of-place op's result into the tensor (ops/inplace.py).
 for _name, _fn, _op in (
-        ("add_", _with_alpha(add), "add"),
-        ("sub_", _with_alpha(sub), "sub"),
+        ("add_", with_alpha(add, "add_"), "add"),
+        ("sub_", with_alpha(sub, "sub_"), "sub"),
         ("mul_", mul, "mul"), ("div_", div, "div"), ("pow_", power, "pow"),
         ("clamp_", lambda x, min=None, max=None: clip(x, min, max), "clip"),
         ("clip_", lambda x, min=None, max=None: clip(x, min, max), "clip"),

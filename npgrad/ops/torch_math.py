@@ -79,9 +79,21 @@ def _refuse_bool_sub(x, other, where):
                                f"PyTorch); to invert a mask use ~ or logical_not()")
 
 
-def _sub_alpha(self, other, *, alpha=1):
-    _refuse_bool_sub(self, other, "sub")
-    return _ew.sub(self, alpha_scaled(self, other, alpha, "sub"))
+def with_alpha(op, where):
+    """PyTorch's ``x.add(other, alpha=)`` / ``x.sub`` (``op``: npgrad's add or sub; ``where``: the name errors
+    give): ``f(x, other, alpha=1)`` is ``op(x, alpha * other)`` under torch's rules (``alpha_scaled``; ``sub``
+    refuses bool operands), and ``f.into`` the same computed into ``x`` (the in-place form: ops/inplace.py's
+    method)."""
+    def operand(x, other, alpha):
+        if op is _ew.sub:
+            _refuse_bool_sub(x, other, where)
+        return alpha_scaled(x, other, alpha, where)
+    fn = lambda x, other, alpha=1: op(x, operand(x, other, alpha))  # noqa: E731
+    fn.into = lambda x, other, alpha=1: op.into(x, operand(x, other, alpha))
+    return fn
+
+
+_ADD, _SUB = with_alpha(_ew.add, "add"), with_alpha(_ew.sub, "sub")
 
 
 def rsqrt(input):
@@ -210,8 +222,8 @@ def _count_nonzero_method(self, dim=None, *, axis=None):
 
 
 METHODS = dict(
-    add=lambda self, other, *, alpha=1: _ew.add(self, alpha_scaled(self, other, alpha, "add")),
-    sub=_sub_alpha,
+    add=lambda self, other, *, alpha=1: _ADD(self, other, alpha),
+    sub=lambda self, other, *, alpha=1: _SUB(self, other, alpha),
     mul=_ew.mul, div=_div, neg=_ew.neg, sin=_ew.sin, cos=_ew.cos, tan=_ew.tan, reciprocal=_reciprocal_method,
     sign=_ew.sign, floor=_ew.floor, ceil=_ew.ceil, square=_ew.square, log1p=_ew.log1p, expm1=_ew.expm1,
     log2=_ew.log2, log10=_ew.log10, erf=_erf, rsqrt=rsqrt, lerp=lerp, addcmul=addcmul, addcdiv=addcdiv,
