@@ -78,28 +78,25 @@ def recorded(parents):
             grand = q._parents
             if grand:
                 release(grand, q)
-    while _deferred and _deferred[0][0] <= _records:  # (all that are due: the queue stays a few records long)
-        try:
-            _, ref = _deferred.popleft()
-        except IndexError:  # (another thread took it)
-            break
-        _recheck(ref)
+    if _deferred and _deferred[0][0] <= _records:
+        recheck_deferred(_records)
 
 
-def release(parents, child=None):
+def release(parents, child=None, smallest=0):
     """Free the arrays of the recorded tensors in ``parents`` (the inputs of ``child``, an op recorded earlier)
     that nothing can read: the tensor is held only by that ``_parents`` tuple (no name, container, view, hook or
     weak reference reaches it), its own VJPs do not read its value, and no op saved its array. Backward still
     reaches the tensor as a node, and reads only its shape and dtype (``Freed``). PyTorch frees such an output
     the same way: its graph keeps only the values backward reads. When one would qualify but for something else
     holding it, such as a name (``m = h @ w; h = relu(m + b)``: ``m`` is rebound only by the next layer),
-    ``child``'s inputs are checked once more a few records later (``_deferred``), and when backward starts."""
+    ``child``'s inputs are checked once more a few records later (``_deferred``), and when backward starts.
+    ``smallest``: only arrays of at least that many elements."""
     for p in parents:
         if p.__class__ is Tensor and p._extra is None and p._vjps is not None and p._op in NO_OUTPUT_READ and \
                 p._vjps.__class__ is not _OwnComplex:  # (a custom Function's node, named as a built-in op may be)
             n = _refcount(p)
             if n == _HELD_BY_GRAPH:
-                if not _weakrefcount(p) or _only_ours(p):
+                if (not _weakrefcount(p) or _only_ours(p)) and p.data.size >= smallest:
                     _free(p)
             elif child is not None and n > _HELD_BY_GRAPH and p.data.__class__ is _ndarray_cls and \
                     (not _weakrefcount(child) or not _only_ours(child)):
@@ -118,14 +115,23 @@ def _recheck(ref):
             release(parents)
 
 
-def recheck_deferred():
-    """Check again the inputs ``release`` deferred (backward calls this as it starts)."""
-    while _deferred:
+def recheck_deferred(due=None):
+    """Check again the inputs ``release`` deferred: those due by record count ``due``, or all."""
+    while _deferred and (due is None or _deferred[0][0] <= due):
         try:
             _, ref = _deferred.popleft()
         except IndexError:  # (another thread emptied it)
             return
         _recheck(ref)
+
+
+def before_backward(roots):
+    """What backward calls as it starts: the inputs of ``roots`` (the loss's, usually: their own inputs were checked
+    as they were used) of ``min_size`` elements or more, and every deferred check."""
+    for r in roots:
+        if r._parents:
+            release(r._parents, smallest=min_size)
+    recheck_deferred()
 
 
 def _only_ours(t):

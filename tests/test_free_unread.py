@@ -280,3 +280,14 @@ def test_a_tensor_held_by_an_object_outlives_the_graph_that_used_it(free_min):
     tx = torch.tensor(x.data, requires_grad=True)
     ((tx * 2) * (tx * 2)).sum().backward()
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-12)
+
+
+def test_none_frees_nothing_when_backward_starts_either(free_min):
+    # set_free_unread_min(None): never, also for the inputs of the outputs backward starts from
+    x = npg.tensor(np.linspace(-1, 1, 4096))
+    seed = np.ones(4096)
+    for setting, freed in ((None, False), (1024, True)):
+        free_min(setting)
+        out = x * 2 + 1   # the product is read by no backward (the add reads nothing)
+        out.backward(seed, retain_graph=True)
+        assert (out._parents[0].data.__class__ is not np.ndarray) == freed, setting  # (white-box)

@@ -16,7 +16,7 @@ import weakref
 
 import numpy as np
 
-from .._freeing import recheck_deferred, release
+from .._freeing import before_backward
 from ..tensor import Exact, Tensor, _wrap, passthrough
 from . import versions as _versions
 from .grad_mode import _state
@@ -108,10 +108,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, capture=None):
     complete: see leaves.py: _EarlyLeaves), unless ``capture`` (a dict tensor -> None) asks for the gradients of some
     tensors to be returned in it instead. Callbacks queued during the pass (queue_callback) run last.
     """
-    for r in roots:  # what the roots' inputs hold that nothing reads (their own inputs were freed as they were used)
-        if r._parents:
-            release(r._parents)
-    recheck_deferred()
+    before_backward(roots)  # (npgrad/_freeing.py: the arrays of the roots' inputs that no backward reads)
     # (before any per-thread state is set: nothing to undo if it raises)
     on_path = None if capture is None else on_paths_to(roots, capture, Recompute)
     # ids of arrays a .grad must not alias: the caller's seeds, and arrays already stored in a .grad
