@@ -138,3 +138,7 @@ def test_masked_fill_allocates_no_array_of_the_tensors_size_and_refuses_as_befor
         (x * 1.0).masked_fill_(npg.tensor(np.ones(100_000)), 0.0)
     with pytest.raises(ValueError, match=r"masked_fill: mask of shape \(3,\)"):
         (x * 1.0).masked_fill_(npg.tensor(np.ones(3, bool)), 0.0)
+    with pytest.raises(ValueError, match=r"where: .*shapes \(100000,\), \(3,\)"):  # (not NumPy's bare message)
+        (x * 1.0).masked_fill_(m, npg.tensor(np.ones(3)))
+    with pytest.raises(RuntimeError):  # (torch takes only a 0-d value tensor)
+        torch.zeros(100_000).masked_fill_(torch.tensor(np.arange(100_000) % 3 == 0), torch.ones(3))

@@ -426,8 +426,12 @@ def _masked_fill_into(x, mask, value):
     of the tensor written): no copy of it, and no copy of the overwritten values (no VJP reads them)."""
     x, md, value = _fill_args(x, mask, value)
     vd = value.data if isinstance(value, Tensor) else value
-    if np.ndim(vd) > x.ndim or np.broadcast_shapes(np.shape(vd), x.shape) != x.shape:
-        return masked_fill(x, md, value)  # (a value that does not fit: out of place, and refused by the write)
+    try:
+        fits = np.broadcast_shapes(np.shape(vd), x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:  # out of place: where's error names the shapes, or the write refuses a larger result
+        return masked_fill(x, md, value)
     np.copyto(x.data, vd, where=md)
     return _make(x.data, "masked_fill", (x, md, value), (None, md, None), _FILL_VJPS, _FILL_VJPS)
 
