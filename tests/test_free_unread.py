@@ -16,14 +16,6 @@ from npgrad.autograd.graph import saved_tensors_hooks
 N = 128  # (128, 128) activations: 64 KiB in float32, 128 KiB in float64
 
 
-@pytest.fixture
-def free_min():
-    """Set the freeing threshold for one test; the suite's own setting (tests/conftest.py) is put back after."""
-    prev = npg.memory.get_free_unread_min()
-    yield npg.memory.set_free_unread_min
-    npg.memory.set_free_unread_min(prev)
-
-
 def _params(dtype, layers=4, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((N, N)).astype(dtype)

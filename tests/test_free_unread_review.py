@@ -9,11 +9,9 @@ import npgrad as npg
 
 
 @pytest.fixture(autouse=True)
-def free_all():
+def free_all(free_min):
     """Every output that no backward reads is freed, whatever its size (the suite's setting, made explicit)."""
-    prev = npg.memory.set_free_unread_min(0)
-    yield
-    npg.memory.set_free_unread_min(prev)
+    free_min(0)
 
 
 def _saves_output(lib, name):
