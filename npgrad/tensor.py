@@ -19,6 +19,8 @@ import numpy as np
 from . import _freeing
 from .autograd.grad_mode import _state
 from .autograd.complex_rules import complex_vjps
+from .autograd.handles import _HookHandle, _PostHookHandle
+from ._graph_cut import graph_cut_error as _graph_cut_error
 from .dtypes import check_numeric, default_complex_dtype, get_default_dtype
 
 _new = object.__new__
@@ -282,94 +284,7 @@ class Tensor:
         return _PostHookHandle(self, hook)
 
 
-class _HookHandle:
-    """What ``register_hook`` returns: ``remove()`` unregisters the hook (also as a context manager). It holds
-    the hook list itself, which an in-place write hands on to the tensor's previous version (ops/inplace.py)."""
-
-    __slots__ = ("hooks", "hook")
-
-    def __init__(self, hooks, hook):
-        self.hooks, self.hook = hooks, hook
-
-    def remove(self):
-        for i, h in enumerate(self.hooks):
-            if h is self.hook:
-                del self.hooks[i]
-                break
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
-class _PostHookHandle:
-    """What ``register_post_accumulate_grad_hook`` returns: ``remove()`` unregisters the hook."""
-
-    __slots__ = ("tensor", "hook")
-
-    def __init__(self, tensor, hook):
-        self.tensor, self.hook = tensor, hook
-
-    def remove(self):
-        t, extra = self.tensor, self.tensor._extra
-        hooks = extra.get("post_hooks") if extra else None
-        if hooks and self.hook in hooks:
-            hooks.remove(self.hook)
-            if not hooks:
-                del extra["post_hooks"]
-                from .autograd.engine import _post_hooked
-                _post_hooked.pop(id(t), None)
-
-
 ndarray = Tensor  # the original npgrad's name for the class
-
-
-def _graph_cut_error(t):
-    """NumPy (or another library) asked for a plain array of a tensor in a graph being recorded: the
-    result would carry no gradient, so the conversion refuses instead of cutting the graph silently."""
-    hint = _npgrad_equivalent()
-    return RuntimeError(
-        f"a tensor that requires grad (shape {t.shape}, {t.dtype}) is being converted to a NumPy array while "
-        f"gradients are recorded: the result would carry no gradient. "
-        + (f"{hint[0]} cannot dispatch to npgrad: use {hint[1]} instead. " if hint else "")
-        + f"This happens with NumPy calls that cannot dispatch to npgrad (np.array([a, b]), np.mean([a, b]), np.r_, "
-          f"SciPy functions...). Use an npgrad function instead (npg.array([a, b]) or npg.stack([a, b]), "
-          f"npg.concatenate, npg.mean(npg.stack(...))), or take the values explicitly without gradient: t.detach(), "
-          f"t.numpy(), t.data, or run under npg.no_grad().")
-
-
-_NAMESPACES = (("scipy.special", "special"), ("scipy.linalg", "linalg"), ("scipy.signal", "signal"),
-               ("scipy.stats", "stats"), ("scipy.integrate", "integrate"), ("scipy.fft", "fft"),
-               ("numpy.linalg", "linalg"), ("numpy.fft", "fft"), ("numpy", ""))
-
-
-def _npgrad_equivalent():
-    """(the NumPy or SciPy function that asked for the conversion, the npgrad function of the same name), when
-    npgrad has one: the outermost NumPy/SciPy frame on the stack below the caller's code. None otherwise."""
-    import sys
-    npg = sys.modules.get("npgrad")
-    f, found = sys._getframe(2), None
-    while f is not None:
-        mod = f.f_globals.get("__name__", "")
-        top = mod.partition(".")[0]
-        if top in ("numpy", "scipy"):
-            found = (mod, f.f_code.co_name)
-        elif top != "npgrad" and found is not None:
-            break
-        f = f.f_back
-    if found is None or npg is None:
-        return None
-    mod, name = found
-    for prefix, sub in _NAMESPACES:
-        if mod == prefix or mod.startswith(prefix + "."):
-            space = getattr(npg, sub) if sub else npg
-            if not name.startswith("_") and callable(getattr(space, name, None)):
-                public = prefix.replace("numpy", "np") + "." + name
-                return public, "npg." + (sub + "." if sub else "") + name
-            return None
-    return None
 
 
 # -------------------------------------------------------------------- creating tensors

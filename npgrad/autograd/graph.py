@@ -133,7 +133,7 @@ def _one_gradient(r, fn):
 
 
 def _add_hook(t, key, hook):
-    from ..tensor import _HookHandle
+    from .handles import _HookHandle
     extra = t._extra
     if extra is None:
         extra = t._extra = {}
