@@ -88,3 +88,19 @@ def test_pdist_refuses_non_floating_input_as_torch(dtype):
         torch.nn.functional.pdist(torch.tensor(x))
     with pytest.raises(TypeError, match=rf"pdist: .*floating.*{np.dtype(dtype).name}"):
         npg.nn.functional.pdist(npg.tensor(x))
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_logdet_of_complex_matrices_is_the_complex_log_as_torch(dtype):
+    # logdet compared the complex sign with 0 and raised "less: not defined for complex tensors", an error
+    # naming another op, where torch.logdet returns log(det) = log|det| + i arg(det)
+    rng = np.random.default_rng(3)
+    a = _complex(rng, (2, 3, 3), dtype)
+    rtol = 1e-4 if dtype == np.complex64 else 1e-10
+    _grads_vs_torch(npg.logdet, torch.logdet, [a], rtol)
+    _grads_vs_torch(lambda t: t.logdet(), lambda t: t.logdet(), [a], rtol)
+    special = np.stack([-np.eye(2), np.diag([1j, 1]), np.diag([-1j, 2])]).astype(dtype)
+    np.testing.assert_allclose(npg.logdet(npg.tensor(special)).data, torch.logdet(torch.tensor(special)).numpy(),
+                               rtol=rtol, atol=rtol)
+    # a singular matrix: log 0 = -inf (torch's imaginary part there is NaN, NumPy's log(0j) and C99's clog 0)
+    assert npg.logdet(npg.tensor(np.zeros((2, 2), dtype))).item().real == -np.inf
