@@ -82,12 +82,17 @@ def check_matrix(a, op, square=False, min_ndim=2, complex_ok=False):
 
 @contextlib.contextmanager
 def lapack(op, *shapes):
-    """Re-raise NumPy's LinAlgError (``Singular matrix``...) naming ``op`` and the shapes."""
+    """Re-raise NumPy's LinAlgError (``Singular matrix``...) naming ``op`` and the shapes, and its TypeError for a
+    dtype LAPACK lacks (``array type float16 is unsupported in linalg``, which names no op)."""
+    where = f"(input shape{'s' if len(shapes) > 1 else ''} {', '.join(str(s) for s in shapes)})"
     try:
         yield
     except LinAlgError as e:
-        raise LinAlgError(f"{op}: {e} (input shape{'s' if len(shapes) > 1 else ''} "
-                          f"{', '.join(str(s) for s in shapes)})") from None
+        raise LinAlgError(f"{op}: {e} {where}") from None
+    except TypeError as e:
+        if "unsupported in linalg" not in str(e):
+            raise
+        raise TypeError(f"{op}: {e} {where}; convert to float32 or float64 first") from None
 
 
 def float_dtype(*arrays):

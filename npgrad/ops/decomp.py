@@ -160,7 +160,8 @@ def eigvalsh(a, UPLO="L"):
     (computes the eigenvectors too when a graph is recorded)."""
     UPLO = _uplo(UPLO, "eigvalsh")
     if isinstance(a, Tensor) and (a._requires_grad or _fwd.is_dual(a)):
-        return eigh(a, UPLO).eigenvalues
+        with lapack("eigvalsh", tuple(a.shape)):   # (its errors name the op called, not eigh)
+            return eigh(a, UPLO).eigenvalues
     ad = matrix_arg(a, "eigvalsh", square=True, complex_ok=True)
     with lapack("eigvalsh", ad.shape):
         return _wrap(np.linalg.eigvalsh(ad, UPLO=UPLO))
@@ -286,7 +287,8 @@ def svdvals(x, _op="svdvals", _hermitian=False):
     """Singular values (descending), as ``np.linalg.svdvals``; differentiable (the gradient is
     ``U diag(gS) Vh``, finite for repeated singular values)."""
     if isinstance(x, Tensor) and (x._requires_grad or _fwd.is_dual(x)):
-        return svd(x, full_matrices=False, hermitian=_hermitian).S
+        with lapack(_op, tuple(x.shape)):   # (its errors name the op called, not svd)
+            return svd(x, full_matrices=False, hermitian=_hermitian).S
     ad = matrix_arg(x, _op, square=_hermitian, complex_ok=True)
     with lapack(_op, ad.shape):
         return _wrap(np.linalg.svd(ad, compute_uv=False, hermitian=_hermitian))

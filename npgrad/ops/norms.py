@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor, _make, _wrap
-from ._matrix import LinAlgError, lapack, matrix_arg
+from ._matrix import lapack, matrix_arg
 from ._util import batching_rule, data_of, normalize_axis, normalize_one_axis, unreduce
 from .decomp import svdvals
 from .elementwise import abs as _abs, where
@@ -179,7 +179,5 @@ def cond(x, p=None):
 def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
     """Rank by the SVD, as ``np.linalg.matrix_rank``: an integer tensor (no gradient)."""
     Ad = np.asarray(data_of(A, "matrix_rank"))
-    try:
+    with lapack("matrix_rank", Ad.shape):
         return _wrap(np.asarray(np.linalg.matrix_rank(Ad, tol, hermitian, rtol=rtol)))
-    except LinAlgError as e:
-        raise LinAlgError(f"matrix_rank: {e} (input shape {Ad.shape})") from None

@@ -176,9 +176,12 @@ def _square_check(name, a):
 
 
 def logdet(input):
-    """``log(det(input))``, as ``torch.logdet``: NaN where the determinant is negative, -inf where it is 0."""
+    """``log(det(input))``, as ``torch.logdet``: NaN where a real determinant is negative, -inf where it is 0; of a
+    complex matrix the complex ``log|det| + i arg(det)``."""
     _square_check("logdet", input)
     sign, logabs = _linalg().slogdet(input)
+    if np.dtype(sign.dtype).kind == "c":   # sign = e^(i arg det): its log is i arg(det), with its gradient
+        return _ew.add(logabs, _ew.log(sign))
     return _ew.where(_ew.less(sign, 0), np.nan, logabs)
 
 

@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from ...ops import elementwise as _ew
+from ...ops.complex import conj as _conj, real as _real
 from ...ops._util import as_input, is_batched, normalize_one_axis
 from ...ops.reduce import any_out_of_range
 from ...tensor import _wrap
@@ -29,13 +30,14 @@ def _vector_norm(v, p, axis, keepdims=False):
     if _data(v).size == 0 or not any_out_of_range(_data(n), p):  # (two reductions of the result)
         return n
     m = np.max(np.abs(_data(v)), axis=axis, keepdims=True)
-    ms = np.where(np.isfinite(m) & (m > 0), m, 1).astype(_data(v).dtype)  # (zeros, inf, NaN: 1, unscaled)
+    ms = np.where(np.isfinite(m) & (m > 0), m, 1).astype(m.dtype)  # (zeros, inf, NaN: 1, unscaled; real: |v|'s)
     return _unscaled_norm(v / ms, p, axis, keepdims) * (ms if keepdims else np.squeeze(ms, axis=axis))
 
 
 def _unscaled_norm(v, p, axis, keepdims):
-    if p == 2:
-        s = (v * v).sum(axis=axis, keepdims=keepdims)
+    if p == 2:   # |v|^2: v * conj(v) for complex v (v * v sums complex squares)
+        sq = _real(v * _conj(v)) if np.dtype(v.dtype).kind == "c" else v * v
+        s = sq.sum(axis=axis, keepdims=keepdims)
         if is_batched(s):  # inside vmap: the masked form, for every sample at once
             zero = s == 0
             return _ew.where(zero, 0, _ew.sqrt(_ew.where(zero, 1, s)))
@@ -116,6 +118,8 @@ def pdist(input, p=2):
     """The ``p``-norm distances between the rows of an (N, M) input: the upper triangle of the distance
     matrix, row by row (N (N - 1) / 2 values)."""
     x = as_input(input, "pdist")
+    if np.dtype(x.dtype).kind != "f":   # (complex ones too, as torch: they gave complex "distances")
+        raise TypeError(f"pdist: only supports floating-point dtypes, got {x.dtype}")
     if x.ndim != 2:
         raise ValueError(f"pdist: only supports 2D tensors, got {x.ndim}D input of shape {x.shape}")
     n = x.shape[0]
