@@ -1,0 +1,57 @@
+"""Regression tests from a hunt for wrong answers in reductions, cumulative ops, sorting and indexing, each
+against PyTorch (values and gradients) or NumPy."""
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+from tests.helpers import compare_with_torch
+
+DTYPES = [np.float32, np.float64]
+
+
+def rnd(*shape, seed=0, dtype=np.float64):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("index", [[-1], [0, -2, -2], [-3, 2]])
+def test_index_fill_takes_negative_indices_as_torch(dtype, dim, index):
+    """torch's index_fill (unlike index_select / index_add / index_copy) takes an index in [-size, size),
+    counting from the end; npgrad raised IndexError for every negative index. (torch's own backward fails on
+    a negative index, so the gradients are torch's for the same index counted from the start.)"""
+    a = rnd(4, 3, dtype=dtype)
+    x = npg.tensor(a)
+    expected = torch.tensor(a).index_fill(dim, torch.tensor(index), -1.5).numpy()
+    np.testing.assert_array_equal(x.index_fill(dim, np.array(index), -1.5).data, expected)
+    wrapped = torch.tensor(index) % a.shape[dim]
+    compare_with_torch(lambda x: x.index_fill(dim, np.array(index), -1.5),
+                       lambda t: t.index_fill(dim, wrapped, -1.5), [a])
+    compare_with_torch(lambda x, v: npg.index_fill(x, dim, np.array(index), v),
+                       lambda t, v: torch.index_fill(t, dim, wrapped, v), [a, np.array(0.7, dtype=dtype)])
+
+
+def test_index_fill_negative_index_on_a_0d_tensor_and_out_of_range():
+    x = npg.tensor(np.array(1.0))
+    assert float(x.index_fill(0, np.array([-1]), 3.0).data) == float(torch.tensor(1.0).index_fill(
+        0, torch.tensor([-1]), 3.0))
+    for bad in ([-5], [4], [0, -5]):       # torch: "index -5 is out of bounds for dimension 0 with size 4"
+        with pytest.raises(IndexError, match=r"index_fill\(\): index out of range .*size 4"):
+            npg.tensor(rnd(4, 3)).index_fill(0, np.array(bad), 1.0)
+
+
+def test_index_fill_negative_batched_index_under_vmap_as_per_sample():
+    """Under vmap with a batched index (the batching rule builds its own mask, and the rule for an index
+    batched at two levels flat rows), each sample's negative index counts from its end, as the op on that
+    sample alone. (torch.vmap itself gets this wrong, so the oracle is torch's index_fill per sample.)"""
+    a = rnd(4, 3)
+    index = np.array([[-1], [0], [-3]])
+    per_sample = np.stack([torch.tensor(a).index_fill(1, torch.tensor(i), 7.0).numpy() for i in index])
+    got = npg.vmap(lambda i: npg.tensor(a).index_fill(1, i, 7.0))(npg.tensor(index))
+    np.testing.assert_array_equal(np.asarray(got.data), per_sample)
+    both = np.stack([index, index[::-1]])
+    got = npg.vmap(lambda i: npg.vmap(lambda j: npg.tensor(a).index_fill(1, j, 7.0))(i))(npg.tensor(both))
+    np.testing.assert_array_equal(np.asarray(got.data), np.stack([per_sample, per_sample[::-1]]))
+    with pytest.raises(IndexError, match="index_fill"):
+        npg.vmap(lambda i: npg.tensor(a).index_fill(1, i, 7.0))(npg.tensor(np.array([[-4], [0]])))
