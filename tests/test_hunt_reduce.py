@@ -55,3 +55,40 @@ def test_index_fill_negative_batched_index_under_vmap_as_per_sample():
     np.testing.assert_array_equal(np.asarray(got.data), np.stack([per_sample, per_sample[::-1]]))
     with pytest.raises(IndexError, match="index_fill"):
         npg.vmap(lambda i: npg.tensor(a).index_fill(1, i, 7.0))(npg.tensor(np.array([[-4], [0]])))
+
+
+NEG_ORD_CALLS = {  # npgrad, torch: a vector norm of negative order along dim 1
+    "linalg.vector_norm": (lambda x, o: npg.linalg.vector_norm(x, ord=o, axis=1),
+                           lambda t, o: torch.linalg.vector_norm(t, ord=o, dim=1)),
+    "linalg.norm": (lambda x, o: npg.linalg.norm(x, ord=o, axis=1), lambda t, o: torch.linalg.norm(t, ord=o, dim=1)),
+    "x.norm": (lambda x, o: x.norm(p=o, dim=1), lambda t, o: t.norm(p=o, dim=1)),
+    "vector_norm of all": (lambda x, o: npg.linalg.vector_norm(x[:1], ord=o),
+                           lambda t, o: torch.linalg.vector_norm(t[:1], ord=o)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ord", [-1, -2, -0.5, -3])
+@pytest.mark.parametrize("name", list(NEG_ORD_CALLS))
+def test_negative_order_norm_with_a_zero_entry_has_torch_gradient(dtype, ord, name):
+    """With ord < 0 one zero entry makes the norm 0 whatever the others are, so its gradient is 0 (torch's
+    factor norm^(1 - ord)); npgrad's VJP divided by the norm replaced by 1 and gave the other entries
+    |x|^(ord - 1): [3, 0, 2] with ord -2 had gradient [-0.037, 0, -0.125] times the weight."""
+    a = np.array([[3.0, 0.0, 2.0], [1.0, -1.0, 0.5], [0.0, 0.0, 0.0], [0.0, -2.0, 0.0]], dtype)
+    ours, theirs = NEG_ORD_CALLS[name]
+    with np.errstate(divide="ignore"):
+        compare_with_torch(lambda x: ours(x, ord), lambda t: theirs(t, ord), [a], what=name)
+
+
+def test_negative_order_norm_gradient_by_finite_differences():
+    """Moving any entry of [3, 0, 2] (not the zero one across 0) leaves the -2-norm at 0: the gradient is 0."""
+    a = np.array([3.0, 0.0, 2.0])
+    x = npg.tensor(a)
+    with np.errstate(divide="ignore"):
+        npg.linalg.vector_norm(x, ord=-2).backward()
+        for i in (0, 2):
+            for step in (1e-6, -1e-6):
+                b = a.copy()
+                b[i] += step
+                assert float(np.linalg.vector_norm(b, ord=-2)) == 0.0
+    np.testing.assert_array_equal(x.grad, np.zeros(3))
