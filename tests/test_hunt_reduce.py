@@ -92,3 +92,18 @@ def test_negative_order_norm_gradient_by_finite_differences():
                 b[i] += step
                 assert float(np.linalg.vector_norm(b, ord=-2)) == 0.0
     np.testing.assert_array_equal(x.grad, np.zeros(3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [-1.0, -2.0, -0.5])
+def test_dist_and_normalize_of_negative_order_with_a_zero_entry_as_torch(dtype, p):
+    """torch.dist / F.normalize with p < 0 where a difference (an entry) is 0: the norm is 0 with gradient 0;
+    npgrad's composed power sum gave NaN (0 * inf at the zero entry) for dist."""
+    a = np.array([[3.0, 0.0, 2.0], [1.0, -1.0, 0.5]], dtype)
+    b = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype)
+    with np.errstate(divide="ignore"):
+        compare_with_torch(lambda x, y: npg.dist(x, y, p=p), lambda s, t: torch.dist(s, t, p=p), [a, b])
+        compare_with_torch(lambda x: npg.nn.functional.normalize(x, p=p, dim=1),
+                           lambda t: torch.nn.functional.normalize(t, p=p, dim=1), [a])
+        compare_with_torch(lambda x, y: npg.nn.functional.pairwise_distance(x, y, p=p, eps=0.0),
+                           lambda s, t: torch.nn.functional.pairwise_distance(s, t, p=p, eps=0.0), [a, b])
