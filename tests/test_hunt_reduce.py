@@ -107,3 +107,16 @@ def test_dist_and_normalize_of_negative_order_with_a_zero_entry_as_torch(dtype, 
                            lambda t: torch.nn.functional.normalize(t, p=p, dim=1), [a])
         compare_with_torch(lambda x, y: npg.nn.functional.pairwise_distance(x, y, p=p, eps=0.0),
                            lambda s, t: torch.nn.functional.pairwise_distance(s, t, p=p, eps=0.0), [a, b])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_nanstd_of_a_constant_slice_has_gradient_0_as_std(dtype, ddof):
+    """nanstd where the numbers left are all equal is 0 with gradient 0, as torch's std of those numbers (and
+    npg.std); sqrt(nanvar) gave 0 * inf = NaN there."""
+    a = np.array([[2.0, 2.0, np.nan], [1.0, np.nan, 1.0], [1.0, 3.0, 0.5]], dtype)
+    keep = [[0, 1], [0, 2], [0, 1, 2]]
+    compare_with_torch(lambda x: npg.nanstd(x, axis=1, ddof=ddof),
+                       lambda t: torch.stack([t[i, k].std(correction=ddof) for i, k in enumerate(keep)]), [a])
+    compare_with_torch(lambda x: npg.nanstd(x, ddof=ddof), lambda t: t.std(correction=ddof),
+                       [np.full((2, 3), 1.5, dtype)])
