@@ -354,6 +354,8 @@ def _index_dim_nested(op, name, ba, level, xi, idx, ax, n, size, bidx):
     own IndexError."""
     ops = _ops()
     idx = ops.reshape(idx, (size, -1))
+    if name == "index_fill":                                        # (its index may count from the end)
+        idx = ops.where((idx < 0) & (idx >= -n), idx + n, idx)
     k = idx.shape[1]
     flat = ops.reshape(ops.where((idx >= 0) & (idx < n), idx + bidx * n, -1), (size * k,))
     rest = tuple(xi.shape[1:ax + 1]) + tuple(xi.shape[ax + 2:])
@@ -412,6 +414,8 @@ def index_dim_rule(op, level, args, kwargs):
         except IndexError as e:                                     # (raised by the flat rows' op: this op's name)
             raise IndexError(f"{name}(): index out of range in self (dimension {dim} of size {n})") from e
     idx = index._inner.data.reshape(size, -1).astype(np.intp, copy=False)
+    if name == "index_fill":                                        # (its index may count from the end)
+        idx = np.where((idx < 0) & (idx >= -n), idx + n, idx)
     _first_bad_sample(op, level, ba, names, idx, n)
     k = idx.shape[1]
     if name == "index_select":

@@ -986,11 +986,19 @@ def t_nan_extreme(f, fill):
     return lambda x, axis=None, keepdims=False: f(_tfill(x, fill), tdims(axis, x.ndim), keepdim=keepdims)
 
 
+def t_nanstd(x, **kw):
+    """torch.std's value and gradient on the numbers that are not NaN: its gradient is 0 where the std is 0 (a
+    slice left with one value, or equal values), where sqrt of the variance has an infinite derivative."""
+    v = t_nanvar(x, **kw)
+    zero = v == 0
+    return torch.where(zero, 0.0, torch.where(zero, 1.0, v).sqrt())
+
+
 NAN_TORCH = {
     "nansum": lambda x, axis=None, keepdims=False: torch.nansum(x, tdims(axis, x.ndim), keepdim=keepdims),
     "nanmean": lambda x, axis=None, keepdims=False: torch.nanmean(x, tdims(axis, x.ndim), keepdim=keepdims),
     "nanvar": t_nanvar,
-    "nanstd": lambda x, **kw: t_nanvar(x, **kw).sqrt(),
+    "nanstd": t_nanstd,
     "nanmax": t_nan_extreme(torch.amax, -np.inf),
     "nanmin": t_nan_extreme(torch.amin, np.inf),
     "nanprod": lambda x, axis=None, keepdims=False: t_prod(_tfill(x, 1.0), axis, keepdims),
@@ -1002,7 +1010,7 @@ for name, tfn in NAN_TORCH.items():
         add(name, getattr(npg, name), tfn, shapes, domain="nans", fd=name != "nanstd", axis=axis, keepdims=keepdims)
     add(name + "_nonan", getattr(npg, name), tfn, [[(3, 4)], [()]], domain="pos", fd=name != "nanstd")
 add("nanvar_ddof", npg.nanvar, t_nanvar, [[(4, 3)]], domain="nans", axis=0, ddof=1)
-add("nanstd_ddof", npg.nanstd, lambda x, **kw: t_nanvar(x, **kw).sqrt(), [[(8,)]], domain="nans", ddof=1)
+add("nanstd_ddof", npg.nanstd, t_nanstd, [[(8,)]], domain="nans", ddof=1)
 add("np.nanmean", lambda x: np.nanmean(x, axis=1), lambda x: torch.nanmean(x, 1), [[(3, 4)]], domain="nans")
 add("nancumsum", npg.nancumsum, lambda x, axis: torch.cumsum(_tfill(x, 0.0), axis), [[(8,)], [(4, 3)]],
     domain="nans", axis=0)

@@ -130,6 +130,8 @@ def _index_1d(index, x, dim, where):
     idx = idx.reshape(-1)
     ax = normalize_one_axis(dim, max(x.ndim, 1), where)
     size = x.shape[ax] if x.ndim else 1
+    if where == "index_fill" and idx.size and idx.min() < 0 and idx.min() >= -size:
+        idx = np.where(idx < 0, idx + size, idx)   # torch's index_fill alone takes [-size, size), as Python does
     if idx.size and (idx.min() < 0 or idx.max() >= size):
         raise IndexError(f"{where}(): index out of range in self (indices in [{idx.min()}, {idx.max()}], "
                          f"dimension {dim} of size {size})")

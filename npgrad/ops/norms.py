@@ -43,9 +43,11 @@ def _vector_norm_vjp(ord, axes, keepdims):
             return _sgn(x) * g * mask / count
         # sign(x) (|x| / n)^(p-1): the ratio first, as |x|^(p-1) and n^(p-1) apart overflow or underflow where
         # the gradient is finite (float32 p = 3, x = [3e-20, 4e-20] gave [9e-40, 1.6e-39] instead of [0.44, 0.79])
-        if ord < 1:    # 0 where x == 0 (its ratio replaced by 1: 0^(p-1) is inf)
+        if ord < 1:    # 0 where x == 0 (its ratio replaced by 1: 0^(p-1) is inf), and 0 for a zero norm: with
+            # ord < 0 one zero entry makes it 0 whatever the others, and PyTorch's factor n^(1-p) is 0 there (the
+            # ratio alone gave the other entries |x|^(p-1): [3, 0, 2] with ord -2 had gradient [-0.037, 0, -0.125])
             safe = np.where(x == 0, 1, np.abs(x))
-            return _sgn(x) * (safe / np.where(n == 0, 1, n)) ** (ord - 1) * g
+            return np.where(n == 0, 0, _sgn(x) * (safe / np.where(n == 0, 1, n)) ** (ord - 1) * g)
         return _sgn(x) * (np.abs(x) / np.where(n == 0, 1, n)) ** (ord - 1) * g
     return vjp
 

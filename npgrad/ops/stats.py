@@ -197,12 +197,15 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 
 @batching_rule("axis_all")
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    """Standard deviation ignoring NaNs, as ``np.nanstd``; differentiable."""
+    """Standard deviation ignoring NaNs, as ``np.nanstd``; differentiable. Where it is 0 (the slice's numbers
+    are all equal) its gradient is 0, as ``std``'s and PyTorch's (sqrt's derivative there is inf: it gave NaN)."""
     refuse_out("nanstd", out)
     r = integer_dtype_moment("nanstd", a, dtype, axis=axis, ddof=ddof, keepdims=keepdims)
     if r is not None:
         return r
-    return sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+    var = nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    zero = var == 0
+    return where(zero, 0, sqrt(where(zero, 1, var)))
 
 
 def _nan_extreme(name, reduce, fill):

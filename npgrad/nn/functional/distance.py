@@ -6,6 +6,7 @@ import numpy as np
 
 from ...ops import elementwise as _ew
 from ...ops.complex import conj as _conj, real as _real
+from ...ops.norms import vector_norm as _ord_norm
 from ...ops._util import as_input, is_batched, normalize_one_axis
 from ...ops.reduce import any_out_of_range
 from ...tensor import _wrap
@@ -22,6 +23,8 @@ def _vector_norm(v, p, axis, keepdims=False):
     unscaled branch's gradient would be 0 * inf = NaN)."""
     if p in (0, 1) or math.isinf(p):
         return _unscaled_norm(v, p, axis, keepdims)
+    if p < 0:  # one zero entry makes the norm 0, with gradient 0 (torch's); composed of powers it was 0 * inf = NaN
+        return _ord_norm(v, axis=axis, keepdims=keepdims, ord=p)
     if is_batched(v):  # inside vmap, where no value can be looked at: rescaled always, for every sample at once
         m = _ew.abs(v).max(axis=axis, keepdims=True).detach()
         ms = _ew.where((m > 0) & (m < math.inf), m, 1)
