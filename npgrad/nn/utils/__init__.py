@@ -50,6 +50,16 @@ def _vector_norm(v, p):
     return np.linalg.norm(v, p)
 
 
+def _grad_array(p):
+    """``p.grad``'s array, to update in place as PyTorch's no-grad in-place ops do: a Tensor gradient (from
+    ``backward(create_graph=True)`` or assigned) keeps its identity and its graph; its version is bumped."""
+    g = p.grad
+    if isinstance(g, Tensor):
+        _versions.bump(g.data, "gradient clipping")
+        return g.data
+    return g
+
+
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     """Scale every gradient in place by ``min(max_norm / (total_norm + 1e-6), 1)`` (computed in the norm's
     dtype, as PyTorch's ``clip_grads_with_norm_``)."""
@@ -57,7 +67,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     dt = total.dtype if total.dtype.kind == "f" else np.dtype(np.float64)
     coef = np.minimum(dt.type(float(max_norm)) / (total.astype(dt) + dt.type(1e-6)), dt.type(1.0))
     for p in _params(parameters):
-        g = p.grad
+        g = _grad_array(p)
         if g is None:
             continue
         if isinstance(g, np.ndarray) and g.flags.writeable:
@@ -90,10 +100,10 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     clamp: NumPy would order them lexicographically)."""
     parameters = _params(parameters)   # (once: it may be a generator)
     for p in parameters:
-        if p.grad is not None and np.asarray(p.grad).dtype.kind == "c":
+        if p.grad is not None and p.grad.dtype.kind == "c":
             raise RuntimeError("clip_grad_value_: clamp is not supported for complex types")
     for p in parameters:
-        g = p.grad
+        g = _grad_array(p)
         if g is None:
             continue
         if getattr(g, "is_sparse", False):  # a RowSparseGrad: clip the rows' sums (repeated rows summed first),
