@@ -1,5 +1,6 @@
 """Regression tests from a hunt for silent wrong answers in npgrad.optim and npgrad.nn.utils, each against
 PyTorch: the same gradients and the same clipping, including Tensor gradients and empty gradients."""
+import math
 import warnings
 
 import numpy as np
@@ -48,3 +49,20 @@ def test_clip_grad_norm_of_tensor_gradients_scales_them_in_place_as_torch(dtype)
         assert p.grad is g
         assert p.grad.data.dtype == dtype
         np.testing.assert_allclose(p.grad.data, tp.grad.detach().numpy(), rtol=tol)
+
+
+@pytest.mark.parametrize("norm_type", [math.inf, -math.inf, -1.0])
+def test_total_norm_of_an_empty_gradient_without_identity_raises_as_torch(norm_type):
+    grads = [np.zeros((0,)), np.array([1.0, -2.0])]
+    with pytest.raises(RuntimeError):
+        torch.nn.utils.get_total_norm([torch.tensor(g) for g in grads], norm_type)
+    with pytest.raises(RuntimeError, match=f"{norm_type} norm of an empty gradient"):
+        npg.nn.utils.get_total_norm(grads, norm_type)
+
+
+@pytest.mark.parametrize("norm_type", [0.0, 0.5, 1.0, 2.0, 3.0])
+def test_total_norm_with_an_empty_gradient_matches_torch(norm_type):
+    grads = [np.zeros((0,)), np.array([1.0, -2.0, 0.0])]
+    total = npg.nn.utils.get_total_norm(grads, norm_type)
+    t_total = torch.nn.utils.get_total_norm([torch.tensor(g) for g in grads], norm_type)
+    np.testing.assert_allclose(total.data, t_total.numpy(), rtol=1e-14)

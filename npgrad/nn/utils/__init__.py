@@ -42,6 +42,9 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
 
 def _vector_norm(v, p):
     if v.size == 0:
+        if p < 0 or p == math.inf:  # a max or a negative power of |v|: no value for no entries
+            raise RuntimeError(f"get_total_norm: cannot compute the {p} norm of an empty gradient (shape "
+                               f"{v.shape}): the operation has no identity (PyTorch raises too)")
         return 0.0
     if v.dtype.kind == "c":
         v = np.abs(v)
