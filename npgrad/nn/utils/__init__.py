@@ -42,12 +42,25 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
 
 def _vector_norm(v, p):
     if v.size == 0:
+        if p < 0 or p == math.inf:  # a max or a negative power of |v|: no value for no entries
+            raise RuntimeError(f"get_total_norm: cannot compute the {p} norm of an empty gradient (shape "
+                               f"{v.shape}): the operation has no identity (PyTorch raises too)")
         return 0.0
     if v.dtype.kind == "c":
         v = np.abs(v)
     if p == 2.0:
         return np.sqrt(np.sum(v * v))
     return np.linalg.norm(v, p)
+
+
+def _grad_array(p):
+    """``p.grad``'s array, to update in place as PyTorch's no-grad in-place ops do: a Tensor gradient (from
+    ``backward(create_graph=True)`` or assigned) keeps its identity and its graph; its version is bumped."""
+    g = p.grad
+    if isinstance(g, Tensor):
+        _versions.bump(g.data, "gradient clipping")
+        return g.data
+    return g
 
 
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
@@ -57,7 +70,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     dt = total.dtype if total.dtype.kind == "f" else np.dtype(np.float64)
     coef = np.minimum(dt.type(float(max_norm)) / (total.astype(dt) + dt.type(1e-6)), dt.type(1.0))
     for p in _params(parameters):
-        g = p.grad
+        g = _grad_array(p)
         if g is None:
             continue
         if isinstance(g, np.ndarray) and g.flags.writeable:
@@ -90,10 +103,10 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     clamp: NumPy would order them lexicographically)."""
     parameters = _params(parameters)   # (once: it may be a generator)
     for p in parameters:
-        if p.grad is not None and np.asarray(p.grad).dtype.kind == "c":
+        if p.grad is not None and p.grad.dtype.kind == "c":
             raise RuntimeError("clip_grad_value_: clamp is not supported for complex types")
     for p in parameters:
-        g = p.grad
+        g = _grad_array(p)
         if g is None:
             continue
         if getattr(g, "is_sparse", False):  # a RowSparseGrad: clip the rows' sums (repeated rows summed first),
