@@ -250,3 +250,30 @@ def test_deepcopy_of_a_parameter_leaves_its_gradient_behind_as_torch():
         return had, c.weight.grad.tolist(), m.weight.grad.tolist()
     t, n = _both(build)
     assert n == t == (False, [[3.0, 6.0]], [[1.0, 2.0]])
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_a_complex_parameter_trains_as_torch(dtype):
+    """nn.Parameter takes complex data, as torch's does (npgrad refused it: "only floating tensors"); a module
+    holding one trains with Adam along torch's trajectory (PyTorch's complex-gradient convention)."""
+    import numpy as np
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(0)
+    w0 = (rng.standard_normal(3) + 1j * rng.standard_normal(3)).astype(dtype)
+    x = (rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))).astype(dtype)
+    m = ng.nn.Module()
+    m.w = ng.nn.Parameter(ng.tensor(w0.copy()))
+    assert [p is m.w for p in m.parameters()] == [True] and m.w.requires_grad and m.w.dtype == dtype
+    tw = torch.nn.Parameter(torch.tensor(w0.copy()))
+    opt, topt = ng.optim.Adam(m.parameters(), lr=0.1), torch.optim.Adam([tw], lr=0.1)
+    for _ in range(5):
+        opt.zero_grad()
+        ng.sum(ng.abs(ng.tensor(x, requires_grad=False) @ m.w - 1) ** 2).backward()
+        opt.step()
+        topt.zero_grad()
+        (torch.abs(torch.tensor(x) @ tw - 1) ** 2).sum().backward()
+        topt.step()
+    tol = 1e-4 if dtype == np.complex64 else 1e-10
+    np.testing.assert_allclose(m.w.data, tw.detach().numpy(), rtol=tol, atol=tol)
+    with pytest.raises(TypeError, match="Parameter: only floating and complex"):
+        ng.nn.Parameter(ng.tensor(np.arange(3)))

@@ -19,8 +19,8 @@ class Parameter(Tensor):
             arr = np.empty((0,), dtype=get_default_dtype())
         else:
             arr = _to_array(data, None, "Parameter")
-        if requires_grad and arr.dtype.kind != "f":
-            raise TypeError(f"Parameter: only floating tensors can require gradients, not {arr.dtype}")
+        if requires_grad and arr.dtype.kind not in "fc":
+            raise TypeError(f"Parameter: only floating and complex tensors can require gradients, not {arr.dtype}")
         self.data = arr
         self.grad = None
         self._requires_grad = bool(requires_grad)
