@@ -218,3 +218,13 @@ def check_fits(value, dtype, name):
     if bad:
         raise OverflowError(f"{name}: the value {v!r} cannot be converted to {dtype.name} without overflow "
                             f"(its range is [{info.min}, {info.max}])")
+
+
+def axis_key(ax, start=None, stop=None, step=None):
+    """An indexing key that slices axis ``ax`` (``x[axis_key(1, 0, 3)]`` is ``x[:, 0:3]``)."""
+    return (slice(None),) * ax + (slice(start, stop, step),)
+
+
+def one_or_tuple(results):
+    """The one result of a NumPy function taking several arrays (atleast_1d, gradient...), or the tuple of all."""
+    return results[0] if len(results) == 1 else tuple(results)
