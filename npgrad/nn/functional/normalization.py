@@ -237,6 +237,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"group_norm: {x.shape[1] if x.ndim > 1 else '?'} channels (input {x.shape}) do not "
                          f"divide into {num_groups} groups")
     N, C = x.shape[:2]
+    for name, v in (("weight", weight), ("bias", bias)):    # one per channel: a (1,) one would broadcast
+        if v is not None and _data(v).shape != (C,):
+            raise ValueError(f"group_norm: {name} of shape {_data(v).shape} for an input of shape {x.shape} "
+                             f"with {C} channels (expected ({C},))")
     if N * C // num_groups * math.prod(x.shape[2:]) == 1:   # PyTorch's check (_verify_batch_size)
         raise ValueError(f"group_norm: expected more than 1 value per channel when training, got input of shape "
                          f"{x.shape} with {num_groups} groups (each group normalizes a single value to 0)")

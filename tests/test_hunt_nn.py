@@ -1,0 +1,56 @@
+"""Hunt for silent wrong answers and unclear errors in ``npg.nn`` against ``torch.nn`` (same weights, same
+inputs: values, gradients, and the inputs PyTorch refuses)."""
+import numpy as np
+import pytest
+
+import npgrad as npg
+from tests.helpers import torch_or_stand_in
+
+torch = torch_or_stand_in()
+
+F = npg.nn.functional
+
+
+def _torch_raises(fn):
+    with pytest.raises(Exception) as info:
+        fn()
+    return info.value
+
+
+@pytest.mark.parametrize("G,C", [(1, 1), (2, 2)])
+def test_group_norm_module_with_fewer_channels_than_the_input_raises(G, C):
+    # GroupNorm(G, C) holds (C,) weight and bias: a 4-channel input must be refused, as PyTorch does; a (1,)
+    # weight used to broadcast over all 4 channels silently
+    x = np.random.default_rng(0).standard_normal((3, 4, 2))
+    _torch_raises(lambda: torch.nn.GroupNorm(G, C)(torch.tensor(x)))
+    with pytest.raises(ValueError, match=r"group_norm: weight of shape \(%d,\) .*\(3, 4, 2\).*4 channels" % C):
+        npg.nn.GroupNorm(G, C)(npg.tensor(x))
+
+
+@pytest.mark.parametrize("which", ["weight", "bias"])
+@pytest.mark.parametrize("shape", [(1,), (2,), (4, 1)])
+def test_group_norm_functional_checks_weight_and_bias_shapes(which, shape):
+    x = np.random.default_rng(1).standard_normal((3, 4))
+    kw = {which: np.ones(shape)}
+    _torch_raises(lambda: torch.nn.functional.group_norm(torch.tensor(x), 2, **{k: torch.tensor(v) for k, v in
+                                                                                kw.items()}))
+    with pytest.raises(ValueError, match=rf"group_norm: {which} of shape \({shape[0]},"):
+        F.group_norm(npg.tensor(x), 2, **{k: npg.tensor(v) for k, v in kw.items()})
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_group_norm_affine_matches_torch(dtype):
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((2, 6, 3)).astype(dtype), rng.standard_normal(6).astype(dtype), \
+        rng.standard_normal(6).astype(dtype)
+    g = rng.standard_normal((2, 6, 3)).astype(dtype)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    (torch.nn.functional.group_norm(tx, 3, tw, tb) * torch.tensor(g)).sum().backward()
+    nx, nw, nb = (npg.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = F.group_norm(nx, 3, nw, nb)
+    (out * npg.tensor(g)).sum().backward()
+    tol = dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
+    assert out.data.dtype == dtype
+    for a, t in ((out, torch.nn.functional.group_norm(tx, 3, tw, tb)), (nx.grad, tx.grad), (nw.grad, tw.grad),
+                 (nb.grad, tb.grad)):
+        np.testing.assert_allclose(a.data, t.detach().numpy(), **tol)
