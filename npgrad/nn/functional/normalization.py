@@ -345,6 +345,9 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     if x.ndim < 3:
         raise ValueError(f"local_response_norm: Expected 3D or higher dimensionality input (got {x.ndim} "
                          f"dimensions, shape {x.shape})")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+        raise ValueError(f"local_response_norm: size (the number of neighbouring channels) must be a positive "
+                         f"integer, got {size!r}")
     if x.size == 0:
         return x
     from ...ops.shape import pad as _pad
