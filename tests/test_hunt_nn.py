@@ -54,3 +54,31 @@ def test_group_norm_affine_matches_torch(dtype):
     for a, t in ((out, torch.nn.functional.group_norm(tx, 3, tw, tb)), (nx.grad, tx.grad), (nw.grad, tw.grad),
                  (nb.grad, tb.grad)):
         np.testing.assert_allclose(a.data, t.detach().numpy(), **tol)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_rrelu_with_lower_above_upper_raises(training):
+    # PyTorch refuses lower > upper in both modes; npgrad failed with NumPy's bare "high - low < 0" in training
+    # and silently used the mean slope in eval
+    x = np.linspace(-2, 2, 5)
+    _torch_raises(lambda: torch.nn.functional.rrelu(torch.tensor(x), 0.5, 0.1, training=training))
+    with pytest.raises(ValueError, match=r"rrelu: lower bound \(0.5\) .* upper bound \(0.1\)"):
+        F.rrelu(npg.tensor(x), 0.5, 0.1, training=training)
+    with pytest.raises(ValueError, match=r"rrelu: lower bound"):
+        npg.nn.RReLU(0.5, 0.1)(npg.tensor(x))
+
+
+@pytest.mark.parametrize("size", [0, -1])
+def test_local_response_norm_with_non_positive_size_raises(size):
+    x = np.random.default_rng(3).standard_normal((1, 3, 4))
+    _torch_raises(lambda: torch.nn.functional.local_response_norm(torch.tensor(x), size))
+    with pytest.raises(ValueError, match=rf"local_response_norm: size .* positive integer, got {size}"):
+        F.local_response_norm(npg.tensor(x), size)
+
+
+def test_margin_ranking_loss_shape_mismatch_names_the_loss():
+    rng = np.random.default_rng(4)
+    a, b, y = rng.standard_normal(3), rng.standard_normal(3), np.ones(4)
+    _torch_raises(lambda: torch.nn.functional.margin_ranking_loss(*(torch.tensor(v) for v in (a, b, y))))
+    with pytest.raises(ValueError, match=r"margin_ranking_loss: input1 \(3,\), input2 \(3,\) and target \(4,\)"):
+        F.margin_ranking_loss(*(npg.tensor(v) for v in (a, b, y)))
