@@ -122,6 +122,8 @@ def pdist(input, p=2):
         raise TypeError(f"pdist: only supports floating-point dtypes, got {x.dtype}")
     if x.ndim != 2:
         raise ValueError(f"pdist: only supports 2D tensors, got {x.ndim}D input of shape {x.shape}")
+    if not p >= 0:   # (a negative p is no norm: torch refuses it rather than return a harmonic-like mean)
+        raise ValueError(f"pdist: only supports non-negative p values, got p={p}")
     n = x.shape[0]
     i, j = np.triu_indices(n, 1)
     return _vector_norm(x[i] - x[j], p, 1)
