@@ -82,3 +82,59 @@ def test_margin_ranking_loss_shape_mismatch_names_the_loss():
     _torch_raises(lambda: torch.nn.functional.margin_ranking_loss(*(torch.tensor(v) for v in (a, b, y))))
     with pytest.raises(ValueError, match=r"margin_ranking_loss: input1 \(3,\), input2 \(3,\) and target \(4,\)"):
         F.margin_ranking_loss(*(npg.tensor(v) for v in (a, b, y)))
+
+
+@pytest.mark.parametrize("p", [-1.0, -0.5, float("nan")])
+def test_pdist_refuses_a_negative_or_nan_p(p):
+    # a negative p is no norm: PyTorch refuses it; npgrad returned a harmonic-like "distance"
+    x = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 1.0]])
+    _torch_raises(lambda: torch.nn.functional.pdist(torch.tensor(x), p=p))
+    with pytest.raises(ValueError, match=r"pdist: only supports non-negative p values, got p="):
+        F.pdist(npg.tensor(x), p=p)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p", [0.0, 1.0, 2.0, 3.5, float("inf")])
+def test_pdist_non_negative_p_matches_torch(dtype, p):
+    x = np.random.default_rng(5).standard_normal((5, 3)).astype(dtype)
+    g = np.random.default_rng(6).standard_normal(10).astype(dtype)
+    tx = torch.tensor(x, requires_grad=True)
+    t = torch.nn.functional.pdist(tx, p=p)
+    (t * torch.tensor(g)).sum().backward()
+    nx = npg.tensor(x, requires_grad=True)
+    out = F.pdist(nx, p=p)
+    (out * npg.tensor(g)).sum().backward()
+    tol = dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
+    assert out.data.dtype == dtype
+    np.testing.assert_allclose(out.data, t.detach().numpy(), **tol)
+    np.testing.assert_allclose(nx.grad.data, tx.grad.numpy(), **tol)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_refuses_an_integer_table(mode):
+    idx, off, w = np.array([0, 1, 2]), np.array([0, 2]), np.arange(8).reshape(4, 2)
+    _torch_raises(lambda: torch.nn.functional.embedding_bag(torch.tensor(idx), torch.tensor(w), torch.tensor(off),
+                                                            mode=mode))
+    with pytest.raises(TypeError, match=r"embedding_bag: weight must be floating point .*int64"):
+        F.embedding_bag(npg.tensor(idx), npg.tensor(w), npg.tensor(off), mode=mode)
+
+
+@pytest.mark.parametrize("fn", ["pdist", "pairwise_distance"])
+def test_p0_distance_requires_grad_and_backpropagates_zeros(fn):
+    # the p=0 "norm" counts non-zero entries: PyTorch's result requires grad and its backward gives zeros
+    # (pdist) or nothing (pairwise_distance); npgrad's was a constant, so .sum().backward() raised
+    x0 = np.array([[0.0, np.inf if fn == "pdist" else 5.0], [1.0, 2.0], [3.0, 0.0]])   # (inf: no 0 * inf)
+    call = {"pdist": lambda F_, x: F_.pdist(x, p=0),
+            "pairwise_distance": lambda F_, x: F_.pairwise_distance(x, x * 2 + 1, p=0)}[fn]
+    tx = torch.tensor(x0, requires_grad=True)
+    t = call(torch.nn.functional, tx)
+    assert t.requires_grad
+    t.sum().backward()
+    nx = npg.tensor(x0, requires_grad=True)
+    out = call(F, nx)
+    assert out.requires_grad
+    np.testing.assert_array_equal(out.data, t.detach().numpy())
+    out.sum().backward()
+    np.testing.assert_array_equal(nx.grad.data, np.zeros_like(x0))
+    if tx.grad is not None:
+        np.testing.assert_array_equal(nx.grad.data, tx.grad.numpy())
