@@ -254,6 +254,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if inplace:
         return rrelu_(input, lower, upper, training)
     x = _float_input(input, "rrelu")
+    if lower > upper:   # (numpy's uniform would fail with a bare "high - low < 0"; eval would run silently)
+        raise ValueError(f"rrelu: lower bound ({lower}) must be less than or equal to the upper bound ({upper})")
     xd = x.data
     if not training:
         slope = (lower + upper) / 2

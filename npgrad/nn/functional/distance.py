@@ -9,7 +9,6 @@ from ...ops.complex import conj as _conj, real as _real
 from ...ops.norms import vector_norm as _ord_norm
 from ...ops._util import as_input, is_batched, normalize_one_axis
 from ...ops.reduce import any_out_of_range
-from ...tensor import _wrap
 from ._common import _data, _with_value
 
 __all__ = ["cosine_similarity", "pairwise_distance", "pdist"]
@@ -58,7 +57,10 @@ def _unscaled_norm(v, p, axis, keepdims):
     if p == 0:
         if is_batched(v):
             return (v != 0).sum(axis=axis, keepdims=keepdims).astype(v.dtype).detach()
-        return _wrap((_data(v) != 0).sum(axis=axis, keepdims=keepdims).astype(_data(v).dtype))
+        count = (_data(v) != 0).sum(axis=axis, keepdims=keepdims).astype(_data(v).dtype)
+        # the count is piecewise constant: PyTorch gives it a zero gradient (the result requires grad, its
+        # backward fills zeros); selecting it over a sum of |v| gives that, with no 0 * inf for an infinite entry
+        return _ew.where(np.ones(count.shape, dtype=bool), count, a.sum(axis=axis, keepdims=keepdims))
     if 0 < p < 1:  # |v|^p has an infinite derivative at 0: a zero entry gets a zero gradient, as torch
         za = (a == 0) if is_batched(a) else (_data(a) == 0)
         s = _ew.where(za, 0, _ew.where(za, 1, a) ** p).sum(axis=axis, keepdims=keepdims)
@@ -125,6 +127,8 @@ def pdist(input, p=2):
         raise TypeError(f"pdist: only supports floating-point dtypes, got {x.dtype}")
     if x.ndim != 2:
         raise ValueError(f"pdist: only supports 2D tensors, got {x.ndim}D input of shape {x.shape}")
+    if not p >= 0:   # (a negative p is no norm: torch refuses it rather than return a harmonic-like mean)
+        raise ValueError(f"pdist: only supports non-negative p values, got p={p}")
     n = x.shape[0]
     i, j = np.triu_indices(n, 1)
     return _vector_norm(x[i] - x[j], p, 1)

@@ -131,6 +131,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     wd = _data(weight)
     if wd.ndim != 2:
         raise ValueError(f"embedding_bag: weight must be 2-D (num_embeddings, embedding_dim), got shape {wd.shape}")
+    if wd.dtype.kind != "f":   # (an integer table's 'mean' bags would be silently floored or promoted)
+        raise TypeError(f"embedding_bag: weight must be floating point (as PyTorch), got {wd.dtype}")
     V, D = wd.shape
     idx = _indices(input, V, "embedding_bag")
     padding_idx = _padding(padding_idx, V, "embedding_bag")

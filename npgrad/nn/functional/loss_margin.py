@@ -78,6 +78,11 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     if not a.ndim == b.ndim == td.ndim:
         raise ValueError(f"margin_ranking_loss: All input tensors should have same dimension but got sizes: "
                          f"input1: {a.shape}, input2: {b.shape}, target: {td.shape}")
+    try:
+        np.broadcast_shapes(a.shape, b.shape, td.shape)
+    except ValueError:
+        raise ValueError(f"margin_ranking_loss: input1 {a.shape}, input2 {b.shape} and target {td.shape} do not "
+                         f"broadcast together") from None
     return _reduce(_clamp_min0(-_float_target(target, a) * (a - b) + margin), reduction)
 
 

@@ -237,6 +237,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"group_norm: {x.shape[1] if x.ndim > 1 else '?'} channels (input {x.shape}) do not "
                          f"divide into {num_groups} groups")
     N, C = x.shape[:2]
+    for name, v in (("weight", weight), ("bias", bias)):    # one per channel: a (1,) one would broadcast
+        if v is not None and _data(v).shape != (C,):
+            raise ValueError(f"group_norm: {name} of shape {_data(v).shape} for an input of shape {x.shape} "
+                             f"with {C} channels (expected ({C},))")
     if N * C // num_groups * math.prod(x.shape[2:]) == 1:   # PyTorch's check (_verify_batch_size)
         raise ValueError(f"group_norm: expected more than 1 value per channel when training, got input of shape "
                          f"{x.shape} with {num_groups} groups (each group normalizes a single value to 0)")
@@ -341,6 +345,9 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     if x.ndim < 3:
         raise ValueError(f"local_response_norm: Expected 3D or higher dimensionality input (got {x.ndim} "
                          f"dimensions, shape {x.shape})")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+        raise ValueError(f"local_response_norm: size (the number of neighbouring channels) must be a positive "
+                         f"integer, got {size!r}")
     if x.size == 0:
         return x
     from ...ops.shape import pad as _pad
