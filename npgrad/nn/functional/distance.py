@@ -55,12 +55,11 @@ def _unscaled_norm(v, p, axis, keepdims):
     if p == -math.inf:
         return a.min(axis=axis, keepdims=keepdims)
     if p == 0:
-        if is_batched(v):
-            return (v != 0).sum(axis=axis, keepdims=keepdims).astype(v.dtype).detach()
-        count = (_data(v) != 0).sum(axis=axis, keepdims=keepdims).astype(_data(v).dtype)
+        count = (v != 0).sum(axis=axis, keepdims=keepdims).astype(v.dtype).detach()
         # the count is piecewise constant: PyTorch gives it a zero gradient (the result requires grad, its
         # backward fills zeros); selecting it over a sum of |v| gives that, with no 0 * inf for an infinite entry
-        return _ew.where(np.ones(count.shape, dtype=bool), count, a.sum(axis=axis, keepdims=keepdims))
+        # (count >= 0 always holds: a mask that is also batched inside vmap)
+        return _ew.where(count >= 0, count, a.sum(axis=axis, keepdims=keepdims))
     if 0 < p < 1:  # |v|^p has an infinite derivative at 0: a zero entry gets a zero gradient, as torch
         za = (a == 0) if is_batched(a) else (_data(a) == 0)
         s = _ew.where(za, 0, _ew.where(za, 1, a) ** p).sum(axis=axis, keepdims=keepdims)
