@@ -22,15 +22,8 @@ from . import versions as _versions
 from .grad_mode import _state
 from .lazy_grads import _BATCH, _BATCH_MAX_SIZE, _LAZY, NoGrad, _batched_sum, _pass_on_no_grad
 from .leaves import _EarlyLeaves, _accumulate, _apply_hooks, _graph_lock, _leaf_lock, _no_grad_leaf, _post_accumulate
-from .paths import extend_paths, on_paths_to
+from .paths import RELEASED, extend_paths, on_paths_to
 from .record_layers import Packed
-
-
-class _Released(tuple):
-    """Marker stored in ``_vjps`` once a tensor's graph has been freed by backward."""
-
-
-RELEASED = _Released()
 
 
 def sum_to(g, shape):
@@ -177,6 +170,8 @@ def _run_backward(roots, grads, retain_graph, create_graph, capture=None):
                 g = _apply_hooks(extra, g)
                 if capture is not None and t in capture:
                     capture[t] = g if capture[t] is None else capture[t] + g
+                    if vjps is RELEASED and on_path is not None:  # the one target, freed by an earlier backward:
+                        continue                                  # nothing behind it is asked for (paths.py)
                 elif extra.get("retain"):
                     _accumulate(t, g, owned, create_graph)
                 if "node_hooks" in extra and vjps.__class__ is not recompute:  # grad_fn.register_hook (graph.py)
@@ -255,7 +250,9 @@ def _run_backward(roots, grads, retain_graph, create_graph, capture=None):
             raise RuntimeError(
                 f"Trying to backward through the graph a second time (through '{t._op}'): its saved values "
                 f"were freed by the first backward. Pass retain_graph=True to the first backward() if you "
-                f"need to call it twice.") from None
+                f"need to call it twice, or .detach() a tensor reused from that graph if no gradient is wanted "
+                f"through it (npgrad does not keep a freed node's inputs, so grad() cannot prune that branch "
+                f"the way PyTorch does).") from None
         raise
     finally:
         _state.enabled = prev_mode

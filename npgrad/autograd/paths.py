@@ -10,25 +10,42 @@ from ..tensor import Tensor
 from . import versions as _versions
 
 
+class _Released(tuple):
+    """The class of ``RELEASED``."""
+
+
+# What a node's ``_vjps`` holds once a backward pass without retain_graph has freed it (its ``_parents`` and
+# ``_saved`` are None): what lay behind it is no longer known (engine.py)
+RELEASED = _Released()
+
+
 def on_paths_to(roots, targets, recompute, seen=None):
     """The ids of the tensors through which gradient flows from ``roots`` to a tensor of ``targets`` (which
-    are included), or None when the graph holds a node whose inputs were replaced beyond recovery: the whole
-    graph is then run, as without pruning. An activation checkpoint's node (``recompute``: its ``_vjps`` class)
-    counts as on a path: its recomputed graph, only made during the backward pass, may use any earlier tensor;
-    run_backward adds the paths through that graph once it is recomputed. ``seen``, if given, is a set that
-    receives the ids of every tensor walked (those the pass may still test: see run_backward)."""
+    are included), or None when the graph holds a node whose inputs were replaced beyond recovery, or a node an
+    earlier backward freed (``RELEASED``) other than the one target: the whole graph is then run, as without
+    pruning, and the pass reports such a node when it reaches it. (Taken as a dead end, a freed node would lose
+    the gradient of every target behind it without a word: PyTorch keeps a freed node's edges.) An activation
+    checkpoint's node (``recompute``: its ``_vjps`` class) counts as on a path: its recomputed graph, only made
+    during the backward pass, may use any earlier tensor; run_backward adds the paths through that graph once it
+    is recomputed. ``seen``, if given, is a set that receives the ids of every tensor walked (those the pass may
+    still test: see run_backward)."""
     horizon = _versions.horizon
     seen = set() if seen is None else seen
     nodes = []
     stack = [r for r in roots if isinstance(r, Tensor) and r._requires_grad]
+    freed_target = len(targets) == 1 and next(iter(targets))  # (the one freed node the pass may stop at)
     while stack:
         t = stack.pop()
         if id(t) in seen:
             continue
         seen.add(id(t))
         vjps = t._vjps
-        if vjps is None or t._parents is None:  # a leaf, or a node freed by an earlier backward
+        if vjps is None:  # a leaf
             continue
+        if t._parents is None:  # freed by an earlier backward: the one target is captured there; any other
+            if t is freed_target:  # node may lead to a target (run_backward raises if the pass reaches it)
+                continue
+            return None
         if vjps.__class__ is recompute:
             nodes.append((t._seq, t, None))
             continue
