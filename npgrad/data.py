@@ -227,9 +227,12 @@ class _Fetch:
         if not self.auto:
             return self.collate_fn(self.dataset[int(idx) if isinstance(idx, np.integer) else idx])
         if self.fast:  # a TensorDataset: index its arrays at once (what collating its items gives)
-            idx = np.asarray(idx, dtype=np.int64)
-            batch = [_wrap(t[idx]) for t in self.dataset.tensors]
-            return batch[0] if isinstance(self.dataset, _ArrayDataset) else batch
+            order = np.asarray(idx)
+            # (integer indices only: floats or bools from a user's sampler go item by item, to the error (or
+            # the items) that indexing each gives, never truncated or turned into 0 / 1)
+            if order.dtype.kind in "iu" and order.ndim == 1:
+                batch = [_wrap(t[order]) for t in self.dataset.tensors]
+                return batch[0] if isinstance(self.dataset, _ArrayDataset) else batch
         getitems = getattr(self.dataset, "__getitems__", None)
         idx = [int(i) if isinstance(i, np.integer) else i for i in idx]
         return self.collate_fn(getitems(idx) if callable(getitems) else [self.dataset[i] for i in idx])
