@@ -34,3 +34,61 @@ def test_tensor_dataset_integer_indices_from_a_sampler_still_batch_as_torch():
     ours = list(ND.DataLoader(ND.TensorDataset(X, y), sampler=sampler, batch_size=2))
     assert [[t.data.tolist() for t in b] for b in ours] == theirs
     assert ours[0][0].dtype == np.float32 and ours[0][1].dtype == np.int64
+
+
+# ------------------------------------------------------------------------------------------- save / load
+def _versioned(nn_, F):
+    """A module of version 2 whose ``_load_from_state_dict`` upgrades version-1 checkpoints (their ``w`` was
+    stored halved), the torch idiom that reads the state dict's ``_metadata``."""
+    class Versioned(nn_.Module):
+        _version = 2
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn_.Parameter(F(np.array([1.0, 2.0, 3.0])))
+
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args):
+            if (local_metadata.get("version") or 1) < 2:
+                state_dict[prefix + "w"] = state_dict[prefix + "w"] * 2
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)
+    return Versioned
+
+
+def test_state_dict_metadata_round_trips_as_torch(tmp_path):
+    """npg.save dropped a state dict's ``_metadata`` (the modules' versions): a current checkpoint then loaded as
+    a version-less one and went through the upgrade of old checkpoints (here: w doubled), where torch.save /
+    torch.load keep the metadata and load the weights unchanged."""
+    import npgrad as npg
+    from npgrad import nn
+
+    tmodel = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2),
+                                 _versioned(torch.nn, torch.tensor)())
+    torch.save({"model": tmodel.state_dict()}, tmp_path / "t.pt")
+    tsd = torch.load(tmp_path / "t.pt")["model"]
+    tmodel2 = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2), _versioned(torch.nn, torch.tensor)())
+    tmodel2.load_state_dict(tsd)
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), _versioned(nn, npg.tensor)())
+    sd = model.state_dict()
+    npg.save({"model": sd}, tmp_path / "n.npz")
+    loaded = npg.load(tmp_path / "n.npz")["model"]
+    model2 = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), _versioned(nn, npg.tensor)())
+    model2.load_state_dict(loaded)
+    assert model2[2].w.data.tolist() == tmodel2[2].w.tolist() == [1.0, 2.0, 3.0]
+    assert loaded._metadata == dict(tsd._metadata) == dict(sd._metadata)
+
+
+def test_crafted_metadata_is_a_clear_error(tmp_path):
+    """Metadata on a dict that is not ordered, or metadata that is not a dict: one ValueError naming the file."""
+    import io
+    import json
+
+    import npgrad as npg
+    for node in ({"dict": [], "ordered": False, "metadata": {"dict": [], "ordered": True}},
+                 {"dict": [], "ordered": True, "metadata": {"list": []}}):
+        meta = np.frombuffer(json.dumps({"format": 1, "root": node}).encode(), dtype=np.uint8)
+        buf = io.BytesIO()
+        np.savez(buf, __npgrad_structure__=meta)
+        buf.seek(0)
+        with pytest.raises(ValueError, match="npg.load: .*metadata"):
+            npg.load(buf)
