@@ -58,3 +58,13 @@ def _starts_with(fh, prefix):
         return fh.read(len(prefix)) == prefix
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def _is_pickle(fh):
+    """Whether the file starts as a pickle of protocol 2 to 5 does (torch.save's legacy format, pickle.dump)."""
+    try:
+        fh.seek(0)
+        head = fh.read(2)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5

@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-from ._serialization_args import _check_file_object, _check_map_location, _describe, _starts_with
+from ._serialization_args import _check_file_object, _check_map_location, _describe, _is_pickle, _starts_with
 from .tensor import Tensor
 
 _META = "__npgrad_structure__"
@@ -357,6 +357,11 @@ def _load_zip(zf, max_bytes):
     reader = _Reader(zf, max_bytes)
     if _META + ".npy" not in reader.infos:  # a plain .npz of arrays, as np.savez writes
         names = list(reader.infos)
+        pickled = [m for m in names if m == "data.pkl" or m.endswith("/data.pkl")]
+        if pickled:
+            raise _Malformed(f"it was written by torch.save (a zip of pickled objects, member {pickled[0]!r}); "
+                             f"npg.load never unpickles: read it with torch.load and save its arrays "
+                             f"(t.numpy()) with npg.save or np.savez")
         for m in names:
             _need(m.endswith(".npy"), f"member {m!r} is not a .npy array (not an .npz written by np.savez "
                                       f"or npg.save)")
@@ -422,6 +427,9 @@ def load(f, map_location=None, *, weights_only=None, max_bytes=DEFAULT_MAX_BYTES
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
             if _starts_with(fh, np.lib.format.MAGIC_PREFIX):
                 problem = "it is a single .npy array (np.save), not an .npz archive; read it with np.load"
+            elif _is_pickle(fh):
+                problem = ("it is a pickle (as torch.save's legacy format or pickle.dump write), not an .npz "
+                           "archive; npg.load never unpickles")
             else:
                 problem = f"it is not an .npz (zip) archive ({type(e).__name__}: {e})"
             raise ValueError(f"npg.load: {name}: {problem}") from None

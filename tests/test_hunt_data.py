@@ -92,3 +92,15 @@ def test_crafted_metadata_is_a_clear_error(tmp_path):
         buf.seek(0)
         with pytest.raises(ValueError, match="npg.load: .*metadata"):
             npg.load(buf)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_a_torch_save_file_is_named_as_such(tmp_path, legacy):
+    """npg.load never unpickles: a file from torch.save (zip or legacy format) is refused with a ValueError
+    that says so, not one about a member that is "not a .npy array" or "not a zip file"."""
+    import npgrad as npg
+    path = tmp_path / "ckpt.pt"
+    torch.save({"w": torch.ones(2)}, path, _use_new_zipfile_serialization=not legacy)
+    match = "it is a pickle" if legacy else "it was written by torch.save"
+    with pytest.raises(ValueError, match=f"npg.load: .*ckpt.pt: {match}.*never unpickles"):
+        npg.load(path)
