@@ -104,3 +104,34 @@ def test_a_torch_save_file_is_named_as_such(tmp_path, legacy):
     match = "it is a pickle" if legacy else "it was written by torch.save"
     with pytest.raises(ValueError, match=f"npg.load: .*ckpt.pt: {match}.*never unpickles"):
         npg.load(path)
+
+
+# ------------------------------------------------------------------------------------------- generator=
+def test_random_split_honours_a_generator_of_any_truthiness():
+    """random_split took ``generator or <npg.random's>``: fine for a Generator object, but a falsy generator
+    (the int 0 a torch user might pass) was silently replaced by the global RNG, so the split was not
+    reproducible. Now the generator is checked (a TypeError naming random_split) and a Generator is used as is:
+    the same seed gives the same split (torch's property), disjoint and covering."""
+    with pytest.raises(TypeError, match="random_split: generator must be a numpy.random.Generator.*int 0"):
+        ND.random_split(range(10), [4, 6], generator=0)
+    a = ND.random_split(range(10), [4, 6], generator=np.random.default_rng(0))
+    b = ND.random_split(range(10), [4, 6], generator=np.random.default_rng(0))
+    assert [s.indices for s in a] == [s.indices for s in b]
+    assert sorted(a[0].indices + a[1].indices) == list(range(10)) and len(a[0]) == 4
+
+
+@pytest.mark.parametrize("generator", [42, torch.Generator().manual_seed(0), "seed", np.random.SeedSequence(0),
+                                       np.random.RandomState(0)])
+@pytest.mark.parametrize("make", [
+    lambda g: ND.DataLoader(list(range(6)), batch_size=2, shuffle=True, generator=g),
+    lambda g: ND.RandomSampler(range(6), generator=g),
+    lambda g: ND.SubsetRandomSampler([0, 2, 4], generator=g),
+    lambda g: ND.WeightedRandomSampler([1.0, 2.0], 2, generator=g),
+    lambda g: ND.random_split(range(6), [3, 3], generator=g),
+], ids=["DataLoader", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "random_split"])
+def test_a_generator_that_is_not_a_numpy_generator_is_a_clear_error(make, generator):
+    """A torch.Generator, an int, ... was taken and failed at the first pass with a bare AttributeError
+    ('int' object has no attribute 'permutation'); a RandomState worked without workers only (it has no
+    ``integers`` for the workers' seed). Now: a TypeError at construction naming the class and the argument."""
+    with pytest.raises(TypeError, match=r"^\w+: generator must be a numpy.random.Generator"):
+        make(generator)
