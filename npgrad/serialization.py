@@ -69,6 +69,9 @@ class _Encoder:
             return {"tensor": self.member(obj, np.asarray(obj.data)), "requires_grad": bool(obj._requires_grad),
                     "parameter": type(obj).__name__ == "Parameter"}
         if isinstance(obj, np.ndarray):
+            if isinstance(obj, np.ma.MaskedArray):   # (stored as its data, the mask was silently lost)
+                raise TypeError(f"save: cannot store {where}, a numpy MaskedArray: its mask would be lost; save "
+                                f"its .data and np.ma.getmaskarray(...) as two arrays")
             if obj.dtype.kind not in "biufcSU":
                 raise TypeError(f"save: cannot store {where}, an array of dtype {obj.dtype}, without pickle")
             return {"array": self.member(obj, obj)}

@@ -135,3 +135,16 @@ def test_a_generator_that_is_not_a_numpy_generator_is_a_clear_error(make, genera
     ``integers`` for the workers' seed). Now: a TypeError at construction naming the class and the argument."""
     with pytest.raises(TypeError, match=r"^\w+: generator must be a numpy.random.Generator"):
         make(generator)
+
+
+def test_save_refuses_a_masked_array_instead_of_dropping_its_mask(tmp_path):
+    """A numpy MaskedArray was stored as its data: it loaded as a plain array in which the masked entries were
+    valid values (torch.save keeps the whole object). Now a TypeError naming where it is."""
+    import npgrad as npg
+    masked = np.ma.masked_array([1.0, 2.0, 3.0], mask=[False, True, False])
+    with pytest.raises(TypeError, match=r"save: cannot store root\['stats'\], a numpy MaskedArray"):
+        npg.save({"stats": masked}, tmp_path / "m.npz")
+    plain = {"stats": np.ma.getdata(masked), "mask": np.ma.getmaskarray(masked)}
+    npg.save(plain, tmp_path / "m.npz")
+    back = npg.load(tmp_path / "m.npz")
+    assert type(back["stats"]) is np.ndarray and back["mask"].tolist() == [False, True, False]
