@@ -7,6 +7,15 @@ from . import random as _random
 from .tensor import Tensor
 
 
+def _check_generator(generator, where):
+    """``generator`` (None, or a ``numpy.random.Generator``: npgrad's counterpart of a ``torch.Generator``),
+    else a TypeError naming ``where``; an int, a torch.Generator or a RandomState is not silently misused."""
+    if generator is not None and not isinstance(generator, np.random.Generator):
+        raise TypeError(f"{where}: generator must be a numpy.random.Generator (e.g. np.random.default_rng(seed)) "
+                        f"or None, got {type(generator).__name__} {generator!r:.80}")
+    return generator
+
+
 class Sampler:
     """An iterable of dataset indices, as ``torch.utils.data.Sampler``: subclasses define ``__iter__`` and may
     define ``__len__`` (the base class has none, as PyTorch's: ``len()`` of one without it is a TypeError, what
@@ -38,7 +47,7 @@ class RandomSampler(Sampler):
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
-        self.generator = generator
+        self.generator = _check_generator(generator, "RandomSampler")
         if not isinstance(replacement, (bool, np.bool_)):
             raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
         if not isinstance(self.num_samples, (int, np.integer)) or self.num_samples <= 0:
@@ -68,7 +77,7 @@ class SubsetRandomSampler(Sampler):
 
     def __init__(self, indices, generator=None):
         self.indices = indices
-        self.generator = generator
+        self.generator = _check_generator(generator, "SubsetRandomSampler")
 
     def __iter__(self):
         rng = self.generator if self.generator is not None else _random.get_generator()
@@ -102,7 +111,7 @@ class WeightedRandomSampler(Sampler):
         self.weights = weights
         self.num_samples = int(num_samples)
         self.replacement = bool(replacement)
-        self.generator = generator
+        self.generator = _check_generator(generator, "WeightedRandomSampler")
 
     def __iter__(self):
         w, n = self.weights, self.num_samples

@@ -11,8 +11,9 @@ Sharing: one Tensor (or array) object saved in several places loads as one objec
 dict or list saved in several places loads as several equal copies. A lazy module's ``UninitializedParameter``
 / ``UninitializedBuffer`` (no shape yet) is stored as such (its dtype and ``requires_grad``), as ``torch.save``
 keeps it, so the checkpoint of a lazy module saved before its first forward loads into one that stays lazy.
+A state dict's ``_metadata`` (each module's ``version``, which ``load_state_dict`` passes to
+``_load_from_state_dict`` to upgrade old checkpoints) is kept, as ``torch.save`` keeps it.
 """
-import io
 import json
 import os
 import zipfile
@@ -20,6 +21,7 @@ import zlib
 
 import numpy as np
 
+from ._serialization_args import _check_file_object, _check_map_location, _describe, _is_pickle, _starts_with
 from .tensor import Tensor
 
 _META = "__npgrad_structure__"
@@ -67,6 +69,9 @@ class _Encoder:
             return {"tensor": self.member(obj, np.asarray(obj.data)), "requires_grad": bool(obj._requires_grad),
                     "parameter": type(obj).__name__ == "Parameter"}
         if isinstance(obj, np.ndarray):
+            if isinstance(obj, np.ma.MaskedArray):   # (stored as its data, the mask was silently lost)
+                raise TypeError(f"save: cannot store {where}, a numpy MaskedArray: its mask would be lost; save "
+                                f"its .data and np.ma.getmaskarray(...) as two arrays")
             if obj.dtype.kind not in "biufcSU":
                 raise TypeError(f"save: cannot store {where}, an array of dtype {obj.dtype}, without pickle")
             return {"array": self.member(obj, obj)}
@@ -95,7 +100,11 @@ class _Encoder:
                     if not isinstance(k, (str, int)) or isinstance(k, bool):
                         raise TypeError(f"save: dict keys must be str or int, got {type(k).__name__} in {where}")
                     items.append([k, self.encode(v, f"{where}[{k!r}]", depth + 1)])
-                return {"dict": items, "ordered": type(obj).__name__ == "OrderedDict"}
+                node = {"dict": items, "ordered": type(obj).__name__ == "OrderedDict"}
+                metadata = vars(obj).get("_metadata") if node["ordered"] and hasattr(obj, "__dict__") else None
+                if metadata is not None:   # a state dict's versions, which load_state_dict reads (as torch.save)
+                    node["metadata"] = self.encode(metadata, f"{where}._metadata", depth + 1)
+                return node
             kind = "list" if isinstance(obj, list) else "tuple"
             return {kind: [self.encode(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(obj)]}
         finally:
@@ -207,7 +216,7 @@ class _Decoder:
 
     LEAVES = {"tensor": {"tensor", "requires_grad", "parameter"}, "array": {"array", "scalar"},
               "uninitialized": {"uninitialized", "parameter", "dtype", "requires_grad"},
-              "same": {"same"}, "value": {"value"}, "dict": {"dict", "ordered"}, "list": {"list"},
+              "same": {"same"}, "value": {"value"}, "dict": {"dict", "ordered", "metadata"}, "list": {"list"},
               "tuple": {"tuple"}}
 
     def __init__(self, reader):
@@ -228,6 +237,8 @@ class _Decoder:
             for pair in pairs:
                 _need(isinstance(pair, list) and len(pair) == 2, f"a dict item is {pair!r:.80}, not [key, value]")
                 yield from self.members(pair[1], depth + 1)
+            if "metadata" in node:
+                yield from self.members(node["metadata"], depth + 1)
         elif kind in ("list", "tuple"):
             _need(isinstance(node[kind], list), f"a {kind} entry holds {type(node[kind]).__name__}, not a list")
             for v in node[kind]:
@@ -333,22 +344,27 @@ class _Decoder:
                 out[k] = self.decode(v)
             if ordered:
                 from collections import OrderedDict
-                return OrderedDict(out)
+                out = OrderedDict(out)
+            if "metadata" in node:
+                _need(ordered, "a dict entry that is not ordered has metadata (only a state dict, an OrderedDict, "
+                               "carries it)")
+                metadata = self.decode(node["metadata"])
+                _need(isinstance(metadata, dict), f"a dict's metadata is {type(metadata).__name__}, not a dict")
+                out._metadata = metadata
             return out
         items = [self.decode(v) for v in node[kind]]
         return items if kind == "list" else tuple(items)
-
-
-def _describe(f):
-    if isinstance(f, (str, os.PathLike)):
-        return os.fspath(f)
-    return getattr(f, "name", None) or f"<{type(f).__name__}>"
 
 
 def _load_zip(zf, max_bytes):
     reader = _Reader(zf, max_bytes)
     if _META + ".npy" not in reader.infos:  # a plain .npz of arrays, as np.savez writes
         names = list(reader.infos)
+        pickled = [m for m in names if m == "data.pkl" or m.endswith("/data.pkl")]
+        if pickled:
+            raise _Malformed(f"it was written by torch.save (a zip of pickled objects, member {pickled[0]!r}); "
+                             f"npg.load never unpickles: read it with torch.load and save its arrays "
+                             f"(t.numpy()) with npg.save or np.savez")
         for m in names:
             _need(m.endswith(".npy"), f"member {m!r} is not a .npy array (not an .npz written by np.savez "
                                       f"or npg.save)")
@@ -414,6 +430,9 @@ def load(f, map_location=None, *, weights_only=None, max_bytes=DEFAULT_MAX_BYTES
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
             if _starts_with(fh, np.lib.format.MAGIC_PREFIX):
                 problem = "it is a single .npy array (np.save), not an .npz archive; read it with np.load"
+            elif _is_pickle(fh):
+                problem = ("it is a pickle (as torch.save's legacy format or pickle.dump write), not an .npz "
+                           "archive; npg.load never unpickles")
             else:
                 problem = f"it is not an .npz (zip) archive ({type(e).__name__}: {e})"
             raise ValueError(f"npg.load: {name}: {problem}") from None
@@ -427,50 +446,3 @@ def load(f, map_location=None, *, weights_only=None, max_bytes=DEFAULT_MAX_BYTES
     finally:
         if fh is not f:
             fh.close()
-
-
-def _check_file_object(op, f, method):
-    """``f`` (not a path) must be a binary file object with ``method`` (read or write)."""
-    if not callable(getattr(f, method, None)):
-        hint = " (wrap bytes in io.BytesIO)" if isinstance(f, (bytes, bytearray, memoryview)) else ""
-        raise TypeError(f"npg.{op}: f must be a path (str or os.PathLike) or a binary file object with "
-                        f"{method}(), got {type(f).__name__}{hint}")
-    if isinstance(f, io.TextIOBase):
-        mode = "rb" if op == "load" else "wb"
-        raise TypeError(f"npg.{op}: {_describe(f)} is open in text mode; open it in binary mode ({mode!r})")
-
-
-def _is_cpu(device):
-    return isinstance(device, str) and device in ("cpu", "cpu:0") or type(device).__name__ == "device" and \
-        str(device) in ("cpu", "cpu:0")
-
-
-def _check_map_location(map_location):
-    """torch.load's ``map_location``, accepted when it places everything on the CPU (npgrad's only device)."""
-    if map_location is None or _is_cpu(map_location):
-        return
-    if isinstance(map_location, dict):
-        bad = [f"{k!r}: {v!r}" for k, v in map_location.items() if not _is_cpu(v)]
-        if not bad:
-            return
-        raise ValueError(f"npg.load: map_location maps {', '.join(bad)}; npgrad runs on the CPU only (map to "
-                         f"'cpu', or leave map_location out)")
-    if callable(map_location) and not isinstance(map_location, (str, type)):
-        probe = np.zeros(0, dtype=np.float32)
-        if map_location(probe, "cpu") is probe:
-            return
-        raise ValueError(f"npg.load: map_location={map_location!r:.80} does not return the storage it is given "
-                         f"(as lambda storage, loc: storage); npgrad loads everything on the CPU, its only device")
-    if isinstance(map_location, str) or type(map_location).__name__ == "device":
-        raise ValueError(f"npg.load: map_location={map_location!r:.80}: npgrad runs on the CPU only "
-                         f"(map_location='cpu', or leave it out)")
-    raise TypeError(f"npg.load: map_location must be a device ('cpu'), a dict or a function, got "
-                    f"{type(map_location).__name__} {map_location!r:.80} (max_bytes is a keyword argument)")
-
-
-def _starts_with(fh, prefix):
-    try:
-        fh.seek(0)
-        return fh.read(len(prefix)) == prefix
-    except (OSError, ValueError, AttributeError):
-        return False
