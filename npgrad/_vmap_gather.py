@@ -169,9 +169,10 @@ def take_rule(op, level, args, kwargs):
     return ops.getitem(x, (slice(None),) * ax + (idx,))
 
 
-def _along_axis(op, level, x, idx, axis, name):
-    """The batched ``x`` and ``indices`` of take/put_along_axis, and the shifted axis."""
-    size = _size([x, idx], level)
+def _along_axis(op, level, x, idx, axis, name, values=None):
+    """The batched ``x`` and ``indices`` of take/put_along_axis, and the shifted axis (the batch size from any
+    batched one of ``x``, ``indices`` and put_along_axis's ``values``)."""
+    size = _size([x, idx, values], level)
     idx_d, bi = (idx._inner.data, True) if _batched_at(idx, level) else (
         idx.data if isinstance(idx, Tensor) else np.asarray(idx), False)
     xi = _lifted(x, level, size)
@@ -198,7 +199,7 @@ def take_along_axis_rule(op, level, args, kwargs):
 def put_along_axis_rule(op, level, args, kwargs):
     ba = _bind(op, args, kwargs)
     x, values, axis = ba.arguments["x"], ba.arguments["values"], ba.arguments["axis"]
-    xi, idx, ax, size = _along_axis(op, level, x, ba.arguments["indices"], axis, "put_along_axis")
+    xi, idx, ax, size = _along_axis(op, level, x, ba.arguments["indices"], axis, "put_along_axis", values)
     vi, bv = _at(values, level)
     if bv:
         vi = _pad(vi, idx.ndim - 1 - values.ndim)
