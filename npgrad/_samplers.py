@@ -7,13 +7,7 @@ from . import random as _random
 from .tensor import Tensor
 
 
-def _check_generator(generator, where):
-    """``generator`` (None, or a ``numpy.random.Generator``: npgrad's counterpart of a ``torch.Generator``),
-    else a TypeError naming ``where``; an int, a torch.Generator or a RandomState is not silently misused."""
-    if generator is not None and not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{where}: generator must be a numpy.random.Generator (e.g. np.random.default_rng(seed)) "
-                        f"or None, got {type(generator).__name__} {generator!r:.80}")
-    return generator
+_check_generator = _random.check_generator  # (the name data.py and the samplers use)
 
 
 class Sampler:

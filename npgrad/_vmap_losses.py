@@ -268,6 +268,7 @@ def _mask(shape, p, dtype, generator, where, scaled=True):
     at the 'different' levels)."""
     from . import random as _random
     fdt = np.float32 if dtype == np.float32 else np.float64
+    _random.check_generator(generator, where)
 
     def draw(s):
         rng = generator or _random._generator

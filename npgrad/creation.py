@@ -318,7 +318,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_g
 def randn(*shape, dtype=None, requires_grad=None, generator=None):
     """Standard normal samples from ``npg.random`` (or an explicit ``numpy.random.Generator``); complex
     ones for a complex ``dtype``, as ``torch.randn`` (``E|z|^2 = 1``); under ``vmap`` as its ``randomness`` says."""
-    rng = generator or _random.get_generator()
+    rng = _random.generator_for(generator, "randn")
     dt = _dtype(dtype)
 
     def draw(shape):
@@ -333,7 +333,7 @@ def randn(*shape, dtype=None, requires_grad=None, generator=None):
 def rand(*shape, dtype=None, requires_grad=None, generator=None):
     """Uniform samples in ``[0, 1)`` (real and imaginary parts each, for a complex ``dtype``, as ``torch.rand``);
     under ``vmap`` as its ``randomness`` says."""
-    rng = generator or _random.get_generator()
+    rng = _random.generator_for(generator, "rand")
     dt = _dtype(dtype)
 
     def draw(shape):
@@ -365,7 +365,7 @@ def rand_like(x, dtype=None, requires_grad=None, generator=None):
 def randint(low, high=None, size=(), dtype=np.int64, generator=None):
     """Random integers in ``[low, high)``, as ``Generator.integers``; under ``vmap`` as its ``randomness``
     says."""
-    rng = generator or _random.get_generator()
+    rng = _random.generator_for(generator, "randint")
     size = _size(size, "randint")
     return _random.vmap_draw(lambda s: _leaf(rng.integers(low, high, size=s, dtype=dtype), False, "randint"),
                              size, "randint")

@@ -33,6 +33,22 @@ def initial_seed():
 manual_seed = seed
 
 
+def check_generator(generator, where):
+    """``generator`` (None, or a ``numpy.random.Generator``: npgrad's counterpart of a ``torch.Generator``),
+    else a TypeError naming ``where``; an int, a torch.Generator or a RandomState is not silently misused (an int
+    0 was falsy: ``generator or ...`` drew from npgrad's own generator)."""
+    if generator is not None and not isinstance(generator, np.random.Generator):
+        raise TypeError(f"{where}: generator must be a numpy.random.Generator (e.g. np.random.default_rng(seed)) "
+                        f"or None, got {type(generator).__name__} {generator!r:.80}")
+    return generator
+
+
+def generator_for(generator, where):
+    """The ``numpy.random.Generator`` a random op called with ``generator=`` draws from: that one (checked),
+    else npgrad's (``get_generator``)."""
+    return get_generator() if check_generator(generator, where) is None else generator
+
+
 def get_generator():
     """The current ``numpy.random.Generator``."""
     if _vmap_state._LEVELS:

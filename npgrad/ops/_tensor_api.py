@@ -164,7 +164,7 @@ def _random_values(like, generator, draw, op):
     if np.dtype(like.dtype).kind not in "fc":   # as torch; casting the draws would truncate them (all 0s for U(0,1))
         raise TypeError(f"{op}: cannot fill a tensor of dtype {np.dtype(like.dtype)} (shape {tuple(like.shape)}) "
                         "with random real values; use a floating dtype (or random_ for integers)")
-    return _as_values(draw(generator or _random.get_generator()), like)
+    return _as_values(draw(_random.generator_for(generator, op)), like)
 
 
 T.reshape = _reshape_method

@@ -90,7 +90,7 @@ def _check_probs(name, x, lo=0.0, hi=None):
 
 def _uniform(shape, generator, where):
     """Uniform [0, 1) float64 draws of ``shape`` under vmap's randomness (batched at its 'different' levels)."""
-    rng = generator or _random.get_generator()
+    rng = _random.generator_for(generator, where)
     return _random.vmap_draw(lambda s: _wrap(rng.random(s)), tuple(shape), where)
 
 
@@ -152,7 +152,7 @@ def randperm(n, *, dtype=np.int64, generator=None, requires_grad=False):
     ``vmap(randomness='different')``)."""
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise RuntimeError(f"randperm: n must be a non-negative integer, got {n!r}")
-    rng = generator or _random.get_generator()
+    rng = _random.generator_for(generator, "randperm")
 
     def draw(s):
         out = _wrap(rng.permuted(np.broadcast_to(np.arange(n), s), axis=-1).astype(dtype))

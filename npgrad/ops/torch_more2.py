@@ -26,9 +26,9 @@ def _npg():
     return npgrad
 
 
-def _rng(generator):
+def _rng(generator, where):
     from .. import random as _random
-    return generator or _random.get_generator()
+    return _random.generator_for(generator, where)
 
 
 def _shape(v):
@@ -87,14 +87,14 @@ def _random_(x, *args, generator=None, **kwargs):
         (-float(np.finfo(dt).max), float(np.finfo(dt).max))   # as torch: from and to - 1 must fit the dtype
     if lo < bounds[0] or hi - 1 > bounds[1]:
         raise RuntimeError(f"random_: [from, to) = [{lo}, {hi}) is out of bounds for dtype {dt}")
-    return _fill_values(x, _rng(generator).integers(lo, hi, size=tuple(x.shape)))
+    return _fill_values(x, _rng(generator, "random_").integers(lo, hi, size=tuple(x.shape)))
 
 
 def _exponential_(x, lambd=1.0, *, generator=None):
     _float_only(x, "exponential_")
     if not lambd > 0:
         raise RuntimeError(f"exponential_: expects lambda > 0.0, but found lambda={lambd}")
-    return _fill_values(x, _rng(generator).exponential(1.0 / lambd, tuple(x.shape)))
+    return _fill_values(x, _rng(generator, "exponential_").exponential(1.0 / lambd, tuple(x.shape)))
 
 
 def _bernoulli_(x, p=0.5, *, generator=None):
@@ -106,27 +106,27 @@ def _bernoulli_(x, p=0.5, *, generator=None):
     except ValueError:
         raise RuntimeError(f"bernoulli_: p of shape {pv.shape} does not broadcast to the tensor's shape "
                            f"{tuple(x.shape)}") from None
-    return _fill_values(x, _rng(generator).random(tuple(x.shape)) < pb)
+    return _fill_values(x, _rng(generator, "bernoulli_").random(tuple(x.shape)) < pb)
 
 
 def _cauchy_(x, median=0.0, sigma=1.0, *, generator=None):
     _float_only(x, "cauchy_")
     if not sigma > 0:
         raise RuntimeError(f"cauchy_: expects sigma > 0.0, but found sigma={sigma}")
-    return _fill_values(x, median + sigma * _rng(generator).standard_cauchy(tuple(x.shape)))
+    return _fill_values(x, median + sigma * _rng(generator, "cauchy_").standard_cauchy(tuple(x.shape)))
 
 
 def _log_normal_(x, mean=1.0, std=2.0, *, generator=None):
     _float_only(x, "log_normal_")
     if not std > 0:
         raise RuntimeError(f"log_normal_: expects std > 0.0, but found std={std}")
-    return _fill_values(x, _rng(generator).lognormal(mean, std, tuple(x.shape)))
+    return _fill_values(x, _rng(generator, "log_normal_").lognormal(mean, std, tuple(x.shape)))
 
 
 def _geometric_(x, p, *, generator=None):
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_: expects p to be in (0, 1), but got p={p}")
-    return _fill_values(x, _rng(generator).geometric(p, tuple(x.shape)))
+    return _fill_values(x, _rng(generator, "geometric_").geometric(p, tuple(x.shape)))
 
 
 def _broadcast_shape(op, a, b):
@@ -158,7 +158,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None):
         dt = dtype or np.result_type(*dts)
         if np.dtype(dt).kind != "f":
             raise TypeError(f"normal: expected floating-point mean / std, got {dt}")
-    return _wrap(_rng(generator).normal(m, s, shape).astype(dt))
+    return _wrap(_rng(generator, "normal").normal(m, s, shape).astype(dt))
 
 
 def poisson(input, generator=None):
@@ -168,7 +168,7 @@ def poisson(input, generator=None):
         raise TypeError(f"poisson: expected a floating-point tensor of rates, got {r.dtype}")
     if (r < 0).any() or np.isnan(r).any():
         raise RuntimeError(f"poisson: rates must be non-negative, got {r}")
-    return _wrap(_rng(generator).poisson(r).astype(r.dtype))
+    return _wrap(_rng(generator, "poisson").poisson(r).astype(r.dtype))
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, generator=None, requires_grad=False):
@@ -179,7 +179,7 @@ def randint_like(input, low=0, high=None, *, dtype=None, generator=None, require
     if int(low) >= int(high):
         raise RuntimeError(f"randint_like: expects 'low' < 'high', but got low={low}, high={high}")
     dt = np.dtype(dtype or input.dtype)
-    out = _wrap(_rng(generator).integers(int(low), int(high), size=_shape(input)).astype(dt))
+    out = _wrap(_rng(generator, "randint_like").integers(int(low), int(high), size=_shape(input)).astype(dt))
     if requires_grad:
         out.requires_grad = True
     return out
@@ -195,7 +195,7 @@ def binomial(count, prob, generator=None):
         raise RuntimeError("binomial: expects 0 <= prob <= 1 and count >= 0")
     shape = _broadcast_shape("binomial", ("count", c), ("prob", p))
     n = np.broadcast_to(np.round(c), shape).astype(np.int64)
-    return _wrap(_rng(generator).binomial(n, np.broadcast_to(p, shape)).astype(c.dtype))
+    return _wrap(_rng(generator, "binomial").binomial(n, np.broadcast_to(p, shape)).astype(c.dtype))
 
 
 # ------------------------------------------------------------------------------------------ windows

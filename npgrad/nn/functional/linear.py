@@ -109,7 +109,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         from ..._vmap_losses import dropout as _vmap_dropout
         return _vmap_dropout(x, p, generator)
     xd = x.data
-    rng = generator or _random.get_generator()
+    rng = _random.generator_for(generator, "dropout")
     if p == 1.0:
         mask = np.zeros(xd.shape, dtype=xd.dtype)
     else:
