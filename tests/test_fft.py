@@ -252,6 +252,9 @@ def test_vmap_gradient_matches_a_loop():
     (lambda x: npg.fft.fftfreq(4.0), ValueError, "fftfreq: n should be an integer"),
     (lambda x: npg.fft.rfftfreq(0), ValueError, "rfftfreq: n must be positive"),
     (lambda x: npg.fft.rfftn(x, axes=()), ValueError, "rfftn: at least one axis"),
+    (lambda x: npg.fft.rfft2(x, s=(0, 3)), ValueError, r"rfftn: invalid number of data points s\[0\]=0"),
+    (lambda x: npg.fft.irfftn(x, s=(3, 0), axes=(0, 1)), ValueError, r"irfftn: invalid number of data points s\[1\]=0"),
+    (lambda x: npg.fft.fftn(x, s=(-2, 3), axes=(0, 1)), ValueError, r"fftn: invalid number of data points s\[0\]=-2"),
     (lambda x: npg.func.vmap(lambda r: npg.fft.fft(r, axis=1))(x), np.exceptions.AxisError,
      r"fft: axis=1 is out of bounds for a tensor of dimension 1 \(per sample, under vmap\)"),
 ])

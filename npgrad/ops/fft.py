@@ -282,7 +282,10 @@ def _cook(where, x, s, axes, hermitian_last=False):
             n = shape[a]
         elif n is None:  # the 1-D transform's default (deprecated in NumPy 2)
             n = 2 * (shape[a] - 1) if hermitian_last and i == len(axes) - 1 else shape[a]
-        sizes.append(n)  # (checked by the 1-D transform)
+        if isinstance(n, (int, np.integer)) and n < 1:
+            raise ValueError(f"{where}: invalid number of data points s[{i}]={n} (axis {a} of a tensor of shape "
+                             f"{tuple(shape)}); it must be at least 1")
+        sizes.append(n)  # (its type checked by the 1-D transform)
     return sizes, axes
 
 
