@@ -31,3 +31,13 @@ def test_cross_of_a_2_vector_and_a_3_vector_keeps_the_dtype(dtype, sizes):
     b = (np.arange(12).reshape(4, 3)[:, :sizes[1]] * 2 - 5).astype(dtype)
     assert_same(npg.cross(const(a), const(b)), np.cross(a, b))
     assert_same(npg.cross(const(a.T), const(b), axisa=0, axisc=0), np.cross(a.T, b, axisa=0, axisc=0))
+
+
+@pytest.mark.parametrize("start, stop", [(-1.5, 2.7), ([-1.2, 0.3], [3.5, -4.6]), (-3.7, 2.2)])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_linspace_with_tensor_endpoints_and_an_integer_dtype_rounds_down(start, stop, dtype):
+    """NumPy 2 floors an integer-dtype linspace; with tensor endpoints npgrad truncated (-1.5 gave -1, not -2)."""
+    expected = np.linspace(np.array(start), np.array(stop), 5, dtype=dtype)
+    assert_same(npg.linspace(const(start), const(stop), 5, dtype=dtype), expected)
+    assert_same(npg.linspace(start, const(stop), 5, dtype=dtype, endpoint=False),
+                np.linspace(np.array(start), np.array(stop), 5, dtype=dtype, endpoint=False))
