@@ -41,3 +41,46 @@ def test_linspace_with_tensor_endpoints_and_an_integer_dtype_rounds_down(start, 
     assert_same(npg.linspace(const(start), const(stop), 5, dtype=dtype), expected)
     assert_same(npg.linspace(start, const(stop), 5, dtype=dtype, endpoint=False),
                 np.linspace(np.array(start), np.array(stop), 5, dtype=dtype, endpoint=False))
+
+
+NAN_ROWS = np.array([[1.5, np.nan, 2.5], [np.nan, 3.7, -1.2]])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", ["nansum", "nanprod", "nancumsum", "nancumprod"])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, bool, np.float32])
+@pytest.mark.parametrize("axis", [None, 1, -2])
+def test_nan_reductions_replace_nan_before_casting_to_dtype(name, dtype, axis):
+    """With an integer dtype= the NaNs were cast first (to -2**63) and only then replaced, so np.nansum(x,
+    axis=1, dtype=int) gave -9223372036854775805; and int32 / bool came out int64."""
+    expected = getattr(np, name)(NAN_ROWS, axis=axis, dtype=dtype)
+    assert_same(getattr(npg, name)(const(NAN_ROWS), axis=axis, dtype=dtype), expected)
+
+
+@pytest.mark.parametrize("name", ["cumulative_sum", "cumulative_prod"])
+@pytest.mark.parametrize("dtype", [np.int32, bool, np.int16])
+@pytest.mark.parametrize("include_initial", [False, True])
+def test_cumulative_sum_and_prod_give_the_dtype_asked_for(name, dtype, include_initial):
+    """NumPy 2's cumulative_sum(x, dtype=np.int32 / bool) accumulates in and returns that dtype; npgrad cast
+    the input only, and the scan promoted it to int64 (bool: counts, not logical or)."""
+    a = np.array([[1, 0, 3], [0, 0, 2]])
+    for axis in (0, -1):
+        expected = getattr(np, name)(a, axis=axis, dtype=dtype, include_initial=include_initial)
+        assert_same(getattr(npg, name)(const(a), axis=axis, dtype=dtype, include_initial=include_initial), expected)
+
+
+@pytest.mark.parametrize("name, torch_name", [("nancumsum", "cumsum"), ("nancumprod", "cumprod")])
+def test_nan_scans_with_a_float_dtype_keep_their_gradient(name, torch_name):
+    import torch
+    a = np.array([[1.5, np.nan, 2.5], [np.nan, 3.7, -1.2]], np.float32)
+    x = npg.tensor(a)
+    y = getattr(npg, name)(x, axis=1, dtype=np.float64)
+    assert y.dtype == np.float64
+    (y * npg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=False)).sum().backward()
+    t = torch.tensor(np.nan_to_num(a, nan=0.0 if name == "nancumsum" else 1.0), dtype=torch.float32,
+                     requires_grad=True)
+    (getattr(torch, torch_name)(t, 1, dtype=torch.float64) * torch.arange(6.0, dtype=torch.float64).reshape(2, 3)
+     ).sum().backward()
+    expected = np.where(np.isnan(a), 0, t.grad.numpy())
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-6)
