@@ -84,3 +84,40 @@ def test_nan_scans_with_a_float_dtype_keep_their_gradient(name, torch_name):
     expected = np.where(np.isnan(a), 0, t.grad.numpy())
     assert x.grad.dtype == np.float32
     np.testing.assert_allclose(x.grad.data, expected, rtol=1e-6)
+
+
+NUMPY_POSITIONAL_CALLS = [
+    ("sum", (0, None, None, True)), ("mean", (0, None, None, True)), ("std", (0, None, None, 1)),
+    ("var", (1, None, None, 1, True)), ("max", (0, None, True)), ("amin", (1, None, True, 100.0)),
+    ("prod", (0, None, None, True, 2.0)), ("any", (0, None, True)), ("all", (1, None, True)),
+    ("cumsum", (0, np.int32)), ("cumprod", (1, np.float32, None)), ("round", (1, None)), ("around", (-1, None)),
+    ("broadcast_to", ((2, 3, 4), False)), ("argmax", (0, None)), ("trace", (1, 0, 1, np.float32)),
+]
+
+
+@pytest.mark.parametrize("name, args", NUMPY_POSITIONAL_CALLS)
+def test_numpy_functions_on_tensors_bind_positional_arguments_as_numpy(name, args):
+    """np.X(t, ...) hands the call to npgrad with NumPy's positional arguments, whose order differs from
+    npgrad's own (NumPy's third parameter of sum is dtype, npgrad's keepdims): np.sum(t, 0, None, None, True),
+    np.std(t, 0, None, None, 1), np.max(t, 0, None, True), np.cumsum(t, 0, np.int32) raised TypeErrors."""
+    a = np.arange(12.0).reshape(3, 4) - 5.3
+    expected = getattr(np, name)(a, *args)
+    assert_same(getattr(np, name)(const(a), *args), expected)
+
+
+def test_numpy_positional_keepdims_and_ddof_keep_the_gradient():
+    import torch
+    a = np.arange(12.0).reshape(3, 4) ** 1.5
+    x = npg.tensor(a)
+    y = np.std(x, 0, None, None, 1) + np.sum(np.max(x, 1, None, True) * x, 0, None, None, True)
+    npg.sum(y * npg.tensor(np.arange(4.0), requires_grad=False)).backward()
+    t = torch.tensor(a, requires_grad=True)
+    ty = torch.std(t, 0, correction=1) + torch.sum(torch.amax(t, 1, keepdim=True) * t, 0, keepdim=True)
+    (ty * torch.arange(4.0, dtype=torch.float64)).sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_numpy_positional_out_is_refused_rather_than_read_as_keepdims():
+    """np.argmax(t, 0, out) put the out array in npgrad's keepdims place (truthy: a silent keepdims=True)."""
+    with pytest.raises(TypeError, match="out"):
+        np.argmax(const(np.arange(6.0).reshape(2, 3)), 0, np.zeros(3, np.int64))
