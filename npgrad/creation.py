@@ -250,6 +250,9 @@ def _linspace_tensor(start, stop, num, endpoint, retstep, dtype, axis):
     if axis != 0:
         y = moveaxis(y, 0, axis)
     if dtype is not None:
+        if np.issubdtype(dtype, np.integer):
+            from .ops import floor
+            y = floor(y)  # NumPy 2 rounds an integer linspace down (astype alone truncated negatives towards 0)
         y = y.astype(dtype)
     return (y, step) if retstep else y
 

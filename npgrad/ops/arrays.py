@@ -295,8 +295,9 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     if a.shape[-1] == 2 and b.shape[-1] == 2:
         return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
     a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
-    a2 = a[..., 2] if a.shape[-1] == 3 else 0.0
-    b2 = b[..., 2] if b.shape[-1] == 3 else 0.0
+    # a 2-vector's missing z is a zero of its own dtype, as NumPy's (a Python 0.0 made int input float64)
+    a2 = a[..., 2] if a.shape[-1] == 3 else _wrap(np.zeros((), a.dtype))
+    b2 = b[..., 2] if b.shape[-1] == 3 else _wrap(np.zeros((), b.dtype))
     parts = [a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0]
     shape = np.broadcast_shapes(*(p.shape for p in parts))
     out = concatenate([reshape(broadcast_to(p, shape), shape + (1,)) for p in parts], axis=-1)

@@ -146,8 +146,7 @@ def _filled(a, value, name):
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
     """Sum treating NaN as zero, as ``np.nansum``; NaNs get a zero gradient."""
     refuse_out("nansum", out)
-    a = cast_for("nansum", a, dtype)
-    filled, _ = _filled(a, 0.0, "nansum")
+    filled, _ = _filled(a, 0.0, "nansum")    # before any cast: NaN cast to an integer dtype is garbage
     return _sum(filled, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
@@ -233,27 +232,24 @@ nanmin = _nan_extreme("nanmin", _min, np.inf)
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
     """Product treating NaN as one, as ``np.nanprod``; differentiable."""
     refuse_out("nanprod", out)
-    a = cast_for("nanprod", a, dtype)
-    filled, _ = _filled(a, 1.0, "nanprod")
-    return prod(filled, axis=axis, keepdims=keepdims)
+    filled, _ = _filled(a, 1.0, "nanprod")   # NaN first, then NumPy's dtype= (the accumulation and result type)
+    return prod(filled, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
 @batching_rule("axis_flatten")
 def nancumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sum treating NaN as zero, as ``np.nancumsum``; differentiable."""
     refuse_out("nancumsum", out)
-    a = cast_for("nancumsum", a, dtype)
     filled, _ = _filled(a, 0.0, "nancumsum")
-    return cumsum(filled, axis=axis)
+    return cumsum(filled, axis=axis, dtype=dtype)
 
 
 @batching_rule("axis_flatten")
 def nancumprod(a, axis=None, dtype=None, out=None):
     """Cumulative product treating NaN as one, as ``np.nancumprod``; differentiable."""
     refuse_out("nancumprod", out)
-    a = cast_for("nancumprod", a, dtype)
     filled, _ = _filled(a, 1.0, "nancumprod")
-    return cumprod(filled, axis=axis)
+    return cumprod(filled, axis=axis, dtype=dtype)
 
 
 def _cumulative(name, op, identity):
@@ -268,7 +264,7 @@ def _cumulative(name, op, identity):
         if x.ndim == 0:
             x = reshape(x, (1,))  # as NumPy: a 0-d input is one element
         ax = normalize_one_axis(axis, x.ndim, name)
-        res = op(x if dtype is None else x.astype(dtype), axis=ax)
+        res = op(x, axis=ax, dtype=dtype)  # dtype is the result's too (bool, int32: not int64)
         if include_initial:
             first = np.full(x.shape[:ax] + (1,) + x.shape[ax + 1:], identity, dtype=res.dtype)
             res = concatenate([first, res], axis=ax)

@@ -27,7 +27,7 @@ _REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min",
 _ACCUMULATE = {"add": "cumsum", "multiply": "cumprod", "maximum": "cummax", "minimum": "cummin",
                "logaddexp": "logcumsumexp"}
 _AT = {"add": 1, "subtract": -1}
-_LN2 = np.log(2.0)
+_LN2 = float(np.log(2.0))  # a Python float: weak, so float32 stays float32 (NEP 50)
 
 
 def _npg():
@@ -55,7 +55,7 @@ def reduce(ufunc, a, axis=0, dtype=None, out=None, keepdims=False, **kwargs):
         return NotImplemented
     where = kwargs.get("where", True)
     np_kw = dict(kwargs, where=where.data if isinstance(where, Tensor) else where)
-    ufunc.reduce(_stand_in(a), axis=axis, dtype=dtype, keepdims=keepdims, **np_kw)  # NumPy's errors
+    ref = ufunc.reduce(_stand_in(a), axis=axis, dtype=dtype, keepdims=keepdims, **np_kw)  # NumPy's errors, dtype
     a = as_input(a, f"{ufunc.__name__}.reduce")
     if dtype is not None and np.dtype(dtype) != a.dtype:
         a = a.astype(dtype)
@@ -65,6 +65,8 @@ def reduce(ufunc, a, axis=0, dtype=None, out=None, keepdims=False, **kwargs):
     if name == "logsumexp":
         if kwargs:
             return NotImplemented
+        if a.dtype.kind not in "fc":   # NumPy's loop for integers and bool (bool, int8: float16)
+            a = a.astype(np.result_type(ref))
         scale = _LN2 if ufunc.__name__ == "logaddexp2" else None
         return fn(a * scale, axis=axis, keepdims=keepdims) / scale if scale else fn(a, axis=axis, keepdims=keepdims)
     return fn(a, axis=axis, keepdims=keepdims, **kwargs)
