@@ -1,0 +1,93 @@
+"""Complex tensors through ops that had no complex test: PyTorch's values and gradients where torch defines the op
+on complex numbers, a TypeError naming the op where torch refuses it (no silent lexicographic comparison of
+complex numbers, no dropped imaginary part)."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+from tests.complex_helpers import CDTYPES, close, compare, crandn
+
+F = npg.nn.functional
+TF = torch.nn.functional
+
+# ops torch's kernels refuse on complex input ("not implemented for 'ComplexFloat'"), with npgrad's call
+REFUSED = {
+    "gelu": lambda z, y: F.gelu(z),
+    "gelu_tanh": lambda z, y: F.gelu(z, approximate="tanh"),
+    "leaky_relu": lambda z, y: F.leaky_relu(z, 0.1),
+    "softplus": lambda z, y: F.softplus(z),
+    "softmax": lambda z, y: F.softmax(z, -1),
+    "log_softmax": lambda z, y: F.log_softmax(z, -1),
+    "softmin": lambda z, y: F.softmin(z, -1),
+    "gumbel_softmax": lambda z, y: F.gumbel_softmax(z),
+    "mse_loss": lambda z, y: F.mse_loss(z, y),
+    "smooth_l1_loss": lambda z, y: F.smooth_l1_loss(z, y),
+    "binary_cross_entropy_with_logits": lambda z, y: F.binary_cross_entropy_with_logits(z, y),
+    "nll_loss": lambda z, y: F.nll_loss(z[0], npg.tensor(np.array([0, 1, 2]))),
+    "layer_norm": lambda z, y: F.layer_norm(z, (4,)),
+    "group_norm": lambda z, y: F.group_norm(z, 1),
+    "instance_norm": lambda z, y: F.instance_norm(z),
+    "batch_norm": lambda z, y: F.batch_norm(z, None, None, training=True),
+    "local_response_norm": lambda z, y: F.local_response_norm(z, 2),
+}
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_ops_torch_refuses_on_complex_raise_naming_the_op(name, requires_grad):
+    # they computed NumPy's lexicographic comparisons of complex numbers (leaky_relu, softplus), dropped the
+    # imaginary part with a ComplexWarning (gelu) or returned a complex "loss" (mse_loss: mean of d**2, not
+    # |d|**2; smooth_l1_loss even recorded a gradient); torch raises for each
+    rng = np.random.default_rng(0)
+    z0, y0 = crandn(rng, (2, 3, 4), np.complex128), crandn(rng, (2, 3, 4), np.complex128)
+    op = name.replace("_tanh", "")
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        tz = torch.tensor(z0, requires_grad=requires_grad)
+        _torch_call(name, tz, torch.tensor(y0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TypeError, match=f"{op}: .*complex"):
+            REFUSED[name](npg.tensor(z0, requires_grad=requires_grad), npg.tensor(y0, requires_grad=False))
+
+
+def _torch_call(name, z, y):
+    calls = {
+        "gelu": lambda: TF.gelu(z), "gelu_tanh": lambda: TF.gelu(z, approximate="tanh"),
+        "leaky_relu": lambda: TF.leaky_relu(z, 0.1), "softplus": lambda: TF.softplus(z),
+        "softmax": lambda: TF.softmax(z, -1), "log_softmax": lambda: TF.log_softmax(z, -1),
+        "softmin": lambda: TF.softmin(z, -1), "gumbel_softmax": lambda: TF.gumbel_softmax(z),
+        "mse_loss": lambda: TF.mse_loss(z, y), "smooth_l1_loss": lambda: TF.smooth_l1_loss(z, y),
+        "binary_cross_entropy_with_logits": lambda: TF.binary_cross_entropy_with_logits(z, y),
+        "nll_loss": lambda: TF.nll_loss(z[0], torch.tensor([0, 1, 2])),
+        "layer_norm": lambda: TF.layer_norm(z, (4,)), "group_norm": lambda: TF.group_norm(z, 1),
+        "instance_norm": lambda: TF.instance_norm(z),
+        "batch_norm": lambda: TF.batch_norm(z, None, None, training=True),
+        "local_response_norm": lambda: TF.local_response_norm(z, 2),
+    }
+    return calls[name]()
+
+
+def test_a_complex_target_of_a_real_input_is_refused_too():
+    x, t = np.array([1.0, 2.0]), np.array([1 + 1j, 2 - 1j])
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        TF.mse_loss(torch.tensor(x), torch.tensor(t))
+    with pytest.raises(TypeError, match="mse_loss: .*complex"):
+        F.mse_loss(npg.tensor(x), npg.tensor(t, requires_grad=False))
+    with pytest.raises(TypeError, match="mse_loss: .*complex"):
+        F.mse_loss(npg.tensor(x), t)
+
+
+@pytest.mark.parametrize("dtype", CDTYPES)
+def test_silu_of_complex_values_is_torchs_and_refuses_a_gradient_as_torch(dtype):
+    # its sigmoid went through np.logaddexp, which has no complex loop: a bare NumPy TypeError
+    z0 = crandn(np.random.default_rng(1), (3, 4), dtype)
+    out = F.silu(npg.tensor(z0, requires_grad=False))
+    close(out, TF.silu(torch.tensor(z0)), "silu")
+    assert out.dtype == dtype
+    with pytest.raises(RuntimeError):
+        TF.silu(torch.tensor(z0, requires_grad=True))
+    with pytest.raises(TypeError, match="silu"):
+        F.silu(npg.tensor(z0, requires_grad=True))
