@@ -91,3 +91,64 @@ def test_silu_of_complex_values_is_torchs_and_refuses_a_gradient_as_torch(dtype)
         TF.silu(torch.tensor(z0, requires_grad=True))
     with pytest.raises(TypeError, match="silu"):
         F.silu(npg.tensor(z0, requires_grad=True))
+
+
+
+
+LINEAR_CASES = {
+    "linear": (lambda x, w, b: F.linear(x, w, b), lambda x, w, b: TF.linear(x, w, b), [(2, 4), (3, 4), (3,)]),
+    "linear_3d_no_bias": (lambda x, w: F.linear(x, w), lambda x, w: TF.linear(x, w), [(2, 5, 4), (3, 4)]),
+    "rms_norm": (lambda x: F.rms_norm(x, (4,)), lambda x: TF.rms_norm(x, (4,)), [(2, 3, 4)]),
+    "rms_norm_weight": (lambda x, w: F.rms_norm(x, (3, 4), w), lambda x, w: TF.rms_norm(x, (3, 4), w),
+                        [(2, 3, 4), (3, 4)]),
+    # (small values: the default eps is the complex dtype's machine epsilon, as torch's; it was float32's for
+    # complex128, 1e-7 on a mean square of 1e-8)
+    "rms_norm_small": (lambda x: F.rms_norm(x * 1e-4, (4,)), lambda x: TF.rms_norm(x * 1e-4, (4,)), [(2, 3, 4)]),
+}
+
+
+@pytest.mark.parametrize("dtype", CDTYPES)
+@pytest.mark.parametrize("name", sorted(LINEAR_CASES))
+def test_linear_and_rms_norm_of_complex_tensors_match_torch(name, dtype):
+    # torch defines both on complex tensors, with gradients; npgrad refused to record linear ("linear: not
+    # supported for complex tensors with gradients") and rms_norm, and rms_norm's value used float32's eps
+    f, tf, shapes = LINEAR_CASES[name]
+    rng = np.random.default_rng(2)
+    compare(f, tf, [crandn(rng, s, dtype) for s in shapes], name)
+
+
+def test_complex_linear_and_rms_norm_forward_mode_and_second_order_match_torch():
+    rng = np.random.default_rng(3)
+    x, w, t = crandn(rng, (2, 4), np.complex128), crandn(rng, (3, 4), np.complex128), crandn(rng, (2, 4), np.complex128)
+    f = lambda a: F.rms_norm(F.linear(a, npg.tensor(w, requires_grad=False)), (3,))  # noqa: E731
+    tf = lambda a: TF.rms_norm(TF.linear(a, torch.tensor(w)), (3,))  # noqa: E731
+    _, jo = npg.func.jvp(f, (npg.tensor(x),), (npg.tensor(t),))
+    _, tjo = torch.func.jvp(tf, (torch.tensor(x),), (torch.tensor(t),))
+    close(jo, tjo, "jvp")
+    c = np.arange(3.0)
+    xa, wa = npg.tensor(x), npg.tensor(w)
+    gx, = npg.autograd.grad((npg.abs(F.rms_norm(F.linear(xa, wa), (3,))) ** 2 * c).sum(), [xa], create_graph=True)
+    (npg.real(gx).sum() + (npg.imag(gx) ** 2).sum()).backward()
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    gt, = torch.autograd.grad((TF.rms_norm(TF.linear(xt, wt), (3,)).abs() ** 2 * torch.tensor(c)).sum(), [xt],
+                              create_graph=True)
+    (gt.real.sum() + (gt.imag ** 2).sum()).backward()
+    close(gx, gt, "first derivative")
+    close(xa.grad, xt.grad, "second derivative, input")
+    close(wa.grad, wt.grad, "second derivative, weight")
+
+
+def test_a_complex_nn_linear_trains_as_torchs():
+    tm = torch.nn.Linear(4, 3).double()
+    with pytest.warns(UserWarning, match="Complex modules"):
+        tm = tm.to(torch.complex128)
+    m = npg.nn.Linear(4, 3)
+    with pytest.warns(UserWarning, match="Complex modules"):
+        m.to(np.complex128)
+    m.weight.data[...] = tm.weight.detach().numpy()
+    m.bias.data[...] = tm.bias.detach().numpy()
+    x = crandn(np.random.default_rng(4), (5, 4), np.complex128)
+    (npg.abs(m(npg.tensor(x, requires_grad=False)) - 1j) ** 2).sum().backward()
+    (torch.abs(tm(torch.tensor(x)) - 1j) ** 2).sum().backward()
+    close(m.weight.grad, tm.weight.grad, "weight")
+    close(m.bias.grad, tm.bias.grad, "bias")

@@ -312,7 +312,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         raise ValueError(f"rms_norm: weight of shape {_data(weight).shape} must have normalized_shape {shape}")
     xd = x.data
     if eps is None:
-        eps = float(np.finfo(xd.dtype).eps) if xd.dtype.kind == "f" else float(np.finfo(np.float32).eps)
+        eps = float(np.finfo(xd.dtype).eps) if xd.dtype.kind in "fc" else float(np.finfo(np.float32).eps)
     axes = tuple(range(x.ndim - k, x.ndim))
     rstd = 1.0 / np.sqrt(np.mean(xd * xd, axis=axes, keepdims=True) + eps)
     xhat = xd * rstd
