@@ -152,3 +152,25 @@ def test_a_complex_nn_linear_trains_as_torchs():
     (torch.abs(tm(torch.tensor(x)) - 1j) ** 2).sum().backward()
     close(m.weight.grad, tm.weight.grad, "weight")
     close(m.bias.grad, tm.bias.grad, "bias")
+
+
+ORDER_OPS = {
+    "topk": (lambda z: npg.topk(z, 1), lambda z: torch.topk(z, 1)),
+    "kthvalue": (lambda z: npg.kthvalue(z, 1), lambda z: torch.kthvalue(z, 1)),
+    "cummax": (lambda z: npg.cummax(z, 0), lambda z: torch.cummax(z, 0)),
+    "cummin": (lambda z: npg.cummin(z, 0), lambda z: torch.cummin(z, 0)),
+    "msort": (lambda z: npg.msort(z), lambda z: torch.msort(z)),
+    "topk_method": (lambda z: z.topk(2), lambda z: z.topk(2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ORDER_OPS))
+def test_torch_only_order_ops_refuse_complex_input_as_torch(name):
+    # without gradients they answered in NumPy's lexicographic order of complex numbers (real part first);
+    # torch has no order on complex numbers and raises
+    f, tf = ORDER_OPS[name]
+    z = np.array([1 + 2j, -1 + 0.5j, 0.3 - 2j])
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        tf(torch.tensor(z))
+    with pytest.raises(TypeError, match=f"{name.replace('_method', '')}: not defined for complex"):
+        f(npg.tensor(z, requires_grad=False))
