@@ -39,7 +39,9 @@ def declare(kind, *ops):
 declare(HOLO, "add", "sub", "mul", "div", "pow", "neg", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt",
         "square", "reciprocal", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos", "arctan",
         "arcsinh", "arccosh", "arctanh", "exp2", "deg2rad", "rad2deg", "logsumexp",
-        "prod", "cumprod", "matmul", "einsum", "inv", "solve", "det")
+        "prod", "cumprod", "matmul", "einsum", "inv", "solve", "det",
+        "linear",     # (bilinear in input and weight, plus the bias)
+        "rms_norm")   # (x / sqrt(mean(x * x) + eps), holomorphic in x as PyTorch's decomposition)
 declare(LINEAR, "sum", "mean", "cumsum", "reshape", "transpose", "swapaxes", "broadcast_to", "concatenate", "stack",
         "flip", "pad", "repeat", "tile", "getitem", "setitem", "copy", "copy_slices", "where", "nan_to_num",
         "scatter_add", "make_dual", "unpack_dual", "jvp_fallback_input", "input",

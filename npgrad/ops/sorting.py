@@ -13,7 +13,7 @@ import numpy as np
 
 from ..tensor import Tensor, _wrap
 from ._util import as_input, batching_rule, normalize_axis, normalize_one_axis
-from .elementwise import where
+from .elementwise import real_only_error, where
 from .index import take_along_axis
 from .shape import moveaxis, reshape
 
@@ -79,6 +79,8 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     in order of position (PyTorch leaves their order unspecified); the result is always in sorted
     order (``sorted=False`` allows any order, so it gives the same)."""
     x = as_input(x, "topk")
+    if np.dtype(x.dtype).kind == "c":  # (torch: not implemented for complex; NumPy's order would be lexicographic)
+        raise real_only_error("topk", x.dtype)
     if x.ndim == 0:  # as torch: a 0-d tensor is its own top-1
         if k != 1:
             raise ValueError(f"topk: k ({k}) is out of range for a 0-d tensor")
@@ -98,6 +100,8 @@ def kthvalue(x, k, dim=-1, keepdim=False):
     """The ``k``-th smallest element (1-based) along ``dim`` and its index, as ``torch.kthvalue``:
     ``(values, indices)``; the gradient goes to that element. Among ties, the first by position."""
     x = as_input(x, "kthvalue")
+    if np.dtype(x.dtype).kind == "c":  # (torch: not implemented for complex; NumPy's order would be lexicographic)
+        raise real_only_error("kthvalue", x.dtype)
     if x.ndim == 0:
         x1 = reshape(x, (1,))
         v, i = kthvalue(x1, k, 0, keepdim=True)

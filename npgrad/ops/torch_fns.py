@@ -104,6 +104,8 @@ def _cum_indices(xd, ax, larger):
 
 def _cum_extreme(x, dim, larger, name):
     x = as_input(x, name)
+    if np.dtype(x.dtype).kind == "c":  # (torch: not implemented for complex; NumPy's order would be lexicographic)
+        raise _ew.real_only_error(name, x.dtype)
     if x.ndim == 0:
         normalize_one_axis(dim, 1, name)
         from .arrays import copy   # (a copy, as torch's: not a view that a write would carry back into x)

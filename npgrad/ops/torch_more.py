@@ -164,7 +164,10 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def msort(input):
-    """``input`` sorted along dim 0, as ``torch.msort``."""
+    """``input`` sorted along dim 0, as ``torch.msort`` (real input only, as torch's)."""
+    dt = np.dtype(input.dtype) if hasattr(input, "dtype") else np.asarray(input).dtype
+    if dt.kind == "c":  # (NumPy's order of complex numbers would be lexicographic)
+        raise _ew.real_only_error("msort", dt)
     return _npg().sort(input, axis=0)
 
 

@@ -36,6 +36,20 @@ def _float_target(t, x):
     return t.astype(x.dtype) if isinstance(t, Tensor) else np.asarray(t, dtype=x.dtype)
 
 
+def _no_complex(name, *xs):
+    """Refuse complex values for ``name``, an op PyTorch does not define on complex tensors (its kernels raise
+    "not implemented for 'ComplexFloat'"): a TypeError naming the op and the dtype, where NumPy would compare
+    complex numbers lexicographically or drop their imaginary parts. ``xs``: Tensors, arrays or numbers (None
+    is skipped); their dtype is read, never their values (a batched tensor passes inside vmap)."""
+    for x in xs:
+        if x is None:
+            continue
+        dt = np.dtype(x.dtype) if hasattr(x, "dtype") else np.asarray(x).dtype
+        if dt.kind == "c":
+            raise TypeError(f"{name}: not implemented for complex tensors (got {dt}), as in PyTorch; apply it "
+                            f"to z.real, z.imag or npg.abs(z)")
+
+
 def _is_graph(x):
     """True on the create_graph backward path (VJPs then receive Tensors)."""
     return isinstance(x, Tensor)

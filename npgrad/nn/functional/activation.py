@@ -12,7 +12,7 @@ from ...ops._util import batching_rule as _batching_rule
 from ...ops.inplace import alone as _alone
 from ...tensor import _make
 from .. import _erf
-from ._common import _is_graph
+from ._common import _is_graph, _no_complex
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
 
@@ -50,6 +50,7 @@ def gelu(input, approximate="none"):
     """GELU: ``x * Phi(x)`` (``approximate='none'``, with an erf accurate to float64) or the tanh
     approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))`` (``approximate='tanh'``)."""
     x = as_input(input, "gelu")
+    _no_complex("gelu", x)
     xd = x.data
     if approximate == "none":
         cdf = _normal_cdf(xd)
@@ -104,6 +105,8 @@ def gelu(input, approximate="none"):
 def _sigmoid_of(x):
     if _is_graph(x):
         return _ew.sigmoid(x)
+    if x.dtype.kind == "c":  # (logaddexp is real only; PyTorch's complex silu is x / (1 + exp(-x)))
+        return 1 / (1 + np.exp(-x))
     return np.exp(-np.logaddexp(0, -x))
 
 
@@ -131,6 +134,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
         from .activation_more import leaky_relu_
         return leaky_relu_(input, negative_slope)
     x = as_input(input, "leaky_relu")
+    _no_complex("leaky_relu", x)
     xd = x.data
     out = np.where(xd > 0, xd, xd * negative_slope)
     vjps = (lambda g, y, x: np.where(x > 0, g, g * negative_slope),)
@@ -150,8 +154,9 @@ def _softmax_input(input, dim, dtype, name):
     x = as_input(input, name)
     if dtype is not None:
         x = x.astype(dtype)
-    if x.data.dtype.kind not in "fc":  # (as torch: "softmax_lastdim_kernel_impl" not implemented for 'Long')
-        raise TypeError(f"{name}: expected a floating point or complex input, got {np.dtype(x.dtype)}; pass "
+    _no_complex(name, x)  # (torch: "softmax_lastdim_kernel_impl" not implemented for 'ComplexFloat')
+    if x.data.dtype.kind != "f":  # (as torch: "softmax_lastdim_kernel_impl" not implemented for 'Long')
+        raise TypeError(f"{name}: expected a floating point input, got {np.dtype(x.dtype)}; pass "
                         f"dtype= (e.g. dtype=npg.float32) to compute it in floating point")
     return x, x.data, _softmax_dim(x.ndim, dim, name)
 
@@ -231,6 +236,7 @@ def _log_sigmoid(x):
 def softplus(input, beta=1.0, threshold=20.0):
     """``log(1 + exp(beta x)) / beta``, linear above ``threshold`` as PyTorch."""
     x = as_input(input, "softplus")
+    _no_complex("softplus", x)
     xd = x.data
     bx = xd * beta
     out = np.where(bx > threshold, xd, (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta)

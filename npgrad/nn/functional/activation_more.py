@@ -15,7 +15,7 @@ from ...ops import elementwise as _ew
 from ...ops._util import as_input, batching_rule, is_batched, normalize_one_axis
 from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, softmax
-from ._common import _is_graph
+from ._common import _is_graph, _no_complex
 
 __all__ = ["elu", "selu", "celu", "hardtanh", "relu6", "hardswish", "hardsigmoid", "softshrink", "hardshrink",
            "tanhshrink", "threshold", "softsign", "mish", "logsigmoid", "prelu", "rrelu", "softmin", "glu",
@@ -271,8 +271,9 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     x = as_input(input, "softmin")
     if dtype is not None:
         x = x.astype(dtype)
-    if np.dtype(x.dtype).kind not in "fc":  # (named softmin, not the softmax it calls)
-        raise TypeError(f"softmin: expected a floating point or complex input, got {np.dtype(x.dtype)}; pass "
+    _no_complex("softmin", x)  # (named softmin, not the softmax it calls)
+    if np.dtype(x.dtype).kind != "f":
+        raise TypeError(f"softmin: expected a floating point input, got {np.dtype(x.dtype)}; pass "
                         f"dtype= (e.g. dtype=npg.float32) to compute it in floating point")
     if dim is None:
         from .activation import _softmax_dim
@@ -303,6 +304,7 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     noise ``g``; with ``hard=True`` a one-hot of its argmax whose gradient is the soft sample's
     (straight-through), as ``F.gumbel_softmax``."""
     x = as_input(logits, "gumbel_softmax")
+    _no_complex("gumbel_softmax", x)
     xd = x.data
     gumbels = -np.log(_random.get_generator().exponential(1.0, xd.shape)).astype(xd.dtype)
     y_soft = softmax((x + gumbels) / tau, dim=dim)

@@ -10,7 +10,7 @@ from ...ops._util import batching_rule as _batching_rule
 from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, log_softmax, softmax
 from . import loss_weighted as _lw
-from ._common import _data, _is_graph, _legacy_reduction, _pointwise_target, _target
+from ._common import _data, _is_graph, _legacy_reduction, _no_complex, _pointwise_target, _target
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
 
@@ -244,6 +244,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     reduction = _legacy_reduction(size_average, reduce, reduction, "nll_loss")
     _check_reduction(reduction, "nll_loss")
     x = as_input(input, "nll_loss")
+    _no_complex("nll_loss", x, weight)
     xd = x.data
     td = _data(target)
     if xd.ndim == 1:
@@ -309,6 +310,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     ``sum(w (input - target)**2) / sum(w)``."""
     reduction = _legacy_reduction(size_average, reduce, reduction, "mse_loss")
     _check_reduction(reduction, "mse_loss")
+    _no_complex("mse_loss", input, target)  # (torch: "mse_cpu" not implemented for 'ComplexFloat')
     if weight is not None:
         return _weighted_pointwise(input, target, weight, reduction, "mse_loss", lambda d: d * d)
     x = as_input(input, "mse_loss")
@@ -380,6 +382,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
     x = as_input(input, "smooth_l1_loss")
+    _no_complex("smooth_l1_loss", x, target)
     target = _pointwise_target(target, x, "smooth_l1_loss")
     _warn_target_size(x.data, _data(target), "smooth_l1_loss")
     d = x - target
@@ -461,6 +464,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _legacy_reduction(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     x = as_input(input, "binary_cross_entropy_with_logits")
+    _no_complex("binary_cross_entropy_with_logits", x, target, weight, pos_weight)
     xd, td = x.data, _data(_target(target, None, "binary_cross_entropy_with_logits"))
     if td.shape != xd.shape:
         raise ValueError(f"binary_cross_entropy_with_logits: target of shape {td.shape} must match input of "

@@ -7,7 +7,7 @@ import numpy as np
 from ...autograd import forward_ad as _fw, versions as _versions
 from ...ops._util import as_input, batching_rule
 from ...tensor import Tensor, _make
-from ._common import _data, _is_graph
+from ._common import _data, _is_graph, _no_complex
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
 
@@ -138,6 +138,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         if r is not NotImplemented:
             return r
     x = as_input(input, "layer_norm")
+    _no_complex("layer_norm", x, weight, bias)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
     if x.ndim < k or x.shape[x.ndim - k:] != shape:
@@ -177,6 +178,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if r is not NotImplemented:
             return r
     x = as_input(input, "batch_norm")
+    _no_complex("batch_norm", x, running_mean, running_var, weight, bias)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must be at least 2-D (N, C, ...), got shape {x.shape}")
     C = x.shape[1]
@@ -233,6 +235,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         if r is not NotImplemented:
             return r
     x = as_input(input, "group_norm")
+    _no_complex("group_norm", x, weight, bias)
     if x.ndim < 2 or x.shape[1] % num_groups:
         raise ValueError(f"group_norm: {x.shape[1] if x.ndim > 1 else '?'} channels (input {x.shape}) do not "
                          f"divide into {num_groups} groups")
@@ -262,6 +265,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     statistics normalize."""
     _check_momentum(momentum, "instance_norm")
     x = as_input(input, "instance_norm")
+    _no_complex("instance_norm", x, running_mean, running_var, weight, bias)
     if x.ndim < 2 or (x.ndim == 2 and use_input_stats):  # (N, C) with the running statistics: batch_norm's eval
         raise ValueError(f"instance_norm: expected an input of at least 3 dims (N, C, ...), or (N, C) with "
                          f"use_input_stats=False, got shape {x.shape}")
@@ -308,7 +312,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         raise ValueError(f"rms_norm: weight of shape {_data(weight).shape} must have normalized_shape {shape}")
     xd = x.data
     if eps is None:
-        eps = float(np.finfo(xd.dtype).eps) if xd.dtype.kind == "f" else float(np.finfo(np.float32).eps)
+        eps = float(np.finfo(xd.dtype).eps) if xd.dtype.kind in "fc" else float(np.finfo(np.float32).eps)
     axes = tuple(range(x.ndim - k, x.ndim))
     rstd = 1.0 / np.sqrt(np.mean(xd * xd, axis=axes, keepdims=True) + eps)
     xhat = xd * rstd
@@ -342,6 +346,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """``x / (k + alpha * mean of x**2 over a window of size channels) ** beta``: the window is centred on
     each channel (``size // 2`` before, ``(size - 1) // 2`` after, zero-padded), as ``F.local_response_norm``."""
     x = as_input(input, "local_response_norm")
+    _no_complex("local_response_norm", x)
     if x.ndim < 3:
         raise ValueError(f"local_response_norm: Expected 3D or higher dimensionality input (got {x.ndim} "
                          f"dimensions, shape {x.shape})")
