@@ -150,3 +150,27 @@ def test_numpy_put_along_axis_forms():
     assert a.tolist() == [[0.0, 0.0, 1.0], [2.0, 0.0, 0.0]]
     with pytest.raises(RuntimeError, match="requires grad"):  # into an array: the gradient would be lost
         np.put_along_axis(a, np.zeros((2, 1), int), npg.tensor([[1.0], [2.0]]), 1)
+
+
+@pytest.mark.parametrize("name,args,kwargs", [
+    ("tril_indices", (4,), {}), ("tril_indices", (3,), {"k": -1, "m": 5}), ("tril_indices", (0,), {}),
+    ("triu_indices", (4, 1), {}), ("triu_indices", (3,), {"k": 2, "m": 2}), ("diag_indices", (3, 2), {}),
+    ("diag_indices", (0,), {})])
+def test_index_constructors_as_numpy(name, args, kwargs):
+    """np.tril_indices / triu_indices / diag_indices (only the ``_from`` forms existed): int tensors as NumPy's."""
+    got, expected = getattr(npg, name)(*args, **kwargs), getattr(np, name)(*args, **kwargs)
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert np.asarray(g.data).dtype == e.dtype
+        np.testing.assert_array_equal(np.asarray(g.data), e)
+
+
+def test_triu_indices_select_with_torchs_gradient():
+    import torch
+    a = np.random.default_rng(0).standard_normal((4, 4))
+    x = npg.tensor(a)
+    (x[npg.triu_indices(4, 1)] ** 2).sum().backward()
+    t = torch.tensor(a, requires_grad=True)
+    i = torch.triu_indices(4, 4, 1)
+    (t[i[0], i[1]] ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12)

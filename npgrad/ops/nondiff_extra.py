@@ -30,8 +30,8 @@ __all__ = [
     'signbit', 'spacing', 'nextafter', 'isposinf', 'isneginf', 'gcd', 'lcm', 'left_shift', 'right_shift',
     'bitwise_left_shift', 'bitwise_right_shift', 'bitwise_invert', 'bitwise_not',
     'acos', 'acosh', 'asin', 'asinh', 'atan', 'atan2', 'atanh',
-    'histogram2d', 'histogramdd', 'histogram_bin_edges', 'diag_indices_from', 'tril_indices_from',
-    'triu_indices_from', 'ix_', 'ravel_multi_index', 'unravel_index', 'union1d', 'intersect1d', 'setdiff1d',
+    'histogram2d', 'histogramdd', 'histogram_bin_edges', 'diag_indices', 'diag_indices_from', 'tril_indices',
+    'tril_indices_from', 'triu_indices', 'triu_indices_from', 'ix_', 'ravel_multi_index', 'unravel_index', 'union1d', 'intersect1d', 'setdiff1d',
     'setxor1d', 'packbits', 'unpackbits', 'result_type', 'common_type', 'min_scalar_type', 'can_cast',
     'array2string', 'array_repr', 'array_str', 'einsum_path', 'may_share_memory', 'shares_memory',
     'apply_over_axes',
@@ -156,6 +156,12 @@ histogram_bin_edges = _passthrough(np.histogram_bin_edges, "The bin edges ``np.h
                                                            "``np.histogram_bin_edges`` (a float tensor).")
 
 # ---------------------------------------------------------------- indices
+diag_indices = _passthrough(np.diag_indices, "Indices of the main diagonal of an ``(n,) * ndim`` array, as "
+                                             "``np.diag_indices`` (one int tensor per axis).")
+tril_indices = _passthrough(np.tril_indices, "Indices of the lower triangle of an ``(n, m)`` array (diagonal offset "
+                                             "``k``; ``m`` defaults to ``n``), as ``np.tril_indices``.")
+triu_indices = _passthrough(np.triu_indices, "Indices of the upper triangle of an ``(n, m)`` array (diagonal offset "
+                                             "``k``; ``m`` defaults to ``n``), as ``np.triu_indices``.")
 diag_indices_from = _passthrough(np.diag_indices_from, "Indices of the main diagonal of a square ``arr``, as "
                                                        "``np.diag_indices_from`` (one int tensor per axis).")
 tril_indices_from = _passthrough(np.tril_indices_from, "Indices of the lower triangle of a 2-D ``arr`` (diagonal "
