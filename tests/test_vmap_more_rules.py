@@ -143,6 +143,7 @@ EXPECTED_LOOPS = {
     ("npg", "shares_memory"), ("npg", "may_share_memory"),   # a Python bool per sample
     ("npg", "ix_"), ("npg", "diag_indices_from"), ("npg", "tril_indices_from"),
     ("npg", "triu_indices_from"),        # index tensors built per sample (without a gradient; rare under vmap)
+    ("npg", "diag_indices"), ("npg", "tril_indices"), ("npg", "triu_indices"),  # (sizes from a batched value)
     ("npg", "compress"), ("npg", "extract"), ("npg", "trim_zeros"),  # output shape from a batched condition / values
     ("npg", "piecewise"),                # batched conditions: a different number of elements per sample
     ("npg", "full"), ("npg", "full_like"),   # a batched fill value (np.full writes it in with np.copyto)
