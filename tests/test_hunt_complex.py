@@ -174,3 +174,17 @@ def test_torch_only_order_ops_refuse_complex_input_as_torch(name):
         tf(torch.tensor(z))
     with pytest.raises(TypeError, match=f"{name.replace('_method', '')}: not defined for complex"):
         f(npg.tensor(z, requires_grad=False))
+
+
+@pytest.mark.parametrize("name", ["deg2rad", "rad2deg", "degrees", "radians"])
+def test_angle_conversions_refuse_complex_by_name(name):
+    """torch refuses deg2rad / rad2deg on complex; npgrad raised NumPy's bare 'ufunc not supported' TypeError
+    (and declared them holomorphic in complex_rules.py)."""
+    z = np.array([1 + 2j, -0.5j])
+    if hasattr(torch, name):
+        with pytest.raises(RuntimeError):
+            getattr(torch, name)(torch.tensor(z))
+    with pytest.raises(TypeError, match=r"(deg2rad|rad2deg): not defined for complex tensors"):
+        getattr(npg, name)(npg.tensor(z))
+    x = np.array([30.0, -90.0])
+    np.testing.assert_allclose(getattr(npg, name)(npg.tensor(x)).data, getattr(np, name)(x), rtol=1e-15)

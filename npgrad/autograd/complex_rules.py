@@ -38,7 +38,7 @@ def declare(kind, *ops):
 
 declare(HOLO, "add", "sub", "mul", "div", "pow", "neg", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt",
         "square", "reciprocal", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos", "arctan",
-        "arcsinh", "arccosh", "arctanh", "exp2", "deg2rad", "rad2deg", "logsumexp",
+        "arcsinh", "arccosh", "arctanh", "exp2", "logsumexp",
         "prod", "cumprod", "matmul", "einsum", "inv", "solve", "det",
         "linear",     # (bilinear in input and weight, plus the bias)
         "rms_norm")   # (x / sqrt(mean(x * x) + eps), holomorphic in x as PyTorch's decomposition)

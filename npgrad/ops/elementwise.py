@@ -36,7 +36,7 @@ DIAG = "diag"  # the jvp column: the VJP's formula (an elementwise op's Jacobian
 # Ops defined for real numbers only (PyTorch raises for complex input): a complex argument raises a TypeError
 # naming the op, even without gradients. The holomorphic ops' complex rule: npgrad/autograd/complex_rules.py.
 REAL_ONLY = frozenset((
-    "relu", "floor", "ceil", "round", "trunc", "fix", "rint", "cbrt",
+    "relu", "floor", "ceil", "round", "trunc", "fix", "rint", "cbrt", "deg2rad", "rad2deg",
     "maximum", "minimum", "floor_divide", "remainder", "arctan2", "hypot", "logaddexp", "logaddexp2", "fmax",
     "fmin", "fmod", "copysign", "heaviside", "less", "less_equal", "greater", "greater_equal", "clip"))
 
