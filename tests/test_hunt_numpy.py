@@ -150,3 +150,23 @@ def test_logaddexp2_reduce_gradient_matches_torch(dtype):
     ((torch.logsumexp(t * ln2, 1) / ln2) * torch.arange(3.0, dtype=t.dtype)).sum().backward()
     assert x.grad.dtype == dtype
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("name", ["nanmean", "nanvar", "nanstd"])
+@pytest.mark.parametrize("axis", [0, -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_nan_moments_of_a_0d_input_take_axis_0_as_numpy(name, axis, keepdims):
+    """NumPy's nan-moments take axis 0 / -1 of a 0-d array as the whole array (as np.sum does); npgrad raised
+    AxisError. The gradient is the whole array's (finite differences: 1 for the mean, 0 for var and std)."""
+    a = np.array(3.0)
+    x = npg.tensor(a)
+    r = getattr(npg, name)(x, axis=axis, keepdims=keepdims)
+    e = getattr(np, name)(a, axis=axis, keepdims=keepdims)
+    assert r.shape == np.shape(e)
+    np.testing.assert_allclose(r.data, e)
+    r.sum().backward()
+    h = 1e-6
+    fd = (getattr(np, name)(a + h) - getattr(np, name)(a - h)) / (2 * h)
+    np.testing.assert_allclose(x.grad.data, fd, atol=1e-8)
+    with pytest.raises(np.exceptions.AxisError, match="out of bounds"):
+        getattr(npg, name)(x, axis=1)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..tensor import Tensor, _wrap
 from ._util import (all_values, as_input, batching_rule, cast_for, integer_dtype_moment, normalize_axis,
-                    normalize_one_axis, refuse_out)
+                    normalize_one_axis, refuse_out, zero_d_axis)
 from .complex import conj, imag, real
 from .elementwise import clip, sqrt, where
 from .index import getitem
@@ -158,6 +158,7 @@ def _count(mask, axis, keepdims, dtype):
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
     """Mean ignoring NaNs (NaN for an all-NaN slice), as ``np.nanmean``; differentiable."""
     refuse_out("nanmean", out)
+    axis = zero_d_axis(axis, np.ndim(getattr(a, "data", a)))  # (NumPy's: axis 0 or -1 of a 0-d input)
     r = integer_dtype_moment("nanmean", a, dtype, axis=axis, keepdims=keepdims)
     if r is not None:
         return r
@@ -173,6 +174,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Variance ignoring NaNs, with ``ddof``, as ``np.nanvar``; differentiable."""
     refuse_out("nanvar", out)
+    axis = zero_d_axis(axis, np.ndim(getattr(a, "data", a)))  # (NumPy's: axis 0 or -1 of a 0-d input)
     r = integer_dtype_moment("nanvar", a, dtype, axis=axis, ddof=ddof, keepdims=keepdims)
     if r is not None:
         return r
