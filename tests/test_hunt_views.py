@@ -68,3 +68,42 @@ def test_jacfwd_of_a_function_writing_in_place_into_a_copy_of_its_input_as_torch
 def _through(write, y):
     write(y)
     return y
+
+
+X = np.array([[0.3, -1.2, 0.8, 0.5], [1.5, -0.4, 0.1, -0.9], [-0.7, 0.9, 2.0, 0.2]])
+CX = np.arange(1.0, 13.0).reshape(3, 4) / 4
+SOFTMAXES = {"softmax": lambda y: y.softmax(1), "log_softmax": lambda y: y.log_softmax(1),
+             "softmax along dim 0": lambda y: y.softmax(0)}
+WRITES = {"mul_ the input": ("input", lambda t: t.mul_(2)), "a row of the input": ("input", lambda t: t[1].zero_()),
+          "the input through a transposed view": ("input", lambda t: t.T[::2].add_(1)),
+          "mul_ the output": ("output", lambda t: t.mul_(2)), "a column of the output": ("output", lambda t: t[:, 1].zero_())}
+
+
+def _softmax_then_write(lib, op, write, dtype):
+    """``z = op(y)`` for ``y = x * 1``, a write into ``y`` or ``z``, then the gradient of ``sum(CX * z)``."""
+    T = torch if lib == "torch" else npg
+    x = T.tensor(X.astype(dtype), requires_grad=True)
+    y = x * 1
+    z = SOFTMAXES[op](y)
+    where, fn = WRITES[write]
+    fn(y if where == "input" else z)
+    (z * T.tensor(CX.astype(dtype))).sum().backward()
+    return np.asarray(z.detach() if lib == "torch" else z.data), np.asarray(x.grad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("write", list(WRITES))
+@pytest.mark.parametrize("op", list(SOFTMAXES))
+def test_softmax_reads_only_its_output_as_torch(op, write, dtype):
+    """softmax and log_softmax differentiate through their output: writing into their input after them is fine
+    (npgrad kept the input and refused it), writing into their output raises, as in PyTorch."""
+    try:
+        want = _softmax_then_write("torch", op, write, dtype)
+    except RuntimeError as e:
+        assert "modified by an inplace operation" in str(e)
+        with pytest.raises(RuntimeError, match=f"gradient of '{op.split()[0]}' \\(its output"):
+            _softmax_then_write("npgrad", op, write, dtype)
+        return
+    for got, w in zip(_softmax_then_write("npgrad", op, write, dtype), want):
+        assert got.dtype == dtype
+        assert_close(got, w, what=f"{op}, {write}")
