@@ -72,8 +72,21 @@ def _through(write, y):
 
 X = np.array([[0.3, -1.2, 0.8, 0.5], [1.5, -0.4, 0.1, -0.9], [-0.7, 0.9, 2.0, 0.2]])
 CX = np.arange(1.0, 13.0).reshape(3, 4) / 4
-SOFTMAXES = {"softmax": lambda y: y.softmax(1), "log_softmax": lambda y: y.log_softmax(1),
-             "softmax along dim 0": lambda y: y.softmax(0)}
+def _F(y):
+    return torch.nn.functional if isinstance(y, torch.Tensor) else npg.nn.functional
+
+
+def _linalg(y):
+    return torch.linalg if isinstance(y, torch.Tensor) else npg.linalg
+
+
+# ops whose backward reads only their output, or only their input: a write into the other is fine, as in PyTorch
+OPS = {"softmax": lambda y: y.softmax(1), "log_softmax": lambda y: y.log_softmax(1),
+       "softmax along dim 0": lambda y: y.softmax(0),
+       "gelu": lambda y: _F(y).gelu(y), "gelu tanh": lambda y: _F(y).gelu(y, approximate="tanh"),
+       "silu": lambda y: _F(y).silu(y), "softplus": lambda y: _F(y).softplus(y),
+       "inv": lambda y: _linalg(y).inv(y[:, :3]).repeat(1, 2)[:, :4] if isinstance(y, torch.Tensor)
+       else npg.concatenate([npg.linalg.inv(y[:, :3])] * 2, axis=1)[:, :4]}
 WRITES = {"mul_ the input": ("input", lambda t: t.mul_(2)), "a row of the input": ("input", lambda t: t[1].zero_()),
           "the input through a transposed view": ("input", lambda t: t.T[::2].add_(1)),
           "mul_ the output": ("output", lambda t: t.mul_(2)), "a column of the output": ("output", lambda t: t[:, 1].zero_())}
@@ -84,7 +97,7 @@ def _softmax_then_write(lib, op, write, dtype):
     T = torch if lib == "torch" else npg
     x = T.tensor(X.astype(dtype), requires_grad=True)
     y = x * 1
-    z = SOFTMAXES[op](y)
+    z = OPS[op](y)
     where, fn = WRITES[write]
     fn(y if where == "input" else z)
     (z * T.tensor(CX.astype(dtype))).sum().backward()
@@ -93,15 +106,16 @@ def _softmax_then_write(lib, op, write, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("write", list(WRITES))
-@pytest.mark.parametrize("op", list(SOFTMAXES))
-def test_softmax_reads_only_its_output_as_torch(op, write, dtype):
-    """softmax and log_softmax differentiate through their output: writing into their input after them is fine
-    (npgrad kept the input and refused it), writing into their output raises, as in PyTorch."""
+@pytest.mark.parametrize("op", list(OPS))
+def test_a_write_into_a_value_backward_does_not_read_is_fine_as_torch(op, write, dtype):
+    """softmax, log_softmax and inv differentiate through their output, gelu, silu and softplus through their input:
+    a write into the other one after the op is fine (npgrad checked both, as the ops declared nothing, and refused
+    it); a write into the value read raises, as in PyTorch."""
     try:
         want = _softmax_then_write("torch", op, write, dtype)
     except RuntimeError as e:
         assert "modified by an inplace operation" in str(e)
-        with pytest.raises(RuntimeError, match=f"gradient of '{op.split()[0]}' \\(its output"):
+        with pytest.raises(RuntimeError, match=f"gradient of '{op.split()[0]}' \\(its "):
             _softmax_then_write("npgrad", op, write, dtype)
         return
     for got, w in zip(_softmax_then_write("npgrad", op, write, dtype), want):

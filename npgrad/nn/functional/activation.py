@@ -205,6 +205,10 @@ def softmax(input, dim=None, dtype=None):
 # into it after the op is fine
 _versions.reads("softmax", "y")
 _versions.reads("log_softmax", "y")
+# gelu, silu and softplus differentiate through their input (and arrays of their own): their output may be written
+_versions.reads("gelu", "x")
+_versions.reads("silu", "x")
+_versions.reads("softplus", "x")
 
 
 def log_softmax(input, dim=None, dtype=None):
