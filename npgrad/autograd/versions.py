@@ -53,13 +53,15 @@ def _owner(a):
     return a
 
 
-def bump(array, op):
-    """Count a write into ``array``'s memory by ``op`` (a name for error messages)."""
+def bump(array, op, at=None):
+    """Count a write into ``array``'s memory by ``op`` (a name for error messages). ``at``: the creation number
+    the write takes, when it must come before nodes already recorded (npgrad/ops/inplace.py's ``write``: just
+    before the in-place op's node, whose VJPs and tangents read the values written); else a new one."""
     global horizon
     if isinstance(array, Tensor):
         array = array.data
-    seq = _next_seq()
-    horizon = seq
+    seq = _next_seq() if at is None else at
+    horizon = max(horizon, seq)
     owner = _owner(array)
     entry = _writes.get(id(owner))
     if entry is None or entry.ref() is not owner:
@@ -70,7 +72,10 @@ def bump(array, op):
         except TypeError:  # not weak-referenceable: nothing to check later
             return
         _writes[key] = entry
-    entry.seqs.append(seq)
+    if at is None or not entry.seqs or entry.seqs[-1] < seq:
+        entry.seqs.append(seq)
+    else:
+        bisect.insort(entry.seqs, seq)
     entry.op = op
     if len(entry.seqs) > 2 * _HISTORY:
         entry.dropped += len(entry.seqs) - _HISTORY

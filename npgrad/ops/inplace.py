@@ -206,6 +206,7 @@ def write(x, op, apply, copy_old=False, counted=False):
         raise read_only(x, op)
     old = snapshot(x, copy=copy_old)
     _move_hooks(x, old)
+    start = _next_seq()
     try:
         node = apply(old)
         if not node._requires_grad and _state.enabled and old._requires_grad:
@@ -227,12 +228,16 @@ def write(x, op, apply, copy_old=False, counted=False):
     if node.data is not x.data:
         np.copyto(x.data, node.data, casting="same_kind")
         node.data = x.data  # the graph keeps no second copy of the values
+    fresh = node._vjps is not None and node._seq > start
     if not counted:
-        _versions.bump(x.data, op)
+        # the write comes just before the node apply recorded (the ops apply recorded before it may have saved the
+        # overwritten values), so that the node and the ops recorded after it, such as those of its tangent under
+        # forward AD, which may read the values written, are newer than the write
+        _versions.bump(x.data, op, at=node._seq - 0.5 if fresh else None)
     if not node._requires_grad:  # forward AD without a graph: only the tangents change
         _write_tangents(x, node)
         return x
-    if node._vjps is not None:
+    if node._vjps is not None and not fresh:
         node._seq = _next_seq()  # newer than the write: its VJPs may read the value just written
     info = _view_of(x)
     if info is None:

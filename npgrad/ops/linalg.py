@@ -20,6 +20,7 @@ import operator
 
 import numpy as np
 
+from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap
 from ._matrix import LinAlgError, check_matrix, eye_like, is_complex, lapack, mH, mT, matrix_arg, tril
 from ._util import batching_rule, data_of, zeros_grad
@@ -139,6 +140,9 @@ def inv(a):
     with lapack("inv", ad.shape):
         out = np.linalg.inv(ad)
     return _make(out, "inv", (a,), (ad,), (_inv_vjp,), (lambda t, y, a: -np.matmul(y, np.matmul(t, y)),))
+
+
+_versions.reads("inv", "y")  # its VJP and JVP read the inverse only: the matrix may be written after
 
 
 def _solve_vjp_b(g, y, a, b):  # gb = a^-T g

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from ...autograd import versions as _versions
 from ...ops import elementwise as _ew
 from ...ops._util import as_input, normalize_axis
 from ...ops._util import batching_rule as _batching_rule
@@ -181,7 +182,7 @@ def softmax(input, dim=None, dtype=None):
             return r
     x, xd, ax = _softmax_input(input, dim, dtype, "softmax")
     if xd.ndim == 0:
-        return _make(np.ones_like(xd), "softmax", (x,), (xd,), (lambda g, y, x: g * 0,), (lambda t, y, x: t * 0,))
+        return _make(np.ones_like(xd), "softmax", (x,), (None,), (lambda g, y, x: g * 0,), (lambda t, y, x: t * 0,))
     e = xd - _max(xd, ax)
     np.exp(e, out=e)
     e /= _sum_reduce(e, axis=ax, keepdims=True)
@@ -197,7 +198,17 @@ def softmax(input, dim=None, dtype=None):
         np.subtract(g, s, out=out)
         out *= y
         return out
-    return _make(e, "softmax", (x,), (xd,), (vjp,), (vjp,))  # its Jacobian diag(y) - y y^T is symmetric
+    return _make(e, "softmax", (x,), (None,), (vjp,), (vjp,))  # its Jacobian diag(y) - y y^T is symmetric
+
+
+# softmax and log_softmax differentiate through their output only (as PyTorch's): the input is not kept, and writing
+# into it after the op is fine
+_versions.reads("softmax", "y")
+_versions.reads("log_softmax", "y")
+# gelu, silu and softplus differentiate through their input (and arrays of their own): their output may be written
+_versions.reads("gelu", "x")
+_versions.reads("silu", "x")
+_versions.reads("softplus", "x")
 
 
 def log_softmax(input, dim=None, dtype=None):
@@ -208,7 +219,7 @@ def log_softmax(input, dim=None, dtype=None):
             return r
     x, xd, ax = _softmax_input(input, dim, dtype, "log_softmax")
     if xd.ndim == 0:
-        return _make(np.zeros_like(xd), "log_softmax", (x,), (xd,), (lambda g, y, x: g * 0,),
+        return _make(np.zeros_like(xd), "log_softmax", (x,), (None,), (lambda g, y, x: g * 0,),
                      (lambda t, y, x: t * 0,))
     z = xd - _max(xd, ax)
     if xd.shape[ax]:  # (along an empty dim there is nothing to normalize, and log(0) would warn)
@@ -223,7 +234,7 @@ def log_softmax(input, dim=None, dtype=None):
 
     def jvp(t, y, x):
         return t - (np.exp(y) * t).sum(axis=ax, keepdims=True)
-    return _make(z, "log_softmax", (x,), (xd,), (vjp,), (jvp,))
+    return _make(z, "log_softmax", (x,), (None,), (vjp,), (jvp,))
 
 
 def _log_sigmoid(x):
