@@ -295,7 +295,12 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         if isinstance(v, _Tensor) and v._requires_grad and _state.enabled:
             raise NotImplementedError(f"solve_ivp: {name} is not differentiable; use odeint for gradients with "
                                       f"respect to the times")
-    t0, tf = (float(_np.asarray(v.data if isinstance(v, _Tensor) else v)) for v in t_span)
+    try:
+        t0, tf = (float(_np.asarray(v.data if isinstance(v, _Tensor) else v)) for v in t_span)
+    except (TypeError, ValueError):
+        raise ValueError(f"solve_ivp: t_span must be a pair of numbers (t0, tf), got {t_span!r}") from None
+    if not (_np.isfinite(t0) and _np.isfinite(tf)):
+        raise ValueError(f"solve_ivp: t_span must be finite, got t_span = ({t0}, {tf})")
     if args is not None and not isinstance(args, tuple):
         try:                                    # as SciPy: any sequence that unpacks (a list, an array)
             args = tuple(args)
@@ -328,6 +333,8 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         t_eval = _np.asarray(t_eval.data if isinstance(t_eval, _Tensor) else t_eval, _np.float64)
         if t_eval.ndim != 1:
             raise ValueError(f"solve_ivp: t_eval must be 1-dimensional, got shape {t_eval.shape}")
+        if not _np.isfinite(t_eval).all():
+            raise ValueError(f"solve_ivp: t_eval must be finite, got {t_eval!r}")
         if (t_eval < min(t0, tf)).any() or (t_eval > max(t0, tf)).any():
             raise ValueError(f"solve_ivp: values in t_eval are not within t_span = ({t0}, {tf})")
         d = _np.diff(t_eval)
