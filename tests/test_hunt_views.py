@@ -121,3 +121,25 @@ def test_a_write_into_a_value_backward_does_not_read_is_fine_as_torch(op, write,
     for got, w in zip(_softmax_then_write("npgrad", op, write, dtype), want):
         assert got.dtype == dtype
         assert_close(got, w, what=f"{op}, {write}")
+
+
+def test_leaky_relu_reads_only_its_input_as_torch():
+    """leaky_relu declared nothing, so a write into its output raised where torch's backward (which reads only
+    the input) goes on; a write into its input raises in both."""
+    a = np.array([0.5, -1.0, 2.0, -0.25])
+    for dtype in (np.float32, np.float64):
+        grads = []
+        for lib in (npg, torch):
+            x = npg.tensor(a.astype(dtype)) if lib is npg else torch.tensor(a.astype(dtype), requires_grad=True)
+            y = lib.nn.functional.leaky_relu(x * 1, 0.1)
+            y.mul_(2)
+            (y * y).sum().backward()
+            grads.append(np.asarray(x.grad.data if lib is npg else x.grad.numpy()))
+        np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
+        for lib in (npg, torch):
+            x = npg.tensor(a.astype(dtype)) if lib is npg else torch.tensor(a.astype(dtype), requires_grad=True)
+            h = x * 1
+            y = lib.nn.functional.leaky_relu(h, 0.1)
+            h.mul_(2)
+            with pytest.raises(RuntimeError):
+                y.sum().backward()

@@ -142,6 +142,9 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return _make(out, "leaky_relu", (x,), (xd,), vjps, vjps)  # elementwise: JVP = VJP formula
 
 
+_versions.reads("leaky_relu", "x")  # (its input only, as PyTorch's: a write into the output is allowed)
+
+
 def _softmax_dim(ndim, dim, name):
     if dim is None:
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
