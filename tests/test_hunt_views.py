@@ -143,3 +143,42 @@ def test_leaky_relu_reads_only_its_input_as_torch():
             h.mul_(2)
             with pytest.raises(RuntimeError):
                 y.sum().backward()
+
+
+@pytest.mark.parametrize("name,shape", [("avg_pool1d", (2, 3, 6)), ("avg_pool2d", (2, 3, 6, 6)),
+                                        ("avg_pool3d", (1, 2, 4, 4, 4))])
+def test_avg_pool_reads_no_value_writes_around_it_are_allowed(name, shape):
+    """avg_pool's backward reads no value (only its divisors): a write into its output gives torch's gradient
+    (npgrad raised, declaring nothing), and one into its input leaves the pool's gradient as without it (torch
+    raises there, as its node saves the input: npgrad saves nothing)."""
+    a = np.random.default_rng(0).standard_normal(shape)
+    ref = None
+    for lib in (torch, npg):
+        x = npg.tensor(a) if lib is npg else torch.tensor(a, requires_grad=True)
+        y = getattr(lib.nn.functional, name)(x * 1, 2)
+        y.mul_(2)
+        (y * y).sum().backward()
+        g = np.asarray(x.grad.data if lib is npg else x.grad.numpy())
+        if ref is None:
+            ref = g
+    np.testing.assert_allclose(g, ref, rtol=1e-12)
+    t = torch.tensor(a, requires_grad=True)
+    getattr(torch.nn.functional, name)(t * 1, 2).sum().backward()
+    x = npg.tensor(a)
+    h = x * 1
+    y = getattr(npg.nn.functional, name)(h, 2)
+    h.mul_(-3)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("write", ["output", "input"])
+def test_max_pool_refuses_a_write_into_what_its_backward_compares(write):
+    """max_pool's backward finds each window's maximum by comparing its input with its output (lazily), so a
+    write into either raises rather than moving the gradient."""
+    x = npg.tensor(np.random.default_rng(1).standard_normal((2, 3, 6, 6)))
+    h = x * 1
+    y = npg.nn.functional.max_pool2d(h, 2)
+    (y if write == "output" else h).mul_(-2)
+    with pytest.raises(RuntimeError, match="in-place|inplace"):
+        (y * 1).sum().backward()

@@ -5,6 +5,7 @@ import operator
 
 import numpy as np
 
+from ..autograd import versions as _versions
 from ..tensor import Tensor, _make
 from .shape import expand_dims, reshape
 
@@ -76,19 +77,25 @@ def _is_tensor(*xs):
 # ============================================================================ window geometry
 def _linear_pair(name, raw, name_t, raw_t):
     """A linear map and its transpose, each the other's VJP: raw NumPy on arrays, a recorded op on
-    Tensors (the create_graph path), so the pair is closed under differentiation to any order."""
+    Tensors (the create_graph path), so the pair is closed under differentiation to any order. A linear map's
+    VJP reads no value (declared to autograd/versions.py), so nothing is saved."""
     def apply(x, *args):
         if isinstance(x, Tensor):
-            return _make(raw(x.data, *args), name, (x,), (x.data,), (lambda g, y, x: transpose(g, *args),),
+            return _make(raw(x.data, *args), name, (x,), _NONE, (lambda g, y, x: transpose(g, *args),),
                          (lambda t, y, x: apply(t, *args),))  # linear: the JVP is the map itself
         return raw(x, *args)
 
     def transpose(g, *args):
         if isinstance(g, Tensor):
-            return _make(raw_t(g.data, *args), name_t, (g,), (g.data,), (lambda h, y, g: apply(h, *args),),
+            return _make(raw_t(g.data, *args), name_t, (g,), _NONE, (lambda h, y, g: apply(h, *args),),
                          (lambda t, y, g: transpose(t, *args),))
         return raw_t(g, *args)
+    _versions.reads(name, "")
+    _versions.reads(name_t, "")
     return apply, transpose
+
+
+_NONE = (None,)  # the saved values of an op whose VJP reads none (shared)
 
 
 def _span(out, K, s, d):

@@ -12,6 +12,7 @@ import operator
 
 import numpy as np
 
+from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap
 from .contract import einsum
 from .index import take_along_axis
@@ -207,6 +208,15 @@ _max_scatter_any, _max_gather_any = _linear_pair("max_pool_backward", _max_scatt
                                                 "max_pool_gather", _max_gather_raw)
 
 
+# What average pooling's VJP reads: no value (only the divisors): nothing is saved, and a write into its input or
+# output is allowed, as PyTorch's (autograd/versions.py). Max pooling's VJP reads both: its maxima's positions
+# are found lazily (_Argmax) by comparing the (padded) input with the output, so it saves the input and, declaring
+# nothing, is checked on both.
+_NOTHING = (None,)
+for _nd in (1, 2, 3):
+    _versions.reads(f"avg_pool{_nd}d", "")
+
+
 def _pool_input(kind, nd, input):
     """A pool's name for messages, its input, the input's batched data, and whether it came unbatched."""
     where = _name(kind, nd)
@@ -316,7 +326,7 @@ def _avg_pool_nd(nd, input, kernel_size, stride, padding, ceil_mode, count_inclu
         raise ValueError(f"{where}: input of shape {xd.shape} is smaller than kernel_size {geom[0]}, as PyTorch")
     div = _avg_divisor(geom, count_include_pad, divisor_override)
     if isinstance(x, Tensor):
-        out = _make(_window_sum_raw(xd, geom, div), where, (x,), (xd,),
+        out = _make(_window_sum_raw(xd, geom, div), where, (x,), _NOTHING,
                     (lambda g, y, x: _window_sum_t_any(g, geom, div),),
                     (lambda t, y, x: _window_sum_any(t, geom, div),))  # linear
     else:
