@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 
 from ...autograd import versions as _versions
+from ...ops.elementwise import real_only_error
 from ...tensor import Tensor, _make
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
@@ -38,16 +39,16 @@ def _float_target(t, x):
 
 def _no_complex(name, *xs):
     """Refuse complex values for ``name``, an op PyTorch does not define on complex tensors (its kernels raise
-    "not implemented for 'ComplexFloat'"): a TypeError naming the op and the dtype, where NumPy would compare
-    complex numbers lexicographically or drop their imaginary parts. ``xs``: Tensors, arrays or numbers (None
-    is skipped); their dtype is read, never their values (a batched tensor passes inside vmap)."""
+    "not implemented for 'ComplexFloat'"): the real-only ops' TypeError (ops/elementwise.py: real_only_error),
+    where NumPy would compare complex numbers lexicographically or drop their imaginary parts. ``xs``: Tensors,
+    arrays or numbers (None is skipped); their dtype is read, never their values (a batched tensor passes inside
+    vmap)."""
     for x in xs:
         if x is None:
             continue
         dt = np.dtype(x.dtype) if hasattr(x, "dtype") else np.asarray(x).dtype
         if dt.kind == "c":
-            raise TypeError(f"{name}: not implemented for complex tensors (got {dt}), as in PyTorch; apply it "
-                            f"to z.real, z.imag or npg.abs(z)")
+            raise real_only_error(name, dt)
 
 
 def _is_graph(x):
