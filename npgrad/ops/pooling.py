@@ -17,8 +17,8 @@ from ..tensor import Tensor, _make, _wrap
 from .contract import einsum
 from .index import take_along_axis
 from .shape import reshape
-from ._conv_geometry import (_name, _alloc, _array, _batched, _gather_slices, _ints, _linear_pair, _padded, _positive,
-                             _same_layout, _scatter_slices, _span, _unbatch)
+from ._conv_geometry import (_NONE, _name, _alloc, _array, _batched, _gather_slices, _ints, _linear_pair, _padded,
+                             _positive, _same_layout, _scatter_slices, _span, _unbatch)
 
 _tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
 
@@ -212,7 +212,6 @@ _max_scatter_any, _max_gather_any = _linear_pair("max_pool_backward", _max_scatt
 # output is allowed, as PyTorch's (autograd/versions.py). Max pooling's VJP reads both: its maxima's positions
 # are found lazily (_Argmax) by comparing the (padded) input with the output, so it saves the input and, declaring
 # nothing, is checked on both.
-_NOTHING = (None,)
 for _nd in (1, 2, 3):
     _versions.reads(f"avg_pool{_nd}d", "")
 
@@ -326,7 +325,7 @@ def _avg_pool_nd(nd, input, kernel_size, stride, padding, ceil_mode, count_inclu
         raise ValueError(f"{where}: input of shape {xd.shape} is smaller than kernel_size {geom[0]}, as PyTorch")
     div = _avg_divisor(geom, count_include_pad, divisor_override)
     if isinstance(x, Tensor):
-        out = _make(_window_sum_raw(xd, geom, div), where, (x,), _NOTHING,
+        out = _make(_window_sum_raw(xd, geom, div), where, (x,), _NONE,
                     (lambda g, y, x: _window_sum_t_any(g, geom, div),),
                     (lambda t, y, x: _window_sum_any(t, geom, div),))  # linear
     else:
