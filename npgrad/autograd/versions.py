@@ -116,7 +116,8 @@ def reads(op, *grads):
     letters: ``y`` the output, ``a``, ``b``, ``c``... the inputs in order (``x`` is ``a``); one string
     stands for every VJP. Only values count, not shapes or dtypes. Backward then refuses only a node whose
     read values were overwritten in place, as PyTorch does; an op that declares nothing is checked on its
-    output and everything it saved (at worst an error PyTorch would not give, never a wrong gradient)."""
+    output and everything it saved (at worst an error PyTorch would not give, never a wrong gradient), and
+    so is an input past those declared (a variable number of operands: einsum)."""
     if not grads:
         raise ValueError(f"reads({op!r}): name what the VJPs read ('' for nothing)")
     by = tuple(tuple(sorted({0 if c == "y" else _LETTERS.index(c) + 1 for c in names.replace("x", "a")}))
@@ -135,7 +136,7 @@ def reads_input(op, i, grads):
     by = _READS_BY.get(op)
     if by is None:
         return True
-    return any(i + 1 in by[j if len(by) > 1 else 0] for j in grads)
+    return any(j >= len(by) > 1 or i + 1 in by[j if len(by) > 1 else 0] for j in grads)
 
 
 def as_of(t, saved=None):
@@ -155,7 +156,7 @@ def as_of(t, saved=None):
         positions = ()
         for j, p in enumerate(t._parents):
             if isinstance(p, Tensor) and p._requires_grad:
-                positions += by[j]
+                positions += by[j] if j < len(by) else tuple(range(1 + len(saved or ())))
     if positions:
         values = (t.data,) + tuple(saved or ())
         for i in positions:

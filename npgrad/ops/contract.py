@@ -370,6 +370,11 @@ def einsum(subscripts, *operands, optimize="greedy"):
     return _record(out, "einsum", tuple(operands), tuple(datas), vjps, _einsum_jvps(spec, len(operands)))
 
 
+# einsum's VJP for operand k reads the other operands, not its own nor the output (as torch's); declared for as
+# many operands as autograd/versions.py has letters, and an operand past those is checked on every value
+_versions.reads("einsum", *(_versions._LETTERS.replace(c, "") for c in _versions._LETTERS))
+
+
 @functools.lru_cache(maxsize=256)
 def _einsum_jvps(spec, n):
     """einsum is linear in each operand: the JVP for operand ``k`` is the same einsum with its tangent there."""

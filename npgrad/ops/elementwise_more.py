@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from . import _edge_rules as _er
+from ..autograd import versions as _versions
 from ._util import as_input, zeros_grad
 from ..tensor import is_complex_value
 from .elementwise import _LN2, DIAG, Exact, _make, _tm, binary, unary
@@ -22,6 +23,7 @@ def _zero(g, y, *inputs):  # piecewise-constant ops: a zero gradient, as PyTorch
 
 
 def _sinc_vjp(g, y, x):   # d sinc(x)/dx = (cos(pi x) - sinc(x)) / x, and 0 at x = 0 (as torch.sinc)
+    # (sinc recomputed from x, not read from y: torch's reads only x, so the output may be written in place)
     # Below |x| = 0.1 its Taylor series pi^2 x sum_k c_k (pi x)^(2k-2): the quotient cancels there (its
     # derivative at x = 1e-9 came out -pi^2, not -pi^2/3)
     small = np.abs(x) < 0.1
@@ -30,7 +32,7 @@ def _sinc_vjp(g, y, x):   # d sinc(x)/dx = (cos(pi x) - sinc(x)) / x, and 0 at x
     series = _SINC_SERIES[-1]
     for c in _SINC_SERIES[-2::-1]:
         series = series * u + c
-    return g * np.where(small, series * (_PI * _PI) * x, (np.cos(xs * _PI) - y) / xs)
+    return g * np.where(small, series * (_PI * _PI) * x, (np.cos(xs * _PI) - np.sinc(xs)) / xs)
 
 
 _SINC_SERIES = tuple((-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 7))
@@ -76,7 +78,7 @@ arccosh    = unary("arccosh",    np.arccosh,     lambda g, y, x: g / (np.sqrt(x 
 arctanh    = unary("arctanh",    np.arctanh,     lambda g, y, x: g / (1.0 - x * x), DIAG, "x")
 exp2       = unary("exp2",       np.exp2,        lambda g, y, x: g * y * _LN2, DIAG, "y")
 cbrt       = unary("cbrt",       np.cbrt,        _cbrt_vjp, DIAG, "y")
-sinc       = unary("sinc",       np.sinc,        _sinc_vjp, DIAG, "xy", complex_op=lambda z: _sinc_complex(z))
+sinc       = unary("sinc",       np.sinc,        _sinc_vjp, DIAG, "x", complex_op=lambda z: _sinc_complex(z))
 deg2rad    = unary("deg2rad",    np.deg2rad,     lambda g, y, x: g * _D2R, DIAG, "")
 rad2deg    = unary("rad2deg",    np.rad2deg,     lambda g, y, x: g * _R2D, DIAG, "")
 trunc      = unary("trunc",      np.trunc,       _zero, DIAG, "")
@@ -150,6 +152,9 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     x = as_input(x, "nan_to_num")
     out = np.nan_to_num(x.data, copy=True, nan=nan, posinf=posinf, neginf=neginf)
     return _make(out, "nan_to_num", (x,), (x.data,), _NAN_TO_NUM_VJPS, _NAN_TO_NUM_VJPS)  # JVP: DIAG
+
+
+_versions.reads("nan_to_num", "x")  # (where x is finite: npgrad/autograd/versions.py)
 
 
 _NAN_TO_NUM_VJPS = Exact((lambda g, y, x: np.where(np.isfinite(x), g, 0.0),))

@@ -126,6 +126,10 @@ def slogdet(a):
     return SlogdetResult(_make(np.asarray(sign), "slogdet_sign", (a,), (ad,), (_sign_vjp,), (_sign_jvp,)), logabs)
 
 
+_versions.reads("slogdet", "x")        # (npgrad/autograd/versions.py) logabsdet's VJP solves with A alone,
+_versions.reads("slogdet_sign", "xy")  # the sign's reads the sign too
+
+
 # ---------------------------------------------------------------------------------- inv / solve
 def _inv_vjp(g, y, a):
     yT = mT(y)

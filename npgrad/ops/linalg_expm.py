@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ..autograd import versions as _versions
 from ..autograd.complex_rules import OWN, declare
 from ..tensor import Tensor, _make
 from ._matrix import mH, matrix_arg
@@ -207,6 +208,9 @@ def expm(A):
     any order: the gradient is the Fréchet derivative ``L(A^H, G)``, as PyTorch's."""
     ad = matrix_arg(A, "expm", square=True, complex_ok=True)
     return _make(expm_np(ad), "expm", (A,), (ad,), (_vjp,), (_jvp,))
+
+
+_versions.reads("expm", "x")  # the Fréchet derivative at A (npgrad/autograd/versions.py): not the output
 
 
 def matrix_exp(A):

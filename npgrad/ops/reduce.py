@@ -207,6 +207,10 @@ def std(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE
     return _make(out, "std", (x,), (x.data,), (vjp,), _weighted_sum_jvp(vjp, axes, keepdims))
 
 
+_versions.reads("var", "x")   # var's VJP reads its input (2 g (x - mean) / dof), std's its output too
+_versions.reads("std", "xy")
+
+
 def out_of_range(out, ord):
     """Where a result computed from a sum of powers ``|x|^ord`` NumPy did not scale (a norm, a std) may be wrong:
     inf, or so small that the powers summed were subnormal (precision lost) or 0. (A zero vector or a constant

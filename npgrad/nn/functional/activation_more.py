@@ -157,15 +157,10 @@ def hardshrink(input, lambd=0.5):
 
 @batching_rule("pointwise")
 def tanhshrink(input):
-    """``x - tanh(x)``."""
+    """``x - tanh(x)``, composed of the two ops as in torch: its backward reads tanh's output only, so both ``x``
+    and the result may be written in place afterwards."""
     x = _float_input(input, "tanhshrink")
-    xd = x.data
-    out = xd - np.tanh(xd)
-
-    def vjp(g, y, x):
-        t = np.tanh(x)
-        return g * (t * t)
-    return _pointwise("tanhshrink", x, out, vjp)
+    return x - _ew.tanh(x)
 
 
 @batching_rule("pointwise")
@@ -348,5 +343,5 @@ _INPLACE = {"elu": elu_, "selu": selu_, "celu": celu_, "hardtanh": hardtanh_, "r
 
 # What the VJPs above read (npgrad/autograd/versions.py): only their input (rrelu's noise is its own).
 for _name in ("elu", "selu", "celu", "hardtanh", "hardswish", "hardsigmoid", "softshrink", "hardshrink",
-              "tanhshrink", "threshold", "softsign", "mish", "logsigmoid", "rrelu"):
+              "threshold", "softsign", "mish", "logsigmoid", "rrelu"):
     _versions.reads(_name, "x")

@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from ... import random as _random
+from ...autograd import versions as _versions
 from ...ops._util import as_input
 from ...tensor import Tensor, _make
 from .activation import softmax
@@ -188,6 +189,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         return _make(out, "scaled_dot_product_attention", (q, k, v, mask_in), (qd, kd, vd, mask_in.data),
                      (vjp_q, vjp_k, vjp_v, vjp_m), jvp)
     return _make(out, "scaled_dot_product_attention", (q, k, v), (qd, kd, vd), (vjp_q, vjp_k, vjp_v), jvp)
+
+
+# What the VJPs read (npgrad/autograd/versions.py): q, k and the mask only under create_graph (the kept attention
+# weights otherwise), v for the scores' gradient; never the output, which may be written in place as in torch
+_versions.reads("scaled_dot_product_attention", "abcd", "abcd", "abd", "abcd")
 
 
 def _gqa_expand(query, key, value):

@@ -7,6 +7,7 @@ import numpy as np
 from ...ops import elementwise as _ew
 from ...ops._util import as_input
 from ...ops._util import batching_rule as _batching_rule
+from ...autograd import versions as _versions
 from ...tensor import Tensor, _make
 from .activation import log_softmax, softmax
 from . import loss_weighted as _lw
@@ -193,6 +194,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     return _make(out, "cross_entropy", (x, td), (xd, td), (vjp_x, None), _loss_jvps((vjp_x, None), reduction, 1))
 
 
+# What the VJPs read (npgrad/autograd/versions.py): the input and target (the create_graph path recomputes from
+# them), never the output, so a loss of reduction 'none' may be scaled in place (``loss *= mask``) as in torch
+_versions.reads("cross_entropy", "ab", "ab")
+
+
 def _softmax_parts(xm):
     """Of classes-last logits ``xm``: z (the logits minus their maximum), the softmax (kept for the backward
     pass) and the sums of exp(z), so that log-softmax = z - log(s), finite for logits of any size."""
@@ -295,6 +301,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return _make(out, "nll_loss", (x, td), (xd, td), (vjp, None), _loss_jvps((vjp, None), reduction, 1))
 
 
+_versions.reads("nll_loss", "", "")  # its VJP scatters the class weights it kept: it reads no value
+
+
 def _warn_target_size(xd, td, name):
     """PyTorch's warning for a regression loss whose target would broadcast against its input."""
     if np.shape(td) != xd.shape:
@@ -342,6 +351,9 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
         d = x - t if _is_graph(x) or _is_graph(t) else diff
         return -(scale(g) * d)
     return _make(out, "mse_loss", (x, target), (xd, td), (vjp_x, vjp_t), _loss_jvps((vjp_x, vjp_t), reduction))
+
+
+_versions.reads("mse_loss", "ab", "ab")  # (the difference it kept, recomputed from both under create_graph)
 
 
 @_batching_rule("pointwise_loss")

@@ -2,6 +2,7 @@
 (``pos_weight``), with PyTorch's reductions, weights and warnings; each with its hand-written VJPs beside it."""
 import numpy as np
 
+from ...autograd import versions as _versions
 from ...ops._util import as_input
 from ...ops._util import batching_rule as _batching_rule
 from ...tensor import _make
@@ -78,6 +79,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                  _loss_jvps((vjp_x, vjp_t), reduction))
 
 
+_versions.reads("binary_cross_entropy", "ab", "ab")  # (npgrad/autograd/versions.py: not the output, as torch)
+
+
 @_batching_rule("pointwise_loss")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
@@ -109,3 +113,6 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         return scale(g) * w * d
     return _make(out, "binary_cross_entropy_with_logits", (x, target), (xd, td), (vjp_x, vjp_t),
                  _loss_jvps((vjp_x, vjp_t), reduction))
+
+
+_versions.reads("binary_cross_entropy_with_logits", "ab", "ab")
