@@ -1364,6 +1364,23 @@ add("torch.pdist", npg.pdist, _tpdist, [[(4, 3)]], p=1.0)
 add("torch.cosine_similarity", npg.cosine_similarity, torch.cosine_similarity, [[(3, 4), (3, 4)], [(2, 4), (4,)]])
 add("torch.pairwise_distance", npg.pairwise_distance, torch.pairwise_distance, [[(3, 4), (3, 4)], [(4,), (2, 4)]])
 
+# nn.functional's activations and pooling (the VJPs whose saved values were narrowed to what torch's read)
+NF = npg.nn.functional
+add("F.leaky_relu", NF.leaky_relu, F.leaky_relu, [[(2, 3)], [()], [(0, 4)]], domain="away")
+add("F.leaky_relu", NF.leaky_relu, F.leaky_relu, [[(5,)]], domain="away", negative_slope=0.2)
+add("F.tanhshrink", NF.tanhshrink, F.tanhshrink, UNARY)
+for _k, _shape, _kw in [(1, (2, 3, 7), dict(kernel_size=3)), (1, (1, 2, 8), dict(kernel_size=2, stride=1, padding=1)),
+                        (2, (2, 2, 5, 6), dict(kernel_size=2)), (2, (1, 3, 6, 5), dict(kernel_size=3, stride=2, padding=1)),
+                        (3, (1, 2, 4, 4, 5), dict(kernel_size=2)), (3, (1, 1, 5, 4, 4), dict(kernel_size=(3, 2, 2), stride=1))]:
+    add(f"F.avg_pool{_k}d", getattr(NF, f"avg_pool{_k}d"), getattr(F, f"avg_pool{_k}d"), [[_shape]], **_kw)
+    add(f"F.max_pool{_k}d", getattr(NF, f"max_pool{_k}d"), getattr(F, f"max_pool{_k}d"), [[_shape]], **_kw)
+add("F.avg_pool2d", NF.avg_pool2d, F.avg_pool2d, [[(1, 2, 5, 5)]], kernel_size=3, stride=2, padding=1,
+    ceil_mode=True, count_include_pad=False)
+add("F.max_pool2d", NF.max_pool2d, F.max_pool2d, [[(1, 2, 5, 5)]], kernel_size=2, ceil_mode=True, dilation=2)
+add("F.adaptive_avg_pool2d", NF.adaptive_avg_pool2d, F.adaptive_avg_pool2d, [[(2, 3, 7, 5)]], output_size=(3, 2))
+add("F.adaptive_max_pool2d", NF.adaptive_max_pool2d, F.adaptive_max_pool2d, [[(2, 3, 7, 5)]], output_size=(3, 2))
+add("F.lp_pool2d", NF.lp_pool2d, F.lp_pool2d, [[(1, 2, 4, 6)]], domain="pos", norm_type=2, kernel_size=2)
+
 
 # ------------------------------------------------------------------------ the tests
 _QUIET = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore:.*degrees of freedom:UserWarning")
@@ -1445,7 +1462,9 @@ def test_table_covers_every_op():
                 "sort", "piecewise", "apply", "trapezoid", "unwrap", "ldexp", "frexp", "modf", "divmod", "i0",
                 "astype", "np.meshgrid", "np.broadcast", "np.block", "np.choose", "np.insert", "np.resize",
                 "np.sort", "np.piecewise", "np.apply", "np.trapezoid", "np.unwrap", "np.ldexp", "np.frexp",
-                "np.modf", "np.divmod", "np.i0", "np.astype"}
+                "np.modf", "np.divmod", "np.i0", "np.astype",
+                # nn.functional's activations and pooling
+                "F.leaky", "F.tanhshrink", "F.avg", "F.max", "F.adaptive", "F.lp"}
     assert required <= names, required - names
     shapes = {s for c in CASES for s in c.shapes}
     assert () in shapes and any(0 in s for s in shapes) and any(1 in s for s in shapes)
