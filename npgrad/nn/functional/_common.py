@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 
 from ...autograd import versions as _versions
+from ...ops._util import as_input
 from ...ops.elementwise import real_only_error
 from ...tensor import Tensor, _make
 
@@ -49,6 +50,16 @@ def _no_complex(name, *xs):
         dt = np.dtype(x.dtype) if hasattr(x, "dtype") else np.asarray(x).dtype
         if dt.kind == "c":
             raise real_only_error(name, dt)
+
+
+def _float_input(input, name):
+    """``input`` as a Tensor, refused (a TypeError naming ``name``) unless its dtype is floating: an op whose
+    values are not integers (gelu, softplus...) would otherwise truncate them to the integer dtype (PyTorch's
+    kernels raise "not implemented for 'Long'"). The dtype is read, not the values (a batched tensor passes)."""
+    x = as_input(input, name)
+    if np.dtype(x.dtype).kind != "f":
+        raise TypeError(f"{name}: expected a floating point input, got {x.dtype}")
+    return x
 
 
 def _is_graph(x):

@@ -13,7 +13,7 @@ from ...ops._util import batching_rule as _batching_rule
 from ...ops.inplace import alone as _alone
 from ...tensor import _make
 from .. import _erf
-from ._common import _is_graph, _no_complex
+from ._common import _float_input, _is_graph, _no_complex
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
 
@@ -50,8 +50,8 @@ def _normal_cdf(x):
 def gelu(input, approximate="none"):
     """GELU: ``x * Phi(x)`` (``approximate='none'``, with an erf accurate to float64) or the tanh
     approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))`` (``approximate='tanh'``)."""
-    x = as_input(input, "gelu")
-    _no_complex("gelu", x)
+    _no_complex("gelu", input)
+    x = _float_input(input, "gelu")
     xd = x.data
     if approximate == "none":
         cdf = _normal_cdf(xd)
@@ -249,8 +249,8 @@ def _log_sigmoid(x):
 @_batching_rule("pointwise")
 def softplus(input, beta=1.0, threshold=20.0):
     """``log(1 + exp(beta x)) / beta``, linear above ``threshold`` as PyTorch."""
-    x = as_input(input, "softplus")
-    _no_complex("softplus", x)
+    _no_complex("softplus", input)
+    x = _float_input(input, "softplus")
     xd = x.data
     bx = xd * beta
     out = np.where(bx > threshold, xd, (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta)

@@ -15,7 +15,7 @@ from ...ops import elementwise as _ew
 from ...ops._util import as_input, batching_rule, is_batched, normalize_one_axis
 from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, softmax
-from ._common import _is_graph, _no_complex
+from ._common import _float_input, _is_graph, _no_complex
 
 __all__ = ["elu", "selu", "celu", "hardtanh", "relu6", "hardswish", "hardsigmoid", "softshrink", "hardshrink",
            "tanhshrink", "threshold", "softsign", "mish", "logsigmoid", "prelu", "rrelu", "softmin", "glu",
@@ -24,13 +24,6 @@ __all__ = ["elu", "selu", "celu", "hardtanh", "relu6", "hardswish", "hardsigmoid
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def _float_input(input, name):
-    x = as_input(input, name)
-    if np.dtype(x.dtype).kind != "f":  # (the dtype, not the values: a batched tensor inside vmap passes)
-        raise TypeError(f"{name}: expected a floating point input, got {x.dtype}")
-    return x
 
 
 def _pointwise(name, x, out, vjp):

@@ -325,6 +325,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     x = as_input(input, "mse_loss")
     target = _pointwise_target(target, x, "mse_loss")
     xd, td = x.data, _data(target)
+    if np.result_type(xd, td).kind != "f":  # (a mean of integer squares would be truncated; torch raises)
+        raise TypeError(f"mse_loss: expected a floating point input or target, got {xd.dtype} and {td.dtype}")
     _warn_target_size(xd, td, "mse_loss")
     try:
         diff = xd - td

@@ -8,7 +8,7 @@ from ...ops._util import batching_rule as _batching_rule
 from ...tensor import _make
 from .activation import _log_sigmoid, _sigmoid_of
 from . import loss_weighted as _lw
-from ._common import _data, _legacy_reduction, _no_complex, _target
+from ._common import _data, _float_input, _legacy_reduction, _no_complex, _target
 from .loss import _check_reduction, _loss_jvps
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
@@ -88,8 +88,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """Sigmoid + binary cross-entropy in one stable formula (PyTorch's, with ``pos_weight``)."""
     reduction = _legacy_reduction(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    x = as_input(input, "binary_cross_entropy_with_logits")
-    _no_complex("binary_cross_entropy_with_logits", x, target, weight, pos_weight)
+    _no_complex("binary_cross_entropy_with_logits", input, target, weight, pos_weight)
+    x = _float_input(input, "binary_cross_entropy_with_logits")  # (integer logits: torch raises too)
     xd, td = x.data, _data(_target(target, None, "binary_cross_entropy_with_logits"))
     if td.shape != xd.shape:
         raise ValueError(f"binary_cross_entropy_with_logits: target of shape {td.shape} must match input of "
