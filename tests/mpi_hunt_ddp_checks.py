@@ -98,6 +98,54 @@ def case_parameter_frozen_after_wrapping_gets_no_grad():
         raise AssertionError("; ".join(failures))
 
 
+def case_product_and_bitwise_reduce_ops():
+    """torch.distributed's ReduceOp.PRODUCT / BAND / BOR / BXOR (missing before) against NumPy's reductions
+    over every process's array: ints (all_reduce, async, reduce_scatter_tensor), floats (PRODUCT), bools (as
+    torch's gloo: product and band a logical and, bor an or, bxor a xor); BAND on floats refused on every
+    process before communicating (MPI would abort), as torch refuses it."""
+    rank, size = dist.get_rank(), dist.get_world_size()
+    ints = [np.random.default_rng([7, r]).integers(-50, 50, (3, 4)) for r in range(size)]
+    flts = [np.random.default_rng([8, r]).standard_normal((2, 3)).astype(np.float32) for r in range(size)]
+    bools = [np.random.default_rng([9, r]).random(6) < 0.5 for r in range(size)]
+    refs = {"product": (np.prod, np.logical_and), "band": (np.bitwise_and, np.logical_and),
+            "bor": (np.bitwise_or, np.logical_or), "bxor": (np.bitwise_xor, np.logical_xor)}
+    out = {}
+    for name, (ref, logical) in refs.items():
+        want = np.prod(ints, axis=0) if name == "product" else ref.reduce(ints)
+        a = ints[rank].copy()
+        dist.all_reduce(a, op=getattr(dist.ReduceOp, name.upper()))
+        out[name + " int"] = (a, want)
+        t = npg.tensor(ints[rank].T, requires_grad=False)   # non-contiguous, a Tensor
+        dist.all_reduce(t, op=name, async_op=True).wait()
+        out[name + " int async"] = (t.data, want.T)
+        b = bools[rank].copy()
+        dist.all_reduce(b, op=name)
+        out[name + " bool"] = (b, logical.reduce(bools))
+        rs = np.empty(2, np.int64)
+        dist.reduce_scatter_tensor(rs, np.arange(2 * size) + 3 * rank + 1, op=name)
+        every = np.stack([np.arange(2 * size) + 3 * r + 1 for r in range(size)])
+        out[name + " reduce_scatter"] = (rs, (np.prod(every, 0) if name == "product" else ref.reduce(every))
+                                         [2 * rank:2 * rank + 2])
+    f = flts[rank].copy()
+    dist.all_reduce(f, op="product")
+    out["product float32"] = (f, np.prod(flts, axis=0))
+    refused = ""
+    try:
+        dist.all_reduce(np.ones(3), op=dist.ReduceOp.BAND)
+    except TypeError as e:
+        refused = str(e)
+    check = np.array([1.0 + rank])
+    dist.all_reduce(check)
+    failures = [k for k, (got, want) in out.items()
+                if got.dtype != want.dtype or not np.allclose(got, want, rtol=1e-6)]
+    if not ("all_reduce" in refused and "band" in refused and "float64" in refused):
+        failures.append(f"band on floats: {refused!r}")
+    if check[0] != sum(1.0 + r for r in range(size)):
+        failures.append(f"out of step: {check}")
+    if failures:
+        raise AssertionError("; ".join(failures))
+
+
 if __name__ == "__main__":
     import tests.mpi_checks as checks
     checks.CASES = {name[5:]: fn for name, fn in list(globals().items()) if name.startswith("case_")}

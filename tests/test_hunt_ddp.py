@@ -10,7 +10,7 @@ from npgrad.data import DistributedSampler
 from tests.test_distributed import needs_mpi, run_mpi
 
 CASES = ["backward_through_module_alone_is_local_and_does_not_hang",
-         "parameter_frozen_after_wrapping_gets_no_grad"]
+         "parameter_frozen_after_wrapping_gets_no_grad", "product_and_bitwise_reduce_ops"]
 
 
 @pytest.fixture(scope="module")
