@@ -146,6 +146,28 @@ def case_product_and_bitwise_reduce_ops():
         raise AssertionError("; ".join(failures))
 
 
+def case_async_result_is_in_place_once_is_completed():
+    """torch's ``Work.is_completed()`` returning True means the result is in the tensor; npgrad's finished
+    only in ``wait()``: a loop polling is_completed read, in a non-contiguous tensor, its old values, and for
+    op="mean" a contiguous one held the sum. Against NumPy's mean over every process's array."""
+    import time
+    rank, size = dist.get_rank(), dist.get_world_size()
+    every = np.stack([np.random.default_rng([11, r]).standard_normal((3, 2)) for r in range(size)])
+    got = {}
+    for name, t in (("contiguous", npg.tensor(every[rank].copy())),
+                    ("transposed", npg.tensor(every[rank].T.copy()).t())):
+        work = dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
+        deadline = time.monotonic() + 30
+        while not work.is_completed() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        got[name] = t.data.copy()
+        work.wait()   # (a no-op now)
+        got[name + " after wait"] = t.data.copy()
+    failures = [k for k, v in got.items() if not np.allclose(v, every.mean(0), rtol=1e-12)]
+    if failures:
+        raise AssertionError(f"not the mean: {failures}")
+
+
 if __name__ == "__main__":
     import tests.mpi_checks as checks
     checks.CASES = {name[5:]: fn for name, fn in list(globals().items()) if name.startswith("case_")}

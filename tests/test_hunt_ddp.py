@@ -10,7 +10,8 @@ from npgrad.data import DistributedSampler
 from tests.test_distributed import needs_mpi, run_mpi
 
 CASES = ["backward_through_module_alone_is_local_and_does_not_hang",
-         "parameter_frozen_after_wrapping_gets_no_grad", "product_and_bitwise_reduce_ops"]
+         "parameter_frozen_after_wrapping_gets_no_grad", "product_and_bitwise_reduce_ops",
+         "async_result_is_in_place_once_is_completed"]
 
 
 @pytest.fixture(scope="module")

@@ -217,8 +217,12 @@ class Work:
         self._request, self._finish = request, finish
 
     def is_completed(self):
-        """True once the collective has completed (``wait()`` is still needed to finish it)."""
-        return self._finish is None or self._request.Test()
+        """True once the collective has completed; its result is then in the tensor or array (as
+        torch.distributed's ``Work.is_completed``: a loop polling it needs no ``wait()``)."""
+        if self._finish is not None and self._request.Test():
+            finish, self._finish = self._finish, None
+            finish()
+        return self._finish is None
 
     def wait(self):
         """Block until the collective has completed; the result is then in the tensor or array."""

@@ -84,10 +84,11 @@ class DistributedDataParallel(Module):
     ``no_sync()`` skips the averaging for gradient accumulation. As PyTorch's reducer, each forward (under grad
     mode, outside ``no_sync``) prepares one averaged backward: a second backward of the same graph
     (``retain_graph=True``) or a backward of a graph built by ``.module`` directly accumulates locally (with a
-    warning after an averaged one), so a process may run one alone without the others waiting. A parameter that gets no gradient in a
-    backward pass is averaged as zero on that process, never waited for; with ``find_unused_parameters=True``
-    the graph is searched in forward for parameters it does not reach (their buckets then start without waiting
-    for the end of backward), and a parameter no process used keeps its ``.grad`` untouched, as in PyTorch.
+    warning after an averaged one), so a process may run one alone without the others waiting. A parameter
+    that gets no gradient in a backward pass is averaged as zero on that process, never waited for; with
+    ``find_unused_parameters=True`` the graph is searched in forward for parameters it does not reach (their
+    buckets then start without waiting for the end of backward), and a parameter no process used keeps its
+    ``.grad`` untouched, as in PyTorch.
     With ``gradient_as_bucket_view=True`` each ``.grad`` is a view of its bucket (a copy less per step; the next
     synchronized backward overwrites it, so copy a gradient you want to keep). ``comm_stats`` counts the bytes
     all-reduced, the buckets started while backward was running (overlapped)
