@@ -2,6 +2,7 @@
 line ``RESULTS {case: "ok" or the failure}`` from rank 0). Oracles: NumPy references each process computes
 locally, PyTorch's BatchNorm on the whole batch, and one process's model on the whole batch."""
 import sys
+import warnings
 
 import numpy as np
 
@@ -144,7 +145,7 @@ def _tied_loss(model, idx):
 
 def case_ddp_tied_frozen_mixed_dtypes_sparse_dict_output():
     """Against one process on every process's batch (the mean of the losses): default and one-parameter
-    buckets, one and two backward passes; frozen parameters broadcast and without gradient; "module." keys."""
+    buckets, one and two backward passes (the second, with no forward before it, local as in PyTorch); frozen parameters broadcast and without gradient; "module." keys."""
     rank, size = dist.get_rank(), dist.get_world_size()
     idx = [np.random.default_rng([1, r]).integers(0, 10, (3, 2)) for r in range(size)]
     failures = []
@@ -153,17 +154,20 @@ def case_ddp_tied_frozen_mixed_dtypes_sparse_dict_output():
             npg.random.seed(0)
             ref = _Tied()
             for r in range(size):
-                loss = _tied_loss(ref, idx[r]) / size
-                loss.backward(retain_graph=twice)
-                if twice:
-                    loss.backward()
+                (_tied_loss(ref, idx[r]) / size).backward()
+            if twice:   # as PyTorch's (checked under gloo): the second backward, without a forward, is local
+                _tied_loss(ref, idx[rank]).backward()
             npg.random.seed(0 if rank == 0 else 7)   # DDP copies rank 0's values everywhere
             model = _Tied()
             ddp = dist.DistributedDataParallel(model, bucket_mb=cap)
             loss = _tied_loss(ddp, idx[rank])
             loss.backward(retain_graph=twice)
             if twice:
-                loss.backward()
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    loss.backward()
+                if not any("accumulated locally, not averaged" in str(w.message) for w in caught):
+                    failures.append("no warning for a second backward without a forward")
             for (name, p), q in zip(model.named_parameters(), ref.parameters()):
                 if not np.allclose(p.data, q.data):
                     failures.append(f"{name} not rank 0's")

@@ -9,8 +9,8 @@ never imports mpi4py; :func:`init` does.
 >>> dist.all_reduce(t, op="mean")                 # in place, on a Tensor or a NumPy array
 >>> model = dist.DistributedDataParallel(model)   # gradients averaged over the processes in backward
 
-Run with ``mpiexec -n 2 python train.py``. The collectives (``all_reduce`` sum / mean / max / min,
-``broadcast``, ``all_gather``, ``reduce_scatter`` and their ``_tensor`` forms, ``barrier``) wrap mpi4py's
+Run with ``mpiexec -n 2 python train.py``. The collectives (``all_reduce`` sum / mean / max / min / product /
+bitwise, ``broadcast``, ``all_gather``, ``reduce_scatter`` and their ``_tensor`` forms, ``barrier``) wrap mpi4py's
 buffer-based calls on the arrays' memory, without pickling. Every process must call the same collectives
 in the same order.
 """

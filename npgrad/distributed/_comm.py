@@ -19,12 +19,17 @@ _group = {"comm": None, "MPI": None}
 
 class ReduceOp:
     """Reduction operations, as ``torch.distributed.ReduceOp`` (the strings ``"sum"``, ``"mean"`` / ``"avg"``,
-    ``"max"``, ``"min"`` work as well)."""
+    ``"max"``, ``"min"``, ``"product"``, ``"band"``, ``"bor"``, ``"bxor"`` work as well). The bitwise ones take
+    integer or bool arrays only."""
     SUM = "sum"
     AVG = "mean"
     MEAN = "mean"
     MAX = "max"
     MIN = "min"
+    PRODUCT = "product"
+    BAND = "band"
+    BOR = "bor"
+    BXOR = "bxor"
 
 
 def _mpi():
@@ -85,21 +90,26 @@ def barrier():
 
 def _op(op, where, dtype):
     """The op's name and MPI op for arrays of ``dtype``. MPI reduces booleans only with logical ops: as in
-    torch.distributed, a bool sum or max is a logical or, a min a logical and; a mean needs floats."""
+    torch.distributed, a bool sum or max is a logical or, a min or product a logical and (band / bor / bxor
+    the logical and / or / xor); a mean needs floats, the bitwise ops integers or bools (MPI would abort)."""
     key = str(op).lower()
-    if key == "avg":
-        key = "mean"
-    if key not in ("sum", "mean", "max", "min"):
-        raise ValueError(f"{where}: op must be one of 'sum', 'mean', 'max', 'min' (ReduceOp), got {op!r}")
+    key = {"avg": "mean", "prod": "product"}.get(key, key)
+    if key not in _OPS:
+        raise ValueError(f"{where}: op must be one of {', '.join(map(repr, _OPS))} (ReduceOp), got {op!r}")
     if key == "mean" and dtype.kind != "f":
         raise TypeError(f"{where}: op='mean' needs a floating array, got {dtype}")
+    if key in ("band", "bor", "bxor") and dtype.kind not in "biu":
+        raise TypeError(f"{where}: op={key!r} needs an integer or bool array, got {dtype}")
     MPI = _group["MPI"]
     if dtype.kind == "b":
-        return key, {"sum": MPI.LOR, "max": MPI.LOR, "min": MPI.LAND}[key]
-    return key, {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[key]
+        return key, {"sum": MPI.LOR, "max": MPI.LOR, "min": MPI.LAND, "product": MPI.LAND, "band": MPI.LAND,
+                     "bor": MPI.LOR, "bxor": MPI.LXOR}[key]
+    return key, {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN, "product": MPI.PROD,
+                 "band": MPI.BAND, "bor": MPI.BOR, "bxor": MPI.BXOR}[key]
 
 
 _MPI_KINDS = "biuf"
+_OPS = ("sum", "mean", "max", "min", "product", "band", "bor", "bxor")
 
 
 def _buffer(x, where, write=True):
@@ -132,7 +142,6 @@ def _caller_level():
 
 
 _SIG = 14   # refused?, the call's argument (src, op), dtype kind, itemsize, size, ndim, up to 8 dimensions
-_OPS = ("sum", "mean", "max", "min")
 
 
 def _agree(comm, where, arr, error=None, arg=None):
@@ -208,8 +217,12 @@ class Work:
         self._request, self._finish = request, finish
 
     def is_completed(self):
-        """True once the collective has completed (``wait()`` is still needed to finish it)."""
-        return self._finish is None or self._request.Test()
+        """True once the collective has completed; its result is then in the tensor or array (as
+        torch.distributed's ``Work.is_completed``: a loop polling it needs no ``wait()``)."""
+        if self._finish is not None and self._request.Test():
+            finish, self._finish = self._finish, None
+            finish()
+        return self._finish is None
 
     def wait(self):
         """Block until the collective has completed; the result is then in the tensor or array."""
@@ -222,7 +235,8 @@ class Work:
 
 def all_reduce(tensor, op=ReduceOp.SUM, async_op=False):
     """Reduce ``tensor`` (a Tensor or NumPy array) over all processes, in place: every process gets the
-    elementwise sum / mean / max / min (``op``). Returns the tensor, or a :class:`Work` with ``async_op``."""
+    elementwise sum / mean / max / min / product / bitwise and, or, xor (``op``). Returns the tensor, or a
+    :class:`Work` with ``async_op``."""
     comm = get_comm()
 
     def check():

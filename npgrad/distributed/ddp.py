@@ -81,10 +81,14 @@ class DistributedDataParallel(Module):
 
     At construction rank 0's parameters and buffers are broadcast to every process. ``broadcast_buffers``
     broadcasts rank 0's buffers again before each forward in training mode (BatchNorm's running statistics).
-    ``no_sync()`` skips the averaging for gradient accumulation. A parameter that gets no gradient in a
-    backward pass is averaged as zero on that process, never waited for; with ``find_unused_parameters=True``
-    the graph is searched in forward for parameters it does not reach (their buckets then start without waiting
-    for the end of backward), and a parameter no process used keeps its ``.grad`` untouched, as in PyTorch.
+    ``no_sync()`` skips the averaging for gradient accumulation. As PyTorch's reducer, each forward (under grad
+    mode, outside ``no_sync``) prepares one averaged backward: a second backward of the same graph
+    (``retain_graph=True``) or a backward of a graph built by ``.module`` directly accumulates locally (with a
+    warning after an averaged one), so a process may run one alone without the others waiting. A parameter
+    that gets no gradient in a backward pass is averaged as zero on that process, never waited for; with
+    ``find_unused_parameters=True`` the graph is searched in forward for parameters it does not reach (their
+    buckets then start without waiting for the end of backward), and a parameter no process used keeps its
+    ``.grad`` untouched, as in PyTorch.
     With ``gradient_as_bucket_view=True`` each ``.grad`` is a view of its bucket (a copy less per step; the next
     synchronized backward overwrites it, so copy a gradient you want to keep). ``comm_stats`` counts the bytes
     all-reduced, the buckets started while backward was running (overlapped)
@@ -110,7 +114,10 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = bool(broadcast_buffers)
         self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
         self.require_backward_grad_sync = True
-        self._forward_sync = True   # whether the last forward (under grad mode) ran outside no_sync
+        # armed by a forward under grad mode outside no_sync, disarmed when its backward has averaged: only then
+        # do the gradient hooks average (PyTorch's reducer: prepare_for_backward / finalize_backward)
+        self._armed = False
+        self._spent = False   # a backward has averaged since the last forward
         # bytes all-reduced, buckets started during backward (overlapping it) and at its end, seconds waited
         self.comm_stats = {"steps": 0, "bytes": 0, "buckets_overlapped": 0, "buckets_at_end": 0, "wait_seconds": 0.0}
         self._ending = False
@@ -185,7 +192,7 @@ class DistributedDataParallel(Module):
             self._broadcast_state(list(self.module.buffers()))
         out = self.module(*args, **kwargs)
         if is_grad_enabled():   # as PyTorch's reducer: the forward decides whether its backward averages
-            self._forward_sync = self.require_backward_grad_sync
+            self._armed, self._spent = self.require_backward_grad_sync, False
         if self.find_unused_parameters and self.require_backward_grad_sync and is_grad_enabled():
             reached = _graph_params(out, self._params)
             self._unused = [p for p in self._params if id(p) not in reached]
@@ -205,7 +212,14 @@ class DistributedDataParallel(Module):
 
     # ------------------------------------------------------------------ backward
     def _hook(self, p):
-        if not self._forward_sync:
+        if not self._armed:
+            if self._spent:
+                self._spent = False
+                warnings.warn(f"DistributedDataParallel (rank {self.rank}): a backward pass reached the parameters "
+                              f"after their averaged backward without a new forward through the "
+                              f"DistributedDataParallel module (a second backward with retain_graph=True, or a graph "
+                              f"built by .module directly): as in PyTorch its gradients are accumulated locally, "
+                              f"not averaged", RuntimeWarning, stacklevel=2)
             return
         if not self._active:  # the first gradient of this backward pass
             self._active = True
@@ -251,7 +265,8 @@ class DistributedDataParallel(Module):
     def _finish(self):
         """End of backward: count in the parameters that got no gradient, wait for every bucket, and write the
         averages into ``.grad``."""
-        self._active = False
+        self._active = self._armed = False
+        self._spent = True
         t0 = time.perf_counter()
         missing = [p for p in self._params if id(p) not in self._ready]
         self._ending = True
@@ -260,6 +275,7 @@ class DistributedDataParallel(Module):
                 self._mark_ready(p)
         finally:
             self._ending = False
+        missing = [p for p in missing if p._requires_grad]   # (one frozen since wrapping only adds zeros)
         if missing and not self.find_unused_parameters and not self._warned:
             self._warned = True
             names = ", ".join(self._names.get(id(p), "?") for p in missing[:5])
@@ -279,8 +295,8 @@ class DistributedDataParallel(Module):
             for b in self._buckets:
                 b.buffer /= self.world_size
         for i, p in enumerate(self._params):
-            if used is not None and used[i] == 0:
-                continue  # no process used it: .grad stays as it was
+            if (used is not None and used[i] == 0) or not p._requires_grad:
+                continue  # no process used it, or frozen since wrapping: .grad stays as it was (None)
             b, k = self._where[id(p)]
             bucket = self._buckets[b]
             total = bucket.buffer[bucket.offsets[k]:bucket.offsets[k + 1]].reshape(p.data.shape)
