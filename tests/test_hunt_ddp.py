@@ -29,6 +29,18 @@ def test_under_mpiexec(results, case):
     assert results[case] == "ok", results[case]
 
 
+@pytest.mark.parametrize("kwargs", [dict(device_ids=[0]), dict(output_device=0), dict(dim=1)])
+def test_torch_device_arguments_refused_clearly(kwargs):
+    """torch's keywords for GPU modules: None is required for a CPU module (torch raises too), and a device list
+    passed positionally where npgrad takes bucket_mb is refused with a message, not a bare TypeError."""
+    import npgrad as npg
+    from npgrad.distributed import DistributedDataParallel
+    with pytest.raises(ValueError, match="DistributedDataParallel"):
+        DistributedDataParallel(npg.nn.Linear(2, 2), **kwargs)
+    with pytest.raises(ValueError, match="bucket_mb"):
+        DistributedDataParallel(npg.nn.Linear(2, 2), [0])
+
+
 @pytest.mark.parametrize("n, replicas", [(0, 2), (1, 3), (5, 2), (7, 3), (8, 4), (2, 5)])
 @pytest.mark.parametrize("drop_last", [False, True])
 def test_unshuffled_distributed_sampler_is_torchs(n, replicas, drop_last):

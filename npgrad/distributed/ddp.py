@@ -94,14 +94,28 @@ class DistributedDataParallel(Module):
     all-reduced, the buckets started while backward was running (overlapped)
     or at its end, and the seconds spent at the end of backward waiting for them.
     The wrapped module is ``.module``; ``state_dict()`` keys start with ``"module."`` as in PyTorch (save
-    ``ddp.module.state_dict()`` for keys that load into the bare model).
+    ``ddp.module.state_dict()`` for keys that load into the bare model). PyTorch's ``device_ids`` and
+    ``output_device`` (None, as torch requires for a CPU module), ``dim=0`` and ``static_graph`` are accepted as
+    keywords; npgrad's second positional argument is ``bucket_mb``, so torch's ``DDP(model, [rank])`` is refused
+    with an error saying so.
     """
 
     def __init__(self, module, bucket_mb=25, find_unused_parameters=False, broadcast_buffers=True, *,
-                 process_group=None, bucket_cap_mb=None, gradient_as_bucket_view=False):
+                 process_group=None, bucket_cap_mb=None, gradient_as_bucket_view=False, device_ids=None,
+                 output_device=None, dim=0, static_graph=False):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel wraps an npgrad.nn.Module, not {type(module).__name__}")
+        if isinstance(bucket_mb, (list, tuple)) or device_ids is not None or output_device is not None:
+            # (torch's second positional argument is device_ids; for a CPU module torch requires None as well)
+            raise ValueError(f"DistributedDataParallel: device_ids and output_device must be None for a CPU module, "
+                             f"as in PyTorch, got {device_ids if device_ids is not None else bucket_mb!r} (npgrad's "
+                             f"second positional argument is bucket_mb)")
+        if dim != 0:
+            raise ValueError(f"DistributedDataParallel: dim must be 0 (the batch is split by the data loader), "
+                             f"got {dim!r}")
+        # static_graph: accepted as a hint (torch's optimisation for a graph that never changes; npgrad's
+        # buckets already follow the order gradients arrived in the first step)
         group = process_group if process_group is not None else _comm.get_comm()
         self.module = module
         cap = bucket_cap_mb if bucket_cap_mb is not None else bucket_mb
