@@ -740,3 +740,21 @@ def test_errors_name_the_op_with_numpys_exception_type(call, exc, match):
         warnings.simplefilter("ignore")
         with pytest.raises(exc, match=match):
             call(npg, npg.tensor(x0, requires_grad=False))
+
+
+def test_select_takes_arrays_of_conditions_and_choices_as_lists_of_rows():
+    """np.select iterates a 2-D condition or choice array over its rows; npgrad did not (a bare 'truth value of
+    an array is ambiguous' from its empty-list check). Values as NumPy, gradients by finite differences."""
+    cond = np.array([[1, 2, -3], [0, 4, -1]]) > 0
+    choices = np.random.default_rng(0).standard_normal((2, 3))
+    t = npg.tensor(choices.copy(), requires_grad=True)
+    r = npg.select(npg.tensor(cond), t, default=-1.0)
+    np.testing.assert_array_equal(r.data, np.select(cond, choices, default=-1.0))
+    w = np.array([1.0, 2.0, 3.0])
+    npg.sum(r * w).backward()
+    eps, fd = 1e-6, np.zeros_like(choices)
+    for idx in np.ndindex(choices.shape):
+        d = np.zeros_like(choices)
+        d[idx] = eps
+        fd[idx] = (np.select(cond, choices + d, -1.0) @ w - np.select(cond, choices - d, -1.0) @ w) / (2 * eps)
+    np.testing.assert_allclose(t.grad, fd, atol=1e-8)

@@ -306,10 +306,11 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 def select(condlist, choicelist, default=0):
     """From ``choicelist``, the element of the first choice whose condition holds (``default`` where
-    none does), as ``np.select``."""
+    none does), as ``np.select``; an array or tensor of conditions or choices is a list of its rows, as NumPy
+    takes it."""
     if len(condlist) != len(choicelist):
         raise ValueError("select: list of cases must be same length as list of conditions")
-    if not choicelist:
+    if len(choicelist) == 0:
         raise ValueError("select with an empty condition list is not possible")
     out = default
     for cond, choice in reversed(list(zip(condlist, choicelist))):
