@@ -84,3 +84,15 @@ def test_2d_fillvalue_tensor_gradient_matches_finite_differences():
     ((npg.signal.convolve2d(a, b, "full", "fill", fill) ** 2) * weights).sum().backward()
     h = 1e-6
     np.testing.assert_allclose(fill.grad, (loss(0.7 + h) - loss(0.7 - h)) / (2 * h), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["convolve2d", "correlate2d"])
+def test_2d_fillvalue_tangent_in_forward_mode(name):
+    """npg.func.jvp in the fill value: the tangent is the change of the result per unit of fill (SciPy)."""
+    a, b = _operands((4, 5), (2, 3), np.float64)
+    fn = getattr(npg.signal, name)
+    out, tangent = npg.func.jvp(lambda f: fn(a, b, "same", "fill", f), (npg.tensor(1.5),), (npg.tensor(2.0),))
+    sfn = getattr(ss, name)
+    np.testing.assert_allclose(out.data, sfn(a, b, "same", "fill", 1.5), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tangent.data, 2.0 * (sfn(a, b, "same", "fill", 1.0) - sfn(a, b, "same")),
+                               rtol=1e-12, atol=1e-12)
