@@ -4,13 +4,20 @@
   value, so the result depends on it (linearly); its gradient was silently dropped (``fillvalue.grad`` stayed None).
   Checked against SciPy: the loss is affine in the fill value, so its exact derivative is a difference of two SciPy
   evaluations (and, for a complex fill, the conjugate-Wirtinger gradient dL/dRe + i dL/dIm, PyTorch's convention).
+* ``stft`` / ``istft`` flags (``normalized``, ``onesided``, ``return_complex``, ``align_to_window``, istft's ``center``)
+  given a non-bool: PyTorch refuses them (TypeError); npgrad read their truth value, so ``normalized="window"`` (a
+  torchaudio spelling) silently meant "ortho".
 """
+import warnings
+
 import numpy as np
 import pytest
 import scipy.signal as ss
+import torch
 
 import npgrad as npg
 
+pytestmark = pytest.mark.filterwarnings("ignore:A window was not provided")  # (npgrad's and torch's warning)
 RNG = np.random.default_rng(11)
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-9, atol=1e-9),
        np.complex128: dict(rtol=1e-9, atol=1e-9)}
@@ -96,3 +103,44 @@ def test_2d_fillvalue_tangent_in_forward_mode(name):
     np.testing.assert_allclose(out.data, sfn(a, b, "same", "fill", 1.5), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(tangent.data, 2.0 * (sfn(a, b, "same", "fill", 1.0) - sfn(a, b, "same")),
                                rtol=1e-12, atol=1e-12)
+
+
+FLAG_CALLS = [
+    ("stft", dict(normalized="window")), ("stft", dict(normalized=1)), ("stft", dict(normalized=None)),
+    ("stft", dict(onesided=1)), ("stft", dict(return_complex=1)),
+    ("stft", dict(center=False, align_to_window=1)),
+    ("istft", dict(normalized=1)), ("istft", dict(normalized="x")), ("istft", dict(onesided=1)),
+    ("istft", dict(onesided="x")), ("istft", dict(return_complex=1)), ("istft", dict(return_complex=None)),
+    ("istft", dict(center=0)), ("istft", dict(center="x")),
+]
+
+
+@pytest.mark.parametrize("op,kwargs", FLAG_CALLS, ids=str)
+def test_stft_istft_flags_must_be_bools_as_torch(op, kwargs):
+    x = RNG.standard_normal(40)
+    spec = torch.stft(torch.tensor(x), 8, 2, return_complex=True).numpy()
+    name = next(iter(k for k in kwargs if k != "center" or op == "istft"))
+    if op == "stft":
+        base = dict(return_complex=True) if "return_complex" not in kwargs else {}
+        call_t = lambda: torch.stft(torch.tensor(x), 8, 2, **base, **kwargs)  # noqa: E731
+        call_n = lambda: npg.stft(npg.tensor(x), 8, 2, **base, **kwargs)  # noqa: E731
+    else:
+        call_t = lambda: torch.istft(torch.tensor(spec), 8, 2, **kwargs)  # noqa: E731
+        call_n = lambda: npg.istft(npg.tensor(spec), 8, 2, **kwargs)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(TypeError):
+            call_t()
+        with pytest.raises(TypeError, match=f"{op}: argument '{name}' must be a bool"):
+            call_n()
+
+
+def test_stft_istft_accept_numpy_bools_as_bools():
+    x = RNG.standard_normal(40)
+    ref = npg.stft(npg.tensor(x), 8, 2, normalized=True, onesided=False, return_complex=True)
+    got = npg.stft(npg.tensor(x), 8, 2, normalized=np.True_, onesided=np.False_, return_complex=np.True_)
+    np.testing.assert_array_equal(got.data, ref.data)
+    np.testing.assert_allclose(got.data, torch.stft(torch.tensor(x), 8, 2, normalized=True, onesided=False,
+                                                    return_complex=True).numpy(), rtol=1e-12, atol=1e-12)
+    back = npg.istft(got, 8, 2, center=np.True_, normalized=np.True_, onesided=np.False_, length=40)
+    np.testing.assert_allclose(back.data, x, rtol=1e-10, atol=1e-10)
