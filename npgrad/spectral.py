@@ -41,6 +41,17 @@ def _int(v, name, where):
         raise TypeError(f"{where}: {name} must be an int, got {v!r}") from None
 
 
+def _flag(v, name, where, optional=False):
+    """A bool argument (None too when ``optional``), as torch's argument parser: an int, a string or None for a
+    flag is refused rather than read as its truth value (``normalized="window"`` is not "ortho")."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if optional and v is None:
+        return None
+    raise TypeError(f"{where}: argument '{name}' must be a bool{' or None' if optional else ''}, not "
+                    f"{type(v).__name__} ({v!r})")
+
+
 def _sizes(where, n_fft, hop_length, win_length):
     n_fft = _int(n_fft, "n_fft", where)
     hop = n_fft // 4 if hop_length is None else _int(hop_length, "hop_length", where)
@@ -98,6 +109,9 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     if x.ndim not in (1, 2):
         raise RuntimeError(f"{where}: expected a 1-D (L,) or 2-D (B, L) input, got shape {tuple(x.shape)}")
     n_fft, hop, win = _sizes(where, n_fft, hop_length, win_length)
+    normalized, onesided = _flag(normalized, "normalized", where), _flag(onesided, "onesided", where, True)
+    return_complex = _flag(return_complex, "return_complex", where, True)
+    align_to_window = _flag(align_to_window, "align_to_window", where, True)
     w = _window(where, window, win, n_fft, _real_dtype(x.dtype))
     complex_in = x.dtype.kind == "c" or w.dtype.kind == "c"
     if return_complex is None:
@@ -106,7 +120,7 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
                                f"returns the complex frames; return_complex=False, deprecated by torch, their "
                                f"view_as_real)")
         return_complex = True
-    onesided = not complex_in if onesided is None else bool(onesided)
+    onesided = not complex_in if onesided is None else onesided
     if onesided and complex_in:
         raise RuntimeError(f"{where}: cannot have onesided output if the window or the input is complex (input "
                            f"{x.dtype}, window {w.dtype})")
@@ -183,11 +197,14 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
     if z.size == 0:
         raise RuntimeError(f"{where}: the input cannot be empty, got shape {tuple(z.shape)}")
     n_fft, hop, win = _sizes(where, n_fft, hop_length, win_length)
+    center, normalized = _flag(center, "center", where), _flag(normalized, "normalized", where)
+    onesided = _flag(onesided, "onesided", where, True)
+    return_complex = _flag(return_complex, "return_complex", where)
     if hop > win:
         raise RuntimeError(f"{where}: expected 0 < hop_length <= win_length, but got hop_length={hop}, "
                            f"win_length={win}")
     n_freq, count = z.shape[-2:]
-    onesided = n_freq != n_fft if onesided is None else bool(onesided)
+    onesided = n_freq != n_fft if onesided is None else onesided
     want = n_fft // 2 + 1 if onesided else n_fft
     if n_freq != want:
         raise RuntimeError(f"{where}: expected the frequency dimension (second to last) of the input of shape "

@@ -138,13 +138,17 @@ def _valid_xcorr(x, k):
 
 def _padded_xcorr(x, k, starts, lengths, boundary="constant", fillvalue=0):
     """The slice [starts, starts + lengths) of the *full* cross-correlation of ``x`` (extended beyond its
-    ends by ``boundary``) with ``k``: the valid cross-correlation of ``x`` padded by exactly what it needs."""
+    ends by ``boundary``) with ``k``: the valid cross-correlation of ``x`` padded by exactly what it needs.
+    A Tensor ``fillvalue`` (``boundary`` "constant") gets the gradient of the padded samples."""
     widths = []
     for n, m, s, L in zip(x.shape, k.shape, starts, lengths):
         lo = m - 1 - s
         widths.append((lo, L + m - 1 - lo - n))
     if any(w != (0, 0) for w in widths):
-        if boundary == "constant":
+        if isinstance(fillvalue, Tensor):          # a fill that requires grad: the padding is fill * mask
+            mask = np.pad(np.zeros(x.shape, np.empty(0, x.dtype).real.dtype), widths, constant_values=1)
+            x = pad(x, widths, mode="constant") + fillvalue * mask
+        elif boundary == "constant":
             x = pad(x, widths, mode="constant", constant_values=fillvalue)
         else:
             x = pad(x, widths, mode=boundary)
@@ -349,7 +353,10 @@ def _two_d(in1, in2, mode, boundary, fillvalue, where):
     dt, cdt = _compute_dtype(a, b)
     fv = _fill_in(fillvalue, dt, where)
     a, b = _as(a, cdt if a.dtype.kind != "c" else a.dtype), _as(b, cdt if b.dtype.kind != "c" else b.dtype)
-    return a, b, dt, fv.reshape(()).item(), _BOUNDARIES[boundary]
+    fill = fv.reshape(()).item()
+    if isinstance(fillvalue, Tensor) and fillvalue.requires_grad and boundary in ("fill", "pad"):
+        fill = reshape(fillvalue, ()).astype(dt)        # (its value is ``fv``: _fill_in casts only safely)
+    return a, b, dt, fill, _BOUNDARIES[boundary]
 
 
 def _fill_in(fillvalue, dt, where):
@@ -386,7 +393,7 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     """2-D convolution, as ``scipy.signal.convolve2d``: ``convolve``'s modes, with ``in1`` extended beyond
     its edges by ``boundary``: "fill" (``fillvalue``, default 0), "wrap" (periodic) or "symm" (mirrored,
     the edge repeated; NumPy's "symmetric"). In "valid" mode the operands are swapped when ``in2`` is the
-    larger. Differentiable in both inputs (real or complex)."""
+    larger. Differentiable in both inputs (real or complex) and in a Tensor ``fillvalue``."""
     r = _two_d(in1, in2, mode, boundary, fillvalue, "convolve2d")
     if not isinstance(r, tuple):
         return r
