@@ -389,3 +389,12 @@ def test_ctc_errors():
         F.ctc_loss(npg.tensor(logits), tg, Tn + 1, Sn)
     with pytest.raises(ValueError, match="one entry per batch"):
         F.ctc_loss(npg.tensor(logits), tg, Tn[:2], Sn)
+
+
+@pytest.mark.parametrize("shape", [(2, 0), (2, 0, 4), (0,)])
+def test_cross_entropy_without_classes_is_a_clear_error(shape):
+    """No classes (a size-0 class dimension): a ValueError naming cross_entropy, not a bare NumPy reduction error
+    (torch raises for class indices and returns nan / -0 for probabilities)."""
+    x = npg.tensor(np.zeros(shape), requires_grad=True)
+    with pytest.raises(ValueError, match="cross_entropy: .*no classes"):
+        npg.nn.functional.cross_entropy(x, npg.tensor(np.zeros(shape)))

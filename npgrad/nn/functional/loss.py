@@ -84,6 +84,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                             reduction, label_smoothing)
         return out.reshape(()) if reduction == "none" else out
     C = xd.shape[1]
+    if C == 0:  # (no softmax over no classes; torch: "target out of bounds", or nan / -0 for probabilities)
+        raise ValueError(f"cross_entropy: the input of shape {xd.shape} has no classes (its dimension 1 is 0)")
     if prob:
         if td.shape != xd.shape:
             raise ValueError(f"cross_entropy: probability target of shape {td.shape} must match input {xd.shape}")
