@@ -36,6 +36,7 @@ import operator
 
 from ..autograd import versions as _versions
 from ..tensor import _make
+from . import conv_complex as _cc
 from ._conv_geometry import _array, _batched, _float_dtype, _ints, _is_tensor, _name, _positive, _unbatch
 from ._conv_kernels import _conv_raw, _conv_transpose_raw, _conv_weight_raw
 from ._util import batching_rule
@@ -172,7 +173,10 @@ def _conv_nd(nd, input, weight, bias, stride, padding, dilation, groups):
     bd = None if bias is None else _array(bias, where)
     x, xd, unbatched = _batched(input, xd, nd, where)
     geom = _conv_geom(where, nd, xd, wd, bd, stride, padding, dilation, groups)
-    out = _conv_op(x, weight, bias, geom)
+    if _cc.is_complex(xd, wd, bd):
+        out = _cc.complex_conv(lambda p, q: _conv_op(p, q, None, geom), x, xd, weight, wd, bias, nd)
+    else:
+        out = _conv_op(x, weight, bias, geom)
     return _unbatch(out, unbatched)
 
 
@@ -269,7 +273,11 @@ def _conv_transpose_nd(nd, input, weight, bias, stride, padding, output_padding,
         raise ValueError(f"{where}: the output would have size {L} (input shape {xd.shape}, weight shape "
                          f"{wd.shape}, stride {s}, padding {p}, dilation {d}): padding is too large")
     hi = tuple(a - o for a, o in zip(p, op))
-    out = _conv_transpose_op(x, weight, bias, (s, d, p, hi, groups), L)
+    geom = (s, d, p, hi, groups)
+    if _cc.is_complex(xd, wd, bd):
+        out = _cc.complex_conv(lambda g, q: _conv_transpose_op(g, q, None, geom, L), x, xd, weight, wd, bias, nd)
+    else:
+        out = _conv_transpose_op(x, weight, bias, geom, L)
     return _unbatch(out, unbatched)
 
 
