@@ -89,3 +89,32 @@ def test_inference_mode_false_turns_grad_mode_on_under_no_grad():
     (ts, tr, tg), (ns, nr, ng) = _both(scenario)
     assert ns == ts and nr == tr is True
     assert_close(ng, tg)
+
+
+def test_node_hook_returning_none_leaves_no_gradient_as_torch():
+    # a None in what grad_fn.register_hook's hook returned gave the input zeros: a leaf's .grad became zeros
+    # where PyTorch leaves it None, and a non-leaf behind it passed zeros on
+    def scenario(lib, T):
+        log = []
+        x, w, u = T([1.0, 2.0]), T([3.0, 4.0]), T([5.0, 6.0])
+        a, b = x * 2, u * 1
+        a.register_hook(lambda g: log.append(("a", None if g is None else _arr(g).tolist())))
+        y = a * w * b
+        y.grad_fn.register_hook(lambda gi, go: (None, gi[1]))   # (a * w) * b: drop (a * w)'s gradient
+        (a * w).grad_fn.register_hook(lambda gi, go: (gi[0], None))
+        lib.sum(y + a).backward()
+        return log, [_arr(t) for t in (x.grad, w.grad, u.grad)]
+    (tlog, tg), (nlog, ng) = _both(scenario)
+    assert nlog == tlog
+    assert ng[1] is None and tg[1] is None
+    assert_close(ng[0], tg[0])
+    assert_close(ng[2], tg[2])
+
+    def unused(lib, T):
+        x, w = T([1.0, 2.0]), T([3.0, 4.0])
+        y = x * w
+        y.grad_fn.register_hook(lambda gi, go: (None, gi[1]))
+        return [_arr(g) for g in lib.autograd.grad(lib.sum(y), (x, w), allow_unused=True)]
+    (tx, tw), (nx, nw) = _both(unused)
+    assert tx is None and nx is None
+    assert_close(nw, tw)
