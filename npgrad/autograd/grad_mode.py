@@ -135,7 +135,7 @@ def is_inference_mode_enabled():
 class inference_mode:
     """``inference_mode(mode=True)``: PyTorch's context manager / decorator for code that never needs
     gradients. Here it is ``no_grad`` that also drops forward-mode tangents, as PyTorch (with ``mode=False``,
-    nothing changes); PyTorch additionally marks the
+    grad mode is on inside, even under ``no_grad``, as PyTorch's); PyTorch additionally marks the
     tensors made inside as inference tensors that a later graph may not save, which npgrad does not track
     (they behave as tensors made under no_grad)."""
 
@@ -151,8 +151,7 @@ class inference_mode:
 
     def __enter__(self):
         self._prev, self._prev_inference = _state.enabled, _inference.enabled
-        if self._mode:
-            _state.enabled = False
+        _state.enabled = not self._mode  # (inference_mode(False) turns grad mode on, as PyTorch's, even under no_grad)
         _inference.enabled = self._mode
 
     def __exit__(self, *exc):

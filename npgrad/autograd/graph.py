@@ -15,6 +15,7 @@ import numpy as np
 
 from ..tensor import Tensor, _wrap, passthrough
 from .engine import _tls as _engine_tls, queue_callback, sum_to, cast_grad
+from .lazy_grads import NoGrad
 from .record_layers import Packed, set_layer
 from .versions import inputs_as_of
 
@@ -83,7 +84,8 @@ class Node(str):
 
     def register_hook(self, fn):
         """Call ``fn(grad_inputs, grad_outputs)`` after the node's backward (one gradient per input, None for
-        inputs that need none); a returned tuple replaces ``grad_inputs``. Returns a handle with ``remove()``."""
+        inputs that need none); a returned tuple replaces ``grad_inputs`` (a None in it: that input gets no
+        gradient from this node, as PyTorch's undefined one). Returns a handle with ``remove()``."""
         return _add_hook(self._tensor, "node_hooks", fn)
 
     def _register_hook_dict(self, *args):
@@ -185,9 +187,13 @@ def hooked_vjps(t, vjps, hooks):
             grads = tuple(None if grads[i] is None else r[i] for i in range(len(grads)))
         res = []
         for gp, p in zip(grads, parents):
-            if gp is None:  # no gradient: zeros (PyTorch's undefined gradient)
-                gp = np.zeros(p.shape, p.dtype) if isinstance(p, Tensor) else None  # (p.data may be freed)
-                res.append(gp if plain or gp is None else _wrap(gp))
+            if gp is None:  # no gradient (PyTorch's undefined one): a leaf's .grad is left as it is, as PyTorch;
+                if not isinstance(p, Tensor):  # zeros with create_graph (as a Function's None there)
+                    res.append(None)
+                elif plain:
+                    res.append(NoGrad(p.shape, p.dtype))
+                else:
+                    res.append(_wrap(np.zeros(p.shape, p.dtype)))
             elif plain:
                 a = gp.data if isinstance(gp, Tensor) else np.asarray(gp)
                 res.append(a.astype(p.dtype) if a.dtype != p.dtype else a)

@@ -148,7 +148,7 @@ def _apply_hooks(extra, g):
     plain = not isinstance(g, Tensor)  # hooks get a Tensor on either path, as in PyTorch
     given = g
     refs = sys.getrefcount(given) if plain else 0
-    for hook in hooks:
+    for hook in list(hooks):  # (a snapshot: a hook may remove itself or another one, which still runs this pass)
         out = hook(_wrap(g) if plain else g)
         if out is not None:
             if plain:
