@@ -24,6 +24,16 @@ def _scaled_prime(name, x):
             "k0e": lambda: f(0) - f(1), "k1e": lambda: f(1) * (1 - 1 / x) - f(0)}[name]()
 
 
+def _ref_prime(name, xs):
+    """``_scaled_prime`` at each x, in float64, with the digits the cancellation needs (mpmath is slow at
+    many digits for a moderate x)."""
+    out = []
+    for x in xs:
+        with mp.workdps(40 + int(np.log10(x))):
+            out.append(float(_scaled_prime(name, mp.mpf(float(x)))))
+    return np.array(out)
+
+
 def _grad(name, x, dtype):
     t = npg.tensor(np.asarray(x, dtype), requires_grad=True)
     getattr(S, name)(t).sum().backward()
@@ -36,16 +46,14 @@ def test_scaled_bessel_derivatives_do_not_cancel_at_large_arguments():
     # gradient of i0e was 1e-8 off at x = 1e8 and 5% at 1e15 in float64; in float32 7e-5 off at x = 1e3 and 0
     # (or twice the value) at 1e8. (torch.special's i0e/i1e backward cancels the same way.)
     xs = np.array([20.0, 29.9, 30.0, 45.0, 100.0, 1e3, 1e4, 1e8, 1e15, 1e100])
-    with mp.workdps(300):
-        for name in ("i0e", "i1e", "k0e", "k1e"):
-            ref = np.array([float(_scaled_prime(name, mp.mpf(x))) for x in xs])
-            assert_close(_grad(name, xs, np.float64), ref, rtol=1e-13, what=name)
-            # i0e is even (its derivative odd), i1e odd (its derivative even)
-            if name[0] == "i":
-                assert_close(_grad(name, -xs, np.float64), -ref if name == "i0e" else ref, rtol=1e-13, what=name)
-            x32 = xs[xs < 1e30].astype(np.float32)
-            ref32 = np.array([float(_scaled_prime(name, mp.mpf(float(x)))) for x in x32])
-            assert_close(_grad(name, x32, np.float32), ref32, rtol=1e-5, what=name + " float32")
+    for name in ("i0e", "i1e", "k0e", "k1e"):
+        ref = _ref_prime(name, xs)
+        assert_close(_grad(name, xs, np.float64), ref, rtol=1e-13, what=name)
+        # i0e is even (its derivative odd), i1e odd (its derivative even)
+        if name[0] == "i":
+            assert_close(_grad(name, -xs, np.float64), -ref if name == "i0e" else ref, rtol=1e-13, what=name)
+        x32 = xs[xs < 1e30].astype(np.float32)
+        assert_close(_grad(name, x32, np.float32), _ref_prime(name, x32), rtol=1e-5, what=name + " float32")
     # the limits at +inf are 0, as before
     for name in ("i0e", "i1e", "k0e", "k1e"):
         assert _grad(name, [INF], np.float64)[0] == 0.0
@@ -53,8 +61,8 @@ def test_scaled_bessel_derivatives_do_not_cancel_at_large_arguments():
 
 def test_scaled_bessel_second_derivatives_at_large_arguments():
     # the asymptotic form of the derivative is written with differentiable arithmetic: create_graph works
-    xs = np.array([35.0, 200.0, 5e3])
-    with mp.workdps(60):
+    xs = np.array([35.0, 5e3])
+    with mp.workdps(30):
         for name in ("i0e", "i1e", "k0e", "k1e"):
             t = npg.tensor(xs, requires_grad=True)
             (g,) = npg.autograd.grad(getattr(S, name)(t).sum(), t, create_graph=True)
