@@ -92,7 +92,8 @@ def _series_y01(a):
     y = 0.25 * a * a
     j0 = _series_j(a, np.zeros(a.shape, np.int64))
     j1 = _series_j(a, np.ones(a.shape, np.int64))
-    log_half = np.log(0.5 * a)
+    # (log(a) - log 2 for the smallest subnormals, where a / 2 rounds to 0: Y0(5e-324) is -474, not -inf)
+    log_half = np.where(a < 1e-300, np.log(a) - math.log(2.0), np.log(0.5 * a))
     s0 = np.zeros_like(a)           # sum_{k>=1} (-1)^(k+1) H_k y^k / k!^2
     s1 = np.zeros_like(a)           # sum_{k>=0} (psi(k+1) + psi(k+2)) (-y)^k / (k! (k+1)!)
     t0 = np.ones_like(a)            # y^k / k!^2

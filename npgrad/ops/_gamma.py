@@ -149,12 +149,17 @@ def _lgamma_1m(v):
     return np.where(far, np.log(w), 0.0) + _lgamma_pos(w)
 
 
+_LOG_PI = math.log(math.pi)
+
+
 def gammaln(x):
     """log|Gamma(x)| (scipy.special.gammaln): inf at the poles (non-positive integers)."""
     x = _f64(x)
 
-    def negative(v):  # log|Gamma(v)| = log(pi / |sin(pi v)|) - lgamma(1 - v)
-        return np.log(np.pi / np.abs(sinpi(v))) - _lgamma_1m(v)
+    def negative(v):  # log|Gamma(v)| = log(pi / |sin(pi v)|) - lgamma(1 - v), the quotient as a difference of
+        # logs (pi / sin(pi v) overflows for v > -6e-309: gammaln(-1e-310) is 713.8, not inf); -log|v| above
+        # -1e-300 (log|Gamma(v)| = -log|v| - euler v + ...), where sin(pi v) is subnormal and inexact
+        return np.where(v > -1e-300, -np.log(np.abs(v)), (_LOG_PI - np.log(np.abs(sinpi(v)))) - _lgamma_1m(v))
     out = _apply(x, ((x > 0, _lgamma_pos), (x < 0, negative)))
     out[(x <= 0) & (x == np.floor(x))] = np.inf   # poles, and -0.0
     out[x == np.inf] = np.inf
@@ -423,6 +428,10 @@ def _beta_limits(a, b):
         out[fin & (pa | pb) & ~ps] = np.inf
         out[fin & pa & pb] = np.inf
         for n_, m_, where in ((-a, b, fin & pa & ~pb & ps), (-b, a, fin & pb & ~pa & ps)):
+            # (a + b is a pole only if m is an integer: with a pole a = -n, a non-integer m (1e-30) makes
+            # -n + m round to the pole, but Gamma(a + b) is finite there, and B = inf, as SciPy and mpmath)
+            out[where & (m_ != np.floor(m_))] = np.inf
+            where = where & (m_ == np.floor(m_))
             n, m = n_[where], m_[where]
             out[where] = (1.0 - 2.0 * np.fmod(m, 2.0)) * np.exp(gammaln(m) + gammaln(n - m + 1.0) - gammaln(n + 1.0))
         for p, q in ((a, b), (b, a)):

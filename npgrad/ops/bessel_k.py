@@ -6,17 +6,18 @@ the elementwise one.
 
 Derivatives (DLMF 10.29.3, 9.2.1): ``K0' = -K1``, ``K1' = -K0 - K1/x``, ``(e^x K0)' = k0e - k1e``,
 ``(e^x K1)' = k1e - k0e - k1e/x``, ``Ai'' = x Ai`` (Ai' is an op of its own, so every derivative can be taken
-again). ``torch.special.modified_bessel_k0/k1``, ``scaled_modified_bessel_k0/k1`` and ``airy_ai`` have no
+again); above x = 30 the derivatives of k0e and k1e are summed from the asymptotic series instead, where the
+closed forms cancel (npgrad/ops/_bessel_scaled_deriv.py). ``torch.special.modified_bessel_k0/k1``, ``scaled_modified_bessel_k0/k1`` and ``airy_ai`` have no
 derivative in torch 2.13 (their output has no grad_fn); npgrad's are these identities, checked against finite
 differences and SciPy (tests/test_special_torch_names.py).
 """
 import numpy as np
 
-from . import _airy, _bessel_k
+from . import _airy, _bessel_k, _bessel_scaled_deriv
 from .elementwise import DIAG, unary, where
 from .elementwise import sin as _sin
 from ._util import as_input, batching_rule
-from .special import _duals, _real
+from .special import _duals, _far, _far_x, _real
 
 _RAW = {name: _real(getattr(_bessel_k, name), name) for name in ("k0", "k0e", "k1", "k1e")}
 _RAW["airy_ai"] = _real(_airy.airy_ai, "airy_ai")
@@ -43,8 +44,12 @@ def _k1_vjp(g, y, x):   # K1' = -K0 - K1 / x (-inf at 0, NaN below 0, as K1)
     return g * (-_k0(x) - y / x)
 
 
-def _k1e_vjp(g, y, x):  # (e^x K1)' = k1e - k0e - k1e / x
-    return g * (y - _k0e(x) - y / x)
+def _k1e_vjp(g, y, x):  # (e^x K1)' = k1e - k0e - k1e / x (from the asymptotic series at x >= 30: no cancellation)
+    return g * np.where(_far(x), _bessel_scaled_deriv.large_x("k1e", _far_x(x)), y - _k0e(x) - y / x)
+
+
+def _k0e_vjp(g, y, x):  # (e^x K0)' = k0e - k1e (from the asymptotic series at x >= 30: no cancellation)
+    return g * np.where(_far(x), _bessel_scaled_deriv.large_x("k0e", _far_x(x)), y - _k1e(x))
 
 
 #            name      forward         d/dx (g: output grad, y: output, x: input)         jvp  reads
@@ -52,7 +57,7 @@ k0 = unary("k0", _RAW["k0"], _quiet(lambda g, y, x: -g * _k1(x)), DIAG, "x",
            _doc("The modified Bessel function of the second kind of order 0, ``K0(x)``: +inf at 0, NaN for x < 0."))
 k1 = unary("k1", _RAW["k1"], _quiet(_k1_vjp), DIAG, "xy",
            _doc("The modified Bessel function of the second kind of order 1, ``K1(x)``: +inf at 0, NaN for x < 0."))
-k0e = unary("k0e", _RAW["k0e"], _quiet(lambda g, y, x: g * (y - _k1e(x))), DIAG, "xy",
+k0e = unary("k0e", _RAW["k0e"], _quiet(_k0e_vjp), DIAG, "xy",
             _doc("The exponentially scaled ``exp(x) K0(x)``."))
 k1e = unary("k1e", _RAW["k1e"], _quiet(_k1e_vjp), DIAG, "xy",
             _doc("The exponentially scaled ``exp(x) K1(x)``."))
