@@ -318,11 +318,20 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, requires_g
     return y if dtype is None else y.astype(dtype)
 
 
+def _random_dtype(dtype, where):
+    """The dtype of ``randn`` / ``rand``: the default float dtype, or a floating or complex one (an integer dtype
+    is torch's error: casting the draws would truncate them, all zeros for ``rand``)."""
+    dt = _dtype(dtype)
+    if dt.kind not in "fc":
+        raise TypeError(f"{where}: needs a floating-point or complex dtype, got {dt} (use npg.randint for integers)")
+    return dt
+
+
 def randn(*shape, dtype=None, requires_grad=None, generator=None):
     """Standard normal samples from ``npg.random`` (or an explicit ``numpy.random.Generator``); complex
     ones for a complex ``dtype``, as ``torch.randn`` (``E|z|^2 = 1``); under ``vmap`` as its ``randomness`` says."""
     rng = _random.generator_for(generator, "randn")
-    dt = _dtype(dtype)
+    dt = _random_dtype(dtype, "randn")
 
     def draw(shape):
         if dt.kind == "c":  # as torch.randn: real and imaginary parts independent, each of variance 1/2
@@ -337,10 +346,14 @@ def rand(*shape, dtype=None, requires_grad=None, generator=None):
     """Uniform samples in ``[0, 1)`` (real and imaginary parts each, for a complex ``dtype``, as ``torch.rand``);
     under ``vmap`` as its ``randomness`` says."""
     rng = _random.generator_for(generator, "rand")
-    dt = _dtype(dtype)
+    dt = _random_dtype(dtype, "rand")
 
     def draw(shape):
-        out = rng.random(shape) + 1j * rng.random(shape) if dt.kind == "c" else rng.random(shape)
+        if dt.kind == "c":
+            part = np.finfo(dt).dtype
+            out = _random.uniform01(rng, shape, part) + 1j * _random.uniform01(rng, shape, part)
+        else:
+            out = _random.uniform01(rng, shape, dt)
         return _leaf(out.astype(dt, copy=False), requires_grad, "rand")
     return _random.vmap_draw(draw, _shape(shape, "rand"), "rand")
 
@@ -370,8 +383,15 @@ def randint(low, high=None, size=(), dtype=np.int64, generator=None):
     says."""
     rng = _random.generator_for(generator, "randint")
     size = _size(size, "randint")
-    return _random.vmap_draw(lambda s: _leaf(rng.integers(low, high, size=s, dtype=dtype), False, "randint"),
-                             size, "randint")
+
+    def draw(s):
+        try:
+            return _leaf(rng.integers(low, high, size=s, dtype=dtype), False, "randint")
+        except (TypeError, ValueError) as e:   # (NumPy's bare "low >= high": name the op and the arguments)
+            hint = (" (npg.randint is NumPy's randint(low, high, size): torch's randint(high, size) is "
+                    "npg.randint(0, high, size))" if isinstance(high, (tuple, list)) else "")
+            raise type(e)(f"randint(low={low!r}, high={high!r}, dtype={dtype!r}): {e}{hint}") from None
+    return _random.vmap_draw(draw, size, "randint")
 
 
 def _holds_tensor(obj):

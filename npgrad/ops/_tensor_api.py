@@ -140,10 +140,8 @@ for _name, _fn, _op in (
         ("copy_", lambda x, src: _as_values(src, x), "copy"),
         ("fill_", lambda x, value: _as_values(value, x), "copy"),
         ("zero_", lambda x: _as_values(0, x), "copy"),
-        ("normal_", lambda x, mean=0.0, std=1.0, generator=None:
-            _random_values(x, generator, lambda g: g.normal(mean, std, x.shape), "normal_"), "copy"),
-        ("uniform_", lambda x, a=0.0, b=1.0, generator=None:
-            _random_values(x, generator, lambda g: g.uniform(a, b, x.shape), "uniform_"), "copy")):
+        ("normal_", lambda x, mean=0.0, std=1.0, generator=None: _normal_values(x, mean, std, generator), "copy"),
+        ("uniform_", lambda x, a=0.0, b=1.0, generator=None: _uniform_values(x, a, b, generator), "copy")):
     setattr(T, _name, inplace.method(_name, _fn, _op))
 
 
@@ -160,11 +158,45 @@ def _as_values(src, like):
 
 
 def _random_values(like, generator, draw, op):
+    """``draw(rng, dtype)`` written into ``like`` (a floating or complex tensor)."""
     from .. import random as _random
     if np.dtype(like.dtype).kind not in "fc":   # as torch; casting the draws would truncate them (all 0s for U(0,1))
         raise TypeError(f"{op}: cannot fill a tensor of dtype {np.dtype(like.dtype)} (shape {tuple(like.shape)}) "
                         "with random real values; use a floating dtype (or random_ for integers)")
-    return _as_values(draw(_random.generator_for(generator, op)), like)
+    return _as_values(draw(_random.generator_for(generator, op), np.dtype(like.dtype)), like)
+
+
+def _real_number(v, name, op):
+    """A float argument of a random fill (a number or a one-element tensor / array), else torch's TypeError."""
+    try:
+        return float(v.item() if isinstance(v, (Tensor, np.ndarray)) else v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: {name} must be a real number, got {type(v).__name__} {v!r:.60}") from None
+
+
+def _normal_values(x, mean, std, generator):
+    """``x.normal_(mean, std)``: N(mean, std**2) draws (std >= 0, as torch: a negative or NaN std was NumPy's bare
+    error or a tensor of NaNs); a complex tensor gets torch's complex normal (each part N(mean, std**2 / 2); its
+    imaginary part was left 0)."""
+    from .. import random as _random
+    mean, std = _real_number(mean, "mean", "normal_"), _real_number(std, "std", "normal_")
+    if not std >= 0:
+        raise RuntimeError(f"normal_: expects std >= 0.0, but found std={std}")
+    return _random_values(x, generator, lambda g, dt: _random.normal_draws(g, mean, std, tuple(x.shape), dt),
+                          "normal_")
+
+
+def _uniform_values(x, a, b, generator):
+    """``x.uniform_(from, to)``: draws in ``[from, to)`` (as torch: ``from <= to``, both finite; a float16 / float32
+    draw no longer rounds up to ``to``); a complex tensor gets each part so (its imaginary part was left 0)."""
+    from .. import random as _random
+    a, b = _real_number(a, "from", "uniform_"), _real_number(b, "to", "uniform_")
+    if not (np.isfinite(a) and np.isfinite(b)):
+        raise RuntimeError(f"uniform_: from and to must be finite, got from={a}, to={b}")
+    if a > b:
+        raise RuntimeError(f"uniform_: expects a [from, to) range with from <= to, but found from={a} > to={b}")
+    return _random_values(x, generator, lambda g, dt: _random.uniform_between(g, a, b, tuple(x.shape), dt),
+                          "uniform_")
 
 
 T.reshape = _reshape_method

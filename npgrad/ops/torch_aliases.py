@@ -152,6 +152,13 @@ def randperm(n, *, dtype=np.int64, generator=None, requires_grad=False):
     ``vmap(randomness='different')``)."""
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise RuntimeError(f"randperm: n must be a non-negative integer, got {n!r}")
+    dt = np.dtype(dtype)
+    top = (np.iinfo(dt).max if dt.kind in "iu" else 2 ** (np.finfo(dt).nmant + 1) if dt.kind == "f" else None)
+    if top is None:
+        raise TypeError(f"randperm: expected an integer or floating dtype, got {dt}")
+    if n - 1 > top:   # (as torch: int8 wrapped around past 127, a float16 one repeated values past 2048)
+        raise RuntimeError(f"randperm: n={n} does not fit dtype {dt} (its values 0 .. n-1 must be exact, at most "
+                           f"{top})")
     rng = _random.generator_for(generator, "randperm")
 
     def draw(s):

@@ -46,6 +46,11 @@ def _float_only(x, op):
                         f"{tuple(x.shape)})")
 
 
+def _real_only(x, op):
+    if np.dtype(x.dtype).kind == "c":   # as torch (a complex tensor got real draws, its imaginary part 0)
+        raise TypeError(f"{op}: not implemented for complex tensors (dtype {x.dtype}, shape {tuple(x.shape)})")
+
+
 def _fill_values(x, values):
     """``values`` as a Tensor of ``x``'s shape and dtype, written by ``copy``: the tensor's old value gets a
     zero gradient (PyTorch's)."""
@@ -57,6 +62,7 @@ def _fill_values(x, values):
 def _random_(x, *args, generator=None, **kwargs):
     """``x.random_(to)`` / ``x.random_(from, to)`` / ``x.random_()``: integers drawn uniformly from ``[from,
     to)`` (default ``[0, 2**mantissa]`` for floating tensors, ``[0, max]`` for integer ones), as PyTorch."""
+    _real_only(x, "random_")
     if "from" in kwargs:
         args = (kwargs.pop("from"),) + args
     if "to" in kwargs:
@@ -98,6 +104,7 @@ def _exponential_(x, lambd=1.0, *, generator=None):
 
 
 def _bernoulli_(x, p=0.5, *, generator=None):
+    _real_only(x, "bernoulli_")
     pv = _values(p).astype(np.float64)
     if ((pv < 0) | (pv > 1) | np.isnan(pv)).any():
         raise RuntimeError(f"bernoulli_: expected 0 <= p <= 1, got p={p if pv.ndim == 0 else pv}")
@@ -124,6 +131,7 @@ def _log_normal_(x, mean=1.0, std=2.0, *, generator=None):
 
 
 def _geometric_(x, p, *, generator=None):
+    _real_only(x, "geometric_")
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_: expects p to be in (0, 1), but got p={p}")
     return _fill_values(x, _rng(generator, "geometric_").geometric(p, tuple(x.shape)))
@@ -140,7 +148,8 @@ def _broadcast_shape(op, a, b):
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None):
     """Draws of N(mean, std**2), as ``torch.normal``: ``mean`` and ``std`` tensors (broadcast together) or
-    numbers (then ``size=`` gives the shape). No gradient (PyTorch's is zero)."""
+    numbers (then ``size=`` gives the shape, and a complex ``dtype`` torch's complex normal). No gradient
+    (PyTorch's is zero)."""
     m, s = _values(mean), _values(std)
     if (s < 0).any() or np.isnan(s).any():
         raise RuntimeError(f"normal: expects std >= 0.0, but found std={std if s.ndim == 0 else s}")
@@ -149,7 +158,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None):
         if tensors:
             raise TypeError("normal: size= is for a float mean and std; with tensors the shape is theirs")
         shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
-        dt = dtype or _npg().get_default_dtype()
+        dt = np.dtype(dtype or _npg().get_default_dtype())
+        if dt.kind not in "fc":   # as torch; the draws cast to an integer dtype were truncated silently
+            raise TypeError(f"normal: expected a floating-point or complex dtype, got {dt}")
     else:
         if not tensors:
             raise TypeError("normal: give size= with a float mean and std (torch.normal(mean, std, size))")
@@ -158,7 +169,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None):
         dt = dtype or np.result_type(*dts)
         if np.dtype(dt).kind != "f":
             raise TypeError(f"normal: expected floating-point mean / std, got {dt}")
-    return _wrap(_rng(generator, "normal").normal(m, s, shape).astype(dt))
+    from .. import random as _random
+    return _wrap(_random.normal_draws(_rng(generator, "normal"), m, s, shape, dt))
 
 
 def poisson(input, generator=None):
@@ -168,6 +180,9 @@ def poisson(input, generator=None):
         raise TypeError(f"poisson: expected a floating-point tensor of rates, got {r.dtype}")
     if (r < 0).any() or np.isnan(r).any():
         raise RuntimeError(f"poisson: rates must be non-negative, got {r}")
+    too_large = r > 1e18   # (NumPy's limit is about 9.2e18: its bare "lam value too large")
+    if too_large.any():
+        raise RuntimeError(f"poisson: rates must be at most 1e18 (or finite), got {r[too_large].ravel()[:3].tolist()}")
     return _wrap(_rng(generator, "poisson").poisson(r).astype(r.dtype))
 
 
@@ -176,6 +191,9 @@ def randint_like(input, low=0, high=None, *, dtype=None, generator=None, require
     high)`` / ``(input, low, high)``."""
     if high is None:
         low, high = 0, low
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):   # (5.7 was truncated to 5)
+            raise TypeError(f"randint_like: {name} must be an integer, got {type(v).__name__} {v!r}")
     if int(low) >= int(high):
         raise RuntimeError(f"randint_like: expects 'low' < 'high', but got low={low}, high={high}")
     dt = np.dtype(dtype or input.dtype)
@@ -191,8 +209,9 @@ def binomial(count, prob, generator=None):
     c, p = _values(count), _values(prob)
     if c.dtype.kind != "f" or p.dtype.kind != "f":
         raise TypeError(f"binomial: expected floating-point count and prob, got {c.dtype} and {p.dtype}")
-    if (p < 0).any() or (p > 1).any() or np.isnan(p).any() or (c < 0).any():
-        raise RuntimeError("binomial: expects 0 <= prob <= 1 and count >= 0")
+    if (p < 0).any() or (p > 1).any() or np.isnan(p).any() or (c < 0).any() or not np.isfinite(c).all():
+        raise RuntimeError(f"binomial: expects 0 <= prob <= 1 and a finite count >= 0, got count {c.ravel()[:3]} "
+                           f"prob {p.ravel()[:3]}{' ...' if max(c.size, p.size) > 3 else ''}")
     shape = _broadcast_shape("binomial", ("count", c), ("prob", p))
     n = np.broadcast_to(np.round(c), shape).astype(np.int64)
     return _wrap(_rng(generator, "binomial").binomial(n, np.broadcast_to(p, shape)).astype(c.dtype))
