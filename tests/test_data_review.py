@@ -1,7 +1,6 @@
 """Adversarial review of npgrad.data, serialization and npgrad.distributed against torch.utils.data / torch:
 each test is a divergence that was found and fixed (the oracle is PyTorch's behaviour)."""
 import itertools
-import json
 import warnings
 from collections import OrderedDict
 
@@ -147,11 +146,8 @@ MPI_REVIEW_CASES = ["bool_reductions", "mean_of_integers_refused_before_communic
 def test_collectives_under_mpiexec():
     """One mpiexec -n 2 launch (tests/mpi_review_checks.py): bool reductions as torch.distributed's (or /
     and), a mean of integers refused before communicating, 0-d and strided arrays, all_gather dtype checks."""
-    from tests.test_distributed import run_mpi
-    proc = run_mpi(["-m", "tests.mpi_review_checks"])
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS ")]
-    assert proc.returncode == 0 and lines, f"mpiexec failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    results = json.loads(lines[0][len("RESULTS "):])
+    from tests.test_distributed import mpi_case_results
+    results = mpi_case_results("tests.mpi_review_checks")
     assert results == {case: "ok" for case in MPI_REVIEW_CASES}
 
 

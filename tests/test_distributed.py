@@ -52,12 +52,18 @@ def run_mpi(args, n=2, timeout=240):
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-@pytest.fixture(scope="module")
-def mpi_results():
-    proc = run_mpi(["-m", "tests.mpi_checks"])
+def mpi_case_results(module, timeout=240):
+    """Run the checks script ``module`` (e.g. "tests.mpi_checks") under ``mpiexec -n 2``; returns the
+    ``{case: "ok" or the failure}`` dict rank 0 prints on its ``RESULTS`` line."""
+    proc = run_mpi(["-m", module], timeout=timeout)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS ")]
     assert proc.returncode == 0 and lines, f"mpiexec failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return json.loads(lines[0][len("RESULTS "):])
+
+
+@pytest.fixture(scope="module")
+def mpi_results():
+    return mpi_case_results("tests.mpi_checks")
 
 
 MPI_CASES = ["collectives", "ddp_sgd_plain", "ddp_checkpoint", "ddp_adamw_plain", "ddp_sgd_syncbn", "ddp_adamw_syncbn",

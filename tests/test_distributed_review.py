@@ -2,11 +2,10 @@
 tests/mpi_review_dist_checks.py for the whole file): collectives on arrays that differ between processes,
 SyncBatchNorm against torch's BatchNorm on the whole batch, DDP on tied / frozen / sparse / mixed-dtype
 parameters."""
-import json
 
 import pytest
 
-from tests.test_distributed import needs_mpi, run_mpi
+from tests.test_distributed import mpi_case_results, needs_mpi
 
 CASES = ["collectives_refuse_arrays_that_differ_between_processes",
          "syncbn_matches_torch_batchnorm_on_the_whole_batch",
@@ -16,10 +15,7 @@ CASES = ["collectives_refuse_arrays_that_differ_between_processes",
 
 @pytest.fixture(scope="module")
 def results():
-    proc = run_mpi(["-m", "tests.mpi_review_dist_checks"])
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS ")]
-    assert proc.returncode == 0 and lines, f"mpiexec failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    return json.loads(lines[0][len("RESULTS "):])
+    return mpi_case_results("tests.mpi_review_dist_checks")
 
 
 @needs_mpi

@@ -1,13 +1,12 @@
 """npgrad.distributed against torch.distributed / DistributedDataParallel: the cases under ``mpiexec -n 2``
 (tests/mpi_hunt_ddp_checks.py, one launch for the whole file) and DistributedSampler's unshuffled partition
 against torch's."""
-import json
 
 import pytest
 import torch
 
 from npgrad.data import DistributedSampler
-from tests.test_distributed import needs_mpi, run_mpi
+from tests.test_distributed import mpi_case_results, needs_mpi
 
 CASES = ["backward_through_module_alone_is_local_and_does_not_hang",
          "parameter_frozen_after_wrapping_gets_no_grad", "product_and_bitwise_reduce_ops",
@@ -16,10 +15,7 @@ CASES = ["backward_through_module_alone_is_local_and_does_not_hang",
 
 @pytest.fixture(scope="module")
 def results():
-    proc = run_mpi(["-m", "tests.mpi_hunt_ddp_checks"], timeout=120)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS ")]
-    assert proc.returncode == 0 and lines, f"mpiexec failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    return json.loads(lines[0][len("RESULTS "):])
+    return mpi_case_results("tests.mpi_hunt_ddp_checks", timeout=120)
 
 
 @needs_mpi
