@@ -10,8 +10,7 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap
 from . import inplace
-from ._util import as_input, axis_key as _sl, cast_all, is_batched, normalize_axis, normalize_one_axis, \
-    one_or_tuple as _one_or_tuple
+from ._util import as_input, axis_key as _sl, cast_all, normalize_one_axis, one_or_tuple as _one_or_tuple
 from .elementwise import where
 from .index import getitem
 from .shape import broadcast_to, concatenate, flip, moveaxis, pad as _pad_constant, ravel, reshape, split, \
