@@ -77,7 +77,8 @@ def random_split(dataset, lengths, generator=None, *, seed=None):
     ``torch.utils.data.random_split`` (same argument order; ``generator`` a ``numpy.random.Generator``, else one
     seeded with npgrad's keyword-only ``seed``, else ``npg.random``'s)."""
     n = len(dataset)
-    lengths = list(lengths)
+    # (a Tensor or array of lengths, as torch takes one: its 0-d elements as Python numbers)
+    lengths = [v.item() if getattr(v, "ndim", None) == 0 else v for v in lengths]
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:   # fractions (PyTorch's test: also [1] or [0, 1])
         for i, frac in enumerate(lengths):
             if frac < 0 or frac > 1:

@@ -148,3 +148,15 @@ def test_save_refuses_a_masked_array_instead_of_dropping_its_mask(tmp_path):
     npg.save(plain, tmp_path / "m.npz")
     back = npg.load(tmp_path / "m.npz")
     assert type(back["stats"]) is np.ndarray and back["mask"].tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("lengths", [[3, 7], [0.25, 0.75], [1, 0, 9]])
+def test_random_split_takes_a_tensor_or_array_of_lengths_as_torch(lengths):
+    """torch.utils.data.random_split accepts a tensor of lengths (or fractions); npgrad raised for one."""
+    import npgrad as npg
+    want = [len(s) for s in TD.random_split(range(10), torch.tensor(lengths))]
+    for given in (npg.tensor(lengths), np.array(lengths)):
+        got = [len(s) for s in ND.random_split(range(10), given, seed=0)]
+        assert got == want
+        parts = ND.random_split(range(10), given, seed=0)
+        assert sorted(i for p in parts for i in p) == list(range(10))
