@@ -109,14 +109,25 @@ class _MultivariateNormal(_Distribution):
         """``(var, None, log det(cov) / 2)`` for a number or a diagonal ``cov`` (no factorization needed), else
         ``(None, L, log det(cov) / 2)`` with ``L`` its Cholesky factor."""
         cd = _data(cov)
+        if not np.all(np.isfinite(cd)):     # (as SciPy: an error, not a NaN or -inf log-density)
+            raise ValueError(f"multivariate_normal.{where}: cov must be finite, got "
+                             f"{np.array2string(np.asarray(cd), threshold=36)}")
         if cd.ndim < 2:
+            if not np.all(cd > 0):
+                raise ValueError(f"multivariate_normal.{where}: cov must be positive definite: "
+                                 f"{'its diagonal' if cd.ndim else 'the variance'} must be > 0, got {cd.tolist()}")
             var = cov if cd.ndim == 1 else cov * np.ones(d, dtype=_float_dtype(cov))
             if not isinstance(var, Tensor):
                 var = _wrap(np.asarray(var))
             return var, None, 0.5 * _reduce.sum(_ew.log(var))
         if cd.shape != (d, d):
             raise ValueError(f"multivariate_normal.{where}: cov must be ({d}, {d}), got {cd.shape}")
-        L = _linalg.cholesky(cov)
+        try:
+            L = _linalg.cholesky(cov)
+        except np.linalg.LinAlgError as err:
+            raise np.linalg.LinAlgError(f"multivariate_normal.{where}: cov must be symmetric positive definite "
+                                        f"(allow_singular=False), got {np.array2string(cd, threshold=36)} "
+                                        f"({err})") from None
         return None, L, _reduce.sum(_ew.log(_linalg.diagonal(L)))
 
     def entropy(self, mean=None, cov=1.0, allow_singular=False):
