@@ -386,6 +386,9 @@ class _Dirichlet(_Distribution):
         if not isinstance(x, Tensor):
             x = _wrap(np.asarray(x, dtype=np.float64))
         k = alpha.shape[0]
+        if x.ndim == 0:
+            raise ValueError(f"dirichlet: x must have {k} (or {k - 1}) components along its first axis, got a "
+                             f"0-d value")
         if x.shape[0] == k - 1:   # (as SciPy: the last component completes the simplex)
             x = _concatenate([x, 1.0 - _reduce.sum(x, axis=0, keepdims=True)], axis=0)
         if x.shape[0] != k:
