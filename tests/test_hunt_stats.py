@@ -111,3 +111,30 @@ def test_multivariate_normal_invalid_cov_is_an_error_as_scipy(cov, exc, match):
                  lambda: stats.multivariate_normal.entropy(np.zeros(2), cov)):
         with pytest.raises(exc, match=f"multivariate_normal.*{match}"):
             call()
+
+
+# ---------------------------------------------------------------------- discrete: n = inf, categorical input
+@pytest.mark.parametrize("method", ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"])
+def test_binom_infinite_n_is_nan_as_scipy(method):
+    # logpmf was NaN but cdf / sf were 0 / 1 (and their logs -inf / 0) for n = inf
+    k = np.array([0.0, 3.0, 7.0])
+    with np.errstate(invalid="ignore"):
+        want = getattr(st.binom, method)(k, [np.inf, 10.0, np.inf], 0.3)
+    got = getattr(stats.binom, method)(k, npg.tensor([np.inf, 10.0, np.inf]), 0.3)
+    assert_close(got, want, rtol=1e-12)
+
+
+def test_categorical_takes_bool_categories_as_torch_and_refuses_0d_parameters_clearly():
+    probs = np.array([0.2, 0.8])
+    k = np.array([True, False, True])
+    want = torch.distributions.Categorical(probs=torch.tensor(probs)).log_prob(torch.tensor(k))
+    assert_close(stats.categorical.logpmf(k, probs=probs), want.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="categorical: probs must have the categories along a last axis"):
+        stats.categorical.logpmf(0, probs=0.5)
+    with pytest.raises(ValueError, match="categorical: logits must have the categories along a last axis"):
+        stats.categorical.logpmf(0, logits=npg.tensor(0.5))
+
+
+def test_dirichlet_0d_x_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"dirichlet: x must have 2 \(or 1\) components.*0-d"):
+        stats.dirichlet.logpdf(0.5, np.array([1.0, 2.0]))
