@@ -138,3 +138,49 @@ def test_categorical_takes_bool_categories_as_torch_and_refuses_0d_parameters_cl
 def test_dirichlet_0d_x_is_a_clear_error():
     with pytest.raises(ValueError, match=r"dirichlet: x must have 2 \(or 1\) components.*0-d"):
         stats.dirichlet.logpdf(0.5, np.array([1.0, 2.0]))
+
+
+# ------------------------------------------------------------- order statistics, averages, histograms vs NumPy
+_METHODS = ["linear", "lower", "higher", "nearest", "midpoint", "inverted_cdf", "averaged_inverted_cdf",
+            "closest_observation", "interpolated_inverted_cdf", "hazen", "weibull", "median_unbiased",
+            "normal_unbiased"]
+_AWKWARD = {"ties": np.array([1.0, 2, 2, 2, 3, 3, 5]), "nan": np.array([1.0, np.nan, 3, 2]),
+            "inf": np.array([1.0, np.inf, -np.inf, 2]), "one": np.array([4.0]), "0d": np.array(2.5),
+            "int": np.array([3, 1, 4, 1, 5, 9, 2])}
+
+
+@pytest.mark.parametrize("method", _METHODS)
+def test_quantiles_of_awkward_inputs_match_numpy_with_finite_difference_gradients(method):
+    q = np.linspace(0.0, 1.0, 11)
+    for name, a in _AWKWARD.items():
+        with np.errstate(invalid="ignore"):
+            for fn, qq in (("quantile", q), ("nanquantile", q), ("percentile", 100 * q)):
+                assert_close(getattr(npg, fn)(npg.tensor(a), qq, method=method), getattr(np, fn)(a, qq, method=method),
+                             rtol=1e-12, what=f"{fn} {name}")
+    a = np.random.default_rng(3).normal(size=(4, 5))
+    check_finite_difference(lambda x: npg.quantile(x, [0.1, 0.33, 0.5, 0.9], axis=1, method=method), [a],
+                            what=f"quantile {method}")
+
+
+def test_medians_averages_and_histograms_of_awkward_inputs_match_numpy():
+    for name, a in _AWKWARD.items():
+        with np.errstate(invalid="ignore"):
+            assert_close(npg.median(npg.tensor(a)), np.median(a), what=name)
+            assert_close(npg.nanmedian(npg.tensor(a)), np.nanmedian(a), what=name)
+        if a.ndim:
+            w = np.linspace(0.0, 1.0, a.size) if a.size > 1 else np.array([2.0])     # (a zero weight first)
+            got, got_sum = npg.average(npg.tensor(a), weights=w, returned=True)
+            want, want_sum = np.average(a, weights=w, returned=True)
+            assert_close(got, want, what=name)
+            assert_close(got_sum, want_sum, what=name)
+    with pytest.raises(ZeroDivisionError, match="average"):
+        npg.average(npg.tensor([1.0, 2.0]), weights=np.zeros(2))
+    data = np.array([1.0, 2, 2, 2, 3, 3, 5])
+    for bins in (3, np.array([0.0, 1, 2.5, 6]), np.array([2.0, 2.5, 3.0])):
+        for density in (None, True):
+            got = npg.histogram(npg.tensor(data), bins=bins, density=density, weights=np.linspace(0, 1, 7))
+            want = np.histogram(data, bins=bins, density=density, weights=np.linspace(0, 1, 7))
+            for g, w in zip(got, want):
+                assert_close(g, w)
+    w = np.linspace(0.0, 1.0, 7)
+    check_finite_difference(lambda v: npg.bincount(np.array([0, 2, 2, 5, 1, 0, 6]), weights=v, minlength=9), [w])
