@@ -62,13 +62,17 @@ def ptp(a, axis=None, out=None, keepdims=False):
 
 
 # ------------------------------------------------------------------- covariance, correlation
-def _rows(x, rowvar, dtype, name):
+def _rows(x, rowvar, dtype, name, is_y=False):
+    """``x`` as a 2-D tensor with one variable per row. With ``rowvar=False`` NumPy transposes ``m`` unless
+    it is 1-D (so a (1, N) ``m`` holds N variables of one observation each), but ``y`` unless its 2-D form
+    has a single row."""
     x = as_input(x, name)
     if x.ndim > 2:
-        raise ValueError(f"{name}: m has more than 2 dimensions (shape {x.shape})")
+        raise ValueError(f"{name}: {'y' if is_y else 'm'} has more than 2 dimensions (shape {x.shape})")
+    flip = not rowvar and (x.ndim != 1 if not is_y else x.ndim == 2 and x.shape[0] != 1)
     x = reshape(x, (1,) * (2 - x.ndim) + x.shape) if x.ndim < 2 else x
     x = x.astype(dtype) if dtype is not None else _float(x)
-    return transpose(x) if not rowvar and x.shape[0] != 1 else x
+    return transpose(x) if flip else x
 
 
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
@@ -80,7 +84,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     if X.shape[0] == 0:
         return _wrap(np.zeros((0, 0), dtype=X.dtype))
     if y is not None:
-        X = concatenate([X, _rows(y, rowvar, dtype, "cov")], axis=0)
+        X = concatenate([X, _rows(y, rowvar, dtype, "cov", is_y=True)], axis=0)
     if ddof is None:
         ddof = 0 if bias else 1
     w = None

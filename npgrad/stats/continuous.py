@@ -16,6 +16,19 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_PI = math.log(math.pi)
 
 
+def _edge_power(edge, a, logp):
+    """``logp`` plus ``(a - 1) log 0`` where ``edge`` holds (the base of the power is 0 there, and the power's
+    term was computed at a safe base): nothing where ``a == 1``, ``-inf`` where ``a > 1``, ``+inf`` where
+    ``a < 1``, these as constants (no gradient, as outside the support). ``a == 1`` keeps the gradient in
+    ``a`` of PyTorch's ``xlogy`` (none from this term)."""
+    edge = np.asarray(edge)
+    if not edge.any():
+        return logp
+    ad = np.asarray(_data(a), dtype=np.float64)
+    logp = _outside(edge & (ad > 1), -np.inf, logp)
+    return _outside(edge & (ad < 1), np.inf, logp)
+
+
 # ----------------------------------------------------------------------------------- norm
 @_params_domain(lambda scale, **_: _not_positive(scale))
 class _Norm(_Distribution):
@@ -96,14 +109,25 @@ class _MultivariateNormal(_Distribution):
         """``(var, None, log det(cov) / 2)`` for a number or a diagonal ``cov`` (no factorization needed), else
         ``(None, L, log det(cov) / 2)`` with ``L`` its Cholesky factor."""
         cd = _data(cov)
+        if not np.all(np.isfinite(cd)):     # (as SciPy: an error, not a NaN or -inf log-density)
+            raise ValueError(f"multivariate_normal.{where}: cov must be finite, got "
+                             f"{np.array2string(np.asarray(cd), threshold=36)}")
         if cd.ndim < 2:
+            if not np.all(cd > 0):
+                raise ValueError(f"multivariate_normal.{where}: cov must be positive definite: "
+                                 f"{'its diagonal' if cd.ndim else 'the variance'} must be > 0, got {cd.tolist()}")
             var = cov if cd.ndim == 1 else cov * np.ones(d, dtype=_float_dtype(cov))
             if not isinstance(var, Tensor):
                 var = _wrap(np.asarray(var))
             return var, None, 0.5 * _reduce.sum(_ew.log(var))
         if cd.shape != (d, d):
             raise ValueError(f"multivariate_normal.{where}: cov must be ({d}, {d}), got {cd.shape}")
-        L = _linalg.cholesky(cov)
+        try:
+            L = _linalg.cholesky(cov)
+        except np.linalg.LinAlgError as err:
+            raise np.linalg.LinAlgError(f"multivariate_normal.{where}: cov must be symmetric positive definite "
+                                        f"(allow_singular=False), got {np.array2string(cd, threshold=36)} "
+                                        f"({err})") from None
         return None, L, _reduce.sum(_ew.log(_linalg.diagonal(L)))
 
     def entropy(self, mean=None, cov=1.0, allow_singular=False):
@@ -226,10 +250,14 @@ class _Gamma(_Distribution):
     def logpdf(self, x, a, loc=0.0, scale=1.0):
         a, scale = _arg(a, "gamma"), _arg(scale, "gamma")
         z = _ratio(_arg(x, "gamma") - _arg(loc, "gamma"), scale)
-        out = _data(z) < 0
-        z = _safe(z, out, 1.0)
-        logp = xlogy(a - 1.0, z) - z - _fn(gammaln, a) - _fn(_ew.log, scale)
-        return _outside(out, -np.inf, logp)
+        zd = _data(z)
+        out, edge = zd < 0, zd == 0
+        # at z = 0 the term (a - 1) log z is 0 for a = 1 (the density is finite there) and -inf / +inf for
+        # a > 1 / a < 1: its value set apart, so that its 0/0 derivative in z does not make the gradients
+        # in scale and loc NaN (nor the a > 1 one, where the log-density is -inf as outside the support)
+        logp = (xlogy(a - 1.0, _safe(z, out | edge, 1.0)) - _safe(z, out, 1.0) - _fn(gammaln, a)
+                - _fn(_ew.log, scale))
+        return _outside(out, -np.inf, _edge_power(edge, a, logp))
 
     def pdf(self, x, a, loc=0.0, scale=1.0):
         return _ew.exp(self.logpdf(x, a, loc, scale))
@@ -303,10 +331,12 @@ class _Beta(_Distribution):
         a, b, scale = _arg(a, "beta"), _arg(b, "beta"), _arg(scale, "beta")
         z = _ratio(_arg(x, "beta") - _arg(loc, "beta"), scale)
         zd = _data(z)
-        out = (zd < 0) | (zd > 1)
-        z = _safe(z, out, 0.5)
-        logp = xlogy(a - 1.0, z) + xlog1py(b - 1.0, -z) - _fn(betaln, a, b) - _fn(_ew.log, scale)
-        return _outside(out, -np.inf, logp)
+        out, low, high = (zd < 0) | (zd > 1), zd == 0, zd == 1
+        # the two ends as gamma's z = 0 (each power's value set apart where its base is 0, the power computed
+        # at a base of 1 there: no gradient in a or b from it, as PyTorch's xlogy at a = 1)
+        logp = (xlogy(a - 1.0, _safe(z, out | low, 1.0)) + xlog1py(b - 1.0, -_safe(z, out | high, 0.0))
+                - _fn(betaln, a, b) - _fn(_ew.log, scale))
+        return _outside(out, -np.inf, _edge_power(high, b, _edge_power(low, a, logp)))
 
     def pdf(self, x, a, b, loc=0.0, scale=1.0):
         return _ew.exp(self.logpdf(x, a, b, loc, scale))
@@ -356,6 +386,9 @@ class _Dirichlet(_Distribution):
         if not isinstance(x, Tensor):
             x = _wrap(np.asarray(x, dtype=np.float64))
         k = alpha.shape[0]
+        if x.ndim == 0:
+            raise ValueError(f"dirichlet: x must have {k} (or {k - 1}) components along its first axis, got a "
+                             f"0-d value")
         if x.shape[0] == k - 1:   # (as SciPy: the last component completes the simplex)
             x = _concatenate([x, 1.0 - _reduce.sum(x, axis=0, keepdims=True)], axis=0)
         if x.shape[0] != k:

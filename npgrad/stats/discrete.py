@@ -74,8 +74,13 @@ class _Poisson(_Distribution):
         return _log_prob(self.sf(k, mu, loc), self.cdf(k, mu, loc))
 
 
-@_params_domain(lambda k, n, p, loc: ~(np.asarray(n, dtype=np.float64) >= 0) | _not_probability(p)
-                 | _nan_count(k, loc))     # (a non-integer n is kept: the continuation, for a gradient in n)
+def _not_trials(n):
+    """Where ``n`` is not a finite number >= 0 (a non-integer n is kept: the continuation, for a gradient in n)."""
+    n = np.asarray(n, dtype=np.float64)
+    return ~((n >= 0) & np.isfinite(n))
+
+
+@_params_domain(lambda k, n, p, loc: _not_trials(n) | _not_probability(p) | _nan_count(k, loc))
 class _Binom(_Distribution):
     """The binomial distribution of ``n`` trials with success probability ``p`` (``scipy.stats.binom``)."""
     name = "binom"
@@ -148,6 +153,9 @@ class _Categorical(_Distribution):
     def logpmf(self, k, probs=None, logits=None):
         if (probs is None) == (logits is None):
             raise ValueError("categorical: pass exactly one of probs and logits")
+        if np.ndim(_data(probs if probs is not None else logits)) == 0:
+            raise ValueError(f"categorical: {'probs' if probs is not None else 'logits'} must have the categories "
+                             f"along a last axis, got a 0-d value")
         if probs is not None:
             probs = _arg(probs, self.name)
             if not isinstance(probs, Tensor):
@@ -159,6 +167,8 @@ class _Categorical(_Distribution):
                 logits = _wrap(np.asarray(logits, dtype=np.float64))
             logp = log_softmax(logits, axis=-1)
         kd = np.asarray(_data(k))
+        if kd.dtype.kind == "b":    # (as torch's long(): False, True are categories 0, 1)
+            kd = kd.astype(np.int64)
         if kd.dtype.kind not in "biu":
             if np.any(kd != np.floor(kd)):
                 raise ValueError("categorical: the categories k must be integers")
