@@ -1,0 +1,72 @@
+"""Hunt for silent differences between npgrad.nn.Module's machinery and torch.nn.Module 2.13: each scenario is
+built twice, once on torch and once on npgrad, with the same structure, and the observable results compared
+(names and order, values, dtypes, gradients, hook calls, errors)."""
+import copy
+
+import numpy as np
+import torch
+
+import npgrad as ng
+
+
+def _both(build):
+    """``build(torch)`` and ``build(npgrad)``; an exception becomes ``"ExcType: message"``."""
+    out = []
+    for L in (torch, ng):
+        try:
+            out.append(build(L))
+        except Exception as e:
+            out.append(f"{type(e).__name__}: {e}")
+    return out
+
+
+def _num(t):
+    """A tensor (torch or npgrad, or None) as nested lists of float64, rounded, for comparison."""
+    if t is None:
+        return None
+    arr = t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.data if isinstance(t, ng.Tensor) else t)
+    return np.round(arr.astype(np.float64), 6).tolist()
+
+
+def _dtypes(values):
+    return [str(v.dtype).replace("torch.", "") for v in values]
+
+
+def _set_values(L, module):
+    """Deterministic parameter values, the same on both libraries."""
+    for i, p in enumerate(module.parameters()):
+        vals = np.linspace(-1, 1, int(np.prod(p.shape))).reshape(tuple(p.shape)) + 0.1 * i
+        if L is torch:
+            with torch.no_grad():
+                p.copy_(torch.from_numpy(vals))
+        else:
+            p.data[...] = vals
+
+
+# ------------------------------------------------------------------------------ parametrizations and deepcopy
+def test_deepcopy_of_a_parametrized_module_is_independent_as_torch():
+    """PyTorch refuses to pickle a parametrized module but deep-copies it; npgrad refused both."""
+    def build(L):
+        m = L.nn.Linear(3, 2, dtype=L.float64)
+        _set_values(L, m)
+        L.nn.utils.parametrizations.weight_norm(m)
+        L.nn.utils.parametrize.register_parametrization(m, "bias", _Double(L)())
+        c = copy.deepcopy(m)
+        x = L.tensor(np.ones((1, 3)), requires_grad=False)
+        same = _num(c(x)) == _num(m(x))
+        with L.no_grad():
+            c.parametrizations.weight.original0.mul_(0.0)   # only the copy changes
+        c(x).sum().backward()
+        return (same, type(c).__name__, list(c.state_dict()), _num(m(x)), _num(c(x)),
+                [p.grad is None for p in m.parameters()], [_num(p.grad) for p in c.parameters()],
+                c.parametrizations.weight.original0 is m.parametrizations.weight.original0)
+    t, n = _both(build)
+    assert n == t
+    assert t[0] is True and t[-1] is False
+
+
+def _Double(L):
+    class Double(L.nn.Module):
+        def forward(self, x):
+            return 2 * x
+    return Double
