@@ -70,3 +70,29 @@ def _Double(L):
         def forward(self, x):
             return 2 * x
     return Double
+
+
+# ------------------------------------------------------------------------------------------- load_state_dict
+def test_load_state_dict_assign_drops_the_old_gradient_as_torch():
+    """assign=True: PyTorch's module then holds new Parameters (no gradient) or the checkpoint's own Parameters
+    (their gradient); npgrad kept the old gradient, so the next backward accumulated onto a stale one (of the old
+    dtype, float64 on a float32 parameter)."""
+    def build(L):
+        m = L.nn.Linear(2, 1, dtype=L.float64)
+        _set_values(L, m)
+        x64 = L.tensor(np.ones((1, 2)), requires_grad=False)
+        m(x64).sum().backward()
+        sd = {k: v.detach().float() * 2 for k, v in m.state_dict().items()}
+        m.load_state_dict(sd, assign=True)
+        out = [[p.grad is None for p in m.parameters()], _dtypes(m.parameters())]
+        m(L.tensor(np.full((1, 2), 3.0, np.float32), requires_grad=False)).sum().backward()
+        out.append([(_num(p.grad), _dtypes([p.grad])) for p in m.parameters()])
+        src = L.nn.Linear(2, 1, dtype=L.float64)               # checkpoint of Parameters with their gradients
+        _set_values(L, src)
+        src(L.tensor(np.full((1, 2), 5.0), requires_grad=False)).sum().backward()
+        m.load_state_dict(src.state_dict(keep_vars=True), assign=True)
+        out.append([_num(p.grad) for p in m.parameters()])
+        return out
+    t, n = _both(build)
+    assert n == t
+    assert t[0] == [True, True] and t[-1] == [[[5.0, 5.0]], [1.0]]
