@@ -96,3 +96,38 @@ def test_load_state_dict_assign_drops_the_old_gradient_as_torch():
     t, n = _both(build)
     assert n == t
     assert t[0] == [True, True] and t[-1] == [[[5.0, 5.0]], [1.0]]
+
+
+# ---------------------------------------------------------------------------------------------- containers
+def test_parameter_dict_fromkeys_keeps_the_keys_order_as_torch():
+    """fromkeys went through a plain dict, which update sorts: the keys came back sorted, not in their order."""
+    def build(L):
+        pd = L.nn.ParameterDict().fromkeys(["b", "c", "a"], L.nn.Parameter(L.zeros(2)))
+        return list(pd.keys()), list(pd.state_dict()), [n for n, _ in pd.named_parameters(remove_duplicate=False)]
+    t, n = _both(build)
+    assert n == t == (["b", "c", "a"], ["b", "c", "a"], ["b", "c", "a"])
+
+
+def test_dict_containers_update_keeps_orders_and_refuses_bad_pairs_as_torch():
+    def build(L):
+        md = L.nn.ModuleDict({"z": L.nn.ReLU(), "a": L.nn.Tanh()})          # a mapping: its own order
+        md.update([("m", L.nn.ELU()), ["b", L.nn.GELU()], ("z", L.nn.SELU())])
+        md2 = L.nn.ModuleDict()
+        md2.update(md)                                                      # another ModuleDict
+        pd = L.nn.ParameterDict({"z": L.zeros(1), "a": L.zeros(1)})           # a plain dict: sorted
+        pd.update([("m", L.zeros(1)), ("b", L.zeros(1))])
+        out = [[(k, type(v).__name__) for k, v in md2.items()], list(pd.keys())]
+        for bad in ([L.nn.ReLU()], [("a", L.nn.ReLU(), 1)], 3):
+            try:
+                md.update(bad)
+            except Exception as e:
+                out.append(type(e).__name__)
+        for bad in ([L.zeros(1)], [("a",)], 3):
+            try:
+                pd.update(bad)
+            except Exception as e:
+                out.append(type(e).__name__)
+        return out
+    t, n = _both(build)
+    assert n == t
+    assert t[2:] == ["TypeError", "ValueError", "TypeError", "ValueError", "ValueError", "TypeError"]
