@@ -131,3 +131,37 @@ def test_dict_containers_update_keeps_orders_and_refuses_bad_pairs_as_torch():
     t, n = _both(build)
     assert n == t
     assert t[2:] == ["TypeError", "ValueError", "TypeError", "ValueError", "ValueError", "TypeError"]
+
+
+# ------------------------------------------------------------------------------------------- backward hooks
+def _two_outputs(L, kind):
+    class TwoOut(L.nn.Module):
+        def forward(self, a, b):
+            if kind == "int":          # a second output that is not differentiable (integer indices)
+                return a * b, L.argmax(a * b, dim=1)
+            if kind == "detached":
+                return a * b, (a + b).detach()
+            return a * b, a + b
+    return TwoOut()
+
+
+def test_full_backward_hooks_get_none_for_outputs_without_gradient_as_torch():
+    """grad_output holds None for a module output that the loss does not use or that is not differentiable (the
+    backward pre-hooks see the same); npgrad gave zeros. grad_input keeps zeros for an input without gradient."""
+    for kind, uses in (("plain", (1, 0)), ("plain", (0, 1)), ("plain", (1, 1)), ("int", (1, 0)),
+                       ("detached", (1, 0))):
+        def build(L):
+            m, log = _two_outputs(L, kind), []
+            m.register_full_backward_pre_hook(lambda mod, go: log.append(("pre", [_num(g) for g in go])))
+            m.register_full_backward_hook(
+                lambda mod, gi, go: log.append(("full", [_num(g) for g in gi], [_num(g) for g in go])))
+            a = L.tensor(np.ones((1, 2)), requires_grad=True)
+            b = L.tensor(np.full((1, 2), 3.0), requires_grad=True)
+            o1, o2 = m(a, b)
+            terms = [(o1 * 2).sum()] * uses[0] + ([(o2 * 5).sum()] if uses[1] and kind == "plain" else [])
+            sum(terms[1:], terms[0]).backward()
+            return log, _num(a.grad), _num(b.grad)
+        t, n = _both(build)
+        assert n == t, (kind, uses)
+        if uses == (1, 0):
+            assert t[0][0] == ("pre", [[[2.0, 2.0]], None])
