@@ -2,8 +2,10 @@
 built twice, once on torch and once on npgrad, with the same structure, and the observable results compared
 (names and order, values, dtypes, gradients, hook calls, errors)."""
 import copy
+import pickle
 
 import numpy as np
+import pytest
 import torch
 
 import npgrad as ng
@@ -165,3 +167,48 @@ def test_full_backward_hooks_get_none_for_outputs_without_gradient_as_torch():
         assert n == t, (kind, uses)
         if uses == (1, 0):
             assert t[0][0] == ("pre", [[[2.0, 2.0]], None])
+
+
+# ------------------------------------------------------------------------------------------ pickle round trips
+_CALLS = []
+
+
+def _record_forward(module, args, output):
+    """A picklable forward hook (module level)."""
+    _CALLS.append(type(module).__name__)
+
+
+@pytest.mark.filterwarnings("ignore:.*weight_norm. is deprecated:FutureWarning")
+def test_pickle_of_a_module_with_weight_norm_and_hooks_as_torch():
+    """weight_norm keeps the computed weight (a tensor made by ops) as a plain attribute: PyTorch pickles it as a
+    leaf, npgrad tried to pickle its graph and failed on a function in it."""
+    def build(L):
+        m = L.nn.Linear(3, 2, dtype=L.float64)
+        _set_values(L, m)
+        L.nn.utils.weight_norm(m)
+        m.register_forward_hook(_record_forward)
+        c = pickle.loads(pickle.dumps(m))
+        x = L.tensor(np.ones((1, 3)), requires_grad=False)
+        _CALLS.clear()
+        same = _num(c(x)) == _num(m(x))
+        calls = list(_CALLS)
+        c(x).sum().backward()
+        return (same, calls, [n for n, _ in c.named_parameters()], [_num(p.grad) for p in c.parameters()],
+                [p.grad is None for p in m.parameters()], c.weight_g is m.weight_g)
+    t, n = _both(build)
+    assert n == t
+    assert t[0] is True and t[1] == ["Linear", "Linear"] and t[-1] is False
+
+
+def test_pickle_and_copy_of_a_tensor_made_by_an_op_give_a_leaf_as_torch():
+    def build(L):
+        x = L.tensor(np.array([1.0, 2.0]), requires_grad=True)
+        y = x * 3
+        out = []
+        for c in (pickle.loads(pickle.dumps(y)), copy.copy(y)):
+            out.append((_num(c), c.requires_grad, c.is_leaf, c.grad_fn is None))
+        z = pickle.loads(pickle.dumps((x * 2).detach()))
+        out.append((z.requires_grad, z.is_leaf))
+        return out
+    t, n = _both(build)
+    assert n == t == [([3.0, 6.0], True, True, True)] * 2 + [(False, True)]
