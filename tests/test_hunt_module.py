@@ -212,3 +212,21 @@ def test_pickle_and_copy_of_a_tensor_made_by_an_op_give_a_leaf_as_torch():
         return out
     t, n = _both(build)
     assert n == t == [([3.0, 6.0], True, True, True)] * 2 + [(False, True)]
+
+
+def test_inserting_a_non_module_leaves_the_container_unchanged():
+    """insert renumbered the children by clearing them and adding them back, so a non-Module (refused at its
+    turn) left the Sequential or ModuleList empty: the error was raised, but the model had lost its layers."""
+    def build(L):
+        c = L.nn.Sequential(L.nn.ReLU(), L.nn.Tanh())
+        try:
+            c.insert(0, 3)
+        except (TypeError, AssertionError):    # (torch: AssertionError; npgrad: TypeError, as its add_module)
+            pass
+        return [type(x).__name__ for x in c], list(c._modules)
+    t, n = _both(build)
+    assert n == t == (["ReLU", "Tanh"], ["0", "1"])
+    ml = ng.nn.ModuleList([ng.nn.ReLU(), ng.nn.Tanh()])   # (torch's ModuleList.insert stores the int unchecked)
+    with pytest.raises(TypeError, match="ModuleList.insert: int is not a Module subclass"):
+        ml.insert(1, 3)
+    assert [type(x).__name__ for x in ml] == ["ReLU", "Tanh"] and list(ml._modules) == ["0", "1"]

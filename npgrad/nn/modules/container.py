@@ -40,6 +40,8 @@ class _ModuleSequence(Module):
         n = len(self)
         if not -n <= operator.index(index) <= n:  # list.insert would clamp it; PyTorch raises
             raise IndexError(f"insert: index {index} is out of range for a container of {n} modules")
+        if module is not None and not isinstance(module, Module):   # checked before the children are renumbered
+            raise TypeError(f"{type(self).__name__}.insert: {type(module).__name__} is not a Module subclass")
         items = list(self._modules.values())
         items.insert(index, module)
         self._renumber(items)
