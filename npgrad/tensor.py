@@ -111,6 +111,13 @@ class Tensor:
         from .autograd.graph import Node
         return None if self._vjps is None else Node(self)
 
+    def __reduce_ex__(self, protocol):
+        """Pickling and ``copy.copy``: a tensor an op made is rebuilt as a new leaf with its values and
+        ``requires_grad``, as PyTorch's (its graph, which holds functions, stays behind); others as they are."""
+        if self._vjps is None or type(self) is not Tensor:
+            return object.__reduce_ex__(self, protocol)
+        return (Tensor, (self.data, None, self._requires_grad))
+
     def __len__(self):
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

@@ -24,6 +24,7 @@ from ..autograd import versions as _versions
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor, _wrap
 from . import hooks as _hooks
+from .parameter import Parameter
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
@@ -239,6 +240,9 @@ class StateDictMixin:
                             raise RuntimeError(f"only floating and complex tensors can require gradients, not "
                                                f"{arr.dtype}")
                         target.data = arr if arr.flags.writeable else arr.copy()
+                        if isinstance(target, Parameter):   # PyTorch's module then holds the checkpoint's
+                            # Parameter (its gradient) or a new one (no gradient): never the old gradient
+                            target.grad = value.grad if isinstance(value, Parameter) else None
                     else:
                         target.data[...] = arr
                         _versions.bump(target.data, "load_state_dict")

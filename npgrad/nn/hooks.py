@@ -248,18 +248,21 @@ def _forward_hook(module, hook_id, hook, args, kwargs, result):
 
 
 class _Identity(Function):
-    """Identity on several tensors; its backward hands all their gradients to ``ctx.on_grads`` at once."""
+    """Identity on several tensors; its backward hands all their gradients to ``ctx.on_grads`` at once. Without
+    ``materialize`` an output that got no gradient (unused, or not differentiable) gives None rather than zeros
+    (PyTorch's module outputs: ``grad_output`` holds None there; its inputs get zeros)."""
 
     @staticmethod
-    def forward(ctx, on_grads, *tensors):
+    def forward(ctx, on_grads, materialize, *tensors):
         ctx.on_grads = on_grads
+        ctx.set_materialize_grads(materialize)
         outs = tuple(Tensor(t.data, requires_grad=False) for t in tensors)  # new tensors sharing the data
         ctx.mark_non_differentiable(*[o for o, t in zip(outs, tensors) if not t._requires_grad])
         return outs[0] if len(outs) == 1 else outs
 
     @staticmethod
     def backward(ctx, *grads):
-        return (None,) + tuple(ctx.on_grads(grads))
+        return (None, None) + tuple(ctx.on_grads(grads))
 
 
 class BackwardHook:
@@ -280,12 +283,12 @@ class BackwardHook:
             res[i] = v
         return tuple(res)
 
-    def _apply_on_tensors(self, on_grads, args):
+    def _apply_on_tensors(self, on_grads, args, materialize):
         idx = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         tensors = [args[i] for i in idx]
         if not (_state.enabled and any(t._requires_grad for t in tensors)):
             return args, None
-        new = _Identity.apply(on_grads, *tensors)
+        new = _Identity.apply(on_grads, materialize, *tensors)
         new = new if isinstance(new, tuple) else (new,)
         out = list(args)
         for i, t in zip(idx, new):
@@ -308,7 +311,7 @@ class BackwardHook:
             self.grad_outputs = None
             return [res[i] for i in self.input_tensors_index]
 
-        res, self.input_tensors_index = self._apply_on_tensors(on_grads, args)
+        res, self.input_tensors_index = self._apply_on_tensors(on_grads, args, True)
         self.n_inputs = len(args)
         return res
 
@@ -339,6 +342,6 @@ class BackwardHook:
                 self.grad_outputs = None
             return [local[i] for i in self.output_tensors_index]
 
-        res, self.output_tensors_index = self._apply_on_tensors(on_grads, outs)
+        res, self.output_tensors_index = self._apply_on_tensors(on_grads, outs, False)
         self.n_outputs = len(outs)
         return res if is_tuple else res[0]

@@ -1,7 +1,7 @@
 """Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict``."""
 import operator
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ..module import Module, _addindent
 
@@ -40,6 +40,8 @@ class _ModuleSequence(Module):
         n = len(self)
         if not -n <= operator.index(index) <= n:  # list.insert would clamp it; PyTorch raises
             raise IndexError(f"insert: index {index} is out of range for a container of {n} modules")
+        if module is not None and not isinstance(module, Module):   # checked before the children are renumbered
+            raise TypeError(f"{type(self).__name__}.insert: {type(module).__name__} is not a Module subclass")
         items = list(self._modules.values())
         items.insert(index, module)
         self._renumber(items)
@@ -208,12 +210,28 @@ class ModuleDict(Module):
         self._modules.clear()
 
     def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
+        """Add or overwrite entries from a mapping (in its order) or an iterable of ``(key, module)`` pairs."""
+        items = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else _pairs(modules, "ModuleDict")
         for key, module in items:
             self[key] = module
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict is a container: call its modules, not the dict")
+
+
+def _pairs(items, owner):
+    """The ``(key, value)`` pairs of the iterable ``items`` given to ``owner.update``, with PyTorch's errors for an
+    element that is not a pair (a TypeError or a ValueError naming the element) instead of an unpacking error."""
+    if not isinstance(items, Iterable):
+        raise TypeError(f"{owner}.update should be called with an iterable of key/value pairs, but got "
+                        f"{type(items).__name__}")
+    for j, pair in enumerate(items):
+        if not isinstance(pair, Iterable):
+            raise TypeError(f"{owner} update sequence element #{j} should be Iterable; is {type(pair).__name__}")
+        pair = tuple(pair)
+        if len(pair) != 2:
+            raise ValueError(f"{owner} update sequence element #{j} has length {len(pair)}; 2 is required")
+        yield pair
 
 
 def _as_parameter(value):
@@ -346,7 +364,8 @@ class ParameterDict(Module):
         return ParameterDict(OrderedDict(self._parameters.items()))
 
     def fromkeys(self, keys, default=None):
-        return ParameterDict({k: default for k in keys})
+        """A new ParameterDict with ``keys`` (in their order) mapped to ``default``."""
+        return ParameterDict([(k, default) for k in keys])
 
     def update(self, parameters):
         """Add or overwrite entries from a mapping or an iterable of pairs. As PyTorch: a plain dict (any mapping
@@ -356,7 +375,7 @@ class ParameterDict(Module):
         elif isinstance(parameters, Mapping):
             items = sorted(parameters.items())
         else:
-            items = parameters
+            items = _pairs(parameters, "ParameterDict")
         for key, value in items:
             self[key] = value
 

@@ -10,6 +10,7 @@ The tensors that are trained live in ``module.parametrizations.<name>`` (``origi
 ``original1``... when ``right_inverse`` returns several), so state dicts have PyTorch's keys. As in PyTorch, the
 module's class is replaced by a subclass ``Parametrized<Class>`` holding a property per parametrized name.
 """
+import copy
 from collections.abc import Sequence
 from contextlib import contextmanager
 
@@ -137,12 +138,28 @@ class ParametrizationList(ModuleList):
         return x
 
 
+def _deepcopy_parametrized(self, memo):
+    """``copy.deepcopy`` of a parametrized module (whose ``__getstate__`` refuses pickling): a new instance of the
+    same class with a deep copy of the instance dict, so the copy's parametrizations and parameters are its own,
+    as PyTorch allows deepcopy but not pickle."""
+    done = memo.get(id(self))
+    if done is not None:
+        return done
+    replica = self.__new__(type(self))
+    memo[id(self)] = replica
+    replica.__dict__ = copy.deepcopy(self.__dict__, memo)
+    return replica
+
+
 def _inject_new_class(module):
     cls = module.__class__
 
     def getstate(self):
         raise RuntimeError("Serialization of parametrized modules is only supported through state_dict().")
-    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), {"__getstate__": getstate})
+    namespace = {"__getstate__": getstate}
+    if not hasattr(cls, "__deepcopy__"):   # (a class's own __deepcopy__ keeps precedence, as in PyTorch)
+        namespace["__deepcopy__"] = _deepcopy_parametrized
+    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), namespace)
 
 
 def _inject_property(module, tensor_name):
