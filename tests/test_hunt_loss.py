@@ -112,3 +112,64 @@ def test_all_targets_ignored_mean_with_a_weight_that_requires_grad(dt, name):
         tg, = torch.autograd.grad(getattr(torch.nn.functional, name)(xt, torch.tensor(t), ignore_index=2), [xt])
         assert_close(g, tg.numpy())
         assert (g.data == 0).all()
+
+
+# ------------------------------------------------------------------ ctc_loss
+def _ctc_compare(logits, targets, il, tl, **kw):
+    """ctc_loss of log_softmax(logits) in npgrad and torch: values and the gradients of the logits."""
+    import torch.nn.functional as T
+    conv = (lambda a: torch.tensor(a) if isinstance(a, np.ndarray) else a)
+    z = torch.tensor(logits, requires_grad=True)
+    tout = T.ctc_loss(T.log_softmax(z, -1), conv(targets), conv(il), conv(tl), **kw)
+    zn = npg.tensor(logits)
+    nout = F.ctc_loss(F.log_softmax(zn, dim=-1), targets, il, tl, **kw)
+    assert nout.dtype == logits.dtype and nout.shape == tuple(tout.shape)
+    assert_close(nout, tout.detach().numpy(), what=f"ctc_loss {kw} value")
+    r = np.random.default_rng(0).standard_normal(tout.shape).astype(logits.dtype)
+    tg, = torch.autograd.grad((tout * torch.tensor(r)).sum(), [z])
+    ng, = npg.autograd.grad((nout * npg.tensor(r)).sum(), [zn])
+    assert_close(ng, tg.numpy(), what=f"ctc_loss {kw} grad")
+
+
+def test_ctc_unbatched_input_refuses_a_batch_of_targets():
+    # (T, C) log_probs hold one sequence; targets (2, 3) used to be flattened and their first 3 labels taken
+    # (torch: "Expected tensor to have size 1 at dimension 0")
+    rng = np.random.default_rng(0)
+    lp = np.log(np.full((6, 4), 0.25))
+    tg = np.array([[1, 2, 3], [3, 2, 1]])
+    with pytest.raises(Exception):
+        torch.nn.functional.ctc_loss(torch.tensor(lp), torch.tensor(tg), torch.tensor([6]), torch.tensor([3]))
+    with pytest.raises(ValueError, match=r"ctc_loss: unbatched log_probs of shape \(6, 4\) need targets of shape "
+                                         r"\(S,\) or \(1, S\), got \(2, 3\)"):
+        F.ctc_loss(npg.tensor(lp), tg, np.array([6]), np.array([3]))
+    for red in REDUCTIONS:  # (S,) and (1, S) are one sequence, as torch
+        logits = rng.standard_normal((6, 4))
+        _ctc_compare(logits, np.array([[1, 2, 3]]), np.array([6]), np.array([3]), reduction=red)
+        _ctc_compare(logits, np.array([1, 2, 3]), np.array([6]), np.array([3]), reduction=red)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("zero_infinity", [False, True])
+@pytest.mark.parametrize("blank", [0, 2, 4])
+def test_ctc_blank_repeats_impossible_and_empty_targets(dt, reduction, zero_infinity, blank):
+    rng = np.random.default_rng(blank)
+    T, N, C = 9, 4, 5
+    labels = [c for c in range(C) if c != blank]
+    tg = rng.choice(labels, (N, 4))
+    tg[0, 1] = tg[0, 2] = tg[0, 0]        # repeated labels: a blank must separate them
+    il = np.array([9, 6, 3, 7])            # sample 2: 4 labels in 3 steps, impossible
+    tl = np.array([4, 0, 4, 2])            # sample 1: an empty target
+    logits = rng.standard_normal((T, N, C)).astype(dt)
+    kw = dict(blank=blank, reduction=reduction, zero_infinity=zero_infinity)
+    _ctc_compare(logits, tg, il, tl, **kw)                                                    # padded (N, S)
+    _ctc_compare(logits, np.concatenate([tg[n, :tl[n]] for n in range(N)]), il, tl, **kw)     # concatenated
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_ctc_long_sequence_stays_finite(dt):
+    rng = np.random.default_rng(7)
+    logits = (3 * rng.standard_normal((200, 2, 6))).astype(dt)
+    tg = rng.integers(1, 6, (2, 40))
+    for red in REDUCTIONS:
+        _ctc_compare(logits, tg, np.array([200, 170]), np.array([40, 25]), reduction=red)
