@@ -173,3 +173,26 @@ def test_ctc_long_sequence_stays_finite(dt):
     tg = rng.integers(1, 6, (2, 40))
     for red in REDUCTIONS:
         _ctc_compare(logits, tg, np.array([200, 170]), np.array([40, 25]), reduction=red)
+
+
+# ------------------------------------------------------------------ bad input, reported by the loss called
+def test_multilabel_soft_margin_loss_weight_that_does_not_broadcast():
+    x, t, w = np.zeros((4, 3)), np.ones((4, 3)), np.ones(2)
+    with pytest.raises(Exception):
+        torch.nn.functional.multilabel_soft_margin_loss(torch.tensor(x), torch.tensor(t), weight=torch.tensor(w))
+    with pytest.raises(ValueError, match=r"multilabel_soft_margin_loss: input of shape \(4, 3\) and weight of "
+                                         r"shape \(2,\) do not broadcast"):
+        F.multilabel_soft_margin_loss(npg.tensor(x), t, weight=npg.tensor(w))
+
+
+@pytest.mark.parametrize("name", ["triplet_margin_loss", "triplet_margin_with_distance_loss"])
+def test_triplet_losses_name_themselves_when_the_triplet_does_not_broadcast(name):
+    rng = np.random.default_rng(0)
+    a, p, n = rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
+    with pytest.raises(Exception):
+        getattr(torch.nn.functional, name)(*(torch.tensor(v) for v in (a, p, n)))
+    with pytest.raises(ValueError, match=rf"{name}: anchor \(4, 3\), positive \(4, 3\) and negative \(5, 3\) do not "
+                                         r"broadcast together"):
+        getattr(F, name)(*(npg.tensor(v) for v in (a, p, n)))
+    # a broadcasting positive (1, 3) is fine, as in torch
+    _compare(name, [a, p[:1].copy(), n[:4].copy()], grad=(0, 1, 2))
