@@ -196,3 +196,75 @@ def test_triplet_losses_name_themselves_when_the_triplet_does_not_broadcast(name
         getattr(F, name)(*(npg.tensor(v) for v in (a, p, n)))
     # a broadcasting positive (1, 3) is fine, as in torch
     _compare(name, [a, p[:1].copy(), n[:4].copy()], grad=(0, 1, 2))
+
+
+# ------------------------------------------------------------------ parity on the options the brief lists
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("vshape", [(4, 3), (4, 1), (4,), (1, 3)])
+@pytest.mark.parametrize("full", [False, True])
+def test_gaussian_nll_loss_var_shapes_full_and_eps_clamp(dt, reduction, vshape, full):
+    rng = np.random.default_rng(1)
+    x, t = rng.standard_normal((4, 3)).astype(dt), rng.standard_normal((4, 3)).astype(dt)
+    v = np.abs(rng.standard_normal(vshape)).astype(dt)
+    v.flat[0] = 1e-9                     # below eps: the value is clamped, the gradient is var's own (torch)
+    _compare("gaussian_nll_loss", [x, t, v], dict(full=full, reduction=reduction, eps=1e-4), grad=(0, 1, 2))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("log_input", [True, False])
+@pytest.mark.parametrize("full", [False, True])
+def test_poisson_nll_loss_log_input_full_and_eps(dt, reduction, log_input, full):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 4)).astype(dt)
+    x = x if log_input else np.abs(x)
+    t = np.array([[0, 1, 1.5, 3], [2, 0.5, 1, 7], [4, 0, 1.0001, 1]], dtype=dt)   # the Stirling term: t > 1 only
+    _compare("poisson_nll_loss", [x, t], dict(log_input=log_input, full=full, reduction=reduction, eps=0.01))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_zero_targets_and_batchmean(dt, reduction, log_target):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4)).astype(dt)
+    t = np.abs(rng.standard_normal((3, 4))).astype(dt)
+    t[0, 0] = t[2, 1] = 0                # 0 * log 0 = 0
+    if log_target:                       # (log 0 = -inf would be nan in both: exp(-inf) * -inf)
+        t = np.log(t + dt(1e-3))
+    _compare("kl_div", [x, t], dict(reduction=reduction, log_target=log_target))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_margin_losses_at_the_margin(dt, reduction):
+    # ties where the hinge is exactly 0: the subgradient torch's clamp_min picks (the gradient passes)
+    x1 = np.array([0.5, 1.0, -0.25, 2.0], dtype=dt)
+    y = np.array([1, -1, 1, -1], dtype=dt)
+    x2 = x1 + y * dt(0.5)                # -y (x1 - x2) + 0.5 = 0 exactly
+    _compare("margin_ranking_loss", [x1, x2, y], dict(margin=0.5, reduction=reduction), grad=(0, 1))
+    h = np.array([[0.5, 0.2], [0.5, 1.5]], dtype=dt)
+    _compare("hinge_embedding_loss", [h, np.array([[-1, 1], [-1, -1]], dtype=dt)], dict(margin=0.5,
+                                                                                        reduction=reduction))
+    m = np.array([[1.0, 0.0, 0.5], [0.25, 1.25, 0.25]], dtype=dt)   # x[i] - x[y] + margin == 0 for some i
+    w = np.array([0.5, 2.0, 1.5], dtype=dt)
+    for p in (1, 2):
+        _compare("multi_margin_loss", [m, np.array([0, 1])], dict(p=p, margin=1.0, weight=w, reduction=reduction))
+    _compare("multilabel_margin_loss", [m, np.array([[0, -1, 2], [1, 1, -1]])], dict(reduction=reduction))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_with_custom_distance_and_swap(dt, reduction, swap):
+    import torch.nn.functional as T
+    rng = np.random.default_rng(4)
+    a, p, n = (rng.standard_normal((5, 3)).astype(dt) for _ in range(3))
+    p[1] = a[1]                          # d(a, n) == d(p, n): swap's minimum at a tie
+    kw_t = dict(distance_function=lambda u, v: 1 - T.cosine_similarity(u, v), swap=swap, reduction=reduction,
+                margin=0.5)
+    kw_n = dict(kw_t, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v))
+    _compare("triplet_margin_with_distance_loss", [a, p, n], kw_t, nkw=kw_n, grad=(0, 1, 2))
+    _compare("triplet_margin_loss", [a, p, n], dict(margin=0.5, p=1.5, eps=1e-3, swap=swap, reduction=reduction),
+             grad=(0, 1, 2))
