@@ -137,6 +137,10 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         raise ValueError(f"ctc_loss: target_lengths must be non-negative, got {Sn.tolist()}")
     S = int(Sn.max()) if N else 0
     tgt = np.zeros((N, S), dtype=np.int64)
+    if unbatched and not (td.ndim == 1 or (td.ndim == 2 and td.shape[0] == 1)):
+        # (one sequence: (S,) or (1, S); a reshape would silently read a batch of targets as one sequence)
+        raise ValueError(f"ctc_loss: unbatched log_probs of shape {tuple(xd.shape[::2])} need targets of shape "
+                         f"(S,) or (1, S), got {td.shape}")
     if unbatched or td.ndim == 2:
         tb = td.reshape(1, -1) if unbatched else td
         if tb.shape[0] != N or tb.shape[1] < S:

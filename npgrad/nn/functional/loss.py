@@ -127,7 +127,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         valid, tc = _class_targets(td, C, ignore_index, "cross_entropy")
         w_t = valid.astype(dt) if wd is None else np.where(valid, wd[tc], 0).astype(dt)
         z_t = _at_targets(z, tc)
-        loss = (1 - eps) * w_t * (log_s[..., 0] - z_t)
+        # an ignored target contributes exactly 0, as torch's kernel skips it (0 * inf would be nan where its
+        # row's class-0 logit, read in its place, is -inf: masked logits)
+        with np.errstate(invalid="ignore"):  # (the nan computed for an ignored target is dropped)
+            loss = np.where(valid, (1 - eps) * w_t * (log_s[..., 0] - z_t), 0)
         if eps:
             sum_w = C if wd is None else wd.sum()
             zw = z.sum(axis=-1) if wd is None else z @ wd
@@ -276,7 +279,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     w_t = valid.astype(dt) if wd is None else np.where(valid, wd[tc], 0).astype(dt)
     xm = xd if xd.ndim == 2 else np.moveaxis(xd, 1, -1)  # classes last, as a view
     picked = _at_targets(xm, tc)
-    loss = -w_t * picked
+    with np.errstate(invalid="ignore"):  # an ignored target: exactly 0, even where it reads a -inf (0 * -inf)
+        loss = np.where(valid, -w_t * picked, 0)
     denom = w_t.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
         out = (np.asarray(loss.sum() / denom, dtype=dt) if reduction == "mean" else

@@ -109,6 +109,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
         raise ValueError(f"triplet_margin_loss: The anchor, positive, and negative tensors are expected to have "
                          f"the same number of dimensions, but got: anchor {a.ndim}D, positive {po.ndim}D, and "
                          f"negative {ne.ndim}D inputs")
+    _broadcast_triplet(a, po, ne, "triplet_margin_loss")
     d_pos = pairwise_distance(a, po, p, eps)
     d_neg = pairwise_distance(a, ne, p, eps)
     if swap:
@@ -130,12 +131,24 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
         raise RuntimeError(f"triplet_margin_with_distance_loss: The anchor, positive, and negative tensors are "
                            f"expected to have the same number of dimensions, but got: anchor {a.ndim}D, positive "
                            f"{po.ndim}D, and negative {ne.ndim}D inputs")
+    if distance_function is None:  # (a custom distance function has its own shape rules)
+        _broadcast_triplet(a, po, ne, "triplet_margin_with_distance_loss")
     dist = pairwise_distance if distance_function is None else distance_function
     d_pos = dist(a, po)
     d_neg = dist(a, ne)
     if swap:
         d_neg = _ew.minimum(d_neg, dist(po, ne))
     return _reduce(_clamp_min0(margin + d_pos - d_neg), reduction)
+
+
+def _broadcast_triplet(a, po, ne, name):
+    """The triplet losses' check that anchor, positive and negative broadcast together (as PyTorch's pairwise
+    distances need), reported by the loss with the three shapes."""
+    try:
+        np.broadcast_shapes(a.shape, po.shape, ne.shape)
+    except ValueError:
+        raise ValueError(f"{name}: anchor {a.shape}, positive {po.shape} and negative {ne.shape} do not broadcast "
+                         f"together") from None
 
 
 def _batched_classes(x, td, name, target_like_input):

@@ -180,6 +180,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     if np.shape(_data(target)) != x.shape:
         raise ValueError(f"multilabel_soft_margin_loss: target of shape {np.shape(_data(target))} must match "
                          f"input of shape {x.shape}")
+    if weight is not None:  # (checked here, so a bad shape is reported by this loss, not by the product below)
+        _target(weight, x.shape, "multilabel_soft_margin_loss", "weight")
     loss = -(target * logsigmoid(x) + (1 - target) * logsigmoid(-x))
     if weight is not None:
         loss = loss * weight

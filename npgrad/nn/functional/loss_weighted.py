@@ -8,6 +8,7 @@ import numpy as np
 
 from ...autograd import forward_ad as _fwd
 from ...autograd.grad_mode import _state
+from ...ops.elementwise import where
 from ...ops.index import take_along_axis
 from ...tensor import Tensor
 from .activation import log_softmax
@@ -38,7 +39,9 @@ def bce_with_logits_weighted(x, target, weight, pos_weight, reduction):
 def nll_loss_weighted(x, valid, tc, weight, C, reduction):
     """``-w[t] x[t]`` over the valid targets; the mean divides by their summed weights, as PyTorch's."""
     w_t = weight[tc] * valid
-    loss = -w_t * take_along_axis(x, np.expand_dims(tc, 1), axis=1).squeeze(1)
+    # where, not a product with the mask: an ignored target gives exactly 0, its input exactly no gradient (even
+    # an input of -inf, or a mean over no valid target, whose 1/0 would turn 0 * inf into nan)
+    loss = where(valid, -weight[tc] * take_along_axis(x, np.expand_dims(tc, 1), axis=1).squeeze(1), 0)
     if reduction == "mean":
         return loss.sum() / w_t.sum()
     return loss.sum() if reduction == "sum" else loss
@@ -63,9 +66,10 @@ def cross_entropy_weighted(x, target, td, prob, weight, C, eps, ignore_index, re
     from .loss import _class_targets  # (loss.py imports this module)
     valid, tc = _class_targets(td, C, ignore_index, "cross_entropy")
     w_t = weight[tc] * valid                                   # (N, d...): the target classes' weights
-    loss = -(1 - eps) * w_t * take_along_axis(logp, np.expand_dims(tc, 1), axis=1).squeeze(1)
+    # masked with where (nll_loss_weighted): an ignored target gives 0 and no gradient
+    loss = where(valid, -(1 - eps) * weight[tc] * take_along_axis(logp, np.expand_dims(tc, 1), axis=1).squeeze(1), 0)
     if eps:
-        loss = loss - (eps / C) * (logp * w).sum(axis=1) * valid
+        loss = loss - where(valid, (eps / C) * (logp * w).sum(axis=1), 0)
     if reduction == "mean":
         return loss.sum() / w_t.sum()
     return loss.sum() if reduction == "sum" else loss
