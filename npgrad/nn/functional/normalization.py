@@ -130,6 +130,16 @@ def _normalize(name, x, axes, eps, weight, bias):
     return _make(out, name, tuple(parents), tuple(saved), tuple(vjps), tuple(jvps)), mu, var, n
 
 
+def _normalized_shape(normalized_shape, where):
+    """``normalized_shape`` (an int or a sequence of ints) as a tuple; an empty one is refused, as PyTorch (it
+    would normalize each element over itself and give the bias, or 0, whatever the input)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    if not shape:
+        raise ValueError(f"{where}: normalized_shape must have at least one element (the trailing dims to "
+                         f"normalize over), got {normalized_shape!r}")
+    return tuple(int(d) for d in shape)
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the last ``len(normalized_shape)`` dims, then scale by ``weight`` and shift by ``bias``."""
     if _tm._VMAP:
@@ -139,7 +149,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             return r
     x = as_input(input, "layer_norm")
     _no_complex("layer_norm", x, weight, bias)
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = _normalized_shape(normalized_shape, "layer_norm")
     k = len(shape)
     if x.ndim < k or x.shape[x.ndim - k:] != shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end with normalized_shape {shape}")
@@ -155,6 +165,15 @@ def _check_momentum(momentum, where):
     ``momentum=None``, the cumulative average, into a number before calling them)."""
     if momentum is None or isinstance(momentum, (str, bytes)):
         raise TypeError(f"{where}: momentum must be a float, not {type(momentum).__name__}")
+
+
+def _check_running_pair(running_mean, running_var, where):
+    """In training both running statistics are updated, or neither: one alone would leave the other stale
+    (PyTorch refuses it too)."""
+    if (running_mean is None) != (running_var is None):
+        missing = "running_var" if running_var is None else "running_mean"
+        raise ValueError(f"{where}: running_mean and running_var must both be given or both be None, got "
+                         f"{missing}=None")
 
 
 def _channel_view(v, ndim):
@@ -199,6 +218,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n == 1:  # (PyTorch's check: an empty batch passes, and leaves the running statistics alone)
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
                              f"of shape {x.shape}")
+        if not eps > 0:   # (a constant channel would give 0 / 0)
+            raise ValueError(f"batch_norm: eps must be positive during training, got {eps}")
+        _check_running_pair(running_mean, running_var, "batch_norm")
         if n == 0:
             with warnings.catch_warnings():  # (NumPy's "mean of empty slice": the statistics are unused)
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -217,6 +239,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return out
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+    if eps < 0:
+        raise ValueError(f"batch_norm: eps must be non-negative, got {eps}")
     shape = (-1,) + (1,) * (x.ndim - 2)
     rstd = (1.0 / np.sqrt(_data(running_var) + eps)).astype(x.dtype).reshape(shape)
     mean = _data(running_mean).astype(x.dtype).reshape(shape)
@@ -236,6 +260,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             return r
     x = as_input(input, "group_norm")
     _no_complex("group_norm", x, weight, bias)
+    if not isinstance(num_groups, (int, np.integer)):
+        raise TypeError(f"group_norm: num_groups must be an int, got {num_groups!r}")
+    if num_groups <= 0:
+        raise ValueError(f"group_norm: num_groups must be positive, got {num_groups}")
+    num_groups = int(num_groups)
     if x.ndim < 2 or x.shape[1] % num_groups:
         raise ValueError(f"group_norm: {x.shape[1] if x.ndim > 1 else '?'} channels (input {x.shape}) do not "
                          f"divide into {num_groups} groups")
@@ -247,7 +276,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if N * C // num_groups * math.prod(x.shape[2:]) == 1:   # PyTorch's check (_verify_batch_size)
         raise ValueError(f"group_norm: expected more than 1 value per channel when training, got input of shape "
                          f"{x.shape} with {num_groups} groups (each group normalizes a single value to 0)")
-    y = _normalize("group_norm", x.reshape(N, num_groups, -1), (2,), eps, None, None)[0].reshape(x.shape)
+    grouped = x.reshape(N, num_groups, C // num_groups * math.prod(x.shape[2:]))   # (not -1: N may be 0)
+    y = _normalize("group_norm", grouped, (2,), eps, None, None)[0].reshape(x.shape)
     if weight is not None:
         y = y * _channel_view(weight, x.ndim)
     if bias is not None:
@@ -285,6 +315,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if n <= 1:
         raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input of shape "
                          f"{x.shape}")
+    _check_running_pair(running_mean, running_var, "instance_norm")
     out, mu, var, n = _normalize("instance_norm", x, axes, eps, w, b)
     if running_mean is not None:
         rm = _data(running_mean)
@@ -304,7 +335,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """``x / sqrt(mean(x**2) + eps) * weight`` over the last ``len(normalized_shape)`` dims; ``eps`` defaults
     to the machine epsilon of the input's dtype, as PyTorch. One op with a hand-written VJP."""
     x = as_input(input, "rms_norm")
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = _normalized_shape(normalized_shape, "rms_norm")
     k = len(shape)
     if x.ndim < k or x.shape[x.ndim - k:] != shape:
         raise ValueError(f"rms_norm: input of shape {x.shape} does not end with normalized_shape {shape}")
