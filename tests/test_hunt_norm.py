@@ -4,7 +4,8 @@ Bugs fixed here (each test below fails without its fix): ``F.batch_norm`` / ``F.
 one of running_mean / running_var updated that one alone (PyTorch refuses); ``F.batch_norm`` trained with eps <= 0
 (0 / 0 on a constant channel; PyTorch refuses) or evaluated with eps < 0; an empty ``normalized_shape`` made
 layer_norm / rms_norm return the bias (or 0) whatever the input (PyTorch refuses); ``F.group_norm`` of an empty batch
-raised a reshape error (PyTorch returns the empty output) and a bad ``num_groups`` gave a reshape traceback.
+raised a reshape error (PyTorch returns the empty output) and a bad ``num_groups`` gave a reshape traceback;
+LayerNorm / RMSNorm refused a NumPy integer ``normalized_shape`` with a bare "not iterable" (PyTorch takes it).
 The parity sweeps check outputs, input / weight / bias gradients, running statistics and num_batches_tracked
 over several training steps then eval, in float32 and float64, and double backward against
 torch.autograd.grad(create_graph=True)."""
@@ -120,6 +121,34 @@ def test_group_norm_names_a_bad_num_groups(groups, error):
     assert _torch_error(lambda: TF.group_norm(torch.tensor(x), groups)) is not None
     with pytest.raises(error, match="group_norm: num_groups must be"):
         F.group_norm(npg.tensor(x), groups)
+
+
+@pytest.mark.parametrize("kind", ["LayerNorm", "RMSNorm"])
+def test_a_numpy_integer_normalized_shape_is_accepted_as_torch(kind):
+    x = np.random.default_rng(4).standard_normal((2, 3, 4))
+    for ns in (np.int64(4), [np.int32(3), np.int64(4)]):
+        want = getattr(torch.nn, kind)(ns).double()(torch.tensor(x)).detach().numpy()
+        module = getattr(nn, kind)(ns, dtype=np.float64)
+        assert module.normalized_shape == tuple(int(d) for d in np.atleast_1d(ns))
+        _close(module(npg.tensor(x)).data, want, np.float64, f"{kind}({ns!r})")
+
+
+@pytest.mark.parametrize("bad", [(4.0,), 4.0, "ab"])
+def test_a_non_integer_normalized_shape_names_the_layer(bad):
+    x = npg.tensor(np.ones((2, 4)))
+    assert _torch_error(lambda: torch.nn.LayerNorm(bad)) is TypeError
+    for kind in ("LayerNorm", "RMSNorm"):
+        with pytest.raises(TypeError, match=f"{kind}: normalized_shape must be an int or a sequence of ints"):
+            getattr(nn, kind)(bad)
+    for name in ("layer_norm", "rms_norm"):
+        with pytest.raises(TypeError, match=f"{name}: normalized_shape must be an int or a sequence of ints"):
+            getattr(F, name)(x, bad)
+
+
+def test_group_norm_module_names_channels_and_groups():
+    assert _torch_error(lambda: torch.nn.GroupNorm(3, 4)) is ValueError
+    with pytest.raises(ValueError, match=r"num_channels \(4\) must be divisible by num_groups \(3\)"):
+        nn.GroupNorm(3, 4)
 
 
 # ------------------------------------------------------------------ parity sweeps

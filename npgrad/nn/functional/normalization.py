@@ -1,5 +1,6 @@
 """Normalization: layer_norm, batch_norm, group_norm, as one fused op each (``_normalize``)."""
 import math
+import operator
 import warnings
 
 import numpy as np
@@ -133,11 +134,16 @@ def _normalize(name, x, axes, eps, weight, bias):
 def _normalized_shape(normalized_shape, where):
     """``normalized_shape`` (an int or a sequence of ints) as a tuple; an empty one is refused, as PyTorch (it
     would normalize each element over itself and give the bias, or 0, whatever the input)."""
-    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    try:
+        shape = ((operator.index(normalized_shape),) if isinstance(normalized_shape, (int, np.integer))
+                 else tuple(operator.index(d) for d in normalized_shape))
+    except TypeError:
+        raise TypeError(f"{where}: normalized_shape must be an int or a sequence of ints, got "
+                        f"{normalized_shape!r}") from None
     if not shape:
         raise ValueError(f"{where}: normalized_shape must have at least one element (the trailing dims to "
                          f"normalize over), got {normalized_shape!r}")
-    return tuple(int(d) for d in shape)
+    return shape
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

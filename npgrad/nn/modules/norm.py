@@ -1,5 +1,8 @@
 """Normalization layers: ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``, ``InstanceNorm1d/2d/3d``, ``RMSNorm``,
 ``LocalResponseNorm``."""
+import numbers
+import operator
+
 import numpy as np
 
 from ...autograd import versions as _versions
@@ -41,6 +44,17 @@ def _running_stats_state(module, num_features, eps, momentum, affine, track_runn
     stats = (np.zeros(num_features, dt), np.ones(num_features, dt), np.array(0, dtype=np.int64))
     for name, value in zip(("running_mean", "running_var", "num_batches_tracked"), stats):
         module.register_buffer(name, _buffer(value) if track_running_stats else None)
+
+
+def _as_shape(normalized_shape, where):
+    """LayerNorm's and RMSNorm's ``normalized_shape`` as a tuple of ints (an int, NumPy's included, is one dim)."""
+    if isinstance(normalized_shape, numbers.Integral):
+        return (operator.index(normalized_shape),)
+    try:
+        return tuple(operator.index(d) for d in normalized_shape)
+    except TypeError:
+        raise TypeError(f"{where}: normalized_shape must be an int or a sequence of ints, got "
+                        f"{normalized_shape!r}") from None
 
 
 class _NormBase(Module):
@@ -126,7 +140,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         check_device(device, type(self).__name__)
         super().__init__()
-        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape = _as_shape(normalized_shape, "LayerNorm")
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         _affine_params(self, self.normalized_shape, elementwise_affine, bias, dtype)
@@ -150,7 +164,8 @@ class GroupNorm(Module):
         check_device(device, type(self).__name__)
         super().__init__()
         if num_channels % num_groups:
-            raise ValueError("num_channels must be divisible by num_groups")
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
         self.num_groups = num_groups
         self.num_channels = num_channels
         self.eps = eps
@@ -234,7 +249,7 @@ class RMSNorm(Module):
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
         check_device(device, type(self).__name__)
         super().__init__()
-        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape = _as_shape(normalized_shape, "RMSNorm")
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         self.register_parameter("weight", new_param(*self.normalized_shape, dtype=dtype) if elementwise_affine
