@@ -226,3 +226,62 @@ def test_write_into_make_dual_of_graph_tensor_refuses_rather_than_wrong_gradient
             nfw.unpack_dual(x).primal.add_(1.0)
         (p * p).sum().backward()
     assert_close(w.grad, 2 * np.array([1.0, 2.0]))   # p unchanged
+
+
+# ------------------------------------------------------------------------ custom Functions under forward AD
+def _functions(m, fw):
+    seen = []
+
+    class Double(m.autograd.Function):
+        """Writes into its input (mark_dirty); its jvp updates the tangent in place, as torch asks."""
+        @staticmethod
+        def forward(ctx, x):
+            seen.append(fw.unpack_dual(x * 1).tangent)   # forward runs without forward AD
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g
+
+        @staticmethod
+        def jvp(ctx, t):
+            t.mul_(2)
+            return t
+
+    class Square(m.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x * x
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_forward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            raise AssertionError("not called")
+
+        @staticmethod
+        def jvp(ctx, t):
+            x, = ctx.saved_tensors
+            return 2 * x * t
+    return Double, Square, seen
+
+
+def test_function_forward_runs_without_forward_ad_as_torch():
+    """The mark_dirty Function's tangent was doubled twice (4 t): its forward's write updated the input's
+    tangent, then its jvp doubled that again; torch runs forward with forward AD off."""
+    res = {}
+    for m, fw in ((npg, nfw), (torch, tfw)):
+        Double, Square, seen = _functions(m, fw)
+        with fw.dual_level():
+            z = fw.make_dual(_t(m, [1.0, 2.0]), _t(m, [3.0, 4.0])) * 1
+            w = Double.apply(z)
+            assert w is z
+            y = Square.apply(fw.make_dual(_t(m, [1.0, -2.0]), _t(m, [0.5, 1.0])))
+            res[m] = [fw.unpack_dual(v).tangent for v in (w, z, y)] + [v for v in (w, y)] + seen
+    for ours, theirs in zip(res[npg][:5], res[torch][:5]):
+        assert_close(ours, theirs.detach().numpy())
+    assert res[npg][5:] == res[torch][5:] == [None]   # the input seen inside forward has no tangent
