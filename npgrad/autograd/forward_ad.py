@@ -190,6 +190,7 @@ def make_dual(tensor, tangent, *, level=None):
         tan = tan.astype(tensor.dtype)
     out = _make(tensor.data, "make_dual", (tensor,), (tensor.data,), _IDENTITY, _IDENTITY)
     set_tangent(out, lvl, tan)
+    _alias(out, tensor)
     return out
 
 
@@ -208,7 +209,32 @@ def unpack_dual(tensor, *, level=None):
     primal = _make(tensor.data, "unpack_dual", (tensor,), (tensor.data,), _IDENTITY, _IDENTITY)
     fw = primal._extra["fw"]
     primal._extra["fw"] = {L: t for L, t in fw.items() if L != lvl}
+    _alias(primal, tensor)
     return UnpackedDualTensor(primal, tan)
+
+
+def _alias(out, src):
+    """Record that ``out`` (made by make_dual / unpack_dual) shares ``src``'s memory: PyTorch's are views of
+    their input, and an in-place write into them with grad mode on is checked against ``src``
+    (npgrad/ops/inplace.py ``check_leaf``)."""
+    root = src._extra.get("dual_alias") if src._extra else None
+    out._extra["dual_alias"] = src if root is None else root
+
+
+def check_alias_write(x, op):
+    """Refuse a write (with grad mode on) into ``x``, an output of make_dual / unpack_dual or the base of the view
+    written, while the input it shares memory with requires grad: that input's recorded value would change under
+    its graph (a silent wrong gradient). PyTorch refuses it for a leaf, as a write into a view of one."""
+    src = x._extra.get("dual_alias") if x._extra else None
+    if src is None or not src._requires_grad:
+        return
+    view = src._extra.get("view") if src._extra else None
+    root = src if view is None else view[0]
+    what = "a leaf tensor" if root._vjps is None else "a tensor"
+    raise RuntimeError(f"{op}: the tensor written shares its memory with the input of make_dual / unpack_dual, "
+                       f"{what} that requires grad (shape {src.shape}, {src.dtype}); an in-place operation on it "
+                       f"would change that input's recorded value. Write into a copy (make_dual(x.clone(), t)), "
+                       f"or do it under npg.no_grad()")
 
 
 def _identity(g, y, x):

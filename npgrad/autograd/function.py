@@ -138,7 +138,11 @@ class Function(metaclass=_FunctionMeta):
         recording = _state.enabled and any(isinstance(a, Tensor) and a._requires_grad for a in args)
         needs = tuple(bool(recording and isinstance(a, Tensor) and a._requires_grad) for a in args)
         ctx = FunctionCtx(needs)
-        with no_grad():
+        levels = _dual_levels(args) if _tensor_mod._FW else ()
+        tans = {L: _input_tangents(args, L) for L in levels}  # (before forward: it may write into an input)
+        # forward runs without forward AD, as in PyTorch: its ops give no tangents (the outputs get cls.jvp's),
+        # and a write into a dirty input leaves that input's tangent for cls.jvp to update
+        with no_grad(), _fwd.below(1):
             if setup:
                 result = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, result)
@@ -151,9 +155,7 @@ class Function(metaclass=_FunctionMeta):
         outs = tuple(_wrap(np.asarray(o)) if isinstance(o, (np.ndarray, np.generic)) else o for o in outs)
         if not outs:
             raise RuntimeError(f"{cls.__name__}.forward returned no outputs")
-        levels = _dual_levels(args) if _tensor_mod._FW else ()
         to_save = ctx.to_save
-        tans = {L: _input_tangents(args, L) for L in levels}  # (before a write into a dirty input replaces them)
         if ctx._dirty:
             results = _dirty_outputs(cls, ctx, args, outs, needs, recording, to_save, tans)
         else:

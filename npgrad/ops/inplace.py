@@ -105,6 +105,7 @@ def check_leaf(x, op, values=True):
             raise RuntimeError(f"{op}: this view was created under no_grad and is being modified in place with "
                                f"grad mode on: the gradient could not reach its base. Create the view with grad "
                                f"mode on, or do the in-place operation under npg.no_grad()")
+    _fwd.check_alias_write(x if info is None else info[0], op)
     if values and not x.data.flags.writeable:
         raise read_only(x, op)
 
