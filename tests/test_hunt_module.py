@@ -9,17 +9,7 @@ import pytest
 import torch
 
 import npgrad as ng
-
-
-def _both(build):
-    """``build(torch)`` and ``build(npgrad)``; an exception becomes ``"ExcType: message"``."""
-    out = []
-    for L in (torch, ng):
-        try:
-            out.append(build(L))
-        except Exception as e:
-            out.append(f"{type(e).__name__}: {e}")
-    return out
+from tests.test_module_review2 import _both  # build(torch), build(npgrad); an exception as "ExcType: message"
 
 
 def _num(t):
