@@ -1,9 +1,30 @@
 """``Embedding`` and ``EmbeddingBag``."""
+import numpy as np
+
 from ...autograd import versions as _versions
+from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..module import Module
 from ._util import check_device, new_param
+
+
+def _table(weight, num_embeddings, embedding_dim, name):
+    """The array of a given ``_weight`` (a Tensor or an array; an ndarray's own ``.data`` is a memoryview, not
+    the table), checked to be exactly (num_embeddings, embedding_dim): it is never broadcast into the table."""
+    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    if w.shape != (num_embeddings, embedding_dim):
+        raise ValueError(f"{name}: shape of _weight {tuple(w.shape)} does not match num_embeddings and "
+                         f"embedding_dim ({num_embeddings}, {embedding_dim})")
+    return w
+
+
+def _pretrained(embeddings):
+    """The 2-D array given to ``from_pretrained`` (a Tensor or an array)."""
+    w = embeddings.data if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+    if w.ndim != 2:
+        raise ValueError("Embeddings parameter is expected to be 2-dimensional")
+    return w
 
 
 class Embedding(Module):
@@ -32,11 +53,7 @@ class Embedding(Module):
         self.sparse = sparse
         self.weight = new_param(num_embeddings, embedding_dim, dtype=dtype)
         if _weight is not None:
-            w = getattr(_weight, "data", _weight)
-            if tuple(w.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(f"Embedding: shape of _weight {tuple(w.shape)} does not match num_embeddings and "
-                                 f"embedding_dim ({num_embeddings}, {embedding_dim})")
-            self.weight.data[...] = w
+            self.weight.data[...] = _table(_weight, num_embeddings, embedding_dim, "Embedding")
             _versions.bump(self.weight.data, "Embedding")
         else:
             self.reset_parameters()
@@ -71,9 +88,7 @@ class Embedding(Module):
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
                         scale_grad_by_freq=False, sparse=False):
         """An Embedding holding (a copy of) the 2-D ``embeddings``, frozen unless ``freeze=False``."""
-        w = getattr(embeddings, "data", embeddings)
-        if w.ndim != 2:
-            raise ValueError("Embeddings parameter is expected to be 2-dimensional")
+        w = _pretrained(embeddings)
         return cls(w.shape[0], w.shape[1], padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
                    _weight=w, _freeze=freeze, dtype=w.dtype)
 
@@ -102,7 +117,7 @@ class EmbeddingBag(Module):
         self.include_last_offset = include_last_offset
         self.weight = new_param(num_embeddings, embedding_dim, dtype=dtype)
         if _weight is not None:
-            self.weight.data[...] = getattr(_weight, "data", _weight)
+            self.weight.data[...] = _table(_weight, num_embeddings, embedding_dim, "EmbeddingBag")
             _versions.bump(self.weight.data, "EmbeddingBag")
         else:
             self.reset_parameters()
@@ -130,9 +145,8 @@ class EmbeddingBag(Module):
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
                         mode="mean", sparse=False, include_last_offset=False, padding_idx=None):
-        w = getattr(embeddings, "data", embeddings)
-        if w.ndim != 2:
-            raise ValueError("Embeddings parameter is expected to be 2-dimensional")
+        """An EmbeddingBag holding (a copy of) the 2-D ``embeddings``, frozen unless ``freeze=False``."""
+        w = _pretrained(embeddings)
         bag = cls(w.shape[0], w.shape[1], max_norm, norm_type, scale_grad_by_freq, mode, sparse, w,
                   include_last_offset, padding_idx, dtype=w.dtype)
         bag.weight.requires_grad_(not freeze)
