@@ -96,6 +96,10 @@ def attend(query, key, value, num_heads, in_proj_weight, in_proj_bias, bias_k, b
     if static_v is not None:
         v = _static(static_v, "static_v", N, H, hd, where)
     S = k.shape[2]
+    if v.shape[2] != S:
+        raise ValueError(f"{where}: the keys ({S}) and the values ({v.shape[2]}) must be as many (static_k / "
+                         f"static_v of shape (N * num_heads, S, head_dim) with the same S as each other and as "
+                         f"key / value)")
     extra = 0
     if bias_k is not None:
         k = concatenate([k, broadcast_to(bias_k.reshape(1, H, 1, hd), (N, H, 1, hd))], axis=2)
@@ -154,6 +158,13 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         raise ValueError(f"{where}: was expecting embedding dimension of {embed_dim_to_check}, but got {E}")
     if num_heads <= 0 or E % num_heads:
         raise ValueError(f"{where}: embed_dim {E} not divisible by num_heads {num_heads}")
+    if (bias_k is None) != (bias_v is None):
+        raise ValueError(f"{where}: bias_k and bias_v must be given together, got bias_k "
+                         f"{None if bias_k is None else tuple(bias_k.shape)} and bias_v "
+                         f"{None if bias_v is None else tuple(bias_v.shape)}")
+    for name, b in (("bias_k", bias_k), ("bias_v", bias_v)):
+        if b is not None and (b.ndim > 3 or b.shape[-1:] != (E,) or any(d != 1 for d in b.shape[:-1])):
+            raise ValueError(f"{where}: {name} must be of shape (1, 1, {E}), got {tuple(b.shape)}")
     if (static_k is not None or static_v is not None) and bias_k is not None:
         raise ValueError(f"{where}: bias_k / bias_v cannot be added to a static key / value")
     if use_separate_proj_weight:
@@ -161,13 +172,22 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             raise ValueError(f"{where}: use_separate_proj_weight is True but q_proj_weight, k_proj_weight or "
                              f"v_proj_weight is None")
         separate = (q_proj_weight, k_proj_weight, v_proj_weight)
+        for name, w, t in zip(("q_proj_weight", "k_proj_weight", "v_proj_weight"), separate, (query, key, value)):
+            if tuple(w.shape) != (E, t.shape[-1]):
+                raise ValueError(f"{where}: {name} of shape {tuple(w.shape)}, expected {(E, t.shape[-1])} "
+                                 f"(embed_dim, the feature size of its input)")
     else:
         if in_proj_weight is None:
             raise ValueError(f"{where}: use_separate_proj_weight is False but in_proj_weight is None")
         if key.shape[-1] != E or value.shape[-1] != E:
             raise ValueError(f"{where}: key and value feature sizes {key.shape[-1]}, {value.shape[-1]} must be "
                              f"the embedding dimension {E} with the packed in_proj_weight")
+        if tuple(in_proj_weight.shape) != (3 * E, E):
+            raise ValueError(f"{where}: in_proj_weight of shape {tuple(in_proj_weight.shape)}, expected "
+                             f"{(3 * E, E)}")
         separate = None
+    if in_proj_bias is not None and tuple(in_proj_bias.shape) != (3 * E,):
+        raise ValueError(f"{where}: in_proj_bias of shape {tuple(in_proj_bias.shape)}, expected {(3 * E,)}")
     if unbatched:
         query, key, value = (t.reshape((1,) + t.shape) for t in (query, key, value))
         if key_padding_mask is not None:
