@@ -268,3 +268,33 @@ def test_triplet_margin_with_custom_distance_and_swap(dt, reduction, swap):
     _compare("triplet_margin_with_distance_loss", [a, p, n], kw_t, nkw=kw_n, grad=(0, 1, 2))
     _compare("triplet_margin_loss", [a, p, n], dict(margin=0.5, p=1.5, eps=1e-3, swap=swap, reduction=reduction),
              grad=(0, 1, 2))
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+@pytest.mark.parametrize("name, smoothing", [("nll_loss", 0.0), ("cross_entropy", 0.0), ("cross_entropy", 0.25)])
+def test_weight_gradient_with_an_ignored_target_next_to_a_masked_logit(name, smoothing, reduction):
+    """The weight that requires grad (npgrad's extension: torch gives none for class-index targets) gets the
+    gradient of the loss: finite, and equal to central differences of the loss computed with constant weights
+    (the fused path). An ignored target used to read class 0's -inf in its place: 0 * -inf made its weight's
+    gradient nan."""
+    x = np.array([[-np.inf, 1.0, 2.0], [0.5, 1.0, 2.0], [0.1, -0.4, 0.3]])
+    if name == "nll_loss":
+        x = npg.nn.functional.log_softmax(npg.tensor(x), dim=1).data.copy()
+    t = np.array([-100, 1, 0])
+    w = np.array([1.0, 2.0, 3.0])
+    kw = dict(reduction=reduction)
+    if smoothing:
+        kw["label_smoothing"] = smoothing
+        x = np.where(np.isinf(x) & (t[:, None] != -100), -30.0, x)
+    f = getattr(F, name)
+    wt = npg.tensor(w, requires_grad=True)
+    npg.sum(f(npg.tensor(x), t, weight=wt, **kw)).backward()
+    fd = np.zeros(3)
+    for c in range(3):
+        d = np.zeros(3)
+        d[c] = 1e-6
+        lo, hi = (np.sum(f(npg.tensor(x), t, weight=npg.tensor(w + s * d, requires_grad=False), **kw).data)
+                  for s in (-1, 1))
+        fd[c] = (hi - lo) / 2e-6
+    assert np.isfinite(wt.grad).all()
+    np.testing.assert_allclose(wt.grad, fd, atol=1e-6)

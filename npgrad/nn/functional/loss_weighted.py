@@ -36,12 +36,17 @@ def bce_with_logits_weighted(x, target, weight, pos_weight, reduction):
     return weighted(loss, 1.0 if weight is None else weight, reduction)
 
 
+def _valid_picks(x, valid, tc):
+    """``x[n, tc[n], ...]`` at the valid targets and 0 at the ignored ones (whose ``tc`` reads class 0 in their
+    place). Masked before any product: a masked logit there (-inf) would make 0 * -inf = nan in the value or in
+    the weight's gradient; the ignored entries get exactly no gradient (where's VJP selects, it does not multiply)."""
+    return where(valid, take_along_axis(x, np.expand_dims(tc, 1), axis=1).squeeze(1), 0)
+
+
 def nll_loss_weighted(x, valid, tc, weight, C, reduction):
     """``-w[t] x[t]`` over the valid targets; the mean divides by their summed weights, as PyTorch's."""
     w_t = weight[tc] * valid
-    # where, not a product with the mask: an ignored target gives exactly 0, its input exactly no gradient (even
-    # an input of -inf, or a mean over no valid target, whose 1/0 would turn 0 * inf into nan)
-    loss = where(valid, -weight[tc] * take_along_axis(x, np.expand_dims(tc, 1), axis=1).squeeze(1), 0)
+    loss = -w_t * _valid_picks(x, valid, tc)
     if reduction == "mean":
         return loss.sum() / w_t.sum()
     return loss.sum() if reduction == "sum" else loss
@@ -66,10 +71,10 @@ def cross_entropy_weighted(x, target, td, prob, weight, C, eps, ignore_index, re
     from .loss import _class_targets  # (loss.py imports this module)
     valid, tc = _class_targets(td, C, ignore_index, "cross_entropy")
     w_t = weight[tc] * valid                                   # (N, d...): the target classes' weights
-    # masked with where (nll_loss_weighted): an ignored target gives 0 and no gradient
-    loss = where(valid, -(1 - eps) * weight[tc] * take_along_axis(logp, np.expand_dims(tc, 1), axis=1).squeeze(1), 0)
+    logp = where(np.expand_dims(valid, 1), logp, 0)            # an ignored target's row: 0 (see _valid_picks)
+    loss = -(1 - eps) * w_t * _valid_picks(logp, valid, tc)
     if eps:
-        loss = loss - where(valid, (eps / C) * (logp * w).sum(axis=1), 0)
+        loss = loss - (eps / C) * (logp * w).sum(axis=1)
     if reduction == "mean":
         return loss.sum() / w_t.sum()
     return loss.sum() if reduction == "sum" else loss
