@@ -131,16 +131,17 @@ def _normalize(name, x, axes, eps, weight, bias):
     return _make(out, name, tuple(parents), tuple(saved), tuple(vjps), tuple(jvps)), mu, var, n
 
 
-def _normalized_shape(normalized_shape, where):
-    """``normalized_shape`` (an int or a sequence of ints) as a tuple; an empty one is refused, as PyTorch (it
-    would normalize each element over itself and give the bias, or 0, whatever the input)."""
+def _normalized_shape(normalized_shape, where, empty_ok=False):
+    """``normalized_shape`` (an int, NumPy's included, or a sequence of ints) as a tuple; an empty one is refused
+    unless ``empty_ok`` (LayerNorm's and RMSNorm's constructors: their forward refuses it), as PyTorch (it would
+    normalize each element over itself and give the bias, or 0, whatever the input)."""
     try:
         shape = ((operator.index(normalized_shape),) if isinstance(normalized_shape, (int, np.integer))
                  else tuple(operator.index(d) for d in normalized_shape))
     except TypeError:
         raise TypeError(f"{where}: normalized_shape must be an int or a sequence of ints, got "
                         f"{normalized_shape!r}") from None
-    if not shape:
+    if not shape and not empty_ok:
         raise ValueError(f"{where}: normalized_shape must have at least one element (the trailing dims to "
                          f"normalize over), got {normalized_shape!r}")
     return shape

@@ -1,14 +1,12 @@
 """Normalization layers: ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``, ``InstanceNorm1d/2d/3d``, ``RMSNorm``,
 ``LocalResponseNorm``."""
-import numbers
-import operator
-
 import numpy as np
 
 from ...autograd import versions as _versions
 from ...dtypes import get_default_dtype
 from ...tensor import Tensor
 from .. import functional as F
+from ..functional.normalization import _normalized_shape
 from .. import init
 from ..module import Module
 from ._util import check_device, new_param
@@ -44,17 +42,6 @@ def _running_stats_state(module, num_features, eps, momentum, affine, track_runn
     stats = (np.zeros(num_features, dt), np.ones(num_features, dt), np.array(0, dtype=np.int64))
     for name, value in zip(("running_mean", "running_var", "num_batches_tracked"), stats):
         module.register_buffer(name, _buffer(value) if track_running_stats else None)
-
-
-def _as_shape(normalized_shape, where):
-    """LayerNorm's and RMSNorm's ``normalized_shape`` as a tuple of ints (an int, NumPy's included, is one dim)."""
-    if isinstance(normalized_shape, numbers.Integral):
-        return (operator.index(normalized_shape),)
-    try:
-        return tuple(operator.index(d) for d in normalized_shape)
-    except TypeError:
-        raise TypeError(f"{where}: normalized_shape must be an int or a sequence of ints, got "
-                        f"{normalized_shape!r}") from None
 
 
 class _NormBase(Module):
@@ -140,7 +127,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         check_device(device, type(self).__name__)
         super().__init__()
-        self.normalized_shape = _as_shape(normalized_shape, "LayerNorm")
+        self.normalized_shape = _normalized_shape(normalized_shape, "LayerNorm", empty_ok=True)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         _affine_params(self, self.normalized_shape, elementwise_affine, bias, dtype)
@@ -249,7 +236,7 @@ class RMSNorm(Module):
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
         check_device(device, type(self).__name__)
         super().__init__()
-        self.normalized_shape = _as_shape(normalized_shape, "RMSNorm")
+        self.normalized_shape = _normalized_shape(normalized_shape, "RMSNorm", empty_ok=True)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         self.register_parameter("weight", new_param(*self.normalized_shape, dtype=dtype) if elementwise_affine
