@@ -333,11 +333,8 @@ def randn(*shape, dtype=None, requires_grad=None, generator=None):
     rng = _random.generator_for(generator, "randn")
     dt = _random_dtype(dtype, "randn")
 
-    def draw(shape):
-        if dt.kind == "c":  # as torch.randn: real and imaginary parts independent, each of variance 1/2
-            out = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) * np.sqrt(0.5)
-        else:
-            out = rng.standard_normal(shape)
+    def draw(shape):  # (complex: as torch.randn, real and imaginary parts independent, each of variance 1/2)
+        out = _random.normal_draws(rng, 0.0, 1.0, shape, dt) if dt.kind == "c" else rng.standard_normal(shape)
         return _leaf(out.astype(dt, copy=False), requires_grad, "randn")
     return _random.vmap_draw(draw, _shape(shape, "randn"), "randn")
 
@@ -348,13 +345,8 @@ def rand(*shape, dtype=None, requires_grad=None, generator=None):
     rng = _random.generator_for(generator, "rand")
     dt = _random_dtype(dtype, "rand")
 
-    def draw(shape):
-        if dt.kind == "c":
-            part = np.finfo(dt).dtype
-            out = _random.uniform01(rng, shape, part) + 1j * _random.uniform01(rng, shape, part)
-        else:
-            out = _random.uniform01(rng, shape, dt)
-        return _leaf(out.astype(dt, copy=False), requires_grad, "rand")
+    def draw(shape):  # (on the dtype's grid: no float16 / float32 draw rounds up to 1; complex: each part so)
+        return _leaf(_random.uniform_between(rng, 0.0, 1.0, shape, dt), requires_grad, "rand")
     return _random.vmap_draw(draw, _shape(shape, "rand"), "rand")
 
 

@@ -101,9 +101,9 @@ def normal_draws(rng, mean, std, shape, dtype):
     """Draws of N(mean, std**2) in ``dtype``; for a complex ``dtype`` the real and imaginary parts each N(mean,
     std**2 / 2), as torch's ``normal_`` / ``normal(..., dtype=complex)`` (so ``E|z - mean(1+1j)|^2 = std**2``)."""
     dt = np.dtype(dtype)
-    if dt.kind == "c":
-        s = np.asarray(std) / np.sqrt(2.0)
-        return (rng.normal(mean, s, shape) + 1j * rng.normal(mean, s, shape)).astype(dt)
+    if dt.kind == "c":   # (npg.randn's complex draws: mean 0, std 1)
+        z = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) * (np.asarray(std) * np.sqrt(0.5))
+        return (z + mean * (1 + 1j)).astype(dt)
     return rng.normal(mean, std, shape).astype(dt, copy=False)
 
 
