@@ -18,6 +18,8 @@ with ``create_graph=True`` are differentiable again.
 import math
 from fractions import Fraction
 
+import numpy as np
+
 SWITCH = 30.0
 TERMS = 24
 
@@ -45,6 +47,16 @@ def _coefficients():
 _COEFS = _coefficients()
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_PI_2 = math.sqrt(0.5 * math.pi)
+
+
+def far(x):
+    """Where the closed forms cancel (|x| >= SWITCH): the derivatives are summed from the series there."""
+    return abs(x) >= SWITCH
+
+
+def far_x(x):
+    """|x| where ``far(x)``, else the switch point (no overflow, no NaN in the branch ``np.where`` drops)."""
+    return np.where(far(x), abs(x), SWITCH)
 
 
 def large_x(name, x):

@@ -7,17 +7,17 @@ the elementwise one.
 Derivatives (DLMF 10.29.3, 9.2.1): ``K0' = -K1``, ``K1' = -K0 - K1/x``, ``(e^x K0)' = k0e - k1e``,
 ``(e^x K1)' = k1e - k0e - k1e/x``, ``Ai'' = x Ai`` (Ai' is an op of its own, so every derivative can be taken
 again); above x = 30 the derivatives of k0e and k1e are summed from the asymptotic series instead, where the
-closed forms cancel (npgrad/ops/_bessel_scaled_deriv.py). ``torch.special.modified_bessel_k0/k1``, ``scaled_modified_bessel_k0/k1`` and ``airy_ai`` have no
-derivative in torch 2.13 (their output has no grad_fn); npgrad's are these identities, checked against finite
-differences and SciPy (tests/test_special_torch_names.py).
+closed forms cancel (npgrad/ops/_bessel_scaled_deriv.py). ``torch.special.modified_bessel_k0/k1``,
+``scaled_modified_bessel_k0/k1`` and ``airy_ai`` have no derivative in torch 2.13 (their output has no grad_fn);
+npgrad's are these identities, checked against finite differences and SciPy (tests/test_special_torch_names.py).
 """
 import numpy as np
 
-from . import _airy, _bessel_k, _bessel_scaled_deriv
+from . import _airy, _bessel_k, _bessel_scaled_deriv as _scaled
 from .elementwise import DIAG, unary, where
 from .elementwise import sin as _sin
 from ._util import as_input, batching_rule
-from .special import _duals, _far, _far_x, _real
+from .special import _duals, _real
 
 _RAW = {name: _real(getattr(_bessel_k, name), name) for name in ("k0", "k0e", "k1", "k1e")}
 _RAW["airy_ai"] = _real(_airy.airy_ai, "airy_ai")
@@ -45,11 +45,11 @@ def _k1_vjp(g, y, x):   # K1' = -K0 - K1 / x (-inf at 0, NaN below 0, as K1)
 
 
 def _k1e_vjp(g, y, x):  # (e^x K1)' = k1e - k0e - k1e / x (from the asymptotic series at x >= 30: no cancellation)
-    return g * np.where(_far(x), _bessel_scaled_deriv.large_x("k1e", _far_x(x)), y - _k0e(x) - y / x)
+    return g * np.where(_scaled.far(x), _scaled.large_x("k1e", _scaled.far_x(x)), y - _k0e(x) - y / x)
 
 
 def _k0e_vjp(g, y, x):  # (e^x K0)' = k0e - k1e (from the asymptotic series at x >= 30: no cancellation)
-    return g * np.where(_far(x), _bessel_scaled_deriv.large_x("k0e", _far_x(x)), y - _k1e(x))
+    return g * np.where(_scaled.far(x), _scaled.large_x("k0e", _scaled.far_x(x)), y - _k1e(x))
 
 
 #            name      forward         d/dx (g: output grad, y: output, x: input)         jvp  reads

@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap, const
 from ._util import batching_rule, zeros_grad
-from . import _bessel, _bessel_scaled_deriv, _erf, _gamma
+from . import _bessel, _bessel_scaled_deriv as _scaled, _erf, _gamma
 from .elementwise import DIAG, binary, unary
 from .elementwise_more import sinc  # noqa: F401
 
@@ -185,23 +185,12 @@ def _i1_vjp(g, y, x):  # I1' = I0 - I1 / x, 1/2 + 3 x^2 / 16 + ... near 0 (where
 def _i1e_vjp(g, y, x):  # (e^-|x| I1)' = i0e - i1e (sign(x) + 1/x), 1/2 - |x| + ... near 0
     zero = abs(x) < 1e-20
     near = np.where(zero, 0.5, _i0e(x) - y * np.sign(x) - y / _safe_x(x))
-    return g * np.where(_far(x), _bessel_scaled_deriv.large_x("i1e", _far_x(x)), near)   # (even)
+    return g * np.where(_scaled.far(x), _scaled.large_x("i1e", _scaled.far_x(x)), near)   # (even)
 
 
 def _i0e_vjp(g, y, x):  # (e^-|x| I0)' = i1e - sign(x) i0e (odd)
     near = _i1e(x) - np.sign(x) * y
-    return g * np.where(_far(x), np.sign(x) * _bessel_scaled_deriv.large_x("i0e", _far_x(x)), near)
-
-
-def _far(x):
-    """Where the closed forms of the scaled Bessel functions' derivatives cancel (|x| >= 30): summed from
-    the asymptotic series there (npgrad/ops/_bessel_scaled_deriv.py)."""
-    return abs(x) >= _bessel_scaled_deriv.SWITCH
-
-
-def _far_x(x):
-    """|x| where ``_far(x)``, else the switch point (no overflow, no NaN in the branch not taken)."""
-    return np.where(_far(x), abs(x), _bessel_scaled_deriv.SWITCH)
+    return g * np.where(_scaled.far(x), np.sign(x) * _scaled.large_x("i0e", _scaled.far_x(x)), near)
 
 
 def _erfcx_vjp(g, y, x):
