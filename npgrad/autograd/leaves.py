@@ -34,13 +34,24 @@ _BASE_ALONE = _base_refs_when_alone()
 
 def _accumulate(t, g, owned, create_graph):
     """Add ``g`` into ``t.grad`` without ever aliasing an array held elsewhere (and always as an ndarray:
-    NumPy returns scalars from ufuncs on 0-d arrays)."""
+    NumPy returns scalars from ufuncs on 0-d arrays). A ``.grad`` that is a Tensor (the user's, or left by a
+    create_graph pass) is added into in place, as PyTorch's AccumulateGrad does: a reference to it stays current."""
     if create_graph:
-        t._grad = g if t._grad is None else t._grad + g
+        if t._grad is None:  # a copy (through the graph), as PyTorch clones: the same gradient may reach several
+            from ..ops.arrays import copy  # leaves (add) or be the seed a user passed, and a later pass adds into
+            t._grad = copy(g)              # this .grad in place
+        else:
+            t._grad = t._grad + g
         return
     prev = t._grad
-    if isinstance(prev, Tensor):  # left over from a create_graph pass
-        prev = prev.data
+    if isinstance(prev, Tensor):
+        data = prev.data
+        if data.__class__ is np.ndarray and data.flags.writeable and isinstance(g, np.ndarray) and \
+                g.shape == data.shape and g.dtype == data.dtype:
+            np.add(data, g, out=data)
+            _versions.bump(data, "backward's accumulation into .grad")  # (a graph may have saved it)
+            return
+        prev = data
     if prev is None:
         # A VJP may hand the same array to several inputs (add), or a view of one: copy then. A view whose
         # base nothing else refers to (a convolution's input gradient, a transposed view of its own buffer)
