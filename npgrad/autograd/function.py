@@ -27,6 +27,7 @@ PyTorch's newer style works too: ``forward(*args)`` without ctx and ``setup_cont
 """
 import importlib
 import inspect
+import weakref
 
 import numpy as np
 
@@ -254,7 +255,8 @@ def _record_node(cls, ctx, args, outs, needs):
     else:
         packed, layout = _pack([outs[i].data for i in diff])
     received = None if ctx.materialize_grads or layout is None else set()
-    vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received)
+    out_refs = []  # weak references to the outputs (filled below): see _output_view
+    vjps = _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received, out_refs)
     # (OwnComplex: for a complex output its backward follows PyTorch's convention itself; for any output, it marks
     # the node as a Function's, named by its class, so that no built-in op's declarations of the same name, such as
     # "add" reading no value, apply to it: autograd/versions.py's in-place checks, _freeing.py's release)
@@ -265,6 +267,7 @@ def _record_node(cls, ctx, args, outs, needs):
     results = list(outs)
     for k, i in enumerate(diff):
         results[i] = _unpack(node, layout, k)
+        out_refs.append(weakref.ref(results[i]))
         if received is not None and results[i]._vjps is not None:  # set_materialize_grads(False): note which
             results[i]._vjps = tuple(_noting(v, received, k) for v in results[i]._vjps)  # outputs get gradients
     for i, o in enumerate(outs):
@@ -369,7 +372,23 @@ def _noting(vjp, received, k):
     return noted
 
 
-def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received=None):
+def _output_view(y, layout, k, out_refs):
+    """Output ``k`` of a several-output Function's node ``y`` (a graph Tensor: create_graph), for its backward's
+    saved outputs: the user's own output tensor while it is still that view of ``y`` (so its hooks and
+    ``retain_grad`` see the second-order gradient that flows through it, as PyTorch's), else a new view."""
+    r = out_refs[k]() if k < len(out_refs) else None
+    if r is not None and not (r._extra and "prev" in r._extra):   # (not modified in place since)
+        p = r
+        for _ in range(3):   # (_unpack: a slice, a reshape, maybe a cast)
+            p = p._parents[0] if p._parents else None
+            if p is y:
+                return r
+            if p is None:
+                break
+    return _unpack(y, layout, k)
+
+
+def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received=None, out_refs=()):
     """One VJP per input of ``forward``; the first one called for a given output gradient runs the
     user's ``backward`` (once) and the others pick their entry from that result."""
     cache = [None, None]   # [gradient object the backward ran for, its results]
@@ -396,7 +415,7 @@ def _make_vjps(cls, ctx, args, outs, diff, layout, saved_spec, needs, received=N
                 out_vals.append(wrap(y))
             else:
                 grads.append(None if received is not None and k not in received else wrap(_unpack(g, layout, k)))
-                out_vals.append(wrap(_unpack(y, layout, k)))
+                out_vals.append(_output_view(y, layout, k, out_refs) if graph else _wrap(_unpack(y, layout, k)))
         if received is not None:
             received.clear()  # (for the next backward pass through a retained graph)
         resolved = []

@@ -44,9 +44,9 @@ def _accumulate(t, g, owned, create_graph):
             t._grad = t._grad + g
         return
     prev = t._grad
-    if isinstance(prev, Tensor):
+    if isinstance(prev, Tensor):   # (a non-leaf's retained .grad is replaced, as PyTorch's retain_grad does)
         data = prev.data
-        if data.__class__ is np.ndarray and data.flags.writeable and isinstance(g, np.ndarray) and \
+        if t._vjps is None and data.__class__ is np.ndarray and data.flags.writeable and isinstance(g, np.ndarray) and \
                 g.shape == data.shape and g.dtype == data.dtype:
             np.add(data, g, out=data)
             _versions.bump(data, "backward's accumulation into .grad")  # (a graph may have saved it)
