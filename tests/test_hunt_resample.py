@@ -99,3 +99,122 @@ def test_grid_sample_far_off_grid_points_read_nothing_without_warnings(mode):
         nx, ng, ny, t = _grid_both(x, g, kw, np.ones((1, 1, 1, 4)))
     assert_close(ny, t)
     np.testing.assert_array_equal(nx.grad.data, np.zeros_like(x))
+
+
+# ----------------------------------------------------------------------------- interpolate
+@pytest.mark.parametrize("shape, size", [((2, 0, 5), 3), ((1, 0, 4, 4), (8, 8)), ((0, 0, 4, 4), (2, 3))])
+def test_interpolate_area_with_no_channels_is_empty_as_torch(shape, size):
+    # torch's 1-D / 2-D adaptive average pooling accepts C = 0; npgrad refused it for mode='area'
+    x = np.zeros(shape)
+    t = TF.interpolate(torch.tensor(x), size=size, mode="area")
+    nx = npg.tensor(x, requires_grad=True)
+    ny = F.interpolate(nx, size=size, mode="area")
+    assert ny.shape == tuple(t.shape)
+    ny.sum().backward()
+    assert nx.grad.shape == shape
+
+
+def test_interpolate_3d_area_with_no_channels_raises_as_torch():
+    x = np.zeros((1, 0, 2, 3, 4))
+    with pytest.raises(RuntimeError):
+        TF.interpolate(torch.tensor(x), size=(1, 2, 3), mode="area")
+    with pytest.raises(ValueError, match="interpolate: non-empty channel"):
+        F.interpolate(npg.tensor(x), size=(1, 2, 3), mode="area")
+
+
+def _torch_forward_matrix(f, shape, dtype):
+    """The matrix of the linear map ``f`` (torch), column ``i`` the image of the ``i``-th basis input."""
+    n = int(np.prod(shape))
+    eye = torch.eye(n, dtype=dtype)
+    return torch.stack([f(eye[i].reshape(shape)).reshape(-1) for i in range(n)], 1).numpy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, scale", [((1, 1, 1, 2, 3), 2.3), ((1, 2, 3, 4, 5), 2.3), ((1, 1, 2, 3, 4), 1.7),
+                                          ((1, 1, 7), 2.3), ((1, 1, 3, 4), 2.3)])
+def test_interpolate_nearest_gradient_is_the_transpose_of_torchs_forward(dtype, shape, scale):
+    # torch's own 3-D nearest backward at scale 2.3 disagrees with its forward (it picks other neighbours), so
+    # the oracle is the transpose of torch's forward map, which npgrad's forward matches
+    f = lambda t: TF.interpolate(t, scale_factor=scale, mode="nearest")    # noqa: E731
+    M = _torch_forward_matrix(f, shape, getattr(torch, np.dtype(dtype).name))
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape).astype(dtype)
+    nx = npg.tensor(x, requires_grad=True)
+    ny = F.interpolate(nx, scale_factor=scale, mode="nearest")
+    np.testing.assert_array_equal(ny.data, f(torch.tensor(x)).numpy())
+    w = rng.standard_normal(ny.shape).astype(dtype)
+    (ny * npg.tensor(w)).sum().backward()
+    assert_close(nx.grad, (M.T @ w.reshape(-1)).reshape(shape))
+
+
+_INTERP_CASES = [(mode, nd, ac) for mode, nds in (("nearest", (1, 2, 3)), ("nearest-exact", (1, 2, 3)), ("linear", (1,)),
+                                                  ("bilinear", (2,)), ("bicubic", (2,)), ("trilinear", (3,)),
+                                                  ("area", (1, 2, 3)))
+                 for nd in nds for ac in ((None,) if mode in ("nearest", "nearest-exact", "area") else (None, True))]
+
+
+@pytest.mark.parametrize("mode, nd, align_corners", _INTERP_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_interpolate_sizes_and_scales_match_torch(mode, nd, align_corners, dtype):
+    # output size 1, input size 1, down- and non-integer scales, tuples, recompute_scale_factor, antialias and a
+    # non-contiguous (channels-last) input: values and gradients against torch
+    rng = np.random.default_rng(5)
+    shapes = [(2, 3) + (5, 4, 3)[:nd], (1, 2) + (1, 3, 2)[:nd]]
+    kws = [dict(size=1), dict(size=(2, 7, 3)[:nd]), dict(scale_factor=1.7), dict(scale_factor=0.6),
+           dict(scale_factor=(2.3, 0.6, 1.5)[:nd], recompute_scale_factor=True),
+           dict(scale_factor=1.7, recompute_scale_factor=False)]
+    aas = (False, True) if mode in ("bilinear", "bicubic") else (False,)
+    for shape in shapes:
+        x = rng.standard_normal(shape[:1] + shape[2:] + shape[1:2]).astype(dtype)
+        x = np.moveaxis(x, -1, 1)                                    # channels-last memory
+        for kw in kws:
+            sf = kw.get("scale_factor", 1)
+            if min(int(n * f) for n, f in zip(shape[2:], sf if isinstance(sf, tuple) else (sf,) * nd)) == 0:
+                continue                              # an empty output (raising, or area's empty result): elsewhere
+            for aa in aas:
+                kw2 = dict(kw, mode=mode, align_corners=align_corners, antialias=aa)
+                tx, nx = torch.tensor(x, requires_grad=True), npg.tensor(x, requires_grad=True)
+                ty, ny = TF.interpolate(tx, **kw2), F.interpolate(nx, **kw2)
+                assert ny.dtype == dtype
+                assert_close(ny, ty.detach().numpy(), what=f"{shape} {kw2}")
+                w = rng.standard_normal(ty.shape).astype(dtype)
+                (ty * torch.tensor(w)).sum().backward()
+                (ny * npg.tensor(w)).sum().backward()
+                assert_close(nx.grad, tx.grad.numpy(), what=f"grad {shape} {kw2}")
+
+
+@pytest.mark.parametrize("mode, kw", [("bilinear", dict(scale_factor=1.7)), ("bicubic", dict(scale_factor=0.6, align_corners=True)),
+                                      ("bilinear", dict(size=(2, 9), antialias=True)),
+                                      ("bicubic", dict(scale_factor=0.5, antialias=True))])
+def test_interpolate_double_backward_matches_torch(mode, kw):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((1, 2, 4, 5))
+    tx, nx = torch.tensor(x, requires_grad=True), npg.tensor(x, requires_grad=True)
+    ty, ny = TF.interpolate(tx, mode=mode, **kw), F.interpolate(nx, mode=mode, **kw)
+    w = rng.standard_normal(ty.shape)
+    tw, nw = torch.tensor(w, requires_grad=True), npg.tensor(w, requires_grad=True)
+    (tg,) = torch.autograd.grad((ty * tw).sum(), tx, create_graph=True)
+    (ng,) = npg.autograd.grad((ny * nw).sum(), nx, create_graph=True)
+    v = rng.standard_normal(x.shape)
+    ((tg * torch.tensor(v)).sum() + (tg ** 2).sum()).backward()
+    ((ng * npg.tensor(v)).sum() + (ng ** 2).sum()).backward()
+    assert_close(nw.grad, tw.grad.numpy())
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_grid_sample_double_backward_matches_torch(mode, padding_mode, align_corners):
+    rng = np.random.default_rng(7)
+    x, g = rng.standard_normal((1, 2, 3, 4)), rng.uniform(-1.2, 1.2, (1, 3, 2, 2))
+    kw = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g, requires_grad=True)
+    nx, ng = npg.tensor(x, requires_grad=True), npg.tensor(g, requires_grad=True)
+    ty, ny = TF.grid_sample(tx, tg, **kw), F.grid_sample(nx, ng, **kw)
+    w = rng.standard_normal(ty.shape)
+    tgx, tgg = torch.autograd.grad((ty * torch.tensor(w)).sum(), (tx, tg), create_graph=True)
+    ngx, ngg = npg.autograd.grad((ny * npg.tensor(w)).sum(), (nx, ng), create_graph=True)
+    tdx, tdg = torch.autograd.grad((tgx ** 2).sum() + (tgg ** 2).sum(), (tx, tg), allow_unused=True)
+    ndx, ndg = npg.autograd.grad((ngx ** 2).sum() + (ngg ** 2).sum(), (nx, ng), allow_unused=True)
+    for a, b, like in ((ndx, tdx, x), (ndg, tdg, g)):
+        assert_close(np.zeros_like(like) if a is None else a, np.zeros_like(like) if b is None else b.numpy())
