@@ -38,13 +38,14 @@ def _unnormalize(c, size, align_corners):
 
 
 def _clip(c, size):
-    """``c`` clipped to [0, size - 1]; the gradient passes only strictly inside, as PyTorch's."""
+    """``c`` clipped to [0, size - 1]; the gradient passes only strictly inside, as PyTorch's. A NaN
+    coordinate (a NaN grid point, or an infinite one reflected) clips to 0, as PyTorch's clamp does."""
     d = c.data
     hi = size - 1
     inside = (d > 0) & (d < hi)
     if inside.all():
         return c
-    return _ew.where(inside, c, np.clip(d, 0, hi).astype(d.dtype))
+    return _ew.where(inside, c, np.clip(np.nan_to_num(d, nan=0.0), 0, hi).astype(d.dtype))
 
 
 def _reflect(c, twice_low, twice_high):
@@ -136,7 +137,9 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         out = vals * w[..., None]
     else:
         lo = [np.floor(c.data) for c in coords]
-        idx = [np.stack([f.astype(np.intp), f.astype(np.intp) + 1], axis=-1) for f in lo]
+        # the taps' indices (far-off or NaN locations clipped first: they read nothing but must not overflow)
+        base = [np.nan_to_num(np.clip(f, -2, n), nan=-2.0).astype(np.intp) for f, n in zip(lo, sizes)]
+        idx = [np.stack([b, b + 1], axis=-1) for b in base]
         dist = [(c - f, (f + 1) - c) for c, f in zip(coords, lo)]     # (weight of the upper, of the lower)
         corners, weights = [], []
         for bits in itertools.product((0, 1), repeat=nd):
@@ -166,7 +169,9 @@ def _tap_index(i, size, padding_mode, align_corners):
             extra, flips = np.fmod(a, span), np.floor(a / span)
             i = np.where(flips % 2 == 0, extra + lo, span - extra + lo)
     if padding_mode in ("border", "reflection"):
-        i = np.clip(i, 0, size - 1)
+        i = np.clip(np.nan_to_num(i, nan=0.0), 0, size - 1)      # a NaN tap reads pixel 0, as PyTorch's clamp
+    else:                                                          # far off or NaN: outside, masked later
+        i = np.nan_to_num(np.clip(i, -1, size), nan=-1.0)
     return np.trunc(i).astype(np.intp)
 
 

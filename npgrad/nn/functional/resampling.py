@@ -252,7 +252,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if min(spatial) <= 0 or min(out_size) <= 0:
         raise ValueError(f"{where}: input and output sizes should be greater than 0, got input {tuple(spatial)} "
                          f"and output {tuple(out_size)}")
-    if x.shape[1] == 0:
+    if x.shape[1] == 0 and (mode != "area" or dim == 3):   # torch's 1-D / 2-D adaptive pooling takes C = 0
         raise ValueError(f"{where}: non-empty channel dimension expected, got input of shape {x.shape}")
     if mode == "area":
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[dim - 1](x, tuple(out_size))
