@@ -8,6 +8,7 @@ are ordered stably (by position), as ``torch.sort(stable=True)``; NaN sorts last
 value (PyTorch's convention too).
 """
 import math
+import operator
 
 import numpy as np
 
@@ -72,6 +73,16 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     return take_along_axis(a, idx, ax)
 
 
+def _int_k(k, name):
+    """``k`` of topk / kthvalue as an int; a float or a bool is refused, as torch (never truncated)."""
+    try:
+        if isinstance(k, (bool, np.bool_)):
+            raise TypeError
+        return operator.index(k)
+    except TypeError:
+        raise TypeError(f"{name}: k must be an int, got {k!r}") from None
+
+
 @batching_rule("topk")
 def topk(x, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices, as ``torch.topk``:
@@ -81,7 +92,9 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     x = as_input(x, "topk")
     if np.dtype(x.dtype).kind == "c":  # (torch: not implemented for complex; NumPy's order would be lexicographic)
         raise real_only_error("topk", x.dtype)
-    if x.ndim == 0:  # as torch: a 0-d tensor is its own top-1
+    k = _int_k(k, "topk")
+    if x.ndim == 0:  # as torch: a 0-d tensor is its own top-1 (dims 0 and -1)
+        normalize_one_axis(dim, 1, "topk")
         if k != 1:
             raise ValueError(f"topk: k ({k}) is out of range for a 0-d tensor")
         from .arrays import copy   # (a copy, as torch's: not a view that a write would carry back into x)
@@ -102,7 +115,9 @@ def kthvalue(x, k, dim=-1, keepdim=False):
     x = as_input(x, "kthvalue")
     if np.dtype(x.dtype).kind == "c":  # (torch: not implemented for complex; NumPy's order would be lexicographic)
         raise real_only_error("kthvalue", x.dtype)
-    if x.ndim == 0:
+    k = _int_k(k, "kthvalue")
+    if x.ndim == 0:   # (dims 0 and -1, as torch)
+        normalize_one_axis(dim, 1, "kthvalue")
         x1 = reshape(x, (1,))
         v, i = kthvalue(x1, k, 0, keepdim=True)
         return reshape(v, ()), _wrap(i.data.reshape(()))
