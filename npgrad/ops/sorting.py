@@ -180,6 +180,17 @@ def _q_array(q, name, scale=1.0):
     return qd
 
 
+def _method(method, interpolation, name):
+    """The quantile method: ``method=`` or PyTorch's spelling ``interpolation=``; both, differing, are refused
+    (never one of them silently ignored)."""
+    if interpolation is None:
+        return method
+    if method != "linear" and method != interpolation:
+        raise TypeError(f"{name}: got both method={method!r} and interpolation={interpolation!r} (PyTorch's "
+                        f"spelling of method=); pass one")
+    return interpolation
+
+
 def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
     """Quantiles ``qd`` of ``a`` over ``axis`` by NumPy's rules, as a gather from the sorted values
     plus a linear interpolation: the result has shape ``qd.shape + reduced shape``."""
@@ -259,7 +270,8 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     statistics each quantile reads."""
     if out is not None:
         raise TypeError("quantile: out= is not supported for Tensors")
-    return _order_stat(a, _q_array(q, "quantile"), axis, interpolation or method, keepdims, False, "quantile")
+    method = _method(method, interpolation, "quantile")
+    return _order_stat(a, _q_array(q, "quantile"), axis, method, keepdims, False, "quantile")
 
 
 @batching_rule("quantile")
@@ -268,8 +280,8 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
     """The ``q``-th percentiles (0-100) of ``a`` over ``axis``, as ``np.percentile``; differentiable."""
     if out is not None:
         raise TypeError("percentile: out= is not supported for Tensors")
-    return _order_stat(a, _q_array(q, "percentile", 100.0), axis, interpolation or method, keepdims, False,
-                       "percentile")
+    method = _method(method, interpolation, "percentile")
+    return _order_stat(a, _q_array(q, "percentile", 100.0), axis, method, keepdims, False, "percentile")
 
 
 @batching_rule("axis_all")
@@ -287,7 +299,8 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
     """``quantile`` ignoring NaNs (NaN for an all-NaN slice), as ``np.nanquantile``; differentiable."""
     if out is not None:
         raise TypeError("nanquantile: out= is not supported for Tensors")
-    return _order_stat(a, _q_array(q, "nanquantile"), axis, interpolation or method, keepdims, True, "nanquantile")
+    method = _method(method, interpolation, "nanquantile")
+    return _order_stat(a, _q_array(q, "nanquantile"), axis, method, keepdims, True, "nanquantile")
 
 
 @batching_rule("quantile")
@@ -296,8 +309,8 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
     """``percentile`` ignoring NaNs, as ``np.nanpercentile``; differentiable."""
     if out is not None:
         raise TypeError("nanpercentile: out= is not supported for Tensors")
-    return _order_stat(a, _q_array(q, "nanpercentile", 100.0), axis, interpolation or method, keepdims, True,
-                       "nanpercentile")
+    method = _method(method, interpolation, "nanpercentile")
+    return _order_stat(a, _q_array(q, "nanpercentile", 100.0), axis, method, keepdims, True, "nanpercentile")
 
 
 @batching_rule("axis_all")
