@@ -243,10 +243,14 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
         elif "median" in name:   # NumPy's median is the mean of the middle value(s), not an interpolation
             if srt.dtype.kind not in "fc":  # (inf * 0 would make median([1, 2, inf]) nan); ints average in float64
                 below = below.astype(np.float64)
-            mid = (below + take_along_axis(srt, hi, -1).astype(below.dtype)) * 0.5
-            out = where(t > 0, mid, below)
+            # (float16 sums in float32, as NumPy's mean: median([6e4, 6.5e4]) is not inf)
+            wide = np.float32 if below.dtype == np.float16 else below.dtype
+            mid = (below.astype(wide) + take_along_axis(srt, hi, -1).astype(wide)) * 0.5
+            out = where(t > 0, mid.astype(below.dtype), below)
         else:
             above = take_along_axis(srt, hi, -1)
+            if srt.dtype.kind == "i" and srt.dtype.itemsize < 8:   # the difference in int64: NumPy's int8
+                below, above = below.astype(np.int64), above.astype(np.int64)   # 127 - (-128) wraps to -1
             if srt.dtype.kind in "fc":   # (complex64 interpolates in float32, as NumPy: the result stays complex64)
                 t = t.astype(np.finfo(srt.dtype).dtype)
             d = above - below
