@@ -305,3 +305,29 @@ def test_numpy_sort_and_quantile_of_nan_inf_match_numpy():
                                               np.nanquantile(x, q, axis=-1, method=m))
         np.testing.assert_array_equal(npg.median(_const(x), axis=1, keepdims=True).data,
                                       np.median(x, axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("kth,err", [(5, ValueError), ([0, 7], ValueError), (1.5, TypeError), (-4, ValueError)])
+def test_partition_bad_kth_names_the_op(kth, err):
+    """found: partition's out-of-range / non-int kth raised NumPy's bare message (no op named)."""
+    with pytest.raises(err):
+        np.partition(np.array([3., 1., 2.]), kth)
+    with pytest.raises(err, match="^partition: "):
+        npg.partition(_const([3., 1., 2.]), kth)
+
+
+@pytest.mark.parametrize("kth", [1, [0, 2], -1, (0, 1)])
+@pytest.mark.parametrize("axis", [0, -1, None])
+def test_partition_kth_values_and_gradient(kth, axis):
+    """The kth positions hold NumPy's values; the gradient goes back to the chosen elements (a permutation)."""
+    x = np.array([[3., 1., 2.], [0.5, 4., -1.], [2., 2., 7.]])
+    a = npg.tensor(x, requires_grad=True)
+    r = npg.partition(a, kth, axis=axis)
+    e = np.partition(x, kth, axis=axis)
+    idx = (slice(None),) * (r.ndim - 1) + (np.asarray(kth),)
+    np.testing.assert_array_equal(np.moveaxis(r.data, 0 if axis == 0 else -1, -1)[idx],
+                                  np.moveaxis(e, 0 if axis == 0 else -1, -1)[idx])
+    np.testing.assert_array_equal(np.sort(r.data, axis=axis), np.sort(x, axis=axis))
+    g = np.arange(1., r.size + 1).reshape(r.shape)
+    r.backward(npg.tensor(g))
+    np.testing.assert_array_equal(np.sort(np.asarray(a.grad).reshape(-1)), np.sort(g.reshape(-1)))

@@ -13,7 +13,7 @@ import operator
 import numpy as np
 
 from ..tensor import Tensor, _wrap
-from ._util import as_input, batching_rule, normalize_axis, normalize_one_axis
+from ._util import as_input, batching_rule, named_error, normalize_axis, normalize_one_axis
 from .elementwise import real_only_error, where
 from .index import take_along_axis
 from .shape import moveaxis, reshape
@@ -69,7 +69,10 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     if axis is None:
         a, axis = reshape(a, -1), 0
     ax = normalize_one_axis(axis, a.ndim, "partition")
-    idx = np.argpartition(a.data, kth, axis=ax, kind=kind)
+    try:
+        idx = np.argpartition(a.data, kth, axis=ax, kind=kind)
+    except (TypeError, ValueError) as e:   # (a kth out of range or not an int: NumPy's message, named)
+        raise named_error("partition", e) from None
     return take_along_axis(a, idx, ax)
 
 
