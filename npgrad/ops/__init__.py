@@ -281,12 +281,12 @@ from .torch_methods import (_chunk, _clamp, _expand, _named_result, _norm_method
 
 
 (sum, mean, max, min, prod, var, std, argmax, argmin, any, all, logsumexp, cumsum, cumprod, amax, amin, squeeze,
- median, quantile, nansum, nanmean, nanmax, nanmin, stack, concatenate, concat) = (
+ median, quantile, nanquantile, nansum, nanmean, nanmax, nanmin, stack, concatenate, concat) = (
     _torch_keywords(f, n) for f, n in zip(
         (sum, mean, max, min, prod, var, std, argmax, argmin, any, all, logsumexp, cumsum, cumprod, amax, amin,
-         squeeze, median, quantile, nansum, nanmean, nanmax, nanmin, stack, concatenate, concat),
+         squeeze, median, quantile, nanquantile, nansum, nanmean, nanmax, nanmin, stack, concatenate, concat),
         ("sum mean max min prod var std argmax argmin any all logsumexp cumsum cumprod amax amin squeeze median "
-         "quantile nansum nanmean nanmax nanmin stack concatenate concat").split()))
+         "quantile nanquantile nansum nanmean nanmax nanmin stack concatenate concat").split()))
 for _name, _fn in dict(sum=sum, mean=mean, max=max, min=min, prod=prod, var=var, std=std, argmax=argmax,
                        argmin=argmin, any=any, all=all, logsumexp=logsumexp, cumsum=cumsum, cumprod=cumprod,
                        squeeze=squeeze, amax=amax, amin=amin).items():

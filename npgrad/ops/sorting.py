@@ -8,11 +8,12 @@ are ordered stably (by position), as ``torch.sort(stable=True)``; NaN sorts last
 value (PyTorch's convention too).
 """
 import math
+import operator
 
 import numpy as np
 
 from ..tensor import Tensor, _wrap
-from ._util import as_input, batching_rule, normalize_axis, normalize_one_axis
+from ._util import as_input, batching_rule, named_error, normalize_axis, normalize_one_axis
 from .elementwise import real_only_error, where
 from .index import take_along_axis
 from .shape import moveaxis, reshape
@@ -68,8 +69,21 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     if axis is None:
         a, axis = reshape(a, -1), 0
     ax = normalize_one_axis(axis, a.ndim, "partition")
-    idx = np.argpartition(a.data, kth, axis=ax, kind=kind)
+    try:
+        idx = np.argpartition(a.data, kth, axis=ax, kind=kind)
+    except (TypeError, ValueError) as e:   # (a kth out of range or not an int: NumPy's message, named)
+        raise named_error("partition", e) from None
     return take_along_axis(a, idx, ax)
+
+
+def _int_k(k, name):
+    """``k`` of topk / kthvalue as an int; a float or a bool is refused, as torch (never truncated)."""
+    try:
+        if isinstance(k, (bool, np.bool_)):
+            raise TypeError
+        return operator.index(k)
+    except TypeError:
+        raise TypeError(f"{name}: k must be an int, got {k!r}") from None
 
 
 @batching_rule("topk")
@@ -81,7 +95,9 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     x = as_input(x, "topk")
     if np.dtype(x.dtype).kind == "c":  # (torch: not implemented for complex; NumPy's order would be lexicographic)
         raise real_only_error("topk", x.dtype)
-    if x.ndim == 0:  # as torch: a 0-d tensor is its own top-1
+    k = _int_k(k, "topk")
+    if x.ndim == 0:  # as torch: a 0-d tensor is its own top-1 (dims 0 and -1)
+        normalize_one_axis(dim, 1, "topk")
         if k != 1:
             raise ValueError(f"topk: k ({k}) is out of range for a 0-d tensor")
         from .arrays import copy   # (a copy, as torch's: not a view that a write would carry back into x)
@@ -102,7 +118,9 @@ def kthvalue(x, k, dim=-1, keepdim=False):
     x = as_input(x, "kthvalue")
     if np.dtype(x.dtype).kind == "c":  # (torch: not implemented for complex; NumPy's order would be lexicographic)
         raise real_only_error("kthvalue", x.dtype)
-    if x.ndim == 0:
+    k = _int_k(k, "kthvalue")
+    if x.ndim == 0:   # (dims 0 and -1, as torch)
+        normalize_one_axis(dim, 1, "kthvalue")
         x1 = reshape(x, (1,))
         v, i = kthvalue(x1, k, 0, keepdim=True)
         return reshape(v, ()), _wrap(i.data.reshape(()))
@@ -165,6 +183,17 @@ def _q_array(q, name, scale=1.0):
     return qd
 
 
+def _method(method, interpolation, name):
+    """The quantile method: ``method=`` or PyTorch's spelling ``interpolation=``; both, differing, are refused
+    (never one of them silently ignored)."""
+    if interpolation is None:
+        return method
+    if method != "linear" and method != interpolation:
+        raise TypeError(f"{name}: got both method={method!r} and interpolation={interpolation!r} (PyTorch's "
+                        f"spelling of method=); pass one")
+    return interpolation
+
+
 def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
     """Quantiles ``qd`` of ``a`` over ``axis`` by NumPy's rules, as a gather from the sorted values
     plus a linear interpolation: the result has shape ``qd.shape + reduced shape``."""
@@ -217,10 +246,14 @@ def _order_stat(a, qd, axis, method, keepdims, ignore_nan, name):
         elif "median" in name:   # NumPy's median is the mean of the middle value(s), not an interpolation
             if srt.dtype.kind not in "fc":  # (inf * 0 would make median([1, 2, inf]) nan); ints average in float64
                 below = below.astype(np.float64)
-            mid = (below + take_along_axis(srt, hi, -1).astype(below.dtype)) * 0.5
-            out = where(t > 0, mid, below)
+            # (float16 sums in float32, as NumPy's mean: median([6e4, 6.5e4]) is not inf)
+            wide = np.float32 if below.dtype == np.float16 else below.dtype
+            mid = (below.astype(wide) + take_along_axis(srt, hi, -1).astype(wide)) * 0.5
+            out = where(t > 0, mid.astype(below.dtype), below)
         else:
             above = take_along_axis(srt, hi, -1)
+            if srt.dtype.kind == "i" and srt.dtype.itemsize < 8:   # the difference in int64: NumPy's int8
+                below, above = below.astype(np.int64), above.astype(np.int64)   # 127 - (-128) wraps to -1
             if srt.dtype.kind in "fc":   # (complex64 interpolates in float32, as NumPy: the result stays complex64)
                 t = t.astype(np.finfo(srt.dtype).dtype)
             d = above - below
@@ -244,7 +277,8 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     statistics each quantile reads."""
     if out is not None:
         raise TypeError("quantile: out= is not supported for Tensors")
-    return _order_stat(a, _q_array(q, "quantile"), axis, interpolation or method, keepdims, False, "quantile")
+    method = _method(method, interpolation, "quantile")
+    return _order_stat(a, _q_array(q, "quantile"), axis, method, keepdims, False, "quantile")
 
 
 @batching_rule("quantile")
@@ -253,8 +287,8 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
     """The ``q``-th percentiles (0-100) of ``a`` over ``axis``, as ``np.percentile``; differentiable."""
     if out is not None:
         raise TypeError("percentile: out= is not supported for Tensors")
-    return _order_stat(a, _q_array(q, "percentile", 100.0), axis, interpolation or method, keepdims, False,
-                       "percentile")
+    method = _method(method, interpolation, "percentile")
+    return _order_stat(a, _q_array(q, "percentile", 100.0), axis, method, keepdims, False, "percentile")
 
 
 @batching_rule("axis_all")
@@ -272,7 +306,8 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
     """``quantile`` ignoring NaNs (NaN for an all-NaN slice), as ``np.nanquantile``; differentiable."""
     if out is not None:
         raise TypeError("nanquantile: out= is not supported for Tensors")
-    return _order_stat(a, _q_array(q, "nanquantile"), axis, interpolation or method, keepdims, True, "nanquantile")
+    method = _method(method, interpolation, "nanquantile")
+    return _order_stat(a, _q_array(q, "nanquantile"), axis, method, keepdims, True, "nanquantile")
 
 
 @batching_rule("quantile")
@@ -281,8 +316,8 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
     """``percentile`` ignoring NaNs, as ``np.nanpercentile``; differentiable."""
     if out is not None:
         raise TypeError("nanpercentile: out= is not supported for Tensors")
-    return _order_stat(a, _q_array(q, "nanpercentile", 100.0), axis, interpolation or method, keepdims, True,
-                       "nanpercentile")
+    method = _method(method, interpolation, "nanpercentile")
+    return _order_stat(a, _q_array(q, "nanpercentile", 100.0), axis, method, keepdims, True, "nanpercentile")
 
 
 @batching_rule("axis_all")

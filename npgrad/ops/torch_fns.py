@@ -111,9 +111,7 @@ def _cum_extreme(x, dim, larger, name):
         from .arrays import copy   # (a copy, as torch's: not a view that a write would carry back into x)
         return copy(x), _wrap(np.zeros((), np.int64))
     ax = normalize_one_axis(dim, x.ndim, name)
-    if x.dtype == np.bool_:
-        raise TypeError(f"{name}: bool tensors are not supported")
-    idx = _cum_indices(x.data, ax, larger)
+    idx = _cum_indices(x.data, ax, larger)   # (bool too, False < True, as torch's)
     return take_along_axis(x, idx, ax), _wrap(idx)
 
 

@@ -63,6 +63,8 @@ def _on_0d(fn, where, args, kwargs):
     if isinstance(out, tuple):
         return type(out)(*(o.reshape(()) for o in out)) if hasattr(out, "_fields") else tuple(
             o.reshape(()) for o in out)
+    if where in ("quantile", "nanquantile"):   # (one value per q in front: q's shape stays)
+        return out.reshape(out.shape[:-1] if kwargs.get("keepdims") else out.shape)
     return out.reshape(())
 
 

@@ -282,7 +282,8 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
             raise IndexError(f"unique_consecutive: dim {dim} is out of range for a tensor of shape {a.shape}")
         ax = dim % a.ndim
         flat = np.moveaxis(a, ax, 0)
-        change = (flat[1:] != flat[:-1]).reshape(max(flat.shape[0] - 1, 0), -1).any(axis=1)
+        diff = flat[1:] != flat[:-1]
+        change = diff.reshape(diff.shape[0], -1).any(axis=1) if diff.size else np.zeros(diff.shape[0], bool)
     n = flat.shape[0]
     starts = np.flatnonzero(np.concatenate([[True], change])) if n else np.zeros(0, np.int64)
     out = flat[starts]
