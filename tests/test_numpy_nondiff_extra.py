@@ -23,7 +23,8 @@ G, H = np.array([12, -18, 0, 7, 35, -4]), np.array([8, 12, 0, -21, 14, 6])
 def test_ufuncs_match_torch(name, args):
     got = getattr(npg, name)(*(npg.tensor(a) for a in args))
     expected = getattr(torch, name)(*(torch.tensor(a) for a in args)).numpy()
-    assert got.dtype == expected.dtype and not got.requires_grad
+    assert got.dtype == expected.dtype   # (nextafter is differentiable in x1, as torch's: the op table checks it)
+    assert got.requires_grad == (name == "nextafter")
     np.testing.assert_array_equal(got.data, expected)
 
 
@@ -47,7 +48,7 @@ def test_vmap_of_the_ufuncs():
 
 def test_results_are_constants_even_from_tensors_that_require_grad():
     x = npg.tensor(np.array([1.0, 2.0, 2.0, 5.0]), requires_grad=True)
-    for out in (np.spacing(x), np.nextafter(x, 0.0), np.histogram2d(x, x)[1], np.union1d(x, x),
+    for out in (np.spacing(x), np.histogram2d(x, x)[1], np.union1d(x, x),
                 *np.unique_all(x), np.histogram_bin_edges(x), *np.histogramdd(x[:, None])[1]):
         assert isinstance(out, npg.Tensor) and not out.requires_grad, out
     assert type(np.unique_counts(x)) is type(np.unique_counts(x.data))

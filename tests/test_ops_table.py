@@ -150,6 +150,8 @@ for name, tname, dom in [("arctan2", "atan2", ("real", "away")), ("hypot", "hypo
                          ("fmax", "fmax", "real"), ("fmin", "fmin", "real"), ("fmod", "fmod", ("big", "away")),
                          ("copysign", "copysign", ("away", "away"))]:
     add(name, getattr(npg, name), getattr(torch, tname), BINARY, domain=dom)
+add("nextafter", npg.nextafter, torch.nextafter, BINARY, domain=("real", "real"))
+add("nextafter_method", lambda a, b: a.nextafter(b), lambda a, b: a.nextafter(b), BINARY[:3], domain=("real", "real"))
 add("fmax_ties", npg.fmax, torch.fmax, BINARY[:6], domain="ties", fd=False)
 add("fmin_ties", npg.fmin, torch.fmin, BINARY[:6], domain="ties", fd=False)
 add("np.logaddexp", np.logaddexp, torch.logaddexp, BINARY[:3])
@@ -1441,7 +1443,7 @@ def test_table_covers_every_op():
                 # issue 13
                 "sinh", "cosh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "arctan2", "hypot",
                 "logaddexp", "logaddexp2", "exp2", "cbrt", "sinc", "deg2rad", "rad2deg", "degrees", "radians",
-                "fmax", "fmin", "fmod", "trunc", "fix", "rint", "nan", "copysign", "heaviside", "round", "ceil",
+                "fmax", "fmin", "fmod", "trunc", "fix", "rint", "nan", "copysign", "heaviside", "round", "ceil", "nextafter",
                 "vstack", "hstack", "dstack", "column", "row", "append", "array", "hsplit", "vsplit", "dsplit",
                 "atleast", "roll", "rollaxis", "rot90", "fliplr", "flipud", "tril", "triu", "trace", "diag",
                 "diagonal", "diagflat", "diff", "ediff1d", "gradient", "kron", "cross", "select", "copy", "einsum",

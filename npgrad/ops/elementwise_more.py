@@ -119,9 +119,14 @@ fmin       = binary("fmin",       np.fmin,         _fmin_a,                     
 fmod       = binary("fmod",       np.fmod,         lambda g, y, a, b: g,
                     lambda g, y, a, b: -g * np.trunc(a / b), DIAG, ("", "ab"))
 copysign   = binary("copysign",   np.copysign,     _copysign_a,                   _zero, DIAG, ("ay", ""))
+nextafter  = binary("nextafter",  np.nextafter,    lambda g, y, a, b: g,  # one ulp from a: d/da = 1, as torch
+                    _zero, DIAG, ("", ""))
 heaviside  = binary("heaviside",  np.heaviside,    _zero,  # d/d(values) = 1 where x == 0
                     lambda g, y, a, b: np.where(a == 0, g, 0.0), DIAG, ("", "a"))
 atan2 = arctan2
+nextafter.__doc__ = ("The next float after ``x1`` towards ``x2``, as ``np.nextafter`` (float32 stays float32). The "
+                     "gradient passes to ``x1`` (the result is ``x1`` moved by one ulp) and is zero in ``x2``, as "
+                     "``torch.nextafter``'s.")
 heaviside.__doc__ = ("``np.heaviside(x, values)``: 0 for x < 0, ``values`` at x == 0, 1 for x > 0. The gradient "
                      "is zero in ``x`` and passes to ``values`` where x == 0 (PyTorch has no derivative here).")
 

@@ -1,5 +1,5 @@
 """More NumPy functions without a gradient, on tensors: float and integer predicates (signbit, spacing,
-nextafter, isposinf / isneginf, gcd / lcm, shifts, bitwise_count), 2-D and N-D histograms, index helpers
+isposinf / isneginf, gcd / lcm, shifts, bitwise_count), 2-D and N-D histograms, index helpers
 (ix_, the *_indices_from, ravel_multi_index / unravel_index), NumPy 2's unique_* and the 1-D set operations,
 bit packing, the dtype queries (result_type, common_type, min_scalar_type, can_cast), formatting
 (array2string, array_repr, array_str), einsum_path, memory overlap tests and np.save / savez / savetxt.
@@ -8,7 +8,8 @@ Each runs NumPy on the tensors' data (``npgrad/ops/nondiff.py``'s rule): arrays 
 tensors (requires_grad False, float results included), Python scalars, dtypes and strings as NumPy returns
 them. This module registers its NumPy entry points in ``_dispatch.UFUNCS`` / ``FUNCTIONS`` itself; it also
 gives npgrad NumPy 2's (and PyTorch's) short ufunc names (acos, atan2, bitwise_not, bitwise_left_shift...)
-and two differentiable helpers NumPy dispatches: ``apply_over_axes`` and the in-place ``np.put_along_axis``.
+and two differentiable helpers NumPy dispatches: ``apply_over_axes`` and the in-place ``np.put_along_axis``
+(``nextafter``, differentiable in its first argument, is elementwise_more.py's; registered here).
 """
 import functools
 
@@ -20,7 +21,7 @@ from ..tensor import Tensor
 from . import inplace as _inplace
 from ._dispatch import FUNCTIONS, UFUNCS
 from .comparison import _no_grad_binary, _no_grad_unary, invert
-from .elementwise_more import arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh
+from .elementwise_more import arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, nextafter
 from .index import put_along_axis as _put_along_axis
 from ._util import batching_rule
 from .nondiff import _raw, _tracked, _wrapped
@@ -86,9 +87,6 @@ signbit = _no_grad_unary("signbit", np.signbit, "Where the sign bit is set (``-0
                                                 "bit included), as ``np.signbit`` (a bool tensor).")
 spacing = _no_grad_unary("spacing", np.spacing, "The distance to the next larger-magnitude float, as "
                                                 "``np.spacing`` (a float tensor of ``x``'s dtype; no gradient).")
-nextafter = _no_grad_binary("nextafter", np.nextafter)
-nextafter.__doc__ = ("The next float after ``x1`` towards ``x2``, as ``np.nextafter`` (float32 stays float32; no "
-                     "gradient).")
 gcd = _no_grad_binary("gcd", np.gcd)
 gcd.__doc__ = "Elementwise greatest common divisor of integers, as ``np.gcd`` (non-negative)."
 lcm = _no_grad_binary("lcm", np.lcm)
