@@ -3,7 +3,8 @@
 Each runs NumPy on the tensors' data and returns NumPy's result with every array wrapped as a
 constant tensor (integer indices as int64/intp tensors, masks as bool tensors, which index tensors
 and arrays alike); Python scalars (``allclose``, ``count_nonzero()``, ``ndim``) stay Python scalars.
-Only ``bincount``'s ``weights`` carry a gradient: the counts are a sum of the weights.
+Only ``bincount``'s ``weights`` carry a gradient: the counts are a sum of the weights. (``unique``, whose values
+are elements of its input, is differentiable: ops/unique.py; it is exported from here with the others.)
 """
 import numpy as np
 
@@ -14,6 +15,7 @@ from . import elementwise as _elementwise
 from .index import scatter_add
 from ._util import batching_rule, named_error
 from .shape import broadcast_to
+from .unique import unique  # noqa: F401  (differentiable values; exported with these)
 
 _NO = object()
 
@@ -67,8 +69,6 @@ count_nonzero = _passthrough(np.count_nonzero, "Number of non-zero elements (alo
 searchsorted = _passthrough(np.searchsorted, "Insertion indices of ``v`` into the sorted ``a``, as "
                                              "``np.searchsorted``.", vmap="searchsorted")
 digitize = _passthrough(np.digitize, "Bin indices of ``x`` for ``bins``, as ``np.digitize``.", vmap="first_only")
-unique = _passthrough(np.unique, "Sorted unique elements (and ``return_index`` / ``return_inverse`` / "
-                                 "``return_counts``), as ``np.unique``; no gradient.")
 isin = _passthrough(np.isin, "Whether each element is in ``test_elements``, as ``np.isin`` (a bool tensor).",
                     vmap="first_only")
 isclose = _passthrough(np.isclose, "Elementwise closeness within tolerances, as ``np.isclose`` (a bool tensor).",

@@ -1,8 +1,8 @@
 """More NumPy functions without a gradient, on tensors: float and integer predicates (signbit, spacing,
 isposinf / isneginf, gcd / lcm, shifts, bitwise_count), 2-D and N-D histograms, index helpers
-(ix_, the *_indices_from, ravel_multi_index / unravel_index), NumPy 2's unique_* and the 1-D set operations,
-bit packing, the dtype queries (result_type, common_type, min_scalar_type, can_cast), formatting
-(array2string, array_repr, array_str), einsum_path, memory overlap tests and np.save / savez / savetxt.
+(ix_, the *_indices_from, ravel_multi_index / unravel_index), bit packing, the dtype queries (result_type, common_type, min_scalar_type, can_cast), formatting
+(array2string, array_repr, array_str), einsum_path, memory overlap tests and np.save / savez / savetxt (the
+unique_* and set operations, differentiable in their values, are ops/unique.py's; registered here).
 
 Each runs NumPy on the tensors' data (``npgrad/ops/nondiff.py``'s rule): arrays come back as constant
 tensors (requires_grad False, float results included), Python scalars, dtypes and strings as NumPy returns
@@ -26,6 +26,8 @@ from .index import put_along_axis as _put_along_axis
 from ._util import batching_rule
 from .nondiff import _raw, _tracked, _wrapped
 from .shape import expand_dims
+from .unique import (intersect1d, setdiff1d, setxor1d, union1d, unique_all, unique_counts, unique_inverse,
+                     unique_values)
 
 __all__ = [
     'signbit', 'spacing', 'nextafter', 'isposinf', 'isneginf', 'gcd', 'lcm', 'left_shift', 'right_shift',
@@ -174,24 +176,8 @@ unravel_index = _passthrough(np.unravel_index, "The index arrays (one per axis) 
                                                "of ``shape``, as ``np.unravel_index``.")
 
 # ---------------------------------------------------------------- NumPy 2's unique_*, 1-D set operations, bits
-for _name, _doc in (
-        ("unique_all", "``(values, indices, inverse_indices, counts)``"),
-        ("unique_counts", "``(values, counts)``"), ("unique_inverse", "``(values, inverse_indices)``")):
-    if hasattr(np, _name):  # NumPy >= 2.0: the same named tuple types, holding constant tensors
-        globals()[_name] = _passthrough(getattr(np, _name), f"NumPy 2's ``np.{_name}``: the named tuple "
-                                                            f"{_doc} of constant tensors (no gradient).")
-        __all__.append(_name)
-if hasattr(np, "unique_values"):
-    unique_values = _passthrough(np.unique_values, "NumPy 2's ``np.unique_values``: the unique elements (a "
-                                                   "constant tensor, no gradient; as ``npg.unique``).")
-    __all__.append('unique_values')
-
-union1d = _passthrough(np.union1d, "Sorted unique values in either input (flattened), as ``np.union1d`` "
-                                   "(no gradient, as ``npg.unique``).")
-intersect1d = _passthrough(np.intersect1d, "Sorted unique values in both inputs, as ``np.intersect1d`` (with "
-                                           "``return_indices``: also the indices into each, as int tensors).")
-setdiff1d = _passthrough(np.setdiff1d, "Sorted unique values of ``ar1`` not in ``ar2``, as ``np.setdiff1d``.")
-setxor1d = _passthrough(np.setxor1d, "Sorted unique values in exactly one input, as ``np.setxor1d``.")
+# (the unique values and set operations are differentiable in their values: ops/unique.py)
+__all__ += ['unique_all', 'unique_counts', 'unique_inverse', 'unique_values']
 packbits = _passthrough(np.packbits, "Bool / integer elements packed as bits into uint8, as ``np.packbits``.")
 unpackbits = _passthrough(np.unpackbits, "The bits of a uint8 tensor unpacked, as ``np.unpackbits``.")
 
@@ -259,8 +245,8 @@ FUNCTIONS.update({getattr(np, name): fn for name, fn in (
     ("histogram_bin_edges", histogram_bin_edges), ("diag_indices_from", diag_indices_from),
     ("tril_indices_from", tril_indices_from), ("triu_indices_from", triu_indices_from), ("ix_", ix_),
     ("ravel_multi_index", ravel_multi_index), ("unravel_index", unravel_index),
-    ("unique_all", globals().get("unique_all")), ("unique_counts", globals().get("unique_counts")),
-    ("unique_inverse", globals().get("unique_inverse")), ("unique_values", globals().get("unique_values")),
+    ("unique_all", unique_all), ("unique_counts", unique_counts), ("unique_inverse", unique_inverse),
+    ("unique_values", unique_values),
     ("union1d", union1d), ("intersect1d", intersect1d), ("setdiff1d", setdiff1d), ("setxor1d", setxor1d),
     ("packbits", packbits), ("unpackbits", unpackbits), ("result_type", result_type),
     ("common_type", common_type), ("min_scalar_type", min_scalar_type), ("can_cast", can_cast),

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..tensor import Tensor, _wrap
 from ._util import normalize_one_axis
+from .unique import grouped
 
 __all__ = ["normal", "poisson", "randint_like", "binomial", "hann_window", "hamming_window", "blackman_window",
            "bartlett_window", "kaiser_window", "unique_consecutive", "trapz", "cumulative_trapezoid", "complex",
@@ -269,7 +270,8 @@ def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None):
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     """The input with each run of equal consecutive values (or slices along ``dim``) kept once, as
     ``torch.unique_consecutive``; with ``inverse`` (the input's shape, or its length along ``dim``: each
-    element's run) and ``counts`` (each run's length) when asked. No gradient (PyTorch has none)."""
+    element's run) and ``counts`` (each run's length) when asked. The values are differentiable (each one's
+    gradient split evenly over its run, ops/unique.py; PyTorch raises when backward reaches them)."""
     a = _values(input)
     if dim is None:
         flat = a.reshape(-1)
@@ -289,12 +291,14 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     out = flat[starts]
     if dim is not None:
         out = np.moveaxis(out, 0, ax)
-    res = [_wrap(np.ascontiguousarray(out))]
+    inv = np.cumsum(np.concatenate([[0], change.astype(np.int64)])) if n else np.zeros(0, np.int64)
+    counts = np.diff(np.append(starts, n)).astype(np.int64)
+    out = np.ascontiguousarray(out)
+    res = [grouped(input, out, inv, counts, None if dim is None else ax) if isinstance(input, Tensor) else _wrap(out)]
     if return_inverse:
-        inv = np.cumsum(np.concatenate([[0], change.astype(np.int64)])) if n else np.zeros(0, np.int64)
         res.append(_wrap(inv.reshape(a.shape if dim is None else (n,)).astype(np.int64)))
     if return_counts:
-        res.append(_wrap(np.diff(np.append(starts, n)).astype(np.int64)))
+        res.append(_wrap(counts))
     return res[0] if len(res) == 1 else tuple(res)
 
 
