@@ -49,6 +49,12 @@ def _cell_args(name, input, hx, w_ih, w_hh, gates):
                          f"(expected (batch, {wi.shape[1]}) or ({wi.shape[1]},))")
     if x.dtype != wi.dtype:
         raise TypeError(f"{name}: input is {x.dtype} but the weights are {wi.dtype}")
+    pair = isinstance(hx, (tuple, list))
+    if gates == 4 and hx is not None and (not pair or len(hx) != 2):
+        raise TypeError(f"{name}: hx must be a tuple (h, c) of two Tensors, got {type(hx).__name__}"
+                        f"{f' of length {len(hx)}' if pair else ''}")
+    if gates != 4 and pair:
+        raise TypeError(f"{name}: hx must be a Tensor or None, not a {type(hx).__name__}")
     return x, wi.shape[0] // gates, (x.shape[0] if x.ndim == 2 else 1), x.ndim == 1
 
 
@@ -76,7 +82,7 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
         r = cell_forward("LSTM", input, hx, w_ih, w_hh, b_ih, b_hh)
         if r is not None:
             return r
-    x, H, B, unb = _cell_args("lstm_cell", input, None, w_ih, w_hh, 4)
+    x, H, B, unb = _cell_args("lstm_cell", input, hx, w_ih, w_hh, 4)
     h0, c0 = (None, None) if hx is None else hx
     h0 = _state_of("lstm_cell", h0, B, H, unb, x.dtype, "h")
     c0 = _state_of("lstm_cell", c0, B, H, unb, x.dtype, "c")

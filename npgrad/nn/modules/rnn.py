@@ -46,6 +46,8 @@ class RNNBase(Module):
                 raise TypeError(f"{name}: {what} should be of type int, got: {type(v).__name__}")
             if v <= 0:
                 raise ValueError(f"{name}: {what} must be greater than zero, got {v}")
+        if not isinstance(proj_size, int) or isinstance(proj_size, bool):
+            raise TypeError(f"{name}: proj_size should be of type int, got: {type(proj_size).__name__}")
         if proj_size < 0:
             raise ValueError(f"{name}: proj_size should be a positive integer or zero to disable projections")
         if proj_size and mode != "LSTM":
@@ -378,7 +380,13 @@ class RNNCellBase(Module):
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{name}: input has inconsistent input_size: got {x.shape[-1]} expected "
                              f"{self.input_size} (input of shape {x.shape})")
-        for h in (hx if isinstance(hx, (tuple, list)) else (hx,)):
+        pair = isinstance(hx, (tuple, list))
+        if isinstance(self, LSTMCell) and hx is not None and (not pair or len(hx) != 2):
+            raise TypeError(f"{name}: hx must be a tuple (h_0, c_0) of two Tensors, got "
+                            f"{type(hx).__name__}{f' of length {len(hx)}' if pair else ''}")
+        if not isinstance(self, LSTMCell) and pair:
+            raise TypeError(f"{name}: hx must be a Tensor (h_0) or None, not a {type(hx).__name__}")
+        for h in (hx if pair else (hx,)):
             if h is not None and as_input(h, name).ndim != x.ndim:
                 raise ValueError(f"{name}: {x.ndim}-D input needs a {x.ndim}-D hidden state, got shape "
                                  f"{as_input(h, name).shape}")

@@ -25,11 +25,19 @@ def _ints(v, what):
     return a.astype(np.int64, copy=False)
 
 
+def _check_permutation(p, what, n=None):
+    """``p`` (int64, 1-D) must hold each of 0..len(p)-1 once (and have ``n`` entries when given)."""
+    if p.ndim != 1 or (n is not None and p.size != n) or not np.array_equal(np.sort(p), np.arange(p.size)):
+        want = f"of 0..{(p.size if n is None else n) - 1}" if (p.size if n is None else n) else "(empty)"
+        raise ValueError(f"{what} must be a permutation {want}, got {p.tolist()}")
+
+
 def invert_permutation(permutation):
     """The permutation that undoes ``permutation`` (None stays None)."""
     if permutation is None:
         return None
     p = _ints(permutation, "permutation")
+    _check_permutation(p, "invert_permutation: permutation")
     inv = np.empty_like(p)
     inv[p] = np.arange(p.size, dtype=np.int64)
     return _wrap(inv)
@@ -46,11 +54,22 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
         if batch_sizes is None:
             raise ValueError("PackedSequence: batch_sizes is required (build packed batches with "
                              "pack_padded_sequence or pack_sequence)")
-        bs = _wrap(_ints(batch_sizes, "PackedSequence: batch_sizes"))
-        si = None if sorted_indices is None else _wrap(_ints(sorted_indices, "PackedSequence: sorted_indices"))
-        ui = invert_permutation(si) if unsorted_indices is None else \
-            _wrap(_ints(unsorted_indices, "PackedSequence: unsorted_indices"))
-        return super().__new__(cls, data, bs, si, ui)
+        bs = _ints(batch_sizes, "PackedSequence: batch_sizes")
+        _check_batch_sizes(bs, getattr(data, "shape", None))
+        B = int(bs[0]) if bs.size else 0
+        si = ui = None
+        if sorted_indices is not None:
+            si = _ints(sorted_indices, "PackedSequence: sorted_indices")
+            _check_permutation(si, "PackedSequence: sorted_indices", B)
+        if unsorted_indices is not None:
+            ui = _ints(unsorted_indices, "PackedSequence: unsorted_indices")
+            _check_permutation(ui, "PackedSequence: unsorted_indices", B)
+            if si is None or not np.array_equal(si[ui], np.arange(B)):
+                raise ValueError(f"PackedSequence: unsorted_indices {ui.tolist()} must undo sorted_indices "
+                                 f"{None if si is None else si.tolist()}")
+        si = None if si is None else _wrap(si)
+        ui = invert_permutation(si) if ui is None else _wrap(ui)
+        return super().__new__(cls, data, _wrap(bs), si, ui)
 
     @property
     def is_cuda(self):
@@ -59,11 +78,62 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
     def is_pinned(self):
         return False
 
-    def to(self, *args, **kwargs):
-        """A PackedSequence with ``data.to(...)`` (only dtype conversions exist here)."""
-        data = self.data.to(*args, **kwargs) if hasattr(self.data, "to") else self.data
+    def _with_data(self, convert):
+        data = convert(self.data)
         return self if data is self.data else type(self)(data, self.batch_sizes, self.sorted_indices,
                                                          self.unsorted_indices)
+
+    def cpu(self, *args, **kwargs):
+        """This PackedSequence (everything lives on the CPU)."""
+        return self
+
+    def double(self):
+        """A PackedSequence with float64 data."""
+        return self._with_data(lambda d: d.double())
+
+    def float(self):
+        """A PackedSequence with float32 data."""
+        return self._with_data(lambda d: d.float())
+
+    def half(self):
+        """A PackedSequence with float16 data."""
+        return self._with_data(lambda d: d.half())
+
+    def long(self):
+        """A PackedSequence with int64 data."""
+        return self._with_data(lambda d: d.long())
+
+    def int(self):
+        """A PackedSequence with int32 data."""
+        return self._with_data(lambda d: d.int())
+
+    def short(self):
+        """A PackedSequence with int16 data."""
+        return self._with_data(lambda d: d.short())
+
+    def char(self):
+        """A PackedSequence with int8 data."""
+        return self._with_data(lambda d: d.char())
+
+    def byte(self):
+        """A PackedSequence with uint8 data."""
+        return self._with_data(lambda d: d.byte())
+
+    def to(self, *args, **kwargs):
+        """A PackedSequence with ``data.to(...)`` (only dtype conversions exist here)."""
+        return self._with_data(lambda d: d.to(*args, **kwargs) if hasattr(d, "to") else d)
+
+
+def _check_batch_sizes(bs, data_shape, where="PackedSequence"):
+    """``batch_sizes`` must be 1-D, non-negative, non-increasing and add up to the rows of the data."""
+    if bs.ndim != 1:
+        raise ValueError(f"{where}: batch_sizes must be 1-D, got shape {bs.shape}")
+    if bs.size and (bs.min() < 0 or np.any(np.diff(bs) > 0)):
+        raise ValueError(f"{where}: batch_sizes must be non-negative and non-increasing (the number of "
+                         f"sequences still running at each step), got {bs.tolist()}")
+    if data_shape is not None and (len(data_shape) == 0 or data_shape[0] != int(bs.sum())):
+        raise ValueError(f"{where}: data of shape {tuple(data_shape)} does not fit batch_sizes {bs.tolist()}: "
+                         f"expected {int(bs.sum())} rows (their sum)")
 
 
 def _batch_sizes(lengths, T):
@@ -76,7 +146,9 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     given ``lengths``. With ``enforce_sorted`` the lengths must be non-increasing; otherwise the batch is
     sorted here and the permutation recorded in the result."""
     x = as_tensor(input)
-    lens = _ints(lengths, "pack_padded_sequence: lengths").reshape(-1)
+    lens = _ints(lengths, "pack_padded_sequence: lengths")
+    if lens.ndim != 1:
+        raise ValueError(f"pack_padded_sequence: lengths must be 1-D (one per sequence), got shape {lens.shape}")
     if x.ndim < 2:
         raise ValueError(f"pack_padded_sequence: input must be at least 2-D (T, B, *), got shape {x.shape}")
     T, B = (x.shape[1], x.shape[0]) if batch_first else x.shape[:2]
@@ -114,6 +186,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     data, batch_sizes, _, unsorted = sequence
     data = as_tensor(data)
     bsz = _ints(batch_sizes, "pad_packed_sequence: batch_sizes")
+    _check_batch_sizes(bsz, data.shape, "pad_packed_sequence")
     T = bsz.size
     B = int(bsz[0]) if T else 0
     if total_length is not None:
@@ -177,9 +250,15 @@ def pack_sequence(sequences, enforce_sorted=True):
 def unpad_sequence(padded_sequences, lengths, batch_first=False):
     """The list of sequences ``padded[:length_i, i]`` (inverse of :func:`pad_sequence`)."""
     x = as_tensor(padded_sequences)
-    lens = _ints(lengths, "unpad_sequence: lengths").reshape(-1)
+    lens = _ints(lengths, "unpad_sequence: lengths")
+    if x.ndim < 2:
+        raise ValueError(f"unpad_sequence: padded_sequences must be at least 2-D, got shape {x.shape}")
+    shape = x.shape
     if not batch_first:
         x = x.swapaxes(0, 1)
+    if lens.ndim != 1 or lens.size != x.shape[0]:
+        raise ValueError(f"unpad_sequence: expected {x.shape[0]} lengths (one per sequence of the batch of shape "
+                         f"{shape}{', batch_first' if batch_first else ''}), got shape {lens.shape}")
     return [x[i, :int(n)] for i, n in enumerate(lens)]
 
 
