@@ -309,6 +309,8 @@ def dim_index_rule(op, level, args, kwargs):
     if (not _batched_at(ba.arguments["index"], level) or not _only_batched(level, ba, names) or np.ndim(x) == 0
             or isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
         return plain(*args, **kwargs)
+    if any(np.ndim(ba.arguments[n]) == 0 for n in names):   # (a 0-d sample counts as 1-d: lifted, it would not)
+        return loop_rule(op, level, args, kwargs)
     return _lifted_call(op, level, args, kwargs, ba, names)
 
 
@@ -331,8 +333,8 @@ def scatter_reduce_rule(op, level, args, kwargs):
     ba = _bind(op, args, kwargs)
     x, dim = ba.arguments["input"], ba.arguments["dim"]
     names = ["input", "index", "src"]
-    if (not _only_batched(level, ba, names) or np.ndim(x) == 0 or isinstance(dim, bool)
-            or not isinstance(dim, (int, np.integer))):
+    if (not _only_batched(level, ba, names) or any(np.ndim(ba.arguments[n]) == 0 for n in names)
+            or isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
         return loop_rule(op, level, args, kwargs)
     return _lifted_call(op, level, args, kwargs, ba, names)
 

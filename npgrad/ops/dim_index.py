@@ -17,10 +17,15 @@ from .shape import moveaxis
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_fill"]
 
 
+_INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+
+
 def _int_index(index, where):
+    """The index as an array, of one of the dtypes torch takes for it (int32 / int64: not bool, not uint8, which
+    torch's indexing reads as a mask elsewhere)."""
     idx = index.data if isinstance(index, Tensor) else np.asarray(index)
-    if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"{where}(): Expected dtype int64 for index, got {idx.dtype}")
+    if idx.dtype not in _INDEX_DTYPES:
+        raise RuntimeError(f"{where}(): Expected dtype int32/int64 for index, got {idx.dtype}")
     return idx
 
 
@@ -32,25 +37,40 @@ def _check_bounds(idx, size, where, dim):
 
 def _dim_key(x, dim, index, where, src=None):
     """The NumPy key selecting ``x[..., index[i, j, k], ...]`` at every position of ``index`` (along ``dim``),
-    after PyTorch's checks: same rank, ``index.size(d) <= x.size(d)`` for ``d != dim`` (and ``<= src.size(d)``)."""
+    after PyTorch's checks: same rank, ``index.size(d) <= x.size(d)`` for ``d != dim`` (and ``<= src.size(d)``).
+    As in torch, a 0-d input, index or src counts as 1-d of size 1 (the key then indexes ``x.reshape(1)``; the
+    index is returned 1-d), and an empty index skips every check but the dim's: it selects nothing."""
     idx = _int_index(index, where)
-    if x.ndim == 0 and idx.ndim <= 1:  # 0-d tensors: dim 0 / -1, one element
-        x_shape, idx = (1,), idx.reshape(-1)
-    else:
-        x_shape = x.shape
-    ax = normalize_one_axis(dim, max(len(x_shape), 1), where)
+    x_shape = tuple(x.shape) or (1,)
+    idx = idx.reshape(1) if idx.ndim == 0 else idx
+    ax = normalize_one_axis(dim, len(x_shape), where)
+    if idx.size == 0:
+        return tuple(np.zeros(idx.shape, np.intp) for _ in x_shape), idx
+    src_shape = None if src is None else (tuple(src.shape) or (1,))
     if idx.ndim != len(x_shape):
         raise RuntimeError(f"{where}(): Index tensor must have the same number of dimensions as input tensor "
-                           f"(index {idx.ndim}-d, input {x.ndim}-d)")
+                           f"(index {np.ndim(_data(index))}-d, input {x.ndim}-d)")
+    if src_shape is not None and idx.ndim != len(src_shape):
+        raise RuntimeError(f"{where}(): Index tensor must have the same number of dimensions as src tensor "
+                           f"(index {np.ndim(_data(index))}-d, src {len(src.shape)}-d)")
     for d in range(idx.ndim):
         if d != ax and idx.shape[d] > x_shape[d]:
             raise RuntimeError(f"{where}(): Size does not match at dimension {d} expected index {idx.shape} to be "
                                f"no larger than self {tuple(x.shape)} apart from dimension {ax}")
-        if src is not None and idx.shape[d] > src.shape[d]:
-            raise RuntimeError(f"{where}(): Expected index {idx.shape} to be no larger than src {src.shape} in "
-                               f"dimension {d}")
+        if src_shape is not None and idx.shape[d] > src_shape[d]:
+            raise RuntimeError(f"{where}(): Expected index {idx.shape} to be no larger than src {tuple(src.shape)} "
+                               f"in dimension {d}")
     _check_bounds(idx, x_shape[ax], where, dim)
     return _index._along_axis_key(idx.shape, idx, ax), idx
+
+
+def _data(v):
+    return v.data if isinstance(v, Tensor) else np.asarray(v)
+
+
+def _flat1(x):
+    """``x`` itself, or a 0-d tensor as 1-d of size 1 (the shape ``_dim_key``'s key indexes)."""
+    return x.reshape(1) if x.ndim == 0 else x
 
 
 @batching_rule("dim_index")   # a batched index: _vmap_gather.dim_index_rule
@@ -59,9 +79,9 @@ def gather(input, dim, index):
     has ``index``'s shape; the gradient scatter-adds back into ``input``'s shape."""
     x = as_input(input, "gather")
     key, idx = _dim_key(x, dim, index, "gather")
-    if x.ndim == 0:
-        return _index.getitem(x.reshape(1), key).reshape(np.shape(_int_index(index, "gather")))
-    return _index.getitem(x, key)
+    out = _index.getitem(_flat1(x), key)
+    shape = np.shape(_data(index))
+    return out if out.shape == shape else out.reshape(shape)
 
 
 def _same_dtype(x, src, where, what="src"):
@@ -73,9 +93,13 @@ def _same_dtype(x, src, where, what="src"):
 
 
 def _src_part(src, idx, like, where):
-    """The first ``index.shape`` entries of ``src`` (PyTorch reads only those), or a scalar ``value``."""
+    """The first ``index.shape`` entries of ``src`` (PyTorch reads only those; a 0-d src counts as 1-d, none of
+    it for an empty index), or a scalar ``value``."""
     if isinstance(src, Tensor) or (isinstance(src, np.ndarray) and src.ndim):
         s = src if isinstance(src, Tensor) else _wrap(src)
+        if idx.size == 0:
+            return s.reshape(-1)[:0].reshape(idx.shape)
+        s = _flat1(s)
         if s.ndim != idx.ndim:
             raise RuntimeError(f"{where}(): Index tensor must have the same number of dimensions as src tensor")
         part = tuple(slice(0, n) for n in idx.shape)
@@ -94,19 +118,20 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     x = as_input(input, "scatter")
     s = src if src is not None else value
     _same_dtype(x, src, "scatter")
-    key, idx = _dim_key(x, dim, index, "scatter", s if isinstance(s, (Tensor, np.ndarray)) and np.ndim(s) else None)
+    key, idx = _dim_key(x, dim, index, "scatter", s if isinstance(s, Tensor) or (isinstance(s, np.ndarray) and s.ndim)
+                        else None)
     part = _src_part(s, idx, x, "scatter")
     if reduce == "add":
-        return x + _index.scatter_add(x.shape, key, part if isinstance(part, Tensor) else np.asarray(part))
+        added = _index.scatter_add(_flat1(x).shape, key, part if isinstance(part, Tensor) else np.asarray(part))
+        return x + (added.reshape(()) if x.ndim == 0 else added)
     if reduce == "multiply":   # torch's scatter_reduce(..., 'prod'), with its gradient (torch has none here)
         from .scatter_reduce import scatter_reduce
         return scatter_reduce(x, dim, index, part if isinstance(part, Tensor) else np.array(part), "prod")
     if reduce is not None:
         raise RuntimeError(f"scatter(): reduce argument must be either 'add' or 'multiply' (or None), got "
                            f"{reduce!r}; for 'mean', 'amax', 'amin' use scatter_reduce")
-    if x.ndim == 0:
-        return _index._assign(x.reshape(1), key, part).reshape(())
-    return _index._assign(x, key, part)
+    out = _index._assign(_flat1(x), key, part)
+    return out.reshape(()) if x.ndim == 0 else out
 
 
 @batching_rule("dim_index")
@@ -118,9 +143,8 @@ def scatter_add(input, dim, index, src):
     s = src if isinstance(src, Tensor) else _wrap(np.asarray(src, dtype=x.dtype))
     key, idx = _dim_key(x, dim, index, "scatter_add", s)
     part = _src_part(s, idx, x, "scatter_add")
-    if x.ndim == 0:
-        return x + _index.scatter_add((1,), key, part).reshape(())
-    return x + _index.scatter_add(x.shape, key, part)
+    added = _index.scatter_add(_flat1(x).shape, key, part)
+    return x + (added.reshape(()) if x.ndim == 0 else added)
 
 
 def _index_1d(index, x, dim, where):

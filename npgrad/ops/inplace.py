@@ -223,8 +223,8 @@ def write(x, op, apply, copy_old=False, counted=False):
                 raise TypeError(f"{op}: in-place result of dtype {node.data.dtype} cannot be stored in a tensor of "
                                 f"dtype {x.data.dtype}")
     except BaseException:  # a refused write leaves x as it was: the hooks _move_hooks took go back to it
-        if old._extra:
-            x._extra.update((k, v) for k, v in old._extra.items() if k in ("hooks", "node_hooks", "metadata"))
+        moved = {k: v for k, v in (old._extra or {}).items() if k in ("hooks", "node_hooks", "metadata")}
+        x._extra = dict(x._extra or {}, **moved) if moved else x._extra   # (old may hold views apply took)
         raise
     if node.data is not x.data:
         np.copyto(x.data, node.data, casting="same_kind")

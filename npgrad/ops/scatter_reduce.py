@@ -25,7 +25,7 @@ import numpy as np
 from ..tensor import Tensor, _make, _wrap
 from . import index as _index
 from ._util import as_input, batching_rule
-from .dim_index import _dim_key, _same_dtype, _src_part
+from .dim_index import _dim_key, _flat1, _same_dtype, _src_part
 
 __all__ = ["scatter_reduce"]
 
@@ -44,13 +44,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                            f"'amin', got {reduce!r}")
     _same_dtype(x, src, "scatter_reduce")
     s = src if isinstance(src, Tensor) else _wrap(np.asarray(src, dtype=x.dtype))
-    if x.ndim == 0:   # one element: dim 0 / -1, a 0-d or 1-d index, src as the index
-        s1 = s.reshape(-1) if s.ndim == 0 else s
-        key, idx = _dim_key(x, dim, index, "scatter_reduce", s1)
-        return _keyed(x.reshape(1), key, _src_part(s1, idx, x, "scatter_reduce"), reduce,
-                      bool(include_self)).reshape(())
-    key, idx = _dim_key(x, dim, index, "scatter_reduce", s)
-    return _keyed(x, key, _src_part(s, idx, x, "scatter_reduce"), reduce, bool(include_self))
+    key, idx = _dim_key(x, dim, index, "scatter_reduce", s)   # (0-d input / index / src: as 1-d of size 1)
+    out = _keyed(_flat1(x), key, _src_part(s, idx, x, "scatter_reduce"), reduce, bool(include_self))
+    return out.reshape(()) if x.ndim == 0 else out
 
 
 class _Plan:

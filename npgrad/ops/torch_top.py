@@ -306,8 +306,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
                             ).reshape(())
     d = normalize_one_axis(dim, x.ndim, "index_reduce")
     idx = np.asarray(index.data if isinstance(index, Tensor) else index)
-    if idx.ndim > 1 or (idx.size and idx.dtype.kind not in "iu"):
-        raise TypeError(f"index_reduce: index must be a 1-D integer tensor, got shape {idx.shape} dtype "
+    if idx.ndim > 1 or idx.dtype not in (np.int32, np.int64):
+        raise TypeError(f"index_reduce: index must be a 1-D int32 / int64 tensor, got shape {idx.shape} dtype "
                         f"{idx.dtype}")
     idx = idx.reshape(-1).astype(np.int64)
     s_shape = tuple(src.shape) if src.ndim else (1,)
@@ -317,10 +317,9 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     if s_shape != want:
         raise ValueError(f"index_reduce: source of shape {tuple(src.shape)} does not fit input of shape {x.shape} "
                          f"with {idx.size} indices along dim {dim} (expected {want})")
-    if idx.size and (idx.min() < -x.shape[d] or idx.max() >= x.shape[d]):
-        raise IndexError(f"index_reduce: index out of range for dim {dim} of size {x.shape[d]} "
-                         f"(min {idx.min()}, max {idx.max()})")
-    idx = np.where(idx < 0, idx + x.shape[d], idx)
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):   # (torch takes no negative index here)
+        raise IndexError(f"index_reduce: index out of range in self: indices in [{idx.min()}, {idx.max()}] for "
+                         f"dim {dim} of size {x.shape[d]}")
     full = np.broadcast_to(idx.reshape((1,) * d + (-1,) + (1,) * (x.ndim - d - 1)), want)
     return x.scatter_reduce(d, full, src, reduce, include_self=include_self)
 
