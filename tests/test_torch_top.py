@@ -418,7 +418,7 @@ def test_histogram_method(dtype):
     for kw in ({}, {"bins": 7}, {"bins": 5, "range": (-1.0, 1.0)}, {"bins": 6, "density": True},
                {"bins": 4, "weight": np.abs(rnd(200, seed=1, dtype=dtype))}):
         tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
-        nkw = {k: npg.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        nkw = {k: npg.tensor(v, requires_grad=False) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
         h, e = npg.tensor(x).histogram(**nkw)
         th, te = torch.tensor(x).histogram(**tkw)
         assert h.dtype == dtype and e.dtype == dtype

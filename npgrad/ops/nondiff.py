@@ -89,11 +89,39 @@ def _tracked(t):
 
 @batching_rule("loop")
 def histogram(a, bins=10, range=None, density=None, weights=None):
-    """Histogram counts and bin edges, as ``np.histogram`` (constant tensors; no gradient)."""
+    """Histogram counts and bin edges, as ``np.histogram``. The counts are constant; the edges move with the
+    data's min and max when NumPy derives them from those (``bin_edges``), and with ``bins`` when it is a tensor
+    of edges; ``density=True`` values follow the edges' widths. Not differentiable in ``weights`` (an error)."""
     if _tracked(weights):
         raise TypeError("histogram: not differentiable in weights; pass weights.detach(), or use npg.bincount "
                         "with npg.digitize for a histogram differentiable in its weights")
-    return _wrapped(np.histogram(_raw(a), bins=_raw(bins), range=range, density=density, weights=_raw(weights)))
+    try:
+        hist, edges = np.histogram(_raw(a), bins=_raw(bins), range=range, density=density, weights=_raw(weights))
+    except (TypeError, ValueError) as e:
+        raise named_error("histogram", e) from None
+    edges_t = bin_edges(a, edges, bins, range)
+    if not density or not isinstance(edges_t, Tensor) or not edges_t._requires_grad:
+        return _wrap(hist), edges_t
+    counts = np.histogram(_raw(a), bins=edges, weights=_raw(weights))[0]
+    from .differences import diff
+    dens = counts / diff(edges_t) / counts.sum()   # (NumPy's formula, recorded; its values are NumPy's below)
+    return _wrap(hist) + (dens - dens.detach()), edges_t
+
+
+def bin_edges(a, edges, bins, range):
+    """NumPy's histogram ``edges`` as a tensor that moves with what they came from: ``bins`` itself when it is
+    a tensor of edges, else (no ``range``) the min and max of ``a``: edge k = min + (max - min) k / n (ties at
+    the min or max split their share, as ``min`` / ``max``). The values stay NumPy's, exactly."""
+    if isinstance(bins, Tensor) and bins.ndim == 1 and _tracked(bins):
+        from .arrays import copy
+        return copy(bins) if bins.dtype == edges.dtype else _wrap(edges)
+    derived = isinstance(bins, (str, int, np.integer)) and not isinstance(bins, bool)   # (else: edges given)
+    if not derived or range is not None or not _tracked(a) or np.size(_raw(a)) == 0 or edges.dtype.kind != "f":
+        return _wrap(edges)
+    flat = a.reshape(-1)
+    frac = np.linspace(0.0, 1.0, len(edges)).astype(edges.dtype)
+    moved = flat.min() * (1 - frac) + flat.max() * frac
+    return _wrap(edges) + (moved - moved.detach())
 
 
 @batching_rule("loop")

@@ -11,13 +11,14 @@ gives npgrad NumPy 2's (and PyTorch's) short ufunc names (acos, atan2, bitwise_n
 and two differentiable helpers NumPy dispatches: ``apply_over_axes`` and the in-place ``np.put_along_axis``
 (``nextafter``, differentiable in its first argument, is elementwise_more.py's; registered here).
 """
+import builtins
 import functools
 
 import numpy as np
 
 from ..autograd.grad_mode import _state
 from ..dtypes import check_numeric
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from . import inplace as _inplace
 from ._dispatch import FUNCTIONS, UFUNCS
 from .comparison import _no_grad_binary, _no_grad_unary, invert
@@ -136,24 +137,60 @@ def _refuse_grad_weights(name, weights):
 
 @functools.partial(_named_errors, "histogram2d")
 def histogram2d(x, y, bins=10, range=None, density=None, weights=None):
-    """2-D histogram of the points ``(x, y)``: ``(H, xedges, yedges)`` as ``np.histogram2d`` (constant
-    tensors; tensor ``weights`` that require grad are refused, as in ``npg.histogram``)."""
+    """2-D histogram of the points ``(x, y)``: ``(H, xedges, yedges)`` as ``np.histogram2d``; the edges (and
+    ``density`` values) move with the data as ``npg.histogram``'s; tensor ``weights`` that require grad are
+    refused, as in ``npg.histogram``."""
     _refuse_grad_weights("histogram2d", weights)
-    return _wrapped(np.histogram2d(_raw(x), _raw(y), bins=_raw(bins), range=range, density=density,
-                                   weights=_raw(weights)))
+    h, xe, ye = np.histogram2d(_raw(x), _raw(y), bins=_raw(bins), range=range, density=density,
+                               weights=_raw(weights))
+    h, (xe, ye) = _moving_edges((x, y), h, (xe, ye), bins, range, density, weights)
+    return h, xe, ye
 
 
 @functools.partial(_named_errors, "histogramdd")
 def histogramdd(sample, bins=10, range=None, density=None, weights=None):
     """N-D histogram of ``sample`` ((N, D) points, or a sequence of D coordinate arrays): ``(H, edges)`` as
-    ``np.histogramdd``, ``edges`` a list of D constant tensors."""
+    ``np.histogramdd``, ``edges`` a list of D tensors that move with the data as ``npg.histogram``'s."""
     _refuse_grad_weights("histogramdd", weights)
-    return _wrapped(np.histogramdd(_raw(sample), bins=_raw(bins), range=range, density=density,
-                                   weights=_raw(weights)))
+    h, edges = np.histogramdd(_raw(sample), bins=_raw(bins), range=range, density=density, weights=_raw(weights))
+    if isinstance(sample, Tensor):
+        coords = [sample[:, d] for d in builtins.range(len(edges))]
+    else:
+        coords = list(sample) if isinstance(sample, (list, tuple)) else [None] * len(edges)
+    return _moving_edges(coords, h, edges, bins, range, density, weights)
 
 
-histogram_bin_edges = _passthrough(np.histogram_bin_edges, "The bin edges ``np.histogram`` would use, as "
-                                                           "``np.histogram_bin_edges`` (a float tensor).")
+
+def _moving_edges(coords, h, edges, bins, range, density, weights):
+    """The histogram ``h`` and its per-axis ``edges`` as tensors: each axis's edges from ``nondiff.bin_edges`` (its
+    coordinates' min and max), ``density`` values from the edges' widths (NumPy's values, exactly)."""
+    from .nondiff import bin_edges
+    n = len(edges)
+    per_axis = bins if isinstance(bins, (list, tuple)) and len(bins) == n else [bins] * n
+    ranges = range if range is not None else [None] * n
+    out = [_wrap(e) if c is None else bin_edges(c, e, b, r) for c, e, b, r in zip(coords, edges, per_axis, ranges)]
+    if not density or not any(isinstance(e, Tensor) and e._requires_grad for e in out):
+        return _wrap(h), out
+    from .differences import diff
+    counts = np.histogramdd(np.stack([np.asarray(_raw(c)) for c in coords], -1), bins=list(edges),
+                            weights=_raw(weights))[0]
+    dens = _wrap(counts / counts.sum())
+    for d, e in enumerate(out):
+        dens = dens / diff(e).reshape(tuple(-1 if k == d else 1 for k in builtins.range(n)))
+    return _wrap(h) + (dens - dens.detach()), out
+
+
+@batching_rule("loop")
+def histogram_bin_edges(a, bins=10, range=None, weights=None):
+    """The bin edges ``np.histogram`` would use, as ``np.histogram_bin_edges``: a float tensor that moves with
+    the data's min and max when NumPy derives the edges from them (``nondiff.bin_edges``)."""
+    from .nondiff import bin_edges
+    try:
+        edges = np.histogram_bin_edges(_raw(a), bins=_raw(bins), range=range, weights=_raw(weights))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"histogram_bin_edges: {e}") if isinstance(e, TypeError) else \
+            ValueError(f"histogram_bin_edges: {e}") from None
+    return bin_edges(a, edges, bins, range)
 
 # ---------------------------------------------------------------- indices
 diag_indices = _passthrough(np.diag_indices, "Indices of the main diagonal of an ``(n,) * ndim`` array, as "

@@ -351,7 +351,11 @@ Histogram = _collections.namedtuple("histogram", ["hist", "bin_edges"])
 
 def _histogram(self, bins=100, *, range=None, weight=None, density=False):
     """torch's ``x.histogram(bins=100, *, range=None, weight=None, density=False)``: ``(hist, bin_edges)`` in
-    the input's float dtype (``bins``: a count or the edges); no gradient."""
+    the input's float dtype (``bins``: a count or the edges). The counts are constant; the edges and ``density``
+    values move with the data as ``npg.histogram``'s (torch raises in backward); a ``weight`` that requires grad
+    is refused."""
+    from .nondiff import _tracked
+    from .nondiff import histogram as np_histogram
     x = as_input(self, "histogram")
     if x.dtype.kind != "f":
         raise TypeError(f"histogram: expected a floating point tensor, got {x.dtype}")
@@ -360,16 +364,18 @@ def _histogram(self, bins=100, *, range=None, weight=None, density=False):
         b = int(b)
     if isinstance(b, (int, np.integer)) and b < 1:
         raise ValueError(f"histogram: bins must be at least 1, got {b}")
+    if _tracked(weight):
+        raise TypeError("histogram: not differentiable in weight; pass weight.detach()")
     w = None if weight is None else np.asarray(weight.data if isinstance(weight, Tensor) else weight)
     if w is not None and w.shape != x.shape:
         raise ValueError(f"histogram: weight of shape {w.shape} must have the input's shape {x.shape}")
+    rng = None if range is None else tuple(float(r) for r in range)
     try:
-        hist, edges = np.histogram(x.data, b, range=None if range is None else tuple(float(r) for r in range),
+        hist, edges = np_histogram(x, bins if isinstance(bins, Tensor) and bins.ndim else b, range=rng,
                                    weights=w, density=density)
     except ValueError as e:  # NaN / inf values with no range, range min > max, decreasing edges
         raise ValueError(f"histogram: {e} (input of shape {x.shape}, bins {bins!r}, range {range!r})") from None
-    return Histogram(Tensor(hist.astype(x.dtype), requires_grad=False),
-                     Tensor(edges.astype(x.dtype), requires_grad=False))
+    return Histogram(hist.astype(x.dtype), edges.astype(x.dtype))
 
 
 def attach(T):
