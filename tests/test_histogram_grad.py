@@ -3,7 +3,6 @@ bin_edges), and density values with the edges' widths: values NumPy's exactly, g
 Before, the edges were constants and a loss that read them lost that part of its gradient without a word."""
 import numpy as np
 import pytest
-
 import torch
 
 import npgrad as npg
