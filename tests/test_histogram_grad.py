@@ -1,6 +1,7 @@
 """Histogram bin edges move with the data's min and max when NumPy derives them from those (npgrad/ops/nondiff.py:
 bin_edges), and density values with the edges' widths: values NumPy's exactly, gradients central differences'.
-Before, the edges were constants and a loss that read them lost that part of its gradient without a word."""
+Before, the edges were constants and a loss that read them lost that part of its gradient without a word. (Also
+``np.ix_`` of float tensors, another index helper that returned constants of its inputs' values.)"""
 import numpy as np
 import pytest
 import torch
@@ -109,3 +110,13 @@ def test_torch_style_histogram_method():
                                rtol=1e-6)
     with pytest.raises(TypeError, match="histogram: not differentiable in weight"):
         x.histogram(3, weight=npg.tensor(np.ones(4, np.float32)))
+
+
+def test_ix_of_float_tensors_passes_the_gradient():
+    a, b = npg.tensor([1.0, 2.0]), npg.tensor([3.0, 4.0, 5.0])
+    ra, rb = np.ix_(a, b)
+    np.testing.assert_array_equal(ra.data, np.ix_(a.data, b.data)[0])
+    npg.sum(ra * rb).backward()
+    np.testing.assert_allclose(a.grad, [12.0, 12.0])
+    np.testing.assert_allclose(b.grad, [3.0, 3.0, 3.0])
+    assert not np.ix_(npg.tensor([0, 1]))[0].requires_grad

@@ -205,8 +205,19 @@ tril_indices_from = _passthrough(np.tril_indices_from, "Indices of the lower tri
                                                        "offset ``k``), as ``np.tril_indices_from``.")
 triu_indices_from = _passthrough(np.triu_indices_from, "Indices of the upper triangle of a 2-D ``arr`` (diagonal "
                                                        "offset ``k``), as ``np.triu_indices_from``.")
-ix_ = _passthrough(np.ix_, "An open mesh of index tensors from 1-D integer or bool sequences, as ``np.ix_`` "
-                           "(``x[npg.ix_(rows, cols)]`` selects a sub-grid).")
+_ix = _passthrough(np.ix_, "")
+
+
+def ix_(*args):
+    """An open mesh of index tensors from 1-D integer or bool sequences, as ``np.ix_`` (``x[npg.ix_(rows,
+    cols)]`` selects a sub-grid). A float tensor that requires grad (NumPy takes floats too) comes back
+    reshaped, so its gradient passes."""
+    out = _ix(*args)
+    return tuple(a.reshape(o.shape) if isinstance(a, Tensor) and a._requires_grad and _state.enabled and
+                 a.dtype.kind in "fc" else o for a, o in zip(args, out))
+
+
+ix_.__wrapped__ = np.ix_  # (its signature)
 ravel_multi_index = _passthrough(np.ravel_multi_index, "Flat indices of a tuple of index arrays into an array of "
                                                        "shape ``dims``, as ``np.ravel_multi_index``.")
 unravel_index = _passthrough(np.unravel_index, "The index arrays (one per axis) of flat ``indices`` into an array "
