@@ -26,6 +26,16 @@ def _shape(shape, where="shape"):
     return shape
 
 
+def _dims(shape, size, where):
+    """The shape of ``zeros`` / ``ones`` / ``empty`` / ``randn`` / ``rand``: ``*dims`` or one sequence (NumPy's,
+    ``_shape``), or PyTorch's ``size=`` keyword (not both)."""
+    if size is None:
+        return _shape(shape, where)
+    if shape:
+        raise TypeError(f"{where}: got both a shape {shape!r} and size={size!r}; pass one")
+    return _size(size, where)
+
+
 def _size(size, where):
     """``shape`` / ``size=`` given as one argument: None (0-d), an integer, or a sequence of integers."""
     return () if size is None else _shape((size,), where)
@@ -75,24 +85,25 @@ def _numpy(where, fn, *args, **kwargs):
         raise ValueError(f"{where}: {e}") from None
 
 
-def zeros(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None):
-    """A tensor of zeros (``order='F'`` lays it out as NumPy's does; ``device`` only ``'cpu'``)."""
+def zeros(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None, size=None):
+    """A tensor of zeros (``order='F'`` lays it out as NumPy's does; ``device`` only ``'cpu'``; the shape as
+    ``*dims``, one sequence, or PyTorch's ``size=``)."""
     _check_like(like, "zeros")
-    return _leaf(_numpy("zeros", np.zeros, _shape(shape, "zeros"), _dtype(dtype), order, device=device),
+    return _leaf(_numpy("zeros", np.zeros, _dims(shape, size, "zeros"), _dtype(dtype), order, device=device),
                  requires_grad, "zeros")
 
 
-def ones(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None):
+def ones(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None, size=None):
     """A tensor of ones."""
     _check_like(like, "ones")
-    return _leaf(_numpy("ones", np.ones, _shape(shape, "ones"), _dtype(dtype), order, device=device),
+    return _leaf(_numpy("ones", np.ones, _dims(shape, size, "ones"), _dtype(dtype), order, device=device),
                  requires_grad, "ones")
 
 
-def empty(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None):
+def empty(*shape, dtype=None, order="C", device=None, like=None, requires_grad=None, size=None):
     """An uninitialised tensor."""
     _check_like(like, "empty")
-    return _leaf(_numpy("empty", np.empty, _shape(shape, "empty"), _dtype(dtype), order, device=device),
+    return _leaf(_numpy("empty", np.empty, _dims(shape, size, "empty"), _dtype(dtype), order, device=device),
                  requires_grad, "empty")
 
 
@@ -327,7 +338,7 @@ def _random_dtype(dtype, where):
     return dt
 
 
-def randn(*shape, dtype=None, requires_grad=None, generator=None):
+def randn(*shape, dtype=None, requires_grad=None, generator=None, size=None):
     """Standard normal samples from ``npg.random`` (or an explicit ``numpy.random.Generator``); complex
     ones for a complex ``dtype``, as ``torch.randn`` (``E|z|^2 = 1``); under ``vmap`` as its ``randomness`` says."""
     rng = _random.generator_for(generator, "randn")
@@ -336,10 +347,10 @@ def randn(*shape, dtype=None, requires_grad=None, generator=None):
     def draw(shape):  # (complex: as torch.randn, real and imaginary parts independent, each of variance 1/2)
         out = _random.normal_draws(rng, 0.0, 1.0, shape, dt) if dt.kind == "c" else rng.standard_normal(shape)
         return _leaf(out.astype(dt, copy=False), requires_grad, "randn")
-    return _random.vmap_draw(draw, _shape(shape, "randn"), "randn")
+    return _random.vmap_draw(draw, _dims(shape, size, "randn"), "randn")
 
 
-def rand(*shape, dtype=None, requires_grad=None, generator=None):
+def rand(*shape, dtype=None, requires_grad=None, generator=None, size=None):
     """Uniform samples in ``[0, 1)`` (real and imaginary parts each, for a complex ``dtype``, as ``torch.rand``);
     under ``vmap`` as its ``randomness`` says."""
     rng = _random.generator_for(generator, "rand")
@@ -347,7 +358,7 @@ def rand(*shape, dtype=None, requires_grad=None, generator=None):
 
     def draw(shape):  # (on the dtype's grid: no float16 / float32 draw rounds up to 1; complex: each part so)
         return _leaf(_random.uniform_between(rng, 0.0, 1.0, shape, dt), requires_grad, "rand")
-    return _random.vmap_draw(draw, _shape(shape, "rand"), "rand")
+    return _random.vmap_draw(draw, _dims(shape, size, "rand"), "rand")
 
 
 def _random_like(draw, name, x, dtype, requires_grad, generator):

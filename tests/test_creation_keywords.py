@@ -3,9 +3,10 @@ full eye identity arange``; ``order=`` / ``copy=`` / ``like=`` on ``array`` and 
 ``subok=`` on the ``*_like`` forms; ``linspace`` / ``logspace`` argument checks; npg.stats' result types.
 
 Oracles: NumPy 2 (values, dtype, shape, memory layout, and the same exception type), SciPy for npg.stats, central
-differences for gradients."""
+differences for gradients; PyTorch for its ``size=`` keyword."""
 import numpy as np
 import pytest
+import torch
 
 import npgrad as npg
 
@@ -326,3 +327,20 @@ def test_norm_logpdf_keeps_float32_with_python_parameters():
     assert out.dtype == np.float32
     out.sum().backward()
     np.testing.assert_allclose(x.grad, -np.float32([0.5, -1.0]) / 4.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "randn", "rand"])
+@pytest.mark.parametrize("size", [(2, 3), [4], 5, ()])
+def test_size_keyword_as_torch(name, size):
+    got = getattr(npg, name)(size=size)
+    tsize = (size,) if isinstance(size, int) else size   # (torch's keyword takes a sequence only)
+    assert got.shape == tuple(getattr(torch, name)(size=tsize).shape)
+    assert got.dtype == npg.get_default_dtype()
+    if name in ("randn", "rand"):   # the same draws as the positional form
+        npg.manual_seed(3)
+        a = getattr(npg, name)(size=size)
+        npg.manual_seed(3)
+        b = getattr(npg, name)(*np.atleast_1d(size).tolist()) if size != () else getattr(npg, name)()
+        np.testing.assert_array_equal(a.data, b.data)
+    with pytest.raises(TypeError, match=f"{name}: got both a shape"):
+        getattr(npg, name)(2, size=size)
