@@ -111,7 +111,9 @@ def _tensor_ord_norm(x, ord, axis, keepdims):
     else:
         m = _max(a, axis=axes, keepdims=True).detach()
         m = where(m > 0, m, 1.0)
-        out = m * _sum((a / m) ** p, axis=axes, keepdims=True) ** (1.0 / p)
+        t = _sum((a / m) ** p, axis=axes, keepdims=True)
+        nz = t > 0  # a zero vector: norm 0 with gradient 0 (PyTorch's subgradient), not 0^(1/p)'s inf * 0
+        out = m * where(nz, where(nz, t, 1.0) ** (1.0 / p), 0.0)
     return out if keepdims else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
