@@ -228,3 +228,30 @@ def axis_key(ax, start=None, stop=None, step=None):
 def one_or_tuple(results):
     """The one result of a NumPy function taking several arrays (atleast_1d, gradient...), or the tuple of all."""
     return results[0] if len(results) == 1 else tuple(results)
+
+
+def in_graph(v):
+    """True for a Tensor a result must be differentiable in: it requires grad while gradients are recorded,
+    carries a forward-mode tangent, or is batched inside vmap (its value differs per sample)."""
+    if not isinstance(v, Tensor):
+        return False
+    from ..autograd.grad_mode import _state
+    ex = v._extra
+    return bool(v._requires_grad and _state.enabled or ex is not None and ex.get("fw") or is_batched(v))
+
+
+def number_arg(value, name, arg):
+    """A parameter that only a number can be (a hyperparameter of ``name``, such as a slope, a bound or an
+    integer order): a Tensor outside any graph gives its value (a 0-d one, as PyTorch's Scalar arguments
+    take), a Tensor that takes part in a graph (requires grad, carries a tangent, or is batched by vmap) is
+    refused with a TypeError naming ``name`` and ``arg``, since the result would get no gradient through it.
+    Anything else is returned unchanged (and checked by the caller)."""
+    if not isinstance(value, Tensor):
+        return value
+    if in_graph(value):
+        why = ("its values differ per sample inside vmap" if is_batched(value) else
+               "a Tensor that requires grad would get no gradient through it")
+        raise TypeError(f"{name}: {arg} must be a number ({why}); pass a Python number or {arg}.detach()")
+    if value.data.ndim != 0:
+        raise TypeError(f"{name}: {arg} must be a number or a 0-d Tensor, got a Tensor of shape {value.shape}")
+    return value.data.item()

@@ -12,7 +12,8 @@ import numpy as np
 
 from ..tensor import Tensor, _make, _wrap
 from ._matrix import lapack, matrix_arg
-from ._util import batching_rule, data_of, normalize_axis, normalize_one_axis, unreduce
+from ._util import (all_values, as_input, batching_rule, data_of, in_graph, normalize_axis, normalize_one_axis,
+                    number_arg, unreduce)
 from .decomp import svdvals
 from .elementwise import abs as _abs, where
 from .reduce import _weighted_sum_jvp, any_out_of_range, max as _max, min as _min, out_of_range, sum as _sum
@@ -71,7 +72,12 @@ def _rescaled(xd, out, ord, axes):
 @batching_rule("axis_all")
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """Vector ``ord``-norm over ``axis`` (all axes when None, any tuple of axes), as
-    ``np.linalg.vector_norm``: ``ord`` is any number, ``inf`` or ``-inf`` (0 counts non-zeros)."""
+    ``np.linalg.vector_norm``: ``ord`` is any number, ``inf`` or ``-inf`` (0 counts non-zeros). ``ord`` may
+    be a 0-d Tensor that requires grad (finite and positive): the norm is then differentiable in it."""
+    if ord.__class__ is not int and ord.__class__ is not float and isinstance(ord, Tensor):
+        if in_graph(ord):
+            return _tensor_ord_norm(x, ord, axis, keepdims)
+        ord = number_arg(ord, "vector_norm", "ord")
     xd = np.asarray(data_of(x, "vector_norm"))
     if isinstance(ord, str) or ord is None:
         raise ValueError(f"vector_norm: ord must be a number, inf or -inf, not {ord!r}")
@@ -82,6 +88,33 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
         out = _rescaled(xd, np.asarray(out), ord, axes)
     vjp = _vector_norm_vjp(ord, axes, keepdims)
     return _make(np.asarray(out), "vector_norm", (x,), (xd,), (vjp,), _weighted_sum_jvp(vjp, axes, keepdims))
+
+
+def _tensor_ord_norm(x, ord, axis, keepdims):
+    """vector_norm with a Tensor ``ord`` (``p``) in a graph, composed of npgrad ops so the gradient reaches
+    it: ``m * sum((|x| / m)^p)^(1/p)``, exact for any constant ``m > 0``; ``m`` is the largest ``|x|`` (no
+    overflow of the powers), 1 for a zero vector."""
+    if ord.ndim != 0:
+        raise TypeError(f"vector_norm: ord must be a number or a 0-d Tensor, got a Tensor of shape {ord.shape}")
+    p = all_values(ord)
+    if not np.all(np.isfinite(p) & (p > 0)):
+        raise ValueError(f"vector_norm: an ord that requires grad must be finite and positive (where the norm is "
+                         f"differentiable in it), got {ord}; pass a number for inf, 0 or negative orders")
+    x = as_input(x, "vector_norm")
+    if np.dtype(x.dtype).kind not in "fc":
+        x = x.astype(np.float64)
+    axes = normalize_axis(axis, x.ndim, "vector_norm")
+    a = _abs(x)
+    p = ord.astype(a.dtype)
+    if any(x.shape[i] == 0 for i in axes):  # an empty sum: the norm is 0 (and so is its gradient in p)
+        out = _sum(a, axis=axes, keepdims=True) * p
+    else:
+        m = _max(a, axis=axes, keepdims=True).detach()
+        m = where(m > 0, m, 1.0)
+        t = _sum((a / m) ** p, axis=axes, keepdims=True)
+        nz = t > 0  # a zero vector: norm 0 with gradient 0 (PyTorch's subgradient), not 0^(1/p)'s inf * 0
+        out = m * where(nz, where(nz, t, 1.0) ** (1.0 / p), 0.0)
+    return out if keepdims else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
 _MATRIX_ORDS = ("fro", "f", "nuc", 1, -1, 2, -2, math.inf, -math.inf)

@@ -9,8 +9,8 @@ import importlib
 
 from ..tensor import _F32, _F64, Tensor, _make, _wrap
 from .reduce_where import ddof_or_correction, masked
-from ._util import (as_input, batching_rule, named_error, normalize_axis, normalize_one_axis, numpy_dtype_out,
-                    unreduce, zero_d_axis)
+from ._util import (as_input, batching_rule, named_error, normalize_axis, normalize_one_axis, number_arg,
+                    numpy_dtype_out, unreduce, zero_d_axis)
 
 _tm = importlib.import_module("..tensor", __package__)
 _NOVALUE = np._NoValue
@@ -148,6 +148,10 @@ def prod(x, axis=None, keepdims=False, *, where=True, initial=_NOVALUE):
 def var(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE):
     """Variance over ``axis`` with ``ddof`` (0 by default, as NumPy; PyTorch's default is 1; ``correction`` is
     NumPy 2's and PyTorch's name for it); ``where=``: reduce_where.py."""
+    if ddof.__class__ is not int:
+        ddof = number_arg(ddof, "var", "ddof")
+    if correction.__class__ is not int and correction is not _NOVALUE:
+        correction = number_arg(correction, "var", "correction")
     if correction is not _NOVALUE:
         ddof = ddof_or_correction("var", ddof, correction)
     if where is not True:
@@ -187,6 +191,10 @@ def std(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE
     """Standard deviation over ``axis`` with ``ddof`` (0 by default, as NumPy; or ``correction``). Where the std
     is 0 (a constant slice) its gradient is 0, as in PyTorch and HIPS autograd (sqrt's derivative there is inf);
     ``where=``: reduce_where.py."""
+    if ddof.__class__ is not int:
+        ddof = number_arg(ddof, "std", "ddof")
+    if correction.__class__ is not int and correction is not _NOVALUE:
+        correction = number_arg(correction, "std", "correction")
     if correction is not _NOVALUE:
         ddof = ddof_or_correction("std", ddof, correction)
     if where is not True:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor, _make, _wrap, const
-from ._util import batching_rule, zeros_grad
+from ._util import batching_rule, number_arg, zeros_grad
 from . import _bessel, _bessel_scaled_deriv as _scaled, _erf, _gamma
 from .elementwise import DIAG, binary, unary
 from .elementwise_more import sinc  # noqa: F401
@@ -346,8 +346,7 @@ def multigammaln(a, d):
     """The log of the multivariate gamma function of dimension ``d``:
     ``d (d - 1) / 4 log(pi) + sum_{j<d} gammaln(a - j / 2)`` (``scipy.special.multigammaln``; every
     ``a`` must exceed ``(d - 1) / 2``). Differentiable in ``a``."""
-    if isinstance(d, Tensor):
-        d = d.item()
+    d = number_arg(d, "multigammaln", "d")
     if not float(d) == int(d) or int(d) < 1:
         raise ValueError(f"multigammaln: the dimension d must be a positive integer, got {d!r}")
     d = int(d)

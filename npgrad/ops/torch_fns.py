@@ -19,7 +19,7 @@ import numpy as np
 from .._batching import batching_rule
 from ..tensor import Tensor, _wrap
 from . import elementwise as _ew
-from ._util import as_input, is_batched, normalize_one_axis
+from ._util import as_input, in_graph, is_batched, normalize_one_axis, number_arg
 from .index import take_along_axis
 from .reduce import logsumexp
 from .shape import moveaxis, reshape, stack
@@ -58,6 +58,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         raise ValueError(f"X1 and X2 must have the same number of columns. X1: {a.shape[-1]} X2: {b.shape[-1]}")
     if a.dtype != b.dtype:
         raise TypeError(f"cdist: expected both inputs of one dtype, got {a.dtype} and {b.dtype}")
+    p = number_arg(p, "cdist", "p")
     if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or math.isnan(p):
         raise TypeError(f"cdist: p must be a number, got {p!r}")
     if p < 0:
@@ -194,7 +195,10 @@ def combinations(input, r=2, with_replacement=False):
 # ------------------------------------------------------------------------------ renorm
 def renorm(input, p, dim, maxnorm):
     """Each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled to norm ``maxnorm`` (by
-    ``maxnorm / (norm + 1e-7)``), as ``torch.renorm``; differentiable through the norm as torch's."""
+    ``maxnorm / (norm + 1e-7)``), as ``torch.renorm``; differentiable through the norm as torch's (and in
+    ``p`` and ``maxnorm`` given as 0-d Tensors that require grad)."""
+    if not in_graph(p):
+        p = number_arg(p, "renorm", "p")
     x = as_input(input, "renorm")
     if x.ndim < 2:
         raise ValueError(f"renorm: input needs at least 2 dimensions, got {x.ndim} dimensions")
@@ -206,7 +210,7 @@ def renorm(input, p, dim, maxnorm):
         raise ValueError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
     ax = normalize_one_axis(dim, x.ndim, "renorm")
     others = tuple(i for i in range(x.ndim) if i != ax)
-    norm = _vector_norm(x, float(p), others, keepdims=True)
+    norm = _vector_norm(x, p if isinstance(p, Tensor) else float(p), others, keepdims=True)
     over = (norm > maxnorm) if is_batched(norm) else (norm.data > maxnorm)
     return x * _ew.where(over, maxnorm / (norm + 1e-7), 1.0)
 

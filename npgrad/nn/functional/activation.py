@@ -8,10 +8,10 @@ import numpy as np
 
 from ...autograd import versions as _versions
 from ...ops import elementwise as _ew
-from ...ops._util import as_input, normalize_axis
+from ...ops._util import as_input, in_graph, normalize_axis, number_arg
 from ...ops._util import batching_rule as _batching_rule
 from ...ops.inplace import alone as _alone
-from ...tensor import _make
+from ...tensor import Tensor, _make
 from .. import _erf
 from ._common import _float_input, _is_graph, _no_complex
 
@@ -131,6 +131,8 @@ def silu(input, inplace=False):
 @_batching_rule("pointwise")
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """``max(0, x) + negative_slope * min(0, x)``."""
+    if negative_slope.__class__ is not float:
+        negative_slope = number_arg(negative_slope, "leaky_relu", "negative_slope")
     if inplace:
         from .activation_more import leaky_relu_
         return leaky_relu_(input, negative_slope)
@@ -246,11 +248,28 @@ def _log_sigmoid(x):
     return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
 
 
+def _softplus_tensor_beta(x, beta, threshold):
+    """softplus with a Tensor ``beta`` in a graph, composed of npgrad ops so the gradient reaches ``beta``:
+    ``logaddexp(0, beta x) / beta``, and ``x`` where ``beta x > threshold`` (PyTorch's gradient in ``x``:
+    ``sigmoid(beta x)``, 1 above the threshold)."""
+    if beta.ndim != 0:
+        raise TypeError(f"softplus: beta must be a number or a 0-d Tensor, got a Tensor of shape {beta.shape}")
+    b = beta.astype(x.dtype)
+    bx = x * b
+    return _ew.where(bx > threshold, x, _ew.logaddexp(0.0, bx) / b)
+
+
 @_batching_rule("pointwise")
 def softplus(input, beta=1.0, threshold=20.0):
-    """``log(1 + exp(beta x)) / beta``, linear above ``threshold`` as PyTorch."""
+    """``log(1 + exp(beta x)) / beta``, linear above ``threshold`` as PyTorch. ``beta`` may be a 0-d Tensor
+    that requires grad: the result is then differentiable in it too."""
     _no_complex("softplus", input)
+    threshold = number_arg(threshold, "softplus", "threshold")
     x = _float_input(input, "softplus")
+    if isinstance(beta, Tensor):
+        if in_graph(beta):
+            return _softplus_tensor_beta(x, beta, threshold)
+        beta = number_arg(beta, "softplus", "beta")
     xd = x.data
     bx = xd * beta
     out = np.where(bx > threshold, xd, (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta)

@@ -12,7 +12,7 @@ import numpy as np
 from ... import random as _random
 from ...autograd import versions as _versions
 from ...ops import elementwise as _ew
-from ...ops._util import as_input, batching_rule, is_batched, normalize_one_axis
+from ...ops._util import as_input, batching_rule, in_graph, is_batched, normalize_one_axis, number_arg
 from ...tensor import Tensor, _make
 from .activation import _log_sigmoid, _sigmoid_of, softmax
 from ._common import _float_input, _is_graph, _no_complex
@@ -48,9 +48,28 @@ def _elu_family(input, alpha, scale, input_scale, name):
     return _pointwise(name, x, out, vjp)
 
 
+def _elu_tensor_alpha(input, alpha, celu):
+    """elu (or celu) with a Tensor ``alpha`` in a graph, composed of npgrad ops so the gradient reaches
+    ``alpha``: ``alpha * expm1(x)`` (celu: ``alpha * expm1(x / alpha)``) where ``x <= 0``, ``x`` elsewhere. The
+    gradient in ``x`` is PyTorch's (``alpha * exp(x)`` on the ``x <= 0`` side, 0 included)."""
+    name = "celu" if celu else "elu"
+    x = _float_input(input, name)
+    if alpha.ndim != 0:
+        raise TypeError(f"{name}: alpha must be a number or a 0-d Tensor, got a Tensor of shape {alpha.shape}")
+    pos = (x > 0) if is_batched(x) else x.data > 0
+    neg = _ew.where(pos, 0.0, x)  # (no overflow of exp in the branch not taken)
+    a = alpha.astype(x.dtype)
+    return _ew.where(pos, x, a * _ew.expm1(neg / a if celu else neg))
+
+
 @batching_rule("pointwise")
 def elu(input, alpha=1.0, inplace=False):
-    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``. ``alpha`` may be a 0-d Tensor that requires grad:
+    the result is then differentiable in it too."""
+    if isinstance(alpha, Tensor):
+        if in_graph(alpha) and not inplace:
+            return _elu_tensor_alpha(input, alpha, False)
+        alpha = number_arg(alpha, "elu", "alpha")
     if inplace:
         return elu_(input, alpha)
     return _elu_family(input, float(alpha), 1.0, 1.0, "elu")
@@ -66,7 +85,14 @@ def selu(input, inplace=False):
 
 @batching_rule("pointwise")
 def celu(input, alpha=1.0, inplace=False):
-    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``. ``alpha`` may be a 0-d Tensor that requires
+    grad: the result is then differentiable in it too."""
+    if isinstance(alpha, Tensor):
+        if in_graph(alpha) and not inplace:
+            if np.any(alpha.data == 0):
+                raise ValueError("celu: ZeroDivisionError, alpha must not be 0")
+            return _elu_tensor_alpha(input, alpha, True)
+        alpha = number_arg(alpha, "celu", "alpha")
     if alpha == 0:
         raise ValueError("celu: ZeroDivisionError, alpha must not be 0")
     if inplace:
@@ -77,6 +103,7 @@ def celu(input, alpha=1.0, inplace=False):
 @batching_rule("pointwise")
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """``x`` clamped to ``[min_val, max_val]``; no gradient at or beyond the bounds (as PyTorch)."""
+    min_val, max_val = number_arg(min_val, "hardtanh", "min_val"), number_arg(max_val, "hardtanh", "max_val")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
     if inplace:
@@ -125,6 +152,7 @@ def hardsigmoid(input, inplace=False):
 @batching_rule("pointwise")
 def softshrink(input, lambd=0.5):
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
+    lambd = number_arg(lambd, "softshrink", "lambd")
     if lambd < 0:
         raise ValueError(f"softshrink: lambda must be greater or equal to 0, but found to be {lambd}")
     x = _float_input(input, "softshrink")
@@ -139,6 +167,7 @@ def softshrink(input, lambd=0.5):
 @batching_rule("pointwise")
 def hardshrink(input, lambd=0.5):
     """``x`` where ``|x| > lambd``, else 0."""
+    lambd = number_arg(lambd, "hardshrink", "lambd")
     x = _float_input(input, "hardshrink")
     xd = x.data
     out = np.where((xd >= -lambd) & (xd <= lambd), 0, xd)
@@ -159,6 +188,7 @@ def tanhshrink(input):
 @batching_rule("pointwise")
 def threshold(input, threshold, value, inplace=False):
     """``x`` where ``x > threshold``, else ``value``."""
+    threshold, value = number_arg(threshold, "threshold", "threshold"), number_arg(value, "threshold", "value")
     if inplace:
         return threshold_(input, threshold, value)
     x = _float_input(input, "threshold")
@@ -239,6 +269,7 @@ def prelu(input, weight):
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Randomized leaky ReLU: in training, each negative element gets a slope drawn from U(lower, upper);
     in eval, the slope is ``(lower + upper) / 2``."""
+    lower, upper = number_arg(lower, "rrelu", "lower"), number_arg(upper, "rrelu", "upper")
     if inplace:
         return rrelu_(input, lower, upper, training)
     x = _float_input(input, "rrelu")

@@ -5,7 +5,7 @@ import numpy as np
 
 from ... import random as _random
 from ...autograd import versions as _versions
-from ...ops._util import as_input
+from ...ops._util import as_input, in_graph, number_arg
 from ...tensor import Tensor, _make
 from .activation import softmax
 from ._common import _data, _is_graph
@@ -67,7 +67,19 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     ``enable_gqa=True`` (grouped-query attention): key and value may have fewer heads (dim -3) than the
     query, a divisor of its count; each of their heads then serves that many consecutive query heads.
     ``attn_mask`` may be a ``npgrad.nn.attention.bias`` causal mask (``causal_lower_right(L, S)``...); inside
-    ``npgrad.nn.attention.sdpa_kernel([])`` (no backend enabled) this raises RuntimeError, as torch's."""
+    ``npgrad.nn.attention.sdpa_kernel([])`` (no backend enabled) this raises RuntimeError, as torch's.
+    ``scale`` may be a 0-d Tensor that requires grad: the result is then differentiable in it."""
+    if scale is not None and scale.__class__ is not float and isinstance(scale, Tensor):
+        if in_graph(scale):  # the scores are linear in scale: (q * scale) k^T with a unit scale
+            if scale.ndim != 0:
+                raise TypeError(f"scaled_dot_product_attention: scale must be a number or a 0-d Tensor, got a "
+                                f"Tensor of shape {scale.shape}")
+            q = as_input(query, "scaled_dot_product_attention")
+            return scaled_dot_product_attention(q * scale.astype(q.dtype), key, value, attn_mask, dropout_p,
+                                                is_causal, 1.0, enable_gqa)
+        scale = number_arg(scale, "scaled_dot_product_attention", "scale")
+    if dropout_p.__class__ is not float:
+        dropout_p = number_arg(dropout_p, "scaled_dot_product_attention", "dropout_p")
     if _SDPA_BACKENDS is not None and not _SDPA_BACKENDS:
         raise RuntimeError("scaled_dot_product_attention: No viable backend for scaled_dot_product_attention was "
                            "found: npgrad.nn.attention.sdpa_kernel enabled no backend (any of them, e.g. "

@@ -11,7 +11,7 @@ the plain backward path; with ``create_graph=True`` it is dense (differentiable)
 import numpy as np
 
 from ...autograd import versions as _versions
-from ...ops._util import batching_rule
+from ...ops._util import batching_rule, number_arg
 from ...ops.index import scatter_add as _scatter_add
 from ...sparse import RowSparseGrad
 from ...tensor import Tensor, _make
@@ -85,7 +85,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     idx = _indices(input, V, "embedding")
     padding_idx = _padding(padding_idx, V, "embedding")
     if max_norm is not None:
-        _renorm(weight, idx, max_norm, norm_type)
+        max_norm = number_arg(max_norm, "embedding", "max_norm")
+        _renorm(weight, idx, max_norm, number_arg(norm_type, "embedding", "norm_type"))
     out = wd[idx]
     flat = idx.reshape(-1)
     scale = None

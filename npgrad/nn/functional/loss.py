@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import as_input
+from ...ops._util import as_input, in_graph, number_arg
 from ...ops._util import batching_rule as _batching_rule
 from ...autograd import versions as _versions
 from ...tensor import Tensor, _make
@@ -58,8 +58,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                   reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy between logits ``input`` (N, C) / (N, C, d1, ...) / (C,) and ``target``:
     class indices (N, d1, ...) or class probabilities (same shape as ``input``), as ``F.cross_entropy``
-    (``weight``, ``ignore_index``, ``label_smoothing``, ``reduction``). Finite for logits of any size."""
+    (``weight``, ``ignore_index``, ``label_smoothing``, ``reduction``). Finite for logits of any size.
+    ``label_smoothing`` may be a 0-d Tensor that requires grad: the result is then differentiable in it."""
     reduction = _legacy_reduction(size_average, reduce, reduction, "cross_entropy")
+    if label_smoothing.__class__ is not float and isinstance(label_smoothing, Tensor):
+        if in_graph(label_smoothing):
+            return _lw.smoothing_tensor(cross_entropy, input, target, weight, ignore_index, reduction,
+                                       label_smoothing)
+        label_smoothing = number_arg(label_smoothing, "cross_entropy", "label_smoothing")
     if _tm._VMAP:
         r = _tm._vmap_call("cross_entropy", cross_entropy, (input, target),
                            dict(weight=weight, ignore_index=ignore_index, reduction=reduction,

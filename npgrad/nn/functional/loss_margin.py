@@ -9,7 +9,7 @@ with NumPy masks built once per call.
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import as_input, batching_rule
+from ...ops._util import as_input, batching_rule, number_arg
 from ...tensor import Tensor
 from .distance import pairwise_distance
 from .loss import _check_reduction, _reduce
@@ -199,6 +199,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     """Multi-class hinge loss: for each sample with class ``y``, ``sum over i != y of
     max(0, margin - x[y] + x[i])**p / C`` (``p`` 1 or 2), each term scaled by ``weight[y]`` if given."""
     reduction = _reduction(size_average, reduce, reduction, "multi_margin_loss")
+    p = number_arg(p, "multi_margin_loss", "p")
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 supported, got p={p}")
     x = _float(input, "multi_margin_loss")

@@ -10,6 +10,7 @@ from ...autograd import forward_ad as _fwd
 from ...autograd.grad_mode import _state
 from ...ops.elementwise import where
 from ...ops.index import take_along_axis
+from ...ops._util import all_values
 from ...tensor import Tensor
 from .activation import log_softmax
 from .activation_more import logsigmoid
@@ -78,3 +79,19 @@ def cross_entropy_weighted(x, target, td, prob, weight, C, eps, ignore_index, re
     if reduction == "mean":
         return loss.sum() / w_t.sum()
     return loss.sum() if reduction == "sum" else loss
+
+
+def smoothing_tensor(cross_entropy, input, target, weight, ignore_index, reduction, eps):
+    """``cross_entropy`` (passed in: loss.py imports this module) with a Tensor ``label_smoothing`` in a
+    graph. The loss is affine in it (the smoothed target, or PyTorch's mix of the class-index loss with the
+    uniform one, is), so it is
+    ``l0 + eps * (l1 - l0)`` with ``l0``, ``l1`` the losses at 0 and 1: differentiable in ``eps`` and, in the
+    input, PyTorch's ``(1 - eps) dl0 + eps dl1``."""
+    if eps.ndim != 0:
+        raise TypeError(f"cross_entropy: label_smoothing must be a number or a 0-d Tensor, got a Tensor of shape "
+                        f"{eps.shape}")
+    e = all_values(eps)
+    if not np.all((e >= 0.0) & (e <= 1.0)):
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {eps}")
+    l0, l1 = (cross_entropy(input, target, weight, None, ignore_index, None, reduction, v) for v in (0.0, 1.0))
+    return l0 + eps.astype(l0.dtype) * (l1 - l0)

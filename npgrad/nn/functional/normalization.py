@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ...autograd import forward_ad as _fw, versions as _versions
-from ...ops._util import as_input, batching_rule
+from ...ops._util import as_input, batching_rule, number_arg
 from ...tensor import Tensor, _make
 from ._common import _data, _is_graph, _no_complex
 
@@ -31,7 +31,7 @@ def _normalize(name, x, axes, eps, weight, bias):
     """``(x - mean) / sqrt(var + eps) * weight + bias`` over ``axes`` (weight/bias broadcast to x),
     as one op. Returns (output tensor, mean, biased var) — the statistics as NumPy arrays."""
     xd = x.data
-    eps = float(eps)  # a Python float: an np.float64 eps would upcast a float32 input's statistics (NEP 50)
+    eps = float(number_arg(eps, name, "eps"))  # a Python float: an np.float64 eps would upcast a float32 input's statistics (NEP 50)
     wd = None if weight is None else _data(weight)
     bd = None if bias is None else _data(bias)
     mu = xd.mean(axis=axes, keepdims=True)
@@ -168,10 +168,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 
 def _check_momentum(momentum, where):
-    """The functional forms take a number (PyTorch: TypeError for None; the modules turn their
+    """``momentum`` as a number: the functional forms take a number (PyTorch: TypeError for None; the modules turn their
     ``momentum=None``, the cumulative average, into a number before calling them)."""
     if momentum is None or isinstance(momentum, (str, bytes)):
         raise TypeError(f"{where}: momentum must be a float, not {type(momentum).__name__}")
+    return number_arg(momentum, where, "momentum")
 
 
 def _check_running_pair(running_mean, running_var, where):
@@ -197,7 +198,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
     In training mode the batch statistics are used and the running statistics (if given) are updated in
     place: ``running = (1 - momentum) * running + momentum * batch`` (the unbiased variance)."""
-    _check_momentum(momentum, "batch_norm")
+    momentum = _check_momentum(momentum, "batch_norm")
+    eps = number_arg(eps, "batch_norm", "eps")
     if _tm._VMAP:
         r = _tm._vmap_call("batch_norm", batch_norm, (input, running_mean, running_var, weight, bias),
                            dict(training=training, momentum=momentum, eps=eps))
@@ -300,7 +302,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     With ``use_input_stats`` the statistics are the instance's own, and running statistics (if given) are
     updated in place with their batch average (the unbiased variance), as PyTorch; otherwise the running
     statistics normalize."""
-    _check_momentum(momentum, "instance_norm")
+    momentum = _check_momentum(momentum, "instance_norm")
     x = as_input(input, "instance_norm")
     _no_complex("instance_norm", x, running_mean, running_var, weight, bias)
     if x.ndim < 2 or (x.ndim == 2 and use_input_stats):  # (N, C) with the running statistics: batch_norm's eval

@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from ...autograd import versions as _versions
-from ...ops._util import as_input
+from ...ops._util import as_input, number_arg
 from ...ops._util import batching_rule as _batching_rule
 from ...ops.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 from ...tensor import Tensor, _make
@@ -205,7 +205,7 @@ def _output_size(where, spatial, size, scale_factor, dim):
     if len(scales) != dim:
         raise ValueError(f"{where}: input with spatial dimensions of {list(spatial)} and scale_factor of "
                          f"{scale_factor} must have the same number of spatial dimensions")
-    scales = [float(s) for s in scales]
+    scales = [float(number_arg(s, where, "scale_factor")) for s in scales]
     return [int(math.floor(n * s)) for n, s in zip(spatial, scales)], scales
 
 
