@@ -31,7 +31,8 @@ def _normalize(name, x, axes, eps, weight, bias):
     """``(x - mean) / sqrt(var + eps) * weight + bias`` over ``axes`` (weight/bias broadcast to x),
     as one op. Returns (output tensor, mean, biased var) — the statistics as NumPy arrays."""
     xd = x.data
-    eps = float(number_arg(eps, name, "eps"))  # a Python float: an np.float64 eps would upcast a float32 input's statistics (NEP 50)
+    # (a Python float: an np.float64 eps would upcast a float32 input's statistics, NEP 50)
+    eps = float(number_arg(eps, name, "eps"))
     wd = None if weight is None else _data(weight)
     bd = None if bias is None else _data(bias)
     mu = xd.mean(axis=axes, keepdims=True)
