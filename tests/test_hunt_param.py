@@ -179,3 +179,18 @@ def test_modules_pass_tensor_parameters():
     assert a.grad is not None and float(a.grad) != 0
     with pytest.raises(TypeError, match="^leaky_relu: negative_slope must be a number"):
         npg.nn.LeakyReLU(_t(0.1, rg=True))(_t(X))
+
+
+@pytest.mark.parametrize("name", ["dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d",
+                                  "dropout3d"])
+def test_dropout_p_as_a_constant_tensor_works_as_the_number(name):
+    f = getattr(npg.nn.functional, name)
+    ndim = {"dropout1d": 3, "dropout2d": 4, "dropout3d": 5}.get(name, 2)
+    x = npg.tensor(np.random.default_rng(0).standard_normal((2, 3) + (4,) * (ndim - 2)))
+    npg.manual_seed(5)
+    a = f(x, npg.tensor(0.25, requires_grad=False), training=True)
+    npg.manual_seed(5)
+    b = f(x, 0.25, training=True)
+    np.testing.assert_array_equal(a.data, b.data)
+    with pytest.raises(TypeError, match=f"{name}: p must be a number"):
+        f(x, npg.tensor(0.25), training=True)

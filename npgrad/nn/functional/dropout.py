@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import random as _random
 from ...autograd import versions as _versions
-from ...ops._util import as_input
+from ...ops._util import as_input, number_arg
 from ...tensor import _make
 
 __all__ = ["dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
@@ -20,10 +20,14 @@ _ALPHA = 1.7580993408473766  # SELU's -scale * alpha: the value a dropped unit t
 
 
 def _check_p(p, name):
+    """``p`` as a number in [0, 1] (a 0-d Tensor outside any graph gives its value; one in a graph is refused:
+    ops/_util.py's number_arg)."""
+    p = number_arg(p, name, "p")
     if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name}: dropout probability must be a number, got {p!r}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{name}: dropout probability has to be between 0 and 1, but got {p}")
+    return p
 
 
 def _check_float(x, name):
@@ -61,7 +65,7 @@ def _dropout_impl(x, p, feature, alpha, name):
 
 
 def _apply(input, p, training, inplace, feature, alpha, name):
-    _check_p(p, name)
+    p = _check_p(p, name)
     x = as_input(input, name)
     if not training or p == 0.0:
         return x
@@ -92,7 +96,7 @@ def _feature(input, p, training, inplace, batched_dims, name):
 def dropout1d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of an (N, C, L) or (C, L) input with probability ``p``, scaling the rest by
     ``1 / (1 - p)``."""
-    _check_p(p, "dropout1d")
+    p = _check_p(p, "dropout1d")
     ndim = as_input(input, "dropout1d").ndim
     if ndim not in (2, 3):
         raise ValueError(f"dropout1d: Expected 2D or 3D input, but received a {ndim}D input. dropout1d exists to "
@@ -104,7 +108,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of an (N, C, H, W) input. As PyTorch, a 3-D input is taken as (N, C, L) (with a
     warning), and other ranks are deprecated (with a warning)."""
-    _check_p(p, "dropout2d")
+    p = _check_p(p, "dropout2d")
     ndim = as_input(input, "dropout2d").ndim
     if ndim not in (3, 4):
         warnings.warn(f"dropout2d: Received a {ndim}-D input to dropout2d, which is deprecated and will result in "
@@ -123,7 +127,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of an (N, C, D, H, W) or (C, D, H, W) input."""
-    _check_p(p, "dropout3d")
+    p = _check_p(p, "dropout3d")
     ndim = as_input(input, "dropout3d").ndim
     if ndim not in (4, 5):
         warnings.warn(f"dropout3d: Received a {ndim}-D input to dropout3d, which is deprecated and will result in "

@@ -97,7 +97,7 @@ def bilinear(input1, input2, weight, bias=None):
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` (when training)."""
     from .dropout import _check_float, _check_p
-    _check_p(p, "dropout")
+    p = _check_p(p, "dropout")
     x = as_input(input, "dropout")
     if not training or p == 0.0:
         return x
