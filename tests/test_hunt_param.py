@@ -194,3 +194,15 @@ def test_dropout_p_as_a_constant_tensor_works_as_the_number(name):
     np.testing.assert_array_equal(a.data, b.data)
     with pytest.raises(TypeError, match=f"{name}: p must be a number"):
         f(x, npg.tensor(0.25), training=True)
+
+
+@pytest.mark.parametrize("call,name,arg", [
+    (lambda v: npg.nn.functional.pad(npg.ones((2, 3)), (1, 1), value=v), "pad", "value"),
+    (lambda v: npg.nn.functional.cosine_similarity(npg.ones((2, 3)), npg.ones((2, 3)), eps=v), "cosine_similarity",
+     "eps"),
+    (lambda v: npg.nn.functional.gaussian_nll_loss(npg.ones(3), npg.zeros(3), npg.ones(3), eps=v),
+     "gaussian_nll_loss", "eps")])
+def test_more_numbers_refuse_a_tensor_in_a_graph_by_name(call, name, arg):
+    with pytest.raises(TypeError, match=f"{name}: {arg} must be a number"):
+        call(npg.tensor(0.5))
+    np.testing.assert_array_equal(call(npg.tensor(0.5, requires_grad=False)).data, call(0.5).data)

@@ -7,7 +7,7 @@ import numpy as np
 from ...ops import elementwise as _ew
 from ...ops.complex import conj as _conj, real as _real
 from ...ops.norms import vector_norm as _ord_norm
-from ...ops._util import as_input, is_batched, normalize_one_axis
+from ...ops._util import as_input, is_batched, normalize_one_axis, number_arg
 from ...ops.reduce import any_out_of_range
 from ._common import _data, _with_value
 
@@ -98,6 +98,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """``sum(x1 * x2, dim) / (max(||x1||, eps) * max(||x2||, eps))``, broadcasting ``x1`` and ``x2``. As
     PyTorch, each input is divided by its norm first, and the norms are clamped at ``eps`` for the value
     only (the gradient is the unclamped norm's)."""
+    eps = number_arg(eps, "cosine_similarity", "eps")
     a, b, shape = _pair(x1, x2, "cosine_similarity")
     ax = normalize_one_axis(dim, max(len(shape), 1), "cosine_similarity")
     if a.shape != shape:

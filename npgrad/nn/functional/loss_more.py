@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import all_values, as_input, batching_rule, is_batched
+from ...ops._util import all_values, as_input, batching_rule, is_batched, number_arg
 from ...tensor import Tensor
 from .activation_more import logsigmoid
 from .loss import _check_reduction, _reduce, _warn_target_size
@@ -124,6 +124,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     """Negative log-likelihood of ``target ~ N(input, var)``: ``0.5 (log(var) + (input - target)**2 / var)``
     (+ ``0.5 log(2 pi)`` if ``full``). ``var`` has the input's shape, or one dim less / one dim of size 1
     (homoscedastic), or is a float; it is clamped to ``eps`` for the value, not for the gradient, as PyTorch."""
+    eps = number_arg(eps, "gaussian_nll_loss", "eps")
     x = _float_input(input, "gaussian_nll_loss")
     target = _pointwise_target(target, x, "gaussian_nll_loss")
     _target(var, None, "gaussian_nll_loss", "var")

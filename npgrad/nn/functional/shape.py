@@ -7,7 +7,7 @@ import numpy as np
 
 from ...ops import elementwise as _ew
 from ...ops.norms import vector_norm
-from ...ops._util import as_input, normalize_axis
+from ...ops._util import as_input, normalize_axis, number_arg
 from ._common import _own
 
 
@@ -46,6 +46,7 @@ def pad(input, pad, mode="constant", value=None):
                              f"gives an output size of {out_n}")
     if mode == "constant":
         if value is not None:
+            value = number_arg(value, "pad", "value")
             _check_fill(value, x.dtype)
         x = _crop(x, before, after)
         widths = [(max(before.get(a, 0), 0), max(after.get(a, 0), 0)) for a in range(x.ndim)]
