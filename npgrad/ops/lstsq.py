@@ -114,6 +114,23 @@ _RESIDUAL_JVPS = (lambda t, y, a, b, x: 2 * _re_dot(np.matmul(a, x) - b, np.matm
                   lambda t, y, a, b, x: 2 * _re_dot(np.matmul(a, x) - b, np.matmul(a, t)))
 
 
+def _singular_vectors(a):
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return u, vh
+
+
+def _singular_values_vjp(g, y, a):
+    # d s_j = Re(u_j^H da v_j): the gradient U diag(g) Vh (svdvals')
+    u, vh = _singular_vectors(a)
+    return np.matmul(u * np.real(g)[None, :], vh)
+
+
+def _singular_values_jvp(t, y, a):
+    u, vh = _singular_vectors(a)
+    d = np.sum(np.conj(u) * np.matmul(t, mH(vh)), axis=0)
+    return np.real(d) if is_complex(d) else d
+
+
 def _rank_cut(s, rank):
     """A relative cut-off for ``pinv`` that keeps the ``rank`` singular values LAPACK kept. (LAPACK's gelsd
     does not take ``rcond`` as given: ``rcond <= 0`` and ``rcond >= 1`` mean its machine precision, so the
@@ -132,7 +149,9 @@ def lstsq(a, b, rcond=None):
     """Least-squares solution of ``a @ x = b``, as ``np.linalg.lstsq`` (``a`` 2-D, ``b`` 1-D or 2-D):
     returns ``(x, residuals, rank, s)``. ``x`` (the minimum-norm solution) and ``residuals``
     (squared 2-norms of ``b - a @ x`` per column; empty when ``rank < N`` or ``M <= N``) are
-    differentiable, as in PyTorch; ``rank`` is NumPy's integer and ``s`` (singular values of ``a``) a constant."""
+    differentiable, as in PyTorch; ``rank`` is NumPy's integer; ``s`` (the singular values of ``a``, NumPy's
+    values) is differentiable in ``a`` too, as ``svdvals(a)`` (PyTorch returns it without a gradient: a loss
+    reading it lost that part of its gradient)."""
     ad = matrix_arg(a, "lstsq", complex_ok=True)
     bd = np.asarray(data_of(b, "lstsq"))
     if ad.ndim != 2 or bd.ndim not in (1, 2):
@@ -147,4 +166,5 @@ def lstsq(a, b, rcond=None):
         res = _make(res, "lstsq_residuals", (a, b, xt), (ad, bd, x), _RESIDUAL_VJPS, _RESIDUAL_JVPS)
     else:
         res = _wrap(res)
-    return LstsqResult(xt, res, rank, _wrap(s))  # rank: NumPy's integer scalar
+    st = _make(s, "lstsq_singular_values", (a,), (ad,), (_singular_values_vjp,), (_singular_values_jvp,))
+    return LstsqResult(xt, res, rank, st)  # rank: NumPy's integer scalar

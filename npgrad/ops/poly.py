@@ -219,9 +219,9 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     cutoff ``rcond`` (the same minimum-norm solution as NumPy's ``lstsq``). Differentiable in ``x``, ``y`` and
     ``w``: exact where the scaled Vandermonde matrix has full column rank (as PyTorch's ``lstsq`` gradient).
 
-    ``full=True`` returns ``(c, residuals, rank, singular_values, rcond)`` (the residuals differentiable,
-    ``rank`` an int, the singular values constant); ``cov=True`` or ``'unscaled'`` returns ``(c, V)`` with the
-    covariance matrix ``V`` (differentiable), as NumPy. A rank-deficient fit warns ``RankWarning``."""
+    ``full=True`` returns ``(c, residuals, rank, singular_values, rcond)`` (the residuals and the singular values
+    of the scaled Vandermonde matrix differentiable, ``rank`` an int); ``cov=True`` or ``'unscaled'`` returns
+    ``(c, V)`` with the covariance matrix ``V`` (differentiable), as NumPy. A rank-deficient fit warns ``RankWarning``."""
     from .linalg import inv
     from .lstsq import pinv
     from .decomp import svdvals
@@ -269,7 +269,8 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
         else:
             resids = _const((0,), np.finfo(c.dtype).dtype)
     if full:
-        return c, resids, np.int32(rank), s, rcond   # (NumPy's lstsq gives the rank as int32)
+        # (the singular values recorded: they depend on x and w; NumPy's lstsq gives the rank as int32)
+        return c, resids, np.int32(rank), svdvals(lhs), rcond
     if cov:
         vbase = inv(matmul(lhs.T, lhs)) / (reshape(scale, (-1, 1)) * scale)
         if cov == "unscaled":

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 
 from ...autograd import forward_ad as _fw, versions as _versions
+from ...autograd.grad_mode import is_grad_enabled
 from ...ops._util import as_input, batching_rule, number_arg
 from ...tensor import Tensor, _make
 from ._common import _data, _is_graph, _no_complex
@@ -216,7 +217,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if v is not None and _data(v).shape != (C,):
             raise ValueError(f"batch_norm: {name} of shape {_data(v).shape} for an input with {C} channels")
     for name, v in (("running_mean", running_mean), ("running_var", running_var)):
-        if isinstance(v, Tensor) and (v._requires_grad or _fw.visible_levels(v)):   # it would be a constant
+        # it would be a constant (under no_grad nothing is recorded, and torch computes)
+        if isinstance(v, Tensor) and ((v._requires_grad and is_grad_enabled()) or _fw.visible_levels(v)):
             raise RuntimeError(f"batch_norm: {name} is not differentiable (it is a buffer, read as a constant); "
                                f"it cannot require grad or carry a forward-mode tangent (pass it detached), as in "
                                f"PyTorch")
