@@ -221,7 +221,8 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
 
     ``full=True`` returns ``(c, residuals, rank, singular_values, rcond)`` (the residuals and the singular values
     of the scaled Vandermonde matrix differentiable, ``rank`` an int); ``cov=True`` or ``'unscaled'`` returns
-    ``(c, V)`` with the covariance matrix ``V`` (differentiable), as NumPy. A rank-deficient fit warns ``RankWarning``."""
+    ``(c, V)`` with the covariance matrix ``V`` (differentiable), as NumPy. A rank-deficient fit warns
+    ``RankWarning``."""
     from .linalg import inv
     from .lstsq import pinv
     from .decomp import svdvals
