@@ -120,3 +120,15 @@ def test_ix_of_float_tensors_passes_the_gradient():
     np.testing.assert_allclose(a.grad, [12.0, 12.0])
     np.testing.assert_allclose(b.grad, [3.0, 3.0, 3.0])
     assert not np.ix_(npg.tensor([0, 1]))[0].requires_grad
+
+
+def test_histogramdd_of_a_1d_sample():
+    x = npg.tensor(X0)
+    h, (e,) = np.histogramdd(x, bins=3)
+    hn, (en,) = np.histogramdd(X0, bins=3)
+    np.testing.assert_array_equal(h.data, hn)
+    np.testing.assert_array_equal(e.data, en)
+    npg.sum(e).backward()
+    want = np.zeros_like(X0)
+    want[np.argmin(X0)], want[np.argmax(X0)] = 2.0, 2.0   # each of the 4 edges: (1 - k/3) min + (k/3) max
+    np.testing.assert_allclose(x.grad, want)
