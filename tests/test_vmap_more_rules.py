@@ -201,6 +201,9 @@ def test_public_functions_under_vmap():
             except RuntimeError as e:       # data-dependent control flow (a size from a batched value): torch too
                 if "control flow" not in str(e):
                     errors[(mname, name)] = str(e)
+            except TypeError as e:          # a hyperparameter (dropout's p) batched: refused by name (number_arg)
+                if "values differ per sample inside vmap" not in str(e):
+                    errors[(mname, name)] = str(e)
     fv._warned.clear()
     assert count > 350
     assert not errors, errors

@@ -154,7 +154,7 @@ def histogramdd(sample, bins=10, range=None, density=None, weights=None):
     _refuse_grad_weights("histogramdd", weights)
     h, edges = np.histogramdd(_raw(sample), bins=_raw(bins), range=range, density=density, weights=_raw(weights))
     if isinstance(sample, Tensor):   # ((N, D) points; a 1-D sample is N points in one dimension, as NumPy's)
-        coords = [sample] if sample.ndim == 1 else [sample[:, d] for d in builtins.range(len(edges))]
+        coords = [sample.reshape(-1)] if sample.ndim <= 1 else [sample[:, d] for d in builtins.range(len(edges))]
     else:
         coords = list(sample) if isinstance(sample, (list, tuple)) else [None] * len(edges)
     return _moving_edges(coords, h, edges, bins, range, density, weights)

@@ -35,6 +35,7 @@ from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .unpool import *  # noqa: F401,F403
+del in_graph, number_arg  # noqa: F821  (ops/_util.py's helpers, imported by the modules above: not F's names)
 
 
 
