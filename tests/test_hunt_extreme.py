@@ -22,7 +22,8 @@ def _compare(name, arrays, dt, kw=None, grad=(0,), seed=0, **tol):
     of sum(out * r), r random, with respect to the positional arrays whose index is in ``grad``."""
     import torch.nn.functional as T
     kw = kw or {}
-    arrays = [a.astype(dt) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in arrays]
+    with np.errstate(over="ignore"):   # (1e308 in float32 is inf)
+        arrays = [a.astype(dt) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in arrays]
     ta = [torch.tensor(a, requires_grad=i in grad) if isinstance(a, np.ndarray) else a for i, a in enumerate(arrays)]
     na = [npg.tensor(a, requires_grad=i in grad) if isinstance(a, np.ndarray) else a for i, a in enumerate(arrays)]
     what = f"{name} {dt.__name__} {kw}"
@@ -69,3 +70,16 @@ def test_adaptive_avg_pool_unbatched_input_without_grad_keeps_inf_local():
     out = F.adaptive_avg_pool2d(x, 3)
     expect = torch.nn.functional.adaptive_avg_pool2d(torch.tensor(x), 3).numpy()
     assert_close(out, expect, what="adaptive_avg_pool2d of an ndarray")
+
+
+# ------------------------------------------------------------------ Huber losses where the difference overflows
+_X = np.array([3e38, -3e38, 1e4, -1e4, 0.5, 1.0, 2.0, 0.0, INF, NAN, 1e308])
+_Y = np.array([-3e38, 3e38, -1e4, 0.0, 0.0, 0.0, 1.0, 1e-40, 0.0, 1.0, -1e308])
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("name, kw", [("huber_loss", {}), ("huber_loss", dict(delta=0.5)),
+                                      ("smooth_l1_loss", {}), ("smooth_l1_loss", dict(beta=2.0))])
+def test_huber_losses_where_the_difference_overflows_have_the_clamped_gradient(dt, reduction, name, kw):
+    _compare(name, [_X, _Y], dt, dict(kw, reduction=reduction), grad=(0, 1))
