@@ -83,3 +83,23 @@ _Y = np.array([-3e38, 3e38, -1e4, 0.0, 0.0, 0.0, 1.0, 1e-40, 0.0, 1.0, -1e308])
                                       ("smooth_l1_loss", {}), ("smooth_l1_loss", dict(beta=2.0))])
 def test_huber_losses_where_the_difference_overflows_have_the_clamped_gradient(dt, reduction, name, kw):
     _compare(name, [_X, _Y], dt, dict(kw, reduction=reduction), grad=(0, 1))
+
+
+# ------------------------------------------------------------------ activations at inf and NaN
+_EXTREMES = np.array([1e4, -1e4, 3e38, -3e38, 1e308, -1e308, INF, -INF, 0.0, -0.0, 20.0, -20.0, 1e-40, NAN])
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_tanh_gelu_of_plus_inf_is_inf(dt):
+    _compare("gelu", [_EXTREMES[:-1]], dt, dict(approximate="tanh"))   # (NaN's gradient: torch's kernels differ)
+    with np.errstate(invalid="ignore"):
+        out = F.gelu(npg.tensor(np.array(INF, dt)), approximate="tanh")  # the 0-d path
+    assert out.dtype == dt and np.asarray(out.data) == INF
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("lambd", [0.5, 0.0, 30.0])
+def test_softshrink_propagates_nan(dt, lambd):
+    x = np.concatenate([_EXTREMES, [-0.3, 0.3, -0.5, 0.5]])
+    _compare("softshrink", [x], dt, dict(lambd=lambd), grad=())   # (NaN's gradient: torch's kernels differ)
+    _compare("softshrink", [x[np.isfinite(x)]], dt, dict(lambd=lambd))

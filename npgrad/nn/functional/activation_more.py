@@ -157,7 +157,7 @@ def softshrink(input, lambd=0.5):
         raise ValueError(f"softshrink: lambda must be greater or equal to 0, but found to be {lambd}")
     x = _float_input(input, "softshrink")
     xd = x.data
-    out = np.where(xd > lambd, xd - lambd, np.where(xd < -lambd, xd + lambd, 0))
+    out = np.where(xd > lambd, xd - lambd, np.where(xd < -lambd, xd + lambd, xd - xd))  # (NaN stays NaN)
 
     def vjp(g, y, x):
         return np.where((x >= -lambd) & (x <= lambd), 0, g)
