@@ -103,3 +103,29 @@ def test_softshrink_propagates_nan(dt, lambd):
     x = np.concatenate([_EXTREMES, [-0.3, 0.3, -0.5, 0.5]])
     _compare("softshrink", [x], dt, dict(lambd=lambd), grad=())   # (NaN's gradient: torch's kernels differ)
     _compare("softshrink", [x[np.isfinite(x)]], dt, dict(lambd=lambd))
+
+
+# ------------------------------------------------------------------ ATen's float epsilon, also in float64
+def _tight(dt):
+    """float64 to 1e-13: ATen's 1e-12 is a float (1e-12 rounded to float32) in every dtype, 4e-9 away."""
+    return dict(rtol=1e-13, atol=0) if dt == np.float64 else {}
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_binary_cross_entropy_gradient_at_0_and_1_uses_atens_epsilon(dt, reduction):
+    p = np.array([0.0, 1.0, 0.0, 1.0, 1e-40, 1e-30, 1e-13, 1 - 1e-13, 0.5])
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.5, 1.0, 0.0, 0.3])
+    _compare("binary_cross_entropy", [p, y], dt, dict(reduction=reduction), **_tight(dt))
+    _compare("binary_cross_entropy", [p, y, np.linspace(0.5, 2.0, 9)], dt, dict(reduction=reduction), **_tight(dt))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("margin", [0.0, 0.5])
+def test_cosine_embedding_loss_with_zero_vectors_uses_atens_epsilon(dt, margin):
+    a = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0], [1e-7, 0.0, 0.0], [0.0, 0.0, 0.0], [2.0, -1.0, 0.5]])
+    b = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1e-7, 1e-7, 0.0], [0.0, 0.0, 0.0], [2.0, -1.0, 0.5]])
+    y = np.array([1, -1, 1, -1, -1])
+    for reduction in ("none", "sum", "mean"):
+        _compare("cosine_embedding_loss", [a, b, y], dt, dict(margin=margin, reduction=reduction), grad=(0, 1),
+                 **_tight(dt))

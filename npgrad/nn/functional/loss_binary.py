@@ -12,6 +12,7 @@ from ._common import _data, _float_input, _legacy_reduction, _no_complex, _targe
 from .loss import _check_reduction, _loss_jvps
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
+_EPS32 = np.float32(1e-12)  # ATen's clamp of x (1 - x) in binary_cross_entropy's backward: a float, 1e-12 rounded
 
 
 def _check_weight_shape(xd, weights, name):
@@ -70,7 +71,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     out, scale, w = _weighted_loss(loss, wd, xd.dtype, reduction)
 
     def vjp_x(g, y, x, t):
-        return scale(g) * w * (x - t) / np.maximum((1 - x) * x, 1e-12)
+        return scale(g) * w * (x - t) / np.maximum((1 - x) * x, _EPS32)
 
     def vjp_t(g, y, x, t):  # torch's -logit(x): its log is not clamped as the value's is (+-inf at 0 and 1)
         with np.errstate(divide="ignore"):
