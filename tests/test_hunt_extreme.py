@@ -129,3 +129,33 @@ def test_cosine_embedding_loss_with_zero_vectors_uses_atens_epsilon(dt, margin):
     for reduction in ("none", "sum", "mean"):
         _compare("cosine_embedding_loss", [a, b, y], dt, dict(margin=margin, reduction=reduction), grad=(0, 1),
                  **_tight(dt))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("thr, value", [(0.5, -2.0), (0.0, 0.0), (-INF, 7.0)])
+def test_threshold_keeps_nan_and_passes_its_gradient(dt, thr, value):
+    _compare("threshold", [_EXTREMES, thr, value], dt)
+
+
+# ------------------------------------------------------------------ embedding_bag with inf / NaN rows
+_W = np.array([[INF, 1.0], [-INF, 2.0], [NAN, 3.0], [5.0, NAN], [NAN, NAN], [0.5, -0.5]])
+_BAGS = [[0, 1, 2], [2, 0, 1], [0, 2, 3], [3, 2], [4, 4], [4, 0], [3, 3, 3], [5, 3, 5], [1, 4]]
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("mode", ["max", "sum", "mean"])
+@pytest.mark.parametrize("padding_idx", [None, 3, 4])
+@pytest.mark.parametrize("bag", _BAGS, ids=str)
+def test_embedding_bag_with_inf_and_nan_rows(dt, mode, padding_idx, bag):
+    """max: PyTorch's scan takes a later element only if greater (a NaN never, a leading NaN stays); a bag of
+    padding only is zeros; sum / mean leave the padding rows out (their inf / NaN must not reach the sum)."""
+    _compare("embedding_bag", [np.array([bag]), _W], dt, dict(mode=mode, padding_idx=padding_idx), grad=(1,))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_embedding_bag_per_sample_weights_skip_a_padding_row_with_nan(dt):
+    _compare("embedding_bag", [np.array([[0, 3, 5], [3, 3, 1]]), _W], dt,
+             dict(mode="sum", padding_idx=3, per_sample_weights=None), grad=(1,))
+    psw = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+    _compare("embedding_bag", [np.array([[0, 3, 5], [3, 3, 1]]), _W, None, None, 2, False, "sum", False, psw,
+                               False, 3], dt, grad=(1, 8))
