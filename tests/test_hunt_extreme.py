@@ -159,3 +159,16 @@ def test_embedding_bag_per_sample_weights_skip_a_padding_row_with_nan(dt):
     psw = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
     _compare("embedding_bag", [np.array([[0, 3, 5], [3, 3, 1]]), _W, None, None, 2, False, "sum", False, psw,
                                False, 3], dt, grad=(1, 8))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_bce_with_logits_target_gradient_at_infinite_logits_with_pos_weight(dt, reduction):
+    """d/dtarget = log_sigmoid(-x) - pos_weight log_sigmoid(x), PyTorch's form: inf at x = -inf (the other
+    form, -x - (pw - 1) log_sigmoid(x), is inf - 0 * inf there when pw = 1). pos_weight as an array: the fused
+    path, as PyTorch's (which cannot differentiate pos_weight)."""
+    x = np.array([-INF, INF, -INF, INF, -1e4, 1e4, -3e38, 0.0, 1e308])
+    t = np.array([1.0, 0.0, 0.5, 0.3, 1.0, 0.0, 0.5, 1.0, 1.0])
+    pw = np.array([1.0, 1.0, 2.0, 0.5, 3.0, 1.0, 1.0, 2.0, 0.25])
+    _compare("binary_cross_entropy_with_logits", [x, t, None, None, None, reduction, pw.astype(dt)], dt,
+             grad=(0, 1))

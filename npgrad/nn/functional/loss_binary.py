@@ -109,8 +109,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         lwx = 1.0 if pw is None else (pw - 1) * t + 1
         return scale(g) * w * ((1 - t) - lwx * _sigmoid_of(-x))
 
-    def vjp_t(g, y, x, t):  # d/dt: -x - (pw - 1) * log_sigmoid(x)
-        d = -x if pw is None else -x - (pw - 1) * _log_sigmoid(x)
+    def vjp_t(g, y, x, t):  # d/dt: log_sigmoid(-x) - pw log_sigmoid(x), as PyTorch's (-x - (pw - 1) log_sigmoid(x)
+        d = -x if pw is None else _log_sigmoid(-x) - pw * _log_sigmoid(x)   # is inf - 0 * inf at x = -inf)
         return scale(g) * w * d
     return _make(out, "binary_cross_entropy_with_logits", (x, target), (xd, td), (vjp_x, vjp_t),
                  _loss_jvps((vjp_x, vjp_t), reduction))
