@@ -17,6 +17,7 @@ from ..tensor import Tensor, _make, _wrap
 from .contract import einsum
 from .index import take_along_axis
 from .shape import reshape
+from ._pool_nonfinite import adaptive_avg_gathered
 from ._conv_geometry import (_NONE, _name, _alloc, _array, _batched, _gather_slices, _ints, _linear_pair, _padded,
                              _positive, _same_layout, _scatter_slices, _span, _unbatch)
 
@@ -390,6 +391,8 @@ def _adaptive_avg_nd(nd, input, output_size):
         if not isinstance(out, Tensor):
             out = _wrap(out)
         return _unbatch(out, unbatched)
+    if not np.isfinite(xd).all():   # (a matrix's zero weight times an inf or NaN would reach every cell)
+        return _unbatch(adaptive_avg_gathered(x if isinstance(x, Tensor) else _wrap(xd), L, sizes), unbatched)
     # unequal windows: average along each axis with an (out, in) averaging matrix, one contraction
     letters = "dhw"[3 - nd:]
     mats, specs = [], []

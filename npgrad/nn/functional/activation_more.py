@@ -157,7 +157,7 @@ def softshrink(input, lambd=0.5):
         raise ValueError(f"softshrink: lambda must be greater or equal to 0, but found to be {lambd}")
     x = _float_input(input, "softshrink")
     xd = x.data
-    out = np.where(xd > lambd, xd - lambd, np.where(xd < -lambd, xd + lambd, 0))
+    out = np.where(xd > lambd, xd - lambd, np.where(xd < -lambd, xd + lambd, xd - xd))  # (NaN stays NaN)
 
     def vjp(g, y, x):
         return np.where((x >= -lambd) & (x <= lambd), 0, g)
@@ -193,10 +193,10 @@ def threshold(input, threshold, value, inplace=False):
         return threshold_(input, threshold, value)
     x = _float_input(input, "threshold")
     xd = x.data
-    out = np.where(xd > threshold, xd, value)
+    out = np.where(xd <= threshold, value, xd)   # (NaN is kept, and passes its gradient, as PyTorch's)
 
     def vjp(g, y, x):
-        return np.where(x > threshold, g, 0)
+        return np.where(x <= threshold, 0, g)
     return _pointwise("threshold", x, out, vjp)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from ...autograd import versions as _versions
 from ...ops._util import batching_rule, number_arg
 from ...ops.index import scatter_add as _scatter_add
+from ...ops.ternary import where as _where
 from ...sparse import RowSparseGrad
 from ...tensor import Tensor, _make
 from ._common import _data, _is_graph
@@ -184,8 +185,15 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         rd = rows.data
         cand = np.where(keep[:, None], rd, -np.inf)
         best = np.full((B, D), -np.inf, dtype=dt)
-        np.maximum.at(best, seg, cand)
-        pos = np.where((cand == best[seg]) & keep[:, None], np.arange(flat.size)[:, None], flat.size)
+        np.fmax.at(best, seg, cand)   # PyTorch's scan takes a later element only if greater: a NaN never,
+        match = cand == best[seg]
+        if np.isnan(cand).any():      # but a bag's first element stays its max when it is NaN
+            lead = np.full(B, flat.size, dtype=np.int64)
+            np.minimum.at(lead, seg[keep], np.flatnonzero(keep))
+            has = lead < flat.size
+            best[has] = np.where(np.isnan(rd[lead[has]]), np.nan, best[has])
+            match |= np.isnan(cand) & np.isnan(best[seg])
+        pos = np.where(match & keep[:, None], np.arange(flat.size)[:, None], flat.size)
         first = np.full((B, D), flat.size, dtype=np.int64)
         np.minimum.at(first, seg, pos)
         empty = counts == 0
@@ -195,18 +203,22 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         picked = rows[pick, np.arange(D)[None, :]]
         if not empty.any():
             return picked
-        return picked * (~empty[:, None]).astype(dt)
+        return _where(~empty[:, None], picked, 0)   # (an empty bag picked row 0: times 0 would keep its NaN)
     coef = keep.astype(dt)
     if mode == "mean":
         coef = coef / np.maximum(counts, 1)[seg].astype(dt)
-    scaled = rows * coef[:, None]
+    sel = slice(None)
+    if not keep.all():   # padding entries are left out, not scaled by 0 (which keeps an inf or NaN as NaN)
+        sel = np.flatnonzero(keep)
+        rows = rows[sel]
+    scaled = rows * coef[sel, None]
     if per_sample_weights is not None:
         if isinstance(per_sample_weights, Tensor):
             psw = per_sample_weights.reshape(-1)[:flat.size]
         else:
             psw = np.asarray(per_sample_weights).reshape(-1)[:flat.size].astype(dt)
-        scaled = scaled * psw[:, None]
-    return _scatter_add((B, D), (seg,), scaled)
+        scaled = scaled * psw[sel, None]
+    return _scatter_add((B, D), (seg[sel],), scaled)
 
 
 _versions.reads("embedding", "", "a")

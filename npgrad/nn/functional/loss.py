@@ -415,7 +415,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     ad = _ew.abs(d)
     if beta == 0:
         return _reduce(ad, reduction)
-    return _reduce(_ew.where(ad.data < beta, 0.5 * d * d / beta, ad - 0.5 * beta), reduction)
+    near = ~(ad.data >= beta)      # (NaN goes to the square: its gradient is NaN, as PyTorch's)
+    dq = _ew.where(near, d, 0)   # (the unused square's gradient would be 0 * d: NaN where d overflowed to inf)
+    return _reduce(_ew.where(near, 0.5 * dq * dq / beta, ad - 0.5 * beta), reduction)
 
 
 def _loss_jvps(vjps, reduction, class_axis=None):

@@ -12,6 +12,7 @@ from ._common import _data, _float_input, _legacy_reduction, _no_complex, _targe
 from .loss import _check_reduction, _loss_jvps
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
+_EPS32 = np.float32(1e-12)  # ATen's clamp of x (1 - x) in binary_cross_entropy's backward: a float, 1e-12 rounded
 
 
 def _check_weight_shape(xd, weights, name):
@@ -70,7 +71,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     out, scale, w = _weighted_loss(loss, wd, xd.dtype, reduction)
 
     def vjp_x(g, y, x, t):
-        return scale(g) * w * (x - t) / np.maximum((1 - x) * x, 1e-12)
+        return scale(g) * w * (x - t) / np.maximum((1 - x) * x, _EPS32)
 
     def vjp_t(g, y, x, t):  # torch's -logit(x): its log is not clamped as the value's is (+-inf at 0 and 1)
         with np.errstate(divide="ignore"):
@@ -108,8 +109,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         lwx = 1.0 if pw is None else (pw - 1) * t + 1
         return scale(g) * w * ((1 - t) - lwx * _sigmoid_of(-x))
 
-    def vjp_t(g, y, x, t):  # d/dt: -x - (pw - 1) * log_sigmoid(x)
-        d = -x if pw is None else -x - (pw - 1) * _log_sigmoid(x)
+    def vjp_t(g, y, x, t):  # d/dt: log_sigmoid(-x) - pw log_sigmoid(x), as PyTorch's (-x - (pw - 1) log_sigmoid(x)
+        d = -x if pw is None else _log_sigmoid(-x) - pw * _log_sigmoid(x)   # is inf - 0 * inf at x = -inf)
         return scale(g) * w * d
     return _make(out, "binary_cross_entropy_with_logits", (x, target), (xd, td), (vjp_x, vjp_t),
                  _loss_jvps((vjp_x, vjp_t), reduction))

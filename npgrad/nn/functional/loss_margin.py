@@ -18,7 +18,7 @@ from ._common import _data, _float_target, _legacy_reduction, _target as _checke
 __all__ = ["cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
            "triplet_margin_with_distance_loss", "multilabel_margin_loss", "multi_margin_loss"]
 
-_EPSILON = 1e-12  # ATen's cosine_embedding_loss
+_EPSILON = np.float32(1e-12)  # ATen's cosine_embedding_loss: a float (1e-12 rounded) in every dtype
 
 
 def _reduction(size_average, reduce, reduction, name):

@@ -85,7 +85,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _warn_target_size(x.data, _data(target), "huber_loss")
     d = x - target
     ad = _ew.abs(d)
-    loss = _ew.where(ad.data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    near = ~(ad.data >= delta)      # (NaN goes to the square: its gradient is NaN, as PyTorch's)
+    dq = _ew.where(near, d, 0)   # (the unused square's gradient would be 0 * d: NaN where d overflowed to inf)
+    loss = _ew.where(near, 0.5 * dq * dq, delta * (ad - 0.5 * delta))
     if weight is not None:
         if np.shape(_data(weight)) != x.shape:
             raise ValueError(f"huber_loss: Weights and input must have the same size: weight of shape "
