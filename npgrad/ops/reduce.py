@@ -14,6 +14,7 @@ from ._util import (as_input, batching_rule, named_error, normalize_axis, normal
 
 _tm = importlib.import_module("..tensor", __package__)
 _NOVALUE = np._NoValue
+_F16 = np.dtype(np.float16)
 _add_reduce = np.add.reduce
 
 
@@ -56,8 +57,25 @@ def mean(x, axis=None, keepdims=False, *, where=True):
     else:  # (float16 summed in float32, integers in float64, and the empty mean's warning: NumPy's own)
         out = np.mean(xd, axis=axes, keepdims=keepdims)
     return _make(out, "mean", (x,), (x.data,),
-                 (lambda g, y, x: unreduce(g / n if n else g, x.shape, axes, keepdims),),
+                 (lambda g, y, x: unreduce(_div_count(g, n), x.shape, axes, keepdims),),
                  (lambda t, y, x: mean(t, axes, keepdims),))  # linear
+
+
+def _div_count(g, n):
+    """``g / n`` for the mean's VJP; float16 divides in float32 (n > 65504 is inf in float16: the gradient was 0)."""
+    if not n:
+        return g
+    if g.dtype is _F16:
+        return (g.astype(_F32) / n).astype(_F16)
+    return g / n
+
+
+def _in_f32(fn, xd, **kw):
+    """``fn(xd, **kw)`` computed in float32 and cast back when ``xd`` is float16 (NumPy accumulates float16 sums
+    of squares and running sums in float16: they overflow past 65504 or drift; torch accumulates in float32)."""
+    if xd.dtype is _F16:
+        return np.asarray(fn(xd.astype(_F32), **kw)).astype(_F16)
+    return fn(xd, **kw)
 
 
 def _weighted_sum_jvp(vjp, axes, keepdims):
@@ -147,7 +165,8 @@ def prod(x, axis=None, keepdims=False, *, where=True, initial=_NOVALUE):
 @numpy_dtype_out
 def var(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE):
     """Variance over ``axis`` with ``ddof`` (0 by default, as NumPy; PyTorch's default is 1; ``correction`` is
-    NumPy 2's and PyTorch's name for it); ``where=``: reduce_where.py."""
+    NumPy 2's and PyTorch's name for it); ``where=``: reduce_where.py. Float16 is computed in float32, as torch
+    (NumPy's float16 sum of squares overflows past 65504: np.var of 70,000 float16 ones is inf, not 0)."""
     if ddof.__class__ is not int:
         ddof = number_arg(ddof, "var", "ddof")
     if correction.__class__ is not int and correction is not _NOVALUE:
@@ -163,7 +182,7 @@ def var(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE
     x = as_input(x, "var")
     full = axis is None or x.ndim == 0  # PyTorch's two backward formulas differ once ddof >= n (below)
     axes = normalize_axis(axis, x.ndim, "var")
-    out = np.var(x.data, axis=axes, ddof=ddof, keepdims=keepdims)
+    out = _in_f32(np.var, x.data, axis=axes, ddof=ddof, keepdims=keepdims)  # (np.var of float16 overflows)
     n = _count(x.shape, axes)
     vjp = _var_vjp(n, ddof, axes, keepdims, full)
     vjps = (lambda g, y, x: vjp(g, x),)
@@ -181,6 +200,8 @@ def _var_vjp(n, ddof, axes, keepdims, full):
     scale = 2.0 / dof if dof else math.inf
 
     def vjp(g, x):
+        if x.dtype is _F16:  # (in float32: 2 / dof is subnormal in float16 past 32768 elements, 0 past 3e7)
+            return vjp(g.astype(_F32), x.astype(_F32)).astype(_F16)
         centered = x - x.mean(axis=axes, keepdims=True)
         return unreduce(g, x.shape, axes, keepdims) * centered * scale
     return vjp
@@ -190,7 +211,7 @@ def _var_vjp(n, ddof, axes, keepdims, full):
 def std(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE):
     """Standard deviation over ``axis`` with ``ddof`` (0 by default, as NumPy; or ``correction``). Where the std
     is 0 (a constant slice) its gradient is 0, as in PyTorch and HIPS autograd (sqrt's derivative there is inf);
-    ``where=``: reduce_where.py."""
+    ``where=``: reduce_where.py. Float16 is computed in float32, as torch (np.std of float16 overflows as np.var)."""
     if ddof.__class__ is not int:
         ddof = number_arg(ddof, "std", "ddof")
     if correction.__class__ is not int and correction is not _NOVALUE:
@@ -206,7 +227,8 @@ def std(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE
     x = as_input(x, "std")
     full = axis is None or x.ndim == 0
     axes = normalize_axis(axis, x.ndim, "std")
-    out = _std_in_range(x.data, np.std(x.data, axis=axes, ddof=ddof, keepdims=keepdims), axes, ddof, keepdims)
+    out = _in_f32(lambda xd: _std_in_range(xd, np.std(xd, axis=axes, ddof=ddof, keepdims=keepdims), axes, ddof,
+                                           keepdims), x.data)
     var_vjp = _var_vjp(_count(x.shape, axes), ddof, axes, keepdims, full)
 
     def vjp(g, y, x):  # d std = d var / (2 std), and 0 where std == 0 (y is 1 there: no 0/0 to differentiate)
@@ -289,7 +311,8 @@ def logsumexp(x, axis=None, keepdims=False):
 
 @numpy_dtype_out
 def cumsum(x, axis=None):
-    """Cumulative sum along ``axis`` (the flattened tensor when None), as ``np.cumsum``."""
+    """Cumulative sum along ``axis`` (the flattened tensor when None), as ``np.cumsum``; float16 accumulates in
+    float32, as torch (NumPy's running float16 sum drifts: 7.4 for a sum of 70,000 normals that is 8.8)."""
     x = as_input(x, "cumsum")
     axis = zero_d_axis(axis, x.ndim)
     if axis is None:
@@ -300,9 +323,9 @@ def cumsum(x, axis=None):
         if r is not NotImplemented:
             return r
     ax = normalize_one_axis(axis, x.ndim, "cumsum")
-    out = np.cumsum(x.data, axis=ax)
+    out = _in_f32(np.cumsum, x.data, axis=ax)  # (float16 in float32, as torch: NumPy's running float16 sum drifts)
     return _make(out, "cumsum", (x,), (x.data,),
-                 (lambda g, y, x: np.flip(np.cumsum(np.flip(g, axis=ax), axis=ax), axis=ax),),
+                 (lambda g, y, x: np.flip(_in_f32(np.cumsum, np.flip(g, axis=ax), axis=ax), axis=ax),),
                  (lambda t, y, x: cumsum(t, ax),))  # linear
 
 

@@ -1,0 +1,104 @@
+"""float16 inputs: no silent overflow, underflow or lost gradient.
+
+Each check runs an npgrad op on float16 data and compares the value and gradient with float64 torch on the same
+(float16) numbers: the result must be float16 and within a few float16 ulps of the exact one. NumPy accumulates some
+float16 reductions in float16 (np.var's sum of squares, np.cumsum's running sum): they overflowed past 65504 or
+drifted where torch, which accumulates in float32, is right.
+"""
+import numpy as np
+import pytest
+import torch
+
+import npgrad as npg
+
+F16 = np.float16
+
+
+def _run(fn, tfn, arrays, seed_grad=None):
+    """npgrad's (value, grads) on float16 ``arrays`` and torch's float64 (value, grads) on the same numbers."""
+    xs = [npg.tensor(a, requires_grad=True) for a in arrays]
+    y = fn(*xs)
+    g = np.ones(y.shape, F16) if seed_grad is None else seed_grad.astype(F16)
+    y.backward(npg.tensor(g))
+    ts = [torch.tensor(a.astype(np.float64), requires_grad=True) for a in arrays]
+    yt = tfn(*ts)
+    yt.backward(torch.tensor(g.astype(np.float64)))
+    return (y.data, [np.asarray(x.grad) for x in xs]), (yt.detach().numpy(), [t.grad.numpy() for t in ts])
+
+
+def _check(fn, tfn, arrays, rtol=4e-3, grad_rtol=4e-3, seed_grad=None):
+    (y, grads), (yt, gts) = _run(fn, tfn, arrays, seed_grad)
+    assert y.dtype == F16 and all(g.dtype == F16 for g in grads)
+    assert np.all(np.isfinite(y)) and all(np.all(np.isfinite(g)) for g in grads)
+    np.testing.assert_allclose(y.astype(np.float64), yt, rtol=rtol, atol=rtol * np.abs(yt).max())
+    for g, gt in zip(grads, gts):
+        tiny = 6e-8   # float16's subnormal spacing: a gradient that small has no more digits
+        np.testing.assert_allclose(g.astype(np.float64), gt, rtol=grad_rtol,
+                                   atol=max(grad_rtol * np.abs(gt).max(), tiny))
+
+
+RNG = np.random.default_rng(16)
+N = 70_000   # > 65504, float16's largest finite number
+X = RNG.standard_normal(N).astype(F16)
+X2 = RNG.standard_normal((2, N)).astype(F16)
+W = (RNG.random(N) + 0.5).astype(F16)
+
+
+def test_mean_gradient_over_more_than_65504_elements_is_not_zero():
+    # the VJP divided by n cast to float16: inf, so the gradient was 0 everywhere (torch: 1 / n)
+    _check(lambda a: npg.mean(a), lambda a: a.mean(), [X])
+    _check(lambda a: npg.mean(a.reshape(2, N // 2), axis=1), lambda a: a.reshape(2, N // 2).mean(1), [X])
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_var_std_of_many_float16_numbers_do_not_overflow(name, ddof):
+    # np.var / np.std sum float16 squares in float16: inf for 70,000 ones (torch: 0), inf for normal data
+    fn = getattr(npg, name)
+    _check(lambda a: fn(a, ddof=ddof), lambda a: getattr(a, name)(correction=ddof), [X])
+    _check(lambda a: fn(a, axis=1, ddof=ddof), lambda a: getattr(a, name)(1, correction=ddof), [X2])
+    ones = np.ones(N, F16)
+    assert fn(npg.tensor(ones)).data == 0
+    small = (X * F16(0.01)).astype(F16)   # std < 0.25: NumPy's rescaling path, float16 sums of squares again
+    _check(lambda a: fn(a, ddof=ddof), lambda a: getattr(a, name)(correction=ddof), [small])
+
+
+def test_cumsum_of_float16_accumulates_as_torch():
+    # NumPy's running float16 sum drifted: its last element 7.38 where the sum is 8.81 (torch: 8.805)
+    _check(lambda a: npg.cumsum(a), lambda a: a.cumsum(0), [X[:20000]], rtol=2e-3, grad_rtol=2e-3)
+    seed = (RNG.standard_normal(N) * 0.01).astype(F16)   # (ones would sum to 70,000 in the gradient: inf)
+    (y, (g,)), (yt, (gt,)) = _run(lambda a: npg.cumsum(a), lambda a: a.cumsum(0), [X], seed_grad=seed)
+    for got, want in ((y, yt), (g, gt)):   # every element within one float16 ulp of the exact running sum
+        excess = np.abs(got.astype(np.float64) - want) - np.spacing(np.abs(got)).astype(np.float64)
+        assert excess.max() <= 1e-3   # (float32 accumulation error on top)
+    np.testing.assert_array_equal(y, torch.tensor(X).cumsum(0).numpy())   # torch float16 accumulates in float32
+
+
+@pytest.mark.parametrize("name", ["nanmean", "nanvar", "nanstd"])
+def test_nan_reductions_over_many_float16_numbers(name):
+    # a float16 count / sum of squares overflowed: nanmean gave 0, nanvar and nanstd NaN
+    x = X.copy()
+    x[::100] = np.nan   # (69,300 numbers left: a count past 65504)
+    keep = ~np.isnan(x)
+    tfn = {"nanmean": lambda a: a[keep].mean(), "nanvar": lambda a: a[keep].var(correction=0),
+           "nanstd": lambda a: a[keep].std(correction=0)}[name]
+    (y, (g,)), (yt, (gt,)) = _run(getattr(npg, name), tfn, [x])
+    assert y.dtype == F16 and g.dtype == F16
+    np.testing.assert_allclose(float(y), yt, rtol=4e-3, atol=1e-5)
+    np.testing.assert_allclose(g.astype(np.float64), gt, rtol=4e-3, atol=4e-3 * np.abs(gt).max())
+
+
+def test_weighted_average_over_many_float16_numbers():
+    # the float16 sum of the weights (~70,000) overflowed to inf: the average and its gradients were 0
+    _check(lambda a, w: npg.average(a, weights=w), lambda a, w: (a * w).sum() / w.sum(), [X, W])
+    with np.errstate(over="ignore"):   # (the sum of the weights cast back to float16)
+        avg, scl = npg.average(npg.tensor(X), weights=npg.tensor(W), returned=True)
+    assert avg.dtype == F16 and scl.dtype == F16 and np.isinf(scl.data)   # the sum itself is past 65504
+
+
+def test_cov_corrcoef_of_float16_over_many_observations():
+    # the diagonal was inf (a float16 sum of squares) and corrcoef NaN; torch's own float16 cov is inf there too,
+    # so the oracle is torch in float64
+    _check(lambda a: npg.cov(a), lambda a: torch.cov(a), [X2], seed_grad=np.array([[1, 0.5], [0.5, 2]]))
+    _check(lambda a: npg.corrcoef(a), lambda a: torch.corrcoef(a), [X2], seed_grad=np.array([[0, 1.], [1, 0]]),
+           grad_rtol=1e-2)
