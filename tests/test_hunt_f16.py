@@ -102,3 +102,61 @@ def test_cov_corrcoef_of_float16_over_many_observations():
     _check(lambda a: npg.cov(a), lambda a: torch.cov(a), [X2], seed_grad=np.array([[1, 0.5], [0.5, 2]]))
     _check(lambda a: npg.corrcoef(a), lambda a: torch.corrcoef(a), [X2], seed_grad=np.array([[0, 1.], [1, 0]]),
            grad_rtol=1e-2)
+
+
+def test_sum_along_a_strided_axis_and_broadcast_gradients_accumulate_in_float32():
+    # NumPy adds float16 rows one at a time in float16 outside its contiguous loop: 5% off over 70,000 rows, in
+    # npg.sum(axis=0) and in the engine's sum of a broadcast bias's gradient
+    x = RNG.standard_normal((N, 3)).astype(F16)
+    _check(lambda a: npg.sum(a, axis=0), lambda a: a.sum(0), [x])
+    _check(lambda a: npg.sum(a.T, axis=1), lambda a: a.T.sum(1), [x])
+    b = RNG.standard_normal(3).astype(F16)
+    seed = RNG.standard_normal((N, 3))
+    _check(lambda a, c: a + c, lambda a, c: a + c, [x, b], seed_grad=seed)
+
+
+@pytest.mark.parametrize("spec", ["ij->j", "ij,ij->j"])
+def test_einsum_of_float16_accumulates_in_float32(spec):
+    # np.einsum adds float16 in float16 ('ij->j' over 70,000 rows: 12 off a sum of 212)
+    x, y = RNG.standard_normal((N, 3)).astype(F16), RNG.standard_normal((N, 3)).astype(F16)
+    arrays = [x] if "," not in spec else [x, y]
+    _check(lambda *a: npg.einsum(spec, *a), lambda *a: torch.einsum(spec, *a), arrays)
+
+
+def test_batch_norm_over_many_rows_float16():
+    # the weight's gradient (an einsum over the rows) and the bias's (the engine's sum) were 1% and 8% off
+    import torch.nn.functional as TF
+    x = (RNG.standard_normal((N, 3)) * 3 + 5).astype(F16)
+    w, b = RNG.standard_normal(3).astype(F16), RNG.standard_normal(3).astype(F16)
+    seed = RNG.standard_normal((N, 3))
+    _check(lambda a, c, d: npg.nn.functional.batch_norm(a, None, None, c, d, training=True),
+           lambda a, c, d: TF.batch_norm(a, None, None, c, d, training=True), [x, w, b], seed_grad=seed)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+                                  "cross_entropy", "cross_entropy_smooth", "nll_loss", "kl_div"])
+def test_mean_losses_over_more_than_65504_elements(name):
+    # the mean divided by a float16 count (inf) or a float16 total: mse_loss NaN, the BCE gradients 0,
+    # cross_entropy / nll_loss NaN and gradient 0 (torch's float16 too), kl_div 'batchmean' NaN (torch's inf)
+    import torch.nn.functional as TF
+    NF = npg.nn.functional
+    if name in ("mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"):
+        a = (RNG.uniform(0.05, 0.95, N) if name == "binary_cross_entropy" else RNG.standard_normal(N)).astype(F16)
+        t = RNG.uniform(0, 1, N).astype(F16)
+        _check(getattr(NF, name), getattr(TF, name), [a, t], grad_rtol=1e-2)
+        return
+    logits = (RNG.standard_normal((N, 10)) * 3).astype(F16)
+    tgt = RNG.integers(0, 10, N)
+    if name == "kl_div":
+        lp = TF.log_softmax(torch.tensor(logits, dtype=torch.float32), -1).numpy().astype(F16)
+        q = TF.softmax(torch.tensor(logits[::-1].copy(), dtype=torch.float32), -1).numpy().astype(F16)
+        _check(lambda a: NF.kl_div(a, npg.tensor(q), reduction="batchmean"),
+               lambda a: TF.kl_div(a, torch.tensor(q.astype(np.float64)), reduction="batchmean"), [lp],
+               grad_rtol=1e-2)
+        return
+    kw = dict(label_smoothing=0.1) if name == "cross_entropy_smooth" else {}
+    fn = "nll_loss" if name == "nll_loss" else "cross_entropy"
+    x = TF.log_softmax(torch.tensor(logits, dtype=torch.float32), -1).numpy().astype(F16) if fn == "nll_loss" \
+        else logits
+    _check(lambda a: getattr(NF, fn)(a, npg.tensor(tgt), **kw), lambda a: getattr(TF, fn)(a, torch.tensor(tgt), **kw),
+           [x], grad_rtol=1e-2)

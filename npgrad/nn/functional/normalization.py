@@ -104,6 +104,9 @@ def _normalize(name, x, axes, eps, weight, bias):
             m = math.prod(np.shape(w))
             if m == 0:  # (an empty normalized shape: an empty gradient)
                 return np.zeros(np.shape(w), np.result_type(g, xh))
+            if g.dtype == np.float16:   # (np.einsum adds float16 in float16: 1% off over 70,000 rows; torch: float32)
+                return np.einsum("ij,ij->j", g.reshape(-1, m), xh.reshape(-1, m),
+                                 dtype=np.float32).astype(np.float16).reshape(np.shape(w))
             return np.einsum("ij,ij->j", g.reshape(-1, m), xh.reshape(-1, m)).reshape(np.shape(w))
         return g * xh
 
