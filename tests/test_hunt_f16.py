@@ -160,3 +160,45 @@ def test_mean_losses_over_more_than_65504_elements(name):
         else logits
     _check(lambda a: getattr(NF, fn)(a, npg.tensor(tgt), **kw), lambda a: getattr(TF, fn)(a, torch.tensor(tgt), **kw),
            [x], grad_rtol=1e-2)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam"])
+def test_optimizer_eps_that_is_zero_in_float16_warns_and_steps_as_torch(name):
+    # eps=1e-8 (1e-10 for Adagrad) is 0 in float16: a zero or tiny gradient makes the update 0/0 or x/0. torch
+    # computes the same NaN silently; npgrad matches its numbers and warns at the parameter's first step
+    p0 = RNG.standard_normal(6).astype(F16)
+    grads = [(RNG.standard_normal(6) * [1, 1e-4, 1e-7, 0, 100, 1]).astype(F16) for _ in range(4)]
+    p, tp = npg.tensor(p0.copy()), torch.nn.Parameter(torch.tensor(p0.copy()))
+    opt, topt = getattr(npg.optim, name)([p], lr=1e-2), getattr(torch.optim, name)([tp], lr=1e-2)
+    for i, g in enumerate(grads):
+        p.grad, tp.grad = g.copy(), torch.tensor(g.copy())
+        with np.errstate(all="ignore"):
+            if i == 0:
+                with pytest.warns(RuntimeWarning, match=rf"^{name}: eps=1e-\d+ is 0 in float16.*shape \(6,\)"):
+                    opt.step()
+            else:
+                opt.step()
+        topt.step()
+    assert p.data.dtype == F16
+    np.testing.assert_allclose(p.data.astype(np.float64), tp.detach().numpy().astype(np.float64), rtol=2e-3,
+                               atol=2e-3, equal_nan=True)
+    for k, v in opt.state[p].items():   # the state in the parameter's dtype, as torch's
+        if isinstance(v, np.ndarray) and v.ndim:
+            assert v.dtype == F16 and topt.state[tp][k].dtype == torch.float16
+
+
+def test_optimizer_eps_representable_in_float16_does_not_warn():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for make in (lambda q: npg.optim.Adam([q], eps=1e-4), lambda q: npg.optim.Adadelta([q]),
+                     lambda q: npg.optim.SGD([q], lr=0.1, momentum=0.9)):
+            q = npg.tensor(np.ones(3, F16))
+            opt = make(q)
+            q.grad = np.full(3, 0.5, F16)
+            opt.step()
+            assert q.data.dtype == F16 and np.all(np.isfinite(q.data)) and np.all(q.data < 1)
+        q = npg.tensor(np.ones(3, np.float32))   # float32 parameters: eps=1e-8 is fine
+        opt = npg.optim.Adam([q])
+        q.grad = np.zeros(3, np.float32)
+        opt.step()
