@@ -202,3 +202,16 @@ def test_optimizer_eps_representable_in_float16_does_not_warn():
         opt = npg.optim.Adam([q])
         q.grad = np.zeros(3, np.float32)
         opt.step()
+
+
+@pytest.mark.parametrize("name", ["avg_pool2d", "adaptive_avg_pool2d", "lp_pool2d"])
+def test_pooling_over_a_window_of_more_than_65504_elements(name):
+    # avg_pool's divisor (90,000) cast to float16 was inf: the average and its gradient 0; lp_pool's window sum of
+    # squares overflowed (torch's float16 too: the oracle is torch in float64)
+    import torch.nn.functional as TF
+    NF = npg.nn.functional
+    img = RNG.standard_normal((1, 2, 300, 300)).astype(F16)
+    args = {"avg_pool2d": (300,), "adaptive_avg_pool2d": (1,), "lp_pool2d": (2, 300)}[name]
+    _check(lambda a: getattr(NF, name)(a, *args), lambda a: getattr(TF, name)(a, *args), [img], grad_rtol=1e-2)
+    small = RNG.standard_normal((2, 3, 9, 9)).astype(F16)   # small windows: as before
+    _check(lambda a: NF.avg_pool2d(a, 3, 2, 1), lambda a: TF.avg_pool2d(a, 3, 2, 1), [small])
