@@ -227,3 +227,25 @@ def test_prod_and_cumprod_of_float16_against_float64():
     _check(lambda a: npg.prod(a, axis=0), lambda a: a.prod(0), [x2])
     x3 = np.exp(RNG.standard_normal(3000) * 0.01).astype(F16)
     _check(lambda a: npg.cumprod(a), lambda a: a.cumprod(0), [x3], seed_grad=RNG.standard_normal(3000))
+
+
+@pytest.mark.parametrize("name", ["mean", "var", "std"])
+def test_masked_mean_var_std_over_more_than_65504_elements(name):
+    # where=: the float16 count of the mask's elements was inf: mean 0, var and std NaN
+    mask = RNG.random(N) > 0.01
+    tname = {"mean": "mean", "var": "var", "std": "std"}[name]
+    kw = {} if name == "mean" else dict(correction=0)
+    _check(lambda a: getattr(npg, name)(a, where=mask),
+           lambda a: getattr(a[torch.tensor(mask)], tname)(**kw), [X])
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_class_losses_with_extra_dims_over_more_than_65504_elements(fn):
+    # (N, C, d) inputs: the target count (the mean's denominator) is summed over every axis in float32
+    import torch.nn.functional as TF
+    x = RNG.standard_normal((1, 3, N)).astype(F16)
+    if fn == "nll_loss":
+        x = TF.log_softmax(torch.tensor(x, dtype=torch.float32), 1).numpy().astype(F16)
+    tgt = RNG.integers(0, 3, (1, N))
+    _check(lambda a: getattr(npg.nn.functional, fn)(a, npg.tensor(tgt)),
+           lambda a: getattr(TF, fn)(a, torch.tensor(tgt)), [x], grad_rtol=1e-2)

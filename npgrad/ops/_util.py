@@ -260,10 +260,10 @@ def number_arg(value, name, arg):
 _F16 = np.dtype(np.float16)
 
 
-def acc_sum(a, **kw):
-    """``a.sum(**kw)`` for a mean's numerator or denominator: float16 is accumulated and returned in float32, as torch
+def acc_sum(a, axis=None):
+    """``a.sum(axis)`` for a mean's numerator or denominator: float16 is accumulated and returned in float32, as torch
     accumulates (a float16 total overflows past 65504 where the mean is finite); other dtypes as ``a.sum``."""
-    return np.add.reduce(a, dtype=np.float32, **kw) if a.dtype == _F16 else a.sum(**kw)
+    return np.add.reduce(a, axis=axis, dtype=np.float32) if a.dtype == _F16 else a.sum(axis=axis)
 
 
 def div_count(v, n):
