@@ -249,3 +249,15 @@ def test_class_losses_with_extra_dims_over_more_than_65504_elements(fn):
     tgt = RNG.integers(0, 3, (1, N))
     _check(lambda a: getattr(npg.nn.functional, fn)(a, npg.tensor(tgt)),
            lambda a: getattr(TF, fn)(a, torch.tensor(tgt)), [x], grad_rtol=1e-2)
+
+
+@pytest.mark.parametrize("name", ["tile", "repeat"])
+def test_tile_repeat_gradients_sum_copies_in_float32(name):
+    # the VJP summed the copies along a strided axis in float16: tile's gradient over 14,000 copies was 2.5% off
+    x = RNG.standard_normal((5, 2)).astype(F16)
+    seed = RNG.standard_normal((N, 2))
+    if name == "tile":
+        _check(lambda a: npg.tile(a, (N // 5, 1)), lambda a: a.repeat(N // 5, 1), [x], seed_grad=seed)
+    else:
+        _check(lambda a: npg.repeat(a, N // 5, axis=0), lambda a: a.repeat_interleave(N // 5, 0), [x],
+               seed_grad=seed)

@@ -272,3 +272,12 @@ def div_count(v, n):
     if v.dtype == _F16:
         return (v.astype(np.float32) / n).astype(_F16)
     return v / n
+
+
+def grad_sum(g, axis, keepdims=False):
+    """``g.sum(axis)`` in a VJP: a float16 array is summed in float32 and cast back, as torch (NumPy adds float16 in
+    float16 along a strided axis: tile's gradient over 14,000 copies was 2.5% off); a Tensor ``g`` (create_graph)
+    through ``sum``."""
+    if g.dtype == _F16 and isinstance(g, np.ndarray):
+        return np.add.reduce(g, axis=axis, dtype=np.float32, keepdims=keepdims).astype(_F16)
+    return g.sum(axis=axis, keepdims=keepdims)
