@@ -291,7 +291,15 @@ def _contract(spec, *operands, optimize="greedy"):
         if len(_path_cache) > 512:
             _path_cache.clear()
         _path_cache[key] = path
-    return np.einsum(spec, *operands, optimize=path)
+    return _np_einsum(spec, operands, path)
+
+
+def _np_einsum(spec, datas, optimize):
+    """``np.einsum``; float16 operands contract in float32 and the result is cast back, as torch accumulates (NumPy's
+    float16 einsum adds in float16: ``'ij->j'`` over 70,000 rows was 6% off)."""
+    if np.result_type(*datas) == np.float16:
+        return np.einsum(spec, *(np.asarray(d, np.float32) for d in datas), optimize=optimize).astype(np.float16)
+    return np.einsum(spec, *datas, optimize=optimize)
 
 
 def _einsum_vjp(k, inputs, output, sizes):
@@ -357,7 +365,7 @@ def einsum(subscripts, *operands, optimize="greedy"):
     spec = ",".join("".join(t) for t in inputs) + "->" + "".join(output)
     try:
         if explicit_path or not optimize:
-            out = np.einsum(spec, *datas, optimize=optimize)
+            out = _np_einsum(spec, datas, optimize)
         else:
             out = _contract(spec, *datas, optimize=optimize)
     except ValueError as e:

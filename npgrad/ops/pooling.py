@@ -270,22 +270,25 @@ def _window_sum_raw(xd, geom, div):
     K, s, d, lo, out, L = geom
     xp = _padded(xd, lo, _span(out, K, s, d))
     slices = _gather_slices(K, out, s, d)
-    acc = np.array(xp[(Ellipsis,) + slices[0]], copy=True)
+    half = xd.dtype == np.float16   # (float16 in float32, as torch: a float16 divisor past 65504 is inf: 0)
+    acc = np.array(xp[(Ellipsis,) + slices[0]], dtype=np.float32 if half else None, copy=True)
     for sl in slices[1:]:
         acc += xp[(Ellipsis,) + sl]
     acc /= div if np.ndim(div) == 0 else div.astype(acc.dtype)
-    return acc
+    return acc.astype(np.float16) if half else acc
 
 
 def _window_sum_t_raw(gd, geom, div):
     K, s, d, lo, out, L = geom
-    gd = gd / (div if np.ndim(div) == 0 else div.astype(gd.dtype))
+    half = gd.dtype == np.float16   # (in float32, as the forward: g / 90000 was g / inf = 0)
+    gd = (gd.astype(np.float32) if half else gd) / (div if np.ndim(div) == 0 else div.astype(np.float32 if half
+                                                                                              else gd.dtype))
     buf = np.zeros(gd.shape[:2] + tuple(L), dtype=gd.dtype)
     for sl in _scatter_slices(K, L, out, s, d, lo):
         if sl is not None:
             dst, src = sl
             buf[(Ellipsis,) + dst] += gd[(Ellipsis,) + src]
-    return buf
+    return buf.astype(np.float16) if half else buf
 
 
 _window_sum_any, _window_sum_t_any = _linear_pair("avg_pool", _window_sum_raw,

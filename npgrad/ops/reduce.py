@@ -14,11 +14,13 @@ from ._util import (as_input, batching_rule, named_error, normalize_axis, normal
 
 _tm = importlib.import_module("..tensor", __package__)
 _NOVALUE = np._NoValue
+_F16 = np.dtype(np.float16)
 _add_reduce = np.add.reduce
 
 
 def sum(x, axis=None, keepdims=False, dtype=None, *, where=True, initial=_NOVALUE):
-    """Sum over ``axis`` (all axes by default), as ``np.sum`` (``where=``, ``initial=``: reduce_where.py)."""
+    """Sum over ``axis`` (all axes by default), as ``np.sum`` (``where=``, ``initial=``: reduce_where.py); float16
+    accumulates in float32, as torch (NumPy's float16 sum along a strided axis drifts)."""
     if where is not True or initial is not _NOVALUE:
         return masked("sum", "sum", sum, x, where, initial, dict(axis=axis, keepdims=keepdims, dtype=dtype))
     if isinstance(keepdims, (type, np.dtype, str)):
@@ -31,8 +33,12 @@ def sum(x, axis=None, keepdims=False, dtype=None, *, where=True, initial=_NOVALU
             return r
     x = as_input(x, "sum")
     axes = normalize_axis(zero_d_axis(axis, x.ndim), x.ndim, "sum")
-    out = _add_reduce(x.data, axis=axes, dtype=dtype, keepdims=keepdims)  # (np.sum's own work, without its ~1 us
-    #                                                                      of Python dispatch)
+    xd = x.data
+    if dtype is None and xd.dtype is _F16:  # float16 accumulated in float32, as torch: NumPy adds float16 rows in
+        out = _add_reduce(xd, axis=axes, dtype=_F32, keepdims=keepdims).astype(_F16)   # float16 (5% off past 1e4)
+    else:
+        out = _add_reduce(xd, axis=axes, dtype=dtype, keepdims=keepdims)  # (np.sum's own work, without its ~1 us
+    #                                                                        of Python dispatch)
     return _make(out, "sum", (x,), (x.data,),
                  (lambda g, y, x: unreduce(g, x.shape, axes, keepdims),),
                  (lambda t, y, x: sum(t, axes, keepdims),))  # linear
@@ -56,8 +62,25 @@ def mean(x, axis=None, keepdims=False, *, where=True):
     else:  # (float16 summed in float32, integers in float64, and the empty mean's warning: NumPy's own)
         out = np.mean(xd, axis=axes, keepdims=keepdims)
     return _make(out, "mean", (x,), (x.data,),
-                 (lambda g, y, x: unreduce(g / n if n else g, x.shape, axes, keepdims),),
+                 (lambda g, y, x: unreduce(_div_count(g, n), x.shape, axes, keepdims),),
                  (lambda t, y, x: mean(t, axes, keepdims),))  # linear
+
+
+def _div_count(g, n):
+    """``g / n`` for the mean's VJP; float16 divides in float32 (n > 65504 is inf in float16: the gradient was 0)."""
+    if not n:
+        return g
+    if g.dtype is _F16:
+        return (g.astype(_F32) / n).astype(_F16)
+    return g / n
+
+
+def _in_f32(fn, xd, **kw):
+    """``fn(xd, **kw)`` computed in float32 and cast back when ``xd`` is float16 (NumPy accumulates float16 sums
+    of squares and running sums in float16: they overflow past 65504 or drift; torch accumulates in float32)."""
+    if xd.dtype is _F16:
+        return np.asarray(fn(xd.astype(_F32), **kw)).astype(_F16)
+    return fn(xd, **kw)
 
 
 def _weighted_sum_jvp(vjp, axes, keepdims):
@@ -111,7 +134,7 @@ min = amin = _extreme("min", np.minimum.reduce)
 @numpy_dtype_out
 def prod(x, axis=None, keepdims=False, *, where=True, initial=_NOVALUE):
     """Product over ``axis``; its gradient is exact when the input holds zeros (``where=``, ``initial=``:
-    reduce_where.py)."""
+    reduce_where.py). Float16 is computed in float32 and cast back."""
     if where is not True or initial is not _NOVALUE:
         return masked("prod", "prod", prod, x, where, initial, dict(axis=axis, keepdims=keepdims))
     if _tm._VMAP:
@@ -121,13 +144,15 @@ def prod(x, axis=None, keepdims=False, *, where=True, initial=_NOVALUE):
             return r
     x = as_input(x, "prod")
     axes = normalize_axis(zero_d_axis(axis, x.ndim), x.ndim, "prod")
-    out = np.prod(x.data, axis=axes, keepdims=keepdims)
-
+    out = _in_f32(np.prod, x.data, axis=axes, keepdims=keepdims)  # (float16: NumPy's product along a strided axis
+    #                                                                 drifts in float16; 4.3 for 6.0 over 35,000)
     n = _count(x.shape, axes)
 
     def vjp(g, y, x):
         # d prod / d x_i = product of all the other elements: an exclusive cumulative product
         # from each side, so zeros need no division.
+        if x.dtype is _F16:   # (in float32: float16 cumulative products drift, the gradient was 60% off)
+            return vjp(g.astype(_F32), y, x.astype(_F32)).astype(_F16)
         if n == 0:  # an empty product: nothing to differentiate
             return np.zeros(x.shape, dtype=g.dtype)
         moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0))) if axes else x
@@ -147,7 +172,8 @@ def prod(x, axis=None, keepdims=False, *, where=True, initial=_NOVALUE):
 @numpy_dtype_out
 def var(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE):
     """Variance over ``axis`` with ``ddof`` (0 by default, as NumPy; PyTorch's default is 1; ``correction`` is
-    NumPy 2's and PyTorch's name for it); ``where=``: reduce_where.py."""
+    NumPy 2's and PyTorch's name for it); ``where=``: reduce_where.py. Float16 is computed in float32, as torch
+    (NumPy's float16 sum of squares overflows past 65504: np.var of 70,000 float16 ones is inf, not 0)."""
     if ddof.__class__ is not int:
         ddof = number_arg(ddof, "var", "ddof")
     if correction.__class__ is not int and correction is not _NOVALUE:
@@ -163,7 +189,7 @@ def var(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE
     x = as_input(x, "var")
     full = axis is None or x.ndim == 0  # PyTorch's two backward formulas differ once ddof >= n (below)
     axes = normalize_axis(axis, x.ndim, "var")
-    out = np.var(x.data, axis=axes, ddof=ddof, keepdims=keepdims)
+    out = _in_f32(np.var, x.data, axis=axes, ddof=ddof, keepdims=keepdims)  # (np.var of float16 overflows)
     n = _count(x.shape, axes)
     vjp = _var_vjp(n, ddof, axes, keepdims, full)
     vjps = (lambda g, y, x: vjp(g, x),)
@@ -181,6 +207,8 @@ def _var_vjp(n, ddof, axes, keepdims, full):
     scale = 2.0 / dof if dof else math.inf
 
     def vjp(g, x):
+        if x.dtype is _F16:  # (in float32: 2 / dof is subnormal in float16 past 32768 elements, 0 past 3e7)
+            return vjp(g.astype(_F32), x.astype(_F32)).astype(_F16)
         centered = x - x.mean(axis=axes, keepdims=True)
         return unreduce(g, x.shape, axes, keepdims) * centered * scale
     return vjp
@@ -190,7 +218,7 @@ def _var_vjp(n, ddof, axes, keepdims, full):
 def std(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE):
     """Standard deviation over ``axis`` with ``ddof`` (0 by default, as NumPy; or ``correction``). Where the std
     is 0 (a constant slice) its gradient is 0, as in PyTorch and HIPS autograd (sqrt's derivative there is inf);
-    ``where=``: reduce_where.py."""
+    ``where=``: reduce_where.py. Float16 is computed in float32, as torch (np.std of float16 overflows as np.var)."""
     if ddof.__class__ is not int:
         ddof = number_arg(ddof, "std", "ddof")
     if correction.__class__ is not int and correction is not _NOVALUE:
@@ -206,7 +234,8 @@ def std(x, axis=None, ddof=0, keepdims=False, *, where=True, correction=_NOVALUE
     x = as_input(x, "std")
     full = axis is None or x.ndim == 0
     axes = normalize_axis(axis, x.ndim, "std")
-    out = _std_in_range(x.data, np.std(x.data, axis=axes, ddof=ddof, keepdims=keepdims), axes, ddof, keepdims)
+    out = _in_f32(lambda xd: _std_in_range(xd, np.std(xd, axis=axes, ddof=ddof, keepdims=keepdims), axes, ddof,
+                                           keepdims), x.data)
     var_vjp = _var_vjp(_count(x.shape, axes), ddof, axes, keepdims, full)
 
     def vjp(g, y, x):  # d std = d var / (2 std), and 0 where std == 0 (y is 1 there: no 0/0 to differentiate)
@@ -289,7 +318,8 @@ def logsumexp(x, axis=None, keepdims=False):
 
 @numpy_dtype_out
 def cumsum(x, axis=None):
-    """Cumulative sum along ``axis`` (the flattened tensor when None), as ``np.cumsum``."""
+    """Cumulative sum along ``axis`` (the flattened tensor when None), as ``np.cumsum``; float16 accumulates in
+    float32, as torch (NumPy's running float16 sum drifts: 7.4 for a sum of 70,000 normals that is 8.8)."""
     x = as_input(x, "cumsum")
     axis = zero_d_axis(axis, x.ndim)
     if axis is None:
@@ -300,15 +330,16 @@ def cumsum(x, axis=None):
         if r is not NotImplemented:
             return r
     ax = normalize_one_axis(axis, x.ndim, "cumsum")
-    out = np.cumsum(x.data, axis=ax)
+    out = _in_f32(np.cumsum, x.data, axis=ax)  # (float16 in float32, as torch: NumPy's running float16 sum drifts)
     return _make(out, "cumsum", (x,), (x.data,),
-                 (lambda g, y, x: np.flip(np.cumsum(np.flip(g, axis=ax), axis=ax), axis=ax),),
+                 (lambda g, y, x: np.flip(_in_f32(np.cumsum, np.flip(g, axis=ax), axis=ax), axis=ax),),
                  (lambda t, y, x: cumsum(t, ax),))  # linear
 
 
 @numpy_dtype_out
 def cumprod(x, axis=None):
-    """Cumulative product along ``axis`` (the flattened tensor when None), as ``np.cumprod``."""
+    """Cumulative product along ``axis`` (the flattened tensor when None), as ``np.cumprod``; float16 is computed in
+    float32 and cast back, as torch accumulates."""
     x = as_input(x, "cumprod")
     axis = zero_d_axis(axis, x.ndim)
     if axis is None:
@@ -319,9 +350,11 @@ def cumprod(x, axis=None):
         if r is not NotImplemented:
             return r
     ax = normalize_one_axis(axis, x.ndim, "cumprod")
-    out = np.cumprod(x.data, axis=ax)
+    out = _in_f32(np.cumprod, x.data, axis=ax)  # (float16 accumulated in float32, as torch)
 
     def vjp(g, y, x):
+        if x.dtype is _F16:   # (in float32: the float16 partial products drift, 3% off over 3,000 elements)
+            return vjp(g.astype(_F32), y, x.astype(_F32)).astype(_F16)
         # sum_{j >= i} g_j * prod_{k <= j, k != i} x_k, built without dividing by x (zeros allowed):
         # move the axis last, form the (n, n) matrix of partial products with x_i replaced by 1.
         xm = np.moveaxis(x, ax, -1)

@@ -94,6 +94,9 @@ def masked(name, kind, fn, x, where, initial, a):
         x = x.astype(dtype)
     elif x.dtype.kind not in "fc":
         x = x.astype(np.float64)
+    half = x.dtype == np.float16   # (in float32 and cast back, as torch: float16's count and sums overflow past 65504)
+    if half:
+        x = x.astype(np.float32)
     real = np.finfo(x.dtype).dtype
     if ignore_nan and x.dtype.kind in "fc":
         if _VMAP():
@@ -104,7 +107,8 @@ def masked(name, kind, fn, x, where, initial, a):
         xm = _where(mask, x, np.zeros((), x.dtype))
         mean = xm.sum(axis=axes, keepdims=True) / n
         if kind == "mean":
-            return mean if keepdims else mean.reshape(np.sum(n, axis=axes).shape)
+            out = mean if keepdims else mean.reshape(np.sum(n, axis=axes).shape)
+            return out.astype(np.float16) if half else out
         ddof = a.get("ddof", 0)
         d = _where(mask, x - mean, np.zeros((), x.dtype))
         sq = d * d if x.dtype.kind != "c" else (d * d.conj()).real
@@ -116,7 +120,8 @@ def masked(name, kind, fn, x, where, initial, a):
         if kind == "std":  # (a zero gradient where the std is 0, as npgrad's std)
             zero = out.data == 0
             out = sqrt(_where(zero, np.ones((), out.dtype), out)) * (~zero).astype(out.dtype)
-    return out if keepdims else out.reshape(np.sum(n, axis=axes).shape)
+    out = out if keepdims else out.reshape(np.sum(n, axis=axes).shape)
+    return out.astype(np.float16) if half else out
 
 
 def with_where_initial(fn, name, kind):

@@ -12,8 +12,8 @@ from ..autograd.engine import cast_grad
 from ..tensor import Tensor, _make, _wrap
 from . import inplace
 from .elementwise import where
-from ._util import (as_input, batching_rule, cast_all, check_fits, normalize_axis, normalize_one_axis, refuse_out,
-                    zero_d_axis)
+from ._util import (as_input, batching_rule, cast_all, check_fits, grad_sum, normalize_axis, normalize_one_axis,
+                    refuse_out, zero_d_axis)
 
 _tm = __import__("importlib").import_module("..tensor", __package__)  # the module (vmap flag)
 
@@ -356,7 +356,7 @@ def repeat(x, repeats, axis=None):
 
         def vjp(g, y, x):  # sum each run of r copies
             shape = x.shape[:ax] + (x.shape[ax], r) + x.shape[ax + 1:]
-            return g.reshape(shape).sum(axis=ax + 1)
+            return grad_sum(g.reshape(shape), ax + 1)
     else:
         total = int(reps.sum())
         rmax = int(reps.max()) if reps.size else 0
@@ -369,7 +369,7 @@ def repeat(x, repeats, axis=None):
         def vjp(g, y, x):  # gather each run into a padded (n, rmax) block, mask, sum: exact, and differentiable
             if total == 0:
                 return np.zeros(x.shape, dtype=g.dtype)
-            return np.where(valid, g[key], 0).sum(axis=ax + 1)
+            return grad_sum(np.where(valid, g[key], 0), ax + 1)
     return _make(out, "repeat", (x,), (x.data,), (vjp,), (lambda t, y, x: repeat(t, repeats, ax),))
 
 
@@ -387,7 +387,7 @@ def tile(x, reps):
 
     def vjp(g, y, x):  # view the output as (r0, n0, r1, n1, ...) and sum the r axes
         split_shape = tuple(v for pair in zip(reps, shape) for v in pair)
-        return g.reshape(split_shape).sum(axis=tuple(range(0, 2 * nd, 2))).reshape(x.shape)
+        return grad_sum(g.reshape(split_shape), tuple(range(0, 2 * nd, 2))).reshape(x.shape)
     return _make(out, "tile", (x,), (x.data,), (vjp,), (lambda t, y, x: tile(t, reps),))
 
 

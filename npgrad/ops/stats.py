@@ -24,13 +24,34 @@ def _float(x):
     return x.astype(np.float64) if x.dtype.kind in "biu" else x
 
 
+_F16 = np.dtype(np.float16)
+
+
+def _wide(x):
+    """``_float(x)``, with float16 computed in float32, as torch's reductions: a float16 count, sum of weights or
+    sum of squares overflows past 65504 (nanmean of 70,000 float16 numbers was 0, nanvar NaN, cov's diagonal inf)."""
+    return x.astype(np.float32) if x.dtype == _F16 else _float(x)
+
+
+def _narrow(r, half):
+    """A result computed by ``_wide`` in float32, cast back to float16 when the inputs were."""
+    return r.astype(_F16) if half and r.dtype != _F16 else r
+
+
 # ------------------------------------------------------------------------------ averages
 @batching_rule("average")
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """Weighted average over ``axis``, as ``np.average``; ``weights`` have ``a``'s shape, or its shape
     along ``axis`` (an int or a tuple, as NumPy 2). With ``returned=True``, also the sum of the weights. Differentiable in
-    ``a`` and in tensor weights."""
-    a = _float(as_input(a, "average"))
+    ``a`` and in tensor weights; float16 is computed in float32 (a float16 sum of weights overflows past 65504)."""
+    a = as_input(a, "average")
+    if weights is not None and a.dtype == _F16:
+        w = as_input(weights, "average")
+        if w.dtype == _F16 or w.dtype.kind in "biu":
+            r = average(a.astype(np.float32), axis, w.astype(np.float32) if w.dtype == _F16 else w, returned,
+                        keepdims=keepdims)
+            return tuple(_narrow(t, True) for t in r) if returned else _narrow(r, True)
+    a = _float(a)
     axes = normalize_axis(axis, a.ndim, "average")
     if weights is None:
         avg = a.mean(axis=axes, keepdims=keepdims)
@@ -71,15 +92,18 @@ def _rows(x, rowvar, dtype, name, is_y=False):
         raise ValueError(f"{name}: {'y' if is_y else 'm'} has more than 2 dimensions (shape {x.shape})")
     flip = not rowvar and (x.ndim != 1 if not is_y else x.ndim == 2 and x.shape[0] != 1)
     x = reshape(x, (1,) * (2 - x.ndim) + x.shape) if x.ndim < 2 else x
-    x = x.astype(dtype) if dtype is not None else _float(x)
+    x = x.astype(dtype) if dtype is not None else _wide(x)
     return transpose(x) if flip else x
 
 
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
     """Covariance matrix of the variables in the rows (columns if ``rowvar=False``) of ``m`` (and
-    ``y``), with optional frequency and analytic weights, as ``np.cov``; differentiable."""
+    ``y``), with optional frequency and analytic weights, as ``np.cov``; differentiable. Float16 data gives float16,
+    as torch.cov (NumPy's is float64), computed in float32 (torch's own float16 diagonal overflows to inf)."""
     if ddof is not None and ddof != int(ddof):
         raise ValueError("cov: ddof must be integer")
+    half = dtype is None and np.dtype(getattr(m, "dtype", None) or np.asarray(m).dtype) == _F16 and (
+        y is None or np.dtype(getattr(y, "dtype", None) or np.asarray(y).dtype) == _F16)
     X = _rows(m, rowvar, dtype, "cov")
     if X.shape[0] == 0:
         return _wrap(np.zeros((0, 0), dtype=X.dtype))
@@ -118,7 +142,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     c = Xc @ transpose(conj(Xw))   # (conj: complex data, as NumPy; the operator: no import of the contraction module, which may move)
     with np.errstate(divide="ignore", invalid="ignore"):
         c = c * (1.0 / fact) if not isinstance(fact, Tensor) else c / fact
-    return squeeze(c)
+    return _narrow(squeeze(c), half)
 
 
 def corrcoef(x, y=None, rowvar=True, *, dtype=None):
@@ -160,23 +184,26 @@ def _count(mask, axis, keepdims, dtype):
 
 @batching_rule("axis_all")
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
-    """Mean ignoring NaNs (NaN for an all-NaN slice), as ``np.nanmean``; differentiable."""
+    """Mean ignoring NaNs (NaN for an all-NaN slice), as ``np.nanmean``; differentiable; float16 is computed in
+    float32 (its count overflows past 65504)."""
     refuse_out("nanmean", out)
     axis = zero_d_axis(axis, np.ndim(getattr(a, "data", a)))  # (NumPy's: axis 0 or -1 of a 0-d input)
     r = integer_dtype_moment("nanmean", a, dtype, axis=axis, keepdims=keepdims)
     if r is not None:
         return r
     a = cast_for("nanmean", a, dtype)
-    filled, mask = _filled(_float(as_input(a, "nanmean")), 0.0, "nanmean")
+    a = as_input(a, "nanmean")
+    filled, mask = _filled(_wide(a), 0.0, "nanmean")
     axes = normalize_axis(axis, filled.ndim, "nanmean")
     cnt = _count(mask, axes, keepdims, filled.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _sum(filled, axis=axes, keepdims=keepdims) / cnt
+        return _narrow(_sum(filled, axis=axes, keepdims=keepdims) / cnt, a.dtype == _F16)
 
 
 @batching_rule("axis_all")
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    """Variance ignoring NaNs, with ``ddof``, as ``np.nanvar``; differentiable."""
+    """Variance ignoring NaNs, with ``ddof``, as ``np.nanvar``; differentiable; float16 is computed in float32 (its
+    count and sum of squares overflow past 65504)."""
     refuse_out("nanvar", out)
     axis = zero_d_axis(axis, np.ndim(getattr(a, "data", a)))  # (NumPy's: axis 0 or -1 of a 0-d input)
     r = integer_dtype_moment("nanvar", a, dtype, axis=axis, ddof=ddof, keepdims=keepdims)
@@ -184,7 +211,9 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
         return r
     a = cast_for("nanvar", a, dtype)
     inexact = np.asarray(getattr(a, "data", a)).dtype.kind in "fc"
-    a = _float(as_input(a, "nanvar"))
+    a = as_input(a, "nanvar")
+    half = a.dtype == _F16
+    a = _wide(a)
     axes = normalize_axis(axis, a.ndim, "nanvar")
     filled, mask = _filled(a, 0.0, "nanvar")
     cnt = _count(mask, axes, True, a.dtype)
@@ -197,7 +226,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
         if np.any(dof <= 0) and inexact:  # NumPy: NaN where the degrees of freedom are <= 0 (ints: np.var's inf)
             warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=2)
             var = where(dof <= 0, np.nan, var)
-    return var if keepdims else squeeze(var, axis=axes) if axes else var
+    return _narrow(var if keepdims else squeeze(var, axis=axes) if axes else var, half)
 
 
 @batching_rule("axis_all")

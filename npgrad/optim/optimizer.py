@@ -20,6 +20,8 @@ import functools
 from collections import OrderedDict
 from itertools import chain
 
+import warnings
+
 import numpy as np
 
 from ..autograd import versions as _versions
@@ -44,6 +46,22 @@ def check_impl_flags(name, foreach=None, fused=None, differentiable=False):
         raise NotImplementedError(f"{name}(differentiable=True) is not supported: npgrad's optimizer steps update "
                                   f"the parameters in place, outside the autograd graph, so one cannot "
                                   f"differentiate through {name}.step()")
+
+
+_F16 = np.dtype(np.float16)
+
+
+def _warn_f16_eps(name, group, p, stacklevel):
+    """Warn, at a float16 parameter's first step, when the group's ``eps`` is 0 in float16 (Adam's default 1e-8 is:
+    float16's smallest subnormal is 6e-8). The update then divides by ``sqrt(v) + 0``: NaN or inf where a gradient is
+    0 or below ~1e-4 (its square is 0 in float16). PyTorch computes the same NaN silently; npgrad keeps its values
+    and says so."""
+    eps = group.get("eps")
+    if isinstance(eps, (int, float)) and eps > 0 and np.float16(eps) == 0:
+        warnings.warn(f"{name}: eps={eps} is 0 in float16, the dtype of a parameter of shape {p.data.shape}: where "
+                      f"its gradient is 0 or below ~1e-4 the update divides by 0 (NaN or inf parameters, as in "
+                      f"PyTorch); pass eps >= 6e-8 (float16's smallest subnormal; 1e-4 is common) or keep the "
+                      f"parameters in float32", RuntimeWarning, stacklevel=stacklevel)
 
 
 _global_optimizer_pre_hooks = OrderedDict()
@@ -218,7 +236,10 @@ class Optimizer:
             g = p.grad.data if isinstance(p.grad, Tensor) else p.grad
             if not sparse_ok and isinstance(g, RowSparseGrad):
                 raise RuntimeError(f"{name} does not support sparse gradients")
-            yield p, g, self.state.setdefault(p, {})
+            state = self.state.setdefault(p, {})
+            if not state and p.data.dtype == _F16:
+                _warn_f16_eps(name, group, p, 5)   # (at the caller of step: through it and its hook wrapper)
+            yield p, g, state
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; ``closure`` re-evaluates the loss."""
@@ -241,6 +262,8 @@ class Optimizer:
                 if group.get("maximize", False):
                     g = -g
                 state = self.state.setdefault(p, {})
+                if not state and p.data.dtype == _F16:   # (a first step only)
+                    _warn_f16_eps(type(self).__name__, group, p, 4)
                 if complex_p:
                     self._update_complex(p, g, group, state)
                 else:

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..sparse import RowSparseGrad
-from .optimizer import Optimizer, check_impl_flags
+from .optimizer import Optimizer, _warn_f16_eps, check_impl_flags
 
 
 class RMSprop(Optimizer):
@@ -86,6 +86,8 @@ class Adagrad(Optimizer):
     def _update(self, p, grad, group, state):
         if not state:  # a parameter of a group added by add_param_group (of a complex one, its real view)
             state.update(self._initial_state(p))
+        if not state["step"] and p.data.dtype == np.float16:   # (its state exists from the start: a first step)
+            _warn_f16_eps("Adagrad", group, p, 5)
         state["step"] += 1
         step = state["step"]
         if isinstance(grad, RowSparseGrad):  # PyTorch's sparse Adagrad: the accumulator and rows present only

@@ -6,7 +6,7 @@ import numpy as np
 
 from ... import random as _random
 from ...autograd import versions as _versions
-from ...ops._util import as_input
+from ...ops._util import as_input, grad_sum
 from ...ops._util import batching_rule as _batching_rule
 from ...ops.contract import matmul as _matmul
 from ...tensor import Tensor, _make, _wrap
@@ -56,7 +56,7 @@ def linear(input, weight, bias=None):
         return np.matmul(g.reshape(m, n_out).T, x.reshape(m, n_in))
 
     def vjp_b(g, y, x, w, b):
-        return g.reshape(m, n_out).sum(axis=0)
+        return grad_sum(g.reshape(m, n_out), 0)   # (float16 summed in float32: 2.6% off over 70,000 rows)
 
     jvps = (lambda t, y, x, w, b=None: _matmul(t, np.swapaxes(w, 0, 1)),   # bilinear in (x, w), plus b
             lambda t, y, x, w, b=None: _matmul(x, np.swapaxes(t, 0, 1)),

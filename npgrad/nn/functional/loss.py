@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import as_input, in_graph, number_arg
+from ...ops._util import acc_sum, as_input, div_count, in_graph, number_arg
 from ...ops._util import batching_rule as _batching_rule
 from ...autograd import versions as _versions
 from ...tensor import Tensor, _make
@@ -145,11 +145,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             A = ((1 - eps) * w_t + np.where(valid, eps / C * sum_w, 0))[..., None]
         else:
             A = w_t[..., None]
-        denom = w_t.sum()
+        denom = acc_sum(w_t)   # (float16: in float32, as the sum below, past 65504)
     loss = loss.astype(dt, copy=False)
     with np.errstate(invalid="ignore", divide="ignore"):
         if reduction == "mean":
-            out = np.asarray(loss.sum() / denom, dtype=dt)
+            out = np.asarray(acc_sum(loss) / denom, dtype=dt)
         elif reduction == "sum":
             out = np.asarray(loss.sum(), dtype=dt)
         else:
@@ -158,7 +158,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     def coef(g, axis):  # the output gradient per sample, broadcast over the class axis
         if reduction == "none":
             return np.expand_dims(g, axis)
-        return g / denom if reduction == "mean" else g
+        return div_count(g, denom) if reduction == "mean" else g
 
     def dense_a():  # a_ic for index targets, classes last
         a = np.zeros(z.shape, dtype=dt)
@@ -234,7 +234,7 @@ def _cross_entropy_plain(x, xd, td, reduction):
     z, p, s = _softmax_parts(xd)
     loss = np.log(s[:, 0]) - z[rows, td]
     n = xd.shape[0]
-    total = None if reduction == "none" else np.add.reduce(loss, axis=None)
+    total = None if reduction == "none" else acc_sum(loss, axis=None)   # (float16: in float32)
     out = loss if total is None else np.asarray(total / n if reduction == "mean" else total, dtype=xd.dtype)
 
     def vjp_x(g, y, x, t):
@@ -252,7 +252,7 @@ def _coef(g, reduction, n):
     """The output gradient per sample, (N, 1) for reduction 'none'."""
     if reduction == "none":
         return g[:, None]
-    return g / n if reduction == "mean" else g
+    return div_count(g, n) if reduction == "mean" else g
 
 
 @_batching_rule("nll_loss")
@@ -287,9 +287,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     picked = _at_targets(xm, tc)
     with np.errstate(invalid="ignore"):  # an ignored target: exactly 0, even where it reads a -inf (0 * -inf)
         loss = np.where(valid, -w_t * picked, 0)
-    denom = w_t.sum()
+    denom = acc_sum(w_t)   # (float16: numerator and denominator in float32, past 65504)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = (np.asarray(loss.sum() / denom, dtype=dt) if reduction == "mean" else
+        out = (np.asarray(acc_sum(loss) / denom, dtype=dt) if reduction == "mean" else
                np.asarray(loss.sum(), dtype=dt) if reduction == "sum" else loss.astype(dt, copy=False))
     a = np.zeros(xm.shape, dtype=dt)
     _set_at_targets(a, tc, w_t)
@@ -301,7 +301,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
             g = np.expand_dims(g, 1)
         with np.errstate(divide="ignore", invalid="ignore"):
             if reduction == "mean":
-                g = g / denom
+                g = div_count(g, denom)
             out = -a * g
         if not isinstance(g, Tensor) and not np.isfinite(g).all():
             # torch writes the gradient only at each non-ignored target (a 0 denominator, an infinite g: no nan
@@ -351,10 +351,12 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
         out = sq
     else:
         with np.errstate(invalid="ignore"):  # (the mean of no elements: nan, without a warning)
-            out = np.asarray(sq.sum() / n if reduction == "mean" else sq.sum(), dtype=sq.dtype)
+            out = np.asarray(acc_sum(sq) / n if reduction == "mean" else sq.sum(), dtype=sq.dtype)
     del sq
 
     def scale(g):  # (no elements: the mean is nan and the gradient empty, as torch's)
+        if reduction == "mean" and n and g.dtype == np.float16:   # (2 / n is subnormal in float16, n inf)
+            return div_count(g, n / 2.0)
         return g * (2.0 / n if n else np.nan) if reduction == "mean" else g * 2.0
 
     def vjp_x(g, y, x, t):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ...autograd import versions as _versions
-from ...ops._util import as_input
+from ...ops._util import as_input, div_count
 from ...ops._util import batching_rule as _batching_rule
 from ...tensor import _make
 from .activation import _log_sigmoid, _sigmoid_of
@@ -42,7 +42,7 @@ def _weighted_loss(loss, wd, dtype, reduction):
     n = loss.size
 
     def scale(g):
-        return g / n if reduction == "mean" else g
+        return div_count(g, n) if reduction == "mean" else g
     return out, scale, (1.0 if wd is None else wd)
 
 

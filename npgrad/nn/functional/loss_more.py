@@ -67,9 +67,11 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         loss = np.exp(t) * (t - x)
     else:
         loss = _xlogx(t) - t * x
-    if reduction == "batchmean":
-        total = loss.sum()
-        return total / x.shape[0] if x.ndim else total
+    if reduction == "batchmean":   # (float16 sums in float32: a total past 65504 gave inf / inf = NaN)
+        half = loss.dtype == np.float16
+        total = (loss.astype(np.float32) if half else loss).sum()
+        total = total / x.shape[0] if x.ndim else total
+        return total.astype(np.float16) if half else total
     return _reduce(loss, reduction)
 
 

@@ -1,8 +1,11 @@
 """Power-average pooling: ``lp_pool1d``, ``lp_pool2d``, ``lp_pool3d`` (on ``npgrad.ops.pooling``'s average
 pooling, composed as PyTorch does: ``(sign(s) * relu(|s|) * kernel_numel) ** (1 / p)`` of the windows'
 average ``s`` of ``x ** p``; ``p = inf`` is the windows' max of ``|x|`` and ``p = -inf`` their min of ``|x|``,
-as PyTorch's max-pooling special cases)."""
+as PyTorch's max-pooling special cases). Float16 computes in float32 and casts back: torch's float16 gives inf
+where a window's sum of ``x ** p`` passes 65504 and the norm does not."""
 import math
+
+import numpy as np
 
 from ...ops import pooling as _pool
 from ...ops import elementwise as _ew
@@ -21,6 +24,9 @@ def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode, name):
         max_pool = (_pool.max_pool1d, _pool.max_pool2d, _pool.max_pool3d)[nd - 1]
         sign = 1.0 if norm_type > 0 else -1.0
         return sign * max_pool(sign * _ew.abs(x), kernel_size, stride, 0, 1, ceil_mode)
+    if x.dtype == np.float16:   # (in float32: the windows' sum of x ** p overflows float16 where the norm does not;
+        #                          torch's float16 gives inf there)
+        return _lp_pool(nd, x.astype(np.float32), norm_type, kernel_size, stride, ceil_mode, name).astype(np.float16)
     pool = (_pool.avg_pool1d, _pool.avg_pool2d, _pool.avg_pool3d)[nd - 1]
     s = pool(x ** norm_type, kernel_size, stride, 0, ceil_mode)
     return (_ew.sign(s) * _ew.relu(_ew.abs(s)) * math.prod(ks)) ** (1.0 / norm_type)
