@@ -30,22 +30,24 @@ def sum_to(g, shape):
     """Sum ``g`` down to ``shape``, undoing NumPy broadcasting. Works on arrays and Tensors."""
     lead = g.ndim - len(shape)
     if lead:
-        g = _sum(g, tuple(range(lead)), False)
+        g = grad_sum(g, tuple(range(lead)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if axes:
-        g = _sum(g, axes, True)
+        g = grad_sum(g, axes, True)
     return g
 
 
 _F16 = np.dtype(np.float16)
 
 
-def _sum(g, axes, keepdims):
-    """``g.sum(axes)``; a float16 array summed in float32, as torch (NumPy adds float16 rows one at a time in float16
-    outside its contiguous pairwise loop: a bias's gradient over 70,000 rows was 5% off)."""
+def grad_sum(g, axis, keepdims=False):
+    """``g.sum(axis)`` for a gradient (here, and in VJPs: ops/_util.py re-exports it): a float16 array is summed in
+    float32 and cast back, as torch (NumPy adds float16 rows one at a time in float16 outside its contiguous pairwise
+    loop: a bias's gradient over 70,000 rows was 5% off, tile's over 14,000 copies 2.5%); a Tensor ``g``
+    (create_graph) through its ``sum``."""
     if g.dtype == _F16 and isinstance(g, np.ndarray):
-        return np.add.reduce(g, axis=axes, dtype=np.float32, keepdims=keepdims).astype(_F16)
-    return g.sum(axis=axes, keepdims=keepdims)
+        return np.add.reduce(g, axis=axis, dtype=np.float32, keepdims=keepdims).astype(_F16)
+    return g.sum(axis=axis, keepdims=keepdims)
 
 
 def cast_grad(g, dtype):

@@ -5,6 +5,7 @@ import operator
 import numpy as np
 
 from .. import _batching
+from ..autograd import engine as _engine
 from ..tensor import Tensor, _wrap, const
 
 batching_rule = _batching.batching_rule  # (the ops import it from here)
@@ -274,10 +275,4 @@ def div_count(v, n):
     return v / n
 
 
-def grad_sum(g, axis, keepdims=False):
-    """``g.sum(axis)`` in a VJP: a float16 array is summed in float32 and cast back, as torch (NumPy adds float16 in
-    float16 along a strided axis: tile's gradient over 14,000 copies was 2.5% off); a Tensor ``g`` (create_graph)
-    through ``sum``."""
-    if g.dtype == _F16 and isinstance(g, np.ndarray):
-        return np.add.reduce(g, axis=axis, dtype=np.float32, keepdims=keepdims).astype(_F16)
-    return g.sum(axis=axis, keepdims=keepdims)
+grad_sum = _engine.grad_sum  # (a float16 gradient summed in float32: autograd/engine.py)

@@ -9,7 +9,7 @@ import importlib
 
 from ..tensor import _F32, _F64, Tensor, _make, _wrap
 from .reduce_where import ddof_or_correction, masked
-from ._util import (as_input, batching_rule, named_error, normalize_axis, normalize_one_axis, number_arg,
+from ._util import (as_input, batching_rule, div_count, named_error, normalize_axis, normalize_one_axis, number_arg,
                     numpy_dtype_out, unreduce, zero_d_axis)
 
 _tm = importlib.import_module("..tensor", __package__)
@@ -62,17 +62,8 @@ def mean(x, axis=None, keepdims=False, *, where=True):
     else:  # (float16 summed in float32, integers in float64, and the empty mean's warning: NumPy's own)
         out = np.mean(xd, axis=axes, keepdims=keepdims)
     return _make(out, "mean", (x,), (x.data,),
-                 (lambda g, y, x: unreduce(_div_count(g, n), x.shape, axes, keepdims),),
+                 (lambda g, y, x: unreduce(div_count(g, n) if n else g, x.shape, axes, keepdims),),
                  (lambda t, y, x: mean(t, axes, keepdims),))  # linear
-
-
-def _div_count(g, n):
-    """``g / n`` for the mean's VJP; float16 divides in float32 (n > 65504 is inf in float16: the gradient was 0)."""
-    if not n:
-        return g
-    if g.dtype is _F16:
-        return (g.astype(_F32) / n).astype(_F16)
-    return g / n
 
 
 def _in_f32(fn, xd, **kw):
