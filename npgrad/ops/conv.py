@@ -39,7 +39,7 @@ from ..tensor import _make
 from . import conv_complex as _cc
 from ._conv_geometry import _array, _batched, _float_dtype, _ints, _is_tensor, _name, _positive, _unbatch
 from ._conv_kernels import _conv_raw, _conv_transpose_raw, _conv_weight_raw
-from ._util import batching_rule
+from ._util import batching_rule, grad_sum
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,  # noqa: F401
                       adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool2d,
                       avg_pool3d, max_pool1d, max_pool2d, max_pool3d)  # (pooling lived here: still importable)
@@ -70,7 +70,7 @@ def _conv_weight_any(x, g, geom, K):
 
 def _bias_vjp(nd):
     axes = (0,) + tuple(range(2, nd + 2))
-    return lambda g, y, x, w, b: g.sum(axis=axes)
+    return lambda g, y, x, w, b: grad_sum(g, axes)   # (float16: in float32, as torch)
 
 
 def _bias_jvp(nd):  # the bias's tangent per channel, broadcast over the batch and the spatial dims

@@ -295,7 +295,9 @@ def logsumexp(x, axis=None, keepdims=False):
     xd = x.data
     m = np.max(xd, axis=axes, keepdims=True) if xd.size else np.zeros((1,) * xd.ndim, xd.dtype)
     m = np.where(np.isfinite(m), m, 0)
-    out = np.log(np.sum(np.exp(xd - m), axis=axes, keepdims=True)) + m
+    e = np.exp(xd - m)   # (float16 summed in float32, as torch: NumPy's float16 sum drifted 11% over 70,000 rows)
+    out = (np.log(_add_reduce(e, axis=axes, dtype=_F32, keepdims=True)) + m).astype(_F16) if xd.dtype == _F16 else \
+        np.log(np.sum(e, axis=axes, keepdims=True)) + m
     if not keepdims:
         out = out.reshape(tuple(n for i, n in enumerate(xd.shape) if i not in axes))
     vjps = (lambda g, y, x: unreduce(g, x.shape, axes, keepdims) * np.exp(x - unreduce(y, x.shape, axes, keepdims)),)

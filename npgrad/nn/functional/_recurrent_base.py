@@ -5,6 +5,7 @@ import numpy as np
 
 from ...autograd import versions as _versions
 from ...autograd.lazy_grads import Scatter
+from ...ops._util import grad_sum
 from ...ops.index import scatter_add
 from ...tensor import _make, _wrap
 from ._common import _is_graph
@@ -84,7 +85,7 @@ def rnn_input(x, weight, bias=None, bias2=None, w_hh=None, hprev=None):
         return g.T @ x
 
     def vjp_b(g, y, *args):
-        return g.sum(axis=0)
+        return grad_sum(g, 0)
 
     def vjp_whh(g, y, *args):
         return g.T @ hprev(_is_graph(g))

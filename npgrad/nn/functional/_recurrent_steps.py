@@ -3,6 +3,7 @@ each with its hand-written VJPs and JVP, and their recomputation with npgrad ops
 import numpy as np
 
 from ...ops import elementwise as _ew
+from ...ops._util import grad_sum
 from ...ops.index import scatter_add
 from ...tensor import _make
 from ._common import _is_graph
@@ -202,7 +203,7 @@ def gru_step(gx, key, state, w_hh, b_hh=None, w_t=None):
 
     def vjp_bhh(g, y, gx, state, w_hh, b_hh):
         r_ = memo(g, core)
-        return r_[3] if _is_graph(g) else r_[1].sum(axis=0)
+        return r_[3] if _is_graph(g) else grad_sum(r_[1], 0)
 
     def jvp(tans, y, *ps):
         return _gru_jvp([_tangent(t, p) for t, p in zip(tans, ps)], gx, key, state, w_hh, b_hh, H)
@@ -253,7 +254,7 @@ def _gru_graph(g, gx, key, state, w_hh, b_hh, H):
     ds = dgh @ w_hh + g * z
     if state.shape[0] != bs:
         ds = scatter_add(state.shape, (slice(0, bs),), ds)
-    return dgx, ds, dgh.T @ h0, dgh.sum(axis=0)
+    return dgx, ds, dgh.T @ h0, grad_sum(dgh, 0)
 
 
 # ------------------------------------------------------------------------- Elman RNN step
