@@ -261,10 +261,13 @@ def number_arg(value, name, arg):
 _F16 = np.dtype(np.float16)
 
 
-def acc_sum(a, axis=None):
-    """``a.sum(axis)`` for a mean's numerator or denominator: float16 is accumulated and returned in float32, as torch
-    accumulates (a float16 total overflows past 65504 where the mean is finite); other dtypes as ``a.sum``."""
-    return np.add.reduce(a, axis=axis, dtype=np.float32) if a.dtype == _F16 else a.sum(axis=axis)
+def acc_sum(a, axis=None, keepdims=False):
+    """``a.sum(axis)`` of an ndarray for a mean's numerator or denominator, or a softmax's: float16 is accumulated and
+    returned in float32, as torch accumulates (a float16 total overflows past 65504 where the mean is finite, and
+    drifts along a strided axis); other dtypes as ``a.sum``."""
+    if a.dtype == _F16:
+        return np.add.reduce(a, axis=axis, dtype=np.float32, keepdims=keepdims)
+    return np.add.reduce(a, axis=axis, keepdims=keepdims)
 
 
 def div_count(v, n):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...autograd import versions as _versions
 from ...ops import elementwise as _ew
-from ...ops._util import as_input, grad_sum, in_graph, normalize_axis, number_arg
+from ...ops._util import acc_sum, as_input, grad_sum, in_graph, normalize_axis, number_arg
 from ...ops._util import batching_rule as _batching_rule
 from ...ops.inplace import alone as _alone
 from ...tensor import Tensor, _make
@@ -182,14 +182,6 @@ def _max(xd, ax):
 _max_reduce, _sum_reduce = np.maximum.reduce, np.add.reduce
 
 
-def _acc_sum(a, ax):
-    """``a.sum(ax, keepdims=True)`` of an ndarray, a float16 one accumulated (and returned) in float32 as torch's
-    softmax does: NumPy adds float16 in float16 along a strided axis (a softmax over 70,000 rows along dim 0 was
-    off by 3x)."""
-    return _sum_reduce(a, axis=ax, keepdims=True, dtype=np.float32) if a.dtype == np.float16 else \
-        _sum_reduce(a, axis=ax, keepdims=True)
-
-
 def softmax(input, dim=None, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``, computed stably."""
     if _tm._VMAP:
@@ -201,14 +193,14 @@ def softmax(input, dim=None, dtype=None):
         return _make(np.ones_like(xd), "softmax", (x,), (None,), (lambda g, y, x: g * 0,), (lambda t, y, x: t * 0,))
     e = xd - _max(xd, ax)
     np.exp(e, out=e)
-    e /= _acc_sum(e, ax)
+    e /= acc_sum(e, ax, True)
 
     def vjp(g, y, x):  # y (g - sum(g y)): three passes into one buffer, no other temporary
         if isinstance(g, _tm.Tensor) or isinstance(y, _tm.Tensor):
             gy = g * y
             return gy - y * grad_sum(gy, ax, keepdims=True)
         out = np.multiply(g, y)
-        s = _acc_sum(out, ax)
+        s = acc_sum(out, ax, True)
         if out.dtype != g.dtype or out.shape != g.shape:
             return y * (g - s)
         np.subtract(g, s, out=out)
@@ -239,13 +231,13 @@ def log_softmax(input, dim=None, dtype=None):
                      (lambda t, y, x: t * 0,))
     z = xd - _max(xd, ax)
     if xd.shape[ax]:  # (along an empty dim there is nothing to normalize, and log(0) would warn)
-        z -= np.log(_acc_sum(np.exp(z), ax))
+        z -= np.log(acc_sum(np.exp(z), ax, True))
 
     def vjp(g, y, x):  # g - softmax * sum(g), into the one buffer exp(y) allocates
         if isinstance(g, _tm.Tensor) or isinstance(y, _tm.Tensor) or g.dtype != y.dtype:
             return g - np.exp(y) * grad_sum(g, ax, keepdims=True)
         out = np.exp(y)
-        out *= _acc_sum(g, ax)
+        out *= acc_sum(g, ax, True)
         return np.subtract(g, out, out=out) if out.shape == g.shape else g - out
 
     def jvp(t, y, x):
