@@ -169,13 +169,15 @@ def _cubic(n_in, n_out, align_corners, scale, ft):
 def _antialias(n_in, n_out, align_corners, scale, ft, cubic):
     """PyTorch's antialiased weights (PIL's): the filter widened by the downscaling factor, normalized; and the
     padding taps (past each output's window, weight 0), which PyTorch's kernel never reads."""
-    s = float(_scale(n_in, n_out, align_corners, scale, ft))
+    sf = _scale(n_in, n_out, align_corners, scale, ft)
+    s = float(sf)
     size = 4 if cubic else 2
-    support = size * 0.5 * s if s >= 1.0 else size * 0.5
+    support = ft(size * 0.5 * sf if s >= 1.0 else size * 0.5)
     invscale = 1.0 / s if s >= 1.0 else 1.0
-    center = s * (np.arange(n_out) + 0.5)
-    xmin = np.maximum((center - support + 0.5).astype(np.int64), 0)
-    xsize = np.minimum((center + support + 0.5).astype(np.int64), n_in) - xmin
+    center = (s * (np.arange(n_out) + 0.5)).astype(ft)   # window bounds in the input's precision, as PyTorch's
+    xmin = np.maximum(((center - support).astype(np.float64) + 0.5).astype(np.int64), 0)
+    xsize = np.minimum(((center + support).astype(np.float64) + 0.5).astype(np.int64), n_in) - xmin
+    center = center.astype(np.float64)
     K = max(int(xsize.max()), 1)
     j = np.arange(K)
     x = np.abs((j[None, :] + xmin[:, None] - center[:, None] + 0.5) * invscale)
