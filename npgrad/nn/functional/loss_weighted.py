@@ -8,7 +8,7 @@ import numpy as np
 
 from ...autograd import forward_ad as _fwd
 from ...autograd.grad_mode import _state
-from ...ops.elementwise import where
+from ...ops.elementwise import isnan, where
 from ...ops.index import take_along_axis
 from ...ops._util import all_values
 from ...tensor import Tensor
@@ -30,10 +30,27 @@ def weighted(loss, weight, reduction):
 
 
 def bce_with_logits_weighted(x, target, weight, pos_weight, reduction):
-    """``(1 - t) x - ((pw - 1) t + 1) log sigmoid(x)``, times ``weight``: PyTorch's formula, as ops."""
+    """PyTorch's ``(1 - t) x - ((pw - 1) t + 1) log_sigmoid(x)``, times ``weight``, as ops in the equal form
+    ``-(pw t log_sigmoid(x) + (1 - t) log_sigmoid(-x))``, whose gradients are PyTorch's at any x: for the
+    target ``log_sigmoid(-x) - pw log_sigmoid(x)`` (PyTorch's form differentiates to inf - inf at x = -inf),
+    for the input ``(1 - t) sigmoid(x) - pw t sigmoid(-x)``; for ``pos_weight`` ``-t log_sigmoid(x)``, and 0
+    where t = 0 (the loss does not depend on it there, even at x = -inf). The two forms' values agree but at
+    an infinite x, where PyTorch's is NaN for some targets (0 * inf or inf - inf): those NaN are added as a
+    constant, so the values are PyTorch's (and the fused path's) while the gradients stay finite."""
     t = target if isinstance(target, Tensor) else np.asarray(target, dtype=x.dtype)
-    lw = 1.0 if pos_weight is None else (pos_weight - 1) * t + 1
-    loss = (1 - t) * x - lw * logsigmoid(x)
+    tl = t * logsigmoid(x)
+    if pos_weight is not None:
+        if needs_grad(pos_weight):   # at t = 0 tl (0 * -inf at x = -inf) reaches pos_weight's gradient as 0
+            zero = t == 0              # (where's VJP selects, it does not multiply); x and t get theirs by pw's value
+            tl = where(zero, pos_weight.detach() * tl, pos_weight * where(zero, 0, tl))
+        else:
+            tl = pos_weight * tl
+    loss = -(tl + (1 - t) * logsigmoid(-x))
+    if not np.isfinite(all_values(x)).all():
+        xd, td = x.detach(), t.detach() if isinstance(t, Tensor) else t
+        pwd = 1.0 if pos_weight is None else pos_weight.detach() if isinstance(pos_weight, Tensor) else pos_weight
+        ref, got = (1 - td) * xd - ((pwd - 1) * td + 1) * logsigmoid(xd), loss.detach()
+        loss = loss + where(isnan(ref) & ~isnan(got), np.nan, 0).astype(loss.dtype)
     return weighted(loss, 1.0 if weight is None else weight, reduction)
 
 

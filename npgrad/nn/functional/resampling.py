@@ -24,14 +24,25 @@ _LINEAR_DIM = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
 
 
 # --------------------------------------------------------------------------- the gather / scatter pair
-def _gather_raw(x, axis, idx, w):
-    """``out[..., j, ...] = sum_k w[j, k] * x[..., idx[j, k], ...]`` along ``axis``."""
+def _gather_raw(x, axis, idx, w, pad=None):
+    """``out[..., j, ...] = sum_k w[j, k] * x[..., idx[j, k], ...]`` along ``axis``, leaving out the taps where
+    ``pad`` (antialiasing's padding taps, of weight 0) is set: they add nothing, not 0 * inf = NaN. Their products
+    are summed first, and masked only when that sum is not finite (an input holding inf or NaN)."""
+    out = _taps(x, axis, idx, w, None)
+    if pad is not None and not np.isfinite(out).all():
+        out = _taps(x, axis, idx, w, pad)
+    return out
+
+
+def _taps(x, axis, idx, w, pad):
     shape = (-1,) + (1,) * (x.ndim - axis - 1)
     out = None
     for k in range(idx.shape[1]):
         t = np.take(x, idx[:, k], axis=axis)
         if w is not None:
             t *= w[:, k].reshape(shape)
+        if pad is not None and pad[:, k].any():
+            np.copyto(t, 0, where=pad[:, k].reshape(shape))
         if out is None:
             out = t
         else:
@@ -39,15 +50,24 @@ def _gather_raw(x, axis, idx, w):
     return out
 
 
-def _scatter_raw(g, axis, idx, w, n_in):
+def _scatter_raw(g, axis, idx, w, n_in, pad=None):
     """The transpose of :func:`_gather_raw`: ``out[..., i, ...] = sum over idx[j, k] == i of w[j, k] g[..., j, ...]``
-    (runs of equal indices summed by ``np.add.reduceat``; ``idx[:, k]`` never decreases)."""
+    (runs of equal indices summed by ``np.add.reduceat``; ``idx[:, k]`` never decreases); ``pad`` as there."""
+    out = _scatter_taps(g, axis, idx, w, n_in, None)
+    if pad is not None and not np.isfinite(out).all():
+        out = _scatter_taps(g, axis, idx, w, n_in, pad)
+    return out
+
+
+def _scatter_taps(g, axis, idx, w, n_in, pad):
     gm = np.moveaxis(g, axis, 0)
     out = np.zeros((n_in,) + gm.shape[1:], dtype=g.dtype)
     shape = (-1,) + (1,) * (gm.ndim - 1)
     for k in range(idx.shape[1]):
         ik = idx[:, k]
         c = gm if w is None else gm * w[:, k].reshape(shape)
+        if pad is not None and pad[:, k].any():
+            np.copyto(c, 0, where=pad[:, k].reshape(shape))
         if ik.size and np.array_equal(ik, np.arange(n_in)):
             out += c
             continue
@@ -56,22 +76,22 @@ def _scatter_raw(g, axis, idx, w, n_in):
     return np.moveaxis(out, 0, axis)
 
 
-def _resample(x, axis, idx, w, n_in):
+def _resample(x, axis, idx, w, n_in, pad=None):
     """The gather along ``axis``: raw NumPy on arrays, a recorded op on Tensors."""
     if isinstance(x, Tensor):
-        return _make(_gather_raw(x.data, axis, idx, w), "interpolate", (x,), (x.data,),
-                     (lambda g, y, x: _resample_t(g, axis, idx, w, n_in),),
-                     (lambda t, y, x: _resample(t, axis, idx, w, n_in),))  # linear: JVP = the gather of t
-    return _gather_raw(x, axis, idx, w)
+        return _make(_gather_raw(x.data, axis, idx, w, pad), "interpolate", (x,), (x.data,),
+                     (lambda g, y, x: _resample_t(g, axis, idx, w, n_in, pad),),
+                     (lambda t, y, x: _resample(t, axis, idx, w, n_in, pad),))  # linear: JVP = the gather of t
+    return _gather_raw(x, axis, idx, w, pad)
 
 
-def _resample_t(g, axis, idx, w, n_in):
+def _resample_t(g, axis, idx, w, n_in, pad=None):
     """The scatter along ``axis`` (the gather's VJP; its own VJP is the gather)."""
     if isinstance(g, Tensor):
-        return _make(_scatter_raw(g.data, axis, idx, w, n_in), "interpolate_backward", (g,), (g.data,),
-                     (lambda h, y, g: _resample(h, axis, idx, w, n_in),),
-                     (lambda t, y, g: _resample_t(t, axis, idx, w, n_in),))  # linear: the scatter of t
-    return _scatter_raw(g, axis, idx, w, n_in)
+        return _make(_scatter_raw(g.data, axis, idx, w, n_in, pad), "interpolate_backward", (g,), (g.data,),
+                     (lambda h, y, g: _resample(h, axis, idx, w, n_in, pad),),
+                     (lambda t, y, g: _resample_t(t, axis, idx, w, n_in, pad),))  # linear: the scatter of t
+    return _scatter_raw(g, axis, idx, w, n_in, pad)
 
 
 _versions.reads("interpolate", "")            # the VJPs read only the fixed indices and weights
@@ -147,14 +167,17 @@ def _cubic(n_in, n_out, align_corners, scale, ft):
 
 
 def _antialias(n_in, n_out, align_corners, scale, ft, cubic):
-    """PyTorch's antialiased weights (PIL's): the filter widened by the downscaling factor, normalized."""
-    s = float(_scale(n_in, n_out, align_corners, scale, ft))
+    """PyTorch's antialiased weights (PIL's): the filter widened by the downscaling factor, normalized; and the
+    padding taps (past each output's window, weight 0), which PyTorch's kernel never reads."""
+    sf = _scale(n_in, n_out, align_corners, scale, ft)
+    s = float(sf)
     size = 4 if cubic else 2
-    support = size * 0.5 * s if s >= 1.0 else size * 0.5
+    support = ft(size * 0.5 * sf if s >= 1.0 else size * 0.5)
     invscale = 1.0 / s if s >= 1.0 else 1.0
-    center = s * (np.arange(n_out) + 0.5)
-    xmin = np.maximum((center - support + 0.5).astype(np.int64), 0)
-    xsize = np.minimum((center + support + 0.5).astype(np.int64), n_in) - xmin
+    center = (s * (np.arange(n_out) + 0.5)).astype(ft)   # window bounds in the input's precision, as PyTorch's
+    xmin = np.maximum(((center - support).astype(np.float64) + 0.5).astype(np.int64), 0)
+    xsize = np.minimum(((center + support).astype(np.float64) + 0.5).astype(np.int64), n_in) - xmin
+    center = center.astype(np.float64)
     K = max(int(xsize.max()), 1)
     j = np.arange(K)
     x = np.abs((j[None, :] + xmin[:, None] - center[:, None] + 0.5) * invscale)
@@ -168,22 +191,25 @@ def _antialias(n_in, n_out, align_corners, scale, ft, cubic):
     total = f.sum(axis=1, keepdims=True)
     f = np.divide(f, total, out=np.zeros_like(f), where=total != 0)
     idx = xmin[:, None] + np.minimum(j[None, :], np.maximum(xsize[:, None] - 1, 0))
-    return np.minimum(idx, n_in - 1).astype(np.intp), f.astype(ft)
+    pad = j[None, :] >= xsize[:, None]
+    return np.minimum(idx, n_in - 1).astype(np.intp), f.astype(ft), (pad if pad.any() else None)
 
 
 def _axis_map(mode, n_in, n_out, align_corners, scale, ft, antialias, dim, small_2d=True):
+    """Per-axis ``(idx, w, pad)``: the taps' indices, their weights (None: one tap, weight 1), and the
+    antialiasing padding taps to leave out (None: none)."""
     if mode in ("nearest", "nearest-exact"):
         # PyTorch's vectorized 2-D kernel (float32 indices, its copy / halve shortcuts) serves outputs with
         # H + W <= 128; larger ones go to its generic kernel, the 1-D and 3-D rule
         two_d = dim == 2 and small_2d
-        return _nearest(n_in, n_out, scale, mode == "nearest-exact", mode == "nearest" and two_d, ft, two_d)
+        return _nearest(n_in, n_out, scale, mode == "nearest-exact", mode == "nearest" and two_d, ft, two_d) + (None,)
     if antialias:
         if n_out == n_in:    # PyTorch's antialiased kernels skip an axis whose size does not change
-            return np.arange(n_out)[:, None], None
+            return np.arange(n_out)[:, None], None, None
         return _antialias(n_in, n_out, align_corners, scale, ft, mode == "bicubic")
     if mode == "bicubic":
-        return _cubic(n_in, n_out, align_corners, scale, ft)
-    return _linear(n_in, n_out, align_corners, scale, ft)
+        return _cubic(n_in, n_out, align_corners, scale, ft) + (None,)
+    return _linear(n_in, n_out, align_corners, scale, ft) + (None,)
 
 
 # --------------------------------------------------------------------------- interpolate
@@ -261,16 +287,16 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     ft = np.float32 if x.dtype == np.float32 else np.float64
     maps = []
     for d in range(dim):
-        idx, w = _axis_map(mode, spatial[d], out_size[d], align_corners, None if scales is None else scales[d],
+        idx, w, pad = _axis_map(mode, spatial[d], out_size[d], align_corners, None if scales is None else scales[d],
                            ft, antialias, dim, dim != 2 or out_size[0] + out_size[1] <= 128)
         if w is None and out_size[d] == spatial[d] and np.array_equal(idx[:, 0], np.arange(spatial[d])):
             continue  # identity along this axis
         if w is not None:
             w = w.astype(x.dtype, copy=False)
-        maps.append((out_size[d] / spatial[d], d + 2, idx, w, spatial[d]))
+        maps.append((out_size[d] / spatial[d], d + 2, idx, w, spatial[d], pad))
     out = x
-    for _, axis, idx, w, n_in in sorted(maps, key=lambda m: m[0]):   # shrinking axes first: smaller temporaries
-        out = _resample(out, axis, idx, w, n_in)
+    for _, axis, idx, w, n_in, pad in sorted(maps, key=lambda m: m[0]):   # shrinking axes first: smaller temporaries
+        out = _resample(out, axis, idx, w, n_in, pad)
     if out is x:
         out = x * 1 if x._requires_grad else as_input(x.data.copy(), where)
     return out
