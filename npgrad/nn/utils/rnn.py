@@ -87,41 +87,23 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
         """This PackedSequence (everything lives on the CPU)."""
         return self
 
-    def double(self):
-        """A PackedSequence with float64 data."""
-        return self._with_data(lambda d: d.double())
-
-    def float(self):
-        """A PackedSequence with float32 data."""
-        return self._with_data(lambda d: d.float())
-
-    def half(self):
-        """A PackedSequence with float16 data."""
-        return self._with_data(lambda d: d.half())
-
-    def long(self):
-        """A PackedSequence with int64 data."""
-        return self._with_data(lambda d: d.long())
-
-    def int(self):
-        """A PackedSequence with int32 data."""
-        return self._with_data(lambda d: d.int())
-
-    def short(self):
-        """A PackedSequence with int16 data."""
-        return self._with_data(lambda d: d.short())
-
-    def char(self):
-        """A PackedSequence with int8 data."""
-        return self._with_data(lambda d: d.char())
-
-    def byte(self):
-        """A PackedSequence with uint8 data."""
-        return self._with_data(lambda d: d.byte())
-
     def to(self, *args, **kwargs):
         """A PackedSequence with ``data.to(...)`` (only dtype conversions exist here)."""
         return self._with_data(lambda d: d.to(*args, **kwargs) if hasattr(d, "to") else d)
+
+
+def _cast_method(name, dtype):
+    """PackedSequence's ``name()`` (torch's dtype conversions: ``double``, ``long``...): the data's own ``name()``."""
+    def method(self):
+        return self._with_data(lambda d: getattr(d, name)())
+    method.__name__, method.__qualname__ = name, f"PackedSequence.{name}"
+    method.__doc__ = f"A PackedSequence with {dtype} data."
+    return method
+
+
+for _name, _dtype in (("double", "float64"), ("float", "float32"), ("half", "float16"), ("long", "int64"),
+                      ("int", "int32"), ("short", "int16"), ("char", "int8"), ("byte", "uint8")):
+    setattr(PackedSequence, _name, _cast_method(_name, _dtype))
 
 
 def _check_batch_sizes(bs, data_shape, where="PackedSequence"):
