@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _batching
 from ..autograd import engine as _engine
+from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap, const
 
 batching_rule = _batching.batching_rule  # (the ops import it from here)
@@ -236,7 +237,6 @@ def in_graph(v):
     carries a forward-mode tangent, or is batched inside vmap (its value differs per sample)."""
     if not isinstance(v, Tensor):
         return False
-    from ..autograd.grad_mode import _state
     ex = v._extra
     return bool(v._requires_grad and _state.enabled or ex is not None and ex.get("fw") or is_batched(v))
 
