@@ -104,16 +104,16 @@ unique = _npfn(unique, np.unique)
 def _array_api(name, fields):
     """NumPy 2's ``np.<name>``: the named tuple of ``fields`` of ``np.unique_all`` (values differentiable)."""
     npfn = getattr(np, name)
+    result = None if name == "unique_values" else type(npfn(np.zeros(1)))   # (NumPy's named tuple type)
 
     def fn(x):
         if not (isinstance(x, Tensor) and _needs_graph(x)):
             return _constant(npfn, (x,), {})
-        r = npfn(x.data)
-        allr = np.unique_all(x.data)
+        allr = np.unique_all(x.data)   # (every field the others return, and the groups the values need)
         vals = grouped(x, allr.values, allr.inverse_indices, allr.counts)
-        if name == "unique_values":
+        if result is None:
             return vals
-        return type(r)(vals, *(_wrap(getattr(r, f)) for f in r._fields[1:]))
+        return result(vals, *(_wrap(getattr(allr, f)) for f in result._fields[1:]))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"NumPy 2's ``np.{name}``: {fields}; the values are differentiable (each one's gradient split "
                   f"evenly among the elements equal to it), the rest constant int tensors.")
