@@ -417,9 +417,16 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     ad = _ew.abs(d)
     if beta == 0:
         return _reduce(ad, reduction)
-    near = ~(ad.data >= beta)      # (NaN goes to the square: its gradient is NaN, as PyTorch's)
-    dq = _ew.where(near, d, 0)   # (the unused square's gradient would be 0 * d: NaN where d overflowed to inf)
+    near, dq = _square_branch(d, ad, beta)
     return _reduce(_ew.where(near, 0.5 * dq * dq / beta, ad - 0.5 * beta), reduction)
+
+
+def _square_branch(d, ad, limit):
+    """smooth_l1's and huber's quadratic branch: where ``|d| < limit`` (NaN included: its gradient stays NaN, as
+    PyTorch's), and ``d`` there, 0 elsewhere. The square reads only that, so the branch not taken adds no 0 * d to
+    the gradient (NaN where ``d`` overflowed to inf)."""
+    near = ~(ad.data >= limit)
+    return near, _ew.where(near, d, 0)
 
 
 def _loss_jvps(vjps, reduction, class_axis=None):

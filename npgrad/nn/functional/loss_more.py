@@ -14,7 +14,7 @@ from ...ops import elementwise as _ew
 from ...ops._util import all_values, as_input, batching_rule, is_batched, number_arg
 from ...tensor import Tensor
 from .activation_more import logsigmoid
-from .loss import _check_reduction, _reduce, _warn_target_size
+from .loss import _check_reduction, _reduce, _square_branch, _warn_target_size
 from ._common import _data, _float_target, _legacy_reduction, _pointwise_target, _target, _with_value
 
 __all__ = ["kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss", "soft_margin_loss",
@@ -87,8 +87,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _warn_target_size(x.data, _data(target), "huber_loss")
     d = x - target
     ad = _ew.abs(d)
-    near = ~(ad.data >= delta)      # (NaN goes to the square: its gradient is NaN, as PyTorch's)
-    dq = _ew.where(near, d, 0)   # (the unused square's gradient would be 0 * d: NaN where d overflowed to inf)
+    near, dq = _square_branch(d, ad, delta)
     loss = _ew.where(near, 0.5 * dq * dq, delta * (ad - 0.5 * delta))
     if weight is not None:
         if np.shape(_data(weight)) != x.shape:
