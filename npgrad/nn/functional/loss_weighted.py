@@ -101,9 +101,8 @@ def cross_entropy_weighted(x, target, td, prob, weight, C, eps, ignore_index, re
 def smoothing_tensor(cross_entropy, input, target, weight, ignore_index, reduction, eps):
     """``cross_entropy`` (passed in: loss.py imports this module) with a Tensor ``label_smoothing`` in a
     graph. The loss is affine in it (the smoothed target, or PyTorch's mix of the class-index loss with the
-    uniform one, is), so it is
-    ``l0 + eps * (l1 - l0)`` with ``l0``, ``l1`` the losses at 0 and 1: differentiable in ``eps`` and, in the
-    input, PyTorch's ``(1 - eps) dl0 + eps dl1``."""
+    uniform one, is), so it is ``l0 + eps * (l1 - l0)`` with ``l0``, ``l1`` the losses at 0 and 1: differentiable
+    in ``eps`` and, in the input, PyTorch's ``(1 - eps) dl0 + eps dl1``."""
     if eps.ndim != 0:
         raise TypeError(f"cross_entropy: label_smoothing must be a number or a 0-d Tensor, got a Tensor of shape "
                         f"{eps.shape}")
