@@ -11,19 +11,12 @@ backward reaches it.) Indices, inverse indices and counts stay constant integer 
 """
 import numpy as np
 
-from .. import tensor as _tm
 from ..autograd import versions as _versions
-from ..autograd.grad_mode import _state
 from ..dtypes import check_numeric
 from ..tensor import Tensor, _make, _wrap
-from ._util import batching_rule, named_error
+from ._util import batching_rule, in_graph, named_error
 
 _versions.reads("unique", "")  # the VJP reads neither the input nor the values
-
-
-def _needs_graph(*xs):
-    """Whether a result computed from ``xs`` is recorded (an input requires grad, or forward AD is on)."""
-    return _tm._FW or (_state.enabled and any(isinstance(x, Tensor) and x._requires_grad for x in xs))
 
 
 def grouped(x, values, inverse, counts, axis=None):
@@ -91,7 +84,7 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     tensors), as ``np.unique``. The values are differentiable: each one's gradient goes to the elements equal
     to it, split evenly among them."""
     kw = dict(equal_nan=equal_nan) if sorted is True else dict(equal_nan=equal_nan, sorted=sorted)  # (NumPy 2.3+)
-    if not (isinstance(ar, Tensor) and _needs_graph(ar)):
+    if not in_graph(ar):
         return _constant(np.unique, (ar, return_index, return_inverse, return_counts, axis), kw)
     vals, idx, inv, cnt = _values_grouped("unique", ar, axis, **kw)
     extra = [_wrap(a) for a, asked in ((idx, return_index), (inv, return_inverse), (cnt, return_counts)) if asked]
@@ -107,7 +100,7 @@ def _array_api(name, fields):
     result = None if name == "unique_values" else type(npfn(np.zeros(1)))   # (NumPy's named tuple type)
 
     def fn(x):
-        if not (isinstance(x, Tensor) and _needs_graph(x)):
+        if not in_graph(x):
             return _constant(npfn, (x,), {})
         allr = np.unique_all(x.data)   # (every field the others return, and the groups the values need)
         vals = grouped(x, allr.values, allr.inverse_indices, allr.counts)
@@ -141,7 +134,7 @@ def union1d(ar1, ar2):
     """The sorted unique values in either input (flattened), as ``np.union1d``; differentiable in both (a value
     in both splits its gradient among its copies)."""
     r = _constant(np.union1d, (ar1, ar2), {})   # (NumPy checks the inputs and gives the values)
-    if not _needs_graph(ar1, ar2):
+    if not (in_graph(ar1) or in_graph(ar2)):
         return r
     return _values_grouped("union1d", _concat(ar1, ar2))[0]
 
@@ -151,7 +144,7 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False):
     indices of their first occurrences in each, as int tensors). Differentiable: a value's gradient is split
     among its copies in both inputs."""
     r = _constant(np.intersect1d, (ar1, ar2, assume_unique, return_indices), {})
-    if not _needs_graph(ar1, ar2):
+    if not (in_graph(ar1) or in_graph(ar2)):
         return r
     common = (r[0] if return_indices else r).data
     vals = _values_grouped("intersect1d", _concat(ar1, ar2))[0]
@@ -163,7 +156,7 @@ def setdiff1d(ar1, ar2, assume_unique=False):
     """The sorted unique values of ``ar1`` not in ``ar2`` (``ar1``'s values in order when ``assume_unique``),
     as ``np.setdiff1d``; differentiable in ``ar1`` (its values do not move with ``ar2``'s)."""
     r = _constant(np.setdiff1d, (ar1, ar2, assume_unique), {})
-    if not _needs_graph(ar1):
+    if not in_graph(ar1):
         return r
     other = ar2.data if isinstance(ar2, Tensor) else np.asarray(ar2)
     vals = _flat(ar1) if assume_unique else _values_grouped("setdiff1d", _flat(ar1))[0]
@@ -173,7 +166,7 @@ def setdiff1d(ar1, ar2, assume_unique=False):
 def setxor1d(ar1, ar2, assume_unique=False):
     """The sorted unique values in exactly one input, as ``np.setxor1d``; differentiable in both."""
     r = _constant(np.setxor1d, (ar1, ar2, assume_unique), {})
-    if not _needs_graph(ar1, ar2):
+    if not (in_graph(ar1) or in_graph(ar2)):
         return r
     from .shape import concatenate
     parts = [_flat(a) if assume_unique else _values_grouped("setxor1d", _flat(a))[0] for a in (ar1, ar2)]
