@@ -141,23 +141,25 @@ def _caller_level():
     return level
 
 
-_SIG = 14   # refused?, the call's argument (src, op), dtype kind, itemsize, size, ndim, up to 8 dimensions
+_SIG = 15   # refused?, the call's arguments (src, op: up to 2), dtype kind, itemsize, size, ndim, up to 8 dimensions
+_DIMS = 7   # (where the dimensions start)
 
 
 def _agree(comm, where, arr, error=None, arg=None):
     """Check, with one small collective, that every process passes an array of the same size and dtype (what
     MPI needs: with others it hands the larger process uninitialized memory, or aborts every process), the same
-    ``arg`` (a name and a value: the op, the source rank) and that no process refused its arguments; raise on
-    every process if not, so that none is left waiting. ``error``: this process's own refusal (raised here,
-    after the others have been told)."""
+    ``arg`` (a name and an integer value, such as the op or the source rank, or a tuple of up to two such pairs)
+    and that no process refused its arguments; raise on every process if not, so that none is left waiting.
+    ``error``: this process's own refusal (raised here, after the others have been told)."""
+    args = () if arg is None else (arg,) if isinstance(arg[0], str) else tuple(arg)
     sig = np.full(_SIG, -1, np.int64)
     sig[0] = error is not None
-    if arg is not None:
-        sig[1] = arg[1]
+    for i, (_, value) in enumerate(args):
+        sig[1 + i] = value
     if arr is not None:
-        dims = arr.shape[:_SIG - 6]
-        sig[2:6] = ord(arr.dtype.kind), arr.dtype.itemsize, arr.size, arr.ndim
-        sig[6:6 + len(dims)] = dims
+        dims = arr.shape[:_SIG - _DIMS]
+        sig[3:_DIMS] = ord(arr.dtype.kind), arr.dtype.itemsize, arr.size, arr.ndim
+        sig[_DIMS:_DIMS + len(dims)] = dims
     every = np.empty((comm.Get_size(), _SIG), np.int64)
     comm.Allgather(sig, every)
     if error is not None:
@@ -166,18 +168,20 @@ def _agree(comm, where, arr, error=None, arg=None):
     if refused:
         raise ValueError(f"{where}: process {refused[0]} refused its arguments (see its error), so no process "
                          f"communicated")
-    if arg is not None and (every[:, 1] != every[0, 1]).any():
-        values = every[:, 1].tolist() if arg[0] != "op" else [_OPS[v] for v in every[:, 1]]
-        raise ValueError(f"{where}: every process must pass the same {arg[0]}; got {values} (in rank order)")
-    if arr is not None and (every[:, 2:5] != every[0, 2:5]).any():
+    for i, (name, _) in enumerate(args):
+        col = every[:, 1 + i]
+        if (col != col[0]).any():
+            values = col.tolist() if name != "op" else [_OPS[v] for v in col]
+            raise ValueError(f"{where}: every process must pass the same {name}; got {values} (in rank order)")
+    if arr is not None and (every[:, 3:6] != every[0, 3:6]).any():
         desc = ", ".join(f"process {r}: {_describe(row)}" for r, row in enumerate(every))
         raise ValueError(f"{where}: every process must pass an array of the same size and dtype; got {desc}")
 
 
 def _describe(row):
-    ndim = int(row[5])
-    shape = tuple(int(d) for d in row[6:6 + ndim]) if ndim <= _SIG - 6 else f"{int(row[4])} elements"
-    return f"{shape} {np.dtype(chr(row[2]) + str(int(row[3]))).name}"
+    ndim = int(row[6])
+    shape = tuple(int(d) for d in row[_DIMS:_DIMS + ndim]) if ndim <= _SIG - _DIMS else f"{int(row[5])} elements"
+    return f"{shape} {np.dtype(chr(row[3]) + str(int(row[4]))).name}"
 
 
 def _local(fn):
