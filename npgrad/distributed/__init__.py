@@ -10,18 +10,24 @@ never imports mpi4py; :func:`init` does.
 >>> model = dist.DistributedDataParallel(model)   # gradients averaged over the processes in backward
 
 Run with ``mpiexec -n 2 python train.py``. The collectives (``all_reduce`` sum / mean / max / min / product /
-bitwise, ``broadcast``, ``all_gather``, ``reduce_scatter`` and their ``_tensor`` forms, ``barrier``) wrap mpi4py's
-buffer-based calls on the arrays' memory, without pickling. Every process must call the same collectives
-in the same order.
+bitwise, ``broadcast``, ``all_gather``, ``reduce_scatter`` and their ``_tensor`` forms, ``reduce``, ``gather``,
+``scatter``, ``all_to_all``, ``all_to_all_single``, ``barrier``) and the point-to-point ``send`` / ``recv`` /
+``isend`` / ``irecv`` wrap mpi4py's buffer-based calls on the arrays' memory, without pickling; the ``_object``
+collectives pickle Python objects. Every process must call the same collectives in the same order.
 """
 from ._comm import (ReduceOp, Work, all_gather, all_gather_into_tensor, all_reduce, barrier, broadcast,
                     destroy_process_group, get_comm, get_rank, get_world_size, init, is_initialized,
                     reduce_scatter, reduce_scatter_tensor)
+from ._objects import all_gather_object, broadcast_object_list, gather_object, scatter_object_list
+from ._p2p import irecv, isend, recv, send
+from ._rooted import all_to_all, all_to_all_single, gather, reduce, scatter
 from .ddp import DDP, DistributedDataParallel
 
 __all__ = ["init", "is_initialized", "destroy_process_group", "get_comm", "get_rank", "get_world_size", "barrier",
            "all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter",
-           "reduce_scatter_tensor", "ReduceOp", "Work", "DistributedDataParallel", "DDP", "is_main_process"]
+           "reduce_scatter_tensor", "reduce", "gather", "scatter", "all_to_all", "all_to_all_single", "send", "recv",
+           "isend", "irecv", "all_gather_object", "broadcast_object_list", "gather_object", "scatter_object_list",
+           "ReduceOp", "Work", "DistributedDataParallel", "DDP", "is_main_process"]
 
 
 def is_main_process():

@@ -1,0 +1,174 @@
+"""Point-to-point messages, as ``torch.distributed``'s ``send`` / ``recv`` / ``isend`` / ``irecv``.
+
+MPI does not say what a message holds: a receiver whose buffer is larger than the message gets part of it,
+one whose dtype differs gets the bytes reinterpreted. So each message is sent as two, with the same tag: a
+header (dtype, size, shape) and the array's memory. MPI delivers the messages of one sender and tag in order,
+so a receiver reads a header, checks it against its own tensor, and takes the data from the same sender; on
+a mismatch it still takes the data (so the next message is read correctly) and raises an error naming both."""
+import numpy as np
+
+from ._comm import Work, _buffer, _group, _written, get_comm, wait_all
+
+_HEAD = 12   # dtype kind, itemsize, size, ndim, up to 8 dimensions
+
+
+def _bytes(arr):
+    """A C-contiguous array's memory as bytes: the payloads travel untyped, so that a receiver expecting
+    another dtype gets a size it can check rather than an MPI type mismatch (MPICH aborts on some)."""
+    return arr.reshape(-1).view(np.uint8)
+
+
+def _header(arr):
+    head = np.full(_HEAD, -1, np.int64)
+    head[:4] = ord(arr.dtype.kind), arr.dtype.itemsize, arr.size, arr.ndim
+    dims = arr.shape[:_HEAD - 4]
+    head[4:4 + len(dims)] = dims
+    return head
+
+
+def _describe(head):
+    ndim = int(head[3])
+    shape = tuple(int(d) for d in head[4:4 + ndim]) if ndim <= _HEAD - 4 else f"{int(head[2])} elements"
+    return f"{shape} {np.dtype(chr(head[0]) + str(int(head[1]))).name}"
+
+
+def _peer(comm, rank, name, where, optional=False):
+    """``rank`` as an int: another process of the group (or None where ``optional``: any process)."""
+    if rank is None and optional:
+        return None
+    size = comm.Get_size()
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 0 <= rank < size:
+        raise ValueError(f"{where}: {name}={rank!r} is not a rank of a group of {size} processes")
+    if rank == comm.Get_rank():
+        raise ValueError(f"{where}: {name}={rank} is this process's own rank; a process cannot {where} to itself")
+    return int(rank)
+
+
+def _tag(tag, where):
+    if isinstance(tag, bool) or not isinstance(tag, (int, np.integer)) or not 0 <= tag <= 32767:
+        raise ValueError(f"{where}: tag must be an int from 0 to 32767 (MPI's smallest upper bound), got {tag!r}")
+    return int(tag)
+
+
+class _Requests:
+    """Several MPI requests as one (what :class:`Work` polls and waits on)."""
+
+    def __init__(self, requests, keep=()):
+        self._requests, self._keep = requests, keep   # (keep: buffers that must live until completion)
+
+    def Test(self):
+        return _group["MPI"].Request.Testall(self._requests)
+
+    def Wait(self):
+        wait_all(self._requests)
+
+
+def send(tensor, dst, tag=0):
+    """Send ``tensor`` (a Tensor or NumPy array) to process ``dst``; returns once it is sent (the matching
+    :func:`recv` may still be reading it). The receiver's tensor must have the same shape and dtype."""
+    comm = get_comm()
+    dst, tag = _peer(comm, dst, "dst", "send"), _tag(tag, "send")
+    _, buf = _buffer(tensor, "send", write=False)
+    comm.Send(_header(buf), dest=dst, tag=tag)
+    comm.Send(_bytes(buf), dest=dst, tag=tag)
+
+
+def isend(tensor, dst, tag=0):
+    """Start sending ``tensor`` to process ``dst``; returns a :class:`Work` whose ``wait()`` completes it.
+    Do not write into the tensor before then."""
+    comm = get_comm()
+    dst, tag = _peer(comm, dst, "dst", "isend"), _tag(tag, "isend")
+    _, buf = _buffer(tensor, "isend", write=False)
+    head = _header(buf)
+    reqs = [comm.Isend(head, dest=dst, tag=tag), comm.Isend(_bytes(buf), dest=dst, tag=tag)]
+    return Work(_Requests(reqs, (head, buf)), lambda: None)
+
+
+def _mismatch(where, sender, head, arr):
+    return ValueError(f"{where}: process {sender} sent an array of {_describe(head)}, but this process's tensor is "
+                      f"{arr.shape} {arr.dtype.name} (the message was read and discarded)")
+
+
+def _take(comm, where, tensor, arr, buf, sender, head, tag):
+    """Receive the data whose header ``head`` came from ``sender``: into ``buf`` if it fits, else into a
+    scratch buffer and an error."""
+    if (head[:3] != _header(arr)[:3]).any():
+        comm.Recv(np.empty(int(head[1]) * int(head[2]), np.uint8), source=sender, tag=tag)
+        raise _mismatch(where, sender, head, arr)
+    comm.Recv(_bytes(buf), source=sender, tag=tag)
+    _written(tensor, arr, buf, where)
+    return sender
+
+
+def recv(tensor, src=None, tag=0):
+    """Receive into ``tensor`` (written in place) a message sent to this process by process ``src`` (None: by
+    any process) with ``tag``; returns the sender's rank. The message must have the tensor's shape and dtype."""
+    comm = get_comm()
+    src, tag = _peer(comm, src, "src", "recv", optional=True), _tag(tag, "recv")
+    arr, buf = _buffer(tensor, "recv")
+    MPI = _group["MPI"]
+    head, status = np.empty(_HEAD, np.int64), MPI.Status()
+    comm.Recv(head, source=MPI.ANY_SOURCE if src is None else src, tag=tag, status=status)
+    return _take(comm, "recv", tensor, arr, buf, status.Get_source(), head, tag)
+
+
+class _Receive:
+    """An :func:`irecv`. Its header's and data's receives are posted together, from a given process at once
+    (MPI then matches them, in posting order, with that process's next two messages of the tag), from any
+    process once a header has arrived (its sender's next two messages). The data goes into a buffer of the
+    tensor's size and is copied into the tensor only once the header has been checked: a mismatch leaves the
+    tensor as it was."""
+
+    def __init__(self, comm, tensor, src, tag):
+        self.comm, self.tensor, self.src, self.tag = comm, tensor, src, tag
+        self.arr, buf = _buffer(tensor, "irecv")
+        self.head, self.data = np.empty(_HEAD, np.int64), np.empty_like(buf)
+        self.reqs = None if src is None else self._post()
+
+    def _post(self):
+        return [self.comm.Irecv(self.head, source=self.src, tag=self.tag),
+                self.comm.Irecv(_bytes(self.data), source=self.src, tag=self.tag)]
+
+    def _from_any(self, blocking):
+        """Post the receives once a header from any process is there (None: not yet)."""
+        MPI, status = _group["MPI"], _group["MPI"].Status()
+        if blocking:
+            self.comm.Probe(source=MPI.ANY_SOURCE, tag=self.tag, status=status)
+        elif not self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=self.tag, status=status):
+            return None
+        self.src = status.Get_source()
+        return self._post()
+
+    def Test(self):
+        if self.reqs is None:
+            self.reqs = self._from_any(blocking=False)
+            if self.reqs is None:
+                return False
+        try:
+            done = _group["MPI"].Request.Testall(self.reqs)
+        except Exception:   # (MPI's truncation error: the message was larger than the tensor)
+            done = True
+        if done:
+            self.Wait()
+        return done
+
+    def Wait(self):
+        if self.reqs is None:
+            self.reqs = self._from_any(blocking=True)
+        try:
+            wait_all(self.reqs)
+        except Exception:
+            if (self.head[:3] == _header(self.arr)[:3]).all():
+                raise
+        if (self.head[:3] != _header(self.arr)[:3]).any():
+            raise _mismatch("irecv", self.src, self.head, self.arr)
+        self.arr[...] = self.data
+        _written(self.tensor, self.arr, self.arr, "irecv")
+
+
+def irecv(tensor, src=None, tag=0):
+    """Start receiving into ``tensor`` a message from process ``src`` (None: any process) with ``tag``;
+    returns a :class:`Work` whose ``wait()`` completes it (the tensor then holds the message)."""
+    comm = get_comm()
+    src, tag = _peer(comm, src, "src", "irecv", optional=True), _tag(tag, "irecv")
+    return Work(_Receive(comm, tensor, src, tag), lambda: None)

@@ -1,0 +1,34 @@
+"""npgrad.distributed's rooted collectives (reduce, gather, scatter), all_to_all / all_to_all_single,
+point-to-point messages (send, recv, isend, irecv) and object collectives, under ``mpiexec -n 3`` (one launch of
+tests/mpi_more_checks.py for the whole file; three processes, so that all-to-all blocks differ per pair and
+``recv`` from any process has a choice)."""
+import json
+
+import pytest
+
+import npgrad.distributed as dist
+from tests.test_distributed import needs_mpi, run_mpi
+
+CASES = ["reduce", "gather_and_scatter", "all_to_all", "send_recv", "objects", "errors_leave_every_process_in_step"]
+
+
+@pytest.fixture(scope="module")
+def results():
+    proc = run_mpi(["-m", "tests.mpi_more_checks"], n=3)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS ")]
+    assert proc.returncode == 0 and lines, f"mpiexec failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(lines[-1][len("RESULTS "):])
+
+
+@needs_mpi
+@pytest.mark.parametrize("case", CASES)
+def test_under_mpiexec(results, case):
+    assert set(results) == set(CASES)
+    assert results[case] == "ok", results[case]
+
+
+@pytest.mark.parametrize("fn, args", [(dist.send, ([0.0], 1)), (dist.recv, ([0.0],)), (dist.gather, ([0.0],)),
+                                      (dist.all_gather_object, ([None], 1))])
+def test_before_init_the_new_calls_name_init(fn, args):
+    with pytest.raises(RuntimeError, match="init"):
+        fn(*args)
