@@ -227,6 +227,64 @@ def case_errors_leave_every_process_in_step():
     _same(after, np.array([float(sum(range(size)))]), "an all_reduce after the refusals")
 
 
+def case_groups_and_init_process_group():
+    """new_group's communicator as every call's ``group=`` (src / dst and recv's result are default ranks, as
+    in torch; outside the group a call warns and does nothing), torch's positional order, and
+    init_process_group."""
+    import warnings
+    rank, size = dist.get_rank(), dist.get_world_size()
+    g = dist.new_group([size - 1, 0])            # ranks 0 and size-1: group ranks 0 and 1
+    inside = rank in (0, size - 1)
+    x = np.full(2, float(rank + 1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = dist.all_reduce(x, "sum", g)
+    b = np.full(3, float(rank))
+    dist.broadcast(b, size - 1, g)
+    red = np.full(1, float(rank))
+    dist.reduce(red, size - 1, "max", g)
+    got_from = None
+    if rank == size - 1:
+        dist.send(np.array([7.0]), 0, g)
+    elif rank == 0:
+        buf = np.zeros(1)
+        got_from = dist.recv(buf, None, g)
+    msg = None
+    if inside:
+        try:
+            dist.broadcast(np.zeros(1), 1, g)   # rank 1 is not in the group
+        except ValueError as e:
+            msg = str(e)
+    work = dist.all_reduce(np.ones(2), "sum", None, True)   # torch's order: op, group, async_op
+    work.wait()
+    expect = float(1 + size) if inside else float(rank + 1)
+    _same(x, np.full(2, expect), f"all_reduce over new_group on rank {rank}")
+    if inside != (r is not None):
+        raise AssertionError(f"all_reduce returned {r!r} on rank {rank}")
+    if inside == any("not in the group" in str(w.message) for w in caught):
+        raise AssertionError(f"warnings on rank {rank}: {[str(w.message) for w in caught]}")
+    _same(b, np.full(3, float(size - 1) if inside else float(rank)), "broadcast from a default rank in a group")
+    _same(red, np.full(1, float(size - 1) if rank == size - 1 else float(rank)), "reduce to a default rank")
+    if rank == 0:
+        _same(buf, np.array([7.0]), "recv in a group")
+        if got_from != size - 1:
+            raise AssertionError(f"recv in a group returned {got_from}, expected the default rank {size - 1}")
+    if inside and (msg is None or "src=1 is not in the group" not in msg):
+        raise AssertionError(f"no clear error for a src outside the group: {msg}")
+    want = (1 if rank else 0, 2) if inside else (-1, -1)
+    if (dist.get_rank(g), dist.get_world_size(g)) != want:
+        raise AssertionError(f"get_rank / get_world_size of the group on rank {rank}")
+    # init_process_group: refused while initialized, and MPI's world size and rank
+    _refused(lambda: dist.init_process_group("gloo"), RuntimeError, ["already initialized"])
+    comm = dist.get_comm()
+    dist.destroy_process_group()
+    _refused(lambda: dist.init_process_group("nccl"), ValueError, ["nccl", "CPU"])
+    _refused(lambda: dist.init_process_group(rank=rank + 1), ValueError, ["rank", str(rank)])
+    dist.init_process_group("gloo", world_size=size, rank=rank)
+    if dist.get_comm() != comm or dist.get_backend() != "mpi":
+        raise AssertionError("init_process_group did not set up the default group")
+
+
 CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
 
 if __name__ == "__main__":

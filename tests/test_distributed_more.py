@@ -9,7 +9,8 @@ import pytest
 import npgrad.distributed as dist
 from tests.test_distributed import needs_mpi, run_mpi
 
-CASES = ["reduce", "gather_and_scatter", "all_to_all", "send_recv", "objects", "errors_leave_every_process_in_step"]
+CASES = ["reduce", "gather_and_scatter", "all_to_all", "send_recv", "objects", "errors_leave_every_process_in_step",
+         "groups_and_init_process_group"]
 
 
 @pytest.fixture(scope="module")

@@ -64,28 +64,76 @@ def destroy_process_group():
     _group["comm"] = None
 
 
-def get_comm():
-    """The mpi4py communicator of the process group (an error before :func:`init`)."""
+def get_comm(group=None):
+    """The mpi4py communicator of the default process group (an error before :func:`init`), or of ``group``
+    (a communicator from :func:`new_group`, or any mpi4py communicator, such as a ``Split`` of the default)."""
     comm = _group["comm"]
     if comm is None:
         raise RuntimeError("npgrad.distributed is not initialized: call npgrad.distributed.init() first "
                            "(and start the processes with mpiexec -n N python ...)")
+    if group is None:
+        return comm
+    if not isinstance(group, _group["MPI"].Comm):
+        raise TypeError(f"group must be an mpi4py communicator (npgrad.distributed.new_group(ranks) gives one), "
+                        f"not {type(group).__name__}")
+    return group
+
+
+def _member(group, where):
+    """The communicator of ``group`` for the call ``where``; None on a process outside it (the group is
+    MPI.COMM_NULL there, as :func:`new_group` gives), after a warning: as in torch.distributed, the call then
+    does nothing and returns None."""
+    comm = get_comm(group)
+    if comm == _group["MPI"].COMM_NULL:
+        warnings.warn(f"{where}: this process is not in the group, so the call does nothing", UserWarning,
+                      stacklevel=_caller_level())
+        return None
     return comm
 
 
-def get_rank():
-    """This process's rank in the group, 0 to world_size - 1."""
-    return get_comm().Get_rank()
+def _rank_in(comm, rank, name, where):
+    """The rank in ``comm`` of the process whose rank in the default group is ``rank``: as in torch, ``src`` and
+    ``dst`` name processes by their rank in the default group whatever the group."""
+    default, MPI = _group["comm"], _group["MPI"]
+    size = default.Get_size()
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 0 <= rank < size:
+        raise ValueError(f"{where}: {name}={rank!r} is not a rank of a group of {size} processes")
+    if comm == default:
+        return int(rank)
+    there = _translate(default, comm, int(rank))
+    if there == MPI.UNDEFINED:
+        members = [_translate(comm, default, r) for r in range(comm.Get_size())]
+        raise ValueError(f"{where}: {name}={rank} is not in the group (its processes' ranks: {members})")
+    return there
 
 
-def get_world_size():
-    """The number of processes in the group."""
-    return get_comm().Get_size()
+def _translate(comm_a, comm_b, rank):
+    """The rank in ``comm_b`` of process ``rank`` of ``comm_a`` (MPI.UNDEFINED if it is not in ``comm_b``)."""
+    ga, gb = comm_a.Get_group(), comm_b.Get_group()
+    try:
+        return _group["MPI"].Group.Translate_ranks(ga, [rank], gb)[0]
+    finally:
+        ga.Free()
+        gb.Free()
 
 
-def barrier():
+def get_rank(group=None):
+    """This process's rank in the default group (or in ``group``; -1 outside it), 0 to world_size - 1."""
+    comm = get_comm(group)
+    return -1 if comm == _group["MPI"].COMM_NULL else comm.Get_rank()
+
+
+def get_world_size(group=None):
+    """The number of processes in the default group (or in ``group``; -1 on a process outside it)."""
+    comm = get_comm(group)
+    return -1 if comm == _group["MPI"].COMM_NULL else comm.Get_size()
+
+
+def barrier(group=None):
     """Block until every process of the group has reached this call."""
-    get_comm().Barrier()
+    comm = _member(group, "barrier")
+    if comm is not None:
+        comm.Barrier()
 
 
 def _op(op, where, dtype):
@@ -237,11 +285,13 @@ class Work:
         return True
 
 
-def all_reduce(tensor, op=ReduceOp.SUM, async_op=False):
+def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce ``tensor`` (a Tensor or NumPy array) over all processes, in place: every process gets the
     elementwise sum / mean / max / min / product / bitwise and, or, xor (``op``). Returns the tensor, or a
     :class:`Work` with ``async_op``."""
-    comm = get_comm()
+    comm = _member(group, "all_reduce")
+    if comm is None:
+        return None
 
     def check():
         arr, buf = _buffer(tensor, "all_reduce")
@@ -264,19 +314,21 @@ def all_reduce(tensor, op=ReduceOp.SUM, async_op=False):
     return tensor
 
 
-def broadcast(tensor, src=0, async_op=False):
+def broadcast(tensor, src=0, group=None, async_op=False):
     """Copy ``tensor`` of process ``src`` into ``tensor`` of every process, in place (the shapes and
     dtypes must agree). Returns the tensor, or a :class:`Work` with ``async_op``."""
-    comm = get_comm()
-    sending = comm.Get_rank() == src   # the source only reads its array: it may be read-only
+    comm = _member(group, "broadcast")
+    if comm is None:
+        return None
 
     def check():
-        if not (isinstance(src, (int, np.integer)) and 0 <= src < comm.Get_size()):
-            raise ValueError(f"broadcast: src={src!r} is not a rank of a group of {comm.Get_size()} processes")
-        return _buffer(tensor, "broadcast", write=not sending)
+        s = _rank_in(comm, src, "src", "broadcast")
+        # (the source only reads its array: it may be read-only)
+        return _buffer(tensor, "broadcast", write=comm.Get_rank() != s) + (s,)
     got, err = _local(check)
-    _agree(comm, "broadcast", None if got is None else got[1], err, None if got is None else ("src", src))
-    arr, buf = got
+    _agree(comm, "broadcast", None if got is None else got[1], err, None if got is None else ("src", got[2]))
+    arr, buf, src = got
+    sending = comm.Get_rank() == src
 
     def finish():
         if not sending:
@@ -289,10 +341,12 @@ def broadcast(tensor, src=0, async_op=False):
     return tensor
 
 
-def all_gather_into_tensor(output, input):
+def all_gather_into_tensor(output, input, group=None):
     """Concatenate every process's ``input`` along a new first axis into ``output`` (shape
     ``(world_size, *input.shape)``, or ``(world_size * input.shape[0], ...)``), in rank order."""
-    comm = get_comm()
+    comm = _member(group, "all_gather_into_tensor")
+    if comm is None:
+        return None
 
     def check():
         _, src = _buffer(input, "all_gather", write=False)
@@ -308,11 +362,13 @@ def all_gather_into_tensor(output, input):
     return _written(output, arr, buf, "all_gather")
 
 
-def all_gather(tensor_list, tensor):
+def all_gather(tensor_list, tensor, group=None):
     """Fill ``tensor_list`` (one Tensor or array per process, each of ``tensor``'s shape) with every
     process's ``tensor``, in rank order, as ``torch.distributed.all_gather``. With ``tensor_list=None``,
     return a new array (or Tensor) of shape ``(world_size, *tensor.shape)`` instead."""
-    comm = get_comm()
+    comm = _member(group, "all_gather")
+    if comm is None:
+        return None
     size = comm.Get_size()
 
     def check():   # before communicating (as torch, a dtype mismatch is an error)
@@ -340,10 +396,12 @@ def all_gather(tensor_list, tensor):
     return tensor_list
 
 
-def reduce_scatter_tensor(output, input, op=ReduceOp.SUM):
+def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None):
     """Reduce ``input`` (``world_size`` equal blocks along its first axis) over all processes and give
     process ``r`` block ``r`` of the result, in ``output``, as ``torch.distributed.reduce_scatter_tensor``."""
-    comm = get_comm()
+    comm = _member(group, "reduce_scatter_tensor")
+    if comm is None:
+        return None
     size = comm.Get_size()
 
     def check():
@@ -363,10 +421,13 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM):
     return _written(output, arr, buf, "reduce_scatter")
 
 
-def reduce_scatter(output, input_list, op=ReduceOp.SUM):
+def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None):
     """Reduce ``input_list[r]`` over all processes into ``output`` of process ``r`` (one entry per
     process, each of ``output``'s shape), as ``torch.distributed.reduce_scatter``."""
-    size = get_world_size()
+    comm = _member(group, "reduce_scatter")
+    if comm is None:
+        return None
+    size = comm.Get_size()
 
     def check():
         if len(input_list) != size:
@@ -374,5 +435,5 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM):
         return np.stack([t.data if isinstance(t, Tensor) else np.asarray(t) for t in input_list])
     stacked, err = _local(check)
     if err is not None:
-        _agree(get_comm(), "reduce_scatter", None, err)   # (the others raise in theirs)
-    return reduce_scatter_tensor(output, stacked, op)
+        _agree(comm, "reduce_scatter", None, err)   # (the others raise in theirs)
+    return reduce_scatter_tensor(output, stacked, op, comm)

@@ -6,8 +6,7 @@ on every process, not a hang of the others. Unpickling runs arbitrary code: use 
 that trust each other (as torch warns)."""
 import pickle
 
-from ._comm import _agree, get_comm
-from ._rooted import _rank_arg
+from ._comm import _agree, _member, _rank_in
 
 
 def _list_arg(lst, n, name, where):
@@ -16,9 +15,11 @@ def _list_arg(lst, n, name, where):
         raise ValueError(f"{where}: {name} must be a list of {n} entries, got {got}")
 
 
-def all_gather_object(object_list, obj):
+def all_gather_object(object_list, obj, group=None):
     """Fill ``object_list`` (a list of ``world_size`` entries) with every process's ``obj``, in rank order."""
-    comm = get_comm()
+    comm = _member(group, "all_gather_object")
+    if comm is None:
+        return None
 
     def check():
         _list_arg(object_list, comm.Get_size(), "object_list", "all_gather_object")
@@ -28,13 +29,15 @@ def all_gather_object(object_list, obj):
     object_list[:] = [pickle.loads(b) for b in comm.allgather(data)]
 
 
-def broadcast_object_list(object_list, src=0):
+def broadcast_object_list(object_list, src=0, group=None, device=None):
     """Replace the entries of ``object_list`` on every process by those of process ``src`` (the lists must have
-    the same length everywhere)."""
-    comm = get_comm()
+    the same length everywhere). ``device`` is accepted for torch's signature and ignored (CPU only)."""
+    comm = _member(group, "broadcast_object_list")
+    if comm is None:
+        return None
 
     def check():
-        s = _rank_arg(comm, src, "src", "broadcast_object_list")
+        s = _rank_in(comm, src, "src", "broadcast_object_list")
         if not isinstance(object_list, list):
             raise ValueError(f"broadcast_object_list: object_list must be a list, got {type(object_list).__name__}")
         return (pickle.dumps(object_list) if comm.Get_rank() == s else None), s
@@ -47,13 +50,15 @@ def broadcast_object_list(object_list, src=0):
         object_list[:] = pickle.loads(data)
 
 
-def gather_object(obj, object_gather_list=None, dst=0):
+def gather_object(obj, object_gather_list=None, dst=0, group=None):
     """Gather every process's ``obj`` into ``object_gather_list`` of process ``dst`` (a list of
     ``world_size`` entries, filled in rank order); the other processes pass None."""
-    comm = get_comm()
+    comm = _member(group, "gather_object")
+    if comm is None:
+        return None
 
     def check():
-        d = _rank_arg(comm, dst, "dst", "gather_object")
+        d = _rank_in(comm, dst, "dst", "gather_object")
         if comm.Get_rank() == d:
             _list_arg(object_gather_list, comm.Get_size(), "object_gather_list", "gather_object")
         elif object_gather_list is not None:
@@ -68,13 +73,15 @@ def gather_object(obj, object_gather_list=None, dst=0):
         object_gather_list[:] = [pickle.loads(b) for b in every]
 
 
-def scatter_object_list(scatter_object_output_list, scatter_object_input_list=None, src=0):
+def scatter_object_list(scatter_object_output_list, scatter_object_input_list=None, src=0, group=None):
     """Give process ``r`` entry ``r`` of ``scatter_object_input_list`` of process ``src`` (a list of
     ``world_size`` objects; None elsewhere), written into ``scatter_object_output_list[0]``."""
-    comm = get_comm()
+    comm = _member(group, "scatter_object_list")
+    if comm is None:
+        return None
 
     def check():
-        s = _rank_arg(comm, src, "src", "scatter_object_list")
+        s = _rank_in(comm, src, "src", "scatter_object_list")
         if not isinstance(scatter_object_output_list, list) or not scatter_object_output_list:
             raise ValueError("scatter_object_list: scatter_object_output_list must be a non-empty list (its first "
                              "entry receives the object)")

@@ -7,7 +7,7 @@ so a receiver reads a header, checks it against its own tensor, and takes the da
 a mismatch it still takes the data (so the next message is read correctly) and raises an error naming both."""
 import numpy as np
 
-from ._comm import Work, _buffer, _group, _written, get_comm, wait_all
+from ._comm import Work, _buffer, _group, _member, _rank_in, _translate, _written, wait_all
 
 _HEAD = 12   # dtype kind, itemsize, size, ndim, up to 8 dimensions
 
@@ -33,15 +33,20 @@ def _describe(head):
 
 
 def _peer(comm, rank, name, where, optional=False):
-    """``rank`` as an int: another process of the group (or None where ``optional``: any process)."""
+    """The rank in ``comm`` of another process, named by its rank in the default group (as in torch; or None
+    where ``optional``: any process)."""
     if rank is None and optional:
         return None
-    size = comm.Get_size()
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 0 <= rank < size:
-        raise ValueError(f"{where}: {name}={rank!r} is not a rank of a group of {size} processes")
-    if rank == comm.Get_rank():
+    there = _rank_in(comm, rank, name, where)
+    if there == comm.Get_rank():
         raise ValueError(f"{where}: {name}={rank} is this process's own rank; a process cannot {where} to itself")
-    return int(rank)
+    return there
+
+
+def _global(comm, rank):
+    """The rank in the default group of process ``rank`` of ``comm`` (what recv returns, as torch)."""
+    default = _group["comm"]
+    return rank if comm == default else _translate(comm, default, rank)
 
 
 def _tag(tag, where):
@@ -63,20 +68,24 @@ class _Requests:
         wait_all(self._requests)
 
 
-def send(tensor, dst, tag=0):
+def send(tensor, dst, group=None, tag=0):
     """Send ``tensor`` (a Tensor or NumPy array) to process ``dst``; returns once it is sent (the matching
     :func:`recv` may still be reading it). The receiver's tensor must have the same shape and dtype."""
-    comm = get_comm()
+    comm = _member(group, "send")
+    if comm is None:
+        return None
     dst, tag = _peer(comm, dst, "dst", "send"), _tag(tag, "send")
     _, buf = _buffer(tensor, "send", write=False)
     comm.Send(_header(buf), dest=dst, tag=tag)
     comm.Send(_bytes(buf), dest=dst, tag=tag)
 
 
-def isend(tensor, dst, tag=0):
+def isend(tensor, dst, group=None, tag=0):
     """Start sending ``tensor`` to process ``dst``; returns a :class:`Work` whose ``wait()`` completes it.
     Do not write into the tensor before then."""
-    comm = get_comm()
+    comm = _member(group, "isend")
+    if comm is None:
+        return None
     dst, tag = _peer(comm, dst, "dst", "isend"), _tag(tag, "isend")
     _, buf = _buffer(tensor, "isend", write=False)
     head = _header(buf)
@@ -100,16 +109,18 @@ def _take(comm, where, tensor, arr, buf, sender, head, tag):
     return sender
 
 
-def recv(tensor, src=None, tag=0):
+def recv(tensor, src=None, group=None, tag=0):
     """Receive into ``tensor`` (written in place) a message sent to this process by process ``src`` (None: by
     any process) with ``tag``; returns the sender's rank. The message must have the tensor's shape and dtype."""
-    comm = get_comm()
+    comm = _member(group, "recv")
+    if comm is None:
+        return None
     src, tag = _peer(comm, src, "src", "recv", optional=True), _tag(tag, "recv")
     arr, buf = _buffer(tensor, "recv")
     MPI = _group["MPI"]
     head, status = np.empty(_HEAD, np.int64), MPI.Status()
     comm.Recv(head, source=MPI.ANY_SOURCE if src is None else src, tag=tag, status=status)
-    return _take(comm, "recv", tensor, arr, buf, status.Get_source(), head, tag)
+    return _global(comm, _take(comm, "recv", tensor, arr, buf, status.Get_source(), head, tag))
 
 
 class _Receive:
@@ -166,9 +177,11 @@ class _Receive:
         _written(self.tensor, self.arr, self.arr, "irecv")
 
 
-def irecv(tensor, src=None, tag=0):
+def irecv(tensor, src=None, group=None, tag=0):
     """Start receiving into ``tensor`` a message from process ``src`` (None: any process) with ``tag``;
     returns a :class:`Work` whose ``wait()`` completes it (the tensor then holds the message)."""
-    comm = get_comm()
+    comm = _member(group, "irecv")
+    if comm is None:
+        return None
     src, tag = _peer(comm, src, "src", "irecv", optional=True), _tag(tag, "irecv")
     return Work(_Receive(comm, tensor, src, tag), lambda: None)

@@ -7,15 +7,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..tensor import Tensor
-from ._comm import (_OPS, ReduceOp, Work, _agree, _buffer, _group, _local, _op, _written, get_comm)
-
-
-def _rank_arg(comm, rank, name, where):
-    """``rank`` as an int if it names a process of ``comm``'s group, else a ValueError naming it."""
-    size = comm.Get_size()
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 0 <= rank < size:
-        raise ValueError(f"{where}: {name}={rank!r} is not a rank of a group of {size} processes")
-    return int(rank)
+from ._comm import (_OPS, ReduceOp, Work, _agree, _buffer, _group, _local, _member, _op, _rank_in, _written)
 
 
 def _copy_into(entries, parts, where):
@@ -27,9 +19,8 @@ def _copy_into(entries, parts, where):
             _versions.bump(arr, where)
 
 
-def _entries(entries, like, where, name, write):
-    """The arrays of the list ``entries`` (one per process, each of ``like``'s shape and dtype)."""
-    size = get_comm().Get_size()
+def _entries(entries, like, where, name, write, size):
+    """The arrays of the list ``entries`` (one per process, ``size``, each of ``like``'s shape and dtype)."""
     if not isinstance(entries, (list, tuple)) or len(entries) != size:
         got = f"{len(entries)} entries" if isinstance(entries, (list, tuple)) else type(entries).__name__
         raise ValueError(f"{where}: {name} must be a list of one tensor per process ({size}), got {got}")
@@ -43,15 +34,17 @@ def _entries(entries, like, where, name, write):
     return arrays
 
 
-def reduce(tensor, dst=0, op=ReduceOp.SUM, async_op=False):
+def reduce(tensor, dst=0, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce ``tensor`` (a Tensor or NumPy array) over all processes into ``tensor`` of process ``dst``, in
     place, with ``op`` (as :func:`all_reduce`); the other processes' tensors are left as they were. Returns the
     tensor, or a :class:`Work` with ``async_op``."""
-    comm = get_comm()
+    comm = _member(group, "reduce")
+    if comm is None:
+        return None
     rank, size = comm.Get_rank(), comm.Get_size()
 
     def check():
-        d = _rank_arg(comm, dst, "dst", "reduce")
+        d = _rank_in(comm, dst, "dst", "reduce")
         arr, buf = _buffer(tensor, "reduce", write=rank == d)
         return arr, buf, _op(op, "reduce", arr.dtype), d
     got, err = _local(check)
@@ -74,20 +67,22 @@ def reduce(tensor, dst=0, op=ReduceOp.SUM, async_op=False):
     return tensor
 
 
-def gather(tensor, gather_list=None, dst=0, async_op=False):
+def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     """Gather every process's ``tensor`` into ``gather_list`` of process ``dst`` (one Tensor or array per
     process, each of ``tensor``'s shape and dtype, filled in rank order), as ``torch.distributed.gather``: the
     other processes pass no list. Returns None, or a :class:`Work` with ``async_op``."""
-    comm = get_comm()
+    comm = _member(group, "gather")
+    if comm is None:
+        return None
     rank, size = comm.Get_rank(), comm.Get_size()
 
     def check():
-        d = _rank_arg(comm, dst, "dst", "gather")
+        d = _rank_in(comm, dst, "dst", "gather")
         _, src = _buffer(tensor, "gather", write=False)
         if rank == d:
             if not gather_list:
                 raise ValueError("gather: gather_list must be given on the destination process (dst)")
-            _entries(gather_list, src, "gather", "gather_list", write=True)
+            _entries(gather_list, src, "gather", "gather_list", True, size)
         elif gather_list:
             raise ValueError(f"gather: gather_list must not be given on process {rank}, which is not the "
                              f"destination (dst={d})")
@@ -107,21 +102,23 @@ def gather(tensor, gather_list=None, dst=0, async_op=False):
     finish()
 
 
-def scatter(tensor, scatter_list=None, src=0, async_op=False):
+def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     """Give process ``r`` entry ``r`` of ``scatter_list`` of process ``src`` (one Tensor or array per process,
     each of ``tensor``'s shape and dtype), written into its ``tensor``, as ``torch.distributed.scatter``: the
     other processes pass no list. Returns None, or a :class:`Work` with ``async_op``."""
-    comm = get_comm()
+    comm = _member(group, "scatter")
+    if comm is None:
+        return None
     rank = comm.Get_rank()
 
     def check():
-        s = _rank_arg(comm, src, "src", "scatter")
+        s = _rank_in(comm, src, "src", "scatter")
         arr, buf = _buffer(tensor, "scatter")
         send = None
         if rank == s:
             if not scatter_list:
                 raise ValueError("scatter: scatter_list must be given on the source process (src)")
-            send = np.stack(_entries(scatter_list, arr, "scatter", "scatter_list", write=False))
+            send = np.stack(_entries(scatter_list, arr, "scatter", "scatter_list", False, comm.Get_size()))
         elif scatter_list:
             raise ValueError(f"scatter: scatter_list must not be given on process {rank}, which is not the "
                              f"source (src={s})")
@@ -167,10 +164,9 @@ def _agree_counts(comm, where, dtype, send_counts, recv_counts, error):
                          f"{recvs[j, i]} from it")
 
 
-def _alltoallv(where, send, send_counts, recv, recv_counts, async_op, finish, error=None):
+def _alltoallv(comm, where, send, send_counts, recv, recv_counts, async_op, finish, error=None):
     """Check the counts on every process (``_agree_counts``), then exchange: block ``j`` of the flat
     ``send`` goes to process ``j``, block ``i`` of ``recv`` comes from process ``i``."""
-    comm = get_comm()
     _agree_counts(comm, where, None if error else send.dtype, send_counts, recv_counts, error)
     offsets = lambda counts: np.concatenate(([0], np.cumsum(counts)[:-1])).tolist()  # noqa: E731
     s = [send, (list(send_counts), offsets(send_counts))]
@@ -181,11 +177,14 @@ def _alltoallv(where, send, send_counts, recv, recv_counts, async_op, finish, er
     return finish()
 
 
-def all_to_all(output_tensor_list, input_tensor_list, async_op=False):
+def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False):
     """Send ``input_tensor_list[j]`` to process ``j`` and receive process ``i``'s into
     ``output_tensor_list[i]``, as ``torch.distributed.all_to_all`` (the sizes may differ between pairs of
     processes; one dtype throughout). Returns ``output_tensor_list``, or a :class:`Work` with ``async_op``."""
-    size = get_comm().Get_size()
+    comm = _member(group, "all_to_all")
+    if comm is None:
+        return None
+    size = comm.Get_size()
 
     def check():
         for name, lst in (("input_tensor_list", input_tensor_list), ("output_tensor_list", output_tensor_list)):
@@ -201,14 +200,14 @@ def all_to_all(output_tensor_list, input_tensor_list, async_op=False):
         return send, [a.size for a in ins], [a.size for a in outs]
     got, err = _local(check)
     if err is not None:
-        return _alltoallv("all_to_all", None, None, None, None, False, None, err)
+        return _alltoallv(comm, "all_to_all", None, None, None, None, False, None, err)
     send, send_counts, recv_counts = got
     recv = np.empty(sum(recv_counts), send.dtype)
 
     def finish():
         _copy_into(output_tensor_list, np.split(recv, np.cumsum(recv_counts)[:-1]), "all_to_all")
         return output_tensor_list
-    return _alltoallv("all_to_all", send, send_counts, recv, recv_counts, async_op, finish)
+    return _alltoallv(comm, "all_to_all", send, send_counts, recv, recv_counts, async_op, finish)
 
 
 def _splits(sizes, rows, name, where, size):
@@ -226,12 +225,16 @@ def _splits(sizes, rows, name, where, size):
     return sizes
 
 
-def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None, async_op=False):
+def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None, group=None,
+                      async_op=False):
     """Split ``input`` along its first axis into one block per process (``input_split_sizes`` rows each, or
     equal blocks), send block ``j`` to process ``j``, and write the blocks received, in rank order, into
     ``output`` (split by ``output_split_sizes``), as ``torch.distributed.all_to_all_single``. Returns
     ``output``, or a :class:`Work` with ``async_op``."""
-    size = get_comm().Get_size()
+    comm = _member(group, "all_to_all_single")
+    if comm is None:
+        return None
+    size = comm.Get_size()
 
     def check():
         _, src = _buffer(input, "all_to_all_single", write=False)
@@ -248,10 +251,10 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
         return src, arr, buf, [n * row for n in ins], [n * row for n in outs]
     got, err = _local(check)
     if err is not None:
-        return _alltoallv("all_to_all_single", None, None, None, None, False, None, err)
+        return _alltoallv(comm, "all_to_all_single", None, None, None, None, False, None, err)
     src, arr, buf, send_counts, recv_counts = got
 
     def finish():
         return _written(output, arr, buf, "all_to_all_single")
-    return _alltoallv("all_to_all_single", src.reshape(-1), send_counts, buf.reshape(-1), recv_counts, async_op,
+    return _alltoallv(comm, "all_to_all_single", src.reshape(-1), send_counts, buf.reshape(-1), recv_counts, async_op,
                       finish)
