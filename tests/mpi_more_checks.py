@@ -135,6 +135,12 @@ def case_send_recv():
         dist.send(np.array([rank * 11]), 0, tag=5)
         if rank == 1:
             dist.send(np.array([5]), 0, tag=6)
+    # batch_isend_irecv: receives listed before sends, around the ring the other way
+    back = np.zeros(2)
+    ops = [dist.P2POp(dist.irecv, back, nxt, tag=9), dist.P2POp(dist.isend, np.full(2, float(rank)), prv, tag=9)]
+    for w in dist.batch_isend_irecv(ops):
+        w.wait()
+    _same(back, np.full(2, float(nxt)), "batch_isend_irecv")
     _same(got.data, _data(prv, (3,)), "ring recv")
     if sender != prv:
         raise AssertionError(f"recv returned sender {sender}, expected {prv}")

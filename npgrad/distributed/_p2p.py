@@ -185,3 +185,25 @@ def irecv(tensor, src=None, group=None, tag=0):
         return None
     src, tag = _peer(comm, src, "src", "irecv", optional=True), _tag(tag, "irecv")
     return Work(_Receive(comm, tensor, src, tag), lambda: None)
+
+
+class P2POp:
+    """One send or receive of a :func:`batch_isend_irecv`, as ``torch.distributed.P2POp``: ``op`` is
+    :func:`isend` or :func:`irecv`, ``peer`` the other process's rank in the default group."""
+
+    def __init__(self, op, tensor, peer, group=None, tag=0):
+        if op is not isend and op is not irecv:
+            raise ValueError(f"P2POp: op must be npgrad.distributed.isend or irecv, got {op!r}")
+        self.op, self.tensor, self.peer, self.group, self.tag = op, tensor, peer, group, tag
+
+    def __repr__(self):
+        return f"P2POp({self.op.__name__}, peer={self.peer}, tag={self.tag})"
+
+
+def batch_isend_irecv(p2p_op_list):
+    """Start every send and receive of ``p2p_op_list`` (:class:`P2POp`) and return their :class:`Work` s, in
+    order. Each is posted without waiting, so the order of sends and receives in the list cannot deadlock;
+    messages between one pair of processes in one direction match in list order."""
+    if not isinstance(p2p_op_list, (list, tuple)) or not all(isinstance(p, P2POp) for p in p2p_op_list):
+        raise TypeError("batch_isend_irecv: p2p_op_list must be a list of P2POp")
+    return [p.op(p.tensor, p.peer, p.group, p.tag) for p in p2p_op_list]
