@@ -1,4 +1,4 @@
-"""npgrad.distributed's rooted collectives (reduce, gather, scatter), all_to_all / all_to_all_single,
+"""npgrad.distributed's differentiable collectives (nn.functional), rooted collectives (reduce, gather, scatter), all_to_all / all_to_all_single,
 point-to-point messages (send, recv, isend, irecv) and object collectives, under ``mpiexec -n 3`` (one launch of
 tests/mpi_more_checks.py for the whole file; three processes, so that all-to-all blocks differ per pair and
 ``recv`` from any process has a choice)."""
@@ -13,12 +13,34 @@ CASES = ["reduce", "gather_and_scatter", "all_to_all", "send_recv", "objects", "
          "groups_and_init_process_group"]
 
 
-@pytest.fixture(scope="module")
-def results():
-    proc = run_mpi(["-m", "tests.mpi_more_checks"], n=3)
+DIFF_CASES = ["all_reduce", "all_gather_and_reduce_scatter", "broadcast_reduce_gather_scatter", "all_to_all",
+              "second_order_and_forward_mode", "refusals"]
+
+
+def _results(module):
+    proc = run_mpi(["-m", module], n=3)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS ")]
     assert proc.returncode == 0 and lines, f"mpiexec failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return json.loads(lines[-1][len("RESULTS "):])
+
+
+@pytest.fixture(scope="module")
+def results():
+    return _results("tests.mpi_more_checks")
+
+
+@pytest.fixture(scope="module")
+def diff_results():
+    return _results("tests.mpi_diff_checks")
+
+
+@needs_mpi
+@pytest.mark.parametrize("case", DIFF_CASES)
+def test_differentiable_collectives_under_mpiexec(diff_results, case):
+    """npgrad.distributed.nn.functional against PyTorch's autograd on the whole computation
+    (tests/mpi_diff_checks.py)."""
+    assert set(diff_results) == set(DIFF_CASES)
+    assert diff_results[case] == "ok", diff_results[case]
 
 
 @needs_mpi
