@@ -11,6 +11,7 @@ from .activation import softmax
 from ._common import _data, _is_graph
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
+_F16 = np.dtype(np.float16)
 
 
 # --------------------------------------------------------------------------- attention
@@ -103,6 +104,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             return r
     q, k, v = (as_input(t, "scaled_dot_product_attention") for t in (query, key, value))
     qd, kd, vd = q.data, k.data, v.data
+    if np.result_type(qd, kd, vd) == _F16:   # float16: the scores, softmax and sums in float32, the output rounded
+        # once, as torch's CPU kernel accumulates (in float16 the output was ~5e-3 off, torch's ~5e-4)
+        f32 = [t.astype(np.float32) if t.dtype == _F16 else t for t in (q, k, v)]
+        return scaled_dot_product_attention(*f32, attn_mask, dropout_p, is_causal, scale, enable_gqa).astype(_F16)
     check_sdpa_args(qd.shape, kd.shape, vd.shape, attn_mask, is_causal, enable_gqa)
     L, S = qd.shape[-2], kd.shape[-2]
     sc = 1.0 / math.sqrt(qd.shape[-1]) if scale is None else float(scale)
