@@ -227,6 +227,21 @@ def _topk_rule(op, level, args, kwargs):
     return _wrap_tree(op(*ba.args, **ba.kwargs), level)
 
 
+def _dim_rule(op, level, args, kwargs):
+    """Ops along one ``dim`` whose output has the input's shape (logcumsumexp): ``dim`` shifted; a 0-d sample
+    runs as a 1-element axis."""
+    ba = _bind(op, args, kwargs)
+    first = next(iter(ba.arguments))
+    x = ba.arguments[first]
+    if not _batched_at(x, level) or not _only_batched(level, ba, (first,)):
+        return loop_rule(op, level, args, kwargs)
+    inner = x._inner
+    ba.arguments["dim"] = _shift_one(ba.arguments["dim"], x.ndim)
+    ba.arguments[first] = _ops().reshape(inner, inner.shape + (1,)) if x.ndim == 0 else inner
+    out = op(*ba.args, **ba.kwargs)
+    return _wrap_tree(_ops().reshape(out, inner.shape) if x.ndim == 0 else out, level)
+
+
 def _leading_rule(op, level, args, kwargs):
     """Ops that treat leading axes as a batch already (``np.linalg``): the op on the inner values."""
     x = args[0]
@@ -373,7 +388,8 @@ def average_rule(op, level, args, kwargs):
 
 
 RULES = {"axis_flatten": _axis_rule("flatten"), "axis_all": _axis_rule("all"),
-         "quantile": _axis_rule("all", lead="q"), "topk": _topk_rule, "leading": _leading_rule,
+         "quantile": _axis_rule("all", lead="q"), "topk": _topk_rule, "dim": _dim_rule,
+         "leading": _leading_rule,
          "pad": pad_rule, "tile": tile_rule, "repeat": repeat_rule, "einsum": einsum_rule, "solve": solve_rule,
          "norm": norm_rule, "average": average_rule, "loop": loop_rule}
 
