@@ -23,8 +23,8 @@ def _f16(*shape, scale=1.0, shift=0.0):
 
 
 def _check(fn, tfn, arrays, seed=None, tol=2e-3):
-    """npgrad on float16 ``arrays`` (value and gradients, float16) within ``tol`` (relative to the largest) of
-    torch float64 on the same numbers."""
+    """npgrad on float16 ``arrays`` (value and gradients, float16) within ``tol`` (relative to the largest, or one
+    subnormal step) of torch float64 on the same numbers."""
     xs = [npg.tensor(a, requires_grad=True) for a in arrays]
     y = fn(*xs)
     g = np.ones(y.shape, F16) if seed is None else seed
@@ -35,7 +35,8 @@ def _check(fn, tfn, arrays, seed=None, tol=2e-3):
     pairs = [(y.data, yt.detach().numpy())] + [(np.asarray(x.grad), t.grad.numpy()) for x, t in zip(xs, ts)]
     for got, want in pairs:
         assert got.dtype == F16 and np.all(np.isfinite(got))
-        np.testing.assert_allclose(got.astype(np.float64), want, rtol=0, atol=tol * np.abs(want).max())
+        tiny = 6e-8   # float16's subnormal spacing: a gradient that small has no more digits
+        np.testing.assert_allclose(got.astype(np.float64), want, rtol=0, atol=max(tol * np.abs(want).max(), tiny))
 
 
 @pytest.mark.parametrize("two_d", [False, True])
@@ -53,3 +54,23 @@ def test_embedding_bag_mean_of_large_bags(two_d):
     seed = _f16(B, 8, shift=0.5)
     _check(lambda w: F.embedding_bag(weight=w, mode="mean", **kw),
            lambda w: TF.embedding_bag(weight=w, mode="mean", **tkw), [w], seed)
+
+
+def _class_losses():
+    x = _f16(2, N, scale=0.01)
+    y = np.array([5, N - 3])
+    x[0, 5], x[1, N - 3] = 0.9, 0.8                 # (terms of about 0.1 over 70,000 classes: sums < 65504)
+    multi = (RNG.random((2, N)) < 0.5).astype(F16)
+    return x, [
+        (lambda a: F.multilabel_soft_margin_loss(a, npg.tensor(multi)),
+         lambda a: TF.multilabel_soft_margin_loss(a, torch.tensor(multi.astype(np.float64)))),
+        (lambda a: F.multi_margin_loss(a, npg.tensor(y)), lambda a: TF.multi_margin_loss(a, torch.tensor(y)))]
+
+
+@pytest.mark.parametrize("k", range(2))
+def test_losses_averaged_over_more_than_65504_classes(k):
+    # each sample's loss is a sum over the classes divided by C: C cast to float16 was inf, so the loss was 0
+    # (multilabel_soft_margin_loss, multi_margin_loss) and so was every gradient
+    x, cases = _class_losses()
+    fn, tfn = cases[k]
+    _check(fn, tfn, [x])
