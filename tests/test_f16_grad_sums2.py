@@ -74,3 +74,26 @@ def test_losses_averaged_over_more_than_65504_classes(k):
     x, cases = _class_losses()
     fn, tfn = cases[k]
     _check(fn, tfn, [x])
+
+
+@pytest.mark.parametrize("kind,T,B", [("LSTM", 7, 10_000), ("RNN", 7, 10_000), ("GRU", 1, N)])
+def test_recurrent_bias_gradients_over_many_rows(kind, T, B):
+    # the input projection's biases sum d gates over time x batch rows (LSTM, RNN), a GRU step's b_hh over its
+    # batch: NumPy's float16 sum along that strided axis drifted (grad_sum sums in float32, as torch)
+    torch.manual_seed(0)
+    ref = getattr(torch.nn, kind)(3, 4).double()
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.copy_(p.half().double())   # (the same float16 numbers in both)
+    mod = getattr(nn, kind)(3, 4)
+    mod.load_state_dict({k: v.numpy().astype(F16) for k, v in ref.state_dict().items()})
+    mod.half()
+    x = _f16(T, B, 3)
+    seed = _f16(T, B, 4, scale=0.2, shift=0.05)
+    out = mod(npg.tensor(x))[0]
+    out.backward(npg.tensor(seed))
+    ref(torch.tensor(x.astype(np.float64)))[0].backward(torch.tensor(seed.astype(np.float64)))
+    for name, p in ref.named_parameters():
+        got, want = np.asarray(getattr(mod, name).grad), p.grad.numpy()
+        assert got.dtype == F16, name
+        np.testing.assert_allclose(got.astype(np.float64), want, rtol=0, atol=2e-3 * np.abs(want).max(), err_msg=name)
