@@ -204,13 +204,18 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         if not empty.any():
             return picked
         return _where(~empty[:, None], picked, 0)   # (an empty bag picked row 0: times 0 would keep its NaN)
-    coef = keep.astype(dt)
+    half = mode == "mean" and dt == np.float16
+    # (float16: 1 / count in float32, as the products and their sum, rounded once, as torch, which sums then
+    # divides; 1 / count in float16 is subnormal, a few bits, from 2048 rows on, and 0 past 65504)
+    coef = keep.astype(np.float32 if half else dt)
     if mode == "mean":
-        coef = coef / np.maximum(counts, 1)[seg].astype(dt)
+        coef = coef / np.maximum(counts, 1)[seg].astype(coef.dtype)
     sel = slice(None)
     if not keep.all():   # padding entries are left out, not scaled by 0 (which keeps an inf or NaN as NaN)
         sel = np.flatnonzero(keep)
         rows = rows[sel]
+    if half:
+        return _scatter_add((B, D), (seg[sel],), rows.astype(np.float32) * coef[sel, None]).astype(dt)
     scaled = rows * coef[sel, None]
     if per_sample_weights is not None:
         if isinstance(per_sample_weights, Tensor):

@@ -9,7 +9,7 @@ with NumPy masks built once per call.
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import as_input, batching_rule, number_arg
+from ...ops._util import as_input, batching_rule, div_count, number_arg
 from ...tensor import Tensor
 from .distance import pairwise_distance
 from .loss import _check_reduction, _reduce
@@ -221,7 +221,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if weight is not None:
         wy = weight[y] if isinstance(weight, Tensor) else wd[y].astype(xb.dtype, copy=False)
         h = h * wy.reshape(N, 1)
-    loss = h.sum(axis=1) / C
+    loss = div_count(h.sum(axis=1), C)   # (float16: C past 65504 is inf in float16)
     if unbatched and reduction == "none" and _data(target).ndim == 0:
         loss = loss.reshape(())
     return _reduce(loss, reduction)

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from ...ops import elementwise as _ew
-from ...ops._util import all_values, as_input, batching_rule, is_batched, number_arg
+from ...ops._util import all_values, as_input, batching_rule, div_count, is_batched, number_arg
 from ...tensor import Tensor
 from .activation_more import logsigmoid
 from .loss import _check_reduction, _reduce, _square_branch, _warn_target_size
@@ -192,5 +192,5 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     # torch's class dim is input.dim() - 1 counted from the front: the last dim, unless a weight of more dims
     # than the input broadcast the loss up (then torch sums that dim of the larger loss, and so does this)
     C = x.shape[-1]
-    loss = loss.sum(axis=x.ndim - 1) / C
+    loss = div_count(loss.sum(axis=x.ndim - 1), C)   # (float16: C past 65504 is inf in float16)
     return _reduce(loss, reduction)
