@@ -30,6 +30,16 @@ def check_numeric(arr, where):
     return arr
 
 
+def native_order(arr):
+    """``arr`` in the machine's byte order: a byte-swapped copy of a big-endian array on a little-endian machine
+    (``'>f8'``), ``arr`` itself otherwise. Tensors hold native data only: NumPy's ufuncs return native results,
+    so a tensor of another byte order got gradients of another dtype than its own."""
+    dt = arr.dtype
+    if dt.isnative:
+        return arr
+    return arr.astype(dt.newbyteorder("="))
+
+
 def numeric_dtype(dtype, where):
     """``np.dtype(dtype)``, refused with a message naming ``where`` unless it is bool, integer, float or complex."""
     d = np.dtype(dtype)

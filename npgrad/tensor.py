@@ -21,7 +21,7 @@ from .autograd.grad_mode import _state
 from .autograd.complex_rules import complex_vjps
 from .autograd.handles import _HookHandle, _PostHookHandle
 from ._graph_cut import graph_cut_error as _graph_cut_error
-from .dtypes import check_numeric, default_complex_dtype, get_default_dtype
+from .dtypes import check_numeric, default_complex_dtype, get_default_dtype, native_order
 
 _new = object.__new__
 _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)  # (NumPy's dtypes of native arrays are these objects)
@@ -382,7 +382,7 @@ def _to_array(data, dtype, where):
             arr = arr.astype(default_complex_dtype(), copy=False)  # Python complex numbers: its complex dtype
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
-    return check_numeric(arr, where)
+    return native_order(check_numeric(arr, where))
 
 
 def is_complex_value(v):

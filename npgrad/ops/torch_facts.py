@@ -176,12 +176,15 @@ def _detach_(self):
 
 def from_numpy(ndarray):
     """A tensor sharing ``ndarray``'s memory (a write through either is seen by the other), not requiring grad,
-    as ``torch.from_numpy``."""
+    as ``torch.from_numpy`` (which also refuses an array not in the machine's byte order)."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
     if ndarray.dtype.kind not in "biufc":
         raise TypeError(f"from_numpy: can't convert np.ndarray of type {ndarray.dtype}: the supported types are "
                         f"bool, integers, floating and complex")
+    if not ndarray.dtype.isnative:  # (a copy in the native order could not share the memory)
+        raise ValueError(f"from_numpy: the array's byte order ({ndarray.dtype}) is not the machine's; "
+                         f"tensors hold native data: pass arr.astype(arr.dtype.newbyteorder('=')) (a copy)")
     return _wrap(ndarray)
 
 
