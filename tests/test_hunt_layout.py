@@ -70,3 +70,57 @@ def test_from_numpy_refuses_a_big_endian_array_as_torch():
         npg.from_numpy(_big(A))
     with pytest.raises(ValueError):
         torch.from_numpy(_big(A))
+
+
+def _read_only(a):
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+READ_ONLY_ARRAYS = {"writeable=False": lambda: _read_only(A), "broadcast_to": lambda: np.broadcast_to(A[0], A.shape)}
+
+
+@pytest.mark.parametrize("make", sorted(READ_ONLY_ARRAYS))
+@pytest.mark.parametrize("name", ["SGD", "Adam", "LBFGS"])
+def test_optimizer_step_names_a_read_only_parameter_before_updating_anything(make, name):
+    # before: NumPy's bare "output array is read-only" from inside the update, after the optimizer's state had
+    # already moved (Adam's moments, SGD's momentum buffer) for a parameter left as it was
+    free = npg.nn.Parameter(W.copy())
+    p = npg.nn.Parameter(READ_ONLY_ARRAYS[make]())
+    opt = getattr(npg.optim, name)([free, p], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = npg.sum(free * p)
+        loss.backward()
+        return loss
+    closure()
+    with pytest.raises(ValueError, match=rf"{name}\.step: parameter 1 of param group 0 .*read-only"):
+        opt.step(closure)
+    np.testing.assert_array_equal(free.data, W)  # nothing updated
+    assert not opt.state.get(free)
+
+
+@pytest.mark.parametrize("make", sorted(READ_ONLY_ARRAYS))
+@pytest.mark.parametrize("init", ["normal_", "zeros_", "orthogonal_", "kaiming_uniform_"])
+def test_nn_init_names_itself_for_a_read_only_tensor(make, init):
+    with pytest.raises(ValueError, match=rf"nn\.init\.{init}: the tensor .*read-only"):
+        getattr(npg.nn.init, init)(npg.nn.Parameter(READ_ONLY_ARRAYS[make]()))
+
+
+def test_vector_to_parameters_refuses_a_read_only_parameter_before_writing_any():
+    first = npg.nn.Parameter(np.zeros(2))
+    with pytest.raises(ValueError, match=r"vector_to_parameters \(parameter 1\).*read-only"):
+        npg.nn.utils.vector_to_parameters(npg.ones(2 + A.size), [first, npg.nn.Parameter(_read_only(A))])
+    np.testing.assert_array_equal(first.data, 0.0)
+
+
+def test_load_state_dict_assign_takes_a_big_endian_array_in_native_order():
+    m = npg.nn.Linear(4, 3)
+    m.load_state_dict({"weight": _big(A), "bias": _big(A[:, 0])}, assign=True)
+    assert m.weight.dtype == np.float64 and m.weight.dtype.isnative
+    x = np.ones((2, 4))
+    npg.sum(m(x)).backward()
+    assert m.weight.grad.dtype == m.weight.dtype
+    np.testing.assert_array_equal(m.weight.data, A)
