@@ -30,14 +30,32 @@ def check_numeric(arr, where):
     return arr
 
 
-def native_order(arr):
+def native_order(arr, where=None, copy=None):
     """``arr`` in the machine's byte order: a byte-swapped copy of a big-endian array on a little-endian machine
     (``'>f8'``), ``arr`` itself otherwise. Tensors hold native data only: NumPy's ufuncs return native results,
-    so a tensor of another byte order got gradients of another dtype than its own."""
+    so a tensor of another byte order got gradients of another dtype than its own. ``copy=False`` (NumPy 2's
+    ``asarray``): a ValueError naming ``where`` instead of the copy."""
     dt = arr.dtype
     if dt.isnative:
         return arr
+    if copy is False:
+        raise ValueError(f"{where}: unable to avoid a copy (swapping the bytes of {dt} into the native order) "
+                         f"with copy=False; use copy=None to allow one")
     return arr.astype(dt.newbyteorder("="))
+
+
+def plain_array(arr, where, operand=True):
+    """The ndarray of an instance of an ndarray subclass. A MaskedArray is refused (its mask would be silently
+    dropped: sums and means over the masked entries); so is an ``np.matrix`` operand (its ``*`` and ``**`` are
+    matrix products and its reductions stay 2-D, which npgrad's ops on its values would not be), but not
+    ``np.matrix`` data for a new tensor (its plain 2-D array, as ``np.array`` and ``torch.tensor`` give)."""
+    if isinstance(arr, np.ma.MaskedArray):
+        raise TypeError(f"{where}: a numpy MaskedArray is not supported (its mask would be lost): pass "
+                        f"np.ma.filled(a, value), or np.ma.getdata(a) and the mask np.ma.getmaskarray(a) apart")
+    if operand and isinstance(arr, np.matrix):
+        raise TypeError(f"{where}: an np.matrix operand is not supported (its * and ** are matrix products, its "
+                        f"reductions keep 2 dimensions): pass np.asarray(m), and use @ for a matrix product")
+    return np.asarray(arr)
 
 
 def numeric_dtype(dtype, where):

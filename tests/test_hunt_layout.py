@@ -1,6 +1,8 @@
 """Hunt for wrong answers from array layout and dtype variants: the same numbers in another byte order, memory
 layout or container must give the values and gradients of a plain C-contiguous native array (checked against
 PyTorch, which is given the native copy), or a clear error naming the op."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -124,3 +126,57 @@ def test_load_state_dict_assign_takes_a_big_endian_array_in_native_order():
     npg.sum(m(x)).backward()
     assert m.weight.grad.dtype == m.weight.dtype
     np.testing.assert_array_equal(m.weight.data, A)
+
+
+with warnings.catch_warnings():  # (NumPy's PendingDeprecationWarning for the matrix subclass)
+    warnings.simplefilter("ignore", PendingDeprecationWarning)
+    MATRIX = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+B = np.array([[1.0, 0.5], [2.0, 1.0]])
+MASKED = np.ma.array(A, mask=A < 0)
+
+
+@pytest.mark.parametrize("op", ["mul", "rmul", "pow", "matmul", "sum", "exp", "where"])
+def test_an_np_matrix_operand_is_refused_naming_the_op(op):
+    # before: t * matrix was elementwise in the forward but its gradient g * matrix was a matrix product
+    # (sum(x * M) gave x.grad [[4, 6], [4, 6]], not M), and np.matrix's own ops differ (ndarray * matrix is @)
+    x = npg.tensor(B)
+    call = {"mul": lambda: x * MATRIX, "rmul": lambda: MATRIX * x, "pow": lambda: x ** MATRIX,
+            "matmul": lambda: x @ MATRIX, "sum": lambda: npg.sum(MATRIX, axis=0), "exp": lambda: npg.exp(MATRIX),
+            "where": lambda: npg.where(B > 1, x, MATRIX)}[op]
+    with pytest.raises(TypeError, match="np.matrix operand is not supported"):
+        call()
+
+
+@pytest.mark.parametrize("ctor", ["tensor", "Tensor", "asarray", "array", "as_tensor"])
+def test_tensor_of_an_np_matrix_is_its_plain_array_and_its_gradient_is_torch_s(ctor):
+    x = getattr(npg, ctor)(MATRIX)
+    assert type(x.data) is np.ndarray
+    x.requires_grad_()
+    npg.sum(x * B).backward()
+    t = torch.tensor(MATRIX, requires_grad=True)
+    (t * torch.tensor(B)).sum().backward()
+    assert type(x.grad) is np.ndarray
+    assert_close(x.grad, t.grad.numpy(), np.float64)
+
+
+def test_an_np_matrix_assigned_as_grad_becomes_its_array_so_adam_squares_elementwise():
+    # before: p.grad kept the np.matrix and Adam's g * g was a matrix product: a wrong step, silently
+    p, q = npg.nn.Parameter(np.zeros((2, 2))), torch.zeros(2, 2, dtype=torch.float64, requires_grad=True)
+    p.grad, q.grad = MATRIX, torch.tensor(MATRIX)
+    npg.optim.Adam([p], lr=0.5).step()
+    torch.optim.Adam([q], lr=0.5).step()
+    assert type(p.grad) is np.ndarray
+    assert_close(p.data, q.detach().numpy(), np.float64)
+
+
+@pytest.mark.parametrize("call", ["tensor", "Tensor", "asarray", "array", "mul", "sum", "mean", "exp", "grad"])
+def test_a_masked_array_is_refused_rather_than_stripped_of_its_mask(call):
+    # before: npg.sum(masked) summed the masked entries too (NumPy's np.sum skips them), t * masked lost the
+    # mask, npg.Tensor(masked) kept the MaskedArray as its data
+    x = npg.tensor(A)
+    f = {"tensor": lambda: npg.tensor(MASKED), "Tensor": lambda: npg.Tensor(MASKED),
+         "asarray": lambda: npg.asarray(MASKED), "array": lambda: npg.array(MASKED), "mul": lambda: x * MASKED,
+         "sum": lambda: npg.sum(MASKED), "mean": lambda: npg.mean(MASKED), "exp": lambda: npg.exp(MASKED),
+         "grad": lambda: setattr(x, "grad", MASKED)}[call]
+    with pytest.raises(TypeError, match="MaskedArray is not supported"):
+        f()
