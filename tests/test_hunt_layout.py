@@ -180,3 +180,20 @@ def test_a_masked_array_is_refused_rather_than_stripped_of_its_mask(call):
          "grad": lambda: setattr(x, "grad", MASKED)}[call]
     with pytest.raises(TypeError, match="MaskedArray is not supported"):
         f()
+
+
+@pytest.mark.parametrize("key", [Ellipsis, ()])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_setitem_into_a_0d_tensor_backward_when_the_gradient_is_a_numpy_scalar(key, dtype):
+    # before: 0-d arithmetic hands the setitem VJP a NumPy scalar, which it zeroed in place:
+    # TypeError "'numpy.float64' object does not support item assignment" from backward
+    def run(T, x):
+        y = x * 1
+        y[key] = x * 3
+        return (y * 0.5).sum()
+    x = npg.tensor(np.array(0.7, dtype))
+    run(npg, x).backward()
+    t = torch.tensor(np.array(0.7, dtype), requires_grad=True)
+    run(torch, t).backward()
+    assert x.grad.dtype == np.dtype(dtype)
+    assert_close(x.grad, t.grad.numpy(), dtype)
