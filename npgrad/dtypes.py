@@ -30,18 +30,31 @@ def check_numeric(arr, where):
     return arr
 
 
-def native_order(arr, where=None, copy=None):
-    """``arr`` in the machine's byte order: a byte-swapped copy of a big-endian array on a little-endian machine
-    (``'>f8'``), ``arr`` itself otherwise. Tensors hold native data only: NumPy's ufuncs return native results,
-    so a tensor of another byte order got gradients of another dtype than its own. ``copy=False`` (NumPy 2's
-    ``asarray``): a ValueError naming ``where`` instead of the copy."""
+def canonical(arr, where=None, copy=None):
+    """``arr`` with NumPy's own dtype object for its type, which npgrad's fast paths test by identity
+    (``dtype is float16``: float16 sums accumulated in float32). An array of another byte order (``'>f8'``)
+    becomes a byte-swapped copy: NumPy's ufuncs return native results, so a tensor of another byte order got
+    gradients of another dtype than its own (``copy=False``, NumPy 2's ``asarray``: a ValueError naming
+    ``where`` instead). A native dtype equal to NumPy's but another object (unpickled arrays have those) gives
+    a view of ``arr`` with NumPy's object."""
     dt = arr.dtype
-    if dt.isnative:
+    if dt is _F64 or dt is _F32:  # (the common case, first)
         return arr
+    own = _OWN.get(dt.type)
+    if own is None or own is dt:  # (other types: left as they are)
+        return arr
+    if dt.isnative:
+        return arr.view(own)
     if copy is False:
         raise ValueError(f"{where}: unable to avoid a copy (swapping the bytes of {dt} into the native order) "
                          f"with copy=False; use copy=None to allow one")
-    return arr.astype(dt.newbyteorder("="))
+    return arr.astype(own)
+
+
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
+_OWN = {t: np.dtype(t) for t in (np.float16, np.float32, np.float64, np.longdouble, np.complex64, np.complex128,
+                                 np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+                                 np.bool_)}
 
 
 def plain_array(arr, where, operand=True):

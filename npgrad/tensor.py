@@ -21,7 +21,7 @@ from .autograd.grad_mode import _state
 from .autograd.complex_rules import complex_vjps
 from .autograd.handles import _HookHandle, _PostHookHandle
 from ._graph_cut import graph_cut_error as _graph_cut_error
-from .dtypes import check_numeric, default_complex_dtype, get_default_dtype, native_order, plain_array
+from .dtypes import canonical, check_numeric, default_complex_dtype, get_default_dtype, plain_array
 
 _new = object.__new__
 _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)  # (NumPy's dtypes of native arrays are these objects)
@@ -384,7 +384,7 @@ def _to_array(data, dtype, where):
             arr = arr.astype(default_complex_dtype(), copy=False)  # Python complex numbers: its complex dtype
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
-    return native_order(check_numeric(arr, where))
+    return canonical(check_numeric(arr, where))
 
 
 def is_complex_value(v):
@@ -413,8 +413,9 @@ def tensor(data, dtype=None, requires_grad=None):
         if r is not NotImplemented:
             return r
     arr = _to_array(data, dtype, "tensor")
-    if arr is data or (isinstance(data, Tensor) and arr is data.data):
-        arr = arr.copy()  # never share memory with the caller's array
+    src = data.data if isinstance(data, Tensor) else data
+    if isinstance(src, np.ndarray) and np.may_share_memory(arr, src):
+        arr = arr.copy()  # never share memory with the caller's array (nor a view of it: _to_array's may be)
     return _leaf(arr, _default_requires_grad(arr, requires_grad, "tensor"))
 
 

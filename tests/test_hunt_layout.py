@@ -1,6 +1,7 @@
 """Hunt for wrong answers from array layout and dtype variants: the same numbers in another byte order, memory
 layout or container must give the values and gradients of a plain C-contiguous native array (checked against
 PyTorch, which is given the native copy), or a clear error naming the op."""
+import pickle
 import warnings
 
 import numpy as np
@@ -197,3 +198,33 @@ def test_setitem_into_a_0d_tensor_backward_when_the_gradient_is_a_numpy_scalar(k
     run(torch, t).backward()
     assert x.grad.dtype == np.dtype(dtype)
     assert_close(x.grad, t.grad.numpy(), dtype)
+
+
+def _unpickled(a):
+    """``a`` through pickle: equal values and an equal dtype, but not NumPy's own dtype object for it."""
+    b = pickle.loads(pickle.dumps(a))
+    assert b.dtype == a.dtype and b.dtype is not np.dtype(a.dtype.type)
+    return b
+
+
+H = np.ones(70000, np.float16)  # np.var in float16 overflows its sum of squares: inf; torch (in float32): 0
+
+
+@pytest.mark.parametrize("make", ["tensor", "Tensor", "asarray", "from_numpy", "operand"])
+@pytest.mark.parametrize("op", ["var", "std", "mean"])
+def test_float16_from_an_unpickled_array_accumulates_in_float32_as_torch(make, op):
+    # before: npgrad's float16 paths were keyed on the dtype object's identity, and an unpickled float16 array's
+    # dtype is another object: npg.var of 70,000 float16 ones was inf (NumPy's float16 sums), torch's 0
+    b = _unpickled(H)
+    x = b * npg.tensor(np.float16(1)) if make == "operand" else getattr(npg, make)(b)  # (NumPy's result takes
+    # its first operand's dtype object)
+    r = getattr(npg, op)(x)
+    expected = getattr(torch, op)(torch.tensor(H)).numpy()
+    assert r.dtype == np.float16
+    assert_close(r.data, expected, np.float16)
+
+
+def test_tensor_of_an_unpickled_array_or_a_matrix_does_not_share_its_memory():
+    for a in (_unpickled(A), MATRIX):
+        t = npg.tensor(a)
+        assert not np.shares_memory(t.data, a) and t.dtype is np.dtype(np.float64)

@@ -6,6 +6,7 @@ array's memory, shared) and ``npg.is_tensor``. ``stride()`` counts elements (Num
 import numpy as np
 
 from ..autograd import versions as _versions
+from ..dtypes import canonical
 from ..tensor import Tensor, _next_seq, _wrap
 from . import inplace as _inplace
 from ._util import normalize_one_axis
@@ -185,7 +186,7 @@ def from_numpy(ndarray):
     if not ndarray.dtype.isnative:  # (a copy in the native order could not share the memory)
         raise ValueError(f"from_numpy: the array's byte order ({ndarray.dtype}) is not the machine's; "
                          f"tensors hold native data: pass arr.astype(arr.dtype.newbyteorder('=')) (a copy)")
-    return _wrap(ndarray)
+    return _wrap(canonical(ndarray))
 
 
 def is_tensor(obj):
