@@ -228,3 +228,31 @@ def test_tensor_of_an_unpickled_array_or_a_matrix_does_not_share_its_memory():
     for a in (_unpickled(A), MATRIX):
         t = npg.tensor(a)
         assert not np.shares_memory(t.data, a) and t.dtype is np.dtype(np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, ">i8"])
+def test_repeat_with_counts_of_another_integer_dtype_has_torch_s_gradient(dtype):
+    # before: uint8 counts made the backward's positions float64 (uint64 cumsum + int64 arange), an IndexError
+    counts = np.array([1, 2, 3, 1])
+    x = npg.tensor(A)
+    npg.sum(npg.repeat(x, counts.astype(dtype), axis=1) * np.arange(21.0).reshape(3, 7)).backward()
+    t = torch.tensor(A, requires_grad=True)
+    (torch.repeat_interleave(t, torch.tensor(counts), dim=1) * torch.arange(21.0, dtype=torch.float64).reshape(3, 7)
+     ).sum().backward()
+    assert_close(x.grad, t.grad.numpy(), np.float64)
+
+
+@pytest.mark.parametrize("op", ["index_select", "index_add"])
+def test_a_big_endian_int64_index_is_taken_as_int64(op):
+    # before: refused with "Expected dtype int32/int64 for index, got >i8"
+    idx = np.array([2, 0, 2])
+    x = npg.tensor(A)
+    t = torch.tensor(A, requires_grad=True)
+    if op == "index_select":
+        y, ty = npg.index_select(x, 0, _big(idx)), torch.index_select(t, 0, torch.tensor(idx))
+    else:
+        y, ty = x.index_add(0, _big(idx), x * 2), t.index_add(0, torch.tensor(idx), t * 2)
+    npg.sum(y * y).backward()
+    (ty * ty).sum().backward()
+    assert_close(y.data, ty.detach().numpy(), np.float64)
+    assert_close(x.grad, t.grad.numpy(), np.float64)
