@@ -4,7 +4,7 @@ import operator
 import numpy as np
 
 from . import random as _random
-from .dtypes import check_numeric, default_complex_dtype, get_default_dtype
+from .dtypes import canonical, check_numeric, default_complex_dtype, get_default_dtype, plain_array
 from .tensor import Tensor, _default_requires_grad
 from .tensor import _leaf as _new_leaf
 from ._batching import batching_rule as _batching_rule
@@ -417,8 +417,10 @@ def _as_array(obj, dtype, ndmin, copy, order, like, where):
     _check_like(like, where)
     order = "K" if order is None else order
     if not _holds_tensor(obj):
+        if isinstance(obj, np.ndarray) and type(obj) is not np.ndarray:
+            plain_array(obj, where, operand=False)  # (a MaskedArray: refused, not stripped of its mask)
         arr = _numpy(where, np.array, obj, dtype=dtype, ndmin=ndmin, copy=copy, order=order)
-        check_numeric(arr, where)
+        arr = canonical(check_numeric(arr, where), where, copy)
         from .tensor import _wrap
         return _wrap(arr)
     t = _stack_nested(obj)

@@ -21,7 +21,7 @@ from .autograd.grad_mode import _state
 from .autograd.complex_rules import complex_vjps
 from .autograd.handles import _HookHandle, _PostHookHandle
 from ._graph_cut import graph_cut_error as _graph_cut_error
-from .dtypes import check_numeric, default_complex_dtype, get_default_dtype
+from .dtypes import canonical, check_numeric, default_complex_dtype, get_default_dtype, plain_array
 
 _new = object.__new__
 _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)  # (NumPy's dtypes of native arrays are these objects)
@@ -89,6 +89,8 @@ class Tensor:
             g = value.data if isinstance(value, Tensor) else value
             if not isinstance(g, np.ndarray) and not getattr(g, "is_sparse", False):
                 raise TypeError(f"assigned grad must be a NumPy array, a Tensor or None, not {type(value).__name__}")
+            if type(g) is not np.ndarray and isinstance(g, np.ndarray):  # (an np.matrix: Adam's g * g was g @ g)
+                value = g = plain_array(g, "assigned grad", operand=False)
             if g.shape != self.data.shape:
                 raise RuntimeError(f"assigned grad has shape {g.shape}, but the tensor has shape {self.data.shape}")
             if g.dtype != self.data.dtype:
@@ -373,7 +375,7 @@ def _to_array(data, dtype, where):
     if isinstance(data, Tensor):
         arr = data.data
     elif isinstance(data, np.ndarray):
-        arr = data
+        arr = data if type(data) is np.ndarray else plain_array(data, where, operand=False)
     else:
         arr = np.asarray(data)
         if dtype is None and arr.dtype.kind == "f" and not isinstance(data, np.generic):
@@ -382,7 +384,7 @@ def _to_array(data, dtype, where):
             arr = arr.astype(default_complex_dtype(), copy=False)  # Python complex numbers: its complex dtype
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
-    return check_numeric(arr, where)
+    return canonical(check_numeric(arr, where))
 
 
 def is_complex_value(v):
@@ -411,8 +413,9 @@ def tensor(data, dtype=None, requires_grad=None):
         if r is not NotImplemented:
             return r
     arr = _to_array(data, dtype, "tensor")
-    if arr is data or (isinstance(data, Tensor) and arr is data.data):
-        arr = arr.copy()  # never share memory with the caller's array
+    src = data.data if isinstance(data, Tensor) else data
+    if isinstance(src, np.ndarray) and np.may_share_memory(arr, src):
+        arr = arr.copy()  # never share memory with the caller's array (nor a view of it: _to_array's may be)
     return _leaf(arr, _default_requires_grad(arr, requires_grad, "tensor"))
 
 
@@ -433,6 +436,8 @@ def const(value, where):
     """The NumPy value of an op's non-Tensor operand: Python numbers stay weak (NEP 50)."""
     if isinstance(value, (float, int, complex, np.ndarray, np.generic)):
         if isinstance(value, (np.ndarray, np.generic)):
+            if type(value) is not np.ndarray and isinstance(value, np.ndarray):
+                value = plain_array(value, where)
             check_numeric(np.asarray(value), where)
         return value
     if isinstance(value, (list, tuple)):

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import no_grad
+from ..dtypes import canonical
 from ..tensor import Tensor, _wrap
 from . import hooks as _hooks
 from .parameter import Parameter
@@ -239,7 +240,7 @@ class StateDictMixin:
                         if target._requires_grad and arr.dtype.kind not in "fc":
                             raise RuntimeError(f"only floating and complex tensors can require gradients, not "
                                                f"{arr.dtype}")
-                        target.data = arr if arr.flags.writeable else arr.copy()
+                        target.data = canonical(arr) if arr.flags.writeable else canonical(arr.copy())
                         if isinstance(target, Parameter):   # PyTorch's module then holds the checkpoint's
                             # Parameter (its gradient) or a new one (no gradient): never the old gradient
                             target.grad = value.grad if isinstance(value, Parameter) else None

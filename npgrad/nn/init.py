@@ -7,6 +7,7 @@ import numpy as np
 
 from ..autograd import versions as _versions
 from .. import random as _random
+from ..ops.inplace import read_only as _read_only
 from ..tensor import Tensor
 
 
@@ -56,15 +57,17 @@ def _normal(rng, mean, std, shape, dtype):
 
 def _uniform_fill(tensor, a, b, generator, op):
     dt = _random_dtype(tensor, op)
-    return _fill(tensor, _uniform(_gen(generator, op), a, b, tensor.shape, dt))
+    return _fill(tensor, _uniform(_gen(generator, op), a, b, tensor.shape, dt), op)
 
 
 def _normal_fill(tensor, mean, std, generator, op):
     dt = _random_dtype(tensor, op)
-    return _fill(tensor, _normal(_gen(generator, op), mean, std, tensor.shape, dt))
+    return _fill(tensor, _normal(_gen(generator, op), mean, std, tensor.shape, dt), op)
 
 
-def _fill(tensor, values):
+def _fill(tensor, values, op):
+    if not tensor.data.flags.writeable:  # (a tensor sharing a read-only array, np.broadcast_to's say)
+        raise _read_only(tensor, f"nn.init.{op}")
     tensor.data[...] = values
     _versions.bump(tensor.data, "nn.init")  # a graph that saved the tensor must not use it
     return tensor
@@ -150,7 +153,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         while bad.any():
             out[bad] = rng.normal(mean, std, int(bad.sum()))
             bad = (out < a) | (out > b)
-        return _fill(tensor, out)
+        return _fill(tensor, out, "trunc_normal_")
     mode = max(a, min(mean, b))
     log_peak = -0.5 * ((mode - mean) / std) ** 2
     out = np.empty(tensor.shape)
@@ -164,7 +167,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         idx = np.flatnonzero(pending)[accept]
         out.flat[idx] = cand[accept]
         pending.flat[idx] = False
-    return _fill(tensor, out)
+    return _fill(tensor, out, "trunc_normal_")
 
 
 def constant_(tensor, val):
@@ -174,24 +177,24 @@ def constant_(tensor, val):
     if value.ndim != 0 or value.dtype == object:
         raise ValueError(f"nn.init.constant_: the value must be a number or a 0-d tensor, got "
                          f"{type(val).__name__} of shape {value.shape} (filling a tensor of shape {tuple(tensor.shape)})")
-    return _fill(tensor, value)
+    return _fill(tensor, value, "constant_")
 
 
 def zeros_(tensor):
     _check_tensor(tensor, "zeros_")
-    return _fill(tensor, 0)
+    return _fill(tensor, 0, "zeros_")
 
 
 def ones_(tensor):
     _check_tensor(tensor, "ones_")
-    return _fill(tensor, 1)
+    return _fill(tensor, 1, "ones_")
 
 
 def eye_(tensor):
     _check_tensor(tensor, "eye_")
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    return _fill(tensor, np.eye(*tensor.shape))
+    return _fill(tensor, np.eye(*tensor.shape), "eye_")
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
@@ -242,7 +245,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     q *= np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    return _fill(tensor, gain * q.reshape(tensor.shape))
+    return _fill(tensor, gain * q.reshape(tensor.shape), "orthogonal_")
 
 
 def dirac_(tensor, groups=1):
@@ -261,7 +264,7 @@ def dirac_(tensor, groups=1):
     for g in range(groups):
         for d in range(min(per_group, tensor.shape[1])):
             values[(g * per_group + d, d) + centre] = 1
-    return _fill(tensor, values)
+    return _fill(tensor, values, "dirac_")
 
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
@@ -275,7 +278,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     values = _normal(gen, 0.0, std, (rows, cols), _random_dtype(tensor, "sparse_"))
     for c in range(cols):
         values[gen.permutation(rows)[:num_zeros], c] = 0
-    return _fill(tensor, values)
+    return _fill(tensor, values, "sparse_")
 
 
 def _make_deprecate(meth):

@@ -9,7 +9,8 @@ class Parameter(Tensor):
     """A Tensor that is a module parameter: assigning one to a Module attribute registers it.
 
     ``Parameter(data)`` shares ``data``'s memory when it is a Tensor or a NumPy array of a floating
-    dtype (as PyTorch's ``nn.Parameter`` shares its tensor's storage) and requires grad by default.
+    dtype in native byte order (as PyTorch's ``nn.Parameter`` shares its tensor's storage; an array of another
+    byte order is copied) and requires grad by default.
     """
 
     __slots__ = ()

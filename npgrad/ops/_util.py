@@ -7,6 +7,7 @@ import numpy as np
 from .. import _batching
 from ..autograd import engine as _engine
 from ..autograd.grad_mode import _state
+from ..dtypes import canonical
 from ..tensor import Tensor, _wrap, const
 
 batching_rule = _batching.batching_rule  # (the ops import it from here)
@@ -21,7 +22,7 @@ def as_input(x, where):
     """A Tensor for a unary op's argument: Tensors pass through, anything else becomes a constant."""
     if isinstance(x, Tensor):
         return x
-    return _wrap(np.asarray(const(x, where)))
+    return _wrap(canonical(np.asarray(const(x, where))))
 
 
 def normalize_axis(axis, ndim, where):

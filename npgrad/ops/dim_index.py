@@ -9,6 +9,7 @@ write wins and gets the gradient (PyTorch leaves the winner unspecified).
 """
 import numpy as np
 
+from ..dtypes import canonical
 from ..tensor import Tensor, _wrap
 from . import index as _index
 from ._util import as_input, batching_rule, normalize_one_axis
@@ -23,7 +24,7 @@ _INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 def _int_index(index, where):
     """The index as an array, of one of the dtypes torch takes for it (int32 / int64: not bool, not uint8, which
     torch's indexing reads as a mask elsewhere)."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.data if isinstance(index, Tensor) else canonical(np.asarray(index))  # ('>i8': native int64)
     if idx.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"{where}(): Expected dtype int32/int64 for index, got {idx.dtype}")
     return idx

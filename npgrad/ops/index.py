@@ -217,7 +217,10 @@ def _setitem_vjps(last_write):
                 mask = np.ones(g.shape, dtype=bool)
                 mask[key] = False
                 return np.where(mask, g, 0)
-            out = g if inplace.alone(g, sys.getrefcount(g)) else g.copy()
+            if g.__class__ is not np.ndarray:  # a NumPy scalar (0-d arithmetic gives them): not writable
+                out = np.array(g)
+            else:
+                out = g if inplace.alone(g, sys.getrefcount(g)) else g.copy()
             out[key] = 0
             return out
         return (vjp_value, vjp_old)

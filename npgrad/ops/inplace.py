@@ -81,9 +81,9 @@ _BASE_ALONE_REFS = _base_refcount_when_alone()
 def read_only(x, op):
     """The error for a write into a read-only tensor (NumPy's read-only views: broadcast_to, diagonal, the
     imaginary part of a real tensor): NumPy refuses these writes too, which could not reach the base."""
-    return ValueError(f"{op}: the tensor (shape {x.shape}, {x.dtype}) is read-only: a read-only view, as made "
-                      f"by broadcast_to, diagonal, the imag of a real tensor (as in NumPy), unfold with overlapping "
-                      f"windows or H / mH of a complex tensor (a copy); copy it first (x.copy())")
+    return ValueError(f"{op}: the tensor (shape {x.shape}, {x.dtype}) is read-only: a read-only view (broadcast_to, "
+                      f"diagonal, the imag of a real tensor, as in NumPy; unfold with overlapping windows; H / mH of "
+                      f"a complex tensor, a copy) or a read-only NumPy array's memory; copy it first (x.copy())")
 
 
 def check_leaf(x, op, values=True):

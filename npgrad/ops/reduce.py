@@ -15,6 +15,7 @@ from ._util import (as_input, batching_rule, div_count, named_error, normalize_a
 _tm = importlib.import_module("..tensor", __package__)
 _NOVALUE = np._NoValue
 _F16 = np.dtype(np.float16)
+_HALF = np.float16  # tested as dtype.type: an unpickled array's float16 dtype is equal to _F16 but another object
 _add_reduce = np.add.reduce
 
 
@@ -34,7 +35,7 @@ def sum(x, axis=None, keepdims=False, dtype=None, *, where=True, initial=_NOVALU
     x = as_input(x, "sum")
     axes = normalize_axis(zero_d_axis(axis, x.ndim), x.ndim, "sum")
     xd = x.data
-    if dtype is None and xd.dtype is _F16:  # float16 accumulated in float32, as torch: NumPy adds float16 rows in
+    if dtype is None and xd.dtype.type is _HALF:  # float16 accumulated in float32, as torch: NumPy adds float16 rows in
         out = _add_reduce(xd, axis=axes, dtype=_F32, keepdims=keepdims).astype(_F16)   # float16 (5% off past 1e4)
     else:
         out = _add_reduce(xd, axis=axes, dtype=dtype, keepdims=keepdims)  # (np.sum's own work, without its ~1 us
@@ -69,7 +70,7 @@ def mean(x, axis=None, keepdims=False, *, where=True):
 def _in_f32(fn, xd, **kw):
     """``fn(xd, **kw)`` computed in float32 and cast back when ``xd`` is float16 (NumPy accumulates float16 sums
     of squares and running sums in float16: they overflow past 65504 or drift; torch accumulates in float32)."""
-    if xd.dtype is _F16:
+    if xd.dtype.type is _HALF:
         return np.asarray(fn(xd.astype(_F32), **kw)).astype(_F16)
     return fn(xd, **kw)
 
@@ -142,7 +143,7 @@ def prod(x, axis=None, keepdims=False, *, where=True, initial=_NOVALUE):
     def vjp(g, y, x):
         # d prod / d x_i = product of all the other elements: an exclusive cumulative product
         # from each side, so zeros need no division.
-        if x.dtype is _F16:   # (in float32: float16 cumulative products drift, the gradient was 60% off)
+        if x.dtype.type is _HALF:   # (in float32: float16 cumulative products drift, the gradient was 60% off)
             return vjp(g.astype(_F32), y, x.astype(_F32)).astype(_F16)
         if n == 0:  # an empty product: nothing to differentiate
             return np.zeros(x.shape, dtype=g.dtype)
@@ -198,7 +199,7 @@ def _var_vjp(n, ddof, axes, keepdims, full):
     scale = 2.0 / dof if dof else math.inf
 
     def vjp(g, x):
-        if x.dtype is _F16:  # (in float32: 2 / dof is subnormal in float16 past 32768 elements, 0 past 3e7)
+        if x.dtype.type is _HALF:  # (in float32: 2 / dof is subnormal in float16 past 32768 elements, 0 past 3e7)
             return vjp(g.astype(_F32), x.astype(_F32)).astype(_F16)
         centered = x - x.mean(axis=axes, keepdims=True)
         return unreduce(g, x.shape, axes, keepdims) * centered * scale
@@ -346,7 +347,7 @@ def cumprod(x, axis=None):
     out = _in_f32(np.cumprod, x.data, axis=ax)  # (float16 accumulated in float32, as torch)
 
     def vjp(g, y, x):
-        if x.dtype is _F16:   # (in float32: the float16 partial products drift, 3% off over 3,000 elements)
+        if x.dtype.type is _HALF:   # (in float32: the float16 partial products drift, 3% off over 3,000 elements)
             return vjp(g.astype(_F32), y, x.astype(_F32)).astype(_F16)
         # sum_{j >= i} g_j * prod_{k <= j, k != i} x_k, built without dividing by x (zeros allowed):
         # move the axis last, form the (n, n) matrix of partial products with x_i replaced by 1.

@@ -351,6 +351,7 @@ def repeat(x, repeats, axis=None):
         raise ValueError(f"repeat: {reps.size} repeat counts for axis {ax} of size {x.shape[ax]} "
                          f"(shape {x.shape})")
     out = np.repeat(x.data, repeats, axis=ax)
+    reps = reps.astype(np.intp, copy=False)  # (as NumPy: uint8 counts gave uint64 + int64 = float64 positions)
     if reps.ndim == 0 or reps.size == 1:
         r = int(reps.reshape(-1)[0]) if reps.size else 0
 

@@ -6,6 +6,7 @@ array's memory, shared) and ``npg.is_tensor``. ``stride()`` counts elements (Num
 import numpy as np
 
 from ..autograd import versions as _versions
+from ..dtypes import canonical
 from ..tensor import Tensor, _next_seq, _wrap
 from . import inplace as _inplace
 from ._util import normalize_one_axis
@@ -176,13 +177,16 @@ def _detach_(self):
 
 def from_numpy(ndarray):
     """A tensor sharing ``ndarray``'s memory (a write through either is seen by the other), not requiring grad,
-    as ``torch.from_numpy``."""
+    as ``torch.from_numpy`` (which also refuses an array not in the machine's byte order)."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
     if ndarray.dtype.kind not in "biufc":
         raise TypeError(f"from_numpy: can't convert np.ndarray of type {ndarray.dtype}: the supported types are "
                         f"bool, integers, floating and complex")
-    return _wrap(ndarray)
+    if not ndarray.dtype.isnative:  # (a copy in the native order could not share the memory)
+        raise ValueError(f"from_numpy: the array's byte order ({ndarray.dtype}) is not the machine's; "
+                         f"tensors hold native data: pass arr.astype(arr.dtype.newbyteorder('=')) (a copy)")
+    return _wrap(canonical(ndarray))
 
 
 def is_tensor(obj):

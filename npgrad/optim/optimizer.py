@@ -104,12 +104,24 @@ def _hooked_step(func):
                 else:
                     raise RuntimeError(f"{func} must return None or a tuple of (new_args, new_kwargs), but got "
                                        f"{result}.")
+        _check_writeable(self)
         out = func(*args, **kwargs)
         for post_hook in chain(self._optimizer_step_post_hooks.values(), _global_optimizer_post_hooks.values()):
             post_hook(self, args, kwargs)
         return out
     wrapper.hooked = True
     return wrapper
+
+
+def _check_writeable(opt):
+    """Refuse, before any update, a parameter whose memory is read-only (a Parameter sharing a read-only NumPy
+    array, or np.broadcast_to's): step writes into every parameter that requires grad."""
+    for i, group in enumerate(opt.param_groups):
+        for j, p in enumerate(group["params"]):
+            if p._requires_grad and not p.data.flags.writeable:
+                raise ValueError(f"{type(opt).__name__}.step: parameter {j} of param group {i} (shape {p.shape}, "
+                                 f"{p.dtype}) is read-only (it shares a read-only array's memory, np.broadcast_to's "
+                                 f"say), and step writes into it: make it from a copy (nn.Parameter(arr.copy()))")
 
 
 class _Required:

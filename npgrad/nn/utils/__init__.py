@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from ...autograd import versions as _versions
+from ...ops.inplace import read_only as _read_only
 from ...tensor import Tensor, _wrap
 from . import rnn  # noqa: F401
 
@@ -134,6 +135,9 @@ def vector_to_parameters(vec, parameters):
     n_total = sum(p.data.size for p in parameters)
     if v.ndim != 1 or v.size != n_total:
         raise ValueError(f"vector_to_parameters: a vector of {n_total} elements is needed, got shape {v.shape}")
+    for k, p in enumerate(parameters):  # (before writing any)
+        if not p.data.flags.writeable:
+            raise _read_only(p, f"vector_to_parameters (parameter {k})")
     i = 0
     for p in parameters:
         n = p.data.size
