@@ -291,6 +291,58 @@ def case_groups_and_init_process_group():
         raise AssertionError("init_process_group did not set up the default group")
 
 
+def case_zero_redundancy_optimizer():
+    """ZeroRedundancyOptimizer against the plain optimizer in one process on the same gradients: the same
+    parameters after every step (bit for bit: each update is the plain one's, then broadcast), with a learning-rate
+    scheduler changing the global param_groups, a second parameter group, mixed dtypes; its consolidated state dict
+    is the plain optimizer's, and loading the plain one's state dict continues identically."""
+    from npgrad.distributed.optim import ZeroRedundancyOptimizer
+    rank = dist.get_rank()
+    shapes = [(5, 4), (7,), (3, 3, 2), (1,), (6, 2), (4,)]
+    init = [np.random.default_rng([5, i]).standard_normal(s).astype(np.float32 if i % 2 else np.float64)
+            for i, s in enumerate(shapes)]
+
+    def make(cls):
+        ps = [npg.tensor(a.copy()) for a in init]
+        groups = [{"params": ps[:4]}, {"params": ps[4:], "lr": 0.05}]
+        opt = cls(groups)
+        return ps, opt, npg.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+    zps, zero, zsched = make(lambda g: ZeroRedundancyOptimizer(g, npg.optim.AdamW, lr=0.1, weight_decay=0.01))
+    pps, plain, psched = make(lambda g: npg.optim.AdamW(g, lr=0.1, weight_decay=0.01))
+    owned = sum(len(s) > 0 for s in zero.optim.state.values())
+
+    def run(steps, k0=0):
+        for k in range(k0, k0 + steps):
+            for i, (a, b) in enumerate(zip(zps, pps)):
+                grad = np.random.default_rng([7, k, i]).standard_normal(a.shape).astype(a.dtype)
+                a.grad, b.grad = grad.copy(), grad.copy()
+            zero.step()
+            plain.step()
+            zsched.step()
+            psched.step()
+            for i, (a, b) in enumerate(zip(zps, pps)):
+                _same(a.data, b.data, f"parameter {i} after step {k}")
+    run(5)
+    zero.consolidate_state_dict(to=1)
+    sd = zero.state_dict() if rank == 1 else None
+    if rank != 1:
+        _refused(zero.state_dict, RuntimeError, ["consolidate_state_dict"])
+    else:
+        ref = plain.state_dict()
+        if sd["param_groups"] != ref["param_groups"] or sorted(sd["state"]) != sorted(ref["state"]):
+            raise AssertionError(f"consolidated state dict: {sd['param_groups']} vs {ref['param_groups']}")
+        for i in ref["state"]:
+            for key, v in ref["state"][i].items():
+                _same(np.asarray(sd["state"][i][key]), np.asarray(v), f"state {i} {key}")
+    # each process keeps only its own parameters' state
+    if owned == len(shapes) and dist.get_world_size() > 1:
+        raise AssertionError("every parameter's state is on one process")
+    # a plain optimizer's state dict loaded on every process: the next steps continue as the plain one's
+    zero.load_state_dict(plain.state_dict())
+    run(2, k0=5)
+
+
 CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
 
 if __name__ == "__main__":
