@@ -165,3 +165,12 @@ def test_float16_binary_cross_entropy_mean_gradient(logits, weighted):
     name = "binary_cross_entropy_with_logits" if logits else "binary_cross_entropy"
     _check(lambda a, b: getattr(F, name)(a, b, None if w is None else npg.tensor(w, requires_grad=False)),
            lambda a, b: getattr(TF, name)(a, b, None if w is None else torch.tensor(w).to(a.dtype)), [x, t])
+
+
+def test_float16_cosine_embedding_loss_is_float16():
+    # the float32 epsilon promoted the loss to float32 (torch's is float16; its own float16 overflows the product
+    # of the squared norms, npgrad's computes in float32)
+    a, b = _f16(64, 300), _f16(64, 300)
+    y = np.where(RNG.random(64) < 0.5, 1, -1)
+    _check(lambda p, q: F.cosine_embedding_loss(p, q, npg.tensor(y)),
+           lambda p, q: TF.cosine_embedding_loss(p, q, torch.tensor(y)), [a, b])
