@@ -62,12 +62,16 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
         raise ValueError(f"cosine_embedding_loss: inputs of shapes {a.shape} and {b.shape} and target of shape "
                          f"{td.shape} do not match")
     ax = want - 1
+    dt = np.result_type(a.dtype, b.dtype)
+    if dt == np.float16:   # in float32, rounded once to float16 (the float32 epsilon made the loss float32)
+        a, b = a.astype(np.float32), b.astype(np.float32)
     prod = (a * b).sum(axis=ax)
     m1 = (a * a).sum(axis=ax) + _EPSILON
     m2 = (b * b).sum(axis=ax) + _EPSILON
     cos = prod / _ew.sqrt(m1 * m2)
     out = _ew.where(td == 1, 1 - cos, 0) + _ew.where(td == -1, _clamp_min0(cos - margin), 0)
-    return _reduce(out, reduction)
+    out = _reduce(out, reduction)
+    return out.astype(dt) if dt == np.float16 else out
 
 
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
@@ -187,7 +191,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     weight = count[:, :, None] * other[:, None, :]           # (N, j, i)
     z = 1 - xb[:, :, None] + xb[:, None, :]                   # 1 - (x[j] - x[i])
     keep = (z.data > 0) & (weight > 0)                          # ATen adds a term only where z > 0
-    loss = (_ew.where(keep, z, 0) * weight).sum(axis=(1, 2)) / C
+    loss = div_count((_ew.where(keep, z, 0) * weight).sum(axis=(1, 2)), C)   # (float16: C past 65504 is inf)
     if unbatched and reduction == "none":
         loss = loss.reshape(())
     return _reduce(loss, reduction)

@@ -10,9 +10,11 @@ from ...autograd.grad_mode import is_grad_enabled
 from ...ops._util import as_input, batching_rule, number_arg
 from ...ops.contract import _np_einsum
 from ...tensor import Tensor, _make
+from . import _half
 from ._common import _data, _is_graph, _no_complex
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
+_F16 = np.dtype(np.float16)   # (float16 runs in float32: _half.py)
 
 
 # ----------------------------------------------------------------------- normalization
@@ -167,6 +169,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     for name, v in (("weight", weight), ("bias", bias)):
         if v is not None and _data(v).shape != shape:
             raise ValueError(f"layer_norm: {name} of shape {_data(v).shape} must have normalized_shape {shape}")
+    if x.data.dtype == _F16:
+        return _half.in_float32(lambda x, w, b: layer_norm(x, shape, w, b, eps), x, weight, bias)
     axes = tuple(range(x.ndim - k, x.ndim))
     return _normalize("layer_norm", x, axes, eps, weight, bias)[0]
 
@@ -224,6 +228,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise RuntimeError(f"batch_norm: {name} is not differentiable (it is a buffer, read as a constant); "
                                f"it cannot require grad or carry a forward-mode tangent (pass it detached), as in "
                                f"PyTorch")
+    if x.data.dtype == _F16:
+        return _half.with_running_stats(lambda x, rm, rv, w, b: batch_norm(x, rm, rv, w, b, training, momentum, eps),
+                                        x, running_mean, running_var, (weight, bias), training and x.size > 0,
+                                        "batch_norm")
     axes = (0,) + tuple(range(2, x.ndim))
     w = _channel_view(weight, x.ndim)
     b = _channel_view(bias, x.ndim)
@@ -290,6 +298,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if N * C // num_groups * math.prod(x.shape[2:]) == 1:   # PyTorch's check (_verify_batch_size)
         raise ValueError(f"group_norm: expected more than 1 value per channel when training, got input of shape "
                          f"{x.shape} with {num_groups} groups (each group normalizes a single value to 0)")
+    if x.data.dtype == _F16:
+        return _half.in_float32(lambda x, w, b: group_norm(x, num_groups, w, b, eps), x, weight, bias)
     grouped = x.reshape(N, num_groups, C // num_groups * math.prod(x.shape[2:]))   # (not -1: N may be 0)
     y = _normalize("group_norm", grouped, (2,), eps, None, None)[0].reshape(x.shape)
     if weight is not None:
@@ -318,6 +328,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                     ("bias", bias)):
         if v is not None and _data(v).shape != (C,):
             raise ValueError(f"instance_norm: {name} of shape {_data(v).shape} for an input with {C} channels")
+    if x.data.dtype == _F16:
+        return _half.with_running_stats(
+            lambda x, rm, rv, w, b: instance_norm(x, rm, rv, w, b, use_input_stats, momentum, eps), x,
+            running_mean, running_var, (weight, bias), use_input_stats and x.size > 0, "instance_norm")
     w = _channel_view(weight, x.ndim)
     b = _channel_view(bias, x.ndim)
     if not use_input_stats:
@@ -357,9 +371,10 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if weight is not None and _data(weight).shape != shape:
         raise ValueError(f"rms_norm: weight of shape {_data(weight).shape} must have normalized_shape {shape}")
     xd = x.data
+    if xd.dtype == _F16:   # (eps None: float32's there; float16's 1e-3 was 2.7% off torch on rows of small norm)
+        return _half.in_float32(lambda x, w: rms_norm(x, shape, w, eps), x, weight)
     if eps is None:
-        eps = float(np.finfo(xd.dtype).eps) if xd.dtype.kind in "fc" and xd.dtype != np.float16 else \
-            float(np.finfo(np.float32).eps)   # (float16's 1e-3 was 2.7% off torch's result on rows of small norm)
+        eps = float(np.finfo(xd.dtype).eps) if xd.dtype.kind in "fc" else float(np.finfo(np.float32).eps)
     axes = tuple(range(x.ndim - k, x.ndim))
     rstd = 1.0 / np.sqrt(np.mean(xd * xd, axis=axes, keepdims=True) + eps)
     xhat = xd * rstd
@@ -402,6 +417,8 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
                          f"integer, got {size!r}")
     if x.size == 0:
         return x
+    if x.data.dtype == _F16:   # (float16 squares overflow past |x| = 256)
+        return _half.in_float32(lambda x: local_response_norm(x, size, alpha, beta, k), x)
     from ...ops.shape import pad as _pad
     C = x.shape[1]
     sq = x * x
