@@ -343,6 +343,23 @@ def case_zero_redundancy_optimizer():
     run(2, k0=5)
 
 
+def case_syncbn_float32_far_from_zero():
+    """SyncBatchNorm of float32 inputs around 100 (raw pixel values): its local mean is taken of x - s, as
+    F.batch_norm's, so the output is as accurate as torch's float32 BatchNorm on the whole batch (oracle: float64)."""
+    rank, size = dist.get_rank(), dist.get_world_size()
+    xs = [(100 + _data(r, (2000, 3, 4), 3)).astype(np.float32) for r in range(size)]
+    bn = npg.nn.SyncBatchNorm(3, dtype=np.float32)
+    y = bn(npg.tensor(xs[rank], requires_grad=False))
+    import torch
+    whole = np.concatenate(xs)
+    exact = torch.nn.functional.batch_norm(torch.tensor(whole, dtype=torch.float64), None, None, training=True).numpy()
+    t32 = torch.nn.functional.batch_norm(torch.tensor(whole), None, None, training=True).numpy()
+    part = slice(2000 * rank, 2000 * (rank + 1))
+    err, torch_err = np.abs(y.data - exact[part]).max(), np.abs(t32 - exact).max()
+    if err > max(2 * torch_err, 3e-5):
+        raise AssertionError(f"SyncBatchNorm float32 around 100: error {err}, torch's {torch_err}")
+
+
 CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ import npgrad.distributed as dist
 from tests.test_distributed import needs_mpi, run_mpi
 
 CASES = ["reduce", "gather_and_scatter", "all_to_all", "send_recv", "objects", "errors_leave_every_process_in_step",
-         "groups_and_init_process_group", "zero_redundancy_optimizer"]
+         "groups_and_init_process_group", "zero_redundancy_optimizer",
+         "syncbn_float32_far_from_zero"]
 
 
 DIFF_CASES = ["all_reduce", "all_gather_and_reduce_scatter", "broadcast_reduce_gather_scatter", "all_to_all",
