@@ -134,3 +134,22 @@ def test_cumprod_hessian_through_zeros_forward_over_reverse():
     h = npg.func.jacfwd(npg.func.jacrev(f))(npg.tensor(x))
     th = torch.autograd.functional.hessian(lambda v: (torch.cumprod(v, 0) * torch.tensor(w)).sum(), torch.tensor(x))
     np.testing.assert_allclose(h.data, th.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("fn", ["cummax", "cummin"])
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+def test_cummax_cummin_at_5000000(fn, dt):
+    """found: the indices came from a Python loop over the axis with NumPy calls inside (~5 us a step: this length
+    took ~25 s, torch 0.1 s). Ties (the last of equal values), NaN (the last NaN's index
+    from the first one on), infinities, along axis 1: values, indices and gradient as torch's."""
+    x = np.round(RNG.standard_normal((1, 5_000_000)) * 3).astype(dt)
+    x[0, [7, 3_000_000]] = [np.inf, -np.inf]
+    x[0, [4_000_000, 4_500_000, 4_900_000]] = np.nan
+    g = RNG.standard_normal(x.shape).astype(dt)
+    a, b = npg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (v, i), (tv, ti) = getattr(npg, fn)(a, 1), getattr(torch, fn)(b, 1)
+    np.testing.assert_array_equal(i.data, ti.numpy())
+    np.testing.assert_array_equal(v.data, tv.detach().numpy())
+    v.backward(npg.tensor(g))
+    tv.backward(torch.tensor(g))
+    np.testing.assert_allclose(a.grad, b.grad.numpy(), **TOL[dt])
