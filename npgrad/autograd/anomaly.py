@@ -129,9 +129,10 @@ def _origin(t, index):
         if p._parents is None:
             return f"they came from the output of op '{p._op}', whose graph was already freed", ""
         parents = inputs_as_of(p)
-        seen = p._saved if p._saved is not None and p._saved.__class__ is not Packed else parents  # the values the op
-        # saved (packed by saved_tensors_hooks: its inputs' values then; None: an input its
-        # VJPs do not read, not saved: see npgrad/ops/elementwise.py; the input's own values then)
+        seen = p._saved if p._saved and p._saved.__class__ is not Packed else parents  # the values the op
+        # saved (packed by saved_tensors_hooks, or none saved: a join of many inputs, ops/_join_vjps.py: its
+        # inputs' values then; None: an input its VJPs do not read, not saved: see npgrad/ops/elementwise.py;
+        # the input's own values then)
         nxt = next((q for q, v in zip(parents, seen) if _nonfinite(q if v is None else v)), None)
         if nxt is None:
             checked = _op_of(p)
@@ -230,7 +231,8 @@ def _make_checking_record(orig):
         t._vjps = _wrap_vjps(t._vjps, op, frames, t)  # (the complex rule's VJPs if _record chose them)
         if _options["check_forward"] and _options["check_nan"] and not getattr(_in_backward, "on", False):
             bad = _nonfinite(t.data)
-            if bad and not any(_nonfinite(parents[i] if s is None else s) for i, s in enumerate(saved)):
+            if bad and not any(_nonfinite(parents[i] if s is None else s)   # (none saved: the inputs)
+                               for i, s in enumerate(saved if saved else parents)):
                 raise AnomalyError(
                     f"detect_anomaly: op '{op}' produced {_what(t)} values ({bad} of {t.data.size} elements, output "
                     f"shape {t.data.shape}) from finite inputs, in forward.\n"

@@ -8,6 +8,7 @@ from ..autograd import versions as _versions
 import importlib
 
 from ..tensor import _F32, _F64, Tensor, _make, _wrap
+from . import _cumprod_grad
 from .reduce_where import ddof_or_correction, masked
 from ._util import (as_input, batching_rule, div_count, named_error, normalize_axis, normalize_one_axis, number_arg,
                     numpy_dtype_out, unreduce, zero_d_axis)
@@ -346,30 +347,9 @@ def cumprod(x, axis=None):
     ax = normalize_one_axis(axis, x.ndim, "cumprod")
     out = _in_f32(np.cumprod, x.data, axis=ax)  # (float16 accumulated in float32, as torch)
 
-    def vjp(g, y, x):
-        if x.dtype.type is _HALF:   # (in float32: the float16 partial products drift, 3% off over 3,000 elements)
-            return vjp(g.astype(_F32), y, x.astype(_F32)).astype(_F16)
-        # sum_{j >= i} g_j * prod_{k <= j, k != i} x_k, built without dividing by x (zeros allowed):
-        # move the axis last, form the (n, n) matrix of partial products with x_i replaced by 1.
-        xm = np.moveaxis(x, ax, -1)
-        gm = np.moveaxis(g, ax, -1)
-        n = xm.shape[-1]
-        eye = np.eye(n, dtype=bool)
-        xe = np.where(eye, 1, np.expand_dims(xm, -2))              # [..., i, k]
-        partial = np.cumprod(xe, axis=-1)                           # prod_{k<=j} with x_i -> 1
-        upper = np.triu(np.ones((n, n), dtype=xm.dtype))            # j >= i
-        out = (partial * upper * np.expand_dims(gm, -2)).sum(axis=-1)
-        return np.moveaxis(out, -1, ax)
-
-    def jvp(t, y, x):  # dy_j = sum_{i <= j} t_i prod_{k <= j, k != i} x_k (the same partial products)
-        xm = np.moveaxis(x, ax, -1)
-        tm = np.moveaxis(t, ax, -1)
-        n = xm.shape[-1]
-        eye = np.eye(n, dtype=bool)
-        partial = np.cumprod(np.where(eye, 1, np.expand_dims(xm, -2)), axis=-1)  # [..., i, j]
-        upper = np.triu(np.ones((n, n), dtype=xm.dtype))
-        return np.moveaxis((partial * upper * np.expand_dims(tm, -1)).sum(axis=-2), -1, ax)
-    return _make(out, "cumprod", (x,), (x.data,), (vjp,), (jvp,))
+    # O(n): reverse_cumsum(g * y) / x, split at the first zero (npgrad/ops/_cumprod_grad.py)
+    return _make(out, "cumprod", (x,), (x.data,), (lambda g, y, x: _cumprod_grad.vjp(g, y, x, ax),),
+                 (lambda t, y, x: _cumprod_grad.jvp(t, y, x, ax),))
 
 
 def _value(x):

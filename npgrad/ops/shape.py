@@ -1,6 +1,5 @@
 """Shape ops: forward beside VJP. Most forwards return NumPy views; no data is copied."""
 import builtins
-import functools
 import math
 
 import numpy as np
@@ -11,6 +10,7 @@ from ..dtypes import numeric_dtype
 from ..autograd.engine import cast_grad
 from ..tensor import Tensor, _make, _wrap
 from . import inplace
+from ._join_vjps import concat_vjps, stack_vjps
 from .elementwise import where
 from ._util import (as_input, batching_rule, cast_all, check_fits, grad_sum, normalize_axis, normalize_one_axis,
                     refuse_out, zero_d_axis)
@@ -223,8 +223,8 @@ def concatenate(tensors, axis=0, out=None, *, dtype=None, casting="same_kind"):
         raise ValueError(f"concatenate: shapes {[d.shape for d in datas]} cannot be joined along axis {axis} "
                          f"({e})") from None
     ax = normalize_one_axis(axis, out.ndim, "concatenate")
-    return _make(out, "concatenate", tuple(tensors), tuple(datas), _concat_vjps(len(datas), ax),
-                 _join_jvp(concatenate, ax))
+    saved, vjps = concat_vjps(datas, ax)   # (many inputs: O(1) a VJP, npgrad/ops/_join_vjps.py)
+    return _make(out, "concatenate", tuple(tensors), saved, vjps, _join_jvp(concatenate, ax))
 
 
 def _join_jvp(join, axis):
@@ -232,18 +232,6 @@ def _join_jvp(join, axis):
     one."""
     return lambda ts, y, *inputs: join(
         [np.zeros(np.shape(x), y.dtype) if t is None else t for t, x in zip(ts, inputs)], axis)
-
-
-@functools.lru_cache(maxsize=256)
-def _concat_vjps(n, axis):
-    """The VJPs of joining ``n`` inputs along ``axis``: input ``i`` gets its slice of ``g`` (the
-    offsets come from the inputs' shapes, so nothing is computed for a call that records nothing)."""
-    def vjp_of(i):
-        def vjp(g, y, *inputs):
-            start = sum(np.shape(t)[axis] for t in inputs[:i])
-            return g[_slicer(axis, start, start + np.shape(inputs[i])[axis])]
-        return vjp
-    return tuple(vjp_of(i) for i in range(n))
 
 
 concat = concatenate
@@ -269,17 +257,8 @@ def stack(tensors, axis=0, out=None, *, dtype=None, casting="same_kind"):
     new_axis = (slice(None),) * ax + (None,)
     datas = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors]
     out = np.concatenate([d[new_axis] for d in datas], axis=ax)  # (np.stack's work without its Python checks)
-    return _make(out, "stack", tuple(tensors), tuple(datas), _stack_vjps(len(datas), ax), _join_jvp(stack, ax))
-
-
-@functools.lru_cache(maxsize=256)
-def _stack_vjps(n, axis):
-    """The VJPs of stacking ``n`` inputs along a new ``axis``: input ``i`` gets ``g``'s slice ``i`` there (one op:
-    recording an expand_dims per input and a concatenate cost ~5x more)."""
-    def vjp_of(i):
-        key = (slice(None),) * axis + (i,)
-        return lambda g, y, *inputs: g[key]
-    return tuple(vjp_of(i) for i in range(n))
+    saved, vjps = stack_vjps(datas, ax)
+    return _make(out, "stack", tuple(tensors), saved, vjps, _join_jvp(stack, ax))
 
 
 def split(x, indices_or_sections, axis=0):

@@ -85,21 +85,19 @@ CumminResult = _collections.namedtuple("cummin", ["values", "indices"])
 
 def _cum_indices(xd, ax, larger):
     """For every position along ``ax``, torch's index of the running extreme: the last of equal values, and
-    once a NaN is seen, the last NaN."""
+    once a NaN is seen, the last NaN. Vectorized: position ``i`` takes over when its value reaches the running
+    extreme of the positions before it (or is NaN); the index is the running maximum of those positions."""
     v = np.moveaxis(np.asarray(xd), ax, -1)
-    idx = np.zeros(v.shape, np.int64)
-    if v.shape[-1] == 0 or v.size == 0:
-        return np.moveaxis(idx, -1, ax)
-    best, cur = v[..., 0].copy(), np.zeros(v.shape[:-1], np.int64)
-    for i in range(v.shape[-1]):
-        vi = v[..., i]
-        with np.errstate(invalid="ignore"):
-            take = (vi >= best) if larger else (vi <= best)
-        if v.dtype.kind == "f":
-            take = take | np.isnan(vi)
-        best = np.where(take, vi, best)
-        cur = np.where(take, i, cur)
-        idx[..., i] = cur
+    n = v.shape[-1]
+    if n == 0 or v.size == 0:
+        return np.moveaxis(np.zeros(v.shape, np.int64), -1, ax)
+    run = (np.maximum if larger else np.minimum).accumulate(v, axis=-1)   # (NaN propagates: torch's values)
+    take = np.ones(v.shape, bool)
+    with np.errstate(invalid="ignore"):
+        take[..., 1:] = (v[..., 1:] >= run[..., :-1]) if larger else (v[..., 1:] <= run[..., :-1])
+    if v.dtype.kind == "f":
+        take |= np.isnan(v)
+    idx = np.maximum.accumulate(np.where(take, np.arange(n, dtype=np.int64), 0), axis=-1)
     return np.moveaxis(idx, -1, ax)
 
 
