@@ -193,13 +193,89 @@ def inputs_as_of(t):
     for i, p in enumerate(parents):
         if isinstance(p, Tensor) and _replaced(p, seq):  # (== : t itself, `y[k] = y`)
             q = p
+            steps = 0
             while _replaced(q, seq):
                 prev = q._extra.get("prev") if q._extra else None
                 if prev is None:
                     raise RuntimeError(f"backward: input {i} of op '{t._op}' was replaced after the op was "
                                        f"recorded and its earlier version is unknown")
                 q = prev
+                steps += 1
+                if steps == _WALK:  # a long history: look the version up in p's index of it instead
+                    q = _version_before(p, seq, i, t)
+                    break
             if out is None:
                 out = list(parents)
             out[i] = q
     return parents if out is None else tuple(out)
+
+
+# A tensor written in place n times has a history of n earlier versions (``_extra["prev"]``, newest first). Each op
+# that used it reaches the version it used (inputs_as_of): walking the history cost O(n) per op, so a graph that read
+# a tensor between each of n writes (``s = s + y.sum(); y.mul_(c)``, or ``y[k] *= c``, whose getitem nodes hold y)
+# took O(n^2) in backward (20,000 writes: 2.5 s). Past _WALK steps, the walk uses an index of the history kept in
+# ``_extra["history"]``: its versions oldest first and the creation numbers at which each was replaced, searched by
+# bisection and extended by the writes made since it was built (O(1) each, amortized).
+_WALK = 8
+
+
+def _replaced_at(q):
+    """The creation number ``k`` such that ``_replaced(q, seq)`` is ``seq <= k`` (None: never replaced)."""
+    if q._vjps is not None:
+        return q._seq
+    extra = q._extra
+    return q._seq if extra is not None and "prev" in extra else None
+
+
+def _history(p):
+    """``(versions, keys)``: p's earlier versions oldest first and their ``_replaced_at``, increasing; None if they
+    are not increasing (then the history is walked)."""
+    extra = p._extra
+    cached = extra.get("history")
+    newest = extra["prev"]
+    if cached is not None and cached[0] and cached[0][-1] is newest:
+        return cached
+    known = cached[0][-1] if cached is not None and cached[0] else None
+    new = []
+    q = newest
+    while q is not None and q is not known:
+        new.append(q)
+        q = q._extra.get("prev") if q._extra else None
+    if q is None:  # not an extension of the cached history: built anew
+        versions, keys = [], []
+    else:
+        versions, keys = cached
+    for q in reversed(new):
+        k = _replaced_at(q)
+        if k is None:
+            if versions:  # a version never replaced, past the oldest: not a history this index describes
+                extra.pop("history", None)
+                return None
+            k = -float("inf")
+        elif keys and k <= keys[-1]:
+            extra.pop("history", None)
+            return None
+        versions.append(q)
+        keys.append(k)
+    extra["history"] = (versions, keys)
+    return versions, keys
+
+
+def _version_before(p, seq, i, t):
+    """The version of ``p`` (replaced at or after ``seq``) that op ``t`` used as its input ``i``: the newest one not
+    replaced before ``seq``, as inputs_as_of's walk finds it."""
+    index = _history(p)
+    if index is None:
+        q = p
+        while _replaced(q, seq):
+            q = q._extra.get("prev") if q._extra else None
+            if q is None:
+                break
+    else:
+        versions, keys = index
+        j = bisect.bisect_left(keys, seq) - 1
+        q = versions[j] if j >= 0 else None
+    if q is None:
+        raise RuntimeError(f"backward: input {i} of op '{t._op}' was replaced after the op was "
+                           f"recorded and its earlier version is unknown")
+    return q
