@@ -352,6 +352,14 @@ class Exact(tuple):
     __slots__ = ()
 
 
+class SavesNothing(tuple):
+    """An empty ``_saved`` whose VJPs read no input on either backward path: the engine then hands them none under
+    ``create_graph=True`` either (a join of many inputs, npgrad/ops/_join_vjps.py: its n inputs, unpacked into each
+    of its n VJP calls, made that backward O(n^2))."""
+
+    __slots__ = ()
+
+
 def passthrough(g, y, *inputs):
     """The VJP (and JVP) that passes the gradient through unchanged (add, sub's first input...): backward
     recognises it and skips the call."""

@@ -17,7 +17,7 @@ import weakref
 import numpy as np
 
 from .._freeing import before_backward
-from ..tensor import Exact, Tensor, _wrap, passthrough
+from ..tensor import Exact, SavesNothing, Tensor, _wrap, passthrough
 from . import versions as _versions
 from .grad_mode import _state
 from .lazy_grads import _BATCH, _BATCH_MAX_SIZE, _LAZY, NoGrad, _batched_sum, _pass_on_no_grad
@@ -146,6 +146,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, capture=None):
     push, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
     is_tensor, tensor_type, unbroadcast, exact, ident, ndarray, recompute, packed = isinstance, Tensor, sum_to, \
         Exact, passthrough, np.ndarray, Recompute, Packed  # locals: faster
+    saves_nothing = SavesNothing
     if on_path is not None:
         # Only a parent on a path to a requested input gets a gradient (autograd/paths.py): the loop's type
         # test then asks that instead (no tensor is of class _Unmatched, so every parent reaches is_tensor).
@@ -200,8 +201,8 @@ def _run_backward(roots, grads, retain_graph, create_graph, capture=None):
                 saved = saved.unpack()
             # inputs modified in place since t was recorded: their versions as of t (or an error)
             parents = t._parents if t._seq > horizon else _versions.as_of(t, saved)
-            if create_graph:
-                args, out = parents, t
+            if create_graph:  # (a join of many inputs reads none of them: ops/_join_vjps.py)
+                args, out = (saved if saved.__class__ is saves_nothing else parents), t
             else:
                 args, out = saved, t.data
             nargs = len(args)  # (a TypeError on a released node: see below)

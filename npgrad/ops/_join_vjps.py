@@ -4,12 +4,18 @@ Few inputs (up to ``MANY``): VJPs shared by every call with the same count and a
 shapes for their offsets, and the inputs' values saved (their shapes). Many inputs: the engine hands every VJP
 the node's saved values unpacked, and each VJP of concatenate summed the lengths before its input, so joining
 ``n`` pieces cost O(n^2) in backward (50,000 rows split and concatenated back took minutes); such a node saves
-nothing and its VJPs hold their input's offsets, so each costs O(1)."""
+nothing (``NOTHING``, which tells the engine not to hand its VJPs the inputs under create_graph either) and its
+VJPs hold their input's offsets, so each costs O(1)."""
 import functools
 
 import numpy as np
 
+from ..tensor import SavesNothing
+
 MANY = 16
+
+
+NOTHING = SavesNothing()  # (what a join of more than MANY inputs saves)
 
 
 def _slicer(axis, start, stop):
@@ -26,7 +32,7 @@ def concat_vjps(datas, axis):
         stop = start + d.shape[axis]
         vjps.append(_slice_vjp(_slicer(axis, start, stop)))
         start = stop
-    return (), tuple(vjps)
+    return NOTHING, tuple(vjps)
 
 
 def _slice_vjp(key):
@@ -48,7 +54,7 @@ def _concat_vjps(n, axis):
 def stack_vjps(datas, axis):
     """``(saved, vjps)`` for stacking the arrays ``datas`` along a new ``axis``."""
     n = len(datas)
-    return (tuple(datas) if n <= MANY else ()), _stack_vjps(n, axis)
+    return (tuple(datas) if n <= MANY else NOTHING), _stack_vjps(n, axis)
 
 
 @functools.lru_cache(maxsize=256)
