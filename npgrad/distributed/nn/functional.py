@@ -17,6 +17,7 @@ Gradients of gradients work (``create_graph=True``): the VJPs call these functio
 """
 import numpy as np
 
+from ...ops.shape import concatenate, stack
 from ...tensor import Tensor, _make
 from .. import _comm
 from .. import _rooted
@@ -115,11 +116,10 @@ def all_gather(tensor, group=None):
 def reduce_scatter(output, input_list, op=_comm.ReduceOp.SUM, group=None):
     """Entry ``rank`` of the sum (or mean) over processes of ``input_list`` (one tensor per process), as a new
     tensor. ``output`` gives its shape (it is not written, unlike torch's)."""
-    import npgrad as npg
     key = _key(op, "reduce_scatter", _SUM_LIKE)
     if len(input_list) != _size(group):
         raise ValueError(f"reduce_scatter: input_list has {len(input_list)} entries for {_size(group)} processes")
-    y = _scatter_sum(npg.stack([_input(t, "reduce_scatter") for t in input_list]), group)
+    y = _scatter_sum(stack([_input(t, "reduce_scatter") for t in input_list]), group)
     if tuple(y.shape) != tuple(np.shape(_data(output))):
         raise ValueError(f"reduce_scatter: output has shape {np.shape(_data(output))}, the result {y.shape}")
     return y / _size(group) if key == "mean" else y
@@ -179,10 +179,9 @@ def gather(tensor, dst=0, group=None):
 def scatter(tensors, src=0, group=None):
     """Entry ``rank`` of process ``src``'s ``tensors`` (one per process, of one shape), as a new tensor; the
     other processes pass tensors of that shape too (their values are not used), as in torch."""
-    import npgrad as npg
     if len(tensors) != _size(group):
         raise ValueError(f"scatter: tensors has {len(tensors)} entries for {_size(group)} processes")
-    stacked = _bcast(npg.stack([_input(t, "scatter") for t in tensors]), src, group)
+    stacked = _bcast(stack([_input(t, "scatter") for t in tensors]), src, group)
     return stacked[_comm.get_rank(group)]
 
 
@@ -204,7 +203,6 @@ def _exchange(flat, send_counts, recv_counts, group):
 def all_to_all(output_tensor_list, input_tensor_list, group=None):
     """``input_tensor_list[j]`` to process ``j``; a tuple of new tensors, entry ``i`` from process ``i``, of the
     shapes of ``output_tensor_list`` (which is not written, unlike torch's)."""
-    import npgrad as npg
     n = _size(group)
     if len(input_tensor_list) != n or len(output_tensor_list) != n:
         raise ValueError(f"all_to_all: input_tensor_list and output_tensor_list need {n} entries each, got "
@@ -212,7 +210,7 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None):
     ins = [_input(t, "all_to_all") for t in input_tensor_list]
     shapes = [tuple(np.shape(_data(t))) for t in output_tensor_list]
     recv = [int(np.prod(s)) for s in shapes]
-    flat = npg.concatenate([t.reshape(-1) for t in ins])
+    flat = concatenate([t.reshape(-1) for t in ins])
     out = _exchange(flat, [t.size for t in ins], recv, group)
     bounds = np.cumsum([0] + recv)
     return tuple(out[bounds[i]:bounds[i + 1]].reshape(shapes[i]) for i in range(n))
