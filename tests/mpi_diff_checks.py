@@ -119,6 +119,19 @@ def case_second_order_and_forward_mode():
     np.testing.assert_allclose(tangent.data, expect, rtol=1e-12, err_msg="jvp of all_reduce max")
 
 
+def case_gather_of_an_inf_gives_zeros_elsewhere():
+    """gather off the destination gives zeros (as torch) even when a process's tensor holds an inf (zeros as
+    ``stacked * 0`` were NaN there); the destination's gradient still reaches every process."""
+    rank, size = dist.get_rank(), dist.get_world_size()
+    x = npg.tensor(np.array([np.inf if rank == 1 else 1.0, 2.0]))
+    outs = DF.gather(x, dst=0)
+    loss = npg.sum(npg.stack([o[1] for o in outs]) * (rank + 1.0))
+    loss.backward()
+    if rank != 0 and not all(np.array_equal(o.data, np.zeros(2)) for o in outs):
+        raise AssertionError(f"gather off the destination: {[o.data for o in outs]}")
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0], err_msg=f"gradient on rank {rank}")
+
+
 def case_refusals():
     _refused(lambda: DF.all_reduce(npg.tensor([1.0]), "product"), ValueError, ["all_reduce", "product"])
     _refused(lambda: DF.all_reduce(np.ones(2)), TypeError, ["all_reduce", "Tensor"])

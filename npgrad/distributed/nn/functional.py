@@ -18,6 +18,7 @@ Gradients of gradients work (``create_graph=True``): the VJPs call these functio
 import numpy as np
 
 from ...ops.shape import concatenate, stack
+from ...ops.ternary import where
 from ...tensor import Tensor, _make
 from .. import _comm
 from .. import _rooted
@@ -171,8 +172,8 @@ def gather(tensor, dst=0, group=None):
     """On process ``dst``, every process's ``tensor`` in rank order (a tuple of new tensors); elsewhere a tuple of
     zeros of that shape (as torch)."""
     stacked = _gather_all(_input(tensor, "gather"), group)
-    if _comm.get_rank() != dst:
-        stacked = stacked * 0
+    if _comm.get_rank() != dst:   # (zeros, still on the graph: the gather's backward must run here too; not
+        stacked = where(False, stacked, 0)   # stacked * 0, NaN where another process's tensor holds an inf)
     return tuple(stacked[i] for i in range(stacked.shape[0]))
 
 
