@@ -189,8 +189,26 @@ def _caller_level():
     return level
 
 
-_SIG = 15   # refused?, the call's arguments (src, op: up to 2), dtype kind, itemsize, size, ndim, up to 8 dimensions
-_DIMS = 7   # (where the dimensions start)
+_ARR = 12   # an array's signature: dtype kind, itemsize, size, ndim, up to 8 dimensions
+_SIG = 3 + _ARR   # _agree's row: refused?, the call's arguments (src, op: up to 2), the array's signature
+
+
+def array_signature(arr):
+    """``arr``'s dtype, size and shape as ``_ARR`` integers (what _agree compares between processes, and what a
+    point-to-point message's header carries, npgrad/distributed/_p2p.py); the first 3 decide whether MPI can
+    move one array into another."""
+    sig = np.full(_ARR, -1, np.int64)
+    sig[:4] = ord(arr.dtype.kind), arr.dtype.itemsize, arr.size, arr.ndim
+    dims = arr.shape[:_ARR - 4]
+    sig[4:4 + len(dims)] = dims
+    return sig
+
+
+def describe_signature(sig):
+    """The shape and dtype an :func:`array_signature` describes, for an error message."""
+    ndim = int(sig[3])
+    shape = tuple(int(d) for d in sig[4:4 + ndim]) if ndim <= _ARR - 4 else f"{int(sig[2])} elements"
+    return f"{shape} {np.dtype(chr(sig[0]) + str(int(sig[1]))).name}"
 
 
 def _agree(comm, where, arr, error=None, arg=None):
@@ -205,9 +223,7 @@ def _agree(comm, where, arr, error=None, arg=None):
     for i, (_, value) in enumerate(args):
         sig[1 + i] = value
     if arr is not None:
-        dims = arr.shape[:_SIG - _DIMS]
-        sig[3:_DIMS] = ord(arr.dtype.kind), arr.dtype.itemsize, arr.size, arr.ndim
-        sig[_DIMS:_DIMS + len(dims)] = dims
+        sig[3:] = array_signature(arr)
     every = np.empty((comm.Get_size(), _SIG), np.int64)
     comm.Allgather(sig, every)
     if error is not None:
@@ -222,14 +238,8 @@ def _agree(comm, where, arr, error=None, arg=None):
             values = col.tolist() if name != "op" else [_OPS[v] for v in col]
             raise ValueError(f"{where}: every process must pass the same {name}; got {values} (in rank order)")
     if arr is not None and (every[:, 3:6] != every[0, 3:6]).any():
-        desc = ", ".join(f"process {r}: {_describe(row)}" for r, row in enumerate(every))
+        desc = ", ".join(f"process {r}: {describe_signature(row[3:])}" for r, row in enumerate(every))
         raise ValueError(f"{where}: every process must pass an array of the same size and dtype; got {desc}")
-
-
-def _describe(row):
-    ndim = int(row[6])
-    shape = tuple(int(d) for d in row[_DIMS:_DIMS + ndim]) if ndim <= _SIG - _DIMS else f"{int(row[5])} elements"
-    return f"{shape} {np.dtype(chr(row[3]) + str(int(row[4]))).name}"
 
 
 def _local(fn):

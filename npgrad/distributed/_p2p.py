@@ -7,29 +7,14 @@ so a receiver reads a header, checks it against its own tensor, and takes the da
 a mismatch it still takes the data (so the next message is read correctly) and raises an error naming both."""
 import numpy as np
 
-from ._comm import Work, _buffer, _group, _member, _rank_in, _translate, _written, wait_all
-
-_HEAD = 12   # dtype kind, itemsize, size, ndim, up to 8 dimensions
+from ._comm import (_ARR, Work, _buffer, _group, _member, _rank_in, _translate, _written, array_signature,
+                    describe_signature, wait_all)
 
 
 def _bytes(arr):
     """A C-contiguous array's memory as bytes: the payloads travel untyped, so that a receiver expecting
     another dtype gets a size it can check rather than an MPI type mismatch (MPICH aborts on some)."""
     return arr.reshape(-1).view(np.uint8)
-
-
-def _header(arr):
-    head = np.full(_HEAD, -1, np.int64)
-    head[:4] = ord(arr.dtype.kind), arr.dtype.itemsize, arr.size, arr.ndim
-    dims = arr.shape[:_HEAD - 4]
-    head[4:4 + len(dims)] = dims
-    return head
-
-
-def _describe(head):
-    ndim = int(head[3])
-    shape = tuple(int(d) for d in head[4:4 + ndim]) if ndim <= _HEAD - 4 else f"{int(head[2])} elements"
-    return f"{shape} {np.dtype(chr(head[0]) + str(int(head[1]))).name}"
 
 
 def _peer(comm, rank, name, where, optional=False):
@@ -76,7 +61,7 @@ def send(tensor, dst, group=None, tag=0):
         return None
     dst, tag = _peer(comm, dst, "dst", "send"), _tag(tag, "send")
     _, buf = _buffer(tensor, "send", write=False)
-    comm.Send(_header(buf), dest=dst, tag=tag)
+    comm.Send(array_signature(buf), dest=dst, tag=tag)
     comm.Send(_bytes(buf), dest=dst, tag=tag)
 
 
@@ -88,20 +73,20 @@ def isend(tensor, dst, group=None, tag=0):
         return None
     dst, tag = _peer(comm, dst, "dst", "isend"), _tag(tag, "isend")
     _, buf = _buffer(tensor, "isend", write=False)
-    head = _header(buf)
+    head = array_signature(buf)
     reqs = [comm.Isend(head, dest=dst, tag=tag), comm.Isend(_bytes(buf), dest=dst, tag=tag)]
     return Work(_Requests(reqs, (head, buf)), lambda: None)
 
 
 def _mismatch(where, sender, head, arr):
-    return ValueError(f"{where}: process {sender} sent an array of {_describe(head)}, but this process's tensor is "
-                      f"{arr.shape} {arr.dtype.name} (the message was read and discarded)")
+    return ValueError(f"{where}: process {sender} sent an array of {describe_signature(head)}, but this process's "
+                      f"tensor is {arr.shape} {arr.dtype.name} (the message was read and discarded)")
 
 
 def _take(comm, where, tensor, arr, buf, sender, head, tag):
     """Receive the data whose header ``head`` came from ``sender``: into ``buf`` if it fits, else into a
     scratch buffer and an error."""
-    if (head[:3] != _header(arr)[:3]).any():
+    if (head[:3] != array_signature(arr)[:3]).any():
         comm.Recv(np.empty(int(head[1]) * int(head[2]), np.uint8), source=sender, tag=tag)
         raise _mismatch(where, sender, head, arr)
     comm.Recv(_bytes(buf), source=sender, tag=tag)
@@ -118,7 +103,7 @@ def recv(tensor, src=None, group=None, tag=0):
     src, tag = _peer(comm, src, "src", "recv", optional=True), _tag(tag, "recv")
     arr, buf = _buffer(tensor, "recv")
     MPI = _group["MPI"]
-    head, status = np.empty(_HEAD, np.int64), MPI.Status()
+    head, status = np.empty(_ARR, np.int64), MPI.Status()
     comm.Recv(head, source=MPI.ANY_SOURCE if src is None else src, tag=tag, status=status)
     return _global(comm, _take(comm, "recv", tensor, arr, buf, status.Get_source(), head, tag))
 
@@ -133,7 +118,7 @@ class _Receive:
     def __init__(self, comm, tensor, src, tag):
         self.comm, self.tensor, self.src, self.tag = comm, tensor, src, tag
         self.arr, buf = _buffer(tensor, "irecv")
-        self.head, self.data = np.empty(_HEAD, np.int64), np.empty_like(buf)
+        self.head, self.data = np.empty(_ARR, np.int64), np.empty_like(buf)
         self.reqs = None if src is None else self._post()
 
     def _post(self):
@@ -169,9 +154,9 @@ class _Receive:
         try:
             wait_all(self.reqs)
         except Exception:
-            if (self.head[:3] == _header(self.arr)[:3]).all():
+            if (self.head[:3] == array_signature(self.arr)[:3]).all():
                 raise
-        if (self.head[:3] != _header(self.arr)[:3]).any():
+        if (self.head[:3] != array_signature(self.arr)[:3]).any():
             raise _mismatch("irecv", self.src, self.head, self.arr)
         self.arr[...] = self.data
         _written(self.tensor, self.arr, self.arr, "irecv")
