@@ -52,10 +52,10 @@ def run_mpi(args, n=2, timeout=240):
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def mpi_case_results(module, timeout=240):
-    """Run the checks script ``module`` (e.g. "tests.mpi_checks") under ``mpiexec -n 2``; returns the
+def mpi_case_results(module, timeout=240, n=2):
+    """Run the checks script ``module`` (e.g. "tests.mpi_checks") under ``mpiexec -n n``; returns the
     ``{case: "ok" or the failure}`` dict rank 0 prints on its ``RESULTS`` line."""
-    proc = run_mpi(["-m", module], timeout=timeout)
+    proc = run_mpi(["-m", module], n=n, timeout=timeout)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS ")]
     assert proc.returncode == 0 and lines, f"mpiexec failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return json.loads(lines[0][len("RESULTS "):])

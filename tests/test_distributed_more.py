@@ -1,38 +1,26 @@
-"""npgrad.distributed's differentiable collectives (nn.functional), rooted collectives (reduce, gather, scatter), all_to_all / all_to_all_single,
-point-to-point messages (send, recv, isend, irecv) and object collectives, under ``mpiexec -n 3`` (one launch of
-tests/mpi_more_checks.py for the whole file; three processes, so that all-to-all blocks differ per pair and
-``recv`` from any process has a choice)."""
-import json
-
+"""npgrad.distributed's differentiable collectives (nn.functional), rooted collectives (reduce, gather,
+scatter), all_to_all / all_to_all_single, point-to-point messages (send, recv, isend, irecv) and object
+collectives, under ``mpiexec -n 3`` (one launch each of tests/mpi_more_checks.py and tests/mpi_diff_checks.py;
+three processes, so that all-to-all blocks differ per pair and ``recv`` from any process has a choice)."""
 import pytest
 
 import npgrad.distributed as dist
-from tests.test_distributed import needs_mpi, run_mpi
+from tests.test_distributed import mpi_case_results, needs_mpi
 
 CASES = ["reduce", "gather_and_scatter", "all_to_all", "send_recv", "objects", "errors_leave_every_process_in_step",
-         "groups_and_init_process_group", "zero_redundancy_optimizer",
-         "syncbn_float32_far_from_zero"]
-
-
+         "groups_and_init_process_group", "zero_redundancy_optimizer", "syncbn_float32_far_from_zero"]
 DIFF_CASES = ["all_reduce", "all_gather_and_reduce_scatter", "broadcast_reduce_gather_scatter", "all_to_all",
               "second_order_and_forward_mode", "refusals", "gather_of_an_inf_gives_zeros_elsewhere"]
 
 
-def _results(module):
-    proc = run_mpi(["-m", module], n=3)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS ")]
-    assert proc.returncode == 0 and lines, f"mpiexec failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    return json.loads(lines[-1][len("RESULTS "):])
-
-
 @pytest.fixture(scope="module")
 def results():
-    return _results("tests.mpi_more_checks")
+    return mpi_case_results("tests.mpi_more_checks", n=3)
 
 
 @pytest.fixture(scope="module")
 def diff_results():
-    return _results("tests.mpi_diff_checks")
+    return mpi_case_results("tests.mpi_diff_checks", n=3)
 
 
 @needs_mpi

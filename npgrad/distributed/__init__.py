@@ -30,7 +30,8 @@ __all__ = ["init", "init_process_group", "new_group", "get_backend", "is_availab
            "is_initialized", "destroy_process_group", "get_comm", "get_rank", "get_world_size", "barrier",
            "all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter",
            "reduce_scatter_tensor", "reduce", "gather", "scatter", "all_to_all", "all_to_all_single", "send", "recv",
-           "isend", "irecv", "P2POp", "batch_isend_irecv", "all_gather_object", "broadcast_object_list", "gather_object", "scatter_object_list",
+           "isend", "irecv", "P2POp", "batch_isend_irecv", "all_gather_object", "broadcast_object_list",
+           "gather_object", "scatter_object_list",
            "ReduceOp", "Work", "DistributedDataParallel", "DDP", "is_main_process"]
 
 
