@@ -31,6 +31,21 @@ def _rstd_overflowed(xc, var, rstd, axes, eps):
     return np.where(fine, r, rstd).astype(rstd.dtype)
 
 
+def centered(xd, axes):
+    """``(x - mean, s, m)`` over ``axes`` (keepdims; the mean is ``s + m``): ``m`` the mean of ``x - s``, ``s`` each
+    slice's first element, so the sum's rounding scales with the spread of x, not its size (float32 x = 100 +- 1,
+    batch norm: x_hat was 2e-5 off, the weight's gradient 1.5e-2; torch 3e-4). Shared with SyncBatchNorm's local
+    statistics. An empty slice: ``s`` is 0."""
+    if not all(xd.shape[a] for a in axes):
+        m = xd.mean(axis=axes, keepdims=True)
+        return xd - m, np.zeros_like(m), m
+    s = xd[tuple(slice(0, 1) if a in axes else slice(None) for a in range(xd.ndim))]
+    xc = xd - s
+    m = xc.mean(axis=axes, keepdims=True)
+    xc -= m
+    return xc, s, m
+
+
 def _normalize(name, x, axes, eps, weight, bias):
     """``(x - mean) / sqrt(var + eps) * weight + bias`` over ``axes`` (weight/bias broadcast to x),
     as one op. Returns (output tensor, mean, biased var) — the statistics as NumPy arrays."""
@@ -39,17 +54,8 @@ def _normalize(name, x, axes, eps, weight, bias):
     eps = float(number_arg(eps, name, "eps"))
     wd = None if weight is None else _data(weight)
     bd = None if bias is None else _data(bias)
-    if all(xd.shape[a] for a in axes):
-        # the mean of x - s, s each slice's first element: the sum's rounding then scales with the spread of x, not
-        # its size (float32 x = 100 +- 1, batch norm: x_hat was 2e-5 off, the weight's gradient 1.5e-2; torch 3e-4)
-        s = xd[tuple(slice(0, 1) if a in axes else slice(None) for a in range(xd.ndim))]
-        xc = xd - s
-        m = xc.mean(axis=axes, keepdims=True)
-        xc -= m
-        mu = s + m
-    else:
-        mu = xd.mean(axis=axes, keepdims=True)
-        xc = xd - mu
+    xc, s, m = centered(xd, axes)
+    mu = s + m
     sq = np.multiply(xc, xc)
     var = np.mean(sq, axis=axes, keepdims=True)
     rstd = 1.0 / np.sqrt(var + eps)

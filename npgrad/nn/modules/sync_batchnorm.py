@@ -12,6 +12,7 @@ import numpy as np
 from ...autograd import versions as _versions
 from ...tensor import Tensor, _make
 from ..functional._common import _data, _is_graph
+from ..functional.normalization import centered
 from ._util import check_device
 from .norm import _BatchNorm
 
@@ -42,13 +43,8 @@ def sync_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, c
     stats = np.zeros(1 + 2 * C, np.float64)
     stats[0] = n_local
     if n_local:
-        # (the mean of x - s, s each channel's first element, as F.batch_norm: its rounding then scales with the
-        # spread of x, not its magnitude)
-        dev = xd - xd[(slice(0, 1), slice(None)) + (slice(0, 1),) * (xd.ndim - 2)]
-        m = dev.mean(axis=axes, keepdims=True)
-        dev -= m
-        stats[1:1 + C] = (xd[(slice(0, 1), slice(None)) + (slice(0, 1),) * (xd.ndim - 2)].astype(np.float64)
-                          + m).reshape(-1)
+        dev, s, m = centered(xd, axes)   # (as F.batch_norm's: the mean of x - s, s a sample; s + m in float64)
+        stats[1:1 + C] = (s.astype(np.float64) + m).reshape(-1)
         stats[1 + C:] = (dev * dev).sum(axis=axes).reshape(-1)
     gathered = np.empty((comm.Get_size(), 1 + 2 * C), np.float64)
     wait_all([comm.Iallgather(stats, gathered)])
