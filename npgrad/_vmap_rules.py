@@ -178,14 +178,24 @@ def _only_batched(level, ba, names):
     return not any(_batched_at(x, level) for x in leaves)
 
 
+def _first_alone(op, level, args, kwargs):
+    """``(bound arguments, name of the first, its value)`` when the op's first argument is the only one batched at
+    ``level``, else None (the rule then runs per sample)."""
+    ba = _bind(op, args, kwargs)
+    first = next(iter(ba.arguments))
+    x = ba.arguments[first]
+    if not _batched_at(x, level) or not _only_batched(level, ba, (first,)):
+        return None
+    return ba, first, x
+
+
 # ------------------------------------------------------------------------ ops along an axis
 def _axis_rule(none_mode, param="axis", lead=None):
     def rule(op, level, args, kwargs):
-        ba = _bind(op, args, kwargs)
-        first = next(iter(ba.arguments))
-        x = ba.arguments[first]
-        if not _batched_at(x, level) or not _only_batched(level, ba, (first,)):
+        alone = _first_alone(op, level, args, kwargs)
+        if alone is None:
             return loop_rule(op, level, args, kwargs)
+        ba, first, x = alone
         inner, nd, axis = x._inner, x.ndim, ba.arguments[param]
         if getattr(op, "zero_d_axis", False):  # argmax, any...: axis 0 / -1 of a 0-d sample is the whole sample
             from .ops._util import zero_d_axis
@@ -230,11 +240,10 @@ def _topk_rule(op, level, args, kwargs):
 def _dim_rule(op, level, args, kwargs):
     """Ops along one ``dim`` whose output has the input's shape (logcumsumexp): ``dim`` shifted; a 0-d sample
     runs as a 1-element axis."""
-    ba = _bind(op, args, kwargs)
-    first = next(iter(ba.arguments))
-    x = ba.arguments[first]
-    if not _batched_at(x, level) or not _only_batched(level, ba, (first,)):
+    alone = _first_alone(op, level, args, kwargs)
+    if alone is None:
         return loop_rule(op, level, args, kwargs)
+    ba, first, x = alone
     inner = x._inner
     ba.arguments["dim"] = _shift_one(ba.arguments["dim"], x.ndim)
     ba.arguments[first] = _ops().reshape(inner, inner.shape + (1,)) if x.ndim == 0 else inner
@@ -256,11 +265,10 @@ def _leading_rule(op, level, args, kwargs):
 def pad_rule(op, level, args, kwargs):
     """``pad``: no padding on the batch axis; per-axis widths / values / lengths get an entry for it."""
     from .ops.padding import _pairs
-    ba = _bind(op, args, kwargs)
-    first = next(iter(ba.arguments))
-    x = ba.arguments[first]
-    if not _batched_at(x, level) or not _only_batched(level, ba, (first,)):
+    alone = _first_alone(op, level, args, kwargs)
+    if alone is None:
         return loop_rule(op, level, args, kwargs)
+    ba, first, x = alone
     nd = x.ndim
     ba.arguments[first] = x._inner
     ba.arguments["pad_width"] = [(0, 0)] + _pairs(ba.arguments["pad_width"], nd, "pad", as_index=True)

@@ -6,19 +6,18 @@ import string
 
 import numpy as np
 
-from ._vmap_rules import (_batched_at, _bind, _flat, _lifted, _name, _only_batched, _ops, _sample_error, _size,
-                          loop_rule, peel)
+from ._vmap_rules import (_batched_at, _bind, _first_alone, _flat, _lifted, _name, _only_batched, _ops, _sample_error,
+                          _size, loop_rule, peel)
 from .func_vmap import _batched, _shift_one
 from .tensor import Tensor, _wrap
 
 
 def like_rule(op, level, args, kwargs):
     """zeros_like / full_like...: a constant of the per-sample shape (unbatched), as torch.func."""
-    ba = _bind(op, args, kwargs)
-    first = next(iter(ba.arguments))
-    x = ba.arguments[first]
-    if not _batched_at(x, level) or not _only_batched(level, ba, (first,)):
+    alone = _first_alone(op, level, args, kwargs)
+    if alone is None:
         return loop_rule(op, level, args, kwargs)
+    ba, first, x = alone
     ba.arguments[first] = np.zeros(x.shape, x.dtype)
     return op(*ba.args, **ba.kwargs)
 
