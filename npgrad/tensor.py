@@ -25,6 +25,7 @@ from .dtypes import canonical, check_numeric, default_complex_dtype, get_default
 
 _new = object.__new__
 _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)  # (NumPy's dtypes of native arrays are these objects)
+_F16 = np.dtype(np.float16)   # (tested with ==: an unpickled array's float16 dtype is equal, another object)
 _next_seq = itertools.count(0.0, 1.0).__next__  # creation order of recorded tensors = a topological order (floats:
 # exact integers up to 2**53, and 32 bytes each where an int above 256 takes 48)
 

@@ -17,7 +17,7 @@ import weakref
 import numpy as np
 
 from .._freeing import before_backward
-from ..tensor import Exact, SavesNothing, Tensor, _wrap, passthrough
+from ..tensor import _F16, Exact, SavesNothing, Tensor, _wrap, passthrough
 from . import versions as _versions
 from .grad_mode import _state
 from .lazy_grads import _BATCH, _BATCH_MAX_SIZE, _LAZY, NoGrad, _batched_sum, _pass_on_no_grad
@@ -35,9 +35,6 @@ def sum_to(g, shape):
     if axes:
         g = grad_sum(g, axes, True)
     return g
-
-
-_F16 = np.dtype(np.float16)
 
 
 def grad_sum(g, axis, keepdims=False):

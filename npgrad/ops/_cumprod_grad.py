@@ -16,10 +16,8 @@ tangent ``dy_j = sum_{i <= j} t_i prod_{k <= j, k != i} x_k``.
 """
 import numpy as np
 
+from ..tensor import _F16, _F32
 from ._util import all_values
-
-_F16 = np.dtype(np.float16)
-_F32 = np.dtype(np.float32)
 
 
 def _along(ax, ndim, sl):

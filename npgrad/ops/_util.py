@@ -8,7 +8,7 @@ from .. import _batching
 from ..autograd import engine as _engine
 from ..autograd.grad_mode import _state
 from ..dtypes import canonical
-from ..tensor import Tensor, _wrap, const
+from ..tensor import _F16, Tensor, _wrap, const
 
 batching_rule = _batching.batching_rule  # (the ops import it from here)
 
@@ -257,9 +257,6 @@ def number_arg(value, name, arg):
     if value.data.ndim != 0:
         raise TypeError(f"{name}: {arg} must be a number or a 0-d Tensor, got a Tensor of shape {value.shape}")
     return value.data.item()
-
-
-_F16 = np.dtype(np.float16)
 
 
 def acc_sum(a, axis=None, keepdims=False):

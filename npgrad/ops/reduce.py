@@ -7,7 +7,7 @@ import numpy as np
 from ..autograd import versions as _versions
 import importlib
 
-from ..tensor import _F32, _F64, Tensor, _make, _wrap
+from ..tensor import _F16, _F32, _F64, Tensor, _make, _wrap
 from . import _cumprod_grad
 from .reduce_where import ddof_or_correction, masked
 from ._util import (as_input, batching_rule, div_count, named_error, normalize_axis, normalize_one_axis, number_arg,
@@ -15,7 +15,6 @@ from ._util import (as_input, batching_rule, div_count, named_error, normalize_a
 
 _tm = importlib.import_module("..tensor", __package__)
 _NOVALUE = np._NoValue
-_F16 = np.dtype(np.float16)
 _HALF = np.float16  # tested as dtype.type: an unpickled array's float16 dtype is equal to _F16 but another object
 _add_reduce = np.add.reduce
 

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from ..tensor import Tensor, _wrap
+from ..tensor import _F16, Tensor, _wrap
 from ._util import (all_values, as_input, batching_rule, cast_for, integer_dtype_moment, normalize_axis,
                     normalize_one_axis, refuse_out, zero_d_axis)
 from .complex import conj, imag, real
@@ -22,9 +22,6 @@ from .shape import concatenate, pad as _pad, reshape, squeeze, transpose
 def _float(x):
     """Integer and bool inputs compute in float64, as NumPy's statistics do."""
     return x.astype(np.float64) if x.dtype.kind in "biu" else x
-
-
-_F16 = np.dtype(np.float16)
 
 
 def _wide(x):

@@ -28,7 +28,7 @@ from ..autograd import versions as _versions
 from ..autograd.grad_mode import enable_grad
 from ..sparse import RowSparseGrad
 from ..autograd.lazy_grads import zero_grad_
-from ..tensor import Tensor
+from ..tensor import _F16, Tensor
 
 
 def check_impl_flags(name, foreach=None, fused=None, differentiable=False):
@@ -46,9 +46,6 @@ def check_impl_flags(name, foreach=None, fused=None, differentiable=False):
         raise NotImplementedError(f"{name}(differentiable=True) is not supported: npgrad's optimizer steps update "
                                   f"the parameters in place, outside the autograd graph, so one cannot "
                                   f"differentiate through {name}.step()")
-
-
-_F16 = np.dtype(np.float16)
 
 
 def _warn_f16_eps(name, group, p, stacklevel):

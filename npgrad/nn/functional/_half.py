@@ -13,11 +13,8 @@ import numpy as np
 
 from ...autograd import versions as _versions
 from ...ops.shape import astype
-from ...tensor import Tensor
+from ...tensor import _F16, _F32, Tensor
 from ._common import _data
-
-_F16 = np.dtype(np.float16)
-_F32 = np.dtype(np.float32)
 
 
 def _up(p):

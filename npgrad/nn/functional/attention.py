@@ -6,12 +6,11 @@ import numpy as np
 from ... import random as _random
 from ...autograd import versions as _versions
 from ...ops._util import as_input, in_graph, number_arg
-from ...tensor import Tensor, _make
+from ...tensor import _F16, Tensor, _make
 from .activation import softmax
 from ._common import _data, _is_graph
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
-_F16 = np.dtype(np.float16)
 
 
 # --------------------------------------------------------------------------- attention

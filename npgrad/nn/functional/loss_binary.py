@@ -5,7 +5,7 @@ import numpy as np
 from ...autograd import versions as _versions
 from ...ops._util import as_input, div_count
 from ...ops._util import batching_rule as _batching_rule
-from ...tensor import _make
+from ...tensor import _F16, _F32, _make
 from .activation import _log_sigmoid, _sigmoid_of
 from . import loss_weighted as _lw
 from ._common import _data, _float_input, _legacy_reduction, _no_complex, _target
@@ -13,7 +13,6 @@ from .loss import _check_reduction, _loss_jvps
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
 _EPS32 = np.float32(1e-12)  # ATen's clamp of x (1 - x) in binary_cross_entropy's backward: a float, 1e-12 rounded
-_F16, _F32 = np.dtype(np.float16), np.dtype(np.float32)
 
 
 def _check_weight_shape(xd, weights, name):

@@ -9,12 +9,11 @@ from ...autograd import forward_ad as _fw, versions as _versions
 from ...autograd.grad_mode import is_grad_enabled
 from ...ops._util import as_input, batching_rule, number_arg
 from ...ops.contract import _np_einsum
-from ...tensor import Tensor, _make
+from ...tensor import _F16, Tensor, _make
 from . import _half
 from ._common import _data, _is_graph, _no_complex
 
 _tm = __import__("importlib").import_module("npgrad.tensor")  # the module (vmap flag)
-_F16 = np.dtype(np.float16)   # (float16 runs in float32: _half.py)
 
 
 # ----------------------------------------------------------------------- normalization
