@@ -33,7 +33,8 @@ def _input(x, where):
 
 
 def _c(a):
-    """A C-contiguous copy of ``a``'s array for MPI (the collective writes into it)."""
+    """A C-contiguous copy of ``a``'s array for a collective that writes into it (those that only read their
+    input get the array itself: the collective copies it only if it is not C-contiguous)."""
     return np.array(a, order="C", copy=True)
 
 
@@ -84,10 +85,10 @@ def _gather_all(x, group):
     """Every process's ``x`` stacked in rank order: (world_size, *x.shape)."""
     if not isinstance(x, Tensor):
         out = np.empty((_size(group),) + np.shape(x), np.asarray(x).dtype)
-        _comm.all_gather_into_tensor(out, _c(x), group)
+        _comm.all_gather_into_tensor(out, np.asarray(x), group)
         return out
     y = np.empty((_size(group),) + x.shape, x.dtype)
-    _comm.all_gather_into_tensor(y, _c(x.data), group)
+    _comm.all_gather_into_tensor(y, x.data, group)
     rule = (lambda g, y_, x_: _scatter_sum(g, group),)
     return _make(y, "all_gather", (x,), (None,), rule, (lambda t, y_, x_: _gather_all(t, group),))
 
@@ -96,10 +97,10 @@ def _scatter_sum(s, group):
     """Entry ``rank`` of the sum over processes of the stacked ``s`` (world_size, ...): a reduce-scatter."""
     if not isinstance(s, Tensor):
         out = np.empty(np.shape(s)[1:], np.asarray(s).dtype)
-        _comm.reduce_scatter_tensor(out, _c(s), "sum", group)
+        _comm.reduce_scatter_tensor(out, np.asarray(s), "sum", group)
         return out
     y = np.empty(s.shape[1:], s.dtype)
-    _comm.reduce_scatter_tensor(y, _c(s.data), "sum", group)
+    _comm.reduce_scatter_tensor(y, s.data, "sum", group)
     rule = (lambda g, y_, s_: _gather_all(g, group),)
     return _make(y, "reduce_scatter", (s,), (None,), rule, (lambda t, y_, s_: _scatter_sum(t, group),))
 
@@ -192,7 +193,7 @@ def _exchange(flat, send_counts, recv_counts, group):
     rank order (``recv_counts``). Its adjoint is the exchange back, with the counts swapped."""
     if not isinstance(flat, Tensor):
         out = np.empty(sum(recv_counts), np.asarray(flat).dtype)
-        _rooted._alltoallv(_comm.get_comm(group), "all_to_all", _c(flat), send_counts, out, recv_counts, False,
+        _rooted._alltoallv(_comm.get_comm(group), "all_to_all", np.ascontiguousarray(flat), send_counts, out, recv_counts, False,
                            lambda: None)
         return out
     y = _exchange(flat.data, send_counts, recv_counts, group)
