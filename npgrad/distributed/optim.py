@@ -88,10 +88,16 @@ class ZeroRedundancyOptimizer(Optimizer):
         for r, params in enumerate(by_rank):
             if not params:
                 continue
-            flat = np.concatenate([np.ascontiguousarray(p.data).reshape(-1).view(np.uint8) for p in params])
+            mine = r == self._comm.Get_rank()
+            flat = np.empty(sum(p.data.nbytes for p in params), np.uint8)   # the owner's bytes, packed once
+            at = 0
+            for p in params if mine else ():
+                n = p.data.nbytes
+                flat[at:at + n].view(p.data.dtype).reshape(p.data.shape)[...] = p.data
+                at += n
             src = r if self._comm == default else _comm._translate(self._comm, default, r)
             _comm.broadcast(flat, src, self._comm)
-            if r == self._comm.Get_rank():
+            if mine:
                 continue
             at = 0
             for p in params:
