@@ -193,8 +193,8 @@ def _exchange(flat, send_counts, recv_counts, group):
     rank order (``recv_counts``). Its adjoint is the exchange back, with the counts swapped."""
     if not isinstance(flat, Tensor):
         out = np.empty(sum(recv_counts), np.asarray(flat).dtype)
-        _rooted._alltoallv(_comm.get_comm(group), "all_to_all", np.ascontiguousarray(flat), send_counts, out, recv_counts, False,
-                           lambda: None)
+        _rooted._alltoallv(_comm.get_comm(group), "all_to_all", np.ascontiguousarray(flat), send_counts, out,
+                           recv_counts, False, lambda: None)
         return out
     y = _exchange(flat.data, send_counts, recv_counts, group)
     rule = (lambda g, y_, x_: _exchange(g, recv_counts, send_counts, group),)
