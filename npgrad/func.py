@@ -198,6 +198,8 @@ def _reaches_outside(outputs, inner):
     """True if the graph behind ``outputs`` reaches a tensor requiring grad other than ``inner`` (and
     other than the leaves of finished levels)."""
     stop = {id(t) for t in inner}
+    if _tensor_mod._STALE:  # (an output view a write left on its base's earlier node: from its current one)
+        _tensor_mod._refresh_inputs(outputs)
     stack = [o for o in outputs if isinstance(o, Tensor) and o._requires_grad]
     seen = set()
     while stack:

@@ -39,6 +39,10 @@ _propagate = None  # set by npgrad.autograd.forward_ad
 # NotImplemented when no argument is batched (at this thread's level).
 _VMAP = 0
 _vmap_call = None
+# Views a write left on their base's earlier node (npgrad/ops/inplace.py): while ``_STALE`` is set, ``_record``
+# first hands its inputs to ``_refresh_inputs``, which makes such a view a view of its base's current node.
+_STALE = False
+_refresh_inputs = None  # set by npgrad.ops.inplace
 # npgrad.autograd.engine.backward, which Tensor.backward calls: set by that module, which imports this one (an
 # import inside the method cost ~0.7 us per backward call)
 _engine_backward = None
@@ -112,6 +116,8 @@ class Tensor:
     def grad_fn(self):
         """The op's node (a str equal to the op's name, with PyTorch's Node API: autograd/graph.py), or None."""
         from .autograd.graph import Node
+        if _STALE:
+            _refresh_inputs((self,))
         return None if self._vjps is None else Node(self)
 
     def __reduce_ex__(self, protocol):
@@ -259,6 +265,8 @@ class Tensor:
         """Keep ``.grad`` on this non-leaf tensor during backward."""
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on a tensor that has requires_grad=False")
+        if _STALE:
+            _refresh_inputs((self,))
         if self._vjps is None:
             return
         extra = self._extra or {}
@@ -270,6 +278,8 @@ class Tensor:
         Returns a handle whose ``remove()`` unregisters the hook (as PyTorch's)."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if _STALE:
+            _refresh_inputs((self,))
         extra = self._extra or {}
         hooks = extra.setdefault("hooks", [])
         hooks.append(hook)
@@ -323,6 +333,8 @@ def _record(data, op, parents, saved, vjps, jvps=None):
     for ``parents[i]``. (npgrad/ops/elementwise.py inlines this body for its real results: keep them alike.) ``jvps`` is the
     op's forward-mode rule (see npgrad/autograd/forward_ad.py), used only while a dual level is active.
     """
+    if _STALE:
+        _refresh_inputs(parents)
     if type(data) is not np.ndarray:
         data = np.asarray(data)
     t = _new(Tensor)
@@ -376,6 +388,8 @@ def _make(data, op, parents, saved, vjps, jvps=None):
             if isinstance(p, Tensor) and p._requires_grad:
                 return _record(data, op, parents, saved, vjps, jvps)
     if _FW:
+        if _STALE:
+            _refresh_inputs(parents)
         return _propagate(_wrap(data), op, parents, vjps, jvps)
     return _wrap(data)
 

@@ -25,6 +25,8 @@ from .leaves import _EarlyLeaves, _accumulate, _apply_hooks, _graph_lock, _leaf_
 from .paths import RELEASED, extend_paths, on_paths_to
 from .record_layers import Packed
 
+_tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
+
 
 def sum_to(g, shape):
     """Sum ``g`` down to ``shape``, undoing NumPy broadcasting. Works on arrays and Tensors."""
@@ -349,6 +351,8 @@ def queue_callback(callback):
 def _capturing(inputs):
     """The capture dict for ``inputs``; a non-leaf input gets an ``_extra`` dict, as run_backward
     looks for captured tensors only there (so the loop needs no test for them)."""
+    if _tensor_mod._STALE:  # (an input view left on its base's earlier node: its current one, as PyTorch's)
+        _tensor_mod._refresh_inputs(inputs)
     for t in inputs:
         if isinstance(t, Tensor) and t._vjps is not None and t._extra is None:
             t._extra = {}
@@ -367,6 +371,8 @@ def _roots_and_seeds(outputs, grad_outputs, retain_graph, create_graph, where):
     if len(grad_outputs) < len(outputs):  # (extra ones are ignored, as PyTorch does)
         raise RuntimeError(f"{where}: got {len(outputs)} tensors and {len(grad_outputs)} gradients (pass one gradient, "
                            f"or None, per output)")
+    if _tensor_mod._STALE:  # (a root view left on its base's earlier node: its current one, as PyTorch's)
+        _tensor_mod._refresh_inputs(outputs)
     for t in outputs:
         if not t._requires_grad:
             raise RuntimeError(
@@ -478,4 +484,4 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
 
 
 # Tensor.backward's entry (see npgrad/tensor.py; the module by importlib: npgrad.tensor is also a function)
-importlib.import_module("..tensor", __package__)._engine_backward = backward
+_tensor_mod._engine_backward = backward

@@ -68,8 +68,9 @@ _UNREAD1, _UNREAD2 = (None,), (None, None)
 
 # The unary and binary ops below record a real result on same-shape inputs without calling ``_record``: its
 # body, inlined (a call is ~10% of such an op's Python time). ``_record`` is still called for everything else,
-# and whenever it has been replaced (anomaly mode wraps it in every npgrad module; ``_plain_record`` keeps
-# the original, so an op sees the replacement as ``_record is not _plain_record``).
+# while a write has left stale views (``_STALE``: _record refreshes its inputs first), and whenever it has been
+# replaced (anomaly mode wraps it in every npgrad module; ``_plain_record`` keeps the original, so an op sees the
+# replacement as ``_record is not _plain_record``).
 _plain_record, _ndarray = _record, np.ndarray
 
 
@@ -102,7 +103,7 @@ def unary(name, forward, vjp, jvp, reads, doc=None, complex_op=None, into=None):
                     return special(x)
             out = forward(xd)
             if x._requires_grad and _state.enabled:
-                if _record is _plain_record and out.__class__ is _ndarray:
+                if _record is _plain_record and out.__class__ is _ndarray and not _tm._STALE:
                     dt = out.dtype
                     if dt is _F32 or dt is _F64:  # _record, inlined for a real result (see _plain_record)
                         t = _new(Tensor)
@@ -189,7 +190,7 @@ def binary(name, forward, vjp_a, vjp_b, jvp, reads, doc=None, into=False):
         if rg and _state.enabled:
             same = (ad.shape == bd.shape and ad.dtype is bd.dtype) if number is None else type(number) in _WEAK
             saved = (ad if keep_a else None, bd if keep_b else None) if keep_a or keep_b else _UNREAD2
-            if same and _record is _plain_record and out.__class__ is _ndarray:
+            if same and _record is _plain_record and out.__class__ is _ndarray and not _tm._STALE:
                 dt = out.dtype
                 if dt is _F32 or dt is _F64:  # _record, inlined for a real result (see _plain_record)
                     t = _new(Tensor)

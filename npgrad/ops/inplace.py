@@ -15,9 +15,16 @@ used the tensor before the write keep reaching its previous node through ``_extr
 
 A write through a view of a tensor in a graph rewrites the base's history, as PyTorch's CopySlices does:
 the base's new node (``copy_slices``) passes the gradient outside the view to the base's previous node
-and the gradient inside it to the in-place op's node. Every live view of the base is then made a view of
-the new node, so a view read after a write (through the base or another view) differentiates the value
-it reads. Writing into a leaf that requires grad, or into a view of one, raises, as in PyTorch.
+and the gradient inside it to the in-place op's node. A view read after a write (through the base or another
+view) differentiates the value it reads: the view is made a view of the base's new node (``_refresh``) when it
+is next recorded as an op's input (``tensor._record`` calls ``_refresh_inputs`` while ``tensor._STALE`` is set)
+or its node is asked for (grad_fn, hooks, backward, another write), as PyTorch regenerates a view's grad_fn when
+it is next used. So a write costs what it writes, however many views of the base live: refreshing every view at
+each write made a loop such as ``y[i + 1] = y[i] * 0.5 + 1`` (each ``y[i]`` a view the graph keeps) quadratic.
+A view is stale when its base's node is newer than its own (``_is_stale``). The base's first write in a graph
+(a buffer that did not require grad) and any write under forward AD refresh every view at once instead, and
+views made under no_grad (which are not recorded, so never pass through ``_record``) are refreshed at each write.
+Writing into a leaf that requires grad, or into a view of one, raises, as in PyTorch.
 
 Forward AD. A write also replaces the written tensor's tangent by the in-place op's JVP (a new tangent
 tensor: the old one, which the caller may hold, is never modified), and a write through a view gives the base
@@ -33,9 +40,11 @@ import numpy as np
 from ..autograd import forward_ad as _fwd
 from ..autograd import versions as _versions
 from ..autograd.grad_mode import _state, no_grad
-from ..tensor import Tensor, _leaf, _make, _new, _next_seq, _wrap
-# The view registry lives in inplace_views.py; its functions are also reached as inplace.view_of etc. (the view ops)
-from .inplace_views import _compose, _view_of, mark_view, view_of  # noqa: F401
+from ..tensor import Tensor, _leaf, _make, _next_seq, _wrap
+# The view registry, the tensors' versions (snapshot, _become) and the views' refresh after a write live in
+# inplace_views.py; its functions are also reached as inplace.view_of etc. (the view ops, inplace_shape.py)
+from .inplace_views import (_after_write, _become, _compose, _move_hooks, _refresh, _view_of, mark_view,  # noqa: F401
+                            refresh, snapshot, view_of)
 
 _tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
@@ -145,55 +154,6 @@ def unaliased(x, other):
     return other
 
 
-def snapshot(x, copy=False):
-    """A new tensor object holding ``x``'s current node (and data: a copy if ``copy``)."""
-    old = _new(Tensor)
-    old.data = x.data.copy() if copy else x.data
-    old._grad = None
-    old._requires_grad = x._requires_grad
-    old._parents = x._parents
-    old._vjps = x._vjps
-    if x._vjps is not None:
-        old._saved, old._op, old._seq, old._pending = x._saved, x._op, x._seq, None
-    prev = x._extra.get("prev") if x._extra else None
-    old._extra = None if prev is None else {"prev": prev}
-    if prev is not None and x._vjps is None:  # a leaf made by detach_: its stamp (versions._replaced)
-        old._seq = x._seq
-    fw = x._extra.get("fw") if x._extra else None
-    if fw:  # the old version keeps the old tangents
-        old._extra = dict(old._extra or {}, fw=fw)
-    return old
-
-
-def _move_hooks(x, old):
-    """Hooks registered on ``x`` before a write see the gradient of the value they were registered on: they move
-    to ``old``, the snapshot of that value (as in PyTorch, where they stay on the earlier grad_fn)."""
-    for key in ("hooks", "node_hooks", "metadata"):  # (the last two: its grad_fn's, autograd/graph.py)
-        hooks = x._extra.pop(key, None) if x._extra else None
-        if hooks:
-            old._extra = dict(old._extra or {}, **{key: hooks})
-
-
-def _become(x, node, prev):
-    """Give ``x`` the graph node of tensor ``node`` (its data stays ``x``'s memory) and ``prev`` as its
-    previous version."""
-    x._requires_grad = node._requires_grad
-    x._parents = node._parents
-    x._vjps = node._vjps
-    if node._vjps is not None:
-        x._saved, x._op, x._seq, x._pending = node._saved, node._op, node._seq, None
-    extra = x._extra
-    if extra is None:
-        x._extra = extra = {"prev": prev}
-    else:
-        extra["prev"] = prev
-    fw = node._extra.get("fw") if node._extra else None
-    if fw:
-        extra["fw"] = fw
-    else:
-        extra.pop("fw", None)
-
-
 def write(x, op, apply, copy_old=False, counted=False):
     """Write into ``x`` in graph mode. ``apply(old)`` gets a snapshot of ``x``'s current version and returns
     a Tensor node for the new values: either computed out of place (they are then copied into ``x``'s
@@ -201,6 +161,8 @@ def write(x, op, apply, copy_old=False, counted=False):
     ``copy_old``: the node's gradient reads the overwritten value, so the snapshot keeps a copy of it.
     ``counted``: the write was counted in the memory's version already, before ``apply`` recorded the node (a
     custom Function's forward wrote into its input: autograd/function.py)."""
+    if _tensor_mod._STALE:
+        refresh(x)
     if _state.enabled:
         check_leaf(x, op)
     elif not x.data.flags.writeable:
@@ -243,7 +205,7 @@ def write(x, op, apply, copy_old=False, counted=False):
     info = _view_of(x)
     if info is None:
         _become(x, node, old)
-        _refresh_views(x)
+        _after_write(x, first=not old._requires_grad)
     else:
         base, fn = info
         base_old = snapshot(base)
@@ -251,7 +213,8 @@ def write(x, op, apply, copy_old=False, counted=False):
         cs = _make(base.data, "copy_slices", (node, base_old), (node.data, base.data), _copy_slices_vjps(fn),
                    _copy_slices_jvp(fn))
         _become(base, cs, base_old)
-        _refresh_views(base, {id(x): old})
+        _refresh(x, base, old)  # (the view written: its previous version is the snapshot the op used)
+        _after_write(base, first=not base_old._requires_grad)
     _versions.moved()  # nodes recorded before hold x (and the views) and must reach their earlier versions
     return x
 
@@ -302,24 +265,6 @@ def _copy_slices_jvp(fn):
             out = out + np.reshape(placed, cshape)
         return _complex_of(out) if cplx else out
     return jvp
-
-
-def _refresh_views(base, prevs=None, only=None):
-    """Make every live view of ``base`` (or the view ``only``) a view of its current node (after a write into the
-    base's memory)."""
-    views = base._extra.get("views") if base._extra else None
-    if not views:
-        return
-    for ref in list(views):
-        w = ref()
-        if w is None or w._extra["view"][0] is not base or only is not None and w is not only:
-            continue
-        prev = prevs.get(id(w)) if prevs else None
-        fresh = w._extra["view"][1](base)  # the view ops again, on the base's new node
-        if prev is None:
-            prev = snapshot(w)
-            _move_hooks(w, prev)
-        _become(w, fresh, prev)
 
 
 _versions.reads("copy_slices", "")  # its VJPs read no values (only the shape and layout of the base)

@@ -101,6 +101,7 @@ def shape_method(name, make):
             raise NotImplementedError(f"{name}: in-place shape changes are not supported under vmap; use the "
                                       f"out-of-place {name[:-1]}")
         step, inverse = make(self, *args, **kwargs)
+        _inplace.refresh(self)  # (a view a write left on its base's earlier node: the change is on its current one)
         if _state.enabled:
             _inplace.check_leaf(self, name, values=False)
         new = step(self.data)

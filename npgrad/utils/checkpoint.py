@@ -171,6 +171,9 @@ def _output_vjp(k):
 def _node(data, op, parents, saved, vjps):
     """A recorded tensor, built as tensor._record builds one (not through it: anomaly mode wraps _record's VJPs
     and forward AD's tangents, neither of which applies to these nodes)."""
+    tensor_module = sys.modules["npgrad.tensor"]
+    if tensor_module._STALE:  # (as _record: an input view a write left on its base's earlier node is refreshed)
+        tensor_module._refresh_inputs(parents)
     t = object.__new__(Tensor)
     t.data, t._grad, t._requires_grad, t._parents, t._saved, t._vjps, t._op = data, None, True, parents, saved, vjps, op
     t._seq = _next_seq()
