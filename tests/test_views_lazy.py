@@ -227,3 +227,18 @@ def test_a_view_made_under_no_grad_follows_the_write_at_once():
     eps = 1e-6
     fd = [(f(a + eps * e)[1].item() - f(a - eps * e)[1].item()) / (2 * eps) for e in np.eye(3)]
     np.testing.assert_allclose(x.grad, fd, rtol=1e-7, atol=1e-9)
+
+
+def test_a_write_through_a_view_nested_2000_deep():
+    """``y = y[:]`` 2,000 times, then a write through the last view: the path from the base (2,000 view steps) was
+    2,000 nested closures, and applying it raised RecursionError."""
+    grads = {}
+    for lib in (npg, torch):
+        x = _leaf(lib, np.linspace(-1.0, 1.0, 8))
+        y = x * 1.0
+        for i in range(2000):
+            y = y[1:] if i == 1 else y[:]
+        y[0] = x[1] * 2
+        ((y * y).sum() + y[2]).backward()
+        grads[lib] = _np(x.grad)
+    np.testing.assert_allclose(grads[npg], grads[torch], rtol=1e-12)

@@ -110,7 +110,28 @@ def _prune(views):
 
 
 def _compose(first, step):
-    return lambda a: step(first(a))
+    return _Chain(first, step)
+
+
+class _Chain:
+    """The path to a view of a view: ``first``, then ``step``. A chain of chains is applied in a loop, not by
+    nested calls: ``y = y[:]`` repeated 1,000 times made 1,000 nested closures, and a write through the last view
+    (which applies its path to the base) raised RecursionError."""
+    __slots__ = ("first", "step")
+
+    def __init__(self, first, step):
+        self.first, self.step = first, step
+
+    def __call__(self, a):
+        steps = []
+        f = self
+        while f.__class__ is _Chain:
+            steps.append(f.step)
+            f = f.first
+        a = f(a)
+        for step in reversed(steps):
+            a = step(a)
+        return a
 
 
 def view_of(out, x, step):
