@@ -3,8 +3,11 @@
 A Tensor is also its own graph node (as in micrograd): a result of an op keeps the op's
 inputs (``_parents``), the NumPy values its VJPs read (``_saved``: None for an input they do not
 read, see npgrad/ops/elementwise.py), one vector-Jacobian product per input (``_vjps``) and its
-creation number (``_seq``, a float: backward's order and the in-place checks of autograd/versions.py). A tensor points only at its inputs, never at its results,
-so a graph holds no reference cycles and is freed by reference counting alone. A result that nothing but the
+creation number (``_seq``, a float: backward's order and the in-place checks of autograd/versions.py). A tensor
+points only at its inputs, never at its results, so a graph holds no reference cycles and is freed by reference
+counting alone; except after an in-place write into a tensor whose views the graph read (``y[i + 1] = y[i] * 2``):
+the base's new node reaches those views, which point back at the base. Backward releases those links; a graph
+dropped without one is freed by Python's cyclic collector. A result that nothing but the
 graph refers to any more, whose value no VJP reads, gives its array back and keeps only its shape and dtype
 (npgrad/_freeing.py), as PyTorch's graph keeps only the values its backward reads.
 
