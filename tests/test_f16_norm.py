@@ -48,8 +48,8 @@ def _check(fn, tfn, arrays, seed=None, torch_half=True):
     got = [y.data] + [x.grad for x in xs if x.requires_grad]
     want = _run_torch(tfn, arrays, seed, torch.float64)
     half = _run_torch(tfn, arrays, seed, torch.float16) if torch_half else [None] * len(want)
-    # (the output float16 unless float32 parameters promote it, NumPy's rule and npgrad's; torch's stays float16)
-    dtypes = [np.result_type(*(a for a in arrays if a.dtype.kind == "f"))] + [x.dtype for x in xs if x.requires_grad]
+    # (the output float16, float32 parameters or not: torch's mixed-type kernels' dtype)
+    dtypes = [F16] + [x.dtype for x in xs if x.requires_grad]
     for i, (g, w, h, dt) in enumerate(zip(got, want, half, dtypes)):
         assert np.asarray(g).dtype == dt, (i, np.asarray(g).dtype, dt)
         tol = 1e-3 if h is None else min(max(2 * _rel(h, w), 5e-4), 1e-3)
@@ -72,7 +72,7 @@ def _norm_cases():
         "batch_norm": (lambda a, w, b: F.batch_norm(a, None, None, w, b, training=True),
                        lambda a, w, b: TF.batch_norm(a, None, None, w, b, training=True), [x4] + _params(3)),
         # float32 parameters (autocast's): torch keeps float32 statistics, its weight gradient 1e-4 off; npgrad's
-        # was 5e-3 (its output float32, NumPy's promotion)
+        # was 5e-3; the output float16, as torch's (it was float32, NumPy's promotion)
         "batch_norm_f32_params": (lambda a, w, b: F.batch_norm(a, None, None, w, b, training=True),
                                   lambda a, w, b: TF.batch_norm(a, None, None, w, b, training=True),
                                   [x4] + _params(3, np.float32)),
@@ -185,3 +185,31 @@ def test_float16_interpolate_sums_in_float32(mode, align_corners):
     _check(lambda a: F.interpolate(a, size=(33, 37), mode=mode, align_corners=align_corners),
            lambda a: TF.interpolate(a, size=(33, 37), mode=mode, align_corners=align_corners), [x],
            _f16(2, 3, 33, 37))
+
+
+@pytest.mark.parametrize("name", ["batch_norm", "group_norm", "instance_norm", "layer_norm", "rms_norm"])
+def test_float16_input_with_float32_parameters_gives_float16_as_torch(name):
+    # torch's mixed-type CPU kernels (a float16 input, autocast's float32 parameters) return float16 and float32
+    # parameter gradients; npgrad's output was float32 (NumPy's promotion)
+    x, w, b = _f16(6, 4, 10, shift=3), _params(4, np.float32)[0], _params(4, np.float32)[1]
+    calls = {"batch_norm": lambda F, a, w, b: F.batch_norm(a, None, None, w, b, training=True),
+             "group_norm": lambda F, a, w, b: F.group_norm(a, 2, w, b),
+             "instance_norm": lambda F, a, w, b: F.instance_norm(a, weight=w, bias=b),
+             "layer_norm": lambda F, a, w, b: F.layer_norm(a.transpose(0, 2, 1) if F is not TF else a.transpose(1, 2),
+                                                           (4,), w, b),
+             "rms_norm": lambda F, a, w, b: F.rms_norm(a.transpose(0, 2, 1) if F is not TF else a.transpose(1, 2),
+                                                       (4,), w)}
+    ours = [npg.tensor(a) for a in (x, w, b)]
+    y = calls[name](F, *ours)
+    assert y.dtype == F16 and calls[name](TF, *(torch.tensor(a) for a in (x, w, b))).dtype == torch.float16
+    seed = _f16(*y.shape)
+    y.backward(npg.tensor(seed))
+    # the values against torch in float64 on the same numbers, within a float16 rounding or two of the largest
+    theirs = [torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, w, b)]
+    ty = calls[name](TF, *theirs)
+    ty.backward(torch.tensor(seed.astype(np.float64)))
+    pairs = [(y.data, ty)] + [(o.grad, t.grad) for o, t in zip(ours, theirs) if t.grad is not None]
+    assert [p[0].dtype for p in pairs] == [F16, F16, np.float32, np.float32][:len(pairs)]
+    for got, want in pairs:
+        want = want.detach().numpy()
+        assert np.abs(got.astype(np.float64) - want).max() <= 1e-3 * np.abs(want).max(), name

@@ -6,8 +6,9 @@ offset by up to half of it; the offset, divided by a small standard deviation, w
 two values (group_norm, 8% off), and the weight's gradient (a sum of ``g * xhat`` that cancels) amplified it (1.6%
 off on a batch_norm of 7000 samples). Here the float16 tensors among the input and the parameters are cast to
 float32 (differentiable casts: the gradients come back in float16, summed in float32 and rounded once), the
-function runs its float32 code, and the output is cast to the dtype it had before (NumPy's promotion of the input
-and parameters). float32 and float64 inputs never come here.
+function runs its float32 code, and the output is cast to float16, as torch's mixed-type CPU kernels give a float16
+input with float32 parameters (autocast's) a float16 output; float64 parameters promote it to float64 (NumPy's rule:
+torch refuses them). float32 and float64 inputs never come here.
 """
 import numpy as np
 
@@ -29,9 +30,8 @@ def _up(p):
 
 def in_float32(fn, x, *params):
     """``fn(x, *params)`` for a float16 Tensor ``x``: called with the float16 ones among ``x`` and ``params``
-    (Tensors, arrays or None) cast to float32, and its result cast to the dtype NumPy's promotion gives the
-    originals (float16 unless a parameter is float32 or float64)."""
-    dt = np.result_type(x.dtype, *(_data(p).dtype for p in params if p is not None))
+    (Tensors, arrays or None) cast to float32, and its result cast to float16 (float64 if a parameter is)."""
+    dt = np.result_type(x.dtype, *(d for d in (_data(p).dtype for p in params if p is not None) if d != _F32))
     out = fn(astype(x, _F32), *(_up(p) for p in params))
     return out if out.dtype == dt else astype(out, dt)
 
