@@ -3,7 +3,8 @@ from . import (attention, cnn, depthwise, inplace, jacobian, jvp, lstm, mlp, ove
                train)
 
 WORKLOADS = {w.name: w for w in (overhead.WORKLOAD, mlp.WORKLOAD, cnn.WORKLOAD, attention.WORKLOAD,
-                                 mlp.WORKLOAD64, train.WORKLOAD, inplace.WORKLOAD, lstm.WORKLOAD, jvp.WORKLOAD,
+                                 mlp.WORKLOAD64, train.WORKLOAD, inplace.WORKLOAD, inplace.WORKLOAD_RECURRENCE,
+                                 lstm.WORKLOAD, jvp.WORKLOAD,
                                  depthwise.WORKLOAD, resnet.WORKLOAD, resnet.WORKLOAD_INPLACE, per_sample.WORKLOAD_MLP,
                                  per_sample.WORKLOAD_CNN, jacobian.WORKLOAD_JACREV, jacobian.WORKLOAD_JACFWD,
                                  jacobian.WORKLOAD_HESSIAN)}
