@@ -42,43 +42,46 @@ def setup_numpy(inp):
     return Runner(step)
 
 
-# ------------------------------------------------------------------ npgrad
-def setup_npgrad(inp):
-    npg = require("npgrad")
-    x = npg.tensor(inp["x"])
+# ------------------------------------------------------------------ npgrad and PyTorch (either loop)
+def _npgrad(loop):
+    def setup(inp):
+        npg = require("npgrad")
+        x = npg.tensor(inp["x"])
 
-    def reset():
-        x.grad = None
+        def reset():
+            x.grad = None
 
-    def step():
-        reset()
-        y = fill(x * 0, x, npg.tanh)
-        loss = npg.sum(y * y)
-        loss.backward()
-        return loss.item(), [x.grad]
+        def step():
+            reset()
+            y = loop(x * 0, x, npg.tanh)
+            loss = npg.sum(y * y)
+            loss.backward()
+            return loss.item(), [x.grad]
 
-    return Runner(step, reset)
+        return Runner(step, reset)
+    return setup
 
 
-# ------------------------------------------------------------------ PyTorch
-def setup_torch(inp):
-    torch = require("torch")
-    x = torch.tensor(inp["x"], requires_grad=True)
+def _torch(loop):
+    def setup(inp):
+        torch = require("torch")
+        x = torch.tensor(inp["x"], requires_grad=True)
 
-    def step():
-        x.grad = None
-        y = fill(x * 0, x, torch.tanh)
-        loss = (y * y).sum()
-        loss.backward()
-        return loss.item(), [x.grad.numpy()]
+        def step():
+            x.grad = None
+            y = loop(x * 0, x, torch.tanh)
+            loss = (y * y).sum()
+            loss.backward()
+            return loss.item(), [x.grad.numpy()]
 
-    return Runner(step)
+        return Runner(step)
+    return setup
 
 
 WORKLOAD = Workload(
     name="inplace", unit="ms", dtype=np.float32, make=make,
     description="fill loop y[i] = tanh(x[i]) into a (4000, 64) float32 graph tensor, then sum(y*y) backward",
-    backends=dict(npgrad=setup_npgrad, numpy=setup_numpy, torch=setup_torch))
+    backends=dict(npgrad=_npgrad(fill), numpy=setup_numpy, torch=_torch(fill)))
 
 
 # ------------------------------------------------------------------ recurrence
@@ -114,38 +117,7 @@ def setup_rec_numpy(inp):
     return Runner(step)
 
 
-def setup_rec_npgrad(inp):
-    npg = require("npgrad")
-    x = npg.tensor(inp["x"])
-
-    def reset():
-        x.grad = None
-
-    def step():
-        reset()
-        y = recur(x * 0, x, npg.tanh)
-        loss = npg.sum(y * y)
-        loss.backward()
-        return loss.item(), [x.grad]
-
-    return Runner(step, reset)
-
-
-def setup_rec_torch(inp):
-    torch = require("torch")
-    x = torch.tensor(inp["x"], requires_grad=True)
-
-    def step():
-        x.grad = None
-        y = recur(x * 0, x, torch.tanh)
-        loss = (y * y).sum()
-        loss.backward()
-        return loss.item(), [x.grad.numpy()]
-
-    return Runner(step)
-
-
 WORKLOAD_RECURRENCE = Workload(
     name="recurrence", unit="ms", dtype=np.float32, make=make_rec,
     description="y[i] = tanh(0.9 * y[i-1] + x[i]) over a (1000, 64) float32 graph buffer, then sum(y*y) backward",
-    backends=dict(npgrad=setup_rec_npgrad, numpy=setup_rec_numpy, torch=setup_rec_torch))
+    backends=dict(npgrad=_npgrad(recur), numpy=setup_rec_numpy, torch=_torch(recur)))
