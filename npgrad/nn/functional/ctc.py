@@ -1,5 +1,6 @@
 """``ctc_loss``: Connectionist Temporal Classification, a hand-written forward-backward in log space,
-vectorized over the batch (one NumPy step per time step for the alphas, one for the betas).
+vectorized over the batch (one NumPy step per time step for the alphas, one for the betas), in float64 whatever
+the input's dtype (the recursion chains T log-sum-exps; the loss and the gradient are rounded once).
 
 For a target ``l`` of length ``S`` the extended label sequence ``l'`` (length ``2S + 1``) puts a blank
 before, between and after the labels. ``alpha[t, s]`` is the log-probability of all alignment prefixes
@@ -62,12 +63,25 @@ def _shift(x, k, neg, graph, right=True):
     return np.concatenate([fill, x[:, :L - k]] if right else [x[:, k:], fill], axis=1)
 
 
+def _last_states(Ln):
+    """(N, L) mask of each sample's last two extended states (one for an empty target), where betas start."""
+    N = Ln.shape[0]
+    last = np.zeros((N, int(Ln.max()) if N else 1), dtype=bool)
+    ar = np.arange(N)
+    last[ar, Ln - 1] = True
+    last[ar[Ln > 1], (Ln - 2)[Ln > 1]] = True
+    return last
+
+
 def _alphas_betas(lpe, geo, graph):
     """Log alphas and betas (T, N, L) and the per-sample nll, from ``lpe`` (T, N, L): the log-probs at
-    the extended labels. Works on arrays (``graph=False``) or Tensors (the create_graph path)."""
+    the extended labels. Works on arrays (``graph=False``: _alphas_betas_np) or Tensors (the create_graph
+    path)."""
+    if not graph:
+        return _alphas_betas_np(lpe, geo)
     skip, skip_next, valid, init_a, Tn, Ln = geo
     T = lpe.shape[0]
-    neg = _NEG if graph else -np.inf
+    neg = _NEG
     dt = lpe.dtype
     where = np.where
     alphas = [where(init_a, lpe[0], neg)]
@@ -76,10 +90,7 @@ def _alphas_betas(lpe, geo, graph):
         s2 = where(skip, _shift(a, 2, neg, graph), neg)
         alphas.append(where(valid, _lse3(a, _shift(a, 1, neg, graph), s2, graph) + lpe[t], neg))
     N, L = valid.shape
-    last = np.zeros((N, L), dtype=bool)
-    ar = np.arange(N)
-    last[ar, Ln - 1] = True
-    last[ar[Ln > 1], (Ln - 2)[Ln > 1]] = True
+    last = _last_states(Ln)
     betas = [None] * T
     b = np.full((N, L), neg, dtype=dt)
     for t in range(T - 1, -1, -1):
@@ -92,17 +103,64 @@ def _alphas_betas(lpe, geo, graph):
         going = (Tn - 1 > t)[:, None] & valid
         b = where(start, lpe[t], where(going, rec, neg))
         betas[t] = b
-    if graph:
-        alpha, beta = _shape.stack(alphas), _shape.stack(betas)
-    else:
-        alpha, beta = np.stack(alphas), np.stack(betas)
+    alpha, beta = _shape.stack(alphas), _shape.stack(betas)
+    return alpha, beta, _nll(alpha, Tn, Ln, neg, graph)
+
+
+def _alphas_betas_np(lpe, geo):
+    """:func:`_alphas_betas` on arrays, four NumPy calls per time step each way: the alphas live in a buffer padded
+    with two columns of -inf on the left (the betas on the right), so the states one and two back are slices of the
+    previous step, and the masks are added as 0 / -inf (a step was some fifteen calls: 17x torch's time at T =
+    10,000 and one sample)."""
+    skip, skip_next, valid, init_a, Tn, Ln = geo
+    T, N, L = lpe.shape
+    lpe = lpe.astype(np.float64)   # (float16 / float32 too: T chained roundings; the results are cast back by ctc_loss)
+    dt = lpe.dtype
+    zero_or_neg = np.array([-np.inf, 0], dtype=dt)
+    lpv = lpe + zero_or_neg[valid.astype(np.intp)]       # -inf at the states past each sample's labels
+    skip_add, skip_next_add = zero_or_neg[skip.astype(np.intp)], zero_or_neg[skip_next.astype(np.intp)]
+    A = np.full((T, N, L + 2), -np.inf, dtype=dt)
+    A[0, :, 2:] = np.where(init_a, lpe[0], -np.inf)
+    two_back = np.empty((N, L), dtype=dt)
+    for t in range(1, T):
+        prev, cur = A[t - 1], A[t, :, 2:]
+        np.add(prev[:, :-2], skip_add, out=two_back)
+        np.logaddexp(prev[:, 2:], prev[:, 1:-1], out=cur)
+        np.logaddexp(cur, two_back, out=cur)
+        cur += lpv[t]
+    B = np.full((T, N, L + 2), -np.inf, dtype=dt)
+    last = _last_states(Ln)
+    ends = Tn - 1
+    first_end, end_steps = (int(ends.min()), set(ends.tolist())) if N else (T, set())
+    for t in range(T - 1, -1, -1):
+        cur = B[t, :, :L]
+        if t < T - 1:
+            nxt = B[t + 1]
+            np.add(nxt[:, 2:], skip_next_add, out=two_back)
+            np.logaddexp(nxt[:, :L], nxt[:, 1:L + 1], out=cur)
+            np.logaddexp(cur, two_back, out=cur)
+            cur += lpv[t]
+            if t >= first_end:                            # samples whose input ended before t + 1
+                cur[ends <= t] = -np.inf
+        if t in end_steps:
+            rows = np.flatnonzero(ends == t)
+            cur[rows] = np.where(last[rows], lpe[t, rows], -np.inf)
+    alpha, beta = A[:, :, 2:], B[:, :, :L]
+    return alpha, beta, _nll(alpha, Tn, Ln, -np.inf, False)
+
+
+def _nll(alpha, Tn, Ln, neg, graph):
+    """Each sample's nll from its alphas at its last step and last two states."""
+    N = Tn.shape[0]
+    dt = alpha.dtype
+    ar = np.arange(N)
+    where = np.where
     end = alpha[Tn - 1, ar]                            # (N, L): the alphas at each sample's last step
     a1 = end[ar, Ln - 1]
     a2 = where(Ln > 1, end[ar, np.maximum(Ln - 2, 0)], neg)
     nll = -_lse3(a1, a2, np.full(N, neg, dtype=dt), graph)
     # an empty input (length 0) aligns only with an empty target: nll 0, else impossible (inf), as torch
-    nll = where(Tn == 0, where(Ln == 1, 0.0, -neg), nll)
-    return alpha, beta, nll
+    return where(Tn == 0, where(Ln == 1, 0.0, -neg), nll)
 
 
 @batching_rule("ctc_loss")
@@ -181,6 +239,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         alpha = beta = None
     else:
         alpha, beta, nll = _alphas_betas(xd[:, rows, lab], geo, False)
+    nll_full = nll   # (float64: the gradient uses it unrounded)
     nll = nll_raw = np.asarray(nll, dtype=dt)
     inf = np.isinf(nll)
     if zero_infinity:
@@ -217,7 +276,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
             lpe = lp[:, rows, lab]
             a, b, nl = _alphas_betas(lpe, geo, True)
         else:
-            lpe, a, b, nl = xd[:, rows, lab], alpha, beta, nll_raw
+            lpe, a, b, nl = xd[:, rows, lab], alpha, beta, nll_full
         with np.errstate(invalid="ignore", over="ignore"):
             e = np.exp(a + b + nl.reshape(1, N, 1) - lpe)    # (T, N, L): posterior / prob, per state
         keep = valid[None] & time_ok
