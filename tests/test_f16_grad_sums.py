@@ -79,16 +79,18 @@ def test_logsumexp_along_a_long_strided_axis():
     _check(lambda a: npg.logsumexp(a, axis=0), lambda a: torch.logsumexp(a, 0), [_f16(N, 3)])
 
 
-def test_float32_gradients_are_unchanged():
-    # grad_sum is g.sum for float32: the bias gradient is bit-identical to NumPy's own sum of the seed
-    x, w, b = (RNG.standard_normal(s).astype(np.float32) for s in [(5000, 3, 2, 2), (4, 3, 1, 1), (4,)])
+def test_float32_gradients_stay_float32_and_sum_long_axes_in_blocks():
+    # a float32 gradient stays float32; summed over 40,000 batch rows its first axis is summed in blocks
+    # (npgrad/_rowsum.py): NumPy's own sum of the seed, adding the rows one at a time, is 4e-6 off here, npgrad's 5e-7
+    x, w, b = (RNG.standard_normal(s).astype(np.float32) for s in [(40000, 3, 1, 1), (4, 3, 1, 1), (4,)])
     xs = [npg.tensor(a, requires_grad=True) for a in (x, w, b)]
     y = F.conv2d(*xs)
-    g = RNG.standard_normal(y.shape).astype(np.float32)
+    g = (RNG.standard_normal(y.shape) + 3).astype(np.float32)
     y.backward(npg.tensor(g))
     assert xs[2].grad.dtype == np.float32
-    np.testing.assert_array_equal(np.asarray(xs[2].grad), g.sum(axis=(0, 2, 3)))
-    s = npg.tensor(x.reshape(5000, -1), requires_grad=True)
+    exact = g.astype(np.float64).sum(axis=(0, 2, 3))
+    assert np.abs(xs[2].grad - exact).max() <= 1.5e-6 * np.abs(exact).max()
+    s = npg.tensor(x[:5000].reshape(5000, -1), requires_grad=True)
     out = F.softmax(s, 0)
     gs = RNG.standard_normal(out.shape).astype(np.float32)
     out.backward(npg.tensor(gs))

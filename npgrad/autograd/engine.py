@@ -17,6 +17,7 @@ import weakref
 import numpy as np
 
 from .._freeing import before_backward
+from .._rowsum import add_reduce
 from ..tensor import _F16, Exact, SavesNothing, Tensor, _wrap, passthrough
 from . import versions as _versions
 from .grad_mode import _state
@@ -44,8 +45,10 @@ def grad_sum(g, axis, keepdims=False):
     float32 and cast back, as torch (NumPy adds float16 rows one at a time in float16 outside its contiguous pairwise
     loop: a bias's gradient over 70,000 rows was 5% off, tile's over 14,000 copies 2.5%); a Tensor ``g``
     (create_graph) through its ``sum``."""
-    if g.dtype == _F16 and isinstance(g, np.ndarray):
-        return np.add.reduce(g, axis=axis, dtype=np.float32, keepdims=keepdims).astype(_F16)
+    if isinstance(g, np.ndarray):  # (a long first axis summed in blocks: npgrad/_rowsum.py)
+        if g.dtype == _F16:
+            return add_reduce(g, axis, dtype=np.float32, keepdims=keepdims).astype(_F16)
+        return add_reduce(g, axis, keepdims=keepdims)
     return g.sum(axis=axis, keepdims=keepdims)
 
 

@@ -8,6 +8,7 @@ from ..autograd import versions as _versions
 import importlib
 
 from ..tensor import _F16, _F32, _F64, Tensor, _make, _wrap
+from .._rowsum import add_reduce
 from . import _cumprod_grad
 from .reduce_where import ddof_or_correction, masked
 from ._util import (as_input, batching_rule, div_count, named_error, normalize_axis, normalize_one_axis, number_arg,
@@ -16,7 +17,7 @@ from ._util import (as_input, batching_rule, div_count, named_error, normalize_a
 _tm = importlib.import_module("..tensor", __package__)
 _NOVALUE = np._NoValue
 _HALF = np.float16  # tested as dtype.type: an unpickled array's float16 dtype is equal to _F16 but another object
-_add_reduce = np.add.reduce
+_add_reduce = add_reduce   # np.add.reduce, a long first axis summed in blocks (npgrad/_rowsum.py)
 
 
 def sum(x, axis=None, keepdims=False, dtype=None, *, where=True, initial=_NOVALUE):
