@@ -227,3 +227,32 @@ def test_a_view_made_under_no_grad_follows_the_write_at_once():
     eps = 1e-6
     fd = [(f(a + eps * e)[1].item() - f(a - eps * e)[1].item()) / (2 * eps) for e in np.eye(3)]
     np.testing.assert_allclose(x.grad, fd, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_detach_of_the_base_after_a_write_leaves_its_views_on_the_write(dtype):
+    """``y.detach_()`` after a write into ``y`` that a view ``v`` has not seen yet: ``v`` must still differentiate the
+    values it reads (the write's). Once the base is a leaf, ``_is_stale`` cannot tell ``v`` is behind, and ``v`` kept
+    its node from before the write: backward differentiated the values the write had replaced. PyTorch gives the
+    write's gradient when ``v`` was used (its grad_fn regenerated) before the detach_, and None when it was not (it
+    regenerates it from the detached base then); npgrad gives the write's in both cases."""
+    a = np.array([0.7, -1.3, 2.1, 0.4, -0.6], dtype=dtype)
+    w = np.random.default_rng(2).standard_normal(4).astype(dtype)
+
+    def program(lib, x, touch):
+        y = x * 1.0
+        v = y[1:]
+        y[1] = x[0] * 3
+        y[3] = x[4] ** 2
+        if touch:
+            assert v.grad_fn is not None   # PyTorch regenerates v's grad_fn here
+        y.detach_()
+        return (v * v * (torch.tensor(w) if lib is torch else npg.tensor(w, requires_grad=False))).sum()
+
+    tx = torch.tensor(a, requires_grad=True)
+    program(torch, tx, touch=True).backward()
+    for touch in (False, True):
+        x = npg.tensor(a, requires_grad=True)
+        program(npg, x, touch).backward()
+        assert x.grad.dtype == dtype
+        np.testing.assert_allclose(x.grad, tx.grad.numpy(), err_msg=f"touch={touch}", **TOL[dtype])
