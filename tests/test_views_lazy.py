@@ -101,6 +101,62 @@ def _shape_change_on_stale_view(lib, x):
     return [v * 2, y]
 
 
+def _view_of_a_stale_view(lib, x):
+    y = x.sin()
+    v = y[1:]
+    w = v[:, 1:3]          # a view of a view: both follow the root base
+    y[2, 1] = x[0, 0] ** 2
+    v[0, 2] = x[3, 3] * 5  # written through v while stale: w stale again
+    return [w * 2, v * 1, y]
+
+
+def _function_on_stale_views(lib, x):
+    class Square(torch.autograd.Function if lib is torch else npg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b.sum()
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            return g * b.sum(), (g * a).sum() * (b * 0 + 1)
+    y = x * 1.0
+    v, w = y[1:], y[:, 0]
+    y[1, 2] = x[0, 0] * 3   # both stale: a Function's node is recorded through _make
+    y[2, 0] = x[3, 1] ** 2
+    return [Square.apply(v, w), y]
+
+
+def _complex_views_written(lib, x):
+    z = lib.view_as_complex((x * 1.0).reshape(4, 2, 2))
+    r = lib.view_as_real(z)
+    tail = z[1:]
+    z[0] = z[1] * (2 - 1j) + z[2]
+    r[2, 1, 0] = x[3, 3] ** 2     # through the real view: z and tail stale
+    tail *= (1 - 0.5j)            # tail written while stale: r stale
+    return [lib.view_as_real(tail * 1), r * 1]
+
+
+def _views_stale_again_and_again(lib, x):
+    y = (x * 1.0).reshape(-1)
+    views = [y[k:k + 2] for k in range(15)]
+    for i in range(600):
+        v = views[i % 15]
+        v[0] = v[1] * 0.99 + 0.01 * x[i % 4, i % 3]   # each write leaves the other views stale
+    return [y] + [w * 1 for w in views[::4]]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("prog", [_view_of_a_stale_view, _function_on_stale_views, _complex_views_written,
+                                  _views_stale_again_and_again], ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize("sweep", [1, inplace._SWEEP])
+def test_more_programs_match_torch(prog, dtype, sweep, monkeypatch):
+    """More programs; also with a sweep (which clears the flag once no stale view is left) at every refresh call."""
+    monkeypatch.setattr(inplace, "_SWEEP", sweep)
+    _run(prog, [np.random.default_rng(3).standard_normal((4, 4))], dtype)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("prog", [_recurrence, _held_view, _view_written_after_stale, _root_is_stale_view,
                                   _shape_change_on_stale_view], ids=lambda f: f.__name__.strip("_"))
