@@ -5,6 +5,7 @@
 >>> print(npg.viz.to_dot(loss, names={"x": x, "w": w}))
 >>> npg.viz.render(loss, "graph.svg")          # needs Graphviz (apt install graphviz)
 """
+import importlib
 import os
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ import numpy as np
 
 from .autograd.versions import inputs_as_of
 from .tensor import Tensor
+
+_tensor_mod = importlib.import_module(".tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 __all__ = ["to_dot", "render"]
 
@@ -36,6 +39,8 @@ def to_dot(t, names=None, show_constants=True, rankdir="BT"):
     """
     if not isinstance(t, Tensor):
         raise TypeError(f"to_dot: expected a Tensor, got {type(t).__name__}")
+    if _tensor_mod._STALE:  # (a view a write into its base left on the base's earlier node: from its current one)
+        _tensor_mod._refresh_inputs((t,))
     label_of = {id(v): k for k, v in (names or {}).items()}
     ids = {}
     lines = ["digraph npgrad {", f"  rankdir={rankdir};",

@@ -65,6 +65,20 @@ def test_to_dot_of_leaf_released_graph_and_in_place_versions():
     assert "setitem" in viz.to_dot(a)
 
 
+def test_to_dot_of_a_view_after_a_write_into_its_base_shows_the_write():
+    """A view whose base was written into after the view was made reads the values written: its picture is the graph
+    backward follows from it (through the write), not its node from before the write (views follow a write when next
+    used: to_dot is such a use)."""
+    x = npg.tensor([1.0, 2.0, 3.0, 4.0])
+    y = x * 1.0
+    v = y[1:]
+    y[1] = npg.exp(x[0])
+    labels, edges = _nodes(viz.to_dot(v))
+    assert len(_by_label(labels, "exp")) == 1 and len(_by_label(labels, "setitem")) == 1
+    (v * 1.0).sum().backward()   # (the gradient goes through that write, as the picture says)
+    np.testing.assert_allclose(x.grad, [np.exp(1.0), 0.0, 1.0, 1.0])
+
+
 def test_to_dot_marks_retain_grad_and_hooks_and_rejects_non_tensors():
     x = npg.tensor([1.0])
     y = x * 2

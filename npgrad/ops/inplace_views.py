@@ -262,6 +262,17 @@ def refresh(w):
     return w
 
 
+def refresh_views(base):
+    """Refresh every live view of ``base`` a write left on its earlier node, before ``base`` loses that node's successor
+    (``detach_``): afterwards ``_is_stale`` could no longer tell them apart, and they would keep differentiating the
+    values the write replaced."""
+    views = base._extra.get("views") if base._extra else None
+    for ref in list(views or ()):
+        w = ref()
+        if w is not None and w._extra["view"][0] is base:
+            refresh(w)
+
+
 def _refresh_inputs(parents):
     """``tensor._record``'s hook while ``tensor._STALE`` is set: refresh the stale views among an op's inputs
     before the op records them. Every _SWEEP calls, the flag is cleared if no stale view is left."""

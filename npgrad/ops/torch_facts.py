@@ -3,6 +3,8 @@ stride type device new_zeros new_ones new_full new_empty new_tensor detach_``, a
 array's memory, shared) and ``npg.is_tensor``. ``stride()`` counts elements (NumPy's ``strides`` count bytes);
 ``device`` is a read-only marker of the CPU that equals ``"cpu"`` (``ndarray.device``'s value) and has PyTorch's
 ``.type`` and ``.index``."""
+import importlib
+
 import numpy as np
 
 from ..autograd import versions as _versions
@@ -10,6 +12,8 @@ from ..dtypes import canonical
 from ..tensor import Tensor, _next_seq, _wrap
 from . import inplace as _inplace
 from ._util import normalize_one_axis
+
+_tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 
 __all__ = ["from_numpy", "is_tensor"]
 
@@ -159,6 +163,8 @@ def _detach_(self):
         raise RuntimeError(f"detach_: can't detach views in-place (this tensor of shape {self.shape} is a view); "
                            f"use detach() instead")
     if self._vjps is not None:
+        if _tensor_mod._STALE:  # (its views a write left behind follow that write first: then it loses its node)
+            _inplace.refresh_views(self)
         old = _inplace.snapshot(self)
         _inplace._move_hooks(self, old)
         self._parents = self._saved = self._vjps = self._op = self._pending = None
