@@ -16,9 +16,9 @@ def linearize(func, *primals):
     if not primals:
         raise ValueError("linearize: expected at least one primal")
     leaves, spec = _flatten(primals)
-    primals = _unflatten([p if isinstance(p, Tensor) else tensor(p) for p in leaves], spec)
+    primals = _unflatten([p if isinstance(p, Tensor) else tensor(p, requires_grad=False) for p in leaves], spec)
     leaves = _flatten(primals)[0]
-    out = _detached(func(*primals))
+    out = func(*primals)  # (with its graph, as torch's: a primal that requires grad is differentiated through it)
 
     def jvp_fn(*tangents):
         t_leaves, t_spec = _flatten(tangents)
@@ -34,16 +34,6 @@ def linearize(func, *primals):
             ts.append(t)
         return jvp(func, primals, _unflatten(ts, t_spec))[1]
     return out, jvp_fn
-
-
-def _detached(x):
-    if isinstance(x, Tensor):
-        return tensor(x.data, requires_grad=False)
-    if isinstance(x, (tuple, list)):
-        return type(x)(_detached(v) for v in x)
-    if isinstance(x, dict):
-        return {k: _detached(v) for k, v in x.items()}
-    return x
 
 
 def stack_module_state(models):

@@ -22,9 +22,24 @@ def test_linearize_vs_torch():
     for _ in range(3):      # the same linearization applied to several tangents
         tx, ty = r.standard_normal(3), r.standard_normal((2, 3))
         assert_close(fn(npg.tensor(tx), npg.tensor(ty)).data, t_fn(torch.tensor(tx), torch.tensor(ty)).numpy())
-    assert not out.requires_grad
     with pytest.raises(RuntimeError, match="linearize: expected tangent 0 of shape"):
         fn(npg.tensor(np.ones(4)), npg.tensor(ty))
+
+
+def test_linearize_output_keeps_its_graph_as_torch():
+    # torch.func.linearize's primal output is differentiable in the primals that require grad; npgrad's was
+    # detached, so a loss using it silently lost that term
+    r = np.random.default_rng(1)
+    x0, w = r.standard_normal(4), r.standard_normal(4)
+    x, tx = npg.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+    out, fn = npg.func.linearize(lambda a: npg.sin(a) * a, x)
+    t_out, t_fn = TFN.linearize(lambda a: torch.sin(a) * a, tx)
+    assert out.requires_grad and t_out.requires_grad
+    (out * npg.tensor(w, requires_grad=False)).sum().backward()
+    (t_out * torch.tensor(w)).sum().backward()
+    assert_close(x.grad, tx.grad.numpy())
+    plain, _ = npg.func.linearize(npg.sin, x0)       # a NumPy primal: a constant, as torch.tensor's
+    assert not plain.requires_grad
 
 
 def _ensemble(n=4, seed=0):
