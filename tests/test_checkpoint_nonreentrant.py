@@ -470,3 +470,38 @@ def test_peak_memory_of_segments_is_the_reentrant_variants():
         # keep their 4 boundaries and one segment's 8: about 2.7x less)
         assert ours[i] < plain[i] / 2 and ours[i] < reentrant[i] * 1.1, (plain[:2], reentrant[:2], ours[:2])
     assert_close(ours[2], plain[2], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("write", ["closure view", "parameter"])
+def test_a_tensor_read_from_outside_and_written_after_the_forward_is_an_error(write):
+    # the recomputation in backward read the new values: the gradient of the values the forward did not compute
+    # (a view of a closure: [6, 3, 6, 8] where the forward's is [0, 4, 6, 8]; PyTorch 2.13 gives [0, 5, 6, 8])
+    x = npg.tensor(np.array([1.0, 2.0, 3.0, 4.0]), requires_grad=True)
+    y = x * 1.0
+    v = y[1:]
+    w = npg.tensor(np.ones(3), requires_grad=True)
+    out = checkpoint(lambda a: (a * v * w).sum(), x[1:], use_reentrant=False)
+    if write == "parameter":
+        with npg.no_grad():
+            w.mul_(2)
+    else:
+        y[1] = x[0] * 5
+    with pytest.raises(RuntimeError, match=r"checkpoint: a tensor its function reads .*\('(mul_|setitem)'\) after "
+                                           r"the forward pass"):
+        out.backward()
+
+
+def test_tensors_read_from_outside_unchanged_are_differentiated_as_torch():
+    a0, w0 = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.25, -2.0])
+    grads = {}
+    for lib, ck in ((npg, checkpoint), (torch, torch.utils.checkpoint.checkpoint)):
+        new = npg.tensor if lib is npg else torch.tensor
+        a, w = new(a0, requires_grad=True), new(w0, requires_grad=True)
+        y = w * 1.0
+        y[0] = w[2] * 3      # (written before the checkpoint: fine)
+        v = y[1:]
+        out = ck(lambda t: (t.sin() * y).sum() + (t[1:] * v * w[:2]).sum(), a, use_reentrant=False)
+        out.backward()
+        grads[lib] = [np.array(a.grad), np.array(w.grad)] if lib is npg else [a.grad.numpy(), w.grad.numpy()]
+    for ours, theirs in zip(grads[npg], grads[torch]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)

@@ -20,7 +20,9 @@ existed before the call (an input returned as it is), are returned as they are. 
   the same; after forward only the inputs and outputs are kept;
 * the recomputation is checked on ``function``'s outputs (``determinism_check="default"``: their number,
   shapes and dtypes; PyTorch compares the tensors the ops save) and an input modified in place since the
-  checkpoint is an error (as PyTorch's); only tensors in (nested) lists, tuples, namedtuples and dicts are
+  checkpoint is an error (as PyTorch's), and so is a tensor ``function`` reads without taking it as an argument
+  (a closure, a parameter) modified in place between the forward pass and the recomputation (PyTorch
+  differentiates the new values: a wrong gradient); only tensors in (nested) lists, tuples, namedtuples and dicts are
   checkpointed: one inside another object keeps the graph of the first run (right gradients, no memory saved);
 * under forward-mode AD (dual tensors) and ``vmap``, ``function`` just runs, its graph kept (no memory saved);
 * ``context_fn()`` returns two context managers, entered around the first run and around every
@@ -188,13 +190,14 @@ def _meta(flat):
 class _Recomputation:
     """What a checkpoint node keeps to run ``function`` again in backward."""
 
-    __slots__ = ("function", "args", "kwargs", "rng_state", "context", "check", "meta", "inputs", "versions")
+    __slots__ = ("function", "args", "kwargs", "rng_state", "context", "check", "meta", "inputs", "versions", "read")
 
     def __init__(self, function, args, kwargs, rng_state, context, check, flat, versions):
         self.function, self.args, self.kwargs, self.rng_state, self.context = function, args, kwargs, rng_state, context
         self.check, self.meta = check, _meta(flat)
         self.inputs = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor)]
         self.versions = versions   # the inputs' versions before the first run (function may write into them)
+        self.read = ()   # (tensor, version after the first run) of the other tensors function read: _read_from_outside
 
     def run(self, node, g, create_graph, retain_graph, leaves, heap):
         """Visit the checkpoint's ``node`` in a backward pass (engine.Recompute): recompute ``function`` and hand
@@ -218,6 +221,16 @@ class _Recomputation:
                     f"'{entry.op if entry else '?'}', is at version {now}; expected version {v} instead. The "
                     f"checkpoint runs its function again on its inputs in backward (so a function may not write into "
                     f"its own inputs either): do the in-place operation on a copy (x = x.clone()), or after backward.")
+        for t, v in self.read:
+            now = _versions.version(t.data)
+            if now != v:
+                entry = _versions._entry(t.data)
+                raise RuntimeError(
+                    f"checkpoint: a tensor its function reads without taking it as an argument (a closure, a module's "
+                    f"parameter or buffer; {t.dtype} of shape {t.shape}) was modified by an inplace operation "
+                    f"('{entry.op if entry else '?'}') after the forward pass: it is at version {now}; expected "
+                    f"version {v} instead. The recomputation in backward would read the new values (a wrong "
+                    f"gradient): do the in-place operation after backward, or on a copy.")
         with _rng_state(self.rng_state), enable_grad(), self.context:
             out = self.function(*self.args, **self.kwargs)
         flat, _ = _flatten(out)
@@ -248,6 +261,25 @@ def _mismatch(before, after):
             f"during the forward pass.\n{lines}")
 
 
+def _read_from_outside(outputs, start, args):
+    """``(tensor, version)`` for each tensor that the first run's graph behind ``outputs`` read and that existed
+    before it (creation number below ``start``, or a leaf), other than ``args`` (checked apart): a closure or a
+    parameter written in place between the forward pass and the recomputation would be read with its new values."""
+    skip = {id(a) for a in args if isinstance(a, Tensor)}
+    seen, found, stack = set(skip), [], list(outputs)
+    while stack:
+        t = stack.pop()
+        for p in t._parents or ():
+            if not isinstance(p, Tensor) or id(p) in seen:
+                continue
+            seen.add(id(p))
+            if p._vjps is None or p._seq < start:
+                found.append((p, _versions.version(p.data)))
+            else:
+                stack.append(p)
+    return found
+
+
 def _checkpoint_without_reentrant(function, args, kwargs, preserve_rng_state, context_fn, determinism_check):
     tensor_module = sys.modules["npgrad.tensor"]
     if not _state.enabled or tensor_module._FW or tensor_module._VMAP:
@@ -268,6 +300,7 @@ def _checkpoint_without_reentrant(function, args, kwargs, preserve_rng_state, co
     if not picked:
         return out
     rec = _Recomputation(function, args, kwargs, rng_state, recompute_context, determinism_check, flat, versions)
+    rec.read = _read_from_outside([flat[k] for k in picked], start, args)
     node = _node(_NODE_DATA, "checkpoint_recompute", tuple(a for a in args if isinstance(a, Tensor)), (),
                  _engine.Recompute(rec.run))
     for k in picked:   # each output: a node of its own, whose gradient goes to slot k of the checkpoint node's
