@@ -334,3 +334,24 @@ def test_detach_of_the_base_after_a_write_leaves_its_views_on_the_write(dtype):
         program(npg, x, touch).backward()
         assert x.grad.dtype == dtype
         np.testing.assert_allclose(x.grad, tx.grad.numpy(), err_msg=f"touch={touch}", **TOL[dtype])
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_a_write_after_detach_of_the_base_takes_its_views_off_the_graph(write):
+    """``y.detach_()`` then ``y[1] = 5``: the view ``v = y[1:]`` reads 5 where its node said ``2 * x[1]``, and backward
+    differentiated that (x.grad [0, 20, 24]). PyTorch rebuilds ``v`` from the detached base: no gradient reaches x.
+    Without the write, ``v``'s values are still its node's, and both keep its graph."""
+    grads = {}
+    for lib in (npg, torch):
+        x = _leaf(lib, np.array([1.0, 2.0, 3.0]))
+        y = x * 2
+        v = y[1:]
+        y.detach_()
+        if write:
+            y[1] = 5.0
+        (v * v).sum().backward()
+        grads[lib] = None if x.grad is None else _np(x.grad)
+    if write:
+        assert grads[npg] is None and grads[torch] is None
+    else:
+        np.testing.assert_allclose(grads[npg], grads[torch], rtol=1e-12)

@@ -44,7 +44,7 @@ from ..tensor import Tensor, _leaf, _make, _next_seq, _wrap
 # The view registry, the tensors' versions (snapshot, _become) and the views' refresh after a write live in
 # inplace_views.py; its functions are also reached as inplace.view_of etc. (the view ops, inplace_shape.py)
 from .inplace_views import (_after_write, _become, _compose, _move_hooks, _refresh, _view_of, mark_view,  # noqa: F401
-                            refresh, refresh_views, snapshot, view_of)
+                            may_be_stale, refresh, refresh_views, snapshot, view_of)
 
 _tensor_mod = importlib.import_module("..tensor", __package__)  # the module (npgrad.tensor is also a function)
 

@@ -232,6 +232,11 @@ def _after_write(base, first):
     loose = extra.get("loose")
     if loose:
         _refresh_views(base, loose)
+    may_be_stale(base)
+
+
+def may_be_stale(base):
+    """List ``base`` among the bases whose views may be stale (``_is_stale``) and set ``tensor._STALE``."""
     with _stale_lock:  # (set after the base is listed: _sweep clears the flag only when no base is listed)
         _stale_bases[id(base)] = weakref.ref(base)
         _tensor_mod._STALE = True
@@ -244,13 +249,20 @@ _calls = [0]
 
 
 def _is_stale(w):
-    """Whether ``w`` is a recorded view of a base that took a newer node (in a write) than ``w``'s."""
+    """Whether ``w`` is a recorded view of a base that took a newer node (in a write) than ``w``'s; or of a base that
+    no longer requires grad (``detach_``) and was written since ``w``'s node was made: ``w`` then reads values its
+    node does not describe (PyTorch rebuilds it from the detached base, off the graph)."""
     extra = w._extra
     info = None if extra is None else extra.get("view")
     if info is None or w._vjps is None:
         return False
     base = info[0]
-    return base._vjps is not None and base._seq > w._seq
+    if base._vjps is not None:
+        return base._seq > w._seq
+    if base._requires_grad:  # (a leaf: written only under no_grad, which leaves its views' nodes, as PyTorch's)
+        return False
+    entry = _versions._entry(base.data)
+    return entry is not None and bool(entry.seqs) and entry.seqs[-1] > w._seq
 
 
 def refresh(w):

@@ -175,6 +175,8 @@ def _detach_(self):
         extra["prev"] = old
         extra.pop("retain", None)
         _versions.moved()
+        if extra.get("views"):  # (a write into it from now on leaves its views off the graph: inplace_views._is_stale)
+            _inplace.may_be_stale(self)
     self._requires_grad = False
     if self._extra:
         self._extra.pop("fw", None)  # (no tangent either, as detach(); ops that used it kept theirs)
