@@ -154,6 +154,7 @@ def _views_stale_again_and_again(lib, x):
 def test_more_programs_match_torch(prog, dtype, sweep, monkeypatch):
     """More programs; also with a sweep (which clears the flag once no stale view is left) at every refresh call."""
     monkeypatch.setattr(inplace, "_SWEEP", sweep)
+    monkeypatch.setattr(inplace, "_SWEEP_PER_VIEW", 0 if sweep == 1 else inplace._SWEEP_PER_VIEW)
     _run(prog, [np.random.default_rng(3).standard_normal((4, 4))], dtype)
 
 
