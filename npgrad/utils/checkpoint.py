@@ -211,26 +211,11 @@ class _Recomputation:
         return [p for p, _ in pairs]
 
     def _recompute(self, grads):
-        for (i, a), v in zip(self.inputs, self.versions):
-            now = _versions.version(a.data)
-            if now != v:
-                entry = _versions._entry(a.data)
-                raise RuntimeError(
-                    f"one of the variables needed for gradient computation has been modified by an inplace operation: "
-                    f"argument {i} of a checkpoint ({a.dtype} of shape {a.shape}), written by "
-                    f"'{entry.op if entry else '?'}', is at version {now}; expected version {v} instead. The "
-                    f"checkpoint runs its function again on its inputs in backward (so a function may not write into "
-                    f"its own inputs either): do the in-place operation on a copy (x = x.clone()), or after backward.")
-        for t, v in self.read:
+        watched = [(a, v, i) for (i, a), v in zip(self.inputs, self.versions)] + [(t, v, None) for t, v in self.read]
+        for t, v, i in watched:
             now = _versions.version(t.data)
             if now != v:
-                entry = _versions._entry(t.data)
-                raise RuntimeError(
-                    f"checkpoint: a tensor its function reads without taking it as an argument (a closure, a module's "
-                    f"parameter or buffer; {t.dtype} of shape {t.shape}) was modified by an inplace operation "
-                    f"('{entry.op if entry else '?'}') after the forward pass: it is at version {now}; expected "
-                    f"version {v} instead. The recomputation in backward would read the new values (a wrong "
-                    f"gradient): do the in-place operation after backward, or on a copy.")
+                raise _modified(t, i, now, v)
         with _rng_state(self.rng_state), enable_grad(), self.context:
             out = self.function(*self.args, **self.kwargs)
         flat, _ = _flatten(out)
@@ -246,6 +231,25 @@ class _Recomputation:
                     g = _engine.cast_grad(g, o.dtype)
                 pairs.append((o, g))
         return pairs
+
+
+def _modified(t, i, now, v):
+    """The error for a tensor the recomputation would read, modified in place since: argument ``i`` of the checkpoint,
+    or (``i`` None) one its function reads from outside (a closure, a parameter), since the forward pass."""
+    entry = _versions._entry(t.data)
+    op = entry.op if entry else "?"
+    if i is not None:
+        return RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"argument {i} of a checkpoint ({t.dtype} of shape {t.shape}), written by '{op}', is at version {now}; "
+            f"expected version {v} instead. The checkpoint runs its function again on its inputs in backward (so a "
+            f"function may not write into its own inputs either): do the in-place operation on a copy (x = "
+            f"x.clone()), or after backward.")
+    return RuntimeError(
+        f"checkpoint: a tensor its function reads without taking it as an argument (a closure, a module's parameter "
+        f"or buffer; {t.dtype} of shape {t.shape}) was modified by an inplace operation ('{op}') after the forward "
+        f"pass: it is at version {now}; expected version {v} instead. The recomputation in backward would read the "
+        f"new values (a wrong gradient): do the in-place operation after backward, or on a copy.")
 
 
 def _mismatch(before, after):
