@@ -64,3 +64,67 @@ def test_jacfwd_and_hessian_through_a_matrix_product(dt):
     tH = torch.func.hessian(lambda v: (torch.tanh(tW @ v) ** 2).sum())(torch.tensor(x))
     assert H.dtype == dt
     np.testing.assert_allclose(H.data, tH.numpy(), **TOL[dt])
+
+
+def test_load_state_dict_of_a_sequential_of_8000_layers():
+    """Each child's entries were filtered out of its parent's whole dict: loading a Sequential of n layers cost
+    O(n^2) (10,000 Linear layers: 61 s, torch's own load 28 s; 8,000 here); now one pass groups them by child. Every
+    parameter gets its array, and strict loading names the missing and unexpected keys as torch does."""
+    n = 8_000
+    m = npg.nn.Sequential(*[npg.nn.Linear(1, 1) for _ in range(n)])
+    vals = RNG.standard_normal((n, 2))
+    sd = {}
+    for i in range(n):
+        sd[f"{i}.weight"], sd[f"{i}.bias"] = vals[i, :1].reshape(1, 1), vals[i, 1:]
+    assert m.load_state_dict(sd) == ([], [])
+    for i, layer in enumerate(m):
+        assert layer.weight.data[0, 0] == vals[i, 0] and layer.bias.data[0] == vals[i, 1]
+    del sd["17.bias"]
+    sd["7999.scale"] = np.ones(1)
+    sd["8000.weight"] = np.ones(1)
+    keys = m.load_state_dict(sd, strict=False)
+    t = torch.nn.Sequential(*[torch.nn.Linear(1, 1) for _ in range(20)])
+    tsd = {k: torch.zeros(v.shape) for k, v in t.state_dict().items()}
+    del tsd["17.bias"]
+    tsd["19.scale"], tsd["20.weight"] = torch.ones(1), torch.ones(1)
+    tkeys = t.load_state_dict(tsd, strict=False)
+    assert tkeys.missing_keys == ["17.bias"] == keys.missing_keys
+    assert tkeys.unexpected_keys == ["20.weight", "19.scale"]   # the root's own first, then its children's
+    assert keys.unexpected_keys == ["8000.weight", "7999.scale"]
+    with pytest.raises(RuntimeError, match='Missing key.*"17.bias".*\n.*Unexpected key.*"8000.weight", "7999.scale"'):
+        m.load_state_dict(sd)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_load_state_dict_of_nested_modules_with_a_renaming_hook(strict):
+    """Nested children (Sequentials in a Sequential, a name that prefixes another: "1" and "10"), a parent's
+    pre-hook renaming its children's keys before they load: the values loaded and the keys reported, as torch's."""
+    def build(lib):
+        inner = [lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.Linear(2, 1)) for _ in range(12)]
+        return lib.nn.Sequential(*inner)
+
+    def rename(module, state_dict, prefix, *args):
+        for k in [k for k in state_dict if k.startswith(prefix + "old")]:
+            state_dict[prefix + k[len(prefix) + 3:]] = state_dict.pop(k)
+
+    m, t = build(npg), build(torch)
+    src = {k: RNG.standard_normal(tuple(v.shape)).astype(np.float32) for k, v in t.state_dict().items()}
+    src = {("10.old" + k[3:] if k.startswith("10.") else k): v for k, v in src.items()}
+    src["1.7.weight"] = np.ones((1, 2), np.float32)
+    src.pop("1.1.bias")
+    m[10]._register_load_state_dict_pre_hook(rename, with_module=True)
+    t[10]._register_load_state_dict_pre_hook(rename, with_module=True)
+    if strict:
+        with pytest.raises(RuntimeError) as e:
+            m.load_state_dict(src)
+        with pytest.raises(RuntimeError) as te:
+            t.load_state_dict({k: torch.tensor(v) for k, v in src.items()})
+        assert str(e.value).split(":", 1)[1] == str(te.value).split(":", 1)[1]
+        return
+    keys = m.load_state_dict(src, strict=False)
+    tkeys = t.load_state_dict({k: torch.tensor(v) for k, v in src.items()}, strict=False)
+    assert keys.missing_keys == tkeys.missing_keys and keys.unexpected_keys == tkeys.unexpected_keys
+    for (k, v), (tk, tv) in zip(m.state_dict().items(), t.state_dict().items()):
+        assert k == tk
+        if k != "1.1.bias":    # (missing: each keeps its own initial value)
+            np.testing.assert_array_equal(v.data, tv.numpy())
