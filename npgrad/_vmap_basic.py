@@ -78,6 +78,11 @@ def _matmul_rule(op, level, args, kwargs):
     out = None
     if ba and bb and not args[2:] and not kwargs:  # a weight shared by every sample: one GEMM (see _vmap_nn)
         out = fv._vmap_nn.try_shared_matmul(ia, ib)
+    if bb and not ba and ra == 2 and not args[2:] and not kwargs and isinstance(ia, (Tensor, np.ndarray)):
+        # one matrix for every sample (W @ x, x batched): one GEMM of the samples' columns, (B, .., m, k) @
+        # (k, n), transposed back. np.matmul broadcasts the matrix through a loop of B small products
+        # (jacfwd of W @ x at n = 1,000: ~30x torch's time)
+        out = op(ib.swapaxes(-1, -2), ia.swapaxes(-1, -2)).swapaxes(-1, -2)
     if out is None:
         out = op(ia, ib, *args[2:], **kwargs)
     for ax in squeeze:

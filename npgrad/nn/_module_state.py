@@ -77,6 +77,19 @@ def _table(module, name):
     return module.__dict__.get(name) or {}
 
 
+def _by_child(state_dict, prefix):
+    """The entries of ``state_dict`` under ``prefix`` that belong to a child module, grouped by that child's name
+    (the key's next dotted component), each group in the dict's order: one pass for all the children, where a
+    filter per child cost O(children x keys) (a Sequential of 10,000 layers: a minute)."""
+    groups, n = {}, len(prefix)
+    for k, v in state_dict.items():
+        if k.startswith(prefix):
+            head, dot, _ = k[n:].partition(".")
+            if dot:
+                groups.setdefault(head, {})[k] = v
+    return groups
+
+
 def _as_array(value):
     """The array of a state-dict entry (a Tensor, an ndarray, or anything ``np.asarray`` takes, e.g. a PyTorch
     tensor), or None if it is not numeric data."""
@@ -289,11 +302,15 @@ class StateDictMixin:
                 local_metadata["assign_to_params_buffers"] = assign
             module._load_from_state_dict(local_state_dict, prefix, local_metadata, True, missing_keys,
                                          unexpected_keys, error_msgs)
-            for name, child in module._modules.items():
-                if child is not None:
-                    child_prefix = prefix + name + "."
-                    load(child, {k: v for k, v in local_state_dict.items() if k.startswith(child_prefix)},
-                         child_prefix)
+            children = [(name, child) for name, child in module._modules.items() if child is not None]
+            groups = _by_child(local_state_dict, prefix) if children else {}
+            for name, child in children:
+                child_prefix = prefix + name + "."
+                if "." in name:   # (put into _modules by hand: add_module refuses it)
+                    sub = {k: v for k, v in local_state_dict.items() if k.startswith(child_prefix)}
+                else:
+                    sub = groups.get(name) or {}
+                load(child, sub, child_prefix)
             incompatible_keys = _IncompatibleKeys(missing_keys, unexpected_keys)
             for hook in list(_table(module, "_load_state_dict_post_hooks").values()):
                 if hook(module, incompatible_keys) is not None:

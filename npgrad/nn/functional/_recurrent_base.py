@@ -5,6 +5,7 @@ import numpy as np
 
 from ...autograd import versions as _versions
 from ...autograd.lazy_grads import Scatter
+from ...ops._join_vjps import MANY, NOTHING
 from ...ops._util import grad_sum
 from ...ops.index import scatter_add
 from ...tensor import _make, _wrap
@@ -198,9 +199,9 @@ def rnn_gather(parents, placements, shape, full=False):
     def make_vjp(k):
         places = mine[k]
         whole = len(places) == 1 and places[0][1] is None
+        pshape = parents[k].data.shape
 
         def vjp(g, y, *args):
-            pshape = args[k].shape
             if _is_graph(g):
                 back = [(0, slice(None) if ik is None else ik, ok) for ok, ik in places]
                 return rnn_gather([g], back, pshape, full=whole)
@@ -213,8 +214,10 @@ def rnn_gather(parents, placements, shape, full=False):
         return vjp
     def jvp(tans, y, *ps):   # linear: the same gather of the tangents
         return rnn_gather([_tangent(t, p) for t, p in zip(tans, ps)], placements, shape, full)
-    return _make(out, "rnn_gather", tuple(parents), tuple(p.data for p in parents),
-                 tuple(make_vjp(k) for k in range(len(parents))), jvp)
+    # many parents (a layer's steps): save nothing, as a join of many inputs (ops/_join_vjps.py), since the engine
+    # hands every VJP the saved values unpacked: T steps' outputs gathered cost O(T^2) in backward
+    saved = tuple(p.data for p in parents) if len(parents) <= MANY else NOTHING
+    return _make(out, "rnn_gather", tuple(parents), saved, tuple(make_vjp(k) for k in range(len(parents))), jvp)
 
 
 # What the VJPs read (npgrad/autograd/versions.py). Cells: values (gx, state, w_hh, extra); hoisted layer steps:
