@@ -230,7 +230,10 @@ def _after_write(base, first):
         _refresh_views(base, views)
         return
     loose = extra.get("loose")
-    if loose:
+    if loose:  # (refreshed, they are recorded views as the others: the list keeps only those still unrecorded)
+        with _prune_lock:  # (only the part scanned is replaced, as in _prune: a view appended meanwhile stays)
+            n = len(loose)
+            loose[:n] = [r for r in itertools.islice(loose, n) if (w := r()) is not None and w._vjps is None]
         _refresh_views(base, loose)
     may_be_stale(base)
 
