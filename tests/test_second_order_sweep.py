@@ -424,6 +424,8 @@ def test_without_torch_double_backward(name, fn, shapes, domain):
     _compare(hvp_double_backward(fn, arrays, w, vs), expected, f"{name} (double backward)", rtol=1e-5, atol=1e-6)
     _compare(hvp_forward_over_reverse(fn, arrays, w, vs), expected, f"{name} (forward over reverse)", rtol=1e-5,
              atol=1e-6)
+    _compare(hvp_reverse_over_forward(fn, arrays, w, vs), expected, f"{name} (reverse over forward)", rtol=1e-5,
+             atol=1e-6)
 
 
 # ----------------------------------------------------------------------------------------------- regressions
