@@ -126,7 +126,8 @@ def _run_backward(roots, grads, retain_graph, create_graph, capture=None):
         early = _EarlyLeaves.for_graph(roots, owned, create_graph)
         if early is not None:  # (not ``or``: an empty _EarlyLeaves is falsy)
             leaves = early
-    heap = []
+    heap = []   # (-creation number, id, tensor): the id breaks ties (an in-place write's node and the tensor
+    #             written share a number), so that two Tensors are never compared
     outer_callbacks = getattr(_tls, "callbacks", None)   # those of a backward pass this one runs inside
     _tls.callbacks = callbacks = []   # queue_callback appends here
     outer_capturing = getattr(_tls, "capturing", False)
@@ -140,7 +141,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, capture=None):
             r._pending = r._pending + g
         else:
             r._pending = g
-            heapq.heappush(heap, (-r._seq, r))
+            heapq.heappush(heap, (-r._seq, id(r), r))
     leaf_get = leaves.get
     # (with _EarlyLeaves every leaf gradient must go through leaves[p] = ..., never through a list)
     batch_small = not create_graph and leaves.__class__ is dict
@@ -159,14 +160,14 @@ def _run_backward(roots, grads, retain_graph, create_graph, capture=None):
     _state.enabled = bool(create_graph)
     # ``nxt``: a node that became pending while visiting the previous one, kept off the heap. In a
     # chain (the common case) every node has one such input, so the heap is never touched.
-    nxt = heappop(heap)[1] if heap else None
+    nxt = heappop(heap)[2] if heap else None
     t = None
     try:
         while nxt is not None or heap:
             if nxt is None:
-                t = heappop(heap)[1]
+                t = heappop(heap)[2]
             elif heap and heap[0][0] < -nxt._seq:   # a newer node waits on the heap: visit it first
-                t = heapreplace(heap, (-nxt._seq, nxt))[1]
+                t = heapreplace(heap, (-nxt._seq, id(nxt), nxt))[2]
                 nxt = None
             else:
                 t, nxt = nxt, None
@@ -254,7 +255,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, capture=None):
                             if nxt is None:
                                 nxt = p
                             else:
-                                push(heap, (-p._seq, p))
+                                push(heap, (-p._seq, id(p), p))
             gp = pd = None  # no stale references: a VJP may reuse a gradient nothing else holds (see inplace.alone),
             #                 and the last parent's array (pd) must not outlive its node (the cnn's peak: ReLU's output)
             if not retain_graph:
@@ -275,7 +276,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, capture=None):
         _tls.capturing = outer_capturing
         if t is not None:  # a VJP or hook raised: forget what this pass queued
             _tls.callbacks = outer_callbacks
-        for _, p in heap:  # left over only if a VJP or hook raised
+        for _, _, p in heap:  # left over only if a VJP or hook raised
             p._pending = None
         if nxt is not None:
             nxt._pending = None

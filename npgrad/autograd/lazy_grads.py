@@ -119,7 +119,7 @@ def hand_on(p, g, leaves, heap):
         p._pending = p._pending + g
     else:
         p._pending = g
-        heapq.heappush(heap, (-p._seq, p))
+        heapq.heappush(heap, (-p._seq, id(p), p))
 
 
 # A leaf used many times (a weight shared along a chain) gets many small gradients: adding each one

@@ -84,8 +84,8 @@ def _record_packed(op, a, ad, parts, vjp_parts, jvp_parts):
         used.clear()
         return vjp_parts(_unpack(g, batch, shapes), _unpack(y, batch, shapes, used), a, flags)
 
-    def jvp(t, y, a):
-        return _pack(jvp_parts(t, _unpack(y, batch, shapes), a), batch)
+    def jvp(t, y, a):   # (the parts marked too: a gradient of the tangent, reverse over forward, reaches them)
+        return _pack(jvp_parts(t, _unpack(y, batch, shapes, used), a), batch)
 
     packed = _make(_pack(parts, batch), op, (a,), (ad,), (vjp,), (jvp,))
     if not packed._requires_grad and not _fwd.is_dual(packed):  # nothing recorded: hand out the parts themselves

@@ -164,10 +164,12 @@ def logcumsumexp(input, dim):
         neg = _rev_lcse(np.where(g < 0, lg - y, -np.inf), ax)
         return _as_dtype(np.exp(x + pos) - np.exp(x + neg), x)
 
-    def jvp(t, y, x):
-        lt = np.log(np.abs(t))
-        pos = _lcse(np.where(t > 0, x + lt, -np.inf), ax)
-        neg = _lcse(np.where(t < 0, x + lt, -np.inf), ax)
+    def jvp(t, y, x):   # a -inf input adds exp(-inf) = 0 whatever its tangent, and a -inf output (all its
+        lt = np.log(np.abs(t))   # inputs -inf) has tangent 0, as torch's (not -inf - -inf = NaN: the VJP
+        live = x > -np.inf       # above feeds its masked -inf entries through here in forward-over-reverse)
+        pos = _lcse(np.where((t > 0) & live, x + lt, -np.inf), ax)
+        neg = _lcse(np.where((t < 0) & live, x + lt, -np.inf), ax)
+        y = np.where(y == -np.inf, 0.0, y)   # (there pos = neg = -inf: exp(-inf - 0) = 0)
         return _as_dtype(np.exp(pos - y) - np.exp(neg - y), x)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _as_dtype(_lcse(x.data, ax), x.data)
