@@ -53,14 +53,13 @@ def _lse3(a, b, c, graph):
         return ms + np.log(np.exp(a - ms) + np.exp(b - ms) + np.exp(c - ms))
 
 
-def _shift(x, k, neg, graph, right=True):
-    """``x`` (N, L) shifted by ``k`` along the states, filled with ``neg``."""
+def _shift(x, k, neg, right=True):
+    """``x`` (N, L) shifted by ``k`` along the states, filled with ``neg`` (the create_graph path's; the NumPy path
+    reads shifted slices of a padded buffer instead)."""
     N, L = x.shape
     k = min(k, L)  # (a batch of empty targets has a single state)
     fill = np.full((N, k), neg, dtype=x.dtype)
-    if graph:
-        return _shape.concatenate([fill, x[:, :L - k]] if right else [x[:, k:], fill], axis=1)
-    return np.concatenate([fill, x[:, :L - k]] if right else [x[:, k:], fill], axis=1)
+    return _shape.concatenate([fill, x[:, :L - k]] if right else [x[:, k:], fill], axis=1)
 
 
 def _last_states(Ln):
@@ -87,8 +86,8 @@ def _alphas_betas(lpe, geo, graph):
     alphas = [where(init_a, lpe[0], neg)]
     for t in range(1, T):
         a = alphas[-1]
-        s2 = where(skip, _shift(a, 2, neg, graph), neg)
-        alphas.append(where(valid, _lse3(a, _shift(a, 1, neg, graph), s2, graph) + lpe[t], neg))
+        s2 = where(skip, _shift(a, 2, neg), neg)
+        alphas.append(where(valid, _lse3(a, _shift(a, 1, neg), s2, True) + lpe[t], neg))
     N, L = valid.shape
     last = _last_states(Ln)
     betas = [None] * T
@@ -97,14 +96,14 @@ def _alphas_betas(lpe, geo, graph):
         if t == T - 1:
             rec = np.full((N, L), neg, dtype=dt)
         else:
-            s2 = where(skip_next, _shift(b, 2, neg, graph, right=False), neg)
-            rec = _lse3(b, _shift(b, 1, neg, graph, right=False), s2, graph) + lpe[t]
+            s2 = where(skip_next, _shift(b, 2, neg, right=False), neg)
+            rec = _lse3(b, _shift(b, 1, neg, right=False), s2, True) + lpe[t]
         start = (Tn - 1 == t)[:, None] & last
         going = (Tn - 1 > t)[:, None] & valid
         b = where(start, lpe[t], where(going, rec, neg))
         betas[t] = b
     alpha, beta = _shape.stack(alphas), _shape.stack(betas)
-    return alpha, beta, _nll(alpha, Tn, Ln, neg, graph)
+    return alpha, beta, _nll(alpha, Tn, Ln, neg, True)
 
 
 def _alphas_betas_np(lpe, geo):
