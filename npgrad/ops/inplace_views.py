@@ -210,11 +210,12 @@ def _refresh(w, base, prev=None):
     _become(w, fresh, prev)
 
 
-def _refresh_views(base, refs):
-    """Make every live view of ``base`` in ``refs`` (weak references) a view of the base's current node."""
+def _refresh_views(base, refs, unrecorded=True):
+    """Make every live view of ``base`` in ``refs`` (weak references) that is stale (``_is_stale``), or not recorded
+    if ``unrecorded``, a view of the base's current node."""
     for ref in list(refs):
         w = ref()
-        if w is not None and w._extra["view"][0] is base and (w._vjps is None or w._seq < base._seq):
+        if w is not None and w._extra["view"][0] is base and (_is_stale(w) or unrecorded and w._vjps is None):
             _refresh(w, base)
 
 
@@ -283,10 +284,8 @@ def refresh_views(base):
     (``detach_``): afterwards ``_is_stale`` could no longer tell them apart, and they would keep differentiating the
     values the write replaced."""
     views = base._extra.get("views") if base._extra else None
-    for ref in list(views or ()):
-        w = ref()
-        if w is not None and w._extra["view"][0] is base:
-            refresh(w)
+    if views:
+        _refresh_views(base, views, unrecorded=False)   # (detach_ then marks the versions moved)
 
 
 def _refresh_inputs(parents):
