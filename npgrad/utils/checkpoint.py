@@ -49,6 +49,7 @@ import contextlib
 import copy
 import sys
 import warnings
+import weakref
 
 import numpy as np
 
@@ -197,7 +198,7 @@ class _Recomputation:
         self.check, self.meta = check, _meta(flat)
         self.inputs = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor)]
         self.versions = versions   # the inputs' versions before the first run (function may write into them)
-        self.read = ()   # (tensor, version after the first run) of the other tensors function read: _read_from_outside
+        self.read = ()   # (weak reference, version after the first run) of the other tensors read: _read_from_outside
 
     def run(self, node, g, create_graph, retain_graph, leaves, heap):
         """Visit the checkpoint's ``node`` in a backward pass (engine.Recompute): recompute ``function`` and hand
@@ -211,7 +212,8 @@ class _Recomputation:
         return [p for p, _ in pairs]
 
     def _recompute(self, grads):
-        watched = [(a, v, i) for (i, a), v in zip(self.inputs, self.versions)] + [(t, v, None) for t, v in self.read]
+        watched = [(a, v, i) for (i, a), v in zip(self.inputs, self.versions)]
+        watched += [(t, v, None) for r, v in self.read if (t := r()) is not None]   # (one gone cannot be written)
         for t, v, i in watched:
             now = _versions.version(t.data)
             if now != v:
@@ -266,9 +268,10 @@ def _mismatch(before, after):
 
 
 def _read_from_outside(outputs, start, args):
-    """``(tensor, version)`` for each tensor that the first run's graph behind ``outputs`` read and that existed
-    before it (creation number below ``start``, or a leaf), other than ``args`` (checked apart): a closure or a
-    parameter written in place between the forward pass and the recomputation would be read with its new values."""
+    """``(weak reference, version)`` for each tensor that the first run's graph behind ``outputs`` read and that
+    existed before it (creation number below ``start``, or a leaf), other than ``args`` (checked apart): a closure or
+    a parameter written in place between the forward pass and the recomputation would be read with its new values.
+    Weak: a constant the run made itself (a leaf too) goes with the run's graph, as checkpointing means it to."""
     skip = {id(a) for a in args if isinstance(a, Tensor)}
     seen, found, stack = set(skip), [], list(outputs)
     while stack:
@@ -278,7 +281,7 @@ def _read_from_outside(outputs, start, args):
                 continue
             seen.add(id(p))
             if p._vjps is None or p._seq < start:
-                found.append((p, _versions.version(p.data)))
+                found.append((weakref.ref(p), _versions.version(p.data)))
             else:
                 stack.append(p)
     return found
